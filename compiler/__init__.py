@@ -1,0 +1,106 @@
+"""gradc: a symbolic-to-source gradient compiler.
+
+Formula text (or a SymPy expression) -> graph IR -> reverse-mode adjoint IR ->
+fusion and simplification -> a standalone NumPy module (see SPEC.md and README.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import linecache
+import types
+from pathlib import Path
+
+from .errors import FormulaError
+
+__all__ = [
+    "FormulaError",
+    "compile_file",
+    "compile_source",
+    "compile_sympy",
+    "load_source",
+    "load_sympy",
+    "lower_source",
+]
+__version__ = "0.1.0"
+
+
+def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True):
+    """Parse and lower formula text to IR ``Function``s (differentiated unless ``adjoint=False``)."""
+    from . import autodiff, frontend
+
+    functions = frontend.parse(text, filename, fuse=fuse)
+    if adjoint:
+        functions = [autodiff.differentiate(f, fuse=fuse) for f in functions]
+    return functions
+
+
+def module_docstring(text: str) -> str:
+    """The formula file's docstring (read with ``ast``, never executed), or ''."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return ""
+    return ast.get_docstring(tree) or ""
+
+
+def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> str:
+    """Compile formula text to the source of a standalone NumPy module."""
+    from . import codegen
+
+    if isinstance(text, bytes):
+        from .frontend import parse  # decodes and reports non-UTF-8 input
+
+        parse(text, filename, fuse=fuse)
+    functions = lower_source(text, filename=filename, fuse=fuse)
+    return codegen.generate(functions, filename, text, module_docstring(text), fuse=fuse)
+
+
+def compile_file(path, *, fuse: bool = True) -> str:
+    """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FormulaError(f"cannot read file: {exc.strerror}", filename=str(path)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                           filename=str(path)) from None
+    return compile_source(text, filename=p.as_posix(), fuse=fuse)
+
+
+def import_module_source(source: str, name: str) -> types.ModuleType:
+    """Import generated module text in memory (the generated code, never user text)."""
+    module = types.ModuleType(name)
+    module.__file__ = f"<gradc:{name}>"
+    # Let tracebacks and inspect show the generated lines.
+    linecache.cache[module.__file__] = (len(source), None, source.splitlines(True), module.__file__)
+    code = compile(source, module.__file__, "exec")  # noqa: S102 - gradc's own output
+    exec(code, module.__dict__)  # noqa: S102 - gradc's own output
+    return module
+
+
+def load_source(text, *, filename: str = "<string>", fuse: bool = True) -> types.ModuleType:
+    """Compile formula text and import the result in memory."""
+    source = compile_source(text, filename=filename, fuse=fuse)
+    stem = Path(filename).stem if not filename.startswith("<") else "formula"
+    return import_module_source(source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem))
+
+
+def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
+    """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
+    from . import autodiff, codegen
+    from .sympy_input import lower_sympy
+
+    fn, text = lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
+    fn = autodiff.differentiate(fn, fuse=fuse)
+    return codegen.generate([fn], "<sympy>", text, "", fuse=fuse)
+
+
+def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
+    """Compile a SymPy expression and import the module in memory."""
+    return import_module_source(compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse),
+                                "gradc_sympy_" + name)
+

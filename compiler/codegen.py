@@ -1,0 +1,526 @@
+"""IR -> Python/NumPy module text, laid out by the Jinja2 templates in ``templates/``.
+
+Scheduling: ``f`` and ``f_forward`` compute what the value needs; ``f_backward``
+computes the rest of the adjoint graph from the seed and the cache, which holds
+exactly the forward values the backward reads. ``f_value_and_grad`` is the same
+graph with the seed set to 1 and simplified again.
+
+Naming: formula names are kept, adjoints are ``d_<name>``, temporaries are named
+after their statement (``p_t1``), so an edit to one formula line only changes the
+code that comes from it. Names are assigned here, in node order, never from sets.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import hashlib
+import keyword
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from . import printer as P
+from .ir import Builder, Function, format_shape, reachable
+from .passes.simplify import make_rewriter
+from .primitives import PRIMS
+from .templating import render
+
+VERSION = "0.1.0"
+LINE_LIMIT = 88
+INLINE_LIMIT = 60
+HELPER_ORDER = ("_sigmoid", "_logsumexp", "_softmax", "_log_softmax")
+LEAVES = ("param", "const", "dim", "arange")
+VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
+
+
+def reserved_names(fn_names: list[str]) -> set[str]:
+    """Names generated code must not bind: keywords, builtins, module-level names."""
+    names = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+    names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
+    names |= {"_scalar", "_array", "_index", "_shape_error"}
+    for f in fn_names:
+        names |= {f, f + "_forward", f + "_backward", f + "_grad", f + "_value_and_grad"}
+    return names
+
+
+def identifier(text: str) -> str:
+    """A valid, NFKC-normalised ASCII-safe Python identifier derived from ``text``."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"\W", "_", text)
+    if not text or not text.isidentifier() or text[0].isdigit():
+        text = "v_" + text
+    return text
+
+
+class Namer:
+    """Assigns each node one variable name, deterministically, avoiding ``taken``."""
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken)
+        self.names: dict[int, str] = {}
+        self.counters: dict[str, int] = {}
+
+    def fresh(self, base: str) -> str:
+        """``base`` itself if free, else ``base_2``, ``base_3`` ... (or ``base_`` for reserved)."""
+        base = identifier(base)
+        if base in self.taken and not base.endswith("_"):
+            candidate = base + "_"
+            if candidate not in self.taken:
+                base = candidate
+        name, k = base, 1
+        while name in self.taken:
+            k += 1
+            name = f"{base}_{k}"
+        self.taken.add(name)
+        return name
+
+    def node(self, i: int, node, backward: bool) -> str:
+        """The variable of node ``i``: its formula name, or a temporary of its statement."""
+        if i not in self.names:
+            if node.name:
+                self.names[i] = self.fresh(node.name)
+            else:
+                stmt = node.loc.stmt if node.loc else "out"
+                prefix = ("d_" if backward else "") + stmt + "_t"
+                k = self.counters.get(prefix, 0) + 1
+                self.counters[prefix] = k
+                self.names[i] = self.fresh(f"{prefix}{k}")
+        return self.names[i]
+
+
+@dataclass
+class Ctx:
+    """What the primitives' printers may ask while emitting one function."""
+
+    nodes: list
+    dims: dict[str, str]
+    helpers: set[str] = field(default_factory=set)
+    dims_used: set[str] = field(default_factory=set)
+
+    def use(self, helper: str) -> None:
+        self.helpers.add(helper)
+
+    def shape_of(self, i: int) -> tuple:
+        return self.nodes[i].shape
+
+    def unique_index(self, node) -> bool:
+        """Whether a scatter's index can never hit one element twice."""
+        arrays = [e for e in node.attr("index") if e[0] == "a"]
+        if not arrays:
+            return True
+        ops = [self.nodes[node.args[e[1]]].op for e in arrays]
+        return len(arrays) >= 2 and "arange" in ops and all(
+            len(self.nodes[node.args[e[1]]].shape) == 1 for e in arrays)
+
+
+@dataclass
+class Block:
+    """Consecutive statements from one formula line, headed by a comment citing it."""
+
+    comment: str
+    lines: list[str]
+
+
+def cite(node, filename: str) -> str:
+    if node.loc is None:
+        return "(generated)"
+    text = "".join(c if c.isprintable() else " " for c in node.loc.text)
+    if len(text) > 100:
+        text = text[:97] + "..."
+    return f"line {node.loc.line}: {text}"
+
+
+def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set[int],
+              namer: Namer, ctx: Ctx, backward_from: int, external=None
+              ) -> tuple[list[Block], dict[int, P.Expr]]:
+    """Statements computing ``todo`` (in index order) given the ``bound`` values.
+
+    ``external(i)``, if given, names a value computed elsewhere (the cache) on first use.
+
+    A node gets its own statement when it has a formula name, is used more than once,
+    is in ``keep`` (returned or cached), or its inlined text grows too long; otherwise
+    it is inlined into its single use. Returns the blocks and every node's expression.
+    """
+    nodes = fn.nodes
+    uses: dict[int, int] = {}
+    for i in todo:
+        for a in nodes[i].args:
+            uses[a] = uses.get(a, 0) + 1
+    for i in keep:
+        uses[i] = uses.get(i, 0) + 1
+    exprs: dict[int, P.Expr] = dict(bound)
+    named: set[int] = set(bound)
+    blocks: list[Block] = []
+
+    def statement(i: int, lines: list[str]) -> None:
+        comment = cite(nodes[i], fn.filename)
+        if blocks and blocks[-1].comment == comment:
+            blocks[-1].lines.extend(lines)
+        else:
+            blocks.append(Block(comment, list(lines)))
+
+    def render(i: int) -> P.Expr:
+        node = nodes[i]
+        return PRIMS[node.op].emit(node, [ref(a) for a in node.args], ctx)
+
+    def materialise(i: int, e: P.Expr) -> P.Expr:
+        """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
+        name = namer.node(i, nodes[i], i > backward_from)
+        while len(name) + len(e.text) + 7 > LINE_LIMIT:
+            inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
+            if not inlined:
+                break
+            longest = max(inlined, key=lambda a: (len(exprs[a].text), a))
+            materialise(longest, exprs[longest])
+            e = render(i)
+        statement(i, [f"{name} = {e.text}"])
+        named.add(i)
+        exprs[i] = P.name(name)
+        return exprs[i]
+
+    def ref(a: int) -> P.Expr:
+        if a not in exprs and external is not None:
+            exprs[a] = external(a)
+            named.add(a)
+        e = exprs[a]
+        if a not in named and nodes[a].op not in LEAVES and len(e.text) > INLINE_LIMIT:
+            return materialise(a, e)
+        return e
+
+    for i in todo:
+        node = nodes[i]
+        prim = PRIMS[node.op]
+        args = [ref(a) for a in node.args]
+        if prim.stmts is not None:
+            name = namer.node(i, node, i > backward_from)
+            statement(i, prim.stmts(name, node, args, ctx))
+            named.add(i)
+            exprs[i] = P.name(name)
+            continue
+        if node.op == "add" and node.attr("acc") and accumulate(i, node, uses, named, bound, nodes):
+            target = exprs[node.args[0]].text
+            statement(i, [f"{target} += {args[1].text}"])
+            namer.names[i] = target
+            named.add(i)
+            exprs[i] = P.name(target)
+            continue
+        e = prim.emit(node, args, ctx)
+        exprs[i] = e
+        if node.op in LEAVES:
+            continue
+        if node.name or uses.get(i, 0) > 1 or i in keep:
+            materialise(i, e)
+    return blocks, exprs
+
+
+def accumulate(i, node, uses, named, bound, nodes) -> bool:
+    """Whether ``a + c`` may be written ``a += c``: ``a`` is a fresh local used only here."""
+    a = node.args[0]
+    return (a in named and a not in bound and uses.get(a, 0) == 1
+            and nodes[a].shape == node.shape
+            and (nodes[a].op not in VIEWS or node.shape == ()))
+
+
+def seed_one(fn: Function, fuse: bool) -> Function:
+    """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again."""
+    b = Builder(rewrite=make_rewriter(fuse=fuse))
+    remap: dict[int, int] = {}
+    for i, node in enumerate(fn.nodes):
+        b.loc = node.loc
+        if i == fn.seed:
+            remap[i] = b.const(1.0)
+            continue
+        attrs = dict(node.attrs)
+        remap[i] = b.emit(node.op, *(remap[a] for a in node.args), **attrs)
+        if node.name:
+            b.name(remap[i], node.name)
+    grads = {k: remap[v] for k, v in fn.grads.items()}
+    return dataclasses.replace(fn, nodes=b.nodes, output=remap[fn.output], seed=None,
+                               grads=grads)
+
+
+# ---------------------------------------------------------------- prologue
+
+
+def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: set[str]) -> list:
+    """Input conversion and shape checks; binds each dimension the first time it is seen.
+
+    A dimension is bound only if the body ``used`` reads it or a later check needs it.
+    """
+    seen: dict[str, int] = {}
+    for p in fn.params:
+        for d in fn.nodes[p.node].shape:
+            if not isinstance(d, int):
+                seen[str(d)] = seen.get(str(d), 0) + 1
+    lines: list[str] = []
+    bound: set[str] = set()
+    for p in fn.params:
+        node = fn.nodes[p.node]
+        v = names[p.name]
+        shape = node.shape
+        if not shape and node.dtype == "float":
+            lines.append(f"if type({v}) is not float:")
+            lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
+            continue
+        check = "_index" if node.dtype == "int" else "_array"
+        lines += call_lines("", f"{v} = {check}", [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape))])
+        keys = [None if isinstance(d, int) else str(d) for d in shape]
+        new = [k for k in keys if k is not None and k not in bound]
+        if len(new) == len(keys) and len(set(new)) == len(new):
+            needed = [k if dims[k] in used or seen[k] > 1 else None for k in keys]
+            if any(needed):
+                targets = [dims[k] if k else "_" for k in needed]
+                lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
+                lines.append(f"{lhs} = {v}.shape")
+                bound |= {k for k in needed if k}
+            continue
+        for k, key in enumerate(keys):
+            if key is not None and key not in bound:
+                lines.append(f"{dims[key]} = {v}.shape[{k}]")
+                bound.add(key)
+        expected = P.shape(shape, dims)
+        lines.append(f"if {v}.shape != {expected}:")
+        lines += call_lines("    ", "raise _shape_error", [
+            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+    return lines
+
+
+def call_lines(indent: str, head: str, args: list[str]) -> list[str]:
+    """``head(args)`` split as ruff formats a call that does not fit on one line."""
+    one = f"{indent}{head}({', '.join(args)})"
+    if len(one) <= LINE_LIMIT:
+        return [one]
+    inner = f"{indent}    {', '.join(args)}"
+    if len(inner) <= LINE_LIMIT:
+        return [f"{indent}{head}(", inner, f"{indent})"]
+    return [f"{indent}{head}("] + [f"{indent}    {a}," for a in args] + [f"{indent})"]
+
+
+def tuple_lines(head: str, items: list[str], tail: str) -> list[str]:
+    """``head(a, b)tail`` on one line, or exploded one item per line with a trailing comma."""
+    one = f"{head}{', '.join(items)}{tail}"
+    if len(one) + 4 <= LINE_LIMIT:
+        return [one]
+    return [head.rstrip("(") + "("] + [f"    {a}," for a in items] + [")" + tail.lstrip(")")]
+
+
+# ---------------------------------------------------------------- functions
+
+
+def docstring(fn: Function, kind: str, cache_names: list[str], seed: str = "") -> list[str]:
+    """The docstring lines of one emitted function."""
+    wrt = ", ".join(p.name for p in fn.wrt)
+    head = {
+        "value": f"Value of ``{fn.name}`` ({fn.filename}:{fn.loc.line}).",
+        "forward": f"Value of ``{fn.name}`` and the cache its backward pass reads.",
+        "backward": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
+        "grad": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
+        "value_and_grad": f"Value of ``{fn.name}`` and its gradients with respect to {wrt}.",
+    }[kind]
+    lines = [head, ""]
+    user = [ln.rstrip() for ln in (fn.doc or "").strip().splitlines()]
+    if kind == "value" and user:
+        lines += user + [""]
+    items = [f"{p.name}: {p.annotation}" for p in fn.params]
+    lines += wrap_items("Inputs: ", items, f" -> {fn.out_annotation}.")
+    if kind == "forward":
+        lines += wrap_items("Cache: ", cache_names or ["nothing"], ".")
+    if kind == "backward":
+        lines.append(f"``{seed}`` is the gradient of the value (same shape); ``cache`` comes")
+        lines.append(f"from ``{fn.name}_forward``.")
+    return [escape_doc(ln) for ln in lines]
+
+
+def wrap_items(head: str, items: list[str], tail: str, width: int = 76) -> list[str]:
+    """``head`` then the comma-separated ``items``, broken between items only."""
+    lines, current = [], head
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else tail)
+        if len(current) + len(piece) + 1 > width and current.strip() != head.strip():
+            lines.append(current.rstrip())
+            current = "    "
+        current += ("" if current.endswith((" ", "    ")) else " ") + piece
+    lines.append(current.rstrip())
+    return lines
+
+
+def escape_doc(line: str) -> str:
+    line = "".join(c if c.isprintable() else " " for c in line)
+    line = line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if line.endswith('"'):
+        line = line[:-1] + '\\"'
+    return line.rstrip()
+
+
+def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
+    """A ``def`` line as ruff formats it: one line, or the arguments on the next line(s)."""
+    one = f"{indent}def {fname}({', '.join(params)}):"
+    if len(one) <= LINE_LIMIT:
+        return [one]
+    inner = indent + "    " + ", ".join(params)
+    if len(inner) <= LINE_LIMIT:
+        return [f"{indent}def {fname}(", inner, f"{indent}):"]
+    return [f"{indent}def {fname}("] + [f"{indent}    {p}," for p in params] + [f"{indent}):"]
+
+
+def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]) -> dict:
+    return {"signature": signature(fn_name, params), "doc": doc, "body": body, "ret": ret}
+
+
+def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list[dict], set]:
+    """The emitted functions of one formula function, as template data."""
+    namer = Namer(reserved_names(fn_names))
+    pnames = {p.name: namer.fresh(p.name) for p in fn.params}
+    for p in fn.params:
+        namer.names[p.node] = pnames[p.name]
+    dims = {d: namer.fresh(d) for d in fn.dims}
+    ctx = Ctx(fn.nodes, dims)
+    params = [pnames[p.name] for p in fn.params]
+
+    seed_name = namer.fresh(fn.nodes[fn.seed].attr("name"))
+    namer.names[fn.seed] = seed_name
+    fwd_set = reachable(fn.nodes, [fn.output])
+    grads = [fn.grads[p.name] for p in fn.wrt]
+    need_grads = reachable(fn.nodes, grads)
+    bwd_set = need_grads - fwd_set - {fn.seed}
+    fwd = [i for i in range(len(fn.nodes)) if i in fwd_set and fn.nodes[i].op != "param"]
+
+    # Backward first: it decides what the cache must hold.
+    read: dict[int, P.Expr] = {}
+
+    def from_cache(i: int) -> P.Expr:
+        read[i] = P.name(namer.node(i, fn.nodes[i], False))
+        return read[i]
+
+    bwd = [i for i in range(len(fn.nodes))
+           if i in bwd_set or (i in fwd_set and i in need_grads
+                               and fn.nodes[i].op in ("const", "dim", "arange"))]
+    bblocks, bexprs = emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), namer, ctx,
+                                fn.seed, external=from_cache)
+    cache_nodes = sorted(read)
+    bused = identifiers(bblocks, [bexprs[g].text for g in grads])
+    cache_dims = [d for d in fn.dims if dims[d] in bused]
+
+    fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
+                                namer, ctx, fn.seed)
+    vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
+                                fn.seed)
+    cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
+    value = fexprs[fn.output].text
+
+    out = []
+    vret = vexprs[fn.output].text
+    vused = identifiers(vblocks, [vret])
+    out.append(lay_out(fn.name, params, docstring(fn, "value", []),
+                       prologue(fn, pnames, dims, vused) + body_lines(vblocks), [f"return {vret}"]))
+    fret = tuple_lines("cache = (", cache_names, ")") if len(cache_names) != 1 else [
+        f"cache = ({cache_names[0]},)"]
+    if not cache_names:
+        fret = ["cache = ()"]
+    fused = identifiers(fblocks, [value] + cache_names)
+    out.append(lay_out(fn.name + "_forward", params, docstring(fn, "forward", cache_names),
+                       prologue(fn, pnames, dims, fused) + body_lines(fblocks),
+                       fret + [f"return {value}, cache"]))
+    unpack = []
+    if len(cache_names) == 1:
+        unpack = [f"({cache_names[0]},) = cache"]
+    elif cache_names:
+        unpack = tuple_lines("(", cache_names, ") = cache")
+        if len(unpack) == 1:
+            unpack = [f"{', '.join(cache_names)} = cache"]
+    gtexts = [bexprs[g].text for g in grads]
+    bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
+    if len(bret) == 1 and len(gtexts) > 1:
+        bret = [f"return {', '.join(gtexts)}"]
+    out.append(lay_out(fn.name + "_backward", [seed_name, "cache"],
+                       docstring(fn, "backward", [], seed_name), unpack + body_lines(bblocks), bret))
+    if fn.nodes[fn.output].shape == ():
+        vg = seed_one(fn, fuse)
+        out.append(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names))
+        out.append(lay_out(fn.name + "_grad", params, docstring(fn, "grad", []), [],
+                           [f"return {fn.name}_value_and_grad({', '.join(params)})[1]"]))
+    return out, ctx.helpers
+
+
+def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
+    """The identifiers some code reads (to know which dimensions it needs)."""
+    text = "\n".join(ln for b in blocks for ln in b.lines) + "\n" + "\n".join(extra)
+    return set(re.findall(r"[A-Za-z_]\w*", text))
+
+
+def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names) -> dict:
+    """``f_value_and_grad``: forward and backward in one body, seed 1."""
+    namer = Namer(reserved_names(fn_names))
+    for p in fn.params:
+        namer.names[p.node] = namer.fresh(p.name)
+    for d in fn.dims:
+        namer.fresh(d)
+    grads = [vg.grads[p.name] for p in vg.wrt]
+    todo_set = reachable(vg.nodes, [vg.output] + grads)
+    todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
+    split = max(reachable(vg.nodes, [vg.output]))
+    blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
+                              namer, ctx, split)
+    gtexts = [exprs[g].text for g in grads]
+    value = exprs[vg.output].text
+    if len(gtexts) == 1:
+        ret = [f"return {value}, {gtexts[0]}"]
+    else:
+        ret = tuple_lines(f"return {value}, (", gtexts, ")")
+        if len(ret) > 1:
+            ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
+    used = identifiers(blocks, [value] + gtexts)
+    return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
+                   prologue(fn, pnames, dims, used) + body_lines(blocks), ret)
+
+
+def grad_tuple(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else "(" + ", ".join(items) + ")"
+
+
+def param_exprs(fn: Function, pnames: dict[str, str]) -> dict[int, P.Expr]:
+    return {p.node: P.name(pnames[p.name]) for p in fn.params}
+
+
+def body_lines(blocks: list[Block]) -> list:
+    out: list = []
+    for b in blocks:
+        out.append({"comment": b.comment, "lines": b.lines})
+    return out
+
+
+def generate(functions: list[Function], source: str, text: str, module_doc: str,
+             fuse: bool = True) -> str:
+    """The whole module text for the compiled ``functions`` of one formula source."""
+    names = [f.name for f in functions]
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    families, helpers = [], set()
+    for fn in functions:
+        fam, used = function_family(fn, names, fuse)
+        families.append({"name": fn.name, "functions": fam})
+        helpers |= used
+    if "_log_softmax" in helpers:
+        helpers.add("_logsumexp")
+    exports = []
+    for fn in functions:
+        exports.append(fn.name)
+        exports += [fn.name + "_forward", fn.name + "_backward"]
+        if fn.nodes[fn.output].shape == ():
+            exports += [fn.name + "_value_and_grad", fn.name + "_grad"]
+    return render(
+        "module.py.j2",
+        version=VERSION,
+        source=source,
+        digest=digest,
+        doc=[escape_doc(ln) for ln in module_doc_lines(module_doc, source)],
+        helpers=[h for h in HELPER_ORDER if h in helpers],
+        families=families,
+        exports=exports,
+    )
+
+
+def module_doc_lines(doc: str, source: str) -> list[str]:
+    lines = [ln.rstrip() for ln in (doc or "").strip().splitlines()]
+    head = f"Forward and backward functions generated by gradc from {source}."
+    return ([head, ""] + lines) if lines else [head]

@@ -1,0 +1,816 @@
+"""Formula text -> graph IR, through the standard library's ``ast`` (the text is never run).
+
+Only allow-listed syntax is read: module docstring, numeric constants, ``def`` with
+annotated parameters, assignments and one final ``return``. Everything else is a
+``FormulaError`` pointing at the offending line and column.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+from . import ir
+from .errors import FormulaError, ShapeError
+from .ir import Builder, Function, Loc, Param
+from .passes.simplify import make_rewriter
+from .primitives import PRIMS
+from .shapes import canon, dim_symbol, norm_axis
+
+MAX_SOURCE_BYTES = 1_000_000
+MAX_DEPTH = 200
+MAX_NODES = 100_000
+MAX_LITERAL_DIGITS = 60
+MAX_EXPONENT = 1e6
+
+FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
+CONSTANTS = {"pi": math.pi, "e": math.e}
+UNARY_FUNCS = (
+    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu".split()
+)
+REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
+BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
+          ast.MatMult: "matmul"}
+COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
+UNSUPPORTED = {
+    ast.For: "'for' loops", ast.While: "'while' loops", ast.If: "'if' statements",
+    ast.Import: "imports", ast.ImportFrom: "imports", ast.Lambda: "lambdas",
+    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions", ast.GeneratorExp:
+    "comprehensions", ast.DictComp: "comprehensions", ast.With: "'with' blocks",
+    ast.Try: "'try' blocks", ast.ClassDef: "classes", ast.IfExp: "conditional expressions",
+    ast.BoolOp: "'and'/'or' expressions", ast.Dict: "dictionaries", ast.Set: "sets",
+    ast.JoinedStr: "strings", ast.Await: "'await' expressions", ast.Yield: "'yield' expressions",
+    ast.YieldFrom: "'yield' expressions", ast.NamedExpr: "':=' expressions", ast.Starred: "'*' unpackings",
+    ast.Delete: "'del' statements", ast.Global: "'global' statements", ast.Nonlocal: "'nonlocal' statements",
+    ast.AsyncFunctionDef: "async functions", ast.Raise: "'raise' statements", ast.Assert: "'assert' statements",
+    ast.Pass: "'pass' statements", ast.Break: "'break' statements", ast.Continue: "'continue' statements",
+}
+
+
+@dataclass
+class Source:
+    """The formula text being compiled, for locating errors."""
+
+    filename: str
+    lines: list[str]
+
+    def line(self, n: int) -> str:
+        return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
+
+    def error(self, node, message: str) -> FormulaError:
+        """A FormulaError at an AST node (or a ``(line, col)`` pair, 1-based)."""
+        if isinstance(node, tuple):
+            line, col = node
+        else:
+            line = getattr(node, "lineno", 1) or 1
+            text = self.line(line).encode("utf-8")
+            col = len(text[: getattr(node, "col_offset", 0)].decode("utf-8", "replace")) + 1
+        return FormulaError(message, filename=self.filename, line=line, col=col,
+                            source_line=self.line(line))
+
+
+@dataclass
+class Signature:
+    """A user function available to later ones: its AST and whether it is ``@fuse``."""
+
+    node: ast.FunctionDef
+    fuse: bool
+
+
+@dataclass
+class Scope:
+    """What names mean while lowering one function body."""
+
+    src: Source
+    b: Builder
+    constants: dict[str, float]
+    funcs: dict[str, Signature]
+    env: dict[str, int] = field(default_factory=dict)
+    dims: dict[str, object] = field(default_factory=dict)
+    stmt: str = "out"
+    inlining: tuple = ()
+
+
+def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -> list[Function]:
+    """Lower every exported function of a formula file to the graph IR."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               filename=filename) from None
+    if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
+        raise FormulaError(f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename)
+    src = Source(filename, text.splitlines())
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise src.error((line, 1), "file contains a NUL byte (binary file?)")
+    tree = parse_python(text, src)
+    return lower_module(tree, src, fuse)
+
+
+def parse_python(text: str, src: Source) -> ast.Module:
+    """``ast.parse`` with every failure turned into a located FormulaError."""
+    try:
+        return ast.parse(text, filename=src.filename)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = exc.offset or 1
+        raise src.error((line, col), f"invalid syntax: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        raise src.error((1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]) from None
+
+
+def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
+    body = list(tree.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    constants: dict[str, float] = {}
+    funcs: dict[str, Signature] = {}
+    out: list[Function] = []
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            name, value = read_constant(stmt, src, constants)
+            constants[name] = value
+        elif isinstance(stmt, ast.FunctionDef):
+            check_new_name(stmt.name, stmt, src, constants, funcs)
+            sig = Signature(stmt, is_fuse(stmt, src))
+            if sig.fuse:
+                check_fuse_signature(stmt, src)
+            else:
+                out.append(lower_function(stmt, src, constants, funcs, fuse))
+            funcs[stmt.name] = sig
+        else:
+            raise unsupported(stmt, src, "at the top level of a formula file")
+    if not out:
+        raise src.error((1, 1), "no function to compile (define one with 'def')")
+    return out
+
+
+def is_docstring(stmt) -> bool:
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str))
+
+
+def unsupported(node, src: Source, where: str) -> FormulaError:
+    what = UNSUPPORTED.get(type(node), f"'{type(node).__name__}' nodes")
+    return src.error(node, f"{what} are not supported {where}")
+
+
+def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
+    reserved = set(UNARY_FUNCS) | set(REDUCTIONS) | set(BUILTIN_CALLS) | set(CONSTANTS) | {
+        "np", "numpy", "fuse", "wrt", "arange"} | set(FLOAT_TYPES) | {"Index"}
+    if name in reserved:
+        raise src.error(node, f"'{name}' is a built-in name and cannot be redefined")
+    if name in constants or name in funcs:
+        raise src.error(node, f"'{name}' is already defined")
+
+
+def read_constant(stmt: ast.Assign, src: Source, constants) -> tuple[str, float]:
+    """``NAME = <number>`` (an optional unary minus allowed)."""
+    if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+        raise src.error(stmt, "a module-level assignment must be 'NAME = <number>'")
+    name = stmt.targets[0].id
+    check_new_name(name, stmt, src, constants, {})
+    value = stmt.value
+    sign = 1.0
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, (ast.USub, ast.UAdd)):
+        sign = -1.0 if isinstance(value.op, ast.USub) else 1.0
+        value = value.operand
+    return name, sign * literal(value, src, "a module constant must be a number")
+
+
+def literal(node, src: Source, message: str) -> float:
+    """A numeric literal as a float, refusing bools, huge integers and non-finite values."""
+    if not isinstance(node, ast.Constant) or isinstance(node.value, bool) or not isinstance(
+            node.value, (int, float)):
+        raise src.error(node, message)
+    v = node.value
+    if isinstance(v, int):
+        if v.bit_length() > MAX_LITERAL_DIGITS * 3.33:
+            raise src.error(node, f"integer literal too long (more than {MAX_LITERAL_DIGITS} digits)")
+    v = float(v)
+    if not math.isfinite(v):
+        raise src.error(node, "number literal is not finite")
+    return v
+
+
+def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
+    fuse = False
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Name) and d.id == "fuse":
+            fuse = True
+        elif isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "wrt":
+            continue
+        else:
+            raise src.error(d, "unknown decorator (only @fuse and @wrt(...) are supported)")
+    return fuse
+
+
+def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
+    for a in fn.args.args:
+        if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
+            raise src.error(a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar")
+    if not (isinstance(fn.returns, ast.Name) and fn.returns.id == "Scalar"):
+        raise src.error(fn, f"@fuse function '{fn.name}' must return Scalar")
+    if any(isinstance(d, ast.Call) for d in fn.decorator_list):
+        raise src.error(fn, f"@fuse function '{fn.name}' cannot have @wrt")
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, str]:
+    """An annotation as ``(shape, dtype, text)``; dimension names become symbols."""
+    if ann is None:
+        raise src.error(what[1], f"{what[0]} needs a type annotation (Scalar, Vector[n], ...)")
+    if isinstance(ann, ast.Name):
+        kind, dims_ast = ann.id, []
+    elif isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        kind = ann.value.id
+        dims_ast = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    else:
+        raise src.error(ann, "unknown type (use Scalar, Vector[n], Matrix[m, n], Tensor[...], "
+                        "Index or Index[n])")
+    if kind not in FLOAT_TYPES and kind != "Index":
+        raise src.error(ann, f"unknown type '{kind}'")
+    want = FLOAT_TYPES.get(kind)
+    if kind == "Scalar" and dims_ast:
+        raise src.error(ann, "Scalar takes no dimensions")
+    if want is not None and kind != "Scalar" and len(dims_ast) != want:
+        raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
+    if kind == "Tensor" and not dims_ast:
+        raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
+    shape = tuple(read_dim(d, src, scope) for d in dims_ast)
+    return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
+
+
+def read_dim(d, src: Source, scope: Scope):
+    if isinstance(d, ast.Name):
+        if d.id not in scope.dims:
+            scope.dims[d.id] = dim_symbol(d.id)
+        return scope.dims[d.id]
+    if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
+        return d.value
+    raise src.error(d, "a dimension is a positive integer or a name")
+
+
+def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool) -> Function:
+    """One exported ``def`` -> a ``Function`` holding its forward graph."""
+    b = Builder(rewrite=make_rewriter(fuse=fuse))
+    scope = Scope(src, b, constants, funcs)
+    args = fn.args
+    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs or args.defaults:
+        raise src.error(fn, "parameters must be plain annotated names (no defaults, *args, **kw)")
+    params: list[Param] = []
+    wrt = read_wrt(fn, src)
+    seen: set[str] = set()
+    for a in args.args:
+        if a.arg in seen:
+            raise src.error(a, f"duplicate parameter '{a.arg}'")
+        seen.add(a.arg)
+        shape, dtype, text = read_type(a.annotation, src, scope, ("parameter " + a.arg, a))
+        node = b.emit("param", name=a.arg, shape=shape, dtype=dtype)
+        scope.env[a.arg] = node
+        params.append((a, dtype, text, node))
+    for name, node in wrt.items():
+        if name not in seen:
+            raise src.error(node, f"@wrt names '{name}', which is not a parameter")
+    out_shape, out_dtype, out_text = read_type(fn.returns, src, scope, ("the return", fn))
+    if out_dtype != "float":
+        raise src.error(fn.returns, "the return type must be a float type")
+    plist = []
+    for a, dtype, text, node in params:
+        if a.arg in wrt and dtype != "float":
+            raise src.error(wrt[a.arg], f"cannot differentiate with respect to Index '{a.arg}'")
+        plist.append(Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt)))
+    if not any(p.wrt for p in plist):
+        raise src.error(fn, f"function '{fn.name}' has no float input to differentiate")
+    doc, out = lower_body(fn, scope)
+    if b.shape(out) != out_shape:
+        raise src.error(fn.body[-1], f"'{fn.name}' returns shape {ir.format_shape(b.shape(out))} "
+                        f"but is annotated {out_text} {ir.format_shape(out_shape)}")
+    loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
+    dims = {name: name for name in scope.dims}
+    return Function(fn.name, doc, plist, b.nodes, out, out_text, loc, src.filename,
+                    rewrites=list(b.fired), dims=dims)
+
+
+def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
+    wrt: dict = {}
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "wrt":
+            if d.keywords or not d.args:
+                raise src.error(d, "@wrt takes parameter names: @wrt(w, b)")
+            for a in d.args:
+                if not isinstance(a, ast.Name):
+                    raise src.error(a, "@wrt takes parameter names")
+                wrt[a.id] = a
+        elif not (isinstance(d, ast.Name) and d.id == "fuse"):
+            raise src.error(d, "unknown decorator (only @fuse and @wrt(...) are supported)")
+    return wrt
+
+
+def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
+    """Lower the statements of ``fn`` in ``scope``; returns (docstring, output node)."""
+    src = scope.src
+    body = list(fn.body)
+    doc = ""
+    if body and is_docstring(body[0]):
+        doc = body[0].value.value
+        body = body[1:]
+    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+        raise src.error(body[-1] if body else fn, f"function '{fn.name}' must end with 'return <expression>'")
+    for stmt in body[:-1]:
+        lower_statement(stmt, scope)
+    ret = body[-1]
+    scope.stmt = "out"
+    with scope.b.at(stmt_loc(ret, "out", src)):
+        out = lower_expr(ret.value, scope)
+    if not scope.inlining:
+        scope.b.name(out, "out")
+    return doc, out
+
+
+def stmt_loc(stmt, label: str, src: Source) -> Loc:
+    return Loc(stmt.lineno, stmt.col_offset + 1, src.line(stmt.lineno).strip(), label)
+
+
+def lower_statement(stmt, scope: Scope) -> None:
+    src = scope.src
+    if isinstance(stmt, ast.Assign):
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            raise src.error(stmt, "assign to a single name: 'x = ...'")
+        target, value = stmt.targets[0], stmt.value
+    elif isinstance(stmt, ast.AugAssign):
+        if not isinstance(stmt.target, ast.Name) or type(stmt.op) not in (
+                ast.Add, ast.Sub, ast.Mult, ast.Div):
+            raise src.error(stmt, "only 'x += ...', '-=', '*=' and '/=' are supported")
+        target = stmt.target
+        if target.id not in scope.env:
+            raise src.error(target, f"'{target.id}' is used before it is assigned")
+        value = ast.BinOp(left=ast.Name(target.id, ast.Load()), op=stmt.op, right=stmt.value)
+        ast.copy_location(value, stmt.value)
+        ast.copy_location(value.left, target)
+    elif isinstance(stmt, ast.Return):
+        raise src.error(stmt, "'return' must be the last statement")
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        raise src.error(stmt, "a string or value on its own line is not a statement here")
+    elif isinstance(stmt, ast.AnnAssign):
+        raise src.error(stmt, "annotated assignments are not supported; write 'x = ...'")
+    else:
+        raise unsupported(stmt, src, "in a formula")
+    name = target.id
+    if name in scope.constants or name in scope.funcs or name in CONSTANTS or name in scope.dims:
+        raise src.error(target, f"cannot assign to '{name}': it names a constant, function or "
+                        "dimension")
+    check_reserved(name, target, src)
+    scope.stmt = name
+    with scope.b.at(stmt_loc(stmt, name, src)):
+        node = lower_expr(value, scope)
+    scope.b.name(node, name)
+    scope.env[name] = node
+
+
+def check_reserved(name: str, node, src: Source) -> None:
+    if name in BUILTIN_CALLS or name in ("np", "numpy", "arange", "fuse", "wrt"):
+        raise src.error(node, f"cannot assign to '{name}': it is a built-in name")
+
+
+# ---------------------------------------------------------------- expressions
+
+
+def depth(node) -> int:
+    """Nesting depth of an expression, measured without recursion."""
+    best, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        if d > MAX_DEPTH:
+            return d
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return best
+
+
+def lower_expr(node, scope: Scope) -> int:
+    """Lower a whole expression (after checking its depth) to a node index."""
+    if depth(node) > MAX_DEPTH:
+        raise scope.src.error(node, f"expression nested too deeply (limit {MAX_DEPTH})")
+    return expr(node, scope)
+
+
+def emit(scope: Scope, at, op: str, *args: int, **attrs) -> int:
+    """Make a node, turning shape errors into a FormulaError at AST node ``at``."""
+    try:
+        i = scope.b.emit(op, *args, **attrs)
+    except ShapeError as exc:
+        raise scope.src.error(at, str(exc)) from None
+    if len(scope.b.nodes) > MAX_NODES:
+        raise scope.src.error(at, f"formula too large (more than {MAX_NODES} nodes)")
+    return i
+
+
+def expr(node, scope: Scope) -> int:
+    handler = EXPRESSIONS.get(type(node))
+    if handler is None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            raise scope.src.error(node, "strings are not supported in formulas")
+        if isinstance(node, ast.Compare):
+            raise scope.src.error(node, "comparisons are only supported as the condition of where()")
+        raise unsupported(node, scope.src, "in a formula")
+    return handler(node, scope)
+
+
+def float_value(i: int, scope: Scope, at) -> int:
+    node = scope.b[i]
+    if node.dtype == "int" and node.op != "dim":
+        raise scope.src.error(at, "an Index value can only be used to index an array")
+    if node.dtype == "bool":
+        raise scope.src.error(at, "a comparison can only be used as the condition of where()")
+    return i
+
+
+def value(node, scope: Scope) -> int:
+    """A float-valued subexpression."""
+    return float_value(expr(node, scope), scope, node)
+
+
+def name_expr(node: ast.Name, scope: Scope) -> int:
+    n = node.id
+    if n in scope.env:
+        return scope.env[n]
+    if n in scope.constants:
+        return emit(scope, node, "const", value=scope.constants[n])
+    if n in CONSTANTS:
+        return emit(scope, node, "const", value=CONSTANTS[n])
+    if n in scope.dims:
+        return emit(scope, node, "dim", expr=scope.dims[n])
+    if n in scope.funcs or n in BUILTIN_CALLS:
+        raise scope.src.error(node, f"'{n}' is a function; call it")
+    raise scope.src.error(node, f"unknown name '{n}'")
+
+
+def constant_expr(node: ast.Constant, scope: Scope) -> int:
+    if node.value is None:
+        raise scope.src.error(node, "None is only allowed inside an index")
+    return emit(scope, node, "const", value=literal(node, scope.src, "unsupported literal"))
+
+
+def binop_expr(node: ast.BinOp, scope: Scope) -> int:
+    op = BINOPS.get(type(node.op))
+    if op is None:
+        raise scope.src.error(node, f"operator '{ast.unparse(node.op).strip() or type(node.op).__name__}' "
+                              "is not supported")
+    if op == "pow" and isinstance(node.right, ast.Constant) and isinstance(
+            node.right.value, (int, float)) and not isinstance(node.right.value, bool):
+        if abs(node.right.value) > MAX_EXPONENT:
+            raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+    left, right = value(node.left, scope), value(node.right, scope)
+    if op == "pow" and scope.b.is_const(right) and abs(scope.b[right].attr("value")) > MAX_EXPONENT:
+        raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+    return emit(scope, node, op, left, right)
+
+
+def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
+    if isinstance(node.op, ast.USub):
+        return emit(scope, node, "neg", value(node.operand, scope))
+    if isinstance(node.op, ast.UAdd):
+        return value(node.operand, scope)
+    raise scope.src.error(node, "only unary '-' and '+' are supported")
+
+
+def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
+    if node.attr == "T":
+        x = expr(node.value, scope)
+        nd = len(scope.b.shape(x))
+        if nd < 2:
+            return x
+        return emit(scope, node, "transpose", x, axes=tuple(reversed(range(nd))))
+    raise scope.src.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
+
+
+def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
+    x = value(node.value, scope)
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    spec, arrays = [], []
+    for it in items:
+        if isinstance(it, ast.Slice):
+            spec.append(("s",) + tuple(index_int(v, scope, True) for v in (it.lower, it.upper, it.step)))
+            if spec[-1][3] is not None and spec[-1][3] <= 0:
+                raise scope.src.error(it, "slice step must be positive")
+        elif isinstance(it, ast.Constant) and it.value is None:
+            spec.append(("n",))
+        elif is_int_literal(it):
+            spec.append(("i", index_int(it, scope, False)))
+        else:
+            arr = index_array(it, scope)
+            arrays.append(arr)
+            spec.append(("a", len(arrays)))
+    return emit(scope, node, "getitem", x, *arrays, index=tuple(spec))
+
+
+def is_int_literal(node) -> bool:
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def index_int(node, scope: Scope, optional: bool):
+    if node is None and optional:
+        return None
+    if not is_int_literal(node):
+        raise scope.src.error(node, "slice bounds must be integer literals")
+    sign = -1 if isinstance(node, ast.UnaryOp) else 1
+    v = node.operand.value if sign < 0 else node.value
+    if abs(v) >= 2**31:
+        raise scope.src.error(node, "index too large")
+    return sign * v
+
+
+def index_array(node, scope: Scope) -> int:
+    if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
+        if len(node.args) != 1 or node.keywords:
+            raise scope.src.error(node, "arange takes one dimension: arange(n)")
+        a = node.args[0]
+        if isinstance(a, ast.Name) and a.id in scope.dims:
+            n = scope.dims[a.id]
+        elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
+            n = a.value
+        else:
+            raise scope.src.error(a, "arange takes a dimension name or a positive integer")
+        return emit(scope, node, "arange", n=n)
+    i = expr(node, scope)
+    if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
+        raise scope.src.error(node, "an index must be an integer literal, a slice, None, an Index "
+                              "array or arange(n)")
+    return i
+
+
+def call_name(node: ast.Call, scope: Scope) -> str:
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id
+    if isinstance(f, ast.Attribute):
+        parts = [f.attr]
+        v = f.value
+        while isinstance(v, ast.Attribute):
+            parts.append(v.attr)
+            v = v.value
+        if isinstance(v, ast.Name):
+            parts.append(v.id)
+            parts.reverse()
+            if parts[0] in ("np", "numpy") and (len(parts) == 2 or parts[1:] == ["linalg", "norm"]):
+                return parts[-1]
+    raise scope.src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'")
+
+
+def call_expr(node: ast.Call, scope: Scope) -> int:
+    name = call_name(node, scope)
+    if isinstance(node.func, ast.Name) and name in scope.funcs:
+        return inline_call(node, scope.funcs[name], scope)
+    lower = BUILTIN_CALLS.get(name)
+    if lower is None:
+        if name == "arange":
+            raise scope.src.error(node, "arange(n) can only be used as an index")
+        raise scope.src.error(node.func, f"unknown function '{name}'")
+    if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+        raise scope.src.error(node, "'*' and '**' arguments are not supported")
+    return lower(node, scope, name)
+
+
+def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:
+    if len(node.args) != n:
+        raise scope.src.error(node, f"{name}() takes {n} positional argument{'s' * (n != 1)}, "
+                              f"got {len(node.args)}")
+    for k in node.keywords:
+        if k.arg not in keywords:
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+
+
+def call_unary(node, scope, name):
+    arity(node, scope, name, 1)
+    return emit(scope, node, name, value(node.args[0], scope))
+
+
+def call_binary(node, scope, name):
+    arity(node, scope, name, 2)
+    return emit(scope, node, name, value(node.args[0], scope), value(node.args[1], scope))
+
+
+def kwarg(node: ast.Call, key: str, pos: int, default):
+    for k in node.keywords:
+        if k.arg == key:
+            return k.value
+    if len(node.args) > pos:
+        return node.args[pos]
+    return default
+
+
+def read_axis(node, scope: Scope, ndim: int, allow_none=True):
+    if node is None or (isinstance(node, ast.Constant) and node.value is None and allow_none):
+        return None
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    vals = []
+    for it in items:
+        if not is_int_literal(it):
+            raise scope.src.error(it, "axis must be an integer or a tuple of integers")
+        vals.append(index_int(it, scope, False))
+    try:
+        return norm_axis(tuple(vals) if isinstance(node, ast.Tuple) else vals[0], ndim)
+    except ShapeError as exc:
+        raise scope.src.error(node, str(exc)) from None
+
+
+def read_bool(node, scope: Scope) -> bool:
+    if node is None:
+        return False
+    if isinstance(node, ast.Constant) and isinstance(node.value, bool):
+        return node.value
+    raise scope.src.error(node, "keepdims must be True or False")
+
+
+def call_reduction(node, scope, name):
+    if not 1 <= len(node.args) <= 2:
+        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
+    for k in node.keywords:
+        if k.arg not in ("axis", "keepdims"):
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    axis = read_axis(kwarg(node, "axis", 1, None), scope, nd)
+    keep = read_bool(kwarg(node, "keepdims", 2, None), scope)
+    if axis is not None and len(axis) == nd and not keep:
+        axis = None
+    return emit(scope, node, name, x, axis=axis, keepdims=keep)
+
+
+def call_softmax(node, scope, name):
+    if not 1 <= len(node.args) <= 2:
+        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
+    for k in node.keywords:
+        if k.arg != "axis":
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    if nd == 0:
+        raise scope.src.error(node, f"{name}() needs an array, not a scalar")
+    ax_node = kwarg(node, "axis", 1, None)
+    axis = read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (nd - 1,)
+    if axis is None or len(axis) != 1:
+        raise scope.src.error(node, f"{name}() takes a single axis")
+    return emit(scope, node, name, x, axis=axis[0])
+
+
+def call_clip(node, scope, name):
+    arity(node, scope, name, 3)
+    return emit(scope, node, "clip", *(value(a, scope) for a in node.args))
+
+
+def call_where(node, scope, name):
+    arity(node, scope, name, 3)
+    c = node.args[0]
+    if not (isinstance(c, ast.Compare) and len(c.ops) == 1 and type(c.ops[0]) in COMPARES):
+        raise scope.src.error(c, "the condition of where() must be one comparison: <, <=, > or >=")
+    cond = emit(scope, c, COMPARES[type(c.ops[0])], value(c.left, scope),
+                value(c.comparators[0], scope))
+    return emit(scope, node, "where", cond, value(node.args[1], scope), value(node.args[2], scope))
+
+
+def call_transpose(node, scope, name):
+    if not 1 <= len(node.args) <= 2 or node.keywords and node.keywords[0].arg != "axes":
+        raise scope.src.error(node, "transpose() takes an array and optionally axes")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    ax_node = kwarg(node, "axes", 1, None)
+    if ax_node is None:
+        axes = tuple(reversed(range(nd)))
+    else:
+        if not isinstance(ax_node, ast.Tuple):
+            raise scope.src.error(ax_node, "axes must be a tuple of integers")
+        axes = tuple(index_int(a, scope, False) % max(nd, 1) for a in ax_node.elts)
+    if nd < 2 and ax_node is None:
+        return x
+    return emit(scope, node, "transpose", x, axes=axes)
+
+
+def call_reshape(node, scope, name):
+    arity(node, scope, name, 2)
+    x = value(node.args[0], scope)
+    s = node.args[1]
+    items = s.elts if isinstance(s, ast.Tuple) else [s]
+    dims, free = [], None
+    for k, it in enumerate(items):
+        if is_int_literal(it) and index_int(it, scope, False) == -1:
+            if free is not None:
+                raise scope.src.error(it, "only one dimension can be -1")
+            free = k
+            dims.append(None)
+        elif isinstance(it, ast.Name) and it.id in scope.dims:
+            dims.append(scope.dims[it.id])
+        elif isinstance(it, ast.Constant) and type(it.value) is int and it.value > 0:
+            dims.append(it.value)
+        else:
+            raise scope.src.error(it, "reshape sizes are positive integers, dimension names or -1")
+    if free is not None:
+        from .shapes import size
+        known = size(tuple(d for d in dims if d is not None))
+        dims[free] = canon(size(scope.b.shape(x)) / known)
+    return emit(scope, node, "reshape", x, shape=tuple(dims))
+
+
+def call_sequence(node, scope, name):
+    if not 1 <= len(node.args) <= 2 or not isinstance(node.args[0], (ast.List, ast.Tuple)):
+        raise scope.src.error(node, f"{name}() takes a list of arrays: {name}([a, b], axis=0)")
+    for k in node.keywords:
+        if k.arg != "axis":
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    parts = [value(a, scope) for a in node.args[0].elts]
+    if not parts:
+        raise scope.src.error(node, f"{name}() needs at least one array")
+    nd = len(scope.b.shape(parts[0])) + (name == "stack")
+    ax_node = kwarg(node, "axis", 1, None)
+    axis = read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (0,)
+    if name == "concatenate" and nd == 0:
+        raise scope.src.error(node, "concatenate() needs arrays, not scalars")
+    return emit(scope, node, name, *parts, axis=axis[0])
+
+
+def call_dot(node, scope, name):
+    arity(node, scope, name, 2)
+    a, b = value(node.args[0], scope), value(node.args[1], scope)
+    if not scope.b.shape(a) or not scope.b.shape(b):
+        return emit(scope, node, "mul", a, b)
+    if len(scope.b.shape(a)) > 2 or len(scope.b.shape(b)) > 2:
+        raise scope.src.error(node, "dot() of arrays with more than 2 dimensions: use @")
+    return emit(scope, node, "matmul", a, b)
+
+
+BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
+BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
+BUILTIN_CALLS.update({
+    "maximum": call_binary, "minimum": call_binary, "outer": call_binary,
+    "softmax": call_softmax, "log_softmax": call_softmax, "clip": call_clip,
+    "where": call_where, "transpose": call_transpose, "reshape": call_reshape,
+    "concatenate": call_sequence, "stack": call_sequence, "dot": call_dot,
+})
+
+
+def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
+    """Inline a user function defined above: bind its parameters and lower its body.
+
+    A ``@fuse`` function must stay elementwise so that it broadcasts over tensors.
+    """
+    fn = sig.node
+    src = scope.src
+    if node.keywords or len(node.args) != len(fn.args.args):
+        raise src.error(node, f"{fn.name}() takes {len(fn.args.args)} positional arguments, "
+                        f"got {len(node.args)}{' and keywords' if node.keywords else ''}")
+    if fn.name in scope.inlining:
+        raise src.error(node, f"recursive call of '{fn.name}'")
+    args = [value(a, scope) for a in node.args]
+    inner = Scope(src, scope.b, scope.constants,
+                  {k: v for k, v in scope.funcs.items() if k != fn.name and
+                   v.node.lineno < fn.lineno}, inlining=scope.inlining + (fn.name,))
+    for a, v, at in zip(fn.args.args, args, node.args):
+        if not sig.fuse:
+            bind_dims(a, scope.b.shape(v), inner, at, fn.name)
+        inner.env[a.arg] = v
+    outer_loc = scope.b.loc
+    first = len(scope.b.nodes)
+    _, out = lower_body(fn, inner)
+    if sig.fuse:
+        for k in range(first, len(scope.b.nodes)):
+            op = scope.b[k].op
+            if op not in ("const", "dim") and not PRIMS[op].elementwise:
+                raise src.error(fn, f"@fuse function '{fn.name}' uses '{op}', which is not "
+                                "elementwise")
+    scope.b.loc = outer_loc
+    return out
+
+
+def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str) -> None:
+    """Match parameter ``a``'s annotation against the argument's shape ``actual``.
+
+    The callee's dimension names are bound to the caller's dimensions in ``inner.dims``.
+    """
+    src = inner.src
+    scratch = Scope(src, inner.b, {}, {})
+    shape, dtype, text = read_type(a.annotation, src, scratch, ("parameter " + a.arg, a))
+    ok = len(shape) == len(actual)
+    for want, got in zip(shape, actual) if ok else ():
+        if isinstance(want, int):
+            ok = ok and want == got
+        else:
+            bound = inner.dims.setdefault(want.name, got)
+            ok = ok and bound == got
+    if not ok:
+        raise src.error(at, f"{fname}(): argument '{a.arg}' has shape "
+                        f"{ir.format_shape(actual)}, expected {text}")
+
+
+EXPRESSIONS = {
+    ast.Name: name_expr, ast.Constant: constant_expr, ast.BinOp: binop_expr,
+    ast.UnaryOp: unary_expr, ast.Attribute: attribute_expr, ast.Subscript: subscript_expr,
+    ast.Call: call_expr,
+}

@@ -1,0 +1,253 @@
+"""The graph IR shared by every pass: small immutable nodes in a topological list.
+
+A ``Function`` holds its nodes in creation order, which is a topological order:
+a node's arguments are always earlier nodes. Nodes refer to their arguments by
+index. Shapes are tuples of dimensions; a dimension is an ``int`` or a SymPy
+integer expression over the dimension names of the parameters (``n``, ``n - 1``).
+The ``Builder`` is the only way nodes are made: it infers shapes from the table
+of primitives, runs the registered local rewrites, and shares structurally equal
+nodes (hash-consing), so common subexpressions are one node by construction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass, field
+
+import sympy
+
+Dim = int | sympy.Expr
+Shape = tuple
+
+
+@dataclass(frozen=True)
+class Loc:
+    """Where a node comes from: formula line, column, the line's text and statement label."""
+
+    line: int
+    col: int
+    text: str
+    stmt: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One operation: ``op`` applied to earlier nodes ``args`` with static ``attrs``.
+
+    ``attrs`` is a tuple of ``(key, value)`` pairs sorted by key, so nodes hash and
+    compare structurally. ``name`` is the formula's name for the value (or ``d_x``
+    for an adjoint), ``loc`` the formula line it comes from; neither takes part in
+    equality of meaning (see ``Builder.key``).
+    """
+
+    op: str
+    args: tuple[int, ...] = ()
+    shape: Shape = ()
+    dtype: str = "float"
+    attrs: tuple = ()
+    name: str | None = None
+    loc: Loc | None = None
+
+    def attr(self, key: str, default=None):
+        """The value of attribute ``key``, or ``default``."""
+        for k, v in self.attrs:
+            if k == key:
+                return v
+        return default
+
+
+@dataclass(frozen=True)
+class Param:
+    """A function input: its name, node, annotation text and whether it is differentiated."""
+
+    name: str
+    node: int
+    annotation: str
+    wrt: bool
+
+
+@dataclass
+class Function:
+    """One formula function as a graph, before or after differentiation.
+
+    After ``autodiff.differentiate``: ``seed`` is the node of the upstream gradient
+    ``d_<output>`` and ``grads`` maps each differentiated parameter to its adjoint node.
+    """
+
+    name: str
+    doc: str
+    params: list[Param]
+    nodes: list[Node]
+    output: int
+    out_annotation: str
+    loc: Loc
+    filename: str = "<string>"
+    seed: int | None = None
+    grads: dict[str, int] = field(default_factory=dict)
+    rewrites: list[tuple[str, int]] = field(default_factory=list)
+    dims: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def wrt(self) -> list[Param]:
+        """The differentiated parameters, in parameter order."""
+        return [p for p in self.params if p.wrt]
+
+
+def freeze_attrs(attrs: dict) -> tuple:
+    """Turn keyword attributes into the sorted, hashable tuple stored on a node."""
+    return tuple(sorted(attrs.items()))
+
+
+class Builder:
+    """Appends nodes to a list, inferring shapes, rewriting locally and sharing equal nodes.
+
+    ``loc`` and ``name`` set with ``at()`` are attached to every node made inside it.
+    ``rewrite`` is a callable ``(builder, op, args, attrs) -> index | None`` (the
+    simplifier); ``None`` disables rewriting.
+    """
+
+    def __init__(self, nodes: list[Node] | None = None, rewrite=None):
+        self.nodes: list[Node] = []
+        self.memo: dict[tuple, int] = {}
+        self.rewrite = rewrite
+        self.loc: Loc | None = None
+        self.fired: list[tuple[str, int]] = []
+        for node in nodes or []:
+            self._append(node)
+
+    @staticmethod
+    def key(node: Node) -> tuple:
+        """The structural identity of a node (what hash-consing compares)."""
+        if node.op == "param":
+            return ("param", node.attr("name"))
+        return (node.op, node.args, node.attrs, node.dtype)
+
+    def _append(self, node: Node) -> int:
+        k = self.key(node)
+        if k in self.memo:
+            return self.memo[k]
+        self.nodes.append(node)
+        self.memo[k] = len(self.nodes) - 1
+        return len(self.nodes) - 1
+
+    @contextlib.contextmanager
+    def at(self, loc: Loc | None):
+        """Attach ``loc`` to the nodes made inside the ``with`` block."""
+        saved = self.loc
+        self.loc = loc
+        try:
+            yield
+        finally:
+            self.loc = saved
+
+    def __getitem__(self, i: int) -> Node:
+        return self.nodes[i]
+
+    def shape(self, i: int) -> Shape:
+        return self.nodes[i].shape
+
+    def emit(self, op: str, *args: int, **attrs) -> int:
+        """Make (or find) the node ``op(*args)``; shape and dtype come from the primitive table."""
+        from .primitives import PRIMS
+
+        prim = PRIMS[op]
+        if self.rewrite is not None:
+            found = self.rewrite(self, op, args, attrs)
+            if found is not None:
+                return found
+        shape, dtype = prim.infer(self, args, attrs)
+        node = Node(op, tuple(args), tuple(shape), dtype, freeze_attrs(attrs), None, self.loc)
+        return self._append(node)
+
+    def name(self, i: int, name: str) -> None:
+        """Give node ``i`` the formula name ``name`` unless it is named already."""
+        node = self.nodes[i]
+        if node.name is None and node.op not in ("const", "param", "dim"):
+            self.nodes[i] = dataclasses.replace(node, name=name)
+
+    def note(self, rule: str) -> None:
+        """Record that the rewrite ``rule`` fired at the current formula line."""
+        self.fired.append((rule, self.loc.line if self.loc else 0))
+
+    # Convenience constructors used by the frontend and by adjoint rules.
+    def const(self, value: float) -> int:
+        return self.emit("const", value=float(value))
+
+    def add(self, a: int, b: int) -> int:
+        return self.emit("add", a, b)
+
+    def sub(self, a: int, b: int) -> int:
+        return self.emit("sub", a, b)
+
+    def mul(self, a: int, b: int) -> int:
+        return self.emit("mul", a, b)
+
+    def div(self, a: int, b: int) -> int:
+        return self.emit("div", a, b)
+
+    def neg(self, a: int) -> int:
+        return self.emit("neg", a)
+
+    def is_const(self, i: int, value: float | None = None) -> bool:
+        """Whether node ``i`` is a constant (equal to ``value`` if given)."""
+        node = self.nodes[i]
+        return node.op == "const" and (value is None or node.attr("value") == value)
+
+
+def format_shape(shape: Shape) -> str:
+    """Shapes as a user writes them: ``()``, ``(n,)``, ``(n, d - 1)``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def format_attr(value) -> str:
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "(" + ", ".join(format_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return str(value)
+
+
+def format_function(fn: Function, *, adjoint: bool = False) -> str:
+    """The deterministic text of ``gradc ir``: one node per line with shape and source line.
+
+    Without ``adjoint``, only the nodes the value needs are listed.
+    """
+    keep = reachable(fn.nodes, [fn.output] + (list(fn.grads.values()) if adjoint else []))
+    lines = [f"function {fn.name}  # {fn.filename}:{fn.loc.line}"]
+    for p in fn.params:
+        mark = "  wrt" if p.wrt else ""
+        lines.append(f"  param %{p.node} {p.name}: {p.annotation}{mark}")
+    for i, node in enumerate(fn.nodes):
+        if i not in keep or node.op == "param":
+            continue
+        args = ", ".join(f"%{a}" for a in node.args)
+        attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in node.attrs)
+        body = f"{node.op}({', '.join(s for s in (args, attrs) if s)})"
+        name = f"  ; {node.name}" if node.name else ""
+        where = f"  # line {node.loc.line}" if node.loc else ""
+        lines.append(f"  %{i} = {body} : {node.dtype}{format_shape(node.shape)}{name}{where}")
+    lines.append(f"  return %{fn.output}")
+    if adjoint:
+        if fn.seed is not None:
+            lines.append(f"  seed %{fn.seed}")
+        for pname, g in fn.grads.items():
+            lines.append(f"  grad {pname} = %{g}")
+    for rule, line in fn.rewrites:
+        lines.append(f"  rewrite {rule}  # line {line}")
+    return "\n".join(lines) + "\n"
+
+
+def reachable(nodes: list[Node], roots: list[int]) -> set[int]:
+    """Indices of the nodes that ``roots`` depend on (iterative, no recursion)."""
+    seen: set[int] = set()
+    stack = [r for r in roots if r is not None]
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        stack.extend(nodes[i].args)
+    return seen

@@ -1,0 +1,352 @@
+"""Local rewrites, applied by the Builder as each node is made.
+
+Each rule is a named pattern with its algebra in the comment above it, registered
+for one op and one phase: ``simplify`` (always on: algebra that only removes work)
+or ``fuse`` (recognising what people write by hand as one stable primitive; off
+with ``--no-fuse``). A rule takes the builder, the argument indices and the
+attributes of the node about to be made, and returns the index of an equivalent
+node or ``None``. Rules must keep the shape and the value (up to rounding).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+from ..primitives import PRIMS
+from ..shapes import broadcast
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    op: str
+    phase: str
+    fn: Callable
+
+
+RULES: dict[str, list[Rule]] = {}
+
+
+def rule(op: str, phase: str = "simplify"):
+    """Register the decorated function as a rewrite of ``op`` nodes in ``phase``."""
+
+    def register(f):
+        RULES.setdefault(op, []).append(Rule(f.__name__, op, phase, f))
+        return f
+
+    return register
+
+
+def make_rewriter(*, fuse: bool):
+    """The rewrite hook for ``Builder``: constant folding, then the rules of the phases on."""
+    phases = ("simplify", "fuse") if fuse else ("simplify",)
+
+    def rewrite(b, op, args, attrs):
+        folded = fold(b, op, args)
+        if folded is not None:
+            return folded
+        for r in RULES.get(op, ()):
+            if r.phase in phases:
+                found = r.fn(b, args, attrs)
+                if found is not None:
+                    if r.phase == "fuse":
+                        b.note(r.name)
+                    return found
+        return None
+
+    return rewrite
+
+
+def fold(b, op, args):
+    """Exact constant folding of arithmetic on constants (no libm: byte-identical anywhere)."""
+    f = PRIMS[op].fold
+    if f is None and op != "pow":
+        return None
+    if not args or not all(b.is_const(a) for a in args):
+        return None
+    vals = [b[a].attr("value") for a in args]
+    try:
+        if op == "pow":
+            if vals[1] != int(vals[1]) or abs(vals[1]) > 64:
+                return None
+            value = vals[0] ** int(vals[1])
+        else:
+            value = f(*vals)
+    except (ZeroDivisionError, OverflowError):
+        return None
+    if isinstance(value, complex) or not math.isfinite(value):
+        return None
+    return b.const(value)
+
+
+def op_of(b, i: int, op: str) -> bool:
+    return b[i].op == op
+
+
+def bare(b, i: int, op: str) -> bool:
+    """``op_of``, but never through a value the user named (keeps the formula's names)."""
+    name = b[i].name
+    return b[i].op == op and not (name and not name.startswith("d_"))
+
+
+def keeps_shape(b, x: int, args) -> bool:
+    """Whether ``x`` alone already has the shape the node over ``args`` would have."""
+    return b.shape(x) == broadcast(*(b.shape(a) for a in args)) and b[x].dtype == "float"
+
+
+# ---------------------------------------------------------------- simplify
+
+# x + 0 -> x ; 0 + x -> x
+@rule("add")
+def add_zero(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 0.0) and keeps_shape(b, x, args):
+        return x
+    if b.is_const(x, 0.0) and keeps_shape(b, y, args):
+        return y
+    return None
+
+
+# a + (-c) -> a - c ; (-c) + a -> a - c
+@rule("add")
+def add_neg(b, args, attrs):
+    x, y = args
+    if bare(b, y, "neg"):
+        return b.sub(x, b[y].args[0])
+    if bare(b, x, "neg"):
+        return b.sub(y, b[x].args[0])
+    return None
+
+
+# x + x -> 2 * x
+@rule("add")
+def add_self(b, args, attrs):
+    x, y = args
+    if x == y and b[x].dtype == "float":
+        return b.mul(b.const(2), x)
+    return None
+
+
+# x - 0 -> x ; 0 - x -> -x ; a - (-c) -> a + c
+@rule("sub")
+def sub_simple(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 0.0) and keeps_shape(b, x, args):
+        return x
+    if b.is_const(x, 0.0) and keeps_shape(b, y, args):
+        return b.neg(y)
+    if bare(b, y, "neg"):
+        return b.add(x, b[y].args[0])
+    return None
+
+
+# x * 1 -> x ; 1 * x -> x ; -1 * x -> -x
+@rule("mul")
+def mul_one(b, args, attrs):
+    x, y = args
+    for c, other in ((x, y), (y, x)):
+        if b.is_const(c, 1.0) and keeps_shape(b, other, args):
+            return other
+        if b.is_const(c, -1.0) and keeps_shape(b, other, args):
+            return b.neg(other)
+    return None
+
+
+# (-a) * (-c) -> a * c ; (-a) * c -> -(a * c) ; a * (-c) -> -(a * c)
+@rule("mul")
+def mul_neg(b, args, attrs):
+    x, y = args
+    if bare(b, x, "neg") and bare(b, y, "neg"):
+        return b.mul(b[x].args[0], b[y].args[0])
+    if bare(b, x, "neg") and not b.is_const(y):
+        return b.neg(b.mul(b[x].args[0], y))
+    if bare(b, y, "neg") and not b.is_const(x):
+        return b.neg(b.mul(x, b[y].args[0]))
+    return None
+
+
+# x / 1 -> x ; (-a) / c -> -(a / c)
+@rule("div")
+def div_simple(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 1.0) and keeps_shape(b, x, args):
+        return x
+    if bare(b, x, "neg"):
+        return b.neg(b.div(b[x].args[0], y))
+    return None
+
+
+# -(-x) -> x ; -(c / x) -> (-c) / x
+@rule("neg")
+def neg_neg(b, args, attrs):
+    (x,) = args
+    if bare(b, x, "neg"):
+        return b[x].args[0]
+    if bare(b, x, "div") and b.is_const(b[x].args[0]):
+        return b.div(b.const(-b[b[x].args[0]].attr("value")), b[x].args[1])
+    return None
+
+
+# scatter(broadcast_to(c, s), index) -> scatter(c, index)  for a scalar c
+@rule("scatter")
+def scatter_scalar(b, args, attrs):
+    g, *idx = args
+    if op_of(b, g, "broadcast_to") and b.shape(b[g].args[0]) == ():
+        return b.emit("scatter", b[g].args[0], *idx, **attrs)
+    return None
+
+
+# x ** 1 -> x
+@rule("pow")
+def pow_one(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 1.0) and keeps_shape(b, x, args):
+        return x
+    return None
+
+
+# broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s
+def drop_broadcast(b, args, attrs, op):
+    out = broadcast(*(b.shape(a) for a in args))
+    for k, a in enumerate(args):
+        if op_of(b, a, "broadcast_to"):
+            inner = list(args)
+            inner[k] = b[a].args[0]
+            if broadcast(*(b.shape(x) for x in inner)) == out:
+                return b.emit(op, *inner, **attrs)
+    return None
+
+
+for _op in ("add", "sub", "mul", "div", "where"):
+    rule(_op)(
+        (lambda op: lambda b, args, attrs: drop_broadcast(b, args, attrs, op))(_op)
+    )
+
+
+# reshape(x, shape(x)) -> x
+@rule("reshape")
+def reshape_same(b, args, attrs):
+    return args[0] if b.shape(args[0]) == tuple(attrs["shape"]) else None
+
+
+# transpose(transpose(x, p), q) -> x  when q undoes p
+@rule("transpose")
+def transpose_twice(b, args, attrs):
+    (x,) = args
+    if op_of(b, x, "transpose"):
+        inner = b[x].attr("axes")
+        if tuple(inner[k] for k in attrs["axes"]) == tuple(range(len(inner))):
+            return b[x].args[0]
+    return None
+
+
+# ---------------------------------------------------------------- fuse
+
+# 1 / (1 + exp(-x)) -> sigmoid(x)
+@rule("div", "fuse")
+def sigmoid_from_exp(b, args, attrs):
+    one, den = args
+    if not (b.is_const(one, 1.0) and op_of(b, den, "add")):
+        return None
+    p, q = b[den].args
+    if b.is_const(q, 1.0):
+        p, q = q, p
+    if b.is_const(p, 1.0) and op_of(b, q, "exp") and op_of(b, b[q].args[0], "neg"):
+        return b.emit("sigmoid", b[b[q].args[0]].args[0])
+    return None
+
+
+# exp(x) / (1 + exp(x)) -> sigmoid(x)
+@rule("div", "fuse")
+def sigmoid_from_ratio(b, args, attrs):
+    num, den = args
+    if op_of(b, num, "exp") and op_of(b, den, "add"):
+        p, q = b[den].args
+        if (b.is_const(p, 1.0) and q == num) or (b.is_const(q, 1.0) and p == num):
+            return b.emit("sigmoid", b[num].args[0])
+    return None
+
+
+# 1 - sigmoid(x) -> sigmoid(-x)
+@rule("sub", "fuse")
+def one_minus_sigmoid(b, args, attrs):
+    one, s = args
+    if b.is_const(one, 1.0) and op_of(b, s, "sigmoid"):
+        return b.emit("sigmoid", b.neg(b[s].args[0]))
+    return None
+
+
+# exp(x) - 1 -> expm1(x)
+@rule("sub", "fuse")
+def expm1_rule(b, args, attrs):
+    e, one = args
+    if b.is_const(one, 1.0) and op_of(b, e, "exp"):
+        return b.emit("expm1", b[e].args[0])
+    return None
+
+
+def one_plus(b, i):
+    """``x`` if node ``i`` is ``1 + x`` or ``x + 1``, else None."""
+    if not op_of(b, i, "add"):
+        return None
+    p, q = b[i].args
+    if b.is_const(p, 1.0) and b.shape(q) == b.shape(i):
+        return q
+    if b.is_const(q, 1.0) and b.shape(p) == b.shape(i):
+        return p
+    return None
+
+
+# log(1 + exp(x)) -> softplus(x)
+@rule("log", "fuse")
+def softplus_rule(b, args, attrs):
+    x = one_plus(b, args[0])
+    if x is not None and op_of(b, x, "exp"):
+        return b.emit("softplus", b[x].args[0])
+    return None
+
+
+# log(sigmoid(x)) -> -softplus(-x)
+@rule("log", "fuse")
+def log_sigmoid(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "sigmoid"):
+        return b.neg(b.emit("softplus", b.neg(b[s].args[0])))
+    return None
+
+
+# log(1 - sigmoid(x)) -> -softplus(x)
+@rule("log", "fuse")
+def log_one_minus_sigmoid(b, args, attrs):
+    (d,) = args
+    if op_of(b, d, "sub") and b.is_const(b[d].args[0], 1.0) and op_of(b, b[d].args[1], "sigmoid"):
+        return b.neg(b.emit("softplus", b[b[d].args[1]].args[0]))
+    return None
+
+
+# log(1 + x) -> log1p(x)
+@rule("log", "fuse")
+def log1p_rule(b, args, attrs):
+    x = one_plus(b, args[0])
+    return b.emit("log1p", x) if x is not None else None
+
+
+# log(sum(exp(x))) -> logsumexp(x)
+@rule("log", "fuse")
+def logsumexp_rule(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "sum") and op_of(b, b[s].args[0], "exp"):
+        x = b[b[s].args[0]].args[0]
+        return b.emit("logsumexp", x, axis=b[s].attr("axis"), keepdims=b[s].attr("keepdims"))
+    return None
+
+
+# log(softmax(x)) -> log_softmax(x)
+@rule("log", "fuse")
+def log_softmax_rule(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "softmax"):
+        return b.emit("log_softmax", b[s].args[0], axis=b[s].attr("axis"))
+    return None

@@ -1,0 +1,677 @@
+"""The one table of primitives: each op's shape rule, NumPy spelling and adjoint rule.
+
+Adding an operation is one ``Prim`` entry here. The parts of an entry:
+
+- ``infer(b, args, attrs) -> (shape, dtype)``: the shape rule; raises ShapeError.
+- ``emit(node, a, ctx) -> Expr``: the NumPy spelling, from the printed arguments ``a``
+  (``ctx.dims`` names dimension variables; ``ctx.use(helper)`` asks for a module helper).
+  Statement ops instead give ``stmts(target, node, a, ctx) -> list[str]``.
+- ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
+  builder ``b``, the gradient each input receives from upstream gradient ``g`` of
+  node ``i``. Rules may read the node's own output ``i`` (``s * (1 - s)``).
+- ``fold``: exact constant folding for arithmetic; ``sym``: the SymPy function used
+  by fusion and oracles; ``elementwise``: whether the op maps elementwise.
+
+Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions").
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+
+from . import printer as P
+from .errors import ShapeError
+from .shapes import broadcast, canon, norm_axis, reduce_shape, size, slice_length
+
+
+@dataclass(frozen=True)
+class Prim:
+    name: str
+    infer: Callable
+    emit: Callable | None = None
+    adjoint: Callable | None = None
+    stmts: Callable | None = None
+    fold: Callable | None = None
+    sym: Callable | None = None
+    elementwise: bool = False
+
+
+PRIMS: dict[str, Prim] = {}
+
+
+def prim(name: str, infer, emit=None, adjoint=None, **kw) -> None:
+    """Register the primitive ``name``."""
+    PRIMS[name] = Prim(name, infer, emit, adjoint, **kw)
+
+
+# ----------------------------------------------------------------------------
+# Shape rules
+
+
+def elementwise_shape(b, args, attrs):
+    """Broadcast of the argument shapes; float result."""
+    return broadcast(*(b.shape(a) for a in args)), "float"
+
+
+def bool_shape(b, args, attrs):
+    return broadcast(*(b.shape(a) for a in args)), "bool"
+
+
+def leaf_shape(b, args, attrs):
+    return tuple(attrs.get("shape", ())), attrs.get("dtype", "float")
+
+
+def reduce_rule(b, args, attrs):
+    x = b[args[0]]
+    dtype = "float" if x.dtype == "float" else "int"
+    return reduce_shape(x.shape, attrs["axis"], attrs["keepdims"]), dtype
+
+
+def same_shape(b, args, attrs):
+    return b.shape(args[0]), "float"
+
+
+def matmul_shape(b, args, attrs):
+    sa, sb = b.shape(args[0]), b.shape(args[1])
+    if not sa or not sb:
+        raise ShapeError("matmul: operands must have at least one dimension, not scalars")
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        raise ShapeError(
+            f"matmul: shapes {P.shape(sa, {})} and {P.shape(sb, {})} do not align ({ka} != {kb})"
+        )
+    if (len(sa) == 1 and len(sb) > 2) or (len(sb) == 1 and len(sa) > 2):
+        raise ShapeError("matmul of a vector with a stack of matrices is not supported")
+    if len(sa) == 1 and len(sb) == 1:
+        return (), "float"
+    if len(sa) == 1:
+        return sb[:-2] + sb[-1:], "float"
+    if len(sb) == 1:
+        return sa[:-1], "float"
+    batch = broadcast(sa[:-2], sb[:-2])
+    return batch + (sa[-2], sb[-1]), "float"
+
+
+def transpose_shape(b, args, attrs):
+    s = b.shape(args[0])
+    axes = attrs["axes"]
+    if sorted(axes) != list(range(len(s))):
+        raise ShapeError(f"transpose: axes {axes} do not fit an array of {len(s)} dimensions")
+    return tuple(s[k] for k in axes), b[args[0]].dtype
+
+
+def reshape_shape(b, args, attrs):
+    s = b.shape(args[0])
+    new = attrs["shape"]
+    if sympy.expand(size(s) - size(new)) != 0:
+        raise ShapeError(f"reshape: cannot reshape {P.shape(s, {})} into {P.shape(new, {})}")
+    return tuple(new), b[args[0]].dtype
+
+
+def expand_shape(b, args, attrs):
+    s = list(b.shape(args[0]))
+    for k in attrs["axis"]:
+        s.insert(k, 1)
+    return tuple(s), b[args[0]].dtype
+
+
+def broadcast_to_shape(b, args, attrs):
+    target = tuple(attrs["shape"])
+    if broadcast(b.shape(args[0]), target) != target:
+        raise ShapeError(f"cannot broadcast {P.shape(b.shape(args[0]), {})} to {target}")
+    return target, b[args[0]].dtype
+
+
+def index_shape(b, args, attrs):
+    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather."""
+    src = b.shape(args[0])
+    spec = attrs["index"]
+    consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
+    if consumed > len(src):
+        raise ShapeError(f"too many indices ({consumed}) for an array of shape {P.shape(src, {})}")
+    arrays = [b.shape(args[e[1]]) for e in spec if e[0] == "a"]
+    adv = broadcast(*arrays) if arrays else ()
+    out, k, adv_at, positions = [], 0, None, []
+    for pos, e in enumerate(spec):
+        if e[0] == "i":
+            n = src[k]
+            if isinstance(n, int) and not -n <= e[1] < n:
+                raise ShapeError(f"index {e[1]} is out of bounds for a dimension of size {n}")
+            k += 1
+        elif e[0] == "s":
+            out.append(slice_length(src[k], e[1], e[2], e[3]))
+            k += 1
+        elif e[0] == "n":
+            out.append(1)
+        else:
+            positions.append(pos)
+            if adv_at is None:
+                adv_at = len(out)
+            k += 1
+    out += list(src[k:])
+    if positions:
+        contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+        at = adv_at if contiguous else 0
+        out[at:at] = list(adv)
+    return tuple(canon(d) for d in out), b[args[0]].dtype
+
+
+def scatter_shape(b, args, attrs):
+    return tuple(attrs["shape"]), "float"
+
+
+def concat_shape(b, args, attrs):
+    shapes = [b.shape(a) for a in args]
+    ax = attrs["axis"]
+    first = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(
+            x != y for k, (x, y) in enumerate(zip(s, first)) if k != ax
+        ):
+            raise ShapeError(
+                "concatenate: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ"
+            )
+    total = canon(sum((s[ax] for s in shapes), 0))
+    return first[:ax] + (total,) + first[ax + 1 :], "float"
+
+
+def stack_shape(b, args, attrs):
+    shapes = [b.shape(a) for a in args]
+    if any(s != shapes[0] for s in shapes):
+        raise ShapeError("stack: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ")
+    ax = attrs["axis"]
+    return shapes[0][:ax] + (len(args),) + shapes[0][ax:], "float"
+
+
+def outer_shape(b, args, attrs):
+    sa, sb = b.shape(args[0]), b.shape(args[1])
+    if len(sa) != 1 or len(sb) != 1:
+        raise ShapeError(f"outer: expects two vectors, not {P.shape(sa, {})} and {P.shape(sb, {})}")
+    return (sa[0], sb[0]), "float"
+
+
+# ----------------------------------------------------------------------------
+# Helpers for adjoint rules (built from other primitives, never from Jacobians)
+
+
+def unbroadcast(b, g: int, shape: tuple) -> int:
+    """Sum ``g`` over the axes that broadcasting added, giving it ``shape``."""
+    gs = b.shape(g)
+    if gs == tuple(shape):
+        return g
+    if shape == ():
+        return b.emit("sum", g, axis=None, keepdims=False)
+    lead = len(gs) - len(shape)
+    if lead:
+        g = b.emit("sum", g, axis=tuple(range(lead)), keepdims=False)
+    ones = tuple(k for k, d in enumerate(shape) if d == 1 and b.shape(g)[k] != 1)
+    if ones:
+        g = b.emit("sum", g, axis=ones, keepdims=True)
+    return g
+
+
+def expand_reduced(b, g: int, node) -> int:
+    """Put back the axes a reduction removed, so ``g`` broadcasts against its input."""
+    axes = node.attr("axis")
+    if node.attr("keepdims") or axes is None:
+        return g
+    return b.emit("expand_dims", g, axis=axes)
+
+
+def spread(b, g: int, shape: tuple) -> int:
+    """``g`` broadcast to ``shape`` (a no-op when it already has it)."""
+    if b.shape(g) == tuple(shape):
+        return g
+    return b.emit("broadcast_to", g, shape=tuple(shape))
+
+
+def count(b, shape: tuple, axes) -> int:
+    """The number of elements reduced over ``axes``, as a constant or dimension node."""
+    dims = shape if axes is None else tuple(shape[k] for k in axes)
+    n = size(dims)
+    if isinstance(n, int):
+        return b.const(n)
+    return b.emit("dim", expr=n)
+
+
+def zero(b) -> int:
+    return b.const(0.0)
+
+
+def where0(b, cond: int, g: int) -> int:
+    """``g`` where ``cond`` holds, else 0 (a mask, never a Jacobian)."""
+    return b.emit("where", cond, g, zero(b))
+
+
+# ----------------------------------------------------------------------------
+# Printing helpers
+
+
+def fn(name: str):
+    """Emit ``name(args...)``."""
+    return lambda node, a, ctx: P.call(name, *a)
+
+
+def zero_first(name: str, zero_first: bool):
+    """Emit ``name(0.0, x)`` (softplus as logaddexp) or ``name(x, 0.0)`` (relu as maximum)."""
+    if zero_first:
+        return lambda node, a, ctx: P.call(name, "0.0", a[0])
+    return lambda node, a, ctx: P.call(name, a[0], "0.0")
+
+
+def helper(name: str):
+    """Emit a call of the module helper ``name`` (defined in the emitted module)."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, *a)
+
+    return emit
+
+
+def reduction_call(name: str):
+    def emit(node, a, ctx):
+        kw = {}
+        if node.attr("axis") is not None:
+            kw["axis"] = P.axis(node.attr("axis"))
+        if node.attr("keepdims"):
+            kw["keepdims"] = "True"
+        return P.call(name, a[0], **kw)
+
+    return emit
+
+
+def index_text(spec, a, ctx) -> str:
+    parts = []
+    for e in spec:
+        if e[0] == "i":
+            parts.append(str(e[1]))
+        elif e[0] == "n":
+            parts.append("None")
+        elif e[0] == "a":
+            parts.append(a[e[1]].text)
+        else:
+            start, stop, step = (
+                "" if v is None else P.dim(v, ctx.dims) for v in (e[1], e[2], e[3])
+            )
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+    return ", ".join(parts) if parts else "()"
+
+
+# ----------------------------------------------------------------------------
+# Adjoint rules of arithmetic
+
+
+def add_adj(b, i, n, g):
+    x, y = n.args
+    return [unbroadcast(b, g, b.shape(x)), unbroadcast(b, g, b.shape(y))]
+
+
+def sub_adj(b, i, n, g):
+    x, y = n.args
+    return [unbroadcast(b, g, b.shape(x)), unbroadcast(b, b.neg(g), b.shape(y))]
+
+
+def mul_adj(b, i, n, g):
+    # mul swaps in the other input
+    x, y = n.args
+    return [unbroadcast(b, b.mul(g, y), b.shape(x)), unbroadcast(b, b.mul(g, x), b.shape(y))]
+
+
+def div_adj(b, i, n, g):
+    # d(x/y) = dx / y - out * dy / y
+    x, y = n.args
+    return [
+        unbroadcast(b, b.div(g, y), b.shape(x)),
+        unbroadcast(b, b.neg(b.div(b.mul(g, i), y)), b.shape(y)),
+    ]
+
+
+def pow_adj(b, i, n, g):
+    x, y = n.args
+    if b.is_const(y):
+        c = b[y].attr("value")
+        local = b.mul(y, b.emit("pow", x, b.const(c - 1))) if c != 2 else b.mul(y, x)
+        return [unbroadcast(b, b.mul(g, local), b.shape(x)), None]
+    dx = b.mul(g, b.mul(y, b.emit("pow", x, b.sub(y, b.const(1)))))
+    dy = b.mul(g, b.mul(i, b.emit("log", x)))
+    return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
+
+
+def matmul_adj(b, i, n, g):
+    """Vectorised matmul adjoints for every NumPy form (``2 q x^T`` and ``2 W^T q``)."""
+    x, y = n.args
+    sx, sy = b.shape(x), b.shape(y)
+    if len(sx) == 1 and len(sy) == 1:
+        return [b.mul(g, y), b.mul(g, x)]
+    if len(sx) == 1:
+        return [b.emit("matmul", y, g), b.emit("outer", x, g)]
+    if len(sy) == 1:
+        return [b.emit("outer", g, y), b.emit("matmul", g, x)]
+    yt = transpose_last(b, y)
+    xt = transpose_last(b, x)
+    return [
+        unbroadcast(b, b.emit("matmul", g, yt), sx),
+        unbroadcast(b, b.emit("matmul", xt, g), sy),
+    ]
+
+
+def transpose_last(b, x: int) -> int:
+    nd = len(b.shape(x))
+    axes = tuple(range(nd - 2)) + (nd - 1, nd - 2)
+    return b.emit("transpose", x, axes=axes)
+
+
+def outer_adj(b, i, n, g):
+    x, y = n.args
+    return [b.emit("matmul", g, y), b.emit("matmul", x, g)]
+
+
+prim("add", elementwise_shape, lambda n, a, c: P.binop("+", P.ADD, *a), add_adj,
+     fold=operator.add, sym=operator.add, elementwise=True)
+prim("sub", elementwise_shape, lambda n, a, c: P.binop("-", P.ADD, *a), sub_adj,
+     fold=operator.sub, sym=operator.sub, elementwise=True)
+prim("mul", elementwise_shape, lambda n, a, c: P.binop("*", P.MUL, *a), mul_adj,
+     fold=operator.mul, sym=operator.mul, elementwise=True)
+prim("div", elementwise_shape, lambda n, a, c: P.binop("/", P.MUL, *a), div_adj,
+     fold=operator.truediv, sym=operator.truediv, elementwise=True)
+prim("neg", same_shape, lambda n, a, c: P.neg(a[0]), lambda b, i, n, g: [b.neg(g)],
+     fold=operator.neg, sym=operator.neg, elementwise=True)
+prim("pow", elementwise_shape, lambda n, a, c: P.power(*a), pow_adj,
+     sym=operator.pow, elementwise=True)
+prim("matmul", matmul_shape, lambda n, a, c: P.binop("@", P.MUL, *a), matmul_adj)
+prim("outer", outer_shape, fn("np.outer"), outer_adj)
+
+
+# ----------------------------------------------------------------------------
+# Elementwise functions: local gradient times upstream
+
+
+def unary(name, spelling, local, sym=None):
+    """An elementwise function whose adjoint is ``g * local(b, x, out)``."""
+
+    def adjoint(b, i, n, g):
+        return [local(b, g, n.args[0], i)]
+
+    if spelling.startswith("_"):
+        emit = helper(spelling)
+    elif spelling.endswith("0"):
+        emit = zero_first(spelling[:-1], name == "softplus")
+    else:
+        emit = fn(spelling)
+    prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True)
+
+
+unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp)
+unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log)
+unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
+      lambda x: sympy.log(1 + x))
+unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),
+      lambda x: sympy.exp(x) - 1)
+unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt)
+unary("square", "np.square", lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
+      lambda x: x**2)
+# abs'(0) = 0
+unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs)
+unary("sin", "np.sin", lambda b, g, x, y: b.mul(g, b.emit("cos", x)), sympy.sin)
+unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sympy.cos)
+unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan)
+unary("tanh", "np.tanh",
+      lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh)
+# sigmoid' = s * (1 - s), from the node's own output
+unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
+      lambda x: 1 / (1 + sympy.exp(-x)))
+unary("softplus", "np.logaddexp0", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
+      lambda x: sympy.log(1 + sympy.exp(x)))
+# relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
+unary("relu", "np.maximum0", lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
+      lambda x: sympy.Max(x, 0))
+prim("sign", same_shape, fn("np.sign"), None, sym=sympy.sign, elementwise=True)
+
+
+def maxmin_adj(strict: str):
+    """Ties share the gradient equally (``maximum(x, x)`` sends half to each side)."""
+
+    def adjoint(b, i, n, g):
+        x, y = n.args
+        half = b.mul(b.const(0.5), g)
+        tie = b.emit("eq", x, y)
+        dx = b.emit("where", b.emit(strict, x, y), g, b.emit("where", tie, half, zero(b)))
+        dy = b.emit("where", b.emit(strict, y, x), g, b.emit("where", tie, half, zero(b)))
+        return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
+
+    return adjoint
+
+
+prim("maximum", elementwise_shape, fn("np.maximum"), maxmin_adj("gt"), sym=sympy.Max,
+     elementwise=True)
+prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy.Min,
+     elementwise=True)
+
+
+def clip_adj(b, i, n, g):
+    # clip passes the gradient through at its bounds
+    x, lo, hi = n.args
+    inside = b.emit("and", b.emit("ge", x, lo), b.emit("le", x, hi))
+    return [
+        unbroadcast(b, where0(b, inside, g), b.shape(x)),
+        unbroadcast(b, where0(b, b.emit("lt", x, lo), g), b.shape(lo)),
+        unbroadcast(b, where0(b, b.emit("gt", x, hi), g), b.shape(hi)),
+    ]
+
+
+prim("clip", elementwise_shape, fn("np.clip"), clip_adj, elementwise=True)
+
+
+def where_adj(b, i, n, g):
+    c, x, y = n.args
+    return [
+        None,
+        unbroadcast(b, b.emit("where", c, g, zero(b)), b.shape(x)),
+        unbroadcast(b, b.emit("where", c, zero(b), g), b.shape(y)),
+    ]
+
+
+prim("where", elementwise_shape, fn("np.where"), where_adj, elementwise=True)
+
+for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "==")):
+    prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
+         elementwise=True)
+prim("and", bool_shape, lambda n, a, c: P.binop("&", P.BITAND, *a), None, elementwise=True)
+
+
+# ----------------------------------------------------------------------------
+# Reductions
+
+
+def sum_adj(b, i, n, g):
+    x = n.args[0]
+    return [spread(b, expand_reduced(b, g, n), b.shape(x))]
+
+
+def mean_adj(b, i, n, g):
+    x = n.args[0]
+    share = b.div(g, count(b, b.shape(x), n.attr("axis")))
+    return [spread(b, expand_reduced(b, share, n), b.shape(x))]
+
+
+def maxred_adj(b, i, n, g):
+    """Ties share equally: the mask of the maxima divided by how many there are."""
+    x = n.args[0]
+    axes = n.attr("axis")
+    mask = b.emit("eq", x, expand_reduced(b, i, n))
+    ties = b.emit("sum", mask, axis=axes, keepdims=axes is not None)
+    share = b.div(expand_reduced(b, g, n), ties)
+    return [where0(b, mask, share)]
+
+
+def logsumexp_adj(b, i, n, g):
+    # d logsumexp(x) = softmax(x) = exp(x - out)
+    x = n.args[0]
+    soft = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
+    return [b.mul(expand_reduced(b, g, n), soft)]
+
+
+def norm_adj(b, i, n, g):
+    # d ||x|| = x / ||x||, and 0 at x = 0
+    x = n.args[0]
+    out = expand_reduced(b, i, n)
+    safe = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
+    return [b.mul(b.div(expand_reduced(b, g, n), safe), x)]
+
+
+prim("sum", reduce_rule, reduction_call("np.sum"), sum_adj)
+prim("mean", reduce_rule, reduction_call("np.mean"), mean_adj)
+prim("max", reduce_rule, reduction_call("np.max"), maxred_adj)
+prim("min", reduce_rule, reduction_call("np.min"), maxred_adj)
+prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_call(
+    "_logsumexp")(n, a, c))[1], logsumexp_adj)
+prim("norm", reduce_rule, reduction_call("np.linalg.norm"), norm_adj)
+
+
+def softmax_adj(b, i, n, g):
+    # s * (g - sum(g * s))
+    ax = n.attr("axis")
+    dot = b.emit("sum", b.mul(g, i), axis=(ax,), keepdims=True)
+    return [b.mul(i, b.sub(g, dot))]
+
+
+def log_softmax_adj(b, i, n, g):
+    # g - softmax * sum(g)
+    ax = n.attr("axis")
+    total = b.emit("sum", g, axis=(ax,), keepdims=True)
+    return [b.sub(g, b.mul(b.emit("exp", i), total))]
+
+
+def axis_call(name: str):
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, a[0], axis=str(node.attr("axis")))
+
+    return emit
+
+
+prim("softmax", same_shape, axis_call("_softmax"), softmax_adj)
+prim("log_softmax", same_shape, axis_call("_log_softmax"), log_softmax_adj)
+
+
+# ----------------------------------------------------------------------------
+# Shape operations
+
+
+def transpose_emit(node, a, ctx):
+    axes = node.attr("axes")
+    if axes == tuple(reversed(range(len(axes)))):
+        return P.attr(a[0], "T")
+    return P.call("np.transpose", a[0], P.axis(axes))
+
+
+def transpose_adj(b, i, n, g):
+    axes = n.attr("axes")
+    inverse = tuple(sorted(range(len(axes)), key=lambda k: axes[k]))
+    return [b.emit("transpose", g, axes=inverse)]
+
+
+def reshape_emit(node, a, ctx):
+    return P.call("np.reshape", a[0], P.shape(node.attr("shape"), ctx.dims))
+
+
+def expand_emit(node, a, ctx):
+    nd = len(node.shape)
+    parts = ["None" if k in node.attr("axis") else ":" for k in range(nd)]
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return P.subscript(a[0], ", ".join(parts))
+
+
+def broadcast_to_emit(node, a, ctx):
+    target = P.shape(node.attr("shape"), ctx.dims)
+    if node.args and ctx.shape_of(node.args[0]) == ():
+        return P.call("np.full", target, a[0])
+    return P.call("np.broadcast_to", a[0], target)
+
+
+prim("transpose", transpose_shape, transpose_emit, transpose_adj)
+prim("reshape", reshape_shape, reshape_emit,
+     lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))])
+prim("expand_dims", expand_shape, expand_emit,
+     lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)])
+prim("broadcast_to", broadcast_to_shape, broadcast_to_emit,
+     lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))])
+
+
+def getitem_adj(b, i, n, g):
+    """Indexing sends the gradient back with a scatter-add into zeros."""
+    x, *idx = n.args
+    out = b.emit("scatter", g, *idx, index=n.attr("index"), shape=b.shape(x))
+    return [out] + [None] * len(idx)
+
+
+def scatter_stmts(target, node, a, ctx):
+    """``zeros`` then assignment; ``np.add.at`` only where indices can repeat."""
+    index = index_text(node.attr("index"), [None] + a[1:], ctx)
+    lines = [f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"]
+    if ctx.unique_index(node):
+        lines.append(f"{target}[{index}] = {a[0].text}")
+    else:
+        lines.append(f"np.add.at({target}, ({index}), {a[0].text})")
+    return lines
+
+
+prim("getitem", index_shape, lambda n, a, c: P.subscript(a[0], index_text(
+    n.attr("index"), a, c)), getitem_adj)
+prim("scatter", scatter_shape, None, None, stmts=scatter_stmts)
+
+
+def concat_adj(b, i, n, g):
+    ax = n.attr("axis")
+    out, offset = [], 0
+    for x in n.args:
+        length = b.shape(x)[ax]
+        spec = (("s", None, None, None),) * ax + (("s", offset, canon(offset + length), None),)
+        out.append(b.emit("getitem", g, index=spec))
+        offset = canon(offset + length)
+    return out
+
+
+def stack_adj(b, i, n, g):
+    ax = n.attr("axis")
+    return [
+        b.emit("getitem", g, index=(("s", None, None, None),) * ax + (("i", k),))
+        for k in range(len(n.args))
+    ]
+
+
+def list_call(name):
+    return lambda n, a, c: P.call(name, "[" + ", ".join(x.text for x in a) + "]",
+                                  axis=str(n.attr("axis")))
+
+
+prim("concatenate", concat_shape, list_call("np.concatenate"), concat_adj)
+prim("stack", stack_shape, list_call("np.stack"), stack_adj)
+
+
+# ----------------------------------------------------------------------------
+# Leaves
+
+
+def const_emit(node, a, ctx):
+    return P.number(node.attr("value"))
+
+
+def dim_emit(node, a, ctx):
+    text = P.dim(node.attr("expr"), ctx.dims)
+    return P.name(text) if text.isidentifier() else P.Expr(text, P.MUL)
+
+
+prim("param", leaf_shape, lambda n, a, c: P.name(n.attr("name")))
+prim("const", lambda b, args, attrs: ((), "float"), const_emit)
+prim("dim", lambda b, args, attrs: ((), "int"), dim_emit)
+prim("zeros", leaf_shape, lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims)))
+prim("arange", lambda b, args, attrs: ((attrs["n"],), "int"),
+     lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims)))

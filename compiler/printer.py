@@ -1,0 +1,116 @@
+"""Precedence-aware printing of expressions, numbers and shapes.
+
+An ``Expr`` is printed text with its precedence; combinators add exactly the
+parentheses Python needs and follow ``ruff format``'s spacing (``x**2`` between
+simple operands). Every piece of emitted expression text comes from here, via
+the ``emit`` entries of the primitive table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy
+
+# Python's binding strengths, weakest first.
+CMP, BITAND, ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50, 60, 70
+
+
+@dataclass(frozen=True)
+class Expr:
+    """Printed expression text, its precedence, and whether ruff calls it simple (for ``**``)."""
+
+    text: str
+    prec: int = ATOM
+    simple: bool = False
+
+
+def name(text: str) -> Expr:
+    """A variable or attribute chain."""
+    return Expr(text, ATOM, True)
+
+
+def wrap(e: Expr, need: int, *, strict: bool = False) -> str:
+    """``e`` as an operand of something binding with strength ``need``."""
+    if e.prec < need or (strict and e.prec == need):
+        return f"({e.text})"
+    return e.text
+
+
+def binop(op: str, prec: int, a: Expr, b: Expr) -> Expr:
+    """A left-associative infix operator."""
+    return Expr(f"{wrap(a, prec)} {op} {wrap(b, prec, strict=True)}", prec)
+
+
+def power(a: Expr, b: Expr) -> Expr:
+    """``a ** b``, hugged (``x**2``) when both operands are simple, as ruff formats it."""
+    left = wrap(a, POW, strict=True)
+    right = wrap(b, UNARY)
+    simple = a.simple and b.simple and left == a.text and right == b.text
+    return Expr(f"{left}**{right}" if simple else f"{left} ** {right}", POW)
+
+
+def compare(op: str, a: Expr, b: Expr) -> Expr:
+    return Expr(f"{wrap(a, CMP, strict=True)} {op} {wrap(b, CMP, strict=True)}", CMP)
+
+
+def neg(a: Expr) -> Expr:
+    return Expr(f"-{wrap(a, UNARY)}", UNARY, a.simple and a.prec == ATOM)
+
+
+def call(fn: str, *args: Expr | str, **kwargs: Expr | str) -> Expr:
+    """``fn(a, b, k=v)``; arguments are printed without extra parentheses."""
+    parts = [a.text if isinstance(a, Expr) else a for a in args]
+    parts += [f"{k}={v.text if isinstance(v, Expr) else v}" for k, v in kwargs.items()]
+    return Expr(f"{fn}({', '.join(parts)})", ATOM)
+
+
+def attr(a: Expr, field: str) -> Expr:
+    return Expr(f"{wrap(a, ATOM)}.{field}", ATOM, a.simple and a.prec == ATOM)
+
+
+def subscript(a: Expr, index: str) -> Expr:
+    return Expr(f"{wrap(a, ATOM)}[{index}]", ATOM)
+
+
+def number(value: float) -> Expr:
+    """A float constant as Python reads it back exactly (``repr``), integers without ``.0``."""
+    if math.isnan(value):
+        return name("np.nan")
+    if math.isinf(value):
+        return name("np.inf") if value > 0 else neg(name("np.inf"))
+    if value == int(value) and abs(value) < 1e16:
+        text = str(int(value))
+    else:
+        text = repr(value)
+    if value < 0 or text.startswith("-"):
+        return Expr(text, UNARY, True)
+    return Expr(text, ATOM, True)
+
+
+def dim(d, names: dict[str, str]) -> str:
+    """One dimension as code: an int literal or an expression over dimension variables."""
+    if isinstance(d, int):
+        return str(d)
+    if d.is_Integer:
+        return str(int(d))
+    renamed = {s: sympy.Symbol(names.get(s.name, s.name)) for s in d.free_symbols}
+    return sympy.sstr(d.xreplace(renamed))
+
+
+def shape(s: tuple, names: dict[str, str]) -> str:
+    """A shape tuple as code: ``()``, ``(n,)``, ``(n, d)``."""
+    parts = [dim(d, names) for d in s]
+    if len(parts) == 1:
+        return f"({parts[0]},)"
+    return "(" + ", ".join(parts) + ")"
+
+
+def axis(value) -> str:
+    """An ``axis=`` argument: an int or a tuple of ints."""
+    if isinstance(value, tuple) and len(value) == 1:
+        return str(value[0])
+    if isinstance(value, tuple):
+        return "(" + ", ".join(str(v) for v in value) + ")"
+    return str(value)

@@ -1,0 +1,141 @@
+"""SymPy expression -> graph IR, as a DAG: each distinct subexpression becomes one node.
+
+The walk is iterative (post-order over unique subexpressions), so deep or heavily
+shared expressions cost time linear in the number of distinct subexpressions, and
+nothing is ever printed as a tree (no expression swell).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from .errors import FormulaError
+from .ir import Builder, Function, Loc, Param
+from .passes.simplify import make_rewriter
+
+FUNCTIONS = {
+    sympy.exp: "exp", sympy.log: "log", sympy.sin: "sin", sympy.cos: "cos",
+    sympy.tan: "tan", sympy.tanh: "tanh", sympy.Abs: "abs",
+}
+
+
+def error(message: str) -> FormulaError:
+    return FormulaError(message, filename="<sympy>", line=1, col=1)
+
+
+def post_order(expr) -> list:
+    """The distinct subexpressions of ``expr``, children before parents (no recursion)."""
+    order, seen, stack = [], set(), [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if ready:
+            if e not in seen:
+                seen.add(e)
+                order.append(e)
+            continue
+        if e in seen:
+            continue
+        stack.append((e, True))
+        stack.extend((a, False) for a in reversed(e.args) if a not in seen)
+    return order
+
+
+def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
+    """Lower ``expr`` to a ``Function``; returns it with a canonical text of the DAG (for the digest)."""
+    if not isinstance(expr, sympy.Basic):
+        raise error(f"expected a SymPy expression, got {type(expr).__name__}")
+    if not name.isidentifier():
+        raise error(f"function name {name!r} is not an identifier")
+    b = Builder(rewrite=make_rewriter(fuse=fuse))
+    loc = Loc(1, 1, "SymPy expression", "out")
+    b.loc = loc
+    wrt_set = list(inputs) if wrt is None else list(wrt)
+    memo: dict = {}
+    params, seen_names = [], set()
+    for s in inputs:
+        if not isinstance(s, sympy.Symbol):
+            raise error(f"input {s!r} is not a SymPy Symbol")
+        pname = s.name
+        if not pname.isidentifier() or pname in seen_names:
+            raise error(f"input name {pname!r} is not a distinct identifier")
+        seen_names.add(pname)
+        memo[s] = b.emit("param", name=pname, shape=(), dtype="float")
+        params.append(Param(pname, memo[s], "Scalar", s in wrt_set))
+    for s in wrt_set:
+        if s not in inputs:
+            raise error(f"wrt symbol {s} is not an input")
+    lines = []
+    for e in post_order(expr):
+        if e in memo:
+            continue
+        memo[e] = convert(b, e, memo)
+        lines.append(f"%{memo[e]} = {type(e).__name__}({', '.join(str(memo[a]) for a in e.args)})"
+                     if e.args else f"%{memo[e]} = {sympy.srepr(e)}")
+    out = memo[expr]
+    fn = Function(name, "", params, b.nodes, out, "Scalar", loc, "<sympy>",
+                  rewrites=list(b.fired))
+    header = "inputs: " + ", ".join(p.name for p in params)
+    return fn, header + "\n" + "\n".join(lines)
+
+
+def convert(b: Builder, e, memo) -> int:
+    """One SymPy node to IR, its children already converted in ``memo``."""
+    if isinstance(e, sympy.Symbol):
+        raise error(f"symbol {e} is not among the inputs")
+    if e.is_Number or e in (sympy.pi, sympy.E):
+        value = complex(e)
+        if value.imag or not abs(value.real) < float("inf"):
+            raise error(f"constant {e} is not a finite real number")
+        return b.const(value.real)
+    if isinstance(e, sympy.Add):
+        acc = memo[e.args[0]]
+        for a in e.args[1:]:
+            acc = b.add(acc, memo[a])
+        return acc
+    if isinstance(e, sympy.Mul):
+        return convert_mul(b, e, memo)
+    if isinstance(e, sympy.Pow):
+        return convert_pow(b, memo[e.args[0]], e.args[1], memo)
+    if isinstance(e, (sympy.Max, sympy.Min)):
+        op = "maximum" if isinstance(e, sympy.Max) else "minimum"
+        acc = memo[e.args[0]]
+        for a in e.args[1:]:
+            acc = b.emit(op, acc, memo[a])
+        return acc
+    for cls, op in FUNCTIONS.items():
+        if isinstance(e, cls) and len(e.args) == 1:
+            return b.emit(op, memo[e.args[0]])
+    raise error(f"unsupported SymPy operation {type(e).__name__}")
+
+
+def convert_pow(b: Builder, base: int, exponent, memo) -> int:
+    if exponent == -1:
+        return b.div(b.const(1), base)
+    if exponent == sympy.Rational(1, 2):
+        return b.emit("sqrt", base)
+    if exponent == sympy.Rational(-1, 2):
+        return b.div(b.const(1), b.emit("sqrt", base))
+    return b.emit("pow", base, memo[exponent])
+
+
+def convert_mul(b: Builder, e, memo) -> int:
+    """A product, with factors of negative integer power as a denominator and -1 as a sign."""
+    num, den, sign = [], [], 1
+    for a in e.args:
+        if a == -1:
+            sign = -sign
+        elif isinstance(a, sympy.Pow) and a.args[1].is_Integer and a.args[1] < 0:
+            k = -int(a.args[1])
+            base = memo[a.args[0]]
+            den.append(base if k == 1 else b.emit("pow", base, b.const(k)))
+        else:
+            num.append(memo[a])
+    acc = num[0] if num else b.const(1)
+    for n in num[1:]:
+        acc = b.mul(acc, n)
+    if den:
+        d = den[0]
+        for x in den[1:]:
+            d = b.mul(d, x)
+        acc = b.div(acc, d)
+    return b.neg(acc) if sign < 0 else acc
