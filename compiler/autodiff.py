@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from .ir import Builder, Function
+from .ir import Builder, Function, reachable
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
+from .shapes import broadcast
 
 
 def active_nodes(fn: Function) -> set[int]:
@@ -21,12 +22,57 @@ def active_nodes(fn: Function) -> set[int]:
     return active
 
 
+def mask(b: Builder, c, cond: int, taken: bool):
+    """``c`` where the branch ``taken`` of ``cond`` holds, else 0 (when shapes allow)."""
+    if c is None or b.is_const(c):
+        return c
+    if broadcast(b.shape(cond), b.shape(c)) != b.shape(c):
+        return c
+    zero = b.const(0.0)
+    return b.emit("where", cond, c, zero) if taken else b.emit("where", cond, zero, c)
+
+
+def consumers(nodes) -> dict[int, list[int]]:
+    """For each node, the nodes that read it (in index order)."""
+    users: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for a in node.args:
+            users.setdefault(a, []).append(i)
+    return users
+
+
+def where_guards(fn: Function) -> dict[int, list[tuple[int, bool]]]:
+    """For each node used only inside one branch of a ``where``: that ``(condition, branch)``.
+
+    The adjoint rules of such nodes have their contributions masked to the branch,
+    so the branch ``where`` does not take never leaks NaN or inf into a gradient
+    (the effect of JAX's double-``where`` trick, applied automatically).
+    """
+    users = consumers(fn.nodes)
+    guards: dict[int, list[tuple[int, bool]]] = {}
+    for w, node in enumerate(fn.nodes):
+        if node.op != "where":
+            continue
+        cond, *branches = node.args
+        for branch, taken in zip(branches, (True, False)):
+            inside = {w}
+            for k in sorted(reachable(fn.nodes, [branch]), reverse=True):
+                n = fn.nodes[k]
+                if n.op in ("param", "const", "dim", "arange") or n.dtype != "float":
+                    continue
+                if all(u in inside for u in users.get(k, [])):
+                    inside.add(k)
+                    guards.setdefault(k, []).append((cond, taken))
+    return guards
+
+
 def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     """Append the adjoint graph to ``fn``: a seed ``d_<out>`` and one gradient per wrt input."""
     # Recognition rewrites are for what people write; adjoint rules are already stable.
     b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
     out = fn.nodes[fn.output]
     active = active_nodes(fn)
+    guards = where_guards(fn)
     with b.at(out.loc):
         seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float")
     adjoint: dict[int, int] = {fn.output: seed}
@@ -40,6 +86,8 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             b.name(g, "d_" + node.name)
         with b.at(node.loc):
             contributions = rule(b, i, node, g)
+            for cond, taken in guards.get(i, ()):
+                contributions = [mask(b, c, cond, taken) for c in contributions]
             for a, c in zip(node.args, contributions):
                 if c is None or a not in active:
                     continue

@@ -11,6 +11,8 @@ import ast
 import math
 from dataclasses import dataclass, field
 
+import sympy
+
 from . import ir
 from .errors import FormulaError, ShapeError
 from .ir import Builder, Function, Loc, Param
@@ -481,6 +483,9 @@ def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
 
 
 def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
+    if (isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")
+            and node.attr in CONSTANTS):
+        return emit(scope, node, "const", value=CONSTANTS[node.attr])
     if node.attr == "T":
         x = expr(node.value, scope)
         nd = len(scope.b.shape(x))
@@ -497,8 +502,8 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     for it in items:
         if isinstance(it, ast.Slice):
             spec.append(("s",) + tuple(index_int(v, scope, True) for v in (it.lower, it.upper, it.step)))
-            if spec[-1][3] is not None and spec[-1][3] <= 0:
-                raise scope.src.error(it, "slice step must be positive")
+            if spec[-1][3] == 0:
+                raise scope.src.error(it, "slice step cannot be zero")
         elif isinstance(it, ast.Constant) and it.value is None:
             spec.append(("n",))
         elif is_int_literal(it):
@@ -715,7 +720,10 @@ def call_reshape(node, scope, name):
     if free is not None:
         from .shapes import size
         known = size(tuple(d for d in dims if d is not None))
-        dims[free] = canon(size(scope.b.shape(x)) / known)
+        dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
+        if not sympy.sympify(dims[free]).is_integer:
+            raise scope.src.error(s, f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
+                                  f"into {ast.unparse(s)}")
     return emit(scope, node, "reshape", x, shape=tuple(dims))
 
 

@@ -18,14 +18,14 @@ Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions")
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import sympy
 
 from . import printer as P
 from .errors import ShapeError
-from .shapes import broadcast, canon, norm_axis, reduce_shape, size, slice_length
+from .shapes import broadcast, canon, reduce_shape, size, slice_length
 
 
 @dataclass(frozen=True)
@@ -286,7 +286,8 @@ def reduction_call(name: str):
     return emit
 
 
-def index_text(spec, a, ctx) -> str:
+def index_text(spec, a, ctx, *, call: bool = False) -> str:
+    """The text inside ``x[...]``; with ``call``, slices as ``slice(a, b)`` (for np.add.at)."""
     parts = []
     for e in spec:
         if e[0] == "i":
@@ -297,9 +298,13 @@ def index_text(spec, a, ctx) -> str:
             parts.append(a[e[1]].text)
         else:
             start, stop, step = (
-                "" if v is None else P.dim(v, ctx.dims) for v in (e[1], e[2], e[3])
+                ("None" if call else "") if v is None else P.dim(v, ctx.dims)
+                for v in (e[1], e[2], e[3])
             )
-            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+            if call:
+                parts.append(f"slice({start}, {stop}, {step})")
+            else:
+                parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
     return ", ".join(parts) if parts else "()"
 
 
@@ -614,12 +619,15 @@ def getitem_adj(b, i, n, g):
 
 def scatter_stmts(target, node, a, ctx):
     """``zeros`` then assignment; ``np.add.at`` only where indices can repeat."""
-    index = index_text(node.attr("index"), [None] + a[1:], ctx)
+    spec = node.attr("index")
     lines = [f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"]
     if ctx.unique_index(node):
-        lines.append(f"{target}[{index}] = {a[0].text}")
+        lines.append(f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}")
     else:
-        lines.append(f"np.add.at({target}, ({index}), {a[0].text})")
+        index = index_text(spec, [None] + a[1:], ctx, call=True)
+        if len(spec) > 1:
+            index = f"({index})"
+        lines.append(f"np.add.at({target}, {index}, {a[0].text})")
     return lines
 
 

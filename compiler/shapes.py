@@ -76,6 +76,6 @@ def slice_length(n, start, stop, step):
         lo = 0 if start is None else (n + start if isinstance(start, int) and start < 0 else start)
         hi = n if stop is None else (n + stop if isinstance(stop, int) and stop < 0 else stop)
         return canon(hi - lo)
-    if start is None and stop is None and step > 0:
-        return canon(sympy.ceiling(n / step))
+    if start is None and stop is None:
+        return canon(sympy.ceiling(n / abs(step)))
     raise ShapeError(f"slice with step {step} and bounds on dimension {n} is not supported")

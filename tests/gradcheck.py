@@ -108,7 +108,7 @@ def central_diff_jvp(
     scale = max([1.0] + [float(np.max(np.abs(args[p]))) for p in wrt])
     t = h * scale
     plus, minus = list(args), list(args)
-    for pos, d in zip(wrt, v):
+    for pos, d in zip(wrt, v, strict=True):
         x0 = np.asarray(args[pos], dtype=np.float64)
         plus = _with(plus, pos, x0 + t * np.asarray(d))
         minus = _with(minus, pos, x0 - t * np.asarray(d))
@@ -149,7 +149,7 @@ def assert_fd_close(
         [1.0, abs(float(scale))]
         + [float(np.max(np.abs(n), initial=0.0)) for n in numeric]
     )
-    for i, (a, n) in enumerate(zip(analytic, numeric)):
+    for i, (a, n) in enumerate(zip(analytic, numeric, strict=True)):
         label = names[i] if names else f"input {i}"
         assert a.shape == n.shape, (
             f"{label}: gradient shape {a.shape}, expected {n.shape}"
@@ -185,9 +185,9 @@ def dot_product_test(
     lhs = float(np.sum(np.asarray(u) * jv))
     jtu = backward(u)
     assert len(jtu) == len(wrt)
-    for p, g in zip(wrt, jtu):
+    for p, g in zip(wrt, jtu, strict=True):
         assert np.shape(g) == np.shape(args[p]), (np.shape(g), np.shape(args[p]))
-    rhs = float(sum(np.sum(np.asarray(g) * d) for g, d in zip(jtu, v)))
+    rhs = float(sum(np.sum(np.asarray(g) * d) for g, d in zip(jtu, v, strict=True)))
     bound = float(np.linalg.norm(np.ravel(u)) * np.linalg.norm(np.ravel(jv)))
     return lhs, rhs, bound
 

@@ -394,7 +394,9 @@ class Evaluator:
         self.mode = mode
         self.helpers = {h.name: h for h in prog.helpers}
         self.consts = dict(prog.constants)
-        self.kinks: list = []  # num mode: arrays whose zeros are non-smooth points
+        # num mode: one (gap, branch) pair per non-smooth operation: |gap| is the distance to
+        # the non-smooth point and ``branch`` identifies the smooth piece in use.
+        self.kinks: list = []
         self.values: list = []  # num mode: every intermediate value
         self._in_fuse = 0
 
@@ -436,8 +438,9 @@ class Evaluator:
         assert self._in_fuse or out.shape == n.shape, (render(n), out.shape, n.shape)
         return out
 
-    def _kink(self, q):
-        self.kinks.append(np.asarray(q, dtype=float))
+    def _kink(self, q, branch=None):
+        q = np.asarray(q, dtype=float)
+        self.kinks.append((q, np.sign(q) if branch is None else np.asarray(branch)))
 
     def _ev(self, n: Node, env: dict):
         op, p = n.op, n.params
@@ -536,7 +539,8 @@ class Evaluator:
         if num:
             if name in ("max", "min"):
                 if a.size > 1:
-                    self._kink(_np_top_gap(a, axis, name == "max"))
+                    arg = (np.argmax if name == "max" else np.argmin)(a, axis=axis)
+                    self._kink(_np_top_gap(a, axis, name == "max"), arg)
                 return (np.max if name == "max" else np.min)(
                     a, axis=axis, keepdims=keepdims
                 )

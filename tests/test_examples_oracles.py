@@ -291,7 +291,7 @@ def test_value_and_grad_consistent(ex, seed):
         as_grad_list(grads, len(ex.wrt)),
         as_grad_list(f_backward(1.0, cache), len(ex.wrt)),
     ):
-        for g, w, p in zip(got, want, ex.wrt):
+        for g, w, p in zip(got, want, ex.wrt, strict=True):
             assert g.shape == np.shape(args[p])
             np.testing.assert_allclose(g, w, rtol=1e-14, atol=1e-300)
 
@@ -299,7 +299,7 @@ def test_value_and_grad_consistent(ex, seed):
 def _symbolise(ex: Example, args):
     """Symbols for the float inputs (one per entry), integer inputs kept as data."""
     sym_args, flat_syms, flat_vals = [], [], []
-    for name, a in zip(ex.names, args):
+    for name, a in zip(ex.names, args, strict=True):
         if isinstance(a, np.ndarray) and a.dtype.kind in "iu":
             sym_args.append(a)
         elif np.ndim(a) == 0:
@@ -337,7 +337,7 @@ def test_sympy_oracle(ex, seed):
     np.testing.assert_allclose(float(f(*args)), want_value, rtol=SYMPY_RTOL, atol=0)
     got = as_grad_list(f_grad(*args), len(ex.wrt))
     offset = 0
-    for g, shape, p in zip(got, shapes, ex.wrt):
+    for g, shape, p in zip(got, shapes, ex.wrt, strict=True):
         size = int(np.prod(shape))
         want = np.array(flat_grads[offset : offset + size]).reshape(shape)
         offset += size

@@ -184,7 +184,7 @@ class Case:
         return list(self.inputs)
 
     def reference(self, args):
-        kw = dict(zip(self.names(), args))
+        kw = dict(zip(self.names(), args, strict=True))
         if self.ref is not None:
             return np.asarray(self.ref(**kw), dtype=np.float64)
         ns = dict(REF_NS, **self.dims, **kw)

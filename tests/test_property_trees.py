@@ -75,8 +75,8 @@ def assume_regular(prog: S.Program, inputs: dict):
     for v in values:
         assume(np.all(np.isfinite(v)))
         assume(np.all(np.abs(v) <= MAX_MAGNITUDE))
-    for q in kinks:
-        assume(np.all(np.abs(q) > KINK_GAP))
+    for gap, _ in kinks:
+        assume(np.all(np.abs(gap) > KINK_GAP))
     return value, kinks
 
 
@@ -85,7 +85,7 @@ def kink_signs(prog: S.Program, inputs: dict):
     _value, kinks, values = numeric(prog, inputs)
     if not all(np.all(np.isfinite(v)) for v in values):
         return None
-    return [np.sign(q).tolist() for q in kinks]
+    return [branch.tolist() for _, branch in kinks]
 
 
 def _to_float(expr) -> float:

@@ -11,8 +11,8 @@ node or ``None``. Rules must keep the shape and the value (up to rounding).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..primitives import PRIMS
 from ..shapes import broadcast
