@@ -72,6 +72,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
     out = fn.nodes[fn.output]
     active = active_nodes(fn)
+    b.active = active
     guards = where_guards(fn)
     with b.at(out.loc):
         seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float")
@@ -102,4 +103,4 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             g = b.emit("zeros", shape=b.shape(p.node)) if b.shape(p.node) else b.const(0.0)
         grads[p.name] = g
     return dataclasses.replace(fn, nodes=b.nodes, seed=seed, grads=grads,
-                               rewrites=fn.rewrites + b.fired)
+                               rewrites=fn.rewrites + b.fired, notes=dict(b.notes))

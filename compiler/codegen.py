@@ -13,6 +13,7 @@ code that comes from it. Names are assigned here, in node order, never from sets
 from __future__ import annotations
 
 import builtins
+import copy
 import dataclasses
 import hashlib
 import keyword
@@ -132,7 +133,7 @@ def cite(node, filename: str) -> str:
 
 
 def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set[int],
-              namer: Namer, ctx: Ctx, backward_from: int, external=None
+              namer: Namer, ctx: Ctx, adjoints: set[int], external=None
               ) -> tuple[list[Block], dict[int, P.Expr]]:
     """Statements computing ``todo`` (in index order) given the ``bound`` values.
 
@@ -155,6 +156,9 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
 
     def statement(i: int, lines: list[str]) -> None:
         comment = cite(nodes[i], fn.filename)
+        note = fn.notes.get(i)
+        if note and len(note) < LINE_LIMIT - 6:
+            lines = [f"# {note}"] + lines
         if blocks and blocks[-1].comment == comment:
             blocks[-1].lines.extend(lines)
         else:
@@ -166,7 +170,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
 
     def materialise(i: int, e: P.Expr) -> P.Expr:
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
-        name = namer.node(i, nodes[i], i > backward_from)
+        name = namer.node(i, nodes[i], i in adjoints)
         while len(name) + len(e.text) + 7 > LINE_LIMIT:
             inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
             if not inlined:
@@ -193,7 +197,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         prim = PRIMS[node.op]
         args = [ref(a) for a in node.args]
         if prim.stmts is not None:
-            name = namer.node(i, node, i > backward_from)
+            name = namer.node(i, node, i in adjoints)
             statement(i, prim.stmts(name, node, args, ctx))
             named.add(i)
             exprs[i] = P.name(name)
@@ -222,6 +226,15 @@ def accumulate(i, node, uses, named, bound, nodes) -> bool:
             and (nodes[a].op not in VIEWS or node.shape == ()))
 
 
+def dependents(nodes, roots: set[int]) -> set[int]:
+    """Nodes computed from any of ``roots`` (the adjoint values, for the seed)."""
+    out = set(roots)
+    for i, node in enumerate(nodes):
+        if any(a in out for a in node.args):
+            out.add(i)
+    return out
+
+
 def seed_one(fn: Function, fuse: bool) -> Function:
     """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again."""
     b = Builder(rewrite=make_rewriter(fuse=fuse))
@@ -236,8 +249,9 @@ def seed_one(fn: Function, fuse: bool) -> Function:
         if node.name:
             b.name(remap[i], node.name)
     grads = {k: remap[v] for k, v in fn.grads.items()}
+    notes = {remap[k]: v for k, v in fn.notes.items() if k in remap}
     return dataclasses.replace(fn, nodes=b.nodes, output=remap[fn.output], seed=None,
-                               grads=grads)
+                               grads=grads, notes=notes)
 
 
 # ---------------------------------------------------------------- prologue
@@ -386,26 +400,36 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
     bwd_set = need_grads - fwd_set - {fn.seed}
     fwd = [i for i in range(len(fn.nodes)) if i in fwd_set and fn.nodes[i].op != "param"]
 
-    # Backward first: it decides what the cache must hold.
-    read: dict[int, P.Expr] = {}
-
-    def from_cache(i: int) -> P.Expr:
-        read[i] = P.name(namer.node(i, fn.nodes[i], False))
-        return read[i]
-
     bwd = [i for i in range(len(fn.nodes))
            if i in bwd_set or (i in fwd_set and i in need_grads
                                and fn.nodes[i].op in ("const", "dim", "arange"))]
-    bblocks, bexprs = emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), namer, ctx,
-                                fn.seed, external=from_cache)
+    adjoints = dependents(fn.nodes, {fn.seed})
+    read: dict[int, P.Expr] = {}
+
+    def backward(names: Namer, bctx: Ctx):
+        """Emit the backward; forward values it reads are recorded in ``read`` (the cache)."""
+
+        def from_cache(i: int) -> P.Expr:
+            read[i] = P.name(names.node(i, fn.nodes[i], False))
+            return read[i]
+
+        return emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), names, bctx,
+                         adjoints, external=from_cache)
+
+    backward(copy.deepcopy(namer), Ctx(fn.nodes, dims))  # a dry run finds what to cache
     cache_nodes = sorted(read)
+    # Forward names first, so that the forward's names never depend on the backward.
+    fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
+                                namer, ctx, adjoints)
+    vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
+                                adjoints)
+    read.clear()
+    bctx = Ctx(fn.nodes, dims)
+    bblocks, bexprs = backward(namer, bctx)
+    assert sorted(read) == cache_nodes
+    ctx.helpers |= bctx.helpers
     bused = identifiers(bblocks, [bexprs[g].text for g in grads])
     cache_dims = [d for d in fn.dims if dims[d] in bused]
-
-    fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
-                                namer, ctx, fn.seed)
-    vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
-                                fn.seed)
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
 
@@ -459,9 +483,9 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     grads = [vg.grads[p.name] for p in vg.wrt]
     todo_set = reachable(vg.nodes, [vg.output] + grads)
     todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
-    split = max(reachable(vg.nodes, [vg.output]))
+    adjoints = backward_part(vg)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
-                              namer, ctx, split)
+                              namer, ctx, adjoints)
     gtexts = [exprs[g].text for g in grads]
     value = exprs[vg.output].text
     if len(gtexts) == 1:
@@ -473,6 +497,16 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     used = identifiers(blocks, [value] + gtexts)
     return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
                    prologue(fn, pnames, dims, used) + body_lines(blocks), ret)
+
+
+def backward_part(vg: Function) -> set[int]:
+    """With the seed folded to 1: the nodes that only the gradients need (named ``d_...``)."""
+    value = reachable(vg.nodes, [vg.output])
+    grads = reachable(vg.nodes, list(vg.grads.values()))
+    seedless = {i for i in grads - value if vg.nodes[i].op not in LEAVES}
+    # Values not computed from any adjoint stay forward-named even when only gradients read them.
+    adjoint_roots = {i for i in seedless if vg.nodes[i].name and vg.nodes[i].name.startswith("d_")}
+    return dependents(vg.nodes, adjoint_roots) | adjoint_roots
 
 
 def grad_tuple(items: list[str]) -> str:

@@ -92,6 +92,7 @@ class Scope:
     dims: dict[str, object] = field(default_factory=dict)
     stmt: str = "out"
     inlining: tuple = ()
+    fuse: bool = True
 
 
 def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -> list[Function]:
@@ -261,7 +262,7 @@ def read_dim(d, src: Source, scope: Scope):
 def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool) -> Function:
     """One exported ``def`` -> a ``Function`` holding its forward graph."""
     b = Builder(rewrite=make_rewriter(fuse=fuse))
-    scope = Scope(src, b, constants, funcs)
+    scope = Scope(src, b, constants, funcs, fuse=fuse)
     args = fn.args
     if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs or args.defaults:
         raise src.error(fn, "parameters must be plain annotated names (no defaults, *args, **kw)")
@@ -777,9 +778,13 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
     if fn.name in scope.inlining:
         raise src.error(node, f"recursive call of '{fn.name}'")
     args = [value(a, scope) for a in node.args]
-    inner = Scope(src, scope.b, scope.constants,
-                  {k: v for k, v in scope.funcs.items() if k != fn.name and
-                   v.node.lineno < fn.lineno}, inlining=scope.inlining + (fn.name,))
+    above = {k: v for k, v in scope.funcs.items() if k != fn.name and v.node.lineno < fn.lineno}
+    if sig.fuse and scope.fuse:
+        fused = fuse_call(node, sig, args, above, scope)
+        if fused is not None:
+            return fused
+    inner = Scope(src, scope.b, scope.constants, above, inlining=scope.inlining + (fn.name,),
+                  fuse=scope.fuse)
     for a, v, at in zip(fn.args.args, args, node.args):
         if not sig.fuse:
             bind_dims(a, scope.b.shape(v), inner, at, fn.name)
@@ -795,6 +800,25 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
                                 "elementwise")
     scope.b.loc = outer_loc
     return out
+
+
+def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Scope):
+    """A ``@fuse`` call as one fused node whose body is the function's (None if not smooth)."""
+    from .symbolic import FUSIBLE, freeze_body
+
+    fn = sig.node
+    sub = Builder(rewrite=scope.b.rewrite)
+    inner = Scope(scope.src, sub, scope.constants, above,
+                  inlining=scope.inlining + (fn.name,), fuse=True)
+    for k, a in enumerate(fn.args.args):
+        inner.env[a.arg] = sub.emit("input_ref", k=k)
+    _, out = lower_body(fn, inner)
+    live = ir.reachable(sub.nodes, [out])
+    ops = {sub[i].op for i in live}
+    if not ops <= set(FUSIBLE) | {"const", "input_ref"} or sub[out].op == "input_ref":
+        return None
+    body = freeze_body(sub.nodes, out)
+    return emit(scope, node, "fused", *args, body=body, name=f"fused {fn.name}")
 
 
 def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str) -> None:

@@ -87,6 +87,7 @@ class Function:
     grads: dict[str, int] = field(default_factory=dict)
     rewrites: list[tuple[str, int]] = field(default_factory=list)
     dims: dict[str, str] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)
 
     @property
     def wrt(self) -> list[Param]:
@@ -113,6 +114,8 @@ class Builder:
         self.rewrite = rewrite
         self.loc: Loc | None = None
         self.fired: list[tuple[str, int]] = []
+        self.active: set[int] | None = None
+        self.notes: dict[int, str] = {}
         for node in nodes or []:
             self._append(node)
 
@@ -165,6 +168,10 @@ class Builder:
         node = self.nodes[i]
         if node.name is None and node.op not in ("const", "param", "dim"):
             self.nodes[i] = dataclasses.replace(node, name=name)
+
+    def wanted(self, i: int) -> bool:
+        """Whether a gradient for node ``i`` is needed (autodiff sets ``active``)."""
+        return self.active is None or i in self.active
 
     def note(self, rule: str) -> None:
         """Record that the rewrite ``rule`` fired at the current formula line."""

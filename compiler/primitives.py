@@ -683,3 +683,80 @@ prim("dim", lambda b, args, attrs: ((), "int"), dim_emit)
 prim("zeros", leaf_shape, lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims)))
 prim("arange", lambda b, args, attrs: ((attrs["n"],), "int"),
      lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims)))
+
+
+# ----------------------------------------------------------------------------
+# Fused elementwise nodes: a small body graph; SymPy derives the local gradients
+
+
+def body_emit(node, a, ctx):
+    """Print a fused node's body inline, with the same spellings as unfused nodes."""
+    from .ir import Node
+
+    vals: list = []
+    for op, args, attrs in node.attr("body"):
+        if op == "input":
+            vals.append(a[dict(attrs)["k"]])
+        else:
+            inner = Node(op, args, (), "float", attrs)
+            vals.append(PRIMS[op].emit(inner, [vals[k] for k in args], ctx))
+    return vals[-1]
+
+
+def expand(b, expr, nodes: dict) -> int:
+    """Build SymPy ``expr`` as plain nodes, its symbols standing for ``nodes`` (shared once)."""
+    from .sympy_input import convert, post_order
+
+    memo = dict(nodes)
+    for e in post_order(expr):
+        if e not in memo:
+            memo[e] = convert(b, e, memo)
+    return memo[expr]
+
+
+def hint(b, i: int) -> str:
+    """A readable name for node ``i`` in a comment: the formula's name, else its op."""
+    node = b[i]
+    return node.name or node.attr("name") or f"({node.op})"
+
+
+def fused_adjoint(b, i, n, g):
+    """Each input gets g times SymPy's simplified derivative of the body.
+
+    The factor the local gradients share (``out * (1 - out)`` for a neuron) is
+    computed once, as the lecture's backward does with ``d_z``.
+    """
+    from .symbolic import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
+
+    body, m = n.attr("body"), len(n.args)
+    wanted = [k for k, x in enumerate(n.args) if b.wanted(x)]
+    locals_ = {k: local_gradient(body, m, k)[0] for k in wanted}
+    locals_ = {k: d for k, d in locals_.items() if d != 0}
+    nodes = dict(zip(arg_symbols(m), n.args))
+    nodes[OUT] = i
+    nodes[UPSTREAM] = g
+    names = {s: sympy.Symbol(hint(b, a)) for s, a in zip(arg_symbols(m), n.args)}
+    names[OUT] = sympy.Symbol(hint(b, i) if b[i].name else "out")
+    label = n.attr("name")
+    common = common_factor(list(locals_.values())) if len(locals_) > 1 else sympy.Integer(1)
+    upstream = UPSTREAM
+    if not common.is_Number:
+        shared = expand(b, UPSTREAM * common, nodes)
+        b.notes.setdefault(shared, f"{label}: local gradients share "
+                           f"{sympy.sstr(common.xreplace(names))}")
+        upstream = sympy.Symbol("_shared")
+        nodes[upstream] = shared
+    out = [None] * m
+    for k, local in locals_.items():
+        rest = local if common.is_Number else sympy.cancel(local / common)
+        c = expand(b, upstream * rest, nodes)
+        if not (rest.is_Symbol or rest.is_Number):
+            text = sympy.sstr(rest.xreplace(names))
+            extra = "" if upstream == UPSTREAM else " (times the shared factor)"
+            b.notes.setdefault(c, f"{label}: d/d{hint(b, n.args[k])} = {text}{extra}")
+        out[k] = unbroadcast(b, c, b.shape(n.args[k]))
+    return out
+
+
+prim("fused", elementwise_shape, body_emit, fused_adjoint)
+prim("input_ref", lambda b, args, attrs: ((), "float"), None)

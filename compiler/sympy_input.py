@@ -12,11 +12,9 @@ import sympy
 from .errors import FormulaError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
+from .symbolic import OP_OF
 
-FUNCTIONS = {
-    sympy.exp: "exp", sympy.log: "log", sympy.sin: "sin", sympy.cos: "cos",
-    sympy.tan: "tan", sympy.tanh: "tanh", sympy.Abs: "abs",
-}
+FUNCTIONS = {**OP_OF, sympy.Abs: "abs"}
 
 
 def error(message: str) -> FormulaError:
@@ -88,10 +86,7 @@ def convert(b: Builder, e, memo) -> int:
             raise error(f"constant {e} is not a finite real number")
         return b.const(value.real)
     if isinstance(e, sympy.Add):
-        acc = memo[e.args[0]]
-        for a in e.args[1:]:
-            acc = b.add(acc, memo[a])
-        return acc
+        return convert_add(b, e, memo)
     if isinstance(e, sympy.Mul):
         return convert_mul(b, e, memo)
     if isinstance(e, sympy.Pow):
@@ -106,6 +101,34 @@ def convert(b: Builder, e, memo) -> int:
         if isinstance(e, cls) and len(e.args) == 1:
             return b.emit(op, memo[e.args[0]])
     raise error(f"unsupported SymPy operation {type(e).__name__}")
+
+
+def convert_add(b: Builder, e, memo) -> int:
+    """A sum as people write it: positive terms, then the constant, then subtractions."""
+    pos = [a for a in e.args if not a.is_Number and not a.could_extract_minus_sign()]
+    neg = [a for a in e.args if not a.is_Number and a.could_extract_minus_sign()]
+    const = [a for a in e.args if a.is_Number]
+    acc = None
+    for a in pos + const:
+        acc = memo[a] if acc is None else b.add(acc, memo[a])
+    for a in neg:
+        term = memo[a]
+        if acc is None:
+            acc = term
+        else:
+            acc = b.sub(acc, positive(b, term))
+    return acc
+
+
+def positive(b: Builder, i: int) -> int:
+    """The node whose negation is node ``i`` (``-x`` -> ``x``, ``-2 x`` -> ``2 x``)."""
+    node = b[i]
+    if node.op == "neg":
+        return node.args[0]
+    if node.op in ("mul", "div") and b.is_const(node.args[0]):
+        c = -b[node.args[0]].attr("value")
+        return b.emit(node.op, b.const(c), node.args[1])
+    return b.neg(i)
 
 
 def convert_pow(b: Builder, base: int, exponent, memo) -> int:

@@ -208,10 +208,10 @@ def neuron_backward(d_f, cache):
     # line 14: f = 1 / (1 + exp(-s))
     d_s = d_f * f * (1 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
-    d_w1 = d_s * x1
-    d_x1 = d_s * w1
     d_w0 = d_s * x0
     d_x0 = d_s * w0
+    d_w1 = d_s * x1
+    d_x1 = d_s * w1
     return d_w0, d_x0, d_w1, d_x1, d_s
 
 
@@ -235,12 +235,12 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
     f = _sigmoid(s)
-    d_s = f * _sigmoid(-s)
+    d_s = f * (1 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
-    d_w1 = d_s * x1
-    d_x1 = d_s * w1
     d_w0 = d_s * x0
     d_x0 = d_s * w0
+    d_w1 = d_s * x1
+    d_x1 = d_s * w1
     return f, (d_w0, d_x0, d_w1, d_x1, d_s)
 
 

@@ -88,11 +88,10 @@ def logistic_loss(w, b, X, y, lam):
     if type(lam) is not float:
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p_t1 = X @ w + b
-    p = _sigmoid(p_t1)
+    p = _sigmoid(X @ w + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t5 = y * np.log(p + 1e-12) + (1 - y) * np.log(_sigmoid(-p_t1) + 1e-12)
-    data = -np.mean(data_t5)
+    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+    data = -data_t1
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
     return out
@@ -103,7 +102,7 @@ def logistic_loss_forward(w, b, X, y, lam):
 
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
-    Cache: w, X, y, lam, p, data_t4, data_t1, data_t3, data_t2, n.
+    Cache: w, X, y, lam, p, n.
     """
     w = _array(w, "logistic_loss", "w", 1)
     (d,) = w.shape
@@ -119,17 +118,13 @@ def logistic_loss_forward(w, b, X, y, lam):
     if type(lam) is not float:
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p_t1 = X @ w + b
-    p = _sigmoid(p_t1)
+    p = _sigmoid(X @ w + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t4 = p + 1e-12
-    data_t1 = 1 - y
-    data_t3 = _sigmoid(-p_t1)
-    data_t2 = data_t3 + 1e-12
-    data = -np.mean(y * np.log(data_t4) + data_t1 * np.log(data_t2))
+    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+    data = -data_t1
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
-    cache = (w, X, y, lam, p, data_t4, data_t1, data_t3, data_t2, n)
+    cache = (w, X, y, lam, p, n)
     return out, cache
 
 
@@ -141,12 +136,12 @@ def logistic_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``logistic_loss_forward``.
     """
-    w, X, y, lam, p, data_t4, data_t1, data_t3, data_t2, n = cache
+    w, X, y, lam, p, n = cache
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    d_data_t1 = d_out / n
-    d_data_t2 = d_data_t1 * data_t1 / data_t2 * data_t3 * (1 - data_t3)
+    d_data_t1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
-    d_p_t1 = d_data_t2 - d_data_t1 * y / data_t4 * p * (1 - p)
+    # fused sigmoid: local gradients share p*(1 - p)
+    d_p_t1 = -(d_data_t1 * p * (1 - p))
     d_b = np.sum(d_p_t1)
     d_w = d_out * lam * (2 * w) + d_p_t1 @ X
     return d_w, d_b
@@ -172,23 +167,18 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     if type(lam) is not float:
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p_t1 = X @ w + b
-    p = _sigmoid(p_t1)
+    p = _sigmoid(X @ w + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t1 = p + 1e-12
-    data_t2 = 1 - y
-    data_t3 = _sigmoid(-p_t1)
-    data_t4 = data_t3 + 1e-12
-    data = -np.mean(y * np.log(data_t1) + data_t2 * np.log(data_t4))
+    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
+    data = -data_t1
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
-    # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    d_data_t1 = 1 / n
-    d_data_t2 = d_data_t1 * data_t2 / data_t4 * data_t3 * p
     # line 14: p = sigmoid(X @ w + b)
-    d_p_t1 = d_data_t2 - d_data_t1 * y / data_t1 * p * data_t3
-    d_b = np.sum(d_p_t1)
-    d_w = lam * (2 * w) + d_p_t1 @ X
+    p_t1 = 1 / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p)) * p
+    # fused sigmoid: local gradients share p*(1 - p)
+    p_t2 = -(p_t1 * (1 - p))
+    d_b = np.sum(p_t2)
+    d_w = lam * (2 * w) + p_t2 @ X
     return out, (d_w, d_b)
 
 
@@ -221,10 +211,9 @@ def swish_sum_forward(x):
     Cache: x, out_t1.
     """
     x = _array(x, "swish_sum", "x", 1)
-    # line 8: return x * sigmoid(x)
-    out_t1 = _sigmoid(x)
     # line 21: return sum(swish(x))
-    out = np.sum(x * out_t1)
+    out_t1 = x * _sigmoid(x)
+    out = np.sum(out_t1)
     cache = (x, out_t1)
     return out, cache
 
@@ -237,8 +226,10 @@ def swish_sum_backward(d_out, cache):
     from ``swish_sum_forward``.
     """
     x, out_t1 = cache
-    # line 8: return x * sigmoid(x)
-    d_x = d_out * out_t1 + d_out * x * out_t1 * (1 - out_t1)
+    # line 21: return sum(swish(x))
+    out_t2 = _sigmoid(x)
+    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
+    d_x = d_out * (out_t1 * (1 - out_t2) + out_t2)
     return d_x
 
 
@@ -248,13 +239,11 @@ def swish_sum_value_and_grad(x):
     Inputs: x: Vector[n] -> Scalar.
     """
     x = _array(x, "swish_sum", "x", 1)
-    # line 8: return x * sigmoid(x)
-    out_t1 = _sigmoid(x)
-    out_t2 = x * out_t1
     # line 21: return sum(swish(x))
-    out = np.sum(out_t2)
-    # line 8: return x * sigmoid(x)
-    d_x = out_t1 + out_t2 * _sigmoid(-x)
+    out_t1 = x * _sigmoid(x)
+    out = np.sum(out_t1)
+    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
+    d_x = out_t1 * _sigmoid(-x) + _sigmoid(x)
     return out, d_x
 
 

@@ -70,8 +70,7 @@ def rosen(x):
     """
     x = _array(x, "rosen", "x", 1)
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t3 = x[:-1]
-    out = np.sum(100 * (x[1:] - out_t3**2) ** 2 + (1 - out_t3) ** 2)
+    out = np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     return out
 
 
@@ -79,16 +78,15 @@ def rosen_forward(x):
     """Value of ``rosen`` and the cache its backward pass reads.
 
     Inputs: x: Vector[n] -> Scalar.
-    Cache: out_t3, out_t2, out_t1, n.
+    Cache: out_t1, out_t2, n.
     """
     x = _array(x, "rosen", "x", 1)
     (n,) = x.shape
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t3 = x[:-1]
-    out_t2 = x[1:] - out_t3**2
-    out_t1 = 1 - out_t3
-    out = np.sum(100 * out_t2**2 + out_t1**2)
-    cache = (out_t3, out_t2, out_t1, n)
+    out_t1 = x[1:]
+    out_t2 = x[:-1]
+    out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
+    cache = (out_t1, out_t2, n)
     return out, cache
 
 
@@ -99,15 +97,15 @@ def rosen_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``rosen_forward``.
     """
-    out_t3, out_t2, out_t1, n = cache
+    out_t1, out_t2, n = cache
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    d_out_t1 = np.full((n - 1,), d_out) * 100 * (2 * out_t2)
+    out_t3 = out_t2**2
+    d_out_t1 = np.zeros((n,))
+    d_out_t1[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2)
     d_out_t2 = np.zeros((n,))
-    d_out_t2[:-1] = -(d_out * (2 * out_t1)) - d_out_t1 * (2 * out_t3)
-    d_out_t3 = np.zeros((n,))
-    d_out_t3[1:] = d_out_t1
-    d_out_t2 += d_out_t3
-    return d_out_t2
+    d_out_t2[1:] = 200 * np.full((n - 1,), d_out) * (out_t1 - out_t3)
+    d_out_t1 += d_out_t2
+    return d_out_t1
 
 
 def rosen_value_and_grad(x):
@@ -118,17 +116,16 @@ def rosen_value_and_grad(x):
     x = _array(x, "rosen", "x", 1)
     (n,) = x.shape
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t1 = x[:-1]
-    out_t2 = x[1:] - out_t1**2
-    out_t3 = 1 - out_t1
-    out = np.sum(100 * out_t2**2 + out_t3**2)
-    d_out_t1 = np.full((n - 1,), 1) * 100 * (2 * out_t2)
-    d_out_t2 = np.zeros((n,))
-    d_out_t2[:-1] = -(2 * out_t3) - d_out_t1 * (2 * out_t1)
-    d_out_t3 = np.zeros((n,))
-    d_out_t3[1:] = d_out_t1
-    d_out_t2 += d_out_t3
-    return out, d_out_t2
+    out_t1 = x[1:]
+    out_t2 = x[:-1]
+    out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
+    out_t3 = out_t2**2
+    out_t4 = np.zeros((n,))
+    out_t4[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2
+    out_t5 = np.zeros((n,))
+    out_t5[1:] = 200 * np.full((n - 1,), 1) * (out_t1 - out_t3)
+    out_t4 += out_t5
+    return out, out_t4
 
 
 def rosen_grad(x):

@@ -152,10 +152,10 @@ def softmax_loss_backward(d_out, cache):
     d_log_probs_t1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
     d_scores = d_log_probs + d_log_probs_t1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    d_scores_t1 = scores == scores_t1
-    d_scores_t3 = np.sum(d_scores_t1, axis=1, keepdims=True)
-    d_scores_t2 = np.sum(-d_scores, axis=1, keepdims=True) / d_scores_t3
-    d_scores_ = d_scores + np.where(d_scores_t1, d_scores_t2, 0)
+    scores_t2 = scores == scores_t1
+    scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores_t1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
+    d_scores_ = d_scores + np.where(scores_t2, d_scores_t1, 0)
     # line 7: scores = X @ W
     d_W = 2 * (d_out * reg * W) + X.T @ d_scores_
     return d_W
@@ -196,10 +196,10 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     d_log_probs_t1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
     d_scores = d_log_probs + d_log_probs_t1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    d_scores_t1 = scores == scores_t1
-    d_scores_t3 = np.sum(d_scores_t1, axis=1, keepdims=True)
-    d_scores_t2 = np.sum(-d_scores, axis=1, keepdims=True) / d_scores_t3
-    d_scores_ = d_scores + np.where(d_scores_t1, d_scores_t2, 0)
+    scores_t2 = scores == scores_t1
+    scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores_t1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
+    d_scores_ = d_scores + np.where(scores_t2, d_scores_t1, 0)
     # line 7: scores = X @ W
     d_W = 2 * (reg * W) + X.T @ d_scores_
     return out, d_W

@@ -190,7 +190,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * np.sum(W * W)
     # line 14: data_loss = mean(per_sample)
-    d_per_sample = np.full((N,), 1 / N)
+    d_per_sample = np.broadcast_to(1 / N, (N,))
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_per_sample_t1 = np.zeros((N, C))
     d_per_sample_t1[np.arange(N), y] = -d_per_sample

@@ -273,7 +273,7 @@ def sigmoid_from_ratio(b, args, attrs):
 @rule("sub", "fuse")
 def one_minus_sigmoid(b, args, attrs):
     one, s = args
-    if b.is_const(one, 1.0) and op_of(b, s, "sigmoid"):
+    if b.is_const(one, 1.0) and bare(b, s, "sigmoid"):
         return b.emit("sigmoid", b.neg(b[s].args[0]))
     return None
 

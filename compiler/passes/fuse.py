@@ -1,0 +1,110 @@
+"""Fusion: maximal elementwise subgraphs of one formula statement become one node.
+
+A fused node's body is the subgraph itself (so its forward prints as the formula
+reads); its adjoint is derived by SymPy from the body and simplified, preferring
+forms that reuse the node's output. Regions stop at statement boundaries (so an
+edit to one formula line changes only its own code), at values the formula names,
+and at non-smooth or non-elementwise operations, whose conventions live in the
+primitive table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..ir import Builder, Function, reachable
+from ..symbolic import FUSIBLE
+
+MAX_REGION = 12
+
+
+def consumers(nodes) -> dict[int, list[int]]:
+    users: dict[int, list[int]] = {}
+    for i, node in enumerate(nodes):
+        for a in node.args:
+            users.setdefault(a, []).append(i)
+    return users
+
+
+def fusible(node) -> bool:
+    return node.op in FUSIBLE and node.dtype == "float"
+
+
+def regions(fn: Function) -> dict[int, int]:
+    """Map each fusible node to the root of its region (consumers are visited first)."""
+    nodes = fn.nodes
+    users = consumers(nodes)
+    live = reachable(nodes, [fn.output])
+    root_of: dict[int, int] = {}
+    size: dict[int, int] = {}
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if i not in live or not fusible(node):
+            continue
+        us = [u for u in users.get(i, []) if u in live]
+        roots = sorted({root_of.get(u, -1) for u in us})
+        root = roots[0] if len(roots) == 1 else -1
+        if (root >= 0 and i != fn.output and node.name is None
+                and node.loc == nodes[root].loc and size[root] < MAX_REGION):
+            root_of[i] = root
+            size[root] += 1
+        else:
+            root_of[i] = i
+            size[i] = 1
+    return root_of
+
+
+def body_of(nodes, members: list[int]) -> tuple[tuple, list[int]]:
+    """The body of a region (its members in order) and its inputs, constants inlined."""
+    inside = set(members)
+    inputs: list[int] = []
+    local: dict[int, int] = {}
+    body: list = []
+
+    def ref(a: int) -> int:
+        if a in local:
+            return local[a]
+        if nodes[a].op == "const":
+            body.append(("const", (), nodes[a].attrs))
+        else:
+            if a not in inputs:
+                inputs.append(a)
+            body.append(("input", (), (("k", inputs.index(a)),)))
+        local[a] = len(body) - 1
+        return local[a]
+
+    for m in members:
+        args = tuple(local[a] if a in inside else ref(a) for a in nodes[m].args)
+        body.append((nodes[m].op, args, nodes[m].attrs))
+        local[m] = len(body) - 1
+    return tuple(body), inputs
+
+
+def fuse(fn: Function) -> Function:
+    """The function with each elementwise region of two or more operations as one node."""
+    nodes = fn.nodes
+    root_of = regions(fn)
+    members: dict[int, list[int]] = {}
+    for i in sorted(root_of):
+        members.setdefault(root_of[i], []).append(i)
+    live = reachable(nodes, [fn.output])
+    b = Builder()
+    remap: dict[int, int] = {}
+    for i, node in enumerate(nodes):
+        if i not in live and node.op != "param":
+            continue
+        root = root_of.get(i)
+        if root is not None and root != i and len(members[root]) > 1:
+            continue
+        b.loc = node.loc
+        if root == i and len(members[i]) > 1:
+            body, inputs = body_of(nodes, members[i])
+            new = b.emit("fused", *(remap[a] for a in inputs), body=body,
+                         name=f"fused {node.op}")
+        else:
+            new = b.emit(node.op, *(remap[a] for a in node.args), **dict(node.attrs))
+        if node.name:
+            b.name(new, node.name)
+        remap[i] = new
+    params = [dataclasses.replace(p, node=remap[p.node]) for p in fn.params]
+    return dataclasses.replace(fn, nodes=b.nodes, params=params, output=remap[fn.output])

@@ -1,0 +1,164 @@
+"""SymPy view of elementwise subgraphs: bodies of fused nodes and their local gradients.
+
+A fused node carries its body as a small graph (``Body``: a tuple of entries in the
+IR's own vocabulary), so its forward prints exactly as the formula reads. SymPy
+derives and simplifies the local gradient of the body, preferring a form that
+reuses the node's own output (``sigmoid -> y * (1 - y)``, ``exp -> y``), and the
+result is turned back into a body for printing. Stable primitives stay opaque
+functions here (``sigmoid``, ``softplus``, ``log1p``), so simplification never
+trades them for an overflowing formula.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import sympy
+from sympy.codegen.cfunctions import expm1, log1p
+
+
+class sigmoid(sympy.Function):  # noqa: N801 - named as in formulas
+    """The logistic function, opaque to simplification; sigmoid' = sigmoid (1 - sigmoid)."""
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+
+class softplus(sympy.Function):  # noqa: N801 - named as in formulas
+    """log(1 + exp(x)), opaque to simplification; softplus' = sigmoid."""
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+
+# The SymPy functions each op maps to (op -> callable) and back (class -> op).
+SYMPY_OF = {
+    "exp": sympy.exp, "log": sympy.log, "log1p": log1p, "expm1": expm1,
+    "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
+    "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
+    "square": lambda x: x**2,
+}
+OP_OF = {
+    sympy.exp: "exp", sympy.log: "log", log1p: "log1p", expm1: "expm1", sympy.sin: "sin",
+    sympy.cos: "cos", sympy.tan: "tan", sympy.tanh: "tanh", sigmoid: "sigmoid",
+    softplus: "softplus",
+}
+FUSIBLE = ("add", "sub", "mul", "div", "neg", "pow", *SYMPY_OF)
+MAX_OPS = 40
+
+
+def arg_symbols(n: int) -> list[sympy.Symbol]:
+    """The symbols standing for a body's inputs: a0, a1, ..."""
+    return [sympy.Symbol(f"a{k}", real=True) for k in range(n)]
+
+
+OUT = sympy.Symbol("y", real=True)
+UPSTREAM = sympy.Symbol("_g", real=True)  # sorts first: products read g * ...
+
+
+def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
+    """The SymPy expression of a body over the given input expressions."""
+    vals: list = []
+    for op, args, attrs in body:
+        if op == "input":
+            vals.append(inputs[dict(attrs)["k"]])
+        elif op == "const":
+            v = dict(attrs)["value"]
+            vals.append(sympy.Integer(int(v)) if v == int(v) and abs(v) < 2**53 else
+                        sympy.Float(repr(v), 17))
+        else:
+            x = [vals[a] for a in args]
+            vals.append(SYMPY_OF[op](*x) if op in SYMPY_OF else ARITH[op](*x))
+    return vals[-1]
+
+
+ARITH = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "neg": lambda a: -a, "pow": lambda a, b: a**b,
+}
+
+
+def sympy_to_body(expr: sympy.Expr, symbols: list[sympy.Symbol]) -> tuple:
+    """A body computing ``expr`` from inputs ``symbols`` (shared subexpressions once)."""
+    from .ir import Builder
+    from .passes.simplify import make_rewriter
+    from .sympy_input import convert, post_order
+
+    b = Builder(rewrite=make_rewriter(fuse=False))
+    memo = {s: b.emit("input_ref", k=k) for k, s in enumerate(symbols)}
+    for e in post_order(expr):
+        if e not in memo:
+            memo[e] = convert(b, e, memo)
+    return freeze_body(b.nodes, memo[expr])
+
+
+def freeze_body(nodes, root: int) -> tuple:
+    """Nodes of a builder (inputs as ``input_ref``) as a hashable body ending in ``root``."""
+    from .ir import reachable
+
+    keep = sorted(reachable(nodes, [root]))
+    index = {old: new for new, old in enumerate(keep)}
+    body = []
+    for old in keep:
+        n = nodes[old]
+        op = "input" if n.op == "input_ref" else n.op
+        body.append((op, tuple(index[a] for a in n.args), n.attrs))
+    return tuple(body)
+
+
+@functools.lru_cache(maxsize=4096)
+def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
+    """d body / d input k, simplified; returns (expression over a0.. and y, uses y)."""
+    a = arg_symbols(nargs)
+    f = body_to_sympy(body, a)
+    d = sympy.diff(f, a[k])
+    candidates = [d, sympy.factor_terms(d)]
+    if sympy.count_ops(d) <= 25:
+        candidates.append(sympy.simplify(d))
+    if f.free_symbols and not f.is_Symbol:
+        candidates += [c.subs(f, OUT) for c in list(candidates)]
+        candidates += [sympy.factor_terms(c) for c in list(candidates)]
+    printable = [c for c in candidates if is_printable(c)]
+    best = min(printable or [d], key=lambda c: (sympy.count_ops(c), len(sympy.srepr(c))))
+    return best, OUT in best.free_symbols
+
+
+def is_printable(expr) -> bool:
+    """Whether ``expr`` uses only operations gradc can print."""
+    for e in sympy.preorder_traversal(expr):
+        if isinstance(e, (sympy.Symbol, sympy.Number, sympy.Add, sympy.Mul, sympy.Pow)):
+            continue
+        if e in (sympy.pi, sympy.E) or type(e) in OP_OF:
+            continue
+        return False
+    return True
+
+
+def factors(expr) -> dict:
+    """``expr`` as {base: exponent} over its multiplicative factors (numbers dropped)."""
+    out: dict = {}
+    for f in sympy.Mul.make_args(sympy.factor_terms(expr)):
+        if f.is_Number:
+            continue
+        base, exp = f.as_base_exp()
+        out[base] = out.get(base, 0) + exp
+    return out
+
+
+def common_factor(exprs: list) -> sympy.Expr:
+    """The product of the factors all ``exprs`` share (with the smallest positive power)."""
+    if not exprs:
+        return sympy.Integer(1)
+    shared = factors(exprs[0])
+    for e in exprs[1:]:
+        fe = factors(e)
+        shared = {
+            base: min(exp, fe[base]) for base, exp in shared.items()
+            if base in fe and exp.is_positive and fe[base].is_positive
+            and (exp - fe[base]).is_Integer
+        }
+    result = sympy.Integer(1)
+    for base in sorted(shared, key=sympy.default_sort_key):
+        result *= base ** shared[base]
+    return result
