@@ -278,7 +278,9 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
             lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
             continue
         check = "_index" if node.dtype == "int" else "_array"
-        lines += call_lines("", f"{v} = {check}", [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape))])
+        text = f'"{format_shape(shape)}"'
+        args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
+        lines += call_lines("", f"{v} = {check}", args)
         keys = [None if isinstance(d, int) else str(d) for d in shape]
         new = [k for k in keys if k is not None and k not in bound]
         if len(new) == len(keys) and len(set(new)) == len(new):
@@ -298,6 +300,23 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         lines += call_lines("    ", "raise _shape_error", [
             f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
     return lines
+
+
+def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
+    """Checks of the upstream gradient given to ``f_backward``: the value's shape."""
+    shape = fn.nodes[fn.output].shape
+    where = f'"{fn.name}_backward"'
+    if not shape:
+        return [f"if type({seed}) is not float:",
+                *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"'])]
+    text = f'"{format_shape(shape)}"'
+    expected = P.shape(shape, dims)
+    return [
+        *call_lines("", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]),
+        f"if {seed}.shape != {expected}:",
+        *call_lines("    ", "raise _shape_error",
+                    [where, f'"{seed}"', f"{seed}.shape", text, expected]),
+    ]
 
 
 def call_lines(indent: str, head: str, args: list[str]) -> list[str]:
@@ -428,7 +447,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
     bblocks, bexprs = backward(namer, bctx)
     assert sorted(read) == cache_nodes
     ctx.helpers |= bctx.helpers
-    bused = identifiers(bblocks, [bexprs[g].text for g in grads])
+    seed_check = check_seed(fn, seed_name, dims)
+    bused = identifiers(bblocks, [bexprs[g].text for g in grads] + seed_check)
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
@@ -458,7 +478,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
     out.append(lay_out(fn.name + "_backward", [seed_name, "cache"],
-                       docstring(fn, "backward", [], seed_name), unpack + body_lines(bblocks), bret))
+                       docstring(fn, "backward", [], seed_name),
+                       unpack + seed_check + body_lines(bblocks), bret))
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
         out.append(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass, field
 
 import sympy
@@ -46,7 +47,7 @@ UNSUPPORTED = {
     ast.YieldFrom: "'yield' expressions", ast.NamedExpr: "':=' expressions", ast.Starred: "'*' unpackings",
     ast.Delete: "'del' statements", ast.Global: "'global' statements", ast.Nonlocal: "'nonlocal' statements",
     ast.AsyncFunctionDef: "async functions", ast.Raise: "'raise' statements", ast.Assert: "'assert' statements",
-    ast.Pass: "'pass' statements", ast.Break: "'break' statements", ast.Continue: "'continue' statements",
+    ast.Pass: "'pass' statements", ast.Expr: "expression statements", ast.Break: "'break' statements", ast.Continue: "'continue' statements",
 }
 
 
@@ -105,7 +106,8 @@ def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -
                                filename=filename) from None
     if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
         raise FormulaError(f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename)
-    src = Source(filename, text.splitlines())
+    # Lines as Python numbers them (\n, \r\n, \r), not str.splitlines' wider set.
+    src = Source(filename, re.split(r"\r\n|\r|\n", text))
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise src.error((line, 1), "file contains a NUL byte (binary file?)")
@@ -190,6 +192,10 @@ def literal(node, src: Source, message: str) -> float:
             node.value, (int, float)):
         raise src.error(node, message)
     v = node.value
+    width = (getattr(node, "end_col_offset", 0) or 0) - node.col_offset
+    if getattr(node, "end_lineno", node.lineno) == node.lineno and width > 3 * MAX_LITERAL_DIGITS:
+        raise src.error(node, f"number literal too long (more than {3 * MAX_LITERAL_DIGITS} "
+                        "characters)")
     if isinstance(v, int):
         if v.bit_length() > MAX_LITERAL_DIGITS * 3.33:
             raise src.error(node, f"integer literal too long (more than {MAX_LITERAL_DIGITS} digits)")
@@ -472,7 +478,10 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     left, right = value(node.left, scope), value(node.right, scope)
     if op == "pow" and scope.b.is_const(right) and abs(scope.b[right].attr("value")) > MAX_EXPONENT:
         raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
-    return emit(scope, node, op, left, right)
+    out = emit(scope, node, op, left, right)
+    if scope.b.is_const(left) and scope.b.is_const(right) and not scope.b.is_const(out):
+        raise scope.src.error(node, "constant expression overflows or is undefined")
+    return out
 
 
 def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:

@@ -9,55 +9,54 @@ import numpy as np
 
 def _shape_error(function, param, seen, expected_text, expected):
     """The ValueError for an input of the wrong shape."""
+    if str(expected) != expected_text:
+        expected_text = f"{expected_text} = {expected}"
     return ValueError(
-        f"{function}: parameter '{param}' has shape {seen}, "
-        f"expected {expected_text} = {expected}"
+        f"{function}: parameter '{param}' has shape {seen}, expected {expected_text}"
     )
+
+
+def _numeric(value, function, param):
+    """``value`` as a float64 array, or a TypeError naming the function and parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = type(value).__name__
+        raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
+    return arr.astype(np.float64, copy=False)
 
 
 def _scalar(value, function, param):
     """``value`` as a Python float, or an error naming the function and parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be a number, not {kind}"
-        ) from None
+    arr = _numeric(value, function, param)
     if arr.shape != ():
         raise _shape_error(function, param, arr.shape, "()", ())
     return float(arr)
 
 
-def _array(value, function, param, ndim):
-    """``value`` as a float64 array of ``ndim`` dimensions, or an error naming the parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be an array, not {kind}"
-        ) from None
+def _array(value, function, param, ndim, expected):
+    """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    arr = _numeric(value, function, param)
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
-def _index(value, function, param, ndim):
-    """``value`` as an integer array of ``ndim`` dimensions, or an error naming the parameter."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu":
+def _index(value, function, param, ndim, expected):
+    """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = type(value).__name__
         raise TypeError(
-            f"{function}: parameter '{param}' must hold integers, not {arr.dtype}"
+            f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
@@ -114,6 +113,8 @@ def mul_add_backward(d_f, cache):
     from ``mul_add_forward``.
     """
     z, q = cache
+    if type(d_f) is not float:
+        d_f = _scalar(d_f, "mul_add_backward", "d_f")
     # line 7: f = q * z
     d_q = d_f * z
     d_z = d_f * q
@@ -205,6 +206,8 @@ def neuron_backward(d_f, cache):
     from ``neuron_forward``.
     """
     w0, x0, w1, x1, f = cache
+    if type(d_f) is not float:
+        d_f = _scalar(d_f, "neuron_backward", "d_f")
     # line 14: f = 1 / (1 + exp(-s))
     d_s = d_f * f * (1 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
@@ -260,11 +263,11 @@ def sq_norm(W, x):
 
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     """
-    W = _array(W, "sq_norm", "W", 2)
+    W = _array(W, "sq_norm", "W", 2, "(n, n)")
     n = W.shape[0]
     if W.shape != (n, n):
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1)
+    x = _array(x, "sq_norm", "x", 1, "(n,)")
     if x.shape != (n,):
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
@@ -280,11 +283,11 @@ def sq_norm_forward(W, x):
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     Cache: W, x, q.
     """
-    W = _array(W, "sq_norm", "W", 2)
+    W = _array(W, "sq_norm", "W", 2, "(n, n)")
     n = W.shape[0]
     if W.shape != (n, n):
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1)
+    x = _array(x, "sq_norm", "x", 1, "(n,)")
     if x.shape != (n,):
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
@@ -303,6 +306,8 @@ def sq_norm_backward(d_f, cache):
     from ``sq_norm_forward``.
     """
     W, x, q = cache
+    if type(d_f) is not float:
+        d_f = _scalar(d_f, "sq_norm_backward", "d_f")
     # line 21: f = sum(q ** 2)
     d_q = d_f * (2 * q)
     # line 20: q = W @ x
@@ -316,11 +321,11 @@ def sq_norm_value_and_grad(W, x):
 
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     """
-    W = _array(W, "sq_norm", "W", 2)
+    W = _array(W, "sq_norm", "W", 2, "(n, n)")
     n = W.shape[0]
     if W.shape != (n, n):
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1)
+    x = _array(x, "sq_norm", "x", 1, "(n,)")
     if x.shape != (n,):
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x

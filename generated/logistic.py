@@ -9,55 +9,54 @@ import numpy as np
 
 def _shape_error(function, param, seen, expected_text, expected):
     """The ValueError for an input of the wrong shape."""
+    if str(expected) != expected_text:
+        expected_text = f"{expected_text} = {expected}"
     return ValueError(
-        f"{function}: parameter '{param}' has shape {seen}, "
-        f"expected {expected_text} = {expected}"
+        f"{function}: parameter '{param}' has shape {seen}, expected {expected_text}"
     )
+
+
+def _numeric(value, function, param):
+    """``value`` as a float64 array, or a TypeError naming the function and parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = type(value).__name__
+        raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
+    return arr.astype(np.float64, copy=False)
 
 
 def _scalar(value, function, param):
     """``value`` as a Python float, or an error naming the function and parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be a number, not {kind}"
-        ) from None
+    arr = _numeric(value, function, param)
     if arr.shape != ():
         raise _shape_error(function, param, arr.shape, "()", ())
     return float(arr)
 
 
-def _array(value, function, param, ndim):
-    """``value`` as a float64 array of ``ndim`` dimensions, or an error naming the parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be an array, not {kind}"
-        ) from None
+def _array(value, function, param, ndim, expected):
+    """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    arr = _numeric(value, function, param)
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
-def _index(value, function, param, ndim):
-    """``value`` as an integer array of ``ndim`` dimensions, or an error naming the parameter."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu":
+def _index(value, function, param, ndim, expected):
+    """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = type(value).__name__
         raise TypeError(
-            f"{function}: parameter '{param}' must hold integers, not {arr.dtype}"
+            f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
@@ -74,15 +73,15 @@ def logistic_loss(w, b, X, y, lam):
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_loss", "w", 1)
+    w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
     if type(b) is not float:
         b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2)
+    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape != (n, d):
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1)
+    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if type(lam) is not float:
@@ -104,15 +103,15 @@ def logistic_loss_forward(w, b, X, y, lam):
         lam: Scalar -> Scalar.
     Cache: w, X, y, lam, p, n.
     """
-    w = _array(w, "logistic_loss", "w", 1)
+    w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
     if type(b) is not float:
         b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2)
+    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape != (n, d):
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1)
+    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if type(lam) is not float:
@@ -137,6 +136,8 @@ def logistic_loss_backward(d_out, cache):
     from ``logistic_loss_forward``.
     """
     w, X, y, lam, p, n = cache
+    if type(d_out) is not float:
+        d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     d_data_t1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -153,15 +154,15 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_loss", "w", 1)
+    w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
     if type(b) is not float:
         b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2)
+    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape != (n, d):
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1)
+    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if type(lam) is not float:
@@ -198,7 +199,7 @@ def swish_sum(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "swish_sum", "x", 1)
+    x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out = np.sum(x * _sigmoid(x))
     return out
@@ -210,7 +211,7 @@ def swish_sum_forward(x):
     Inputs: x: Vector[n] -> Scalar.
     Cache: x, out_t1.
     """
-    x = _array(x, "swish_sum", "x", 1)
+    x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out_t1 = x * _sigmoid(x)
     out = np.sum(out_t1)
@@ -226,6 +227,8 @@ def swish_sum_backward(d_out, cache):
     from ``swish_sum_forward``.
     """
     x, out_t1 = cache
+    if type(d_out) is not float:
+        d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
     out_t2 = _sigmoid(x)
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
@@ -238,7 +241,7 @@ def swish_sum_value_and_grad(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "swish_sum", "x", 1)
+    x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out_t1 = x * _sigmoid(x)
     out = np.sum(out_t1)

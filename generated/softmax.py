@@ -9,55 +9,54 @@ import numpy as np
 
 def _shape_error(function, param, seen, expected_text, expected):
     """The ValueError for an input of the wrong shape."""
+    if str(expected) != expected_text:
+        expected_text = f"{expected_text} = {expected}"
     return ValueError(
-        f"{function}: parameter '{param}' has shape {seen}, "
-        f"expected {expected_text} = {expected}"
+        f"{function}: parameter '{param}' has shape {seen}, expected {expected_text}"
     )
+
+
+def _numeric(value, function, param):
+    """``value`` as a float64 array, or a TypeError naming the function and parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = type(value).__name__
+        raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
+    return arr.astype(np.float64, copy=False)
 
 
 def _scalar(value, function, param):
     """``value`` as a Python float, or an error naming the function and parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be a number, not {kind}"
-        ) from None
+    arr = _numeric(value, function, param)
     if arr.shape != ():
         raise _shape_error(function, param, arr.shape, "()", ())
     return float(arr)
 
 
-def _array(value, function, param, ndim):
-    """``value`` as a float64 array of ``ndim`` dimensions, or an error naming the parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be an array, not {kind}"
-        ) from None
+def _array(value, function, param, ndim, expected):
+    """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    arr = _numeric(value, function, param)
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
-def _index(value, function, param, ndim):
-    """``value`` as an integer array of ``ndim`` dimensions, or an error naming the parameter."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu":
+def _index(value, function, param, ndim, expected):
+    """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = type(value).__name__
         raise TypeError(
-            f"{function}: parameter '{param}' must hold integers, not {arr.dtype}"
+            f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
@@ -79,13 +78,13 @@ def softmax_loss(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "softmax_loss", "W", 2)
+    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
     D, _ = W.shape
-    X = _array(X, "softmax_loss", "X", 2)
+    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "softmax_loss", "y", 1)
+    y = _index(y, "softmax_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -110,13 +109,13 @@ def softmax_loss_forward(W, X, y, reg):
         reg: Scalar -> Scalar.
     Cache: W, X, y, reg, scores, scores_t1, log_probs, C, N.
     """
-    W = _array(W, "softmax_loss", "W", 2)
+    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
     D, C = W.shape
-    X = _array(X, "softmax_loss", "X", 2)
+    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "softmax_loss", "y", 1)
+    y = _index(y, "softmax_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -145,6 +144,8 @@ def softmax_loss_backward(d_out, cache):
     from ``softmax_loss_forward``.
     """
     W, X, y, reg, scores, scores_t1, log_probs, C, N = cache
+    if type(d_out) is not float:
+        d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -167,13 +168,13 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "softmax_loss", "W", 2)
+    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
     D, C = W.shape
-    X = _array(X, "softmax_loss", "X", 2)
+    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "softmax_loss", "y", 1)
+    y = _index(y, "softmax_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:

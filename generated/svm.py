@@ -9,55 +9,54 @@ import numpy as np
 
 def _shape_error(function, param, seen, expected_text, expected):
     """The ValueError for an input of the wrong shape."""
+    if str(expected) != expected_text:
+        expected_text = f"{expected_text} = {expected}"
     return ValueError(
-        f"{function}: parameter '{param}' has shape {seen}, "
-        f"expected {expected_text} = {expected}"
+        f"{function}: parameter '{param}' has shape {seen}, expected {expected_text}"
     )
+
+
+def _numeric(value, function, param):
+    """``value`` as a float64 array, or a TypeError naming the function and parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = type(value).__name__
+        raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
+    return arr.astype(np.float64, copy=False)
 
 
 def _scalar(value, function, param):
     """``value`` as a Python float, or an error naming the function and parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be a number, not {kind}"
-        ) from None
+    arr = _numeric(value, function, param)
     if arr.shape != ():
         raise _shape_error(function, param, arr.shape, "()", ())
     return float(arr)
 
 
-def _array(value, function, param, ndim):
-    """``value`` as a float64 array of ``ndim`` dimensions, or an error naming the parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be an array, not {kind}"
-        ) from None
+def _array(value, function, param, ndim, expected):
+    """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    arr = _numeric(value, function, param)
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
-def _index(value, function, param, ndim):
-    """``value`` as an integer array of ``ndim`` dimensions, or an error naming the parameter."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu":
+def _index(value, function, param, ndim, expected):
+    """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = type(value).__name__
         raise TypeError(
-            f"{function}: parameter '{param}' must hold integers, not {arr.dtype}"
+            f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
@@ -69,13 +68,13 @@ def svm_loss(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "svm_loss", "W", 2)
+    W = _array(W, "svm_loss", "W", 2, "(D, C)")
     D, _ = W.shape
-    X = _array(X, "svm_loss", "X", 2)
+    X = _array(X, "svm_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "svm_loss", "y", 1)
+    y = _index(y, "svm_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -102,13 +101,13 @@ def svm_loss_forward(W, X, y, reg):
         reg: Scalar -> Scalar.
     Cache: W, X, y, reg, margins_t1, C, N.
     """
-    W = _array(W, "svm_loss", "W", 2)
+    W = _array(W, "svm_loss", "W", 2, "(D, C)")
     D, C = W.shape
-    X = _array(X, "svm_loss", "X", 2)
+    X = _array(X, "svm_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "svm_loss", "y", 1)
+    y = _index(y, "svm_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -139,6 +138,8 @@ def svm_loss_backward(d_out, cache):
     from ``svm_loss_forward``.
     """
     W, X, y, reg, margins_t1, C, N = cache
+    if type(d_out) is not float:
+        d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), d_out / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -165,13 +166,13 @@ def svm_loss_value_and_grad(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "svm_loss", "W", 2)
+    W = _array(W, "svm_loss", "W", 2, "(D, C)")
     D, C = W.shape
-    X = _array(X, "svm_loss", "X", 2)
+    X = _array(X, "svm_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "svm_loss", "y", 1)
+    y = _index(y, "svm_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:

@@ -9,55 +9,54 @@ import numpy as np
 
 def _shape_error(function, param, seen, expected_text, expected):
     """The ValueError for an input of the wrong shape."""
+    if str(expected) != expected_text:
+        expected_text = f"{expected_text} = {expected}"
     return ValueError(
-        f"{function}: parameter '{param}' has shape {seen}, "
-        f"expected {expected_text} = {expected}"
+        f"{function}: parameter '{param}' has shape {seen}, expected {expected_text}"
     )
+
+
+def _numeric(value, function, param):
+    """``value`` as a float64 array, or a TypeError naming the function and parameter."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "biuf":
+        kind = type(value).__name__
+        raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
+    return arr.astype(np.float64, copy=False)
 
 
 def _scalar(value, function, param):
     """``value`` as a Python float, or an error naming the function and parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be a number, not {kind}"
-        ) from None
+    arr = _numeric(value, function, param)
     if arr.shape != ():
         raise _shape_error(function, param, arr.shape, "()", ())
     return float(arr)
 
 
-def _array(value, function, param, ndim):
-    """``value`` as a float64 array of ``ndim`` dimensions, or an error naming the parameter."""
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        kind = type(value).__name__
-        raise TypeError(
-            f"{function}: parameter '{param}' must be an array, not {kind}"
-        ) from None
+def _array(value, function, param, ndim, expected):
+    """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    arr = _numeric(value, function, param)
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
-def _index(value, function, param, ndim):
-    """``value`` as an integer array of ``ndim`` dimensions, or an error naming the parameter."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "iu":
+def _index(value, function, param, ndim, expected):
+    """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.dtype.kind not in "iu":
+        kind = type(value).__name__
         raise TypeError(
-            f"{function}: parameter '{param}' must hold integers, not {arr.dtype}"
+            f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
     if arr.ndim != ndim:
-        raise ValueError(
-            f"{function}: parameter '{param}' has shape {arr.shape}, "
-            f"expected {ndim} dimension{'s' if ndim != 1 else ''}"
-        )
+        raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
 
 
@@ -84,23 +83,23 @@ def twolayer_loss(W1, b1, W2, b2, X, y, reg):
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2)
+    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1)
+    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
     if b1.shape != (H,):
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2)
+    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
     if W2.shape != (H, C):
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1)
+    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
     if b2.shape != (C,):
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2)
+    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "twolayer_loss", "y", 1)
+    y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -125,23 +124,23 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     Cache: W1, W2, X, y, reg, hidden, log_probs, C, N.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2)
+    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1)
+    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
     if b1.shape != (H,):
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2)
+    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
     if W2.shape != (H, C):
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1)
+    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
     if b2.shape != (C,):
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2)
+    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "twolayer_loss", "y", 1)
+    y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:
@@ -169,6 +168,8 @@ def twolayer_loss_backward(d_out, cache):
     from ``twolayer_loss_forward``.
     """
     W1, W2, X, y, reg, hidden, log_probs, C, N = cache
+    if type(d_out) is not float:
+        d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     d_out_t1 = d_out * reg
     # line 18: data_loss = -mean(log_probs[arange(N), y])
@@ -194,23 +195,23 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2)
+    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1)
+    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
     if b1.shape != (H,):
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2)
+    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
     if W2.shape != (H, C):
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1)
+    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
     if b2.shape != (C,):
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2)
+    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape != (N, D):
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "twolayer_loss", "y", 1)
+    y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     if type(reg) is not float:

@@ -69,7 +69,7 @@ def fold(b, op, args):
     vals = [b[a].attr("value") for a in args]
     try:
         if op == "pow":
-            if vals[1] != int(vals[1]) or abs(vals[1]) > 64:
+            if vals[1] != int(vals[1]) or abs(vals[1]) > 1e6:
                 return None
             value = vals[0] ** int(vals[1])
         else:

@@ -1,0 +1,675 @@
+"""Numbers on the graph: evaluating IR nodes, drawing test inputs, and backprop step by step.
+
+Used by ``gradc check``, ``gradc graph`` and ``gradc explain`` (``compiler.tools``).
+
+Evaluation never re-implements an operation's math: each node is printed with the
+primitive table (``PRIMS[op].emit``, the printers the code generator uses) over
+placeholder names, and that printed text is evaluated with NumPy. Only gradc's own
+printed expressions are evaluated: formula text is parsed with ``ast`` and lowered to
+IR nodes, whose printers write the text from node attributes (numbers, axes, shapes);
+user text never reaches ``eval``. The helper functions (``_sigmoid``, ...) come from
+gradc's own template ``templates/helpers.py.j2``.
+
+The backward pass is walked as ``autodiff.differentiate`` walks it, node by node from
+the output back, applying each primitive's adjoint rule on a ``Builder`` over the
+function's nodes and evaluating what the rule builds: for every node the upstream
+gradient, the gradient it sends to each input (downstream = local x upstream), and the
+fan-out sums where a value is used more than once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import zlib
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy
+
+from . import printer as P
+from .autodiff import active_nodes, mask, where_guards
+from .codegen import HELPER_ORDER, Ctx
+from .ir import Builder, Function, Node, format_attr, reachable
+from .passes.simplify import make_rewriter
+from .primitives import PRIMS, index_text
+
+#: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
+DEFAULT_SIZES = (3, 4, 5)
+#: how close (absolute) a drawn point may come to a kink, a pole or a domain boundary
+KINK_MARGIN = 1e-3
+#: how many draws to try before giving up on avoiding kinks
+MAX_DRAWS = 100
+
+
+class InputError(ValueError):
+    """A bad --at, --dims or --function value (reported as ``gradc: error:``, exit 2)."""
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+@functools.lru_cache(maxsize=1)
+def helper_namespace() -> dict:
+    """``np`` and the module helpers of the emitted code, from gradc's own template."""
+    from .templating import environment
+
+    calls = "".join(
+        "{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER
+    )
+    text = environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
+    namespace: dict = {"np": np}
+    exec(compile(text, "<gradc helpers>", "exec"), namespace)  # noqa: S102 - gradc's own template
+    return {"np": np, **{name: namespace[name] for name in HELPER_ORDER}}
+
+
+def dim_var(name: str) -> str:
+    """The placeholder of dimension ``name`` in evaluated text (never clashes with ``np``)."""
+    return "_dim_" + name
+
+
+def concrete(shape: tuple, dims: dict[str, int]) -> tuple[int, ...]:
+    """A symbolic shape with the dimension sizes ``dims`` substituted."""
+    out = []
+    for d in shape:
+        if isinstance(d, int):
+            out.append(d)
+            continue
+        d = sympy.sympify(d)
+        value = d.xreplace({s: sympy.Integer(dims[s.name]) for s in d.free_symbols})
+        out.append(int(value))
+    return tuple(out)
+
+
+class Evaluator:
+    """Values of the nodes of ``nodes`` (a list that may grow), once their inputs are bound."""
+
+    def __init__(self, nodes: list, dims: dict[str, int]):
+        self.nodes = nodes
+        self.dims = dict(dims)
+        self.values: dict[int, object] = {}
+        self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
+        self.namespace = {"__builtins__": {}, "slice": slice, **helper_namespace()}
+        self.namespace.update({dim_var(d): n for d, n in dims.items()})
+
+    def bind(self, i: int, value) -> None:
+        self.values[i] = self.normalise(i, value)
+
+    def normalise(self, i: int, value):
+        dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[self.nodes[i].dtype]
+        arr = np.asarray(value, dtype=dtype)
+        shape = concrete(self.nodes[i].shape, self.dims)
+        if arr.shape != shape:  # scalars broadcast by a rule (np.where(c, g, 0) ...)
+            arr = np.broadcast_to(arr, shape).copy()
+        return arr[()] if arr.ndim == 0 else arr
+
+    def value(self, i: int):
+        """The value of node ``i``, evaluating the unknown nodes it depends on first."""
+        if i not in self.values:
+            todo = sorted(k for k in reachable(self.nodes, [i]) if k not in self.values)
+            with np.errstate(all="ignore"):
+                for k in todo:
+                    self.values[k] = self.normalise(k, self._eval(k))
+        return self.values[i]
+
+    def apply(self, node: Node, args: list):
+        """The value of ``node`` (an op and its attributes) applied to the values ``args``."""
+        text = PRIMS[node.op].emit(node, [P.name(f"_v{k}") for k in range(len(args))], self.ctx)
+        scope = dict(self.namespace)
+        scope.update({f"_v{k}": a for k, a in enumerate(args)})
+        return eval(compile(text.text, "<gradc node>", "eval"), scope)  # noqa: S307 - gradc's own text
+
+    def _eval(self, k: int):
+        node = self.nodes[k]
+        prim = PRIMS[node.op]
+        if node.op == "param":
+            raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
+        args = [P.name(f"_v{a}") for a in node.args]
+        scope = dict(self.namespace)
+        scope.update({f"_v{a}": self.values[a] for a in node.args})
+        if prim.stmts is not None:
+            # gradc's own printed statements (scatter: zeros, then an indexed add)
+            code = "\n".join(prim.stmts("_out", node, args, self.ctx))
+            exec(compile(code, "<gradc node>", "exec"), scope)  # noqa: S102 - gradc's own text
+            return scope["_out"]
+        text = prim.emit(node, args, self.ctx).text
+        return eval(compile(text, "<gradc node>", "eval"), scope)  # noqa: S307 - gradc's own text
+
+
+# ---------------------------------------------------------------------------- formatting
+
+
+def fmt_number(x, digits: int = 6) -> str:
+    """A number as the lecture writes it: ``3``, ``-12``, ``0.7311``."""
+    x = float(x)
+    if np.isnan(x):
+        return "nan"
+    if np.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.{digits}g}"
+
+
+def fmt_array(v, digits: int = 6, *, norm_sign: str = "‖") -> str:
+    """A scalar as a number; a small array by its entries; a larger one by shape and norm."""
+    arr = np.asarray(v)
+    if arr.ndim == 0:
+        return fmt_number(arr, digits) if arr.dtype.kind == "f" else str(arr.item())
+    shape = format_attr(tuple(arr.shape))
+    if arr.dtype.kind != "f":
+        if arr.size <= 8:
+            return str(arr.tolist())
+        return ("bool" if arr.dtype.kind == "b" else "int") + f" array {shape}"
+    if arr.size <= 4 and arr.ndim == 1:
+        return "[" + ", ".join(fmt_number(x, digits) for x in arr) + "]"
+    norm = fmt_number(np.linalg.norm(arr.ravel()), digits)
+    return f"{shape} {norm_sign}·{norm_sign} = {norm}"
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def parse_assignments(text: str | None, what: str) -> dict[str, object]:
+    """``x=-2,y=5,W=[[1,2],[3,4]]`` as ``{name: number or nested list}`` (no eval)."""
+    import json
+
+    if not text:
+        return {}
+    parts, depth, current = [], 0, ""
+    for c in text:
+        if c == "[":
+            depth += 1
+        elif c == "]":
+            depth -= 1
+        if c == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += c
+    parts.append(current)
+    out: dict[str, object] = {}
+    for part in parts:
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name.isidentifier() or not value:
+            raise InputError(f"{what}: expected NAME=VALUE, got {part.strip()!r}")
+        if name in out:
+            raise InputError(f"{what}: {name} is given twice")
+        try:
+            if value.startswith("["):
+                out[name] = json.loads(value)
+            else:
+                out[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
+        except ValueError:
+            raise InputError(f"{what}: {name}={value} is not a number or a [list]") from None
+    return out
+
+
+def parse_dims(text: str | None) -> dict[str, int]:
+    """``--dims n=3,d=4`` as ``{"n": 3, "d": 4}``."""
+    out = {}
+    for name, value in parse_assignments(text, "--dims").items():
+        if not isinstance(value, int) or value < 1:
+            raise InputError(f"--dims: {name}={value} is not a positive integer")
+        out[name] = value
+    return out
+
+
+def rng_for(seed: int, fn: Function) -> np.random.Generator:
+    """The random stream of one function: the same whichever other functions are checked."""
+    return np.random.default_rng([seed, zlib.crc32(fn.name.encode("utf-8"))])
+
+
+def as_input(fn: Function, name: str, raw, dims_seen: dict[str, int]):
+    """A user-given value for parameter ``name`` as the generated function takes it."""
+    param = next((p for p in fn.params if p.name == name), None)
+    if param is None:
+        names = ", ".join(p.name for p in fn.params)
+        raise InputError(f"--at: {fn.name} has no parameter {name} (parameters: {names})")
+    node = fn.nodes[param.node]
+    try:
+        arr = np.asarray(raw)
+    except ValueError:
+        raise InputError(f"--at: {name} is not a rectangular array") from None
+    if node.dtype == "int":
+        if arr.dtype.kind not in "iu":
+            raise InputError(f"--at: {name} is an Index input and takes integers")
+    elif arr.dtype.kind not in "iuf":
+        raise InputError(f"--at: {name} takes numbers")
+    else:
+        arr = arr.astype(np.float64)
+    if arr.ndim != len(node.shape):
+        raise InputError(
+            f"--at: {name}: {param.annotation} needs {len(node.shape)} dimensions, "
+            f"got shape {format_attr(tuple(arr.shape))}"
+        )
+    for d, n in zip(node.shape, arr.shape):
+        if isinstance(d, int) or sympy.sympify(d).is_Integer:
+            if int(d) != n:
+                raise InputError(f"--at: {name}: {param.annotation} does not fit shape {arr.shape}")
+            continue
+        key = str(d)
+        if dims_seen.setdefault(key, n) != n:
+            raise InputError(f"--at: {name}: {key} = {n} here but {dims_seen[key]} elsewhere")
+    if arr.ndim == 0:
+        return int(arr) if node.dtype == "int" else float(arr)
+    return arr
+
+
+@dataclass
+class Point:
+    """Inputs of one function (in parameter order), the dimension sizes, and how they came."""
+
+    inputs: dict[str, object]
+    dims: dict[str, int]
+    drawn: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def args(self, fn: Function) -> list:
+        return [self.inputs[p.name] for p in fn.params]
+
+
+def resolve_dims(fn: Function, given: dict[str, int], seen: dict[str, int]) -> dict[str, int]:
+    dims = dict(seen)
+    for name, n in given.items():
+        if name in fn.dims:
+            if name in dims and dims[name] != n:
+                raise InputError(f"--dims: {name}={n} but --at gives {name} = {dims[name]}")
+            dims[name] = n
+    k = 0
+    for name in fn.dims:
+        if name not in dims:
+            dims[name] = DEFAULT_SIZES[k % len(DEFAULT_SIZES)]
+            k += 1
+    return dims
+
+
+def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
+    """For each Index parameter used in indexing: the size of the smallest axis it indexes."""
+    bounds: dict[int, int] = {}
+    for i in sorted(reachable(fn.nodes, [fn.output])):
+        node = fn.nodes[i]
+        if node.op != "getitem":
+            continue
+        src = concrete(fn.nodes[node.args[0]].shape, dims)
+        axis = 0
+        for e in node.attr("index"):
+            if e[0] == "a":
+                idx = node.args[e[1]]
+                if fn.nodes[idx].op == "param" and axis < len(src):
+                    bounds[idx] = min(bounds.get(idx, src[axis]), src[axis])
+            if e[0] in ("i", "s", "a"):
+                axis += 1
+    return bounds
+
+
+def draw_point(fn: Function, rng: np.random.Generator, *, at: dict | None = None,
+               dims: dict[str, int] | None = None) -> Point:
+    """Inputs for ``fn``: the ``at`` values, the rest drawn from ``rng`` to suit the formula.
+
+    A float input that feeds ``log``, ``sqrt``, ``log1p`` or a fractional power out of its
+    domain is drawn again positive (uniform in [0.5, 2]); otherwise inputs are standard
+    normal. Draws that come within ``KINK_MARGIN`` of a kink (relu, abs, maximum, clip, max,
+    comparisons, ...), a pole or a domain boundary are drawn again, up to ``MAX_DRAWS`` times.
+    Index inputs are integers below the size of the axis they index.
+    """
+    seen: dict[str, int] = {}
+    fixed = {name: as_input(fn, name, raw, seen) for name, raw in (at or {}).items()}
+    sizes = resolve_dims(fn, dims or {}, seen)
+    bounds = index_bounds(fn, sizes)
+    drawn = [p.name for p in fn.params if p.name not in fixed]
+    positive: set[str] = set()
+    point = Point(dict(fixed), sizes, drawn)
+    for _attempt in range(MAX_DRAWS):
+        point.inputs = dict(fixed)
+        for p in fn.params:
+            if p.name in fixed:
+                continue
+            node = fn.nodes[p.node]
+            shape = concrete(node.shape, sizes)
+            if node.dtype == "int":
+                high = bounds.get(p.node, DEFAULT_SIZES[0])
+                v = rng.integers(0, high, size=shape)
+                point.inputs[p.name] = int(v) if shape == () else v
+                continue
+            if p.name in positive:
+                v = rng.uniform(0.5, 2.0, size=shape)
+            else:
+                v = rng.standard_normal(shape)
+            point.inputs[p.name] = float(v) if shape == () else v
+        if not drawn:
+            return point
+        need_positive, problems = inspect_point(fn, point)
+        if not problems:
+            return point
+        positive |= {n for n in need_positive if n in drawn}
+    point.notes.append(
+        f"no draw in {MAX_DRAWS} avoided: {problems[0]}; finite differences may disagree there"
+    )
+    return point
+
+
+def operations(fn: Function, ev: Evaluator, live: list[int], active: set[int]):
+    """Every operation the value needs at the point, fused bodies opened up.
+
+    Returns ``(ops, values, consts, roots, act)``: ``ops`` lists ``(key, node)`` where
+    ``node.args`` are keys of ``values`` (a node index, or ``(fused node, body entry)``);
+    ``consts`` holds constant keys' values, ``roots[key]`` the nodes a key is computed
+    from and ``act[key]`` whether it depends on a differentiated input.
+    """
+    values: dict = {}
+    consts: dict = {}
+    roots: dict = {}
+    act: dict = {}
+    ops: list = []
+    for i in live:
+        node = fn.nodes[i]
+        values[i] = ev.value(i)
+        roots[i] = {i}
+        act[i] = i in active
+        if node.op == "const":
+            consts[i] = node.attr("value")
+        if node.op == "param":
+            continue
+        if node.op != "fused":
+            ops.append((i, node))
+            continue
+        keys: list = []
+        for j, (op, args, attrs) in enumerate(node.attr("body")):
+            if op == "input":
+                keys.append(node.args[dict(attrs)["k"]])
+                continue
+            key = (i, j)
+            arg_keys = tuple(keys[k] for k in args)
+            inner = Node(op, arg_keys, (), "float", attrs)
+            values[key] = ev.apply(inner, [values[k] for k in arg_keys])
+            roots[key] = set().union(*(roots[k] for k in arg_keys)) if arg_keys else set()
+            act[key] = any(act[k] for k in arg_keys)
+            if op == "const":
+                consts[key] = inner.attr("value")
+            ops.append((key, inner))
+            keys.append(key)
+    return ops, values, consts, roots, act
+
+
+def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
+    """Which inputs must be positive, and what is wrong with the point (empty when fine)."""
+    ev = Evaluator(fn.nodes, point.dims)
+    for p in fn.params:
+        ev.bind(p.node, point.inputs[p.name])
+    live = sorted(reachable(fn.nodes, [fn.output]))
+    with np.errstate(all="ignore"):
+        ops, values, consts, roots, act = operations(fn, ev, live, active_nodes(fn))
+    need_positive: set[str] = set()
+    problems: list[str] = []
+
+    def ancestors(key) -> set[str]:
+        keep = reachable(fn.nodes, sorted(roots[key]))
+        return {p.name for p in fn.params if p.node in keep and fn.nodes[p.node].dtype == "float"}
+
+    def v(key):
+        return np.asarray(values[key], dtype=np.float64)
+
+    for key, node in ops:
+        a = node.args
+        domain = None  # (argument, lower bound)
+        if node.op in ("log", "sqrt"):
+            domain = (a[0], 0.0)
+        elif node.op == "log1p":
+            domain = (a[0], -1.0)
+        elif node.op == "pow":
+            c = consts.get(a[1])
+            if c is None or not float(c).is_integer():
+                domain = (a[0], 0.0)
+        if domain is not None:
+            if not np.all(v(domain[0]) > domain[1] + KINK_MARGIN):
+                need_positive |= ancestors(domain[0])
+                problems.append(f"{node.op} of a value <= {fmt_number(domain[1])}")
+            continue
+        if not act[key]:
+            continue
+        margin = kink_margin(node, key, v, consts)
+        if margin is not None and not margin > KINK_MARGIN:
+            problems.append(f"a kink of {node.op}")
+    out = np.asarray(ev.value(fn.output))
+    if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
+        problems.append("a value that is not finite")
+    return need_positive, problems
+
+
+def kink_margin(node, key, v, consts) -> float | None:
+    """How far the point is from where ``node`` is not differentiable (None: nowhere)."""
+    a = node.args
+    op = node.op
+    if op in ("relu", "abs", "sign"):
+        return float(np.min(np.abs(v(a[0])), initial=np.inf))
+    if op in ("maximum", "minimum", "lt", "le", "gt", "ge"):
+        return float(np.min(np.abs(v(a[0]) - v(a[1])), initial=np.inf))
+    if op == "clip":
+        x = v(a[0])
+        return float(min(np.min(np.abs(x - v(a[1])), initial=np.inf),
+                         np.min(np.abs(x - v(a[2])), initial=np.inf)))
+    if op == "div":
+        return float(np.min(np.abs(v(a[1])), initial=np.inf))
+    if op == "pow":
+        c = consts.get(a[1])
+        if c is not None and c < 0:
+            return float(np.min(np.abs(v(a[0])), initial=np.inf))
+        return None
+    if op == "norm":
+        return float(np.min(np.abs(v(key)), initial=np.inf))
+    if op in ("max", "min"):
+        x = v(a[0])
+        axes = node.attr("axis")
+        if axes is None:
+            axes = tuple(range(x.ndim))
+        moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+        flat = np.sort(moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,)), axis=-1)
+        if flat.shape[-1] < 2:
+            return None
+        gap = flat[..., -1] - flat[..., -2] if op == "max" else flat[..., 1] - flat[..., 0]
+        return float(np.min(gap, initial=np.inf))
+    return None
+
+
+# ---------------------------------------------------------------------------- backprop
+
+
+@dataclass
+class Edge:
+    """What node ``Step.node`` sends back to its input ``arg`` (position ``pos``)."""
+
+    pos: int
+    arg: int
+    reason: str | None = None  # why no gradient flows ('integer input', ...)
+    rule: str = ""  # the downstream gradient as code, in terms of the upstream name
+    local_text: str | None = None  # the local gradient as code (scalar nodes)
+    local: object = None  # its value (scalar nodes, and elementwise ones: entrywise)
+    down: object = None  # the downstream gradient
+    note: str | None = None  # what a fused node's rule says about this local gradient
+
+
+@dataclass
+class Step:
+    node: int
+    upstream: object
+    upstream_name: str
+    parts: list[tuple[int, object]]  # (consumer, gradient it sent): fan-out terms of upstream
+    edges: list[Edge]
+    kind: str  # "scalar", "elementwise" or "general" (how the local gradient is shown)
+
+
+@dataclass
+class Trace:
+    """One function's forward values and backward pass at one point."""
+
+    fn: Function  # differentiated: nodes < fn.seed are the forward graph
+    point: Point
+    ev: Evaluator  # values of every node (fn.grads evaluated with the seed below)
+    forward: list[int]  # forward nodes the output needs, in order (parameters included)
+    labels: dict[int, str]
+    seed_value: object
+    steps: list[Step]
+    upstream: dict[int, object]  # total gradient of every forward node that has one
+    parts: dict[int, list[tuple[int, object]]]
+    grads: dict[str, object]  # the walk's gradient of every wrt input
+    adjoint: dict[str, object]  # autodiff's fn.grads, evaluated (the compiled backward)
+    texts: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def out_label(self) -> str:
+        return self.labels[self.fn.output]
+
+
+def make_labels(fn: Function, forward: list[int]) -> dict[int, str]:
+    """Display names: the formula name, ``name%i`` when a name is reused, else ``%i``."""
+    counts: dict[str, int] = {}
+    for i in forward:
+        name = fn.nodes[i].attr("name") if fn.nodes[i].op == "param" else fn.nodes[i].name
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    labels = {}
+    for i in forward:
+        node = fn.nodes[i]
+        if node.op == "param":
+            labels[i] = node.attr("name")
+        elif node.op == "const":
+            labels[i] = P.number(node.attr("value")).text
+        elif node.name:
+            labels[i] = node.name if counts[node.name] == 1 else f"{node.name}%{i}"
+        else:
+            labels[i] = f"%{i}"
+    if fn.nodes[fn.output].op not in ("param", "const") and labels[fn.output].startswith("%"):
+        labels[fn.output] = "out"
+    return labels
+
+
+def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
+    """Forward values and the backward pass of the differentiated ``fn`` at ``point``."""
+    out_node = fn.nodes[fn.output]
+    if seed_value is None:
+        shape = concrete(out_node.shape, point.dims)
+        seed_value = 1.0 if shape == () else np.ones(shape)
+    b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
+    if len(b.nodes) != len(fn.nodes):  # pragma: no cover - the IR is hash-consed already
+        raise RuntimeError(f"gradc: the IR of {fn.name} has duplicate nodes")
+    ev = Evaluator(b.nodes, point.dims)
+    for p in fn.params:
+        ev.bind(p.node, point.inputs[p.name])
+    ev.bind(fn.seed, seed_value)
+    forward = sorted(reachable(fn.nodes, [fn.output]))
+    labels = make_labels(fn, forward)
+    for i in forward:
+        ev.value(i)
+    # The walk of autodiff.differentiate: activity analysis and where-branch guards are
+    # computed on the forward graph alone, exactly as differentiate computes them.
+    forward_fn = dataclasses.replace(fn, nodes=fn.nodes[: fn.seed], seed=None, grads={})
+    active = active_nodes(forward_fn)
+    guards = where_guards(forward_fn)
+    b.active = active
+    describe = Describer(b.nodes, labels, point.dims)
+
+    upstream: dict[int, object] = {fn.output: ev.values[fn.seed]}
+    parts: dict[int, list[tuple[int, object]]] = {}
+    steps: list[Step] = []
+    for i in reversed(forward):
+        node = b[i]
+        rule = PRIMS[node.op].adjoint
+        if i not in upstream or rule is None:
+            continue
+        label = labels[i]
+        gname = "d_" + label if label.isidentifier() else "g"
+        with b.at(node.loc):
+            g = b.emit("param", name=f"__upstream_{i}", shape=node.shape, dtype="float")
+            describe.names[g] = gname
+            ev.bind(g, upstream[i])
+            scalar = node.shape == ()
+            elementwise = PRIMS[node.op].elementwise and not scalar
+            contributions = guarded(b, rule(b, i, node, g), guards.get(i, ()))
+            local_nodes = [None] * len(node.args)
+            if scalar:
+                local_nodes = guarded(b, rule(b, i, node, b.const(1.0)), guards.get(i, ()))
+            elif elementwise:
+                one = b.emit("param", name=f"__ones_{i}", shape=node.shape, dtype="float")
+                ev.bind(one, np.ones(concrete(node.shape, point.dims)))
+                local_nodes = guarded(b, rule(b, i, node, one), guards.get(i, ()))
+        edges = []
+        for pos, (a, c) in enumerate(zip(node.args, contributions)):
+            arg = b[a]
+            edge = Edge(pos, a)
+            if arg.op in ("const", "dim", "arange"):
+                edge.reason = "constant"
+            elif arg.dtype != "float":
+                edge.reason = "integer input"
+            elif c is None or a not in active:
+                edge.reason = "not differentiated"
+            if edge.reason:
+                edges.append(edge)
+                continue
+            edge.rule = describe(c)
+            edge.note = b.notes.get(c)
+            edge.down = ev.value(c)
+            upstream[a] = edge.down if a not in upstream else upstream[a] + edge.down
+            parts.setdefault(a, []).append((i, edge.down))
+            lc = local_nodes[pos]
+            if lc is not None and (scalar or b.shape(lc) == arg.shape):
+                edge.local = ev.value(lc)
+                if scalar:
+                    edge.local_text = describe(lc)
+            edges.append(edge)
+        kind = "scalar" if scalar else "elementwise" if elementwise else "general"
+        steps.append(Step(i, upstream[i], gname, parts.get(i, []), edges, kind))
+
+    grads, adjoint = {}, {}
+    for p in fn.wrt:
+        shape = concrete(fn.nodes[p.node].shape, point.dims)
+        grads[p.name] = upstream.get(p.node, 0.0 if shape == () else np.zeros(shape))
+        adjoint[p.name] = ev.value(fn.grads[p.name])
+    return Trace(fn, point, ev, forward, labels, ev.values[fn.seed], steps, upstream, parts,
+                 grads, adjoint)
+
+
+def guarded(b: Builder, contributions: list, guards) -> list:
+    """Contributions masked to the ``where`` branch their node lives in (as autodiff does)."""
+    for cond, taken in guards:
+        contributions = [mask(b, c, cond, taken) for c in contributions]
+    return list(contributions)
+
+
+class Describer:
+    """Prints adjoint-rule nodes as code over the display names of the forward nodes."""
+
+    def __init__(self, nodes: list, labels: dict[int, str], dims: dict[str, int]):
+        self.nodes = nodes
+        self.labels = labels
+        self.names: dict[int, str] = {}
+        self.ctx = Ctx(nodes, {d: d for d in dims})
+        self.memo: dict[int, P.Expr] = {}
+
+    def __call__(self, i: int) -> str:
+        return self.expr(i).text
+
+    def expr(self, i: int) -> P.Expr:
+        if i in self.memo:
+            return self.memo[i]
+        node = self.nodes[i]
+        prim = PRIMS[node.op]
+        if i in self.names:
+            e = P.name(self.names[i])
+        elif node.op in ("const", "dim", "arange"):
+            e = prim.emit(node, [], self.ctx)
+        elif i in self.labels:
+            e = P.name(self.labels[i])
+        elif node.op == "param":
+            e = P.name(node.attr("name"))
+        else:
+            args = [self.expr(a) for a in node.args]
+            if prim.emit is not None:
+                e = prim.emit(node, args, self.ctx)
+            else:  # statement ops (scatter): zeros of the shape, the gradient added at the index
+                index = index_text(node.attr("index"), [None] + args[1:], self.ctx)
+                shape = P.shape(node.attr("shape"), self.ctx.dims)
+                e = P.call(node.op, args[0], index=f"[{index}]", shape=shape)
+        self.memo[i] = e
+        return e

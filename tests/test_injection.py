@@ -1,0 +1,472 @@
+"""Hostile names and texts never reach the emitted code unchecked.
+
+More than 100 payloads (dunder names, builtins, keywords, soft keywords, names the
+generated code itself uses, Unicode look-alikes that NFKC folds onto other names) are put
+in every place a name can stand in a formula: parameter, ``@wrt`` entry, local variable,
+exported function, module constant, ``@fuse`` function and parameter, inlined helper and
+dimension name. Hostile texts go into module and function docstrings and comments.
+
+Each case must end in one of two ways:
+
+* ``FormulaError`` (refused), or
+* a module that (1) imports only numpy and the standard library and calls nothing
+  dangerous, (2) imported in a fresh interpreter from a fresh directory, prints nothing
+  and creates no file, and ``from module import *`` works, and (3) computes the template's
+  value and gradient (checked against the closed form and central finite differences).
+
+Compiling itself must print nothing and create no file. The default run covers every
+payload in the main positions and a third of them in the others; ``GRADC_LONG=1`` runs
+the full matrix.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import traceback
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compiler
+from compiler import FormulaError
+
+LONG = os.environ.get("GRADC_LONG") == "1"
+
+NAMES = [
+    # dunder names
+    "__class__", "__import__", "__builtins__", "__name__", "__file__", "__dict__", "__init__",
+    "__getattr__", "__all__", "__spec__", "__loader__", "__doc__", "__debug__",
+    "__annotations__", "__globals__", "__code__", "__main__", "__version__", "__path__",
+    "__qualname__", "__module__", "__slots__", "__", "___",
+    # builtins
+    "eval", "exec", "compile", "open", "print", "input", "globals", "locals", "vars",
+    "getattr", "setattr", "delattr", "type", "object", "len", "range", "sum", "abs", "max",
+    "min", "exit", "quit", "breakpoint", "help", "id", "hash", "iter", "super", "float", "int",
+    "str", "bool", "isinstance", "ValueError", "TypeError", "Exception", "NotImplemented",
+    "Ellipsis", "memoryview",
+    # keywords (syntax errors) and soft keywords (valid names)
+    "None", "True", "False", "lambda", "import", "def", "return", "class", "yield", "async",
+    "await", "if", "for", "while", "pass", "nonlocal", "global", "del", "assert", "in", "is",
+    "not", "and", "or", "with", "try", "except", "finally", "raise", "from", "as", "else",
+    "match", "case", "_",
+    # names the generated module uses or might use
+    "np", "numpy", "math", "sys", "os", "builtins", "cache", "d_x", "d_y", "d_t", "d_value",
+    "d_out", "d_d_x", "value", "grads", "grad", "out", "out_t1", "self", "f", "f_forward",
+    "f_backward", "f_grad", "f_value_and_grad", "inputs", "result", "tmp", "t0", "_t0", "_0",
+    "x_", "_shape_error", "_numeric", "_scalar", "_array", "_index", "_sigmoid", "_check",
+    "array", "float64", "ndarray", "asarray", "shape", "jnp", "torch", "gradc",
+    # built-in operations and formula vocabulary used as names
+    "exp", "log", "sigmoid", "where", "arange", "pi", "e", "Scalar", "Vector", "Matrix",
+    "Index", "fuse", "wrt", "T",
+    # Unicode: NFKC folds these onto other names; or look-alikes that it does not fold
+    "\uff58",  # fullwidth x -> x
+    "\uff4e\uff50",  # fullwidth np -> np
+    "\uff45\uff58\uff45\uff43",  # fullwidth exec -> exec
+    "__\uff43\uff4c\uff41\uff53\uff53__",  # fullwidth __class__
+    "\uff44_\uff58",  # fullwidth d_x -> d_x
+    "\ufb01",  # fi ligature -> fi
+    "\u0430",  # Cyrillic a (not folded)
+    "n\u0440",  # Latin n + Cyrillic er: looks like np
+    "\u03b1\u03b2",  # Greek
+    "\u210c",  # script H -> H
+    "\u00b5",  # micro sign -> Greek mu
+    "\U0001d431",  # mathematical bold x -> x
+    "\u2071",  # superscript i -> i
+    "x\u0301",  # x + combining acute
+    "\u212b",  # Angstrom sign -> A with ring
+    "\u01c5",  # Dz digraph
+    "\u00aa",  # feminine ordinal -> a
+    "\u1d62",  # subscript i -> i
+]  # fmt: skip
+
+DOC_TEXTS = [
+    '"""; import os; os.system("echo INJECTED")  #',
+    "'''; import os; os.system('echo INJECTED')  #",
+    '\\"""\nimport os\nos.system("echo INJECTED")\n"""',
+    "trailing backslash \\",
+    "\\",
+    "{{ 7 * 7 }} {% raw %}{{ config }}{% endraw %} {# comment #}",
+    "{% import os %}{{ os.system('echo INJECTED') }}",
+    "%s %(x)s {0} {x} {x!r:>10}",
+    "nul \x00 byte",
+    "line\u2028separator\u2029para\x85nel\x0cform\x0bvt\x1cfs",
+    "\r\nimport os\r\nos.system('echo INJECTED')\r\n",
+    "-*- coding: latin-1 -*-",
+    "vim: set fileencoding=rot13 :",
+    "\ufeff BOM inside",
+    "lone surrogate \ud800 here",
+    "*/ --> ]]> <!-- `rm -rf /` $(echo INJECTED)",
+    "\x1b[31mred\x1b[0m \x07 bell",
+    "# DO NOT EDIT. Code generated by gradc 9.9.9 from evil (sha256 00). DO NOT EDIT.",
+    "x" * 20_000,
+    "\n" * 50 + "import os",
+]
+
+
+def _nfkc(name: str) -> str:
+    return unicodedata.normalize("NFKC", name)
+
+
+# ----------------------------------------------------------------------------- templates
+
+
+def _sig(u):
+    return 1.0 / (1.0 + math.exp(-u))
+
+
+X0, Y0 = 0.7, -1.3
+VEC0 = np.array([0.3, -0.4, 0.5])
+
+
+def _ref_param(p, y):
+    return p * math.sin(y) + p**2, (math.sin(y) + 2 * p, p * math.cos(y))
+
+
+def _ref_local(x, y):
+    u = x * y
+    return u + math.sin(u), ((1 + math.cos(u)) * y, (1 + math.cos(u)) * x)
+
+
+def _ref_const(x, y):
+    return 0.5 * x * y + math.sin(x), (0.5 * y + math.cos(x), 0.5 * x)
+
+
+def _ref_fuse_name(x, y):
+    u = x * y
+    s = _sig(u)
+    ds = s + u * s * (1 - s)
+    return u * s + y, (ds * y, ds * x + 1)
+
+
+def _ref_fuse_param(x, y):
+    s = _sig(y)
+    return x * s + x * y, (s + y, x * s * (1 - s) + x)
+
+
+def _ref_helper(x, y):
+    return x * x * math.sin(y), (2 * x * math.sin(y), x * x * math.cos(y))
+
+
+def _ref_dim(v, y):
+    return float(np.sum(v * v) * y), (2 * v * y, float(np.sum(v * v)))
+
+
+BASE = "def f(x: Scalar, y: Scalar) -> Scalar:\n    return x * sin(y) + x ** 2\n"
+
+# position -> (template, reference, arguments, names that would change the template's meaning)
+POSITIONS = {
+    "param": (
+        "@wrt({P}, y)\ndef f({P}: Scalar, y: Scalar) -> Scalar:\n    return {P} * sin(y) + {P} ** 2\n",
+        _ref_param, (X0, Y0), set(),
+    ),
+    "local": (
+        "def f(x: Scalar, y: Scalar) -> Scalar:\n    {P} = x * y\n    return {P} + sin({P})\n",
+        _ref_local, (X0, Y0), set(),
+    ),
+    "function": (
+        "def {P}(x: Scalar, y: Scalar) -> Scalar:\n    return x * sin(y) + x ** 2\n",
+        _ref_param, (X0, Y0), set(),
+    ),
+    "constant": (
+        "{P} = 0.5\n\n\ndef f(x: Scalar, y: Scalar) -> Scalar:\n    return {P} * x * y + sin(x)\n",
+        _ref_const, (X0, Y0), {"x", "y", "f"},
+    ),
+    "fuse-name": (
+        "@fuse\ndef {P}(t: Scalar) -> Scalar:\n    return t * sigmoid(t)\n\n\n"
+        "def f(x: Scalar, y: Scalar) -> Scalar:\n    return {P}(x * y) + y\n",
+        _ref_fuse_name, (X0, Y0), {"x", "y", "f", "t"},
+    ),
+    "fuse-param": (
+        "@fuse\ndef g(t: Scalar, {P}: Scalar) -> Scalar:\n    return t * sigmoid({P})\n\n\n"
+        "def f(x: Scalar, y: Scalar) -> Scalar:\n    return g(x, y) + x * y\n",
+        _ref_fuse_param, (X0, Y0), {"g"},
+    ),
+    "helper": (
+        "def {P}(t: Scalar) -> Scalar:\n    return t * t\n\n\n"
+        "def f(x: Scalar, y: Scalar) -> Scalar:\n    return {P}(x) * sin(y)\n",
+        _ref_helper, (X0, Y0), {"x", "y", "f", "t"},
+    ),
+    "dim": (
+        "def f(x: Vector[{P}], y: Scalar) -> Scalar:\n    return sum(x * x) * y\n",
+        _ref_dim, (VEC0, 1.7), set(),
+    ),
+}  # fmt: skip
+QUICK_POSITIONS = {"param", "local", "function", "constant"}
+
+DOC_POSITIONS = {
+    "module-docstring": lambda d: f"{d!r}\n\n\n" + BASE,
+    "function-docstring": lambda d: BASE.replace("\n", f"\n    {d!r}\n", 1),
+    "comment": lambda d: BASE.replace("\n", f"  # {d}\n"),
+}
+
+
+def _cases():
+    cases = []
+    for pos, (template, _, _, skip) in POSITIONS.items():
+        for i, name in enumerate(NAMES):
+            if _nfkc(name) in skip:
+                continue  # the template would mean something else, not an injection case
+            if not LONG and pos not in QUICK_POSITIONS and i % 3:
+                continue
+            text = template.replace("{P}", name)
+            cases.append((f"{pos}-{i:03d}-{ascii(name)[1:-1]}", pos, text))
+    for pos, make in DOC_POSITIONS.items():
+        for i, doc in enumerate(DOC_TEXTS):
+            cases.append((f"{pos}-{i:02d}", "doc", make(doc)))
+    return cases
+
+
+CASES = _cases()
+
+# ----------------------------------------------------------------------------- compiling
+
+ALLOWED_IMPORTS = {"numpy", "math", "__future__", "typing", "functools", "itertools"}
+DANGEROUS_CALLS = {
+    "eval", "exec", "compile", "open", "__import__", "getattr", "setattr", "delattr",
+    "globals", "locals", "vars", "input", "breakpoint", "exit", "quit", "print", "system",
+    "popen", "spawn", "remove", "unlink", "rmtree", "import_module", "load", "loads",
+}  # fmt: skip
+DANGEROUS_MODULES = {
+    "os",
+    "sys",
+    "subprocess",
+    "builtins",
+    "shutil",
+    "importlib",
+    "pickle",
+}
+
+IMPORT_CHILD = textwrap.dedent(
+    """
+    import importlib.util, json, os, sys
+    sys.dont_write_bytecode = True
+    jobs = json.loads(open(sys.argv[1], encoding="utf-8").read())
+    results = {}
+    for job in jobs:
+        os.chdir(job["fresh"])
+        cap = os.open(job["capture"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        saved = os.dup(1), os.dup(2)
+        sys.stdout.flush(); sys.stderr.flush()
+        os.dup2(cap, 1); os.dup2(cap, 2)
+        error = None
+        try:
+            spec = importlib.util.spec_from_file_location(job["name"], job["path"])
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[job["name"]] = mod
+            spec.loader.exec_module(mod)
+            exec("from %s import *" % job["name"], {})
+        except BaseException as exc:
+            error = repr(exc)[:500]
+        finally:
+            sys.stdout.flush(); sys.stderr.flush()
+            os.dup2(saved[0], 1); os.dup2(saved[1], 2)
+            os.close(cap)
+        with open(job["capture"], encoding="utf-8", errors="replace") as fh:
+            output = fh.read()
+        results[job["key"]] = {"error": error, "output": output,
+                               "files": sorted(os.listdir(job["fresh"]))}
+    with open(sys.argv[2], "w", encoding="utf-8") as fh:
+        json.dump(results, fh)
+    """
+)
+
+
+def _static_problems(src: str) -> list[str]:
+    """Imports other than numpy/stdlib helpers, dangerous calls, access to os/sys."""
+    problems = []
+    tree = ast.parse(src)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] not in ALLOWED_IMPORTS:
+                    problems.append(f"imports {alias.name}")
+        elif isinstance(node, ast.ImportFrom):
+            if (node.module or "").split(".")[0] not in ALLOWED_IMPORTS:
+                problems.append(f"imports from {node.module}")
+        elif isinstance(node, ast.Call):
+            fn = node.func
+            name = fn.id if isinstance(fn, ast.Name) else getattr(fn, "attr", None)
+            if name in DANGEROUS_CALLS:
+                problems.append(f"calls {name}() at line {node.lineno}")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id in DANGEROUS_MODULES:
+                problems.append(f"uses {node.value.id}.{node.attr}")
+    return problems
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Compile every case (in an empty working directory, capturing output), then import
+    every compiled module in fresh interpreters, each from its own empty directory."""
+    root = tmp_path_factory.mktemp("injection")
+    work = root / "cwd"
+    work.mkdir()
+    results = {}
+    out, err = io.StringIO(), io.StringIO()
+    old = os.getcwd()
+    os.chdir(work)
+    try:
+        for key, _, text in CASES:
+            try:
+                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                    src = compiler.compile_source(text, filename="inject.grad")
+                results[key] = ("ok", src)
+            except FormulaError as exc:
+                results[key] = ("refused", exc)
+            except Exception:  # noqa: BLE001 - any other exception is the failure we report
+                results[key] = ("crash", traceback.format_exc())
+    finally:
+        os.chdir(old)
+    compile_side_effects = (out.getvalue(), err.getvalue(), sorted(os.listdir(work)))
+
+    jobs = []
+    for n, (key, _, _) in enumerate(CASES):
+        kind, src = results[key]
+        if kind != "ok":
+            continue
+        mod_dir = root / "modules"
+        mod_dir.mkdir(exist_ok=True)
+        path = mod_dir / f"inj_{n:04d}.py"
+        path.write_bytes(src.encode("utf-8", "surrogatepass"))
+        fresh = root / "fresh" / f"{n:04d}"
+        fresh.mkdir(parents=True)
+        jobs.append({
+            "key": key, "name": f"inj_{n:04d}", "path": str(path), "fresh": str(fresh),
+            "capture": str(root / f"capture_{n:04d}.txt"),
+        })  # fmt: skip
+
+    def run(chunk_index):
+        chunk = jobs[chunk_index::4]
+        spec = root / f"jobs_{chunk_index}.json"
+        res = root / f"results_{chunk_index}.json"
+        spec.write_text(json.dumps(chunk), encoding="utf-8")
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        proc = subprocess.run(
+            [sys.executable, "-c", IMPORT_CHILD, str(spec), str(res)],
+            capture_output=True, text=True, timeout=600, cwd=root, env=env,
+        )  # fmt: skip
+        if proc.returncode != 0 or not res.exists():
+            message = f"import child died: rc={proc.returncode} {proc.stderr[-1000:]}"
+            return {
+                job["key"]: {"error": message, "output": "", "files": []}
+                for job in chunk
+            }
+        return json.loads(res.read_text(encoding="utf-8"))
+
+    imported = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for part in pool.map(run, range(4)):
+            imported.update(part)
+    return results, imported, compile_side_effects, root
+
+
+def test_enough_payloads():
+    assert len(set(NAMES)) == len(NAMES)
+    assert len(NAMES) + len(DOC_TEXTS) >= 50
+    assert len({key for key, _, _ in CASES}) == len(CASES)
+
+
+def test_compiling_has_no_side_effect(outcomes):
+    _, _, (stdout, stderr, files), _ = outcomes
+    assert stdout == "" and stderr == "", (stdout[:500], stderr[:500])
+    assert files == []
+
+
+def _load(path: Path, name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _exported(mod) -> list[str]:
+    """Names ``n`` for which the module defines the whole family ``n``, ``n_forward``, ...."""
+    names = vars(mod)
+    suffixes = ("", "_forward", "_backward", "_grad", "_value_and_grad")
+    return sorted(
+        n[: -len("_value_and_grad")]
+        for n in names
+        if n.endswith("_value_and_grad")
+        and all(callable(names.get(n[: -len("_value_and_grad")] + s)) for s in suffixes)
+    )
+
+
+def _fd(fun, args, i, h=1e-6):
+    args = [np.array(a, dtype=float) if np.ndim(a) else float(a) for a in args]
+    base = args[i]
+    if np.ndim(base) == 0:
+        up, dn = list(args), list(args)
+        up[i], dn[i] = base + h, base - h
+        return (fun(*up) - fun(*dn)) / (2 * h)
+    out = np.zeros_like(base)
+    for j in np.ndindex(base.shape):
+        up, dn = list(args), list(args)
+        up[i], dn[i] = base.copy(), base.copy()
+        up[i][j] += h
+        dn[i][j] -= h
+        out[j] = (fun(*up) - fun(*dn)) / (2 * h)
+    return out
+
+
+@pytest.mark.parametrize(("key", "position", "text"), CASES, ids=[c[0] for c in CASES])
+def test_payload_refused_or_harmless(outcomes, key, position, text):
+    results, imported, _, root = outcomes
+    kind, payload = results[key]
+    if kind == "crash":
+        pytest.fail(
+            f"compiler crashed (not a FormulaError) on:\n{text[:800]}\n{payload}"
+        )
+    if kind == "refused":
+        assert payload.line >= 1 and payload.col >= 1
+        return
+    src = payload
+    problems = _static_problems(src)
+    assert not problems, problems
+    side = imported[key]
+    assert side["error"] is None, f"importing the module failed: {side['error']}"
+    assert side["output"] == "", f"importing printed: {side['output'][:500]!r}"
+    assert side["files"] == [], f"importing created files: {side['files']}"
+
+    n = [k for k, _, _ in CASES].index(key)
+    mod = _load(root / "modules" / f"inj_{n:04d}.py", f"inj_check_{n:04d}")
+    if position == "doc":
+        ref, args = _ref_param, (X0, Y0)
+        name = "f"
+    else:
+        _, ref, args, _ = POSITIONS[position]
+        exported = _exported(mod)
+        if position == "function":
+            assert len(exported) == 1, exported
+            name = exported[0]
+        else:
+            assert "f" in exported, exported
+            name = "f"
+    fns = vars(mod)
+    value, grads = fns[name + "_value_and_grad"](*args)
+    want_value, want_grads = ref(*args)
+    assert value == pytest.approx(want_value, rel=1e-12, abs=1e-12)
+    assert isinstance(grads, tuple) and len(grads) == 2
+    for i, (g, w) in enumerate(zip(grads, want_grads)):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(g, _fd(fns[name], args, i), rtol=1e-6, atol=1e-8)
+    assert fns[name](*args) == pytest.approx(want_value, rel=1e-12, abs=1e-12)
+    # the other entry points of the family agree (none is shadowed by a user name)
+    for g, w in zip(fns[name + "_grad"](*args), want_grads):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+    value2, cache = fns[name + "_forward"](*args)
+    assert value2 == pytest.approx(want_value, rel=1e-12, abs=1e-12)
+    for g, w in zip(fns[name + "_backward"](1.0, cache), want_grads):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
