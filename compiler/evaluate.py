@@ -54,10 +54,10 @@ def helper_namespace() -> dict:
     """``np`` and the module helpers of the emitted code, from gradc's own template."""
     from .templating import environment
 
-    calls = "".join(
-        "{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER
+    calls = "".join("{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER)
+    text = (
+        environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
     )
-    text = environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
     namespace: dict = {"np": np}
     exec(compile(text, "<gradc helpers>", "exec"), namespace)  # noqa: S102 - gradc's own template
     return {"np": np, **{name: namespace[name] for name in HELPER_ORDER}}
@@ -96,7 +96,9 @@ class Evaluator:
         self.values[i] = self.normalise(i, value)
 
     def normalise(self, i: int, value):
-        dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[self.nodes[i].dtype]
+        dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[
+            self.nodes[i].dtype
+        ]
         arr = np.asarray(value, dtype=dtype)
         shape = concrete(self.nodes[i].shape, self.dims)
         if arr.shape != shape:  # scalars broadcast by a rule (np.where(c, g, 0) ...)
@@ -114,7 +116,9 @@ class Evaluator:
 
     def apply(self, node: Node, args: list):
         """The value of ``node`` (an op and its attributes) applied to the values ``args``."""
-        text = PRIMS[node.op].emit(node, [P.name(f"_v{k}") for k in range(len(args))], self.ctx)
+        text = PRIMS[node.op].emit(
+            node, [P.name(f"_v{k}") for k in range(len(args))], self.ctx
+        )
         scope = dict(self.namespace)
         scope.update({f"_v{k}": a for k, a in enumerate(args)})
         return eval(compile(text.text, "<gradc node>", "eval"), scope)  # noqa: S307 - gradc's own text
@@ -202,7 +206,9 @@ def parse_assignments(text: str | None, what: str) -> dict[str, object]:
             else:
                 out[name] = int(value) if value.lstrip("+-").isdigit() else float(value)
         except ValueError:
-            raise InputError(f"{what}: {name}={value} is not a number or a [list]") from None
+            raise InputError(
+                f"{what}: {name}={value} is not a number or a [list]"
+            ) from None
     return out
 
 
@@ -226,7 +232,9 @@ def as_input(fn: Function, name: str, raw, dims_seen: dict[str, int]):
     param = next((p for p in fn.params if p.name == name), None)
     if param is None:
         names = ", ".join(p.name for p in fn.params)
-        raise InputError(f"--at: {fn.name} has no parameter {name} (parameters: {names})")
+        raise InputError(
+            f"--at: {fn.name} has no parameter {name} (parameters: {names})"
+        )
     node = fn.nodes[param.node]
     try:
         arr = np.asarray(raw)
@@ -247,11 +255,15 @@ def as_input(fn: Function, name: str, raw, dims_seen: dict[str, int]):
     for d, n in zip(node.shape, arr.shape):
         if isinstance(d, int) or sympy.sympify(d).is_Integer:
             if int(d) != n:
-                raise InputError(f"--at: {name}: {param.annotation} does not fit shape {arr.shape}")
+                raise InputError(
+                    f"--at: {name}: {param.annotation} does not fit shape {arr.shape}"
+                )
             continue
         key = str(d)
         if dims_seen.setdefault(key, n) != n:
-            raise InputError(f"--at: {name}: {key} = {n} here but {dims_seen[key]} elsewhere")
+            raise InputError(
+                f"--at: {name}: {key} = {n} here but {dims_seen[key]} elsewhere"
+            )
     if arr.ndim == 0:
         return int(arr) if node.dtype == "int" else float(arr)
     return arr
@@ -270,12 +282,16 @@ class Point:
         return [self.inputs[p.name] for p in fn.params]
 
 
-def resolve_dims(fn: Function, given: dict[str, int], seen: dict[str, int]) -> dict[str, int]:
+def resolve_dims(
+    fn: Function, given: dict[str, int], seen: dict[str, int]
+) -> dict[str, int]:
     dims = dict(seen)
     for name, n in given.items():
         if name in fn.dims:
             if name in dims and dims[name] != n:
-                raise InputError(f"--dims: {name}={n} but --at gives {name} = {dims[name]}")
+                raise InputError(
+                    f"--dims: {name}={n} but --at gives {name} = {dims[name]}"
+                )
             dims[name] = n
     k = 0
     for name in fn.dims:
@@ -304,8 +320,13 @@ def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
     return bounds
 
 
-def draw_point(fn: Function, rng: np.random.Generator, *, at: dict | None = None,
-               dims: dict[str, int] | None = None) -> Point:
+def draw_point(
+    fn: Function,
+    rng: np.random.Generator,
+    *,
+    at: dict | None = None,
+    dims: dict[str, int] | None = None,
+) -> Point:
     """Inputs for ``fn``: the ``at`` values, the rest drawn from ``rng`` to suit the formula.
 
     A float input that feeds ``log``, ``sqrt``, ``log1p`` or a fractional power out of its
@@ -384,7 +405,9 @@ def operations(fn: Function, ev: Evaluator, live: list[int], active: set[int]):
             arg_keys = tuple(keys[k] for k in args)
             inner = Node(op, arg_keys, (), "float", attrs)
             values[key] = ev.apply(inner, [values[k] for k in arg_keys])
-            roots[key] = set().union(*(roots[k] for k in arg_keys)) if arg_keys else set()
+            roots[key] = (
+                set().union(*(roots[k] for k in arg_keys)) if arg_keys else set()
+            )
             act[key] = any(act[k] for k in arg_keys)
             if op == "const":
                 consts[key] = inner.attr("value")
@@ -406,7 +429,11 @@ def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
 
     def ancestors(key) -> set[str]:
         keep = reachable(fn.nodes, sorted(roots[key]))
-        return {p.name for p in fn.params if p.node in keep and fn.nodes[p.node].dtype == "float"}
+        return {
+            p.name
+            for p in fn.params
+            if p.node in keep and fn.nodes[p.node].dtype == "float"
+        }
 
     def v(key):
         return np.asarray(values[key], dtype=np.float64)
@@ -448,8 +475,12 @@ def kink_margin(node, key, v, consts) -> float | None:
         return float(np.min(np.abs(v(a[0]) - v(a[1])), initial=np.inf))
     if op == "clip":
         x = v(a[0])
-        return float(min(np.min(np.abs(x - v(a[1])), initial=np.inf),
-                         np.min(np.abs(x - v(a[2])), initial=np.inf)))
+        return float(
+            min(
+                np.min(np.abs(x - v(a[1])), initial=np.inf),
+                np.min(np.abs(x - v(a[2])), initial=np.inf),
+            )
+        )
     if op == "div":
         return float(np.min(np.abs(v(a[1])), initial=np.inf))
     if op == "pow":
@@ -465,10 +496,16 @@ def kink_margin(node, key, v, consts) -> float | None:
         if axes is None:
             axes = tuple(range(x.ndim))
         moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
-        flat = np.sort(moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,)), axis=-1)
+        flat = np.sort(
+            moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,)), axis=-1
+        )
         if flat.shape[-1] < 2:
             return None
-        gap = flat[..., -1] - flat[..., -2] if op == "max" else flat[..., 1] - flat[..., 0]
+        gap = (
+            flat[..., -1] - flat[..., -2]
+            if op == "max"
+            else flat[..., 1] - flat[..., 0]
+        )
         return float(np.min(gap, initial=np.inf))
     return None
 
@@ -495,7 +532,9 @@ class Step:
     node: int
     upstream: object
     upstream_name: str
-    parts: list[tuple[int, object]]  # (consumer, gradient it sent): fan-out terms of upstream
+    parts: list[
+        tuple[int, object]
+    ]  # (consumer, gradient it sent): fan-out terms of upstream
     edges: list[Edge]
     kind: str  # "scalar", "elementwise" or "general" (how the local gradient is shown)
 
@@ -526,7 +565,9 @@ def make_labels(fn: Function, forward: list[int]) -> dict[int, str]:
     """Display names: the formula name, ``name%i`` when a name is reused, else ``%i``."""
     counts: dict[str, int] = {}
     for i in forward:
-        name = fn.nodes[i].attr("name") if fn.nodes[i].op == "param" else fn.nodes[i].name
+        name = (
+            fn.nodes[i].attr("name") if fn.nodes[i].op == "param" else fn.nodes[i].name
+        )
         if name:
             counts[name] = counts.get(name, 0) + 1
     labels = {}
@@ -540,7 +581,9 @@ def make_labels(fn: Function, forward: list[int]) -> dict[int, str]:
             labels[i] = node.name if counts[node.name] == 1 else f"{node.name}%{i}"
         else:
             labels[i] = f"%{i}"
-    if fn.nodes[fn.output].op not in ("param", "const") and labels[fn.output].startswith("%"):
+    if fn.nodes[fn.output].op not in ("param", "const") and labels[
+        fn.output
+    ].startswith("%"):
         labels[fn.output] = "out"
     return labels
 
@@ -552,7 +595,9 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
         shape = concrete(out_node.shape, point.dims)
         seed_value = 1.0 if shape == () else np.ones(shape)
     b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
-    if len(b.nodes) != len(fn.nodes):  # pragma: no cover - the IR is hash-consed already
+    if len(b.nodes) != len(
+        fn.nodes
+    ):  # pragma: no cover - the IR is hash-consed already
         raise RuntimeError(f"gradc: the IR of {fn.name} has duplicate nodes")
     ev = Evaluator(b.nodes, point.dims)
     for p in fn.params:
@@ -589,9 +634,13 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
             contributions = guarded(b, rule(b, i, node, g), guards.get(i, ()))
             local_nodes = [None] * len(node.args)
             if scalar:
-                local_nodes = guarded(b, rule(b, i, node, b.const(1.0)), guards.get(i, ()))
+                local_nodes = guarded(
+                    b, rule(b, i, node, b.const(1.0)), guards.get(i, ())
+                )
             elif elementwise:
-                one = b.emit("param", name=f"__ones_{i}", shape=node.shape, dtype="float")
+                one = b.emit(
+                    "param", name=f"__ones_{i}", shape=node.shape, dtype="float"
+                )
                 ev.bind(one, np.ones(concrete(node.shape, point.dims)))
                 local_nodes = guarded(b, rule(b, i, node, one), guards.get(i, ()))
         edges = []
@@ -626,8 +675,19 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
         shape = concrete(fn.nodes[p.node].shape, point.dims)
         grads[p.name] = upstream.get(p.node, 0.0 if shape == () else np.zeros(shape))
         adjoint[p.name] = ev.value(fn.grads[p.name])
-    return Trace(fn, point, ev, forward, labels, ev.values[fn.seed], steps, upstream, parts,
-                 grads, adjoint)
+    return Trace(
+        fn,
+        point,
+        ev,
+        forward,
+        labels,
+        ev.values[fn.seed],
+        steps,
+        upstream,
+        parts,
+        grads,
+        adjoint,
+    )
 
 
 def guarded(b: Builder, contributions: list, guards) -> list:
