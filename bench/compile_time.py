@@ -44,7 +44,7 @@ PATTERNS = (
 PROFILES = {
     "full": {
         "chain_ns": (500, 1000, 2000),
-        "chain_repeats": 3,
+        "chain_repeats": 2,
         "file_repeats": 5,
         "sympy_depths": (10, 20, 40),
         "sympy_timeout": 600.0,
@@ -99,11 +99,11 @@ def chain_sympy(n: int):
     return p, [x]
 
 
-def _median_time(fn, repeats: int) -> float:
+def _median_time(repeats: int, fn, *args, **kwargs) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        fn()
+        fn(*args, **kwargs)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -127,12 +127,14 @@ def _per_call(fn, target: float = 0.05) -> float:
 
 def time_files(compiler, repeats: int) -> list[dict]:
     rows = []
-    files = sorted((ROOT / "examples").glob("*.grad")) + sorted((BENCH / "cases").glob("*.grad"))
+    files = sorted((ROOT / "examples").glob("*.grad")) + sorted(
+        (BENCH / "cases").glob("*.grad")
+    )
     for path in files:
         rel = path.relative_to(ROOT).as_posix()
         row: dict[str, Any] = {"file": rel, "lines": len(path.read_text().splitlines())}
         try:
-            row["seconds"] = _median_time(lambda: compiler.compile_file(path), repeats)
+            row["seconds"] = _median_time(repeats, compiler.compile_file, path)
         except Exception as exc:  # noqa: BLE001
             row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
@@ -147,7 +149,9 @@ def time_chains(compiler, ns, repeats: int) -> dict:
     rows = []
     for n in ns:
         text = chain_source(n)
-        t = _median_time(lambda: compiler.compile_source(text, filename=f"chain{n}.grad"), repeats)
+        t = _median_time(
+            repeats, compiler.compile_source, text, filename=f"chain{n}.grad"
+        )
         rows.append({"statements": n, "seconds": t, "us_per_statement": 1e6 * t / n})
     out: dict[str, Any] = {"rows": rows}
     if len(rows) >= 2:
@@ -171,7 +175,9 @@ def sympy_worker(depth: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import compiler
 
-    out: dict[str, Any] = {"depth": depth}
+    # SymPy recurses over the expression tree; deep chains need more than the default 1000
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
+    out: dict[str, Any] = {"depth": depth, "recursion_limit": sys.getrecursionlimit()}
     # warm-up: one-time imports and template loading on both sides are not counted
     small, small_inputs = chain_sympy(len(PATTERNS))
     compiler.compile_sympy(small, small_inputs, name="chain")
@@ -197,7 +203,9 @@ def sympy_worker(depth: int) -> dict:
     v2, g2 = mod_text.chain_value_and_grad(X_EVAL)
     out["gradc_value"], out["gradc_grad"] = float(v1), float(g1)
     out["gradc_text_value"], out["gradc_text_grad"] = float(v2), float(g2)
-    out["gradc_vg_seconds_per_call"] = _per_call(lambda: mod_sympy.chain_value_and_grad(X_EVAL))
+    out["gradc_vg_seconds_per_call"] = _per_call(
+        lambda: mod_sympy.chain_value_and_grad(X_EVAL)
+    )
     out["gradc_fwd_seconds_per_call"] = _per_call(lambda: mod_sympy.chain(X_EVAL))
     print(json.dumps(out), flush=True)  # partial result, in case SymPy runs out of time
 
@@ -212,21 +220,31 @@ def sympy_worker(depth: int) -> dict:
     out["sympy_cse_seconds"] = time.perf_counter() - t0
     clear_cache()
     t0 = time.perf_counter()
-    fn = sp.lambdify(inputs, [expr, *grads], modules="numpy", cse=lambda _: (replacements, reduced))
+    fn = sp.lambdify(
+        inputs, [expr, *grads], modules="numpy", cse=lambda _: (replacements, reduced)
+    )
     out["sympy_lambdify_seconds"] = time.perf_counter() - t0
     out["sympy_seconds"] = (
-        out["sympy_diff_seconds"] + out["sympy_cse_seconds"] + out["sympy_lambdify_seconds"]
+        out["sympy_diff_seconds"]
+        + out["sympy_cse_seconds"]
+        + out["sympy_lambdify_seconds"]
     )
     out["sympy_cse_temporaries"] = len(replacements)
     value, grad = fn(X_EVAL)
     out["sympy_value"], out["sympy_grad"] = float(value), float(grad)
     out["sympy_vg_seconds_per_call"] = _per_call(lambda: fn(X_EVAL))
-    out["grad_rel_err"] = abs(out["gradc_grad"] - out["sympy_grad"]) / max(abs(out["sympy_grad"]), 1e-300)
+    out["grad_rel_err"] = abs(out["gradc_grad"] - out["sympy_grad"]) / max(
+        abs(out["sympy_grad"]), 1e-300
+    )
     out["grad_rel_err_text"] = abs(out["gradc_text_grad"] - out["sympy_grad"]) / max(
         abs(out["sympy_grad"]), 1e-300
     )
-    out["factor_vs_compile_sympy"] = out["sympy_seconds"] / out["gradc_compile_sympy_seconds"]
-    out["factor_vs_compile_source"] = out["sympy_seconds"] / out["gradc_compile_source_seconds"]
+    out["factor_vs_compile_sympy"] = (
+        out["sympy_seconds"] / out["gradc_compile_sympy_seconds"]
+    )
+    out["factor_vs_compile_source"] = (
+        out["sympy_seconds"] / out["gradc_compile_source_seconds"]
+    )
     print(json.dumps(out), flush=True)
     return out
 
@@ -235,10 +253,14 @@ def sympy_compare(depth: int, timeout: float) -> dict:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--sympy-worker", str(depth)]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT
+        )
         stdout, timed_out, err = proc.stdout, False, proc.stderr
     except subprocess.TimeoutExpired as exc:
-        stdout = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stdout = (
+            exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        )
         timed_out, err = True, ""
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     out: dict[str, Any] = json.loads(lines[-1]) if lines else {"depth": depth}
@@ -248,7 +270,9 @@ def sympy_compare(depth: int, timeout: float) -> dict:
         if "gradc_compile_sympy_seconds" in out and "sympy_seconds" not in out:
             # SymPy did not finish: what we have is a lower bound on the factor
             spent = timeout - out.get("sympy_build_seconds", 0.0)
-            out["factor_vs_compile_sympy_lower_bound"] = spent / out["gradc_compile_sympy_seconds"]
+            out["factor_vs_compile_sympy_lower_bound"] = (
+                spent / out["gradc_compile_sympy_seconds"]
+            )
     elif "sympy_seconds" not in out:
         out["error"] = (err.strip().splitlines() or ["worker failed"])[-1]
     return out
@@ -305,11 +329,23 @@ def run(compiler, *, quick: bool = False) -> dict:
             sym = "timeout"
         else:
             factor, sym = "-", "-"
-            check = row.get("error") or f"timed out after {row.get('timed_out_after')} s"
+            check = (
+                row.get("error") or f"timed out after {row.get('timed_out_after')} s"
+            )
         build = _ms(row["sympy_build_seconds"]) if "sympy_build_seconds" in row else "-"
-        gs = _ms(row["gradc_compile_sympy_seconds"]) if "gradc_compile_sympy_seconds" in row else "-"
-        gt = _ms(row["gradc_compile_source_seconds"]) if "gradc_compile_source_seconds" in row else "-"
-        print(f"  {depth:5d} {build:>12s} {sym:>14s} {gs:>12s} {gt:>11s} {factor:>9s}  {check}")
+        gs = (
+            _ms(row["gradc_compile_sympy_seconds"])
+            if "gradc_compile_sympy_seconds" in row
+            else "-"
+        )
+        gt = (
+            _ms(row["gradc_compile_source_seconds"])
+            if "gradc_compile_source_seconds" in row
+            else "-"
+        )
+        print(
+            f"  {depth:5d} {build:>12s} {sym:>14s} {gs:>12s} {gt:>11s} {factor:>9s}  {check}"
+        )
     result["sympy"] = rows
     d40 = [r for r in rows if r["depth"] == 40]
     if d40 and "factor_vs_compile_sympy" in d40[0]:

@@ -17,8 +17,9 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -448,10 +449,14 @@ def selfcheck(rtol: float = 1e-6, seed: int = 0) -> bool:
             args = list(case.inputs(dims, seed))
             # copies: the hand-written code must not modify its inputs
             before = [np.copy(a) for a in args]
-            value, grads = case.vg(*[np.copy(a) if isinstance(a, np.ndarray) else a for a in args])
+            value, grads = case.vg(
+                *[np.copy(a) if isinstance(a, np.ndarray) else a for a in args]
+            )
             grads = as_tuple(grads)
             fwd_value = case.fwd(*args)
-            same_value = math.isclose(float(value), float(fwd_value), rel_tol=1e-12, abs_tol=1e-300)
+            same_value = math.isclose(
+                float(value), float(fwd_value), rel_tol=1e-12, abs_tol=1e-300
+            )
             unchanged = all(np.array_equal(a, b) for a, b in zip(args, before))
             errs = []
             for gi, i in enumerate(case.wrt):
@@ -474,7 +479,9 @@ def selfcheck(rtol: float = 1e-6, seed: int = 0) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--selfcheck", action="store_true", help="check against finite differences")
+    ap.add_argument(
+        "--selfcheck", action="store_true", help="check against finite differences"
+    )
     args = ap.parse_args(argv)
     if not args.selfcheck:
         ap.print_help()

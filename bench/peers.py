@@ -11,7 +11,9 @@ timed region.  JAX runs in float64 (``jax_enable_x64``).
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +26,10 @@ def load(name: str) -> tuple[bool, str]:
     """Import a peer lazily; return (available, version-or-reason)."""
     if name in _state:
         mod = _state[name]
-        return (mod is not None, getattr(mod, "__version__", "?") if mod else _state[name + "!"])
+        return (
+            mod is not None,
+            getattr(mod, "__version__", "?") if mod else _state[name + "!"],
+        )
     try:
         if name == "jax":
             mod = importlib.import_module("jax")
@@ -33,6 +38,9 @@ def load(name: str) -> tuple[bool, str]:
             importlib.import_module("jax.scipy.special")
         elif name == "torch":
             mod = importlib.import_module("torch")
+            threads = os.environ.get("GRADC_BENCH_THREADS")
+            if threads:
+                mod.set_num_threads(int(threads))
         elif name == "autograd":
             mod = importlib.import_module("autograd")
             importlib.import_module("autograd.numpy")
@@ -118,7 +126,9 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
 
     def logreg(w, b, X, y, lam):
         p = torch.sigmoid(X @ w + b)
-        data = -torch.mean(y * torch.log(p + 1e-12) + (1 - y) * torch.log(1 - p + 1e-12))
+        data = -torch.mean(
+            y * torch.log(p + 1e-12) + (1 - y) * torch.log(1 - p + 1e-12)
+        )
         return data + lam * torch.sum(w**2)
 
     def softmax_loss(W, X, y, reg):
@@ -132,7 +142,9 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         return loss + reg * (torch.sum(W1 * W1) + torch.sum(W2 * W2))
 
     def elementwise(x):
-        return torch.sum(torch.tanh(torch.sigmoid(x) * torch.exp(-(x**2))) + torch.log(1 + x**2))
+        return torch.sum(
+            torch.tanh(torch.sigmoid(x) * torch.exp(-(x**2))) + torch.log(1 + x**2)
+        )
 
     def rosenbrock(x):
         return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)

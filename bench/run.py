@@ -1,6 +1,6 @@
 """gradc benchmark: emitted code vs hand-written NumPy and optional peers, side by side.
 
-    python bench/run.py              # full profile (about 10-15 minutes), then compile times
+    python bench/run.py              # full profile (about 7 minutes on 2 cores), compile times too
     python bench/run.py --quick      # drops the largest sizes; under two minutes
     python bench/run.py --case logreg --case rosenbrock --no-compile
     python bench/run.py --compile    # only the compile-time section (bench/compile_time.py)
@@ -24,10 +24,44 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-import numpy as np
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def _pin_threads(argv: list[str]) -> str | None:
+    """Apply --threads N before NumPy (and its BLAS) is imported."""
+    n = "1"
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            n = argv[i + 1]
+        elif arg.startswith("--threads="):
+            n = arg.split("=", 1)[1]
+    if not n.isdigit() or int(n) < 1:
+        return None  # --threads 0: leave every library its own default
+    for var in THREAD_VARS:
+        os.environ[var] = n
+    os.environ["GRADC_BENCH_THREADS"] = n  # read by peers.py for torch
+    if n == "1":
+        flags = os.environ.get("XLA_FLAGS", "")
+        os.environ["XLA_FLAGS"] = (
+            flags + " --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        ).strip()
+    return n
+
+
+if __name__ == "__main__":
+    _pin_threads(sys.argv[1:])
+
+import numpy as np  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -146,7 +180,9 @@ def check_result(value, grads: tuple, ref_value, ref_grads: tuple, inputs, wrt) 
     if len(grads) != len(ref_grads):
         shapes_ok = False
         errs.append(math.inf)
-    value_err = abs(float(value) - float(ref_value)) / max(abs(float(ref_value)), 1e-300)
+    value_err = abs(float(value) - float(ref_value)) / max(
+        abs(float(ref_value)), 1e-300
+    )
     grad_err = max(errs) if errs else math.inf
     return {
         "ok": bool(shapes_ok and grad_err <= GRAD_RTOL and value_err <= GRAD_RTOL),
@@ -177,9 +213,9 @@ def bench_one(case, size, mod, peer_names: list[str], profile: dict, seed: int) 
                 value, as_tuple(grads), ref_value, ref_grads, inputs, case.wrt
             )
             fwd_value = f(*inputs)
-            checks["gradc"]["fwd_value_rel_err"] = abs(float(fwd_value) - float(ref_value)) / max(
-                abs(float(ref_value)), 1e-300
-            )
+            checks["gradc"]["fwd_value_rel_err"] = abs(
+                float(fwd_value) - float(ref_value)
+            ) / max(abs(float(ref_value)), 1e-300)
             if checks["gradc"]["fwd_value_rel_err"] > GRAD_RTOL:
                 checks["gradc"]["ok"] = False
         except Exception as exc:  # noqa: BLE001
@@ -192,7 +228,9 @@ def bench_one(case, size, mod, peer_names: list[str], profile: dict, seed: int) 
         try:
             call, extract = peers.build(peer, case.name, inputs, case.wrt)
             value, grads = extract(call())  # also the warm-up (JAX compiles here)
-            checks[peer] = check_result(value, grads, ref_value, ref_grads, inputs, case.wrt)
+            checks[peer] = check_result(
+                value, grads, ref_value, ref_grads, inputs, case.wrt
+            )
             systems[peer] = call
         except Exception as exc:  # noqa: BLE001
             checks[peer] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -258,12 +296,16 @@ COLUMNS = [
 
 
 def print_table(rows: list[dict]) -> None:
-    head = f"{'case':13s} {'size':17s}" + "".join(f"{c:>15s}" for c, _ in COLUMNS) + "  grad check"
+    head = (
+        f"{'case':13s} {'size':17s}"
+        + "".join(f"{c:>15s}" for c, _ in COLUMNS)
+        + "  grad check"
+    )
     print(head)
     print("-" * len(head))
     for row in rows:
         cells = []
-        for title, key in COLUMNS:
+        for _title, key in COLUMNS:
             if key is None:
                 cells.append(_t(row["median_seconds"].get("gradc_vg")))
             else:
@@ -277,8 +319,19 @@ def print_table(rows: list[dict]) -> None:
             (c["grad_rel_err"] for c in row["checks"].values() if "grad_rel_err" in c),
             default=None,
         )
-        check = "FAIL " + " ".join(bad) if bad else f"ok (max {worst:.0e})" if worst is not None else "-"
-        print(f"{row['case']:13s} {row['size']:17s}" + "".join(f"{c:>15s}" for c in cells) + "  " + check)
+        check = (
+            "FAIL " + " ".join(bad)
+            if bad
+            else f"ok (max {worst:.0e})"
+            if worst is not None
+            else "-"
+        )
+        print(
+            f"{row['case']:13s} {row['size']:17s}"
+            + "".join(f"{c:>15s}" for c in cells)
+            + "  "
+            + check
+        )
         for note in row["notes"]:
             print(f"{'':31s}note: {note}")
 
@@ -358,7 +411,9 @@ def print_summary(summary: dict) -> None:
         print(f"  [{mark}] {key:15s} {s['target']}: {detail}")
     gcheck = summary["gradient_checks"]
     if gcheck["met"]:
-        print(f"  [met    ] gradients      every system within rtol {GRAD_RTOL:g} of the hand-written one")
+        print(
+            f"  [met    ] gradients      every system within rtol {GRAD_RTOL:g} of the hand-written one"
+        )
     else:
         print(f"  [NOT met] gradients      mismatches: {'; '.join(gcheck['failed'])}")
 
@@ -370,6 +425,7 @@ def machine_info(peer_versions: dict) -> dict:
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
+        "threads": os.environ.get("GRADC_BENCH_THREADS", "library defaults"),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "peers": peer_versions,
     }
@@ -387,15 +443,33 @@ def machine_info(peer_versions: dict) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="gradc benchmark harness")
-    ap.add_argument("--quick", action="store_true", help="drop the largest sizes (< 2 minutes)")
-    ap.add_argument("--json", default=str(BENCH / "results.json"), help="where to write the JSON")
+    ap.add_argument(
+        "--quick", action="store_true", help="drop the largest sizes (< 2 minutes)"
+    )
+    ap.add_argument(
+        "--json", default=str(BENCH / "results.json"), help="where to write the JSON"
+    )
     ap.add_argument("--case", action="append", help="run only this case (repeatable)")
-    ap.add_argument("--peers", default=",".join(peers.PEERS), help="comma list, or 'none'")
-    ap.add_argument("--no-fuse", action="store_true", help="benchmark gradc's unfused output")
+    ap.add_argument(
+        "--peers", default=",".join(peers.PEERS), help="comma list, or 'none'"
+    )
+    ap.add_argument(
+        "--no-fuse", action="store_true", help="benchmark gradc's unfused output"
+    )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="pin BLAS/OpenMP, torch and XLA to N threads (default 1; 0: library defaults)",
+    )
     grp = ap.add_mutually_exclusive_group()
-    grp.add_argument("--compile", action="store_true", help="only the compile-time section")
-    grp.add_argument("--no-compile", action="store_true", help="skip the compile-time section")
+    grp.add_argument(
+        "--compile", action="store_true", help="only the compile-time section"
+    )
+    grp.add_argument(
+        "--no-compile", action="store_true", help="skip the compile-time section"
+    )
     args = ap.parse_args(argv)
 
     t_start = time.perf_counter()
@@ -403,17 +477,28 @@ def main(argv: list[str] | None = None) -> int:
     profile = PROFILES[profile_name]
     compiler, why = load_gradc(not args.no_fuse)
     if compiler is None:
-        print(f"note: gradc not importable ({why}); timing hand-written code and peers only")
+        print(
+            f"note: gradc not importable ({why}); timing hand-written code and peers only"
+        )
 
     result: dict[str, Any] = {"profile": profile_name, "fuse": not args.no_fuse}
+    threads = os.environ.get("GRADC_BENCH_THREADS", "library defaults")
+    print(
+        f"gradc bench, {profile_name} profile, threads: {threads}, "
+        f"numpy {np.__version__}, python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs"
+    )
     if not args.compile:
         wanted = [p for p in args.peers.split(",") if p and p != "none"]
+        if set(wanted) - set(peers.PEERS):
+            ap.error(f"--peers: choose from {', '.join(peers.PEERS)} or none")
         peer_names, peer_versions = [], {}
         for peer in wanted:
             ok, info = peers.load(peer)
             peer_versions[peer] = info if ok else None
             if ok:
                 peer_names.append(peer)
+                print(f"peer: {peer} {info}")
             else:
                 print(f"note: skipping peer {peer}: {info}")
         result["machine"] = machine_info(peer_versions)
@@ -429,7 +514,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     mod = gradc_module(compiler, case.name, not args.no_fuse)
                 except Exception as exc:  # noqa: BLE001
-                    print(f"note: gradc failed to compile {case.name}: {type(exc).__name__}: {exc}")
+                    print(
+                        f"note: gradc failed to compile {case.name}: {type(exc).__name__}: {exc}"
+                    )
             for size in case.sizes:
                 if args.quick and not size.quick:
                     continue

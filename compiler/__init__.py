@@ -48,15 +48,26 @@ def module_docstring(text: str) -> str:
 
 
 def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> str:
-    """Compile formula text to the source of a standalone NumPy module."""
+    """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module."""
+    raw = text if isinstance(text, bytes) else text.encode("utf-8")
+    return _compile(decode(raw, filename), filename, fuse, raw)
+
+
+def decode(raw: bytes, filename: str) -> str:
+    """Formula bytes as text (UTF-8, an optional BOM dropped), or a FormulaError."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                           filename=filename) from None
+
+
+def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
+    """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     from . import codegen
 
-    if isinstance(text, bytes):
-        from .frontend import parse  # decodes and reports non-UTF-8 input
-
-        parse(text, filename, fuse=fuse)
     functions = lower_source(text, filename=filename, fuse=fuse)
-    return codegen.generate(functions, filename, text, module_docstring(text), fuse=fuse)
+    return codegen.generate(functions, filename, raw, module_docstring(text), fuse=fuse)
 
 
 def compile_file(path, *, fuse: bool = True) -> str:
@@ -66,12 +77,7 @@ def compile_file(path, *, fuse: bool = True) -> str:
         data = p.read_bytes()
     except OSError as exc:
         raise FormulaError(f"cannot read file: {exc.strerror}", filename=str(path)) from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           filename=str(path)) from None
-    return compile_source(text, filename=p.as_posix(), fuse=fuse)
+    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data)
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
@@ -99,7 +105,7 @@ def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True)
 
     fn, text = lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
     fn = autodiff.differentiate(fn, fuse=fuse)
-    return codegen.generate([fn], "<sympy>", text, "", fuse=fuse)
+    return codegen.generate([fn], "<sympy>", text.encode("utf-8"), "", fuse=fuse)
 
 
 def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):

@@ -10,6 +10,7 @@ import dataclasses
 from .ir import Builder, Function, reachable
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
+from .errors import ShapeError
 from .shapes import broadcast
 
 
@@ -26,7 +27,10 @@ def mask(b: Builder, c, cond: int, taken: bool):
     """``c`` where the branch ``taken`` of ``cond`` holds, else 0 (when shapes allow)."""
     if c is None or b.is_const(c):
         return c
-    if broadcast(b.shape(cond), b.shape(c)) != b.shape(c):
+    try:
+        if broadcast(b.shape(cond), b.shape(c)) != b.shape(c):
+            return c
+    except ShapeError:
         return c
     zero = b.const(0.0)
     return b.emit("where", cond, c, zero) if taken else b.emit("where", cond, zero, c)
@@ -77,6 +81,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     with b.at(out.loc):
         seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float")
     adjoint: dict[int, int] = {fn.output: seed}
+    adjoint_of: dict[int, int] = {}
     for i in range(fn.output, -1, -1):
         g = adjoint.get(i)
         node = b[i]
@@ -85,6 +90,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             continue
         if node.name:
             b.name(g, "d_" + node.name)
+        adjoint_of.setdefault(g, i)
         with b.at(node.loc):
             contributions = rule(b, i, node, g)
             for cond, taken in guards.get(i, ()):
@@ -103,4 +109,5 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             g = b.emit("zeros", shape=b.shape(p.node)) if b.shape(p.node) else b.const(0.0)
         grads[p.name] = g
     return dataclasses.replace(fn, nodes=b.nodes, seed=seed, grads=grads,
-                               rewrites=fn.rewrites + b.fired, notes=dict(b.notes))
+                               rewrites=fn.rewrites + b.fired, notes=dict(b.notes),
+                               adjoint_of=adjoint_of)

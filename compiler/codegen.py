@@ -12,7 +12,6 @@ code that comes from it. Names are assigned here, in node order, never from sets
 
 from __future__ import annotations
 
-import builtins
 import copy
 import dataclasses
 import hashlib
@@ -24,20 +23,49 @@ from dataclasses import dataclass, field
 from . import printer as P
 from .ir import Builder, Function, format_shape, reachable
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS
+from .primitives import PRIMS, NoScalarSpelling, as_float, spell
 from .templating import render
 
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_sigmoid", "_logsumexp", "_softmax", "_log_softmax")
+HELPER_ORDER = ("_sigmoid", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
+                "_softplus_scalar", "_sign_scalar")
+HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_sigmoid_scalar": ("math",),
+                "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
 
 
+# Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.
+PYTHON_BUILTINS = frozenset("""
+ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup
+BlockingIOError BrokenPipeError BufferError BytesWarning ChildProcessError
+ConnectionAbortedError ConnectionError ConnectionRefusedError ConnectionResetError
+DeprecationWarning EOFError Ellipsis EncodingWarning EnvironmentError Exception
+ExceptionGroup False FileExistsError FileNotFoundError FloatingPointError
+FutureWarning GeneratorExit IOError ImportError ImportWarning IndentationError
+IndexError InterruptedError IsADirectoryError KeyError KeyboardInterrupt
+LookupError MemoryError ModuleNotFoundError NameError None NotADirectoryError
+NotImplemented NotImplementedError OSError OverflowError PendingDeprecationWarning
+PermissionError ProcessLookupError RecursionError ReferenceError ResourceWarning
+RuntimeError RuntimeWarning StopAsyncIteration StopIteration SyntaxError
+SyntaxWarning SystemError SystemExit TabError TimeoutError True TypeError
+UnboundLocalError UnicodeDecodeError UnicodeEncodeError UnicodeError
+UnicodeTranslateError UnicodeWarning UserWarning ValueError Warning
+ZeroDivisionError abs aiter all anext any ascii bin bool breakpoint bytearray bytes
+callable chr classmethod compile complex copyright credits delattr dict dir divmod
+enumerate eval exec exit filter float format frozenset getattr globals hasattr hash
+help hex id input int isinstance issubclass iter len license list locals map max
+memoryview min next object oct open ord pow print property quit range repr reversed
+round set setattr slice sorted staticmethod str sum super tuple type vars zip
+""".split())
+
+
 def reserved_names(fn_names: list[str]) -> set[str]:
     """Names generated code must not bind: keywords, builtins, module-level names."""
-    names = set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
+    names = set(keyword.kwlist) | set(keyword.softkwlist) | PYTHON_BUILTINS
+    names |= {"__builtins__", "__debug__", "__name__", "__doc__", "__file__", "__spec__"}
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error"}
     for f in fn_names:
@@ -58,6 +86,7 @@ class Namer:
     """Assigns each node one variable name, deterministically, avoiding ``taken``."""
 
     def __init__(self, taken: set[str]):
+        self.reserved = frozenset(taken)
         self.taken = set(taken)
         self.names: dict[int, str] = {}
         self.counters: dict[str, int] = {}
@@ -65,10 +94,8 @@ class Namer:
     def fresh(self, base: str) -> str:
         """``base`` itself if free, else ``base_2``, ``base_3`` ... (or ``base_`` for reserved)."""
         base = identifier(base)
-        if base in self.taken and not base.endswith("_"):
-            candidate = base + "_"
-            if candidate not in self.taken:
-                base = candidate
+        if base in self.reserved:
+            base += "_"
         name, k = base, 1
         while name in self.taken:
             k += 1
@@ -76,14 +103,17 @@ class Namer:
         self.taken.add(name)
         return name
 
-    def node(self, i: int, node, backward: bool) -> str:
-        """The variable of node ``i``: its formula name, or a temporary of its statement."""
+    def node(self, i: int, node, backward: bool, adjoint_of: int | None = None) -> str:
+        """The variable of node ``i``: its formula name, ``d_`` and the name of the value it is
+        the adjoint of, or a temporary of its statement (``p_t1``, gradient parts ``p_g1``)."""
         if i not in self.names:
             if node.name:
                 self.names[i] = self.fresh(node.name)
+            elif adjoint_of in self.names:
+                self.names[i] = self.fresh("d_" + self.names[adjoint_of])
             else:
                 stmt = node.loc.stmt if node.loc else "out"
-                prefix = ("d_" if backward else "") + stmt + "_t"
+                prefix = stmt + ("_g" if backward else "_t")
                 k = self.counters.get(prefix, 0) + 1
                 self.counters[prefix] = k
                 self.names[i] = self.fresh(f"{prefix}{k}")
@@ -97,7 +127,7 @@ class Ctx:
     nodes: list
     dims: dict[str, str]
     helpers: set[str] = field(default_factory=set)
-    dims_used: set[str] = field(default_factory=set)
+    math: bool = False
 
     def use(self, helper: str) -> None:
         self.helpers.add(helper)
@@ -166,11 +196,11 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
 
     def render(i: int) -> P.Expr:
         node = nodes[i]
-        return PRIMS[node.op].emit(node, [ref(a) for a in node.args], ctx)
+        return spell(node, [ref(a) for a in node.args], ctx)
 
     def materialise(i: int, e: P.Expr) -> P.Expr:
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
-        name = namer.node(i, nodes[i], i in adjoints)
+        name = namer.node(i, nodes[i], i in adjoints, fn.adjoint_of.get(i))
         while len(name) + len(e.text) + 7 > LINE_LIMIT:
             inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
             if not inlined:
@@ -192,16 +222,29 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             return materialise(a, e)
         return e
 
+    # An accumulated adjoint keeps one name from its first part on: d_W = ...; d_W += ...
+    for i in reversed(todo):
+        node = nodes[i]
+        first = node.args[0] if node.args else None
+        if (node.op == "add" and node.attr("acc") and nodes[first].op not in LEAVES
+                and accumulate(i, node, uses, {first}, bound, nodes)):
+            namer.names.setdefault(first, namer.node(i, node, True, fn.adjoint_of.get(i)))
+
     for i in todo:
         node = nodes[i]
         prim = PRIMS[node.op]
         args = [ref(a) for a in node.args]
         if prim.stmts is not None:
-            name = namer.node(i, node, i in adjoints)
+            name = namer.node(i, node, i in adjoints, fn.adjoint_of.get(i))
             statement(i, prim.stmts(name, node, args, ctx))
             named.add(i)
             exprs[i] = P.name(name)
             continue
+        if node.op == "add" and node.attr("acc"):
+            # The sum so far gets its own statement under its own line: d_W = ...; d_W += ...
+            first = node.args[0]
+            if first not in named and nodes[first].op not in LEAVES:
+                args[0] = materialise(first, exprs[first])
         if node.op == "add" and node.attr("acc") and accumulate(i, node, uses, named, bound, nodes):
             target = exprs[node.args[0]].text
             statement(i, [f"{target} += {args[1].text}"])
@@ -209,7 +252,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             named.add(i)
             exprs[i] = P.name(target)
             continue
-        e = prim.emit(node, args, ctx)
+        e = spell(node, args, ctx)
         exprs[i] = e
         if node.op in LEAVES:
             continue
@@ -250,8 +293,11 @@ def seed_one(fn: Function, fuse: bool) -> Function:
             b.name(remap[i], node.name)
     grads = {k: remap[v] for k, v in fn.grads.items()}
     notes = {remap[k]: v for k, v in fn.notes.items() if k in remap}
+    adjoint_of = {}
+    for k, v in fn.adjoint_of.items():
+        adjoint_of.setdefault(remap[k], remap[v])
     return dataclasses.replace(fn, nodes=b.nodes, output=remap[fn.output], seed=None,
-                               grads=grads, notes=notes)
+                               grads=grads, notes=notes, adjoint_of=adjoint_of)
 
 
 # ---------------------------------------------------------------- prologue
@@ -355,6 +401,8 @@ def docstring(fn: Function, kind: str, cache_names: list[str], seed: str = "") -
     user = [ln.rstrip() for ln in (fn.doc or "").strip().splitlines()]
     if kind == "value" and user:
         lines += user + [""]
+    if kind == "value" and fn.source:
+        lines += ["Formula:", ""] + ["    " + ln for ln in fn.source] + [""]
     items = [f"{p.name}: {p.annotation}" for p in fn.params]
     lines += wrap_items("Inputs: ", items, f" -> {fn.out_annotation}.")
     if kind == "forward":
@@ -401,14 +449,21 @@ def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: li
     return {"signature": signature(fn_name, params), "doc": doc, "body": body, "ret": ret}
 
 
-def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list[dict], set]:
+def all_scalar(fn: Function) -> bool:
+    """Whether every value of ``fn`` and its gradients is a scalar (Python-float code)."""
+    used = reachable(fn.nodes, [fn.output, *fn.grads.values()])
+    return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
+
+
+def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False
+                    ) -> tuple[list[dict], set]:
     """The emitted functions of one formula function, as template data."""
     namer = Namer(reserved_names(fn_names))
     pnames = {p.name: namer.fresh(p.name) for p in fn.params}
     for p in fn.params:
         namer.names[p.node] = pnames[p.name]
     dims = {d: namer.fresh(d) for d in fn.dims}
-    ctx = Ctx(fn.nodes, dims)
+    ctx = Ctx(fn.nodes, dims, math=math)
     params = [pnames[p.name] for p in fn.params]
 
     seed_name = namer.fresh(fn.nodes[fn.seed].attr("name"))
@@ -435,7 +490,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
         return emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), names, bctx,
                          adjoints, external=from_cache)
 
-    backward(copy.deepcopy(namer), Ctx(fn.nodes, dims))  # a dry run finds what to cache
+    backward(copy.deepcopy(namer), Ctx(fn.nodes, dims, math=math))  # a dry run finds what to cache
     cache_nodes = sorted(read)
     # Forward names first, so that the forward's names never depend on the backward.
     fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
@@ -443,7 +498,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
     vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
                                 adjoints)
     read.clear()
-    bctx = Ctx(fn.nodes, dims)
+    bctx = Ctx(fn.nodes, dims, math=math)
     bblocks, bexprs = backward(namer, bctx)
     assert sorted(read) == cache_nodes
     ctx.helpers |= bctx.helpers
@@ -473,7 +528,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool) -> tuple[list
         unpack = tuple_lines("(", cache_names, ") = cache")
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
-    gtexts = [bexprs[g].text for g in grads]
+    gtexts = [as_float(bexprs[g]).text for g in grads]
     bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
@@ -507,7 +562,7 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     adjoints = backward_part(vg)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
                               namer, ctx, adjoints)
-    gtexts = [exprs[g].text for g in grads]
+    gtexts = [as_float(exprs[g]).text for g in grads]
     value = exprs[vg.output].text
     if len(gtexts) == 1:
         ret = [f"return {value}, {gtexts[0]}"]
@@ -545,18 +600,21 @@ def body_lines(blocks: list[Block]) -> list:
     return out
 
 
-def generate(functions: list[Function], source: str, text: str, module_doc: str,
+def generate(functions: list[Function], source: str, raw: bytes, module_doc: str,
              fuse: bool = True) -> str:
-    """The whole module text for the compiled ``functions`` of one formula source."""
+    """The whole module text for the compiled ``functions`` of one formula source (bytes ``raw``)."""
     names = [f.name for f in functions]
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(raw).hexdigest()
     families, helpers = [], set()
     for fn in functions:
-        fam, used = function_family(fn, names, fuse)
+        try:
+            fam, used = function_family(fn, names, fuse, math=all_scalar(fn))
+        except NoScalarSpelling:
+            fam, used = function_family(fn, names, fuse)
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
-    if "_log_softmax" in helpers:
-        helpers.add("_logsumexp")
+    for h in sorted(helpers):
+        helpers |= set(HELPER_NEEDS.get(h, ()))
     exports = []
     for fn in functions:
         exports.append(fn.name)
@@ -570,6 +628,7 @@ def generate(functions: list[Function], source: str, text: str, module_doc: str,
         digest=digest,
         doc=[escape_doc(ln) for ln in module_doc_lines(module_doc, source)],
         helpers=[h for h in HELPER_ORDER if h in helpers],
+        import_math="math" in helpers,
         families=families,
         exports=exports,
     )

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -58,7 +59,7 @@ def helper_namespace() -> dict:
     text = (
         environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
     )
-    namespace: dict = {"np": np}
+    namespace: dict = {"np": np, "math": math}
     exec(compile(text, "<gradc helpers>", "exec"), namespace)  # noqa: S102 - gradc's own template
     return {"np": np, **{name: namespace[name] for name in HELPER_ORDER}}
 
@@ -339,6 +340,14 @@ def draw_point(
     fixed = {name: as_input(fn, name, raw, seen) for name, raw in (at or {}).items()}
     sizes = resolve_dims(fn, dims or {}, seen)
     bounds = index_bounds(fn, sizes)
+    for p in fn.params:
+        high = bounds.get(p.node)
+        if p.name in fixed and high is not None:
+            v = np.asarray(fixed[p.name])
+            if v.size and not np.all((-high <= v) & (v < high)):
+                raise InputError(
+                    f"--at: {p.name} indexes an axis of size {high}: {v.tolist()}"
+                )
     drawn = [p.name for p in fn.params if p.name not in fixed]
     positive: set[str] = set()
     point = Point(dict(fixed), sizes, drawn)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass, field
 
 import sympy
@@ -100,7 +101,7 @@ def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -
     """Lower every exported function of a formula file to the graph IR."""
     if isinstance(text, bytes):
         try:
-            text = text.decode("utf-8")
+            text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
                                filename=filename) from None
@@ -118,7 +119,9 @@ def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -
 def parse_python(text: str, src: Source) -> ast.Module:
     """``ast.parse`` with every failure turned into a located FormulaError."""
     try:
-        return ast.parse(text, filename=src.filename)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. SyntaxWarning: reported as errors below
+            return ast.parse(text, filename=src.filename)
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = exc.offset or 1
@@ -140,6 +143,7 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
             constants[name] = value
         elif isinstance(stmt, ast.FunctionDef):
             check_new_name(stmt.name, stmt, src, constants, funcs)
+            check_function_name(stmt.name, stmt, src)
             sig = Signature(stmt, is_fuse(stmt, src))
             if sig.fuse:
                 check_fuse_signature(stmt, src)
@@ -161,6 +165,15 @@ def is_docstring(stmt) -> bool:
 def unsupported(node, src: Source, where: str) -> FormulaError:
     what = UNSUPPORTED.get(type(node), f"'{type(node).__name__}' nodes")
     return src.error(node, f"{what} are not supported {where}")
+
+
+def check_function_name(name: str, node, src: Source) -> None:
+    """An exported function's name becomes a module attribute: refuse ones that would clash."""
+    from .codegen import reserved_names
+
+    if name.startswith("_") or name in reserved_names([]):
+        raise src.error(node, f"function name '{name}' is reserved (a Python builtin, keyword, "
+                        "private name or a name the generated module uses)")
 
 
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
@@ -302,8 +315,12 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
                         f"but is annotated {out_text} {ir.format_shape(out_shape)}")
     loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
     dims = {name: name for name in scope.dims}
+    first = fn.body[1] if doc and len(fn.body) > 1 else fn.body[0]
+    source = [src.line(k) for k in range(first.lineno, fn.body[-1].end_lineno + 1)]
+    indent = min((len(t) - len(t.lstrip()) for t in source if t.strip()), default=0)
+    source = [t[indent:].rstrip() for t in source if t.strip()]
     return Function(fn.name, doc, plist, b.nodes, out, out_text, loc, src.filename,
-                    rewrites=list(b.fired), dims=dims)
+                    rewrites=list(b.fired), dims=dims, source=source)
 
 
 def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
@@ -479,8 +496,11 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     if op == "pow" and scope.b.is_const(right) and abs(scope.b[right].attr("value")) > MAX_EXPONENT:
         raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
     out = emit(scope, node, op, left, right)
-    if scope.b.is_const(left) and scope.b.is_const(right) and not scope.b.is_const(out):
-        raise scope.src.error(node, "constant expression overflows or is undefined")
+    b = scope.b
+    if op == "pow" and b.is_const(left) and b.is_const(right) and not b.is_const(out):
+        k = b[right].attr("value")
+        if k == int(k):  # integer powers of constants are folded unless they overflow
+            raise scope.src.error(node, "constant expression overflows or is undefined")
     return out
 
 
@@ -731,7 +751,7 @@ def call_reshape(node, scope, name):
         from .shapes import size
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
-        if not sympy.sympify(dims[free]).is_integer:
+        if not (isinstance(dims[free], int) or dims[free].is_integer):
             raise scope.src.error(s, f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
                                   f"into {ast.unparse(s)}")
     return emit(scope, node, "reshape", x, shape=tuple(dims))
@@ -807,6 +827,7 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
             if op not in ("const", "dim") and not PRIMS[op].elementwise:
                 raise src.error(fn, f"@fuse function '{fn.name}' uses '{op}', which is not "
                                 "elementwise")
+        out = broadcast_over(scope, node, out, args)
     scope.b.loc = outer_loc
     return out
 
@@ -826,8 +847,23 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
     ops = {sub[i].op for i in live}
     if not ops <= set(FUSIBLE) | {"const", "input_ref"} or sub[out].op == "input_ref":
         return None
-    body = freeze_body(sub.nodes, out)
-    return emit(scope, node, "fused", *args, body=body, name=f"fused {fn.name}")
+    body, used = freeze_body(sub.nodes, out, compact=True)
+    result = emit(scope, node, "fused", *(args[k] for k in used), body=body,
+                  name=f"fused {fn.name}")
+    return broadcast_over(scope, node, result, args)
+
+
+def broadcast_over(scope: Scope, at, result: int, args: list[int]) -> int:
+    """A ``@fuse`` result spread over the broadcast shape of all its arguments."""
+    from .shapes import broadcast
+
+    try:
+        shape = broadcast(*(scope.b.shape(a) for a in args), scope.b.shape(result))
+    except ShapeError as exc:
+        raise scope.src.error(at, str(exc)) from None
+    if scope.b.shape(result) == shape:
+        return result
+    return emit(scope, at, "broadcast_to", result, shape=shape)
 
 
 def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str) -> None:

@@ -88,6 +88,8 @@ class Function:
     rewrites: list[tuple[str, int]] = field(default_factory=list)
     dims: dict[str, str] = field(default_factory=dict)
     notes: dict[int, str] = field(default_factory=dict)
+    adjoint_of: dict[int, int] = field(default_factory=dict)
+    source: list[str] = field(default_factory=list)
 
     @property
     def wrt(self) -> list[Param]:

@@ -38,14 +38,37 @@ class Prim:
     fold: Callable | None = None
     sym: Callable | None = None
     elementwise: bool = False
+    scalar: Callable | None = None  # spelling with Python floats and ``math`` (None: as emit)
+    has_scalar: bool = False  # whether the op can be emitted in scalar (``math``) mode
 
 
 PRIMS: dict[str, Prim] = {}
 
 
 def prim(name: str, infer, emit=None, adjoint=None, **kw) -> None:
-    """Register the primitive ``name``."""
+    """Register the primitive ``name``; ``scalar=`` gives its spelling on Python floats."""
+    if "scalar" in kw or name in SAME_ON_FLOATS:
+        kw["has_scalar"] = True
     PRIMS[name] = Prim(name, infer, emit, adjoint, **kw)
+
+
+class NoScalarSpelling(Exception):
+    """An op with no spelling on Python floats: the function is emitted with NumPy."""
+
+
+def spell(node, a, ctx):
+    """The printed expression of ``node`` with arguments ``a``, NumPy or scalar (``ctx.math``)."""
+    prim_ = PRIMS[node.op]
+    if not getattr(ctx, "math", False):
+        return prim_.emit(node, a, ctx)
+    if not prim_.has_scalar:
+        raise NoScalarSpelling(node.op)
+    return (prim_.scalar or prim_.emit)(node, a, ctx)
+
+
+# Ops whose NumPy spelling is also right on Python floats.
+SAME_ON_FLOATS = {"add", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq", "and",
+                  "const", "param", "dim", "fused", "input_ref"}
 
 
 # ----------------------------------------------------------------------------
@@ -388,7 +411,15 @@ prim("div", elementwise_shape, lambda n, a, c: P.binop("/", P.MUL, *a), div_adj,
 prim("neg", same_shape, lambda n, a, c: P.neg(a[0]), lambda b, i, n, g: [b.neg(g)],
      fold=operator.neg, sym=operator.neg, elementwise=True)
 prim("pow", elementwise_shape, lambda n, a, c: P.power(*a), pow_adj,
-     sym=operator.pow, elementwise=True)
+     sym=operator.pow, elementwise=True, scalar=lambda n, a, c: scalar_pow(a, c))
+
+
+def scalar_pow(a, ctx):
+    """``x ** k`` for an integer literal ``k``; ``math.pow`` otherwise (never a complex result)."""
+    if a[1].text.lstrip("-").isdigit():
+        return P.power(*a)
+    ctx.use("math")
+    return P.call("math.pow", *a)
 prim("matmul", matmul_shape, lambda n, a, c: P.binop("@", P.MUL, *a), matmul_adj)
 prim("outer", outer_shape, fn("np.outer"), outer_adj)
 
@@ -397,11 +428,20 @@ prim("outer", outer_shape, fn("np.outer"), outer_adj)
 # Elementwise functions: local gradient times upstream
 
 
-def unary(name, spelling, local, sym=None):
-    """An elementwise function whose adjoint is ``g * local(b, x, out)``."""
+def unary(name, spelling, local, sym=None, scalar=None):
+    """An elementwise function whose adjoint is ``g * local(b, x, out)``.
+
+    ``scalar`` is its spelling on Python floats (``math.exp`` or a module helper).
+    """
 
     def adjoint(b, i, n, g):
         return [local(b, g, n.args[0], i)]
+
+    extra = {}
+    if isinstance(scalar, str):
+        extra["scalar"] = helper(scalar) if scalar.startswith("_") else math_fn(scalar)
+    elif scalar is not None:
+        extra["scalar"] = scalar
 
     if spelling.startswith("_"):
         emit = helper(spelling)
@@ -409,34 +449,51 @@ def unary(name, spelling, local, sym=None):
         emit = zero_first(spelling[:-1], name == "softplus")
     else:
         emit = fn(spelling)
-    prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True)
+    prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True, **extra)
 
 
-unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp)
-unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log)
+def math_fn(name: str):
+    """Emit ``name(args...)`` on Python floats; ``math.`` functions ask for ``import math``."""
+
+    def emit(node, a, ctx):
+        if name.startswith("math."):
+            ctx.use("math")
+        return P.call(name, *a)
+
+    return emit
+
+
+unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
+unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
 unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
-      lambda x: sympy.log(1 + x))
+      lambda x: sympy.log(1 + x), "math.log1p")
 unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),
-      lambda x: sympy.exp(x) - 1)
-unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt)
+      lambda x: sympy.exp(x) - 1, "math.expm1")
+unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt,
+      "math.sqrt")
 unary("square", "np.square", lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
-      lambda x: x**2)
+      lambda x: x**2, lambda n, a, c: P.power(a[0], P.number(2)))
 # abs'(0) = 0
-unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs)
-unary("sin", "np.sin", lambda b, g, x, y: b.mul(g, b.emit("cos", x)), sympy.sin)
-unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sympy.cos)
-unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan)
+unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs, "abs")
+unary("sin", "np.sin", lambda b, g, x, y: b.mul(g, b.emit("cos", x)), sympy.sin, "math.sin")
+unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sympy.cos,
+      "math.cos")
+unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan,
+      "math.tan")
 unary("tanh", "np.tanh",
-      lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh)
+      lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh,
+      "math.tanh")
 # sigmoid' = s * (1 - s), from the node's own output
 unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
-      lambda x: 1 / (1 + sympy.exp(-x)))
+      lambda x: 1 / (1 + sympy.exp(-x)), "_sigmoid_scalar")
 unary("softplus", "np.logaddexp0", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
-      lambda x: sympy.log(1 + sympy.exp(x)))
+      lambda x: sympy.log(1 + sympy.exp(x)), "_softplus_scalar")
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary("relu", "np.maximum0", lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
-      lambda x: sympy.Max(x, 0))
-prim("sign", same_shape, fn("np.sign"), None, sym=sympy.sign, elementwise=True)
+      lambda x: sympy.Max(x, 0), lambda n, a, c: P.call("max", a[0], "0.0"))
+# sign(0) = 0
+prim("sign", same_shape, fn("np.sign"), None, sym=sympy.sign, elementwise=True,
+     scalar=helper("_sign_scalar"))
 
 
 def maxmin_adj(strict: str):
@@ -454,9 +511,9 @@ def maxmin_adj(strict: str):
 
 
 prim("maximum", elementwise_shape, fn("np.maximum"), maxmin_adj("gt"), sym=sympy.Max,
-     elementwise=True)
+     elementwise=True, scalar=fn("max"))
 prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy.Min,
-     elementwise=True)
+     elementwise=True, scalar=fn("min"))
 
 
 def clip_adj(b, i, n, g):
@@ -482,7 +539,18 @@ def where_adj(b, i, n, g):
     ]
 
 
-prim("where", elementwise_shape, fn("np.where"), where_adj, elementwise=True)
+def as_float(e: P.Expr) -> P.Expr:
+    """An integer literal as a float literal (``0`` -> ``0.0``), so results stay float64."""
+    digits = e.text.lstrip("-")
+    if digits.isdigit():
+        return P.Expr(e.text + ".0", e.prec, e.simple)
+    return e
+
+
+prim("where", elementwise_shape,
+     lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])), where_adj,
+     elementwise=True,
+     scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])))
 
 for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "==")):
     prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
@@ -597,7 +665,7 @@ def expand_emit(node, a, ctx):
 def broadcast_to_emit(node, a, ctx):
     target = P.shape(node.attr("shape"), ctx.dims)
     if node.args and ctx.shape_of(node.args[0]) == ():
-        return P.call("np.full", target, a[0])
+        return P.call("np.full", target, as_float(a[0]))
     return P.call("np.broadcast_to", a[0], target)
 
 
@@ -611,8 +679,13 @@ prim("broadcast_to", broadcast_to_shape, broadcast_to_emit,
 
 
 def getitem_adj(b, i, n, g):
-    """Indexing sends the gradient back with a scatter-add into zeros."""
+    """Indexing sends the gradient back with a scatter-add into zeros.
+
+    ``x[:, None]`` only adds axes: its adjoint is a reshape back.
+    """
     x, *idx = n.args
+    if all(e == ("s", None, None, None) or e == ("n",) for e in n.attr("index")):
+        return [b.emit("reshape", g, shape=b.shape(x))]
     out = b.emit("scatter", g, *idx, index=n.attr("index"), shape=b.shape(x))
     return [out] + [None] * len(idx)
 
@@ -699,7 +772,7 @@ def body_emit(node, a, ctx):
             vals.append(a[dict(attrs)["k"]])
         else:
             inner = Node(op, args, (), "float", attrs)
-            vals.append(PRIMS[op].emit(inner, [vals[k] for k in args], ctx))
+            vals.append(spell(inner, [vals[k] for k in args], ctx))
     return vals[-1]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import sympy
 
 # Python's binding strengths, weakest first.
-CMP, BITAND, ADD, MUL, UNARY, POW, ATOM = 10, 20, 30, 40, 50, 60, 70
+COND, CMP, BITAND, ADD, MUL, UNARY, POW, ATOM = 5, 10, 20, 30, 40, 50, 60, 70
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,12 @@ def power(a: Expr, b: Expr) -> Expr:
 
 def compare(op: str, a: Expr, b: Expr) -> Expr:
     return Expr(f"{wrap(a, CMP, strict=True)} {op} {wrap(b, CMP, strict=True)}", CMP)
+
+
+def conditional(then: Expr, cond: Expr, other: Expr) -> Expr:
+    """``then if cond else other``."""
+    return Expr(f"{wrap(then, COND, strict=True)} if {wrap(cond, COND, strict=True)} else "
+                f"{wrap(other, COND)}", COND)
 
 
 def neg(a: Expr) -> Expr:

@@ -93,18 +93,26 @@ def sympy_to_body(expr: sympy.Expr, symbols: list[sympy.Symbol]) -> tuple:
     return freeze_body(b.nodes, memo[expr])
 
 
-def freeze_body(nodes, root: int) -> tuple:
-    """Nodes of a builder (inputs as ``input_ref``) as a hashable body ending in ``root``."""
+def freeze_body(nodes, root: int, compact: bool = False):
+    """Nodes of a builder (inputs as ``input_ref``) as a hashable body ending in ``root``.
+
+    With ``compact``, inputs the body does not use are dropped and renumbered; returns
+    ``(body, used)`` where ``used`` lists the original input numbers kept.
+    """
     from .ir import reachable
 
     keep = sorted(reachable(nodes, [root]))
     index = {old: new for new, old in enumerate(keep)}
+    used = sorted(nodes[i].attr("k") for i in keep if nodes[i].op == "input_ref")
     body = []
     for old in keep:
         n = nodes[old]
-        op = "input" if n.op == "input_ref" else n.op
-        body.append((op, tuple(index[a] for a in n.args), n.attrs))
-    return tuple(body)
+        if n.op == "input_ref":
+            k = used.index(n.attr("k")) if compact else n.attr("k")
+            body.append(("input", (), (("k", k),)))
+        else:
+            body.append((n.op, tuple(index[a] for a in n.args), n.attrs))
+    return (tuple(body), used) if compact else tuple(body)
 
 
 @functools.lru_cache(maxsize=4096)

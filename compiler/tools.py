@@ -209,7 +209,13 @@ def load_trace(args) -> tuple[Trace, str]:
     dims = parse_dims(args.dims)
     point = draw_point(fn, rng_for(args.seed, fn), at=at, dims=dims)
     point.notes[:0] = [drawn_note(point, args.seed)] if point.drawn else []
-    return backprop(fn, point), text
+    try:
+        with np.errstate(all="ignore"):
+            return backprop(fn, point), text
+    except (ArithmeticError, IndexError, ValueError) as exc:
+        raise InputError(
+            f"{fn.name} cannot be evaluated at this point: {exc}"
+        ) from None
 
 
 def drawn_note(point: Point, seed: int) -> str:
@@ -403,7 +409,12 @@ def check_function(
             )
             continue
         paths[via] = grads
-    fds = [central_differences(phi, args, pos) for pos in wrt]
+    try:
+        fds = [central_differences(phi, args, pos) for pos in wrt]
+    except Exception as exc:  # e.g. a domain error of math.log at a moved point
+        return rows, problems + [
+            f"finite differences: {fn.name} raised {type(exc).__name__}: {exc}"
+        ]
     fscale = abs(float(phi(*args)))
     scale = max([1.0, fscale] + [float(np.max(np.abs(g), initial=0.0)) for g in fds])
     for via, grads in paths.items():

@@ -4,6 +4,8 @@
 The three worked examples of the CS231n backpropagation lecture (cs231n.github.io/optimization-2).
 """
 
+import math
+
 import numpy as np
 
 
@@ -60,15 +62,24 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), computed without overflow."""
-    return np.exp(-np.logaddexp(0.0, -x))
+def _sigmoid_scalar(x):
+    """The logistic function of a float, without overflow."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
 
 
 def mul_add(x, y, z):
     """Value of ``mul_add`` (examples/lecture.grad:4).
 
     The lecture's first circuit: f(x, y, z) = (x + y) * z.
+
+    Formula:
+
+        q = x + y
+        f = q * z
+        return f
 
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     """
@@ -152,6 +163,12 @@ def neuron(w0, x0, w1, x1, w2):
 
     A 2-d sigmoid neuron 1 / (1 + exp(-(w0*x0 + w1*x1 + w2))), written gate by gate.
 
+    Formula:
+
+        s = w0 * x0 + w1 * x1 + w2
+        f = 1 / (1 + exp(-s))
+        return f
+
     Inputs: w0: Scalar, x0: Scalar, w1: Scalar, x1: Scalar,
         w2: Scalar -> Scalar.
     """
@@ -168,7 +185,7 @@ def neuron(w0, x0, w1, x1, w2):
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid(s)
+    f = _sigmoid_scalar(s)
     return f
 
 
@@ -192,7 +209,7 @@ def neuron_forward(w0, x0, w1, x1, w2):
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid(s)
+    f = _sigmoid_scalar(s)
     cache = (w0, x0, w1, x1, f)
     return f, cache
 
@@ -237,7 +254,7 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid(s)
+    f = _sigmoid_scalar(s)
     d_s = f * (1 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
@@ -260,6 +277,12 @@ def sq_norm(W, x):
     """Value of ``sq_norm`` (examples/lecture.grad:18).
 
     The lecture's vectorised example: f(W, x) = ||W @ x||^2.
+
+    Formula:
+
+        q = W @ x
+        f = sum(q ** 2)
+        return f
 
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     """

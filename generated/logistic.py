@@ -70,6 +70,12 @@ def logistic_loss(w, b, X, y, lam):
 
     Mean binary cross-entropy with an L2 penalty.
 
+    Formula:
+
+        p = sigmoid(X @ w + b)
+        data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
+        return data + lam * sum(w ** 2)
+
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
@@ -139,12 +145,15 @@ def logistic_loss_backward(d_out, cache):
     if type(d_out) is not float:
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    d_data_t1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
+    data_g1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
-    d_p_t1 = -(d_data_t1 * p * (1 - p))
-    d_b = np.sum(d_p_t1)
-    d_w = d_out * lam * (2 * w) + d_p_t1 @ X
+    p_g1 = -(data_g1 * p * (1 - p))
+    d_b = np.sum(p_g1)
+    # line 16: return data + lam * sum(w ** 2)
+    d_w = d_out * lam * (2 * w)
+    # line 14: p = sigmoid(X @ w + b)
+    d_w += p_g1 @ X
     return d_w, d_b
 
 
@@ -179,7 +188,10 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # fused sigmoid: local gradients share p*(1 - p)
     p_t2 = -(p_t1 * (1 - p))
     d_b = np.sum(p_t2)
-    d_w = lam * (2 * w) + p_t2 @ X
+    # line 16: return data + lam * sum(w ** 2)
+    d_w = lam * (2 * w)
+    # line 14: p = sigmoid(X @ w + b)
+    d_w += p_t2 @ X
     return out, (d_w, d_b)
 
 
@@ -196,6 +208,10 @@ def swish_sum(x):
     """Value of ``swish_sum`` (examples/logistic.grad:19).
 
     Sum of swish(x) = x * sigmoid(x) over a vector (the fused helper broadcast).
+
+    Formula:
+
+        return sum(swish(x))
 
     Inputs: x: Vector[n] -> Scalar.
     """

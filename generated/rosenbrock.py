@@ -65,6 +65,10 @@ def rosen(x):
 
     sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2).
 
+    Formula:
+
+        return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
+
     Inputs: x: Vector[n] -> Scalar.
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
@@ -101,12 +105,12 @@ def rosen_backward(d_out, cache):
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t3 = out_t2**2
-    d_out_t1 = np.zeros((n,))
-    d_out_t1[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2)
-    d_out_t2 = np.zeros((n,))
-    d_out_t2[1:] = 200 * np.full((n - 1,), d_out) * (out_t1 - out_t3)
-    d_out_t1 += d_out_t2
-    return d_out_t1
+    d_x = np.zeros((n,))
+    d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2)
+    out_g1 = np.zeros((n,))
+    out_g1[1:] = 200 * np.full((n - 1,), d_out) * (out_t1 - out_t3)
+    d_x += out_g1
+    return d_x
 
 
 def rosen_value_and_grad(x):
@@ -121,12 +125,12 @@ def rosen_value_and_grad(x):
     out_t2 = x[:-1]
     out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
     out_t3 = out_t2**2
+    d_x = np.zeros((n,))
+    d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2
     out_t4 = np.zeros((n,))
-    out_t4[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2
-    out_t5 = np.zeros((n,))
-    out_t5[1:] = 200 * np.full((n - 1,), 1) * (out_t1 - out_t3)
-    out_t4 += out_t5
-    return out, out_t4
+    out_t4[1:] = 200 * np.full((n - 1,), 1.0) * (out_t1 - out_t3)
+    d_x += out_t4
+    return out, d_x
 
 
 def rosen_grad(x):

@@ -75,6 +75,14 @@ def softmax_loss(W, X, y, reg):
 
     Mean cross-entropy of softmax(X @ W) against the labels y, plus reg * sum(W * W).
 
+    Formula:
+
+        scores = X @ W
+        scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
+        log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
+        data_loss = -mean(log_probs[arange(N), y])
+        return data_loss + reg * sum(W * W)
+
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
@@ -92,9 +100,9 @@ def softmax_loss(W, X, y, reg):
     # line 7: scores = X @ W
     scores = X @ W
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    scores_ = scores - np.max(scores, axis=1, keepdims=True)
+    scores_2 = scores - np.max(scores, axis=1, keepdims=True)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_ - _logsumexp(scores_, axis=1, keepdims=True)
+    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -np.mean(log_probs[np.arange(N), y])
     # line 11: return data_loss + reg * sum(W * W)
@@ -124,9 +132,9 @@ def softmax_loss_forward(W, X, y, reg):
     scores = X @ W
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t1 = np.max(scores, axis=1, keepdims=True)
-    scores_ = scores - scores_t1
+    scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_ - _logsumexp(scores_, axis=1, keepdims=True)
+    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -np.mean(log_probs[np.arange(N), y])
     # line 11: return data_loss + reg * sum(W * W)
@@ -150,15 +158,17 @@ def softmax_loss_backward(d_out, cache):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    d_log_probs_t1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
-    d_scores = d_log_probs + d_log_probs_t1
+    log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
+    d_scores = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
-    d_scores_t1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
-    d_scores_ = d_scores + np.where(scores_t2, d_scores_t1, 0)
+    scores_g1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
+    d_scores_2 = d_scores + np.where(scores_t2, scores_g1, 0.0)
+    # line 11: return data_loss + reg * sum(W * W)
+    d_W = 2 * (d_out * reg * W)
     # line 7: scores = X @ W
-    d_W = 2 * (d_out * reg * W) + X.T @ d_scores_
+    d_W += X.T @ d_scores_2
     return d_W
 
 
@@ -183,9 +193,9 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     scores = X @ W
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t1 = np.max(scores, axis=1, keepdims=True)
-    scores_ = scores - scores_t1
+    scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_ - _logsumexp(scores_, axis=1, keepdims=True)
+    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -np.mean(log_probs[np.arange(N), y])
     # line 11: return data_loss + reg * sum(W * W)
@@ -194,15 +204,17 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    d_log_probs_t1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
-    d_scores = d_log_probs + d_log_probs_t1
+    log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
+    d_scores = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
-    d_scores_t1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
-    d_scores_ = d_scores + np.where(scores_t2, d_scores_t1, 0)
+    scores_g1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
+    d_scores_2 = d_scores + np.where(scores_t2, scores_g1, 0.0)
+    # line 11: return data_loss + reg * sum(W * W)
+    d_W = 2 * (reg * W)
     # line 7: scores = X @ W
-    d_W = 2 * (reg * W) + X.T @ d_scores_
+    d_W += X.T @ d_scores_2
     return out, d_W
 
 

@@ -65,6 +65,16 @@ def svm_loss(W, X, y, reg):
 
     Mean of sum over j != y_i of max(0, s_j - s_{y_i} + DELTA), plus reg * sum(W * W).
 
+    Formula:
+
+        scores = X @ W
+        correct = scores[arange(N), y]
+        margins = maximum(0, scores - correct[:, None] + DELTA)
+        # The j == y_i term is max(0, DELTA) = DELTA with zero gradient: remove it.
+        per_sample = sum(margins, axis=1) - margins[arange(N), y]
+        data_loss = mean(per_sample)
+        return data_loss + reg * sum(W * W)
+
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
@@ -143,20 +153,21 @@ def svm_loss_backward(d_out, cache):
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), d_out / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
-    d_per_sample_t1 = np.zeros((N, C))
-    d_per_sample_t1[np.arange(N), y] = -d_per_sample
-    d_per_sample_t1 += d_per_sample[:, None]
+    d_margins = np.zeros((N, C))
+    d_margins[np.arange(N), y] = -d_per_sample
+    d_margins += d_per_sample[:, None]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    d_margins_t2 = np.where(0 == margins_t1, 0.5 * d_per_sample_t1, 0)
-    d_margins_t1 = np.where(margins_t1 > 0, d_per_sample_t1, d_margins_t2)
-    d_correct = np.zeros((N,))
-    d_correct[:, None] = np.sum(-d_margins_t1, axis=1, keepdims=True)
+    margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
+    d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
+    d_correct = np.sum(-d_margins_t1, axis=1)
     # line 10: correct = scores[arange(N), y]
-    d_correct_t1 = np.zeros((N, C))
-    d_correct_t1[np.arange(N), y] = d_correct
-    d_scores = d_margins_t1 + d_correct_t1
+    correct_g1 = np.zeros((N, C))
+    correct_g1[np.arange(N), y] = d_correct
+    d_scores = d_margins_t1 + correct_g1
+    # line 15: return data_loss + reg * sum(W * W)
+    d_W = 2 * (d_out * reg * W)
     # line 9: scores = X @ W
-    d_W = 2 * (d_out * reg * W) + X.T @ d_scores
+    d_W += X.T @ d_scores
     return d_W
 
 
@@ -193,20 +204,21 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.broadcast_to(1 / N, (N,))
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
-    d_per_sample_t1 = np.zeros((N, C))
-    d_per_sample_t1[np.arange(N), y] = -d_per_sample
-    d_per_sample_t1 += d_per_sample[:, None]
+    d_margins = np.zeros((N, C))
+    d_margins[np.arange(N), y] = -d_per_sample
+    d_margins += d_per_sample[:, None]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    d_margins_t2 = np.where(0 == margins_t1, 0.5 * d_per_sample_t1, 0)
-    d_margins_t1 = np.where(margins_t1 > 0, d_per_sample_t1, d_margins_t2)
-    d_correct = np.zeros((N,))
-    d_correct[:, None] = np.sum(-d_margins_t1, axis=1, keepdims=True)
+    margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
+    d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
+    d_correct = np.sum(-d_margins_t1, axis=1)
     # line 10: correct = scores[arange(N), y]
-    d_correct_t1 = np.zeros((N, C))
-    d_correct_t1[np.arange(N), y] = d_correct
-    d_scores = d_margins_t1 + d_correct_t1
+    correct_g1 = np.zeros((N, C))
+    correct_g1[np.arange(N), y] = d_correct
+    d_scores = d_margins_t1 + correct_g1
+    # line 15: return data_loss + reg * sum(W * W)
+    d_W = 2 * (reg * W)
     # line 9: scores = X @ W
-    d_W = 2 * (reg * W) + X.T @ d_scores
+    d_W += X.T @ d_scores
     return out, d_W
 
 

@@ -80,6 +80,14 @@ def twolayer_loss(W1, b1, W2, b2, X, y, reg):
 
     Softmax cross-entropy of relu(X @ W1 + b1) @ W2 + b2, plus reg * (|W1|^2 + |W2|^2).
 
+    Formula:
+
+        hidden = relu(X @ W1 + b1)
+        scores = hidden @ W2 + b2
+        log_probs = log_softmax(scores, axis=1)
+        data_loss = -mean(log_probs[arange(N), y])
+        return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
+
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     """
@@ -171,21 +179,27 @@ def twolayer_loss_backward(d_out, cache):
     if type(d_out) is not float:
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    d_out_t1 = d_out * reg
+    out_g1 = d_out * reg
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 17: log_probs = log_softmax(scores, axis=1)
-    d_log_probs_t1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
-    d_scores = d_log_probs - d_log_probs_t1
+    log_probs_g1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
+    d_scores = d_log_probs - log_probs_g1
     # line 16: scores = hidden @ W2 + b2
     d_b2 = np.sum(d_scores, axis=0)
     d_hidden = d_scores @ W2.T
-    d_W2 = 2 * (d_out_t1 * W2) + hidden.T @ d_scores
+    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
+    d_W2 = 2 * (out_g1 * W2)
+    # line 16: scores = hidden @ W2 + b2
+    d_W2 += hidden.T @ d_scores
     # line 15: hidden = relu(X @ W1 + b1)
-    d_hidden_t1 = np.where(hidden > 0, d_hidden, 0)
-    d_b1 = np.sum(d_hidden_t1, axis=0)
-    d_W1 = 2 * (d_out_t1 * W1) + X.T @ d_hidden_t1
+    hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
+    d_b1 = np.sum(hidden_g1, axis=0)
+    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
+    d_W1 = 2 * (out_g1 * W1)
+    # line 15: hidden = relu(X @ W1 + b1)
+    d_W1 += X.T @ hidden_g1
     return d_W1, d_b1, d_W2, d_b2
 
 
@@ -230,16 +244,22 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
     # line 17: log_probs = log_softmax(scores, axis=1)
-    d_log_probs_t1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
-    d_scores = d_log_probs - d_log_probs_t1
+    log_probs_g1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
+    d_scores = d_log_probs - log_probs_g1
     # line 16: scores = hidden @ W2 + b2
     d_b2 = np.sum(d_scores, axis=0)
     d_hidden = d_scores @ W2.T
-    d_W2 = 2 * (reg * W2) + hidden.T @ d_scores
+    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
+    d_W2 = 2 * (reg * W2)
+    # line 16: scores = hidden @ W2 + b2
+    d_W2 += hidden.T @ d_scores
     # line 15: hidden = relu(X @ W1 + b1)
-    d_hidden_t1 = np.where(hidden > 0, d_hidden, 0)
-    d_b1 = np.sum(d_hidden_t1, axis=0)
-    d_W1 = 2 * (reg * W1) + X.T @ d_hidden_t1
+    hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
+    d_b1 = np.sum(hidden_g1, axis=0)
+    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
+    d_W1 = 2 * (reg * W1)
+    # line 15: hidden = relu(X @ W1 + b1)
+    d_W1 += X.T @ hidden_g1
     return out, (d_W1, d_b1, d_W2, d_b2)
 
 

@@ -325,8 +325,17 @@ def run_child(
 
 
 def _report(result: dict) -> str:
+    """Counts, then one example of each distinct failure (exception type and raising line)."""
     lines = [f"counts: {result['counts']}"]
-    for f in result["failures"][:10]:
+    distinct = {}
+    for f in result["failures"]:
+        sites = [
+            ln
+            for ln in f.get("traceback", "").splitlines()
+            if ln.strip().startswith("File")
+        ]
+        distinct.setdefault((f["error"].split("(")[0], sites[-1] if sites else ""), f)
+    for f in list(distinct.values())[:10]:
         lines.append(f"- [{f['kind']}] {f['error']}\n  input: {f['input'][:600]}")
         if "traceback" in f:
             lines.append("  " + f["traceback"][-600:].replace("\n", "\n  "))

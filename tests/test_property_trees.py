@@ -247,7 +247,7 @@ def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
 # ----------------------------------------------------------------------------- tests
 
 
-@QUICK
+@settings(QUICK, max_examples=100)
 @given(prog=S.programs(), point_seed=st.integers(0, 2**32 - 1), fuse=st.booleans())
 def test_random_trees_quick(prog, point_seed, fuse):
     check_program(prog, point_seed, fuse)
@@ -399,3 +399,94 @@ def test_generator_covers_the_operation_table():
         "helper:fuse", "augassign",
     }  # fmt: skip
     assert wanted <= found, sorted(wanted - found)
+
+
+# ----------------------------------------------------------------------------- regressions
+
+# Small programs distilled from failures of the random-tree search (exploratory runs of
+# the long profile); each is checked against the formula run as plain NumPy (value) and
+# central differences of that NumPy function (gradient), so the check is independent of
+# the compiler.
+REGRESSIONS = [
+    pytest.param(
+        "@fuse\ndef g(p: Scalar, q: Scalar) -> Scalar:\n    return q * q\n\n\n"
+        "def f(x: Scalar, v: Vector[3]) -> Scalar:\n    return sum(g(v, x))\n",
+        (2.0, np.array([0.5, -1.0, 1.5])),
+        id="fuse-result-broadcasts-over-unused-parameter",
+    ),
+    pytest.param(
+        "@fuse\ndef g(p: Scalar) -> Scalar:\n    return 1.25\n\n\n"
+        "def f(v: Vector[3]) -> Scalar:\n    return sum(g(v)) + sum(v * v)\n",
+        (np.array([0.5, -1.0, 1.5]),),
+        id="fuse-constant-body-broadcasts",
+    ),
+    pytest.param(
+        "def f(y: Scalar) -> Scalar:\n    return y * 2.0 ** 1.5\n",
+        (0.3,),
+        id="constant-float-power",
+    ),
+    pytest.param(
+        "C = -1.25\n\n\ndef f(y: Scalar) -> Scalar:\n    return y * (1.0 + pi ** 2) ** C\n",
+        (0.3,),
+        id="constant-power-negative-exponent",
+    ),
+    pytest.param(
+        "def f(v: Vector[3]) -> Scalar:\n    return sum(where(v[:2] > 0, v[1:], 0.0))\n",
+        (np.array([1.0, -2.0, 3.0]),),
+        id="where-with-sliced-operands",
+    ),
+    pytest.param(
+        "def f(v: Vector[3]) -> Scalar:\n    return v[::-1] @ exp(v)\n",
+        (np.array([0.5, -1.0, 1.5]),),
+        id="negative-slice-step",
+    ),
+    pytest.param(
+        "def f(M: Matrix[3, 3]) -> Scalar:\n    return sum(where(M > 0, M, 0.0))\n",
+        (np.arange(9.0).reshape(3, 3) - 3.5,),
+        id="where-gradient-is-float",
+    ),
+    pytest.param(
+        "def f(x: Scalar, y: Scalar) -> Scalar:\n    return 1.25 ** y\n",
+        (0.3, 0.7),
+        id="unused-scalar-gradient-is-float",
+    ),
+]
+
+
+def _reference_function(text: str):
+    ns = S.reference_namespace()
+    exec(re.sub(r"^@wrt\(.*\)\n", "", text, flags=re.M), ns)  # noqa: S102 - test reference
+    return ns["f"]
+
+
+def _fd4(fun, args, i):
+    args = [np.array(a, dtype=float) for a in args]
+    base = args[i]
+    out = np.zeros(base.shape)
+    for j in np.ndindex(base.shape):
+        h = FD_STEP * max(1.0, abs(float(base[j])))
+        vals = []
+        for step in (2, 1, -1, -2):
+            a = [x.copy() for x in args]
+            a[i][j] += step * h
+            vals.append(float(fun(*[x if x.shape else float(x) for x in a])))
+        out[j] = (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
+    return out
+
+
+@pytest.mark.parametrize(("text", "args"), REGRESSIONS)
+def test_regressions_from_random_trees(text, args):
+    ref = _reference_function(text)
+    mod = compiler.load_source(text, filename="<regression>")
+    value, grads = mod.f_value_and_grad(*args)
+    want = float(ref(*args))
+    assert float(value) == pytest.approx(want, rel=1e-12, abs=1e-12)
+    grads = grads if len(args) > 1 else (grads,)
+    assert len(grads) == len(args)
+    for i, g in enumerate(grads):
+        assert np.shape(g) == np.shape(args[i])
+        assert np.asarray(g).dtype.kind == "f", (
+            f"gradient {i} has dtype {np.asarray(g).dtype}"
+        )
+        fd = _fd4(ref, args, i)
+        assert close(g, fd, FD_RTOL, max(1.0, float(np.max(np.abs(fd))))), (i, g, fd)

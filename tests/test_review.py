@@ -40,6 +40,7 @@ import sys
 import tokenize
 import types
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -232,8 +233,11 @@ def sympy_cases() -> dict[str, tuple]:
 
 
 def sympy_source(case: str, fuse: bool = True) -> str:
-    expr, inputs = sympy_cases()[case]
-    return compiler.compile_sympy(expr, inputs, name="s_" + case, fuse=fuse)
+    key = ("sympy:" + case, fuse)
+    if key not in _cache:
+        expr, inputs = sympy_cases()[case]
+        _cache[key] = compiler.compile_sympy(expr, inputs, name="s_" + case, fuse=fuse)
+    return _cache[key]
 
 
 # ------------------------------------------------------------------ formula facts
@@ -404,8 +408,7 @@ def in_process_digests() -> dict[str, str]:
     return {k: hashlib.sha256(v.encode()).hexdigest() for k, v in out.items()}
 
 
-@pytest.mark.parametrize("seed", HASH_SEEDS)
-def test_compile_sympy_and_name_collisions_byte_identical_under_hash_seeds(seed):
+def digests_under_hash_seed(seed: str) -> dict[str, str]:
     env = dict(os.environ, PYTHONHASHSEED=seed)
     proc = subprocess.run(
         [sys.executable, "-c", DETERMINISM_SCRIPT, str(ROOT), str(ROOT / "tests")],
@@ -415,10 +418,17 @@ def test_compile_sympy_and_name_collisions_byte_identical_under_hash_seeds(seed)
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr
-    got = json.loads(proc.stdout)
+    return json.loads(proc.stdout)
+
+
+def test_compile_sympy_and_name_collisions_byte_identical_under_hash_seeds():
+    """Five PYTHONHASHSEED values (two processes at a time), each compared to this one."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(HASH_SEEDS, pool.map(digests_under_hash_seed, HASH_SEEDS)))
     expected = in_process_digests()
-    differing = sorted(k for k in expected if got.get(k) != expected[k])
-    assert not differing, f"PYTHONHASHSEED={seed} changes the output of {differing}"
+    for seed, got in results.items():
+        differing = sorted(k for k in expected if got.get(k) != expected[k])
+        assert not differing, f"PYTHONHASHSEED={seed} changes the output of {differing}"
 
 
 BUILTINS_SCRIPT = r"""

@@ -231,6 +231,19 @@ def reshape_same(b, args, attrs):
     return args[0] if b.shape(args[0]) == tuple(attrs["shape"]) else None
 
 
+# reshape(sum(x, axes, keepdims=True), s) -> sum(x, axes)  when s drops exactly those axes
+@rule("reshape")
+def reshape_of_keepdims_sum(b, args, attrs):
+    (x,) = args
+    node = b[x]
+    if bare(b, x, "sum") and node.attr("keepdims") and node.attr("axis") is not None:
+        inner = b[node.args[0]]
+        dropped = tuple(d for k, d in enumerate(inner.shape) if k not in node.attr("axis"))
+        if dropped == tuple(attrs["shape"]):
+            return b.emit("sum", node.args[0], axis=node.attr("axis"), keepdims=False)
+    return None
+
+
 # transpose(transpose(x, p), q) -> x  when q undoes p
 @rule("transpose")
 def transpose_twice(b, args, attrs):
