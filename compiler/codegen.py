@@ -67,7 +67,7 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     names = set(keyword.kwlist) | set(keyword.softkwlist) | PYTHON_BUILTINS
     names |= {"__builtins__", "__debug__", "__name__", "__doc__", "__file__", "__spec__"}
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
-    names |= {"_scalar", "_array", "_index", "_shape_error"}
+    names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
     for f in fn_names:
         names |= {f, f + "_forward", f + "_backward", f + "_grad", f + "_value_and_grad"}
     return names
@@ -107,10 +107,10 @@ class Namer:
         """The variable of node ``i``: its formula name, ``d_`` and the name of the value it is
         the adjoint of, or a temporary of its statement (``p_t1``, gradient parts ``p_g1``)."""
         if i not in self.names:
-            if node.name:
-                self.names[i] = self.fresh(node.name)
-            elif adjoint_of in self.names:
+            if adjoint_of in self.names:
                 self.names[i] = self.fresh("d_" + self.names[adjoint_of])
+            elif node.name:
+                self.names[i] = self.fresh(node.name)
             else:
                 stmt = node.loc.stmt if node.loc else "out"
                 prefix = stmt + ("_g" if backward else "_t")
@@ -223,12 +223,15 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         return e
 
     # An accumulated adjoint keeps one name from its first part on: d_W = ...; d_W += ...
+    # and that first part is written where it is computed, under its own line.
+    acc_firsts: set[int] = set()
     for i in reversed(todo):
         node = nodes[i]
         first = node.args[0] if node.args else None
-        if (node.op == "add" and node.attr("acc") and nodes[first].op not in LEAVES
-                and accumulate(i, node, uses, {first}, bound, nodes)):
-            namer.names.setdefault(first, namer.node(i, node, True, fn.adjoint_of.get(i)))
+        if node.op == "add" and node.attr("acc") and nodes[first].op not in LEAVES:
+            acc_firsts.add(first)
+            if accumulate(i, node, uses, {first}, bound, nodes):
+                namer.names.setdefault(first, namer.node(i, node, True, fn.adjoint_of.get(i)))
 
     for i in todo:
         node = nodes[i]
@@ -256,7 +259,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         exprs[i] = e
         if node.op in LEAVES:
             continue
-        if node.name or uses.get(i, 0) > 1 or i in keep:
+        if node.name or uses.get(i, 0) > 1 or i in keep or i in acc_firsts:
             materialise(i, e)
     return blocks, exprs
 
@@ -466,8 +469,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     ctx = Ctx(fn.nodes, dims, math=math)
     params = [pnames[p.name] for p in fn.params]
 
-    seed_name = namer.fresh(fn.nodes[fn.seed].attr("name"))
-    namer.names[fn.seed] = seed_name
+    seed_name = "d_value"  # placeholder for the dry run; named after the value below
     fwd_set = reachable(fn.nodes, [fn.output])
     grads = [fn.grads[p.name] for p in fn.wrt]
     need_grads = reachable(fn.nodes, grads)
@@ -498,6 +500,9 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
                                 adjoints)
     read.clear()
+    value_name = fexprs[fn.output].text
+    seed_name = namer.fresh("d_" + value_name if value_name.isidentifier() else "d_out")
+    namer.names[fn.seed] = seed_name
     bctx = Ctx(fn.nodes, dims, math=math)
     bblocks, bexprs = backward(namer, bctx)
     assert sorted(read) == cache_nodes
@@ -511,8 +516,12 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     out = []
     vret = vexprs[fn.output].text
     vused = identifiers(vblocks, [vret])
-    out.append(lay_out(fn.name, params, docstring(fn, "value", []),
-                       prologue(fn, pnames, dims, vused) + body_lines(vblocks), [f"return {vret}"]))
+    # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
+    # so it calls it: one copy of the forward code to read and to review.
+    call = [f"return {fn.name}_forward({', '.join(params)})[0]"]
+    if len(call[0]) + 4 > LINE_LIMIT:
+        call = call_lines("", f"_result = {fn.name}_forward", params) + ["return _result[0]"]
+    out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
     fret = tuple_lines("cache = (", cache_names, ")") if len(cache_names) != 1 else [
         f"cache = ({cache_names[0]},)"]
     if not cache_names:
@@ -538,8 +547,11 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
         out.append(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names))
-        out.append(lay_out(fn.name + "_grad", params, docstring(fn, "grad", []), [],
-                           [f"return {fn.name}_value_and_grad({', '.join(params)})[1]"]))
+        call = [f"return {fn.name}_value_and_grad({', '.join(params)})[1]"]
+        if len(call[0]) + 4 > LINE_LIMIT:
+            call = call_lines("", f"_result = {fn.name}_value_and_grad", params)
+            call.append("return _result[1]")
+        out.append(lay_out(fn.name + "_grad", params, docstring(fn, "grad", []), [], call))
     return out, ctx.helpers
 
 

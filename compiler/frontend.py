@@ -95,6 +95,7 @@ class Scope:
     stmt: str = "out"
     inlining: tuple = ()
     fuse: bool = True
+    call_loc: Loc | None = None  # inlined code cites the line of the call
 
 
 def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -> list[Function]:
@@ -352,7 +353,7 @@ def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
         lower_statement(stmt, scope)
     ret = body[-1]
     scope.stmt = "out"
-    with scope.b.at(stmt_loc(ret, "out", src)):
+    with scope.b.at(scope.call_loc or stmt_loc(ret, "out", src)):
         out = lower_expr(ret.value, scope)
     if not scope.inlining:
         scope.b.name(out, "out")
@@ -393,7 +394,7 @@ def lower_statement(stmt, scope: Scope) -> None:
                         "dimension")
     check_reserved(name, target, src)
     scope.stmt = name
-    with scope.b.at(stmt_loc(stmt, name, src)):
+    with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
         node = lower_expr(value, scope)
     scope.b.name(node, name)
     scope.env[name] = node
@@ -813,7 +814,7 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
         if fused is not None:
             return fused
     inner = Scope(src, scope.b, scope.constants, above, inlining=scope.inlining + (fn.name,),
-                  fuse=scope.fuse)
+                  fuse=scope.fuse, call_loc=scope.b.loc)
     for a, v, at in zip(fn.args.args, args, node.args):
         if not sig.fuse:
             bind_dims(a, scope.b.shape(v), inner, at, fn.name)

@@ -62,7 +62,8 @@ def conditional(then: Expr, cond: Expr, other: Expr) -> Expr:
 
 
 def neg(a: Expr) -> Expr:
-    return Expr(f"-{wrap(a, UNARY)}", UNARY, a.simple and a.prec == ATOM)
+    """``-a``; a power operand is parenthesised (``-(x**2)``), as ruff formats it."""
+    return Expr(f"-{wrap(a, POW, strict=True)}", UNARY, a.simple and a.prec == ATOM)
 
 
 def call(fn: str, *args: Expr | str, **kwargs: Expr | str) -> Expr:

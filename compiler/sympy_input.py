@@ -110,7 +110,10 @@ def convert_add(b: Builder, e, memo) -> int:
     const = [a for a in e.args if a.is_Number]
     acc = None
     for a in pos + const:
-        acc = memo[a] if acc is None else b.add(acc, memo[a])
+        if acc is not None and a.is_Number and a < 0:
+            acc = b.sub(acc, b.const(float(-a)))
+        else:
+            acc = memo[a] if acc is None else b.add(acc, memo[a])
     for a in neg:
         term = memo[a]
         if acc is None:

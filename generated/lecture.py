@@ -83,17 +83,7 @@ def mul_add(x, y, z):
 
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     """
-    if type(x) is not float:
-        x = _scalar(x, "mul_add", "x")
-    if type(y) is not float:
-        y = _scalar(y, "mul_add", "y")
-    if type(z) is not float:
-        z = _scalar(z, "mul_add", "z")
-    # line 6: q = x + y
-    q = x + y
-    # line 7: f = q * z
-    f = q * z
-    return f
+    return mul_add_forward(x, y, z)[0]
 
 
 def mul_add_forward(x, y, z):
@@ -172,21 +162,7 @@ def neuron(w0, x0, w1, x1, w2):
     Inputs: w0: Scalar, x0: Scalar, w1: Scalar, x1: Scalar,
         w2: Scalar -> Scalar.
     """
-    if type(w0) is not float:
-        w0 = _scalar(w0, "neuron", "w0")
-    if type(x0) is not float:
-        x0 = _scalar(x0, "neuron", "x0")
-    if type(w1) is not float:
-        w1 = _scalar(w1, "neuron", "w1")
-    if type(x1) is not float:
-        x1 = _scalar(x1, "neuron", "x1")
-    if type(w2) is not float:
-        w2 = _scalar(w2, "neuron", "w2")
-    # line 13: s = w0 * x0 + w1 * x1 + w2
-    s = w0 * x0 + w1 * x1 + w2
-    # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid_scalar(s)
-    return f
+    return neuron_forward(w0, x0, w1, x1, w2)[0]
 
 
 def neuron_forward(w0, x0, w1, x1, w2):
@@ -286,18 +262,7 @@ def sq_norm(W, x):
 
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     """
-    W = _array(W, "sq_norm", "W", 2, "(n, n)")
-    n = W.shape[0]
-    if W.shape != (n, n):
-        raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1, "(n,)")
-    if x.shape != (n,):
-        raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
-    # line 20: q = W @ x
-    q = W @ x
-    # line 21: f = sum(q ** 2)
-    f = np.sum(q**2)
-    return f
+    return sq_norm_forward(W, x)[0]
 
 
 def sq_norm_forward(W, x):

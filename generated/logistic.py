@@ -79,27 +79,7 @@ def logistic_loss(w, b, X, y, lam):
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_loss", "w", 1, "(d,)")
-    (d,) = w.shape
-    if type(b) is not float:
-        b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
-    n = X.shape[0]
-    if X.shape != (n, d):
-        raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1, "(n,)")
-    if y.shape != (n,):
-        raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    if type(lam) is not float:
-        lam = _scalar(lam, "logistic_loss", "lam")
-    # line 14: p = sigmoid(X @ w + b)
-    p = _sigmoid(X @ w + b)
-    # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
-    data = -data_t1
-    # line 16: return data + lam * sum(w ** 2)
-    out = data + lam * np.sum(w**2)
-    return out
+    return logistic_loss_forward(w, b, X, y, lam)[0]
 
 
 def logistic_loss_forward(w, b, X, y, lam):
@@ -144,15 +124,14 @@ def logistic_loss_backward(d_out, cache):
     w, X, y, lam, p, n = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
+    # line 16: return data + lam * sum(w ** 2)
+    d_w = d_out * lam * (2 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
     p_g1 = -(data_g1 * p * (1 - p))
     d_b = np.sum(p_g1)
-    # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * (2 * w)
-    # line 14: p = sigmoid(X @ w + b)
     d_w += p_g1 @ X
     return d_w, d_b
 
@@ -183,14 +162,12 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     data = -data_t1
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
+    d_w = lam * (2 * w)
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = 1 / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p)) * p
     # fused sigmoid: local gradients share p*(1 - p)
     p_t2 = -(p_t1 * (1 - p))
     d_b = np.sum(p_t2)
-    # line 16: return data + lam * sum(w ** 2)
-    d_w = lam * (2 * w)
-    # line 14: p = sigmoid(X @ w + b)
     d_w += p_t2 @ X
     return out, (d_w, d_b)
 
@@ -215,10 +192,7 @@ def swish_sum(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "swish_sum", "x", 1, "(n,)")
-    # line 21: return sum(swish(x))
-    out = np.sum(x * _sigmoid(x))
-    return out
+    return swish_sum_forward(x)[0]
 
 
 def swish_sum_forward(x):

@@ -71,10 +71,7 @@ def rosen(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "rosen", "x", 1, "(n,)")
-    # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out = np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    return out
+    return rosen_forward(x)[0]
 
 
 def rosen_forward(x):
@@ -106,7 +103,7 @@ def rosen_backward(d_out, cache):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t3 = out_t2**2
     d_x = np.zeros((n,))
-    d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2)
+    d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2)
     out_g1 = np.zeros((n,))
     out_g1[1:] = 200 * np.full((n - 1,), d_out) * (out_t1 - out_t3)
     d_x += out_g1
@@ -126,7 +123,7 @@ def rosen_value_and_grad(x):
     out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
     out_t3 = out_t2**2
     d_x = np.zeros((n,))
-    d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) + -2
+    d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
     out_t4 = np.zeros((n,))
     out_t4[1:] = 200 * np.full((n - 1,), 1.0) * (out_t1 - out_t3)
     d_x += out_t4

@@ -86,28 +86,7 @@ def softmax_loss(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
-    D, _ = W.shape
-    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
-    N = X.shape[0]
-    if X.shape != (N, D):
-        raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "softmax_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
-        raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
-        reg = _scalar(reg, "softmax_loss", "reg")
-    # line 7: scores = X @ W
-    scores = X @ W
-    # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    scores_2 = scores - np.max(scores, axis=1, keepdims=True)
-    # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
-    # line 10: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
-    # line 11: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
-    return out
+    return softmax_loss_forward(W, X, y, reg)[0]
 
 
 def softmax_loss_forward(W, X, y, reg):
@@ -154,21 +133,21 @@ def softmax_loss_backward(d_out, cache):
     W, X, y, reg, scores, scores_t1, log_probs, C, N = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
+    # line 11: return data_loss + reg * sum(W * W)
+    d_W = 2 * (d_out * reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
-    d_scores = d_log_probs + log_probs_g1
+    d_scores_2 = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
-    scores_g1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
-    d_scores_2 = d_scores + np.where(scores_t2, scores_g1, 0.0)
-    # line 11: return data_loss + reg * sum(W * W)
-    d_W = 2 * (d_out * reg * W)
+    d_scores_t1 = np.sum(-d_scores_2, axis=1, keepdims=True)
+    scores_g1 = d_scores_t1 / np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T @ d_scores_2
+    d_W += X.T @ d_scores
     return d_W
 
 
@@ -200,21 +179,20 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     data_loss = -np.mean(log_probs[np.arange(N), y])
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * np.sum(W * W)
+    d_W = 2 * (reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
-    d_scores = d_log_probs + log_probs_g1
+    d_scores_2 = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    scores_t3 = np.sum(scores_t2, axis=1, keepdims=True)
-    scores_g1 = np.sum(-d_scores, axis=1, keepdims=True) / scores_t3
-    d_scores_2 = d_scores + np.where(scores_t2, scores_g1, 0.0)
-    # line 11: return data_loss + reg * sum(W * W)
-    d_W = 2 * (reg * W)
+    d_scores_t1 = np.sum(-d_scores_2, axis=1, keepdims=True)
+    scores_g1 = d_scores_t1 / np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T @ d_scores_2
+    d_W += X.T @ d_scores
     return out, d_W
 
 

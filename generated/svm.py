@@ -78,30 +78,7 @@ def svm_loss(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "svm_loss", "W", 2, "(D, C)")
-    D, _ = W.shape
-    X = _array(X, "svm_loss", "X", 2, "(N, D)")
-    N = X.shape[0]
-    if X.shape != (N, D):
-        raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "svm_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
-        raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
-        reg = _scalar(reg, "svm_loss", "reg")
-    # line 9: scores = X @ W
-    scores = X @ W
-    # line 10: correct = scores[arange(N), y]
-    correct = scores[np.arange(N), y]
-    # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins = np.maximum(0, scores - correct[:, None] + 1)
-    # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
-    per_sample = np.sum(margins, axis=1) - margins[np.arange(N), y]
-    # line 14: data_loss = mean(per_sample)
-    data_loss = np.mean(per_sample)
-    # line 15: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
-    return out
+    return svm_loss_forward(W, X, y, reg)[0]
 
 
 def svm_loss_forward(W, X, y, reg):
@@ -150,6 +127,8 @@ def svm_loss_backward(d_out, cache):
     W, X, y, reg, margins_t1, C, N = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
+    # line 15: return data_loss + reg * sum(W * W)
+    d_W = 2 * (d_out * reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), d_out / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -164,8 +143,6 @@ def svm_loss_backward(d_out, cache):
     correct_g1 = np.zeros((N, C))
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
-    # line 15: return data_loss + reg * sum(W * W)
-    d_W = 2 * (d_out * reg * W)
     # line 9: scores = X @ W
     d_W += X.T @ d_scores
     return d_W
@@ -201,6 +178,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     data_loss = np.mean(per_sample)
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * np.sum(W * W)
+    d_W = 2 * (reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.broadcast_to(1 / N, (N,))
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -215,8 +193,6 @@ def svm_loss_value_and_grad(W, X, y, reg):
     correct_g1 = np.zeros((N, C))
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
-    # line 15: return data_loss + reg * sum(W * W)
-    d_W = 2 * (reg * W)
     # line 9: scores = X @ W
     d_W += X.T @ d_scores
     return out, d_W

@@ -91,38 +91,7 @@ def twolayer_loss(W1, b1, W2, b2, X, y, reg):
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
-    D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
-    if b1.shape != (H,):
-        raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
-    C = W2.shape[1]
-    if W2.shape != (H, C):
-        raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
-    if b2.shape != (C,):
-        raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
-    N = X.shape[0]
-    if X.shape != (N, D):
-        raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
-    y = _index(y, "twolayer_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
-        raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
-        reg = _scalar(reg, "twolayer_loss", "reg")
-    # line 15: hidden = relu(X @ W1 + b1)
-    hidden = np.maximum(X @ W1 + b1, 0.0)
-    # line 16: scores = hidden @ W2 + b2
-    scores = hidden @ W2 + b2
-    # line 17: log_probs = log_softmax(scores, axis=1)
-    log_probs = _log_softmax(scores, axis=1)
-    # line 18: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
-    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out = data_loss + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
-    return out
+    return twolayer_loss_forward(W1, b1, W2, b2, X, y, reg)[0]
 
 
 def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
@@ -180,6 +149,8 @@ def twolayer_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out_g1 = d_out * reg
+    d_W2 = 2 * (out_g1 * W2)
+    d_W1 = 2 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -189,16 +160,10 @@ def twolayer_loss_backward(d_out, cache):
     # line 16: scores = hidden @ W2 + b2
     d_b2 = np.sum(d_scores, axis=0)
     d_hidden = d_scores @ W2.T
-    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    d_W2 = 2 * (out_g1 * W2)
-    # line 16: scores = hidden @ W2 + b2
     d_W2 += hidden.T @ d_scores
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
     d_b1 = np.sum(hidden_g1, axis=0)
-    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    d_W1 = 2 * (out_g1 * W1)
-    # line 15: hidden = relu(X @ W1 + b1)
     d_W1 += X.T @ hidden_g1
     return d_W1, d_b1, d_W2, d_b2
 
@@ -240,6 +205,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     data_loss = -np.mean(log_probs[np.arange(N), y])
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    d_W2 = 2 * (reg * W2)
+    d_W1 = 2 * (reg * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
@@ -249,16 +216,10 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     # line 16: scores = hidden @ W2 + b2
     d_b2 = np.sum(d_scores, axis=0)
     d_hidden = d_scores @ W2.T
-    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    d_W2 = 2 * (reg * W2)
-    # line 16: scores = hidden @ W2 + b2
     d_W2 += hidden.T @ d_scores
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
     d_b1 = np.sum(hidden_g1, axis=0)
-    # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    d_W1 = 2 * (reg * W1)
-    # line 15: hidden = relu(X @ W1 + b1)
     d_W1 += X.T @ hidden_g1
     return out, (d_W1, d_b1, d_W2, d_b2)
 

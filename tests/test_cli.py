@@ -232,7 +232,8 @@ def test_check_against_a_non_utf8_output_is_stale_not_a_crash(project):
         "compile", "--check", "formulas/a.grad", "-o", "a_grad.py", cwd=project
     )
     no_traceback(proc)
-    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)  # stale, not bad input
+    assert "a_grad.py" in proc.stdout + proc.stderr
 
 
 def test_check_respects_no_fuse(project):
