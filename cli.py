@@ -18,7 +18,7 @@ class UsageError(Exception):
 
 def stale_diff(path: Path, text: str) -> str:
     """The unified diff from ``path``'s contents to ``text`` ('' when equal)."""
-    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
     if old == text:
         return ""
     return "".join(
@@ -39,6 +39,13 @@ def cmd_compile(args) -> int:
         raise UsageError("several files need -d DIR")
     if args.output and args.dir:
         raise UsageError("-o and -d cannot be used together")
+    if args.dir:
+        stems: dict[str, str] = {}
+        for name in args.files:
+            other = stems.setdefault(Path(name).stem, name)
+            if other != name:
+                raise UsageError(f"{other} and {name} would both be written to "
+                                 f"{Path(args.dir) / (Path(name).stem + '.py')}")
     status = 0
     for name in args.files:
         text = compile_file(name, fuse=not args.no_fuse)
@@ -66,28 +73,13 @@ def cmd_compile(args) -> int:
 def cmd_ir(args) -> int:
     from compiler import lower_source
     from compiler.ir import format_function
-    from compiler.tools import select
+    from compiler.tools import read_source, select
 
     text = read_source(args.file)
     functions = lower_source(text, filename=args.file, fuse=not args.no_fuse)
     for fn in select(functions, args.function, args.file, one=False):
         sys.stdout.write(format_function(fn, adjoint=args.adjoint))
     return 0
-
-
-def read_source(name: str) -> str:
-    from compiler import FormulaError
-
-    try:
-        data = Path(name).read_bytes()
-    except OSError as exc:
-        raise FormulaError(f"cannot read file: {exc.strerror}", filename=name) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormulaError(
-            f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", filename=name
-        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

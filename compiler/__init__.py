@@ -7,7 +7,6 @@ fusion and simplification -> a standalone NumPy module (see SPEC.md and README.m
 from __future__ import annotations
 
 import ast
-import linecache
 import types
 from pathlib import Path
 
@@ -49,17 +48,32 @@ def module_docstring(text: str) -> str:
 
 def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> str:
     """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module."""
-    raw = text if isinstance(text, bytes) else text.encode("utf-8")
+    if isinstance(text, bytes):
+        raw = text
+    else:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise located(text[: exc.start], filename, "text holds a lone surrogate "
+                          f"(U+{ord(text[exc.start]):04X}), not valid Unicode") from None
     return _compile(decode(raw, filename), filename, fuse, raw)
 
 
+def located(before: str, filename: str, message: str) -> FormulaError:
+    """A FormulaError at the position just after the text ``before``."""
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return FormulaError(message, filename=filename, line=line, col=col)
+
+
 def decode(raw: bytes, filename: str) -> str:
-    """Formula bytes as text (UTF-8, an optional BOM dropped), or a FormulaError."""
+    """Formula bytes as text (UTF-8, an optional BOM dropped), or a located FormulaError."""
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                           filename=filename) from None
+        before = raw[: exc.start].decode("utf-8", "replace")
+        raise located(before, filename, f"file is not UTF-8 text ({exc.reason}, byte "
+                      f"0x{raw[exc.start]:02x})") from None
 
 
 def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
@@ -81,14 +95,10 @@ def compile_file(path, *, fuse: bool = True) -> str:
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
-    """Import generated module text in memory (the generated code, never user text)."""
-    module = types.ModuleType(name)
-    module.__file__ = f"<gradc:{name}>"
-    # Let tracebacks and inspect show the generated lines.
-    linecache.cache[module.__file__] = (len(source), None, source.splitlines(True), module.__file__)
-    code = compile(source, module.__file__, "exec")  # noqa: S102 - gradc's own output
-    exec(code, module.__dict__)  # noqa: S102 - gradc's own output
-    return module
+    """Import generated module text in memory (gradc's own output, never user text)."""
+    from .loader import import_source
+
+    return import_source(source, name)
 
 
 def load_source(text, *, filename: str = "<string>", fuse: bool = True) -> types.ModuleType:

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from .errors import ShapeError
 from .ir import Builder, Function, reachable
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
-from .errors import ShapeError
 from .shapes import broadcast
 
 
@@ -79,7 +79,8 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     b.active = active
     guards = where_guards(fn)
     with b.at(out.loc):
-        seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float")
+        seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float",
+                      seed=True)
     adjoint: dict[int, int] = {fn.output: seed}
     adjoint_of: dict[int, int] = {}
     for i in range(fn.output, -1, -1):

@@ -250,7 +250,12 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
                 args[0] = materialise(first, exprs[first])
         if node.op == "add" and node.attr("acc") and accumulate(i, node, uses, named, bound, nodes):
             target = exprs[node.args[0]].text
-            statement(i, [f"{target} += {args[1].text}"])
+            second = nodes[node.args[1]]
+            if second.op == "neg" and node.args[1] not in named:
+                inner = exprs.get(second.args[0], args[1])
+                statement(i, [f"{target} -= {inner.text}"])
+            else:
+                statement(i, [f"{target} += {args[1].text}"])
             namer.names[i] = target
             named.add(i)
             exprs[i] = P.name(target)
@@ -268,8 +273,16 @@ def accumulate(i, node, uses, named, bound, nodes) -> bool:
     """Whether ``a + c`` may be written ``a += c``: ``a`` is a fresh local used only here."""
     a = node.args[0]
     return (a in named and a not in bound and uses.get(a, 0) == 1
-            and nodes[a].shape == node.shape
-            and (nodes[a].op not in VIEWS or node.shape == ()))
+            and nodes[a].shape == node.shape and fresh_array(nodes, a))
+
+
+def fresh_array(nodes, a: int) -> bool:
+    """Whether node ``a``'s value is a new array (safe to update in place) or a scalar."""
+    node = nodes[a]
+    if node.shape == () or node.op not in VIEWS:
+        return True
+    # np.full(shape, g) of a scalar g is a new array, unlike np.broadcast_to.
+    return node.op == "broadcast_to" and nodes[node.args[0]].shape == ()
 
 
 def dependents(nodes, roots: set[int]) -> set[int]:
@@ -369,12 +382,16 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
 
 
 def call_lines(indent: str, head: str, args: list[str]) -> list[str]:
-    """``head(args)`` split as ruff formats a call that does not fit on one line."""
+    """``head(args)`` split as ruff formats a call that does not fit on one line.
+
+    The lines go in a function body, so the template's 4 spaces count too.
+    """
+    limit = LINE_LIMIT - 4
     one = f"{indent}{head}({', '.join(args)})"
-    if len(one) <= LINE_LIMIT:
+    if len(one) <= limit:
         return [one]
     inner = f"{indent}    {', '.join(args)}"
-    if len(inner) <= LINE_LIMIT:
+    if len(inner) <= limit:
         return [f"{indent}{head}(", inner, f"{indent})"]
     return [f"{indent}{head}("] + [f"{indent}    {a}," for a in args] + [f"{indent})"]
 
@@ -497,8 +514,6 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     # Forward names first, so that the forward's names never depend on the backward.
     fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
                                 namer, ctx, adjoints)
-    vblocks, vexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output}, namer, ctx,
-                                adjoints)
     read.clear()
     value_name = fexprs[fn.output].text
     seed_name = namer.fresh("d_" + value_name if value_name.isidentifier() else "d_out")
@@ -514,8 +529,6 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     value = fexprs[fn.output].text
 
     out = []
-    vret = vexprs[fn.output].text
-    vused = identifiers(vblocks, [vret])
     # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
     # so it calls it: one copy of the forward code to read and to review.
     call = [f"return {fn.name}_forward({', '.join(params)})[0]"]

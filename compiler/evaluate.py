@@ -32,6 +32,7 @@ from . import printer as P
 from .autodiff import active_nodes, mask, where_guards
 from .codegen import HELPER_ORDER, Ctx
 from .ir import Builder, Function, Node, format_attr, reachable
+from .loader import import_source
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, index_text
 
@@ -59,9 +60,17 @@ def helper_namespace() -> dict:
     text = (
         environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
     )
-    namespace: dict = {"np": np, "math": math}
-    exec(compile(text, "<gradc helpers>", "exec"), namespace)  # noqa: S102 - gradc's own template
-    return {"np": np, **{name: namespace[name] for name in HELPER_ORDER}}
+    module = import_source(text, "gradc_helpers", {"np": np, "math": math})
+    return {"np": np, **{name: getattr(module, name) for name in HELPER_ORDER}}
+
+
+@functools.lru_cache(maxsize=4096)
+def node_function(body: str, nargs: int):
+    """A function of ``_v0 .. _v{nargs-1}`` running gradc's own printed ``body`` lines."""
+    params = ", ".join(f"_v{k}" for k in range(nargs))
+    lines = body.split("\n")
+    source = f"def _node({params}):\n" + "".join(f"    {ln}\n" for ln in lines)
+    return import_source(source, "gradc_node", helper_namespace())._node
 
 
 def dim_var(name: str) -> str:
@@ -76,7 +85,6 @@ def concrete(shape: tuple, dims: dict[str, int]) -> tuple[int, ...]:
         if isinstance(d, int):
             out.append(d)
             continue
-        d = sympy.sympify(d)
         value = d.xreplace({s: sympy.Integer(dims[s.name]) for s in d.free_symbols})
         out.append(int(value))
     return tuple(out)
@@ -90,8 +98,6 @@ class Evaluator:
         self.dims = dict(dims)
         self.values: dict[int, object] = {}
         self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
-        self.namespace = {"__builtins__": {}, "slice": slice, **helper_namespace()}
-        self.namespace.update({dim_var(d): n for d, n in dims.items()})
 
     def bind(self, i: int, value) -> None:
         self.values[i] = self.normalise(i, value)
@@ -120,25 +126,25 @@ class Evaluator:
         text = PRIMS[node.op].emit(
             node, [P.name(f"_v{k}") for k in range(len(args))], self.ctx
         )
-        scope = dict(self.namespace)
-        scope.update({f"_v{k}": a for k, a in enumerate(args)})
-        return eval(compile(text.text, "<gradc node>", "eval"), scope)  # noqa: S307 - gradc's own text
+        return self.run(f"return {text.text}", list(args))
+
+    def run(self, body: str, args: list):
+        """Run gradc's printed ``body`` on ``args`` (dimension sizes bound as _dim_ names)."""
+        dims = "".join(f"{dim_var(d)} = {n}\n" for d, n in self.dims.items())
+        return node_function(dims + body, len(args))(*args)
 
     def _eval(self, k: int):
         node = self.nodes[k]
         prim = PRIMS[node.op]
         if node.op == "param":
             raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
-        args = [P.name(f"_v{a}") for a in node.args]
-        scope = dict(self.namespace)
-        scope.update({f"_v{a}": self.values[a] for a in node.args})
+        args = [P.name(f"_v{k}") for k in range(len(node.args))]
+        values = [self.values[a] for a in node.args]
         if prim.stmts is not None:
             # gradc's own printed statements (scatter: zeros, then an indexed add)
             code = "\n".join(prim.stmts("_out", node, args, self.ctx))
-            exec(compile(code, "<gradc node>", "exec"), scope)  # noqa: S102 - gradc's own text
-            return scope["_out"]
-        text = prim.emit(node, args, self.ctx).text
-        return eval(compile(text, "<gradc node>", "eval"), scope)  # noqa: S307 - gradc's own text
+            return self.run(code + "\nreturn _out", values)
+        return self.run(f"return {prim.emit(node, args, self.ctx).text}", values)
 
 
 # ---------------------------------------------------------------------------- formatting
@@ -254,7 +260,7 @@ def as_input(fn: Function, name: str, raw, dims_seen: dict[str, int]):
             f"got shape {format_attr(tuple(arr.shape))}"
         )
     for d, n in zip(node.shape, arr.shape):
-        if isinstance(d, int) or sympy.sympify(d).is_Integer:
+        if isinstance(d, int) or d.is_Integer:
             if int(d) != n:
                 raise InputError(
                     f"--at: {name}: {param.annotation} does not fit shape {arr.shape}"

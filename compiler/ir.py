@@ -124,8 +124,6 @@ class Builder:
     @staticmethod
     def key(node: Node) -> tuple:
         """The structural identity of a node (what hash-consing compares)."""
-        if node.op == "param":
-            return ("param", node.attr("name"))
         return (node.op, node.args, node.attrs, node.dtype)
 
     def _append(self, node: Node) -> int:

@@ -171,16 +171,14 @@ def handler(cmd):
 
 
 def read_source(name: str) -> str:
+    """A formula file's text, or a located FormulaError (unreadable, not UTF-8)."""
+    from . import decode
+
     try:
         data = Path(name).read_bytes()
     except OSError as exc:
         raise FormulaError(f"cannot read file: {exc.strerror}", filename=name) from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FormulaError(
-            f"file is not UTF-8 text ({exc.reason} at byte {exc.start})", filename=name
-        ) from None
+    return decode(data, name)
 
 
 def select(functions: list[Function], name: str | None, filename: str, *, one: bool):

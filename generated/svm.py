@@ -134,7 +134,7 @@ def svm_loss_backward(d_out, cache):
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -d_per_sample
-    d_margins += d_per_sample[:, None]
+    d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
@@ -184,7 +184,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -d_per_sample
-    d_margins += d_per_sample[:, None]
+    d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)

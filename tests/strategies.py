@@ -930,25 +930,33 @@ def _structural(ctx: _Ctx, shape, depth) -> Node | None:
     return None
 
 
+def _minimal(ctx: _Ctx, shape) -> Node:
+    """The smallest expression of ``shape`` (used when the depth budget is spent)."""
+    leaf = _leaf(ctx, shape)
+    if leaf is not None:
+        return leaf
+    if shape == V:
+        return Node("stack", [_minimal(ctx, S) for _ in range(3)], (0, ""), V)
+    if shape == M:
+        return Node("outer", [_minimal(ctx, V), _minimal(ctx, V)], ("",), M)
+    index = {(1,): ":1", (3, 1): ":, None", (1, 3): "None, :"}[shape]
+    return Node("index", [_minimal(ctx, V)], (index,), shape)
+
+
 def gen(ctx: _Ctx, shape, depth: int) -> Node:
     """A random expression of ``shape`` and at most ``depth`` levels of operations."""
     if ctx.scalar_only:
         shape = S
-    leaf_first = depth <= 0 or ctx.draw(st.integers(0, 3)) == 0
-    if leaf_first:
+    if depth <= 0:
+        return _minimal(ctx, shape)
+    if ctx.draw(st.integers(0, 3)) == 0:
         node = _leaf(ctx, shape)
         if node is not None:
             return node
-        if depth <= 0:
-            depth = (
-                1  # auxiliary shapes have no leaves: one structural step down to a leaf
-            )
-    kinds = (
-        ["unary", "binary"]
-        if ctx.scalar_only
-        else ["unary", "binary", "structural", "structural", "call"]
-    )
-    if shape in AUX:
+    kinds = ["unary", "binary", "structural", "structural", "call"]
+    if ctx.scalar_only:
+        kinds = ["unary", "binary"]
+    elif shape in AUX:
         kinds = (
             ["structural"]
             if depth <= 1

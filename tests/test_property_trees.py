@@ -258,7 +258,7 @@ def test_random_trees_quick(prog, point_seed, fuse):
 @LONG_SETTINGS
 @seed(20_240_611)
 @given(
-    prog=S.programs(max_depth=4, max_stmts=6),
+    prog=S.programs(max_depth=5, max_stmts=8),
     point_seed=st.integers(0, 2**32 - 1),
     fuse=st.booleans(),
 )
@@ -444,6 +444,18 @@ REGRESSIONS = [
         "def f(M: Matrix[3, 3]) -> Scalar:\n    return sum(where(M > 0, M, 0.0))\n",
         (np.arange(9.0).reshape(3, 3) - 3.5,),
         id="where-gradient-is-float",
+    ),
+    pytest.param(
+        "def f(M: Matrix[3, 3], y: Scalar) -> Scalar:\n"
+        "    return sum(where(sum(M, axis=1, keepdims=True) < M, M.T, y) * M)\n",
+        (np.random.default_rng(0).uniform(-2, 2, (3, 3)), 0.3),
+        id="where-mask-through-transpose",
+    ),
+    pytest.param(
+        "@fuse\ndef g(p: Scalar) -> Scalar:\n    return where(0.05 < 0.96, p, 2.0 ** p)\n\n\n"
+        "def f(w: Vector[3]) -> Scalar:\n    return sum(g(exp(w)))\n",
+        (np.array([0.5, -1.0, 1.5]),),
+        id="where-constant-condition-in-fuse",
     ),
     pytest.param(
         "def f(x: Scalar, y: Scalar) -> Scalar:\n    return 1.25 ** y\n",

@@ -112,6 +112,8 @@ def add_zero(b, args, attrs):
 # a + (-c) -> a - c ; (-c) + a -> a - c
 @rule("add")
 def add_neg(b, args, attrs):
+    if attrs.get("acc"):
+        return None  # an accumulation stays one: d_z = ...; d_z -= ...
     x, y = args
     if bare(b, y, "neg"):
         return b.sub(x, b[y].args[0])
@@ -209,6 +211,8 @@ def pow_one(b, args, attrs):
 
 # broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s
 def drop_broadcast(b, args, attrs, op):
+    if attrs.get("acc"):
+        return None  # the first part of an accumulation is its array: d_x = full(...); d_x += ...
     out = broadcast(*(b.shape(a) for a in args))
     for k, a in enumerate(args):
         if op_of(b, a, "broadcast_to"):
