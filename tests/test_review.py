@@ -616,14 +616,14 @@ EDITS = SIX_EDITS + [
 ]
 
 
-@pytest.mark.parametrize(
-    "line,old,new", EDITS, ids=[f"line{e[0]}-{e[2]}" for e in EDITS]
-)
 def olds_text(src: str, touched) -> list[str]:
     lines = src.splitlines()
     return [lines[i] for i in touched]
 
 
+@pytest.mark.parametrize(
+    "line,old,new", EDITS, ids=[f"line{e[0]}-{e[2]}" for e in EDITS]
+)
 def test_an_edit_changes_only_the_blocks_citing_its_line(line, old, new):
     """Temporaries are named after their statement: no renaming ripples to other lines."""
     before = compiler.compile_source(SIX, filename="six.grad")
