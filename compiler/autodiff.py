@@ -36,15 +36,6 @@ def mask(b: Builder, c, cond: int, taken: bool):
     return b.emit("where", cond, c, zero) if taken else b.emit("where", cond, zero, c)
 
 
-def consumers(nodes) -> dict[int, list[int]]:
-    """For each node, the nodes that read it (in index order)."""
-    users: dict[int, list[int]] = {}
-    for i, node in enumerate(nodes):
-        for a in node.args:
-            users.setdefault(a, []).append(i)
-    return users
-
-
 def where_guards(fn: Function) -> dict[int, list[tuple[int, bool]]]:
     """For each node used only inside one branch of a ``where``: that ``(condition, branch)``.
 
@@ -52,19 +43,24 @@ def where_guards(fn: Function) -> dict[int, list[tuple[int, bool]]]:
     so the branch ``where`` does not take never leaks NaN or inf into a gradient
     (the effect of JAX's double-``where`` trick, applied automatically).
     """
-    users = consumers(fn.nodes)
+    uses: dict[int, list[tuple[int, int]]] = {}
+    for i, node in enumerate(fn.nodes):
+        for pos, a in enumerate(node.args):
+            uses.setdefault(a, []).append((i, pos))
     guards: dict[int, list[tuple[int, bool]]] = {}
     for w, node in enumerate(fn.nodes):
         if node.op != "where":
             continue
-        cond, *branches = node.args
-        for branch, taken in zip(branches, (True, False)):
-            inside = {w}
+        cond = node.args[0]
+        for pos, taken in ((1, True), (2, False)):
+            branch = node.args[pos]
+            inside: set[int] = set()
             for k in sorted(reachable(fn.nodes, [branch]), reverse=True):
                 n = fn.nodes[k]
-                if n.op in ("param", "const", "dim", "arange") or n.dtype != "float":
-                    continue
-                if all(u in inside for u in users.get(k, [])):
+                if n.dtype != "float" or not PRIMS[n.op].elementwise:
+                    continue  # a mask only lines up with an elementwise node's inputs
+                allowed = {(w, pos)} if k == branch else set()
+                if all(u in inside or (u, p) in allowed for u, p in uses.get(k, [])):
                     inside.add(k)
                     guards.setdefault(k, []).append((cond, taken))
     return guards

@@ -831,5 +831,5 @@ def fused_adjoint(b, i, n, g):
     return out
 
 
-prim("fused", elementwise_shape, body_emit, fused_adjoint)
+prim("fused", elementwise_shape, body_emit, fused_adjoint, elementwise=True)
 prim("input_ref", lambda b, args, attrs: ((), "float"), None)
