@@ -121,7 +121,10 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
     a = arg_symbols(nargs)
     f = body_to_sympy(body, a)
     d = sympy.diff(f, a[k])
-    candidates = [d, sympy.factor_terms(d)]
+    # sigmoid(-x) = 1 - sigmoid(x): lets SymPy see that y (1 - s) - (1 - y) s is y - s.
+    flipped = d.replace(lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
+                        lambda e: 1 - sigmoid(-e.args[0]))
+    candidates = [d, sympy.factor_terms(d), sympy.expand(flipped)]
     if sympy.count_ops(d) <= 25:
         candidates.append(sympy.simplify(d))
     if f.free_symbols and not f.is_Symbol:

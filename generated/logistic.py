@@ -38,6 +38,8 @@ def _scalar(value, function, param):
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == ndim:
+        return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
         raise _shape_error(function, param, arr.shape, expected, expected)
@@ -61,8 +63,9 @@ def _index(value, function, param, ndim, expected):
 
 
 def _sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), computed without overflow."""
-    return np.exp(-np.logaddexp(0.0, -x))
+    """The logistic function 1 / (1 + exp(-x)), without overflow, to full relative precision."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0, e) / (1.0 + e)
 
 
 def logistic_loss(w, b, X, y, lam):

@@ -38,6 +38,8 @@ def _scalar(value, function, param):
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == ndim:
+        return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
         raise _shape_error(function, param, arr.shape, expected, expected)
@@ -105,7 +107,7 @@ def rosen_backward(d_out, cache):
     d_x = np.zeros((n,))
     d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2)
     out_g1 = np.zeros((n,))
-    out_g1[1:] = 200 * np.full((n - 1,), d_out) * (out_t1 - out_t3)
+    out_g1[1:] = 200 * d_out * (out_t1 - out_t3)
     d_x += out_g1
     return d_x
 
@@ -125,7 +127,7 @@ def rosen_value_and_grad(x):
     d_x = np.zeros((n,))
     d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
     out_t4 = np.zeros((n,))
-    out_t4[1:] = 200 * np.full((n - 1,), 1.0) * (out_t1 - out_t3)
+    out_t4[1:] = 200 * (out_t1 - out_t3)
     d_x += out_t4
     return out, d_x
 

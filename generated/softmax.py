@@ -38,6 +38,8 @@ def _scalar(value, function, param):
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype == np.float64 and value.ndim == ndim:
+        return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
         raise _shape_error(function, param, arr.shape, expected, expected)

@@ -223,6 +223,23 @@ def drop_broadcast(b, args, attrs, op):
     return None
 
 
+# broadcast_to(s, shape) (*) c -> broadcast_to(s (*) c, shape)  for scalars s and c
+def scalar_into_broadcast(b, args, attrs, op):
+    if attrs.get("acc") or len(args) != 2:
+        return None
+    for k, a in enumerate(args):
+        other = args[1 - k]
+        if op_of(b, a, "broadcast_to") and b.shape(b[a].args[0]) == () and b.shape(other) == ():
+            inner = [b[a].args[0], other] if k == 0 else [other, b[a].args[0]]
+            return b.emit("broadcast_to", b.emit(op, *inner), shape=b.shape(a))
+    return None
+
+
+for _op in ("add", "sub", "mul", "div"):
+    rule(_op)(
+        (lambda op: lambda b, args, attrs: scalar_into_broadcast(b, args, attrs, op))(_op)
+    )
+
 for _op in ("add", "sub", "mul", "div", "where"):
     rule(_op)(
         (lambda op: lambda b, args, attrs: drop_broadcast(b, args, attrs, op))(_op)
