@@ -27,6 +27,7 @@ __version__ = "0.1.0"
 def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True):
     """Parse and lower formula text to IR ``Function``s (differentiated unless ``adjoint=False``)."""
     from . import autodiff, frontend
+    from .passes.fuse import expand_fused
     from .passes.fuse import fuse as fuse_pass
 
     functions = frontend.parse(text, filename, fuse=fuse)
@@ -34,6 +35,8 @@ def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint
         functions = [fuse_pass(f) for f in functions]
     if adjoint:
         functions = [autodiff.differentiate(f, fuse=fuse) for f in functions]
+        if fuse:
+            functions = [expand_fused(f) for f in functions]
     return functions
 
 

@@ -196,7 +196,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
 
     def render(i: int) -> P.Expr:
         node = nodes[i]
-        return spell(node, [ref(a) for a in node.args], ctx)
+        return spell(node, [ref(a, i) for a in node.args], ctx)
 
     def materialise(i: int, e: P.Expr) -> P.Expr:
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
@@ -213,12 +213,18 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         exprs[i] = P.name(name)
         return exprs[i]
 
-    def ref(a: int) -> P.Expr:
+    def ref(a: int, user: int | None = None) -> P.Expr:
         if a not in exprs and external is not None:
             exprs[a] = external(a)
             named.add(a)
         e = exprs[a]
-        if a not in named and nodes[a].op not in LEAVES and len(e.text) > INLINE_LIMIT:
+        if a in named or nodes[a].op in LEAVES:
+            return e
+        # A gradient part stays in the block of the formula line it comes from.
+        other_line = (user is not None and a in adjoints and nodes[a].loc is not None
+                      and nodes[user].loc is not None
+                      and nodes[a].loc.line != nodes[user].loc.line)
+        if other_line or len(e.text) > INLINE_LIMIT:
             return materialise(a, e)
         return e
 
@@ -236,7 +242,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     for i in todo:
         node = nodes[i]
         prim = PRIMS[node.op]
-        args = [ref(a) for a in node.args]
+        args = [ref(a, i) for a in node.args]
         if prim.stmts is not None:
             name = namer.node(i, node, i in adjoints, fn.adjoint_of.get(i))
             statement(i, prim.stmts(name, node, args, ctx))
@@ -296,7 +302,7 @@ def dependents(nodes, roots: set[int]) -> set[int]:
 
 def seed_one(fn: Function, fuse: bool) -> Function:
     """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again."""
-    b = Builder(rewrite=make_rewriter(fuse=fuse))
+    b = Builder(rewrite=make_rewriter(fuse=False))  # recognition is for formulas only
     remap: dict[int, int] = {}
     for i, node in enumerate(fn.nodes):
         b.loc = node.loc

@@ -123,8 +123,15 @@ class Builder:
 
     @staticmethod
     def key(node: Node) -> tuple:
-        """The structural identity of a node (what hash-consing compares)."""
-        return (node.op, node.args, node.attrs, node.dtype)
+        """The structural identity of a node (what hash-consing compares).
+
+        ``a + b`` and ``b + a`` (likewise ``*``) are one value: IEEE addition and
+        multiplication commute exactly, so the arguments are compared as a sorted pair.
+        """
+        args = node.args
+        if node.op in ("add", "mul") and not node.attrs:
+            args = tuple(sorted(args))
+        return (node.op, args, node.attrs, node.dtype)
 
     def _append(self, node: Node) -> int:
         k = self.key(node)

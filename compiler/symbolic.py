@@ -131,7 +131,16 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
         candidates += [c.subs(f, OUT) for c in list(candidates)]
         candidates += [sympy.factor_terms(c) for c in list(candidates)]
     printable = [c for c in candidates if is_printable(c)]
-    best = min(printable or [d], key=lambda c: (sympy.count_ops(c), len(sympy.srepr(c))))
+    # Prefer forms whose function calls the forward already computes (they are shared with
+    # it after expansion), then the fewest operations.
+    known = {e for e in sympy.preorder_traversal(f) if isinstance(e, sympy.Function)}
+
+    def cost(c):
+        new = {e for e in sympy.preorder_traversal(c)
+               if isinstance(e, sympy.Function) and e not in known}
+        return (len(new), sympy.count_ops(c), len(sympy.srepr(c)))
+
+    best = min(printable or [d], key=cost)
     return best, OUT in best.free_symbols
 
 

@@ -90,7 +90,7 @@ def logistic_loss_forward(w, b, X, y, lam):
 
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
-    Cache: w, X, y, lam, p, n.
+    Cache: w, X, y, lam, p, data_t1, data_t2, data_t3, n.
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
@@ -108,11 +108,14 @@ def logistic_loss_forward(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X @ w + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
-    data = -data_t1
+    data_t1 = p + 1e-12
+    data_t2 = 1 - y
+    data_t3 = 1 - p
+    data_t4 = np.mean(y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12))
+    data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
-    cache = (w, X, y, lam, p, n)
+    cache = (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
     return out, cache
 
 
@@ -124,16 +127,16 @@ def logistic_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``logistic_loss_forward``.
     """
-    w, X, y, lam, p, n = cache
+    w, X, y, lam, p, data_t1, data_t2, data_t3, n = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
     d_w = d_out * lam * (2 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_g1 = d_out / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p))
+    data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
-    p_g1 = -(data_g1 * p * (1 - p))
+    p_g1 = -(data_g1 * p * data_t3)
     d_b = np.sum(p_g1)
     d_w += p_g1 @ X
     return d_w, d_b
@@ -161,15 +164,18 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X @ w + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t1 = np.mean(y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12))
-    data = -data_t1
+    data_t1 = p + 1e-12
+    data_t2 = 1 - y
+    data_t3 = 1 - p
+    data_t4 = np.mean(y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12))
+    data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w**2)
     d_w = lam * (2 * w)
     # line 14: p = sigmoid(X @ w + b)
-    p_t1 = 1 / n * (y / (p + 1e-12) - (1 - y) / (1.000000000001 - p)) * p
+    p_t1 = 1 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
     # fused sigmoid: local gradients share p*(1 - p)
-    p_t2 = -(p_t1 * (1 - p))
+    p_t2 = -p_t1
     d_b = np.sum(p_t2)
     d_w += p_t2 @ X
     return out, (d_w, d_b)
@@ -202,13 +208,14 @@ def swish_sum_forward(x):
     """Value of ``swish_sum`` and the cache its backward pass reads.
 
     Inputs: x: Vector[n] -> Scalar.
-    Cache: x, out_t1.
+    Cache: out_t1, out_t2.
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
-    out_t1 = x * _sigmoid(x)
-    out = np.sum(out_t1)
-    cache = (x, out_t1)
+    out_t1 = _sigmoid(x)
+    out_t2 = x * out_t1
+    out = np.sum(out_t2)
+    cache = (out_t1, out_t2)
     return out, cache
 
 
@@ -219,13 +226,12 @@ def swish_sum_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``swish_sum_forward``.
     """
-    x, out_t1 = cache
+    out_t1, out_t2 = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
-    out_t2 = _sigmoid(x)
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = d_out * (out_t1 * (1 - out_t2) + out_t2)
+    d_x = d_out * (out_t2 * (1 - out_t1) + out_t1)
     return d_x
 
 
@@ -236,10 +242,11 @@ def swish_sum_value_and_grad(x):
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
-    out_t1 = x * _sigmoid(x)
-    out = np.sum(out_t1)
+    out_t1 = _sigmoid(x)
+    out_t2 = x * out_t1
+    out = np.sum(out_t2)
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t1 * _sigmoid(-x) + _sigmoid(x)
+    d_x = out_t2 * (1 - out_t1) + out_t1
     return out, d_x
 
 

@@ -80,15 +80,17 @@ def rosen_forward(x):
     """Value of ``rosen`` and the cache its backward pass reads.
 
     Inputs: x: Vector[n] -> Scalar.
-    Cache: out_t1, out_t2, n.
+    Cache: out_t1, out_t2, out_t3, out_t4, n.
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
     (n,) = x.shape
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[1:]
     out_t2 = x[:-1]
-    out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
-    cache = (out_t1, out_t2, n)
+    out_t3 = out_t2**2
+    out_t4 = out_t1 - out_t3
+    out = np.sum(100 * out_t4**2 + (1 - out_t2) ** 2)
+    cache = (out_t1, out_t2, out_t3, out_t4, n)
     return out, cache
 
 
@@ -99,15 +101,14 @@ def rosen_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``rosen_forward``.
     """
-    out_t1, out_t2, n = cache
+    out_t1, out_t2, out_t3, out_t4, n = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t3 = out_t2**2
     d_x = np.zeros((n,))
     d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2)
     out_g1 = np.zeros((n,))
-    out_g1[1:] = 200 * d_out * (out_t1 - out_t3)
+    out_g1[1:] = 200 * d_out * out_t4
     d_x += out_g1
     return d_x
 
@@ -122,13 +123,14 @@ def rosen_value_and_grad(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[1:]
     out_t2 = x[:-1]
-    out = np.sum(100 * (out_t1 - out_t2**2) ** 2 + (1 - out_t2) ** 2)
     out_t3 = out_t2**2
+    out_t4 = out_t1 - out_t3
+    out = np.sum(100 * out_t4**2 + (1 - out_t2) ** 2)
     d_x = np.zeros((n,))
     d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
-    out_t4 = np.zeros((n,))
-    out_t4[1:] = 200 * (out_t1 - out_t3)
-    d_x += out_t4
+    out_t5 = np.zeros((n,))
+    out_t5[1:] = 200 * out_t4
+    d_x += out_t5
     return out, d_x
 
 

@@ -458,6 +458,12 @@ REGRESSIONS = [
         id="where-constant-condition-in-fuse",
     ),
     pytest.param(
+        "@fuse\ndef g(p: Scalar, q: Scalar) -> Scalar:\n    return (q - q) + sigmoid(q)\n\n\n"
+        "def f(y: Scalar, w: Vector[3]) -> Scalar:\n    return sum(g(y, g(w, y)))\n",
+        (0.3, np.array([0.5, -1.0, 1.5])),
+        id="fuse-nested-call-with-cancelling-body",
+    ),
+    pytest.param(
         "def f(x: Scalar, y: Scalar) -> Scalar:\n    return 1.25 ** y\n",
         (0.3, 0.7),
         id="unused-scalar-gradient-is-float",
@@ -486,10 +492,11 @@ def _fd4(fun, args, i):
     return out
 
 
+@pytest.mark.parametrize("fuse", [True, False], ids=["fuse", "no-fuse"])
 @pytest.mark.parametrize(("text", "args"), REGRESSIONS)
-def test_regressions_from_random_trees(text, args):
+def test_regressions_from_random_trees(text, args, fuse):
     ref = _reference_function(text)
-    mod = compiler.load_source(text, filename="<regression>")
+    mod = compiler.load_source(text, filename="<regression>", fuse=fuse)
     value, grads = mod.f_value_and_grad(*args)
     want = float(ref(*args))
     assert float(value) == pytest.approx(want, rel=1e-12, abs=1e-12)

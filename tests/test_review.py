@@ -786,23 +786,34 @@ def base_names(code_name: str) -> set[str]:
     return {code_name, a, a.rstrip("_") or a, code_name.rstrip("_") or code_name}
 
 
+def cached_names(fdef) -> set[str]:
+    """The names a backward function unpacks from its cache."""
+    for stmt in fdef.body:
+        if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name)
+                and stmt.value.id == "cache"):
+            return {n.id for n in ast.walk(stmt.targets[0]) if isinstance(n, ast.Name)}
+    return set()
+
+
 @pytest.mark.parametrize("name,fuse", NOT_INLINED, ids=NOT_INLINED_IDS)
 def test_a_statement_reads_only_values_of_the_line_it_cites(name, fuse):
     """``# line N`` heads code computed from statement N's operands and result only.
 
     A forward value read under block N must be named in statement N (or be its target,
-    or one of its temporaries ``<target>_tK``); adjoints (any value computed from the
-    upstream gradient) and dimensions are upstream data. A sum of contributions from several statements under one citation
-    (instead of ``d_x = ...`` then ``d_x += ...`` in each statement's block) fails here.
+    or one of its temporaries ``<target>_tK``), or be a value the backward reads from the
+    cache (common subexpressions are shared across forward and backward); adjoints (any
+    value computed from the upstream gradient) and dimensions are upstream data. A sum
+    of contributions from several statements under one citation (instead of ``d_x = ...``
+    then ``d_x += ...`` in each statement's block) fails here.
     """
     fns, source = formula_and_source(name, fuse)
     defs = module_functions(source)
     module_level = set(defs) | module_imports(source) | set(dir(builtins))
     problems = []
     for fn in fns:
-        for fname in (fn.name + "_forward", fn.name + "_backward"):
+        for fname in (fn.name + "_backward",):
             fdef = defs[fname]
-            upstream = adjoint_names(fdef) if fname.endswith("_backward") else set()
+            upstream = adjoint_names(fdef) | cached_names(fdef)
             for stmt, cite in statement_blocks(source, fdef):
                 if cite is None or isinstance(stmt, ast.Return):
                     continue
