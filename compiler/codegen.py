@@ -231,6 +231,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     # An accumulated adjoint keeps one name from its first part on: d_W = ...; d_W += ...
     # and that first part is written where it is computed, under its own line.
     acc_firsts: set[int] = set()
+    scattered: dict[int, int] = {}
     for i in reversed(todo):
         node = nodes[i]
         first = node.args[0] if node.args else None
@@ -238,11 +239,16 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             acc_firsts.add(first)
             if accumulate(i, node, uses, {first}, bound, nodes):
                 namer.names.setdefault(first, namer.node(i, node, True, fn.adjoint_of.get(i)))
+                second = node.args[1]
+                if PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1:
+                    scattered[second] = i  # d_x[1:] += g rather than a zeros array and a sum
 
     for i in todo:
         node = nodes[i]
         prim = PRIMS[node.op]
-        args = [ref(a, i) for a in node.args]
+        if i in scattered:
+            continue  # written by the accumulation that consumes it
+        args = [None if a in scattered else ref(a, i) for a in node.args]
         if prim.stmts is not None:
             name = namer.node(i, node, i in adjoints, fn.adjoint_of.get(i))
             statement(i, prim.stmts(name, node, args, ctx))
@@ -257,7 +263,10 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         if node.op == "add" and node.attr("acc") and accumulate(i, node, uses, named, bound, nodes):
             target = exprs[node.args[0]].text
             second = nodes[node.args[1]]
-            if second.op == "neg" and node.args[1] not in named:
+            if node.args[1] in scattered:
+                inner = [ref(a, i) for a in second.args]
+                statement(i, PRIMS[second.op].stmts_into(target, second, inner, ctx))
+            elif second.op == "neg" and node.args[1] not in named:
                 inner = exprs.get(second.args[0], args[1])
                 statement(i, [f"{target} -= {inner.text}"])
             else:

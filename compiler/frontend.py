@@ -825,7 +825,8 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
     if sig.fuse:
         for k in range(first, len(scope.b.nodes)):
             op = scope.b[k].op
-            if op not in ("const", "dim") and not PRIMS[op].elementwise:
+            # broadcast_to: an inner @fuse call spreading its result over its arguments
+            if op not in ("const", "dim", "broadcast_to") and not PRIMS[op].elementwise:
                 raise src.error(fn, f"@fuse function '{fn.name}' uses '{op}', which is not "
                                 "elementwise")
         out = broadcast_over(scope, node, out, args)

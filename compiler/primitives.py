@@ -39,6 +39,7 @@ class Prim:
     sym: Callable | None = None
     elementwise: bool = False
     scalar: Callable | None = None  # spelling with Python floats and ``math`` (None: as emit)
+    stmts_into: Callable | None = None  # statements adding the value into an existing array
     has_scalar: bool = False  # whether the op can be emitted in scalar (``math``) mode
 
 
@@ -693,20 +694,26 @@ def getitem_adj(b, i, n, g):
 def scatter_stmts(target, node, a, ctx):
     """``zeros`` then assignment; ``np.add.at`` only where indices can repeat."""
     spec = node.attr("index")
-    lines = [f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"]
+    zeros = f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"
     if ctx.unique_index(node):
-        lines.append(f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}")
-    else:
-        index = index_text(spec, [None] + a[1:], ctx, call=True)
-        if len(spec) > 1:
-            index = f"({index})"
-        lines.append(f"np.add.at({target}, {index}, {a[0].text})")
-    return lines
+        return [zeros, f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}"]
+    return [zeros] + scatter_into(target, node, a, ctx)
+
+
+def scatter_into(target, node, a, ctx):
+    """Add the scattered gradient into the array ``target`` in place (``d_x[1:] += g``)."""
+    spec = node.attr("index")
+    if ctx.unique_index(node):
+        return [f"{target}[{index_text(spec, [None] + a[1:], ctx)}] += {a[0].text}"]
+    index = index_text(spec, [None] + a[1:], ctx, call=True)
+    if len(spec) > 1:
+        index = f"({index})"
+    return [f"np.add.at({target}, {index}, {a[0].text})"]
 
 
 prim("getitem", index_shape, lambda n, a, c: P.subscript(a[0], index_text(
     n.attr("index"), a, c)), getitem_adj)
-prim("scatter", scatter_shape, None, None, stmts=scatter_stmts)
+prim("scatter", scatter_shape, None, None, stmts=scatter_stmts, stmts_into=scatter_into)
 
 
 def concat_adj(b, i, n, g):

@@ -107,9 +107,7 @@ def rosen_backward(d_out, cache):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     d_x = np.zeros((n,))
     d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2)
-    out_g1 = np.zeros((n,))
-    out_g1[1:] = 200 * d_out * out_t4
-    d_x += out_g1
+    d_x[1:] += 200 * d_out * out_t4
     return d_x
 
 
@@ -128,9 +126,7 @@ def rosen_value_and_grad(x):
     out = np.sum(100 * out_t4**2 + (1 - out_t2) ** 2)
     d_x = np.zeros((n,))
     d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
-    out_t5 = np.zeros((n,))
-    out_t5[1:] = 200 * out_t4
-    d_x += out_t5
+    d_x[1:] += 200 * out_t4
     return out, d_x
 
 
