@@ -29,7 +29,7 @@ from .templating import render
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_sigmoid", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
+HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
                 "_softplus_scalar", "_sign_scalar")
 HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_sigmoid_scalar": ("math",),
                 "_softplus_scalar": ("math",)}

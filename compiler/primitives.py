@@ -281,10 +281,8 @@ def fn(name: str):
     return lambda node, a, ctx: P.call(name, *a)
 
 
-def zero_first(name: str, zero_first: bool):
-    """Emit ``name(0.0, x)`` (softplus as logaddexp) or ``name(x, 0.0)`` (relu as maximum)."""
-    if zero_first:
-        return lambda node, a, ctx: P.call(name, "0.0", a[0])
+def with_zero(name: str):
+    """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``)."""
     return lambda node, a, ctx: P.call(name, a[0], "0.0")
 
 
@@ -447,7 +445,7 @@ def unary(name, spelling, local, sym=None, scalar=None):
     if spelling.startswith("_"):
         emit = helper(spelling)
     elif spelling.endswith("0"):
-        emit = zero_first(spelling[:-1], name == "softplus")
+        emit = with_zero(spelling[:-1])
     else:
         emit = fn(spelling)
     prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True, **extra)
@@ -487,7 +485,7 @@ unary("tanh", "np.tanh",
 # sigmoid' = s * (1 - s), from the node's own output
 unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
       lambda x: 1 / (1 + sympy.exp(-x)), "_sigmoid_scalar")
-unary("softplus", "np.logaddexp0", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
+unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
       lambda x: sympy.log(1 + sympy.exp(x)), "_softplus_scalar")
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary("relu", "np.maximum0", lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),

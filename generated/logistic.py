@@ -63,9 +63,13 @@ def _index(value, function, param, ndim, expected):
 
 
 def _sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), without overflow, to full relative precision."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    """The logistic function 1 / (1 + exp(-x)), to full relative precision.
+
+    exp(-x) overflows to inf for x < -709, where 1 / (1 + inf) = 0 is the right
+    limit; only the overflow warning is silenced.
+    """
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def logistic_loss(w, b, X, y, lam):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -187,7 +188,19 @@ def fd_gradient(fun, args: list, pos: int, prog, inputs_by_name, name):
 # ----------------------------------------------------------------------------- the check
 
 
+_PROGRESS = {"n": 0, "t0": time.monotonic()}
+
+
+def report_progress() -> None:
+    """Long profile only: print a line to the terminal every 500 trees tried."""
+    _PROGRESS["n"] += 1
+    if LONG and _PROGRESS["n"] % 500 == 0:
+        elapsed = time.monotonic() - _PROGRESS["t0"]
+        print(f"[trees] {_PROGRESS['n']} tried, {elapsed:.0f} s", file=sys.__stderr__)
+
+
 def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
+    report_progress()
     text = S.render_program(prog)
     note(text)
     inputs = S.random_inputs(point_seed)
