@@ -297,15 +297,41 @@ def helper(name: str):
 
 
 def reduction_call(name: str):
+    """``name(x, axis=..., keepdims=True)``."""
+    return lambda node, a, ctx: P.call(name, a[0], **reduction_kwargs(node))
+
+
+def reduction_method(name: str):
+    """``x.name(axis=..., keepdims=True)`` on an array (the method skips ``np.name``'s
+    Python-level dispatch, which dominates on small arrays); ``np.name(x)`` on a scalar."""
+
     def emit(node, a, ctx):
-        kw = {}
-        if node.attr("axis") is not None:
-            kw["axis"] = P.axis(node.attr("axis"))
-        if node.attr("keepdims"):
-            kw["keepdims"] = "True"
-        return P.call(name, a[0], **kw)
+        if not ctx.shape_of(node.args[0]):
+            return P.call("np." + name, a[0], **reduction_kwargs(node))
+        return P.method(a[0], name, **reduction_kwargs(node))
 
     return emit
+
+
+def reduction_kwargs(node) -> dict:
+    kw = {}
+    if node.attr("axis") is not None:
+        kw["axis"] = P.axis(node.attr("axis"))
+    if node.attr("keepdims"):
+        kw["keepdims"] = "True"
+    return kw
+
+
+def mean_emit(node, a, ctx):
+    """``x.sum(...) / count``: what ``np.mean`` computes for float64 (add.reduce, then one
+    division by the count), bit for bit, without its dispatch overhead."""
+    shape = ctx.shape_of(node.args[0])
+    if not shape:
+        return P.call("np.mean", a[0], **reduction_kwargs(node))
+    axes = node.attr("axis")
+    total = P.method(a[0], "sum", **reduction_kwargs(node))
+    n = size(shape if axes is None else tuple(shape[k] for k in axes))
+    return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
 
 def index_text(spec, a, ctx, *, call: bool = False) -> str:
@@ -419,7 +445,9 @@ def scalar_pow(a, ctx):
         return P.power(*a)
     ctx.use("math")
     return P.call("math.pow", *a)
-prim("matmul", matmul_shape, lambda n, a, c: P.binop("@", P.MUL, *a), matmul_adj)
+# ``a.dot(b)``: the same product as ``a @ b`` for 1-D and 2-D operands, a third of the
+# call overhead on small arrays
+prim("matmul", matmul_shape, lambda n, a, c: P.method(a[0], "dot", a[1]), matmul_adj)
 prim("outer", outer_shape, fn("np.outer"), outer_adj)
 
 
@@ -597,10 +625,10 @@ def norm_adj(b, i, n, g):
     return [b.mul(b.div(expand_reduced(b, g, n), safe), x)]
 
 
-prim("sum", reduce_rule, reduction_call("np.sum"), sum_adj)
-prim("mean", reduce_rule, reduction_call("np.mean"), mean_adj)
-prim("max", reduce_rule, reduction_call("np.max"), maxred_adj)
-prim("min", reduce_rule, reduction_call("np.min"), maxred_adj)
+prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
+prim("mean", reduce_rule, mean_emit, mean_adj)
+prim("max", reduce_rule, reduction_method("max"), maxred_adj)
+prim("min", reduce_rule, reduction_method("min"), maxred_adj)
 prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_call(
     "_logsumexp")(n, a, c))[1], logsumexp_adj)
 prim("norm", reduce_rule, reduction_call("np.linalg.norm"), norm_adj)
@@ -751,8 +779,7 @@ def const_emit(node, a, ctx):
 
 
 def dim_emit(node, a, ctx):
-    text = P.dim(node.attr("expr"), ctx.dims)
-    return P.name(text) if text.isidentifier() else P.Expr(text, P.MUL)
+    return P.dim_expr(node.attr("expr"), ctx.dims)
 
 
 prim("param", leaf_shape, lambda n, a, c: P.name(n.attr("name")))

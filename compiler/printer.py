@@ -73,6 +73,15 @@ def call(fn: str, *args: Expr | str, **kwargs: Expr | str) -> Expr:
     return Expr(f"{fn}({', '.join(parts)})", ATOM)
 
 
+def method(a: Expr, fn: str, *args: Expr | str, **kwargs: Expr | str) -> Expr:
+    """``a.fn(args)``: the receiver parenthesised unless it is an atom (``(x**2).sum()``);
+    a number is always parenthesised (``2.sum()`` would not parse)."""
+    recv = wrap(a, ATOM)
+    if recv[:1].isdigit():
+        recv = f"({recv})"
+    return Expr(f"{recv}.{call(fn, *args, **kwargs).text}", ATOM)
+
+
 def attr(a: Expr, field: str) -> Expr:
     return Expr(f"{wrap(a, ATOM)}.{field}", ATOM, a.simple and a.prec == ATOM)
 
@@ -104,6 +113,16 @@ def dim(d, names: dict[str, str]) -> str:
         return str(int(d))
     renamed = {s: sympy.Symbol(names.get(s.name, s.name)) for s in d.free_symbols}
     return sympy.sstr(d.xreplace(renamed))
+
+
+def dim_expr(d, names: dict[str, str]) -> Expr:
+    """One dimension as an expression with its precedence (``n``, ``n * d``, ``n - 1``)."""
+    text = dim(d, names)
+    if text.isidentifier() or text.isdigit():
+        return Expr(text, ATOM, True)
+    if isinstance(d, sympy.Add):
+        return Expr(text, ADD)
+    return Expr(text, UNARY if text.startswith("-") else MUL)
 
 
 def shape(s: tuple, names: dict[str, str]) -> str:

@@ -281,9 +281,9 @@ def sq_norm_forward(W, x):
     if x.shape != (n,):
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
-    q = W @ x
+    q = W.dot(x)
     # line 21: f = sum(q ** 2)
-    f = np.sum(q**2)
+    f = (q**2).sum()
     cache = (W, x, q)
     return f, cache
 
@@ -302,7 +302,7 @@ def sq_norm_backward(d_f, cache):
     d_q = d_f * (2 * q)
     # line 20: q = W @ x
     d_W = np.outer(d_q, x)
-    d_x = d_q @ W
+    d_x = d_q.dot(W)
     return d_W, d_x
 
 
@@ -319,13 +319,13 @@ def sq_norm_value_and_grad(W, x):
     if x.shape != (n,):
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
-    q = W @ x
+    q = W.dot(x)
     # line 21: f = sum(q ** 2)
-    f = np.sum(q**2)
+    f = (q**2).sum()
     d_q = 2 * q
     # line 20: q = W @ x
     d_W = np.outer(d_q, x)
-    d_x = d_q @ W
+    d_x = d_q.dot(W)
     return f, (d_W, d_x)
 
 

@@ -110,15 +110,15 @@ def logistic_loss_forward(w, b, X, y, lam):
     if type(lam) is not float:
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p = _sigmoid(X @ w + b)
+    p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1 - y
     data_t3 = 1 - p
-    data_t4 = np.mean(y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12))
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
-    out = data + lam * np.sum(w**2)
+    out = data + lam * (w**2).sum()
     cache = (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
     return out, cache
 
@@ -141,8 +141,8 @@ def logistic_loss_backward(d_out, cache):
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
     p_g1 = -(data_g1 * p * data_t3)
-    d_b = np.sum(p_g1)
-    d_w += p_g1 @ X
+    d_b = p_g1.sum()
+    d_w += p_g1.dot(X)
     return d_w, d_b
 
 
@@ -166,22 +166,22 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     if type(lam) is not float:
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p = _sigmoid(X @ w + b)
+    p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1 - y
     data_t3 = 1 - p
-    data_t4 = np.mean(y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12))
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
-    out = data + lam * np.sum(w**2)
+    out = data + lam * (w**2).sum()
     d_w = lam * (2 * w)
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = 1 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
     # fused sigmoid: local gradients share p*(1 - p)
     p_t2 = -p_t1
-    d_b = np.sum(p_t2)
-    d_w += p_t2 @ X
+    d_b = p_t2.sum()
+    d_w += p_t2.dot(X)
     return out, (d_w, d_b)
 
 
@@ -218,7 +218,7 @@ def swish_sum_forward(x):
     # line 21: return sum(swish(x))
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
-    out = np.sum(out_t2)
+    out = out_t2.sum()
     cache = (out_t1, out_t2)
     return out, cache
 
@@ -248,7 +248,7 @@ def swish_sum_value_and_grad(x):
     # line 21: return sum(swish(x))
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
-    out = np.sum(out_t2)
+    out = out_t2.sum()
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
     d_x = out_t2 * (1 - out_t1) + out_t1
     return out, d_x

@@ -89,7 +89,7 @@ def rosen_forward(x):
     out_t2 = x[:-1]
     out_t3 = out_t2**2
     out_t4 = out_t1 - out_t3
-    out = np.sum(100 * out_t4**2 + (1 - out_t2) ** 2)
+    out = (100 * out_t4**2 + (1 - out_t2) ** 2).sum()
     cache = (out_t1, out_t2, out_t3, out_t4, n)
     return out, cache
 
@@ -123,7 +123,7 @@ def rosen_value_and_grad(x):
     out_t2 = x[:-1]
     out_t3 = out_t2**2
     out_t4 = out_t1 - out_t3
-    out = np.sum(100 * out_t4**2 + (1 - out_t2) ** 2)
+    out = (100 * out_t4**2 + (1 - out_t2) ** 2).sum()
     d_x = np.zeros((n,))
     d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
     d_x[1:] += 200 * out_t4

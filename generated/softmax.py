@@ -110,16 +110,16 @@ def softmax_loss_forward(W, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "softmax_loss", "reg")
     # line 7: scores = X @ W
-    scores = X @ W
+    scores = X.dot(W)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    scores_t1 = np.max(scores, axis=1, keepdims=True)
+    scores_t1 = scores.max(axis=1, keepdims=True)
     scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
+    data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
+    out = data_loss + reg * (W * W).sum()
     cache = (W, X, y, reg, scores, scores_t1, log_probs, C, N)
     return out, cache
 
@@ -141,15 +141,15 @@ def softmax_loss_backward(d_out, cache):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
+    log_probs_g1 = (-d_log_probs).sum(axis=1, keepdims=True) * np.exp(log_probs)
     d_scores_2 = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    d_scores_t1 = np.sum(-d_scores_2, axis=1, keepdims=True)
-    scores_g1 = d_scores_t1 / np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores_t1 = (-d_scores_2).sum(axis=1, keepdims=True)
+    scores_g1 = d_scores_t1 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T @ d_scores
+    d_W += X.T.dot(d_scores)
     return d_W
 
 
@@ -171,30 +171,30 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "softmax_loss", "reg")
     # line 7: scores = X @ W
-    scores = X @ W
+    scores = X.dot(W)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
-    scores_t1 = np.max(scores, axis=1, keepdims=True)
+    scores_t1 = scores.max(axis=1, keepdims=True)
     scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
+    data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
+    out = data_loss + reg * (W * W).sum()
     d_W = 2 * (reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g1 = np.sum(-d_log_probs, axis=1, keepdims=True) * np.exp(log_probs)
+    log_probs_g1 = (-d_log_probs).sum(axis=1, keepdims=True) * np.exp(log_probs)
     d_scores_2 = d_log_probs + log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    d_scores_t1 = np.sum(-d_scores_2, axis=1, keepdims=True)
-    scores_g1 = d_scores_t1 / np.sum(scores_t2, axis=1, keepdims=True)
+    d_scores_t1 = (-d_scores_2).sum(axis=1, keepdims=True)
+    scores_g1 = d_scores_t1 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T @ d_scores
+    d_W += X.T.dot(d_scores)
     return out, d_W
 
 

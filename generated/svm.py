@@ -102,18 +102,18 @@ def svm_loss_forward(W, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "svm_loss", "reg")
     # line 9: scores = X @ W
-    scores = X @ W
+    scores = X.dot(W)
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_t1 = scores - correct[:, None] + 1
     margins = np.maximum(0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
-    per_sample = np.sum(margins, axis=1) - margins[np.arange(N), y]
+    per_sample = margins.sum(axis=1) - margins[np.arange(N), y]
     # line 14: data_loss = mean(per_sample)
-    data_loss = np.mean(per_sample)
+    data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
+    out = data_loss + reg * (W * W).sum()
     cache = (W, X, y, reg, margins_t1, C, N)
     return out, cache
 
@@ -140,13 +140,13 @@ def svm_loss_backward(d_out, cache):
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
-    d_correct = np.sum(-d_margins_t1, axis=1)
+    d_correct = (-d_margins_t1).sum(axis=1)
     # line 10: correct = scores[arange(N), y]
     correct_g1 = np.zeros((N, C))
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += X.T @ d_scores
+    d_W += X.T.dot(d_scores)
     return d_W
 
 
@@ -168,18 +168,18 @@ def svm_loss_value_and_grad(W, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "svm_loss", "reg")
     # line 9: scores = X @ W
-    scores = X @ W
+    scores = X.dot(W)
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_t1 = scores - correct[:, None] + 1
     margins = np.maximum(0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
-    per_sample = np.sum(margins, axis=1) - margins[np.arange(N), y]
+    per_sample = margins.sum(axis=1) - margins[np.arange(N), y]
     # line 14: data_loss = mean(per_sample)
-    data_loss = np.mean(per_sample)
+    data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * np.sum(W * W)
+    out = data_loss + reg * (W * W).sum()
     d_W = 2 * (reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.broadcast_to(1 / N, (N,))
@@ -196,7 +196,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += X.T @ d_scores
+    d_W += X.T.dot(d_scores)
     return out, d_W
 
 

@@ -125,15 +125,15 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "twolayer_loss", "reg")
     # line 15: hidden = relu(X @ W1 + b1)
-    hidden = np.maximum(X @ W1 + b1, 0.0)
+    hidden = np.maximum(X.dot(W1) + b1, 0.0)
     # line 16: scores = hidden @ W2 + b2
-    scores = hidden @ W2 + b2
+    scores = hidden.dot(W2) + b2
     # line 17: log_probs = log_softmax(scores, axis=1)
     log_probs = _log_softmax(scores, axis=1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
+    data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out = data_loss + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    out = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())
     cache = (W1, W2, X, y, reg, hidden, log_probs, C, N)
     return out, cache
 
@@ -157,16 +157,15 @@ def twolayer_loss_backward(d_out, cache):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 17: log_probs = log_softmax(scores, axis=1)
-    log_probs_g1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
-    d_scores = d_log_probs - log_probs_g1
+    d_scores = d_log_probs - np.exp(log_probs) * d_log_probs.sum(axis=1, keepdims=True)
     # line 16: scores = hidden @ W2 + b2
-    d_b2 = np.sum(d_scores, axis=0)
-    d_hidden = d_scores @ W2.T
-    d_W2 += hidden.T @ d_scores
+    d_b2 = d_scores.sum(axis=0)
+    d_hidden = d_scores.dot(W2.T)
+    d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
-    d_b1 = np.sum(hidden_g1, axis=0)
-    d_W1 += X.T @ hidden_g1
+    d_b1 = hidden_g1.sum(axis=0)
+    d_W1 += X.T.dot(hidden_g1)
     return d_W1, d_b1, d_W2, d_b2
 
 
@@ -198,31 +197,30 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     if type(reg) is not float:
         reg = _scalar(reg, "twolayer_loss", "reg")
     # line 15: hidden = relu(X @ W1 + b1)
-    hidden = np.maximum(X @ W1 + b1, 0.0)
+    hidden = np.maximum(X.dot(W1) + b1, 0.0)
     # line 16: scores = hidden @ W2 + b2
-    scores = hidden @ W2 + b2
+    scores = hidden.dot(W2) + b2
     # line 17: log_probs = log_softmax(scores, axis=1)
     log_probs = _log_softmax(scores, axis=1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
-    data_loss = -np.mean(log_probs[np.arange(N), y])
+    data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out = data_loss + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    out = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())
     d_W2 = 2 * (reg * W2)
     d_W1 = 2 * (reg * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1 / N
     # line 17: log_probs = log_softmax(scores, axis=1)
-    log_probs_g1 = np.exp(log_probs) * np.sum(d_log_probs, axis=1, keepdims=True)
-    d_scores = d_log_probs - log_probs_g1
+    d_scores = d_log_probs - np.exp(log_probs) * d_log_probs.sum(axis=1, keepdims=True)
     # line 16: scores = hidden @ W2 + b2
-    d_b2 = np.sum(d_scores, axis=0)
-    d_hidden = d_scores @ W2.T
-    d_W2 += hidden.T @ d_scores
+    d_b2 = d_scores.sum(axis=0)
+    d_hidden = d_scores.dot(W2.T)
+    d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
-    d_b1 = np.sum(hidden_g1, axis=0)
-    d_W1 += X.T @ hidden_g1
+    d_b1 = hidden_g1.sum(axis=0)
+    d_W1 += X.T.dot(hidden_g1)
     return out, (d_W1, d_b1, d_W2, d_b2)
 
 

@@ -16,8 +16,10 @@ Quick profile: runs in the default test run. Long profile (10,000 trees):
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -188,19 +190,47 @@ def fd_gradient(fun, args: list, pos: int, prog, inputs_by_name, name):
 # ----------------------------------------------------------------------------- the check
 
 
-_PROGRESS = {"n": 0, "t0": time.monotonic()}
+# Long profile: a tree whose SymPy oracle takes longer than this is skipped and counted
+# (SymPy's expressions grow fast on deep trees over 3x3 matrices; a few take hours).
+ORACLE_BUDGET_S = 20.0
+_PROGRESS = {"tried": 0, "checked": 0, "over_budget": 0, "t0": time.monotonic()}
 
 
-def report_progress() -> None:
-    """Long profile only: print a line to the terminal every 500 trees tried."""
-    _PROGRESS["n"] += 1
-    if LONG and _PROGRESS["n"] % 500 == 0:
+class OracleTimeout(Exception):
+    """The SymPy oracle ran over ``ORACLE_BUDGET_S``."""
+
+
+@contextlib.contextmanager
+def oracle_budget():
+    """Long profile only: raise ``OracleTimeout`` in the body after ``ORACLE_BUDGET_S``."""
+    if not LONG or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise OracleTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, ORACLE_BUDGET_S)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def report_progress(key: str) -> None:
+    """Count ``key``; in the long profile print the counts every 500 trees tried
+    (run pytest with ``-s`` to see them)."""
+    _PROGRESS[key] += 1
+    if LONG and key == "tried" and _PROGRESS["tried"] % 500 == 0:
         elapsed = time.monotonic() - _PROGRESS["t0"]
-        print(f"[trees] {_PROGRESS['n']} tried, {elapsed:.0f} s", file=sys.__stderr__)
+        counts = ", ".join(f"{k} {v}" for k, v in _PROGRESS.items() if k != "t0")
+        print(f"[trees] {counts}, {elapsed:.0f} s", file=sys.__stderr__, flush=True)
 
 
 def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
-    report_progress()
+    report_progress("tried")
     text = S.render_program(prog)
     note(text)
     inputs = S.random_inputs(point_seed)
@@ -211,7 +241,12 @@ def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
         if vector_out
         else None
     )
-    o_value, o_grads = sympy_oracle(prog, inputs, cot)
+    try:
+        with oracle_budget():
+            o_value, o_grads = sympy_oracle(prog, inputs, cot)
+    except OracleTimeout:
+        report_progress("over_budget")
+        assume(False)
     assume(np.all(np.isfinite(o_value)))
     assume(all(np.all(np.isfinite(g)) for g in o_grads.values()))
 
@@ -265,6 +300,7 @@ def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
             g,
             fd,
         )
+    report_progress("checked")
 
 
 # ----------------------------------------------------------------------------- tests
