@@ -170,6 +170,11 @@ class Builder:
         node = Node(op, tuple(args), tuple(shape), dtype, freeze_attrs(attrs), None, self.loc)
         return self._append(node)
 
+    def find(self, op: str, *args: int, dtype: str = "float", **attrs) -> int | None:
+        """The existing node ``op(*args)`` (no rewriting, nothing made), or ``None``."""
+        node = Node(op, tuple(args), (), dtype, freeze_attrs(attrs), None, None)
+        return self.memo.get(self.key(node))
+
     def name(self, i: int, name: str) -> None:
         """Give node ``i`` the formula name ``name`` unless it is named already."""
         node = self.nodes[i]

@@ -80,17 +80,15 @@ def rosen_forward(x):
     """Value of ``rosen`` and the cache its backward pass reads.
 
     Inputs: x: Vector[n] -> Scalar.
-    Cache: out_t1, out_t2, out_t3, out_t4, n.
+    Cache: out_t1, out_t2, n.
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
     (n,) = x.shape
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t1 = x[1:]
-    out_t2 = x[:-1]
-    out_t3 = out_t2**2
-    out_t4 = out_t1 - out_t3
-    out = (100 * out_t4**2 + (1 - out_t2) ** 2).sum()
-    cache = (out_t1, out_t2, out_t3, out_t4, n)
+    out_t1 = x[:-1]
+    out_t2 = x[1:] - out_t1**2
+    out = (100 * out_t2**2 + (1 - out_t1) ** 2).sum()
+    cache = (out_t1, out_t2, n)
     return out, cache
 
 
@@ -101,13 +99,13 @@ def rosen_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``rosen_forward``.
     """
-    out_t1, out_t2, out_t3, out_t4, n = cache
+    out_t1, out_t2, n = cache
     if type(d_out) is not float:
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     d_x = np.zeros((n,))
-    d_x[:-1] = d_out * (2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2)
-    d_x[1:] += 200 * d_out * out_t4
+    d_x[:-1] = d_out * (2 * out_t1 - 400 * out_t1 * out_t2 - 2)
+    d_x[1:] += 200 * d_out * out_t2
     return d_x
 
 
@@ -119,14 +117,12 @@ def rosen_value_and_grad(x):
     x = _array(x, "rosen", "x", 1, "(n,)")
     (n,) = x.shape
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-    out_t1 = x[1:]
-    out_t2 = x[:-1]
-    out_t3 = out_t2**2
-    out_t4 = out_t1 - out_t3
-    out = (100 * out_t4**2 + (1 - out_t2) ** 2).sum()
+    out_t1 = x[:-1]
+    out_t2 = x[1:] - out_t1**2
+    out = (100 * out_t2**2 + (1 - out_t1) ** 2).sum()
     d_x = np.zeros((n,))
-    d_x[:-1] = 2 * out_t2 + 400 * out_t2 * (out_t3 - out_t1) - 2
-    d_x[1:] += 200 * out_t4
+    d_x[:-1] = 2 * out_t1 - 400 * out_t1 * out_t2 - 2
+    d_x[1:] += 200 * out_t2
     return out, d_x
 
 

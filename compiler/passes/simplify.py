@@ -144,6 +144,16 @@ def sub_simple(b, args, attrs):
     return None
 
 
+# a - b -> -(b - a)  when b - a is already a value (IEEE subtraction is antisymmetric)
+@rule("sub")
+def sub_flip(b, args, attrs):
+    x, y = args
+    if attrs or b[x].dtype != "float" or b[y].dtype != "float":
+        return None
+    flipped = b.find("sub", y, x)
+    return None if flipped is None else b.neg(flipped)
+
+
 # x * 1 -> x ; 1 * x -> x ; -1 * x -> -x
 @rule("mul")
 def mul_one(b, args, attrs):
