@@ -591,7 +591,7 @@ def make_labels(fn: Function, forward: list[int]) -> dict[int, str]:
         if node.op == "param":
             labels[i] = node.attr("name")
         elif node.op == "const":
-            labels[i] = P.number(node.attr("value")).text
+            labels[i] = P.number(node.attr("value"), integral=True).text
         elif node.name:
             labels[i] = node.name if counts[node.name] == 1 else f"{node.name}%{i}"
         else:

@@ -18,6 +18,7 @@ Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions")
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -435,16 +436,28 @@ prim("div", elementwise_shape, lambda n, a, c: P.binop("/", P.MUL, *a), div_adj,
      fold=operator.truediv, sym=operator.truediv, elementwise=True)
 prim("neg", same_shape, lambda n, a, c: P.neg(a[0]), lambda b, i, n, g: [b.neg(g)],
      fold=operator.neg, sym=operator.neg, elementwise=True)
-prim("pow", elementwise_shape, lambda n, a, c: P.power(*a), pow_adj,
-     sym=operator.pow, elementwise=True, scalar=lambda n, a, c: scalar_pow(a, c))
+def integral_exponent(e: P.Expr) -> P.Expr | None:
+    """A whole-number float literal exponent (``2.0``) as an int literal (``2``), or ``None``."""
+    m = re.fullmatch(r"(-?[0-9]+)\.0", e.text)
+    return P.Expr(m.group(1), e.prec, e.simple) if m else None
 
 
-def scalar_pow(a, ctx):
-    """``x ** k`` for an integer literal ``k``; ``math.pow`` otherwise (never a complex result)."""
-    if a[1].text.lstrip("-").isdigit():
-        return P.power(*a)
+def pow_emit(node, a, ctx):
+    """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares)."""
+    return P.power(a[0], integral_exponent(a[1]) or a[1])
+
+
+def scalar_pow(node, a, ctx):
+    """``x ** k`` for a whole ``k``; ``math.pow`` otherwise (never a complex result)."""
+    k = integral_exponent(a[1])
+    if k is not None:
+        return P.power(a[0], k)
     ctx.use("math")
     return P.call("math.pow", *a)
+
+
+prim("pow", elementwise_shape, pow_emit, pow_adj,
+     sym=operator.pow, elementwise=True, scalar=scalar_pow)
 # ``a.dot(b)``: the same product as ``a @ b`` for 1-D and 2-D operands, a third of the
 # call overhead on small arrays
 prim("matmul", matmul_shape, lambda n, a, c: P.method(a[0], "dot", a[1]), matmul_adj)
@@ -499,7 +512,7 @@ unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),
 unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt,
       "math.sqrt")
 unary("square", "np.square", lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
-      lambda x: x**2, lambda n, a, c: P.power(a[0], P.number(2)))
+      lambda x: x**2, lambda n, a, c: P.power(a[0], P.number(2, integral=True)))
 # abs'(0) = 0
 unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs, "abs")
 unary("sin", "np.sin", lambda b, g, x, y: b.mul(g, b.emit("cos", x)), sympy.sin, "math.sin")

@@ -881,7 +881,7 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
                 )
             elif node.op in ("const", "dim"):
                 label = (
-                    P.number(node.attr("value")).text
+                    P.number(node.attr("value"), integral=True).text
                     if node.op == "const"
                     else str(node.attr("expr"))
                 )

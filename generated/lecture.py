@@ -65,11 +65,12 @@ def _index(value, function, param, ndim, expected):
 
 
 def _sigmoid_scalar(x):
-    """The logistic function of a float, without overflow."""
-    if x >= 0:
-        return 1.0 / (1.0 + math.exp(-x))
-    z = math.exp(x)
-    return z / (1.0 + z)
+    """The logistic function of a float, without overflow, to full relative precision.
+
+    Below -700, 1 + exp(x) rounds to 1, so exp(x) itself is the correctly rounded value
+    (and exp(-x) would overflow).
+    """
+    return 1.0 / (1.0 + math.exp(-x)) if x > -700.0 else math.exp(x)
 
 
 def mul_add(x, y, z):
@@ -204,7 +205,7 @@ def neuron_backward(d_f, cache):
     if type(d_f) is not float:
         d_f = _scalar(d_f, "neuron_backward", "d_f")
     # line 14: f = 1 / (1 + exp(-s))
-    d_s = d_f * f * (1 - f)
+    d_s = d_f * f * (1.0 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
     d_x0 = d_s * w0
@@ -233,7 +234,7 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
     f = _sigmoid_scalar(s)
-    d_s = f * (1 - f)
+    d_s = f * (1.0 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
     d_x0 = d_s * w0
@@ -299,7 +300,7 @@ def sq_norm_backward(d_f, cache):
     if type(d_f) is not float:
         d_f = _scalar(d_f, "sq_norm_backward", "d_f")
     # line 21: f = sum(q ** 2)
-    d_q = d_f * (2 * q)
+    d_q = d_f * (2.0 * q)
     # line 20: q = W @ x
     d_W = np.outer(d_q, x)
     d_x = d_q.dot(W)
@@ -322,7 +323,7 @@ def sq_norm_value_and_grad(W, x):
     q = W.dot(x)
     # line 21: f = sum(q ** 2)
     f = (q**2).sum()
-    d_q = 2 * q
+    d_q = 2.0 * q
     # line 20: q = W @ x
     d_W = np.outer(d_q, x)
     d_x = d_q.dot(W)

@@ -113,8 +113,8 @@ def logistic_loss_forward(w, b, X, y, lam):
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
-    data_t2 = 1 - y
-    data_t3 = 1 - p
+    data_t2 = 1.0 - y
+    data_t3 = 1.0 - p
     data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
@@ -135,7 +135,7 @@ def logistic_loss_backward(d_out, cache):
     if type(d_out) is not float:
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * (2 * w)
+    d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -169,15 +169,15 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
-    data_t2 = 1 - y
-    data_t3 = 1 - p
+    data_t2 = 1.0 - y
+    data_t3 = 1.0 - p
     data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * (w**2).sum()
-    d_w = lam * (2 * w)
+    d_w = lam * (2.0 * w)
     # line 14: p = sigmoid(X @ w + b)
-    p_t1 = 1 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
+    p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
     # fused sigmoid: local gradients share p*(1 - p)
     p_t2 = -p_t1
     d_b = p_t2.sum()
@@ -235,7 +235,7 @@ def swish_sum_backward(d_out, cache):
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = d_out * (out_t2 * (1 - out_t1) + out_t1)
+    d_x = d_out * (out_t2 * (1.0 - out_t1) + out_t1)
     return d_x
 
 
@@ -250,7 +250,7 @@ def swish_sum_value_and_grad(x):
     out_t2 = x * out_t1
     out = out_t2.sum()
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t2 * (1 - out_t1) + out_t1
+    d_x = out_t2 * (1.0 - out_t1) + out_t1
     return out, d_x
 
 

@@ -87,7 +87,7 @@ def rosen_forward(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out = (100 * out_t2**2 + (1 - out_t1) ** 2).sum()
+    out = (100.0 * out_t2**2 + (1.0 - out_t1) ** 2).sum()
     cache = (out_t1, out_t2, n)
     return out, cache
 
@@ -104,8 +104,8 @@ def rosen_backward(d_out, cache):
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     d_x = np.zeros((n,))
-    d_x[:-1] = d_out * (2 * out_t1 - 400 * out_t1 * out_t2 - 2)
-    d_x[1:] += 200 * d_out * out_t2
+    d_x[:-1] = d_out * (2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0)
+    d_x[1:] += 200.0 * d_out * out_t2
     return d_x
 
 
@@ -119,10 +119,10 @@ def rosen_value_and_grad(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out = (100 * out_t2**2 + (1 - out_t1) ** 2).sum()
+    out = (100.0 * out_t2**2 + (1.0 - out_t1) ** 2).sum()
     d_x = np.zeros((n,))
-    d_x[:-1] = 2 * out_t1 - 400 * out_t1 * out_t2 - 2
-    d_x[1:] += 200 * out_t2
+    d_x[:-1] = 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0
+    d_x[1:] += 200.0 * out_t2
     return out, d_x
 
 

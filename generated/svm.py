@@ -106,8 +106,8 @@ def svm_loss_forward(W, X, y, reg):
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_t1 = scores - correct[:, None] + 1
-    margins = np.maximum(0, margins_t1)
+    margins_t1 = scores - correct[:, None] + 1.0
+    margins = np.maximum(0.0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     per_sample = margins.sum(axis=1) - margins[np.arange(N), y]
     # line 14: data_loss = mean(per_sample)
@@ -130,7 +130,7 @@ def svm_loss_backward(d_out, cache):
     if type(d_out) is not float:
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 15: return data_loss + reg * sum(W * W)
-    d_W = 2 * (d_out * reg * W)
+    d_W = 2.0 * (d_out * reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), d_out / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -138,8 +138,8 @@ def svm_loss_backward(d_out, cache):
     d_margins[np.arange(N), y] = -d_per_sample
     d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
-    d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
+    margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
+    d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
     d_correct = (-d_margins_t1).sum(axis=1)
     # line 10: correct = scores[arange(N), y]
     correct_g1 = np.zeros((N, C))
@@ -172,24 +172,24 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_t1 = scores - correct[:, None] + 1
-    margins = np.maximum(0, margins_t1)
+    margins_t1 = scores - correct[:, None] + 1.0
+    margins = np.maximum(0.0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     per_sample = margins.sum(axis=1) - margins[np.arange(N), y]
     # line 14: data_loss = mean(per_sample)
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * (W * W).sum()
-    d_W = 2 * (reg * W)
+    d_W = 2.0 * (reg * W)
     # line 14: data_loss = mean(per_sample)
-    d_per_sample = np.broadcast_to(1 / N, (N,))
+    d_per_sample = np.broadcast_to(1.0 / N, (N,))
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -d_per_sample
     d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_g1 = np.where(0 == margins_t1, 0.5 * d_margins, 0.0)
-    d_margins_t1 = np.where(margins_t1 > 0, d_margins, margins_g1)
+    margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
+    d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
     d_correct = np.sum(-d_margins_t1, axis=1)
     # line 10: correct = scores[arange(N), y]
     correct_g1 = np.zeros((N, C))

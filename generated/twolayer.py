@@ -151,8 +151,8 @@ def twolayer_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out_g1 = d_out * reg
-    d_W2 = 2 * (out_g1 * W2)
-    d_W1 = 2 * (out_g1 * W1)
+    d_W2 = 2.0 * (out_g1 * W2)
+    d_W1 = 2.0 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -163,7 +163,7 @@ def twolayer_loss_backward(d_out, cache):
     d_hidden = d_scores.dot(W2.T)
     d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
-    hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
+    hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = hidden_g1.sum(axis=0)
     d_W1 += X.T.dot(hidden_g1)
     return d_W1, d_b1, d_W2, d_b2
@@ -206,11 +206,11 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())
-    d_W2 = 2 * (reg * W2)
-    d_W1 = 2 * (reg * W1)
+    d_W2 = 2.0 * (reg * W2)
+    d_W1 = 2.0 * (reg * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
-    d_log_probs[np.arange(N), y] = -1 / N
+    d_log_probs[np.arange(N), y] = -1.0 / N
     # line 17: log_probs = log_softmax(scores, axis=1)
     d_scores = d_log_probs - np.exp(log_probs) * d_log_probs.sum(axis=1, keepdims=True)
     # line 16: scores = hidden @ W2 + b2
@@ -218,7 +218,7 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     d_hidden = d_scores.dot(W2.T)
     d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
-    hidden_g1 = np.where(hidden > 0, d_hidden, 0.0)
+    hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = hidden_g1.sum(axis=0)
     d_W1 += X.T.dot(hidden_g1)
     return out, (d_W1, d_b1, d_W2, d_b2)

@@ -97,10 +97,10 @@ def test_neuron_backward_reads_like_the_lecture():
     text = (ROOT / "generated" / "lecture.py").read_text(encoding="utf-8")
     backward = text.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
     # The sigmoid is one node whose local gradient reuses its output f: s * (1 - s).
-    assert "d_s = d_f * f * (1 - f)" in backward
+    assert "d_s = d_f * f * (1.0 - f)" in backward
     unfused = compile_source((ROOT / "examples" / "lecture.grad").read_text(), fuse=False)
     # Unfused, the backward walks the gates one by one (through the cached exp(-s)).
-    assert "(1 - f)" not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
+    assert "(1.0 - f)" not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
 
 
 # ---------------------------------------------------------------- random corpus
@@ -147,7 +147,9 @@ def test_fused_and_unfused_agree_on_random_formulas(seed):
 # ---------------------------------------------------------------- stability suite
 
 mpmath.mp.dps = 50
-POINTS = [800.0, -800.0, 37.0, -37.0, 18.0, 33.3, 1e-300, -1e-300]
+# +-800: exp overflows; -700 / -709.5 / -745: either side of the scalar sigmoid's switch to
+# exp(x) and of exp's overflow and underflow; 37, 18, 33.3: 1 - sigmoid cancels.
+POINTS = [800.0, -800.0, 37.0, -37.0, 18.0, 33.3, 1e-300, -1e-300, -700.0, -709.5, -745.0]
 
 
 def m_sigmoid(x):
@@ -195,6 +197,9 @@ VECTOR_CASES = {
     "log(softmax(x))[1]": (lambda v: v[1] - m_logsumexp(v), None),
     "-log_softmax(x * 1e4)[2]": (lambda v: -(v[2] * 10**4 - m_logsumexp([t * 10**4 for t in v])),
                                  None),
+    "sum(sigmoid(x))": (lambda v: sum(m_sigmoid(t) for t in v), None),
+    "sum(softplus(x))": (lambda v: sum(mpmath.log(1 + mpmath.exp(t)) for t in v), None),
+    "sum(log(sigmoid(x)))": (lambda v: sum(mpmath.log(m_sigmoid(t)) for t in v), None),
     "logsumexp(x * 1e4) - x[2] * 1e4": (
         lambda v: m_logsumexp([t * 10**4 for t in v]) - v[2] * 10**4, None),
 }
