@@ -31,7 +31,8 @@ LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
                 "_softplus_scalar", "_sign_scalar")
-HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_sigmoid_scalar": ("math",),
+HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
+                "_sigmoid_scalar": ("math",),
                 "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
@@ -653,8 +654,11 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
             fam, used = function_family(fn, names, fuse)
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
-    for h in sorted(helpers):
-        helpers |= set(HELPER_NEEDS.get(h, ()))
+    pending = sorted(helpers)
+    while pending:  # needs of needs too: _log_softmax -> _logsumexp -> math
+        need = set(HELPER_NEEDS.get(pending.pop(), ())) - helpers
+        helpers |= need
+        pending += sorted(need)
     exports = []
     for fn in functions:
         exports.append(fn.name)

@@ -4,6 +4,8 @@
 Two-layer network affine - ReLU - affine - softmax with L2 (CS231n assignment 1).
 """
 
+import math
+
 import numpy as np
 
 
@@ -64,9 +66,11 @@ def _index(value, function, param, ndim, expected):
 
 def _logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) with the maximum subtracted first; exact at +-inf."""
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    x = np.asarray(x)
+    m = x.max(axis=axis, keepdims=True)
+    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
+        m = np.where(np.isfinite(m), m, 0.0)
+    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
     if keepdims:
         return out
     return np.squeeze(out, axis=axis)[()]
