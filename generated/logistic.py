@@ -135,7 +135,7 @@ def logistic_loss_backward(d_out, cache):
     if type(d_out) is not float:
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * (2.0 * w)
+    d_w = d_out * lam * 2.0 * w
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -175,7 +175,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * (w**2).sum()
-    d_w = lam * (2.0 * w)
+    d_w = lam * 2.0 * w
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
     # fused sigmoid: local gradients share p*(1 - p)

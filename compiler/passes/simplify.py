@@ -179,6 +179,23 @@ def mul_neg(b, args, attrs):
     return None
 
 
+# a * (b * X) -> (a * b) * X  for scalars a, b and an array X (one pass over X, not two)
+@rule("mul")
+def mul_scalars_first(b, args, attrs):
+    if attrs:
+        return None
+    for s, other in (args, args[::-1]):
+        if b.shape(s) != () or b.shape(other) == () or b[other].op != "mul":
+            continue
+        if b[other].name or b[other].attrs or b[s].dtype != "float":
+            continue  # never through a named value, adjoints included (edit locality)
+        p, q = b[other].args
+        for s2, arr in ((p, q), (q, p)):
+            if b.shape(s2) == () and b.shape(arr) == b.shape(other):
+                return b.mul(b.mul(s, s2), arr)
+    return None
+
+
 # x / 1 -> x ; (-a) / c -> -(a / c)
 @rule("div")
 def div_simple(b, args, attrs):
