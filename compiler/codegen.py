@@ -129,6 +129,7 @@ class Ctx:
     dims: dict[str, str]
     helpers: set[str] = field(default_factory=set)
     math: bool = False
+    compact: bool = False  # a printer may then prefer a helper call to inline code
 
     def use(self, helper: str) -> None:
         self.helpers.add(helper)
@@ -209,6 +210,10 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             longest = max(inlined, key=lambda a: (len(exprs[a].text), a))
             materialise(longest, exprs[longest])
             e = render(i)
+        if len(name) + len(e.text) + 7 > LINE_LIMIT:
+            ctx.compact = True
+            e = render(i)
+            ctx.compact = False
         statement(i, [f"{name} = {e.text}"])
         named.add(i)
         exprs[i] = P.name(name)

@@ -492,6 +492,19 @@ def unary(name, spelling, local, sym=None, scalar=None):
     prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True, **extra)
 
 
+def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
+    """sigmoid of a Python float. On a name, the helper's body inline (the call costs as
+    much as the arithmetic): ``1.0 / (1.0 + math.exp(-x)) if x > -700.0 else math.exp(x)``;
+    on anything else, or where the line would be too long (``ctx.compact``), a call of
+    ``_sigmoid_scalar``."""
+    if ctx.compact or not (x.simple and x.prec == P.ATOM):
+        return helper("_sigmoid_scalar")(None, [x], ctx)
+    ctx.use("math")
+    exp_neg = P.call("math.exp", P.neg(x))
+    stable = P.binop("/", P.MUL, P.number(1), P.binop("+", P.ADD, P.number(1), exp_neg))
+    return P.conditional(stable, P.compare(">", x, P.number(-700)), P.call("math.exp", x))
+
+
 def math_fn(name: str):
     """Emit ``name(args...)`` on Python floats; ``math.`` functions ask for ``import math``."""
 
@@ -525,7 +538,7 @@ unary("tanh", "np.tanh",
       "math.tanh")
 # sigmoid' = s * (1 - s), from the node's own output
 unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
-      lambda x: 1 / (1 + sympy.exp(-x)), "_sigmoid_scalar")
+      lambda x: 1 / (1 + sympy.exp(-x)), lambda n, a, c: sigmoid_scalar(a[0], c))
 unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
       lambda x: sympy.log(1 + sympy.exp(x)), "_softplus_scalar")
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)

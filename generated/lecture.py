@@ -64,15 +64,6 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _sigmoid_scalar(x):
-    """The logistic function of a float, without overflow, to full relative precision.
-
-    Below -700, 1 + exp(x) rounds to 1, so exp(x) itself is the correctly rounded value
-    (and exp(-x) would overflow).
-    """
-    return 1.0 / (1.0 + math.exp(-x)) if x > -700.0 else math.exp(x)
-
-
 def mul_add(x, y, z):
     """Value of ``mul_add`` (examples/lecture.grad:4).
 
@@ -188,7 +179,7 @@ def neuron_forward(w0, x0, w1, x1, w2):
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid_scalar(s)
+    f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
     cache = (w0, x0, w1, x1, f)
     return f, cache
 
@@ -233,7 +224,7 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid_scalar(s)
+    f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
     d_s = f * (1.0 - f)
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
