@@ -153,7 +153,7 @@ def softmax_loss_backward(d_out, cache):
     scores_g1 = d_scores_t1 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return d_W
 
 
@@ -198,7 +198,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     scores_g1 = d_scores_t1 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return out, d_W
 
 
