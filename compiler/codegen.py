@@ -254,7 +254,11 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         prim = PRIMS[node.op]
         if i in scattered:
             continue  # written by the accumulation that consumes it
-        args = [None if a in scattered else ref(a, i) for a in node.args]
+        # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
+        negated = node.op == "add" and node.attr("acc") and negated_part(node, nodes, named,
+                                                                          uses)
+        args = [None if a in scattered or (negated and k == 1) else ref(a, i)
+                for k, a in enumerate(node.args)]
         if prim.stmts is not None:
             name = namer.node(i, node, i in adjoints, fn.adjoint_of.get(i))
             statement(i, prim.stmts(name, node, args, ctx))
@@ -281,13 +285,23 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             named.add(i)
             exprs[i] = P.name(target)
             continue
-        e = spell(node, args, ctx)
+        if negated:
+            inner = ref(nodes[node.args[1]].args[0], i)
+            e = P.binop("-", P.ADD, args[0], inner)
+        else:
+            e = spell(node, args, ctx)
         exprs[i] = e
         if node.op in LEAVES:
             continue
         if node.name or uses.get(i, 0) > 1 or i in keep or i in acc_firsts:
             materialise(i, e)
     return blocks, exprs
+
+
+def negated_part(node, nodes, named, uses) -> bool:
+    """Whether the second part of the accumulation ``node`` is ``-c`` used nowhere else."""
+    second = node.args[1]
+    return nodes[second].op == "neg" and second not in named and uses.get(second, 0) == 1
 
 
 def accumulate(i, node, uses, named, bound, nodes) -> bool:

@@ -218,6 +218,26 @@ def neg_neg(b, args, attrs):
     return None
 
 
+# sum(-x) -> -sum(x)  (the negation moves to the smaller value)
+@rule("sum")
+def sum_neg(b, args, attrs):
+    (x,) = args
+    if bare(b, x, "neg"):
+        return b.neg(b.emit("sum", b[x].args[0], **attrs))
+    return None
+
+
+# (-a) @ c -> -(a @ c) ; a @ (-c) -> -(a @ c)
+@rule("matmul")
+def matmul_neg(b, args, attrs):
+    x, y = args
+    if bare(b, x, "neg") and not bare(b, y, "neg"):
+        return b.neg(b.emit("matmul", b[x].args[0], y, **attrs))
+    if bare(b, y, "neg") and not bare(b, x, "neg"):
+        return b.neg(b.emit("matmul", x, b[y].args[0], **attrs))
+    return None
+
+
 # scatter(broadcast_to(c, s), index) -> scatter(c, index)  for a scalar c
 @rule("scatter")
 def scatter_scalar(b, args, attrs):
