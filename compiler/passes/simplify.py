@@ -218,13 +218,20 @@ def neg_neg(b, args, attrs):
     return None
 
 
-# sum(-x) -> -sum(x)  (the negation moves to the smaller value)
-@rule("sum")
-def sum_neg(b, args, attrs):
-    (x,) = args
-    if bare(b, x, "neg"):
-        return b.neg(b.emit("sum", b[x].args[0], **attrs))
-    return None
+# sum(-x) -> -sum(x) ; mean(-x) -> -mean(x)  (the negation moves to the smaller value)
+def reduce_neg(op: str):
+    def rewrite(b, args, attrs):
+        (x,) = args
+        if bare(b, x, "neg"):
+            return b.neg(b.emit(op, b[x].args[0], **attrs))
+        return None
+
+    rewrite.__name__ = f"{op}_neg"
+    return rewrite
+
+
+rule("sum")(reduce_neg("sum"))
+rule("mean")(reduce_neg("mean"))
 
 
 # (-a) @ c -> -(a @ c) ; a @ (-c) -> -(a @ c)
