@@ -216,3 +216,64 @@ def test_scalar_sigmoid_inline_on_a_name_and_a_call_on_a_long_line():
                 t,
                 x,
             )
+
+
+# ------------------------------------------------------------------ passes of issue 8
+
+
+GENERATED = Path(__file__).resolve().parent.parent / "generated"
+
+
+@pytest.mark.parametrize("path", sorted(GENERATED.glob("*.py")), ids=lambda p: p.stem)
+def test_cache_holds_exactly_what_the_backward_reads(path):
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    backwards = [
+        f
+        for f in tree.body
+        if isinstance(f, ast.FunctionDef) and f.name.endswith("_backward")
+    ]
+    assert backwards
+    for fn in backwards:
+        unpack = next(
+            s
+            for s in fn.body
+            if isinstance(s, ast.Assign)
+            and isinstance(s.value, ast.Name)
+            and s.value.id == "cache"
+        )
+        target = unpack.targets[0]
+        cached = [
+            e.id for e in (target.elts if isinstance(target, ast.Tuple) else [target])
+        ]
+        rest = fn.body[fn.body.index(unpack) + 1 :]
+        read = {
+            n.id
+            for s in rest
+            for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
+        }
+        assert set(cached) <= read, (fn.name, sorted(set(cached) - read))
+
+
+def test_no_reduction_where_shapes_already_match():
+    text = "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n    return sum(x * y + x)\n"
+    vg = function_text(compile_source(text), "f_value_and_grad")
+    assert vg.count(".sum(") == 1, vg  # the value's own sum only
+    check_gradients(text, [RNG.standard_normal(4), RNG.standard_normal(4)], [0, 1])
+
+
+def test_scatter_adds_avoid_np_add_at_unless_indices_can_repeat():
+    src = (GENERATED / "softmax.py").read_text(encoding="utf-8")
+    assert "np.add.at" not in src and "[np.arange(N), y] =" in src
+    assert "d_x[1:] += " in (GENERATED / "rosenbrock.py").read_text(encoding="utf-8")
+    text = "def f(x: Vector[n], k: Index[m]) -> Scalar:\n    return sum(x[k] ** 2)\n"
+    assert "np.add.at(" in compile_source(text)  # k may repeat an index
+    check_gradients(text, [RNG.standard_normal(4), np.array([0, 2, 2, 3, 0])], [0])
+
+
+def test_all_scalar_formulas_are_plain_python():
+    src = (GENERATED / "lecture.py").read_text(encoding="utf-8")
+    neuron = function_text(src, "neuron_value_and_grad")
+    assert "math.exp(" in neuron and "np." not in neuron, neuron
