@@ -620,8 +620,10 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     todo_set = reachable(vg.nodes, [vg.output] + grads)
     todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
     adjoints = backward_part(vg)
+    # the printers read shapes and index kinds off the graph being printed: vg's, not fn's
+    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
-                              namer, ctx, adjoints)
+                              namer, vctx, adjoints)
     gtexts = [as_float(exprs[g]).text for g in grads]
     value = exprs[vg.output].text
     if len(gtexts) == 1:

@@ -182,7 +182,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     out = data_loss + reg * (W * W).sum()
     d_W = 2.0 * reg * W
     # line 14: data_loss = mean(per_sample)
-    d_per_sample = np.broadcast_to(1.0 / N, (N,))
+    d_per_sample = np.full((N,), 1.0 / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -d_per_sample
