@@ -878,8 +878,10 @@ def fused_adjoint(b, i, n, g):
     upstream = UPSTREAM
     if not common.is_Number:
         shared = expand(b, UPSTREAM * common, nodes)
-        b.notes.setdefault(shared, f"{label}: local gradients share "
-                           f"{sympy.sstr(common.xreplace(names))}")
+        note = f"{label}: local gradients share {sympy.sstr(common.xreplace(names))}"
+        b.notes.setdefault(shared, note)
+        if b[shared].op == "neg":  # the sign may move on (sum(-x) -> -sum(x)): keep the note
+            b.notes.setdefault(b[shared].args[0], note)
         upstream = sympy.Symbol("_shared")
         nodes[upstream] = shared
     out = [None] * m

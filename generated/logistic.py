@@ -139,6 +139,7 @@ def logistic_loss_backward(d_out, cache):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
+    # fused sigmoid: local gradients share p*(1 - p)
     p_g1 = data_g1 * p * data_t3
     d_b = -p_g1.sum()
     d_w -= p_g1.dot(X)
@@ -176,6 +177,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     out = data + lam * (w**2).sum()
     d_w = lam * 2.0 * w
     # line 14: p = sigmoid(X @ w + b)
+    # fused sigmoid: local gradients share p*(1 - p)
     p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
     d_b = -p_t1.sum()
     d_w -= p_t1.dot(X)
