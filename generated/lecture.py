@@ -293,7 +293,7 @@ def sq_norm_backward(d_f, cache):
     # line 21: f = sum(q ** 2)
     d_q = d_f * 2.0 * q
     # line 20: q = W @ x
-    d_W = np.outer(d_q, x)
+    d_W = np.einsum("i,j->ij", d_q, x)
     d_x = d_q.dot(W)
     return d_W, d_x
 
@@ -316,7 +316,7 @@ def sq_norm_value_and_grad(W, x):
     f = (q**2).sum()
     d_q = 2.0 * q
     # line 20: q = W @ x
-    d_W = np.outer(d_q, x)
+    d_W = np.einsum("i,j->ij", d_q, x)
     d_x = d_q.dot(W)
     return f, (d_W, d_x)
 

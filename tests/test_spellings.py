@@ -172,6 +172,34 @@ def test_mean_as_sum_over_count_is_bitwise_np_mean(shape, axis):
     assert np.array_equal(mod.f(x), np.mean(x, axis=axis))
 
 
+def test_outer_products_are_einsum_and_bitwise_np_outer():
+    # the lecture's 2 q x^T, and a user's outer(v, w)
+    text = (
+        "def f(W: Matrix[n, m], x: Vector[m], v: Vector[n]) -> Scalar:\n"
+        "    q = W @ x\n"
+        "    return sum(tanh(outer(v, q)))\n"
+    )
+    src = compile_source(text)
+    assert "np.outer" not in src
+    assert 'np.einsum("i,j->ij", v, q)' in function_text(src, "f_forward")
+    assert re.search(r'd_W = np\.einsum\("i,j->ij", \w+, x\)', src), src
+    mod = load_source(
+        "def f(v: Vector[n], w: Vector[m]) -> Matrix[n, m]:\n    return outer(v, w)\n"
+    )
+    v, w = RNG.standard_normal(5) * 1e3, RNG.standard_normal(4) * 1e-3
+    assert np.array_equal(mod.f(v, w), np.outer(v, w))
+    sq = load_source(
+        "def f(W: Matrix[n, m], x: Vector[m]) -> Scalar:\n    return sum((W @ x) ** 2)\n"
+    )
+    W, x = RNG.standard_normal((4, 3)), RNG.standard_normal(3)
+    assert np.array_equal(sq.f_grad(W, x)[0], np.outer(2.0 * W.dot(x), x))
+    check_gradients(
+        text,
+        [RNG.standard_normal((3, 2)), RNG.standard_normal(2), RNG.standard_normal(3)],
+        [0, 1, 2],
+    )
+
+
 def test_float_literals_except_whole_exponents():
     text = "def f(x: Vector[n]) -> Scalar:\n    return sum(2 * x ** 3 + 1 - x / 4)\n"
     src = compile_source(text)
