@@ -29,6 +29,7 @@ def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint
     from . import autodiff, frontend
     from .passes.fuse import expand_fused
     from .passes.fuse import fuse as fuse_pass
+    from .passes.late import late
 
     functions = frontend.parse(text, filename, fuse=fuse)
     if fuse:
@@ -37,6 +38,7 @@ def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint
         functions = [autodiff.differentiate(f, fuse=fuse) for f in functions]
         if fuse:
             functions = [expand_fused(f) for f in functions]
+        functions = [late(f) for f in functions]
     return functions
 
 

@@ -21,7 +21,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import printer as P
-from .ir import Builder, Function, format_shape, reachable
+from .ir import Builder, Function, format_shape, reachable, rebuild
+from .passes.late import late
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, NoScalarSpelling, as_float, spell
 from .templating import render
@@ -30,7 +31,7 @@ VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
-                "_softplus_scalar", "_sign_scalar")
+                "_softplus_scalar", "_sign_scalar", "_vdot")
 HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
                 "_sigmoid_scalar": ("math",),
                 "_softplus_scalar": ("math",)}
@@ -330,25 +331,14 @@ def dependents(nodes, roots: set[int]) -> set[int]:
 
 
 def seed_one(fn: Function, fuse: bool) -> Function:
-    """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again."""
+    """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again
+    (the late rewrites too: a ``sum(d_out * a * b)`` may now be ``vdot(a, b)``)."""
     b = Builder(rewrite=make_rewriter(fuse=False))  # recognition is for formulas only
-    remap: dict[int, int] = {}
-    for i, node in enumerate(fn.nodes):
-        b.loc = node.loc
-        if i == fn.seed:
-            remap[i] = b.const(1.0)
-            continue
-        attrs = dict(node.attrs)
-        remap[i] = b.emit(node.op, *(remap[a] for a in node.args), **attrs)
-        if node.name:
-            b.name(remap[i], node.name)
-    grads = {k: remap[v] for k, v in fn.grads.items()}
-    notes = {remap[k]: v for k, v in fn.notes.items() if k in remap}
-    adjoint_of = {}
-    for k, v in fn.adjoint_of.items():
-        adjoint_of.setdefault(remap[k], remap[v])
-    return dataclasses.replace(fn, nodes=b.nodes, output=remap[fn.output], seed=None,
-                               grads=grads, notes=notes, adjoint_of=adjoint_of)
+
+    def one(i, node, remap):
+        return b.const(1.0) if i == fn.seed else None
+
+    return late(dataclasses.replace(rebuild(fn, b, one), seed=None))
 
 
 # ---------------------------------------------------------------- prologue

@@ -118,6 +118,9 @@ class Builder:
         self.fired: list[tuple[str, int]] = []
         self.active: set[int] | None = None
         self.notes: dict[int, str] = {}
+        #: readers per node, when a rebuild knows them (``rebuild``); rules that must not
+        #: remove a value another node still reads consult it
+        self.users: dict[int, int] | None = None
         for node in nodes or []:
             self._append(node)
 
@@ -257,6 +260,45 @@ def format_function(fn: Function, *, adjoint: bool = False) -> str:
     for rule, line in fn.rewrites:
         lines.append(f"  rewrite {rule}  # line {line}")
     return "\n".join(lines) + "\n"
+
+
+def rebuild(fn: Function, b: Builder, make=None) -> Function:
+    """``fn`` with every node made again, in order, by ``b`` (so its rewrites apply).
+
+    ``make(i, node, remap)`` may return the new index for old node ``i`` itself (a fused
+    node's body, a seed replaced by a constant), or ``None`` to re-emit the node as it
+    is. Names, params, gradients, notes and ``adjoint_of`` follow the nodes. While it
+    runs, ``b.users`` counts the readers each value has in ``fn`` (live nodes only).
+    """
+    roots = [fn.output, *fn.grads.values()]
+    live = reachable(fn.nodes, roots)
+    old_users: dict[int, int] = {}
+    for i in sorted(live):
+        for a in fn.nodes[i].args:
+            old_users[a] = old_users.get(a, 0) + 1
+    b.users = {}
+    remap: dict[int, int] = {}
+    for i, node in enumerate(fn.nodes):
+        b.loc = node.loc
+        new = make(i, node, remap) if make is not None else None
+        if new is None:
+            new = b.emit(node.op, *(remap[a] for a in node.args), **dict(node.attrs))
+        if node.name:
+            b.name(new, node.name)
+        remap[i] = new
+        b.users[new] = b.users.get(new, 0) + old_users.get(i, 0)
+    b.users = None
+    notes: dict[int, str] = {}
+    for k, v in fn.notes.items():
+        notes.setdefault(remap[k], v)
+    adjoint_of: dict[int, int] = {}
+    for k, v in fn.adjoint_of.items():
+        adjoint_of.setdefault(remap[k], remap[v])
+    return dataclasses.replace(
+        fn, nodes=b.nodes, params=[dataclasses.replace(p, node=remap[p.node]) for p in fn.params],
+        output=remap[fn.output], seed=remap[fn.seed] if fn.seed is not None else None,
+        grads={k: remap[v] for k, v in fn.grads.items()}, notes=notes, adjoint_of=adjoint_of,
+        rewrites=fn.rewrites + b.fired)
 
 
 def reachable(nodes: list[Node], roots: list[int]) -> set[int]:

@@ -275,7 +275,7 @@ def sq_norm_forward(W, x):
     # line 20: q = W @ x
     q = W.dot(x)
     # line 21: f = sum(q ** 2)
-    f = (q**2).sum()
+    f = q.dot(q)
     cache = (W, x, q)
     return f, cache
 
@@ -313,7 +313,7 @@ def sq_norm_value_and_grad(W, x):
     # line 20: q = W @ x
     q = W.dot(x)
     # line 21: f = sum(q ** 2)
-    f = (q**2).sum()
+    f = q.dot(q)
     d_q = 2.0 * q
     # line 20: q = W @ x
     d_W = np.einsum("i,j->ij", d_q, x)

@@ -115,10 +115,10 @@ def logistic_loss_forward(w, b, X, y, lam):
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
     data_t3 = 1.0 - p
-    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
-    data = -data_t4
+    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
+    data = -(data_t4 / n)
     # line 16: return data + lam * sum(w ** 2)
-    out = data + lam * (w**2).sum()
+    out = data + lam * w.dot(w)
     cache = (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
     return out, cache
 
@@ -171,10 +171,10 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
     data_t3 = 1.0 - p
-    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
-    data = -data_t4
+    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
+    data = -(data_t4 / n)
     # line 16: return data + lam * sum(w ** 2)
-    out = data + lam * (w**2).sum()
+    out = data + lam * w.dot(w)
     d_w = lam * 2.0 * w
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)

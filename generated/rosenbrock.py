@@ -87,7 +87,8 @@ def rosen_forward(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out = (100.0 * out_t2**2 + (1.0 - out_t1) ** 2).sum()
+    out_t3 = 1.0 - out_t1
+    out = 100.0 * out_t2.dot(out_t2) + out_t3.dot(out_t3)
     cache = (out_t1, out_t2, n)
     return out, cache
 
@@ -119,7 +120,8 @@ def rosen_value_and_grad(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out = (100.0 * out_t2**2 + (1.0 - out_t1) ** 2).sum()
+    out_t3 = 1.0 - out_t1
+    out = 100.0 * out_t2.dot(out_t2) + out_t3.dot(out_t3)
     d_x = np.zeros((n,))
     d_x[:-1] = 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0
     d_x[1:] += 200.0 * out_t2

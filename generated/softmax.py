@@ -76,6 +76,17 @@ def _logsumexp(x, axis=None, keepdims=False):
     return np.squeeze(out, axis=axis)[()]
 
 
+def _vdot(x, y):
+    """sum(x * y) for arrays of one shape: one BLAS pass, no temporary.
+
+    np.vdot flattens in C order, copying other layouts; Fortran-ordered pairs (such as
+    transposes) are flattened through their transposes, which are C-ordered views.
+    """
+    if x.flags.f_contiguous and y.flags.f_contiguous:
+        return np.vdot(x.T, y.T)
+    return np.vdot(x, y)
+
+
 def softmax_loss(W, X, y, reg):
     """Value of ``softmax_loss`` (examples/softmax.grad:5).
 
@@ -123,7 +134,7 @@ def softmax_loss_forward(W, X, y, reg):
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * (W * W).sum()
+    out = data_loss + reg * _vdot(W, W)
     cache = (W, X, y, reg, scores, scores_t1, log_probs, C, N)
     return out, cache
 
@@ -184,7 +195,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * (W * W).sum()
+    out = data_loss + reg * _vdot(W, W)
     d_W = 2.0 * reg * W
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))

@@ -62,6 +62,17 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+def _vdot(x, y):
+    """sum(x * y) for arrays of one shape: one BLAS pass, no temporary.
+
+    np.vdot flattens in C order, copying other layouts; Fortran-ordered pairs (such as
+    transposes) are flattened through their transposes, which are C-ordered views.
+    """
+    if x.flags.f_contiguous and y.flags.f_contiguous:
+        return np.vdot(x.T, y.T)
+    return np.vdot(x, y)
+
+
 def svm_loss(W, X, y, reg):
     """Value of ``svm_loss`` (examples/svm.grad:7).
 
@@ -113,7 +124,7 @@ def svm_loss_forward(W, X, y, reg):
     # line 14: data_loss = mean(per_sample)
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * (W * W).sum()
+    out = data_loss + reg * _vdot(W, W)
     cache = (W, X, y, reg, margins_t1, C, N)
     return out, cache
 
@@ -179,7 +190,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 14: data_loss = mean(per_sample)
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
-    out = data_loss + reg * (W * W).sum()
+    out = data_loss + reg * _vdot(W, W)
     d_W = 2.0 * reg * W
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), 1.0 / N)

@@ -81,6 +81,17 @@ def _log_softmax(x, axis):
     return x - _logsumexp(x, axis=axis, keepdims=True)
 
 
+def _vdot(x, y):
+    """sum(x * y) for arrays of one shape: one BLAS pass, no temporary.
+
+    np.vdot flattens in C order, copying other layouts; Fortran-ordered pairs (such as
+    transposes) are flattened through their transposes, which are C-ordered views.
+    """
+    if x.flags.f_contiguous and y.flags.f_contiguous:
+        return np.vdot(x.T, y.T)
+    return np.vdot(x, y)
+
+
 def twolayer_loss(W1, b1, W2, b2, X, y, reg):
     """Value of ``twolayer_loss`` (examples/twolayer.grad:5).
 
@@ -137,7 +148,7 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())
+    out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
     cache = (W1, W2, X, y, reg, hidden, log_probs, C, N)
     return out, cache
 
@@ -209,7 +220,7 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out = data_loss + reg * ((W1 * W1).sum() + (W2 * W2).sum())
+    out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
     out_t1 = 2.0 * reg
     d_W2 = out_t1 * W2
     d_W1 = out_t1 * W1

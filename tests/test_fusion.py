@@ -222,7 +222,7 @@ def test_stable_vector_functions(formula):
         with mpmath.workdps(1000):
             xm = [mpmath.mpf(t) for t in v]
             want_v = float(f(xm))
-            want_g = [float(mpmath.diff(lambda t, k=k: f(xm[:k] + [t] + xm[k + 1:]), xm[k]))
+            want_g = [float(mpmath.diff(lambda t, k=k, xm=xm: f(xm[:k] + [t] + xm[k + 1:]), xm[k]))
                       for k in range(3)]
         assert np.all(np.isfinite(grad)) and np.isfinite(value), (formula, v, value, grad)
         assert rho(value, want_v) <= RHO_STABLE, (formula, v, value, want_v)

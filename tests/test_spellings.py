@@ -113,9 +113,7 @@ def test_negated_weight_gradient_accumulates_with_minus_equals():
     )
     vg = function_text(compile_source(text), "f_value_and_grad")
     code = vg.split("# line 3")[1]
-    assert "out = (y * _softplus(-out_t1)).sum() / n" in code, (
-        vg
-    )  # -(-mean(...)) cancels
+    assert "out = y.dot(_softplus(-out_t1)) / n" in code, vg  # -(-mean(...)) cancels
     assert "d_w = out_t2.dot(X)" in code and "+ -" not in code, vg
     X = RNG.standard_normal((6, 3))
     y = RNG.uniform(0, 1, 6)
@@ -131,6 +129,53 @@ def test_weight_gradient_is_the_transposed_product():
     )
 
 
+def test_sums_of_products_are_dot_products():
+    # sum(a ** 2), sum(s * a * b - ...), mean(a * b): one BLAS dot per product (the
+    # backward reads none of the products: d/dx = 2 s x + y / n)
+    text = (
+        "@wrt(x)\n"
+        "def f(x: Vector[n], y: Vector[n], s: Scalar) -> Scalar:\n"
+        "    return sum(s * x ** 2 - (1 - y) * exp(y)) + mean(x * y)\n"
+    )
+    fwd = function_text(compile_source(text), "f_forward")
+    assert "s * x.dot(x) - (1.0 - y).dot(np.exp(y))" in fwd, fwd
+    assert "x.dot(y) / n" in fwd and ".sum()" not in fwd, fwd
+    check_gradients(text, [RNG.standard_normal(5), RNG.standard_normal(5), 0.7], [0])
+
+
+def test_a_product_the_backward_reads_keeps_its_sum():
+    # swish = x * sigmoid(x) is read again by its local gradient: no second product
+    text = "def f(x: Vector[n]) -> Scalar:\n    return sum(x * sigmoid(x))\n"
+    vg = function_text(compile_source(text), "f_value_and_grad")
+    assert ".sum()" in vg and ".dot(" not in vg, vg
+    # a product the formula names keeps its line
+    named = "def f(x: Vector[n]) -> Scalar:\n    q = x * x\n    return sum(q)\n"
+    fwd = function_text(compile_source(named), "f_forward")
+    assert "q = x * x" in fwd and "q.sum()" in fwd, fwd
+    # sums along an axis are left alone
+    rows = "def f(X: Matrix[n, m]) -> Scalar:\n    return max(sum(X * X, axis=1))\n"
+    assert "(X * X).sum(axis=1)" in compile_source(rows)
+    check_gradients(text, [RNG.standard_normal(6)], [0])
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "mixed", "strided"])
+def test_vdot_of_matrices_in_any_memory_order(layout):
+    text = "def f(A: Matrix[n, m], B: Matrix[n, m]) -> Scalar:\n    return sum(A * B)\n"
+    src = compile_source(text)
+    assert "_vdot(A, B)" in function_text(src, "f_forward"), src
+    mod = load_source(text)
+    A, B = RNG.standard_normal((7, 5)), RNG.standard_normal((7, 5))
+    if layout == "F":
+        A, B = np.asfortranarray(A), np.asfortranarray(B)
+    elif layout == "mixed":
+        B = np.asfortranarray(B)
+    elif layout == "strided":
+        A, B = RNG.standard_normal((14, 5))[::2], RNG.standard_normal((7, 10))[:, ::2]
+    assert mod.f(A, B) == pytest.approx((A * B).sum(), rel=1e-13, abs=1e-13)
+    value, (dA, dB) = mod.f_value_and_grad(A, B)
+    assert np.array_equal(dA, B) and np.array_equal(dB, A)
+
+
 # ------------------------------------------------------------------ spellings
 
 
@@ -139,11 +184,12 @@ def test_reductions_and_products_are_array_methods(fuse):
     text = (
         "def f(W: Matrix[n, n], x: Vector[n]) -> Scalar:\n"
         "    q = W @ x\n"
-        "    return sum(q ** 2) + mean(x) + max(q)\n"
+        "    return sum(q ** 2) + mean(x) + max(q) + sum(tanh(x))\n"
     )
     src = compile_source(text, fuse=fuse)
     fwd = function_text(src, "f_forward")
-    assert "W.dot(x)" in fwd and "(q**2).sum()" in fwd and "q.max()" in fwd, fwd
+    assert "W.dot(x)" in fwd and "q.dot(q)" in fwd and "q.max()" in fwd, fwd
+    assert "out_t2.sum()" in fwd, fwd  # out_t2 = tanh(x), cached for the backward
     assert "x.sum() / n" in fwd, fwd
     assert (
         "np.sum(" not in src

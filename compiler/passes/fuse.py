@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..ir import Builder, Function, reachable
+from ..ir import Builder, Function, reachable, rebuild
 from ..symbolic import FUSIBLE
 
 MAX_REGION = 12
@@ -120,31 +120,16 @@ def expand_fused(fn: Function) -> Function:
     """
     from .simplify import make_rewriter
 
+    def expand(i, node, remap):
+        if node.op != "fused":
+            return None
+        vals: list[int] = []
+        for op, args, attrs in node.attr("body"):
+            if op == "input":
+                vals.append(remap[node.args[dict(attrs)["k"]]])
+            else:
+                vals.append(b.emit(op, *(vals[a] for a in args), **dict(attrs)))
+        return vals[-1]
+
     b = Builder(rewrite=make_rewriter(fuse=False))
-    remap: dict[int, int] = {}
-    for i, node in enumerate(fn.nodes):
-        b.loc = node.loc
-        if node.op == "fused":
-            vals: list[int] = []
-            for op, args, attrs in node.attr("body"):
-                if op == "input":
-                    vals.append(remap[node.args[dict(attrs)["k"]]])
-                else:
-                    vals.append(b.emit(op, *(vals[a] for a in args), **dict(attrs)))
-            new = vals[-1]
-        else:
-            new = b.emit(node.op, *(remap[a] for a in node.args), **dict(node.attrs))
-        if node.name:
-            b.name(new, node.name)
-        remap[i] = new
-    params = [dataclasses.replace(p, node=remap[p.node]) for p in fn.params]
-    adjoint_of: dict[int, int] = {}
-    for k, v in fn.adjoint_of.items():
-        adjoint_of.setdefault(remap[k], remap[v])
-    notes: dict[int, str] = {}
-    for k, v in fn.notes.items():
-        notes.setdefault(remap[k], v)
-    return dataclasses.replace(
-        fn, nodes=b.nodes, params=params, output=remap[fn.output],
-        seed=remap[fn.seed] if fn.seed is not None else None,
-        grads={k: remap[v] for k, v in fn.grads.items()}, notes=notes, adjoint_of=adjoint_of)
+    return rebuild(fn, b, expand)

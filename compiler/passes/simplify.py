@@ -1,9 +1,11 @@
 """Local rewrites, applied by the Builder as each node is made.
 
 Each rule is a named pattern with its algebra in the comment above it, registered
-for one op and one phase: ``simplify`` (always on: algebra that only removes work)
-or ``fuse`` (recognising what people write by hand as one stable primitive; off
-with ``--no-fuse``). A rule takes the builder, the argument indices and the
+for one op and one phase: ``simplify`` (always on: algebra that only removes work),
+``fuse`` (recognising what people write by hand as one stable primitive; off with
+``--no-fuse``) or ``late`` (faster spellings that would hide from fusion and
+differentiation the structure they read; on only in the rebuild after
+differentiation, ``passes.fuse.expand_fused``). A rule takes the builder, the argument indices and the
 attributes of the node about to be made, and returns the index of an equivalent
 node or ``None``. Rules must keep the shape and the value (up to rounding).
 """
@@ -14,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..primitives import PRIMS
+from ..primitives import PRIMS, count
 from ..shapes import broadcast
 
 
@@ -39,9 +41,9 @@ def rule(op: str, phase: str = "simplify"):
     return register
 
 
-def make_rewriter(*, fuse: bool):
+def make_rewriter(*, fuse: bool, late: bool = False):
     """The rewrite hook for ``Builder``: constant folding, then the rules of the phases on."""
-    phases = ("simplify", "fuse") if fuse else ("simplify",)
+    phases = ("simplify",) + (("fuse",) if fuse else ()) + (("late",) if late else ())
 
     def rewrite(b, op, args, attrs):
         folded = fold(b, op, args)
@@ -328,6 +330,79 @@ def transpose_twice(b, args, attrs):
         if tuple(inner[k] for k in attrs["axes"]) == tuple(range(len(inner))):
             return b[x].args[0]
     return None
+
+
+# ---------------------------------------------------------------- late
+
+#: how deep ``contraction`` looks into a sum's argument
+MAX_CONTRACTION_DEPTH = 6
+
+
+def contraction_terms(b, x: int, depth: int = 0) -> bool:
+    """Whether sum(x) can be written with ``vdot`` nodes only (see ``contraction``)."""
+    node = b[x]
+    if depth > MAX_CONTRACTION_DEPTH or node.dtype != "float" or not node.shape:
+        return False
+    if node.name and not node.name.startswith("d_"):
+        return False  # never through a value the formula names (its line stays)
+    if b.users is None or b.users.get(x) != 1:
+        return False  # a value something else reads is computed anyway: keep its sum
+    args = node.args
+    shapes = [b.shape(a) for a in args]
+    if node.op == "mul" and len(args) == 2 and not node.attrs:
+        if shapes[0] == shapes[1] == node.shape:
+            return all(b[a].dtype == "float" for a in args)
+        return any(s == () and contraction_terms(b, a, depth + 1)
+                   for s, a in zip(shapes[::-1], args))
+    if node.op == "div" and shapes[1] == ():
+        return contraction_terms(b, args[0], depth + 1)
+    if node.op == "pow":
+        return b.is_const(args[1], 2.0)
+    if node.op in ("add", "sub") and not node.attrs and shapes[0] == shapes[1] == node.shape:
+        return all(contraction_terms(b, a, depth + 1) for a in args)
+    if node.op == "neg":
+        return contraction_terms(b, args[0], depth + 1)
+    return False
+
+
+def contraction(b, x: int) -> int:
+    """sum(x) as a scalar made of ``vdot`` nodes; ``contraction_terms(b, x)`` must hold.
+
+    The sum distributes over ``+``, ``-`` and negation, scalar factors move out, and each
+    product of two arrays of one shape becomes one ``vdot`` (``a ** 2`` is ``a * a``).
+    """
+    node = b[x]
+    args = node.args
+    if node.op == "mul" and b.shape(args[0]) == b.shape(args[1]):
+        return b.emit("vdot", *args)
+    if node.op == "mul":
+        s, arr = args if b.shape(args[0]) == () else args[::-1]
+        return b.mul(s, contraction(b, arr))
+    if node.op == "div":
+        return b.div(contraction(b, args[0]), args[1])
+    if node.op == "pow":
+        return b.emit("vdot", args[0], args[0])
+    if node.op == "neg":
+        return b.neg(contraction(b, args[0]))
+    return b.emit(node.op, contraction(b, args[0]), contraction(b, args[1]))
+
+
+# sum(a * b + c * d) -> vdot(a, b) + vdot(c, d) ; sum(s * a ** 2) -> s * vdot(a, a)
+@rule("sum", "late")
+def sum_of_products(b, args, attrs):
+    if attrs.get("axis") is not None or attrs.get("keepdims"):
+        return None
+    return contraction(b, args[0]) if contraction_terms(b, args[0]) else None
+
+
+# mean(a * b) -> vdot(a, b) / size(a)
+@rule("mean", "late")
+def mean_of_products(b, args, attrs):
+    if attrs.get("axis") is not None or attrs.get("keepdims"):
+        return None
+    if not contraction_terms(b, args[0]):
+        return None
+    return b.div(contraction(b, args[0]), count(b, b.shape(args[0]), None))
 
 
 # ---------------------------------------------------------------- fuse

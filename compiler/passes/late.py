@@ -1,0 +1,19 @@
+"""The late rewrites: faster spellings chosen once the graph is differentiated.
+
+They run after differentiation (and again on ``f_grad``'s graph, whose upstream
+gradient is 1), over the whole graph, because they hide structure that fusion and the
+adjoint rules read (a ``sum(a * b)`` that becomes ``vdot(a, b)`` has no elementwise
+product left), and because they need to know who reads a value: a product that the
+backward pass also reads is computed anyway, and stays. The rules themselves are
+registered in ``passes/simplify.py`` in the ``late`` phase.
+"""
+
+from __future__ import annotations
+
+from ..ir import Builder, Function, rebuild
+from .simplify import make_rewriter
+
+
+def late(fn: Function) -> Function:
+    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules)."""
+    return rebuild(fn, Builder(rewrite=make_rewriter(fuse=False, late=True)))
