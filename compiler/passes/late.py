@@ -11,9 +11,13 @@ registered in ``passes/simplify.py`` in the ``late`` phase.
 from __future__ import annotations
 
 from ..ir import Builder, Function, rebuild
-from .simplify import make_rewriter
+from .simplify import RULES, make_rewriter
 
 
 def late(fn: Function) -> Function:
-    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules)."""
+    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules); ``fn``
+    itself when it has no node a late rule rewrites."""
+    ops = [op for op, rules in RULES.items() if any(r.phase == "late" for r in rules)]
+    if not any(node.op in ops for node in fn.nodes):
+        return fn
     return rebuild(fn, Builder(rewrite=make_rewriter(fuse=False, late=True)))
