@@ -17,11 +17,15 @@ class UsageError(Exception):
 
 
 def stale_diff(path: Path, text: str) -> str:
-    """The unified diff from ``path``'s contents to ``text`` ('' when equal)."""
-    old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-    if old == text:
+    """The unified diff from ``path``'s contents to ``text`` ('' when the bytes are equal).
+
+    Bytes, not text: a copy with CRLF line endings or a byte-order mark is stale too.
+    """
+    raw = path.read_bytes() if path.exists() else b""
+    if raw == text.encode("utf-8"):
         return ""
-    return "".join(
+    old = raw.decode("utf-8", errors="replace")
+    diff = "".join(
         difflib.unified_diff(
             old.splitlines(keepends=True),
             text.splitlines(keepends=True),
@@ -29,6 +33,7 @@ def stale_diff(path: Path, text: str) -> str:
             tofile=f"{path} (compiled now)",
         )
     )
+    return diff or f"{path}: the text is the same, the bytes are not\n"
 
 
 def cmd_compile(args) -> int:

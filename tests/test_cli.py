@@ -236,6 +236,21 @@ def test_check_against_a_non_utf8_output_is_stale_not_a_crash(project):
     assert "a_grad.py" in proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("change", ["crlf", "bom"])
+def test_check_compares_bytes_so_a_crlf_or_bom_copy_is_stale(project, change):
+    generate(project, "gen", "formulas/a.grad")
+    fresh = (project / "gen" / "a.py").read_bytes()
+    copy = fresh.replace(b"\n", b"\r\n") if change == "crlf" else b"\xef\xbb\xbf" + fresh
+    (project / "gen" / "a.py").write_bytes(copy)
+    proc = gradc("compile", "--check", "-d", "gen", "formulas/a.grad", cwd=project)
+    no_traceback(proc)
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert "a.py" in proc.stdout
+    (project / "gen" / "a.py").write_bytes(fresh)
+    proc = gradc("compile", "--check", "-d", "gen", "formulas/a.grad", cwd=project)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_check_respects_no_fuse(project):
     """Same formula and flags: a module compiled with --no-fuse is fresh only with it."""
     (project / "f.grad").write_text(
