@@ -92,17 +92,24 @@ class Namer:
         self.taken = set(taken)
         self.names: dict[int, str] = {}
         self.counters: dict[str, int] = {}
+        self.last: dict[str, int] = {}  # the suffix ``fresh`` last gave each base
 
     def fresh(self, base: str) -> str:
-        """``base`` itself if free, else ``base_2``, ``base_3`` ... (or ``base_`` for reserved)."""
+        """``base`` itself if free, else ``base_2``, ``base_3`` ... (or ``base_`` for reserved).
+
+        The first free suffix never decreases (names are only ever taken), so the search
+        starts after the last one given: a name reassigned N times costs O(N), not O(N^2).
+        """
         base = identifier(base)
         if base in self.reserved:
             base += "_"
-        name, k = base, 1
+        k = self.last.get(base, 1)
+        name = base if k == 1 else f"{base}_{k}"
         while name in self.taken:
             k += 1
             name = f"{base}_{k}"
         self.taken.add(name)
+        self.last[base] = k
         return name
 
     def node(self, i: int, node, backward: bool, adjoint_of: int | None = None) -> str:

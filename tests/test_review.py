@@ -1360,3 +1360,12 @@ def test_a_keyword_cannot_be_a_parameter(word):
         compiler.compile_source(text, filename="kw.grad")
     assert (info.value.filename, info.value.line) == ("kw.grad", 1)
     assert str(info.value).startswith("kw.grad:1:")
+
+
+def test_names_take_the_first_free_suffix():
+    from compiler.codegen import Namer
+
+    namer = Namer({"x_3", "np"})
+    assert [namer.fresh("x") for _ in range(5)] == ["x", "x_2", "x_4", "x_5", "x_6"]
+    assert [namer.fresh("np") for _ in range(2)] == ["np_", "np__2"]
+    assert namer.fresh("y") == "y"
