@@ -878,10 +878,23 @@ def expand(b, expr, nodes: dict) -> int:
     return memo[expr]
 
 
-def hint(b, i: int) -> str:
-    """A readable name for node ``i`` in a comment: the formula's name, else its op."""
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}
+
+
+def hint(b, i: int, depth: int = 1) -> str:
+    """A readable name for node ``i`` in a comment: the formula's name, else a short
+    expression in parentheses (``(X @ w)``), else its op (``(matmul)``)."""
     node = b[i]
-    return node.name or node.attr("name") or f"({node.op})"
+    name = node.name or node.attr("name")
+    if name:
+        return name
+    if node.op == "const":
+        return P.number(node.attr("value")).text
+    if node.op in INFIX and depth > 0:
+        x, y = (hint(b, a, depth - 1) for a in node.args)
+        if "(" not in x + y:
+            return f"({x} {INFIX[node.op]} {y})"
+    return f"({node.op})"
 
 
 def fused_adjoint(b, i, n, g):

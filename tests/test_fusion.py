@@ -103,6 +103,17 @@ def test_neuron_backward_reads_like_the_lecture():
     assert "(1.0 - f)" not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
 
 
+def test_fused_notes_name_unnamed_inputs_by_a_short_expression():
+    text = (
+        "@wrt(w, b)\n"
+        "def f(w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n]) -> Scalar:\n"
+        "    return -mean(y * log(sigmoid(X @ w + b)))\n"
+    )
+    src = compile_source(text)
+    assert "# fused mul: local gradients share y*(sigmoid((X @ w) + b) - 1)" in src, src
+    assert "(matmul)" not in src
+
+
 # ---------------------------------------------------------------- random corpus
 
 UNARY = ["exp({})", "tanh({})", "sigmoid({})", "sin({})", "log(1 + {} ** 2)",
