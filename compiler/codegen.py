@@ -368,7 +368,7 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         v = names[p.name]
         shape = node.shape
         if not shape and node.dtype == "float":
-            lines.append(f"if type({v}) is not float:")
+            lines.append(f"if not isinstance({v}, float):")
             lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
             continue
         check = "_index" if node.dtype == "int" else "_array"
@@ -401,7 +401,7 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     shape = fn.nodes[fn.output].shape
     where = f'"{fn.name}_backward"'
     if not shape:
-        return [f"if type({seed}) is not float:",
+        return [f"if not isinstance({seed}, float):",
                 *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"'])]
     text = f'"{format_shape(shape)}"'
     expected = P.shape(shape, dims)

@@ -86,11 +86,11 @@ def mul_add_forward(x, y, z):
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     Cache: z, q.
     """
-    if type(x) is not float:
+    if not isinstance(x, float):
         x = _scalar(x, "mul_add", "x")
-    if type(y) is not float:
+    if not isinstance(y, float):
         y = _scalar(y, "mul_add", "y")
-    if type(z) is not float:
+    if not isinstance(z, float):
         z = _scalar(z, "mul_add", "z")
     # line 6: q = x + y
     q = x + y
@@ -108,7 +108,7 @@ def mul_add_backward(d_f, cache):
     from ``mul_add_forward``.
     """
     z, q = cache
-    if type(d_f) is not float:
+    if not isinstance(d_f, float):
         d_f = _scalar(d_f, "mul_add_backward", "d_f")
     # line 7: f = q * z
     d_q = d_f * z
@@ -121,11 +121,11 @@ def mul_add_value_and_grad(x, y, z):
 
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     """
-    if type(x) is not float:
+    if not isinstance(x, float):
         x = _scalar(x, "mul_add", "x")
-    if type(y) is not float:
+    if not isinstance(y, float):
         y = _scalar(y, "mul_add", "y")
-    if type(z) is not float:
+    if not isinstance(z, float):
         z = _scalar(z, "mul_add", "z")
     # line 6: q = x + y
     q = x + y
@@ -166,15 +166,15 @@ def neuron_forward(w0, x0, w1, x1, w2):
         w2: Scalar -> Scalar.
     Cache: w0, x0, w1, x1, f.
     """
-    if type(w0) is not float:
+    if not isinstance(w0, float):
         w0 = _scalar(w0, "neuron", "w0")
-    if type(x0) is not float:
+    if not isinstance(x0, float):
         x0 = _scalar(x0, "neuron", "x0")
-    if type(w1) is not float:
+    if not isinstance(w1, float):
         w1 = _scalar(w1, "neuron", "w1")
-    if type(x1) is not float:
+    if not isinstance(x1, float):
         x1 = _scalar(x1, "neuron", "x1")
-    if type(w2) is not float:
+    if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
@@ -193,7 +193,7 @@ def neuron_backward(d_f, cache):
     from ``neuron_forward``.
     """
     w0, x0, w1, x1, f = cache
-    if type(d_f) is not float:
+    if not isinstance(d_f, float):
         d_f = _scalar(d_f, "neuron_backward", "d_f")
     # line 14: f = 1 / (1 + exp(-s))
     d_s = d_f * f * (1.0 - f)
@@ -211,15 +211,15 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     Inputs: w0: Scalar, x0: Scalar, w1: Scalar, x1: Scalar,
         w2: Scalar -> Scalar.
     """
-    if type(w0) is not float:
+    if not isinstance(w0, float):
         w0 = _scalar(w0, "neuron", "w0")
-    if type(x0) is not float:
+    if not isinstance(x0, float):
         x0 = _scalar(x0, "neuron", "x0")
-    if type(w1) is not float:
+    if not isinstance(w1, float):
         w1 = _scalar(w1, "neuron", "w1")
-    if type(x1) is not float:
+    if not isinstance(x1, float):
         x1 = _scalar(x1, "neuron", "x1")
-    if type(w2) is not float:
+    if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
@@ -288,7 +288,7 @@ def sq_norm_backward(d_f, cache):
     from ``sq_norm_forward``.
     """
     W, x, q = cache
-    if type(d_f) is not float:
+    if not isinstance(d_f, float):
         d_f = _scalar(d_f, "sq_norm_backward", "d_f")
     # line 21: f = sum(q ** 2)
     d_q = d_f * 2.0 * q

@@ -98,7 +98,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
-    if type(b) is not float:
+    if not isinstance(b, float):
         b = _scalar(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
@@ -107,7 +107,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    if type(lam) is not float:
+    if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X.dot(w) + b)
@@ -132,7 +132,7 @@ def logistic_loss_backward(d_out, cache):
     from ``logistic_loss_forward``.
     """
     w, X, y, lam, p, data_t1, data_t2, data_t3, n = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
     d_w = d_out * lam * 2.0 * w
@@ -154,7 +154,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
-    if type(b) is not float:
+    if not isinstance(b, float):
         b = _scalar(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
@@ -163,7 +163,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    if type(lam) is not float:
+    if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X.dot(w) + b)
@@ -230,7 +230,7 @@ def swish_sum_backward(d_out, cache):
     from ``swish_sum_forward``.
     """
     out_t1, out_t2 = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)

@@ -101,7 +101,7 @@ def rosen_backward(d_out, cache):
     from ``rosen_forward``.
     """
     out_t1, out_t2, n = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     d_x = np.zeros((n,))

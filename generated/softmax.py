@@ -122,7 +122,7 @@ def softmax_loss_forward(W, X, y, reg):
     y = _index(y, "softmax_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "softmax_loss", "reg")
     # line 7: scores = X @ W
     scores = X.dot(W)
@@ -148,7 +148,7 @@ def softmax_loss_backward(d_out, cache):
     from ``softmax_loss_forward``.
     """
     W, X, y, reg, scores, scores_t1, log_probs, C, N = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
     d_W = 2.0 * (d_out * reg) * W
@@ -183,7 +183,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     y = _index(y, "softmax_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "softmax_loss", "reg")
     # line 7: scores = X @ W
     scores = X.dot(W)

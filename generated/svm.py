@@ -110,7 +110,7 @@ def svm_loss_forward(W, X, y, reg):
     y = _index(y, "svm_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "svm_loss", "reg")
     # line 9: scores = X @ W
     scores = X.dot(W)
@@ -138,7 +138,7 @@ def svm_loss_backward(d_out, cache):
     from ``svm_loss_forward``.
     """
     W, X, y, reg, margins_t1, C, N = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 15: return data_loss + reg * sum(W * W)
     d_W = 2.0 * (d_out * reg) * W
@@ -176,7 +176,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     y = _index(y, "svm_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("svm_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "svm_loss", "reg")
     # line 9: scores = X @ W
     scores = X.dot(W)

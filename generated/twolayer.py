@@ -137,7 +137,7 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "twolayer_loss", "reg")
     # line 15: hidden = relu(X @ W1 + b1)
     hidden = np.maximum(X.dot(W1) + b1, 0.0)
@@ -162,7 +162,7 @@ def twolayer_loss_backward(d_out, cache):
     from ``twolayer_loss_forward``.
     """
     W1, W2, X, y, reg, hidden, log_probs, C, N = cache
-    if type(d_out) is not float:
+    if not isinstance(d_out, float):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out_g1 = 2.0 * (d_out * reg)
@@ -209,7 +209,7 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
-    if type(reg) is not float:
+    if not isinstance(reg, float):
         reg = _scalar(reg, "twolayer_loss", "reg")
     # line 15: hidden = relu(X @ W1 + b1)
     hidden = np.maximum(X.dot(W1) + b1, 0.0)

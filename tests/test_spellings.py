@@ -351,3 +351,19 @@ def test_all_scalar_formulas_are_plain_python():
     src = (GENERATED / "lecture.py").read_text(encoding="utf-8")
     neuron = function_text(src, "neuron_value_and_grad")
     assert "math.exp(" in neuron and "np." not in neuron, neuron
+
+
+def test_scalar_inputs_checked_with_isinstance():
+    # the cheapest exact check: a float (np.float64 is a subclass) is used as it is,
+    # anything else goes through _scalar (ints, 0-d arrays; arrays are refused)
+    text = "def f(w: Scalar, x: Scalar) -> Scalar:\n    return sigmoid(w * x)\n"
+    vg = function_text(compile_source(text), "f_value_and_grad")
+    assert "if not isinstance(w, float):" in vg and "type(" not in vg, vg
+    mod = load_source(text)
+    want = mod.f_value_and_grad(0.5, -2.0)
+    for w, x in ((np.float64(0.5), -2.0), (np.array(0.5), -2), (0.5, np.float32(-2.0))):
+        value, (dw, dx) = mod.f_value_and_grad(w, x)
+        assert isinstance(value, float) and isinstance(dw, float), (w, x)
+        assert (value, (dw, dx)) == want, (w, x)
+    with pytest.raises(ValueError, match="'w' has shape \\(3,\\)"):
+        mod.f_value_and_grad(np.ones(3), 1.0)
