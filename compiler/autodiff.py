@@ -10,7 +10,7 @@ import dataclasses
 from .errors import ShapeError
 from .ir import Builder, Function, reachable
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS
+from .primitives import PRIMS, unbroadcast
 from .shapes import broadcast
 
 
@@ -95,6 +95,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             for a, c in zip(node.args, contributions):
                 if c is None or a not in active:
                     continue
+                c = unbroadcast(b, c, b.shape(a))
                 adjoint[a] = b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
     for p in fn.params:
         if p.node in adjoint:

@@ -34,7 +34,7 @@ from .codegen import HELPER_ORDER, Ctx
 from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS, index_text
+from .primitives import PRIMS, index_text, unbroadcast
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)
@@ -646,18 +646,18 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
             ev.bind(g, upstream[i])
             scalar = node.shape == ()
             elementwise = PRIMS[node.op].elementwise and not scalar
-            contributions = guarded(b, rule(b, i, node, g), guards.get(i, ()))
+            contributions = guarded(b, node, rule(b, i, node, g), guards.get(i, ()))
             local_nodes = [None] * len(node.args)
             if scalar:
                 local_nodes = guarded(
-                    b, rule(b, i, node, b.const(1.0)), guards.get(i, ())
+                    b, node, rule(b, i, node, b.const(1.0)), guards.get(i, ())
                 )
             elif elementwise:
                 one = b.emit(
                     "param", name=f"__ones_{i}", shape=node.shape, dtype="float"
                 )
                 ev.bind(one, np.ones(concrete(node.shape, point.dims)))
-                local_nodes = guarded(b, rule(b, i, node, one), guards.get(i, ()))
+                local_nodes = guarded(b, node, rule(b, i, node, one), guards.get(i, ()))
         edges = []
         for pos, (a, c) in enumerate(zip(node.args, contributions)):
             arg = b[a]
@@ -705,11 +705,13 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
     )
 
 
-def guarded(b: Builder, contributions: list, guards) -> list:
-    """Contributions masked to the ``where`` branch their node lives in (as autodiff does)."""
+def guarded(b: Builder, node, contributions: list, guards) -> list:
+    """Contributions masked to the ``where`` branch their node lives in, each summed down
+    to its input's shape (as autodiff does)."""
     for cond, taken in guards:
         contributions = [mask(b, c, cond, taken) for c in contributions]
-    return list(contributions)
+    return [None if c is None else unbroadcast(b, c, b.shape(a))
+            for a, c in zip(node.args, contributions)]
 
 
 class Describer:

@@ -8,7 +8,9 @@ Adding an operation is one ``Prim`` entry here. The parts of an entry:
   Statement ops instead give ``stmts(target, node, a, ctx) -> list[str]``.
 - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
   builder ``b``, the gradient each input receives from upstream gradient ``g`` of
-  node ``i``. Rules may read the node's own output ``i`` (``s * (1 - s)``).
+  node ``i``. Rules may read the node's own output ``i`` (``s * (1 - s)``). A contribution
+  may keep the node's own (broadcast) shape: the driver (``autodiff.differentiate``) sums
+  it down to its input's shape with ``unbroadcast``, after masking it where needed.
 - ``fold``: exact constant folding for arithmetic; ``sym``: the SymPy function used
   by fusion and oracles; ``elementwise``: whether the op maps elementwise.
 
@@ -369,28 +371,23 @@ def index_text(spec, a, ctx, *, call: bool = False) -> str:
 
 
 def add_adj(b, i, n, g):
-    x, y = n.args
-    return [unbroadcast(b, g, b.shape(x)), unbroadcast(b, g, b.shape(y))]
+    return [g, g]
 
 
 def sub_adj(b, i, n, g):
-    x, y = n.args
-    return [unbroadcast(b, g, b.shape(x)), unbroadcast(b, b.neg(g), b.shape(y))]
+    return [g, b.neg(g)]
 
 
 def mul_adj(b, i, n, g):
     # mul swaps in the other input
     x, y = n.args
-    return [unbroadcast(b, b.mul(g, y), b.shape(x)), unbroadcast(b, b.mul(g, x), b.shape(y))]
+    return [b.mul(g, y), b.mul(g, x)]
 
 
 def div_adj(b, i, n, g):
     # d(x/y) = dx / y - out * dy / y
     x, y = n.args
-    return [
-        unbroadcast(b, b.div(g, y), b.shape(x)),
-        unbroadcast(b, b.neg(b.div(b.mul(g, i), y)), b.shape(y)),
-    ]
+    return [b.div(g, y), b.neg(b.div(b.mul(g, i), y))]
 
 
 def pow_adj(b, i, n, g):
@@ -398,10 +395,10 @@ def pow_adj(b, i, n, g):
     if b.is_const(y):
         c = b[y].attr("value")
         local = b.mul(y, b.emit("pow", x, b.const(c - 1))) if c != 2 else b.mul(y, x)
-        return [unbroadcast(b, b.mul(g, local), b.shape(x)), None]
+        return [b.mul(g, local), None]
     dx = b.mul(g, b.mul(y, b.emit("pow", x, b.sub(y, b.const(1)))))
     dy = b.mul(g, b.mul(i, b.emit("log", x)))
-    return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
+    return [dx, dy]
 
 
 def matmul_adj(b, i, n, g):
@@ -617,12 +614,8 @@ prim("clip", elementwise_shape, fn("np.clip"), clip_adj, elementwise=True)
 
 
 def where_adj(b, i, n, g):
-    c, x, y = n.args
-    return [
-        None,
-        unbroadcast(b, b.emit("where", c, g, zero(b)), b.shape(x)),
-        unbroadcast(b, b.emit("where", c, zero(b), g), b.shape(y)),
-    ]
+    c = n.args[0]
+    return [None, b.emit("where", c, g, zero(b)), b.emit("where", c, zero(b), g)]
 
 
 def as_float(e: P.Expr) -> P.Expr:
@@ -933,7 +926,7 @@ def fused_adjoint(b, i, n, g):
             text = sympy.sstr(rest.xreplace(names))
             extra = "" if upstream == UPSTREAM else " (times the shared factor)"
             b.notes.setdefault(c, f"{label}: d/d{hint(b, n.args[k])} = {text}{extra}")
-        out[k] = unbroadcast(b, c, b.shape(n.args[k]))
+        out[k] = c
     return out
 
 
