@@ -6,8 +6,8 @@ and sum the gradients where a value fans out. The adjoint lives in the same IR.
 from __future__ import annotations
 
 import dataclasses
+import math
 
-from .errors import ShapeError
 from .ir import Builder, Function, reachable
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, unbroadcast
@@ -23,47 +23,127 @@ def active_nodes(fn: Function) -> set[int]:
     return active
 
 
-def mask(b: Builder, c, cond: int, taken: bool):
-    """``c`` where the branch ``taken`` of ``cond`` holds, else 0 (when shapes allow)."""
-    if c is None or b.is_const(c):
-        return c
-    try:
-        if broadcast(b.shape(cond), b.shape(c)) != b.shape(c):
-            return c
-    except ShapeError:
-        return c
-    zero = b.const(0.0)
-    return b.emit("where", cond, c, zero) if taken else b.emit("where", cond, zero, c)
+Mask = tuple[int, bool]  # (bool node, polarity): an element is live where the node is that
 
 
-def where_guards(fn: Function) -> dict[int, list[tuple[int, bool]]]:
-    """For each node used only inside one branch of a ``where``: that ``(condition, branch)``.
+def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
+    """For each elementwise float node not all of whose elements reach the output: a mask.
 
-    The adjoint rules of such nodes have their contributions masked to the branch,
-    so the branch ``where`` does not take never leaks NaN or inf into a gradient
-    (the effect of JAX's double-``where`` trick, applied automatically).
+    A ``where`` gives each branch its condition (negated for the second branch), ANDed
+    with its own mask; an elementwise node passes its mask on to its inputs; a mask given
+    to an input of smaller shape is reduced with ``any`` over the axes broadcast over. A
+    node's mask is the OR of the masks its readers give it (no mask if any reader gives
+    none). A dead element has zero derivative, so masking there is exact, and it keeps
+    the branch ``where`` does not take from leaking NaN or inf into a gradient (the
+    effect of JAX's double-``where`` trick, applied automatically). Mask nodes are made
+    with ``b``; the ones no contribution uses stay dead code.
     """
-    uses: dict[int, list[tuple[int, int]]] = {}
-    for i, node in enumerate(fn.nodes):
-        for pos, a in enumerate(node.args):
-            uses.setdefault(a, []).append((i, pos))
-    guards: dict[int, list[tuple[int, bool]]] = {}
-    for w, node in enumerate(fn.nodes):
-        if node.op != "where":
+    live = reachable(fn.nodes, [fn.output])
+    readers: dict[int, list[tuple[int, int]]] = {}
+    for u in sorted(live):
+        for pos, a in enumerate(fn.nodes[u].args):
+            readers.setdefault(a, []).append((u, pos))
+    masks: dict[int, Mask] = {}
+    for i in sorted(live, reverse=True):
+        node = fn.nodes[i]
+        if i == fn.output or node.dtype != "float" or not PRIMS[node.op].elementwise:
             continue
-        cond = node.args[0]
-        for pos, taken in ((1, True), (2, False)):
-            branch = node.args[pos]
-            inside: set[int] = set()
-            for k in sorted(reachable(fn.nodes, [branch]), reverse=True):
-                n = fn.nodes[k]
-                if n.dtype != "float" or not PRIMS[n.op].elementwise:
-                    continue  # a mask only lines up with an elementwise node's inputs
-                allowed = {(w, pos)} if k == branch else set()
-                if all(u in inside or (u, p) in allowed for u, p in uses.get(k, [])):
-                    inside.add(k)
-                    guards.setdefault(k, []).append((cond, taken))
-    return guards
+        # comparisons read a value without sending it a gradient
+        with b.at(node.loc):
+            given = [given_mask(b, masks, u, pos, i) for u, pos in readers.get(i, ())
+                     if fn.nodes[u].dtype == "float"]
+        m = given[0] if given else None
+        for other in given[1:]:
+            m = None if m is None or other is None else combine(b, "or", m, other)
+        if m is not None:
+            masks[i] = m
+    return masks
+
+
+def given_mask(b: Builder, masks: dict[int, Mask], u: int, pos: int, i: int) -> Mask | None:
+    """The mask reader ``u`` gives its input ``i`` (at position ``pos``), or None (all live)."""
+    reader = b[u]
+    if not PRIMS[reader.op].elementwise:
+        return None
+    m = masks.get(u)
+    if reader.op == "where":
+        branch = (reader.args[0], pos == 1)
+        m = branch if m is None else combine(b, "and", branch, m)
+    return None if m is None else reduced(b, m, b.shape(i))
+
+
+def as_bool(b: Builder, m: Mask) -> int:
+    """The bool node that is True at the live elements of mask ``m``."""
+    node, taken = m
+    return node if taken else b.emit("not", node)
+
+
+def combine(b: Builder, op: str, m1: Mask, m2: Mask) -> Mask | None:
+    """``m1 and m2`` or ``m1 or m2`` (``op``); None when it is all of the elements."""
+    if m1 == m2:
+        return m1
+    if m1[0] == m2[0]:  # c and not c, or c or not c
+        return None if op == "or" else (b.emit("and", m1[0], as_bool(b, m2)), True)
+    return b.emit(op, as_bool(b, m1), as_bool(b, m2)), True
+
+
+def reduced(b: Builder, m: Mask, shape: tuple) -> Mask:
+    """Mask ``m`` reduced with ``any`` to broadcast against ``shape`` (unchanged if it does)."""
+    ms = b.shape(m[0])
+    if broadcast(ms, shape) == tuple(shape):
+        return m
+    node = as_bool(b, m)
+    lead = len(ms) - len(shape)
+    if lead > 0:
+        node = b.emit("any", node, axis=tuple(range(lead)), keepdims=False)
+        ms = b.shape(node)
+    offset = len(shape) - len(ms)
+    ones = tuple(k for k, d in enumerate(ms) if d != 1 and shape[k + offset] == 1)
+    if ones:
+        node = b.emit("any", node, axis=ones, keepdims=True)
+    return node, True
+
+
+def vanishes(b: Builder, c: int, g: int, depth: int = 0) -> bool:
+    """Whether contribution ``c`` is zero wherever the upstream ``g`` is (``g``, ``-g``,
+    ``2 * g``, a ``where`` of such, a sum of them): it needs no mask, as ``g`` is zero
+    at a node's dead elements already."""
+    node = b[c]
+    if c == g:
+        return True
+    if node.op == "const":
+        return math.isfinite(node.attr("value"))
+    if depth > 6:
+        return False
+    if node.op in ("neg", "sum", "expand_dims", "broadcast_to", "reshape"):
+        return vanishes(b, node.args[0], g, depth + 1)
+    if node.op == "mul":
+        x, y = node.args
+        return any(b.is_const(k) and vanishes(b, k, g) and vanishes(b, v, g, depth + 1)
+                   for k, v in ((x, y), (y, x)))
+    if node.op == "where":
+        return all(vanishes(b, a, g, depth + 1) for a in node.args[1:])
+    return False
+
+
+def masked(b: Builder, c: int, m: Mask) -> int:
+    """``c`` at the live elements of mask ``m``, else 0."""
+    node, taken = m
+    zero = b.const(0.0)
+    return b.emit("where", node, c, zero) if taken else b.emit("where", node, zero, c)
+
+
+def contributions(b: Builder, i: int, node, g: int, masks: dict[int, Mask]) -> list:
+    """What node ``i`` sends each input from upstream gradient ``g``: its adjoint rule's
+    contributions, masked at the node's own shape to its live elements (``live_masks``)
+    unless they vanish there anyway, then summed down to each input's shape."""
+    m = masks.get(i)
+    out = []
+    for a, c in zip(node.args, PRIMS[node.op].adjoint(b, i, node, g)):
+        if c is not None and m is not None and not vanishes(b, c, g):
+            c = masked(b, c, m)
+        out.append(None if c is None else unbroadcast(b, c, b.shape(a)))
+    return out
 
 
 def differentiate(fn: Function, *, fuse: bool = True) -> Function:
@@ -73,7 +153,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     out = fn.nodes[fn.output]
     active = active_nodes(fn)
     b.active = active
-    guards = where_guards(fn)
+    masks = live_masks(b, fn)
     with b.at(out.loc):
         seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float",
                       seed=True)
@@ -82,20 +162,15 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     for i in range(fn.output, -1, -1):
         g = adjoint.get(i)
         node = b[i]
-        rule = PRIMS[node.op].adjoint
-        if g is None or rule is None:
+        if g is None or PRIMS[node.op].adjoint is None:
             continue
         if node.name:
             b.name(g, "d_" + node.name)
         adjoint_of.setdefault(g, i)
         with b.at(node.loc):
-            contributions = rule(b, i, node, g)
-            for cond, taken in guards.get(i, ()):
-                contributions = [mask(b, c, cond, taken) for c in contributions]
-            for a, c in zip(node.args, contributions):
+            for a, c in zip(node.args, contributions(b, i, node, g, masks)):
                 if c is None or a not in active:
                     continue
-                c = unbroadcast(b, c, b.shape(a))
                 adjoint[a] = b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
     for p in fn.params:
         if p.node in adjoint:

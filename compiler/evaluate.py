@@ -29,12 +29,12 @@ import numpy as np
 import sympy
 
 from . import printer as P
-from .autodiff import active_nodes, mask, where_guards
+from .autodiff import active_nodes, contributions, live_masks
 from .codegen import HELPER_ORDER, Ctx
 from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS, index_text, unbroadcast
+from .primitives import PRIMS, index_text
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)
@@ -626,8 +626,8 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
     # computed on the forward graph alone, exactly as differentiate computes them.
     forward_fn = dataclasses.replace(fn, nodes=fn.nodes[: fn.seed], seed=None, grads={})
     active = active_nodes(forward_fn)
-    guards = where_guards(forward_fn)
     b.active = active
+    masks = live_masks(b, forward_fn)
     describe = Describer(b.nodes, labels, point.dims)
 
     upstream: dict[int, object] = {fn.output: ev.values[fn.seed]}
@@ -646,20 +646,18 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
             ev.bind(g, upstream[i])
             scalar = node.shape == ()
             elementwise = PRIMS[node.op].elementwise and not scalar
-            contributions = guarded(b, node, rule(b, i, node, g), guards.get(i, ()))
+            sent = contributions(b, i, node, g, masks)
             local_nodes = [None] * len(node.args)
             if scalar:
-                local_nodes = guarded(
-                    b, node, rule(b, i, node, b.const(1.0)), guards.get(i, ())
-                )
+                local_nodes = contributions(b, i, node, b.const(1.0), masks)
             elif elementwise:
                 one = b.emit(
                     "param", name=f"__ones_{i}", shape=node.shape, dtype="float"
                 )
                 ev.bind(one, np.ones(concrete(node.shape, point.dims)))
-                local_nodes = guarded(b, node, rule(b, i, node, one), guards.get(i, ()))
+                local_nodes = contributions(b, i, node, one, masks)
         edges = []
-        for pos, (a, c) in enumerate(zip(node.args, contributions)):
+        for pos, (a, c) in enumerate(zip(node.args, sent)):
             arg = b[a]
             edge = Edge(pos, a)
             if arg.op in ("const", "dim", "arange"):
@@ -703,15 +701,6 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
         grads,
         adjoint,
     )
-
-
-def guarded(b: Builder, node, contributions: list, guards) -> list:
-    """Contributions masked to the ``where`` branch their node lives in, each summed down
-    to its input's shape (as autodiff does)."""
-    for cond, taken in guards:
-        contributions = [mask(b, c, cond, taken) for c in contributions]
-    return [None if c is None else unbroadcast(b, c, b.shape(a))
-            for a, c in zip(node.args, contributions)]
 
 
 class Describer:

@@ -635,6 +635,20 @@ for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", 
     prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
          elementwise=True)
 prim("and", bool_shape, lambda n, a, c: P.binop("&", P.BITAND, *a), None, elementwise=True)
+# ``|`` binds between comparisons and ``&``; ``not`` (scalar mode) between ``and`` and them
+BITOR, NOT = 15, 8
+prim("or", bool_shape, lambda n, a, c: P.binop("|", BITOR, *a), None, elementwise=True)
+prim("not", bool_shape, lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY), None,
+     elementwise=True,
+     scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT))
+
+
+def any_shape(b, args, attrs):
+    return reduce_shape(b.shape(args[0]), attrs["axis"], attrs["keepdims"]), "bool"
+
+
+# whether any element along ``axis`` is True (masks of broadcast values, autodiff.live_masks)
+prim("any", any_shape, reduction_method("any"))
 
 
 # ----------------------------------------------------------------------------
