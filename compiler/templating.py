@@ -9,7 +9,12 @@ import jinja2
 
 
 def template_dir() -> Path:
-    """Where the templates are: the installed package data, or the repository's ``templates/``."""
+    """Where the templates are: the repository's ``templates/`` beside this package (a
+    checkout or worktree uses its own, even when another copy is installed), else the
+    installed package data."""
+    beside = Path(__file__).resolve().parent.parent / "templates"
+    if (beside / "module.py.j2").is_file():
+        return beside
     try:
         from importlib.resources import files
 
