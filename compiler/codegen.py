@@ -31,10 +31,11 @@ VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
-                "_softplus_scalar", "_sign_scalar", "_vdot")
+                "_softplus_scalar", "_sign_scalar", "_log_scalar", "_pow_scalar", "_vdot")
 HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
                 "_sigmoid_scalar": ("math",),
-                "_softplus_scalar": ("math",)}
+                "_softplus_scalar": ("math",), "_log_scalar": ("math",),
+                "_pow_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
 

@@ -849,6 +849,8 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
     ops = {sub[i].op for i in live}
     if not ops <= set(FUSIBLE) | {"const", "input_ref"} or sub[out].op == "input_ref":
         return None
+    if any(sub[i].op == "pow" and sub[sub[i].args[1]].op != "const" for i in live):
+        return None  # x ** p at 0 follows the primitive table's convention, not SymPy's
     body, used = freeze_body(sub.nodes, out, compact=True)
     result = emit(scope, node, "fused", *(args[k] for k in used), body=body,
                   name=f"fused {fn.name}")

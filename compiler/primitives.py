@@ -391,14 +391,23 @@ def div_adj(b, i, n, g):
 
 
 def pow_adj(b, i, n, g):
+    """JAX's convention at 0 (README.md, "Conventions"): ``d/dx x**0 = 0`` everywhere, and
+    ``d/dp x**p = x**p * log(x)`` takes ``log(x)`` as 0 where ``x == 0``."""
     x, y = n.args
     if b.is_const(y):
         c = b[y].attr("value")
+        if c == 0:
+            return [None, None]
         local = b.mul(y, b.emit("pow", x, b.const(c - 1))) if c != 2 else b.mul(y, x)
         return [b.mul(g, local), None]
-    dx = b.mul(g, b.mul(y, b.emit("pow", x, b.sub(y, b.const(1)))))
-    dy = b.mul(g, b.mul(i, b.emit("log", x)))
-    return [dx, dy]
+    local = b.mul(y, b.emit("pow", x, b.sub(y, b.const(1))))
+    dx = b.mul(g, b.emit("where", b.emit("eq", y, zero(b)), zero(b), local))
+    if b.is_const(x, 0.0):
+        return [dx, None]
+    if b.is_const(x):
+        return [dx, b.mul(g, b.mul(i, b.emit("log", x)))]
+    nonzero = b.emit("where", b.emit("eq", x, zero(b)), b.const(1), x)
+    return [dx, b.mul(g, b.mul(i, b.emit("log", nonzero)))]
 
 
 def matmul_adj(b, i, n, g):
@@ -472,12 +481,13 @@ def pow_emit(node, a, ctx):
 
 
 def scalar_pow(node, a, ctx):
-    """``x ** k`` for a whole ``k``; ``math.pow`` otherwise (never a complex result)."""
+    """``x ** k`` for a whole ``k >= 0``; otherwise the helper ``_pow_scalar``, NumPy's
+    float64 power (inf for 0 to a negative power, nan for a negative base to a fractional
+    one, where ``math.pow`` raises and ``**`` gives a complex number)."""
     k = integral_exponent(a[1])
-    if k is not None:
+    if k is not None and not k.text.startswith("-"):
         return P.power(a[0], k)
-    ctx.use("math")
-    return P.call("math.pow", *a)
+    return helper("_pow_scalar")(node, a, ctx)
 
 
 prim("pow", elementwise_shape, pow_emit, pow_adj,
@@ -547,7 +557,8 @@ def math_fn(name: str):
 
 
 unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
-unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
+# on floats ``_log_scalar``: NumPy's -inf at 0 and nan below (``math.log`` raises)
+unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "_log_scalar")
 unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
       lambda x: sympy.log(1 + x), "math.log1p")
 unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),

@@ -236,3 +236,117 @@ def test_no_nan_or_inf_from_untaken_branches(src, fuse):
     _, grads = value_and_grads(src, fuse, *args)
     for g in grads:
         assert np.all(np.isfinite(g)), (src, g)
+
+
+SCALAR_WHERE = (
+    "def f(w: Scalar, x: Scalar) -> Scalar:\n    return where(x > 0, w * log(x), 0)\n"
+)
+
+
+@FUSE
+@pytest.mark.parametrize("x", [0.0, -2.0])
+def test_where_scalar_build(fuse, x):
+    value, grads = value_and_grads(SCALAR_WHERE, fuse, 2.0, x)
+    assert value == 0.0
+    assert_grads(grads, [0.0, 0.0])
+
+
+# --- item 6: x ** p at x = 0 (JAX's convention, README.md "Conventions") -----------------
+
+POW = "def f(p: Scalar, x: Vector[n]) -> Scalar:\n    return sum(x ** p)\n"
+POW_SCALAR = "def f(p: Scalar, x: Scalar) -> Scalar:\n    return x ** p\n"
+POW_ZERO = "def f(x: Vector[n]) -> Scalar:\n    return sum(x ** 0)\n"
+ZERO_BASE = "def f(x: Vector[n]) -> Scalar:\n    return sum(0.0 ** (x + 2))\n"
+
+
+@FUSE
+def test_pow_exponent_gradient_at_zero_base(fuse):
+    # d/dp = sum x**p log x with 0 log 0 = 0; d/dx = p x**(p - 1)
+    _, grads = value_and_grads(POW, fuse, 1.5, np.array([0.0, 2.0]))
+    assert_grads(grads, [2.0**1.5 * math.log(2.0), [0.0, 1.5 * math.sqrt(2.0)]])
+    fd_check(POW, fuse, 1.5, np.array([0.5, 2.0]))
+
+
+@FUSE
+def test_pow_variable_exponent_zero(fuse):
+    # x ** 0 = 1 for every x: d/dx = 0 (also at x = 0); d/dp = sum log x over x != 0
+    value, grads = value_and_grads(POW, fuse, 0.0, np.array([0.0, 2.0]))
+    assert value == 2.0
+    assert_grads(grads, [math.log(2.0), [0.0, 0.0]])
+
+
+@FUSE
+def test_pow_literal_exponent_zero(fuse):
+    value, grads = value_and_grads(POW_ZERO, fuse, np.array([0.0, 2.0]))
+    assert value == 2.0
+    assert_grads(grads, [[0.0, 0.0]])
+
+
+@FUSE
+def test_pow_constant_zero_base(fuse):
+    value, grads = value_and_grads(ZERO_BASE, fuse, np.array([0.0, 2.0]))
+    assert value == 0.0
+    assert_grads(grads, [[0.0, 0.0]])
+
+
+@FUSE
+def test_pow_negative_base_integer_exponent(fuse):
+    # (-2) ** 2: d/dx = 2 * -2 = -4; d/dp = 4 log(-2) is NaN (as JAX and NumPy give)
+    mod = load(POW, fuse)
+    with np.errstate(all="ignore"):
+        value, (d_p, d_x) = mod.f_value_and_grad(2.0, np.array([-2.0]))
+    assert value == 4.0
+    np.testing.assert_array_equal(d_x, [-4.0])
+    assert math.isnan(d_p)
+
+
+@FUSE
+def test_pow_inside_fused_region_and_fuse_helper(fuse):
+    # w * x ** p (a fusible region around the pow) and a @fuse helper holding t ** p
+    region = (
+        "def f(p: Scalar, x: Vector[n]) -> Scalar:\n    return sum(3.0 * x ** p + x)\n"
+    )
+    helper = (
+        "@fuse\ndef powf(t: Scalar, q: Scalar) -> Scalar:\n    return 3.0 * t ** q + t\n\n\n"
+        "def f(p: Scalar, x: Vector[n]) -> Scalar:\n    return sum(powf(x, p))\n"
+    )
+    for src in (region, helper):
+        _, grads = value_and_grads(src, fuse, 1.5, np.array([0.0, 2.0]))
+        assert_grads(
+            grads, [3 * 2.0**1.5 * math.log(2.0), [1.0, 4.5 * math.sqrt(2.0) + 1]]
+        )
+        fd_check(src, fuse, 1.5, np.array([0.5, 2.0]))
+
+
+# (p, x) -> (value, d/dp, d/dx): NumPy's float64 values and JAX's gradients at x = 0
+SCALAR_POW_POINTS = [
+    ((1.5, 0.0), (0.0, 0.0, 0.0)),
+    ((0.0, 0.0), (1.0, 0.0, 0.0)),
+    ((1.0, 0.0), (0.0, 0.0, 1.0)),
+    ((0.5, 0.0), (0.0, 0.0, math.inf)),
+    ((-1.0, 0.0), (math.inf, math.nan, -math.inf)),
+    ((2.0, -2.0), (4.0, math.nan, -4.0)),
+    ((1.5, -2.0), (math.nan, math.nan, math.nan)),
+    ((1.5, 4.0), (8.0, 8.0 * math.log(4.0), 3.0)),
+]
+
+
+@FUSE
+@pytest.mark.parametrize(("at", "want"), SCALAR_POW_POINTS, ids=str)
+def test_pow_scalar_build_matches_numpy(fuse, at, want):
+    """The all-Scalar build (Python floats and math) raises nothing and gives NumPy's values."""
+    p, x = at
+    value, (d_p, d_x) = load(POW_SCALAR, fuse).f_value_and_grad(p, x)
+    np.testing.assert_array_equal([value, d_p, d_x], want)
+    # the same formula built with NumPy arrays gives the same
+    with np.errstate(all="ignore"):
+        v_np, (dp_np, dx_np) = load(POW, fuse).f_value_and_grad(p, np.array([x]))
+    np.testing.assert_array_equal([v_np, dp_np, dx_np[0]], want)
+
+
+@FUSE
+def test_scalar_build_zero_base_and_literal_zero_exponent(fuse):
+    src = "def f(x: Scalar) -> Scalar:\n    return 0.0 ** (x + 2) + x ** 0\n"
+    assert load(src, fuse).f_value_and_grad(0.0) == (1.0, 0.0)
+    src = "def f(x: Scalar) -> Scalar:\n    return x ** -1.0 + x ** -2\n"
+    assert load(src, fuse).f(0.0) == math.inf  # NumPy's value, not ZeroDivisionError

@@ -26,7 +26,11 @@ def consumers(nodes) -> dict[int, list[int]]:
     return users
 
 
-def fusible(node) -> bool:
+def fusible(node, nodes) -> bool:
+    """Whether ``node`` may join a region: ``pow`` only with a constant exponent, as its
+    gradient at ``x = 0`` follows a convention (``primitives.pow_adj``) SymPy's does not."""
+    if node.op == "pow" and nodes[node.args[1]].op != "const":
+        return False
     return node.op in FUSIBLE and node.dtype == "float"
 
 
@@ -39,7 +43,7 @@ def regions(fn: Function) -> dict[int, int]:
     size: dict[int, int] = {}
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
-        if i not in live or not fusible(node):
+        if i not in live or not fusible(node, nodes):
             continue
         us = [u for u in users.get(i, []) if u in live]
         roots = sorted({root_of.get(u, -1) for u in us})
