@@ -65,6 +65,9 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
             vals.append(inputs[dict(attrs)["k"]])
         elif op == "const":
             v = dict(attrs)["value"]
+            if v != v or abs(v) == float("inf"):  # a folded 1 / 0: oo or nan, never derivable
+                vals.append(sympy.Float(v))
+                continue
             vals.append(sympy.Integer(int(v)) if v == int(v) and abs(v) < 2**53 else
                         sympy.Float(repr(v), 17))
         else:

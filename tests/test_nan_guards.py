@@ -350,3 +350,43 @@ def test_scalar_build_zero_base_and_literal_zero_exponent(fuse):
     assert load(src, fuse).f_value_and_grad(0.0) == (1.0, 0.0)
     src = "def f(x: Scalar) -> Scalar:\n    return x ** -1.0 + x ** -2\n"
     assert load(src, fuse).f(0.0) == math.inf  # NumPy's value, not ZeroDivisionError
+
+
+# --- item 11: constant folding follows NumPy float64 ------------------------------------
+
+# (constant expression in the formula, the same computed by NumPy in float64)
+F = np.float64
+CONSTANTS = [
+    ("(-8.0) ** (1 / 3)", lambda: F(-8.0) ** (F(1.0) / F(3.0))),
+    ("(-2.0) ** 0.5", lambda: F(-2.0) ** F(0.5)),
+    ("(-8.0) ** 3.0", lambda: F(-8.0) ** F(3.0)),
+    ("1 / 0", lambda: F(1.0) / F(0.0)),
+    ("-1 / 0", lambda: F(-1.0) / F(0.0)),
+    ("0 / 0", lambda: F(0.0) / F(0.0)),
+    ("10.0 ** 400", lambda: F(10.0) ** F(400.0)),
+    ("(-10.0) ** 401", lambda: F(-10.0) ** F(401.0)),
+    ("0.0 ** -1", lambda: F(0.0) ** F(-1.0)),
+    ("0.0 ** -2", lambda: F(0.0) ** F(-2.0)),
+    ("1e308 * 10", lambda: F(1e308) * F(10.0)),
+    ("2.0 ** 0.5", lambda: F(2.0) ** F(0.5)),
+]
+
+
+@FUSE
+@pytest.mark.parametrize(("text", "numpy"), CONSTANTS, ids=[c[0] for c in CONSTANTS])
+def test_constant_folding_follows_numpy(text, numpy, fuse):
+    with np.errstate(all="ignore"):
+        c = numpy()
+        v = np.array([-2.0, 1.0, 3.0])
+        want = np.sum(v * c)
+        mod = load(
+            f"def f(v: Vector[n]) -> Scalar:\n    return sum(v * ({text}))\n", fuse
+        )
+        value, grad = mod.f_value_and_grad(v)
+        scalar = load(f"def f(v: Scalar) -> Scalar:\n    return v * ({text})\n", fuse)
+        s_value, s_grad = scalar.f_value_and_grad(3.0)
+    assert not isinstance(value, complex) and np.isrealobj(grad)
+    np.testing.assert_array_equal(value, want)
+    np.testing.assert_array_equal(grad, np.full(3, c))
+    assert isinstance(s_value, float) and isinstance(s_grad, float)
+    np.testing.assert_array_equal([s_value, s_grad], [F(3.0) * c, c])

@@ -62,25 +62,46 @@ def make_rewriter(*, fuse: bool, late: bool = False):
 
 
 def fold(b, op, args):
-    """Exact constant folding of arithmetic on constants (no libm: byte-identical anywhere)."""
+    """Constant folding of arithmetic on constants, with NumPy's float64 results (exact: no
+    libm, so byte-identical anywhere): inf for an overflow or a division by zero, nan for
+    0 / 0 or a negative base to a fractional power; never a complex number or an exception.
+    A fractional power of a base that is not negative is left to NumPy at run time."""
     f = PRIMS[op].fold
     if f is None and op != "pow":
         return None
     if not args or not all(b.is_const(a) for a in args):
         return None
     vals = [b[a].attr("value") for a in args]
+    if op == "pow":
+        value = fold_pow(*vals)
+    elif op == "div" and vals[1] == 0.0:
+        value = divide_by_zero(vals[0], vals[1])
+    else:
+        value = f(*vals)
+    return None if value is None else b.const(value)
+
+
+def divide_by_zero(x: float, zero: float) -> float:
+    """``x / 0.0`` (or ``-0.0``) in IEEE arithmetic: a signed inf, or nan for 0 / 0 and nan."""
+    if x == 0.0 or math.isnan(x):
+        return math.nan
+    return math.copysign(math.inf, x) * math.copysign(1.0, zero)
+
+
+def fold_pow(x: float, y: float) -> float | None:
+    """``x ** y`` as NumPy's float64 power when it is exact: a whole ``y`` (repeated
+    multiplication), or a negative base to a fractional power (nan); else None."""
+    if math.isnan(x) or math.isnan(y) or math.isinf(y):
+        return None
+    if y != int(y):
+        return math.nan if x < 0 else None
+    if abs(y) > 1e6:
+        return None
+    odd = int(y) % 2 == 1
     try:
-        if op == "pow":
-            if vals[1] != int(vals[1]) or abs(vals[1]) > 1e6:
-                return None
-            value = vals[0] ** int(vals[1])
-        else:
-            value = f(*vals)
-    except (ZeroDivisionError, OverflowError):
-        return None
-    if isinstance(value, complex) or not math.isfinite(value):
-        return None
-    return b.const(value)
+        return x ** int(y)
+    except (ZeroDivisionError, OverflowError):  # 0 to a negative power; an overflow
+        return math.copysign(math.inf, x) if odd else math.inf
 
 
 def op_of(b, i: int, op: str) -> bool:
