@@ -21,6 +21,7 @@ from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
 from .shapes import canon, dim_symbol, norm_axis
+from .sympy_input import derivable
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_DEPTH = 200
@@ -852,6 +853,8 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
     if any(sub[i].op == "pow" and sub[sub[i].args[1]].op != "const" for i in live):
         return None  # x ** p at 0 follows the primitive table's convention, not SymPy's
     body, used = freeze_body(sub.nodes, out, compact=True)
+    if not derivable(body, len(used), range(len(used))):
+        return None  # SymPy cannot say its gradient: inlined, differentiated node by node
     result = emit(scope, node, "fused", *(args[k] for k in used), body=body,
                   name=f"fused {fn.name}")
     return broadcast_over(scope, node, result, args)

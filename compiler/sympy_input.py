@@ -7,12 +7,14 @@ nothing is ever printed as a tree (no expression swell).
 
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from .errors import FormulaError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
-from .symbolic import OP_OF
+from .symbolic import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
 
 FUNCTIONS = {**OP_OF, sympy.Abs: "abs"}
 
@@ -101,6 +103,37 @@ def convert(b: Builder, e, memo) -> int:
         if isinstance(e, cls) and len(e.args) == 1:
             return b.emit(op, memo[e.args[0]])
     raise error(f"unsupported SymPy operation {type(e).__name__}")
+
+
+def convertible(expr, symbols) -> bool:
+    """Whether ``convert`` turns every subexpression of ``expr`` into nodes: no symbol
+    but ``symbols``, only finite real numbers (no ``zoo``, ``nan``, ``oo``, ``I``), and
+    only operations the graph has (no ``sign``, no ``Piecewise``)."""
+    for e in post_order(expr):
+        if isinstance(e, sympy.Symbol):
+            ok = e in symbols
+        elif e.is_Number or e in (sympy.pi, sympy.E):
+            # finite in float64 too: SymPy's 1e308 * 10 does not overflow
+            ok = e.is_extended_real is True and e.is_finite is True and abs(float(e)) < math.inf
+        elif isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Max, sympy.Min)):
+            ok = True
+        else:
+            ok = any(isinstance(e, cls) and len(e.args) == 1 for cls in FUNCTIONS)
+        if not ok:
+            return False
+    return True
+
+
+def derivable(body: tuple, nargs: int, wanted) -> bool:
+    """Whether SymPy's local gradient of a fused ``body`` with respect to each input in
+    ``wanted`` is ``convertible`` (``sqrt(x * x)`` is ``Abs(x)``, whose derivative SymPy
+    writes ``sign(x)``; ``x / (x - x)`` gives ``zoo``). A region that is not stays unfused
+    and is differentiated node by node, as with ``--no-fuse``. The body itself must be
+    convertible too: SymPy's derivative of ``zoo * exp(x)`` is 0."""
+    symbols = {*arg_symbols(nargs), OUT}
+    if not convertible(body_to_sympy(body, arg_symbols(nargs)), symbols):
+        return False
+    return all(convertible(local_gradient(body, nargs, k)[0], symbols) for k in wanted)
 
 
 def convert_add(b: Builder, e, memo) -> int:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..autodiff import active_nodes
 from ..ir import Builder, Function, reachable, rebuild
 from ..symbolic import FUSIBLE
+from ..sympy_input import derivable
 
 MAX_REGION = 12
 
@@ -91,6 +93,12 @@ def fuse(fn: Function) -> Function:
     members: dict[int, list[int]] = {}
     for i in sorted(root_of):
         members.setdefault(root_of[i], []).append(i)
+    active = active_nodes(fn)
+    for group in [g for g in members.values() if len(g) > 1]:
+        body, inputs = body_of(nodes, group)
+        if not derivable(body, len(inputs), [k for k, a in enumerate(inputs) if a in active]):
+            members.update({i: [i] for i in group})  # SymPy cannot say it: left unfused
+            root_of.update({i: i for i in group})
     live = reachable(nodes, [fn.output])
     b = Builder()
     remap: dict[int, int] = {}
