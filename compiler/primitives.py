@@ -646,9 +646,11 @@ for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", 
     prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
          elementwise=True)
 prim("and", bool_shape, lambda n, a, c: P.binop("&", P.BITAND, *a), None, elementwise=True)
-# ``|`` binds between comparisons and ``&``; ``not`` (scalar mode) between ``and`` and them
-BITOR, NOT = 15, 8
-prim("or", bool_shape, lambda n, a, c: P.binop("|", BITOR, *a), None, elementwise=True)
+# ``|`` binds between comparisons and ``&``; on Python bools (scalar mode) ``or`` and ``not``
+# bind more weakly than comparisons, ``not`` more strongly than ``or``
+BITOR, OR, NOT = 15, 6, 8
+prim("or", bool_shape, lambda n, a, c: P.binop("|", BITOR, *a), None, elementwise=True,
+     scalar=lambda n, a, c: P.binop("or", OR, *a))
 prim("not", bool_shape, lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY), None,
      elementwise=True,
      scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT))

@@ -390,3 +390,19 @@ def test_constant_folding_follows_numpy(text, numpy, fuse):
     np.testing.assert_array_equal(grad, np.full(3, c))
     assert isinstance(s_value, float) and isinstance(s_grad, float)
     np.testing.assert_array_equal([s_value, s_grad], [F(3.0) * c, c])
+
+
+SCALAR_SHARED = (
+    "def f(x: Scalar) -> Scalar:\n"
+    "    lx = log(x)\n"
+    "    return where(x > 0, 0, lx) + where(x > 1, lx, 0)\n"
+)
+
+
+@FUSE
+@pytest.mark.parametrize(("x", "want"), [(0.5, 0.0), (2.0, 0.5), (-1.0, -1.0)])
+def test_where_scalar_build_shared_log(fuse, x, want):
+    # log x reaches the value where x <= 0 or x > 1 (d/dx = 1 / x there), else not at all
+    _, grad = load(SCALAR_SHARED, fuse).f_value_and_grad(x)
+    assert isinstance(grad, float)
+    assert grad == want
