@@ -622,7 +622,7 @@ def backprop(fn: Function, point: Point, seed_value=None) -> Trace:
     labels = make_labels(fn, forward)
     for i in forward:
         ev.value(i)
-    # The walk of autodiff.differentiate: activity analysis and where-branch guards are
+    # The walk of autodiff.differentiate: activity analysis and live masks are
     # computed on the forward graph alone, exactly as differentiate computes them.
     forward_fn = dataclasses.replace(fn, nodes=fn.nodes[: fn.seed], seed=None, grads={})
     active = active_nodes(forward_fn)
