@@ -328,6 +328,47 @@ def fresh_array(nodes, a: int) -> bool:
     return node.op == "broadcast_to" and nodes[node.args[0]].shape == ()
 
 
+def view_of(nodes, i: int) -> int | None:
+    """The node whose memory the value of node ``i`` may share (a view's base), or None
+    when ``i`` computes a new array or scalar (advanced indexing, ``np.full``, ...)."""
+    node = nodes[i]
+    if node.op not in VIEWS or node.op == "param" or fresh_array(nodes, i):
+        return None
+    if node.op == "getitem" and any(e[0] == "a" for e in node.attr("index")):
+        return None  # advanced indexing copies
+    if nodes[node.args[0]].shape == ():
+        return None  # a float has no memory to view: reshaping it makes a new array
+    return node.args[0]
+
+
+def view_root(nodes, i: int) -> tuple[int, bool]:
+    """The node whose memory node ``i``'s value is (following views), and whether the
+    value is read-only (an ``np.broadcast_to`` of an array on the way)."""
+    readonly = False
+    while (base := view_of(nodes, i)) is not None:
+        readonly = readonly or nodes[i].op == "broadcast_to"
+        i = base
+    return i, readonly
+
+
+def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int]) -> list[str]:
+    """The return texts of ``results``, each a ``.copy()`` where the value could be an
+    input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
+    broadcast, or share memory with an earlier result (SPEC §2: results own their
+    memory). Scalars are immutable floats; a fresh array is returned as it is."""
+    claimed: set[int] = set()
+    out = []
+    for i, e in zip(results, exprs):
+        root, readonly = view_root(nodes, i)
+        shared = nodes[root].op == "param" or root in inputs or root in claimed
+        if nodes[i].shape != () and (readonly or shared):
+            e = P.method(e, "copy")
+        else:
+            claimed.add(root)
+        out.append(e.text)
+    return out
+
+
 def dependents(nodes, roots: set[int]) -> set[int]:
     """Nodes computed from any of ``roots`` (the adjoint values, for the seed)."""
     out = set(roots)
@@ -559,6 +600,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
+    returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set())[0]
 
     out = []
     # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
@@ -574,7 +616,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     fused = identifiers(fblocks, [value] + cache_names)
     out.append(lay_out(fn.name + "_forward", params, docstring(fn, "forward", cache_names),
                        prologue(fn, pnames, dims, fused) + body_lines(fblocks),
-                       fret + [f"return {value}, cache"]))
+                       fret + [f"return {returned}, cache"]))
     unpack = []
     if len(cache_names) == 1:
         unpack = [f"({cache_names[0]},) = cache"]
@@ -582,7 +624,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         unpack = tuple_lines("(", cache_names, ") = cache")
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
-    gtexts = [as_float(bexprs[g]).text for g in grads]
+    gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes))
     bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
@@ -621,8 +663,9 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
                               namer, vctx, adjoints)
-    gtexts = [as_float(exprs[g]).text for g in grads]
     value = exprs[vg.output].text
+    gtexts = owned(vg.nodes, [vg.output, *grads],
+                   [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set())[1:]
     if len(gtexts) == 1:
         ret = [f"return {value}, {gtexts[0]}"]
     else:
