@@ -138,6 +138,7 @@ class Ctx:
     helpers: set[str] = field(default_factory=set)
     math: bool = False
     compact: bool = False  # a printer may then prefer a helper call to inline code
+    indent: int = 0  # extra indentation of the statements (4 inside a ``try``)
 
     def use(self, helper: str) -> None:
         self.helpers.add(helper)
@@ -197,7 +198,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     def statement(i: int, lines: list[str]) -> None:
         comment = cite(nodes[i], fn.filename)
         note = fn.notes.get(i)
-        if note and len(note) < LINE_LIMIT - 6:
+        if note and len(note) < LINE_LIMIT - 6 - ctx.indent:
             lines = [f"# {note}"] + lines
         if blocks and blocks[-1].comment == comment:
             blocks[-1].lines.extend(lines)
@@ -211,14 +212,14 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     def materialise(i: int, e: P.Expr) -> P.Expr:
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
         name = namer.node(i, nodes[i], i in adjoints, fn.adjoint_of.get(i))
-        while len(name) + len(e.text) + 7 > LINE_LIMIT:
+        while len(name) + len(e.text) + 7 + ctx.indent > LINE_LIMIT:
             inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
             if not inlined:
                 break
             longest = max(inlined, key=lambda a: (len(exprs[a].text), a))
             materialise(longest, exprs[longest])
             e = render(i)
-        if len(name) + len(e.text) + 7 > LINE_LIMIT:
+        if len(name) + len(e.text) + 7 + ctx.indent > LINE_LIMIT:
             ctx.compact = True
             e = render(i)
             ctx.compact = False
@@ -539,7 +540,47 @@ def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
 
 
 def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]) -> dict:
-    return {"signature": signature(fn_name, params), "doc": doc, "body": body, "ret": ret}
+    return {"name": fn_name, "signature": signature(fn_name, params), "doc": doc, "body": body,
+            "ret": ret, "guard": None}
+
+
+# What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
+MATH_ERRORS = "(ArithmeticError, ValueError)"
+# Only these raise on floats: division, ``%``, powers and ``math``'s functions (+, -, *,
+# abs, max, min and comparisons give inf or nan as NumPy does).
+MAY_RAISE = re.compile(r"/|%|\*\*|\bmath\.")
+
+
+def fallback_name(fn_name: str, kind: str) -> str:
+    """The NumPy fallback of the scalar function ``<fn_name>_<kind>``."""
+    return f"_{fn_name}_{kind}_numpy"
+
+
+def fallback_doc(name: str) -> list[str]:
+    """The docstring of a NumPy fallback."""
+    public = name[1:-len("_numpy")]
+    return [f"``{public}`` in NumPy arithmetic, for the inputs where ``math`` raises.", "",
+            "The same computation on np.float64 scalars: inf and nan (with NumPy's warning)",
+            "where Python raises, as the NumPy build returns; results are floats."]
+
+
+def guarded(layout: dict, fallback: str, args: list[str]) -> dict:
+    """``layout`` with its statements in a ``try`` that hands the inputs to ``fallback``
+    when ``math`` raises; the input checks before them stay outside. Statements that
+    cannot raise (no division, power or ``math`` call) need no ``try``.
+    """
+    blocks = [item for item in layout["body"] if isinstance(item, dict)]
+    code = [ln for b in blocks for ln in b["lines"] if not ln.startswith("#")]
+    if any(MAY_RAISE.search(ln) for ln in code):
+        layout["body"] = [item for item in layout["body"] if not isinstance(item, dict)]
+        handler = [ln[4:] for ln in call_lines("    ", f"return {fallback}", args)]
+        layout["guard"] = {"body": blocks, "errors": MATH_ERRORS, "handler": handler}
+    return layout
+
+
+def to_float64(names: list[str]) -> list[str]:
+    """``x = np.float64(x)`` for each of ``names``: NumPy arithmetic from here on."""
+    return [f"{v} = np.float64({v})" for v in names]
 
 
 def all_scalar(fn: Function) -> bool:
@@ -548,15 +589,21 @@ def all_scalar(fn: Function) -> bool:
     return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
 
 
-def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False
-                    ) -> tuple[list[dict], set]:
-    """The emitted functions of one formula function, as template data."""
+def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False,
+                    numpy_fallback: bool = False) -> tuple[list[dict], set]:
+    """The emitted functions of one formula function, as template data.
+
+    With ``math``, the statements of each function run in a ``try`` whose handler calls
+    the function's NumPy fallback; ``numpy_fallback`` emits those fallbacks instead
+    (``_f_forward_numpy``, ...: the NumPy spelling on np.float64 scalars, floats out).
+    """
     namer = Namer(reserved_names(fn_names))
     pnames = {p.name: namer.fresh(p.name) for p in fn.params}
     for p in fn.params:
         namer.names[p.node] = pnames[p.name]
     dims = {d: namer.fresh(d) for d in fn.dims}
-    ctx = Ctx(fn.nodes, dims, math=math)
+    indent = 4 if math else 0
+    ctx = Ctx(fn.nodes, dims, math=math, indent=indent)
     params = [pnames[p.name] for p in fn.params]
 
     seed_name = "d_value"  # placeholder for the dry run; named after the value below
@@ -582,7 +629,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         return emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), names, bctx,
                          adjoints, external=from_cache)
 
-    backward(copy.deepcopy(namer), Ctx(fn.nodes, dims, math=math))  # a dry run finds what to cache
+    dry = Ctx(fn.nodes, dims, math=math, indent=indent)
+    backward(copy.deepcopy(namer), dry)  # a dry run finds what to cache
     cache_nodes = sorted(read)
     # Forward names first, so that the forward's names never depend on the backward.
     fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
@@ -591,16 +639,27 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     value_name = fexprs[fn.output].text
     seed_name = namer.fresh("d_" + value_name if value_name.isidentifier() else "d_out")
     namer.names[fn.seed] = seed_name
-    bctx = Ctx(fn.nodes, dims, math=math)
+    bctx = Ctx(fn.nodes, dims, math=math, indent=indent)
     bblocks, bexprs = backward(namer, bctx)
     assert sorted(read) == cache_nodes
     ctx.helpers |= bctx.helpers
     seed_check = check_seed(fn, seed_name, dims)
+    if numpy_fallback:
+        cached_floats = [fexprs[i].text for i in cache_nodes if fn.nodes[i].dtype == "float"]
+        seed_check = to_float64([seed_name] + cached_floats)
     bused = identifiers(bblocks, [bexprs[g].text for g in grads] + seed_check)
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
     returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set())[0]
+    if numpy_fallback:
+        returned = f"float({returned})"
+
+    def name(kind: str) -> str:
+        return fallback_name(fn.name, kind) if numpy_fallback else f"{fn.name}_{kind}"
+
+    def guard(layout: dict, kind: str, args: list[str]) -> dict:
+        return guarded(layout, fallback_name(fn.name, kind), args) if math else layout
 
     out = []
     # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
@@ -608,15 +667,17 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     call = [f"return {fn.name}_forward({', '.join(params)})[0]"]
     if len(call[0]) + 4 > LINE_LIMIT:
         call = call_lines("", f"_result = {fn.name}_forward", params) + ["return _result[0]"]
-    out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
+    if not numpy_fallback:
+        out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
     fret = tuple_lines("cache = (", cache_names, ")") if len(cache_names) != 1 else [
         f"cache = ({cache_names[0]},)"]
     if not cache_names:
         fret = ["cache = ()"]
     fused = identifiers(fblocks, [value] + cache_names)
-    out.append(lay_out(fn.name + "_forward", params, docstring(fn, "forward", cache_names),
-                       prologue(fn, pnames, dims, fused) + body_lines(fblocks),
-                       fret + [f"return {returned}, cache"]))
+    checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused)
+    out.append(guard(lay_out(name("forward"), params, docstring(fn, "forward", cache_names),
+                             checks + body_lines(fblocks),
+                             fret + [f"return {returned}, cache"]), "forward", params))
     unpack = []
     if len(cache_names) == 1:
         unpack = [f"({cache_names[0]},) = cache"]
@@ -625,15 +686,24 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
     gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes))
+    if numpy_fallback:
+        gtexts = [f"float({t})" for t in gtexts]
     bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
-    out.append(lay_out(fn.name + "_backward", [seed_name, "cache"],
-                       docstring(fn, "backward", [], seed_name),
-                       unpack + seed_check + body_lines(bblocks), bret))
+    out.append(guard(lay_out(name("backward"), [seed_name, "cache"],
+                             docstring(fn, "backward", [], seed_name),
+                             unpack + seed_check + body_lines(bblocks), bret),
+                     "backward", [seed_name, "cache"]))
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
-        out.append(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names))
+        out.append(guard(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names,
+                                        numpy_fallback), "value_and_grad", params))
+    if numpy_fallback:
+        for layout in out:
+            layout["doc"] = fallback_doc(layout["name"])
+        return out, ctx.helpers
+    if fn.nodes[fn.output].shape == ():
         call = [f"return {fn.name}_value_and_grad({', '.join(params)})[1]"]
         if len(call[0]) + 4 > LINE_LIMIT:
             call = call_lines("", f"_result = {fn.name}_value_and_grad", params)
@@ -648,8 +718,10 @@ def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names) -> dict:
-    """``f_value_and_grad``: forward and backward in one body, seed 1."""
+def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names,
+                   numpy_fallback: bool = False) -> dict:
+    """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
+    fallback: np.float64 inputs, float results)."""
     namer = Namer(reserved_names(fn_names))
     for p in fn.params:
         namer.names[p.node] = namer.fresh(p.name)
@@ -660,12 +732,15 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
     adjoints = backward_part(vg)
     # the printers read shapes and index kinds off the graph being printed: vg's, not fn's
-    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math)
+    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
                               namer, vctx, adjoints)
     value = exprs[vg.output].text
     gtexts = owned(vg.nodes, [vg.output, *grads],
                    [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set())[1:]
+    if numpy_fallback:
+        value = f"float({value})"
+        gtexts = [f"float({t})" for t in gtexts]
     if len(gtexts) == 1:
         ret = [f"return {value}, {gtexts[0]}"]
     else:
@@ -673,6 +748,9 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
         if len(ret) > 1:
             ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
     used = identifiers(blocks, [value] + gtexts)
+    if numpy_fallback:
+        return lay_out(fallback_name(fn.name, "value_and_grad"), params, [],
+                       to_float64(params) + body_lines(blocks), ret)
     return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
                    prologue(fn, pnames, dims, used) + body_lines(blocks), ret)
 
@@ -713,6 +791,11 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
             fam, used = function_family(fn, names, fuse, math=all_scalar(fn))
         except NoScalarSpelling:
             fam, used = function_family(fn, names, fuse)
+        called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
+        if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
+            extra, needs = function_family(fn, names, fuse, numpy_fallback=True)
+            fam += [f for f in extra if any(f["name"] + "(" in c for c in called)]
+            used |= needs
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
     pending = sorted(helpers)
