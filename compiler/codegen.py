@@ -71,8 +71,30 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
     for f in fn_names:
-        names |= {f, f + "_forward", f + "_backward", f + "_grad", f + "_value_and_grad"}
+        names |= {f, *generated_names(f)}
     return names
+
+
+def generated_names(fn_name: str) -> list[str]:
+    """The module-level names emitted for the formula function ``fn_name`` besides itself
+    (its NumPy fallbacks included, though a scalar build may not need them all)."""
+    public = [fn_name + suffix for suffix in ("_forward", "_backward", "_grad",
+                                               "_value_and_grad")]
+    return public + [fallback_name(fn_name, k) for k in ("forward", "backward",
+                                                          "value_and_grad")]
+
+
+def function_name_problem(name) -> str | None:
+    """Why ``name`` cannot name an exported function (it becomes a module attribute beside
+    ``np``, ``math``, the helpers and the builtins the module calls), or None if it can."""
+    if not isinstance(name, str) or not name.isidentifier():
+        return "is not an identifier"
+    if unicodedata.normalize("NFKC", name) != name:
+        return f"is not NFKC-normalised (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
+    if name.startswith("_") or name in reserved_names([]):
+        return ("is reserved (a Python builtin, keyword, private name or a name the generated "
+                "module uses)")
+    return None
 
 
 def identifier(text: str) -> str:
