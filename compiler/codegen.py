@@ -24,13 +24,13 @@ from . import printer as P
 from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS, NoScalarSpelling, as_float, spell
+from .primitives import NEEDS_NONEMPTY, PRIMS, NoScalarSpelling, as_float, spell
 from .templating import render
 
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
+HELPER_ORDER = ("_index_error", "_empty_error", "_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
                 "_softplus_scalar", "_sign_scalar", "_vdot")
 HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
                 "_sigmoid_scalar": ("math",),
@@ -419,7 +419,10 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
+    The checks of input values (``value_checks``) come last.
     """
+    values = value_checks(fn, names, dims)
+    used = used | identifiers([], values)
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
@@ -457,7 +460,65 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         lines.append(f"if {v}.shape != {expected}:")
         lines += call_lines("    ", "raise _shape_error", [
             f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+    return lines + values
+
+
+def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
+    """Checks of input values that NumPy would report without naming the function and
+    parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
+    and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
+    lines: list[str] = []
+    for p, sizes in index_sizes(fn).items():
+        v = names[p.name]
+        for n in sizes:
+            size = P.dim_expr(n, dims)
+            low = P.neg(size).text
+            lines.append(f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):")
+            lines += call_lines("    ", "raise _index_error",
+                                [f'"{fn.name}"', f'"{p.name}"', v, size.text])
+    for n, p in empty_dims(fn):
+        v = names[p.name]
+        lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
+        lines += call_lines("    ", "raise _empty_error",
+                            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{n}"'])
     return lines
+
+
+def index_sizes(fn: Function) -> dict:
+    """For each ``Index`` parameter used as an array index: the sizes of the axes it indexes
+    (distinct, in order of use)."""
+    params = {p.node: p for p in fn.params if fn.nodes[p.node].dtype == "int"}
+    out: dict = {}
+    for node in fn.nodes:
+        if node.op not in ("getitem", "scatter"):
+            continue
+        shape = fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
+        axis = 0
+        for e in node.attr("index"):
+            if e[0] == "a" and node.args[e[1]] in params and axis < len(shape):
+                sizes = out.setdefault(params[node.args[e[1]]], [])
+                if shape[axis] not in sizes:
+                    sizes.append(shape[axis])
+            axis += e[0] != "n"
+    return out
+
+
+def empty_dims(fn: Function) -> list[tuple]:
+    """(dimension, a parameter with it in its shape) for each symbolic dimension that a
+    reduction in NEEDS_NONEMPTY reduces over."""
+    out: list[tuple] = []
+    for node in fn.nodes:
+        if node.op not in NEEDS_NONEMPTY:
+            continue
+        shape = fn.nodes[node.args[0]].shape
+        axes = node.attr("axis")
+        for n in (shape if axes is None else [shape[k] for k in axes]):
+            owner = next((p for p in fn.params if any(
+                not isinstance(d, int) and not isinstance(n, int)
+                and n.free_symbols & d.free_symbols for d in fn.nodes[p.node].shape)), None)
+            if owner is not None and all(n != m for m, _ in out):
+                out.append((n, owner))
+    return out
 
 
 def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
@@ -813,6 +874,8 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
             fam, used = function_family(fn, names, fuse, math=all_scalar(fn))
         except NoScalarSpelling:
             fam, used = function_family(fn, names, fuse)
+        checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
+        used |= {h for h in ("_index_error", "_empty_error") if f"raise {h}(" in checks}
         called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
         if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
             extra, needs = function_family(fn, names, fuse, numpy_fallback=True)

@@ -342,6 +342,11 @@ def mean_emit(node, a, ctx):
     return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
 
+# Reductions that need a non-empty reduced axis: ``mean`` divides by its size (0 / 0,
+# a ZeroDivisionError on floats), ``max`` and ``min`` have no identity (NumPy raises).
+NEEDS_NONEMPTY = ("mean", "max", "min")
+
+
 def index_text(spec, a, ctx, *, call: bool = False) -> str:
     """The text inside ``x[...]``; with ``call``, slices as ``slice(a, b)`` (for np.add.at)."""
     parts = []
