@@ -24,15 +24,14 @@ def _numeric(value, function, param):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
-    if arr is not None and arr.dtype.kind == "O" and arr.size and all(
-        type(v) is int for v in arr.flat
-    ):  # Python ints beyond int64: converted as np.asarray(value, dtype=float) does
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        # Python ints beyond int64: converted as np.asarray(value, dtype=float) does
         try:
             return np.asarray(value, dtype=np.float64)
         except OverflowError:
-            raise OverflowError(
-                f"{function}: parameter '{param}' holds an integer too large for float64"
-            ) from None
+            big = f"{function}: parameter '{param}' holds an integer too large"
+            raise OverflowError(big + " for float64") from None
     if arr is None or arr.dtype.kind not in "biuf":
         kind = type(value).__name__
         raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
@@ -63,11 +62,11 @@ def _index(value, function, param, ndim, expected):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        big = f"{function}: parameter '{param}' holds an integer too large"
+        raise OverflowError(big + " for int64")
     if arr is None or arr.dtype.kind not in "iu":
-        if arr is not None and arr.size and all(type(v) is int for v in arr.flat):
-            raise OverflowError(
-                f"{function}: parameter '{param}' holds an integer too large for int64"
-            )
         kind = type(value).__name__
         raise TypeError(
             f"{function}: parameter '{param}' must hold integers, not {kind}"
