@@ -342,11 +342,24 @@ def statement_blocks(source: str, fdef: ast.FunctionDef):
     """Each top-level body statement with the block comment before it (or None)."""
     cites = citations(source, fdef)
     out = []
-    for stmt in fdef.body:
+    for stmt in flat_body(fdef.body):
         if is_docstring(stmt):
             continue
         before = [c for c in cites if c[0] < stmt.lineno]
         out.append((stmt, before[-1] if before else None))
+    return out
+
+
+def flat_body(body: list) -> list:
+    """Statements, a ``try`` (a scalar build's guard) replaced by its body and handlers'."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, ast.Try):
+            out += flat_body(stmt.body)
+            for handler in stmt.handlers:
+                out += flat_body(handler.body)
+        else:
+            out.append(stmt)
     return out
 
 
@@ -784,7 +797,7 @@ def module_imports(source: str) -> set[str]:
 def adjoint_names(fdef: ast.FunctionDef) -> set[str]:
     """Names of a backward function computed (transitively) from its upstream gradient."""
     out = {fdef.args.args[0].arg}
-    for stmt in fdef.body:
+    for stmt in flat_body(fdef.body):
         reads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
         if reads & out and not input_check(stmt):
             out |= bound_names(stmt)
