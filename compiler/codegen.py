@@ -24,18 +24,18 @@ from . import printer as P
 from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS, NoScalarSpelling, as_float, spell
+from .primitives import NEEDS_NONEMPTY, PRIMS, NoScalarSpelling, as_float, spell
 from .templating import render
 
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_sigmoid", "_softplus", "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar",
-                "_softplus_scalar", "_sign_scalar", "_log_scalar", "_pow_scalar", "_vdot")
+HELPER_ORDER = ("_index_error", "_empty_error", "_sigmoid", "_softplus", "_logsumexp", "_softmax",
+                "_log_softmax", "_sigmoid_scalar", "_softplus_scalar", "_sign_scalar",
+                "_vdot")
 HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
                 "_sigmoid_scalar": ("math",),
-                "_softplus_scalar": ("math",), "_log_scalar": ("math",),
-                "_pow_scalar": ("math",)}
+                "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
 
@@ -72,8 +72,30 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
     for f in fn_names:
-        names |= {f, f + "_forward", f + "_backward", f + "_grad", f + "_value_and_grad"}
+        names |= {f, *generated_names(f)}
     return names
+
+
+def generated_names(fn_name: str) -> list[str]:
+    """The module-level names emitted for the formula function ``fn_name`` besides itself
+    (its NumPy fallbacks included, though a scalar build may not need them all)."""
+    public = [fn_name + suffix for suffix in ("_forward", "_backward", "_grad",
+                                               "_value_and_grad")]
+    return public + [fallback_name(fn_name, k) for k in ("forward", "backward",
+                                                          "value_and_grad")]
+
+
+def function_name_problem(name) -> str | None:
+    """Why ``name`` cannot name an exported function (it becomes a module attribute beside
+    ``np``, ``math``, the helpers and the builtins the module calls), or None if it can."""
+    if not isinstance(name, str) or not name.isidentifier():
+        return "is not an identifier"
+    if unicodedata.normalize("NFKC", name) != name:
+        return f"is not NFKC-normalised (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
+    if name.startswith("_") or name in reserved_names([]):
+        return ("is reserved (a Python builtin, keyword, private name or a name the generated "
+                "module uses)")
+    return None
 
 
 def identifier(text: str) -> str:
@@ -139,6 +161,7 @@ class Ctx:
     helpers: set[str] = field(default_factory=set)
     math: bool = False
     compact: bool = False  # a printer may then prefer a helper call to inline code
+    indent: int = 0  # extra indentation of the statements (4 inside a ``try``)
 
     def use(self, helper: str) -> None:
         self.helpers.add(helper)
@@ -198,7 +221,7 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     def statement(i: int, lines: list[str]) -> None:
         comment = cite(nodes[i], fn.filename)
         note = fn.notes.get(i)
-        if note and len(note) < LINE_LIMIT - 6:
+        if note and len(note) < LINE_LIMIT - 6 - ctx.indent:
             lines = [f"# {note}"] + lines
         if blocks and blocks[-1].comment == comment:
             blocks[-1].lines.extend(lines)
@@ -212,14 +235,14 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
     def materialise(i: int, e: P.Expr) -> P.Expr:
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
         name = namer.node(i, nodes[i], i in adjoints, fn.adjoint_of.get(i))
-        while len(name) + len(e.text) + 7 > LINE_LIMIT:
+        while len(name) + len(e.text) + 7 + ctx.indent > LINE_LIMIT:
             inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
             if not inlined:
                 break
             longest = max(inlined, key=lambda a: (len(exprs[a].text), a))
             materialise(longest, exprs[longest])
             e = render(i)
-        if len(name) + len(e.text) + 7 > LINE_LIMIT:
+        if len(name) + len(e.text) + 7 + ctx.indent > LINE_LIMIT:
             ctx.compact = True
             e = render(i)
             ctx.compact = False
@@ -329,6 +352,47 @@ def fresh_array(nodes, a: int) -> bool:
     return node.op == "broadcast_to" and nodes[node.args[0]].shape == ()
 
 
+def view_of(nodes, i: int) -> int | None:
+    """The node whose memory the value of node ``i`` may share (a view's base), or None
+    when ``i`` computes a new array or scalar (advanced indexing, ``np.full``, ...)."""
+    node = nodes[i]
+    if node.op not in VIEWS or node.op == "param" or fresh_array(nodes, i):
+        return None
+    if node.op == "getitem" and any(e[0] == "a" for e in node.attr("index")):
+        return None  # advanced indexing copies
+    if nodes[node.args[0]].shape == ():
+        return None  # a float has no memory to view: reshaping it makes a new array
+    return node.args[0]
+
+
+def view_root(nodes, i: int) -> tuple[int, bool]:
+    """The node whose memory node ``i``'s value is (following views), and whether the
+    value is read-only (an ``np.broadcast_to`` of an array on the way)."""
+    readonly = False
+    while (base := view_of(nodes, i)) is not None:
+        readonly = readonly or nodes[i].op == "broadcast_to"
+        i = base
+    return i, readonly
+
+
+def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int]) -> list[str]:
+    """The return texts of ``results``, each a ``.copy()`` where the value could be an
+    input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
+    broadcast, or share memory with an earlier result (SPEC §2: results own their
+    memory). Scalars are immutable floats; a fresh array is returned as it is."""
+    claimed: set[int] = set()
+    out = []
+    for i, e in zip(results, exprs):
+        root, readonly = view_root(nodes, i)
+        shared = nodes[root].op == "param" or root in inputs or root in claimed
+        if nodes[i].shape != () and (readonly or shared):
+            e = P.method(e, "copy")
+        else:
+            claimed.add(root)
+        out.append(e.text)
+    return out
+
+
 def dependents(nodes, roots: set[int]) -> set[int]:
     """Nodes computed from any of ``roots`` (the adjoint values, for the seed)."""
     out = set(roots)
@@ -356,7 +420,10 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
+    The checks of input values (``value_checks``) come last.
     """
+    values = value_checks(fn, names, dims)
+    used = used | identifiers([], values)
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
@@ -394,7 +461,65 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         lines.append(f"if {v}.shape != {expected}:")
         lines += call_lines("    ", "raise _shape_error", [
             f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+    return lines + values
+
+
+def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
+    """Checks of input values that NumPy would report without naming the function and
+    parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
+    and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
+    lines: list[str] = []
+    for p, sizes in index_sizes(fn).items():
+        v = names[p.name]
+        for n in sizes:
+            size = P.dim_expr(n, dims)
+            low = P.neg(size).text
+            lines.append(f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):")
+            lines += call_lines("    ", "raise _index_error",
+                                [f'"{fn.name}"', f'"{p.name}"', v, size.text])
+    for n, p in empty_dims(fn):
+        v = names[p.name]
+        lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
+        lines += call_lines("    ", "raise _empty_error",
+                            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{n}"'])
     return lines
+
+
+def index_sizes(fn: Function) -> dict:
+    """For each ``Index`` parameter used as an array index: the sizes of the axes it indexes
+    (distinct, in order of use)."""
+    params = {p.node: p for p in fn.params if fn.nodes[p.node].dtype == "int"}
+    out: dict = {}
+    for node in fn.nodes:
+        if node.op not in ("getitem", "scatter"):
+            continue
+        shape = fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
+        axis = 0
+        for e in node.attr("index"):
+            if e[0] == "a" and node.args[e[1]] in params and axis < len(shape):
+                sizes = out.setdefault(params[node.args[e[1]]], [])
+                if shape[axis] not in sizes:
+                    sizes.append(shape[axis])
+            axis += e[0] != "n"
+    return out
+
+
+def empty_dims(fn: Function) -> list[tuple]:
+    """(dimension, a parameter with it in its shape) for each symbolic dimension that a
+    reduction in NEEDS_NONEMPTY reduces over."""
+    out: list[tuple] = []
+    for node in fn.nodes:
+        if node.op not in NEEDS_NONEMPTY:
+            continue
+        shape = fn.nodes[node.args[0]].shape
+        axes = node.attr("axis")
+        for n in (shape if axes is None else [shape[k] for k in axes]):
+            owner = next((p for p in fn.params if any(
+                not isinstance(d, int) and not isinstance(n, int)
+                and n.free_symbols & d.free_symbols for d in fn.nodes[p.node].shape)), None)
+            if owner is not None and all(n != m for m, _ in out):
+                out.append((n, owner))
+    return out
 
 
 def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
@@ -499,7 +624,47 @@ def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
 
 
 def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]) -> dict:
-    return {"signature": signature(fn_name, params), "doc": doc, "body": body, "ret": ret}
+    return {"name": fn_name, "signature": signature(fn_name, params), "doc": doc, "body": body,
+            "ret": ret, "guard": None}
+
+
+# What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
+MATH_ERRORS = "(ArithmeticError, ValueError)"
+# Only these raise on floats: division, ``%``, powers and ``math``'s functions (+, -, *,
+# abs, max, min and comparisons give inf or nan as NumPy does).
+MAY_RAISE = re.compile(r"/|%|\*\*|\bmath\.")
+
+
+def fallback_name(fn_name: str, kind: str) -> str:
+    """The NumPy fallback of the scalar function ``<fn_name>_<kind>``."""
+    return f"_{fn_name}_{kind}_numpy"
+
+
+def fallback_doc(name: str) -> list[str]:
+    """The docstring of a NumPy fallback."""
+    public = name[1:-len("_numpy")]
+    return [f"``{public}`` in NumPy arithmetic, for the inputs where ``math`` raises.", "",
+            "The same computation on np.float64 scalars: inf and nan (with NumPy's warning)",
+            "where Python raises, as the NumPy build returns; results are floats."]
+
+
+def guarded(layout: dict, fallback: str, args: list[str]) -> dict:
+    """``layout`` with its statements in a ``try`` that hands the inputs to ``fallback``
+    when ``math`` raises; the input checks before them stay outside. Statements that
+    cannot raise (no division, power or ``math`` call) need no ``try``.
+    """
+    blocks = [item for item in layout["body"] if isinstance(item, dict)]
+    code = [ln for b in blocks for ln in b["lines"] if not ln.startswith("#")]
+    if any(MAY_RAISE.search(ln) for ln in code):
+        layout["body"] = [item for item in layout["body"] if not isinstance(item, dict)]
+        handler = [ln[4:] for ln in call_lines("    ", f"return {fallback}", args)]
+        layout["guard"] = {"body": blocks, "errors": MATH_ERRORS, "handler": handler}
+    return layout
+
+
+def to_float64(names: list[str]) -> list[str]:
+    """``x = np.float64(x)`` for each of ``names``: NumPy arithmetic from here on."""
+    return [f"{v} = np.float64({v})" for v in names]
 
 
 def all_scalar(fn: Function) -> bool:
@@ -508,15 +673,21 @@ def all_scalar(fn: Function) -> bool:
     return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
 
 
-def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False
-                    ) -> tuple[list[dict], set]:
-    """The emitted functions of one formula function, as template data."""
+def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False,
+                    numpy_fallback: bool = False) -> tuple[list[dict], set]:
+    """The emitted functions of one formula function, as template data.
+
+    With ``math``, the statements of each function run in a ``try`` whose handler calls
+    the function's NumPy fallback; ``numpy_fallback`` emits those fallbacks instead
+    (``_f_forward_numpy``, ...: the NumPy spelling on np.float64 scalars, floats out).
+    """
     namer = Namer(reserved_names(fn_names))
     pnames = {p.name: namer.fresh(p.name) for p in fn.params}
     for p in fn.params:
         namer.names[p.node] = pnames[p.name]
     dims = {d: namer.fresh(d) for d in fn.dims}
-    ctx = Ctx(fn.nodes, dims, math=math)
+    indent = 4 if math else 0
+    ctx = Ctx(fn.nodes, dims, math=math, indent=indent)
     params = [pnames[p.name] for p in fn.params]
 
     seed_name = "d_value"  # placeholder for the dry run; named after the value below
@@ -542,7 +713,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         return emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), names, bctx,
                          adjoints, external=from_cache)
 
-    backward(copy.deepcopy(namer), Ctx(fn.nodes, dims, math=math))  # a dry run finds what to cache
+    dry = Ctx(fn.nodes, dims, math=math, indent=indent)
+    backward(copy.deepcopy(namer), dry)  # a dry run finds what to cache
     cache_nodes = sorted(read)
     # Forward names first, so that the forward's names never depend on the backward.
     fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
@@ -551,15 +723,27 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     value_name = fexprs[fn.output].text
     seed_name = namer.fresh("d_" + value_name if value_name.isidentifier() else "d_out")
     namer.names[fn.seed] = seed_name
-    bctx = Ctx(fn.nodes, dims, math=math)
+    bctx = Ctx(fn.nodes, dims, math=math, indent=indent)
     bblocks, bexprs = backward(namer, bctx)
     assert sorted(read) == cache_nodes
     ctx.helpers |= bctx.helpers
     seed_check = check_seed(fn, seed_name, dims)
+    if numpy_fallback:
+        cached_floats = [fexprs[i].text for i in cache_nodes if fn.nodes[i].dtype == "float"]
+        seed_check = to_float64([seed_name] + cached_floats)
     bused = identifiers(bblocks, [bexprs[g].text for g in grads] + seed_check)
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
+    returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set())[0]
+    if numpy_fallback:
+        returned = f"float({returned})"
+
+    def name(kind: str) -> str:
+        return fallback_name(fn.name, kind) if numpy_fallback else f"{fn.name}_{kind}"
+
+    def guard(layout: dict, kind: str, args: list[str]) -> dict:
+        return guarded(layout, fallback_name(fn.name, kind), args) if math else layout
 
     out = []
     # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
@@ -567,15 +751,17 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     call = [f"return {fn.name}_forward({', '.join(params)})[0]"]
     if len(call[0]) + 4 > LINE_LIMIT:
         call = call_lines("", f"_result = {fn.name}_forward", params) + ["return _result[0]"]
-    out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
+    if not numpy_fallback:
+        out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
     fret = tuple_lines("cache = (", cache_names, ")") if len(cache_names) != 1 else [
         f"cache = ({cache_names[0]},)"]
     if not cache_names:
         fret = ["cache = ()"]
     fused = identifiers(fblocks, [value] + cache_names)
-    out.append(lay_out(fn.name + "_forward", params, docstring(fn, "forward", cache_names),
-                       prologue(fn, pnames, dims, fused) + body_lines(fblocks),
-                       fret + [f"return {value}, cache"]))
+    checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused)
+    out.append(guard(lay_out(name("forward"), params, docstring(fn, "forward", cache_names),
+                             checks + body_lines(fblocks),
+                             fret + [f"return {returned}, cache"]), "forward", params))
     unpack = []
     if len(cache_names) == 1:
         unpack = [f"({cache_names[0]},) = cache"]
@@ -583,16 +769,25 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         unpack = tuple_lines("(", cache_names, ") = cache")
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
-    gtexts = [as_float(bexprs[g]).text for g in grads]
+    gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes))
+    if numpy_fallback:
+        gtexts = [f"float({t})" for t in gtexts]
     bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
-    out.append(lay_out(fn.name + "_backward", [seed_name, "cache"],
-                       docstring(fn, "backward", [], seed_name),
-                       unpack + seed_check + body_lines(bblocks), bret))
+    out.append(guard(lay_out(name("backward"), [seed_name, "cache"],
+                             docstring(fn, "backward", [], seed_name),
+                             unpack + seed_check + body_lines(bblocks), bret),
+                     "backward", [seed_name, "cache"]))
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
-        out.append(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names))
+        out.append(guard(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names,
+                                        numpy_fallback), "value_and_grad", params))
+    if numpy_fallback:
+        for layout in out:
+            layout["doc"] = fallback_doc(layout["name"])
+        return out, ctx.helpers
+    if fn.nodes[fn.output].shape == ():
         call = [f"return {fn.name}_value_and_grad({', '.join(params)})[1]"]
         if len(call[0]) + 4 > LINE_LIMIT:
             call = call_lines("", f"_result = {fn.name}_value_and_grad", params)
@@ -607,8 +802,10 @@ def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names) -> dict:
-    """``f_value_and_grad``: forward and backward in one body, seed 1."""
+def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names,
+                   numpy_fallback: bool = False) -> dict:
+    """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
+    fallback: np.float64 inputs, float results)."""
     namer = Namer(reserved_names(fn_names))
     for p in fn.params:
         namer.names[p.node] = namer.fresh(p.name)
@@ -619,11 +816,15 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
     adjoints = backward_part(vg)
     # the printers read shapes and index kinds off the graph being printed: vg's, not fn's
-    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math)
+    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
                               namer, vctx, adjoints)
-    gtexts = [as_float(exprs[g]).text for g in grads]
     value = exprs[vg.output].text
+    gtexts = owned(vg.nodes, [vg.output, *grads],
+                   [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set())[1:]
+    if numpy_fallback:
+        value = f"float({value})"
+        gtexts = [f"float({t})" for t in gtexts]
     if len(gtexts) == 1:
         ret = [f"return {value}, {gtexts[0]}"]
     else:
@@ -631,6 +832,9 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
         if len(ret) > 1:
             ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
     used = identifiers(blocks, [value] + gtexts)
+    if numpy_fallback:
+        return lay_out(fallback_name(fn.name, "value_and_grad"), params, [],
+                       to_float64(params) + body_lines(blocks), ret)
     return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
                    prologue(fn, pnames, dims, used) + body_lines(blocks), ret)
 
@@ -671,6 +875,13 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
             fam, used = function_family(fn, names, fuse, math=all_scalar(fn))
         except NoScalarSpelling:
             fam, used = function_family(fn, names, fuse)
+        checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
+        used |= {h for h in ("_index_error", "_empty_error") if f"raise {h}(" in checks}
+        called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
+        if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
+            extra, needs = function_family(fn, names, fuse, numpy_fallback=True)
+            fam += [f for f in extra if any(f["name"] + "(" in c for c in called)]
+            used |= needs
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
     pending = sorted(helpers)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sympy
 
 from . import ir
+from .codegen import function_name_problem, generated_names
 from .errors import FormulaError, ShapeError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
@@ -139,6 +140,7 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
     constants: dict[str, float] = {}
     funcs: dict[str, Signature] = {}
     out: list[Function] = []
+    defined: dict[str, tuple[str, int]] = {}  # module-level name -> (exported function, line)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name, value = read_constant(stmt, src, constants)
@@ -150,6 +152,7 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
             if sig.fuse:
                 check_fuse_signature(stmt, src)
             else:
+                check_generated_names(stmt, src, defined)
                 out.append(lower_function(stmt, src, constants, funcs, fuse))
             funcs[stmt.name] = sig
         else:
@@ -171,11 +174,30 @@ def unsupported(node, src: Source, where: str) -> FormulaError:
 
 def check_function_name(name: str, node, src: Source) -> None:
     """An exported function's name becomes a module attribute: refuse ones that would clash."""
-    from .codegen import reserved_names
+    problem = function_name_problem(name)
+    if problem:
+        raise src.error(node, f"function name '{name}' {problem}")
 
-    if name.startswith("_") or name in reserved_names([]):
-        raise src.error(node, f"function name '{name}' is reserved (a Python builtin, keyword, "
-                        "private name or a name the generated module uses)")
+
+def check_generated_names(node, src: Source, defined: dict[str, tuple[str, int]]) -> None:
+    """The names the module defines for the exported function ``node`` (its own and
+    ``<name>_forward`` ...) must not be ones it defines for an earlier function; records them.
+    """
+    names = [node.name, *generated_names(node.name)]
+    for name in names:
+        if name not in defined:
+            continue
+        owner, line = defined[name]
+        if name == node.name:
+            message = f"collides with '{name}', which gradc generates for '{owner}' (line {line})"
+            raise src.error(node, f"function name '{name}' {message}; rename one of them")
+        if name == owner:
+            message = f"'{name}', the name of the function on line {line}"
+        else:
+            message = f"'{name}', which gradc also generates for '{owner}' (line {line})"
+        raise src.error(node, f"function '{node.name}' would generate {message}; rename one "
+                        "of them")
+    defined.update((name, (node.name, node.lineno)) for name in names)
 
 
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:

@@ -344,6 +344,11 @@ def mean_emit(node, a, ctx):
     return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
 
+# Reductions that need a non-empty reduced axis: ``mean`` divides by its size (0 / 0,
+# a ZeroDivisionError on floats), ``max`` and ``min`` have no identity (NumPy raises).
+NEEDS_NONEMPTY = ("mean", "max", "min")
+
+
 def index_text(spec, a, ctx, *, call: bool = False) -> str:
     """The text inside ``x[...]``; with ``call``, slices as ``slice(a, b)`` (for np.add.at)."""
     parts = []
@@ -481,13 +486,13 @@ def pow_emit(node, a, ctx):
 
 
 def scalar_pow(node, a, ctx):
-    """``x ** k`` for a whole ``k >= 0``; otherwise the helper ``_pow_scalar``, NumPy's
-    float64 power (inf for 0 to a negative power, nan for a negative base to a fractional
-    one, where ``math.pow`` raises and ``**`` gives a complex number)."""
+    """``x ** k`` for a whole ``k``; ``math.pow`` otherwise (never a complex result; where
+    it raises, the scalar build falls back to NumPy's value)."""
     k = integral_exponent(a[1])
-    if k is not None and not k.text.startswith("-"):
+    if k is not None:
         return P.power(a[0], k)
-    return helper("_pow_scalar")(node, a, ctx)
+    ctx.use("math")
+    return P.call("math.pow", *a)
 
 
 prim("pow", elementwise_shape, pow_emit, pow_adj,
@@ -557,8 +562,7 @@ def math_fn(name: str):
 
 
 unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
-# on floats ``_log_scalar``: NumPy's -inf at 0 and nan below (``math.log`` raises)
-unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "_log_scalar")
+unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
 unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
       lambda x: sympy.log(1 + x), "math.log1p")
 unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),

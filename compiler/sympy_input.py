@@ -11,6 +11,7 @@ import math
 
 import sympy
 
+from .codegen import function_name_problem
 from .errors import FormulaError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
@@ -44,8 +45,9 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
     """Lower ``expr`` to a ``Function``; returns it with a canonical text of the DAG (for the digest)."""
     if not isinstance(expr, sympy.Basic):
         raise error(f"expected a SymPy expression, got {type(expr).__name__}")
-    if not name.isidentifier():
-        raise error(f"function name {name!r} is not an identifier")
+    problem = function_name_problem(name)
+    if problem:
+        raise error(f"function name {name!r} {problem}")
     b = Builder(rewrite=make_rewriter(fuse=fuse))
     loc = Loc(1, 1, "SymPy expression", "out")
     b.loc = loc

@@ -9,12 +9,12 @@ import jinja2
 
 
 def template_dir() -> Path:
-    """Where the templates are: the repository's ``templates/`` beside this package (a
-    checkout or worktree uses its own, even when another copy is installed), else the
-    installed package data."""
-    beside = Path(__file__).resolve().parent.parent / "templates"
-    if (beside / "module.py.j2").is_file():
-        return beside
+    """Where the templates are: this source tree's ``templates/`` when the package runs from
+    a checkout (an editable install of another checkout must not lend it its templates),
+    else the installed package data."""
+    tree = Path(__file__).resolve().parent.parent
+    if (tree / "pyproject.toml").is_file() and (tree / "templates" / "module.py.j2").is_file():
+        return tree / "templates"
     try:
         from importlib.resources import files
 

@@ -22,6 +22,14 @@ def _numeric(value, function, param):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        # Python ints beyond int64: converted as np.asarray(value, dtype=float) does
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except OverflowError:
+            big = f"{function}: parameter '{param}' holds an integer too large"
+            raise OverflowError(big + " for float64") from None
     if arr is None or arr.dtype.kind not in "biuf":
         kind = type(value).__name__
         raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
@@ -52,6 +60,10 @@ def _index(value, function, param, ndim, expected):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        big = f"{function}: parameter '{param}' holds an integer too large"
+        raise OverflowError(big + " for int64")
     if arr is None or arr.dtype.kind not in "iu":
         kind = type(value).__name__
         raise TypeError(

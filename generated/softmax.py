@@ -24,6 +24,14 @@ def _numeric(value, function, param):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        # Python ints beyond int64: converted as np.asarray(value, dtype=float) does
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except OverflowError:
+            big = f"{function}: parameter '{param}' holds an integer too large"
+            raise OverflowError(big + " for float64") from None
     if arr is None or arr.dtype.kind not in "biuf":
         kind = type(value).__name__
         raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
@@ -54,6 +62,10 @@ def _index(value, function, param, ndim, expected):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        big = f"{function}: parameter '{param}' holds an integer too large"
+        raise OverflowError(big + " for int64")
     if arr is None or arr.dtype.kind not in "iu":
         kind = type(value).__name__
         raise TypeError(
@@ -62,6 +74,22 @@ def _index(value, function, param, ndim, expected):
     if arr.ndim != ndim:
         raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
+
+
+def _index_error(function, param, index, size):
+    """The ValueError for an Index input outside the axis it indexes."""
+    bad = index[(index < -size) | (index >= size)].flat[0]
+    return ValueError(
+        f"{function}: parameter '{param}' holds index {bad}, outside [-{size}, {size})"
+    )
+
+
+def _empty_error(function, param, seen, dim):
+    """The ValueError for a dimension of size 0 that a mean, max or min reduces over."""
+    return ValueError(
+        f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
+        "(a mean, max or min reduces over it)"
+    )
 
 
 def _logsumexp(x, axis=None, keepdims=False):
@@ -124,6 +152,12 @@ def softmax_loss_forward(W, X, y, reg):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     if not isinstance(reg, float):
         reg = _scalar(reg, "softmax_loss", "reg")
+    if y.size and (y.min() < -C or y.max() >= C):
+        raise _index_error("softmax_loss", "y", y, C)
+    if C == 0:
+        raise _empty_error("softmax_loss", "W", W.shape, "C")
+    if N == 0:
+        raise _empty_error("softmax_loss", "X", X.shape, "N")
     # line 7: scores = X @ W
     scores = X.dot(W)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
@@ -185,6 +219,12 @@ def softmax_loss_value_and_grad(W, X, y, reg):
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     if not isinstance(reg, float):
         reg = _scalar(reg, "softmax_loss", "reg")
+    if y.size and (y.min() < -C or y.max() >= C):
+        raise _index_error("softmax_loss", "y", y, C)
+    if C == 0:
+        raise _empty_error("softmax_loss", "W", W.shape, "C")
+    if N == 0:
+        raise _empty_error("softmax_loss", "X", X.shape, "N")
     # line 7: scores = X @ W
     scores = X.dot(W)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability

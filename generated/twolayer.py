@@ -24,6 +24,14 @@ def _numeric(value, function, param):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        # Python ints beyond int64: converted as np.asarray(value, dtype=float) does
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except OverflowError:
+            big = f"{function}: parameter '{param}' holds an integer too large"
+            raise OverflowError(big + " for float64") from None
     if arr is None or arr.dtype.kind not in "biuf":
         kind = type(value).__name__
         raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
@@ -54,6 +62,10 @@ def _index(value, function, param, ndim, expected):
         arr = np.asarray(value)
     except (TypeError, ValueError):
         arr = None
+    objects = arr is not None and arr.dtype.kind == "O" and arr.size
+    if objects and all(type(v) is int for v in arr.flat):
+        big = f"{function}: parameter '{param}' holds an integer too large"
+        raise OverflowError(big + " for int64")
     if arr is None or arr.dtype.kind not in "iu":
         kind = type(value).__name__
         raise TypeError(
@@ -62,6 +74,22 @@ def _index(value, function, param, ndim, expected):
     if arr.ndim != ndim:
         raise _shape_error(function, param, arr.shape, expected, expected)
     return arr
+
+
+def _index_error(function, param, index, size):
+    """The ValueError for an Index input outside the axis it indexes."""
+    bad = index[(index < -size) | (index >= size)].flat[0]
+    return ValueError(
+        f"{function}: parameter '{param}' holds index {bad}, outside [-{size}, {size})"
+    )
+
+
+def _empty_error(function, param, seen, dim):
+    """The ValueError for a dimension of size 0 that a mean, max or min reduces over."""
+    return ValueError(
+        f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
+        "(a mean, max or min reduces over it)"
+    )
 
 
 def _logsumexp(x, axis=None, keepdims=False):
@@ -139,6 +167,10 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     if not isinstance(reg, float):
         reg = _scalar(reg, "twolayer_loss", "reg")
+    if y.size and (y.min() < -C or y.max() >= C):
+        raise _index_error("twolayer_loss", "y", y, C)
+    if N == 0:
+        raise _empty_error("twolayer_loss", "X", X.shape, "N")
     # line 15: hidden = relu(X @ W1 + b1)
     hidden = np.maximum(X.dot(W1) + b1, 0.0)
     # line 16: scores = hidden @ W2 + b2
@@ -211,6 +243,10 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     if not isinstance(reg, float):
         reg = _scalar(reg, "twolayer_loss", "reg")
+    if y.size and (y.min() < -C or y.max() >= C):
+        raise _index_error("twolayer_loss", "y", y, C)
+    if N == 0:
+        raise _empty_error("twolayer_loss", "X", X.shape, "N")
     # line 15: hidden = relu(X @ W1 + b1)
     hidden = np.maximum(X.dot(W1) + b1, 0.0)
     # line 16: scores = hidden @ W2 + b2

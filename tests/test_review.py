@@ -342,11 +342,24 @@ def statement_blocks(source: str, fdef: ast.FunctionDef):
     """Each top-level body statement with the block comment before it (or None)."""
     cites = citations(source, fdef)
     out = []
-    for stmt in fdef.body:
+    for stmt in flat_body(fdef.body):
         if is_docstring(stmt):
             continue
         before = [c for c in cites if c[0] < stmt.lineno]
         out.append((stmt, before[-1] if before else None))
+    return out
+
+
+def flat_body(body: list) -> list:
+    """Statements, a ``try`` (a scalar build's guard) replaced by its body and handlers'."""
+    out = []
+    for stmt in body:
+        if isinstance(stmt, ast.Try):
+            out += flat_body(stmt.body)
+            for handler in stmt.handlers:
+                out += flat_body(handler.body)
+        else:
+            out.append(stmt)
     return out
 
 
@@ -586,6 +599,26 @@ def cache_lines(source: str) -> set[int]:
     return out
 
 
+def check_lines(source: str) -> set[int]:
+    """Line indices of the input-value checks (``if ...: raise _..._error(...)``) and of
+    the helper functions that a formula's operations call for (``def _name`` without a
+    ``# line`` block): like the cache, they follow what the statements compute (a
+    ``mean`` needs its axis non-empty) and belong to no block."""
+    out: set[int] = set()
+    lines = source.splitlines()
+    for node in ast.walk(ast.parse(source)):
+        raises = isinstance(node, ast.If) and [type(b) for b in node.body] == [ast.Raise]
+        call = raises and node.body[0].exc
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "").endswith("_error"):
+            out |= set(range(node.lineno - 1, node.end_lineno))
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
+            span = range(node.lineno - 1, node.end_lineno + 2)
+            if not any(LINE_COMMENT.match(lines[i]) for i in span if i < len(lines)):
+                out |= {i for i in span if i < len(lines)}
+    return out
+
+
 def edit_line(text: str, lineno: int, old: str, new: str) -> str:
     lines = text.split("\n")
     assert old in lines[lineno - 1]
@@ -643,7 +676,7 @@ def test_an_edit_changes_only_the_blocks_citing_its_line(line, old, new):
         as_assignment(t) for t in olds_text(after, news)
     }
     for src, touched in ((before, olds), (after, news)):
-        cites, exempt = cited_line_of(src), cache_lines(src)
+        cites, exempt = cited_line_of(src), cache_lines(src) | check_lines(src)
         lines = src.splitlines()
         bad += [
             lines[i]
@@ -764,7 +797,7 @@ def module_imports(source: str) -> set[str]:
 def adjoint_names(fdef: ast.FunctionDef) -> set[str]:
     """Names of a backward function computed (transitively) from its upstream gradient."""
     out = {fdef.args.args[0].arg}
-    for stmt in fdef.body:
+    for stmt in flat_body(fdef.body):
         reads = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
         if reads & out and not input_check(stmt):
             out |= bound_names(stmt)
