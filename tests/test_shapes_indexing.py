@@ -1,0 +1,153 @@
+"""Shapes and indexing follow NumPy (issue 13, items 1, 2, 4, 13 and the shape parts of 17).
+
+Every expected value is NumPy written here; every expected gradient is central finite
+differences (float64) of that NumPy function. Each formula is compiled fused and unfused.
+"""
+
+import numpy as np
+import pytest
+
+import compiler
+from compiler.errors import FormulaError
+from tests.gradcheck import central_diff_grad
+
+RNG = np.random.default_rng(13)
+
+
+def modules(src):
+    """The formula compiled both ways: fused (default) and with ``fuse=False``."""
+    return [compiler.load_source(src), compiler.load_source(src, fuse=False)]
+
+
+def check(src, ref, *args, wrt=None):
+    """``f`` agrees with the NumPy function ``ref`` in value and gradient (central differences)."""
+    wrt = (
+        [k for k, a in enumerate(args) if np.asarray(a).dtype.kind == "f"]
+        if wrt is None
+        else wrt
+    )
+    want = ref(*args)
+    fd = central_diff_grad(ref, args, wrt)
+    for mod in modules(src):
+        value, grads = mod.f_value_and_grad(*args)
+        np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-12)
+        grads = grads if len(wrt) > 1 else (grads,)
+        assert len(grads) == len(wrt)
+        for got, expect in zip(grads, fd):
+            assert np.shape(got) == np.shape(expect)
+            np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-8)
+
+
+def rand(*shape):
+    return RNG.standard_normal(shape)
+
+
+# --- item 1: @ has NumPy's matmul semantics for every rank -------------------------------------
+
+
+def annotation(shape):
+    dims = ", ".join(shape)
+    return {0: "Scalar", 1: f"Vector[{dims}]", 2: f"Matrix[{dims}]"}.get(
+        len(shape), f"Tensor[{dims}]"
+    )
+
+
+def operand_shapes(ra, rb):
+    """Shapes (as dimension names) of ``a`` and ``b`` with ranks ``ra``, ``rb`` that ``@`` accepts."""
+    batch = ["B", "C"]
+    sa = ["k"] if ra == 1 else batch[: ra - 2][::-1] + ["m", "k"]
+    sb = ["k"] if rb == 1 else batch[: rb - 2][::-1] + ["k", "n"]
+    return sa, sb
+
+
+SIZES = {"B": 2, "C": 3, "m": 4, "k": 3, "n": 2}
+
+
+@pytest.mark.parametrize("ra", [1, 2, 3, 4])
+@pytest.mark.parametrize("rb", [1, 2, 3, 4])
+def test_matmul_every_rank_pair(ra, rb):
+    sa, sb = operand_shapes(ra, rb)
+    src = (
+        f"def f(a: {annotation(sa)}, b: {annotation(sb)}) -> Scalar:\n"
+        "    return sum(sin(a @ b))\n"
+    )
+    a = rand(*(SIZES[d] for d in sa))
+    b = rand(*(SIZES[d] for d in sb))
+    check(src, lambda a, b: np.sum(np.sin(a @ b)), a, b)
+
+
+def test_matmul_value_shape_of_stack_with_its_transpose():
+    src = (
+        "def f(T: Tensor[2, m, n]) -> Tensor[2, m, m]:\n"
+        "    return T @ transpose(T, (0, 2, 1))\n"
+    )
+    T = rand(2, 3, 4)
+    for mod in modules(src):
+        out = mod.f(T)
+        assert out.shape == (2, 3, 3)
+        np.testing.assert_allclose(out, T @ T.transpose(0, 2, 1), rtol=1e-14)
+    scalar = (
+        "def f(T: Tensor[2, m, n]) -> Scalar:\n"
+        "    return sum(sin(T @ transpose(T, (0, 2, 1))))\n"
+    )
+    check(scalar, lambda T: np.sum(np.sin(T @ T.transpose(0, 2, 1))), T)
+
+
+def test_matmul_stack_times_matrix_issue_example():
+    src = (
+        "def f(T: Tensor[2, m, n], W: Matrix[n, k]) -> Scalar:\n"
+        "    return sum(sin(T @ W))\n"
+    )
+    check(src, lambda T, W: np.sum(np.sin(T @ W)), rand(2, 3, 4), rand(4, 5))
+
+
+@pytest.mark.parametrize(
+    "sa, sb",
+    [
+        ((1, 3, 4), (2, 4, 5)),
+        ((2, 3, 4), (1, 4, 5)),
+        ((2, 1, 3, 4), (5, 4, 2)),
+        ((3, 4), (2, 2, 4, 5)),
+        ((4,), (2, 1, 4, 5)),
+        ((2, 1, 3, 4), (4,)),
+    ],
+)
+def test_matmul_batch_axes_broadcast(sa, sb):
+    src = (
+        f"def f(a: {annotation([str(d) for d in sa])}, b: {annotation([str(d) for d in sb])})"
+        " -> Scalar:\n    return sum(sin(a @ b))\n"
+    )
+    check(src, lambda a, b: np.sum(np.sin(a @ b)), rand(*sa), rand(*sb))
+
+
+def test_matmul_nonscalar_output_backward():
+    src = "def f(v: Vector[k], S: Tensor[B, k, n]) -> Matrix[B, n]:\n    return v @ S\n"
+    v, S, g = rand(3), rand(2, 3, 4), rand(2, 4)
+    for mod in modules(src):
+        out, cache = mod.f_forward(v, S)
+        np.testing.assert_allclose(out, v @ S, rtol=1e-14)
+        dv, dS = mod.f_backward(g, cache)
+        np.testing.assert_allclose(dv, np.einsum("bkn,bn->k", S, g), rtol=1e-12)
+        np.testing.assert_allclose(dS, v[None, :, None] * g[:, None, :], rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "sa, sb", [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4))]
+)
+def test_dot_is_np_dot_up_to_two_dimensions(sa, sb):
+    src = (
+        f"def f(a: {annotation([str(d) for d in sa])}, b: {annotation([str(d) for d in sb])})"
+        " -> Scalar:\n    return sum(sin(dot(a, b)))\n"
+    )
+    check(src, lambda a, b: np.sum(np.sin(np.dot(a, b))), rand(*sa), rand(*sb))
+
+
+def test_dot_of_a_stack_is_refused_with_a_pointer_to_matmul():
+    src = "def f(a: Tensor[2, 3, 4], b: Matrix[4, 5]) -> Scalar:\n    return sum(dot(a, b))\n"
+    with pytest.raises(FormulaError, match=r"<string>:2:.*use @"):
+        compiler.load_source(src)
+
+
+def test_outer_of_vectors():
+    src = "def f(a: Vector[m], b: Vector[n]) -> Scalar:\n    return sum(sin(outer(a, b)))\n"
+    check(src, lambda a, b: np.sum(np.sin(np.outer(a, b))), rand(3), rand(4))
