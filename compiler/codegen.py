@@ -25,6 +25,7 @@ from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, NoScalarSpelling, as_float, spell
+from .shapes import broadcast
 from .templating import render
 
 VERSION = "0.1.0"
@@ -146,13 +147,18 @@ class Ctx:
         return self.nodes[i].shape
 
     def unique_index(self, node) -> bool:
-        """Whether a scatter's index can never hit one element twice."""
-        arrays = [e for e in node.attr("index") if e[0] == "a"]
+        """Whether a scatter's index can never hit one element twice (else ``np.add.at``).
+
+        Ints, slices (any step) and None never do. Index arrays may repeat, unless one of
+        them is ``arange(n)`` with the shape ``(n,)`` that all of them broadcast to: its
+        distinct values then tell every gathered element apart (``arange(1)`` broadcast
+        against ``y`` does not).
+        """
+        arrays = [self.nodes[node.args[e[1]]] for e in node.attr("index") if e[0] == "a"]
         if not arrays:
             return True
-        ops = [self.nodes[node.args[e[1]]].op for e in arrays]
-        return len(arrays) >= 2 and "arange" in ops and all(
-            len(self.nodes[node.args[e[1]]].shape) == 1 for e in arrays)
+        full = broadcast(*(a.shape for a in arrays))
+        return any(a.op == "arange" and a.shape == full for a in arrays)
 
 
 @dataclass

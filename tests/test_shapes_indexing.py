@@ -151,3 +151,57 @@ def test_dot_of_a_stack_is_refused_with_a_pointer_to_matmul():
 def test_outer_of_vectors():
     src = "def f(a: Vector[m], b: Vector[n]) -> Scalar:\n    return sum(sin(outer(a, b)))\n"
     check(src, lambda a, b: np.sum(np.sin(np.outer(a, b))), rand(3), rand(4))
+
+
+# --- item 2: a scatter accumulates wherever indices may repeat ---------------------------------
+
+
+def test_scatter_of_broadcast_arange_accumulates_issue_example():
+    src = "def f(X: Matrix[a, b], y: Index[k]) -> Scalar:\n    return sum(sin(X[arange(1), y]))\n"
+    X, y = rand(3, 4), np.array([1, 1, 2, 1, 0])
+    check(src, lambda X, y: np.sum(np.sin(X[np.arange(1), y])), X, y)
+    want = np.zeros((3, 4))
+    np.add.at(want, (0, y), np.cos(X[0, y]))
+    for mod in modules(src):
+        np.testing.assert_allclose(mod.f_grad(X, y), want, rtol=1e-14)
+        assert abs(mod.f_grad(X, y)[0, 1] - 3 * np.cos(X[0, 1])) < 1e-12
+
+
+INDEXINGS = [
+    # (formula index, NumPy index, extra Index parameters)
+    ("X[arange(n), y]", lambda X, y, z: X[np.arange(X.shape[0]), y], "y: Index[n]"),
+    ("X[arange(1), y]", lambda X, y, z: X[np.arange(1), y], "y: Index[k]"),
+    ("X[y, arange(1)]", lambda X, y, z: X[y, np.arange(1)], "y: Index[k]"),
+    ("X[arange(n)]", lambda X, y, z: X[np.arange(X.shape[0])], "y: Index[k]"),
+    ("X[y]", lambda X, y, z: X[y], "y: Index[k]"),
+    ("X[:, y]", lambda X, y, z: X[:, y], "y: Index[k]"),
+    ("X[y, y]", lambda X, y, z: X[y, y], "y: Index[k]"),
+    ("X[1, y]", lambda X, y, z: X[1, y], "y: Index[k]"),
+    ("X[y, 2]", lambda X, y, z: X[y, 2], "y: Index[k]"),
+    ("X[arange(n), 2]", lambda X, y, z: X[np.arange(X.shape[0]), 2], "y: Index[k]"),
+    (
+        "X[z, arange(2)]",
+        lambda X, y, z: X[z, np.arange(2)],
+        "y: Index[k], z: Index[k, 2]",
+    ),
+    (
+        "X[z, arange(2)]",
+        lambda X, y, z: X[z, np.arange(2)],
+        "y: Index[k], z: Index[k, 1]",
+    ),
+    ("X[None, y]", lambda X, y, z: X[None, y], "y: Index[k]"),
+    ("X[::-1][y, 1:]", lambda X, y, z: X[::-1][y, 1:], "y: Index[k]"),
+    ("X[1:, None][y]", lambda X, y, z: X[1:, None][y], "y: Index[k]"),
+]
+
+
+@pytest.mark.parametrize("text, ref, params", INDEXINGS)
+def test_scatter_mixes_of_ints_slices_none_arrays_arange(text, ref, params):
+    src = f"def f(X: Matrix[n, m], {params}) -> Scalar:\n    return sum(sin({text}))\n"
+    X = rand(4, 4)
+    y = np.array([1, 1, 2, 1])  # repeats; also as long as n for X[arange(n), y]
+    z = np.array([[0, 0], [2, 0], [0, 3], [0, 0]])
+    if "z: Index[k, 1]" in params:
+        z = z[:, :1]
+    args = (X, y, z) if "z:" in params else (X, y)
+    check(src, lambda X, y, z=z: np.sum(np.sin(ref(X, y, z))), *args)
