@@ -24,7 +24,7 @@ from . import printer as P
 from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
-from .primitives import PRIMS, NoScalarSpelling, as_float, spell
+from .primitives import PRIMS, NoScalarSpelling, as_float, index_requirements, spell
 from .shapes import broadcast
 from .templating import render
 
@@ -361,7 +361,10 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
+    Last come the sizes the formula's slices need (``slice_checks``).
     """
+    needs = slice_needs(fn)
+    used = set(used) | {dims[str(s)] for e, _ in needs for s in e.free_symbols}
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
@@ -399,7 +402,57 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         lines.append(f"if {v}.shape != {expected}:")
         lines += call_lines("    ", "raise _shape_error", [
             f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+    return lines + slice_checks(fn, names, dims, needs)
+
+
+def slice_needs(fn: Function) -> list[tuple]:
+    """``(expression, getitem node)`` for each size condition (expression ``>= 0``) under
+    which the formula's slices have their compile-time lengths (``x[:3]`` of a
+    ``Vector[n]``: ``n - 3``), in node order, each once."""
+    out, found = [], set()
+    for i in sorted(reachable(fn.nodes, [fn.output, *fn.grads.values()])):
+        node = fn.nodes[i]
+        if node.op != "getitem":
+            continue
+        for e in index_requirements(fn.nodes[node.args[0]].shape, node.attr("index")):
+            if e not in found:
+                found.add(e)
+                out.append((e, node))
+    return out
+
+
+def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], needs) -> list[str]:
+    """The input checks of ``needs``: a ValueError naming the function, the parameter whose
+    shape is too small, the shape seen and the size the slice needs (``n >= 3``).
+
+    Sizes are checked rather than clamped as NumPy does: a shorter slice would change the
+    shapes every later step was compiled for (README.md, "Choices ...")."""
+    lines = []
+    for e, node in needs:
+        const = e.as_coeff_Add()[0]
+        rest = e - const
+        p = needing_param(fn, e, node)
+        v = names[p.name]
+        line = node.loc.line if node.loc else fn.loc.line
+        message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
+                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(rest, {})} >= {-const} "
+                   f"(a slice on line {line} needs it)")
+        lines.append(f"if {P.dim(rest, dims)} < {-const}:")
+        lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
     return lines
+
+
+def needing_param(fn: Function, e, node):
+    """The parameter to name when the size condition ``e`` of the slice ``node`` fails: the
+    sliced parameter itself if its shape has the sizes of ``e``, else the first that has."""
+    names = {str(s) for s in e.free_symbols}
+
+    def has(p) -> bool:
+        return any(str(s) in names for d in fn.nodes[p.node].shape
+                   if not isinstance(d, int) for s in d.free_symbols)
+
+    params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
+    return next(p for p in params if has(p))
 
 
 def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:

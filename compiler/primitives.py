@@ -26,7 +26,14 @@ import sympy
 
 from . import printer as P
 from .errors import ShapeError
-from .shapes import broadcast, canon, reduce_shape, size, slice_length
+from .shapes import (
+    broadcast,
+    canon,
+    reduce_shape,
+    size,
+    slice_length,
+    slice_requirements,
+)
 
 
 @dataclass(frozen=True)
@@ -184,6 +191,18 @@ def index_shape(b, args, attrs):
         at = adv_at if contiguous else 0
         out[at:at] = list(adv)
     return tuple(canon(d) for d in out), b[args[0]].dtype
+
+
+def index_requirements(src: tuple, spec) -> list:
+    """What the sizes in ``src`` must satisfy for the slice lengths of ``index_shape`` to be
+    NumPy's (SymPy expressions that must be ``>= 0``, see ``slice_requirements``)."""
+    out, k = [], 0
+    for e in spec:
+        if e[0] == "s":
+            out += slice_requirements(src[k], e[1], e[2], e[3])
+        if e[0] in ("i", "s", "a"):
+            k += 1
+    return out
 
 
 def scatter_shape(b, args, attrs):

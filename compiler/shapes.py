@@ -68,14 +68,49 @@ def size(shape: tuple):
 
 
 def slice_length(n, start, stop, step):
-    """The length of ``range(n)[start:stop:step]`` for an int or symbolic ``n``."""
+    """The length of ``range(n)[start:stop:step]`` for an int or symbolic ``n``.
+
+    Exact (NumPy's clamping) when ``n`` and the bounds are ints. Otherwise the length NumPy
+    gives whenever ``slice_requirements`` hold (the emitted input checks see to that),
+    as integer arithmetic: ``floor((n + 1) / 2)`` for ``[::2]``, printed ``(n + 1) // 2``.
+    """
     if isinstance(n, int) and all(isinstance(v, (int, type(None))) for v in (start, stop)):
         return len(range(n)[slice(start, stop, step)])
-    step = 1 if step is None else step
-    if step == 1:
-        lo = 0 if start is None else (n + start if isinstance(start, int) and start < 0 else start)
-        hi = n if stop is None else (n + stop if isinstance(stop, int) and stop < 0 else stop)
-        return canon(hi - lo)
-    if start is None and stop is None:
-        return canon(sympy.ceiling(n / abs(step)))
-    raise ShapeError(f"slice with step {step} and bounds on dimension {n} is not supported")
+    first, end, k = slice_ends(n, start, stop, step)
+    span = end - first if k > 0 else first - end
+    return canon(span if abs(k) == 1 else sympy.floor((span + abs(k) - 1) / sympy.Integer(abs(k))))
+
+
+def slice_ends(n, start, stop, step) -> tuple:
+    """``(first, end, step)`` of a slice of ``range(n)`` before NumPy's clamping: a negative
+    int bound counts from the end, an omitted one is the end the step runs from or to."""
+    k = 1 if step is None else step
+
+    def at(v, default):
+        if v is None:
+            return default
+        return n + v if isinstance(v, int) and v < 0 else v
+
+    if k > 0:
+        return at(start, 0), at(stop, n), k
+    return at(start, n - 1), at(stop, -1), k
+
+
+def slice_requirements(n, start, stop, step) -> list:
+    """The conditions, as SymPy expressions that must be ``>= 0``, under which
+    ``slice_length`` is NumPy's length: the bounds need no clamping and do not cross
+    (``x[:3]`` on ``Vector[n]`` needs ``n - 3 >= 0``). Conditions that hold for every
+    size are left out, so an int ``n`` with int bounds needs none."""
+    if isinstance(n, int) and all(isinstance(v, (int, type(None))) for v in (start, stop)):
+        return []
+    first, end, k = slice_ends(n, start, stop, step)
+    if k > 0:
+        needs = [first, end - first, n - end]
+    else:
+        needs = [end + 1, first - end, n - 1 - first]
+    out = []
+    for e in needs:
+        e = canon(sympy.Integer(0) + e)
+        if not (isinstance(e, int) and e >= 0) and not getattr(e, "is_nonnegative", False):
+            out.append(e)
+    return out

@@ -205,3 +205,135 @@ def test_scatter_mixes_of_ints_slices_none_arrays_arange(text, ref, params):
         z = z[:, :1]
     args = (X, y, z) if "z:" in params else (X, y)
     check(src, lambda X, y, z=z: np.sum(np.sin(ref(X, y, z))), *args)
+
+
+# --- item 4: a slice never has a length NumPy would not give ------------------------------------
+
+
+SHORT_SLICES = [
+    ("mean(x[:3])", lambda x: np.mean(x[:3]), 3),
+    ("mean(x[-3:])", lambda x: np.mean(x[-3:]), 3),
+    ("sum(x - mean(x[:4]))", lambda x: np.sum(x - np.mean(x[:4])), 4),
+    ("sum(sin(x[2:]))", lambda x: np.sum(np.sin(x[2:])), 2),
+    ("sum(sin(x[1:-1]))", lambda x: np.sum(np.sin(x[1:-1])), 2),
+    ("mean(x[3::-1])", lambda x: np.mean(x[3::-1]), 4),
+    ("mean(x[:-3:-1])", lambda x: np.mean(x[:-3:-1]), 2),
+]
+
+
+@pytest.mark.parametrize("text, ref, least", SHORT_SLICES)
+def test_slice_on_symbolic_dim_is_numpy_or_refused(text, ref, least):
+    src = f"def f(x: Vector[n]) -> Scalar:\n    return {text}\n"
+    for size in range(least, least + 3):
+        check(src, ref, rand(size))
+    for mod in modules(src):
+        for size in range(1, least):
+            with pytest.raises(
+                ValueError,
+                match=rf"f: parameter 'x' has shape \({size},\).*"
+                rf"n >= {least}",
+            ):
+                mod.f(rand(size))
+            with pytest.raises(ValueError, match=rf"n >= {least}"):
+                mod.f_grad(rand(size))
+
+
+def test_slice_times_fixed_vector_refuses_short_input():
+    src = "def f(x: Vector[n], w: Vector[3]) -> Scalar:\n    return sum(x[0:3] * w)\n"
+    check(src, lambda x, w: np.sum(x[0:3] * w), rand(5), rand(3))
+    for mod in modules(src):
+        with pytest.raises(
+            ValueError, match=r"f: parameter 'x' has shape \(2,\).*n >= 3"
+        ):
+            mod.f_value_and_grad(rand(2), rand(3))
+        with pytest.raises(ValueError, match=r"n >= 3"):
+            mod.f_forward(rand(2), rand(3))
+
+
+def test_issue_example_mean_of_first_three():
+    src = "def f(x: Vector[n]) -> Scalar:\n    return mean(x[:3])\n"
+    for mod in modules(src):
+        with pytest.raises(ValueError, match="n >= 3"):
+            mod.f_value_and_grad(np.array([1.0, 2.0]))
+        value, grad = mod.f_value_and_grad(np.array([1.0, 2.0, 4.0, 8.0]))
+        assert value == 7.0 / 3.0
+        np.testing.assert_array_equal(grad, [1 / 3, 1 / 3, 1 / 3, 0.0])
+
+
+LITERAL_SLICES = [
+    ("x[::-1]", lambda x: x[::-1]),
+    ("x[5:0:-2]", lambda x: x[5:0:-2]),
+    ("x[-10:10]", lambda x: x[-10:10]),
+    ("x[-10:10:3]", lambda x: x[-10:10:3]),
+    ("x[10:-10:-3]", lambda x: x[10:-10:-3]),
+    ("x[3:1]", lambda x: x[3:1]),
+    ("x[-2::-2]", lambda x: x[-2::-2]),
+    ("x[:-10:-1]", lambda x: x[:-10:-1]),
+    ("x[1:100]", lambda x: x[1:100]),
+    ("x[::4]", lambda x: x[::4]),
+    ("x[-1:-6:-1]", lambda x: x[-1:-6:-1]),
+    ("x[7:]", lambda x: x[7:]),
+]
+
+
+@pytest.mark.parametrize("text, part", LITERAL_SLICES)
+def test_slice_on_literal_dim_clamps_as_numpy(text, part):
+    src = f"def f(x: Vector[5]) -> Scalar:\n    return sum(sin({text}) * {text})\n"
+    check(src, lambda x: np.sum(np.sin(part(x)) * part(x)), rand(5))
+
+
+def test_slice_on_literal_dim_matrix_axes():
+    src = "def f(X: Matrix[4, 5]) -> Scalar:\n    return sum(sin(X[::-2, 7:1:-2]))\n"
+    check(src, lambda X: np.sum(np.sin(X[::-2, 7:1:-2])), rand(4, 5))
+
+
+# --- item 13: step slices on symbolic dimensions, printed as integer arithmetic ------------------
+
+
+STEP_SLICES = [
+    ("v[::2]", lambda v: v[::2]),
+    ("v[1::2]", lambda v: v[1::2]),
+    ("v[::3]", lambda v: v[::3]),
+    ("v[2::3]", lambda v: v[2::3]),
+    ("v[:-1]", lambda v: v[:-1]),
+    ("v[1:-1:2]", lambda v: v[1:-1:2]),
+    ("v[::-2]", lambda v: v[::-2]),
+    ("v[-2::-3]", lambda v: v[-2::-3]),
+    ("v[:0:-2]", lambda v: v[:0:-2]),
+]
+
+
+@pytest.mark.parametrize("text, part", STEP_SLICES)
+def test_step_slice_on_symbolic_dim(text, part):
+    src = f"def f(v: Vector[n]) -> Scalar:\n    return mean(sin({text})) + sum({text} ** 2)\n"
+    for size in (4, 5, 6, 7):
+        check(
+            src, lambda v: np.mean(np.sin(part(v))) + np.sum(part(v) ** 2), rand(size)
+        )
+
+
+def test_step_slice_module_text_is_integer_arithmetic():
+    src = "def f(v: Vector[n]) -> Scalar:\n    return mean(v[::2]) + mean(v[1::3])\n"
+    text = compiler.compile_source(src)
+    assert "ceiling" not in text and "floor" not in text
+    assert "(n + 1) // 2" in text
+    for mod in modules(src):
+        v = rand(7)
+        np.testing.assert_allclose(
+            mod.f(v), np.mean(v[::2]) + np.mean(v[1::3]), rtol=1e-14
+        )
+
+
+def test_step_slice_result_shape_flows_on():
+    src = (
+        "def f(v: Vector[n]) -> Scalar:\n"
+        "    a = v[::2]\n"
+        "    return sum(a * a[::-1]) + mean(concatenate([a, v[1::2]]))\n"
+    )
+
+    def ref(v):
+        a = v[::2]
+        return np.sum(a * a[::-1]) + np.mean(np.concatenate([a, v[1::2]]))
+
+    for size in (4, 5):
+        check(src, ref, rand(size))
