@@ -271,6 +271,9 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
 
 def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Name):
+        if d.id in CONSTANTS or d.id in scope.constants:
+            raise src.error(d, f"dimension name '{d.id}' is taken by the constant {d.id}; "
+                            "choose another name")
         if d.id not in scope.dims:
             scope.dims[d.id] = dim_symbol(d.id)
         return scope.dims[d.id]
@@ -301,6 +304,9 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
         if name not in seen:
             raise src.error(node, f"@wrt names '{name}', which is not a parameter")
     out_shape, out_dtype, out_text = read_type(fn.returns, src, scope, ("the return", fn))
+    for a in args.args:
+        if a.arg in scope.dims:  # in the body the name would mean one of the two silently
+            raise src.error(a, f"parameter '{a.arg}' has the name of a dimension; rename one")
     if out_dtype != "float":
         raise src.error(fn.returns, "the return type must be a float type")
     plist = []
@@ -724,10 +730,19 @@ def call_transpose(node, scope, name):
     else:
         if not isinstance(ax_node, ast.Tuple):
             raise scope.src.error(ax_node, "axes must be a tuple of integers")
-        axes = tuple(index_int(a, scope, False) % max(nd, 1) for a in ax_node.elts)
+        axes = tuple(transpose_axis(a, scope, nd) for a in ax_node.elts)
     if nd < 2 and ax_node is None:
         return x
     return emit(scope, node, "transpose", x, axes=axes)
+
+
+def transpose_axis(node, scope: Scope, nd: int) -> int:
+    """One axis of ``transpose(x, axes)``: an int literal in ``-nd <= a < nd``, made
+    non-negative; anything else is a located error (NumPy raises AxisError)."""
+    a = index_int(node, scope, False)
+    if not -nd <= a < nd:
+        raise scope.src.error(node, f"axis {a} is out of range for an array of {nd} dimensions")
+    return a % nd
 
 
 def call_reshape(node, scope, name):

@@ -160,7 +160,11 @@ def broadcast_to_shape(b, args, attrs):
 
 
 def index_shape(b, args, attrs):
-    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather."""
+    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather.
+
+    The gathered axes (the broadcast shape of the arrays) replace the advanced indices,
+    which with arrays include the ints; where a slice or None separates them, the gathered
+    axes come first (``T[0, :, y]`` is ``(k, m)``), as in NumPy."""
     src = b.shape(args[0])
     spec = attrs["index"]
     consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
@@ -174,6 +178,10 @@ def index_shape(b, args, attrs):
             n = src[k]
             if isinstance(n, int) and not -n <= e[1] < n:
                 raise ShapeError(f"index {e[1]} is out of bounds for a dimension of size {n}")
+            if arrays:  # with Index arrays, NumPy counts an int as one more advanced index
+                positions.append(pos)
+                if adv_at is None:
+                    adv_at = len(out)
             k += 1
         elif e[0] == "s":
             out.append(slice_length(src[k], e[1], e[2], e[3]))

@@ -337,3 +337,103 @@ def test_step_slice_result_shape_flows_on():
 
     for size in (4, 5):
         check(src, ref, rand(size))
+
+
+# --- item 17: advanced-index placement, transpose axes, dimensions named e or pi ----------------
+
+
+ADVANCED = [
+    ("T[0, :, y]", lambda T, y: T[0, :, y]),
+    ("T[y, None, y]", lambda T, y: T[y, None, y]),
+    ("T[0, None, y]", lambda T, y: T[0, None, y]),
+    ("T[:, 0, y]", lambda T, y: T[:, 0, y]),
+    ("T[y, :, 0]", lambda T, y: T[y, :, 0]),
+    ("T[None, 0, :, y]", lambda T, y: T[None, 0, :, y]),
+    ("T[0, y]", lambda T, y: T[0, y]),
+    ("T[y, 0, None]", lambda T, y: T[y, 0, None]),
+    ("T[None, y, 0]", lambda T, y: T[None, y, 0]),
+    ("T[0, 1, y]", lambda T, y: T[0, 1, y]),
+    ("T[1, :, 2]", lambda T, y: T[1, :, 2]),
+    ("T[y, :, arange(4)]", lambda T, y: T[y, :, np.arange(4)]),
+]
+
+
+@pytest.mark.parametrize("text, part", ADVANCED)
+def test_advanced_indices_separated_by_a_slice_go_first(text, part):
+    T, y = rand(2, 3, 4), np.array([0, 1, 1, 0])
+    src = f"def f(T: Tensor[a, m, k], y: Index[4]) -> Scalar:\n    return sum(sin({text}))\n"
+    check(src, lambda T, y: np.sum(np.sin(part(T, y))), T, y)
+    # the shape flows on: weight the result by a NumPy array of NumPy's shape
+    shape = part(T, y).shape
+    W = rand(*shape)
+    names = ", ".join(str(d) for d in shape)
+    typed = (
+        f"def f(T: Tensor[2, 3, 4], y: Index[4], W: Tensor[{names}]) -> Scalar:\n"
+        f"    return sum(sin({text}) * W)\n"
+    )
+    check(typed, lambda T, y, W: np.sum(np.sin(part(T, y)) * W), T, y, W)
+
+
+def test_issue_example_int_slice_array_shape():
+    src = "def f(T: Tensor[a, m, k], y: Index[k]) -> Matrix[k, m]:\n    return T[0, :, y]\n"
+    T, y = rand(2, 3, 4), np.array([3, 0, 0, 1])
+    for mod in modules(src):
+        np.testing.assert_array_equal(mod.f(T, y), T[0, :, y])
+        out, cache = mod.f_forward(T, y)
+        g = rand(4, 3)
+        want = np.zeros_like(T)
+        np.add.at(want, (0, slice(None), y), g)
+        np.testing.assert_array_equal(mod.f_backward(g, cache), want)
+
+
+@pytest.mark.parametrize(
+    "axes, bad", [("(2, 3)", "2"), ("(0, 2)", "2"), ("(-3, 0)", "-3")]
+)
+def test_transpose_axes_out_of_range_is_a_located_error(axes, bad):
+    src = f"def f(X: Matrix[a, b]) -> Scalar:\n    return sum(transpose(X, {axes}))\n"
+    col = src.splitlines()[1].index(axes) + 2 + (axes.index(bad) - 1)
+    with pytest.raises(
+        FormulaError, match=rf"<string>:2:{col}: error: axis {bad} is out of range"
+    ):
+        compiler.load_source(src)
+
+
+@pytest.mark.parametrize("axes", ["(0, 0)", "(0,)", "(1, 0, 2)"])
+def test_transpose_axes_not_a_permutation_is_a_located_error(axes):
+    src = f"def f(X: Matrix[a, b]) -> Scalar:\n    return sum(transpose(X, {axes}))\n"
+    with pytest.raises(FormulaError, match=r"<string>:2:\d+: error: (transpose|axis)"):
+        compiler.load_source(src)
+
+
+def test_transpose_negative_axes_as_numpy():
+    src = "def f(T: Tensor[a, b, c]) -> Scalar:\n    return sum(sin(transpose(T, (-1, 0, -2)) * W))\n"
+    src = src.replace("T: Tensor[a, b, c]", "T: Tensor[2, 3, 4], W: Tensor[4, 2, 3]")
+    check(
+        src,
+        lambda T, W: np.sum(np.sin(np.transpose(T, (-1, 0, -2)) * W)),
+        rand(2, 3, 4),
+        rand(4, 2, 3),
+    )
+
+
+@pytest.mark.parametrize("name", ["e", "pi", "EPS"])
+def test_dimension_named_like_a_constant_is_a_located_error(name):
+    src = (
+        f"EPS = 1e-12\n\n\ndef f(x: Vector[{name}]) -> Scalar:\n"
+        f"    return sum(x) * {name}\n"
+    )
+    with pytest.raises(
+        FormulaError, match=rf"<string>:4:17: error: .*'{name}'.*constant"
+    ):
+        compiler.load_source(src)
+
+
+def test_constants_e_and_pi_keep_their_values():
+    src = "def f(x: Vector[n]) -> Scalar:\n    return sum(x) * e + pi * mean(x)\n"
+    check(src, lambda x: np.sum(x) * np.e + np.pi * np.mean(x), rand(3))
+
+
+def test_parameter_named_like_a_dimension_is_a_located_error():
+    src = "def f(n: Scalar, x: Vector[n]) -> Scalar:\n    return sum(x) * n\n"
+    with pytest.raises(FormulaError, match=r"<string>:1:7: error: parameter 'n'"):
+        compiler.load_source(src)
