@@ -311,16 +311,22 @@ def resolve_dims(
 
 def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str, int]:
     """``dims`` with the ``free`` (defaulted) sizes grown until the formula's slices fit
-    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n)."""
+    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n);
+    an InputError saying what a slice needs when sizes given cannot fit."""
     needs = [e for e, _ in slice_needs(fn)]
     for _ in range(200):
         failing = [e for e in needs if e.subs({dim_symbol(d): n for d, n in dims.items()}) < 0]
-        names = [str(s) for e in failing[:1] for s in sorted(e.free_symbols, key=str)]
+        if not failing:
+            return dims
+        names = [str(s) for s in sorted(failing[0].free_symbols, key=str)]
         grow = [d for d in names if d in free]
         if not grow:
             break
         dims[grow[0]] += 1
-    return dims
+    const = failing[0].as_coeff_Add()[0]
+    sizes = ", ".join(f"{d}={n}" for d, n in dims.items())
+    raise InputError(f"{fn.name}: a slice needs {P.dim(failing[0] - const, {})} >= {-const}, "
+                     f"but the sizes are {sizes}")
 
 
 def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:

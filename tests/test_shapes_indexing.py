@@ -4,6 +4,10 @@ Every expected value is NumPy written here; every expected gradient is central f
 differences (float64) of that NumPy function. Each formula is compiled fused and unfused.
 """
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -437,3 +441,45 @@ def test_parameter_named_like_a_dimension_is_a_located_error():
     src = "def f(n: Scalar, x: Vector[n]) -> Scalar:\n    return sum(x) * n\n"
     with pytest.raises(FormulaError, match=r"<string>:1:7: error: parameter 'n'"):
         compiler.load_source(src)
+
+
+# --- the command line on these formulas ----------------------------------------------------------
+
+
+CLI = str(Path(__file__).resolve().parents[1] / "cli.py")
+
+
+def run_cli(tmp_path, text, *args):
+    path = tmp_path / "f.grad"
+    path.write_text(text)
+    return subprocess.run(
+        [sys.executable, CLI, *args[:1], str(path), *args[1:]],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+
+def test_cli_check_and_explain_step_slice(tmp_path):
+    text = "def f(v: Vector[n]) -> Scalar:\n    return mean(v[::2])\n"
+    done = run_cli(tmp_path, text, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_cli(
+        tmp_path, text, "explain", "--function", "f", "--at", "v=[1,2,4,8,16]"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert "7" in done.stdout  # mean of 1, 4, 16
+
+
+def test_cli_refuses_a_point_too_small_for_a_slice(tmp_path):
+    text = "def f(x: Vector[n]) -> Scalar:\n    return mean(x[:3])\n"
+    for args in (
+        ("explain", "--function", "f", "--at", "x=[1,2]"),
+        ("check", "--dims", "n=2"),
+    ):
+        done = run_cli(tmp_path, text, *args)
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "n >= 3" in done.stderr and "Traceback" not in done.stderr
+    assert run_cli(tmp_path, text, "check").returncode == 0
