@@ -25,7 +25,7 @@ from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, NoScalarSpelling, as_float, index_requirements, spell
-from .shapes import broadcast
+from .shapes import as_inequality, broadcast
 from .templating import render
 
 VERSION = "0.1.0"
@@ -429,15 +429,14 @@ def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], need
     shapes every later step was compiled for (README.md, "Choices ...")."""
     lines = []
     for e, node in needs:
-        const = e.as_coeff_Add()[0]
-        rest = e - const
+        lhs, rhs = as_inequality(e)
         p = needing_param(fn, e, node)
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
         message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
-                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(rest, {})} >= {-const} "
-                   f"(a slice on line {line} needs it)")
-        lines.append(f"if {P.dim(rest, dims)} < {-const}:")
+                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(lhs, {})} >= "
+                   f"{P.dim(rhs, {})} (a slice on line {line} needs it)")
+        lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
         lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
     return lines
 

@@ -35,7 +35,7 @@ from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, index_text
-from .shapes import dim_symbol
+from .shapes import as_inequality, dim_symbol
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)
@@ -323,9 +323,9 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
         if not grow:
             break
         dims[grow[0]] += 1
-    const = failing[0].as_coeff_Add()[0]
+    lhs, rhs = as_inequality(failing[0])
     sizes = ", ".join(f"{d}={n}" for d, n in dims.items())
-    raise InputError(f"{fn.name}: a slice needs {P.dim(failing[0] - const, {})} >= {-const}, "
+    raise InputError(f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
                      f"but the sizes are {sizes}")
 
 

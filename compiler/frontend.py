@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -538,7 +539,8 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     spec, arrays = [], []
     for it in items:
         if isinstance(it, ast.Slice):
-            spec.append(("s",) + tuple(index_int(v, scope, True) for v in (it.lower, it.upper, it.step)))
+            bounds = (slice_bound(it.lower, scope), slice_bound(it.upper, scope))
+            spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
             if spec[-1][3] == 0:
                 raise scope.src.error(it, "slice step cannot be zero")
         elif isinstance(it, ast.Constant) and it.value is None:
@@ -556,6 +558,38 @@ def is_int_literal(node) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def slice_bound(node, scope: Scope):
+    """A slice's start or stop: None, an int literal, or a dimension expression (``n - 1``,
+    ``n // 2``: dimension names and int literals with ``+ - * //``) as a SymPy expression."""
+    if node is None or is_int_literal(node):
+        return index_int(node, scope, True)
+    return canon(dim_expression(node, scope))
+
+
+DIM_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def dim_expression(node, scope: Scope):
+    """A SymPy integer expression of dimension names and int literals (``+ - * //``, unary
+    minus; a floor division by a positive literal), else a located error."""
+    if isinstance(node, ast.Name) and node.id in scope.dims:
+        return scope.dims[node.id]
+    if is_int_literal(node):
+        return sympy.Integer(index_int(node, scope, False))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -dim_expression(node.operand, scope)
+    if isinstance(node, ast.BinOp) and type(node.op) in DIM_OPS:
+        return DIM_OPS[type(node.op)](dim_expression(node.left, scope),
+                                      dim_expression(node.right, scope))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
+        k = index_int(node.right, scope, False) if is_int_literal(node.right) else 0
+        if k <= 0:
+            raise scope.src.error(node.right, "a dimension is floor-divided by a positive integer")
+        return sympy.floor(dim_expression(node.left, scope) / k)
+    raise scope.src.error(node, "slice bounds must be integer literals or dimension expressions "
+                          "(n - 1, n // 2)")
 
 
 def index_int(node, scope: Scope, optional: bool):

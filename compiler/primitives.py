@@ -387,8 +387,20 @@ def index_text(spec, a, ctx, *, call: bool = False) -> str:
             if call:
                 parts.append(f"slice({start}, {stop}, {step})")
             else:
-                parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+                parts.append(slice_text(start, stop, step))
     return ", ".join(parts) if parts else "()"
+
+
+def slice_text(start: str, stop: str, step: str) -> str:
+    """``start:stop:step`` as ``ruff format`` writes it: colons spaced like a binary operator
+    (``1 : n - 1``, ``n - 1 :``) once a bound is more than a name or a number."""
+    pieces = [start, stop] + ([step] if step else [])
+    if all(re.fullmatch(r"-?\w*", v) for v in pieces):
+        return ":".join(pieces)
+    text = pieces[0]
+    for left, right in zip(pieces, pieces[1:]):
+        text += (" :" if left else ":") + (" " + right if right else "")
+    return text
 
 
 # ----------------------------------------------------------------------------

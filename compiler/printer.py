@@ -9,6 +9,7 @@ the ``emit`` entries of the primitive table.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import sympy
@@ -115,7 +116,11 @@ def number(value: float, *, integral: bool = False) -> Expr:
 
 class DimPrinter(StrPrinter):
     """SymPy's ``sstr``, with ``floor`` and ``ceiling`` as Python integer arithmetic:
-    ``(n + 1) // 2`` and ``-(-n // 2)``, parenthesised (``dim`` drops the outer pair)."""
+    ``(n + 1) // 2`` and ``-(-n // 2)``, parenthesised (``dim`` drops the outer pair), and
+    products spaced as ``ruff format`` writes them (``m * n``, ``n**2`` stays hugged)."""
+
+    def _print_Mul(self, e) -> str:
+        return re.sub(r"(?<!\*)\*(?!\*)", " * ", super()._print_Mul(e))
 
     def _print_floor(self, e) -> str:
         return f"({self._floor_div(e.args[0])})"

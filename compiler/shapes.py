@@ -108,9 +108,36 @@ def slice_requirements(n, start, stop, step) -> list:
         needs = [first, end - first, n - end]
     else:
         needs = [end + 1, first - end, n - 1 - first]
+    # a bound computed from sizes must not come out negative (NumPy would count it from the end)
+    needs += [v for v in (start, stop) if v is not None and not isinstance(v, int)]
     out = []
     for e in needs:
         e = canon(sympy.Integer(0) + e)
-        if not (isinstance(e, int) and e >= 0) and not getattr(e, "is_nonnegative", False):
+        if not (isinstance(e, int) and e >= 0) and not provably_nonnegative(e):
             out.append(e)
     return out
+
+
+def provably_nonnegative(e) -> bool:
+    """Whether SymPy proves ``e >= 0`` for all positive sizes, each ``floor(a / b)`` term
+    first replaced by its bound on the side that matters (``(a - b + 1) / b <= floor <=
+    a / b``; ``a / b <= ceiling <= (a + b - 1) / b``): ``n - n // 2`` is proved."""
+    terms = []
+    for term in sympy.Add.make_args(sympy.expand(e)):
+        coeff, rest = term.as_coeff_Mul()
+        if isinstance(rest, (sympy.floor, sympy.ceiling)):
+            num, den = sympy.fraction(sympy.together(rest.args[0]))
+            low = isinstance(rest, sympy.floor) == (coeff > 0)
+            slack = (1 - den if isinstance(rest, sympy.floor) else den - 1) if low else 0
+            rest = (num + slack) / den
+        terms.append(coeff * rest)
+    return bool(sympy.Add(*terms).is_nonnegative)
+
+
+def as_inequality(e) -> tuple:
+    """``e >= 0`` as ``(lhs, rhs)`` with ``lhs >= rhs`` read naturally: the positive terms
+    on the left, the negated negative ones on the right (``n - m`` -> ``n >= m``)."""
+    terms = sympy.Add.make_args(sympy.Integer(0) + e)
+    lhs = [t for t in terms if not t.could_extract_minus_sign()]
+    rhs = [-t for t in terms if t.could_extract_minus_sign()]
+    return canon(sympy.Add(*lhs)), canon(sympy.Add(*rhs))

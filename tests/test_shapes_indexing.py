@@ -343,6 +343,63 @@ def test_step_slice_result_shape_flows_on():
         check(src, ref, rand(size))
 
 
+DIM_BOUNDS = [
+    ("v[1:n-1:2]", lambda v: v[1 : len(v) - 1 : 2], 2),
+    ("v[n // 2:]", lambda v: v[len(v) // 2 :], 1),
+    ("v[:n - 1]", lambda v: v[: len(v) - 1], 1),
+    ("v[n - 2::-1]", lambda v: v[len(v) - 2 :: -1], 2),
+    ("v[1:2 * (n // 2):2]", lambda v: v[1 : 2 * (len(v) // 2) : 2], 1),
+]
+
+
+@pytest.mark.parametrize("text, part, least", DIM_BOUNDS)
+def test_slice_bounds_from_dimension_names(text, part, least):
+    src = f"def f(v: Vector[n]) -> Scalar:\n    return sum(sin({text})) + sum({text} ** 2)\n"
+    for size in range(max(least, 2), 7):
+        check(src, lambda v: np.sum(np.sin(part(v))) + np.sum(part(v) ** 2), rand(size))
+
+
+def test_slice_bound_of_another_dimension_is_checked():
+    src = (
+        "def f(x: Vector[n], w: Vector[m]) -> Scalar:\n    return sum(sin(x[:m]) * w)\n"
+    )
+    check(src, lambda x, w: np.sum(np.sin(x[: len(w)]) * w), rand(5), rand(3))
+    for mod in modules(src):
+        with pytest.raises(
+            ValueError, match=r"parameter 'x' has shape \(2,\).*n >= m"
+        ):
+            mod.f_grad(rand(2), rand(3))
+
+
+@pytest.mark.parametrize("bound", ["k", "n // 0", "n / 2", "x"])
+def test_slice_bound_that_is_not_a_dimension_expression_is_a_located_error(bound):
+    src = f"def f(x: Vector[n]) -> Scalar:\n    return sum(x[:{bound}])\n"
+    with pytest.raises(FormulaError, match=r"<string>:2:\d+: error: "):
+        compiler.load_source(src)
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_emitted_slices_and_sizes_are_ruff_clean(tmp_path, fuse):
+    src = (
+        "def f(v: Vector[n], X: Matrix[m, n]) -> Scalar:\n"
+        "    a = v[1:n-1:2] * v[:n - 1:2][: (n - 1) // 2]\n"
+        "    b = reshape(X, (-1,))[::3]\n"
+        "    return mean(a) + mean(b) + sum(v[n // 2:])\n"
+    )
+    path = tmp_path / "m.py"
+    path.write_text(compiler.compile_source(src, fuse=fuse))
+    for cmd in (["check"], ["format", "--check", "--diff"]):
+        done = subprocess.run(
+            ["ruff", *cmd, "--isolated", str(path)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    mod = compiler.load_source(src, fuse=fuse)
+    v, X = rand(7), rand(2, 7)
+    a = v[1:6:2] * v[:6:2][:3]
+    want = np.mean(a) + np.mean(X.reshape(-1)[::3]) + np.sum(v[3:])
+    np.testing.assert_allclose(mod.f(v, X), want, rtol=1e-14)
+
+
 # --- item 17: advanced-index placement, transpose axes, dimensions named e or pi ----------------
 
 
