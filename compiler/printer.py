@@ -116,14 +116,26 @@ def number(value: float, *, integral: bool = False) -> Expr:
 
 class DimPrinter(StrPrinter):
     """SymPy's ``sstr``, with ``floor`` and ``ceiling`` as Python integer arithmetic:
-    ``(n + 1) // 2`` and ``-(-n // 2)``, parenthesised (``dim`` drops the outer pair), and
-    products spaced as ``ruff format`` writes them (``m * n``, ``n**2`` stays hugged)."""
+    ``(n + 1) // 2`` and ``-(-n // 2)`` (parenthesised; ``dim`` drops the outer pair), and
+    products and powers spaced as ``ruff format`` writes them (``m * n``, ``n**2``,
+    ``(n // 2) ** 2``)."""
 
     def _print_Mul(self, e) -> str:
         return re.sub(r"(?<!\*)\*(?!\*)", " * ", super()._print_Mul(e))
 
+    def _print_Pow(self, e) -> str:
+        text = super()._print_Pow(e)
+        simple = e.base.is_Symbol and e.exp.is_Integer and e.exp > 0
+        return text if simple else text.replace("**", " ** ")
+
+    def parenthesize(self, item, level, strict=False) -> str:
+        """A ``floor`` (printed ``a // b``) as a factor or a base: ``2 * (n // 2)``."""
+        if isinstance(item, sympy.floor) and level > PRECEDENCE["Add"]:
+            return f"({self._print(item)})"
+        return super().parenthesize(item, level, strict)
+
     def _print_floor(self, e) -> str:
-        return f"({self._floor_div(e.args[0])})"
+        return self._floor_div(e.args[0])
 
     def _print_ceiling(self, e) -> str:
         return f"(-({self._floor_div(-e.args[0])}))"
@@ -147,7 +159,7 @@ def dim(d, names: dict[str, str]) -> str:
         return str(int(d))
     renamed = {s: sympy.Symbol(names.get(s.name, s.name)) for s in d.free_symbols}
     text = DimPrinter().doprint(d.xreplace(renamed))
-    if isinstance(d, (sympy.floor, sympy.ceiling)):
+    if isinstance(d, sympy.ceiling):
         text = text[1:-1]
     return text
 
