@@ -461,7 +461,7 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     if not shape:
         return [f"if not isinstance({seed}, float):",
                 *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"'])]
-    text = f'"{format_shape(shape)}"'
+    text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: ((n + 1) // 2,)
     expected = P.shape(shape, dims)
     return [
         *call_lines("", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]),

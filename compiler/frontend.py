@@ -266,7 +266,10 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
         raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
     if kind == "Tensor" and not dims_ast:
         raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
-    shape = tuple(read_dim(d, src, scope) for d in dims_ast)
+    if what[0] == "the return":  # sizes computed from the parameters' (Vector[(n + 1) // 2])
+        shape = tuple(return_dim(d, src, scope) for d in dims_ast)
+    else:
+        shape = tuple(read_dim(d, src, scope) for d in dims_ast)
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
 
 
@@ -281,6 +284,14 @@ def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
         return d.value
     raise src.error(d, "a dimension is a positive integer or a name")
+
+
+def return_dim(d, src: Source, scope: Scope):
+    """A dimension of the return annotation: as a parameter's, or an expression (``n - 1``,
+    ``(n + 1) // 2``) of the parameters' dimension names, as slices and reshapes make."""
+    if isinstance(d, (ast.Name, ast.Constant)):
+        return read_dim(d, src, scope)
+    return canon(dim_expression(d, scope))
 
 
 def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool) -> Function:

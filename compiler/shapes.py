@@ -14,11 +14,30 @@ def dim_symbol(name: str) -> sympy.Symbol:
 
 
 def canon(d):
-    """A dimension in canonical form: a Python int when it is a constant."""
+    """A dimension in canonical form: a Python int when it is a constant; integer divisions
+    as ``floor((a + c) / k)`` with ``a``'s leading sign positive (``-(-n // 3)``, the
+    ceiling of ``n / 3``, is ``(n + 2) // 3``), so equal sizes compare equal."""
     if isinstance(d, int):
         return d
     d = sympy.expand(d)
+    if d.has(sympy.floor, sympy.ceiling):
+        d = sympy.expand(d.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)),
+                                   floor_form))
     return int(d) if d.is_Integer else d
+
+
+def floor_form(e):
+    """``floor(num / den)`` or ``ceiling(num / den)`` of an integer ``num`` as
+    ``+-floor(a / den)`` with ``a``'s leading coefficient positive."""
+    num, den = sympy.fraction(sympy.together(e.args[0]))
+    if not den.is_Integer:
+        return e
+    sign = 1
+    if isinstance(e, sympy.ceiling):  # ceiling(x) = -floor(-x)
+        num, sign = -num, -1
+    if num.could_extract_minus_sign():  # floor(-a / k) = -floor((a + k - 1) / k)
+        num, sign = -num + den - 1, -sign
+    return sign * sympy.floor(sympy.expand(num) / den)
 
 
 def broadcast(*shapes: tuple) -> tuple:

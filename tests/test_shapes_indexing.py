@@ -365,9 +365,7 @@ def test_slice_bound_of_another_dimension_is_checked():
     )
     check(src, lambda x, w: np.sum(np.sin(x[: len(w)]) * w), rand(5), rand(3))
     for mod in modules(src):
-        with pytest.raises(
-            ValueError, match=r"parameter 'x' has shape \(2,\).*n >= m"
-        ):
+        with pytest.raises(ValueError, match=r"parameter 'x' has shape \(2,\).*n >= m"):
             mod.f_grad(rand(2), rand(3))
 
 
@@ -540,3 +538,28 @@ def test_cli_refuses_a_point_too_small_for_a_slice(tmp_path):
         assert done.returncode == 2, done.stdout + done.stderr
         assert "n >= 3" in done.stderr and "Traceback" not in done.stderr
     assert run_cli(tmp_path, text, "check").returncode == 0
+
+
+RETURNS = [
+    ("Vector[(n + 1) // 2]", "sin(v[::2])", lambda v: np.sin(v[::2])),
+    ("Vector[n // 2]", "sin(v[1::2])", lambda v: np.sin(v[1::2])),
+    ("Vector[n - 1]", "v[1:] * v[:-1]", lambda v: v[1:] * v[:-1]),
+    ("Vector[-(-n // 3)]", "v[::-3] ** 2", lambda v: v[::-3] ** 2),
+]
+
+
+@pytest.mark.parametrize("annotation, body, ref", RETURNS)
+def test_return_annotated_with_a_size_expression(annotation, body, ref):
+    src = f"def f(v: Vector[n]) -> {annotation}:\n    return {body}\n"
+    for size in (4, 5, 6):
+        v = rand(size)
+        g = rand(len(ref(v)))
+        want = central_diff_grad(lambda v: np.sum(ref(v) * g), (v,), [0])[0]
+        for mod in modules(src):
+            out, cache = mod.f_forward(v)
+            np.testing.assert_allclose(out, ref(v), rtol=1e-14)
+            np.testing.assert_allclose(
+                mod.f_backward(g, cache), want, rtol=1e-6, atol=1e-8
+            )
+            with pytest.raises(ValueError, match=r"f_backward: parameter 'd_out'"):
+                mod.f_backward(rand(len(ref(v)) + 1), cache)
