@@ -599,8 +599,10 @@ def dim_expression(node, scope: Scope):
         if k <= 0:
             raise scope.src.error(node.right, "a dimension is floor-divided by a positive integer")
         return sympy.floor(dim_expression(node.left, scope) / k)
-    raise scope.src.error(node, "slice bounds must be integer literals or dimension expressions "
-                          "(n - 1, n // 2)")
+    if isinstance(node, ast.Name):
+        raise scope.src.error(node, f"'{node.id}' is not a dimension of the parameters")
+    raise scope.src.error(node, "expected an integer literal or an expression of dimension "
+                          "names with + - * // (n - 1, n // 2)")
 
 
 def index_int(node, scope: Scope, optional: bool):
