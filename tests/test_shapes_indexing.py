@@ -24,7 +24,8 @@ def modules(src):
 
 
 def check(src, ref, *args, wrt=None):
-    """``f`` agrees with the NumPy function ``ref`` in value and gradient (central differences)."""
+    """``f`` agrees with the NumPy function ``ref`` in value (``f``, ``f_value_and_grad``) and
+    gradient (``f_value_and_grad``, ``f_backward``; central differences of ``ref``)."""
     wrt = (
         [k for k, a in enumerate(args) if np.asarray(a).dtype.kind == "f"]
         if wrt is None
@@ -35,11 +36,14 @@ def check(src, ref, *args, wrt=None):
     for mod in modules(src):
         value, grads = mod.f_value_and_grad(*args)
         np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-12)
-        grads = grads if len(wrt) > 1 else (grads,)
-        assert len(grads) == len(wrt)
-        for got, expect in zip(grads, fd):
-            assert np.shape(got) == np.shape(expect)
-            np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(mod.f(*args), want, rtol=1e-12, atol=1e-12)
+        backward = mod.f_backward(1.0, mod.f_forward(*args)[1])
+        for result in (grads, backward):
+            result = result if len(wrt) > 1 else (result,)
+            assert len(result) == len(wrt)
+            for got, expect in zip(result, fd):
+                assert np.shape(got) == np.shape(expect)
+                np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-8)
 
 
 def rand(*shape):
@@ -554,7 +558,7 @@ def test_return_annotated_with_a_size_expression(annotation, body, ref):
     for size in (4, 5, 6):
         v = rand(size)
         g = rand(len(ref(v)))
-        want = central_diff_grad(lambda v: np.sum(ref(v) * g), (v,), [0])[0]
+        want = central_diff_grad(lambda v, g=g: np.sum(ref(v) * g), (v,), [0])[0]
         for mod in modules(src):
             out, cache = mod.f_forward(v)
             np.testing.assert_allclose(out, ref(v), rtol=1e-14)
