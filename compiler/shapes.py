@@ -23,7 +23,25 @@ def canon(d):
     if d.has(sympy.floor, sympy.ceiling):
         d = sympy.expand(d.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)),
                                    floor_form))
+        d = merge_floors(d)
     return int(d) if d.is_Integer else d
+
+
+def merge_floors(d):
+    """``d`` with every complete set ``a // k + (a + 1) // k + ... + (a + k - 1) // k`` in
+    it replaced by ``a`` (Hermite's identity): the halves ``v[::2]`` and ``v[1::2]`` of a
+    ``Vector[n]`` concatenate to length ``n``."""
+    groups: dict = {}
+    for term in sympy.Add.make_args(d):
+        if isinstance(term, sympy.floor):
+            num, den = sympy.fraction(sympy.together(term.args[0]))
+            r, a = sympy.expand(num).as_coeff_Add()
+            if den.is_Integer and r.is_Integer and 0 <= r < den:
+                groups.setdefault((a, int(den)), {})[int(r)] = term
+    for (a, k), terms in groups.items():
+        if len(terms) == k:
+            d = sympy.expand(d - sum(terms.values()) + a)
+    return d
 
 
 def floor_form(e):

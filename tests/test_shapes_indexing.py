@@ -567,3 +567,16 @@ def test_return_annotated_with_a_size_expression(annotation, body, ref):
             )
             with pytest.raises(ValueError, match=r"f_backward: parameter 'd_out'"):
                 mod.f_backward(rand(len(ref(v)) + 1), cache)
+
+
+def test_even_and_odd_halves_concatenate_to_the_whole_length():
+    src = (
+        "def f(v: Vector[n], w: Vector[n]) -> Scalar:\n"
+        "    return sum(sin(concatenate([v[::2], v[1::2]]) * w))\n"
+    )
+
+    def ref(v, w):
+        return np.sum(np.sin(np.concatenate([v[::2], v[1::2]]) * w))
+
+    for size in (3, 4, 5):
+        check(src, ref, rand(size), rand(size))
