@@ -24,7 +24,15 @@ from . import printer as P
 from .ir import Builder, Function, format_shape, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
-from .primitives import NEEDS_NONEMPTY, PRIMS, NoScalarSpelling, as_float, spell
+from .primitives import (
+    NEEDS_NONEMPTY,
+    PRIMS,
+    NoScalarSpelling,
+    as_float,
+    index_requirements,
+    spell,
+)
+from .shapes import as_inequality, broadcast
 from .templating import render
 
 VERSION = "0.1.0"
@@ -170,13 +178,18 @@ class Ctx:
         return self.nodes[i].shape
 
     def unique_index(self, node) -> bool:
-        """Whether a scatter's index can never hit one element twice."""
-        arrays = [e for e in node.attr("index") if e[0] == "a"]
+        """Whether a scatter's index can never hit one element twice (else ``np.add.at``).
+
+        Ints, slices (any step) and None never do. Index arrays may repeat, unless one of
+        them is ``arange(n)`` with the shape ``(n,)`` that all of them broadcast to: its
+        distinct values then tell every gathered element apart (``arange(1)`` broadcast
+        against ``y`` does not).
+        """
+        arrays = [self.nodes[node.args[e[1]]] for e in node.attr("index") if e[0] == "a"]
         if not arrays:
             return True
-        ops = [self.nodes[node.args[e[1]]].op for e in arrays]
-        return len(arrays) >= 2 and "arange" in ops and all(
-            len(self.nodes[node.args[e[1]]].shape) == 1 for e in arrays)
+        full = broadcast(*(a.shape for a in arrays))
+        return any(a.op == "arange" and a.shape == full for a in arrays)
 
 
 @dataclass
@@ -420,10 +433,13 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
-    The checks of input values (``value_checks``) come last.
+    Last come the sizes the formula's slices need (``slice_checks``), then the checks of
+    input values (``value_checks``).
     """
+    needs = slice_needs(fn)
     values = value_checks(fn, names, dims)
-    used = used | identifiers([], values)
+    used = set(used) | identifiers([], values)
+    used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
@@ -461,7 +477,7 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         lines.append(f"if {v}.shape != {expected}:")
         lines += call_lines("    ", "raise _shape_error", [
             f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
-    return lines + values
+    return lines + slice_checks(fn, names, dims, needs) + values
 
 
 def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
@@ -481,7 +497,7 @@ def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> l
         v = names[p.name]
         lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
         lines += call_lines("    ", "raise _empty_error",
-                            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{n}"'])
+                            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{P.dim(n, {})}"'])
     return lines
 
 
@@ -522,6 +538,55 @@ def empty_dims(fn: Function) -> list[tuple]:
     return out
 
 
+def slice_needs(fn: Function) -> list[tuple]:
+    """``(expression, getitem node)`` for each size condition (expression ``>= 0``) under
+    which the formula's slices have their compile-time lengths (``x[:3]`` of a
+    ``Vector[n]``: ``n - 3``), in node order, each once."""
+    out, found = [], set()
+    for i in sorted(reachable(fn.nodes, [fn.output, *fn.grads.values()])):
+        node = fn.nodes[i]
+        if node.op != "getitem":
+            continue
+        for e in index_requirements(fn.nodes[node.args[0]].shape, node.attr("index")):
+            if e not in found:
+                found.add(e)
+                out.append((e, node))
+    return out
+
+
+def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], needs) -> list[str]:
+    """The input checks of ``needs``: a ValueError naming the function, the parameter whose
+    shape is too small, the shape seen and the size the slice needs (``n >= 3``).
+
+    Sizes are checked rather than clamped as NumPy does: a shorter slice would change the
+    shapes every later step was compiled for (README.md, "Choices ...")."""
+    lines = []
+    for e, node in needs:
+        lhs, rhs = as_inequality(e)
+        p = needing_param(fn, e, node)
+        v = names[p.name]
+        line = node.loc.line if node.loc else fn.loc.line
+        message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
+                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(lhs, {})} >= "
+                   f"{P.dim(rhs, {})} (a slice on line {line} needs it)")
+        lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
+        lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
+    return lines
+
+
+def needing_param(fn: Function, e, node):
+    """The parameter to name when the size condition ``e`` of the slice ``node`` fails: the
+    sliced parameter itself if its shape has the sizes of ``e``, else the first that has."""
+    names = {str(s) for s in e.free_symbols}
+
+    def has(p) -> bool:
+        return any(str(s) in names for d in fn.nodes[p.node].shape
+                   if not isinstance(d, int) for s in d.free_symbols)
+
+    params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
+    return next(p for p in params if has(p))
+
+
 def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     """Checks of the upstream gradient given to ``f_backward``: the value's shape."""
     shape = fn.nodes[fn.output].shape
@@ -529,7 +594,7 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     if not shape:
         return [f"if not isinstance({seed}, float):",
                 *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"'])]
-    text = f'"{format_shape(shape)}"'
+    text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: ((n + 1) // 2,)
     expected = P.shape(shape, dims)
     return [
         *call_lines("", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]),

@@ -30,11 +30,12 @@ import sympy
 
 from . import printer as P
 from .autodiff import active_nodes, contributions, live_masks
-from .codegen import HELPER_ORDER, Ctx
+from .codegen import HELPER_ORDER, Ctx, slice_needs
 from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS, index_text
+from .shapes import as_inequality, dim_symbol
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)
@@ -301,11 +302,31 @@ def resolve_dims(
                 )
             dims[name] = n
     k = 0
-    for name in fn.dims:
-        if name not in dims:
-            dims[name] = DEFAULT_SIZES[k % len(DEFAULT_SIZES)]
-            k += 1
-    return dims
+    free = [name for name in fn.dims if name not in dims]
+    for name in free:
+        dims[name] = DEFAULT_SIZES[k % len(DEFAULT_SIZES)]
+        k += 1
+    return fit_slices(fn, dims, free)
+
+
+def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str, int]:
+    """``dims`` with the ``free`` (defaulted) sizes grown until the formula's slices fit
+    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n);
+    an InputError saying what a slice needs when sizes given cannot fit."""
+    needs = [e for e, _ in slice_needs(fn)]
+    for _ in range(200):
+        failing = [e for e in needs if e.subs({dim_symbol(d): n for d, n in dims.items()}) < 0]
+        if not failing:
+            return dims
+        names = [str(s) for s in sorted(failing[0].free_symbols, key=str)]
+        grow = [d for d in names if d in free]
+        if not grow:
+            break
+        dims[grow[0]] += 1
+    lhs, rhs = as_inequality(failing[0])
+    sizes = ", ".join(f"{d}={n}" for d, n in dims.items())
+    raise InputError(f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
+                     f"but the sizes are {sizes}")
 
 
 def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:

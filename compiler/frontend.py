@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+import operator
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -288,18 +289,32 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
         raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
     if kind == "Tensor" and not dims_ast:
         raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
-    shape = tuple(read_dim(d, src, scope) for d in dims_ast)
+    if what[0] == "the return":  # sizes computed from the parameters' (Vector[(n + 1) // 2])
+        shape = tuple(return_dim(d, src, scope) for d in dims_ast)
+    else:
+        shape = tuple(read_dim(d, src, scope) for d in dims_ast)
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
 
 
 def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Name):
+        if d.id in CONSTANTS or d.id in scope.constants:
+            raise src.error(d, f"dimension name '{d.id}' is taken by the constant {d.id}; "
+                            "choose another name")
         if d.id not in scope.dims:
             scope.dims[d.id] = dim_symbol(d.id)
         return scope.dims[d.id]
     if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
         return d.value
     raise src.error(d, "a dimension is a positive integer or a name")
+
+
+def return_dim(d, src: Source, scope: Scope):
+    """A dimension of the return annotation: as a parameter's, or an expression (``n - 1``,
+    ``(n + 1) // 2``) of the parameters' dimension names, as slices and reshapes make."""
+    if isinstance(d, (ast.Name, ast.Constant)):
+        return read_dim(d, src, scope)
+    return canon(dim_expression(d, scope))
 
 
 def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool) -> Function:
@@ -324,6 +339,9 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
         if name not in seen:
             raise src.error(node, f"@wrt names '{name}', which is not a parameter")
     out_shape, out_dtype, out_text = read_type(fn.returns, src, scope, ("the return", fn))
+    for a in args.args:
+        if a.arg in scope.dims:  # in the body the name would mean one of the two silently
+            raise src.error(a, f"parameter '{a.arg}' has the name of a dimension; rename one")
     if out_dtype != "float":
         raise src.error(fn.returns, "the return type must be a float type")
     plist = []
@@ -555,7 +573,8 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     spec, arrays = [], []
     for it in items:
         if isinstance(it, ast.Slice):
-            spec.append(("s",) + tuple(index_int(v, scope, True) for v in (it.lower, it.upper, it.step)))
+            bounds = (slice_bound(it.lower, scope), slice_bound(it.upper, scope))
+            spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
             if spec[-1][3] == 0:
                 raise scope.src.error(it, "slice step cannot be zero")
         elif isinstance(it, ast.Constant) and it.value is None:
@@ -573,6 +592,40 @@ def is_int_literal(node) -> bool:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def slice_bound(node, scope: Scope):
+    """A slice's start or stop: None, an int literal, or a dimension expression (``n - 1``,
+    ``n // 2``: dimension names and int literals with ``+ - * //``) as a SymPy expression."""
+    if node is None or is_int_literal(node):
+        return index_int(node, scope, True)
+    return canon(dim_expression(node, scope))
+
+
+DIM_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
+
+
+def dim_expression(node, scope: Scope):
+    """A SymPy integer expression of dimension names and int literals (``+ - * //``, unary
+    minus; a floor division by a positive literal), else a located error."""
+    if isinstance(node, ast.Name) and node.id in scope.dims:
+        return scope.dims[node.id]
+    if is_int_literal(node):
+        return sympy.Integer(index_int(node, scope, False))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -dim_expression(node.operand, scope)
+    if isinstance(node, ast.BinOp) and type(node.op) in DIM_OPS:
+        return DIM_OPS[type(node.op)](dim_expression(node.left, scope),
+                                      dim_expression(node.right, scope))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
+        k = index_int(node.right, scope, False) if is_int_literal(node.right) else 0
+        if k <= 0:
+            raise scope.src.error(node.right, "a dimension is floor-divided by a positive integer")
+        return sympy.floor(dim_expression(node.left, scope) / k)
+    if isinstance(node, ast.Name):
+        raise scope.src.error(node, f"'{node.id}' is not a dimension of the parameters")
+    raise scope.src.error(node, "expected an integer literal or an expression of dimension "
+                          "names with + - * // (n - 1, n // 2)")
 
 
 def index_int(node, scope: Scope, optional: bool):
@@ -747,10 +800,19 @@ def call_transpose(node, scope, name):
     else:
         if not isinstance(ax_node, ast.Tuple):
             raise scope.src.error(ax_node, "axes must be a tuple of integers")
-        axes = tuple(index_int(a, scope, False) % max(nd, 1) for a in ax_node.elts)
+        axes = tuple(transpose_axis(a, scope, nd) for a in ax_node.elts)
     if nd < 2 and ax_node is None:
         return x
     return emit(scope, node, "transpose", x, axes=axes)
+
+
+def transpose_axis(node, scope: Scope, nd: int) -> int:
+    """One axis of ``transpose(x, axes)``: an int literal in ``-nd <= a < nd``, made
+    non-negative; anything else is a located error (NumPy raises AxisError)."""
+    a = index_int(node, scope, False)
+    if not -nd <= a < nd:
+        raise scope.src.error(node, f"axis {a} is out of range for an array of {nd} dimensions")
+    return a % nd
 
 
 def call_reshape(node, scope, name):

@@ -28,7 +28,14 @@ import sympy
 
 from . import printer as P
 from .errors import ShapeError
-from .shapes import broadcast, canon, reduce_shape, size, slice_length
+from .shapes import (
+    broadcast,
+    canon,
+    reduce_shape,
+    size,
+    slice_length,
+    slice_requirements,
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,8 @@ def same_shape(b, args, attrs):
 
 
 def matmul_shape(b, args, attrs):
+    """NumPy's ``@`` for every rank: a 1-D operand is a vector (its axis dropped from the
+    result), more dimensions are a stack of matrices whose batch axes broadcast."""
     sa, sb = b.shape(args[0]), b.shape(args[1])
     if not sa or not sb:
         raise ShapeError("matmul: operands must have at least one dimension, not scalars")
@@ -112,8 +121,6 @@ def matmul_shape(b, args, attrs):
         raise ShapeError(
             f"matmul: shapes {P.shape(sa, {})} and {P.shape(sb, {})} do not align ({ka} != {kb})"
         )
-    if (len(sa) == 1 and len(sb) > 2) or (len(sb) == 1 and len(sa) > 2):
-        raise ShapeError("matmul of a vector with a stack of matrices is not supported")
     if len(sa) == 1 and len(sb) == 1:
         return (), "float"
     if len(sa) == 1:
@@ -155,7 +162,11 @@ def broadcast_to_shape(b, args, attrs):
 
 
 def index_shape(b, args, attrs):
-    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather."""
+    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather.
+
+    The gathered axes (the broadcast shape of the arrays) replace the advanced indices,
+    which with arrays include the ints; where a slice or None separates them, the gathered
+    axes come first (``T[0, :, y]`` is ``(k, m)``), as in NumPy."""
     src = b.shape(args[0])
     spec = attrs["index"]
     consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
@@ -169,6 +180,10 @@ def index_shape(b, args, attrs):
             n = src[k]
             if isinstance(n, int) and not -n <= e[1] < n:
                 raise ShapeError(f"index {e[1]} is out of bounds for a dimension of size {n}")
+            if arrays:  # with Index arrays, NumPy counts an int as one more advanced index
+                positions.append(pos)
+                if adv_at is None:
+                    adv_at = len(out)
             k += 1
         elif e[0] == "s":
             out.append(slice_length(src[k], e[1], e[2], e[3]))
@@ -186,6 +201,18 @@ def index_shape(b, args, attrs):
         at = adv_at if contiguous else 0
         out[at:at] = list(adv)
     return tuple(canon(d) for d in out), b[args[0]].dtype
+
+
+def index_requirements(src: tuple, spec) -> list:
+    """What the sizes in ``src`` must satisfy for the slice lengths of ``index_shape`` to be
+    NumPy's (SymPy expressions that must be ``>= 0``, see ``slice_requirements``)."""
+    out, k = [], 0
+    for e in spec:
+        if e[0] == "s":
+            out += slice_requirements(src[k], e[1], e[2], e[3])
+        if e[0] in ("i", "s", "a"):
+            k += 1
+    return out
 
 
 def scatter_shape(b, args, attrs):
@@ -367,8 +394,20 @@ def index_text(spec, a, ctx, *, call: bool = False) -> str:
             if call:
                 parts.append(f"slice({start}, {stop}, {step})")
             else:
-                parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+                parts.append(slice_text(start, stop, step))
     return ", ".join(parts) if parts else "()"
+
+
+def slice_text(start: str, stop: str, step: str) -> str:
+    """``start:stop:step`` as ``ruff format`` writes it: colons spaced like a binary operator
+    (``1 : n - 1``, ``n - 1 :``) once a bound is more than a name or a number."""
+    pieces = [start, stop] + ([step] if step else [])
+    if all(re.fullmatch(r"-?\w*", v) for v in pieces):
+        return ":".join(pieces)
+    text = pieces[0]
+    for left, right in zip(pieces, pieces[1:]):
+        text += (" :" if left else ":") + (" " + right if right else "")
+    return text
 
 
 # ----------------------------------------------------------------------------
@@ -416,15 +455,20 @@ def pow_adj(b, i, n, g):
 
 
 def matmul_adj(b, i, n, g):
-    """Vectorised matmul adjoints for every NumPy form (``2 q x^T`` and ``2 W^T q``)."""
+    """Vectorised matmul adjoints for every NumPy form (``2 q x^T`` and ``2 W^T q``); batch
+    axes that broadcast are summed back (``unbroadcast``)."""
     x, y = n.args
     sx, sy = b.shape(x), b.shape(y)
     if len(sx) == 1 and len(sy) == 1:
         return [b.mul(g, y), b.mul(g, x)]
-    if len(sx) == 1:
+    if len(sx) == 1 and len(sy) == 2:
         return [b.emit("matmul", y, g), b.emit("outer", x, g)]
-    if len(sy) == 1:
+    if len(sy) == 1 and len(sx) == 2:
         return [b.emit("outer", g, y), b.emit("matmul", g, x)]
+    if len(sx) == 1:
+        return vector_stack_adj(b, g, x, y)
+    if len(sy) == 1:
+        return stack_vector_adj(b, g, x, y)
     yt = transpose_last(b, y)
     if len(sx) == 2 and len(sy) == 2:
         # x^T g as (g^T x)^T: the same product, and OpenBLAS runs the weight gradient of
@@ -436,6 +480,29 @@ def matmul_adj(b, i, n, g):
         unbroadcast(b, b.emit("matmul", g, yt), sx),
         unbroadcast(b, b.emit("matmul", xt, g), sy),
     ]
+
+
+def vector_stack_adj(b, g, x, y):
+    """``x @ y`` for a vector ``x`` (k,) and a stack ``y`` (..., k, n), ``g`` (..., n):
+    ``d_x = sum over the stack of y @ g``, ``d_y = x[:, None] * g[..., None, :]``."""
+    nd = len(b.shape(g))
+    col = b.emit("expand_dims", g, axis=(nd,))
+    dx = b.emit("matmul", y, col)
+    dx = b.emit("sum", dx, axis=tuple(range(nd - 1)) + (nd,), keepdims=False)
+    row = b.emit("expand_dims", g, axis=(nd - 1,))
+    dy = b.mul(b.emit("expand_dims", x, axis=(1,)), row)
+    return [dx, dy]
+
+
+def stack_vector_adj(b, g, x, y):
+    """``x @ y`` for a stack ``x`` (..., m, k) and a vector ``y`` (k,), ``g`` (..., m):
+    ``d_x = g[..., None] * y``, ``d_y = sum over the stack of g[..., None, :] @ x``."""
+    nd = len(b.shape(g))
+    dx = b.mul(b.emit("expand_dims", g, axis=(nd,)), y)
+    row = b.emit("expand_dims", g, axis=(nd - 1,))
+    dy = b.emit("matmul", row, x)
+    dy = b.emit("sum", dy, axis=tuple(range(nd)), keepdims=False)
+    return [dx, dy]
 
 
 def vdot_adj(b, i, n, g):
@@ -497,9 +564,17 @@ def scalar_pow(node, a, ctx):
 
 prim("pow", elementwise_shape, pow_emit, pow_adj,
      sym=operator.pow, elementwise=True, scalar=scalar_pow)
-# ``a.dot(b)``: the same product as ``a @ b`` for 1-D and 2-D operands, a third of the
-# call overhead on small arrays
-prim("matmul", matmul_shape, lambda n, a, c: P.method(a[0], "dot", a[1]), matmul_adj)
+
+
+def matmul_emit(node, a, ctx):
+    """``a.dot(b)``: the same product as ``a @ b`` for 1-D and 2-D operands, a third of the
+    call overhead on small arrays; ``a @ b`` with more dimensions (``dot`` then differs)."""
+    if len(ctx.shape_of(node.args[0])) <= 2 and len(ctx.shape_of(node.args[1])) <= 2:
+        return P.method(a[0], "dot", a[1])
+    return P.binop("@", P.MUL, a[0], a[1])
+
+
+prim("matmul", matmul_shape, matmul_emit, matmul_adj)
 # ``np.einsum("i,j->ij", a, b)``: the same products as ``np.outer``, bit for bit, in one
 # pass; NumPy 2's ``np.outer`` broadcasts through its buffered iterator and writes the
 # result three times (1.7x slower at 1024 x 1024)

@@ -9,9 +9,12 @@ the ``emit`` entries of the primitive table.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import sympy
+from sympy.printing.precedence import PRECEDENCE
+from sympy.printing.str import StrPrinter
 
 # Python's binding strengths, weakest first.
 COND, CMP, BITAND, ADD, MUL, UNARY, POW, ATOM = 5, 10, 20, 30, 40, 50, 60, 70
@@ -111,14 +114,54 @@ def number(value: float, *, integral: bool = False) -> Expr:
     return Expr(text, ATOM, True)
 
 
+class DimPrinter(StrPrinter):
+    """SymPy's ``sstr``, with ``floor`` and ``ceiling`` as Python integer arithmetic:
+    ``(n + 1) // 2`` and ``-(-n // 2)`` (parenthesised; ``dim`` drops the outer pair), and
+    products and powers spaced as ``ruff format`` writes them (``m * n``, ``n**2``,
+    ``(n // 2) ** 2``)."""
+
+    def _print_Mul(self, e) -> str:
+        return re.sub(r"(?<!\*)\*(?!\*)", " * ", super()._print_Mul(e))
+
+    def _print_Pow(self, e) -> str:
+        text = super()._print_Pow(e)
+        simple = e.base.is_Symbol and e.exp.is_Integer and e.exp > 0
+        return text if simple else text.replace("**", " ** ")
+
+    def parenthesize(self, item, level, strict=False) -> str:
+        """A ``floor`` (printed ``a // b``) as a factor or a base: ``2 * (n // 2)``."""
+        if isinstance(item, sympy.floor) and level > PRECEDENCE["Add"]:
+            return f"({self._print(item)})"
+        return super().parenthesize(item, level, strict)
+
+    def _print_floor(self, e) -> str:
+        return self._floor_div(e.args[0])
+
+    def _print_ceiling(self, e) -> str:
+        return f"(-({self._floor_div(-e.args[0])}))"
+
+    def _floor_div(self, q) -> str:
+        """``floor(q)`` as ``num // den`` (``-n // 2``: unary minus binds tighter)."""
+        num, den = sympy.fraction(sympy.together(q))
+        if num.could_extract_minus_sign() and not isinstance(-num, sympy.Add):
+            left = "-" + self.parenthesize(-num, PRECEDENCE["Mul"])
+        else:
+            left = self.parenthesize(num, PRECEDENCE["Mul"])
+        return f"{left} // {self.parenthesize(den, PRECEDENCE['Mul'], strict=True)}"
+
+
 def dim(d, names: dict[str, str]) -> str:
-    """One dimension as code: an int literal or an expression over dimension variables."""
+    """One dimension as code: an int literal or an expression over dimension variables,
+    in Python integer arithmetic (``n - 1``, ``(n + 1) // 2``)."""
     if isinstance(d, int):
         return str(d)
     if d.is_Integer:
         return str(int(d))
     renamed = {s: sympy.Symbol(names.get(s.name, s.name)) for s in d.free_symbols}
-    return sympy.sstr(d.xreplace(renamed))
+    text = DimPrinter().doprint(d.xreplace(renamed))
+    if isinstance(d, sympy.ceiling):
+        text = text[1:-1]
+    return text
 
 
 def dim_expr(d, names: dict[str, str]) -> Expr:
@@ -128,6 +171,8 @@ def dim_expr(d, names: dict[str, str]) -> Expr:
         return Expr(text, ATOM, True)
     if isinstance(d, sympy.Add):
         return Expr(text, ADD)
+    if isinstance(d, sympy.floor):  # ``-n // 2`` is a floor division, not a negation
+        return Expr(text, MUL)
     return Expr(text, UNARY if text.startswith("-") else MUL)
 
 
