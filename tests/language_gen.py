@@ -592,7 +592,18 @@ def where_cond(g: Gen, x: Expr) -> str:
 def fam_where(g: Gen) -> Expr:
     """``where`` with every elementwise op in either branch; NaN in the untaken branch;
     shared between ``where``s; reduced or broadcast afterwards."""
-    kind = g.r.choice(["ops", "ops", "nan", "boundary", "shared"])
+    kind = g.r.choice(
+        [
+            "ops",
+            "ops",
+            "nan",
+            "nan",
+            "nan-broadcast",
+            "nan-product",
+            "boundary",
+            "shared",
+        ]
+    )
     g.tag("where")
     s = g.shape(g.r.randint(0, 2))
     if kind == "nan":
@@ -607,6 +618,15 @@ def fam_where(g: Gen) -> Expr:
         if g.r.random() < 0.5:
             return Expr(f"where({x.text} > 0.1, {bad}, {other})", s)
         return Expr(f"where({x.text} <= 0.1, {other}, {bad})", s)
+    if kind == "nan-broadcast":
+        return where_nan_broadcast(g, s)
+    if kind == "nan-product":
+        g.tag("where-nan-branch", "where-shared")
+        x = g.input(s, "zeros")
+        g.params[-1] = (x.text, g.params[-1][1], g.params[-1][2] - g.r.choice([0.0, 1]))
+        a = f"where({x.text} > 0.1, log({x.text}), 0)"
+        b = f"where({x.text} > 0.1, sqrt({x.text}), 1)"
+        return Expr(f"{a} * {b}", s)
     if kind == "boundary":
         g.tag("where-boundary")
         x = g.input(s, "zeros")
@@ -625,6 +645,24 @@ def fam_where(g: Gen) -> Expr:
         v = Expr(f"where({where_cond(g, y)}, {w.text}, {w.text} * {y.text})", s)
         return Expr(f"{v.text} + {w.text}", s)
     return w
+
+
+def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
+    """``where(y > 0.1, log(x), ...)`` whose untaken branch broadcasts a smaller ``x``
+    (at 0 or below, so its derivative is inf or NaN) against the condition's shape;
+    every ``y`` is below 0.1, so no ``log(x)`` is taken."""
+    g.tag("where-nan-branch", "where-nan-broadcast")
+    full = s + (g.r.randint(2, 3),)
+    small = full[len(full) - g.r.randint(0, len(full) - 1) :]
+    x = g.input(small, "zeros")
+    g.params[-1] = (x.text, g.params[-1][1], g.params[-1][2] - g.r.choice([0.0, 1]))
+    y = g.input(full)
+    g.params[-1] = (y.text, g.params[-1][1], -np.abs(g.params[-1][2]))
+    p = g.input((), "pos")
+    bad = g.r.choice(
+        [f"log({x.text})", f"sqrt({x.text})", f"{x.text} ** {p.text}", f"1 / {x.text}"]
+    )
+    return Expr(f"where({y.text} > 0.1, {bad}, {y.text} * {p.text})", full)
 
 
 def fam_conv(g: Gen) -> Expr:
