@@ -1,0 +1,985 @@
+"""A deterministic generator of formula files over the whole language of SPEC section 1.
+
+``generate(seed)`` renders one formula (its TEXT), the inputs to call it with, and the
+construct families it contains. One seed is one formula: a failure is reproduced with
+``generate(seed)``. The generator tracks every value's concrete shape so each formula is
+valid per the SPEC; dimensions are either literal (``Vector[3]``) or symbolic
+(``Vector[Q]``, one name per size), and with symbolic dimensions a runtime size may be
+smaller than a literal slice bound.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DIM_NAMES = {2: "P", 3: "Q", 4: "R", 5: "S"}
+UNARY_FREE = [
+    "exp",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "softplus",
+    "square",
+    "expm1",
+    "abs",
+    "relu",
+    "neg",
+]
+UNARY_POS = ["log", "sqrt", "log1p"]
+UNARY_SMALL = ["tan"]
+UNARY_ALL = UNARY_FREE + UNARY_POS + UNARY_SMALL
+COLLIDING_NAMES = [
+    "d_x",
+    "cache",
+    "value",
+    "grads",
+    "math",
+    "d_value",
+    "out",
+    "tmp0",
+    "x_1",
+    "result",
+    "ceil",
+    "inputs",
+    "f_grad",
+    "shape",
+]
+
+
+@dataclass
+class Expr:
+    """Formula text of a value and its concrete (runtime) shape."""
+
+    text: str
+    shape: tuple
+    domain: str = "free"  # "pos": every value > 0.3; "free": any
+    dims: tuple | None = None  # annotation text per dim (None: from the size; a None
+    # entry: a size only gradc's shape rules name, so no input or return may spell it)
+
+
+@dataclass
+class Formula:
+    """One generated formula file and a point to evaluate it at."""
+
+    seed: int
+    text: str
+    name: str
+    args: list
+    families: set = field(default_factory=set)
+
+
+class Gen:
+    """The state of one formula being generated."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.r = random.Random(seed)
+        self.np = np.random.default_rng(seed)
+        self.symbolic = self.r.random() < 0.5
+        self.params: list = []  # (name, annotation, value)
+        self.stmts: list = []
+        self.helpers: list = []
+        self.constants: list = []
+        self.families: set = set()
+        self.names = 0
+        self.used: set = set()
+        self.collide = self.r.random() < 0.08
+
+    # ------------------------------------------------------------- names and inputs
+    def fresh(self, prefix: str) -> str:
+        """A new local or parameter name (sometimes one that collides with gradc's)."""
+        self.names += 1
+        name = f"{prefix}{self.names}"
+        if self.collide and self.r.random() < 0.5:
+            pool = [n for n in COLLIDING_NAMES if not self._taken(n)]
+            if pool:
+                self.families.add("name-collision")
+                name = self.r.choice(pool)
+        self.used.add(name)
+        return name
+
+    def _taken(self, name: str) -> bool:
+        """Whether ``name`` was already given out or used."""
+        return name in self.used or any(p[0] == name for p in self.params)
+
+    def dim(self, size: int) -> str:
+        """The annotation text of one dimension of this size."""
+        if self.symbolic and size in DIM_NAMES:
+            return DIM_NAMES[size]
+        return str(size)
+
+    def annotation(self, shape: tuple, dims: tuple | None = None) -> str:
+        """``Scalar``/``Vector[..]``/``Matrix[..]``/``Tensor[..]`` for ``shape``."""
+        if not shape:
+            return "Scalar"
+        dims = dims or tuple(self.dim(s) for s in shape)
+        head = {1: "Vector", 2: "Matrix"}.get(len(shape), "Tensor")
+        return f"{head}[{', '.join(dims)}]"
+
+    def dims_of(self, e: Expr) -> tuple:
+        """The annotation text of each dim of ``e`` (None where it has none)."""
+        return e.dims if e.dims is not None else tuple(self.dim(s) for s in e.shape)
+
+    def opaque(self, e: Expr) -> bool:
+        """Whether some dim of ``e`` cannot be spelled in an annotation."""
+        return None in self.dims_of(e)
+
+    def values(self, shape: tuple, domain: str = "free"):
+        """Random float64 input values: away from 0 and from each other by default,
+        with ``domain`` "pos" in [0.5, 2], "ties" with repeats, "zeros" with zeros."""
+        n = int(np.prod(shape)) if shape else 1
+        if domain == "pos":
+            v = self.np.uniform(0.5, 2.0, n)
+        elif domain == "small":
+            v = self.np.uniform(-1.0, 1.0, n)
+        elif domain == "ties":
+            v = self.np.choice([-1.0, 0.5, 1.5], n)
+        elif domain == "zeros":
+            v = self.np.uniform(0.5, 2.0, n)
+            v[self.np.random(n) < 0.4] = 0.0
+        elif domain == "large":
+            spread = self.r.choice([3.0, 40.0, 800.0])
+            v = self.np.uniform(-spread, spread, n)
+            v += self.r.choice([1000.0, -1000.0, 700.0, 30.0])
+        else:
+            v = self.np.uniform(0.3, 2.0, n) * self.np.choice([-1.0, 1.0], n)
+        return float(v[0]) if not shape else v.reshape(shape)
+
+    def input(
+        self,
+        shape: tuple,
+        domain: str = "free",
+        prefix: str = "x",
+        dims: tuple | None = None,
+    ) -> Expr:
+        """A new float parameter of this shape (annotated with ``dims`` if given)."""
+        name = self.fresh(prefix)
+        ann = self.annotation(shape, dims)
+        self.params.append((name, ann, self.values(shape, domain)))
+        return Expr(name, tuple(shape), "pos" if domain == "pos" else "free", dims)
+
+    def index_input(
+        self, shape: tuple, bound: int, repeat: bool, dims: tuple | None = None
+    ) -> Expr:
+        """A new ``Index`` parameter with values in ``range(bound)``, repeating or not."""
+        name = self.fresh("i")
+        n = int(np.prod(shape))
+        if repeat:
+            vals = self.np.integers(0, bound, n)
+            if n > 1:
+                vals[1] = vals[0]
+        else:
+            vals = (
+                self.np.permutation(bound)[:n] if n <= bound else np.arange(n) % bound
+            )
+        ann = "Index[" + ", ".join(dims or [str(s) for s in shape]) + "]"
+        self.params.append((name, ann, np.asarray(vals, dtype=np.int64).reshape(shape)))
+        return Expr(name, tuple(shape))
+
+    def bind(self, e: Expr, prefix: str = "t") -> Expr:
+        """Assign ``e`` to a new local name."""
+        name = self.fresh(prefix)
+        self.stmts.append(f"{name} = {e.text}")
+        return Expr(name, e.shape, e.domain, e.dims)
+
+    def shape(self, rank: int, lo: int = 2, hi: int = 4) -> tuple:
+        return tuple(self.r.randint(lo, hi) for _ in range(rank))
+
+    def tag(self, *families: str) -> None:
+        self.families.update(families)
+
+    # ------------------------------------------------------------- small pieces
+    def unary(self, op: str, e: Expr) -> Expr:
+        """``op(e)``, with the argument moved into the op's domain when needed."""
+        arg = e.text
+        if op in UNARY_POS and e.domain != "pos":
+            arg = f"(1.5 + tanh({arg}))"
+        if op in UNARY_SMALL:
+            arg = f"tanh({arg})"
+        if op == "neg":
+            return Expr(f"-({arg})", e.shape, dims=e.dims)
+        dom = "pos" if op in ("exp", "sigmoid") else "free"
+        return Expr(f"{op}({arg})", e.shape, dom, e.dims)
+
+
+def broadcast_pair(g: Gen, ra: int, rb: int):
+    """Two shapes of ranks ``ra``, ``rb`` that broadcast (sometimes through 1s)."""
+    full = g.shape(max(ra, rb))
+    a = list(full[len(full) - ra :]) if ra else []
+    b = list(full[len(full) - rb :]) if rb else []
+    for s in (a, b):
+        for i in range(len(s)):
+            if g.r.random() < 0.2:
+                s[i] = 1
+    return tuple(a), tuple(b)
+
+
+def bshape(a: tuple, b: tuple) -> tuple:
+    return tuple(np.broadcast_shapes(a, b))
+
+
+# ----------------------------------------------------------------------------- families
+
+
+def fam_arith(g: Gen) -> Expr:
+    """``+ - * / **`` between every rank pair 0-3, broadcasting."""
+    op = g.r.choice(["+", "-", "*", "/", "**"])
+    ra, rb = g.r.randint(0, 3), g.r.randint(0, 3)
+    sa, sb = broadcast_pair(g, ra, rb)
+    g.tag(f"arith-rank{ra}{rb}", "arith")
+    if op == "/":
+        a, b = g.input(sa), g.input(sb, "pos")
+        return Expr(f"{a.text} / {b.text}", bshape(sa, sb))
+    if op == "**":
+        return fam_pow(g, sa, sb)
+    a, b = g.input(sa), g.input(sb)
+    return Expr(f"{a.text} {op} {b.text}", bshape(sa, sb))
+
+
+def fam_pow(g: Gen, sa=None, sb=None) -> Expr:
+    """Powers: constant and input exponents, bases at zero."""
+    if sa is None:
+        sa, sb = broadcast_pair(g, g.r.randint(0, 2), g.r.randint(0, 2))
+    kind = g.r.choice(["const", "input", "zero-int", "zero-input", "zero-const"])
+    if kind == "const":
+        g.tag("pow-const")
+        a = g.input(sa, "pos")
+        p = g.r.choice(["2", "3", "0.5", "-1", "1.5", "-2", "2.5"])
+        return Expr(f"{a.text} ** {p}", sa)
+    if kind == "input":
+        g.tag("pow-input")
+        a, p = g.input(sa, "pos"), g.input(sb, "small")
+        return Expr(f"{a.text} ** {p.text}", bshape(sa, sb))
+    g.tag("pow-zero")
+    a = g.input(sa, "zeros")
+    if kind == "zero-int":
+        return Expr(f"{a.text} ** {g.r.choice(['2', '3', '4'])}", sa)
+    if kind == "zero-const":
+        return Expr(f"{a.text} ** {g.r.choice(['2.5', '1.5', '3.0'])}", sa)
+    g.tag("pow-input")
+    name = g.fresh("p")
+    g.params.append((name, g.annotation(sb), g.values(sb, "pos") + 1.0))
+    return Expr(f"{a.text} ** {name}", bshape(sa, sb))
+
+
+def fam_matmul(g: Gen) -> Expr:
+    """``@`` for every rank pair 1-3, batch dimensions broadcasting."""
+    ra, rb = g.r.randint(1, 3), g.r.randint(1, 3)
+    n, k, m, b = (
+        g.r.randint(2, 4),
+        g.r.randint(2, 5),
+        g.r.randint(2, 4),
+        g.r.randint(2, 3),
+    )
+    sa = {1: (k,), 2: (n, k), 3: (b, n, k)}[ra]
+    sb = {1: (k,), 2: (k, m), 3: (b, k, m)}[rb]
+    if ra == 3 and rb == 3 and g.r.random() < 0.4:
+        sa = (1, n, k) if g.r.random() < 0.5 else sa
+        sb = (b, k, m) if sa[0] == 1 else (1, k, m)
+    g.tag(f"matmul-rank{ra}{rb}", "matmul")
+    if max(ra, rb) == 3:
+        g.tag("matmul-batched")
+    a, c = g.input(sa), g.input(sb)
+    out = np.matmul(np.zeros(sa), np.zeros(sb)).shape
+    if g.r.random() < 0.3:
+        g.tag("dot")
+        if ra <= 2 and rb <= 2:
+            return Expr(f"dot({a.text}, {c.text})", out)
+    return Expr(f"{a.text} @ {c.text}", out)
+
+
+def fam_unary(g: Gen) -> Expr:
+    """Every elementwise function of one argument, on a random-rank input."""
+    op = g.r.choice(UNARY_ALL)
+    g.tag(f"unary-{op}", "elementwise")
+    dom = "ties" if op in ("abs", "relu") and g.r.random() < 0.3 else "free"
+    e = g.input(g.shape(g.r.randint(0, 3)), dom)
+    out = g.unary(op, e)
+    if g.r.random() < 0.5:
+        out = g.unary(g.r.choice(UNARY_ALL), out)
+    return out
+
+
+def fam_maxmin(g: Gen) -> Expr:
+    """``maximum``/``minimum`` broadcasting, with ties."""
+    op = g.r.choice(["maximum", "minimum"])
+    sa, sb = broadcast_pair(g, g.r.randint(0, 3), g.r.randint(0, 3))
+    dom = "ties" if g.r.random() < 0.3 else "free"
+    a = g.input(sa, dom)
+    if g.r.random() < 0.3:
+        g.tag("maximum-const")
+        return Expr(f"{op}({a.text}, 0)", sa)
+    b = g.input(sb, dom)
+    g.tag(op)
+    return Expr(f"{op}({a.text}, {b.text})", bshape(sa, sb))
+
+
+def fam_clip(g: Gen) -> Expr:
+    """``clip`` with constant or input bounds, in order or inverted (lo > hi)."""
+    s = g.shape(g.r.randint(0, 2))
+    x = g.input(s)
+    g.tag("clip")
+    if g.r.random() < 0.5:
+        lo, hi = sorted(g.r.sample([-1.2, -0.4, 0.25, 0.9, 1.3], 2))
+        if g.r.random() < 0.35:
+            lo, hi = hi, lo
+            g.tag("clip-inverted")
+        return Expr(f"clip({x.text}, {lo}, {hi})", s)
+    lo, hi = g.input(()), g.input(())
+    g.params[-1] = (hi.text, "Scalar", g.params[-2][2] + g.r.choice([1.0, -1.0]))
+    if g.params[-1][2] < g.params[-2][2]:
+        g.tag("clip-inverted")
+    g.tag("clip-input-bounds")
+    return Expr(f"clip({x.text}, {lo.text}, {hi.text})", s)
+
+
+def axis_forms(g: Gen, rank: int):
+    """A random ``axis=``/``keepdims=`` form for a reduction over ``rank`` dims:
+    the keyword text and the reduced axes (None: all)."""
+    form = g.r.choice(["none", "None", "int", "neg", "tuple"])
+    if rank == 0:
+        form = g.r.choice(["none", "None"])
+    if form == "none":
+        text, axes = "", None
+    elif form == "None":
+        text, axes = ", axis=None", None
+    elif form == "int":
+        a = g.r.randrange(rank)
+        text, axes = f", axis={a}", (a,)
+    elif form == "neg":
+        a = g.r.randrange(rank)
+        text, axes = f", axis={a - rank}", (a,)
+    else:
+        k = g.r.randint(1, rank)
+        chosen = sorted(g.r.sample(range(rank), k))
+        shown = [a - rank if g.r.random() < 0.3 else a for a in chosen]
+        text = ", axis=(" + ", ".join(map(str, shown)) + ("," if k == 1 else "") + ")"
+        axes = tuple(chosen)
+    keep = g.r.random() < 0.4
+    if keep:
+        text += ", keepdims=True"
+    elif g.r.random() < 0.2:
+        text += ", keepdims=False"
+    g.tag(f"reduce-axis-{form}")
+    if keep:
+        g.tag("keepdims")
+    return text, axes, keep
+
+
+def reduced_shape(shape: tuple, axes, keep: bool) -> tuple:
+    axes = range(len(shape)) if axes is None else axes
+    return tuple(
+        (1 if keep else None) if i in axes else s
+        for i, s in enumerate(shape)
+        if keep or i not in axes
+    )
+
+
+def fam_reduce(g: Gen) -> Expr:
+    """``sum mean max min logsumexp norm`` with every axis and keepdims form."""
+    op = g.r.choice(["sum", "mean", "max", "min", "logsumexp", "norm"])
+    rank = g.r.randint(0, 3)
+    dom = "free"
+    if op in ("max", "min") and g.r.random() < 0.2:
+        dom = "ties"
+    if op == "logsumexp":
+        g.tag("logsumexp")
+        if g.r.random() < 0.4:
+            dom = "large"
+            g.tag("logsumexp-large")
+    x = g.input(g.shape(rank), dom)
+    text, axes, keep = axis_forms(g, rank)
+    g.tag(f"reduce-{op}")
+    return Expr(f"{op}({x.text}{text})", reduced_shape(x.shape, axes, keep))
+
+
+def fam_softmax(g: Gen) -> Expr:
+    """``softmax``/``log_softmax`` with the default, a positive or a negative axis."""
+    op = g.r.choice(["softmax", "log_softmax"])
+    rank = g.r.randint(1, 3)
+    large = g.r.random() < 0.3
+    x = g.input(g.shape(rank), "large" if large else "free")
+    if large:
+        g.tag("softmax-large")
+    form = g.r.choice(["", "int", "neg"])
+    g.tag(op)
+    if form == "":
+        return Expr(f"{op}({x.text})", x.shape)
+    a = g.r.randrange(rank)
+    return Expr(f"{op}({x.text}, axis={a if form == 'int' else a - rank})", x.shape)
+
+
+def fam_shape(g: Gen) -> Expr:
+    """``.T``, ``transpose``, ``reshape``, ``None``, integer indexing, ``concatenate``,
+    ``stack``, ``outer``."""
+    kind = g.r.choice(
+        ["T", "transpose", "reshape", "none", "int", "concat", "stack", "outer"]
+    )
+    g.tag(f"shape-{kind}")
+    if kind == "T":
+        x = g.input(g.shape(g.r.randint(1, 3)))
+        return Expr(f"{x.text}.T", x.shape[::-1])
+    if kind == "transpose":
+        x = g.input(g.shape(3))
+        axes = g.r.sample(range(3), 3)
+        return Expr(
+            f"transpose({x.text}, {tuple(axes)})", tuple(x.shape[a] for a in axes)
+        )
+    if kind == "reshape":
+        x = g.input(g.shape(g.r.randint(1, 3)))
+        n = int(np.prod(x.shape))
+        total = " * ".join(g.dims_of(x)) if g.symbolic else str(n)
+        shapes = [((n,), (total,)), ((1, n), ("1", total)), ((n, 1), (total, "1"))]
+        if n % 2 == 0 and not g.symbolic:
+            shapes += [((2, n // 2), None), ((n // 2, 2, 1), None)]
+        new, dims = g.r.choice(shapes)
+        shown = list(dims or map(str, new))
+        if g.r.random() < 0.3:
+            shown[g.r.randrange(len(shown))] = "-1"
+        return Expr(f"reshape({x.text}, ({', '.join(shown)},))", new, dims=dims)
+    if kind == "none":
+        x = g.input(g.shape(g.r.randint(0, 2)))
+        pos = g.r.randint(0, len(x.shape))
+        idx = [":"] * len(x.shape)
+        idx.insert(pos, "None")
+        new = list(x.shape)
+        new.insert(pos, 1)
+        dims = list(g.dims_of(x))
+        dims.insert(pos, "1")
+        return Expr(f"{x.text}[{', '.join(idx)}]", tuple(new), dims=tuple(dims))
+    if kind == "int":
+        x = g.input(g.shape(g.r.randint(1, 3)))
+        ax = g.r.randrange(len(x.shape))
+        i = g.r.randrange(x.shape[ax])
+        if g.r.random() < 0.5:
+            i -= x.shape[ax]
+        idx = [":"] * ax + [str(i)]
+        return Expr(f"{x.text}[{', '.join(idx)}]", x.shape[:ax] + x.shape[ax + 1 :])
+    if kind in ("concat", "stack"):
+        rank = g.r.randint(1, 3)
+        base = g.shape(rank)
+        ax = g.r.randrange(rank + (kind == "stack"))
+        parts = []
+        for _ in range(g.r.randint(2, 3)):
+            s = list(base)
+            if kind == "concat":
+                s[ax] = g.r.randint(1, 3)
+            parts.append(g.input(tuple(s)))
+        arrs = [np.zeros(p.shape) for p in parts]
+        fn = np.concatenate if kind == "concat" else np.stack
+        out = fn(arrs, axis=ax).shape
+        dims = [g.dim(s) for s in out]
+        dims[ax] = str(out[ax]) if kind == "stack" or not g.symbolic else None
+        shown = ax if g.r.random() < 0.5 else ax - (rank + (kind == "stack"))
+        seq = ", ".join(p.text for p in parts)
+        return Expr(
+            f"{'concatenate' if kind == 'concat' else 'stack'}(({seq}), axis={shown})",
+            out,
+            dims=tuple(dims),
+        )
+    a, b = g.input(g.shape(1)), g.input(g.shape(1))
+    return Expr(f"outer({a.text}, {b.text})", (a.shape[0], b.shape[0]))
+
+
+def fam_slice(g: Gen) -> Expr:
+    """Slices with steps, negative and out-of-range bounds (against smaller runtime
+    sizes when the dimension is symbolic)."""
+    rank = g.r.randint(1, 2)
+    x = g.input(g.shape(rank, 2, 5))
+    parts, out, dims = [], [], []
+    for size in x.shape:
+        lo = g.r.choice([None, 0, 1, -1, -2, 2, -7, 6, 9])
+        hi = g.r.choice([None, 1, 3, -1, -2, 10, 7, -9])
+        step = g.r.choice([None, None, 1, 2, 3, -1, -2])
+        text = f"{'' if lo is None else lo}:{'' if hi is None else hi}"
+        if step is not None:
+            text += f":{step}"
+            g.tag("slice-step")
+            if step < 0:
+                g.tag("slice-negative-step")
+        if any(v is not None and v < 0 for v in (lo, hi)):
+            g.tag("slice-negative")
+        if any(v is not None and abs(v) > size for v in (lo, hi)):
+            g.tag("slice-runtime" if g.symbolic and size in DIM_NAMES else "slice-oob")
+        n = len(range(size)[slice(lo, hi, step)])
+        if n == 0:
+            text, n = ":", size
+        parts.append(text)
+        out.append(n)
+        if text == ":":
+            dims.append(g.dim(size))
+        else:
+            dims.append(None if g.symbolic and size in DIM_NAMES else str(n))
+    g.tag("slice")
+    return Expr(f"{x.text}[{', '.join(parts)}]", tuple(out), dims=tuple(dims))
+
+
+def fam_gather(g: Gen) -> Expr:
+    """Index arrays (repeating or not), ``arange(k)`` with small ``k``, broadcasting
+    index arrays: gathers whose gradient is a scatter-add."""
+    kind = g.r.choice(["vec", "rows", "cols", "pair", "arange", "bcast", "idx2d"])
+    repeat = g.r.random() < 0.6
+    g.tag("gather", "scatter-repeat" if repeat else "scatter-unique")
+    g.tag(f"gather-{kind}")
+    if kind == "vec":
+        x = g.input(g.shape(1))
+        k = g.r.randint(1, 4)
+        i = g.index_input((k,), x.shape[0], repeat)
+        return Expr(f"{x.text}[{i.text}]", (k,), dims=(str(k),))
+    if kind in ("rows", "cols"):
+        x = g.input(g.shape(2))
+        ax = 0 if kind == "rows" else 1
+        k = g.r.randint(1, 4)
+        i = g.index_input((k,), x.shape[ax], repeat)
+        if ax == 0:
+            return Expr(
+                f"{x.text}[{i.text}]", (k, x.shape[1]), dims=(str(k), g.dim(x.shape[1]))
+            )
+        return Expr(
+            f"{x.text}[:, {i.text}]", (x.shape[0], k), dims=(g.dim(x.shape[0]), str(k))
+        )
+    if kind == "pair":
+        x = g.input(g.shape(2))
+        k = g.r.randint(1, 4)
+        i = g.index_input((k,), x.shape[0], repeat)
+        j = g.index_input((k,), x.shape[1], repeat)
+        return Expr(f"{x.text}[{i.text}, {j.text}]", (k,), dims=(str(k),))
+    if kind == "arange":
+        g.tag("arange")
+        x = g.input(g.shape(2))
+        k = g.r.randint(1, x.shape[0])
+        kt = g.dim(k) if k == x.shape[0] else str(k)
+        j = g.index_input((k,), x.shape[1], repeat, dims=(kt,))
+        if g.r.random() < 0.3:
+            return Expr(
+                f"{x.text}[arange({kt})]", (k, x.shape[1]), dims=(kt, g.dim(x.shape[1]))
+            )
+        return Expr(f"{x.text}[arange({kt}), {j.text}]", (k,), dims=(kt,))
+    if kind == "bcast":
+        g.tag("index-broadcast")
+        x = g.input(g.shape(2))
+        k, m = g.r.randint(1, x.shape[0]), g.r.randint(1, 3)
+        j = g.index_input((m,), x.shape[1], repeat)
+        if g.r.random() < 0.5:
+            g.tag("arange")
+            return Expr(
+                f"{x.text}[arange({k})[:, None], {j.text}]",
+                (k, m),
+                dims=(str(k), str(m)),
+            )
+        i = g.index_input((k,), x.shape[0], repeat)
+        return Expr(
+            f"{x.text}[{i.text}[:, None], {j.text}[None, :]]",
+            (k, m),
+            dims=(str(k), str(m)),
+        )
+    x = g.input(g.shape(1))
+    shape = (g.r.randint(1, 3), g.r.randint(1, 3))
+    i = g.index_input(shape, x.shape[0], repeat)
+    return Expr(f"{x.text}[{i.text}]", shape, dims=tuple(map(str, shape)))
+
+
+def where_cond(g: Gen, x: Expr) -> str:
+    """A comparison for ``where``, away from its boundary at the generated point."""
+    op = g.r.choice(["<", "<=", ">", ">="])
+    return f"{x.text} {op} {g.r.choice(['0', '0.1', '-0.15'])}"
+
+
+def fam_where(g: Gen) -> Expr:
+    """``where`` with every elementwise op in either branch; NaN in the untaken branch;
+    shared between ``where``s; reduced or broadcast afterwards."""
+    kind = g.r.choice(
+        [
+            "ops",
+            "ops",
+            "nan",
+            "nan",
+            "nan-broadcast",
+            "nan-product",
+            "boundary",
+            "shared",
+        ]
+    )
+    g.tag("where")
+    s = g.shape(g.r.randint(0, 2))
+    if kind == "nan":
+        g.tag("where-nan-branch")
+        x = g.input(s, "zeros")
+        vals = g.params[-1][2]
+        g.params[-1] = (x.text, g.params[-1][1], vals - g.r.choice([0.0, 1.0]))
+        bad = g.r.choice(
+            [f"log({x.text})", f"sqrt({x.text})", f"{x.text} ** 0.5", f"1 / {x.text}"]
+        )
+        other = g.unary(g.r.choice(UNARY_FREE), x).text
+        if g.r.random() < 0.5:
+            return Expr(f"where({x.text} > 0.1, {bad}, {other})", s)
+        return Expr(f"where({x.text} <= 0.1, {other}, {bad})", s)
+    if kind == "nan-broadcast":
+        return where_nan_broadcast(g, s)
+    if kind == "nan-product":
+        g.tag("where-nan-branch", "where-shared")
+        x = g.input(s, "zeros")
+        g.params[-1] = (x.text, g.params[-1][1], g.params[-1][2] - g.r.choice([0.0, 1]))
+        a = f"where({x.text} > 0.1, log({x.text}), 0)"
+        b = f"where({x.text} > 0.1, sqrt({x.text}), 1)"
+        return Expr(f"{a} * {b}", s)
+    if kind == "boundary":
+        g.tag("where-boundary")
+        x = g.input(s, "zeros")
+        name = g.params[-1][0]
+        vals = g.params[-1][2]
+        g.params[-1] = (name, g.params[-1][1], vals * g.r.choice([1.0, -1.0]))
+        return Expr(f"where({x.text} > 0, log({x.text}), 0)", s)
+    x = g.input(s)
+    y = g.input(s)
+    a = g.unary(g.r.choice(UNARY_ALL), y)
+    b = g.unary(g.r.choice(UNARY_ALL), x)
+    w = Expr(f"where({where_cond(g, x)}, {a.text}, {b.text})", s)
+    if kind == "shared":
+        g.tag("where-shared")
+        w = g.bind(w, "w")
+        v = Expr(f"where({where_cond(g, y)}, {w.text}, {w.text} * {y.text})", s)
+        return Expr(f"{v.text} + {w.text}", s)
+    return w
+
+
+def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
+    """``where(y > 0.1, log(x), ...)`` whose untaken branch broadcasts a smaller ``x``
+    (at 0 or below, so its derivative is inf or NaN) against the condition's shape;
+    every ``y`` is below 0.1, so no ``log(x)`` is taken."""
+    g.tag("where-nan-branch", "where-nan-broadcast")
+    full = s + (g.r.randint(2, 3),)
+    small = full[len(full) - g.r.randint(0, len(full) - 1) :]
+    x = g.input(small, "zeros")
+    g.params[-1] = (x.text, g.params[-1][1], g.params[-1][2] - g.r.choice([0.0, 1]))
+    y = g.input(full)
+    g.params[-1] = (y.text, g.params[-1][1], -np.abs(g.params[-1][2]))
+    p = g.input((), "pos")
+    bad = g.r.choice(
+        [f"log({x.text})", f"sqrt({x.text})", f"{x.text} ** {p.text}", f"1 / {x.text}"]
+    )
+    return Expr(f"where({y.text} > 0.1, {bad}, {y.text} * {p.text})", full)
+
+
+def fam_conv(g: Gen) -> Expr:
+    """``conv2d`` with stride/pad, ``max_pool2d``/``avg_pool2d``."""
+    kind = g.r.choice(["conv2d", "max_pool2d", "avg_pool2d"])
+    g.tag(kind)
+    n, c, h = g.r.randint(1, 2), g.r.randint(1, 2), g.r.randint(3, 5)
+    x = g.input((n, c, h, h), dims=tuple(map(str, (n, c, h, h))))
+    if kind == "conv2d":
+        f, k = g.r.randint(1, 2), g.r.randint(1, 3)
+        stride, pad = g.r.randint(1, 2), g.r.randint(0, 1)
+        w = g.input((f, c, k, k), dims=tuple(map(str, (f, c, k, k))))
+        o = (h + 2 * pad - k) // stride + 1
+        return Expr(
+            f"conv2d({x.text}, {w.text}, stride={stride}, pad={pad})",
+            (n, f, o, o),
+            dims=tuple(map(str, (n, f, o, o))),
+        )
+    size = 2
+    stride = g.r.choice([1, 2])
+    o = (h - size) // stride + 1
+    st = "" if stride == size else f", stride={stride}"
+    return Expr(
+        f"{kind}({x.text}, {size}{st})",
+        (n, c, o, o),
+        dims=tuple(map(str, (n, c, o, o))),
+    )
+
+
+def fam_alias(g: Gen) -> Expr:
+    """Results that could alias an input or the seed: identity, views, copies."""
+    g.tag("result-alias")
+    x = g.input(g.shape(g.r.randint(0, 2)))
+    kind = g.r.choice(["id", "view", "sum2", "plus0", "times1"])
+    if kind == "view" and x.shape:
+        if g.r.random() < 0.5:
+            return Expr(f"{x.text}.T", x.shape[::-1])
+        return Expr(f"{x.text}[None]", (1,) + x.shape, dims=("1",) + g.dims_of(x))
+    if kind == "sum2":
+        y = g.input(x.shape, dims=x.dims)
+        return Expr(f"{x.text} + {y.text}", x.shape)
+    if kind == "plus0":
+        return Expr(f"{x.text} + 0", x.shape)
+    if kind == "times1":
+        return Expr(f"1 * {x.text}", x.shape)
+    return x
+
+
+def fam_names(g: Gen) -> Expr:
+    """Names that collide with what gradc emits: adjoints ``d_<name>``, suffixed
+    reassignments ``t_1``, the module's ``math``/``np``-side names, ``cache``."""
+    g.tag("name-collision")
+    shape = g.shape(g.r.randint(0, 1))
+    base = g.r.choice(["x", "t", "value", "cache"])
+    a = Expr(base, shape)
+    g.params.append((base, g.annotation(shape), g.values(shape)))
+    other = g.r.choice([f"d_{base}", f"{base}_1", "math", "grads", "d_value", "out"])
+    g.params.append((other, g.annotation(shape), g.values(shape)))
+    local = g.r.choice([f"{base}_2", f"d_{other}", "ceil", "inputs", "exp_", "shape"])
+    g.used.update([base, other, local, f"{base}_3"])
+    g.stmts.append(f"{local} = {a.text} * {other}")
+    g.stmts.append(f"{local} = sin({local}) + {other}")
+    g.stmts.append(f"{base}_3 = {local} * {a.text}")
+    return Expr(f"{base}_3 + exp({local})", shape)
+
+
+def fam_slice_dims(g: Gen) -> Expr:
+    """Slices of symbolic dimensions whose lengths are dimension expressions
+    (``R - 1``, steps), and inputs annotated with them (``Vector[R - 1]``)."""
+    g.tag("slice", "slice-dims")
+    n = g.r.randint(3, 5)
+    x = g.input((n,))
+    d = g.dim(n)
+    kind = g.r.choice(["head", "tail", "step", "step1", "rev"])
+    g.tag(f"slice-dims-{kind}")
+    if kind == "head":
+        e = Expr(f"{x.text}[1:]", (n - 1,), dims=(f"{d} - 1",) if g.symbolic else None)
+    elif kind == "tail":
+        e = Expr(f"{x.text}[:-1]", (n - 1,), dims=(f"{d} - 1",) if g.symbolic else None)
+    elif kind == "rev":
+        e = Expr(f"{x.text}[::-1]", (n,))
+    else:
+        text = f"{x.text}[::2]" if kind == "step" else f"{x.text}[1::2]"
+        return Expr(f"sum({text} * cos({text}))", ())
+    y = g.input(e.shape, dims=e.dims)
+    return Expr(f"{e.text} * {y.text} + {e.text} ** 2", e.shape, dims=e.dims)
+
+
+def fam_scalar_domain(g: Gen) -> Expr:
+    """Scalar formulas at points outside an operation's domain: NumPy gives inf/NaN
+    (and so must the scalar build: no exception)."""
+    g.tag("scalar-build", "scalar-domain")
+    x = g.input(())
+    kind = g.r.choice(
+        ["log0", "logneg", "sqrtneg", "div0", "exp-big", "pow-neg", "pow0-neg"]
+    )
+    g.tag(f"scalar-domain-{kind}")
+    point = {
+        "log0": 0.0,
+        "logneg": -1.5,
+        "sqrtneg": -2.0,
+        "div0": 0.0,
+        "exp-big": 1000.0,
+        "pow-neg": -1.3,
+        "pow0-neg": 0.0,
+    }[kind]
+    g.params[-1] = (x.text, "Scalar", point)
+    y = g.input(())
+    text = {
+        "log0": f"log({x.text}) * {y.text}",
+        "logneg": f"log({x.text}) + {y.text}",
+        "sqrtneg": f"sqrt({x.text}) * {y.text}",
+        "div0": f"{y.text} / {x.text}",
+        "exp-big": f"exp({x.text}) * {y.text}",
+        "pow-neg": f"{x.text} ** 0.5 + {y.text}",
+        "pow0-neg": f"{x.text} ** -1.0 * {y.text}",
+    }[kind]
+    return Expr(text, ())
+
+
+def fam_loop(g: Gen) -> Expr:
+    """``for`` loops over ``range`` with item assignment into a local array: rows by
+    the loop variable, and ``a[idx] += v`` with an Index array that may repeat."""
+    g.tag("loop")
+    n, k = g.r.randint(2, 4), g.r.randint(2, 4)
+    x = g.input((n, k))
+    kind = g.r.choice(["rows", "scatter"])
+    g.tag(f"loop-{kind}")
+    h = g.fresh("h")
+    if kind == "rows":
+        g.stmts.append(f"{h} = zeros(({g.dim(n)}, {g.dim(k)}))")
+        g.stmts.append(f"for t in range({g.dim(n) if g.r.random() < 0.5 else n - 1}):")
+        g.stmts.append(f"    {h}[t] = tanh({x.text}[t]) + 0.5 * {h}[t - 1]")
+        return Expr(h, (n, k))
+    repeat = g.r.random() < 0.6
+    g.tag("scatter-assign-repeat" if repeat else "scatter-assign-unique")
+    m = g.r.randint(1, 3)
+    i = g.index_input((m,), n, repeat)
+    v = g.input((m, k))
+    g.stmts.append(f"{h} = zeros_like({x.text})")
+    g.stmts.append(f"for t in range({g.r.randint(1, 2)}):")
+    g.stmts.append(f"    {h}[{i.text}] += {v.text} * {x.text}[{i.text}]")
+    return Expr(f"{h} + {x.text}", (n, k))
+
+
+# Each family with its weight: conv/pool and loops (SPEC 1.1) are drawn less often.
+FAMILIES = {
+    fam_arith: 1.0,
+    fam_pow: 1.0,
+    fam_matmul: 1.0,
+    fam_unary: 1.0,
+    fam_maxmin: 1.0,
+    fam_clip: 1.0,
+    fam_reduce: 1.0,
+    fam_softmax: 1.0,
+    fam_shape: 1.0,
+    fam_slice: 1.0,
+    fam_gather: 1.0,
+    fam_where: 1.0,
+    fam_conv: 0.3,
+    fam_alias: 0.6,
+    fam_names: 0.5,
+    fam_slice_dims: 0.6,
+    fam_scalar_domain: 0.5,
+    fam_loop: 0.4,
+}
+
+
+# ----------------------------------------------------------------------------- scalar
+
+
+def scalar_expr(g: Gen, pool: list, depth: int) -> str:
+    """A random all-Scalar expression over the names in ``pool``."""
+    if depth == 0 or g.r.random() < 0.25:
+        return g.r.choice(pool + ["2.0", "0.5"])
+    kind = g.r.choice(["bin", "bin", "unary", "where", "clip", "maxmin", "pow"])
+    a = scalar_expr(g, pool, depth - 1)
+    if kind == "bin":
+        op = g.r.choice(["+", "-", "*", "/"])
+        b = scalar_expr(g, pool, depth - 1)
+        if op == "/":
+            return f"({a}) / (1.5 + tanh({b}))"
+        return f"({a}) {op} ({b})"
+    if kind == "unary":
+        return g.unary(g.r.choice(UNARY_ALL), Expr(a, ())).text
+    if kind == "where":
+        g.tag("where")
+        b = scalar_expr(g, pool, depth - 1)
+        c = g.r.choice(pool)
+        return f"where({c} > 0, {a}, {b})"
+    if kind == "clip":
+        g.tag("clip")
+        return f"clip({a}, -0.5, 0.75)"
+    if kind == "maxmin":
+        b = scalar_expr(g, pool, depth - 1)
+        return f"{g.r.choice(['maximum', 'minimum'])}({a}, {b})"
+    g.tag("pow-const")
+    return f"(1.5 + tanh({a})) ** {g.r.choice(['2', '0.5', '-1', '3'])}"
+
+
+def gen_scalar(g: Gen) -> Expr:
+    """An all-Scalar function (gradc's scalar/math build)."""
+    g.tag("scalar-build")
+    pool = [g.input(()).text for _ in range(g.r.randint(1, 3))]
+    e = Expr(scalar_expr(g, pool, 3), ())
+    if g.r.random() < 0.5:
+        t = g.bind(e)
+        e = Expr(
+            f"{t.text} * {g.r.choice(pool)} + {scalar_expr(g, pool + [t.text], 2)}", ()
+        )
+    return e
+
+
+# ----------------------------------------------------------------------------- composition
+
+
+def finish(g: Gen, e: Expr) -> Expr:
+    """Optional decorations: an elementwise op, reassignment, fan-out, broadcasting."""
+    if g.r.random() < 0.3:
+        g.tag("reassign")
+        t = g.bind(e)
+        op = g.r.choice(["+=", "-=", "*=", "/=", "="])
+        if op == "=":
+            g.stmts.append(f"{t.text} = {t.text} * 0.5 + sin({t.text})")
+        elif op == "/=":
+            g.stmts.append(f"{t.text} /= 2.0")
+        else:
+            g.stmts.append(f"{t.text} {op} cos({t.text})")
+        e = Expr(t.text, e.shape, dims=e.dims)
+    if g.r.random() < 0.25:
+        g.tag("fan-out")
+        t = g.bind(e)
+        e = Expr(f"{t.text} * tanh({t.text}) + {t.text}", e.shape, dims=e.dims)
+    if g.r.random() < 0.2 and e.shape and g.dims_of(e)[-1] is not None:
+        g.tag("broadcast-after")
+        y = g.input(e.shape[-1:], dims=g.dims_of(e)[-1:])
+        e = Expr(f"({e.text}) * {y.text}", e.shape, dims=e.dims)
+    return e
+
+
+def add_helpers(g: Gen, e: Expr) -> Expr:
+    """Sometimes route the value through a plain helper or an ``@fuse`` helper."""
+    u = g.r.random()
+    if u < 0.1:
+        g.tag("helper-fuse")
+        g.helpers.append(
+            "@fuse\ndef hf(u: Scalar) -> Scalar:\n    return u * sigmoid(u) + cos(u)\n"
+        )
+        return Expr(f"hf({e.text})", e.shape, dims=e.dims)
+    if u < 0.2 and not g.opaque(e):
+        g.tag("helper-plain")
+        ann = g.annotation(e.shape, g.dims_of(e))
+        g.helpers.append(
+            f"def hp(u: {ann}) -> {ann}:\n    v = tanh(u)\n    return v * u + 1.0\n"
+        )
+        return Expr(f"hp({e.text})", e.shape, dims=e.dims)
+    if u < 0.3:
+        g.tag("constant")
+        g.constants.append("K1 = 0.75")
+        return Expr(f"K1 * {e.text}", e.shape, dims=e.dims)
+    return e
+
+
+def to_output(g: Gen, e: Expr) -> Expr:
+    """Reduce to a scalar, or return the array."""
+    if e.shape and (g.opaque(e) or g.r.random() < 0.5):
+        g.tag("output-scalar")
+        red = g.r.choice(["sum", "mean"])
+        if g.opaque(e):
+            return Expr(f"{red}({e.text} * cos({e.text}))", ())
+        w = g.input(e.shape, dims=g.dims_of(e))
+        return Expr(f"{red}({e.text} * {w.text})", ())
+    g.tag("output-array" if e.shape else "output-scalar")
+    return e
+
+
+def render(g: Gen, body: Expr, name: str = "f") -> str:
+    """The formula file's text."""
+    lines = [f'"""Generated by tests/language_gen.py, seed {g.seed}."""', ""]
+    if g.constants:
+        lines += [g.constants[0], ""]
+    for h in dict.fromkeys(g.helpers):
+        lines += ["", h]
+    wrt = ""
+    floats = [p[0] for p in g.params if not p[1].startswith("Index")]
+    if len(floats) > 1 and g.r.random() < 0.2:
+        g.tag("wrt")
+        chosen = [n for n in floats if g.r.random() < 0.6] or floats[:1]
+        wrt = f"@wrt({', '.join(chosen)})\n"
+    params = ", ".join(f"{n}: {a}" for n, a, _ in g.params)
+    ret = g.annotation(body.shape, g.dims_of(body))
+    lines += ["", f"{wrt}def {name}({params}) -> {ret}:"]
+    lines += [f"    {s}" for s in g.stmts]
+    lines += [f"    return {body.text}", ""]
+    return "\n".join(lines)
+
+
+def generate(seed: int) -> Formula:
+    """Formula number ``seed``: its text, a point, its construct families."""
+    g = Gen(seed)
+    if g.r.random() < 0.12:
+        e = gen_scalar(g)
+    else:
+        fam = g.r.choices(list(FAMILIES), weights=list(FAMILIES.values()))[0]
+        e = fam(g)
+        if g.r.random() < 0.3 and e.shape and not g.opaque(e):
+            e = Expr(f"{e.text} + {fam_unary_on(g, e)}", e.shape, dims=e.dims)
+    e = finish(g, e)
+    e = add_helpers(g, e)
+    e = to_output(g, e)
+    if all(p[1] == "Scalar" for p in g.params) and not e.shape:
+        g.tag("scalar-build")
+    text = render(g, e)
+    args = [p[2] for p in g.params]
+    return Formula(seed, text, "f", args, set(g.families))
+
+
+def fam_unary_on(g: Gen, e: Expr) -> str:
+    """A second term of the shape of ``e``: an elementwise op of a new input."""
+    return g.unary(g.r.choice(UNARY_ALL), g.input(e.shape, dims=g.dims_of(e))).text

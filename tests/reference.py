@@ -1,0 +1,648 @@
+"""A reference interpreter for gradc formula files, independent of gradc.
+
+The formula text is parsed with ``ast`` and each node is mapped straight to the NumPy
+function of SPEC section 1 (``@`` -> ``np.matmul``, ``where`` -> ``np.where``, ``sum``
+-> ``np.sum``, slicing -> Python slicing, ...). Nothing here imports ``compiler`` or
+``cli``: the oracle shares no code with gradc's printer or evaluator.
+
+While it evaluates, the interpreter records every kink it passes (relu/abs at 0, ties
+of maximum/minimum/max/min, clip bounds, ``where`` conditions, ``norm`` at 0, a power
+of a base at 0): a signed distance and the branch taken. ``reference_grad`` takes
+fourth-order central differences of the interpreter in float64 and marks an entry as
+unchecked (NaN) when one of its stencil points takes another branch, so a comparison
+never straddles a kink.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FLOAT_TYPES = {"Scalar", "Vector", "Matrix", "Tensor"}
+INDEX_TYPES = {"Index"}
+ELEMENTWISE = {
+    "exp": np.exp,
+    "log": np.log,
+    "log1p": np.log1p,
+    "expm1": np.expm1,
+    "sqrt": np.sqrt,
+    "square": np.square,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "tanh": np.tanh,
+}
+REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp", "norm"}
+CONSTANTS = {"pi": math.pi, "e": math.e}
+KINK_GAP = 1e-6
+
+
+@dataclass
+class Kink:
+    """One non-smooth point passed during an evaluation.
+
+    ``gap`` is the distance to the kink (an array), ``branch`` the side taken (an array
+    compared between stencil points); ``near`` says whether a gap below ``KINK_GAP``
+    makes the whole point irregular (False for powers, whose base may sit exactly at 0
+    on purpose: only the stencil's branch test guards them)."""
+
+    op: str
+    gap: np.ndarray
+    branch: np.ndarray
+    near: bool = True
+
+
+@dataclass
+class Function:
+    """A parsed ``def``: parameters with their annotations, decorators, body."""
+
+    name: str
+    params: list
+    annotations: list
+    returns: ast.expr
+    body: list
+    fused: bool = False
+    wrt: list | None = None
+
+
+@dataclass
+class Run:
+    """The record of one evaluation: kinks passed and ``where`` masks, in order."""
+
+    kinks: list = field(default_factory=list)
+    masks: list = field(default_factory=list)
+    frozen: list | None = None
+
+
+class FormulaReference:
+    """Evaluates the functions of one formula file with NumPy, node by node."""
+
+    def __init__(self, text: str):
+        self.tree = ast.parse(text)
+        self.constants = dict(CONSTANTS)
+        self.functions: dict[str, Function] = {}
+        for node in self.tree.body:
+            if isinstance(node, ast.Assign):
+                self.constants[node.targets[0].id] = self._literal(node.value)
+            elif isinstance(node, ast.FunctionDef):
+                self.functions[node.name] = self._function(node)
+
+    # ------------------------------------------------------------------ parsing
+    def _literal(self, node):
+        """A module constant: a number, possibly negated."""
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self._literal(node.operand)
+        return node.value
+
+    def _function(self, node: ast.FunctionDef) -> Function:
+        """The parts of a ``def`` the interpreter needs."""
+        fn = Function(
+            node.name,
+            [a.arg for a in node.args.args],
+            [a.annotation for a in node.args.args],
+            node.returns,
+            list(node.body),
+        )
+        for dec in node.decorator_list:
+            if isinstance(dec, ast.Name) and dec.id == "fuse":
+                fn.fused = True
+            elif isinstance(dec, ast.Call) and dec.func.id == "wrt":
+                fn.wrt = [a.id for a in dec.args]
+        return fn
+
+    def exported(self) -> list[str]:
+        """Names of the exported functions (every def without ``@fuse``)."""
+        return [n for n, f in self.functions.items() if not f.fused]
+
+    def param_kinds(self, name: str) -> list[str]:
+        """``"float"`` or ``"index"`` for each parameter of ``name``."""
+        kinds = []
+        for ann in self.functions[name].annotations:
+            head = ann.value.id if isinstance(ann, ast.Subscript) else ann.id
+            kinds.append("index" if head in INDEX_TYPES else "float")
+        return kinds
+
+    def wrt(self, name: str) -> list[int]:
+        """Positions of the differentiated parameters of ``name``."""
+        fn = self.functions[name]
+        kinds = self.param_kinds(name)
+        if fn.wrt is None:
+            return [i for i, k in enumerate(kinds) if k == "float"]
+        return [fn.params.index(w) for w in fn.wrt]
+
+    # ------------------------------------------------------------------ running
+    def run(self, name: str, args, frozen: list | None = None):
+        """Value of function ``name`` at ``args`` and the ``Run`` record.
+
+        With ``frozen`` (the ``masks`` of an earlier run), every ``where`` takes the
+        branches it took then: the formula with its untaken branches removed."""
+        rec = Run(frozen=frozen)
+        with np.errstate(all="ignore"):
+            value = self._call(self.functions[name], list(args), rec)
+        return value, rec
+
+    def value(self, name: str, args):
+        """Value of function ``name`` at ``args``."""
+        return self.run(name, args)[0]
+
+    def _call(self, fn: Function, args: list, rec: Run):
+        """Bind parameters and dimension names, run the body, return its value."""
+        env = {}
+        dims = {}
+        for pname, ann, arg in zip(fn.params, fn.annotations, args):
+            kind = ann.value.id if isinstance(ann, ast.Subscript) else ann.id
+            if kind in INDEX_TYPES:
+                arr = np.asarray(arg, dtype=np.int64)
+            else:
+                arr = np.asarray(arg, dtype=np.float64)
+            env[pname] = arr
+            if isinstance(ann, ast.Subscript):
+                sl = ann.slice
+                elts = sl.elts if isinstance(sl, ast.Tuple) else [sl]
+                for dim, size in zip(elts, np.shape(arr)):
+                    if isinstance(dim, ast.Name):
+                        dims.setdefault(dim.id, int(size))
+        scope = {"env": env, "dims": dims}
+        return self._block(fn.body, scope, rec)
+
+    def _block(self, body: list, scope: dict, rec: Run):
+        """Run statements; return the value of the ``return`` if one is reached."""
+        for stmt in body:
+            if isinstance(stmt, ast.Expr):
+                continue  # docstring
+            if isinstance(stmt, ast.Return):
+                return self._eval(stmt.value, scope, rec)
+            if isinstance(stmt, ast.Assign):
+                self._assign(stmt.targets[0], self._eval(stmt.value, scope, rec), scope)
+            elif isinstance(stmt, ast.AugAssign):
+                old = self._eval(_load(stmt.target), scope, rec)
+                new = self._binop(stmt.op, old, self._eval(stmt.value, scope, rec), rec)
+                self._assign(stmt.target, new, scope)
+            elif isinstance(stmt, ast.For):
+                bounds = [self._eval(a, scope, rec) for a in stmt.iter.args]
+                for i in range(*[int(b) for b in bounds]):
+                    scope["env"][stmt.target.id] = i
+                    self._block(stmt.body, scope, rec)
+            else:
+                raise NotImplementedError(ast.dump(stmt))
+        return None
+
+    def _assign(self, target, value, scope: dict):
+        """``name = value`` or a functional item update ``a[index] = value``."""
+        env = scope["env"]
+        if isinstance(target, ast.Name):
+            env[target.id] = value
+            return
+        arr = np.array(env[target.value.id], dtype=np.float64, copy=True)
+        arr[self._index(target.slice, scope, Run())] = value
+        env[target.value.id] = arr
+
+    # ------------------------------------------------------------------ expressions
+    def _eval(self, node, scope: dict, rec: Run):
+        """The NumPy value of one expression node."""
+        env, dims = scope["env"], scope["dims"]
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            for table in (env, dims, self.constants):
+                if node.id in table:
+                    return table[node.id]
+            raise NameError(node.id)
+        if isinstance(node, ast.BinOp):
+            left = self._eval(node.left, scope, rec)
+            right = self._eval(node.right, scope, rec)
+            return self._binop(node.op, left, right, rec)
+        if isinstance(node, ast.UnaryOp):
+            operand = self._eval(node.operand, scope, rec)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Attribute):  # only .T
+            return np.transpose(self._eval(node.value, scope, rec))
+        if isinstance(node, ast.Subscript):
+            base = self._eval(node.value, scope, rec)
+            return np.asarray(base)[self._index(node.slice, scope, rec)]
+        if isinstance(node, ast.Tuple | ast.List):
+            return tuple(self._eval(e, scope, rec) for e in node.elts)
+        if isinstance(node, ast.Call):
+            return self._callnode(node, scope, rec)
+        raise NotImplementedError(ast.dump(node))
+
+    def _index(self, node, scope: dict, rec: Run):
+        """A Python index for NumPy: ints, slices, None and integer arrays."""
+        elts = node.elts if isinstance(node, ast.Tuple) else [node]
+        out = []
+        for e in elts:
+            if isinstance(e, ast.Slice):
+                parts = [
+                    None if p is None else int(self._eval(p, scope, rec))
+                    for p in (e.lower, e.upper, e.step)
+                ]
+                out.append(slice(*parts))
+            elif isinstance(e, ast.Constant) and e.value is None:
+                out.append(None)
+            else:
+                v = self._eval(e, scope, rec)
+                out.append(v if isinstance(v, np.ndarray) else int(v))
+        return tuple(out)
+
+    def _binop(self, op, a, b, rec: Run):
+        """Arithmetic with NumPy broadcasting; ``@`` is ``np.matmul``."""
+        if isinstance(op, ast.Add):
+            return np.add(a, b)
+        if isinstance(op, ast.Sub):
+            return np.subtract(a, b)
+        if isinstance(op, ast.Mult):
+            return np.multiply(a, b)
+        if isinstance(op, ast.Div):
+            return np.divide(a, b)
+        if isinstance(op, ast.FloorDiv):
+            return a // b
+        if isinstance(op, ast.MatMult):
+            return np.matmul(a, b)
+        if isinstance(op, ast.Pow):
+            return self._pow(a, b, rec)
+        raise NotImplementedError(type(op).__name__)
+
+    def _pow(self, a, b, rec: Run):
+        """``a ** b`` in float64; a base at 0 is a kink unless the exponent is a
+        constant non-negative integer (then the power is a polynomial)."""
+        polynomial = np.ndim(b) == 0 and isinstance(b, int | float) and b >= 0
+        polynomial = polynomial and float(b) == int(b)
+        if not polynomial:
+            base = np.asarray(a, dtype=float)
+            rec.kinks.append(Kink("pow", np.abs(base), np.sign(base), near=False))
+        return np.power(np.asarray(a, dtype=float), b)
+
+    def _compare(self, node, scope: dict, rec: Run):
+        """A comparison inside ``where``: the mask, recorded as a kink."""
+        left = self._eval(node.left, scope, rec)
+        right = self._eval(node.comparators[0], scope, rec)
+        op = node.ops[0]
+        table = {ast.Lt: np.less, ast.LtE: np.less_equal}
+        table.update({ast.Gt: np.greater, ast.GtE: np.greater_equal})
+        mask = table[type(op)](left, right)
+        gap = np.abs(np.subtract(left, right, dtype=float))
+        rec.kinks.append(Kink("where", gap, mask))
+        return mask
+
+    def _callnode(self, node: ast.Call, scope: dict, rec: Run):
+        """A call of a built-in operation or of a helper defined above."""
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else func.id
+        if name == "where":
+            cond = self._compare(node.args[0], scope, rec)
+            if rec.frozen is not None:
+                cond = rec.frozen[len(rec.masks)]
+            rec.masks.append(cond)
+            a = self._eval(node.args[1], scope, rec)
+            b = self._eval(node.args[2], scope, rec)
+            return np.where(cond, a, b)
+        args = [self._eval(a, scope, rec) for a in node.args]
+        kw = {k.arg: self._eval(k.value, scope, rec) for k in node.keywords}
+        if name in self.functions:
+            return self._call(self.functions[name], args, rec)
+        return self._builtin(name, args, kw, rec)
+
+    def _builtin(self, name: str, args: list, kw: dict, rec: Run):
+        """One built-in operation of SPEC section 1, in NumPy."""
+        if name in ELEMENTWISE:
+            return ELEMENTWISE[name](np.asarray(args[0], dtype=float))
+        if name in REDUCTIONS:
+            axis = kw.get("axis", args[1] if len(args) > 1 else None)
+            return self._reduce(name, args[0], axis, kw.get("keepdims", False), rec)
+        handler = getattr(self, "_op_" + name, None)
+        if handler is None:
+            raise NotImplementedError(name)
+        return handler(args, kw, rec)
+
+    # ---- elementwise with kinks
+    def _op_abs(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        rec.kinks.append(Kink("abs", np.abs(x), x > 0))
+        return np.abs(x)
+
+    def _op_relu(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        rec.kinks.append(Kink("relu", np.abs(x), x > 0))
+        return np.maximum(x, 0.0)
+
+    def _op_sigmoid(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        return 1.0 / (1.0 + np.exp(-x))
+
+    def _op_softplus(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        return np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0.0)
+
+    def _op_maximum(self, args, kw, rec):
+        a, b = (np.asarray(v, dtype=float) for v in args)
+        rec.kinks.append(Kink("maximum", np.abs(a - b), a > b))
+        return np.maximum(a, b)
+
+    def _op_minimum(self, args, kw, rec):
+        a, b = (np.asarray(v, dtype=float) for v in args)
+        rec.kinks.append(Kink("minimum", np.abs(a - b), a < b))
+        return np.minimum(a, b)
+
+    def _op_clip(self, args, kw, rec):
+        """``np.clip`` written as NumPy defines it: minimum(maximum(x, lo), hi)."""
+        x, lo, hi = (np.asarray(v, dtype=float) for v in args)
+        low = np.maximum(x, lo)
+        rec.kinks.append(Kink("clip", np.abs(x - lo), x > lo))
+        rec.kinks.append(Kink("clip", np.abs(low - hi), low < hi))
+        return np.minimum(low, hi)
+
+    # ---- reductions and composites
+    def _reduce(self, name, x, axis, keepdims, rec: Run):
+        """``sum mean max min logsumexp norm`` over ``axis`` (int, tuple or None)."""
+        x = np.asarray(x, dtype=float)
+        if isinstance(axis, list):
+            axis = tuple(axis)
+        keepdims = bool(keepdims)
+        if name == "sum":
+            return np.sum(x, axis=axis, keepdims=keepdims)
+        if name == "mean":
+            return np.mean(x, axis=axis, keepdims=keepdims)
+        if name in ("max", "min"):
+            self._record_extremum(name, x, axis, rec)
+            fn = np.max if name == "max" else np.min
+            return fn(x, axis=axis, keepdims=keepdims)
+        if name == "logsumexp":
+            m = np.max(x, axis=axis, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0.0)
+            out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+            return out if keepdims else np.squeeze(out, axis=_axes(axis, x.ndim))
+        if name == "norm":
+            out = np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+            rec.kinks.append(Kink("norm", np.abs(out), np.ones(np.shape(out), bool)))
+            return out
+        raise NotImplementedError(name)
+
+    def _record_extremum(self, name, x, axis, rec: Run):
+        """The gap between the extremum and the runner-up, and the arg-extremum."""
+        axes = _axes(axis, x.ndim)
+        rest = [i for i in range(x.ndim) if i not in axes]
+        flat = np.transpose(x, rest + list(axes)).reshape(
+            [x.shape[i] for i in rest] + [-1]
+        )
+        if name == "min":
+            flat = -flat
+        order = np.sort(flat, axis=-1)
+        gap = order[..., -1] - order[..., -2] if flat.shape[-1] > 1 else None
+        if gap is None:
+            gap = np.full(flat.shape[:-1], np.inf)
+        rec.kinks.append(Kink(name, gap, np.argmax(flat, axis=-1)))
+
+    def _op_softmax(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        axis = kw.get("axis", args[1] if len(args) > 1 else -1)
+        z = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return z / np.sum(z, axis=axis, keepdims=True)
+
+    def _op_log_softmax(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        axis = kw.get("axis", args[1] if len(args) > 1 else -1)
+        s = x - np.max(x, axis=axis, keepdims=True)
+        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+
+    # ---- shape
+    def _op_transpose(self, args, kw, rec):
+        axes = kw.get("axes", args[1] if len(args) > 1 else None)
+        return np.transpose(args[0], axes)
+
+    def _op_reshape(self, args, kw, rec):
+        shape = kw.get("shape", args[1] if len(args) > 1 else None)
+        if not isinstance(shape, tuple):
+            shape = (shape,)
+        return np.reshape(args[0], tuple(int(s) for s in shape))
+
+    def _op_concatenate(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else 0)
+        return np.concatenate([np.asarray(a, dtype=float) for a in args[0]], axis=axis)
+
+    def _op_stack(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else 0)
+        return np.stack([np.asarray(a, dtype=float) for a in args[0]], axis=axis)
+
+    def _op_dot(self, args, kw, rec):
+        return np.dot(np.asarray(args[0], float), np.asarray(args[1], float))
+
+    def _op_outer(self, args, kw, rec):
+        return np.outer(np.asarray(args[0], float), np.asarray(args[1], float))
+
+    def _op_arange(self, args, kw, rec):
+        return np.arange(int(args[0]))
+
+    def _op_zeros(self, args, kw, rec):
+        shape = args[0] if isinstance(args[0], tuple) else (args[0],)
+        return np.zeros(tuple(int(s) for s in shape))
+
+    def _op_zeros_like(self, args, kw, rec):
+        return np.zeros(np.shape(args[0]))
+
+    def _op_ones_like(self, args, kw, rec):
+        return np.ones(np.shape(args[0]))
+
+    # ---- convolution and pooling, written as loops over the output
+    def _op_conv2d(self, args, kw, rec):
+        x, w = (np.asarray(a, dtype=float) for a in args[:2])
+        stride = int(kw.get("stride", args[2] if len(args) > 2 else 1))
+        pad = int(kw.get("pad", args[3] if len(args) > 3 else 0))
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        n, _, h, wd = x.shape
+        f, _, kh, kw_ = w.shape
+        oh, ow = (h - kh) // stride + 1, (wd - kw_) // stride + 1
+        out = np.zeros((n, f, oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                win = x[
+                    :, :, i * stride : i * stride + kh, j * stride : j * stride + kw_
+                ]
+                out[:, :, i, j] = np.einsum("nchw,fchw->nf", win, w)
+        return out
+
+    def _pool(self, args, kw, rec, kind):
+        x = np.asarray(args[0], dtype=float)
+        size = int(args[1])
+        stride = int(kw.get("stride", args[2] if len(args) > 2 else size))
+        oh = (x.shape[-2] - size) // stride + 1
+        ow = (x.shape[-1] - size) // stride + 1
+        out = np.zeros(x.shape[:-2] + (oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                win = x[
+                    ..., i * stride : i * stride + size, j * stride : j * stride + size
+                ]
+                win = win.reshape(x.shape[:-2] + (-1,))
+                if kind == "max":
+                    self._record_extremum("max", win, -1, rec)
+                    out[..., i, j] = np.max(win, axis=-1)
+                else:
+                    out[..., i, j] = np.mean(win, axis=-1)
+        return out
+
+    def _op_max_pool2d(self, args, kw, rec):
+        return self._pool(args, kw, rec, "max")
+
+    def _op_avg_pool2d(self, args, kw, rec):
+        return self._pool(args, kw, rec, "avg")
+
+
+def _load(target):
+    """The load-context twin of an assignment target (for ``x += ...``)."""
+    if isinstance(target, ast.Name):
+        return ast.Name(id=target.id, ctx=ast.Load())
+    return ast.Subscript(value=_load(target.value), slice=target.slice, ctx=ast.Load())
+
+
+def _axes(axis, ndim: int) -> tuple:
+    """``axis`` (None, int or tuple, possibly negative) as a tuple of positive axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int | np.integer):
+        axis = (axis,)
+    return tuple(sorted(int(a) % ndim for a in axis))
+
+
+# ----------------------------------------------------------------------------- kinks
+
+
+def near_kink(rec: Run, gap: float = KINK_GAP) -> bool:
+    """Whether the evaluation passed within ``gap`` of a kink."""
+    for k in rec.kinks:
+        if k.near and np.size(k.gap) and np.min(k.gap) < gap:
+            return True
+    return False
+
+
+def kink_kinds(rec: Run, gap: float = KINK_GAP) -> set:
+    """The operations whose kinks the evaluation passed within ``gap`` of."""
+    return {
+        k.op for k in rec.kinks if k.near and np.size(k.gap) and np.min(k.gap) < gap
+    }
+
+
+def same_branches(a: Run, b: Run) -> bool:
+    """Whether two evaluations of the same formula took the same branch at every kink."""
+    if len(a.kinks) != len(b.kinks):
+        return False
+    return all(
+        np.shape(x.branch) == np.shape(y.branch) and np.array_equal(x.branch, y.branch)
+        for x, y in zip(a.kinks, b.kinks)
+    )
+
+
+# ----------------------------------------------------------------------------- gradients
+
+FD_STEP = 1e-3
+
+
+def _scalarize(value, cotangent) -> float:
+    """``value`` itself (a scalar) or ``<cotangent, value>``."""
+    if cotangent is None:
+        return float(value)
+    return float(np.sum(np.asarray(cotangent) * np.asarray(value)))
+
+
+def step_scale(arrays) -> float:
+    """The input scale a difference step is multiplied by: the largest root mean
+    square of ``arrays``, clipped to [1, 10] (larger steps would cost accuracy on
+    shift-invariant functions such as logsumexp of values near 1000)."""
+    rms = [float(np.sqrt(np.mean(np.square(a)))) for a in arrays if np.size(a)]
+    return min(max([1.0] + rms), 10.0)
+
+
+def reference_grad(
+    ref: FormulaReference,
+    name: str,
+    args: list,
+    cotangent=None,
+    frozen: bool = False,
+    step: float = FD_STEP,
+):
+    """Fourth-order central differences of ``name`` (or of ``<cotangent, name>``) with
+    respect to every differentiated input, in float64.
+
+    The step is ``step * step_scale(input)``. An entry is NaN (unchecked) when a
+    stencil point takes another branch at some kink than the centre, when a stencil
+    value is not finite, or when the estimates with steps h and h/2 disagree (the
+    function varies too fast there for differences to be trusted). With ``frozen``,
+    each ``where`` keeps the branches of the centre (its untaken branches removed)."""
+    _, centre = ref.run(name, args)
+    masks = centre.masks if frozen else None
+    grads = []
+    for pos in ref.wrt(name):
+        base = np.asarray(args[pos], dtype=float)
+        scale = step_scale([base])
+        out = np.full(base.shape, np.nan)
+        for i in np.ndindex(base.shape):
+            coarse = _stencil(
+                ref, name, args, pos, i, step * scale, cotangent, centre, masks
+            )
+            fine = _stencil(
+                ref, name, args, pos, i, step * scale / 2, cotangent, centre, masks
+            )
+            if coarse is None or fine is None:
+                continue
+            if abs(coarse - fine) <= 1e-7 * max(1.0, abs(fine)):
+                out[i] = fine
+        grads.append(out)
+    return grads
+
+
+def _stencil(ref, name, args, pos, i, h, cotangent, centre, masks):
+    """One fourth-order central difference, or None across a kink or a non-finite."""
+    base = np.asarray(args[pos], dtype=float)
+    vals = []
+    for k in (2, 1, -1, -2):
+        x = base.copy()
+        x[i] += k * h
+        trial = list(args)
+        trial[pos] = x if base.shape else float(x)
+        value, rec = ref.run(name, trial, frozen=masks)
+        if masks is None and not same_branches(rec, centre):
+            return None
+        v = _scalarize(value, cotangent)
+        if not math.isfinite(v):
+            return None
+        vals.append(v)
+    return (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)
+
+
+def directional_derivative(
+    ref: FormulaReference, name: str, args: list, directions, step: float = FD_STEP
+):
+    """``d/dt f(x + t v)`` at 0 by fourth-order central differences (an array, the
+    output's shape), or None if a stencil point takes another branch or is not finite,
+    or if the estimates with steps h and h/2 disagree.
+    ``directions`` has one array per differentiated input."""
+    _, centre = ref.run(name, args)
+    positions = ref.wrt(name)
+    h = step * step_scale([args[p] for p in positions])
+    coarse = _directional(ref, name, args, positions, directions, h, centre)
+    fine = _directional(ref, name, args, positions, directions, h / 2, centre)
+    if coarse is None or fine is None:
+        return None
+    if np.any(np.abs(coarse - fine) > 1e-7 * np.maximum(1.0, np.abs(fine))):
+        return None
+    return fine
+
+
+def _directional(ref, name, args, positions, directions, h, centre):
+    """One fourth-order central difference along ``directions``, or None."""
+    vals = []
+    for k in (2, 1, -1, -2):
+        trial = list(args)
+        for p, d in zip(positions, directions):
+            moved = np.asarray(args[p], dtype=float) + k * h * np.asarray(d)
+            trial[p] = moved if np.ndim(moved) else float(moved)
+        value, rec = ref.run(name, trial)
+        if not same_branches(rec, centre):
+            return None
+        value = np.asarray(value, dtype=float)
+        if not np.all(np.isfinite(value)):
+            return None
+        vals.append(value)
+    return (-vals[0] + 8 * vals[1] - 8 * vals[2] + vals[3]) / (12 * h)

@@ -1,0 +1,377 @@
+"""The language oracle: random formulas over the whole of SPEC section 1, checked against
+a reference interpreter that shares no code with gradc.
+
+Each seed of ``tests/language_gen.py`` is one formula file. It is compiled with
+``compiler.load_source(text)`` and ``compiler.load_source(text, fuse=False)``, and each
+build is checked against ``tests/reference.py`` (NumPy, node by node):
+
+* the value (rtol 1e-9; NaN where the reference is NaN);
+* the gradient (``f_grad``/``f_value_and_grad`` for a scalar output, ``f_backward`` with
+  a random seed for an array output) against fourth-order central differences of the
+  reference (rtol 1e-6 of the gradient's scale), at points at least 1e-6 from every kink;
+* for an array output, a VJP/dot-product test: ``<seed, J v> == <J^T seed, v>``;
+* aliasing: no result shares memory with an input, with the seed given to
+  ``f_backward`` or with another result, and every result is writable;
+* for a formula with ``where``: wherever the gradient of the formula with its untaken
+  branches removed is finite, gradc's gradient has no NaN/inf (also at kinks).
+
+A formula gradc refuses is a failure ("refused valid input"): the generator only builds
+formulas the SPEC allows.
+
+Short profile (150 formulas): the default test run. Long profile (10,000 formulas, fused
+and ``--no-fuse``), counts per construct family printed at the end:
+``GRADC_LONG=1 python -m pytest -s -m long tests/test_language_oracle.py``; split over
+processes with ``GRADC_SHARD=0/2`` and ``GRADC_SHARD=1/2``.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import language_gen as G
+import reference as R
+
+import compiler
+
+LONG = os.environ.get("GRADC_LONG") == "1"
+# The short profile: the first 140 seeds, plus one seed per family in which the
+# oracle found a bug (where-NaN through a broadcast branch, mean over a slice past a
+# symbolic size, clip with lo > hi, batched @, aliasing, read-only gradients, norm over
+# three axes, scalar-build exceptions, powers at 0, dimension expressions, refusals).
+SENTINEL_SEEDS = (438, 1187, 1538, 362, 298, 1092, 70, 865, 1277, 663, 204, 2303, 64)
+SHORT_SEEDS = (*range(140), *SENTINEL_SEEDS)
+LONG_COUNT = 10_000
+VALUE_RTOL = 1e-9
+GRAD_RTOL = 1e-6
+MAX_MAGNITUDE = 1e6
+
+long_only = pytest.mark.skipif(
+    not LONG, reason="long profile: set GRADC_LONG=1 and use -m long"
+)
+
+
+class OracleFailure(AssertionError):
+    """A mismatch between gradc and the reference, with everything to reproduce it."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def fail(formula: G.Formula, fuse: bool, what: str) -> None:
+    """Raise an ``OracleFailure`` showing the seed, the formula, the inputs, ``what``."""
+    inputs = "\n".join(
+        f"  {i}: {np.array2string(np.asarray(a), precision=17)}"
+        for i, a in enumerate(formula.args)
+    )
+    raise OracleFailure(
+        f"seed {formula.seed} (fuse={fuse}), families {sorted(formula.families)}\n"
+        f"{what}\n--- formula ---\n{formula.text}--- inputs ---\n{inputs}"
+    )
+
+
+def fresh_args(formula: G.Formula) -> list:
+    """Copies of the inputs (so each call sees untouched arrays)."""
+    return [np.array(a) if isinstance(a, np.ndarray) else a for a in formula.args]
+
+
+def as_tuple(grads, count: int) -> tuple:
+    """Gradients as a tuple: one result when one input is differentiated."""
+    if count == 1:
+        return (grads,)
+    return tuple(grads)
+
+
+def values_match(actual, expected, atol: float = 0.0) -> str | None:
+    """None when ``actual`` equals ``expected`` (rtol 1e-9 of the largest entry, plus
+    ``atol``; NaN for NaN, inf for inf), else why."""
+    expected = np.asarray(expected, dtype=float)
+    try:
+        got = np.asarray(actual, dtype=float)
+    except (TypeError, ValueError):
+        return f"value is not numeric: {actual!r}"
+    if got.shape != expected.shape:
+        return f"value shape {got.shape}, expected {expected.shape}"
+    nan = np.isnan(expected)
+    if not np.array_equal(np.isnan(got), nan):
+        return f"NaN pattern differs:\n got {got}\n expected {expected}"
+    scale = float(np.max(np.abs(expected[~nan]), initial=0.0))
+    ok = np.abs(got - expected) <= VALUE_RTOL * scale + atol
+    ok |= nan | (got == expected)
+    if not np.all(ok):
+        return f"value mismatch:\n got {got!r}\n expected {expected!r}"
+    return None
+
+
+def value_atol(formula: G.Formula) -> float:
+    """Rounding noise of float64 on inputs of this size: 1e-12 times the largest input
+    (at least 1). Cancellation (``log_softmax`` of values near 1000) leaves absolute
+    errors of that order even in the reference."""
+    sizes = [float(np.max(np.abs(a), initial=0.0)) for a in formula.args]
+    return 1e-12 * max([1.0] + sizes)
+
+
+def alias_problems(results: dict, inputs: list) -> list:
+    """Every result (``label -> value``) that shares memory with an input (or the seed)
+    or with another result of the same call, or that is read-only."""
+    out = []
+    arrays = [(k, r) for k, r in results.items() if isinstance(r, np.ndarray)]
+    for i, (label, r) in enumerate(arrays):
+        if not r.flags.writeable:
+            out.append(f"{label} is read-only")
+        for j, a in enumerate(inputs):
+            if isinstance(a, np.ndarray) and np.shares_memory(r, a):
+                what = (
+                    "the seed"
+                    if j == len(inputs) - 1 and seed_last(inputs)
+                    else (f"input {j}")
+                )
+                out.append(f"{label} shares memory with {what}")
+        for other_label, other in arrays[i + 1 :]:
+            if np.shares_memory(r, other):
+                out.append(f"{label} and {other_label} share memory")
+    return out
+
+
+def seed_last(inputs: list) -> bool:
+    """Whether the last entry of ``inputs`` is the seed given to ``f_backward``."""
+    return getattr(inputs, "has_seed", False)
+
+
+class Inputs(list):
+    """The arrays a result must not alias; ``has_seed`` when the last is the seed."""
+
+    has_seed = False
+
+
+def grads_match(got: tuple, fd: list, args: list, positions: list) -> str | None:
+    """None when every finite reference entry matches gradc's (rtol 1e-6 of the scale
+    of the gradient: its largest entry over all inputs, at least 1e-4), else a
+    description of the first mismatch."""
+    finite = [np.abs(r[np.isfinite(r)]) for r in fd]
+    scale = max([1e-4] + [float(np.max(f)) for f in finite if f.size])
+    for g, ref, pos in zip(got, fd, positions):
+        want_shape = np.shape(args[pos])
+        if np.shape(g) != want_shape:
+            return (
+                f"gradient of input {pos}: shape {np.shape(g)}, expected {want_shape}"
+            )
+        g = np.asarray(g, dtype=float)
+        ok = np.isfinite(ref)
+        bad = ok & ~(np.abs(g - ref) <= GRAD_RTOL * scale)
+        if bad.any():
+            return (
+                f"gradient of input {pos} mismatch at {np.argwhere(bad)[:4].tolist()}:\n"
+                f" gradc     {g!r}\n finite-d. {ref!r}"
+            )
+    return None
+
+
+# ----------------------------------------------------------------------------- the check
+
+
+class Stats:
+    """Counts for the long profile's report."""
+
+    def __init__(self):
+        self.total = collections.Counter()
+        self.family = collections.defaultdict(collections.Counter)
+
+    def add(self, formula: G.Formula, key: str) -> None:
+        self.total[key] += 1
+        for fam in formula.families:
+            self.family[fam][key] += 1
+
+
+STATS = Stats()
+
+
+def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: Stats):
+    """All checks of one build of one formula (raises ``OracleFailure``)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mod = compiler.load_source(formula.text, fuse=fuse)
+    except Exception as exc:  # noqa: BLE001 - every refusal is reported
+        fail(formula, fuse, f"refused valid input: {type(exc).__name__}: {exc}")
+    stats.add(formula, "compiled")
+    name = formula.name
+    ref_value, rec = ref.run(name, formula.args)
+    fns = {k: getattr(mod, f"{name}{k}") for k in ("", "_forward", "_backward")}
+    args = fresh_args(formula)
+    with np.errstate(all="ignore"):
+        try:
+            value = fns[""](*args)
+            value2, cache = fns["_forward"](*args)
+        except Exception as exc:  # noqa: BLE001
+            fail(formula, fuse, f"value raised {type(exc).__name__}: {exc}")
+    atol = value_atol(formula)
+    for v in (value, value2):
+        why = values_match(v, ref_value, atol)
+        if why:
+            fail(formula, fuse, why)
+    for j, (a, b) in enumerate(zip(args, formula.args)):
+        if not np.array_equal(np.asarray(a), np.asarray(b)):
+            fail(formula, fuse, f"input {j} was modified by the call")
+    problems = alias_problems({"f value": value}, args)
+    problems += alias_problems({"f_forward value": value2}, args)
+    positions = ref.wrt(name)
+    scalar_out = np.shape(ref_value) == ()
+    rng = np.random.default_rng(formula.seed + 7)
+    seed = None if scalar_out else rng.normal(size=np.shape(ref_value))
+    with np.errstate(all="ignore"):
+        try:
+            if scalar_out:
+                grads = mod.__dict__[f"{name}_grad"](*args)
+                v3, grads2 = mod.__dict__[f"{name}_value_and_grad"](*args)
+                why = values_match(v3, ref_value, atol)
+                if why:
+                    fail(formula, fuse, "value_and_grad: " + why)
+                got2 = as_tuple(grads2, len(positions))
+            else:
+                seed_arg = np.array(seed)
+                grads = fns["_backward"](seed_arg, cache)
+                if not np.array_equal(seed_arg, seed):
+                    fail(formula, fuse, "f_backward modified its seed")
+                got2 = ()
+        except OracleFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            fail(formula, fuse, f"gradient raised {type(exc).__name__}: {exc}")
+    got = as_tuple(grads, len(positions))
+    inputs = Inputs(args + ([seed_arg] if seed is not None else []))
+    inputs.has_seed = seed is not None
+    call = "f_grad" if scalar_out else "f_backward"
+    problems += alias_problems(
+        {f"{call} gradient of input {p}": g for p, g in zip(positions, got)}, inputs
+    )
+    problems += alias_problems(
+        {f"f_value_and_grad gradient of input {p}": g for p, g in zip(positions, got2)},
+        inputs,
+    )
+    if problems:
+        fail(formula, fuse, "aliasing: " + "; ".join(problems))
+    has_where = "where(" in formula.text
+    if has_where:
+        frozen = R.reference_grad(ref, name, formula.args, seed, frozen=True)
+        for g, ref_g, pos in zip(got, frozen, positions):
+            leak = np.isfinite(ref_g) & ~np.isfinite(np.asarray(g, dtype=float))
+            if leak.any():
+                fail(
+                    formula,
+                    fuse,
+                    f"NaN/inf leaks into the gradient of input {pos} "
+                    f"(untaken where branch) at {np.argwhere(leak).tolist()}: {g!r}",
+                )
+    if R.near_kink(rec):
+        stats.add(formula, "skipped-near-kink")
+        return
+    big = np.any(np.abs(np.asarray(ref_value)) > MAX_MAGNITUDE)
+    if big or not np.all(np.isfinite(ref_value)):
+        stats.add(formula, "skipped-nonfinite")
+        return
+    fd = R.reference_grad(ref, name, formula.args, seed)
+    why = grads_match(got, fd, formula.args, positions)
+    if why is None and got2:
+        why = grads_match(got2, fd, formula.args, positions)
+        why = why and "value_and_grad: " + why
+    if why:
+        fail(formula, fuse, why)
+    if not scalar_out:
+        vjp_check(formula, fuse, ref, got, seed, positions, rng)
+    stats.add(formula, "checked")
+
+
+def vjp_check(formula, fuse, ref, got, seed, positions, rng) -> None:
+    """``<seed, J v>`` by differences of the reference equals ``<J^T seed, v>``."""
+    dirs = [rng.normal(size=np.shape(formula.args[p])) for p in positions]
+    dd = R.directional_derivative(ref, formula.name, formula.args, dirs)
+    if dd is None:
+        return
+    lhs = float(np.sum(seed * dd))
+    terms = [np.asarray(g, dtype=float) * d for g, d in zip(got, dirs)]
+    rhs = float(sum(np.sum(t) for t in terms))
+    scale = float(np.sum(np.abs(seed * dd))) + sum(
+        float(np.sum(np.abs(t))) for t in terms
+    )
+    if not abs(lhs - rhs) <= GRAD_RTOL * max(scale, 1e-4):
+        fail(formula, fuse, f"VJP test: <seed, J v> = {lhs!r}, <J^T seed, v> = {rhs!r}")
+
+
+def check_formula(seed: int, stats: Stats = STATS) -> None:
+    """Generate formula ``seed`` and check its fused and unfused builds."""
+    formula = G.generate(seed)
+    stats.add(formula, "generated")
+    ref = R.FormulaReference(formula.text)
+    for fuse in (True, False):
+        try:
+            check_build(formula, fuse, ref, stats)
+        except OracleFailure:
+            stats.add(formula, "failures")
+            raise
+
+
+# ----------------------------------------------------------------------------- profiles
+
+
+@pytest.mark.parametrize("seed", SHORT_SEEDS)
+def test_language_short(seed):
+    check_formula(seed)
+
+
+def shard() -> tuple[int, int]:
+    """``GRADC_SHARD=i/n``: this process checks the seeds ``s`` with ``s % n == i``."""
+    text = os.environ.get("GRADC_SHARD", "0/1")
+    i, n = (int(p) for p in text.split("/"))
+    return i, n
+
+
+def report(stats: Stats, elapsed: float) -> str:
+    """The long profile's counts, overall and per construct family."""
+    keys = [
+        "generated",
+        "compiled",
+        "checked",
+        "skipped-near-kink",
+        "skipped-nonfinite",
+        "failures",
+    ]
+    lines = [
+        "overall: "
+        + ", ".join(f"{k} {stats.total[k]}" for k in keys)
+        + f" ({elapsed:.0f} s; compiled/checked count both builds)",
+        f"{'family':28s} " + " ".join(f"{k:>17s}" for k in keys),
+    ]
+    for fam in sorted(stats.family):
+        c = stats.family[fam]
+        lines.append(f"{fam:28s} " + " ".join(f"{c[k]:17d}" for k in keys))
+    return "\n".join(lines)
+
+
+@pytest.mark.long
+@long_only
+def test_language_long():
+    i, n = shard()
+    stats = Stats()
+    failures = []
+    t0 = time.monotonic()
+    for seed in range(i, LONG_COUNT, n):
+        try:
+            check_formula(seed, stats)
+        except OracleFailure as exc:
+            failures.append(str(exc))
+        if stats.total["generated"] % 500 == 0:
+            print(f"[language] {dict(stats.total)}", file=sys.__stderr__, flush=True)
+    print("\n" + report(stats, time.monotonic() - t0), file=sys.__stderr__, flush=True)
+    assert not failures, f"{len(failures)} failures; first:\n" + "\n\n".join(
+        failures[:3]
+    )
