@@ -808,7 +808,7 @@ def fam_loop(g: Gen) -> Expr:
     return Expr(f"{h} + {x.text}", (n, k))
 
 
-# Each family with its weight: conv/pool and loops (SPEC 1.1) are drawn less often.
+# Each family with its weight.
 FAMILIES = {
     fam_arith: 1.0,
     fam_pow: 1.0,
@@ -822,13 +822,15 @@ FAMILIES = {
     fam_slice: 1.0,
     fam_gather: 1.0,
     fam_where: 1.0,
-    fam_conv: 0.3,
     fam_alias: 0.6,
     fam_names: 0.5,
     fam_slice_dims: 0.6,
     fam_scalar_domain: 0.5,
-    fam_loop: 0.4,
 }
+# Families of SPEC constructs gradc does not build yet (loops: issue 18, convolution and
+# pooling: issue 19): the reference interpreter runs them; each joins FAMILIES, with
+# its weight, in the change that builds it.
+PLANNED = {fam_conv: 0.3, fam_loop: 0.4}
 
 
 # ----------------------------------------------------------------------------- scalar
