@@ -45,6 +45,7 @@ HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
                 "_sigmoid_scalar": ("math",),
                 "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
+ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
 
 
@@ -388,14 +389,18 @@ def view_root(nodes, i: int) -> tuple[int, bool]:
     return i, readonly
 
 
-def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int]) -> list[str]:
+def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int],
+          math: bool = False) -> list[str]:
     """The return texts of ``results``, each a ``.copy()`` where the value could be an
     input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
     broadcast, or share memory with an earlier result (SPEC §2: results own their
-    memory). Scalars are immutable floats; a fresh array is returned as it is."""
+    memory). Scalars are immutable floats (``float(...)`` where NumPy would give a 0-d
+    array: ``zero_d_array``); a fresh array is returned as it is."""
     claimed: set[int] = set()
     out = []
     for i, e in zip(results, exprs):
+        if not math and zero_d_array(nodes, i):
+            e = P.call("float", e)
         root, readonly = view_root(nodes, i)
         shared = nodes[root].op == "param" or root in inputs or root in claimed
         if nodes[i].shape != () and (readonly or shared):
@@ -404,6 +409,22 @@ def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int]) -> l
             claimed.add(root)
         out.append(e.text)
     return out
+
+
+def zero_d_array(nodes, i: int) -> bool:
+    """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
+    float: ``np.where`` or ``np.reshape`` of scalars (``ZERO_D_OPS``, a fused body with a
+    ``where``), or arithmetic on such a value (``d_b += ...`` keeps the array)."""
+    seen: dict[int, bool] = {}
+    for k in sorted(reachable(nodes, [i])):
+        node = nodes[k]
+        if node.shape != ():
+            seen[k] = False  # reductions of arrays give NumPy floats
+        elif node.op == "fused" and any(op == "where" for op, _, _ in node.attr("body")):
+            seen[k] = True
+        else:
+            seen[k] = node.op in ZERO_D_OPS or any(seen[a] for a in node.args)
+    return seen[i]
 
 
 def dependents(nodes, roots: set[int]) -> set[int]:
@@ -800,7 +821,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
-    returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set())[0]
+    returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set(),
+                     math=ctx.math or numpy_fallback)[0]
     if numpy_fallback:
         returned = f"float({returned})"
 
@@ -834,7 +856,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         unpack = tuple_lines("(", cache_names, ") = cache")
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
-    gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes))
+    gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes),
+                   math=ctx.math or numpy_fallback)
     if numpy_fallback:
         gtexts = [f"float({t})" for t in gtexts]
     bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
@@ -884,9 +907,10 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
     vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent)
     blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
                               namer, vctx, adjoints)
-    value = exprs[vg.output].text
-    gtexts = owned(vg.nodes, [vg.output, *grads],
-                   [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set())[1:]
+    # the fallback converts every result with float() below
+    value, *gtexts = owned(vg.nodes, [vg.output, *grads],
+                           [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set(),
+                           math=vctx.math or numpy_fallback)
     if numpy_fallback:
         value = f"float({value})"
         gtexts = [f"float({t})" for t in gtexts]

@@ -895,8 +895,15 @@ def scatter_into(target, node, a, ctx):
     return [f"np.add.at({target}, {index}, {a[0].text})"]
 
 
-prim("getitem", index_shape, lambda n, a, c: P.subscript(a[0], index_text(
-    n.attr("index"), a, c)), getitem_adj)
+def getitem_emit(node, a, ctx):
+    """``x[...]``; a scalar given new axes (``s[None]``) is ``np.full((1,), s)``, since a
+    Scalar input is a Python float, which cannot be indexed."""
+    if not ctx.shape_of(node.args[0]):
+        return P.call("np.full", P.shape(node.shape, ctx.dims), as_float(a[0]))
+    return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
+
+
+prim("getitem", index_shape, getitem_emit, getitem_adj)
 prim("scatter", scatter_shape, None, None, stmts=scatter_stmts, stmts_into=scatter_into)
 
 

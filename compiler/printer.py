@@ -121,6 +121,13 @@ class DimPrinter(StrPrinter):
     ``(n // 2) ** 2``)."""
 
     def _print_Mul(self, e) -> str:
+        """A product; a negated one as ``-(...)`` when its text holds a ``//`` (unary minus
+        binds tighter: ``-(n + 1) // 2`` is ``floor(-(n + 1) / 2)``, not ``-floor(...)``)."""
+        if e.could_extract_minus_sign():
+            inner = self._print(-e)
+            if "//" in inner or isinstance(-e, sympy.Add):
+                inner = f"({inner})"
+            return "-" + inner
         return re.sub(r"(?<!\*)\*(?!\*)", " * ", super()._print_Mul(e))
 
     def _print_Pow(self, e) -> str:

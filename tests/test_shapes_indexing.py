@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import sympy
 
 import compiler
+from compiler import printer
 from compiler.errors import FormulaError
 from tests.gradcheck import central_diff_grad
 
@@ -580,3 +582,30 @@ def test_even_and_odd_halves_concatenate_to_the_whole_length():
 
     for size in (3, 4, 5):
         check(src, ref, rand(size), rand(size))
+
+
+DIM_EXPRESSIONS = [
+    "-P*floor((P + 1)/2) + 3*floor((P + 1)/2)",
+    "-floor((P + 1)/2)",
+    "-2*floor(P/2)",
+    "-(P + 1)*floor(P/3)",
+    "3 - floor((P + 1)/2)",
+    "-ceiling(Q/3)",
+    "-P*ceiling(Q/3) + floor(P/2)",
+    "floor(P/2) - ceiling(Q/3)",
+    "-floor(P/2)*ceiling(Q/3)",
+    "P - Q*floor((P + 2)/3)",
+]
+
+
+@pytest.mark.parametrize("text", DIM_EXPRESSIONS)
+def test_dimension_arithmetic_prints_as_python_integer_arithmetic(text):
+    """A negated floor division keeps its parentheses (``-((P + 1) // 2)``: unary minus
+    binds tighter than ``//``); checked against SymPy's own value at every small size."""
+    p, q = sympy.symbols("P Q", integer=True, positive=True)
+    expr = sympy.sympify(text, locals={"P": p, "Q": q})  # test-authored text only
+    code = printer.dim(expr, {})
+    for pv in range(9):
+        for qv in range(9):
+            want = int(expr.subs({p: pv, q: qv}))
+            assert eval(code, {"P": pv, "Q": qv}) == want, (code, pv, qv)  # noqa: S307
