@@ -75,6 +75,25 @@ class Run:
     kinks: list = field(default_factory=list)
     masks: list = field(default_factory=list)
     frozen: list | None = None
+    #: slices whose bounds NumPy clamps or that come out empty (``x[:7]`` of 3 elements,
+    #: ``x[3:1]``): gradc may refuse these sizes with a ValueError (README, "Choices")
+    clamped: list = field(default_factory=list)
+
+
+def clamped_slices(shape: tuple, index: tuple) -> list:
+    """The slices of ``index`` (on an array of ``shape``) with a bound outside ``[-n, n]``
+    (NumPy clamps it) or with no element."""
+    out, axis = [], 0
+    for e in index:
+        if e is None:
+            continue
+        if isinstance(e, slice) and axis < len(shape):
+            n = shape[axis]
+            bounds = [b for b in (e.start, e.stop) if b is not None]
+            if any(not -n <= b <= n for b in bounds) or len(range(n)[e]) == 0:
+                out.append((axis, e))
+        axis += 1
+    return out
 
 
 class FormulaReference:
@@ -221,8 +240,10 @@ class FormulaReference:
         if isinstance(node, ast.Attribute):  # only .T
             return np.transpose(self._eval(node.value, scope, rec))
         if isinstance(node, ast.Subscript):
-            base = self._eval(node.value, scope, rec)
-            return np.asarray(base)[self._index(node.slice, scope, rec)]
+            base = np.asarray(self._eval(node.value, scope, rec))
+            index = self._index(node.slice, scope, rec)
+            rec.clamped += clamped_slices(base.shape, index)
+            return base[index]
         if isinstance(node, ast.Tuple | ast.List):
             return tuple(self._eval(e, scope, rec) for e in node.elts)
         if isinstance(node, ast.Call):

@@ -212,6 +212,11 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
         try:
             value = fns[""](*args)
             value2, cache = fns["_forward"](*args)
+        except ValueError as exc:
+            if rec.clamped and "a slice on line" in str(exc) and "parameter '" in str(exc):
+                stats.add(formula, "refused-clamped-slice")  # README: sizes are checked
+                return
+            fail(formula, fuse, f"value raised ValueError: {exc}")
         except Exception as exc:  # noqa: BLE001
             fail(formula, fuse, f"value raised {type(exc).__name__}: {exc}")
     atol = value_atol(formula)
@@ -343,6 +348,7 @@ def report(stats: Stats, elapsed: float) -> str:
         "checked",
         "skipped-near-kink",
         "skipped-nonfinite",
+        "refused-clamped-slice",
         "failures",
     ]
     lines = [

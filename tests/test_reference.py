@@ -329,3 +329,12 @@ def test_generator_is_deterministic_and_tracks_shapes():
         rank = 0 if ret == "Scalar" else len(ret.split("[")[1].split(","))
         value = R.FormulaReference(a.text).value("f", a.args)
         assert np.ndim(value) == rank, (seed, a.text)
+
+
+def test_clamped_slices_are_the_ones_numpy_clamps_or_empties():
+    """``x[:7]`` of 3 elements and ``x[3:1]`` are recorded; ``x[1:3]``, ``x[-3:]`` not."""
+    assert R.clamped_slices((3,), (slice(None, 7),)) == [(0, slice(None, 7))]
+    assert R.clamped_slices((5,), (slice(3, 1),)) == [(0, slice(3, 1))]
+    assert R.clamped_slices((3, 4), (None, 0, slice(-5, None))) == [(1, slice(-5, None))]
+    assert R.clamped_slices((3,), (slice(1, 3),)) == []
+    assert R.clamped_slices((3,), (slice(-3, None, -1),)) == []
