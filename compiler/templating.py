@@ -9,7 +9,13 @@ import jinja2
 
 
 def template_dir() -> Path:
-    """Where the templates are: the installed package data, or the repository's ``templates/``."""
+    """Where the templates are: the checkout's ``templates/`` when this package runs from a
+    source tree (an editable install of another checkout maps ``compiler.templates`` to
+    that checkout's directory), else the installed package data."""
+    checkout = Path(__file__).resolve().parent.parent
+    source = checkout / "templates"
+    if (checkout / "pyproject.toml").is_file() and (source / "module.py.j2").is_file():
+        return source
     try:
         from importlib.resources import files
 
