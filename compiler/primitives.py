@@ -670,10 +670,18 @@ def maxred_adj(b, i, n, g):
 
 
 def logsumexp_adj(b, i, n, g):
-    # d logsumexp(x) = softmax(x) = exp(x - out)
+    """d logsumexp(x) = softmax(x) = e / sum(e) with e = exp(x - out).
+
+    exp(x - out) alone sums to 1 only while out is exact: at x = 1e17 * ones(4), out rounds
+    to 1e17 and every exp(x - out) is 1. The rounding of out shifts every x - out (an exact
+    subtraction) by the same amount, which the normalisation divides out; e stays within
+    [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
+    """
     x = n.args[0]
-    soft = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
-    return [b.mul(expand_reduced(b, g, n), soft)]
+    axes = n.attr("axis")
+    e = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
+    total = b.emit("sum", e, axis=axes, keepdims=axes is not None)
+    return [b.mul(expand_reduced(b, g, n), b.div(e, total))]
 
 
 def norm_adj(b, i, n, g):

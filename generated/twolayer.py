@@ -64,21 +64,16 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) with the maximum subtracted first; exact at +-inf."""
+def _log_softmax(x, axis):
+    """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
+    log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
+    -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
     x = np.asarray(x)
     m = x.max(axis=axis, keepdims=True)
     if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
         m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
-    if keepdims:
-        return out
-    return np.squeeze(out, axis=axis)[()]
-
-
-def _log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``."""
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    s = x - m
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 
 def _vdot(x, y):

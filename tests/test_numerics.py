@@ -1,0 +1,156 @@
+"""Numerical accuracy of values and gradients at extreme magnitudes (issue 13, items 7-10, 17).
+
+Every expected value is computed here, independently of gradc: closed forms with ``math``,
+high-precision ``mpmath`` (shipped with SymPy) rounded to float64, or NumPy written out.
+Each formula is compiled fused and with ``--no-fuse`` unless the point is fusion itself.
+"""
+
+import math
+
+import mpmath
+import numpy as np
+import pytest
+
+import compiler
+
+mpmath.mp.dps = 60
+
+BUILDS = pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no_fuse"])
+
+
+def load(text, fuse=True):
+    return compiler.load_source(text, fuse=fuse)
+
+
+def mp_array(f, x):
+    """``f`` applied entrywise in 60-digit arithmetic, rounded to float64."""
+    return np.array([float(f(mpmath.mpf(float(v)))) for v in np.ravel(x)]).reshape(np.shape(x))
+
+
+def mp_softmax(row):
+    """softmax of a float64 vector in 60-digit arithmetic (the exact shifts), as float64."""
+    xs = [mpmath.mpf(float(v)) for v in row]
+    m = max(xs)
+    e = [mpmath.exp(v - m) for v in xs]
+    total = mpmath.fsum(e)
+    return np.array([float(v / total) for v in e])
+
+
+def mp_log_softmax(row):
+    """log_softmax of a float64 vector in 60-digit arithmetic, as float64."""
+    xs = [mpmath.mpf(float(v)) for v in row]
+    m = max(xs)
+    log_total = mpmath.log(mpmath.fsum(mpmath.exp(v - m) for v in xs))
+    return np.array([float((v - m) - log_total) for v in xs])
+
+
+def close(got, want, rtol=1e-14, atol=0.0):
+    got = np.asarray(got, dtype=np.float64)
+    assert got.shape == np.shape(want), (got.shape, np.shape(want))
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+# --- item 8: logsumexp / log_softmax / softmax at large magnitude ----------------------------
+
+LSE = "def f(x: Vector[n]) -> Scalar:\n    return logsumexp(x)\n"
+LOG_SOFTMAX = "def f(x: Vector[n], w: Vector[n]) -> Scalar:\n    return sum(w * log_softmax(x))\n"
+BIG = [
+    1e17 * np.ones(4),
+    np.array([1e12, 1e12 + 1]),
+    np.array([-1e12, -1e12 + 1, -1e12 + 3]),
+    np.array([3e300, 3e300, -3e300]),
+    np.array([0.5, -2.0, 1.25]),
+]
+
+
+@BUILDS
+@pytest.mark.parametrize("x", BIG, ids=["1e17", "1e12", "-1e12", "3e300", "small"])
+def test_logsumexp_gradient_is_softmax_at_large_magnitude(fuse, x):
+    value, grad = load(LSE, fuse).f_value_and_grad(x)
+    close(grad, mp_softmax(x))
+    assert math.isclose(math.fsum(grad), 1.0, rel_tol=4e-16)
+    close(value, float(max(x)) + math.log(np.exp(x - max(x)).sum()))
+
+
+@BUILDS
+@pytest.mark.parametrize("x", BIG, ids=["1e17", "1e12", "-1e12", "3e300", "small"])
+def test_log_softmax_value_and_gradient_at_large_magnitude(fuse, x):
+    w = np.arange(1.0, len(x) + 1)
+    mod = load(LOG_SOFTMAX, fuse)
+    value, (dx, dw) = mod.f_value_and_grad(x, w)
+    ls = mp_log_softmax(x)
+    close(dw, ls)
+    close(value, float(np.dot(w, ls)), rtol=1e-13)
+    # d/dx sum(w * log_softmax(x)) = w - softmax(x) * sum(w)
+    close(dx, w - mp_softmax(x) * w.sum(), rtol=1e-13, atol=1e-14 * w.sum())
+
+
+def test_log_softmax_value_at_1e17():
+    mod = load("def f(x: Vector[n]) -> Vector[n]:\n    return log_softmax(x)\n")
+    close(mod.f(1e17 * np.ones(4)), np.full(4, -math.log(4.0)))
+
+
+@BUILDS
+@pytest.mark.parametrize("axis", [0, 1])
+def test_logsumexp_axis_and_keepdims(fuse, axis):
+    x = np.array([[1e17, 1e17, 1e17], [1e12, 1e12 + 1, 1e12 - 2]])
+    src = (
+        "def f(x: Matrix[2, 3], w: Matrix[2, 3]) -> Scalar:\n"
+        f"    return sum(w * logsumexp(x, axis={axis}, keepdims=True))\n"
+        "def g(x: Matrix[2, 3]) -> Scalar:\n"
+        f"    return sum(logsumexp(x, axis={axis}))\n"
+    )
+    mod = load(src, fuse)
+    w = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    soft = np.apply_along_axis(mp_softmax, axis, x)
+    wsum = w.sum(axis=axis, keepdims=True)
+    close(mod.f_grad(x, w)[0], wsum * soft)
+    close(mod.g_grad(x), soft)
+
+
+@BUILDS
+def test_logsumexp_all_axes_matrix(fuse):
+    x = np.array([[1e17, 1e17], [1e17, 1e17]])
+    src = "def f(x: Matrix[2, 2]) -> Scalar:\n    return logsumexp(x)\n"
+    close(load(src, fuse).f_grad(x), np.full((2, 2), 0.25))
+
+
+@BUILDS
+def test_softmax_and_log_softmax_on_rows_at_large_magnitude(fuse):
+    x = np.array([[1e17, 1e17, 1e17, 1e17], [1e12, 1e12 + 1, 1e12 + 2, 1e12]])
+    src = (
+        "def s(x: Matrix[2, 4]) -> Matrix[2, 4]:\n    return softmax(x, axis=1)\n"
+        "def ls(x: Matrix[2, 4]) -> Matrix[2, 4]:\n    return log_softmax(x, axis=1)\n"
+        "def lsc(x: Matrix[2, 4]) -> Matrix[4, 2]:\n    return log_softmax(x.T, axis=0)\n"
+    )
+    mod = load(src, fuse)
+    close(mod.s(x), np.array([mp_softmax(r) for r in x]))
+    close(mod.ls(x), np.array([mp_log_softmax(r) for r in x]))
+    close(mod.lsc(x), np.array([mp_log_softmax(r) for r in x]).T)
+
+
+@BUILDS
+def test_rows_with_minus_inf(fuse):
+    x = np.array([[-np.inf, 0.0, 0.0], [1e17, -np.inf, 1e17]])
+    src = (
+        "def f(x: Matrix[2, 3]) -> Scalar:\n    return sum(logsumexp(x, axis=1))\n"
+        "def ls(x: Matrix[2, 3]) -> Matrix[2, 3]:\n    return log_softmax(x, axis=1)\n"
+    )
+    mod = load(src, fuse)
+    np.testing.assert_array_equal(mod.f_grad(x), [[0.0, 0.5, 0.5], [0.5, 0.0, 0.5]])
+    got = mod.ls(x)
+    np.testing.assert_array_equal(got[:, [1, 2, 0]].ravel()[:2], [-math.log(2)] * 2)
+    assert got[0, 0] == -np.inf and got[1, 1] == -np.inf
+    close(got[1, [0, 2]], [-math.log(2)] * 2)
+
+
+def test_fused_spellings_at_large_magnitude():
+    """log(sum(exp(x))) becomes logsumexp, log(softmax(x)) becomes log_softmax."""
+    src = (
+        "def f(x: Vector[n]) -> Scalar:\n    return log(sum(exp(x)))\n"
+        "def g(x: Vector[n]) -> Vector[n]:\n    return log(softmax(x))\n"
+    )
+    mod = load(src)
+    x = np.array([1e12, 1e12 + 1])
+    close(mod.f_grad(x), mp_softmax(x))
+    close(mod.g(1e17 * np.ones(4)), np.full(4, -math.log(4.0)))
