@@ -530,9 +530,15 @@ def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
     much as the arithmetic): ``1.0 / (1.0 + math.exp(-x)) if x > -700.0 else math.exp(x)``;
     on anything else, or where the line would be too long (``ctx.compact``), a call of
     ``_sigmoid_scalar``."""
-    if ctx.compact or not (x.simple and x.prec == P.ATOM):
+    negated = x.prec == P.UNARY and x.text[1:].isidentifier()  # sigmoid(-s) in s's backward
+    if ctx.compact or not (x.simple and (x.prec == P.ATOM or negated)):
         return helper("_sigmoid_scalar")(None, [x], ctx)
     ctx.use("math")
+    if negated:  # 1.0 / (1.0 + math.exp(s)) if s < 700.0 else math.exp(-s)
+        s = P.name(x.text[1:])
+        exp_s = P.call("math.exp", s)
+        stable = P.binop("/", P.MUL, P.number(1), P.binop("+", P.ADD, P.number(1), exp_s))
+        return P.conditional(stable, P.compare("<", s, P.number(700)), P.call("math.exp", x))
     exp_neg = P.call("math.exp", P.neg(x))
     stable = P.binop("/", P.MUL, P.number(1), P.binop("+", P.ADD, P.number(1), exp_neg))
     return P.conditional(stable, P.compare(">", x, P.number(-700)), P.call("math.exp", x))
@@ -549,11 +555,20 @@ def math_fn(name: str):
     return emit
 
 
+def tanh_local(b, x: int) -> int:
+    """tanh'(x) = 1 - tanh(x)**2 as 4 sigmoid(2x) sigmoid(-2x) (= 1 / cosh(x)**2), to full
+    relative precision: 1 - y**2 cancels where y = tanh(x) nears +-1 (0 at x = 20)."""
+    up = b.emit("sigmoid", b.mul(b.const(2), x))
+    down = b.emit("sigmoid", b.mul(b.const(-2), x))
+    return b.mul(b.const(4), b.mul(up, down))
+
+
 unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
 unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
 unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
       lambda x: sympy.log(1 + x), "math.log1p")
-unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),
+# expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
+unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
       lambda x: sympy.exp(x) - 1, "math.expm1")
 unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt,
       "math.sqrt")
@@ -566,11 +581,9 @@ unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sym
       "math.cos")
 unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan,
       "math.tan")
-unary("tanh", "np.tanh",
-      lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh,
-      "math.tanh")
-# sigmoid' = s * (1 - s), from the node's own output
-unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
+unary("tanh", "np.tanh", lambda b, g, x, y: b.mul(g, tanh_local(b, x)), sympy.tanh, "math.tanh")
+# sigmoid' = s * (1 - s) = s * sigmoid(-x): 1 - s cancels where s nears 1 (0 at x = 40)
+unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.emit("sigmoid", b.neg(x))),
       lambda x: 1 / (1 + sympy.exp(-x)), lambda n, a, c: sigmoid_scalar(a[0], c))
 unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
       lambda x: sympy.log(1 + sympy.exp(x)), "_softplus_scalar")

@@ -164,7 +164,7 @@ def neuron_forward(w0, x0, w1, x1, w2):
 
     Inputs: w0: Scalar, x0: Scalar, w1: Scalar, x1: Scalar,
         w2: Scalar -> Scalar.
-    Cache: w0, x0, w1, x1, f.
+    Cache: w0, x0, w1, x1, s, f.
     """
     if not isinstance(w0, float):
         w0 = _scalar(w0, "neuron", "w0")
@@ -180,7 +180,7 @@ def neuron_forward(w0, x0, w1, x1, w2):
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
     f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
-    cache = (w0, x0, w1, x1, f)
+    cache = (w0, x0, w1, x1, s, f)
     return f, cache
 
 
@@ -192,11 +192,11 @@ def neuron_backward(d_f, cache):
     ``d_f`` is the gradient of the value (same shape); ``cache`` comes
     from ``neuron_forward``.
     """
-    w0, x0, w1, x1, f = cache
+    w0, x0, w1, x1, s, f = cache
     if not isinstance(d_f, float):
         d_f = _scalar(d_f, "neuron_backward", "d_f")
     # line 14: f = 1 / (1 + exp(-s))
-    d_s = d_f * f * (1.0 - f)
+    d_s = d_f * f * (1.0 / (1.0 + math.exp(s)) if s < 700.0 else math.exp(-s))
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
     d_x0 = d_s * w0
@@ -225,7 +225,7 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     s = w0 * x0 + w1 * x1 + w2
     # line 14: f = 1 / (1 + exp(-s))
     f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
-    d_s = f * (1.0 - f)
+    d_s = f * (1.0 / (1.0 + math.exp(s)) if s < 700.0 else math.exp(-s))
     # line 13: s = w0 * x0 + w1 * x1 + w2
     d_w0 = d_s * x0
     d_x0 = d_s * w0

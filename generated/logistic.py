@@ -94,7 +94,7 @@ def logistic_loss_forward(w, b, X, y, lam):
 
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
-    Cache: w, X, y, lam, p, data_t1, data_t2, data_t3, n.
+    Cache: w, X, y, lam, p_t1, p, data_t1, data_t2, n.
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
@@ -110,16 +110,16 @@ def logistic_loss_forward(w, b, X, y, lam):
     if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p = _sigmoid(X.dot(w) + b)
+    p_t1 = X.dot(w) + b
+    p = _sigmoid(p_t1)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
-    data_t3 = 1.0 - p
-    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
-    data = -(data_t4 / n)
+    data_t3 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(1.0 - p + 1e-12))
+    data = -(data_t3 / n)
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    cache = (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
+    cache = (w, X, y, lam, p_t1, p, data_t1, data_t2, n)
     return out, cache
 
 
@@ -131,7 +131,7 @@ def logistic_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``logistic_loss_forward``.
     """
-    w, X, y, lam, p, data_t1, data_t2, data_t3, n = cache
+    w, X, y, lam, p_t1, p, data_t1, data_t2, n = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
@@ -139,8 +139,8 @@ def logistic_loss_backward(d_out, cache):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
-    # fused sigmoid: local gradients share p*(1 - p)
-    p_g1 = data_g1 * p * data_t3
+    # fused sigmoid: local gradients share p*sigmoid(-(X @ w) - b)
+    p_g1 = data_g1 * p * _sigmoid(-p_t1)
     d_b = -p_g1.sum()
     d_w -= p_g1.dot(X)
     return d_w, d_b
@@ -166,21 +166,22 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
     # line 14: p = sigmoid(X @ w + b)
-    p = _sigmoid(X.dot(w) + b)
+    p_t1 = X.dot(w) + b
+    p = _sigmoid(p_t1)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
-    data_t3 = 1.0 - p
-    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
-    data = -(data_t4 / n)
+    data_t3 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(1.0 - p + 1e-12))
+    data = -(data_t3 / n)
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
     d_w = lam * 2.0 * w
     # line 14: p = sigmoid(X @ w + b)
-    # fused sigmoid: local gradients share p*(1 - p)
-    p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
-    d_b = -p_t1.sum()
-    d_w -= p_t1.dot(X)
+    p_t3 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p
+    # fused sigmoid: local gradients share p*sigmoid(-(X @ w) - b)
+    p_t2 = p_t3 * _sigmoid(-p_t1)
+    d_b = -p_t2.sum()
+    d_w -= p_t2.dot(X)
     return out, (d_w, d_b)
 
 
@@ -211,14 +212,14 @@ def swish_sum_forward(x):
     """Value of ``swish_sum`` and the cache its backward pass reads.
 
     Inputs: x: Vector[n] -> Scalar.
-    Cache: out_t1, out_t2.
+    Cache: x, out_t1, out_t2.
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
     out = out_t2.sum()
-    cache = (out_t1, out_t2)
+    cache = (x, out_t1, out_t2)
     return out, cache
 
 
@@ -229,12 +230,12 @@ def swish_sum_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``swish_sum_forward``.
     """
-    out_t1, out_t2 = cache
+    x, out_t1, out_t2 = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
-    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = d_out * (out_t2 * (1.0 - out_t1) + out_t1)
+    # fused swish: d/dx = out*sigmoid(-x) + sigmoid(x)
+    d_x = d_out * (out_t2 * _sigmoid(-x) + out_t1)
     return d_x
 
 
@@ -248,8 +249,8 @@ def swish_sum_value_and_grad(x):
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
     out = out_t2.sum()
-    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t2 * (1.0 - out_t1) + out_t1
+    # fused swish: d/dx = out*sigmoid(-x) + sigmoid(x)
+    d_x = out_t2 * _sigmoid(-x) + out_t1
     return out, d_x
 
 

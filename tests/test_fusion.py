@@ -96,8 +96,12 @@ def test_fusion_changes_the_code():
 def test_neuron_backward_reads_like_the_lecture():
     text = (ROOT / "generated" / "lecture.py").read_text(encoding="utf-8")
     backward = text.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
-    # The sigmoid is one node whose local gradient reuses its output f: s * (1 - s).
-    assert "d_s = d_f * f * (1.0 - f)" in backward
+    # The sigmoid is one node whose local gradient reuses its output f: s * (1 - s), with
+    # 1 - s written sigmoid(-s) (1 - f cancels where f nears 1), inline on floats.
+    assert (
+        "d_s = d_f * f * (1.0 / (1.0 + math.exp(s)) if s < 700.0 else math.exp(-s))"
+        in backward
+    )
     unfused = compile_source((ROOT / "examples" / "lecture.grad").read_text(), fuse=False)
     # Unfused, the backward walks the gates one by one (through the cached exp(-s)).
     assert "(1.0 - f)" not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
@@ -110,7 +114,7 @@ def test_fused_notes_name_unnamed_inputs_by_a_short_expression():
         "    return -mean(y * log(sigmoid(X @ w + b)))\n"
     )
     src = compile_source(text)
-    assert "# fused mul: local gradients share y*(sigmoid((X @ w) + b) - 1)" in src, src
+    assert "# fused mul: local gradients share y*sigmoid(-(X @ w) - b)" in src, src
     assert "(matmul)" not in src
 
 

@@ -154,3 +154,78 @@ def test_fused_spellings_at_large_magnitude():
     x = np.array([1e12, 1e12 + 1])
     close(mod.f_grad(x), mp_softmax(x))
     close(mod.g(1e17 * np.ones(4)), np.full(4, -math.log(4.0)))
+
+
+# --- item 9: local gradients of the unary functions, to a few ulps -------------------------
+
+
+def mp_sigmoid(v):
+    return 1 / (1 + mpmath.exp(-v))
+
+
+# (formula of x, exact derivative in mpmath, points where the old rule lost precision)
+UNARY = {
+    "expm1": ("expm1(x)", mpmath.exp, [-30.0, -40.0, -700.0, -1e-20, 0.5, 30.0]),
+    "exp_minus_1": ("exp(x) - 1", mpmath.exp, [-30.0, -40.0, -700.0, -1e-20, 0.5]),
+    "expm1_times": ("3 * (exp(x) - 1)", lambda v: 3 * mpmath.exp(v), [-30.0, -40.0, 0.5]),
+    "expm1_plus": ("exp(x) - 1 + x", lambda v: mpmath.exp(v) + 1, [-40.0, 0.5]),
+    "tanh": ("tanh(x)", lambda v: mpmath.sech(v) ** 2, [3.0, 10.0, 20.0, -20.0, 300.0, 1e-9]),
+    "tanh_times": ("2 * tanh(x)", lambda v: 2 * mpmath.sech(v) ** 2, [3.0, 20.0, -20.0]),
+    "tanh_inner": ("tanh(3 * x)", lambda v: 3 * mpmath.sech(3 * v) ** 2, [1.0, 7.0, -7.0]),
+    "sigmoid": (
+        "sigmoid(x)",
+        lambda v: mp_sigmoid(v) * mp_sigmoid(-v),
+        [10.0, 30.0, 40.0, -40.0, 700.0, -700.0, 0.0],
+    ),
+    "sigmoid_times": (
+        "3 * sigmoid(x)",
+        lambda v: 3 * mp_sigmoid(v) * mp_sigmoid(-v),
+        [30.0, 40.0, -40.0],
+    ),
+    "sigmoid_plus": (
+        "sigmoid(x) + x",
+        lambda v: 1 + mp_sigmoid(v) * mp_sigmoid(-v),
+        [3.0, 40.0, -40.0],
+    ),
+    "swish": (
+        "x * sigmoid(x)",
+        lambda v: mp_sigmoid(v) + v * mp_sigmoid(v) * mp_sigmoid(-v),
+        [-5.0, 30.0, 40.0, -30.0],
+    ),
+    "sigmoid_ratio": (
+        "1 / (1 + exp(-x))",
+        lambda v: mp_sigmoid(v) * mp_sigmoid(-v),
+        [30.0, 40.0, -40.0],
+    ),
+    "softplus": ("softplus(x)", mp_sigmoid, [40.0, -40.0, -800.0, 800.0, 0.0]),
+    "log_one_plus_exp": ("log(1 + exp(x))", mp_sigmoid, [30.0, -40.0, 0.0]),
+    "log1p": ("log1p(x)", lambda v: 1 / (1 + v), [1e-20, -0.5, -1 + 2**-30, 1e300]),
+}
+
+
+def unary_module(expr, fuse, scalar):
+    t = "Scalar" if scalar else "Vector[n]"
+    body = expr if scalar else f"sum({expr})"
+    return load(f"def f(x: {t}) -> Scalar:\n    return {body}\n", fuse)
+
+
+@BUILDS
+@pytest.mark.parametrize("scalar", [False, True], ids=["numpy", "math"])
+@pytest.mark.parametrize("case", sorted(UNARY))
+def test_unary_local_gradient_to_a_few_ulps(case, fuse, scalar):
+    expr, deriv, points = UNARY[case]
+    mod = unary_module(expr, fuse, scalar)
+    want = mp_array(deriv, points)
+    if scalar:
+        got = np.array([mod.f_grad(v) for v in points])
+    else:
+        got = mod.f_grad(np.array(points))
+    close(got, want, rtol=1e-14)
+
+
+def test_expm1_fused_matches_no_fuse():
+    """Fusion rewrites exp(x) - 1 to expm1: its gradient must be as exact as exp's."""
+    src = "def f(x: Vector[n]) -> Scalar:\n    return sum(exp(x) - 1)\n"
+    x = np.array([-30.0, -40.0, -1e-20])
+    close(load(src).f_grad(x), np.exp(x), rtol=0)
+    close(load(src, fuse=False).f_grad(x), np.exp(x), rtol=0)
