@@ -616,13 +616,18 @@ prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy
 
 
 def clip_adj(b, i, n, g):
-    # clip passes the gradient through at its bounds
+    """The gradient goes to the value np.clip returns, minimum(maximum(x, lo), hi), and
+    passes through to x at the bounds: x where min(lo, hi) <= x <= hi (with lo > hi only
+    x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
+    lo > hi)."""
     x, lo, hi = n.args
-    inside = b.emit("and", b.emit("ge", x, lo), b.emit("le", x, hi))
+    to_x = b.emit("and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi))
+    to_lo = b.emit("and", b.emit("lt", x, lo), b.emit("le", lo, hi))
+    to_hi = b.emit("where", to_x, zero(b), b.emit("where", to_lo, zero(b), g))
     return [
-        unbroadcast(b, where0(b, inside, g), b.shape(x)),
-        unbroadcast(b, where0(b, b.emit("lt", x, lo), g), b.shape(lo)),
-        unbroadcast(b, where0(b, b.emit("gt", x, hi), g), b.shape(hi)),
+        unbroadcast(b, where0(b, to_x, g), b.shape(x)),
+        unbroadcast(b, where0(b, to_lo, g), b.shape(lo)),
+        unbroadcast(b, to_hi, b.shape(hi)),
     ]
 
 

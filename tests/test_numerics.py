@@ -229,3 +229,94 @@ def test_expm1_fused_matches_no_fuse():
     x = np.array([-30.0, -40.0, -1e-20])
     close(load(src).f_grad(x), np.exp(x), rtol=0)
     close(load(src, fuse=False).f_grad(x), np.exp(x), rtol=0)
+
+
+# --- item 7: clip with lo > hi returns hi, so hi gets the gradient ---------------------------
+
+
+def clip_routes(x, lo, hi):
+    """Which of x, lo, hi np.clip returns at each entry (bounds pass through to x)."""
+    x, lo, hi = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x, lo, hi)))
+    out = np.clip(x, lo, hi)
+    to_x = out == x  # inside, or at a bound
+    to_hi = ~to_x & (out == hi) & ((x > hi) | (lo > hi))
+    to_lo = ~to_x & ~to_hi
+    assert np.array_equal(out[to_lo], lo[to_lo])
+    return to_x.astype(float), to_lo.astype(float), to_hi.astype(float)
+
+
+def central_difference(f, args, k, h=1e-6):
+    """d sum(f) / d args[k] by central differences, entry by entry."""
+    base = [np.array(a, dtype=float) for a in args]
+    grad = np.zeros_like(base[k])
+    for idx in np.ndindex(grad.shape):
+        up = [a.copy() for a in base]
+        down = [a.copy() for a in base]
+        up[k][idx] += h
+        down[k][idx] -= h
+        grad[idx] = (np.sum(f(*up)) - np.sum(f(*down))) / (2 * h)
+    return grad
+
+
+CLIP_CASES = {
+    "scalars": ("Vector[5]", "Scalar", "Scalar", [-1.0, 0.5, 1.0, 2.0, 3.0], 2.5, 1.0),
+    "vector_bounds": (
+        "Vector[5]",
+        "Vector[5]",
+        "Vector[5]",
+        [-1.0, 0.5, 1.5, 2.0, 3.0],
+        [2.5, 0.0, 0.0, 3.0, 2.0],
+        [1.0, 1.0, 1.0, 1.0, 2.5],
+    ),
+    "broadcast_lo": (
+        "Matrix[2, 3]",
+        "Vector[3]",
+        "Scalar",
+        [[-1.0, 0.5, 4.0], [2.0, 3.0, 0.0]],
+        [2.0, -1.0, 5.0],
+        1.0,
+    ),
+    "broadcast_hi": (
+        "Matrix[2, 3]",
+        "Scalar",
+        "Matrix[2, 1]",
+        [[-1.0, 0.5, 4.0], [2.0, 3.0, 0.0]],
+        1.5,
+        [[1.0], [4.0]],
+    ),
+}
+
+
+@BUILDS
+@pytest.mark.parametrize("case", sorted(CLIP_CASES))
+def test_clip_gradient_goes_to_the_value_numpy_returns(case, fuse):
+    tx, tlo, thi, x, lo, hi = CLIP_CASES[case]
+    src = (
+        f"def f(x: {tx}, lo: {tlo}, hi: {thi}) -> Scalar:\n"
+        "    return sum(clip(x, lo, hi))\n"
+    )
+    x, lo, hi = (np.array(v) if np.ndim(v) else v for v in (x, lo, hi))
+    value, (dx, dlo, dhi) = load(src, fuse).f_value_and_grad(x, lo, hi)
+    assert value == np.clip(x, lo, hi).sum()
+    to_x, to_lo, to_hi = clip_routes(x, lo, hi)
+
+    def reduce_to(g, shape):
+        while g.ndim > len(shape):
+            g = g.sum(axis=0)
+        return g.sum(axis=tuple(k for k, d in enumerate(shape) if d == 1), keepdims=True)
+
+    np.testing.assert_array_equal(dx, to_x)
+    np.testing.assert_array_equal(dlo, reduce_to(to_lo, np.shape(lo)))
+    np.testing.assert_array_equal(dhi, reduce_to(to_hi, np.shape(hi)))
+
+
+def test_clip_lo_above_hi_matches_central_differences():
+    """Away from ties, clip(x, lo, hi) with lo > hi is hi: d/dhi = 1, d/dx = d/dlo = 0."""
+    x = np.array([-1.0, 0.3, 1.7, 5.0])
+    lo = np.array([2.0, 2.0, 3.0, 6.0])
+    hi = np.array([1.0, 0.5, 2.0, 5.5])
+    src = "def f(x: Vector[4], lo: Vector[4], hi: Vector[4]) -> Scalar:\n    return sum(clip(x, lo, hi))\n"
+    grads = load(src).f_grad(x, lo, hi)
+    for k in range(3):
+        want = central_difference(np.clip, [x, lo, hi], k)
+        close(grads[k], want, rtol=1e-6)
