@@ -115,8 +115,8 @@ def logistic_loss_forward(w, b, X, y, lam):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
-    data_t3 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(1.0 - p + 1e-12))
-    data = -(data_t3 / n)
+    data_t3 = (y * np.log(data_t1) + data_t2 * np.log(1.0 - p + 1e-12)).sum() / n
+    data = -data_t3
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
     cache = (w, X, y, lam, p_t1, p, data_t1, data_t2, n)
@@ -135,7 +135,7 @@ def logistic_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * 2.0 * w
+    d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -171,11 +171,11 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
-    data_t3 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(1.0 - p + 1e-12))
-    data = -(data_t3 / n)
+    data_t3 = (y * np.log(data_t1) + data_t2 * np.log(1.0 - p + 1e-12)).sum() / n
+    data = -data_t3
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    d_w = lam * 2.0 * w
+    d_w = lam * (2.0 * w)
     # line 14: p = sigmoid(X @ w + b)
     p_t3 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p
     # fused sigmoid: local gradients share p*sigmoid(-(X @ w) - b)

@@ -151,7 +151,7 @@ def softmax_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
-    d_W = 2.0 * (d_out * reg) * W
+    d_W = 2.0 * (d_out * reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -198,7 +198,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    d_W = 2.0 * reg * W
+    d_W = 2.0 * (reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1.0 / N

@@ -160,9 +160,9 @@ def twolayer_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out_g1 = 2.0 * (d_out * reg)
-    d_W2 = out_g1 * W2
-    d_W1 = out_g1 * W1
+    out_g1 = d_out * reg
+    d_W2 = 2.0 * (out_g1 * W2)
+    d_W1 = 2.0 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -216,9 +216,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
-    out_t1 = 2.0 * reg
-    d_W2 = out_t1 * W2
-    d_W1 = out_t1 * W1
+    d_W2 = 2.0 * (reg * W2)
+    d_W1 = 2.0 * (reg * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1.0 / N

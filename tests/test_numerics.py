@@ -320,3 +320,85 @@ def test_clip_lo_above_hi_matches_central_differences():
     for k in range(3):
         want = central_difference(np.clip, [x, lo, hi], k)
         close(grads[k], want, rtol=1e-6)
+
+
+# --- item 10: rewrites keep overflow, underflow and NaN behaviour ---------------------------
+
+REASSOCIATION = {
+    # s * (t * X) must not become (s * t) * X: s * t overflows to inf, and inf * 0 is NaN
+    "scalars_first": (
+        "def f(s: Scalar, t: Scalar, x: Vector[3]) -> Scalar:\n    return sum(s * (t * x))\n",
+        (1e200, 1e200, np.array([1e-300, 1e-300, 0.0])),
+        lambda s, t, x: np.sum(s * (t * x)),
+    ),
+    "scalars_first_underflow": (
+        "def f(s: Scalar, t: Scalar, x: Vector[3]) -> Scalar:\n    return sum(s * (t * x))\n",
+        (1e-200, 1e-200, np.array([1e300, 1e300, 0.0])),
+        lambda s, t, x: np.sum(s * (t * x)),
+    ),
+    "scalars_first_array_result": (
+        "def f(s: Scalar, t: Scalar, x: Vector[3]) -> Vector[3]:\n    return s * (x * t)\n",
+        (1e200, 1e200, np.array([1e-300, -1e-300, 0.0])),
+        lambda s, t, x: s * (x * t),
+    ),
+    # sum(a * b + c * d) must not become vdot(a, b) + vdot(c, d): inf - inf
+    "sum_distributed": (
+        "def f(a: Vector[2], b: Vector[2], c: Vector[2], d: Vector[2]) -> Scalar:\n"
+        "    return sum(a * b + c * d)\n",
+        (np.array([1e154, 1e154]), np.array([1e154, 1e154]),
+         np.array([-1e154, -1e154]), np.array([1e154, 1e154])),
+        lambda a, b, c, d: np.sum(a * b + c * d),
+    ),
+    # sum(s * (a * b)) must not become s * vdot(a, b): the dot overflows, 0.5 * it does not
+    "sum_scalar_out": (
+        "def f(s: Scalar, a: Vector[2], b: Vector[2]) -> Scalar:\n    return sum(s * (a * b))\n",
+        (0.5, np.array([1e154, 1e154]), np.array([1e154, 1e154])),
+        lambda s, a, b: np.sum(s * (a * b)),
+    ),
+    "sum_over_scalar": (
+        "def f(s: Scalar, a: Vector[2], b: Vector[2]) -> Scalar:\n    return sum(a * b / s)\n",
+        (2.0, np.array([1e154, 1e154]), np.array([1e154, 1e154])),
+        lambda s, a, b: np.sum(a * b / s),
+    ),
+    "scalars_first_inf": (
+        "def f(s: Scalar, t: Scalar, x: Vector[3]) -> Scalar:\n    return sum(s * (t * x))\n",
+        (1e-200, 1e-200, np.array([1e300, 1e300, np.inf])),
+        lambda s, t, x: np.sum(s * (t * x)),
+    ),
+    "mean_scalar_out": (
+        "def f(a: Vector[2], b: Vector[2]) -> Scalar:\n    return mean(0.5 * (a * b))\n",
+        (np.array([1e154, 1e154]), np.array([1e154, 1e154])),
+        lambda a, b: np.mean(0.5 * (a * b)),
+    ),
+}
+
+
+@BUILDS
+@pytest.mark.parametrize("case", sorted(REASSOCIATION))
+def test_rewrites_keep_overflow_behaviour(case, fuse):
+    src, args, numpy_f = REASSOCIATION[case]
+    mod = load(src, fuse)
+    with np.errstate(over="ignore"):
+        want = numpy_f(*args)
+    assert not np.any(np.isnan(want)), want
+    close(mod.f(*args), want)
+    close(mod.f_forward(*args)[0], want)
+    if np.ndim(want) == 0:
+        close(mod.f_value_and_grad(*args)[0], want)
+
+
+def test_scalars_first_gradient_at_the_issue_point():
+    """d/dx sum(s * (t * x)) = s * t (here inf is right: 1e400 overflows); d/ds = t * sum(x)."""
+    src = REASSOCIATION["scalars_first"][0]
+    s, t, x = REASSOCIATION["scalars_first"][1]
+    value, (ds, dt, dx) = load(src).f_value_and_grad(s, t, x)
+    close(value, 2e100)
+    close(ds, 2e100 / 1e200)
+    close(dt, 2e100 / 1e200)
+
+
+def test_constant_scalars_still_fold():
+    """2 * (3 * x) is still one pass: 6 * x (the product is exact and in range)."""
+    src = "def f(x: Vector[3]) -> Vector[3]:\n    return 2 * (3 * x)\n"
+    text = compiler.compile_source(src)
+    assert "6.0 * x" in text, text
