@@ -556,11 +556,11 @@ def math_fn(name: str):
 
 
 def tanh_local(b, x: int) -> int:
-    """tanh'(x) = 1 - tanh(x)**2 as 4 sigmoid(2x) sigmoid(-2x) (= 1 / cosh(x)**2), to full
-    relative precision: 1 - y**2 cancels where y = tanh(x) nears +-1 (0 at x = 20)."""
-    up = b.emit("sigmoid", b.mul(b.const(2), x))
-    down = b.emit("sigmoid", b.mul(b.const(-2), x))
-    return b.mul(b.const(4), b.mul(up, down))
+    """tanh'(x) = 1 - tanh(x)**2 as 4 t / (1 + t)**2 with t = exp(-2 |x|) (= 1 / cosh(x)**2,
+    one exp that never overflows), to full relative precision: 1 - y**2 cancels where
+    y = tanh(x) nears +-1 (0 at x = 20)."""
+    t = b.emit("exp", b.mul(b.const(-2), b.emit("abs", x)))
+    return b.div(b.mul(b.const(4), t), b.emit("pow", b.add(b.const(1), t), b.const(2)))
 
 
 unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")

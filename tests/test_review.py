@@ -564,20 +564,6 @@ def cited_line_of(source: str) -> list[int | None]:
     return out
 
 
-def helper_lines(source: str) -> set[int]:
-    """Line indices of the module helpers (``def _sigmoid``...) and the blank lines after them.
-
-    A helper is emitted with the first statement whose code calls it (tanh's gradient calls
-    ``_sigmoid``); it belongs to no block.
-    """
-    out: set[int] = set()
-    tree = ast.parse(source)
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
-            out |= set(range(node.lineno - 1, node.end_lineno + 2))
-    return out
-
-
 def cache_lines(source: str) -> set[int]:
     """Line indices that list the cache (``cache = (...)``, its unpacking, ``Cache:`` doc).
 
@@ -657,7 +643,7 @@ def test_an_edit_changes_only_the_blocks_citing_its_line(line, old, new):
         as_assignment(t) for t in olds_text(after, news)
     }
     for src, touched in ((before, olds), (after, news)):
-        cites, exempt = cited_line_of(src), cache_lines(src) | helper_lines(src)
+        cites, exempt = cited_line_of(src), cache_lines(src)
         lines = src.splitlines()
         bad += [
             lines[i]
