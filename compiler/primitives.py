@@ -703,11 +703,12 @@ def logsumexp_adj(b, i, n, g):
 
 
 def norm_adj(b, i, n, g):
-    # d ||x|| = x / ||x||, and 0 at x = 0
+    """d ||x|| = x / ||x||, and 0 at x = 0. x / ||x|| is at most 1 in magnitude (no overflow
+    where g / ||x|| would at a subnormal norm); ``_norm`` scales the value itself."""
     x = n.args[0]
     out = expand_reduced(b, i, n)
     safe = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
-    return [b.mul(b.div(expand_reduced(b, g, n), safe), x)]
+    return [b.mul(b.div(x, safe), expand_reduced(b, g, n))]
 
 
 prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
@@ -716,7 +717,9 @@ prim("max", reduce_rule, reduction_method("max"), maxred_adj)
 prim("min", reduce_rule, reduction_method("min"), maxred_adj)
 prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_call(
     "_logsumexp")(n, a, c))[1], logsumexp_adj)
-prim("norm", reduce_rule, reduction_call("np.linalg.norm"), norm_adj)
+# ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
+prim("norm", reduce_rule, lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
+     norm_adj)
 
 
 def softmax_adj(b, i, n, g):

@@ -24,7 +24,9 @@ def load(text, fuse=True):
 
 def mp_array(f, x):
     """``f`` applied entrywise in 60-digit arithmetic, rounded to float64."""
-    return np.array([float(f(mpmath.mpf(float(v)))) for v in np.ravel(x)]).reshape(np.shape(x))
+    return np.array([float(f(mpmath.mpf(float(v)))) for v in np.ravel(x)]).reshape(
+        np.shape(x)
+    )
 
 
 def mp_softmax(row):
@@ -53,7 +55,9 @@ def close(got, want, rtol=1e-14, atol=0.0):
 # --- item 8: logsumexp / log_softmax / softmax at large magnitude ----------------------------
 
 LSE = "def f(x: Vector[n]) -> Scalar:\n    return logsumexp(x)\n"
-LOG_SOFTMAX = "def f(x: Vector[n], w: Vector[n]) -> Scalar:\n    return sum(w * log_softmax(x))\n"
+LOG_SOFTMAX = (
+    "def f(x: Vector[n], w: Vector[n]) -> Scalar:\n    return sum(w * log_softmax(x))\n"
+)
 BIG = [
     1e17 * np.ones(4),
     np.array([1e12, 1e12 + 1]),
@@ -167,11 +171,27 @@ def mp_sigmoid(v):
 UNARY = {
     "expm1": ("expm1(x)", mpmath.exp, [-30.0, -40.0, -700.0, -1e-20, 0.5, 30.0]),
     "exp_minus_1": ("exp(x) - 1", mpmath.exp, [-30.0, -40.0, -700.0, -1e-20, 0.5]),
-    "expm1_times": ("3 * (exp(x) - 1)", lambda v: 3 * mpmath.exp(v), [-30.0, -40.0, 0.5]),
+    "expm1_times": (
+        "3 * (exp(x) - 1)",
+        lambda v: 3 * mpmath.exp(v),
+        [-30.0, -40.0, 0.5],
+    ),
     "expm1_plus": ("exp(x) - 1 + x", lambda v: mpmath.exp(v) + 1, [-40.0, 0.5]),
-    "tanh": ("tanh(x)", lambda v: mpmath.sech(v) ** 2, [3.0, 10.0, 20.0, -20.0, 300.0, 1e-9]),
-    "tanh_times": ("2 * tanh(x)", lambda v: 2 * mpmath.sech(v) ** 2, [3.0, 20.0, -20.0]),
-    "tanh_inner": ("tanh(3 * x)", lambda v: 3 * mpmath.sech(3 * v) ** 2, [1.0, 7.0, -7.0]),
+    "tanh": (
+        "tanh(x)",
+        lambda v: mpmath.sech(v) ** 2,
+        [3.0, 10.0, 20.0, -20.0, 300.0, 1e-9],
+    ),
+    "tanh_times": (
+        "2 * tanh(x)",
+        lambda v: 2 * mpmath.sech(v) ** 2,
+        [3.0, 20.0, -20.0],
+    ),
+    "tanh_inner": (
+        "tanh(3 * x)",
+        lambda v: 3 * mpmath.sech(3 * v) ** 2,
+        [1.0, 7.0, -7.0],
+    ),
     "sigmoid": (
         "sigmoid(x)",
         lambda v: mp_sigmoid(v) * mp_sigmoid(-v),
@@ -303,7 +323,9 @@ def test_clip_gradient_goes_to_the_value_numpy_returns(case, fuse):
     def reduce_to(g, shape):
         while g.ndim > len(shape):
             g = g.sum(axis=0)
-        return g.sum(axis=tuple(k for k, d in enumerate(shape) if d == 1), keepdims=True)
+        return g.sum(
+            axis=tuple(k for k, d in enumerate(shape) if d == 1), keepdims=True
+        )
 
     np.testing.assert_array_equal(dx, to_x)
     np.testing.assert_array_equal(dlo, reduce_to(to_lo, np.shape(lo)))
@@ -345,8 +367,12 @@ REASSOCIATION = {
     "sum_distributed": (
         "def f(a: Vector[2], b: Vector[2], c: Vector[2], d: Vector[2]) -> Scalar:\n"
         "    return sum(a * b + c * d)\n",
-        (np.array([1e154, 1e154]), np.array([1e154, 1e154]),
-         np.array([-1e154, -1e154]), np.array([1e154, 1e154])),
+        (
+            np.array([1e154, 1e154]),
+            np.array([1e154, 1e154]),
+            np.array([-1e154, -1e154]),
+            np.array([1e154, 1e154]),
+        ),
         lambda a, b, c, d: np.sum(a * b + c * d),
     ),
     # sum(s * (a * b)) must not become s * vdot(a, b): the dot overflows, 0.5 * it does not
@@ -402,3 +428,73 @@ def test_constant_scalars_still_fold():
     src = "def f(x: Vector[3]) -> Vector[3]:\n    return 2 * (3 * x)\n"
     text = compiler.compile_source(src)
     assert "6.0 * x" in text, text
+
+
+# --- item 17 (norm part): norm scaled by max |x|, value and gradient -----------------------
+
+
+def mp_norm(v):
+    return float(
+        mpmath.sqrt(mpmath.fsum(mpmath.mpf(float(e)) ** 2 for e in np.ravel(v)))
+    )
+
+
+NORM_POINTS = {
+    "1e200": np.array([1e200, 1e200]),
+    "1e-200": np.array([1e-200, -1e-200]),
+    "mixed": np.array([3e-200, 4e-200, 0.0]),
+    "1e154": np.array([1e154, -3e154, 2e154]),
+    "subnormal": np.array([3e-310, 4e-310]),
+    "big_small": np.array([1e200, 1e-200]),
+    "ordinary": np.array([3.0, -4.0, 12.0]),
+}
+
+
+@BUILDS
+@pytest.mark.parametrize("point", sorted(NORM_POINTS))
+def test_norm_is_scaled_in_value_and_gradient(point, fuse):
+    x = NORM_POINTS[point]
+    src = "def f(x: Vector[n]) -> Scalar:\n    return norm(x)\n"
+    value, grad = load(src, fuse).f_value_and_grad(x)
+    want = mp_norm(x)
+    close(value, want, rtol=4e-16)
+    tol = (
+        1e-9 if point == "subnormal" else 4e-16
+    )  # x / ||x|| with 3e-310: a subnormal x
+    close(grad, [float(mpmath.mpf(float(e)) / mpmath.mpf(want)) for e in x], rtol=tol)
+
+
+@BUILDS
+@pytest.mark.parametrize("axis", [0, 1])
+def test_norm_along_an_axis_is_scaled(fuse, axis):
+    x = np.array([[1e200, 1e-200, 3.0], [1e200, -1e-200, 4.0]])
+    src = (
+        "def f(x: Matrix[2, 3], w: Matrix[2, 3]) -> Scalar:\n"
+        f"    return sum(w * norm(x, axis={axis}, keepdims=True))\n"
+    )
+    w = np.ones((2, 3))
+    value, (dx, dw) = load(src, fuse).f_value_and_grad(x, w)
+    norms = np.apply_along_axis(mp_norm, axis, x)
+    close(dw, np.broadcast_to(np.expand_dims(norms, axis), x.shape), rtol=4e-16)
+    count = x.shape[
+        axis
+    ]  # each norm is read by the entries of w along the reduced axis
+    close(dx, count * x / np.expand_dims(norms, axis), rtol=1e-15)
+
+
+def test_norm_at_zero_and_at_inf():
+    src = "def f(x: Vector[n]) -> Scalar:\n    return norm(x)\n"
+    mod = load(src)
+    value, grad = mod.f_value_and_grad(np.zeros(3))
+    assert value == 0.0
+    np.testing.assert_array_equal(grad, np.zeros(3))
+    assert mod.f(np.array([np.inf, 1.0])) == np.inf
+    assert np.isnan(mod.f(np.array([np.nan, 1.0])))
+
+
+def test_norm_of_a_matrix_is_frobenius_scaled():
+    x = np.array([[1e200, 0.0], [0.0, 1e200]])
+    src = "def f(x: Matrix[2, 2]) -> Scalar:\n    return norm(x)\n"
+    value, grad = load(src).f_value_and_grad(x)
+    close(value, math.sqrt(2) * 1e200, rtol=4e-16)
+    close(grad, x / (math.sqrt(2) * 1e200), rtol=4e-16)
