@@ -146,8 +146,8 @@ def test_explain_neuron_matches_the_lecture(fuse):
         assert got[name] == pytest.approx(value, rel=1e-5), name  # printed to 6 digits
     text = squash(done.stdout)
     assert "= 0.731059 " in text  # the output value, sigmoid(1)
-    if fuse:  # the sigmoid gate: local gradient f (1 - f)
-        assert "local ∂f/∂s = f * (1.0 - f) = 0.196612" in text
+    if fuse:  # the sigmoid gate: local gradient f (1 - f), with 1 - f as sigmoid(-s)
+        assert "local ∂f/∂s = f * _sigmoid(-s) = 0.196612" in text
     else:  # the lecture's gates: exp, +1, 1/x (-0.53 on both sides of the +1 gate)
         assert "= np.exp(" in text
         assert "= -0.534447" in text
