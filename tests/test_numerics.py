@@ -6,6 +6,7 @@ Each formula is compiled fused and with ``--no-fuse`` unless the point is fusion
 """
 
 import math
+import warnings
 
 import mpmath
 import numpy as np
@@ -498,3 +499,16 @@ def test_norm_of_a_matrix_is_frobenius_scaled():
     value, grad = load(src).f_value_and_grad(x)
     close(value, math.sqrt(2) * 1e200, rtol=4e-16)
     close(grad, x / (math.sqrt(2) * 1e200), rtol=4e-16)
+
+
+@pytest.mark.parametrize("point", ["1e200", "1e-200", "big_small"])
+def test_norm_warns_about_nothing_it_handles(point):
+    """The squares that over- or underflow only choose the scaled formula: no warning."""
+    x = NORM_POINTS[point]
+    mod = load(
+        "def f(x: Vector[n], W: Matrix[2, n]) -> Scalar:\n    return norm(x) + sum(norm(W, axis=0))\n"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        value, _ = mod.f_value_and_grad(x, np.stack([x, x]))
+    close(value, mp_norm(x) + math.sqrt(2) * np.abs(x).sum(), rtol=1e-15)
