@@ -25,6 +25,10 @@ class sigmoid(sympy.Function):  # noqa: N801 - named as in formulas
         x = self.args[0]
         return sigmoid(x) * sigmoid(-x)
 
+    def _eval_is_positive(self):
+        """Positive on the reals (so SymPy drops Abs around it, as in tanh's gradient)."""
+        return self.args[0].is_extended_real
+
 
 class softplus(sympy.Function):  # noqa: N801 - named as in formulas
     """log(1 + exp(x)), opaque to simplification; softplus' = sigmoid."""
