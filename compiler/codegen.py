@@ -40,8 +40,8 @@ LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_index_error", "_empty_error", "_sigmoid", "_softplus", "_logsumexp", "_softmax",
                 "_log_softmax", "_sigmoid_scalar", "_softplus_scalar", "_sign_scalar",
-                "_vdot")
-HELPER_NEEDS = {"_log_softmax": ("_logsumexp",), "_logsumexp": ("math",),
+                "_vdot", "_norm")
+HELPER_NEEDS = {"_log_softmax": ("math",), "_logsumexp": ("math",), "_norm": ("math",),
                 "_sigmoid_scalar": ("math",),
                 "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")

@@ -640,7 +640,8 @@ unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
 unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
 unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
       lambda x: sympy.log(1 + x), "math.log1p")
-unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.add(y, b.const(1))),
+# expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
+unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
       lambda x: sympy.exp(x) - 1, "math.expm1")
 unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt,
       "math.sqrt")
@@ -653,10 +654,12 @@ unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sym
       "math.cos")
 unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan,
       "math.tan")
+# tanh' = 1 - y**2 and sigmoid' = s * (1 - s), from the node's own output (as JAX and the
+# lecture write them: no second exp; where y nears +-1 the cancellation costs relative
+# precision of a gradient below 1e-16 in absolute terms, README "Conventions")
 unary("tanh", "np.tanh",
       lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh,
       "math.tanh")
-# sigmoid' = s * (1 - s), from the node's own output
 unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
       lambda x: 1 / (1 + sympy.exp(-x)), lambda n, a, c: sigmoid_scalar(a[0], c))
 unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
@@ -690,13 +693,18 @@ prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy
 
 
 def clip_adj(b, i, n, g):
-    # clip passes the gradient through at its bounds
+    """The gradient goes to the value np.clip returns, minimum(maximum(x, lo), hi), and
+    passes through to x at the bounds: x where min(lo, hi) <= x <= hi (with lo > hi only
+    x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
+    lo > hi)."""
     x, lo, hi = n.args
-    inside = b.emit("and", b.emit("ge", x, lo), b.emit("le", x, hi))
+    to_x = b.emit("and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi))
+    to_lo = b.emit("and", b.emit("lt", x, lo), b.emit("le", lo, hi))
+    to_hi = b.emit("where", to_x, zero(b), b.emit("where", to_lo, zero(b), g))
     return [
-        unbroadcast(b, where0(b, inside, g), b.shape(x)),
-        unbroadcast(b, where0(b, b.emit("lt", x, lo), g), b.shape(lo)),
-        unbroadcast(b, where0(b, b.emit("gt", x, hi), g), b.shape(hi)),
+        unbroadcast(b, where0(b, to_x, g), b.shape(x)),
+        unbroadcast(b, where0(b, to_lo, g), b.shape(lo)),
+        unbroadcast(b, to_hi, b.shape(hi)),
     ]
 
 
@@ -769,18 +777,27 @@ def maxred_adj(b, i, n, g):
 
 
 def logsumexp_adj(b, i, n, g):
-    # d logsumexp(x) = softmax(x) = exp(x - out)
+    """d logsumexp(x) = softmax(x) = e / sum(e) with e = exp(x - out).
+
+    exp(x - out) alone sums to 1 only while out is exact: at x = 1e17 * ones(4), out rounds
+    to 1e17 and every exp(x - out) is 1. The rounding of out shifts every x - out (an exact
+    subtraction) by the same amount, which the normalisation divides out; e stays within
+    [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
+    """
     x = n.args[0]
-    soft = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
-    return [b.mul(expand_reduced(b, g, n), soft)]
+    axes = n.attr("axis")
+    e = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
+    total = b.emit("sum", e, axis=axes, keepdims=axes is not None)
+    return [b.mul(expand_reduced(b, g, n), b.div(e, total))]
 
 
 def norm_adj(b, i, n, g):
-    # d ||x|| = x / ||x||, and 0 at x = 0
+    """d ||x|| = x / ||x||, and 0 at x = 0. x / ||x|| is at most 1 in magnitude (no overflow
+    where g / ||x|| would at a subnormal norm); ``_norm`` scales the value itself."""
     x = n.args[0]
     out = expand_reduced(b, i, n)
     safe = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
-    return [b.mul(b.div(expand_reduced(b, g, n), safe), x)]
+    return [b.mul(b.div(x, safe), expand_reduced(b, g, n))]
 
 
 prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
@@ -789,7 +806,9 @@ prim("max", reduce_rule, reduction_method("max"), maxred_adj)
 prim("min", reduce_rule, reduction_method("min"), maxred_adj)
 prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_call(
     "_logsumexp")(n, a, c))[1], logsumexp_adj)
-prim("norm", reduce_rule, reduction_call("np.linalg.norm"), norm_adj)
+# ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
+prim("norm", reduce_rule, lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
+     norm_adj)
 
 
 def softmax_adj(b, i, n, g):

@@ -24,6 +24,10 @@ class sigmoid(sympy.Function):  # noqa: N801 - named as in formulas
         s = sigmoid(self.args[0])
         return s * (1 - s)
 
+    def _eval_is_positive(self):
+        """Positive on the reals (so SymPy drops Abs around it)."""
+        return self.args[0].is_extended_real
+
 
 class softplus(sympy.Function):  # noqa: N801 - named as in formulas
     """log(1 + exp(x)), opaque to simplification; softplus' = sigmoid."""
@@ -44,6 +48,10 @@ OP_OF = {
     sympy.cos: "cos", sympy.tan: "tan", sympy.tanh: "tanh", sigmoid: "sigmoid",
     softplus: "softplus",
 }
+# Functions near a constant where they flatten out (expm1 near -1): a sum of such a value
+# and a constant cancels (expm1(x) + 1 for exp(x)). sigmoid and tanh keep the lecture's
+# s * (1 - s) and 1 - y**2, as JAX writes them (README, "Conventions").
+FLAT = (expm1,)
 FUSIBLE = ("add", "sub", "mul", "div", "neg", "pow", *SYMPY_OF)
 MAX_OPS = 40
 
@@ -138,13 +146,36 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
     # it after expansion), then the fewest operations.
     known = {e for e in sympy.preorder_traversal(f) if isinstance(e, sympy.Function)}
 
+    flat_out = any(isinstance(e, FLAT) for e in sympy.preorder_traversal(f))
+
     def cost(c):
         new = {e for e in sympy.preorder_traversal(c)
                if isinstance(e, sympy.Function) and e not in known}
-        return (len(new), sympy.count_ops(c), len(sympy.srepr(c)))
+        return (cancellations(c, flat_out), len(new), sympy.count_ops(c), len(sympy.srepr(c)))
 
     best = min(printable or [d], key=cost)
     return best, OUT in best.free_symbols
+
+
+def cancellations(expr, flat_out: bool) -> int:
+    """How many sums in ``expr`` hold two terms whose ratio is a number times a power of a
+    ``FLAT`` function (or, with ``flat_out``, of the output ``y``): ``1 - sigmoid(x)``,
+    ``y - y * sigmoid(x)``, ``2 - 2 * y**2``, ``expm1(x) + 1``. Such a sum cancels where the
+    function flattens out to a constant, and loses the relative precision of a small result.
+    """
+
+    def flat_ratio(r) -> bool:
+        coeff, rest = r.as_coeff_Mul()
+        base = rest.as_base_exp()[0]
+        return coeff.is_Number and (isinstance(base, FLAT) or (flat_out and base == OUT))
+
+    found = 0
+    for e in sympy.preorder_traversal(expr):
+        if isinstance(e, sympy.Add):
+            terms = e.args
+            found += any(flat_ratio(terms[j] / terms[k])
+                         for k in range(len(terms)) for j in range(k + 1, len(terms)))
+    return found
 
 
 def is_printable(expr) -> bool:
@@ -152,7 +183,7 @@ def is_printable(expr) -> bool:
     for e in sympy.preorder_traversal(expr):
         if isinstance(e, (sympy.Symbol, sympy.Number, sympy.Add, sympy.Mul, sympy.Pow)):
             continue
-        if e in (sympy.pi, sympy.E) or type(e) in OP_OF:
+        if e in (sympy.pi, sympy.E) or type(e) in OP_OF or isinstance(e, sympy.Abs):
             continue
         return False
     return True

@@ -74,6 +74,14 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+def _empty_error(function, param, seen, dim):
+    """The ValueError for a dimension of size 0 that a mean, max or min reduces over."""
+    return ValueError(
+        f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
+        "(a mean, max or min reduces over it)"
+    )
+
+
 def _sigmoid(x):
     """The logistic function 1 / (1 + exp(-x)), to full relative precision.
 
@@ -121,14 +129,16 @@ def logistic_loss_forward(w, b, X, y, lam):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
+    if n == 0:
+        raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
     data_t3 = 1.0 - p
-    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
-    data = -(data_t4 / n)
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
+    data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
     cache = (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
@@ -147,7 +157,7 @@ def logistic_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * 2.0 * w
+    d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -177,17 +187,19 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):
         lam = _scalar(lam, "logistic_loss", "lam")
+    if n == 0:
+        raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
     data_t2 = 1.0 - y
     data_t3 = 1.0 - p
-    data_t4 = y.dot(np.log(data_t1)) + data_t2.dot(np.log(data_t3 + 1e-12))
-    data = -(data_t4 / n)
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
+    data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    d_w = lam * 2.0 * w
+    d_w = lam * (2.0 * w)
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
     p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3

@@ -185,13 +185,15 @@ def softmax_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
-    d_W = 2.0 * (d_out * reg) * W
+    d_W = 2.0 * (d_out * reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g1 = -(d_log_probs.sum(axis=1, keepdims=True) * np.exp(log_probs))
-    d_scores_2 = d_log_probs + log_probs_g1
+    log_probs_t1 = np.exp(log_probs)
+    log_probs_t2 = log_probs_t1 / log_probs_t1.sum(axis=1, keepdims=True)
+    log_probs_g1 = d_log_probs.sum(axis=1, keepdims=True) * log_probs_t2
+    d_scores_2 = d_log_probs - log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_g2 = d_scores_2.sum(axis=1, keepdims=True)
@@ -236,13 +238,15 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    d_W = 2.0 * reg * W
+    d_W = 2.0 * (reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1.0 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g1 = -(d_log_probs.sum(axis=1, keepdims=True) * np.exp(log_probs))
-    d_scores_2 = d_log_probs + log_probs_g1
+    log_probs_t1 = np.exp(log_probs)
+    log_probs_t2 = log_probs_t1 / log_probs_t1.sum(axis=1, keepdims=True)
+    log_probs_g1 = d_log_probs.sum(axis=1, keepdims=True) * log_probs_t2
+    d_scores_2 = d_log_probs - log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_g2 = d_scores_2.sum(axis=1, keepdims=True)

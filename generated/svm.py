@@ -173,7 +173,7 @@ def svm_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 15: return data_loss + reg * sum(W * W)
-    d_W = 2.0 * (d_out * reg) * W
+    d_W = 2.0 * (d_out * reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), d_out / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -227,7 +227,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    d_W = 2.0 * reg * W
+    d_W = 2.0 * (reg * W)
     # line 14: data_loss = mean(per_sample)
     d_per_sample = np.full((N,), 1.0 / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]

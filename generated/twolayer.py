@@ -92,21 +92,16 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) with the maximum subtracted first; exact at +-inf."""
+def _log_softmax(x, axis):
+    """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
+    log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
+    -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
     x = np.asarray(x)
     m = x.max(axis=axis, keepdims=True)
     if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
         m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
-    if keepdims:
-        return out
-    return np.squeeze(out, axis=axis)[()]
-
-
-def _log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``."""
-    return x - _logsumexp(x, axis=axis, keepdims=True)
+    s = x - m
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
 
 
 def _vdot(x, y):
@@ -197,9 +192,9 @@ def twolayer_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
-    out_g1 = 2.0 * (d_out * reg)
-    d_W2 = out_g1 * W2
-    d_W1 = out_g1 * W1
+    out_g1 = d_out * reg
+    d_W2 = 2.0 * (out_g1 * W2)
+    d_W1 = 2.0 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
@@ -257,9 +252,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
-    out_t1 = 2.0 * reg
-    d_W2 = out_t1 * W2
-    d_W1 = out_t1 * W1
+    d_W2 = 2.0 * (reg * W2)
+    d_W1 = 2.0 * (reg * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1.0 / N

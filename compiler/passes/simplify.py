@@ -13,8 +13,10 @@ node or ``None``. Rules must keep the shape and the value (up to rounding).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ..primitives import PRIMS, count
 from ..shapes import broadcast
@@ -202,7 +204,23 @@ def mul_neg(b, args, attrs):
     return None
 
 
-# a * (b * X) -> (a * b) * X  for scalars a, b and an array X (one pass over X, not two)
+def exact_product(b, s: int, t: int) -> bool:
+    """Whether ``s`` and ``t`` are constants whose product is exact, finite and normal.
+
+    Then (s * t) * X rounds once where s * (t * X) rounds twice, and overflows, underflows
+    or gives NaN only where s * (t * X) does: at s = t = 1e200, x = 0 the product of two
+    runtime scalars would be inf and inf * 0 NaN, where s * (t * x) is 0.
+    """
+    if not (b.is_const(s) and b.is_const(t)):
+        return False
+    u, v = b[s].attr("value"), b[t].attr("value")
+    p = u * v
+    return (math.isfinite(p) and abs(p) >= sys.float_info.min
+            and Fraction(u) * Fraction(v) == Fraction(p))
+
+
+# a * (b * X) -> (a * b) * X  for constants a, b whose product is exact (``exact_product``)
+# and an array X (one pass over X, not two)
 @rule("mul")
 def mul_scalars_first(b, args, attrs):
     if attrs:
@@ -214,7 +232,7 @@ def mul_scalars_first(b, args, attrs):
             continue  # never through a named value, adjoints included (edit locality)
         p, q = b[other].args
         for s2, arr in ((p, q), (q, p)):
-            if b.shape(s2) == () and b.shape(arr) == b.shape(other):
+            if b.shape(s2) == () and b.shape(arr) == b.shape(other) and exact_product(b, s, s2):
                 return b.mul(b.mul(s, s2), arr)
     return None
 
@@ -404,8 +422,42 @@ def where_known_condition(b, args, attrs):
 MAX_CONTRACTION_DEPTH = 6
 
 
+def widening(b, s: int) -> bool:
+    """Whether ``s`` is a constant with |s| >= 1: then s * sum(x) overflows only where
+    sum(s * x) does (with |s| < 1, sum(x) may overflow where sum(s * x) does not)."""
+    return b.is_const(s) and abs(b[s].attr("value")) >= 1.0
+
+
+def narrowing(b, s: int) -> bool:
+    """Whether ``s`` is a constant with 0 < |s| <= 1: sum(x) / s as ``widening``."""
+    return b.is_const(s) and 0.0 < abs(b[s].attr("value")) <= 1.0
+
+
+def nonnegative(b, x: int) -> bool:
+    """Whether ``x`` is a sum of squares (``a ** 2``, ``a * a``), each maybe times a constant
+    of at least 1: then sum(u + v) and sum(u) + sum(v) overflow alike and never give
+    inf - inf."""
+    node = b[x]
+    if node.op == "pow":
+        return b.is_const(node.args[1], 2.0)
+    if node.op == "mul" and len(node.args) == 2:
+        p, q = node.args
+        if p == q:
+            return True
+        return any(b.is_const(c) and b[c].attr("value") >= 1.0 and nonnegative(b, t)
+                   for c, t in ((p, q), (q, p)))
+    if node.op == "add":
+        return all(nonnegative(b, a) for a in node.args)
+    return False
+
+
 def contraction_terms(b, x: int, depth: int = 0) -> bool:
-    """Whether sum(x) can be written with ``vdot`` nodes only (see ``contraction``)."""
+    """Whether sum(x) can be written with ``vdot`` nodes only (see ``contraction``).
+
+    Only rewrites that overflow, underflow or give NaN where the original does: distributing
+    over + only between sums of squares (``nonnegative``), never over - (vdot(a, a) -
+    vdot(a, a) is inf - inf where sum(a * a - a * a) is 0), and moving out only scalar
+    factors that are constants of at least 1 (divisors of at most 1)."""
     node = b[x]
     if depth > MAX_CONTRACTION_DEPTH or node.dtype != "float" or not node.shape:
         return False
@@ -418,14 +470,14 @@ def contraction_terms(b, x: int, depth: int = 0) -> bool:
     if node.op == "mul" and len(args) == 2 and not node.attrs:
         if shapes[0] == shapes[1] == node.shape:
             return all(b[a].dtype == "float" for a in args)
-        return any(s == () and contraction_terms(b, a, depth + 1)
-                   for s, a in zip(shapes[::-1], args))
+        return any(s == () and widening(b, f) and contraction_terms(b, a, depth + 1)
+                   for s, f, a in zip(shapes[::-1], args[::-1], args))
     if node.op == "div" and shapes[1] == ():
-        return contraction_terms(b, args[0], depth + 1)
+        return narrowing(b, args[1]) and contraction_terms(b, args[0], depth + 1)
     if node.op == "pow":
         return b.is_const(args[1], 2.0)
-    if node.op in ("add", "sub") and not node.attrs and shapes[0] == shapes[1] == node.shape:
-        return all(contraction_terms(b, a, depth + 1) for a in args)
+    if node.op == "add" and not node.attrs and shapes[0] == shapes[1] == node.shape:
+        return nonnegative(b, x) and all(contraction_terms(b, a, depth + 1) for a in args)
     if node.op == "neg":
         return contraction_terms(b, args[0], depth + 1)
     return False
@@ -434,8 +486,9 @@ def contraction_terms(b, x: int, depth: int = 0) -> bool:
 def contraction(b, x: int) -> int:
     """sum(x) as a scalar made of ``vdot`` nodes; ``contraction_terms(b, x)`` must hold.
 
-    The sum distributes over ``+``, ``-`` and negation, scalar factors move out, and each
-    product of two arrays of one shape becomes one ``vdot`` (``a ** 2`` is ``a * a``).
+    The sum distributes over ``+`` and moves through negation, constant factors move out,
+    and each product of two arrays of one shape becomes one ``vdot`` (``a ** 2`` is
+    ``a * a``).
     """
     node = b[x]
     args = node.args
@@ -448,12 +501,12 @@ def contraction(b, x: int) -> int:
         return b.div(contraction(b, args[0]), args[1])
     if node.op == "pow":
         return b.emit("vdot", args[0], args[0])
-    if node.op == "neg":
-        return b.neg(contraction(b, args[0]))
-    return b.emit(node.op, contraction(b, args[0]), contraction(b, args[1]))
+    if node.op == "add":
+        return b.add(contraction(b, args[0]), contraction(b, args[1]))
+    return b.neg(contraction(b, args[0]))
 
 
-# sum(a * b + c * d) -> vdot(a, b) + vdot(c, d) ; sum(s * a ** 2) -> s * vdot(a, a)
+# sum(a * b) -> vdot(a, b) ; sum(2 * a ** 2 + b ** 2) -> 2 * vdot(a, a) + vdot(b, b)
 @rule("sum", "late")
 def sum_of_products(b, args, attrs):
     if attrs.get("axis") is not None or attrs.get("keepdims"):
