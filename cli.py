@@ -71,7 +71,7 @@ def cmd_compile(args) -> int:
         elif out is None:
             sys.stdout.write(text)
         else:
-            write_atomic(out, text.encode("utf-8"), args.force)
+            write_atomic(out, text.encode("utf-8"), args.force, make_parents=bool(args.dir))
     return status
 
 
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write the NumPy module of formula files")
     p.add_argument("files", nargs="+", metavar="FILE.grad")
     p.add_argument("-o", "--output", metavar="OUT.py")
-    p.add_argument("-d", "--dir", metavar="DIR", help="write DIR/<name>.py for each file")
+    p.add_argument("-d", "--dir", metavar="DIR", help="write DIR/<name>.py for each file (DIR is created if missing)")
     p.add_argument("--check", action="store_true", help="exit 1 with a diff if OUT is stale")
     p.add_argument("--no-fuse", action="store_true", help="one node per primitive")
     p.add_argument("--force", action="store_true", help="overwrite files gradc did not write")

@@ -744,8 +744,11 @@ def png_with_text(png: bytes, key: str, value: str) -> bytes:
     return png[:signature] + png[signature:ihdr_end] + chunk + png[ihdr_end:]
 
 
-def write_atomic(path: Path, data: bytes, force: bool) -> None:
-    """Write through a temporary file and ``os.replace``; never overwrite foreign files."""
+def write_atomic(path: Path, data: bytes, force: bool, make_parents: bool = False) -> None:
+    """Write through a temporary file and ``os.replace``; never overwrite foreign files.
+
+    A missing directory is an error (a typo in ``-o`` must not create directories), unless
+    ``make_parents`` (``-d DIR`` creates DIR, as compilers' output directories are)."""
     if path.exists() and not force:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -753,7 +756,13 @@ def write_atomic(path: Path, data: bytes, force: bool) -> None:
             raise InputError(
                 f"{path}: refusing to overwrite a file that gradc did not generate (use --force)"
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise InputError(
+            f"{path}: directory {path.parent} does not exist (create it first, or use "
+            "-d DIR, which creates DIR)"
+        )
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

@@ -117,6 +117,7 @@ def test_d_writes_one_module_per_file(project):
 
 
 def test_o_writes_one_module(project):
+    (project / "out").mkdir()  # -o never creates directories (a typo must not)
     proc = gradc("compile", "formulas/b.grad", "-o", "out/b_grad.py", cwd=project)
     assert proc.returncode == 0, proc.stderr
     assert (project / "out" / "b_grad.py").read_text(encoding="utf-8") == compiled(
@@ -492,5 +493,20 @@ def test_gradc_compile_hook_regenerates(project):
     proc = run_hook(h, files, project, ["-d", "gen"])
     assert proc.returncode == 0, proc.stderr
     assert (project / "gen" / "a.py").read_text(encoding="utf-8") == compiled(
+        project, "formulas/a.grad"
+    )
+
+
+def test_output_into_a_missing_directory_is_refused(project: Path):
+    """``-o typo/dir/x.py`` creates nothing and says what to do; ``-d DIR`` creates DIR."""
+    proc = gradc("compile", "formulas/a.grad", "-o", "typo/dir/a.py", cwd=project)
+    assert proc.returncode == 2, proc.stderr
+    no_traceback(proc)
+    assert "typo/dir/a.py: directory typo/dir does not exist" in proc.stderr
+    assert "use -d DIR, which creates DIR" in proc.stderr
+    assert not (project / "typo").exists()
+    proc = gradc("compile", "formulas/a.grad", "-d", "out/gen", cwd=project)
+    assert proc.returncode == 0, proc.stderr
+    assert (project / "out" / "gen" / "a.py").read_text() == compiled(
         project, "formulas/a.grad"
     )
