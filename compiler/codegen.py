@@ -21,7 +21,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from . import printer as P
-from .ir import Builder, Function, format_shape, reachable, rebuild
+from .ir import Builder, Function, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
 from .primitives import (
@@ -464,11 +464,13 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
-            if not isinstance(d, int):
-                seen[str(d)] = seen.get(str(d), 0) + 1
+            for s in ([] if isinstance(d, int) else d.free_symbols):
+                seen[str(s)] = seen.get(str(s), 0) + 1
     lines: list[str] = []
     bound: set[str] = set()
+    deferred: list[tuple[set, list[str]]] = []
     for p in fn.params:
+        lines += flush_checks(deferred, bound)
         node = fn.nodes[p.node]
         v = names[p.name]
         shape = node.shape
@@ -477,10 +479,11 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
             lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
             continue
         check = "_index" if node.dtype == "int" else "_array"
-        text = f'"{format_shape(shape)}"'
+        text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
         args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
         lines += call_lines("", f"{v} = {check}", args)
-        keys = [None if isinstance(d, int) else str(d) for d in shape]
+        keys = [d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape]
+        exprs = [d for d in shape if not isinstance(d, int) and not d.is_Symbol]
         new = [k for k in keys if k is not None and k not in bound]
         if len(new) == len(keys) and len(set(new)) == len(new):
             needed = [k if dims[k] in used or seen[k] > 1 else None for k in keys]
@@ -495,10 +498,21 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
                 lines.append(f"{dims[key]} = {v}.shape[{k}]")
                 bound.add(key)
         expected = P.shape(shape, dims)
-        lines.append(f"if {v}.shape != {expected}:")
-        lines += call_lines("    ", "raise _shape_error", [
-            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+        check_lines = [f"if {v}.shape != {expected}:", *call_lines("    ", "raise _shape_error", [
+            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", text, expected])]
+        # an expression of names that a later parameter has alone is checked after it
+        deferred.append(({str(s) for d in exprs for s in d.free_symbols}, check_lines))
+        lines += flush_checks(deferred, bound)
+    lines += flush_checks(deferred, None)
     return lines + slice_checks(fn, names, dims, needs) + values
+
+
+def flush_checks(deferred: list[tuple[set, list[str]]], bound: set[str] | None) -> list[str]:
+    """The lines of the shape checks in ``deferred`` whose dimension names are all
+    ``bound`` (every one when ``bound`` is None), removed from ``deferred``, in order."""
+    ready = [item for item in deferred if bound is None or item[0] <= bound]
+    deferred[:] = [item for item in deferred if item not in ready]
+    return [line for _, check_lines in ready for line in check_lines]
 
 
 def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
@@ -588,7 +602,7 @@ def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], need
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
         message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
-                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(lhs, {})} >= "
+                   f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
                    f"{P.dim(rhs, {})} (a slice on line {line} needs it)")
         lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
         lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])

@@ -296,6 +296,23 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
 
 
+def annotation_dims(ann) -> list:
+    """The dimension nodes of a type annotation (``Matrix[m, n]``: ``m`` and ``n``)."""
+    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def declare_dims(args: list, src: Source, scope: Scope) -> None:
+    """Register, in order of appearance, every dimension name that stands alone among the
+    parameters' dimensions, so that an expression (``4 * H``) may use a name that stands
+    alone only in a later parameter."""
+    for a in args:
+        for d in annotation_dims(a.annotation):
+            if isinstance(d, ast.Name):
+                read_dim(d, src, scope)
+
+
 def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Name):
         if d.id in CONSTANTS or d.id in scope.constants:
@@ -306,7 +323,25 @@ def read_dim(d, src: Source, scope: Scope):
         return scope.dims[d.id]
     if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
         return d.value
-    raise src.error(d, "a dimension is a positive integer or a name")
+    if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
+        raise src.error(d, "a dimension is a positive integer, a name or an expression of "
+                        "them with + - * //")
+    return parameter_dim(d, src, scope)
+
+
+def parameter_dim(d, src: Source, scope: Scope):
+    """A dimension expression of a parameter (``4 * H``, ``H - 2``): each name in it must
+    stand alone as a dimension of some parameter, where its size is read; a constant
+    expression must be positive."""
+    for n in ast.walk(d):
+        if isinstance(n, ast.Name) and n.id not in scope.dims:
+            raise src.error(n, f"dimension '{n.id}' appears only inside an expression; it must "
+                            f"also stand alone as a dimension of some parameter (as in "
+                            f"Vector[{n.id}]) so that its size is read from a shape")
+    value = canon(dim_expression(d, scope))
+    if isinstance(value, int) and value <= 0:
+        raise src.error(d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive")
+    return value
 
 
 def return_dim(d, src: Source, scope: Scope):
@@ -327,6 +362,7 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
     params: list[Param] = []
     wrt = read_wrt(fn, src)
     seen: set[str] = set()
+    declare_dims(args.args, src, scope)
     for a in args.args:
         if a.arg in seen:
             raise src.error(a, f"duplicate parameter '{a.arg}'")
@@ -900,10 +936,16 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
             return fused
     inner = Scope(src, scope.b, scope.constants, above, inlining=scope.inlining + (fn.name,),
                   fuse=scope.fuse, call_loc=scope.b.loc)
+    pending: list = []
+    scratch = Scope(src, scope.b, {}, {})
+    if not sig.fuse:
+        declare_dims(fn.args.args, src, scratch)
     for a, v, at in zip(fn.args.args, args, node.args):
         if not sig.fuse:
-            bind_dims(a, scope.b.shape(v), inner, at, fn.name)
+            pending += bind_dims(a, scope.b.shape(v), inner, at, fn.name, scratch)
         inner.env[a.arg] = v
+    for check in pending:
+        check_dim_expressions(*check, inner, fn.name)
     outer_loc = scope.b.loc
     first = len(scope.b.nodes)
     _, out = lower_body(fn, inner)
@@ -957,24 +999,45 @@ def broadcast_over(scope: Scope, at, result: int, args: list[int]) -> int:
     return emit(scope, at, "broadcast_to", result, shape=shape)
 
 
-def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str) -> None:
+def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str,
+              scratch: Scope | None = None) -> list:
     """Match parameter ``a``'s annotation against the argument's shape ``actual``.
 
     The callee's dimension names are bound to the caller's dimensions in ``inner.dims``.
+    Returns the check of its dimension expressions (``4 * H``) to make once every
+    parameter has bound its names (``check_dim_expressions``), or none.
     """
     src = inner.src
-    scratch = Scope(src, inner.b, {}, {})
+    scratch = scratch or Scope(src, inner.b, {}, {})
     shape, dtype, text = read_type(a.annotation, src, scratch, ("parameter " + a.arg, a))
     ok = len(shape) == len(actual)
+    exprs = False
     for want, got in zip(shape, actual) if ok else ():
         if isinstance(want, int):
             ok = ok and want == got
-        else:
+        elif want.is_Symbol:
             bound = inner.dims.setdefault(want.name, got)
             ok = ok and bound == got
+        else:
+            exprs = True
     if not ok:
         raise src.error(at, f"{fname}(): argument '{a.arg}' has shape "
                         f"{ir.format_shape(actual)}, expected {text}")
+    return [(a, shape, actual, at, text)] if exprs else []
+
+
+def check_dim_expressions(a: ast.arg, shape: tuple, actual: tuple, at, text: str,
+                          inner: Scope, fname: str) -> None:
+    """The dimension expressions of parameter ``a`` (``4 * H``), with the sizes its names
+    were bound to in ``inner.dims`` put in, must equal the argument's sizes ``actual``."""
+    for want, got in zip(shape, actual):
+        if isinstance(want, int) or want.is_Symbol:
+            continue
+        bound = {s: sympy.Integer(0) + inner.dims[s.name] for s in want.free_symbols}
+        size = canon(want.xreplace(bound))
+        if canon(sympy.Integer(0) + size - got) != 0:
+            raise inner.src.error(at, f"{fname}(): argument '{a.arg}' has shape "
+                                  f"{ir.format_shape(actual)}, expected {text}")
 
 
 EXPRESSIONS = {
