@@ -22,7 +22,7 @@ from .errors import FormulaError, ShapeError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
-from .shapes import canon, dim_symbol, norm_axis
+from .shapes import canon, dim_symbol, norm_axis, size
 from .sympy_input import derivable
 
 MAX_SOURCE_BYTES = 1_000_000
@@ -867,16 +867,28 @@ def call_reshape(node, scope, name):
             dims.append(scope.dims[it.id])
         elif isinstance(it, ast.Constant) and type(it.value) is int and it.value > 0:
             dims.append(it.value)
+        elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
+            dims.append(reshape_size(it, scope))
         else:
-            raise scope.src.error(it, "reshape sizes are positive integers, dimension names or -1")
+            raise scope.src.error(it, "reshape sizes are positive integers, dimension names, "
+                                  "expressions of them with + - * // (C * H * W) or -1")
     if free is not None:
-        from .shapes import size
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
         if not (isinstance(dims[free], int) or dims[free].is_integer):
             raise scope.src.error(s, f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
                                   f"into {ast.unparse(s)}")
     return emit(scope, node, "reshape", x, shape=tuple(dims))
+
+
+def reshape_size(node, scope: Scope):
+    """One size of ``reshape(x, (N, C * H * W))`` given as an expression of dimension
+    names and int literals; a constant one must be positive."""
+    d = canon(dim_expression(node, scope))
+    if isinstance(d, int) and d <= 0:
+        raise scope.src.error(node, f"reshape size {ast.unparse(node)} is {d}; sizes are "
+                              "positive (or a single -1)")
+    return d
 
 
 def call_sequence(node, scope, name):
