@@ -20,6 +20,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import sympy
+
 from . import printer as P
 from .ir import Builder, Function, reachable, rebuild
 from .passes.late import late
@@ -32,7 +34,7 @@ from .primitives import (
     index_requirements,
     spell,
 )
-from .shapes import as_inequality, broadcast
+from .shapes import as_inequality, broadcast, canon, provably_nonnegative
 from .templating import render
 
 VERSION = "0.1.0"
@@ -181,16 +183,54 @@ class Ctx:
     def unique_index(self, node) -> bool:
         """Whether a scatter's index can never hit one element twice (else ``np.add.at``).
 
-        Ints, slices (any step) and None never do. Index arrays may repeat, unless one of
-        them is ``arange(n)`` with the shape ``(n,)`` that all of them broadcast to: its
-        distinct values then tell every gathered element apart (``arange(1)`` broadcast
-        against ``y`` does not).
+        Ints, slices (any step) and None never do. Index arrays may repeat, unless every
+        axis of the shape they broadcast to is 1 or is covered by an ``arange`` (sliced or
+        given new axes: ``arange(n)[:, None]``) whose distinct values run along that axis
+        with its full length: positions that differ on any axis then gather different
+        elements (``arange(1)`` broadcast against ``y`` covers nothing; ``X[arange(n)[:,
+        None], j]`` leaves ``j``'s axis uncovered).
         """
-        arrays = [self.nodes[node.args[e[1]]] for e in node.attr("index") if e[0] == "a"]
+        arrays = [node.args[e[1]] for e in node.attr("index") if e[0] == "a"]
         if not arrays:
             return True
-        full = broadcast(*(a.shape for a in arrays))
-        return any(a.op == "arange" and a.shape == full for a in arrays)
+        full = broadcast(*(self.nodes[a].shape for a in arrays))
+        covered = set()
+        for a in arrays:
+            shape, axis = self.nodes[a].shape, distinct_axis(self.nodes, a)
+            if axis is not None and shape[axis] == full[len(full) - len(shape) + axis]:
+                covered.add(len(full) - len(shape) + axis)
+        return all(k in covered or d == 1 for k, d in enumerate(full))
+
+
+def distinct_axis(nodes, i: int) -> int | None:
+    """The axis along which the integer array ``i`` holds distinct values, every other axis
+    having length 1: 0 for ``arange(n)``, followed through slices, ints and None
+    (``arange(n)[:, None]``: 0; ``arange(n)[None, ::-1]``: 1); None for anything else."""
+    node = nodes[i]
+    if node.op == "arange":
+        return 0
+    if node.op != "getitem" or node.dtype != "int":
+        return None
+    axis = distinct_axis(nodes, node.args[0])
+    if axis is None:
+        return None
+    out = k = 0
+    for e in node.attr("index"):
+        if e[0] == "n":
+            out += 1
+            continue
+        if k == axis:
+            return out if e[0] == "s" else None
+        out += e[0] == "s"
+        k += 1
+    return out + axis - k
+
+
+def index_root(nodes, i: int) -> int:
+    """The node an integer index array is cut from (``i`` of ``i[:, None]``), else ``i``."""
+    while nodes[i].op == "getitem" and nodes[i].dtype == "int":
+        i = nodes[i].args[0]
+    return i
 
 
 @dataclass
@@ -547,8 +587,9 @@ def index_sizes(fn: Function) -> dict:
         shape = fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
         axis = 0
         for e in node.attr("index"):
-            if e[0] == "a" and node.args[e[1]] in params and axis < len(shape):
-                sizes = out.setdefault(params[node.args[e[1]]], [])
+            root = index_root(fn.nodes, node.args[e[1]]) if e[0] == "a" else None
+            if root in params and axis < len(shape):
+                sizes = out.setdefault(params[root], [])
                 if shape[axis] not in sizes:
                     sizes.append(shape[axis])
             axis += e[0] != "n"
@@ -582,10 +623,26 @@ def slice_needs(fn: Function) -> list[tuple]:
         node = fn.nodes[i]
         if node.op != "getitem":
             continue
-        for e in index_requirements(fn.nodes[node.args[0]].shape, node.attr("index")):
+        src = fn.nodes[node.args[0]].shape
+        for e in index_requirements(src, node.attr("index")) + arange_needs(fn.nodes, node):
             if e not in found:
                 found.add(e)
                 out.append((e, node))
+    return out
+
+
+def arange_needs(nodes, node) -> list:
+    """The size conditions (expressions ``>= 0``) under which the ``arange(n)`` index
+    arrays of the getitem ``node`` (also sliced or given new axes: ``arange(2)[:, None]``)
+    stay inside the axes they index: ``P - 2`` for ``x[arange(2)]`` of a ``Vector[P]``."""
+    src, out, axis = nodes[node.args[0]].shape, [], 0
+    for e in node.attr("index"):
+        root = nodes[index_root(nodes, node.args[e[1]])] if e[0] == "a" else None
+        if root is not None and root.op == "arange" and axis < len(src):
+            need = canon(sympy.Integer(0) + src[axis] - root.attr("n"))
+            if not (isinstance(need, int) and need >= 0) and not provably_nonnegative(need):
+                out.append(need)
+        axis += e[0] != "n"
     return out
 
 
@@ -601,9 +658,10 @@ def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], need
         p = needing_param(fn, e, node)
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
+        what = "an arange index" if e in arange_needs(fn.nodes, node) else "a slice"
         message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
                    f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
-                   f"{P.dim(rhs, {})} (a slice on line {line} needs it)")
+                   f"{P.dim(rhs, {})} ({what} on line {line} needs it)")
         lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
         lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
     return lines

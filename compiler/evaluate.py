@@ -30,7 +30,7 @@ import sympy
 
 from . import printer as P
 from .autodiff import active_nodes, contributions, live_masks
-from .codegen import HELPER_ORDER, Ctx, slice_needs
+from .codegen import HELPER_ORDER, Ctx, index_root, slice_needs
 from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
@@ -376,7 +376,7 @@ def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
         axis = 0
         for e in node.attr("index"):
             if e[0] == "a":
-                idx = node.args[e[1]]
+                idx = index_root(fn.nodes, node.args[e[1]])  # i of i[:, None]
                 if fn.nodes[idx].op == "param" and axis < len(src):
                     bounds[idx] = min(bounds.get(idx, src[axis]), src[axis])
             if e[0] in ("i", "s", "a"):

@@ -529,7 +529,8 @@ def expr(node, scope: Scope) -> int:
 def float_value(i: int, scope: Scope, at) -> int:
     node = scope.b[i]
     if node.dtype == "int" and node.op != "dim":
-        raise scope.src.error(at, "an Index value can only be used to index an array")
+        raise scope.src.error(at, "an Index value can only be used to index an array (or be "
+                              "indexed: i[:, None])")
     if node.dtype == "bool":
         raise scope.src.error(at, "a comparison can only be used as the condition of where()")
     return i
@@ -604,7 +605,7 @@ def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
-    x = value(node.value, scope)
+    x = indexed_value(node.value, scope)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     spec, arrays = [], []
     for it in items:
@@ -618,10 +619,25 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
         elif is_int_literal(it):
             spec.append(("i", index_int(it, scope, False)))
         else:
+            if scope.b[x].dtype == "int":
+                raise scope.src.error(it, "an Index value or arange(n) is indexed only with "
+                                      "integers, slices and None (i[:, None], i[1:])")
             arr = index_array(it, scope)
             arrays.append(arr)
             spec.append(("a", len(arrays)))
     return emit(scope, node, "getitem", x, *arrays, index=tuple(spec))
+
+
+def indexed_value(node, scope: Scope) -> int:
+    """The value a subscript indexes: a float value, or an integer array (an ``Index``
+    parameter, ``arange(n)``, or one of them indexed) for basic indexing that makes a
+    broadcasting index (``i[:, None]``); the result is again usable only as an index."""
+    if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
+        return arange_expr(node, scope)
+    i = expr(node, scope)
+    if scope.b[i].dtype == "int" and scope.b[i].op != "dim":
+        return i
+    return float_value(i, scope, node)
 
 
 def is_int_literal(node) -> bool:
@@ -678,21 +694,26 @@ def index_int(node, scope: Scope, optional: bool):
 
 def index_array(node, scope: Scope) -> int:
     if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
-        if len(node.args) != 1 or node.keywords:
-            raise scope.src.error(node, "arange takes one dimension: arange(n)")
-        a = node.args[0]
-        if isinstance(a, ast.Name) and a.id in scope.dims:
-            n = scope.dims[a.id]
-        elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
-            n = a.value
-        else:
-            raise scope.src.error(a, "arange takes a dimension name or a positive integer")
-        return emit(scope, node, "arange", n=n)
+        return arange_expr(node, scope)
     i = expr(node, scope)
     if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
         raise scope.src.error(node, "an index must be an integer literal, a slice, None, an Index "
                               "array or arange(n)")
     return i
+
+
+def arange_expr(node: ast.Call, scope: Scope) -> int:
+    """``arange(n)`` of a dimension name or a positive int literal (an index, or indexed)."""
+    if len(node.args) != 1 or node.keywords:
+        raise scope.src.error(node, "arange takes one dimension: arange(n)")
+    a = node.args[0]
+    if isinstance(a, ast.Name) and a.id in scope.dims:
+        n = scope.dims[a.id]
+    elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
+        n = a.value
+    else:
+        raise scope.src.error(a, "arange takes a dimension name or a positive integer")
+    return emit(scope, node, "arange", n=n)
 
 
 def call_name(node: ast.Call, scope: Scope) -> str:
@@ -720,7 +741,8 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
     lower = BUILTIN_CALLS.get(name)
     if lower is None:
         if name == "arange":
-            raise scope.src.error(node, "arange(n) can only be used as an index")
+            raise scope.src.error(node, "arange(n) can only be used as an index or indexed "
+                                  "(arange(n)[:, None])")
         raise scope.src.error(node.func, f"unknown function '{name}'")
     if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
         raise scope.src.error(node, "'*' and '**' arguments are not supported")
