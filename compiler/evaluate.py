@@ -313,8 +313,9 @@ def resolve_dims(
 
 def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str, int]:
     """``dims`` with the ``free`` (defaulted) sizes grown until the formula's slices fit
-    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n);
-    an InputError saying what a slice needs when sizes given cannot fit."""
+    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n) and
+    every dimension expression of the parameters is at least 1 (``H - 2`` needs H >= 3);
+    an InputError saying what is needed when sizes given cannot fit."""
     positive = expression_needs(fn)
     needs = [e for e, _ in slice_needs(fn)] + positive
 

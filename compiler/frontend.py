@@ -334,6 +334,9 @@ def parameter_dim(d, src: Source, scope: Scope):
     stand alone as a dimension of some parameter, where its size is read; a constant
     expression must be positive."""
     for n in ast.walk(d):
+        if isinstance(n, ast.Name) and (n.id in CONSTANTS or n.id in scope.constants):
+            raise src.error(n, f"'{n.id}' is a constant; a dimension expression is made of "
+                            "dimension names and integer literals")
         if isinstance(n, ast.Name) and n.id not in scope.dims:
             raise src.error(n, f"dimension '{n.id}' appears only inside an expression; it must "
                             f"also stand alone as a dimension of some parameter (as in "

@@ -238,6 +238,16 @@ def test_non_positive_constant_dimension_is_a_located_error():
     )
 
 
+def test_constant_in_dimension_expression_is_a_located_error():
+    text = error_of(
+        "K = 2\ndef f(x: Vector[n], y: Vector[K * n]) -> Scalar:\n    return sum(x)\n"
+    )
+    assert (
+        "<string>:2:31: error: 'K' is a constant; a dimension expression is made of "
+        "dimension names and integer literals" in text
+    )
+
+
 def test_check_draws_sizes_that_keep_expressions_positive():
     """gradc check draws the plain names and computes the expressions; ``H - 5`` needs
     ``H >= 6``, and sizes given with --dims that cannot fit are reported."""
