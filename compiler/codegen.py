@@ -20,8 +20,10 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+import sympy
+
 from . import printer as P
-from .ir import Builder, Function, format_shape, reachable, rebuild
+from .ir import Builder, Function, reachable, rebuild
 from .passes.late import late
 from .passes.simplify import make_rewriter
 from .primitives import (
@@ -32,7 +34,7 @@ from .primitives import (
     index_requirements,
     spell,
 )
-from .shapes import as_inequality, broadcast
+from .shapes import as_inequality, broadcast, canon, provably_nonnegative
 from .templating import render
 
 VERSION = "0.1.0"
@@ -181,16 +183,54 @@ class Ctx:
     def unique_index(self, node) -> bool:
         """Whether a scatter's index can never hit one element twice (else ``np.add.at``).
 
-        Ints, slices (any step) and None never do. Index arrays may repeat, unless one of
-        them is ``arange(n)`` with the shape ``(n,)`` that all of them broadcast to: its
-        distinct values then tell every gathered element apart (``arange(1)`` broadcast
-        against ``y`` does not).
+        Ints, slices (any step) and None never do. Index arrays may repeat, unless every
+        axis of the shape they broadcast to is 1 or is covered by an ``arange`` (sliced or
+        given new axes: ``arange(n)[:, None]``) whose distinct values run along that axis
+        with its full length: positions that differ on any axis then gather different
+        elements (``arange(1)`` broadcast against ``y`` covers nothing; ``X[arange(n)[:,
+        None], j]`` leaves ``j``'s axis uncovered).
         """
-        arrays = [self.nodes[node.args[e[1]]] for e in node.attr("index") if e[0] == "a"]
+        arrays = [node.args[e[1]] for e in node.attr("index") if e[0] == "a"]
         if not arrays:
             return True
-        full = broadcast(*(a.shape for a in arrays))
-        return any(a.op == "arange" and a.shape == full for a in arrays)
+        full = broadcast(*(self.nodes[a].shape for a in arrays))
+        covered = set()
+        for a in arrays:
+            shape, axis = self.nodes[a].shape, distinct_axis(self.nodes, a)
+            if axis is not None and shape[axis] == full[len(full) - len(shape) + axis]:
+                covered.add(len(full) - len(shape) + axis)
+        return all(k in covered or d == 1 for k, d in enumerate(full))
+
+
+def distinct_axis(nodes, i: int) -> int | None:
+    """The axis along which the integer array ``i`` holds distinct values, every other axis
+    having length 1: 0 for ``arange(n)``, followed through slices, ints and None
+    (``arange(n)[:, None]``: 0; ``arange(n)[None, ::-1]``: 1); None for anything else."""
+    node = nodes[i]
+    if node.op == "arange":
+        return 0
+    if node.op != "getitem" or node.dtype != "int":
+        return None
+    axis = distinct_axis(nodes, node.args[0])
+    if axis is None:
+        return None
+    out = k = 0
+    for e in node.attr("index"):
+        if e[0] == "n":
+            out += 1
+            continue
+        if k == axis:
+            return out if e[0] == "s" else None
+        out += e[0] == "s"
+        k += 1
+    return out + axis - k
+
+
+def index_root(nodes, i: int) -> int:
+    """The node an integer index array is cut from (``i`` of ``i[:, None]``), else ``i``."""
+    while nodes[i].op == "getitem" and nodes[i].dtype == "int":
+        i = nodes[i].args[0]
+    return i
 
 
 @dataclass
@@ -464,11 +504,13 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
-            if not isinstance(d, int):
-                seen[str(d)] = seen.get(str(d), 0) + 1
+            for s in ([] if isinstance(d, int) else d.free_symbols):
+                seen[str(s)] = seen.get(str(s), 0) + 1
     lines: list[str] = []
     bound: set[str] = set()
+    deferred: list[tuple[set, list[str]]] = []
     for p in fn.params:
+        lines += flush_checks(deferred, bound)
         node = fn.nodes[p.node]
         v = names[p.name]
         shape = node.shape
@@ -477,10 +519,11 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
             lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
             continue
         check = "_index" if node.dtype == "int" else "_array"
-        text = f'"{format_shape(shape)}"'
+        text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
         args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
         lines += call_lines("", f"{v} = {check}", args)
-        keys = [None if isinstance(d, int) else str(d) for d in shape]
+        keys = [d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape]
+        exprs = [d for d in shape if not isinstance(d, int) and not d.is_Symbol]
         new = [k for k in keys if k is not None and k not in bound]
         if len(new) == len(keys) and len(set(new)) == len(new):
             needed = [k if dims[k] in used or seen[k] > 1 else None for k in keys]
@@ -495,10 +538,21 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
                 lines.append(f"{dims[key]} = {v}.shape[{k}]")
                 bound.add(key)
         expected = P.shape(shape, dims)
-        lines.append(f"if {v}.shape != {expected}:")
-        lines += call_lines("    ", "raise _shape_error", [
-            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{format_shape(shape)}"', expected])
+        check_lines = [f"if {v}.shape != {expected}:", *call_lines("    ", "raise _shape_error", [
+            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", text, expected])]
+        # an expression of names that a later parameter has alone is checked after it
+        deferred.append(({str(s) for d in exprs for s in d.free_symbols}, check_lines))
+        lines += flush_checks(deferred, bound)
+    lines += flush_checks(deferred, None)
     return lines + slice_checks(fn, names, dims, needs) + values
+
+
+def flush_checks(deferred: list[tuple[set, list[str]]], bound: set[str] | None) -> list[str]:
+    """The lines of the shape checks in ``deferred`` whose dimension names are all
+    ``bound`` (every one when ``bound`` is None), removed from ``deferred``, in order."""
+    ready = [item for item in deferred if bound is None or item[0] <= bound]
+    deferred[:] = [item for item in deferred if item not in ready]
+    return [line for _, check_lines in ready for line in check_lines]
 
 
 def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
@@ -533,8 +587,9 @@ def index_sizes(fn: Function) -> dict:
         shape = fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
         axis = 0
         for e in node.attr("index"):
-            if e[0] == "a" and node.args[e[1]] in params and axis < len(shape):
-                sizes = out.setdefault(params[node.args[e[1]]], [])
+            root = index_root(fn.nodes, node.args[e[1]]) if e[0] == "a" else None
+            if root in params and axis < len(shape):
+                sizes = out.setdefault(params[root], [])
                 if shape[axis] not in sizes:
                     sizes.append(shape[axis])
             axis += e[0] != "n"
@@ -568,10 +623,26 @@ def slice_needs(fn: Function) -> list[tuple]:
         node = fn.nodes[i]
         if node.op != "getitem":
             continue
-        for e in index_requirements(fn.nodes[node.args[0]].shape, node.attr("index")):
+        src = fn.nodes[node.args[0]].shape
+        for e in index_requirements(src, node.attr("index")) + arange_needs(fn.nodes, node):
             if e not in found:
                 found.add(e)
                 out.append((e, node))
+    return out
+
+
+def arange_needs(nodes, node) -> list:
+    """The size conditions (expressions ``>= 0``) under which the ``arange(n)`` index
+    arrays of the getitem ``node`` (also sliced or given new axes: ``arange(2)[:, None]``)
+    stay inside the axes they index: ``P - 2`` for ``x[arange(2)]`` of a ``Vector[P]``."""
+    src, out, axis = nodes[node.args[0]].shape, [], 0
+    for e in node.attr("index"):
+        root = nodes[index_root(nodes, node.args[e[1]])] if e[0] == "a" else None
+        if root is not None and root.op == "arange" and axis < len(src):
+            need = canon(sympy.Integer(0) + src[axis] - root.attr("n"))
+            if not (isinstance(need, int) and need >= 0) and not provably_nonnegative(need):
+                out.append(need)
+        axis += e[0] != "n"
     return out
 
 
@@ -587,9 +658,10 @@ def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], need
         p = needing_param(fn, e, node)
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
+        what = "an arange index" if e in arange_needs(fn.nodes, node) else "a slice"
         message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
-                   f"{format_shape(fn.nodes[p.node].shape)} with {P.dim(lhs, {})} >= "
-                   f"{P.dim(rhs, {})} (a slice on line {line} needs it)")
+                   f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
+                   f"{P.dim(rhs, {})} ({what} on line {line} needs it)")
         lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
         lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
     return lines

@@ -30,7 +30,7 @@ import sympy
 
 from . import printer as P
 from .autodiff import active_nodes, contributions, live_masks
-from .codegen import HELPER_ORDER, Ctx, slice_needs
+from .codegen import HELPER_ORDER, Ctx, index_root, slice_needs
 from .ir import Builder, Function, Node, format_attr, reachable
 from .loader import import_source
 from .passes.simplify import make_rewriter
@@ -267,6 +267,8 @@ def as_input(fn: Function, name: str, raw, dims_seen: dict[str, int]):
                     f"--at: {name}: {param.annotation} does not fit shape {arr.shape}"
                 )
             continue
+        if not d.is_Symbol:  # an expression (4 * H): checked once its names have sizes
+            continue
         key = str(d)
         if dims_seen.setdefault(key, n) != n:
             raise InputError(
@@ -311,22 +313,57 @@ def resolve_dims(
 
 def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str, int]:
     """``dims`` with the ``free`` (defaulted) sizes grown until the formula's slices fit
-    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n);
-    an InputError saying what a slice needs when sizes given cannot fit."""
-    needs = [e for e, _ in slice_needs(fn)]
+    (``x[:4]`` of a ``Vector[n]`` needs n >= 4: the emitted checks refuse smaller n) and
+    every dimension expression of the parameters is at least 1 (``H - 2`` needs H >= 3);
+    an InputError saying what is needed when sizes given cannot fit."""
+    positive = expression_needs(fn)
+    needs = [e for e, _ in slice_needs(fn)] + positive
+
+    def at(e, sizes):
+        return e.subs({dim_symbol(d): n for d, n in sizes.items()})
+
     for _ in range(200):
-        failing = [e for e in needs if e.subs({dim_symbol(d): n for d, n in dims.items()}) < 0]
+        failing = [e for e in needs if at(e, dims) < 0]
         if not failing:
             return dims
         names = [str(s) for s in sorted(failing[0].free_symbols, key=str)]
-        grow = [d for d in names if d in free]
+        grow = [d for d in names if d in free and at(failing[0], {**dims, d: dims[d] + 1})
+                > at(failing[0], dims)]
         if not grow:
             break
         dims[grow[0]] += 1
     lhs, rhs = as_inequality(failing[0])
     sizes = ", ".join(f"{d}={n}" for d, n in dims.items())
+    if failing[0] in positive:
+        raise InputError(f"{fn.name}: the dimension {P.dim(failing[0] + 1, {})} of a "
+                         f"parameter must be at least 1, but the sizes are {sizes}")
     raise InputError(f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
                      f"but the sizes are {sizes}")
+
+
+def expression_needs(fn: Function) -> list:
+    """``d - 1`` (to be ``>= 0``) for each dimension expression ``d`` among the parameters'
+    shapes (``H - 2``), so that the sizes drawn for its names make it at least 1."""
+    out = []
+    for p in fn.params:
+        for d in fn.nodes[p.node].shape:
+            if not isinstance(d, int) and not d.is_Symbol and d - 1 not in out:
+                out.append(d - 1)
+    return out
+
+
+def check_fixed_shapes(fn: Function, fixed: dict, sizes: dict[str, int]) -> None:
+    """Each ``--at`` input's shape against its annotation with ``sizes`` put in (its
+    dimension expressions, ``4 * H``, are checked only here); else an InputError."""
+    for p in fn.params:
+        if p.name not in fixed:
+            continue
+        want = concrete(fn.nodes[p.node].shape, sizes)
+        got = np.shape(fixed[p.name])
+        if got != want:
+            given = ", ".join(f"{d}={n}" for d, n in sizes.items())
+            raise InputError(f"--at: {p.name}: {p.annotation} with {given} is shape "
+                             f"{format_attr(want)}, got {format_attr(tuple(got))}")
 
 
 def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
@@ -340,7 +377,7 @@ def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
         axis = 0
         for e in node.attr("index"):
             if e[0] == "a":
-                idx = node.args[e[1]]
+                idx = index_root(fn.nodes, node.args[e[1]])  # i of i[:, None]
                 if fn.nodes[idx].op == "param" and axis < len(src):
                     bounds[idx] = min(bounds.get(idx, src[axis]), src[axis])
             if e[0] in ("i", "s", "a"):
@@ -366,6 +403,7 @@ def draw_point(
     seen: dict[str, int] = {}
     fixed = {name: as_input(fn, name, raw, seen) for name, raw in (at or {}).items()}
     sizes = resolve_dims(fn, dims or {}, seen)
+    check_fixed_shapes(fn, fixed, sizes)
     bounds = index_bounds(fn, sizes)
     for p in fn.params:
         high = bounds.get(p.node)

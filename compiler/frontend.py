@@ -22,7 +22,7 @@ from .errors import FormulaError, ShapeError
 from .ir import Builder, Function, Loc, Param
 from .passes.simplify import make_rewriter
 from .primitives import PRIMS
-from .shapes import canon, dim_symbol, norm_axis
+from .shapes import canon, dim_symbol, norm_axis, size
 from .sympy_input import derivable
 
 MAX_SOURCE_BYTES = 1_000_000
@@ -296,6 +296,23 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
 
 
+def annotation_dims(ann) -> list:
+    """The dimension nodes of a type annotation (``Matrix[m, n]``: ``m`` and ``n``)."""
+    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def declare_dims(args: list, src: Source, scope: Scope) -> None:
+    """Register, in order of appearance, every dimension name that stands alone among the
+    parameters' dimensions, so that an expression (``4 * H``) may use a name that stands
+    alone only in a later parameter."""
+    for a in args:
+        for d in annotation_dims(a.annotation):
+            if isinstance(d, ast.Name):
+                read_dim(d, src, scope)
+
+
 def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Name):
         if d.id in CONSTANTS or d.id in scope.constants:
@@ -306,7 +323,28 @@ def read_dim(d, src: Source, scope: Scope):
         return scope.dims[d.id]
     if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
         return d.value
-    raise src.error(d, "a dimension is a positive integer or a name")
+    if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
+        raise src.error(d, "a dimension is a positive integer, a name or an expression of "
+                        "them with + - * //")
+    return parameter_dim(d, src, scope)
+
+
+def parameter_dim(d, src: Source, scope: Scope):
+    """A dimension expression of a parameter (``4 * H``, ``H - 2``): each name in it must
+    stand alone as a dimension of some parameter, where its size is read; a constant
+    expression must be positive."""
+    for n in ast.walk(d):
+        if isinstance(n, ast.Name) and (n.id in CONSTANTS or n.id in scope.constants):
+            raise src.error(n, f"'{n.id}' is a constant; a dimension expression is made of "
+                            "dimension names and integer literals")
+        if isinstance(n, ast.Name) and n.id not in scope.dims:
+            raise src.error(n, f"dimension '{n.id}' appears only inside an expression; it must "
+                            f"also stand alone as a dimension of some parameter (as in "
+                            f"Vector[{n.id}]) so that its size is read from a shape")
+    value = canon(dim_expression(d, scope))
+    if isinstance(value, int) and value <= 0:
+        raise src.error(d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive")
+    return value
 
 
 def return_dim(d, src: Source, scope: Scope):
@@ -327,6 +365,7 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
     params: list[Param] = []
     wrt = read_wrt(fn, src)
     seen: set[str] = set()
+    declare_dims(args.args, src, scope)
     for a in args.args:
         if a.arg in seen:
             raise src.error(a, f"duplicate parameter '{a.arg}'")
@@ -493,7 +532,8 @@ def expr(node, scope: Scope) -> int:
 def float_value(i: int, scope: Scope, at) -> int:
     node = scope.b[i]
     if node.dtype == "int" and node.op != "dim":
-        raise scope.src.error(at, "an Index value can only be used to index an array")
+        raise scope.src.error(at, "an Index value can only be used to index an array (or be "
+                              "indexed: i[:, None])")
     if node.dtype == "bool":
         raise scope.src.error(at, "a comparison can only be used as the condition of where()")
     return i
@@ -568,7 +608,7 @@ def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
-    x = value(node.value, scope)
+    x = indexed_value(node.value, scope)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     spec, arrays = [], []
     for it in items:
@@ -582,10 +622,25 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
         elif is_int_literal(it):
             spec.append(("i", index_int(it, scope, False)))
         else:
+            if scope.b[x].dtype == "int":
+                raise scope.src.error(it, "an Index value or arange(n) is indexed only with "
+                                      "integers, slices and None (i[:, None], i[1:])")
             arr = index_array(it, scope)
             arrays.append(arr)
             spec.append(("a", len(arrays)))
     return emit(scope, node, "getitem", x, *arrays, index=tuple(spec))
+
+
+def indexed_value(node, scope: Scope) -> int:
+    """The value a subscript indexes: a float value, or an integer array (an ``Index``
+    parameter, ``arange(n)``, or one of them indexed) for basic indexing that makes a
+    broadcasting index (``i[:, None]``); the result is again usable only as an index."""
+    if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
+        return arange_expr(node, scope)
+    i = expr(node, scope)
+    if scope.b[i].dtype == "int" and scope.b[i].op != "dim":
+        return i
+    return float_value(i, scope, node)
 
 
 def is_int_literal(node) -> bool:
@@ -642,21 +697,26 @@ def index_int(node, scope: Scope, optional: bool):
 
 def index_array(node, scope: Scope) -> int:
     if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
-        if len(node.args) != 1 or node.keywords:
-            raise scope.src.error(node, "arange takes one dimension: arange(n)")
-        a = node.args[0]
-        if isinstance(a, ast.Name) and a.id in scope.dims:
-            n = scope.dims[a.id]
-        elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
-            n = a.value
-        else:
-            raise scope.src.error(a, "arange takes a dimension name or a positive integer")
-        return emit(scope, node, "arange", n=n)
+        return arange_expr(node, scope)
     i = expr(node, scope)
     if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
         raise scope.src.error(node, "an index must be an integer literal, a slice, None, an Index "
                               "array or arange(n)")
     return i
+
+
+def arange_expr(node: ast.Call, scope: Scope) -> int:
+    """``arange(n)`` of a dimension name or a positive int literal (an index, or indexed)."""
+    if len(node.args) != 1 or node.keywords:
+        raise scope.src.error(node, "arange takes one dimension: arange(n)")
+    a = node.args[0]
+    if isinstance(a, ast.Name) and a.id in scope.dims:
+        n = scope.dims[a.id]
+    elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
+        n = a.value
+    else:
+        raise scope.src.error(a, "arange takes a dimension name or a positive integer")
+    return emit(scope, node, "arange", n=n)
 
 
 def call_name(node: ast.Call, scope: Scope) -> str:
@@ -684,7 +744,8 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
     lower = BUILTIN_CALLS.get(name)
     if lower is None:
         if name == "arange":
-            raise scope.src.error(node, "arange(n) can only be used as an index")
+            raise scope.src.error(node, "arange(n) can only be used as an index or indexed "
+                                  "(arange(n)[:, None])")
         raise scope.src.error(node.func, f"unknown function '{name}'")
     if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
         raise scope.src.error(node, "'*' and '**' arguments are not supported")
@@ -831,16 +892,28 @@ def call_reshape(node, scope, name):
             dims.append(scope.dims[it.id])
         elif isinstance(it, ast.Constant) and type(it.value) is int and it.value > 0:
             dims.append(it.value)
+        elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
+            dims.append(reshape_size(it, scope))
         else:
-            raise scope.src.error(it, "reshape sizes are positive integers, dimension names or -1")
+            raise scope.src.error(it, "reshape sizes are positive integers, dimension names, "
+                                  "expressions of them with + - * // (C * H * W) or -1")
     if free is not None:
-        from .shapes import size
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
         if not (isinstance(dims[free], int) or dims[free].is_integer):
             raise scope.src.error(s, f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
                                   f"into {ast.unparse(s)}")
     return emit(scope, node, "reshape", x, shape=tuple(dims))
+
+
+def reshape_size(node, scope: Scope):
+    """One size of ``reshape(x, (N, C * H * W))`` given as an expression of dimension
+    names and int literals; a constant one must be positive."""
+    d = canon(dim_expression(node, scope))
+    if isinstance(d, int) and d <= 0:
+        raise scope.src.error(node, f"reshape size {ast.unparse(node)} is {d}; sizes are "
+                              "positive (or a single -1)")
+    return d
 
 
 def call_sequence(node, scope, name):
@@ -900,10 +973,16 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
             return fused
     inner = Scope(src, scope.b, scope.constants, above, inlining=scope.inlining + (fn.name,),
                   fuse=scope.fuse, call_loc=scope.b.loc)
+    pending: list = []
+    scratch = Scope(src, scope.b, {}, {})
+    if not sig.fuse:
+        declare_dims(fn.args.args, src, scratch)
     for a, v, at in zip(fn.args.args, args, node.args):
         if not sig.fuse:
-            bind_dims(a, scope.b.shape(v), inner, at, fn.name)
+            pending += bind_dims(a, scope.b.shape(v), inner, at, fn.name, scratch)
         inner.env[a.arg] = v
+    for check in pending:
+        check_dim_expressions(*check, inner, fn.name)
     outer_loc = scope.b.loc
     first = len(scope.b.nodes)
     _, out = lower_body(fn, inner)
@@ -957,24 +1036,45 @@ def broadcast_over(scope: Scope, at, result: int, args: list[int]) -> int:
     return emit(scope, at, "broadcast_to", result, shape=shape)
 
 
-def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str) -> None:
+def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str,
+              scratch: Scope | None = None) -> list:
     """Match parameter ``a``'s annotation against the argument's shape ``actual``.
 
     The callee's dimension names are bound to the caller's dimensions in ``inner.dims``.
+    Returns the check of its dimension expressions (``4 * H``) to make once every
+    parameter has bound its names (``check_dim_expressions``), or none.
     """
     src = inner.src
-    scratch = Scope(src, inner.b, {}, {})
+    scratch = scratch or Scope(src, inner.b, {}, {})
     shape, dtype, text = read_type(a.annotation, src, scratch, ("parameter " + a.arg, a))
     ok = len(shape) == len(actual)
+    exprs = False
     for want, got in zip(shape, actual) if ok else ():
         if isinstance(want, int):
             ok = ok and want == got
-        else:
+        elif want.is_Symbol:
             bound = inner.dims.setdefault(want.name, got)
             ok = ok and bound == got
+        else:
+            exprs = True
     if not ok:
         raise src.error(at, f"{fname}(): argument '{a.arg}' has shape "
                         f"{ir.format_shape(actual)}, expected {text}")
+    return [(a, shape, actual, at, text)] if exprs else []
+
+
+def check_dim_expressions(a: ast.arg, shape: tuple, actual: tuple, at, text: str,
+                          inner: Scope, fname: str) -> None:
+    """The dimension expressions of parameter ``a`` (``4 * H``), with the sizes its names
+    were bound to in ``inner.dims`` put in, must equal the argument's sizes ``actual``."""
+    for want, got in zip(shape, actual):
+        if isinstance(want, int) or want.is_Symbol:
+            continue
+        bound = {s: sympy.Integer(0) + inner.dims[s.name] for s in want.free_symbols}
+        size = canon(want.xreplace(bound))
+        if canon(sympy.Integer(0) + size - got) != 0:
+            raise inner.src.error(at, f"{fname}(): argument '{a.arg}' has shape "
+                                  f"{ir.format_shape(actual)}, expected {text}")
 
 
 EXPRESSIONS = {

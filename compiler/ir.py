@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
+from . import printer
+
 Dim = int | sympy.Expr
 Shape = tuple
 
@@ -218,10 +220,9 @@ class Builder:
 
 
 def format_shape(shape: Shape) -> str:
-    """Shapes as a user writes them: ``()``, ``(n,)``, ``(n, d - 1)``."""
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(d) for d in shape) + ")"
+    """Shapes as a user writes them: ``()``, ``(n,)``, ``(n, d - 1)``, ``(n // 2, 4 * h)``
+    (sizes in Python integer arithmetic, as the emitted code writes them)."""
+    return printer.shape(shape, {})
 
 
 def format_attr(value) -> str:

@@ -917,7 +917,7 @@ def scatter_into(target, node, a, ctx):
 def getitem_emit(node, a, ctx):
     """``x[...]``; a scalar given new axes (``s[None]``) is ``np.full((1,), s)``, since a
     Scalar input is a Python float, which cannot be indexed."""
-    if not ctx.shape_of(node.args[0]):
+    if not ctx.shape_of(node.args[0]) and node.dtype == "float":
         return P.call("np.full", P.shape(node.shape, ctx.dims), as_float(a[0]))
     return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
 
