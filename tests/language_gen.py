@@ -916,7 +916,13 @@ def add_helpers(g: Gen, e: Expr) -> Expr:
         return Expr(f"hf({e.text})", e.shape, dims=e.dims)
     if u < 0.2 and not g.opaque(e):
         g.tag("helper-plain")
-        ann = g.annotation(e.shape, g.dims_of(e))
+        # a helper's own dimensions: an expression (``Q - 1``) gets a name of its own, as
+        # every name in an expression must also stand alone among the parameters' dims
+        dims = tuple(
+            d if d.isidentifier() or d.isdigit() else f"E{k}"
+            for k, d in enumerate(g.dims_of(e))
+        )
+        ann = g.annotation(e.shape, dims)
         g.helpers.append(
             f"def hp(u: {ann}) -> {ann}:\n    v = tanh(u)\n    return v * u + 1.0\n"
         )
