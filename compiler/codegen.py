@@ -40,8 +40,8 @@ from .templating import render
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_index_error", "_empty_error", "_sigmoid", "_softplus", "_logsumexp", "_softmax",
-                "_log_softmax", "_sigmoid_scalar", "_softplus_scalar", "_sign_scalar",
+HELPER_ORDER = ("_float64", "_index_error", "_empty_error", "_sigmoid", "_softplus",
+                "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar", "_softplus_scalar", "_sign_scalar",
                 "_vdot", "_norm")
 HELPER_NEEDS = {"_log_softmax": ("math",), "_logsumexp": ("math",), "_norm": ("math",),
                 "_sigmoid_scalar": ("math",),
@@ -490,7 +490,8 @@ def seed_one(fn: Function, fuse: bool) -> Function:
 # ---------------------------------------------------------------- prologue
 
 
-def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: set[str]) -> list:
+def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: set[str],
+             math: bool = False) -> list:
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
@@ -514,9 +515,12 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         node = fn.nodes[p.node]
         v = names[p.name]
         shape = node.shape
-        if not shape and node.dtype == "float":
+        if not shape and node.dtype == "float" and math:
             lines.append(f"if not isinstance({v}, float):")
             lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
+            continue
+        if not shape and node.dtype == "float":  # NumPy code: NumPy's scalar arithmetic
+            lines += call_lines("", f"{v} = _float64", [v, f'"{fn.name}"', f'"{p.name}"'])
             continue
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
@@ -917,7 +921,7 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     if not cache_names:
         fret = ["cache = ()"]
     fused = identifiers(fblocks, [value] + cache_names)
-    checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused)
+    checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused, ctx.math)
     out.append(guard(lay_out(name("forward"), params, docstring(fn, "forward", cache_names),
                              checks + body_lines(fblocks),
                              fret + [f"return {returned}, cache"]), "forward", params))
@@ -997,7 +1001,7 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
         return lay_out(fallback_name(fn.name, "value_and_grad"), params, [],
                        to_float64(params) + body_lines(blocks), ret)
     return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
-                   prologue(fn, pnames, dims, used) + body_lines(blocks), ret)
+                   prologue(fn, pnames, dims, used, ctx.math) + body_lines(blocks), ret)
 
 
 def backward_part(vg: Function) -> set[int]:
@@ -1037,7 +1041,7 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
         except NoScalarSpelling:
             fam, used = function_family(fn, names, fuse)
         checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
-        used |= {h for h in ("_index_error", "_empty_error") if f"raise {h}(" in checks}
+        used |= {h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks}
         called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
         if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
             extra, needs = function_family(fn, names, fuse, numpy_fallback=True)

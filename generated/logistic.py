@@ -74,6 +74,14 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+def _float64(value, function, param):
+    """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
+    floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
+    if type(value) is np.float64:
+        return value
+    return np.float64(_scalar(value, function, param))
+
+
 def _empty_error(function, param, seen, dim):
     """The ValueError for a dimension of size 0 that a mean, max or min reduces over."""
     return ValueError(
@@ -118,8 +126,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
-    if not isinstance(b, float):
-        b = _scalar(b, "logistic_loss", "b")
+    b = _float64(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape != (n, d):
@@ -127,8 +134,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    if not isinstance(lam, float):
-        lam = _scalar(lam, "logistic_loss", "lam")
+    lam = _float64(lam, "logistic_loss", "lam")
     if n == 0:
         raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)
@@ -176,8 +182,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     (d,) = w.shape
-    if not isinstance(b, float):
-        b = _scalar(b, "logistic_loss", "b")
+    b = _float64(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape != (n, d):
@@ -185,8 +190,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if y.shape != (n,):
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    if not isinstance(lam, float):
-        lam = _scalar(lam, "logistic_loss", "lam")
+    lam = _float64(lam, "logistic_loss", "lam")
     if n == 0:
         raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)

@@ -141,3 +141,28 @@ def test_no_try_where_nothing_can_raise():
     )
     assert "except (ArithmeticError" not in text
     assert "_numpy(" not in text
+
+
+MIXED = """\
+def f(x: Scalar, v: Vector[n]) -> Scalar:
+    return sum(v) * (1 / x) + sum(v * x ** 2)
+"""
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
+@pytest.mark.parametrize("x", [0.0, 1e200, -0.0, 2.0])
+def test_scalar_inputs_of_numpy_code_follow_numpy(fuse, x):
+    """A Scalar input of a function that also has arrays gives NumPy's inf/nan where
+    Python floats would raise (1 / x at 0, x ** 2 at 1e200), as hand-written NumPy does."""
+    v = np.array([1.0, 2.0])
+    xs = np.float64(x)
+    with np.errstate(all="ignore"):
+        want_value = v.sum() * (1 / xs) + (v * xs**2).sum()
+        want_dx = -v.sum() / xs**2 + (2 * xs * v).sum()
+        want_dv = 1 / xs + xs**2 * np.ones(2)
+        mod = compiler.load_source(MIXED, fuse=fuse)
+        value, (d_x, d_v) = mod.f_value_and_grad(x, v)
+        assert_same(mod.f(x, v), want_value, "f")
+    assert_same(value, want_value, "value")
+    assert_same(d_x, want_dx, "d_x")
+    np.testing.assert_array_equal(d_v, want_dv)
