@@ -89,8 +89,10 @@ def clamped_slices(shape: tuple, index: tuple) -> list:
             continue
         if isinstance(e, slice) and axis < len(shape):
             n = shape[axis]
-            bounds = [b for b in (e.start, e.stop) if b is not None]
-            if any(not -n <= b <= n for b in bounds) or len(range(n)[e]) == 0:
+            used = e.indices(n)[:2]  # the bounds NumPy uses, after clamping
+            given = [None if b is None else b + n if b < 0 else b for b in (e.start, e.stop)]
+            moved = any(g is not None and g != u for g, u in zip(given, used))
+            if moved or len(range(n)[e]) == 0:
                 out.append((axis, e))
         axis += 1
     return out

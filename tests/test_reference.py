@@ -338,3 +338,6 @@ def test_clamped_slices_are_the_ones_numpy_clamps_or_empties():
     assert R.clamped_slices((3, 4), (None, 0, slice(-5, None))) == [(1, slice(-5, None))]
     assert R.clamped_slices((3,), (slice(1, 3),)) == []
     assert R.clamped_slices((3,), (slice(-3, None, -1),)) == []
+    # a negative step starts at most at n - 1: x[2:-2:-2] of 2 elements starts at 1
+    assert R.clamped_slices((2,), (slice(2, -2, -2),)) == [(0, slice(2, -2, -2))]
+    assert R.clamped_slices((3,), (slice(None, -4, -1),)) == []
