@@ -32,6 +32,7 @@ from .primitives import (
     NoScalarSpelling,
     as_float,
     index_requirements,
+    may_raise_on_floats,
     spell,
 )
 from .shapes import as_inequality, broadcast, canon, provably_nonnegative
@@ -41,10 +42,11 @@ VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_float64", "_index_error", "_empty_error", "_sigmoid", "_softplus",
-                "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar", "_softplus_scalar", "_sign_scalar",
-                "_vdot", "_norm")
+                "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar", "_softplus_scalar",
+                "_sign_scalar", "_maximum_scalar", "_minimum_scalar", "_vdot", "_norm")
 HELPER_NEEDS = {"_log_softmax": ("math",), "_logsumexp": ("math",), "_norm": ("math",),
-                "_sigmoid_scalar": ("math",),
+                "_sigmoid_scalar": ("math",), "_sign_scalar": ("math",),
+                "_maximum_scalar": ("math",), "_minimum_scalar": ("math",),
                 "_softplus_scalar": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
@@ -792,11 +794,6 @@ def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: li
 
 # What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
 MATH_ERRORS = "(ArithmeticError, ValueError)"
-# Only these raise on floats: division, ``%``, powers and ``math``'s functions (+, -, *,
-# abs, max, min and comparisons give inf or nan as NumPy does).
-MAY_RAISE = re.compile(r"/|%|\*\*|\bmath\.")
-
-
 def fallback_name(fn_name: str, kind: str) -> str:
     """The NumPy fallback of the scalar function ``<fn_name>_<kind>``."""
     return f"_{fn_name}_{kind}_numpy"
@@ -810,14 +807,14 @@ def fallback_doc(name: str) -> list[str]:
             "where Python raises, as the NumPy build returns; results are floats."]
 
 
-def guarded(layout: dict, fallback: str, args: list[str]) -> dict:
+def guarded(layout: dict, fallback: str, args: list[str], nodes, computed) -> dict:
     """``layout`` with its statements in a ``try`` that hands the inputs to ``fallback``
-    when ``math`` raises; the input checks before them stay outside. Statements that
-    cannot raise (no division, power or ``math`` call) need no ``try``.
+    when ``math`` raises; the input checks before them stay outside. A function none of
+    whose ``computed`` nodes can raise on floats (``may_raise_on_floats``: no division,
+    power, ``exp``, ``log``, ...) needs no ``try``.
     """
     blocks = [item for item in layout["body"] if isinstance(item, dict)]
-    code = [ln for b in blocks for ln in b["lines"] if not ln.startswith("#")]
-    if any(MAY_RAISE.search(ln) for ln in code):
+    if any(may_raise_on_floats(nodes[i]) for i in computed):
         layout["body"] = [item for item in layout["body"] if not isinstance(item, dict)]
         handler = [ln[4:] for ln in call_lines("    ", f"return {fallback}", args)]
         layout["guard"] = {"body": blocks, "errors": MATH_ERRORS, "handler": handler}
@@ -905,8 +902,10 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     def name(kind: str) -> str:
         return fallback_name(fn.name, kind) if numpy_fallback else f"{fn.name}_{kind}"
 
-    def guard(layout: dict, kind: str, args: list[str]) -> dict:
-        return guarded(layout, fallback_name(fn.name, kind), args) if math else layout
+    def guard(layout: dict, kind: str, args: list[str], nodes=fn.nodes, computed=()) -> dict:
+        if not math:
+            return layout
+        return guarded(layout, fallback_name(fn.name, kind), args, nodes, computed)
 
     out = []
     # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
@@ -924,7 +923,8 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused, ctx.math)
     out.append(guard(lay_out(name("forward"), params, docstring(fn, "forward", cache_names),
                              checks + body_lines(fblocks),
-                             fret + [f"return {returned}, cache"]), "forward", params))
+                             fret + [f"return {returned}, cache"]), "forward", params,
+                     computed=fwd))
     unpack = []
     if len(cache_names) == 1:
         unpack = [f"({cache_names[0]},) = cache"]
@@ -942,11 +942,12 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     out.append(guard(lay_out(name("backward"), [seed_name, "cache"],
                              docstring(fn, "backward", [], seed_name),
                              unpack + seed_check + body_lines(bblocks), bret),
-                     "backward", [seed_name, "cache"]))
+                     "backward", [seed_name, "cache"], computed=bwd))
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
         out.append(guard(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names,
-                                        numpy_fallback), "value_and_grad", params))
+                                        numpy_fallback), "value_and_grad", params,
+                         vg.nodes, reachable(vg.nodes, [vg.output, *vg.grads.values()])))
     if numpy_fallback:
         for layout in out:
             layout["doc"] = fallback_doc(layout["name"])

@@ -81,6 +81,21 @@ def spell(node, a, ctx):
 SAME_ON_FLOATS = {"add", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq", "and",
                   "const", "param", "dim", "fused", "input_ref"}
 
+# Ops whose spelling on Python floats never raises (inf and nan come out as NumPy's do;
+# the scalar sigmoid guards its exp): the scalar build needs no NumPy fallback for them.
+# Every other op (division, powers, exp, log, sqrt, sin of inf, ...) may raise.
+RAISE_FREE_ON_FLOATS = {"add", "sub", "mul", "neg", "lt", "le", "gt", "ge", "eq", "and",
+                        "or", "not", "const", "param", "dim", "input_ref", "where", "abs",
+                        "relu", "maximum", "minimum", "sign", "sigmoid", "softplus", "tanh"}
+
+
+def may_raise_on_floats(node) -> bool:
+    """Whether ``node``'s spelling on Python floats can raise (a fused node: its body)."""
+    if node.op == "fused":
+        return any(op not in RAISE_FREE_ON_FLOATS for op, _, _ in node.attr("body")
+                   if op != "input")
+    return node.op not in RAISE_FREE_ON_FLOATS
+
 
 # ----------------------------------------------------------------------------
 # Shape rules
@@ -686,10 +701,11 @@ def maxmin_adj(strict: str):
     return adjoint
 
 
+# on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
 prim("maximum", elementwise_shape, fn("np.maximum"), maxmin_adj("gt"), sym=sympy.Max,
-     elementwise=True, scalar=fn("max"))
+     elementwise=True, scalar=helper("_maximum_scalar"))
 prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy.Min,
-     elementwise=True, scalar=fn("min"))
+     elementwise=True, scalar=helper("_minimum_scalar"))
 
 
 def clip_adj(b, i, n, g):

@@ -76,16 +76,6 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), to full relative precision.
-
-    exp(-x) overflows to inf for x < -709, where 1 / (1 + inf) = 0 is the right
-    limit; only the overflow warning is silenced.
-    """
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
-
-
 def mul_add(x, y, z):
     """Value of ``mul_add`` (examples/lecture.grad:4).
 
@@ -198,13 +188,10 @@ def neuron_forward(w0, x0, w1, x1, w2):
         x1 = _scalar(x1, "neuron", "x1")
     if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
-    try:
-        # line 13: s = w0 * x0 + w1 * x1 + w2
-        s = w0 * x0 + w1 * x1 + w2
-        # line 14: f = 1 / (1 + exp(-s))
-        f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
-    except (ArithmeticError, ValueError):  # where NumPy gives inf or nan
-        return _neuron_forward_numpy(w0, x0, w1, x1, w2)
+    # line 13: s = w0 * x0 + w1 * x1 + w2
+    s = w0 * x0 + w1 * x1 + w2
+    # line 14: f = 1 / (1 + exp(-s))
+    f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
     cache = (w0, x0, w1, x1, f)
     return f, cache
 
@@ -246,19 +233,16 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
         x1 = _scalar(x1, "neuron", "x1")
     if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
-    try:
-        # line 13: s = w0 * x0 + w1 * x1 + w2
-        s = w0 * x0 + w1 * x1 + w2
-        # line 14: f = 1 / (1 + exp(-s))
-        f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
-        d_s = f * (1.0 - f)
-        # line 13: s = w0 * x0 + w1 * x1 + w2
-        d_w0 = d_s * x0
-        d_x0 = d_s * w0
-        d_w1 = d_s * x1
-        d_x1 = d_s * w1
-    except (ArithmeticError, ValueError):  # where NumPy gives inf or nan
-        return _neuron_value_and_grad_numpy(w0, x0, w1, x1, w2)
+    # line 13: s = w0 * x0 + w1 * x1 + w2
+    s = w0 * x0 + w1 * x1 + w2
+    # line 14: f = 1 / (1 + exp(-s))
+    f = 1.0 / (1.0 + math.exp(-s)) if s > -700.0 else math.exp(s)
+    d_s = f * (1.0 - f)
+    # line 13: s = w0 * x0 + w1 * x1 + w2
+    d_w0 = d_s * x0
+    d_x0 = d_s * w0
+    d_w1 = d_s * x1
+    d_x1 = d_s * w1
     return f, (d_w0, d_x0, d_w1, d_x1, d_s)
 
 
@@ -269,49 +253,6 @@ def neuron_grad(w0, x0, w1, x1, w2):
         w2: Scalar -> Scalar.
     """
     return neuron_value_and_grad(w0, x0, w1, x1, w2)[1]
-
-
-def _neuron_forward_numpy(w0, x0, w1, x1, w2):
-    """``neuron_forward`` in NumPy arithmetic, for the inputs where ``math`` raises.
-
-    The same computation on np.float64 scalars: inf and nan (with NumPy's warning)
-    where Python raises, as the NumPy build returns; results are floats.
-    """
-    w0 = np.float64(w0)
-    x0 = np.float64(x0)
-    w1 = np.float64(w1)
-    x1 = np.float64(x1)
-    w2 = np.float64(w2)
-    # line 13: s = w0 * x0 + w1 * x1 + w2
-    s = w0 * x0 + w1 * x1 + w2
-    # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid(s)
-    cache = (w0, x0, w1, x1, f)
-    return float(f), cache
-
-
-def _neuron_value_and_grad_numpy(w0, x0, w1, x1, w2):
-    """``neuron_value_and_grad`` in NumPy arithmetic, for the inputs where ``math`` raises.
-
-    The same computation on np.float64 scalars: inf and nan (with NumPy's warning)
-    where Python raises, as the NumPy build returns; results are floats.
-    """
-    w0 = np.float64(w0)
-    x0 = np.float64(x0)
-    w1 = np.float64(w1)
-    x1 = np.float64(x1)
-    w2 = np.float64(w2)
-    # line 13: s = w0 * x0 + w1 * x1 + w2
-    s = w0 * x0 + w1 * x1 + w2
-    # line 14: f = 1 / (1 + exp(-s))
-    f = _sigmoid(s)
-    d_s = f * (1.0 - f)
-    # line 13: s = w0 * x0 + w1 * x1 + w2
-    d_w0 = d_s * x0
-    d_x0 = d_s * w0
-    d_w1 = d_s * x1
-    d_x1 = d_s * w1
-    return float(f), (float(d_w0), float(d_x0), float(d_w1), float(d_x1), float(d_s))
 
 
 def sq_norm(W, x):
