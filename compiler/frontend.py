@@ -903,6 +903,35 @@ def read_ddof(node, scope: Scope) -> int:
     return index_int(node, scope, False)
 
 
+def call_einsum(node, scope, name):
+    """``einsum("ij,jk->ik", a, b)``: a literal subscript string of letters, one per axis
+    of each operand, distinct within an operand; without ``->`` the output is NumPy's
+    (the letters that appear once, in alphabetical order)."""
+    spec = node.args[0] if node.args else None
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or node.keywords:
+        raise scope.src.error(node, 'einsum() takes a literal subscript string and the '
+                              'operands: einsum("ij,jk->ik", a, b)')
+    text = spec.value.replace(" ", "")
+    ins = text.split("->")[0].split(",")
+    if text.count("->") > 1 or not re.fullmatch(r"[a-zA-Z,]*(->[a-zA-Z]*)?", text):
+        raise scope.src.error(spec, "einsum subscripts are letters, commas and one '->' "
+                              "(no '...')")
+    if len(ins) != len(node.args) - 1:
+        raise scope.src.error(node, f"einsum: {len(ins)} subscripts for "
+                              f"{len(node.args) - 1} operands")
+    out = text.split("->")[1] if "->" in text else "".join(
+        sorted(c for c in set("".join(ins)) if "".join(ins).count(c) == 1))
+    for letters in ins + [out]:
+        if len(set(letters)) != len(letters):
+            raise scope.src.error(spec, f"einsum: a letter repeated in '{letters}' (a "
+                                  "diagonal) is not supported")
+    if set(out) - set("".join(ins)):
+        raise scope.src.error(spec, f"einsum: output letters {''.join(sorted(set(out) - set(''.join(ins))))} "
+                              "appear in no operand")
+    args = [value(a, scope) for a in node.args[1:]]
+    return emit(scope, node, "einsum", *args, spec=",".join(ins) + "->" + out)
+
+
 def call_transpose(node, scope, name):
     if not 1 <= len(node.args) <= 2 or node.keywords and node.keywords[0].arg != "axes":
         raise scope.src.error(node, "transpose() takes an array and optionally axes")
@@ -1000,7 +1029,7 @@ BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
 BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
 BUILTIN_CALLS.update({
     "maximum": call_binary, "minimum": call_binary, "outer": call_binary,
-    "arctan2": call_binary, "var": call_moment, "std": call_moment,
+    "arctan2": call_binary, "var": call_moment, "std": call_moment, "einsum": call_einsum,
     "softmax": call_softmax, "log_softmax": call_softmax, "clip": call_clip,
     "where": call_where, "transpose": call_transpose, "reshape": call_reshape,
     "concatenate": call_sequence, "stack": call_sequence, "dot": call_dot,

@@ -582,6 +582,59 @@ prim("matmul", matmul_shape, matmul_emit, matmul_adj)
 # sum(x * y) for x, y of one shape, made by the late rules of passes/simplify.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
 prim("vdot", vdot_shape, vdot_emit, vdot_adj)
+
+
+def einsum_parts(spec: str) -> tuple[list[str], str]:
+    """``"ij,jk->ik"`` as (``["ij", "jk"]``, ``"ik"``): an explicit spec (the frontend
+    writes NumPy's implicit output out)."""
+    ins, out = spec.split("->")
+    return ins.split(","), out
+
+
+def einsum_shape(b, args, attrs):
+    """The size of each output letter; a letter has one size wherever it appears."""
+    ins, out = einsum_parts(attrs["spec"])
+    sizes: dict = {}
+    for letters, a in zip(ins, args):
+        shape = b.shape(a)
+        if len(letters) != len(shape):
+            raise ShapeError(f"einsum: '{letters}' names {len(letters)} axes of an array "
+                             f"of shape {P.shape(shape, {})}")
+        for c, d in zip(letters, shape):
+            if sizes.setdefault(c, d) != d:
+                raise ShapeError(f"einsum: index '{c}' has sizes {P.dim(sizes[c], {})} "
+                                 f"and {P.dim(d, {})}")
+    return tuple(sizes[c] for c in out), "float"
+
+
+def einsum_adj(b, i, n, g):
+    """Operand k gets ``einsum("<out>,<other operands>-><its letters>", g, *others)``:
+    the product of g with everything else, summed over what operand k does not index.
+    Letters only operand k has (summed away in the forward, ``"ij->i"``) are broadcast
+    back along their axes."""
+    ins, out = einsum_parts(n.attr("spec"))
+    grads = []
+    for k, x in enumerate(n.args):
+        others = [j for j in range(len(ins)) if j != k]
+        seen = set(out).union(*(ins[j] for j in others))
+        target = "".join(c for c in ins[k] if c in seen)
+        if not others and sorted(target) == sorted(out):
+            d = g if target == out else b.emit(
+                "transpose", g, axes=tuple(out.index(c) for c in target))
+        else:
+            spec = ",".join([out] + [ins[j] for j in others]) + "->" + target
+            d = b.emit("einsum", g, *(n.args[j] for j in others), spec=spec)
+        lost = tuple(p for p, c in enumerate(ins[k]) if c not in seen)
+        if lost and target:
+            d = b.emit("expand_dims", d, axis=lost)
+        if lost:
+            d = spread(b, d, b.shape(x))
+        grads.append(d)
+    return grads
+
+
+prim("einsum", einsum_shape,
+     lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a), einsum_adj)
 prim("outer", outer_shape, lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a), outer_adj)
 
 
