@@ -672,6 +672,37 @@ def fam_arctan2(g: Gen) -> Expr:
     return Expr(f"arctan2({y.text}, {x.text})", bshape(sa, sb))
 
 
+EINSUM_FORMS = [
+    "ik,kj->ij",
+    "ik,kj",
+    "i,i->",
+    "ij->",
+    "ij->i",
+    "ij->ji",
+    "bij,bjk->bik",
+    "i,j->ij",
+    "ij,ij->i",
+    "ijk,k->j",
+    ",i->i",
+]
+
+
+def fam_einsum(g: Gen) -> Expr:
+    """``einsum`` with a literal subscript string: products, contractions, sums,
+    transposes, implicit outputs."""
+    spec = g.r.choice(EINSUM_FORMS)
+    ins = spec.split("->")[0].split(",")
+    letters = sorted(set("".join(ins)))
+    size = {c: g.r.randint(2, 4) for c in letters}
+    out = spec.split("->")[1] if "->" in spec else "".join(
+        c for c in letters if "".join(ins).count(c) == 1
+    )
+    args = [g.input(tuple(size[c] for c in s)) for s in ins]
+    g.tag("einsum")
+    text = ", ".join(a.text for a in args)
+    return Expr(f'einsum("{spec}", {text})', tuple(size[c] for c in out))
+
+
 def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
     """``where(y > 0.1, log(x), ...)`` whose untaken branch broadcasts a smaller ``x``
     (at 0 or below, so its derivative is inf or NaN) against the condition's shape;
@@ -849,6 +880,7 @@ FAMILIES = {
     fam_where: 1.0,
     fam_mask: 0.5,
     fam_arctan2: 0.5,
+    fam_einsum: 0.5,
     fam_alias: 0.6,
     fam_names: 0.5,
     fam_slice_dims: 0.6,

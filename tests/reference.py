@@ -381,6 +381,10 @@ class FormulaReference:
         rec.kinks.append(Kink("std", np.abs(out), np.ones(np.shape(out), bool)))
         return out
 
+    def _op_einsum(self, args, kw, rec):
+        """``np.einsum(subscripts, *operands)``."""
+        return np.einsum(args[0], *(np.asarray(a, dtype=float) for a in args[1:]))
+
     def _op_sigmoid(self, args, kw, rec):
         x = np.asarray(args[0], dtype=float)
         return 1.0 / (1.0 + np.exp(-x))
