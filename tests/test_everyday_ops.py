@@ -19,6 +19,7 @@ import re
 import numpy as np
 import pytest
 import scipy.special
+import sympy
 from gradcheck import central_diff_grad
 
 import compiler
@@ -614,7 +615,9 @@ def test_einsum_to_a_scalar(fuse):
     value, dx = m.f_value_and_grad(x)
     assert value == np.einsum("ij->", x)
     assert_close(dx, np.ones((3, 3)), rtol=0, atol=0)
-    assert_close(m.f_backward(2.0, m.f_forward(x)[1]), np.full((3, 3), 2.0), rtol=0, atol=0)
+    assert_close(
+        m.f_backward(2.0, m.f_forward(x)[1]), np.full((3, 3), 2.0), rtol=0, atol=0
+    )
 
 
 def test_einsum_code_reads_as_written():
@@ -643,3 +646,15 @@ def test_einsum_refusals(call, message):
     src = f"def f(a: Matrix[3, 4]) -> Scalar:\n    s = 1.0\n    return sum({call})\n"
     with pytest.raises(FormulaError, match=re.escape(message)):
         compiler.load_source(src)
+
+
+def test_sympy_expression_with_erf():
+    """A SymPy expression using ``sympy.erf`` compiles (the SymPy mapping knows erf); its
+    gradient against SymPy's own ``diff``."""
+    x = sympy.Symbol("x")
+    expr = x * sympy.erf(x)
+    m = compiler.load_sympy(expr, [x])
+    for v in (-1.2, 0.0, 0.5):
+        value, dx = m.f_value_and_grad(v)
+        assert value == pytest.approx(float(expr.subs(x, v)), rel=1e-15)
+        assert dx == pytest.approx(float(sympy.diff(expr, x).subs(x, v)), rel=1e-15)
