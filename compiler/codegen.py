@@ -43,11 +43,11 @@ LINE_LIMIT = 88
 INLINE_LIMIT = 60
 HELPER_ORDER = ("_float64", "_index_error", "_empty_error", "_sigmoid", "_softplus",
                 "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar", "_softplus_scalar",
-                "_sign_scalar", "_maximum_scalar", "_minimum_scalar", "_vdot", "_norm")
+                "_sign_scalar", "_maximum_scalar", "_minimum_scalar", "_vdot", "_norm", "_erf")
 HELPER_NEEDS = {"_log_softmax": ("math",), "_logsumexp": ("math",), "_norm": ("math",),
                 "_sigmoid_scalar": ("math",), "_sign_scalar": ("math",),
                 "_maximum_scalar": ("math",), "_minimum_scalar": ("math",),
-                "_softplus_scalar": ("math",)}
+                "_softplus_scalar": ("math",), "_erf": ("math",)}
 LEAVES = ("param", "const", "dim", "arange")
 ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")

@@ -545,8 +545,12 @@ def kink_margin(node, key, v, consts) -> float | None:
     op = node.op
     if op in ("relu", "abs", "sign"):
         return float(np.min(np.abs(v(a[0])), initial=np.inf))
-    if op in ("maximum", "minimum", "lt", "le", "gt", "ge"):
+    if op in ("maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"):
         return float(np.min(np.abs(v(a[0]) - v(a[1])), initial=np.inf))
+    if op == "arctan2":  # the origin, and the jump by 2 pi across y = 0 where x < 0
+        y, x = np.broadcast_arrays(v(a[0]), v(a[1]))
+        away = np.where(x < 0, np.minimum(np.abs(y), np.hypot(x, y)), np.hypot(x, y))
+        return float(np.min(away, initial=np.inf))
     if op == "clip":
         x = v(a[0])
         return float(

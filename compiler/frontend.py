@@ -34,12 +34,13 @@ MAX_EXPONENT = 1e6
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 UNARY_FUNCS = (
-    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu".split()
+    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
 )
 REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
           ast.MatMult: "matmul"}
-COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
+COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
+            ast.NotEq: "ne"}
 UNSUPPORTED = {
     ast.For: "'for' loops", ast.While: "'while' loops", ast.If: "'if' statements",
     ast.Import: "imports", ast.ImportFrom: "imports", ast.Lambda: "lambdas",
@@ -523,8 +524,6 @@ def expr(node, scope: Scope) -> int:
     if handler is None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             raise scope.src.error(node, "strings are not supported in formulas")
-        if isinstance(node, ast.Compare):
-            raise scope.src.error(node, "comparisons are only supported as the condition of where()")
         raise unsupported(node, scope.src, "in a formula")
     return handler(node, scope)
 
@@ -843,11 +842,94 @@ def call_clip(node, scope, name):
 def call_where(node, scope, name):
     arity(node, scope, name, 3)
     c = node.args[0]
-    if not (isinstance(c, ast.Compare) and len(c.ops) == 1 and type(c.ops[0]) in COMPARES):
-        raise scope.src.error(c, "the condition of where() must be one comparison: <, <=, > or >=")
-    cond = emit(scope, c, COMPARES[type(c.ops[0])], value(c.left, scope),
-                value(c.comparators[0], scope))
+    if not isinstance(c, ast.Compare):
+        raise scope.src.error(c, "the condition of where() must be one comparison: "
+                              "<, <=, >, >=, == or !=")
+    cond = condition(c, scope)
     return emit(scope, node, "where", cond, value(node.args[1], scope), value(node.args[2], scope))
+
+
+def condition(c: ast.Compare, scope: Scope) -> int:
+    """The bool node of one comparison ``a < b`` (``<, <=, >, >=, ==, !=``)."""
+    if len(c.ops) != 1:
+        raise scope.src.error(c, "chained comparisons are not supported: compare two values "
+                              "at a time, as in (0 < x) * (x < 1)")
+    if type(c.ops[0]) not in COMPARES:
+        word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in"}.get(type(c.ops[0]), "not in")
+        raise scope.src.error(c, f"comparison '{word}' is not supported: use <, <=, >, >=, "
+                              "== or !=")
+    return emit(scope, c, COMPARES[type(c.ops[0])], value(c.left, scope),
+                value(c.comparators[0], scope))
+
+
+def compare_expr(node: ast.Compare, scope: Scope) -> int:
+    """A comparison used as a number (``x * (t - (x >= 0))``): the float mask 1.0 where it
+    holds, else 0.0, as NumPy's bools count in arithmetic. Built as ``where(c, 1.0, 0.0)``,
+    whose adjoint sends nothing to the condition or the constants: the mask is a constant
+    for differentiation (its derivative is 0 away from the boundary)."""
+    cond = condition(node, scope)
+    return emit(scope, node, "where", cond, emit(scope, node, "const", value=1.0),
+                emit(scope, node, "const", value=0.0))
+
+
+def call_moment(node, scope, name):
+    """``var(x, axis=None, ddof=0, keepdims=False)`` and ``std``, as NumPy's: ``ddof`` an
+    int literal below the number of elements reduced (when that is known)."""
+    if not 1 <= len(node.args) <= 2:
+        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
+    for k in node.keywords:
+        if k.arg not in ("axis", "ddof", "keepdims"):
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    x = value(node.args[0], scope)
+    shape = scope.b.shape(x)
+    axis = read_axis(kwarg(node, "axis", 1, None), scope, len(shape))
+    keep = read_bool(kwarg(node, "keepdims", len(node.args), None), scope)
+    ddof = read_ddof(kwarg(node, "ddof", len(node.args), None), scope)
+    n = size(shape if axis is None else tuple(shape[k] for k in axis))
+    if isinstance(n, int) and ddof >= n:
+        raise scope.src.error(node, f"{name}() with ddof={ddof} of {n} element{'s' * (n != 1)} "
+                              f"divides by {n - ddof}")
+    if axis is not None and len(axis) == len(shape) and not keep:
+        axis = None
+    return emit(scope, node, name, x, axis=axis, keepdims=keep, ddof=ddof)
+
+
+def read_ddof(node, scope: Scope) -> int:
+    """``ddof=``: a non-negative int literal (0 when not given)."""
+    if node is None:
+        return 0
+    if not is_int_literal(node) or index_int(node, scope, False) < 0:
+        raise scope.src.error(node, "ddof must be a non-negative integer")
+    return index_int(node, scope, False)
+
+
+def call_einsum(node, scope, name):
+    """``einsum("ij,jk->ik", a, b)``: a literal subscript string of letters, one per axis
+    of each operand, distinct within an operand; without ``->`` the output is NumPy's
+    (the letters that appear once, in alphabetical order)."""
+    spec = node.args[0] if node.args else None
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or node.keywords:
+        raise scope.src.error(node, 'einsum() takes a literal subscript string and the '
+                              'operands: einsum("ij,jk->ik", a, b)')
+    text = spec.value.replace(" ", "")
+    ins = text.split("->")[0].split(",")
+    if text.count("->") > 1 or not re.fullmatch(r"[a-zA-Z,]*(->[a-zA-Z]*)?", text):
+        raise scope.src.error(spec, "einsum subscripts are letters, commas and one '->' "
+                              "(no '...')")
+    if len(ins) != len(node.args) - 1:
+        raise scope.src.error(node, f"einsum: {len(ins)} subscripts for "
+                              f"{len(node.args) - 1} operands")
+    out = text.split("->")[1] if "->" in text else "".join(
+        sorted(c for c in set("".join(ins)) if "".join(ins).count(c) == 1))
+    for letters in ins + [out]:
+        if len(set(letters)) != len(letters):
+            raise scope.src.error(spec, f"einsum: a letter repeated in '{letters}' (a "
+                                  "diagonal) is not supported")
+    if set(out) - set("".join(ins)):
+        raise scope.src.error(spec, f"einsum: output letters {''.join(sorted(set(out) - set(''.join(ins))))} "
+                              "appear in no operand")
+    args = [value(a, scope) for a in node.args[1:]]
+    return emit(scope, node, "einsum", *args, spec=",".join(ins) + "->" + out)
 
 
 def call_transpose(node, scope, name):
@@ -947,6 +1029,7 @@ BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
 BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
 BUILTIN_CALLS.update({
     "maximum": call_binary, "minimum": call_binary, "outer": call_binary,
+    "arctan2": call_binary, "var": call_moment, "std": call_moment, "einsum": call_einsum,
     "softmax": call_softmax, "log_softmax": call_softmax, "clip": call_clip,
     "where": call_where, "transpose": call_transpose, "reshape": call_reshape,
     "concatenate": call_sequence, "stack": call_sequence, "dot": call_dot,
@@ -1080,5 +1163,5 @@ def check_dim_expressions(a: ast.arg, shape: tuple, actual: tuple, at, text: str
 EXPRESSIONS = {
     ast.Name: name_expr, ast.Constant: constant_expr, ast.BinOp: binop_expr,
     ast.UnaryOp: unary_expr, ast.Attribute: attribute_expr, ast.Subscript: subscript_expr,
-    ast.Call: call_expr,
+    ast.Call: call_expr, ast.Compare: compare_expr,
 }

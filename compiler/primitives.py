@@ -19,6 +19,7 @@ Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions")
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 from collections.abc import Callable
@@ -78,15 +79,16 @@ def spell(node, a, ctx):
 
 
 # Ops whose NumPy spelling is also right on Python floats.
-SAME_ON_FLOATS = {"add", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq", "and",
+SAME_ON_FLOATS = {"add", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq", "ne", "and",
                   "const", "param", "dim", "fused", "input_ref"}
 
 # Ops whose spelling on Python floats never raises (inf and nan come out as NumPy's do;
 # the scalar sigmoid guards its exp): the scalar build needs no NumPy fallback for them.
 # Every other op (division, powers, exp, log, sqrt, sin of inf, ...) may raise.
-RAISE_FREE_ON_FLOATS = {"add", "sub", "mul", "neg", "lt", "le", "gt", "ge", "eq", "and",
+RAISE_FREE_ON_FLOATS = {"add", "sub", "mul", "neg", "lt", "le", "gt", "ge", "eq", "ne", "and",
                         "or", "not", "const", "param", "dim", "input_ref", "where", "abs",
-                        "relu", "maximum", "minimum", "sign", "sigmoid", "softplus", "tanh"}
+                        "relu", "maximum", "minimum", "sign", "sigmoid", "softplus", "tanh",
+                        "erf", "arctan2"}
 
 
 def may_raise_on_floats(node) -> bool:
@@ -388,7 +390,7 @@ def mean_emit(node, a, ctx):
 
 # Reductions that need a non-empty reduced axis: ``mean`` divides by its size (0 / 0,
 # a ZeroDivisionError on floats), ``max`` and ``min`` have no identity (NumPy raises).
-NEEDS_NONEMPTY = ("mean", "max", "min")
+NEEDS_NONEMPTY = ("mean", "max", "min", "var", "std")
 
 
 def index_text(spec, a, ctx, *, call: bool = False) -> str:
@@ -596,6 +598,59 @@ prim("matmul", matmul_shape, matmul_emit, matmul_adj)
 # sum(x * y) for x, y of one shape, made by the late rules of passes/simplify.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
 prim("vdot", vdot_shape, vdot_emit, vdot_adj)
+
+
+def einsum_parts(spec: str) -> tuple[list[str], str]:
+    """``"ij,jk->ik"`` as (``["ij", "jk"]``, ``"ik"``): an explicit spec (the frontend
+    writes NumPy's implicit output out)."""
+    ins, out = spec.split("->")
+    return ins.split(","), out
+
+
+def einsum_shape(b, args, attrs):
+    """The size of each output letter; a letter has one size wherever it appears."""
+    ins, out = einsum_parts(attrs["spec"])
+    sizes: dict = {}
+    for letters, a in zip(ins, args):
+        shape = b.shape(a)
+        if len(letters) != len(shape):
+            raise ShapeError(f"einsum: '{letters}' names {len(letters)} axes of an array "
+                             f"of shape {P.shape(shape, {})}")
+        for c, d in zip(letters, shape):
+            if sizes.setdefault(c, d) != d:
+                raise ShapeError(f"einsum: index '{c}' has sizes {P.dim(sizes[c], {})} "
+                                 f"and {P.dim(d, {})}")
+    return tuple(sizes[c] for c in out), "float"
+
+
+def einsum_adj(b, i, n, g):
+    """Operand k gets ``einsum("<out>,<other operands>-><its letters>", g, *others)``:
+    the product of g with everything else, summed over what operand k does not index.
+    Letters only operand k has (summed away in the forward, ``"ij->i"``) are broadcast
+    back along their axes."""
+    ins, out = einsum_parts(n.attr("spec"))
+    grads = []
+    for k, x in enumerate(n.args):
+        others = [j for j in range(len(ins)) if j != k]
+        seen = set(out).union(*(ins[j] for j in others))
+        target = "".join(c for c in ins[k] if c in seen)
+        if not others and sorted(target) == sorted(out):
+            d = g if target == out else b.emit(
+                "transpose", g, axes=tuple(out.index(c) for c in target))
+        else:
+            spec = ",".join([out] + [ins[j] for j in others]) + "->" + target
+            d = b.emit("einsum", g, *(n.args[j] for j in others), spec=spec)
+        lost = tuple(p for p, c in enumerate(ins[k]) if c not in seen)
+        if lost and target:
+            d = b.emit("expand_dims", d, axis=lost)
+        if lost:
+            d = spread(b, d, b.shape(x))
+        grads.append(d)
+    return grads
+
+
+prim("einsum", einsum_shape,
+     lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a), einsum_adj)
 prim("outer", outer_shape, lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a), outer_adj)
 
 
@@ -682,9 +737,30 @@ unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x))
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary("relu", "np.maximum0", lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
       lambda x: sympy.Max(x, 0), lambda n, a, c: P.call("max", a[0], "0.0"))
-# sign(0) = 0
+# sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
 prim("sign", same_shape, fn("np.sign"), None, sym=sympy.sign, elementwise=True,
      scalar=helper("_sign_scalar"))
+# erf' = 2 / sqrt(pi) * exp(-x**2); NumPy has no erf: ``_erf`` maps ``math.erf``
+ERF_SCALE = 2.0 / math.sqrt(math.pi)
+unary("erf", "_erf",
+      lambda b, g, x, y: b.mul(b.mul(g, b.const(ERF_SCALE)), b.emit("exp", b.neg(b.mul(x, x)))),
+      sympy.erf, "math.erf")
+
+
+def arctan2_adj(b, i, n, g):
+    """d arctan2(y, x) = (x dy - y dx) / (x**2 + y**2), and 0 at (0, 0) (the minimum-norm
+    subgradient, README "Conventions"): the radius is taken as 1 there, where x = y = 0."""
+    y, x = n.args
+    r2 = b.add(b.mul(x, x), b.mul(y, y))
+    safe = b.emit("where", b.emit("eq", r2, zero(b)), b.const(1), r2)
+    dy = b.div(b.mul(g, x), safe)
+    dx = b.neg(b.div(b.mul(g, y), safe))
+    return [unbroadcast(b, dy, b.shape(y)), unbroadcast(b, dx, b.shape(x))]
+
+
+# unfused (no SymPy derivative in regions): its convention at (0, 0) is not SymPy's
+prim("arctan2", elementwise_shape, fn("np.arctan2"), arctan2_adj, sym=sympy.atan2,
+     elementwise=True, scalar=math_fn("math.atan2"))
 
 
 def maxmin_adj(strict: str):
@@ -745,7 +821,8 @@ prim("where", elementwise_shape,
      elementwise=True,
      scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])))
 
-for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "==")):
+for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
+                  ("ne", "!=")):
     prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
          elementwise=True)
 prim("and", bool_shape, lambda n, a, c: P.binop("&", P.BITAND, *a), None, elementwise=True)
@@ -825,6 +902,68 @@ prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_c
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 prim("norm", reduce_rule, lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
      norm_adj)
+
+
+def moment_emit(name: str):
+    """``x.var(axis=..., ddof=1, keepdims=True)`` (NumPy's own ``var``/``std``: the mean,
+    then the summed squares of ``x - mean`` divided by ``N - ddof``); ``np.var(x)`` on a
+    scalar."""
+
+    def emit(node, a, ctx):
+        kw = {}
+        if node.attr("axis") is not None:
+            kw["axis"] = P.axis(node.attr("axis"))
+        if node.attr("ddof"):
+            kw["ddof"] = str(node.attr("ddof"))
+        if node.attr("keepdims"):
+            kw["keepdims"] = "True"
+        if not ctx.shape_of(node.args[0]):
+            return P.call("np." + name, a[0], **kw)
+        return P.method(a[0], name, **kw)
+
+    return emit
+
+
+def dof(b, shape: tuple, n) -> int:
+    """``N - ddof`` of the var/std node ``n`` over an input of ``shape``, as a constant or a
+    dimension node (``n - 1``)."""
+    axes = n.attr("axis")
+    left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr("ddof")
+    if isinstance(left, int):
+        return b.const(left)
+    return b.emit("dim", expr=canon(left))
+
+
+def centred(b, x: int, n) -> int:
+    """``x - mean(x)`` over the axes of the var/std node ``n`` (kept: same shape as ``x``)."""
+    return b.sub(x, b.emit("mean", x, axis=n.attr("axis"), keepdims=True))
+
+
+def var_adj(b, i, n, g):
+    """d var(x) = 2 (x - mean) / (N - ddof), as a person writes it (the path through the
+    mean contributes sum(x - mean) = 0)."""
+    x = n.args[0]
+    up = b.mul(expand_reduced(b, g, n), b.const(2))
+    return [b.div(b.mul(up, centred(b, x, n)), dof(b, b.shape(x), n))]
+
+
+def std_adj(b, i, n, g):
+    """d std(x) = (x - mean) / ((N - ddof) std), and 0 where the input is constant along the
+    axes (max == min: std is 0 there, or a rounding residue of the mean, as 1.4e-17 for
+    three 0.1s), the minimum-norm subgradient as for ``norm`` at 0 (README "Conventions")."""
+    x = n.args[0]
+    axes = n.attr("axis")
+    flat = b.emit("eq", b.emit("max", x, axis=axes, keepdims=True),
+                  b.emit("min", x, axis=axes, keepdims=True))
+    out = expand_reduced(b, i, n)
+    out = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
+    share = b.div(b.mul(expand_reduced(b, g, n), centred(b, x, n)),
+                  b.mul(dof(b, b.shape(x), n), out))
+    return [b.emit("where", flat, zero(b), share)]
+
+
+prim("var", reduce_rule, moment_emit("var"), var_adj)
+prim("std", reduce_rule, moment_emit("std"), std_adj)
 
 
 def softmax_adj(b, i, n, g):
@@ -1019,7 +1158,14 @@ def expand(b, expr, nodes: dict) -> int:
     return memo[expr]
 
 
-INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@"}
+INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "lt": "<", "le": "<=",
+         "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+
+
+def is_mask(b, node) -> bool:
+    """Whether ``node`` is a comparison used as a number: ``where(c, 1.0, 0.0)``."""
+    return (node.op == "where" and b.is_const(node.args[1], 1.0)
+            and b.is_const(node.args[2], 0.0))
 
 
 def hint(b, i: int, depth: int = 1) -> str:
@@ -1031,6 +1177,8 @@ def hint(b, i: int, depth: int = 1) -> str:
         return name
     if node.op == "const":
         return P.number(node.attr("value")).text
+    if is_mask(b, node):  # the comparison a formula wrote as a number: (x >= 0)
+        return hint(b, node.args[0], depth)
     if node.op in INFIX and depth > 0:
         x, y = (hint(b, a, depth - 1) for a in node.args)
         if "(" not in x + y:

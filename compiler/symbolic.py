@@ -12,6 +12,7 @@ trades them for an overflowing formula.
 from __future__ import annotations
 
 import functools
+import math
 
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
@@ -36,17 +37,25 @@ class softplus(sympy.Function):  # noqa: N801 - named as in formulas
         return sigmoid(self.args[0])
 
 
+class erf(sympy.erf):  # noqa: N801 - named as in formulas
+    """The error function; erf' = 2 / sqrt(pi) exp(-x**2) with its constant as one float
+    (1.1283791670955126, as the unfused rule prints it, not 1.0 / np.sqrt(pi))."""
+
+    def fdiff(self, argindex=1):
+        return sympy.Float(2 / math.sqrt(math.pi), 17) * sympy.exp(-self.args[0] ** 2)
+
+
 # The SymPy functions each op maps to (op -> callable) and back (class -> op).
 SYMPY_OF = {
     "exp": sympy.exp, "log": sympy.log, "log1p": log1p, "expm1": expm1,
     "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
     "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
-    "square": lambda x: x**2,
+    "square": lambda x: x**2, "erf": erf,
 }
 OP_OF = {
     sympy.exp: "exp", sympy.log: "log", log1p: "log1p", expm1: "expm1", sympy.sin: "sin",
     sympy.cos: "cos", sympy.tan: "tan", sympy.tanh: "tanh", sigmoid: "sigmoid",
-    softplus: "softplus",
+    softplus: "softplus", erf: "erf", sympy.erf: "erf",
 }
 # Functions near a constant where they flatten out (expm1 near -1): a sum of such a value
 # and a constant cancels (expm1(x) + 1 for exp(x)). sigmoid and tanh keep the lecture's

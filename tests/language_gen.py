@@ -28,6 +28,8 @@ UNARY_FREE = [
     "abs",
     "relu",
     "neg",
+    "erf",
+    "sign",
 ]
 UNARY_POS = ["log", "sqrt", "log1p"]
 UNARY_SMALL = ["tan"]
@@ -380,8 +382,9 @@ def reduced_shape(shape: tuple, axes, keep: bool) -> tuple:
 
 
 def fam_reduce(g: Gen) -> Expr:
-    """``sum mean max min logsumexp norm`` with every axis and keepdims form."""
-    op = g.r.choice(["sum", "mean", "max", "min", "logsumexp", "norm"])
+    """``sum mean max min logsumexp norm var std`` with every axis and keepdims form
+    (and ``ddof`` for var/std)."""
+    op = g.r.choice(["sum", "mean", "max", "min", "logsumexp", "norm", "var", "std"])
     rank = g.r.randint(0, 3)
     dom = "free"
     if op in ("max", "min") and g.r.random() < 0.2:
@@ -393,6 +396,9 @@ def fam_reduce(g: Gen) -> Expr:
             g.tag("logsumexp-large")
     x = g.input(g.shape(rank), dom)
     text, axes, keep = axis_forms(g, rank)
+    if op in ("var", "std") and rank and g.r.random() < 0.5:
+        text += ", ddof=1"  # every generated size is at least 2
+        g.tag("reduce-ddof")
     g.tag(f"reduce-{op}")
     return Expr(f"{op}({x.text}{text})", reduced_shape(x.shape, axes, keep))
 
@@ -585,7 +591,7 @@ def fam_gather(g: Gen) -> Expr:
 
 def where_cond(g: Gen, x: Expr) -> str:
     """A comparison for ``where``, away from its boundary at the generated point."""
-    op = g.r.choice(["<", "<=", ">", ">="])
+    op = g.r.choice(["<", "<=", ">", ">=", "==", "!="])
     return f"{x.text} {op} {g.r.choice(['0', '0.1', '-0.15'])}"
 
 
@@ -645,6 +651,58 @@ def fam_where(g: Gen) -> Expr:
         v = Expr(f"where({where_cond(g, y)}, {w.text}, {w.text} * {y.text})", s)
         return Expr(f"{v.text} + {w.text}", s)
     return w
+
+
+def fam_mask(g: Gen) -> Expr:
+    """A comparison used as a 0/1 number (Caffe's ``x * (t - (x >= 0))``), broadcasting."""
+    sa, sb = broadcast_pair(g, g.r.randint(0, 2), g.r.randint(0, 2))
+    x, t = g.input(sa), g.input(sb)
+    g.tag("compare-mask")
+    mask = f"({where_cond(g, x)})"
+    return Expr(f"{x.text} * ({t.text} - {mask})", bshape(sa, sb))
+
+
+def fam_arctan2(g: Gen) -> Expr:
+    """``arctan2(y, x)`` broadcasting, with further ops on either side."""
+    sa, sb = broadcast_pair(g, g.r.randint(0, 2), g.r.randint(0, 2))
+    y, x = g.input(sa), g.input(sb)
+    g.tag("arctan2")
+    if g.r.random() < 0.4:
+        y = g.unary(g.r.choice(UNARY_FREE), y)
+    return Expr(f"arctan2({y.text}, {x.text})", bshape(sa, sb))
+
+
+EINSUM_FORMS = [
+    "ik,kj->ij",
+    "ik,kj",
+    "i,i->",
+    "ij->",
+    "ij->i",
+    "ij->ji",
+    "bij,bjk->bik",
+    "i,j->ij",
+    "ij,ij->i",
+    "ijk,k->j",
+    ",i->i",
+]
+
+
+def fam_einsum(g: Gen) -> Expr:
+    """``einsum`` with a literal subscript string: products, contractions, sums,
+    transposes, implicit outputs."""
+    spec = g.r.choice(EINSUM_FORMS)
+    ins = spec.split("->")[0].split(",")
+    letters = sorted(set("".join(ins)))
+    size = {c: g.r.randint(2, 4) for c in letters}
+    out = (
+        spec.split("->")[1]
+        if "->" in spec
+        else "".join(c for c in letters if "".join(ins).count(c) == 1)
+    )
+    args = [g.input(tuple(size[c] for c in s)) for s in ins]
+    g.tag("einsum")
+    text = ", ".join(a.text for a in args)
+    return Expr(f'einsum("{spec}", {text})', tuple(size[c] for c in out))
 
 
 def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
@@ -822,6 +880,9 @@ FAMILIES = {
     fam_slice: 1.0,
     fam_gather: 1.0,
     fam_where: 1.0,
+    fam_mask: 0.5,
+    fam_arctan2: 0.5,
+    fam_einsum: 0.5,
     fam_alias: 0.6,
     fam_names: 0.5,
     fam_slice_dims: 0.6,

@@ -34,6 +34,7 @@ ELEMENTWISE = {
     "cos": np.cos,
     "tan": np.tan,
     "tanh": np.tanh,
+    "erf": np.vectorize(math.erf, otypes=[float]),
 }
 REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp", "norm"}
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -90,7 +91,9 @@ def clamped_slices(shape: tuple, index: tuple) -> list:
         if isinstance(e, slice) and axis < len(shape):
             n = shape[axis]
             used = e.indices(n)[:2]  # the bounds NumPy uses, after clamping
-            given = [None if b is None else b + n if b < 0 else b for b in (e.start, e.stop)]
+            given = [
+                None if b is None else b + n if b < 0 else b for b in (e.start, e.stop)
+            ]
             moved = any(g is not None and g != u for g, u in zip(given, used))
             if moved or len(range(n)[e]) == 0:
                 out.append((axis, e))
@@ -250,6 +253,10 @@ class FormulaReference:
             return tuple(self._eval(e, scope, rec) for e in node.elts)
         if isinstance(node, ast.Call):
             return self._callnode(node, scope, rec)
+        if isinstance(
+            node, ast.Compare
+        ):  # a comparison as a number: NumPy's bool as 0/1
+            return self._compare(node, scope, rec).astype(float)
         raise NotImplementedError(ast.dump(node))
 
     def _index(self, node, scope: dict, rec: Run):
@@ -299,13 +306,14 @@ class FormulaReference:
         return np.power(np.asarray(a, dtype=float), b)
 
     def _compare(self, node, scope: dict, rec: Run):
-        """A comparison inside ``where``: the mask, recorded as a kink."""
+        """A comparison (inside ``where`` or as a 0/1 value): the mask, recorded as a kink."""
         left = self._eval(node.left, scope, rec)
         right = self._eval(node.comparators[0], scope, rec)
         op = node.ops[0]
         table = {ast.Lt: np.less, ast.LtE: np.less_equal}
         table.update({ast.Gt: np.greater, ast.GtE: np.greater_equal})
-        mask = table[type(op)](left, right)
+        table.update({ast.Eq: np.equal, ast.NotEq: np.not_equal})
+        mask = np.asarray(table[type(op)](left, right))
         gap = np.abs(np.subtract(left, right, dtype=float))
         rec.kinks.append(Kink("where", gap, mask))
         return mask
@@ -350,6 +358,38 @@ class FormulaReference:
         x = np.asarray(args[0], dtype=float)
         rec.kinks.append(Kink("relu", np.abs(x), x > 0))
         return np.maximum(x, 0.0)
+
+    def _op_sign(self, args, kw, rec):
+        x = np.asarray(args[0], dtype=float)
+        rec.kinks.append(Kink("sign", np.abs(x), np.sign(x)))
+        return np.sign(x)
+
+    def _op_arctan2(self, args, kw, rec):
+        """``np.arctan2(y, x)``: a kink at the origin and a jump across y = 0 where x < 0."""
+        y, x = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in args))
+        radius = np.hypot(x, y)
+        gap = np.where(x < 0, np.minimum(np.abs(y), radius), radius)
+        rec.kinks.append(Kink("arctan2", gap, np.where(x < 0, y >= 0, True)))
+        return np.arctan2(y, x)
+
+    def _op_var(self, args, kw, rec):
+        """``np.var(x, axis, ddof=, keepdims=)``."""
+        x = np.asarray(args[0], dtype=float)
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        return np.var(
+            x, axis=axis, ddof=kw.get("ddof", 0), keepdims=bool(kw.get("keepdims"))
+        )
+
+    def _op_std(self, args, kw, rec):
+        """``np.std``; a constant input (std 0) is a kink, as ``norm`` at 0."""
+        out = np.sqrt(self._op_var(args, kw, rec))
+        rec.kinks.append(Kink("std", np.abs(out), np.ones(np.shape(out), bool)))
+        return out
+
+    def _op_einsum(self, args, kw, rec):
+        """``np.einsum(subscripts, *operands)``."""
+        return np.einsum(args[0], *(np.asarray(a, dtype=float) for a in args[1:]))
 
     def _op_sigmoid(self, args, kw, rec):
         x = np.asarray(args[0], dtype=float)

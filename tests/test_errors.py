@@ -146,7 +146,7 @@ CASES = [
     case("nested-def", H + "    def g(t: Scalar) -> Scalar:\n        return t\n    return x\n",
          2, 5, "def", "function", "nested"),
     case("async-def", "async def f(x: Scalar) -> Scalar:\n    return x\n", 1, 1, "async"),
-    case("comparison-outside-where", H + "    return x < y\n", 2, 12, "compar", "where"),
+    case("chained-comparison-as-number", H + "    return x * (x < y < 1.0)\n", 2, 17, "compar"),
     case("chained-comparison", H + "    return where(x < y < 1.0, x, y)\n", 2, {18}, "compar"),
     case("bool-op", H + "    return x and y\n", 2, 12, "and"),
     # --- signatures and decorators

@@ -213,7 +213,11 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
             value = fns[""](*args)
             value2, cache = fns["_forward"](*args)
         except ValueError as exc:
-            if rec.clamped and "a slice on line" in str(exc) and "parameter '" in str(exc):
+            if (
+                rec.clamped
+                and "a slice on line" in str(exc)
+                and "parameter '" in str(exc)
+            ):
                 stats.add(formula, "refused-clamped-slice")  # README: sizes are checked
                 return
             fail(formula, fuse, f"value raised ValueError: {exc}")

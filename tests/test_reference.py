@@ -335,7 +335,9 @@ def test_clamped_slices_are_the_ones_numpy_clamps_or_empties():
     """``x[:7]`` of 3 elements and ``x[3:1]`` are recorded; ``x[1:3]``, ``x[-3:]`` not."""
     assert R.clamped_slices((3,), (slice(None, 7),)) == [(0, slice(None, 7))]
     assert R.clamped_slices((5,), (slice(3, 1),)) == [(0, slice(3, 1))]
-    assert R.clamped_slices((3, 4), (None, 0, slice(-5, None))) == [(1, slice(-5, None))]
+    assert R.clamped_slices((3, 4), (None, 0, slice(-5, None))) == [
+        (1, slice(-5, None))
+    ]
     assert R.clamped_slices((3,), (slice(1, 3),)) == []
     assert R.clamped_slices((3,), (slice(-3, None, -1),)) == []
     # a negative step starts at most at n - 1: x[2:-2:-2] of 2 elements starts at 1

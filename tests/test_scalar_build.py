@@ -170,9 +170,21 @@ def test_scalar_inputs_of_numpy_code_follow_numpy(fuse, x):
 
 SPECIAL = [0.0, -0.0, 1.5, -2.0, 1e308, -1e308, 1e-320, math.inf, -math.inf, math.nan]
 RAISE_FREE = [
-    "x + y", "x - y", "x * y", "-x + y", "where(x > y, x, y)", "abs(x) * y", "relu(x) + y",
-    "maximum(x, y)", "minimum(x, y)", "sigmoid(x) * y", "softplus(x) + y",
-    "tanh(x) * y", "sigmoid(x * y)",
+    "x + y",
+    "x - y",
+    "x * y",
+    "-x + y",
+    "where(x > y, x, y)",
+    "abs(x) * y",
+    "relu(x) + y",
+    "maximum(x, y)",
+    "minimum(x, y)",
+    "sigmoid(x) * y",
+    "softplus(x) + y",
+    "tanh(x) * y",
+    "sigmoid(x * y)",
+    "sign(x) * y",
+    "where(x != y, x, y)",
 ]
 
 
@@ -181,9 +193,15 @@ def test_raise_free_ops_need_no_fallback_and_match_numpy(expr):
     """The ops the scalar build runs without a ``try`` (RAISE_FREE_ON_FLOATS) raise on
     no float, inf or nan, and give what the NumPy build gives (nan through maximum and
     sign too, which Python's max() and a comparison-based sign dropped)."""
-    scalar = compiler.load_source(f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n")
-    text = compiler.compile_source(f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n")
-    assert "_f_forward_numpy" not in text and "_f_value_and_grad_numpy" not in text, text
+    scalar = compiler.load_source(
+        f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n"
+    )
+    text = compiler.compile_source(
+        f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n"
+    )
+    assert "_f_forward_numpy" not in text and "_f_value_and_grad_numpy" not in text, (
+        text
+    )
     arrays = compiler.load_source(
         f"def f(x: Vector[n], y: Vector[n]) -> Scalar:\n    return sum({expr})\n"
     )
@@ -192,8 +210,12 @@ def test_raise_free_ops_need_no_fallback_and_match_numpy(expr):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 value, (d_x, d_y) = scalar.f_value_and_grad(x, y)
-                v_np, (dx_np, dy_np) = arrays.f_value_and_grad(np.array([x]), np.array([y]))
+                v_np, (dx_np, dy_np) = arrays.f_value_and_grad(
+                    np.array([x]), np.array([y])
+                )
             got, want = [value, d_x, d_y], [v_np, dx_np[0], dy_np[0]]
             # math's and NumPy's libm may differ by an ulp in tanh, which 1 - t**2 grows
             # about tenfold at t = 0.9; inf and nan must match exactly
-            np.testing.assert_allclose(got, want, rtol=2e-15, err_msg=f"{expr} at {x}, {y}")
+            np.testing.assert_allclose(
+                got, want, rtol=2e-15, err_msg=f"{expr} at {x}, {y}"
+            )
