@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import sympy
 
 import compiler
 from compiler import FormulaError
@@ -195,6 +196,72 @@ def test_defined_below_beats_did_you_mean():
     )
     assert "'exq' is defined below, on line 5" in err.message
     assert "did you mean" not in err.message
+
+
+# ------------------------------------------------------------------ SymPy input
+
+x_, y_, z_ = sympy.symbols("x y z")
+
+
+def sympy_error(expr, inputs) -> FormulaError:
+    with pytest.raises(FormulaError) as info:
+        compiler.compile_sympy(expr, inputs)
+    return info.value
+
+
+def test_sympy_piecewise_named_not_its_condition():
+    err = sympy_error(sympy.Piecewise((x_, x_ > 0), (0, True)), [x_])
+    assert err.message == (
+        "unsupported SymPy operation Piecewise in Piecewise((x, x > 0), (0, True))"
+    )
+    assert "StrictLessThan" not in err.message
+
+
+def test_sympy_unsupported_operation_deep_inside():
+    """The operation is named with the subexpression it heads; the caret points at it in
+    the printed whole expression."""
+    expr = sympy.exp(x_) + sympy.floor(x_ * y_)
+    err = sympy_error(expr, [x_, y_])
+    assert err.message == "unsupported SymPy operation floor in floor(x*y)"
+    assert err.filename == "<sympy>"
+    assert err.source_line == sympy.sstr(expr)
+    assert err.source_line[err.col - 1 :].startswith("floor(x*y)")
+
+
+def test_sympy_symbol_not_an_input():
+    err = sympy_error(sympy.exp(x_) * sympy.sin(z_), [x_])
+    assert err.message == "symbol z is not among the inputs (x), in sin(z)"
+    assert err.source_line[err.col - 1 :].startswith("sin(z)")
+
+
+def test_sympy_constant_not_finite():
+    err = sympy_error(x_ + sympy.zoo, [x_])
+    assert err.message.startswith("constant zoo is not a finite real number, in ")
+    err = sympy_error(x_ * sympy.I, [x_])
+    assert err.message == "constant I is not a finite real number, in I*x"
+
+
+def test_sympy_long_subexpression_is_truncated():
+    long = sum(sympy.Symbol(f"v{k}") for k in range(40))
+    expr = sympy.Piecewise((long, x_ > 0), (0, True))
+    err = sympy_error(expr, [x_, *long.args])
+    assert err.message.startswith(
+        "unsupported SymPy operation Piecewise in Piecewise(("
+    )
+    assert err.message.endswith("...")
+    assert len(err.message) < 120
+
+
+def test_sympy_huge_shared_expression_is_not_printed_in_full():
+    """A deep DAG with sharing prints as an exponentially large tree: the message stays
+    short and is made without printing it."""
+    e = x_
+    for _ in range(60):  # 2**60 nodes as a tree
+        e = sympy.sin(e) + sympy.cos(e)
+    err = sympy_error(sympy.floor(e), [x_])
+    assert err.message.startswith("unsupported SymPy operation floor in floor(")
+    assert len(err.message) < 120
+    assert err.source_line is None
 
 
 # ------------------------------------------------------------------ through the CLI
