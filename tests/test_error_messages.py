@@ -21,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import sympy
 
@@ -262,6 +263,30 @@ def test_sympy_huge_shared_expression_is_not_printed_in_full():
     assert err.message.startswith("unsupported SymPy operation floor in floor(")
     assert len(err.message) < 120
     assert err.source_line is None
+
+
+# ------------------------------------------------------------------ Index inputs
+
+PICK = "def pick(x: Vector[n], i: Index[m]) -> Scalar:\n    return sum(x[i])\n"
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        (np.array([0.0, 1.0]), "not float64 values"),
+        ([0.0, 1.0], "not float64 values"),
+        (np.array([0, 1], dtype=np.float32), "not float32 values"),
+        (np.array([True, False]), "not bool values"),
+        ("ab", "not str"),
+    ],
+)
+def test_index_names_the_dtype(given, words):
+    mod = compiler.load_source(PICK)
+    with pytest.raises(TypeError) as info:
+        mod.pick(np.ones(3), given)
+    assert str(info.value).startswith("pick: parameter 'i' must hold integers, not ")
+    assert words in str(info.value)
+    assert "ndarray" not in str(info.value)
 
 
 # ------------------------------------------------------------------ through the CLI
