@@ -44,15 +44,16 @@ COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
 # Python syntax formulas do not have, as people name it, and what to write instead.
 PLANNED_FOR = "only `for ... in range(...)` loops are planned"
 WHERE = "use `where(cond, a, b)`"
+ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t * t for t in v])`"
 UNSUPPORTED = {
     ast.For: ("a for loop", "`for ... in range(...)` loops are planned, not built yet"),
     ast.While: ("a while loop", PLANNED_FOR), ast.If: ("an if statement", WHERE),
     ast.Import: ("imports", "formula files use the built-in operations; `np.` prefixes are "
                  "allowed"),
     ast.Lambda: ("a lambda", "define a function with `def` above its first use"),
-    ast.ListComp: ("a list comprehension", "write the array expression: `sum(v * v)`"),
+    ast.ListComp: ("a list comprehension", ARRAYWISE),
     ast.SetComp: ("a set comprehension", None), ast.DictComp: ("a dictionary comprehension", None),
-    ast.GeneratorExp: ("a generator expression", "write the array expression: `sum(v * v)`"),
+    ast.GeneratorExp: ("a generator expression", ARRAYWISE),
     ast.With: ("a with block", None), ast.Try: ("a try block", None),
     ast.ClassDef: ("a class", None), ast.IfExp: ("a conditional expression `a if cond else b`", WHERE),
     ast.BoolOp: ("`and`/`or`", "for a condition use one comparison in `where(cond, a, b)`"),
@@ -68,7 +69,7 @@ UNSUPPORTED = {
     ast.Pass: ("a pass statement", None), ast.Break: ("a break statement", None),
     ast.Continue: ("a continue statement", None),
     ast.Expr: ("an expression on its own line", "assign it: `name = ...`"),
-    ast.Tuple: ("a tuple", "a function returns one value; return one value (or "
+    ast.Tuple: ("a tuple", "a value is one number or array (several as one array: "
                 "`stack([a, b])`)"),
     ast.List: ("a list", "lists appear only in `stack([a, b])` and `concatenate([a, b])`"),
     ast.Slice: ("a slice", "slices appear only inside `x[...]`"),
@@ -858,8 +859,8 @@ def call_name(node: ast.Call, scope: Scope) -> str:
 
 
 def module_function_error(node: ast.Call, parts: list[str], scope: Scope) -> FormulaError:
-    """The error for ``math.exp(x)``, ``np.sigmod(x)``: a prefix that is not ``np.``, or a
-    NumPy function that is not an operation."""
+    """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
+    ``np.linalg.inv(x)``): the operation's own name when there is one."""
     name = ".".join(parts)[:60]
     if parts[-1] in BUILTIN_CALLS:
         return scope.src.error(node.func, f"unknown function '{name}'; write `{parts[-1]}(...)`: "

@@ -55,7 +55,7 @@ def msg(id_, text, line, col, *fragments):
 MESSAGES = [
     # --- Python syntax, named in the user's words, with what to write instead
     msg("tuple", H + "    return x, y\n", 2, 12, "a tuple is not supported",
-        "return one value"),
+        "several as one array: `stack([a, b])`"),
     msg("list", H + "    return [x, y]\n", 2, 12, "a list is not supported"),
     msg("floor-division", H + "    return x // y\n", 2, 12,
         "floor division `//` is not supported"),
