@@ -31,6 +31,11 @@ MAX_DEPTH = 200
 MAX_NODES = 100_000
 MAX_LITERAL_DIGITS = 60
 MAX_EXPONENT = 1e6
+# Hints of UNSUPPORTED: Python syntax formulas do not have, as people name it, and what to
+# write instead.
+PLANNED_FOR = "only `for ... in range(...)` loops are planned"
+WHERE = "use `where(cond, a, b)`"
+ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t * t for t in v])`"
 
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -41,10 +46,6 @@ REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
 BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
           ast.MatMult: "matmul"}
 COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
-# Python syntax formulas do not have, as people name it, and what to write instead.
-PLANNED_FOR = "only `for ... in range(...)` loops are planned"
-WHERE = "use `where(cond, a, b)`"
-ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t * t for t in v])`"
 UNSUPPORTED = {
     ast.For: ("a for loop", "`for ... in range(...)` loops are planned, not built yet"),
     ast.While: ("a while loop", PLANNED_FOR), ast.If: ("an if statement", WHERE),
