@@ -78,6 +78,8 @@ UNSUPPORTED = {
 }
 if hasattr(ast, "Match"):  # Python 3.10+
     UNSUPPORTED[ast.Match] = ("a match statement", WHERE)
+if hasattr(ast, "TryStar"):  # Python 3.11+
+    UNSUPPORTED[ast.TryStar] = UNSUPPORTED[ast.Try]
 UNSUPPORTED[ast.ImportFrom] = UNSUPPORTED[ast.Import]
 UNSUPPORTED[ast.YieldFrom] = UNSUPPORTED[ast.Yield]
 OPERATORS = {  # operators formulas do not have: their name and what to write instead
@@ -214,7 +216,7 @@ def unsupported(node, src: Source, where: str) -> FormulaError:
     to write instead where there is an obvious alternative."""
     if isinstance(node, ast.Expr) and type(node.value) in UNSUPPORTED:
         node = node.value  # `yield x` on its own line is about the yield
-    what, hint = UNSUPPORTED.get(type(node), (f"`{ast.unparse(node)[:40]}`", None))
+    what, hint = UNSUPPORTED.get(type(node), ("this Python syntax", None))
     verb = "are" if what == "imports" else "is"
     return src.error(node, f"{what} {verb} not supported {where}" + (f"; {hint}" if hint else ""))
 
@@ -560,7 +562,8 @@ def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
     """The error for an augmented assignment other than ``name += -= *= /= value``."""
     if not isinstance(stmt.target, ast.Name):
         return unsupported(stmt.target, src, "(it is planned)")
-    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, stmt.value))
+    value = stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")  # unparse recurses
+    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
     op = spelled[len(stmt.target.id) + 1:].split(" ", 1)[0]
     hint = f"; write `{stmt.target.id} = {spelled}`" if type(stmt.op) in BINOPS else ""
     return src.error(stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}")

@@ -185,6 +185,14 @@ def test_syntax_error_does_not_repeat_itself():
     assert error_of(H + "    return x * *y\n").message == "invalid syntax"
 
 
+def test_long_augmented_assignment_is_not_printed():
+    """The suggested ``x = x ** ...`` is not spelled out for a value nested too deeply
+    (``ast.unparse`` recurses): still a located FormulaError, not a RecursionError."""
+    err = error_of(H + "    x **= " + " + ".join(["x"] * 2000) + "\n    return x\n")
+    assert err.message.endswith("write `x = x ** ...`")
+    assert (err.line, err.col) == (2, 5)
+
+
 def test_no_did_you_mean_without_a_close_name():
     for call in ("qqqqqq(x)", "np.linalg.inv(x)", "x.real()"):
         assert "did you mean" not in error_of(H + f"    return {call}\n").message
