@@ -8,6 +8,7 @@ annotated parameters, assignments and one final ``return``. Everything else is a
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 import operator
 import re
@@ -30,6 +31,11 @@ MAX_DEPTH = 200
 MAX_NODES = 100_000
 MAX_LITERAL_DIGITS = 60
 MAX_EXPONENT = 1e6
+# Hints of UNSUPPORTED: Python syntax formulas do not have, as people name it, and what to
+# write instead.
+PLANNED_FOR = "only `for ... in range(...)` loops are planned"
+WHERE = "use `where(cond, a, b)`"
+ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t * t for t in v])`"
 
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -42,17 +48,49 @@ BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.P
 COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
             ast.NotEq: "ne"}
 UNSUPPORTED = {
-    ast.For: "'for' loops", ast.While: "'while' loops", ast.If: "'if' statements",
-    ast.Import: "imports", ast.ImportFrom: "imports", ast.Lambda: "lambdas",
-    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions", ast.GeneratorExp:
-    "comprehensions", ast.DictComp: "comprehensions", ast.With: "'with' blocks",
-    ast.Try: "'try' blocks", ast.ClassDef: "classes", ast.IfExp: "conditional expressions",
-    ast.BoolOp: "'and'/'or' expressions", ast.Dict: "dictionaries", ast.Set: "sets",
-    ast.JoinedStr: "strings", ast.Await: "'await' expressions", ast.Yield: "'yield' expressions",
-    ast.YieldFrom: "'yield' expressions", ast.NamedExpr: "':=' expressions", ast.Starred: "'*' unpackings",
-    ast.Delete: "'del' statements", ast.Global: "'global' statements", ast.Nonlocal: "'nonlocal' statements",
-    ast.AsyncFunctionDef: "async functions", ast.Raise: "'raise' statements", ast.Assert: "'assert' statements",
-    ast.Pass: "'pass' statements", ast.Expr: "expression statements", ast.Break: "'break' statements", ast.Continue: "'continue' statements",
+    ast.For: ("a for loop", "`for ... in range(...)` loops are planned, not built yet"),
+    ast.While: ("a while loop", PLANNED_FOR), ast.If: ("an if statement", WHERE),
+    ast.Import: ("imports", "formula files use the built-in operations; `np.` prefixes are "
+                 "allowed"),
+    ast.Lambda: ("a lambda", "define a function with `def` above its first use"),
+    ast.ListComp: ("a list comprehension", ARRAYWISE),
+    ast.SetComp: ("a set comprehension", None), ast.DictComp: ("a dictionary comprehension", None),
+    ast.GeneratorExp: ("a generator expression", ARRAYWISE),
+    ast.With: ("a with block", None), ast.Try: ("a try block", None),
+    ast.ClassDef: ("a class", None), ast.IfExp: ("a conditional expression `a if cond else b`", WHERE),
+    ast.BoolOp: ("`and`/`or`", "for a condition use one comparison in `where(cond, a, b)`"),
+    ast.Dict: ("a dictionary", None), ast.Set: ("a set", None), ast.JoinedStr: ("a string", None),
+    ast.Await: ("`await`", None), ast.Yield: ("`yield`", "end the function with `return`"),
+    ast.NamedExpr: ("an assignment expression `:=`", "assign on its own line: `name = ...`"),
+    ast.Starred: ("a `*` unpacking", None), ast.Delete: ("a del statement", None),
+    ast.Global: ("a global statement", None), ast.Nonlocal: ("a nonlocal statement", None),
+    ast.AsyncFunctionDef: ("an async function", "write a plain `def`"),
+    ast.FunctionDef: ("a nested function definition", "define it at the top level, above its "
+                      "first use"),
+    ast.Raise: ("a raise statement", None), ast.Assert: ("an assert statement", None),
+    ast.Pass: ("a pass statement", None), ast.Break: ("a break statement", None),
+    ast.Continue: ("a continue statement", None),
+    ast.Expr: ("an expression on its own line", "assign it: `name = ...`"),
+    ast.Tuple: ("a tuple", "a value is one number or array (several as one array: "
+                "`stack([a, b])`)"),
+    ast.List: ("a list", "lists appear only in `stack([a, b])` and `concatenate([a, b])`"),
+    ast.Slice: ("a slice", "slices appear only inside `x[...]`"),
+    ast.Subscript: ("an item assignment `a[i] = ...`", "assign to a new name: `y = ...`"),
+}
+if hasattr(ast, "Match"):  # Python 3.10+
+    UNSUPPORTED[ast.Match] = ("a match statement", WHERE)
+if hasattr(ast, "TryStar"):  # Python 3.11+
+    UNSUPPORTED[ast.TryStar] = UNSUPPORTED[ast.Try]
+UNSUPPORTED[ast.ImportFrom] = UNSUPPORTED[ast.Import]
+UNSUPPORTED[ast.YieldFrom] = UNSUPPORTED[ast.Yield]
+OPERATORS = {  # operators formulas do not have: their name and what to write instead
+    ast.FloorDiv: ("floor division `//`", "`//` appears only in dimensions, as in "
+                   "`Vector[n // 2]`"),
+    ast.Mod: ("the remainder operator `%`", None),
+    ast.BitXor: ("`^`", "for a power write `x ** 2`"),
+    ast.BitAnd: ("`&`", None), ast.BitOr: ("`|`", None),
+    ast.LShift: ("`<<`", None), ast.RShift: ("`>>`", None),
+    ast.Not: ("`not`", None), ast.Invert: ("`~`", None),
 }
 
 
@@ -62,6 +100,7 @@ class Source:
 
     filename: str
     lines: list[str]
+    defs: dict[str, ast.FunctionDef] = field(default_factory=dict)  # every top-level def
 
     def line(self, n: int) -> str:
         return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
@@ -130,7 +169,8 @@ def parse_python(text: str, src: Source) -> ast.Module:
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = exc.offset or 1
-        raise src.error((line, col), f"invalid syntax: {exc.msg}") from None
+        message = "invalid syntax" + (f": {exc.msg}" if exc.msg != "invalid syntax" else "")
+        raise src.error((line, col), message) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
         raise src.error((1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]) from None
 
@@ -142,6 +182,9 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
     constants: dict[str, float] = {}
     funcs: dict[str, Signature] = {}
     out: list[Function] = []
+    for stmt in body:
+        if isinstance(stmt, ast.FunctionDef):
+            src.defs.setdefault(stmt.name, stmt)
     defined: dict[str, tuple[str, int]] = {}  # module-level name -> (exported function, line)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
@@ -170,8 +213,31 @@ def is_docstring(stmt) -> bool:
 
 
 def unsupported(node, src: Source, where: str) -> FormulaError:
-    what = UNSUPPORTED.get(type(node), f"'{type(node).__name__}' nodes")
-    return src.error(node, f"{what} are not supported {where}")
+    """The error for Python syntax formulas do not have, named as people say it, with what
+    to write instead where there is an obvious alternative."""
+    if isinstance(node, ast.Expr) and type(node.value) in UNSUPPORTED:
+        node = node.value  # `yield x` on its own line is about the yield
+    what, hint = UNSUPPORTED.get(type(node), ("this Python syntax", None))
+    verb = "are" if what == "imports" else "is"
+    return src.error(node, f"{what} {verb} not supported {where}" + (f"; {hint}" if hint else ""))
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """``"; did you mean `NAME`?"`` for the known name closest to ``name``, or ``""``."""
+    names = sorted(set(candidates) - {name})
+    close = [n for n in names if n.lower() == name.lower()]  # X for x, Sigmoid for sigmoid
+    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def callable_names(scope: Scope) -> set[str]:
+    """The names a formula can call: the operations and the file's functions."""
+    return set(BUILTIN_CALLS) | {"arange"} | set(scope.funcs) | set(scope.src.defs)
+
+
+def value_names(scope: Scope) -> set[str]:
+    """The names a formula can use as values: variables, parameters, constants, dimensions."""
+    return set(scope.env) | set(scope.constants) | set(CONSTANTS) | set(scope.dims)
 
 
 def check_function_name(name: str, node, src: Source) -> None:
@@ -282,7 +348,8 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
         raise src.error(ann, "unknown type (use Scalar, Vector[n], Matrix[m, n], Tensor[...], "
                         "Index or Index[n])")
     if kind not in FLOAT_TYPES and kind != "Index":
-        raise src.error(ann, f"unknown type '{kind}'")
+        raise src.error(ann, f"unknown type '{kind}'"
+                        + did_you_mean(kind, [*FLOAT_TYPES, "Index"]))
     want = FLOAT_TYPES.get(kind)
     if kind == "Scalar" and dims_ast:
         raise src.error(ann, "Scalar takes no dimensions")
@@ -449,12 +516,12 @@ def lower_statement(stmt, scope: Scope) -> None:
     src = scope.src
     if isinstance(stmt, ast.Assign):
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
-            raise src.error(stmt, "assign to a single name: 'x = ...'")
+            raise assignment_error(stmt, src)
         target, value = stmt.targets[0], stmt.value
     elif isinstance(stmt, ast.AugAssign):
         if not isinstance(stmt.target, ast.Name) or type(stmt.op) not in (
                 ast.Add, ast.Sub, ast.Mult, ast.Div):
-            raise src.error(stmt, "only 'x += ...', '-=', '*=' and '/=' are supported")
+            raise augassign_error(stmt, src)
         target = stmt.target
         if target.id not in scope.env:
             raise src.error(target, f"'{target.id}' is used before it is assigned")
@@ -479,6 +546,28 @@ def lower_statement(stmt, scope: Scope) -> None:
         node = lower_expr(value, scope)
     scope.b.name(node, name)
     scope.env[name] = node
+
+
+def assignment_error(stmt: ast.Assign, src: Source) -> FormulaError:
+    """The error for an assignment to something other than one name."""
+    target = stmt.targets[-1]
+    if isinstance(target, ast.Subscript):
+        return unsupported(target, src, "(it is planned)")
+    if len(stmt.targets) > 1:
+        return src.error(stmt, "assign one name at a time: `a = ...`, not `a = b = ...`")
+    return src.error(stmt, "assign one name at a time: `a = ...` on one line, `b = ...` on the "
+                     "next (unpacking into several names is not supported)")
+
+
+def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
+    """The error for an augmented assignment other than ``name += -= *= /= value``."""
+    if not isinstance(stmt.target, ast.Name):
+        return unsupported(stmt.target, src, "(it is planned)")
+    value = stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")  # unparse recurses
+    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
+    op = spelled[len(stmt.target.id) + 1:].split(" ", 1)[0]
+    hint = f"; write `{stmt.target.id} = {spelled}`" if type(stmt.op) in BINOPS else ""
+    return src.error(stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}")
 
 
 def check_reserved(name: str, node, src: Source) -> None:
@@ -555,20 +644,33 @@ def name_expr(node: ast.Name, scope: Scope) -> int:
         return emit(scope, node, "dim", expr=scope.dims[n])
     if n in scope.funcs or n in BUILTIN_CALLS:
         raise scope.src.error(node, f"'{n}' is a function; call it")
-    raise scope.src.error(node, f"unknown name '{n}'")
+    hint = did_you_mean(n, value_names(scope)) or did_you_mean(n, callable_names(scope))
+    raise scope.src.error(node, f"unknown name '{n}'{hint}")
 
 
 def constant_expr(node: ast.Constant, scope: Scope) -> int:
     if node.value is None:
         raise scope.src.error(node, "None is only allowed inside an index")
-    return emit(scope, node, "const", value=literal(node, scope.src, "unsupported literal"))
+    return emit(scope, node, "const", value=literal(node, scope.src, literal_problem(node.value)))
+
+
+def literal_problem(v) -> str:
+    """The error message for a literal that is not a number (``...``, ``True``, ``1j``)."""
+    if v is Ellipsis:
+        return "`...` is not supported (write the slices out: `x[:, 0]`)"
+    if isinstance(v, bool):
+        return f"`{v}` is not a number here; write {float(v)}"
+    if isinstance(v, complex):
+        return "a complex number is not supported (formulas are real-valued)"
+    if isinstance(v, bytes):
+        return "a bytes string is not supported in a formula"
+    return "this literal is not a number"
 
 
 def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     op = BINOPS.get(type(node.op))
     if op is None:
-        raise scope.src.error(node, f"operator '{ast.unparse(node.op).strip() or type(node.op).__name__}' "
-                              "is not supported")
+        raise operator_error(node, node.op, scope.src)
     if op == "pow" and isinstance(node.right, ast.Constant) and isinstance(
             node.right.value, (int, float)) and not isinstance(node.right.value, bool):
         if abs(node.right.value) > MAX_EXPONENT:
@@ -590,7 +692,15 @@ def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
         return emit(scope, node, "neg", value(node.operand, scope))
     if isinstance(node.op, ast.UAdd):
         return value(node.operand, scope)
-    raise scope.src.error(node, "only unary '-' and '+' are supported")
+    raise operator_error(node, node.op, scope.src)
+
+
+def operator_error(node, op, src: Source) -> FormulaError:
+    """The error for an operator formulas do not have, named as people say it."""
+    what, hint = OPERATORS.get(type(op), (f"operator `{type(op).__name__}`", None))
+    if isinstance(op, ast.BitXor) and isinstance(node, ast.BinOp):
+        hint = f"for a power write `{ast.unparse(node.left)} ** {ast.unparse(node.right)}`"
+    return src.error(node, f"{what} is not supported" + (f"; {hint}" if hint else ""))
 
 
 def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
@@ -603,7 +713,19 @@ def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
         if nd < 2:
             return x
         return emit(scope, node, "transpose", x, axes=tuple(reversed(range(nd))))
-    raise scope.src.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
+    raise attribute_error(node, scope)
+
+
+def attribute_error(node: ast.Attribute, scope: Scope) -> FormulaError:
+    """The error for ``x.attr`` other than ``.T`` and ``np.pi``/``np.e``, with what to
+    write instead where there is an obvious alternative."""
+    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
+        return scope.src.error(node, f"'{ast.unparse(node)}' is not a formula constant (the "
+                               "constants are `pi` and `e`, or `np.pi` and `np.e`)")
+    if node.attr in ("shape", "size", "ndim"):
+        return scope.src.error(node, f"attribute access '.{node.attr}' is not supported; sizes "
+                               "are dimension names: in `x: Vector[n]`, write `n`")
+    return scope.src.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
@@ -733,7 +855,52 @@ def call_name(node: ast.Call, scope: Scope) -> str:
             parts.reverse()
             if parts[0] in ("np", "numpy") and (len(parts) == 2 or parts[1:] == ["linalg", "norm"]):
                 return parts[-1]
+            if parts[0] not in value_names(scope):  # math.exp(x), not a method of a value
+                raise module_function_error(node, parts, scope)
+        raise method_error(node, scope)
     raise scope.src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'")
+
+
+def module_function_error(node: ast.Call, parts: list[str], scope: Scope) -> FormulaError:
+    """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
+    ``np.linalg.inv(x)``): the operation's own name when there is one."""
+    name = ".".join(parts)[:60]
+    if parts[-1] in BUILTIN_CALLS:
+        return scope.src.error(node.func, f"unknown function '{name}'; write `{parts[-1]}(...)`: "
+                               "formula files use the built-in operations (`np.` prefixes "
+                               "are allowed)")
+    return scope.src.error(node.func, f"unknown function '{name}'"
+                           + did_you_mean(parts[-1], BUILTIN_CALLS))
+
+
+def operand(node) -> str:
+    """``node`` as source text fit to be an operand of ``@`` (parenthesized unless atomic)."""
+    text = ast.unparse(node)
+    atomic = isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant))
+    return text if atomic else f"({text})"
+
+
+def method_error(node: ast.Call, scope: Scope) -> FormulaError:
+    """The error for a method call (``x.dot(w)``, ``X.mean(axis=0)``): the function form
+    with the same arguments when there is one (``x @ w``, ``mean(X, axis=0)``)."""
+    f = node.func
+    call = ast.unparse(node)
+    call = call if len(call) <= 60 else call[:57] + "..."
+    head = f"method `{call}` is not supported"
+    if f.attr not in BUILTIN_CALLS:
+        return scope.src.error(f, f"{head}: formulas call functions, as in `sum(x)`"
+                               + did_you_mean(f.attr, BUILTIN_CALLS))
+    obj = ast.unparse(f.value)
+    args = [ast.unparse(a) for a in node.args]
+    if f.attr == "reshape" and len(args) > 1:  # x.reshape(m, n): NumPy's sizes as arguments
+        args = [f"({', '.join(args)})"]
+    text = f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
+    if f.attr == "dot" and len(args) == 1 and not node.keywords:
+        text = f"{operand(f.value)} @ {operand(node.args[0])}` (or `{text}`)"
+        return scope.src.error(f, f"{head}: write `{text}")
+    if f.attr == "transpose" and not args and not node.keywords:
+        text = f"{text}` or `{ast.unparse(ast.Attribute(f.value, 'T'))}"
+    return scope.src.error(f, f"{head}: write `{text}`")
 
 
 def call_expr(node: ast.Call, scope: Scope) -> int:
@@ -745,10 +912,26 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
         if name == "arange":
             raise scope.src.error(node, "arange(n) can only be used as an index or indexed "
                                   "(arange(n)[:, None])")
-        raise scope.src.error(node.func, f"unknown function '{name}'")
+        raise unknown_function(node, name, scope)
     if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
         raise scope.src.error(node, "'*' and '**' arguments are not supported")
     return lower(node, scope, name)
+
+
+def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
+    """The error for a call of a name that is no operation and no function defined above:
+    the function itself (recursion), one defined further down, or a guess at the name."""
+    if isinstance(node.func, ast.Attribute):  # np.sigmod(x)
+        return scope.src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'"
+                               + did_you_mean(name, BUILTIN_CALLS))
+    later = scope.src.defs.get(name)
+    if later is not None and later.lineno <= node.lineno <= later.end_lineno:
+        return scope.src.error(node.func, f"'{name}' calls itself; recursion is not supported")
+    if later is not None:
+        return scope.src.error(node.func, f"'{name}' is defined below, on line {later.lineno}: "
+                               "define it above its first use")
+    return scope.src.error(node.func, f"unknown function '{name}'"
+                           + did_you_mean(name, callable_names(scope)))
 
 
 def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:

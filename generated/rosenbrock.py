@@ -66,6 +66,8 @@ def _index(value, function, param, ndim, expected):
         raise OverflowError(big + " for int64")
     if arr is None or arr.dtype.kind not in "iu":
         kind = type(value).__name__
+        if arr is not None and arr.dtype.kind not in "OUS":
+            kind = f"{arr.dtype.name} values"
         raise TypeError(
             f"{function}: parameter '{param}' must hold integers, not {kind}"
         )
