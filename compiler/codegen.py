@@ -402,16 +402,26 @@ def accumulate(i, node, uses, named, bound, nodes) -> bool:
 def fresh_array(nodes, a: int) -> bool:
     """Whether node ``a``'s value is a new array (safe to update in place) or a scalar."""
     node = nodes[a]
+    if node.shape != () and einsum_view(node):
+        return False
     if node.shape == () or node.op not in VIEWS:
         return True
     # np.full(shape, g) of a scalar g is a new array, unlike np.broadcast_to.
     return node.op == "broadcast_to" and nodes[node.args[0]].shape == ()
 
 
+def einsum_view(node) -> bool:
+    """Whether ``node`` is an ``np.einsum`` of one operand, which NumPy may return as a
+    view of it (``einsum("ij->ji", x)`` is ``x.T``)."""
+    return node.op == "einsum" and len(node.args) == 1
+
+
 def view_of(nodes, i: int) -> int | None:
     """The node whose memory the value of node ``i`` may share (a view's base), or None
     when ``i`` computes a new array or scalar (advanced indexing, ``np.full``, ...)."""
     node = nodes[i]
+    if einsum_view(node) and node.shape != ():
+        return node.args[0]
     if node.op not in VIEWS or node.op == "param" or fresh_array(nodes, i):
         return None
     if node.op == "getitem" and any(e[0] == "a" for e in node.attr("index")):

@@ -153,12 +153,18 @@ class Inputs(list):
     has_seed = False
 
 
-def grads_match(got: tuple, fd: list, args: list, positions: list) -> str | None:
+def grads_match(
+    got: tuple, fd: list, args: list, positions: list, value=0.0
+) -> str | None:
     """None when every finite reference entry matches gradc's (rtol 1e-6 of the scale
-    of the gradient: its largest entry over all inputs, at least 1e-4), else a
-    description of the first mismatch."""
+    of the gradient: its largest entry over all inputs, at least 1e-4 and at least
+    1e-7 |value|, the finite differences' own noise floor: rounding of the value,
+    about 1e-16 |value|, over steps about 1e-3), else a description of the first
+    mismatch."""
     finite = [np.abs(r[np.isfinite(r)]) for r in fd]
-    scale = max([1e-4] + [float(np.max(f)) for f in finite if f.size])
+    values = np.abs(np.asarray(value, dtype=float))
+    floor = 1e-7 * float(np.max(values, initial=0.0, where=np.isfinite(values)))
+    scale = max([1e-4, floor] + [float(np.max(f)) for f in finite if f.size])
     for g, ref, pos in zip(got, fd, positions):
         want_shape = np.shape(args[pos])
         if np.shape(g) != want_shape:
@@ -289,9 +295,9 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
         stats.add(formula, "skipped-nonfinite")
         return
     fd = R.reference_grad(ref, name, formula.args, seed)
-    why = grads_match(got, fd, formula.args, positions)
+    why = grads_match(got, fd, formula.args, positions, ref_value)
     if why is None and got2:
-        why = grads_match(got2, fd, formula.args, positions)
+        why = grads_match(got2, fd, formula.args, positions, ref_value)
         why = why and "value_and_grad: " + why
     if why:
         fail(formula, fuse, why)

@@ -148,6 +148,11 @@ FORMULAS = {
     "    return sum(exp(a + b + c))\n",
     "fused_identity": "@fuse\ndef ident(x: Scalar) -> Scalar:\n    return x\n\n\n"
     "def f(x: Vector[n]) -> Vector[n]:\n    return ident(x)\n",
+    # np.einsum of one operand may return a view of it (oracle seeds 4711, 5537)
+    "einsum_transpose": "def f(x: Matrix[m, n]) -> Matrix[n, m]:\n"
+    '    return einsum("ij->ji", x)\n',
+    "einsum_transpose_grad": "def f(x: Matrix[n, n], y: Matrix[n, n]) -> Scalar:\n"
+    '    return sum(einsum("ij->ji", x) * y)\n',
 }
 
 
