@@ -44,12 +44,48 @@ import reference as R
 import compiler
 
 LONG = os.environ.get("GRADC_LONG") == "1"
-# The short profile: the first 140 seeds, plus one seed per family in which the
-# oracle found a bug (where-NaN through a broadcast branch, mean over a slice past a
-# symbolic size, clip with lo > hi, batched @, aliasing, read-only gradients, norm over
-# three axes, scalar-build exceptions, powers at 0, dimension expressions, refusals).
-SENTINEL_SEEDS = (438, 1187, 1538, 362, 298, 1092, 70, 865, 1277, 663, 204, 2303, 64)
-SHORT_SEEDS = (*range(140), *SENTINEL_SEEDS)
+# The short profile: the first 140 seeds, plus the first seed after them of each family
+# in which the oracle found a bug (chosen by family, so the choice survives changes to
+# the generator): where-NaN through a broadcast branch, mean over a slice past a
+# symbolic size, clip with lo > hi, batched @, results that alias, powers at 0, norm
+# over three axes, scalar-build exceptions, dimension expressions, broadcasting index
+# arrays, repeating scatters, an einsum that is a view, comparisons as masks.
+SENTINEL_FAMILIES = (
+    "where-nan-broadcast",
+    "where-shared",
+    "slice-runtime",
+    "slice-negative-step",
+    "clip-inverted",
+    "matmul-batched",
+    "result-alias",
+    "pow-zero",
+    "pow-input",
+    "reduce-norm",
+    "scalar-domain",
+    "slice-dims",
+    "index-broadcast",
+    "scatter-repeat",
+    "logsumexp-large",
+    "einsum",
+    "compare-mask",
+    "name-collision",
+)
+
+
+def sentinel_seeds(start: int = 140, stop: int = 20_000) -> tuple:
+    """The first seed from ``start`` on whose formula has each sentinel family."""
+    found: dict[str, int] = {}
+    for seed in range(start, stop):
+        families = G.generate(seed).families
+        for fam in SENTINEL_FAMILIES:
+            if fam in families and fam not in found:
+                found[fam] = seed
+        if len(found) == len(SENTINEL_FAMILIES):
+            break
+    return tuple(sorted(set(found.values())))
+
+
+SHORT_SEEDS = (*range(140), *sentinel_seeds())
 LONG_COUNT = 10_000
 VALUE_RTOL = 1e-9
 GRAD_RTOL = 1e-6
@@ -391,3 +427,11 @@ def test_language_long():
     assert not failures, f"{len(failures)} failures; first:\n" + "\n\n".join(
         failures[:3]
     )
+
+
+def test_every_sentinel_family_is_generated():
+    """Each family of the short profile's sentinels is reached (a renamed family would
+    otherwise drop its sentinel silently)."""
+    seeds = sentinel_seeds()
+    reached = set().union(*(G.generate(s).families for s in seeds))
+    assert set(SENTINEL_FAMILIES) <= reached, set(SENTINEL_FAMILIES) - reached
