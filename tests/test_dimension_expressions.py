@@ -21,6 +21,7 @@ import pytest
 import compiler
 from compiler import evaluate, frontend
 from compiler.errors import FormulaError
+from tests.buildcheck import check, modules
 from tests.gradcheck import central_diff_grad
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,31 +29,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import test_language_oracle as oracle  # noqa: E402
 
 RNG = np.random.default_rng(2026)
-
-
-def modules(src):
-    """The formula compiled both ways: fused (default) and with ``fuse=False``."""
-    return [compiler.load_source(src), compiler.load_source(src, fuse=False)]
-
-
-def check(src, ref, *args):
-    """``f`` agrees with the NumPy function ``ref`` in value (``f``, ``f_value_and_grad``)
-    and in the gradient of every float input (``f_value_and_grad`` and ``f_backward``
-    against central differences of ``ref``)."""
-    wrt = [k for k, a in enumerate(args) if np.asarray(a).dtype.kind == "f"]
-    want = ref(*args)
-    fd = central_diff_grad(ref, args, wrt)
-    for mod in modules(src):
-        value, grads = mod.f_value_and_grad(*args)
-        np.testing.assert_allclose(value, want, rtol=1e-12, atol=1e-12)
-        np.testing.assert_allclose(mod.f(*args), want, rtol=1e-12, atol=1e-12)
-        backward = mod.f_backward(1.0, mod.f_forward(*args)[1])
-        for result in (grads, backward):
-            result = result if len(wrt) > 1 else (result,)
-            assert len(result) == len(wrt)
-            for got, expect in zip(result, fd):
-                assert np.shape(got) == np.shape(expect)
-                np.testing.assert_allclose(got, expect, rtol=1e-6, atol=1e-8)
 
 
 def rand(*shape):
