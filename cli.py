@@ -49,8 +49,10 @@ def cmd_compile(args) -> int:
         for name in args.files:
             other = stems.setdefault(Path(name).stem, name)
             if other != name:
-                raise UsageError(f"{other} and {name} would both be written to "
-                                 f"{Path(args.dir) / (Path(name).stem + '.py')}")
+                raise UsageError(
+                    f"{other} and {name} would both be written to "
+                    f"{Path(args.dir) / (Path(name).stem + '.py')}"
+                )
     status = 0
     for name in args.files:
         text = compile_file(name, fuse=not args.no_fuse)
@@ -66,12 +68,17 @@ def cmd_compile(args) -> int:
             diff = stale_diff(out, text)
             if diff:
                 sys.stdout.write(diff)
-                print(f"gradc: {out} is stale; run gradc compile to update it", file=sys.stderr)
+                print(
+                    f"gradc: {out} is stale; run gradc compile to update it",
+                    file=sys.stderr,
+                )
                 status = 1
         elif out is None:
             sys.stdout.write(text)
         else:
-            write_atomic(out, text.encode("utf-8"), args.force, make_parents=bool(args.dir))
+            write_atomic(
+                out, text.encode("utf-8"), args.force, make_parents=bool(args.dir)
+            )
     return status
 
 
@@ -96,10 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write the NumPy module of formula files")
     p.add_argument("files", nargs="+", metavar="FILE.grad")
     p.add_argument("-o", "--output", metavar="OUT.py")
-    p.add_argument("-d", "--dir", metavar="DIR", help="write DIR/<name>.py for each file (DIR is created if missing)")
-    p.add_argument("--check", action="store_true", help="exit 1 with a diff if OUT is stale")
+    p.add_argument(
+        "-d",
+        "--dir",
+        metavar="DIR",
+        help="write DIR/<name>.py for each file (DIR is created if missing)",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="exit 1 with a diff if OUT is stale"
+    )
     p.add_argument("--no-fuse", action="store_true", help="one node per primitive")
-    p.add_argument("--force", action="store_true", help="overwrite files gradc did not write")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite files gradc did not write"
+    )
     p.set_defaults(run=cmd_compile)
 
     p = sub.add_parser("ir", help="print the graph IR")

@@ -24,7 +24,9 @@ __all__ = [
 __version__ = "0.1.0"
 
 
-def lower_source(text, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True):
+def lower_source(
+    text, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True
+):
     """Parse and lower formula text to IR ``Function``s (differentiated unless ``adjoint=False``)."""
     from . import autodiff, frontend
     from .passes.fuse import expand_fused
@@ -59,8 +61,12 @@ def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> st
         try:
             raw = text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise located(text[: exc.start], filename, "text holds a lone surrogate "
-                          f"(U+{ord(text[exc.start]):04X}), not valid Unicode") from None
+            raise located(
+                text[: exc.start],
+                filename,
+                "text holds a lone surrogate "
+                f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
+            ) from None
     return _compile(decode(raw, filename), filename, fuse, raw)
 
 
@@ -77,8 +83,11 @@ def decode(raw: bytes, filename: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         before = raw[: exc.start].decode("utf-8", "replace")
-        raise located(before, filename, f"file is not UTF-8 text ({exc.reason}, byte "
-                      f"0x{raw[exc.start]:02x})") from None
+        raise located(
+            before,
+            filename,
+            f"file is not UTF-8 text ({exc.reason}, byte 0x{raw[exc.start]:02x})",
+        ) from None
 
 
 def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
@@ -95,7 +104,9 @@ def compile_file(path, *, fuse: bool = True) -> str:
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise FormulaError(f"cannot read file: {exc.strerror}", filename=str(path)) from None
+        raise FormulaError(
+            f"cannot read file: {exc.strerror}", filename=str(path)
+        ) from None
     return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data)
 
 
@@ -106,11 +117,15 @@ def import_module_source(source: str, name: str) -> types.ModuleType:
     return import_source(source, name)
 
 
-def load_source(text, *, filename: str = "<string>", fuse: bool = True) -> types.ModuleType:
+def load_source(
+    text, *, filename: str = "<string>", fuse: bool = True
+) -> types.ModuleType:
     """Compile formula text and import the result in memory."""
     source = compile_source(text, filename=filename, fuse=fuse)
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
-    return import_module_source(source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem))
+    return import_module_source(
+        source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
+    )
 
 
 def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
@@ -125,6 +140,7 @@ def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True)
 
 def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
     """Compile a SymPy expression and import the module in memory."""
-    return import_module_source(compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse),
-                                "gradc_sympy_" + name)
-
+    return import_module_source(
+        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse),
+        "gradc_sympy_" + name,
+    )

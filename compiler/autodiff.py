@@ -23,7 +23,9 @@ def active_nodes(fn: Function) -> set[int]:
     return active
 
 
-Mask = tuple[int, bool]  # (bool node, polarity): an element is live where the node is that
+Mask = tuple[
+    int, bool
+]  # (bool node, polarity): an element is live where the node is that
 
 
 def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
@@ -50,8 +52,11 @@ def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
             continue
         # comparisons read a value without sending it a gradient
         with b.at(node.loc):
-            given = [given_mask(b, masks, u, pos, i) for u, pos in readers.get(i, ())
-                     if fn.nodes[u].dtype == "float"]
+            given = [
+                given_mask(b, masks, u, pos, i)
+                for u, pos in readers.get(i, ())
+                if fn.nodes[u].dtype == "float"
+            ]
         m = given[0] if given else None
         for other in given[1:]:
             m = None if m is None or other is None else combine(b, "or", m, other)
@@ -60,7 +65,9 @@ def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
     return masks
 
 
-def given_mask(b: Builder, masks: dict[int, Mask], u: int, pos: int, i: int) -> Mask | None:
+def given_mask(
+    b: Builder, masks: dict[int, Mask], u: int, pos: int, i: int
+) -> Mask | None:
     """The mask reader ``u`` gives its input ``i`` (at position ``pos``), or None (all live)."""
     reader = b[u]
     if not PRIMS[reader.op].elementwise:
@@ -119,8 +126,10 @@ def vanishes(b: Builder, c: int, g: int, depth: int = 0) -> bool:
         return vanishes(b, node.args[0], g, depth + 1)
     if node.op == "mul":
         x, y = node.args
-        return any(b.is_const(k) and vanishes(b, k, g) and vanishes(b, v, g, depth + 1)
-                   for k, v in ((x, y), (y, x)))
+        return any(
+            b.is_const(k) and vanishes(b, k, g) and vanishes(b, v, g, depth + 1)
+            for k, v in ((x, y), (y, x))
+        )
     if node.op == "where":
         return all(vanishes(b, a, g, depth + 1) for a in node.args[1:])
     return False
@@ -155,8 +164,13 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     b.active = active
     masks = live_masks(b, fn)
     with b.at(out.loc):
-        seed = b.emit("param", name="d_" + (out.name or "out"), shape=out.shape, dtype="float",
-                      seed=True)
+        seed = b.emit(
+            "param",
+            name="d_" + (out.name or "out"),
+            shape=out.shape,
+            dtype="float",
+            seed=True,
+        )
     adjoint: dict[int, int] = {fn.output: seed}
     adjoint_of: dict[int, int] = {}
     for i in range(fn.output, -1, -1):
@@ -171,7 +185,9 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             for a, c in zip(node.args, contributions(b, i, node, g, masks)):
                 if c is None or a not in active:
                     continue
-                adjoint[a] = b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
+                adjoint[a] = (
+                    b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
+                )
     for p in fn.params:
         if p.node in adjoint:
             b.name(adjoint[p.node], "d_" + p.name)
@@ -179,8 +195,18 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     for p in fn.wrt:
         g = adjoint.get(p.node)
         if g is None:
-            g = b.emit("zeros", shape=b.shape(p.node)) if b.shape(p.node) else b.const(0.0)
+            g = (
+                b.emit("zeros", shape=b.shape(p.node))
+                if b.shape(p.node)
+                else b.const(0.0)
+            )
         grads[p.name] = g
-    return dataclasses.replace(fn, nodes=b.nodes, seed=seed, grads=grads,
-                               rewrites=fn.rewrites + b.fired, notes=dict(b.notes),
-                               adjoint_of=adjoint_of)
+    return dataclasses.replace(
+        fn,
+        nodes=b.nodes,
+        seed=seed,
+        grads=grads,
+        rewrites=fn.rewrites + b.fired,
+        notes=dict(b.notes),
+        adjoint_of=adjoint_of,
+    )

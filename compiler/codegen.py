@@ -41,20 +41,43 @@ from .templating import render
 VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = ("_float64", "_index_error", "_empty_error", "_sigmoid", "_softplus",
-                "_logsumexp", "_softmax", "_log_softmax", "_sigmoid_scalar", "_softplus_scalar",
-                "_sign_scalar", "_maximum_scalar", "_minimum_scalar", "_vdot", "_norm", "_erf")
-HELPER_NEEDS = {"_log_softmax": ("math",), "_logsumexp": ("math",), "_norm": ("math",),
-                "_sigmoid_scalar": ("math",), "_sign_scalar": ("math",),
-                "_maximum_scalar": ("math",), "_minimum_scalar": ("math",),
-                "_softplus_scalar": ("math",), "_erf": ("math",)}
+HELPER_ORDER = (
+    "_float64",
+    "_index_error",
+    "_empty_error",
+    "_sigmoid",
+    "_softplus",
+    "_logsumexp",
+    "_softmax",
+    "_log_softmax",
+    "_sigmoid_scalar",
+    "_softplus_scalar",
+    "_sign_scalar",
+    "_maximum_scalar",
+    "_minimum_scalar",
+    "_vdot",
+    "_norm",
+    "_erf",
+)
+HELPER_NEEDS = {
+    "_log_softmax": ("math",),
+    "_logsumexp": ("math",),
+    "_norm": ("math",),
+    "_sigmoid_scalar": ("math",),
+    "_sign_scalar": ("math",),
+    "_maximum_scalar": ("math",),
+    "_minimum_scalar": ("math",),
+    "_softplus_scalar": ("math",),
+    "_erf": ("math",),
+}
 LEAVES = ("param", "const", "dim", "arange")
 ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
 
 
 # Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.
-PYTHON_BUILTINS = frozenset("""
+PYTHON_BUILTINS = frozenset(
+    """
 ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup
 BlockingIOError BrokenPipeError BufferError BytesWarning ChildProcessError
 ConnectionAbortedError ConnectionError ConnectionRefusedError ConnectionResetError
@@ -75,13 +98,21 @@ enumerate eval exec exit filter float format frozenset getattr globals hasattr h
 help hex id input int isinstance issubclass iter len license list locals map max
 memoryview min next object oct open ord pow print property quit range repr reversed
 round set setattr slice sorted staticmethod str sum super tuple type vars zip
-""".split())
+""".split()
+)
 
 
 def reserved_names(fn_names: list[str]) -> set[str]:
     """Names generated code must not bind: keywords, builtins, module-level names."""
     names = set(keyword.kwlist) | set(keyword.softkwlist) | PYTHON_BUILTINS
-    names |= {"__builtins__", "__debug__", "__name__", "__doc__", "__file__", "__spec__"}
+    names |= {
+        "__builtins__",
+        "__debug__",
+        "__name__",
+        "__doc__",
+        "__file__",
+        "__spec__",
+    }
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
     for f in fn_names:
@@ -92,10 +123,13 @@ def reserved_names(fn_names: list[str]) -> set[str]:
 def generated_names(fn_name: str) -> list[str]:
     """The module-level names emitted for the formula function ``fn_name`` besides itself
     (its NumPy fallbacks included, though a scalar build may not need them all)."""
-    public = [fn_name + suffix for suffix in ("_forward", "_backward", "_grad",
-                                               "_value_and_grad")]
-    return public + [fallback_name(fn_name, k) for k in ("forward", "backward",
-                                                          "value_and_grad")]
+    public = [
+        fn_name + suffix
+        for suffix in ("_forward", "_backward", "_grad", "_value_and_grad")
+    ]
+    return public + [
+        fallback_name(fn_name, k) for k in ("forward", "backward", "value_and_grad")
+    ]
 
 
 def function_name_problem(name) -> str | None:
@@ -106,8 +140,10 @@ def function_name_problem(name) -> str | None:
     if unicodedata.normalize("NFKC", name) != name:
         return f"is not NFKC-normalised (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
     if name.startswith("_") or name in reserved_names([]):
-        return ("is reserved (a Python builtin, keyword, private name or a name the generated "
-                "module uses)")
+        return (
+            "is reserved (a Python builtin, keyword, private name or a name the generated "
+            "module uses)"
+        )
     return None
 
 
@@ -252,9 +288,16 @@ def cite(node, filename: str) -> str:
     return f"line {node.loc.line}: {text}"
 
 
-def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set[int],
-              namer: Namer, ctx: Ctx, adjoints: set[int], external=None
-              ) -> tuple[list[Block], dict[int, P.Expr]]:
+def emit_body(
+    fn: Function,
+    todo: list[int],
+    bound: dict[int, P.Expr],
+    keep: set[int],
+    namer: Namer,
+    ctx: Ctx,
+    adjoints: set[int],
+    external=None,
+) -> tuple[list[Block], dict[int, P.Expr]]:
     """Statements computing ``todo`` (in index order) given the ``bound`` values.
 
     ``external(i)``, if given, names a value computed elsewhere (the cache) on first use.
@@ -292,7 +335,9 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
         name = namer.node(i, nodes[i], i in adjoints, fn.adjoint_of.get(i))
         while len(name) + len(e.text) + 7 + ctx.indent > LINE_LIMIT:
-            inlined = [a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES]
+            inlined = [
+                a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES
+            ]
             if not inlined:
                 break
             longest = max(inlined, key=lambda a: (len(exprs[a].text), a))
@@ -315,9 +360,13 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         if a in named or nodes[a].op in LEAVES:
             return e
         # A gradient part stays in the block of the formula line it comes from.
-        other_line = (user is not None and a in adjoints and nodes[a].loc is not None
-                      and nodes[user].loc is not None
-                      and nodes[a].loc.line != nodes[user].loc.line)
+        other_line = (
+            user is not None
+            and a in adjoints
+            and nodes[a].loc is not None
+            and nodes[user].loc is not None
+            and nodes[a].loc.line != nodes[user].loc.line
+        )
         if other_line or len(e.text) > INLINE_LIMIT:
             return materialise(a, e)
         return e
@@ -332,10 +381,14 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         if node.op == "add" and node.attr("acc") and nodes[first].op not in LEAVES:
             acc_firsts.add(first)
             if accumulate(i, node, uses, {first}, bound, nodes):
-                namer.names.setdefault(first, namer.node(i, node, True, fn.adjoint_of.get(i)))
+                namer.names.setdefault(
+                    first, namer.node(i, node, True, fn.adjoint_of.get(i))
+                )
                 second = node.args[1]
                 if PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1:
-                    scattered[second] = i  # d_x[1:] += g rather than a zeros array and a sum
+                    scattered[second] = (
+                        i  # d_x[1:] += g rather than a zeros array and a sum
+                    )
 
     for i in todo:
         node = nodes[i]
@@ -343,10 +396,15 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
         if i in scattered:
             continue  # written by the accumulation that consumes it
         # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
-        negated = node.op == "add" and node.attr("acc") and negated_part(node, nodes, named,
-                                                                          uses)
-        args = [None if a in scattered or (negated and k == 1) else ref(a, i)
-                for k, a in enumerate(node.args)]
+        negated = (
+            node.op == "add"
+            and node.attr("acc")
+            and negated_part(node, nodes, named, uses)
+        )
+        args = [
+            None if a in scattered or (negated and k == 1) else ref(a, i)
+            for k, a in enumerate(node.args)
+        ]
         if prim.stmts is not None:
             name = namer.node(i, node, i in adjoints, fn.adjoint_of.get(i))
             statement(i, prim.stmts(name, node, args, ctx))
@@ -358,7 +416,11 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
             first = node.args[0]
             if first not in named and nodes[first].op not in LEAVES:
                 args[0] = materialise(first, exprs[first])
-        if node.op == "add" and node.attr("acc") and accumulate(i, node, uses, named, bound, nodes):
+        if (
+            node.op == "add"
+            and node.attr("acc")
+            and accumulate(i, node, uses, named, bound, nodes)
+        ):
             target = exprs[node.args[0]].text
             second = nodes[node.args[1]]
             if node.args[1] in scattered:
@@ -389,14 +451,21 @@ def emit_body(fn: Function, todo: list[int], bound: dict[int, P.Expr], keep: set
 def negated_part(node, nodes, named, uses) -> bool:
     """Whether the second part of the accumulation ``node`` is ``-c`` used nowhere else."""
     second = node.args[1]
-    return nodes[second].op == "neg" and second not in named and uses.get(second, 0) == 1
+    return (
+        nodes[second].op == "neg" and second not in named and uses.get(second, 0) == 1
+    )
 
 
 def accumulate(i, node, uses, named, bound, nodes) -> bool:
     """Whether ``a + c`` may be written ``a += c``: ``a`` is a fresh local used only here."""
     a = node.args[0]
-    return (a in named and a not in bound and uses.get(a, 0) == 1
-            and nodes[a].shape == node.shape and fresh_array(nodes, a))
+    return (
+        a in named
+        and a not in bound
+        and uses.get(a, 0) == 1
+        and nodes[a].shape == node.shape
+        and fresh_array(nodes, a)
+    )
 
 
 def fresh_array(nodes, a: int) -> bool:
@@ -441,8 +510,9 @@ def view_root(nodes, i: int) -> tuple[int, bool]:
     return i, readonly
 
 
-def owned(nodes, results: list[int], exprs: list[P.Expr], inputs: set[int],
-          math: bool = False) -> list[str]:
+def owned(
+    nodes, results: list[int], exprs: list[P.Expr], inputs: set[int], math: bool = False
+) -> list[str]:
     """The return texts of ``results``, each a ``.copy()`` where the value could be an
     input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
     broadcast, or share memory with an earlier result (SPEC §2: results own their
@@ -472,7 +542,9 @@ def zero_d_array(nodes, i: int) -> bool:
         node = nodes[k]
         if node.shape != ():
             seen[k] = False  # reductions of arrays give NumPy floats
-        elif node.op == "fused" and any(op == "where" for op, _, _ in node.attr("body")):
+        elif node.op == "fused" and any(
+            op == "where" for op, _, _ in node.attr("body")
+        ):
             seen[k] = True
         else:
             seen[k] = node.op in ZERO_D_OPS or any(seen[a] for a in node.args)
@@ -502,8 +574,13 @@ def seed_one(fn: Function, fuse: bool) -> Function:
 # ---------------------------------------------------------------- prologue
 
 
-def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: set[str],
-             math: bool = False) -> list:
+def prologue(
+    fn: Function,
+    names: dict[str, str],
+    dims: dict[str, str],
+    used: set[str],
+    math: bool = False,
+) -> list:
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
@@ -517,7 +594,7 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     seen: dict[str, int] = {}
     for p in fn.params:
         for d in fn.nodes[p.node].shape:
-            for s in ([] if isinstance(d, int) else d.free_symbols):
+            for s in [] if isinstance(d, int) else d.free_symbols:
                 seen[str(s)] = seen.get(str(s), 0) + 1
     lines: list[str] = []
     bound: set[str] = set()
@@ -529,16 +606,22 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
         shape = node.shape
         if not shape and node.dtype == "float" and math:
             lines.append(f"if not isinstance({v}, float):")
-            lines += call_lines("    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"'])
+            lines += call_lines(
+                "    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"']
+            )
             continue
         if not shape and node.dtype == "float":  # NumPy code: NumPy's scalar arithmetic
-            lines += call_lines("", f"{v} = _float64", [v, f'"{fn.name}"', f'"{p.name}"'])
+            lines += call_lines(
+                "", f"{v} = _float64", [v, f'"{fn.name}"', f'"{p.name}"']
+            )
             continue
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
         args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
         lines += call_lines("", f"{v} = {check}", args)
-        keys = [d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape]
+        keys = [
+            d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape
+        ]
         exprs = [d for d in shape if not isinstance(d, int) and not d.is_Symbol]
         new = [k for k in keys if k is not None and k not in bound]
         if len(new) == len(keys) and len(set(new)) == len(new):
@@ -554,8 +637,14 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
                 lines.append(f"{dims[key]} = {v}.shape[{k}]")
                 bound.add(key)
         expected = P.shape(shape, dims)
-        check_lines = [f"if {v}.shape != {expected}:", *call_lines("    ", "raise _shape_error", [
-            f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", text, expected])]
+        check_lines = [
+            f"if {v}.shape != {expected}:",
+            *call_lines(
+                "    ",
+                "raise _shape_error",
+                [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", text, expected],
+            ),
+        ]
         # an expression of names that a later parameter has alone is checked after it
         deferred.append(({str(s) for d in exprs for s in d.free_symbols}, check_lines))
         lines += flush_checks(deferred, bound)
@@ -563,7 +652,9 @@ def prologue(fn: Function, names: dict[str, str], dims: dict[str, str], used: se
     return lines + slice_checks(fn, names, dims, needs) + values
 
 
-def flush_checks(deferred: list[tuple[set, list[str]]], bound: set[str] | None) -> list[str]:
+def flush_checks(
+    deferred: list[tuple[set, list[str]]], bound: set[str] | None
+) -> list[str]:
     """The lines of the shape checks in ``deferred`` whose dimension names are all
     ``bound`` (every one when ``bound`` is None), removed from ``deferred``, in order."""
     ready = [item for item in deferred if bound is None or item[0] <= bound]
@@ -571,7 +662,9 @@ def flush_checks(deferred: list[tuple[set, list[str]]], bound: set[str] | None) 
     return [line for _, check_lines in ready for line in check_lines]
 
 
-def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> list[str]:
+def value_checks(
+    fn: Function, names: dict[str, str], dims: dict[str, str]
+) -> list[str]:
     """Checks of input values that NumPy would report without naming the function and
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
     and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
@@ -581,14 +674,22 @@ def value_checks(fn: Function, names: dict[str, str], dims: dict[str, str]) -> l
         for n in sizes:
             size = P.dim_expr(n, dims)
             low = P.neg(size).text
-            lines.append(f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):")
-            lines += call_lines("    ", "raise _index_error",
-                                [f'"{fn.name}"', f'"{p.name}"', v, size.text])
+            lines.append(
+                f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):"
+            )
+            lines += call_lines(
+                "    ",
+                "raise _index_error",
+                [f'"{fn.name}"', f'"{p.name}"', v, size.text],
+            )
     for n, p in empty_dims(fn):
         v = names[p.name]
         lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
-        lines += call_lines("    ", "raise _empty_error",
-                            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{P.dim(n, {})}"'])
+        lines += call_lines(
+            "    ",
+            "raise _empty_error",
+            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{P.dim(n, {})}"'],
+        )
     return lines
 
 
@@ -600,7 +701,9 @@ def index_sizes(fn: Function) -> dict:
     for node in fn.nodes:
         if node.op not in ("getitem", "scatter"):
             continue
-        shape = fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
+        shape = (
+            fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
+        )
         axis = 0
         for e in node.attr("index"):
             root = index_root(fn.nodes, node.args[e[1]]) if e[0] == "a" else None
@@ -621,10 +724,20 @@ def empty_dims(fn: Function) -> list[tuple]:
             continue
         shape = fn.nodes[node.args[0]].shape
         axes = node.attr("axis")
-        for n in (shape if axes is None else [shape[k] for k in axes]):
-            owner = next((p for p in fn.params if any(
-                not isinstance(d, int) and not isinstance(n, int)
-                and n.free_symbols & d.free_symbols for d in fn.nodes[p.node].shape)), None)
+        for n in shape if axes is None else [shape[k] for k in axes]:
+            owner = next(
+                (
+                    p
+                    for p in fn.params
+                    if any(
+                        not isinstance(d, int)
+                        and not isinstance(n, int)
+                        and n.free_symbols & d.free_symbols
+                        for d in fn.nodes[p.node].shape
+                    )
+                ),
+                None,
+            )
             if owner is not None and all(n != m for m, _ in out):
                 out.append((n, owner))
     return out
@@ -640,7 +753,9 @@ def slice_needs(fn: Function) -> list[tuple]:
         if node.op != "getitem":
             continue
         src = fn.nodes[node.args[0]].shape
-        for e in index_requirements(src, node.attr("index")) + arange_needs(fn.nodes, node):
+        for e in index_requirements(src, node.attr("index")) + arange_needs(
+            fn.nodes, node
+        ):
             if e not in found:
                 found.add(e)
                 out.append((e, node))
@@ -656,13 +771,17 @@ def arange_needs(nodes, node) -> list:
         root = nodes[index_root(nodes, node.args[e[1]])] if e[0] == "a" else None
         if root is not None and root.op == "arange" and axis < len(src):
             need = canon(sympy.Integer(0) + src[axis] - root.attr("n"))
-            if not (isinstance(need, int) and need >= 0) and not provably_nonnegative(need):
+            if not (isinstance(need, int) and need >= 0) and not provably_nonnegative(
+                need
+            ):
                 out.append(need)
         axis += e[0] != "n"
     return out
 
 
-def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], needs) -> list[str]:
+def slice_checks(
+    fn: Function, names: dict[str, str], dims: dict[str, str], needs
+) -> list[str]:
     """The input checks of ``needs``: a ValueError naming the function, the parameter whose
     shape is too small, the shape seen and the size the slice needs (``n >= 3``).
 
@@ -675,9 +794,11 @@ def slice_checks(fn: Function, names: dict[str, str], dims: dict[str, str], need
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
         what = "an arange index" if e in arange_needs(fn.nodes, node) else "a slice"
-        message = (f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
-                   f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
-                   f"{P.dim(rhs, {})} ({what} on line {line} needs it)")
+        message = (
+            f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
+            f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
+            f"{P.dim(rhs, {})} ({what} on line {line} needs it)"
+        )
         lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
         lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
     return lines
@@ -689,8 +810,12 @@ def needing_param(fn: Function, e, node):
     names = {str(s) for s in e.free_symbols}
 
     def has(p) -> bool:
-        return any(str(s) in names for d in fn.nodes[p.node].shape
-                   if not isinstance(d, int) for s in d.free_symbols)
+        return any(
+            str(s) in names
+            for d in fn.nodes[p.node].shape
+            if not isinstance(d, int)
+            for s in d.free_symbols
+        )
 
     params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
     return next(p for p in params if has(p))
@@ -701,15 +826,22 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     shape = fn.nodes[fn.output].shape
     where = f'"{fn.name}_backward"'
     if not shape:
-        return [f"if not isinstance({seed}, float):",
-                *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"'])]
+        return [
+            f"if not isinstance({seed}, float):",
+            *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"']),
+        ]
     text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: ((n + 1) // 2,)
     expected = P.shape(shape, dims)
     return [
-        *call_lines("", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]),
+        *call_lines(
+            "", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]
+        ),
         f"if {seed}.shape != {expected}:",
-        *call_lines("    ", "raise _shape_error",
-                    [where, f'"{seed}"', f"{seed}.shape", text, expected]),
+        *call_lines(
+            "    ",
+            "raise _shape_error",
+            [where, f'"{seed}"', f"{seed}.shape", text, expected],
+        ),
     ]
 
 
@@ -733,13 +865,19 @@ def tuple_lines(head: str, items: list[str], tail: str) -> list[str]:
     one = f"{head}{', '.join(items)}{tail}"
     if len(one) + 4 <= LINE_LIMIT:
         return [one]
-    return [head.rstrip("(") + "("] + [f"    {a}," for a in items] + [")" + tail.lstrip(")")]
+    return (
+        [head.rstrip("(") + "("]
+        + [f"    {a}," for a in items]
+        + [")" + tail.lstrip(")")]
+    )
 
 
 # ---------------------------------------------------------------- functions
 
 
-def docstring(fn: Function, kind: str, cache_names: list[str], seed: str = "") -> list[str]:
+def docstring(
+    fn: Function, kind: str, cache_names: list[str], seed: str = ""
+) -> list[str]:
     """The docstring lines of one emitted function."""
     wrt = ", ".join(p.name for p in fn.wrt)
     head = {
@@ -760,7 +898,9 @@ def docstring(fn: Function, kind: str, cache_names: list[str], seed: str = "") -
     if kind == "forward":
         lines += wrap_items("Cache: ", cache_names or ["nothing"], ".")
     if kind == "backward":
-        lines.append(f"``{seed}`` is the gradient of the value (same shape); ``cache`` comes")
+        lines.append(
+            f"``{seed}`` is the gradient of the value (same shape); ``cache`` comes"
+        )
         lines.append(f"from ``{fn.name}_forward``.")
     return [escape_doc(ln) for ln in lines]
 
@@ -794,16 +934,30 @@ def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
     inner = indent + "    " + ", ".join(params)
     if len(inner) <= LINE_LIMIT:
         return [f"{indent}def {fname}(", inner, f"{indent}):"]
-    return [f"{indent}def {fname}("] + [f"{indent}    {p}," for p in params] + [f"{indent}):"]
+    return (
+        [f"{indent}def {fname}("]
+        + [f"{indent}    {p}," for p in params]
+        + [f"{indent}):"]
+    )
 
 
-def lay_out(fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]) -> dict:
-    return {"name": fn_name, "signature": signature(fn_name, params), "doc": doc, "body": body,
-            "ret": ret, "guard": None}
+def lay_out(
+    fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]
+) -> dict:
+    return {
+        "name": fn_name,
+        "signature": signature(fn_name, params),
+        "doc": doc,
+        "body": body,
+        "ret": ret,
+        "guard": None,
+    }
 
 
 # What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
 MATH_ERRORS = "(ArithmeticError, ValueError)"
+
+
 def fallback_name(fn_name: str, kind: str) -> str:
     """The NumPy fallback of the scalar function ``<fn_name>_<kind>``."""
     return f"_{fn_name}_{kind}_numpy"
@@ -811,10 +965,13 @@ def fallback_name(fn_name: str, kind: str) -> str:
 
 def fallback_doc(name: str) -> list[str]:
     """The docstring of a NumPy fallback."""
-    public = name[1:-len("_numpy")]
-    return [f"``{public}`` in NumPy arithmetic, for the inputs where ``math`` raises.", "",
-            "The same computation on np.float64 scalars: inf and nan (with NumPy's warning)",
-            "where Python raises, as the NumPy build returns; results are floats."]
+    public = name[1 : -len("_numpy")]
+    return [
+        f"``{public}`` in NumPy arithmetic, for the inputs where ``math`` raises.",
+        "",
+        "The same computation on np.float64 scalars: inf and nan (with NumPy's warning)",
+        "where Python raises, as the NumPy build returns; results are floats.",
+    ]
 
 
 def guarded(layout: dict, fallback: str, args: list[str], nodes, computed) -> dict:
@@ -842,8 +999,13 @@ def all_scalar(fn: Function) -> bool:
     return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
 
 
-def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = False,
-                    numpy_fallback: bool = False) -> tuple[list[dict], set]:
+def function_family(
+    fn: Function,
+    fn_names: list[str],
+    fuse: bool,
+    math: bool = False,
+    numpy_fallback: bool = False,
+) -> tuple[list[dict], set]:
     """The emitted functions of one formula function, as template data.
 
     With ``math``, the statements of each function run in a ``try`` whose handler calls
@@ -864,11 +1026,20 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     grads = [fn.grads[p.name] for p in fn.wrt]
     need_grads = reachable(fn.nodes, grads)
     bwd_set = need_grads - fwd_set - {fn.seed}
-    fwd = [i for i in range(len(fn.nodes)) if i in fwd_set and fn.nodes[i].op != "param"]
+    fwd = [
+        i for i in range(len(fn.nodes)) if i in fwd_set and fn.nodes[i].op != "param"
+    ]
 
-    bwd = [i for i in range(len(fn.nodes))
-           if i in bwd_set or (i in fwd_set and i in need_grads
-                               and fn.nodes[i].op in ("const", "dim", "arange"))]
+    bwd = [
+        i
+        for i in range(len(fn.nodes))
+        if i in bwd_set
+        or (
+            i in fwd_set
+            and i in need_grads
+            and fn.nodes[i].op in ("const", "dim", "arange")
+        )
+    ]
     adjoints = dependents(fn.nodes, {fn.seed})
     read: dict[int, P.Expr] = {}
 
@@ -879,15 +1050,30 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
             read[i] = P.name(names.node(i, fn.nodes[i], False))
             return read[i]
 
-        return emit_body(fn, bwd, {fn.seed: P.name(seed_name)}, set(grads), names, bctx,
-                         adjoints, external=from_cache)
+        return emit_body(
+            fn,
+            bwd,
+            {fn.seed: P.name(seed_name)},
+            set(grads),
+            names,
+            bctx,
+            adjoints,
+            external=from_cache,
+        )
 
     dry = Ctx(fn.nodes, dims, math=math, indent=indent)
     backward(copy.deepcopy(namer), dry)  # a dry run finds what to cache
     cache_nodes = sorted(read)
     # Forward names first, so that the forward's names never depend on the backward.
-    fblocks, fexprs = emit_body(fn, fwd, param_exprs(fn, pnames), {fn.output} | set(cache_nodes),
-                                namer, ctx, adjoints)
+    fblocks, fexprs = emit_body(
+        fn,
+        fwd,
+        param_exprs(fn, pnames),
+        {fn.output} | set(cache_nodes),
+        namer,
+        ctx,
+        adjoints,
+    )
     read.clear()
     value_name = fexprs[fn.output].text
     seed_name = namer.fresh("d_" + value_name if value_name.isidentifier() else "d_out")
@@ -898,21 +1084,30 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     ctx.helpers |= bctx.helpers
     seed_check = check_seed(fn, seed_name, dims)
     if numpy_fallback:
-        cached_floats = [fexprs[i].text for i in cache_nodes if fn.nodes[i].dtype == "float"]
+        cached_floats = [
+            fexprs[i].text for i in cache_nodes if fn.nodes[i].dtype == "float"
+        ]
         seed_check = to_float64([seed_name] + cached_floats)
     bused = identifiers(bblocks, [bexprs[g].text for g in grads] + seed_check)
     cache_dims = [d for d in fn.dims if dims[d] in bused]
     cache_names = [fexprs[i].text for i in cache_nodes] + [dims[d] for d in cache_dims]
     value = fexprs[fn.output].text
-    returned = owned(fn.nodes, [fn.output], [fexprs[fn.output]], set(),
-                     math=ctx.math or numpy_fallback)[0]
+    returned = owned(
+        fn.nodes,
+        [fn.output],
+        [fexprs[fn.output]],
+        set(),
+        math=ctx.math or numpy_fallback,
+    )[0]
     if numpy_fallback:
         returned = f"float({returned})"
 
     def name(kind: str) -> str:
         return fallback_name(fn.name, kind) if numpy_fallback else f"{fn.name}_{kind}"
 
-    def guard(layout: dict, kind: str, args: list[str], nodes=fn.nodes, computed=()) -> dict:
+    def guard(
+        layout: dict, kind: str, args: list[str], nodes=fn.nodes, computed=()
+    ) -> dict:
         if not math:
             return layout
         return guarded(layout, fallback_name(fn.name, kind), args, nodes, computed)
@@ -922,19 +1117,38 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
     # so it calls it: one copy of the forward code to read and to review.
     call = [f"return {fn.name}_forward({', '.join(params)})[0]"]
     if len(call[0]) + 4 > LINE_LIMIT:
-        call = call_lines("", f"_result = {fn.name}_forward", params) + ["return _result[0]"]
+        call = call_lines("", f"_result = {fn.name}_forward", params) + [
+            "return _result[0]"
+        ]
     if not numpy_fallback:
         out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
-    fret = tuple_lines("cache = (", cache_names, ")") if len(cache_names) != 1 else [
-        f"cache = ({cache_names[0]},)"]
+    fret = (
+        tuple_lines("cache = (", cache_names, ")")
+        if len(cache_names) != 1
+        else [f"cache = ({cache_names[0]},)"]
+    )
     if not cache_names:
         fret = ["cache = ()"]
     fused = identifiers(fblocks, [value] + cache_names)
-    checks = to_float64(params) if numpy_fallback else prologue(fn, pnames, dims, fused, ctx.math)
-    out.append(guard(lay_out(name("forward"), params, docstring(fn, "forward", cache_names),
-                             checks + body_lines(fblocks),
-                             fret + [f"return {returned}, cache"]), "forward", params,
-                     computed=fwd))
+    checks = (
+        to_float64(params)
+        if numpy_fallback
+        else prologue(fn, pnames, dims, fused, ctx.math)
+    )
+    out.append(
+        guard(
+            lay_out(
+                name("forward"),
+                params,
+                docstring(fn, "forward", cache_names),
+                checks + body_lines(fblocks),
+                fret + [f"return {returned}, cache"],
+            ),
+            "forward",
+            params,
+            computed=fwd,
+        )
+    )
     unpack = []
     if len(cache_names) == 1:
         unpack = [f"({cache_names[0]},) = cache"]
@@ -942,22 +1156,49 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         unpack = tuple_lines("(", cache_names, ") = cache")
         if len(unpack) == 1:
             unpack = [f"{', '.join(cache_names)} = cache"]
-    gtexts = owned(fn.nodes, grads, [as_float(bexprs[g]) for g in grads], set(cache_nodes),
-                   math=ctx.math or numpy_fallback)
+    gtexts = owned(
+        fn.nodes,
+        grads,
+        [as_float(bexprs[g]) for g in grads],
+        set(cache_nodes),
+        math=ctx.math or numpy_fallback,
+    )
     if numpy_fallback:
         gtexts = [f"float({t})" for t in gtexts]
-    bret = tuple_lines("return (", gtexts, ")") if len(gtexts) > 1 else [f"return {gtexts[0]}"]
+    bret = (
+        tuple_lines("return (", gtexts, ")")
+        if len(gtexts) > 1
+        else [f"return {gtexts[0]}"]
+    )
     if len(bret) == 1 and len(gtexts) > 1:
         bret = [f"return {', '.join(gtexts)}"]
-    out.append(guard(lay_out(name("backward"), [seed_name, "cache"],
-                             docstring(fn, "backward", [], seed_name),
-                             unpack + seed_check + body_lines(bblocks), bret),
-                     "backward", [seed_name, "cache"], computed=bwd))
+    out.append(
+        guard(
+            lay_out(
+                name("backward"),
+                [seed_name, "cache"],
+                docstring(fn, "backward", [], seed_name),
+                unpack + seed_check + body_lines(bblocks),
+                bret,
+            ),
+            "backward",
+            [seed_name, "cache"],
+            computed=bwd,
+        )
+    )
     if fn.nodes[fn.output].shape == ():
         vg = seed_one(fn, fuse)
-        out.append(guard(value_and_grad(vg, fn, pnames, dims, params, ctx, fn_names,
-                                        numpy_fallback), "value_and_grad", params,
-                         vg.nodes, reachable(vg.nodes, [vg.output, *vg.grads.values()])))
+        out.append(
+            guard(
+                value_and_grad(
+                    vg, fn, pnames, dims, params, ctx, fn_names, numpy_fallback
+                ),
+                "value_and_grad",
+                params,
+                vg.nodes,
+                reachable(vg.nodes, [vg.output, *vg.grads.values()]),
+            )
+        )
     if numpy_fallback:
         for layout in out:
             layout["doc"] = fallback_doc(layout["name"])
@@ -967,7 +1208,9 @@ def function_family(fn: Function, fn_names: list[str], fuse: bool, math: bool = 
         if len(call[0]) + 4 > LINE_LIMIT:
             call = call_lines("", f"_result = {fn.name}_value_and_grad", params)
             call.append("return _result[1]")
-        out.append(lay_out(fn.name + "_grad", params, docstring(fn, "grad", []), [], call))
+        out.append(
+            lay_out(fn.name + "_grad", params, docstring(fn, "grad", []), [], call)
+        )
     return out, ctx.helpers
 
 
@@ -977,8 +1220,16 @@ def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 
-def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_names,
-                   numpy_fallback: bool = False) -> dict:
+def value_and_grad(
+    vg: Function,
+    fn: Function,
+    pnames,
+    dims,
+    params,
+    ctx,
+    fn_names,
+    numpy_fallback: bool = False,
+) -> dict:
     """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
     fallback: np.float64 inputs, float results)."""
     namer = Namer(reserved_names(fn_names))
@@ -988,16 +1239,31 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
         namer.fresh(d)
     grads = [vg.grads[p.name] for p in vg.wrt]
     todo_set = reachable(vg.nodes, [vg.output] + grads)
-    todo = [i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"]
+    todo = [
+        i for i in range(len(vg.nodes)) if i in todo_set and vg.nodes[i].op != "param"
+    ]
     adjoints = backward_part(vg)
     # the printers read shapes and index kinds off the graph being printed: vg's, not fn's
-    vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent)
-    blocks, exprs = emit_body(vg, todo, param_exprs(vg, pnames), {vg.output} | set(grads),
-                              namer, vctx, adjoints)
+    vctx = Ctx(
+        vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent
+    )
+    blocks, exprs = emit_body(
+        vg,
+        todo,
+        param_exprs(vg, pnames),
+        {vg.output} | set(grads),
+        namer,
+        vctx,
+        adjoints,
+    )
     # the fallback converts every result with float() below
-    value, *gtexts = owned(vg.nodes, [vg.output, *grads],
-                           [exprs[vg.output]] + [as_float(exprs[g]) for g in grads], set(),
-                           math=vctx.math or numpy_fallback)
+    value, *gtexts = owned(
+        vg.nodes,
+        [vg.output, *grads],
+        [exprs[vg.output]] + [as_float(exprs[g]) for g in grads],
+        set(),
+        math=vctx.math or numpy_fallback,
+    )
     if numpy_fallback:
         value = f"float({value})"
         gtexts = [f"float({t})" for t in gtexts]
@@ -1009,10 +1275,20 @@ def value_and_grad(vg: Function, fn: Function, pnames, dims, params, ctx, fn_nam
             ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
     used = identifiers(blocks, [value] + gtexts)
     if numpy_fallback:
-        return lay_out(fallback_name(fn.name, "value_and_grad"), params, [],
-                       to_float64(params) + body_lines(blocks), ret)
-    return lay_out(fn.name + "_value_and_grad", params, docstring(fn, "value_and_grad", []),
-                   prologue(fn, pnames, dims, used, ctx.math) + body_lines(blocks), ret)
+        return lay_out(
+            fallback_name(fn.name, "value_and_grad"),
+            params,
+            [],
+            to_float64(params) + body_lines(blocks),
+            ret,
+        )
+    return lay_out(
+        fn.name + "_value_and_grad",
+        params,
+        docstring(fn, "value_and_grad", []),
+        prologue(fn, pnames, dims, used, ctx.math) + body_lines(blocks),
+        ret,
+    )
 
 
 def backward_part(vg: Function) -> set[int]:
@@ -1021,7 +1297,9 @@ def backward_part(vg: Function) -> set[int]:
     grads = reachable(vg.nodes, list(vg.grads.values()))
     seedless = {i for i in grads - value if vg.nodes[i].op not in LEAVES}
     # Values not computed from any adjoint stay forward-named even when only gradients read them.
-    adjoint_roots = {i for i in seedless if vg.nodes[i].name and vg.nodes[i].name.startswith("d_")}
+    adjoint_roots = {
+        i for i in seedless if vg.nodes[i].name and vg.nodes[i].name.startswith("d_")
+    }
     return dependents(vg.nodes, adjoint_roots) | adjoint_roots
 
 
@@ -1040,8 +1318,13 @@ def body_lines(blocks: list[Block]) -> list:
     return out
 
 
-def generate(functions: list[Function], source: str, raw: bytes, module_doc: str,
-             fuse: bool = True) -> str:
+def generate(
+    functions: list[Function],
+    source: str,
+    raw: bytes,
+    module_doc: str,
+    fuse: bool = True,
+) -> str:
     """The whole module text for the compiled ``functions`` of one formula source (bytes ``raw``)."""
     names = [f.name for f in functions]
     digest = hashlib.sha256(raw).hexdigest()
@@ -1052,7 +1335,9 @@ def generate(functions: list[Function], source: str, raw: bytes, module_doc: str
         except NoScalarSpelling:
             fam, used = function_family(fn, names, fuse)
         checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
-        used |= {h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks}
+        used |= {
+            h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks
+        }
         called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
         if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
             extra, needs = function_family(fn, names, fuse, numpy_fallback=True)

@@ -327,18 +327,26 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
         if not failing:
             return dims
         names = [str(s) for s in sorted(failing[0].free_symbols, key=str)]
-        grow = [d for d in names if d in free and at(failing[0], {**dims, d: dims[d] + 1})
-                > at(failing[0], dims)]
+        grow = [
+            d
+            for d in names
+            if d in free
+            and at(failing[0], {**dims, d: dims[d] + 1}) > at(failing[0], dims)
+        ]
         if not grow:
             break
         dims[grow[0]] += 1
     lhs, rhs = as_inequality(failing[0])
     sizes = ", ".join(f"{d}={n}" for d, n in dims.items())
     if failing[0] in positive:
-        raise InputError(f"{fn.name}: the dimension {P.dim(failing[0] + 1, {})} of a "
-                         f"parameter must be at least 1, but the sizes are {sizes}")
-    raise InputError(f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
-                     f"but the sizes are {sizes}")
+        raise InputError(
+            f"{fn.name}: the dimension {P.dim(failing[0] + 1, {})} of a "
+            f"parameter must be at least 1, but the sizes are {sizes}"
+        )
+    raise InputError(
+        f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
+        f"but the sizes are {sizes}"
+    )
 
 
 def expression_needs(fn: Function) -> list:
@@ -362,8 +370,10 @@ def check_fixed_shapes(fn: Function, fixed: dict, sizes: dict[str, int]) -> None
         got = np.shape(fixed[p.name])
         if got != want:
             given = ", ".join(f"{d}={n}" for d, n in sizes.items())
-            raise InputError(f"--at: {p.name}: {p.annotation} with {given} is shape "
-                             f"{format_attr(want)}, got {format_attr(tuple(got))}")
+            raise InputError(
+                f"--at: {p.name}: {p.annotation} with {given} is shape "
+                f"{format_attr(want)}, got {format_attr(tuple(got))}"
+            )
 
 
 def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:

@@ -39,43 +39,82 @@ ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t *
 
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 CONSTANTS = {"pi": math.pi, "e": math.e}
-UNARY_FUNCS = (
-    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
-)
+UNARY_FUNCS = "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
 REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
-BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow",
-          ast.MatMult: "matmul"}
-COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge", ast.Eq: "eq",
-            ast.NotEq: "ne"}
+BINOPS = {
+    ast.Add: "add",
+    ast.Sub: "sub",
+    ast.Mult: "mul",
+    ast.Div: "div",
+    ast.Pow: "pow",
+    ast.MatMult: "matmul",
+}
+COMPARES = {
+    ast.Lt: "lt",
+    ast.LtE: "le",
+    ast.Gt: "gt",
+    ast.GtE: "ge",
+    ast.Eq: "eq",
+    ast.NotEq: "ne",
+}
 UNSUPPORTED = {
     ast.For: ("a for loop", "`for ... in range(...)` loops are planned, not built yet"),
-    ast.While: ("a while loop", PLANNED_FOR), ast.If: ("an if statement", WHERE),
-    ast.Import: ("imports", "formula files use the built-in operations; `np.` prefixes are "
-                 "allowed"),
+    ast.While: ("a while loop", PLANNED_FOR),
+    ast.If: ("an if statement", WHERE),
+    ast.Import: (
+        "imports",
+        "formula files use the built-in operations; `np.` prefixes are allowed",
+    ),
     ast.Lambda: ("a lambda", "define a function with `def` above its first use"),
     ast.ListComp: ("a list comprehension", ARRAYWISE),
-    ast.SetComp: ("a set comprehension", None), ast.DictComp: ("a dictionary comprehension", None),
+    ast.SetComp: ("a set comprehension", None),
+    ast.DictComp: ("a dictionary comprehension", None),
     ast.GeneratorExp: ("a generator expression", ARRAYWISE),
-    ast.With: ("a with block", None), ast.Try: ("a try block", None),
-    ast.ClassDef: ("a class", None), ast.IfExp: ("a conditional expression `a if cond else b`", WHERE),
-    ast.BoolOp: ("`and`/`or`", "for a condition use one comparison in `where(cond, a, b)`"),
-    ast.Dict: ("a dictionary", None), ast.Set: ("a set", None), ast.JoinedStr: ("a string", None),
-    ast.Await: ("`await`", None), ast.Yield: ("`yield`", "end the function with `return`"),
-    ast.NamedExpr: ("an assignment expression `:=`", "assign on its own line: `name = ...`"),
-    ast.Starred: ("a `*` unpacking", None), ast.Delete: ("a del statement", None),
-    ast.Global: ("a global statement", None), ast.Nonlocal: ("a nonlocal statement", None),
+    ast.With: ("a with block", None),
+    ast.Try: ("a try block", None),
+    ast.ClassDef: ("a class", None),
+    ast.IfExp: ("a conditional expression `a if cond else b`", WHERE),
+    ast.BoolOp: (
+        "`and`/`or`",
+        "for a condition use one comparison in `where(cond, a, b)`",
+    ),
+    ast.Dict: ("a dictionary", None),
+    ast.Set: ("a set", None),
+    ast.JoinedStr: ("a string", None),
+    ast.Await: ("`await`", None),
+    ast.Yield: ("`yield`", "end the function with `return`"),
+    ast.NamedExpr: (
+        "an assignment expression `:=`",
+        "assign on its own line: `name = ...`",
+    ),
+    ast.Starred: ("a `*` unpacking", None),
+    ast.Delete: ("a del statement", None),
+    ast.Global: ("a global statement", None),
+    ast.Nonlocal: ("a nonlocal statement", None),
     ast.AsyncFunctionDef: ("an async function", "write a plain `def`"),
-    ast.FunctionDef: ("a nested function definition", "define it at the top level, above its "
-                      "first use"),
-    ast.Raise: ("a raise statement", None), ast.Assert: ("an assert statement", None),
-    ast.Pass: ("a pass statement", None), ast.Break: ("a break statement", None),
+    ast.FunctionDef: (
+        "a nested function definition",
+        "define it at the top level, above its first use",
+    ),
+    ast.Raise: ("a raise statement", None),
+    ast.Assert: ("an assert statement", None),
+    ast.Pass: ("a pass statement", None),
+    ast.Break: ("a break statement", None),
     ast.Continue: ("a continue statement", None),
     ast.Expr: ("an expression on its own line", "assign it: `name = ...`"),
-    ast.Tuple: ("a tuple", "a value is one number or array (several as one array: "
-                "`stack([a, b])`)"),
-    ast.List: ("a list", "lists appear only in `stack([a, b])` and `concatenate([a, b])`"),
+    ast.Tuple: (
+        "a tuple",
+        "a value is one number or array (several as one array: `stack([a, b])`)",
+    ),
+    ast.List: (
+        "a list",
+        "lists appear only in `stack([a, b])` and `concatenate([a, b])`",
+    ),
     ast.Slice: ("a slice", "slices appear only inside `x[...]`"),
-    ast.Subscript: ("an item assignment `a[i] = ...`", "assign to a new name: `y = ...`"),
+    ast.Subscript: (
+        "an item assignment `a[i] = ...`",
+        "assign to a new name: `y = ...`",
+    ),
 }
 if hasattr(ast, "Match"):  # Python 3.10+
     UNSUPPORTED[ast.Match] = ("a match statement", WHERE)
@@ -84,13 +123,18 @@ if hasattr(ast, "TryStar"):  # Python 3.11+
 UNSUPPORTED[ast.ImportFrom] = UNSUPPORTED[ast.Import]
 UNSUPPORTED[ast.YieldFrom] = UNSUPPORTED[ast.Yield]
 OPERATORS = {  # operators formulas do not have: their name and what to write instead
-    ast.FloorDiv: ("floor division `//`", "`//` appears only in dimensions, as in "
-                   "`Vector[n // 2]`"),
+    ast.FloorDiv: (
+        "floor division `//`",
+        "`//` appears only in dimensions, as in `Vector[n // 2]`",
+    ),
     ast.Mod: ("the remainder operator `%`", None),
     ast.BitXor: ("`^`", "for a power write `x ** 2`"),
-    ast.BitAnd: ("`&`", None), ast.BitOr: ("`|`", None),
-    ast.LShift: ("`<<`", None), ast.RShift: ("`>>`", None),
-    ast.Not: ("`not`", None), ast.Invert: ("`~`", None),
+    ast.BitAnd: ("`&`", None),
+    ast.BitOr: ("`|`", None),
+    ast.LShift: ("`<<`", None),
+    ast.RShift: ("`>>`", None),
+    ast.Not: ("`not`", None),
+    ast.Invert: ("`~`", None),
 }
 
 
@@ -100,7 +144,9 @@ class Source:
 
     filename: str
     lines: list[str]
-    defs: dict[str, ast.FunctionDef] = field(default_factory=dict)  # every top-level def
+    defs: dict[str, ast.FunctionDef] = field(
+        default_factory=dict
+    )  # every top-level def
 
     def line(self, n: int) -> str:
         return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
@@ -112,9 +158,17 @@ class Source:
         else:
             line = getattr(node, "lineno", 1) or 1
             text = self.line(line).encode("utf-8")
-            col = len(text[: getattr(node, "col_offset", 0)].decode("utf-8", "replace")) + 1
-        return FormulaError(message, filename=self.filename, line=line, col=col,
-                            source_line=self.line(line))
+            col = (
+                len(text[: getattr(node, "col_offset", 0)].decode("utf-8", "replace"))
+                + 1
+            )
+        return FormulaError(
+            message,
+            filename=self.filename,
+            line=line,
+            col=col,
+            source_line=self.line(line),
+        )
 
 
 @dataclass
@@ -141,16 +195,22 @@ class Scope:
     call_loc: Loc | None = None  # inlined code cites the line of the call
 
 
-def parse(text: str | bytes, filename: str = "<string>", *, fuse: bool = True) -> list[Function]:
+def parse(
+    text: str | bytes, filename: str = "<string>", *, fuse: bool = True
+) -> list[Function]:
     """Lower every exported function of a formula file to the graph IR."""
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise FormulaError(f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                               filename=filename) from None
+            raise FormulaError(
+                f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                filename=filename,
+            ) from None
     if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
-        raise FormulaError(f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename)
+        raise FormulaError(
+            f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename
+        )
     # Lines as Python numbers them (\n, \r\n, \r), not str.splitlines' wider set.
     src = Source(filename, re.split(r"\r\n|\r|\n", text))
     if "\x00" in text:
@@ -164,15 +224,21 @@ def parse_python(text: str, src: Source) -> ast.Module:
     """``ast.parse`` with every failure turned into a located FormulaError."""
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. SyntaxWarning: reported as errors below
+            warnings.simplefilter(
+                "ignore"
+            )  # e.g. SyntaxWarning: reported as errors below
             return ast.parse(text, filename=src.filename)
     except SyntaxError as exc:
         line = exc.lineno or 1
         col = exc.offset or 1
-        message = "invalid syntax" + (f": {exc.msg}" if exc.msg != "invalid syntax" else "")
+        message = "invalid syntax" + (
+            f": {exc.msg}" if exc.msg != "invalid syntax" else ""
+        )
         raise src.error((line, col), message) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        raise src.error((1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]) from None
+        raise src.error(
+            (1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]
+        ) from None
 
 
 def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
@@ -185,7 +251,9 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
     for stmt in body:
         if isinstance(stmt, ast.FunctionDef):
             src.defs.setdefault(stmt.name, stmt)
-    defined: dict[str, tuple[str, int]] = {}  # module-level name -> (exported function, line)
+    defined: dict[
+        str, tuple[str, int]
+    ] = {}  # module-level name -> (exported function, line)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name, value = read_constant(stmt, src, constants)
@@ -208,8 +276,11 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
 
 
 def is_docstring(stmt) -> bool:
-    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
-            and isinstance(stmt.value.value, str))
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
 
 
 def unsupported(node, src: Source, where: str) -> FormulaError:
@@ -219,13 +290,17 @@ def unsupported(node, src: Source, where: str) -> FormulaError:
         node = node.value  # `yield x` on its own line is about the yield
     what, hint = UNSUPPORTED.get(type(node), ("this Python syntax", None))
     verb = "are" if what == "imports" else "is"
-    return src.error(node, f"{what} {verb} not supported {where}" + (f"; {hint}" if hint else ""))
+    return src.error(
+        node, f"{what} {verb} not supported {where}" + (f"; {hint}" if hint else "")
+    )
 
 
 def did_you_mean(name: str, candidates) -> str:
     """``"; did you mean `NAME`?"`` for the known name closest to ``name``, or ``""``."""
     names = sorted(set(candidates) - {name})
-    close = [n for n in names if n.lower() == name.lower()]  # X for x, Sigmoid for sigmoid
+    close = [
+        n for n in names if n.lower() == name.lower()
+    ]  # X for x, Sigmoid for sigmoid
     close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.8)
     return f"; did you mean `{close[0]}`?" if close else ""
 
@@ -247,7 +322,9 @@ def check_function_name(name: str, node, src: Source) -> None:
         raise src.error(node, f"function name '{name}' {problem}")
 
 
-def check_generated_names(node, src: Source, defined: dict[str, tuple[str, int]]) -> None:
+def check_generated_names(
+    node, src: Source, defined: dict[str, tuple[str, int]]
+) -> None:
     """The names the module defines for the exported function ``node`` (its own and
     ``<name>_forward`` ...) must not be ones it defines for an earlier function; records them.
     """
@@ -258,19 +335,31 @@ def check_generated_names(node, src: Source, defined: dict[str, tuple[str, int]]
         owner, line = defined[name]
         if name == node.name:
             message = f"collides with '{name}', which gradc generates for '{owner}' (line {line})"
-            raise src.error(node, f"function name '{name}' {message}; rename one of them")
+            raise src.error(
+                node, f"function name '{name}' {message}; rename one of them"
+            )
         if name == owner:
             message = f"'{name}', the name of the function on line {line}"
         else:
-            message = f"'{name}', which gradc also generates for '{owner}' (line {line})"
-        raise src.error(node, f"function '{node.name}' would generate {message}; rename one "
-                        "of them")
+            message = (
+                f"'{name}', which gradc also generates for '{owner}' (line {line})"
+            )
+        raise src.error(
+            node, f"function '{node.name}' would generate {message}; rename one of them"
+        )
     defined.update((name, (node.name, node.lineno)) for name in names)
 
 
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
-    reserved = set(UNARY_FUNCS) | set(REDUCTIONS) | set(BUILTIN_CALLS) | set(CONSTANTS) | {
-        "np", "numpy", "fuse", "wrt", "arange"} | set(FLOAT_TYPES) | {"Index"}
+    reserved = (
+        set(UNARY_FUNCS)
+        | set(REDUCTIONS)
+        | set(BUILTIN_CALLS)
+        | set(CONSTANTS)
+        | {"np", "numpy", "fuse", "wrt", "arange"}
+        | set(FLOAT_TYPES)
+        | {"Index"}
+    )
     if name in reserved:
         raise src.error(node, f"'{name}' is a built-in name and cannot be redefined")
     if name in constants or name in funcs:
@@ -293,17 +382,28 @@ def read_constant(stmt: ast.Assign, src: Source, constants) -> tuple[str, float]
 
 def literal(node, src: Source, message: str) -> float:
     """A numeric literal as a float, refusing bools, huge integers and non-finite values."""
-    if not isinstance(node, ast.Constant) or isinstance(node.value, bool) or not isinstance(
-            node.value, (int, float)):
+    if (
+        not isinstance(node, ast.Constant)
+        or isinstance(node.value, bool)
+        or not isinstance(node.value, (int, float))
+    ):
         raise src.error(node, message)
     v = node.value
     width = (getattr(node, "end_col_offset", 0) or 0) - node.col_offset
-    if getattr(node, "end_lineno", node.lineno) == node.lineno and width > 3 * MAX_LITERAL_DIGITS:
-        raise src.error(node, f"number literal too long (more than {3 * MAX_LITERAL_DIGITS} "
-                        "characters)")
+    if (
+        getattr(node, "end_lineno", node.lineno) == node.lineno
+        and width > 3 * MAX_LITERAL_DIGITS
+    ):
+        raise src.error(
+            node,
+            f"number literal too long (more than {3 * MAX_LITERAL_DIGITS} characters)",
+        )
     if isinstance(v, int):
         if v.bit_length() > MAX_LITERAL_DIGITS * 3.33:
-            raise src.error(node, f"integer literal too long (more than {MAX_LITERAL_DIGITS} digits)")
+            raise src.error(
+                node,
+                f"integer literal too long (more than {MAX_LITERAL_DIGITS} digits)",
+            )
     v = float(v)
     if not math.isfinite(v):
         raise src.error(node, "number literal is not finite")
@@ -315,17 +415,25 @@ def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
     for d in fn.decorator_list:
         if isinstance(d, ast.Name) and d.id == "fuse":
             fuse = True
-        elif isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "wrt":
+        elif (
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Name)
+            and d.func.id == "wrt"
+        ):
             continue
         else:
-            raise src.error(d, "unknown decorator (only @fuse and @wrt(...) are supported)")
+            raise src.error(
+                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
+            )
     return fuse
 
 
 def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
     for a in fn.args.args:
         if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
-            raise src.error(a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar")
+            raise src.error(
+                a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar"
+            )
     if not (isinstance(fn.returns, ast.Name) and fn.returns.id == "Scalar"):
         raise src.error(fn, f"@fuse function '{fn.name}' must return Scalar")
     if any(isinstance(d, ast.Call) for d in fn.decorator_list):
@@ -338,18 +446,24 @@ def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
 def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, str]:
     """An annotation as ``(shape, dtype, text)``; dimension names become symbols."""
     if ann is None:
-        raise src.error(what[1], f"{what[0]} needs a type annotation (Scalar, Vector[n], ...)")
+        raise src.error(
+            what[1], f"{what[0]} needs a type annotation (Scalar, Vector[n], ...)"
+        )
     if isinstance(ann, ast.Name):
         kind, dims_ast = ann.id, []
     elif isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
         kind = ann.value.id
         dims_ast = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
     else:
-        raise src.error(ann, "unknown type (use Scalar, Vector[n], Matrix[m, n], Tensor[...], "
-                        "Index or Index[n])")
+        raise src.error(
+            ann,
+            "unknown type (use Scalar, Vector[n], Matrix[m, n], Tensor[...], "
+            "Index or Index[n])",
+        )
     if kind not in FLOAT_TYPES and kind != "Index":
-        raise src.error(ann, f"unknown type '{kind}'"
-                        + did_you_mean(kind, [*FLOAT_TYPES, "Index"]))
+        raise src.error(
+            ann, f"unknown type '{kind}'" + did_you_mean(kind, [*FLOAT_TYPES, "Index"])
+        )
     want = FLOAT_TYPES.get(kind)
     if kind == "Scalar" and dims_ast:
         raise src.error(ann, "Scalar takes no dimensions")
@@ -357,7 +471,9 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
         raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
     if kind == "Tensor" and not dims_ast:
         raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
-    if what[0] == "the return":  # sizes computed from the parameters' (Vector[(n + 1) // 2])
+    if (
+        what[0] == "the return"
+    ):  # sizes computed from the parameters' (Vector[(n + 1) // 2])
         shape = tuple(return_dim(d, src, scope) for d in dims_ast)
     else:
         shape = tuple(read_dim(d, src, scope) for d in dims_ast)
@@ -384,16 +500,22 @@ def declare_dims(args: list, src: Source, scope: Scope) -> None:
 def read_dim(d, src: Source, scope: Scope):
     if isinstance(d, ast.Name):
         if d.id in CONSTANTS or d.id in scope.constants:
-            raise src.error(d, f"dimension name '{d.id}' is taken by the constant {d.id}; "
-                            "choose another name")
+            raise src.error(
+                d,
+                f"dimension name '{d.id}' is taken by the constant {d.id}; "
+                "choose another name",
+            )
         if d.id not in scope.dims:
             scope.dims[d.id] = dim_symbol(d.id)
         return scope.dims[d.id]
     if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
         return d.value
     if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
-        raise src.error(d, "a dimension is a positive integer, a name or an expression of "
-                        "them with + - * //")
+        raise src.error(
+            d,
+            "a dimension is a positive integer, a name or an expression of "
+            "them with + - * //",
+        )
     return parameter_dim(d, src, scope)
 
 
@@ -403,15 +525,23 @@ def parameter_dim(d, src: Source, scope: Scope):
     expression must be positive."""
     for n in ast.walk(d):
         if isinstance(n, ast.Name) and (n.id in CONSTANTS or n.id in scope.constants):
-            raise src.error(n, f"'{n.id}' is a constant; a dimension expression is made of "
-                            "dimension names and integer literals")
+            raise src.error(
+                n,
+                f"'{n.id}' is a constant; a dimension expression is made of "
+                "dimension names and integer literals",
+            )
         if isinstance(n, ast.Name) and n.id not in scope.dims:
-            raise src.error(n, f"dimension '{n.id}' appears only inside an expression; it must "
-                            f"also stand alone as a dimension of some parameter (as in "
-                            f"Vector[{n.id}]) so that its size is read from a shape")
+            raise src.error(
+                n,
+                f"dimension '{n.id}' appears only inside an expression; it must "
+                f"also stand alone as a dimension of some parameter (as in "
+                f"Vector[{n.id}]) so that its size is read from a shape",
+            )
     value = canon(dim_expression(d, scope))
     if isinstance(value, int) and value <= 0:
-        raise src.error(d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive")
+        raise src.error(
+            d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive"
+        )
     return value
 
 
@@ -423,13 +553,23 @@ def return_dim(d, src: Source, scope: Scope):
     return canon(dim_expression(d, scope))
 
 
-def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool) -> Function:
+def lower_function(
+    fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool
+) -> Function:
     """One exported ``def`` -> a ``Function`` holding its forward graph."""
     b = Builder(rewrite=make_rewriter(fuse=fuse))
     scope = Scope(src, b, constants, funcs, fuse=fuse)
     args = fn.args
-    if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs or args.defaults:
-        raise src.error(fn, "parameters must be plain annotated names (no defaults, *args, **kw)")
+    if (
+        args.vararg
+        or args.kwarg
+        or args.kwonlyargs
+        or args.posonlyargs
+        or args.defaults
+    ):
+        raise src.error(
+            fn, "parameters must be plain annotated names (no defaults, *args, **kw)"
+        )
     params: list[Param] = []
     wrt = read_wrt(fn, src)
     seen: set[str] = set()
@@ -438,44 +578,74 @@ def lower_function(fn: ast.FunctionDef, src: Source, constants, funcs, fuse: boo
         if a.arg in seen:
             raise src.error(a, f"duplicate parameter '{a.arg}'")
         seen.add(a.arg)
-        shape, dtype, text = read_type(a.annotation, src, scope, ("parameter " + a.arg, a))
+        shape, dtype, text = read_type(
+            a.annotation, src, scope, ("parameter " + a.arg, a)
+        )
         node = b.emit("param", name=a.arg, shape=shape, dtype=dtype)
         scope.env[a.arg] = node
         params.append((a, dtype, text, node))
     for name, node in wrt.items():
         if name not in seen:
             raise src.error(node, f"@wrt names '{name}', which is not a parameter")
-    out_shape, out_dtype, out_text = read_type(fn.returns, src, scope, ("the return", fn))
+    out_shape, out_dtype, out_text = read_type(
+        fn.returns, src, scope, ("the return", fn)
+    )
     for a in args.args:
-        if a.arg in scope.dims:  # in the body the name would mean one of the two silently
-            raise src.error(a, f"parameter '{a.arg}' has the name of a dimension; rename one")
+        if (
+            a.arg in scope.dims
+        ):  # in the body the name would mean one of the two silently
+            raise src.error(
+                a, f"parameter '{a.arg}' has the name of a dimension; rename one"
+            )
     if out_dtype != "float":
         raise src.error(fn.returns, "the return type must be a float type")
     plist = []
     for a, dtype, text, node in params:
         if a.arg in wrt and dtype != "float":
-            raise src.error(wrt[a.arg], f"cannot differentiate with respect to Index '{a.arg}'")
-        plist.append(Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt)))
+            raise src.error(
+                wrt[a.arg], f"cannot differentiate with respect to Index '{a.arg}'"
+            )
+        plist.append(
+            Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt))
+        )
     if not any(p.wrt for p in plist):
         raise src.error(fn, f"function '{fn.name}' has no float input to differentiate")
     doc, out = lower_body(fn, scope)
     if b.shape(out) != out_shape:
-        raise src.error(fn.body[-1], f"'{fn.name}' returns shape {ir.format_shape(b.shape(out))} "
-                        f"but is annotated {out_text} {ir.format_shape(out_shape)}")
+        raise src.error(
+            fn.body[-1],
+            f"'{fn.name}' returns shape {ir.format_shape(b.shape(out))} "
+            f"but is annotated {out_text} {ir.format_shape(out_shape)}",
+        )
     loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
     dims = {name: name for name in scope.dims}
     first = fn.body[1] if doc and len(fn.body) > 1 else fn.body[0]
     source = [src.line(k) for k in range(first.lineno, fn.body[-1].end_lineno + 1)]
     indent = min((len(t) - len(t.lstrip()) for t in source if t.strip()), default=0)
     source = [t[indent:].rstrip() for t in source if t.strip()]
-    return Function(fn.name, doc, plist, b.nodes, out, out_text, loc, src.filename,
-                    rewrites=list(b.fired), dims=dims, source=source)
+    return Function(
+        fn.name,
+        doc,
+        plist,
+        b.nodes,
+        out,
+        out_text,
+        loc,
+        src.filename,
+        rewrites=list(b.fired),
+        dims=dims,
+        source=source,
+    )
 
 
 def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
     wrt: dict = {}
     for d in fn.decorator_list:
-        if isinstance(d, ast.Call) and isinstance(d.func, ast.Name) and d.func.id == "wrt":
+        if (
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Name)
+            and d.func.id == "wrt"
+        ):
             if d.keywords or not d.args:
                 raise src.error(d, "@wrt takes parameter names: @wrt(w, b)")
             for a in d.args:
@@ -483,7 +653,9 @@ def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
                     raise src.error(a, "@wrt takes parameter names")
                 wrt[a.id] = a
         elif not (isinstance(d, ast.Name) and d.id == "fuse"):
-            raise src.error(d, "unknown decorator (only @fuse and @wrt(...) are supported)")
+            raise src.error(
+                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
+            )
     return wrt
 
 
@@ -496,7 +668,10 @@ def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
         doc = body[0].value.value
         body = body[1:]
     if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
-        raise src.error(body[-1] if body else fn, f"function '{fn.name}' must end with 'return <expression>'")
+        raise src.error(
+            body[-1] if body else fn,
+            f"function '{fn.name}' must end with 'return <expression>'",
+        )
     for stmt in body[:-1]:
         lower_statement(stmt, scope)
     ret = body[-1]
@@ -520,26 +695,43 @@ def lower_statement(stmt, scope: Scope) -> None:
         target, value = stmt.targets[0], stmt.value
     elif isinstance(stmt, ast.AugAssign):
         if not isinstance(stmt.target, ast.Name) or type(stmt.op) not in (
-                ast.Add, ast.Sub, ast.Mult, ast.Div):
+            ast.Add,
+            ast.Sub,
+            ast.Mult,
+            ast.Div,
+        ):
             raise augassign_error(stmt, src)
         target = stmt.target
         if target.id not in scope.env:
             raise src.error(target, f"'{target.id}' is used before it is assigned")
-        value = ast.BinOp(left=ast.Name(target.id, ast.Load()), op=stmt.op, right=stmt.value)
+        value = ast.BinOp(
+            left=ast.Name(target.id, ast.Load()), op=stmt.op, right=stmt.value
+        )
         ast.copy_location(value, stmt.value)
         ast.copy_location(value.left, target)
     elif isinstance(stmt, ast.Return):
         raise src.error(stmt, "'return' must be the last statement")
     elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-        raise src.error(stmt, "a string or value on its own line is not a statement here")
+        raise src.error(
+            stmt, "a string or value on its own line is not a statement here"
+        )
     elif isinstance(stmt, ast.AnnAssign):
-        raise src.error(stmt, "annotated assignments are not supported; write 'x = ...'")
+        raise src.error(
+            stmt, "annotated assignments are not supported; write 'x = ...'"
+        )
     else:
         raise unsupported(stmt, src, "in a formula")
     name = target.id
-    if name in scope.constants or name in scope.funcs or name in CONSTANTS or name in scope.dims:
-        raise src.error(target, f"cannot assign to '{name}': it names a constant, function or "
-                        "dimension")
+    if (
+        name in scope.constants
+        or name in scope.funcs
+        or name in CONSTANTS
+        or name in scope.dims
+    ):
+        raise src.error(
+            target,
+            f"cannot assign to '{name}': it names a constant, function or dimension",
+        )
     check_reserved(name, target, src)
     scope.stmt = name
     with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
@@ -554,20 +746,29 @@ def assignment_error(stmt: ast.Assign, src: Source) -> FormulaError:
     if isinstance(target, ast.Subscript):
         return unsupported(target, src, "(it is planned)")
     if len(stmt.targets) > 1:
-        return src.error(stmt, "assign one name at a time: `a = ...`, not `a = b = ...`")
-    return src.error(stmt, "assign one name at a time: `a = ...` on one line, `b = ...` on the "
-                     "next (unpacking into several names is not supported)")
+        return src.error(
+            stmt, "assign one name at a time: `a = ...`, not `a = b = ...`"
+        )
+    return src.error(
+        stmt,
+        "assign one name at a time: `a = ...` on one line, `b = ...` on the "
+        "next (unpacking into several names is not supported)",
+    )
 
 
 def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
     """The error for an augmented assignment other than ``name += -= *= /= value``."""
     if not isinstance(stmt.target, ast.Name):
         return unsupported(stmt.target, src, "(it is planned)")
-    value = stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")  # unparse recurses
+    value = (
+        stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")
+    )  # unparse recurses
     spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
-    op = spelled[len(stmt.target.id) + 1:].split(" ", 1)[0]
+    op = spelled[len(stmt.target.id) + 1 :].split(" ", 1)[0]
     hint = f"; write `{stmt.target.id} = {spelled}`" if type(stmt.op) in BINOPS else ""
-    return src.error(stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}")
+    return src.error(
+        stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}"
+    )
 
 
 def check_reserved(name: str, node, src: Source) -> None:
@@ -620,10 +821,15 @@ def expr(node, scope: Scope) -> int:
 def float_value(i: int, scope: Scope, at) -> int:
     node = scope.b[i]
     if node.dtype == "int" and node.op != "dim":
-        raise scope.src.error(at, "an Index value can only be used to index an array (or be "
-                              "indexed: i[:, None])")
+        raise scope.src.error(
+            at,
+            "an Index value can only be used to index an array (or be "
+            "indexed: i[:, None])",
+        )
     if node.dtype == "bool":
-        raise scope.src.error(at, "a comparison can only be used as the condition of where()")
+        raise scope.src.error(
+            at, "a comparison can only be used as the condition of where()"
+        )
     return i
 
 
@@ -651,7 +857,12 @@ def name_expr(node: ast.Name, scope: Scope) -> int:
 def constant_expr(node: ast.Constant, scope: Scope) -> int:
     if node.value is None:
         raise scope.src.error(node, "None is only allowed inside an index")
-    return emit(scope, node, "const", value=literal(node, scope.src, literal_problem(node.value)))
+    return emit(
+        scope,
+        node,
+        "const",
+        value=literal(node, scope.src, literal_problem(node.value)),
+    )
 
 
 def literal_problem(v) -> str:
@@ -671,13 +882,25 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     op = BINOPS.get(type(node.op))
     if op is None:
         raise operator_error(node, node.op, scope.src)
-    if op == "pow" and isinstance(node.right, ast.Constant) and isinstance(
-            node.right.value, (int, float)) and not isinstance(node.right.value, bool):
+    if (
+        op == "pow"
+        and isinstance(node.right, ast.Constant)
+        and isinstance(node.right.value, (int, float))
+        and not isinstance(node.right.value, bool)
+    ):
         if abs(node.right.value) > MAX_EXPONENT:
-            raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+            raise scope.src.error(
+                node.right, f"exponent too large (limit {MAX_EXPONENT:g})"
+            )
     left, right = value(node.left, scope), value(node.right, scope)
-    if op == "pow" and scope.b.is_const(right) and abs(scope.b[right].attr("value")) > MAX_EXPONENT:
-        raise scope.src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+    if (
+        op == "pow"
+        and scope.b.is_const(right)
+        and abs(scope.b[right].attr("value")) > MAX_EXPONENT
+    ):
+        raise scope.src.error(
+            node.right, f"exponent too large (limit {MAX_EXPONENT:g})"
+        )
     out = emit(scope, node, op, left, right)
     b = scope.b
     if op == "pow" and b.is_const(left) and b.is_const(right) and not b.is_const(out):
@@ -699,13 +922,18 @@ def operator_error(node, op, src: Source) -> FormulaError:
     """The error for an operator formulas do not have, named as people say it."""
     what, hint = OPERATORS.get(type(op), (f"operator `{type(op).__name__}`", None))
     if isinstance(op, ast.BitXor) and isinstance(node, ast.BinOp):
-        hint = f"for a power write `{ast.unparse(node.left)} ** {ast.unparse(node.right)}`"
+        hint = (
+            f"for a power write `{ast.unparse(node.left)} ** {ast.unparse(node.right)}`"
+        )
     return src.error(node, f"{what} is not supported" + (f"; {hint}" if hint else ""))
 
 
 def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
-    if (isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy")
-            and node.attr in CONSTANTS):
+    if (
+        isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+        and node.attr in CONSTANTS
+    ):
         return emit(scope, node, "const", value=CONSTANTS[node.attr])
     if node.attr == "T":
         x = expr(node.value, scope)
@@ -720,12 +948,20 @@ def attribute_error(node: ast.Attribute, scope: Scope) -> FormulaError:
     """The error for ``x.attr`` other than ``.T`` and ``np.pi``/``np.e``, with what to
     write instead where there is an obvious alternative."""
     if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
-        return scope.src.error(node, f"'{ast.unparse(node)}' is not a formula constant (the "
-                               "constants are `pi` and `e`, or `np.pi` and `np.e`)")
+        return scope.src.error(
+            node,
+            f"'{ast.unparse(node)}' is not a formula constant (the "
+            "constants are `pi` and `e`, or `np.pi` and `np.e`)",
+        )
     if node.attr in ("shape", "size", "ndim"):
-        return scope.src.error(node, f"attribute access '.{node.attr}' is not supported; sizes "
-                               "are dimension names: in `x: Vector[n]`, write `n`")
-    return scope.src.error(node, f"attribute access '.{node.attr}' is not supported (only .T)")
+        return scope.src.error(
+            node,
+            f"attribute access '.{node.attr}' is not supported; sizes "
+            "are dimension names: in `x: Vector[n]`, write `n`",
+        )
+    return scope.src.error(
+        node, f"attribute access '.{node.attr}' is not supported (only .T)"
+    )
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
@@ -744,8 +980,11 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
             spec.append(("i", index_int(it, scope, False)))
         else:
             if scope.b[x].dtype == "int":
-                raise scope.src.error(it, "an Index value or arange(n) is indexed only with "
-                                      "integers, slices and None (i[:, None], i[1:])")
+                raise scope.src.error(
+                    it,
+                    "an Index value or arange(n) is indexed only with "
+                    "integers, slices and None (i[:, None], i[1:])",
+                )
             arr = index_array(it, scope)
             arrays.append(arr)
             spec.append(("a", len(arrays)))
@@ -791,17 +1030,23 @@ def dim_expression(node, scope: Scope):
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         return -dim_expression(node.operand, scope)
     if isinstance(node, ast.BinOp) and type(node.op) in DIM_OPS:
-        return DIM_OPS[type(node.op)](dim_expression(node.left, scope),
-                                      dim_expression(node.right, scope))
+        return DIM_OPS[type(node.op)](
+            dim_expression(node.left, scope), dim_expression(node.right, scope)
+        )
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
         k = index_int(node.right, scope, False) if is_int_literal(node.right) else 0
         if k <= 0:
-            raise scope.src.error(node.right, "a dimension is floor-divided by a positive integer")
+            raise scope.src.error(
+                node.right, "a dimension is floor-divided by a positive integer"
+            )
         return sympy.floor(dim_expression(node.left, scope) / k)
     if isinstance(node, ast.Name):
         raise scope.src.error(node, f"'{node.id}' is not a dimension of the parameters")
-    raise scope.src.error(node, "expected an integer literal or an expression of dimension "
-                          "names with + - * // (n - 1, n // 2)")
+    raise scope.src.error(
+        node,
+        "expected an integer literal or an expression of dimension "
+        "names with + - * // (n - 1, n // 2)",
+    )
 
 
 def index_int(node, scope: Scope, optional: bool):
@@ -821,8 +1066,11 @@ def index_array(node, scope: Scope) -> int:
         return arange_expr(node, scope)
     i = expr(node, scope)
     if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
-        raise scope.src.error(node, "an index must be an integer literal, a slice, None, an Index "
-                              "array or arange(n)")
+        raise scope.src.error(
+            node,
+            "an index must be an integer literal, a slice, None, an Index "
+            "array or arange(n)",
+        )
     return i
 
 
@@ -853,30 +1101,44 @@ def call_name(node: ast.Call, scope: Scope) -> str:
         if isinstance(v, ast.Name):
             parts.append(v.id)
             parts.reverse()
-            if parts[0] in ("np", "numpy") and (len(parts) == 2 or parts[1:] == ["linalg", "norm"]):
+            if parts[0] in ("np", "numpy") and (
+                len(parts) == 2 or parts[1:] == ["linalg", "norm"]
+            ):
                 return parts[-1]
-            if parts[0] not in value_names(scope):  # math.exp(x), not a method of a value
+            if parts[0] not in value_names(
+                scope
+            ):  # math.exp(x), not a method of a value
                 raise module_function_error(node, parts, scope)
         raise method_error(node, scope)
-    raise scope.src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'")
+    raise scope.src.error(
+        node.func, f"unknown function '{ast.unparse(node.func)[:60]}'"
+    )
 
 
-def module_function_error(node: ast.Call, parts: list[str], scope: Scope) -> FormulaError:
+def module_function_error(
+    node: ast.Call, parts: list[str], scope: Scope
+) -> FormulaError:
     """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
     ``np.linalg.inv(x)``): the operation's own name when there is one."""
     name = ".".join(parts)[:60]
     if parts[-1] in BUILTIN_CALLS:
-        return scope.src.error(node.func, f"unknown function '{name}'; write `{parts[-1]}(...)`: "
-                               "formula files use the built-in operations (`np.` prefixes "
-                               "are allowed)")
-    return scope.src.error(node.func, f"unknown function '{name}'"
-                           + did_you_mean(parts[-1], BUILTIN_CALLS))
+        return scope.src.error(
+            node.func,
+            f"unknown function '{name}'; write `{parts[-1]}(...)`: "
+            "formula files use the built-in operations (`np.` prefixes "
+            "are allowed)",
+        )
+    return scope.src.error(
+        node.func, f"unknown function '{name}'" + did_you_mean(parts[-1], BUILTIN_CALLS)
+    )
 
 
 def operand(node) -> str:
     """``node`` as source text fit to be an operand of ``@`` (parenthesized unless atomic)."""
     text = ast.unparse(node)
-    atomic = isinstance(node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant))
+    atomic = isinstance(
+        node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+    )
     return text if atomic else f"({text})"
 
 
@@ -888,13 +1150,20 @@ def method_error(node: ast.Call, scope: Scope) -> FormulaError:
     call = call if len(call) <= 60 else call[:57] + "..."
     head = f"method `{call}` is not supported"
     if f.attr not in BUILTIN_CALLS:
-        return scope.src.error(f, f"{head}: formulas call functions, as in `sum(x)`"
-                               + did_you_mean(f.attr, BUILTIN_CALLS))
+        return scope.src.error(
+            f,
+            f"{head}: formulas call functions, as in `sum(x)`"
+            + did_you_mean(f.attr, BUILTIN_CALLS),
+        )
     obj = ast.unparse(f.value)
     args = [ast.unparse(a) for a in node.args]
-    if f.attr == "reshape" and len(args) > 1:  # x.reshape(m, n): NumPy's sizes as arguments
+    if (
+        f.attr == "reshape" and len(args) > 1
+    ):  # x.reshape(m, n): NumPy's sizes as arguments
         args = [f"({', '.join(args)})"]
-    text = f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
+    text = (
+        f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
+    )
     if f.attr == "dot" and len(args) == 1 and not node.keywords:
         text = f"{operand(f.value)} @ {operand(node.args[0])}` (or `{text}`)"
         return scope.src.error(f, f"{head}: write `{text}")
@@ -910,10 +1179,15 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
     lower = BUILTIN_CALLS.get(name)
     if lower is None:
         if name == "arange":
-            raise scope.src.error(node, "arange(n) can only be used as an index or indexed "
-                                  "(arange(n)[:, None])")
+            raise scope.src.error(
+                node,
+                "arange(n) can only be used as an index or indexed "
+                "(arange(n)[:, None])",
+            )
         raise unknown_function(node, name, scope)
-    if any(k.arg is None for k in node.keywords) or any(isinstance(a, ast.Starred) for a in node.args):
+    if any(k.arg is None for k in node.keywords) or any(
+        isinstance(a, ast.Starred) for a in node.args
+    ):
         raise scope.src.error(node, "'*' and '**' arguments are not supported")
     return lower(node, scope, name)
 
@@ -922,22 +1196,35 @@ def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
     """The error for a call of a name that is no operation and no function defined above:
     the function itself (recursion), one defined further down, or a guess at the name."""
     if isinstance(node.func, ast.Attribute):  # np.sigmod(x)
-        return scope.src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'"
-                               + did_you_mean(name, BUILTIN_CALLS))
+        return scope.src.error(
+            node.func,
+            f"unknown function '{ast.unparse(node.func)[:60]}'"
+            + did_you_mean(name, BUILTIN_CALLS),
+        )
     later = scope.src.defs.get(name)
     if later is not None and later.lineno <= node.lineno <= later.end_lineno:
-        return scope.src.error(node.func, f"'{name}' calls itself; recursion is not supported")
+        return scope.src.error(
+            node.func, f"'{name}' calls itself; recursion is not supported"
+        )
     if later is not None:
-        return scope.src.error(node.func, f"'{name}' is defined below, on line {later.lineno}: "
-                               "define it above its first use")
-    return scope.src.error(node.func, f"unknown function '{name}'"
-                           + did_you_mean(name, callable_names(scope)))
+        return scope.src.error(
+            node.func,
+            f"'{name}' is defined below, on line {later.lineno}: "
+            "define it above its first use",
+        )
+    return scope.src.error(
+        node.func,
+        f"unknown function '{name}'" + did_you_mean(name, callable_names(scope)),
+    )
 
 
 def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:
     if len(node.args) != n:
-        raise scope.src.error(node, f"{name}() takes {n} positional argument{'s' * (n != 1)}, "
-                              f"got {len(node.args)}")
+        raise scope.src.error(
+            node,
+            f"{name}() takes {n} positional argument{'s' * (n != 1)}, "
+            f"got {len(node.args)}",
+        )
     for k in node.keywords:
         if k.arg not in keywords:
             raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
@@ -950,7 +1237,9 @@ def call_unary(node, scope, name):
 
 def call_binary(node, scope, name):
     arity(node, scope, name, 2)
-    return emit(scope, node, name, value(node.args[0], scope), value(node.args[1], scope))
+    return emit(
+        scope, node, name, value(node.args[0], scope), value(node.args[1], scope)
+    )
 
 
 def kwarg(node: ast.Call, key: str, pos: int, default):
@@ -963,7 +1252,9 @@ def kwarg(node: ast.Call, key: str, pos: int, default):
 
 
 def read_axis(node, scope: Scope, ndim: int, allow_none=True):
-    if node is None or (isinstance(node, ast.Constant) and node.value is None and allow_none):
+    if node is None or (
+        isinstance(node, ast.Constant) and node.value is None and allow_none
+    ):
         return None
     items = node.elts if isinstance(node, ast.Tuple) else [node]
     vals = []
@@ -1011,7 +1302,11 @@ def call_softmax(node, scope, name):
     if nd == 0:
         raise scope.src.error(node, f"{name}() needs an array, not a scalar")
     ax_node = kwarg(node, "axis", 1, None)
-    axis = read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (nd - 1,)
+    axis = (
+        read_axis(ax_node, scope, nd, allow_none=False)
+        if ax_node is not None
+        else (nd - 1,)
+    )
     if axis is None or len(axis) != 1:
         raise scope.src.error(node, f"{name}() takes a single axis")
     return emit(scope, node, name, x, axis=axis[0])
@@ -1026,23 +1321,42 @@ def call_where(node, scope, name):
     arity(node, scope, name, 3)
     c = node.args[0]
     if not isinstance(c, ast.Compare):
-        raise scope.src.error(c, "the condition of where() must be one comparison: "
-                              "<, <=, >, >=, == or !=")
+        raise scope.src.error(
+            c, "the condition of where() must be one comparison: <, <=, >, >=, == or !="
+        )
     cond = condition(c, scope)
-    return emit(scope, node, "where", cond, value(node.args[1], scope), value(node.args[2], scope))
+    return emit(
+        scope,
+        node,
+        "where",
+        cond,
+        value(node.args[1], scope),
+        value(node.args[2], scope),
+    )
 
 
 def condition(c: ast.Compare, scope: Scope) -> int:
     """The bool node of one comparison ``a < b`` (``<, <=, >, >=, ==, !=``)."""
     if len(c.ops) != 1:
-        raise scope.src.error(c, "chained comparisons are not supported: compare two values "
-                              "at a time, as in (0 < x) * (x < 1)")
+        raise scope.src.error(
+            c,
+            "chained comparisons are not supported: compare two values "
+            "at a time, as in (0 < x) * (x < 1)",
+        )
     if type(c.ops[0]) not in COMPARES:
-        word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in"}.get(type(c.ops[0]), "not in")
-        raise scope.src.error(c, f"comparison '{word}' is not supported: use <, <=, >, >=, "
-                              "== or !=")
-    return emit(scope, c, COMPARES[type(c.ops[0])], value(c.left, scope),
-                value(c.comparators[0], scope))
+        word = {ast.Is: "is", ast.IsNot: "is not", ast.In: "in"}.get(
+            type(c.ops[0]), "not in"
+        )
+        raise scope.src.error(
+            c, f"comparison '{word}' is not supported: use <, <=, >, >=, == or !="
+        )
+    return emit(
+        scope,
+        c,
+        COMPARES[type(c.ops[0])],
+        value(c.left, scope),
+        value(c.comparators[0], scope),
+    )
 
 
 def compare_expr(node: ast.Compare, scope: Scope) -> int:
@@ -1051,8 +1365,14 @@ def compare_expr(node: ast.Compare, scope: Scope) -> int:
     whose adjoint sends nothing to the condition or the constants: the mask is a constant
     for differentiation (its derivative is 0 away from the boundary)."""
     cond = condition(node, scope)
-    return emit(scope, node, "where", cond, emit(scope, node, "const", value=1.0),
-                emit(scope, node, "const", value=0.0))
+    return emit(
+        scope,
+        node,
+        "where",
+        cond,
+        emit(scope, node, "const", value=1.0),
+        emit(scope, node, "const", value=0.0),
+    )
 
 
 def call_moment(node, scope, name):
@@ -1070,8 +1390,11 @@ def call_moment(node, scope, name):
     ddof = read_ddof(kwarg(node, "ddof", len(node.args), None), scope)
     n = size(shape if axis is None else tuple(shape[k] for k in axis))
     if isinstance(n, int) and ddof >= n:
-        raise scope.src.error(node, f"{name}() with ddof={ddof} of {n} element{'s' * (n != 1)} "
-                              f"divides by {n - ddof}")
+        raise scope.src.error(
+            node,
+            f"{name}() with ddof={ddof} of {n} element{'s' * (n != 1)} "
+            f"divides by {n - ddof}",
+        )
     if axis is not None and len(axis) == len(shape) and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep, ddof=ddof)
@@ -1091,26 +1414,43 @@ def call_einsum(node, scope, name):
     of each operand, distinct within an operand; without ``->`` the output is NumPy's
     (the letters that appear once, in alphabetical order)."""
     spec = node.args[0] if node.args else None
-    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)) or node.keywords:
-        raise scope.src.error(node, 'einsum() takes a literal subscript string and the '
-                              'operands: einsum("ij,jk->ik", a, b)')
+    if (
+        not (isinstance(spec, ast.Constant) and isinstance(spec.value, str))
+        or node.keywords
+    ):
+        raise scope.src.error(
+            node,
+            "einsum() takes a literal subscript string and the "
+            'operands: einsum("ij,jk->ik", a, b)',
+        )
     text = spec.value.replace(" ", "")
     ins = text.split("->")[0].split(",")
     if text.count("->") > 1 or not re.fullmatch(r"[a-zA-Z,]*(->[a-zA-Z]*)?", text):
-        raise scope.src.error(spec, "einsum subscripts are letters, commas and one '->' "
-                              "(no '...')")
+        raise scope.src.error(
+            spec, "einsum subscripts are letters, commas and one '->' (no '...')"
+        )
     if len(ins) != len(node.args) - 1:
-        raise scope.src.error(node, f"einsum: {len(ins)} subscripts for "
-                              f"{len(node.args) - 1} operands")
-    out = text.split("->")[1] if "->" in text else "".join(
-        sorted(c for c in set("".join(ins)) if "".join(ins).count(c) == 1))
+        raise scope.src.error(
+            node, f"einsum: {len(ins)} subscripts for {len(node.args) - 1} operands"
+        )
+    out = (
+        text.split("->")[1]
+        if "->" in text
+        else "".join(sorted(c for c in set("".join(ins)) if "".join(ins).count(c) == 1))
+    )
     for letters in ins + [out]:
         if len(set(letters)) != len(letters):
-            raise scope.src.error(spec, f"einsum: a letter repeated in '{letters}' (a "
-                                  "diagonal) is not supported")
+            raise scope.src.error(
+                spec,
+                f"einsum: a letter repeated in '{letters}' (a "
+                "diagonal) is not supported",
+            )
     if set(out) - set("".join(ins)):
-        raise scope.src.error(spec, f"einsum: output letters {''.join(sorted(set(out) - set(''.join(ins))))} "
-                              "appear in no operand")
+        raise scope.src.error(
+            spec,
+            f"einsum: output letters {''.join(sorted(set(out) - set(''.join(ins))))} "
+            "appear in no operand",
+        )
     args = [value(a, scope) for a in node.args[1:]]
     return emit(scope, node, "einsum", *args, spec=",".join(ins) + "->" + out)
 
@@ -1137,7 +1477,9 @@ def transpose_axis(node, scope: Scope, nd: int) -> int:
     non-negative; anything else is a located error (NumPy raises AxisError)."""
     a = index_int(node, scope, False)
     if not -nd <= a < nd:
-        raise scope.src.error(node, f"axis {a} is out of range for an array of {nd} dimensions")
+        raise scope.src.error(
+            node, f"axis {a} is out of range for an array of {nd} dimensions"
+        )
     return a % nd
 
 
@@ -1160,14 +1502,20 @@ def call_reshape(node, scope, name):
         elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
             dims.append(reshape_size(it, scope))
         else:
-            raise scope.src.error(it, "reshape sizes are positive integers, dimension names, "
-                                  "expressions of them with + - * // (C * H * W) or -1")
+            raise scope.src.error(
+                it,
+                "reshape sizes are positive integers, dimension names, "
+                "expressions of them with + - * // (C * H * W) or -1",
+            )
     if free is not None:
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
         if not (isinstance(dims[free], int) or dims[free].is_integer):
-            raise scope.src.error(s, f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
-                                  f"into {ast.unparse(s)}")
+            raise scope.src.error(
+                s,
+                f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
+                f"into {ast.unparse(s)}",
+            )
     return emit(scope, node, "reshape", x, shape=tuple(dims))
 
 
@@ -1176,14 +1524,21 @@ def reshape_size(node, scope: Scope):
     names and int literals; a constant one must be positive."""
     d = canon(dim_expression(node, scope))
     if isinstance(d, int) and d <= 0:
-        raise scope.src.error(node, f"reshape size {ast.unparse(node)} is {d}; sizes are "
-                              "positive (or a single -1)")
+        raise scope.src.error(
+            node,
+            f"reshape size {ast.unparse(node)} is {d}; sizes are "
+            "positive (or a single -1)",
+        )
     return d
 
 
 def call_sequence(node, scope, name):
-    if not 1 <= len(node.args) <= 2 or not isinstance(node.args[0], (ast.List, ast.Tuple)):
-        raise scope.src.error(node, f"{name}() takes a list of arrays: {name}([a, b], axis=0)")
+    if not 1 <= len(node.args) <= 2 or not isinstance(
+        node.args[0], (ast.List, ast.Tuple)
+    ):
+        raise scope.src.error(
+            node, f"{name}() takes a list of arrays: {name}([a, b], axis=0)"
+        )
     for k in node.keywords:
         if k.arg != "axis":
             raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
@@ -1192,7 +1547,9 @@ def call_sequence(node, scope, name):
         raise scope.src.error(node, f"{name}() needs at least one array")
     nd = len(scope.b.shape(parts[0])) + (name == "stack")
     ax_node = kwarg(node, "axis", 1, None)
-    axis = read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (0,)
+    axis = (
+        read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (0,)
+    )
     if name == "concatenate" and nd == 0:
         raise scope.src.error(node, "concatenate() needs arrays, not scalars")
     return emit(scope, node, name, *parts, axis=axis[0])
@@ -1204,19 +1561,34 @@ def call_dot(node, scope, name):
     if not scope.b.shape(a) or not scope.b.shape(b):
         return emit(scope, node, "mul", a, b)
     if len(scope.b.shape(a)) > 2 or len(scope.b.shape(b)) > 2:
-        raise scope.src.error(node, "dot() of arrays with more than 2 dimensions: use @")
+        raise scope.src.error(
+            node, "dot() of arrays with more than 2 dimensions: use @"
+        )
     return emit(scope, node, "matmul", a, b)
 
 
 BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
 BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
-BUILTIN_CALLS.update({
-    "maximum": call_binary, "minimum": call_binary, "outer": call_binary,
-    "arctan2": call_binary, "var": call_moment, "std": call_moment, "einsum": call_einsum,
-    "softmax": call_softmax, "log_softmax": call_softmax, "clip": call_clip,
-    "where": call_where, "transpose": call_transpose, "reshape": call_reshape,
-    "concatenate": call_sequence, "stack": call_sequence, "dot": call_dot,
-})
+BUILTIN_CALLS.update(
+    {
+        "maximum": call_binary,
+        "minimum": call_binary,
+        "outer": call_binary,
+        "arctan2": call_binary,
+        "var": call_moment,
+        "std": call_moment,
+        "einsum": call_einsum,
+        "softmax": call_softmax,
+        "log_softmax": call_softmax,
+        "clip": call_clip,
+        "where": call_where,
+        "transpose": call_transpose,
+        "reshape": call_reshape,
+        "concatenate": call_sequence,
+        "stack": call_sequence,
+        "dot": call_dot,
+    }
+)
 
 
 def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
@@ -1227,18 +1599,32 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
     fn = sig.node
     src = scope.src
     if node.keywords or len(node.args) != len(fn.args.args):
-        raise src.error(node, f"{fn.name}() takes {len(fn.args.args)} positional arguments, "
-                        f"got {len(node.args)}{' and keywords' if node.keywords else ''}")
+        raise src.error(
+            node,
+            f"{fn.name}() takes {len(fn.args.args)} positional arguments, "
+            f"got {len(node.args)}{' and keywords' if node.keywords else ''}",
+        )
     if fn.name in scope.inlining:
         raise src.error(node, f"recursive call of '{fn.name}'")
     args = [value(a, scope) for a in node.args]
-    above = {k: v for k, v in scope.funcs.items() if k != fn.name and v.node.lineno < fn.lineno}
+    above = {
+        k: v
+        for k, v in scope.funcs.items()
+        if k != fn.name and v.node.lineno < fn.lineno
+    }
     if sig.fuse and scope.fuse:
         fused = fuse_call(node, sig, args, above, scope)
         if fused is not None:
             return fused
-    inner = Scope(src, scope.b, scope.constants, above, inlining=scope.inlining + (fn.name,),
-                  fuse=scope.fuse, call_loc=scope.b.loc)
+    inner = Scope(
+        src,
+        scope.b,
+        scope.constants,
+        above,
+        inlining=scope.inlining + (fn.name,),
+        fuse=scope.fuse,
+        call_loc=scope.b.loc,
+    )
     pending: list = []
     scratch = Scope(src, scope.b, {}, {})
     if not sig.fuse:
@@ -1257,8 +1643,10 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
             op = scope.b[k].op
             # broadcast_to: an inner @fuse call spreading its result over its arguments
             if op not in ("const", "dim", "broadcast_to") and not PRIMS[op].elementwise:
-                raise src.error(fn, f"@fuse function '{fn.name}' uses '{op}', which is not "
-                                "elementwise")
+                raise src.error(
+                    fn,
+                    f"@fuse function '{fn.name}' uses '{op}', which is not elementwise",
+                )
         out = broadcast_over(scope, node, out, args)
     scope.b.loc = outer_loc
     return out
@@ -1270,8 +1658,14 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
 
     fn = sig.node
     sub = Builder(rewrite=scope.b.rewrite)
-    inner = Scope(scope.src, sub, scope.constants, above,
-                  inlining=scope.inlining + (fn.name,), fuse=True)
+    inner = Scope(
+        scope.src,
+        sub,
+        scope.constants,
+        above,
+        inlining=scope.inlining + (fn.name,),
+        fuse=True,
+    )
     for k, a in enumerate(fn.args.args):
         inner.env[a.arg] = sub.emit("input_ref", k=k)
     _, out = lower_body(fn, inner)
@@ -1283,9 +1677,17 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
         return None  # x ** p at 0 follows the primitive table's convention, not SymPy's
     body, used = freeze_body(sub.nodes, out, compact=True)
     if not derivable(body, len(used), range(len(used))):
-        return None  # SymPy cannot say its gradient: inlined, differentiated node by node
-    result = emit(scope, node, "fused", *(args[k] for k in used), body=body,
-                  name=f"fused {fn.name}")
+        return (
+            None  # SymPy cannot say its gradient: inlined, differentiated node by node
+        )
+    result = emit(
+        scope,
+        node,
+        "fused",
+        *(args[k] for k in used),
+        body=body,
+        name=f"fused {fn.name}",
+    )
     return broadcast_over(scope, node, result, args)
 
 
@@ -1302,8 +1704,14 @@ def broadcast_over(scope: Scope, at, result: int, args: list[int]) -> int:
     return emit(scope, at, "broadcast_to", result, shape=shape)
 
 
-def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str,
-              scratch: Scope | None = None) -> list:
+def bind_dims(
+    a: ast.arg,
+    actual: tuple,
+    inner: Scope,
+    at,
+    fname: str,
+    scratch: Scope | None = None,
+) -> list:
     """Match parameter ``a``'s annotation against the argument's shape ``actual``.
 
     The callee's dimension names are bound to the caller's dimensions in ``inner.dims``.
@@ -1312,7 +1720,9 @@ def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str,
     """
     src = inner.src
     scratch = scratch or Scope(src, inner.b, {}, {})
-    shape, dtype, text = read_type(a.annotation, src, scratch, ("parameter " + a.arg, a))
+    shape, dtype, text = read_type(
+        a.annotation, src, scratch, ("parameter " + a.arg, a)
+    )
     ok = len(shape) == len(actual)
     exprs = False
     for want, got in zip(shape, actual) if ok else ():
@@ -1324,13 +1734,17 @@ def bind_dims(a: ast.arg, actual: tuple, inner: Scope, at, fname: str,
         else:
             exprs = True
     if not ok:
-        raise src.error(at, f"{fname}(): argument '{a.arg}' has shape "
-                        f"{ir.format_shape(actual)}, expected {text}")
+        raise src.error(
+            at,
+            f"{fname}(): argument '{a.arg}' has shape "
+            f"{ir.format_shape(actual)}, expected {text}",
+        )
     return [(a, shape, actual, at, text)] if exprs else []
 
 
-def check_dim_expressions(a: ast.arg, shape: tuple, actual: tuple, at, text: str,
-                          inner: Scope, fname: str) -> None:
+def check_dim_expressions(
+    a: ast.arg, shape: tuple, actual: tuple, at, text: str, inner: Scope, fname: str
+) -> None:
     """The dimension expressions of parameter ``a`` (``4 * H``), with the sizes its names
     were bound to in ``inner.dims`` put in, must equal the argument's sizes ``actual``."""
     for want, got in zip(shape, actual):
@@ -1339,12 +1753,20 @@ def check_dim_expressions(a: ast.arg, shape: tuple, actual: tuple, at, text: str
         bound = {s: sympy.Integer(0) + inner.dims[s.name] for s in want.free_symbols}
         size = canon(want.xreplace(bound))
         if canon(sympy.Integer(0) + size - got) != 0:
-            raise inner.src.error(at, f"{fname}(): argument '{a.arg}' has shape "
-                                  f"{ir.format_shape(actual)}, expected {text}")
+            raise inner.src.error(
+                at,
+                f"{fname}(): argument '{a.arg}' has shape "
+                f"{ir.format_shape(actual)}, expected {text}",
+            )
 
 
 EXPRESSIONS = {
-    ast.Name: name_expr, ast.Constant: constant_expr, ast.BinOp: binop_expr,
-    ast.UnaryOp: unary_expr, ast.Attribute: attribute_expr, ast.Subscript: subscript_expr,
-    ast.Call: call_expr, ast.Compare: compare_expr,
+    ast.Name: name_expr,
+    ast.Constant: constant_expr,
+    ast.BinOp: binop_expr,
+    ast.UnaryOp: unary_expr,
+    ast.Attribute: attribute_expr,
+    ast.Subscript: subscript_expr,
+    ast.Call: call_expr,
+    ast.Compare: compare_expr,
 }

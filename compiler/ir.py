@@ -172,7 +172,9 @@ class Builder:
             if found is not None:
                 return found
         shape, dtype = prim.infer(self, args, attrs)
-        node = Node(op, tuple(args), tuple(shape), dtype, freeze_attrs(attrs), None, self.loc)
+        node = Node(
+            op, tuple(args), tuple(shape), dtype, freeze_attrs(attrs), None, self.loc
+        )
         return self._append(node)
 
     def find(self, op: str, *args: int, dtype: str = "float", **attrs) -> int | None:
@@ -229,7 +231,12 @@ def format_attr(value) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, tuple):
-        return "(" + ", ".join(format_attr(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        return (
+            "("
+            + ", ".join(format_attr(v) for v in value)
+            + ("," if len(value) == 1 else "")
+            + ")"
+        )
     return str(value)
 
 
@@ -238,7 +245,9 @@ def format_function(fn: Function, *, adjoint: bool = False) -> str:
 
     Without ``adjoint``, only the nodes the value needs are listed.
     """
-    keep = reachable(fn.nodes, [fn.output] + (list(fn.grads.values()) if adjoint else []))
+    keep = reachable(
+        fn.nodes, [fn.output] + (list(fn.grads.values()) if adjoint else [])
+    )
     lines = [f"function {fn.name}  # {fn.filename}:{fn.loc.line}"]
     for p in fn.params:
         mark = "  wrt" if p.wrt else ""
@@ -251,7 +260,9 @@ def format_function(fn: Function, *, adjoint: bool = False) -> str:
         body = f"{node.op}({', '.join(s for s in (args, attrs) if s)})"
         name = f"  ; {node.name}" if node.name else ""
         where = f"  # line {node.loc.line}" if node.loc else ""
-        lines.append(f"  %{i} = {body} : {node.dtype}{format_shape(node.shape)}{name}{where}")
+        lines.append(
+            f"  %{i} = {body} : {node.dtype}{format_shape(node.shape)}{name}{where}"
+        )
     lines.append(f"  return %{fn.output}")
     if adjoint:
         if fn.seed is not None:
@@ -296,10 +307,16 @@ def rebuild(fn: Function, b: Builder, make=None) -> Function:
     for k, v in fn.adjoint_of.items():
         adjoint_of.setdefault(remap[k], remap[v])
     return dataclasses.replace(
-        fn, nodes=b.nodes, params=[dataclasses.replace(p, node=remap[p.node]) for p in fn.params],
-        output=remap[fn.output], seed=remap[fn.seed] if fn.seed is not None else None,
-        grads={k: remap[v] for k, v in fn.grads.items()}, notes=notes, adjoint_of=adjoint_of,
-        rewrites=fn.rewrites + b.fired)
+        fn,
+        nodes=b.nodes,
+        params=[dataclasses.replace(p, node=remap[p.node]) for p in fn.params],
+        output=remap[fn.output],
+        seed=remap[fn.seed] if fn.seed is not None else None,
+        grads={k: remap[v] for k, v in fn.grads.items()},
+        notes=notes,
+        adjoint_of=adjoint_of,
+        rewrites=fn.rewrites + b.fired,
+    )
 
 
 def reachable(nodes: list[Node], roots: list[int]) -> set[int]:

@@ -32,7 +32,9 @@ class TextLoader(importlib.abc.InspectLoader):
         return False
 
 
-def import_source(source: str, name: str, namespace: dict | None = None) -> types.ModuleType:
+def import_source(
+    source: str, name: str, namespace: dict | None = None
+) -> types.ModuleType:
     """A module made from generated ``source``; ``namespace`` is bound in it first."""
     # one path per text: two modules of one name keep their own lines
     path = f"<gradc:{name}:{hashlib.sha256(source.encode()).hexdigest()[:12]}>"

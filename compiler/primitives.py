@@ -49,8 +49,12 @@ class Prim:
     fold: Callable | None = None
     sym: Callable | None = None
     elementwise: bool = False
-    scalar: Callable | None = None  # spelling with Python floats and ``math`` (None: as emit)
-    stmts_into: Callable | None = None  # statements adding the value into an existing array
+    scalar: Callable | None = (
+        None  # spelling with Python floats and ``math`` (None: as emit)
+    )
+    stmts_into: Callable | None = (
+        None  # statements adding the value into an existing array
+    )
     has_scalar: bool = False  # whether the op can be emitted in scalar (``math``) mode
 
 
@@ -79,23 +83,69 @@ def spell(node, a, ctx):
 
 
 # Ops whose NumPy spelling is also right on Python floats.
-SAME_ON_FLOATS = {"add", "sub", "mul", "div", "neg", "lt", "le", "gt", "ge", "eq", "ne", "and",
-                  "const", "param", "dim", "fused", "input_ref"}
+SAME_ON_FLOATS = {
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "and",
+    "const",
+    "param",
+    "dim",
+    "fused",
+    "input_ref",
+}
 
 # Ops whose spelling on Python floats never raises (inf and nan come out as NumPy's do;
 # the scalar sigmoid guards its exp): the scalar build needs no NumPy fallback for them.
 # Every other op (division, powers, exp, log, sqrt, sin of inf, ...) may raise.
-RAISE_FREE_ON_FLOATS = {"add", "sub", "mul", "neg", "lt", "le", "gt", "ge", "eq", "ne", "and",
-                        "or", "not", "const", "param", "dim", "input_ref", "where", "abs",
-                        "relu", "maximum", "minimum", "sign", "sigmoid", "softplus", "tanh",
-                        "erf", "arctan2"}
+RAISE_FREE_ON_FLOATS = {
+    "add",
+    "sub",
+    "mul",
+    "neg",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "eq",
+    "ne",
+    "and",
+    "or",
+    "not",
+    "const",
+    "param",
+    "dim",
+    "input_ref",
+    "where",
+    "abs",
+    "relu",
+    "maximum",
+    "minimum",
+    "sign",
+    "sigmoid",
+    "softplus",
+    "tanh",
+    "erf",
+    "arctan2",
+}
 
 
 def may_raise_on_floats(node) -> bool:
     """Whether ``node``'s spelling on Python floats can raise (a fused node: its body)."""
     if node.op == "fused":
-        return any(op not in RAISE_FREE_ON_FLOATS for op, _, _ in node.attr("body")
-                   if op != "input")
+        return any(
+            op not in RAISE_FREE_ON_FLOATS
+            for op, _, _ in node.attr("body")
+            if op != "input"
+        )
     return node.op not in RAISE_FREE_ON_FLOATS
 
 
@@ -131,7 +181,9 @@ def matmul_shape(b, args, attrs):
     result), more dimensions are a stack of matrices whose batch axes broadcast."""
     sa, sb = b.shape(args[0]), b.shape(args[1])
     if not sa or not sb:
-        raise ShapeError("matmul: operands must have at least one dimension, not scalars")
+        raise ShapeError(
+            "matmul: operands must have at least one dimension, not scalars"
+        )
     ka = sa[-1]
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
@@ -152,7 +204,9 @@ def transpose_shape(b, args, attrs):
     s = b.shape(args[0])
     axes = attrs["axes"]
     if sorted(axes) != list(range(len(s))):
-        raise ShapeError(f"transpose: axes {axes} do not fit an array of {len(s)} dimensions")
+        raise ShapeError(
+            f"transpose: axes {axes} do not fit an array of {len(s)} dimensions"
+        )
     return tuple(s[k] for k in axes), b[args[0]].dtype
 
 
@@ -160,7 +214,9 @@ def reshape_shape(b, args, attrs):
     s = b.shape(args[0])
     new = attrs["shape"]
     if sympy.expand(size(s) - size(new)) != 0:
-        raise ShapeError(f"reshape: cannot reshape {P.shape(s, {})} into {P.shape(new, {})}")
+        raise ShapeError(
+            f"reshape: cannot reshape {P.shape(s, {})} into {P.shape(new, {})}"
+        )
     return tuple(new), b[args[0]].dtype
 
 
@@ -174,7 +230,9 @@ def expand_shape(b, args, attrs):
 def broadcast_to_shape(b, args, attrs):
     target = tuple(attrs["shape"])
     if broadcast(b.shape(args[0]), target) != target:
-        raise ShapeError(f"cannot broadcast {P.shape(b.shape(args[0]), {})} to {target}")
+        raise ShapeError(
+            f"cannot broadcast {P.shape(b.shape(args[0]), {})} to {target}"
+        )
     return target, b[args[0]].dtype
 
 
@@ -188,7 +246,9 @@ def index_shape(b, args, attrs):
     spec = attrs["index"]
     consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
     if consumed > len(src):
-        raise ShapeError(f"too many indices ({consumed}) for an array of shape {P.shape(src, {})}")
+        raise ShapeError(
+            f"too many indices ({consumed}) for an array of shape {P.shape(src, {})}"
+        )
     arrays = [b.shape(args[e[1]]) for e in spec if e[0] == "a"]
     adv = broadcast(*arrays) if arrays else ()
     out, k, adv_at, positions = [], 0, None, []
@@ -196,8 +256,12 @@ def index_shape(b, args, attrs):
         if e[0] == "i":
             n = src[k]
             if isinstance(n, int) and not -n <= e[1] < n:
-                raise ShapeError(f"index {e[1]} is out of bounds for a dimension of size {n}")
-            if arrays:  # with Index arrays, NumPy counts an int as one more advanced index
+                raise ShapeError(
+                    f"index {e[1]} is out of bounds for a dimension of size {n}"
+                )
+            if (
+                arrays
+            ):  # with Index arrays, NumPy counts an int as one more advanced index
                 positions.append(pos)
                 if adv_at is None:
                     adv_at = len(out)
@@ -214,7 +278,9 @@ def index_shape(b, args, attrs):
             k += 1
     out += list(src[k:])
     if positions:
-        contiguous = positions == list(range(positions[0], positions[0] + len(positions)))
+        contiguous = positions == list(
+            range(positions[0], positions[0] + len(positions))
+        )
         at = adv_at if contiguous else 0
         out[at:at] = list(adv)
     return tuple(canon(d) for d in out), b[args[0]].dtype
@@ -245,7 +311,9 @@ def concat_shape(b, args, attrs):
             x != y for k, (x, y) in enumerate(zip(s, first)) if k != ax
         ):
             raise ShapeError(
-                "concatenate: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ"
+                "concatenate: shapes "
+                + " and ".join(P.shape(s, {}) for s in shapes)
+                + " differ"
             )
     total = canon(sum((s[ax] for s in shapes), 0))
     return first[:ax] + (total,) + first[ax + 1 :], "float"
@@ -254,7 +322,9 @@ def concat_shape(b, args, attrs):
 def stack_shape(b, args, attrs):
     shapes = [b.shape(a) for a in args]
     if any(s != shapes[0] for s in shapes):
-        raise ShapeError("stack: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ")
+        raise ShapeError(
+            "stack: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ"
+        )
     ax = attrs["axis"]
     return shapes[0][:ax] + (len(args),) + shapes[0][ax:], "float"
 
@@ -262,14 +332,18 @@ def stack_shape(b, args, attrs):
 def outer_shape(b, args, attrs):
     sa, sb = b.shape(args[0]), b.shape(args[1])
     if len(sa) != 1 or len(sb) != 1:
-        raise ShapeError(f"outer: expects two vectors, not {P.shape(sa, {})} and {P.shape(sb, {})}")
+        raise ShapeError(
+            f"outer: expects two vectors, not {P.shape(sa, {})} and {P.shape(sb, {})}"
+        )
     return (sa[0], sb[0]), "float"
 
 
 def vdot_shape(b, args, attrs):
     sa, sb = b.shape(args[0]), b.shape(args[1])
     if sa != sb or not sa:
-        raise ShapeError(f"vdot: expects two arrays of one shape, not {P.shape(sa, {})} and {P.shape(sb, {})}")
+        raise ShapeError(
+            f"vdot: expects two arrays of one shape, not {P.shape(sa, {})} and {P.shape(sb, {})}"
+        )
     return (), "float"
 
 
@@ -548,16 +622,53 @@ def outer_adj(b, i, n, g):
     return [b.emit("matmul", g, y), b.emit("matmul", x, g)]
 
 
-prim("add", elementwise_shape, lambda n, a, c: P.binop("+", P.ADD, *a), add_adj,
-     fold=operator.add, sym=operator.add, elementwise=True)
-prim("sub", elementwise_shape, lambda n, a, c: P.binop("-", P.ADD, *a), sub_adj,
-     fold=operator.sub, sym=operator.sub, elementwise=True)
-prim("mul", elementwise_shape, lambda n, a, c: P.binop("*", P.MUL, *a), mul_adj,
-     fold=operator.mul, sym=operator.mul, elementwise=True)
-prim("div", elementwise_shape, lambda n, a, c: P.binop("/", P.MUL, *a), div_adj,
-     fold=operator.truediv, sym=operator.truediv, elementwise=True)
-prim("neg", same_shape, lambda n, a, c: P.neg(a[0]), lambda b, i, n, g: [b.neg(g)],
-     fold=operator.neg, sym=operator.neg, elementwise=True)
+prim(
+    "add",
+    elementwise_shape,
+    lambda n, a, c: P.binop("+", P.ADD, *a),
+    add_adj,
+    fold=operator.add,
+    sym=operator.add,
+    elementwise=True,
+)
+prim(
+    "sub",
+    elementwise_shape,
+    lambda n, a, c: P.binop("-", P.ADD, *a),
+    sub_adj,
+    fold=operator.sub,
+    sym=operator.sub,
+    elementwise=True,
+)
+prim(
+    "mul",
+    elementwise_shape,
+    lambda n, a, c: P.binop("*", P.MUL, *a),
+    mul_adj,
+    fold=operator.mul,
+    sym=operator.mul,
+    elementwise=True,
+)
+prim(
+    "div",
+    elementwise_shape,
+    lambda n, a, c: P.binop("/", P.MUL, *a),
+    div_adj,
+    fold=operator.truediv,
+    sym=operator.truediv,
+    elementwise=True,
+)
+prim(
+    "neg",
+    same_shape,
+    lambda n, a, c: P.neg(a[0]),
+    lambda b, i, n, g: [b.neg(g)],
+    fold=operator.neg,
+    sym=operator.neg,
+    elementwise=True,
+)
+
+
 def integral_exponent(e: P.Expr) -> P.Expr | None:
     """A whole-number float literal exponent (``2.0``) as an int literal (``2``), or ``None``."""
     m = re.fullmatch(r"(-?[0-9]+)\.0", e.text)
@@ -579,8 +690,15 @@ def scalar_pow(node, a, ctx):
     return P.call("math.pow", *a)
 
 
-prim("pow", elementwise_shape, pow_emit, pow_adj,
-     sym=operator.pow, elementwise=True, scalar=scalar_pow)
+prim(
+    "pow",
+    elementwise_shape,
+    pow_emit,
+    pow_adj,
+    sym=operator.pow,
+    elementwise=True,
+    scalar=scalar_pow,
+)
 
 
 def matmul_emit(node, a, ctx):
@@ -614,12 +732,16 @@ def einsum_shape(b, args, attrs):
     for letters, a in zip(ins, args):
         shape = b.shape(a)
         if len(letters) != len(shape):
-            raise ShapeError(f"einsum: '{letters}' names {len(letters)} axes of an array "
-                             f"of shape {P.shape(shape, {})}")
+            raise ShapeError(
+                f"einsum: '{letters}' names {len(letters)} axes of an array "
+                f"of shape {P.shape(shape, {})}"
+            )
         for c, d in zip(letters, shape):
             if sizes.setdefault(c, d) != d:
-                raise ShapeError(f"einsum: index '{c}' has sizes {P.dim(sizes[c], {})} "
-                                 f"and {P.dim(d, {})}")
+                raise ShapeError(
+                    f"einsum: index '{c}' has sizes {P.dim(sizes[c], {})} "
+                    f"and {P.dim(d, {})}"
+                )
     return tuple(sizes[c] for c in out), "float"
 
 
@@ -635,8 +757,11 @@ def einsum_adj(b, i, n, g):
         seen = set(out).union(*(ins[j] for j in others))
         target = "".join(c for c in ins[k] if c in seen)
         if not others and sorted(target) == sorted(out):
-            d = g if target == out else b.emit(
-                "transpose", g, axes=tuple(out.index(c) for c in target))
+            d = (
+                g
+                if target == out
+                else b.emit("transpose", g, axes=tuple(out.index(c) for c in target))
+            )
         else:
             spec = ",".join([out] + [ins[j] for j in others]) + "->" + target
             d = b.emit("einsum", g, *(n.args[j] for j in others), spec=spec)
@@ -649,9 +774,18 @@ def einsum_adj(b, i, n, g):
     return grads
 
 
-prim("einsum", einsum_shape,
-     lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a), einsum_adj)
-prim("outer", outer_shape, lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a), outer_adj)
+prim(
+    "einsum",
+    einsum_shape,
+    lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a),
+    einsum_adj,
+)
+prim(
+    "outer",
+    outer_shape,
+    lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a),
+    outer_adj,
+)
 
 
 # ----------------------------------------------------------------------------
@@ -692,7 +826,9 @@ def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
     ctx.use("math")
     exp_neg = P.call("math.exp", P.neg(x))
     stable = P.binop("/", P.MUL, P.number(1), P.binop("+", P.ADD, P.number(1), exp_neg))
-    return P.conditional(stable, P.compare(">", x, P.number(-700)), P.call("math.exp", x))
+    return P.conditional(
+        stable, P.compare(">", x, P.number(-700)), P.call("math.exp", x)
+    )
 
 
 def math_fn(name: str):
@@ -708,43 +844,111 @@ def math_fn(name: str):
 
 unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
 unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
-unary("log1p", "np.log1p", lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
-      lambda x: sympy.log(1 + x), "math.log1p")
+unary(
+    "log1p",
+    "np.log1p",
+    lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
+    lambda x: sympy.log(1 + x),
+    "math.log1p",
+)
 # expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
-unary("expm1", "np.expm1", lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
-      lambda x: sympy.exp(x) - 1, "math.expm1")
-unary("sqrt", "np.sqrt", lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)), sympy.sqrt,
-      "math.sqrt")
-unary("square", "np.square", lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
-      lambda x: x**2, lambda n, a, c: P.power(a[0], P.number(2, integral=True)))
+unary(
+    "expm1",
+    "np.expm1",
+    lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
+    lambda x: sympy.exp(x) - 1,
+    "math.expm1",
+)
+unary(
+    "sqrt",
+    "np.sqrt",
+    lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)),
+    sympy.sqrt,
+    "math.sqrt",
+)
+unary(
+    "square",
+    "np.square",
+    lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
+    lambda x: x**2,
+    lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
+)
 # abs'(0) = 0
 unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs, "abs")
-unary("sin", "np.sin", lambda b, g, x, y: b.mul(g, b.emit("cos", x)), sympy.sin, "math.sin")
-unary("cos", "np.cos", lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))), sympy.cos,
-      "math.cos")
-unary("tan", "np.tan", lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))), sympy.tan,
-      "math.tan")
+unary(
+    "sin",
+    "np.sin",
+    lambda b, g, x, y: b.mul(g, b.emit("cos", x)),
+    sympy.sin,
+    "math.sin",
+)
+unary(
+    "cos",
+    "np.cos",
+    lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))),
+    sympy.cos,
+    "math.cos",
+)
+unary(
+    "tan",
+    "np.tan",
+    lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))),
+    sympy.tan,
+    "math.tan",
+)
 # tanh' = 1 - y**2 and sigmoid' = s * (1 - s), from the node's own output (as JAX and the
 # lecture write them: no second exp; where y nears +-1 the cancellation costs relative
 # precision of a gradient below 1e-16 in absolute terms, README "Conventions")
-unary("tanh", "np.tanh",
-      lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))), sympy.tanh,
-      "math.tanh")
-unary("sigmoid", "_sigmoid", lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
-      lambda x: 1 / (1 + sympy.exp(-x)), lambda n, a, c: sigmoid_scalar(a[0], c))
-unary("softplus", "_softplus", lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
-      lambda x: sympy.log(1 + sympy.exp(x)), "_softplus_scalar")
+unary(
+    "tanh",
+    "np.tanh",
+    lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))),
+    sympy.tanh,
+    "math.tanh",
+)
+unary(
+    "sigmoid",
+    "_sigmoid",
+    lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
+    lambda x: 1 / (1 + sympy.exp(-x)),
+    lambda n, a, c: sigmoid_scalar(a[0], c),
+)
+unary(
+    "softplus",
+    "_softplus",
+    lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
+    lambda x: sympy.log(1 + sympy.exp(x)),
+    "_softplus_scalar",
+)
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
-unary("relu", "np.maximum0", lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
-      lambda x: sympy.Max(x, 0), lambda n, a, c: P.call("max", a[0], "0.0"))
+unary(
+    "relu",
+    "np.maximum0",
+    lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
+    lambda x: sympy.Max(x, 0),
+    lambda n, a, c: P.call("max", a[0], "0.0"),
+)
 # sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
-prim("sign", same_shape, fn("np.sign"), None, sym=sympy.sign, elementwise=True,
-     scalar=helper("_sign_scalar"))
+prim(
+    "sign",
+    same_shape,
+    fn("np.sign"),
+    None,
+    sym=sympy.sign,
+    elementwise=True,
+    scalar=helper("_sign_scalar"),
+)
 # erf' = 2 / sqrt(pi) * exp(-x**2); NumPy has no erf: ``_erf`` maps ``math.erf``
 ERF_SCALE = 2.0 / math.sqrt(math.pi)
-unary("erf", "_erf",
-      lambda b, g, x, y: b.mul(b.mul(g, b.const(ERF_SCALE)), b.emit("exp", b.neg(b.mul(x, x)))),
-      sympy.erf, "math.erf")
+unary(
+    "erf",
+    "_erf",
+    lambda b, g, x, y: b.mul(
+        b.mul(g, b.const(ERF_SCALE)), b.emit("exp", b.neg(b.mul(x, x)))
+    ),
+    sympy.erf,
+    "math.erf",
+)
 
 
 def arctan2_adj(b, i, n, g):
@@ -759,8 +963,15 @@ def arctan2_adj(b, i, n, g):
 
 
 # unfused (no SymPy derivative in regions): its convention at (0, 0) is not SymPy's
-prim("arctan2", elementwise_shape, fn("np.arctan2"), arctan2_adj, sym=sympy.atan2,
-     elementwise=True, scalar=math_fn("math.atan2"))
+prim(
+    "arctan2",
+    elementwise_shape,
+    fn("np.arctan2"),
+    arctan2_adj,
+    sym=sympy.atan2,
+    elementwise=True,
+    scalar=math_fn("math.atan2"),
+)
 
 
 def maxmin_adj(strict: str):
@@ -770,18 +981,36 @@ def maxmin_adj(strict: str):
         x, y = n.args
         half = b.mul(b.const(0.5), g)
         tie = b.emit("eq", x, y)
-        dx = b.emit("where", b.emit(strict, x, y), g, b.emit("where", tie, half, zero(b)))
-        dy = b.emit("where", b.emit(strict, y, x), g, b.emit("where", tie, half, zero(b)))
+        dx = b.emit(
+            "where", b.emit(strict, x, y), g, b.emit("where", tie, half, zero(b))
+        )
+        dy = b.emit(
+            "where", b.emit(strict, y, x), g, b.emit("where", tie, half, zero(b))
+        )
         return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
 
     return adjoint
 
 
 # on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
-prim("maximum", elementwise_shape, fn("np.maximum"), maxmin_adj("gt"), sym=sympy.Max,
-     elementwise=True, scalar=helper("_maximum_scalar"))
-prim("minimum", elementwise_shape, fn("np.minimum"), maxmin_adj("lt"), sym=sympy.Min,
-     elementwise=True, scalar=helper("_minimum_scalar"))
+prim(
+    "maximum",
+    elementwise_shape,
+    fn("np.maximum"),
+    maxmin_adj("gt"),
+    sym=sympy.Max,
+    elementwise=True,
+    scalar=helper("_maximum_scalar"),
+)
+prim(
+    "minimum",
+    elementwise_shape,
+    fn("np.minimum"),
+    maxmin_adj("lt"),
+    sym=sympy.Min,
+    elementwise=True,
+    scalar=helper("_minimum_scalar"),
+)
 
 
 def clip_adj(b, i, n, g):
@@ -790,7 +1019,9 @@ def clip_adj(b, i, n, g):
     x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
     lo > hi)."""
     x, lo, hi = n.args
-    to_x = b.emit("and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi))
+    to_x = b.emit(
+        "and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi)
+    )
     to_lo = b.emit("and", b.emit("lt", x, lo), b.emit("le", lo, hi))
     to_hi = b.emit("where", to_x, zero(b), b.emit("where", to_lo, zero(b), g))
     return [
@@ -816,24 +1047,56 @@ def as_float(e: P.Expr) -> P.Expr:
     return e
 
 
-prim("where", elementwise_shape,
-     lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])), where_adj,
-     elementwise=True,
-     scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])))
+prim(
+    "where",
+    elementwise_shape,
+    lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
+    where_adj,
+    elementwise=True,
+    scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+)
 
-for _op, _text in (("lt", "<"), ("le", "<="), ("gt", ">"), ("ge", ">="), ("eq", "=="),
-                  ("ne", "!=")):
-    prim(_op, bool_shape, (lambda t: lambda n, a, c: P.compare(t, *a))(_text), None,
-         elementwise=True)
-prim("and", bool_shape, lambda n, a, c: P.binop("&", P.BITAND, *a), None, elementwise=True)
+for _op, _text in (
+    ("lt", "<"),
+    ("le", "<="),
+    ("gt", ">"),
+    ("ge", ">="),
+    ("eq", "=="),
+    ("ne", "!="),
+):
+    prim(
+        _op,
+        bool_shape,
+        (lambda t: lambda n, a, c: P.compare(t, *a))(_text),
+        None,
+        elementwise=True,
+    )
+prim(
+    "and",
+    bool_shape,
+    lambda n, a, c: P.binop("&", P.BITAND, *a),
+    None,
+    elementwise=True,
+)
 # ``|`` binds between comparisons and ``&``; on Python bools (scalar mode) ``or`` and ``not``
 # bind more weakly than comparisons, ``not`` more strongly than ``or``
 BITOR, OR, NOT = 15, 6, 8
-prim("or", bool_shape, lambda n, a, c: P.binop("|", BITOR, *a), None, elementwise=True,
-     scalar=lambda n, a, c: P.binop("or", OR, *a))
-prim("not", bool_shape, lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY), None,
-     elementwise=True,
-     scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT))
+prim(
+    "or",
+    bool_shape,
+    lambda n, a, c: P.binop("|", BITOR, *a),
+    None,
+    elementwise=True,
+    scalar=lambda n, a, c: P.binop("or", OR, *a),
+)
+prim(
+    "not",
+    bool_shape,
+    lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
+    None,
+    elementwise=True,
+    scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+)
 
 
 def any_shape(b, args, attrs):
@@ -897,11 +1160,19 @@ prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
 prim("mean", reduce_rule, mean_emit, mean_adj)
 prim("max", reduce_rule, reduction_method("max"), maxred_adj)
 prim("min", reduce_rule, reduction_method("min"), maxred_adj)
-prim("logsumexp", reduce_rule, lambda n, a, c: (c.use("_logsumexp"), reduction_call(
-    "_logsumexp")(n, a, c))[1], logsumexp_adj)
+prim(
+    "logsumexp",
+    reduce_rule,
+    lambda n, a, c: (c.use("_logsumexp"), reduction_call("_logsumexp")(n, a, c))[1],
+    logsumexp_adj,
+)
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
-prim("norm", reduce_rule, lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
-     norm_adj)
+prim(
+    "norm",
+    reduce_rule,
+    lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
+    norm_adj,
+)
 
 
 def moment_emit(name: str):
@@ -928,7 +1199,9 @@ def dof(b, shape: tuple, n) -> int:
     """``N - ddof`` of the var/std node ``n`` over an input of ``shape``, as a constant or a
     dimension node (``n - 1``)."""
     axes = n.attr("axis")
-    left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr("ddof")
+    left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr(
+        "ddof"
+    )
     if isinstance(left, int):
         return b.const(left)
     return b.emit("dim", expr=canon(left))
@@ -953,12 +1226,17 @@ def std_adj(b, i, n, g):
     three 0.1s), the minimum-norm subgradient as for ``norm`` at 0 (README "Conventions")."""
     x = n.args[0]
     axes = n.attr("axis")
-    flat = b.emit("eq", b.emit("max", x, axis=axes, keepdims=True),
-                  b.emit("min", x, axis=axes, keepdims=True))
+    flat = b.emit(
+        "eq",
+        b.emit("max", x, axis=axes, keepdims=True),
+        b.emit("min", x, axis=axes, keepdims=True),
+    )
     out = expand_reduced(b, i, n)
     out = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
-    share = b.div(b.mul(expand_reduced(b, g, n), centred(b, x, n)),
-                  b.mul(dof(b, b.shape(x), n), out))
+    share = b.div(
+        b.mul(expand_reduced(b, g, n), centred(b, x, n)),
+        b.mul(dof(b, b.shape(x), n), out),
+    )
     return [b.emit("where", flat, zero(b), share)]
 
 
@@ -1029,12 +1307,24 @@ def broadcast_to_emit(node, a, ctx):
 
 
 prim("transpose", transpose_shape, transpose_emit, transpose_adj)
-prim("reshape", reshape_shape, reshape_emit,
-     lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))])
-prim("expand_dims", expand_shape, expand_emit,
-     lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)])
-prim("broadcast_to", broadcast_to_shape, broadcast_to_emit,
-     lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))])
+prim(
+    "reshape",
+    reshape_shape,
+    reshape_emit,
+    lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
+)
+prim(
+    "expand_dims",
+    expand_shape,
+    expand_emit,
+    lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
+)
+prim(
+    "broadcast_to",
+    broadcast_to_shape,
+    broadcast_to_emit,
+    lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
+)
 
 
 def getitem_adj(b, i, n, g):
@@ -1054,7 +1344,10 @@ def scatter_stmts(target, node, a, ctx):
     spec = node.attr("index")
     zeros = f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"
     if ctx.unique_index(node):
-        return [zeros, f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}"]
+        return [
+            zeros,
+            f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}",
+        ]
     return [zeros] + scatter_into(target, node, a, ctx)
 
 
@@ -1086,7 +1379,9 @@ def concat_adj(b, i, n, g):
     out, offset = [], 0
     for x in n.args:
         length = b.shape(x)[ax]
-        spec = (("s", None, None, None),) * ax + (("s", offset, canon(offset + length), None),)
+        spec = (("s", None, None, None),) * ax + (
+            ("s", offset, canon(offset + length), None),
+        )
         out.append(b.emit("getitem", g, index=spec))
         offset = canon(offset + length)
     return out
@@ -1101,8 +1396,9 @@ def stack_adj(b, i, n, g):
 
 
 def list_call(name):
-    return lambda n, a, c: P.call(name, "[" + ", ".join(x.text for x in a) + "]",
-                                  axis=str(n.attr("axis")))
+    return lambda n, a, c: P.call(
+        name, "[" + ", ".join(x.text for x in a) + "]", axis=str(n.attr("axis"))
+    )
 
 
 prim("concatenate", concat_shape, list_call("np.concatenate"), concat_adj)
@@ -1125,8 +1421,11 @@ prim("param", leaf_shape, lambda n, a, c: P.name(n.attr("name")))
 prim("const", lambda b, args, attrs: ((), "float"), const_emit)
 prim("dim", lambda b, args, attrs: ((), "int"), dim_emit)
 prim("zeros", leaf_shape, lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims)))
-prim("arange", lambda b, args, attrs: ((attrs["n"],), "int"),
-     lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims)))
+prim(
+    "arange",
+    lambda b, args, attrs: ((attrs["n"],), "int"),
+    lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims)),
+)
 
 
 # ----------------------------------------------------------------------------
@@ -1158,14 +1457,28 @@ def expand(b, expr, nodes: dict) -> int:
     return memo[expr]
 
 
-INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "matmul": "@", "lt": "<", "le": "<=",
-         "gt": ">", "ge": ">=", "eq": "==", "ne": "!="}
+INFIX = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "matmul": "@",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "eq": "==",
+    "ne": "!=",
+}
 
 
 def is_mask(b, node) -> bool:
     """Whether ``node`` is a comparison used as a number: ``where(c, 1.0, 0.0)``."""
-    return (node.op == "where" and b.is_const(node.args[1], 1.0)
-            and b.is_const(node.args[2], 0.0))
+    return (
+        node.op == "where"
+        and b.is_const(node.args[1], 1.0)
+        and b.is_const(node.args[2], 0.0)
+    )
 
 
 def hint(b, i: int, depth: int = 1) -> str:
@@ -1204,13 +1517,17 @@ def fused_adjoint(b, i, n, g):
     names = {s: sympy.Symbol(hint(b, a)) for s, a in zip(arg_symbols(m), n.args)}
     names[OUT] = sympy.Symbol(hint(b, i) if b[i].name else "out")
     label = n.attr("name")
-    common = common_factor(list(locals_.values())) if len(locals_) > 1 else sympy.Integer(1)
+    common = (
+        common_factor(list(locals_.values())) if len(locals_) > 1 else sympy.Integer(1)
+    )
     upstream = UPSTREAM
     if not common.is_Number:
         shared = expand(b, UPSTREAM * common, nodes)
         note = f"{label}: local gradients share {sympy.sstr(common.xreplace(names))}"
         b.notes.setdefault(shared, note)
-        if b[shared].op == "neg":  # the sign may move on (sum(-x) -> -sum(x)): keep the note
+        if (
+            b[shared].op == "neg"
+        ):  # the sign may move on (sum(-x) -> -sum(x)): keep the note
             b.notes.setdefault(b[shared].args[0], note)
         upstream = sympy.Symbol("_shared")
         nodes[upstream] = shared

@@ -60,8 +60,11 @@ def compare(op: str, a: Expr, b: Expr) -> Expr:
 
 def conditional(then: Expr, cond: Expr, other: Expr) -> Expr:
     """``then if cond else other``."""
-    return Expr(f"{wrap(then, COND, strict=True)} if {wrap(cond, COND, strict=True)} else "
-                f"{wrap(other, COND)}", COND)
+    return Expr(
+        f"{wrap(then, COND, strict=True)} if {wrap(cond, COND, strict=True)} else "
+        f"{wrap(other, COND)}",
+        COND,
+    )
 
 
 def neg(a: Expr) -> Expr:

@@ -21,8 +21,9 @@ def canon(d):
         return d
     d = sympy.expand(d)
     if d.has(sympy.floor, sympy.ceiling):
-        d = sympy.expand(d.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)),
-                                   floor_form))
+        d = sympy.expand(
+            d.replace(lambda e: isinstance(e, (sympy.floor, sympy.ceiling)), floor_form)
+        )
         d = merge_floors(d)
     return int(d) if d.is_Integer else d
 
@@ -81,7 +82,9 @@ def norm_axis(axis, ndim: int):
     out = []
     for a in items:
         if not -ndim <= a < ndim or (ndim == 0):
-            raise ShapeError(f"axis {a} is out of range for an array of {ndim} dimensions")
+            raise ShapeError(
+                f"axis {a} is out of range for an array of {ndim} dimensions"
+            )
         out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ShapeError(f"repeated axis in {axis}")
@@ -111,11 +114,17 @@ def slice_length(n, start, stop, step):
     gives whenever ``slice_requirements`` hold (the emitted input checks see to that),
     as integer arithmetic: ``floor((n + 1) / 2)`` for ``[::2]``, printed ``(n + 1) // 2``.
     """
-    if isinstance(n, int) and all(isinstance(v, (int, type(None))) for v in (start, stop)):
+    if isinstance(n, int) and all(
+        isinstance(v, (int, type(None))) for v in (start, stop)
+    ):
         return len(range(n)[slice(start, stop, step)])
     first, end, k = slice_ends(n, start, stop, step)
     span = end - first if k > 0 else first - end
-    return canon(span if abs(k) == 1 else sympy.floor((span + abs(k) - 1) / sympy.Integer(abs(k))))
+    return canon(
+        span
+        if abs(k) == 1
+        else sympy.floor((span + abs(k) - 1) / sympy.Integer(abs(k)))
+    )
 
 
 def slice_ends(n, start, stop, step) -> tuple:
@@ -138,7 +147,9 @@ def slice_requirements(n, start, stop, step) -> list:
     ``slice_length`` is NumPy's length: the bounds need no clamping and do not cross
     (``x[:3]`` on ``Vector[n]`` needs ``n - 3 >= 0``). Conditions that hold for every
     size are left out, so an int ``n`` with int bounds needs none."""
-    if isinstance(n, int) and all(isinstance(v, (int, type(None))) for v in (start, stop)):
+    if isinstance(n, int) and all(
+        isinstance(v, (int, type(None))) for v in (start, stop)
+    ):
         return []
     first, end, k = slice_ends(n, start, stop, step)
     if k > 0:
@@ -165,7 +176,9 @@ def provably_nonnegative(e) -> bool:
         if isinstance(rest, (sympy.floor, sympy.ceiling)):
             num, den = sympy.fraction(sympy.together(rest.args[0]))
             low = isinstance(rest, sympy.floor) == (coeff > 0)
-            slack = (1 - den if isinstance(rest, sympy.floor) else den - 1) if low else 0
+            slack = (
+                (1 - den if isinstance(rest, sympy.floor) else den - 1) if low else 0
+            )
             rest = (num + slack) / den
         terms.append(coeff * rest)
     return bool(sympy.Add(*terms).is_nonnegative)

@@ -42,20 +42,38 @@ class erf(sympy.erf):  # noqa: N801 - named as in formulas
     (1.1283791670955126, as the unfused rule prints it, not 1.0 / np.sqrt(pi))."""
 
     def fdiff(self, argindex=1):
-        return sympy.Float(2 / math.sqrt(math.pi), 17) * sympy.exp(-self.args[0] ** 2)
+        return sympy.Float(2 / math.sqrt(math.pi), 17) * sympy.exp(-(self.args[0] ** 2))
 
 
 # The SymPy functions each op maps to (op -> callable) and back (class -> op).
 SYMPY_OF = {
-    "exp": sympy.exp, "log": sympy.log, "log1p": log1p, "expm1": expm1,
-    "sqrt": sympy.sqrt, "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan,
-    "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
-    "square": lambda x: x**2, "erf": erf,
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "log1p": log1p,
+    "expm1": expm1,
+    "sqrt": sympy.sqrt,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "square": lambda x: x**2,
+    "erf": erf,
 }
 OP_OF = {
-    sympy.exp: "exp", sympy.log: "log", log1p: "log1p", expm1: "expm1", sympy.sin: "sin",
-    sympy.cos: "cos", sympy.tan: "tan", sympy.tanh: "tanh", sigmoid: "sigmoid",
-    softplus: "softplus", erf: "erf", sympy.erf: "erf",
+    sympy.exp: "exp",
+    sympy.log: "log",
+    log1p: "log1p",
+    expm1: "expm1",
+    sympy.sin: "sin",
+    sympy.cos: "cos",
+    sympy.tan: "tan",
+    sympy.tanh: "tanh",
+    sigmoid: "sigmoid",
+    softplus: "softplus",
+    erf: "erf",
+    sympy.erf: "erf",
 }
 # Functions near a constant where they flatten out (expm1 near -1): a sum of such a value
 # and a constant cancels (expm1(x) + 1 for exp(x)). sigmoid and tanh keep the lecture's
@@ -82,11 +100,16 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
             vals.append(inputs[dict(attrs)["k"]])
         elif op == "const":
             v = dict(attrs)["value"]
-            if v != v or abs(v) == float("inf"):  # a folded 1 / 0: oo or nan, never derivable
+            if v != v or abs(v) == float(
+                "inf"
+            ):  # a folded 1 / 0: oo or nan, never derivable
                 vals.append(sympy.Float(v))
                 continue
-            vals.append(sympy.Integer(int(v)) if v == int(v) and abs(v) < 2**53 else
-                        sympy.Float(repr(v), 17))
+            vals.append(
+                sympy.Integer(int(v))
+                if v == int(v) and abs(v) < 2**53
+                else sympy.Float(repr(v), 17)
+            )
         else:
             x = [vals[a] for a in args]
             vals.append(SYMPY_OF[op](*x) if op in SYMPY_OF else ARITH[op](*x))
@@ -94,8 +117,12 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
 
 
 ARITH = {
-    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b, "neg": lambda a: -a, "pow": lambda a, b: a**b,
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b,
+    "neg": lambda a: -a,
+    "pow": lambda a, b: a**b,
 }
 
 
@@ -142,8 +169,10 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
     f = body_to_sympy(body, a)
     d = sympy.diff(f, a[k])
     # sigmoid(-x) = 1 - sigmoid(x): lets SymPy see that y (1 - s) - (1 - y) s is y - s.
-    flipped = d.replace(lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
-                        lambda e: 1 - sigmoid(-e.args[0]))
+    flipped = d.replace(
+        lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
+        lambda e: 1 - sigmoid(-e.args[0]),
+    )
     candidates = [d, sympy.factor_terms(d), sympy.expand(flipped)]
     if sympy.count_ops(d) <= 25:
         candidates.append(sympy.simplify(d))
@@ -158,9 +187,17 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
     flat_out = any(isinstance(e, FLAT) for e in sympy.preorder_traversal(f))
 
     def cost(c):
-        new = {e for e in sympy.preorder_traversal(c)
-               if isinstance(e, sympy.Function) and e not in known}
-        return (cancellations(c, flat_out), len(new), sympy.count_ops(c), len(sympy.srepr(c)))
+        new = {
+            e
+            for e in sympy.preorder_traversal(c)
+            if isinstance(e, sympy.Function) and e not in known
+        }
+        return (
+            cancellations(c, flat_out),
+            len(new),
+            sympy.count_ops(c),
+            len(sympy.srepr(c)),
+        )
 
     best = min(printable or [d], key=cost)
     return best, OUT in best.free_symbols
@@ -176,14 +213,19 @@ def cancellations(expr, flat_out: bool) -> int:
     def flat_ratio(r) -> bool:
         coeff, rest = r.as_coeff_Mul()
         base = rest.as_base_exp()[0]
-        return coeff.is_Number and (isinstance(base, FLAT) or (flat_out and base == OUT))
+        return coeff.is_Number and (
+            isinstance(base, FLAT) or (flat_out and base == OUT)
+        )
 
     found = 0
     for e in sympy.preorder_traversal(expr):
         if isinstance(e, sympy.Add):
             terms = e.args
-            found += any(flat_ratio(terms[j] / terms[k])
-                         for k in range(len(terms)) for j in range(k + 1, len(terms)))
+            found += any(
+                flat_ratio(terms[j] / terms[k])
+                for k in range(len(terms))
+                for j in range(k + 1, len(terms))
+            )
     return found
 
 
@@ -217,8 +259,11 @@ def common_factor(exprs: list) -> sympy.Expr:
     for e in exprs[1:]:
         fe = factors(e)
         shared = {
-            base: min(exp, fe[base]) for base, exp in shared.items()
-            if base in fe and exp.is_positive and fe[base].is_positive
+            base: min(exp, fe[base])
+            for base, exp in shared.items()
+            if base in fe
+            and exp.is_positive
+            and fe[base].is_positive
             and (exp - fe[base]).is_Integer
         }
     result = sympy.Integer(1)

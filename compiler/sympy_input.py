@@ -19,8 +19,12 @@ from .symbolic import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
 
 FUNCTIONS = {**OP_OF, sympy.Abs: "abs"}
 MAX_SHOWN = 60  # characters of a subexpression quoted in a message
-MAX_PRINTED = 200  # characters of a whole expression quoted under a message, with a caret
-MAX_TREE = 2000  # nodes of an expression printed as a tree (a shared DAG can be far larger)
+MAX_PRINTED = (
+    200  # characters of a whole expression quoted under a message, with a caret
+)
+MAX_TREE = (
+    2000  # nodes of an expression printed as a tree (a shared DAG can be far larger)
+)
 
 
 def error(message: str) -> FormulaError:
@@ -51,12 +55,16 @@ def shown(expr) -> str:
 def located(message: str, sub, expr) -> FormulaError:
     """An error about subexpression ``sub`` of ``expr``: the message quotes ``sub``; the
     whole expression is quoted below it with a caret under ``sub`` when it is short."""
-    message = f"{message}{',' * message.startswith(('symbol', 'constant'))} in {shown(sub)}"
+    message = (
+        f"{message}{',' * message.startswith(('symbol', 'constant'))} in {shown(sub)}"
+    )
     whole = printed(expr)
     if whole is None or len(whole) > MAX_PRINTED:
         return error(message)
     col = whole.find(sympy.sstr(sub)) + 1
-    return FormulaError(message, filename="<sympy>", line=1, col=max(col, 1), source_line=whole)
+    return FormulaError(
+        message, filename="<sympy>", line=1, col=max(col, 1), source_line=whole
+    )
 
 
 def node_problem(e, inputs) -> str | None:
@@ -65,7 +73,9 @@ def node_problem(e, inputs) -> str | None:
     if isinstance(e, sympy.Symbol):
         if e in inputs:
             return None
-        names = ", ".join(s.name for s in list(inputs)[:6]) + ", ..." * (len(inputs) > 6)
+        names = ", ".join(s.name for s in list(inputs)[:6]) + ", ..." * (
+            len(inputs) > 6
+        )
         return f"symbol {e} is not among the inputs ({names or 'there are none'})"
     if e.is_Number or e in (sympy.pi, sympy.E) or (e.is_number and not e.args):
         value = complex(e)
@@ -146,11 +156,15 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
         if e in memo:
             continue
         memo[e] = convert(b, e, memo)
-        lines.append(f"%{memo[e]} = {type(e).__name__}({', '.join(str(memo[a]) for a in e.args)})"
-                     if e.args else f"%{memo[e]} = {sympy.srepr(e)}")
+        lines.append(
+            f"%{memo[e]} = {type(e).__name__}({', '.join(str(memo[a]) for a in e.args)})"
+            if e.args
+            else f"%{memo[e]} = {sympy.srepr(e)}"
+        )
     out = memo[expr]
-    fn = Function(name, "", params, b.nodes, out, "Scalar", loc, "<sympy>",
-                  rewrites=list(b.fired))
+    fn = Function(
+        name, "", params, b.nodes, out, "Scalar", loc, "<sympy>", rewrites=list(b.fired)
+    )
     header = "inputs: " + ", ".join(p.name for p in params)
     return fn, header + "\n" + "\n".join(lines)
 
@@ -191,7 +205,11 @@ def convertible(expr, symbols) -> bool:
             ok = e in symbols
         elif e.is_Number or e in (sympy.pi, sympy.E):
             # finite in float64 too: SymPy's 1e308 * 10 does not overflow
-            ok = e.is_extended_real is True and e.is_finite is True and abs(float(e)) < math.inf
+            ok = (
+                e.is_extended_real is True
+                and e.is_finite is True
+                and abs(float(e)) < math.inf
+            )
         elif isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Max, sympy.Min)):
             ok = True
         else:

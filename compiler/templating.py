@@ -13,7 +13,9 @@ def template_dir() -> Path:
     a checkout (an editable install of another checkout must not lend it its templates),
     else the installed package data."""
     tree = Path(__file__).resolve().parent.parent
-    if (tree / "pyproject.toml").is_file() and (tree / "templates" / "module.py.j2").is_file():
+    if (tree / "pyproject.toml").is_file() and (
+        tree / "templates" / "module.py.j2"
+    ).is_file():
         return tree / "templates"
     try:
         from importlib.resources import files

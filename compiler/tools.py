@@ -744,7 +744,9 @@ def png_with_text(png: bytes, key: str, value: str) -> bytes:
     return png[:signature] + png[signature:ihdr_end] + chunk + png[ihdr_end:]
 
 
-def write_atomic(path: Path, data: bytes, force: bool, make_parents: bool = False) -> None:
+def write_atomic(
+    path: Path, data: bytes, force: bool, make_parents: bool = False
+) -> None:
     """Write through a temporary file and ``os.replace``; never overwrite foreign files.
 
     A missing directory is an error (a typo in ``-o`` must not create directories), unless

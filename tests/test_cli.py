@@ -241,7 +241,9 @@ def test_check_against_a_non_utf8_output_is_stale_not_a_crash(project):
 def test_check_compares_bytes_so_a_crlf_or_bom_copy_is_stale(project, change):
     generate(project, "gen", "formulas/a.grad")
     fresh = (project / "gen" / "a.py").read_bytes()
-    copy = fresh.replace(b"\n", b"\r\n") if change == "crlf" else b"\xef\xbb\xbf" + fresh
+    copy = (
+        fresh.replace(b"\n", b"\r\n") if change == "crlf" else b"\xef\xbb\xbf" + fresh
+    )
     (project / "gen" / "a.py").write_bytes(copy)
     proc = gradc("compile", "--check", "-d", "gen", "formulas/a.grad", cwd=project)
     no_traceback(proc)

@@ -43,15 +43,34 @@ EXAMPLE_POINTS = {
     "mul_add": lambda r: [r.normal(), r.normal(), r.normal()],
     "neuron": lambda r: list(r.normal(size=5)),
     "sq_norm": lambda r: [r.normal(size=(4, 4)), r.normal(size=4)],
-    "softmax_loss": lambda r: [r.normal(size=(5, 3)), r.normal(size=(6, 5)),
-                               r.integers(0, 3, size=6), 0.1],
-    "svm_loss": lambda r: [r.normal(size=(5, 3)), r.normal(size=(6, 5)),
-                           r.integers(0, 3, size=6), 0.1],
-    "twolayer_loss": lambda r: [r.normal(size=(5, 4)), r.normal(size=4), r.normal(size=(4, 3)),
-                                r.normal(size=3), r.normal(size=(6, 5)),
-                                r.integers(0, 3, size=6), 0.05],
-    "logistic_loss": lambda r: [r.normal(size=4), 0.3, r.normal(size=(6, 4)),
-                                r.integers(0, 2, size=6).astype(float), 0.1],
+    "softmax_loss": lambda r: [
+        r.normal(size=(5, 3)),
+        r.normal(size=(6, 5)),
+        r.integers(0, 3, size=6),
+        0.1,
+    ],
+    "svm_loss": lambda r: [
+        r.normal(size=(5, 3)),
+        r.normal(size=(6, 5)),
+        r.integers(0, 3, size=6),
+        0.1,
+    ],
+    "twolayer_loss": lambda r: [
+        r.normal(size=(5, 4)),
+        r.normal(size=4),
+        r.normal(size=(4, 3)),
+        r.normal(size=3),
+        r.normal(size=(6, 5)),
+        r.integers(0, 3, size=6),
+        0.05,
+    ],
+    "logistic_loss": lambda r: [
+        r.normal(size=4),
+        0.3,
+        r.normal(size=(6, 4)),
+        r.integers(0, 2, size=6).astype(float),
+        0.1,
+    ],
     "swish_sum": lambda r: [r.normal(size=7)],
     "rosen": lambda r: [r.normal(size=6)],
 }
@@ -72,12 +91,17 @@ def test_every_example_function_is_covered():
     exported = set()
     for path in EXAMPLES:
         module = load_source(path.read_text(encoding="utf-8"), filename=path.name)
-        exported |= {k[: -len("_value_and_grad")] for k in vars(module)
-                     if k.endswith("_value_and_grad")}
+        exported |= {
+            k[: -len("_value_and_grad")]
+            for k in vars(module)
+            if k.endswith("_value_and_grad")
+        }
     assert exported == covered
 
 
-@pytest.mark.parametrize(("fused", "unfused", "name", "point"), list(example_functions()))
+@pytest.mark.parametrize(
+    ("fused", "unfused", "name", "point"), list(example_functions())
+)
 def test_fused_and_unfused_examples_agree(fused, unfused, name, point):
     for seed in range(3):
         args = point(np.random.default_rng(seed))
@@ -98,9 +122,14 @@ def test_neuron_backward_reads_like_the_lecture():
     backward = text.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
     # The sigmoid is one node whose local gradient reuses its output f: s * (1 - s).
     assert "d_s = d_f * f * (1.0 - f)" in backward
-    unfused = compile_source((ROOT / "examples" / "lecture.grad").read_text(), fuse=False)
+    unfused = compile_source(
+        (ROOT / "examples" / "lecture.grad").read_text(), fuse=False
+    )
     # Unfused, the backward walks the gates one by one (through the cached exp(-s)).
-    assert "(1.0 - f)" not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
+    assert (
+        "(1.0 - f)"
+        not in unfused.split("def neuron_backward", 1)[1].split("\ndef ", 1)[0]
+    )
 
 
 def test_fused_notes_name_unnamed_inputs_by_a_short_expression():
@@ -116,8 +145,18 @@ def test_fused_notes_name_unnamed_inputs_by_a_short_expression():
 
 # ---------------------------------------------------------------- random corpus
 
-UNARY = ["exp({})", "tanh({})", "sigmoid({})", "sin({})", "log(1 + {} ** 2)",
-         "softplus({})", "sqrt(1 + {} ** 2)", "cos({})", "log1p({} ** 2)", "expm1({})"]
+UNARY = [
+    "exp({})",
+    "tanh({})",
+    "sigmoid({})",
+    "sin({})",
+    "log(1 + {} ** 2)",
+    "softplus({})",
+    "sqrt(1 + {} ** 2)",
+    "cos({})",
+    "log1p({} ** 2)",
+    "expm1({})",
+]
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / (1 + {} ** 2)"]
 
 
@@ -160,7 +199,19 @@ def test_fused_and_unfused_agree_on_random_formulas(seed):
 mpmath.mp.dps = 50
 # +-800: exp overflows; -700 / -709.5 / -745: either side of the scalar sigmoid's switch to
 # exp(x) and of exp's overflow and underflow; 37, 18, 33.3: 1 - sigmoid cancels.
-POINTS = [800.0, -800.0, 37.0, -37.0, 18.0, 33.3, 1e-300, -1e-300, -700.0, -709.5, -745.0]
+POINTS = [
+    800.0,
+    -800.0,
+    37.0,
+    -37.0,
+    18.0,
+    33.3,
+    1e-300,
+    -1e-300,
+    -700.0,
+    -709.5,
+    -745.0,
+]
 
 
 def m_sigmoid(x):
@@ -206,13 +257,17 @@ VECTOR_CASES = {
     "softmax(x)[0]": (lambda v: mpmath.exp(v[0]) / sum(mpmath.exp(t) for t in v), None),
     "log_softmax(x)[1]": (lambda v: v[1] - m_logsumexp(v), None),
     "log(softmax(x))[1]": (lambda v: v[1] - m_logsumexp(v), None),
-    "-log_softmax(x * 1e4)[2]": (lambda v: -(v[2] * 10**4 - m_logsumexp([t * 10**4 for t in v])),
-                                 None),
+    "-log_softmax(x * 1e4)[2]": (
+        lambda v: -(v[2] * 10**4 - m_logsumexp([t * 10**4 for t in v])),
+        None,
+    ),
     "sum(sigmoid(x))": (lambda v: sum(m_sigmoid(t) for t in v), None),
     "sum(softplus(x))": (lambda v: sum(mpmath.log(1 + mpmath.exp(t)) for t in v), None),
     "sum(log(sigmoid(x)))": (lambda v: sum(mpmath.log(m_sigmoid(t)) for t in v), None),
     "logsumexp(x * 1e4) - x[2] * 1e4": (
-        lambda v: m_logsumexp([t * 10**4 for t in v]) - v[2] * 10**4, None),
+        lambda v: m_logsumexp([t * 10**4 for t in v]) - v[2] * 10**4,
+        None,
+    ),
 }
 
 
@@ -233,8 +288,19 @@ def test_stable_vector_functions(formula):
         with mpmath.workdps(1000):
             xm = [mpmath.mpf(t) for t in v]
             want_v = float(f(xm))
-            want_g = [float(mpmath.diff(lambda t, k=k, xm=xm: f(xm[:k] + [t] + xm[k + 1:]), xm[k]))
-                      for k in range(3)]
-        assert np.all(np.isfinite(grad)) and np.isfinite(value), (formula, v, value, grad)
+            want_g = [
+                float(
+                    mpmath.diff(
+                        lambda t, k=k, xm=xm: f(xm[:k] + [t] + xm[k + 1 :]), xm[k]
+                    )
+                )
+                for k in range(3)
+            ]
+        assert np.all(np.isfinite(grad)) and np.isfinite(value), (
+            formula,
+            v,
+            value,
+            grad,
+        )
         assert rho(value, want_v) <= RHO_STABLE, (formula, v, value, want_v)
         assert rho(grad, want_g) <= RHO_STABLE, (formula, v, grad, want_g)

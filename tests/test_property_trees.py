@@ -473,8 +473,11 @@ REGRESSIONS = [
     pytest.param(
         "def f(v: Vector[3], w: Vector[3], M: Matrix[3, 3]) -> Scalar:\n"
         "    return (sigmoid(sigmoid(w)) ** exp(w ** 0)) @ (v * (M[2, 0] + sum(M)))\n",
-        (np.array([0.5, -1.0, 1.5]), np.array([0.3, 0.2, -0.7]),
-         np.arange(9.0).reshape(3, 3) / 7),
+        (
+            np.array([0.5, -1.0, 1.5]),
+            np.array([0.3, 0.2, -0.7]),
+            np.arange(9.0).reshape(3, 3) / 7,
+        ),
         # value_and_grad printed its (seed-1) graph with the forward graph's shapes: a
         # scalar broadcast became a read-only np.broadcast_to view, then d_M[2, 0] += ...
         id="value-and-grad-printed-with-its-own-shapes",

@@ -607,9 +607,13 @@ def check_lines(source: str) -> set[int]:
     out: set[int] = set()
     lines = source.splitlines()
     for node in ast.walk(ast.parse(source)):
-        raises = isinstance(node, ast.If) and [type(b) for b in node.body] == [ast.Raise]
+        raises = isinstance(node, ast.If) and [type(b) for b in node.body] == [
+            ast.Raise
+        ]
         call = raises and node.body[0].exc
-        if isinstance(call, ast.Call) and getattr(call.func, "id", "").endswith("_error"):
+        if isinstance(call, ast.Call) and getattr(call.func, "id", "").endswith(
+            "_error"
+        ):
             out |= set(range(node.lineno - 1, node.end_lineno))
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("_"):
@@ -667,6 +671,7 @@ def test_an_edit_changes_only_the_blocks_citing_its_line(line, old, new):
         SIX.splitlines()[line - 1].strip(),
         edit_line(SIX, line, old, new).splitlines()[line - 1].strip(),
     )
+
     # A contribution the edit adds to a value that another line's block already assigns
     # turns that block's ``d_x = ...`` into ``d_x += ...`` (fan-out): same right-hand side.
     def as_assignment(text: str) -> str:
@@ -822,8 +827,11 @@ def base_names(code_name: str) -> set[str]:
 def cached_names(fdef) -> set[str]:
     """The names a backward function unpacks from its cache."""
     for stmt in fdef.body:
-        if (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Name)
-                and stmt.value.id == "cache"):
+        if (
+            isinstance(stmt, ast.Assign)
+            and isinstance(stmt.value, ast.Name)
+            and stmt.value.id == "cache"
+        ):
             return {n.id for n in ast.walk(stmt.targets[0]) if isinstance(n, ast.Name)}
     return set()
 

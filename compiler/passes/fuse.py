@@ -50,8 +50,13 @@ def regions(fn: Function) -> dict[int, int]:
         us = [u for u in users.get(i, []) if u in live]
         roots = sorted({root_of.get(u, -1) for u in us})
         root = roots[0] if len(roots) == 1 else -1
-        if (root >= 0 and i != fn.output and node.name is None
-                and node.loc == nodes[root].loc and size[root] < MAX_REGION):
+        if (
+            root >= 0
+            and i != fn.output
+            and node.name is None
+            and node.loc == nodes[root].loc
+            and size[root] < MAX_REGION
+        ):
             root_of[i] = root
             size[root] += 1
         else:
@@ -96,7 +101,9 @@ def fuse(fn: Function) -> Function:
     active = active_nodes(fn)
     for group in [g for g in members.values() if len(g) > 1]:
         body, inputs = body_of(nodes, group)
-        if not derivable(body, len(inputs), [k for k, a in enumerate(inputs) if a in active]):
+        if not derivable(
+            body, len(inputs), [k for k, a in enumerate(inputs) if a in active]
+        ):
             members.update({i: [i] for i in group})  # SymPy cannot say it: left unfused
             root_of.update({i: i for i in group})
     live = reachable(nodes, [fn.output])
@@ -111,15 +118,18 @@ def fuse(fn: Function) -> Function:
         b.loc = node.loc
         if root == i and len(members[i]) > 1:
             body, inputs = body_of(nodes, members[i])
-            new = b.emit("fused", *(remap[a] for a in inputs), body=body,
-                         name=f"fused {node.op}")
+            new = b.emit(
+                "fused", *(remap[a] for a in inputs), body=body, name=f"fused {node.op}"
+            )
         else:
             new = b.emit(node.op, *(remap[a] for a in node.args), **dict(node.attrs))
         if node.name:
             b.name(new, node.name)
         remap[i] = new
     params = [dataclasses.replace(p, node=remap[p.node]) for p in fn.params]
-    return dataclasses.replace(fn, nodes=b.nodes, params=params, output=remap[fn.output])
+    return dataclasses.replace(
+        fn, nodes=b.nodes, params=params, output=remap[fn.output]
+    )
 
 
 def expand_fused(fn: Function) -> Function:

@@ -118,10 +118,13 @@ def bare(b, i: int, op: str) -> bool:
 
 def keeps_shape(b, x: int, args) -> bool:
     """Whether ``x`` alone already has the shape the node over ``args`` would have."""
-    return b.shape(x) == broadcast(*(b.shape(a) for a in args)) and b[x].dtype == "float"
+    return (
+        b.shape(x) == broadcast(*(b.shape(a) for a in args)) and b[x].dtype == "float"
+    )
 
 
 # ---------------------------------------------------------------- simplify
+
 
 # x + 0 -> x ; 0 + x -> x
 @rule("add")
@@ -215,8 +218,11 @@ def exact_product(b, s: int, t: int) -> bool:
         return False
     u, v = b[s].attr("value"), b[t].attr("value")
     p = u * v
-    return (math.isfinite(p) and abs(p) >= sys.float_info.min
-            and Fraction(u) * Fraction(v) == Fraction(p))
+    return (
+        math.isfinite(p)
+        and abs(p) >= sys.float_info.min
+        and Fraction(u) * Fraction(v) == Fraction(p)
+    )
 
 
 # a * (b * X) -> (a * b) * X  for constants a, b whose product is exact (``exact_product``)
@@ -232,7 +238,11 @@ def mul_scalars_first(b, args, attrs):
             continue  # never through a named value, adjoints included (edit locality)
         p, q = b[other].args
         for s2, arr in ((p, q), (q, p)):
-            if b.shape(s2) == () and b.shape(arr) == b.shape(other) and exact_product(b, s, s2):
+            if (
+                b.shape(s2) == ()
+                and b.shape(arr) == b.shape(other)
+                and exact_product(b, s, s2)
+            ):
                 return b.mul(b.mul(s, s2), arr)
     return None
 
@@ -324,7 +334,11 @@ def scalar_into_broadcast(b, args, attrs, op):
         return None
     for k, a in enumerate(args):
         other = args[1 - k]
-        if op_of(b, a, "broadcast_to") and b.shape(b[a].args[0]) == () and b.shape(other) == ():
+        if (
+            op_of(b, a, "broadcast_to")
+            and b.shape(b[a].args[0]) == ()
+            and b.shape(other) == ()
+        ):
             inner = [b[a].args[0], other] if k == 0 else [other, b[a].args[0]]
             return b.emit("broadcast_to", b.emit(op, *inner), shape=b.shape(a))
     return None
@@ -332,7 +346,9 @@ def scalar_into_broadcast(b, args, attrs, op):
 
 for _op in ("add", "sub", "mul", "div"):
     rule(_op)(
-        (lambda op: lambda b, args, attrs: scalar_into_broadcast(b, args, attrs, op))(_op)
+        (lambda op: lambda b, args, attrs: scalar_into_broadcast(b, args, attrs, op))(
+            _op
+        )
     )
 
 for _op in ("add", "sub", "mul", "div", "where"):
@@ -354,7 +370,9 @@ def reshape_of_keepdims_sum(b, args, attrs):
     node = b[x]
     if bare(b, x, "sum") and node.attr("keepdims") and node.attr("axis") is not None:
         inner = b[node.args[0]]
-        dropped = tuple(d for k, d in enumerate(inner.shape) if k not in node.attr("axis"))
+        dropped = tuple(
+            d for k, d in enumerate(inner.shape) if k not in node.attr("axis")
+        )
         if dropped == tuple(attrs["shape"]):
             return b.emit("sum", node.args[0], axis=node.attr("axis"), keepdims=False)
     return None
@@ -444,8 +462,10 @@ def nonnegative(b, x: int) -> bool:
         p, q = node.args
         if p == q:
             return True
-        return any(b.is_const(c) and b[c].attr("value") >= 1.0 and nonnegative(b, t)
-                   for c, t in ((p, q), (q, p)))
+        return any(
+            b.is_const(c) and b[c].attr("value") >= 1.0 and nonnegative(b, t)
+            for c, t in ((p, q), (q, p))
+        )
     if node.op == "add":
         return all(nonnegative(b, a) for a in node.args)
     return False
@@ -470,14 +490,18 @@ def contraction_terms(b, x: int, depth: int = 0) -> bool:
     if node.op == "mul" and len(args) == 2 and not node.attrs:
         if shapes[0] == shapes[1] == node.shape:
             return all(b[a].dtype == "float" for a in args)
-        return any(s == () and widening(b, f) and contraction_terms(b, a, depth + 1)
-                   for s, f, a in zip(shapes[::-1], args[::-1], args))
+        return any(
+            s == () and widening(b, f) and contraction_terms(b, a, depth + 1)
+            for s, f, a in zip(shapes[::-1], args[::-1], args)
+        )
     if node.op == "div" and shapes[1] == ():
         return narrowing(b, args[1]) and contraction_terms(b, args[0], depth + 1)
     if node.op == "pow":
         return b.is_const(args[1], 2.0)
     if node.op == "add" and not node.attrs and shapes[0] == shapes[1] == node.shape:
-        return nonnegative(b, x) and all(contraction_terms(b, a, depth + 1) for a in args)
+        return nonnegative(b, x) and all(
+            contraction_terms(b, a, depth + 1) for a in args
+        )
     if node.op == "neg":
         return contraction_terms(b, args[0], depth + 1)
     return False
@@ -525,6 +549,7 @@ def mean_of_products(b, args, attrs):
 
 
 # ---------------------------------------------------------------- fuse
+
 
 # 1 / (1 + exp(-x)) -> sigmoid(x)
 @rule("div", "fuse")
@@ -603,7 +628,11 @@ def log_sigmoid(b, args, attrs):
 @rule("log", "fuse")
 def log_one_minus_sigmoid(b, args, attrs):
     (d,) = args
-    if op_of(b, d, "sub") and b.is_const(b[d].args[0], 1.0) and op_of(b, b[d].args[1], "sigmoid"):
+    if (
+        op_of(b, d, "sub")
+        and b.is_const(b[d].args[0], 1.0)
+        and op_of(b, b[d].args[1], "sigmoid")
+    ):
         return b.neg(b.emit("softplus", b[b[d].args[1]].args[0]))
     return None
 
@@ -621,7 +650,9 @@ def logsumexp_rule(b, args, attrs):
     (s,) = args
     if op_of(b, s, "sum") and op_of(b, b[s].args[0], "exp"):
         x = b[b[s].args[0]].args[0]
-        return b.emit("logsumexp", x, axis=b[s].attr("axis"), keepdims=b[s].attr("keepdims"))
+        return b.emit(
+            "logsumexp", x, axis=b[s].attr("axis"), keepdims=b[s].attr("keepdims")
+        )
     return None
 
 
