@@ -95,10 +95,10 @@ def _index_error(function, param, index, size):
 
 
 def _empty_error(function, param, seen, dim):
-    """The ValueError for a dimension of size 0 that a mean, max or min reduces over."""
+    """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
     return ValueError(
         f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
-        "(a mean, max or min reduces over it)"
+        "(a mean, max, min, var or std reduces over it)"
     )
 
 
