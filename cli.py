@@ -1,157 +1,39 @@
-"""The ``gradc`` command line (SPEC §3).
+"""The ``gradc`` command line, run from a checkout: ``python cli.py compile FILE.grad``.
 
-Exit codes: 0 success; 1 a check failed or an output is stale; 2 bad input
-(``FILE:LINE:COL: error:`` with the line quoted, never a traceback).
+The command itself lives in the package (``gradc.cli.main``; installed, it is ``gradc`` or
+``python -m gradc``). Run from a checkout, this script imports this checkout's
+``compiler/`` directory as the package ``gradc``, whatever else is installed.
 """
 
 from __future__ import annotations
 
-import argparse
-import difflib
+import importlib.util
 import sys
 from pathlib import Path
 
 
-class UsageError(Exception):
-    """A bad command line or file operation: reported, exit 2."""
-
-
-def stale_diff(path: Path, text: str) -> str:
-    """The unified diff from ``path``'s contents to ``text`` ('' when the bytes are equal).
-
-    Bytes, not text: a copy with CRLF line endings or a byte-order mark is stale too.
-    """
-    raw = path.read_bytes() if path.exists() else b""
-    if raw == text.encode("utf-8"):
-        return ""
-    old = raw.decode("utf-8", errors="replace")
-    diff = "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=f"{path} (on disk)",
-            tofile=f"{path} (compiled now)",
-        )
+def use_checkout() -> None:
+    """Make ``import gradc`` load this checkout's ``compiler/`` (once per process)."""
+    here = Path(__file__).resolve().parent / "compiler"
+    loaded = sys.modules.get("gradc")
+    if loaded is not None:
+        if Path(loaded.__file__).resolve().parent == here:
+            return
+        for name in [m for m in sys.modules if m == "gradc" or m.startswith("gradc.")]:
+            del sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        "gradc", here / "__init__.py", submodule_search_locations=[str(here)]
     )
-    return diff or f"{path}: the text is the same, the bytes are not\n"
-
-
-def cmd_compile(args) -> int:
-    from compiler import compile_file
-    from compiler.tools import write_atomic
-
-    if len(args.files) > 1 and not args.dir:
-        raise UsageError("several files need -d DIR")
-    if args.output and args.dir:
-        raise UsageError("-o and -d cannot be used together")
-    if args.dir:
-        stems: dict[str, str] = {}
-        for name in args.files:
-            other = stems.setdefault(Path(name).stem, name)
-            if other != name:
-                raise UsageError(
-                    f"{other} and {name} would both be written to "
-                    f"{Path(args.dir) / (Path(name).stem + '.py')}"
-                )
-    status = 0
-    for name in args.files:
-        text = compile_file(name, fuse=not args.no_fuse)
-        if args.dir:
-            out = Path(args.dir) / (Path(name).stem + ".py")
-        elif args.output:
-            out = Path(args.output)
-        else:
-            out = None
-        if args.check:
-            if out is None:
-                raise UsageError("--check needs -o OUT.py or -d DIR")
-            diff = stale_diff(out, text)
-            if diff:
-                sys.stdout.write(diff)
-                print(
-                    f"gradc: {out} is stale; run gradc compile to update it",
-                    file=sys.stderr,
-                )
-                status = 1
-        elif out is None:
-            sys.stdout.write(text)
-        else:
-            write_atomic(
-                out, text.encode("utf-8"), args.force, make_parents=bool(args.dir)
-            )
-    return status
-
-
-def cmd_ir(args) -> int:
-    from compiler import lower_source
-    from compiler.ir import format_function
-    from compiler.tools import read_source, select
-
-    text = read_source(args.file)
-    functions = lower_source(text, filename=args.file, fuse=not args.no_fuse)
-    for fn in select(functions, args.function, args.file, one=False):
-        sys.stdout.write(format_function(fn, adjoint=args.adjoint))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="gradc", description="Compile gradient formulas to readable NumPy code."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("compile", help="write the NumPy module of formula files")
-    p.add_argument("files", nargs="+", metavar="FILE.grad")
-    p.add_argument("-o", "--output", metavar="OUT.py")
-    p.add_argument(
-        "-d",
-        "--dir",
-        metavar="DIR",
-        help="write DIR/<name>.py for each file (DIR is created if missing)",
-    )
-    p.add_argument(
-        "--check", action="store_true", help="exit 1 with a diff if OUT is stale"
-    )
-    p.add_argument("--no-fuse", action="store_true", help="one node per primitive")
-    p.add_argument(
-        "--force", action="store_true", help="overwrite files gradc did not write"
-    )
-    p.set_defaults(run=cmd_compile)
-
-    p = sub.add_parser("ir", help="print the graph IR")
-    p.add_argument("file", metavar="FILE.grad")
-    p.add_argument("--function", metavar="F")
-    p.add_argument("--adjoint", action="store_true", help="include the adjoint graph")
-    p.add_argument("--no-fuse", action="store_true")
-    p.set_defaults(run=cmd_ir)
-
-    try:
-        from compiler import tools
-    except ImportError:
-        tools = None
-    if tools is not None:
-        tools.add_commands(sub)
-    return parser
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gradc"] = module
+    spec.loader.exec_module(module)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from compiler import FormulaError
+    use_checkout()
+    from gradc.cli.main import main as gradc_main
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except FormulaError as exc:
-        print(exc.report(), file=sys.stderr)
-        return 2
-    except (UsageError, ValueError) as exc:
-        print(f"gradc: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:
-        print(f"gradc: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return gradc_main(argv)
 
 
 if __name__ == "__main__":

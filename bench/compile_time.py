@@ -2,11 +2,11 @@
 
     python bench/compile_time.py [--quick] [--json PATH]
 
-1. Every formula file in examples/ and bench/cases/: ``compiler.compile_file``.
+1. Every formula file in examples/ and bench/cases/: ``gradc.compile_file``.
 2. Chain formulas ``def chain(x: Scalar) -> Scalar`` of N = 500, 1000, 2000
    statements (``t1 = sin(x) * x``, ``t2 = tanh(t1) + t1 * x``, ... cycling through
    five patterns, one of which uses the previous temporary twice): time
-   ``compiler.compile_source``; compile time should grow linearly in N.
+   ``gradc.compile_source``; compile time should grow linearly in N.
 3. The same scalar chain at depth 40 (and shallower depths, to show the growth)
    as a SymPy expression, differentiated the way SymPy users do it: ``diff`` w.r.t.
    each input, ``cse``, ``lambdify``; beside gradc's ``compile_sympy`` on the same
@@ -125,7 +125,7 @@ def _per_call(fn, target: float = 0.05) -> float:
 # 1. formula files
 
 
-def time_files(compiler, repeats: int) -> list[dict]:
+def time_files(gradc, repeats: int) -> list[dict]:
     rows = []
     files = sorted((ROOT / "examples").glob("*.grad")) + sorted(
         (BENCH / "cases").glob("*.grad")
@@ -134,7 +134,7 @@ def time_files(compiler, repeats: int) -> list[dict]:
         rel = path.relative_to(ROOT).as_posix()
         row: dict[str, Any] = {"file": rel, "lines": len(path.read_text().splitlines())}
         try:
-            row["seconds"] = _median_time(repeats, compiler.compile_file, path)
+            row["seconds"] = _median_time(repeats, gradc.compile_file, path)
         except Exception as exc:  # noqa: BLE001
             row["error"] = f"{type(exc).__name__}: {exc}"
         rows.append(row)
@@ -145,12 +145,12 @@ def time_files(compiler, repeats: int) -> list[dict]:
 # 2. chains
 
 
-def time_chains(compiler, ns, repeats: int) -> dict:
+def time_chains(gradc, ns, repeats: int) -> dict:
     rows = []
     for n in ns:
         text = chain_source(n)
         t = _median_time(
-            repeats, compiler.compile_source, text, filename=f"chain{n}.grad"
+            repeats, gradc.compile_source, text, filename=f"chain{n}.grad"
         )
         rows.append({"statements": n, "seconds": t, "us_per_statement": 1e6 * t / n})
     out: dict[str, Any] = {"rows": rows}
@@ -173,15 +173,15 @@ def sympy_worker(depth: int) -> dict:
     from sympy.core.cache import clear_cache
 
     sys.path.insert(0, str(ROOT))
-    import compiler
+    import gradc
 
     # SymPy recurses over the expression tree; deep chains need more than the default 1000
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
     out: dict[str, Any] = {"depth": depth, "recursion_limit": sys.getrecursionlimit()}
     # warm-up: one-time imports and template loading on both sides are not counted
     small, small_inputs = chain_sympy(len(PATTERNS))
-    compiler.compile_sympy(small, small_inputs, name="chain")
-    compiler.compile_source(chain_source(len(PATTERNS)))
+    gradc.compile_sympy(small, small_inputs, name="chain")
+    gradc.compile_source(chain_source(len(PATTERNS)))
     sp.lambdify(small_inputs, sp.cse([small, sp.diff(small, small_inputs[0])])[1])
     t0 = time.perf_counter()
     expr, inputs = chain_sympy(depth)
@@ -190,15 +190,15 @@ def sympy_worker(depth: int) -> dict:
     # gradc on the SymPy expression and on the formula text
     clear_cache()
     t0 = time.perf_counter()
-    src = compiler.compile_sympy(expr, inputs, name="chain")
+    src = gradc.compile_sympy(expr, inputs, name="chain")
     out["gradc_compile_sympy_seconds"] = time.perf_counter() - t0
     text = chain_source(depth)
     clear_cache()
     t0 = time.perf_counter()
-    compiler.compile_source(text, filename=f"chain{depth}.grad")
+    gradc.compile_source(text, filename=f"chain{depth}.grad")
     out["gradc_compile_source_seconds"] = time.perf_counter() - t0
-    mod_sympy = compiler.import_module_source(src, "gradc_chain_sympy")
-    mod_text = compiler.load_source(text, filename=f"chain{depth}.grad")
+    mod_sympy = gradc.import_module_source(src, "gradc_chain_sympy")
+    mod_text = gradc.load_source(text, filename=f"chain{depth}.grad")
     v1, g1 = mod_sympy.chain_value_and_grad(X_EVAL)
     v2, g2 = mod_text.chain_value_and_grad(X_EVAL)
     out["gradc_value"], out["gradc_grad"] = float(v1), float(g1)
@@ -285,20 +285,20 @@ def _ms(t: float) -> str:
     return f"{1e3 * t:.1f} ms" if t < 10 else f"{t:.1f} s"
 
 
-def run(compiler, *, quick: bool = False) -> dict:
+def run(gradc, *, quick: bool = False) -> dict:
     prof = PROFILES["quick" if quick else "full"]
-    compiler.compile_source(chain_source(len(PATTERNS)))  # warm-up: one-time imports
+    gradc.compile_source(chain_source(len(PATTERNS)))  # warm-up: one-time imports
     result: dict[str, Any] = {"profile": "quick" if quick else "full"}
 
     print("Compile time, formula files (compile_file):")
-    files = time_files(compiler, prof["file_repeats"])
+    files = time_files(gradc, prof["file_repeats"])
     for row in files:
         what = row.get("error") or _ms(row["seconds"])
         print(f"  {row['file']:34s} {row['lines']:4d} lines  {what}")
     result["files"] = files
 
     print("\nCompile time, chain formulas (compile_source):")
-    chains = time_chains(compiler, prof["chain_ns"], prof["chain_repeats"])
+    chains = time_chains(gradc, prof["chain_ns"], prof["chain_repeats"])
     for row in chains["rows"]:
         print(
             f"  N = {row['statements']:5d}  {_ms(row['seconds']):>10s}  "
@@ -371,9 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sympy_worker is not None:
         sympy_worker(args.sympy_worker)
         return 0
-    import compiler
+    import gradc
 
-    result = run(compiler, quick=args.quick)
+    result = run(gradc, quick=args.quick)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
         print(f"\nwrote {args.json}")

@@ -143,18 +143,18 @@ def paired_ratio(samples: dict[str, list[float]], num: str, den: str) -> float |
 
 def load_gradc(fuse: bool) -> tuple[Any, str | None]:
     try:
-        import compiler
+        import gradc
 
-        compiler.load_source  # noqa: B018
+        gradc.load_source  # noqa: B018
     except Exception as exc:  # noqa: BLE001
         return None, f"{type(exc).__name__}: {exc}"
-    return compiler, None
+    return gradc, None
 
 
-def gradc_module(compiler, case_name: str, fuse: bool):
+def gradc_module(gradc, case_name: str, fuse: bool):
     path = BENCH / "cases" / f"{case_name}.grad"
     rel = path.relative_to(ROOT).as_posix()
-    return compiler.load_source(path.read_text(), filename=rel, fuse=fuse)
+    return gradc.load_source(path.read_text(), filename=rel, fuse=fuse)
 
 
 # ---------------------------------------------------------------------------
@@ -475,8 +475,8 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     profile_name = "quick" if args.quick else "full"
     profile = PROFILES[profile_name]
-    compiler, why = load_gradc(not args.no_fuse)
-    if compiler is None:
+    gradc, why = load_gradc(not args.no_fuse)
+    if gradc is None:
         print(
             f"note: gradc not importable ({why}); timing hand-written code and peers only"
         )
@@ -510,9 +510,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for case in cases:
             mod = None
-            if compiler is not None:
+            if gradc is not None:
                 try:
-                    mod = gradc_module(compiler, case.name, not args.no_fuse)
+                    mod = gradc_module(gradc, case.name, not args.no_fuse)
                 except Exception as exc:  # noqa: BLE001
                     print(
                         f"note: gradc failed to compile {case.name}: {type(exc).__name__}: {exc}"
@@ -532,13 +532,13 @@ def main(argv: list[str] | None = None) -> int:
         result["targets"] = summary
 
     if not args.no_compile:
-        if compiler is None:
+        if gradc is None:
             print("note: compile-time section skipped (gradc not importable)")
         else:
             import compile_time
 
             print()
-            result["compile"] = compile_time.run(compiler, quick=args.quick)
+            result["compile"] = compile_time.run(gradc, quick=args.quick)
 
     result["wall_seconds"] = time.perf_counter() - t_start
     path = Path(args.json)

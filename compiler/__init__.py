@@ -10,7 +10,12 @@ import ast
 import types
 from pathlib import Path
 
+from .backend import codegen
+from .backend.loader import import_source
+from .core.names import VERSION
 from .errors import FormulaError
+from .pipeline import lower_source
+from .pipeline import lower_sympy as _lower_sympy
 
 __all__ = [
     "FormulaError",
@@ -21,27 +26,7 @@ __all__ = [
     "load_sympy",
     "lower_source",
 ]
-__version__ = "0.1.0"
-
-
-def lower_source(
-    text, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True
-):
-    """Parse and lower formula text to IR ``Function``s (differentiated unless ``adjoint=False``)."""
-    from . import autodiff, frontend
-    from .passes.fuse import expand_fused
-    from .passes.fuse import fuse as fuse_pass
-    from .passes.late import late
-
-    functions = frontend.parse(text, filename, fuse=fuse)
-    if fuse:
-        functions = [fuse_pass(f) for f in functions]
-    if adjoint:
-        functions = [autodiff.differentiate(f, fuse=fuse) for f in functions]
-        if fuse:
-            functions = [expand_fused(f) for f in functions]
-        functions = [late(f) for f in functions]
-    return functions
+__version__ = VERSION
 
 
 def module_docstring(text: str) -> str:
@@ -92,10 +77,8 @@ def decode(raw: bytes, filename: str) -> str:
 
 def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
-    from . import codegen
-
     functions = lower_source(text, filename=filename, fuse=fuse)
-    return codegen.generate(functions, filename, raw, module_docstring(text), fuse=fuse)
+    return codegen.generate(functions, filename, raw, module_docstring(text))
 
 
 def compile_file(path, *, fuse: bool = True) -> str:
@@ -112,8 +95,6 @@ def compile_file(path, *, fuse: bool = True) -> str:
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
     """Import generated module text in memory (gradc's own output, never user text)."""
-    from .loader import import_source
-
     return import_source(source, name)
 
 
@@ -130,12 +111,8 @@ def load_source(
 
 def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
-    from . import autodiff, codegen
-    from .sympy_input import lower_sympy
-
-    fn, text = lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    fn = autodiff.differentiate(fn, fuse=fuse)
-    return codegen.generate([fn], "<sympy>", text.encode("utf-8"), "", fuse=fuse)
+    fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
+    return codegen.generate([fn], "<sympy>", text.encode("utf-8"), "")
 
 
 def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):

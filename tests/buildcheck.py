@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-import compiler
+import gradc
 from tests.gradcheck import central_diff_grad
 
 
 def modules(src: str) -> list:
     """The formula compiled both ways: fused (default) and with ``fuse=False``."""
-    return [compiler.load_source(src), compiler.load_source(src, fuse=False)]
+    return [gradc.load_source(src), gradc.load_source(src, fuse=False)]
 
 
 def check(src: str, ref, *args, wrt=None) -> None:

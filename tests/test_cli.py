@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-import compiler
+import gradc as gradc_api
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "cli.py"
@@ -56,7 +56,7 @@ def compiled(cwd: Path, rel: str, fuse: bool = True) -> str:
     old = os.getcwd()
     os.chdir(cwd)
     try:
-        return compiler.compile_file(rel, fuse=fuse)
+        return gradc_api.compile_file(rel, fuse=fuse)
     finally:
         os.chdir(old)
 
@@ -97,7 +97,7 @@ def test_stdout_is_compile_file(project):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == compiled(project, "formulas/a.grad")
     assert proc.stdout.startswith(
-        MARKER + compiler.__version__ + " from formulas/a.grad "
+        MARKER + gradc_api.__version__ + " from formulas/a.grad "
     )
 
 

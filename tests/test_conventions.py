@@ -8,11 +8,11 @@ the branch that `where` does not take never leaks NaN or inf into a gradient.
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 
 def load(text):
-    return compiler.load_source(text, filename="<conventions>")
+    return gradc.load_source(text, filename="<conventions>")
 
 
 def grad_of(src, *args):

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
-from compiler import evaluate, frontend
-from compiler.errors import FormulaError
+import gradc
+from gradc.cli import evaluate
+from gradc.frontend import text as frontend
+from gradc.errors import FormulaError
 from tests.buildcheck import check, modules
 from tests.gradcheck import central_diff_grad
 
@@ -38,7 +39,7 @@ def rand(*shape):
 def error_of(src):
     """The FormulaError compiling ``src`` raises, as its text."""
     with pytest.raises(FormulaError) as info:
-        compiler.load_source(src)
+        gradc.load_source(src)
     return str(info.value)
 
 
@@ -412,8 +413,8 @@ def f(X: Matrix[m, n], i: Index[p], j: Index[q]) -> Scalar:
 """
     check(src, lambda X, i, j: np.sum(np.cos(gather(X, i, j)) ** 3), X, i, j)
     for text in (
-        compiler.compile_source(src),
-        compiler.compile_source(src, fuse=False),
+        gradc.compile_source(src),
+        gradc.compile_source(src, fuse=False),
     ):
         assert ("np.add.at(" not in text) == unique
 

@@ -10,7 +10,7 @@ and what to write instead.
 * SymPy input errors name the operation and print the subexpression it sits in;
 * an ``Index`` input given floats names the dtype.
 
-Each message is checked through ``compiler.compile_source`` (message, line and column),
+Each message is checked through ``gradc.compile_source`` (message, line and column),
 and a few through the CLI (exit code 2, the report on stderr, no traceback).
 """
 
@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import sympy
 
-import compiler
-from compiler import FormulaError
+import gradc
+from gradc import FormulaError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "cli.py"
@@ -42,7 +42,7 @@ AST_NAMES = re.compile(
 def error_of(text: str) -> FormulaError:
     """The FormulaError that compiling ``text`` (as ``bad.grad``) raises."""
     with pytest.raises(FormulaError) as info:
-        compiler.compile_source(text, filename="bad.grad")
+        gradc.compile_source(text, filename="bad.grad")
     return info.value
 
 
@@ -214,7 +214,7 @@ x_, y_, z_ = sympy.symbols("x y z")
 
 def sympy_error(expr, inputs) -> FormulaError:
     with pytest.raises(FormulaError) as info:
-        compiler.compile_sympy(expr, inputs)
+        gradc.compile_sympy(expr, inputs)
     return info.value
 
 
@@ -289,7 +289,7 @@ PICK = "def pick(x: Vector[n], i: Index[m]) -> Scalar:\n    return sum(x[i])\n"
     ],
 )
 def test_index_names_the_dtype(given, words):
-    mod = compiler.load_source(PICK)
+    mod = gradc.load_source(PICK)
     with pytest.raises(TypeError) as info:
         mod.pick(np.ones(3), given)
     assert str(info.value).startswith("pick: parameter 'i' must hold integers, not ")

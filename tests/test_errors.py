@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
-from compiler import FormulaError
+import gradc
+from gradc import FormulaError
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / "cli.py"
@@ -208,7 +208,7 @@ def _python_line(text: str, line: int) -> str:
 @pytest.mark.parametrize(("text", "line", "col", "words"), CASES)
 def test_api_reports_formula_error(text, line, col, words):
     with pytest.raises(FormulaError) as info:
-        compiler.compile_source(text, filename="bad.grad")
+        gradc.compile_source(text, filename="bad.grad")
     err = info.value
     assert isinstance(err, ValueError)
     assert err.filename == "bad.grad"
@@ -316,7 +316,7 @@ def test_bad_file_api(tmp_path, data):
     path = tmp_path / "bad.grad"
     path.write_bytes(data)
     with pytest.raises(FormulaError) as info:
-        compiler.compile_file(path)
+        gradc.compile_file(path)
     assert isinstance(info.value.line, int) and info.value.line >= 1
     assert isinstance(info.value.col, int) and info.value.col >= 1
 
@@ -336,7 +336,7 @@ def test_bad_file_cli(tmp_path):
 def test_surrogate_in_text_api():
     """A str that cannot be encoded as UTF-8 (lone surrogate) is bad input too."""
     with pytest.raises(FormulaError):
-        compiler.compile_source("# \ud800\n" + H + "    return x\n")
+        gradc.compile_source("# \ud800\n" + H + "    return x\n")
 
 
 def test_missing_file_cli(tmp_path):
@@ -351,17 +351,17 @@ LIMIT_CHILD = textwrap.dedent(
     """
     import json, resource, sys
     sys.path.insert(0, sys.argv[1])
-    import compiler
+    import gradc
     out = {}
     try:
         if sys.argv[3] == "file":
-            compiler.compile_file(sys.argv[2])
+            gradc.compile_file(sys.argv[2])
         else:
             with open(sys.argv[2], encoding="utf-8") as fh:
                 text = fh.read()
-            compiler.compile_source(text, filename="limit.grad")
+            gradc.compile_source(text, filename="limit.grad")
         out["kind"] = "ok"
-    except compiler.FormulaError as exc:
+    except gradc.FormulaError as exc:
         out.update(kind="FormulaError", line=exc.line, col=exc.col, message=str(exc)[:300])
     except BaseException as exc:
         out.update(kind=type(exc).__name__, message=repr(exc)[:300])
@@ -457,7 +457,7 @@ def test_many_statements_spread_over_lines(tmp_path):
 def test_long_flat_sum_compiles_or_is_refused(terms):
     """A long ``x + x + ...`` (a left-deep AST): success or FormulaError, not RecursionError."""
     try:
-        mod = compiler.load_source(_deep_sum(terms))
+        mod = gradc.load_source(_deep_sum(terms))
     except FormulaError:
         return
     value, grad = mod.f_value_and_grad(0.5, 2.0)
@@ -483,7 +483,7 @@ def _chain(n: int, distinct: bool) -> str:
 def test_chain_of_5000_statements_compiles(distinct):
     """IR passes are iterative: a dependency chain 5,000 deep compiles and is correct."""
     n = 5_000
-    mod = compiler.load_source(_chain(n, distinct))
+    mod = gradc.load_source(_chain(n, distinct))
     x, y = 0.7, -1.3
     # reference by the same recurrence: t_i = t_{i-1}/2 + sin(x) y
     t, dt_dx, dt_dy = x, 1.0, 0.0
@@ -530,7 +530,7 @@ ENTRY_POINTS = ["", "_forward", "_grad", "_value_and_grad"]
 
 @pytest.fixture(scope="module")
 def checked():
-    return compiler.load_source(CHECKED, filename="checked.grad")
+    return gradc.load_source(CHECKED, filename="checked.grad")
 
 
 def _shape_texts(shape):

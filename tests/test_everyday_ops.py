@@ -22,8 +22,8 @@ import scipy.special
 import sympy
 from gradcheck import central_diff_grad
 
-import compiler
-from compiler.errors import FormulaError
+import gradc
+from gradc.errors import FormulaError
 
 FUSE = [True, False]
 RTOL = 1e-6  # central differences in float64
@@ -32,7 +32,7 @@ ATOL = 1e-8
 
 def build(src: str, fuse: bool):
     """The module compiled from ``src``."""
-    return compiler.load_source(src, fuse=fuse)
+    return gradc.load_source(src, fuse=fuse)
 
 
 def fd_vjp(ref, args, pos, u):
@@ -150,7 +150,7 @@ def f(x: Scalar, t: Scalar) -> Scalar:
             x * (t - float(x >= 0)) + (2.0 * x if x == t else x * t) + float(t != 0.5)
         )
 
-    assert "1.0 if x >= 0.0 else 0.0" in compiler.compile_source(src, fuse=fuse)
+    assert "1.0 if x >= 0.0 else 0.0" in gradc.compile_source(src, fuse=fuse)
     m = build(src, fuse)
     for x, t in [(0.7, -0.4), (-1.3, 0.5), (0.25, 0.25)]:
         value, (dx, dt) = m.f_value_and_grad(x, t)
@@ -167,7 +167,7 @@ def f(x: Scalar, t: Scalar) -> Scalar:
 def test_mask_code_reads_as_the_formula():
     """The mask prints as ``np.where(x >= 0.0, 1.0, 0.0)`` and stays out of SymPy's
     derivative (unfused: it is a constant there), named as written in the note."""
-    text = compiler.compile_source(CAFFE)
+    text = gradc.compile_source(CAFFE)
     assert "np.where(x >= 0.0, 1.0, 0.0)" in text
     assert "# fused mul: d/dx = -(x >= 0.0) + t" in text
 
@@ -182,7 +182,7 @@ def test_mask_code_reads_as_the_formula():
 )
 def test_comparison_refusals(expr, message):
     with pytest.raises(FormulaError, match=message):
-        compiler.load_source(f"def f(x: Scalar) -> Scalar:\n    return {expr}\n")
+        gradc.load_source(f"def f(x: Scalar) -> Scalar:\n    return {expr}\n")
 
 
 @pytest.mark.parametrize("fuse", FUSE)
@@ -352,12 +352,12 @@ def f(X: Matrix[n, d], w: Vector[d]) -> Scalar:
 
 
 def test_var_gradient_code_reads_as_written():
-    text = compiler.compile_source(
+    text = gradc.compile_source(
         "def f(x: Vector[n]) -> Scalar:\n    return var(x, ddof=1)\n"
     )
     assert "out = x.var(ddof=1)" in text
     assert "d_x = d_out * 2.0 * (x - x.sum(keepdims=True) / n) / (n - 1)" in text
-    text = compiler.compile_source(
+    text = gradc.compile_source(
         "def f(x: Vector[n]) -> Scalar:\n    return std(x)\n"
     )
     assert "out_g2 = d_out * (x - x.sum(keepdims=True) / n)" in text
@@ -380,7 +380,7 @@ def test_var_std_refusals(call, message):
     if "axis=1" not in call:
         src = src.replace("Matrix[3, 2]", "Vector[3]")
     with pytest.raises(FormulaError, match=re.escape(message)):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 # --------------------------------------------------------------------- erf
@@ -404,7 +404,7 @@ def test_erf_array(fuse):
 @pytest.mark.parametrize("fuse", FUSE)
 def test_erf_scalar_build(fuse):
     src = "def f(x: Scalar) -> Scalar:\n    return erf(x)\n"
-    text = compiler.compile_source(src, fuse=fuse)
+    text = gradc.compile_source(src, fuse=fuse)
     assert "math.erf(x)" in text
     m = build(src, fuse)
     for x in (-2.5, 0.0, 0.3, 4.0):
@@ -438,7 +438,7 @@ def test_gelu(fuse):
 def test_erf_fused_code():
     """SymPy derives the fused gradient through erf, its constant 2 / sqrt(pi) folded into
     one float (never ``1.0 / np.sqrt(3.141592653589793)``)."""
-    text = compiler.compile_source(GELU)
+    text = gradc.compile_source(GELU)
     assert "out = out_t1.dot(1.0 + _erf(x / out_t2))" in text
     assert "out_t4 = 0.28209479177387814 * x * out_t2 * np.exp(-0.5 * x**2)" in text
     assert "np.sqrt(3.14" not in text
@@ -511,7 +511,7 @@ def test_arctan2_scalar_build_and_origin(fuse):
     """``math.atan2`` on floats; at (0, 0) the gradient is 0 (minimum norm), on both
     builds; in each quadrant it is (x, -y) / (x^2 + y^2)."""
     src = "def f(y: Scalar, x: Scalar) -> Scalar:\n    return arctan2(y, x)\n"
-    assert "math.atan2(y, x)" in compiler.compile_source(src, fuse=fuse)
+    assert "math.atan2(y, x)" in gradc.compile_source(src, fuse=fuse)
     m = build(src, fuse)
     for y, x in [(1.0, 2.0), (-0.5, 0.25), (3.0, -1.0), (-2.0, -2.0), (0.0, 1.0)]:
         value, (dy, dx) = m.f_value_and_grad(y, x)
@@ -621,7 +621,7 @@ def test_einsum_to_a_scalar(fuse):
 
 
 def test_einsum_code_reads_as_written():
-    text = compiler.compile_source(
+    text = gradc.compile_source(
         "def f(A: Matrix[n, k], B: Matrix[k, m], W: Matrix[n, m]) -> Scalar:\n"
         '    return sum(W * einsum("ik,kj->ij", A, B))\n'
     )
@@ -645,7 +645,7 @@ def test_einsum_code_reads_as_written():
 def test_einsum_refusals(call, message):
     src = f"def f(a: Matrix[3, 4]) -> Scalar:\n    s = 1.0\n    return sum({call})\n"
     with pytest.raises(FormulaError, match=re.escape(message)):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 def test_sympy_expression_with_erf():
@@ -653,7 +653,7 @@ def test_sympy_expression_with_erf():
     gradient against SymPy's own ``diff``."""
     x = sympy.Symbol("x")
     expr = x * sympy.erf(x)
-    m = compiler.load_sympy(expr, [x])
+    m = gradc.load_sympy(expr, [x])
     for v in (-1.2, 0.0, 0.5):
         value, dx = m.f_value_and_grad(v)
         assert value == pytest.approx(float(expr.subs(x, v)), rel=1e-15)

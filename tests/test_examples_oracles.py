@@ -27,7 +27,7 @@ from gradcheck import (
     dot_product_test,
 )
 
-import compiler
+import gradc
 
 ROOT = Path(__file__).resolve().parents[1]
 SYMPY_RTOL = 1e-10
@@ -35,7 +35,7 @@ SYMPY_RTOL = 1e-10
 
 @functools.cache
 def load_example(relpath: str):
-    return compiler.load_source((ROOT / relpath).read_text(), filename=relpath)
+    return gradc.load_source((ROOT / relpath).read_text(), filename=relpath)
 
 
 # --- random points -------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def relu_map(x: Matrix[n, d]) -> Matrix[n, d]:
 
 @pytest.fixture(scope="module")
 def relu_module():
-    return compiler.load_source(RELU_SRC, filename="<relu-memory>")
+    return gradc.load_source(RELU_SRC, filename="<relu-memory>")
 
 
 def _peak(fn):

@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from compiler import compile_source, load_source
+from gradc import compile_source, load_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 from tests.gradcheck import as_grad_list, assert_fd_close, central_diff_grad
 
 FUSE = pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
@@ -21,7 +21,7 @@ X = np.array([-2.0, 0.5, 3.0])
 
 def load(body: str, fuse: bool):
     src = f"def f(x: Vector[n]) -> Scalar:\n    return {body}\n"
-    return compiler.load_source(src, fuse=fuse, filename="fallback.grad")
+    return gradc.load_source(src, fuse=fuse, filename="fallback.grad")
 
 
 # |x| written four ways, and x / |x|**3: (formula, value, gradient) as closed forms
@@ -99,8 +99,8 @@ def test_sympy_zoo_region_compiles(body, value, grad, fuse):
 def test_fused_and_unfused_code_for_an_unfusable_region_agree():
     """The region SymPy cannot handle is compiled node by node: the same text as --no-fuse."""
     src = "def f(x: Vector[n]) -> Scalar:\n    return sum(sqrt(x * x))\n"
-    fused = compiler.compile_source(src, filename="a.grad")
-    unfused = compiler.compile_source(src, filename="a.grad", fuse=False)
+    fused = gradc.compile_source(src, filename="a.grad")
+    unfused = gradc.compile_source(src, filename="a.grad", fuse=False)
     assert fused == unfused
 
 
@@ -109,7 +109,7 @@ def test_fuse_helper_sympy_cannot_differentiate():
         "@fuse\ndef mag(t: Scalar) -> Scalar:\n    return sqrt(t * t)\n\n\n"
         "def f(x: Vector[n]) -> Scalar:\n    return sum(mag(x) * x)\n"
     )
-    mod = compiler.load_source(src, filename="helper.grad")
+    mod = gradc.load_source(src, filename="helper.grad")
     value, grad = mod.f_value_and_grad(X)
     np.testing.assert_allclose(value, np.sum(np.abs(X) * X), rtol=1e-14)
     np.testing.assert_allclose(grad, 2 * np.abs(X), rtol=1e-14)
@@ -119,6 +119,6 @@ def test_remaining_errors_point_at_the_formula():
     """A formula both modes refuse is reported at its own FILE:LINE:COL, never <sympy>."""
     src = "def f(x: Vector[n]) -> Scalar:\n    y = sqrt(x * x)\n    return sum(y @ y @ y)\n"
     for fuse in (True, False):
-        with pytest.raises(compiler.FormulaError) as err:
-            compiler.compile_source(src, filename="bad.grad", fuse=fuse)
+        with pytest.raises(gradc.FormulaError) as err:
+            gradc.compile_source(src, filename="bad.grad", fuse=fuse)
         assert str(err.value).startswith("bad.grad:3:"), str(err.value)

@@ -250,7 +250,7 @@ def child(profile: str, rng_seed: int, count: int, workdir: str) -> None:
     import traceback
 
     sys.path.insert(0, str(ROOT))
-    import compiler
+    import gradc
 
     signal.signal(signal.SIGALRM, _on_alarm)
     work = Path(workdir)
@@ -266,15 +266,15 @@ def child(profile: str, rng_seed: int, count: int, workdir: str) -> None:
         try:
             if kind == "bytes":
                 bad_file.write_bytes(data)
-                out = compiler.compile_file(bad_file)
+                out = gradc.compile_file(bad_file)
             else:
-                out = compiler.compile_source(data, filename="fuzz.grad")
+                out = gradc.compile_source(data, filename="fuzz.grad")
             signal.setitimer(signal.ITIMER_REAL, 0)
             if not isinstance(out, str):
                 raise TypeError(f"compile returned {type(out).__name__}, not str")
             ast.parse(out)  # a success must be valid Python
             counts["success"] += 1
-        except compiler.FormulaError as exc:
+        except gradc.FormulaError as exc:
             signal.setitimer(signal.ITIMER_REAL, 0)
             ok = (
                 isinstance(exc.line, int) and exc.line >= 1 and isinstance(exc.col, int)

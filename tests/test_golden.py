@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import compile_file
+from gradc import compile_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
@@ -105,7 +105,8 @@ def test_generated_imports_only_numpy_under_warnings_as_errors(example):
 def test_byte_identical_under_hash_seeds(seed):
     env = dict(os.environ, PYTHONHASHSEED=seed)
     script = (
-        f"import sys; sys.path.insert(0, {str(ROOT)!r}); from compiler import compile_file\n"
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import cli; cli.use_checkout()\n"
+        "from gradc import compile_file\n"
         "import glob\n"
         "for p in sorted(glob.glob('examples/*.grad')):\n"
         "    sys.stdout.write(compile_file(p))\n"

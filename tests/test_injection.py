@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
-from compiler import FormulaError
+import gradc
+from gradc import FormulaError
 
 LONG = os.environ.get("GRADC_LONG") == "1"
 
@@ -320,7 +320,7 @@ def outcomes(tmp_path_factory):
         for key, _, text in CASES:
             try:
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    src = compiler.compile_source(text, filename="inject.grad")
+                    src = gradc.compile_source(text, filename="inject.grad")
                 results[key] = ("ok", src)
             except FormulaError as exc:
                 results[key] = ("refused", exc)

@@ -2,7 +2,7 @@
 a reference interpreter that shares no code with gradc.
 
 Each seed of ``tests/language_gen.py`` is one formula file. It is compiled with
-``compiler.load_source(text)`` and ``compiler.load_source(text, fuse=False)``, and each
+``gradc.load_source(text)`` and ``gradc.load_source(text, fuse=False)``, and each
 build is checked against ``tests/reference.py`` (NumPy, node by node):
 
 * the value (rtol 1e-9; NaN where the reference is NaN);
@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import language_gen as G
 import reference as R
 
-import compiler
+import gradc
 
 LONG = os.environ.get("GRADC_LONG") == "1"
 # The short profile: the first 140 seeds, plus the first seed after them of each family
@@ -242,7 +242,7 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mod = compiler.load_source(formula.text, fuse=fuse)
+            mod = gradc.load_source(formula.text, fuse=fuse)
     except Exception as exc:  # noqa: BLE001 - every refusal is reported
         fail(formula, fuse, f"refused valid input: {type(exc).__name__}: {exc}")
     stats.add(formula, "compiled")

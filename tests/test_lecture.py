@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "examples/lecture.grad"
@@ -22,7 +22,7 @@ EXACT = 1e-14
 @pytest.fixture(scope="module")
 def lecture():
     text = (ROOT / LECTURE).read_text()
-    return compiler.load_source(text, filename=LECTURE)
+    return gradc.load_source(text, filename=LECTURE)
 
 
 # --- f(x, y, z) = (x + y) * z ---------------------------------------------------------------

@@ -8,32 +8,32 @@ import traceback
 
 import pytest
 
-import compiler
+import gradc
 
 SRC = "def f(x: Vector[n]) -> Scalar:\n    return sum(x * x)\n"
 
 
 def test_traceback_cites_the_emitted_line():
-    mod = compiler.load_source(SRC)
+    mod = gradc.load_source(SRC)
     with pytest.raises(ValueError) as info:
         mod.f([[1.0]])
     frames = traceback.extract_tb(info.value.__traceback__)
     ours = [fr for fr in frames if fr.filename.startswith("<gradc:")]
     assert ours, [fr.filename for fr in frames]
-    lines = compiler.compile_source(SRC).splitlines()
+    lines = gradc.compile_source(SRC).splitlines()
     for fr in ours:
         assert fr.line == lines[fr.lineno - 1].strip()
 
 
 def test_inspect_getsource_gives_the_emitted_function():
-    mod = compiler.load_source(SRC)
+    mod = gradc.load_source(SRC)
     text = inspect.getsource(mod.f_value_and_grad)
     assert text.startswith("def f_value_and_grad(x):")
-    assert text in compiler.compile_source(SRC)
+    assert text in gradc.compile_source(SRC)
 
 
 def test_two_modules_of_one_name_keep_their_own_source():
-    a = compiler.load_source(SRC)
-    b = compiler.load_source(SRC.replace("x * x", "x * x * x"))
+    a = gradc.load_source(SRC)
+    b = gradc.load_source(SRC.replace("x * x", "x * x * x"))
     assert "x * x * x" not in inspect.getsource(a.f)
     assert inspect.getsource(b.f) != inspect.getsource(a.f)

@@ -17,8 +17,8 @@ import keyword
 import pytest
 import sympy as sp
 
-import compiler
-from compiler import FormulaError
+import gradc
+from gradc import FormulaError
 
 SCALAR = "(x: Scalar) -> Scalar:\n    return x * x\n"
 
@@ -43,12 +43,12 @@ def two(first: str, second: str) -> str:
 def test_exported_name_against_generated_names(first, second, generated):
     text = two(first, second)
     if generated is None:
-        module = compiler.load_source(text, filename="m.grad")
+        module = gradc.load_source(text, filename="m.grad")
         assert module.f_value_and_grad(3.0) == 9.0  # the formula function
         assert module.f_value_value_and_grad(3.0) == (9.0, 6.0)
         return
     with pytest.raises(FormulaError) as info:
-        compiler.compile_source(text, filename="m.grad")
+        gradc.compile_source(text, filename="m.grad")
     message = str(info.value)
     assert message.startswith("m.grad:5:1: error:"), message  # the second def
     assert f"'{generated}'" in message, message
@@ -57,7 +57,7 @@ def test_exported_name_against_generated_names(first, second, generated):
 def test_reproduction_g_and_g_forward_no_longer_miscompiles():
     """The issue: ``g(2.0)`` failed with TypeError; now the file is refused up front."""
     with pytest.raises(FormulaError, match="g_forward"):
-        compiler.load_source(two("g", "g_forward"))
+        gradc.load_source(two("g", "g_forward"))
 
 
 def test_fused_helper_may_have_a_generated_looking_name():
@@ -66,7 +66,7 @@ def test_fused_helper_may_have_a_generated_looking_name():
         "@fuse\ndef g_grad(x: Scalar) -> Scalar:\n    return x * x\n\n\n"
         "def g(x: Scalar) -> Scalar:\n    return g_grad(x) + x\n"
     )
-    module = compiler.load_source(text)
+    module = gradc.load_source(text)
     assert module.g_value_and_grad(2.0) == (6.0, 5.0)
 
 
@@ -104,20 +104,20 @@ EXPR = x**2 + sp.sin(x)
 )
 def test_compile_sympy_refuses_bad_names(name):
     with pytest.raises(FormulaError, match="name"):
-        compiler.compile_sympy(EXPR, [x], name=name)
+        gradc.compile_sympy(EXPR, [x], name=name)
 
 
 def test_compile_sympy_refuses_every_keyword_and_non_string():
     for name in keyword.kwlist + keyword.softkwlist:
         with pytest.raises(FormulaError):
-            compiler.compile_sympy(EXPR, [x], name=name)
+            gradc.compile_sympy(EXPR, [x], name=name)
     with pytest.raises(FormulaError):
-        compiler.compile_sympy(EXPR, [x], name=3)
+        gradc.compile_sympy(EXPR, [x], name=3)
 
 
 @pytest.mark.parametrize("name", ["f", "loss", "energy_2", "d_value", "value"])
 def test_compile_sympy_accepts_good_names(name):
-    module = compiler.load_sympy(EXPR, [x], name=name)
+    module = gradc.load_sympy(EXPR, [x], name=name)
     value, grad = getattr(module, name + "_value_and_grad")(0.7)
     assert value == pytest.approx(float(EXPR.subs(x, 0.7)), rel=1e-15)
     assert grad == pytest.approx(float(sp.diff(EXPR, x).subs(x, 0.7)), rel=1e-15)

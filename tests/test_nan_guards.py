@@ -18,7 +18,7 @@ import math
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 from tests.gradcheck import as_grad_list, assert_fd_close, central_diff_grad
 
 FUSE = pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
@@ -26,7 +26,7 @@ LOG3 = math.log(3.0)
 
 
 def load(src: str, fuse: bool):
-    return compiler.load_source(src, fuse=fuse, filename="<nan_guards>")
+    return gradc.load_source(src, fuse=fuse, filename="<nan_guards>")
 
 
 def value_and_grads(src: str, fuse: bool, *args):

@@ -12,7 +12,7 @@ import mpmath
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 mpmath.mp.dps = 60
 
@@ -20,7 +20,7 @@ BUILDS = pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no_fuse"]
 
 
 def load(text, fuse=True):
-    return compiler.load_source(text, fuse=fuse)
+    return gradc.load_source(text, fuse=fuse)
 
 
 def mp_array(f, x):
@@ -432,7 +432,7 @@ def test_scalars_first_gradient_at_the_issue_point():
 def test_constant_scalars_still_fold():
     """2 * (3 * x) is still one pass: 6 * x (the product is exact and in range)."""
     src = "def f(x: Vector[3]) -> Vector[3]:\n    return 2 * (3 * x)\n"
-    text = compiler.compile_source(src)
+    text = gradc.compile_source(src)
     assert "6.0 * x" in text, text
 
 

@@ -31,7 +31,7 @@ from gradcheck import (
     dot_product_test,
 )
 
-import compiler
+import gradc
 
 # --- input generators: rng -> array (a 0-d shape gives a Python float) ----------------------------
 
@@ -465,7 +465,7 @@ CASE_BY_ID = {c.id: c for c in CASES}
 @functools.cache
 def _compiled(case_id: str):
     case = CASE_BY_ID[case_id]
-    return compiler.load_source(case.source(), filename=f"<ops:{case.id}>")
+    return gradc.load_source(case.source(), filename=f"<ops:{case.id}>")
 
 
 def _module(case: Case):

@@ -1,7 +1,7 @@
 """Property-based tests: random expression trees over the whole operation table.
 
 Each random program (tests/strategies.py) is rendered as a formula file, compiled with
-``compiler.load_source`` and checked at a random point against
+``gradc.load_source`` and checked at a random point against
 
 * SymPy's ``diff`` of the same tree on scalarised symbols (``Vector[3]`` -> 3 symbols,
   ``Matrix[3, 3]`` -> 9), evaluated with 30 significant digits (rtol 1e-9), and
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import strategies as S
 
-import compiler
+import gradc
 
 LONG = os.environ.get("GRADC_LONG") == "1"
 ARG_ORDER = ("x", "y", "v", "w", "M", "k")
@@ -253,7 +253,7 @@ def check_program(prog: S.Program, point_seed: int, fuse: bool) -> None:
     assume(np.all(np.isfinite(o_value)))
     assume(all(np.all(np.isfinite(g)) for g in o_grads.values()))
 
-    mod = compiler.load_source(text, filename="<random tree>", fuse=fuse)
+    mod = gradc.load_source(text, filename="<random tree>", fuse=fuse)
     args = [inputs[n] for n in ARG_ORDER]
     names = prog.wrt_names
     vscale = max(1.0, float(np.max(np.abs(o_value))))
@@ -348,7 +348,7 @@ def check_sympy_input(prog: S.Program, point_seed: int) -> None:
     assume(np.isfinite(o_value) and np.all(np.isfinite(o_grad)))
     if not expr.free_symbols:
         return  # a constant expression: nothing to differentiate (SymPy folded it)
-    mod = compiler.load_sympy(expr, [x, y])
+    mod = gradc.load_sympy(expr, [x, y])
     value, grads = mod.f_value_and_grad(point["x"], point["y"])
     assert close(value, o_value, ORACLE_RTOL, 1.0)
     grads = np.array([float(g) for g in as_tuple(grads, ("x", "y"))])
@@ -570,7 +570,7 @@ def _fd4(fun, args, i):
 @pytest.mark.parametrize(("text", "args"), REGRESSIONS)
 def test_regressions_from_random_trees(text, args, fuse):
     ref = _reference_function(text)
-    mod = compiler.load_source(text, filename="<regression>", fuse=fuse)
+    mod = gradc.load_source(text, filename="<regression>", fuse=fuse)
     value, grads = mod.f_value_and_grad(*args)
     want = float(ref(*args))
     assert float(value) == pytest.approx(want, rel=1e-12, abs=1e-12)

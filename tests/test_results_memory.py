@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
@@ -119,7 +119,7 @@ def exported(module) -> list[str]:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_results_own_memory(path):
-    module = compiler.load_source(path.read_text(), filename=str(path))
+    module = gradc.load_source(path.read_text(), filename=str(path))
     check_module(module, exported(module), np.random.default_rng(0))
 
 
@@ -159,13 +159,13 @@ FORMULAS = {
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
 @pytest.mark.parametrize("key", sorted(FORMULAS))
 def test_formula_results_own_memory(key, fuse):
-    module = compiler.load_source(FORMULAS[key], fuse=fuse)
+    module = gradc.load_source(FORMULAS[key], fuse=fuse)
     check_module(module, ["f"], np.random.default_rng(1))
 
 
 def test_sgd_step_on_sum_uv():
     """The issue's reproduction: u -= lr * gu; v -= lr * gv with the true gradients."""
-    module = compiler.load_source(FORMULAS["sum_uv"])
+    module = gradc.load_source(FORMULAS["sum_uv"])
     u, v = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     gu, gv = module.f_grad(u, v)
     u -= 0.1 * gu
@@ -176,7 +176,7 @@ def test_sgd_step_on_sum_uv():
 
 def test_scaling_a_gradient_leaves_the_data_alone():
     """``gw *= 0.5`` for ``w @ x`` with ``@wrt(w)`` must not halve ``x``."""
-    module = compiler.load_source(FORMULAS["dot_w"])
+    module = gradc.load_source(FORMULAS["dot_w"])
     w, x = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     gw = module.f_grad(w, x)
     gw *= 0.5
@@ -186,7 +186,7 @@ def test_scaling_a_gradient_leaves_the_data_alone():
 
 def test_backward_of_add_returns_two_arrays():
     """The backward of ``a + b`` is ``d_out`` twice: two copies, neither the seed."""
-    module = compiler.load_source(FORMULAS["add"])
+    module = gradc.load_source(FORMULAS["add"])
     a, b = np.ones(3), np.ones(3)
     _, cache = module.f_forward(a, b)
     seed = np.array([1.0, 2.0, 3.0])
@@ -198,7 +198,7 @@ def test_backward_of_add_returns_two_arrays():
 
 def test_broadcast_gradient_is_writable():
     """The gradient of ``sum(sum(x, axis=1) ** 2)`` is a broadcast: it must be writable."""
-    module = compiler.load_source(FORMULAS["sum_rows"])
+    module = gradc.load_source(FORMULAS["sum_rows"])
     x = np.arange(6.0).reshape(2, 3)
     g = module.f_grad(x)
     g *= 0.5
@@ -212,6 +212,6 @@ def test_no_copy_of_fresh_results():
         "def f(u: Vector[n], v: Vector[n]) -> Vector[n]:\n    return u * v\n\n\n"
         "def g(W: Matrix[m, n], x: Vector[n]) -> Scalar:\n    return sum((W @ x) ** 2)\n"
     )
-    assert ".copy()" not in compiler.compile_source(fresh)
+    assert ".copy()" not in gradc.compile_source(fresh)
     for path in EXAMPLES:
-        assert ".copy()" not in compiler.compile_source(path.read_text())
+        assert ".copy()" not in gradc.compile_source(path.read_text())

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +35,7 @@ def every_entry(module, name: str, *args):
 
 @pytest.mark.parametrize("y", [[0, 3], [5], [-4], [0, 1, 2, -4]])
 def test_index_out_of_range_names_function_and_parameter(y):
-    module = compiler.load_source(PICK)
+    module = gradc.load_source(PICK)
     for call in every_entry(module, "pick", np.arange(3.0), np.array(y)):
         with pytest.raises(
             ValueError, match=r"pick: parameter 'y' holds index -?\d+, "
@@ -44,7 +44,7 @@ def test_index_out_of_range_names_function_and_parameter(y):
 
 
 def test_index_in_range_including_negative_counts_from_the_end():
-    module = compiler.load_source(PICK)
+    module = gradc.load_source(PICK)
     x, y = np.array([1.0, 2.0, 4.0]), np.array([-1, 0, -3, 2])
     value, grad = module.pick_value_and_grad(x, y)
     assert value == x[y].sum()
@@ -55,7 +55,7 @@ def test_index_in_range_including_negative_counts_from_the_end():
 
 def test_index_is_checked_against_the_axis_it_indexes():
     """``X[arange(n), y]``: y indexes the columns (c = 5), not the rows (n = 2)."""
-    module = compiler.load_source(ROWS)
+    module = gradc.load_source(ROWS)
     X = np.arange(10.0).reshape(2, 5)
     value, grad = module.rows_value_and_grad(X, np.array([4, 0]))
     assert value == X[0, 4] ** 2 + X[1, 0] ** 2
@@ -69,7 +69,7 @@ def test_index_is_checked_against_the_axis_it_indexes():
 
 
 def test_softmax_example_rejects_a_label_out_of_range():
-    module = compiler.load_source((ROOT / "examples" / "softmax.grad").read_text())
+    module = gradc.load_source((ROOT / "examples" / "softmax.grad").read_text())
     W, X = np.zeros((4, 3)), np.ones((2, 4))
     with pytest.raises(ValueError, match="softmax_loss: parameter 'y' holds index 3"):
         module.softmax_loss_value_and_grad(W, X, np.array([0, 3]), 0.1)
@@ -87,7 +87,7 @@ def test_softmax_example_rejects_a_label_out_of_range():
     ],
 )
 def test_reduction_over_an_empty_axis(body, shape, dim):
-    module = compiler.load_source(f"def f(x: {shape}) -> Scalar:\n    return {body}\n")
+    module = gradc.load_source(f"def f(x: {shape}) -> Scalar:\n    return {body}\n")
     x = np.ones((2, 0)) if shape.startswith("Matrix") else np.ones(0)
     for call in every_entry(module, "f", x):
         with pytest.raises(
@@ -98,7 +98,7 @@ def test_reduction_over_an_empty_axis(body, shape, dim):
 
 def test_empty_axis_that_no_mean_reduces_is_fine():
     """``sum`` of an empty vector is 0, its gradient empty (no check there)."""
-    module = compiler.load_source("def f(x: Vector[n]) -> Scalar:\n    return sum(x)\n")
+    module = gradc.load_source("def f(x: Vector[n]) -> Scalar:\n    return sum(x)\n")
     value, grad = module.f_value_and_grad(np.ones(0))
     assert value == 0.0
     assert grad.shape == (0,)
@@ -112,17 +112,17 @@ def test_empty_axis_that_no_mean_reduces_is_fine():
     ],
 )
 def test_int_too_large_for_float64(source, args, param):
-    module = compiler.load_source(source)
+    module = gradc.load_source(source)
     for call in every_entry(module, "f", *args):
         with pytest.raises(OverflowError, match=f"f: parameter '{param}' .*too large"):
             call()
 
 
 def test_large_int_that_fits_converts_as_numpy_does():
-    module = compiler.load_source("def f(x: Scalar) -> Scalar:\n    return x * 2\n")
+    module = gradc.load_source("def f(x: Scalar) -> Scalar:\n    return x * 2\n")
     assert module.f(10**300) == float(np.asarray(10**300, dtype=np.float64) * 2)
     np.testing.assert_array_equal(
-        compiler.load_source("def g(x: Vector[n]) -> Vector[n]:\n    return 2 * x\n").g(
+        gradc.load_source("def g(x: Vector[n]) -> Vector[n]:\n    return 2 * x\n").g(
             [1, 10**300]
         ),
         2.0 * np.asarray([1, 10**300], dtype=np.float64),
@@ -131,13 +131,13 @@ def test_large_int_that_fits_converts_as_numpy_does():
 
 
 def test_non_numeric_still_a_type_error():
-    module = compiler.load_source("def f(x: Scalar) -> Scalar:\n    return x * 2\n")
+    module = gradc.load_source("def f(x: Scalar) -> Scalar:\n    return x * 2\n")
     with pytest.raises(TypeError, match="f: parameter 'x' must be numeric, not str"):
         module.f("1")
 
 
 def test_index_too_large_for_int64():
-    module = compiler.load_source(PICK)
+    module = gradc.load_source(PICK)
     with pytest.raises(
         OverflowError, match="pick: parameter 'y' .*too large for int64"
     ):

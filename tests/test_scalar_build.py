@@ -15,7 +15,7 @@ import warnings
 import numpy as np
 import pytest
 
-import compiler
+import gradc
 
 # (formula in x, point, value in NumPy, derivative in NumPy), each a function of a float64.
 CASES = {
@@ -68,8 +68,8 @@ def numpy_at(fn, x: float) -> float:
 @pytest.mark.parametrize("key", sorted(CASES))
 def test_scalar_build_returns_numpys_number(key, fuse):
     formula, x, value, grad = CASES[key]
-    module = compiler.load_source(source(formula), fuse=fuse)
-    assert "math." in compiler.compile_source(source(formula), fuse=fuse) or (
+    module = gradc.load_source(source(formula), fuse=fuse)
+    assert "math." in gradc.compile_source(source(formula), fuse=fuse) or (
         "math" not in formula
     )
     v, g = numpy_at(value, x), numpy_at(grad, x)
@@ -87,7 +87,7 @@ def test_scalar_build_returns_numpys_number(key, fuse):
 
 def test_two_inputs_divide_by_zero():
     """``x / y`` at y = 0: inf, and gradients 1 / y = inf, -x / y**2 = -inf."""
-    module = compiler.load_source(
+    module = gradc.load_source(
         "def f(x: Scalar, y: Scalar) -> Scalar:\n    return x / y\n"
     )
     with np.errstate(all="ignore"):
@@ -100,7 +100,7 @@ def test_two_inputs_divide_by_zero():
 
 def test_backward_falls_back_on_a_cache_from_math():
     """``sqrt`` at 0: the forward succeeds in ``math``, the backward divides by 0."""
-    module = compiler.load_source(source("sqrt(x)"))
+    module = gradc.load_source(source("sqrt(x)"))
     value, cache = module.f_forward(0.0)
     assert value == 0.0
     with np.errstate(all="ignore"):
@@ -109,7 +109,7 @@ def test_backward_falls_back_on_a_cache_from_math():
 
 def test_backward_reads_a_cache_from_the_fallback():
     """``log`` at 0: the forward falls back to NumPy; its cache feeds the backward."""
-    module = compiler.load_source(source("log(x) * x"))
+    module = gradc.load_source(source("log(x) * x"))
     with np.errstate(all="ignore"):
         value, cache = module.f_forward(0.0)
         grad = module.f_backward(1.0, cache)
@@ -120,14 +120,14 @@ def test_backward_reads_a_cache_from_the_fallback():
 
 def test_fallback_warns_as_numpy_does():
     """The NumPy fallback keeps NumPy's RuntimeWarning (divide by zero)."""
-    module = compiler.load_source(source("1 / x"))
+    module = gradc.load_source(source("1 / x"))
     with pytest.warns(RuntimeWarning, match="divide by zero"):
         assert module.f(0.0) == math.inf
 
 
 def test_ordinary_points_stay_on_the_math_path():
     """Away from the raising points the results are the ``math`` ones, bit for bit."""
-    module = compiler.load_source(source("sqrt(x) + exp(x)"))
+    module = gradc.load_source(source("sqrt(x) + exp(x)"))
     x = 2.0
     value, grad = module.f_value_and_grad(x)
     assert value == math.sqrt(x) + math.exp(x)
@@ -136,7 +136,7 @@ def test_ordinary_points_stay_on_the_math_path():
 
 def test_no_try_where_nothing_can_raise():
     """Only + - * (and max/min/abs, comparisons): no ``try``, no fallback functions."""
-    text = compiler.compile_source(
+    text = gradc.compile_source(
         "def f(x: Scalar, y: Scalar, z: Scalar) -> Scalar:\n    return (x + y) * z\n"
     )
     assert "except (ArithmeticError" not in text
@@ -160,7 +160,7 @@ def test_scalar_inputs_of_numpy_code_follow_numpy(fuse, x):
         want_value = v.sum() * (1 / xs) + (v * xs**2).sum()
         want_dx = -v.sum() / xs**2 + (2 * xs * v).sum()
         want_dv = 1 / xs + xs**2 * np.ones(2)
-        mod = compiler.load_source(MIXED, fuse=fuse)
+        mod = gradc.load_source(MIXED, fuse=fuse)
         value, (d_x, d_v) = mod.f_value_and_grad(x, v)
         assert_same(mod.f(x, v), want_value, "f")
     assert_same(value, want_value, "value")
@@ -193,16 +193,16 @@ def test_raise_free_ops_need_no_fallback_and_match_numpy(expr):
     """The ops the scalar build runs without a ``try`` (RAISE_FREE_ON_FLOATS) raise on
     no float, inf or nan, and give what the NumPy build gives (nan through maximum and
     sign too, which Python's max() and a comparison-based sign dropped)."""
-    scalar = compiler.load_source(
+    scalar = gradc.load_source(
         f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n"
     )
-    text = compiler.compile_source(
+    text = gradc.compile_source(
         f"def f(x: Scalar, y: Scalar) -> Scalar:\n    return {expr}\n"
     )
     assert "_f_forward_numpy" not in text and "_f_value_and_grad_numpy" not in text, (
         text
     )
-    arrays = compiler.load_source(
+    arrays = gradc.load_source(
         f"def f(x: Vector[n], y: Vector[n]) -> Scalar:\n    return sum({expr})\n"
     )
     for x in SPECIAL:

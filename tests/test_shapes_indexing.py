@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import sympy
 
-import compiler
-from compiler import printer
-from compiler.errors import FormulaError
+import gradc
+from gradc.core import printer
+from gradc.errors import FormulaError
 from tests.buildcheck import check, modules
 from tests.gradcheck import central_diff_grad
 
@@ -128,7 +128,7 @@ def test_dot_is_np_dot_up_to_two_dimensions(sa, sb):
 def test_dot_of_a_stack_is_refused_with_a_pointer_to_matmul():
     src = "def f(a: Tensor[2, 3, 4], b: Matrix[4, 5]) -> Scalar:\n    return sum(dot(a, b))\n"
     with pytest.raises(FormulaError, match=r"<string>:2:.*use @"):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 def test_outer_of_vectors():
@@ -297,7 +297,7 @@ def test_step_slice_on_symbolic_dim(text, part):
 
 def test_step_slice_module_text_is_integer_arithmetic():
     src = "def f(v: Vector[n]) -> Scalar:\n    return mean(v[::2]) + mean(v[1::3])\n"
-    text = compiler.compile_source(src)
+    text = gradc.compile_source(src)
     assert "ceiling" not in text and "floor" not in text
     assert "(n + 1) // 2" in text
     for mod in modules(src):
@@ -352,7 +352,7 @@ def test_slice_bound_of_another_dimension_is_checked():
 def test_slice_bound_that_is_not_a_dimension_expression_is_a_located_error(bound):
     src = f"def f(x: Vector[n]) -> Scalar:\n    return sum(x[:{bound}])\n"
     with pytest.raises(FormulaError, match=r"<string>:2:\d+: error: "):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 @pytest.mark.parametrize("fuse", [True, False])
@@ -364,13 +364,13 @@ def test_emitted_slices_and_sizes_are_ruff_clean(tmp_path, fuse):
         "    return mean(a) + mean(b) + sum(v[n // 2:])\n"
     )
     path = tmp_path / "m.py"
-    path.write_text(compiler.compile_source(src, fuse=fuse))
+    path.write_text(gradc.compile_source(src, fuse=fuse))
     for cmd in (["check"], ["format", "--check", "--diff"]):
         done = subprocess.run(
             ["ruff", *cmd, "--isolated", str(path)], capture_output=True, text=True
         )
         assert done.returncode == 0, done.stdout + done.stderr
-    mod = compiler.load_source(src, fuse=fuse)
+    mod = gradc.load_source(src, fuse=fuse)
     v, X = rand(7), rand(2, 7)
     a = v[1:6:2] * v[:6:2][:3]
     want = np.mean(a) + np.mean(X.reshape(-1)[::3]) + np.sum(v[3:])
@@ -433,14 +433,14 @@ def test_transpose_axes_out_of_range_is_a_located_error(axes, bad):
     with pytest.raises(
         FormulaError, match=rf"<string>:2:{col}: error: axis {bad} is out of range"
     ):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 @pytest.mark.parametrize("axes", ["(0, 0)", "(0,)", "(1, 0, 2)"])
 def test_transpose_axes_not_a_permutation_is_a_located_error(axes):
     src = f"def f(X: Matrix[a, b]) -> Scalar:\n    return sum(transpose(X, {axes}))\n"
     with pytest.raises(FormulaError, match=r"<string>:2:\d+: error: (transpose|axis)"):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 def test_transpose_negative_axes_as_numpy():
@@ -463,7 +463,7 @@ def test_dimension_named_like_a_constant_is_a_located_error(name):
     with pytest.raises(
         FormulaError, match=rf"<string>:4:17: error: .*'{name}'.*constant"
     ):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 def test_constants_e_and_pi_keep_their_values():
@@ -474,7 +474,7 @@ def test_constants_e_and_pi_keep_their_values():
 def test_parameter_named_like_a_dimension_is_a_located_error():
     src = "def f(n: Scalar, x: Vector[n]) -> Scalar:\n    return sum(x) * n\n"
     with pytest.raises(FormulaError, match=r"<string>:1:7: error: parameter 'n'"):
-        compiler.load_source(src)
+        gradc.load_source(src)
 
 
 # --- the command line on these formulas ----------------------------------------------------------

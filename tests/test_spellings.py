@@ -18,9 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gradcheck import assert_fd_close, central_diff_grad
 
-from compiler import compile_source, load_source
-from compiler.ir import Builder
-from compiler.passes.simplify import make_rewriter
+from gradc import compile_source, load_source
+from gradc.core.ir import Builder
+from gradc.rewrite.simplify import make_rewriter
 
 RNG = np.random.default_rng(8)
 

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 import cli
-import compiler
-from compiler import evaluate, tools
+import gradc
+from gradc.cli import evaluate, tools
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "examples/lecture.grad"
@@ -431,8 +431,8 @@ def corrupt(module, name: str, factor: float, *, which: str):
 @pytest.mark.parametrize("which", ["backward", "value_and_grad"])
 def test_check_fails_on_a_corrupted_module(which, capsys):
     text = (ROOT / LECTURE).read_text()
-    module = compiler.load_source(text, filename=LECTURE)
-    functions = compiler.lower_source(text, filename=LECTURE, adjoint=False)
+    module = gradc.load_source(text, filename=LECTURE)
+    functions = gradc.lower_source(text, filename=LECTURE, adjoint=False)
     # a relative error of 1e-4 in one gradient is far above the tolerance (1e-6)
     corrupt(module, "mul_add", 1 + 1e-4, which=which)
     assert tools.check_module(module, functions, seed=0) == 1
@@ -440,7 +440,7 @@ def test_check_fails_on_a_corrupted_module(which, capsys):
     assert f"MISMATCH: gradient of z ({which}) differs" in out
     assert "gradient of x" not in out.split("MISMATCH", 1)[1]
     # the uncorrupted module passes the same check
-    module = compiler.load_source(text, filename=LECTURE)
+    module = gradc.load_source(text, filename=LECTURE)
     assert tools.check_module(module, functions, seed=0) == 0
 
 
@@ -461,8 +461,8 @@ def test_check_cli_exits_1_on_a_corrupted_backward(monkeypatch, capsys):
 
 def test_check_reports_a_module_that_raises(capsys):
     text = (ROOT / LECTURE).read_text()
-    module = compiler.load_source(text, filename=LECTURE)
-    functions = compiler.lower_source(text, filename=LECTURE, adjoint=False)
+    module = gradc.load_source(text, filename=LECTURE)
+    functions = gradc.lower_source(text, filename=LECTURE, adjoint=False)
 
     def broken(d_out, cache):
         raise RuntimeError("boom")
@@ -515,7 +515,7 @@ def test_bad_input_exits_2(tmp_path, capsys):
 
 def test_drawn_points_suit_the_formula(mix):
     functions = {
-        f.name: f for f in compiler.lower_source(mix.read_text(), adjoint=False)
+        f.name: f for f in gradc.lower_source(mix.read_text(), adjoint=False)
     }
     for seed in range(5):
         fn = functions["domain"]
@@ -544,8 +544,8 @@ def test_the_walk_agrees_with_the_compiled_module(fuse):
     """explain/graph's numbers are the compiled module's numbers, on every example."""
     for example in EXAMPLES:
         text = (ROOT / example).read_text()
-        module = compiler.load_source(text, filename=example, fuse=fuse)
-        for fn in compiler.lower_source(text, filename=example, fuse=fuse):
+        module = gradc.load_source(text, filename=example, fuse=fuse)
+        for fn in gradc.lower_source(text, filename=example, fuse=fuse):
             point = evaluate.draw_point(fn, evaluate.rng_for(1, fn))
             trace = evaluate.backprop(fn, point)
             args = point.args(fn)

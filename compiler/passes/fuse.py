@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..autodiff import active_nodes
-from ..ir import Builder, Function, reachable, rebuild
-from ..symbolic import FUSIBLE
-from ..sympy_input import derivable
+from ..core.ir import Builder, Function, reachable, rebuild
+from ..rewrite.simplify import make_rewriter
+from ..symbolic.body import FUSIBLE
+from ..symbolic.convert import derivable
+from .autodiff import active_nodes
 
 MAX_REGION = 12
 
@@ -91,7 +92,7 @@ def body_of(nodes, members: list[int]) -> tuple[tuple, list[int]]:
     return tuple(body), inputs
 
 
-def fuse(fn: Function) -> Function:
+def fuse_regions(fn: Function) -> Function:
     """The function with each elementwise region of two or more operations as one node."""
     nodes = fn.nodes
     root_of = regions(fn)
@@ -140,7 +141,6 @@ def expand_fused(fn: Function) -> Function:
     builder's hash-consing, so the backward reads them from the cache instead of
     computing them again (common subexpressions across forward and backward).
     """
-    from .simplify import make_rewriter
 
     def expand(i, node, remap):
         if node.op != "fused":

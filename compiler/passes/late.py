@@ -10,8 +10,8 @@ registered in ``passes/simplify.py`` in the ``late`` phase.
 
 from __future__ import annotations
 
-from ..ir import Builder, Function, rebuild
-from .simplify import RULES, make_rewriter
+from ..core.ir import Builder, Function, rebuild
+from ..rewrite.simplify import RULES, make_rewriter
 
 
 def late(fn: Function) -> Function:

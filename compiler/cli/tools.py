@@ -28,8 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import FormulaError, __version__, load_source, lower_source
-from . import printer as P
+from .. import FormulaError, __version__, load_source, lower_source
+from ..core import printer as P
+from ..core.ir import Function, format_attr, reachable
+from ..core.prim import PRIMS
+from ..ops.primitives import index_text
 from .evaluate import (
     InputError,
     Point,
@@ -42,8 +45,6 @@ from .evaluate import (
     parse_dims,
     rng_for,
 )
-from .ir import Function, format_attr, reachable
-from .primitives import PRIMS, index_text
 
 #: central differences: entry k of an input moves by +-FD_STEP * max(1, |x_k|)
 FD_STEP = 1e-6
@@ -172,7 +173,7 @@ def handler(cmd):
 
 def read_source(name: str) -> str:
     """A formula file's text, or a located FormulaError (unreadable, not UTF-8)."""
-    from . import decode
+    from .. import decode
 
     try:
         data = Path(name).read_bytes()
@@ -653,7 +654,7 @@ def op_name(node) -> str:
 
 def op_symbol(node, dims: dict) -> tuple[str, str]:
     """The symbol in a node's circle and a small second line (axis, index, ...)."""
-    from .codegen import Ctx
+    from ..backend.codegen import Ctx
 
     if node.op == "fused":
         return node.attr("name").removeprefix("fused "), "fused"
@@ -789,7 +790,7 @@ def file_mode(path: Path) -> int:
 
 def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
     """The DOT text of ``gradc graph`` (rendered from ``templates/graph.dot.j2``)."""
-    from .templating import render
+    from ..backend.templating import render
 
     fn, L, ev = trace.fn, trace.labels, trace.ev
     dims = trace.point.dims

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sympy
 
-from .errors import ShapeError
-from .ir import format_shape
+from ..errors import ShapeError
+from . import printer
 
 
 def dim_symbol(name: str) -> sympy.Symbol:
@@ -191,3 +191,9 @@ def as_inequality(e) -> tuple:
     lhs = [t for t in terms if not t.could_extract_minus_sign()]
     rhs = [-t for t in terms if t.could_extract_minus_sign()]
     return canon(sympy.Add(*lhs)), canon(sympy.Add(*rhs))
+
+
+def format_shape(shape: tuple) -> str:
+    """Shapes as a user writes them: ``()``, ``(n,)``, ``(n, d - 1)``, ``(n // 2, 4 * h)``
+    (sizes in Python integer arithmetic, as the emitted code writes them)."""
+    return printer.shape(shape, {})

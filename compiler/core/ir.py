@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import printer
+from .prim import PRIMS
+from .shapes import format_shape
 
 Dim = int | sympy.Expr
 Shape = tuple
@@ -74,7 +75,8 @@ class Function:
     """One formula function as a graph, before or after differentiation.
 
     After ``autodiff.differentiate``: ``seed`` is the node of the upstream gradient
-    ``d_<output>`` and ``grads`` maps each differentiated parameter to its adjoint node.
+    ``d_<output>`` and ``grads`` maps each differentiated parameter to its adjoint node;
+    ``value_and_grad`` is the same graph with the seed set to 1 (``passes/seed.py``).
     """
 
     name: str
@@ -92,6 +94,7 @@ class Function:
     notes: dict[int, str] = field(default_factory=dict)
     adjoint_of: dict[int, int] = field(default_factory=dict)
     source: list[str] = field(default_factory=list)
+    value_and_grad: Function | None = None
 
     @property
     def wrt(self) -> list[Param]:
@@ -164,8 +167,6 @@ class Builder:
 
     def emit(self, op: str, *args: int, **attrs) -> int:
         """Make (or find) the node ``op(*args)``; shape and dtype come from the primitive table."""
-        from .primitives import PRIMS
-
         prim = PRIMS[op]
         if self.rewrite is not None:
             found = self.rewrite(self, op, args, attrs)
@@ -219,12 +220,6 @@ class Builder:
         """Whether node ``i`` is a constant (equal to ``value`` if given)."""
         node = self.nodes[i]
         return node.op == "const" and (value is None or node.attr("value") == value)
-
-
-def format_shape(shape: Shape) -> str:
-    """Shapes as a user writes them: ``()``, ``(n,)``, ``(n, d - 1)``, ``(n // 2, 4 * h)``
-    (sizes in Python integer arithmetic, as the emitted code writes them)."""
-    return printer.shape(shape, {})
 
 
 def format_attr(value) -> str:

@@ -17,6 +17,8 @@ import math
 import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ..core.ir import reachable
+
 
 class sigmoid(sympy.Function):  # noqa: N801 - named as in formulas
     """The logistic function, opaque to simplification; sigmoid' = sigmoid (1 - sigmoid)."""
@@ -126,28 +128,12 @@ ARITH = {
 }
 
 
-def sympy_to_body(expr: sympy.Expr, symbols: list[sympy.Symbol]) -> tuple:
-    """A body computing ``expr`` from inputs ``symbols`` (shared subexpressions once)."""
-    from .ir import Builder
-    from .passes.simplify import make_rewriter
-    from .sympy_input import convert, post_order
-
-    b = Builder(rewrite=make_rewriter(fuse=False))
-    memo = {s: b.emit("input_ref", k=k) for k, s in enumerate(symbols)}
-    for e in post_order(expr):
-        if e not in memo:
-            memo[e] = convert(b, e, memo)
-    return freeze_body(b.nodes, memo[expr])
-
-
 def freeze_body(nodes, root: int, compact: bool = False):
     """Nodes of a builder (inputs as ``input_ref``) as a hashable body ending in ``root``.
 
     With ``compact``, inputs the body does not use are dropped and renumbered; returns
     ``(body, used)`` where ``used`` lists the original input numbers kept.
     """
-    from .ir import reachable
-
     keep = sorted(reachable(nodes, [root]))
     index = {old: new for new, old in enumerate(keep)}
     used = sorted(nodes[i].attr("k") for i in keep if nodes[i].op == "input_ref")

@@ -28,14 +28,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from . import printer as P
-from .autodiff import active_nodes, contributions, live_masks
-from .codegen import HELPER_ORDER, Ctx, index_root, slice_needs
-from .ir import Builder, Function, Node, format_attr, reachable
-from .loader import import_source
-from .passes.simplify import make_rewriter
-from .primitives import PRIMS, index_text
-from .shapes import as_inequality, dim_symbol
+from ..backend.codegen import HELPER_ORDER, Ctx, index_root, slice_needs
+from ..backend.loader import import_source
+from ..core import printer as P
+from ..core.ir import Builder, Function, Node, format_attr, reachable
+from ..core.prim import PRIMS
+from ..core.shapes import as_inequality, dim_symbol
+from ..ops.primitives import index_text
+from ..passes.autodiff import active_nodes, contributions, live_masks
+from ..rewrite.simplify import make_rewriter
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)
@@ -55,7 +56,7 @@ class InputError(ValueError):
 @functools.lru_cache(maxsize=1)
 def helper_namespace() -> dict:
     """``np`` and the module helpers of the emitted code, from gradc's own template."""
-    from .templating import environment
+    from ..backend.templating import environment
 
     calls = "".join("{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER)
     text = (

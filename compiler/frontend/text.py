@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from . import ir
-from .codegen import function_name_problem, generated_names
-from .errors import FormulaError, ShapeError
-from .ir import Builder, Function, Loc, Param
-from .passes.simplify import make_rewriter
-from .primitives import PRIMS
-from .shapes import canon, dim_symbol, norm_axis, size
-from .sympy_input import derivable
+from ..core.ir import Builder, Function, Loc, Param, reachable
+from ..core.names import function_name_problem, generated_names
+from ..core.prim import PRIMS
+from ..core.shapes import broadcast, canon, dim_symbol, format_shape, norm_axis, size
+from ..errors import FormulaError, ShapeError
+from ..rewrite.simplify import make_rewriter
+from ..symbolic.body import FUSIBLE, freeze_body
+from ..symbolic.convert import derivable
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_DEPTH = 200
@@ -614,8 +614,8 @@ def lower_function(
     if b.shape(out) != out_shape:
         raise src.error(
             fn.body[-1],
-            f"'{fn.name}' returns shape {ir.format_shape(b.shape(out))} "
-            f"but is annotated {out_text} {ir.format_shape(out_shape)}",
+            f"'{fn.name}' returns shape {format_shape(b.shape(out))} "
+            f"but is annotated {out_text} {format_shape(out_shape)}",
         )
     loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
     dims = {name: name for name in scope.dims}
@@ -1513,7 +1513,7 @@ def call_reshape(node, scope, name):
         if not (isinstance(dims[free], int) or dims[free].is_integer):
             raise scope.src.error(
                 s,
-                f"cannot reshape {ir.format_shape(scope.b.shape(x))} "
+                f"cannot reshape {format_shape(scope.b.shape(x))} "
                 f"into {ast.unparse(s)}",
             )
     return emit(scope, node, "reshape", x, shape=tuple(dims))
@@ -1654,8 +1654,6 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
 
 def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Scope):
     """A ``@fuse`` call as one fused node whose body is the function's (None if not smooth)."""
-    from .symbolic import FUSIBLE, freeze_body
-
     fn = sig.node
     sub = Builder(rewrite=scope.b.rewrite)
     inner = Scope(
@@ -1669,7 +1667,7 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
     for k, a in enumerate(fn.args.args):
         inner.env[a.arg] = sub.emit("input_ref", k=k)
     _, out = lower_body(fn, inner)
-    live = ir.reachable(sub.nodes, [out])
+    live = reachable(sub.nodes, [out])
     ops = {sub[i].op for i in live}
     if not ops <= set(FUSIBLE) | {"const", "input_ref"} or sub[out].op == "input_ref":
         return None
@@ -1693,8 +1691,6 @@ def fuse_call(node: ast.Call, sig: Signature, args: list[int], above, scope: Sco
 
 def broadcast_over(scope: Scope, at, result: int, args: list[int]) -> int:
     """A ``@fuse`` result spread over the broadcast shape of all its arguments."""
-    from .shapes import broadcast
-
     try:
         shape = broadcast(*(scope.b.shape(a) for a in args), scope.b.shape(result))
     except ShapeError as exc:
@@ -1737,7 +1733,7 @@ def bind_dims(
         raise src.error(
             at,
             f"{fname}(): argument '{a.arg}' has shape "
-            f"{ir.format_shape(actual)}, expected {text}",
+            f"{format_shape(actual)}, expected {text}",
         )
     return [(a, shape, actual, at, text)] if exprs else []
 
@@ -1756,7 +1752,7 @@ def check_dim_expressions(
             raise inner.src.error(
                 at,
                 f"{fname}(): argument '{a.arg}' has shape "
-                f"{ir.format_shape(actual)}, expected {text}",
+                f"{format_shape(actual)}, expected {text}",
             )
 
 

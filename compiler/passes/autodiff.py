@@ -8,10 +8,11 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from .ir import Builder, Function, reachable
-from .passes.simplify import make_rewriter
-from .primitives import PRIMS, unbroadcast
-from .shapes import broadcast
+from ..core.ir import Builder, Function, reachable
+from ..core.prim import PRIMS
+from ..core.shapes import broadcast
+from ..ops.primitives import unbroadcast
+from ..rewrite.simplify import make_rewriter
 
 
 def active_nodes(fn: Function) -> set[int]:

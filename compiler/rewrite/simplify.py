@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ..primitives import PRIMS, count
-from ..shapes import broadcast
+from ..core.prim import PRIMS
+from ..core.shapes import broadcast
+from ..ops.primitives import count
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The Jinja2 environment over ``templates/`` (shipped inside the package as ``compiler.templates``)."""
+"""The Jinja2 environment over ``templates/`` (shipped inside the package as ``gradc.templates``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def template_dir() -> Path:
     """Where the templates are: this source tree's ``templates/`` when the package runs from
     a checkout (an editable install of another checkout must not lend it its templates),
     else the installed package data."""
-    tree = Path(__file__).resolve().parent.parent
+    tree = Path(__file__).resolve().parent.parent.parent
     if (tree / "pyproject.toml").is_file() and (
         tree / "templates" / "module.py.j2"
     ).is_file():
@@ -20,12 +20,12 @@ def template_dir() -> Path:
     try:
         from importlib.resources import files
 
-        installed = Path(str(files("compiler.templates")))
+        installed = Path(str(files("gradc.templates")))
         if (installed / "module.py.j2").is_file():
             return installed
     except (ModuleNotFoundError, TypeError):
         pass
-    return Path(__file__).resolve().parent.parent / "templates"
+    return tree / "templates"
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,52 +13,31 @@ code that comes from it. Names are assigned here, in node order, never from sets
 from __future__ import annotations
 
 import copy
-import dataclasses
 import hashlib
-import keyword
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
 import sympy
 
-from . import printer as P
-from .ir import Builder, Function, reachable, rebuild
-from .passes.late import late
-from .passes.simplify import make_rewriter
-from .primitives import (
-    NEEDS_NONEMPTY,
-    PRIMS,
-    NoScalarSpelling,
-    as_float,
-    index_requirements,
-    may_raise_on_floats,
-    spell,
+from ..core import printer as P
+from ..core.ir import Function, reachable
+from ..core.names import (  # noqa: F401
+    HELPER_ORDER,
+    PYTHON_BUILTINS,
+    VERSION,
+    fallback_name,
+    function_name_problem,
+    generated_names,
+    reserved_names,
 )
-from .shapes import as_inequality, broadcast, canon, provably_nonnegative
+from ..core.prim import PRIMS, NoScalarSpelling, may_raise_on_floats, spell
+from ..core.shapes import as_inequality, broadcast, canon, provably_nonnegative
+from ..ops.primitives import NEEDS_NONEMPTY, as_float, index_requirements
 from .templating import render
 
-VERSION = "0.1.0"
 LINE_LIMIT = 88
 INLINE_LIMIT = 60
-HELPER_ORDER = (
-    "_float64",
-    "_index_error",
-    "_empty_error",
-    "_sigmoid",
-    "_softplus",
-    "_logsumexp",
-    "_softmax",
-    "_log_softmax",
-    "_sigmoid_scalar",
-    "_softplus_scalar",
-    "_sign_scalar",
-    "_maximum_scalar",
-    "_minimum_scalar",
-    "_vdot",
-    "_norm",
-    "_erf",
-)
 HELPER_NEEDS = {
     "_log_softmax": ("math",),
     "_logsumexp": ("math",),
@@ -73,78 +52,6 @@ HELPER_NEEDS = {
 LEAVES = ("param", "const", "dim", "arange")
 ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
-
-
-# Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.
-PYTHON_BUILTINS = frozenset(
-    """
-ArithmeticError AssertionError AttributeError BaseException BaseExceptionGroup
-BlockingIOError BrokenPipeError BufferError BytesWarning ChildProcessError
-ConnectionAbortedError ConnectionError ConnectionRefusedError ConnectionResetError
-DeprecationWarning EOFError Ellipsis EncodingWarning EnvironmentError Exception
-ExceptionGroup False FileExistsError FileNotFoundError FloatingPointError
-FutureWarning GeneratorExit IOError ImportError ImportWarning IndentationError
-IndexError InterruptedError IsADirectoryError KeyError KeyboardInterrupt
-LookupError MemoryError ModuleNotFoundError NameError None NotADirectoryError
-NotImplemented NotImplementedError OSError OverflowError PendingDeprecationWarning
-PermissionError ProcessLookupError RecursionError ReferenceError ResourceWarning
-RuntimeError RuntimeWarning StopAsyncIteration StopIteration SyntaxError
-SyntaxWarning SystemError SystemExit TabError TimeoutError True TypeError
-UnboundLocalError UnicodeDecodeError UnicodeEncodeError UnicodeError
-UnicodeTranslateError UnicodeWarning UserWarning ValueError Warning
-ZeroDivisionError abs aiter all anext any ascii bin bool breakpoint bytearray bytes
-callable chr classmethod compile complex copyright credits delattr dict dir divmod
-enumerate eval exec exit filter float format frozenset getattr globals hasattr hash
-help hex id input int isinstance issubclass iter len license list locals map max
-memoryview min next object oct open ord pow print property quit range repr reversed
-round set setattr slice sorted staticmethod str sum super tuple type vars zip
-""".split()
-)
-
-
-def reserved_names(fn_names: list[str]) -> set[str]:
-    """Names generated code must not bind: keywords, builtins, module-level names."""
-    names = set(keyword.kwlist) | set(keyword.softkwlist) | PYTHON_BUILTINS
-    names |= {
-        "__builtins__",
-        "__debug__",
-        "__name__",
-        "__doc__",
-        "__file__",
-        "__spec__",
-    }
-    names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
-    names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
-    for f in fn_names:
-        names |= {f, *generated_names(f)}
-    return names
-
-
-def generated_names(fn_name: str) -> list[str]:
-    """The module-level names emitted for the formula function ``fn_name`` besides itself
-    (its NumPy fallbacks included, though a scalar build may not need them all)."""
-    public = [
-        fn_name + suffix
-        for suffix in ("_forward", "_backward", "_grad", "_value_and_grad")
-    ]
-    return public + [
-        fallback_name(fn_name, k) for k in ("forward", "backward", "value_and_grad")
-    ]
-
-
-def function_name_problem(name) -> str | None:
-    """Why ``name`` cannot name an exported function (it becomes a module attribute beside
-    ``np``, ``math``, the helpers and the builtins the module calls), or None if it can."""
-    if not isinstance(name, str) or not name.isidentifier():
-        return "is not an identifier"
-    if unicodedata.normalize("NFKC", name) != name:
-        return f"is not NFKC-normalised (Python reads it as {unicodedata.normalize('NFKC', name)!r})"
-    if name.startswith("_") or name in reserved_names([]):
-        return (
-            "is reserved (a Python builtin, keyword, private name or a name the generated "
-            "module uses)"
-        )
-    return None
 
 
 def identifier(text: str) -> str:
@@ -560,17 +467,6 @@ def dependents(nodes, roots: set[int]) -> set[int]:
     return out
 
 
-def seed_one(fn: Function, fuse: bool) -> Function:
-    """The graph with the upstream gradient set to 1 (for ``f_grad``), simplified again
-    (the late rewrites too: a ``sum(d_out * a * b)`` may now be ``vdot(a, b)``)."""
-    b = Builder(rewrite=make_rewriter(fuse=False))  # recognition is for formulas only
-
-    def one(i, node, remap):
-        return b.const(1.0) if i == fn.seed else None
-
-    return late(dataclasses.replace(rebuild(fn, b, one), seed=None))
-
-
 # ---------------------------------------------------------------- prologue
 
 
@@ -958,11 +854,6 @@ def lay_out(
 MATH_ERRORS = "(ArithmeticError, ValueError)"
 
 
-def fallback_name(fn_name: str, kind: str) -> str:
-    """The NumPy fallback of the scalar function ``<fn_name>_<kind>``."""
-    return f"_{fn_name}_{kind}_numpy"
-
-
 def fallback_doc(name: str) -> list[str]:
     """The docstring of a NumPy fallback."""
     public = name[1 : -len("_numpy")]
@@ -1002,7 +893,6 @@ def all_scalar(fn: Function) -> bool:
 def function_family(
     fn: Function,
     fn_names: list[str],
-    fuse: bool,
     math: bool = False,
     numpy_fallback: bool = False,
 ) -> tuple[list[dict], set]:
@@ -1187,7 +1077,7 @@ def function_family(
         )
     )
     if fn.nodes[fn.output].shape == ():
-        vg = seed_one(fn, fuse)
+        vg = fn.value_and_grad
         out.append(
             guard(
                 value_and_grad(
@@ -1323,7 +1213,6 @@ def generate(
     source: str,
     raw: bytes,
     module_doc: str,
-    fuse: bool = True,
 ) -> str:
     """The whole module text for the compiled ``functions`` of one formula source (bytes ``raw``)."""
     names = [f.name for f in functions]
@@ -1331,16 +1220,16 @@ def generate(
     families, helpers = [], set()
     for fn in functions:
         try:
-            fam, used = function_family(fn, names, fuse, math=all_scalar(fn))
+            fam, used = function_family(fn, names, math=all_scalar(fn))
         except NoScalarSpelling:
-            fam, used = function_family(fn, names, fuse)
+            fam, used = function_family(fn, names)
         checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
         used |= {
             h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks
         }
         called = {f["guard"]["handler"][0] for f in fam if f["guard"]}
         if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
-            extra, needs = function_family(fn, names, fuse, numpy_fallback=True)
+            extra, needs = function_family(fn, names, numpy_fallback=True)
             fam += [f for f in extra if any(f["name"] + "(" in c for c in called)]
             used |= needs
         families.append({"name": fn.name, "functions": fam})

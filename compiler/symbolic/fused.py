@@ -1,0 +1,125 @@
+"""The ``fused`` operation: an elementwise region kept as a small body graph, printed
+inline, whose local gradients SymPy derives (``symbolic/body.py``)."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..core import printer as P
+from ..core.ir import Node
+from ..core.prim import prim, spell
+from ..ops.primitives import elementwise_shape
+from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
+from .convert import convert, post_order
+
+# ----------------------------------------------------------------------------
+# Fused elementwise nodes: a small body graph; SymPy derives the local gradients
+
+
+def body_emit(node, a, ctx):
+    """Print a fused node's body inline, with the same spellings as unfused nodes."""
+    vals: list = []
+    for op, args, attrs in node.attr("body"):
+        if op == "input":
+            vals.append(a[dict(attrs)["k"]])
+        else:
+            inner = Node(op, args, (), "float", attrs)
+            vals.append(spell(inner, [vals[k] for k in args], ctx))
+    return vals[-1]
+
+
+def expand(b, expr, nodes: dict) -> int:
+    """Build SymPy ``expr`` as plain nodes, its symbols standing for ``nodes`` (shared once)."""
+    memo = dict(nodes)
+    for e in post_order(expr):
+        if e not in memo:
+            memo[e] = convert(b, e, memo)
+    return memo[expr]
+
+
+INFIX = {
+    "add": "+",
+    "sub": "-",
+    "mul": "*",
+    "div": "/",
+    "matmul": "@",
+    "lt": "<",
+    "le": "<=",
+    "gt": ">",
+    "ge": ">=",
+    "eq": "==",
+    "ne": "!=",
+}
+
+
+def is_mask(b, node) -> bool:
+    """Whether ``node`` is a comparison used as a number: ``where(c, 1.0, 0.0)``."""
+    return (
+        node.op == "where"
+        and b.is_const(node.args[1], 1.0)
+        and b.is_const(node.args[2], 0.0)
+    )
+
+
+def hint(b, i: int, depth: int = 1) -> str:
+    """A readable name for node ``i`` in a comment: the formula's name, else a short
+    expression in parentheses (``(X @ w)``), else its op (``(matmul)``)."""
+    node = b[i]
+    name = node.name or node.attr("name")
+    if name:
+        return name
+    if node.op == "const":
+        return P.number(node.attr("value")).text
+    if is_mask(b, node):  # the comparison a formula wrote as a number: (x >= 0)
+        return hint(b, node.args[0], depth)
+    if node.op in INFIX and depth > 0:
+        x, y = (hint(b, a, depth - 1) for a in node.args)
+        if "(" not in x + y:
+            return f"({x} {INFIX[node.op]} {y})"
+    return f"({node.op})"
+
+
+def fused_adjoint(b, i, n, g):
+    """Each input gets g times SymPy's simplified derivative of the body.
+
+    The factor the local gradients share (``out * (1 - out)`` for a neuron) is
+    computed once, as the lecture's backward does with ``d_z``.
+    """
+    body, m = n.attr("body"), len(n.args)
+    wanted = [k for k, x in enumerate(n.args) if b.wanted(x)]
+    locals_ = {k: local_gradient(body, m, k)[0] for k in wanted}
+    locals_ = {k: d for k, d in locals_.items() if d != 0}
+    nodes = dict(zip(arg_symbols(m), n.args))
+    nodes[OUT] = i
+    nodes[UPSTREAM] = g
+    names = {s: sympy.Symbol(hint(b, a)) for s, a in zip(arg_symbols(m), n.args)}
+    names[OUT] = sympy.Symbol(hint(b, i) if b[i].name else "out")
+    label = n.attr("name")
+    common = (
+        common_factor(list(locals_.values())) if len(locals_) > 1 else sympy.Integer(1)
+    )
+    upstream = UPSTREAM
+    if not common.is_Number:
+        shared = expand(b, UPSTREAM * common, nodes)
+        note = f"{label}: local gradients share {sympy.sstr(common.xreplace(names))}"
+        b.notes.setdefault(shared, note)
+        if (
+            b[shared].op == "neg"
+        ):  # the sign may move on (sum(-x) -> -sum(x)): keep the note
+            b.notes.setdefault(b[shared].args[0], note)
+        upstream = sympy.Symbol("_shared")
+        nodes[upstream] = shared
+    out = [None] * m
+    for k, local in locals_.items():
+        rest = local if common.is_Number else sympy.cancel(local / common)
+        c = expand(b, upstream * rest, nodes)
+        if not (rest.is_Symbol or rest.is_Number):
+            text = sympy.sstr(rest.xreplace(names))
+            extra = "" if upstream == UPSTREAM else " (times the shared factor)"
+            b.notes.setdefault(c, f"{label}: d/d{hint(b, n.args[k])} = {text}{extra}")
+        out[k] = c
+    return out
+
+
+prim("fused", elementwise_shape, body_emit, fused_adjoint, elementwise=True)
+prim("input_ref", lambda b, args, attrs: ((), "float"), None)
