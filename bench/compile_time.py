@@ -149,9 +149,7 @@ def time_chains(gradc, ns, repeats: int) -> dict:
     rows = []
     for n in ns:
         text = chain_source(n)
-        t = _median_time(
-            repeats, gradc.compile_source, text, filename=f"chain{n}.grad"
-        )
+        t = _median_time(repeats, gradc.compile_source, text, filename=f"chain{n}.grad")
         rows.append({"statements": n, "seconds": t, "us_per_statement": 1e6 * t / n})
     out: dict[str, Any] = {"rows": rows}
     if len(rows) >= 2:

@@ -20,8 +20,8 @@ import pytest
 
 import gradc
 from gradc.cli import evaluate
-from gradc.frontend import text as frontend
 from gradc.errors import FormulaError
+from gradc.frontend import text as frontend
 from tests.buildcheck import check, modules
 from tests.gradcheck import central_diff_grad
 

@@ -514,9 +514,7 @@ def test_bad_input_exits_2(tmp_path, capsys):
 
 
 def test_drawn_points_suit_the_formula(mix):
-    functions = {
-        f.name: f for f in gradc.lower_source(mix.read_text(), adjoint=False)
-    }
+    functions = {f.name: f for f in gradc.lower_source(mix.read_text(), adjoint=False)}
     for seed in range(5):
         fn = functions["domain"]
         point = evaluate.draw_point(fn, evaluate.rng_for(seed, fn))
