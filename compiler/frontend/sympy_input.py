@@ -13,7 +13,7 @@ from ..core.ir import Builder, Function, Loc, Param
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from ..rewrite.simplify import make_rewriter
-from ..symbolic.convert import FUNCTIONS, convert, error, post_order
+from ..symbolic.convert import FUNCTIONS, build, error
 
 MAX_SHOWN = 60  # characters of a subexpression quoted in a message
 MAX_PRINTED = (
@@ -27,7 +27,7 @@ MAX_TREE = (
 def tree_size(expr) -> int:
     """The number of nodes ``expr`` has printed as a tree, counted over its DAG (linear time)."""
     size: dict = {}
-    for e in post_order(expr):
+    for e in subexpressions(expr):
         size[e] = 1 + sum(size[a] for a in e.args)
     return size[expr]
 
@@ -127,19 +127,42 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
         if s not in inputs:
             raise error(f"wrt symbol {s} is not an input")
     check_supported(expr, inputs)
-    lines = []
-    for e in post_order(expr):
-        if e in memo:
-            continue
-        memo[e] = convert(b, e, memo)
-        lines.append(
-            f"%{memo[e]} = {type(e).__name__}({', '.join(str(memo[a]) for a in e.args)})"
-            if e.args
-            else f"%{memo[e]} = {sympy.srepr(e)}"
-        )
-    out = memo[expr]
+    out = build(b, expr, memo)
+    b.name(out, "out")  # as the text frontend names a returned expression
     fn = Function(
         name, "", params, b.nodes, out, "Scalar", loc, "<sympy>", rewrites=list(b.fired)
     )
-    header = "inputs: " + ", ".join(p.name for p in params)
-    return fn, header + "\n" + "\n".join(lines)
+    return fn, canonical_text(expr, params)
+
+
+def canonical_text(expr, params: list[Param]) -> str:
+    """The expression's DAG as text, one distinct subexpression per line, children first
+    (hashed into the module header: equal expressions over equal inputs, equal text)."""
+    number: dict = {}
+    lines = ["inputs: " + ", ".join(p.name for p in params)]
+    for e in subexpressions(expr):
+        number[e] = k = len(number)
+        if e.args:
+            args = ", ".join(f"%{number[a]}" for a in e.args)
+            lines.append(f"%{k} = {type(e).__name__}({args})")
+        else:
+            lines.append(f"%{k} = {sympy.srepr(e)}")
+    return "\n".join(lines)
+
+
+def subexpressions(expr) -> list:
+    """The distinct subexpressions of ``expr`` (all of SymPy's arguments), children before
+    parents, without recursion."""
+    order, seen, stack = [], set(), [(expr, False)]
+    while stack:
+        e, ready = stack.pop()
+        if ready:
+            if e not in seen:
+                seen.add(e)
+                order.append(e)
+            continue
+        if e in seen:
+            continue
+        stack.append((e, True))
+        stack.extend((a, False) for a in reversed(e.args) if a not in seen)
+    return order

@@ -32,7 +32,7 @@ def post_order(expr) -> list:
         if e in seen:
             continue
         stack.append((e, True))
-        stack.extend((a, False) for a in reversed(e.args) if a not in seen)
+        stack.extend((a, False) for a in reversed(operands(e)) if a not in seen)
     return order
 
 
@@ -98,35 +98,54 @@ def derivable(body: tuple, nargs: int, wanted) -> bool:
     return all(convertible(local_gradient(body, nargs, k)[0], symbols) for k in wanted)
 
 
+def operands(e) -> tuple:
+    """The subexpressions ``convert`` reads to build ``e``, in the order SymPy prints them
+    (``x*y + z``, ``-x/y``): the formula written as that text lowers to the same nodes in
+    the same order. A subtracted term is read positive (``x - 2*y`` reads ``2*y``), a
+    denominator factor by its base (``x/y**2`` reads ``y``)."""
+    if isinstance(e, sympy.Add):
+        terms = e.as_ordered_terms()
+        return (terms[0],) + tuple(
+            -a if a.could_extract_minus_sign() else a for a in terms[1:]
+        )
+    if isinstance(e, sympy.Mul):
+        return tuple(
+            a.args[0] if denominator(a) else a
+            for a in e.as_ordered_factors()
+            if a != -1 and not (a.is_Rational and not a.is_Integer)
+        )
+    if isinstance(e, sympy.Pow) and e.args[1] in SPECIAL_POWERS:
+        return (e.args[0],)
+    return e.args
+
+
+SPECIAL_POWERS = (-1, sympy.Rational(1, 2), sympy.Rational(-1, 2))
+
+
+def denominator(a) -> bool:
+    """Whether the factor ``a`` is a power to a negative integer (printed after ``/``)."""
+    return isinstance(a, sympy.Pow) and a.args[1].is_Integer and a.args[1] < 0
+
+
+def build(b: Builder, expr, memo: dict) -> int:
+    """The node of SymPy ``expr``, converting the subexpressions not yet in ``memo``."""
+    for e in post_order(expr):
+        if e not in memo:
+            memo[e] = convert(b, e, memo)
+    return memo[expr]
+
+
 def convert_add(b: Builder, e, memo) -> int:
-    """A sum as people write it: positive terms, then the constant, then subtractions."""
-    pos = [a for a in e.args if not a.is_Number and not a.could_extract_minus_sign()]
-    neg = [a for a in e.args if not a.is_Number and a.could_extract_minus_sign()]
-    const = [a for a in e.args if a.is_Number]
-    acc = None
-    for a in pos + const:
-        if acc is not None and a.is_Number and a < 0:
-            acc = b.sub(acc, b.const(float(-a)))
+    """A sum in SymPy's printed order, read as Python reads that text: a term printed with a
+    leading minus after the first (``x - 2*y``) is subtracted."""
+    terms = e.as_ordered_terms()
+    acc = memo[terms[0]]
+    for a in terms[1:]:
+        if a.could_extract_minus_sign():
+            acc = b.sub(acc, memo[-a])
         else:
-            acc = memo[a] if acc is None else b.add(acc, memo[a])
-    for a in neg:
-        term = memo[a]
-        if acc is None:
-            acc = term
-        else:
-            acc = b.sub(acc, positive(b, term))
+            acc = b.add(acc, memo[a])
     return acc
-
-
-def positive(b: Builder, i: int) -> int:
-    """The node whose negation is node ``i`` (``-x`` -> ``x``, ``-2 x`` -> ``2 x``)."""
-    node = b[i]
-    if node.op == "neg":
-        return node.args[0]
-    if node.op in ("mul", "div") and b.is_const(node.args[0]):
-        c = -b[node.args[0]].attr("value")
-        return b.emit(node.op, b.const(c), node.args[1])
-    return b.neg(i)
 
 
 def convert_pow(b: Builder, base: int, exponent, memo) -> int:
@@ -140,17 +159,25 @@ def convert_pow(b: Builder, base: int, exponent, memo) -> int:
 
 
 def convert_mul(b: Builder, e, memo) -> int:
-    """A product, with factors of negative integer power as a denominator and -1 as a sign."""
+    """A product as SymPy prints it and Python reads that text: ``-x*y`` is ``(-x) * y``,
+    ``3*x/2`` is ``(3 * x) / 2``, factors of negative integer power form the denominator."""
     num, den, sign = [], [], 1
-    for a in e.args:
+    for a in e.as_ordered_factors():
         if a == -1:
             sign = -sign
-        elif isinstance(a, sympy.Pow) and a.args[1].is_Integer and a.args[1] < 0:
+        elif a.is_Rational and not a.is_Integer:
+            if abs(a.p) != 1:
+                num.append(b.const(float(abs(a.p))))
+            sign *= 1 if a.p > 0 else -1
+            den.append(b.const(float(a.q)))
+        elif denominator(a):
             k = -int(a.args[1])
             base = memo[a.args[0]]
             den.append(base if k == 1 else b.emit("pow", base, b.const(k)))
         else:
             num.append(memo[a])
+    if sign < 0:
+        num[:1] = [b.neg(num[0])] if num else [b.const(-1)]
     acc = num[0] if num else b.const(1)
     for n in num[1:]:
         acc = b.mul(acc, n)
@@ -159,4 +186,4 @@ def convert_mul(b: Builder, e, memo) -> int:
         for x in den[1:]:
             d = b.mul(d, x)
         acc = b.div(acc, d)
-    return b.neg(acc) if sign < 0 else acc
+    return acc
