@@ -8,12 +8,19 @@ nothing is ever printed as a tree (no expression swell).
 from __future__ import annotations
 
 import sympy
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from ..rewrite.simplify import make_rewriter
-from ..symbolic.convert import FUNCTIONS, build, error
+from ..symbolic.convert import (
+    FUNCTIONS,
+    PIECEWISE_OTHERWISE,
+    RELATIONS,
+    build,
+    error,
+)
 
 MAX_SHOWN = 60  # characters of a subexpression quoted in a message
 MAX_PRINTED = (
@@ -78,6 +85,12 @@ def node_problem(e, inputs) -> str | None:
             return None
         return f"unsupported SymPy constant {e}"
     if isinstance(e, (sympy.Add, sympy.Mul, sympy.Pow, sympy.Max, sympy.Min)):
+        return None
+    if isinstance(e, sympy.Piecewise):
+        return None if e.args[-1].cond is sympy.true else PIECEWISE_OTHERWISE
+    if type(e) in RELATIONS or isinstance(e, (sympy.Not, ExprCondPair)):
+        return None
+    if e is sympy.true:
         return None
     if any(isinstance(e, cls) and len(e.args) == 1 for cls in FUNCTIONS):
         return None

@@ -13,6 +13,17 @@ from ..errors import FormulaError
 from .body import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
 
 FUNCTIONS = {**OP_OF, sympy.Abs: "abs"}
+# Conditions of a Piecewise, as the comparison and logic ops of the graph.
+RELATIONS = {
+    sympy.StrictLessThan: "lt",
+    sympy.LessThan: "le",
+    sympy.StrictGreaterThan: "gt",
+    sympy.GreaterThan: "ge",
+    sympy.Equality: "eq",
+    sympy.Unequality: "ne",
+    sympy.And: "and",
+    sympy.Or: "or",
+}
 
 
 def error(message: str) -> FormulaError:
@@ -57,6 +68,15 @@ def convert(b: Builder, e, memo) -> int:
         for a in e.args[1:]:
             acc = b.emit(op, acc, memo[a])
         return acc
+    if isinstance(e, sympy.Piecewise):
+        return convert_piecewise(b, e, memo)
+    if type(e) in RELATIONS:
+        acc = memo[e.args[0]]
+        for a in e.args[1:]:
+            acc = b.emit(RELATIONS[type(e)], acc, memo[a])
+        return acc
+    if isinstance(e, sympy.Not):
+        return b.emit("not", memo[e.args[0]])
     for cls, op in FUNCTIONS.items():
         if isinstance(e, cls) and len(e.args) == 1:
             return b.emit(op, memo[e.args[0]])
@@ -116,6 +136,13 @@ def operands(e) -> tuple:
         )
     if isinstance(e, sympy.Pow) and e.args[1] in SPECIAL_POWERS:
         return (e.args[0],)
+    if isinstance(e, sympy.Piecewise):
+        return tuple(
+            part
+            for pair in e.args
+            for part in (pair.expr, pair.cond)
+            if part is not sympy.true
+        )
     return e.args
 
 
@@ -187,3 +214,21 @@ def convert_mul(b: Builder, e, memo) -> int:
             d = b.mul(d, x)
         acc = b.div(acc, d)
     return acc
+
+
+def convert_piecewise(b: Builder, e, memo) -> int:
+    """``Piecewise((a, c1), (b, c2), (c, True))`` as ``where(c1, a, where(c2, b, c))``: the
+    first condition that holds picks the branch, as SymPy reads it."""
+    *pairs, last = e.args
+    if last.cond is not sympy.true:
+        raise error(PIECEWISE_OTHERWISE)
+    acc = memo[last.expr]
+    for pair in reversed(pairs):
+        acc = b.emit("where", memo[pair.cond], memo[pair.expr], acc)
+    return acc
+
+
+PIECEWISE_OTHERWISE = (
+    "Piecewise has no otherwise branch (a last condition True): its value is undefined "
+    "where no condition holds"
+)
