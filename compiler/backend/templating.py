@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
@@ -18,8 +19,6 @@ def template_dir() -> Path:
     ).is_file():
         return tree / "templates"
     try:
-        from importlib.resources import files
-
         installed = Path(str(files("gradc.templates")))
         if (installed / "module.py.j2").is_file():
             return installed

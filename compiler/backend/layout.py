@@ -1,0 +1,156 @@
+"""Layout of the emitted text: statement blocks, ``def`` lines, calls and tuples split as
+ruff formats them, docstrings, and the template data of one emitted function."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..core.ir import Function
+
+LINE_LIMIT = 88
+
+
+@dataclass
+class Block:
+    """Consecutive statements from one formula line, headed by a comment citing it."""
+
+    comment: str
+    lines: list[str]
+
+
+def body_lines(blocks: list[Block]) -> list[dict]:
+    """``blocks`` as template data: one ``{"comment", "lines"}`` mapping each."""
+    return [{"comment": b.comment, "lines": b.lines} for b in blocks]
+
+
+def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
+    """The identifiers some code reads (to know which dimensions it needs)."""
+    text = "\n".join(ln for b in blocks for ln in b.lines) + "\n" + "\n".join(extra)
+    return set(re.findall(r"[A-Za-z_]\w*", text))
+
+
+def call_lines(indent: str, head: str, args: list[str]) -> list[str]:
+    """``head(args)`` split as ruff formats a call that does not fit on one line.
+
+    The lines go in a function body, so the template's 4 spaces count too.
+    """
+    limit = LINE_LIMIT - 4
+    one = f"{indent}{head}({', '.join(args)})"
+    if len(one) <= limit:
+        return [one]
+    inner = f"{indent}    {', '.join(args)}"
+    if len(inner) <= limit:
+        return [f"{indent}{head}(", inner, f"{indent})"]
+    return [f"{indent}{head}("] + [f"{indent}    {a}," for a in args] + [f"{indent})"]
+
+
+def tuple_lines(head: str, items: list[str], tail: str) -> list[str]:
+    """``head(a, b)tail`` on one line, or exploded one item per line with a trailing comma."""
+    one = f"{head}{', '.join(items)}{tail}"
+    if len(one) + 4 <= LINE_LIMIT:
+        return [one]
+    return (
+        [head.rstrip("(") + "("]
+        + [f"    {a}," for a in items]
+        + [")" + tail.lstrip(")")]
+    )
+
+
+def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
+    """A ``def`` line as ruff formats it: one line, or the arguments on the next line(s)."""
+    one = f"{indent}def {fname}({', '.join(params)}):"
+    if len(one) <= LINE_LIMIT:
+        return [one]
+    inner = indent + "    " + ", ".join(params)
+    if len(inner) <= LINE_LIMIT:
+        return [f"{indent}def {fname}(", inner, f"{indent}):"]
+    return (
+        [f"{indent}def {fname}("]
+        + [f"{indent}    {p}," for p in params]
+        + [f"{indent}):"]
+    )
+
+
+def lay_out(
+    fn_name: str, params: list[str], doc: list[str], body: list, ret: list[str]
+) -> dict:
+    """The template data of one emitted function (``guard``: see ``family.guarded``)."""
+    return {
+        "name": fn_name,
+        "signature": signature(fn_name, params),
+        "doc": doc,
+        "body": body,
+        "ret": ret,
+        "guard": None,
+    }
+
+
+def docstring(
+    fn: Function, kind: str, cache_names: list[str], seed: str = ""
+) -> list[str]:
+    """The docstring lines of one emitted function."""
+    wrt = ", ".join(p.name for p in fn.wrt)
+    head = {
+        "value": f"Value of ``{fn.name}`` ({fn.filename}:{fn.loc.line}).",
+        "forward": f"Value of ``{fn.name}`` and the cache its backward pass reads.",
+        "backward": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
+        "grad": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
+        "value_and_grad": f"Value of ``{fn.name}`` and its gradients with respect to {wrt}.",
+    }[kind]
+    lines = [head, ""]
+    user = [ln.rstrip() for ln in (fn.doc or "").strip().splitlines()]
+    if kind == "value" and user:
+        lines += user + [""]
+    if kind == "value" and fn.source:
+        lines += ["Formula:", ""] + ["    " + ln for ln in fn.source] + [""]
+    items = [f"{p.name}: {p.annotation}" for p in fn.params]
+    lines += wrap_items("Inputs: ", items, f" -> {fn.out_annotation}.")
+    if kind == "forward":
+        lines += wrap_items("Cache: ", cache_names or ["nothing"], ".")
+    if kind == "backward":
+        lines.append(
+            f"``{seed}`` is the gradient of the value (same shape); ``cache`` comes"
+        )
+        lines.append(f"from ``{fn.name}_forward``.")
+    return [escape_doc(ln) for ln in lines]
+
+
+def fallback_doc(name: str) -> list[str]:
+    """The docstring of a NumPy fallback."""
+    public = name[1 : -len("_numpy")]
+    return [
+        f"``{public}`` in NumPy arithmetic, for the inputs where ``math`` raises.",
+        "",
+        "The same computation on np.float64 scalars: inf and nan (with NumPy's warning)",
+        "where Python raises, as the NumPy build returns; results are floats.",
+    ]
+
+
+def module_doc_lines(doc: str, source: str) -> list[str]:
+    """The module docstring's lines: the generated-from line, then the formula file's own."""
+    lines = [ln.rstrip() for ln in (doc or "").strip().splitlines()]
+    head = f"Forward and backward functions generated by gradc from {source}."
+    return ([head, ""] + lines) if lines else [head]
+
+
+def wrap_items(head: str, items: list[str], tail: str, width: int = 76) -> list[str]:
+    """``head`` then the comma-separated ``items``, broken between items only."""
+    lines, current = [], head
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else tail)
+        if len(current) + len(piece) + 1 > width and current.strip() != head.strip():
+            lines.append(current.rstrip())
+            current = "    "
+        current += ("" if current.endswith((" ", "    ")) else " ") + piece
+    lines.append(current.rstrip())
+    return lines
+
+
+def escape_doc(line: str) -> str:
+    """``line`` safe inside a ``\"\"\"`` docstring: printable, backslashes and quotes escaped."""
+    line = "".join(c if c.isprintable() else " " for c in line)
+    line = line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if line.endswith('"'):
+        line = line[:-1] + '\\"'
+    return line.rstrip()
