@@ -12,6 +12,7 @@ from ..core.shapes import as_inequality, canon, provably_nonnegative
 from ..ops.primitives import NEEDS_NONEMPTY, index_requirements
 from .context import index_root
 from .layout import call_lines, identifiers
+from .targets import Target
 
 
 def prologue(
@@ -19,7 +20,7 @@ def prologue(
     names: dict[str, str],
     dims: dict[str, str],
     used: set[str],
-    math: bool = False,
+    target: Target,
 ) -> list:
     """Input conversion and shape checks; binds each dimension the first time it is seen.
 
@@ -44,16 +45,8 @@ def prologue(
         node = fn.nodes[p.node]
         v = names[p.name]
         shape = node.shape
-        if not shape and node.dtype == "float" and math:
-            lines.append(f"if not isinstance({v}, float):")
-            lines += call_lines(
-                "    ", f"{v} = _scalar", [v, f'"{fn.name}"', f'"{p.name}"']
-            )
-            continue
-        if not shape and node.dtype == "float":  # NumPy code: NumPy's scalar arithmetic
-            lines += call_lines(
-                "", f"{v} = _float64", [v, f'"{fn.name}"', f'"{p.name}"']
-            )
+        if not shape and node.dtype == "float":
+            lines += scalar_input(v, fn.name, p.name, target.scalar_check)
             continue
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
@@ -90,6 +83,18 @@ def prologue(
         lines += flush_checks(deferred, bound)
     lines += flush_checks(deferred, None)
     return lines + slice_checks(fn, names, dims, needs) + values
+
+
+def scalar_input(v: str, fn_name: str, param: str, check: str) -> list[str]:
+    """The lines the float parameter ``v`` goes through: ``_scalar`` called only when it is
+    not a float already (the ``math`` build), or ``_float64`` (NumPy's scalar arithmetic)."""
+    args = [v, f'"{fn_name}"', f'"{param}"']
+    if check == "_scalar":
+        return [
+            f"if not isinstance({v}, float):",
+            *call_lines("    ", f"{v} = _scalar", args),
+        ]
+    return call_lines("", f"{v} = {check}", args)
 
 
 def flush_checks(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.shapes import broadcast
+from .targets import NUMPY, Target
 
 
 @dataclass
@@ -15,14 +16,25 @@ class Ctx:
     nodes: list
     dims: dict[str, str]
     helpers: set[str] = field(default_factory=set)
-    math: bool = False  # spell with Python floats and ``math`` (the scalar build)
+    target: Target = NUMPY
     compact: bool = False  # a printer may then prefer a helper call to inline code
-    indent: int = 0  # extra indentation of the statements (4 inside a ``try``)
+
+    @property
+    def math(self) -> bool:
+        """Whether ``spell`` uses the Python-float (``math``) spellings of the op records."""
+        return self.target.floats
+
+    @property
+    def indent(self) -> int:
+        """Extra indentation of the statements (4 inside a ``try``)."""
+        return self.target.indent
 
     def use(self, helper: str) -> None:
+        """Ask for the module helper (or ``math`` import) ``helper``."""
         self.helpers.add(helper)
 
     def shape_of(self, i: int) -> tuple:
+        """The shape of node ``i``."""
         return self.nodes[i].shape
 
     def unique_index(self, node) -> bool:

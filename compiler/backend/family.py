@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import Function, reachable
-from ..core.names import fallback_name, reserved_names
+from ..core.names import reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.primitives import as_float
 from .checks import check_seed, prologue, to_float64
@@ -25,6 +25,7 @@ from .layout import (
 from .memory import owned
 from .naming import Namer
 from .schedule import backward_part, schedule
+from .targets import Target
 
 # What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
 MATH_ERRORS = "(ArithmeticError, ValueError)"
@@ -88,35 +89,26 @@ def cache_lines(cache_names: list[str]) -> tuple[list[str], list[str]]:
 class Family:
     """Emits the functions of the formula function ``fn`` (see ``function_family``)."""
 
-    def __init__(
-        self,
-        fn: Function,
-        fn_names: list[str],
-        math: bool = False,
-        numpy_fallback: bool = False,
-    ):
-        self.fn, self.fn_names = fn, fn_names
-        self.math, self.numpy_fallback = math, numpy_fallback
+    def __init__(self, fn: Function, fn_names: list[str], target: Target):
+        self.fn, self.fn_names, self.target = fn, fn_names, target
         self.namer = Namer(reserved_names(fn_names))
         self.pnames = {p.name: self.namer.fresh(p.name) for p in fn.params}
         for p in fn.params:
             self.namer.names[p.node] = self.pnames[p.name]
         self.dims = {d: self.namer.fresh(d) for d in fn.dims}
-        self.ctx = Ctx(fn.nodes, self.dims, math=math, indent=4 if math else 0)
+        self.ctx = Ctx(fn.nodes, self.dims, target=target)
         self.params = [self.pnames[p.name] for p in fn.params]
-        self.floats = math or numpy_fallback  # results need no float() of 0-d arrays
 
     def name(self, kind: str) -> str:
         """The name of the emitted function of ``kind`` (``forward``, ...)."""
-        if self.numpy_fallback:
-            return fallback_name(self.fn.name, kind)
-        return f"{self.fn.name}_{kind}"
+        return self.target.function_name(self.fn.name, kind)
 
     def guard(self, layout: dict, kind: str, args, nodes, computed) -> dict:
-        """``layout``, its statements in a ``try`` with a NumPy fallback (scalar build)."""
-        if not self.math:
+        """``layout``, its statements in a ``try`` handing the inputs to the target's
+        fallback (the scalar build's NumPy functions) where ``math`` raises."""
+        if self.target.fallback is None:
             return layout
-        fallback = fallback_name(self.fn.name, kind)
+        fallback = self.target.fallback.function_name(self.fn.name, kind)
         return guarded(layout, fallback, args, nodes, computed)
 
     def emit(self) -> tuple[list[dict], set]:
@@ -149,7 +141,7 @@ class Family:
         bblocks, bexprs = backward.run()
         assert sorted(backward.cached) == sched.cache
         seed_check = check_seed(fn, seed, self.dims)
-        if self.numpy_fallback:
+        if not self.target.checked:
             cached_floats = [
                 fexprs[i].text for i in sched.cache if fn.nodes[i].dtype == "float"
             ]
@@ -163,7 +155,7 @@ class Family:
         out = []
         # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
         # so it calls it: one copy of the forward code to read and to review.
-        if not self.numpy_fallback:
+        if self.target.public:
             call = forwarding_call(f"{fn.name}_forward", params, 0)
             out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
         returned = self.results([fn.output], [fexprs[fn.output]], set(), fn)[0]
@@ -192,7 +184,7 @@ class Family:
             computed = reachable(vg.nodes, [vg.output, *vg.grads.values()])
             layout = self.value_and_grad()
             out.append(self.guard(layout, "value_and_grad", params, vg.nodes, computed))
-        if self.numpy_fallback:
+        if not self.target.public:
             for layout in out:
                 layout["doc"] = fallback_doc(layout["name"])
             return out, self.ctx.helpers
@@ -203,16 +195,16 @@ class Family:
         return out, self.ctx.helpers
 
     def inputs(self, fn: Function, used: set[str]) -> list[str]:
-        """The input checks of a function whose code reads ``used`` (a fallback converts)."""
-        if self.numpy_fallback:
+        """The input checks of a function whose code reads ``used`` (or conversions)."""
+        if not self.target.checked:
             return to_float64(self.params)
-        return prologue(fn, self.pnames, self.dims, used, self.ctx.math)
+        return prologue(fn, self.pnames, self.dims, used, self.target)
 
     def results(self, results: list[int], exprs, inputs: set[int], g: Function):
         """The returned texts of the nodes ``results`` of graph ``g`` (``owned``; floats
         in a fallback)."""
-        texts = owned(g.nodes, results, exprs, inputs, math=self.floats)
-        if self.numpy_fallback:
+        texts = owned(g.nodes, results, exprs, inputs, floats=self.target.floats_out)
+        if self.target.float_results:
             return [f"float({t})" for t in texts]
         return texts
 
@@ -234,9 +226,7 @@ class Family:
         ]
         # the printers read shapes and index kinds off the graph being printed: vg's
         ctx = self.ctx
-        vctx = Ctx(
-            vg.nodes, ctx.dims, helpers=ctx.helpers, math=ctx.math, indent=ctx.indent
-        )
+        vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
         blocks, exprs = emit_body(
             vg,
             todo,
@@ -259,7 +249,7 @@ class Family:
             if len(ret) > 1:
                 ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
         used = identifiers(blocks, [value] + gtexts)
-        doc = [] if self.numpy_fallback else docstring(fn, "value_and_grad", [])
+        doc = docstring(fn, "value_and_grad", []) if self.target.public else []
         return lay_out(
             self.name("value_and_grad"),
             self.params,
@@ -270,16 +260,13 @@ class Family:
 
 
 def function_family(
-    fn: Function,
-    fn_names: list[str],
-    math: bool = False,
-    numpy_fallback: bool = False,
+    fn: Function, fn_names: list[str], target: Target
 ) -> tuple[list[dict], set]:
-    """The emitted functions of one formula function, as template data, and the helpers
-    they call.
+    """The emitted functions of one formula function for ``target``, as template data,
+    and the helpers they call.
 
-    With ``math``, the statements of each function run in a ``try`` whose handler calls
-    the function's NumPy fallback; ``numpy_fallback`` emits those fallbacks instead
-    (``_f_forward_numpy``, ...: the NumPy spelling on np.float64 scalars, floats out).
+    For the ``math`` target, the statements of each function run in a ``try`` whose
+    handler calls the function's NumPy fallback (``MATH.fallback``: the NumPy spelling on
+    np.float64 scalars, floats out, named ``_f_forward_numpy`` ...).
     """
-    return Family(fn, fn_names, math, numpy_fallback).emit()
+    return Family(fn, fn_names, target).emit()

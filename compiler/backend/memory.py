@@ -53,7 +53,11 @@ def view_root(nodes, i: int) -> tuple[int, bool]:
 
 
 def owned(
-    nodes, results: list[int], exprs: list[P.Expr], inputs: set[int], math: bool = False
+    nodes,
+    results: list[int],
+    exprs: list[P.Expr],
+    inputs: set[int],
+    floats: bool = False,
 ) -> list[str]:
     """The return texts of ``results``, each a ``.copy()`` where the value could be an
     input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
@@ -63,7 +67,7 @@ def owned(
     claimed: set[int] = set()
     out = []
     for i, e in zip(results, exprs):
-        if not math and zero_d_array(nodes, i):
+        if not floats and zero_d_array(nodes, i):
             e = P.call("float", e)
         root, readonly = view_root(nodes, i)
         shared = nodes[root].op == "param" or root in inputs or root in claimed

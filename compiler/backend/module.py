@@ -10,6 +10,7 @@ from ..core.names import HELPER_ORDER, VERSION
 from ..core.prim import NoScalarSpelling
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
+from .targets import MATH, NUMPY
 from .templating import render
 
 # What each helper needs besides itself (another helper, or ``import math``).
@@ -48,16 +49,16 @@ def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
     every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls), and
     the helpers they use."""
     try:
-        fam, used = function_family(fn, names, math=all_scalar(fn))
+        fam, used = function_family(fn, names, MATH if all_scalar(fn) else NUMPY)
     except NoScalarSpelling:
-        fam, used = function_family(fn, names)
+        fam, used = function_family(fn, names, NUMPY)
     checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
     used |= {
         h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks
     }
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
-        extra, needs = function_family(fn, names, numpy_fallback=True)
+        extra, needs = function_family(fn, names, MATH.fallback)
         fam += [f for f in extra if f["name"] in called]
         used |= needs
     return fam, used
