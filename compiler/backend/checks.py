@@ -10,9 +10,8 @@ from ..core import printer as P
 from ..core.ir import Function, reachable
 from ..core.shapes import as_inequality, canon, provably_nonnegative
 from ..ops.primitives import NEEDS_NONEMPTY, index_requirements
-from .context import index_root
+from .context import Ctx, index_root
 from .layout import call_lines, identifiers
-from .targets import Target
 
 
 def prologue(
@@ -20,16 +19,17 @@ def prologue(
     names: dict[str, str],
     dims: dict[str, str],
     used: set[str],
-    target: Target,
+    ctx: Ctx,
 ) -> list:
     """Input conversion and shape checks; binds each dimension the first time it is seen.
+    The helpers the checks call are asked for with ``ctx.use``.
 
     A dimension is bound only if the body ``used`` reads it or a later check needs it.
     Last come the sizes the formula's slices need (``slice_checks``), then the checks of
     input values (``value_checks``).
     """
     needs = slice_needs(fn)
-    values = value_checks(fn, names, dims)
+    values = value_checks(fn, names, dims, ctx)
     used = set(used) | identifiers([], values)
     used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
     seen: dict[str, int] = {}
@@ -46,7 +46,7 @@ def prologue(
         v = names[p.name]
         shape = node.shape
         if not shape and node.dtype == "float":
-            lines += scalar_input(v, fn.name, p.name, target.scalar_check)
+            lines += scalar_input(v, fn.name, p.name, ctx)
             continue
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
@@ -85,15 +85,18 @@ def prologue(
     return lines + slice_checks(fn, names, dims, needs) + values
 
 
-def scalar_input(v: str, fn_name: str, param: str, check: str) -> list[str]:
-    """The lines the float parameter ``v`` goes through: ``_scalar`` called only when it is
-    not a float already (the ``math`` build), or ``_float64`` (NumPy's scalar arithmetic)."""
+def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
+    """The lines the float parameter ``v`` goes through (``Target.scalar_check``):
+    ``_scalar`` called only when it is not a float already (the ``math`` build), or the
+    helper ``_float64`` (NumPy's scalar arithmetic from here on)."""
     args = [v, f'"{fn_name}"', f'"{param}"']
-    if check == "_scalar":
+    check = ctx.target.scalar_check
+    if check == "_scalar":  # one of the input checks every module has
         return [
             f"if not isinstance({v}, float):",
             *call_lines("    ", f"{v} = _scalar", args),
         ]
+    ctx.use(check)
     return call_lines("", f"{v} = {check}", args)
 
 
@@ -108,7 +111,7 @@ def flush_checks(
 
 
 def value_checks(
-    fn: Function, names: dict[str, str], dims: dict[str, str]
+    fn: Function, names: dict[str, str], dims: dict[str, str], ctx: Ctx
 ) -> list[str]:
     """Checks of input values that NumPy would report without naming the function and
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
@@ -122,6 +125,7 @@ def value_checks(
             lines.append(
                 f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):"
             )
+            ctx.use("_index_error")
             lines += call_lines(
                 "    ",
                 "raise _index_error",
@@ -130,6 +134,7 @@ def value_checks(
     for n, p in empty_dims(fn):
         v = names[p.name]
         lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
+        ctx.use("_empty_error")
         lines += call_lines(
             "    ",
             "raise _empty_error",

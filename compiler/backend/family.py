@@ -198,7 +198,7 @@ class Family:
         """The input checks of a function whose code reads ``used`` (or conversions)."""
         if not self.target.checked:
             return to_float64(self.params)
-        return prologue(fn, self.pnames, self.dims, used, self.target)
+        return prologue(fn, self.pnames, self.dims, used, self.ctx)
 
     def results(self, results: list[int], exprs, inputs: set[int], g: Function):
         """The returned texts of the nodes ``results`` of graph ``g`` (``owned``; floats

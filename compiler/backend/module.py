@@ -52,10 +52,6 @@ def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
         fam, used = function_family(fn, names, MATH if all_scalar(fn) else NUMPY)
     except NoScalarSpelling:
         fam, used = function_family(fn, names, NUMPY)
-    checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
-    used |= {
-        h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks
-    }
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
         extra, needs = function_family(fn, names, MATH.fallback)
