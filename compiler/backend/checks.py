@@ -32,39 +32,62 @@ def prologue(
     values = value_checks(fn, names, dims, ctx)
     used = set(used) | identifiers([], values)
     used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
-    seen: dict[str, int] = {}
-    for p in fn.params:
-        for d in fn.nodes[p.node].shape:
-            for s in [] if isinstance(d, int) else d.free_symbols:
-                seen[str(s)] = seen.get(str(s), 0) + 1
+    shapes = ShapeChecks(fn, dims, used)
     lines: list[str] = []
-    bound: set[str] = set()
-    deferred: list[tuple[set, list[str]]] = []
     for p in fn.params:
-        lines += flush_checks(deferred, bound)
+        lines += shapes.flush()
         node = fn.nodes[p.node]
         v = names[p.name]
-        shape = node.shape
-        if not shape and node.dtype == "float":
+        if not node.shape and node.dtype == "float":
             lines += scalar_input(v, fn.name, p.name, ctx)
             continue
+        lines += shapes.array_input(p, v)
+    lines += shapes.flush(everything=True)
+    return lines + slice_checks(fn, names, dims, needs) + values
+
+
+class ShapeChecks:
+    """The checks of the array parameters of ``fn``, in order, binding the dimension
+    variables ``dims`` the first time each is seen (those the code ``used`` reads, or that
+    a later parameter's shape repeats)."""
+
+    def __init__(self, fn: Function, dims: dict[str, str], used: set[str]):
+        self.fn, self.dims, self.used = fn, dims, used
+        self.seen: dict[str, int] = {}  # how many parameter sizes each dimension is in
+        for p in fn.params:
+            for d in fn.nodes[p.node].shape:
+                for s in [] if isinstance(d, int) else d.free_symbols:
+                    self.seen[str(s)] = self.seen.get(str(s), 0) + 1
+        self.bound: set[str] = set()
+        # shape checks waiting for the dimensions they are written with
+        self.deferred: list[tuple[set, list[str]]] = []
+
+    def array_input(self, p, v: str) -> list[str]:
+        """The conversion of the array (or ``Index``) parameter ``p``, bound to ``v``, then
+        its dimensions bound and its shape checked (deferred while an expression in it has
+        names that a later parameter has alone)."""
+        fn, dims, bound = self.fn, self.dims, self.bound
+        node = fn.nodes[p.node]
+        shape = node.shape
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
         args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
-        lines += call_lines("", f"{v} = {check}", args)
+        lines = call_lines("", f"{v} = {check}", args)
         keys = [
             d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape
         ]
         exprs = [d for d in shape if not isinstance(d, int) and not d.is_Symbol]
         new = [k for k in keys if k is not None and k not in bound]
         if len(new) == len(keys) and len(set(new)) == len(new):
-            needed = [k if dims[k] in used or seen[k] > 1 else None for k in keys]
+            needed = [
+                k if dims[k] in self.used or self.seen[k] > 1 else None for k in keys
+            ]
             if any(needed):
                 targets = [dims[k] if k else "_" for k in needed]
                 lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
                 lines.append(f"{lhs} = {v}.shape")
                 bound |= {k for k in needed if k}
-            continue
+            return lines
         for k, key in enumerate(keys):
             if key is not None and key not in bound:
                 lines.append(f"{dims[key]} = {v}.shape[{k}]")
@@ -79,10 +102,16 @@ def prologue(
             ),
         ]
         # an expression of names that a later parameter has alone is checked after it
-        deferred.append(({str(s) for d in exprs for s in d.free_symbols}, check_lines))
-        lines += flush_checks(deferred, bound)
-    lines += flush_checks(deferred, None)
-    return lines + slice_checks(fn, names, dims, needs) + values
+        names = {str(s) for d in exprs for s in d.free_symbols}
+        self.deferred.append((names, check_lines))
+        return lines + self.flush()
+
+    def flush(self, everything: bool = False) -> list[str]:
+        """The lines of the deferred shape checks whose dimension names are all bound
+        (every one with ``everything``), removed from the waiting list, in order."""
+        ready = [item for item in self.deferred if everything or item[0] <= self.bound]
+        self.deferred = [item for item in self.deferred if item not in ready]
+        return [line for _, check_lines in ready for line in check_lines]
 
 
 def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
@@ -98,16 +127,6 @@ def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
         ]
     ctx.use(check)
     return call_lines("", f"{v} = {check}", args)
-
-
-def flush_checks(
-    deferred: list[tuple[set, list[str]]], bound: set[str] | None
-) -> list[str]:
-    """The lines of the shape checks in ``deferred`` whose dimension names are all
-    ``bound`` (every one when ``bound`` is None), removed from ``deferred``, in order."""
-    ready = [item for item in deferred if bound is None or item[0] <= bound]
-    deferred[:] = [item for item in deferred if item not in ready]
-    return [line for _, check_lines in ready for line in check_lines]
 
 
 def value_checks(

@@ -128,43 +128,24 @@ class Family:
         value_name = fexprs[fn.output].text
         seed = "d_" + value_name if value_name.isidentifier() else "d_out"
         seed = self.namer.names[fn.seed] = self.namer.fresh(seed)
-        backward = Emitter(
-            fn,
-            sched.backward,
-            {fn.seed: P.name(seed)},
-            set(sched.grads),
-            self.namer,
-            self.ctx,
-            sched.adjoints,
-            from_cache=True,
-        )
-        bblocks, bexprs = backward.run()
-        assert sorted(backward.cached) == sched.cache
-        seed_check = check_seed(fn, seed, self.dims)
-        if not self.target.checked:
-            cached_floats = [
-                fexprs[i].text for i in sched.cache if fn.nodes[i].dtype == "float"
-            ]
-            seed_check = to_float64([seed] + cached_floats)
+        bblocks, bexprs = self.backward_body(sched, seed)
+        floats = [fexprs[i].text for i in sched.cache if fn.nodes[i].dtype == "float"]
+        seed_check = self.seed_lines(seed, floats)
         bused = identifiers(bblocks, [bexprs[g].text for g in sched.grads] + seed_check)
-        cache_dims = [d for d in fn.dims if self.dims[d] in bused]
         cache_names = [fexprs[i].text for i in sched.cache]
-        cache_names += [self.dims[d] for d in cache_dims]
+        cache_names += [self.dims[d] for d in fn.dims if self.dims[d] in bused]
         pack, unpack = cache_lines(cache_names)
-
+        scalar_value = fn.nodes[fn.output].shape == ()
         out = []
-        # ``f`` computes exactly what ``f_forward`` does (the cache only holds references),
-        # so it calls it: one copy of the forward code to read and to review.
         if self.target.public:
-            call = forwarding_call(f"{fn.name}_forward", params, 0)
-            out.append(lay_out(fn.name, params, docstring(fn, "value", []), [], call))
+            out.append(self.wrapper("value", "forward", 0))
         returned = self.results([fn.output], [fexprs[fn.output]], set(), fn)[0]
-        fused = identifiers(fblocks, [value_name] + cache_names)
         forward = lay_out(
             self.name("forward"),
             params,
             docstring(fn, "forward", cache_names),
-            self.inputs(fn, fused) + body_lines(fblocks),
+            self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
+            + body_lines(fblocks),
             pack + [f"return {returned}, cache"],
         )
         out.append(self.guard(forward, "forward", params, fn.nodes, sched.forward))
@@ -179,7 +160,7 @@ class Family:
         )
         args = [seed, "cache"]
         out.append(self.guard(backward, "backward", args, fn.nodes, sched.backward))
-        if fn.nodes[fn.output].shape == ():
+        if scalar_value:
             vg = fn.value_and_grad
             computed = reachable(vg.nodes, [vg.output, *vg.grads.values()])
             layout = self.value_and_grad()
@@ -187,12 +168,42 @@ class Family:
         if not self.target.public:
             for layout in out:
                 layout["doc"] = fallback_doc(layout["name"])
-            return out, self.ctx.helpers
-        if fn.nodes[fn.output].shape == ():
-            call = forwarding_call(f"{fn.name}_value_and_grad", params, 1)
-            doc = docstring(fn, "grad", [])
-            out.append(lay_out(fn.name + "_grad", params, doc, [], call))
+        elif scalar_value:
+            out.append(self.wrapper("grad", "value_and_grad", 1))
         return out, self.ctx.helpers
+
+    def backward_body(self, sched, seed: str):
+        """The blocks and expressions of ``f_backward`` (after the forward's: it reads the
+        forward's names of the cached values)."""
+        fn = self.fn
+        backward = Emitter(
+            fn,
+            sched.backward,
+            {fn.seed: P.name(seed)},
+            set(sched.grads),
+            self.namer,
+            self.ctx,
+            sched.adjoints,
+            from_cache=True,
+        )
+        out = backward.run()
+        assert sorted(backward.cached) == sched.cache
+        return out
+
+    def seed_lines(self, seed: str, cached_floats: list[str]) -> list[str]:
+        """The check of the seed (or, in a fallback, the conversion of the seed and of the
+        cached floats with np.float64)."""
+        if not self.target.checked:
+            return to_float64([seed] + cached_floats)
+        return check_seed(self.fn, seed, self.dims)
+
+    def wrapper(self, kind: str, callee: str, index: int) -> dict:
+        """``f`` (``kind`` "value") or ``f_grad``: item ``index`` of ``f_<callee>``, which
+        computes exactly what it needs: one copy of the code to read and to review."""
+        fn, params = self.fn, self.params
+        call = forwarding_call(f"{fn.name}_{callee}", params, index)
+        name = fn.name if kind == "value" else f"{fn.name}_{kind}"
+        return lay_out(name, params, docstring(fn, kind, []), [], call)
 
     def inputs(self, fn: Function, used: set[str]) -> list[str]:
         """The input checks of a function whose code reads ``used`` (or conversions)."""
