@@ -57,19 +57,15 @@ def tuple_lines(head: str, items: list[str], tail: str) -> list[str]:
     )
 
 
-def signature(fname: str, params: list[str], indent: str = "") -> list[str]:
+def signature(fname: str, params: list[str]) -> list[str]:
     """A ``def`` line as ruff formats it: one line, or the arguments on the next line(s)."""
-    one = f"{indent}def {fname}({', '.join(params)}):"
+    one = f"def {fname}({', '.join(params)}):"
     if len(one) <= LINE_LIMIT:
         return [one]
-    inner = indent + "    " + ", ".join(params)
+    inner = "    " + ", ".join(params)
     if len(inner) <= LINE_LIMIT:
-        return [f"{indent}def {fname}(", inner, f"{indent}):"]
-    return (
-        [f"{indent}def {fname}("]
-        + [f"{indent}    {p}," for p in params]
-        + [f"{indent}):"]
-    )
+        return [f"def {fname}(", inner, "):"]
+    return [f"def {fname}("] + [f"    {p}," for p in params] + ["):"]
 
 
 def lay_out(
