@@ -10,8 +10,8 @@ import ast
 import types
 from pathlib import Path
 
-from .backend import codegen
 from .backend.loader import import_source
+from .backend.module import generate
 from .core.names import VERSION
 from .errors import FormulaError
 from .pipeline import lower_source
@@ -78,7 +78,7 @@ def decode(raw: bytes, filename: str) -> str:
 def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     functions = lower_source(text, filename=filename, fuse=fuse)
-    return codegen.generate(functions, filename, raw, module_docstring(text))
+    return generate(functions, filename, raw, module_docstring(text))
 
 
 def compile_file(path, *, fuse: bool = True) -> str:
@@ -112,7 +112,7 @@ def load_source(
 def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
     fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return codegen.generate([fn], "<sympy>", text.encode("utf-8"), "")
+    return generate([fn], "<sympy>", text.encode("utf-8"), "")
 
 
 def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):

@@ -1404,7 +1404,7 @@ def test_a_keyword_cannot_be_a_parameter(word):
 
 
 def test_names_take_the_first_free_suffix():
-    from gradc.backend.codegen import Namer
+    from gradc.backend.naming import Namer
 
     namer = Namer({"x_3", "np"})
     assert [namer.fresh("x") for _ in range(5)] == ["x", "x_2", "x_4", "x_5", "x_6"]

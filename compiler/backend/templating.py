@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from importlib.resources import files
 from pathlib import Path
 
 import jinja2
@@ -18,8 +19,6 @@ def template_dir() -> Path:
     ).is_file():
         return tree / "templates"
     try:
-        from importlib.resources import files
-
         installed = Path(str(files("gradc.templates")))
         if (installed / "module.py.j2").is_file():
             return installed
@@ -30,6 +29,7 @@ def template_dir() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
+    """The one Jinja2 environment: strict about undefined names, no autoescape (Python)."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(template_dir())),
         undefined=jinja2.StrictUndefined,

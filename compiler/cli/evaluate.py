@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from ..backend.codegen import HELPER_ORDER, Ctx, index_root, slice_needs
+from ..backend.checks import slice_needs
+from ..backend.context import Ctx, index_root
 from ..backend.loader import import_source
 from ..core import printer as P
 from ..core.ir import Builder, Function, Node, format_attr, reachable
+from ..core.names import HELPER_ORDER
 from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, dim_symbol
 from ..ops.primitives import index_text

@@ -654,7 +654,7 @@ def op_name(node) -> str:
 
 def op_symbol(node, dims: dict) -> tuple[str, str]:
     """The symbol in a node's circle and a small second line (axis, index, ...)."""
-    from ..backend.codegen import Ctx
+    from ..backend.context import Ctx
 
     if node.op == "fused":
         return node.attr("name").removeprefix("fused "), "fused"

@@ -1,0 +1,320 @@
+"""The input checks of the emitted functions: parameters converted and their shapes checked
+(binding the dimension variables), the sizes the formula's slices and ``arange`` indices
+need, ``Index`` values in range, non-empty reduced axes, and the seed of ``f_backward``."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..core import printer as P
+from ..core.ir import Function, reachable
+from ..core.shapes import as_inequality, canon, provably_nonnegative
+from ..ops.primitives import NEEDS_NONEMPTY, index_requirements
+from .context import Ctx, index_root
+from .layout import call_lines, identifiers
+
+
+def prologue(
+    fn: Function,
+    names: dict[str, str],
+    dims: dict[str, str],
+    used: set[str],
+    ctx: Ctx,
+) -> list:
+    """Input conversion and shape checks; binds each dimension the first time it is seen.
+    The helpers the checks call are asked for with ``ctx.use``.
+
+    A dimension is bound only if the body ``used`` reads it or a later check needs it.
+    Last come the sizes the formula's slices need (``slice_checks``), then the checks of
+    input values (``value_checks``).
+    """
+    needs = slice_needs(fn)
+    values = value_checks(fn, names, dims, ctx)
+    used = set(used) | identifiers([], values)
+    used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
+    shapes = ShapeChecks(fn, dims, used)
+    lines: list[str] = []
+    for p in fn.params:
+        lines += shapes.flush()
+        node = fn.nodes[p.node]
+        v = names[p.name]
+        if not node.shape and node.dtype == "float":
+            lines += scalar_input(v, fn.name, p.name, ctx)
+            continue
+        lines += shapes.array_input(p, v)
+    lines += shapes.flush(everything=True)
+    return lines + slice_checks(fn, names, dims, needs) + values
+
+
+class ShapeChecks:
+    """The checks of the array parameters of ``fn``, in order, binding the dimension
+    variables ``dims`` the first time each is seen (those the code ``used`` reads, or that
+    a later parameter's shape repeats)."""
+
+    def __init__(self, fn: Function, dims: dict[str, str], used: set[str]):
+        self.fn, self.dims, self.used = fn, dims, used
+        self.seen: dict[str, int] = {}  # how many parameter sizes each dimension is in
+        for p in fn.params:
+            for d in fn.nodes[p.node].shape:
+                for s in [] if isinstance(d, int) else d.free_symbols:
+                    self.seen[str(s)] = self.seen.get(str(s), 0) + 1
+        self.bound: set[str] = set()
+        # shape checks waiting for the dimensions they are written with
+        self.deferred: list[tuple[set, list[str]]] = []
+
+    def array_input(self, p, v: str) -> list[str]:
+        """The conversion of the array (or ``Index``) parameter ``p``, bound to ``v``, then
+        its dimensions bound and its shape checked (deferred while an expression in it has
+        names that a later parameter has alone)."""
+        fn, dims, bound = self.fn, self.dims, self.bound
+        node = fn.nodes[p.node]
+        shape = node.shape
+        check = "_index" if node.dtype == "int" else "_array"
+        text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
+        args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
+        lines = call_lines("", f"{v} = {check}", args)
+        keys = [
+            d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape
+        ]
+        exprs = [d for d in shape if not isinstance(d, int) and not d.is_Symbol]
+        new = [k for k in keys if k is not None and k not in bound]
+        if len(new) == len(keys) and len(set(new)) == len(new):
+            needed = [
+                k if dims[k] in self.used or self.seen[k] > 1 else None for k in keys
+            ]
+            if any(needed):
+                targets = [dims[k] if k else "_" for k in needed]
+                lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
+                lines.append(f"{lhs} = {v}.shape")
+                bound |= {k for k in needed if k}
+            return lines
+        for k, key in enumerate(keys):
+            if key is not None and key not in bound:
+                lines.append(f"{dims[key]} = {v}.shape[{k}]")
+                bound.add(key)
+        expected = P.shape(shape, dims)
+        check_lines = [
+            f"if {v}.shape != {expected}:",
+            *call_lines(
+                "    ",
+                "raise _shape_error",
+                [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", text, expected],
+            ),
+        ]
+        # an expression of names that a later parameter has alone is checked after it
+        names = {str(s) for d in exprs for s in d.free_symbols}
+        self.deferred.append((names, check_lines))
+        return lines + self.flush()
+
+    def flush(self, everything: bool = False) -> list[str]:
+        """The lines of the deferred shape checks whose dimension names are all bound
+        (every one with ``everything``), removed from the waiting list, in order."""
+        ready = [item for item in self.deferred if everything or item[0] <= self.bound]
+        self.deferred = [item for item in self.deferred if item not in ready]
+        return [line for _, check_lines in ready for line in check_lines]
+
+
+def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
+    """The lines the float parameter ``v`` goes through (``Target.scalar_check``):
+    ``_scalar`` called only when it is not a float already (the ``math`` build), or the
+    helper ``_float64`` (NumPy's scalar arithmetic from here on)."""
+    args = [v, f'"{fn_name}"', f'"{param}"']
+    check = ctx.target.scalar_check
+    if check == "_scalar":  # one of the input checks every module has
+        return [
+            f"if not isinstance({v}, float):",
+            *call_lines("    ", f"{v} = _scalar", args),
+        ]
+    ctx.use(check)
+    return call_lines("", f"{v} = {check}", args)
+
+
+def value_checks(
+    fn: Function, names: dict[str, str], dims: dict[str, str], ctx: Ctx
+) -> list[str]:
+    """Checks of input values that NumPy would report without naming the function and
+    parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
+    and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
+    lines: list[str] = []
+    for p, sizes in index_sizes(fn).items():
+        v = names[p.name]
+        for n in sizes:
+            size = P.dim_expr(n, dims)
+            low = P.neg(size).text
+            lines.append(
+                f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):"
+            )
+            ctx.use("_index_error")
+            lines += call_lines(
+                "    ",
+                "raise _index_error",
+                [f'"{fn.name}"', f'"{p.name}"', v, size.text],
+            )
+    for n, p in empty_dims(fn):
+        v = names[p.name]
+        lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
+        ctx.use("_empty_error")
+        lines += call_lines(
+            "    ",
+            "raise _empty_error",
+            [f'"{fn.name}"', f'"{p.name}"', f"{v}.shape", f'"{P.dim(n, {})}"'],
+        )
+    return lines
+
+
+def index_sizes(fn: Function) -> dict:
+    """For each ``Index`` parameter used as an array index: the sizes of the axes it indexes
+    (distinct, in order of use)."""
+    params = {p.node: p for p in fn.params if fn.nodes[p.node].dtype == "int"}
+    out: dict = {}
+    for node in fn.nodes:
+        if node.op not in ("getitem", "scatter"):
+            continue
+        shape = (
+            fn.nodes[node.args[0]].shape if node.op == "getitem" else node.attr("shape")
+        )
+        axis = 0
+        for e in node.attr("index"):
+            root = index_root(fn.nodes, node.args[e[1]]) if e[0] == "a" else None
+            if root in params and axis < len(shape):
+                sizes = out.setdefault(params[root], [])
+                if shape[axis] not in sizes:
+                    sizes.append(shape[axis])
+            axis += e[0] != "n"
+    return out
+
+
+def empty_dims(fn: Function) -> list[tuple]:
+    """(dimension, a parameter with it in its shape) for each symbolic dimension that a
+    reduction in NEEDS_NONEMPTY reduces over."""
+    out: list[tuple] = []
+    for node in fn.nodes:
+        if node.op not in NEEDS_NONEMPTY:
+            continue
+        shape = fn.nodes[node.args[0]].shape
+        axes = node.attr("axis")
+        for n in shape if axes is None else [shape[k] for k in axes]:
+            owner = next(
+                (
+                    p
+                    for p in fn.params
+                    if any(
+                        not isinstance(d, int)
+                        and not isinstance(n, int)
+                        and n.free_symbols & d.free_symbols
+                        for d in fn.nodes[p.node].shape
+                    )
+                ),
+                None,
+            )
+            if owner is not None and all(n != m for m, _ in out):
+                out.append((n, owner))
+    return out
+
+
+def slice_needs(fn: Function) -> list[tuple]:
+    """``(expression, getitem node)`` for each size condition (expression ``>= 0``) under
+    which the formula's slices have their compile-time lengths (``x[:3]`` of a
+    ``Vector[n]``: ``n - 3``), in node order, each once."""
+    out, found = [], set()
+    for i in sorted(reachable(fn.nodes, [fn.output, *fn.grads.values()])):
+        node = fn.nodes[i]
+        if node.op != "getitem":
+            continue
+        src = fn.nodes[node.args[0]].shape
+        for e in index_requirements(src, node.attr("index")) + arange_needs(
+            fn.nodes, node
+        ):
+            if e not in found:
+                found.add(e)
+                out.append((e, node))
+    return out
+
+
+def arange_needs(nodes, node) -> list:
+    """The size conditions (expressions ``>= 0``) under which the ``arange(n)`` index
+    arrays of the getitem ``node`` (also sliced or given new axes: ``arange(2)[:, None]``)
+    stay inside the axes they index: ``P - 2`` for ``x[arange(2)]`` of a ``Vector[P]``."""
+    src, out, axis = nodes[node.args[0]].shape, [], 0
+    for e in node.attr("index"):
+        root = nodes[index_root(nodes, node.args[e[1]])] if e[0] == "a" else None
+        if root is not None and root.op == "arange" and axis < len(src):
+            need = canon(sympy.Integer(0) + src[axis] - root.attr("n"))
+            if not (isinstance(need, int) and need >= 0) and not provably_nonnegative(
+                need
+            ):
+                out.append(need)
+        axis += e[0] != "n"
+    return out
+
+
+def slice_checks(
+    fn: Function, names: dict[str, str], dims: dict[str, str], needs
+) -> list[str]:
+    """The input checks of ``needs``: a ValueError naming the function, the parameter whose
+    shape is too small, the shape seen and the size the slice needs (``n >= 3``).
+
+    Sizes are checked rather than clamped as NumPy does: a shorter slice would change the
+    shapes every later step was compiled for (README.md, "Choices ...")."""
+    lines = []
+    for e, node in needs:
+        lhs, rhs = as_inequality(e)
+        p = needing_param(fn, e, node)
+        v = names[p.name]
+        line = node.loc.line if node.loc else fn.loc.line
+        what = "an arange index" if e in arange_needs(fn.nodes, node) else "a slice"
+        message = (
+            f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
+            f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
+            f"{P.dim(rhs, {})} ({what} on line {line} needs it)"
+        )
+        lines.append(f"if {P.dim(lhs, dims)} < {P.dim(rhs, dims)}:")
+        lines += call_lines("    ", "raise ValueError", [f'f"{message}"'])
+    return lines
+
+
+def needing_param(fn: Function, e, node):
+    """The parameter to name when the size condition ``e`` of the slice ``node`` fails: the
+    sliced parameter itself if its shape has the sizes of ``e``, else the first that has."""
+    names = {str(s) for s in e.free_symbols}
+    params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
+    return next(p for p in params if shape_mentions(fn, p, names))
+
+
+def shape_mentions(fn: Function, p, names: set[str]) -> bool:
+    """Whether the shape of parameter ``p`` has a size written with one of ``names``."""
+    return any(
+        str(s) in names
+        for d in fn.nodes[p.node].shape
+        if not isinstance(d, int)
+        for s in d.free_symbols
+    )
+
+
+def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
+    """Checks of the upstream gradient given to ``f_backward``: the value's shape."""
+    shape = fn.nodes[fn.output].shape
+    where = f'"{fn.name}_backward"'
+    if not shape:
+        return [
+            f"if not isinstance({seed}, float):",
+            *call_lines("    ", f"{seed} = _scalar", [seed, where, f'"{seed}"']),
+        ]
+    text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: ((n + 1) // 2,)
+    expected = P.shape(shape, dims)
+    return [
+        *call_lines(
+            "", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]
+        ),
+        f"if {seed}.shape != {expected}:",
+        *call_lines(
+            "    ",
+            "raise _shape_error",
+            [where, f'"{seed}"', f"{seed}.shape", text, expected],
+        ),
+    ]
+
+
+def to_float64(names: list[str]) -> list[str]:
+    """``x = np.float64(x)`` for each of ``names``: NumPy arithmetic from here on."""
+    return [f"{v} = np.float64({v})" for v in names]

@@ -1,0 +1,90 @@
+"""What the primitives' printers may ask while emitting one function (``Ctx``), and the
+index queries it answers from the graph."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..core.shapes import broadcast
+from .targets import NUMPY, Target
+
+
+@dataclass
+class Ctx:
+    """What the primitives' printers may ask while emitting one function."""
+
+    nodes: list
+    dims: dict[str, str]
+    helpers: set[str] = field(default_factory=set)
+    target: Target = NUMPY
+    compact: bool = False  # a printer may then prefer a helper call to inline code
+
+    @property
+    def math(self) -> bool:
+        """Whether ``spell`` uses the Python-float (``math``) spellings of the op records."""
+        return self.target.floats
+
+    @property
+    def indent(self) -> int:
+        """Extra indentation of the statements (4 inside a ``try``)."""
+        return self.target.indent
+
+    def use(self, helper: str) -> None:
+        """Ask for the module helper (or ``math`` import) ``helper``."""
+        self.helpers.add(helper)
+
+    def shape_of(self, i: int) -> tuple:
+        """The shape of node ``i``."""
+        return self.nodes[i].shape
+
+    def unique_index(self, node) -> bool:
+        """Whether a scatter's index can never hit one element twice (else ``np.add.at``).
+
+        Ints, slices (any step) and None never do. Index arrays may repeat, unless every
+        axis of the shape they broadcast to is 1 or is covered by an ``arange`` (sliced or
+        given new axes: ``arange(n)[:, None]``) whose distinct values run along that axis
+        with its full length: positions that differ on any axis then gather different
+        elements (``arange(1)`` broadcast against ``y`` covers nothing; ``X[arange(n)[:,
+        None], j]`` leaves ``j``'s axis uncovered).
+        """
+        arrays = [node.args[e[1]] for e in node.attr("index") if e[0] == "a"]
+        if not arrays:
+            return True
+        full = broadcast(*(self.nodes[a].shape for a in arrays))
+        covered = set()
+        for a in arrays:
+            shape, axis = self.nodes[a].shape, distinct_axis(self.nodes, a)
+            if axis is not None and shape[axis] == full[len(full) - len(shape) + axis]:
+                covered.add(len(full) - len(shape) + axis)
+        return all(k in covered or d == 1 for k, d in enumerate(full))
+
+
+def distinct_axis(nodes, i: int) -> int | None:
+    """The axis along which the integer array ``i`` holds distinct values, every other axis
+    having length 1: 0 for ``arange(n)``, followed through slices, ints and None
+    (``arange(n)[:, None]``: 0; ``arange(n)[None, ::-1]``: 1); None for anything else."""
+    node = nodes[i]
+    if node.op == "arange":
+        return 0
+    if node.op != "getitem" or node.dtype != "int":
+        return None
+    axis = distinct_axis(nodes, node.args[0])
+    if axis is None:
+        return None
+    out = k = 0
+    for e in node.attr("index"):
+        if e[0] == "n":
+            out += 1
+            continue
+        if k == axis:
+            return out if e[0] == "s" else None
+        out += e[0] == "s"
+        k += 1
+    return out + axis - k
+
+
+def index_root(nodes, i: int) -> int:
+    """The node an integer index array is cut from (``i`` of ``i[:, None]``), else ``i``."""
+    while nodes[i].op == "getitem" and nodes[i].dtype == "int":
+        i = nodes[i].args[0]
+    return i

@@ -1,0 +1,265 @@
+"""The statements of one emitted function body: which nodes get their own statement, which
+are inlined into their single use, and the in-place accumulation of adjoints."""
+
+from __future__ import annotations
+
+from ..core import printer as P
+from ..core.ir import Function
+from ..core.prim import PRIMS, spell
+from .context import Ctx
+from .layout import LINE_LIMIT, Block
+from .memory import fresh_array
+from .naming import Namer
+
+INLINE_LIMIT = 60
+LEAVES = ("param", "const", "dim", "arange")
+
+
+def cite(node) -> str:
+    """The comment over a node's block: its formula line, cut to 100 characters."""
+    if node.loc is None:
+        return "(generated)"
+    text = "".join(c if c.isprintable() else " " for c in node.loc.text)
+    if len(text) > 100:
+        text = text[:97] + "..."
+    return f"line {node.loc.line}: {text}"
+
+
+def use_counts(nodes, todo: list[int], keep: set[int]) -> dict[int, int]:
+    """How often each value is read by the nodes ``todo``, ``keep`` counting as one read."""
+    uses: dict[int, int] = {}
+    for i in todo:
+        for a in nodes[i].args:
+            uses[a] = uses.get(a, 0) + 1
+    for i in keep:
+        uses[i] = uses.get(i, 0) + 1
+    return uses
+
+
+def accumulate(node, uses, named, bound, nodes) -> bool:
+    """Whether ``a + c`` may be written ``a += c``: ``a`` is a fresh local used only here."""
+    a = node.args[0]
+    return (
+        a in named
+        and a not in bound
+        and uses.get(a, 0) == 1
+        and nodes[a].shape == node.shape
+        and fresh_array(nodes, a)
+    )
+
+
+def negated_part(node, nodes, named, uses) -> bool:
+    """Whether the second part of the accumulation ``node`` is ``-c`` used nowhere else."""
+    second = node.args[1]
+    return (
+        nodes[second].op == "neg" and second not in named and uses.get(second, 0) == 1
+    )
+
+
+def accumulations(nodes, todo: list[int], uses, bound) -> tuple[set, dict, list]:
+    """The adjoint sums of ``todo``, looked at from the last: the first parts of sums (each
+    gets a statement of its own: ``d_W = ...; d_W += ...``), the scattered parts a sum
+    writes into its array (``d_x[1:] += g`` rather than a zeros array and a sum: part ->
+    sum), and the sums written in place (``+=``), in that order."""
+    firsts: set[int] = set()
+    scattered: dict[int, int] = {}
+    in_place: list[int] = []
+    for i in reversed(todo):
+        node = nodes[i]
+        first = node.args[0] if node.args else None
+        if node.op != "add" or not node.attr("acc") or nodes[first].op in LEAVES:
+            continue
+        firsts.add(first)
+        if accumulate(node, uses, {first}, bound, nodes):
+            in_place.append(i)
+            second = node.args[1]
+            if PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1:
+                scattered[second] = i
+    return firsts, scattered, in_place
+
+
+class Emitter:
+    """Emits the statements computing the nodes ``todo`` (in index order) of ``fn`` given
+    the ``bound`` values, naming with ``namer`` and spelling through ``ctx``.
+
+    A node gets its own statement when it has a formula name, is used more than once, is
+    in ``keep`` (returned or cached), or its inlined text grows too long; otherwise it is
+    inlined into its single use. With ``from_cache``, a value neither bound nor computed
+    here is a forward value read from the cache: it is named on first use and recorded in
+    ``cached``.
+    """
+
+    def __init__(
+        self,
+        fn: Function,
+        todo: list[int],
+        bound: dict[int, P.Expr],
+        keep: set[int],
+        namer: Namer,
+        ctx: Ctx,
+        adjoints: set[int],
+        from_cache: bool = False,
+    ):
+        self.fn, self.nodes, self.todo = fn, fn.nodes, todo
+        self.bound, self.namer, self.ctx, self.adjoints = bound, namer, ctx, adjoints
+        self.uses = use_counts(fn.nodes, todo, keep)
+        self.keep = keep
+        self.from_cache = from_cache
+        self.cached: dict[int, P.Expr] = {}
+        self.scattered: dict[int, int] = {}  # set by ``run``: see ``accumulations``
+        self.exprs: dict[int, P.Expr] = dict(bound)
+        self.named: set[int] = set(bound)
+        self.blocks: list[Block] = []
+
+    def name_of(self, i: int) -> str:
+        """Node ``i``'s variable (``namer.node``)."""
+        return self.namer.node(
+            i, self.nodes[i], i in self.adjoints, self.fn.adjoint_of.get(i)
+        )
+
+    def statement(self, i: int, lines: list[str]) -> None:
+        """Append ``lines`` computing node ``i`` to the block of its formula line."""
+        comment = cite(self.nodes[i])
+        note = self.fn.notes.get(i)
+        if note and len(note) < LINE_LIMIT - 6 - self.ctx.indent:
+            lines = [f"# {note}"] + lines
+        if self.blocks and self.blocks[-1].comment == comment:
+            self.blocks[-1].lines.extend(lines)
+        else:
+            self.blocks.append(Block(comment, list(lines)))
+
+    def render(self, i: int) -> P.Expr:
+        """Node ``i`` spelled on the current expressions of its arguments."""
+        node = self.nodes[i]
+        return spell(node, [self.ref(a, i) for a in node.args], self.ctx)
+
+    def too_long(self, name: str, e: P.Expr) -> bool:
+        """Whether ``name = e`` overflows the line."""
+        return len(name) + len(e.text) + 7 + self.ctx.indent > LINE_LIMIT
+
+    def materialise(self, i: int, e: P.Expr) -> P.Expr:
+        """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
+        nodes, named = self.nodes, self.named
+        name = self.name_of(i)
+        while self.too_long(name, e):
+            inlined = [
+                a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES
+            ]
+            if not inlined:
+                break
+            longest = max(inlined, key=lambda a: (len(self.exprs[a].text), a))
+            self.materialise(longest, self.exprs[longest])
+            e = self.render(i)
+        if self.too_long(name, e):
+            self.ctx.compact = True
+            e = self.render(i)
+            self.ctx.compact = False
+        self.statement(i, [f"{name} = {e.text}"])
+        named.add(i)
+        self.exprs[i] = P.name(name)
+        return self.exprs[i]
+
+    def ref(self, a: int, user: int | None = None) -> P.Expr:
+        """The expression reading node ``a`` in node ``user``: its name, or its inlined
+        text (a statement of its own when too long or from another formula line)."""
+        nodes = self.nodes
+        if a not in self.exprs and self.from_cache:
+            self.exprs[a] = self.cached[a] = P.name(self.namer.node(a, nodes[a], False))
+            self.named.add(a)
+        e = self.exprs[a]
+        if a in self.named or nodes[a].op in LEAVES:
+            return e
+        # A gradient part stays in the block of the formula line it comes from.
+        other_line = (
+            user is not None
+            and a in self.adjoints
+            and nodes[a].loc is not None
+            and nodes[user].loc is not None
+            and nodes[a].loc.line != nodes[user].loc.line
+        )
+        if other_line or len(e.text) > INLINE_LIMIT:
+            return self.materialise(a, e)
+        return e
+
+    def run(self) -> tuple[list[Block], dict[int, P.Expr]]:
+        """The blocks and every node's expression."""
+        # An accumulated adjoint keeps one name from its first part on: d_W = ...; d_W +=
+        # ... and that first part is written where it is computed, under its own line.
+        firsts, self.scattered, in_place = accumulations(
+            self.nodes, self.todo, self.uses, self.bound
+        )
+        for i in in_place:  # the sum's name, given to its first part
+            name = self.namer.node(i, self.nodes[i], True, self.fn.adjoint_of.get(i))
+            self.namer.names.setdefault(self.nodes[i].args[0], name)
+        for i in self.todo:
+            if i not in self.scattered:  # else written by the sum that consumes it
+                self.node(i, firsts)
+        return self.blocks, self.exprs
+
+    def node(self, i: int, firsts: set[int]) -> None:
+        """Emit node ``i``: a statement, an accumulation, or an expression to inline."""
+        nodes, node = self.nodes, self.nodes[i]
+        acc = node.op == "add" and node.attr("acc")
+        # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
+        negated = acc and negated_part(node, nodes, self.named, self.uses)
+        args = [
+            None if a in self.scattered or (negated and k == 1) else self.ref(a, i)
+            for k, a in enumerate(node.args)
+        ]
+        stmts = PRIMS[node.op].stmts
+        if stmts is not None:
+            name = self.name_of(i)
+            self.statement(i, stmts(name, node, args, self.ctx))
+            self.named.add(i)
+            self.exprs[i] = P.name(name)
+            return
+        if acc:
+            # The sum so far gets its own statement under its own line: d_W = ...; d_W += ...
+            first = node.args[0]
+            if first not in self.named and nodes[first].op not in LEAVES:
+                args[0] = self.materialise(first, self.exprs[first])
+            if accumulate(node, self.uses, self.named, self.bound, nodes):
+                self.accumulate_into(i, args)
+                return
+        if negated:
+            inner = self.ref(nodes[node.args[1]].args[0], i)
+            e = P.binop("-", P.ADD, args[0], inner)
+        else:
+            e = spell(node, args, self.ctx)
+        self.exprs[i] = e
+        if node.op in LEAVES:
+            return
+        if node.name or self.uses.get(i, 0) > 1 or i in self.keep or i in firsts:
+            self.materialise(i, e)
+
+    def accumulate_into(self, i: int, args: list) -> None:
+        """The sum node ``i`` as ``d_W += c`` (``-= c``, or a scatter into ``d_W``)."""
+        node = self.nodes[i]
+        target = self.exprs[node.args[0]].text
+        second = self.nodes[node.args[1]]
+        if node.args[1] in self.scattered:
+            inner = [self.ref(a, i) for a in second.args]
+            self.statement(
+                i, PRIMS[second.op].stmts_into(target, second, inner, self.ctx)
+            )
+        elif second.op == "neg" and node.args[1] not in self.named:
+            inner = self.exprs.get(second.args[0], args[1])
+            self.statement(i, [f"{target} -= {inner.text}"])
+        else:
+            self.statement(i, [f"{target} += {args[1].text}"])
+        self.namer.names[i] = target
+        self.named.add(i)
+        self.exprs[i] = P.name(target)
+
+
+def emit_body(
+    fn: Function,
+    todo: list[int],
+    bound: dict[int, P.Expr],
+    keep: set[int],
+    namer: Namer,
+    ctx: Ctx,
+    adjoints: set[int],
+) -> tuple[list[Block], dict[int, P.Expr]]:
+    """Statements computing ``todo`` given the ``bound`` values (see ``Emitter``)."""
+    return Emitter(fn, todo, bound, keep, namer, ctx, adjoints).run()

@@ -1,0 +1,94 @@
+"""The whole generated module: header, helpers, and the function family of each formula
+function, laid out by the Jinja2 templates in ``templates/``."""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..core.ir import Function, reachable
+from ..core.names import HELPER_ORDER, VERSION
+from ..core.prim import NoScalarSpelling
+from .family import function_family
+from .layout import escape_doc, module_doc_lines
+from .targets import MATH, NUMPY
+from .templating import render
+
+# What each helper needs besides itself (another helper, or ``import math``).
+HELPER_NEEDS = {
+    "_log_softmax": ("math",),
+    "_logsumexp": ("math",),
+    "_norm": ("math",),
+    "_sigmoid_scalar": ("math",),
+    "_sign_scalar": ("math",),
+    "_maximum_scalar": ("math",),
+    "_minimum_scalar": ("math",),
+    "_softplus_scalar": ("math",),
+    "_erf": ("math",),
+}
+
+
+def all_scalar(fn: Function) -> bool:
+    """Whether every value of ``fn`` and its gradients is a scalar (Python-float code)."""
+    used = reachable(fn.nodes, [fn.output, *fn.grads.values()])
+    return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
+
+
+def with_needs(helpers: set[str]) -> set[str]:
+    """``helpers`` and what they need, transitively (``HELPER_NEEDS``)."""
+    helpers = set(helpers)
+    pending = sorted(helpers)
+    while pending:  # needs of needs too: _log_softmax -> _logsumexp -> math
+        need = set(HELPER_NEEDS.get(pending.pop(), ())) - helpers
+        helpers |= need
+        pending += sorted(need)
+    return helpers
+
+
+def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
+    """The emitted functions of ``fn`` (the scalar build when every value is a scalar and
+    every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls), and
+    the helpers they use."""
+    try:
+        fam, used = function_family(fn, names, MATH if all_scalar(fn) else NUMPY)
+    except NoScalarSpelling:
+        fam, used = function_family(fn, names, NUMPY)
+    called = {f["guard"]["fallback"] for f in fam if f["guard"]}
+    if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
+        extra, needs = function_family(fn, names, MATH.fallback)
+        fam += [f for f in extra if f["name"] in called]
+        used |= needs
+    return fam, used
+
+
+def generate(
+    functions: list[Function],
+    source: str,
+    raw: bytes,
+    module_doc: str,
+) -> str:
+    """The whole module text for the compiled ``functions`` of one formula source (bytes ``raw``)."""
+    names = [f.name for f in functions]
+    digest = hashlib.sha256(raw).hexdigest()
+    families, helpers = [], set()
+    for fn in functions:
+        fam, used = family(fn, names)
+        families.append({"name": fn.name, "functions": fam})
+        helpers |= used
+    helpers = with_needs(helpers)
+    exports = []
+    for fn in functions:
+        exports.append(fn.name)
+        exports += [fn.name + "_forward", fn.name + "_backward"]
+        if fn.nodes[fn.output].shape == ():
+            exports += [fn.name + "_value_and_grad", fn.name + "_grad"]
+    return render(
+        "module.py.j2",
+        version=VERSION,
+        source=source,
+        digest=digest,
+        doc=[escape_doc(ln) for ln in module_doc_lines(module_doc, source)],
+        helpers=[h for h in HELPER_ORDER if h in helpers],
+        import_math="math" in helpers,
+        families=families,
+        exports=exports,
+    )

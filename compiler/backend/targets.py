@@ -1,0 +1,81 @@
+"""Targets: what one kind of emitted code differs in, as data rather than branches.
+
+A target is a spelling table plus templates. The op records carry each op's spellings
+(``spell`` picks NumPy or the Python-float ``math`` one from ``Ctx.math``, derived from
+the target); this record holds the rest: how inputs enter, how results leave, what a
+function's statements fall back on, and how the functions are named. The emitted NumPy
+module and the scalar ``math`` module are two targets of the same backend (the ``math``
+one with its NumPy fallbacks as a third); a next target (array API, numba) adds a record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.names import fallback_name
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of emitted function."""
+
+    name: str
+    # Values are Python floats spelled with ``math`` (the op records' scalar spellings);
+    # else NumPy arrays and scalars.
+    floats: bool
+    # The helper a float parameter goes through: ``_float64`` (checked, becomes a NumPy
+    # scalar) or ``_scalar`` (called only when the value is not a float already).
+    scalar_check: str
+    # Inputs are checked (shapes, values, the seed); else converted with np.float64 and not
+    # checked (a fallback: the public function that calls it checked them).
+    checked: bool
+    # Every result is converted with float() (a fallback's results are floats).
+    float_results: bool
+    # Emitted under the public names (``f_forward`` ...) with ``f``, ``f_grad`` and
+    # docstrings; else as the private ``_f_forward_numpy`` ...
+    public: bool
+    # The target whose function a ``try`` around the statements hands the inputs to where
+    # ``math`` raises (inf and nan as NumPy returns them); None: no ``try``.
+    fallback: Target | None = None
+
+    @property
+    def indent(self) -> int:
+        """Extra indentation of the statements (4 inside the ``try``)."""
+        return 4 if self.fallback else 0
+
+    @property
+    def floats_out(self) -> bool:
+        """Whether results are floats without a float() of 0-d arrays (``owned``)."""
+        return self.floats or self.float_results
+
+    def function_name(self, fn_name: str, kind: str) -> str:
+        """The name of the emitted function of ``kind`` (``forward``, ...) of ``fn_name``."""
+        return f"{fn_name}_{kind}" if self.public else fallback_name(fn_name, kind)
+
+
+NUMPY = Target(
+    "numpy",
+    floats=False,
+    scalar_check="_float64",
+    checked=True,
+    float_results=False,
+    public=True,
+)
+# The scalar build's fallbacks: the NumPy spelling on np.float64 scalars, floats out.
+NUMPY_ON_FLOATS = Target(
+    "numpy_on_floats",
+    floats=False,
+    scalar_check="_float64",
+    checked=False,
+    float_results=True,
+    public=False,
+)
+MATH = Target(
+    "math",
+    floats=True,
+    scalar_check="_scalar",
+    checked=True,
+    float_results=False,
+    public=True,
+    fallback=NUMPY_ON_FLOATS,
+)
