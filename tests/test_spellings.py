@@ -20,7 +20,7 @@ from gradcheck import assert_fd_close, central_diff_grad
 
 from gradc import compile_source, load_source
 from gradc.core.ir import Builder
-from gradc.rewrite.simplify import make_rewriter
+from gradc.rewrite import make_rewriter
 
 RNG = np.random.default_rng(8)
 

@@ -8,7 +8,7 @@ import ast
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
 from ..errors import FormulaError
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
 from .calls import BUILTIN_CALLS
 from .expressions import BINOPS

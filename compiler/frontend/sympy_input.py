@@ -12,7 +12,7 @@ import sympy
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.names import function_name_problem
 from ..errors import FormulaError
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 from ..symbolic.convert import FUNCTIONS, convert, error, post_order
 
 MAX_SHOWN = 60  # characters of a subexpression quoted in a message
