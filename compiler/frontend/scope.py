@@ -37,7 +37,6 @@ class Scope:
     funcs: dict[str, Signature]
     env: dict[str, int] = field(default_factory=dict)
     dims: dict[str, object] = field(default_factory=dict)
-    stmt: str = "out"
     inlining: tuple = ()
     fuse: bool = True
     call_loc: Loc | None = None  # inlined code cites the line of the call

@@ -169,7 +169,6 @@ def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
     for stmt in body[:-1]:
         lower_statement(stmt, scope)
     ret = body[-1]
-    scope.stmt = "out"
     with scope.b.at(scope.call_loc or stmt_loc(ret, "out", src)):
         out = lower_expr(ret.value, scope)
     if not scope.inlining:
@@ -227,7 +226,6 @@ def lower_statement(stmt, scope: Scope) -> None:
             f"cannot assign to '{name}': it names a constant, function or dimension",
         )
     check_reserved(name, target, src)
-    scope.stmt = name
     with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
         node = lower_expr(value, scope)
     scope.b.name(node, name)
