@@ -410,6 +410,8 @@ DETERMINISM_SCRIPT = r"""
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
+import cli
+cli.use_checkout()
 import test_emitted_code_review as t
 out = {}
 for case in sorted(t.sympy_cases()):
