@@ -68,6 +68,8 @@ def declare_dims(args: list, src: Source, scope: Scope) -> None:
 
 
 def read_dim(d, src: Source, scope: Scope):
+    """One dimension of a parameter's annotation: a name (registered in ``scope.dims`` on
+    first sight), a positive int literal, or an expression of names (``parameter_dim``)."""
     if isinstance(d, ast.Name):
         if d.id in CONSTANTS or d.id in scope.constants:
             raise src.error(

@@ -11,6 +11,8 @@ from .scope import Scope
 
 
 def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:
+    """Refuse a call of ``name`` without exactly ``n`` positional arguments, or with a
+    keyword other than ``keywords``."""
     if len(node.args) != n:
         raise scope.src.error(
             node,
@@ -23,6 +25,8 @@ def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:
 
 
 def kwarg(node: ast.Call, key: str, pos: int, default):
+    """The argument ``key`` of a call, given by keyword or at position ``pos``, else
+    ``default``."""
     for k in node.keywords:
         if k.arg == key:
             return k.value
@@ -32,6 +36,8 @@ def kwarg(node: ast.Call, key: str, pos: int, default):
 
 
 def read_axis(node, scope: Scope, ndim: int, allow_none=True):
+    """An ``axis`` argument as a normalised tuple of axes of an ``ndim``-array, or None for
+    all axes (``axis=None`` only when ``allow_none``)."""
     if node is None or (
         isinstance(node, ast.Constant) and node.value is None and allow_none
     ):
@@ -49,6 +55,7 @@ def read_axis(node, scope: Scope, ndim: int, allow_none=True):
 
 
 def read_bool(node, scope: Scope) -> bool:
+    """A ``keepdims`` argument: a ``True``/``False`` literal (False when not given)."""
     if node is None:
         return False
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):

@@ -9,6 +9,8 @@ from .scope import emit, value
 
 
 def call_reduction(node, scope, name):
+    """``sum(x, axis=None, keepdims=False)`` and the other reductions; all axes
+    without keepdims are written as ``axis=None``."""
     if not 1 <= len(node.args) <= 2:
         raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
     for k in node.keywords:
@@ -24,6 +26,7 @@ def call_reduction(node, scope, name):
 
 
 def call_softmax(node, scope, name):
+    """``softmax(x, axis=-1)`` and ``log_softmax``: one axis of an array."""
     if not 1 <= len(node.args) <= 2:
         raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
     for k in node.keywords:

@@ -20,6 +20,8 @@ def callable_names(scope: Scope) -> set[str]:
 
 
 def call_name(node: ast.Call, scope: Scope) -> str:
+    """The name a call refers to: ``f`` for ``f(...)``, ``np.f``, ``numpy.f`` and
+    ``np.linalg.norm``; other prefixes and methods are located errors."""
     f = node.func
     if isinstance(f, ast.Name):
         return f.id
@@ -130,11 +132,13 @@ def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
 
 
 def call_unary(node, scope, name):
+    """An elementwise function of one argument: the op of the same name."""
     arity(node, scope, name, 1)
     return emit(scope, node, name, value(node.args[0], scope))
 
 
 def call_binary(node, scope, name):
+    """A function of two arguments (``maximum``, ``outer``, ...): the op of the same name."""
     arity(node, scope, name, 2)
     return emit(
         scope, node, name, value(node.args[0], scope), value(node.args[1], scope)
@@ -142,11 +146,13 @@ def call_binary(node, scope, name):
 
 
 def call_clip(node, scope, name):
+    """``clip(x, lo, hi)``."""
     arity(node, scope, name, 3)
     return emit(scope, node, "clip", *(value(a, scope) for a in node.args))
 
 
 def call_where(node, scope, name):
+    """``where(cond, a, b)`` with one comparison as the condition."""
     arity(node, scope, name, 3)
     c = node.args[0]
     if not isinstance(c, ast.Compare):
@@ -165,6 +171,8 @@ def call_where(node, scope, name):
 
 
 def call_dot(node, scope, name):
+    """``dot(a, b)`` as NumPy's: a product when either is a scalar, else ``a @ b`` (at
+    most 2 dimensions each)."""
     arity(node, scope, name, 2)
     a, b = value(node.args[0], scope), value(node.args[1], scope)
     if not scope.b.shape(a) or not scope.b.shape(b):

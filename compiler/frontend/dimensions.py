@@ -12,6 +12,7 @@ from .scope import Scope
 
 
 def is_int_literal(node) -> bool:
+    """Whether ``node`` is an int literal, optionally negated (``3``, ``-1``)."""
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
         node = node.operand
     return isinstance(node, ast.Constant) and type(node.value) is int
@@ -50,6 +51,8 @@ def dim_expression(node, scope: Scope):
 
 
 def index_int(node, scope: Scope, optional: bool):
+    """An int literal (``is_int_literal``) as an int below 2**31 in magnitude; None for a
+    missing optional one."""
     if node is None and optional:
         return None
     if not is_int_literal(node):

@@ -22,6 +22,8 @@ BINOPS = {
 
 
 def name_expr(node: ast.Name, scope: Scope) -> int:
+    """A name: a variable or parameter, a module or built-in constant, or a dimension
+    (its size as a value); a function name or an unknown one is a located error."""
     n = node.id
     if n in scope.env:
         return scope.env[n]
@@ -38,6 +40,7 @@ def name_expr(node: ast.Name, scope: Scope) -> int:
 
 
 def constant_expr(node: ast.Constant, scope: Scope) -> int:
+    """A number literal as a ``const`` node."""
     if node.value is None:
         raise scope.src.error(node, "None is only allowed inside an index")
     return emit(
@@ -62,6 +65,8 @@ def literal_problem(v) -> str:
 
 
 def binop_expr(node: ast.BinOp, scope: Scope) -> int:
+    """``a <op> b`` for ``+ - * / ** @``, with huge constant exponents refused and an
+    integer power of constants that does not fold (overflow) a located error."""
     op = BINOPS.get(type(node.op))
     if op is None:
         raise operator_error(node, node.op, scope.src)
@@ -94,6 +99,7 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
 
 
 def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
+    """``-x`` and ``+x``."""
     if isinstance(node.op, ast.USub):
         return emit(scope, node, "neg", value(node.operand, scope))
     if isinstance(node.op, ast.UAdd):
@@ -102,6 +108,7 @@ def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
 
 
 def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
+    """``np.pi``/``np.e`` and ``x.T`` (reversed axes; a scalar or vector unchanged)."""
     if (
         isinstance(node.value, ast.Name)
         and node.value.id in ("np", "numpy")

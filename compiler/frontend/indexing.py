@@ -12,6 +12,8 @@ from .scope import Scope, emit, expr, float_value
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
+    """``x[...]``: integers, slices, ``None`` and integer index arrays, as one
+    ``getitem`` node whose ``index`` spec lists them (``a`` items point at the arrays)."""
     x = indexed_value(node.value, scope)
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     spec, arrays = [], []
@@ -59,6 +61,7 @@ def slice_bound(node, scope: Scope):
 
 
 def index_array(node, scope: Scope) -> int:
+    """An advanced index: an integer array (an ``Index`` value or ``arange(n)``)."""
     if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
         return arange_expr(node, scope)
     i = expr(node, scope)

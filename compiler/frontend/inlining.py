@@ -20,6 +20,8 @@ from .statements import lower_body
 
 
 def call_expr(node: ast.Call, scope: Scope) -> int:
+    """A call: of a function the file defines above (inlined), else of a built-in
+    (through ``BUILTIN_CALLS``)."""
     name = call_name(node, scope)
     if isinstance(node.func, ast.Name) and name in scope.funcs:
         return inline_call(node, scope.funcs[name], scope)

@@ -83,6 +83,7 @@ def emit(scope: Scope, at, op: str, *args: int, **attrs) -> int:
 
 
 def expr(node, scope: Scope) -> int:
+    """Lower one expression node through ``EXPRESSIONS``; other syntax is a located error."""
     handler = EXPRESSIONS.get(type(node))
     if handler is None:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -92,6 +93,8 @@ def expr(node, scope: Scope) -> int:
 
 
 def float_value(i: int, scope: Scope, at) -> int:
+    """``i`` if it is a float value (a dimension counts); an Index value or a comparison
+    is a located error at ``at``."""
     node = scope.b[i]
     if node.dtype == "int" and node.op != "dim":
         raise scope.src.error(

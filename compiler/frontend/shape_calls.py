@@ -61,6 +61,7 @@ def call_einsum(node, scope, name):
 
 
 def call_transpose(node, scope, name):
+    """``transpose(x)`` (reversed axes) or ``transpose(x, axes)``."""
     if not 1 <= len(node.args) <= 2 or node.keywords and node.keywords[0].arg != "axes":
         raise scope.src.error(node, "transpose() takes an array and optionally axes")
     x = value(node.args[0], scope)
@@ -89,6 +90,8 @@ def transpose_axis(node, scope: Scope, nd: int) -> int:
 
 
 def call_reshape(node, scope, name):
+    """``reshape(x, sizes)``: sizes are positive ints, dimension names, expressions of
+    them, or one ``-1`` (solved from the size of ``x``, which must divide)."""
     arity(node, scope, name, 2)
     x = value(node.args[0], scope)
     s = node.args[1]
@@ -138,6 +141,7 @@ def reshape_size(node, scope: Scope):
 
 
 def call_sequence(node, scope, name):
+    """``concatenate([a, b], axis=0)`` and ``stack([a, b], axis=0)``."""
     if not 1 <= len(node.args) <= 2 or not isinstance(
         node.args[0], (ast.List, ast.Tuple)
     ):

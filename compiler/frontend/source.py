@@ -24,6 +24,7 @@ class Source:
     )  # every top-level def
 
     def line(self, n: int) -> str:
+        """Line ``n`` (1-based) of the text, or ``""`` outside it."""
         return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
 
     def error(self, node, message: str) -> FormulaError:
@@ -47,6 +48,7 @@ class Source:
 
 
 def is_docstring(stmt) -> bool:
+    """Whether ``stmt`` is a string on its own line (a docstring)."""
     return (
         isinstance(stmt, ast.Expr)
         and isinstance(stmt.value, ast.Constant)

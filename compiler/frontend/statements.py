@@ -18,6 +18,8 @@ from .unsupported import unsupported
 
 
 def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
+    """Whether ``fn`` is decorated ``@fuse``; a decorator other than ``@fuse`` and
+    ``@wrt(...)`` is a located error."""
     fuse = False
     for d in fn.decorator_list:
         if isinstance(d, ast.Name) and d.id == "fuse":
@@ -36,6 +38,7 @@ def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
 
 
 def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
+    """A ``@fuse`` function takes and returns Scalars and has no ``@wrt``."""
     for a in fn.args.args:
         if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
             raise src.error(
@@ -133,6 +136,7 @@ def lower_function(
 
 
 def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
+    """The parameters named by ``@wrt(...)`` decorators: name -> its AST node."""
     wrt: dict = {}
     for d in fn.decorator_list:
         if (
@@ -177,10 +181,13 @@ def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
 
 
 def stmt_loc(stmt, label: str, src: Source) -> Loc:
+    """The ``Loc`` of a statement: its line, column, text and the name it assigns."""
     return Loc(stmt.lineno, stmt.col_offset + 1, src.line(stmt.lineno).strip(), label)
 
 
 def lower_statement(stmt, scope: Scope) -> None:
+    """Lower one assignment (``name = ...``, or ``name += ...`` and the other
+    augmented forms as ``name = name + ...``) and bind the name in ``scope.env``."""
     src = scope.src
     if isinstance(stmt, ast.Assign):
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
@@ -264,5 +271,6 @@ def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
 
 
 def check_reserved(name: str, node, src: Source) -> None:
+    """Refuse assigning to a built-in name."""
     if name in BUILTIN_CALLS or name in ("np", "numpy", "arange", "fuse", "wrt"):
         raise src.error(node, f"cannot assign to '{name}': it is a built-in name")

@@ -82,6 +82,8 @@ def parse_python(text: str, src: Source) -> ast.Module:
 
 
 def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
+    """Lower the top level of a formula file: constants, then every ``def`` in order;
+    returns the exported (not ``@fuse``) functions."""
     body = list(tree.body)
     if body and is_docstring(body[0]):
         body = body[1:]
@@ -151,6 +153,7 @@ def check_generated_names(
 
 
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
+    """Refuse a module-level name that is a built-in name or already defined."""
     reserved = (
         set(UNARY_FUNCS)
         | set(REDUCTIONS)
