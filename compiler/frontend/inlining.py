@@ -156,16 +156,16 @@ def bind_dims(
     inner: Scope,
     at,
     fname: str,
-    scratch: Scope | None = None,
+    scratch: Scope,
 ) -> list:
     """Match parameter ``a``'s annotation against the argument's shape ``actual``.
 
     The callee's dimension names are bound to the caller's dimensions in ``inner.dims``.
     Returns the check of its dimension expressions (``4 * H``) to make once every
-    parameter has bound its names (``check_dim_expressions``), or none.
+    parameter has bound its names (``check_dim_expressions``), or none. ``scratch`` is
+    the scope the callee's annotations are read in (its dimension names declared).
     """
     src = inner.src
-    scratch = scratch or Scope(src, inner.b, {}, {})
     shape, dtype, text = read_type(
         a.annotation, src, scratch, ("parameter " + a.arg, a)
     )
