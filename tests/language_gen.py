@@ -888,8 +888,8 @@ FAMILIES = {
     fam_slice_dims: 0.6,
     fam_scalar_domain: 0.5,
 }
-# Families of SPEC constructs gradc does not build yet (loops: issue 18, convolution and
-# pooling: issue 19): the reference interpreter runs them; each joins FAMILIES, with
+# Families of SPEC constructs gradc does not build yet (loops, convolution and
+# pooling: planned): the reference interpreter runs them; each joins FAMILIES, with
 # its weight, in the change that builds it.
 PLANNED = {fam_conv: 0.3, fam_loop: 0.4}
 

@@ -1,5 +1,5 @@
-"""Issue 15, "a newcomer's first hour": each error says, in the user's words, what is wrong
-and what to write instead.
+"""Error messages for a newcomer: each error says, in the user's words, what is wrong and
+what to write instead.
 
 * unsupported Python syntax is named as people say it ("a tuple", "floor division `//`",
   "a while loop"), never by its ``ast`` class name (``Tuple``, ``FloorDiv``, ``While``);

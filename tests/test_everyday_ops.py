@@ -1,4 +1,4 @@
-"""Everyday operations a newcomer reaches for (issue 15, "A newcomer's first hour").
+"""Everyday operations a newcomer reaches for.
 
 * comparisons as 0/1 masks outside ``where`` (Caffe's ``x * (t - (x >= 0))``), and
   ``==`` / ``!=`` as conditions;

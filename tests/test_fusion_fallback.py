@@ -1,4 +1,5 @@
-"""Whatever ``--no-fuse`` compiles, the default (fused) mode compiles (issue 13, item 16).
+"""Whatever ``--no-fuse`` compiles, the default (fused) mode compiles (a fused region SymPy
+cannot differentiate into the graph falls back to node-by-node differentiation).
 
 A fused region whose local gradient SymPy writes with something the graph cannot express
 (``sign``, ``zoo``, ``nan``, ``I``) stays unfused and is differentiated node by node, as

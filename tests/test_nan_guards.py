@@ -1,11 +1,11 @@
-"""NaN and inf never leak where they should not (issue 13, items 3, 6 and 11).
+"""NaN and inf never leak where they should not .
 
-Item 3: the branch ``where`` does not take never leaks NaN or inf into a gradient, whatever
-happens to the masked value afterwards (reduced, broadcast, shared, multiplied by another
-input), fused or not, inside ``@fuse`` helpers too.
-Item 6: ``x ** p`` at ``x = 0`` follows JAX (``d/dp = x**p * log(x)`` is 0 where ``x == 0``,
+* The branch ``where`` does not take never leaks NaN or inf into a gradient, whatever
+happens to the masked value afterwards (reduced, broadcast, shared, multiplied by
+  another input), fused or not, inside ``@fuse`` helpers too.
+* ``x ** p`` at ``x = 0`` follows JAX (``d/dp = x**p * log(x)`` is 0 where ``x == 0``,
 ``d/dx x**0 = 0``), and the scalar build returns what the NumPy build returns.
-Item 11: constant folding follows NumPy float64 (NaN, inf; never complex, never an exception).
+* Constant folding follows NumPy float64 (NaN, inf; never complex, never an exception).
 
 Expected values are closed forms written out here, or central finite differences in float64
 at points away from the branch boundaries.
@@ -56,11 +56,11 @@ def fd_check(src: str, fuse: bool, *args) -> None:
     assert_fd_close(as_grad_list(grads, len(args)), numeric, scale=abs(mod.f(*args)))
 
 
-X = np.array([-2.0, 0.0, 3.0])  # the issue's point: log(0) = -inf, log(-2) = nan
+X = np.array([-2.0, 0.0, 3.0])  # the reported point: log(0) = -inf, log(-2) = nan
 X_SMOOTH = np.array([-2.0, 0.5, 3.0])  # the same branches, no boundary, no NaN
 
 
-# --- item 3: where ------------------------------------------------------------------------
+# --- where: the untaken branch ------------------------------------------------------------------------
 
 W_LOG = "def f(w: Scalar, x: Vector[n]) -> Scalar:\n    return sum(where(x > 0, w * log(x), 0))\n"
 
@@ -251,7 +251,7 @@ def test_where_scalar_build(fuse, x):
     assert_grads(grads, [0.0, 0.0])
 
 
-# --- item 6: x ** p at x = 0 (JAX's convention, README.md "Conventions") -----------------
+# --- x ** p at x = 0 (JAX's convention, README.md "Conventions") -----------------
 
 POW = "def f(p: Scalar, x: Vector[n]) -> Scalar:\n    return sum(x ** p)\n"
 POW_SCALAR = "def f(p: Scalar, x: Scalar) -> Scalar:\n    return x ** p\n"
@@ -352,7 +352,7 @@ def test_scalar_build_zero_base_and_literal_zero_exponent(fuse):
     assert load(src, fuse).f(0.0) == math.inf  # NumPy's value, not ZeroDivisionError
 
 
-# --- item 11: constant folding follows NumPy float64 ------------------------------------
+# --- constant folding follows NumPy float64 ------------------------------------
 
 # (constant expression in the formula, the same computed by NumPy in float64)
 F = np.float64

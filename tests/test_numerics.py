@@ -1,4 +1,4 @@
-"""Numerical accuracy of values and gradients at extreme magnitudes (issue 13, items 7-10, 17).
+"""Numerical accuracy of values and gradients at extreme magnitudes.
 
 Every expected value is computed here, independently of gradc: closed forms with ``math``,
 high-precision ``mpmath`` (shipped with SymPy) rounded to float64, or NumPy written out.
@@ -53,7 +53,7 @@ def close(got, want, rtol=1e-14, atol=0.0):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
 
 
-# --- item 8: logsumexp / log_softmax / softmax at large magnitude ----------------------------
+# --- logsumexp / log_softmax / softmax at large magnitude ----------------------------
 
 LSE = "def f(x: Vector[n]) -> Scalar:\n    return logsumexp(x)\n"
 LOG_SOFTMAX = (
@@ -161,7 +161,7 @@ def test_fused_spellings_at_large_magnitude():
     close(mod.g(1e17 * np.ones(4)), np.full(4, -math.log(4.0)))
 
 
-# --- item 9: local gradients of the unary functions, to a few ulps (expm1, log1p,
+# --- local gradients of the unary functions, to a few ulps (expm1, log1p,
 # softplus) or, for the lecture's sigmoid and tanh rules, to an ulp of 1 ----------------------
 
 
@@ -257,7 +257,7 @@ def test_expm1_fused_matches_no_fuse():
     close(load(src, fuse=False).f_grad(x), np.exp(x), rtol=0)
 
 
-# --- item 7: clip with lo > hi returns hi, so hi gets the gradient ---------------------------
+# --- clip with lo > hi returns hi, so hi gets the gradient ---------------------------
 
 
 def clip_routes(x, lo, hi):
@@ -350,7 +350,7 @@ def test_clip_lo_above_hi_matches_central_differences():
         close(grads[k], want, rtol=1e-6)
 
 
-# --- item 10: rewrites keep overflow, underflow and NaN behaviour ---------------------------
+# --- rewrites keep overflow, underflow and NaN behaviour ---------------------------
 
 REASSOCIATION = {
     # s * (t * X) must not become (s * t) * X: s * t overflows to inf, and inf * 0 is NaN
@@ -419,7 +419,7 @@ def test_rewrites_keep_overflow_behaviour(case, fuse):
         close(mod.f_value_and_grad(*args)[0], want)
 
 
-def test_scalars_first_gradient_at_the_issue_point():
+def test_scalars_first_gradient_at_the_reported_point():
     """d/dx sum(s * (t * x)) = s * t (here inf is right: 1e400 overflows); d/ds = t * sum(x)."""
     src = REASSOCIATION["scalars_first"][0]
     s, t, x = REASSOCIATION["scalars_first"][1]
@@ -436,7 +436,7 @@ def test_constant_scalars_still_fold():
     assert "6.0 * x" in text, text
 
 
-# --- item 17 (norm part): norm scaled by max |x|, value and gradient -----------------------
+# --- norm scaled by max |x|, value and gradient -----------------------
 
 
 def mp_norm(v):

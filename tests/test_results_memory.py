@@ -1,4 +1,4 @@
-"""Results own their memory (issue 13, item 5; SPEC §2).
+"""Results own their memory (SPEC §2).
 
 A value or gradient returned by ``f``, ``f_forward`` (the value, not the cache),
 ``f_backward``, ``f_grad`` or ``f_value_and_grad`` is never one of the caller's input
@@ -164,7 +164,7 @@ def test_formula_results_own_memory(key, fuse):
 
 
 def test_sgd_step_on_sum_uv():
-    """The issue's reproduction: u -= lr * gu; v -= lr * gv with the true gradients."""
+    """The reported reproduction: u -= lr * gu; v -= lr * gv with the true gradients."""
     module = gradc.load_source(FORMULAS["sum_uv"])
     u, v = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     gu, gv = module.f_grad(u, v)

@@ -1,4 +1,4 @@
-"""Input values the emitted checks report by function and parameter (issue 13, item 17).
+"""Input values the emitted checks report by function and parameter.
 
 * an ``Index`` input outside the axis it indexes: a ValueError naming the function and
   the parameter (NumPy raised a bare IndexError); in-range negative indices count from

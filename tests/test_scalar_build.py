@@ -1,4 +1,4 @@
-"""The scalar (``math``) build returns what NumPy returns (issue 13, item 14).
+"""The scalar (``math``) build returns what NumPy returns.
 
 All-Scalar formulas compile to Python floats and ``math``; where Python raises
 (``ValueError``, ``ZeroDivisionError``, ``OverflowError``) NumPy returns inf, nan or

@@ -1,4 +1,5 @@
-"""Shapes and indexing follow NumPy (issue 13, items 1, 2, 4, 13 and the shape parts of 17).
+"""Shapes and indexing follow NumPy: matmul of every rank, scatters that
+accumulate, slice lengths, step slices on symbolic dimensions, advanced-index placement.
 
 Every expected value is NumPy written here; every expected gradient is central finite
 differences (float64) of that NumPy function. Each formula is compiled fused and unfused.
@@ -25,7 +26,7 @@ def rand(*shape):
     return RNG.standard_normal(shape)
 
 
-# --- item 1: @ has NumPy's matmul semantics for every rank -------------------------------------
+# --- @ has NumPy's matmul semantics for every rank -------------------------------------
 
 
 def annotation(shape):
@@ -76,7 +77,7 @@ def test_matmul_value_shape_of_stack_with_its_transpose():
     check(scalar, lambda T: np.sum(np.sin(T @ T.transpose(0, 2, 1))), T)
 
 
-def test_matmul_stack_times_matrix_issue_example():
+def test_matmul_stack_times_matrix_reported_example():
     src = (
         "def f(T: Tensor[2, m, n], W: Matrix[n, k]) -> Scalar:\n"
         "    return sum(sin(T @ W))\n"
@@ -136,10 +137,10 @@ def test_outer_of_vectors():
     check(src, lambda a, b: np.sum(np.sin(np.outer(a, b))), rand(3), rand(4))
 
 
-# --- item 2: a scatter accumulates wherever indices may repeat ---------------------------------
+# --- a scatter accumulates wherever indices may repeat ---------------------------------
 
 
-def test_scatter_of_broadcast_arange_accumulates_issue_example():
+def test_scatter_of_broadcast_arange_accumulates_reported_example():
     src = "def f(X: Matrix[a, b], y: Index[k]) -> Scalar:\n    return sum(sin(X[arange(1), y]))\n"
     X, y = rand(3, 4), np.array([1, 1, 2, 1, 0])
     check(src, lambda X, y: np.sum(np.sin(X[np.arange(1), y])), X, y)
@@ -190,7 +191,7 @@ def test_scatter_mixes_of_ints_slices_none_arrays_arange(text, ref, params):
     check(src, lambda X, y, z=z: np.sum(np.sin(ref(X, y, z))), *args)
 
 
-# --- item 4: a slice never has a length NumPy would not give ------------------------------------
+# --- a slice never has a length NumPy would not give ------------------------------------
 
 
 SHORT_SLICES = [
@@ -233,7 +234,7 @@ def test_slice_times_fixed_vector_refuses_short_input():
             mod.f_forward(rand(2), rand(3))
 
 
-def test_issue_example_mean_of_first_three():
+def test_reported_example_mean_of_first_three():
     src = "def f(x: Vector[n]) -> Scalar:\n    return mean(x[:3])\n"
     for mod in modules(src):
         with pytest.raises(ValueError, match="n >= 3"):
@@ -270,7 +271,7 @@ def test_slice_on_literal_dim_matrix_axes():
     check(src, lambda X: np.sum(np.sin(X[::-2, 7:1:-2])), rand(4, 5))
 
 
-# --- item 13: step slices on symbolic dimensions, printed as integer arithmetic ------------------
+# --- step slices on symbolic dimensions, printed as integer arithmetic ------------------
 
 
 STEP_SLICES = [
@@ -377,7 +378,7 @@ def test_emitted_slices_and_sizes_are_ruff_clean(tmp_path, fuse):
     np.testing.assert_allclose(mod.f(v, X), want, rtol=1e-14)
 
 
-# --- item 17: advanced-index placement, transpose axes, dimensions named e or pi ----------------
+# --- advanced-index placement, transpose axes, dimensions named e or pi ----------------
 
 
 ADVANCED = [
@@ -412,7 +413,7 @@ def test_advanced_indices_separated_by_a_slice_go_first(text, part):
     check(typed, lambda T, y, W: np.sum(np.sin(part(T, y)) * W), T, y, W)
 
 
-def test_issue_example_int_slice_array_shape():
+def test_reported_example_int_slice_array_shape():
     src = "def f(T: Tensor[a, m, k], y: Index[k]) -> Matrix[k, m]:\n    return T[0, :, y]\n"
     T, y = rand(2, 3, 4), np.array([3, 0, 0, 1])
     for mod in modules(src):

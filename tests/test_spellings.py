@@ -1,4 +1,4 @@
-"""The performance rewrites and spellings of issue 8, one test each.
+"""The performance rewrites and spellings, one test each.
 
 Every rewrite here is checked two ways: the emitted text shows it fired (the thing it
 removes is gone), and the gradient still agrees with central finite differences in
@@ -20,7 +20,7 @@ from gradcheck import assert_fd_close, central_diff_grad
 
 from gradc import compile_source, load_source
 from gradc.core.ir import Builder
-from gradc.rewrite.simplify import make_rewriter
+from gradc.rewrite import make_rewriter
 
 RNG = np.random.default_rng(8)
 
@@ -76,7 +76,7 @@ def test_scalars_multiply_first():
     assert b[e].op == "mul"
     scalar, array = b[e].args
     assert b[array].op == "param" and b.is_const(scalar, 6.0)
-    # 2 * (s * x) stays: 2 * s may overflow where 2 * (s * x) does not (issue 13 item 10)
+    # 2 * (s * x) stays: 2 * s may overflow where 2 * (s * x) does not (see test_numerics.py)
     e = b.mul(b.const(2.0), b.mul(s, x))
     assert b[e].args[0] == b.const(2.0) and b[b[e].args[1]].op == "mul"
     text = "def f(w: Vector[n], lam: Scalar) -> Scalar:\n    return lam * sum(w ** 2)\n"
@@ -134,7 +134,7 @@ def test_weight_gradient_is_the_transposed_product():
 def test_sums_of_products_are_dot_products():
     # sum(2 * a ** 2 + b ** 2), mean(a * b): one BLAS dot per product (the backward reads
     # none of the products: d/dx = 4 x + y / n). Only between sums of squares and with
-    # constant factors >= 1: sum(s * exp(y) - y) keeps its sum (issue 13 item 10)
+    # constant factors >= 1: sum(s * exp(y) - y) keeps its sum (see test_numerics.py)
     text = (
         "@wrt(x)\n"
         "def f(x: Vector[n], y: Vector[n], s: Scalar) -> Scalar:\n"
@@ -295,7 +295,7 @@ def test_scalar_sigmoid_inline_on_a_name_and_a_call_on_a_long_line():
             )
 
 
-# ------------------------------------------------------------------ passes of issue 8
+# ------------------------------------------------------------------ performance passes
 
 
 GENERATED = Path(__file__).resolve().parent.parent / "generated"

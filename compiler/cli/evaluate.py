@@ -38,7 +38,7 @@ from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, dim_symbol
 from ..ops.primitives import index_text
 from ..passes.autodiff import active_nodes, contributions, live_masks
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
 DEFAULT_SIZES = (3, 4, 5)

@@ -15,12 +15,9 @@ import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 
-import sympy
-
 from .prim import PRIMS
 from .shapes import format_shape
 
-Dim = int | sympy.Expr
 Shape = tuple
 
 

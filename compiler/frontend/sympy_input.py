@@ -13,7 +13,7 @@ from sympy.functions.elementary.piecewise import ExprCondPair
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.names import function_name_problem
 from ..errors import FormulaError
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 from ..symbolic.convert import (
     FUNCTIONS,
     PIECEWISE_OTHERWISE,

@@ -12,7 +12,7 @@ from ..core.ir import Builder, Function, reachable
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast
 from ..ops.primitives import unbroadcast
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 
 
 def active_nodes(fn: Function) -> set[int]:

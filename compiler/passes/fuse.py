@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core.ir import Builder, Function, reachable, rebuild
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 from ..symbolic.body import FUSIBLE
 from ..symbolic.convert import derivable
 from .autodiff import active_nodes

@@ -11,7 +11,7 @@ registered in ``passes/simplify.py`` in the ``late`` phase.
 from __future__ import annotations
 
 from ..core.ir import Builder, Function, rebuild
-from ..rewrite.simplify import RULES, make_rewriter
+from ..rewrite import RULES, make_rewriter
 
 
 def late(fn: Function) -> Function:

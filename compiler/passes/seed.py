@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..core.ir import Builder, Function, rebuild
-from ..rewrite.simplify import make_rewriter
+from ..rewrite import make_rewriter
 from .late import late
 
 

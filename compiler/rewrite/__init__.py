@@ -1,0 +1,18 @@
+"""Local rewrites applied by the Builder as each node is made: the rule engine
+(``engine``) and the rule sets by phase and kind. Import ``RULES`` and ``make_rewriter``
+from here.
+"""
+
+from . import algebra, conditions, contraction, recognition, shape_ops
+from .engine import RULES, install, make_rewriter
+
+# For one op the first rule that applies wins: the rule sets register in this order.
+install(
+    algebra.RULE_SET,  # simplify: arithmetic identities
+    shape_ops.RULE_SET,  # simplify: broadcasts, reshapes, transposes
+    conditions.RULE_SET,  # simplify: where with a known condition
+    contraction.RULE_SET,  # late: vdot contractions
+    recognition.RULE_SET,  # fuse: stable primitives from what people write
+)
+
+__all__ = ["RULES", "make_rewriter"]

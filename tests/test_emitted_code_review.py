@@ -1,4 +1,4 @@
-"""Emitted code built for review (issue 5): determinism, names, provenance, simplicity.
+"""Emitted code built for review: determinism, names, provenance, simplicity.
 
 What is checked, and against what:
 
@@ -410,7 +410,9 @@ DETERMINISM_SCRIPT = r"""
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, sys.argv[2])
-import test_review as t
+import cli
+cli.use_checkout()
+import test_emitted_code_review as t
 out = {}
 for case in sorted(t.sympy_cases()):
     for fuse in (True, False):

@@ -1,13 +1,12 @@
-"""Names the emitted module defines cannot be taken twice (issue 13, items 12 and 15).
+"""Names the emitted module defines cannot be taken twice .
 
-Item 12: an exported function's name can be one that gradc generates for another
+* An exported function's name can be one that gradc generates for another
 function (``g`` and ``g_forward``, ``f`` and ``f_grad``): a FormulaError at the
-clashing ``def`` (FILE:LINE:COL, naming the generated name), whichever comes first.
-
-Item 15: ``compile_sympy(name=...)`` refuses names that are not identifiers, are
+  clashing ``def`` (FILE:LINE:COL, naming the generated name), whichever comes first.
+* ``compile_sympy(name=...)`` refuses names that are not identifiers, are
 keywords, or shadow what the module uses (builtins it calls, ``np``, ``math``,
-helpers, generated names), with a FormulaError; valid names still compile, and the
-module's values agree with the SymPy expression evaluated by SymPy.
+  helpers, generated names), with a FormulaError; valid names still compile, and the
+  module's values agree with the SymPy expression evaluated by SymPy.
 """
 
 from __future__ import annotations
@@ -55,7 +54,7 @@ def test_exported_name_against_generated_names(first, second, generated):
 
 
 def test_reproduction_g_and_g_forward_no_longer_miscompiles():
-    """The issue: ``g(2.0)`` failed with TypeError; now the file is refused up front."""
+    """The reported bug: ``g(2.0)`` failed with TypeError; now the file is refused up front."""
     with pytest.raises(FormulaError, match="g_forward"):
         gradc.load_source(two("g", "g_forward"))
 
@@ -70,7 +69,7 @@ def test_fused_helper_may_have_a_generated_looking_name():
     assert module.g_value_and_grad(2.0) == (6.0, 5.0)
 
 
-# ---------------------------------------------------------------- item 15: compile_sympy
+# ---------------------------------------------------------------- compile_sympy names
 
 x = sp.Symbol("x")
 EXPR = x**2 + sp.sin(x)

@@ -1,4 +1,4 @@
-"""``gradc check``, ``gradc graph`` and ``gradc explain`` (issue 6, "Seeing backprop").
+"""``gradc check``, ``gradc graph`` and ``gradc explain`` (seeing backprop).
 
 Every command runs through the CLI (``sys.executable cli.py ...`` from the repository
 root); the cases that need to corrupt a compiled module call ``cli.main`` in process.

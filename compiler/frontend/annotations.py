@@ -1,0 +1,125 @@
+"""Type annotations of parameters and returns: ``Scalar``, ``Vector[n]``, ``Matrix[m, n]``,
+``Tensor[...]``, ``Index``; their shapes and the dimension names and expressions in them."""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.shapes import canon, dim_symbol
+from .dimensions import dim_expression
+from .scope import CONSTANTS, Scope
+from .source import Source, did_you_mean
+
+FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
+
+
+def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, str]:
+    """An annotation as ``(shape, dtype, text)``; dimension names become symbols."""
+    if ann is None:
+        raise src.error(
+            what[1], f"{what[0]} needs a type annotation (Scalar, Vector[n], ...)"
+        )
+    if isinstance(ann, ast.Name):
+        kind, dims_ast = ann.id, []
+    elif isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        kind = ann.value.id
+        dims_ast = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    else:
+        raise src.error(
+            ann,
+            "unknown type (use Scalar, Vector[n], Matrix[m, n], Tensor[...], "
+            "Index or Index[n])",
+        )
+    if kind not in FLOAT_TYPES and kind != "Index":
+        raise src.error(
+            ann, f"unknown type '{kind}'" + did_you_mean(kind, [*FLOAT_TYPES, "Index"])
+        )
+    want = FLOAT_TYPES.get(kind)
+    if kind == "Scalar" and dims_ast:
+        raise src.error(ann, "Scalar takes no dimensions")
+    if want is not None and kind != "Scalar" and len(dims_ast) != want:
+        raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
+    if kind == "Tensor" and not dims_ast:
+        raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
+    if (
+        what[0] == "the return"
+    ):  # sizes computed from the parameters' (Vector[(n + 1) // 2])
+        shape = tuple(return_dim(d, src, scope) for d in dims_ast)
+    else:
+        shape = tuple(read_dim(d, src, scope) for d in dims_ast)
+    return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
+
+
+def annotation_dims(ann) -> list:
+    """The dimension nodes of a type annotation (``Matrix[m, n]``: ``m`` and ``n``)."""
+    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def declare_dims(args: list, src: Source, scope: Scope) -> None:
+    """Register, in order of appearance, every dimension name that stands alone among the
+    parameters' dimensions, so that an expression (``4 * H``) may use a name that stands
+    alone only in a later parameter."""
+    for a in args:
+        for d in annotation_dims(a.annotation):
+            if isinstance(d, ast.Name):
+                read_dim(d, src, scope)
+
+
+def read_dim(d, src: Source, scope: Scope):
+    """One dimension of a parameter's annotation: a name (registered in ``scope.dims`` on
+    first sight), a positive int literal, or an expression of names (``parameter_dim``)."""
+    if isinstance(d, ast.Name):
+        if d.id in CONSTANTS or d.id in scope.constants:
+            raise src.error(
+                d,
+                f"dimension name '{d.id}' is taken by the constant {d.id}; "
+                "choose another name",
+            )
+        if d.id not in scope.dims:
+            scope.dims[d.id] = dim_symbol(d.id)
+        return scope.dims[d.id]
+    if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
+        return d.value
+    if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
+        raise src.error(
+            d,
+            "a dimension is a positive integer, a name or an expression of "
+            "them with + - * //",
+        )
+    return parameter_dim(d, src, scope)
+
+
+def parameter_dim(d, src: Source, scope: Scope):
+    """A dimension expression of a parameter (``4 * H``, ``H - 2``): each name in it must
+    stand alone as a dimension of some parameter, where its size is read; a constant
+    expression must be positive."""
+    for n in ast.walk(d):
+        if isinstance(n, ast.Name) and (n.id in CONSTANTS or n.id in scope.constants):
+            raise src.error(
+                n,
+                f"'{n.id}' is a constant; a dimension expression is made of "
+                "dimension names and integer literals",
+            )
+        if isinstance(n, ast.Name) and n.id not in scope.dims:
+            raise src.error(
+                n,
+                f"dimension '{n.id}' appears only inside an expression; it must "
+                f"also stand alone as a dimension of some parameter (as in "
+                f"Vector[{n.id}]) so that its size is read from a shape",
+            )
+    value = canon(dim_expression(d, scope))
+    if isinstance(value, int) and value <= 0:
+        raise src.error(
+            d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive"
+        )
+    return value
+
+
+def return_dim(d, src: Source, scope: Scope):
+    """A dimension of the return annotation: as a parameter's, or an expression (``n - 1``,
+    ``(n + 1) // 2``) of the parameters' dimension names, as slices and reshapes make."""
+    if isinstance(d, (ast.Name, ast.Constant)):
+        return read_dim(d, src, scope)
+    return canon(dim_expression(d, scope))

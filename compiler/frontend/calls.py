@@ -1,0 +1,211 @@
+"""The built-in call table (surface name -> lowering), the simple calls, and the names a
+call refers to (``np.exp``, ``math.exp``, methods) with the errors for unknown ones."""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import FormulaError
+from .arguments import arity
+from .axis_calls import call_moment, call_reduction, call_softmax
+from .conditions import condition
+from .scope import Scope, emit, value, value_names
+from .shape_calls import call_einsum, call_reshape, call_sequence, call_transpose
+from .source import did_you_mean
+
+
+def callable_names(scope: Scope) -> set[str]:
+    """The names a formula can call: the operations and the file's functions."""
+    return set(BUILTIN_CALLS) | {"arange"} | set(scope.funcs) | set(scope.src.defs)
+
+
+def call_name(node: ast.Call, scope: Scope) -> str:
+    """The name a call refers to: ``f`` for ``f(...)``, ``np.f``, ``numpy.f`` and
+    ``np.linalg.norm``; other prefixes and methods are located errors."""
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id
+    if isinstance(f, ast.Attribute):
+        parts = [f.attr]
+        v = f.value
+        while isinstance(v, ast.Attribute):
+            parts.append(v.attr)
+            v = v.value
+        if isinstance(v, ast.Name):
+            parts.append(v.id)
+            parts.reverse()
+            if parts[0] in ("np", "numpy") and (
+                len(parts) == 2 or parts[1:] == ["linalg", "norm"]
+            ):
+                return parts[-1]
+            if parts[0] not in value_names(
+                scope
+            ):  # math.exp(x), not a method of a value
+                raise module_function_error(node, parts, scope)
+        raise method_error(node, scope)
+    raise scope.src.error(
+        node.func, f"unknown function '{ast.unparse(node.func)[:60]}'"
+    )
+
+
+def module_function_error(
+    node: ast.Call, parts: list[str], scope: Scope
+) -> FormulaError:
+    """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
+    ``np.linalg.inv(x)``): the operation's own name when there is one."""
+    name = ".".join(parts)[:60]
+    if parts[-1] in BUILTIN_CALLS:
+        return scope.src.error(
+            node.func,
+            f"unknown function '{name}'; write `{parts[-1]}(...)`: "
+            "formula files use the built-in operations (`np.` prefixes "
+            "are allowed)",
+        )
+    return scope.src.error(
+        node.func, f"unknown function '{name}'" + did_you_mean(parts[-1], BUILTIN_CALLS)
+    )
+
+
+def operand(node) -> str:
+    """``node`` as source text fit to be an operand of ``@`` (parenthesized unless atomic)."""
+    text = ast.unparse(node)
+    atomic = isinstance(
+        node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+    )
+    return text if atomic else f"({text})"
+
+
+def method_error(node: ast.Call, scope: Scope) -> FormulaError:
+    """The error for a method call (``x.dot(w)``, ``X.mean(axis=0)``): the function form
+    with the same arguments when there is one (``x @ w``, ``mean(X, axis=0)``)."""
+    f = node.func
+    call = ast.unparse(node)
+    call = call if len(call) <= 60 else call[:57] + "..."
+    head = f"method `{call}` is not supported"
+    if f.attr not in BUILTIN_CALLS:
+        return scope.src.error(
+            f,
+            f"{head}: formulas call functions, as in `sum(x)`"
+            + did_you_mean(f.attr, BUILTIN_CALLS),
+        )
+    obj = ast.unparse(f.value)
+    args = [ast.unparse(a) for a in node.args]
+    if (
+        f.attr == "reshape" and len(args) > 1
+    ):  # x.reshape(m, n): NumPy's sizes as arguments
+        args = [f"({', '.join(args)})"]
+    text = (
+        f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
+    )
+    if f.attr == "dot" and len(args) == 1 and not node.keywords:
+        text = f"{operand(f.value)} @ {operand(node.args[0])}` (or `{text}`)"
+        return scope.src.error(f, f"{head}: write `{text}")
+    if f.attr == "transpose" and not args and not node.keywords:
+        text = f"{text}` or `{ast.unparse(ast.Attribute(f.value, 'T'))}"
+    return scope.src.error(f, f"{head}: write `{text}`")
+
+
+def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
+    """The error for a call of a name that is no operation and no function defined above:
+    the function itself (recursion), one defined further down, or a guess at the name."""
+    if isinstance(node.func, ast.Attribute):  # np.sigmod(x)
+        return scope.src.error(
+            node.func,
+            f"unknown function '{ast.unparse(node.func)[:60]}'"
+            + did_you_mean(name, BUILTIN_CALLS),
+        )
+    later = scope.src.defs.get(name)
+    if later is not None and later.lineno <= node.lineno <= later.end_lineno:
+        return scope.src.error(
+            node.func, f"'{name}' calls itself; recursion is not supported"
+        )
+    if later is not None:
+        return scope.src.error(
+            node.func,
+            f"'{name}' is defined below, on line {later.lineno}: "
+            "define it above its first use",
+        )
+    return scope.src.error(
+        node.func,
+        f"unknown function '{name}'" + did_you_mean(name, callable_names(scope)),
+    )
+
+
+def call_unary(node, scope, name):
+    """An elementwise function of one argument: the op of the same name."""
+    arity(node, scope, name, 1)
+    return emit(scope, node, name, value(node.args[0], scope))
+
+
+def call_binary(node, scope, name):
+    """A function of two arguments (``maximum``, ``outer``, ...): the op of the same name."""
+    arity(node, scope, name, 2)
+    return emit(
+        scope, node, name, value(node.args[0], scope), value(node.args[1], scope)
+    )
+
+
+def call_clip(node, scope, name):
+    """``clip(x, lo, hi)``."""
+    arity(node, scope, name, 3)
+    return emit(scope, node, "clip", *(value(a, scope) for a in node.args))
+
+
+def call_where(node, scope, name):
+    """``where(cond, a, b)`` with one comparison as the condition."""
+    arity(node, scope, name, 3)
+    c = node.args[0]
+    if not isinstance(c, ast.Compare):
+        raise scope.src.error(
+            c, "the condition of where() must be one comparison: <, <=, >, >=, == or !="
+        )
+    cond = condition(c, scope)
+    return emit(
+        scope,
+        node,
+        "where",
+        cond,
+        value(node.args[1], scope),
+        value(node.args[2], scope),
+    )
+
+
+def call_dot(node, scope, name):
+    """``dot(a, b)`` as NumPy's: a product when either is a scalar, else ``a @ b`` (at
+    most 2 dimensions each)."""
+    arity(node, scope, name, 2)
+    a, b = value(node.args[0], scope), value(node.args[1], scope)
+    if not scope.b.shape(a) or not scope.b.shape(b):
+        return emit(scope, node, "mul", a, b)
+    if len(scope.b.shape(a)) > 2 or len(scope.b.shape(b)) > 2:
+        raise scope.src.error(
+            node, "dot() of arrays with more than 2 dimensions: use @"
+        )
+    return emit(scope, node, "matmul", a, b)
+
+
+# The built-in calls: surface name -> lowering ``(node, scope, name) -> node index``.
+UNARY_FUNCS = "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
+REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
+BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
+BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
+BUILTIN_CALLS.update(
+    {
+        "maximum": call_binary,
+        "minimum": call_binary,
+        "outer": call_binary,
+        "arctan2": call_binary,
+        "var": call_moment,
+        "std": call_moment,
+        "einsum": call_einsum,
+        "softmax": call_softmax,
+        "log_softmax": call_softmax,
+        "clip": call_clip,
+        "where": call_where,
+        "transpose": call_transpose,
+        "reshape": call_reshape,
+        "concatenate": call_sequence,
+        "stack": call_sequence,
+        "dot": call_dot,
+    }
+)

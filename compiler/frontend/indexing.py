@@ -1,0 +1,88 @@
+"""Lowering of subscripts: integers, slices (with dimension expressions as bounds),
+``None`` and integer index arrays (``Index`` parameters, ``arange(n)``)."""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.shapes import canon
+from .calls import call_name
+from .dimensions import dim_expression, index_int, is_int_literal
+from .scope import Scope, emit, expr, float_value
+
+
+def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
+    """``x[...]``: integers, slices, ``None`` and integer index arrays, as one
+    ``getitem`` node whose ``index`` spec lists them (``a`` items point at the arrays)."""
+    x = indexed_value(node.value, scope)
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    spec, arrays = [], []
+    for it in items:
+        if isinstance(it, ast.Slice):
+            bounds = (slice_bound(it.lower, scope), slice_bound(it.upper, scope))
+            spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
+            if spec[-1][3] == 0:
+                raise scope.src.error(it, "slice step cannot be zero")
+        elif isinstance(it, ast.Constant) and it.value is None:
+            spec.append(("n",))
+        elif is_int_literal(it):
+            spec.append(("i", index_int(it, scope, False)))
+        else:
+            if scope.b[x].dtype == "int":
+                raise scope.src.error(
+                    it,
+                    "an Index value or arange(n) is indexed only with "
+                    "integers, slices and None (i[:, None], i[1:])",
+                )
+            arr = index_array(it, scope)
+            arrays.append(arr)
+            spec.append(("a", len(arrays)))
+    return emit(scope, node, "getitem", x, *arrays, index=tuple(spec))
+
+
+def indexed_value(node, scope: Scope) -> int:
+    """The value a subscript indexes: a float value, or an integer array (an ``Index``
+    parameter, ``arange(n)``, or one of them indexed) for basic indexing that makes a
+    broadcasting index (``i[:, None]``); the result is again usable only as an index."""
+    if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
+        return arange_expr(node, scope)
+    i = expr(node, scope)
+    if scope.b[i].dtype == "int" and scope.b[i].op != "dim":
+        return i
+    return float_value(i, scope, node)
+
+
+def slice_bound(node, scope: Scope):
+    """A slice's start or stop: None, an int literal, or a dimension expression (``n - 1``,
+    ``n // 2``: dimension names and int literals with ``+ - * //``) as a SymPy expression."""
+    if node is None or is_int_literal(node):
+        return index_int(node, scope, True)
+    return canon(dim_expression(node, scope))
+
+
+def index_array(node, scope: Scope) -> int:
+    """An advanced index: an integer array (an ``Index`` value or ``arange(n)``)."""
+    if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
+        return arange_expr(node, scope)
+    i = expr(node, scope)
+    if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
+        raise scope.src.error(
+            node,
+            "an index must be an integer literal, a slice, None, an Index "
+            "array or arange(n)",
+        )
+    return i
+
+
+def arange_expr(node: ast.Call, scope: Scope) -> int:
+    """``arange(n)`` of a dimension name or a positive int literal (an index, or indexed)."""
+    if len(node.args) != 1 or node.keywords:
+        raise scope.src.error(node, "arange takes one dimension: arange(n)")
+    a = node.args[0]
+    if isinstance(a, ast.Name) and a.id in scope.dims:
+        n = scope.dims[a.id]
+    elif isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
+        n = a.value
+    else:
+        raise scope.src.error(a, "arange takes a dimension name or a positive integer")
+    return emit(scope, node, "arange", n=n)

@@ -1,0 +1,164 @@
+"""Lowering of the built-in calls that rearrange arrays: ``einsum``, ``transpose``,
+``reshape``, ``concatenate`` and ``stack``."""
+
+from __future__ import annotations
+
+import ast
+import re
+
+import sympy
+
+from ..core.shapes import canon, format_shape, size
+from .arguments import arity, kwarg, read_axis
+from .dimensions import dim_expression, index_int, is_int_literal
+from .scope import Scope, emit, value
+
+
+def call_einsum(node, scope, name):
+    """``einsum("ij,jk->ik", a, b)``: a literal subscript string of letters, one per axis
+    of each operand, distinct within an operand; without ``->`` the output is NumPy's
+    (the letters that appear once, in alphabetical order)."""
+    spec = node.args[0] if node.args else None
+    if (
+        not (isinstance(spec, ast.Constant) and isinstance(spec.value, str))
+        or node.keywords
+    ):
+        raise scope.src.error(
+            node,
+            "einsum() takes a literal subscript string and the "
+            'operands: einsum("ij,jk->ik", a, b)',
+        )
+    text = spec.value.replace(" ", "")
+    ins = text.split("->")[0].split(",")
+    if text.count("->") > 1 or not re.fullmatch(r"[a-zA-Z,]*(->[a-zA-Z]*)?", text):
+        raise scope.src.error(
+            spec, "einsum subscripts are letters, commas and one '->' (no '...')"
+        )
+    if len(ins) != len(node.args) - 1:
+        raise scope.src.error(
+            node, f"einsum: {len(ins)} subscripts for {len(node.args) - 1} operands"
+        )
+    out = (
+        text.split("->")[1]
+        if "->" in text
+        else "".join(sorted(c for c in set("".join(ins)) if "".join(ins).count(c) == 1))
+    )
+    for letters in ins + [out]:
+        if len(set(letters)) != len(letters):
+            raise scope.src.error(
+                spec,
+                f"einsum: a letter repeated in '{letters}' (a "
+                "diagonal) is not supported",
+            )
+    if set(out) - set("".join(ins)):
+        raise scope.src.error(
+            spec,
+            f"einsum: output letters {''.join(sorted(set(out) - set(''.join(ins))))} "
+            "appear in no operand",
+        )
+    args = [value(a, scope) for a in node.args[1:]]
+    return emit(scope, node, "einsum", *args, spec=",".join(ins) + "->" + out)
+
+
+def call_transpose(node, scope, name):
+    """``transpose(x)`` (reversed axes) or ``transpose(x, axes)``."""
+    if not 1 <= len(node.args) <= 2 or node.keywords and node.keywords[0].arg != "axes":
+        raise scope.src.error(node, "transpose() takes an array and optionally axes")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    ax_node = kwarg(node, "axes", 1, None)
+    if ax_node is None:
+        axes = tuple(reversed(range(nd)))
+    else:
+        if not isinstance(ax_node, ast.Tuple):
+            raise scope.src.error(ax_node, "axes must be a tuple of integers")
+        axes = tuple(transpose_axis(a, scope, nd) for a in ax_node.elts)
+    if nd < 2 and ax_node is None:
+        return x
+    return emit(scope, node, "transpose", x, axes=axes)
+
+
+def transpose_axis(node, scope: Scope, nd: int) -> int:
+    """One axis of ``transpose(x, axes)``: an int literal in ``-nd <= a < nd``, made
+    non-negative; anything else is a located error (NumPy raises AxisError)."""
+    a = index_int(node, scope, False)
+    if not -nd <= a < nd:
+        raise scope.src.error(
+            node, f"axis {a} is out of range for an array of {nd} dimensions"
+        )
+    return a % nd
+
+
+def call_reshape(node, scope, name):
+    """``reshape(x, sizes)``: sizes are positive ints, dimension names, expressions of
+    them, or one ``-1`` (solved from the size of ``x``, which must divide)."""
+    arity(node, scope, name, 2)
+    x = value(node.args[0], scope)
+    s = node.args[1]
+    items = s.elts if isinstance(s, ast.Tuple) else [s]
+    dims, free = [], None
+    for k, it in enumerate(items):
+        if is_int_literal(it) and index_int(it, scope, False) == -1:
+            if free is not None:
+                raise scope.src.error(it, "only one dimension can be -1")
+            free = k
+            dims.append(None)
+        elif isinstance(it, ast.Name) and it.id in scope.dims:
+            dims.append(scope.dims[it.id])
+        elif isinstance(it, ast.Constant) and type(it.value) is int and it.value > 0:
+            dims.append(it.value)
+        elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
+            dims.append(reshape_size(it, scope))
+        else:
+            raise scope.src.error(
+                it,
+                "reshape sizes are positive integers, dimension names, "
+                "expressions of them with + - * // (C * H * W) or -1",
+            )
+    if free is not None:
+        known = size(tuple(d for d in dims if d is not None))
+        dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
+        if not (isinstance(dims[free], int) or dims[free].is_integer):
+            raise scope.src.error(
+                s,
+                f"cannot reshape {format_shape(scope.b.shape(x))} "
+                f"into {ast.unparse(s)}",
+            )
+    return emit(scope, node, "reshape", x, shape=tuple(dims))
+
+
+def reshape_size(node, scope: Scope):
+    """One size of ``reshape(x, (N, C * H * W))`` given as an expression of dimension
+    names and int literals; a constant one must be positive."""
+    d = canon(dim_expression(node, scope))
+    if isinstance(d, int) and d <= 0:
+        raise scope.src.error(
+            node,
+            f"reshape size {ast.unparse(node)} is {d}; sizes are "
+            "positive (or a single -1)",
+        )
+    return d
+
+
+def call_sequence(node, scope, name):
+    """``concatenate([a, b], axis=0)`` and ``stack([a, b], axis=0)``."""
+    if not 1 <= len(node.args) <= 2 or not isinstance(
+        node.args[0], (ast.List, ast.Tuple)
+    ):
+        raise scope.src.error(
+            node, f"{name}() takes a list of arrays: {name}([a, b], axis=0)"
+        )
+    for k in node.keywords:
+        if k.arg != "axis":
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    parts = [value(a, scope) for a in node.args[0].elts]
+    if not parts:
+        raise scope.src.error(node, f"{name}() needs at least one array")
+    nd = len(scope.b.shape(parts[0])) + (name == "stack")
+    ax_node = kwarg(node, "axis", 1, None)
+    axis = (
+        read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (0,)
+    )
+    if name == "concatenate" and nd == 0:
+        raise scope.src.error(node, "concatenate() needs arrays, not scalars")
+    return emit(scope, node, name, *parts, axis=axis[0])

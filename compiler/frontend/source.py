@@ -1,0 +1,96 @@
+"""The formula text being compiled: its lines, errors located in it, "did you mean"
+suggestions, and the reading of numeric literals."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import math
+from dataclasses import dataclass, field
+
+from ..errors import FormulaError
+
+MAX_LITERAL_DIGITS = 60
+
+
+@dataclass
+class Source:
+    """The formula text being compiled, for locating errors."""
+
+    filename: str
+    lines: list[str]
+    defs: dict[str, ast.FunctionDef] = field(
+        default_factory=dict
+    )  # every top-level def
+
+    def line(self, n: int) -> str:
+        """Line ``n`` (1-based) of the text, or ``""`` outside it."""
+        return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
+
+    def error(self, node, message: str) -> FormulaError:
+        """A FormulaError at an AST node (or a ``(line, col)`` pair, 1-based)."""
+        if isinstance(node, tuple):
+            line, col = node
+        else:
+            line = getattr(node, "lineno", 1) or 1
+            text = self.line(line).encode("utf-8")
+            col = (
+                len(text[: getattr(node, "col_offset", 0)].decode("utf-8", "replace"))
+                + 1
+            )
+        return FormulaError(
+            message,
+            filename=self.filename,
+            line=line,
+            col=col,
+            source_line=self.line(line),
+        )
+
+
+def is_docstring(stmt) -> bool:
+    """Whether ``stmt`` is a string on its own line (a docstring)."""
+    return (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def did_you_mean(name: str, candidates) -> str:
+    """``"; did you mean `NAME`?"`` for the known name closest to ``name``, or ``""``."""
+    names = sorted(set(candidates) - {name})
+    close = [
+        n for n in names if n.lower() == name.lower()
+    ]  # X for x, Sigmoid for sigmoid
+    close = close or difflib.get_close_matches(name, names, n=1, cutoff=0.8)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def literal(node, src: Source, message: str) -> float:
+    """A numeric literal as a float, refusing bools, huge integers and non-finite values."""
+    if (
+        not isinstance(node, ast.Constant)
+        or isinstance(node.value, bool)
+        or not isinstance(node.value, (int, float))
+    ):
+        raise src.error(node, message)
+    v = node.value
+    width = (getattr(node, "end_col_offset", 0) or 0) - node.col_offset
+    if (
+        getattr(node, "end_lineno", node.lineno) == node.lineno
+        and width > 3 * MAX_LITERAL_DIGITS
+    ):
+        raise src.error(
+            node,
+            f"number literal too long (more than {3 * MAX_LITERAL_DIGITS} characters)",
+        )
+    if isinstance(v, int):
+        if v.bit_length() > MAX_LITERAL_DIGITS * 3.33:
+            raise src.error(
+                node,
+                f"integer literal too long (more than {MAX_LITERAL_DIGITS} digits)",
+            )
+    v = float(v)
+    if not math.isfinite(v):
+        raise src.error(node, "number literal is not finite")
+    return v

@@ -1,0 +1,276 @@
+"""Lowering of a function: its decorators (``@fuse``, ``@wrt``), parameters, body of
+assignments and final ``return``."""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.ir import Builder, Function, Loc, Param
+from ..core.shapes import format_shape
+from ..errors import FormulaError
+from ..rewrite import make_rewriter
+from .annotations import declare_dims, read_type
+from .calls import BUILTIN_CALLS
+from .expressions import BINOPS
+from .scope import CONSTANTS, MAX_DEPTH, Scope, depth, lower_expr
+from .source import Source, is_docstring
+from .unsupported import unsupported
+
+
+def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
+    """Whether ``fn`` is decorated ``@fuse``; a decorator other than ``@fuse`` and
+    ``@wrt(...)`` is a located error."""
+    fuse = False
+    for d in fn.decorator_list:
+        if isinstance(d, ast.Name) and d.id == "fuse":
+            fuse = True
+        elif (
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Name)
+            and d.func.id == "wrt"
+        ):
+            continue
+        else:
+            raise src.error(
+                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
+            )
+    return fuse
+
+
+def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
+    """A ``@fuse`` function takes and returns Scalars and has no ``@wrt``."""
+    for a in fn.args.args:
+        if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
+            raise src.error(
+                a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar"
+            )
+    if not (isinstance(fn.returns, ast.Name) and fn.returns.id == "Scalar"):
+        raise src.error(fn, f"@fuse function '{fn.name}' must return Scalar")
+    if any(isinstance(d, ast.Call) for d in fn.decorator_list):
+        raise src.error(fn, f"@fuse function '{fn.name}' cannot have @wrt")
+
+
+def lower_function(
+    fn: ast.FunctionDef, src: Source, constants, funcs, fuse: bool
+) -> Function:
+    """One exported ``def`` -> a ``Function`` holding its forward graph."""
+    b = Builder(rewrite=make_rewriter(fuse=fuse))
+    scope = Scope(src, b, constants, funcs, fuse=fuse)
+    args = fn.args
+    if (
+        args.vararg
+        or args.kwarg
+        or args.kwonlyargs
+        or args.posonlyargs
+        or args.defaults
+    ):
+        raise src.error(
+            fn, "parameters must be plain annotated names (no defaults, *args, **kw)"
+        )
+    params: list[Param] = []
+    wrt = read_wrt(fn, src)
+    seen: set[str] = set()
+    declare_dims(args.args, src, scope)
+    for a in args.args:
+        if a.arg in seen:
+            raise src.error(a, f"duplicate parameter '{a.arg}'")
+        seen.add(a.arg)
+        shape, dtype, text = read_type(
+            a.annotation, src, scope, ("parameter " + a.arg, a)
+        )
+        node = b.emit("param", name=a.arg, shape=shape, dtype=dtype)
+        scope.env[a.arg] = node
+        params.append((a, dtype, text, node))
+    for name, node in wrt.items():
+        if name not in seen:
+            raise src.error(node, f"@wrt names '{name}', which is not a parameter")
+    out_shape, out_dtype, out_text = read_type(
+        fn.returns, src, scope, ("the return", fn)
+    )
+    for a in args.args:
+        if (
+            a.arg in scope.dims
+        ):  # in the body the name would mean one of the two silently
+            raise src.error(
+                a, f"parameter '{a.arg}' has the name of a dimension; rename one"
+            )
+    if out_dtype != "float":
+        raise src.error(fn.returns, "the return type must be a float type")
+    plist = []
+    for a, dtype, text, node in params:
+        if a.arg in wrt and dtype != "float":
+            raise src.error(
+                wrt[a.arg], f"cannot differentiate with respect to Index '{a.arg}'"
+            )
+        plist.append(
+            Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt))
+        )
+    if not any(p.wrt for p in plist):
+        raise src.error(fn, f"function '{fn.name}' has no float input to differentiate")
+    doc, out = lower_body(fn, scope)
+    if b.shape(out) != out_shape:
+        raise src.error(
+            fn.body[-1],
+            f"'{fn.name}' returns shape {format_shape(b.shape(out))} "
+            f"but is annotated {out_text} {format_shape(out_shape)}",
+        )
+    loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
+    dims = {name: name for name in scope.dims}
+    first = fn.body[1] if doc and len(fn.body) > 1 else fn.body[0]
+    source = [src.line(k) for k in range(first.lineno, fn.body[-1].end_lineno + 1)]
+    indent = min((len(t) - len(t.lstrip()) for t in source if t.strip()), default=0)
+    source = [t[indent:].rstrip() for t in source if t.strip()]
+    return Function(
+        fn.name,
+        doc,
+        plist,
+        b.nodes,
+        out,
+        out_text,
+        loc,
+        src.filename,
+        rewrites=list(b.fired),
+        dims=dims,
+        source=source,
+    )
+
+
+def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
+    """The parameters named by ``@wrt(...)`` decorators: name -> its AST node."""
+    wrt: dict = {}
+    for d in fn.decorator_list:
+        if (
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Name)
+            and d.func.id == "wrt"
+        ):
+            if d.keywords or not d.args:
+                raise src.error(d, "@wrt takes parameter names: @wrt(w, b)")
+            for a in d.args:
+                if not isinstance(a, ast.Name):
+                    raise src.error(a, "@wrt takes parameter names")
+                wrt[a.id] = a
+        elif not (isinstance(d, ast.Name) and d.id == "fuse"):
+            raise src.error(
+                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
+            )
+    return wrt
+
+
+def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
+    """Lower the statements of ``fn`` in ``scope``; returns (docstring, output node)."""
+    src = scope.src
+    body = list(fn.body)
+    doc = ""
+    if body and is_docstring(body[0]):
+        doc = body[0].value.value
+        body = body[1:]
+    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
+        raise src.error(
+            body[-1] if body else fn,
+            f"function '{fn.name}' must end with 'return <expression>'",
+        )
+    for stmt in body[:-1]:
+        lower_statement(stmt, scope)
+    ret = body[-1]
+    with scope.b.at(scope.call_loc or stmt_loc(ret, "out", src)):
+        out = lower_expr(ret.value, scope)
+    if not scope.inlining:
+        scope.b.name(out, "out")
+    return doc, out
+
+
+def stmt_loc(stmt, label: str, src: Source) -> Loc:
+    """The ``Loc`` of a statement: its line, column, text and the name it assigns."""
+    return Loc(stmt.lineno, stmt.col_offset + 1, src.line(stmt.lineno).strip(), label)
+
+
+def lower_statement(stmt, scope: Scope) -> None:
+    """Lower one assignment (``name = ...``, or ``name += ...`` and the other
+    augmented forms as ``name = name + ...``) and bind the name in ``scope.env``."""
+    src = scope.src
+    if isinstance(stmt, ast.Assign):
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            raise assignment_error(stmt, src)
+        target, value = stmt.targets[0], stmt.value
+    elif isinstance(stmt, ast.AugAssign):
+        if not isinstance(stmt.target, ast.Name) or type(stmt.op) not in (
+            ast.Add,
+            ast.Sub,
+            ast.Mult,
+            ast.Div,
+        ):
+            raise augassign_error(stmt, src)
+        target = stmt.target
+        if target.id not in scope.env:
+            raise src.error(target, f"'{target.id}' is used before it is assigned")
+        value = ast.BinOp(
+            left=ast.Name(target.id, ast.Load()), op=stmt.op, right=stmt.value
+        )
+        ast.copy_location(value, stmt.value)
+        ast.copy_location(value.left, target)
+    elif isinstance(stmt, ast.Return):
+        raise src.error(stmt, "'return' must be the last statement")
+    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        raise src.error(
+            stmt, "a string or value on its own line is not a statement here"
+        )
+    elif isinstance(stmt, ast.AnnAssign):
+        raise src.error(
+            stmt, "annotated assignments are not supported; write 'x = ...'"
+        )
+    else:
+        raise unsupported(stmt, src, "in a formula")
+    name = target.id
+    if (
+        name in scope.constants
+        or name in scope.funcs
+        or name in CONSTANTS
+        or name in scope.dims
+    ):
+        raise src.error(
+            target,
+            f"cannot assign to '{name}': it names a constant, function or dimension",
+        )
+    check_reserved(name, target, src)
+    with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
+        node = lower_expr(value, scope)
+    scope.b.name(node, name)
+    scope.env[name] = node
+
+
+def assignment_error(stmt: ast.Assign, src: Source) -> FormulaError:
+    """The error for an assignment to something other than one name."""
+    target = stmt.targets[-1]
+    if isinstance(target, ast.Subscript):
+        return unsupported(target, src, "(it is planned)")
+    if len(stmt.targets) > 1:
+        return src.error(
+            stmt, "assign one name at a time: `a = ...`, not `a = b = ...`"
+        )
+    return src.error(
+        stmt,
+        "assign one name at a time: `a = ...` on one line, `b = ...` on the "
+        "next (unpacking into several names is not supported)",
+    )
+
+
+def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
+    """The error for an augmented assignment other than ``name += -= *= /= value``."""
+    if not isinstance(stmt.target, ast.Name):
+        return unsupported(stmt.target, src, "(it is planned)")
+    value = (
+        stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")
+    )  # unparse recurses
+    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
+    op = spelled[len(stmt.target.id) + 1 :].split(" ", 1)[0]
+    hint = f"; write `{stmt.target.id} = {spelled}`" if type(stmt.op) in BINOPS else ""
+    return src.error(
+        stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}"
+    )
+
+
+def check_reserved(name: str, node, src: Source) -> None:
+    """Refuse assigning to a built-in name."""
+    if name in BUILTIN_CALLS or name in ("np", "numpy", "arange", "fuse", "wrt"):
+        raise src.error(node, f"cannot assign to '{name}': it is a built-in name")

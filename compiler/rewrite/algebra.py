@@ -1,0 +1,198 @@
+"""Simplify rules: arithmetic identities that only remove work (``x + 0``, ``-(-x)``,
+``x * 1``, constants first, negations moved to the smaller value)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from fractions import Fraction
+
+from .engine import RuleSet
+from .patterns import bare, keeps_shape
+
+#: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
+RULE_SET = RuleSet()
+rule = RULE_SET.rule
+
+
+# x + 0 -> x ; 0 + x -> x
+@rule("add")
+def add_zero(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 0.0) and keeps_shape(b, x, args):
+        return x
+    if b.is_const(x, 0.0) and keeps_shape(b, y, args):
+        return y
+    return None
+
+
+# a + (-c) -> a - c ; (-c) + a -> a - c
+@rule("add")
+def add_neg(b, args, attrs):
+    if attrs.get("acc"):
+        return None  # an accumulation stays one: d_z = ...; d_z -= ...
+    x, y = args
+    if bare(b, y, "neg"):
+        return b.sub(x, b[y].args[0])
+    if bare(b, x, "neg"):
+        return b.sub(y, b[x].args[0])
+    return None
+
+
+# x + x -> 2 * x
+@rule("add")
+def add_self(b, args, attrs):
+    x, y = args
+    if x == y and b[x].dtype == "float":
+        return b.mul(b.const(2), x)
+    return None
+
+
+# x - 0 -> x ; 0 - x -> -x ; a - (-c) -> a + c
+@rule("sub")
+def sub_simple(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 0.0) and keeps_shape(b, x, args):
+        return x
+    if b.is_const(x, 0.0) and keeps_shape(b, y, args):
+        return b.neg(y)
+    if bare(b, y, "neg"):
+        return b.add(x, b[y].args[0])
+    return None
+
+
+# a - b -> -(b - a)  when b - a is already a value (IEEE subtraction is antisymmetric)
+@rule("sub")
+def sub_flip(b, args, attrs):
+    x, y = args
+    if attrs or b[x].dtype != "float" or b[y].dtype != "float":
+        return None
+    flipped = b.find("sub", y, x)
+    return None if flipped is None else b.neg(flipped)
+
+
+# x * 1 -> x ; 1 * x -> x ; -1 * x -> -x
+@rule("mul")
+def mul_one(b, args, attrs):
+    x, y = args
+    for c, other in ((x, y), (y, x)):
+        if b.is_const(c, 1.0) and keeps_shape(b, other, args):
+            return other
+        if b.is_const(c, -1.0) and keeps_shape(b, other, args):
+            return b.neg(other)
+    return None
+
+
+# (-a) * (-c) -> a * c ; (-a) * c -> -(a * c) ; a * (-c) -> -(a * c)
+@rule("mul")
+def mul_neg(b, args, attrs):
+    x, y = args
+    if bare(b, x, "neg") and bare(b, y, "neg"):
+        return b.mul(b[x].args[0], b[y].args[0])
+    if bare(b, x, "neg") and not b.is_const(y):
+        return b.neg(b.mul(b[x].args[0], y))
+    if bare(b, y, "neg") and not b.is_const(x):
+        return b.neg(b.mul(x, b[y].args[0]))
+    return None
+
+
+def exact_product(b, s: int, t: int) -> bool:
+    """Whether ``s`` and ``t`` are constants whose product is exact, finite and normal.
+
+    Then (s * t) * X rounds once where s * (t * X) rounds twice, and overflows, underflows
+    or gives NaN only where s * (t * X) does: at s = t = 1e200, x = 0 the product of two
+    runtime scalars would be inf and inf * 0 NaN, where s * (t * x) is 0.
+    """
+    if not (b.is_const(s) and b.is_const(t)):
+        return False
+    u, v = b[s].attr("value"), b[t].attr("value")
+    p = u * v
+    return (
+        math.isfinite(p)
+        and abs(p) >= sys.float_info.min
+        and Fraction(u) * Fraction(v) == Fraction(p)
+    )
+
+
+# a * (b * X) -> (a * b) * X  for constants a, b whose product is exact (``exact_product``)
+# and an array X (one pass over X, not two)
+@rule("mul")
+def mul_scalars_first(b, args, attrs):
+    if attrs:
+        return None
+    for s, other in (args, args[::-1]):
+        if b.shape(s) != () or b.shape(other) == () or b[other].op != "mul":
+            continue
+        if b[other].name or b[other].attrs or b[s].dtype != "float":
+            continue  # never through a named value, adjoints included (edit locality)
+        p, q = b[other].args
+        for s2, arr in ((p, q), (q, p)):
+            if (
+                b.shape(s2) == ()
+                and b.shape(arr) == b.shape(other)
+                and exact_product(b, s, s2)
+            ):
+                return b.mul(b.mul(s, s2), arr)
+    return None
+
+
+# x / 1 -> x ; (-a) / c -> -(a / c)
+@rule("div")
+def div_simple(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 1.0) and keeps_shape(b, x, args):
+        return x
+    if bare(b, x, "neg"):
+        return b.neg(b.div(b[x].args[0], y))
+    return None
+
+
+# -(-x) -> x ; -(c / x) -> (-c) / x
+@rule("neg")
+def neg_neg(b, args, attrs):
+    (x,) = args
+    if bare(b, x, "neg"):
+        return b[x].args[0]
+    if bare(b, x, "div") and b.is_const(b[x].args[0]):
+        return b.div(b.const(-b[b[x].args[0]].attr("value")), b[x].args[1])
+    return None
+
+
+def reduce_neg(b, args, attrs, op: str):
+    """``op(x)`` of a bare negation ``x = -y`` as ``-op(y)``, else None."""
+    (x,) = args
+    if bare(b, x, "neg"):
+        return b.neg(b.emit(op, b[x].args[0], **attrs))
+    return None
+
+
+# sum(-x) -> -sum(x)  (the negation moves to the smaller value)
+@rule("sum")
+def sum_neg(b, args, attrs):
+    return reduce_neg(b, args, attrs, "sum")
+
+
+# mean(-x) -> -mean(x)  (the negation moves to the smaller value)
+@rule("mean")
+def mean_neg(b, args, attrs):
+    return reduce_neg(b, args, attrs, "mean")
+
+
+# (-a) @ c -> -(a @ c) ; a @ (-c) -> -(a @ c)
+@rule("matmul")
+def matmul_neg(b, args, attrs):
+    x, y = args
+    if bare(b, x, "neg") and not bare(b, y, "neg"):
+        return b.neg(b.emit("matmul", b[x].args[0], y, **attrs))
+    if bare(b, y, "neg") and not bare(b, x, "neg"):
+        return b.neg(b.emit("matmul", x, b[y].args[0], **attrs))
+    return None
+
+
+# x ** 1 -> x
+@rule("pow")
+def pow_one(b, args, attrs):
+    x, y = args
+    if b.is_const(y, 1.0) and keeps_shape(b, x, args):
+        return x
+    return None

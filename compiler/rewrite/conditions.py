@@ -1,0 +1,54 @@
+"""Simplify rules of ``where``: inside a branch its condition is known."""
+
+from __future__ import annotations
+
+from ..core.shapes import broadcast
+from .engine import RuleSet
+
+#: how deep ``known_condition`` looks into a branch of a ``where``
+MAX_KNOWN_DEPTH = 4
+
+#: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
+RULE_SET = RuleSet()
+rule = RULE_SET.rule
+
+
+def known_condition(b, x: int, facts: dict, depth: int = 0) -> int:
+    """``x`` with each ``where(c, a, e)`` inside its arithmetic replaced by ``a`` or ``e`` when
+    ``facts`` (condition -> value) knows ``c``: where ``x`` is read only where the facts hold,
+    the two are equal there."""
+    node = b[x]
+    if node.op == "where" and node.args[0] in facts:
+        return node.args[1] if facts[node.args[0]] else node.args[2]
+    if depth >= MAX_KNOWN_DEPTH or node.op not in ("add", "sub", "mul", "div", "neg"):
+        return x
+    if node.attrs or (node.name and not node.name.startswith("d_")):
+        return x  # never through an accumulation or a value the formula names
+    args = tuple(known_condition(b, a, facts, depth + 1) for a in node.args)
+    return x if args == node.args else b.emit(node.op, *args)
+
+
+def branch_facts(b, cond: int, taken: bool) -> dict:
+    """What is known inside the branch ``taken`` of ``where(cond, ...)``: ``cond`` itself,
+    and both sides of ``p & q`` (taken) or of ``p | q`` (not taken)."""
+    facts = {cond: taken}
+    if b[cond].op == ("and" if taken else "or"):
+        facts.update(dict.fromkeys(b[cond].args, taken))
+    return facts
+
+
+# where(c, E[where(c, a, e)], d) -> where(c, E[a], d) ; likewise in the second branch
+#   (inside a branch its condition is known: the same mask applied twice, once)
+@rule("where")
+def where_known_condition(b, args, attrs):
+    c, x, y = args
+    if b[c].dtype != "bool":
+        return None
+    new_x = known_condition(b, x, branch_facts(b, c, True))
+    new_y = known_condition(b, y, branch_facts(b, c, False))
+    if (new_x, new_y) == (x, y):
+        return None
+    shapes = [b.shape(a) for a in (c, new_x, new_y)]
+    if broadcast(*shapes) != broadcast(*(b.shape(a) for a in args)):
+        return None
+    return b.emit("where", c, new_x, new_y)

@@ -1,0 +1,125 @@
+"""Fuse rules: what people write by hand recognised as one stable primitive (``sigmoid``,
+``softplus``, ``expm1``, ``log1p``, ``logsumexp``, ``log_softmax``)."""
+
+from __future__ import annotations
+
+from .engine import RuleSet
+from .patterns import bare, op_of
+
+#: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
+RULE_SET = RuleSet()
+rule = RULE_SET.rule
+
+
+# 1 / (1 + exp(-x)) -> sigmoid(x)
+@rule("div", "fuse")
+def sigmoid_from_exp(b, args, attrs):
+    one, den = args
+    if not (b.is_const(one, 1.0) and op_of(b, den, "add")):
+        return None
+    p, q = b[den].args
+    if b.is_const(q, 1.0):
+        p, q = q, p
+    if b.is_const(p, 1.0) and op_of(b, q, "exp") and op_of(b, b[q].args[0], "neg"):
+        return b.emit("sigmoid", b[b[q].args[0]].args[0])
+    return None
+
+
+# exp(x) / (1 + exp(x)) -> sigmoid(x)
+@rule("div", "fuse")
+def sigmoid_from_ratio(b, args, attrs):
+    num, den = args
+    if op_of(b, num, "exp") and op_of(b, den, "add"):
+        p, q = b[den].args
+        if (b.is_const(p, 1.0) and q == num) or (b.is_const(q, 1.0) and p == num):
+            return b.emit("sigmoid", b[num].args[0])
+    return None
+
+
+# 1 - sigmoid(x) -> sigmoid(-x)
+@rule("sub", "fuse")
+def one_minus_sigmoid(b, args, attrs):
+    one, s = args
+    if b.is_const(one, 1.0) and bare(b, s, "sigmoid"):
+        return b.emit("sigmoid", b.neg(b[s].args[0]))
+    return None
+
+
+# exp(x) - 1 -> expm1(x)
+@rule("sub", "fuse")
+def expm1_rule(b, args, attrs):
+    e, one = args
+    if b.is_const(one, 1.0) and op_of(b, e, "exp"):
+        return b.emit("expm1", b[e].args[0])
+    return None
+
+
+def one_plus(b, i):
+    """``x`` if node ``i`` is ``1 + x`` or ``x + 1``, else None."""
+    if not op_of(b, i, "add"):
+        return None
+    p, q = b[i].args
+    if b.is_const(p, 1.0) and b.shape(q) == b.shape(i):
+        return q
+    if b.is_const(q, 1.0) and b.shape(p) == b.shape(i):
+        return p
+    return None
+
+
+# log(1 + exp(x)) -> softplus(x)
+@rule("log", "fuse")
+def softplus_rule(b, args, attrs):
+    x = one_plus(b, args[0])
+    if x is not None and op_of(b, x, "exp"):
+        return b.emit("softplus", b[x].args[0])
+    return None
+
+
+# log(sigmoid(x)) -> -softplus(-x)
+@rule("log", "fuse")
+def log_sigmoid(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "sigmoid"):
+        return b.neg(b.emit("softplus", b.neg(b[s].args[0])))
+    return None
+
+
+# log(1 - sigmoid(x)) -> -softplus(x)
+@rule("log", "fuse")
+def log_one_minus_sigmoid(b, args, attrs):
+    (d,) = args
+    if (
+        op_of(b, d, "sub")
+        and b.is_const(b[d].args[0], 1.0)
+        and op_of(b, b[d].args[1], "sigmoid")
+    ):
+        return b.neg(b.emit("softplus", b[b[d].args[1]].args[0]))
+    return None
+
+
+# log(1 + x) -> log1p(x)
+@rule("log", "fuse")
+def log1p_rule(b, args, attrs):
+    x = one_plus(b, args[0])
+    return b.emit("log1p", x) if x is not None else None
+
+
+# log(sum(exp(x))) -> logsumexp(x)
+@rule("log", "fuse")
+def logsumexp_rule(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "sum") and op_of(b, b[s].args[0], "exp"):
+        x = b[b[s].args[0]].args[0]
+        return b.emit(
+            "logsumexp", x, axis=b[s].attr("axis"), keepdims=b[s].attr("keepdims")
+        )
+    return None
+
+
+# log(softmax(x)) -> log_softmax(x)
+@rule("log", "fuse")
+def log_softmax_rule(b, args, attrs):
+    (s,) = args
+    if op_of(b, s, "softmax"):
+        return b.emit("log_softmax", b[s].args[0], axis=b[s].attr("axis"))
+    return None

@@ -1,0 +1,98 @@
+"""Simplify rules of shape operations: broadcasts that the operation would make anyway,
+scalars moved inside a broadcast, reshapes and transposes that undo themselves."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from ..core.shapes import broadcast
+from .engine import RuleSet
+from .patterns import bare, op_of
+
+#: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
+RULE_SET = RuleSet()
+rule = RULE_SET.rule
+
+
+# scatter(broadcast_to(c, s), index) -> scatter(c, index)  for a scalar c
+@rule("scatter")
+def scatter_scalar(b, args, attrs):
+    g, *idx = args
+    if op_of(b, g, "broadcast_to") and b.shape(b[g].args[0]) == ():
+        return b.emit("scatter", b[g].args[0], *idx, **attrs)
+    return None
+
+
+# broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s
+def drop_broadcast(b, args, attrs, op):
+    if attrs.get("acc"):
+        return None  # the first part of an accumulation is its array: d_x = full(...); d_x += ...
+    out = broadcast(*(b.shape(a) for a in args))
+    for k, a in enumerate(args):
+        if op_of(b, a, "broadcast_to"):
+            inner = list(args)
+            inner[k] = b[a].args[0]
+            if broadcast(*(b.shape(x) for x in inner)) == out:
+                return b.emit(op, *inner, **attrs)
+    return None
+
+
+# broadcast_to(s, shape) (*) c -> broadcast_to(s (*) c, shape)  for scalars s and c
+def scalar_into_broadcast(b, args, attrs, op):
+    if attrs.get("acc") or len(args) != 2:
+        return None
+    for k, a in enumerate(args):
+        other = args[1 - k]
+        if (
+            op_of(b, a, "broadcast_to")
+            and b.shape(b[a].args[0]) == ()
+            and b.shape(other) == ()
+        ):
+            inner = [b[a].args[0], other] if k == 0 else [other, b[a].args[0]]
+            return b.emit("broadcast_to", b.emit(op, *inner), shape=b.shape(a))
+    return None
+
+
+for _op in ("add", "sub", "mul", "div"):
+    RULE_SET.add(
+        partial(scalar_into_broadcast, op=_op),
+        op=_op,
+        phase="simplify",
+        name="scalar_into_broadcast",
+    )
+for _op in ("add", "sub", "mul", "div", "where"):
+    RULE_SET.add(
+        partial(drop_broadcast, op=_op), op=_op, phase="simplify", name="drop_broadcast"
+    )
+
+
+# reshape(x, shape(x)) -> x
+@rule("reshape")
+def reshape_same(b, args, attrs):
+    return args[0] if b.shape(args[0]) == tuple(attrs["shape"]) else None
+
+
+# reshape(sum(x, axes, keepdims=True), s) -> sum(x, axes)  when s drops exactly those axes
+@rule("reshape")
+def reshape_of_keepdims_sum(b, args, attrs):
+    (x,) = args
+    node = b[x]
+    if bare(b, x, "sum") and node.attr("keepdims") and node.attr("axis") is not None:
+        inner = b[node.args[0]]
+        dropped = tuple(
+            d for k, d in enumerate(inner.shape) if k not in node.attr("axis")
+        )
+        if dropped == tuple(attrs["shape"]):
+            return b.emit("sum", node.args[0], axis=node.attr("axis"), keepdims=False)
+    return None
+
+
+# transpose(transpose(x, p), q) -> x  when q undoes p
+@rule("transpose")
+def transpose_twice(b, args, attrs):
+    (x,) = args
+    if op_of(b, x, "transpose"):
+        inner = b[x].attr("axes")
+        if tuple(inner[k] for k in attrs["axes"]) == tuple(range(len(inner))):
+            return b[x].args[0]
+    return None
