@@ -33,7 +33,9 @@ from ..core.names import (  # noqa: F401
 )
 from ..core.prim import PRIMS, NoScalarSpelling, may_raise_on_floats, spell
 from ..core.shapes import as_inequality, broadcast, canon, provably_nonnegative
-from ..ops.primitives import NEEDS_NONEMPTY, as_float, index_requirements
+from ..ops.reductions import NEEDS_NONEMPTY
+from ..ops.shape_ops import index_requirements
+from ..ops.spelling import as_float
 from .templating import render
 
 LINE_LIMIT = 88

@@ -1,3 +1,10 @@
 """The operations: each module registers its family into the registry in ``core.prim``."""
 
-from . import primitives  # noqa: F401 - registers the operations
+from . import (  # noqa: F401 - registers the operations
+    arithmetic,
+    elementwise,
+    leaves,
+    linalg,
+    reductions,
+    shape_ops,
+)

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast
-from ..ops.primitives import count
+from ..ops.common import count
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sympy
 from ..core import printer as P
 from ..core.ir import Node
 from ..core.prim import prim, spell
-from ..ops.primitives import elementwise_shape
+from ..ops.common import elementwise_shape
 from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
 from .convert import convert, post_order
 

@@ -1,0 +1,258 @@
+"""Arithmetic, comparisons and logic: + - * / ** neg, maximum/minimum, clip, where,
+< <= > >= == !=, & | ~, any-free masks."""
+
+from __future__ import annotations
+
+import operator
+
+import sympy
+
+from ..core import printer as P
+from ..core.prim import prim
+from .common import (
+    bool_shape,
+    elementwise_shape,
+    same_shape,
+    unbroadcast,
+    where0,
+    zero,
+)
+from .spelling import (
+    as_float,
+    fn,
+    helper,
+    integral_exponent,
+)
+
+# ----------------------------------------------------------------------------
+# Adjoint rules of arithmetic
+
+
+def add_adj(b, i, n, g):
+    return [g, g]
+
+
+def sub_adj(b, i, n, g):
+    return [g, b.neg(g)]
+
+
+def mul_adj(b, i, n, g):
+    # mul swaps in the other input
+    x, y = n.args
+    return [b.mul(g, y), b.mul(g, x)]
+
+
+def div_adj(b, i, n, g):
+    # d(x/y) = dx / y - out * dy / y
+    x, y = n.args
+    return [b.div(g, y), b.neg(b.div(b.mul(g, i), y))]
+
+
+def pow_adj(b, i, n, g):
+    """JAX's convention at 0 (README.md, "Conventions"): ``d/dx x**0 = 0`` everywhere, and
+    ``d/dp x**p = x**p * log(x)`` takes ``log(x)`` as 0 where ``x == 0``."""
+    x, y = n.args
+    if b.is_const(y):
+        c = b[y].attr("value")
+        if c == 0:
+            return [None, None]
+        local = b.mul(y, b.emit("pow", x, b.const(c - 1))) if c != 2 else b.mul(y, x)
+        return [b.mul(g, local), None]
+    local = b.mul(y, b.emit("pow", x, b.sub(y, b.const(1))))
+    dx = b.mul(g, b.emit("where", b.emit("eq", y, zero(b)), zero(b), local))
+    if b.is_const(x, 0.0):
+        return [dx, None]
+    if b.is_const(x):
+        return [dx, b.mul(g, b.mul(i, b.emit("log", x)))]
+    nonzero = b.emit("where", b.emit("eq", x, zero(b)), b.const(1), x)
+    return [dx, b.mul(g, b.mul(i, b.emit("log", nonzero)))]
+
+
+prim(
+    "add",
+    elementwise_shape,
+    lambda n, a, c: P.binop("+", P.ADD, *a),
+    add_adj,
+    fold=operator.add,
+    sym=operator.add,
+    elementwise=True,
+)
+prim(
+    "sub",
+    elementwise_shape,
+    lambda n, a, c: P.binop("-", P.ADD, *a),
+    sub_adj,
+    fold=operator.sub,
+    sym=operator.sub,
+    elementwise=True,
+)
+prim(
+    "mul",
+    elementwise_shape,
+    lambda n, a, c: P.binop("*", P.MUL, *a),
+    mul_adj,
+    fold=operator.mul,
+    sym=operator.mul,
+    elementwise=True,
+)
+prim(
+    "div",
+    elementwise_shape,
+    lambda n, a, c: P.binop("/", P.MUL, *a),
+    div_adj,
+    fold=operator.truediv,
+    sym=operator.truediv,
+    elementwise=True,
+)
+prim(
+    "neg",
+    same_shape,
+    lambda n, a, c: P.neg(a[0]),
+    lambda b, i, n, g: [b.neg(g)],
+    fold=operator.neg,
+    sym=operator.neg,
+    elementwise=True,
+)
+
+
+def pow_emit(node, a, ctx):
+    """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares)."""
+    return P.power(a[0], integral_exponent(a[1]) or a[1])
+
+
+def scalar_pow(node, a, ctx):
+    """``x ** k`` for a whole ``k``; ``math.pow`` otherwise (never a complex result; where
+    it raises, the scalar build falls back to NumPy's value)."""
+    k = integral_exponent(a[1])
+    if k is not None:
+        return P.power(a[0], k)
+    ctx.use("math")
+    return P.call("math.pow", *a)
+
+
+prim(
+    "pow",
+    elementwise_shape,
+    pow_emit,
+    pow_adj,
+    sym=operator.pow,
+    elementwise=True,
+    scalar=scalar_pow,
+)
+
+
+def maxmin_adj(strict: str):
+    """Ties share the gradient equally (``maximum(x, x)`` sends half to each side)."""
+
+    def adjoint(b, i, n, g):
+        x, y = n.args
+        half = b.mul(b.const(0.5), g)
+        tie = b.emit("eq", x, y)
+        dx = b.emit(
+            "where", b.emit(strict, x, y), g, b.emit("where", tie, half, zero(b))
+        )
+        dy = b.emit(
+            "where", b.emit(strict, y, x), g, b.emit("where", tie, half, zero(b))
+        )
+        return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
+
+    return adjoint
+
+
+# on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
+prim(
+    "maximum",
+    elementwise_shape,
+    fn("np.maximum"),
+    maxmin_adj("gt"),
+    sym=sympy.Max,
+    elementwise=True,
+    scalar=helper("_maximum_scalar"),
+)
+prim(
+    "minimum",
+    elementwise_shape,
+    fn("np.minimum"),
+    maxmin_adj("lt"),
+    sym=sympy.Min,
+    elementwise=True,
+    scalar=helper("_minimum_scalar"),
+)
+
+
+def clip_adj(b, i, n, g):
+    """The gradient goes to the value np.clip returns, minimum(maximum(x, lo), hi), and
+    passes through to x at the bounds: x where min(lo, hi) <= x <= hi (with lo > hi only
+    x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
+    lo > hi)."""
+    x, lo, hi = n.args
+    to_x = b.emit(
+        "and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi)
+    )
+    to_lo = b.emit("and", b.emit("lt", x, lo), b.emit("le", lo, hi))
+    to_hi = b.emit("where", to_x, zero(b), b.emit("where", to_lo, zero(b), g))
+    return [
+        unbroadcast(b, where0(b, to_x, g), b.shape(x)),
+        unbroadcast(b, where0(b, to_lo, g), b.shape(lo)),
+        unbroadcast(b, to_hi, b.shape(hi)),
+    ]
+
+
+prim("clip", elementwise_shape, fn("np.clip"), clip_adj, elementwise=True)
+
+
+def where_adj(b, i, n, g):
+    c = n.args[0]
+    return [None, b.emit("where", c, g, zero(b)), b.emit("where", c, zero(b), g)]
+
+
+prim(
+    "where",
+    elementwise_shape,
+    lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
+    where_adj,
+    elementwise=True,
+    scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+)
+
+for _op, _text in (
+    ("lt", "<"),
+    ("le", "<="),
+    ("gt", ">"),
+    ("ge", ">="),
+    ("eq", "=="),
+    ("ne", "!="),
+):
+    prim(
+        _op,
+        bool_shape,
+        (lambda t: lambda n, a, c: P.compare(t, *a))(_text),
+        None,
+        elementwise=True,
+    )
+prim(
+    "and",
+    bool_shape,
+    lambda n, a, c: P.binop("&", P.BITAND, *a),
+    None,
+    elementwise=True,
+)
+# ``|`` binds between comparisons and ``&``; on Python bools (scalar mode) ``or`` and ``not``
+# bind more weakly than comparisons, ``not`` more strongly than ``or``
+BITOR, OR, NOT = 15, 6, 8
+prim(
+    "or",
+    bool_shape,
+    lambda n, a, c: P.binop("|", BITOR, *a),
+    None,
+    elementwise=True,
+    scalar=lambda n, a, c: P.binop("or", OR, *a),
+)
+prim(
+    "not",
+    bool_shape,
+    lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
+    None,
+    elementwise=True,
+    scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+)

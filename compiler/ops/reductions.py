@@ -1,0 +1,211 @@
+"""Reductions (sum, mean, max, min, logsumexp, norm, var, std, any) and softmax."""
+
+from __future__ import annotations
+
+from ..core import printer as P
+from ..core.prim import prim
+from ..core.shapes import (
+    canon,
+    reduce_shape,
+    size,
+)
+from .common import (
+    count,
+    expand_reduced,
+    same_shape,
+    spread,
+    where0,
+    zero,
+)
+from .spelling import (
+    axis_call,
+    reduction_call,
+    reduction_kwargs,
+    reduction_method,
+)
+
+
+def reduce_rule(b, args, attrs):
+    x = b[args[0]]
+    dtype = "float" if x.dtype == "float" else "int"
+    return reduce_shape(x.shape, attrs["axis"], attrs["keepdims"]), dtype
+
+
+def mean_emit(node, a, ctx):
+    """``x.sum(...) / count``: what ``np.mean`` computes for float64 (add.reduce, then one
+    division by the count), bit for bit, without its dispatch overhead."""
+    shape = ctx.shape_of(node.args[0])
+    if not shape:
+        return P.call("np.mean", a[0], **reduction_kwargs(node))
+    axes = node.attr("axis")
+    total = P.method(a[0], "sum", **reduction_kwargs(node))
+    n = size(shape if axes is None else tuple(shape[k] for k in axes))
+    return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
+
+
+# Reductions that need a non-empty reduced axis: ``mean`` divides by its size (0 / 0,
+# a ZeroDivisionError on floats), ``max`` and ``min`` have no identity (NumPy raises).
+NEEDS_NONEMPTY = ("mean", "max", "min", "var", "std")
+
+
+def any_shape(b, args, attrs):
+    return reduce_shape(b.shape(args[0]), attrs["axis"], attrs["keepdims"]), "bool"
+
+
+# whether any element along ``axis`` is True (masks of broadcast values, autodiff.live_masks)
+prim("any", any_shape, reduction_method("any"))
+
+
+# ----------------------------------------------------------------------------
+# Reductions
+
+
+def sum_adj(b, i, n, g):
+    x = n.args[0]
+    return [spread(b, expand_reduced(b, g, n), b.shape(x))]
+
+
+def mean_adj(b, i, n, g):
+    x = n.args[0]
+    share = b.div(g, count(b, b.shape(x), n.attr("axis")))
+    return [spread(b, expand_reduced(b, share, n), b.shape(x))]
+
+
+def maxred_adj(b, i, n, g):
+    """Ties share equally: the mask of the maxima divided by how many there are."""
+    x = n.args[0]
+    axes = n.attr("axis")
+    mask = b.emit("eq", x, expand_reduced(b, i, n))
+    ties = b.emit("sum", mask, axis=axes, keepdims=axes is not None)
+    share = b.div(expand_reduced(b, g, n), ties)
+    return [where0(b, mask, share)]
+
+
+def logsumexp_adj(b, i, n, g):
+    """d logsumexp(x) = softmax(x) = e / sum(e) with e = exp(x - out).
+
+    exp(x - out) alone sums to 1 only while out is exact: at x = 1e17 * ones(4), out rounds
+    to 1e17 and every exp(x - out) is 1. The rounding of out shifts every x - out (an exact
+    subtraction) by the same amount, which the normalisation divides out; e stays within
+    [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
+    """
+    x = n.args[0]
+    axes = n.attr("axis")
+    e = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
+    total = b.emit("sum", e, axis=axes, keepdims=axes is not None)
+    return [b.mul(expand_reduced(b, g, n), b.div(e, total))]
+
+
+def norm_adj(b, i, n, g):
+    """d ||x|| = x / ||x||, and 0 at x = 0. x / ||x|| is at most 1 in magnitude (no overflow
+    where g / ||x|| would at a subnormal norm); ``_norm`` scales the value itself."""
+    x = n.args[0]
+    out = expand_reduced(b, i, n)
+    safe = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
+    return [b.mul(b.div(x, safe), expand_reduced(b, g, n))]
+
+
+prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
+prim("mean", reduce_rule, mean_emit, mean_adj)
+prim("max", reduce_rule, reduction_method("max"), maxred_adj)
+prim("min", reduce_rule, reduction_method("min"), maxred_adj)
+prim(
+    "logsumexp",
+    reduce_rule,
+    lambda n, a, c: (c.use("_logsumexp"), reduction_call("_logsumexp")(n, a, c))[1],
+    logsumexp_adj,
+)
+# ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
+prim(
+    "norm",
+    reduce_rule,
+    lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
+    norm_adj,
+)
+
+
+def moment_emit(name: str):
+    """``x.var(axis=..., ddof=1, keepdims=True)`` (NumPy's own ``var``/``std``: the mean,
+    then the summed squares of ``x - mean`` divided by ``N - ddof``); ``np.var(x)`` on a
+    scalar."""
+
+    def emit(node, a, ctx):
+        kw = {}
+        if node.attr("axis") is not None:
+            kw["axis"] = P.axis(node.attr("axis"))
+        if node.attr("ddof"):
+            kw["ddof"] = str(node.attr("ddof"))
+        if node.attr("keepdims"):
+            kw["keepdims"] = "True"
+        if not ctx.shape_of(node.args[0]):
+            return P.call("np." + name, a[0], **kw)
+        return P.method(a[0], name, **kw)
+
+    return emit
+
+
+def dof(b, shape: tuple, n) -> int:
+    """``N - ddof`` of the var/std node ``n`` over an input of ``shape``, as a constant or a
+    dimension node (``n - 1``)."""
+    axes = n.attr("axis")
+    left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr(
+        "ddof"
+    )
+    if isinstance(left, int):
+        return b.const(left)
+    return b.emit("dim", expr=canon(left))
+
+
+def centred(b, x: int, n) -> int:
+    """``x - mean(x)`` over the axes of the var/std node ``n`` (kept: same shape as ``x``)."""
+    return b.sub(x, b.emit("mean", x, axis=n.attr("axis"), keepdims=True))
+
+
+def var_adj(b, i, n, g):
+    """d var(x) = 2 (x - mean) / (N - ddof), as a person writes it (the path through the
+    mean contributes sum(x - mean) = 0)."""
+    x = n.args[0]
+    up = b.mul(expand_reduced(b, g, n), b.const(2))
+    return [b.div(b.mul(up, centred(b, x, n)), dof(b, b.shape(x), n))]
+
+
+def std_adj(b, i, n, g):
+    """d std(x) = (x - mean) / ((N - ddof) std), and 0 where the input is constant along the
+    axes (max == min: std is 0 there, or a rounding residue of the mean, as 1.4e-17 for
+    three 0.1s), the minimum-norm subgradient as for ``norm`` at 0 (README "Conventions")."""
+    x = n.args[0]
+    axes = n.attr("axis")
+    flat = b.emit(
+        "eq",
+        b.emit("max", x, axis=axes, keepdims=True),
+        b.emit("min", x, axis=axes, keepdims=True),
+    )
+    out = expand_reduced(b, i, n)
+    out = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
+    share = b.div(
+        b.mul(expand_reduced(b, g, n), centred(b, x, n)),
+        b.mul(dof(b, b.shape(x), n), out),
+    )
+    return [b.emit("where", flat, zero(b), share)]
+
+
+prim("var", reduce_rule, moment_emit("var"), var_adj)
+prim("std", reduce_rule, moment_emit("std"), std_adj)
+
+
+def softmax_adj(b, i, n, g):
+    # s * (g - sum(g * s))
+    ax = n.attr("axis")
+    dot = b.emit("sum", b.mul(g, i), axis=(ax,), keepdims=True)
+    return [b.mul(i, b.sub(g, dot))]
+
+
+def log_softmax_adj(b, i, n, g):
+    # g - softmax * sum(g)
+    ax = n.attr("axis")
+    total = b.emit("sum", g, axis=(ax,), keepdims=True)
+    return [b.sub(g, b.mul(b.emit("exp", i), total))]
+
+
+prim("softmax", same_shape, axis_call("_softmax"), softmax_adj)
+prim("log_softmax", same_shape, axis_call("_log_softmax"), log_softmax_adj)
