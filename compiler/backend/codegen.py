@@ -31,9 +31,8 @@ from ..core.names import (  # noqa: F401
     generated_names,
     reserved_names,
 )
-from ..core.prim import PRIMS, NoScalarSpelling, may_raise_on_floats, spell
+from ..core.prim import MATH, PRIMS, may_raise_on_floats, spell, spellable
 from ..core.shapes import as_inequality, broadcast, canon, provably_nonnegative
-from ..ops.reductions import NEEDS_NONEMPTY
 from ..ops.shape_ops import index_requirements
 from ..ops.spelling import as_float
 from .templating import render
@@ -565,7 +564,7 @@ def value_checks(
 ) -> list[str]:
     """Checks of input values that NumPy would report without naming the function and
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
-    and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
+    and a dimension of 0 under a ``mean``/``max``/``min`` (``Prim.needs_nonempty``)."""
     lines: list[str] = []
     for p, sizes in index_sizes(fn).items():
         v = names[p.name]
@@ -615,10 +614,10 @@ def index_sizes(fn: Function) -> dict:
 
 def empty_dims(fn: Function) -> list[tuple]:
     """(dimension, a parameter with it in its shape) for each symbolic dimension that a
-    reduction in NEEDS_NONEMPTY reduces over."""
+    reduction that ``needs_nonempty`` reduces over."""
     out: list[tuple] = []
     for node in fn.nodes:
-        if node.op not in NEEDS_NONEMPTY:
+        if not PRIMS[node.op].needs_nonempty:
             continue
         shape = fn.nodes[node.args[0]].shape
         axes = node.attr("axis")
@@ -890,6 +889,19 @@ def all_scalar(fn: Function) -> bool:
     """Whether every value of ``fn`` and its gradients is a scalar (Python-float code)."""
     used = reachable(fn.nodes, [fn.output, *fn.grads.values()])
     return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
+
+
+def math_build(fn: Function) -> bool:
+    """Whether ``fn`` is emitted on Python floats with ``math``: every value a scalar and
+    every operation its functions run spelled for ``MATH`` (otherwise NumPy)."""
+    graphs = [fn] if fn.value_and_grad is None else [fn, fn.value_and_grad]
+    return all_scalar(fn) and all(
+        spellable(
+            [g.nodes[i] for i in reachable(g.nodes, [g.output, *g.grads.values()])],
+            MATH,
+        )
+        for g in graphs
+    )
 
 
 def function_family(
@@ -1221,10 +1233,7 @@ def generate(
     digest = hashlib.sha256(raw).hexdigest()
     families, helpers = [], set()
     for fn in functions:
-        try:
-            fam, used = function_family(fn, names, math=all_scalar(fn))
-        except NoScalarSpelling:
-            fam, used = function_family(fn, names)
+        fam, used = function_family(fn, names, math=math_build(fn))
         checks = "\n".join(ln for f in fam for ln in f["body"] if isinstance(ln, str))
         used |= {
             h for h in ("_index_error", "_empty_error", "_float64") if f"{h}(" in checks

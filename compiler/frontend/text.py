@@ -22,6 +22,7 @@ from ..core.names import function_name_problem, generated_names
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast, canon, dim_symbol, format_shape, norm_axis, size
 from ..errors import FormulaError, ShapeError
+from ..ops import surface_names
 from ..rewrite.simplify import make_rewriter
 from ..symbolic.body import FUSIBLE, freeze_body
 from ..symbolic.convert import derivable
@@ -39,8 +40,8 @@ ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t *
 
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 CONSTANTS = {"pi": math.pi, "e": math.e}
-UNARY_FUNCS = "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
-REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
+UNARY_FUNCS = surface_names("unary")  # from the operations' records (Prim.names)
+REDUCTIONS = surface_names("reduction")
 BINOPS = {
     ast.Add: "add",
     ast.Sub: "sub",

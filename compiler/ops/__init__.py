@@ -1,5 +1,6 @@
 """The operations: each module registers its family into the registry in ``core.prim``."""
 
+from ..core.prim import surface_names
 from . import (  # noqa: F401 - registers the operations
     arithmetic,
     elementwise,
@@ -8,3 +9,5 @@ from . import (  # noqa: F401 - registers the operations
     reductions,
     shape_ops,
 )
+
+__all__ = ["surface_names"]

@@ -8,7 +8,7 @@ import operator
 import sympy
 
 from ..core import printer as P
-from ..core.prim import prim
+from ..core.prim import MATH, NUMPY, prim
 from .common import (
     bool_shape,
     elementwise_shape,
@@ -17,10 +17,14 @@ from .common import (
     where0,
     zero,
 )
+from .points import at_tie, clip_kinks, pole, pow_domain, pow_kinks
 from .spelling import (
     as_float,
+    both,
+    comparison,
     fn,
     helper,
+    infix,
     integral_exponent,
 )
 
@@ -71,47 +75,62 @@ def pow_adj(b, i, n, g):
 prim(
     "add",
     elementwise_shape,
-    lambda n, a, c: P.binop("+", P.ADD, *a),
-    add_adj,
+    spellings=both(infix("+", P.ADD)),
+    adjoint=add_adj,
     fold=operator.add,
     sym=operator.add,
+    fusible=True,
     elementwise=True,
+    raises_on_floats=False,
+    glyph="+",
 )
 prim(
     "sub",
     elementwise_shape,
-    lambda n, a, c: P.binop("-", P.ADD, *a),
-    sub_adj,
+    spellings=both(infix("-", P.ADD)),
+    adjoint=sub_adj,
     fold=operator.sub,
     sym=operator.sub,
+    fusible=True,
     elementwise=True,
+    raises_on_floats=False,
+    glyph="-",
 )
 prim(
     "mul",
     elementwise_shape,
-    lambda n, a, c: P.binop("*", P.MUL, *a),
-    mul_adj,
+    spellings=both(infix("*", P.MUL)),
+    adjoint=mul_adj,
     fold=operator.mul,
     sym=operator.mul,
+    fusible=True,
     elementwise=True,
+    raises_on_floats=False,
+    glyph="*",
 )
 prim(
     "div",
     elementwise_shape,
-    lambda n, a, c: P.binop("/", P.MUL, *a),
-    div_adj,
+    spellings=both(infix("/", P.MUL)),
+    adjoint=div_adj,
     fold=operator.truediv,
     sym=operator.truediv,
+    fusible=True,
     elementwise=True,
+    kinks=pole,
+    glyph="/",
 )
 prim(
     "neg",
     same_shape,
-    lambda n, a, c: P.neg(a[0]),
-    lambda b, i, n, g: [b.neg(g)],
+    spellings=both(lambda n, a, c: P.neg(a[0])),
+    adjoint=lambda b, i, n, g: [b.neg(g)],
     fold=operator.neg,
     sym=operator.neg,
+    fusible=True,
     elementwise=True,
+    raises_on_floats=False,
+    glyph="-x",
 )
 
 
@@ -133,11 +152,14 @@ def scalar_pow(node, a, ctx):
 prim(
     "pow",
     elementwise_shape,
-    pow_emit,
-    pow_adj,
+    spellings={NUMPY: pow_emit, MATH: scalar_pow},
+    adjoint=pow_adj,
     sym=operator.pow,
+    fusible=True,
     elementwise=True,
-    scalar=scalar_pow,
+    domain=pow_domain,
+    kinks=pow_kinks,
+    glyph="**",
 )
 
 
@@ -163,20 +185,26 @@ def maxmin_adj(strict: str):
 prim(
     "maximum",
     elementwise_shape,
-    fn("np.maximum"),
-    maxmin_adj("gt"),
+    spellings={NUMPY: fn("np.maximum"), MATH: helper("_maximum_scalar")},
+    adjoint=maxmin_adj("gt"),
     sym=sympy.Max,
     elementwise=True,
-    scalar=helper("_maximum_scalar"),
+    names=("maximum",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=at_tie,
 )
 prim(
     "minimum",
     elementwise_shape,
-    fn("np.minimum"),
-    maxmin_adj("lt"),
+    spellings={NUMPY: fn("np.minimum"), MATH: helper("_minimum_scalar")},
+    adjoint=maxmin_adj("lt"),
     sym=sympy.Min,
     elementwise=True,
-    scalar=helper("_minimum_scalar"),
+    names=("minimum",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=at_tie,
 )
 
 
@@ -198,7 +226,16 @@ def clip_adj(b, i, n, g):
     ]
 
 
-prim("clip", elementwise_shape, fn("np.clip"), clip_adj, elementwise=True)
+prim(
+    "clip",
+    elementwise_shape,
+    spellings={NUMPY: fn("np.clip")},
+    adjoint=clip_adj,
+    elementwise=True,
+    names=("clip",),
+    form="clip",
+    kinks=clip_kinks,
+)
 
 
 def where_adj(b, i, n, g):
@@ -209,10 +246,15 @@ def where_adj(b, i, n, g):
 prim(
     "where",
     elementwise_shape,
-    lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
-    where_adj,
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
+        MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+    },
+    adjoint=where_adj,
     elementwise=True,
-    scalar=lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+    names=("where",),
+    form="where",
+    raises_on_floats=False,
 )
 
 for _op, _text in (
@@ -226,16 +268,19 @@ for _op, _text in (
     prim(
         _op,
         bool_shape,
-        (lambda t: lambda n, a, c: P.compare(t, *a))(_text),
-        None,
+        spellings=both(comparison(_text)),
         elementwise=True,
+        raises_on_floats=False,
+        kinks=at_tie,
+        glyph=None if _op == "ne" else _text,
     )
 prim(
     "and",
     bool_shape,
-    lambda n, a, c: P.binop("&", P.BITAND, *a),
-    None,
+    spellings=both(infix("&", P.BITAND)),
     elementwise=True,
+    raises_on_floats=False,
+    glyph="&",
 )
 # ``|`` binds between comparisons and ``&``; on Python bools (scalar mode) ``or`` and ``not``
 # bind more weakly than comparisons, ``not`` more strongly than ``or``
@@ -243,16 +288,17 @@ BITOR, OR, NOT = 15, 6, 8
 prim(
     "or",
     bool_shape,
-    lambda n, a, c: P.binop("|", BITOR, *a),
-    None,
+    spellings={NUMPY: infix("|", BITOR), MATH: infix("or", OR)},
     elementwise=True,
-    scalar=lambda n, a, c: P.binop("or", OR, *a),
+    raises_on_floats=False,
 )
 prim(
     "not",
     bool_shape,
-    lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
-    None,
+    spellings={
+        NUMPY: lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
+        MATH: lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+    },
     elementwise=True,
-    scalar=lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+    raises_on_floats=False,
 )

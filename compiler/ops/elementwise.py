@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sympy
+from sympy.codegen.cfunctions import expm1, log1p
 
 from ..core import printer as P
-from ..core.prim import prim
+from ..core.prim import MATH, NUMPY, prim
 from .common import (
     elementwise_shape,
     same_shape,
@@ -15,39 +18,53 @@ from .common import (
     where0,
     zero,
 )
+from .points import Above, arctan2_kinks, at_zero
 from .spelling import (
     fn,
     helper,
     math_fn,
     with_zero,
 )
+from .sympy_functions import erf, sigmoid, softplus, square
 
 # ----------------------------------------------------------------------------
 # Elementwise functions: local gradient times upstream
 
 
-def unary(name, spelling, local, sym=None, scalar=None):
-    """An elementwise function whose adjoint is ``g * local(b, x, out)``.
+@dataclass(frozen=True)
+class LocalRule:
+    """The adjoint ``[local(b, g, x, y)]`` of a one-input function: the upstream gradient
+    ``g`` times the local gradient, from the input ``x`` or the node's own output ``y``."""
 
-    ``scalar`` is its spelling on Python floats (``math.exp`` or a module helper).
+    local: Callable
+
+    def __call__(self, b, i, n, g):
+        return [self.local(b, g, n.args[0], i)]
+
+
+def unary(name: str, *, numpy, math=None, local=None, sym=None, **kw) -> None:
+    """Register the elementwise one-input function ``name`` (a formula's ``name(x)``).
+
+    ``numpy`` and ``math`` are its spellings on arrays and on Python floats (no ``math``:
+    a function using it is a NumPy build); ``local(b, g, x, y)`` builds ``g`` times the
+    local gradient (none: no gradient flows, as for ``sign``); ``sym`` its SymPy function,
+    read back from SymPy too when it is a class and the op is ``fusible``. Other keywords
+    are ``Prim`` fields.
     """
-
-    def adjoint(b, i, n, g):
-        return [local(b, g, n.args[0], i)]
-
-    extra = {}
-    if isinstance(scalar, str):
-        extra["scalar"] = helper(scalar) if scalar.startswith("_") else math_fn(scalar)
-    elif scalar is not None:
-        extra["scalar"] = scalar
-
-    if spelling.startswith("_"):
-        emit = helper(spelling)
-    elif spelling.endswith("0"):
-        emit = with_zero(spelling[:-1])
-    else:
-        emit = fn(spelling)
-    prim(name, same_shape, emit, adjoint, sym=sym, elementwise=True, **extra)
+    spellings = {NUMPY: numpy} if math is None else {NUMPY: numpy, MATH: math}
+    if kw.get("fusible") and isinstance(sym, type):
+        kw.setdefault("sym_read", (sym,))
+    prim(
+        name,
+        same_shape,
+        spellings=spellings,
+        adjoint=LocalRule(local) if local is not None else None,
+        sym=sym,
+        elementwise=True,
+        names=(name,),
+        form="unary",
+        **kw,
+    )
 
 
 def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
@@ -65,112 +82,157 @@ def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
     )
 
 
-unary("exp", "np.exp", lambda b, g, x, y: b.mul(g, y), sympy.exp, "math.exp")
-unary("log", "np.log", lambda b, g, x, y: b.div(g, x), sympy.log, "math.log")
+unary(
+    "exp",
+    numpy=fn("np.exp"),
+    math=math_fn("math.exp"),
+    local=lambda b, g, x, y: b.mul(g, y),
+    sym=sympy.exp,
+    fusible=True,
+)
+unary(
+    "log",
+    numpy=fn("np.log"),
+    math=math_fn("math.log"),
+    local=lambda b, g, x, y: b.div(g, x),
+    sym=sympy.log,
+    fusible=True,
+    domain=Above(0.0),
+)
 unary(
     "log1p",
-    "np.log1p",
-    lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
-    lambda x: sympy.log(1 + x),
-    "math.log1p",
+    numpy=fn("np.log1p"),
+    math=math_fn("math.log1p"),
+    local=lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
+    sym=log1p,
+    fusible=True,
+    domain=Above(-1.0),
 )
 # expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
 unary(
     "expm1",
-    "np.expm1",
-    lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
-    lambda x: sympy.exp(x) - 1,
-    "math.expm1",
+    numpy=fn("np.expm1"),
+    math=math_fn("math.expm1"),
+    local=lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
+    sym=expm1,
+    fusible=True,
 )
 unary(
     "sqrt",
-    "np.sqrt",
-    lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)),
-    sympy.sqrt,
-    "math.sqrt",
+    numpy=fn("np.sqrt"),
+    math=math_fn("math.sqrt"),
+    local=lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)),
+    sym=sympy.sqrt,
+    fusible=True,
+    domain=Above(0.0),
 )
 unary(
     "square",
-    "np.square",
-    lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
-    lambda x: x**2,
-    lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
+    numpy=fn("np.square"),
+    math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
+    local=lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
+    sym=square,
+    fusible=True,
 )
 # abs'(0) = 0
-unary("abs", "np.abs", lambda b, g, x, y: b.mul(g, b.emit("sign", x)), sympy.Abs, "abs")
+unary(
+    "abs",
+    numpy=fn("np.abs"),
+    math=math_fn("abs"),
+    local=lambda b, g, x, y: b.mul(g, b.emit("sign", x)),
+    sym=sympy.Abs,
+    sym_read=(sympy.Abs,),
+    raises_on_floats=False,
+    kinks=at_zero,
+)
 unary(
     "sin",
-    "np.sin",
-    lambda b, g, x, y: b.mul(g, b.emit("cos", x)),
-    sympy.sin,
-    "math.sin",
+    numpy=fn("np.sin"),
+    math=math_fn("math.sin"),
+    local=lambda b, g, x, y: b.mul(g, b.emit("cos", x)),
+    sym=sympy.sin,
+    fusible=True,
 )
 unary(
     "cos",
-    "np.cos",
-    lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))),
-    sympy.cos,
-    "math.cos",
+    numpy=fn("np.cos"),
+    math=math_fn("math.cos"),
+    local=lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))),
+    sym=sympy.cos,
+    fusible=True,
 )
 unary(
     "tan",
-    "np.tan",
-    lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))),
-    sympy.tan,
-    "math.tan",
+    numpy=fn("np.tan"),
+    math=math_fn("math.tan"),
+    local=lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))),
+    sym=sympy.tan,
+    fusible=True,
 )
 # tanh' = 1 - y**2 and sigmoid' = s * (1 - s), from the node's own output (as JAX and the
 # lecture write them: no second exp; where y nears +-1 the cancellation costs relative
 # precision of a gradient below 1e-16 in absolute terms, README "Conventions")
 unary(
     "tanh",
-    "np.tanh",
-    lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))),
-    sympy.tanh,
-    "math.tanh",
+    numpy=fn("np.tanh"),
+    math=math_fn("math.tanh"),
+    local=lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))),
+    sym=sympy.tanh,
+    fusible=True,
+    raises_on_floats=False,
 )
+# the scalar sigmoid guards its exp: it never raises
 unary(
     "sigmoid",
-    "_sigmoid",
-    lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
-    lambda x: 1 / (1 + sympy.exp(-x)),
-    lambda n, a, c: sigmoid_scalar(a[0], c),
+    numpy=helper("_sigmoid"),
+    math=lambda n, a, c: sigmoid_scalar(a[0], c),
+    local=lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
+    sym=sigmoid,
+    fusible=True,
+    raises_on_floats=False,
+    glyph="σ",
 )
 unary(
     "softplus",
-    "_softplus",
-    lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
-    lambda x: sympy.log(1 + sympy.exp(x)),
-    "_softplus_scalar",
+    numpy=helper("_softplus"),
+    math=helper("_softplus_scalar"),
+    local=lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
+    sym=softplus,
+    fusible=True,
+    raises_on_floats=False,
 )
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary(
     "relu",
-    "np.maximum0",
-    lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
-    lambda x: sympy.Max(x, 0),
-    lambda n, a, c: P.call("max", a[0], "0.0"),
-)
-# sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
-prim(
-    "sign",
-    same_shape,
-    fn("np.sign"),
-    None,
-    sym=sympy.sign,
-    elementwise=True,
-    scalar=helper("_sign_scalar"),
+    numpy=with_zero("np.maximum"),
+    math=lambda n, a, c: P.call("max", a[0], "0.0"),
+    local=lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
+    sym=lambda x: sympy.Max(x, 0),
+    raises_on_floats=False,
+    kinks=at_zero,
 )
 # erf' = 2 / sqrt(pi) * exp(-x**2); NumPy has no erf: ``_erf`` maps ``math.erf``
 ERF_SCALE = 2.0 / math.sqrt(math.pi)
 unary(
     "erf",
-    "_erf",
-    lambda b, g, x, y: b.mul(
+    numpy=helper("_erf"),
+    math=math_fn("math.erf"),
+    local=lambda b, g, x, y: b.mul(
         b.mul(g, b.const(ERF_SCALE)), b.emit("exp", b.neg(b.mul(x, x)))
     ),
-    sympy.erf,
-    "math.erf",
+    sym=erf,
+    sym_read=(erf, sympy.erf),
+    fusible=True,
+    raises_on_floats=False,
+)
+# sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
+unary(
+    "sign",
+    numpy=fn("np.sign"),
+    math=helper("_sign_scalar"),
+    sym=sympy.sign,
+    raises_on_floats=False,
+    kinks=at_zero,
 )
 
 
@@ -189,9 +251,12 @@ def arctan2_adj(b, i, n, g):
 prim(
     "arctan2",
     elementwise_shape,
-    fn("np.arctan2"),
-    arctan2_adj,
+    spellings={NUMPY: fn("np.arctan2"), MATH: math_fn("math.atan2")},
+    adjoint=arctan2_adj,
     sym=sympy.atan2,
     elementwise=True,
-    scalar=math_fn("math.atan2"),
+    names=("arctan2",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=arctan2_kinks,
 )

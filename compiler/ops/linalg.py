@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.prim import prim
+from ..core.prim import NUMPY, prim
 from ..core.shapes import (
     broadcast,
 )
@@ -141,13 +141,19 @@ def matmul_emit(node, a, ctx):
     return P.binop("@", P.MUL, a[0], a[1])
 
 
-prim("matmul", matmul_shape, matmul_emit, matmul_adj)
+prim(
+    "matmul",
+    matmul_shape,
+    spellings={NUMPY: matmul_emit},
+    adjoint=matmul_adj,
+    glyph="@",
+)
 # ``np.einsum("i,j->ij", a, b)``: the same products as ``np.outer``, bit for bit, in one
 # pass; NumPy 2's ``np.outer`` broadcasts through its buffered iterator and writes the
 # result three times (1.7x slower at 1024 x 1024)
 # sum(x * y) for x, y of one shape, made by the late rules of passes/simplify.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
-prim("vdot", vdot_shape, vdot_emit, vdot_adj)
+prim("vdot", vdot_shape, spellings={NUMPY: vdot_emit}, adjoint=vdot_adj)
 
 
 def einsum_parts(spec: str) -> tuple[list[str], str]:
@@ -209,12 +215,16 @@ def einsum_adj(b, i, n, g):
 prim(
     "einsum",
     einsum_shape,
-    lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a),
-    einsum_adj,
+    spellings={NUMPY: lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a)},
+    adjoint=einsum_adj,
+    names=("einsum",),
+    form="einsum",
 )
 prim(
     "outer",
     outer_shape,
-    lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a),
-    outer_adj,
+    spellings={NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a)},
+    adjoint=outer_adj,
+    names=("outer",),
+    form="binary",
 )

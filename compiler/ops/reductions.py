@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.prim import prim
+from ..core.prim import NUMPY, prim
 from ..core.shapes import (
     canon,
     reduce_shape,
@@ -17,9 +17,10 @@ from .common import (
     where0,
     zero,
 )
+from .points import at_zero_output, extreme_tie
 from .spelling import (
     axis_call,
-    reduction_call,
+    helper_reduction,
     reduction_kwargs,
     reduction_method,
 )
@@ -43,9 +44,9 @@ def mean_emit(node, a, ctx):
     return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
 
-# Reductions that need a non-empty reduced axis: ``mean`` divides by its size (0 / 0,
-# a ZeroDivisionError on floats), ``max`` and ``min`` have no identity (NumPy raises).
-NEEDS_NONEMPTY = ("mean", "max", "min", "var", "std")
+# Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
+# its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
+# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
 
 
 def any_shape(b, args, attrs):
@@ -53,7 +54,7 @@ def any_shape(b, args, attrs):
 
 
 # whether any element along ``axis`` is True (masks of broadcast values, autodiff.live_masks)
-prim("any", any_shape, reduction_method("any"))
+prim("any", any_shape, spellings={NUMPY: reduction_method("any")})
 
 
 # ----------------------------------------------------------------------------
@@ -105,23 +106,30 @@ def norm_adj(b, i, n, g):
     return [b.mul(b.div(x, safe), expand_reduced(b, g, n))]
 
 
-prim("sum", reduce_rule, reduction_method("sum"), sum_adj)
-prim("mean", reduce_rule, mean_emit, mean_adj)
-prim("max", reduce_rule, reduction_method("max"), maxred_adj)
-prim("min", reduce_rule, reduction_method("min"), maxred_adj)
-prim(
-    "logsumexp",
-    reduce_rule,
-    lambda n, a, c: (c.use("_logsumexp"), reduction_call("_logsumexp")(n, a, c))[1],
-    logsumexp_adj,
+def reduction(name: str, emit, adjoint, **kw) -> None:
+    """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``)."""
+    prim(
+        name,
+        reduce_rule,
+        spellings={NUMPY: emit},
+        adjoint=adjoint,
+        names=(name,),
+        form="reduction",
+        **kw,
+    )
+
+
+reduction("sum", reduction_method("sum"), sum_adj)
+reduction("mean", mean_emit, mean_adj, needs_nonempty=True)
+reduction(
+    "max", reduction_method("max"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
 )
+reduction(
+    "min", reduction_method("min"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
+)
+reduction("logsumexp", helper_reduction("_logsumexp"), logsumexp_adj)
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
-prim(
-    "norm",
-    reduce_rule,
-    lambda n, a, c: (c.use("_norm"), reduction_call("_norm")(n, a, c))[1],
-    norm_adj,
-)
+reduction("norm", helper_reduction("_norm"), norm_adj, kinks=at_zero_output)
 
 
 def moment_emit(name: str):
@@ -189,8 +197,24 @@ def std_adj(b, i, n, g):
     return [b.emit("where", flat, zero(b), share)]
 
 
-prim("var", reduce_rule, moment_emit("var"), var_adj)
-prim("std", reduce_rule, moment_emit("std"), std_adj)
+prim(
+    "var",
+    reduce_rule,
+    spellings={NUMPY: moment_emit("var")},
+    adjoint=var_adj,
+    names=("var",),
+    form="moment",
+    needs_nonempty=True,
+)
+prim(
+    "std",
+    reduce_rule,
+    spellings={NUMPY: moment_emit("std")},
+    adjoint=std_adj,
+    names=("std",),
+    form="moment",
+    needs_nonempty=True,
+)
 
 
 def softmax_adj(b, i, n, g):
@@ -207,5 +231,19 @@ def log_softmax_adj(b, i, n, g):
     return [b.sub(g, b.mul(b.emit("exp", i), total))]
 
 
-prim("softmax", same_shape, axis_call("_softmax"), softmax_adj)
-prim("log_softmax", same_shape, axis_call("_log_softmax"), log_softmax_adj)
+prim(
+    "softmax",
+    same_shape,
+    spellings={NUMPY: axis_call("_softmax")},
+    adjoint=softmax_adj,
+    names=("softmax",),
+    form="softmax",
+)
+prim(
+    "log_softmax",
+    same_shape,
+    spellings={NUMPY: axis_call("_log_softmax")},
+    adjoint=log_softmax_adj,
+    names=("log_softmax",),
+    form="softmax",
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy
 
 from ..core import printer as P
-from ..core.prim import prim
+from ..core.prim import NUMPY, prim
 from ..core.shapes import (
     broadcast,
     canon,
@@ -190,24 +190,34 @@ def broadcast_to_emit(node, a, ctx):
     return P.call("np.broadcast_to", a[0], target)
 
 
-prim("transpose", transpose_shape, transpose_emit, transpose_adj)
+prim(
+    "transpose",
+    transpose_shape,
+    spellings={NUMPY: transpose_emit},
+    adjoint=transpose_adj,
+    names=("transpose",),
+    form="transpose",
+    glyph=".T",
+)
 prim(
     "reshape",
     reshape_shape,
-    reshape_emit,
-    lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
+    spellings={NUMPY: reshape_emit},
+    adjoint=lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
+    names=("reshape",),
+    form="reshape",
 )
 prim(
     "expand_dims",
     expand_shape,
-    expand_emit,
-    lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
+    spellings={NUMPY: expand_emit},
+    adjoint=lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
 )
 prim(
     "broadcast_to",
     broadcast_to_shape,
-    broadcast_to_emit,
-    lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
+    spellings={NUMPY: broadcast_to_emit},
+    adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
 )
 
 
@@ -254,8 +264,14 @@ def getitem_emit(node, a, ctx):
     return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
 
 
-prim("getitem", index_shape, getitem_emit, getitem_adj)
-prim("scatter", scatter_shape, None, None, stmts=scatter_stmts, stmts_into=scatter_into)
+prim(
+    "getitem",
+    index_shape,
+    spellings={NUMPY: getitem_emit},
+    adjoint=getitem_adj,
+    glyph="[ ]",
+)
+prim("scatter", scatter_shape, stmts=scatter_stmts, stmts_into=scatter_into)
 
 
 def concat_adj(b, i, n, g):
@@ -279,5 +295,19 @@ def stack_adj(b, i, n, g):
     ]
 
 
-prim("concatenate", concat_shape, list_call("np.concatenate"), concat_adj)
-prim("stack", stack_shape, list_call("np.stack"), stack_adj)
+prim(
+    "concatenate",
+    concat_shape,
+    spellings={NUMPY: list_call("np.concatenate")},
+    adjoint=concat_adj,
+    names=("concatenate",),
+    form="sequence",
+)
+prim(
+    "stack",
+    stack_shape,
+    spellings={NUMPY: list_call("np.stack")},
+    adjoint=stack_adj,
+    names=("stack",),
+    form="sequence",
+)

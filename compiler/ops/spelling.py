@@ -8,9 +8,25 @@ from __future__ import annotations
 import re
 
 from ..core import printer as P
+from ..core.prim import MATH, NUMPY
 
 # ----------------------------------------------------------------------------
 # Printing helpers
+
+
+def both(emit) -> dict:
+    """The spellings of an op written the same on NumPy arrays and on Python floats."""
+    return {NUMPY: emit, MATH: emit}
+
+
+def infix(op: str, prec: int):
+    """Emit ``a <op> b`` at precedence ``prec`` (``+``: ``P.ADD``)."""
+    return lambda node, a, ctx: P.binop(op, prec, *a)
+
+
+def comparison(op: str):
+    """Emit the comparison ``a <op> b`` (``<``, ``==``, ...)."""
+    return lambda node, a, ctx: P.compare(op, *a)
 
 
 def fn(name: str):
@@ -33,9 +49,14 @@ def helper(name: str):
     return emit
 
 
-def reduction_call(name: str):
-    """``name(x, axis=..., keepdims=True)``."""
-    return lambda node, a, ctx: P.call(name, a[0], **reduction_kwargs(node))
+def helper_reduction(name: str):
+    """``name(x, axis=..., keepdims=True)`` of the module helper ``name`` (``_logsumexp``)."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, a[0], **reduction_kwargs(node))
+
+    return emit
 
 
 def reduction_method(name: str):
