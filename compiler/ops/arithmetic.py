@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 
 import sympy
 
 from ..core import printer as P
+from ..core.ir import Value
 from ..core.prim import MATH, NUMPY, prim
 from .common import (
+    OnValues,
     bool_shape,
     elementwise_shape,
     same_shape,
@@ -29,27 +32,70 @@ from .spelling import (
 )
 
 # ----------------------------------------------------------------------------
-# Adjoint rules of arithmetic
+# Arithmetic: each entry with its adjoint rule
 
 
-def add_adj(b, i, n, g):
-    return [g, g]
-
-
-def sub_adj(b, i, n, g):
-    return [g, b.neg(g)]
-
-
-def mul_adj(b, i, n, g):
-    # mul swaps in the other input
-    x, y = n.args
-    return [b.mul(g, y), b.mul(g, x)]
-
-
-def div_adj(b, i, n, g):
-    # d(x/y) = dx / y - out * dy / y
-    x, y = n.args
-    return [b.div(g, y), b.neg(b.div(b.mul(g, i), y))]
+prim(
+    "add",
+    elementwise_shape,
+    spellings=both(infix("+", P.ADD)),
+    adjoint=OnValues(lambda g, y, x, z: [g, g]),
+    fold=operator.add,
+    sym=operator.add,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="+",
+)
+prim(
+    "sub",
+    elementwise_shape,
+    spellings=both(infix("-", P.ADD)),
+    adjoint=OnValues(lambda g, y, x, z: [g, -g]),
+    fold=operator.sub,
+    sym=operator.sub,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="-",
+)
+prim(
+    "mul",
+    elementwise_shape,
+    spellings=both(infix("*", P.MUL)),
+    adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
+    fold=operator.mul,
+    sym=operator.mul,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="*",
+)
+prim(
+    "div",
+    elementwise_shape,
+    spellings=both(infix("/", P.MUL)),
+    # d(x/z) = dx / z - y * dz / z
+    adjoint=OnValues(lambda g, y, x, z: [g / z, -(g * y / z)]),
+    fold=operator.truediv,
+    sym=operator.truediv,
+    fusible=True,
+    elementwise=True,
+    kinks=pole,
+    glyph="/",
+)
+prim(
+    "neg",
+    same_shape,
+    spellings=both(lambda n, a, c: P.neg(a[0])),
+    adjoint=OnValues(lambda g, y, x: [-g]),
+    fold=operator.neg,
+    sym=operator.neg,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="-x",
+)
 
 
 def pow_adj(b, i, n, g):
@@ -70,68 +116,6 @@ def pow_adj(b, i, n, g):
         return [dx, b.mul(g, b.mul(i, b.emit("log", x)))]
     nonzero = b.emit("where", b.emit("eq", x, zero(b)), b.const(1), x)
     return [dx, b.mul(g, b.mul(i, b.emit("log", nonzero)))]
-
-
-prim(
-    "add",
-    elementwise_shape,
-    spellings=both(infix("+", P.ADD)),
-    adjoint=add_adj,
-    fold=operator.add,
-    sym=operator.add,
-    fusible=True,
-    elementwise=True,
-    raises_on_floats=False,
-    glyph="+",
-)
-prim(
-    "sub",
-    elementwise_shape,
-    spellings=both(infix("-", P.ADD)),
-    adjoint=sub_adj,
-    fold=operator.sub,
-    sym=operator.sub,
-    fusible=True,
-    elementwise=True,
-    raises_on_floats=False,
-    glyph="-",
-)
-prim(
-    "mul",
-    elementwise_shape,
-    spellings=both(infix("*", P.MUL)),
-    adjoint=mul_adj,
-    fold=operator.mul,
-    sym=operator.mul,
-    fusible=True,
-    elementwise=True,
-    raises_on_floats=False,
-    glyph="*",
-)
-prim(
-    "div",
-    elementwise_shape,
-    spellings=both(infix("/", P.MUL)),
-    adjoint=div_adj,
-    fold=operator.truediv,
-    sym=operator.truediv,
-    fusible=True,
-    elementwise=True,
-    kinks=pole,
-    glyph="/",
-)
-prim(
-    "neg",
-    same_shape,
-    spellings=both(lambda n, a, c: P.neg(a[0])),
-    adjoint=lambda b, i, n, g: [b.neg(g)],
-    fold=operator.neg,
-    sym=operator.neg,
-    fusible=True,
-    elementwise=True,
-    raises_on_floats=False,
-    glyph="-x",
-)
 
 
 def pow_emit(node, a, ctx):
@@ -163,22 +147,20 @@ prim(
 )
 
 
-def maxmin_adj(strict: str):
-    """Ties share the gradient equally (``maximum(x, x)`` sends half to each side)."""
+@dataclass(frozen=True)
+class MaxMinRule:
+    """Ties share the gradient equally (``maximum(x, x)`` sends half to each side);
+    ``strict`` is ``gt`` for maximum, ``lt`` for minimum."""
 
-    def adjoint(b, i, n, g):
-        x, y = n.args
-        half = b.mul(b.const(0.5), g)
-        tie = b.emit("eq", x, y)
-        dx = b.emit(
-            "where", b.emit(strict, x, y), g, b.emit("where", tie, half, zero(b))
-        )
-        dy = b.emit(
-            "where", b.emit(strict, y, x), g, b.emit("where", tie, half, zero(b))
-        )
-        return [unbroadcast(b, dx, b.shape(x)), unbroadcast(b, dy, b.shape(y))]
+    strict: str
 
-    return adjoint
+    def __call__(self, b, i, n, g):
+        g, x, z = Value(b, g), Value(b, n.args[0]), Value(b, n.args[1])
+        half = 0.5 * g
+        tie = x.op("eq", z)
+        dx = x.op(self.strict, z).where(g, tie.where(half, 0))
+        dz = z.op(self.strict, x).where(g, tie.where(half, 0))
+        return [unbroadcast(b, dx.i, x.shape), unbroadcast(b, dz.i, z.shape)]
 
 
 # on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
@@ -186,7 +168,7 @@ prim(
     "maximum",
     elementwise_shape,
     spellings={NUMPY: fn("np.maximum"), MATH: helper("_maximum_scalar")},
-    adjoint=maxmin_adj("gt"),
+    adjoint=MaxMinRule("gt"),
     sym=sympy.Max,
     elementwise=True,
     names=("maximum",),
@@ -198,7 +180,7 @@ prim(
     "minimum",
     elementwise_shape,
     spellings={NUMPY: fn("np.minimum"), MATH: helper("_minimum_scalar")},
-    adjoint=maxmin_adj("lt"),
+    adjoint=MaxMinRule("lt"),
     sym=sympy.Min,
     elementwise=True,
     names=("minimum",),
@@ -238,11 +220,6 @@ prim(
 )
 
 
-def where_adj(b, i, n, g):
-    c = n.args[0]
-    return [None, b.emit("where", c, g, zero(b)), b.emit("where", c, zero(b), g)]
-
-
 prim(
     "where",
     elementwise_shape,
@@ -250,7 +227,7 @@ prim(
         NUMPY: lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
         MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
     },
-    adjoint=where_adj,
+    adjoint=OnValues(lambda g, y, c, x, z: [None, c.where(g, 0), c.where(0, g)]),
     elementwise=True,
     names=("where",),
     form="where",

@@ -3,6 +3,10 @@ are built from (other primitives, never Jacobians)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..core.ir import Value
 from ..core.shapes import (
     broadcast,
     size,
@@ -80,3 +84,26 @@ def zero(b) -> int:
 def where0(b, cond: int, g: int) -> int:
     """``g`` where ``cond`` holds, else 0 (a mask, never a Jacobian)."""
     return b.emit("where", cond, g, zero(b))
+
+
+# ----------------------------------------------------------------------------
+# Rules written on values (``g * y * (1 - y)``)
+
+
+def indices(results) -> list:
+    """Rule results as node indices (a ``Value``'s own; ``None`` and ints stay)."""
+    return [r.i if isinstance(r, Value) else r for r in results]
+
+
+@dataclass(frozen=True)
+class OnValues:
+    """An adjoint rule written on ``Value``s: ``rule(g, y, *xs)`` gets the upstream gradient
+    ``g``, the node's own output ``y`` (``y.node`` is the node, for its attributes) and its
+    inputs ``xs``, and returns a Value (or None) per input. Called as the driver calls
+    every rule, ``adjoint(b, i, node, g)``, it returns node indices."""
+
+    rule: Callable
+
+    def __call__(self, b, i, n, g):
+        xs = [Value(b, a) for a in n.args]
+        return indices(self.rule(Value(b, g), Value(b, i), *xs))

@@ -10,13 +10,12 @@ import sympy
 from sympy.codegen.cfunctions import expm1, log1p
 
 from ..core import printer as P
+from ..core.ir import Value
 from ..core.prim import MATH, NUMPY, prim
 from .common import (
     elementwise_shape,
     same_shape,
     unbroadcast,
-    where0,
-    zero,
 )
 from .points import Above, arctan2_kinks, at_zero
 from .spelling import (
@@ -33,20 +32,21 @@ from .sympy_functions import erf, sigmoid, softplus, square
 
 @dataclass(frozen=True)
 class LocalRule:
-    """The adjoint ``[local(b, g, x, y)]`` of a one-input function: the upstream gradient
-    ``g`` times the local gradient, from the input ``x`` or the node's own output ``y``."""
+    """The adjoint ``[local(g, x, y)]`` of a one-input function: the upstream gradient
+    ``g`` times the local gradient, from the input ``x`` or the node's own output ``y``
+    (``Value``s: ``g * y * (1 - y)``)."""
 
     local: Callable
 
     def __call__(self, b, i, n, g):
-        return [self.local(b, g, n.args[0], i)]
+        return [self.local(Value(b, g), Value(b, n.args[0]), Value(b, i)).i]
 
 
 def unary(name: str, *, numpy, math=None, local=None, sym=None, **kw) -> None:
     """Register the elementwise one-input function ``name`` (a formula's ``name(x)``).
 
     ``numpy`` and ``math`` are its spellings on arrays and on Python floats (no ``math``:
-    a function using it is a NumPy build); ``local(b, g, x, y)`` builds ``g`` times the
+    a function using it is a NumPy build); ``local(g, x, y)`` is ``g`` times the
     local gradient (none: no gradient flows, as for ``sign``); ``sym`` its SymPy function,
     read back from SymPy too when it is a class and the op is ``fusible``. Other keywords
     are ``Prim`` fields.
@@ -86,7 +86,7 @@ unary(
     "exp",
     numpy=fn("np.exp"),
     math=math_fn("math.exp"),
-    local=lambda b, g, x, y: b.mul(g, y),
+    local=lambda g, x, y: g * y,
     sym=sympy.exp,
     fusible=True,
 )
@@ -94,7 +94,7 @@ unary(
     "log",
     numpy=fn("np.log"),
     math=math_fn("math.log"),
-    local=lambda b, g, x, y: b.div(g, x),
+    local=lambda g, x, y: g / x,
     sym=sympy.log,
     fusible=True,
     domain=Above(0.0),
@@ -103,7 +103,7 @@ unary(
     "log1p",
     numpy=fn("np.log1p"),
     math=math_fn("math.log1p"),
-    local=lambda b, g, x, y: b.div(g, b.add(b.const(1), x)),
+    local=lambda g, x, y: g / (1 + x),
     sym=log1p,
     fusible=True,
     domain=Above(-1.0),
@@ -113,7 +113,7 @@ unary(
     "expm1",
     numpy=fn("np.expm1"),
     math=math_fn("math.expm1"),
-    local=lambda b, g, x, y: b.mul(g, b.emit("exp", x)),
+    local=lambda g, x, y: g * x.op("exp"),
     sym=expm1,
     fusible=True,
 )
@@ -121,7 +121,7 @@ unary(
     "sqrt",
     numpy=fn("np.sqrt"),
     math=math_fn("math.sqrt"),
-    local=lambda b, g, x, y: b.div(g, b.mul(b.const(2), y)),
+    local=lambda g, x, y: g / (2 * y),
     sym=sympy.sqrt,
     fusible=True,
     domain=Above(0.0),
@@ -130,7 +130,7 @@ unary(
     "square",
     numpy=fn("np.square"),
     math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
-    local=lambda b, g, x, y: b.mul(g, b.mul(b.const(2), x)),
+    local=lambda g, x, y: g * (2 * x),
     sym=square,
     fusible=True,
 )
@@ -139,7 +139,7 @@ unary(
     "abs",
     numpy=fn("np.abs"),
     math=math_fn("abs"),
-    local=lambda b, g, x, y: b.mul(g, b.emit("sign", x)),
+    local=lambda g, x, y: g * x.op("sign"),
     sym=sympy.Abs,
     sym_read=(sympy.Abs,),
     raises_on_floats=False,
@@ -149,7 +149,7 @@ unary(
     "sin",
     numpy=fn("np.sin"),
     math=math_fn("math.sin"),
-    local=lambda b, g, x, y: b.mul(g, b.emit("cos", x)),
+    local=lambda g, x, y: g * x.op("cos"),
     sym=sympy.sin,
     fusible=True,
 )
@@ -157,7 +157,7 @@ unary(
     "cos",
     numpy=fn("np.cos"),
     math=math_fn("math.cos"),
-    local=lambda b, g, x, y: b.neg(b.mul(g, b.emit("sin", x))),
+    local=lambda g, x, y: -(g * x.op("sin")),
     sym=sympy.cos,
     fusible=True,
 )
@@ -165,7 +165,7 @@ unary(
     "tan",
     numpy=fn("np.tan"),
     math=math_fn("math.tan"),
-    local=lambda b, g, x, y: b.mul(g, b.add(b.const(1), b.mul(y, y))),
+    local=lambda g, x, y: g * (1 + y * y),
     sym=sympy.tan,
     fusible=True,
 )
@@ -176,7 +176,7 @@ unary(
     "tanh",
     numpy=fn("np.tanh"),
     math=math_fn("math.tanh"),
-    local=lambda b, g, x, y: b.mul(g, b.sub(b.const(1), b.emit("pow", y, b.const(2)))),
+    local=lambda g, x, y: g * (1 - y**2),
     sym=sympy.tanh,
     fusible=True,
     raises_on_floats=False,
@@ -186,7 +186,7 @@ unary(
     "sigmoid",
     numpy=helper("_sigmoid"),
     math=lambda n, a, c: sigmoid_scalar(a[0], c),
-    local=lambda b, g, x, y: b.mul(b.mul(g, y), b.sub(b.const(1), y)),
+    local=lambda g, x, y: g * y * (1 - y),
     sym=sigmoid,
     fusible=True,
     raises_on_floats=False,
@@ -196,7 +196,7 @@ unary(
     "softplus",
     numpy=helper("_softplus"),
     math=helper("_softplus_scalar"),
-    local=lambda b, g, x, y: b.mul(g, b.emit("sigmoid", x)),
+    local=lambda g, x, y: g * x.op("sigmoid"),
     sym=softplus,
     fusible=True,
     raises_on_floats=False,
@@ -206,7 +206,7 @@ unary(
     "relu",
     numpy=with_zero("np.maximum"),
     math=lambda n, a, c: P.call("max", a[0], "0.0"),
-    local=lambda b, g, x, y: where0(b, b.emit("gt", y, zero(b)), g),
+    local=lambda g, x, y: y.op("gt", 0).where(g, 0),
     sym=lambda x: sympy.Max(x, 0),
     raises_on_floats=False,
     kinks=at_zero,
@@ -217,9 +217,7 @@ unary(
     "erf",
     numpy=helper("_erf"),
     math=math_fn("math.erf"),
-    local=lambda b, g, x, y: b.mul(
-        b.mul(g, b.const(ERF_SCALE)), b.emit("exp", b.neg(b.mul(x, x)))
-    ),
+    local=lambda g, x, y: g * ERF_SCALE * (-(x * x)).op("exp"),
     sym=erf,
     sym_read=(erf, sympy.erf),
     fusible=True,
@@ -239,12 +237,12 @@ unary(
 def arctan2_adj(b, i, n, g):
     """d arctan2(y, x) = (x dy - y dx) / (x**2 + y**2), and 0 at (0, 0) (the minimum-norm
     subgradient, README "Conventions"): the radius is taken as 1 there, where x = y = 0."""
-    y, x = n.args
-    r2 = b.add(b.mul(x, x), b.mul(y, y))
-    safe = b.emit("where", b.emit("eq", r2, zero(b)), b.const(1), r2)
-    dy = b.div(b.mul(g, x), safe)
-    dx = b.neg(b.div(b.mul(g, y), safe))
-    return [unbroadcast(b, dy, b.shape(y)), unbroadcast(b, dx, b.shape(x))]
+    g, y, x = Value(b, g), Value(b, n.args[0]), Value(b, n.args[1])
+    r2 = x * x + y * y
+    safe = r2.op("eq", 0).where(1, r2)
+    dy = g * x / safe
+    dx = -(g * y / safe)
+    return [unbroadcast(b, dy.i, y.shape), unbroadcast(b, dx.i, x.shape)]
 
 
 # unfused (no SymPy derivative in regions): its convention at (0, 0) is not SymPy's

@@ -9,6 +9,7 @@ from ..core.shapes import (
 )
 from ..errors import ShapeError
 from .common import (
+    OnValues,
     spread,
     unbroadcast,
 )
@@ -107,12 +108,6 @@ def stack_vector_adj(b, g, x, y):
     return [dx, dy]
 
 
-def vdot_adj(b, i, n, g):
-    # sum(x * y) sends g * y to x and g * x to y
-    x, y = n.args
-    return [b.mul(g, y), b.mul(g, x)]
-
-
 def vdot_emit(node, a, ctx):
     """``x.dot(y)`` for vectors; the helper ``_vdot`` (``np.vdot`` in the arrays' own
     memory order) for more dimensions."""
@@ -126,11 +121,6 @@ def transpose_last(b, x: int) -> int:
     nd = len(b.shape(x))
     axes = tuple(range(nd - 2)) + (nd - 1, nd - 2)
     return b.emit("transpose", x, axes=axes)
-
-
-def outer_adj(b, i, n, g):
-    x, y = n.args
-    return [b.emit("matmul", g, y), b.emit("matmul", x, g)]
 
 
 def matmul_emit(node, a, ctx):
@@ -153,7 +143,12 @@ prim(
 # result three times (1.7x slower at 1024 x 1024)
 # sum(x * y) for x, y of one shape, made by the late rules of passes/simplify.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
-prim("vdot", vdot_shape, spellings={NUMPY: vdot_emit}, adjoint=vdot_adj)
+prim(
+    "vdot",
+    vdot_shape,
+    spellings={NUMPY: vdot_emit},
+    adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),
+)
 
 
 def einsum_parts(spec: str) -> tuple[list[str], str]:
@@ -224,7 +219,7 @@ prim(
     "outer",
     outer_shape,
     spellings={NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a)},
-    adjoint=outer_adj,
+    adjoint=OnValues(lambda g, y, x, z: [g.op("matmul", z), x.op("matmul", g)]),
     names=("outer",),
     form="binary",
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core import printer as P
+from ..core.ir import Value
 from ..core.prim import NUMPY, prim
 from ..core.shapes import (
     canon,
@@ -218,17 +219,17 @@ prim(
 
 
 def softmax_adj(b, i, n, g):
-    # s * (g - sum(g * s))
-    ax = n.attr("axis")
-    dot = b.emit("sum", b.mul(g, i), axis=(ax,), keepdims=True)
-    return [b.mul(i, b.sub(g, dot))]
+    """s * (g - sum(g * s)) along the axis, s the node's own output."""
+    g, s = Value(b, g), Value(b, i)
+    axis = (n.attr("axis"),)
+    return [(s * (g - (g * s).op("sum", axis=axis, keepdims=True))).i]
 
 
 def log_softmax_adj(b, i, n, g):
-    # g - softmax * sum(g)
-    ax = n.attr("axis")
-    total = b.emit("sum", g, axis=(ax,), keepdims=True)
-    return [b.sub(g, b.mul(b.emit("exp", i), total))]
+    """g - softmax * sum(g) along the axis, softmax = exp(y) of the node's own output."""
+    g, y = Value(b, g), Value(b, i)
+    total = g.op("sum", axis=(n.attr("axis"),), keepdims=True)
+    return [(g - y.op("exp") * total).i]
 
 
 prim(
