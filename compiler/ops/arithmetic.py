@@ -17,8 +17,6 @@ from .common import (
     elementwise_shape,
     same_shape,
     unbroadcast,
-    where0,
-    zero,
 )
 from .points import at_tie, clip_kinks, pole, pow_domain, pow_kinks
 from .spelling import (
@@ -101,21 +99,21 @@ prim(
 def pow_adj(b, i, n, g):
     """JAX's convention at 0 (README.md, "Conventions"): ``d/dx x**0 = 0`` everywhere, and
     ``d/dp x**p = x**p * log(x)`` takes ``log(x)`` as 0 where ``x == 0``."""
-    x, y = n.args
-    if b.is_const(y):
-        c = b[y].attr("value")
+    g, y, x, p = Value(b, g), Value(b, i), Value(b, n.args[0]), Value(b, n.args[1])
+    if b.is_const(p.i):
+        c = p.node.attr("value")
         if c == 0:
             return [None, None]
-        local = b.mul(y, b.emit("pow", x, b.const(c - 1))) if c != 2 else b.mul(y, x)
-        return [b.mul(g, local), None]
-    local = b.mul(y, b.emit("pow", x, b.sub(y, b.const(1))))
-    dx = b.mul(g, b.emit("where", b.emit("eq", y, zero(b)), zero(b), local))
-    if b.is_const(x, 0.0):
-        return [dx, None]
-    if b.is_const(x):
-        return [dx, b.mul(g, b.mul(i, b.emit("log", x)))]
-    nonzero = b.emit("where", b.emit("eq", x, zero(b)), b.const(1), x)
-    return [dx, b.mul(g, b.mul(i, b.emit("log", nonzero)))]
+        local = p * x ** (c - 1) if c != 2 else p * x
+        return [(g * local).i, None]
+    local = p * x ** (p - 1)
+    dx = g * p.op("eq", 0).where(0, local)
+    if b.is_const(x.i, 0.0):
+        return [dx.i, None]
+    if b.is_const(x.i):
+        return [dx.i, (g * (y * x.op("log"))).i]
+    nonzero = x.op("eq", 0).where(1, x)
+    return [dx.i, (g * (y * nonzero.op("log"))).i]
 
 
 def pow_emit(node, a, ctx):
@@ -195,16 +193,14 @@ def clip_adj(b, i, n, g):
     passes through to x at the bounds: x where min(lo, hi) <= x <= hi (with lo > hi only
     x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
     lo > hi)."""
-    x, lo, hi = n.args
-    to_x = b.emit(
-        "and", b.emit("ge", x, b.emit("minimum", lo, hi)), b.emit("le", x, hi)
-    )
-    to_lo = b.emit("and", b.emit("lt", x, lo), b.emit("le", lo, hi))
-    to_hi = b.emit("where", to_x, zero(b), b.emit("where", to_lo, zero(b), g))
+    g, x, lo, hi = Value(b, g), *(Value(b, a) for a in n.args)
+    to_x = x.op("ge", lo.op("minimum", hi)).op("and", x.op("le", hi))
+    to_lo = x.op("lt", lo).op("and", lo.op("le", hi))
+    to_hi = to_x.where(0, to_lo.where(0, g))
     return [
-        unbroadcast(b, where0(b, to_x, g), b.shape(x)),
-        unbroadcast(b, where0(b, to_lo, g), b.shape(lo)),
-        unbroadcast(b, to_hi, b.shape(hi)),
+        unbroadcast(b, to_x.where(g, 0).i, x.shape),
+        unbroadcast(b, to_lo.where(g, 0).i, lo.shape),
+        unbroadcast(b, to_hi.i, hi.shape),
     ]
 
 

@@ -15,8 +15,6 @@ from .common import (
     expand_reduced,
     same_shape,
     spread,
-    where0,
-    zero,
 )
 from .points import at_zero_output, extreme_tie
 from .spelling import (
@@ -62,6 +60,12 @@ prim("any", any_shape, spellings={NUMPY: reduction_method("any")})
 # Reductions
 
 
+def restored(b, k: int, n) -> Value:
+    """Node ``k`` (the reduction's output or its gradient) with the axes the reduction ``n``
+    removed put back, so it broadcasts against the input."""
+    return Value(b, expand_reduced(b, k, n))
+
+
 def sum_adj(b, i, n, g):
     x = n.args[0]
     return [spread(b, expand_reduced(b, g, n), b.shape(x))]
@@ -75,12 +79,10 @@ def mean_adj(b, i, n, g):
 
 def maxred_adj(b, i, n, g):
     """Ties share equally: the mask of the maxima divided by how many there are."""
-    x = n.args[0]
-    axes = n.attr("axis")
-    mask = b.emit("eq", x, expand_reduced(b, i, n))
-    ties = b.emit("sum", mask, axis=axes, keepdims=axes is not None)
-    share = b.div(expand_reduced(b, g, n), ties)
-    return [where0(b, mask, share)]
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    mask = x.op("eq", restored(b, i, n))
+    ties = mask.op("sum", axis=axes, keepdims=axes is not None)
+    return [mask.where(restored(b, g, n) / ties, 0).i]
 
 
 def logsumexp_adj(b, i, n, g):
@@ -91,20 +93,18 @@ def logsumexp_adj(b, i, n, g):
     subtraction) by the same amount, which the normalisation divides out; e stays within
     [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
     """
-    x = n.args[0]
-    axes = n.attr("axis")
-    e = b.emit("exp", b.sub(x, expand_reduced(b, i, n)))
-    total = b.emit("sum", e, axis=axes, keepdims=axes is not None)
-    return [b.mul(expand_reduced(b, g, n), b.div(e, total))]
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    e = (x - restored(b, i, n)).op("exp")
+    total = e.op("sum", axis=axes, keepdims=axes is not None)
+    return [(restored(b, g, n) * (e / total)).i]
 
 
 def norm_adj(b, i, n, g):
     """d ||x|| = x / ||x||, and 0 at x = 0. x / ||x|| is at most 1 in magnitude (no overflow
     where g / ||x|| would at a subnormal norm); ``_norm`` scales the value itself."""
-    x = n.args[0]
-    out = expand_reduced(b, i, n)
-    safe = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
-    return [b.mul(b.div(x, safe), expand_reduced(b, g, n))]
+    x, out = Value(b, n.args[0]), restored(b, i, n)
+    safe = out.op("eq", 0).where(1, out)
+    return [(x / safe * restored(b, g, n)).i]
 
 
 def reduction(name: str, emit, adjoint, **kw) -> None:
@@ -153,49 +153,44 @@ def moment_emit(name: str):
     return emit
 
 
-def dof(b, shape: tuple, n) -> int:
-    """``N - ddof`` of the var/std node ``n`` over an input of ``shape``, as a constant or a
+def dof(x: Value, n) -> Value:
+    """``N - ddof`` of the var/std node ``n`` over its input ``x``, as a constant or a
     dimension node (``n - 1``)."""
     axes = n.attr("axis")
+    shape = x.shape
     left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr(
         "ddof"
     )
     if isinstance(left, int):
-        return b.const(left)
-    return b.emit("dim", expr=canon(left))
+        return Value(x.b, x.b.const(left))
+    return Value(x.b, x.b.emit("dim", expr=canon(left)))
 
 
-def centred(b, x: int, n) -> int:
+def centred(x: Value, n) -> Value:
     """``x - mean(x)`` over the axes of the var/std node ``n`` (kept: same shape as ``x``)."""
-    return b.sub(x, b.emit("mean", x, axis=n.attr("axis"), keepdims=True))
+    return x - x.op("mean", axis=n.attr("axis"), keepdims=True)
 
 
 def var_adj(b, i, n, g):
     """d var(x) = 2 (x - mean) / (N - ddof), as a person writes it (the path through the
     mean contributes sum(x - mean) = 0)."""
-    x = n.args[0]
-    up = b.mul(expand_reduced(b, g, n), b.const(2))
-    return [b.div(b.mul(up, centred(b, x, n)), dof(b, b.shape(x), n))]
+    x = Value(b, n.args[0])
+    up = restored(b, g, n) * 2
+    return [(up * centred(x, n) / dof(x, n)).i]
 
 
 def std_adj(b, i, n, g):
     """d std(x) = (x - mean) / ((N - ddof) std), and 0 where the input is constant along the
     axes (max == min: std is 0 there, or a rounding residue of the mean, as 1.4e-17 for
     three 0.1s), the minimum-norm subgradient as for ``norm`` at 0 (README "Conventions")."""
-    x = n.args[0]
-    axes = n.attr("axis")
-    flat = b.emit(
-        "eq",
-        b.emit("max", x, axis=axes, keepdims=True),
-        b.emit("min", x, axis=axes, keepdims=True),
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    flat = x.op("max", axis=axes, keepdims=True).op(
+        "eq", x.op("min", axis=axes, keepdims=True)
     )
-    out = expand_reduced(b, i, n)
-    out = b.emit("where", b.emit("eq", out, zero(b)), b.const(1), out)
-    share = b.div(
-        b.mul(expand_reduced(b, g, n), centred(b, x, n)),
-        b.mul(dof(b, b.shape(x), n), out),
-    )
-    return [b.emit("where", flat, zero(b), share)]
+    out = restored(b, i, n)
+    out = out.op("eq", 0).where(1, out)
+    share = restored(b, g, n) * centred(x, n) / (dof(x, n) * out)
+    return [flat.where(0, share).i]
 
 
 prim(
