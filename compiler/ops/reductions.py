@@ -43,11 +43,6 @@ def mean_emit(node, a, ctx):
     return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
 
-# Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
-# its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
-# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
-
-
 def any_shape(b, args, attrs):
     return reduce_shape(b.shape(args[0]), attrs["axis"], attrs["keepdims"]), "bool"
 
@@ -120,6 +115,9 @@ def reduction(name: str, emit, adjoint, **kw) -> None:
     )
 
 
+# Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
+# its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
+# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
 reduction("sum", reduction_method("sum"), sum_adj)
 reduction("mean", mean_emit, mean_adj, needs_nonempty=True)
 reduction(
