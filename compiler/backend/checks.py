@@ -8,8 +8,9 @@ import sympy
 
 from ..core import printer as P
 from ..core.ir import Function, reachable
+from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, canon, provably_nonnegative
-from ..ops.primitives import NEEDS_NONEMPTY, index_requirements
+from ..ops.shape_ops import index_requirements
 from .context import Ctx, index_root
 from .layout import call_lines, identifiers
 
@@ -134,7 +135,7 @@ def value_checks(
 ) -> list[str]:
     """Checks of input values that NumPy would report without naming the function and
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
-    and a dimension of 0 under a ``mean``/``max``/``min`` (NEEDS_NONEMPTY)."""
+    and a dimension of 0 under a ``mean``/``max``/``min`` (``Prim.needs_nonempty``)."""
     lines: list[str] = []
     for p, sizes in index_sizes(fn).items():
         v = names[p.name]
@@ -186,10 +187,10 @@ def index_sizes(fn: Function) -> dict:
 
 def empty_dims(fn: Function) -> list[tuple]:
     """(dimension, a parameter with it in its shape) for each symbolic dimension that a
-    reduction in NEEDS_NONEMPTY reduces over."""
+    reduction that ``needs_nonempty`` reduces over."""
     out: list[tuple] = []
     for node in fn.nodes:
-        if node.op not in NEEDS_NONEMPTY:
+        if not PRIMS[node.op].needs_nonempty:
             continue
         shape = fn.nodes[node.args[0]].shape
         axes = node.attr("axis")

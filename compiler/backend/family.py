@@ -8,7 +8,7 @@ from ..core import printer as P
 from ..core.ir import Function, reachable
 from ..core.names import reserved_names
 from ..core.prim import may_raise_on_floats
-from ..ops.primitives import as_float
+from ..ops.spelling import as_float
 from .checks import check_seed, prologue, to_float64
 from .context import Ctx
 from .emit import Emitter, emit_body

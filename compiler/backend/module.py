@@ -7,7 +7,7 @@ import hashlib
 
 from ..core.ir import Function, reachable
 from ..core.names import HELPER_ORDER, VERSION
-from ..core.prim import NoScalarSpelling
+from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .targets import MATH, NUMPY
@@ -33,6 +33,19 @@ def all_scalar(fn: Function) -> bool:
     return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
 
 
+def math_build(fn: Function) -> bool:
+    """Whether ``fn`` is emitted on Python floats with ``math``: every value a scalar and
+    every operation its functions run spelled for the ``MATH`` target (otherwise NumPy)."""
+    graphs = [fn] if fn.value_and_grad is None else [fn, fn.value_and_grad]
+    return all_scalar(fn) and all(
+        spellable(
+            [g.nodes[i] for i in reachable(g.nodes, [g.output, *g.grads.values()])],
+            MATH.name,
+        )
+        for g in graphs
+    )
+
+
 def with_needs(helpers: set[str]) -> set[str]:
     """``helpers`` and what they need, transitively (``HELPER_NEEDS``)."""
     helpers = set(helpers)
@@ -48,10 +61,7 @@ def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
     """The emitted functions of ``fn`` (the scalar build when every value is a scalar and
     every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls), and
     the helpers they use."""
-    try:
-        fam, used = function_family(fn, names, MATH if all_scalar(fn) else NUMPY)
-    except NoScalarSpelling:
-        fam, used = function_family(fn, names, NUMPY)
+    fam, used = function_family(fn, names, MATH if math_build(fn) else NUMPY)
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
         extra, needs = function_family(fn, names, MATH.fallback)

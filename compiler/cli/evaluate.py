@@ -36,7 +36,7 @@ from ..core.ir import Builder, Function, Node, format_attr, reachable
 from ..core.names import HELPER_ORDER
 from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, dim_symbol
-from ..ops.primitives import index_text
+from ..ops.spelling import index_text
 from ..passes.autodiff import active_nodes, contributions, live_masks
 from ..rewrite import make_rewriter
 

@@ -32,7 +32,7 @@ from .. import FormulaError, __version__, load_source, lower_source
 from ..core import printer as P
 from ..core.ir import Function, format_attr, reachable
 from ..core.prim import PRIMS
-from ..ops.primitives import index_text
+from ..ops.spelling import index_text
 from .evaluate import (
     InputError,
     Point,

@@ -219,6 +219,74 @@ class Builder:
         return node.op == "const" and (value is None or node.attr("value") == value)
 
 
+class Value:
+    """Node ``i`` of builder ``b`` with arithmetic operators, so rules read as math:
+    ``g * y * (1 - y)`` (as tinygrad's ``ctx / (ret * 2)``).
+
+    Each operator makes its node with ``b.emit`` when Python evaluates it, operands in
+    the order written (``1 - y`` is ``sub(const 1, y)``); a Python number is a constant
+    node made as the operator runs. Other operations: ``x.op("exp")``,
+    ``c.where(a, b)``. Comparisons are not overloaded (``x.op("gt", 0)``).
+    """
+
+    __slots__ = ("b", "i")
+
+    def __init__(self, b: Builder, i: int):
+        self.b = b
+        self.i = i
+
+    def node_of(self, other) -> int:
+        """The node index of ``other``: a Value's own, or a new constant for a number."""
+        return other.i if isinstance(other, Value) else self.b.const(other)
+
+    def op(self, name: str, *others, **attrs) -> Value:
+        """``name(self, *others)`` with static ``attrs`` (numbers become constants)."""
+        args = [self.node_of(o) for o in others]
+        return Value(self.b, self.b.emit(name, self.i, *args, **attrs))
+
+    def where(self, then, other) -> Value:
+        """``then`` where this (boolean) value holds, else ``other``."""
+        return self.op("where", then, other)
+
+    @property
+    def shape(self) -> Shape:
+        return self.b.shape(self.i)
+
+    @property
+    def node(self) -> Node:
+        return self.b[self.i]
+
+    def __add__(self, other) -> Value:
+        return self.op("add", other)
+
+    def __radd__(self, other) -> Value:
+        return Value(self.b, self.b.add(self.node_of(other), self.i))
+
+    def __sub__(self, other) -> Value:
+        return self.op("sub", other)
+
+    def __rsub__(self, other) -> Value:
+        return Value(self.b, self.b.sub(self.node_of(other), self.i))
+
+    def __mul__(self, other) -> Value:
+        return self.op("mul", other)
+
+    def __rmul__(self, other) -> Value:
+        return Value(self.b, self.b.mul(self.node_of(other), self.i))
+
+    def __truediv__(self, other) -> Value:
+        return self.op("div", other)
+
+    def __rtruediv__(self, other) -> Value:
+        return Value(self.b, self.b.div(self.node_of(other), self.i))
+
+    def __pow__(self, other) -> Value:
+        return self.op("pow", other)
+
+    def __neg__(self) -> Value:
+        return Value(self.b, self.b.neg(self.i))
+
+
 def format_attr(value) -> str:
     if isinstance(value, float):
         return repr(value)

@@ -2,120 +2,116 @@
 
 The registry lives here, in the core layer, so the IR can read shape rules without
 importing the operations: ``ops/`` fills ``PRIMS`` when it is imported (as JAX's
-interpreters own their rule tables and ``lax.py`` fills them).
+interpreters own their rule tables and ``lax.py`` fills them). Everything about an
+operation is in its one entry (see ``Prim``); adding an operation is one ``prim(...)``
+call in one ``ops/`` module.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+#: the spelling targets: NumPy arrays, and Python floats with ``math`` (the scalar build)
+NUMPY = "numpy"
+MATH = "math"
 
 
 @dataclass(frozen=True)
 class Prim:
+    """One operation, everything about it.
+
+    - ``infer(b, args, attrs) -> (shape, dtype)``: the shape rule; raises ShapeError.
+    - ``spellings``: target (``NUMPY``, ``MATH``) -> ``emit(node, a, ctx) -> Expr``, the
+      printed expression from the printed arguments ``a`` (``ctx.dims`` names dimension
+      variables; ``ctx.use(helper)`` asks for a module helper). An op without a ``MATH``
+      spelling makes its function a NumPy build. Statement ops instead give
+      ``stmts(target, node, a, ctx) -> list[str]`` (and ``stmts_into`` to add into an
+      existing array).
+    - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
+      builder ``b``, the gradient each input receives from upstream gradient ``g`` of
+      node ``i``. A contribution may keep the node's own (broadcast) shape: the driver
+      (``autodiff.differentiate``) sums it down to its input's shape.
+    - ``fold``: exact constant folding for arithmetic.
+    - ``sym``: the SymPy function of the op (fusion, local gradients, oracles); opaque
+      classes for the stable ones (``sigmoid``, ``softplus``, ``log1p``); ``sym_read``:
+      the SymPy classes read back as this op; ``fusible``: whether it goes into fused
+      elementwise regions (SymPy derives its gradient there).
+    - ``names``: its surface names in formulas; ``form``: how the frontend parses a call
+      of them (``"unary"``, ``"reduction"``, ``"binary"``, ...).
+    - ``raises_on_floats``: whether its ``MATH`` spelling can raise (division, ``exp``
+      overflow, ``log`` of 0, ...): the scalar build then keeps a NumPy fallback.
+      ``needs_nonempty``: a reduction that needs a non-empty reduced axis.
+    - ``domain(node, consts) -> (argument, lower bound) | None`` and
+      ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
+    - ``glyph``: the symbol in the op's circle in ``gradc graph`` (default: its name).
+
+    Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions").
+    """
+
     name: str
     infer: Callable
-    emit: Callable | None = None
+    spellings: Mapping[str, Callable] = field(default_factory=dict)
     adjoint: Callable | None = None
     stmts: Callable | None = None
+    stmts_into: Callable | None = None
     fold: Callable | None = None
     sym: Callable | None = None
+    sym_read: tuple = ()
+    fusible: bool = False
     elementwise: bool = False
-    scalar: Callable | None = (
-        None  # spelling with Python floats and ``math`` (None: as emit)
-    )
-    stmts_into: Callable | None = (
-        None  # statements adding the value into an existing array
-    )
-    has_scalar: bool = False  # whether the op can be emitted in scalar (``math``) mode
+    names: tuple[str, ...] = ()
+    form: str | None = None
+    raises_on_floats: bool = True
+    needs_nonempty: bool = False
+    domain: Callable | None = None
+    kinks: Callable | None = None
+    glyph: str | None = None
+
+    @property
+    def emit(self) -> Callable | None:
+        """The NumPy spelling (``spellings[NUMPY]``)."""
+        return self.spellings.get(NUMPY)
 
 
 PRIMS: dict[str, Prim] = {}
 
 
-def prim(name: str, infer, emit=None, adjoint=None, **kw) -> None:
-    """Register the primitive ``name``; ``scalar=`` gives its spelling on Python floats."""
-    if "scalar" in kw or name in SAME_ON_FLOATS:
-        kw["has_scalar"] = True
-    PRIMS[name] = Prim(name, infer, emit, adjoint, **kw)
+def prim(name: str, infer, **kw) -> Prim:
+    """Register the operation ``name`` (the fields of ``Prim`` as keywords)."""
+    PRIMS[name] = Prim(name, infer, **kw)
+    return PRIMS[name]
 
 
-class NoScalarSpelling(Exception):
-    """An op with no spelling on Python floats: the function is emitted with NumPy."""
+def target_of(ctx) -> str:
+    """The spelling target a printing context asks for (``ctx.math``: ``MATH``)."""
+    return MATH if getattr(ctx, "math", False) else NUMPY
 
 
 def spell(node, a, ctx):
-    """The printed expression of ``node`` with arguments ``a``, NumPy or scalar (``ctx.math``)."""
-    prim_ = PRIMS[node.op]
-    if not getattr(ctx, "math", False):
-        return prim_.emit(node, a, ctx)
-    if not prim_.has_scalar:
-        raise NoScalarSpelling(node.op)
-    return (prim_.scalar or prim_.emit)(node, a, ctx)
+    """The printed expression of ``node`` with arguments ``a``, NumPy or scalar (``ctx.math``).
+
+    The caller has checked ``spellable`` for the scalar build."""
+    return PRIMS[node.op].spellings[target_of(ctx)](node, a, ctx)
 
 
-# Ops whose NumPy spelling is also right on Python floats.
-SAME_ON_FLOATS = {
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "neg",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "eq",
-    "ne",
-    "and",
-    "const",
-    "param",
-    "dim",
-    "fused",
-    "input_ref",
-}
+def ops_in(node) -> list[str]:
+    """The operations ``node`` runs: its own, or for a fused node those of its body."""
+    if node.op == "fused":
+        return [op for op, _, _ in node.attr("body") if op != "input"]
+    return [node.op]
 
-# Ops whose spelling on Python floats never raises (inf and nan come out as NumPy's do;
-# the scalar sigmoid guards its exp): the scalar build needs no NumPy fallback for them.
-# Every other op (division, powers, exp, log, sqrt, sin of inf, ...) may raise.
-RAISE_FREE_ON_FLOATS = {
-    "add",
-    "sub",
-    "mul",
-    "neg",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "eq",
-    "ne",
-    "and",
-    "or",
-    "not",
-    "const",
-    "param",
-    "dim",
-    "input_ref",
-    "where",
-    "abs",
-    "relu",
-    "maximum",
-    "minimum",
-    "sign",
-    "sigmoid",
-    "softplus",
-    "tanh",
-    "erf",
-    "arctan2",
-}
+
+def spellable(nodes: Iterable, target: str) -> bool:
+    """Whether every node of ``nodes`` (fused bodies included) has a spelling for ``target``."""
+    return all(target in PRIMS[op].spellings for node in nodes for op in ops_in(node))
 
 
 def may_raise_on_floats(node) -> bool:
     """Whether ``node``'s spelling on Python floats can raise (a fused node: its body)."""
-    if node.op == "fused":
-        return any(
-            op not in RAISE_FREE_ON_FLOATS
-            for op, _, _ in node.attr("body")
-            if op != "input"
-        )
-    return node.op not in RAISE_FREE_ON_FLOATS
+    return any(PRIMS[op].raises_on_floats for op in ops_in(node))
+
+
+def surface_names(form: str) -> list[str]:
+    """The formula names of the operations called in ``form`` (``"unary"``, ...)."""
+    return [n for p in PRIMS.values() if p.form == form for n in p.names]

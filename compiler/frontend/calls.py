@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from ..errors import FormulaError
+from ..ops import surface_names
 from .arguments import arity
 from .axis_calls import call_moment, call_reduction, call_softmax
 from .conditions import condition
@@ -185,8 +186,8 @@ def call_dot(node, scope, name):
 
 
 # The built-in calls: surface name -> lowering ``(node, scope, name) -> node index``.
-UNARY_FUNCS = "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu erf sign".split()
-REDUCTIONS = ("sum", "mean", "max", "min", "logsumexp", "norm")
+UNARY_FUNCS = surface_names("unary")  # from the operations' records (Prim.names)
+REDUCTIONS = surface_names("reduction")
 BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
 BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
 BUILTIN_CALLS.update(

@@ -1,3 +1,21 @@
-"""The operations: each module registers its family into the registry in ``core.prim``."""
+"""The operations: each module registers its family into the registry in ``core.prim``.
 
-from . import primitives  # noqa: F401 - registers the operations
+One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
+and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
+(``reductions``), products (``linalg``), shape operations (``shape_ops``) and leaves
+(``leaves``); ``common`` holds the shape rules and adjoint helpers they share,
+``spelling`` how spellings are made, ``points`` domains and kinks, ``sympy_functions``
+the opaque SymPy functions of the stable operations.
+"""
+
+from ..core.prim import surface_names
+from . import (  # noqa: F401 - registers the operations
+    arithmetic,
+    elementwise,
+    leaves,
+    linalg,
+    reductions,
+    shape_ops,
+)
+
+__all__ = ["surface_names"]

@@ -11,7 +11,7 @@ import math
 from ..core.ir import Builder, Function, reachable
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast
-from ..ops.primitives import unbroadcast
+from ..ops.common import unbroadcast
 from ..rewrite import make_rewriter
 
 

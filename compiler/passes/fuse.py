@@ -31,7 +31,7 @@ def consumers(nodes) -> dict[int, list[int]]:
 
 def fusible(node, nodes) -> bool:
     """Whether ``node`` may join a region: ``pow`` only with a constant exponent, as its
-    gradient at ``x = 0`` follows a convention (``primitives.pow_adj``) SymPy's does not."""
+    gradient at ``x = 0`` follows a convention (``ops/arithmetic.py`` ``pow_adj``) SymPy's does not."""
     if node.op == "pow" and nodes[node.args[1]].op != "const":
         return False
     return node.op in FUSIBLE and node.dtype == "float"

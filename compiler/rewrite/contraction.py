@@ -3,7 +3,7 @@ or gives NaN only where the original does."""
 
 from __future__ import annotations
 
-from ..ops.primitives import count
+from ..ops.common import count
 from .engine import RuleSet
 
 #: how deep ``contraction`` looks into a sum's argument

@@ -12,76 +12,23 @@ trades them for an overflowing formula.
 from __future__ import annotations
 
 import functools
-import math
 
 import sympy
-from sympy.codegen.cfunctions import expm1, log1p
+from sympy.codegen.cfunctions import expm1
 
 from ..core.ir import reachable
+from ..core.prim import PRIMS
+from ..ops.sympy_functions import sigmoid
 
-
-class sigmoid(sympy.Function):  # noqa: N801 - named as in formulas
-    """The logistic function, opaque to simplification; sigmoid' = sigmoid (1 - sigmoid)."""
-
-    def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
-
-    def _eval_is_positive(self):
-        """Positive on the reals (so SymPy drops Abs around it)."""
-        return self.args[0].is_extended_real
-
-
-class softplus(sympy.Function):  # noqa: N801 - named as in formulas
-    """log(1 + exp(x)), opaque to simplification; softplus' = sigmoid."""
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-
-class erf(sympy.erf):  # noqa: N801 - named as in formulas
-    """The error function; erf' = 2 / sqrt(pi) exp(-x**2) with its constant as one float
-    (1.1283791670955126, as the unfused rule prints it, not 1.0 / np.sqrt(pi))."""
-
-    def fdiff(self, argindex=1):
-        return sympy.Float(2 / math.sqrt(math.pi), 17) * sympy.exp(-(self.args[0] ** 2))
-
-
-# The SymPy functions each op maps to (op -> callable) and back (class -> op).
-SYMPY_OF = {
-    "exp": sympy.exp,
-    "log": sympy.log,
-    "log1p": log1p,
-    "expm1": expm1,
-    "sqrt": sympy.sqrt,
-    "sin": sympy.sin,
-    "cos": sympy.cos,
-    "tan": sympy.tan,
-    "tanh": sympy.tanh,
-    "sigmoid": sigmoid,
-    "softplus": softplus,
-    "square": lambda x: x**2,
-    "erf": erf,
-}
-OP_OF = {
-    sympy.exp: "exp",
-    sympy.log: "log",
-    log1p: "log1p",
-    expm1: "expm1",
-    sympy.sin: "sin",
-    sympy.cos: "cos",
-    sympy.tan: "tan",
-    sympy.tanh: "tanh",
-    sigmoid: "sigmoid",
-    softplus: "softplus",
-    erf: "erf",
-    sympy.erf: "erf",
-}
+# The SymPy function of each fusible op (op -> callable, ``Prim.sym``) and the SymPy
+# classes read back as ops (class -> op, ``Prim.sym_read``): derived from the records.
+SYMPY_OF = {name: p.sym for name, p in PRIMS.items() if p.fusible}
+OP_OF = {cls: name for name, p in PRIMS.items() for cls in p.sym_read}
 # Functions near a constant where they flatten out (expm1 near -1): a sum of such a value
 # and a constant cancels (expm1(x) + 1 for exp(x)). sigmoid and tanh keep the lecture's
 # s * (1 - s) and 1 - y**2, as JAX writes them (README, "Conventions").
 FLAT = (expm1,)
-FUSIBLE = ("add", "sub", "mul", "div", "neg", "pow", *SYMPY_OF)
+FUSIBLE = tuple(SYMPY_OF)
 MAX_OPS = 40
 
 
@@ -114,18 +61,8 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
             )
         else:
             x = [vals[a] for a in args]
-            vals.append(SYMPY_OF[op](*x) if op in SYMPY_OF else ARITH[op](*x))
+            vals.append(SYMPY_OF[op](*x))
     return vals[-1]
-
-
-ARITH = {
-    "add": lambda a, b: a + b,
-    "sub": lambda a, b: a - b,
-    "mul": lambda a, b: a * b,
-    "div": lambda a, b: a / b,
-    "neg": lambda a: -a,
-    "pow": lambda a, b: a**b,
-}
 
 
 def freeze_body(nodes, root: int, compact: bool = False):

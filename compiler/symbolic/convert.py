@@ -12,7 +12,7 @@ from ..core.ir import Builder
 from ..errors import FormulaError
 from .body import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
 
-FUNCTIONS = {**OP_OF, sympy.Abs: "abs"}
+FUNCTIONS = OP_OF  # abs reads back from sympy.Abs (its record's sym_read)
 # Conditions of a Piecewise, as the comparison and logic ops of the graph.
 RELATIONS = {
     sympy.StrictLessThan: "lt",

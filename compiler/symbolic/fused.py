@@ -8,7 +8,8 @@ import sympy
 from ..core import printer as P
 from ..core.ir import Node
 from ..core.prim import prim, spell
-from ..ops.primitives import elementwise_shape
+from ..ops.common import elementwise_shape
+from ..ops.spelling import both
 from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
 from .convert import convert, post_order
 
@@ -121,5 +122,12 @@ def fused_adjoint(b, i, n, g):
     return out
 
 
-prim("fused", elementwise_shape, body_emit, fused_adjoint, elementwise=True)
-prim("input_ref", lambda b, args, attrs: ((), "float"), None)
+prim(
+    "fused",
+    elementwise_shape,
+    spellings=both(body_emit),
+    adjoint=fused_adjoint,
+    elementwise=True,
+)
+# a body's input while a region is built (never printed)
+prim("input_ref", lambda b, args, attrs: ((), "float"), raises_on_floats=False)

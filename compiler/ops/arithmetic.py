@@ -1,0 +1,277 @@
+"""Arithmetic, comparisons and logic: + - * / ** neg, maximum/minimum, clip, where,
+< <= > >= == !=, & | ~, any-free masks."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+
+import sympy
+
+from ..core import printer as P
+from ..core.ir import Value
+from ..core.prim import MATH, NUMPY, prim
+from .common import (
+    OnValues,
+    bool_shape,
+    elementwise_shape,
+    same_shape,
+    unbroadcast,
+)
+from .points import at_tie, clip_kinks, pole, pow_domain, pow_kinks
+from .spelling import (
+    as_float,
+    both,
+    comparison,
+    fn,
+    helper,
+    infix,
+    integral_exponent,
+)
+
+# ----------------------------------------------------------------------------
+# Arithmetic: each entry with its adjoint rule
+
+
+prim(
+    "add",
+    elementwise_shape,
+    spellings=both(infix("+", P.ADD)),
+    adjoint=OnValues(lambda g, y, x, z: [g, g]),
+    fold=operator.add,
+    sym=operator.add,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="+",
+)
+prim(
+    "sub",
+    elementwise_shape,
+    spellings=both(infix("-", P.ADD)),
+    adjoint=OnValues(lambda g, y, x, z: [g, -g]),
+    fold=operator.sub,
+    sym=operator.sub,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="-",
+)
+prim(
+    "mul",
+    elementwise_shape,
+    spellings=both(infix("*", P.MUL)),
+    adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
+    fold=operator.mul,
+    sym=operator.mul,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="*",
+)
+prim(
+    "div",
+    elementwise_shape,
+    spellings=both(infix("/", P.MUL)),
+    # d(x/z) = dx / z - y * dz / z
+    adjoint=OnValues(lambda g, y, x, z: [g / z, -(g * y / z)]),
+    fold=operator.truediv,
+    sym=operator.truediv,
+    fusible=True,
+    elementwise=True,
+    kinks=pole,
+    glyph="/",
+)
+prim(
+    "neg",
+    same_shape,
+    spellings=both(lambda n, a, c: P.neg(a[0])),
+    adjoint=OnValues(lambda g, y, x: [-g]),
+    fold=operator.neg,
+    sym=operator.neg,
+    fusible=True,
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="-x",
+)
+
+
+def pow_adj(b, i, n, g):
+    """JAX's convention at 0 (README.md, "Conventions"): ``d/dx x**0 = 0`` everywhere, and
+    ``d/dp x**p = x**p * log(x)`` takes ``log(x)`` as 0 where ``x == 0``."""
+    g, y, x, p = Value(b, g), Value(b, i), Value(b, n.args[0]), Value(b, n.args[1])
+    if b.is_const(p.i):
+        c = p.node.attr("value")
+        if c == 0:
+            return [None, None]
+        local = p * x ** (c - 1) if c != 2 else p * x
+        return [(g * local).i, None]
+    local = p * x ** (p - 1)
+    dx = g * p.op("eq", 0).where(0, local)
+    if b.is_const(x.i, 0.0):
+        return [dx.i, None]
+    if b.is_const(x.i):
+        return [dx.i, (g * (y * x.op("log"))).i]
+    nonzero = x.op("eq", 0).where(1, x)
+    return [dx.i, (g * (y * nonzero.op("log"))).i]
+
+
+def pow_emit(node, a, ctx):
+    """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares)."""
+    return P.power(a[0], integral_exponent(a[1]) or a[1])
+
+
+def scalar_pow(node, a, ctx):
+    """``x ** k`` for a whole ``k``; ``math.pow`` otherwise (never a complex result; where
+    it raises, the scalar build falls back to NumPy's value)."""
+    k = integral_exponent(a[1])
+    if k is not None:
+        return P.power(a[0], k)
+    ctx.use("math")
+    return P.call("math.pow", *a)
+
+
+prim(
+    "pow",
+    elementwise_shape,
+    spellings={NUMPY: pow_emit, MATH: scalar_pow},
+    adjoint=pow_adj,
+    sym=operator.pow,
+    fusible=True,
+    elementwise=True,
+    domain=pow_domain,
+    kinks=pow_kinks,
+    glyph="**",
+)
+
+
+@dataclass(frozen=True)
+class MaxMinRule:
+    """Ties share the gradient equally (``maximum(x, x)`` sends half to each side);
+    ``strict`` is ``gt`` for maximum, ``lt`` for minimum."""
+
+    strict: str
+
+    def __call__(self, b, i, n, g):
+        g, x, z = Value(b, g), Value(b, n.args[0]), Value(b, n.args[1])
+        half = 0.5 * g
+        tie = x.op("eq", z)
+        dx = x.op(self.strict, z).where(g, tie.where(half, 0))
+        dz = z.op(self.strict, x).where(g, tie.where(half, 0))
+        return [unbroadcast(b, dx.i, x.shape), unbroadcast(b, dz.i, z.shape)]
+
+
+# on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
+prim(
+    "maximum",
+    elementwise_shape,
+    spellings={NUMPY: fn("np.maximum"), MATH: helper("_maximum_scalar")},
+    adjoint=MaxMinRule("gt"),
+    sym=sympy.Max,
+    elementwise=True,
+    names=("maximum",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=at_tie,
+)
+prim(
+    "minimum",
+    elementwise_shape,
+    spellings={NUMPY: fn("np.minimum"), MATH: helper("_minimum_scalar")},
+    adjoint=MaxMinRule("lt"),
+    sym=sympy.Min,
+    elementwise=True,
+    names=("minimum",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=at_tie,
+)
+
+
+def clip_adj(b, i, n, g):
+    """The gradient goes to the value np.clip returns, minimum(maximum(x, lo), hi), and
+    passes through to x at the bounds: x where min(lo, hi) <= x <= hi (with lo > hi only
+    x == hi), lo where x < lo <= hi, hi everywhere else (x > hi, and every x != hi when
+    lo > hi)."""
+    g, x, lo, hi = Value(b, g), *(Value(b, a) for a in n.args)
+    to_x = x.op("ge", lo.op("minimum", hi)).op("and", x.op("le", hi))
+    to_lo = x.op("lt", lo).op("and", lo.op("le", hi))
+    to_hi = to_x.where(0, to_lo.where(0, g))
+    return [
+        unbroadcast(b, to_x.where(g, 0).i, x.shape),
+        unbroadcast(b, to_lo.where(g, 0).i, lo.shape),
+        unbroadcast(b, to_hi.i, hi.shape),
+    ]
+
+
+prim(
+    "clip",
+    elementwise_shape,
+    spellings={NUMPY: fn("np.clip")},
+    adjoint=clip_adj,
+    elementwise=True,
+    names=("clip",),
+    form="clip",
+    kinks=clip_kinks,
+)
+
+
+prim(
+    "where",
+    elementwise_shape,
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
+        MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+    },
+    adjoint=OnValues(lambda g, y, c, x, z: [None, c.where(g, 0), c.where(0, g)]),
+    elementwise=True,
+    names=("where",),
+    form="where",
+    raises_on_floats=False,
+)
+
+for _op, _text in (
+    ("lt", "<"),
+    ("le", "<="),
+    ("gt", ">"),
+    ("ge", ">="),
+    ("eq", "=="),
+    ("ne", "!="),
+):
+    prim(
+        _op,
+        bool_shape,
+        spellings=both(comparison(_text)),
+        elementwise=True,
+        raises_on_floats=False,
+        kinks=at_tie,
+        glyph=None if _op == "ne" else _text,
+    )
+prim(
+    "and",
+    bool_shape,
+    spellings=both(infix("&", P.BITAND)),
+    elementwise=True,
+    raises_on_floats=False,
+    glyph="&",
+)
+# ``|`` binds between comparisons and ``&``; on Python bools (scalar mode) ``or`` and ``not``
+# bind more weakly than comparisons, ``not`` more strongly than ``or``
+BITOR, OR, NOT = 15, 6, 8
+prim(
+    "or",
+    bool_shape,
+    spellings={NUMPY: infix("|", BITOR), MATH: infix("or", OR)},
+    elementwise=True,
+    raises_on_floats=False,
+)
+prim(
+    "not",
+    bool_shape,
+    spellings={
+        NUMPY: lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
+        MATH: lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+    },
+    elementwise=True,
+    raises_on_floats=False,
+)

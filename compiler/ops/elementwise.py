@@ -1,0 +1,260 @@
+"""Elementwise functions (exp, log, sigmoid, ...): local gradient times upstream."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sympy
+from sympy.codegen.cfunctions import expm1, log1p
+
+from ..core import printer as P
+from ..core.ir import Value
+from ..core.prim import MATH, NUMPY, prim
+from .common import (
+    elementwise_shape,
+    same_shape,
+    unbroadcast,
+)
+from .points import Above, arctan2_kinks, at_zero
+from .spelling import (
+    fn,
+    helper,
+    math_fn,
+    with_zero,
+)
+from .sympy_functions import erf, sigmoid, softplus, square
+
+# ----------------------------------------------------------------------------
+# Elementwise functions: local gradient times upstream
+
+
+@dataclass(frozen=True)
+class LocalRule:
+    """The adjoint ``[local(g, x, y)]`` of a one-input function: the upstream gradient
+    ``g`` times the local gradient, from the input ``x`` or the node's own output ``y``
+    (``Value``s: ``g * y * (1 - y)``)."""
+
+    local: Callable
+
+    def __call__(self, b, i, n, g):
+        return [self.local(Value(b, g), Value(b, n.args[0]), Value(b, i)).i]
+
+
+def unary(name: str, *, numpy, math=None, local=None, sym=None, **kw) -> None:
+    """Register the elementwise one-input function ``name`` (a formula's ``name(x)``).
+
+    ``numpy`` and ``math`` are its spellings on arrays and on Python floats (no ``math``:
+    a function using it is a NumPy build); ``local(g, x, y)`` is ``g`` times the
+    local gradient (none: no gradient flows, as for ``sign``); ``sym`` its SymPy function,
+    read back from SymPy too when it is a class and the op is ``fusible``. Other keywords
+    are ``Prim`` fields.
+    """
+    spellings = {NUMPY: numpy} if math is None else {NUMPY: numpy, MATH: math}
+    if kw.get("fusible") and isinstance(sym, type):
+        kw.setdefault("sym_read", (sym,))
+    prim(
+        name,
+        same_shape,
+        spellings=spellings,
+        adjoint=LocalRule(local) if local is not None else None,
+        sym=sym,
+        elementwise=True,
+        names=(name,),
+        form="unary",
+        **kw,
+    )
+
+
+def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
+    """sigmoid of a Python float. On a name, the helper's body inline (the call costs as
+    much as the arithmetic): ``1.0 / (1.0 + math.exp(-x)) if x > -700.0 else math.exp(x)``;
+    on anything else, or where the line would be too long (``ctx.compact``), a call of
+    ``_sigmoid_scalar``."""
+    if ctx.compact or not (x.simple and x.prec == P.ATOM):
+        return helper("_sigmoid_scalar")(None, [x], ctx)
+    ctx.use("math")
+    exp_neg = P.call("math.exp", P.neg(x))
+    stable = P.binop("/", P.MUL, P.number(1), P.binop("+", P.ADD, P.number(1), exp_neg))
+    return P.conditional(
+        stable, P.compare(">", x, P.number(-700)), P.call("math.exp", x)
+    )
+
+
+unary(
+    "exp",
+    numpy=fn("np.exp"),
+    math=math_fn("math.exp"),
+    local=lambda g, x, y: g * y,
+    sym=sympy.exp,
+    fusible=True,
+)
+unary(
+    "log",
+    numpy=fn("np.log"),
+    math=math_fn("math.log"),
+    local=lambda g, x, y: g / x,
+    sym=sympy.log,
+    fusible=True,
+    domain=Above(0.0),
+)
+unary(
+    "log1p",
+    numpy=fn("np.log1p"),
+    math=math_fn("math.log1p"),
+    local=lambda g, x, y: g / (1 + x),
+    sym=log1p,
+    fusible=True,
+    domain=Above(-1.0),
+)
+# expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
+unary(
+    "expm1",
+    numpy=fn("np.expm1"),
+    math=math_fn("math.expm1"),
+    local=lambda g, x, y: g * x.op("exp"),
+    sym=expm1,
+    fusible=True,
+)
+unary(
+    "sqrt",
+    numpy=fn("np.sqrt"),
+    math=math_fn("math.sqrt"),
+    local=lambda g, x, y: g / (2 * y),
+    sym=sympy.sqrt,
+    fusible=True,
+    domain=Above(0.0),
+)
+unary(
+    "square",
+    numpy=fn("np.square"),
+    math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
+    local=lambda g, x, y: g * (2 * x),
+    sym=square,
+    fusible=True,
+)
+# abs'(0) = 0
+unary(
+    "abs",
+    numpy=fn("np.abs"),
+    math=math_fn("abs"),
+    local=lambda g, x, y: g * x.op("sign"),
+    sym=sympy.Abs,
+    sym_read=(sympy.Abs,),
+    raises_on_floats=False,
+    kinks=at_zero,
+)
+unary(
+    "sin",
+    numpy=fn("np.sin"),
+    math=math_fn("math.sin"),
+    local=lambda g, x, y: g * x.op("cos"),
+    sym=sympy.sin,
+    fusible=True,
+)
+unary(
+    "cos",
+    numpy=fn("np.cos"),
+    math=math_fn("math.cos"),
+    local=lambda g, x, y: -(g * x.op("sin")),
+    sym=sympy.cos,
+    fusible=True,
+)
+unary(
+    "tan",
+    numpy=fn("np.tan"),
+    math=math_fn("math.tan"),
+    local=lambda g, x, y: g * (1 + y * y),
+    sym=sympy.tan,
+    fusible=True,
+)
+# tanh' = 1 - y**2 and sigmoid' = s * (1 - s), from the node's own output (as JAX and the
+# lecture write them: no second exp; where y nears +-1 the cancellation costs relative
+# precision of a gradient below 1e-16 in absolute terms, README "Conventions")
+unary(
+    "tanh",
+    numpy=fn("np.tanh"),
+    math=math_fn("math.tanh"),
+    local=lambda g, x, y: g * (1 - y**2),
+    sym=sympy.tanh,
+    fusible=True,
+    raises_on_floats=False,
+)
+# the scalar sigmoid guards its exp: it never raises
+unary(
+    "sigmoid",
+    numpy=helper("_sigmoid"),
+    math=lambda n, a, c: sigmoid_scalar(a[0], c),
+    local=lambda g, x, y: g * y * (1 - y),
+    sym=sigmoid,
+    fusible=True,
+    raises_on_floats=False,
+    glyph="σ",
+)
+unary(
+    "softplus",
+    numpy=helper("_softplus"),
+    math=helper("_softplus_scalar"),
+    local=lambda g, x, y: g * x.op("sigmoid"),
+    sym=softplus,
+    fusible=True,
+    raises_on_floats=False,
+)
+# relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
+unary(
+    "relu",
+    numpy=with_zero("np.maximum"),
+    math=lambda n, a, c: P.call("max", a[0], "0.0"),
+    local=lambda g, x, y: y.op("gt", 0).where(g, 0),
+    sym=lambda x: sympy.Max(x, 0),
+    raises_on_floats=False,
+    kinks=at_zero,
+)
+# erf' = 2 / sqrt(pi) * exp(-x**2); NumPy has no erf: ``_erf`` maps ``math.erf``
+ERF_SCALE = 2.0 / math.sqrt(math.pi)
+unary(
+    "erf",
+    numpy=helper("_erf"),
+    math=math_fn("math.erf"),
+    local=lambda g, x, y: g * ERF_SCALE * (-(x * x)).op("exp"),
+    sym=erf,
+    sym_read=(erf, sympy.erf),
+    fusible=True,
+    raises_on_floats=False,
+)
+# sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
+unary(
+    "sign",
+    numpy=fn("np.sign"),
+    math=helper("_sign_scalar"),
+    sym=sympy.sign,
+    raises_on_floats=False,
+    kinks=at_zero,
+)
+
+
+def arctan2_adj(b, i, n, g):
+    """d arctan2(y, x) = (x dy - y dx) / (x**2 + y**2), and 0 at (0, 0) (the minimum-norm
+    subgradient, README "Conventions"): the radius is taken as 1 there, where x = y = 0."""
+    g, y, x = Value(b, g), Value(b, n.args[0]), Value(b, n.args[1])
+    r2 = x * x + y * y
+    safe = r2.op("eq", 0).where(1, r2)
+    dy = g * x / safe
+    dx = -(g * y / safe)
+    return [unbroadcast(b, dy.i, y.shape), unbroadcast(b, dx.i, x.shape)]
+
+
+# unfused (no SymPy derivative in regions): its convention at (0, 0) is not SymPy's
+prim(
+    "arctan2",
+    elementwise_shape,
+    spellings={NUMPY: fn("np.arctan2"), MATH: math_fn("math.atan2")},
+    adjoint=arctan2_adj,
+    sym=sympy.atan2,
+    elementwise=True,
+    names=("arctan2",),
+    form="binary",
+    raises_on_floats=False,
+    kinks=arctan2_kinks,
+)

@@ -1,0 +1,51 @@
+"""Leaves: parameters, constants, dimension values, zeros, arange."""
+
+from __future__ import annotations
+
+from ..core import printer as P
+from ..core.prim import NUMPY, prim
+from .common import (
+    leaf_shape,
+)
+from .spelling import both
+
+# ----------------------------------------------------------------------------
+# Leaves
+
+
+def const_emit(node, a, ctx):
+    return P.number(node.attr("value"))
+
+
+def dim_emit(node, a, ctx):
+    return P.dim_expr(node.attr("expr"), ctx.dims)
+
+
+prim(
+    "param",
+    leaf_shape,
+    spellings=both(lambda n, a, c: P.name(n.attr("name"))),
+    raises_on_floats=False,
+)
+prim(
+    "const",
+    lambda b, args, attrs: ((), "float"),
+    spellings=both(const_emit),
+    raises_on_floats=False,
+)
+prim(
+    "dim",
+    lambda b, args, attrs: ((), "int"),
+    spellings=both(dim_emit),
+    raises_on_floats=False,
+)
+prim(
+    "zeros",
+    leaf_shape,
+    spellings={NUMPY: lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims))},
+)
+prim(
+    "arange",
+    lambda b, args, attrs: ((attrs["n"],), "int"),
+    spellings={NUMPY: lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims))},
+)

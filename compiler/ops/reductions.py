@@ -1,0 +1,243 @@
+"""Reductions (sum, mean, max, min, logsumexp, norm, var, std, any) and softmax."""
+
+from __future__ import annotations
+
+from ..core import printer as P
+from ..core.ir import Value
+from ..core.prim import NUMPY, prim
+from ..core.shapes import (
+    canon,
+    reduce_shape,
+    size,
+)
+from .common import (
+    count,
+    expand_reduced,
+    same_shape,
+    spread,
+)
+from .points import at_zero_output, extreme_tie
+from .spelling import (
+    axis_call,
+    helper_reduction,
+    reduction_kwargs,
+    reduction_method,
+)
+
+
+def reduce_rule(b, args, attrs):
+    x = b[args[0]]
+    dtype = "float" if x.dtype == "float" else "int"
+    return reduce_shape(x.shape, attrs["axis"], attrs["keepdims"]), dtype
+
+
+def mean_emit(node, a, ctx):
+    """``x.sum(...) / count``: what ``np.mean`` computes for float64 (add.reduce, then one
+    division by the count), bit for bit, without its dispatch overhead."""
+    shape = ctx.shape_of(node.args[0])
+    if not shape:
+        return P.call("np.mean", a[0], **reduction_kwargs(node))
+    axes = node.attr("axis")
+    total = P.method(a[0], "sum", **reduction_kwargs(node))
+    n = size(shape if axes is None else tuple(shape[k] for k in axes))
+    return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
+
+
+def any_shape(b, args, attrs):
+    return reduce_shape(b.shape(args[0]), attrs["axis"], attrs["keepdims"]), "bool"
+
+
+# whether any element along ``axis`` is True (masks of broadcast values, autodiff.live_masks)
+prim("any", any_shape, spellings={NUMPY: reduction_method("any")})
+
+
+# ----------------------------------------------------------------------------
+# Reductions
+
+
+def restored(b, k: int, n) -> Value:
+    """Node ``k`` (the reduction's output or its gradient) with the axes the reduction ``n``
+    removed put back, so it broadcasts against the input."""
+    return Value(b, expand_reduced(b, k, n))
+
+
+def sum_adj(b, i, n, g):
+    x = n.args[0]
+    return [spread(b, expand_reduced(b, g, n), b.shape(x))]
+
+
+def mean_adj(b, i, n, g):
+    x = n.args[0]
+    share = b.div(g, count(b, b.shape(x), n.attr("axis")))
+    return [spread(b, expand_reduced(b, share, n), b.shape(x))]
+
+
+def maxred_adj(b, i, n, g):
+    """Ties share equally: the mask of the maxima divided by how many there are."""
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    mask = x.op("eq", restored(b, i, n))
+    ties = mask.op("sum", axis=axes, keepdims=axes is not None)
+    return [mask.where(restored(b, g, n) / ties, 0).i]
+
+
+def logsumexp_adj(b, i, n, g):
+    """d logsumexp(x) = softmax(x) = e / sum(e) with e = exp(x - out).
+
+    exp(x - out) alone sums to 1 only while out is exact: at x = 1e17 * ones(4), out rounds
+    to 1e17 and every exp(x - out) is 1. The rounding of out shifts every x - out (an exact
+    subtraction) by the same amount, which the normalisation divides out; e stays within
+    [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
+    """
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    e = (x - restored(b, i, n)).op("exp")
+    total = e.op("sum", axis=axes, keepdims=axes is not None)
+    return [(restored(b, g, n) * (e / total)).i]
+
+
+def norm_adj(b, i, n, g):
+    """d ||x|| = x / ||x||, and 0 at x = 0. x / ||x|| is at most 1 in magnitude (no overflow
+    where g / ||x|| would at a subnormal norm); ``_norm`` scales the value itself."""
+    x, out = Value(b, n.args[0]), restored(b, i, n)
+    safe = out.op("eq", 0).where(1, out)
+    return [(x / safe * restored(b, g, n)).i]
+
+
+def reduction(name: str, emit, adjoint, **kw) -> None:
+    """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``)."""
+    prim(
+        name,
+        reduce_rule,
+        spellings={NUMPY: emit},
+        adjoint=adjoint,
+        names=(name,),
+        form="reduction",
+        **kw,
+    )
+
+
+# Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
+# its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
+# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
+reduction("sum", reduction_method("sum"), sum_adj)
+reduction("mean", mean_emit, mean_adj, needs_nonempty=True)
+reduction(
+    "max", reduction_method("max"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
+)
+reduction(
+    "min", reduction_method("min"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
+)
+reduction("logsumexp", helper_reduction("_logsumexp"), logsumexp_adj)
+# ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
+reduction("norm", helper_reduction("_norm"), norm_adj, kinks=at_zero_output)
+
+
+def moment_emit(name: str):
+    """``x.var(axis=..., ddof=1, keepdims=True)`` (NumPy's own ``var``/``std``: the mean,
+    then the summed squares of ``x - mean`` divided by ``N - ddof``); ``np.var(x)`` on a
+    scalar."""
+
+    def emit(node, a, ctx):
+        kw = {}
+        if node.attr("axis") is not None:
+            kw["axis"] = P.axis(node.attr("axis"))
+        if node.attr("ddof"):
+            kw["ddof"] = str(node.attr("ddof"))
+        if node.attr("keepdims"):
+            kw["keepdims"] = "True"
+        if not ctx.shape_of(node.args[0]):
+            return P.call("np." + name, a[0], **kw)
+        return P.method(a[0], name, **kw)
+
+    return emit
+
+
+def dof(x: Value, n) -> Value:
+    """``N - ddof`` of the var/std node ``n`` over its input ``x``, as a constant or a
+    dimension node (``n - 1``)."""
+    axes = n.attr("axis")
+    shape = x.shape
+    left = size(shape if axes is None else tuple(shape[k] for k in axes)) - n.attr(
+        "ddof"
+    )
+    if isinstance(left, int):
+        return Value(x.b, x.b.const(left))
+    return Value(x.b, x.b.emit("dim", expr=canon(left)))
+
+
+def centred(x: Value, n) -> Value:
+    """``x - mean(x)`` over the axes of the var/std node ``n`` (kept: same shape as ``x``)."""
+    return x - x.op("mean", axis=n.attr("axis"), keepdims=True)
+
+
+def var_adj(b, i, n, g):
+    """d var(x) = 2 (x - mean) / (N - ddof), as a person writes it (the path through the
+    mean contributes sum(x - mean) = 0)."""
+    x = Value(b, n.args[0])
+    up = restored(b, g, n) * 2
+    return [(up * centred(x, n) / dof(x, n)).i]
+
+
+def std_adj(b, i, n, g):
+    """d std(x) = (x - mean) / ((N - ddof) std), and 0 where the input is constant along the
+    axes (max == min: std is 0 there, or a rounding residue of the mean, as 1.4e-17 for
+    three 0.1s), the minimum-norm subgradient as for ``norm`` at 0 (README "Conventions")."""
+    x, axes = Value(b, n.args[0]), n.attr("axis")
+    flat = x.op("max", axis=axes, keepdims=True).op(
+        "eq", x.op("min", axis=axes, keepdims=True)
+    )
+    out = restored(b, i, n)
+    out = out.op("eq", 0).where(1, out)
+    share = restored(b, g, n) * centred(x, n) / (dof(x, n) * out)
+    return [flat.where(0, share).i]
+
+
+prim(
+    "var",
+    reduce_rule,
+    spellings={NUMPY: moment_emit("var")},
+    adjoint=var_adj,
+    names=("var",),
+    form="moment",
+    needs_nonempty=True,
+)
+prim(
+    "std",
+    reduce_rule,
+    spellings={NUMPY: moment_emit("std")},
+    adjoint=std_adj,
+    names=("std",),
+    form="moment",
+    needs_nonempty=True,
+)
+
+
+def softmax_adj(b, i, n, g):
+    """s * (g - sum(g * s)) along the axis, s the node's own output."""
+    g, s = Value(b, g), Value(b, i)
+    axis = (n.attr("axis"),)
+    return [(s * (g - (g * s).op("sum", axis=axis, keepdims=True))).i]
+
+
+def log_softmax_adj(b, i, n, g):
+    """g - softmax * sum(g) along the axis, softmax = exp(y) of the node's own output."""
+    g, y = Value(b, g), Value(b, i)
+    total = g.op("sum", axis=(n.attr("axis"),), keepdims=True)
+    return [(g - y.op("exp") * total).i]
+
+
+prim(
+    "softmax",
+    same_shape,
+    spellings={NUMPY: axis_call("_softmax")},
+    adjoint=softmax_adj,
+    names=("softmax",),
+    form="softmax",
+)
+prim(
+    "log_softmax",
+    same_shape,
+    spellings={NUMPY: axis_call("_log_softmax")},
+    adjoint=log_softmax_adj,
+    names=("log_softmax",),
+    form="softmax",
+)

@@ -1,0 +1,313 @@
+"""Shape operations: transpose, reshape, expand_dims, broadcast_to, indexing, scatter,
+concatenate, stack."""
+
+from __future__ import annotations
+
+import sympy
+
+from ..core import printer as P
+from ..core.prim import NUMPY, prim
+from ..core.shapes import (
+    broadcast,
+    canon,
+    size,
+    slice_length,
+    slice_requirements,
+)
+from ..errors import ShapeError
+from .common import (
+    unbroadcast,
+)
+from .spelling import (
+    as_float,
+    index_text,
+    list_call,
+)
+
+
+def transpose_shape(b, args, attrs):
+    s = b.shape(args[0])
+    axes = attrs["axes"]
+    if sorted(axes) != list(range(len(s))):
+        raise ShapeError(
+            f"transpose: axes {axes} do not fit an array of {len(s)} dimensions"
+        )
+    return tuple(s[k] for k in axes), b[args[0]].dtype
+
+
+def reshape_shape(b, args, attrs):
+    s = b.shape(args[0])
+    new = attrs["shape"]
+    if sympy.expand(size(s) - size(new)) != 0:
+        raise ShapeError(
+            f"reshape: cannot reshape {P.shape(s, {})} into {P.shape(new, {})}"
+        )
+    return tuple(new), b[args[0]].dtype
+
+
+def expand_shape(b, args, attrs):
+    s = list(b.shape(args[0]))
+    for k in attrs["axis"]:
+        s.insert(k, 1)
+    return tuple(s), b[args[0]].dtype
+
+
+def broadcast_to_shape(b, args, attrs):
+    target = tuple(attrs["shape"])
+    if broadcast(b.shape(args[0]), target) != target:
+        raise ShapeError(
+            f"cannot broadcast {P.shape(b.shape(args[0]), {})} to {target}"
+        )
+    return target, b[args[0]].dtype
+
+
+def index_shape(b, args, attrs):
+    """NumPy indexing: ints drop a dim, slices cut it, None adds one, Index arrays gather.
+
+    The gathered axes (the broadcast shape of the arrays) replace the advanced indices,
+    which with arrays include the ints; where a slice or None separates them, the gathered
+    axes come first (``T[0, :, y]`` is ``(k, m)``), as in NumPy."""
+    src = b.shape(args[0])
+    spec = attrs["index"]
+    consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
+    if consumed > len(src):
+        raise ShapeError(
+            f"too many indices ({consumed}) for an array of shape {P.shape(src, {})}"
+        )
+    arrays = [b.shape(args[e[1]]) for e in spec if e[0] == "a"]
+    adv = broadcast(*arrays) if arrays else ()
+    out, k, adv_at, positions = [], 0, None, []
+    for pos, e in enumerate(spec):
+        if e[0] == "i":
+            n = src[k]
+            if isinstance(n, int) and not -n <= e[1] < n:
+                raise ShapeError(
+                    f"index {e[1]} is out of bounds for a dimension of size {n}"
+                )
+            if (
+                arrays
+            ):  # with Index arrays, NumPy counts an int as one more advanced index
+                positions.append(pos)
+                if adv_at is None:
+                    adv_at = len(out)
+            k += 1
+        elif e[0] == "s":
+            out.append(slice_length(src[k], e[1], e[2], e[3]))
+            k += 1
+        elif e[0] == "n":
+            out.append(1)
+        else:
+            positions.append(pos)
+            if adv_at is None:
+                adv_at = len(out)
+            k += 1
+    out += list(src[k:])
+    if positions:
+        contiguous = positions == list(
+            range(positions[0], positions[0] + len(positions))
+        )
+        at = adv_at if contiguous else 0
+        out[at:at] = list(adv)
+    return tuple(canon(d) for d in out), b[args[0]].dtype
+
+
+def index_requirements(src: tuple, spec) -> list:
+    """What the sizes in ``src`` must satisfy for the slice lengths of ``index_shape`` to be
+    NumPy's (SymPy expressions that must be ``>= 0``, see ``slice_requirements``)."""
+    out, k = [], 0
+    for e in spec:
+        if e[0] == "s":
+            out += slice_requirements(src[k], e[1], e[2], e[3])
+        if e[0] in ("i", "s", "a"):
+            k += 1
+    return out
+
+
+def scatter_shape(b, args, attrs):
+    return tuple(attrs["shape"]), "float"
+
+
+def concat_shape(b, args, attrs):
+    shapes = [b.shape(a) for a in args]
+    ax = attrs["axis"]
+    first = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(
+            x != y for k, (x, y) in enumerate(zip(s, first)) if k != ax
+        ):
+            raise ShapeError(
+                "concatenate: shapes "
+                + " and ".join(P.shape(s, {}) for s in shapes)
+                + " differ"
+            )
+    total = canon(sum((s[ax] for s in shapes), 0))
+    return first[:ax] + (total,) + first[ax + 1 :], "float"
+
+
+def stack_shape(b, args, attrs):
+    shapes = [b.shape(a) for a in args]
+    if any(s != shapes[0] for s in shapes):
+        raise ShapeError(
+            "stack: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ"
+        )
+    ax = attrs["axis"]
+    return shapes[0][:ax] + (len(args),) + shapes[0][ax:], "float"
+
+
+# ----------------------------------------------------------------------------
+# Shape operations
+
+
+def transpose_emit(node, a, ctx):
+    axes = node.attr("axes")
+    if axes == tuple(reversed(range(len(axes)))):
+        return P.attr(a[0], "T")
+    return P.call("np.transpose", a[0], P.axis(axes))
+
+
+def transpose_adj(b, i, n, g):
+    axes = n.attr("axes")
+    inverse = tuple(sorted(range(len(axes)), key=lambda k: axes[k]))
+    return [b.emit("transpose", g, axes=inverse)]
+
+
+def reshape_emit(node, a, ctx):
+    return P.call("np.reshape", a[0], P.shape(node.attr("shape"), ctx.dims))
+
+
+def expand_emit(node, a, ctx):
+    nd = len(node.shape)
+    parts = ["None" if k in node.attr("axis") else ":" for k in range(nd)]
+    while parts and parts[-1] == ":":
+        parts.pop()
+    return P.subscript(a[0], ", ".join(parts))
+
+
+def broadcast_to_emit(node, a, ctx):
+    target = P.shape(node.attr("shape"), ctx.dims)
+    if node.args and ctx.shape_of(node.args[0]) == ():
+        return P.call("np.full", target, as_float(a[0]))
+    return P.call("np.broadcast_to", a[0], target)
+
+
+prim(
+    "transpose",
+    transpose_shape,
+    spellings={NUMPY: transpose_emit},
+    adjoint=transpose_adj,
+    names=("transpose",),
+    form="transpose",
+    glyph=".T",
+)
+prim(
+    "reshape",
+    reshape_shape,
+    spellings={NUMPY: reshape_emit},
+    adjoint=lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
+    names=("reshape",),
+    form="reshape",
+)
+prim(
+    "expand_dims",
+    expand_shape,
+    spellings={NUMPY: expand_emit},
+    adjoint=lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
+)
+prim(
+    "broadcast_to",
+    broadcast_to_shape,
+    spellings={NUMPY: broadcast_to_emit},
+    adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
+)
+
+
+def getitem_adj(b, i, n, g):
+    """Indexing sends the gradient back with a scatter-add into zeros.
+
+    ``x[:, None]`` only adds axes: its adjoint is a reshape back.
+    """
+    x, *idx = n.args
+    if all(e == ("s", None, None, None) or e == ("n",) for e in n.attr("index")):
+        return [b.emit("reshape", g, shape=b.shape(x))]
+    out = b.emit("scatter", g, *idx, index=n.attr("index"), shape=b.shape(x))
+    return [out] + [None] * len(idx)
+
+
+def scatter_stmts(target, node, a, ctx):
+    """``zeros`` then assignment; ``np.add.at`` only where indices can repeat."""
+    spec = node.attr("index")
+    zeros = f"{target} = np.zeros({P.shape(node.attr('shape'), ctx.dims)})"
+    if ctx.unique_index(node):
+        return [
+            zeros,
+            f"{target}[{index_text(spec, [None] + a[1:], ctx)}] = {a[0].text}",
+        ]
+    return [zeros] + scatter_into(target, node, a, ctx)
+
+
+def scatter_into(target, node, a, ctx):
+    """Add the scattered gradient into the array ``target`` in place (``d_x[1:] += g``)."""
+    spec = node.attr("index")
+    if ctx.unique_index(node):
+        return [f"{target}[{index_text(spec, [None] + a[1:], ctx)}] += {a[0].text}"]
+    index = index_text(spec, [None] + a[1:], ctx, call=True)
+    if len(spec) > 1:
+        index = f"({index})"
+    return [f"np.add.at({target}, {index}, {a[0].text})"]
+
+
+def getitem_emit(node, a, ctx):
+    """``x[...]``; a scalar given new axes (``s[None]``) is ``np.full((1,), s)``, since a
+    Scalar input is a Python float, which cannot be indexed."""
+    if not ctx.shape_of(node.args[0]) and node.dtype == "float":
+        return P.call("np.full", P.shape(node.shape, ctx.dims), as_float(a[0]))
+    return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
+
+
+prim(
+    "getitem",
+    index_shape,
+    spellings={NUMPY: getitem_emit},
+    adjoint=getitem_adj,
+    glyph="[ ]",
+)
+prim("scatter", scatter_shape, stmts=scatter_stmts, stmts_into=scatter_into)
+
+
+def concat_adj(b, i, n, g):
+    ax = n.attr("axis")
+    out, offset = [], 0
+    for x in n.args:
+        length = b.shape(x)[ax]
+        spec = (("s", None, None, None),) * ax + (
+            ("s", offset, canon(offset + length), None),
+        )
+        out.append(b.emit("getitem", g, index=spec))
+        offset = canon(offset + length)
+    return out
+
+
+def stack_adj(b, i, n, g):
+    ax = n.attr("axis")
+    return [
+        b.emit("getitem", g, index=(("s", None, None, None),) * ax + (("i", k),))
+        for k in range(len(n.args))
+    ]
+
+
+prim(
+    "concatenate",
+    concat_shape,
+    spellings={NUMPY: list_call("np.concatenate")},
+    adjoint=concat_adj,
+    names=("concatenate",),
+    form="sequence",
+)
+prim(
+    "stack",
+    stack_shape,
+    spellings={NUMPY: list_call("np.stack")},
+    adjoint=stack_adj,
+    names=("stack",),
+    form="sequence",
+)

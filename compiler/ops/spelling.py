@@ -1,0 +1,153 @@
+"""How a spelling is made: printers of calls, helpers, reductions and index text.
+
+Each returns an ``emit(node, a, ctx) -> Expr`` from the printed arguments ``a``
+(``ctx.dims`` names dimension variables; ``ctx.use(helper)`` asks for a module helper)."""
+
+from __future__ import annotations
+
+import re
+
+from ..core import printer as P
+from ..core.prim import MATH, NUMPY
+
+# ----------------------------------------------------------------------------
+# Printing helpers
+
+
+def both(emit) -> dict:
+    """The spellings of an op written the same on NumPy arrays and on Python floats."""
+    return {NUMPY: emit, MATH: emit}
+
+
+def infix(op: str, prec: int):
+    """Emit ``a <op> b`` at precedence ``prec`` (``+``: ``P.ADD``)."""
+    return lambda node, a, ctx: P.binop(op, prec, *a)
+
+
+def comparison(op: str):
+    """Emit the comparison ``a <op> b`` (``<``, ``==``, ...)."""
+    return lambda node, a, ctx: P.compare(op, *a)
+
+
+def fn(name: str):
+    """Emit ``name(args...)``."""
+    return lambda node, a, ctx: P.call(name, *a)
+
+
+def with_zero(name: str):
+    """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``)."""
+    return lambda node, a, ctx: P.call(name, a[0], "0.0")
+
+
+def helper(name: str):
+    """Emit a call of the module helper ``name`` (defined in the emitted module)."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, *a)
+
+    return emit
+
+
+def helper_reduction(name: str):
+    """``name(x, axis=..., keepdims=True)`` of the module helper ``name`` (``_logsumexp``)."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, a[0], **reduction_kwargs(node))
+
+    return emit
+
+
+def reduction_method(name: str):
+    """``x.name(axis=..., keepdims=True)`` on an array (the method skips ``np.name``'s
+    Python-level dispatch, which dominates on small arrays); ``np.name(x)`` on a scalar."""
+
+    def emit(node, a, ctx):
+        if not ctx.shape_of(node.args[0]):
+            return P.call("np." + name, a[0], **reduction_kwargs(node))
+        return P.method(a[0], name, **reduction_kwargs(node))
+
+    return emit
+
+
+def reduction_kwargs(node) -> dict:
+    kw = {}
+    if node.attr("axis") is not None:
+        kw["axis"] = P.axis(node.attr("axis"))
+    if node.attr("keepdims"):
+        kw["keepdims"] = "True"
+    return kw
+
+
+def index_text(spec, a, ctx, *, call: bool = False) -> str:
+    """The text inside ``x[...]``; with ``call``, slices as ``slice(a, b)`` (for np.add.at)."""
+    parts = []
+    for e in spec:
+        if e[0] == "i":
+            parts.append(str(e[1]))
+        elif e[0] == "n":
+            parts.append("None")
+        elif e[0] == "a":
+            parts.append(a[e[1]].text)
+        else:
+            start, stop, step = (
+                ("None" if call else "") if v is None else P.dim(v, ctx.dims)
+                for v in (e[1], e[2], e[3])
+            )
+            if call:
+                parts.append(f"slice({start}, {stop}, {step})")
+            else:
+                parts.append(slice_text(start, stop, step))
+    return ", ".join(parts) if parts else "()"
+
+
+def slice_text(start: str, stop: str, step: str) -> str:
+    """``start:stop:step`` as ``ruff format`` writes it: colons spaced like a binary operator
+    (``1 : n - 1``, ``n - 1 :``) once a bound is more than a name or a number."""
+    pieces = [start, stop] + ([step] if step else [])
+    if all(re.fullmatch(r"-?\w*", v) for v in pieces):
+        return ":".join(pieces)
+    text = pieces[0]
+    for left, right in zip(pieces, pieces[1:]):
+        text += (" :" if left else ":") + (" " + right if right else "")
+    return text
+
+
+def integral_exponent(e: P.Expr) -> P.Expr | None:
+    """A whole-number float literal exponent (``2.0``) as an int literal (``2``), or ``None``."""
+    m = re.fullmatch(r"(-?[0-9]+)\.0", e.text)
+    return P.Expr(m.group(1), e.prec, e.simple) if m else None
+
+
+def math_fn(name: str):
+    """Emit ``name(args...)`` on Python floats; ``math.`` functions ask for ``import math``."""
+
+    def emit(node, a, ctx):
+        if name.startswith("math."):
+            ctx.use("math")
+        return P.call(name, *a)
+
+    return emit
+
+
+def as_float(e: P.Expr) -> P.Expr:
+    """An integer literal as a float literal (``0`` -> ``0.0``), so results stay float64."""
+    digits = e.text.lstrip("-")
+    if digits.isdigit():
+        return P.Expr(e.text + ".0", e.prec, e.simple)
+    return e
+
+
+def axis_call(name: str):
+    def emit(node, a, ctx):
+        ctx.use(name)
+        return P.call(name, a[0], axis=str(node.attr("axis")))
+
+    return emit
+
+
+def list_call(name):
+    return lambda n, a, c: P.call(
+        name, "[" + ", ".join(x.text for x in a) + "]", axis=str(n.attr("axis"))
+    )
