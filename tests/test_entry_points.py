@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
 import gradc
-from gradc.symbolic.body import sigmoid, softplus
+from gradc.ops.sympy_functions import sigmoid, softplus
 
 x, y, z = sp.symbols("x y z", real=True)
 

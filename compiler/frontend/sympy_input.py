@@ -140,7 +140,7 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
         if s not in inputs:
             raise error(f"wrt symbol {s} is not an input")
     check_supported(expr, inputs)
-    out = build(b, expr, memo)
+    out = build(b, expr, memo, printed=True)  # as its printed text reads
     b.name(out, "out")  # as the text frontend names a returned expression
     fn = Function(
         name, "", params, b.nodes, out, "Scalar", loc, "<sympy>", rewrites=list(b.fired)

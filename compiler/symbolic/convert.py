@@ -30,7 +30,7 @@ def error(message: str) -> FormulaError:
     return FormulaError(message, filename="<sympy>", line=1, col=1)
 
 
-def post_order(expr) -> list:
+def post_order(expr, printed: bool = False) -> list:
     """The distinct subexpressions of ``expr``, children before parents (no recursion)."""
     order, seen, stack = [], set(), [(expr, False)]
     while stack:
@@ -43,11 +43,13 @@ def post_order(expr) -> list:
         if e in seen:
             continue
         stack.append((e, True))
-        stack.extend((a, False) for a in reversed(operands(e)) if a not in seen)
+        stack.extend(
+            (a, False) for a in reversed(operands(e, printed)) if a not in seen
+        )
     return order
 
 
-def convert(b: Builder, e, memo) -> int:
+def convert(b: Builder, e, memo, printed: bool = False) -> int:
     """One SymPy node to IR, its children already converted in ``memo``."""
     if isinstance(e, sympy.Symbol):
         raise error(f"symbol {e} is not among the inputs")
@@ -57,9 +59,9 @@ def convert(b: Builder, e, memo) -> int:
             raise error(f"constant {e} is not a finite real number")
         return b.const(value.real)
     if isinstance(e, sympy.Add):
-        return convert_add(b, e, memo)
+        return (convert_add_printed if printed else convert_add)(b, e, memo)
     if isinstance(e, sympy.Mul):
-        return convert_mul(b, e, memo)
+        return (convert_mul_printed if printed else convert_mul)(b, e, memo)
     if isinstance(e, sympy.Pow):
         return convert_pow(b, memo[e.args[0]], e.args[1], memo)
     if isinstance(e, (sympy.Max, sympy.Min)):
@@ -118,17 +120,19 @@ def derivable(body: tuple, nargs: int, wanted) -> bool:
     return all(convertible(local_gradient(body, nargs, k)[0], symbols) for k in wanted)
 
 
-def operands(e) -> tuple:
+def operands(e, printed: bool = False) -> tuple:
     """The subexpressions ``convert`` reads to build ``e``, in the order SymPy prints them
     (``x*y + z``, ``-x/y``): the formula written as that text lowers to the same nodes in
     the same order. A subtracted term is read positive (``x - 2*y`` reads ``2*y``), a
-    denominator factor by its base (``x/y**2`` reads ``y``)."""
-    if isinstance(e, sympy.Add):
+    denominator factor by its base (``x/y**2`` reads ``y``). Not ``printed`` (SymPy's own
+    results, built back by fusion): SymPy's arguments, sums and products read compactly by
+    ``convert_add`` and ``convert_mul``."""
+    if isinstance(e, sympy.Add) and printed:
         terms = e.as_ordered_terms()
         return (terms[0],) + tuple(
             -a if a.could_extract_minus_sign() else a for a in terms[1:]
         )
-    if isinstance(e, sympy.Mul):
+    if isinstance(e, sympy.Mul) and printed:
         return tuple(
             a.args[0] if denominator(a) else a
             for a in e.as_ordered_factors()
@@ -154,15 +158,15 @@ def denominator(a) -> bool:
     return isinstance(a, sympy.Pow) and a.args[1].is_Integer and a.args[1] < 0
 
 
-def build(b: Builder, expr, memo: dict) -> int:
+def build(b: Builder, expr, memo: dict, printed: bool = False) -> int:
     """The node of SymPy ``expr``, converting the subexpressions not yet in ``memo``."""
-    for e in post_order(expr):
+    for e in post_order(expr, printed):
         if e not in memo:
-            memo[e] = convert(b, e, memo)
+            memo[e] = convert(b, e, memo, printed)
     return memo[expr]
 
 
-def convert_add(b: Builder, e, memo) -> int:
+def convert_add_printed(b: Builder, e, memo) -> int:
     """A sum in SymPy's printed order, read as Python reads that text: a term printed with a
     leading minus after the first (``x - 2*y``) is subtracted."""
     terms = e.as_ordered_terms()
@@ -175,6 +179,37 @@ def convert_add(b: Builder, e, memo) -> int:
     return acc
 
 
+def convert_add(b: Builder, e, memo) -> int:
+    """A sum as people write it: positive terms, then the constant, then subtractions."""
+    pos = [a for a in e.args if not a.is_Number and not a.could_extract_minus_sign()]
+    neg = [a for a in e.args if not a.is_Number and a.could_extract_minus_sign()]
+    const = [a for a in e.args if a.is_Number]
+    acc = None
+    for a in pos + const:
+        if acc is not None and a.is_Number and a < 0:
+            acc = b.sub(acc, b.const(float(-a)))
+        else:
+            acc = memo[a] if acc is None else b.add(acc, memo[a])
+    for a in neg:
+        term = memo[a]
+        if acc is None:
+            acc = term
+        else:
+            acc = b.sub(acc, positive(b, term))
+    return acc
+
+
+def positive(b: Builder, i: int) -> int:
+    """The node whose negation is node ``i`` (``-x`` -> ``x``, ``-2 x`` -> ``2 x``)."""
+    node = b[i]
+    if node.op == "neg":
+        return node.args[0]
+    if node.op in ("mul", "div") and b.is_const(node.args[0]):
+        c = -b[node.args[0]].attr("value")
+        return b.emit(node.op, b.const(c), node.args[1])
+    return b.neg(i)
+
+
 def convert_pow(b: Builder, base: int, exponent, memo) -> int:
     if exponent == -1:
         return b.div(b.const(1), base)
@@ -185,7 +220,7 @@ def convert_pow(b: Builder, base: int, exponent, memo) -> int:
     return b.emit("pow", base, memo[exponent])
 
 
-def convert_mul(b: Builder, e, memo) -> int:
+def convert_mul_printed(b: Builder, e, memo) -> int:
     """A product as SymPy prints it and Python reads that text: ``-x*y`` is ``(-x) * y``,
     ``3*x/2`` is ``(3 * x) / 2``, factors of negative integer power form the denominator."""
     num, den, sign = [], [], 1
@@ -214,6 +249,29 @@ def convert_mul(b: Builder, e, memo) -> int:
             d = b.mul(d, x)
         acc = b.div(acc, d)
     return acc
+
+
+def convert_mul(b: Builder, e, memo) -> int:
+    """A product, with factors of negative integer power as a denominator and -1 as a sign."""
+    num, den, sign = [], [], 1
+    for a in e.args:
+        if a == -1:
+            sign = -sign
+        elif isinstance(a, sympy.Pow) and a.args[1].is_Integer and a.args[1] < 0:
+            k = -int(a.args[1])
+            base = memo[a.args[0]]
+            den.append(base if k == 1 else b.emit("pow", base, b.const(k)))
+        else:
+            num.append(memo[a])
+    acc = num[0] if num else b.const(1)
+    for n in num[1:]:
+        acc = b.mul(acc, n)
+    if den:
+        d = den[0]
+        for x in den[1:]:
+            d = b.mul(d, x)
+        acc = b.div(acc, d)
+    return b.neg(acc) if sign < 0 else acc
 
 
 def convert_piecewise(b: Builder, e, memo) -> int:

@@ -11,7 +11,7 @@ from ..core.prim import prim, spell
 from ..ops.common import elementwise_shape
 from ..ops.spelling import both
 from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
-from .convert import convert, post_order
+from .convert import build
 
 # ----------------------------------------------------------------------------
 # Fused elementwise nodes: a small body graph; SymPy derives the local gradients
@@ -31,11 +31,7 @@ def body_emit(node, a, ctx):
 
 def expand(b, expr, nodes: dict) -> int:
     """Build SymPy ``expr`` as plain nodes, its symbols standing for ``nodes`` (shared once)."""
-    memo = dict(nodes)
-    for e in post_order(expr):
-        if e not in memo:
-            memo[e] = convert(b, e, memo)
-    return memo[expr]
+    return build(b, expr, dict(nodes))
 
 
 INFIX = {
