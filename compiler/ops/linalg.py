@@ -141,7 +141,7 @@ prim(
 # ``np.einsum("i,j->ij", a, b)``: the same products as ``np.outer``, bit for bit, in one
 # pass; NumPy 2's ``np.outer`` broadcasts through its buffered iterator and writes the
 # result three times (1.7x slower at 1024 x 1024)
-# sum(x * y) for x, y of one shape, made by the late rules of passes/simplify.py (not a
+# sum(x * y) for x, y of one shape, made by the late rules of rewrite/contraction.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
 prim(
     "vdot",

@@ -5,7 +5,7 @@ gradient is 1), over the whole graph, because they hide structure that fusion an
 adjoint rules read (a ``sum(a * b)`` that becomes ``vdot(a, b)`` has no elementwise
 product left), and because they need to know who reads a value: a product that the
 backward pass also reads is computed anyway, and stays. The rules themselves are
-registered in ``passes/simplify.py`` in the ``late`` phase.
+registered in ``rewrite/contraction.py`` in the ``late`` phase.
 """
 
 from __future__ import annotations
