@@ -465,9 +465,8 @@ def backward_path(module, fn: Function, args: list, u):
 def cmd_explain(args) -> int:
     trace, _ = load_trace(args)
     sym = Symbols()
-    text, consistent = explain_text(trace, sym)
-    sys.stdout.write(text)
-    return 0 if consistent else 1
+    sys.stdout.write(explain_text(trace, sym))
+    return 0
 
 
 def forward_text(trace: Trace, i: int) -> str:
@@ -480,9 +479,9 @@ def forward_text(trace: Trace, i: int) -> str:
     return PRIMS[node.op].emit(node, args, d.ctx).text
 
 
-def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
-    """The step-by-step text of ``gradc explain``, and whether the walk's gradients agree
-    with the compiled adjoint graph (they must; a disagreement is a gradc bug)."""
+def explain_text(trace: Trace, sym: Symbols) -> str:
+    """The step-by-step text of ``gradc explain``: the values of the nodes the pipeline
+    built, forward and adjoint, read in the order of the backward pass."""
     fn, L, ev = trace.fn, trace.labels, trace.ev
     out = trace.out_label
 
@@ -553,6 +552,10 @@ def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
             if e.reason:
                 lines.append(f"    to {target}: no gradient ({e.reason})")
                 continue
+            if e.through:
+                target_text = f"{target} (through {', '.join(L[k] for k in e.through)})"
+            else:
+                target_text = target
             down_name = sym.grad(out, target)
             if len(trace.parts.get(e.arg, [])) > 1:
                 down_name += f" via {L[i]}"
@@ -560,7 +563,7 @@ def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
             if step.kind == "scalar" and e.local is not None:
                 local = num(e.local)
                 shown = local if e.local_text == local else f"{e.local_text} = {local}"
-                lines.append(f"    to {target}: local {local_name} = {shown}")
+                lines.append(f"    to {target_text}: local {local_name} = {shown}")
                 lines.append(
                     f"        downstream {down_name} = local {sym.times} upstream = "
                     f"{factor(local)} {sym.times} {factor(num(step.upstream))} = "
@@ -568,7 +571,7 @@ def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
                 )
             elif step.kind == "elementwise" and e.local is not None:
                 lines.append(
-                    f"    to {target}: local {local_name} (entry by entry) = "
+                    f"    to {target_text}: local {local_name} (entry by entry) = "
                     f"{num(e.local)}"
                 )
                 lines.append(
@@ -577,14 +580,13 @@ def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
                 )
             else:
                 lines.append(
-                    f"    to {target}: downstream {down_name} = {e.rule} = "
+                    f"    to {target_text}: downstream {down_name} = {e.rule} = "
                     f"{num(e.down)}"
                 )
             if e.note:
                 lines.append(f"        ({e.note})")
     lines.append("")
     lines.append(f"Gradients of {out} at the inputs")
-    consistent = True
     for p in fn.params:
         name = sym.grad(out, p.name)
         if not p.wrt:
@@ -598,17 +600,11 @@ def explain_text(trace: Trace, sym: Symbols) -> tuple[str, bool]:
             lines.append(f"  {name} = {terms} = {num(g)}  (fan-out: the uses add up)")
         else:
             lines.append(f"  {name} = {num(g)}")
-        compiled = np.asarray(trace.adjoint[p.name], dtype=np.float64)
-        if not np.allclose(g, compiled, rtol=1e-9, atol=1e-12, equal_nan=True):
-            consistent = False
-            lines.append(
-                f"  warning: the compiled backward pass gives {name} = {num(compiled)}"
-            )
-    if consistent:
-        lines.append(
-            f"(the same values as the compiled backward pass, {fn.name}_backward)"
-        )
-    return "\n".join(lines) + "\n", consistent
+    lines.append(
+        f"(every number above is a value of the compiled graph: {fn.name}_forward "
+        f"and {fn.name}_backward compute the same)"
+    )
+    return "\n".join(lines) + "\n"
 
 
 def factor(text: str) -> str:
@@ -841,15 +837,16 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
                     note=note,
                 )
             )
-    sent = {}
+    sent: dict[tuple[int, int], list] = {}
     for step in trace.steps:
         for e in step.edges:
             if e.down is not None:
-                sent[(step.node, e.pos)] = e.down
+                sent.setdefault(e.wire, []).append(e.down)
     for i in trace.forward:
         node = fn.nodes[i]
-        for pos, a in enumerate(node.args):
-            g = sent.get((i, pos))
+        for a in node.args:
+            waiting = sent.get((a, i))
+            g = waiting.pop(0) if waiting else None
             edges.append(
                 dict(
                     src=f"n{a}",
