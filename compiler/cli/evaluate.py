@@ -35,6 +35,7 @@ from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, dim_symbol
 from ..ops.primitives import index_text
 from ..passes.autodiff import active_nodes
+from ..passes.fuse import expand_fused
 from ..rewrite.simplify import make_rewriter
 
 #: sizes given, in order of appearance, to dimensions that neither --dims nor --at fix
@@ -456,12 +457,14 @@ def draw_point(
 
 
 def operations(fn: Function, ev: Evaluator, live: list[int], active: set[int]):
-    """Every operation the value needs at the point, fused bodies opened up.
+    """Every operation the value needs at the point (``fn`` has no fused nodes: the
+    pipeline expands them after differentiation, and ``inspect_point`` expands them
+    with the same pass when given an undifferentiated function).
 
     Returns ``(ops, values, consts, roots, act)``: ``ops`` lists ``(key, node)`` where
-    ``node.args`` are keys of ``values`` (a node index, or ``(fused node, body entry)``);
-    ``consts`` holds constant keys' values, ``roots[key]`` the nodes a key is computed
-    from and ``act[key]`` whether it depends on a differentiated input.
+    ``node.args`` are keys of ``values`` (node indices); ``consts`` holds constant keys'
+    values, ``roots[key]`` the nodes a key is computed from and ``act[key]`` whether it
+    depends on a differentiated input.
     """
     values: dict = {}
     consts: dict = {}
@@ -475,33 +478,15 @@ def operations(fn: Function, ev: Evaluator, live: list[int], active: set[int]):
         act[i] = i in active
         if node.op == "const":
             consts[i] = node.attr("value")
-        if node.op == "param":
-            continue
-        if node.op != "fused":
+        if node.op != "param":
             ops.append((i, node))
-            continue
-        keys: list = []
-        for j, (op, args, attrs) in enumerate(node.attr("body")):
-            if op == "input":
-                keys.append(node.args[dict(attrs)["k"]])
-                continue
-            key = (i, j)
-            arg_keys = tuple(keys[k] for k in args)
-            inner = Node(op, arg_keys, (), "float", attrs)
-            values[key] = ev.apply(inner, [values[k] for k in arg_keys])
-            roots[key] = (
-                set().union(*(roots[k] for k in arg_keys)) if arg_keys else set()
-            )
-            act[key] = any(act[k] for k in arg_keys)
-            if op == "const":
-                consts[key] = inner.attr("value")
-            ops.append((key, inner))
-            keys.append(key)
     return ops, values, consts, roots, act
 
 
 def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
     """Which inputs must be positive, and what is wrong with the point (empty when fine)."""
+    if any(node.op == "fused" for node in fn.nodes):
+        fn = expand_fused(fn)
     ev = Evaluator(fn.nodes, point.dims)
     for p in fn.params:
         ev.bind(p.node, point.inputs[p.name])

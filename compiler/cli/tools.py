@@ -230,7 +230,7 @@ def drawn_note(point: Point, seed: int) -> str:
 def cmd_check(args) -> int:
     text = read_source(args.file)
     fuse = not args.no_fuse
-    functions = lower_source(text, filename=args.file, fuse=fuse, adjoint=False)
+    functions = lower_source(text, filename=args.file, fuse=fuse)
     functions = select(functions, args.function, args.file, one=False)
     dims = parse_dims(args.dims)
     known = {d for f in functions for d in f.dims}
