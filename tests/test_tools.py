@@ -22,7 +22,8 @@ import pytest
 
 import cli
 import gradc
-from gradc.cli import evaluate, tools
+from gradc.cli import check, kinks, points
+from gradc.cli.trace import trace_at
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "examples/lecture.grad"
@@ -407,8 +408,8 @@ def test_check_help_states_the_tolerances():
     assert done.returncode == 0
     text = done.stdout
     assert "central differences in float64" in text
-    assert f"{tools.FD_STEP:g}" in text and f"{tools.FD_RTOL:g}" in text
-    assert f"{tools.FD_ATOL:g}" in text
+    assert f"{check.FD_STEP:g}" in text and f"{check.FD_RTOL:g}" in text
+    assert f"{check.FD_ATOL:g}" in text
 
 
 def corrupt(module, name: str, factor: float, *, which: str):
@@ -438,24 +439,24 @@ def test_check_fails_on_a_corrupted_module(which, capsys):
     functions = gradc.lower_source(text, filename=LECTURE, adjoint=False)
     # a relative error of 1e-4 in one gradient is far above the tolerance (1e-6)
     corrupt(module, "mul_add", 1 + 1e-4, which=which)
-    assert tools.check_module(module, functions, seed=0) == 1
+    assert check.check_module(module, functions, seed=0) == 1
     out = capsys.readouterr().out
     assert f"MISMATCH: gradient of z ({which}) differs" in out
     assert "gradient of x" not in out.split("MISMATCH", 1)[1]
     # the uncorrupted module passes the same check
     module = gradc.load_source(text, filename=LECTURE)
-    assert tools.check_module(module, functions, seed=0) == 0
+    assert check.check_module(module, functions, seed=0) == 0
 
 
 def test_check_cli_exits_1_on_a_corrupted_backward(monkeypatch, capsys):
-    real = tools.load_module
+    real = check.load_module
 
     def load_corrupted(text, filename, fuse):
         module = real(text, filename, fuse)
         corrupt(module, "neuron", -1.0, which="backward")
         return module
 
-    monkeypatch.setattr(tools, "load_module", load_corrupted)
+    monkeypatch.setattr(check, "load_module", load_corrupted)
     assert cli.main(["check", LECTURE]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH: gradient of w2 (backward)" in out
@@ -471,7 +472,7 @@ def test_check_reports_a_module_that_raises(capsys):
         raise RuntimeError("boom")
 
     module.sq_norm_backward = broken
-    assert tools.check_module(module, functions) == 1
+    assert check.check_module(module, functions) == 1
     assert "backward raised RuntimeError: boom" in capsys.readouterr().out
 
 
@@ -520,12 +521,10 @@ def test_drawn_points_suit_the_formula(mix):
     functions = {f.name: f for f in gradc.lower_source(mix.read_text(), adjoint=False)}
     for seed in range(5):
         fn = functions["domain"]
-        point = evaluate.draw_point(fn, evaluate.rng_for(seed, fn))
+        point = points.draw_point(fn, points.rng_for(seed, fn))
         assert np.all(point.inputs["x"] > 0) and np.all(point.inputs["y"] > 0)
         fn = functions["pick"]
-        point = evaluate.draw_point(
-            fn, evaluate.rng_for(seed, fn), dims={"n": 4, "m": 6}
-        )
+        point = points.draw_point(fn, points.rng_for(seed, fn), dims={"n": 4, "m": 6})
         rows, k = point.inputs["rows"], point.inputs["k"]
         assert isinstance(k, int) and 0 <= k < 4
         assert (
@@ -534,10 +533,10 @@ def test_drawn_points_suit_the_formula(mix):
             and np.all((0 <= rows) & (rows < 4))
         )
         fn = functions["kinks"]
-        point = evaluate.draw_point(fn, evaluate.rng_for(seed, fn))
+        point = points.draw_point(fn, points.rng_for(seed, fn))
         x, t = point.inputs["x"], point.inputs["t"]
         for kink in (0.0, t, -0.5, 0.5):
-            assert np.all(np.abs(x - kink) > evaluate.KINK_MARGIN)
+            assert np.all(np.abs(x - kink) > kinks.KINK_MARGIN)
 
 
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
@@ -547,8 +546,8 @@ def test_the_walk_agrees_with_the_compiled_module(fuse):
         text = (ROOT / example).read_text()
         module = gradc.load_source(text, filename=example, fuse=fuse)
         for fn in gradc.lower_source(text, filename=example, fuse=fuse):
-            point = evaluate.draw_point(fn, evaluate.rng_for(1, fn))
-            trace = evaluate.backprop(fn, point)
+            point = points.draw_point(fn, points.rng_for(1, fn))
+            trace = trace_at(fn, point)
             args = point.args(fn)
             value, cache = getattr(module, fn.name + "_forward")(*args)
             np.testing.assert_allclose(trace.ev.values[fn.output], value, rtol=1e-12)

@@ -1,0 +1,149 @@
+"""Where a drawn point is bad for finite differences: out of an operation's domain
+(``log`` of a value <= 0, ...), near a kink (``relu``, ``abs``, ``maximum``, ...) or a
+pole, or not finite. ``draw_point`` draws again until none of these holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.ir import Function, reachable
+from ..passes.autodiff import active_nodes
+from ..passes.fuse import expand_fused
+from .evaluator import Evaluator
+from .formatting import fmt_number
+
+if TYPE_CHECKING:
+    from .points import Point
+
+
+#: how close (absolute) a drawn point may come to a kink, a pole or a domain boundary
+KINK_MARGIN = 1e-3
+
+
+def operations(fn: Function, ev: Evaluator, live: list[int], active: set[int]):
+    """Every operation the value needs at the point (``fn`` has no fused nodes: the
+    pipeline expands them after differentiation, and ``inspect_point`` expands them
+    with the same pass when given an undifferentiated function).
+
+    Returns ``(ops, values, consts, roots, act)``: ``ops`` lists ``(key, node)`` where
+    ``node.args`` are keys of ``values`` (node indices); ``consts`` holds constant keys'
+    values, ``roots[key]`` the nodes a key is computed from and ``act[key]`` whether it
+    depends on a differentiated input.
+    """
+    values: dict = {}
+    consts: dict = {}
+    roots: dict = {}
+    act: dict = {}
+    ops: list = []
+    for i in live:
+        node = fn.nodes[i]
+        values[i] = ev.value(i)
+        roots[i] = {i}
+        act[i] = i in active
+        if node.op == "const":
+            consts[i] = node.attr("value")
+        if node.op != "param":
+            ops.append((i, node))
+    return ops, values, consts, roots, act
+
+
+def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
+    """Which inputs must be positive, and what is wrong with the point (empty when fine)."""
+    if any(node.op == "fused" for node in fn.nodes):
+        fn = expand_fused(fn)
+    ev = Evaluator(fn.nodes, point.dims)
+    for p in fn.params:
+        ev.bind(p.node, point.inputs[p.name])
+    live = sorted(reachable(fn.nodes, [fn.output]))
+    with np.errstate(all="ignore"):
+        ops, values, consts, roots, act = operations(fn, ev, live, active_nodes(fn))
+    need_positive: set[str] = set()
+    problems: list[str] = []
+
+    def ancestors(key) -> set[str]:
+        keep = reachable(fn.nodes, sorted(roots[key]))
+        return {
+            p.name
+            for p in fn.params
+            if p.node in keep and fn.nodes[p.node].dtype == "float"
+        }
+
+    def v(key):
+        return np.asarray(values[key], dtype=np.float64)
+
+    for key, node in ops:
+        a = node.args
+        domain = None  # (argument, lower bound)
+        if node.op in ("log", "sqrt"):
+            domain = (a[0], 0.0)
+        elif node.op == "log1p":
+            domain = (a[0], -1.0)
+        elif node.op == "pow":
+            c = consts.get(a[1])
+            if c is None or not float(c).is_integer():
+                domain = (a[0], 0.0)
+        if domain is not None:
+            if not np.all(v(domain[0]) > domain[1] + KINK_MARGIN):
+                need_positive |= ancestors(domain[0])
+                problems.append(f"{node.op} of a value <= {fmt_number(domain[1])}")
+            continue
+        if not act[key]:
+            continue
+        margin = kink_margin(node, key, v, consts)
+        if margin is not None and not margin > KINK_MARGIN:
+            problems.append(f"a kink of {node.op}")
+    out = np.asarray(ev.value(fn.output))
+    if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
+        problems.append("a value that is not finite")
+    return need_positive, problems
+
+
+def kink_margin(node, key, v, consts) -> float | None:
+    """How far the point is from where ``node`` is not differentiable (None: nowhere)."""
+    a = node.args
+    op = node.op
+    if op in ("relu", "abs", "sign"):
+        return float(np.min(np.abs(v(a[0])), initial=np.inf))
+    if op in ("maximum", "minimum", "lt", "le", "gt", "ge", "eq", "ne"):
+        return float(np.min(np.abs(v(a[0]) - v(a[1])), initial=np.inf))
+    if op == "arctan2":  # the origin, and the jump by 2 pi across y = 0 where x < 0
+        y, x = np.broadcast_arrays(v(a[0]), v(a[1]))
+        away = np.where(x < 0, np.minimum(np.abs(y), np.hypot(x, y)), np.hypot(x, y))
+        return float(np.min(away, initial=np.inf))
+    if op == "clip":
+        x = v(a[0])
+        return float(
+            min(
+                np.min(np.abs(x - v(a[1])), initial=np.inf),
+                np.min(np.abs(x - v(a[2])), initial=np.inf),
+            )
+        )
+    if op == "div":
+        return float(np.min(np.abs(v(a[1])), initial=np.inf))
+    if op == "pow":
+        c = consts.get(a[1])
+        if c is not None and c < 0:
+            return float(np.min(np.abs(v(a[0])), initial=np.inf))
+        return None
+    if op == "norm":
+        return float(np.min(np.abs(v(key)), initial=np.inf))
+    if op in ("max", "min"):
+        x = v(a[0])
+        axes = node.attr("axis")
+        if axes is None:
+            axes = tuple(range(x.ndim))
+        moved = np.moveaxis(x, axes, tuple(range(x.ndim - len(axes), x.ndim)))
+        flat = np.sort(
+            moved.reshape(moved.shape[: x.ndim - len(axes)] + (-1,)), axis=-1
+        )
+        if flat.shape[-1] < 2:
+            return None
+        gap = (
+            flat[..., -1] - flat[..., -2]
+            if op == "max"
+            else flat[..., 1] - flat[..., 0]
+        )
+        return float(np.min(gap, initial=np.inf))
+    return None
