@@ -57,7 +57,12 @@ class Symbols:
         self.norm = "‖" if fancy else "|"
 
     def grad(self, out: str, wrt: str) -> str:
+        """``∂out/∂wrt`` (``dout/dwrt`` on an ASCII terminal)."""
         return f"{self.d}{out}/{self.d}{wrt}"
+
+    def number(self, v) -> str:
+        """A value as ``explain`` prints it (``fmt_array`` with this norm sign)."""
+        return fmt_array(v, 6, norm_sign=self.norm)
 
 
 class Utf8:

@@ -176,50 +176,97 @@ def substitute(b: Builder, root: int, old: int, new: int) -> int:
 
 def trace_at(fn: Function, point: Point, seed_value=None) -> Trace:
     """Forward values and backward pass of the differentiated ``fn`` at ``point``: the
-    values of the nodes the pipeline built, evaluated once (no second backward walk)."""
-    out_node = fn.nodes[fn.output]
+    values of the nodes the pipeline built, evaluated once (no second backward walk).
+    ``seed_value`` defaults to ones (1 for a scalar output)."""
     if seed_value is None:
-        shape = concrete(out_node.shape, point.dims)
+        shape = concrete(fn.nodes[fn.output].shape, point.dims)
         seed_value = 1.0 if shape == () else np.ones(shape)
-    b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
-    if len(b.nodes) != len(
-        fn.nodes
-    ):  # pragma: no cover - the IR is hash-consed already
-        raise RuntimeError(f"gradc: the IR of {fn.name} has duplicate nodes")
-    ev = Evaluator(b.nodes, point.dims)
-    for p in fn.params:
-        ev.bind(p.node, point.inputs[p.name])
-    ev.bind(fn.seed, seed_value)
-    forward = sorted(reachable(fn.nodes, [fn.output]))
-    labels = make_labels(fn, forward)
-    grad_of = gradient_nodes(fn, set(forward))
-    for i in forward:
-        ev.value(i)
-    flow = Flow(fn, grad_of)
-    sent = incoming(fn, flow, forward)
-    below = {i: reachable(fn.nodes, [i]) for i in forward}
-    upstream = {i: ev.value(g) for i, g in grad_of.items()}
-    parts: dict[int, list[tuple[int, object]]] = {}
-    for a, g in grad_of.items():
-        terms = [(t, flow.reads(t, a)) for t in flow.parts(g)]
-        parts[a] = [(flow.forward_of[r[0]], ev.value(t)) for t, r in terms if r]
-    steps: list[Step] = []
-    for i in reversed(forward):
-        node = fn.nodes[i]
-        if i not in grad_of or PRIMS[node.op].adjoint is None:
-            continue
-        label = labels[i]
+    return TraceReader(fn, point, seed_value).trace()
+
+
+class TraceReader:
+    """Reads one ``Trace`` off a differentiated function at a point (``trace_at``).
+
+    Local gradients are the only nodes it adds: a contribution with its upstream
+    gradient replaced by ones, made on a Builder over a copy of the function's nodes.
+    """
+
+    def __init__(self, fn: Function, point: Point, seed_value):
+        self.fn = fn
+        self.point = point
+        self.seed_value = seed_value
+        self.b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
+        if len(self.b.nodes) != len(fn.nodes):  # pragma: no cover - hash-consed already
+            raise RuntimeError(f"gradc: the IR of {fn.name} has duplicate nodes")
+        self.ev = Evaluator(self.b.nodes, point.dims)
+        for p in fn.params:
+            self.ev.bind(p.node, point.inputs[p.name])
+        self.ev.bind(fn.seed, seed_value)
+        self.forward = sorted(reachable(fn.nodes, [fn.output]))
+        self.labels = make_labels(fn, self.forward)
+        self.grad_of = gradient_nodes(fn, set(self.forward))
+        self.flow = Flow(fn, self.grad_of)
+        self.sent = incoming(fn, self.flow)
+        self.below = {i: reachable(fn.nodes, [i]) for i in self.forward}
+
+    def trace(self) -> Trace:
+        """Every forward value, every step of the backward pass, the gradients."""
+        fn, ev = self.fn, self.ev
+        for i in self.forward:
+            ev.value(i)
+        upstream = {i: ev.value(g) for i, g in self.grad_of.items()}
+        parts = {a: self.parts(a, g) for a, g in self.grad_of.items()}
+        steps = [
+            self.step(i, upstream[i], parts[i])
+            for i in reversed(self.forward)
+            if i in self.grad_of and PRIMS[fn.nodes[i].op].adjoint is not None
+        ]
+        grads = {p.name: ev.value(fn.grads[p.name]) for p in fn.wrt}
+        return Trace(
+            fn,
+            self.point,
+            ev,
+            self.forward,
+            self.labels,
+            self.seed_value,
+            steps,
+            upstream,
+            parts,
+            grads,
+        )
+
+    def parts(self, a: int, g: int) -> list[tuple[int, object]]:
+        """``(consumer, value)`` for each part of forward node ``a``'s gradient ``g``."""
+        out = []
+        for term in self.flow.parts(g):
+            r = self.flow.reads(term, a)
+            if r:
+                out.append((self.flow.forward_of[r[0]], self.ev.value(term)))
+        return out
+
+    def step(self, i: int, upstream, parts) -> Step:
+        """The backward step of forward node ``i``: what it sends to each input."""
+        node = self.fn.nodes[i]
+        label = self.labels[i]
         gname = "d_" + label if label.isidentifier() else "g"
-        names = {g: gradient_name(labels[j]) for j, g in grad_of.items()}
-        names[grad_of[i]] = gname
-        describe = Describer(b.nodes, labels, point.dims, names)
+        names = {g: gradient_name(self.labels[j]) for j, g in self.grad_of.items()}
+        names[self.grad_of[i]] = gname
+        describe = Describer(self.b.nodes, self.labels, self.point.dims, names)
         scalar = node.shape == ()
         elementwise = PRIMS[node.op].elementwise and not scalar
-        edges = []
-        terms = sent.get(i, [])
+        kind = "scalar" if scalar else "elementwise" if elementwise else "general"
+        edges = self.edges(i, kind, describe)
+        return Step(i, upstream, gname, parts, edges, kind)
+
+    def edges(self, i: int, kind: str, describe: Describer) -> list[Edge]:
+        """One edge per gradient term node ``i`` sends (grouped by the input it flows
+        through, in input order), and one per input that gets none, saying why."""
+        node = self.fn.nodes[i]
+        terms = self.sent.get(i, [])
         used: set[int] = set()
+        edges = []
         for pos, a in enumerate(node.args):
-            arg = fn.nodes[a]
+            arg = self.fn.nodes[a]
             if arg.op in ("const", "dim", "arange"):
                 edges.append(Edge(pos, a, "constant"))
                 continue
@@ -229,49 +276,52 @@ def trace_at(fn: Function, point: Point, seed_value=None) -> Trace:
             mine = [
                 n
                 for n, (t, _) in enumerate(terms)
-                if n not in used and (t == a or t in below[a])
+                if n not in used and (t == a or t in self.below[a])
             ]
-            if not mine:
-                reached = any(t == a or t in below[a] for t, _ in terms)
-                if not reached and a not in node.args[:pos]:
-                    edges.append(Edge(pos, a, "not differentiated"))
-                continue
             used.update(mine)
-            mine = [terms[n] for n in mine]
-            for t, term in sorted(mine, key=lambda x: x[0]):
-                edge = Edge(pos, t, through=passed(fn, grad_of, below, i, t))
-                edge.rule = describe(term)
-                edge.note = fn.notes.get(term)
-                edge.down = ev.value(term)
-                edge.wire = (t, (edge.through[-1] if edge.through else i))
-                local_ok = scalar or (
-                    elementwise
-                    and all(PRIMS[fn.nodes[k].op].elementwise for k in edge.through)
-                    and b.shape(term) == fn.nodes[t].shape
+            for t, term in sorted((terms[n] for n in mine), key=lambda x: x[0]):
+                edges.append(self.edge(i, pos, t, term, kind, describe))
+            reached = any(t == a or t in self.below[a] for t, _ in terms)
+            if not reached and a not in node.args[:pos]:
+                edges.append(Edge(pos, a, "not differentiated"))
+        return edges
+
+    def edge(
+        self, i: int, pos: int, t: int, term: int, kind: str, describe: Describer
+    ) -> Edge:
+        """The edge of gradient ``term`` sent by node ``i`` to forward node ``t``."""
+        fn = self.fn
+        through = passed(self.grad_of, self.below, i, t)
+        edge = Edge(pos, t, through=through)
+        edge.rule = describe(term)
+        edge.note = fn.notes.get(term)
+        edge.down = self.ev.value(term)
+        edge.wire = (t, through[-1] if through else i)
+        entrywise = (
+            kind == "elementwise"
+            and all(PRIMS[fn.nodes[k].op].elementwise for k in through)
+            and self.b.shape(term) == fn.nodes[t].shape
+        )
+        if kind == "scalar" or entrywise:
+            local = self.local(i, term)
+            edge.local = self.ev.value(local)
+            if kind == "scalar":
+                edge.local_text = describe(local)
+        return edge
+
+    def local(self, i: int, term: int) -> int:
+        """The local gradient in ``term``: its upstream gradient (node ``i``'s) set to 1,
+        or to ones of ``i``'s shape (entry by entry, for an elementwise ``i``)."""
+        node = self.fn.nodes[i]
+        if node.shape == ():
+            one = self.b.const(1.0)
+        else:
+            with self.b.at(node.loc):
+                one = self.b.emit(
+                    "param", name=f"__ones_{i}", shape=node.shape, dtype="float"
                 )
-                if local_ok:
-                    if scalar:
-                        one = b.const(1.0)
-                    else:
-                        with b.at(node.loc):
-                            one = b.emit(
-                                "param",
-                                name=f"__ones_{i}",
-                                shape=node.shape,
-                                dtype="float",
-                            )
-                        ev.bind(one, np.ones(concrete(node.shape, point.dims)))
-                    lc = substitute(b, term, grad_of[i], one)
-                    edge.local = ev.value(lc)
-                    if scalar:
-                        edge.local_text = describe(lc)
-                edges.append(edge)
-        kind = "scalar" if scalar else "elementwise" if elementwise else "general"
-        steps.append(Step(i, upstream[i], gname, parts.get(i, []), edges, kind))
-    grads = {p.name: ev.value(fn.grads[p.name]) for p in fn.wrt}
-    return Trace(
-        fn, point, ev, forward, labels, seed_value, steps, upstream, parts, grads
-    )
+            self.ev.bind(one, np.ones(concrete(node.shape, self.point.dims)))
+        return substitute(self.b, term, self.grad_of[i], one)
 
 
 def gradient_name(label: str) -> str:
@@ -279,7 +329,7 @@ def gradient_name(label: str) -> str:
     return "d_" + label if label.isidentifier() else "d" + label
 
 
-def incoming(fn: Function, flow: Flow, forward: list[int]) -> dict[int, list]:
+def incoming(fn: Function, flow: Flow) -> dict[int, list]:
     """For each forward node with a gradient: ``(target, term)`` for each term of a
     gradient it sends back (to an input, or past inputs without a gradient of their own)."""
     out: dict[int, list] = {}
@@ -293,7 +343,7 @@ def incoming(fn: Function, flow: Flow, forward: list[int]) -> dict[int, list]:
     return out
 
 
-def passed(fn: Function, grad_of: dict, below: dict, i: int, t: int) -> list[int]:
+def passed(grad_of: dict, below: dict, i: int, t: int) -> list[int]:
     """The forward nodes between ``t`` and its reader ``i`` that have no gradient node
     of their own (the compiled backward goes past them), latest first."""
     return [
