@@ -159,6 +159,18 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+class Projected:
+    """``<u, f(x)>``: a tensor-valued ``f`` projected on a seed ``u`` (a scalar to
+    difference; its gradient is ``f_backward(u, ...)``)."""
+
+    def __init__(self, f, u):
+        self.f = f
+        self.u = u
+
+    def __call__(self, *args) -> float:
+        return float(np.sum(self.u * np.asarray(self.f(*args), dtype=np.float64)))
+
+
 def central_differences(phi, args: list, pos: int) -> np.ndarray:
     """The gradient of the scalar ``phi(*args)`` in input ``pos`` by central differences."""
     x0 = np.array(args[pos], dtype=np.float64)
@@ -200,9 +212,7 @@ def check_function(
         phi = f
     else:
         u = rng.standard_normal(value.shape)
-
-        def phi(*a):
-            return float(np.sum(u * np.asarray(f(*a), dtype=np.float64)))
+        phi = Projected(f, u)
 
     paths = {}
     calls = []

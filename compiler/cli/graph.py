@@ -118,187 +118,137 @@ def cmd_graph(args) -> int:
 
 def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
     """The DOT text of ``gradc graph`` (rendered from ``templates/graph.dot.j2``)."""
+    fn = trace.fn
+    nodes, edges = forward_graph(trace)
+    clusters = []
+    if adjoint:
+        back_nodes, back_edges = adjoint_graph(trace)
+        edges += back_edges
+        clusters = [
+            dict(id="forward", title="forward", nodes=nodes),
+            dict(
+                id="backward",
+                title="backward (the compiled adjoint graph)",
+                nodes=back_nodes,
+            ),
+        ]
+        nodes = []
+    at = ", ".join(
+        f"{p.name} = {wire_value(trace.point.inputs[p.name])}" for p in fn.params
+    )
+    marker = marker_line(text, fn.filename)
+    return render(
+        "graph.dot.j2",
+        marker=marker,
+        graph_name=fn.name,
+        title=f"{fn.name} at {at}",
+        marker_attr=marker.replace("\\", "\\\\").replace('"', '\\"'),
+        nodes=nodes,
+        clusters=clusters,
+        edges=edges,
+    )
+
+
+def dot_node(id: str, kind: str, symbol: str, name="", extra="", note="") -> dict:
+    """A node of the template: ``kind`` is input, op, adjoint or output."""
+    return dict(id=id, kind=kind, symbol=symbol, name=name, extra=extra, note=note)
+
+
+def dot_edge(src: str, dst: str, value=None, grad=None, style="") -> dict:
+    """A wire of the template: its value (green) above its gradient (red)."""
+    return dict(src=src, dst=dst, value=value, grad=grad, style=style)
+
+
+def wire_value(v) -> str:
+    """A forward value on a wire: a number, or a tensor's shape and norm."""
+    arr = np.asarray(v)
+    if arr.ndim == 0:
+        return fmt_number(arr, 3) if arr.dtype.kind == "f" else str(arr.item())
+    if arr.dtype.kind != "f":
+        return fmt_array(arr)
+    norm = fmt_number(np.linalg.norm(arr.ravel()), 3)
+    return f"{format_attr(tuple(arr.shape))} ‖·‖ = {norm}"
+
+
+def wire_grad(v) -> str:
+    """A gradient on a wire: a number, or a tensor gradient's norm."""
+    arr = np.asarray(v)
+    if arr.ndim == 0:
+        return fmt_number(arr, 3)
+    return f"‖∇‖ = {fmt_number(np.linalg.norm(arr.ravel()), 3)}"
+
+
+def forward_graph(trace: Trace) -> tuple[list[dict], list[dict]]:
+    """The forward graph's nodes and wires, each wire with the gradient sent back
+    along it (when the compiled backward pass computes one there)."""
     fn, L, ev = trace.fn, trace.labels, trace.ev
-    dims = trace.point.dims
-    sym = Symbols(Utf8())
-
-    def val(v) -> str:
-        arr = np.asarray(v)
-        if arr.ndim == 0:
-            return fmt_number(arr, 3) if arr.dtype.kind == "f" else str(arr.item())
-        if arr.dtype.kind != "f":
-            return fmt_array(arr)
-        return f"{format_attr(tuple(arr.shape))} ‖·‖ = {fmt_number(np.linalg.norm(arr.ravel()), 3)}"
-
-    def grad(v) -> str:
-        arr = np.asarray(v)
-        if arr.ndim == 0:
-            return fmt_number(arr, 3)
-        return f"‖∇‖ = {fmt_number(np.linalg.norm(arr.ravel()), 3)}"
-
-    out = trace.out_label
-    forward_nodes, edges = [], []
+    nodes = []
     for i in trace.forward:
         node = fn.nodes[i]
         note = ""
         if len(trace.parts.get(i, [])) > 1:
-            note = f"Σ {grad(trace.upstream[i])}"
+            note = f"Σ {wire_grad(trace.upstream[i])}"
         if node.op == "param":
-            forward_nodes.append(
-                dict(
-                    id=f"n{i}", kind="input", symbol=L[i], name="", extra="", note=note
-                )
-            )
+            nodes.append(dot_node(f"n{i}", "input", L[i], note=note))
         elif node.op in ("const", "dim"):
             label = L[i] if node.op == "const" else str(node.attr("expr"))
-            forward_nodes.append(
-                dict(id=f"n{i}", kind="input", symbol=label, name="", extra="", note="")
-            )
+            nodes.append(dot_node(f"n{i}", "input", label))
         else:
-            symbol, extra = op_symbol(node, dims)
+            symbol, extra = op_symbol(node, trace.point.dims)
             name = L[i] if not L[i].startswith("%") else ""
-            forward_nodes.append(
-                dict(
-                    id=f"n{i}",
-                    kind="op",
-                    symbol=symbol,
-                    name=name,
-                    extra=extra,
-                    note=note,
-                )
-            )
+            nodes.append(dot_node(f"n{i}", "op", symbol, name, extra, note))
     sent: dict[tuple[int, int], list] = {}
     for step in trace.steps:
         for e in step.edges:
             if e.down is not None:
                 sent.setdefault(e.wire, []).append(e.down)
+    edges = []
     for i in trace.forward:
-        node = fn.nodes[i]
-        for a in node.args:
+        for a in fn.nodes[i].args:
             waiting = sent.get((a, i))
             g = waiting.pop(0) if waiting else None
-            edges.append(
-                dict(
-                    src=f"n{a}",
-                    dst=f"n{i}",
-                    value=val(ev.values[a]),
-                    grad=None if g is None else grad(g),
-                    style="",
-                )
-            )
-    forward_nodes.append(
-        dict(id="out", kind="output", symbol=out, name="", extra="", note="")
-    )
+            grad = None if g is None else wire_grad(g)
+            edges.append(dot_edge(f"n{a}", f"n{i}", wire_value(ev.values[a]), grad))
+    nodes.append(dot_node("out", "output", trace.out_label))
     edges.append(
-        dict(
-            src=f"n{fn.output}",
-            dst="out",
-            value=val(ev.values[fn.output]),
-            grad=grad(trace.seed_value),
-            style="",
+        dot_edge(
+            f"n{fn.output}",
+            "out",
+            wire_value(ev.values[fn.output]),
+            wire_grad(trace.seed_value),
         )
     )
+    return nodes, edges
 
-    clusters = []
-    if adjoint:
-        fwd = set(trace.forward)
-        grad_nodes = list(fn.grads.values())
-        back = sorted(reachable(fn.nodes, grad_nodes) - fwd)
-        bnodes = []
-        for k in back:
-            node = fn.nodes[k]
-            if k == fn.seed:
-                bnodes.append(
-                    dict(
-                        id=f"n{k}",
-                        kind="input",
-                        symbol=node.attr("name"),
-                        name="",
-                        extra="",
-                        note="",
-                    )
-                )
-            elif node.op in ("const", "dim"):
-                label = (
-                    P.number(node.attr("value"), integral=True).text
-                    if node.op == "const"
-                    else str(node.attr("expr"))
-                )
-                bnodes.append(
-                    dict(
-                        id=f"n{k}",
-                        kind="input",
-                        symbol=label,
-                        name="",
-                        extra="",
-                        note="",
-                    )
-                )
+
+def adjoint_graph(trace: Trace) -> tuple[list[dict], list[dict]]:
+    """The compiled adjoint graph's nodes and wires (dashed: read from the forward
+    graph), ending in one output node per gradient."""
+    fn, ev = trace.fn, trace.ev
+    fwd = set(trace.forward)
+    nodes, edges = [], []
+    for k in sorted(reachable(fn.nodes, list(fn.grads.values())) - fwd):
+        node = fn.nodes[k]
+        if k == fn.seed:
+            nodes.append(dot_node(f"n{k}", "input", node.attr("name")))
+        elif node.op == "const":
+            label = P.number(node.attr("value"), integral=True).text
+            nodes.append(dot_node(f"n{k}", "input", label))
+        elif node.op == "dim":
+            nodes.append(dot_node(f"n{k}", "input", str(node.attr("expr"))))
+        else:
+            symbol, extra = op_symbol(node, trace.point.dims)
+            nodes.append(dot_node(f"n{k}", "adjoint", symbol, node.name or "", extra))
+        for a in node.args:
+            v = wire_value(ev.value(a))
+            if a in fwd:
+                edges.append(dot_edge(f"n{a}", f"n{k}", value=v, style="dashed"))
             else:
-                symbol, extra = op_symbol(node, dims)
-                bnodes.append(
-                    dict(
-                        id=f"n{k}",
-                        kind="adjoint",
-                        symbol=symbol,
-                        name=node.name or "",
-                        extra=extra,
-                        note="",
-                    )
-                )
-            for a in node.args:
-                style = "dashed" if a in fwd else ""
-                v = ev.value(a)
-                edges.append(
-                    dict(
-                        src=f"n{a}",
-                        dst=f"n{k}",
-                        value=val(v) if a in fwd else None,
-                        grad=None if a in fwd else val(v),
-                        style=style,
-                    )
-                )
-        for p in fn.wrt:
-            g = fn.grads[p.name]
-            bnodes.append(
-                dict(
-                    id=f"grad_{p.name}",
-                    kind="output",
-                    symbol=sym.grad(out, p.name),
-                    name="",
-                    extra="",
-                    note="",
-                )
-            )
-            edges.append(
-                dict(
-                    src=f"n{g}",
-                    dst=f"grad_{p.name}",
-                    value=None,
-                    grad=val(ev.value(g)),
-                    style="",
-                )
-            )
-        clusters = [
-            dict(id="forward", title="forward", nodes=forward_nodes),
-            dict(
-                id="backward",
-                title="backward (the compiled adjoint graph)",
-                nodes=bnodes,
-            ),
-        ]
-        forward_nodes = []
-
-    at = ", ".join(f"{p.name} = {val(trace.point.inputs[p.name])}" for p in fn.params)
-    return render(
-        "graph.dot.j2",
-        marker=marker_line(text, fn.filename),
-        graph_name=fn.name,
-        title=f"{fn.name} at {at}",
-        marker_attr=marker_line(text, fn.filename)
-        .replace("\\", "\\\\")
-        .replace('"', '\\"'),
-        nodes=forward_nodes,
-        clusters=clusters,
-        edges=edges,
-    )
+                edges.append(dot_edge(f"n{a}", f"n{k}", grad=v))
+    sym = Symbols(Utf8())
+    for p in fn.wrt:
+        g = fn.grads[p.name]
+        out = f"grad_{p.name}"
+        nodes.append(dot_node(out, "output", sym.grad(trace.out_label, p.name)))
+        edges.append(dot_edge(f"n{g}", out, grad=wire_value(ev.value(g))))
+    return nodes, edges

@@ -61,32 +61,12 @@ def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
         ops, values, consts, roots, act = operations(fn, ev, live, active_nodes(fn))
     need_positive: set[str] = set()
     problems: list[str] = []
-
-    def ancestors(key) -> set[str]:
-        keep = reachable(fn.nodes, sorted(roots[key]))
-        return {
-            p.name
-            for p in fn.params
-            if p.node in keep and fn.nodes[p.node].dtype == "float"
-        }
-
-    def v(key):
-        return np.asarray(values[key], dtype=np.float64)
-
+    v = Floats(values)
     for key, node in ops:
-        a = node.args
-        domain = None  # (argument, lower bound)
-        if node.op in ("log", "sqrt"):
-            domain = (a[0], 0.0)
-        elif node.op == "log1p":
-            domain = (a[0], -1.0)
-        elif node.op == "pow":
-            c = consts.get(a[1])
-            if c is None or not float(c).is_integer():
-                domain = (a[0], 0.0)
+        domain = input_domain(node, consts)
         if domain is not None:
             if not np.all(v(domain[0]) > domain[1] + KINK_MARGIN):
-                need_positive |= ancestors(domain[0])
+                need_positive |= float_ancestors(fn, roots[domain[0]])
                 problems.append(f"{node.op} of a value <= {fmt_number(domain[1])}")
             continue
         if not act[key]:
@@ -98,6 +78,41 @@ def inspect_point(fn: Function, point: Point) -> tuple[set[str], list[str]]:
     if out.dtype.kind == "f" and not np.all(np.isfinite(out)):
         problems.append("a value that is not finite")
     return need_positive, problems
+
+
+class Floats:
+    """``v(key)``: the value of ``key`` in ``values`` as a float64 array."""
+
+    def __init__(self, values: dict):
+        self.values = values
+
+    def __call__(self, key) -> np.ndarray:
+        return np.asarray(self.values[key], dtype=np.float64)
+
+
+def float_ancestors(fn: Function, roots: set[int]) -> set[str]:
+    """The float parameters the nodes ``roots`` are computed from."""
+    keep = reachable(fn.nodes, sorted(roots))
+    return {
+        p.name
+        for p in fn.params
+        if p.node in keep and fn.nodes[p.node].dtype == "float"
+    }
+
+
+def input_domain(node, consts) -> tuple[object, float] | None:
+    """``(argument, lower bound)`` when ``node`` needs its argument above a bound
+    (``log``, ``sqrt``, ``log1p``, a fractional power), else None."""
+    a = node.args
+    if node.op in ("log", "sqrt"):
+        return (a[0], 0.0)
+    if node.op == "log1p":
+        return (a[0], -1.0)
+    if node.op == "pow":
+        c = consts.get(a[1])
+        if c is None or not float(c).is_integer():
+            return (a[0], 0.0)
+    return None
 
 
 def kink_margin(node, key, v, consts) -> float | None:

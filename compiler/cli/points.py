@@ -114,9 +114,6 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
     positive = expression_needs(fn)
     needs = [e for e, _ in slice_needs(fn)] + positive
 
-    def at(e, sizes):
-        return e.subs({dim_symbol(d): n for d, n in sizes.items()})
-
     for _ in range(200):
         failing = [e for e in needs if at(e, dims) < 0]
         if not failing:
@@ -142,6 +139,11 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
         f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
         f"but the sizes are {sizes}"
     )
+
+
+def at(e, sizes: dict[str, int]):
+    """Dimension expression ``e`` with the sizes ``sizes`` put in."""
+    return e.subs({dim_symbol(d): n for d, n in sizes.items()})
 
 
 def expression_needs(fn: Function) -> list:
