@@ -367,6 +367,68 @@ def test_graph_dot_renders_with_graphviz(tmp_path):
     assert rendered.returncode == 0, rendered.stderr.decode()
 
 
+def deep_formula(layers: int) -> str:
+    """A chain of ``layers`` formula lines (three operations each)."""
+    lines = [
+        "def deep(x: Vector[n], w: Scalar) -> Scalar:",
+        "    h0 = tanh(x * w + 1)",
+    ]
+    lines += [f"    h{k} = tanh(h{k - 1} * w + {k})" for k in range(1, layers)]
+    lines.append(f"    return sum(h{layers - 1} ** 2)")
+    return "\n".join(lines) + "\n"
+
+
+def dot_clusters(dot: str) -> dict[str, tuple[str, list[str]]]:
+    """``{cluster id: (label, node ids)}`` of the DOT text."""
+    out = {}
+    pattern = r'subgraph "cluster_(\w+)" \{\n\s*label=<(.*?)>;(.*?)\n  \}'
+    for m in re.finditer(pattern, dot, re.S):
+        nodes = re.findall(r"^\s*(n\d+) \[", m.group(3), re.M)
+        out[m.group(1)] = (html.unescape(m.group(2)), nodes)
+    return out
+
+
+def test_graph_of_a_large_formula_has_a_box_per_line(tmp_path):
+    path = tmp_path / "deep.grad"
+    path.write_text(deep_formula(12))
+    done = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5")
+    assert done.returncode == 0, done.stderr
+    dot = done.stdout
+    assert "rankdir=TB" in dot  # top to bottom
+    clusters = dot_clusters(dot)
+    # one cluster per formula line, in line order, labelled with the line
+    assert list(clusters) == [f"line_{k}" for k in range(2, 15)]
+    assert clusters["line_2"][0] == "line 2: h0 = tanh(x * w + 1)"
+    assert clusters["line_5"][0] == "line 5: h3 = tanh(h2 * w + 3)"
+    assert clusters["line_14"][0] == "line 14: return sum(h11 ** 2)"
+    # every operation is in the box of its line: mul, add, tanh on each layer's line
+    ops = re.findall(r"^\s*(n\d+) \[shape=(?:circle|ellipse)", dot, re.M)
+    boxed = [n for _, nodes in clusters.values() for n in nodes]
+    assert set(ops) <= set(boxed)
+    assert len(clusters["line_5"][1]) == 4  # *, the constant 3, +, tanh
+    # deterministic, and the wires still carry values and gradients
+    assert run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5").stdout == dot
+    assert all(
+        len(label) == 2 for (src, dst), label in dot_edges(dot).items() if dst == "out"
+    )
+    # with the adjoint graph: the line boxes, then the backward box
+    adjoint = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--adjoint")
+    assert adjoint.returncode == 0, adjoint.stderr
+    names = list(dot_clusters(adjoint.stdout))
+    assert names[:-1] == list(clusters) and names[-1] == "backward"
+    if shutil.which("dot"):
+        rendered = subprocess.run(
+            ["dot", "-Tsvg"], input=adjoint.stdout.encode(), capture_output=True
+        )
+        assert rendered.returncode == 0, rendered.stderr.decode()
+
+
+def test_graph_of_a_small_formula_stays_left_to_right():
+    done = run("graph", LECTURE, "--function", "mul_add", "--at", LECTURE_AT)
+    assert done.returncode == 0, done.stderr
+    assert "rankdir=LR" in done.stdout and "cluster_" not in done.stdout
+
+
 # ---------------------------------------------------------------------------- check
 
 

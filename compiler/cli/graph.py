@@ -71,6 +71,10 @@ def op_symbol(node, dims: dict) -> tuple[str, str]:
     return symbol, " ".join(extra)
 
 
+#: a forward graph with more operations than this is drawn top to bottom, one box per line
+LARGE_GRAPH = 30
+
+
 def cmd_graph(args) -> int:
     trace, text = load_trace(args)
     for note in trace.point.notes:
@@ -120,19 +124,23 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
     """The DOT text of ``gradc graph`` (rendered from ``templates/graph.dot.j2``)."""
     fn = trace.fn
     nodes, edges = forward_graph(trace)
+    large = sum(1 for n in nodes if n["kind"] == "op") > LARGE_GRAPH
     clusters = []
+    if large:  # top to bottom, a box per formula line
+        nodes, clusters = by_line(trace, nodes)
+    elif adjoint:
+        clusters = [dict(id="forward", title="forward", nodes=nodes)]
+        nodes = []
     if adjoint:
         back_nodes, back_edges = adjoint_graph(trace)
         edges += back_edges
-        clusters = [
-            dict(id="forward", title="forward", nodes=nodes),
+        clusters.append(
             dict(
                 id="backward",
                 title="backward (the compiled adjoint graph)",
                 nodes=back_nodes,
-            ),
-        ]
-        nodes = []
+            )
+        )
     at = ", ".join(
         f"{p.name} = {wire_value(trace.point.inputs[p.name])}" for p in fn.params
     )
@@ -142,11 +150,31 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
         marker=marker,
         graph_name=fn.name,
         title=f"{fn.name} at {at}",
+        rankdir="TB" if large else "LR",
         marker_attr=marker.replace("\\", "\\\\").replace('"', '\\"'),
         nodes=nodes,
         clusters=clusters,
         edges=edges,
     )
+
+
+def by_line(trace: Trace, nodes: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``nodes`` split into one cluster per formula line (``line 7: q = W @ x``, in line
+    order; a constant goes with the line that first uses it) and the nodes of no line
+    (the inputs, the output), which stay outside."""
+    line_of = {f"n{i}": trace.fn.nodes[i].loc for i in trace.forward}
+    outside: list[dict] = []
+    lines: dict[int, dict] = {}
+    for n in nodes:
+        loc = line_of.get(n["id"])
+        if loc is None or n["kind"] == "output":
+            outside.append(n)
+            continue
+        if loc.line not in lines:
+            title = f"line {loc.line}: {loc.text.strip()}"
+            lines[loc.line] = dict(id=f"line_{loc.line}", title=title, nodes=[])
+        lines[loc.line]["nodes"].append(n)
+    return outside, [lines[k] for k in sorted(lines)]
 
 
 def dot_node(id: str, kind: str, symbol: str, name="", extra="", note="") -> dict:
