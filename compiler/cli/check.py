@@ -52,6 +52,7 @@ Exit status: 0 all match, 1 a mismatch, 2 bad input."""
 
 
 def cmd_check(args) -> int:
+    """``gradc check FILE``: every gradient against finite differences; exit 0 or 1."""
     text = read_source(args.file)
     fuse = not args.no_fuse
     functions = lower_source(text, filename=args.file, fuse=fuse)
@@ -128,6 +129,8 @@ def check_module(
 
 @dataclass
 class Row:
+    """One row of the check table: an input, the path it came by, and its errors."""
+
     input: str
     shape: str
     via: str
@@ -138,6 +141,7 @@ class Row:
 
 
 def table(rows: list[Row]) -> str:
+    """The rows as an aligned text table under a header."""
     head = ("input", "shape", "via", "max |fd|", "max abs err", "max rel err", "result")
     body = [
         (
@@ -289,5 +293,6 @@ def check_function(
 
 
 def backward_path(module, fn: Function, args: list, u):
+    """``f_forward`` then ``f_backward`` with upstream gradient ``u``: ``(value, grads)``."""
     value, cache = getattr(module, fn.name + "_forward")(*args)
     return value, getattr(module, fn.name + "_backward")(u, cache)

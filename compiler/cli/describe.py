@@ -38,6 +38,7 @@ def make_labels(fn: Function, forward: list[int]) -> dict[int, str]:
 
 
 def op_name(node) -> str:
+    """The operation name shown for ``node`` (a fused node's own name)."""
     return node.attr("name") if node.op == "fused" else node.op
 
 
@@ -61,6 +62,7 @@ class Describer:
         return self.expr(i).text
 
     def expr(self, i: int) -> P.Expr:
+        """Node ``i`` as a printer expression (memoised)."""
         if i in self.memo:
             return self.memo[i]
         node = self.nodes[i]

@@ -72,9 +72,11 @@ class Evaluator:
         self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
 
     def bind(self, i: int, value) -> None:
+        """Give node ``i`` (a parameter, the seed) the value ``value``."""
         self.values[i] = self.normalise(i, value)
 
     def normalise(self, i: int, value):
+        """``value`` as node ``i``'s dtype and concrete shape (a 0-d array as a scalar)."""
         dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[
             self.nodes[i].dtype
         ]
@@ -106,6 +108,7 @@ class Evaluator:
         return node_function(dims + body, len(args))(*args)
 
     def _eval(self, k: int):
+        """Node ``k``'s value from its inputs' values (which must be known)."""
         node = self.nodes[k]
         prim = PRIMS[node.op]
         if node.op == "param":

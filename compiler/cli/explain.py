@@ -17,6 +17,7 @@ from .trace import Edge, Step, Trace
 
 
 def cmd_explain(args) -> int:
+    """``gradc explain FILE --function F``: print the backward pass step by step."""
     trace, _ = load_trace(args)
     sym = Symbols()
     sys.stdout.write(explain_text(trace, sym))

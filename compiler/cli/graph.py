@@ -76,6 +76,7 @@ LARGE_GRAPH = 30
 
 
 def cmd_graph(args) -> int:
+    """``gradc graph``: DOT on stdout, or a .dot, .svg or .png file; exit 0 or 2."""
     trace, text = load_trace(args)
     for note in trace.point.notes:
         print(f"gradc: {note}", file=sys.stderr)

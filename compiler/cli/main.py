@@ -46,6 +46,7 @@ def stale_diff(path: Path, text: str) -> str:
 
 
 def cmd_compile(args) -> int:
+    """``gradc compile``: write (or with --check, compare) the NumPy module of each file."""
     if len(args.files) > 1 and not args.dir:
         raise UsageError("several files need -d DIR")
     if args.output and args.dir:
@@ -89,6 +90,7 @@ def cmd_compile(args) -> int:
 
 
 def cmd_ir(args) -> int:
+    """``gradc ir``: print the graph IR of the functions of a file."""
     text = read_source(args.file)
     functions = lower_source(text, filename=args.file, fuse=not args.no_fuse)
     for fn in select(functions, args.function, args.file, one=False):
@@ -97,6 +99,7 @@ def cmd_ir(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every ``gradc`` command."""
     parser = argparse.ArgumentParser(
         prog="gradc", description="Compile gradient formulas to readable NumPy code."
     )
@@ -187,6 +190,7 @@ def add_tool_commands(subparsers) -> None:
 
 
 def common_point_args(p) -> None:
+    """The options that choose a point: --seed, --dims, --no-fuse."""
     p.add_argument(
         "--seed", type=int, default=0, help="seed of the random inputs (default 0)"
     )
@@ -195,6 +199,7 @@ def common_point_args(p) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv``; return the exit status (0, 1, 2 or 130)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -84,12 +84,15 @@ class Point:
     notes: list[str] = field(default_factory=list)
 
     def args(self, fn: Function) -> list:
+        """The inputs in the order of the parameters of ``fn``."""
         return [self.inputs[p.name] for p in fn.params]
 
 
 def resolve_dims(
     fn: Function, given: dict[str, int], seen: dict[str, int]
 ) -> dict[str, int]:
+    """Sizes of every dimension of ``fn``: ``seen`` in --at values, then ``given``
+    with --dims, then the defaults (grown until slices and expressions fit)."""
     dims = dict(seen)
     for name, n in given.items():
         if name in fn.dims:

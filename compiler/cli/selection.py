@@ -50,6 +50,7 @@ def load_trace(args) -> tuple[Trace, str]:
 
 
 def drawn_note(point: Point, seed: int) -> str:
+    """The note saying which inputs were drawn, with which seed and sizes."""
     dims = ", ".join(f"{k}={v}" for k, v in point.dims.items())
     return f"drawn at random with --seed {seed}: {', '.join(point.drawn)}" + (
         f" (dims {dims})" if dims else ""

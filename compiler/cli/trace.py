@@ -45,6 +45,8 @@ class Edge:
 
 @dataclass
 class Step:
+    """One node of the backward pass: its upstream gradient and what it sends back."""
+
     node: int
     upstream: object
     upstream_name: str
@@ -75,6 +77,7 @@ class Trace:
 
     @property
     def out_label(self) -> str:
+        """The display name of the output."""
         return self.labels[self.fn.output]
 
 
@@ -145,6 +148,7 @@ class Flow:
         return sorted(found, key=lambda g: -self.forward_of[g])
 
     def _reads(self, k: int) -> frozenset:
+        """The gradient nodes node ``k`` reads (memoised; stops at gradient nodes)."""
         if k not in self.memo:
             if k in self.forward_of:
                 self.memo[k] = frozenset({k})
