@@ -73,7 +73,6 @@ class Trace:
     upstream: dict[int, object]  # total gradient of every forward node that has one
     parts: dict[int, list[tuple[int, object]]]
     grads: dict[str, object]  # fn.grads evaluated: the compiled backward's gradients
-    texts: dict[int, str] = field(default_factory=dict)
 
     @property
     def out_label(self) -> str:
