@@ -22,7 +22,8 @@ import pytest
 
 import cli
 import gradc
-from gradc.cli import evaluate, tools
+from gradc.cli import check, kinks, points
+from gradc.cli.trace import trace_at
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "examples/lecture.grad"
@@ -148,9 +149,12 @@ def test_explain_neuron_matches_the_lecture(fuse):
     assert "= 0.731059 " in text  # the output value, sigmoid(1)
     if fuse:  # the sigmoid gate: local gradient f (1 - f)
         assert "local ∂f/∂s = f * (1.0 - f) = 0.196612" in text
-    else:  # the lecture's gates: exp, +1, 1/x (-0.53 on both sides of the +1 gate)
+    else:  # the lecture's gates: -x, exp, +1, 1/x in the forward pass; the compiled
+        # backward pass (the simplifier cancels the two negations) goes from f to s in
+        # one product, past the gates that have no gradient of their own
         assert "= np.exp(" in text
-        assert "= -0.534447" in text
+        assert "to s (through %12, %11, %10): local ∂f/∂s = " in text
+        assert "= 0.196612" in text
 
 
 def test_explain_shows_fan_out_sums(mix):
@@ -363,6 +367,68 @@ def test_graph_dot_renders_with_graphviz(tmp_path):
     assert rendered.returncode == 0, rendered.stderr.decode()
 
 
+def deep_formula(layers: int) -> str:
+    """A chain of ``layers`` formula lines (three operations each)."""
+    lines = [
+        "def deep(x: Vector[n], w: Scalar) -> Scalar:",
+        "    h0 = tanh(x * w + 1)",
+    ]
+    lines += [f"    h{k} = tanh(h{k - 1} * w + {k})" for k in range(1, layers)]
+    lines.append(f"    return sum(h{layers - 1} ** 2)")
+    return "\n".join(lines) + "\n"
+
+
+def dot_clusters(dot: str) -> dict[str, tuple[str, list[str]]]:
+    """``{cluster id: (label, node ids)}`` of the DOT text."""
+    out = {}
+    pattern = r'subgraph "cluster_(\w+)" \{\n\s*label=<(.*?)>;(.*?)\n  \}'
+    for m in re.finditer(pattern, dot, re.S):
+        nodes = re.findall(r"^\s*(n\d+) \[", m.group(3), re.M)
+        out[m.group(1)] = (html.unescape(m.group(2)), nodes)
+    return out
+
+
+def test_graph_of_a_large_formula_has_a_box_per_line(tmp_path):
+    path = tmp_path / "deep.grad"
+    path.write_text(deep_formula(12))
+    done = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5")
+    assert done.returncode == 0, done.stderr
+    dot = done.stdout
+    assert "rankdir=TB" in dot  # top to bottom
+    clusters = dot_clusters(dot)
+    # one cluster per formula line, in line order, labelled with the line
+    assert list(clusters) == [f"line_{k}" for k in range(2, 15)]
+    assert clusters["line_2"][0] == "line 2: h0 = tanh(x * w + 1)"
+    assert clusters["line_5"][0] == "line 5: h3 = tanh(h2 * w + 3)"
+    assert clusters["line_14"][0] == "line 14: return sum(h11 ** 2)"
+    # every operation is in the box of its line: mul, add, tanh on each layer's line
+    ops = re.findall(r"^\s*(n\d+) \[shape=(?:circle|ellipse)", dot, re.M)
+    boxed = [n for _, nodes in clusters.values() for n in nodes]
+    assert set(ops) <= set(boxed)
+    assert len(clusters["line_5"][1]) == 4  # *, the constant 3, +, tanh
+    # deterministic, and the wires still carry values and gradients
+    assert run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5").stdout == dot
+    assert all(
+        len(label) == 2 for (src, dst), label in dot_edges(dot).items() if dst == "out"
+    )
+    # with the adjoint graph: the line boxes, then the backward box
+    adjoint = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--adjoint")
+    assert adjoint.returncode == 0, adjoint.stderr
+    names = list(dot_clusters(adjoint.stdout))
+    assert names[:-1] == list(clusters) and names[-1] == "backward"
+    if shutil.which("dot"):
+        rendered = subprocess.run(
+            ["dot", "-Tsvg"], input=adjoint.stdout.encode(), capture_output=True
+        )
+        assert rendered.returncode == 0, rendered.stderr.decode()
+
+
+def test_graph_of_a_small_formula_stays_left_to_right():
+    done = run("graph", LECTURE, "--function", "mul_add", "--at", LECTURE_AT)
+    assert done.returncode == 0, done.stderr
+    assert "rankdir=LR" in done.stdout and "cluster_" not in done.stdout
+
+
 # ---------------------------------------------------------------------------- check
 
 
@@ -404,8 +470,8 @@ def test_check_help_states_the_tolerances():
     assert done.returncode == 0
     text = done.stdout
     assert "central differences in float64" in text
-    assert f"{tools.FD_STEP:g}" in text and f"{tools.FD_RTOL:g}" in text
-    assert f"{tools.FD_ATOL:g}" in text
+    assert f"{check.FD_STEP:g}" in text and f"{check.FD_RTOL:g}" in text
+    assert f"{check.FD_ATOL:g}" in text
 
 
 def corrupt(module, name: str, factor: float, *, which: str):
@@ -435,24 +501,24 @@ def test_check_fails_on_a_corrupted_module(which, capsys):
     functions = gradc.lower_source(text, filename=LECTURE, adjoint=False)
     # a relative error of 1e-4 in one gradient is far above the tolerance (1e-6)
     corrupt(module, "mul_add", 1 + 1e-4, which=which)
-    assert tools.check_module(module, functions, seed=0) == 1
+    assert check.check_module(module, functions, seed=0) == 1
     out = capsys.readouterr().out
     assert f"MISMATCH: gradient of z ({which}) differs" in out
     assert "gradient of x" not in out.split("MISMATCH", 1)[1]
     # the uncorrupted module passes the same check
     module = gradc.load_source(text, filename=LECTURE)
-    assert tools.check_module(module, functions, seed=0) == 0
+    assert check.check_module(module, functions, seed=0) == 0
 
 
 def test_check_cli_exits_1_on_a_corrupted_backward(monkeypatch, capsys):
-    real = tools.load_module
+    real = check.load_module
 
     def load_corrupted(text, filename, fuse):
         module = real(text, filename, fuse)
         corrupt(module, "neuron", -1.0, which="backward")
         return module
 
-    monkeypatch.setattr(tools, "load_module", load_corrupted)
+    monkeypatch.setattr(check, "load_module", load_corrupted)
     assert cli.main(["check", LECTURE]) == 1
     out = capsys.readouterr().out
     assert "MISMATCH: gradient of w2 (backward)" in out
@@ -468,7 +534,7 @@ def test_check_reports_a_module_that_raises(capsys):
         raise RuntimeError("boom")
 
     module.sq_norm_backward = broken
-    assert tools.check_module(module, functions) == 1
+    assert check.check_module(module, functions) == 1
     assert "backward raised RuntimeError: boom" in capsys.readouterr().out
 
 
@@ -517,12 +583,10 @@ def test_drawn_points_suit_the_formula(mix):
     functions = {f.name: f for f in gradc.lower_source(mix.read_text(), adjoint=False)}
     for seed in range(5):
         fn = functions["domain"]
-        point = evaluate.draw_point(fn, evaluate.rng_for(seed, fn))
+        point = points.draw_point(fn, points.rng_for(seed, fn))
         assert np.all(point.inputs["x"] > 0) and np.all(point.inputs["y"] > 0)
         fn = functions["pick"]
-        point = evaluate.draw_point(
-            fn, evaluate.rng_for(seed, fn), dims={"n": 4, "m": 6}
-        )
+        point = points.draw_point(fn, points.rng_for(seed, fn), dims={"n": 4, "m": 6})
         rows, k = point.inputs["rows"], point.inputs["k"]
         assert isinstance(k, int) and 0 <= k < 4
         assert (
@@ -531,10 +595,10 @@ def test_drawn_points_suit_the_formula(mix):
             and np.all((0 <= rows) & (rows < 4))
         )
         fn = functions["kinks"]
-        point = evaluate.draw_point(fn, evaluate.rng_for(seed, fn))
+        point = points.draw_point(fn, points.rng_for(seed, fn))
         x, t = point.inputs["x"], point.inputs["t"]
         for kink in (0.0, t, -0.5, 0.5):
-            assert np.all(np.abs(x - kink) > evaluate.KINK_MARGIN)
+            assert np.all(np.abs(x - kink) > kinks.KINK_MARGIN)
 
 
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
@@ -544,8 +608,8 @@ def test_the_walk_agrees_with_the_compiled_module(fuse):
         text = (ROOT / example).read_text()
         module = gradc.load_source(text, filename=example, fuse=fuse)
         for fn in gradc.lower_source(text, filename=example, fuse=fuse):
-            point = evaluate.draw_point(fn, evaluate.rng_for(1, fn))
-            trace = evaluate.backprop(fn, point)
+            point = points.draw_point(fn, points.rng_for(1, fn))
+            trace = trace_at(fn, point)
             args = point.args(fn)
             value, cache = getattr(module, fn.name + "_forward")(*args)
             np.testing.assert_allclose(trace.ev.values[fn.output], value, rtol=1e-12)

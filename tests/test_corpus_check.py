@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# one `gradc check` subprocess per corpus file: in CI's full run, not in -m 'not slow'
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 CLI = ROOT / "cli.py"
 CORPUS = sorted((ROOT / "tests" / "corpus").glob("*.grad"))

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.cli import evaluate
+from gradc.cli import points as evaluate
 from gradc.errors import FormulaError
 from gradc.frontend import text as frontend
 from tests.buildcheck import check, modules

@@ -1,0 +1,123 @@
+"""Values of IR nodes: the ``Evaluator`` used by ``gradc check``, ``graph`` and ``explain``.
+
+Evaluation never re-implements an operation's math: each node is printed with the
+primitive table (``PRIMS[op].emit``, the printers the code generator uses) over
+placeholder names, and that printed text is evaluated with NumPy. Only gradc's own
+printed expressions are evaluated: formula text is parsed with ``ast`` and lowered to
+IR nodes, whose printers write the text from node attributes (numbers, axes, shapes);
+user text never reaches ``eval``. The helper functions (``_sigmoid``, ...) come from
+gradc's own template ``templates/helpers.py.j2``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import sympy
+
+from ..backend.context import Ctx
+from ..backend.loader import import_source
+from ..backend.templating import environment
+from ..core import printer as P
+from ..core.ir import Node, reachable
+from ..core.names import HELPER_ORDER
+from ..core.prim import PRIMS
+
+
+@functools.lru_cache(maxsize=1)
+def helper_namespace() -> dict:
+    """``np`` and the module helpers of the emitted code, from gradc's own template."""
+    calls = "".join("{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER)
+    text = (
+        environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
+    )
+    module = import_source(text, "gradc_helpers", {"np": np, "math": math})
+    return {"np": np, **{name: getattr(module, name) for name in HELPER_ORDER}}
+
+
+@functools.lru_cache(maxsize=4096)
+def node_function(body: str, nargs: int):
+    """A function of ``_v0 .. _v{nargs-1}`` running gradc's own printed ``body`` lines."""
+    params = ", ".join(f"_v{k}" for k in range(nargs))
+    lines = body.split("\n")
+    source = f"def _node({params}):\n" + "".join(f"    {ln}\n" for ln in lines)
+    return import_source(source, "gradc_node", helper_namespace())._node
+
+
+def dim_var(name: str) -> str:
+    """The placeholder of dimension ``name`` in evaluated text (never clashes with ``np``)."""
+    return "_dim_" + name
+
+
+def concrete(shape: tuple, dims: dict[str, int]) -> tuple[int, ...]:
+    """A symbolic shape with the dimension sizes ``dims`` substituted."""
+    out = []
+    for d in shape:
+        if isinstance(d, int):
+            out.append(d)
+            continue
+        value = d.xreplace({s: sympy.Integer(dims[s.name]) for s in d.free_symbols})
+        out.append(int(value))
+    return tuple(out)
+
+
+class Evaluator:
+    """Values of the nodes of ``nodes`` (a list that may grow), once their inputs are bound."""
+
+    def __init__(self, nodes: list, dims: dict[str, int]):
+        self.nodes = nodes
+        self.dims = dict(dims)
+        self.values: dict[int, object] = {}
+        self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
+
+    def bind(self, i: int, value) -> None:
+        """Give node ``i`` (a parameter, the seed) the value ``value``."""
+        self.values[i] = self.normalise(i, value)
+
+    def normalise(self, i: int, value):
+        """``value`` as node ``i``'s dtype and concrete shape (a 0-d array as a scalar)."""
+        dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[
+            self.nodes[i].dtype
+        ]
+        arr = np.asarray(value, dtype=dtype)
+        shape = concrete(self.nodes[i].shape, self.dims)
+        if arr.shape != shape:  # scalars broadcast by a rule (np.where(c, g, 0) ...)
+            arr = np.broadcast_to(arr, shape).copy()
+        return arr[()] if arr.ndim == 0 else arr
+
+    def value(self, i: int):
+        """The value of node ``i``, evaluating the unknown nodes it depends on first."""
+        if i not in self.values:
+            todo = sorted(k for k in reachable(self.nodes, [i]) if k not in self.values)
+            with np.errstate(all="ignore"):
+                for k in todo:
+                    self.values[k] = self.normalise(k, self._eval(k))
+        return self.values[i]
+
+    def apply(self, node: Node, args: list):
+        """The value of ``node`` (an op and its attributes) applied to the values ``args``."""
+        text = PRIMS[node.op].emit(
+            node, [P.name(f"_v{k}") for k in range(len(args))], self.ctx
+        )
+        return self.run(f"return {text.text}", list(args))
+
+    def run(self, body: str, args: list):
+        """Run gradc's printed ``body`` on ``args`` (dimension sizes bound as _dim_ names)."""
+        dims = "".join(f"{dim_var(d)} = {n}\n" for d, n in self.dims.items())
+        return node_function(dims + body, len(args))(*args)
+
+    def _eval(self, k: int):
+        """Node ``k``'s value from its inputs' values (which must be known)."""
+        node = self.nodes[k]
+        prim = PRIMS[node.op]
+        if node.op == "param":
+            raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
+        args = [P.name(f"_v{k}") for k in range(len(node.args))]
+        values = [self.values[a] for a in node.args]
+        if prim.stmts is not None:
+            # gradc's own printed statements (scatter: zeros, then an indexed add)
+            code = "\n".join(prim.stmts("_out", node, args, self.ctx))
+            return self.run(code + "\nreturn _out", values)
+        return self.run(f"return {prim.emit(node, args, self.ctx).text}", values)
