@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import reachable
+from ..core.prim import ops_in
 
 ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
 VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
@@ -88,9 +89,7 @@ def zero_d_array(nodes, i: int) -> bool:
         node = nodes[k]
         if node.shape != ():
             seen[k] = False  # reductions of arrays give NumPy floats
-        elif node.op == "fused" and any(
-            op == "where" for op, _, _ in node.attr("body")
-        ):
+        elif node.op == "fused" and "where" in ops_in(node):
             seen[k] = True
         else:
             seen[k] = node.op in ZERO_D_OPS or any(seen[a] for a in node.args)
