@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .prim import PRIMS
@@ -390,3 +391,16 @@ def reachable(nodes: list[Node], roots: list[int]) -> set[int]:
         seen.add(i)
         stack.extend(nodes[i].args)
     return seen
+
+
+def run_body(body: tuple, inputs: list, apply: Callable):
+    """The one walk over a fused node's body (entries ``(op, args, attrs)`` in order, an
+    ``input`` entry standing for ``inputs[k]``): ``apply(op, values, attrs)`` gives each
+    entry's value from its arguments' values; returns the last entry's value."""
+    vals: list = []
+    for op, args, attrs in body:
+        if op == "input":
+            vals.append(inputs[dict(attrs)["k"]])
+        else:
+            vals.append(apply(op, [vals[a] for a in args], attrs))
+    return vals[-1]

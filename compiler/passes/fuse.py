@@ -11,8 +11,9 @@ primitive table.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 
-from ..core.ir import Builder, Function, reachable, rebuild
+from ..core.ir import Builder, Function, reachable, rebuild, run_body
 from ..rewrite import make_rewriter
 from ..symbolic.body import FUSIBLE
 from ..symbolic.convert import derivable
@@ -145,13 +146,19 @@ def expand_fused(fn: Function) -> Function:
     def expand(i, node, remap):
         if node.op != "fused":
             return None
-        vals: list[int] = []
-        for op, args, attrs in node.attr("body"):
-            if op == "input":
-                vals.append(remap[node.args[dict(attrs)["k"]]])
-            else:
-                vals.append(b.emit(op, *(vals[a] for a in args), **dict(attrs)))
-        return vals[-1]
+        return run_body(
+            node.attr("body"), [remap[a] for a in node.args], BodyBuilder(b)
+        )
 
     b = Builder(rewrite=make_rewriter(fuse=False))
     return rebuild(fn, b, expand)
+
+
+@dataclass(frozen=True)
+class BodyBuilder:
+    """``apply`` for ``run_body``: an entry built as a plain node with the builder ``b``."""
+
+    b: Builder
+
+    def __call__(self, op: str, args: list, attrs: tuple) -> int:
+        return self.b.emit(op, *args, **dict(attrs))

@@ -16,7 +16,7 @@ import functools
 import sympy
 from sympy.codegen.cfunctions import expm1
 
-from ..core.ir import reachable
+from ..core.ir import reachable, run_body
 from ..core.prim import PRIMS
 from ..ops.sympy_functions import sigmoid
 
@@ -43,26 +43,19 @@ UPSTREAM = sympy.Symbol("_g", real=True)  # sorts first: products read g * ...
 
 def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
     """The SymPy expression of a body over the given input expressions."""
-    vals: list = []
-    for op, args, attrs in body:
-        if op == "input":
-            vals.append(inputs[dict(attrs)["k"]])
-        elif op == "const":
-            v = dict(attrs)["value"]
-            if v != v or abs(v) == float(
-                "inf"
-            ):  # a folded 1 / 0: oo or nan, never derivable
-                vals.append(sympy.Float(v))
-                continue
-            vals.append(
-                sympy.Integer(int(v))
-                if v == int(v) and abs(v) < 2**53
-                else sympy.Float(repr(v), 17)
-            )
-        else:
-            x = [vals[a] for a in args]
-            vals.append(SYMPY_OF[op](*x))
-    return vals[-1]
+    return run_body(body, inputs, sympy_entry)
+
+
+def sympy_entry(op: str, args: list, attrs: tuple) -> sympy.Expr:
+    """One body entry as SymPy: its function of its arguments, or the exact constant."""
+    if op != "const":
+        return SYMPY_OF[op](*args)
+    v = dict(attrs)["value"]
+    if v != v or abs(v) == float("inf"):  # a folded 1 / 0: oo or nan, never derivable
+        return sympy.Float(v)
+    if v == int(v) and abs(v) < 2**53:
+        return sympy.Integer(int(v))
+    return sympy.Float(repr(v), 17)
 
 
 def freeze_body(nodes, root: int, compact: bool = False):

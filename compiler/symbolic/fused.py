@@ -3,10 +3,12 @@ inline, whose local gradients SymPy derives (``symbolic/body.py``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
 from ..core import printer as P
-from ..core.ir import Node
+from ..core.ir import Node, run_body
 from ..core.prim import prim, spell
 from ..ops.common import elementwise_shape
 from ..ops.spelling import both
@@ -19,14 +21,17 @@ from .convert import build
 
 def body_emit(node, a, ctx):
     """Print a fused node's body inline, with the same spellings as unfused nodes."""
-    vals: list = []
-    for op, args, attrs in node.attr("body"):
-        if op == "input":
-            vals.append(a[dict(attrs)["k"]])
-        else:
-            inner = Node(op, args, (), "float", attrs)
-            vals.append(spell(inner, [vals[k] for k in args], ctx))
-    return vals[-1]
+    return run_body(node.attr("body"), a, BodySpeller(ctx))
+
+
+@dataclass(frozen=True)
+class BodySpeller:
+    """``apply`` for ``run_body``: an entry printed as the unfused node would be."""
+
+    ctx: object
+
+    def __call__(self, op: str, args: list, attrs: tuple):
+        return spell(Node(op, (), (), "float", attrs), args, self.ctx)
 
 
 def expand(b, expr, nodes: dict) -> int:
