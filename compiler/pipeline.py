@@ -3,6 +3,8 @@ SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands
 
     frontend -> fuse -> differentiate -> expand fused nodes -> late rewrites -> seed one
 
+(``walk``: the prefix up to the backward walk, whose nodes ``gradc explain`` shows.)
+
 Each stage is a function from IR to IR in ``passes/``; with ``fuse=False`` the fusion
 stages are skipped (``--no-fuse``) and every node is differentiated by its own rule.
 """
@@ -17,17 +19,30 @@ from .passes.late import late
 from .passes.seed import with_value_and_grad
 
 
+def walk(fn: Function, *, fuse: bool = True) -> Function:
+    """The pipeline up to and including the backward walk: fused (when ``fuse``) and
+    differentiated, with the walk's record (``adjoints``, ``sent``) still valid."""
+    return differentiate(fuse_regions(fn) if fuse else fn, fuse=fuse)
+
+
 def transform(fn: Function, *, fuse: bool = True, adjoint: bool = True) -> Function:
     """One lowered function through the passes: fused (when ``fuse``), then, when
     ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph."""
-    if fuse:
-        fn = fuse_regions(fn)
     if not adjoint:
-        return fn
-    fn = differentiate(fn, fuse=fuse)
+        return fuse_regions(fn) if fuse else fn
+    fn = walk(fn, fuse=fuse)
     if fuse:
         fn = expand_fused(fn)
     return with_value_and_grad(late(fn))
+
+
+def walk_source(
+    source, *, filename: str = "<string>", fuse: bool = True
+) -> list[Function]:
+    """Formula text through the pipeline up to the backward walk (frontend, fuse,
+    differentiate): the graphs whose ``adjoints`` and ``sent`` record every gradient the
+    walk built, node by node (what ``gradc explain`` and ``gradc graph`` show)."""
+    return [walk(f, fuse=fuse) for f in text.parse(source, filename, fuse=fuse)]
 
 
 def lower_source(

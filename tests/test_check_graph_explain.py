@@ -149,12 +149,22 @@ def test_explain_neuron_matches_the_lecture(fuse):
     assert "= 0.731059 " in text  # the output value, sigmoid(1)
     if fuse:  # the sigmoid gate: local gradient f (1 - f)
         assert "local ∂f/∂s = f * (1.0 - f) = 0.196612" in text
-    else:  # the lecture's gates: -x, exp, +1, 1/x in the forward pass; the compiled
-        # backward pass (the simplifier cancels the two negations) goes from f to s in
-        # one product, past the gates that have no gradient of their own
+    else:  # the lecture's gates, one step each: 1/x, +1, exp, *-1 (the numbers of its slide)
         assert "= np.exp(" in text
-        assert "to s (through %12, %11, %10): local ∂f/∂s = " in text
-        assert "= 0.196612" in text
+        assert "local ∂f/∂%12 = -(f / %12) = -0.534447" in text
+        assert (
+            "downstream ∂f/∂%11 = local × upstream = 1 × (-0.534447) = -0.534447"
+            in text
+        )
+        assert (
+            "downstream ∂f/∂%10 = local × upstream = 0.367879 × (-0.534447) = -0.196612"
+            in text
+        )
+        assert "to s: local ∂%10/∂s = -1" in text
+        assert (
+            "downstream ∂f/∂s = local × upstream = (-1) × (-0.196612) = 0.196612"
+            in text
+        )
 
 
 def test_explain_shows_fan_out_sums(mix):
@@ -390,8 +400,8 @@ def dot_clusters(dot: str) -> dict[str, tuple[str, list[str]]]:
 
 def test_graph_of_a_large_formula_has_a_box_per_line(tmp_path):
     path = tmp_path / "deep.grad"
-    path.write_text(deep_formula(12))
-    done = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5")
+    path.write_text(deep_formula(12))  # gate by gate (--no-fuse): 49 operations
+    done = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--no-fuse")
     assert done.returncode == 0, done.stderr
     dot = done.stdout
     assert "rankdir=TB" in dot  # top to bottom
@@ -407,12 +417,16 @@ def test_graph_of_a_large_formula_has_a_box_per_line(tmp_path):
     assert set(ops) <= set(boxed)
     assert len(clusters["line_5"][1]) == 4  # *, the constant 3, +, tanh
     # deterministic, and the wires still carry values and gradients
-    assert run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5").stdout == dot
+    assert (
+        run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--no-fuse").stdout == dot
+    )
     assert all(
         len(label) == 2 for (src, dst), label in dot_edges(dot).items() if dst == "out"
     )
     # with the adjoint graph: the line boxes, then the backward box
-    adjoint = run("graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--adjoint")
+    adjoint = run(
+        "graph", str(path), "--at", "x=[0.1,-0.2],w=0.5", "--adjoint", "--no-fuse"
+    )
     assert adjoint.returncode == 0, adjoint.stderr
     names = list(dot_clusters(adjoint.stdout))
     assert names[:-1] == list(clusters) and names[-1] == "backward"

@@ -53,8 +53,8 @@ def explain_text(trace: Trace, sym: Symbols) -> str:
     lines += ["", f"Gradients of {trace.out_label} at the inputs"]
     lines += gradient_lines(trace, sym)
     lines.append(
-        f"(every number above is a value of the compiled graph: {fn.name}_forward "
-        f"and {fn.name}_backward compute the same)"
+        "(every number above is the value of a node of the graph the compiler's backward "
+        f"walk built; {fn.name}_forward and {fn.name}_backward compute the same)"
     )
     return "\n".join(lines) + "\n"
 
@@ -131,7 +131,7 @@ def edge_lines(trace: Trace, step: Step, e: Edge, sym: Symbols) -> list[str]:
     down = sym.number(e.down)
     if step.kind == "scalar" and e.local is not None:
         local = sym.number(e.local)
-        shown = local if e.local_text == local else f"{e.local_text} = {local}"
+        shown = local if names_a_number(e.local_text) else f"{e.local_text} = {local}"
         lines = [
             f"    to {to}: local {local_name} = {shown}",
             f"        downstream {down_name} = local {sym.times} upstream = "
@@ -184,3 +184,13 @@ def columns(rows: list[list[str]], indent: str) -> list[str]:
         indent + "  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[-1]
         for r in rows
     ]
+
+
+def names_a_number(text: str) -> bool:
+    """Whether a local gradient's text is a bare number (``1.0``): then its value alone
+    is shown, not ``1.0 = 1``."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -134,6 +134,9 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
         graph_name=fn.name,
         title=f"{fn.name} at {at}",
         rankdir="TB" if large else "LR",
+        # Graphviz's newer ranking: the old one fails on some line boxes ("trouble in
+        # init_rank") once a backward box is added
+        newrank=large,
         marker_attr=marker.replace("\\", "\\\\").replace('"', '\\"'),
         nodes=nodes,
         clusters=clusters,

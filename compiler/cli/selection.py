@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ir import Function
-from ..pipeline import lower_source
+from ..pipeline import walk_source
 from .errors import InputError
 from .files import read_source
 from .formatting import parse_assignments, parse_dims
@@ -34,7 +34,7 @@ def select(functions: list[Function], name: str | None, filename: str, *, one: b
 def load_trace(args) -> tuple[Trace, str]:
     """Parse, lower and differentiate FILE, pick the function, and walk it at the point."""
     text = read_source(args.file)
-    functions = lower_source(text, filename=args.file, fuse=not args.no_fuse)
+    functions = walk_source(text, filename=args.file, fuse=not args.no_fuse)
     (fn,) = select(functions, args.function, args.file, one=True)
     at = parse_assignments(args.at, "--at")
     dims = parse_dims(args.dims)

@@ -75,6 +75,10 @@ class Function:
     After ``autodiff.differentiate``: ``seed`` is the node of the upstream gradient
     ``d_<output>`` and ``grads`` maps each differentiated parameter to its adjoint node;
     ``value_and_grad`` is the same graph with the seed set to 1 (``passes/seed.py``).
+    The backward walk's own record, on the graph ``differentiate`` returns (passes that
+    rebuild the graph drop it): ``adjoints`` maps each forward node to the node of its
+    total gradient, ``sent`` maps ``(node, input position)`` to the gradient that node
+    sends back through that input (``gradc explain`` and ``gradc graph`` read both).
     """
 
     name: str
@@ -93,6 +97,8 @@ class Function:
     adjoint_of: dict[int, int] = field(default_factory=dict)
     source: list[str] = field(default_factory=list)
     value_and_grad: Function | None = None
+    adjoints: dict[int, int] = field(default_factory=dict)
+    sent: dict[tuple[int, int], int] = field(default_factory=dict)
 
     @property
     def wrt(self) -> list[Param]:
@@ -376,6 +382,8 @@ def rebuild(fn: Function, b: Builder, make=None) -> Function:
         grads={k: remap[v] for k, v in fn.grads.items()},
         notes=notes,
         adjoint_of=adjoint_of,
+        adjoints={},
+        sent={},
         rewrites=fn.rewrites + b.fired,
     )
 

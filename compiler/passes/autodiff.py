@@ -174,6 +174,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
         )
     adjoint: dict[int, int] = {fn.output: seed}
     adjoint_of: dict[int, int] = {}
+    sent: dict[tuple[int, int], int] = {}
     for i in range(fn.output, -1, -1):
         g = adjoint.get(i)
         node = b[i]
@@ -183,9 +184,11 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             b.name(g, "d_" + node.name)
         adjoint_of.setdefault(g, i)
         with b.at(node.loc):
-            for a, c in zip(node.args, contributions(b, i, node, g, masks)):
+            terms = contributions(b, i, node, g, masks)
+            for pos, (a, c) in enumerate(zip(node.args, terms)):
                 if c is None or a not in active:
                     continue
+                sent[(i, pos)] = c
                 adjoint[a] = (
                     b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
                 )
@@ -210,4 +213,6 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
         rewrites=fn.rewrites + b.fired,
         notes=dict(b.notes),
         adjoint_of=adjoint_of,
+        adjoints=dict(adjoint),
+        sent=sent,
     )
