@@ -38,8 +38,11 @@ def module_docstring(text: str) -> str:
     return ast.get_docstring(tree) or ""
 
 
-def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> str:
-    """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module."""
+def compile_source(
+    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+) -> str:
+    """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module
+    (whose functions validate nothing when ``checks`` is False: ``--no-checks``)."""
     if isinstance(text, bytes):
         raw = text
     else:
@@ -52,7 +55,7 @@ def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> st
                 "text holds a lone surrogate "
                 f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
             ) from None
-    return _compile(decode(raw, filename), filename, fuse, raw)
+    return _compile(decode(raw, filename), filename, fuse, raw, checks)
 
 
 def located(before: str, filename: str, message: str) -> FormulaError:
@@ -75,13 +78,15 @@ def decode(raw: bytes, filename: str) -> str:
         ) from None
 
 
-def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
+def _compile(
+    text: str, filename: str, fuse: bool, raw: bytes, checks: bool = True
+) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     functions = lower_source(text, filename=filename, fuse=fuse)
-    return generate(functions, filename, raw, module_docstring(text))
+    return generate(functions, filename, raw, module_docstring(text), checks)
 
 
-def compile_file(path, *, fuse: bool = True) -> str:
+def compile_file(path, *, fuse: bool = True, checks: bool = True) -> str:
     """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
     p = Path(path)
     try:
@@ -90,7 +95,7 @@ def compile_file(path, *, fuse: bool = True) -> str:
         raise FormulaError(
             f"cannot read file: {exc.strerror}", filename=str(path)
         ) from None
-    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data)
+    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data, checks)
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
@@ -99,25 +104,29 @@ def import_module_source(source: str, name: str) -> types.ModuleType:
 
 
 def load_source(
-    text, *, filename: str = "<string>", fuse: bool = True
+    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
 ) -> types.ModuleType:
     """Compile formula text and import the result in memory."""
-    source = compile_source(text, filename=filename, fuse=fuse)
+    source = compile_source(text, filename=filename, fuse=fuse, checks=checks)
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
     return import_module_source(
         source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
     )
 
 
-def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
+def compile_sympy(
+    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
     fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return generate([fn], "<sympy>", text.encode("utf-8"), "")
+    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks)
 
 
-def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
+def load_sympy(
+    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+):
     """Compile a SymPy expression and import the module in memory."""
     return import_module_source(
-        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse),
+        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks),
         "gradc_sympy_" + name,
     )

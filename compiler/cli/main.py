@@ -62,7 +62,7 @@ def cmd_compile(args) -> int:
                 )
     status = 0
     for name in args.files:
-        text = compile_file(name, fuse=not args.no_fuse)
+        text = compile_file(name, fuse=not args.no_fuse, checks=not args.no_checks)
         if args.dir:
             out = Path(args.dir) / (Path(name).stem + ".py")
         elif args.output:
@@ -118,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="exit 1 with a diff if OUT is stale"
     )
     p.add_argument("--no-fuse", action="store_true", help="one node per primitive")
+    p.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="no input validation in the emitted functions (callers pass float64 "
+        "arrays of the declared shapes)",
+    )
     p.add_argument(
         "--force", action="store_true", help="overwrite files gradc did not write"
     )
