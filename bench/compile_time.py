@@ -6,7 +6,10 @@
 2. Chain formulas ``def chain(x: Scalar) -> Scalar`` of N = 500, 1000, 2000
    statements (``t1 = sin(x) * x``, ``t2 = tanh(t1) + t1 * x``, ... cycling through
    five patterns, one of which uses the previous temporary twice): time
-   ``gradc.compile_source``; compile time should grow linearly in N.
+   ``gradc.compile_source``; compile time should grow linearly in N. Then chains of
+   N = 300, 1000, 2000 statements mixing every elementwise operation (``MIXED``, each
+   statement reading the two previous temporaries, as a recurrent cell does), fused
+   and ``--no-fuse``.
 3. The same scalar chain at depth 40 (and shallower depths, to show the growth)
    as a SymPy expression, differentiated the way SymPy users do it: ``diff`` w.r.t.
    each input, ``cse``, ``lambdify``; beside gradc's ``compile_sympy`` on the same
@@ -41,9 +44,36 @@ PATTERNS = (
     "exp(-{p} ** 2) * x",
 )
 
+# Every elementwise operation, mixed; {q}: the temporary before {p} (read twice: the
+# fan-out of a recurrent cell, so gradients sum).
+MIXED = (
+    "sin({p}) * x",
+    "cos({p}) + {q} * x",
+    "tanh({p}) - 0.5 * {q}",
+    "sigmoid({p}) * x + {q}",
+    "exp(-{p} ** 2) * x",
+    "log(1 + {p} ** 2) + {q}",
+    "sqrt(1 + {p} * {p}) - x",
+    "softplus({p}) - {q} / (1 + x ** 2)",
+    "log1p(abs({p})) * x",
+    "expm1(0.1 * {p}) + {q}",
+    "erf({p}) * x",
+    "relu({p}) + 0.1 * {q}",
+    "0.01 * square({p}) + x",
+    "maximum({p}, {q}) * x",
+    "minimum({p}, x) + {q}",
+    "clip({p}, -1, 1) * x",
+    "where({p} > {q}, {p}, {q}) + x",
+    "arctan2({p}, 1 + x ** 2)",
+    "tan(0.1 * {p}) + {q}",
+    "sign({p}) * {q} + {p}",
+    "{p} / (1 + abs({q}))",
+)
+
 PROFILES = {
     "full": {
         "chain_ns": (500, 1000, 2000),
+        "mixed_ns": (300, 1000, 2000),
         "chain_repeats": 2,
         "file_repeats": 5,
         "sympy_depths": (10, 20, 40),
@@ -51,6 +81,7 @@ PROFILES = {
     },
     "quick": {
         "chain_ns": (500, 1000, 2000),
+        "mixed_ns": (300, 1000, 2000),
         "chain_repeats": 1,
         "file_repeats": 1,
         "sympy_depths": (10, 20),
@@ -61,17 +92,18 @@ PROFILES = {
 X_EVAL = 0.3
 
 
-def chain_source(n: int) -> str:
+def chain_source(n: int, patterns=PATTERNS) -> str:
     lines = [
         f'"""A chain of {n} scalar statements (bench/compile_time.py)."""',
         "",
         "",
         "def chain(x: Scalar) -> Scalar:",
     ]
-    prev = "x"
+    prev, before = "x", "x"
     for k in range(1, n + 1):
-        lines.append(f"    t{k} = " + PATTERNS[(k - 1) % len(PATTERNS)].format(p=prev))
-        prev = f"t{k}"
+        pattern = patterns[(k - 1) % len(patterns)]
+        lines.append(f"    t{k} = " + pattern.format(p=prev, q=before))
+        prev, before = f"t{k}", prev
     lines.append(f"    return {prev}")
     return "\n".join(lines) + "\n"
 
@@ -145,11 +177,13 @@ def time_files(gradc, repeats: int) -> list[dict]:
 # 2. chains
 
 
-def time_chains(gradc, ns, repeats: int) -> dict:
+def time_chains(gradc, ns, repeats: int, patterns=PATTERNS, fuse: bool = True) -> dict:
     rows = []
     for n in ns:
-        text = chain_source(n)
-        t = _median_time(repeats, gradc.compile_source, text, filename=f"chain{n}.grad")
+        text = chain_source(n, patterns)
+        t = _median_time(
+            repeats, gradc.compile_source, text, filename=f"chain{n}.grad", fuse=fuse
+        )
         rows.append({"statements": n, "seconds": t, "us_per_statement": 1e6 * t / n})
     out: dict[str, Any] = {"rows": rows}
     if len(rows) >= 2:
@@ -307,6 +341,22 @@ def run(gradc, *, quick: bool = False) -> dict:
         print(f"  growth: time ~ N^{k:.2f} (1.00 = linear)")
     result["chains"] = chains
 
+    print(
+        f"\nCompile time, chains mixing every elementwise op ({len(MIXED)} patterns, "
+        "each reading the two previous temporaries):"
+    )
+    result["mixed"] = {}
+    for fuse in (True, False):
+        mixed = time_chains(gradc, prof["mixed_ns"], prof["chain_repeats"], MIXED, fuse)
+        label = "fused" if fuse else "--no-fuse"
+        for row in mixed["rows"]:
+            print(
+                f"  {label:9s} N = {row['statements']:5d}  {_ms(row['seconds']):>10s}  "
+                f"{row['us_per_statement']:8.0f} us/statement"
+            )
+        print(f"  {label:9s} growth: time ~ N^{mixed['growth_exponent']:.2f}")
+        result["mixed"][label] = mixed
+
     print("\nSymPy's approach (diff + cse + lambdify) vs gradc on the scalar chain:")
     print(
         f"  {'depth':>5s} {'sympy build':>12s} {'sympy d+cse+l':>14s} {'gradc sympy':>12s}"
@@ -366,6 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sympy-worker", type=int, metavar="DEPTH", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    import cli
+
+    cli.use_checkout()  # this checkout's compiler/ as gradc, not an installed one
     if args.sympy_worker is not None:
         sympy_worker(args.sympy_worker)
         return 0

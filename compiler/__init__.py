@@ -2,20 +2,17 @@
 
 Formula text (or a SymPy expression) -> graph IR -> reverse-mode adjoint IR ->
 fusion and simplification -> a standalone NumPy module (see SPEC.md and README.md).
+
+The functions live in ``gradc.api``; this package names them and imports that module
+(with SymPy and NumPy) the first time one is used (``lazy.py``), so that the command
+line starts without them.
 """
 
 from __future__ import annotations
 
-import ast
-import types
-from pathlib import Path
-
-from .backend.loader import import_source
-from .backend.module import generate
 from .core.names import VERSION
 from .errors import FormulaError
-from .pipeline import lower_source
-from .pipeline import lower_sympy as _lower_sympy
+from .lazy import resolve
 
 __all__ = [
     "FormulaError",
@@ -28,96 +25,30 @@ __all__ = [
 ]
 __version__ = VERSION
 
-
-def module_docstring(text: str) -> str:
-    """The formula file's docstring (read with ``ast``, never executed), or ''."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return ""
-    return ast.get_docstring(tree) or ""
-
-
-def compile_source(text, *, filename: str = "<string>", fuse: bool = True) -> str:
-    """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module."""
-    if isinstance(text, bytes):
-        raw = text
-    else:
-        try:
-            raw = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise located(
-                text[: exc.start],
-                filename,
-                "text holds a lone surrogate "
-                f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
-            ) from None
-    return _compile(decode(raw, filename), filename, fuse, raw)
+# The public functions, imported from ``api`` on first use (PEP 562).
+API = {
+    name: f".api:{name}"
+    for name in [
+        "compile_file",
+        "compile_source",
+        "compile_sympy",
+        "decode",
+        "import_module_source",
+        "load_source",
+        "load_sympy",
+        "lower_source",
+        "module_docstring",
+    ]
+}
 
 
-def located(before: str, filename: str, message: str) -> FormulaError:
-    """A FormulaError at the position just after the text ``before``."""
-    line = before.count("\n") + 1
-    col = len(before) - (before.rfind("\n") + 1) + 1
-    return FormulaError(message, filename=filename, line=line, col=col)
+def __getattr__(name: str):
+    if name not in API:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = resolve(API[name])
+    globals()[name] = value
+    return value
 
 
-def decode(raw: bytes, filename: str) -> str:
-    """Formula bytes as text (UTF-8, an optional BOM dropped), or a located FormulaError."""
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        before = raw[: exc.start].decode("utf-8", "replace")
-        raise located(
-            before,
-            filename,
-            f"file is not UTF-8 text ({exc.reason}, byte 0x{raw[exc.start]:02x})",
-        ) from None
-
-
-def _compile(text: str, filename: str, fuse: bool, raw: bytes) -> str:
-    """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
-    functions = lower_source(text, filename=filename, fuse=fuse)
-    return generate(functions, filename, raw, module_docstring(text))
-
-
-def compile_file(path, *, fuse: bool = True) -> str:
-    """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise FormulaError(
-            f"cannot read file: {exc.strerror}", filename=str(path)
-        ) from None
-    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data)
-
-
-def import_module_source(source: str, name: str) -> types.ModuleType:
-    """Import generated module text in memory (gradc's own output, never user text)."""
-    return import_source(source, name)
-
-
-def load_source(
-    text, *, filename: str = "<string>", fuse: bool = True
-) -> types.ModuleType:
-    """Compile formula text and import the result in memory."""
-    source = compile_source(text, filename=filename, fuse=fuse)
-    stem = Path(filename).stem if not filename.startswith("<") else "formula"
-    return import_module_source(
-        source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
-    )
-
-
-def compile_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True) -> str:
-    """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
-    fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return generate([fn], "<sympy>", text.encode("utf-8"), "")
-
-
-def load_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
-    """Compile a SymPy expression and import the module in memory."""
-    return import_module_source(
-        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse),
-        "gradc_sympy_" + name,
-    )
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(API))

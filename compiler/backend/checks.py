@@ -316,6 +316,39 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     ]
 
 
+def unchecked_inputs(
+    fn: Function, names: dict[str, str], dims: dict[str, str], used: set[str], ctx: Ctx
+) -> list[str]:
+    """The prologue of a function built with ``--no-checks``: nothing is converted or
+    checked; the dimensions the code ``used`` reads are bound from the first parameter
+    whose shape has each alone (``n, _ = X.shape``), and on NumPy a float parameter
+    becomes np.float64 (``1.0 / x`` at 0 is inf, as on arrays, not ZeroDivisionError)."""
+    lines: list[str] = []
+    bound: set[str] = set()
+    for p in fn.params:
+        node = fn.nodes[p.node]
+        v = names[p.name]
+        if not node.shape:
+            if node.dtype == "float" and not ctx.target.floats:
+                lines += to_float64([v])
+            continue
+        keys = [
+            d.name if not isinstance(d, int) and d.is_Symbol else None
+            for d in node.shape
+        ]
+        needed = [
+            k if k is not None and k not in bound and dims[k] in used else None
+            for k in keys
+        ]
+        if not any(needed):
+            continue
+        bound |= {k for k in needed if k}
+        targets = [dims[k] if k else "_" for k in needed]
+        lhs = f"({targets[0]},)" if len(targets) == 1 else ", ".join(targets)
+        lines.append(f"{lhs} = {v}.shape")
+    return lines
+
+
 def to_float64(names: list[str]) -> list[str]:
     """``x = np.float64(x)`` for each of ``names``: NumPy arithmetic from here on."""
     return [f"{v} = np.float64({v})" for v in names]

@@ -9,7 +9,7 @@ from ..core.ir import Function, reachable
 from ..core.names import reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
-from .checks import check_seed, prologue, to_float64
+from .checks import check_seed, prologue, to_float64, unchecked_inputs
 from .context import Ctx
 from .emit import Emitter, emit_body
 from .layout import (
@@ -192,9 +192,9 @@ class Family:
 
     def seed_lines(self, seed: str, cached_floats: list[str]) -> list[str]:
         """The check of the seed (or, in a fallback, the conversion of the seed and of the
-        cached floats with np.float64)."""
+        cached floats with np.float64; with ``--no-checks``, nothing)."""
         if not self.target.checked:
-            return to_float64([seed] + cached_floats)
+            return [] if self.target.public else to_float64([seed] + cached_floats)
         return check_seed(self.fn, seed, self.dims)
 
     def wrapper(self, kind: str, callee: str, index: int) -> dict:
@@ -206,7 +206,10 @@ class Family:
         return lay_out(name, params, docstring(fn, kind, []), [], call)
 
     def inputs(self, fn: Function, used: set[str]) -> list[str]:
-        """The input checks of a function whose code reads ``used`` (or conversions)."""
+        """The input checks of a function whose code reads ``used`` (or conversions: all
+        parameters to np.float64 in a fallback; with ``--no-checks``, ``unchecked_inputs``)."""
+        if not self.target.checked and self.target.public:
+            return unchecked_inputs(fn, self.pnames, self.dims, used, self.ctx)
         if not self.target.checked:
             return to_float64(self.params)
         return prologue(fn, self.pnames, self.dims, used, self.ctx)

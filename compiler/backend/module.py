@@ -4,6 +4,7 @@ function, laid out by the Jinja2 templates in ``templates/``."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ..core.ir import Function, reachable
 from ..core.names import HELPER_ORDER, VERSION
@@ -57,11 +58,14 @@ def with_needs(helpers: set[str]) -> set[str]:
     return helpers
 
 
-def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
+def family(
+    fn: Function, names: list[str], checks: bool = True
+) -> tuple[list[dict], set[str]]:
     """The emitted functions of ``fn`` (the scalar build when every value is a scalar and
     every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls), and
-    the helpers they use."""
-    fam, used = function_family(fn, names, MATH if math_build(fn) else NUMPY)
+    the helpers they use; without input checks unless ``checks``."""
+    target = MATH if math_build(fn) else NUMPY
+    fam, used = function_family(fn, names, target if checks else target.unchecked())
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
         extra, needs = function_family(fn, names, MATH.fallback)
@@ -70,18 +74,39 @@ def family(fn: Function, names: list[str]) -> tuple[list[dict], set[str]]:
     return fam, used
 
 
+NUMPY_IMPORT = "import numpy as np\n"
+NUMPY_USE = re.compile(r"\bnp\.")
+NO_CHECKS_DOC = [
+    "Compiled with --no-checks: the functions validate nothing. Pass float64 arrays",
+    "(and floats) of the declared shapes; anything else gives wrong results or errors",
+    "that do not name the parameter.",
+]
+
+
+def doc_lines(module_doc: str, source: str, checks: bool) -> list[str]:
+    """The module docstring's lines; without ``checks``, the --no-checks paragraph
+    after the generated-from line."""
+    lines = module_doc_lines(module_doc, source)
+    if checks:
+        return lines
+    return [lines[0], "", *NO_CHECKS_DOC, *lines[1:]]
+
+
 def generate(
     functions: list[Function],
     source: str,
     raw: bytes,
     module_doc: str,
+    checks: bool = True,
 ) -> str:
-    """The whole module text for the compiled ``functions`` of one formula source (bytes ``raw``)."""
+    """The whole module text for the compiled ``functions`` of one formula source (bytes
+    ``raw``); with ``checks`` False (``--no-checks``) the functions validate nothing, and
+    the docstring says so."""
     names = [f.name for f in functions]
     digest = hashlib.sha256(raw).hexdigest()
     families, helpers = [], set()
     for fn in functions:
-        fam, used = family(fn, names)
+        fam, used = family(fn, names, checks)
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
     helpers = with_needs(helpers)
@@ -91,14 +116,19 @@ def generate(
         exports += [fn.name + "_forward", fn.name + "_backward"]
         if fn.nodes[fn.output].shape == ():
             exports += [fn.name + "_value_and_grad", fn.name + "_grad"]
-    return render(
-        "module.py.j2",
+    data = dict(
         version=VERSION,
         source=source,
         digest=digest,
-        doc=[escape_doc(ln) for ln in module_doc_lines(module_doc, source)],
+        doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks)],
         helpers=[h for h in HELPER_ORDER if h in helpers],
         import_math="math" in helpers,
+        checks=checks,
         families=families,
         exports=exports,
     )
+    text = render("module.py.j2", import_numpy=True, **data)
+    if checks or NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]):
+        return text
+    # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
+    return render("module.py.j2", import_numpy=False, **data)

@@ -10,7 +10,7 @@ one with its NumPy fallbacks as a third); a next target (array API, numba) adds 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.names import fallback_name
 
@@ -26,8 +26,10 @@ class Target:
     # The helper a float parameter goes through: ``_float64`` (checked, becomes a NumPy
     # scalar) or ``_scalar`` (called only when the value is not a float already).
     scalar_check: str
-    # Inputs are checked (shapes, values, the seed); else converted with np.float64 and not
-    # checked (a fallback: the public function that calls it checked them).
+    # Inputs are checked (shapes, values, the seed). Else not checked: a fallback converts
+    # them with np.float64 (the public function that calls it checked them); a public
+    # target built with ``--no-checks`` (``unchecked``) only binds the dimensions its code
+    # reads and, on NumPy, makes its float parameters np.float64 (values, not validation).
     checked: bool
     # Every result is converted with float() (a fallback's results are floats).
     float_results: bool
@@ -47,6 +49,11 @@ class Target:
     def floats_out(self) -> bool:
         """Whether results are floats without a float() of 0-d arrays (``owned``)."""
         return self.floats or self.float_results
+
+    def unchecked(self) -> Target:
+        """This target without input checks (``--no-checks``, API ``checks=False``); its
+        fallback, if any, is unchecked already."""
+        return replace(self, checked=False)
 
     def function_name(self, fn_name: str, kind: str) -> str:
         """The name of the emitted function of ``kind`` (``forward``, ...) of ``fn_name``."""

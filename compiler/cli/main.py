@@ -1,5 +1,12 @@
-"""The ``gradc`` command line (SPEC §3): the argument parser of every command, and
-``compile`` and ``ir`` (``check``, ``explain`` and ``graph`` have a module each).
+"""The ``gradc`` command line (SPEC §3): the argument parser of every command, and the
+dispatch of each command to its module (``check``, ``explain``, ``graph``; ``compile``
+and ``ir`` in ``compile.py``).
+
+Start-up: this module imports neither NumPy nor SymPy nor the compiler. A command's
+module is imported when it runs, through ``COMMANDS`` (resolved in ``gradc/lazy.py``,
+the one place gradc imports by name); before that, ``precheck`` reads and parses the
+first formula file with ``ast`` alone. So ``gradc --help`` and a ``FILE:LINE:COL``
+syntax error take a few tens of milliseconds (bench/README.md, start-up).
 
 Exit codes: 0 success; 1 a check failed or an output is stale; 2 bad input
 (``FILE:LINE:COL: error:`` with the line quoted, never a traceback).
@@ -8,94 +15,43 @@ Exit codes: 0 success; 1 a check failed or an output is stale; 2 bad input
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 
-from .. import FormulaError, compile_file, lower_source
-from ..core.ir import format_function
-from .check import CHECK_EPILOG, cmd_check
-from .explain import cmd_explain
-from .files import read_source, write_atomic
-from .graph import cmd_graph
-from .selection import select
+from ..errors import FormulaError
+from ..frontend.source import decode, read_python
+from ..lazy import resolve
+from .errors import UsageError, compile_usage
+from .files import read_source
+from .tolerances import CHECK_EPILOG
+
+# Each command's function, "module:function" relative to the package, imported when the
+# command runs (gradc/lazy.py).
+COMMANDS = {
+    "compile": ".cli.compile:cmd_compile",
+    "ir": ".cli.compile:cmd_ir",
+    "check": ".cli.check:cmd_check",
+    "graph": ".cli.graph:cmd_graph",
+    "explain": ".cli.explain:cmd_explain",
+}
 
 
-class UsageError(Exception):
-    """A bad command line or file operation: reported, exit 2."""
-
-
-def stale_diff(path: Path, text: str) -> str:
-    """The unified diff from ``path``'s contents to ``text`` ('' when the bytes are equal).
-
-    Bytes, not text: a copy with CRLF line endings or a byte-order mark is stale too.
-    """
-    raw = path.read_bytes() if path.exists() else b""
-    if raw == text.encode("utf-8"):
-        return ""
-    old = raw.decode("utf-8", errors="replace")
-    diff = "".join(
-        difflib.unified_diff(
-            old.splitlines(keepends=True),
-            text.splitlines(keepends=True),
-            fromfile=f"{path} (on disk)",
-            tofile=f"{path} (compiled now)",
-        )
-    )
-    return diff or f"{path}: the text is the same, the bytes are not\n"
-
-
-def cmd_compile(args) -> int:
-    """``gradc compile``: write (or with --check, compare) the NumPy module of each file."""
-    if len(args.files) > 1 and not args.dir:
-        raise UsageError("several files need -d DIR")
-    if args.output and args.dir:
-        raise UsageError("-o and -d cannot be used together")
-    if args.dir:
-        stems: dict[str, str] = {}
-        for name in args.files:
-            other = stems.setdefault(Path(name).stem, name)
-            if other != name:
-                raise UsageError(
-                    f"{other} and {name} would both be written to "
-                    f"{Path(args.dir) / (Path(name).stem + '.py')}"
-                )
-    status = 0
-    for name in args.files:
-        text = compile_file(name, fuse=not args.no_fuse)
-        if args.dir:
-            out = Path(args.dir) / (Path(name).stem + ".py")
-        elif args.output:
-            out = Path(args.output)
-        else:
-            out = None
-        if args.check:
-            if out is None:
-                raise UsageError("--check needs -o OUT.py or -d DIR")
-            diff = stale_diff(out, text)
-            if diff:
-                sys.stdout.write(diff)
-                print(
-                    f"gradc: {out} is stale; run gradc compile to update it",
-                    file=sys.stderr,
-                )
-                status = 1
-        elif out is None:
-            sys.stdout.write(text)
-        else:
-            write_atomic(
-                out, text.encode("utf-8"), args.force, make_parents=bool(args.dir)
-            )
-    return status
-
-
-def cmd_ir(args) -> int:
-    """``gradc ir``: print the graph IR of the functions of a file."""
-    text = read_source(args.file)
-    functions = lower_source(text, filename=args.file, fuse=not args.no_fuse)
-    for fn in select(functions, args.function, args.file, one=False):
-        sys.stdout.write(format_function(fn, adjoint=args.adjoint))
-    return 0
+def precheck(args) -> None:
+    """The errors each command meets first, raised before its module (and SymPy) is
+    imported: ``compile``'s options, then its first file read as ``compile_file`` reads
+    it (not UTF-8, too large, a NUL byte, not Python syntax); the one file of the other
+    commands read as they read it. The command itself meets the same errors the same
+    way: this only reports them sooner."""
+    if args.command == "compile":
+        compile_usage(args)
+        path = Path(args.files[0])
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return  # compile_file reports it
+        read_python(decode(data, path.as_posix()), path.as_posix())
+    else:
+        read_python(read_source(args.file), args.file)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -119,16 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-fuse", action="store_true", help="one node per primitive")
     p.add_argument(
+        "--no-checks",
+        action="store_true",
+        help="no input validation in the emitted functions (callers pass float64 "
+        "arrays of the declared shapes)",
+    )
+    p.add_argument(
         "--force", action="store_true", help="overwrite files gradc did not write"
     )
-    p.set_defaults(run=cmd_compile)
 
     p = sub.add_parser("ir", help="print the graph IR")
     p.add_argument("file", metavar="FILE.grad")
     p.add_argument("--function", metavar="F")
     p.add_argument("--adjoint", action="store_true", help="include the adjoint graph")
     p.add_argument("--no-fuse", action="store_true")
-    p.set_defaults(run=cmd_ir)
 
     add_tool_commands(sub)
     return parser
@@ -148,7 +108,6 @@ def add_tool_commands(subparsers) -> None:
     p.add_argument("file", metavar="FILE.grad")
     p.add_argument("--function", metavar="F", help="check only function F")
     common_point_args(p)
-    p.set_defaults(run=cmd_check)
 
     p = subparsers.add_parser(
         "graph",
@@ -171,7 +130,6 @@ def add_tool_commands(subparsers) -> None:
         "--force", action="store_true", help="overwrite files gradc did not write"
     )
     common_point_args(p)
-    p.set_defaults(run=cmd_graph)
 
     p = subparsers.add_parser(
         "explain",
@@ -186,7 +144,6 @@ def add_tool_commands(subparsers) -> None:
         "--at", metavar="x=-2,y=5", help="input values (NAME=number or JSON list)"
     )
     common_point_args(p)
-    p.set_defaults(run=cmd_explain)
 
 
 def common_point_args(p) -> None:
@@ -203,7 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.run(args)
+        precheck(args)
+        return resolve(COMMANDS[args.command])(args)
     except FormulaError as exc:
         print(exc.report(), file=sys.stderr)
         return 2

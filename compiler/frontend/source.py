@@ -6,11 +6,14 @@ from __future__ import annotations
 import ast
 import difflib
 import math
+import re
+import warnings
 from dataclasses import dataclass, field
 
 from ..errors import FormulaError
 
 MAX_LITERAL_DIGITS = 60
+MAX_SOURCE_BYTES = 1_000_000
 
 
 @dataclass
@@ -94,3 +97,60 @@ def literal(node, src: Source, message: str) -> float:
     if not math.isfinite(v):
         raise src.error(node, "number literal is not finite")
     return v
+
+
+def located(before: str, filename: str, message: str) -> FormulaError:
+    """A FormulaError at the position just after the text ``before``."""
+    line = before.count("\n") + 1
+    col = len(before) - (before.rfind("\n") + 1) + 1
+    return FormulaError(message, filename=filename, line=line, col=col)
+
+
+def decode(raw: bytes, filename: str) -> str:
+    """Formula bytes as text (UTF-8, an optional BOM dropped), or a located FormulaError."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start].decode("utf-8", "replace")
+        raise located(
+            before,
+            filename,
+            f"file is not UTF-8 text ({exc.reason}, byte 0x{raw[exc.start]:02x})",
+        ) from None
+
+
+def read_python(text: str, filename: str) -> tuple[ast.Module, Source]:
+    """The formula text's syntax tree and its ``Source``, or a located FormulaError (too
+    large, a NUL byte, not Python syntax). Needs nothing but ``ast``: the command line
+    reports these before it imports the compiler (``cli/main.py``)."""
+    if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
+        raise FormulaError(
+            f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename
+        )
+    # Lines as Python numbers them (\n, \r\n, \r), not str.splitlines' wider set.
+    src = Source(filename, re.split(r"\r\n|\r|\n", text))
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise src.error((line, 1), "file contains a NUL byte (binary file?)")
+    return parse_python(text, src), src
+
+
+def parse_python(text: str, src: Source) -> ast.Module:
+    """``ast.parse`` with every failure turned into a located FormulaError."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter(
+                "ignore"
+            )  # e.g. SyntaxWarning: reported as errors below
+            return ast.parse(text, filename=src.filename)
+    except SyntaxError as exc:
+        line = exc.lineno or 1
+        col = exc.offset or 1
+        message = "invalid syntax" + (
+            f": {exc.msg}" if exc.msg != "invalid syntax" else ""
+        )
+        raise src.error((line, col), message) from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
+        raise src.error(
+            (1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]
+        ) from None

@@ -9,8 +9,6 @@ lowering itself lives in the modules beside this one.
 from __future__ import annotations
 
 import ast
-import re
-import warnings
 
 from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
@@ -28,11 +26,9 @@ from .expressions import (
 from .indexing import subscript_expr
 from .inlining import call_expr
 from .scope import CONSTANTS, EXPRESSIONS, Signature
-from .source import Source, is_docstring, literal
+from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function
 from .unsupported import unsupported
-
-MAX_SOURCE_BYTES = 1_000_000
 
 
 def parse(
@@ -47,38 +43,8 @@ def parse(
                 f"file is not UTF-8 text ({exc.reason} at byte {exc.start})",
                 filename=filename,
             ) from None
-    if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
-        raise FormulaError(
-            f"file is larger than {MAX_SOURCE_BYTES} bytes", filename=filename
-        )
-    # Lines as Python numbers them (\n, \r\n, \r), not str.splitlines' wider set.
-    src = Source(filename, re.split(r"\r\n|\r|\n", text))
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise src.error((line, 1), "file contains a NUL byte (binary file?)")
-    tree = parse_python(text, src)
+    tree, src = read_python(text, filename)
     return lower_module(tree, src, fuse)
-
-
-def parse_python(text: str, src: Source) -> ast.Module:
-    """``ast.parse`` with every failure turned into a located FormulaError."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore"
-            )  # e.g. SyntaxWarning: reported as errors below
-            return ast.parse(text, filename=src.filename)
-    except SyntaxError as exc:
-        line = exc.lineno or 1
-        col = exc.offset or 1
-        message = "invalid syntax" + (
-            f": {exc.msg}" if exc.msg != "invalid syntax" else ""
-        )
-        raise src.error((line, col), message) from None
-    except (ValueError, RecursionError, MemoryError, OverflowError) as exc:
-        raise src.error(
-            (1, 1), f"cannot parse: {type(exc).__name__}: {exc}"[:200]
-        ) from None
 
 
 def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:

@@ -1,0 +1,93 @@
+"""Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
+interpreter) of ``--help``, a syntax error, an error found by the frontend (an unknown
+function: SymPy is needed for shapes), and compiling a small formula; and the modules
+the first two load (``python -X importtime``).
+
+    python bench/startup.py [--runs 5] [--root DIR ...]
+
+Each ``--root`` is a checkout whose ``cli.py`` is timed (default: this one); with
+several, the runs are interleaved so they share the machine's load. Targets (issue 16):
+``--help`` and a ``FILE:LINE:COL`` error under 0.3 s, a small formula under 0.8 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SYNTAX = "def f(x: Scalar) -> Scalar:\n    return x +* 2\n"
+UNKNOWN = "def f(x: Scalar) -> Scalar:\n    return foo(x) * 2\n"
+
+
+def commands(tmp: Path) -> dict[str, list[str]]:
+    (tmp / "syntax.grad").write_text(SYNTAX)
+    (tmp / "unknown.grad").write_text(UNKNOWN)
+    return {
+        "python -c pass": [],
+        "gradc --help": ["--help"],
+        "syntax error": ["compile", str(tmp / "syntax.grad")],
+        "unknown function": ["compile", str(tmp / "unknown.grad")],
+        "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
+    }
+
+
+def wall(argv: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def heavy_imports(root: Path, args: list[str]) -> str:
+    """Which of SymPy, NumPy and the compiler the command imports, with their cumulative
+    import times (``-X importtime``, microseconds)."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", str(root / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+    )
+    found = {}
+    for line in proc.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        cumulative, name = parts[1].strip(), parts[2].strip()
+        if name in ("sympy", "numpy", "gradc.api", "gradc.cli.main"):
+            found[name] = int(cumulative)
+    return ", ".join(f"{k} {v / 1000:.0f} ms" for k, v in found.items()) or "none"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--root", action="append", type=Path)
+    args = ap.parse_args(argv)
+    roots = args.root or [ROOT]
+    with tempfile.TemporaryDirectory() as d:
+        cmds = commands(Path(d))
+        best = {(r, c): float("inf") for r in roots for c in cmds}
+        for _ in range(args.runs):
+            for name, cmd in cmds.items():
+                for root in roots:
+                    run = [sys.executable, "-c", "pass"] if not cmd else None
+                    run = run or [sys.executable, str(root / "cli.py"), *cmd]
+                    best[root, name] = min(best[root, name], wall(run))
+        width = max(len(str(r)) for r in roots)
+        print(f"best of {args.runs} runs, seconds")
+        print(f"{'command':18} " + " ".join(f"{str(r):>{width}}" for r in roots))
+        for name in cmds:
+            row = " ".join(f"{best[r, name]:>{width}.3f}" for r in roots)
+            print(f"{name:18} {row}")
+        for root in roots:
+            for name in ("gradc --help", "syntax error"):
+                print(f"{root}: {name} imports {heavy_imports(root, cmds[name])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The public API of gradc (re-exported by ``gradc/__init__.py`` on first use):
+formula text, files and SymPy expressions compiled to NumPy modules, or loaded.
+
+Formula text (or a SymPy expression) -> graph IR -> reverse-mode adjoint IR ->
+fusion and simplification -> a standalone NumPy module (see SPEC.md and README.md).
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from pathlib import Path
+
+from .backend.loader import import_source
+from .backend.module import generate
+from .core.names import VERSION
+from .errors import FormulaError
+from .frontend.source import decode, located
+from .pipeline import lower_source
+from .pipeline import lower_sympy as _lower_sympy
+
+__all__ = [
+    "FormulaError",
+    "compile_file",
+    "compile_source",
+    "compile_sympy",
+    "decode",
+    "import_module_source",
+    "load_source",
+    "load_sympy",
+    "lower_source",
+    "module_docstring",
+]
+__version__ = VERSION
+
+
+def module_docstring(text: str) -> str:
+    """The formula file's docstring (read with ``ast``, never executed), or ''."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return ""
+    return ast.get_docstring(tree) or ""
+
+
+def compile_source(
+    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+) -> str:
+    """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module
+    (whose functions validate nothing when ``checks`` is False: ``--no-checks``)."""
+    if isinstance(text, bytes):
+        raw = text
+    else:
+        try:
+            raw = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise located(
+                text[: exc.start],
+                filename,
+                "text holds a lone surrogate "
+                f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
+            ) from None
+    return _compile(decode(raw, filename), filename, fuse, raw, checks)
+
+
+def _compile(
+    text: str, filename: str, fuse: bool, raw: bytes, checks: bool = True
+) -> str:
+    """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
+    functions = lower_source(text, filename=filename, fuse=fuse)
+    return generate(functions, filename, raw, module_docstring(text), checks)
+
+
+def compile_file(path, *, fuse: bool = True, checks: bool = True) -> str:
+    """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FormulaError(
+            f"cannot read file: {exc.strerror}", filename=str(path)
+        ) from None
+    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data, checks)
+
+
+def import_module_source(source: str, name: str) -> types.ModuleType:
+    """Import generated module text in memory (gradc's own output, never user text)."""
+    return import_source(source, name)
+
+
+def load_source(
+    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+) -> types.ModuleType:
+    """Compile formula text and import the result in memory."""
+    source = compile_source(text, filename=filename, fuse=fuse, checks=checks)
+    stem = Path(filename).stem if not filename.startswith("<") else "formula"
+    return import_module_source(
+        source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
+    )
+
+
+def compile_sympy(
+    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+) -> str:
+    """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
+    fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
+    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks)
+
+
+def load_sympy(
+    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+):
+    """Compile a SymPy expression and import the module in memory."""
+    return import_module_source(
+        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks),
+        "gradc_sympy_" + name,
+    )
