@@ -313,3 +313,13 @@ def test_dimension_named_like_an_input():
     nn = sp.Symbol("n")
     err = error_of(sp.Trace(X.T * X) * nn, [X, nn])
     assert err.message == "input n has the name of a dimension of X; rename one"
+
+
+def test_explicit_matrix_is_named_on_one_line():
+    B = sp.MatrixSymbol("B", 2, 2)
+    err = error_of(sp.Trace(sp.Matrix([[1, 2], [3, 4]]) * B), [B])
+    assert err.message == (
+        "unsupported matrix operation ImmutableDenseMatrix in Matrix([[1, 2],[3, 4]])"
+    )
+    assert err.source_line == "Trace(Matrix([[1, 2],[3, 4]])*B)"
+    assert err.col == 7

@@ -49,8 +49,11 @@ def tree_size(expr) -> int:
 
 
 def printed(expr) -> str | None:
-    """``sympy.sstr(expr)``, or None when printing it would be too long to be of use."""
-    return sympy.sstr(expr) if tree_size(expr) <= MAX_TREE else None
+    """``sympy.sstr(expr)`` on one line (an explicit ``Matrix`` prints a row a line), or
+    None when printing it would be too long to be of use."""
+    if tree_size(expr) > MAX_TREE:
+        return None
+    return "".join(line.strip() for line in sympy.sstr(expr).splitlines())
 
 
 def shown(expr) -> str:
@@ -69,7 +72,7 @@ def located(message: str, sub, expr) -> FormulaError:
     whole = printed(expr)
     if whole is None or len(whole) > MAX_PRINTED:
         return error(message)
-    col = whole.find(sympy.sstr(sub)) + 1
+    col = whole.find(printed(sub) or "\0") + 1
     return FormulaError(
         message, filename="<sympy>", line=1, col=max(col, 1), source_line=whole
     )
