@@ -179,7 +179,8 @@ def test_matrix_result_backward_against_numpy():
 # --- against SymPy's own derivative, on a 2x2 instance written out ------------------------
 
 
-def test_against_sympy_diff_of_the_explicit_expression():
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
+def test_against_sympy_diff_of_the_explicit_expression(fuse):
     P = sp.MatrixSymbol("P", 2, 2)
     Q = sp.MatrixSymbol("Q", 2, 2)
     v = sp.MatrixSymbol("v", 2, 1)
@@ -189,10 +190,9 @@ def test_against_sympy_diff_of_the_explicit_expression():
         sp.Trace(r.T * sp.HadamardProduct(P, Q.applyfunc(sp.exp)) * r)
         + sp.Trace(P * Q.T) * P[0, 1]
     )
-    mod = gradc.load_sympy(expr, [c, P, Q, v])
-    Pv = rng.standard_normal((2, 2))
-    Qv = rng.standard_normal((2, 2))
-    vv = rng.standard_normal((2, 1))
+    mod = gradc.load_sympy(expr, [c, P, Q, v], fuse=fuse)
+    points = np.random.default_rng(2).standard_normal(10)
+    Pv, Qv, vv = points[:4].reshape(2, 2), points[4:8].reshape(2, 2), points[8:, None]
     cv = 0.8
     explicit = expr.subs({M: M.as_explicit() for M in (P, Q, v)}).doit()
     assert not explicit.has(sp.MatMul, sp.Trace)
