@@ -323,3 +323,18 @@ def test_explicit_matrix_is_named_on_one_line():
     )
     assert err.source_line == "Trace(Matrix([[1, 2],[3, 4]])*B)"
     assert err.col == 7
+
+
+def test_transposed_sum_is_the_transpose_of_the_shared_value():
+    """SymPy writes ``(W*x - y).T`` as ``x.T*W.T - y.T``; it is lowered as the transpose of
+    ``W*x - y``, computed once, as the formula ``r = W @ x - y; (r.T @ r)[0, 0]`` does."""
+    r = W * x - y
+    assert (r.T * r).args[0] == x.T * W.T - y.T
+    src = gradc.compile_sympy(r.T * r, [W, x, y])
+    forward = src.split("def f_forward")[1].split("cache = ")[0]
+    assert (
+        "    out_t1 = W.dot(x) - y\n"
+        "    out_t2 = out_t1.T\n"
+        "    out = out_t2.dot(out_t1)[0, 0]\n"
+    ) in forward
+    assert forward.count(".dot(") == 2

@@ -29,6 +29,7 @@ from ..symbolic.matrices import (
     checked_args,
     is_matrix_node,
     matrix_problem,
+    share_transposes,
 )
 
 MAX_SHOWN = 60  # characters of a subexpression quoted in a message
@@ -168,7 +169,8 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
         if s not in inputs:
             raise error(f"wrt symbol {s} is not an input")
     check_supported(expr, inputs, dims)
-    out = build(b, expr, memo, printed=True)  # as its printed text reads
+    lowered = share_transposes(expr, subexpressions(expr))
+    out = build(b, lowered, memo, printed=True)  # as its printed text reads
     if b.shape(out) == (1, 1):  # a 1x1 matrix result (x.T*A*x) is its element
         out = b.emit("getitem", out, index=ELEMENT)
     b.name(out, "out")  # as the text frontend names a returned expression

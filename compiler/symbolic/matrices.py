@@ -72,6 +72,26 @@ def checked_args(e) -> tuple:
     return e.args
 
 
+def share_transposes(expr, subexpressions: list):
+    """``expr`` with each matrix sum or product whose transpose is also among its
+    ``subexpressions`` written as ``Transpose`` of that one, so both are one value:
+    SymPy's ``(W*x - y).T`` is ``x.T*W.T - y.T``, which otherwise makes ``W @ x`` twice.
+    Of the two, the one with fewer transposes (then the shorter print) is kept."""
+    present = set(subexpressions)
+    replace = {}
+    for e in subexpressions:
+        if isinstance(e, (sympy.MatAdd, sympy.MatMul)):
+            t = e.T
+            if t != e and t in present and orientation(t) < orientation(e):
+                replace[e] = sympy.Transpose(t)
+    return expr.xreplace(replace) if replace else expr
+
+
+def orientation(e) -> tuple:
+    """The order in which ``share_transposes`` prefers ``e`` or its transpose."""
+    return e.count(sympy.Transpose), len(sympy.sstr(e)), sympy.sstr(e)
+
+
 def matmul_parts(e) -> tuple:
     """``c*A*B``'s scalar coefficient (None when there is none, -1 for a sign) and its
     matrices."""
