@@ -338,3 +338,22 @@ def test_transposed_sum_is_the_transpose_of_the_shared_value():
         "    out = out_t2.dot(out_t1)[0, 0]\n"
     ) in forward
     assert forward.count(".dot(") == 2
+
+
+def test_product_of_three_is_ordered_by_cost():
+    """SymPy flattens ``A*(B*v)`` to ``A*B*v``; the product is taken in the order of fewest
+    multiplications, ``A @ (B @ v)``, not ``(A @ B) @ v``."""
+    B = sp.MatrixSymbol("B", 4, 4)
+    v = sp.MatrixSymbol("v", 4, 1)
+    assert A * (B * v) == sp.MatMul(A, B, v)
+    src = gradc.compile_sympy(A * (B * v), [A, B, v])
+    assert "    out_t1 = B.dot(v)\n    out = A.dot(out_t1)\n" in src
+    mod = gradc.load_sympy(A * B * v, [A, B, v])
+    Bv, vv = rng.standard_normal((4, 4)), rng.standard_normal((4, 1))
+    out, cache = mod.f_forward(Av, Bv, vv)
+    np.testing.assert_allclose(out, Av @ (Bv @ vv), rtol=RTOL)
+    u = rng.standard_normal((4, 1))
+    dA, dB, dv = mod.f_backward(u, cache)
+    np.testing.assert_allclose(dA, u @ (Bv @ vv).T, rtol=RTOL)
+    np.testing.assert_allclose(dB, Av.T @ u @ vv.T, rtol=RTOL)
+    np.testing.assert_allclose(dv, Bv.T @ Av.T @ u, rtol=RTOL)

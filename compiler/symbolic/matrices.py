@@ -139,9 +139,7 @@ def convert_matrix(b: Builder, e, memo) -> int:
     """One matrix node to IR, its operands already converted in ``memo``."""
     if isinstance(e, sympy.MatMul):
         coeff, mats = matmul_parts(e)
-        acc = memo[mats[0]]
-        for m in mats[1:]:
-            acc = b.emit("matmul", acc, memo[m])
+        acc = chain(b, [memo[m] for m in mats])
         if coeff is None:
             return acc
         return b.neg(acc) if coeff == -1 else b.mul(memo[coeff], acc)
@@ -173,6 +171,47 @@ def convert_matrix(b: Builder, e, memo) -> int:
     if isinstance(e, sympy.Trace):
         return convert_trace(b, e, memo)
     raise AssertionError(f"matrix node {type(e).__name__} is checked before lowering")
+
+
+SYMBOLIC_SIZE = 4096  # what a size named by a symbol counts as when ordering a product
+
+
+def chain(b: Builder, factors: list) -> int:
+    """The product of the matrix nodes ``factors`` in the order of fewest scalar
+    multiplications (the matrix-chain order; SymPy flattens ``A*(B*x)`` to ``A*B*x``, so
+    the parenthesization is not the user's): ``A*B*x`` is ``A @ (B @ x)``. Ties go left
+    to right, as ``@`` reads; a symbolic size counts as ``SYMBOLIC_SIZE``."""
+    k = len(factors)
+    sizes = [size(b.shape(factors[0])[0])] + [size(b.shape(f)[1]) for f in factors]
+    cost = {(i, i): (0, None) for i in range(k)}
+    for span in range(1, k):
+        for i in range(k - span):
+            j = i + span
+            cost[i, j] = min(
+                (
+                    cost[i, m][0]
+                    + cost[m + 1, j][0]
+                    + sizes[i] * sizes[m + 1] * sizes[j + 1],
+                    -m,  # the latest split: left to right on a tie
+                )
+                for m in range(i, j)
+            )
+    return product(b, factors, cost, 0, k - 1)
+
+
+def product(b: Builder, factors: list, cost: dict, i: int, j: int) -> int:
+    if i == j:
+        return factors[i]
+    m = -cost[i, j][1]
+    left = product(b, factors, cost, i, m)
+    return b.emit("matmul", left, product(b, factors, cost, m + 1, j))
+
+
+def size(d) -> int:
+    """A dimension as a number for ordering products (a symbol as ``SYMBOLIC_SIZE``)."""
+    if isinstance(d, int):
+        return d
+    return int(d.subs({s: SYMBOLIC_SIZE for s in d.free_symbols}))
 
 
 def convert_trace(b: Builder, e, memo) -> int:
