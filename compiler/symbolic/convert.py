@@ -11,6 +11,12 @@ import sympy
 from ..core.ir import Builder
 from ..errors import FormulaError
 from .body import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
+from .matrices import (
+    ElementwiseApplyFunction,
+    convert_matrix,
+    is_matrix_node,
+    matrix_operands,
+)
 
 FUNCTIONS = OP_OF  # abs reads back from sympy.Abs (its record's sym_read)
 # Conditions of a Piecewise, as the comparison and logic ops of the graph.
@@ -51,8 +57,14 @@ def post_order(expr, printed: bool = False) -> list:
 
 def convert(b: Builder, e, memo, printed: bool = False) -> int:
     """One SymPy node to IR, its children already converted in ``memo``."""
-    if isinstance(e, sympy.Symbol):
+    if isinstance(e, (sympy.Symbol, sympy.MatrixSymbol)):
         raise error(f"symbol {e} is not among the inputs")
+    if isinstance(e, (sympy.Pow, sympy.HadamardPower)):
+        return convert_pow(b, memo[e.args[0]], e.args[1], memo)
+    if isinstance(e, ElementwiseApplyFunction):
+        return convert_applyfunc(b, e, memo, printed)
+    if is_matrix_node(e):
+        return convert_matrix(b, e, memo)
     if e.is_Number or e in (sympy.pi, sympy.E):
         value = complex(e)
         if value.imag or not abs(value.real) < float("inf"):
@@ -62,8 +74,6 @@ def convert(b: Builder, e, memo, printed: bool = False) -> int:
         return (convert_add_printed if printed else convert_add)(b, e, memo)
     if isinstance(e, sympy.Mul):
         return (convert_mul_printed if printed else convert_mul)(b, e, memo)
-    if isinstance(e, sympy.Pow):
-        return convert_pow(b, memo[e.args[0]], e.args[1], memo)
     if isinstance(e, (sympy.Max, sympy.Min)):
         op = "maximum" if isinstance(e, sympy.Max) else "minimum"
         acc = memo[e.args[0]]
@@ -126,7 +136,9 @@ def operands(e, printed: bool = False) -> tuple:
     the same order. A subtracted term is read positive (``x - 2*y`` reads ``2*y``), a
     denominator factor by its base (``x/y**2`` reads ``y``). Not ``printed`` (SymPy's own
     results, built back by fusion): SymPy's arguments, sums and products read compactly by
-    ``convert_add`` and ``convert_mul``."""
+    ``convert_add`` and ``convert_mul``. Matrix nodes: ``matrix_operands``."""
+    if is_matrix_node(e):  # before Add and Mul: MatAdd and MatMul are subclasses
+        return matrix_operands(e)
     if isinstance(e, sympy.Add) and printed:
         terms = e.as_ordered_terms()
         return (terms[0],) + tuple(
@@ -138,7 +150,7 @@ def operands(e, printed: bool = False) -> tuple:
             for a in e.as_ordered_factors()
             if a != -1 and not (a.is_Rational and not a.is_Integer)
         )
-    if isinstance(e, sympy.Pow) and e.args[1] in SPECIAL_POWERS:
+    if isinstance(e, (sympy.Pow, sympy.HadamardPower)) and e.args[1] in SPECIAL_POWERS:
         return (e.args[0],)
     if isinstance(e, sympy.Piecewise):
         return tuple(
@@ -272,6 +284,15 @@ def convert_mul(b: Builder, e, memo) -> int:
             d = b.mul(d, x)
         acc = b.div(acc, d)
     return b.neg(acc) if sign < 0 else acc
+
+
+def convert_applyfunc(b: Builder, e, memo, printed: bool) -> int:
+    """``M.applyfunc(f)``: the body of ``f`` lowered with its variable bound to ``M``'s node
+    (every operation broadcasts elementwise), in a memo of its own, since one ``Lambda``
+    may be applied to several matrices."""
+    local = dict(memo)
+    local[e.function.variables[0]] = memo[e.expr]
+    return build(b, e.function.expr, local, printed)
 
 
 def convert_piecewise(b: Builder, e, memo) -> int:
