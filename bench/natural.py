@@ -1,0 +1,92 @@
+"""Hand-written NumPy for the cases written the way people write formulas (issue 16).
+
+Each formula in ``bench/cases/`` named here is spelled as a user types it (a
+hand-rolled sigmoid, ``log(p)`` and ``log(1 - p)``, logsumexp minus the picked
+score, a Huber loss from ``where`` and ``abs``); the NumPy below is what a careful
+engineer writes for the same loss: the stable textbook form, one pass per
+transcendental, intermediates kept for the backward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Logistic regression: mean(softplus(z) - y z), gradient (sigmoid(z) - y) / n.
+
+
+def logreg_user_fwd(w, b, X, y):
+    z = X.dot(w) + b
+    return np.mean(np.logaddexp(0.0, z) - y * z)
+
+
+def logreg_user_vg(w, b, X, y):
+    n = X.shape[0]
+    z = X.dot(w) + b
+    sp = np.logaddexp(0.0, z)  # softplus(z) = -log(1 - p)
+    loss = np.mean(sp - y * z)
+    dz = (np.exp(z - sp) - y) / n  # sigmoid(z) = exp(z - softplus(z))
+    return loss, (dz.dot(X), dz.sum())
+
+
+def gen_logreg_user(dims, rng):
+    n, d = dims["n"], dims["d"]
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) / math.sqrt(d)
+    y = rng.integers(0, 2, n).astype(np.float64)
+    return (w, 0.1, X, y)
+
+
+# ---------------------------------------------------------------------------
+# Softmax cross-entropy: mean(logsumexp(scores) - scores[i, y_i]).
+
+
+def softmax_lse_fwd(W, X, y):
+    N = X.shape[0]
+    scores = X.dot(W)
+    m = scores.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(scores - m).sum(axis=1)) + m[:, 0]
+    return np.mean(lse - scores[np.arange(N), y])
+
+
+def softmax_lse_vg(W, X, y):
+    N = X.shape[0]
+    scores = X.dot(W)
+    m = scores.max(axis=1, keepdims=True)
+    e = np.exp(scores - m)
+    s = e.sum(axis=1, keepdims=True)
+    loss = np.mean(np.log(s[:, 0]) + m[:, 0] - scores[np.arange(N), y])
+    dscores = e / s
+    dscores[np.arange(N), y] -= 1.0
+    dscores /= N
+    return loss, X.T.dot(dscores)
+
+
+def gen_softmax_lse(dims, rng):
+    N, D, C = dims["N"], dims["D"], dims["C"]
+    W = 0.01 * rng.standard_normal((D, C))
+    X = rng.standard_normal((N, D))
+    y = rng.integers(0, C, N)
+    return (W, X, y)
+
+
+# ---------------------------------------------------------------------------
+# Huber loss: quadratic within delta, linear outside.
+
+
+def huber_fwd(r, delta):
+    a = np.abs(r)
+    return np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)))
+
+
+def huber_vg(r, delta):
+    a = np.abs(r)
+    small = a <= delta
+    loss = np.sum(np.where(small, 0.5 * r * r, delta * (a - 0.5 * delta)))
+    return loss, np.where(small, r, delta * np.sign(r))
+
+
+def gen_huber(dims, rng):
+    return (2.0 * rng.standard_normal(dims["n"]), 1.0)
