@@ -19,15 +19,18 @@ import numpy as np
 
 def logreg_user_fwd(w, b, X, y):
     z = X.dot(w) + b
-    return np.mean(np.logaddexp(0.0, z) - y * z)
+    sp = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # softplus(z), stable
+    return np.mean(sp - y * z)
 
 
 def logreg_user_vg(w, b, X, y):
     n = X.shape[0]
     z = X.dot(w) + b
-    sp = np.logaddexp(0.0, z)  # softplus(z) = -log(1 - p)
+    e = np.exp(-np.abs(z))  # one exp serves softplus and sigmoid
+    sp = np.maximum(z, 0.0) + np.log1p(e)  # softplus(z) = -log(1 - p)
     loss = np.mean(sp - y * z)
-    dz = (np.exp(z - sp) - y) / n  # sigmoid(z) = exp(z - softplus(z))
+    p = np.where(z >= 0.0, 1.0, e) / (1.0 + e)  # sigmoid(z)
+    dz = (p - y) / n
     return loss, (dz.dot(X), dz.sum())
 
 
