@@ -83,3 +83,119 @@ def test_mirrored_sigmoid_pair_collects():
     s = 1 / (1 + np.exp(-x))
     assert mod.f(x, t) == pytest.approx(np.sum(t * s + (1 - t) * (1 - s)), rel=1e-12)
     check_gradients(mod, "f", [x, t], [0, 1])
+
+
+# ---------------------------------------------------------------------------
+# b. logsumexp's exp and sum shared with its backward (passes/late.py, expose_logsumexp)
+
+SOFTMAX_CE = """
+@wrt(W)
+def ce(W: Matrix[D, C], X: Matrix[N, D], y: Index[N]) -> Scalar:
+    scores = X @ W
+    return mean(logsumexp(scores, axis=1) - scores[arange(N), y])
+"""
+
+
+def test_softmax_cross_entropy_backward_reads_the_forward_exp():
+    vg = function_text(gradc.compile_source(SOFTMAX_CE), "ce_value_and_grad")
+    assert vg.count("np.exp(") == 1 and "_logsumexp" not in vg, vg
+    assert "out_t1 = _max_shift(scores, axis=1)" in vg
+    assert "out_t2 = np.exp(scores - out_t1[:, None])" in vg
+    assert "out_t3 = out_t2.sum(axis=1)" in vg
+    assert "d_scores = out_t2 * (1.0 / N / out_t3)[:, None]" in vg
+    assert "d_scores[np.arange(N), y] += -1.0 / N" in vg
+    assert "np.zeros" not in vg and "np.full" not in vg
+
+
+def test_softmax_cross_entropy_value_and_gradients():
+    mod = gradc.load_source(SOFTMAX_CE)
+    W, X = RNG.standard_normal((4, 3)), RNG.standard_normal((6, 4))
+    y = RNG.integers(0, 3, 6)
+    s = X @ W
+    lse = np.log(np.exp(s).sum(axis=1))
+    expected = np.mean(lse - s[np.arange(6), y])
+    assert mod.ce(W, X, y) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "ce", [W, X, y], [0])
+
+
+def test_exposed_logsumexp_at_large_and_infinite_rows():
+    src = "def f(x: Matrix[n, k], y: Index[n]) -> Scalar:\n"
+    src += "    return mean(logsumexp(x, axis=1) - x[arange(n), y])\n"
+    mod = gradc.load_source(src)
+    y = np.array([0, 2])
+    value, g = mod.f_value_and_grad(np.full((2, 4), 1e17), y)
+    assert value == (np.log(4.0) + 1e17) - 1e17  # log(4) + 1e17 rounds to 1e17
+    onehot = np.zeros((2, 4))
+    onehot[[0, 1], y] = 1.0
+    np.testing.assert_allclose(g, (0.25 - onehot) / 2, rtol=1e-15)
+    x = np.array([[0.0, -np.inf, 1.0, 2.0], [3.0, 1.0, -np.inf, 0.0]])
+    value, g = mod.f_value_and_grad(x, np.array([0, 1]))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    assert value == pytest.approx(
+        np.mean(np.log(np.exp(x).sum(axis=1)) - x[[0, 1], [0, 1]]), rel=1e-14
+    )
+    onehot = np.zeros((2, 4))
+    onehot[[0, 1], [0, 1]] = 1.0
+    np.testing.assert_allclose(g, (p - onehot) / 2, rtol=1e-14)
+    x = RNG.standard_normal((3, 5))
+    check_gradients(mod, "f", [x, np.array([4, 0, 2])], [0])
+
+
+def test_logsumexp_without_gradient_keeps_its_helper():
+    src = "@wrt(w)\ndef f(w: Vector[k], x: Matrix[n, k]) -> Scalar:\n"
+    src += "    return sum(w * w) * sum(logsumexp(x, axis=1))\n"
+    source = gradc.compile_source(src)
+    assert "_logsumexp(x, axis=1)" in function_text(source, "f_value_and_grad")
+    assert "_max_shift" not in source
+
+
+# ---------------------------------------------------------------------------
+# c. Constants not materialised as arrays (rewrite/shape_ops.py, rewrite/accumulation.py)
+
+HINGE = """
+@wrt(m)
+def f(m: Matrix[N, C], y: Index[N]) -> Scalar:
+    per = sum(m, axis=1) - m[arange(N), y]
+    return mean(per)
+"""
+
+
+def test_mean_of_row_sums_adds_a_number_not_an_array():
+    vg = function_text(gradc.compile_source(HINGE), "f_value_and_grad")
+    assert "np.full" not in vg and "np.broadcast_to" not in vg, vg
+    assert "d_m[np.arange(N), y] = -1.0 / N" in vg
+    assert "d_m += 1.0 / N" in vg
+    mod = gradc.load_source(HINGE)
+    m, y = RNG.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
+    expected = np.mean(m.sum(axis=1) - m[np.arange(5), y])
+    assert mod.f(m, y) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [m, y], [0])
+
+
+# ---------------------------------------------------------------------------
+# d. Guards on one condition added into one where (rewrite/conditions.py)
+
+HUBER = """
+@wrt(r)
+def huber(r: Vector[n], delta: Scalar) -> Scalar:
+    a = abs(r)
+    return sum(where(a <= delta, 0.5 * r ** 2, delta * (a - 0.5 * delta)))
+"""
+
+
+def test_huber_gradient_is_one_where():
+    vg = function_text(gradc.compile_source(HUBER), "huber_value_and_grad")
+    assert vg.count("np.where(") == 2, vg  # the value's and the gradient's
+    assert "d_r = np.where(out_t1, r, delta * np.sign(r))" in vg
+    assert "+=" not in vg
+
+
+def test_huber_value_and_gradients():
+    mod = gradc.load_source(HUBER)
+    r = np.array([-3.0, -0.7, 0.2, 0.9, 2.5, 1.3])
+    a = np.abs(r)
+    expected = np.sum(np.where(a <= 1.0, 0.5 * r**2, a - 0.5))
+    assert mod.huber(r, 1.0) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "huber", [r, 1.0], [0])
+    np.testing.assert_array_equal(mod.huber_grad(r, 1.0), np.clip(r, -1.0, 1.0))
