@@ -23,11 +23,16 @@ from typing import Any
 
 import numpy as np
 from natural import (
+    batchnorm_fwd,
+    batchnorm_vg,
     gen_huber,
     gen_logreg_user,
+    gen_norm,
     gen_softmax_lse,
     huber_fwd,
     huber_vg,
+    layernorm_fwd,
+    layernorm_vg,
     logreg_user_fwd,
     logreg_user_vg,
     softmax_lse_fwd,
@@ -424,6 +429,26 @@ CASES: tuple[Case, ...] = (
         huber_vg,
         (Size("n=100", {"n": 100}), Size("n=1e6", {"n": 1_000_000})),
         {"n": 9},
+    ),
+    Case(
+        "batchnorm",
+        ("x", "gamma", "beta", "t"),
+        (0, 1, 2),
+        gen_norm,
+        batchnorm_fwd,
+        batchnorm_vg,
+        (Size("64x100", {"N": 64, "D": 100}), Size("1024x512", {"N": 1024, "D": 512})),
+        {"N": 5, "D": 3},
+    ),
+    Case(
+        "layernorm",
+        ("x", "gamma", "beta", "t"),
+        (0, 1, 2),
+        gen_norm,
+        layernorm_fwd,
+        layernorm_vg,
+        (Size("64x100", {"N": 64, "D": 100}), Size("1024x512", {"N": 1024, "D": 512})),
+        {"N": 5, "D": 3},
     ),
 )
 

@@ -93,3 +93,58 @@ def huber_vg(r, delta):
 
 def gen_huber(dims, rng):
     return (2.0 * rng.standard_normal(dims["n"]), 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Batch normalisation (training mode) and layer normalisation, read out by sum(out * t):
+# the backward in its compact form (CS231n batchnorm_backward_alt).
+
+NORM_EPS = 1e-5
+
+
+def batchnorm_fwd(x, gamma, beta, t):
+    mu = x.mean(axis=0)
+    xc = x - mu
+    xhat = xc / np.sqrt((xc * xc).mean(axis=0) + NORM_EPS)
+    return np.sum((gamma * xhat + beta) * t)
+
+
+def batchnorm_vg(x, gamma, beta, t):
+    mu = x.mean(axis=0)
+    xc = x - mu
+    inv = 1.0 / np.sqrt((xc * xc).mean(axis=0) + NORM_EPS)
+    xhat = xc * inv
+    loss = np.sum((gamma * xhat + beta) * t)
+    dxhat = t * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
+    return loss, (dx, (t * xhat).sum(axis=0), t.sum(axis=0))
+
+
+def layernorm_fwd(x, gamma, beta, t):
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    xhat = xc / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + NORM_EPS)
+    return np.sum((gamma * xhat + beta) * t)
+
+
+def layernorm_vg(x, gamma, beta, t):
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    inv = 1.0 / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + NORM_EPS)
+    xhat = xc * inv
+    loss = np.sum((gamma * xhat + beta) * t)
+    dxhat = t * gamma
+    dx = inv * (
+        dxhat
+        - dxhat.mean(axis=1, keepdims=True)
+        - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)
+    )
+    return loss, (dx, (t * xhat).sum(axis=0), t.sum(axis=0))
+
+
+def gen_norm(dims, rng):
+    N, D = dims["N"], dims["D"]
+    x = 3.0 + 2.0 * rng.standard_normal((N, D))
+    gamma = 1.0 + 0.1 * rng.standard_normal(D)
+    beta = 0.1 * rng.standard_normal(D)
+    return (x, gamma, beta, rng.standard_normal((N, D)))
