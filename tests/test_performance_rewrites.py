@@ -199,3 +199,29 @@ def test_huber_value_and_gradients():
     assert mod.huber(r, 1.0) == pytest.approx(expected, rel=1e-12)
     check_gradients(mod, "huber", [r, 1.0], [0])
     np.testing.assert_array_equal(mod.huber_grad(r, 1.0), np.clip(r, -1.0, 1.0))
+
+
+BATCHNORM = """
+@wrt(x, gamma, beta)
+def bn(x: Matrix[N, D], gamma: Vector[D], beta: Vector[D], t: Matrix[N, D]) -> Scalar:
+    mu = mean(x, axis=0)
+    xc = x - mu
+    v = mean(xc ** 2, axis=0)
+    xhat = xc / sqrt(v + 1e-5)
+    return sum((gamma * xhat + beta) * t)
+"""
+
+
+def test_mean_adjoint_is_subtracted_without_a_broadcast_array():
+    vg = function_text(gradc.compile_source(BATCHNORM), "bn_value_and_grad")
+    assert "d_x = d_xc - xc_g1 / N" in vg, vg
+    assert "np.broadcast_to" not in vg and "np.full" not in vg
+    mod = gradc.load_source(BATCHNORM)
+    x = 3.0 + 2.0 * RNG.standard_normal((5, 3))
+    gamma, beta = 1.0 + 0.1 * RNG.standard_normal(3), RNG.standard_normal(3)
+    t = RNG.standard_normal((5, 3))
+    xc = x - x.mean(axis=0)
+    xhat = xc / np.sqrt((xc**2).mean(axis=0) + 1e-5)
+    expected = np.sum((gamma * xhat + beta) * t)
+    assert mod.bn(x, gamma, beta, t) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "bn", [x, gamma, beta, t], [0, 1, 2])

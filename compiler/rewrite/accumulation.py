@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..core.prim import PRIMS
+from ..core.shapes import broadcast
 from .engine import RuleSet
 
 #: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
@@ -32,16 +33,30 @@ def scatter_last(b, args, attrs):
     return b.emit("add", dense, scatter, **attrs)
 
 
-# total + broadcast_to(c, s) -> total + c  for a scalar c, when total has shape s
+def leading_axes(node) -> bool:
+    """Whether ``node`` only puts axes in front (``g[None]``), which broadcasting adds anyway."""
+    axes = tuple(sorted(node.attr("axis")))
+    return axes == tuple(range(len(axes)))
+
+
+# total + broadcast_to(g, s) -> total + g ; total + g[None] -> total + g
+#   when g broadcasts against total to total's shape
 @rule("add", "late")
-def add_scalar_into(b, args, attrs):
-    """An adjoint sum adding a constant array to an array of its shape adds the number:
-    ``d_x += g`` rather than ``d_x += np.full(shape, g)`` (no array made and read)."""
+def add_broadcast_into(b, args, attrs):
+    """An adjoint sum adding a broadcast value adds the value itself and lets NumPy
+    broadcast: ``d_x += g`` rather than ``d_x += np.full(shape, g)`` for a number, and
+    ``d_x - g`` rather than ``d_x + np.broadcast_to(-g[None], shape)`` (no array made
+    and read)."""
     if not attrs.get("acc"):
         return None
     total, part = args
-    if not (b[part].op == "broadcast_to" and b.shape(b[part].args[0]) == ()):
+    if b[total].dtype != "float" or b.shape(total) != b.shape(part):
         return None
-    if b.shape(total) != b.shape(part) or b[total].dtype != "float":
+    inner = part
+    while b[inner].op == "broadcast_to" or (
+        b[inner].op == "expand_dims" and leading_axes(b[inner])
+    ):
+        inner = b[inner].args[0]
+    if inner == part or broadcast(b.shape(total), b.shape(inner)) != b.shape(total):
         return None
-    return b.emit("add", total, b[part].args[0], **attrs)
+    return b.emit("add", total, inner, **attrs)
