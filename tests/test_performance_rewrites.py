@@ -225,3 +225,16 @@ def test_mean_adjoint_is_subtracted_without_a_broadcast_array():
     expected = np.sum((gamma * xhat + beta) * t)
     assert mod.bn(x, gamma, beta, t) == pytest.approx(expected, rel=1e-12)
     check_gradients(mod, "bn", [x, gamma, beta, t], [0, 1, 2])
+
+
+def test_mirrored_pair_kept_when_expanding_would_grow_the_body():
+    src = "def f(x: Vector[n], t: Vector[n]) -> Scalar:\n"
+    src += "    return sum((t + 1) ** 3 * softplus(x) + t * softplus(-x))\n"
+    fwd = function_text(gradc.compile_source(src), "f_forward")
+    assert fwd.count("_softplus(") == 2 and "out_t1**3 * out_t2" in fwd, fwd
+    mod = gradc.load_source(src)
+    x, t = RNG.standard_normal(6), RNG.random(6)
+    sp = np.logaddexp(0.0, x)
+    expected = np.sum((t + 1) ** 3 * sp + t * np.logaddexp(0.0, -x))
+    assert mod.f(x, t) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [x, t], [0, 1])

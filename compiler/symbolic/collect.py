@@ -6,7 +6,8 @@ sigmoid passes) where the textbook form needs one. When a body holds a stable fu
 at both ``x`` and ``-x``, the mirrored call is written through the other
 (``softplus(-x) = softplus(x) - x``, ``sigmoid(-x) = 1 - sigmoid(x)``) and the sum is
 expanded, so like terms collect: ``y softplus(-z) + (1 - y) softplus(z)`` becomes
-``softplus(z) - y z``. The rewritten body is kept only when it calls fewer functions.
+``softplus(z) - y z``. The rewritten body is kept only when it calls fewer functions
+and has no more operations.
 Each term then carries an absolute error of a rounding of ``x`` (as the textbook form
 does), where the mirrored call had a relative one.
 """
@@ -55,6 +56,8 @@ def collected_body(body: tuple, nargs: int) -> tuple | None:
     g = sympy.expand(f.xreplace({e: MIRRORS[type(e)](-e.args[0]) for e in pairs}))
     if len(calls(g)) >= len(calls(f)) or not is_printable(g):
         return None
+    if sympy.count_ops(g) > sympy.count_ops(f):
+        return None  # expanding a product of sums may grow the body: keep it as written
     b = Builder()
     memo = {s: b.emit("input_ref", k=k) for k, s in enumerate(a)}
     return freeze_body(b.nodes, build(b, g, memo, printed=True))
