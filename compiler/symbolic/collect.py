@@ -27,6 +27,9 @@ MIRRORS = {
     sigmoid: lambda x: 1 - sigmoid(x),  # sigmoid(-x) = 1 - sigmoid(x)
 }
 
+#: the body ops of ``MIRRORS``
+MIRRORED_OPS = ("softplus", "sigmoid")
+
 
 def calls(expr) -> set:
     """The function calls in ``expr``."""
@@ -48,6 +51,9 @@ def mirrored(expr) -> set:
 def collected_body(body: tuple, nargs: int) -> tuple | None:
     """``body`` with mirrored calls written through their mirror and like terms collected,
     or None when that saves no call."""
+    ops = [op for op, _, _ in body if op in MIRRORED_OPS]
+    if all(ops.count(op) < 2 for op in ops):
+        return None  # no function called twice: no pair (and no SymPy work)
     a = arg_symbols(nargs)
     f = body_to_sympy(body, a)
     pairs = mirrored(f)
