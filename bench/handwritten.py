@@ -22,6 +22,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from natural import (
+    batchnorm_fwd,
+    batchnorm_vg,
+    gen_huber,
+    gen_logreg_user,
+    gen_norm,
+    gen_softmax_lse,
+    huber_fwd,
+    huber_vg,
+    layernorm_fwd,
+    layernorm_vg,
+    logreg_user_fwd,
+    logreg_user_vg,
+    softmax_lse_fwd,
+    softmax_lse_vg,
+)
 
 # ---------------------------------------------------------------------------
 # (x + y) z  and the sigmoid neuron: the backpropagation lecture's circuits.
@@ -374,6 +390,65 @@ CASES: tuple[Case, ...] = (
         rosenbrock_vg,
         (Size("n=10", {"n": 10}), Size("n=1e6", {"n": 1_000_000})),
         {"n": 7},
+    ),
+    # Formulas as people write them (bench/natural.py, issue 16).
+    Case(
+        "logreg_user",
+        ("w", "b", "X", "y"),
+        (0, 1),
+        gen_logreg_user,
+        logreg_user_fwd,
+        logreg_user_vg,
+        (
+            Size("32x8", {"n": 32, "d": 8}),
+            Size("10000x100", {"n": 10000, "d": 100}),
+            Size("200000x50", {"n": 200000, "d": 50}, quick=False),
+        ),
+        {"n": 7, "d": 3},
+    ),
+    Case(
+        "softmax_lse",
+        ("W", "X", "y"),
+        (0,),
+        gen_softmax_lse,
+        softmax_lse_fwd,
+        softmax_lse_vg,
+        (
+            Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
+            Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
+            Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
+        ),
+        {"N": 6, "D": 5, "C": 4},
+    ),
+    Case(
+        "huber",
+        ("r", "delta"),
+        (0,),
+        gen_huber,
+        huber_fwd,
+        huber_vg,
+        (Size("n=100", {"n": 100}), Size("n=1e6", {"n": 1_000_000})),
+        {"n": 9},
+    ),
+    Case(
+        "batchnorm",
+        ("x", "gamma", "beta", "t"),
+        (0, 1, 2),
+        gen_norm,
+        batchnorm_fwd,
+        batchnorm_vg,
+        (Size("64x100", {"N": 64, "D": 100}), Size("1024x512", {"N": 1024, "D": 512})),
+        {"N": 5, "D": 3},
+    ),
+    Case(
+        "layernorm",
+        ("x", "gamma", "beta", "t"),
+        (0, 1, 2),
+        gen_norm,
+        layernorm_fwd,
+        layernorm_vg,
+        (Size("64x100", {"N": 64, "D": 100}), Size("1024x512", {"N": 1024, "D": 512})),
+        {"N": 5, "D": 3},
     ),
 )
 

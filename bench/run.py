@@ -143,6 +143,9 @@ def paired_ratio(samples: dict[str, list[float]], num: str, den: str) -> float |
 
 def load_gradc(fuse: bool) -> tuple[Any, str | None]:
     try:
+        import cli  # this checkout's cli.py (ROOT is on sys.path)
+
+        cli.use_checkout()  # gradc from this checkout, not the installed one
         import gradc
 
         gradc.load_source  # noqa: B018

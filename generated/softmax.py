@@ -102,16 +102,13 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _logsumexp(x, axis=None, keepdims=False):
-    """log(sum(exp(x))) with the maximum subtracted first; exact at +-inf."""
-    x = np.asarray(x)
-    m = x.max(axis=axis, keepdims=True)
+def _max_shift(x, axis=None, keepdims=False):
+    """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
+    shifted by 0, as in ``_logsumexp``."""
+    m = x.max(axis=axis, keepdims=keepdims)
     if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
-        m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.exp(x - m).sum(axis=axis, keepdims=True)) + m
-    if keepdims:
-        return out
-    return np.squeeze(out, axis=axis)[()]
+        m = np.where(np.isfinite(m), m, 0.0)[()]
+    return m
 
 
 def _vdot(x, y):
@@ -149,7 +146,7 @@ def softmax_loss_forward(W, X, y, reg):
 
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
-    Cache: W, X, y, reg, scores, scores_t1, log_probs, C, N.
+    Cache: W, X, y, reg, scores, scores_t1, log_probs_t2, log_probs_t3, C, N.
     """
     W = _array(W, "softmax_loss", "W", 2, "(D, C)")
     D, C = W.shape
@@ -173,12 +170,15 @@ def softmax_loss_forward(W, X, y, reg):
     scores_t1 = scores.max(axis=1, keepdims=True)
     scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
+    log_probs_t1 = _max_shift(scores_2, axis=1, keepdims=True)
+    log_probs_t2 = np.exp(scores_2 - log_probs_t1)
+    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs = scores_2 - (np.log(log_probs_t3) + log_probs_t1)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    cache = (W, X, y, reg, scores, scores_t1, log_probs, C, N)
+    cache = (W, X, y, reg, scores, scores_t1, log_probs_t2, log_probs_t3, C, N)
     return out, cache
 
 
@@ -190,7 +190,7 @@ def softmax_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``softmax_loss_forward``.
     """
-    W, X, y, reg, scores, scores_t1, log_probs, C, N = cache
+    W, X, y, reg, scores, scores_t1, log_probs_t2, log_probs_t3, C, N = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
@@ -199,9 +199,8 @@ def softmax_loss_backward(d_out, cache):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -(d_out / N)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_t1 = np.exp(log_probs)
-    log_probs_t2 = log_probs_t1 / log_probs_t1.sum(axis=1, keepdims=True)
-    log_probs_g1 = d_log_probs.sum(axis=1, keepdims=True) * log_probs_t2
+    log_probs_g2 = d_log_probs.sum(axis=1, keepdims=True) / log_probs_t3
+    log_probs_g1 = log_probs_t2 * log_probs_g2
     d_scores_2 = d_log_probs - log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
@@ -241,7 +240,10 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     scores_t1 = scores.max(axis=1, keepdims=True)
     scores_2 = scores - scores_t1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs = scores_2 - _logsumexp(scores_2, axis=1, keepdims=True)
+    log_probs_t1 = _max_shift(scores_2, axis=1, keepdims=True)
+    log_probs_t2 = np.exp(scores_2 - log_probs_t1)
+    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs = scores_2 - (np.log(log_probs_t3) + log_probs_t1)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
@@ -251,9 +253,8 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     d_log_probs = np.zeros((N, C))
     d_log_probs[np.arange(N), y] = -1.0 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_t1 = np.exp(log_probs)
-    log_probs_t2 = log_probs_t1 / log_probs_t1.sum(axis=1, keepdims=True)
-    log_probs_g1 = d_log_probs.sum(axis=1, keepdims=True) * log_probs_t2
+    log_probs_g2 = d_log_probs.sum(axis=1, keepdims=True) / log_probs_t3
+    log_probs_g1 = log_probs_t2 * log_probs_g2
     d_scores_2 = d_log_probs - log_probs_g1
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1

@@ -184,11 +184,11 @@ def svm_loss_backward(d_out, cache):
     # line 15: return data_loss + reg * sum(W * W)
     d_W = 2.0 * (d_out * reg * W)
     # line 14: data_loss = mean(per_sample)
-    d_per_sample = np.full((N,), d_out / N)
+    data_loss_g1 = d_out / N
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
-    d_margins[np.arange(N), y] = -d_per_sample
-    d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
+    d_margins[np.arange(N), y] = -data_loss_g1
+    d_margins += data_loss_g1
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
@@ -236,12 +236,10 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
     d_W = 2.0 * (reg * W)
-    # line 14: data_loss = mean(per_sample)
-    d_per_sample = np.full((N,), 1.0 / N)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
-    d_margins[np.arange(N), y] = -d_per_sample
-    d_margins += np.broadcast_to(d_per_sample[:, None], (N, C))
+    d_margins[np.arange(N), y] = -1.0 / N
+    d_margins += 1.0 / N
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)

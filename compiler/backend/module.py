@@ -18,6 +18,7 @@ from .templating import render
 HELPER_NEEDS = {
     "_log_softmax": ("math",),
     "_logsumexp": ("math",),
+    "_max_shift": ("math",),
     "_norm": ("math",),
     "_sigmoid_scalar": ("math",),
     "_sign_scalar": ("math",),

@@ -15,6 +15,7 @@ HELPER_ORDER = (
     "_sigmoid",
     "_softplus",
     "_logsumexp",
+    "_max_shift",
     "_softmax",
     "_log_softmax",
     "_sigmoid_scalar",

@@ -80,18 +80,28 @@ def maxred_adj(b, i, n, g):
     return [mask.where(restored(b, g, n) / ties, 0).i]
 
 
-def logsumexp_adj(b, i, n, g):
-    """d logsumexp(x) = softmax(x) = e / sum(e) with e = exp(x - out).
+def logsumexp_parts(b, x: int, n) -> tuple[Value, Value, Value]:
+    """The shift ``m``, the terms ``e = exp(x - m)`` and their sum ``s`` that logsumexp
+    (node ``n`` of ``x``) is made of: logsumexp(x) = log(s) + m, its gradient e / s. The
+    adjoint builds them, and ``passes.late.expose_logsumexp`` computes the value from the
+    same nodes, so the backward reads the forward's ``e`` and ``s`` instead of computing
+    ``exp`` again."""
+    axes, keepdims = n.attr("axis"), n.attr("keepdims")
+    m = Value(b, b.emit("max_shift", x, axis=axes, keepdims=keepdims))
+    e = (Value(b, x) - restored(b, m.i, n)).op("exp")
+    return m, e, e.op("sum", axis=axes, keepdims=keepdims)
 
-    exp(x - out) alone sums to 1 only while out is exact: at x = 1e17 * ones(4), out rounds
-    to 1e17 and every exp(x - out) is 1. The rounding of out shifts every x - out (an exact
-    subtraction) by the same amount, which the normalisation divides out; e stays within
-    [1 / n**2, 1] at the maximum, so the sum neither overflows nor vanishes.
+
+def logsumexp_adj(b, i, n, g):
+    """d logsumexp(x) = softmax(x) = e / s with e = exp(x - m), s = sum(e), m the maximum.
+
+    e / s sums to 1 at any magnitude (at x = 1e17 * ones(4), x - logsumexp(x) rounds to 0
+    and exp(x - out) alone would be 1 everywhere); e stays within [1 / n**2, 1] at the
+    maximum, so s neither overflows nor vanishes. The upstream is divided by s on the
+    reduced shape, then one product over x: e * (g / s).
     """
-    x, axes = Value(b, n.args[0]), n.attr("axis")
-    e = (x - restored(b, i, n)).op("exp")
-    total = e.op("sum", axis=axes, keepdims=axes is not None)
-    return [(restored(b, g, n) * (e / total)).i]
+    _, e, s = logsumexp_parts(b, n.args[0], n)
+    return [(e * restored(b, (Value(b, g) / s).i, n)).i]
 
 
 def norm_adj(b, i, n, g):
@@ -127,6 +137,8 @@ reduction(
     "min", reduction_method("min"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
 )
 reduction("logsumexp", helper_reduction("_logsumexp"), logsumexp_adj)
+# the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows
+reduction("max_shift", helper_reduction("_max_shift"), lambda b, i, n, g: [None])
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 reduction("norm", helper_reduction("_norm"), norm_adj, kinks=at_zero_output)
 

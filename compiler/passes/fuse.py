@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..core.ir import Builder, Function, reachable, rebuild, run_body
 from ..rewrite import make_rewriter
 from ..symbolic.body import FUSIBLE
+from ..symbolic.collect import collected_body
 from ..symbolic.convert import derivable
 from .autodiff import active_nodes
 
@@ -56,7 +57,7 @@ def regions(fn: Function) -> dict[int, int]:
             root >= 0
             and i != fn.output
             and node.name is None
-            and node.loc == nodes[root].loc
+            and (node.loc == nodes[root].loc or node.op == "neg")
             and size[root] < MAX_REGION
         ):
             root_of[i] = root
@@ -120,6 +121,7 @@ def fuse_regions(fn: Function) -> Function:
         b.loc = node.loc
         if root == i and len(members[i]) > 1:
             body, inputs = body_of(nodes, members[i])
+            body = collected_body(body, len(inputs)) or body
             new = b.emit(
                 "fused", *(remap[a] for a in inputs), body=body, name=f"fused {node.op}"
             )

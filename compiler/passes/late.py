@@ -11,13 +11,37 @@ registered in ``rewrite/contraction.py`` in the ``late`` phase.
 from __future__ import annotations
 
 from ..core.ir import Builder, Function, rebuild
+from ..ops.reductions import logsumexp_parts
 from ..rewrite import RULES, make_rewriter
 
 
 def late(fn: Function) -> Function:
-    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules); ``fn``
-    itself when it has no node a late rule rewrites."""
+    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules), and each
+    logsumexp whose parts the backward reads computed from them (``exposed``); ``fn``
+    itself when there is nothing to rewrite."""
     ops = [op for op, rules in RULES.items() if any(r.phase == "late" for r in rules)]
-    if not any(node.op in ops for node in fn.nodes):
+    parts = exposed(fn)
+    if not parts and not any(node.op in ops for node in fn.nodes):
         return fn
-    return rebuild(fn, Builder(rewrite=make_rewriter(fuse=False, late=True)))
+    b = Builder(rewrite=make_rewriter(fuse=False, late=True))
+
+    def expose(i, node, remap):
+        if i not in parts:
+            return None
+        m, _, s = logsumexp_parts(b, remap[node.args[0]], node)
+        return (s.op("log") + m).i
+
+    return rebuild(fn, b, expose)
+
+
+# logsumexp(x) -> log(s) + m, s = sum(exp(x - m)), m = max(x)  (when the backward reads s)
+def exposed(fn: Function) -> set[int]:
+    """The logsumexp nodes whose shift the differentiated graph holds (its adjoint built
+    ``logsumexp_parts``): their value is computed from those parts, shared with the
+    backward, instead of by ``_logsumexp`` (which would compute ``exp`` again)."""
+    shifts = {(n.args, n.attrs) for n in fn.nodes if n.op == "max_shift"}
+    return {
+        i
+        for i, n in enumerate(fn.nodes)
+        if n.op == "logsumexp" and (n.args, n.attrs) in shifts
+    }

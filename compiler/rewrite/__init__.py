@@ -3,7 +3,7 @@
 from here.
 """
 
-from . import algebra, conditions, contraction, recognition, shape_ops
+from . import accumulation, algebra, conditions, contraction, recognition, shape_ops
 from .engine import RULES, install, make_rewriter
 
 # For one op the first rule that applies wins: the rule sets register in this order.
@@ -12,6 +12,7 @@ install(
     shape_ops.RULE_SET,  # simplify: broadcasts, reshapes, transposes
     conditions.RULE_SET,  # simplify: where with a known condition
     contraction.RULE_SET,  # late: vdot contractions
+    accumulation.RULE_SET,  # late: dense part of an adjoint sum first
     recognition.RULE_SET,  # fuse: stable primitives from what people write
 )
 

@@ -52,3 +52,22 @@ def where_known_condition(b, args, attrs):
     if broadcast(*shapes) != broadcast(*(b.shape(a) for a in args)):
         return None
     return b.emit("where", c, new_x, new_y)
+
+
+# where(c, a, 0) + where(c, 0, e) -> where(c, a, e)  (likewise with the zeros anywhere else:
+#   each branch adds at most one nonzero part, so the sum is one where, one pass)
+@rule("add")
+def add_same_condition(b, args, attrs):
+    x, y = args
+    if b[x].op != "where" or b[y].op != "where" or b[x].args[0] != b[y].args[0]:
+        return None
+    c, x1, x2 = b[x].args
+    _, y1, y2 = b[y].args
+    zero = b.const(0.0)
+    if not all(zero in pair for pair in ((x1, y1), (x2, y2))):
+        return None
+    branches = [p if q == zero else q for p, q in ((x1, y1), (x2, y2))]
+    shapes = [b.shape(a) for a in (c, *branches)]
+    if broadcast(*shapes) != broadcast(b.shape(x), b.shape(y)):
+        return None
+    return b.emit("where", c, *branches)

@@ -23,6 +23,41 @@ def scatter_scalar(b, args, attrs):
     return None
 
 
+# -broadcast_to(c, s) -> broadcast_to(-c, s)  for a scalar c (negate one number, not an array)
+@rule("neg")
+def neg_of_broadcast(b, args, attrs):
+    (g,) = args
+    if bare(b, g, "broadcast_to") and b.shape(b[g].args[0]) == ():
+        return b.emit("broadcast_to", b.neg(b[g].args[0]), **dict(b[g].attrs))
+    return None
+
+
+def scalar_broadcast(b, g: int) -> int | None:
+    """The scalar ``c`` when ``g`` is ``broadcast_to(c, s)`` (not a value the formula names)."""
+    if bare(b, g, "broadcast_to") and b.shape(b[g].args[0]) == ():
+        return b[g].args[0]
+    return None
+
+
+# expand_dims(broadcast_to(c, s)) -> broadcast_to(c, s')  for a scalar c
+@rule("expand_dims")
+def expand_scalar_broadcast(b, args, attrs):
+    c = scalar_broadcast(b, args[0])
+    if c is None:
+        return None
+    shape = list(b.shape(args[0]))
+    for k in sorted(attrs["axis"]):
+        shape.insert(k, 1)
+    return b.emit("broadcast_to", c, shape=tuple(shape))
+
+
+# broadcast_to(broadcast_to(c, s), t) -> broadcast_to(c, t)  for a scalar c
+@rule("broadcast_to")
+def broadcast_scalar_broadcast(b, args, attrs):
+    c = scalar_broadcast(b, args[0])
+    return None if c is None else b.emit("broadcast_to", c, **attrs)
+
+
 # broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s
 def drop_broadcast(b, args, attrs, op):
     if attrs.get("acc"):

@@ -1,0 +1,150 @@
+"""Hand-written NumPy for the cases written the way people write formulas (issue 16).
+
+Each formula in ``bench/cases/`` named here is spelled as a user types it (a
+hand-rolled sigmoid, ``log(p)`` and ``log(1 - p)``, logsumexp minus the picked
+score, a Huber loss from ``where`` and ``abs``); the NumPy below is what a careful
+engineer writes for the same loss: the stable textbook form, one pass per
+transcendental, intermediates kept for the backward.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+# ---------------------------------------------------------------------------
+# Logistic regression: mean(softplus(z) - y z), gradient (sigmoid(z) - y) / n.
+
+
+def logreg_user_fwd(w, b, X, y):
+    z = X.dot(w) + b
+    sp = np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))  # softplus(z), stable
+    return np.mean(sp - y * z)
+
+
+def logreg_user_vg(w, b, X, y):
+    n = X.shape[0]
+    z = X.dot(w) + b
+    e = np.exp(-np.abs(z))  # one exp serves softplus and sigmoid
+    sp = np.maximum(z, 0.0) + np.log1p(e)  # softplus(z) = -log(1 - p)
+    loss = np.mean(sp - y * z)
+    p = np.where(z >= 0.0, 1.0, e) / (1.0 + e)  # sigmoid(z)
+    dz = (p - y) / n
+    return loss, (dz.dot(X), dz.sum())
+
+
+def gen_logreg_user(dims, rng):
+    n, d = dims["n"], dims["d"]
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) / math.sqrt(d)
+    y = rng.integers(0, 2, n).astype(np.float64)
+    return (w, 0.1, X, y)
+
+
+# ---------------------------------------------------------------------------
+# Softmax cross-entropy: mean(logsumexp(scores) - scores[i, y_i]).
+
+
+def softmax_lse_fwd(W, X, y):
+    N = X.shape[0]
+    scores = X.dot(W)
+    m = scores.max(axis=1, keepdims=True)
+    lse = np.log(np.exp(scores - m).sum(axis=1)) + m[:, 0]
+    return np.mean(lse - scores[np.arange(N), y])
+
+
+def softmax_lse_vg(W, X, y):
+    N = X.shape[0]
+    scores = X.dot(W)
+    m = scores.max(axis=1, keepdims=True)
+    e = np.exp(scores - m)
+    s = e.sum(axis=1, keepdims=True)
+    loss = np.mean(np.log(s[:, 0]) + m[:, 0] - scores[np.arange(N), y])
+    dscores = e / s
+    dscores[np.arange(N), y] -= 1.0
+    dscores /= N
+    return loss, X.T.dot(dscores)
+
+
+def gen_softmax_lse(dims, rng):
+    N, D, C = dims["N"], dims["D"], dims["C"]
+    W = 0.01 * rng.standard_normal((D, C))
+    X = rng.standard_normal((N, D))
+    y = rng.integers(0, C, N)
+    return (W, X, y)
+
+
+# ---------------------------------------------------------------------------
+# Huber loss: quadratic within delta, linear outside.
+
+
+def huber_fwd(r, delta):
+    a = np.abs(r)
+    return np.sum(np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta)))
+
+
+def huber_vg(r, delta):
+    a = np.abs(r)
+    small = a <= delta
+    loss = np.sum(np.where(small, 0.5 * r * r, delta * (a - 0.5 * delta)))
+    return loss, np.where(small, r, delta * np.sign(r))
+
+
+def gen_huber(dims, rng):
+    return (2.0 * rng.standard_normal(dims["n"]), 1.0)
+
+
+# ---------------------------------------------------------------------------
+# Batch normalisation (training mode) and layer normalisation, read out by sum(out * t):
+# the backward in its compact form (CS231n batchnorm_backward_alt).
+
+NORM_EPS = 1e-5
+
+
+def batchnorm_fwd(x, gamma, beta, t):
+    mu = x.mean(axis=0)
+    xc = x - mu
+    xhat = xc / np.sqrt((xc * xc).mean(axis=0) + NORM_EPS)
+    return np.sum((gamma * xhat + beta) * t)
+
+
+def batchnorm_vg(x, gamma, beta, t):
+    mu = x.mean(axis=0)
+    xc = x - mu
+    inv = 1.0 / np.sqrt((xc * xc).mean(axis=0) + NORM_EPS)
+    xhat = xc * inv
+    loss = np.sum((gamma * xhat + beta) * t)
+    dxhat = t * gamma
+    dx = inv * (dxhat - dxhat.mean(axis=0) - xhat * (dxhat * xhat).mean(axis=0))
+    return loss, (dx, (t * xhat).sum(axis=0), t.sum(axis=0))
+
+
+def layernorm_fwd(x, gamma, beta, t):
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    xhat = xc / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + NORM_EPS)
+    return np.sum((gamma * xhat + beta) * t)
+
+
+def layernorm_vg(x, gamma, beta, t):
+    mu = x.mean(axis=1, keepdims=True)
+    xc = x - mu
+    inv = 1.0 / np.sqrt((xc * xc).mean(axis=1, keepdims=True) + NORM_EPS)
+    xhat = xc * inv
+    loss = np.sum((gamma * xhat + beta) * t)
+    dxhat = t * gamma
+    dx = inv * (
+        dxhat
+        - dxhat.mean(axis=1, keepdims=True)
+        - xhat * (dxhat * xhat).mean(axis=1, keepdims=True)
+    )
+    return loss, (dx, (t * xhat).sum(axis=0), t.sum(axis=0))
+
+
+def gen_norm(dims, rng):
+    N, D = dims["N"], dims["D"]
+    x = 3.0 + 2.0 * rng.standard_normal((N, D))
+    gamma = 1.0 + 0.1 * rng.standard_normal(D)
+    beta = 0.1 * rng.standard_normal(D)
+    return (x, gamma, beta, rng.standard_normal((N, D)))

@@ -1,0 +1,240 @@
+"""Rewrites that make formulas written the way people write them run like hand-written
+NumPy (issue 16; measured in bench/README.md, "Formulas as people write them").
+
+Each test asserts the emitted spelling and checks the gradients against central finite
+differences in float64 (``tests/gradcheck.py``) and the value against NumPy written here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import gradc
+from tests.gradcheck import as_grad_list, assert_fd_close, central_diff_grad
+
+RNG = np.random.default_rng(16)
+
+
+def function_text(source: str, name: str) -> str:
+    """The text of the emitted function ``name`` (up to the next top-level def)."""
+    match = re.search(rf"^def {name}\(.*?(?=^def |\Z)", source, re.S | re.M)
+    assert match, name
+    return match.group(0)
+
+
+def check_gradients(mod, name: str, args: list, wrt: list[int]) -> None:
+    f = getattr(mod, name)
+    value, grads = getattr(mod, f"{name}_value_and_grad")(*args)
+    assert value == pytest.approx(f(*args), rel=1e-12)
+    numeric = central_diff_grad(f, args, wrt)
+    assert_fd_close(as_grad_list(grads, len(wrt)), numeric, scale=abs(value))
+
+
+# ---------------------------------------------------------------------------
+# a. Mirrored stable calls collected (symbolic/collect.py, collected_body)
+
+LOGREG = """
+@wrt(w, b)
+def logreg(w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n]) -> Scalar:
+    z = X @ w + b
+    p = 1 / (1 + exp(-z))
+    return -mean(y * log(p) + (1 - y) * log(1 - p))
+"""
+
+
+def test_logistic_regression_has_one_softplus_and_one_sigmoid_pass():
+    source = gradc.compile_source(LOGREG)
+    vg = function_text(source, "logreg_value_and_grad")
+    assert vg.count("_softplus(") == 1 and vg.count("_sigmoid(") == 1, vg
+    assert "out = -((z * y - _softplus(z)).sum() / n)" in vg
+    assert "(y - _sigmoid(z))" in vg
+
+
+def test_logistic_regression_collected_value_and_gradients():
+    mod = gradc.load_source(LOGREG)
+    X = RNG.standard_normal((9, 4))
+    w = RNG.standard_normal(4)
+    y = RNG.integers(0, 2, 9).astype(float)
+    z = X @ w + 0.3
+    p = 1 / (1 + np.exp(-z))
+    expected = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert mod.logreg(w, 0.3, X, y) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "logreg", [w, 0.3, X, y], [0, 1])
+    # margins of +-800: softplus(z) - y z stays finite, the gradient is sigmoid(z) - y
+    zs = np.array([800.0, -800.0, 800.0, -800.0])
+    ys = np.array([1.0, 0.0, 0.0, 1.0])
+    value, (gw, gb) = mod.logreg_value_and_grad(np.array([1.0]), 0.0, zs[:, None], ys)
+    assert value == pytest.approx(400.0, rel=1e-12)  # mean of 0, 800, 800, 0
+    np.testing.assert_allclose(gw, [np.mean((np.array([1, 0, 1, 0]) - ys) * zs)])
+    assert gb == pytest.approx(0.0, abs=1e-12)
+
+
+def test_mirrored_sigmoid_pair_collects():
+    src = "def f(x: Vector[n], t: Vector[n]) -> Scalar:\n"
+    src += "    return sum(t * sigmoid(x) + (1 - t) * sigmoid(-x))\n"
+    source = gradc.compile_source(src)
+    fwd = function_text(source, "f_forward")
+    assert fwd.count("_sigmoid(") == 1, fwd
+    mod = gradc.load_source(src)
+    x, t = RNG.standard_normal(7), RNG.random(7)
+    s = 1 / (1 + np.exp(-x))
+    assert mod.f(x, t) == pytest.approx(np.sum(t * s + (1 - t) * (1 - s)), rel=1e-12)
+    check_gradients(mod, "f", [x, t], [0, 1])
+
+
+# ---------------------------------------------------------------------------
+# b. logsumexp's exp and sum shared with its backward (passes/late.py, expose_logsumexp)
+
+SOFTMAX_CE = """
+@wrt(W)
+def ce(W: Matrix[D, C], X: Matrix[N, D], y: Index[N]) -> Scalar:
+    scores = X @ W
+    return mean(logsumexp(scores, axis=1) - scores[arange(N), y])
+"""
+
+
+def test_softmax_cross_entropy_backward_reads_the_forward_exp():
+    vg = function_text(gradc.compile_source(SOFTMAX_CE), "ce_value_and_grad")
+    assert vg.count("np.exp(") == 1 and "_logsumexp" not in vg, vg
+    assert "out_t1 = _max_shift(scores, axis=1)" in vg
+    assert "out_t2 = np.exp(scores - out_t1[:, None])" in vg
+    assert "out_t3 = out_t2.sum(axis=1)" in vg
+    assert "d_scores = out_t2 * (1.0 / N / out_t3)[:, None]" in vg
+    assert "d_scores[np.arange(N), y] += -1.0 / N" in vg
+    assert "np.zeros" not in vg and "np.full" not in vg
+
+
+def test_softmax_cross_entropy_value_and_gradients():
+    mod = gradc.load_source(SOFTMAX_CE)
+    W, X = RNG.standard_normal((4, 3)), RNG.standard_normal((6, 4))
+    y = RNG.integers(0, 3, 6)
+    s = X @ W
+    lse = np.log(np.exp(s).sum(axis=1))
+    expected = np.mean(lse - s[np.arange(6), y])
+    assert mod.ce(W, X, y) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "ce", [W, X, y], [0])
+
+
+def test_exposed_logsumexp_at_large_and_infinite_rows():
+    src = "def f(x: Matrix[n, k], y: Index[n]) -> Scalar:\n"
+    src += "    return mean(logsumexp(x, axis=1) - x[arange(n), y])\n"
+    mod = gradc.load_source(src)
+    y = np.array([0, 2])
+    value, g = mod.f_value_and_grad(np.full((2, 4), 1e17), y)
+    assert value == (np.log(4.0) + 1e17) - 1e17  # log(4) + 1e17 rounds to 1e17
+    onehot = np.zeros((2, 4))
+    onehot[[0, 1], y] = 1.0
+    np.testing.assert_allclose(g, (0.25 - onehot) / 2, rtol=1e-15)
+    x = np.array([[0.0, -np.inf, 1.0, 2.0], [3.0, 1.0, -np.inf, 0.0]])
+    value, g = mod.f_value_and_grad(x, np.array([0, 1]))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    assert value == pytest.approx(
+        np.mean(np.log(np.exp(x).sum(axis=1)) - x[[0, 1], [0, 1]]), rel=1e-14
+    )
+    onehot = np.zeros((2, 4))
+    onehot[[0, 1], [0, 1]] = 1.0
+    np.testing.assert_allclose(g, (p - onehot) / 2, rtol=1e-14)
+    x = RNG.standard_normal((3, 5))
+    check_gradients(mod, "f", [x, np.array([4, 0, 2])], [0])
+
+
+def test_logsumexp_without_gradient_keeps_its_helper():
+    src = "@wrt(w)\ndef f(w: Vector[k], x: Matrix[n, k]) -> Scalar:\n"
+    src += "    return sum(w * w) * sum(logsumexp(x, axis=1))\n"
+    source = gradc.compile_source(src)
+    assert "_logsumexp(x, axis=1)" in function_text(source, "f_value_and_grad")
+    assert "_max_shift" not in source
+
+
+# ---------------------------------------------------------------------------
+# c. Constants not materialised as arrays (rewrite/shape_ops.py, rewrite/accumulation.py)
+
+HINGE = """
+@wrt(m)
+def f(m: Matrix[N, C], y: Index[N]) -> Scalar:
+    per = sum(m, axis=1) - m[arange(N), y]
+    return mean(per)
+"""
+
+
+def test_mean_of_row_sums_adds_a_number_not_an_array():
+    vg = function_text(gradc.compile_source(HINGE), "f_value_and_grad")
+    assert "np.full" not in vg and "np.broadcast_to" not in vg, vg
+    assert "d_m[np.arange(N), y] = -1.0 / N" in vg
+    assert "d_m += 1.0 / N" in vg
+    mod = gradc.load_source(HINGE)
+    m, y = RNG.standard_normal((5, 3)), np.array([0, 2, 1, 1, 0])
+    expected = np.mean(m.sum(axis=1) - m[np.arange(5), y])
+    assert mod.f(m, y) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [m, y], [0])
+
+
+# ---------------------------------------------------------------------------
+# d. Guards on one condition added into one where (rewrite/conditions.py)
+
+HUBER = """
+@wrt(r)
+def huber(r: Vector[n], delta: Scalar) -> Scalar:
+    a = abs(r)
+    return sum(where(a <= delta, 0.5 * r ** 2, delta * (a - 0.5 * delta)))
+"""
+
+
+def test_huber_gradient_is_one_where():
+    vg = function_text(gradc.compile_source(HUBER), "huber_value_and_grad")
+    assert vg.count("np.where(") == 2, vg  # the value's and the gradient's
+    assert "d_r = np.where(out_t1, r, delta * np.sign(r))" in vg
+    assert "+=" not in vg
+
+
+def test_huber_value_and_gradients():
+    mod = gradc.load_source(HUBER)
+    r = np.array([-3.0, -0.7, 0.2, 0.9, 2.5, 1.3])
+    a = np.abs(r)
+    expected = np.sum(np.where(a <= 1.0, 0.5 * r**2, a - 0.5))
+    assert mod.huber(r, 1.0) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "huber", [r, 1.0], [0])
+    np.testing.assert_array_equal(mod.huber_grad(r, 1.0), np.clip(r, -1.0, 1.0))
+
+
+BATCHNORM = """
+@wrt(x, gamma, beta)
+def bn(x: Matrix[N, D], gamma: Vector[D], beta: Vector[D], t: Matrix[N, D]) -> Scalar:
+    mu = mean(x, axis=0)
+    xc = x - mu
+    v = mean(xc ** 2, axis=0)
+    xhat = xc / sqrt(v + 1e-5)
+    return sum((gamma * xhat + beta) * t)
+"""
+
+
+def test_mean_adjoint_is_subtracted_without_a_broadcast_array():
+    vg = function_text(gradc.compile_source(BATCHNORM), "bn_value_and_grad")
+    assert "d_x = d_xc - xc_g1 / N" in vg, vg
+    assert "np.broadcast_to" not in vg and "np.full" not in vg
+    mod = gradc.load_source(BATCHNORM)
+    x = 3.0 + 2.0 * RNG.standard_normal((5, 3))
+    gamma, beta = 1.0 + 0.1 * RNG.standard_normal(3), RNG.standard_normal(3)
+    t = RNG.standard_normal((5, 3))
+    xc = x - x.mean(axis=0)
+    xhat = xc / np.sqrt((xc**2).mean(axis=0) + 1e-5)
+    expected = np.sum((gamma * xhat + beta) * t)
+    assert mod.bn(x, gamma, beta, t) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "bn", [x, gamma, beta, t], [0, 1, 2])
+
+
+def test_mirrored_pair_kept_when_expanding_would_grow_the_body():
+    src = "def f(x: Vector[n], t: Vector[n]) -> Scalar:\n"
+    src += "    return sum((t + 1) ** 3 * softplus(x) + t * softplus(-x))\n"
+    fwd = function_text(gradc.compile_source(src), "f_forward")
+    assert fwd.count("_softplus(") == 2 and "out_t1**3 * out_t2" in fwd, fwd
+    mod = gradc.load_source(src)
+    x, t = RNG.standard_normal(6), RNG.random(6)
+    sp = np.logaddexp(0.0, x)
+    expected = np.sum((t + 1) ** 3 * sp + t * np.logaddexp(0.0, -x))
+    assert mod.f(x, t) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [x, t], [0, 1])
