@@ -3,13 +3,15 @@ are inlined into their single use, and the in-place accumulation of adjoints."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array
-from .naming import Namer
+from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
 LEAVES = ("param", "const", "dim", "arange")
@@ -112,10 +114,13 @@ class Emitter:
         self.blocks: list[Block] = []
 
     def name_of(self, i: int) -> str:
-        """Node ``i``'s variable (``namer.node``)."""
-        return self.namer.node(
-            i, self.nodes[i], i in self.adjoints, self.fn.adjoint_of.get(i)
-        )
+        """Node ``i``'s variable (``namer.node``): ``d_`` names for adjoint values only; a
+        forward value that is also an adjoint (hash-consed) keeps a forward name."""
+        node, adjoint = self.nodes[i], i in self.adjoints
+        if not adjoint and autodiff_name(self.fn, i):
+            node = dataclasses.replace(node, name=None)
+        of = self.fn.adjoint_of.get(i) if adjoint else None
+        return self.namer.node(i, node, adjoint, of)
 
     def statement(self, i: int, lines: list[str]) -> None:
         """Append ``lines`` computing node ``i`` to the block of its formula line."""
@@ -164,7 +169,7 @@ class Emitter:
         text (a statement of its own when too long or from another formula line)."""
         nodes = self.nodes
         if a not in self.exprs and self.from_cache:
-            self.exprs[a] = self.cached[a] = P.name(self.namer.node(a, nodes[a], False))
+            self.exprs[a] = self.cached[a] = P.name(self.name_of(a))
             self.named.add(a)
         e = self.exprs[a]
         if a in self.named or nodes[a].op in LEAVES:
@@ -189,7 +194,7 @@ class Emitter:
             self.nodes, self.todo, self.uses, self.bound
         )
         for i in in_place:  # the sum's name, given to its first part
-            name = self.namer.node(i, self.nodes[i], True, self.fn.adjoint_of.get(i))
+            name = self.name_of(i)
             self.namer.names.setdefault(self.nodes[i].args[0], name)
         for i in self.todo:
             if i not in self.scattered:  # else written by the sum that consumes it
