@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import sympy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -107,3 +108,93 @@ def test_sympy_forward_values_are_not_named_like_adjoints():
     fd_check(mod, args, [0, 1, 2])
     grads = [sympy.diff(expr, s).subs(dict(zip([x, y, z], args))) for s in (x, y, z)]
     np.testing.assert_allclose(mod.f_grad(*args), [float(g) for g in grads])
+
+
+# ------------------------------------------------- 2. the user's names in signatures
+
+# Python builtins and the names a generated module binds or its bodies use
+SHADOWING = [
+    "np", "math", "numpy", "sum", "abs", "float", "isinstance", "len", "max", "ValueError",
+    "ArithmeticError", "cache", "grads", "self", "_result", "_array", "_float64",
+    "_scalar", "_numeric", "_shape_error", "f_forward", "f_value_and_grad", "_np",
+]  # fmt: skip
+
+
+def test_parameter_named_np_keeps_its_name_and_numpy_is_read_through_an_alias():
+    text = "def f(np: Vector[n], cache: Scalar) -> Scalar:\n    return cache * sum(exp(np))\n"
+    src = compile_source(text)
+    assert "import numpy as np\n\n# names that parameters of the same name hide" in src
+    assert "\n_np = np\n" in src
+    assert function_text(src, "f_forward") == "\n".join(
+        [
+            "# line 2: return cache * sum(exp(np))",
+            "out_t1 = _np.exp(np)",
+            "out_t2 = out_t1.sum()",
+            "out = cache * out_t2",
+            "cache_ = (cache, out_t1, out_t2)",
+            "return out, cache_",
+        ]
+    )
+    assert "def f_value_and_grad(np, cache):" in src
+    assert "def f_backward(d_out, cache):" in src  # its own parameters, unchanged
+    mod = load_source(text)
+    v = RNG.standard_normal(3)
+    value, (g_np, g_cache) = mod.f_value_and_grad(np=v, cache=0.5)
+    np.testing.assert_allclose(value, 0.5 * np.exp(v).sum())
+    np.testing.assert_allclose(g_np, 0.5 * np.exp(v))
+    np.testing.assert_allclose(g_cache, np.exp(v).sum())
+    fd_check(mod, [v, 0.5], [0, 1])
+
+
+def keyword_calls(mod, name: str, args: dict, fallbacks: bool) -> list:
+    """The values and gradients of every function taking the inputs, called by keyword."""
+    out = [mod.f(**args), mod.f_forward(**args)[0], *mod.f_value_and_grad(**args)]
+    out.append(mod.f_grad(**args))
+    if fallbacks:
+        out.append(mod._f_forward_numpy(**args)[0])
+        out += mod._f_value_and_grad_numpy(**args)
+    return out
+
+
+@pytest.mark.parametrize("name", SHADOWING)
+def test_keyword_call_with_a_shadowing_parameter_name_numpy_build(name):
+    text = f"def f({name}: Vector[n], w: Scalar) -> Scalar:\n    return w * sum(exp({name}))\n"
+    src = compile_source(text)
+    for fname in ("f", "f_forward", "f_value_and_grad", "f_grad"):
+        assert f"\ndef {fname}({name}, w):" in src
+    mod = import_module_source(src, "reviewer_kw_" + name.strip("_"))
+    v = RNG.standard_normal(3)
+    value, fwd, value2, (g_v, g_w), (g_v2, g_w2) = keyword_calls(
+        mod, name, {name: v, "w": 0.5}, False
+    )
+    for got in (value, fwd, value2):
+        np.testing.assert_allclose(got, 0.5 * np.exp(v).sum())
+    for got in (g_v, g_v2):
+        np.testing.assert_allclose(got, 0.5 * np.exp(v))
+    for got in (g_w, g_w2):
+        np.testing.assert_allclose(got, np.exp(v).sum())
+    fd_check(mod, [v, 0.5], [0, 1])
+
+
+@pytest.mark.parametrize("name", SHADOWING)
+def test_keyword_call_with_a_shadowing_parameter_name_scalar_build(name):
+    # the math build: isinstance/float checks, math.exp, try/except, NumPy fallbacks
+    text = f"def f({name}: Scalar, w: Scalar) -> Scalar:\n    return exp({name}) * w / {name}\n"
+    src = compile_source(text)
+    assert "import math" in src
+    for fname in ("f", "f_forward", "f_value_and_grad", "f_grad", "_f_forward_numpy"):
+        assert f"\ndef {fname}({name}, w):" in src
+    mod = import_module_source(src, "reviewer_kw_scalar_" + name.strip("_"))
+    x, w = 0.7, 1.3
+    value = np.exp(x) * w / x
+    grad = (np.exp(x) * w * (x - 1) / x**2, np.exp(x) / x)
+    results = keyword_calls(mod, name, {name: x, "w": w}, True)
+    v1, v2, v3, g3, g4, v5, v6, g6 = results
+    for got in (v1, v2, v3, v5, v6):
+        np.testing.assert_allclose(got, value)
+    for got in (g3, g4, g6):
+        np.testing.assert_allclose(got, grad)
+    # the fallback the try hands the inputs to, reached by overflow
+    big = mod.f_value_and_grad(**{name: 1e4, "w": w})
+    assert big[0] == np.inf
+    fd_check(mod, [x, w], [0, 1])

@@ -4,12 +4,14 @@ function, laid out by the Jinja2 templates in ``templates/``."""
 from __future__ import annotations
 
 import hashlib
+import re
 
 from ..core.ir import Function, reachable
 from ..core.names import HELPER_ORDER, VERSION
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
+from .shadowing import alias_block
 from .targets import MATH, NUMPY
 from .templating import render
 
@@ -91,7 +93,13 @@ def generate(
         exports += [fn.name + "_forward", fn.name + "_backward"]
         if fn.nodes[fn.output].shape == ():
             exports += [fn.name + "_value_and_grad", fn.name + "_grad"]
-    return render(
+    aliases = {
+        a: n
+        for fam in families
+        for f in fam["functions"]
+        for a, n in f["aliases"].items()
+    }
+    text = render(
         "module.py.j2",
         version=VERSION,
         source=source,
@@ -102,3 +110,4 @@ def generate(
         families=families,
         exports=exports,
     )
+    return alias_block(text, aliases, set(re.findall(r"^def (\w+)", text, re.M)))
