@@ -42,14 +42,15 @@ def function_text(source: str, name: str) -> str:
     return "\n".join(ln.strip() for ln in lines if not any(c in ln for c in checks))
 
 
-def fd_check(mod, args: list, wrt: list[int]) -> None:
-    """``f_value_and_grad`` and ``f_backward`` of ``mod`` against central differences."""
-    value, grads = mod.f_value_and_grad(*args)
+def fd_check(mod, args: list, wrt: list[int], name: str = "f") -> None:
+    """``<name>_value_and_grad`` and ``<name>_backward`` of ``mod`` against central
+    differences of ``<name>``."""
+    value, grads = getattr(mod, name + "_value_and_grad")(*args)
     grads = list(grads) if isinstance(grads, tuple) else [grads]
-    fd = central_diff_grad(mod.f, args, wrt)
+    fd = central_diff_grad(getattr(mod, name), args, wrt)
     assert_fd_close(grads, fd, scale=abs(float(value)))
-    out, cache = mod.f_forward(*args)
-    back = mod.f_backward(1.0, cache)
+    out, cache = getattr(mod, name + "_forward")(*args)
+    back = getattr(mod, name + "_backward")(1.0, cache)
     back = list(back) if isinstance(back, tuple) else [back]
     assert_fd_close(back, fd, scale=abs(float(value)))
 
@@ -198,3 +199,114 @@ def test_keyword_call_with_a_shadowing_parameter_name_scalar_build(name):
     big = mod.f_value_and_grad(**{name: 1e4, "w": w})
     assert big[0] == np.inf
     fd_check(mod, [x, w], [0, 1])
+
+
+# ---------------------------------------------------------------- 3. clumsy spellings
+
+
+def test_adding_a_negative_constant_is_a_subtraction():
+    text = "def f(x: Vector[n], c: Scalar) -> Scalar:\n    return sum(x + -2.0) + c + -1.0\n"
+    src = compile_source(text)
+    lines = function_text(src, "f_forward").splitlines()
+    assert "out = (x - 2.0).sum() + c - 1.0" in lines
+    code = [ln for ln in src.splitlines() if "return sum(x + -2.0)" not in ln]
+    assert not [ln for ln in code if "+ -" in ln]
+    mod = load_source(text)
+    x = RNG.standard_normal(4)
+    np.testing.assert_allclose(mod.f(x, 0.3), np.sum(x - 2.0) + 0.3 - 1.0)
+    fd_check(mod, [x, 0.3], [0, 1])
+
+
+def test_negated_keepdims_sum_under_a_reshape_is_a_plain_sum():
+    # the SVM's d_correct: reshape(-sum(g, axis=1, keepdims=True), (N,)) is -sum(g, axis=1)
+    src = (Path(__file__).resolve().parent.parent / "examples" / "svm.grad").read_text()
+    out = compile_source(src)
+    assert "np.reshape(" not in out
+    assert "    d_correct = -d_margins_t1.sum(axis=1)\n" in out
+    mod = load_source(src)
+    N, D, C = 5, 4, 3
+    W = RNG.standard_normal((D, C))
+    X = RNG.standard_normal((N, D))
+    y = RNG.integers(0, C, N)
+    fd_check(mod, [W, X, y, 0.1], [0], "svm_loss")
+    # NumPy reference of the hinge loss gradient (CS231n)
+    scores = X @ W
+    margins = np.maximum(0, scores - scores[np.arange(N), y][:, None] + 1.0)
+    mask = (margins > 0).astype(float)
+    mask[np.arange(N), y] = 0
+    mask[np.arange(N), y] = -mask.sum(axis=1)
+    ref = X.T @ mask / N + 2 * 0.1 * W
+    np.testing.assert_allclose(mod.svm_loss_grad(W, X, y, 0.1), ref, atol=1e-12)
+
+
+def test_constants_meet_across_a_product():
+    text = "def f(W: Matrix[n, k], reg: Scalar) -> Scalar:\n    return 0.5 * reg * sum(W * W)\n"
+    src = compile_source(text)
+    assert function_text(src, "f_backward").splitlines()[1:] == [
+        "# line 2: return 0.5 * reg * sum(W * W)",
+        "# fused mul: d/dreg = 0.5*sum(W * W)",
+        "d_reg = 0.5 * d_out * out_t1",
+        "d_W = d_out * reg * W",
+        "return d_W, d_reg",
+    ]
+    assert function_text(src, "f_value_and_grad").endswith(
+        "d_W = reg * W\nreturn out, (d_W, d_reg)"
+    )
+    mod = load_source(text)
+    W = RNG.standard_normal((3, 2))
+    _, (g_W, g_reg) = mod.f_value_and_grad(W, 0.3)
+    np.testing.assert_allclose(g_W, 0.3 * W)
+    np.testing.assert_allclose(g_reg, 0.5 * np.sum(W * W))
+    fd_check(mod, [W, 0.3], [0, 1])
+
+
+# ------------------------------------------------------- 4. notes of fused nodes
+
+
+def test_a_local_gradient_note_sits_over_the_backward_statement_that_reads_it():
+    # with the seed 1, d/dz of 0.5*z*z is z itself: the note goes with d_x += z * cos(x),
+    # not over the forward's z = np.sin(x)
+    text = (
+        "def f(x: Vector[n]) -> Scalar:\n"
+        "    z = sin(x)\n"
+        "    return sum(0.5 * z * z + x)\n"
+    )
+    src = compile_source(text)
+    assert function_text(src, "f_value_and_grad") == "\n".join(
+        [
+            "(n,) = x.shape",
+            "# line 2: z = sin(x)",
+            "z = np.sin(x)",
+            "# line 3: return sum(0.5 * z * z + x)",
+            "out = (0.5 * z * z + x).sum()",
+            "d_x = np.full((n,), 1.0)",
+            "# line 2: z = sin(x)",
+            "# fused add: d/dz = 1.0*z",
+            "d_x += z * np.cos(x)",
+            "return out, d_x",
+        ]
+    )
+    assert "# fused" not in function_text(src, "f_forward")
+    mod = load_source(text)
+    x = RNG.standard_normal(4)
+    np.testing.assert_allclose(mod.f_grad(x), np.sin(x) * np.cos(x) + 1.0)
+    fd_check(mod, [x], [0])
+
+
+def test_notes_name_things_as_the_formula_does():
+    text = (
+        "def h(x: Vector[n], w: Matrix[n, k]) -> Scalar:\n"
+        "    return sum(log(x[1:] * x[:-1] + 2) * x[0]) + sum(log(sum(w * w, axis=1)) * x)\n"
+    )
+    src = compile_source(text)
+    notes = sorted({ln.strip() for ln in src.splitlines() if "# fused" in ln})
+    assert notes == [
+        "# fused mul: d/d(x[0]) = log(x[1:]*x[:-1] + 2)",
+        "# fused mul: d/dx = log(sum(w * w, axis=1))",
+    ]
+    for word in ("getitem", "(sum)", "axis=(1,)"):
+        assert word not in src
+    mod = load_source(text)
+    x = RNG.uniform(0.5, 1.5, 4)
+    w = RNG.standard_normal((4, 2))
+    fd_check(mod, [x, w], [0, 1], "h")

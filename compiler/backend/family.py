@@ -139,6 +139,7 @@ class Family:
             self.namer,
             self.ctx,
             sched.adjoints,
+            set(sched.forward),
         )
         value_name = fexprs[fn.output].text
         seed = "d_" + value_name if value_name.isidentifier() else "d_out"
@@ -270,6 +271,7 @@ class Family:
             namer,
             vctx,
             backward_part(vg),
+            reachable(vg.nodes, [vg.output]),
         )
         value, *gtexts = self.results(
             [vg.output, *grads],
