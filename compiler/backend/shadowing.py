@@ -27,10 +27,12 @@ TOKEN = re.compile(
 
 def spellable(name: str) -> bool:
     """Whether the user's name ``name`` can be a parameter as it is: an identifier Python
-    reads as written (NFKC), not a keyword (SymPy's ``lambda`` stays ``lambda_``)."""
+    reads as written (NFKC), not a keyword (SymPy's ``lambda`` stays ``lambda_``) nor
+    ``__debug__`` (which Python refuses to bind)."""
     return (
         name.isidentifier()
         and not keyword.iskeyword(name)
+        and name != "__debug__"
         and unicodedata.normalize("NFKC", name) == name
     )
 
