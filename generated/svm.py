@@ -192,7 +192,7 @@ def svm_loss_backward(d_out, cache):
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
-    d_correct = np.reshape(-d_margins_t1.sum(axis=1, keepdims=True), (N,))
+    d_correct = -d_margins_t1.sum(axis=1)
     # line 10: correct = scores[arange(N), y]
     correct_g1 = np.zeros((N, C))
     correct_g1[np.arange(N), y] = d_correct
@@ -243,7 +243,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
     margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
-    d_correct = np.reshape(-d_margins_t1.sum(axis=1, keepdims=True), (N,))
+    d_correct = -d_margins_t1.sum(axis=1)
     # line 10: correct = scores[arange(N), y]
     correct_g1 = np.zeros((N, C))
     correct_g1[np.arange(N), y] = d_correct

@@ -986,8 +986,8 @@ def test_d_name_is_the_adjoint_of_the_forward_value_name(name, fuse):
     """In ``f_backward``, ``d_v`` holds d<seed, value>/dv for the forward variable ``v``.
 
     Checked by central differences: ``v`` is perturbed along a random direction (relative
-    to each entry) right after ``f_forward`` computes it. Parameters renamed on collision (``np`` -> ``np_``)
-    keep ``d_np``; names with no forward variable (backward temporaries) are skipped.
+    to each entry) right after ``f_forward`` computes it. Parameters keep their names in
+    ``f_forward`` (``np``, ``cache``: what they shadow is renamed), and ``d_np``; names with no forward variable (backward temporaries) are skipped.
     """
     fns, source = formula_and_source(name, fuse)
     problems, checked = [], 0
@@ -1011,7 +1011,7 @@ def test_d_name_is_the_adjoint_of_the_forward_value_name(name, fuse):
         for local, adj in sorted(rec.backward_locals.items()):
             if not local.startswith("d_") or local in skip:
                 continue
-            v = local[2:] if local[2:] in fwd_values else local[2:] + "_"
+            v = local[2:]  # parameters keep their names (np, cache) in f_forward
             if v not in fwd_values:
                 continue
             x = np.asarray(fwd_values[v])
@@ -1062,16 +1062,19 @@ def test_emitted_names_are_valid_distinct_and_shadow_nothing(name):
     for fn in fns:
         params = [a.arg for a in defs[fn.name].args.args]
         assert len(params) == len(fn.params) == len(set(params))
+        # the user's parameter names are kept (``f(np=...)``, ``f(match=...)``: soft
+        # keywords are identifiers); what they shadow is renamed inside the body
+        user = {p for p, _ in fn.params}
         for fname in family(fn):
             fdef = defs[fname]
             for p in (a.arg for a in fdef.args.args):
                 if (
                     not p.isidentifier()
                     or keyword.iskeyword(p)
-                    or keyword.issoftkeyword(p)
+                    or (keyword.issoftkeyword(p) and p not in user)
                 ):
                     problems.append(f"{fname}: parameter {p!r}")
-            clash = local_names(fdef) & (module_level | set(dir(builtins)))
+            clash = (local_names(fdef) - user) & (module_level | set(dir(builtins)))
             if clash:
                 problems.append(
                     f"{fname}: locals {sorted(clash)} shadow module names/builtins"
@@ -1306,8 +1309,13 @@ def test_docstrings_state_shapes_wrt_and_cache(name):
             ):
                 problems.append(f"{fname}: differentiated inputs {fn.wrt} not stated")
             if fname.endswith("_forward"):
+                # the tuple returned second (``cache``, or ``cache_`` beside a parameter
+                # named cache)
+                packed = [s.value.elts[1].id for s in ast.walk(fdef)
+                          if isinstance(s, ast.Return)
+                          and isinstance(s.value, ast.Tuple)][-1]  # fmt: skip
                 ret = [s for s in fdef.body if isinstance(s, ast.Assign)
-                       and getattr(s.targets[0], "id", None) == "cache"]  # fmt: skip
+                       and getattr(s.targets[0], "id", None) == packed]  # fmt: skip
                 held = [ast.unparse(e) for e in ret[-1].value.elts]
                 listed = re.search(r"Cache: (.*?)\.(\s|$)", d)
                 got = listed.group(1).split(", ") if listed else None

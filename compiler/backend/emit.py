@@ -3,13 +3,15 @@ are inlined into their single use, and the in-place accumulation of adjoints."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array
-from .naming import Namer
+from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
 LEAVES = ("param", "const", "dim", "arange")
@@ -99,6 +101,7 @@ class Emitter:
         ctx: Ctx,
         adjoints: set[int],
         from_cache: bool = False,
+        value_nodes: set[int] = frozenset(),
     ):
         self.fn, self.nodes, self.todo = fn, fn.nodes, todo
         self.bound, self.namer, self.ctx, self.adjoints = bound, namer, ctx, adjoints
@@ -110,19 +113,48 @@ class Emitter:
         self.exprs: dict[int, P.Expr] = dict(bound)
         self.named: set[int] = set(bound)
         self.blocks: list[Block] = []
+        self.noted: set[int] = set()  # nodes whose note is printed
+        self.value_nodes = value_nodes  # what the value needs: notes go elsewhere
 
     def name_of(self, i: int) -> str:
-        """Node ``i``'s variable (``namer.node``)."""
-        return self.namer.node(
-            i, self.nodes[i], i in self.adjoints, self.fn.adjoint_of.get(i)
-        )
+        """Node ``i``'s variable (``namer.node``): ``d_`` names for adjoint values only; a
+        forward value that is also an adjoint (hash-consed) keeps a forward name."""
+        node, adjoint = self.nodes[i], i in self.adjoints
+        if not adjoint and autodiff_name(self.fn, i):
+            node = dataclasses.replace(node, name=None)
+        of = self.fn.adjoint_of.get(i) if adjoint else None
+        return self.namer.node(i, node, adjoint, of)
+
+    def forward_notes(self, i: int) -> list[str]:
+        """The notes of the forward values the adjoint ``i`` reads, directly or through
+        what it inlines: a local gradient that is also a forward value (with the seed 1,
+        ``d/da exp(a)`` is ``exp(a)``) is explained where the backward reads it."""
+        out, stack, seen = [], list(self.nodes[i].args), set()
+        while stack:
+            a = stack.pop()
+            if a in seen:
+                continue
+            seen.add(a)
+            noted = a in self.fn.notes and a not in self.noted
+            if noted and a in self.value_nodes:
+                self.noted.add(a)
+                out.append(self.fn.notes[a])
+            if a not in self.named:
+                stack.extend(self.nodes[a].args)
+        return sorted(out)
 
     def statement(self, i: int, lines: list[str]) -> None:
-        """Append ``lines`` computing node ``i`` to the block of its formula line."""
+        """Append ``lines`` computing node ``i`` to the block of its formula line; notes
+        (fused local gradients) only over backward statements."""
         comment = cite(self.nodes[i])
-        note = self.fn.notes.get(i)
-        if note and len(note) < LINE_LIMIT - 6 - self.ctx.indent:
-            lines = [f"# {note}"] + lines
+        notes = []
+        if i not in self.value_nodes:
+            notes = self.forward_notes(i)
+            if i in self.fn.notes and i not in self.noted:
+                self.noted.add(i)
+                notes.append(self.fn.notes[i])
+        fits = LINE_LIMIT - 6 - self.ctx.indent
+        lines = [f"# {note}" for note in notes if len(note) < fits] + lines
         if self.blocks and self.blocks[-1].comment == comment:
             self.blocks[-1].lines.extend(lines)
         else:
@@ -164,7 +196,7 @@ class Emitter:
         text (a statement of its own when too long or from another formula line)."""
         nodes = self.nodes
         if a not in self.exprs and self.from_cache:
-            self.exprs[a] = self.cached[a] = P.name(self.namer.node(a, nodes[a], False))
+            self.exprs[a] = self.cached[a] = P.name(self.name_of(a))
             self.named.add(a)
         e = self.exprs[a]
         if a in self.named or nodes[a].op in LEAVES:
@@ -189,7 +221,7 @@ class Emitter:
             self.nodes, self.todo, self.uses, self.bound
         )
         for i in in_place:  # the sum's name, given to its first part
-            name = self.namer.node(i, self.nodes[i], True, self.fn.adjoint_of.get(i))
+            name = self.name_of(i)
             self.namer.names.setdefault(self.nodes[i].args[0], name)
         for i in self.todo:
             if i not in self.scattered:  # else written by the sum that consumes it
@@ -260,6 +292,10 @@ def emit_body(
     namer: Namer,
     ctx: Ctx,
     adjoints: set[int],
+    value_nodes: set[int] = frozenset(),
 ) -> tuple[list[Block], dict[int, P.Expr]]:
-    """Statements computing ``todo`` given the ``bound`` values (see ``Emitter``)."""
-    return Emitter(fn, todo, bound, keep, namer, ctx, adjoints).run()
+    """Statements computing ``todo`` given the ``bound`` values (see ``Emitter``); no
+    notes over the ``value_nodes`` (the local gradients explain backward statements)."""
+    return Emitter(
+        fn, todo, bound, keep, namer, ctx, adjoints, value_nodes=value_nodes
+    ).run()

@@ -25,6 +25,7 @@ from .layout import (
 from .memory import owned
 from .naming import Namer
 from .schedule import backward_part, schedule
+from .shadowing import Renamer
 from .targets import Target
 
 # What ``math`` and float arithmetic raise where NumPy returns inf or nan (with a warning).
@@ -55,12 +56,14 @@ def param_exprs(fn: Function, pnames: dict[str, str]) -> dict[int, P.Expr]:
     return {p.node: P.name(pnames[p.name]) for p in fn.params}
 
 
-def forwarding_call(fname: str, params: list[str], index: int) -> list[str]:
+def forwarding_call(
+    fname: str, params: list[str], index: int, local: str = "_result"
+) -> list[str]:
     """The body of a wrapper returning item ``index`` of ``fname(params)``."""
     call = [f"return {fname}({', '.join(params)})[{index}]"]
     if len(call[0]) + 4 > LINE_LIMIT:
-        call = call_lines("", f"_result = {fname}", params)
-        call.append(f"return _result[{index}]")
+        call = call_lines("", f"{local} = {fname}", params)
+        call.append(f"return {local}[{index}]")
     return call
 
 
@@ -74,16 +77,18 @@ def return_lines(gtexts: list[str]) -> list[str]:
     return ret
 
 
-def cache_lines(cache_names: list[str]) -> tuple[list[str], list[str]]:
+def cache_lines(
+    cache_names: list[str], local: str = "cache"
+) -> tuple[list[str], list[str]]:
     """The ``cache = (...)`` lines that pack the cache and those that unpack it."""
     if not cache_names:
-        return ["cache = ()"], []
+        return [f"{local} = ()"], []
     if len(cache_names) == 1:
-        return [f"cache = ({cache_names[0]},)"], [f"({cache_names[0]},) = cache"]
-    unpack = tuple_lines("(", cache_names, ") = cache")
+        return [f"{local} = ({cache_names[0]},)"], [f"({cache_names[0]},) = {local}"]
+    unpack = tuple_lines("(", cache_names, f") = {local}")
     if len(unpack) == 1:
-        unpack = [f"{', '.join(cache_names)} = cache"]
-    return tuple_lines("cache = (", cache_names, ")"), unpack
+        unpack = [f"{', '.join(cache_names)} = {local}"]
+    return tuple_lines(f"{local} = (", cache_names, ")"), unpack
 
 
 class Family:
@@ -98,6 +103,12 @@ class Family:
         self.dims = {d: self.namer.fresh(d) for d in fn.dims}
         self.ctx = Ctx(fn.nodes, self.dims, target=target)
         self.params = [self.pnames[p.name] for p in fn.params]
+        # the user's names in the signatures of the functions taking the inputs
+        names = {
+            n.name for g in (fn, fn.value_and_grad) if g for n in g.nodes if n.name
+        }
+        self.rn = Renamer(self.pnames, self.namer.taken | names)
+        self.fparams = [self.rn(p) for p in self.params]
 
     def name(self, kind: str) -> str:
         """The name of the emitted function of ``kind`` (``forward``, ...)."""
@@ -108,12 +119,16 @@ class Family:
         fallback (the scalar build's NumPy functions) where ``math`` raises."""
         if self.target.fallback is None:
             return layout
-        fallback = self.target.fallback.function_name(self.fn.name, kind)
-        return guarded(layout, fallback, args, nodes, computed)
+        rn = self.rn if kind != "backward" else str  # f_backward(d_out, cache) as it is
+        fallback = rn(self.target.fallback.function_name(self.fn.name, kind))
+        layout = guarded(layout, fallback, args, nodes, computed)
+        if layout.get("guard"):  # a parameter named ValueError
+            layout["guard"]["errors"] = rn(layout["guard"]["errors"])
+        return layout
 
     def emit(self) -> tuple[list[dict], set]:
         """The template data of the functions, and the helpers they call."""
-        fn, params = self.fn, self.params
+        fn, params = self.fn, self.fparams
         sched = schedule(fn)
         # Forward names first, so that the forward's names never depend on the backward.
         fblocks, fexprs = emit_body(
@@ -124,6 +139,7 @@ class Family:
             self.namer,
             self.ctx,
             sched.adjoints,
+            set(sched.forward),
         )
         value_name = fexprs[fn.output].text
         seed = "d_" + value_name if value_name.isidentifier() else "d_out"
@@ -134,7 +150,9 @@ class Family:
         bused = identifiers(bblocks, [bexprs[g].text for g in sched.grads] + seed_check)
         cache_names = [fexprs[i].text for i in sched.cache]
         cache_names += [self.dims[d] for d in fn.dims if self.dims[d] in bused]
-        pack, unpack = cache_lines(cache_names)
+        _, unpack = cache_lines(cache_names)
+        local = self.rn("cache")
+        pack, _ = cache_lines([self.rn(c) for c in cache_names], local)
         scalar_value = fn.nodes[fn.output].shape == ()
         out = []
         if self.target.public:
@@ -143,10 +161,12 @@ class Family:
         forward = lay_out(
             self.name("forward"),
             params,
-            docstring(fn, "forward", cache_names),
-            self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
-            + body_lines(fblocks),
-            pack + [f"return {returned}, cache"],
+            docstring(fn, "forward", [self.rn(c) for c in cache_names]),
+            self.rn.lines(
+                self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
+                + body_lines(fblocks)
+            ),
+            pack + [f"return {self.rn(returned)}, {local}"],
         )
         out.append(self.guard(forward, "forward", params, fn.nodes, sched.forward))
         grads = [as_float(bexprs[g]) for g in sched.grads]
@@ -170,6 +190,8 @@ class Family:
                 layout["doc"] = fallback_doc(layout["name"])
         elif scalar_value:
             out.append(self.wrapper("grad", "value_and_grad", 1))
+        for layout in out:  # module-level aliases the bodies may read (``shadowing``)
+            layout["aliases"] = self.rn.aliases
         return out, self.ctx.helpers
 
     def backward_body(self, sched, seed: str):
@@ -200,8 +222,11 @@ class Family:
     def wrapper(self, kind: str, callee: str, index: int) -> dict:
         """``f`` (``kind`` "value") or ``f_grad``: item ``index`` of ``f_<callee>``, which
         computes exactly what it needs: one copy of the code to read and to review."""
-        fn, params = self.fn, self.params
-        call = forwarding_call(f"{fn.name}_{callee}", params, index)
+        fn, params = self.fn, self.fparams
+        callee = self.rn(
+            f"{fn.name}_{callee}"
+        )  # ``_f_forward`` beside a parameter f_forward
+        call = forwarding_call(callee, params, index, self.rn("_result"))
         name = fn.name if kind == "value" else f"{fn.name}_{kind}"
         return lay_out(name, params, docstring(fn, kind, []), [], call)
 
@@ -249,6 +274,7 @@ class Family:
             namer,
             vctx,
             backward_part(vg),
+            reachable(vg.nodes, [vg.output]),
         )
         value, *gtexts = self.results(
             [vg.output, *grads],
@@ -256,19 +282,26 @@ class Family:
             set(),
             vg,
         )
+        used = identifiers(blocks, [value] + gtexts)
+        value, gtexts, local = (
+            self.rn(value),
+            [self.rn(t) for t in gtexts],
+            self.rn("grads"),
+        )
         if len(gtexts) == 1:
             ret = [f"return {value}, {gtexts[0]}"]
         else:
             ret = tuple_lines(f"return {value}, (", gtexts, ")")
             if len(ret) > 1:
-                ret = tuple_lines("grads = (", gtexts, ")") + [f"return {value}, grads"]
-        used = identifiers(blocks, [value] + gtexts)
+                ret = tuple_lines(f"{local} = (", gtexts, ")") + [
+                    f"return {value}, {local}"
+                ]
         doc = docstring(fn, "value_and_grad", []) if self.target.public else []
         return lay_out(
             self.name("value_and_grad"),
-            self.params,
+            self.fparams,
             doc,
-            self.inputs(fn, used) + body_lines(blocks),
+            self.rn.lines(self.inputs(fn, used) + body_lines(blocks)),
             ret,
         )
 

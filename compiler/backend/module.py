@@ -11,6 +11,7 @@ from ..core.names import HELPER_ORDER, VERSION
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
+from .shadowing import alias_block
 from .targets import MATH, NUMPY
 from .templating import render
 
@@ -117,6 +118,12 @@ def generate(
         exports += [fn.name + "_forward", fn.name + "_backward"]
         if fn.nodes[fn.output].shape == ():
             exports += [fn.name + "_value_and_grad", fn.name + "_grad"]
+    aliases = {
+        a: n
+        for fam in families
+        for f in fam["functions"]
+        for a, n in f["aliases"].items()
+    }
     data = dict(
         version=VERSION,
         source=source,
@@ -129,7 +136,7 @@ def generate(
         exports=exports,
     )
     text = render("module.py.j2", import_numpy=True, **data)
-    if checks or NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]):
-        return text
-    # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
-    return render("module.py.j2", import_numpy=False, **data)
+    if not checks and not NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]):
+        # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
+        text = render("module.py.j2", import_numpy=False, **data)
+    return alias_block(text, aliases, set(re.findall(r"^def (\w+)", text, re.M)))

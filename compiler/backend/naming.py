@@ -17,6 +17,19 @@ def identifier(text: str) -> str:
     return text
 
 
+def autodiff_name(fn, i: int) -> bool:
+    """Whether node ``i`` of ``fn`` carries the name the reverse walk gave an adjoint
+    (``d_<x>``) rather than a formula name. Hash-consing can make one node both a forward
+    value and an adjoint (with the seed 1, ``d_λ`` of ``λ * (θ @ θ)`` is ``θ @ θ``)."""
+    name = fn.nodes[i].name
+    if not name or not name.startswith("d_"):
+        return False
+    of = fn.adjoint_of.get(i)
+    if of is not None and name == "d_" + (fn.nodes[of].name or ""):
+        return True
+    return any(g == i and name == "d_" + p for p, g in fn.grads.items())
+
+
 class Namer:
     """Assigns each node one variable name, deterministically, avoiding ``taken``."""
 

@@ -89,7 +89,11 @@ def backward_part(vg: Function) -> set[int]:
     grads = reachable(vg.nodes, list(vg.grads.values()))
     seedless = {i for i in grads - value if vg.nodes[i].op not in LEAVES}
     # Values not computed from any adjoint stay forward-named even when only gradients read them.
+    # An adjoint is a node the reverse walk made the gradient of a value (``adjoint_of``).
     adjoint_roots = {
-        i for i in seedless if vg.nodes[i].name and vg.nodes[i].name.startswith("d_")
+        i
+        for i in seedless
+        if i in vg.adjoint_of
+        or (vg.nodes[i].name and vg.nodes[i].name.startswith("d_"))
     }
     return dependents(vg.nodes, adjoint_roots) | adjoint_roots

@@ -39,6 +39,18 @@ def add_neg(b, args, attrs):
     return None
 
 
+# a + (-k) -> a - k ; (-k) + a -> a - k  for a negative constant -k (IEEE: exactly equal)
+@rule("add")
+def add_negative_constant(b, args, attrs):
+    if attrs.get("acc"):
+        return None
+    x, y = args
+    for k, a in ((y, x), (x, y)):
+        if b.is_const(k) and b[k].attr("value") < 0 and not b.is_const(a):
+            return b.sub(a, b.const(-b[k].attr("value")))
+    return None
+
+
 # x + x -> 2 * x
 @rule("add")
 def add_self(b, args, attrs):
@@ -133,6 +145,47 @@ def mul_scalars_first(b, args, attrs):
                 and exact_product(b, s, s2)
             ):
                 return b.mul(b.mul(s, s2), arr)
+    return None
+
+
+def product_with_constant(b, y: int, depth: int = 4) -> tuple[int, ...] | None:
+    """The path from the product ``y`` down to a constant factor (its last entry), through
+    unnamed ``mul`` nodes only, or None."""
+    if depth == 0 or b[y].op != "mul" or b[y].name or b[y].attrs:
+        return None  # never through a named value, adjoints included (edit locality)
+    for a in b[y].args:
+        if b.is_const(a):
+            return (y, a)
+    for a in b[y].args:
+        path = product_with_constant(b, a, depth - 1)
+        if path is not None:
+            return (y, *path)
+    return None
+
+
+def with_factor(b, path: tuple[int, ...], c: int) -> int:
+    """The product ``path[0]`` with its constant factor ``path[-1]`` multiplied by ``c``."""
+    y, rest = path[0], path[1:]
+    other = [a for a in b[y].args if a != rest[0]]
+    if len(rest) == 1:  # y = k * other: (c * k) * other
+        return b.mul(
+            b.const(b[c].attr("value") * b[rest[0]].attr("value")), *other or [rest[0]]
+        )
+    return b.mul(with_factor(b, rest, c), *other or [rest[0]])
+
+
+# c * (k * a * x) -> (c * k) * a * x  for scalar constants c, k whose product is exact
+# (``0.5 * d_out * reg * 2.0`` is ``d_out * reg``); through unnamed products only
+@rule("mul")
+def mul_constants_meet(b, args, attrs):
+    if attrs:
+        return None
+    for c, y in (args, args[::-1]):
+        if not b.is_const(c) or b.shape(c) != () or b.is_const(y):
+            continue
+        path = product_with_constant(b, y)
+        if path is not None and exact_product(b, c, path[-1]):
+            return with_factor(b, path, c)
     return None
 
 

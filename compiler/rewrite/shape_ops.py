@@ -122,6 +122,16 @@ def reshape_of_keepdims_sum(b, args, attrs):
     return None
 
 
+# reshape(-sum(x, axes, keepdims=True), s) -> -sum(x, axes)  when s drops exactly those axes
+@rule("reshape")
+def reshape_of_negated_keepdims_sum(b, args, attrs):
+    (x,) = args
+    if bare(b, x, "neg") and bare(b, b[x].args[0], "sum"):
+        inner = reshape_of_keepdims_sum(b, b[x].args, attrs)
+        return None if inner is None else b.neg(inner)
+    return None
+
+
 # transpose(transpose(x, p), q) -> x  when q undoes p
 @rule("transpose")
 def transpose_twice(b, args, attrs):

@@ -9,7 +9,7 @@ import sympy
 
 from ..core import printer as P
 from ..core.ir import Node, run_body
-from ..core.prim import prim, spell
+from ..core.prim import PRIMS, prim, spell
 from ..ops.common import elementwise_shape
 from ..ops.spelling import both
 from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
@@ -63,22 +63,51 @@ def is_mask(b, node) -> bool:
     )
 
 
-def hint(b, i: int, depth: int = 1) -> str:
-    """A readable name for node ``i`` in a comment: the formula's name, else a short
-    expression in parentheses (``(X @ w)``), else its op (``(matmul)``)."""
+def index_text(index) -> str:
+    """An index as the formula writes it (``1:``, ``:-1``, ``0``, ``None``), else ``...``."""
+    parts = []
+    for e in index:
+        if e[0] == "s" and all(v is None or isinstance(v, int) for v in e[1:]):
+            start, stop, step = ("" if v is None else str(v) for v in e[1:])
+            parts.append(f"{start}:{stop}" + (f":{step}" if step else ""))
+        elif e[0] == "i" and isinstance(e[1], int):
+            parts.append(str(e[1]))
+        elif e[0] == "n":
+            parts.append("None")
+        else:
+            return "..."
+    return ", ".join(parts)
+
+
+def hint(b, i: int, depth: int = 2) -> str:
+    """A readable name for node ``i`` in a comment, as the formula writes it: its name,
+    else a short expression (``(X @ w)``, ``sum(W * W)``, ``x[...]``), ``...`` below
+    ``depth`` levels; never an IR word."""
     node = b[i]
     name = node.name or node.attr("name")
-    if name:
+    if name and not (node.op == "fused" and node.name is None):
         return name
     if node.op == "const":
         return P.number(node.attr("value")).text
     if is_mask(b, node):  # the comparison a formula wrote as a number: (x >= 0)
         return hint(b, node.args[0], depth)
-    if node.op in INFIX and depth > 0:
-        x, y = (hint(b, a, depth - 1) for a in node.args)
-        if "(" not in x + y:
-            return f"({x} {INFIX[node.op]} {y})"
-    return f"({node.op})"
+    if depth == 0 or not node.args:
+        return "..."
+    args = [hint(b, a, depth - 1) for a in node.args]
+    if node.op in INFIX and len(args) == 2:
+        return f"({args[0]} {INFIX[node.op]} {args[1]})"
+    if node.op == "neg":
+        return f"(-{args[0]})"
+    if node.op == "getitem":
+        return f"{args[0]}[{index_text(node.attr('index') or ())}]"
+    names = PRIMS[node.op].names if node.op in PRIMS else ()
+    if names:
+        inner = [a[1:-1] if a.startswith("(") and a.endswith(")") else a for a in args]
+        axis = node.attr("axis") if node.op in ("sum", "mean") else None
+        if axis is not None:  # as written: axis=1, axis=(0, 1)
+            inner.append(f"axis={axis[0] if len(axis) == 1 else axis}")
+        return f"{names[0]}({', '.join(inner)})"
+    return args[0] if len(args) == 1 else "..."  # broadcasts, reshapes: their value
 
 
 def fused_adjoint(b, i, n, g):
@@ -118,7 +147,9 @@ def fused_adjoint(b, i, n, g):
         if not (rest.is_Symbol or rest.is_Number):
             text = sympy.sstr(rest.xreplace(names))
             extra = "" if upstream == UPSTREAM else " (times the shared factor)"
-            b.notes.setdefault(c, f"{label}: d/d{hint(b, n.args[k])} = {text}{extra}")
+            h = hint(b, n.args[k])
+            wrt = h if h.isidentifier() or h.startswith("(") else f"({h})"
+            b.notes.setdefault(c, f"{label}: d/d{wrt} = {text}{extra}")
         out[k] = c
     return out
 

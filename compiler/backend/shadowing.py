@@ -1,0 +1,89 @@
+"""The user's parameter names in every emitted signature, ``f(np=...)`` included.
+
+The ``Namer`` keeps each parameter in a variable that shadows nothing (``np_`` for a
+parameter named ``np``, since bodies call NumPy through ``np``). In the functions that take
+the inputs (``f``, ``f_forward``, ``f_value_and_grad``, ``f_grad`` and their NumPy
+fallbacks) a ``Renamer`` gives the parameters back their own names and renames instead
+what they would hide inside those bodies: a module-level or builtin name is read through
+an alias bound after the imports (``_np = np``, ``_float = float``), a local of the
+generated code (``cache``, ``grads``, ``_result``) takes the parameter's old variable
+(``cache_``). ``f_backward`` takes ``(d_out, cache)`` and keeps its names.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+import unicodedata
+
+# Locals the generated code binds in the functions that take the inputs.
+GENERATED_LOCALS = ("cache", "grads", "_result")
+
+# A string literal, a comment, or a name that is not an attribute (``x.sum`` stays).
+TOKEN = re.compile(
+    r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|#.*|(?<![.\w])([^\W\d]\w*)"
+)
+
+
+def spellable(name: str) -> bool:
+    """Whether the user's name ``name`` can be a parameter as it is: an identifier Python
+    reads as written (NFKC), not a keyword (SymPy's ``lambda`` stays ``lambda_``) nor
+    ``__debug__`` (which Python refuses to bind)."""
+    return (
+        name.isidentifier()
+        and not keyword.iskeyword(name)
+        and name != "__debug__"
+        and unicodedata.normalize("NFKC", name) == name
+    )
+
+
+class Renamer:
+    """Renames the names in code text: parameter variables to the user's names, and what
+    those names meant before to an alias or a fresh local (see the module doc)."""
+
+    def __init__(self, pnames: dict[str, str], taken: set[str]):
+        back = {v: u for u, v in pnames.items() if u != v and spellable(u)}
+        taken = set(taken) | set(pnames) | set(pnames.values())
+        self.map: dict[str, str] = dict(back)
+        self.aliases: dict[str, str] = {}  # alias -> the module-level name it reads
+        for var, user in back.items():
+            if user in GENERATED_LOCALS:
+                self.map[user] = var  # the local takes the parameter's old variable
+                continue
+            alias = "_" + user
+            while alias in taken:
+                alias = "_" + alias
+            taken.add(alias)
+            self.map[user] = alias
+            self.aliases[alias] = user
+
+    def __call__(self, text: str) -> str:
+        if not self.map:
+            return text
+        return TOKEN.sub(lambda m: self.map.get(m[1], m[1]) if m[1] else m[0], text)
+
+    def lines(self, items: list) -> list:
+        """Body items (prologue lines, ``{"comment", "lines"}`` blocks) renamed."""
+        return [
+            {**it, "lines": [self(ln) for ln in it["lines"]]}
+            if isinstance(it, dict)
+            else self(it)
+            for it in items
+        ]
+
+
+def alias_block(text: str, aliases: dict[str, str], defined: set[str]) -> str:
+    """``text`` with the aliases it reads bound at module level: after the imports for
+    modules and builtins, at the end for names the module defines (helpers, functions)."""
+    used = {a: n for a, n in aliases.items() if re.search(rf"(?<![.\w]){a}\b", text)}
+    if not used:
+        return text
+    note = "# names that parameters of the same name hide inside function bodies"
+    early = [f"{a} = {n}" for a, n in sorted(used.items()) if n not in defined]
+    late = [f"{a} = {n}" for a, n in sorted(used.items()) if n in defined]
+    if early:
+        anchor = "import numpy as np\n"
+        text = text.replace(anchor, anchor + "\n".join(["", note, *early]) + "\n", 1)
+    if late:
+        text = text.rstrip("\n") + "\n\n\n" + "\n".join([note, *late]) + "\n"
+    return text
