@@ -446,6 +446,7 @@ def digests_under_hash_seed(seed: str) -> dict[str, str]:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow  # subprocesses or thousands of statements: CI's full run
 def test_compile_sympy_and_name_collisions_byte_identical_under_hash_seeds():
     """Five PYTHONHASHSEED values (two processes at a time), each compared to this one."""
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -445,6 +445,7 @@ def test_limit_cli(tmp_path, name):
     check_cli_error(path, proc, None)
 
 
+@pytest.mark.slow  # subprocesses or thousands of statements: CI's full run
 def test_many_statements_spread_over_lines(tmp_path):
     """100,000 nodes spread over 50,000 statements: compiled or refused, never a crash."""
     text = H + "    t = x\n" + "    t = t * y + x\n" * 50_000 + "    return t\n"
@@ -479,6 +480,7 @@ def _chain(n: int, distinct: bool) -> str:
     return H + "\n".join(body) + f"\n    return {last}\n"
 
 
+@pytest.mark.slow  # subprocesses or thousands of statements: CI's full run
 @pytest.mark.parametrize("distinct", [True, False], ids=["new-names", "reassigned"])
 def test_chain_of_5000_statements_compiles(distinct):
     """IR passes are iterative: a dependency chain 5,000 deep compiles and is correct."""
@@ -502,6 +504,7 @@ def test_chain_of_5000_statements_compiles(distinct):
     assert float(gx) == pytest.approx(fd, rel=1e-6)
 
 
+@pytest.mark.slow  # subprocesses or thousands of statements: CI's full run
 def test_chain_of_5000_statements_cli(tmp_path):
     path = tmp_path / "chain.grad"
     path.write_text(_chain(5_000, True), encoding="utf-8")

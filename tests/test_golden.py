@@ -101,6 +101,7 @@ def test_generated_imports_only_numpy_under_warnings_as_errors(example):
     assert json.loads(out.stdout) == []
 
 
+@pytest.mark.slow  # subprocesses or thousands of statements: CI's full run
 @pytest.mark.parametrize("seed", ["0", "1", "42", "1234", "random"])
 def test_byte_identical_under_hash_seeds(seed):
     env = dict(os.environ, PYTHONHASHSEED=seed)
