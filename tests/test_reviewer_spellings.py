@@ -310,3 +310,38 @@ def test_notes_name_things_as_the_formula_does():
     x = RNG.uniform(0.5, 1.5, 4)
     w = RNG.standard_normal((4, 2))
     fd_check(mod, [x, w], [0, 1], "h")
+
+
+# --------------------------------------- constant arrays summed: a count, not a pass
+
+COUNTED = """
+def f(x: Vector[n], s: Scalar) -> Scalar:
+    return sum(x + s)
+
+def g(z: Matrix[n, k], c: Vector[n]) -> Scalar:
+    return sum(z * reshape(c, (n, 1)) - c[:, None])
+"""
+
+
+def test_a_summed_constant_array_is_a_count():
+    """``np.full((n,), 1.0).sum()`` is ``n``: d sum(x + s)/ds = n, and the gradient of
+    ``-c[:, None]`` summed over k columns is ``-k`` in every entry."""
+    text = compile_source(COUNTED)
+    assert "d_s = d_out * n\n" in text  # f_backward
+    assert "d_s = 1.0 * n\n" in text  # f_value_and_grad, a float
+    assert "np.full((n, k), -1.0).sum(axis=1)" not in text
+    assert "d_c = np.full((n,), -(d_out * k))\n" in text
+    assert "d_c = np.full((n,), -1.0 * k)\n" in text
+    mod = load_source(COUNTED)
+    rng = np.random.default_rng(3)
+    x, s = rng.standard_normal(5), 0.7
+    value, (gx, gs) = mod.f_value_and_grad(x, s)
+    assert type(gs) is float and gs == 5.0
+    np.testing.assert_array_equal(gx, np.ones(5))
+    fd_check(mod, [x, s], [0, 1])
+    z, c = rng.standard_normal((4, 3)), rng.standard_normal(4)
+    value, (gz, gc) = mod.g_value_and_grad(z, c)
+    np.testing.assert_allclose(value, np.sum(z * c[:, None] - c[:, None]), rtol=1e-14)
+    np.testing.assert_allclose(gz, np.broadcast_to(c[:, None], (4, 3)), rtol=0)
+    np.testing.assert_allclose(gc, z.sum(axis=1) - 3.0, rtol=1e-14)
+    fd_check(mod, [z, c], [0, 1], name="g")

@@ -200,7 +200,7 @@ def div_simple(b, args, attrs):
     return None
 
 
-# -(-x) -> x ; -(c / x) -> (-c) / x
+# -(-x) -> x ; -(c / x) -> (-c) / x ; -(c * n) -> (-c) * n  for a dimension n
 @rule("neg")
 def neg_neg(b, args, attrs):
     (x,) = args
@@ -208,6 +208,8 @@ def neg_neg(b, args, attrs):
         return b[x].args[0]
     if bare(b, x, "div") and b.is_const(b[x].args[0]):
         return b.div(b.const(-b[b[x].args[0]].attr("value")), b[x].args[1])
+    if bare(b, x, "mul") and b.is_const(b[x].args[0]) and b[b[x].args[1]].op == "dim":
+        return b.mul(b.const(-b[b[x].args[0]].attr("value")), b[x].args[1])
     return None
 
 

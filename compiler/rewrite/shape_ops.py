@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from functools import partial
 
-from ..core.shapes import broadcast
+from ..core.prim import PRIMS
+from ..core.shapes import broadcast, reduce_shape
+from ..ops.common import count
 from .engine import RuleSet
 from .patterns import bare, op_of
 
@@ -48,6 +50,29 @@ def expand_scalar_broadcast(b, args, attrs):
     shape = list(b.shape(args[0]))
     for k in sorted(attrs["axis"]):
         shape.insert(k, 1)
+    return b.emit("broadcast_to", c, shape=tuple(shape))
+
+
+# sum(broadcast_to(c, s), axis) -> broadcast_to(c * count, reduced s)  for a scalar c
+# (``np.full((n,), 1.0).sum()`` is ``n``; summing a constant array is a product)
+@rule("sum")
+def sum_of_scalar_broadcast(b, args, attrs):
+    c = scalar_broadcast(b, args[0])
+    if c is None:
+        return None
+    shape, axes = b.shape(args[0]), attrs.get("axis")
+    total = b.mul(c, count(b, shape, axes))
+    out = reduce_shape(shape, axes, bool(attrs.get("keepdims")))
+    return total if out == () else b.emit("broadcast_to", total, shape=out)
+
+
+# reshape(broadcast_to(c, s), t) -> broadcast_to(c, t)  for a scalar c
+@rule("reshape")
+def reshape_scalar_broadcast(b, args, attrs):
+    c = scalar_broadcast(b, args[0])
+    if c is None:
+        return None
+    shape, _ = PRIMS["reshape"].infer(b, args, attrs)
     return b.emit("broadcast_to", c, shape=tuple(shape))
 
 
