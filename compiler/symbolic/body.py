@@ -90,7 +90,7 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
         lambda e: 1 - sigmoid(-e.args[0]),
     )
     candidates = [d, sympy.factor_terms(d), sympy.expand(flipped)]
-    if sympy.count_ops(d) <= 25:
+    if sympy.count_ops(d) <= simplify_budget(d):
         candidates.append(sympy.simplify(d))
     if f.free_symbols and not f.is_Symbol:
         candidates += [c.subs(f, OUT) for c in list(candidates)]
@@ -117,6 +117,20 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
 
     best = min(printable or [d], key=cost)
     return best, OUT in best.free_symbols
+
+
+# Operations up to which ``sympy.simplify`` is tried on a local gradient; with
+# trigonometric functions its ``trigsimp`` grows fast with size (seconds at 20 operations
+# in a deep SymPy chain), so the budget there is smaller.
+SIMPLIFY_OPS = 25
+SIMPLIFY_OPS_TRIG = 12
+
+
+def simplify_budget(d) -> int:
+    """How many operations ``d`` may have for ``local_gradient`` to try ``simplify``."""
+    if d.has(sympy.sin, sympy.cos, sympy.tan):
+        return SIMPLIFY_OPS_TRIG
+    return SIMPLIFY_OPS
 
 
 def cancellations(expr, flat_out: bool) -> int:
