@@ -102,6 +102,29 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
     def rosenbrock(x):
         return xp.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
+    # the cases written as people write them (bench/cases/*.grad, bench/natural.py)
+    def logreg_user(w, b, X, y):
+        p = 1 / (1 + xp.exp(-(xp.dot(X, w) + b)))
+        return -xp.mean(y * xp.log(p) + (1 - y) * xp.log(1 - p))
+
+    def softmax_lse(W, X, y):
+        scores = xp.dot(X, W)
+        return xp.mean(logsumexp(scores, axis=1) - scores[xp.arange(X.shape[0]), y])
+
+    def huber(r, delta):
+        a = xp.abs(r)
+        return xp.sum(xp.where(a <= delta, 0.5 * r**2, delta * (a - 0.5 * delta)))
+
+    def batchnorm(x, gamma, beta, t):
+        xc = x - xp.mean(x, axis=0)
+        xhat = xc / xp.sqrt(xp.mean(xc**2, axis=0) + 1e-5)
+        return xp.sum((gamma * xhat + beta) * t)
+
+    def layernorm(x, gamma, beta, t):
+        xc = x - xp.mean(x, axis=1, keepdims=True)
+        xhat = xc / xp.sqrt(xp.mean(xc**2, axis=1, keepdims=True) + 1e-5)
+        return xp.sum((gamma * xhat + beta) * t)
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -111,6 +134,11 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "two_layer": two_layer,
         "elementwise": elementwise,
         "rosenbrock": rosenbrock,
+        "logreg_user": logreg_user,
+        "softmax_lse": softmax_lse,
+        "huber": huber,
+        "batchnorm": batchnorm,
+        "layernorm": layernorm,
     }
 
 
@@ -149,6 +177,29 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
     def rosenbrock(x):
         return torch.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
 
+    def logreg_user(w, b, X, y):
+        p = 1 / (1 + torch.exp(-(X @ w + b)))
+        return -torch.mean(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+    def softmax_lse(W, X, y):
+        scores = X @ W
+        picked = scores[torch.arange(X.shape[0]), y]
+        return torch.mean(torch.logsumexp(scores, dim=1) - picked)
+
+    def huber(r, delta):
+        a = torch.abs(r)
+        return torch.sum(torch.where(a <= delta, 0.5 * r**2, delta * (a - 0.5 * delta)))
+
+    def batchnorm(x, gamma, beta, t):
+        xc = x - torch.mean(x, dim=0)
+        xhat = xc / torch.sqrt(torch.mean(xc**2, dim=0) + 1e-5)
+        return torch.sum((gamma * xhat + beta) * t)
+
+    def layernorm(x, gamma, beta, t):
+        xc = x - torch.mean(x, dim=1, keepdim=True)
+        xhat = xc / torch.sqrt(torch.mean(xc**2, dim=1, keepdim=True) + 1e-5)
+        return torch.sum((gamma * xhat + beta) * t)
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -158,6 +209,11 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "two_layer": two_layer,
         "elementwise": elementwise,
         "rosenbrock": rosenbrock,
+        "logreg_user": logreg_user,
+        "softmax_lse": softmax_lse,
+        "huber": huber,
+        "batchnorm": batchnorm,
+        "layernorm": layernorm,
     }
 
 
