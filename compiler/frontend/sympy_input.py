@@ -7,6 +7,8 @@ nothing is ever printed as a tree (no expression swell).
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
@@ -22,6 +24,7 @@ from ..symbolic.convert import (
     RELATIONS,
     build,
     error,
+    walk,
 )
 from ..symbolic.matrices import (
     ELEMENT,
@@ -257,17 +260,5 @@ def canonical_text(expr, params: list[Param]) -> str:
 
 def subexpressions(expr) -> list:
     """The distinct subexpressions of ``expr`` (all of SymPy's arguments), children before
-    parents, without recursion."""
-    order, seen, stack = [], set(), [(expr, False)]
-    while stack:
-        e, ready = stack.pop()
-        if ready:
-            if e not in seen:
-                seen.add(e)
-                order.append(e)
-            continue
-        if e in seen:
-            continue
-        stack.append((e, True))
-        stack.extend((a, False) for a in reversed(e.args) if a not in seen)
-    return order
+    parents."""
+    return walk(expr, attrgetter("args"))

@@ -5,6 +5,8 @@ which builds SymPy's local gradients back as nodes."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import sympy
 
@@ -36,8 +38,9 @@ def error(message: str) -> FormulaError:
     return FormulaError(message, filename="<sympy>", line=1, col=1)
 
 
-def post_order(expr, printed: bool = False) -> list:
-    """The distinct subexpressions of ``expr``, children before parents (no recursion)."""
+def walk(expr, children: Callable) -> list:
+    """The distinct subexpressions of ``expr`` reached through ``children(e)``, children
+    before parents, without recursion (deep or shared DAGs cost linear time)."""
     order, seen, stack = [], set(), [(expr, False)]
     while stack:
         e, ready = stack.pop()
@@ -49,10 +52,14 @@ def post_order(expr, printed: bool = False) -> list:
         if e in seen:
             continue
         stack.append((e, True))
-        stack.extend(
-            (a, False) for a in reversed(operands(e, printed)) if a not in seen
-        )
+        stack.extend((a, False) for a in reversed(children(e)) if a not in seen)
     return order
+
+
+def post_order(expr, printed: bool = False) -> list:
+    """The subexpressions ``convert`` reads to build ``expr`` (``operands``), children
+    before parents."""
+    return walk(expr, partial(operands, printed=printed))
 
 
 def convert(b: Builder, e, memo, printed: bool = False) -> int:
@@ -252,15 +259,7 @@ def convert_mul_printed(b: Builder, e, memo) -> int:
             num.append(memo[a])
     if sign < 0:
         num[:1] = [b.neg(num[0])] if num else [b.const(-1)]
-    acc = num[0] if num else b.const(1)
-    for n in num[1:]:
-        acc = b.mul(acc, n)
-    if den:
-        d = den[0]
-        for x in den[1:]:
-            d = b.mul(d, x)
-        acc = b.div(acc, d)
-    return acc
+    return product(b, num, den)
 
 
 def convert_mul(b: Builder, e, memo) -> int:
@@ -275,6 +274,12 @@ def convert_mul(b: Builder, e, memo) -> int:
             den.append(base if k == 1 else b.emit("pow", base, b.const(k)))
         else:
             num.append(memo[a])
+    acc = product(b, num, den)
+    return b.neg(acc) if sign < 0 else acc
+
+
+def product(b: Builder, num: list[int], den: list[int]) -> int:
+    """``num[0] * num[1] * ... / (den[0] * den[1] * ...)`` (1 for no numerator)."""
     acc = num[0] if num else b.const(1)
     for n in num[1:]:
         acc = b.mul(acc, n)
@@ -283,7 +288,7 @@ def convert_mul(b: Builder, e, memo) -> int:
         for x in den[1:]:
             d = b.mul(d, x)
         acc = b.div(acc, d)
-    return b.neg(acc) if sign < 0 else acc
+    return acc
 
 
 def convert_applyfunc(b: Builder, e, memo, printed: bool) -> int:
