@@ -14,7 +14,6 @@ from .memory import fresh_array
 from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
-LEAVES = ("param", "const", "dim", "arange")
 
 
 def cite(node) -> str:
@@ -69,7 +68,7 @@ def accumulations(nodes, todo: list[int], uses, bound) -> tuple[set, dict, list]
     for i in reversed(todo):
         node = nodes[i]
         first = node.args[0] if node.args else None
-        if node.op != "add" or not node.attr("acc") or nodes[first].op in LEAVES:
+        if node.op != "add" or not node.attr("acc") or PRIMS[nodes[first].op].leaf:
             continue
         firsts.add(first)
         if accumulate(node, uses, {first}, bound, nodes):
@@ -175,7 +174,9 @@ class Emitter:
         name = self.name_of(i)
         while self.too_long(name, e):
             inlined = [
-                a for a in nodes[i].args if a not in named and nodes[a].op not in LEAVES
+                a
+                for a in nodes[i].args
+                if a not in named and not PRIMS[nodes[a].op].leaf
             ]
             if not inlined:
                 break
@@ -199,7 +200,7 @@ class Emitter:
             self.exprs[a] = self.cached[a] = P.name(self.name_of(a))
             self.named.add(a)
         e = self.exprs[a]
-        if a in self.named or nodes[a].op in LEAVES:
+        if a in self.named or PRIMS[nodes[a].op].leaf:
             return e
         # A gradient part stays in the block of the formula line it comes from.
         other_line = (
@@ -248,7 +249,7 @@ class Emitter:
         if acc:
             # The sum so far gets its own statement under its own line: d_W = ...; d_W += ...
             first = node.args[0]
-            if first not in self.named and nodes[first].op not in LEAVES:
+            if first not in self.named and not PRIMS[nodes[first].op].leaf:
                 args[0] = self.materialise(first, self.exprs[first])
             if accumulate(node, self.uses, self.named, self.bound, nodes):
                 self.accumulate_into(i, args)
@@ -259,7 +260,7 @@ class Emitter:
         else:
             e = spell(node, args, self.ctx)
         self.exprs[i] = e
-        if node.op in LEAVES:
+        if PRIMS[node.op].leaf:
             return
         if node.name or self.uses.get(i, 0) > 1 or i in self.keep or i in firsts:
             self.materialise(i, e)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import reachable
-from ..core.prim import ops_in
-
-ZERO_D_OPS = ("where", "reshape", "getitem", "expand_dims", "broadcast_to", "transpose")
-VIEWS = ("param", "transpose", "reshape", "expand_dims", "broadcast_to", "getitem")
+from ..core.prim import PRIMS, ops_in
 
 
 def fresh_array(nodes, a: int) -> bool:
@@ -16,7 +13,7 @@ def fresh_array(nodes, a: int) -> bool:
     node = nodes[a]
     if node.shape != () and einsum_view(node):
         return False
-    if node.shape == () or node.op not in VIEWS:
+    if node.shape == () or not PRIMS[node.op].view:
         return True
     # np.full(shape, g) of a scalar g is a new array, unlike np.broadcast_to.
     return node.op == "broadcast_to" and nodes[node.args[0]].shape == ()
@@ -34,7 +31,7 @@ def view_of(nodes, i: int) -> int | None:
     node = nodes[i]
     if einsum_view(node) and node.shape != ():
         return node.args[0]
-    if node.op not in VIEWS or node.op == "param" or fresh_array(nodes, i):
+    if not PRIMS[node.op].view or node.op == "param" or fresh_array(nodes, i):
         return None
     if node.op == "getitem" and any(e[0] == "a" for e in node.attr("index")):
         return None  # advanced indexing copies
@@ -82,7 +79,7 @@ def owned(
 
 def zero_d_array(nodes, i: int) -> bool:
     """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
-    float: ``np.where`` or ``np.reshape`` of scalars (``ZERO_D_OPS``, a fused body with a
+    float: ``np.where`` or ``np.reshape`` of scalars (ops whose record says ``zero_d``, a fused body with a
     ``where``), or arithmetic on such a value (``d_b += ...`` keeps the array)."""
     seen: dict[int, bool] = {}
     for k in sorted(reachable(nodes, [i])):
@@ -92,5 +89,5 @@ def zero_d_array(nodes, i: int) -> bool:
         elif node.op == "fused" and "where" in ops_in(node):
             seen[k] = True
         else:
-            seen[k] = node.op in ZERO_D_OPS or any(seen[a] for a in node.args)
+            seen[k] = PRIMS[node.op].zero_d or any(seen[a] for a in node.args)
     return seen[i]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.ir import Function, reachable
-from .emit import LEAVES, accumulations, use_counts
+from ..core.prim import PRIMS
+from .emit import accumulations, use_counts
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def backward_part(vg: Function) -> set[int]:
     """With the seed folded to 1: the nodes that only the gradients need (named ``d_...``)."""
     value = reachable(vg.nodes, [vg.output])
     grads = reachable(vg.nodes, list(vg.grads.values()))
-    seedless = {i for i in grads - value if vg.nodes[i].op not in LEAVES}
+    seedless = {i for i in grads - value if not PRIMS[vg.nodes[i].op].leaf}
     # Values not computed from any adjoint stay forward-named even when only gradients read them.
     # An adjoint is a node the reverse walk made the gradient of a value (``adjoint_of``).
     adjoint_roots = {

@@ -45,6 +45,10 @@ class Prim:
     - ``domain(node, consts) -> (argument, lower bound) | None`` and
       ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
     - ``glyph``: the symbol in the op's circle in ``gradc graph`` (default: its name).
+    - ``leaf``: a value with no arguments that the code names inline (a parameter, a
+      constant, a dimension, ``arange``). ``view``: its NumPy spelling may return a view
+      of its first argument (results must own their memory). ``zero_d``: its NumPy
+      spelling of scalars gives a 0-d array, not a float.
 
     Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions").
     """
@@ -67,6 +71,9 @@ class Prim:
     domain: Callable | None = None
     kinks: Callable | None = None
     glyph: str | None = None
+    leaf: bool = False
+    view: bool = False
+    zero_d: bool = False
 
     @property
     def emit(self) -> Callable | None:

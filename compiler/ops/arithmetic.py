@@ -228,6 +228,7 @@ prim(
     names=("where",),
     form="where",
     raises_on_floats=False,
+    zero_d=True,
 )
 
 for _op, _text in (

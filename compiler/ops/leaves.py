@@ -26,18 +26,22 @@ prim(
     leaf_shape,
     spellings=both(lambda n, a, c: P.name(n.attr("name"))),
     raises_on_floats=False,
+    leaf=True,
+    view=True,  # the caller's own array
 )
 prim(
     "const",
     lambda b, args, attrs: ((), "float"),
     spellings=both(const_emit),
     raises_on_floats=False,
+    leaf=True,
 )
 prim(
     "dim",
     lambda b, args, attrs: ((), "int"),
     spellings=both(dim_emit),
     raises_on_floats=False,
+    leaf=True,
 )
 prim(
     "zeros",
@@ -48,4 +52,5 @@ prim(
     "arange",
     lambda b, args, attrs: ((attrs["n"],), "int"),
     spellings={NUMPY: lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims))},
+    leaf=True,
 )

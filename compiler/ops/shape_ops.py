@@ -198,6 +198,8 @@ prim(
     names=("transpose",),
     form="transpose",
     glyph=".T",
+    view=True,
+    zero_d=True,
 )
 prim(
     "reshape",
@@ -206,18 +208,24 @@ prim(
     adjoint=lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
     names=("reshape",),
     form="reshape",
+    view=True,
+    zero_d=True,
 )
 prim(
     "expand_dims",
     expand_shape,
     spellings={NUMPY: expand_emit},
     adjoint=lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
+    view=True,
+    zero_d=True,
 )
 prim(
     "broadcast_to",
     broadcast_to_shape,
     spellings={NUMPY: broadcast_to_emit},
     adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
+    view=True,
+    zero_d=True,
 )
 
 
@@ -270,6 +278,8 @@ prim(
     spellings={NUMPY: getitem_emit},
     adjoint=getitem_adj,
     glyph="[ ]",
+    view=True,
+    zero_d=True,
 )
 prim("scatter", scatter_shape, stmts=scatter_stmts, stmts_into=scatter_into)
 
