@@ -144,6 +144,9 @@ MESSAGES = [
         "did you mean `sigmoid`?"),
     msg("logsumexpp", "def f(v: Vector[3]) -> Scalar:\n    return logsumexpp(v)\n", 2, 12,
         "did you mean `logsumexp`?"),
+    # an operation only rewrites build (logsumexp's shift) is not a formula function
+    msg("internal-op", "def f(v: Vector[3]) -> Scalar:\n    return sum(max_shift(v) * v)\n",
+        2, 16, "unknown function 'max_shift'"),
     msg("own-function", "def helper(t: Scalar) -> Scalar:\n    return t\n\n\n"
         + H + "    return helpr(x)\n", 6, 12, "unknown function 'helpr'",
         "did you mean `helper`?"),

@@ -186,27 +186,22 @@ def call_dot(node, scope, name):
 
 
 # The built-in calls: surface name -> lowering ``(node, scope, name) -> node index``.
-UNARY_FUNCS = surface_names("unary")  # from the operations' records (Prim.names)
-REDUCTIONS = surface_names("reduction")
-BUILTIN_CALLS = {n: call_unary for n in UNARY_FUNCS}
-BUILTIN_CALLS.update({n: call_reduction for n in REDUCTIONS})
-BUILTIN_CALLS.update(
-    {
-        "maximum": call_binary,
-        "minimum": call_binary,
-        "outer": call_binary,
-        "arctan2": call_binary,
-        "var": call_moment,
-        "std": call_moment,
-        "einsum": call_einsum,
-        "softmax": call_softmax,
-        "log_softmax": call_softmax,
-        "clip": call_clip,
-        "where": call_where,
-        "transpose": call_transpose,
-        "reshape": call_reshape,
-        "concatenate": call_sequence,
-        "stack": call_sequence,
-        "dot": call_dot,
-    }
-)
+# How a call of each form is lowered; which names have which form comes from the
+# operations' records (``Prim.names``, ``Prim.form``).
+FORMS = {
+    "unary": call_unary,
+    "reduction": call_reduction,
+    "binary": call_binary,
+    "moment": call_moment,
+    "einsum": call_einsum,
+    "softmax": call_softmax,
+    "clip": call_clip,
+    "where": call_where,
+    "transpose": call_transpose,
+    "reshape": call_reshape,
+    "sequence": call_sequence,
+}
+BUILTIN_CALLS = {
+    name: lower for form, lower in FORMS.items() for name in surface_names(form)
+}
+BUILTIN_CALLS["dot"] = call_dot  # NumPy's dot: matmul or vdot by the shapes

@@ -14,7 +14,7 @@ from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
 from ..errors import FormulaError
 from .annotations import FLOAT_TYPES
-from .calls import BUILTIN_CALLS, REDUCTIONS, UNARY_FUNCS
+from .calls import BUILTIN_CALLS
 from .conditions import compare_expr
 from .expressions import (
     attribute_expr,
@@ -121,9 +121,7 @@ def check_generated_names(
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
     """Refuse a module-level name that is a built-in name or already defined."""
     reserved = (
-        set(UNARY_FUNCS)
-        | set(REDUCTIONS)
-        | set(BUILTIN_CALLS)
+        set(BUILTIN_CALLS)
         | set(CONSTANTS)
         | {"np", "numpy", "fuse", "wrt", "arange"}
         | set(FLOAT_TYPES)

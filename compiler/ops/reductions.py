@@ -113,13 +113,14 @@ def norm_adj(b, i, n, g):
 
 
 def reduction(name: str, emit, adjoint, **kw) -> None:
-    """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``)."""
+    """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``;
+    ``names=()`` for one that only rules build)."""
+    kw.setdefault("names", (name,))
     prim(
         name,
         reduce_rule,
         spellings={NUMPY: emit},
         adjoint=adjoint,
-        names=(name,),
         form="reduction",
         **kw,
     )
@@ -137,8 +138,11 @@ reduction(
     "min", reduction_method("min"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
 )
 reduction("logsumexp", helper_reduction("_logsumexp"), logsumexp_adj)
-# the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows
-reduction("max_shift", helper_reduction("_max_shift"), lambda b, i, n, g: [None])
+# the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows.
+# Internal: not a formula function (its gradient is not max's)
+reduction(
+    "max_shift", helper_reduction("_max_shift"), lambda b, i, n, g: [None], names=()
+)
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 reduction("norm", helper_reduction("_norm"), norm_adj, kinks=at_zero_output)
 
