@@ -186,3 +186,15 @@ def test_cli_flag_writes_the_unchecked_module(tmp_path):
     assert out == gradc.compile_file(path, checks=False)
     out = subprocess.run(run, capture_output=True, text=True, check=True).stdout
     assert out == gradc.compile_file(path)
+
+
+def test_a_parameter_named_np_still_reads_numpy():
+    """--no-checks drops ``import numpy`` when nothing reads it; a parameter named ``np``
+    makes the bodies read NumPy through ``_np``, so the import (and the alias) stay, and
+    keyword calls use the user's name."""
+    src = "def f(np: Scalar, y: Scalar) -> Scalar:\n    return sum(np * y)\n"
+    text = gradc.compile_source(src, checks=False)
+    assert "import numpy as np\n" in text and "_np = np\n" in text
+    mod = gradc.import_module_source(text, "gradc_np_param")
+    value, (d_np, d_y) = mod.f_value_and_grad(np=2.0, y=3.0)
+    assert (value, d_np, d_y) == (6.0, 3.0, 2.0)

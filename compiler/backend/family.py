@@ -191,7 +191,7 @@ class Family:
         elif scalar_value:
             out.append(self.wrapper("grad", "value_and_grad", 1))
         for layout in out:  # module-level aliases the bodies may read (``shadowing``)
-            layout["aliases"] = self.rn.aliases
+            layout["aliases"] = self.rn.used
         return out, self.ctx.helpers
 
     def backward_body(self, sched, seed: str):

@@ -11,7 +11,7 @@ from ..core.names import HELPER_ORDER, VERSION
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
-from .shadowing import alias_block
+from .shadowing import alias_lines
 from .targets import MATH, NUMPY
 from .templating import render
 
@@ -124,7 +124,10 @@ def generate(
         for f in fam["functions"]
         for a, n in f["aliases"].items()
     }
+    early_aliases, late_aliases = alias_lines(aliases)
     data = dict(
+        early_aliases=early_aliases,
+        late_aliases=late_aliases,
         version=VERSION,
         source=source,
         digest=digest,
@@ -136,7 +139,10 @@ def generate(
         exports=exports,
     )
     text = render("module.py.j2", import_numpy=True, **data)
-    if not checks and not NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]):
+    reads_numpy = NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]) or (
+        "np" in aliases.values()  # a parameter named np: the bodies read numpy as _np
+    )
+    if not checks and not reads_numpy:
         # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
         text = render("module.py.j2", import_numpy=False, **data)
-    return alias_block(text, aliases, set(re.findall(r"^def (\w+)", text, re.M)))
+    return text

@@ -16,6 +16,8 @@ import keyword
 import re
 import unicodedata
 
+from ..core.names import PYTHON_BUILTINS
+
 # Locals the generated code binds in the functions that take the inputs.
 GENERATED_LOCALS = ("cache", "grads", "_result")
 
@@ -46,6 +48,7 @@ class Renamer:
         taken = set(taken) | set(pnames) | set(pnames.values())
         self.map: dict[str, str] = dict(back)
         self.aliases: dict[str, str] = {}  # alias -> the module-level name it reads
+        self.used: dict[str, str] = {}  # the aliases renamed code has read so far
         for var, user in back.items():
             if user in GENERATED_LOCALS:
                 self.map[user] = var  # the local takes the parameter's old variable
@@ -60,7 +63,16 @@ class Renamer:
     def __call__(self, text: str) -> str:
         if not self.map:
             return text
-        return TOKEN.sub(lambda m: self.map.get(m[1], m[1]) if m[1] else m[0], text)
+        return TOKEN.sub(self.token, text)
+
+    def token(self, m: re.Match) -> str:
+        """One token renamed (a name in ``map``), recording the aliases it reads."""
+        if not m[1]:
+            return m[0]
+        new = self.map.get(m[1], m[1])
+        if new in self.aliases:
+            self.used[new] = self.aliases[new]
+        return new
 
     def lines(self, items: list) -> list:
         """Body items (prologue lines, ``{"comment", "lines"}`` blocks) renamed."""
@@ -72,18 +84,12 @@ class Renamer:
         ]
 
 
-def alias_block(text: str, aliases: dict[str, str], defined: set[str]) -> str:
-    """``text`` with the aliases it reads bound at module level: after the imports for
-    modules and builtins, at the end for names the module defines (helpers, functions)."""
-    used = {a: n for a, n in aliases.items() if re.search(rf"(?<![.\w]){a}\b", text)}
-    if not used:
-        return text
-    note = "# names that parameters of the same name hide inside function bodies"
-    early = [f"{a} = {n}" for a, n in sorted(used.items()) if n not in defined]
-    late = [f"{a} = {n}" for a, n in sorted(used.items()) if n in defined]
-    if early:
-        anchor = "import numpy as np\n"
-        text = text.replace(anchor, anchor + "\n".join(["", note, *early]) + "\n", 1)
-    if late:
-        text = text.rstrip("\n") + "\n\n\n" + "\n".join([note, *late]) + "\n"
-    return text
+def alias_lines(aliases: dict[str, str]) -> tuple[list[str], list[str]]:
+    """``alias = name`` lines for the aliases emitted code reads: those of modules and
+    builtins (bound after the imports), and those of names the module defines (helpers,
+    functions: bound at its end, once they exist)."""
+    early = {"np", "numpy", "math"} | PYTHON_BUILTINS
+    lines = [(n in early, f"{a} = {n}") for a, n in sorted(aliases.items())]
+    return [ln for first, ln in lines if first], [
+        ln for first, ln in lines if not first
+    ]
