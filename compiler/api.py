@@ -44,10 +44,17 @@ def module_docstring(text: str) -> str:
 
 
 def compile_source(
-    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+    text,
+    *,
+    filename: str = "<string>",
+    fuse: bool = True,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> str:
     """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module
-    (whose functions validate nothing when ``checks`` is False: ``--no-checks``)."""
+    (whose functions validate nothing when ``checks`` is False: ``--no-checks``; with
+    ``jvp`` and ``hvp``, also ``f_jvp`` and ``f_hvp``, ``f_hessp``, ``f_hessian``)."""
     if isinstance(text, bytes):
         raw = text
     else:
@@ -60,18 +67,31 @@ def compile_source(
                 "text holds a lone surrogate "
                 f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
             ) from None
-    return _compile(decode(raw, filename), filename, fuse, raw, checks)
+    return _compile(decode(raw, filename), filename, fuse, raw, checks, jvp, hvp)
 
 
 def _compile(
-    text: str, filename: str, fuse: bool, raw: bytes, checks: bool = True
+    text: str,
+    filename: str,
+    fuse: bool,
+    raw: bytes,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
-    functions = lower_source(text, filename=filename, fuse=fuse)
+    functions = lower_source(text, filename=filename, fuse=fuse, jvp=jvp, hvp=hvp)
     return generate(functions, filename, raw, module_docstring(text), checks)
 
 
-def compile_file(path, *, fuse: bool = True, checks: bool = True) -> str:
+def compile_file(
+    path,
+    *,
+    fuse: bool = True,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
+) -> str:
     """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
     p = Path(path)
     try:
@@ -80,7 +100,8 @@ def compile_file(path, *, fuse: bool = True, checks: bool = True) -> str:
         raise FormulaError(
             f"cannot read file: {exc.strerror}", filename=str(path)
         ) from None
-    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data, checks)
+    text = decode(data, p.as_posix())
+    return _compile(text, p.as_posix(), fuse, data, checks, jvp, hvp)
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
@@ -89,10 +110,18 @@ def import_module_source(source: str, name: str) -> types.ModuleType:
 
 
 def load_source(
-    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+    text,
+    *,
+    filename: str = "<string>",
+    fuse: bool = True,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> types.ModuleType:
     """Compile formula text and import the result in memory."""
-    source = compile_source(text, filename=filename, fuse=fuse, checks=checks)
+    source = compile_source(
+        text, filename=filename, fuse=fuse, checks=checks, jvp=jvp, hvp=hvp
+    )
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
     return import_module_source(
         source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
@@ -100,18 +129,36 @@ def load_source(
 
 
 def compile_sympy(
-    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+    expr,
+    inputs,
+    *,
+    wrt=None,
+    name: str = "f",
+    fuse: bool = True,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
-    fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
+    fn, text = _lower_sympy(
+        expr, inputs, wrt=wrt, name=name, fuse=fuse, jvp=jvp, hvp=hvp
+    )
     return generate([fn], "<sympy>", text.encode("utf-8"), "", checks)
 
 
 def load_sympy(
-    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+    expr,
+    inputs,
+    *,
+    wrt=None,
+    name: str = "f",
+    fuse: bool = True,
+    checks: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ):
     """Compile a SymPy expression and import the module in memory."""
-    return import_module_source(
-        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks),
-        "gradc_sympy_" + name,
+    source = compile_sympy(
+        expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks, jvp=jvp, hvp=hvp
     )
+    return import_module_source(source, "gradc_sympy_" + name)

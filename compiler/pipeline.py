@@ -4,6 +4,9 @@ SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands
     frontend -> fuse -> differentiate -> expand fused nodes -> late rewrites -> seed one
 
 (``walk``: the prefix up to the backward walk, whose nodes ``gradc explain`` shows.)
+Asked for (``--jvp``, ``--hvp``), forward mode runs on the fused graph (``f_jvp``) and
+on the differentiated one (``f_hvp``: forward over reverse), then the same expansion and
+late rewrites; ``f_hessian`` batches ``f_hvp``'s graph.
 
 Each stage is a function from IR to IR in ``passes/``; with ``fuse=False`` the fusion
 stages are skipped (``--no-fuse``) and every node is differentiated by its own rule.
@@ -11,8 +14,11 @@ stages are skipped (``--no-fuse``) and every node is differentiated by its own r
 
 from __future__ import annotations
 
+import dataclasses
+
 from .core.ir import Function
 from .frontend import sympy_input, text
+from .passes import batching, forward
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
@@ -25,15 +31,41 @@ def walk(fn: Function, *, fuse: bool = True) -> Function:
     return differentiate(fuse_regions(fn) if fuse else fn, fuse=fuse)
 
 
-def transform(fn: Function, *, fuse: bool = True, adjoint: bool = True) -> Function:
+def finish(fn: Function, fuse: bool) -> Function:
+    """A graph after its transformation: fused nodes expanded, late rewrites."""
+    return late(expand_fused(fn) if fuse else fn)
+
+
+def hessian_eligible(fn: Function) -> bool:
+    """``f_hessian`` is emitted when exactly one input, of shape () or (n,), is
+    differentiated (SPEC §2.1)."""
+    return len(fn.wrt) == 1 and len(fn.nodes[fn.wrt[0].node].shape) <= 1
+
+
+def transform(
+    fn: Function,
+    *,
+    fuse: bool = True,
+    adjoint: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
+) -> Function:
     """One lowered function through the passes: fused (when ``fuse``), then, when
-    ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph."""
+    ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph;
+    with ``jvp`` and ``hvp`` (a scalar function only) its forward-mode graphs too."""
+    fused = fuse_regions(fn) if fuse else fn
     if not adjoint:
-        return fuse_regions(fn) if fuse else fn
-    fn = walk(fn, fuse=fuse)
-    if fuse:
-        fn = expand_fused(fn)
-    return with_value_and_grad(late(fn))
+        return fused
+    walked = differentiate(fused, fuse=fuse)
+    out = with_value_and_grad(finish(walked, fuse))
+    extra = {}
+    if jvp:
+        extra["jvp"] = finish(forward.jvp(fused), fuse)
+    if hvp and fn.nodes[fn.output].shape == ():
+        extra["hvp"] = finish(forward.hvp(walked), fuse)
+        if hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape:
+            extra["hessian"] = late(batching.hessian(extra["hvp"]))
+    return dataclasses.replace(out, **extra)
 
 
 def walk_source(
@@ -46,17 +78,33 @@ def walk_source(
 
 
 def lower_source(
-    source, *, filename: str = "<string>", fuse: bool = True, adjoint: bool = True
+    source,
+    *,
+    filename: str = "<string>",
+    fuse: bool = True,
+    adjoint: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> list[Function]:
     """Formula text to IR ``Function``s, through the whole pipeline."""
     functions = text.parse(source, filename, fuse=fuse)
-    return [transform(f, fuse=fuse, adjoint=adjoint) for f in functions]
+    return [
+        transform(f, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp) for f in functions
+    ]
 
 
 def lower_sympy(
-    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, adjoint: bool = True
+    expr,
+    inputs,
+    *,
+    wrt=None,
+    name: str = "f",
+    fuse: bool = True,
+    adjoint: bool = True,
+    jvp: bool = False,
+    hvp: bool = False,
 ) -> tuple[Function, str]:
     """A SymPy expression to an IR ``Function`` through the same passes as formula text;
     returns it with the canonical text of its DAG (hashed into the module header)."""
     fn, canonical = sympy_input.lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return transform(fn, fuse=fuse, adjoint=adjoint), canonical
+    return transform(fn, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp), canonical

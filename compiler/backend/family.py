@@ -57,10 +57,13 @@ def param_exprs(fn: Function, pnames: dict[str, str]) -> dict[int, P.Expr]:
 
 
 def forwarding_call(
-    fname: str, params: list[str], index: int, local: str = "_result"
+    fname: str, params: list[str], index: int | None, local: str = "_result"
 ) -> list[str]:
-    """The body of a wrapper returning item ``index`` of ``fname(params)``."""
-    call = [f"return {fname}({', '.join(params)})[{index}]"]
+    """The body of a wrapper returning item ``index`` of ``fname(params)`` (None: all)."""
+    item = "" if index is None else f"[{index}]"
+    call = [f"return {fname}({', '.join(params)}){item}"]
+    if index is None and len(call[0]) + 4 > LINE_LIMIT:
+        return call_lines("", "return " + fname, params)
     if len(call[0]) + 4 > LINE_LIMIT:
         call = call_lines("", f"{local} = {fname}", params)
         call.append(f"return {local}[{index}]")
@@ -185,11 +188,12 @@ class Family:
             computed = reachable(vg.nodes, [vg.output, *vg.grads.values()])
             layout = self.value_and_grad()
             out.append(self.guard(layout, "value_and_grad", params, vg.nodes, computed))
+        if self.target.public and scalar_value:
+            out.append(self.wrapper("grad", "value_and_grad", 1))
+        out += self.derived()
         if not self.target.public:
             for layout in out:
                 layout["doc"] = fallback_doc(layout["name"])
-        elif scalar_value:
-            out.append(self.wrapper("grad", "value_and_grad", 1))
         for layout in out:  # module-level aliases the bodies may read (``shadowing``)
             layout["aliases"] = self.rn.used
         return out, self.ctx.helpers
@@ -230,14 +234,16 @@ class Family:
         name = fn.name if kind == "value" else f"{fn.name}_{kind}"
         return lay_out(name, params, docstring(fn, kind, []), [], call)
 
-    def inputs(self, fn: Function, used: set[str]) -> list[str]:
+    def inputs(self, fn: Function, used: set[str], names=None) -> list[str]:
         """The input checks of a function whose code reads ``used`` (or conversions: all
-        parameters to np.float64 in a fallback; with ``--no-checks``, ``unchecked_inputs``)."""
+        parameters to np.float64 in a fallback; with ``--no-checks``, ``unchecked_inputs``);
+        ``names``: the variables of ``fn``'s parameters (default: the formula's)."""
+        names = self.pnames if names is None else names
         if not self.target.checked and self.target.public:
-            return unchecked_inputs(fn, self.pnames, self.dims, used, self.ctx)
+            return unchecked_inputs(fn, names, self.dims, used, self.ctx)
         if not self.target.checked:
-            return to_float64(self.params)
-        return prologue(fn, self.pnames, self.dims, used, self.ctx)
+            return to_float64([names[p.name] for p in fn.params])
+        return prologue(fn, names, self.dims, used, self.ctx)
 
     def results(self, results: list[int], exprs, inputs: set[int], g: Function):
         """The returned texts of the nodes ``results`` of graph ``g`` (``owned``; floats
@@ -250,60 +256,113 @@ class Family:
     def value_and_grad(self) -> dict:
         """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
         fallback: np.float64 inputs, float results)."""
-        fn, vg = self.fn, self.fn.value_and_grad
+        vg = self.fn.value_and_grad
+        return self.graph_function(
+            "value_and_grad", vg, [vg.output, *(vg.grads[p.name] for p in vg.wrt)]
+        )
+
+    def graph_function(self, kind: str, g: Function, results: list[int]) -> dict:
+        """The function ``kind`` computing the nodes ``results`` of graph ``g`` in one
+        body from ``g``'s parameters (``fn``'s, then tangents): ``f_value_and_grad``
+        returns the value and the gradients, ``f_jvp`` the value and its tangent, the
+        others what they compute, grouped as gradients."""
+        fn = self.fn
         namer = Namer(reserved_names(self.fn_names))
-        for p in fn.params:
+        for p in g.params:
             namer.names[p.node] = namer.fresh(p.name)
         for d in fn.dims:
             namer.fresh(d)
-        grads = [vg.grads[p.name] for p in vg.wrt]
-        todo_set = reachable(vg.nodes, [vg.output] + grads)
+        names = {p.name: namer.names[p.node] for p in g.params}
+        names.update(self.pnames)
+        bound = param_exprs(g, names)
+        todo_set = reachable(g.nodes, results)
         todo = [
-            i
-            for i in range(len(vg.nodes))
-            if i in todo_set and vg.nodes[i].op != "param"
+            i for i in range(len(g.nodes)) if i in todo_set and g.nodes[i].op != "param"
         ]
-        # the printers read shapes and index kinds off the graph being printed: vg's
+        # the printers read shapes and index kinds off the graph being printed: g's
         ctx = self.ctx
-        vctx = Ctx(vg.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
+        gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
         blocks, exprs = emit_body(
-            vg,
+            g,
             todo,
-            param_exprs(vg, self.pnames),
-            {vg.output} | set(grads),
+            bound,
+            set(results),
             namer,
-            vctx,
-            backward_part(vg),
-            reachable(vg.nodes, [vg.output]),
+            gctx,
+            backward_part(g),
+            reachable(g.nodes, [g.output]),
         )
-        value, *gtexts = self.results(
-            [vg.output, *grads],
-            [exprs[vg.output]] + [as_float(exprs[g]) for g in grads],
-            set(),
-            vg,
-        )
-        used = identifiers(blocks, [value] + gtexts)
-        value, gtexts, local = (
-            self.rn(value),
-            [self.rn(t) for t in gtexts],
-            self.rn("grads"),
-        )
-        if len(gtexts) == 1:
-            ret = [f"return {value}, {gtexts[0]}"]
-        else:
-            ret = tuple_lines(f"return {value}, (", gtexts, ")")
-            if len(ret) > 1:
-                ret = tuple_lines(f"{local} = (", gtexts, ")") + [
-                    f"return {value}, {local}"
-                ]
-        doc = docstring(fn, "value_and_grad", []) if self.target.public else []
+        texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
+        used = identifiers(blocks, texts)
+        texts = [self.rn(t) for t in texts]
+        params = self.fparams + [
+            namer.names[p.node] for p in g.params[len(fn.params) :]
+        ]
+        doc = docstring(fn, kind, [], extra=g.params[len(fn.params) :])
         return lay_out(
-            self.name("value_and_grad"),
-            self.fparams,
-            doc,
-            self.rn.lines(self.inputs(fn, used) + body_lines(blocks)),
-            ret,
+            self.name(kind),
+            params,
+            doc if self.target.public else [],
+            self.rn.lines(self.inputs(g, used, names) + body_lines(blocks)),
+            returned(kind, texts, self.rn("grads")),
         )
+
+    def derived(self) -> list[dict]:
+        """``f_jvp``, ``f_hvp``, ``f_hessp`` and ``f_hessian``, those asked for."""
+        fn, out = self.fn, []
+        if fn.jvp is not None:
+            jv = fn.jvp
+            out.append(self.guarded_graph("jvp", jv, list(jv.grads.values())))
+        if fn.hvp is not None:
+            hv = fn.hvp
+            out.append(self.guarded_graph("hvp", hv, list(hv.grads.values())))
+            if self.target.public and fn.params[0].wrt and len(fn.wrt) == 1:
+                out.append(self.hessp())
+        if fn.hessian is not None:
+            he = fn.hessian
+            out.append(self.guarded_graph("hessian", he, list(he.grads.values())))
+        elif fn.hvp is not None and len(fn.wrt) == 1 and self.target.public:
+            if not fn.nodes[fn.wrt[0].node].shape:
+                out.append(self.scalar_hessian())
+        return out
+
+    def guarded_graph(self, kind: str, g: Function, results: list[int]) -> dict:
+        """``graph_function`` in the scalar build's ``try`` where it can raise."""
+        layout = self.graph_function(kind, g, results)
+        computed = reachable(g.nodes, results)
+        args = self.fparams + [p.name for p in g.params[len(self.fn.params) :]]
+        return self.guard(layout, kind, args, g.nodes, computed)
+
+    def hessp(self) -> dict:
+        """``f_hessp(x, p, *rest)``: ``f_hvp`` in SciPy's ``hessp`` order."""
+        fn = self.fn
+        taken = {p.name for p in fn.hvp.params} | set(self.fparams)
+        p = "p" if "p" not in taken else self.fn.hvp.params[-1].name
+        params = [self.fparams[0], p, *self.fparams[1:]]
+        call = forwarding_call(self.rn(f"{fn.name}_hvp"), [*self.fparams, p], None)
+        return lay_out(f"{fn.name}_hessp", params, docstring(fn, "hessp", []), [], call)
+
+    def scalar_hessian(self) -> dict:
+        """``f_hessian`` of a Scalar input: ``f_hvp`` along 1.0, the one unit tangent."""
+        fn = self.fn
+        call = forwarding_call(self.rn(f"{fn.name}_hvp"), [*self.fparams, "1.0"], None)
+        return lay_out(
+            f"{fn.name}_hessian", self.fparams, docstring(fn, "hessian", []), [], call
+        )
+
+
+def returned(kind: str, texts: list[str], local: str) -> list[str]:
+    """The ``return`` lines of a graph function: ``(value, gradients)`` for
+    ``value_and_grad``, ``(value, tangent)`` for ``jvp``, else the results as gradients."""
+    if kind not in ("value_and_grad", "jvp"):
+        return return_lines(texts)
+    value, *rest = texts
+    if len(rest) == 1:
+        return [f"return {value}, {rest[0]}"]
+    ret = tuple_lines(f"return {value}, (", rest, ")")
+    if len(ret) > 1:
+        ret = tuple_lines(f"{local} = (", rest, ")") + [f"return {value}, {local}"]
+    return ret
 
 
 def function_family(

@@ -83,16 +83,21 @@ def lay_out(
 
 
 def docstring(
-    fn: Function, kind: str, cache_names: list[str], seed: str = ""
+    fn: Function, kind: str, cache_names: list[str], seed: str = "", extra=()
 ) -> list[str]:
-    """The docstring lines of one emitted function."""
+    """The docstring lines of one emitted function (``extra``: its tangent parameters)."""
     wrt = ", ".join(p.name for p in fn.wrt)
+    first = fn.params[0].name if fn.params else ""
     head = {
         "value": f"Value of ``{fn.name}`` ({fn.filename}:{fn.loc.line}).",
         "forward": f"Value of ``{fn.name}`` and the cache its backward pass reads.",
         "backward": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
         "grad": f"Gradients of ``{fn.name}`` with respect to {wrt}.",
         "value_and_grad": f"Value of ``{fn.name}`` and its gradients with respect to {wrt}.",
+        "jvp": f"Value of ``{fn.name}`` and its directional derivative (forward mode).",
+        "hvp": f"Hessian of ``{fn.name}`` times vectors, with respect to {wrt}.",
+        "hessp": f"Hessian of ``{fn.name}`` times ``p``, in SciPy's ``hessp`` order.",
+        "hessian": f"Hessian of ``{fn.name}`` with respect to {wrt}.",
     }[kind]
     lines = [head, ""]
     user = [ln.rstrip() for ln in (fn.doc or "").strip().splitlines()]
@@ -102,6 +107,11 @@ def docstring(
         lines += ["Formula:", ""] + ["    " + ln for ln in fn.source] + [""]
     items = [f"{p.name}: {p.annotation}" for p in fn.params]
     lines += wrap_items("Inputs: ", items, f" -> {fn.out_annotation}.")
+    if extra:
+        lines += wrap_items(
+            "Tangents: ", [f"{p.name}: {p.annotation}" for p in extra], "."
+        )
+    lines += DERIVED_NOTES[kind](first) if kind in DERIVED_NOTES else []
     if kind == "forward":
         lines += wrap_items("Cache: ", cache_names or ["nothing"], ".")
     if kind == "backward":
@@ -110,6 +120,26 @@ def docstring(
         )
         lines.append(f"from ``{fn.name}_forward``.")
     return [escape_doc(ln) for ln in lines]
+
+
+DERIVED_NOTES = {
+    "jvp": lambda first: [
+        "Returns the value and its derivative along the tangents, one per",
+        "differentiated input (its shape), computed alongside the value.",
+    ],
+    "hvp": lambda first: [
+        "Forward over reverse: the tangents of the gradients along the vectors, one",
+        "per differentiated input; never forms the Hessian.",
+    ],
+    "hessp": lambda first: [
+        f"``p`` is the vector for ``{first}``; the other inputs follow, as ``args``:",
+        "``minimize(f_value_and_grad, x0, jac=True, hessp=f_hessp, args=...)``.",
+    ],
+    "hessian": lambda first: [
+        "The dense symmetric Hessian: the unit tangents pushed together in one",
+        "batched pass (row k is the Hessian times unit vector k).",
+    ],
+}
 
 
 def fallback_doc(name: str) -> list[str]:

@@ -39,7 +39,7 @@ def all_scalar(fn: Function) -> bool:
 def math_build(fn: Function) -> bool:
     """Whether ``fn`` is emitted on Python floats with ``math``: every value a scalar and
     every operation its functions run spelled for the ``MATH`` target (otherwise NumPy)."""
-    graphs = [fn] if fn.value_and_grad is None else [fn, fn.value_and_grad]
+    graphs = [g for g in (fn, fn.value_and_grad, fn.jvp, fn.hvp) if g is not None]
     return all_scalar(fn) and all(
         spellable(
             [g.nodes[i] for i in reachable(g.nodes, [g.output, *g.grads.values()])],

@@ -75,6 +75,9 @@ class Function:
     After ``autodiff.differentiate``: ``seed`` is the node of the upstream gradient
     ``d_<output>`` and ``grads`` maps each differentiated parameter to its adjoint node;
     ``value_and_grad`` is the same graph with the seed set to 1 (``passes/seed.py``).
+    ``jvp``, ``hvp`` and ``hessian`` are the graphs of ``f_jvp``, ``f_hvp`` and
+    ``f_hessian`` (``passes/forward.py``, ``passes/batching.py``), when asked for: their
+    parameters are ``fn``'s and then the tangents, their results are in ``grads``.
     The backward walk's own record, on the graph ``differentiate`` returns (passes that
     rebuild the graph drop it): ``adjoints`` maps each forward node to the node of its
     total gradient, ``sent`` maps ``(node, input position)`` to the gradient that node
@@ -97,6 +100,9 @@ class Function:
     adjoint_of: dict[int, int] = field(default_factory=dict)
     source: list[str] = field(default_factory=list)
     value_and_grad: Function | None = None
+    jvp: Function | None = None
+    hvp: Function | None = None
+    hessian: Function | None = None
     adjoints: dict[int, int] = field(default_factory=dict)
     sent: dict[tuple[int, int], int] = field(default_factory=dict)
 

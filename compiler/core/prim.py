@@ -31,7 +31,18 @@ class Prim:
     - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
       builder ``b``, the gradient each input receives from upstream gradient ``g`` of
       node ``i``. A contribution may keep the node's own (broadcast) shape: the driver
-      (``autodiff.differentiate``) sums it down to its input's shape.
+      (``autodiff.differentiate``) sums it down to its input's shape (so rules of
+      elementwise ops keep it: their tangents are made from them, see ``tangent``).
+    - ``tangent(b, i, node, ts) -> tangent or None``: forward mode (``passes/forward``):
+      node ``i``'s tangent from its inputs' tangents ``ts`` (``None`` where an input has
+      none), ``None`` for zero; its shape broadcasts to the node's. An elementwise op
+      without one uses its adjoint: its Jacobian is diagonal, so the local gradient times
+      input k's tangent, ``adjoint(t_k)[k]``, summed over k, is its tangent
+      (``sin: g * cos(x)`` gives ``t * cos(x)``).
+    - ``batch(b, node, args, bat) -> node``: the node on new arguments ``args``, those
+      with ``bat[k]`` carrying an extra leading (batch) axis; its result leads with it too
+      (``passes/batching``: ``f_hessian`` pushes n tangents at once). An elementwise op
+      without one aligns its batched arguments to its rank (``ops.common.aligned``).
     - ``fold``: exact constant folding for arithmetic.
     - ``sym``: the SymPy function of the op (fusion, local gradients, oracles); opaque
       classes for the stable ones (``sigmoid``, ``softplus``, ``log1p``); ``sym_read``:
@@ -57,6 +68,8 @@ class Prim:
     infer: Callable
     spellings: Mapping[str, Callable] = field(default_factory=dict)
     adjoint: Callable | None = None
+    tangent: Callable | None = None
+    batch: Callable | None = None
     stmts: Callable | None = None
     stmts_into: Callable | None = None
     fold: Callable | None = None

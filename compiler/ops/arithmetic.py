@@ -16,7 +16,6 @@ from .common import (
     bool_shape,
     elementwise_shape,
     same_shape,
-    unbroadcast,
 )
 from .points import at_tie, clip_kinks, pole, pow_domain, pow_kinks
 from .spelling import (
@@ -158,7 +157,7 @@ class MaxMinRule:
         tie = x.op("eq", z)
         dx = x.op(self.strict, z).where(g, tie.where(half, 0))
         dz = z.op(self.strict, x).where(g, tie.where(half, 0))
-        return [unbroadcast(b, dx.i, x.shape), unbroadcast(b, dz.i, z.shape)]
+        return [dx.i, dz.i]
 
 
 # on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
@@ -197,11 +196,7 @@ def clip_adj(b, i, n, g):
     to_x = x.op("ge", lo.op("minimum", hi)).op("and", x.op("le", hi))
     to_lo = x.op("lt", lo).op("and", lo.op("le", hi))
     to_hi = to_x.where(0, to_lo.where(0, g))
-    return [
-        unbroadcast(b, to_x.where(g, 0).i, x.shape),
-        unbroadcast(b, to_lo.where(g, 0).i, lo.shape),
-        unbroadcast(b, to_hi.i, hi.shape),
-    ]
+    return [to_x.where(g, 0).i, to_lo.where(g, 0).i, to_hi.i]
 
 
 prim(
@@ -216,6 +211,15 @@ prim(
 )
 
 
+def where_tangent(b, i, n, ts):
+    """where(c, x, z) selects tangents as it selects values: where(c, t_x, t_z)."""
+    _, tx, tz = ts
+    zero = b.const(0.0)
+    return b.emit(
+        "where", n.args[0], zero if tx is None else tx, zero if tz is None else tz
+    )
+
+
 prim(
     "where",
     elementwise_shape,
@@ -224,6 +228,7 @@ prim(
         MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
     },
     adjoint=OnValues(lambda g, y, c, x, z: [None, c.where(g, 0), c.where(0, g)]),
+    tangent=where_tangent,
     elementwise=True,
     names=("where",),
     form="where",

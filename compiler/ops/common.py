@@ -107,3 +107,95 @@ class OnValues:
     def __call__(self, b, i, n, g):
         xs = [Value(b, a) for a in n.args]
         return indices(self.rule(Value(b, g), Value(b, i), *xs))
+
+
+# ----------------------------------------------------------------------------
+# Tangent rules shared by families of operations (forward mode, ``passes/forward``)
+
+
+def zeros_of(b, a: int) -> int:
+    """Zeros of node ``a``'s shape (a constant 0 for a scalar)."""
+    return b.emit("zeros", shape=b.shape(a)) if b.shape(a) else zero(b)
+
+
+def linear_tangent(b, i, n, ts):
+    """A linear operation's tangent is the operation of its inputs' tangents (sum, reshape,
+    indexing, concatenate, scatter): float inputs without one count as zeros, index inputs
+    stay as they are."""
+    args = [
+        t if t is not None else zeros_of(b, a) if b[a].dtype == "float" else a
+        for a, t in zip(n.args, ts)
+    ]
+    return b.emit(n.op, *args, **dict(n.attrs))
+
+
+def multilinear_tangent(b, i, n, ts):
+    """A product's tangent, one input's tangent at a time: ``d(x @ y) = dx @ y + x @ dy``
+    (matmul, vdot, outer, einsum)."""
+    terms = [
+        b.emit(n.op, *n.args[:k], t, *n.args[k + 1 :], **dict(n.attrs))
+        for k, t in enumerate(ts)
+        if t is not None
+    ]
+    total = terms[0]
+    for t in terms[1:]:
+        total = b.add(total, t)
+    return total
+
+
+# ----------------------------------------------------------------------------
+# Batching rules (``passes/batching``): ``batch(b, node, args, bat) -> node`` gives the
+# node on its new arguments ``args``, those with ``bat[k]`` carrying an extra leading
+# (batch) axis, with that axis leading its own result too.
+
+
+def aligned(b, a: int, rank: int) -> int:
+    """Batched ``a`` with unit axes after the batch axis, so it has ``rank`` axes besides
+    it and broadcasts, batch axis first, against unbatched values of up to that rank."""
+    missing = rank - (len(b.shape(a)) - 1)
+    if missing <= 0:
+        return a
+    return b.emit("expand_dims", a, axis=tuple(range(1, 1 + missing)))
+
+
+def elementwise_batch(b, n, args, bat) -> int:
+    """An elementwise op on batched arguments, each aligned to the node's rank."""
+    rank = len(n.shape)
+    args = [aligned(b, a, rank) if t else a for a, t in zip(args, bat)]
+    return b.emit(n.op, *args, **dict(n.attrs))
+
+
+def shifted(axes) -> tuple:
+    """Axes of an unbatched value as axes of its batched one."""
+    return tuple(k + 1 for k in axes)
+
+
+def axes_batch(b, n, args, bat) -> int:
+    """A reduction (``axis`` a tuple, or None for all) on its batched input: the same
+    axes, after the batch axis."""
+    axes = n.attr("axis")
+    if axes is None:
+        axes = tuple(range(len(b.shape(args[0])) - 1))
+    attrs = dict(n.attrs, axis=shifted(axes))
+    return b.emit(n.op, *args, **attrs)
+
+
+def axis_batch(b, n, args, bat) -> int:
+    """An op along one ``axis`` (softmax, concatenate, stack): the axis after the batch
+    axis; unbatched arguments broadcast along the batch axis first."""
+    size = next(b.shape(a)[0] for a, t in zip(args, bat) if t)
+    args = [
+        a if t else b.emit("broadcast_to", a, shape=(size, *b.shape(a)))
+        for a, t in zip(args, bat)
+    ]
+    return b.emit(n.op, *args, **dict(n.attrs, axis=n.attr("axis") + 1))
+
+
+def shape_batch(b, n, args, bat) -> int:
+    """An op with a target ``shape`` (reshape, broadcast_to, scatter): the batch axis
+    leading it; a broadcast's input aligned to its rank first."""
+    x, *rest = args
+    size = b.shape(x)[0]
+    if n.op == "broadcast_to":
+        x = aligned(b, x, len(n.attr("shape")))
+    return b.emit(n.op, x, *rest, **dict(n.attrs, shape=(size, *n.attr("shape"))))

@@ -48,6 +48,13 @@ prim(
     leaf_shape,
     spellings={NUMPY: lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims))},
 )
+# the identity matrix: f_hessian's stack of unit tangents (``passes/batching``)
+prim(
+    "eye",
+    lambda b, args, attrs: ((attrs["n"], attrs["n"]), "float"),
+    spellings={NUMPY: lambda n, a, c: P.call("np.eye", P.dim(n.attr("n"), c.dims))},
+    raises_on_floats=False,
+)
 prim(
     "arange",
     lambda b, args, attrs: ((attrs["n"],), "int"),

@@ -10,6 +10,8 @@ from ..core.shapes import (
 from ..errors import ShapeError
 from .common import (
     OnValues,
+    aligned,
+    multilinear_tangent,
     spread,
     unbroadcast,
 )
@@ -131,12 +133,53 @@ def matmul_emit(node, a, ctx):
     return P.binop("@", P.MUL, a[0], a[1])
 
 
+def matmul_batch(b, n, args, bat):
+    """``x @ y`` with one operand batched (a tangent times a value). A batched stack of
+    matrices broadcasts its batch axis as NumPy's ``@`` does, once aligned; a batched
+    vector is a matrix whose rows are the batch; a vector times a batched vector is that
+    matrix times the vector; a matrix times a batched vector is the batch times the
+    matrix transposed."""
+    x, y = args
+    rx, ry = len(b.shape(x)) - bat[0], len(b.shape(y)) - bat[1]
+    if bat[0] and bat[1]:
+        raise NotImplementedError("matmul of two batched operands")
+    if bat[0]:
+        if rx == 1 and ry > 2:
+            raise NotImplementedError("a batched vector times a stack of matrices")
+        return b.emit("matmul", aligned(b, x, max(rx, ry)) if rx > 1 else x, y)
+    if ry == 1:  # y is a batch of vectors: (B, k)
+        if rx > 2:
+            raise NotImplementedError("a stack of matrices times a batched vector")
+        return b.emit("matmul", y, x if rx == 1 else transpose_last(b, x))
+    return b.emit("matmul", x, aligned(b, y, max(rx, ry)))
+
+
+def vdot_batch(b, n, args, bat):
+    """sum(x * y) over every axis but the batch axis."""
+    x, y = args
+    rank = len(b.shape(x if not bat[0] else y))
+    prod = b.mul(x, y)
+    return b.emit("sum", prod, axis=tuple(range(1, rank + 1)), keepdims=False)
+
+
+def outer_batch(b, n, args, bat):
+    """x[:, None] * y with the batch axis leading."""
+    x, y = args
+    if bat[0]:
+        return b.mul(b.emit("expand_dims", x, axis=(2,)), y)
+    return b.mul(
+        b.emit("expand_dims", x, axis=(1,)), b.emit("expand_dims", y, axis=(1,))
+    )
+
+
 prim(
     "matmul",
     matmul_shape,
     spellings={NUMPY: matmul_emit},
+    tangent=multilinear_tangent,
     adjoint=matmul_adj,
     glyph="@",
+    batch=matmul_batch,
 )
 # ``np.einsum("i,j->ij", a, b)``: the same products as ``np.outer``, bit for bit, in one
 # pass; NumPy 2's ``np.outer`` broadcasts through its buffered iterator and writes the
@@ -147,7 +190,9 @@ prim(
     "vdot",
     vdot_shape,
     spellings={NUMPY: vdot_emit},
+    tangent=multilinear_tangent,
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),
+    batch=vdot_batch,
 )
 
 
@@ -207,19 +252,31 @@ def einsum_adj(b, i, n, g):
     return grads
 
 
+def einsum_batch(b, n, args, bat):
+    """A new letter for the batch axis, leading the batched operands and the result."""
+    ins, out = einsum_parts(n.attr("spec"))
+    letter = next(c for c in "zyxwvutsrqponmlkjihgfedcba" if c not in n.attr("spec"))
+    ins = [letter + s if t else s for s, t in zip(ins, bat)]
+    return b.emit("einsum", *args, spec=",".join(ins) + "->" + letter + out)
+
+
 prim(
     "einsum",
     einsum_shape,
     spellings={NUMPY: lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a)},
+    tangent=multilinear_tangent,
     adjoint=einsum_adj,
     names=("einsum",),
     form="einsum",
+    batch=einsum_batch,
 )
 prim(
     "outer",
     outer_shape,
     spellings={NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a)},
+    tangent=multilinear_tangent,
     adjoint=OnValues(lambda g, y, x, z: [g.op("matmul", z), x.op("matmul", g)]),
     names=("outer",),
     form="binary",
+    batch=outer_batch,
 )

@@ -11,8 +11,11 @@ from ..core.shapes import (
     size,
 )
 from .common import (
+    axes_batch,
+    axis_batch,
     count,
     expand_reduced,
+    linear_tangent,
     same_shape,
     spread,
 )
@@ -48,7 +51,12 @@ def any_shape(b, args, attrs):
 
 
 # whether any element along ``axis`` is True (masks of broadcast values, autodiff.live_masks)
-prim("any", any_shape, spellings={NUMPY: reduction_method("any")})
+prim(
+    "any",
+    any_shape,
+    spellings={NUMPY: reduction_method("any")},
+    batch=axes_batch,
+)
 
 
 # ----------------------------------------------------------------------------
@@ -112,6 +120,32 @@ def norm_adj(b, i, n, g):
     return [(x / safe * restored(b, g, n)).i]
 
 
+def reduced_like(v: Value, n) -> Value:
+    """``sum(v)`` over the axes of reduction ``n``, kept as ``n`` keeps them."""
+    return v.op("sum", axis=n.attr("axis"), keepdims=n.attr("keepdims"))
+
+
+def maxred_tangent(b, i, n, ts):
+    """The mean of the tangents at the maxima (ties share, as the adjoint does)."""
+    x, t = Value(b, n.args[0]), Value(b, ts[0])
+    mask = x.op("eq", restored(b, i, n))
+    ties = reduced_like(mask, n)
+    return (reduced_like(mask.where(t, 0), n) / ties).i
+
+
+def logsumexp_tangent(b, i, n, ts):
+    """sum(softmax(x) * t) = sum(e * t) / s, from the parts the adjoint reads too."""
+    _, e, s = logsumexp_parts(b, n.args[0], n)
+    return (reduced_like(e * Value(b, ts[0]), n) / s).i
+
+
+def norm_tangent(b, i, n, ts):
+    """sum(x * t) / ||x||, and 0 at x = 0."""
+    x, out = Value(b, n.args[0]), Value(b, i)
+    safe = out.op("eq", 0).where(1, out)
+    return (reduced_like(x * Value(b, ts[0]), n) / safe).i
+
+
 def reduction(name: str, emit, adjoint, **kw) -> None:
     """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``;
     ``names=()`` for one that only rules build)."""
@@ -121,6 +155,7 @@ def reduction(name: str, emit, adjoint, **kw) -> None:
         reduce_rule,
         spellings={NUMPY: emit},
         adjoint=adjoint,
+        batch=axes_batch,
         form="reduction",
         **kw,
     )
@@ -129,22 +164,47 @@ def reduction(name: str, emit, adjoint, **kw) -> None:
 # Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
 # its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
 # (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
-reduction("sum", reduction_method("sum"), sum_adj)
-reduction("mean", mean_emit, mean_adj, needs_nonempty=True)
+reduction("sum", reduction_method("sum"), sum_adj, tangent=linear_tangent)
+reduction("mean", mean_emit, mean_adj, needs_nonempty=True, tangent=linear_tangent)
 reduction(
-    "max", reduction_method("max"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
+    "max",
+    reduction_method("max"),
+    maxred_adj,
+    tangent=maxred_tangent,
+    needs_nonempty=True,
+    kinks=extreme_tie,
 )
 reduction(
-    "min", reduction_method("min"), maxred_adj, needs_nonempty=True, kinks=extreme_tie
+    "min",
+    reduction_method("min"),
+    maxred_adj,
+    tangent=maxred_tangent,
+    needs_nonempty=True,
+    kinks=extreme_tie,
 )
-reduction("logsumexp", helper_reduction("_logsumexp"), logsumexp_adj)
-# the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows.
-# Internal: not a formula function (its gradient is not max's)
 reduction(
-    "max_shift", helper_reduction("_max_shift"), lambda b, i, n, g: [None], names=()
+    "logsumexp",
+    helper_reduction("_logsumexp"),
+    logsumexp_adj,
+    tangent=logsumexp_tangent,
+)
+# the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows
+# and its tangent is zero. Internal: not a formula function (its gradient is not max's)
+reduction(
+    "max_shift",
+    helper_reduction("_max_shift"),
+    lambda b, i, n, g: [None],
+    tangent=lambda b, i, n, ts: None,
+    names=(),
 )
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
-reduction("norm", helper_reduction("_norm"), norm_adj, kinks=at_zero_output)
+reduction(
+    "norm",
+    helper_reduction("_norm"),
+    norm_adj,
+    tangent=norm_tangent,
+    kinks=at_zero_output,
+)
 
 
 def moment_emit(name: str):
@@ -207,23 +267,46 @@ def std_adj(b, i, n, g):
     return [flat.where(0, share).i]
 
 
+def var_tangent(b, i, n, ts):
+    """2 sum((x - mean) * t) / (N - ddof) (the mean's own tangent sums to 0 against it)."""
+    x = Value(b, n.args[0])
+    return (reduced_like(centred(x, n) * Value(b, ts[0]), n) * 2 / dof(x, n)).i
+
+
+def std_tangent(b, i, n, ts):
+    """sum((x - mean) * t) / ((N - ddof) std), and 0 where the input is constant along the
+    axes (the adjoint's convention)."""
+    x, axes, keep = Value(b, n.args[0]), n.attr("axis"), n.attr("keepdims")
+    flat = x.op("max", axis=axes, keepdims=keep).op(
+        "eq", x.op("min", axis=axes, keepdims=keep)
+    )
+    out = Value(b, i)
+    out = out.op("eq", 0).where(1, out)
+    share = reduced_like(centred(x, n) * Value(b, ts[0]), n) / (dof(x, n) * out)
+    return flat.where(0, share).i
+
+
 prim(
     "var",
     reduce_rule,
     spellings={NUMPY: moment_emit("var")},
     adjoint=var_adj,
+    tangent=var_tangent,
     names=("var",),
     form="moment",
     needs_nonempty=True,
+    batch=axes_batch,
 )
 prim(
     "std",
     reduce_rule,
     spellings={NUMPY: moment_emit("std")},
     adjoint=std_adj,
+    tangent=std_tangent,
     names=("std",),
     form="moment",
     needs_nonempty=True,
+    batch=axes_batch,
 )
 
 
@@ -241,19 +324,35 @@ def log_softmax_adj(b, i, n, g):
     return [(g - y.op("exp") * total).i]
 
 
+def softmax_tangent(b, i, n, ts):
+    """s * (t - sum(s * t)) along the axis."""
+    t, s = Value(b, ts[0]), Value(b, i)
+    return (s * (t - (s * t).op("sum", axis=(n.attr("axis"),), keepdims=True))).i
+
+
+def log_softmax_tangent(b, i, n, ts):
+    """t - sum(softmax * t) along the axis, softmax = exp(y)."""
+    t, y = Value(b, ts[0]), Value(b, i)
+    return (t - (y.op("exp") * t).op("sum", axis=(n.attr("axis"),), keepdims=True)).i
+
+
 prim(
     "softmax",
     same_shape,
     spellings={NUMPY: axis_call("_softmax")},
     adjoint=softmax_adj,
+    tangent=softmax_tangent,
     names=("softmax",),
     form="softmax",
+    batch=axis_batch,
 )
 prim(
     "log_softmax",
     same_shape,
     spellings={NUMPY: axis_call("_log_softmax")},
     adjoint=log_softmax_adj,
+    tangent=log_softmax_tangent,
     names=("log_softmax",),
     form="softmax",
+    batch=axis_batch,
 )

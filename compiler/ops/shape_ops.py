@@ -16,6 +16,10 @@ from ..core.shapes import (
 )
 from ..errors import ShapeError
 from .common import (
+    axis_batch,
+    linear_tangent,
+    shape_batch,
+    shifted,
     unbroadcast,
 )
 from .spelling import (
@@ -190,42 +194,59 @@ def broadcast_to_emit(node, a, ctx):
     return P.call("np.broadcast_to", a[0], target)
 
 
+def transpose_batch(b, n, args, bat):
+    """The batch axis stays first."""
+    return b.emit("transpose", args[0], axes=(0, *shifted(n.attr("axes"))))
+
+
+def expand_batch(b, n, args, bat):
+    return b.emit("expand_dims", args[0], axis=shifted(n.attr("axis")))
+
+
 prim(
     "transpose",
     transpose_shape,
     spellings={NUMPY: transpose_emit},
+    tangent=linear_tangent,
     adjoint=transpose_adj,
     names=("transpose",),
     form="transpose",
     glyph=".T",
     view=True,
     zero_d=True,
+    batch=transpose_batch,
 )
 prim(
     "reshape",
     reshape_shape,
     spellings={NUMPY: reshape_emit},
+    tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [b.emit("reshape", g, shape=b.shape(n.args[0]))],
     names=("reshape",),
     form="reshape",
     view=True,
     zero_d=True,
+    batch=shape_batch,
 )
 prim(
     "expand_dims",
     expand_shape,
     spellings={NUMPY: expand_emit},
+    tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
     view=True,
     zero_d=True,
+    batch=expand_batch,
 )
 prim(
     "broadcast_to",
     broadcast_to_shape,
     spellings={NUMPY: broadcast_to_emit},
+    tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
     view=True,
     zero_d=True,
+    batch=shape_batch,
 )
 
 
@@ -272,16 +293,65 @@ def getitem_emit(node, a, ctx):
     return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
 
 
+def gathered_first(spec) -> int | None:
+    """How many axes the Index arrays gather where NumPy puts them first (advanced indices
+    that a slice or None separates), else None."""
+    arrays = any(e[0] == "a" for e in spec)
+    positions = [
+        k for k, e in enumerate(spec) if e[0] == "a" or (arrays and e[0] == "i")
+    ]
+    if not positions or positions == list(range(positions[0], positions[-1] + 1)):
+        return None
+    return positions
+
+
+def index_batch(b, n, args, bat):
+    """Indexing (or its scatter) with a whole slice for the batch axis in front. Where
+    NumPy puts the gathered axes first, before the batch axis, a transpose moves the batch
+    axis back to the front (a scatter's values to where NumPy wants it)."""
+    spec = (("s", None, None, None), *n.attr("index"))
+    first = gathered_first(n.attr("index"))
+    if first is not None:
+        adv = len(broadcast(*(b.shape(args[e[1]]) for e in spec if e[0] == "a")))
+    attrs = dict(n.attrs, index=spec)
+    if n.op == "scatter":
+        g = args[0]
+        if first is not None:
+            rank = len(b.shape(g))
+            axes = (*range(1, adv + 1), 0, *range(adv + 1, rank))
+            g = b.emit("transpose", g, axes=axes)
+        return b.emit(
+            "scatter",
+            g,
+            *args[1:],
+            **dict(attrs, shape=(b.shape(args[0])[0], *n.attr("shape"))),
+        )
+    out = b.emit("getitem", *args, **attrs)
+    if first is None:
+        return out
+    rank = len(b.shape(out))
+    return b.emit("transpose", out, axes=(adv, *range(adv), *range(adv + 1, rank)))
+
+
 prim(
     "getitem",
     index_shape,
     spellings={NUMPY: getitem_emit},
+    tangent=linear_tangent,
     adjoint=getitem_adj,
     glyph="[ ]",
     view=True,
     zero_d=True,
+    batch=index_batch,
 )
-prim("scatter", scatter_shape, stmts=scatter_stmts, stmts_into=scatter_into)
+prim(
+    "scatter",
+    scatter_shape,
+    stmts=scatter_stmts,
+    stmts_into=scatter_into,
+    tangent=linear_tangent,
+    batch=index_batch,
+)
 
 
 def concat_adj(b, i, n, g):
@@ -309,15 +379,19 @@ prim(
     "concatenate",
     concat_shape,
     spellings={NUMPY: list_call("np.concatenate")},
+    tangent=linear_tangent,
     adjoint=concat_adj,
     names=("concatenate",),
     form="sequence",
+    batch=axis_batch,
 )
 prim(
     "stack",
     stack_shape,
     spellings={NUMPY: list_call("np.stack")},
+    tangent=linear_tangent,
     adjoint=stack_adj,
     names=("stack",),
     form="sequence",
+    batch=axis_batch,
 )

@@ -1,0 +1,69 @@
+"""Batching: a graph run on a stack of inputs at once, a leading axis for the stack.
+
+The nodes that depend on a batched input get the batch axis in front, by each op's
+batching rule (the ``batch`` field of its record; elementwise ops align their batched
+arguments and broadcast); the others stay as they are, computed once for the whole
+stack. ``hessian`` uses it to push n tangents through ``f_hvp``'s graph in one pass, the
+identity matrix as the stack of unit vectors: the Hessian's rows, never n calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..core.ir import Builder, Function, reachable
+from ..core.prim import PRIMS
+from ..ops.common import elementwise_batch
+from ..rewrite import make_rewriter
+
+
+def batched_node(b: Builder, node, args: list[int], bat: list[bool]) -> int:
+    """``node`` on ``args`` (``bat[k]``: argument k has the batch axis in front)."""
+    prim = PRIMS[node.op]
+    if prim.batch is not None:
+        return prim.batch(b, node, args, bat)
+    if prim.elementwise:
+        return elementwise_batch(b, node, args, bat)
+    raise NotImplementedError(f"operation {node.op!r} has no batching rule")
+
+
+def push_batch(b: Builder, roots: list[int], stacks: dict[int, int]) -> dict[int, int]:
+    """The batched nodes of those ``roots`` depend on, from ``stacks`` (input node -> the
+    node of its stack, batch axis first)."""
+    out = dict(stacks)
+    for i in sorted(reachable(b.nodes, roots)):
+        node = b[i]
+        if i in out or not any(a in out for a in node.args):
+            continue
+        args = [out.get(a, a) for a in node.args]
+        with b.at(node.loc):
+            out[i] = batched_node(b, node, args, [a in out for a in node.args])
+        if node.name:
+            b.name(out[i], node.name)
+    return out
+
+
+def hessian(fn: Function) -> Function:
+    """``f_hessian``'s graph from ``f_hvp``'s (``forward.hvp``) when exactly one input
+    ``x`` of shape ``(n,)`` is differentiated: its vector replaced by the identity
+    ``eye(n)``, whose rows are pushed together; the result, the tangents of the gradient
+    stacked, is the Hessian (n, n), row k the Hessian times unit vector k."""
+    (p,) = fn.wrt
+    vector = fn.params[len(fn.params) - 1]
+    b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
+    (n,) = fn.nodes[p.node].shape
+    with b.at(fn.nodes[vector.node].loc):
+        eye = b.emit("eye", n=n)
+    result = fn.grads[p.name]
+    stacks = push_batch(b, [result], {vector.node: eye})
+    h = stacks.get(result)
+    if h is None:  # a gradient that does not depend on the vector: a zero Hessian
+        h = b.emit("zeros", shape=(n, n))
+    b.name(h, "hessian")
+    return dataclasses.replace(
+        fn,
+        nodes=b.nodes,
+        params=fn.params[: len(fn.params) - 1],
+        grads={p.name: h},
+        rewrites=fn.rewrites + b.fired,
+    )
