@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="no input validation in the emitted functions (callers pass float64 "
         "arrays of the declared shapes)",
     )
+    p.add_argument("--jvp", action="store_true", help="also emit f_jvp (forward mode)")
+    p.add_argument(
+        "--hvp",
+        action="store_true",
+        help="also emit f_hvp, f_hessp and f_hessian (second derivatives)",
+    )
     p.add_argument(
         "--force", action="store_true", help="overwrite files gradc did not write"
     )
