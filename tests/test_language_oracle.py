@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import language_gen as G
 import reference as R
+import second_order as S
 
 import gradc
 
@@ -242,7 +243,7 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mod = gradc.load_source(formula.text, fuse=fuse)
+            mod = gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=True)
     except Exception as exc:  # noqa: BLE001 - every refusal is reported
         fail(formula, fuse, f"refused valid input: {type(exc).__name__}: {exc}")
     stats.add(formula, "compiled")
@@ -339,7 +340,27 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
         fail(formula, fuse, why)
     if not scalar_out:
         vjp_check(formula, fuse, ref, got, seed, positions, rng)
+    why = second_order(formula, mod, ref, rec, positions, ref_value, rng)
+    if why:
+        fail(formula, fuse, why)
     stats.add(formula, "checked")
+
+
+def second_order(formula, mod, ref, rec, positions, value, rng) -> str | None:
+    """``f_jvp`` against the reference's directional derivative; for a scalar output,
+    ``f_hvp`` against differences of ``f_grad`` (at points whose stencil stays on the
+    centre's branches), its symmetry, ``f_hessp`` and ``f_hessian`` (``second_order.py``)."""
+    name, args = formula.name, fresh_args(formula)
+    dirs = S.directions(rng, args, positions)
+    dd = R.directional_derivative(ref, name, formula.args, dirs)
+    why = S.check_jvp(mod, name, args, positions, dirs, value, dd)
+    if why or np.shape(value) != ():
+        return why
+
+    def smooth(moved: list) -> bool:
+        return R.same_branches(ref.run(name, moved)[1], rec)
+
+    return S.check_hvp(mod, name, args, positions, rng, smooth=smooth)
 
 
 def vjp_check(formula, fuse, ref, got, seed, positions, rng) -> None:

@@ -1,0 +1,144 @@
+"""Checks of ``f_jvp``, ``f_hvp``, ``f_hessp`` and ``f_hessian`` (SPEC §2.1) shared by the
+tests (imported by tests; not a test module). Each returns None when the functions agree
+with their independent references, else a description of the first mismatch:
+
+* ``f_jvp``: its value is ``f``'s; its tangent is the directional derivative of the
+  reference (fourth-order differences, ``reference.directional_derivative``) or, given
+  ``fd_tangent``, of any other function of the inputs;
+* ``f_hvp``: the central difference of ``f_grad`` along the vectors (``f_grad`` being
+  checked against its own independent references by the caller), and the symmetry
+  ``<u, H v> = <H u, v>``, which needs no differences;
+* ``f_hessian``: symmetric, and ``H @ v`` is ``f_hvp``'s result; ``f_hessp`` is ``f_hvp``
+  in SciPy's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+HVP_RTOL = 1e-5
+JVP_RTOL = 1e-6
+
+
+def as_list(grads, count: int) -> list:
+    """Gradient-like results as a list of float arrays (one result when ``count`` is 1)."""
+    items = (grads,) if count == 1 else tuple(grads)
+    return [np.asarray(g, dtype=float) for g in items]
+
+
+def moved(args: list, positions: list, dirs: list, h: float) -> list:
+    """``args`` with input ``positions[k]`` moved by ``h * dirs[k]`` (floats stay floats)."""
+    out = list(args)
+    for p, d in zip(positions, dirs):
+        x = np.asarray(args[p], dtype=float) + h * np.asarray(d)
+        out[p] = x if np.ndim(x) else float(x)
+    return out
+
+
+def directions(rng, args: list, positions: list) -> list:
+    """Random directions, one per differentiated input (its shape; floats for Scalars)."""
+    out = []
+    for p in positions:
+        d = rng.normal(size=np.shape(args[p]))
+        out.append(d if np.ndim(d) else float(d))
+    return out
+
+
+def close(got, want, rtol: float, scale_floor: float = 1e-4) -> bool:
+    """Whether ``got`` matches ``want`` to ``rtol`` of their common scale, NaN nowhere
+    where ``want`` is finite."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    if got.shape != want.shape:
+        return False
+    ok = np.isfinite(want)
+    if np.any(ok & ~np.isfinite(got)):
+        return False
+    scale = max(scale_floor, float(np.max(np.abs(want[ok]), initial=0.0)))
+    return bool(np.all(np.abs(got[ok] - want[ok]) <= rtol * scale))
+
+
+def check_jvp(mod, name: str, args: list, positions: list, dirs: list, value, dd):
+    """``f_jvp`` against ``f``'s value and the directional derivative ``dd`` (None: the
+    reference could not say, the value is still checked)."""
+    jvp = getattr(mod, f"{name}_jvp")
+    with np.errstate(all="ignore"):
+        v, t = jvp(*args, *dirs)
+    if not close(v, value, 1e-9, 0.0) and not np.array_equal(
+        np.asarray(v), np.asarray(value), equal_nan=True
+    ):
+        return f"f_jvp value {v!r}, f gives {value!r}"
+    if np.shape(t) != np.shape(value):
+        return f"f_jvp tangent shape {np.shape(t)}, value shape {np.shape(value)}"
+    if dd is not None and not close(t, dd, JVP_RTOL):
+        return f"f_jvp tangent {t!r}, directional derivative {dd!r}"
+    return None
+
+
+def fd_hvp(grad, args: list, positions: list, dirs: list, h: float) -> list:
+    """The central difference of ``grad`` (``f_grad``) along ``dirs``."""
+    count = len(positions)
+    with np.errstate(all="ignore"):
+        plus = as_list(grad(*moved(args, positions, dirs, h)), count)
+        minus = as_list(grad(*moved(args, positions, dirs, -h)), count)
+    return [(p - m) / (2 * h) for p, m in zip(plus, minus)]
+
+
+def check_hvp(
+    mod, name: str, args: list, positions: list, rng, h: float = 1e-5, smooth=None
+):
+    """``f_hvp`` against differences of ``f_grad`` (where ``smooth(args)`` says the moved
+    inputs take the same branches as ``args``) and its own symmetry; ``f_hessp`` and
+    ``f_hessian`` where they exist."""
+    hvp = getattr(mod, f"{name}_hvp")
+    count = len(positions)
+    u, v = directions(rng, args, positions), directions(rng, args, positions)
+    with np.errstate(all="ignore"):
+        hu = as_list(hvp(*args, *u), count)
+        hv = as_list(hvp(*args, *v), count)
+    for k, p in enumerate(positions):
+        if hv[k].shape != np.shape(args[p]):
+            return f"f_hvp result {k} shape {hv[k].shape}, input {np.shape(args[p])}"
+    grad = getattr(mod, f"{name}_grad")
+    steps = [
+        hh
+        for hh in (h, h / 2)
+        if smooth is None
+        or all(smooth(moved(args, positions, v, s)) for s in (hh, -hh))
+    ]
+    for hh in steps:
+        fd = fd_hvp(grad, args, positions, v, hh)
+        if all(close(g, f, HVP_RTOL) for g, f in zip(hv, fd)):
+            break
+    else:
+        if steps:
+            return f"f_hvp {hv!r}\n differences of f_grad {fd!r}"
+    lhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(u, hv))
+    rhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(v, hu))
+    scale = max(1e-4, abs(lhs), abs(rhs))
+    if np.isfinite(lhs) and not abs(lhs - rhs) <= 1e-9 * scale:
+        return f"f_hvp not symmetric: <u, H v> = {lhs!r}, <H u, v> = {rhs!r}"
+    return check_hessian(mod, name, args, positions, v, hv)
+
+
+def check_hessian(mod, name, args, positions, v, hv):
+    """``f_hessp`` is ``f_hvp`` reordered; ``f_hessian`` symmetric with ``H v = f_hvp``."""
+    hessp = getattr(mod, f"{name}_hessp", None)
+    if hessp is not None:
+        first, *rest = args
+        with np.errstate(all="ignore"):
+            hp = np.asarray(hessp(first, v[0], *rest), dtype=float)
+        if not np.array_equal(hp, hv[0], equal_nan=True):
+            return f"f_hessp {hp!r}, f_hvp {hv[0]!r}"
+    hessian = getattr(mod, f"{name}_hessian", None)
+    if hessian is None:
+        return None
+    with np.errstate(all="ignore"):
+        H = np.asarray(hessian(*args), dtype=float)
+    n = np.size(args[positions[0]])
+    if H.shape != (() if np.ndim(args[positions[0]]) == 0 else (n, n)):
+        return f"f_hessian shape {H.shape} for an input of shape {np.shape(args[0])}"
+    if not close(H, H.T, 1e-9):
+        return f"f_hessian not symmetric: {H!r}"
+    if not close(H @ np.asarray(v[0]) if H.ndim else H * v[0], hv[0], 1e-9):
+        return f"f_hessian @ v {H @ np.asarray(v[0])!r}, f_hvp {hv[0]!r}"
+    return None
