@@ -86,6 +86,11 @@ def args_logistic(rng, n=5, d=4):
     return [rng.standard_normal(d), 0.3, rng.standard_normal((n, d)), y, 0.01]
 
 
+def args_newton(rng, n=5, d=3):
+    w, _, X, y, lam = args_logistic(rng, n, d)
+    return [w, X, y, lam]
+
+
 def args_swish(rng):
     return [2.0 * rng.standard_normal(6)]
 
@@ -166,6 +171,13 @@ def sym_logistic(w, b, X, y, lam):
     return -sp.Add(*ll) / n + lam * _total(w**2)
 
 
+def sym_newton(w, X, y, lam):
+    p = 1 / (1 + _exp(-X.dot(w)))
+    n = len(y)
+    ll = [y[i] * sp.log(p[i]) + (1 - y[i]) * sp.log(1 - p[i]) for i in range(n)]
+    return -sp.Add(*ll) / n + lam * _total(w**2)
+
+
 def sym_swish_sum(x):
     return sp.Add(*[t / (1 + sp.exp(-t)) for t in x])
 
@@ -224,6 +236,8 @@ EXAMPLES = [
             ("w", "b", "X", "y", "lam")),
     Example("examples/logistic.grad", "swish_sum", args_swish, (0,), sym_swish_sum, ("x",)),
     Example("examples/rosenbrock.grad", "rosen", args_rosen, (0,), sym_rosen, ("x",)),
+    Example("examples/logistic.grad", "logistic_newton", args_newton, (0,), sym_newton,
+            ("w", "X", "y", "lam")),
 ]  # fmt: skip
 
 SEEDS = [0, 1]

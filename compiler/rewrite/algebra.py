@@ -244,6 +244,17 @@ def matmul_neg(b, args, attrs):
     return None
 
 
+# eye(n) @ x -> x ; x @ eye(n) -> x  (f_hessian's unit tangents through a product)
+@rule("matmul")
+def matmul_eye(b, args, attrs):
+    x, y = args
+    if b[x].op == "eye":
+        return y
+    if b[y].op == "eye":
+        return x
+    return None
+
+
 # x ** 1 -> x
 @rule("pow")
 def pow_one(b, args, attrs):
