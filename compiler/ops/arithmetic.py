@@ -32,11 +32,20 @@ from .spelling import (
 # Arithmetic: each entry with its adjoint rule
 
 
+def add_tangent(b, i, n, ts):
+    """t_x + t_y; an adjoint sum's (``acc``) is one too, accumulated in place."""
+    tx, ty = ts
+    if tx is None or ty is None:
+        return tx if ty is None else ty
+    return b.emit("add", tx, ty, **dict(n.attrs))
+
+
 prim(
     "add",
     elementwise_shape,
     spellings=both(infix("+", P.ADD)),
     adjoint=OnValues(lambda g, y, x, z: [g, g]),
+    tangent=add_tangent,
     fold=operator.add,
     sym=operator.add,
     fusible=True,
