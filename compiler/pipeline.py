@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 from .core.ir import Function
+from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
 from .passes.autodiff import differentiate
@@ -64,8 +65,25 @@ def transform(
     if hvp and fn.nodes[fn.output].shape == ():
         extra["hvp"] = finish(forward.hvp(walked), fuse)
         if hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape:
-            extra["hessian"] = late(batching.hessian(extra["hvp"]))
+            extra["hessian"] = hessian(fn, extra["hvp"])
     return dataclasses.replace(out, **extra)
+
+
+def hessian(fn: Function, hvp: Function) -> Function:
+    """``f_hessian``'s graph from ``f_hvp``'s; a located error where an operation cannot
+    be batched yet (``f_hvp`` itself works there)."""
+    try:
+        return late(batching.hessian(hvp))
+    except batching.BatchingError as exc:
+        loc = exc.loc or fn.loc
+        raise FormulaError(
+            f"--hvp: f_hessian of '{fn.name}' cannot push its tangents together "
+            f"through {exc} yet",
+            filename=fn.filename,
+            line=loc.line,
+            col=loc.col,
+            source_line=loc.text,
+        ) from None
 
 
 def walk_source(

@@ -362,3 +362,52 @@ def test_emitted_second_order_code_is_reviewable(tmp_path):
     hvp = rosen[rosen.index("def rosen_hvp(") : rosen.index("def rosen_hessp(")]
     assert "v_x" in hvp and "# line 6: " in hvp
     assert "def rosen_hessp(x, p):" in rosen and "return rosen_hvp(x, p)" in rosen
+
+
+BATCHING = """
+@wrt(x)
+def rows(x: Vector[k], S: Tensor[s, k, m]) -> Scalar:
+    return sum(tanh(x @ S) ** 2)
+
+@wrt(x)
+def columns(x: Vector[k], S: Tensor[s, m, k]) -> Scalar:
+    return sum(sin(S @ x) * (S @ x))
+
+@wrt(x)
+def gathered(x: Vector[n], W: Tensor[n, a, b], i: Index[k], j: Index[k]) -> Scalar:
+    T = x[:, None, None] * W
+    return sum(T[i, :, j] ** 3)
+
+@wrt(x)
+def stacked(x: Vector[n], W: Matrix[n, n]) -> Scalar:
+    h = concatenate([x * x, W @ x])
+    return logsumexp(stack([h, exp(h)], axis=1)) + mean(softmax(outer(x, x), axis=0) * W)
+"""
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_hessian_batches_every_product_and_gather(fuse):
+    """f_hessian's one batched pass through a vector times a stack of matrices, a stack
+    times a vector, a gather whose gathered axes NumPy puts first, concatenate, stack,
+    outer and softmax: against differences of f_grad and f_hvp."""
+    mod = gradc.load_source(BATCHING, fuse=fuse, hvp=True)
+    rng = np.random.default_rng(4)
+    cases = {
+        "rows": (rng.normal(size=4), rng.normal(size=(3, 4, 5))),
+        "columns": (rng.normal(size=4), rng.normal(size=(3, 5, 4))),
+        "gathered": (
+            rng.normal(size=4),
+            rng.normal(size=(4, 2, 3)),
+            np.array([0, 3, 1, 3]),
+            np.array([2, 0, 1, 1]),
+        ),
+        "stacked": (rng.normal(size=3), rng.normal(size=(3, 3))),
+    }
+    for name, args in cases.items():
+        H = getattr(mod, f"{name}_hessian")(*args)
+        v = rng.normal(size=np.shape(args[0]))
+        hv = getattr(mod, f"{name}_hvp")(*args, v)
+        np.testing.assert_allclose(H @ v, hv, rtol=1e-12, atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(H, H.T, rtol=1e-12, atol=1e-12, err_msg=name)
+        fd = S.fd_hvp(getattr(mod, f"{name}_grad"), list(args), [0], [v], 1e-6)[0]
+        np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6, err_msg=name)

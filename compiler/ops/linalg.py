@@ -136,22 +136,32 @@ def matmul_emit(node, a, ctx):
 def matmul_batch(b, n, args, bat):
     """``x @ y`` with one operand batched (a tangent times a value). A batched stack of
     matrices broadcasts its batch axis as NumPy's ``@`` does, once aligned; a batched
-    vector is a matrix whose rows are the batch; a vector times a batched vector is that
-    matrix times the vector; a matrix times a batched vector is the batch times the
-    matrix transposed."""
+    vector is a matrix whose rows are the batch, and times a stack it is a stack of
+    one-row matrices (the row dropped after); a matrix times a batched vector is the
+    batch times the matrix transposed, a stack of them takes one-column matrices."""
     x, y = args
     rx, ry = len(b.shape(x)) - bat[0], len(b.shape(y)) - bat[1]
     if bat[0] and bat[1]:
-        raise NotImplementedError("matmul of two batched operands")
+        raise NotImplementedError("a product of two tangents")
     if bat[0]:
-        if rx == 1 and ry > 2:
-            raise NotImplementedError("a batched vector times a stack of matrices")
+        if rx == 1 and ry > 2:  # (B, k) @ (..., k, n): rows (B, 1.., 1, k)
+            rows = b.emit("expand_dims", x, axis=tuple(range(1, ry)))
+            out = b.emit("matmul", rows, y)
+            return drop_axis(b, out, len(b.shape(out)) - 2)
         return b.emit("matmul", aligned(b, x, max(rx, ry)) if rx > 1 else x, y)
     if ry == 1:  # y is a batch of vectors: (B, k)
-        if rx > 2:
-            raise NotImplementedError("a stack of matrices times a batched vector")
-        return b.emit("matmul", y, x if rx == 1 else transpose_last(b, x))
+        if rx <= 2:
+            return b.emit("matmul", y, x if rx == 1 else transpose_last(b, x))
+        axes = (*range(1, rx - 1), rx)  # (B, 1.., k, 1): columns
+        out = b.emit("matmul", x, b.emit("expand_dims", y, axis=axes))
+        return drop_axis(b, out, len(b.shape(out)) - 1)
     return b.emit("matmul", x, aligned(b, y, max(rx, ry)))
+
+
+def drop_axis(b, x: int, axis: int) -> int:
+    """``x`` without its unit axis ``axis`` (``x[..., 0, :]``)."""
+    spec = (("s", None, None, None),) * axis + (("i", 0),)
+    return b.emit("getitem", x, index=spec)
 
 
 def vdot_batch(b, n, args, bat):

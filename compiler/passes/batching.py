@@ -17,6 +17,14 @@ from ..ops.common import elementwise_batch
 from ..rewrite import make_rewriter
 
 
+class BatchingError(NotImplementedError):
+    """An operation ``f_hessian``'s batched pass cannot batch; ``loc`` is its line."""
+
+    def __init__(self, message: str, loc):
+        super().__init__(message)
+        self.loc = loc
+
+
 def batched_node(b: Builder, node, args: list[int], bat: list[bool]) -> int:
     """``node`` on ``args`` (``bat[k]``: argument k has the batch axis in front)."""
     prim = PRIMS[node.op]
@@ -36,8 +44,11 @@ def push_batch(b: Builder, roots: list[int], stacks: dict[int, int]) -> dict[int
         if i in out or not any(a in out for a in node.args):
             continue
         args = [out.get(a, a) for a in node.args]
-        with b.at(node.loc):
-            out[i] = batched_node(b, node, args, [a in out for a in node.args])
+        try:
+            with b.at(node.loc):
+                out[i] = batched_node(b, node, args, [a in out for a in node.args])
+        except NotImplementedError as exc:
+            raise BatchingError(str(exc), node.loc) from None
         if node.name:
             b.name(out[i], node.name)
     return out
