@@ -63,8 +63,9 @@ def hessian(fn: Function) -> Function:
     vector = fn.params[len(fn.params) - 1]
     b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
     (n,) = fn.nodes[p.node].shape
-    with b.at(fn.nodes[vector.node].loc):
+    with b.at(fn.loc):  # the unit tangents: cited as the function's own line
         eye = b.emit("eye", n=n)
+    b.name(eye, vector.name)  # v_x = np.eye(n): the unit vectors, one per row
     result = fn.grads[p.name]
     stacks = push_batch(b, [result], {vector.node: eye})
     h = stacks.get(result)
