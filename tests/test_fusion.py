@@ -71,6 +71,12 @@ EXAMPLE_POINTS = {
         r.integers(0, 2, size=6).astype(float),
         0.1,
     ],
+    "logistic_newton": lambda r: [
+        r.normal(size=4),
+        r.normal(size=(6, 4)),
+        r.integers(0, 2, size=6).astype(float),
+        0.1,
+    ],
     "swish_sum": lambda r: [r.normal(size=7)],
     "rosen": lambda r: [r.normal(size=6)],
 }
