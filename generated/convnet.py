@@ -148,7 +148,7 @@ def _conv2d(cols, w):
     the kernel ``w`` (F, C, kh, kw): one matmul, (N, F, OH, OW) read from its result."""
     c, kh, kw, n, oh, ow = cols.shape
     out = w.reshape(w.shape[0], -1).dot(cols.reshape(c * kh * kw, -1))
-    return out.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3)
+    return np.ascontiguousarray(out.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3))
 
 
 def _conv2d_dw(g, cols):
@@ -166,11 +166,22 @@ def _max_pool2d(x, size, stride):
 
 def _max_pool2d_grad(g, x, out, size, stride):
     """The gradient of ``_max_pool2d``: each window's upstream gradient goes to the
-    entries equal to its maximum ``out``, shared equally among ties; one strided
-    slice-add per window tap (windows may overlap)."""
+    entries equal to its maximum ``out``, shared equally among ties. Windows that tile
+    ``x`` (stride = size) are read by a reshape; others (overlapping, or with gaps) give
+    one strided slice-add per window tap."""
+    n, c, oh, ow = out.shape
+    if stride == size:
+        tiled = x[:, :, : oh * size, : ow * size].reshape(n, c, oh, size, ow, size)
+        at_max = tiled == out[:, :, :, None, :, None]
+        share = g / at_max.sum(axis=(3, 5))
+        dx = at_max * share[:, :, :, None, :, None]
+        dx = dx.reshape(n, c, oh * size, ow * size)
+        if dx.shape == x.shape:
+            return dx
+        rest = (x.shape[2] - oh * size, x.shape[3] - ow * size)
+        return np.pad(dx, ((0, 0), (0, 0), (0, rest[0]), (0, rest[1])))
     at_max = _windows(x, size, size, stride) == out[:, :, :, :, None, None]
     share = g / at_max.sum(axis=(4, 5))
-    oh, ow = out.shape[2:]
     dx = np.zeros(x.shape)
     for i in range(size):
         for j in range(size):
