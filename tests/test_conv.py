@@ -362,10 +362,130 @@ def test_forward_and_backward_share_the_windows():
     assert "_col2im" not in code  # x is not differentiated: no input gradient
 
 
+def test_activity_analysis_drops_the_unneeded_gradient():
+    head = "def f(x: Tensor[N, C, H, W], w: Tensor[F, C, 3, 3]) -> Scalar:\n"
+    body = "    return sum(avg_pool2d(conv2d(x, w, 2, 1), 2) ** 2)\n"
+    only_x = gradc.compile_source("@wrt(x)\n" + head + body)
+    assert "_col2im(" in only_x and "_conv2d_dw(" not in only_x
+    only_w = gradc.compile_source("@wrt(w)\n" + head + body)
+    assert "_conv2d_dw(" in only_w and "_col2im(" not in only_w
+    assert "_conv2d_dcols(" not in only_w
+
+
+def test_stability_rewrites_and_fusion_around_conv():
+    src = (
+        "def f(x: Tensor[N, C, H, W], w: Tensor[F, C, 3, 3], b: Vector[F]) -> Scalar:\n"
+        "    s = sigmoid(conv2d(x, w, pad=1) + b[:, None, None])\n"
+        "    return -sum(log(max_pool2d(s, 2)))\n"
+    )
+    code = gradc.compile_source(src, filename="net.grad")
+    # log of a pooled sigmoid is not rewritten (the pool sits between), but the sigmoid
+    # stays the stable helper, fused with the bias add
+    assert "s = _sigmoid(_conv2d(s_t1, w) + b[:, None, None])" in code
+    src2 = src.replace("log(max_pool2d(s, 2))", "max_pool2d(log(s), 2)")
+    code2 = gradc.compile_source(src2, filename="net.grad")
+    assert "np.log(_sigmoid" not in code2 and "_softplus(" in code2
+    rng = np.random.default_rng(2)
+    args = [
+        rng.standard_normal((2, 2, 5, 4)) * 3,
+        rng.standard_normal((3, 2, 3, 3)),
+        rng.standard_normal(3),
+    ]
+    for text in (src, src2):
+        fused = gradc.load_source(text).f_value_and_grad(*args)
+        plain = gradc.load_source(text, fuse=False).f_value_and_grad(*args)
+        np.testing.assert_allclose(fused[0], plain[0], rtol=1e-12)
+        for a, b in zip(fused[1], plain[1], strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-14)
+        numeric = central_diff_grad(gradc.load_source(text).f, args, [0, 1, 2])
+        assert_fd_close(list(fused[1]), numeric, scale=fused[0])
+
+
 def test_runtime_shape_error_names_the_parameter():
     mod = conv_module(1, 0)
     with pytest.raises(ValueError, match="parameter 'w'"):
         mod.conv(np.zeros((1, 3, 5, 5)), np.zeros((2, 4, 3, 3)))
+
+
+def test_runtime_kernel_larger_than_padded_input():
+    src = (
+        "def f(x: Tensor[N, C, H, W], w: Tensor[F, C, KH, KW]) -> Scalar:\n"
+        "    return sum(max_pool2d(conv2d(x, w, pad=1), 3, stride=2))\n"
+    )
+    mod = gradc.load_source(src, filename="net.grad")
+    x, w = np.ones((1, 2, 3, 6)), np.ones((1, 2, 6, 3))
+    want = (
+        "f: parameter 'x' has shape (1, 2, 3, 6), expected (N, C, H, W) with "
+        "H + 2 >= KH (a conv2d kernel on line 2 needs it)"
+    )
+    with pytest.raises(ValueError, match=re.escape(want)):
+        mod.f(x, w)
+    with pytest.raises(
+        ValueError, match=re.escape("with H >= KH (a max_pool2d window")
+    ):
+        mod.f(np.ones((1, 2, 4, 6)), np.ones((1, 2, 5, 3)))
+    x, w = np.ones((1, 2, 5, 6)), np.ones((1, 2, 5, 3))  # H + 2 = 7 >= 5; 3 >= 3
+    want = pool_naive(conv_naive(x, w, 1, 1), 3, 2, "max").sum()
+    assert mod.f(x, w) == want
+
+
+# --- the tools ----------------------------------------------------------------------------
+
+TOOLS_SRC = (
+    "def f(x: Tensor[1, 1, 3, 3], w: Tensor[1, 1, 2, 2]) -> Scalar:\n"
+    "    y = conv2d(x, w)\n"
+    "    return sum(max_pool2d(y, 2))\n"
+)
+
+
+def run_cli(*args):
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def test_graph_shows_the_conv_node_and_its_shapes(tmp_path):
+    path = tmp_path / "net.grad"
+    path.write_text(TOOLS_SRC)
+    proc = run_cli("graph", str(path), "--function", "f")
+    assert proc.returncode == 0, proc.stderr
+    dot = proc.stdout
+    assert 'label=<conv<br/><font point-size="9" color="#57606a">y</font>>' in dot
+    assert "label=<im2col>" in dot and "label=<maxpool>" in dot
+    # the wires carry the shapes: the windows, the kernel, the convolution's result
+    for shape in ("(1, 2, 2, 1, 2, 2)", "(1, 1, 2, 2)", "(1, 1, 1, 1)"):
+        assert f">{shape} ‖·‖" in dot, shape
+
+
+def test_explain_walks_through_conv_and_pool(tmp_path):
+    path = tmp_path / "net.grad"
+    path.write_text(TOOLS_SRC)
+    proc = run_cli(
+        "explain",
+        str(path),
+        "--function",
+        "f",
+        "--at",
+        "x=[[[[1,2,3],[4,5,6],[7,8,9]]]],w=[[[[1,0],[0,-1]]]]",
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "y = _conv2d(%2, w)" in text and "[conv2d, line 2]" in text
+    assert "%4 = _max_pool2d(y, 2, 2)" in text and "[max_pool2d, line 3]" in text
+    # y = [[-4, -4], [-4, -4]]: a four-way tie, a quarter of the gradient each (norm
+    # 0.5); d_w = the windows' sum / 4 = [[3, 4], [6, 7]] (norm sqrt(110))
+    assert "to y: downstream ∂out/∂y = d_y = (1, 1, 2, 2) ‖·‖ = 0.5\n" in text
+    assert "∂out/∂w = (1, 1, 2, 2) ‖·‖ = 10.4881\n" in text
+
+
+@pytest.mark.parametrize("example", ["convnet", "lenet"])
+def test_check_passes_on_the_examples(example):
+    proc = run_cli("check", f"examples/{example}.grad", "--seed", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "match finite differences" in proc.stdout
 
 
 # --- the examples ---------------------------------------------------------------------------

@@ -14,10 +14,11 @@ helpers (``templates/helpers.py.j2``), measured in ``bench/README.md`` ("Convolu
 from __future__ import annotations
 
 import numpy as np
+import sympy
 
 from ..core import printer as P
 from ..core.prim import NUMPY, prim
-from ..core.shapes import canon, format_shape
+from ..core.shapes import canon, format_shape, provably_nonnegative
 from ..errors import ShapeError
 from .spelling import helper
 
@@ -38,6 +39,30 @@ def windows_size(n, k, stride: int, pad: int, what: str):
             f"{P.dim(n, {})}{padded}"
         )
     return out_size(n, k, stride, pad)
+
+
+#: the operations that read windows of their input, as an input check names them
+WINDOWED = {
+    "im2col": "a conv2d kernel",
+    "max_pool2d": "a max_pool2d window",
+    "avg_pool2d": "an avg_pool2d window",
+}
+
+
+def window_requirements(src: tuple, node) -> list:
+    """The size conditions (SymPy expressions ``>= 0``) under which the windows of the
+    ``WINDOWED`` node fit its input of shape ``src``: ``H + 2 * pad - KH`` and ``W + 2 *
+    pad - KW``, ``H - size`` and ``W - size``; those that hold for every size left out."""
+    if node.op == "im2col":
+        pad, ks = node.attr("pad"), (node.attr("kh"), node.attr("kw"))
+    else:
+        pad, ks = 0, (node.attr("size"), node.attr("size"))
+    out = []
+    for n, k in zip(src[2:], ks):
+        e = canon(sympy.Integer(0) + n + 2 * pad - k)
+        if not (isinstance(e, int) and e >= 0) and not provably_nonnegative(e):
+            out.append(e)
+    return out
 
 
 def four_d(b, arg, what: str) -> tuple:
