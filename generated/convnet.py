@@ -261,6 +261,14 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
     if y.shape != (N,):
         raise _shape_error("convnet_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "convnet_loss", "reg")
+    if H < 2:
+        raise ValueError(
+            f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with H >= 2 (a max_pool2d window on line 22 needs it)",
+        )
+    if W < 2:
+        raise ValueError(
+            f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with W >= 2 (a max_pool2d window on line 22 needs it)",
+        )
     if y.size and (y.min() < -M or y.max() >= M):
         raise _index_error("convnet_loss", "y", y, M)
     if N == 0:
@@ -406,6 +414,14 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
     if y.shape != (N,):
         raise _shape_error("convnet_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "convnet_loss", "reg")
+    if H < 2:
+        raise ValueError(
+            f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with H >= 2 (a max_pool2d window on line 22 needs it)",
+        )
+    if W < 2:
+        raise ValueError(
+            f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with W >= 2 (a max_pool2d window on line 22 needs it)",
+        )
     if y.size and (y.min() < -M or y.max() >= M):
         raise _index_error("convnet_loss", "y", y, M)
     if N == 0:

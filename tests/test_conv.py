@@ -429,6 +429,17 @@ def test_runtime_kernel_larger_than_padded_input():
     assert mod.f(x, w) == want
 
 
+def test_runtime_window_check_names_the_input_the_size_is_read_from():
+    mod = gradc.load_source(
+        (ROOT / "examples" / "convnet.grad").read_text(), filename="convnet.grad"
+    )
+    args = [np.ones((2, 3, 7, 7)), np.ones(2), np.ones((0, 4)), np.ones(4)]
+    args += [np.ones((4, 3)), np.ones(3), np.ones((1, 3, 1, 6)), np.zeros(1, int), 0.1]
+    want = "convnet_loss: parameter 'X' has shape (1, 3, 1, 6), expected (N, C, H, W) with H >= 2"
+    with pytest.raises(ValueError, match=re.escape(want)):
+        mod.convnet_loss(*args)
+
+
 # --- the tools ----------------------------------------------------------------------------
 
 TOOLS_SRC = (

@@ -285,7 +285,14 @@ def needing_param(fn: Function, e, node):
     sliced parameter itself if its shape has the sizes of ``e``, else the first that has."""
     names = {str(s) for s in e.free_symbols}
     params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
+    if node.op in WINDOWED:  # a window's input: the size read from the parameters
+        params = [p for p in params if reads_size(fn, p, names)] + params
     return next(p for p in params if shape_mentions(fn, p, names))
+
+
+def reads_size(fn: Function, p, names: set[str]) -> bool:
+    """Whether the shape of parameter ``p`` has one of the sizes ``names`` alone."""
+    return any(str(d) in names for d in fn.nodes[p.node].shape)
 
 
 def shape_mentions(fn: Function, p, names: set[str]) -> bool:
