@@ -71,6 +71,23 @@ def conv_tensordot(x, w, s, p):
     return np.tensordot(win, w, axes=((1, 4, 5), (1, 2, 3))).transpose(0, 3, 1, 2)
 
 
+def layer_transposed(cols, w, b):
+    """The matmul's (F, N, OH, OW) result read as (N, F, OH, OW) by a transposed view,
+    then the bias and relu (the next line of a convnet)."""
+    c, kh, kw, n, oh, ow = cols.shape
+    out = w.reshape(w.shape[0], -1).dot(cols.reshape(c * kh * kw, -1))
+    y = out.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3)
+    return np.maximum(y + b[:, None, None], 0.0)
+
+
+def layer_c_order(cols, w, b):
+    """gradc's ``_conv2d``: the same result copied to C order, then the bias and relu."""
+    c, kh, kw, n, oh, ow = cols.shape
+    out = w.reshape(w.shape[0], -1).dot(cols.reshape(c * kh * kw, -1))
+    y = np.ascontiguousarray(out.reshape(-1, n, oh, ow).transpose(1, 0, 2, 3))
+    return np.maximum(y + b[:, None, None], 0.0)
+
+
 # --- col2im: window-shaped gradients (C, KH, KW, N, OH, OW) -> (N, C, H, W) ---------------------
 
 
@@ -115,7 +132,8 @@ def maxpool_reshape(x, k, s):
 
 
 def maxgrad_slices(g, x, out, k, s):
-    """gradc's: mask of the windows' maxima, shared among ties, one slice-add per tap."""
+    """gradc's for windows that overlap or leave gaps: mask of the windows' maxima,
+    shared among ties, one slice-add per tap."""
     at_max = windows(x, k, k, s) == out[:, :, :, :, None, None]
     share = g / at_max.sum(axis=(4, 5))
     oh, ow = out.shape[2:]
@@ -131,7 +149,7 @@ def maxgrad_slices(g, x, out, k, s):
 
 
 def maxgrad_reshape(g, x, out, k, s):
-    """CS231n's reshape backward (windows that tile x only), ties shared."""
+    """CS231n's reshape backward, ties shared: gradc's where the windows tile x."""
     n, c, h, w = x.shape
     xr = x.reshape(n, c, h // k, k, w // k, k)
     mask = xr == out[:, :, :, None, :, None]
@@ -195,6 +213,15 @@ def main() -> int:
             (x, w, s, p),
         )
         oh = (hw + 2 * p - k) // s + 1
+        cols = np.ascontiguousarray(
+            windows(padded(x, p), k, k, s).transpose(1, 4, 5, 0, 2, 3)
+        )
+        b = rng.standard_normal(f)
+        compare(
+            f"conv result order, then bias and relu, {shape}",
+            [layer_c_order, layer_transposed],
+            (cols, w, b),
+        )
         d = rng.standard_normal((c, k, k, n, oh, oh))
         compare(f"col2im, {shape}", [col2im_slices, col2im_add_at], (d, hw, hw, s, p))
     for n, c, hw in [(8, 32, 32), (64, 32, 32)]:
