@@ -16,6 +16,8 @@ import pytest
 from gradcheck import assert_fd_close, central_diff_grad
 
 import gradc
+from gradc.core.ir import Node
+from gradc.core.prim import PRIMS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -224,6 +226,17 @@ def test_max_pool_ties_share_the_gradient_equally(size, stride):
     # the total gradient of each window is its upstream gradient
     if stride is None:
         np.testing.assert_allclose(got.sum(), g.sum())
+
+
+def test_max_pool_kinks_are_its_ties():
+    """``gradc check`` keeps its points away from ties in a window (the record's kinks)."""
+    prim = PRIMS["max_pool2d"]
+    node = Node("max_pool2d", (0,), attrs=(("size", 2), ("stride", 2)))
+    x = np.array([[[[1.0, 3.0, 0.5, 0.0], [2.5, 0.0, 0.25, 0.75]]]])
+    assert prim.kinks(node, 1, lambda k: x, {}) == 0.25  # min(3 - 2.5, 0.75 - 0.5)
+    x[0, 0, 1, 0] = 3.0
+    assert prim.kinks(node, 1, lambda k: x, {}) == 0.0
+    assert PRIMS["avg_pool2d"].kinks is None and PRIMS["conv2d"].kinks is None
 
 
 # --- located errors ------------------------------------------------------------------------
