@@ -505,6 +505,23 @@ def test_explain_walks_through_conv_and_pool(tmp_path):
     assert "∂out/∂w = (1, 1, 2, 2) ‖·‖ = 10.4881\n" in text
 
 
+def test_check_draws_sizes_that_fit_the_windows(tmp_path):
+    path = tmp_path / "net.grad"
+    path.write_text(
+        "def f(x: Tensor[N, C, H, W], w: Tensor[F, C, KH, KW]) -> Scalar:\n"
+        "    return sum(max_pool2d(conv2d(x, w, pad=1), 3, stride=2))\n"
+    )
+    proc = run_cli("check", str(path), "--dims", "KH=6,KW=5")  # H and W grow to fit
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "H=6" in proc.stdout and "W=5" in proc.stdout
+    proc = run_cli("check", str(path), "--dims", "H=3,KH=5")
+    assert proc.returncode == 2
+    assert (
+        "f: a max_pool2d window needs H >= KH, but the sizes are H=3, KH=5"
+        in proc.stderr
+    )
+
+
 @pytest.mark.parametrize("example", ["convnet", "lenet"])
 def test_check_passes_on_the_examples(example):
     proc = run_cli("check", f"examples/{example}.grad", "--seed", "1")
