@@ -8,7 +8,8 @@ gradient with them, the input gradient one matmul into window-shaped gradients, 
 back by one strided slice-add per kernel tap (``col2im``). Pooling reads strided windows
 (``sliding_window_view``): a max with ties sharing the gradient equally (as ``max``), or
 a mean; their gradients are one slice-add per window tap. The spellings are module
-helpers (``templates/helpers.py.j2``), measured in ``bench/README.md`` ("Convolution").
+helpers (``templates/helpers.py.j2``), measured in ``bench/README.md`` ("Convolution and
+pooling").
 """
 
 from __future__ import annotations
@@ -102,8 +103,7 @@ def conv2d_adj(b, i, n, g):
     from the upstream gradient in filter-major order (one copy, shared)."""
     cols, w = n.args
     gf = b.emit("filter_major", g)
-    wanted = b.wanted(cols)
-    d_cols = b.emit("conv2d_dcols", gf, w) if wanted else None
+    d_cols = b.emit("conv2d_dcols", gf, w) if b.wanted(cols) else None
     d_w = b.emit("conv2d_dw", gf, cols) if b.wanted(w) else None
     return [d_cols, d_w]
 
