@@ -723,31 +723,76 @@ def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
     return Expr(f"where({y.text} > 0.1, {bad}, {y.text} * {p.text})", full)
 
 
+def out_dim(
+    g: Gen, n: int, k: int, stride: int, pad: int, named_k: bool = True
+) -> tuple[int, str]:
+    """The output size of a window of ``k`` along an axis of ``n`` (padded by ``pad``,
+    every ``stride``), and its annotation text: a dimension expression when a size is
+    named (``(R + 2 - Q) // 2 + 1``; a pooling window's size is always a literal)."""
+    size = (n + 2 * pad - k) // stride + 1
+    dn, dk = g.dim(n), g.dim(k) if named_k else str(k)
+    if dn.isdigit() and dk.isdigit():
+        return size, str(size)
+    return size, f"({dn} + {2 * pad} - {dk}) // {stride} + 1"
+
+
+CONV_FORMS = [
+    ("", "default"),
+    (", {s}", "stride-pos"),
+    (", {s}, {p}", "stride-pad-pos"),
+    (", stride={s}", "stride-kw"),
+    (", pad={p}", "pad-kw"),
+    (", stride={s}, pad={p}", "stride-pad-kw"),
+    (", {s}, pad={p}", "stride-pos-pad-kw"),
+    (", pad={p}, stride={s}", "pad-stride-kw"),
+]
+POOL_FORMS = [
+    ("{k}", "size-pos"),
+    ("size={k}", "size-kw"),
+    ("{k}, {s}", "size-stride-pos"),
+    ("{k}, stride={s}", "size-pos-stride-kw"),
+    ("size={k}, stride={s}", "size-stride-kw"),
+]
+
+
 def fam_conv(g: Gen) -> Expr:
-    """``conv2d`` with stride/pad, ``max_pool2d``/``avg_pool2d``."""
+    """``conv2d`` with every form of its stride and pad (defaults, by position, by
+    keyword), ``max_pool2d``/``avg_pool2d`` with every form of size and stride; inputs
+    not square, sizes literal or named (the result's then dimension expressions), and
+    max-pool windows with ties."""
     kind = g.r.choice(["conv2d", "max_pool2d", "avg_pool2d"])
     g.tag(kind)
-    n, c, h = g.r.randint(1, 2), g.r.randint(1, 2), g.r.randint(3, 5)
-    x = g.input((n, c, h, h), dims=tuple(map(str, (n, c, h, h))))
+    n, c = g.r.randint(1, 2), g.r.randint(1, 3)
+    h, w = g.r.randint(3, 6), g.r.randint(3, 6)
+    ties = kind == "max_pool2d" and g.r.random() < 0.4
+    if ties:
+        g.tag("max-pool-ties")
+    x = g.input((n, c, h, w), "ties" if ties else "free")
     if kind == "conv2d":
-        f, k = g.r.randint(1, 2), g.r.randint(1, 3)
-        stride, pad = g.r.randint(1, 2), g.r.randint(0, 1)
-        w = g.input((f, c, k, k), dims=tuple(map(str, (f, c, k, k))))
-        o = (h + 2 * pad - k) // stride + 1
-        return Expr(
-            f"conv2d({x.text}, {w.text}, stride={stride}, pad={pad})",
-            (n, f, o, o),
-            dims=tuple(map(str, (n, f, o, o))),
+        form, label = g.r.choice(CONV_FORMS)
+        stride = 1 if "{s}" not in form else g.r.randint(1, 2)
+        pad = 0 if "{p}" not in form else g.r.randint(0, 2)
+        f = g.r.randint(1, 3)
+        kh, kw = (
+            g.r.randint(1, min(h + 2 * pad, 4)),
+            g.r.randint(1, min(w + 2 * pad, 4)),
         )
-    size = 2
-    stride = g.r.choice([1, 2])
-    o = (h - size) // stride + 1
-    st = "" if stride == size else f", stride={stride}"
-    return Expr(
-        f"{kind}({x.text}, {size}{st})",
-        (n, c, o, o),
-        dims=tuple(map(str, (n, c, o, o))),
-    )
+        k = g.input((f, c, kh, kw))
+        g.tag(f"conv-{label}")
+        args = form.format(s=stride, p=pad)
+        oh, th = out_dim(g, h, kh, stride, pad)
+        ow, tw = out_dim(g, w, kw, stride, pad)
+        dims = (g.dim(n), g.dim(f), th, tw)
+        return Expr(f"conv2d({x.text}, {k.text}{args})", (n, f, oh, ow), dims=dims)
+    form, label = g.r.choice(POOL_FORMS)
+    size = g.r.randint(1, min(h, w, 3))
+    stride = size if "{s}" not in form else g.r.randint(1, 3)
+    g.tag(f"pool-{label}")
+    oh, th = out_dim(g, h, size, stride, 0, named_k=False)
+    ow, tw = out_dim(g, w, size, stride, 0, named_k=False)
+    dims = (g.dim(n), g.dim(c), th, tw)
+    text = f"{kind}({x.text}, {form.format(k=size, s=stride)})"
+    return Expr(text, (n, c, oh, ow), dims=dims)
 
 
 def fam_alias(g: Gen) -> Expr:
@@ -887,11 +932,12 @@ FAMILIES = {
     fam_names: 0.5,
     fam_slice_dims: 0.6,
     fam_scalar_domain: 0.5,
+    fam_conv: 0.3,
 }
-# Families of SPEC constructs gradc does not build yet (loops, convolution and
-# pooling: planned): the reference interpreter runs them; each joins FAMILIES, with
-# its weight, in the change that builds it.
-PLANNED = {fam_conv: 0.3, fam_loop: 0.4}
+# Families of SPEC constructs gradc does not build yet (loops: planned): the reference
+# interpreter runs them; each joins FAMILIES, with its weight, in the change that
+# builds it.
+PLANNED = {fam_loop: 0.4}
 
 
 # ----------------------------------------------------------------------------- scalar

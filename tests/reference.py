@@ -528,7 +528,7 @@ class FormulaReference:
 
     def _pool(self, args, kw, rec, kind):
         x = np.asarray(args[0], dtype=float)
-        size = int(args[1])
+        size = int(kw["size"] if "size" in kw else args[1])
         stride = int(kw.get("stride", args[2] if len(args) > 2 else size))
         oh = (x.shape[-2] - size) // stride + 1
         ow = (x.shape[-1] - size) // stride + 1

@@ -277,11 +277,36 @@ def kind(ann) -> str:
 
 
 def dims_of(ann) -> list:
+    """Each dimension: an int, a name, or a dimension expression's AST (``F * (H // 2)``)."""
     if isinstance(ann, ast.Name):
         return []
     sl = ann.slice
     elts = sl.elts if isinstance(sl, ast.Tuple) else [sl]
-    return [e.value if isinstance(e, ast.Constant) else e.id for e in elts]
+    return [
+        e.value
+        if isinstance(e, ast.Constant)
+        else e.id
+        if isinstance(e, ast.Name)
+        else e
+        for e in elts
+    ]
+
+
+DIM_OPS = {ast.Add: int.__add__, ast.Sub: int.__sub__, ast.Mult: int.__mul__}
+DIM_OPS[ast.FloorDiv] = int.__floordiv__
+
+
+def dim_size(d, sizes: dict) -> int:
+    """The size of dimension ``d`` (``dims_of``) for the named sizes ``sizes``."""
+    if isinstance(d, int):
+        return d
+    if isinstance(d, str):
+        return sizes[d]
+    if isinstance(d, ast.Constant):
+        return d.value
+    if isinstance(d, ast.Name):
+        return sizes[d.id]
+    return DIM_OPS[type(d.op)](dim_size(d.left, sizes), dim_size(d.right, sizes))
 
 
 def formula_functions(text: str) -> list[FormulaFn]:
@@ -302,7 +327,7 @@ def make_args(fn: FormulaFn, seed: int = 0) -> list:
     sizes = {d: 3 + k for k, d in enumerate(fn.dims)}
     args = []
     for _, ann in fn.params:
-        shape = tuple(sizes[d] if isinstance(d, str) else d for d in dims_of(ann))
+        shape = tuple(dim_size(d, sizes) for d in dims_of(ann))
         if kind(ann) == "Index":
             args.append(rng.integers(0, 3, size=shape))
         elif kind(ann) == "Scalar":
@@ -380,7 +405,7 @@ def input_check(stmt) -> bool:
         return False
     value = stmt.value
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-        return value.func.id.startswith("_")
+        return value.func.id in ("_array", "_scalar", "_float64", "_index")
     if isinstance(value, ast.Subscript):
         value = value.value
     return isinstance(value, ast.Attribute) and value.attr == "shape"

@@ -79,6 +79,29 @@ EXAMPLE_POINTS = {
     ],
     "swish_sum": lambda r: [r.normal(size=7)],
     "rosen": lambda r: [r.normal(size=6)],
+    "convnet_loss": lambda r: [
+        r.normal(size=(2, 3, 7, 7)) * 0.3,
+        r.normal(size=2),
+        r.normal(size=(2 * 3 * 2, 4)),
+        r.normal(size=4),
+        r.normal(size=(4, 3)),
+        r.normal(size=3),
+        r.normal(size=(2, 3, 6, 5)),
+        r.integers(0, 3, size=2),
+        0.05,
+    ],
+    "lenet_loss": lambda r: [
+        r.normal(size=(2, 1, 5, 5)) * 0.3,
+        r.normal(size=2),
+        r.normal(size=(3, 2, 5, 5)) * 0.3,
+        r.normal(size=3),
+        r.normal(size=(3 * 4 * 4, 4)) * 0.3,
+        r.normal(size=4),
+        r.normal(size=(4, 10)),
+        r.normal(size=10),
+        r.normal(size=(2, 1, 28, 28)),
+        r.integers(0, 10, size=2),
+    ],
 }
 
 

@@ -250,6 +250,9 @@ def child(profile: str, rng_seed: int, count: int, workdir: str) -> None:
     import traceback
 
     sys.path.insert(0, str(ROOT))
+    import cli
+
+    cli.use_checkout()  # this checkout's gradc, not the installed one (as conftest.py)
     import gradc
 
     signal.signal(signal.SIGALRM, _on_alarm)

@@ -50,7 +50,8 @@ LONG = os.environ.get("GRADC_LONG") == "1"
 # the generator): where-NaN through a broadcast branch, mean over a slice past a
 # symbolic size, clip with lo > hi, batched @, results that alias, powers at 0, norm
 # over three axes, scalar-build exceptions, dimension expressions, broadcasting index
-# arrays, repeating scatters, an einsum that is a view, comparisons as masks.
+# arrays, repeating scatters, an einsum that is a view, comparisons as masks; and
+# convolution and pooling in every form of their attributes, max-pool windows with ties.
 SENTINEL_FAMILIES = (
     "where-nan-broadcast",
     "where-shared",
@@ -70,6 +71,23 @@ SENTINEL_FAMILIES = (
     "einsum",
     "compare-mask",
     "name-collision",
+    "conv2d",
+    "conv-default",
+    "conv-stride-pos",
+    "conv-stride-pad-pos",
+    "conv-stride-kw",
+    "conv-pad-kw",
+    "conv-stride-pad-kw",
+    "conv-stride-pos-pad-kw",
+    "conv-pad-stride-kw",
+    "max_pool2d",
+    "avg_pool2d",
+    "max-pool-ties",
+    "pool-size-pos",
+    "pool-size-kw",
+    "pool-size-stride-pos",
+    "pool-size-pos-stride-kw",
+    "pool-size-stride-kw",
 )
 
 

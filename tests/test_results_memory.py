@@ -12,6 +12,8 @@ The expected numbers of the SGD steps are written out by hand.
 
 from __future__ import annotations
 
+import ast
+import operator
 import re
 from pathlib import Path
 
@@ -45,16 +47,23 @@ def dim_sizes(params) -> dict[str, int]:
     return sizes
 
 
-def size(d: str, sizes: dict[str, int]) -> int:
-    """A dimension text (a literal, a name, or ``m * n`` / ``n - 1`` of them) evaluated."""
-    if d.isdigit():
-        return int(d)
-    tokens = re.findall(r"\w+|[-+*]", d)
-    total = size(tokens[0], sizes) if tokens[0] not in sizes else sizes[tokens[0]]
-    for op, term in zip(tokens[1::2], tokens[2::2]):
-        value = int(term) if term.isdigit() else sizes[term]
-        total = {"+": total + value, "-": total - value, "*": total * value}[op]
-    return total
+DIM_OPS = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+}
+
+
+def size(d: str | ast.AST, sizes: dict[str, int]) -> int:
+    """A dimension text (a literal, a name, or an expression of them with ``+ - * //``
+    and parentheses: ``F * (H // 2) * (W // 2)``) evaluated."""
+    node = ast.parse(d, mode="eval").body if isinstance(d, str) else d
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return sizes[node.id]
+    return DIM_OPS[type(node.op)](size(node.left, sizes), size(node.right, sizes))
 
 
 def random_inputs(module, name: str, rng) -> list:

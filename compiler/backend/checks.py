@@ -10,6 +10,7 @@ from ..core import printer as P
 from ..core.ir import Function, reachable
 from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, canon, provably_nonnegative
+from ..ops.conv import WINDOWED, window_requirements
 from ..ops.shape_ops import index_requirements
 from .context import Ctx, index_root
 from .layout import call_lines, identifiers
@@ -220,12 +221,15 @@ def slice_needs(fn: Function) -> list[tuple]:
     out, found = [], set()
     for i in sorted(reachable(fn.nodes, [fn.output, *fn.grads.values()])):
         node = fn.nodes[i]
-        if node.op != "getitem":
+        src = fn.nodes[node.args[0]].shape if node.args else ()
+        if node.op in WINDOWED:
+            needs = window_requirements(src, node)
+        elif node.op == "getitem":
+            needs = index_requirements(src, node.attr("index"))
+            needs += arange_needs(fn.nodes, node)
+        else:
             continue
-        src = fn.nodes[node.args[0]].shape
-        for e in index_requirements(src, node.attr("index")) + arange_needs(
-            fn.nodes, node
-        ):
+        for e in needs:
             if e not in found:
                 found.add(e)
                 out.append((e, node))
@@ -263,7 +267,9 @@ def slice_checks(
         p = needing_param(fn, e, node)
         v = names[p.name]
         line = node.loc.line if node.loc else fn.loc.line
-        what = "an arange index" if e in arange_needs(fn.nodes, node) else "a slice"
+        what = WINDOWED.get(node.op, "a slice")
+        if node.op == "getitem" and e in arange_needs(fn.nodes, node):
+            what = "an arange index"
         message = (
             f"{fn.name}: parameter '{p.name}' has shape {{{v}.shape}}, expected "
             f"{P.shape(fn.nodes[p.node].shape, {})} with {P.dim(lhs, {})} >= "
@@ -279,7 +285,14 @@ def needing_param(fn: Function, e, node):
     sliced parameter itself if its shape has the sizes of ``e``, else the first that has."""
     names = {str(s) for s in e.free_symbols}
     params = [p for p in fn.params if p.node == node.args[0]] + list(fn.params)
+    if node.op in WINDOWED:  # a window's input: the size read from the parameters
+        params = [p for p in params if reads_size(fn, p, names)] + params
     return next(p for p in params if shape_mentions(fn, p, names))
+
+
+def reads_size(fn: Function, p, names: set[str]) -> bool:
+    """Whether the shape of parameter ``p`` has one of the sizes ``names`` alone."""
+    return any(str(d) in names for d in fn.nodes[p.node].shape)
 
 
 def shape_mentions(fn: Function, p, names: set[str]) -> bool:

@@ -27,6 +27,10 @@ HELPER_NEEDS = {
     "_minimum_scalar": ("math",),
     "_softplus_scalar": ("math",),
     "_erf": ("math",),
+    "_im2col": ("_windows",),
+    "_max_pool2d": ("_windows",),
+    "_max_pool2d_grad": ("_windows",),
+    "_avg_pool2d": ("_windows",),
 }
 
 

@@ -14,6 +14,7 @@ from ..backend.context import index_root
 from ..core import printer as P
 from ..core.ir import Function, format_attr, reachable
 from ..core.shapes import as_inequality, dim_symbol
+from ..ops.conv import WINDOWED
 from .errors import InputError
 from .evaluator import concrete
 from .kinks import inspect_point
@@ -116,7 +117,8 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
     every dimension expression of the parameters is at least 1 (``H - 2`` needs H >= 3);
     an InputError saying what is needed when sizes given cannot fit."""
     positive = expression_needs(fn)
-    needs = [e for e, _ in slice_needs(fn)] + positive
+    found = slice_needs(fn)
+    needs = [e for e, _ in found] + positive
 
     for _ in range(200):
         failing = [e for e in needs if at(e, dims) < 0]
@@ -139,8 +141,9 @@ def fit_slices(fn: Function, dims: dict[str, int], free: list[str]) -> dict[str,
             f"{fn.name}: the dimension {P.dim(failing[0] + 1, {})} of a "
             f"parameter must be at least 1, but the sizes are {sizes}"
         )
+    what = next((WINDOWED.get(n.op, "a slice") for e, n in found if e == failing[0]))
     raise InputError(
-        f"{fn.name}: a slice needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
+        f"{fn.name}: {what} needs {P.dim(lhs, {})} >= {P.dim(rhs, {})}, "
         f"but the sizes are {sizes}"
     )
 

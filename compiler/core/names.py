@@ -26,6 +26,16 @@ HELPER_ORDER = (
     "_vdot",
     "_norm",
     "_erf",
+    "_windows",
+    "_im2col",
+    "_col2im",
+    "_conv2d",
+    "_conv2d_dcols",
+    "_conv2d_dw",
+    "_max_pool2d",
+    "_max_pool2d_grad",
+    "_avg_pool2d",
+    "_avg_pool2d_grad",
 )
 
 # Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.

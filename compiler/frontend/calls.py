@@ -10,6 +10,7 @@ from ..ops import surface_names
 from .arguments import arity
 from .axis_calls import call_moment, call_reduction, call_softmax
 from .conditions import condition
+from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
 from .shape_calls import call_einsum, call_reshape, call_sequence, call_transpose
 from .source import did_you_mean
@@ -200,6 +201,8 @@ FORMS = {
     "transpose": call_transpose,
     "reshape": call_reshape,
     "sequence": call_sequence,
+    "conv": call_conv,
+    "pool": call_pool,
 }
 BUILTIN_CALLS = {
     name: lower for form, lower in FORMS.items() for name in surface_names(form)

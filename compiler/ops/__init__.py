@@ -2,8 +2,8 @@
 
 One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
 and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
-(``reductions``), products (``linalg``), shape operations (``shape_ops``) and leaves
-(``leaves``); ``common`` holds the shape rules and adjoint helpers they share,
+(``reductions``), products (``linalg``), convolution and pooling (``conv``), shape operations (``shape_ops``)
+and leaves (``leaves``); ``common`` holds the shape rules and adjoint helpers they share,
 ``spelling`` how spellings are made, ``points`` domains and kinks, ``sympy_functions``
 the opaque SymPy functions of the stable operations.
 """
@@ -11,6 +11,7 @@ the opaque SymPy functions of the stable operations.
 from ..core.prim import surface_names
 from . import (  # noqa: F401 - registers the operations
     arithmetic,
+    conv,
     elementwise,
     leaves,
     linalg,
