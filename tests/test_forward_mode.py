@@ -411,3 +411,50 @@ def test_hessian_batches_every_product_and_gather(fuse):
         np.testing.assert_allclose(H, H.T, rtol=1e-12, atol=1e-12, err_msg=name)
         fd = S.fd_hvp(getattr(mod, f"{name}_grad"), list(args), [0], [v], 1e-6)[0]
         np.testing.assert_allclose(hv, fd, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+CONV = """
+@wrt(x, w)
+def pooled(x: Tensor[2, 2, 5, 6], w: Tensor[3, 2, 3, 3]) -> Scalar:
+    h = tanh(conv2d(x, w, stride=2, pad=1))
+    return sum(max_pool2d(h, 2, stride=1) ** 2) + sum(avg_pool2d(h * h, 2) * h[:, :, :1, :1])
+"""
+
+
+def convnet_args(rng, N=2, C=2, H=6, W=6, F=3, D=5, M=4):
+    return [
+        0.3 * rng.normal(size=(F, C, 7, 7)),
+        0.1 * rng.normal(size=F),
+        0.3 * rng.normal(size=(F * (H // 2) * (W // 2), D)),
+        0.1 * rng.normal(size=D),
+        0.3 * rng.normal(size=(D, M)),
+        0.1 * rng.normal(size=M),
+        rng.normal(size=(N, C, H, W)),
+        rng.integers(0, M, size=N),
+        0.05,
+    ]
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_convolution_and_pooling_second_order(fuse):
+    """Tangents through conv2d (bilinear), im2col and col2im (linear), max_pool2d (the
+    mean over each window's maxima; overlapping windows here) and avg_pool2d: f_jvp and
+    f_hvp against differences, on a formula and on the CS231n convnet example."""
+    rng = np.random.default_rng(7)
+    mod = gradc.load_source(CONV, fuse=fuse, jvp=True, hvp=True)
+    args = [rng.normal(size=(2, 2, 5, 6)), 0.5 * rng.normal(size=(3, 2, 3, 3))]
+    dirs = S.directions(rng, args, [0, 1])
+    value = mod.pooled(*args)
+    dd = fd_directional(mod.pooled, args, (0, 1), dirs)
+    assert S.check_jvp(mod, "pooled", args, [0, 1], dirs, value, dd) is None
+    why = S.check_hvp(mod, "pooled", args, [0, 1], rng)
+    assert why is None, why
+    net = load("examples/convnet.grad", fuse)
+    args = convnet_args(rng)
+    wrt = list(range(6))
+    dirs = S.directions(rng, args, wrt)
+    value = net.convnet_loss(*args)
+    dd = fd_directional(net.convnet_loss, args, wrt, dirs)
+    assert S.check_jvp(net, "convnet_loss", args, wrt, dirs, value, dd) is None
+    why = S.check_hvp(net, "convnet_loss", args, wrt, rng)
+    assert why is None, why

@@ -30,6 +30,7 @@ HELPER_NEEDS = {
     "_im2col": ("_windows",),
     "_max_pool2d": ("_windows",),
     "_max_pool2d_grad": ("_windows",),
+    "_max_pool2d_tangent": ("_windows",),
     "_avg_pool2d": ("_windows",),
 }
 

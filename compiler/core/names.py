@@ -34,6 +34,7 @@ HELPER_ORDER = (
     "_conv2d_dw",
     "_max_pool2d",
     "_max_pool2d_grad",
+    "_max_pool2d_tangent",
     "_avg_pool2d",
     "_avg_pool2d_grad",
 )

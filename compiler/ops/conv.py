@@ -21,6 +21,7 @@ from ..core import printer as P
 from ..core.prim import NUMPY, prim
 from ..core.shapes import canon, format_shape, provably_nonnegative
 from ..errors import ShapeError
+from .common import linear_tangent, multilinear_tangent
 from .spelling import helper
 
 
@@ -167,6 +168,7 @@ prim(
     spellings={NUMPY: dims_call("_im2col", ("kh", "kw", "stride", "pad"))},
     adjoint=im2col_adj,
     glyph="im2col",
+    tangent=linear_tangent,
 )
 prim(
     "conv2d",
@@ -176,12 +178,14 @@ prim(
     names=("conv2d",),
     form="conv",
     glyph="conv",
+    tangent=multilinear_tangent,
 )
 prim(
     "col2im",
     lambda b, args, attrs: (tuple(attrs["shape"]), "float"),
     spellings={NUMPY: col2im_emit},
     adjoint=col2im_adj,
+    tangent=linear_tangent,
 )
 # the upstream gradient (N, F, OH, OW) as a C-ordered (F, N, OH, OW): both gradient
 # matmuls read it as a (F, N OH OW) matrix; a view when it is in that order already
@@ -194,9 +198,20 @@ prim(
         )
     },
     adjoint=lambda b, i, n, g: [b.emit("transpose", g, axes=(1, 0, 2, 3))],
+    tangent=linear_tangent,
 )
-prim("conv2d_dcols", dcols_shape, spellings={NUMPY: helper("_conv2d_dcols")})
-prim("conv2d_dw", dw_shape, spellings={NUMPY: helper("_conv2d_dw")})
+prim(
+    "conv2d_dcols",
+    dcols_shape,
+    spellings={NUMPY: helper("_conv2d_dcols")},
+    tangent=multilinear_tangent,
+)
+prim(
+    "conv2d_dw",
+    dw_shape,
+    spellings={NUMPY: helper("_conv2d_dw")},
+    tangent=multilinear_tangent,
+)
 
 
 # ----------------------------------------------------------------------------
@@ -276,6 +291,27 @@ def avg_grad_emit(node, a, ctx):
     )
 
 
+def max_pool_tangent(b, i, n, ts):
+    """Each window's mean of the tangent over its maxima (ties share, as for ``max``)."""
+    attrs = {"size": n.attr("size"), "stride": n.attr("stride")}
+    return b.emit("max_pool2d_tangent", ts[0], n.args[0], i, **attrs)
+
+
+def max_pool_grad_tangent(b, i, n, ts):
+    """Linear in the upstream gradient; the mask of the maxima is constant away from ties
+    (its own derivative is 0, the convention of ``max``)."""
+    if ts[0] is None:
+        return None
+    return b.emit("max_pool2d_grad", ts[0], *n.args[1:], **dict(n.attrs))
+
+
+def max_tangent_emit(node, a, ctx):
+    ctx.use("_max_pool2d_tangent")
+    return P.call(
+        "_max_pool2d_tangent", *a, str(node.attr("size")), str(node.attr("stride"))
+    )
+
+
 prim(
     "max_pool2d",
     pool_shape,
@@ -285,6 +321,7 @@ prim(
     form="pool",
     kinks=pool_tie,
     glyph="maxpool",
+    tangent=max_pool_tangent,
 )
 prim(
     "avg_pool2d",
@@ -294,14 +331,27 @@ prim(
     names=("avg_pool2d",),
     form="pool",
     glyph="avgpool",
+    tangent=linear_tangent,
 )
 prim(
     "max_pool2d_grad",
     lambda b, args, attrs: (b.shape(args[1]), "float"),
     spellings={NUMPY: max_grad_emit},
+    tangent=max_pool_grad_tangent,
 )
 prim(
     "avg_pool2d_grad",
     lambda b, args, attrs: (tuple(attrs["shape"]), "float"),
     spellings={NUMPY: avg_grad_emit},
+    tangent=linear_tangent,
+)
+prim(
+    "max_pool2d_tangent",
+    lambda b, args, attrs: (b.shape(args[2]), "float"),
+    spellings={NUMPY: max_tangent_emit},
+    tangent=lambda b, i, n, ts: (
+        None
+        if ts[0] is None
+        else b.emit("max_pool2d_tangent", ts[0], *n.args[1:], **dict(n.attrs))
+    ),
 )
