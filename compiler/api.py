@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .backend.loader import import_source
 from .backend.module import generate
+from .backend.targets import PLANNED_TARGETS, TARGETS
 from .core.names import VERSION
 from .errors import FormulaError
 from .frontend.source import decode, located
@@ -44,10 +45,17 @@ def module_docstring(text: str) -> str:
 
 
 def compile_source(
-    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+    text,
+    *,
+    filename: str = "<string>",
+    fuse: bool = True,
+    checks: bool = True,
+    target: str = "numpy",
 ) -> str:
     """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module
-    (whose functions validate nothing when ``checks`` is False: ``--no-checks``)."""
+    (whose functions validate nothing when ``checks`` is False: ``--no-checks``; ``target``
+    ``"array-api"``: Array API code, SPEC §2.2)."""
+    check_target(target, filename)
     if isinstance(text, bytes):
         raw = text
     else:
@@ -60,27 +68,49 @@ def compile_source(
                 "text holds a lone surrogate "
                 f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
             ) from None
-    return _compile(decode(raw, filename), filename, fuse, raw, checks)
+    return _compile(decode(raw, filename), filename, fuse, raw, checks, target)
 
 
 def _compile(
-    text: str, filename: str, fuse: bool, raw: bytes, checks: bool = True
+    text: str,
+    filename: str,
+    fuse: bool,
+    raw: bytes,
+    checks: bool = True,
+    target: str = "numpy",
 ) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     functions = lower_source(text, filename=filename, fuse=fuse)
-    return generate(functions, filename, raw, module_docstring(text), checks)
+    return generate(functions, filename, raw, module_docstring(text), checks, target)
 
 
-def compile_file(path, *, fuse: bool = True, checks: bool = True) -> str:
+def check_target(target: str, filename: str = "<string>") -> None:
+    """A FormulaError (located at the file) for a target that is not built (yet)."""
+    if target in TARGETS:
+        return
+    known = ", ".join(TARGETS)
+    if target in PLANNED_TARGETS:
+        message = f"target '{target}' is not yet available (targets: {known})"
+    else:
+        message = f"unknown target {target!r} (targets: {known})"
+    raise FormulaError(message, filename=filename)
+
+
+def compile_file(
+    path, *, fuse: bool = True, checks: bool = True, target: str = "numpy"
+) -> str:
     """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
     p = Path(path)
+    check_target(target, p.as_posix())
     try:
         data = p.read_bytes()
     except OSError as exc:
         raise FormulaError(
             f"cannot read file: {exc.strerror}", filename=str(path)
         ) from None
-    return _compile(decode(data, p.as_posix()), p.as_posix(), fuse, data, checks)
+    return _compile(
+        decode(data, p.as_posix()), p.as_posix(), fuse, data, checks, target
+    )
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
@@ -89,10 +119,17 @@ def import_module_source(source: str, name: str) -> types.ModuleType:
 
 
 def load_source(
-    text, *, filename: str = "<string>", fuse: bool = True, checks: bool = True
+    text,
+    *,
+    filename: str = "<string>",
+    fuse: bool = True,
+    checks: bool = True,
+    target: str = "numpy",
 ) -> types.ModuleType:
     """Compile formula text and import the result in memory."""
-    source = compile_source(text, filename=filename, fuse=fuse, checks=checks)
+    source = compile_source(
+        text, filename=filename, fuse=fuse, checks=checks, target=target
+    )
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
     return import_module_source(
         source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
@@ -100,18 +137,33 @@ def load_source(
 
 
 def compile_sympy(
-    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+    expr,
+    inputs,
+    *,
+    wrt=None,
+    name: str = "f",
+    fuse: bool = True,
+    checks: bool = True,
+    target: str = "numpy",
 ) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
+    check_target(target, "<sympy>")
     fn, text = _lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks)
+    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
 
 
 def load_sympy(
-    expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True, checks: bool = True
+    expr,
+    inputs,
+    *,
+    wrt=None,
+    name: str = "f",
+    fuse: bool = True,
+    checks: bool = True,
+    target: str = "numpy",
 ):
     """Compile a SymPy expression and import the module in memory."""
-    return import_module_source(
-        compile_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks),
-        "gradc_sympy_" + name,
+    source = compile_sympy(
+        expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks, target=target
     )
+    return import_module_source(source, "gradc_sympy_" + name)

@@ -91,12 +91,29 @@ def cache_lines(
     return tuple_lines(f"{local} = (", cache_names, ")"), unpack
 
 
+# What the Array API target's functions bind besides the formula's names.
+XP_NAMES = {
+    "xp",
+    "dtype",
+    "device",
+    "array_api_compat",
+    "_namespace",
+    "_kind",
+    "_cast",
+}
+
+
+def taken_names(fn_names: list[str], target: Target) -> set[str]:
+    """The names the emitted functions of ``target`` may not give a value."""
+    return reserved_names(fn_names) | (XP_NAMES if target.xp else set())
+
+
 class Family:
     """Emits the functions of the formula function ``fn`` (see ``function_family``)."""
 
     def __init__(self, fn: Function, fn_names: list[str], target: Target):
         self.fn, self.fn_names, self.target = fn, fn_names, target
-        self.namer = Namer(reserved_names(fn_names))
+        self.namer = Namer(taken_names(fn_names, target))
         self.pnames = {p.name: self.namer.fresh(p.name) for p in fn.params}
         for p in fn.params:
             self.namer.names[p.node] = self.pnames[p.name]
@@ -149,6 +166,10 @@ class Family:
         seed_check = self.seed_lines(seed, floats)
         bused = identifiers(bblocks, [bexprs[g].text for g in sched.grads] + seed_check)
         cache_names = [fexprs[i].text for i in sched.cache]
+        if self.target.xp:  # the namespace, the gradients' dtype, the device if read
+            cache_names = (
+                ["xp", "dtype"] + ["device"] * ("device" in bused) + cache_names
+            )
         cache_names += [self.dims[d] for d in fn.dims if self.dims[d] in bused]
         _, unpack = cache_lines(cache_names)
         local = self.rn("cache")
@@ -171,6 +192,7 @@ class Family:
         out.append(self.guard(forward, "forward", params, fn.nodes, sched.forward))
         grads = [as_float(bexprs[g]) for g in sched.grads]
         gtexts = self.results(sched.grads, grads, set(sched.cache), fn)
+        gtexts = self.cast(gtexts, ["dtype"] * len(gtexts))
         backward = lay_out(
             self.name("backward"),
             [seed, "cache"],
@@ -217,7 +239,7 @@ class Family:
         cached floats with np.float64; with ``--no-checks``, nothing)."""
         if not self.target.checked:
             return [] if self.target.public else to_float64([seed] + cached_floats)
-        return check_seed(self.fn, seed, self.dims)
+        return check_seed(self.fn, seed, self.dims, xp=self.target.xp)
 
     def wrapper(self, kind: str, callee: str, index: int) -> dict:
         """``f`` (``kind`` "value") or ``f_grad``: item ``index`` of ``f_<callee>``, which
@@ -242,16 +264,25 @@ class Family:
     def results(self, results: list[int], exprs, inputs: set[int], g: Function):
         """The returned texts of the nodes ``results`` of graph ``g`` (``owned``; floats
         in a fallback)."""
-        texts = owned(g.nodes, results, exprs, inputs, floats=self.target.floats_out)
+        texts = owned(
+            g.nodes, results, exprs, inputs, self.target.floats_out, self.target.xp
+        )
         if self.target.float_results:
             return [f"float({t})" for t in texts]
         return texts
+
+    def cast(self, gtexts: list[str], likes: list[str]) -> list[str]:
+        """On the Array API target, each gradient cast to the dtype of its input (``likes``:
+        the inputs, or ``dtype``) where the library promoted (``_cast``)."""
+        if not self.target.xp:
+            return gtexts
+        return [f"_cast(xp, {g}, {like})" for g, like in zip(gtexts, likes)]
 
     def value_and_grad(self) -> dict:
         """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
         fallback: np.float64 inputs, float results)."""
         fn, vg = self.fn, self.fn.value_and_grad
-        namer = Namer(reserved_names(self.fn_names))
+        namer = Namer(taken_names(self.fn_names, self.target))
         for p in fn.params:
             namer.names[p.node] = namer.fresh(p.name)
         for d in fn.dims:
@@ -283,6 +314,7 @@ class Family:
             vg,
         )
         used = identifiers(blocks, [value] + gtexts)
+        gtexts = self.cast(gtexts, [self.pnames[p.name] for p in vg.wrt])
         value, gtexts, local = (
             self.rn(value),
             [self.rn(t) for t in gtexts],

@@ -39,7 +39,9 @@ def cmd_compile(args) -> int:
     compile_usage(args)
     status = 0
     for name in args.files:
-        text = compile_file(name, fuse=not args.no_fuse, checks=not args.no_checks)
+        text = compile_file(
+            name, fuse=not args.no_fuse, checks=not args.no_checks, target=args.target
+        )
         if args.dir:
             out = Path(args.dir) / (Path(name).stem + ".py")
         elif args.output:

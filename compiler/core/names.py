@@ -26,6 +26,12 @@ HELPER_ORDER = (
     "_vdot",
     "_norm",
     "_erf",
+    "_pick",
+    "_one_hot",
+    "_at_set",
+    "_at_add",
+    "_scatter_add",
+    "_einsum",
 )
 
 # Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.
