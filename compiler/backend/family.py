@@ -314,7 +314,12 @@ class Family:
             vg,
         )
         used = identifiers(blocks, [value] + gtexts)
-        gtexts = self.cast(gtexts, [self.pnames[p.name] for p in vg.wrt])
+        # an array's gradient in its dtype; a Scalar's (a Python float, or a weak 0-d
+        # array under jax.jit) in the computation's
+        likes = [
+            self.pnames[p.name] if vg.nodes[p.node].shape else "dtype" for p in vg.wrt
+        ]
+        gtexts = self.cast(gtexts, likes)
         value, gtexts, local = (
             self.rn(value),
             [self.rn(t) for t in gtexts],

@@ -51,7 +51,11 @@ def math_build(fn: Function) -> bool:
 
 
 # The Array API helpers' needs (``templates/helpers_xp.py.j2``).
-XP_HELPER_NEEDS = {"_logsumexp": ("_max_shift",), "_log_softmax": ("_max_shift",)}
+XP_HELPER_NEEDS = {
+    "_logsumexp": ("_max_shift",),
+    "_log_softmax": ("_max_shift",),
+    "_scatter_add": ("math",),
+}
 
 
 def with_needs(helpers: set[str], needs: dict = HELPER_NEEDS) -> set[str]:

@@ -227,21 +227,45 @@ def picks(nodes, node, shape) -> bool:
 
 
 def getitem_emit(node, a, ctx):
-    """``x[...]`` (standard indexing, integer arrays included); ``_pick(xp, x, y)`` for
-    ``x[arange(n), y]``, which Dask cannot index; a scalar given axes: ``xp.full``."""
+    """``x[...]`` (standard indexing); ``xp.take`` for one integer array along one axis;
+    ``_pick(xp, x, y)`` for ``x[arange(n), y]``, which Dask cannot index; a scalar given
+    axes: ``xp.full``."""
     if not ctx.shape_of(node.args[0]) and node.dtype == "float":
         return filled(P.shape(node.shape, ctx.dims), a[0])
     if picks(ctx.nodes, node, ctx.shape_of(node.args[0])):
         ctx.use("_pick")
         return P.call("_pick", "xp", a[0], a[node.attr("index")[1][1]])
-    return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
+    spec = node.attr("index")
+    arrays = [k for k, e in enumerate(spec) if e[0] == "a"]
+    full = all(
+        e == ("s", None, None, None) for k, e in enumerate(spec) if k not in arrays
+    )
+    if (
+        len(arrays) == 1
+        and full
+        and len(ctx.shape_of(node.args[spec[arrays[0]][1]])) == 1
+    ):
+        # one integer array along one axis: xp.take (the standard's gather)
+        return P.call("xp.take", a[0], a[spec[arrays[0]][1]], axis=str(arrays[0]))
+    text = index_text(spec, a, ctx)
+    return P.subscript(
+        a[0], text + trailing(node.attr("index"), ctx.shape_of(node.args[0]))
+    )
+
+
+def trailing(spec, shape) -> str:
+    """``, ...`` where the index names fewer axes than the array has: the standard
+    leaves such an index unspecified (NumPy reads the rest as ``:``)."""
+    return ", ..." if sum(e[0] != "n" for e in spec) < len(shape) else ""
 
 
 def index_tuple(node, a, ctx) -> str:
     """The index of a scatter as a tuple expression (``(slice(1, None),)``)."""
-    text = index_text(node.attr("index"), [None] + a[1:], ctx, call=True)
+    spec = node.attr("index")
+    text = index_text(spec, [None] + a[1:], ctx, call=True)
     text = re.sub(r"slice\(([^()]*), None\)", r"slice(\1)", text)
-    return f"({text},)" if len(node.attr("index")) == 1 else f"({text})"
+    text += trailing(spec, node.attr("shape"))
+    return f"({text},)" if "," not in text else f"({text})"
 
 
 def assign_call(target: str, head: str, args: list[str]) -> list[str]:
