@@ -119,10 +119,17 @@ def test_the_emitted_lines_are_as_written():
     for line in [
         "    data_loss = -(xp.sum(_pick(xp, log_probs, y)) / N)",
         "    d_log_probs = _one_hot(xp, y, C, -1.0 / N, dtype, device)",
-        "    out = data_loss + reg * xp.tensordot(W, W, axes=2)",
+        "    out = data_loss + reg * xp.sum(W * W)",
         "    scores_t3 = xp.sum(xp.astype(scores_t2, dtype), axis=1, keepdims=True)",
     ]:
         assert f"{line}\n" in softmax
+    rosen = compile_file("examples/rosenbrock.grad", target="array-api")
+    for line in [
+        "    d_x = xp.zeros((n,), dtype=dtype, device=device)",
+        "    d_x = _at_set(d_x, (slice(None, -1),), 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0)",
+        "    d_x = _at_add(d_x, (slice(1, None),), 200.0 * out_t2)",
+    ]:
+        assert f"{line}\n" in rosen
 
 
 def test_no_checks_binds_the_namespace_and_checks_nothing():

@@ -98,6 +98,11 @@ XP_NAMES = {
     "device",
     "array_api_compat",
     "_namespace",
+    "_find_namespace",
+    "_kinds_of",
+    "_is",
+    "_SPACES",
+    "_KINDS",
     "_kind",
     "_cast",
 }
