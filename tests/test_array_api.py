@@ -22,7 +22,7 @@ from xp_cases import (
     to_library,
 )
 
-from gradc import compile_file
+from gradc import compile_file, compile_source, load_source
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -99,3 +99,34 @@ def test_the_module_never_names_numpy(path):
             imports.add(node.module.split(".")[0])
     assert imports <= {"array_api_compat", "math"}
     assert "import array_api_compat" in text
+
+
+CONSTANTS = """
+THIRD = 0.3333333333333333
+
+
+def f(x: Vector[n], s: Scalar) -> Scalar:
+    return sum(pi * x**2 + e * sin(x) * THIRD + sqrt(2) * exp(s) * sigmoid(x) / 3)
+"""
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_constants_are_python_floats_and_never_upcast(library):
+    """pi, e, /3 and sqrt(2) are Python floats in the text (weak scalars: ``math.sqrt``
+    on a number, which no namespace function takes), a Scalar given as a Python float
+    becomes a 0-d array of the inputs' dtype (``exp(s)``): float32 stays float32 on
+    every library, and the values are the NumPy target's."""
+    require(library)
+    text = compile_source(CONSTANTS, target="array-api")
+    assert "3.141592653589793" in text and "math.sqrt(2.0)" in text
+    assert "np." not in text
+    m, ref = load_source(CONSTANTS, target="array-api"), load_source(CONSTANTS)
+    x = np.linspace(-1.0, 1.0, 5)
+    want_v, want_g = ref.f_value_and_grad(x, 0.5)
+    v, g = run(
+        library, m.f_value_and_grad, [to_library(library, x.astype(np.float32)), 0.5]
+    )
+    assert v.dtype == np.float32 and all(a.dtype == np.float32 for a in g)
+    close(v, want_v, 1e-5)
+    for got, want in zip(g, want_g):
+        close(got, want, 1e-5)

@@ -124,8 +124,8 @@ def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
     helper ``_float64`` (NumPy's scalar arithmetic from here on)."""
     args = [v, f'"{fn_name}"', f'"{param}"']
     check = ctx.target.scalar_check
-    if ctx.xp:  # kept as it is: a Python float, or an array of shape ()
-        return call_lines("", f"{v} = _scalar", ["xp"] + args)
+    if ctx.xp:  # an array of shape () (a Python number becomes one, in ``dtype``)
+        return call_lines("", f"{v} = _scalar", ["xp", *args, "dtype", "device"])
     if check == "_scalar":  # one of the input checks every module has
         return [
             f"if not isinstance({v}, float):",
@@ -307,7 +307,8 @@ def check_seed(
     where = f'"{fn.name}_backward"'
     first = ["xp"] * xp
     if not shape and xp:
-        return call_lines("", f"{seed} = _scalar", [*first, seed, where, f'"{seed}"'])
+        args = ["xp", seed, where, f'"{seed}"', "dtype", "device"]
+        return call_lines("", f"{seed} = _scalar", args)
     if not shape:
         return [
             f"if not isinstance({seed}, float):",
@@ -343,7 +344,9 @@ def unchecked_inputs(
         node = fn.nodes[p.node]
         v = names[p.name]
         if not node.shape:
-            if node.dtype == "float" and not ctx.target.floats and not ctx.xp:
+            if node.dtype == "float" and ctx.xp:  # not checked: made an array of ()
+                lines.append(f"{v} = xp.asarray({v}, dtype=dtype, device=device)")
+            elif node.dtype == "float" and not ctx.target.floats:
                 lines += to_float64([v])
             continue
         keys = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import Function, reachable
-from ..core.names import reserved_names
+from ..core.names import XP_HELPER_ORDER, reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
 from .checks import check_seed, prologue, to_float64, unchecked_inputs
@@ -105,6 +105,7 @@ XP_NAMES = {
     "_KINDS",
     "_kind",
     "_cast",
+    *XP_HELPER_ORDER,
 }
 
 
@@ -171,10 +172,8 @@ class Family:
         seed_check = self.seed_lines(seed, floats)
         bused = identifiers(bblocks, [bexprs[g].text for g in sched.grads] + seed_check)
         cache_names = [fexprs[i].text for i in sched.cache]
-        if self.target.xp:  # the namespace, the gradients' dtype, the device if read
-            cache_names = (
-                ["xp", "dtype"] + ["device"] * ("device" in bused) + cache_names
-            )
+        if self.target.xp:  # the namespace, the gradients' dtype and device
+            cache_names = ["xp", "dtype", "device"] + cache_names
         cache_names += [self.dims[d] for d in fn.dims if self.dims[d] in bused]
         _, unpack = cache_lines(cache_names)
         local = self.rn("cache")

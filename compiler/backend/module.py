@@ -7,7 +7,7 @@ import hashlib
 import re
 
 from ..core.ir import Function, reachable
-from ..core.names import HELPER_ORDER, VERSION
+from ..core.names import HELPER_ORDER, VERSION, XP_HELPER_ORDER
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
@@ -161,7 +161,7 @@ def generate(
         source=source,
         digest=digest,
         doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp)],
-        helpers=[h for h in HELPER_ORDER if h in helpers],
+        helpers=[h for h in HELPER_ORDER + XP_HELPER_ORDER if h in helpers],
         import_math="math" in helpers,
         checks=checks,
         families=families,

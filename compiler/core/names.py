@@ -26,6 +26,9 @@ HELPER_ORDER = (
     "_vdot",
     "_norm",
     "_erf",
+)
+# the Array API target's own helpers (templates/helpers_xp.py.j2), after those above
+XP_HELPER_ORDER = (
     "_pick",
     "_one_hot",
     "_at_set",

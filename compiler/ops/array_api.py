@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..core import printer as P
-from ..core.prim import NUMPY, PRIMS, XP
+from ..core.prim import MATH, NUMPY, PRIMS, XP
 from .spelling import as_float, index_text, reduction_kwargs
 
 # NumPy functions and their Array API twins (the standard's names where they differ).
@@ -70,9 +70,9 @@ def derive(emit):
     if how == "same":
         return emit
     if how == "call" and name in XP_NAMES:
-        return lambda node, a, ctx: P.call(XP_NAMES[name], *a)
+        return on_numbers(lambda node, a, ctx: P.call(XP_NAMES[name], *a))
     if how == "with_zero" and name in XP_NAMES:
-        return lambda node, a, ctx: P.call(XP_NAMES[name], a[0], "0.0")
+        return on_numbers(lambda node, a, ctx: P.call(XP_NAMES[name], a[0], "0.0"))
     if how == "helper" and name in XP_HELPERS:
         return xp_helper(name)
     if how == "helper_reduction" and name in XP_HELPERS:
@@ -93,6 +93,26 @@ def derive(emit):
             axis=str(n.attr("axis")),
         )
     return None
+
+
+def on_numbers(emit):
+    """``emit``, except where every argument is a number (a constant or a dimension:
+    ``sqrt(2)``, ``log(n)``), which no namespace function takes: there the op's ``math``
+    spelling (a Python float, weak: it never changes the dtype), else the number as a
+    0-d array of the inputs' dtype."""
+
+    def spelled(node, a, ctx):
+        if not node.args or any(
+            ctx.nodes[k].op not in ("const", "dim") for k in node.args
+        ):
+            return emit(node, a, ctx)
+        scalar = PRIMS[node.op].spellings.get(MATH)
+        if getattr(scalar, "made", ("",))[0] == "math":
+            return scalar(node, a, ctx)
+        first = P.call("xp.asarray", a[0], **CREATE)
+        return emit(node, [first, *a[1:]], ctx)
+
+    return spelled
 
 
 def reduction(name: str):

@@ -140,6 +140,7 @@ def integral_exponent(e: P.Expr) -> P.Expr | None:
 def math_fn(name: str):
     """Emit ``name(args...)`` on Python floats; ``math.`` functions ask for ``import math``."""
 
+    @made("math", name)
     def emit(node, a, ctx):
         if name.startswith("math."):
             ctx.use("math")
