@@ -341,7 +341,12 @@ WRITTEN = {
     "where": where_emit,
     "not": None,  # ``~x`` as on NumPy (the record's own spelling)
     "pow": None,  # ``x**2``, ``x ** y`` as on NumPy
-    "expand_dims": None,  # ``x[:, None]`` as on NumPy
+    "expand_dims": lambda node, a, ctx: P.subscript(
+        a[0],
+        ", ".join(
+            "None" if k in node.attr("axis") else ":" for k in range(len(node.shape))
+        ),
+    ),  # ``x[:, None]``, every axis named (``x[None]`` of a vector: ``x[None, :]``)
     "mean": mean_emit,
     "var": moment_emit("var"),
     "std": moment_emit("std"),
