@@ -95,3 +95,33 @@ def test_every_operation_matches_the_numpy_target(modules, library, name):
     )
     assert v.dtype == np.float32 and all(a.dtype == np.float32 for a in as_tuple(g))
     np.testing.assert_allclose(v, want_v, rtol=2e-5)
+
+
+VECTOR = """
+def f(x: Vector[n], s: Scalar) -> Vector[n]:
+    return exp(x) * s
+"""
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_vector_valued_function_forward_and_backward(library):
+    """f_backward takes the seed as an array of the value's shape (checked, named) and
+    returns the gradients in the dtype of the computation."""
+    require(library)
+    ref, m = load_source(VECTOR), load_source(VECTOR, target="array-api")
+    x, seed = rng.standard_normal(4), rng.standard_normal(4)
+    want = ref.f_backward(seed, ref.f_forward(x, 0.5)[1])
+
+    def both(x, seed):
+        value, cache = m.f_forward(x, 0.5)
+        return value, m.f_backward(seed, cache)
+
+    value, (d_x, d_s) = run(library, both, [to_library(library, a) for a in (x, seed)])
+    np.testing.assert_allclose(value, np.exp(x) * 0.5, rtol=1e-12)
+    np.testing.assert_allclose(d_x, want[0], rtol=1e-12)
+    np.testing.assert_allclose(d_s, want[1], rtol=1e-12)
+    if library == "numpy":
+        with pytest.raises(
+            ValueError, match=r"f_backward: parameter 'd_out' has shape"
+        ):
+            m.f_backward(seed[:3], m.f_forward(x, 0.5)[1])
