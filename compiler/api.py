@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .backend.loader import import_source
 from .backend.module import generate
+from .backend.targets import PLANNED_TARGETS, TARGETS
 from .core.names import VERSION
 from .errors import FormulaError
 from .frontend.source import decode, located
@@ -49,12 +50,15 @@ def compile_source(
     filename: str = "<string>",
     fuse: bool = True,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ) -> str:
     """Compile formula text (str, or UTF-8 bytes) to the source of a standalone NumPy module
-    (whose functions validate nothing when ``checks`` is False: ``--no-checks``; with
-    ``jvp`` and ``hvp``, also ``f_jvp`` and ``f_hvp``, ``f_hessp``, ``f_hessian``)."""
+    (whose functions validate nothing when ``checks`` is False: ``--no-checks``; ``target``
+    ``"array-api"``: Array API code, SPEC §2.2; with ``jvp`` and ``hvp``, also ``f_jvp``
+    and ``f_hvp``, ``f_hessp``, ``f_hessian``, SPEC §2.1)."""
+    check_target(target, filename)
     if isinstance(text, bytes):
         raw = text
     else:
@@ -67,7 +71,8 @@ def compile_source(
                 "text holds a lone surrogate "
                 f"(U+{ord(text[exc.start]):04X}), not valid Unicode",
             ) from None
-    return _compile(decode(raw, filename), filename, fuse, raw, checks, jvp, hvp)
+    text = decode(raw, filename)
+    return _compile(text, filename, fuse, raw, checks, target, jvp, hvp)
 
 
 def _compile(
@@ -76,12 +81,25 @@ def _compile(
     fuse: bool,
     raw: bytes,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     functions = lower_source(text, filename=filename, fuse=fuse, jvp=jvp, hvp=hvp)
-    return generate(functions, filename, raw, module_docstring(text), checks)
+    return generate(functions, filename, raw, module_docstring(text), checks, target)
+
+
+def check_target(target: str, filename: str = "<string>") -> None:
+    """A FormulaError (located at the file) for a target that is not built (yet)."""
+    if target in TARGETS:
+        return
+    known = ", ".join(TARGETS)
+    if target in PLANNED_TARGETS:
+        message = f"target '{target}' is not yet available (targets: {known})"
+    else:
+        message = f"unknown target {target!r} (targets: {known})"
+    raise FormulaError(message, filename=filename)
 
 
 def compile_file(
@@ -89,11 +107,13 @@ def compile_file(
     *,
     fuse: bool = True,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ) -> str:
     """Compile a ``.grad`` file; the header names ``path`` as given (keep it relative)."""
     p = Path(path)
+    check_target(target, p.as_posix())
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -101,7 +121,7 @@ def compile_file(
             f"cannot read file: {exc.strerror}", filename=str(path)
         ) from None
     text = decode(data, p.as_posix())
-    return _compile(text, p.as_posix(), fuse, data, checks, jvp, hvp)
+    return _compile(text, p.as_posix(), fuse, data, checks, target, jvp, hvp)
 
 
 def import_module_source(source: str, name: str) -> types.ModuleType:
@@ -115,12 +135,19 @@ def load_source(
     filename: str = "<string>",
     fuse: bool = True,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ) -> types.ModuleType:
     """Compile formula text and import the result in memory."""
     source = compile_source(
-        text, filename=filename, fuse=fuse, checks=checks, jvp=jvp, hvp=hvp
+        text,
+        filename=filename,
+        fuse=fuse,
+        checks=checks,
+        target=target,
+        jvp=jvp,
+        hvp=hvp,
     )
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
     return import_module_source(
@@ -136,14 +163,16 @@ def compile_sympy(
     name: str = "f",
     fuse: bool = True,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
+    check_target(target, "<sympy>")
     fn, text = _lower_sympy(
         expr, inputs, wrt=wrt, name=name, fuse=fuse, jvp=jvp, hvp=hvp
     )
-    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks)
+    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
 
 
 def load_sympy(
@@ -154,11 +183,20 @@ def load_sympy(
     name: str = "f",
     fuse: bool = True,
     checks: bool = True,
+    target: str = "numpy",
     jvp: bool = False,
     hvp: bool = False,
 ):
     """Compile a SymPy expression and import the module in memory."""
     source = compile_sympy(
-        expr, inputs, wrt=wrt, name=name, fuse=fuse, checks=checks, jvp=jvp, hvp=hvp
+        expr,
+        inputs,
+        wrt=wrt,
+        name=name,
+        fuse=fuse,
+        checks=checks,
+        target=target,
+        jvp=jvp,
+        hvp=hvp,
     )
     return import_module_source(source, "gradc_sympy_" + name)

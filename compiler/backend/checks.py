@@ -34,8 +34,8 @@ def prologue(
     values = value_checks(fn, names, dims, ctx)
     used = set(used) | identifiers([], values)
     used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
-    shapes = ShapeChecks(fn, dims, used)
-    lines: list[str] = []
+    shapes = ShapeChecks(fn, dims, used, xp=ctx.xp)
+    lines: list[str] = namespace(fn, names) if ctx.xp else []
     for p in fn.params:
         lines += shapes.flush()
         node = fn.nodes[p.node]
@@ -53,8 +53,11 @@ class ShapeChecks:
     variables ``dims`` the first time each is seen (those the code ``used`` reads, or that
     a later parameter's shape repeats)."""
 
-    def __init__(self, fn: Function, dims: dict[str, str], used: set[str]):
+    def __init__(
+        self, fn: Function, dims: dict[str, str], used: set[str], xp: bool = False
+    ):
         self.fn, self.dims, self.used = fn, dims, used
+        self.xp = xp  # Array API checks: ``_array(xp, ...)``
         self.seen: dict[str, int] = {}  # how many parameter sizes each dimension is in
         for p in fn.params:
             for d in fn.nodes[p.node].shape:
@@ -74,7 +77,7 @@ class ShapeChecks:
         check = "_index" if node.dtype == "int" else "_array"
         text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
         args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
-        lines = call_lines("", f"{v} = {check}", args)
+        lines = call_lines("", f"{v} = {check}", ["xp"] * self.xp + args)
         keys = [
             d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape
         ]
@@ -122,6 +125,8 @@ def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
     helper ``_float64`` (NumPy's scalar arithmetic from here on)."""
     args = [v, f'"{fn_name}"', f'"{param}"']
     check = ctx.target.scalar_check
+    if ctx.xp:  # an array of shape () (a Python number becomes one, in ``dtype``)
+        return call_lines("", f"{v} = _scalar", ["xp", *args, "dtype", "device"])
     if check == "_scalar":  # one of the input checks every module has
         return [
             f"if not isinstance({v}, float):",
@@ -138,7 +143,8 @@ def value_checks(
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
     and a dimension of 0 under a ``mean``/``max``/``min`` (``Prim.needs_nonempty``)."""
     lines: list[str] = []
-    for p, sizes in index_sizes(fn).items():
+    # Array API: Index values are not range-checked (reading them is a branch on values)
+    for p, sizes in {} if ctx.xp else index_sizes(fn).items():
         v = names[p.name]
         for n in sizes:
             size = P.dim_expr(n, dims)
@@ -305,10 +311,17 @@ def shape_mentions(fn: Function, p, names: set[str]) -> bool:
     )
 
 
-def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
-    """Checks of the upstream gradient given to ``f_backward``: the value's shape."""
+def check_seed(
+    fn: Function, seed: str, dims: dict[str, str], xp: bool = False
+) -> list[str]:
+    """Checks of the upstream gradient given to ``f_backward``: the value's shape (on the
+    Array API target, ``_scalar(xp, ...)`` and ``_array(xp, ...)``)."""
     shape = fn.nodes[fn.output].shape
     where = f'"{fn.name}_backward"'
+    first = ["xp"] * xp
+    if not shape and xp:
+        args = ["xp", seed, where, f'"{seed}"', "dtype", "device"]
+        return call_lines("", f"{seed} = _scalar", args)
     if not shape:
         return [
             f"if not isinstance({seed}, float):",
@@ -318,7 +331,9 @@ def check_seed(fn: Function, seed: str, dims: dict[str, str]) -> list[str]:
     expected = P.shape(shape, dims)
     return [
         *call_lines(
-            "", f"{seed} = _array", [seed, where, f'"{seed}"', str(len(shape)), text]
+            "",
+            f"{seed} = _array",
+            [*first, seed, where, f'"{seed}"', str(len(shape)), text],
         ),
         f"if {seed}.shape != {expected}:",
         *call_lines(
@@ -336,13 +351,15 @@ def unchecked_inputs(
     checked; the dimensions the code ``used`` reads are bound from the first parameter
     whose shape has each alone (``n, _ = X.shape``), and on NumPy a float parameter
     becomes np.float64 (``1.0 / x`` at 0 is inf, as on arrays, not ZeroDivisionError)."""
-    lines: list[str] = []
+    lines: list[str] = namespace(fn, names) if ctx.xp else []
     bound: set[str] = set()
     for p in fn.params:
         node = fn.nodes[p.node]
         v = names[p.name]
         if not node.shape:
-            if node.dtype == "float" and not ctx.target.floats:
+            if node.dtype == "float" and ctx.xp:  # not checked: made an array of ()
+                lines.append(f"{v} = xp.asarray({v}, dtype=dtype, device=device)")
+            elif node.dtype == "float" and not ctx.target.floats:
                 lines += to_float64([v])
             continue
         keys = [
@@ -365,3 +382,10 @@ def unchecked_inputs(
 def to_float64(names: list[str]) -> list[str]:
     """``x = np.float64(x)`` for each of ``names``: NumPy arithmetic from here on."""
     return [f"{v} = np.float64({v})" for v in names]
+
+
+def namespace(fn: Function, names: dict[str, str]) -> list[str]:
+    """The Array API target's first line: the namespace, float dtype and device of the
+    inputs (``_namespace``), which the body's ``xp.`` calls and created arrays use."""
+    args = [f'"{fn.name}"'] + [names[p.name] for p in fn.params]
+    return call_lines("", "xp, dtype, device = _namespace", args)

@@ -25,6 +25,11 @@ class Ctx:
         return self.target.floats
 
     @property
+    def xp(self) -> bool:
+        """Whether ``spell`` uses the Array API (``XP``) spellings of the op records."""
+        return self.target.xp
+
+    @property
     def indent(self) -> int:
         """Extra indentation of the statements (4 inside a ``try``)."""
         return self.target.indent

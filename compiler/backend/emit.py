@@ -8,6 +8,7 @@ import dataclasses
 from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
+from ..ops.array_api import XP_STMTS
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array
@@ -24,6 +25,14 @@ def cite(node) -> str:
     if len(text) > 100:
         text = text[:97] + "..."
     return f"line {node.loc.line}: {text}"
+
+
+def statements(op: str, ctx: Ctx):
+    """The statement printers ``(stmts, stmts_into)`` of ``op`` for the context's target
+    (the Array API target's own, ``ops.array_api.XP_STMTS``, where it has them)."""
+    if ctx.xp and op in XP_STMTS:
+        return XP_STMTS[op]
+    return PRIMS[op].stmts, PRIMS[op].stmts_into
 
 
 def use_counts(nodes, todo: list[int], keep: set[int]) -> dict[int, int]:
@@ -239,7 +248,7 @@ class Emitter:
             None if a in self.scattered or (negated and k == 1) else self.ref(a, i)
             for k, a in enumerate(node.args)
         ]
-        stmts = PRIMS[node.op].stmts
+        stmts = statements(node.op, self.ctx)[0]
         if stmts is not None:
             name = self.name_of(i)
             self.statement(i, stmts(name, node, args, self.ctx))
@@ -272,9 +281,8 @@ class Emitter:
         second = self.nodes[node.args[1]]
         if node.args[1] in self.scattered:
             inner = [self.ref(a, i) for a in second.args]
-            self.statement(
-                i, PRIMS[second.op].stmts_into(target, second, inner, self.ctx)
-            )
+            into = statements(second.op, self.ctx)[1]
+            self.statement(i, into(target, second, inner, self.ctx))
         elif second.op == "neg" and node.args[1] not in self.named:
             inner = self.exprs.get(second.args[0], args[1])
             self.statement(i, [f"{target} -= {inner.text}"])

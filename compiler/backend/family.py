@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import Function, reachable
-from ..core.names import reserved_names
+from ..core.names import XP_HELPER_ORDER, reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
 from .checks import check_seed, prologue, to_float64, unchecked_inputs
@@ -94,12 +94,40 @@ def cache_lines(
     return tuple_lines(f"{local} = (", cache_names, ")"), unpack
 
 
+# What the Array API target's functions bind besides the formula's names.
+XP_NAMES = {
+    "xp",
+    "dtype",
+    "device",
+    "array_api_compat",
+    "_namespace",
+    "_find_namespace",
+    "_with_methods",
+    "_sum",
+    "_max",
+    "_min",
+    "_any",
+    "_kinds_of",
+    "_is",
+    "_SPACES",
+    "_KINDS",
+    "_kind",
+    "_cast",
+    *XP_HELPER_ORDER,
+}
+
+
+def taken_names(fn_names: list[str], target: Target) -> set[str]:
+    """The names the emitted functions of ``target`` may not give a value."""
+    return reserved_names(fn_names) | (XP_NAMES if target.xp else set())
+
+
 class Family:
     """Emits the functions of the formula function ``fn`` (see ``function_family``)."""
 
     def __init__(self, fn: Function, fn_names: list[str], target: Target):
         self.fn, self.fn_names, self.target = fn, fn_names, target
-        self.namer = Namer(reserved_names(fn_names))
+        self.namer = Namer(taken_names(fn_names, target))
         self.pnames = {p.name: self.namer.fresh(p.name) for p in fn.params}
         for p in fn.params:
             self.namer.names[p.node] = self.pnames[p.name]
@@ -152,6 +180,8 @@ class Family:
         seed_check = self.seed_lines(seed, floats)
         bused = identifiers(bblocks, [bexprs[g].text for g in sched.grads] + seed_check)
         cache_names = [fexprs[i].text for i in sched.cache]
+        if self.target.xp:  # the namespace, the gradients' dtype and device
+            cache_names = ["xp", "dtype", "device"] + cache_names
         cache_names += [self.dims[d] for d in fn.dims if self.dims[d] in bused]
         _, unpack = cache_lines(cache_names)
         local = self.rn("cache")
@@ -174,6 +204,7 @@ class Family:
         out.append(self.guard(forward, "forward", params, fn.nodes, sched.forward))
         grads = [as_float(bexprs[g]) for g in sched.grads]
         gtexts = self.results(sched.grads, grads, set(sched.cache), fn)
+        gtexts = self.cast(gtexts, ["dtype"] * len(gtexts))
         backward = lay_out(
             self.name("backward"),
             [seed, "cache"],
@@ -221,7 +252,7 @@ class Family:
         cached floats with np.float64; with ``--no-checks``, nothing)."""
         if not self.target.checked:
             return [] if self.target.public else to_float64([seed] + cached_floats)
-        return check_seed(self.fn, seed, self.dims)
+        return check_seed(self.fn, seed, self.dims, xp=self.target.xp)
 
     def wrapper(self, kind: str, callee: str, index: int) -> dict:
         """``f`` (``kind`` "value") or ``f_grad``: item ``index`` of ``f_<callee>``, which
@@ -248,10 +279,34 @@ class Family:
     def results(self, results: list[int], exprs, inputs: set[int], g: Function):
         """The returned texts of the nodes ``results`` of graph ``g`` (``owned``; floats
         in a fallback)."""
-        texts = owned(g.nodes, results, exprs, inputs, floats=self.target.floats_out)
+        texts = owned(
+            g.nodes, results, exprs, inputs, self.target.floats_out, self.target.xp
+        )
         if self.target.float_results:
             return [f"float({t})" for t in texts]
         return texts
+
+    def cast(self, gtexts: list[str], likes: list[str]) -> list[str]:
+        """On the Array API target, each gradient cast to the dtype of its input (``likes``:
+        the inputs, or ``dtype``) where the library promoted (``_cast``)."""
+        if not self.target.xp:
+            return gtexts
+        return [f"_cast(xp, {g}, {like})" for g, like in zip(gtexts, likes)]
+
+    def cast_like_inputs(self, kind: str, g: Function, texts: list[str]) -> list[str]:
+        """The results of a graph function, those shaped like the differentiated inputs
+        (gradients, Hessian-vector products, the Hessian) cast to their dtypes: an
+        array's in its dtype; a Scalar's (a Python float, or a weak 0-d array under
+        jax.jit) in the computation's."""
+        likes = [
+            self.pnames[p.name] if g.nodes[p.node].shape else "dtype" for p in g.wrt
+        ]
+        if kind == "jvp":
+            return texts
+        if kind == "hessian":
+            return self.cast(texts, likes)
+        head = texts[:1] if kind == "value_and_grad" else []
+        return head + self.cast(texts[len(head) :], likes)
 
     def value_and_grad(self) -> dict:
         """``f_value_and_grad``: forward and backward in one body, seed 1 (or its NumPy
@@ -267,7 +322,7 @@ class Family:
         returns the value and the gradients, ``f_jvp`` the value and its tangent, the
         others what they compute, grouped as gradients."""
         fn = self.fn
-        namer = Namer(reserved_names(self.fn_names))
+        namer = Namer(taken_names(self.fn_names, self.target))
         for p in g.params:
             namer.names[p.node] = namer.fresh(p.name)
         for d in fn.dims:
@@ -294,6 +349,7 @@ class Family:
         )
         texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
         used = identifiers(blocks, texts)
+        texts = self.cast_like_inputs(kind, g, texts)
         texts = [self.rn(t) for t in texts]
         params = self.fparams + [
             namer.names[p.node] for p in g.params[len(fn.params) :]

@@ -56,21 +56,24 @@ def owned(
     exprs: list[P.Expr],
     inputs: set[int],
     floats: bool = False,
+    xp: bool = False,
 ) -> list[str]:
     """The return texts of ``results``, each a ``.copy()`` where the value could be an
     input (a ``param``, the seed, or one of ``inputs``) or a view of one, a read-only
     broadcast, or share memory with an earlier result (SPEC §2: results own their
     memory). Scalars are immutable floats (``float(...)`` where NumPy would give a 0-d
-    array: ``zero_d_array``); a fresh array is returned as it is."""
+    array: ``zero_d_array``); a fresh array is returned as it is. With ``xp`` (the Array
+    API target) a copy is ``xp.asarray(e, copy=True)`` and a 0-d array stays one (float()
+    would compute a Dask value and fails on a JAX tracer)."""
     claimed: set[int] = set()
     out = []
     for i, e in zip(results, exprs):
-        if not floats and zero_d_array(nodes, i):
+        if not floats and not xp and zero_d_array(nodes, i):
             e = P.call("float", e)
         root, readonly = view_root(nodes, i)
         shared = nodes[root].op == "param" or root in inputs or root in claimed
         if nodes[i].shape != () and (readonly or shared):
-            e = P.method(e, "copy")
+            e = P.call("xp.asarray", e, copy="True") if xp else P.method(e, "copy")
         else:
             claimed.add(root)
         out.append(e.text)

@@ -7,13 +7,14 @@ import hashlib
 import re
 
 from ..core.ir import Function, reachable
-from ..core.names import HELPER_ORDER, VERSION
+from ..core.names import HELPER_ORDER, VERSION, XP_HELPER_ORDER
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .shadowing import alias_lines
-from .targets import MATH, NUMPY
+from .targets import ARRAY_API, MATH, NUMPY, Target
 from .templating import render
+from .unspelled import check_spellable
 
 # What each helper needs besides itself (another helper, or ``import math``).
 HELPER_NEEDS = {
@@ -54,24 +55,33 @@ def math_build(fn: Function) -> bool:
     )
 
 
-def with_needs(helpers: set[str]) -> set[str]:
+# The Array API helpers' needs (``templates/helpers_xp.py.j2``).
+XP_HELPER_NEEDS = {
+    "_logsumexp": ("_max_shift",),
+    "_log_softmax": ("_max_shift",),
+    "_scatter_add": ("math",),
+}
+
+
+def with_needs(helpers: set[str], needs: dict = HELPER_NEEDS) -> set[str]:
     """``helpers`` and what they need, transitively (``HELPER_NEEDS``)."""
     helpers = set(helpers)
     pending = sorted(helpers)
     while pending:  # needs of needs too: _log_softmax -> _logsumexp -> math
-        need = set(HELPER_NEEDS.get(pending.pop(), ())) - helpers
+        need = set(needs.get(pending.pop(), ())) - helpers
         helpers |= need
         pending += sorted(need)
     return helpers
 
 
 def family(
-    fn: Function, names: list[str], checks: bool = True
+    fn: Function, names: list[str], checks: bool = True, xp: bool = False
 ) -> tuple[list[dict], set[str]]:
     """The emitted functions of ``fn`` (the scalar build when every value is a scalar and
-    every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls), and
-    the helpers they use; without input checks unless ``checks``."""
-    target = MATH if math_build(fn) else NUMPY
+    every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls; with
+    ``xp``, Array API code), and the helpers they use; without input checks unless
+    ``checks``."""
+    target: Target = ARRAY_API if xp else MATH if math_build(fn) else NUMPY
     fam, used = function_family(fn, names, target if checks else target.unchecked())
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
@@ -90,13 +100,28 @@ NO_CHECKS_DOC = [
 ]
 
 
-def doc_lines(module_doc: str, source: str, checks: bool) -> list[str]:
+XP_DOC = [
+    "Array API code (--target array-api): the functions take arrays of any library that",
+    "array_api_compat knows (NumPy, CuPy, PyTorch, JAX, Dask, array-api-strict), keep",
+    "their dtype and device, and never convert them.",
+]
+XP_NO_CHECKS_DOC = [
+    "Compiled with --no-checks: the functions validate nothing. Pass arrays (and",
+    "floats) of the declared shapes; anything else gives wrong results or errors",
+    "that do not name the parameter.",
+]
+
+
+def doc_lines(
+    module_doc: str, source: str, checks: bool, xp: bool = False
+) -> list[str]:
     """The module docstring's lines; without ``checks``, the --no-checks paragraph
-    after the generated-from line."""
+    after the generated-from line (with ``xp``, the Array API paragraph first)."""
     lines = module_doc_lines(module_doc, source)
-    if checks:
-        return lines
-    return [lines[0], "", *NO_CHECKS_DOC, *lines[1:]]
+    extra = ([""] + XP_DOC) * xp
+    if not checks:
+        extra += [""] + (XP_NO_CHECKS_DOC if xp else NO_CHECKS_DOC)
+    return [lines[0], *extra, *lines[1:]]
 
 
 def generate(
@@ -105,18 +130,22 @@ def generate(
     raw: bytes,
     module_doc: str,
     checks: bool = True,
+    target: str = "numpy",
 ) -> str:
     """The whole module text for the compiled ``functions`` of one formula source (bytes
     ``raw``); with ``checks`` False (``--no-checks``) the functions validate nothing, and
-    the docstring says so."""
+    the docstring says so; ``target`` ``"array-api"``: Array API code (SPEC §2.2)."""
+    xp = target == ARRAY_API.name
     names = [f.name for f in functions]
     digest = hashlib.sha256(raw).hexdigest()
     families, helpers = [], set()
     for fn in functions:
-        fam, used = family(fn, names, checks)
+        if xp:
+            check_spellable(fn)
+        fam, used = family(fn, names, checks, xp)
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
-    helpers = with_needs(helpers)
+    helpers = with_needs(helpers, XP_HELPER_NEEDS if xp else HELPER_NEEDS)
     exports = []
     for fn in functions:
         exports.append(fn.name)
@@ -136,13 +165,16 @@ def generate(
         version=VERSION,
         source=source,
         digest=digest,
-        doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks)],
-        helpers=[h for h in HELPER_ORDER if h in helpers],
+        doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp)],
+        helpers=[h for h in HELPER_ORDER + XP_HELPER_ORDER if h in helpers],
         import_math="math" in helpers,
         checks=checks,
         families=families,
         exports=exports,
+        xp=xp,
     )
+    if xp:
+        return render("module.py.j2", import_numpy=False, **data)
     text = render("module.py.j2", import_numpy=True, **data)
     reads_numpy = NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]) or (
         "np" in aliases.values()  # a parameter named np: the bodies read numpy as _np

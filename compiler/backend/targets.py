@@ -5,7 +5,8 @@ A target is a spelling table plus templates. The op records carry each op's spel
 the target); this record holds the rest: how inputs enter, how results leave, what a
 function's statements fall back on, and how the functions are named. The emitted NumPy
 module and the scalar ``math`` module are two targets of the same backend (the ``math``
-one with its NumPy fallbacks as a third); a next target (array API, numba) adds a record.
+one with its NumPy fallbacks as a third); the Array API module is a fourth (``ARRAY_API``,
+its spellings in ``ops/array_api.py``, its helpers in ``templates/helpers_xp.py.j2``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Target:
     # The target whose function a ``try`` around the statements hands the inputs to where
     # ``math`` raises (inf and nan as NumPy returns them); None: no ``try``.
     fallback: Target | None = None
+    # Array API code (``--target array-api``): the op records' ``XP`` spellings; each
+    # function binds ``xp, dtype, device`` from its inputs, which are never converted.
+    xp: bool = False
 
     @property
     def indent(self) -> int:
@@ -86,3 +90,16 @@ MATH = Target(
     public=True,
     fallback=NUMPY_ON_FLOATS,
 )
+# --target array-api: any Array API namespace, dtypes kept, nothing converted.
+ARRAY_API = Target(
+    "array-api",
+    floats=False,
+    scalar_check="_scalar",
+    checked=True,
+    float_results=False,
+    public=True,
+    xp=True,
+)
+#: the targets the command line and the API name (``--target``); numba is planned
+TARGETS = {"numpy": NUMPY, "array-api": ARRAY_API}
+PLANNED_TARGETS = ("numba",)

@@ -43,6 +43,7 @@ def cmd_compile(args) -> int:
             name,
             fuse=not args.no_fuse,
             checks=not args.no_checks,
+            target=args.target,
             jvp=args.jvp,
             hvp=args.hvp,
         )

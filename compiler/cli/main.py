@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="also emit f_hvp, f_hessp and f_hessian (second derivatives)",
     )
     p.add_argument(
+        "--target",
+        choices=("numpy", "array-api", "numba"),
+        default="numpy",
+        help="the emitted module's array library: numpy (default); array-api (any "
+        "Array API library through array_api_compat: NumPy, CuPy, PyTorch, JAX, Dask); "
+        "numba (planned)",
+    )
+    p.add_argument(
         "--force", action="store_true", help="overwrite files gradc did not write"
     )
 

@@ -38,6 +38,15 @@ HELPER_ORDER = (
     "_avg_pool2d",
     "_avg_pool2d_grad",
 )
+# the Array API target's own helpers (templates/helpers_xp.py.j2), after those above
+XP_HELPER_ORDER = (
+    "_pick",
+    "_one_hot",
+    "_at_set",
+    "_at_add",
+    "_scatter_add",
+    "_einsum",
+)
 
 # Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.
 PYTHON_BUILTINS = frozenset(

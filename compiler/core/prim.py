@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-#: the spelling targets: NumPy arrays, and Python floats with ``math`` (the scalar build)
+#: the spelling targets: NumPy arrays, Python floats with ``math`` (the scalar build), and
+#: any Array API namespace ``xp`` (``--target array-api``; ``ops/array_api.py``)
 NUMPY = "numpy"
 MATH = "math"
+XP = "array_api"
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,18 @@ def prim(name: str, infer, **kw) -> Prim:
 
 
 def target_of(ctx) -> str:
-    """The spelling target a printing context asks for (``ctx.math``: ``MATH``)."""
-    return MATH if getattr(ctx, "math", False) else NUMPY
+    """The spelling target a printing context asks for (``ctx.math``: ``MATH``; ``ctx.xp``:
+    ``XP``)."""
+    if getattr(ctx, "math", False):
+        return MATH
+    return XP if getattr(ctx, "xp", False) else NUMPY
 
 
 def spell(node, a, ctx):
-    """The printed expression of ``node`` with arguments ``a``, NumPy or scalar (``ctx.math``).
+    """The printed expression of ``node`` with arguments ``a``, NumPy, scalar (``ctx.math``)
+    or Array API (``ctx.xp``).
 
-    The caller has checked ``spellable`` for the scalar build."""
+    The caller has checked ``spellable`` for the scalar build and the Array API target."""
     return PRIMS[node.op].spellings[target_of(ctx)](node, a, ctx)
 
 

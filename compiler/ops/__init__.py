@@ -2,9 +2,10 @@
 
 One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
 and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
-(``reductions``), products (``linalg``), convolution and pooling (``conv``), shape operations (``shape_ops``)
-and leaves (``leaves``); ``common`` holds the shape rules and adjoint helpers they share,
-``spelling`` how spellings are made, ``points`` domains and kinks, ``sympy_functions``
+(``reductions``), products (``linalg``), convolution and pooling (``conv``), shape
+operations (``shape_ops``) and leaves (``leaves``); ``common`` holds the shape rules and
+adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
+API spellings, ``points`` domains and kinks, ``sympy_functions``
 the opaque SymPy functions of the stable operations.
 """
 
@@ -18,5 +19,8 @@ from . import (  # noqa: F401 - registers the operations
     reductions,
     shape_ops,
 )
+from .array_api import install
+
+install()  # the Array API spellings (``--target array-api``), derived or written there
 
 __all__ = ["surface_names"]

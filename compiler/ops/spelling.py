@@ -1,47 +1,62 @@
 """How a spelling is made: printers of calls, helpers, reductions and index text.
 
 Each returns an ``emit(node, a, ctx) -> Expr`` from the printed arguments ``a``
-(``ctx.dims`` names dimension variables; ``ctx.use(helper)`` asks for a module helper)."""
+(``ctx.dims`` names dimension variables; ``ctx.use(helper)`` asks for a module helper).
+Each also records how it was made (``emit.made``: ``("call", "np.exp")``, ...), from which
+``ops/array_api.py`` derives the Array API spelling (``xp.exp``) without a second entry
+in the op's record."""
 
 from __future__ import annotations
 
 import re
 
 from ..core import printer as P
-from ..core.prim import MATH, NUMPY
+from ..core.prim import MATH, NUMPY, XP
 
 # ----------------------------------------------------------------------------
 # Printing helpers
 
 
 def both(emit) -> dict:
-    """The spellings of an op written the same on NumPy arrays and on Python floats."""
-    return {NUMPY: emit, MATH: emit}
+    """The spellings of an op written the same on NumPy arrays, on Python floats and on
+    Array API arrays."""
+    return {NUMPY: emit, MATH: emit, XP: emit}
+
+
+def made(how: str, name: str = ""):
+    """Record on an emitter how it was made (``emit.made``), for derived spellings."""
+
+    def tag(emit):
+        emit.made = (how, name)
+        return emit
+
+    return tag
 
 
 def infix(op: str, prec: int):
     """Emit ``a <op> b`` at precedence ``prec`` (``+``: ``P.ADD``)."""
-    return lambda node, a, ctx: P.binop(op, prec, *a)
+    return made("same")(lambda node, a, ctx: P.binop(op, prec, *a))
 
 
 def comparison(op: str):
     """Emit the comparison ``a <op> b`` (``<``, ``==``, ...)."""
-    return lambda node, a, ctx: P.compare(op, *a)
+    return made("same")(lambda node, a, ctx: P.compare(op, *a))
 
 
 def fn(name: str):
     """Emit ``name(args...)``."""
-    return lambda node, a, ctx: P.call(name, *a)
+    return made("call", name)(lambda node, a, ctx: P.call(name, *a))
 
 
 def with_zero(name: str):
     """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``)."""
-    return lambda node, a, ctx: P.call(name, a[0], "0.0")
+    return made("with_zero", name)(lambda node, a, ctx: P.call(name, a[0], "0.0"))
 
 
 def helper(name: str):
     """Emit a call of the module helper ``name`` (defined in the emitted module)."""
 
+    @made("helper", name)
     def emit(node, a, ctx):
         ctx.use(name)
         return P.call(name, *a)
@@ -52,6 +67,7 @@ def helper(name: str):
 def helper_reduction(name: str):
     """``name(x, axis=..., keepdims=True)`` of the module helper ``name`` (``_logsumexp``)."""
 
+    @made("helper_reduction", name)
     def emit(node, a, ctx):
         ctx.use(name)
         return P.call(name, a[0], **reduction_kwargs(node))
@@ -63,6 +79,7 @@ def reduction_method(name: str):
     """``x.name(axis=..., keepdims=True)`` on an array (the method skips ``np.name``'s
     Python-level dispatch, which dominates on small arrays); ``np.name(x)`` on a scalar."""
 
+    @made("reduction", name)
     def emit(node, a, ctx):
         if not ctx.shape_of(node.args[0]):
             return P.call("np." + name, a[0], **reduction_kwargs(node))
@@ -123,6 +140,7 @@ def integral_exponent(e: P.Expr) -> P.Expr | None:
 def math_fn(name: str):
     """Emit ``name(args...)`` on Python floats; ``math.`` functions ask for ``import math``."""
 
+    @made("math", name)
     def emit(node, a, ctx):
         if name.startswith("math."):
             ctx.use("math")
@@ -140,6 +158,7 @@ def as_float(e: P.Expr) -> P.Expr:
 
 
 def axis_call(name: str):
+    @made("axis_call", name)
     def emit(node, a, ctx):
         ctx.use(name)
         return P.call(name, a[0], axis=str(node.attr("axis")))
@@ -148,6 +167,8 @@ def axis_call(name: str):
 
 
 def list_call(name):
-    return lambda n, a, c: P.call(
-        name, "[" + ", ".join(x.text for x in a) + "]", axis=str(n.attr("axis"))
+    return made("list_call", name)(
+        lambda n, a, c: P.call(
+            name, "[" + ", ".join(x.text for x in a) + "]", axis=str(n.attr("axis"))
+        )
     )

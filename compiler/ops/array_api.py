@@ -1,0 +1,392 @@
+"""The Array API spellings (``--target array-api``, SPEC §2.2): each op's ``XP`` spelling.
+
+Most are derived from how the op's NumPy spelling was made (``spelling.made``): a NumPy
+function with a standard twin (``np.exp`` -> ``xp.exp``, ``np.arctan2`` -> ``xp.atan2``),
+a reduction method (``x.sum(axis=1)`` -> ``xp.sum(x, axis=1)``), a module helper with an
+Array API body (``_sigmoid(x)`` -> ``_sigmoid(xp, x)``), or text that reads the same on
+any array (``a + b``). The rest are written here, by op name, so the op records in the
+other modules stay as they are. An op with neither has no Array API spelling: compiling
+a formula that uses it for this target is an error at its line (``unspelled``).
+
+The emitted functions bind ``xp`` (the namespace of their array inputs, from
+``array_api_compat``), ``dtype`` (the floating dtype the inputs promote to) and ``device``;
+arrays are created with ``dtype=dtype, device=device`` so nothing upcasts (float32 in,
+float32 out) and nothing leaves the inputs' device. Python floats are weak scalars.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..core import printer as P
+from ..core.prim import MATH, NUMPY, PRIMS, XP
+from .spelling import as_float, index_text, reduction_kwargs
+
+# NumPy functions and their Array API twins (the standard's names where they differ).
+XP_NAMES = {
+    f"np.{name}": f"xp.{name}"
+    for name in (
+        "exp log log1p expm1 sqrt square abs sin cos tan tanh sign maximum minimum clip"
+        " stack"
+    ).split()
+} | {"np.arctan2": "xp.atan2", "np.concatenate": "xp.concat"}
+
+# Module helpers with an Array API body (``templates/helpers.py.j2``: ``xp_helper_<name>``);
+# their calls take the namespace first: ``_sigmoid(xp, x)``.
+XP_HELPERS = {
+    "_sigmoid",
+    "_softplus",
+    "_logsumexp",
+    "_max_shift",
+    "_softmax",
+    "_log_softmax",
+    "_norm",
+}
+
+# The reductions with a standard function of the same name (``xp.sum(x, axis=1)``).
+XP_REDUCTIONS = {"sum", "max", "min", "any"}
+
+CREATE = {
+    "dtype": "dtype",
+    "device": "device",
+}  # how arrays are created: the inputs' kind
+
+
+def xp_helper(name: str, **fixed):
+    """A call of the module helper ``name`` with the namespace first."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        kw = {k: v(node) for k, v in fixed.items()}
+        return P.call(name, "xp", *a, **kw)
+
+    return emit
+
+
+def derive(emit):
+    """The Array API spelling derived from how the NumPy spelling ``emit`` was made, or
+    None where there is no one-to-one twin."""
+    how, name = getattr(emit, "made", (None, ""))
+    if how == "same":
+        return emit
+    if how == "call" and name in XP_NAMES:
+        return on_numbers(lambda node, a, ctx: P.call(XP_NAMES[name], *a))
+    if how == "with_zero" and name in XP_NAMES:
+        return on_numbers(lambda node, a, ctx: P.call(XP_NAMES[name], a[0], "0.0"))
+    if how == "helper" and name in XP_HELPERS:
+        return xp_helper(name)
+    if how == "helper_reduction" and name in XP_HELPERS:
+
+        def emit_reduction(node, a, ctx):
+            ctx.use(name)
+            return P.call(name, "xp", a[0], **reduction_kwargs(node))
+
+        return emit_reduction
+    if how == "axis_call" and name in XP_HELPERS:
+        return xp_helper(name, axis=lambda node: str(node.attr("axis")))
+    if how == "reduction" and name in XP_REDUCTIONS:
+        return reduction(f"xp.{name}")
+    if how == "list_call" and name in XP_NAMES:
+        return lambda n, a, c: P.call(
+            XP_NAMES[name],
+            "[" + ", ".join(x.text for x in a) + "]",
+            axis=str(n.attr("axis")),
+        )
+    return None
+
+
+def on_numbers(emit):
+    """``emit``, except where every argument is a number (a constant or a dimension:
+    ``sqrt(2)``, ``log(n)``), which no namespace function takes: there the op's ``math``
+    spelling (a Python float, weak: it never changes the dtype), else the number as a
+    0-d array of the inputs' dtype."""
+
+    def spelled(node, a, ctx):
+        if not node.args or any(
+            ctx.nodes[k].op not in ("const", "dim") for k in node.args
+        ):
+            return emit(node, a, ctx)
+        scalar = PRIMS[node.op].spellings.get(MATH)
+        if getattr(scalar, "made", ("",))[0] == "math":
+            return scalar(node, a, ctx)
+        first = P.call("xp.asarray", a[0], **CREATE)
+        return emit(node, [first, *a[1:]], ctx)
+
+    return spelled
+
+
+def reduction(name: str):
+    """``xp.sum(x, axis=..., keepdims=True)``; a scalar is its own sum, max and min (a
+    Scalar input may be a Python float, which no namespace function takes). A sum of a
+    mask (how many ties) counts in the float dtype: the standard sums numbers only."""
+
+    def emit(node, a, ctx):
+        if not ctx.shape_of(node.args[0]):
+            return a[0]
+        x = a[0]
+        if name == "xp.sum" and ctx.nodes[node.args[0]].dtype == "bool":
+            x = P.call("xp.astype", x, "dtype")
+        return P.call(name, x, **reduction_kwargs(node))
+
+    return emit
+
+
+# ----------------------------------------------------------------------------
+# Spellings written out (no one-to-one NumPy twin)
+
+
+def const_emit(node, a, ctx):
+    """A float literal; inf and nan as ``math.inf`` and ``math.nan`` (Python floats)."""
+    e = P.number(node.attr("value"))
+    if "np." in e.text:
+        ctx.use("math")
+        return P.Expr(e.text.replace("np.", "math."), e.prec, e.simple)
+    return e
+
+
+def where_emit(node, a, ctx):
+    return P.call("xp.where", a[0], as_float(a[1]), as_float(a[2]))
+
+
+def mean_emit(node, a, ctx):
+    """``xp.sum(x, ...) / count``, as the NumPy target computes it (bit for bit)."""
+    shape = ctx.shape_of(node.args[0])
+    if not shape:
+        return a[0]
+    axes = node.attr("axis")
+    total = P.call("xp.sum", a[0], **reduction_kwargs(node))
+    n = 1
+    for k in range(len(shape)) if axes is None else axes:
+        n = n * shape[k]
+    return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
+
+
+def moment_emit(name: str):
+    """``xp.var(x, axis=..., correction=ddof, keepdims=True)``."""
+
+    def emit(node, a, ctx):
+        kw = {}
+        if node.attr("axis") is not None:
+            kw["axis"] = P.axis(node.attr("axis"))
+        if node.attr("ddof"):
+            kw["correction"] = str(node.attr("ddof"))
+        if node.attr("keepdims"):
+            kw["keepdims"] = "True"
+        return P.call(f"xp.{name}", a[0], **kw)
+
+    return emit
+
+
+def matmul_emit(node, a, ctx):
+    return P.binop("@", P.MUL, a[0], a[1])
+
+
+def vdot_emit(node, a, ctx):
+    """``x @ y`` of vectors; ``xp.sum(x * y)`` of arrays of one shape (``xp.tensordot``
+    over every axis costs 4 us more per call on NumPy)."""
+    if len(ctx.shape_of(node.args[0])) == 1:
+        return P.binop("@", P.MUL, a[0], a[1])
+    return P.call("xp.sum", P.binop("*", P.MUL, a[0], a[1]))
+
+
+def einsum_emit(node, a, ctx):
+    ctx.use("_einsum")
+    return P.call("_einsum", "xp", f'"{node.attr("spec")}"', *a)
+
+
+def outer_emit(node, a, ctx):
+    """``x[:, None] * y``: the products np.outer computes, bit for bit."""
+    return P.binop("*", P.MUL, P.Expr(P.subscript(a[0], ":, None").text, P.ATOM), a[1])
+
+
+def transpose_emit(node, a, ctx):
+    axes = node.attr("axes")
+    if axes == tuple(range(len(axes))):
+        return a[0]
+    if len(axes) == 2:
+        return P.attr(a[0], "T")
+    return P.call("xp.permute_dims", a[0], P.axis(axes))
+
+
+def filled(shape: str, value: P.Expr) -> P.Expr:
+    """A new array of ``shape`` holding the scalar ``value`` in the inputs' dtype: a literal
+    through ``xp.full``, a value (a Python float or a 0-d array) added to zeros."""
+    if re.fullmatch(r"-?[0-9.]+(e-?[0-9]+)?", value.text):
+        return P.call("xp.full", shape, as_float(value), **CREATE)
+    return P.binop("+", P.ADD, P.call("xp.zeros", shape, **CREATE), value)
+
+
+def reshape_emit(node, a, ctx):
+    shape = P.shape(node.attr("shape"), ctx.dims)
+    if not ctx.shape_of(node.args[0]):
+        return filled(shape, a[0])
+    return P.call("xp.reshape", a[0], shape)
+
+
+def broadcast_to_emit(node, a, ctx):
+    target = P.shape(node.attr("shape"), ctx.dims)
+    if node.args and ctx.shape_of(node.args[0]) == ():
+        return filled(target, a[0])
+    return P.call("xp.broadcast_to", a[0], target)
+
+
+def picks(nodes, node, shape) -> bool:
+    """Whether the index of ``node`` (a getitem of, or a scatter into, an array of
+    ``shape``) is ``[arange(n), y]`` on a matrix of ``n`` rows, ``y`` an ``Index[n]``:
+    from each row, the element in column ``y[i]`` (``scores[arange(N), y]``)."""
+    spec = node.attr("index")
+    if len(shape) != 2 or [e[0] for e in spec] != ["a", "a"]:
+        return False
+    rows, cols = (nodes[node.args[e[1]]] for e in spec)
+    return (
+        rows.op == "arange"
+        and rows.attr("n") == shape[0]
+        and cols.dtype == "int"
+        and cols.shape == (shape[0],)
+    )
+
+
+def getitem_emit(node, a, ctx):
+    """``x[...]`` (standard indexing); ``xp.take`` for one integer array along one axis;
+    ``_pick(xp, x, y)`` for ``x[arange(n), y]``, which Dask cannot index; a scalar given
+    axes: ``xp.full``."""
+    if not ctx.shape_of(node.args[0]) and node.dtype == "float":
+        return filled(P.shape(node.shape, ctx.dims), a[0])
+    if picks(ctx.nodes, node, ctx.shape_of(node.args[0])):
+        ctx.use("_pick")
+        return P.call("_pick", "xp", a[0], a[node.attr("index")[1][1]])
+    spec = node.attr("index")
+    arrays = [k for k, e in enumerate(spec) if e[0] == "a"]
+    full = all(
+        e == ("s", None, None, None) for k, e in enumerate(spec) if k not in arrays
+    )
+    if (
+        len(arrays) == 1
+        and full
+        and len(ctx.shape_of(node.args[spec[arrays[0]][1]])) == 1
+    ):
+        # one integer array along one axis: xp.take (the standard's gather)
+        return P.call("xp.take", a[0], a[spec[arrays[0]][1]], axis=str(arrays[0]))
+    text = index_text(spec, a, ctx)
+    return P.subscript(
+        a[0], text + trailing(node.attr("index"), ctx.shape_of(node.args[0]))
+    )
+
+
+def trailing(spec, shape) -> str:
+    """``, ...`` where the index names fewer axes than the array has: the standard
+    leaves such an index unspecified (NumPy reads the rest as ``:``)."""
+    return ", ..." if sum(e[0] != "n" for e in spec) < len(shape) else ""
+
+
+def index_tuple(node, a, ctx) -> str:
+    """The index of a scatter as a tuple expression (``(slice(1, None),)``)."""
+    spec = node.attr("index")
+    text = index_text(spec, [None] + a[1:], ctx, call=True)
+    text = re.sub(r"slice\(([^()]*), None\)", r"slice(\1)", text)
+    more = trailing(spec, node.attr("shape"))
+    return f"({text},)" if len(spec) == 1 and not more else f"({text}{more})"
+
+
+def assign_call(target: str, head: str, args: list[str]) -> list[str]:
+    """``target = head(args)`` as ruff formats it in a function body (88 columns)."""
+    one = f"{target} = {head}({', '.join(args)})"
+    if len(one) <= 84:
+        return [one]
+    if len(", ".join(args)) <= 80:
+        return [f"{target} = {head}(", f"    {', '.join(args)}", ")"]
+    return [f"{target} = {head}("] + [f"    {x}," for x in args] + [")"]
+
+
+def zeros_text(node, ctx) -> str:
+    return P.call("xp.zeros", P.shape(node.attr("shape"), ctx.dims), **CREATE).text
+
+
+def scatter_stmts(target, node, a, ctx):
+    """A one-hot ``xp.where`` for ``[arange(n), y]`` (no scatter at all: the same cost as
+    zeros and an assignment); else zeros and ``_at_set`` (functional on JAX), or
+    ``_scatter_add`` where indices can repeat."""
+    if picks(ctx.nodes, node, node.attr("shape")):
+        return [f"{target} = {one_hot(node, a, ctx)}"]
+    zeros = f"{target} = {zeros_text(node, ctx)}"
+    if ctx.unique_index(node):
+        ctx.use("_at_set")
+        args = [target, index_tuple(node, a, ctx), a[0].text]
+        return [zeros] + assign_call(target, "_at_set", args)
+    return [zeros] + scatter_into(target, node, a, ctx)
+
+
+def scatter_into(target, node, a, ctx):
+    """Add the scattered gradient into ``target`` (``_at_add``: in place, or functional on
+    JAX; ``_scatter_add`` where indices can repeat; ``+=`` a one-hot for ``[arange(n), y]``)."""
+    if picks(ctx.nodes, node, node.attr("shape")):
+        return [f"{target} += {one_hot(node, a, ctx)}"]
+    name = "_at_add" if ctx.unique_index(node) else "_scatter_add"
+    ctx.use(name)
+    first = [] if name == "_at_add" else ["xp"]
+    args = [*first, target, index_tuple(node, a, ctx), a[0].text]
+    return assign_call(target, name, args)
+
+
+def one_hot(node, a, ctx) -> str:
+    """``_one_hot(xp, y, n, value, dtype, device)``: ``value`` at ``[i, y[i]]``, 0 elsewhere."""
+    ctx.use("_one_hot")
+    cols = a[node.attr("index")[1][1]]
+    n = P.dim(node.attr("shape")[1], ctx.dims)
+    return P.call("_one_hot", "xp", cols, n, a[0], "dtype", "device").text
+
+
+WRITTEN = {
+    "const": const_emit,
+    "where": where_emit,
+    "not": None,  # ``~x`` as on NumPy (the record's own spelling)
+    "pow": None,  # ``x**2``, ``x ** y`` as on NumPy
+    "expand_dims": lambda node, a, ctx: P.subscript(
+        a[0],
+        ", ".join(
+            "None" if k in node.attr("axis") else ":" for k in range(len(node.shape))
+        ),
+    ),  # ``x[:, None]``, every axis named (``x[None]`` of a vector: ``x[None, :]``)
+    "mean": mean_emit,
+    "var": moment_emit("var"),
+    "std": moment_emit("std"),
+    "matmul": matmul_emit,
+    "vdot": vdot_emit,
+    "einsum": einsum_emit,
+    "outer": outer_emit,
+    "transpose": transpose_emit,
+    "reshape": reshape_emit,
+    "broadcast_to": broadcast_to_emit,
+    "getitem": getitem_emit,
+    "zeros": lambda n, a, c: P.call("xp.zeros", P.shape(n.shape, c.dims), **CREATE),
+    "arange": lambda n, a, c: P.call(
+        "xp.arange", P.dim(n.attr("n"), c.dims), device="device"
+    ),
+}
+
+# Statement ops: (statements, statements adding into an existing array).
+XP_STMTS = {"scatter": (scatter_stmts, scatter_into)}
+
+
+def xp_spelling(op: str):
+    """The Array API spelling of ``op``, or None."""
+    p = PRIMS[op]
+    if op in WRITTEN:
+        return WRITTEN[op] or p.spellings.get(NUMPY)
+    if XP in p.spellings:
+        return p.spellings[XP]
+    return derive(p.spellings.get(NUMPY))
+
+
+def xp_spellable(op: str) -> bool:
+    """Whether ``op`` can be printed for the Array API target."""
+    return op in XP_STMTS or xp_spelling(op) is not None
+
+
+def install() -> None:
+    """Give every registered op with an Array API spelling its ``XP`` entry, in its
+    record's spellings (ops registered later, as ``fused``, spell ``XP`` themselves)."""
+    for op in list(PRIMS):
+        emit = xp_spelling(op)
+        if emit is not None and PRIMS[op].spellings.get(XP) is not emit:
+            PRIMS[op].spellings[XP] = emit
