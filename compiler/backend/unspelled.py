@@ -13,7 +13,9 @@ from ..ops.array_api import xp_spellable
 def check_spellable(fn: Function) -> None:
     """Raise a FormulaError at the first node of ``fn`` (or of its value-and-gradient
     graph) that runs an operation without an Array API spelling."""
-    graphs = [fn] if fn.value_and_grad is None else [fn, fn.value_and_grad]
+    graphs = [
+        g for g in (fn, fn.value_and_grad, fn.jvp, fn.hvp, fn.hessian) if g is not None
+    ]
     for g in graphs:
         for i in sorted(reachable(g.nodes, [g.output, *g.grads.values()])):
             node = g.nodes[i]

@@ -359,6 +359,7 @@ WRITTEN = {
     "broadcast_to": broadcast_to_emit,
     "getitem": getitem_emit,
     "zeros": lambda n, a, c: P.call("xp.zeros", P.shape(n.shape, c.dims), **CREATE),
+    "eye": lambda n, a, c: P.call("xp.eye", P.dim(n.attr("n"), c.dims), **CREATE),
     "arange": lambda n, a, c: P.call(
         "xp.arange", P.dim(n.attr("n"), c.dims), device="device"
     ),
