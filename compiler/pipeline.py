@@ -20,6 +20,7 @@ from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
+from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late

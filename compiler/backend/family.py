@@ -9,6 +9,7 @@ from ..core.ir import Function, reachable
 from ..core.names import reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
+from . import loops as _loops  # noqa: F401 - registers the loop printers
 from .checks import check_seed, prologue, to_float64, unchecked_inputs
 from .context import Ctx
 from .emit import Emitter, emit_body

@@ -78,6 +78,8 @@ class Evaluator:
 
     def normalise(self, i: int, value):
         """``value`` as node ``i``'s dtype and concrete shape (a 0-d array as a scalar)."""
+        if self.nodes[i].dtype == "loop":  # the carried values after a loop
+            return value
         dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[
             self.nodes[i].dtype
         ]
@@ -108,6 +110,20 @@ class Evaluator:
         dims = "".join(f"{dim_var(d)} = {n}\n" for d, n in self.dims.items())
         return node_function(dims + body, len(args))(*args)
 
+    def loop(self, node: Node, values: list) -> tuple:
+        """The carried values after running the loop ``node``'s body (an ``Evaluator`` of
+        its own per iteration, the loop variable bound like a dimension)."""
+        body = node.attr("body")
+        ncap = len(body.captures)
+        carried = list(values[ncap:])
+        start, stop = concrete((body.start, body.stop), self.dims)
+        for t in range(start, stop, body.step):
+            ev = Evaluator(list(body.nodes), {**self.dims, body.var: t})
+            for p, v in zip(body.captures + body.carried, values[:ncap] + carried):
+                ev.bind(p, v)
+            carried = [ev.value(o) for o in body.outs]
+        return tuple(carried)
+
     def _eval(self, k: int):
         """Node ``k``'s value from its inputs' values (which must be known)."""
         node = self.nodes[k]
@@ -116,6 +132,10 @@ class Evaluator:
             raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
         args = [P.name(f"_v{k}") for k in range(len(node.args))]
         values = [self.values[a] for a in node.args]
+        if node.op == "loop":
+            return self.loop(node, values)
+        if node.op == "loop_out":
+            return values[0][node.attr("k")]
         if prim.stmts is not None:
             # gradc's own printed statements (scatter: zeros, then an indexed add)
             code = "\n".join(prim.stmts("_out", node, args, self.ctx))
