@@ -61,6 +61,8 @@ def transform(
     walked = differentiate(fused, fuse=fuse)
     out = with_value_and_grad(finish(walked, fuse))
     extra = {}
+    if jvp or hvp:
+        no_loops(fn, "--jvp" if jvp else "--hvp")
     if jvp:
         extra["jvp"] = finish(forward.jvp(fused), fuse)
     if hvp and fn.nodes[fn.output].shape == ():
@@ -68,6 +70,21 @@ def transform(
         if hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape:
             extra["hessian"] = hessian(fn, extra["hvp"])
     return dataclasses.replace(out, **extra)
+
+
+def no_loops(fn: Function, flag: str) -> None:
+    """Forward mode does not go through loops yet: a located error at the first one."""
+    for node in fn.nodes:
+        if node.op == "loop":
+            raise FormulaError(
+                f"{flag}: forward mode (f_jvp, f_hvp) through a for loop is not "
+                f"supported yet ('{fn.name}'); compile without {flag} for the "
+                "value and the gradients",
+                filename=fn.filename,
+                line=node.loc.line,
+                col=node.loc.col,
+                source_line=node.loc.text,
+            )
 
 
 def hessian(fn: Function, hvp: Function) -> Function:

@@ -298,8 +298,8 @@ def emit_grad(em: Emitter, i: int) -> None:
     dvars: dict[int, str] = {}
     for a, (role, x) in zip(node.args, grad.roles):
         if role == "seed":
-            name = em.namer.fresh("d_" + body.names[x])
             mutated = nodes[grad.d_carried[x]].op == "setitem"
+            name = own_name(em, a, mutated) or em.namer.fresh("d_" + body.names[x])
             lines += start_value(em, a, i, name, mutated)
             dvars[x] = name
             bound[grad.seeds[x]] = P.name(name)
@@ -333,16 +333,20 @@ def emit_grad(em: Emitter, i: int) -> None:
     todo = name_carried(
         nodes, names, todo, params, couts, [dvars[k] for k in live], keep, late
     )
+    # a scattered gradient adds into its sum in place: np.add.at(d_W, idx, g)
+    readers = {a for j in todo for a in nodes[j].args}
+    into = {
+        r
+        for r in captured
+        if PRIMS[nodes[r].op].stmts_into and r not in readers and r >= nf
+    }
+    todo = [j for j in todo if j not in into]
     adjoints = [j for j in todo if j >= nf]
     sub = body_emitter(em, nodes, todo, bound, keep, names, body.var, var, adjoints)
     blocks, exprs = sub.run()
     tail = []
     for c, acc in accs.items():
-        r = grad.d_captures[c]
-        e = exprs[r]
-        if len(f"{acc} += {e.text}") + sub.ctx.indent + 8 > LINE_LIMIT:
-            e = sub.materialise(r, e)
-        tail.append(f"{acc} += {e.text}")
+        tail += accumulate(sub, grad.d_captures[c], acc, into)
     tail += update_lines(sub, [(dvars[k], grad.d_carried[k]) for k in live])
     loop_lines = [f"for {var} in {range_text(body, em.ctx.dims, True)}:"]
     loop_lines += indent(tail, sub.blocks)
@@ -359,6 +363,20 @@ def emit_grad(em: Emitter, i: int) -> None:
         em.statement(i, after)
     em.named.add(i)
     em.exprs[i] = P.name(var)
+
+
+def accumulate(sub: Emitter, r: int, acc: str, into: set[int]) -> list[str]:
+    """``acc += <r>`` (``-=`` for a negation, an indexed add for a scatter)."""
+    node = sub.nodes[r]
+    if r in into:
+        args = [sub.ref(a) for a in node.args]
+        return PRIMS[node.op].stmts_into(acc, node, args, sub.ctx)
+    op, e = "+=", sub.exprs[r]
+    if node.op == "neg" and r not in sub.named:
+        op, e = "-=", sub.ref(node.args[0])
+    if len(f"{acc} {op} {e.text}") + sub.ctx.indent + 8 > LINE_LIMIT:
+        e = sub.materialise(r, e) if op == "+=" else sub.materialise(node.args[0], e)
+    return [f"{acc} {op} {e.text}"]
 
 
 def result_name(em: Emitter, outs: dict[int, int], n: int, base: str) -> str:
