@@ -40,6 +40,7 @@ def sub_namer(namer: Namer) -> Namer:
     sub = Namer(set())
     sub.reserved, sub.taken = namer.reserved, namer.taken
     sub.counters, sub.last = namer.counters, namer.last
+    sub.loop_vars = namer.__dict__.setdefault("loop_vars", set())
     return sub
 
 
@@ -238,7 +239,8 @@ def emit_loop(em: Emitter, i: int) -> None:
         if em.namer.names.get(j, cvars[k]) == cvars[k]:
             em.namer.names[j] = cvars[k]
     for j, tj in tapes.items():
-        base = bnodes[j].name or bnodes[j].attr("name") or "v"
+        loc = bnodes[j].loc
+        base = bnodes[j].name or bnodes[j].attr("name") or (loc.stmt if loc else "v")
         if bnodes[j].op == "param":
             base += "_prev"
         tnames[j] = em.namer.fresh(base + "_tape")
@@ -354,7 +356,9 @@ def emit_grad(em: Emitter, i: int) -> None:
     after = []
     for n, j in outs.items():
         kind, x = grad.outs[n]
-        if kind == "carried":
+        if kind == "carried" and em.nodes[j].name is None:
+            bind(em, j, dvars[x])
+        elif kind == "carried":
             after.append(f"{em.name_of(j)} = {dvars[x]}")
             bind(em, j, em.name_of(j))
         else:
@@ -381,7 +385,8 @@ def accumulate(sub: Emitter, r: int, acc: str, into: set[int]) -> list[str]:
 
 def result_name(em: Emitter, outs: dict[int, int], n: int, base: str) -> str:
     """The variable of the reverse loop's result ``n``: its projection's, else fresh."""
-    return em.name_of(outs[n]) if n in outs else em.namer.fresh(base)
+    named = n in outs and em.nodes[outs[n]].name is not None
+    return em.name_of(outs[n]) if named else em.namer.fresh(base)
 
 
 def reachable_in(nodes, roots: list[int], within: set[int]) -> set[int]:

@@ -93,6 +93,30 @@ def closure(nodes, roots: set[int], stop: set[int]) -> set[int]:
     return out
 
 
+def classify(body: LoopBody, read: set[int], stop: set[int]) -> tuple[set, list]:
+    """Which forward values the reverse loop computes again and which it reads from a
+    tape: cheap values independent of the carried ones are recomputed (with what they are
+    computed from); an inner loop is run again (it records its own tapes for its reverse
+    loop), so what it reads is classified in turn; anything else is taped."""
+    nodes = body.nodes
+    dependent = carried_dependent(body)
+    recompute: set[int] = set()
+    pending = sorted(read)
+    tapes: set[int] = set()
+    while pending:
+        r = pending.pop()
+        if r in recompute or r in tapes or r in stop:
+            continue
+        if nodes[r].op == "loop":
+            recompute.add(r)
+            pending += nodes[r].args
+        elif r not in dependent and cheap(nodes, r, stop):
+            recompute |= closure(nodes, {r}, stop)
+        else:
+            tapes.add(r)
+    return recompute, sorted(tapes)
+
+
 def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     """The contributions of loop node ``i`` to its arguments from the upstream gradients
     ``gs`` of its carried values after the loop (``MULTI`` rule): a ``loop_grad`` node
@@ -137,11 +161,8 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     read = {a for j in need if j >= nf for a in bb[j].args if a < nf}
     read |= {r for r in roots if r < nf}
     read -= set(body.captures)
-    dependent = carried_dependent(body)
     stop = set(body.captures)
-    recompute = {r for r in read if r not in dependent and cheap(body.nodes, r, stop)}
-    recompute = closure(body.nodes, recompute, stop)
-    tapes = sorted(read - recompute)
+    recompute, tapes = classify(body, read, stop)
     todo = {j for j in need if j >= nf} | recompute
     used = {a for j in todo for a in bb[j].args} | set(roots)
     roles, args = [], []
