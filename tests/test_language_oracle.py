@@ -50,7 +50,8 @@ LONG = os.environ.get("GRADC_LONG") == "1"
 # the generator): where-NaN through a broadcast branch, mean over a slice past a
 # symbolic size, clip with lo > hi, batched @, results that alias, powers at 0, norm
 # over three axes, scalar-build exceptions, dimension expressions, broadcasting index
-# arrays, repeating scatters, an einsum that is a view, comparisons as masks.
+# arrays, repeating scatters, an einsum that is a view, comparisons as masks; and one
+# formula of each kind of loop.
 SENTINEL_FAMILIES = (
     "where-nan-broadcast",
     "where-shared",
@@ -70,6 +71,12 @@ SENTINEL_FAMILIES = (
     "einsum",
     "compare-mask",
     "name-collision",
+    "loop-rows",
+    "loop-carried",
+    "loop-nested",
+    "loop-accumulate",
+    "loop-reverse",
+    "loop-slice",
 )
 
 
@@ -243,7 +250,9 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            mod = gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=True)
+            # forward mode through loops is not built yet (a located error)
+            second = "loop" not in formula.families
+            mod = gradc.load_source(formula.text, fuse=fuse, jvp=second, hvp=second)
     except Exception as exc:  # noqa: BLE001 - every refusal is reported
         fail(formula, fuse, f"refused valid input: {type(exc).__name__}: {exc}")
     stats.add(formula, "compiled")
@@ -340,7 +349,9 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
         fail(formula, fuse, why)
     if not scalar_out:
         vjp_check(formula, fuse, ref, got, seed, positions, rng)
-    why = second_order(formula, mod, ref, rec, positions, ref_value, rng)
+    why = None
+    if "loop" not in formula.families:
+        why = second_order(formula, mod, ref, rec, positions, ref_value, rng)
     if why:
         fail(formula, fuse, why)
     stats.add(formula, "checked")

@@ -95,6 +95,20 @@ def cache_lines(
     return tuple_lines(f"{local} = (", cache_names, ")"), unpack
 
 
+def tape_note(fn: Function, cache: list[int], exprs) -> list[str]:
+    """The memory a loop's tapes take, for ``f_forward``'s docstring (SPEC §1.1)."""
+    tapes = [i for i in cache if fn.nodes[i].op == "loop_tape"]
+    if not tapes:
+        return []
+    names = ", ".join(exprs[i].text for i in tapes)
+    loops = sorted({fn.nodes[fn.nodes[i].args[0]].loc.line for i in tapes})
+    lines = ", ".join(str(n) for n in loops)
+    return [
+        f"Memory: the tapes {names} hold one row per iteration of the loop",
+        f"on line {lines}: O(trip count x the values an iteration records).",
+    ]
+
+
 class Family:
     """Emits the functions of the formula function ``fn`` (see ``function_family``)."""
 
@@ -165,7 +179,8 @@ class Family:
         forward = lay_out(
             self.name("forward"),
             params,
-            docstring(fn, "forward", [self.rn(c) for c in cache_names]),
+            docstring(fn, "forward", [self.rn(c) for c in cache_names])
+            + tape_note(fn, sched.cache, fexprs),
             self.rn.lines(
                 self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
                 + body_lines(fblocks)

@@ -198,8 +198,8 @@ def name_carried(
 ) -> None:
     """Write each carried value's end value under its variable where that is safe: in
     place for item assignments, else when nothing reads the old value after it (nor do
-    the ``late_reads``, read after the body). Returns the body's order of statements
-    (item assignments moved to the end where ``in_place`` says so)."""
+    the ``late_reads``, read after the body). Returns the body's statements and the item
+    assignments that go after everything else (``in_place``)."""
     todo_set = set(todo)
     moved: list[int] = []
     for p, o, v in zip(params, outs, cvars):
@@ -216,7 +216,7 @@ def name_carried(
         if not late and o in todo_set and not leaf and o not in names.names:
             names.names[o] = v
         keep.add(o)
-    return [j for j in todo if j not in moved] + moved
+    return [j for j in todo if j not in moved], moved
 
 
 def emit_loop(em: Emitter, i: int) -> None:
@@ -258,21 +258,25 @@ def emit_loop(em: Emitter, i: int) -> None:
     bound.update({p: P.name(v) for p, v in zip(body.carried, cvars)})
     keep = set(tapes)
     names = sub_namer(em.namer)
-    todo = name_carried(bnodes, names, todo, body.carried, body.outs, cvars, keep)
+    todo, moved = name_carried(
+        bnodes, names, todo, body.carried, body.outs, cvars, keep
+    )
     sub = body_emitter(em, bnodes, todo, bound, keep, names, body.var, var)
-    blocks, exprs = sub.run()
+    _, exprs = sub.run()
     pos = P.dim(body.position(), {**em.ctx.dims, body.var: var})
     first = [
         f"{tnames[j]}[{pos}] = {cvars[body.carried.index(j)]}"
         for j in tapes
         if j in body.carried
     ]
-    last = [
-        f"{tnames[j]}[{pos}] = {exprs[j].text}" for j in tapes if j not in body.carried
-    ]
-    last += update_lines(sub, list(zip(cvars, body.outs)))
+    for j in tapes:
+        if j not in body.carried:
+            sub.statement(j, [f"{tnames[j]}[{pos}] = {exprs[j].text}"])
+    for j in moved:
+        sub.node(j, set())
+    last = update_lines(sub, list(zip(cvars, body.outs)))
     loop_lines = [f"for {var} in {range_text(body, em.ctx.dims, False)}:"]
-    loop_lines += ["    " + ln for ln in first] + indent(last, blocks)
+    loop_lines += ["    " + ln for ln in first] + indent(last, sub.blocks)
     em.statement(i, lines + loop_lines)
     for k, j in outs.items():
         bind(em, j, cvars[k])
@@ -332,7 +336,7 @@ def emit_grad(em: Emitter, i: int) -> None:
     late = reachable_in(nodes, captured, set(todo))
     params = [grad.seeds[k] for k in live]
     couts = [grad.d_carried[k] for k in live]
-    todo = name_carried(
+    todo, moved = name_carried(
         nodes, names, todo, params, couts, [dvars[k] for k in live], keep, late
     )
     # a scattered gradient adds into its sum in place: np.add.at(d_W, idx, g)
@@ -345,11 +349,13 @@ def emit_grad(em: Emitter, i: int) -> None:
     todo = [j for j in todo if j not in into]
     adjoints = [j for j in todo if j >= nf]
     sub = body_emitter(em, nodes, todo, bound, keep, names, body.var, var, adjoints)
-    blocks, exprs = sub.run()
-    tail = []
+    sub.run()
     for c, acc in accs.items():
-        tail += accumulate(sub, grad.d_captures[c], acc, into)
-    tail += update_lines(sub, [(dvars[k], grad.d_carried[k]) for k in live])
+        r = grad.d_captures[c]
+        sub.statement(r, accumulate(sub, r, acc, into))
+    for j in moved:
+        sub.node(j, set())
+    tail = update_lines(sub, [(dvars[k], grad.d_carried[k]) for k in live])
     loop_lines = [f"for {var} in {range_text(body, em.ctx.dims, True)}:"]
     loop_lines += indent(tail, sub.blocks)
     em.statement(i, lines + loop_lines)

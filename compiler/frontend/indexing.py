@@ -51,14 +51,16 @@ def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[
 
 def dimension_index(node, scope: Scope) -> bool:
     """Whether ``node`` is an integer expression of loop variables and dimensions (names
-    in ``scope.dims``, int literals, ``+ - * //``) naming at least one loop variable."""
+    in ``scope.dims``, int literals, ``+ - * //``) naming a loop variable, or arithmetic
+    of literals alone (``3 + 1``)."""
     names = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
     allowed = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator)
     allowed += (ast.unaryop, ast.Load)
     return (
         all(isinstance(n, allowed) for n in ast.walk(node))
         and all(n.id in scope.dims for n in names)
-        and any(scope.dims[n.id].is_positive is None for n in names)
+        and (not names or any(scope.dims[n.id].is_positive is None for n in names))
+        and not is_int_literal(node)
     )
 
 

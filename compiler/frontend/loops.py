@@ -157,10 +157,13 @@ def lower_for(stmt: ast.For, scope: Scope) -> None:
         raise src.error(stmt, f"the loop body assigns to its variable '{var}'")
     check_reads(stmt.body, assigned, scope.env, src)
     carried = [n for n in assigned if n in scope.env]
+    outer_params = getattr(scope, "parameters", set())
+    parameters = {n for n in carried if n in outer_params or is_parameter(scope, n)}
     bb = Builder(rewrite=make_rewriter(fuse=scope.fuse))
     inner = dataclasses.replace(
         scope, b=bb, env={}, dims={**scope.dims, var: loop_symbol(var)}
     )
+    inner.parameters = parameters  # carried names that are still parameters
     captures: dict[int, int] = {}  # body param -> outer node
     for name, outer in scope.env.items():
         node = scope.b[outer]
@@ -276,7 +279,7 @@ def lower_setitem(stmt, scope: Scope) -> None:
         )
     a = scope.env[name]
     node = scope.b[a]
-    if node.op == "param" and node.attr("role") is None:
+    if is_parameter(scope, name):
         raise src.error(
             base,
             f"cannot assign into parameter '{name}': assign into a local array (made "
@@ -305,13 +308,26 @@ def lower_setitem(stmt, scope: Scope) -> None:
     scope.env[name] = out
 
 
+def is_parameter(scope: Scope, name: str) -> bool:
+    """Whether ``name`` still names the function's parameter of that name (in a loop
+    body: its value before the loop does)."""
+    node = scope.b[scope.env[name]]
+    if node.op == "param" and node.attr("role") == "carried":
+        return name in getattr(scope, "parameters", ())
+    return node.op == "param" and node.attr("name") == name and not node.attr("role")
+
+
 def call_zeros(node, scope, name):
     """``zeros(shape)``: ``shape`` a tuple of dimensions (or one dimension)."""
     arity(node, scope, name, 1)
     arg = node.args[0]
     items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
     shape = tuple(reshape_size(d, scope) for d in items)
-    return emit(scope, node, "zeros", shape=shape) if shape else scope.b.const(0.0)
+    if not shape:
+        return scope.b.const(0.0)
+    # a local array, never the same node as the zeros of a gradient (which the
+    # backward makes again: it would take the array's name)
+    return emit(scope, node, "zeros", shape=shape, local=True)
 
 
 def call_like(node, scope, name):
@@ -320,7 +336,8 @@ def call_like(node, scope, name):
     shape = scope.b.shape(value(node.args[0], scope))
     if not shape:
         return scope.b.const(0.0 if name == "zeros_like" else 1.0)
-    return emit(scope, node, "zeros" if name == "zeros_like" else "ones", shape=shape)
+    op = "zeros" if name == "zeros_like" else "ones"
+    return emit(scope, node, op, shape=shape, local=True)
 
 
 STATEMENTS["for"] = lower_for
