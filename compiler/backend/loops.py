@@ -219,6 +219,16 @@ def name_carried(
     return [j for j in todo if j not in moved], moved
 
 
+def place(blocks, name: str, line: str) -> bool:
+    """Put ``line`` (a tape's write) right after the statement that assigns ``name``."""
+    for block in reversed(blocks):
+        at = [k for k, ln in enumerate(block.lines) if ln.startswith(name + " = ")]
+        if at:
+            block.lines.insert(at[-1] + 1, line)
+            return True
+    return False
+
+
 def emit_loop(em: Emitter, i: int) -> None:
     """The forward loop of node ``i``: carried values, tapes, the body, the updates."""
     node, nodes = em.nodes[i], em.nodes
@@ -240,7 +250,8 @@ def emit_loop(em: Emitter, i: int) -> None:
             em.namer.names[j] = cvars[k]
     for j, tj in tapes.items():
         loc = bnodes[j].loc
-        base = bnodes[j].name or bnodes[j].attr("name") or (loc.stmt if loc else "v")
+        unnamed = f"{loc.stmt}_{bnodes[j].op}" if loc else bnodes[j].op
+        base = bnodes[j].name or bnodes[j].attr("name") or unnamed
         if bnodes[j].op == "param":
             base += "_prev"
         tnames[j] = em.namer.fresh(base + "_tape")
@@ -271,7 +282,9 @@ def emit_loop(em: Emitter, i: int) -> None:
     ]
     for j in tapes:
         if j not in body.carried:
-            sub.statement(j, [f"{tnames[j]}[{pos}] = {exprs[j].text}"])
+            write = f"{tnames[j]}[{pos}] = {exprs[j].text}"
+            if not place(sub.blocks, exprs[j].text, write):
+                sub.statement(j, [write])
     for j in moved:
         sub.node(j, set())
     last = update_lines(sub, list(zip(cvars, body.outs)))

@@ -70,6 +70,7 @@ class Evaluator:
         self.nodes = nodes
         self.dims = dict(dims)
         self.values: dict[int, object] = {}
+        self.runs: dict[int, list] = {}  # a loop's body values, iteration by iteration
         self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
 
     def bind(self, i: int, value) -> None:
@@ -116,13 +117,57 @@ class Evaluator:
         body = node.attr("body")
         ncap = len(body.captures)
         carried = list(values[ncap:])
-        start, stop = concrete((body.start, body.stop), self.dims)
-        for t in range(start, stop, body.step):
+        live = reachable(list(body.nodes), list(body.outs))
+        runs = self.runs.setdefault(self.nodes.index(node), [])
+        runs.clear()
+        for t in self.iterations(body):
             ev = Evaluator(list(body.nodes), {**self.dims, body.var: t})
             for p, v in zip(body.captures + body.carried, values[:ncap] + carried):
                 ev.bind(p, v)
             carried = [ev.value(o) for o in body.outs]
+            for j in sorted(live):  # what the tapes record
+                ev.value(j)
+            runs.append(ev.values)
         return tuple(carried)
+
+    def iterations(self, body) -> range:
+        """The values the loop variable of ``body`` takes."""
+        start, stop = concrete((body.start, body.stop), self.dims)
+        return range(start, stop, body.step)
+
+    def reverse_loop(self, node: Node, values: list) -> tuple:
+        """The gradients the reverse loop ``node`` yields (its body's adjoint graph run
+        iteration by iteration, last first; captures' gradients summed)."""
+        grad = node.attr("grad")
+        body = grad.loop
+        steps = list(self.iterations(body))
+        carried = {x: v for (role, x), v in zip(grad.roles, values) if role == "seed"}
+        sums: dict[int, object] = {}
+        for n, t in enumerate(reversed(steps)):
+            row = len(steps) - 1 - n
+            ev = Evaluator(list(grad.nodes), {**self.dims, body.var: t})
+            for (role, x), v in zip(grad.roles, values):
+                if role == "tape":
+                    ev.bind(x, v[row])
+                elif role == "capture":
+                    ev.bind(x, v)
+            for k, v in carried.items():
+                ev.bind(grad.seeds[k], v)
+            for j, sub in enumerate(grad.nodes):  # behind a tape: never read
+                if sub.op == "param" and j not in ev.values:
+                    ev.bind(j, np.zeros(concrete(sub.shape, ev.dims)))
+            carried = {k: ev.value(grad.d_carried[k]) for k in carried}
+            for c, d in enumerate(grad.d_captures):
+                if d is not None:
+                    sums[c] = sums.get(c, 0.0) + ev.value(d)
+        out = []
+        for kind, x in grad.outs:
+            if kind == "carried":
+                out.append(carried[x])
+            else:
+                shape = concrete(body.nodes[body.captures[x]].shape, self.dims)
+                out.append(sums.get(x, np.zeros(shape)))
+        return tuple(out)
 
     def _eval(self, k: int):
         """Node ``k``'s value from its inputs' values (which must be known)."""
@@ -132,10 +177,14 @@ class Evaluator:
             raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
         args = [P.name(f"_v{k}") for k in range(len(node.args))]
         values = [self.values[a] for a in node.args]
-        if node.op == "loop":
-            return self.loop(node, values)
-        if node.op == "loop_out":
+        if node.op in ("loop", "loop_grad"):
+            run = self.loop if node.op == "loop" else self.reverse_loop
+            return run(node, values)
+        if node.op in ("loop_out", "loop_grad_out"):
             return values[0][node.attr("k")]
+        if node.op == "loop_tape":  # body node j's values, iteration by iteration
+            rows = [it[node.attr("j")] for it in self.runs[node.args[0]]]
+            return np.stack(rows) if rows else np.zeros(concrete(node.shape, self.dims))
         if prim.stmts is not None:
             # gradc's own printed statements (scatter: zeros, then an indexed add)
             code = "\n".join(prim.stmts("_out", node, args, self.ctx))

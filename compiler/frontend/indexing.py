@@ -58,6 +58,9 @@ def dimension_index(node, scope: Scope) -> bool:
     allowed += (ast.unaryop, ast.Load)
     return (
         all(isinstance(n, allowed) for n in ast.walk(node))
+        and all(
+            type(n.value) is int for n in ast.walk(node) if isinstance(n, ast.Constant)
+        )
         and all(n.id in scope.dims for n in names)
         and (not names or any(scope.dims[n.id].is_positive is None for n in names))
         and not is_int_literal(node)

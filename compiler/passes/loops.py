@@ -117,6 +117,21 @@ def classify(body: LoopBody, read: set[int], stop: set[int]) -> tuple[set, list]
     return recompute, sorted(tapes)
 
 
+def slot_per_iteration(body: LoopBody, k: int) -> bool:
+    """Whether carried array ``k`` is only written, each iteration into its own slot
+    (``hs[:, t, :] = h``): then no other iteration reads the slot whose gradient the
+    functional update zeroes, so the reverse loop need not zero it (when the array's
+    value before the loop gets no gradient)."""
+    p, o = body.carried[k], body.outs[k]
+    node = body.nodes[o]
+    if node.op != "setitem" or node.attr("add") or node.args[0] != p:
+        return False
+    if any(p in n.args for j, n in enumerate(body.nodes) if j != o):
+        return False
+    t = body.symbol
+    return any(e[0] == "i" and e[1] == t for e in node.attr("index"))
+
+
 def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     """The contributions of loop node ``i`` to its arguments from the upstream gradients
     ``gs`` of its carried values after the loop (``MULTI`` rule): a ``loop_grad`` node
@@ -151,6 +166,9 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
         (adjoint.get(p) or zeros_of(bb, p)) if k in live else None
         for k, p in enumerate(body.carried)
     ]
+    for k in live:
+        if slot_per_iteration(body, k) and node.args[ncap + k] not in outer_active:
+            d_carried[k] = seed_params[k]
     d_captures = [
         adjoint.get(p) if p in active and node.args[c] in outer_active else None
         for c, p in enumerate(body.captures)
@@ -168,7 +186,10 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     roles, args = [], []
     for k in live:
         g = gs.get(k)
-        args.append(g if g is not None else zeros_of(b, node.args[ncap + k]))
+        if g is None:  # zeros of its own for each carried gradient (one array each)
+            shape = b.shape(node.args[ncap + k])
+            g = b.emit("zeros", shape=shape, carried=k) if shape else b.const(0.0)
+        args.append(g)
         roles.append(("seed", k))
     for j in tapes:
         args.append(b.emit("loop_tape", i, j=j))
