@@ -132,8 +132,9 @@ def captioning_loss_forward(
         b_vocab: Vector[V] -> Scalar.
     Cache: captions_in, captions_out, mask, W_embed, Wx, Wh, W_vocab,
         h_prev_tape, h_tape, logp_tape, N, T, H, V, W.
-    Memory: the tapes h_prev_tape, h_tape, logp_tape hold one row per iteration of the loop
-    on line 10: O(trip count x the values an iteration records).
+    Memory: the tapes h_prev_tape, h_tape,
+        logp_tape hold one row per iteration of the loop on line 10:
+    O(trip count x the values an iteration records).
     """
     captions_in = _index(captions_in, "captioning_loss", "captions_in", 2, "(N, T)")
     N, T = captions_in.shape

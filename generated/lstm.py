@@ -131,9 +131,10 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, 4 * H],
         Wh: Matrix[H, 4 * H], b: Vector[4 * H], dy: Tensor[N, T, H] -> Scalar.
     Cache: x, Wh, dy, h_prev_tape, c_prev_tape, i_tape, f_tape, o_tape, g_tape,
-        h_tanh_tape, N, T, D, H.
-    Memory: the tapes h_prev_tape, c_prev_tape, i_tape, f_tape, o_tape, g_tape, h_tanh_tape hold one row per iteration of the loop
-    on line 11: O(trip count x the values an iteration records).
+        h_tanh_tape, h_tape, N, T, D, H.
+    Memory: the tapes h_prev_tape, c_prev_tape, i_tape, f_tape, o_tape, g_tape,
+        h_tanh_tape, h_tape hold one row per iteration of the loop on line 11:
+    O(trip count x the values an iteration records).
     """
     x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
     N, T, D = x.shape
@@ -166,6 +167,7 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
     o_tape = np.zeros((T, N, H))
     g_tape = np.zeros((T, N, H))
     h_tanh_tape = np.zeros((T, N, H))
+    h_tape = np.zeros((T, N, H))
     for t in range(T):
         h_prev_tape[t] = h
         c_prev_tape[t] = c
@@ -189,6 +191,7 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
         h_t1 = np.tanh(c)
         h_tanh_tape[t] = h_t1
         h = o * h_t1
+        h_tape[t] = h
         # line 19: hs[:, t, :] = h
         hs[:, t, :] = h
     # line 20: return sum(hs * dy)
@@ -204,6 +207,7 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
         o_tape,
         g_tape,
         h_tanh_tape,
+        h_tape,
         N,
         T,
         D,
@@ -231,6 +235,7 @@ def lstm_loss_backward(d_out, cache):
         o_tape,
         g_tape,
         h_tanh_tape,
+        h_tape,
         N,
         T,
         D,
@@ -251,12 +256,12 @@ def lstm_loss_backward(d_out, cache):
         d_h_2 = d_h + d_hs[:, t, :]
         # line 18: h = o * tanh(c)
         d_o = d_h_2 * h_tanh_tape[t]
-        d_c_2 = d_c + d_h_2 * o_tape[t] * (1.0 - h_tanh_tape[t] ** 2)
+        d_c_2 = d_c + d_h_2 * (o_tape[t] - h_tape[t] * h_tanh_tape[t])
         # line 17: c = f * c + i * g
-        d_i = d_c_2 * g_tape[t]
-        d_g = d_c_2 * i_tape[t]
         d_f = d_c_2 * c_prev_tape[t]
         c_g1 = d_c_2 * f_tape[t]
+        d_i = d_c_2 * g_tape[t]
+        d_g = d_c_2 * i_tape[t]
         # line 16: g = tanh(a[:, 3 * H :])
         d_a = np.zeros((N, 4 * H))
         d_a[:, 3 * H :] = d_g * (1.0 - g_tape[t] ** 2)
@@ -314,6 +319,7 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     o_tape = np.zeros((T, N, H))
     g_tape = np.zeros((T, N, H))
     h_tanh_tape = np.zeros((T, N, H))
+    h_tape = np.zeros((T, N, H))
     for t in range(T):
         h_prev_tape[t] = h
         c_prev_tape[t] = c
@@ -337,6 +343,7 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         h_t1 = np.tanh(c)
         h_tanh_tape[t] = h_t1
         h = o * h_t1
+        h_tape[t] = h
         # line 19: hs[:, t, :] = h
         hs[:, t, :] = h
     # line 20: return sum(hs * dy)
@@ -353,12 +360,12 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         d_h_2 = d_h + d_hs[:, t, :]
         # line 18: h = o * tanh(c)
         d_o = d_h_2 * h_tanh_tape[t]
-        d_c_2 = d_c + d_h_2 * o_tape[t] * (1.0 - h_tanh_tape[t] ** 2)
+        d_c_2 = d_c + d_h_2 * (o_tape[t] - h_tape[t] * h_tanh_tape[t])
         # line 17: c = f * c + i * g
-        d_i = d_c_2 * g_tape[t]
-        d_g = d_c_2 * i_tape[t]
         d_f = d_c_2 * c_prev_tape[t]
         c_g1 = d_c_2 * f_tape[t]
+        d_i = d_c_2 * g_tape[t]
+        d_g = d_c_2 * i_tape[t]
         # line 16: g = tanh(a[:, 3 * H :])
         d_a = np.zeros((N, 4 * H))
         d_a[:, 3 * H :] = d_g * (1.0 - g_tape[t] ** 2)

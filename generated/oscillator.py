@@ -114,8 +114,9 @@ def oscillator_fit_forward(k, c, x0, v0, observed):
     Inputs: k: Scalar, c: Scalar, x0: Scalar, v0: Scalar,
         observed: Vector[T] -> Scalar.
     Cache: k, c, out_t1, x_prev_tape, v_prev_tape, T.
-    Memory: the tapes x_prev_tape, v_prev_tape hold one row per iteration of the loop
-    on line 13: O(trip count x the values an iteration records).
+    Memory: the tapes x_prev_tape,
+        v_prev_tape hold one row per iteration of the loop on line 13:
+    O(trip count x the values an iteration records).
     """
     k = _float64(k, "oscillator_fit", "k")
     c = _float64(c, "oscillator_fit", "c")
@@ -171,12 +172,12 @@ def oscillator_fit_backward(d_out, cache):
         # line 17: xs[t] = x
         d_x_2 = d_x + d_xs[t]
         # line 16: v = v + DT * a
-        d_a = d_v * 0.05
+        d_a = 0.05 * d_v
         # line 15: x = x + DT * v
-        a_g1 = d_v + d_x_2 * 0.05
+        a_g1 = d_v + 0.05 * d_x_2
         # line 14: a = -k * x - c * v
-        a_g1 -= d_a * c
         d_x = d_x_2 - d_a * k
+        a_g1 -= d_a * c
         d_k -= d_a * x_prev_tape[t]
         d_c -= d_a * v_prev_tape[t]
         d_v = a_g1
@@ -227,12 +228,12 @@ def oscillator_fit_value_and_grad(k, c, x0, v0, observed):
         # line 17: xs[t] = x
         d_x_2 = d_x + d_xs[t]
         # line 16: v = v + DT * a
-        d_a = d_v * 0.05
+        d_a = 0.05 * d_v
         # line 15: x = x + DT * v
-        a_g1 = d_v + d_x_2 * 0.05
+        a_g1 = d_v + 0.05 * d_x_2
         # line 14: a = -k * x - c * v
-        a_g1 -= d_a * c
         d_x = d_x_2 - d_a * k
+        a_g1 -= d_a * c
         d_k -= d_a * x_prev_tape[t]
         d_c -= d_a * v_prev_tape[t]
         d_v = a_g1

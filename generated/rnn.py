@@ -180,8 +180,9 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, H],
         Wh: Matrix[H, H], b: Vector[H], dy: Tensor[N, T, H] -> Scalar.
     Cache: x, Wh, dy, h_prev_tape, h_tape, N, T, D, H.
-    Memory: the tapes h_prev_tape, h_tape hold one row per iteration of the loop
-    on line 14: O(trip count x the values an iteration records).
+    Memory: the tapes h_prev_tape,
+        h_tape hold one row per iteration of the loop on line 14:
+    O(trip count x the values an iteration records).
     """
     x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
     N, T, D = x.shape

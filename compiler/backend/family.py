@@ -22,6 +22,7 @@ from .layout import (
     identifiers,
     lay_out,
     tuple_lines,
+    wrap_items,
 )
 from .memory import owned
 from .naming import Namer
@@ -100,12 +101,12 @@ def tape_note(fn: Function, cache: list[int], exprs) -> list[str]:
     tapes = [i for i in cache if fn.nodes[i].op == "loop_tape"]
     if not tapes:
         return []
-    names = ", ".join(exprs[i].text for i in tapes)
     loops = sorted({fn.nodes[fn.nodes[i].args[0]].loc.line for i in tapes})
-    lines = ", ".join(str(n) for n in loops)
-    return [
-        f"Memory: the tapes {names} hold one row per iteration of the loop",
-        f"on line {lines}: O(trip count x the values an iteration records).",
+    where = ", ".join(str(n) for n in loops)
+    where = f"on line {where}" if len(loops) == 1 else f"on lines {where}"
+    tail = f" hold one row per iteration of the loop {where}:"
+    return wrap_items("Memory: the tapes", [exprs[i].text for i in tapes], tail) + [
+        "O(trip count x the values an iteration records)."
     ]
 
 

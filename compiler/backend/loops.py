@@ -308,7 +308,7 @@ def emit_grad(em: Emitter, i: int) -> None:
     node = em.nodes[i]
     grad: LoopGrad = node.attr("grad")
     body, nodes = grad.loop, grad.nodes
-    nf = len(body.nodes)
+    fwd = grad.forward
     outs = projections(em, i, "loop_grad_out")
     var = loop_var(em, body.var)
     pos = P.dim(body.position(), {**em.ctx.dims, body.var: var})
@@ -342,7 +342,7 @@ def emit_grad(em: Emitter, i: int) -> None:
     todo = sorted(
         j
         for j in reachable(list(nodes), roots)
-        if (j >= nf or j in grad.recompute) and j not in bound
+        if (j not in fwd or j in grad.recompute) and j not in bound
     )
     keep: set[int] = set()
     names = sub_namer(em.namer)
@@ -357,10 +357,10 @@ def emit_grad(em: Emitter, i: int) -> None:
     into = {
         r
         for r in captured
-        if PRIMS[nodes[r].op].stmts_into and r not in readers and r >= nf
+        if PRIMS[nodes[r].op].stmts_into and r not in readers and r not in fwd
     }
     todo = [j for j in todo if j not in into]
-    adjoints = [j for j in todo if j >= nf]
+    adjoints = [j for j in todo if j not in fwd]
     sub = body_emitter(em, nodes, todo, bound, keep, names, body.var, var, adjoints)
     sub.run()
     for c, acc in accs.items():

@@ -74,6 +74,8 @@ class LoopGrad:
     (None: none), accumulated over the iterations. ``recompute`` are the body nodes the
     reverse loop computes again rather than reading a tape. ``outs`` lists the gradients
     the node yields, ``("carried", k)`` or ``("capture", c)``, in ``loop_grad_out`` order.
+    ``loop`` is the body with its fused nodes expanded (``passes/loop_bodies``), which
+    the forward loop takes in place of ``source`` once the graph is expanded.
     """
 
     loop: LoopBody
@@ -84,6 +86,10 @@ class LoopGrad:
     d_captures: tuple
     recompute: tuple
     outs: tuple
+    source: LoopBody | None = (
+        None  # the body as the loop node had it (before expansion)
+    )
+    forward: frozenset = frozenset()  # the indices of ``nodes`` that are the body's
 
     def __hash__(self):
         return id(self)

@@ -26,9 +26,9 @@ def out_shape(b, args, attrs):
 
 
 def tape_shape(b, args, attrs):
-    """The values of body node ``j`` over all iterations: the trip count, then its shape."""
-    body = b[args[0]].attr("body")
-    return (body.trips, *body.nodes[attrs["j"]].shape), "float"
+    """The values of body node ``j`` over all iterations: the trip count, then its shape
+    (given: ``j`` indexes the expanded body the loop takes when the graph is expanded)."""
+    return tuple(attrs["shape"]), "float"
 
 
 def grad_out_shape(b, args, attrs):
@@ -45,6 +45,8 @@ prim("loop_out", out_shape, raises_on_floats=False)
 prim("loop_tape", tape_shape, raises_on_floats=False)
 prim("loop_grad", loop_shape, raises_on_floats=False, glyph="for")
 prim("loop_grad_out", grad_out_shape, raises_on_floats=False)
+# the results of a loop body, read together by a pass made for one output
+prim("pack", loop_shape, raises_on_floats=False)
 
 
 def setitem_shape(b, args, attrs):

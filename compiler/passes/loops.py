@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from ..core.ir import Builder, Function, reachable
 from ..core.loops import LoopBody, LoopGrad
+from ..core.prim import PRIMS
 from ..ops.common import zeros_of
 from ..rewrite import make_rewriter
 from .autodiff import MULTI, live_masks, reverse_walk
+from .loop_bodies import as_function, body_keys, expand_graph, remapped
 
 #: operations cheap enough to run again in the reverse loop rather than to record
 CHEAP = frozenset(
@@ -96,10 +98,15 @@ def closure(nodes, roots: set[int], stop: set[int]) -> set[int]:
 def classify(body: LoopBody, read: set[int], stop: set[int]) -> tuple[set, list]:
     """Which forward values the reverse loop computes again and which it reads from a
     tape: cheap values independent of the carried ones are recomputed (with what they are
-    computed from); an inner loop is run again (it records its own tapes for its reverse
-    loop), so what it reads is classified in turn; anything else is taped."""
+    computed from); so are elementwise values computed (through elementwise and cheap
+    operations only) from the carried values at the iteration's start, which are taped
+    instead (``sin(x[t] * h)`` from ``h_prev_tape[t]``: one tape, not one per value); an
+    inner loop is run again (it records its own tapes for its reverse loop), so what it
+    reads is classified in turn; anything else is taped."""
     nodes = body.nodes
     dependent = carried_dependent(body)
+    carried = set(body.carried)
+    free: dict[int, bool] = {}
     recompute: set[int] = set()
     pending = sorted(read)
     tapes: set[int] = set()
@@ -112,9 +119,42 @@ def classify(body: LoopBody, read: set[int], stop: set[int]) -> tuple[set, list]
             pending += nodes[r].args
         elif r not in dependent and cheap(nodes, r, stop):
             recompute |= closure(nodes, {r}, stop)
+        elif r not in carried and elementwise_of_carried(nodes, r, stop, carried, free):
+            more = closure(nodes, {r}, stop | carried)
+            recompute |= more
+            tapes |= {a for j in more for a in nodes[j].args if a in carried}
         else:
             tapes.add(r)
     return recompute, sorted(tapes)
+
+
+def elementwise_of_carried(
+    nodes, i: int, stop: set[int], carried: set[int], free
+) -> bool:
+    """Whether node ``i`` is computed from captures and carried values by elementwise and
+    cheap operations only (memoised in ``free``; no recursion)."""
+    stack = [i]
+    while stack:
+        j = stack[-1]
+        if j in free:
+            stack.pop()
+            continue
+        node = nodes[j]
+        if j in stop or j in carried or (node.op in CHEAP and not node.args):
+            free[j] = True
+            stack.pop()
+            continue
+        if node.op not in CHEAP and not PRIMS[node.op].elementwise:
+            free[j] = False
+            stack.pop()
+            continue
+        todo = [a for a in node.args if a not in free]
+        if todo:
+            stack += todo
+            continue
+        free[j] = all(free[a] for a in node.args)
+        stack.pop()
+    return free[i]
 
 
 def slot_per_iteration(body: LoopBody, k: int) -> bool:
@@ -126,7 +166,7 @@ def slot_per_iteration(body: LoopBody, k: int) -> bool:
     node = body.nodes[o]
     if node.op != "setitem" or node.attr("add") or node.args[0] != p:
         return False
-    if any(p in n.args for j, n in enumerate(body.nodes) if j != o):
+    if any(p in n.args for j, n in enumerate(body.nodes) if j != o and n.op != "pack"):
         return False
     t = body.symbol
     return any(e[0] == "i" and e[1] == t for e in node.attr("index"))
@@ -173,16 +213,27 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
         adjoint.get(p) if p in active and node.args[c] in outer_active else None
         for c, p in enumerate(body.captures)
     ]
+    # fused nodes expanded (in the body and its adjoint alike), inner loops' bodies too
+    keys = body_keys(body)
+    keys.update({f"seed{k}": seed_params[k] for k in live})
+    keys.update({f"dcar{k}": d for k, d in enumerate(d_carried) if d is not None})
+    keys.update({f"dcap{c}": d for c, d in enumerate(d_captures) if d is not None})
+    params = [*body.captures, *body.carried]
+    source, fn = body, expand_graph(as_function(bb.nodes, params, keys))
+    body, nodes, g = remapped(body, fn), fn.nodes, fn.grads
+    seed_params = [g.get(f"seed{k}") for k in range(len(body.carried))]
+    d_carried = [g.get(f"dcar{k}") for k in range(len(body.carried))]
+    d_captures = [g.get(f"dcap{c}") for c in range(len(body.captures))]
     roots = [x for x in d_carried + d_captures if x is not None]
-    nf = len(body.nodes)
-    need = reachable(bb.nodes, roots)
-    read = {a for j in need if j >= nf for a in bb[j].args if a < nf}
-    read |= {r for r in roots if r < nf}
+    fwd = reachable(nodes, list(body.outs)) | set(body.captures) | set(body.carried)
+    need = reachable(nodes, roots)
+    read = {a for j in need if j not in fwd for a in nodes[j].args if a in fwd}
+    read |= {r for r in roots if r in fwd}
     read -= set(body.captures)
     stop = set(body.captures)
     recompute, tapes = classify(body, read, stop)
-    todo = {j for j in need if j >= nf} | recompute
-    used = {a for j in todo for a in bb[j].args} | set(roots)
+    todo = {j for j in need if j not in fwd} | recompute
+    used = {a for j in todo for a in nodes[j].args} | set(roots)
     roles, args = [], []
     for k in live:
         g = gs.get(k)
@@ -192,7 +243,8 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
         args.append(g)
         roles.append(("seed", k))
     for j in tapes:
-        args.append(b.emit("loop_tape", i, j=j))
+        shape = (body.trips, *nodes[j].shape)
+        args.append(b.emit("loop_tape", i, j=j, shape=shape))
         roles.append(("tape", j))
     for c, p in enumerate(body.captures):
         if p in used:
@@ -203,13 +255,15 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     ]
     grad = LoopGrad(
         body,
-        tuple(bb.nodes),
+        tuple(nodes),
         tuple(roles),
         tuple(seed_params),
         tuple(d_carried),
         tuple(d_captures),
         tuple(sorted(recompute)),
         tuple(grad_outs),
+        source=source,
+        forward=frozenset(fwd),
     )
     lg = b.emit("loop_grad", *args, grad=grad)
     contributions: list = [None] * len(node.args)
