@@ -153,8 +153,8 @@ def main(argv: list[str]) -> int:
             for g, w in zip(got[1], want[1]):
                 err = np.max(np.abs(g - w)) / max(np.max(np.abs(w)), 1e-300)
                 assert err <= 1e-8, (name, err)
-        systems = {"gradc": lambda: m.rnn_loss_value_and_grad(*inputs)}
-        systems.update({n: (lambda f=f: f(*inputs)) for n, f in peers_.items()})
+        systems = {"gradc": lambda a=inputs: m.rnn_loss_value_and_grad(*a)}
+        systems.update({n: (lambda f=f, a=inputs: f(*a)) for n, f in peers_.items()})
         samples, _ = time_interleaved(systems, profile)
         ms = 1e3 * float(np.median(samples["gradc"]))
         ratios = [paired_ratio(samples, n, "gradc") for n in peers_]
