@@ -20,6 +20,7 @@ from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
+from .passes import loop_forward as _loop_forward  # noqa: F401 - a loop's tangent
 from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
@@ -71,8 +72,8 @@ def transform(
     walked = differentiate(fused_fn, fuse=fuse)
     out = with_value_and_grad(finish(walked, fuse))
     extra = {}
-    if jvp or hvp:
-        no_loops(fn, "--jvp" if jvp else "--hvp")
+    if hvp:
+        no_loops(fn, "--hvp")
     if jvp:
         extra["jvp"] = finish(forward.jvp(fused_fn), fuse)
     if hvp and fn.nodes[fn.output].shape == ():
@@ -83,13 +84,14 @@ def transform(
 
 
 def no_loops(fn: Function, flag: str) -> None:
-    """Forward mode does not go through loops yet: a located error at the first one."""
+    """f_hvp (forward mode through the reverse loop) does not go through loops yet: a
+    located error at the first one (f_jvp does: ``passes/loop_forward.py``)."""
     for node in fn.nodes:
         if node.op == "loop":
             raise FormulaError(
-                f"{flag}: forward mode (f_jvp, f_hvp) through a for loop is not "
-                f"supported yet ('{fn.name}'); compile without {flag} for the "
-                "value and the gradients",
+                f"{flag}: second derivatives (f_hvp, forward over reverse) through a "
+                f"for loop are not supported yet ('{fn.name}'); --jvp works, and "
+                f"without {flag} the value and the gradients",
                 filename=fn.filename,
                 line=node.loc.line,
                 col=node.loc.col,

@@ -380,13 +380,40 @@ def test_cli_error_exit_2(tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def test_forward_mode_is_a_located_error():
+def test_hvp_is_a_located_error():
     text = (EXAMPLES / "rnn.grad").read_text()
-    for flag in ("jvp", "hvp"):
-        with pytest.raises(gradc.FormulaError) as info:
-            gradc.compile_source(text, **{flag: True})
-        assert "not supported yet" in str(info.value)
-        assert info.value.line == 14
+    with pytest.raises(gradc.FormulaError) as info:
+        gradc.compile_source(text, hvp=True)
+    assert "not supported yet" in str(info.value)
+    assert info.value.line == 14
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
+@pytest.mark.parametrize("case", CASES, ids=[c[1] for c in CASES])
+def test_jvp_through_loops(case, fuse):
+    """f_jvp carries each value and its tangent through the loop: against the
+    directional derivative by central differences and against <grad, v>."""
+    file, name, make, wrt = case
+    m = gradc.load_source((EXAMPLES / file).read_text(), fuse=fuse, jvp=True)
+    args = make(np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    dirs = [rng.normal(size=np.shape(args[p])) for p in wrt]
+    dirs = [float(d) if np.ndim(d) == 0 else d for d in dirs]
+    value, tangent = getattr(m, f"{name}_jvp")(*args, *dirs)
+    f = getattr(m, name)
+    assert value == pytest.approx(f(*args), rel=1e-13)
+
+    def moved(eps):
+        out = list(args)
+        for p, d in zip(wrt, dirs):
+            out[p] = args[p] + eps * d
+        return f(*out)
+
+    h = 1e-6
+    assert tangent == pytest.approx((moved(h) - moved(-h)) / (2 * h), rel=1e-6)
+    grads = as_list(getattr(m, f"{name}_grad")(*args), len(wrt))
+    dot = sum(float(np.sum(g * d)) for g, d in zip(grads, dirs))
+    assert tangent == pytest.approx(dot, rel=1e-10)
 
 
 def test_check_command_runs_loops():

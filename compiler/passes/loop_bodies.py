@@ -83,8 +83,8 @@ def fuse_loops(fn: Function) -> Function:
     def make(i, node, remap):
         if node.op != "loop":
             return None
-        body = fuse_body(node.attr("body"))
-        return b.emit("loop", *(remap[a] for a in node.args), body=body)
+        attrs = {**dict(node.attrs), "body": fuse_body(node.attr("body"))}
+        return b.emit("loop", *(remap[a] for a in node.args), **attrs)
 
     return rebuild(fn, b, make)
 
@@ -109,7 +109,7 @@ def expand_graph(fn: Function, swaps: dict[int, LoopBody] | None = None) -> Func
         if node.op == "loop":
             body = node.attr("body")
             new = swaps.get(id(body)) or expand_body(body)
-            return b.emit("loop", *args, body=new)
+            return b.emit("loop", *args, **{**dict(node.attrs), "body": new})
         return None
 
     return rebuild(fn, b, make)
