@@ -475,3 +475,38 @@ def test_where_guard_and_stability_rewrites_inside_a_loop():
     code = gradc.compile_source(text)
     assert "np.log(_sigmoid(" not in code.split('"""')[-1]
     assert "- _softplus(-(s_t1 * s))" in code
+
+
+def test_explain_shows_each_iteration_abbreviated():
+    """gradc explain through a loop: the named values of each iteration and the carried
+    values' gradients in the reverse loop (the first and last two, the rest counted),
+    and gradients equal to the compiled module's."""
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "explain", "examples/oscillator.grad"]
+        + ["--dims", "T=6", "--at", "k=1.5,c=0.25,x0=1,v0=0,observed=[0,0,0,0,0,0]"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "  for t in range(T):    [loop, line 13]" in out
+    assert "    ... 2 more iterations ..." in out
+    assert "      ... 2 more iterations ..." in out
+    assert "    t = 0: a = -1.5, x = 1, v = -0.075, xs = " in out
+    m = gradc.load_source((EXAMPLES / "oscillator.grad").read_text())
+    gk, gc = m.oscillator_fit_grad(1.5, 0.25, 1.0, 0.0, np.zeros(6))
+    assert f"to k: downstream ∂out/∂k = {gk:.6g}  (summed over the iterations)" in out
+    assert f"  ∂out/∂c = {gc:.6g}" in out
+
+
+def test_graph_of_a_loop_is_a_located_error():
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), "graph", "examples/rnn.grad"]
+        + ["--function", "rnn_loss", "-o", "/dev/null"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 2
+    assert "examples/rnn.grad:14:5: error: gradc graph: a for loop" in run.stderr

@@ -71,6 +71,9 @@ class Evaluator:
         self.dims = dict(dims)
         self.values: dict[int, object] = {}
         self.runs: dict[int, list] = {}  # a loop's body values, iteration by iteration
+        self.reverse_runs: dict[
+            int, list
+        ] = {}  # a reverse loop's, last iteration first
         self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
 
     def bind(self, i: int, value) -> None:
@@ -114,7 +117,7 @@ class Evaluator:
     def loop(self, node: Node, values: list) -> tuple:
         """The carried values after running the loop ``node``'s body (an ``Evaluator`` of
         its own per iteration, the loop variable bound like a dimension)."""
-        body = node.attr("body")
+        body = self.expanded(node.attr("body"))
         ncap = len(body.captures)
         carried = list(values[ncap:])
         live = reachable(list(body.nodes), list(body.outs))
@@ -130,6 +133,14 @@ class Evaluator:
             runs.append(ev.values)
         return tuple(carried)
 
+    def expanded(self, body):
+        """The body a loop runs: the expanded one its reverse loop was built on, if the
+        graph has one (its tapes index that body), else ``body``."""
+        for node in self.nodes:
+            if node.op == "loop_grad" and node.attr("grad").source is body:
+                return node.attr("grad").loop
+        return body
+
     def iterations(self, body) -> range:
         """The values the loop variable of ``body`` takes."""
         start, stop = concrete((body.start, body.stop), self.dims)
@@ -143,6 +154,8 @@ class Evaluator:
         steps = list(self.iterations(body))
         carried = {x: v for (role, x), v in zip(grad.roles, values) if role == "seed"}
         sums: dict[int, object] = {}
+        record = self.reverse_runs.setdefault(self.nodes.index(node), [])
+        record.clear()  # the carried values' gradients at each iteration's start
         for n, t in enumerate(reversed(steps)):
             row = len(steps) - 1 - n
             ev = Evaluator(list(grad.nodes), {**self.dims, body.var: t})
@@ -157,6 +170,7 @@ class Evaluator:
                 if sub.op == "param" and j not in ev.values:
                     ev.bind(j, np.zeros(concrete(sub.shape, ev.dims)))
             carried = {k: ev.value(grad.d_carried[k]) for k in carried}
+            record.append((t, dict(carried)))
             for c, d in enumerate(grad.d_captures):
                 if d is not None:
                     sums[c] = sums.get(c, 0.0) + ev.value(d)

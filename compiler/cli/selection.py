@@ -37,11 +37,11 @@ def load_trace(args) -> tuple[Trace, str]:
     text = read_source(args.file)
     functions = walk_source(text, filename=args.file, fuse=not args.no_fuse)
     (fn,) = select(functions, args.function, args.file, one=True)
-    for node in fn.nodes:  # not yet: a step per iteration
-        if node.op == "loop":
+    for node in fn.nodes:  # graph: the body drawn once, not yet
+        if node.op == "loop" and args.command == "graph":
             raise FormulaError(
-                f"gradc {args.command}: a for loop is not drawn or explained yet "
-                f"('{fn.name}'); gradc check and gradc ir work on it",
+                f"gradc graph: a for loop is not drawn yet ('{fn.name}'); gradc "
+                "explain, check and ir work on it",
                 filename=fn.filename,
                 line=node.loc.line,
                 col=node.loc.col,
