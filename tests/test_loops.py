@@ -500,13 +500,16 @@ def test_explain_shows_each_iteration_abbreviated():
     assert f"  ∂out/∂c = {gc:.6g}" in out
 
 
-def test_graph_of_a_loop_is_a_located_error():
+def test_graph_draws_the_body_once_with_its_trip_count():
     run = subprocess.run(
-        [sys.executable, str(ROOT / "cli.py"), "graph", "examples/rnn.grad"]
-        + ["--function", "rnn_loss", "-o", "/dev/null"],
+        [sys.executable, str(ROOT / "cli.py"), "graph", "examples/oscillator.grad"]
+        + ["--dims", "T=4"],
         capture_output=True,
         text=True,
         cwd=ROOT,
     )
-    assert run.returncode == 2
-    assert "examples/rnn.grad:14:5: error: gradc graph: a for loop" in run.stderr
+    assert run.returncode == 0, run.stderr
+    dot = run.stdout
+    assert dot.count('subgraph "cluster_loop_') == 1
+    assert "line 13: for t in range(T) (4 iterations)" in dot
+    assert "x (next iteration)" in dot

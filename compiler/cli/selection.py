@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.ir import Function
-from ..errors import FormulaError
 from ..pipeline import walk_source
 from .errors import InputError
 from .files import read_source
@@ -37,16 +36,6 @@ def load_trace(args) -> tuple[Trace, str]:
     text = read_source(args.file)
     functions = walk_source(text, filename=args.file, fuse=not args.no_fuse)
     (fn,) = select(functions, args.function, args.file, one=True)
-    for node in fn.nodes:  # graph: the body drawn once, not yet
-        if node.op == "loop" and args.command == "graph":
-            raise FormulaError(
-                f"gradc graph: a for loop is not drawn yet ('{fn.name}'); gradc "
-                "explain, check and ir work on it",
-                filename=fn.filename,
-                line=node.loc.line,
-                col=node.loc.col,
-                source_line=node.loc.text,
-            )
     at = parse_assignments(args.at, "--at")
     dims = parse_dims(args.dims)
     point = draw_point(fn, rng_for(args.seed, fn), at=at, dims=dims)
