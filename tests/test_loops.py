@@ -513,3 +513,22 @@ def test_graph_draws_the_body_once_with_its_trip_count():
     assert dot.count('subgraph "cluster_loop_') == 1
     assert "line 13: for t in range(T) (4 iterations)" in dot
     assert "x (next iteration)" in dot
+
+
+def test_a_loop_that_runs_no_iteration():
+    """range(n - 5) with n = 3 runs no iteration, as Python's range: the tape has no
+    rows (max(0, n - 5)), the value is the carried value's start."""
+    text = (
+        "def f(x: Vector[n]) -> Scalar:\n"
+        "    s = 0.0\n"
+        "    for t in range(n - 5):\n"
+        "        s = s + sin(x[t] * s + 1.0)\n"
+        "    return s\n"
+    )
+    assert "np.zeros((max(0, n - 5),))" in gradc.compile_source(text)
+    m = gradc.load_source(text)
+    value, grad = m.f_value_and_grad(np.array([1.0, 2.0, 3.0]))
+    assert value == 0.0
+    np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0])
+    x = np.linspace(0.1, 0.8, 8)
+    assert_fd_close([m.f_grad(x)], central_diff_grad(m.f, [x], [0]))

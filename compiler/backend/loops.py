@@ -219,6 +219,18 @@ def name_carried(
     return [j for j in todo if j not in moved], moved
 
 
+def tape_shape(shape: tuple, em: Emitter) -> str:
+    """A tape's shape as code; a trip count that may be negative (``range(n - 5)``
+    with n < 5 runs no iteration) as ``max(0, ...)``."""
+    text = P.shape(shape, em.ctx.dims)
+    trips = shape[0]
+    if isinstance(trips, int) or trips.is_nonnegative:
+        return text
+    rest = P.shape(shape[1:], em.ctx.dims)[1:-1].rstrip(",")
+    first = f"max(0, {P.dim(trips, em.ctx.dims)})"
+    return f"({first}, {rest})" if rest else f"({first},)"
+
+
 def place(blocks, name: str, line: str) -> bool:
     """Put ``line`` (a tape's write) right after the statement that assigns ``name``."""
     for block in reversed(blocks):
@@ -255,8 +267,7 @@ def emit_loop(em: Emitter, i: int) -> None:
         if bnodes[j].op == "param":
             base += "_prev"
         tnames[j] = em.namer.fresh(base + "_tape")
-        shape = P.shape(nodes[tj].shape, em.ctx.dims)
-        lines.append(f"{tnames[j]} = np.zeros({shape})")
+        lines.append(f"{tnames[j]} = np.zeros({tape_shape(nodes[tj].shape, em)})")
         bind(em, tj, tnames[j])
     roots = list(body.outs) + list(tapes)
     stop = set(body.captures) | set(body.carried)

@@ -198,7 +198,9 @@ class Evaluator:
             return values[0][node.attr("k")]
         if node.op == "loop_tape":  # body node j's values, iteration by iteration
             rows = [it[node.attr("j")] for it in self.runs[node.args[0]]]
-            return np.stack(rows) if rows else np.zeros(concrete(node.shape, self.dims))
+            if rows:
+                return np.stack(rows)
+            return np.zeros(tuple(max(0, d) for d in concrete(node.shape, self.dims)))
         if prim.stmts is not None:
             # gradc's own printed statements (scatter: zeros, then an indexed add)
             code = "\n".join(prim.stmts("_out", node, args, self.ctx))
