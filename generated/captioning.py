@@ -130,9 +130,9 @@ def captioning_loss_forward(
         mask: Matrix[N, T], h0: Matrix[N, H], W_embed: Matrix[V, W],
         Wx: Matrix[W, H], Wh: Matrix[H, H], b: Vector[H], W_vocab: Matrix[H, V],
         b_vocab: Vector[V] -> Scalar.
-    Cache: captions_in, captions_out, mask, W_embed, Wx, Wh, W_vocab,
-        h_prev_tape, h_tape, logp_tape, N, T, H, V, W.
-    Memory: the tapes h_prev_tape, h_tape,
+    Cache: captions_in, captions_out, mask, h0, W_embed, Wx, Wh, W_vocab,
+        h_tape, logp_tape, N, T, H, V, W.
+    Memory: the tapes h_tape,
         logp_tape hold one row per iteration of the loop on line 10:
     O(trip count x the values an iteration records).
     """
@@ -172,11 +172,9 @@ def captioning_loss_forward(
     # line 10: for t in range(T):
     h = h0
     loss = 0.0
-    h_prev_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     logp_tape = np.zeros((T, N, V))
     for t in range(T):
-        h_prev_tape[t] = h
         # line 11: x = W_embed[captions_in[:, t]]
         x = W_embed[captions_in[:, t]]
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
@@ -195,11 +193,11 @@ def captioning_loss_forward(
         captions_in,
         captions_out,
         mask,
+        h0,
         W_embed,
         Wx,
         Wh,
         W_vocab,
-        h_prev_tape,
         h_tape,
         logp_tape,
         N,
@@ -225,11 +223,11 @@ def captioning_loss_backward(d_out, cache):
         captions_in,
         captions_out,
         mask,
+        h0,
         W_embed,
         Wx,
         Wh,
         W_vocab,
-        h_prev_tape,
         h_tape,
         logp_tape,
         N,
@@ -251,6 +249,7 @@ def captioning_loss_backward(d_out, cache):
     d_W_vocab = np.zeros((H, V))
     d_b_vocab = np.zeros((V,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 11: x = W_embed[captions_in[:, t]]
         x_2 = W_embed[captions_in[:, t]]
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
@@ -269,7 +268,7 @@ def captioning_loss_backward(d_out, cache):
         np.add.at(d_W_embed, captions_in[:, t], d_x)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
         d_Wx += h_g2.dot(x_2).T
-        d_Wh += h_g2.dot(h_prev_tape[t]).T
+        d_Wh += h_g2.dot(h_prev).T
         d_b += h_g1.sum(axis=0)
         # line 13: scores = h @ W_vocab + b_vocab
         d_W_vocab += d_scores.T.dot(h_tape[t]).T
@@ -325,11 +324,9 @@ def captioning_loss_value_and_grad(
     # line 10: for t in range(T):
     h = h0
     loss = 0.0
-    h_prev_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     logp_tape = np.zeros((T, N, V))
     for t in range(T):
-        h_prev_tape[t] = h
         # line 11: x = W_embed[captions_in[:, t]]
         x = W_embed[captions_in[:, t]]
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
@@ -354,6 +351,7 @@ def captioning_loss_value_and_grad(
     d_W_vocab = np.zeros((H, V))
     d_b_vocab = np.zeros((V,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 11: x = W_embed[captions_in[:, t]]
         x_2 = W_embed[captions_in[:, t]]
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
@@ -372,7 +370,7 @@ def captioning_loss_value_and_grad(
         np.add.at(d_W_embed, captions_in[:, t], d_x)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
         d_Wx += h_g2.dot(x_2).T
-        d_Wh += h_g2.dot(h_prev_tape[t]).T
+        d_Wh += h_g2.dot(h_prev).T
         d_b += h_g1.sum(axis=0)
         # line 13: scores = h @ W_vocab + b_vocab
         d_W_vocab += d_scores.T.dot(h_tape[t]).T

@@ -130,10 +130,10 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
 
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, 4 * H],
         Wh: Matrix[H, 4 * H], b: Vector[4 * H], dy: Tensor[N, T, H] -> Scalar.
-    Cache: x, Wh, dy, h_prev_tape, c_prev_tape, i_tape, f_tape, o_tape, g_tape,
+    Cache: x, h0, Wh, dy, c_prev_tape, i_tape, f_tape, o_tape, g_tape,
         h_tanh_tape, h_tape, N, T, D, H.
-    Memory: the tapes h_prev_tape, c_prev_tape, i_tape, f_tape, o_tape, g_tape,
-        h_tanh_tape, h_tape hold one row per iteration of the loop on line 11:
+    Memory: the tapes c_prev_tape, i_tape, f_tape, o_tape, g_tape, h_tanh_tape,
+        h_tape hold one row per iteration of the loop on line 11:
     O(trip count x the values an iteration records).
     """
     x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
@@ -160,7 +160,6 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
     hs = np.zeros((N, T, H))
     # line 11: for t in range(T):
     h = h0
-    h_prev_tape = np.zeros((T, N, H))
     c_prev_tape = np.zeros((T, N, H))
     i_tape = np.zeros((T, N, H))
     f_tape = np.zeros((T, N, H))
@@ -169,7 +168,6 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
     h_tanh_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     for t in range(T):
-        h_prev_tape[t] = h
         c_prev_tape[t] = c
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
         a = x[:, t, :].dot(Wx) + h.dot(Wh) + b
@@ -198,9 +196,9 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
     out = _vdot(hs, dy)
     cache = (
         x,
+        h0,
         Wh,
         dy,
-        h_prev_tape,
         c_prev_tape,
         i_tape,
         f_tape,
@@ -226,9 +224,9 @@ def lstm_loss_backward(d_out, cache):
     """
     (
         x,
+        h0,
         Wh,
         dy,
-        h_prev_tape,
         c_prev_tape,
         i_tape,
         f_tape,
@@ -252,6 +250,7 @@ def lstm_loss_backward(d_out, cache):
     d_Wh = np.zeros((H, 4 * H))
     d_b = np.zeros((4 * H,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 19: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 18: h = o * tanh(c)
@@ -275,7 +274,7 @@ def lstm_loss_backward(d_out, cache):
         a_g1 = d_a.T
         a_g2 = d_a.dot(Wh.T)
         d_Wx += a_g1.dot(x[:, t, :]).T
-        d_Wh += a_g1.dot(h_prev_tape[t]).T
+        d_Wh += a_g1.dot(h_prev).T
         d_b += d_a.sum(axis=0)
         d_c, d_h = c_g1, a_g2
     d_h0 = d_h
@@ -312,7 +311,6 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     hs = np.zeros((N, T, H))
     # line 11: for t in range(T):
     h = h0
-    h_prev_tape = np.zeros((T, N, H))
     c_prev_tape = np.zeros((T, N, H))
     i_tape = np.zeros((T, N, H))
     f_tape = np.zeros((T, N, H))
@@ -321,7 +319,6 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     h_tanh_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     for t in range(T):
-        h_prev_tape[t] = h
         c_prev_tape[t] = c
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
         a = x[:, t, :].dot(Wx) + h.dot(Wh) + b
@@ -356,6 +353,7 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     d_Wh = np.zeros((H, 4 * H))
     d_b = np.zeros((4 * H,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 19: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 18: h = o * tanh(c)
@@ -379,7 +377,7 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         a_g1 = d_a.T
         a_g2 = d_a.dot(Wh.T)
         d_Wx += a_g1.dot(x[:, t, :]).T
-        d_Wh += a_g1.dot(h_prev_tape[t]).T
+        d_Wh += a_g1.dot(h_prev).T
         d_b += d_a.sum(axis=0)
         d_c, d_h = c_g1, a_g2
     d_h0 = d_h

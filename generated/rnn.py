@@ -179,9 +179,8 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
 
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, H],
         Wh: Matrix[H, H], b: Vector[H], dy: Tensor[N, T, H] -> Scalar.
-    Cache: x, Wh, dy, h_prev_tape, h_tape, N, T, D, H.
-    Memory: the tapes h_prev_tape,
-        h_tape hold one row per iteration of the loop on line 14:
+    Cache: x, h0, Wh, dy, h_tape, N, T, D, H.
+    Memory: the tapes h_tape hold one row per iteration of the loop on line 14:
     O(trip count x the values an iteration records).
     """
     x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
@@ -206,10 +205,8 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
     hs = np.zeros((N, T, H))
     # line 14: for t in range(T):
     h = h0
-    h_prev_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     for t in range(T):
-        h_prev_tape[t] = h
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
         h = np.tanh(x[:, t, :].dot(Wx) + h.dot(Wh) + b)
         h_tape[t] = h
@@ -217,7 +214,7 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
         hs[:, t, :] = h
     # line 17: return sum(hs * dy)
     out = _vdot(hs, dy)
-    cache = (x, Wh, dy, h_prev_tape, h_tape, N, T, D, H)
+    cache = (x, h0, Wh, dy, h_tape, N, T, D, H)
     return out, cache
 
 
@@ -229,7 +226,7 @@ def rnn_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``rnn_loss_forward``.
     """
-    x, Wh, dy, h_prev_tape, h_tape, N, T, D, H = cache
+    x, h0, Wh, dy, h_tape, N, T, D, H = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "rnn_loss_backward", "d_out")
     # line 17: return sum(hs * dy)
@@ -240,6 +237,7 @@ def rnn_loss_backward(d_out, cache):
     d_Wh = np.zeros((H, H))
     d_b = np.zeros((H,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 16: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
@@ -247,7 +245,7 @@ def rnn_loss_backward(d_out, cache):
         h_g2 = h_g1.T
         h_g3 = h_g1.dot(Wh.T)
         d_Wx += h_g2.dot(x[:, t, :]).T
-        d_Wh += h_g2.dot(h_prev_tape[t]).T
+        d_Wh += h_g2.dot(h_prev).T
         d_b += h_g1.sum(axis=0)
         d_h = h_g3
     d_h0 = d_h
@@ -282,10 +280,8 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     hs = np.zeros((N, T, H))
     # line 14: for t in range(T):
     h = h0
-    h_prev_tape = np.zeros((T, N, H))
     h_tape = np.zeros((T, N, H))
     for t in range(T):
-        h_prev_tape[t] = h
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
         h = np.tanh(x[:, t, :].dot(Wx) + h.dot(Wh) + b)
         h_tape[t] = h
@@ -300,6 +296,7 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     d_Wh = np.zeros((H, H))
     d_b = np.zeros((H,))
     for t in reversed(range(T)):
+        h_prev = h_tape[t - 1] if t > 0 else h0
         # line 16: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
@@ -307,7 +304,7 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         h_g2 = h_g1.T
         h_g3 = h_g1.dot(Wh.T)
         d_Wx += h_g2.dot(x[:, t, :]).T
-        d_Wh += h_g2.dot(h_prev_tape[t]).T
+        d_Wh += h_g2.dot(h_prev).T
         d_b += h_g1.sum(axis=0)
         d_h = h_g3
     d_h0 = d_h

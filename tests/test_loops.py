@@ -192,14 +192,19 @@ def test_rnn_backward_reads_like_cs231n():
     assert backward.count("for t in reversed(range(T)):") == 1
     for line in [
         "        d_Wx += h_g2.dot(x[:, t, :]).T",
-        "        d_Wh += h_g2.dot(h_prev_tape[t]).T",
+        "        h_prev = h_tape[t - 1] if t > 0 else h0",
+        "        d_Wh += h_g2.dot(h_prev).T",
         "        d_b += h_g1.sum(axis=0)",
         "    d_h0 = d_h",
     ]:
         assert line in backward.splitlines(), line
-    forward = text[text.index("def rnn_loss_forward") :]
-    assert "    for t in range(T):\n        h_prev_tape[t] = h\n" in forward
+    forward = text[
+        text.index("def rnn_loss_forward") : text.index("def rnn_loss_backward")
+    ]
+    # one tape: the carried h at an iteration's start is the previous row of h_tape
     assert "h_tape = np.zeros((T, N, H))" in forward
+    assert forward.count("_tape = np.zeros") == 1
+    assert "        h_tape[t] = h\n" in forward
 
 
 def test_forward_docstring_states_tape_memory():

@@ -326,6 +326,8 @@ def emit_grad(em: Emitter, i: int) -> None:
     lines: list[str] = []
     bound: dict[int, P.Expr] = {}
     dvars: dict[int, str] = {}
+    tapes: dict[int, str] = {}
+    starts: dict[int, str] = {}
     for a, (role, x) in zip(node.args, grad.roles):
         if role == "seed":
             mutated = nodes[grad.d_carried[x]].op == "setitem"
@@ -334,9 +336,19 @@ def emit_grad(em: Emitter, i: int) -> None:
             dvars[x] = name
             bound[grad.seeds[x]] = P.name(name)
         elif role == "tape":
-            bound[x] = P.subscript(outer(em, a, i), pos)
+            tapes[x] = outer(em, a, i).text
+            bound[x] = P.subscript(P.name(tapes[x]), pos)
+        elif role == "start":
+            starts[x] = outer(em, a, i).text
         else:
             bound[x] = outer(em, a, i)
+    first = []  # h_prev = h_tape[t - 1] if t > 0 else h0
+    for k, start in starts.items():
+        p, o = body.carried[k], body.outs[k]
+        prev = P.dim(body.position() - 1, {**em.ctx.dims, body.var: var})
+        name = em.namer.fresh(body.names[k] + "_prev")
+        first.append(f"{name} = {tapes[o]}[{prev}] if {pos} > 0 else {start}")
+        bound[p] = P.name(name)
     accs: dict[int, str] = {}
     for c, d in enumerate(grad.d_captures):
         if d is None:
@@ -381,7 +393,7 @@ def emit_grad(em: Emitter, i: int) -> None:
         sub.node(j, set())
     tail = update_lines(sub, [(dvars[k], grad.d_carried[k]) for k in live])
     loop_lines = [f"for {var} in {range_text(body, em.ctx.dims, True)}:"]
-    loop_lines += indent(tail, sub.blocks)
+    loop_lines += ["    " + ln for ln in first] + indent(tail, sub.blocks)
     em.statement(i, lines + loop_lines)
     after = []
     for n, j in outs.items():

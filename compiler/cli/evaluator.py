@@ -164,6 +164,15 @@ class Evaluator:
                     ev.bind(x, v[row])
                 elif role == "capture":
                     ev.bind(x, v)
+            for (role, k), v in zip(grad.roles, values):
+                if role == "start":  # the previous row of the end value's tape
+                    o = body.outs[k]
+                    tape = next(
+                        w
+                        for (r, j), w in zip(grad.roles, values)
+                        if j == o and r == "tape"
+                    )
+                    ev.bind(body.carried[k], tape[row - 1] if row > 0 else v)
             for k, v in carried.items():
                 ev.bind(grad.seeds[k], v)
             for j, sub in enumerate(grad.nodes):  # behind a tape: never read

@@ -67,7 +67,9 @@ class LoopGrad:
 
     ``roles`` names each argument of the ``loop_grad`` node: ``("seed", k)`` the upstream
     gradient of carried value ``k`` after the loop, ``("tape", j)`` the recorded values of
-    body node ``j``, ``("capture", p)`` the outer value of capture parameter ``p``.
+    body node ``j``, ``("capture", p)`` the outer value of capture parameter ``p``,
+    ``("start", k)`` carried value ``k`` before the loop: its value at an iteration's
+    start is then the previous row of the tape of its value at the end.
     ``seeds[k]`` is the body parameter standing for carried value ``k``'s gradient at the
     end of an iteration (None: not differentiated), ``d_carried[k]`` its gradient at the
     start (None: zero), ``d_captures[c]`` capture ``c``'s gradient from one iteration

@@ -232,6 +232,14 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     read -= set(body.captures)
     stop = set(body.captures)
     recompute, tapes = classify(body, read, stop)
+    # a carried value at an iteration's start is the previous row of the tape of its
+    # value at the end, when that is taped (the start value before the first one)
+    shifted = [
+        k
+        for k, (p, o) in enumerate(zip(body.carried, body.outs))
+        if p in tapes and o in tapes and nodes[o].op != "setitem"
+    ]
+    tapes = [j for j in tapes if j not in {body.carried[k] for k in shifted}]
     todo = {j for j in need if j not in fwd} | recompute
     used = {a for j in todo for a in nodes[j].args} | set(roots)
     roles, args = [], []
@@ -250,6 +258,9 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
         if p in used:
             args.append(node.args[c])
             roles.append(("capture", p))
+    for k in shifted:
+        args.append(node.args[ncap + k])
+        roles.append(("start", k))
     grad_outs = [("carried", k) for k in live] + [
         ("capture", c) for c, d in enumerate(d_captures) if d is not None
     ]
