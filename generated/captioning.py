@@ -261,19 +261,18 @@ def captioning_loss_backward(d_out, cache):
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
         h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
-        h_g2 = h_g1.T
-        h_g3 = h_g1.dot(Wh.T)
+        h_g2 = h_g1.dot(Wh.T)
         d_x = h_g1.dot(Wx.T)
         # line 11: x = W_embed[captions_in[:, t]]
         np.add.at(d_W_embed, captions_in[:, t], d_x)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
-        d_Wx += h_g2.dot(x_2).T
-        d_Wh += h_g2.dot(h_prev).T
+        d_Wx += x_2.T.dot(h_g1)
+        d_Wh += h_prev.T.dot(h_g1)
         d_b += h_g1.sum(axis=0)
         # line 13: scores = h @ W_vocab + b_vocab
-        d_W_vocab += d_scores.T.dot(h_tape[t]).T
+        d_W_vocab += h_tape[t].T.dot(d_scores)
         d_b_vocab += d_scores.sum(axis=0)
-        d_h = h_g3
+        d_h = h_g2
     d_h0 = d_h
     return d_h0, d_W_embed, d_Wx, d_Wh, d_b, d_W_vocab, d_b_vocab
 
@@ -363,19 +362,18 @@ def captioning_loss_value_and_grad(
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
         h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
-        h_g2 = h_g1.T
-        h_g3 = h_g1.dot(Wh.T)
+        h_g2 = h_g1.dot(Wh.T)
         d_x = h_g1.dot(Wx.T)
         # line 11: x = W_embed[captions_in[:, t]]
         np.add.at(d_W_embed, captions_in[:, t], d_x)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
-        d_Wx += h_g2.dot(x_2).T
-        d_Wh += h_g2.dot(h_prev).T
+        d_Wx += x_2.T.dot(h_g1)
+        d_Wh += h_prev.T.dot(h_g1)
         d_b += h_g1.sum(axis=0)
         # line 13: scores = h @ W_vocab + b_vocab
-        d_W_vocab += d_scores.T.dot(h_tape[t]).T
+        d_W_vocab += h_tape[t].T.dot(d_scores)
         d_b_vocab += d_scores.sum(axis=0)
-        d_h = h_g3
+        d_h = h_g2
     d_h0 = d_h
     return out, (d_h0, d_W_embed, d_Wx, d_Wh, d_b, d_W_vocab, d_b_vocab)
 

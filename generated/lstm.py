@@ -271,12 +271,11 @@ def lstm_loss_backward(d_out, cache):
         # line 13: i = sigmoid(a[:, :H])
         d_a[:, :H] += d_i * i_tape[t] * (1.0 - i_tape[t])
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
-        a_g1 = d_a.T
-        a_g2 = d_a.dot(Wh.T)
-        d_Wx += a_g1.dot(x[:, t, :]).T
-        d_Wh += a_g1.dot(h_prev).T
+        a_g1 = d_a.dot(Wh.T)
+        d_Wx += x[:, t, :].T.dot(d_a)
+        d_Wh += h_prev.T.dot(d_a)
         d_b += d_a.sum(axis=0)
-        d_c, d_h = c_g1, a_g2
+        d_c, d_h = c_g1, a_g1
     d_h0 = d_h
     return d_h0, d_Wx, d_Wh, d_b
 
@@ -374,12 +373,11 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         # line 13: i = sigmoid(a[:, :H])
         d_a[:, :H] += d_i * i_tape[t] * (1.0 - i_tape[t])
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
-        a_g1 = d_a.T
-        a_g2 = d_a.dot(Wh.T)
-        d_Wx += a_g1.dot(x[:, t, :]).T
-        d_Wh += a_g1.dot(h_prev).T
+        a_g1 = d_a.dot(Wh.T)
+        d_Wx += x[:, t, :].T.dot(d_a)
+        d_Wh += h_prev.T.dot(d_a)
         d_b += d_a.sum(axis=0)
-        d_c, d_h = c_g1, a_g2
+        d_c, d_h = c_g1, a_g1
     d_h0 = d_h
     return out, (d_h0, d_Wx, d_Wh, d_b)
 

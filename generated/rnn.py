@@ -242,12 +242,11 @@ def rnn_loss_backward(d_out, cache):
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
         h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
-        h_g2 = h_g1.T
-        h_g3 = h_g1.dot(Wh.T)
-        d_Wx += h_g2.dot(x[:, t, :]).T
-        d_Wh += h_g2.dot(h_prev).T
+        h_g2 = h_g1.dot(Wh.T)
+        d_Wx += x[:, t, :].T.dot(h_g1)
+        d_Wh += h_prev.T.dot(h_g1)
         d_b += h_g1.sum(axis=0)
-        d_h = h_g3
+        d_h = h_g2
     d_h0 = d_h
     return d_h0, d_Wx, d_Wh, d_b
 
@@ -301,12 +300,11 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
         h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
-        h_g2 = h_g1.T
-        h_g3 = h_g1.dot(Wh.T)
-        d_Wx += h_g2.dot(x[:, t, :]).T
-        d_Wh += h_g2.dot(h_prev).T
+        h_g2 = h_g1.dot(Wh.T)
+        d_Wx += x[:, t, :].T.dot(h_g1)
+        d_Wh += h_prev.T.dot(h_g1)
         d_b += h_g1.sum(axis=0)
-        d_h = h_g3
+        d_h = h_g2
     d_h0 = d_h
     return out, (d_h0, d_Wx, d_Wh, d_b)
 

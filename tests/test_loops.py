@@ -191,9 +191,11 @@ def test_rnn_backward_reads_like_cs231n():
     backward = backward[: backward.index("\ndef ")]
     assert backward.count("for t in reversed(range(T)):") == 1
     for line in [
-        "        d_Wx += h_g2.dot(x[:, t, :]).T",
         "        h_prev = h_tape[t - 1] if t > 0 else h0",
-        "        d_Wh += h_g2.dot(h_prev).T",
+        "        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)",
+        "        h_g2 = h_g1.dot(Wh.T)",
+        "        d_Wx += x[:, t, :].T.dot(h_g1)",
+        "        d_Wh += h_prev.T.dot(h_g1)",
         "        d_b += h_g1.sum(axis=0)",
         "    d_h0 = d_h",
     ]:

@@ -14,6 +14,7 @@ import dataclasses
 
 from ..core.ir import Builder, Function, Param, rebuild, run_body
 from ..core.loops import LoopBody
+from ..ops.linalg import transpose_last
 from ..rewrite import make_rewriter
 from .fuse import BodyBuilder, fuse_regions
 
@@ -119,3 +120,38 @@ def expand_body(body: LoopBody) -> LoopBody:
     """``body`` with its fused nodes (and its inner loops' bodies) expanded."""
     fn = as_function(body.nodes, [*body.captures, *body.carried], body_keys(body))
     return remapped(body, expand_graph(fn))
+
+
+def flipped(nodes, i: int) -> tuple[int, int] | None:
+    """``(x, g)`` when node ``i`` is ``(g^T x)^T`` of matrices (a weight's gradient as
+    the matmul rule writes it for long data matrices), else None."""
+    node = nodes[i]
+    if node.op != "transpose" or len(node.shape) != 2:
+        return None
+    inner = nodes[node.args[0]]
+    if inner.op != "matmul" or len(inner.shape) != 2:
+        return None
+    g, x = inner.args
+    if nodes[g].op != "transpose" or len(nodes[x].shape) != 2:
+        return None
+    return x, nodes[g].args[0]
+
+
+# (g^T x)^T -> x^T g  (in a loop body, where the rows are one step's, not the data's)
+def weight_gradients(fn: Function) -> Function:
+    """``fn`` (a reverse loop's graph) with each weight gradient written ``x^T g``, as
+    a per-step gradient reads (``dWx += x[:, t, :].T @ dtanh``): the orientation the
+    matmul rule picks for a long data matrix (``(g^T x)^T``) is the slower one for the
+    rows of one step."""
+    if not any(flipped(fn.nodes, i) for i in range(len(fn.nodes))):
+        return fn
+    b = Builder(rewrite=make_rewriter(fuse=False))
+
+    def make(i, node, remap):
+        found = flipped(fn.nodes, i)
+        if found is None:
+            return None
+        x, g = found
+        return b.emit("matmul", transpose_last(b, remap[x]), remap[g])
+
+    return rebuild(fn, b, make)

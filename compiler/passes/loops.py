@@ -23,7 +23,13 @@ from ..core.prim import PRIMS
 from ..ops.common import zeros_of
 from ..rewrite import make_rewriter
 from .autodiff import MULTI, live_masks, reverse_walk
-from .loop_bodies import as_function, body_keys, expand_graph, remapped
+from .loop_bodies import (
+    as_function,
+    body_keys,
+    expand_graph,
+    remapped,
+    weight_gradients,
+)
 
 #: operations cheap enough to run again in the reverse loop rather than to record
 CHEAP = frozenset(
@@ -220,6 +226,7 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     keys.update({f"dcap{c}": d for c, d in enumerate(d_captures) if d is not None})
     params = [*body.captures, *body.carried]
     source, fn = body, expand_graph(as_function(bb.nodes, params, keys))
+    fn = weight_gradients(fn)
     body, nodes, g = remapped(body, fn), fn.nodes, fn.grads
     seed_params = [g.get(f"seed{k}") for k in range(len(body.carried))]
     d_carried = [g.get(f"dcar{k}") for k in range(len(body.carried))]
