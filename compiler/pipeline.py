@@ -20,21 +20,33 @@ from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
+from .passes import loop_forward as _loop_forward  # noqa: F401 - a loop's tangent
+from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
+from .passes.loop_bodies import expand_graph, fuse_loops
 from .passes.seed import with_value_and_grad
+
+
+def fused(fn: Function, fuse: bool) -> Function:
+    """``fn`` with its elementwise regions fused (those of loop bodies too) when ``fuse``."""
+    return fuse_loops(fuse_regions(fn)) if fuse else fn
 
 
 def walk(fn: Function, *, fuse: bool = True) -> Function:
     """The pipeline up to and including the backward walk: fused (when ``fuse``) and
     differentiated, with the walk's record (``adjoints``, ``sent``) still valid."""
-    return differentiate(fuse_regions(fn) if fuse else fn, fuse=fuse)
+    return differentiate(fused(fn, fuse), fuse=fuse)
 
 
 def finish(fn: Function, fuse: bool) -> Function:
-    """A graph after its transformation: fused nodes expanded, late rewrites."""
-    return late(expand_fused(fn) if fuse else fn)
+    """A graph after its transformation: fused nodes expanded (each loop given the
+    expanded body its reverse loop was built on), late rewrites."""
+    out = expand_fused(fn) if fuse else fn
+    if any(node.op == "loop" for node in out.nodes):
+        out = expand_graph(out)
+    return late(out)
 
 
 def hessian_eligible(fn: Function) -> bool:
@@ -54,19 +66,37 @@ def transform(
     """One lowered function through the passes: fused (when ``fuse``), then, when
     ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph;
     with ``jvp`` and ``hvp`` (a scalar function only) its forward-mode graphs too."""
-    fused = fuse_regions(fn) if fuse else fn
+    fused_fn = fused(fn, fuse)
     if not adjoint:
-        return fused
-    walked = differentiate(fused, fuse=fuse)
+        return fused_fn
+    walked = differentiate(fused_fn, fuse=fuse)
     out = with_value_and_grad(finish(walked, fuse))
     extra = {}
+    if hvp:
+        no_loops(fn, "--hvp")
     if jvp:
-        extra["jvp"] = finish(forward.jvp(fused), fuse)
+        extra["jvp"] = finish(forward.jvp(fused_fn), fuse)
     if hvp and fn.nodes[fn.output].shape == ():
         extra["hvp"] = finish(forward.hvp(walked), fuse)
         if hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape:
             extra["hessian"] = hessian(fn, extra["hvp"])
     return dataclasses.replace(out, **extra)
+
+
+def no_loops(fn: Function, flag: str) -> None:
+    """f_hvp (forward mode through the reverse loop) does not go through loops yet: a
+    located error at the first one (f_jvp does: ``passes/loop_forward.py``)."""
+    for node in fn.nodes:
+        if node.op == "loop":
+            raise FormulaError(
+                f"{flag}: second derivatives (f_hvp, forward over reverse) through a "
+                f"for loop are not supported yet ('{fn.name}'); --jvp works, and "
+                f"without {flag} the value and the gradients",
+                filename=fn.filename,
+                line=node.loc.line,
+                col=node.loc.col,
+                source_line=node.loc.text,
+            )
 
 
 def hessian(fn: Function, hvp: Function) -> Function:

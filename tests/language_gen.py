@@ -887,27 +887,58 @@ def fam_scalar_domain(g: Gen) -> Expr:
 
 
 def fam_loop(g: Gen) -> Expr:
-    """``for`` loops over ``range`` with item assignment into a local array: rows by
-    the loop variable, and ``a[idx] += v`` with an Index array that may repeat."""
+    """``for`` loops over ``range``: item assignment into a local array by the loop
+    variable (``h[t] = ...``, ``+=``, reading an earlier row), carried values (a vector
+    through a random elementwise step, an accumulator), nested loops, a loop running
+    backwards with a step, ``zeros``/``zeros_like``/``ones_like``."""
     g.tag("loop")
     n, k = g.r.randint(2, 4), g.r.randint(2, 4)
     x = g.input((n, k))
-    kind = g.r.choice(["rows", "scatter"])
+    dn, dk = g.dim(n), g.dim(k)
+    kind = g.r.choice(["rows", "carried", "nested", "accumulate", "reverse", "slice"])
     g.tag(f"loop-{kind}")
     h = g.fresh("h")
     if kind == "rows":
-        g.stmts.append(f"{h} = zeros(({g.dim(n)}, {g.dim(k)}))")
-        g.stmts.append(f"for t in range({g.dim(n) if g.r.random() < 0.5 else n - 1}):")
+        stop = dn if g.r.random() < 0.5 else f"{dn} - 1"
+        g.stmts.append(f"{h} = zeros(({dn}, {dk}))")
+        g.stmts.append(f"for t in range({stop}):")
         g.stmts.append(f"    {h}[t] = tanh({x.text}[t]) + 0.5 * {h}[t - 1]")
         return Expr(h, (n, k))
-    repeat = g.r.random() < 0.6
-    g.tag("scatter-assign-repeat" if repeat else "scatter-assign-unique")
-    m = g.r.randint(1, 3)
-    i = g.index_input((m,), n, repeat)
-    v = g.input((m, k))
+    if kind == "carried":
+        g.tag("loop-carried")
+        w = g.input((k,))
+        start = g.r.choice(
+            [f"{x.text}[0] * 0.5", f"ones_like({w.text})", f"zeros_like({w.text})"]
+        )
+        op = g.r.choice(["tanh", "sin", "sigmoid", "cos"])
+        g.stmts.append(f"{h} = {start}")
+        g.stmts.append(f"for t in range({dn}):")
+        g.stmts.append(f"    {h} = {op}({h} * {w.text} + {x.text}[t])")
+        return Expr(h, (k,))
+    if kind == "nested":
+        c = g.fresh("c")
+        g.stmts.append(f"{h} = zeros(({dn}, {dk}))")
+        g.stmts.append(f"{c} = 0.0")
+        g.stmts.append(f"for t in range({dn}):")
+        g.stmts.append(f"    for j in range({dk}):")
+        g.stmts.append(
+            f"        {h}[t, j] = sin({x.text}[t, j]) * {c} + {x.text}[t, j]"
+        )
+        g.stmts.append(f"        {c} = {c} + 0.25 * {h}[t, j]")
+        return Expr(f"{h} + {c}", (n, k))
+    if kind == "accumulate":
+        g.stmts.append(f"{h} = zeros_like({x.text}[0])")
+        g.stmts.append(f"for t in range(1, {dn}):")
+        g.stmts.append(f"    {h} += {x.text}[t] * {x.text}[t - 1]")
+        return Expr(h, (k,))
+    if kind == "reverse":
+        g.stmts.append(f"{h} = ones_like({x.text})")
+        g.stmts.append(f"for t in range({dn} - 2, -1, -1):")
+        g.stmts.append(f"    {h}[t] = cos({x.text}[t]) * {h}[t + 1]")
+        return Expr(h, (n, k))
     g.stmts.append(f"{h} = zeros_like({x.text})")
-    g.stmts.append(f"for t in range({g.r.randint(1, 2)}):")
-    g.stmts.append(f"    {h}[{i.text}] += {v.text} * {x.text}[{i.text}]")
+    g.stmts.append(f"for t in range({dn}):")
+    g.stmts.append(f"    {h}[t, 1:] += {x.text}[t, :-1] * {x.text}[t, 1:]")
     return Expr(f"{h} + {x.text}", (n, k))
 
 
@@ -933,11 +964,11 @@ FAMILIES = {
     fam_slice_dims: 0.6,
     fam_scalar_domain: 0.5,
     fam_conv: 0.3,
+    fam_loop: 0.4,
 }
-# Families of SPEC constructs gradc does not build yet (loops: planned): the reference
-# interpreter runs them; each joins FAMILIES, with its weight, in the change that
-# builds it.
-PLANNED = {fam_loop: 0.4}
+# Families of SPEC constructs gradc does not build yet: the reference interpreter runs
+# them; each joins FAMILIES, with its weight, in the change that builds it.
+PLANNED: dict = {}
 
 
 # ----------------------------------------------------------------------------- scalar

@@ -102,6 +102,42 @@ EXAMPLE_POINTS = {
         r.normal(size=(2, 1, 28, 28)),
         r.integers(0, 10, size=2),
     ],
+    "rnn_step": lambda r: [
+        r.normal(size=(3, 4)),
+        r.normal(size=(3, 2)),
+        r.normal(size=(4, 2)),
+        r.normal(size=(2, 2)),
+        r.normal(size=2),
+    ],
+    "rnn_loss": lambda r: [
+        r.normal(size=(2, 3, 4)),
+        r.normal(size=(2, 3)),
+        r.normal(size=(4, 3)) * 0.5,
+        r.normal(size=(3, 3)) * 0.5,
+        r.normal(size=3),
+        r.normal(size=(2, 3, 3)),
+    ],
+    "lstm_loss": lambda r: [
+        r.normal(size=(2, 3, 4)),
+        r.normal(size=(2, 2)),
+        r.normal(size=(4, 8)) * 0.5,
+        r.normal(size=(2, 8)) * 0.5,
+        r.normal(size=8),
+        r.normal(size=(2, 3, 2)),
+    ],
+    "captioning_loss": lambda r: [
+        r.integers(0, 5, size=(2, 3)),
+        r.integers(0, 5, size=(2, 3)),
+        np.ones((2, 3)),
+        r.normal(size=(2, 3)),
+        r.normal(size=(5, 4)),
+        r.normal(size=(4, 3)) * 0.5,
+        r.normal(size=(3, 3)) * 0.5,
+        r.normal(size=3),
+        r.normal(size=(3, 5)),
+        r.normal(size=5),
+    ],
+    "oscillator_fit": lambda r: [1.2, 0.3, 0.5, -0.1, r.normal(size=5)],
 }
 
 

@@ -372,4 +372,7 @@ def test_fuzz_long(tmp_path, part):
 
 
 if __name__ == "__main__":
+    # the checkout's gradc, as in the pytest process (conftest.py), not the installed one
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    __import__("cli").use_checkout()
     child(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])

@@ -16,6 +16,10 @@ from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
 
+#: printers of nodes that are whole blocks of statements (loops), ``(emitter, i)``;
+#: filled by ``backend/loops.py``
+STATEMENT_NODES: dict = {}
+
 
 def cite(node) -> str:
     """The comment over a node's block: its formula line, cut to 100 characters."""
@@ -241,6 +245,11 @@ class Emitter:
     def node(self, i: int, firsts: set[int]) -> None:
         """Emit node ``i``: a statement, an accumulation, or an expression to inline."""
         nodes, node = self.nodes, self.nodes[i]
+        if node.op in STATEMENT_NODES:  # a loop: its own printer (``backend/loops``)
+            STATEMENT_NODES[node.op](self, i)
+            return
+        if i in self.named:  # a loop's result, named by the loop
+            return
         acc = node.op == "add" and node.attr("acc")
         # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
         negated = acc and negated_part(node, nodes, self.named, self.uses)

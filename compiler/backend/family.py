@@ -9,6 +9,7 @@ from ..core.ir import Function, reachable
 from ..core.names import XP_HELPER_ORDER, reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
+from . import loops as _loops  # noqa: F401 - registers the loop printers
 from .checks import check_seed, prologue, to_float64, unchecked_inputs
 from .context import Ctx
 from .emit import Emitter, emit_body
@@ -21,6 +22,7 @@ from .layout import (
     identifiers,
     lay_out,
     tuple_lines,
+    wrap_items,
 )
 from .memory import owned
 from .naming import Namer
@@ -122,6 +124,20 @@ def taken_names(fn_names: list[str], target: Target) -> set[str]:
     return reserved_names(fn_names) | (XP_NAMES if target.xp else set())
 
 
+def tape_note(fn: Function, cache: list[int], exprs) -> list[str]:
+    """The memory a loop's tapes take, for ``f_forward``'s docstring (SPEC §1.1)."""
+    tapes = [i for i in cache if fn.nodes[i].op == "loop_tape"]
+    if not tapes:
+        return []
+    loops = sorted({fn.nodes[fn.nodes[i].args[0]].loc.line for i in tapes})
+    where = ", ".join(str(n) for n in loops)
+    where = f"on line {where}" if len(loops) == 1 else f"on lines {where}"
+    tail = f" hold one row per iteration of the loop {where}:"
+    return wrap_items("Memory: the tapes", [exprs[i].text for i in tapes], tail) + [
+        "O(trip count x the values an iteration records)."
+    ]
+
+
 class Family:
     """Emits the functions of the formula function ``fn`` (see ``function_family``)."""
 
@@ -194,7 +210,8 @@ class Family:
         forward = lay_out(
             self.name("forward"),
             params,
-            docstring(fn, "forward", [self.rn(c) for c in cache_names]),
+            docstring(fn, "forward", [self.rn(c) for c in cache_names])
+            + tape_note(fn, sched.cache, fexprs),
             self.rn.lines(
                 self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
                 + body_lines(fblocks)

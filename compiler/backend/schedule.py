@@ -30,6 +30,9 @@ def schedule(fn: Function) -> Schedule:
     fwd_set = reachable(nodes, [fn.output])
     grads = [fn.grads[p.name] for p in fn.wrt]
     need_grads = reachable(nodes, grads)
+    # the tapes a reverse loop reads are recorded by the forward loop
+    tapes = sorted(i for i in need_grads if nodes[i].op == "loop_tape")
+    fwd_set |= reachable(nodes, tapes)
     bwd_set = need_grads - fwd_set - {fn.seed}
     forward = [i for i in range(len(nodes)) if i in fwd_set and nodes[i].op != "param"]
     backward = [

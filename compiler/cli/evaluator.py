@@ -70,6 +70,10 @@ class Evaluator:
         self.nodes = nodes
         self.dims = dict(dims)
         self.values: dict[int, object] = {}
+        self.runs: dict[int, list] = {}  # a loop's body values, iteration by iteration
+        self.reverse_runs: dict[
+            int, list
+        ] = {}  # a reverse loop's, last iteration first
         self.ctx = Ctx(nodes, {d: dim_var(d) for d in dims})
 
     def bind(self, i: int, value) -> None:
@@ -78,6 +82,8 @@ class Evaluator:
 
     def normalise(self, i: int, value):
         """``value`` as node ``i``'s dtype and concrete shape (a 0-d array as a scalar)."""
+        if self.nodes[i].dtype == "loop":  # the carried values after a loop
+            return value
         dtype = {"float": np.float64, "int": np.int64, "bool": np.bool_}[
             self.nodes[i].dtype
         ]
@@ -108,6 +114,84 @@ class Evaluator:
         dims = "".join(f"{dim_var(d)} = {n}\n" for d, n in self.dims.items())
         return node_function(dims + body, len(args))(*args)
 
+    def loop(self, node: Node, values: list) -> tuple:
+        """The carried values after running the loop ``node``'s body (an ``Evaluator`` of
+        its own per iteration, the loop variable bound like a dimension)."""
+        body = self.expanded(node.attr("body"))
+        ncap = len(body.captures)
+        carried = list(values[ncap:])
+        live = reachable(list(body.nodes), list(body.outs))
+        runs = self.runs.setdefault(self.nodes.index(node), [])
+        runs.clear()
+        for t in self.iterations(body):
+            ev = Evaluator(list(body.nodes), {**self.dims, body.var: t})
+            for p, v in zip(body.captures + body.carried, values[:ncap] + carried):
+                ev.bind(p, v)
+            carried = [ev.value(o) for o in body.outs]
+            for j in sorted(live):  # what the tapes record
+                ev.value(j)
+            runs.append(ev.values)
+        return tuple(carried)
+
+    def expanded(self, body):
+        """The body a loop runs: the expanded one its reverse loop was built on, if the
+        graph has one (its tapes index that body), else ``body``."""
+        for node in self.nodes:
+            if node.op == "loop_grad" and node.attr("grad").source is body:
+                return node.attr("grad").loop
+        return body
+
+    def iterations(self, body) -> range:
+        """The values the loop variable of ``body`` takes."""
+        start, stop = concrete((body.start, body.stop), self.dims)
+        return range(start, stop, body.step)
+
+    def reverse_loop(self, node: Node, values: list) -> tuple:
+        """The gradients the reverse loop ``node`` yields (its body's adjoint graph run
+        iteration by iteration, last first; captures' gradients summed)."""
+        grad = node.attr("grad")
+        body = grad.loop
+        steps = list(self.iterations(body))
+        carried = {x: v for (role, x), v in zip(grad.roles, values) if role == "seed"}
+        sums: dict[int, object] = {}
+        record = self.reverse_runs.setdefault(self.nodes.index(node), [])
+        record.clear()  # the carried values' gradients at each iteration's start
+        for n, t in enumerate(reversed(steps)):
+            row = len(steps) - 1 - n
+            ev = Evaluator(list(grad.nodes), {**self.dims, body.var: t})
+            for (role, x), v in zip(grad.roles, values):
+                if role == "tape":
+                    ev.bind(x, v[row])
+                elif role == "capture":
+                    ev.bind(x, v)
+            for (role, k), v in zip(grad.roles, values):
+                if role == "start":  # the previous row of the end value's tape
+                    o = body.outs[k]
+                    tape = next(
+                        w
+                        for (r, j), w in zip(grad.roles, values)
+                        if j == o and r == "tape"
+                    )
+                    ev.bind(body.carried[k], tape[row - 1] if row > 0 else v)
+            for k, v in carried.items():
+                ev.bind(grad.seeds[k], v)
+            for j, sub in enumerate(grad.nodes):  # behind a tape: never read
+                if sub.op == "param" and j not in ev.values:
+                    ev.bind(j, np.zeros(concrete(sub.shape, ev.dims)))
+            carried = {k: ev.value(grad.d_carried[k]) for k in carried}
+            record.append((t, dict(carried)))
+            for c, d in enumerate(grad.d_captures):
+                if d is not None:
+                    sums[c] = sums.get(c, 0.0) + ev.value(d)
+        out = []
+        for kind, x in grad.outs:
+            if kind == "carried":
+                out.append(carried[x])
+            else:
+                shape = concrete(body.nodes[body.captures[x]].shape, self.dims)
+                out.append(sums.get(x, np.zeros(shape)))
+        return tuple(out)
+
     def _eval(self, k: int):
         """Node ``k``'s value from its inputs' values (which must be known)."""
         node = self.nodes[k]
@@ -116,6 +200,16 @@ class Evaluator:
             raise KeyError(f"no value bound for parameter {node.attr('name')!r}")
         args = [P.name(f"_v{k}") for k in range(len(node.args))]
         values = [self.values[a] for a in node.args]
+        if node.op in ("loop", "loop_grad"):
+            run = self.loop if node.op == "loop" else self.reverse_loop
+            return run(node, values)
+        if node.op in ("loop_out", "loop_grad_out"):
+            return values[0][node.attr("k")]
+        if node.op == "loop_tape":  # body node j's values, iteration by iteration
+            rows = [it[node.attr("j")] for it in self.runs[node.args[0]]]
+            if rows:
+                return np.stack(rows)
+            return np.zeros(tuple(max(0, d) for d in concrete(node.shape, self.dims)))
         if prim.stmts is not None:
             # gradc's own printed statements (scatter: zeros, then an indexed add)
             code = "\n".join(prim.stmts("_out", node, args, self.ctx))

@@ -25,8 +25,14 @@ def cmd_explain(args) -> int:
 
 
 def forward_text(trace: Trace, i: int) -> str:
-    """Node ``i`` printed over the display names of its inputs (``x + y``)."""
+    """Node ``i`` printed over the display names of its inputs (``x + y``); a loop as
+    its header, a carried value as its value after the loop."""
     node = trace.fn.nodes[i]
+    if node.op == "loop":
+        return node.attr("body").header.rstrip(":")
+    if node.op == "loop_out":
+        name = node.attr("k")
+        return f"{trace.fn.nodes[node.args[0]].attr('body').names[name]} after the loop"
     d = Describer(trace.fn.nodes, trace.labels, trace.point.dims)
     args = [d.expr(a) for a in node.args]
     return PRIMS[node.op].emit(node, args, d.ctx).text
@@ -66,10 +72,16 @@ def where(node) -> str:
 
 def forward_lines(trace: Trace, sym: Symbols) -> list[str]:
     """``q = x + y   = 3   [add, line 5]`` for each operation, aligned in columns."""
-    rows = []
+    rows, lines = [], []
     for i in trace.forward:
         node = trace.fn.nodes[i]
         if node.op in ("param", "const", "dim"):
+            continue
+        if node.op == "loop":
+            lines += columns(rows, "  ")
+            rows = []
+            lines.append(f"  {forward_text(trace, i)}:    [loop, {where(node)}]")
+            lines += iteration_lines(trace, i, sym)
             continue
         rows.append(
             [
@@ -78,7 +90,33 @@ def forward_lines(trace: Trace, sym: Symbols) -> list[str]:
                 f"[{op_name(node)}, {where(node)}]",
             ]
         )
-    return columns(rows, "  ")
+    return lines + columns(rows, "  ")
+
+
+#: iterations of a loop shown in full at each end (the others are abbreviated)
+SHOWN = 2
+
+
+def iteration_lines(trace: Trace, i: int, sym: Symbols) -> list[str]:
+    """The named values of each iteration of loop ``i`` (the first and last ``SHOWN``)."""
+    node = trace.fn.nodes[i]
+    body = trace.ev.expanded(node.attr("body"))
+    runs = trace.ev.runs.get(i, [])
+    named = (
+        [j for j, n in enumerate(body.nodes) if n.name and j in runs[0]] if runs else []
+    )
+    steps = list(trace.ev.iterations(body))
+    lines = []
+    for n, (t, values) in enumerate(zip(steps, runs)):
+        if SHOWN <= n < len(runs) - SHOWN:
+            if n == SHOWN:
+                lines.append(f"    {more(len(runs) - 2 * SHOWN)}")
+            continue
+        cells = ", ".join(
+            f"{body.nodes[j].name} = {sym.number(values[j])}" for j in named
+        )
+        lines.append(f"    {body.var} = {t}: {cells}")
+    return lines
 
 
 def step_lines(trace: Trace, step: Step, sym: Symbols) -> list[str]:
@@ -86,6 +124,8 @@ def step_lines(trace: Trace, step: Step, sym: Symbols) -> list[str]:
     fn, L, out = trace.fn, trace.labels, trace.out_label
     i = step.node
     node = fn.nodes[i]
+    if step.kind == "loop":
+        return loop_lines(trace, step, sym)
     lines = [f"  {L[i]} = {forward_text(trace, i)}    [{op_name(node)}, {where(node)}]"]
     up_name = sym.grad(out, L[i])
     upstream = sym.number(step.upstream)
@@ -109,6 +149,51 @@ def step_lines(trace: Trace, step: Step, sym: Symbols) -> list[str]:
     for e in step.edges:
         lines += edge_lines(trace, step, e, sym)
     return lines
+
+
+def loop_lines(trace: Trace, step: Step, sym: Symbols) -> list[str]:
+    """A loop's backward step: the upstream gradients of its carried values, the reverse
+    loop iteration by iteration (the carried values' gradients at each iteration's
+    start, the first and last ``SHOWN``), the gradients it sends each input."""
+    fn, L, out = trace.fn, trace.labels, trace.out_label
+    node = fn.nodes[step.node]
+    body = trace.ev.expanded(node.attr("body"))
+    lines = [f"  {forward_text(trace, step.node)}:    [loop, {where(node)}]"]
+    for j, v in step.parts:
+        lines.append(f"    upstream    {sym.grad(out, L[j])} = {sym.number(v)}")
+    runs = trace.ev.reverse_runs.get(
+        next((k for k, n in enumerate(trace.ev.nodes) if n.op == "loop_grad"
+              and n.attr("grad").source is node.attr("body")), -1),
+        [],
+    )  # fmt: skip
+    lines.append(
+        f"    the reverse loop ({body.header.rstrip(':')}, last iteration first): "
+        "the carried values' gradients at each iteration's start"
+    )
+    for n, (t, grads) in enumerate(runs):
+        if SHOWN <= n < len(runs) - SHOWN:
+            if n == SHOWN:
+                lines.append(f"      {more(len(runs) - 2 * SHOWN)}")
+            continue
+        cells = ", ".join(
+            f"{sym.grad(out, body.names[k])} = {sym.number(v)}"
+            for k, v in grads.items()
+        )
+        lines.append(f"      {body.var} = {t}: {cells}")
+    ncap = len(body.captures)
+    for e in step.edges:
+        target = L.get(e.arg, f"%{e.arg}")
+        how = "summed over the iterations" if e.pos < ncap else "before the first one"
+        lines.append(
+            f"    to {target}: downstream {sym.grad(out, target)} = {sym.number(e.down)}"
+            f"  ({how})"
+        )
+    return lines
+
+
+def more(n: int) -> str:
+    """``... 3 more iterations ...``."""
+    return f"... {n} more iteration{'s' if n != 1 else ''} ..."
 
 
 def edge_lines(trace: Trace, step: Step, e: Edge, sym: Symbols) -> list[str]:

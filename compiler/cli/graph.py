@@ -114,6 +114,9 @@ def graph_dot(trace: Trace, text: str, *, adjoint: bool = False) -> str:
     elif adjoint:
         clusters = [dict(id="forward", title="forward", nodes=nodes)]
         nodes = []
+    body_clusters, body_edges = loop_bodies(trace)
+    clusters += body_clusters
+    edges += body_edges
     if adjoint:
         back_nodes, back_edges = adjoint_graph(trace)
         edges += back_edges
@@ -222,7 +225,9 @@ def forward_graph(trace: Trace) -> tuple[list[dict], list[dict]]:
             waiting = sent.get((a, i))
             g = waiting.pop(0) if waiting else None
             grad = None if g is None else wire_grad(g)
-            edges.append(dot_edge(f"n{a}", f"n{i}", wire_value(ev.values[a]), grad))
+            # a loop's wire to one of its results carries that result
+            v = ev.values[i] if fn.nodes[a].op == "loop" else ev.values[a]
+            edges.append(dot_edge(f"n{a}", f"n{i}", wire_value(v), grad))
     nodes.append(dot_node("out", "output", trace.out_label))
     edges.append(
         dot_edge(
@@ -233,6 +238,48 @@ def forward_graph(trace: Trace) -> tuple[list[dict], list[dict]]:
         )
     )
     return nodes, edges
+
+
+def loop_bodies(trace: Trace) -> tuple[list[dict], list[dict]]:
+    """Each loop's body drawn once, in a box titled with its header and trip count; its
+    wires carry the values of the last iteration (``h`` in, ``h`` out)."""
+    fn, ev = trace.fn, trace.ev
+    clusters, edges = [], []
+    for i in trace.forward:
+        node = fn.nodes[i]
+        if node.op != "loop":
+            continue
+        body = ev.expanded(node.attr("body"))
+        runs = ev.runs.get(i, [])
+        last = runs[-1] if runs else {}
+        live = sorted(reachable(list(body.nodes), list(body.outs)))
+        nodes = []
+        for j in live:
+            sub = body.nodes[j]
+            nid = f"b{i}_{j}"
+            if sub.op == "param":
+                nodes.append(dot_node(nid, "input", sub.attr("name")))
+            elif sub.op in ("const", "dim"):
+                label = (
+                    P.number(sub.attr("value"), integral=True).text
+                    if sub.op == "const"
+                    else str(sub.attr("expr"))
+                )
+                nodes.append(dot_node(nid, "input", label))
+            else:
+                symbol, extra = op_symbol(sub, {**trace.point.dims, body.var: 0})
+                nodes.append(dot_node(nid, "op", symbol, sub.name or "", extra))
+            for a in sub.args:
+                value = wire_value(last[a]) if a in last else None
+                edges.append(dot_edge(f"b{i}_{a}", nid, value))
+        for k, o in enumerate(body.outs):
+            out = f"b{i}_out{k}"
+            nodes.append(dot_node(out, "output", f"{body.names[k]} (next iteration)"))
+            edges.append(dot_edge(f"b{i}_{o}", out, None, style="dashed"))
+        header = body.header.rstrip(":")
+        title = f"line {node.loc.line}: {header} ({len(runs)} iterations)"
+        clusters.append(dict(id=f"loop_{i}", title=title, nodes=nodes))
+    return clusters, edges
 
 
 def adjoint_graph(trace: Trace) -> tuple[list[dict], list[dict]]:

@@ -138,8 +138,11 @@ class TraceReader:
             parts.setdefault(a, []).append((i, ev.value(c)))
         steps = [
             self.step(i, upstream[i], parts.get(i, []))
+            if fn.nodes[i].op != "loop"
+            else self.loop_step(i, upstream)
             for i in reversed(self.forward)
-            if i in self.grad_of and PRIMS[fn.nodes[i].op].adjoint is not None
+            if (i in self.grad_of and PRIMS[fn.nodes[i].op].adjoint is not None)
+            or (fn.nodes[i].op == "loop" and any(k[0] == i for k in self.sent))
         ]
         grads = {p.name: ev.value(fn.grads[p.name]) for p in fn.wrt}
         return Trace(
@@ -154,6 +157,26 @@ class TraceReader:
             parts,
             grads,
         )
+
+    def loop_step(self, i: int, upstream: dict) -> Step:
+        """The backward step of loop ``i``: the gradients of its carried values after
+        it (``parts``: loop_out node -> value), what the reverse loop sends each input."""
+        fn = self.fn
+        outs = [
+            (j, upstream[j])
+            for j in self.forward
+            if fn.nodes[j].op == "loop_out"
+            and fn.nodes[j].args[0] == i
+            and j in upstream
+        ]
+        edges = []
+        for pos, a in enumerate(fn.nodes[i].args):
+            term = self.sent.get((i, pos))
+            if term is not None:
+                edge = Edge(pos, a, wire=(a, i), rule="the reverse loop")
+                edge.down = self.ev.value(term)
+                edges.append(edge)
+        return Step(i, None, "", outs, edges, "loop")
 
     def step(self, i: int, upstream, parts) -> Step:
         """The backward step of forward node ``i``: what it sends to each input."""

@@ -328,14 +328,7 @@ def format_function(fn: Function, *, adjoint: bool = False) -> str:
     for i, node in enumerate(fn.nodes):
         if i not in keep or node.op == "param":
             continue
-        args = ", ".join(f"%{a}" for a in node.args)
-        attrs = ", ".join(f"{k}={format_attr(v)}" for k, v in node.attrs)
-        body = f"{node.op}({', '.join(s for s in (args, attrs) if s)})"
-        name = f"  ; {node.name}" if node.name else ""
-        where = f"  # line {node.loc.line}" if node.loc else ""
-        lines.append(
-            f"  %{i} = {body} : {node.dtype}{format_shape(node.shape)}{name}{where}"
-        )
+        lines += format_node(i, node, "  ")
     lines.append(f"  return %{fn.output}")
     if adjoint:
         if fn.seed is not None:
@@ -345,6 +338,36 @@ def format_function(fn: Function, *, adjoint: bool = False) -> str:
     for rule, line in fn.rewrites:
         lines.append(f"  rewrite {rule}  # line {line}")
     return "\n".join(lines) + "\n"
+
+
+def format_node(i: int, node: Node, indent: str) -> list[str]:
+    """One node's line of ``gradc ir``; a loop's body follows, indented (``%t.3`` are
+    the nodes of the body of the loop on line t)."""
+    args = ", ".join(f"%{a}" for a in node.args)
+    attrs = ", ".join(
+        f"{k}={format_attr(v)}" for k, v in node.attrs if k not in ("body", "grad")
+    )
+    body = f"{node.op}({', '.join(s for s in (args, attrs) if s)})"
+    name = f"  ; {node.name}" if node.name else ""
+    where = f"  # line {node.loc.line}" if node.loc else ""
+    out = [
+        f"{indent}%{i} = {body} : {node.dtype}{format_shape(node.shape)}{name}{where}"
+    ]
+    loop = node.attr("body") or (node.attr("grad") and node.attr("grad").loop)
+    if loop is None:
+        return out
+    grad = node.attr("grad")
+    nodes = grad.nodes if grad else loop.nodes
+    roots = list(loop.outs) if grad is None else [*grad.d_carried, *grad.d_captures]
+    keep = reachable(list(nodes), [r for r in roots if r is not None])
+    kind = "reversed" if grad else "forward"
+    out.append(f"{indent}  {kind} {loop.header}  # carried: {', '.join(loop.names)}")
+    for j, sub in enumerate(nodes):
+        if j in keep:
+            out += format_node(j, sub, indent + "    ")
+    if grad is None:
+        out.append(f"{indent}    carry {', '.join(f'%{o}' for o in loop.outs)}")
+    return out
 
 
 def rebuild(fn: Function, b: Builder, make=None) -> Function:

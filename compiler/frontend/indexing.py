@@ -15,7 +15,14 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     """``x[...]``: integers, slices, ``None`` and integer index arrays, as one
     ``getitem`` node whose ``index`` spec lists them (``a`` items point at the arrays)."""
     x = indexed_value(node.value, scope)
-    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    spec, arrays = index_items(node.slice, scope, scope.b[x].dtype == "int")
+    return emit(scope, node, "getitem", x, *arrays, index=spec)
+
+
+def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[int]]:
+    """The ``index`` spec of a subscript and the integer arrays its ``a`` items point at;
+    an expression of loop variables and dimensions (``t - 1``) is an integer item."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
     spec, arrays = [], []
     for it in items:
         if isinstance(it, ast.Slice):
@@ -27,8 +34,10 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
             spec.append(("n",))
         elif is_int_literal(it):
             spec.append(("i", index_int(it, scope, False)))
+        elif dimension_index(it, scope):
+            spec.append(("i", canon(dim_expression(it, scope))))
         else:
-            if scope.b[x].dtype == "int":
+            if of_int:
                 raise scope.src.error(
                     it,
                     "an Index value or arange(n) is indexed only with "
@@ -37,7 +46,25 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
             arr = index_array(it, scope)
             arrays.append(arr)
             spec.append(("a", len(arrays)))
-    return emit(scope, node, "getitem", x, *arrays, index=tuple(spec))
+    return tuple(spec), arrays
+
+
+def dimension_index(node, scope: Scope) -> bool:
+    """Whether ``node`` is an integer expression of loop variables and dimensions (names
+    in ``scope.dims``, int literals, ``+ - * //``) naming a loop variable, or arithmetic
+    of literals alone (``3 + 1``)."""
+    names = [n for n in ast.walk(node) if isinstance(n, ast.Name)]
+    allowed = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator)
+    allowed += (ast.unaryop, ast.Load)
+    return (
+        all(isinstance(n, allowed) for n in ast.walk(node))
+        and all(
+            type(n.value) is int for n in ast.walk(node) if isinstance(n, ast.Constant)
+        )
+        and all(n.id in scope.dims for n in names)
+        and (not names or any(scope.dims[n.id].is_positive is None for n in names))
+        and not is_int_literal(node)
+    )
 
 
 def indexed_value(node, scope: Scope) -> int:

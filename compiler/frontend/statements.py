@@ -4,6 +4,7 @@ assignments and final ``return``."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
@@ -185,10 +186,25 @@ def stmt_loc(stmt, label: str, src: Source) -> Loc:
     return Loc(stmt.lineno, stmt.col_offset + 1, src.line(stmt.lineno).strip(), label)
 
 
+#: statements lowered elsewhere: ``"for"`` loops and ``"setitem"`` (item assignment),
+#: filled by ``frontend/loops.py``; ``"lower"`` is ``lower_statement`` (for loop bodies)
+STATEMENTS: dict[str, Callable] = {}
+
+
 def lower_statement(stmt, scope: Scope) -> None:
     """Lower one assignment (``name = ...``, or ``name += ...`` and the other
-    augmented forms as ``name = name + ...``) and bind the name in ``scope.env``."""
+    augmented forms as ``name = name + ...``) and bind the name in ``scope.env``; a
+    ``for`` loop or an item assignment through ``STATEMENTS``."""
     src = scope.src
+    if isinstance(stmt, ast.For):
+        return STATEMENTS["for"](stmt, scope)
+    target = getattr(stmt, "target", None) or getattr(stmt, "targets", [None])[-1]
+    if isinstance(stmt, (ast.Assign, ast.AugAssign)) and isinstance(
+        target, ast.Subscript
+    ):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) > 1:
+            raise assignment_error(stmt, src)
+        return STATEMENTS["setitem"](stmt, scope)
     if isinstance(stmt, ast.Assign):
         if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
             raise assignment_error(stmt, src)
@@ -274,3 +290,6 @@ def check_reserved(name: str, node, src: Source) -> None:
     """Refuse assigning to a built-in name."""
     if name in BUILTIN_CALLS or name in ("np", "numpy", "arange", "fuse", "wrt"):
         raise src.error(node, f"cannot assign to '{name}': it is a built-in name")
+
+
+STATEMENTS["lower"] = lower_statement

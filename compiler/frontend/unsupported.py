@@ -10,12 +10,12 @@ from .source import Source
 
 # Hints of UNSUPPORTED: Python syntax formulas do not have, as people name it, and what to
 # write instead.
-PLANNED_FOR = "only `for ... in range(...)` loops are planned"
+FIXED_LOOP = "a loop runs a fixed number of times: write `for t in range(...)`"
 WHERE = "use `where(cond, a, b)`"
 ARRAYWISE = "operations apply to whole arrays: write `sum(v * v)`, not `sum([t * t for t in v])`"
 UNSUPPORTED = {
-    ast.For: ("a for loop", "`for ... in range(...)` loops are planned, not built yet"),
-    ast.While: ("a while loop", PLANNED_FOR),
+    ast.For: ("a for loop", "loops go inside a function: `for t in range(...)`"),
+    ast.While: ("a while loop", FIXED_LOOP),
     ast.If: ("an if statement", WHERE),
     ast.Import: (
         "imports",

@@ -16,6 +16,7 @@ from . import (  # noqa: F401 - registers the operations
     elementwise,
     leaves,
     linalg,
+    loops,
     reductions,
     shape_ops,
 )

@@ -84,7 +84,7 @@ def index_shape(b, args, attrs):
     for pos, e in enumerate(spec):
         if e[0] == "i":
             n = src[k]
-            if isinstance(n, int) and not -n <= e[1] < n:
+            if isinstance(n, int) and isinstance(e[1], int) and not -n <= e[1] < n:
                 raise ShapeError(
                     f"index {e[1]} is out of bounds for a dimension of size {n}"
                 )

@@ -101,8 +101,8 @@ def index_text(spec, a, ctx, *, call: bool = False) -> str:
     """The text inside ``x[...]``; with ``call``, slices as ``slice(a, b)`` (for np.add.at)."""
     parts = []
     for e in spec:
-        if e[0] == "i":
-            parts.append(str(e[1]))
+        if e[0] == "i":  # an int, or an expression of a loop variable (``t - 1``)
+            parts.append(str(e[1]) if isinstance(e[1], int) else P.dim(e[1], ctx.dims))
         elif e[0] == "n":
             parts.append("None")
         elif e[0] == "a":

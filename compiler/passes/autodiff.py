@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 
 from ..core.ir import Builder, Function, reachable
 from ..core.prim import PRIMS
@@ -19,7 +20,7 @@ def active_nodes(fn: Function) -> set[int]:
     """Nodes that depend on a differentiated input (activity analysis)."""
     active = {p.node for p in fn.params if p.wrt}
     for i, node in enumerate(fn.nodes):
-        if node.dtype == "float" and any(a in active for a in node.args):
+        if node.dtype in ("float", "loop") and any(a in active for a in node.args):
             active.add(i)
     return active
 
@@ -29,7 +30,9 @@ Mask = tuple[
 ]  # (bool node, polarity): an element is live where the node is that
 
 
-def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
+def live_masks(
+    b: Builder, fn: Function, roots: list[int] | None = None
+) -> dict[int, Mask]:
     """For each elementwise float node not all of whose elements reach the output: a mask.
 
     A ``where`` gives each branch its condition (negated for the second branch), ANDed
@@ -41,7 +44,8 @@ def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
     effect of JAX's double-``where`` trick, applied automatically). Mask nodes are made
     with ``b``; the ones no contribution uses stay dead code.
     """
-    live = reachable(fn.nodes, [fn.output])
+    roots = [fn.output] if roots is None else roots
+    live = reachable(fn.nodes, roots)
     readers: dict[int, list[tuple[int, int]]] = {}
     for u in sorted(live):
         for pos, a in enumerate(fn.nodes[u].args):
@@ -49,7 +53,7 @@ def live_masks(b: Builder, fn: Function) -> dict[int, Mask]:
     masks: dict[int, Mask] = {}
     for i in sorted(live, reverse=True):
         node = fn.nodes[i]
-        if i == fn.output or node.dtype != "float" or not PRIMS[node.op].elementwise:
+        if i in roots or node.dtype != "float" or not PRIMS[node.op].elementwise:
             continue
         # comparisons read a value without sending it a gradient
         with b.at(node.loc):
@@ -156,6 +160,57 @@ def contributions(b: Builder, i: int, node, g: int, masks: dict[int, Mask]) -> l
     return out
 
 
+#: the adjoint rules of nodes with several results (a ``loop``), read through projections
+#: (``loop_out``, whose ``k`` attribute says which): ``rule(b, i, node, gs) -> [contribution
+#: or None per input]`` from ``gs``, result ``k`` -> its upstream gradient; filled by
+#: ``passes/loops.py``
+MULTI: dict[str, Callable] = {}
+PROJECTIONS = {"loop_out": "loop"}
+
+
+def reverse_walk(
+    b: Builder, seeds: dict[int, int], active: set[int], masks: dict[int, Mask]
+) -> tuple[dict[int, int], dict[int, int], dict[tuple[int, int], int]]:
+    """The backward walk from ``seeds`` (node -> its upstream gradient) down to the
+    parameters: upstream times local (each op's adjoint rule), summed where values fan
+    out. Returns the total gradient of each node reached (``adjoint``), the node each
+    gradient is of (``adjoint_of``) and what each node sent through each input
+    (``sent``). The one walk for a function's graph and for a loop body's."""
+    adjoint: dict[int, int] = dict(seeds)
+    adjoint_of: dict[int, int] = {}
+    sent: dict[tuple[int, int], int] = {}
+    parts: dict[int, dict[int, int]] = {}
+    for i in range(max(seeds), -1, -1):
+        node = b[i]
+        g = adjoint.get(i)
+        if node.op in MULTI and i in parts:
+            with b.at(node.loc):
+                terms = MULTI[node.op](b, i, node, parts[i])
+        elif g is None or PRIMS[node.op].adjoint is None:
+            if g is not None and node.op in PROJECTIONS:
+                parts.setdefault(node.args[0], {})[node.attr("k")] = g
+                if node.name:
+                    b.name(g, "d_" + node.name)
+                adjoint_of.setdefault(g, i)
+            continue
+        else:
+            if node.name:
+                b.name(g, "d_" + node.name)
+            adjoint_of.setdefault(g, i)
+            with b.at(node.loc):
+                terms = contributions(b, i, node, g, masks)
+        with b.at(node.loc):
+            for pos, (a, c) in enumerate(zip(node.args, terms)):
+                if c is None or a not in active:
+                    continue
+                c = unbroadcast(b, c, b.shape(a))
+                sent[(i, pos)] = c
+                adjoint[a] = (
+                    b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
+                )
+    return adjoint, adjoint_of, sent
+
+
 def differentiate(fn: Function, *, fuse: bool = True) -> Function:
     """Append the adjoint graph to ``fn``: a seed ``d_<out>`` and one gradient per wrt input."""
     # Recognition rewrites are for what people write; adjoint rules are already stable.
@@ -172,26 +227,7 @@ def differentiate(fn: Function, *, fuse: bool = True) -> Function:
             dtype="float",
             seed=True,
         )
-    adjoint: dict[int, int] = {fn.output: seed}
-    adjoint_of: dict[int, int] = {}
-    sent: dict[tuple[int, int], int] = {}
-    for i in range(fn.output, -1, -1):
-        g = adjoint.get(i)
-        node = b[i]
-        if g is None or PRIMS[node.op].adjoint is None:
-            continue
-        if node.name:
-            b.name(g, "d_" + node.name)
-        adjoint_of.setdefault(g, i)
-        with b.at(node.loc):
-            terms = contributions(b, i, node, g, masks)
-            for pos, (a, c) in enumerate(zip(node.args, terms)):
-                if c is None or a not in active:
-                    continue
-                sent[(i, pos)] = c
-                adjoint[a] = (
-                    b.emit("add", adjoint[a], c, acc=True) if a in adjoint else c
-                )
+    adjoint, adjoint_of, sent = reverse_walk(b, {fn.output: seed}, active, masks)
     for p in fn.params:
         if p.node in adjoint:
             b.name(adjoint[p.node], "d_" + p.name)

@@ -29,8 +29,14 @@ class MissingRule(NotImplementedError):
     """An operation on the path from an input to a result has no tangent rule."""
 
 
+#: tangent rules kept outside the op records (a loop's: ``passes/loop_forward.py``)
+TANGENTS: dict = {}
+
+
 def tangent_of(b: Builder, i: int, node, ts: list) -> int | None:
     """Node ``i``'s tangent from its inputs' tangents ``ts`` (None: zero)."""
+    if node.op in TANGENTS:
+        return TANGENTS[node.op](b, i, node, ts)
     prim = PRIMS[node.op]
     if prim.tangent is not None:
         return prim.tangent(b, i, node, ts)
@@ -52,14 +58,14 @@ def push(b: Builder, roots: list[int], seeds: dict[int, int]) -> dict[int, int]:
     tangent = dict(seeds)
     for i in sorted(reachable(b.nodes, roots)):
         node = b[i]
-        if node.dtype != "float" or i in tangent or not node.args:
+        if node.dtype not in ("float", "loop") or i in tangent or not node.args:
             continue
         ts = [tangent.get(a) for a in node.args]
         if all(t is None for t in ts):
             continue
         with b.at(node.loc):
             t = tangent_of(b, i, node, ts)
-            if t is not None and b.shape(t) != node.shape:
+            if t is not None and node.dtype == "float" and b.shape(t) != node.shape:
                 t = b.emit("broadcast_to", t, shape=node.shape)
         if t is None:
             continue

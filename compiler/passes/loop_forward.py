@@ -1,0 +1,108 @@
+"""Forward mode through a loop (``f_jvp``): the tangents go through the body with the
+same walk as a function's (``forward.push``), so the loop becomes one loop carrying each
+value and its tangent (``h`` and ``t_h``); the tangents of the values read from outside
+are read from outside too.
+
+Which carried values get a tangent is found to a fixed point: one whose value at an
+iteration's end has a tangent needs one at the start (zeros before the loop when its
+value before the loop has none).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..core.ir import Builder
+from ..core.loops import LoopBody
+from ..ops.common import zeros_of
+from ..rewrite import make_rewriter
+from .forward import TANGENTS, push
+
+
+def tangent_body(body: LoopBody, caps: list[int], cars: set[int]):
+    """``body`` extended with tangent parameters for the captures ``caps`` and the
+    carried values ``cars`` (positions) and their tangents; returns the builder, the
+    new parameters and the tangents of the body's nodes."""
+    bb = Builder(list(body.nodes), rewrite=make_rewriter(fuse=False))
+    seeds, tcaps, tcars = {}, [], {}
+    for c in caps:
+        p = body.captures[c]
+        node = bb[p]
+        t = bb.emit(
+            "param",
+            name="t_" + node.attr("name"),
+            shape=node.shape,
+            dtype="float",
+            role="capture",
+            tangent=True,
+        )
+        seeds[p], tcaps = t, tcaps + [t]
+    for k in sorted(cars):
+        p = body.carried[k]
+        node = bb[p]
+        t = bb.emit(
+            "param",
+            name="t_" + body.names[k],
+            shape=node.shape,
+            dtype="float",
+            role="carried",
+            tangent=True,
+        )
+        seeds[p], tcars[k] = t, t
+    return bb, tcaps, tcars, push(bb, list(body.outs), seeds)
+
+
+def loop_tangent(b: Builder, i: int, node, ts: list) -> int | None:
+    """The tangent of loop node ``i``: a loop carrying the values and their tangents
+    (``loop_out`` ``k`` of it is carried value ``k``; after the values, the tangents of
+    those that have one, in order: ``TANGENT_OUTS``)."""
+    body: LoopBody = node.attr("body")
+    ncap = len(body.captures)
+    caps = [c for c in range(ncap) if ts[c] is not None]
+    cars = {k for k in range(len(body.carried)) if ts[ncap + k] is not None}
+    while True:
+        bb, tcaps, tcars, tangent = tangent_body(body, caps, cars)
+        more = {k for k, o in enumerate(body.outs) if o in tangent} - cars
+        if not more:
+            break
+        cars |= more
+    if not cars:
+        return None
+    order = sorted(cars)
+    touts = [tangent.get(body.outs[k]) for k in order]
+    touts = [
+        t if t is not None else zeros_of(bb, body.outs[k]) for t, k in zip(touts, order)
+    ]
+    new = dataclasses.replace(
+        body,
+        nodes=tuple(bb.nodes),
+        captures=body.captures + tuple(tcaps),
+        carried=body.carried + tuple(tcars[k] for k in order),
+        outs=body.outs + tuple(touts),
+        names=body.names + tuple("t_" + body.names[k] for k in order),
+    )
+    inits = []
+    for k in order:
+        t = ts[ncap + k]
+        inits.append(t if t is not None else zeros_of(b, node.args[ncap + k]))
+    args = [*node.args[:ncap], *(ts[c] for c in caps), *node.args[ncap:], *inits]
+    loop = b.emit("loop", *args, body=new, tangent_of=len(body.carried))
+    return loop
+
+
+def out_tangent(b: Builder, i: int, node, ts: list) -> int | None:
+    """The tangent of carried value ``k`` after a loop: read off the tangent loop."""
+    t = ts[0]
+    if t is None:
+        return None
+    k = node.attr("k")
+    tbody = b[t].attr("body")
+    n = b[t].attr("tangent_of")
+    name = "t_" + tbody.names[k]
+    if name not in tbody.names[n:]:
+        return None
+    return b.emit("loop_out", t, k=n + tbody.names[n:].index(name))
+
+
+TANGENTS["loop"] = loop_tangent
+TANGENTS["loop_out"] = out_tangent
