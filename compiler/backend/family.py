@@ -115,6 +115,7 @@ XP_NAMES = {
     "_KINDS",
     "_kind",
     "_cast",
+    "_taps",  # defined with _windows (templates/helpers_xp.py.j2)
     *XP_HELPER_ORDER,
 }
 

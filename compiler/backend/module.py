@@ -60,6 +60,13 @@ XP_HELPER_NEEDS = {
     "_logsumexp": ("_max_shift",),
     "_log_softmax": ("_max_shift",),
     "_scatter_add": ("math",),
+    "_im2col": ("_windows",),
+    "_col2im": ("_windows", "_at_add"),
+    "_max_pool2d": ("_windows",),
+    "_max_pool2d_grad": ("_windows", "_at_add"),
+    "_max_pool2d_tangent": ("_windows",),
+    "_avg_pool2d": ("_windows",),
+    "_avg_pool2d_grad": ("_windows", "_at_add"),
 }
 
 

@@ -41,6 +41,9 @@ XP_HELPERS = {
     "_softmax",
     "_log_softmax",
     "_norm",
+    "_conv2d",
+    "_conv2d_dcols",
+    "_conv2d_dw",
 }
 
 # The reductions with a standard function of the same name (``xp.sum(x, axis=1)``).
@@ -336,6 +339,20 @@ def one_hot(node, a, ctx) -> str:
     return P.call("_one_hot", "xp", cols, n, a[0], "dtype", "device").text
 
 
+def xp_helper_attrs(name: str, *keys: str, shape: bool = False):
+    """``name(xp, *args, *attrs)``: a convolution or pooling helper called with the
+    namespace first, then its arguments, the height and width of the ``shape`` attribute
+    (printed with the function's dimension names) and the attributes ``keys``."""
+
+    def emit(node, a, ctx):
+        ctx.use(name)
+        dims = [P.dim(d, ctx.dims) for d in node.attr("shape")[2:]] if shape else []
+        attrs = [P.dim(node.attr(k), ctx.dims) for k in keys]
+        return P.call(name, "xp", *a, *dims, *attrs)
+
+    return emit
+
+
 WRITTEN = {
     "const": const_emit,
     "where": where_emit,
@@ -362,6 +379,17 @@ WRITTEN = {
     "eye": lambda n, a, c: P.call("xp.eye", P.dim(n.attr("n"), c.dims), **CREATE),
     "arange": lambda n, a, c: P.call(
         "xp.arange", P.dim(n.attr("n"), c.dims), device="device"
+    ),
+    # convolution and pooling (ops/conv.py): helpers of templates/helpers_xp.py.j2
+    "im2col": xp_helper_attrs("_im2col", "kh", "kw", "stride", "pad"),
+    "col2im": xp_helper_attrs("_col2im", "stride", "pad", shape=True),
+    "filter_major": lambda n, a, c: P.call("xp.permute_dims", a[0], "(1, 0, 2, 3)"),
+    "max_pool2d": xp_helper_attrs("_max_pool2d", "size", "stride"),
+    "max_pool2d_grad": xp_helper_attrs("_max_pool2d_grad", "size", "stride"),
+    "max_pool2d_tangent": xp_helper_attrs("_max_pool2d_tangent", "size", "stride"),
+    "avg_pool2d": xp_helper_attrs("_avg_pool2d", "size", "stride"),
+    "avg_pool2d_grad": xp_helper_attrs(
+        "_avg_pool2d_grad", "size", "stride", shape=True
     ),
 }
 
