@@ -3,8 +3,9 @@ statements over arrays of one shape, and the full sums of its values, becomes on
 ``@numba.njit(cache=True)`` function written into the module, called where the NumPy
 target would have written the run's statements.
 
-A run is consecutive in the statement order of one emitted function (so moving it to
-one call never reorders a read before its write): nodes whose operation is elementwise
+A run is consecutive in the statement order of one emitted function, but for
+statements that read none of its values (those are computed before the kernel's call,
+at the run's last statement, so no read moves before its write): nodes whose operation is elementwise
 and has a spelling on Python floats (the ``math`` target's, which numba compiles), of
 the run's shape, every argument of that shape or a scalar; a ``sum`` over every axis of
 one of its values is accumulated in the same loop, and ends what later members may
@@ -74,7 +75,9 @@ def compiles(op: str) -> bool:
 
 
 def full_sum(node) -> bool:
-    """A ``sum`` over every axis, to a scalar."""
+    """A ``sum`` over every axis, to a scalar; or ``vdot``, the sum of a product."""
+    if node.op == "vdot":
+        return True
     return node.op == "sum" and node.attr("axis") is None and not node.attr("keepdims")
 
 
@@ -96,6 +99,11 @@ class KernelEmitter(Emitter):
         nodes, node = self.nodes, self.nodes[i]
         if i in scattered or node.dtype == "int":
             return False
+        if node.op == "vdot":  # sum(a * b) of two arrays of the run's shape
+            return all(
+                nodes[a].shape == region.shape and a not in region.sums
+                for a in node.args
+            )
         if full_sum(node):
             return node.args[0] in region.members and node.args[0] not in region.sums
         if node.shape != region.shape or not compiles(node.op):
@@ -126,6 +134,10 @@ class KernelEmitter(Emitter):
                 if full_sum(node):
                     current.sums.add(i)
                 continue
+            candidate = node.shape and compiles(node.op) and node.dtype != "int"
+            if current is not None and not candidate:
+                if not set(node.args) & set(current.members):
+                    continue  # reads nothing of the run: computed before the call
             if current is not None and len(current.members) > 1:
                 out.append(current)
             current = None
@@ -273,9 +285,9 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         if m in region.sums:
             body.append(f"{onames[m]} = 0.0")
         else:
-            body.append(
-                f"{onames[m]} = np.empty(({', '.join(sizes)}{',' * (rank == 1)}))"
-            )
+            kind = ", dtype=np.bool_" if nodes[m].dtype == "bool" else ""
+            shape = f"({', '.join(sizes)}{',' * (rank == 1)})"
+            body.append(f"{onames[m]} = np.empty({shape}{kind})")
     # internal sums (read by no one after) are still computed: they are members
     loop: list[str] = []
     for a, p in zip(inputs, params):
@@ -294,7 +306,8 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         if m in region.sums:
             target = onames.get(m)
             if target is not None:
-                loop.append(f"{target} += {local[node.args[0]].text}")
+                terms = " * ".join(local[a].text for a in node.args)
+                loop.append(f"{target} += {terms}")
             continue
         args = []
         for a in node.args:
