@@ -229,3 +229,38 @@ def test_numba_golden_file_is_current():
         check=True,
     )
     assert result.stdout == golden.read_text()
+
+
+UNARY = (
+    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu sign "
+    "erf"
+).split()
+
+
+@pytest.mark.parametrize("n", [5, 20000])
+def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(n):
+    """Each elementwise operation with a float spelling, in a kernel (and its gradient's
+    comparisons, and/or/not of masks, ``where``, powers), at a size below and above the
+    size limit: numba types them all, and the values equal the NumPy target's."""
+    lines = [f"    t{k} = {op}(x * x + 0.5) * y" for k, op in enumerate(UNARY)]
+    lines += [
+        "    b1 = arctan2(x, y) + maximum(x, y) * minimum(x, y)",
+        "    b2 = where(x > y, x / y, y ** 3) + x ** y",
+        "    b3 = clip(x, y, 1.0) * x + where(x >= y, x, 0) - where(x <= y, y, 0)",
+        "    b4 = where(x != y, x ** 2, 0) + where(x == 0, 1, x) ** -1",
+    ]
+    total = " + ".join([f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4"])
+    src = "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n" + "\n".join(lines)
+    src += f"\n    return sum({total})\n"
+    m, ref = load_source(src, target="numba", hvp=True), load_source(src, hvp=True)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.1, 1.5, n), rng.uniform(0.1, 1.5, n)
+    v, g = m.f_value_and_grad(x, y)
+    rv, rg = ref.f_value_and_grad(x, y)
+    close(v, rv)
+    for a, b in zip(g, rg, strict=True):
+        close(a, b)
+    for a, b in zip(m.f_hvp(x, y, y, x), ref.f_hvp(x, y, y, x), strict=True):
+        close(a, b)
+    if n < 100:
+        assert "_f_value_and_grad_k1" in compile_source(src, target="numba")
