@@ -5,6 +5,7 @@ matrix products in NumPy, and names what numba does not compile."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -264,3 +265,28 @@ def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(n):
         close(a, b)
     if n < 100:
         assert "_f_value_and_grad_k1" in compile_source(src, target="numba")
+
+
+def test_load_source_in_a_second_process_reads_the_kernels_numba_cached(tmp_path):
+    """Two processes load_source the same text: the second loads the kernels the first
+    compiled (numba's cache rebuilds their globals from the module's name, which must be
+    importable: it was '<dynamic>' and the second process failed)."""
+    code = (
+        "import cli, numpy as np; cli.use_checkout(); import gradc; "
+        f"m = gradc.load_source({ELEMENTWISE!r}, target='numba'); "
+        "print(m.f_value_and_grad(np.linspace(0, 1, 5))[0])"
+    )
+    env = {**os.environ, "GRADC_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr[-2000:]
+    assert runs[0].stdout == runs[1].stdout
+    assert list((tmp_path / "numba" / "__pycache__").glob("*.nbi"))

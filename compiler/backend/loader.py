@@ -12,6 +12,7 @@ import importlib.abc
 import importlib.util
 import linecache
 import os
+import sys
 import tempfile
 import types
 from pathlib import Path
@@ -80,5 +81,9 @@ def import_file_source(source: str, name: str) -> types.ModuleType:
         os.replace(tmp, path)
     spec = importlib.util.spec_from_file_location(f"{name}_{digest}", path)
     module = importlib.util.module_from_spec(spec)
+    # registered before it runs: numba records the kernels' module by name, and a later
+    # process loading them from the cache finds it in sys.modules (unregistered, numba
+    # records '<dynamic>', which no process can import)
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module

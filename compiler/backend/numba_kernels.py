@@ -81,9 +81,21 @@ def full_sum(node) -> bool:
     return node.op == "sum" and node.attr("axis") is None and not node.attr("keepdims")
 
 
+# A kernel call costs about one NumPy call on a small array (1-2 us with its argument
+# checks): a run of fewer operations than this stays NumPy (``where`` counts two: NumPy
+# spends a pass on the comparison and one on the selection with its broadcast 0.0).
+MIN_OPERATIONS = 3
+
+
+def worth(region: Region, nodes) -> bool:
+    """Whether ``region`` has enough operations to be a kernel (``MIN_OPERATIONS``)."""
+    ops = sum(1 + (nodes[m].op == "where") for m in region.members)
+    return ops >= MIN_OPERATIONS
+
+
 class KernelEmitter(Emitter):
-    """The NumPy target's ``Emitter``, with each run (``Region``) of two or more nodes
-    replaced by one call of a kernel appended to ``ctx.kernels``."""
+    """The NumPy target's ``Emitter``, with each run (``Region``) of enough operations
+    replaced by one call of a kernel added to ``ctx.kernels``."""
 
     def run(self):
         self.region_of: dict[int, Region] = {}
@@ -122,7 +134,7 @@ class KernelEmitter(Emitter):
         return True
 
     def regions(self, scattered) -> list[Region]:
-        """The runs of ``todo`` that become kernels (two nodes or more)."""
+        """The runs of ``todo`` that become kernels (``worth`` one)."""
         self.todo_set = set(self.todo)
         out, current = [], None
         for i in self.todo:
@@ -138,7 +150,7 @@ class KernelEmitter(Emitter):
             if current is not None and not candidate:
                 if not set(node.args) & set(current.members):
                     continue  # reads nothing of the run: computed before the call
-            if current is not None and len(current.members) > 1:
+            if current is not None and worth(current, self.nodes):
                 out.append(current)
             current = None
             if node.shape and node.dtype != "int" and node.op != "sum":
@@ -149,7 +161,7 @@ class KernelEmitter(Emitter):
                 if compiles(node.op) and self.fits(i, start, scattered):
                     current = start
                     current.members.append(i)
-        if current is not None and len(current.members) > 1:
+        if current is not None and worth(current, self.nodes):
             out.append(current)
         return out
 

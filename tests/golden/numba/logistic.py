@@ -209,20 +209,7 @@ def logistic_loss_forward(w, b, X, y, lam):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_backward_k1(w, out_g1):
-    (n0,) = w.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        w_ = w[i0]
-        # line 16: return data + lam * sum(w ** 2)
-        v = 2.0 * w_
-        v_2 = out_g1 * v
-        out[i0] = v_2
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_backward_k2(y, data_t1, p, data_t2, data_g1, data_t3):
+def _logistic_loss_backward_k1(y, data_t1, p, data_t2, data_g1, data_t3):
     (n0,) = y.shape
     out = np.empty((n0,))
     total = 0.0
@@ -246,20 +233,6 @@ def _logistic_loss_backward_k2(y, data_t1, p, data_t2, data_g1, data_t3):
     return out, total
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_backward_k3(p_g3, d_w):
-    (n0,) = p_g3.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        p_g3_ = p_g3[i0]
-        d_w_ = d_w[i0]
-        # line 14: p = sigmoid(X @ w + b)
-        v = -p_g3_
-        v_2 = d_w_ + v
-        out[i0] = v_2
-    return out
-
-
 def logistic_loss_backward(d_out, cache):
     """Gradients of ``logistic_loss`` with respect to w, b.
 
@@ -272,15 +245,13 @@ def logistic_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    out_g1 = d_out * lam
-    d_w = _logistic_loss_backward_k1(w, out_g1)
+    d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n
     # line 14: p = sigmoid(X @ w + b)
-    p_g1, p_g2 = _logistic_loss_backward_k2(y, data_t1, p, data_t2, data_g1, data_t3)
+    p_g1, p_g2 = _logistic_loss_backward_k1(y, data_t1, p, data_t2, data_g1, data_t3)
     d_b = -p_g2
-    p_g3 = p_g1.dot(X)
-    d_w = _logistic_loss_backward_k3(p_g3, d_w)
+    d_w -= p_g1.dot(X)
     return d_w, d_b
 
 
@@ -317,20 +288,7 @@ def _logistic_loss_value_and_grad_k1(p_t1, b, y):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_value_and_grad_k2(w, lam):
-    (n0,) = w.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        w_ = w[i0]
-        # line 16: return data + lam * sum(w ** 2)
-        v = 2.0 * w_
-        v_2 = lam * v
-        out[i0] = v_2
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_value_and_grad_k3(y, data_t1, p, data_t2, data_t5, data_t3):
+def _logistic_loss_value_and_grad_k2(y, data_t1, p, data_t2, data_t5, data_t3):
     (n0,) = y.shape
     out = np.empty((n0,))
     total = 0.0
@@ -352,20 +310,6 @@ def _logistic_loss_value_and_grad_k3(y, data_t1, p, data_t2, data_t5, data_t3):
         out[i0] = v_7
         total += v_7
     return out, total
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_loss_value_and_grad_k4(p_t4, d_w):
-    (n0,) = p_t4.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        p_t4_ = p_t4[i0]
-        d_w_ = d_w[i0]
-        # line 14: p = sigmoid(X @ w + b)
-        v = -p_t4_
-        v_2 = d_w_ + v
-        out[i0] = v_2
-    return out
 
 
 def logistic_loss_value_and_grad(w, b, X, y, lam):
@@ -405,16 +349,15 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     data = -(data_t4.sum() / n)
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    d_w = _logistic_loss_value_and_grad_k2(w, lam)
+    d_w = lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t5 = 1.0 / n
     # line 14: p = sigmoid(X @ w + b)
-    p_t2, p_t3 = _logistic_loss_value_and_grad_k3(
+    p_t2, p_t3 = _logistic_loss_value_and_grad_k2(
         y, data_t1, p, data_t2, data_t5, data_t3
     )
     d_b = -p_t3
-    p_t4 = p_t2.dot(X)
-    d_w = _logistic_loss_value_and_grad_k4(p_t4, d_w)
+    d_w -= p_t2.dot(X)
     return out, (d_w, d_b)
 
 
@@ -617,20 +560,7 @@ def logistic_newton_forward(w, X, y, lam):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_backward_k1(w, out_g1):
-    (n0,) = w.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        w_ = w[i0]
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        v = 2.0 * w_
-        v_2 = out_g1 * v
-        out[i0] = v_2
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_backward_k2(p_t1, y, out_g2):
+def _logistic_newton_backward_k1(p_t1, y, out_g1):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
     for i0 in range(n0):
@@ -639,22 +569,8 @@ def _logistic_newton_backward_k2(p_t1, y, out_g2):
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
         v = 1.0 / (1.0 + math.exp(-p_t1_)) if p_t1_ > -700.0 else math.exp(p_t1_)
         v_2 = y_ - v
-        v_3 = out_g2 * v_2
+        v_3 = out_g1 * v_2
         out[i0] = v_3
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_backward_k3(p_g1, d_w):
-    (n0,) = p_g1.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        p_g1_ = p_g1[i0]
-        d_w_ = d_w[i0]
-        # line 28: p = sigmoid(X @ w)
-        v = -p_g1_
-        v_2 = d_w_ + v
-        out[i0] = v_2
     return out
 
 
@@ -669,17 +585,15 @@ def logistic_newton_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_newton_backward", "d_out")
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    out_g1 = d_out * lam
-    d_w = _logistic_newton_backward_k1(w, out_g1)
-    out_g2 = d_out / n
+    d_w = d_out * lam * (2.0 * w)
+    out_g1 = d_out / n
     if p_t1.size <= 16384:  # numba below, NumPy's SIMD above
-        out_g3 = _logistic_newton_backward_k2(p_t1, y, out_g2)
+        out_g2 = _logistic_newton_backward_k1(p_t1, y, out_g1)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        out_g3 = out_g2 * (y - _sigmoid(p_t1))
+        out_g2 = out_g1 * (y - _sigmoid(p_t1))
     # line 28: p = sigmoid(X @ w)
-    p_g1 = out_g3.dot(X)
-    d_w = _logistic_newton_backward_k3(p_g1, d_w)
+    d_w -= out_g2.dot(X)
     return d_w
 
 
@@ -699,20 +613,7 @@ def _logistic_newton_value_and_grad_k1(p_t1, y):
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_value_and_grad_k2(w, lam):
-    (n0,) = w.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        w_ = w[i0]
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        v = 2.0 * w_
-        v_2 = lam * v
-        out[i0] = v_2
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_value_and_grad_k3(p_t1, y, out_t2):
+def _logistic_newton_value_and_grad_k2(p_t1, y, out_t2):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
     for i0 in range(n0):
@@ -723,20 +624,6 @@ def _logistic_newton_value_and_grad_k3(p_t1, y, out_t2):
         v_2 = y_ - v
         v_3 = out_t2 * v_2
         out[i0] = v_3
-    return out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _logistic_newton_value_and_grad_k4(p_t2, d_w):
-    (n0,) = p_t2.shape
-    out = np.empty((n0,))
-    for i0 in range(n0):
-        p_t2_ = p_t2[i0]
-        d_w_ = d_w[i0]
-        # line 28: p = sigmoid(X @ w)
-        v = -p_t2_
-        v_2 = d_w_ + v
-        out[i0] = v_2
     return out
 
 
@@ -766,16 +653,15 @@ def logistic_newton_value_and_grad(w, X, y, lam):
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
         out_t1 = p_t1 * y - _softplus(p_t1)
     out = lam * w.dot(w) - out_t1.sum() / n
-    d_w = _logistic_newton_value_and_grad_k2(w, lam)
+    d_w = lam * (2.0 * w)
     out_t2 = 1.0 / n
     if p_t1.size <= 16384:  # numba below, NumPy's SIMD above
-        out_t3 = _logistic_newton_value_and_grad_k3(p_t1, y, out_t2)
+        out_t3 = _logistic_newton_value_and_grad_k2(p_t1, y, out_t2)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
         out_t3 = out_t2 * (y - _sigmoid(p_t1))
     # line 28: p = sigmoid(X @ w)
-    p_t2 = out_t3.dot(X)
-    d_w = _logistic_newton_value_and_grad_k4(p_t2, d_w)
+    d_w -= out_t3.dot(X)
     return out, d_w
 
 
