@@ -3,6 +3,7 @@
     python bench/numba_target.py                    # both sections, --quick sizes
     python bench/numba_target.py --section runtime [--case NAME ...] [--full]
     python bench/numba_target.py --section latency
+    python bench/numba_target.py --section threshold   # the chain's kernel by size
 
 1. ``runtime``: every case of bench/cases (its --quick sizes; ``--full``: all): the
    numba target's ``f_value_and_grad`` beside the NumPy target's, hand-written NumPy
@@ -240,9 +241,32 @@ def section_latency() -> None:
         )
 
 
+def section_threshold(profile) -> None:
+    """The elementwise chain's kernel (4 libm calls per element) against the NumPy
+    target's statements, by size: where SIZE_BUDGET comes from."""
+    print("elementwise chain: NumPy target / its numba kernel, by size")
+    m_np, m_nb = module("elementwise", "numpy"), module("elementwise", "numba")
+    kernel = m_nb._elementwise_value_and_grad_k1
+    for n in (250, 500, 1000, 2000, 4000, 16000):
+        x = np.random.default_rng(0).normal(size=n)
+        kernel(x)
+        samples, _ = time_interleaved(
+            {
+                "kernel": functools.partial(kernel, x),
+                "numpy": functools.partial(m_np.elementwise_value_and_grad, x),
+            },
+            profile,
+        )
+        r = paired_ratio(samples, "numpy", "kernel")
+        t = statistics.median(samples["kernel"])
+        print(f"  n={n:6d} kernel {fmt(t):>10s}  numpy/kernel {r:5.2f}", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--section", choices=("runtime", "latency"), action="append")
+    parser.add_argument(
+        "--section", choices=("runtime", "latency", "threshold"), action="append"
+    )
     parser.add_argument("--case", action="append")
     parser.add_argument("--full", action="store_true")
     args = parser.parse_args(argv)
@@ -251,6 +275,8 @@ def main(argv=None) -> int:
         section_runtime(PROFILES["quick"], args.case, args.full)
     if "latency" in sections:
         section_latency()
+    if "threshold" in sections:
+        section_threshold(PROFILES["quick"])
     return 0
 
 

@@ -104,8 +104,8 @@ def test_an_elementwise_run_is_one_kernel_with_its_sum():
     body = text.split("def f_value_and_grad(x):")[1]
     assert "out, d_x = _f_value_and_grad_k1(x)" in body
     # tanh and exp are NumPy's SIMD code on long arrays: the kernel only below the limit
-    # 4 calls per element (exp in sigmoid, exp, tanh, log1p): 2048 // 4 elements
-    assert "if x.size <= 512:  # numba below, NumPy's SIMD above" in body
+    # 4 calls per element (exp in sigmoid, exp, tanh, log1p): 1536 // 4 elements
+    assert "if x.size <= 384:  # numba below, NumPy's SIMD above" in body
     assert "np.tanh(" in body
 
 

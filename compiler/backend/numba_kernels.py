@@ -63,12 +63,12 @@ def kernel_pow(node, a, ctx) -> P.Expr:
 # Elementwise functions that NumPy runs with SIMD code (numba calls libm's per element:
 # tanh 10x, log1p 1.5x, exp 1.2x slower): a kernel calling k of them per element runs
 # only up to SIZE_BUDGET // k elements, NumPy's statements above (the benchmark's chain
-# of 4 such calls: the kernel 1.4x faster than NumPy at 250 elements, 2x slower at 1000;
+# of 4 such calls: the kernel 1.4x faster than NumPy at 250 elements, 0.8x at 500;
 # bench/README.md, "The numba target").
 VECTORISED = frozenset(
     "exp log log1p expm1 sin cos tan tanh sigmoid softplus erf arctan2".split()
 )
-SIZE_BUDGET = 2048
+SIZE_BUDGET = 1536
 
 # spellings in a kernel that differ from the ``math`` target's
 KERNEL_SPELLINGS = {"pow": kernel_pow}

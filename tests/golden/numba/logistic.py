@@ -191,7 +191,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = X.dot(w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    if p_t1.size <= 682:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 512:  # numba below, NumPy's SIMD above
         p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_forward_k1(p_t1, b, y)
     else:
         # line 14: p = sigmoid(X @ w + b)
@@ -334,7 +334,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = X.dot(w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    if p_t1.size <= 682:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 512:  # numba below, NumPy's SIMD above
         p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_value_and_grad_k1(
             p_t1, b, y
         )
@@ -409,7 +409,7 @@ def swish_sum_forward(x):
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
-    if x.size <= 2048:  # numba below, NumPy's SIMD above
+    if x.size <= 1536:  # numba below, NumPy's SIMD above
         out_t1, out_t2, out = _swish_sum_forward_k1(x)
     else:
         # line 21: return sum(swish(x))
@@ -477,7 +477,7 @@ def swish_sum_value_and_grad(x):
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
-    if x.size <= 2048:  # numba below, NumPy's SIMD above
+    if x.size <= 1536:  # numba below, NumPy's SIMD above
         out, d_x = _swish_sum_value_and_grad_k1(x)
     else:
         # line 21: return sum(swish(x))
@@ -549,7 +549,7 @@ def logistic_newton_forward(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    if p_t1.size <= 2048:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
         out_t1 = _logistic_newton_forward_k1(p_t1, y)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
@@ -587,7 +587,7 @@ def logistic_newton_backward(d_out, cache):
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
     d_w = d_out * lam * (2.0 * w)
     out_g1 = d_out / n
-    if p_t1.size <= 2048:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
         out_g2 = _logistic_newton_backward_k1(p_t1, y, out_g1)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
@@ -647,7 +647,7 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    if p_t1.size <= 2048:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
         out_t1 = _logistic_newton_value_and_grad_k1(p_t1, y)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
@@ -655,7 +655,7 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     out = lam * w.dot(w) - out_t1.sum() / n
     d_w = lam * (2.0 * w)
     out_t2 = 1.0 / n
-    if p_t1.size <= 2048:  # numba below, NumPy's SIMD above
+    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
         out_t3 = _logistic_newton_value_and_grad_k2(p_t1, y, out_t2)
     else:
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
