@@ -34,17 +34,17 @@ needs_numba = pytest.mark.skipif(
 
 
 def functions(path: Path) -> list[tuple[str, list]]:
-    """(name, [(shape, dtype)]) of each exported function of ``path``."""
+    """(name, [(shape, dtype, differentiated)]) of each exported function of ``path``."""
     out = []
     for fn in lower_source(
         path.read_text(), filename=path.relative_to(ROOT).as_posix()
     ):
-        out.append(
-            (
-                fn.name,
-                [(fn.nodes[p.node].shape, fn.nodes[p.node].dtype) for p in fn.params],
-            )
-        )
+        wrt = {p.name for p in fn.wrt}
+        params = [
+            (fn.nodes[p.node].shape, fn.nodes[p.node].dtype, p.name in wrt)
+            for p in fn.params
+        ]
+        out.append((fn.name, params))
     return out
 
 
@@ -65,7 +65,7 @@ def point(params, seed: int = 0) -> list:
     """Inputs: float64 arrays, Python floats for Scalars, Index arrays in range."""
     rng = np.random.default_rng(seed)
     out = []
-    for shape, kind in params:
+    for shape, kind, _ in params:
         dims = tuple(size(d) for d in shape)
         if kind == "int":
             out.append(rng.integers(0, 2, size=dims))
