@@ -11,7 +11,7 @@ import ast
 import types
 from pathlib import Path
 
-from .backend.loader import import_source
+from .backend.loader import import_file_source, import_source
 from .backend.module import generate
 from .backend.targets import PLANNED_TARGETS, TARGETS
 from .core.names import VERSION
@@ -124,8 +124,14 @@ def compile_file(
     return _compile(text, p.as_posix(), fuse, data, checks, target, jvp, hvp)
 
 
-def import_module_source(source: str, name: str) -> types.ModuleType:
-    """Import generated module text in memory (gradc's own output, never user text)."""
+def import_module_source(
+    source: str, name: str, target: str = "numpy"
+) -> types.ModuleType:
+    """Import generated module text in memory (gradc's own output, never user text); the
+    numba target's from a file in gradc's cache directory, where numba's cache works
+    (``backend.loader.import_file_source``)."""
+    if target == "numba":
+        return import_file_source(source, name)
     return import_source(source, name)
 
 
@@ -151,7 +157,7 @@ def load_source(
     )
     stem = Path(filename).stem if not filename.startswith("<") else "formula"
     return import_module_source(
-        source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem)
+        source, "gradc_" + "".join(c if c.isalnum() else "_" for c in stem), target
     )
 
 
@@ -199,4 +205,4 @@ def load_sympy(
         jvp=jvp,
         hvp=hvp,
     )
-    return import_module_source(source, "gradc_sympy_" + name)
+    return import_module_source(source, "gradc_sympy_" + name, target)

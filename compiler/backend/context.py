@@ -18,6 +18,11 @@ class Ctx:
     helpers: set[str] = field(default_factory=set)
     target: Target = NUMPY
     compact: bool = False  # a printer may then prefer a helper call to inline code
+    # --target numba: the kernels written so far (name -> lines, ``numba_kernels``), and
+    # the emitted function they belong to (their names' prefix)
+    kernels: dict[str, list[str]] = field(default_factory=dict)
+    prefix: str = ""
+    nested: int = 0  # statements inside an ``if`` of the numba target: 4 more spaces
 
     @property
     def math(self) -> bool:
@@ -31,8 +36,8 @@ class Ctx:
 
     @property
     def indent(self) -> int:
-        """Extra indentation of the statements (4 inside a ``try``)."""
-        return self.target.indent
+        """Extra indentation of the statements (4 inside a ``try`` or an ``if``)."""
+        return self.target.indent + self.nested
 
     def use(self, helper: str) -> None:
         """Ask for the module helper (or ``math`` import) ``helper``."""

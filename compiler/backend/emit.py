@@ -311,9 +311,11 @@ def emit_body(
     ctx: Ctx,
     adjoints: set[int],
     value_nodes: set[int] = frozenset(),
+    emitter: type[Emitter] = Emitter,
 ) -> tuple[list[Block], dict[int, P.Expr]]:
-    """Statements computing ``todo`` given the ``bound`` values (see ``Emitter``); no
-    notes over the ``value_nodes`` (the local gradients explain backward statements)."""
-    return Emitter(
+    """Statements computing ``todo`` given the ``bound`` values (see ``Emitter``; the
+    numba target's ``KernelEmitter``); no notes over the ``value_nodes`` (the local
+    gradients explain backward statements)."""
+    return emitter(
         fn, todo, bound, keep, namer, ctx, adjoints, value_nodes=value_nodes
     ).run()

@@ -26,6 +26,7 @@ from .layout import (
 )
 from .memory import owned
 from .naming import Namer
+from .numba_kernels import KernelEmitter
 from .schedule import backward_part, schedule
 from .shadowing import Renamer
 from .targets import Target
@@ -157,6 +158,8 @@ class Family:
         }
         self.rn = Renamer(self.pnames, self.namer.taken | names)
         self.fparams = [self.rn(p) for p in self.params]
+        # the numba target's statements: runs of elementwise ones as kernels
+        self.emitter = KernelEmitter if target.kernels else Emitter
 
     def name(self, kind: str) -> str:
         """The name of the emitted function of ``kind`` (``forward``, ...)."""
@@ -175,10 +178,12 @@ class Family:
         return layout
 
     def emit(self) -> tuple[list[dict], set]:
-        """The template data of the functions, and the helpers they call."""
+        """The template data of the functions, and the helpers they call (the numba
+        target's kernels: in ``ctx.kernels``)."""
         fn, params = self.fn, self.fparams
         sched = schedule(fn)
         # Forward names first, so that the forward's names never depend on the backward.
+        self.ctx.prefix = self.name("forward")
         fblocks, fexprs = emit_body(
             fn,
             sched.forward,
@@ -188,6 +193,7 @@ class Family:
             self.ctx,
             sched.adjoints,
             set(sched.forward),
+            self.emitter,
         )
         value_name = fexprs[fn.output].text
         seed = "d_" + value_name if value_name.isidentifier() else "d_out"
@@ -245,13 +251,19 @@ class Family:
                 layout["doc"] = fallback_doc(layout["name"])
         for layout in out:  # module-level aliases the bodies may read (``shadowing``)
             layout["aliases"] = self.rn.used
+            # the numba kernels it calls, written above it
+            own = f"_{layout['name']}_k"
+            layout["kernels"] = [
+                v for k, v in self.ctx.kernels.items() if k.startswith(own)
+            ]
         return out, self.ctx.helpers
 
     def backward_body(self, sched, seed: str):
         """The blocks and expressions of ``f_backward`` (after the forward's: it reads the
         forward's names of the cached values)."""
         fn = self.fn
-        backward = Emitter(
+        self.ctx.prefix = self.name("backward")
+        backward = self.emitter(
             fn,
             sched.backward,
             {fn.seed: P.name(seed)},
@@ -355,6 +367,7 @@ class Family:
         # the printers read shapes and index kinds off the graph being printed: g's
         ctx = self.ctx
         gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
+        gctx.kernels, gctx.prefix = ctx.kernels, self.name(kind)
         blocks, exprs = emit_body(
             g,
             todo,
@@ -364,6 +377,7 @@ class Family:
             gctx,
             backward_part(g),
             reachable(g.nodes, [g.output]),
+            self.emitter,
         )
         texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
         used = identifiers(blocks, texts)

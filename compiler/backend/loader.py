@@ -1,4 +1,5 @@
-"""Import gradc's own generated source in memory, through ``importlib`` (never user text).
+"""Import gradc's own generated source in memory, through ``importlib`` (never user text);
+the numba target's from a file in gradc's cache directory (numba caches beside files).
 
 ``load_source`` and the step-by-step evaluator of ``gradc explain`` run code that gradc
 printed itself; this loader is the one place that turns such text into a module.
@@ -10,7 +11,11 @@ import hashlib
 import importlib.abc
 import importlib.util
 import linecache
+import os
+import sys
+import tempfile
 import types
+from pathlib import Path
 
 
 class TextLoader(importlib.abc.InspectLoader):
@@ -47,4 +52,38 @@ def import_source(
     if namespace:
         module.__dict__.update(namespace)
     loader.exec_module(module)
+    return module
+
+
+def cache_dir() -> Path:
+    """Where ``import_file_source`` writes modules: ``$GRADC_CACHE_DIR``, else
+    ``$XDG_CACHE_HOME/gradc`` (``~/.cache/gradc``)."""
+    if os.environ.get("GRADC_CACHE_DIR"):
+        return Path(os.environ["GRADC_CACHE_DIR"])
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(xdg) / "gradc"
+
+
+def import_file_source(source: str, name: str) -> types.ModuleType:
+    """A module made from generated ``source`` written to a file named by its hash in
+    ``cache_dir()`` (written once, atomically; never rewritten, so its stamp holds), then
+    imported from there: numba's ``cache=True`` needs a source file, and keeps its
+    compiled kernels in ``__pycache__`` beside it, so a second process loading the same
+    text starts warm."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    folder = cache_dir() / "numba"
+    path = folder / f"{name}_{digest}.py"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(f"{name}_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    # registered before it runs: numba records the kernels' module by name, and a later
+    # process loading them from the cache finds it in sys.modules (unregistered, numba
+    # records '<dynamic>', which no process can import)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
     return module

@@ -11,8 +11,9 @@ from ..core.names import HELPER_ORDER, VERSION, XP_HELPER_ORDER
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
+from .numba_kernels import DECORATOR, JIT_HELPERS
 from .shadowing import alias_lines
-from .targets import ARRAY_API, MATH, NUMPY, Target
+from .targets import ARRAY_API, MATH, NUMBA, NUMPY, Target
 from .templating import render
 from .unspelled import check_spellable
 
@@ -82,13 +83,13 @@ def with_needs(helpers: set[str], needs: dict = HELPER_NEEDS) -> set[str]:
 
 
 def family(
-    fn: Function, names: list[str], checks: bool = True, xp: bool = False
+    fn: Function, names: list[str], checks: bool = True, xp: bool = False, array=NUMPY
 ) -> tuple[list[dict], set[str]]:
     """The emitted functions of ``fn`` (the scalar build when every value is a scalar and
     every op has a spelling on floats, with the NumPy fallbacks its ``try`` calls; with
-    ``xp``, Array API code), and the helpers they use; without input checks unless
-    ``checks``."""
-    target: Target = ARRAY_API if xp else MATH if math_build(fn) else NUMPY
+    ``xp``, Array API code; else the ``array`` target: NumPy or numba), and the helpers
+    they use; without input checks unless ``checks``."""
+    target: Target = ARRAY_API if xp else MATH if math_build(fn) else array
     fam, used = function_family(fn, names, target if checks else target.unchecked())
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
@@ -119,13 +120,20 @@ XP_NO_CHECKS_DOC = [
 ]
 
 
+NUMBA_DOC = [
+    "numba code (--target numba): runs of elementwise statements are @numba.njit",
+    "kernels (the _k functions), compiled on first call and cached in __pycache__.",
+]
+
+
 def doc_lines(
-    module_doc: str, source: str, checks: bool, xp: bool = False
+    module_doc: str, source: str, checks: bool, xp: bool = False, array=NUMPY
 ) -> list[str]:
     """The module docstring's lines; without ``checks``, the --no-checks paragraph
-    after the generated-from line (with ``xp``, the Array API paragraph first)."""
+    after the generated-from line (with ``xp``, the Array API paragraph first; on the
+    numba target, the numba one)."""
     lines = module_doc_lines(module_doc, source)
-    extra = ([""] + XP_DOC) * xp
+    extra = ([""] + XP_DOC) * xp + ([""] + NUMBA_DOC) * (array is NUMBA)
     if not checks:
         extra += [""] + (XP_NO_CHECKS_DOC if xp else NO_CHECKS_DOC)
     return [lines[0], *extra, *lines[1:]]
@@ -143,13 +151,14 @@ def generate(
     ``raw``); with ``checks`` False (``--no-checks``) the functions validate nothing, and
     the docstring says so; ``target`` ``"array-api"``: Array API code (SPEC §2.2)."""
     xp = target == ARRAY_API.name
+    array = NUMBA if target == NUMBA.name else NUMPY
     names = [f.name for f in functions]
     digest = hashlib.sha256(raw).hexdigest()
     families, helpers = [], set()
     for fn in functions:
         if xp:
             check_spellable(fn)
-        fam, used = family(fn, names, checks, xp)
+        fam, used = family(fn, names, checks, xp, array)
         families.append({"name": fn.name, "functions": fam})
         helpers |= used
     helpers = with_needs(helpers, XP_HELPER_NEEDS if xp else HELPER_NEEDS)
@@ -172,13 +181,16 @@ def generate(
         version=VERSION,
         source=source,
         digest=digest,
-        doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp)],
+        doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp, array)],
         helpers=[h for h in HELPER_ORDER + XP_HELPER_ORDER if h in helpers],
         import_math="math" in helpers,
         checks=checks,
         families=families,
         exports=exports,
         xp=xp,
+        numba=array is NUMBA,
+        jit_helpers=JIT_HELPERS,
+        decorator=DECORATOR,
     )
     if xp:
         return render("module.py.j2", import_numpy=False, **data)
@@ -186,7 +198,7 @@ def generate(
     reads_numpy = NUMPY_USE.search(text.partition(NUMPY_IMPORT)[2]) or (
         "np" in aliases.values()  # a parameter named np: the bodies read numpy as _np
     )
-    if not checks and not reads_numpy:
+    if not checks and not reads_numpy and array is not NUMBA:
         # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
         text = render("module.py.j2", import_numpy=False, **data)
     return text

@@ -43,6 +43,9 @@ class Target:
     # Array API code (``--target array-api``): the op records' ``XP`` spellings; each
     # function binds ``xp, dtype, device`` from its inputs, which are never converted.
     xp: bool = False
+    # numba code (``--target numba``): the NumPy target's statements, with runs of
+    # elementwise statements written as ``@numba.njit`` kernels (``numba_kernels``).
+    kernels: bool = False
 
     @property
     def indent(self) -> int:
@@ -100,6 +103,8 @@ ARRAY_API = Target(
     public=True,
     xp=True,
 )
-#: the targets the command line and the API name (``--target``); numba is planned
-TARGETS = {"numpy": NUMPY, "array-api": ARRAY_API}
-PLANNED_TARGETS = ("numba",)
+# --target numba: NumPy and float64 as the default, elementwise runs as numba kernels.
+NUMBA = replace(NUMPY, name="numba", kernels=True)
+#: the targets the command line and the API name (``--target``)
+TARGETS = {"numpy": NUMPY, "array-api": ARRAY_API, "numba": NUMBA}
+PLANNED_TARGETS = ()

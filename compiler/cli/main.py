@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="numpy",
         help="the emitted module's array library: numpy (default); array-api (any "
         "Array API library through array_api_compat: NumPy, CuPy, PyTorch, JAX, Dask); "
-        "numba (planned)",
+        "numba (NumPy with elementwise runs as @numba.njit kernels)",
     )
     p.add_argument(
         "--force", action="store_true", help="overwrite files gradc did not write"

@@ -1,0 +1,316 @@
+"""--target numba (SPEC §2.2, issue 21): every example's functions, forward and
+backward, --jvp and --hvp, give the NumPy target's values and gradients (1e-12); the
+module imports numba and numpy, writes elementwise runs as @numba.njit kernels, keeps
+matrix products in NumPy, and names what numba does not compile."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from numba_cases import (
+    CASE_IDS,
+    CASES,
+    ROOT,
+    as_tuple,
+    close,
+    load,
+    needs_numba,
+    point,
+)
+
+from gradc import compile_source, load_source
+
+pytestmark = [needs_numba, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path_factory, monkeypatch):
+    """load_source writes numba modules to GRADC_CACHE_DIR (a file: numba's cache)."""
+    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nb"))
+
+
+def results(m, name: str, x: list, scalar: bool):
+    """(value, gradients) of ``f_value_and_grad`` (or the value of ``f`` and its
+    ``f_backward`` of a seed of ones, for a function with an array value)."""
+    if scalar:
+        return getattr(m, f"{name}_value_and_grad")(*x)
+    value, cache = getattr(m, f"{name}_forward")(*x)
+    return value, getattr(m, f"{name}_backward")(np.ones_like(value), cache)
+
+
+@pytest.mark.parametrize(("path", "name", "params"), CASES, ids=CASE_IDS)
+def test_values_and_gradients_equal_the_numpy_target(path, name, params):
+    ref, m = load(path, "numpy"), load(path, "numba")
+    for seed in (0, 1):
+        x = point(params, seed)
+        scalar = hasattr(ref, f"{name}_value_and_grad")
+        want_v, want_g = results(ref, name, x, scalar)
+        v, g = results(m, name, x, scalar)
+        close(v, want_v)
+        for got, want in zip(as_tuple(g), as_tuple(want_g), strict=True):
+            close(got, want)
+        close(getattr(m, name)(*x), want_v)
+        value, cache = getattr(m, f"{name}_forward")(*x)
+        close(value, want_v)
+        seed_v = np.ones_like(np.asarray(value)) if np.ndim(value) else 1.0
+        got = getattr(m, f"{name}_backward")(seed_v, cache)
+        for a, b in zip(as_tuple(got), as_tuple(want_g), strict=True):
+            close(a, b)
+
+
+@pytest.mark.parametrize(("path", "name", "params"), CASES, ids=CASE_IDS)
+def test_jvp_and_hvp_equal_the_numpy_target(path, name, params):
+    ref = load(path, "numpy", jvp=True, hvp=True)
+    m = load(path, "numba", jvp=True, hvp=True)
+    x = point(params)
+    rng = np.random.default_rng(3)
+    wrt = [k for k, (_, _, differentiated) in enumerate(params) if differentiated]
+    tangents = [rng.standard_normal(np.shape(x[k])) for k in wrt]
+    tangents = [t if np.ndim(t) else float(t) for t in tangents]
+    want = ref.__dict__[f"{name}_jvp"](*x, *tangents)
+    got = m.__dict__[f"{name}_jvp"](*x, *tangents)
+    for a, b in zip(got, want, strict=True):
+        close(a, b)
+    if hasattr(ref, f"{name}_hvp"):
+        want = as_tuple(getattr(ref, f"{name}_hvp")(*x, *tangents))
+        got = as_tuple(getattr(m, f"{name}_hvp")(*x, *tangents))
+        for a, b in zip(got, want, strict=True):
+            close(a, b)
+
+
+ELEMENTWISE = """
+def f(x: Vector[n]) -> Scalar:
+    return sum(tanh(sigmoid(x) * exp(-x ** 2)) + log(1 + x ** 2))
+"""
+
+
+def test_an_elementwise_run_is_one_kernel_with_its_sum():
+    text = compile_source(ELEMENTWISE, target="numba")
+    assert "\nimport numba\nimport numpy as np\n" in text or (
+        "\nimport numpy as np\nimport numba\n" in text
+    )
+    assert (
+        '@numba.njit(cache=True, error_model="numpy")\ndef _f_value_and_grad_k1(x):'
+        in (text)
+    )
+    body = text.split("def f_value_and_grad(x):")[1]
+    assert "out, d_x = _f_value_and_grad_k1(x)" in body
+    # tanh and exp are NumPy's SIMD code on long arrays: the kernel only below the limit
+    # 4 calls per element (exp in sigmoid, exp, tanh, log1p): 1536 // 4 elements
+    assert "if x.size <= 384:  # numba below, NumPy's SIMD above" in body
+    assert "np.tanh(" in body
+
+
+def test_matrix_products_stay_numpy_and_arithmetic_runs_at_every_size():
+    text = compile_source(
+        "def f(W: Matrix[m, n], x: Vector[n]) -> Scalar:\n"
+        "    z = W @ x\n"
+        "    return sum((z - 1) ** 2 * (z + 2))\n",
+        target="numba",
+    )
+    body = text.split("def f_value_and_grad(W, x):")[1]
+    assert "W.dot(x)" in body
+    assert "_f_value_and_grad_k1(" in body
+    assert ".size <=" not in body  # no transcendental function: a kernel at any size
+
+
+def test_what_numba_does_not_compile_stays_numpy_and_says_so():
+    # clip has no float spelling: NumPy, with a comment over its statement
+    src = "def f(x: Vector[n]) -> Scalar:\n    return sum(exp(clip(x, -1, 1)) * x)\n"
+    text = compile_source(src, target="numba")
+    assert "# numba: 'clip' is not compiled (no float spelling): NumPy" in text
+    m = load_source(src, target="numba")
+    ref = load_source(src)
+    x = np.linspace(-2, 2, 7)
+    close(m.f_value_and_grad(x)[0], ref.f_value_and_grad(x)[0])
+    close(m.f_grad(x), ref.f_grad(x))
+
+
+CONVENTIONS = """
+def f(x: Vector[n], y: Vector[n]) -> Scalar:
+    a = relu(x) + abs(x) + maximum(x, y) + minimum(x, y)
+    b = where(x > 0, log(x), 0) + where(y > 0, sqrt(y), 0)
+    return sum(a * y + b)
+"""
+
+
+def test_conventions_hold_in_kernels():
+    """relu/abs at 0 (0), ties of maximum/minimum (half each), where guards (no NaN from
+    the untaken branch), at the kinks themselves, below and above the size limit."""
+    m, ref = load_source(CONVENTIONS, target="numba"), load_source(CONVENTIONS)
+    for n in (4, 20000):
+        x = np.zeros(n)
+        x[1::2] = -1.0
+        y = np.where(np.arange(n) % 3 == 0, x, 1.0)
+        v, (dx, dy) = m.f_value_and_grad(x, y)
+        rv, (rdx, rdy) = ref.f_value_and_grad(x, y)
+        assert np.isfinite(v) and np.all(np.isfinite(dx)) and np.all(np.isfinite(dy))
+        close(v, rv)
+        close(dx, rdx)
+        close(dy, rdy)
+    x = np.array([0.0, 0.0, 2.0])
+    y = np.array([0.0, 1.0, 2.0])
+    _, (dx, dy) = m.f_value_and_grad(x, y)
+    # at x = y = 0: relu' = abs' = 0, maximum and minimum give half each (1 in all)
+    _, (rdx, _) = ref.f_value_and_grad(x, y)
+    np.testing.assert_array_equal(dx, rdx)
+
+
+def test_powers_at_zero_do_not_raise():
+    src = (
+        "def f(x: Vector[n], p: Scalar) -> Scalar:\n    return sum(x ** -1 + x ** p)\n"
+    )
+    m, ref = load_source(src, target="numba"), load_source(src)
+    x = np.array([0.0, 1.0, 2.0])
+    with np.errstate(all="ignore"):
+        v, g = m.f_value_and_grad(x, -0.5)
+        rv, rg = ref.f_value_and_grad(x, -0.5)
+    assert v == rv == np.inf
+    np.testing.assert_array_equal(g[0], rg[0])
+
+
+def test_the_module_imports_numba_and_numpy_only():
+    text = compile_source(ELEMENTWISE, target="numba")
+    imports = re.findall(r"^(?:import|from) (\w+)", text, re.M)
+    assert sorted(set(imports)) == ["math", "numba", "numpy"]
+
+
+def test_a_second_process_loads_the_kernels_from_the_cache(tmp_path):
+    """A compiled module is a file: numba's cache (``__pycache__`` beside it) serves
+    the next process; load_source writes its module to GRADC_CACHE_DIR for the same
+    reason (an in-memory module has no file for numba to cache beside)."""
+    out = tmp_path / "ew.py"
+    out.write_text(compile_source(ELEMENTWISE, target="numba"))
+    code = (
+        "import sys, numpy as np; sys.path.insert(0, sys.argv[1]); import ew; "
+        "print(ew.f_value_and_grad(np.linspace(0, 1, 5))[0])"
+    )
+    first = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
+    assert first.returncode == 0
+    cached = list((tmp_path / "__pycache__").glob("ew.*.nbi"))
+    assert cached, "numba wrote no cache index beside the module"
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True
+    )
+    assert again.returncode == 0 and again.stdout.strip()
+
+
+def test_load_source_imports_from_a_file_in_the_cache_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path))
+    m = load_source(ELEMENTWISE, target="numba")
+    assert m.__file__.startswith(str(tmp_path / "numba"))
+    assert m.__file__.endswith(".py")
+    close(m.f(np.ones(3)), load_source(ELEMENTWISE).f(np.ones(3)))
+
+
+def test_numba_golden_file_is_current():
+    """tests/golden/numba/logistic.py is what the numba target writes for
+    examples/logistic.grad (regenerate: python cli.py compile --target numba
+    examples/logistic.grad -o tests/golden/numba/logistic.py)."""
+    golden = ROOT / "tests" / "golden" / "numba" / "logistic.py"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "cli.py",
+            "compile",
+            "--target",
+            "numba",
+            "examples/logistic.grad",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == golden.read_text()
+
+
+UNARY = (
+    "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu sign "
+    "erf"
+).split()
+
+
+@pytest.mark.parametrize("n", [5, 20000])
+def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(n):
+    """Each elementwise operation with a float spelling, in a kernel (and its gradient's
+    comparisons, and/or/not of masks, ``where``, powers), at a size below and above the
+    size limit: numba types them all, and the values equal the NumPy target's."""
+    lines = [f"    t{k} = {op}(x * x + 0.5) * y" for k, op in enumerate(UNARY)]
+    lines += [
+        "    b1 = arctan2(x, y) + maximum(x, y) * minimum(x, y)",
+        "    b2 = where(x > y, x / y, y ** 3) + x ** y",
+        "    b3 = clip(x, y, 1.0) * x + where(x >= y, x, 0) - where(x <= y, y, 0)",
+        "    b4 = where(x != y, x ** 2, 0) + where(x == 0, 1, x) ** -1",
+    ]
+    total = " + ".join([f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4"])
+    src = "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n" + "\n".join(lines)
+    src += f"\n    return sum({total})\n"
+    m, ref = load_source(src, target="numba", hvp=True), load_source(src, hvp=True)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.1, 1.5, n), rng.uniform(0.1, 1.5, n)
+    v, g = m.f_value_and_grad(x, y)
+    rv, rg = ref.f_value_and_grad(x, y)
+    close(v, rv)
+    for a, b in zip(g, rg, strict=True):
+        close(a, b)
+    for a, b in zip(m.f_hvp(x, y, y, x), ref.f_hvp(x, y, y, x), strict=True):
+        close(a, b)
+    if n < 100:
+        assert "_f_value_and_grad_k1" in compile_source(src, target="numba")
+
+
+def test_load_source_in_a_second_process_reads_the_kernels_numba_cached(tmp_path):
+    """Two processes load_source the same text: the second loads the kernels the first
+    compiled (numba's cache rebuilds their globals from the module's name, which must be
+    importable: it was '<dynamic>' and the second process failed)."""
+    code = (
+        "import cli, numpy as np; cli.use_checkout(); import gradc; "
+        f"m = gradc.load_source({ELEMENTWISE!r}, target='numba'); "
+        "print(m.f_value_and_grad(np.linspace(0, 1, 5))[0])"
+    )
+    env = {**os.environ, "GRADC_CACHE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr[-2000:]
+    assert runs[0].stdout == runs[1].stdout
+    assert list((tmp_path / "numba" / "__pycache__").glob("*.nbi"))
+
+
+def test_a_kernel_with_a_power_imports_math():
+    """x ** p alone in a function: the kernel's math.pow needs the module's import
+    math (found by the oracle at seed 109: NameError inside numba's typing)."""
+    src = "def f(x: Vector[n], p: Scalar) -> Vector[n]:\n    return x ** p * x + x\n"
+    text = compile_source(src, target="numba")
+    assert "\nimport math\n" in text and "math.pow(" in text
+    m, ref = load_source(src, target="numba"), load_source(src)
+    x = np.linspace(0.5, 2.0, 6)
+    close(m.f(x, 1.5), ref.f(x, 1.5))
+
+
+def test_no_checks_and_strided_or_transposed_inputs():
+    """--no-checks (API checks=False) on the numba target, and kernels reading views:
+    a strided slice, a transposed matrix (the loop nest indexes, never flattens)."""
+    src = "def f(A: Matrix[m, n]) -> Scalar:\n    return sum(A * A * A + A * 2)\n"
+    m = load_source(src, target="numba", checks=False)
+    ref = load_source(src)
+    base = np.random.default_rng(0).standard_normal((6, 8))
+    for a in (base, base.T, base[::2, 1::3], np.asfortranarray(base)):
+        v, g = m.f_value_and_grad(a)
+        rv, rg = ref.f_value_and_grad(a)
+        close(v, rv)
+        close(g, rg)
+    assert "_f_value_and_grad_k1(A)" in compile_source(src, target="numba")
