@@ -26,6 +26,8 @@ SIZES = {
     "F1": 2,
     "F2": 3,
     "M": 4,
+    "T": 4,
+    "V": 5,
 }
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(
