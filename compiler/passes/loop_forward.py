@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..core.ir import Builder
+from ..core.ir import Builder, Function, rebuild
 from ..core.loops import LoopBody
 from ..ops.common import zeros_of
 from ..rewrite import make_rewriter
-from .forward import TANGENTS, push
+from .autodiff import differentiate
+from .forward import TANGENTS, derived, push, tangent_params
 
 
 def tangent_body(body: LoopBody, caps: list[int], cars: set[int]):
@@ -106,3 +107,27 @@ def out_tangent(b: Builder, i: int, node, ts: list) -> int | None:
 
 TANGENTS["loop"] = loop_tangent
 TANGENTS["loop_out"] = out_tangent
+
+
+def hvp_over_jvp(fn: Function, *, fuse: bool = True) -> Function:
+    """``f_hvp``'s graph of a (fused, not yet differentiated) scalar ``fn`` that loops:
+    reverse over forward, ``H v = grad_x <grad f(x), v>``, the gradient of ``f_jvp``'s
+    tangent along the vectors ``v_<name>`` (parameters, held constant). Both walks go
+    through loops already (``loop_tangent`` here, the loop's adjoint in ``loops.py``),
+    so the loop becomes one forward loop carrying each value and its tangent and one
+    reverse loop; the same Hessian-vector product as forward over reverse, at a small
+    constant times ``f_value_and_grad`` too."""
+    b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
+    params, seeds = tangent_params(b, fn, "v_")
+    tangent = push(b, [fn.output], seeds)
+    out = tangent.get(fn.output)
+    if out is None:  # f is linear in the differentiated inputs: a zero Hessian
+        results = {p.name: zeros_of(b, p.node) for p in fn.wrt}
+        return derived(fn, b, params, results)
+    inner = dataclasses.replace(fn, nodes=b.nodes, params=params, output=out)
+    walked = differentiate(inner, fuse=fuse)
+    ob = Builder(rewrite=make_rewriter(fuse=False))
+    one = rebuild(
+        walked, ob, lambda i, node, remap: ob.const(1.0) if i == walked.seed else None
+    )
+    return derived(one, ob, one.params, dict(one.grads))
