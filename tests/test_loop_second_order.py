@@ -7,6 +7,8 @@ input) where emitted; the located error of ``f_hessian`` of one vector input."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import second_order as S
@@ -129,3 +131,15 @@ def test_rnn_hvp_is_one_forward_and_one_reverse_loop():
         "    Reverse over forward, through the loops: the gradients of the derivative\n"
         in hvp
     )
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[1] for c in CASES])
+def test_one_loop_each_way(case):
+    """The value after the loop is read off the tangent loop, which carries it too: the
+    oscillator's loss reads its positions (2 (xs - observed) . t_xs), yet one forward
+    loop runs, and one reverse loop."""
+    file, name, _, _ = case
+    text = gradc.compile_source((EXAMPLES / file).read_text(), hvp=True)
+    hvp = text[text.index(f"def {name}_hvp") :].split("\ndef ")[0]
+    assert len(re.findall(r"\n    for \w+ in range\(", hvp)) == 1
+    assert len(re.findall(r"\n    for \w+ in reversed\(range\(", hvp)) == 1
