@@ -5,8 +5,9 @@ SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands
 
 (``walk``: the prefix up to the backward walk, whose nodes ``gradc explain`` shows.)
 Asked for (``--jvp``, ``--hvp``), forward mode runs on the fused graph (``f_jvp``) and
-on the differentiated one (``f_hvp``: forward over reverse), then the same expansion and
-late rewrites; ``f_hessian`` batches ``f_hvp``'s graph.
+on the differentiated one (``f_hvp``: forward over reverse; for a function that loops,
+reverse over forward: the backward walk over ``f_jvp``'s graph), then the same expansion
+and late rewrites; ``f_hessian`` batches ``f_hvp``'s graph (not yet through loops).
 
 Each stage is a function from IR to IR in ``passes/``; with ``fuse=False`` the fusion
 stages are skipped (``--no-fuse``) and every node is differentiated by its own rule.
@@ -20,12 +21,12 @@ from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
-from .passes import loop_forward as _loop_forward  # noqa: F401 - a loop's tangent
 from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
 from .passes.loop_bodies import expand_graph, fuse_loops
+from .passes.loop_forward import hvp_over_jvp
 from .passes.seed import with_value_and_grad
 
 
@@ -72,26 +73,33 @@ def transform(
     walked = differentiate(fused_fn, fuse=fuse)
     out = with_value_and_grad(finish(walked, fuse))
     extra = {}
-    if hvp:
-        no_loops(fn, "--hvp")
+    loops = any(node.op == "loop" for node in fn.nodes)
     if jvp:
         extra["jvp"] = finish(forward.jvp(fused_fn), fuse)
     if hvp and fn.nodes[fn.output].shape == ():
-        extra["hvp"] = finish(forward.hvp(walked), fuse)
-        if hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape:
+        batched = hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape
+        if loops:  # reverse over forward (``loop_forward.hvp_over_jvp``)
+            if batched:
+                no_batched_loops(fn)
+            extra["hvp"] = finish(hvp_over_jvp(fused_fn, fuse=fuse), fuse)
+        else:
+            extra["hvp"] = finish(forward.hvp(walked), fuse)
+        if batched:
             extra["hessian"] = hessian(fn, extra["hvp"])
     return dataclasses.replace(out, **extra)
 
 
-def no_loops(fn: Function, flag: str) -> None:
-    """f_hvp (forward mode through the reverse loop) does not go through loops yet: a
-    located error at the first one (f_jvp does: ``passes/loop_forward.py``)."""
+def no_batched_loops(fn: Function) -> None:
+    """``f_hessian`` (n tangents pushed together, ``passes/batching.py``) does not go
+    through loops yet: a located error at the first one (``f_hvp`` does, and
+    ``f_hessian`` of a Scalar input, ``f_hvp`` along 1.0)."""
     for node in fn.nodes:
         if node.op == "loop":
             raise FormulaError(
-                f"{flag}: second derivatives (f_hvp, forward over reverse) through a "
-                f"for loop are not supported yet ('{fn.name}'); --jvp works, and "
-                f"without {flag} the value and the gradients",
+                f"--hvp: f_hessian of '{fn.name}' (its one differentiated input a "
+                f"vector) cannot push its tangents together through a for loop yet; "
+                f"f_hvp goes through loops when the differentiated input is not one "
+                f"vector, and without --hvp the value and the gradients do",
                 filename=fn.filename,
                 line=node.loc.line,
                 col=node.loc.col,

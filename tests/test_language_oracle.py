@@ -263,14 +263,24 @@ class Stats:
 STATS = Stats()
 
 
+def load_second_order(formula: G.Formula, fuse: bool, stats: Stats):
+    """The module with ``--jvp --hvp``; f_hessian of one vector input through a loop is
+    a located error (not batched yet): such a formula is built without ``--hvp``."""
+    try:
+        return gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=True)
+    except gradc.FormulaError as exc:
+        if "loop" not in formula.families or "through a for loop yet" not in str(exc):
+            raise
+    stats.add(formula, "hessian-through-loop-refused")
+    return gradc.load_source(formula.text, fuse=fuse, jvp=True)
+
+
 def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: Stats):
     """All checks of one build of one formula (raises ``OracleFailure``)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            # f_hvp through loops is not built yet (a located error); f_jvp is
-            second = "loop" not in formula.families
-            mod = gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=second)
+            mod = load_second_order(formula, fuse, stats)
     except Exception as exc:  # noqa: BLE001 - every refusal is reported
         fail(formula, fuse, f"refused valid input: {type(exc).__name__}: {exc}")
     stats.add(formula, "compiled")
@@ -381,7 +391,7 @@ def second_order(formula, mod, ref, rec, positions, value, rng) -> str | None:
     dirs = S.directions(rng, args, positions)
     dd = R.directional_derivative(ref, name, formula.args, dirs)
     why = S.check_jvp(mod, name, args, positions, dirs, value, dd)
-    if why or np.shape(value) != () or "loop" in formula.families:
+    if why or np.shape(value) != () or not hasattr(mod, f"{name}_hvp"):
         return why
 
     def smooth(moved: list) -> bool:

@@ -387,14 +387,6 @@ def test_cli_error_exit_2(tmp_path):
     assert "Traceback" not in run.stderr
 
 
-def test_hvp_is_a_located_error():
-    text = (EXAMPLES / "rnn.grad").read_text()
-    with pytest.raises(gradc.FormulaError) as info:
-        gradc.compile_source(text, hvp=True)
-    assert "not supported yet" in str(info.value)
-    assert info.value.line == 14
-
-
 @pytest.mark.parametrize("fuse", [True, False], ids=["fused", "no-fuse"])
 @pytest.mark.parametrize("case", CASES, ids=[c[1] for c in CASES])
 def test_jvp_through_loops(case, fuse):

@@ -111,6 +111,8 @@ def docstring(
         lines += wrap_items(
             "Tangents: ", [f"{p.name}: {p.annotation}" for p in extra], "."
         )
+    if kind == "hvp" and any(node.op == "loop" for node in fn.nodes):
+        kind = "hvp_loops"  # reverse over forward (``passes/loop_forward.py``)
     lines += DERIVED_NOTES[kind](first) if kind in DERIVED_NOTES else []
     if kind == "forward":
         lines += wrap_items("Cache: ", cache_names or ["nothing"], ".")
@@ -130,6 +132,10 @@ DERIVED_NOTES = {
     "hvp": lambda first: [
         "Forward over reverse: the tangents of the gradients along the vectors, one",
         "per differentiated input; never forms the Hessian.",
+    ],
+    "hvp_loops": lambda first: [
+        "Reverse over forward, through the loops: the gradients of the derivative",
+        "along the vectors, one per differentiated input; never forms the Hessian.",
     ],
     "hessp": lambda first: [
         f"``p`` is the vector for ``{first}``; the other inputs follow, as ``args``:",

@@ -211,12 +211,27 @@ def name_carried(
                 names.names[s] = v
             moved += chain if move else []
             continue
-        late = p in late_reads or any(r > o for r in todo if p in nodes[r].args)
+        # a sum is written under its variable from its first part on (d_x = c; d_x += ..)
+        chain = accumulation_chain(nodes, o)
+        first = min((j for j in chain if nodes[j].op != "param"), default=o)
+        late = p in late_reads or any(
+            r > first for r in todo if p in nodes[r].args and r not in chain
+        )
         leaf = PRIMS[nodes[o].op].leaf
         if not late and o in todo_set and not leaf and o not in names.names:
             names.names[o] = v
         keep.add(o)
     return [j for j in todo if j not in moved], moved
+
+
+def accumulation_chain(nodes, o: int) -> set[int]:
+    """Node ``o`` and the parts of the gradient sum it ends (``acc`` additions), down to
+    the first: the statements that write the sum's variable."""
+    chain = {o}
+    while nodes[o].op == "add" and nodes[o].attr("acc"):
+        o = nodes[o].args[0]
+        chain.add(o)
+    return chain
 
 
 def tape_shape(shape: tuple, em: Emitter) -> str:

@@ -11,12 +11,14 @@ value before the loop has none).
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
-from ..core.ir import Builder
+from ..core.ir import Builder, Function, rebuild
 from ..core.loops import LoopBody
 from ..ops.common import zeros_of
 from ..rewrite import make_rewriter
-from .forward import TANGENTS, push
+from .autodiff import differentiate
+from .forward import TANGENTS, derived, push, tangent_params
 
 
 def tangent_body(body: LoopBody, caps: list[int], cars: set[int]):
@@ -106,3 +108,88 @@ def out_tangent(b: Builder, i: int, node, ts: list) -> int | None:
 
 TANGENTS["loop"] = loop_tangent
 TANGENTS["loop_out"] = out_tangent
+
+
+def hvp_over_jvp(fn: Function, *, fuse: bool = True) -> Function:
+    """``f_hvp``'s graph of a (fused, not yet differentiated) scalar ``fn`` that loops:
+    reverse over forward, ``H v = grad_x <grad f(x), v>``, the gradient of ``f_jvp``'s
+    tangent along the vectors ``v_<name>`` (parameters, held constant). Both walks go
+    through loops already (``loop_tangent`` here, the loop's adjoint in ``loops.py``),
+    so the loop becomes one forward loop carrying each value and its tangent and one
+    reverse loop; the same Hessian-vector product as forward over reverse, at a small
+    constant times ``f_value_and_grad`` too."""
+    b = Builder(fn.nodes, rewrite=make_rewriter(fuse=False))
+    params, seeds = tangent_params(b, fn, "v_")
+    tangent = push(b, [fn.output], seeds)
+    out = tangent.get(fn.output)
+    if out is None:  # f is linear in the differentiated inputs: a zero Hessian
+        results = {p.name: zeros_of(b, p.node) for p in fn.wrt}
+        return derived(fn, b, params, results)
+    inner = values_from_tangent_loops(b, fn, params, out, tangent)
+    walked = differentiate(inner, fuse=fuse)
+    ob = Builder(rewrite=make_rewriter(fuse=False))
+    one = rebuild(
+        walked, ob, lambda i, node, remap: ob.const(1.0) if i == walked.seed else None
+    )
+    return derived(one, ob, one.params, dict(one.grads))
+
+
+def values_from_tangent_loops(
+    b: Builder, fn: Function, params: list, out: int, tangent: dict
+) -> Function:
+    """``fn`` with output ``out`` (the tangent) and ``params``, every value after a loop
+    read off its tangent loop, which carries the values too (``loop_out`` k of either):
+    one forward loop rather than two, and so one reverse loop. The nodes are copied in a
+    topological order that keeps the original one where it can (a min-heap on index)."""
+    sub = {}
+    for i, node in enumerate(list(b.nodes)):
+        t = tangent.get(node.args[0]) if node.op == "loop_out" else None
+        if t is not None and b[t].op == "loop" and b[t].attr("tangent_of") is not None:
+            with b.at(node.loc):
+                sub[i] = b.emit("loop_out", t, k=node.attr("k"))
+    if not sub:
+        return dataclasses.replace(fn, nodes=b.nodes, params=params, output=out)
+    nodes = b.nodes
+    args = {i: [sub.get(a, a) for a in nodes[i].args] for i in range(len(nodes))}
+    live = reachable_args(args, [out, *(p.node for p in params)])
+    readers: dict[int, list[int]] = {}
+    waiting = {}
+    for i in live:
+        deps = set(args[i])
+        waiting[i] = len(deps)
+        for a in deps:
+            readers.setdefault(a, []).append(i)
+    ready = [i for i in live if waiting[i] == 0]
+    heapq.heapify(ready)
+    nb = Builder(rewrite=make_rewriter(fuse=False))
+    remap: dict[int, int] = {}
+    while ready:
+        i = heapq.heappop(ready)
+        node = nodes[i]
+        nb.loc = node.loc
+        remap[i] = nb.emit(node.op, *(remap[a] for a in args[i]), **dict(node.attrs))
+        if node.name:
+            nb.name(remap[i], node.name)
+        for r in readers.get(i, ()):
+            waiting[r] -= 1
+            if waiting[r] == 0:
+                heapq.heappush(ready, r)
+    return dataclasses.replace(
+        fn,
+        nodes=nb.nodes,
+        params=[dataclasses.replace(p, node=remap[p.node]) for p in params],
+        output=remap[out],
+        notes={remap[k]: v for k, v in {**fn.notes, **b.notes}.items() if k in remap},
+        rewrites=fn.rewrites + b.fired,
+    )
+
+
+def reachable_args(args: dict, roots: list[int]) -> set[int]:
+    """The nodes ``roots`` are computed from, by the (substituted) ``args``."""
+    out, stack = set(), list(roots)
+    while stack:
+        j = stack.pop()
+        if j not in out:
+            out.add(j)
+            stack.extend(args[j])
+    return out
