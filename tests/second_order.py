@@ -116,13 +116,13 @@ def check_hvp(
         if smooth is None
         or all(smooth(moved(args, positions, v, s)) for s in (hh, -hh))
     ]
-    for hh in steps:
-        fd = fd_hvp(grad, args, positions, v, hh)
-        if all(close(g, f, HVP_RTOL) for g, f in zip(hv, fd)):
-            break
-    else:
-        if steps:
-            return f"f_hvp {hv!r}\n differences of f_grad {fd!r}"
+    fds = [fd_hvp(grad, args, positions, v, hh) for hh in steps]
+    # the differences are a reference only where two step sizes agree on them (as the
+    # reference's own directional derivatives): a gradient that cancels (13.4 - 13.4)
+    # leaves its rounding over the step in both, differently
+    agree = len(fds) < 2 or all(close(a, b, HVP_RTOL) for a, b in zip(*fds))
+    if fds and agree and not all(close(g, f, HVP_RTOL) for g, f in zip(hv, fds[-1])):
+        return f"f_hvp {hv!r}\n differences of f_grad {fds[-1]!r}"
     lhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(u, hv))
     rhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(v, hu))
     scale = max(1e-4, abs(lhs), abs(rhs))

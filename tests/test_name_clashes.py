@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import keyword
 
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -120,3 +121,18 @@ def test_compile_sympy_accepts_good_names(name):
     value, grad = getattr(module, name + "_value_and_grad")(0.7)
     assert value == pytest.approx(float(EXPR.subs(x, 0.7)), rel=1e-15)
     assert grad == pytest.approx(float(sp.diff(EXPR, x).subs(x, 0.7)), rel=1e-15)
+
+
+@pytest.mark.parametrize("param", ["grads", "cache", "np", "float"])
+def test_parameter_named_like_a_local_in_a_check_message(param):
+    """The size check a slice needs names the parameter's shape in an f-string: the
+    renamed parameter is renamed there too (found by the language oracle, seed 7149: a
+    parameter ``grads`` gave ``NameError: grads_`` instead of the ValueError)."""
+    src = f"def f({param}: Matrix[Q, S]) -> Scalar:\n    return sum({param}[-2:10:2, :] ** 2)\n"
+    module = gradc.load_source(src, jvp=True, hvp=True)
+    for fn in (module.f, module.f_grad, module.f_value_and_grad):
+        with pytest.raises(
+            ValueError, match=rf"parameter '{param}' has shape \(3, 4\)"
+        ):
+            fn(np.ones((3, 4)))
+    assert module.f_grad(np.ones((11, 2))).shape == (11, 2)

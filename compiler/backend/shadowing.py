@@ -21,10 +21,11 @@ from ..core.names import PYTHON_BUILTINS
 # Locals the generated code binds in the functions that take the inputs.
 GENERATED_LOCALS = ("cache", "grads", "_result")
 
-# A string literal, a comment, or a name that is not an attribute (``x.sum`` stays).
-TOKEN = re.compile(
-    r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|#.*|(?<![.\w])([^\W\d]\w*)"
-)
+# An f-string (its replacement fields are code), a string literal, a comment, or a name
+# that is not an attribute (``x.sum`` stays).
+STRING = r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'"
+TOKEN = re.compile(rf"(?<![.\w])f({STRING})|{STRING}|#.*|(?<![.\w])([^\W\d]\w*)")
+FIELD = re.compile(r"\{([^{}]*)\}")
 
 
 def spellable(name: str) -> bool:
@@ -66,13 +67,20 @@ class Renamer:
         return TOKEN.sub(self.token, text)
 
     def token(self, m: re.Match) -> str:
-        """One token renamed (a name in ``map``), recording the aliases it reads."""
-        if not m[1]:
+        """One token renamed (a name in ``map``; the names in an f-string's replacement
+        fields, ``f"{grads.shape}"``), recording the aliases it reads."""
+        if m[1]:
+            return "f" + FIELD.sub(self.field, m[1])
+        if not m[2]:
             return m[0]
-        new = self.map.get(m[1], m[1])
+        new = self.map.get(m[2], m[2])
         if new in self.aliases:
             self.used[new] = self.aliases[new]
         return new
+
+    def field(self, m: re.Match) -> str:
+        """An f-string's replacement field ``{...}``, its names renamed."""
+        return "{" + TOKEN.sub(self.token, m[1]) + "}"
 
     def lines(self, items: list) -> list:
         """Body items (prologue lines, ``{"comment", "lines"}`` blocks) renamed."""
