@@ -16,7 +16,7 @@ from gradc.api import lower_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
-SIZES = {"n": 5, "d": 3, "N": 6, "D": 4, "C": 3, "H": 5}
+SIZES = {"n": 5, "d": 3, "N": 6, "D": 4, "C": 3, "H": 5, "T": 4, "V": 7, "W": 3}
 
 # library -> the modules it needs (a missing one skips its tests, naming it)
 NEEDS = {
@@ -77,7 +77,7 @@ def point(params, seed: int = 0, dtype=np.float64) -> list:
     scalars_only = all(not shape for _, shape, _ in params)
     out = []
     for _, shape, kind in params:
-        dims = tuple(d if isinstance(d, int) else SIZES[str(d)] for d in shape)
+        dims = tuple(size(d) for d in shape)
         if kind == "int":
             out.append(rng.integers(0, low, size=dims))
         elif not dims and not scalars_only:
@@ -85,6 +85,14 @@ def point(params, seed: int = 0, dtype=np.float64) -> list:
         else:
             out.append(np.asarray(rng.standard_normal(dims), dtype=dtype))
     return out
+
+
+def size(d) -> int:
+    """A dimension's size: an int, a name of ``SIZES``, or an expression of them
+    (``4 * H``)."""
+    if isinstance(d, int):
+        return d
+    return int(d.subs({s: SIZES[s.name] for s in d.free_symbols}))
 
 
 def load(path: Path, target: str, **kw):
