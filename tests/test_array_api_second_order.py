@@ -19,6 +19,8 @@ from xp_cases import (
 )
 from xp_cases import to_library as lib
 
+from gradc.errors import FormulaError
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -50,12 +52,24 @@ WRT = {
 }
 
 
+def second_order(path, target: str):
+    """The module of ``path`` with --jvp and --hvp and None; where --hvp through a for
+    loop is a located error (not supported yet on any target), the module with --jvp
+    alone and that error's text."""
+    try:
+        return load(path, target, jvp=True, hvp=True), None
+    except FormulaError as e:
+        if "through a for loop" not in str(e):
+            raise
+        return load(path, target, jvp=True), str(e)
+
+
 @pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize(("path", "name", "params"), CASES, ids=CASE_IDS)
 def test_jvp_and_hvp_equal_the_numpy_target(library, path, name, params):
     require(library)
-    ref = load(path, "numpy", jvp=True, hvp=True)
-    m = load(path, "array-api", jvp=True, hvp=True)
+    ref, unsupported = second_order(path, "numpy")
+    m, _ = second_order(path, "array-api")
     x = point(params)
     wrt = WRT[(path, name)]
     t = directions(x, params, wrt, 1)
@@ -65,6 +79,8 @@ def test_jvp_and_hvp_equal_the_numpy_target(library, path, name, params):
     v, tan = run(library, getattr(m, f"{name}_jvp"), args + targs)
     close(v, want_v, 1e-12)
     close(tan, want_t, 1e-12)
+    if unsupported and hasattr(ref, f"{name}_value_and_grad"):
+        pytest.skip(f"f_jvp checked; f_hvp not: {unsupported}")
     if not hasattr(ref, f"{name}_hvp"):
         return  # an array-valued function: no second derivatives
     want = as_tuple(getattr(ref, f"{name}_hvp")(*x, *t))

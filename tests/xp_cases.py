@@ -16,7 +16,7 @@ from gradc.api import lower_source
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
-SIZES = {"n": 5, "d": 3, "N": 6, "D": 4, "C": 3, "H": 5}
+SIZES = {"n": 5, "d": 3, "N": 6, "D": 4, "C": 3, "H": 5, "T": 4, "V": 7}
 # the convolution examples' dimensions (their index range stays min(SIZES) = 3)
 SIZES |= {"F": 3, "W": 6, "M": 3, "F1": 3, "F2": 4}
 

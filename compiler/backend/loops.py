@@ -15,8 +15,9 @@ from ..core import printer as P
 from ..core.ir import Function, reachable
 from ..core.loops import LoopBody, LoopGrad
 from ..core.prim import PRIMS
+from ..ops.array_api import copied
 from .context import Ctx
-from .emit import STATEMENT_NODES, Emitter
+from .emit import STATEMENT_NODES, Emitter, statements
 from .layout import LINE_LIMIT
 from .memory import fresh_array
 from .naming import Namer
@@ -127,12 +128,38 @@ def bind(em: Emitter, j: int, name: str) -> None:
     em.exprs[j] = P.name(name)
 
 
+def zeros(em: Emitter, shape: str) -> str:
+    """A new array of zeros: the Array API target's in the inputs' dtype and device."""
+    if em.ctx.xp:
+        return f"xp.zeros({shape}, dtype=dtype, device=device)"
+    return f"np.zeros({shape})"
+
+
+def row(em: Emitter, tape: str, pos: str, ndim: int) -> str:
+    """Row ``pos`` of a tape of ``ndim`` axes (``h_tape[t]``; ``h_tape[t, ...]`` on the
+    Array API target, whose standard leaves an index of fewer axes unspecified)."""
+    more = ", ..." if em.ctx.xp and ndim > 1 else ""
+    return f"{tape}[{pos}{more}]"
+
+
+def write_row(em: Emitter, tape: str, pos: str, ndim: int, value: str) -> str:
+    """``h_tape[t] = h``; ``h_tape = _at_set(h_tape, (t, ...), h)`` on the Array API
+    target (functional on JAX)."""
+    if not em.ctx.xp:
+        return f"{row(em, tape, pos, ndim)} = {value}"
+    em.ctx.use("_at_set")
+    index = f"({pos}, ...)" if ndim > 1 else f"({pos},)"
+    return f"{tape} = _at_set({tape}, {index}, {value})"
+
+
 def start_value(em: Emitter, a: int, user: int, name: str, mutated: bool) -> list[str]:
     """``name = <a>`` before a loop, copied when the loop writes into it and ``a`` is not
     a new array only the loop reads."""
     e = em.ref(a, user)
     own = fresh_array(em.nodes, a) and em.uses.get(a, 0) == 1
     own = own and em.nodes[a].op != "param"
+    if mutated and not own and em.ctx.xp:
+        return [f"{name} = {copied(e)}"]
     if mutated and not own:
         return [f"{name} = {P.wrap(e, P.ATOM)}.copy()"]
     return [] if e.text == name else [f"{name} = {e.text}"]
@@ -282,7 +309,7 @@ def emit_loop(em: Emitter, i: int) -> None:
         if bnodes[j].op == "param":
             base += "_prev"
         tnames[j] = em.namer.fresh(base + "_tape")
-        lines.append(f"{tnames[j]} = np.zeros({tape_shape(nodes[tj].shape, em)})")
+        lines.append(f"{tnames[j]} = {zeros(em, tape_shape(nodes[tj].shape, em))}")
         bind(em, tj, tnames[j])
     roots = list(body.outs) + list(tapes)
     stop = set(body.captures) | set(body.carried)
@@ -301,14 +328,15 @@ def emit_loop(em: Emitter, i: int) -> None:
     sub = body_emitter(em, bnodes, todo, bound, keep, names, body.var, var)
     _, exprs = sub.run()
     pos = P.dim(body.position(), {**em.ctx.dims, body.var: var})
+    ndims = {j: len(nodes[tj].shape) for j, tj in tapes.items()}
     first = [
-        f"{tnames[j]}[{pos}] = {cvars[body.carried.index(j)]}"
+        write_row(em, tnames[j], pos, ndims[j], cvars[body.carried.index(j)])
         for j in tapes
         if j in body.carried
     ]
     for j in tapes:
         if j not in body.carried:
-            write = f"{tnames[j]}[{pos}] = {exprs[j].text}"
+            write = write_row(em, tnames[j], pos, ndims[j], exprs[j].text)
             if not place(sub.blocks, exprs[j].text, write):
                 sub.statement(j, [write])
     for j in moved:
@@ -352,7 +380,8 @@ def emit_grad(em: Emitter, i: int) -> None:
             bound[grad.seeds[x]] = P.name(name)
         elif role == "tape":
             tapes[x] = outer(em, a, i).text
-            bound[x] = P.subscript(P.name(tapes[x]), pos)
+            more = ", ..." if em.ctx.xp and len(em.nodes[a].shape) > 1 else ""
+            bound[x] = P.subscript(P.name(tapes[x]), pos + more)
         elif role == "start":
             starts[x] = outer(em, a, i).text
         else:
@@ -362,7 +391,10 @@ def emit_grad(em: Emitter, i: int) -> None:
         p, o = body.carried[k], body.outs[k]
         prev = P.dim(body.position() - 1, {**em.ctx.dims, body.var: var})
         name = em.namer.fresh(body.names[k] + "_prev")
-        first.append(f"{name} = {tapes[o]}[{prev}] if {pos} > 0 else {start}")
+        ndim = len(nodes[o].shape) + 1
+        first.append(
+            f"{name} = {row(em, tapes[o], prev, ndim)} if {pos} > 0 else {start}"
+        )
         bound[p] = P.name(name)
     accs: dict[int, str] = {}
     for c, d in enumerate(grad.d_captures):
@@ -372,7 +404,7 @@ def emit_grad(em: Emitter, i: int) -> None:
         p = body.captures[c]
         accs[c] = result_name(em, outs, n, "d_" + body.nodes[p].attr("name"))
         shape = nodes[p].shape
-        zero = f"np.zeros({P.shape(shape, em.ctx.dims)})" if shape else "0.0"
+        zero = zeros(em, P.shape(shape, em.ctx.dims)) if shape else "0.0"
         lines.append(f"{accs[c]} = {zero}")
     captured = [grad.d_captures[c] for c in accs]
     live = sorted(dvars)
@@ -395,7 +427,7 @@ def emit_grad(em: Emitter, i: int) -> None:
     into = {
         r
         for r in captured
-        if PRIMS[nodes[r].op].stmts_into and r not in readers and r not in fwd
+        if statements(nodes[r].op, em.ctx)[1] and r not in readers and r not in fwd
     }
     todo = [j for j in todo if j not in into]
     adjoints = [j for j in todo if j not in fwd]
@@ -431,7 +463,7 @@ def accumulate(sub: Emitter, r: int, acc: str, into: set[int]) -> list[str]:
     node = sub.nodes[r]
     if r in into:
         args = [sub.ref(a) for a in node.args]
-        return PRIMS[node.op].stmts_into(acc, node, args, sub.ctx)
+        return statements(node.op, sub.ctx)[1](acc, node, args, sub.ctx)
     op, e = "+=", sub.exprs[r]
     if node.op == "neg" and r not in sub.named:
         op, e = "-=", sub.ref(node.args[0])

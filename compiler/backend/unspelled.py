@@ -18,10 +18,21 @@ def check_spellable(fn: Function) -> None:
     ]
     for g in graphs:
         for i in sorted(reachable(g.nodes, [g.output, *g.grads.values()])):
-            node = g.nodes[i]
-            missing = [op for op in ops_in(node) if not xp_spellable(op)]
-            if missing:
-                raise unspelled(fn, node, missing[0])
+            for node in with_bodies(g.nodes[i]):
+                missing = [op for op in ops_in(node) if not xp_spellable(op)]
+                if missing:
+                    raise unspelled(fn, node, missing[0])
+
+
+def with_bodies(node) -> list:
+    """``node``, and for a loop the nodes of its body (of a reverse loop: the body and
+    its adjoint), nested loops' too."""
+    inner = ()
+    if node.op == "loop":
+        inner = node.attr("body").nodes
+    elif node.op == "loop_grad":
+        inner = node.attr("grad").nodes
+    return [node] + [n for m in inner for n in with_bodies(m)]
 
 
 def unspelled(fn: Function, node, op: str) -> FormulaError:

@@ -291,14 +291,16 @@ def index_tuple(node, a, ctx) -> str:
     return f"({text},)" if len(spec) == 1 and not more else f"({text}{more})"
 
 
-def assign_call(target: str, head: str, args: list[str]) -> list[str]:
-    """``target = head(args)`` as ruff formats it in a function body (88 columns)."""
-    one = f"{target} = {head}({', '.join(args)})"
-    if len(one) <= 84:
+def assign_call(target, head, args, ctx, op: str = "=") -> list[str]:
+    """``target = head(args)`` as ruff formats it in a function body (88 columns), at
+    the context's indentation (a loop body's is deeper)."""
+    width = 84 - ctx.indent
+    one = f"{target} {op} {head}({', '.join(args)})"
+    if len(one) <= width:
         return [one]
-    if len(", ".join(args)) <= 80:
-        return [f"{target} = {head}(", f"    {', '.join(args)}", ")"]
-    return [f"{target} = {head}("] + [f"    {x}," for x in args] + [")"]
+    if len(", ".join(args)) + 4 <= width:
+        return [f"{target} {op} {head}(", f"    {', '.join(args)}", ")"]
+    return [f"{target} {op} {head}("] + [f"    {x}," for x in args] + [")"]
 
 
 def zeros_text(node, ctx) -> str:
@@ -310,12 +312,12 @@ def scatter_stmts(target, node, a, ctx):
     zeros and an assignment); else zeros and ``_at_set`` (functional on JAX), or
     ``_scatter_add`` where indices can repeat."""
     if picks(ctx.nodes, node, node.attr("shape")):
-        return [f"{target} = {one_hot(node, a, ctx)}"]
+        return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx)
     zeros = f"{target} = {zeros_text(node, ctx)}"
     if ctx.unique_index(node):
         ctx.use("_at_set")
         args = [target, index_tuple(node, a, ctx), a[0].text]
-        return [zeros] + assign_call(target, "_at_set", args)
+        return [zeros] + assign_call(target, "_at_set", args, ctx)
     return [zeros] + scatter_into(target, node, a, ctx)
 
 
@@ -323,20 +325,20 @@ def scatter_into(target, node, a, ctx):
     """Add the scattered gradient into ``target`` (``_at_add``: in place, or functional on
     JAX; ``_scatter_add`` where indices can repeat; ``+=`` a one-hot for ``[arange(n), y]``)."""
     if picks(ctx.nodes, node, node.attr("shape")):
-        return [f"{target} += {one_hot(node, a, ctx)}"]
+        return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx, "+=")
     name = "_at_add" if ctx.unique_index(node) else "_scatter_add"
     ctx.use(name)
     first = [] if name == "_at_add" else ["xp"]
     args = [*first, target, index_tuple(node, a, ctx), a[0].text]
-    return assign_call(target, name, args)
+    return assign_call(target, name, args, ctx)
 
 
-def one_hot(node, a, ctx) -> str:
+def one_hot(node, a, ctx) -> list[str]:
     """``_one_hot(xp, y, n, value, dtype, device)``: ``value`` at ``[i, y[i]]``, 0 elsewhere."""
     ctx.use("_one_hot")
     cols = a[node.attr("index")[1][1]]
     n = P.dim(node.attr("shape")[1], ctx.dims)
-    return P.call("_one_hot", "xp", cols, n, a[0], "dtype", "device").text
+    return ["xp", cols.text, n, a[0].text, "dtype", "device"]
 
 
 def xp_helper_attrs(name: str, *keys: str, shape: bool = False):
@@ -376,6 +378,7 @@ WRITTEN = {
     "broadcast_to": broadcast_to_emit,
     "getitem": getitem_emit,
     "zeros": lambda n, a, c: P.call("xp.zeros", P.shape(n.shape, c.dims), **CREATE),
+    "ones": lambda n, a, c: P.call("xp.ones", P.shape(n.shape, c.dims), **CREATE),
     "eye": lambda n, a, c: P.call("xp.eye", P.dim(n.attr("n"), c.dims), **CREATE),
     "arange": lambda n, a, c: P.call(
         "xp.arange", P.dim(n.attr("n"), c.dims), device="device"
@@ -393,8 +396,38 @@ WRITTEN = {
     ),
 }
 
+
+def copied(a: P.Expr) -> str:
+    """A copy of the array ``a`` (``xp.asarray(a, copy=True)``: arrays have no ``copy``
+    method in the standard)."""
+    return P.call("xp.asarray", a, copy="True").text
+
+
+def setitem_stmts(target, node, a, ctx):
+    """``a[index] = v`` (``+=``) through ``_at_set`` (``_at_add``): in place, or
+    functional on JAX; into ``a`` itself when ``target`` is its name (the caller knows
+    ``a`` is not read afterwards), else into a copy (a new array as is)."""
+    lines = []
+    if target != a[0].text:
+        fresh = ctx.nodes[node.args[0]].op in ("zeros", "broadcast_to")
+        start = a[0].text if fresh and not a[0].text.isidentifier() else copied(a[0])
+        lines.append(f"{target} = {start}")
+    name = "_at_add" if node.attr("add") else "_at_set"
+    ctx.use(name)
+    spec = node.attr("index")
+    text = index_text(spec, [None, None], ctx, call=True)
+    text = re.sub(r"slice\(([^()]*), None\)", r"slice(\1)", text)
+    more = trailing(spec, node.shape)
+    index = f"({text},)" if len(spec) == 1 and not more else f"({text}{more})"
+    return lines + assign_call(target, name, [target, index, a[1].text], ctx)
+
+
 # Statement ops: (statements, statements adding into an existing array).
-XP_STMTS = {"scatter": (scatter_stmts, scatter_into)}
+XP_STMTS = {"scatter": (scatter_stmts, scatter_into), "setitem": (setitem_stmts, None)}
+
+# The loop nodes: whole blocks of statements printed by ``backend/loops.py`` for every
+# target (their bodies' operations are checked one by one).
+LOOP_OPS = {"loop", "loop_out", "loop_tape", "loop_grad", "loop_grad_out", "pack"}
 
 
 def xp_spelling(op: str):
@@ -409,7 +442,7 @@ def xp_spelling(op: str):
 
 def xp_spellable(op: str) -> bool:
     """Whether ``op`` can be printed for the Array API target."""
-    return op in XP_STMTS or xp_spelling(op) is not None
+    return op in XP_STMTS or op in LOOP_OPS or xp_spelling(op) is not None
 
 
 def install() -> None:
