@@ -4,6 +4,7 @@ conversions to and from each library's arrays."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 from pathlib import Path
@@ -98,6 +99,7 @@ def size(d) -> int:
     return int(d.subs({s: SIZES[s.name] for s in d.free_symbols}))
 
 
+@functools.cache
 def load(path: Path, target: str, **kw):
     """The module compiled from ``path`` for ``target``, imported in memory."""
     name = path.relative_to(ROOT).as_posix()
