@@ -131,7 +131,7 @@ def grad_batch(b: Builder, node, args, bat):
     for role, k in grad.roles:
         if role == "start" and body.carried[k] in fbat and body.outs[k] not in fbat:
             raise NotImplementedError(
-                "a loop whose tangent starts before the loop only"
+                "a loop value batched before the loop only, read back from its tape"
             )
     seeds = {k for (role, k), t in zip(grad.roles, bat) if role == "seed" and t}
     roots = [d for d in (*grad.d_carried, *grad.d_captures) if d is not None]
