@@ -7,7 +7,7 @@ SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands
 Asked for (``--jvp``, ``--hvp``), forward mode runs on the fused graph (``f_jvp``) and
 on the differentiated one (``f_hvp``: forward over reverse; for a function that loops,
 reverse over forward: the backward walk over ``f_jvp``'s graph), then the same expansion
-and late rewrites; ``f_hessian`` batches ``f_hvp``'s graph (not yet through loops).
+and late rewrites; ``f_hessian`` batches ``f_hvp``'s graph (through its loops too).
 
 Each stage is a function from IR to IR in ``passes/``; with ``fuse=False`` the fusion
 stages are skipped (``--no-fuse``) and every node is differentiated by its own rule.
@@ -21,6 +21,7 @@ from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
 from .passes import batching, forward
+from .passes import loop_batching as _loop_batching  # noqa: F401 - loops' batching
 from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
@@ -79,32 +80,12 @@ def transform(
     if hvp and fn.nodes[fn.output].shape == ():
         batched = hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape
         if loops:  # reverse over forward (``loop_forward.hvp_over_jvp``)
-            if batched:
-                no_batched_loops(fn)
             extra["hvp"] = finish(hvp_over_jvp(fused_fn, fuse=fuse), fuse)
         else:
             extra["hvp"] = finish(forward.hvp(walked), fuse)
         if batched:
             extra["hessian"] = hessian(fn, extra["hvp"])
     return dataclasses.replace(out, **extra)
-
-
-def no_batched_loops(fn: Function) -> None:
-    """``f_hessian`` (n tangents pushed together, ``passes/batching.py``) does not go
-    through loops yet: a located error at the first one (``f_hvp`` does, and
-    ``f_hessian`` of a Scalar input, ``f_hvp`` along 1.0)."""
-    for node in fn.nodes:
-        if node.op == "loop":
-            raise FormulaError(
-                f"--hvp: f_hessian of '{fn.name}' (its one differentiated input a "
-                f"vector) cannot push its tangents together through a for loop yet; "
-                f"f_hvp goes through loops when the differentiated input is not one "
-                f"vector, and without --hvp the value and the gradients do",
-                filename=fn.filename,
-                line=node.loc.line,
-                col=node.loc.col,
-                source_line=node.loc.text,
-            )
 
 
 def hessian(fn: Function, hvp: Function) -> Function:

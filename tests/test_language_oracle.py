@@ -26,8 +26,10 @@ processes with ``GRADC_SHARD=0/2`` and ``GRADC_SHARD=1/2``.
 
 from __future__ import annotations
 
+import ast
 import collections
 import os
+import re
 import sys
 import time
 import warnings
@@ -264,15 +266,9 @@ STATS = Stats()
 
 
 def load_second_order(formula: G.Formula, fuse: bool, stats: Stats):
-    """The module with ``--jvp --hvp``; f_hessian of one vector input through a loop is
-    a located error (not batched yet): such a formula is built without ``--hvp``."""
-    try:
-        return gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=True)
-    except gradc.FormulaError as exc:
-        if "loop" not in formula.families or "through a for loop yet" not in str(exc):
-            raise
-    stats.add(formula, "hessian-through-loop-refused")
-    return gradc.load_source(formula.text, fuse=fuse, jvp=True)
+    """The module with ``--jvp --hvp`` (``f_hessian`` of one vector input through loops
+    too, since its tangents are pushed together through them)."""
+    return gradc.load_source(formula.text, fuse=fuse, jvp=True, hvp=True)
 
 
 def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: Stats):
@@ -378,6 +374,7 @@ def check_build(formula: G.Formula, fuse: bool, ref: R.FormulaReference, stats: 
     if not scalar_out:
         vjp_check(formula, fuse, ref, got, seed, positions, rng)
     why = second_order(formula, mod, ref, rec, positions, ref_value, rng)
+    why = why or vector_hessian(formula, fuse, ref, rec, ref_value, rng, stats)
     if why:
         fail(formula, fuse, why)
     stats.add(formula, "checked")
@@ -398,6 +395,54 @@ def second_order(formula, mod, ref, rec, positions, value, rng) -> str | None:
         return R.same_branches(ref.run(name, moved)[1], rec)
 
     return S.check_hvp(mod, name, args, positions, rng, smooth=smooth)
+
+
+def loop_vector(formula: G.Formula) -> tuple[str, int] | None:
+    """The first Vector input of a loop formula and its position (None if it has
+    none): ``vector_hessian`` differentiates it alone."""
+    if "loop" not in formula.families:
+        return None
+    fn = next(
+        n
+        for n in ast.parse(formula.text).body
+        if isinstance(n, ast.FunctionDef) and n.name == formula.name
+    )
+    for k, a in enumerate(fn.args.args):
+        ann = a.annotation
+        if isinstance(ann, ast.Subscript) and ast.unparse(ann.value) == "Vector":
+            return a.arg, k
+    return None
+
+
+def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
+    """A loop formula differentiated with respect to its first Vector input alone
+    (``@wrt``): ``f_hessian``, its n tangents pushed together through the loops in one
+    pass, checked as ``second_order`` checks (``check_hvp``: f_hvp against differences
+    of f_grad, symmetric, f_hessian symmetric with ``H v = f_hvp``)."""
+    found = loop_vector(formula)
+    if found is None or np.shape(value) != ():
+        return None
+    x, position = found
+    name = formula.name
+    text = re.sub(
+        rf"^(@wrt\([^)]*\)\n)?def {name}\(",
+        f"@wrt({x})\ndef {name}(",
+        formula.text,
+        count=1,
+        flags=re.M,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mod = gradc.load_source(text, fuse=fuse, hvp=True)
+    if not hasattr(mod, f"{name}_hessian"):
+        return f"no f_hessian with @wrt({x})"
+    stats.add(formula, "hessian-through-loop")
+    args = fresh_args(formula)
+
+    def smooth(moved: list) -> bool:
+        return R.same_branches(ref.run(name, moved)[1], rec)
+
+    return S.check_hvp(mod, name, args, [position], rng, smooth=smooth)
 
 
 def vjp_check(formula, fuse, ref, got, seed, positions, rng) -> None:
@@ -453,6 +498,7 @@ def report(stats: Stats, elapsed: float) -> str:
         "skipped-near-kink",
         "skipped-nonfinite",
         "refused-clamped-slice",
+        "hessian-through-loop",
         "failures",
     ]
     lines = [
@@ -493,3 +539,15 @@ def test_every_sentinel_family_is_generated():
     seeds = sentinel_seeds()
     reached = set().union(*(G.generate(s).families for s in seeds))
     assert set(SENTINEL_FAMILIES) <= reached, set(SENTINEL_FAMILIES) - reached
+
+
+def test_short_profile_reaches_hessians_through_loops():
+    """Loop formulas of the short profile with a scalar value and a Vector input get
+    ``f_hessian`` of it checked (``vector_hessian``): its tangents go through loops."""
+    formulas = [G.generate(s) for s in SHORT_SEEDS]
+    found = [
+        f.seed
+        for f in formulas
+        if loop_vector(f) and "-> Scalar:\n" in f.text.split(f"def {f.name}(")[1]
+    ]
+    assert len(found) >= 2, found

@@ -87,7 +87,9 @@ def accumulations(nodes, todo: list[int], uses, bound) -> tuple[set, dict, list]
         if accumulate(node, uses, {first}, bound, nodes):
             in_place.append(i)
             second = node.args[1]
-            if PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1:
+            # (into the sum's own array: not a part broadcast along f_hessian's batch)
+            into = PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1
+            if into and nodes[second].shape == node.shape:
                 scattered[second] = i
     return firsts, scattered, in_place
 

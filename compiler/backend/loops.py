@@ -403,7 +403,7 @@ def emit_grad(em: Emitter, i: int) -> None:
         n = grad.outs.index(("capture", c))
         p = body.captures[c]
         accs[c] = result_name(em, outs, n, "d_" + body.nodes[p].attr("name"))
-        shape = nodes[p].shape
+        shape = nodes[d].shape  # the gradient's (a batched one leads with the batch)
         zero = zeros(em, P.shape(shape, em.ctx.dims)) if shape else "0.0"
         lines.append(f"{accs[c]} = {zero}")
     captured = [grad.d_captures[c] for c in accs]

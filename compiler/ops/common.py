@@ -199,3 +199,12 @@ def shape_batch(b, n, args, bat) -> int:
     if n.op == "broadcast_to":
         x = aligned(b, x, len(n.attr("shape")))
     return b.emit(n.op, x, *rest, **dict(n.attrs, shape=(size, *n.attr("shape"))))
+
+
+def lifted(b, a: int, size) -> int:
+    """Unbatched ``a`` given the batch axis (``size`` equal rows): new zeros for zeros
+    (a carried value that a loop writes into), else a broadcast."""
+    node = b[a]
+    if node.op == "zeros":
+        return b.emit("zeros", **dict(node.attrs, shape=(size, *node.shape)))
+    return b.emit("broadcast_to", a, shape=(size, *b.shape(a)))

@@ -9,8 +9,8 @@ from ..core import printer as P
 from ..core.prim import NUMPY, prim
 from ..core.shapes import broadcast, format_shape
 from ..errors import ShapeError
-from .common import linear_tangent
-from .shape_ops import index_shape
+from .common import aligned, lifted, linear_tangent
+from .shape_ops import gathered_first, index_shape
 from .spelling import index_text
 
 
@@ -32,12 +32,12 @@ def tape_shape(b, args, attrs):
 
 
 def grad_out_shape(b, args, attrs):
-    """A gradient the reverse loop yields: its carried value's or capture's shape."""
+    """A gradient the reverse loop yields: its carried value's or capture's gradient's
+    shape (a batched one's leads with the batch axis, whether its value does or not)."""
     grad = b[args[0]].attr("grad")
     kind, k = grad.outs[attrs["k"]]
-    body = grad.loop
-    p = body.carried[k] if kind == "carried" else body.captures[k]
-    return body.nodes[p].shape, "float"
+    d = grad.d_carried[k] if kind == "carried" else grad.d_captures[k]
+    return grad.nodes[d].shape, "float"
 
 
 prim("loop", loop_shape, raises_on_floats=False, glyph="for")
@@ -88,6 +88,22 @@ def setitem_stmts(target, node, a, ctx):
     return lines + [f"{target}[{index}] {op} {a[1].text}"]
 
 
+def setitem_batch(b, n, args, bat):
+    """``a[:, index] = v`` with the batch axis in front: ``a`` given it if it has it not,
+    a batched ``v`` aligned to the assigned part's rank."""
+    if gathered_first(n.attr("index")) is not None:
+        raise NotImplementedError("an item assignment with separated index arrays")
+    a, v = args
+    size = b.shape(a if bat[0] else v)[0]
+    if not bat[0]:
+        a = lifted(b, a, size)
+    if bat[1]:
+        part, _ = index_shape(b, [n.args[0]], dict(n.attrs))
+        v = aligned(b, v, len(part))
+    index = (("s", None, None, None), *n.attr("index"))
+    return b.emit("setitem", a, v, **dict(n.attrs, index=index))
+
+
 prim(
     "setitem",
     setitem_shape,
@@ -95,6 +111,7 @@ prim(
     tangent=linear_tangent,
     stmts=setitem_stmts,
     glyph="[ ]=",
+    batch=setitem_batch,
 )
 
 

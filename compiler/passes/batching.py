@@ -10,6 +10,7 @@ identity matrix as the stack of unit vectors: the Hessian's rows, never n calls.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from ..core.ir import Builder, Function, reachable
 from ..core.prim import PRIMS
@@ -25,33 +26,61 @@ class BatchingError(NotImplementedError):
         self.loc = loc
 
 
-def batched_node(b: Builder, node, args: list[int], bat: list[bool]) -> int:
-    """``node`` on ``args`` (``bat[k]``: argument k has the batch axis in front)."""
+#: batching rules that this pass supplies itself (loops, whose bodies are batched by
+#: ``push`` in turn: ``passes/loop_batching.py``): ``rule(b, node, args, bat)`` returns
+#: the new node and whether it has the batch axis (a carried value no tangent reaches
+#: stays unbatched, read off the new loop)
+RULES: dict[str, Callable] = {}
+
+
+def batched_node(
+    b: Builder, node, args: list[int], bat: list[bool]
+) -> tuple[int, bool]:
+    """``node`` on ``args`` (``bat[k]``: argument k has the batch axis in front), and
+    whether the result has it."""
+    if node.op in RULES:
+        return RULES[node.op](b, node, args, bat)
     prim = PRIMS[node.op]
     if prim.batch is not None:
-        return prim.batch(b, node, args, bat)
+        return prim.batch(b, node, args, bat), True
     if prim.elementwise:
-        return elementwise_batch(b, node, args, bat)
+        return elementwise_batch(b, node, args, bat), True
     raise NotImplementedError(f"operation {node.op!r} has no batching rule")
 
 
-def push_batch(b: Builder, roots: list[int], stacks: dict[int, int]) -> dict[int, int]:
-    """The batched nodes of those ``roots`` depend on, from ``stacks`` (input node -> the
-    node of its stack, batch axis first)."""
+def push(
+    b: Builder,
+    roots: list[int],
+    stacks: dict[int, int],
+    batched: set[int] | None = None,
+) -> tuple[dict[int, int], set[int]]:
+    """The nodes those ``roots`` depend on made again where an argument changed, from
+    ``stacks`` (node -> its new node; those in ``batched``, all of them when it is None,
+    are stacks, batch axis first): old -> new node, and the old nodes whose new one is
+    batched. A node none of whose arguments is batched is only rebuilt on them."""
     out = dict(stacks)
+    bat = set(stacks) if batched is None else set(batched)
     for i in sorted(reachable(b.nodes, roots)):
         node = b[i]
         if i in out or not any(a in out for a in node.args):
             continue
         args = [out.get(a, a) for a in node.args]
+        flags = [a in bat for a in node.args]
         try:
             with b.at(node.loc):
-                out[i] = batched_node(b, node, args, [a in out for a in node.args])
+                if any(flags):
+                    out[i], batch = batched_node(b, node, args, flags)
+                else:
+                    out[i], batch = b.emit(node.op, *args, **dict(node.attrs)), False
+        except BatchingError:  # in a loop's body: its own line
+            raise
         except NotImplementedError as exc:
             raise BatchingError(str(exc), node.loc) from None
+        if batch:
+            bat.add(i)
         if node.name:
             b.name(out[i], node.name)
-    return out
+    return out, bat
 
 
 def hessian(fn: Function) -> Function:
@@ -67,8 +96,8 @@ def hessian(fn: Function) -> Function:
         eye = b.emit("eye", n=n)
     b.name(eye, vector.name)  # v_x = np.eye(n): the unit vectors, one per row
     result = fn.grads[p.name]
-    stacks = push_batch(b, [result], {vector.node: eye})
-    h = stacks.get(result)
+    new, bat = push(b, [result], {vector.node: eye})
+    h = new.get(result) if result in bat else None
     if h is None:  # a gradient that does not depend on the vector: a zero Hessian
         h = b.emit("zeros", shape=(n, n))
     b.name(h, "hessian")
