@@ -9,6 +9,7 @@ hand, which ``f_hessian`` batches without loops. The emitted ``f_hessian`` runs 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -27,6 +28,7 @@ from test_loops import (
 )
 
 import gradc
+from gradc.core.prim import PRIMS
 
 
 def one_input(text: str, name: str, wrt: str) -> str:
@@ -218,21 +220,40 @@ def test_recurrence_text():
         assert line in hess
 
 
-# an operation with no batching rule inside a body (a convolution's im2col)
+# a convolution inside a body: its im2col batched with the images (conv_batching)
 CONV = """
 @wrt(w)
 def f(w: Vector[2], x: Tensor[1, 1, 4, 4], k: Tensor[1, 1, 2, 2]) -> Scalar:
     s = 0.0
     for t in range(2):
         y = conv2d(x * w[t], k)
-        s = s + sum(y * y)
+        s = s + sum(y * y * y)
     return s
 """
 
 
-def test_unbatched_operation_in_a_body_is_located():
-    """The located error names the operation and points at its line in the body (not
-    at the loop); the same loop with two inputs differentiated gets f_hvp."""
+def conv_args(rng):
+    return [
+        rng.normal(size=2),
+        rng.normal(size=(1, 1, 4, 4)),
+        rng.normal(size=(1, 1, 2, 2)),
+    ]
+
+
+def test_conv_in_a_body():
+    """A conv inside a loop body is batched there too (one pass)."""
+    m = gradc.load_source(CONV, hvp=True)
+    check(m, "f", conv_args(np.random.default_rng(4)), 0)
+    one_pass(gradc.compile_source(CONV, hvp=True), "f")
+
+
+def test_unbatched_operation_in_a_body_is_located(monkeypatch):
+    """An operation with no batching rule (im2col's taken away here): the located error
+    names it and points at its line in the body (not at the loop); the same loop with
+    two inputs differentiated gets f_hvp."""
+    monkeypatch.setitem(
+        PRIMS, "im2col", dataclasses.replace(PRIMS["im2col"], batch=None)
+    )
     with pytest.raises(gradc.FormulaError) as info:
         gradc.compile_source(CONV, filename="c.grad", hvp=True)
     err = info.value
@@ -240,12 +261,7 @@ def test_unbatched_operation_in_a_body_is_located():
     assert "'im2col' has no batching rule" in str(err)
     assert (err.line, err.col) == (6, 9)
     m = gradc.load_source(CONV.replace("@wrt(w)", "@wrt(w, k)"), hvp=True)
-    rng = np.random.default_rng(4)
-    args = [
-        rng.normal(size=2),
-        rng.normal(size=(1, 1, 4, 4)),
-        rng.normal(size=(1, 1, 2, 2)),
-    ]
+    args = conv_args(np.random.default_rng(4))
     assert S.check_hvp(m, "f", args, [0, 2], np.random.default_rng(2)) is None
 
 

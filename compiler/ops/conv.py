@@ -22,6 +22,17 @@ from ..core.prim import NUMPY, prim
 from ..core.shapes import canon, format_shape, provably_nonnegative
 from ..errors import ShapeError
 from .common import linear_tangent, multilinear_tangent
+from .conv_batching import (
+    avg_grad_batch,
+    col2im_batch,
+    conv2d_batch,
+    dcols_batch,
+    dw_batch,
+    filter_major_batch,
+    im2col_batch,
+    pool_batch,
+    pool_grad_batch,
+)
 from .spelling import helper
 
 
@@ -169,6 +180,7 @@ prim(
     adjoint=im2col_adj,
     glyph="im2col",
     tangent=linear_tangent,
+    batch=im2col_batch,
 )
 prim(
     "conv2d",
@@ -179,6 +191,7 @@ prim(
     form="conv",
     glyph="conv",
     tangent=multilinear_tangent,
+    batch=conv2d_batch,
 )
 prim(
     "col2im",
@@ -186,6 +199,7 @@ prim(
     spellings={NUMPY: col2im_emit},
     adjoint=col2im_adj,
     tangent=linear_tangent,
+    batch=col2im_batch,
 )
 # the upstream gradient (N, F, OH, OW) as a C-ordered (F, N, OH, OW): both gradient
 # matmuls read it as a (F, N OH OW) matrix; a view when it is in that order already
@@ -199,18 +213,21 @@ prim(
     },
     adjoint=lambda b, i, n, g: [b.emit("transpose", g, axes=(1, 0, 2, 3))],
     tangent=linear_tangent,
+    batch=filter_major_batch,
 )
 prim(
     "conv2d_dcols",
     dcols_shape,
     spellings={NUMPY: helper("_conv2d_dcols")},
     tangent=multilinear_tangent,
+    batch=dcols_batch,
 )
 prim(
     "conv2d_dw",
     dw_shape,
     spellings={NUMPY: helper("_conv2d_dw")},
     tangent=multilinear_tangent,
+    batch=dw_batch,
 )
 
 
@@ -322,6 +339,7 @@ prim(
     kinks=pool_tie,
     glyph="maxpool",
     tangent=max_pool_tangent,
+    batch=pool_batch,
 )
 prim(
     "avg_pool2d",
@@ -332,18 +350,21 @@ prim(
     form="pool",
     glyph="avgpool",
     tangent=linear_tangent,
+    batch=pool_batch,
 )
 prim(
     "max_pool2d_grad",
     lambda b, args, attrs: (b.shape(args[1]), "float"),
     spellings={NUMPY: max_grad_emit},
     tangent=max_pool_grad_tangent,
+    batch=pool_grad_batch,
 )
 prim(
     "avg_pool2d_grad",
     lambda b, args, attrs: (tuple(attrs["shape"]), "float"),
     spellings={NUMPY: avg_grad_emit},
     tangent=linear_tangent,
+    batch=avg_grad_batch,
 )
 prim(
     "max_pool2d_tangent",
@@ -354,4 +375,5 @@ prim(
         if ts[0] is None
         else b.emit("max_pool2d_tangent", ts[0], *n.args[1:], **dict(n.attrs))
     ),
+    batch=pool_grad_batch,
 )

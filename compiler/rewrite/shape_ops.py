@@ -1,5 +1,6 @@
 """Simplify rules of shape operations: broadcasts that the operation would make anyway,
-scalars moved inside a broadcast, reshapes and transposes that undo themselves."""
+scalars moved inside a broadcast, reshapes and transposes that undo themselves, a reshape
+of a reshape."""
 
 from __future__ import annotations
 
@@ -165,4 +166,13 @@ def transpose_twice(b, args, attrs):
         inner = b[x].attr("axes")
         if tuple(inner[k] for k in attrs["axes"]) == tuple(range(len(inner))):
             return b[x].args[0]
+    return None
+
+
+# reshape(reshape(x, s), t) -> reshape(x, t)  (C-order reshapes compose)
+@rule("reshape")
+def reshape_twice(b, args, attrs):
+    (x,) = args
+    if bare(b, x, "reshape"):
+        return b.emit("reshape", b[x].args[0], shape=attrs["shape"])
     return None
