@@ -248,6 +248,21 @@ def test_batched_conv_text():
         assert line in hess
 
 
+@pytest.mark.parametrize("case", FORMULAS, ids=[c[0] for c in FORMULAS])
+def test_array_api_hessian(case):
+    """The same batched conv nodes on the Array API target, run on array-api-strict."""
+    xps = pytest.importorskip("array_api_strict")
+    _, text, make = case
+    text = text.format(s=2, p=1)
+    m = gradc.load_source(text, target="array-api", hvp=True)
+    ref = gradc.load_source(text, hvp=True)
+    args = make(np.random.default_rng(0))
+    H = m.f_hessian(*(xps.asarray(a) for a in args))
+    np.testing.assert_allclose(
+        np.asarray(H), ref.f_hessian(*args), rtol=1e-12, atol=1e-12
+    )
+
+
 #: operations with no batching rule, each for its reason: leaves and constructors take
 #: no argument, so no batched argument ever reaches them (``input_ref`` only inside a
 #: fused body); ``pack`` is a temporary of fusing a loop body that no result reads
