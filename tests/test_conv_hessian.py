@@ -16,6 +16,7 @@ import pytest
 import second_order as S
 
 import gradc
+from gradc.core.ir import Builder
 from gradc.core.prim import PRIMS
 from gradc.passes.batching import RULES
 
@@ -261,6 +262,41 @@ def test_array_api_hessian(case):
     np.testing.assert_allclose(
         np.asarray(H), ref.f_hessian(*args), rtol=1e-12, atol=1e-12
     )
+
+
+# a product whose two factors are both batched (no f_hessian makes one: a tangent rule
+# takes one tangent at a time), as the rule's einsum against per-row tensordots
+PRODUCTS = {
+    "conv2d": (
+        [(2, 3, 3, 2, 4, 5), (4, 2, 3, 3)],
+        lambda c, w: np.tensordot(w, c, axes=([1, 2, 3], [0, 1, 2])).transpose(
+            1, 0, 2, 3
+        ),
+    ),
+    "conv2d_dcols": (
+        [(4, 2, 4, 5), (4, 2, 3, 3)],
+        lambda g, w: np.tensordot(w, g, axes=([0], [0])),
+    ),
+    "conv2d_dw": (
+        [(4, 2, 4, 5), (2, 3, 3, 2, 4, 5)],
+        lambda g, c: np.tensordot(g, c, axes=([1, 2, 3], [3, 4, 5])),
+    ),
+}
+
+
+@pytest.mark.parametrize("op", sorted(PRODUCTS))
+def test_both_factors_batched(op):
+    shapes, product = PRODUCTS[op]
+    b = Builder()
+    xs = [b.emit("param", name=f"x{k}", shape=s) for k, s in enumerate(shapes)]
+    zs = [b.emit("param", name=f"z{k}", shape=(3, *s)) for k, s in enumerate(shapes)]
+    node = b[b.emit(op, *xs)]
+    out = b[PRIMS[op].batch(b, node, zs, [True, True])]
+    assert out.op == "einsum" and out.shape == (3, *node.shape)
+    rng = np.random.default_rng(0)
+    values = [rng.normal(size=(3, *s)) for s in shapes]
+    want = np.stack([product(*(v[k] for v in values)) for k in range(3)])
+    np.testing.assert_allclose(np.einsum(out.attr("spec"), *values), want, rtol=1e-12)
 
 
 #: operations with no batching rule, each for its reason: leaves and constructors take
