@@ -309,7 +309,7 @@ def sq_norm_backward(d_f, cache):
     if not isinstance(d_f, float):
         d_f = _scalar(d_f, "sq_norm_backward", "d_f")
     # line 21: f = sum(q ** 2)
-    d_q = d_f * 2.0 * q
+    d_q = d_f * (2.0 * q)
     # line 20: q = W @ x
     d_W = np.einsum("i,j->ij", d_q, x)
     d_x = d_q.dot(W)

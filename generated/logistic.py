@@ -170,7 +170,7 @@ def logistic_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * 2.0 * w
+    d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -210,7 +210,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    d_w = lam * 2.0 * w
+    d_w = lam * (2.0 * w)
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
     p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
@@ -349,7 +349,7 @@ def logistic_newton_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_newton_backward", "d_out")
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    d_w = d_out * lam * 2.0 * w
+    d_w = d_out * lam * (2.0 * w)
     out_g1 = d_out / n * (y - _sigmoid(p_t1))
     # line 28: p = sigmoid(X @ w)
     d_w -= out_g1.dot(X)
@@ -377,7 +377,7 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
     out = lam * w.dot(w) - (p_t1 * y - _softplus(p_t1)).sum() / n
-    d_w = lam * 2.0 * w
+    d_w = lam * (2.0 * w)
     # line 28: p = sigmoid(X @ w)
     d_w -= (1.0 / n * (y - _sigmoid(p_t1))).dot(X)
     return out, d_w
