@@ -1,6 +1,6 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
-interpreter) of ``--help``, a syntax error, an error found by the frontend (an unknown
-function: SymPy is needed for shapes), and compiling a small formula; and the modules
+interpreter) of ``--help``, a syntax error, an unknown function (found on the syntax
+tree before SymPy is imported), and compiling a small formula; and the modules
 the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]

@@ -100,11 +100,10 @@ def mul_add_forward(x, y, z):
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     Cache: z, q.
     """
-    if not isinstance(x, float):
+    # inputs not all Python floats: each converted by _scalar (or refused, named)
+    if x.__class__ is not float or y.__class__ is not float or z.__class__ is not float:
         x = _scalar(x, "mul_add", "x")
-    if not isinstance(y, float):
         y = _scalar(y, "mul_add", "y")
-    if not isinstance(z, float):
         z = _scalar(z, "mul_add", "z")
     # line 6: q = x + y
     q = x + y
@@ -135,11 +134,10 @@ def mul_add_value_and_grad(x, y, z):
 
     Inputs: x: Scalar, y: Scalar, z: Scalar -> Scalar.
     """
-    if not isinstance(x, float):
+    # inputs not all Python floats: each converted by _scalar (or refused, named)
+    if x.__class__ is not float or y.__class__ is not float or z.__class__ is not float:
         x = _scalar(x, "mul_add", "x")
-    if not isinstance(y, float):
         y = _scalar(y, "mul_add", "y")
-    if not isinstance(z, float):
         z = _scalar(z, "mul_add", "z")
     # line 6: q = x + y
     q = x + y
@@ -180,15 +178,18 @@ def neuron_forward(w0, x0, w1, x1, w2):
         w2: Scalar -> Scalar.
     Cache: w0, x0, w1, x1, f.
     """
-    if not isinstance(w0, float):
+    # inputs not all Python floats: each converted by _scalar (or refused, named)
+    if (
+        w0.__class__ is not float
+        or x0.__class__ is not float
+        or w1.__class__ is not float
+        or x1.__class__ is not float
+        or w2.__class__ is not float
+    ):
         w0 = _scalar(w0, "neuron", "w0")
-    if not isinstance(x0, float):
         x0 = _scalar(x0, "neuron", "x0")
-    if not isinstance(w1, float):
         w1 = _scalar(w1, "neuron", "w1")
-    if not isinstance(x1, float):
         x1 = _scalar(x1, "neuron", "x1")
-    if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2
@@ -225,15 +226,18 @@ def neuron_value_and_grad(w0, x0, w1, x1, w2):
     Inputs: w0: Scalar, x0: Scalar, w1: Scalar, x1: Scalar,
         w2: Scalar -> Scalar.
     """
-    if not isinstance(w0, float):
+    # inputs not all Python floats: each converted by _scalar (or refused, named)
+    if (
+        w0.__class__ is not float
+        or x0.__class__ is not float
+        or w1.__class__ is not float
+        or x1.__class__ is not float
+        or w2.__class__ is not float
+    ):
         w0 = _scalar(w0, "neuron", "w0")
-    if not isinstance(x0, float):
         x0 = _scalar(x0, "neuron", "x0")
-    if not isinstance(w1, float):
         w1 = _scalar(w1, "neuron", "w1")
-    if not isinstance(x1, float):
         x1 = _scalar(x1, "neuron", "x1")
-    if not isinstance(w2, float):
         w2 = _scalar(w2, "neuron", "w2")
     # line 13: s = w0 * x0 + w1 * x1 + w2
     s = w0 * x0 + w1 * x1 + w2

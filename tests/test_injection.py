@@ -283,9 +283,17 @@ IMPORT_CHILD = textwrap.dedent(
 
 
 def _static_problems(src: str) -> list[str]:
-    """Imports other than numpy/stdlib helpers, dangerous calls, access to os/sys."""
+    """Imports other than numpy/stdlib helpers, dangerous calls, access to os/sys (a
+    parameter that happens to be named ``sys`` is the caller's value, not the module:
+    the ``math`` build's input check reads ``sys.__class__`` of a parameter ``sys``)."""
     problems = []
     tree = ast.parse(src)
+    params = {
+        id(n): {a.arg for a in fdef.args.args}
+        for fdef in ast.walk(tree)
+        if isinstance(fdef, ast.FunctionDef)
+        for n in ast.walk(fdef)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -300,7 +308,8 @@ def _static_problems(src: str) -> list[str]:
             if name in DANGEROUS_CALLS:
                 problems.append(f"calls {name}() at line {node.lineno}")
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if node.value.id in DANGEROUS_MODULES:
+            local = node.value.id in params.get(id(node), ())
+            if node.value.id in DANGEROUS_MODULES and not local:
                 problems.append(f"uses {node.value.id}.{node.attr}")
     return problems
 

@@ -13,7 +13,7 @@ from ..core.shapes import as_inequality, canon, provably_nonnegative
 from ..ops.conv import WINDOWED, window_requirements
 from ..ops.shape_ops import index_requirements
 from .context import Ctx, index_root
-from .layout import call_lines, identifiers
+from .layout import LINE_LIMIT, call_lines, identifiers
 
 
 def prologue(
@@ -36,11 +36,15 @@ def prologue(
     used |= {dims[str(s)] for e, _ in needs for s in e.free_symbols}
     shapes = ShapeChecks(fn, dims, used, xp=ctx.xp)
     lines: list[str] = namespace(fn, names) if ctx.xp else []
+    every_float = fn.params and all(is_float(fn, p) for p in fn.params)
+    if every_float and ctx.target.scalar_check == "_scalar" and not ctx.xp:
+        # the ``math`` build: one test of every input's class
+        pairs = [(names[p.name], p.name) for p in fn.params]
+        return float_inputs(pairs, fn.name) + values
     for p in fn.params:
         lines += shapes.flush()
-        node = fn.nodes[p.node]
         v = names[p.name]
-        if not node.shape and node.dtype == "float":
+        if is_float(fn, p):
             lines += scalar_input(v, fn.name, p.name, ctx)
             continue
         lines += shapes.array_input(p, v)
@@ -117,6 +121,33 @@ class ShapeChecks:
         ready = [item for item in self.deferred if everything or item[0] <= self.bound]
         self.deferred = [item for item in self.deferred if item not in ready]
         return [line for _, check_lines in ready for line in check_lines]
+
+
+def is_float(fn: Function, p) -> bool:
+    """Whether parameter ``p`` is a ``Scalar`` (a float of shape ())."""
+    node = fn.nodes[p.node]
+    return not node.shape and node.dtype == "float"
+
+
+def float_inputs(pairs: list[tuple[str, str]], fn_name: str) -> list[str]:
+    """The ``math`` build's checks of its float inputs, ``(variable, parameter)`` pairs:
+    one test of their classes (``x.__class__ is not float`` costs ~10 ns an input less
+    than ``isinstance``), and only if one is not exactly a float, every input through
+    ``_scalar``: a float subclass such as np.float64 becomes a float, an int, a bool or a
+    0-d array is converted, anything else is refused with its parameter named."""
+    tests = [f"{v}.__class__ is not float" for v, _ in pairs]
+    cond = [f"if {' or '.join(tests)}:"]
+    if len(cond[0]) + 4 > LINE_LIMIT:  # as ruff formats it: one operand a line
+        cond = ["if (", f"    {tests[0]}", *[f"    or {t}" for t in tests[1:]], "):"]
+    calls = [
+        call_lines("    ", f"{v} = _scalar", [v, f'"{fn_name}"', f'"{param}"'])
+        for v, param in pairs
+    ]
+    return [
+        "# inputs not all Python floats: each converted by _scalar (or refused, named)",
+        *cond,
+        *[line for call in calls for line in call],
+    ]
 
 
 def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import FormulaError
+from ..frontend.call_names import unknown_call
 from ..frontend.source import decode, read_python
 from ..lazy import resolve
 from .errors import UsageError, compile_usage
@@ -39,9 +40,10 @@ COMMANDS = {
 def precheck(args) -> None:
     """The errors each command meets first, raised before its module (and SymPy) is
     imported: ``compile``'s options, then its first file read as ``compile_file`` reads
-    it (not UTF-8, too large, a NUL byte, not Python syntax); the one file of the other
-    commands read as they read it. The command itself meets the same errors the same
-    way: this only reports them sooner."""
+    it (not UTF-8, too large, a NUL byte, not Python syntax, a call of an unknown
+    function: ``frontend/call_names.py``); the one file of the other commands read as
+    they read it. The command itself meets the same errors the same way: this only
+    reports them sooner."""
     if args.command == "compile":
         compile_usage(args)
         path = Path(args.files[0])
@@ -49,9 +51,12 @@ def precheck(args) -> None:
             data = path.read_bytes()
         except OSError:
             return  # compile_file reports it
-        read_python(decode(data, path.as_posix()), path.as_posix())
+        tree, src = read_python(decode(data, path.as_posix()), path.as_posix())
     else:
-        read_python(read_source(args.file), args.file)
+        tree, src = read_python(read_source(args.file), args.file)
+    error = unknown_call(tree, src)
+    if error is not None:
+        raise error
 
 
 def build_parser() -> argparse.ArgumentParser:

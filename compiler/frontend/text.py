@@ -14,6 +14,7 @@ from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
 from ..errors import FormulaError
 from .annotations import FLOAT_TYPES
+from .call_names import unknown_call
 from .calls import BUILTIN_CALLS
 from .conditions import compare_expr
 from .expressions import (
@@ -45,6 +46,9 @@ def parse(
                 filename=filename,
             ) from None
     tree, src = read_python(text, filename)
+    error = unknown_call(tree, src)  # the names first: the command line's check too
+    if error is not None:
+        raise error
     return lower_module(tree, src, fuse)
 
 

@@ -22,8 +22,8 @@ from .spelling import (
     as_float,
     both,
     comparison,
+    float_extremum,
     fn,
-    helper,
     infix,
     integral_exponent,
 )
@@ -169,11 +169,11 @@ class MaxMinRule:
         return [dx.i, dz.i]
 
 
-# on floats through helpers: Python's max() and min() drop a nan that NumPy propagates
+# on floats inline or through helpers: Python's max() and min() drop a nan NumPy keeps
 prim(
     "maximum",
     elementwise_shape,
-    spellings={NUMPY: fn("np.maximum"), MATH: helper("_maximum_scalar")},
+    spellings={NUMPY: fn("np.maximum"), MATH: float_extremum("_maximum_scalar", ">")},
     adjoint=MaxMinRule("gt"),
     sym=sympy.Max,
     elementwise=True,
@@ -185,7 +185,7 @@ prim(
 prim(
     "minimum",
     elementwise_shape,
-    spellings={NUMPY: fn("np.minimum"), MATH: helper("_minimum_scalar")},
+    spellings={NUMPY: fn("np.minimum"), MATH: float_extremum("_minimum_scalar", "<")},
     adjoint=MaxMinRule("lt"),
     sym=sympy.Min,
     elementwise=True,

@@ -3,7 +3,15 @@
 from here.
 """
 
-from . import accumulation, algebra, conditions, contraction, recognition, shape_ops
+from . import (
+    accumulation,
+    algebra,
+    conditions,
+    contraction,
+    reassociation,
+    recognition,
+    shape_ops,
+)
 from .engine import RULES, install, make_rewriter
 
 # For one op the first rule that applies wins: the rule sets register in this order.
@@ -13,6 +21,7 @@ install(
     conditions.RULE_SET,  # simplify: where with a known condition
     contraction.RULE_SET,  # late: vdot contractions
     accumulation.RULE_SET,  # late: dense part of an adjoint sum first
+    reassociation.RULE_SET,  # late: a small factor meets a constant first
     recognition.RULE_SET,  # fuse: stable primitives from what people write
 )
 

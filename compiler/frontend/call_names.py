@@ -1,0 +1,155 @@
+"""Calls of unknown functions, found on the syntax tree before anything is lowered.
+
+``unknown_call`` needs nothing but ``ast`` and ``CALL_NAMES`` (the names a formula can
+call, stored here as data), so the command line reports ``foo(x)`` before it imports
+SymPy and the compiler (``cli/main.py`` ``precheck``; bench/README.md, start-up), and
+``text.parse`` runs the same check first, so the API reports the same error.
+
+``CALL_NAMES`` is a copy: the names come from the op records (``surface_names``) and the
+frontend's call table, ``calls.BUILTIN_CALLS``; tests/test_name_precheck.py checks that
+the two are equal.
+
+The check follows the order in which the frontend meets a file's errors as far as it
+can without shapes: top-level statements, then each exported function's statements in
+order, stopping at the first statement, decorator or function the frontend refuses
+before it lowers what follows (an unsupported statement, an unknown decorator, a body
+that does not end with ``return``). An unknown function is reported before the errors
+that need shapes (a shape mismatch, a wrong argument), wherever they are in the file.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import FormulaError
+from .source import Source, did_you_mean, is_docstring
+
+#: every name ``calls.BUILTIN_CALLS`` has once the frontend is imported (data, so that
+#: reading it imports nothing; tests/test_name_precheck.py compares the two)
+CALL_NAMES = frozenset(
+    {
+        "abs", "arctan2", "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "dot",
+        "einsum", "erf", "exp", "expm1", "log", "log1p", "log_softmax", "logsumexp",
+        "max", "max_pool2d", "maximum", "mean", "min", "minimum", "norm", "ones_like",
+        "outer", "relu", "reshape", "sigmoid", "sign", "sin", "softmax", "softplus",
+        "sqrt", "square", "stack", "std", "sum", "tan", "tanh", "transpose", "var",
+        "where", "zeros", "zeros_like",
+    }
+)  # fmt: skip
+
+
+def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
+    """The error for the first call of an unknown function in the exported functions of
+    ``tree``, as the frontend words it, or None (also when the frontend would stop at
+    something else first)."""
+    body = list(tree.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    defs = {s.name for s in body if isinstance(s, ast.FunctionDef)}
+    callable_names = CALL_NAMES | {"arange"} | defs
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            continue  # a constant
+        if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
+            return None  # refused at the top level, or an unknown decorator
+        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            continue  # @fuse: its body is lowered where it is called
+        fn_body = (
+            stmt.body[1:] if stmt.body and is_docstring(stmt.body[0]) else stmt.body
+        )
+        if (
+            not fn_body
+            or not isinstance(fn_body[-1], ast.Return)
+            or fn_body[-1].value is None
+        ):
+            return None  # "must end with 'return <expression>'" comes first
+        for s in fn_body:
+            found = in_statement(s, src, callable_names)
+            if found is not False:
+                return found
+    return None
+
+
+def plain_decorators(fn: ast.FunctionDef) -> bool:
+    """Whether every decorator is ``@fuse`` or ``@wrt(...)`` (else the frontend stops)."""
+    return all(
+        (isinstance(d, ast.Name) and d.id == "fuse")
+        or (
+            isinstance(d, ast.Call)
+            and isinstance(d.func, ast.Name)
+            and d.func.id == "wrt"
+        )
+        for d in fn.decorator_list
+    )
+
+
+def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | bool:
+    """The unknown-function error in ``stmt``; None when the frontend would stop at the
+    statement (or at a call in it) for another reason; False when it has no unknown
+    call."""
+    if isinstance(stmt, ast.For):
+        if (
+            stmt.orelse
+            or not is_range(stmt.iter)
+            or not isinstance(stmt.target, ast.Name)
+        ):
+            return None
+        for s in stmt.body:  # range(...) is read by the loop, not called
+            found = in_statement(s, src, callable_names)
+            if found is not False:
+                return found
+        return False
+    if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)):
+        return None
+    calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+    for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
+        name = called_name(node)
+        if name is None:
+            return None  # a method, math.exp(x), f(x)(y): another error first
+        module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
+        if name not in (CALL_NAMES | {"arange"} if module else callable_names):
+            return unknown_error(node, name, src, callable_names)
+    return False
+
+
+def is_range(node) -> bool:
+    """Whether ``node`` is ``range(...)`` with one to three arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "range"
+        and 1 <= len(node.args) <= 3
+        and not node.keywords
+    )
+
+
+def called_name(node: ast.Call) -> str | None:
+    """The name ``calls.call_name`` gives the function of ``node`` (``f``, ``np.f``,
+    ``np.linalg.norm``), or None where it raises (or may: an attribute of a value)."""
+    f = node.func
+    if isinstance(f, ast.Name):
+        return f.id
+    parts = []
+    while isinstance(f, ast.Attribute):
+        parts.append(f.attr)
+        f = f.value
+    if not isinstance(f, ast.Name) or f.id not in ("np", "numpy"):
+        return None
+    parts.reverse()
+    return parts[-1] if len(parts) == 1 or parts == ["linalg", "norm"] else None
+
+
+def unknown_error(
+    node: ast.Call, name: str, src: Source, callable_names
+) -> FormulaError:
+    """The error ``calls.unknown_function`` raises for ``foo(x)`` or ``np.foo(x)``."""
+    f = node.func
+    if isinstance(f, ast.Attribute):  # np.foo(x): the operations only
+        return src.error(
+            f,
+            f"unknown function '{ast.unparse(f)[:60]}'"
+            + did_you_mean(name, CALL_NAMES),
+        )
+    return src.error(
+        f, f"unknown function '{name}'" + did_you_mean(name, callable_names)
+    )

@@ -1,0 +1,59 @@
+"""Late rules: a product with a small factor made before a constant multiplies the large
+array, where that gives the same numbers and overflows only where the original does."""
+
+from __future__ import annotations
+
+import math
+
+from .engine import RuleSet
+from .patterns import bare
+
+#: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
+RULE_SET = RuleSet()
+rule = RULE_SET.rule
+
+
+def widening_power_of_two(b, k: int) -> bool:
+    """Whether ``k`` is a scalar constant +-2 ** m with |k| >= 1: multiplying by it only
+    moves the exponent, so a * (k * x) and (a * x) * k are the same number wherever the
+    products are finite and normal, and (a * x) * k overflows only where a * (k * x)
+    does (|a * x| > MAX gives |a * k * x| > MAX)."""
+    if not b.is_const(k) or b.shape(k) != ():
+        return False
+    value = b[k].attr("value")
+    return (
+        math.isfinite(value) and abs(value) >= 1.0 and abs(math.frexp(value)[0]) == 0.5
+    )
+
+
+def smaller(b, a: int, x: int) -> bool:
+    """Whether the array ``a`` broadcasts into ``x``'s shape with fewer elements (a row,
+    a column: some axis of size 1 where ``x`` has a dimension). Not a scalar: s * (2 x)
+    makes no more full-size arrays than (s * x) * 2."""
+    sa, sx = b.shape(a), b.shape(x)
+    if not sa or len(sa) > len(sx) or sa == sx:
+        return False
+    pad = (1,) * (len(sx) - len(sa)) + tuple(sa)
+    return all(p == 1 or p == q for p, q in zip(pad, sx))
+
+
+# a * (k * x) -> (a * x) * k  for a constant k = +-2 ** m, |k| >= 1, and an array a smaller
+# than x: the mean's adjoint times 2 xc is d_v / D * xc * 2.0, where d_v / D * (2.0 * xc)
+# keeps a second full-size temporary alive (7-15x slower at 1024x512, bench/README.md)
+@rule("mul", "late")
+def small_factor_first(b, args, attrs):
+    if attrs:
+        return None
+    for a, y in (args, args[::-1]):
+        if not bare(b, y, "mul") or b[y].attrs or b[a].dtype != "float":
+            continue
+        p, q = b[y].args
+        for k, x in ((p, q), (q, p)):
+            if (
+                widening_power_of_two(b, k)
+                and b.shape(x) == b.shape(y)
+                and b[x].dtype == "float"
+                and smaller(b, a, x)
+            ):
+                return b.mul(b.mul(a, x), k)
+    return None
