@@ -107,10 +107,10 @@ def test_the_emitted_lines_are_as_written():
         '    xp, dtype, device = _namespace("logistic_loss", w, b, X, y, lam)',
         '    w = _array(xp, w, "logistic_loss", "w", 1, "(d,)")',
         '    b = _scalar(xp, b, "logistic_loss", "b", dtype, device)',
-        "    p = _sigmoid(xp, X @ w + b)",
+        "    p = _sigmoid(xp, xp.matmul(X, w) + b)",
         "    data_t4 = xp.sum(y * xp.log(data_t1) + data_t2 * xp.log(data_t3 + 1e-12)) / n",
         "    cache = (xp, dtype, device, w, X, y, lam, p, data_t1, data_t2, data_t3, n)",
-        "    d_w -= p_g1 @ X",
+        "    d_w -= xp.matmul(p_g1, X)",
         "    return _cast(xp, d_w, dtype), _cast(xp, d_b, dtype)",
         "    return out, (_cast(xp, d_w, w), _cast(xp, d_b, dtype))",
     ]:
@@ -126,8 +126,8 @@ def test_the_emitted_lines_are_as_written():
     rosen = compile_file("examples/rosenbrock.grad", target="array-api")
     for line in [
         "    d_x = xp.zeros((n,), dtype=dtype, device=device)",
-        "    d_x = _at_set(d_x, (slice(None, -1),), 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0)",
-        "    d_x = _at_add(d_x, (slice(1, None),), 200.0 * out_t2)",
+        "    d_x = _at_set(d_x, slice(None, -1), 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0)",
+        "    d_x = _at_add(d_x, slice(1, None), 200.0 * out_t2)",
     ]:
         assert f"{line}\n" in rosen
 
