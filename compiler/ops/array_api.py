@@ -41,6 +41,7 @@ XP_HELPERS = {
     "_softmax",
     "_log_softmax",
     "_norm",
+    "_erf",
     "_conv2d",
     "_conv2d_dcols",
     "_conv2d_dw",
