@@ -109,7 +109,7 @@ def test_the_module_never_names_numpy(path):
             imports |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
             imports.add(node.module.split(".")[0])
-    assert imports <= {"array_api_compat", "math"}
+    assert imports <= {"array_api_compat", "math", "importlib"}  # importlib: erf's shim
     assert "import array_api_compat" in text
 
 
