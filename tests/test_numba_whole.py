@@ -127,6 +127,12 @@ def test_the_kernel_and_its_call_as_emitted():
     """two_layer: the call after the checks, below the sizes, and the kernel's body in
     numba spellings (rows through jitted helpers, the labels' scatter as a loop)."""
     out = text(ROOT / "bench" / "cases" / "two_layer.grad")
+    check = """\
+    if _outside(y, C):
+        raise _index_error("two_layer", "y", y, C)
+"""
+    assert check in out  # the Index check: one compiled pass, not y.min(), y.max()
+    assert "y.min()" not in out
     call = """\
     # small inputs: the whole body as one numba function; else the code below
     if (
@@ -166,7 +172,7 @@ def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, C, N):
     d_h = d_scores.dot(W2.T)
     d_W2 += d_scores.T.dot(h).T
     # line 14: h = relu(X @ W1 + b1)
-    h_g1 = np.where(h > 0.0, d_h, 0.0)
+    h_g1 = _select(h > 0.0, d_h, 0.0)
     d_b1 = _sum_cols(h_g1)
     d_W1 += h_g1.T.dot(X).T
     return out, (d_W1, d_b1, d_W2, d_b2)
@@ -207,6 +213,8 @@ def test_wrong_inputs_still_raise_naming_the_parameter():
         m.two_layer_value_and_grad(W1, b1, W2, b1, X, y, 0.1)
     with pytest.raises(ValueError, match="parameter 'y' holds index 3"):
         m.two_layer_value_and_grad(W1, b1, W2, b2, X, y + 1, 0.1)
+    with pytest.raises(ValueError, match="parameter 'y' holds index -4"):
+        m.two_layer_value_and_grad(W1, b1, W2, b2, X, y - 4, 0.1)
     with pytest.raises(TypeError, match="parameter 'reg' must be numeric"):
         m.two_layer_value_and_grad(W1, b1, W2, b2, X, y, "0.1")
 
@@ -278,3 +286,18 @@ def test_infinite_scores_give_the_numpy_targets_nans():
     v, g = m.softmax_loss_value_and_grad(W, X, y, 0.5)
     np.testing.assert_allclose(v, want_v, rtol=1e-12, equal_nan=True)
     np.testing.assert_allclose(g, want_g, rtol=1e-12, equal_nan=True)
+
+
+def test_slices_are_added_into_with_np_add():
+    """A scatter through a slice: zeros, then np.add into the slice (numba compiles
+    ``d_x[1:] += g`` as a setitem, 3 s on a cold cache; the ufunc in 0.3 s)."""
+    out = text(ROOT / "bench" / "cases" / "rosenbrock.grad")
+    assert (
+        """\
+    d_x = np.zeros((n,))
+    np.add(d_x[:-1], 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0, d_x[:-1])
+    np.add(d_x[1:], 200.0 * out_t2, d_x[1:])
+    return out, d_x
+"""
+        in out
+    )

@@ -24,6 +24,8 @@ HELPER_ORDER = (
     "_maximum_scalar",
     "_minimum_scalar",
     "_vdot",
+    "_outside",
+    "_select",
     "_pick",
     "_sum_rows",
     "_sum_cols",
