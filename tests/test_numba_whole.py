@@ -72,7 +72,6 @@ def test_the_cases_with_a_whole_kernel():
     assert WHOLE_IDS == [
         "batchnorm.batchnorm",
         "elementwise.elementwise",
-        "huber.huber",
         "layernorm.layernorm",
         "logreg.logreg",
         "logreg_user.logreg_user",
@@ -181,6 +180,13 @@ def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, C, N):
     assert '\n@numba.njit(cache=True, error_model="numpy")\ndef _pick(x, y):' in out
 
 
+def test_no_whole_kernel_where_the_body_is_one_kernel_already():
+    out = text(ROOT / "bench" / "cases" / "huber.grad")
+    assert "def _huber_value_and_grad_kernel(" not in out
+    note = "    # numba: no whole-function kernel: the body is one kernel already\n"
+    assert note + "    # line 7:" in out
+
+
 @pytest.mark.parametrize(
     ("stem", "name", "op"),
     [
@@ -245,7 +251,8 @@ def test_a_gradient_that_is_an_input_is_a_copy():
 
 
 def test_above_the_size_limit_the_statements_run(monkeypatch):
-    """n = 5000 > 4096: today's code (the small kernels), the same results."""
+    """n = 5000 > 1024 (vectors only): today's code (the small kernels), the same
+    results."""
     _, ref, m = case("rosenbrock")
     calls = counted(m, "rosenbrock", monkeypatch)
     x = np.random.default_rng(2).standard_normal(5000)

@@ -379,7 +379,7 @@ class Family:
         whole = []  # the numba target: the whole body as one kernel, where small
         if self.target.kernels and kind == "value_and_grad":
             rets = partial(returned, kind)
-            whole = whole_kernel(self, kind, g, todo, results, rets)
+            whole = whole_kernel(self, kind, g, todo, results, rets, blocks)
         used = identifiers(blocks, texts + whole)
         texts = self.cast_like_inputs(kind, g, texts)
         texts = [self.rn(t) for t in texts]

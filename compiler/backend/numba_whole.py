@@ -36,6 +36,14 @@ from .schedule import backward_part
 # body runs as one kernel (measured: bench/README.md, "Whole-function kernels").
 WHOLE_LIMIT = 4096
 
+# Vectors only: the small kernels fuse their elementwise runs into one loop each, which
+# numba's array expressions do not; the whole kernel wins below about 1,500 elements
+# (Rosenbrock: 1.15x today's statements at 1,000, 0.67x at 2,000).
+VECTOR_LIMIT = 1024
+# A body of at most this many statements with a small kernel among them gains nothing
+# (huber: one kernel and one product; the whole kernel ran 0.92x its time at n = 100).
+ONE_KERNEL = 2
+
 # Elementwise operations whose NumPy spelling numba compiles as it is (array expressions).
 SAME_ELEMENTWISE = frozenset(
     """add sub mul div neg pow exp log log1p expm1 sqrt square tanh sin cos tan abs sign
@@ -324,13 +332,17 @@ def condition_lines(clauses: list[str]) -> list[str]:
     )
 
 
-def whole_kernel(family, kind, g, todo, results, returned) -> list[str]:
+def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
     """The lines that call ``g``'s whole-function kernel (added to ``ctx.kernels``) where
     the inputs are small, or the comment saying why there is none; ``returned(texts,
-    local)`` gives the ``return`` lines of the result texts."""
+    local)`` gives the ``return`` lines of the result texts; ``today``: the blocks of
+    the statements it would replace."""
     why = reason(g, todo)
     if why is not None:
         return [f"# numba: no whole-function kernel: '{why}' has no numba spelling"]
+    lines = [ln for b in today for ln in b.lines if not ln.lstrip().startswith("#")]
+    if len(lines) <= ONE_KERNEL and any("_k" in ln for ln in lines):
+        return ["# numba: no whole-function kernel: the body is one kernel already"]
     ctx = family.ctx
     namer, _, bound = family.graph_namer(g)
     kname = f"_{family.name(kind)}_kernel"
@@ -358,6 +370,8 @@ def whole_kernel(family, kind, g, todo, results, returned) -> list[str]:
     lines += ["    " + ln for ln in returned(texts, "grads")]
     ctx.kernels[kname] = [family.rn(ln) for ln in lines]
     total, limit = size_test(family, g), WHOLE_LIMIT
+    if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
+        limit = VECTOR_LIMIT
     libm = []
     for term, k in libm_tests(family, g, todo):
         if term == total:  # ``n <= 384``, not ``n <= 4096 and n <= 384``

@@ -514,7 +514,7 @@ def swish_sum_value_and_grad(x):
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     (n,) = x.shape
     # small inputs: the whole body as one numba function; else the code below
-    if n <= 1536:
+    if n <= 1024:
         return _swish_sum_value_and_grad_kernel(x)
     # line 21: return sum(swish(x))
     if x.size <= 1536:  # numba below, NumPy's SIMD above
