@@ -12,7 +12,7 @@ from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS
-from .numba_whole import WHOLE_HELPERS
+from .numba_whole import UFUNC_HELPERS, WHOLE_HELPERS
 from .shadowing import alias_lines
 from .targets import ARRAY_API, MATH, NUMBA, NUMPY, Target
 from .templating import render
@@ -194,6 +194,7 @@ def generate(
         xp=xp,
         numba=array is NUMBA,
         jit_helpers=JIT_HELPERS + WHOLE_HELPERS,
+        ufunc_helpers=UFUNC_HELPERS,
         decorator=DECORATOR,
     )
     if xp:

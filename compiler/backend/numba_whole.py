@@ -215,6 +215,8 @@ WHOLE_SPELLINGS = {
     "max_shift": rows_helper("_max_shift_rows"),
     "getitem": getitem_emit,
 }
+# the ``@numba.vectorize`` helpers (ufuncs) of whole-function kernels
+UFUNC_HELPERS = ("_select",)
 # the jitted helpers of whole-function kernels (``templates/helpers.py.j2``)
 WHOLE_HELPERS = (
     "_outside",
