@@ -4,6 +4,7 @@
     python bench/numba_target.py --section runtime [--case NAME ...] [--full]
     python bench/numba_target.py --section latency
     python bench/numba_target.py --section threshold   # the chain's kernel by size
+    python bench/numba_target.py --section whole [--case NAME]  # whole kernels by size
 
 1. ``runtime``: every case of bench/cases (its --quick sizes; ``--full``: all): the
    numba target's ``f_value_and_grad`` beside the NumPy target's, hand-written NumPy
@@ -49,6 +50,7 @@ from handwritten import CASES  # noqa: E402
 from run import PROFILES, as_tuple, check_result, paired_ratio, time_interleaved  # noqa: E402
 
 import gradc  # noqa: E402
+from gradc.backend import numba_whole  # noqa: E402
 
 PEERS = ("jax", "pytensor", "torch", "autograd")
 
@@ -262,10 +264,77 @@ def section_threshold(profile) -> None:
         print(f"  n={n:6d} kernel {fmt(t):>10s}  numpy/kernel {r:5.2f}", flush=True)
 
 
+# sizes around the whole-function kernels' limit (4096 elements of the largest inputs)
+WHOLE_SIZES = {
+    "two_layer": [
+        {"N": 8, "D": 16, "H": 16, "C": 4},
+        {"N": 16, "D": 32, "H": 32, "C": 10},
+        {"N": 32, "D": 64, "H": 32, "C": 10},
+        {"N": 64, "D": 128, "H": 64, "C": 10},
+    ],
+    "softmax_loss": [
+        {"N": 16, "D": 32, "C": 10},
+        {"N": 32, "D": 64, "C": 10},
+        {"N": 64, "D": 128, "C": 10},
+        {"N": 128, "D": 256, "C": 10},
+    ],
+    "logreg": [{"n": 32, "d": 8}, {"n": 128, "d": 16}, {"n": 256, "d": 32}],
+    "layernorm": [{"N": 8, "D": 16}, {"N": 16, "D": 64}, {"N": 32, "D": 100}],
+    "batchnorm": [{"N": 8, "D": 16}, {"N": 16, "D": 64}, {"N": 32, "D": 100}],
+    "rosenbrock": [{"n": 10}, {"n": 500}, {"n": 1000}, {"n": 2000}, {"n": 4000}],
+    "huber": [{"n": 100}, {"n": 500}, {"n": 1000}, {"n": 2000}, {"n": 4000}],
+    "norm_sq": [{"n": 16}, {"n": 32}, {"n": 64}],
+}
+
+
+def limited(case: str, limit: int, budget: int):
+    """The numba target's module of ``case`` compiled with the whole kernels' limits
+    set to ``limit`` elements and ``budget`` (libm calls)."""
+    saved = numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET
+    numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET = limit, budget
+    try:
+        return module(case, "numba")
+    finally:
+        numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET = saved
+
+
+def section_whole(profile, names: list[str] | None) -> None:
+    """Whole-function kernels by size: the kernel at every size (limits lifted), the
+    statements it replaces (today's numba code: limit 0) and the NumPy target."""
+    print(
+        "whole-function kernel by size: time, and other / kernel (above 1: kernel faster)"
+    )
+    for name in names or WHOLE_SIZES:
+        case = next(c for c in CASES if c.name == name)
+        fn = f"{name}_value_and_grad"
+        whole = getattr(limited(name, 10**12, 10**12), fn)
+        stmts = getattr(limited(name, -1, 1536), fn)
+        numpy = getattr(module(name, "numpy"), fn)
+        for dims in WHOLE_SIZES[name]:
+            x = case.inputs(dims)
+            systems = {
+                k: functools.partial(f, *x)
+                for k, f in (("whole", whole), ("stmts", stmts), ("numpy", numpy))
+            }
+            for f in systems.values():
+                f()
+            samples, _ = time_interleaved(systems, profile)
+            t = statistics.median(samples["whole"])
+            size = "x".join(str(v) for v in dims.values())
+            print(
+                f"  {name:13s} {size:16s} kernel {fmt(t):>10s}"
+                f"  statements/kernel {paired_ratio(samples, 'stmts', 'whole'):5.2f}"
+                f"  numpy/kernel {paired_ratio(samples, 'numpy', 'whole'):5.2f}",
+                flush=True,
+            )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--section", choices=("runtime", "latency", "threshold"), action="append"
+        "--section",
+        choices=("runtime", "latency", "threshold", "whole"),
+        action="append",
     )
     parser.add_argument("--case", action="append")
     parser.add_argument("--full", action="store_true")
@@ -277,6 +346,8 @@ def main(argv=None) -> int:
         section_latency()
     if "threshold" in sections:
         section_threshold(PROFILES["quick"])
+    if "whole" in sections:
+        section_whole(PROFILES["quick"], args.case)
     return 0
 
 

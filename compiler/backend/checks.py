@@ -180,9 +180,11 @@ def value_checks(
         for n in sizes:
             size = P.dim_expr(n, dims)
             low = P.neg(size).text
-            lines.append(
-                f"if {v}.size and ({v}.min() < {low} or {v}.max() >= {size.text}):"
-            )
+            test = f"{v}.size and ({v}.min() < {low} or {v}.max() >= {size.text})"
+            if ctx.target.kernels:  # numba: one compiled pass, not two NumPy calls
+                ctx.use("_outside")
+                test = f"_outside({v}, {size.text})"
+            lines.append(f"if {test}:")
             ctx.use("_index_error")
             lines += call_lines(
                 "    ",

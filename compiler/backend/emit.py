@@ -177,7 +177,16 @@ class Emitter:
     def render(self, i: int) -> P.Expr:
         """Node ``i`` spelled on the current expressions of its arguments."""
         node = self.nodes[i]
-        return spell(node, [self.ref(a, i) for a in node.args], self.ctx)
+        return self.spell(node, [self.ref(a, i) for a in node.args])
+
+    def spell(self, node, args: list) -> P.Expr:
+        """``node`` spelled on ``args`` for the context's target (a subclass may spell
+        some operations its own way: the numba target's whole-function kernels)."""
+        return spell(node, args, self.ctx)
+
+    def statements(self, op: str):
+        """The statement printers ``(stmts, stmts_into)`` of ``op`` (see ``spell``)."""
+        return statements(op, self.ctx)
 
     def too_long(self, name: str, e: P.Expr) -> bool:
         """Whether ``name = e`` overflows the line."""
@@ -259,7 +268,7 @@ class Emitter:
             None if a in self.scattered or (negated and k == 1) else self.ref(a, i)
             for k, a in enumerate(node.args)
         ]
-        stmts = statements(node.op, self.ctx)[0]
+        stmts = self.statements(node.op)[0]
         if stmts is not None:
             name = self.name_of(i)
             self.statement(i, stmts(name, node, args, self.ctx))
@@ -278,7 +287,7 @@ class Emitter:
             inner = self.ref(nodes[node.args[1]].args[0], i)
             e = P.binop("-", P.ADD, args[0], inner)
         else:
-            e = spell(node, args, self.ctx)
+            e = self.spell(node, args)
         self.exprs[i] = e
         if PRIMS[node.op].leaf:
             return
@@ -292,7 +301,7 @@ class Emitter:
         second = self.nodes[node.args[1]]
         if node.args[1] in self.scattered:
             inner = [self.ref(a, i) for a in second.args]
-            into = statements(second.op, self.ctx)[1]
+            into = self.statements(second.op)[1]
             self.statement(i, into(target, second, inner, self.ctx))
         elif second.op == "neg" and node.args[1] not in self.named:
             inner = self.exprs.get(second.args[0], args[1])

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..core import printer as P
 from ..core.ir import Function, reachable
 from ..core.names import XP_HELPER_ORDER, reserved_names
@@ -27,6 +29,7 @@ from .layout import (
 from .memory import owned
 from .naming import Namer
 from .numba_kernels import KernelEmitter
+from .numba_whole import whole_kernel
 from .schedule import backward_part, schedule
 from .shadowing import Renamer
 from .targets import Target
@@ -371,14 +374,7 @@ class Family:
         returns the value and the gradients, ``f_jvp`` the value and its tangent, the
         others what they compute, grouped as gradients."""
         fn = self.fn
-        namer = Namer(taken_names(self.fn_names, self.target))
-        for p in g.params:
-            namer.names[p.node] = namer.fresh(p.name)
-        for d in fn.dims:
-            namer.fresh(d)
-        names = {p.name: namer.names[p.node] for p in g.params}
-        names.update(self.pnames)
-        bound = param_exprs(g, names)
+        namer, names, bound = self.graph_namer(g)
         todo_set = reachable(g.nodes, results)
         todo = [
             i for i in range(len(g.nodes)) if i in todo_set and g.nodes[i].op != "param"
@@ -399,7 +395,11 @@ class Family:
             self.emitter,
         )
         texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
-        used = identifiers(blocks, texts)
+        whole = []  # the numba target: the whole body as one kernel, where small
+        if self.target.kernels and kind == "value_and_grad":
+            rets = partial(returned, kind)
+            whole = whole_kernel(self, kind, g, todo, results, rets, blocks)
+        used = identifiers(blocks, texts + whole)
         texts = self.cast_like_inputs(kind, g, texts)
         texts = [self.rn(t) for t in texts]
         params = self.fparams + [
@@ -410,9 +410,21 @@ class Family:
             self.name(kind),
             params,
             doc if self.target.public else [],
-            self.rn.lines(self.inputs(g, used, names) + body_lines(blocks)),
+            self.rn.lines(self.inputs(g, used, names) + whole + body_lines(blocks)),
             returned(kind, texts, self.rn("grads")),
         )
+
+    def graph_namer(self, g: Function):
+        """A namer for a body of graph ``g`` (``graph_function``), the variables of its
+        parameters by name, and their expressions."""
+        namer = Namer(taken_names(self.fn_names, self.target))
+        for p in g.params:
+            namer.names[p.node] = namer.fresh(p.name)
+        for d in self.fn.dims:
+            namer.fresh(d)
+        names = {p.name: namer.names[p.node] for p in g.params}
+        names.update(self.pnames)
+        return namer, names, param_exprs(g, names)
 
     def derived(self) -> list[dict]:
         """``f_jvp``, ``f_hvp``, ``f_hessp`` and ``f_hessian``, those asked for."""

@@ -12,6 +12,7 @@ from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS
+from .numba_whole import UFUNC_HELPERS, WHOLE_HELPERS
 from .shadowing import alias_lines
 from .targets import ARRAY_API, MATH, NUMBA, NUMPY, Target
 from .templating import render
@@ -29,6 +30,8 @@ HELPER_NEEDS = {
     "_minimum_scalar": ("math",),
     "_softplus_scalar": ("math",),
     "_erf": ("math",),
+    "_max_shift_rows": ("math",),
+    "_log_softmax_rows": ("math", "_max_shift_rows"),
     "_im2col": ("_windows",),
     "_max_pool2d": ("_windows",),
     "_max_pool2d_grad": ("_windows",),
@@ -123,7 +126,8 @@ XP_NO_CHECKS_DOC = [
 
 NUMBA_DOC = [
     "numba code (--target numba): runs of elementwise statements are @numba.njit",
-    "kernels (the _k functions), compiled on first call and cached in __pycache__.",
+    "kernels (the _k functions), compiled on first call and cached in __pycache__;",
+    "on small inputs, f_value_and_grad runs its whole body as one (the _kernel ones).",
 ]
 
 
@@ -191,7 +195,8 @@ def generate(
         exports=exports,
         xp=xp,
         numba=array is NUMBA,
-        jit_helpers=JIT_HELPERS,
+        jit_helpers=JIT_HELPERS + WHOLE_HELPERS,
+        ufunc_helpers=UFUNC_HELPERS,
         decorator=DECORATOR,
     )
     if xp:
