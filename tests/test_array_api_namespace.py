@@ -78,6 +78,7 @@ def test_mixed_dtypes_and_types_are_told_apart():
 def test_jax_weak_types_and_tracers():
     """A weakly typed JAX array (from a Python number) promotes as the number does, and
     under jax.jit the namespace of the tracers is jax.numpy."""
+    require("jax")
     jax = import_jax()
     jnp = jax.numpy
     m = module()
