@@ -9,10 +9,11 @@ none (PyTensor's numba backend compiles its whole graph so). The kernel's body i
 NumPy target's statements, each node spelled as numba compiles it in nopython mode:
 most NumPy spellings as they are (elementwise array expressions, ``.dot`` through BLAS,
 ``.sum()`` and ``.sum(axis=k)``, basic indexing), and for the rest a spelling of its
-own (``WHOLE_SPELLINGS``: ``keepdims`` as a new axis, ``x[arange(n), y]`` through the
-jitted ``_pick``, its scatter as a loop, ``log_softmax`` and the logsumexp shift of rows
-through jitted helpers). A function with a node spelled neither way keeps today's code
-(``reason`` names the operation in a comment over the body): never a failure at call time.
+own (each op record's ``NUMBA`` spelling, ``ops/numba_spelling.py``: ``keepdims`` as a
+new axis, ``x[arange(n), y]`` through the jitted ``_pick``, ``log_softmax`` and the
+logsumexp shift of rows through jitted helpers; here, the scatter as a loop). A
+function with a node spelled neither way keeps today's code (``reason`` names the
+operation in a comment over the body): never a failure at call time.
 
 Above ``WHOLE_LIMIT`` elements of the largest inputs the function runs today's code:
 numba calls libm per element where NumPy runs SIMD loops (``numba_kernels.VECTORISED``),
@@ -23,9 +24,9 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import reachable
-from ..core.prim import PRIMS
-from ..core.shapes import size
-from ..ops.spelling import as_float, index_text, integral_exponent
+from ..core.prim import NUMBA, PRIMS
+from ..ops.numba_spelling import basic_index
+from ..ops.spelling import as_float, index_text
 from .context import Ctx
 from .emit import Emitter, emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
@@ -44,71 +45,15 @@ VECTOR_LIMIT = 1024
 # (huber: one kernel and one product; the whole kernel ran 0.92x its time at n = 100).
 ONE_KERNEL = 2
 
-# Elementwise operations whose NumPy spelling numba compiles as it is (array expressions).
-SAME_ELEMENTWISE = frozenset(
-    """add sub mul div neg pow exp log log1p expm1 sqrt square tanh sin cos tan abs sign
-    maximum minimum where relu gt ge lt le eq ne and or not arctan2 reciprocal""".split()
-)
-# Other operations whose NumPy spelling numba compiles as it is (``.dot`` for ranks up to
-# 2 is ``matmul``'s: checked in ``spelled``).
-SAME_OTHER = frozenset(
-    "param const dim arange zeros transpose expand_dims matmul".split()
-)
-
-
-def pick_pattern(nodes, node) -> bool:
-    """Whether ``node`` (a getitem or scatter) is ``x[arange(n), y]`` on a 2-D ``x``:
-    one row each, the column an Index vector."""
-    if node.attr("index") != (("a", 1), ("a", 2)) or len(node.args) != 3:
-        return False
-    rows, cols = nodes[node.args[1]], nodes[node.args[2]]
-    matrix = node.shape if node.op == "scatter" else nodes[node.args[0]].shape
-    return (
-        rows.op == "arange"
-        and len(matrix) == 2
-        and rows.shape == cols.shape == (matrix[0],)
-        and cols.dtype == "int"
-    )
-
-
-def basic_index(node) -> bool:
-    """Whether ``node``'s index holds only ints, slices and None (numba's basic indexing)."""
-    return all(e[0] != "a" for e in node.attr("index"))
-
-
-def one_axis(node, rank: int) -> int | None:
-    """The one axis a reduction ``node`` reduces (its ``axis`` attribute), else None."""
-    axis = node.attr("axis")
-    if isinstance(axis, int):
-        return axis % rank
-    if axis is not None and len(axis) == 1:
-        return axis[0] % rank
-    return None
-
 
 def spelled(nodes, i: int) -> bool:
-    """Whether node ``i`` has a spelling numba compiles in nopython mode."""
+    """Whether node ``i`` has a spelling numba compiles in nopython mode (its record's
+    ``NUMBA`` spelling, covering the node by its ``numba_when``)."""
     node = nodes[i]
-    op = node.op
-    shapes = [nodes[a].shape for a in node.args]
-    if op in SAME_ELEMENTWISE:
-        return PRIMS[op].elementwise
-    if op == "matmul":
-        return all(len(s) <= 2 for s in shapes)
-    if op in SAME_OTHER or op in ("vdot", "outer", "sigmoid", "softplus"):
-        return True
-    if op in ("sum", "mean", "max", "min"):
-        if not shapes[0] or (node.attr("axis") is None and not node.attr("keepdims")):
-            return True
-        return op in ("sum", "mean") and one_axis(node, len(shapes[0])) is not None
-    if op in ("log_softmax", "max_shift"):
-        rows = len(shapes[0]) == 2 and one_axis(node, 2) == 1
-        return rows and not node.attr("keepdims")
-    if op == "getitem":
-        return basic_index(node) or pick_pattern(nodes, node)
-    if op == "scatter":
-        return basic_index(node) or pick_pattern(nodes, node)
-    return False
+    p = PRIMS[node.op]
+    if NUMBA not in p.spellings:
+        return False
+    return p.numba_when is None or p.numba_when(nodes, node)
 
 
 def reason(g, todo: list[int]) -> str | None:
@@ -120,101 +65,6 @@ def reason(g, todo: list[int]) -> str | None:
     return None
 
 
-def reduce_emit(node, a, ctx) -> P.Expr:
-    """``x.sum(axis=k)`` (numba has no ``keepdims``: the axis put back with None), over
-    the count for a mean; on a scalar, the scalar."""
-    shape = ctx.shape_of(node.args[0])
-    if not shape:
-        return a[0]
-    axis = one_axis(node, len(shape))
-    if axis is None:
-        total = P.method(a[0], node.op if node.op != "mean" else "sum")
-        count = shape
-    elif len(shape) == 2:  # numba's x.sum(axis=1) is 6x slower than a loop at 64x100
-        name = ("_sum_cols", "_sum_rows")[axis]
-        ctx.use(name)
-        total = P.call(name, a[0])
-        if node.attr("keepdims"):
-            total = P.subscript(total, ", ".join([":"] * axis + ["None"]))
-        count = (shape[axis],)
-    else:
-        total = P.method(a[0], "sum", axis=str(axis))
-        if node.attr("keepdims"):
-            total = P.subscript(total, ", ".join([":"] * axis + ["None"]))
-        count = (shape[axis],)
-    if node.op != "mean":
-        return total
-    return P.binop("/", P.MUL, total, P.dim_expr(size(count), ctx.dims))
-
-
-def rows_helper(name: str):
-    """The jitted helper ``name`` of a 2-D array's rows (``_log_softmax_rows``)."""
-
-    def emit(node, a, ctx):
-        ctx.use(name)
-        return P.call(name, a[0])
-
-    return emit
-
-
-def vdot_emit(node, a, ctx) -> P.Expr:
-    """``np.sum(x * y)``: numba's ``np.vdot`` takes contiguous vectors only."""
-    return P.call("np.sum", P.binop("*", P.MUL, a[0], a[1]))
-
-
-def getitem_emit(node, a, ctx) -> P.Expr:
-    """Basic indexing as NumPy spells it; ``x[arange(n), y]`` as ``_pick(x, y)``."""
-    if basic_index(node):
-        return PRIMS["getitem"].spellings["numpy"](node, a, ctx)
-    ctx.use("_pick")
-    return P.call("_pick", a[0], a[2])
-
-
-def sigmoid_emit(node, a, ctx) -> P.Expr:
-    """``1.0 / (1.0 + np.exp(-x))``, as ``_sigmoid`` computes it (numba warns of nothing)."""
-    e = P.call("np.exp", P.neg(a[0]))
-    return P.binop("/", P.MUL, P.name("1.0"), P.binop("+", P.ADD, P.name("1.0"), e))
-
-
-def softplus_emit(node, a, ctx) -> P.Expr:
-    """``np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))``, as ``_softplus``."""
-    tail = P.call("np.log1p", P.call("np.exp", P.neg(P.call("np.abs", a[0]))))
-    return P.binop("+", P.ADD, P.call("np.maximum", a[0], "0.0"), tail)
-
-
-def pow_emit(node, a, ctx) -> P.Expr:
-    """``x ** 2`` for a whole exponent ``>= 0``, else a float one: numba raises
-    ZeroDivisionError on ``0.0 ** -1`` (an int power), not on ``0.0 ** -1.0`` (inf)."""
-    k = integral_exponent(a[1])
-    if k is not None and not k.text.startswith("-"):
-        return P.power(a[0], k)
-    if k is not None:
-        return P.power(a[0], P.Expr(k.text + ".0", a[1].prec, a[1].simple))
-    return P.power(a[0], a[1])
-
-
-def where_emit(node, a, ctx) -> P.Expr:
-    """``_select(c, a, b)``, a ``@numba.vectorize`` ufunc (``a if c else b``): numba
-    compiles ``np.where`` in 6 s, the ufunc in 1 s (the same values, broadcast alike)."""
-    ctx.use("_select")
-    return P.call("_select", a[0], as_float(a[1]), as_float(a[2]))
-
-
-WHOLE_SPELLINGS = {
-    "pow": pow_emit,
-    "where": where_emit,
-    "sigmoid": sigmoid_emit,
-    "softplus": softplus_emit,
-    "sum": reduce_emit,
-    "mean": reduce_emit,
-    "max": reduce_emit,
-    "min": reduce_emit,
-    "vdot": vdot_emit,
-    "outer": lambda node, a, ctx: P.call("np.outer", *a),
-    "log_softmax": rows_helper("_log_softmax_rows"),
-    "max_shift": rows_helper("_max_shift_rows"),
-    "getitem": getitem_emit,
-}
 # the ``@numba.vectorize`` helpers (ufuncs) of whole-function kernels
 UFUNC_HELPERS = ("_select",)
 # the jitted helpers of whole-function kernels (``templates/helpers.py.j2``)
@@ -230,11 +80,11 @@ WHOLE_HELPERS = (
 
 class WholeEmitter(Emitter):
     """The NumPy target's ``Emitter`` spelling each node as numba compiles it (the body
-    of a whole-function kernel): ``WHOLE_SPELLINGS``, and the scatter of
+    of a whole-function kernel): the records' ``NUMBA`` spellings, and the scatter of
     ``x[arange(n), y]`` as a loop."""
 
     def spell(self, node, args: list) -> P.Expr:
-        emit = WHOLE_SPELLINGS.get(node.op)
+        emit = PRIMS[node.op].spellings.get(NUMBA)
         return emit(node, args, self.ctx) if emit else super().spell(node, args)
 
     def statements(self, op: str):

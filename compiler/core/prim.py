@@ -13,10 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 #: the spelling targets: NumPy arrays, Python floats with ``math`` (the scalar build), and
-#: any Array API namespace ``xp`` (``--target array-api``; ``ops/array_api.py``)
+#: any Array API namespace ``xp`` (``--target array-api``; ``ops/array_api.py``), and the
+#: body of the numba target's whole-function kernels (``backend/numba_whole.py``)
 NUMPY = "numpy"
 MATH = "math"
 XP = "array_api"
+NUMBA = "numba"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,11 @@ class Prim:
       spelling makes its function a NumPy build. Statement ops instead give
       ``stmts(target, node, a, ctx) -> list[str]`` (and ``stmts_into`` to add into an
       existing array).
+    - ``spellings[NUMBA]``: the spelling numba compiles in nopython mode (the body of a
+      whole-function kernel; an op without one keeps a function out of them): ``as_numpy``
+      where it is the NumPy one (a statement op: its statements, ``WholeEmitter``'s), or
+      its own (``ops/numba_spelling.py``); ``numba_when(nodes, node) -> bool``: whether
+      it covers ``node`` (its attributes, its arguments' shapes; None: every node).
     - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
       builder ``b``, the gradient each input receives from upstream gradient ``g`` of
       node ``i``. A contribution may keep the node's own (broadcast) shape: the driver
@@ -89,6 +96,7 @@ class Prim:
     leaf: bool = False
     view: bool = False
     zero_d: bool = False
+    numba_when: Callable | None = None
 
     @property
     def emit(self) -> Callable | None:
@@ -97,6 +105,11 @@ class Prim:
 
 
 PRIMS: dict[str, Prim] = {}
+
+
+def as_numpy(node, a, ctx):
+    """The ``NUMBA`` spelling of an op whose NumPy spelling numba compiles as it is."""
+    return PRIMS[node.op].spellings[NUMPY](node, a, ctx)
 
 
 def prim(name: str, infer, **kw) -> Prim:

@@ -5,8 +5,9 @@ and logic (``arithmetic``), elementwise functions (``elementwise``), reductions 
 (``reductions``), products (``linalg``), convolution and pooling (``conv``), shape
 operations (``shape_ops``) and leaves (``leaves``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
-API spellings, ``points`` domains and kinks, ``sympy_functions``
-the opaque SymPy functions of the stable operations.
+API spellings, ``numba_spelling`` the numba whole-function kernels' own spellings,
+``points`` domains and kinks, ``sympy_functions`` the opaque SymPy functions of the
+stable operations.
 """
 
 from ..core.prim import surface_names

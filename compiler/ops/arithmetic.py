@@ -10,7 +10,8 @@ import sympy
 
 from ..core import printer as P
 from ..core.ir import Value
-from ..core.prim import MATH, NUMPY, prim
+from ..core.prim import MATH, NUMBA, NUMPY, as_numpy, prim
+from . import numba_spelling as nb
 from .common import (
     OnValues,
     bool_shape,
@@ -43,7 +44,7 @@ def add_tangent(b, i, n, ts):
 prim(
     "add",
     elementwise_shape,
-    spellings=both(infix("+", P.ADD)),
+    spellings={**both(infix("+", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, g]),
     tangent=add_tangent,
     fold=operator.add,
@@ -56,7 +57,7 @@ prim(
 prim(
     "sub",
     elementwise_shape,
-    spellings=both(infix("-", P.ADD)),
+    spellings={**both(infix("-", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, -g]),
     fold=operator.sub,
     sym=operator.sub,
@@ -68,7 +69,7 @@ prim(
 prim(
     "mul",
     elementwise_shape,
-    spellings=both(infix("*", P.MUL)),
+    spellings={**both(infix("*", P.MUL)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
     fold=operator.mul,
     sym=operator.mul,
@@ -80,7 +81,7 @@ prim(
 prim(
     "div",
     elementwise_shape,
-    spellings=both(infix("/", P.MUL)),
+    spellings={**both(infix("/", P.MUL)), NUMBA: as_numpy},
     # d(x/z) = dx / z - y * dz / z
     adjoint=OnValues(lambda g, y, x, z: [g / z, -(g * y / z)]),
     fold=operator.truediv,
@@ -93,7 +94,7 @@ prim(
 prim(
     "neg",
     same_shape,
-    spellings=both(lambda n, a, c: P.neg(a[0])),
+    spellings={**both(lambda n, a, c: P.neg(a[0])), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x: [-g]),
     fold=operator.neg,
     sym=operator.neg,
@@ -142,7 +143,7 @@ def scalar_pow(node, a, ctx):
 prim(
     "pow",
     elementwise_shape,
-    spellings={NUMPY: pow_emit, MATH: scalar_pow},
+    spellings={NUMPY: pow_emit, MATH: scalar_pow, NUMBA: nb.pow_emit},
     adjoint=pow_adj,
     sym=operator.pow,
     fusible=True,
@@ -173,7 +174,11 @@ class MaxMinRule:
 prim(
     "maximum",
     elementwise_shape,
-    spellings={NUMPY: fn("np.maximum"), MATH: float_extremum("_maximum_scalar", ">")},
+    spellings={
+        NUMPY: fn("np.maximum"),
+        MATH: float_extremum("_maximum_scalar", ">"),
+        NUMBA: as_numpy,
+    },
     adjoint=MaxMinRule("gt"),
     sym=sympy.Max,
     elementwise=True,
@@ -185,7 +190,11 @@ prim(
 prim(
     "minimum",
     elementwise_shape,
-    spellings={NUMPY: fn("np.minimum"), MATH: float_extremum("_minimum_scalar", "<")},
+    spellings={
+        NUMPY: fn("np.minimum"),
+        MATH: float_extremum("_minimum_scalar", "<"),
+        NUMBA: as_numpy,
+    },
     adjoint=MaxMinRule("lt"),
     sym=sympy.Min,
     elementwise=True,
@@ -235,6 +244,7 @@ prim(
     spellings={
         NUMPY: lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
         MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
+        NUMBA: nb.where_emit,
     },
     adjoint=OnValues(lambda g, y, c, x, z: [None, c.where(g, 0), c.where(0, g)]),
     tangent=where_tangent,
@@ -256,7 +266,7 @@ for _op, _text in (
     prim(
         _op,
         bool_shape,
-        spellings=both(comparison(_text)),
+        spellings={**both(comparison(_text)), NUMBA: as_numpy},
         elementwise=True,
         raises_on_floats=False,
         kinks=at_tie,
@@ -265,7 +275,7 @@ for _op, _text in (
 prim(
     "and",
     bool_shape,
-    spellings=both(infix("&", P.BITAND)),
+    spellings={**both(infix("&", P.BITAND)), NUMBA: as_numpy},
     elementwise=True,
     raises_on_floats=False,
     glyph="&",
@@ -276,7 +286,7 @@ BITOR, OR, NOT = 15, 6, 8
 prim(
     "or",
     bool_shape,
-    spellings={NUMPY: infix("|", BITOR), MATH: infix("or", OR)},
+    spellings={NUMPY: infix("|", BITOR), MATH: infix("or", OR), NUMBA: as_numpy},
     elementwise=True,
     raises_on_floats=False,
 )
@@ -286,6 +296,7 @@ prim(
     spellings={
         NUMPY: lambda n, a, c: P.Expr("~" + P.wrap(a[0], P.UNARY), P.UNARY),
         MATH: lambda n, a, c: P.Expr("not " + P.wrap(a[0], P.CMP, strict=True), NOT),
+        NUMBA: as_numpy,
     },
     elementwise=True,
     raises_on_floats=False,

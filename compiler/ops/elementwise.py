@@ -11,7 +11,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..core import printer as P
 from ..core.ir import Value
-from ..core.prim import MATH, NUMPY, prim
+from ..core.prim import MATH, NUMBA, NUMPY, as_numpy, prim
+from . import numba_spelling as nb
 from .common import (
     elementwise_shape,
     same_shape,
@@ -41,16 +42,21 @@ class LocalRule:
         return [self.local(Value(b, g), Value(b, n.args[0]), Value(b, i)).i]
 
 
-def unary(name: str, *, numpy, math=None, local=None, sym=None, **kw) -> None:
+def unary(
+    name: str, *, numpy, math=None, numba=None, local=None, sym=None, **kw
+) -> None:
     """Register the elementwise one-input function ``name`` (a formula's ``name(x)``).
 
     ``numpy`` and ``math`` are its spellings on arrays and on Python floats (no ``math``:
-    a function using it is a NumPy build); ``local(g, x, y)`` is ``g`` times the
-    local gradient (none: no gradient flows, as for ``sign``); ``sym`` its SymPy function,
-    read back from SymPy too when it is a class and the op is ``fusible``. Other keywords
-    are ``Prim`` fields.
+    a function using it is a NumPy build), ``numba`` its ``NUMBA`` spelling (``as_numpy``
+    or its own; none: no whole-function numba kernel); ``local(g, x, y)`` is ``g`` times
+    the local gradient (none: no gradient flows, as for ``sign``); ``sym`` its SymPy
+    function, read back from SymPy too when it is a class and the op is ``fusible``. Other
+    keywords are ``Prim`` fields.
     """
     spellings = {NUMPY: numpy} if math is None else {NUMPY: numpy, MATH: math}
+    if numba is not None:
+        spellings[NUMBA] = numba
     if kw.get("fusible") and isinstance(sym, type):
         kw.setdefault("sym_read", (sym,))
     prim(
@@ -84,6 +90,7 @@ def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
 unary(
     "exp",
     numpy=fn("np.exp"),
+    numba=as_numpy,
     math=math_fn("math.exp"),
     local=lambda g, x, y: g * y,
     sym=sympy.exp,
@@ -92,6 +99,7 @@ unary(
 unary(
     "log",
     numpy=fn("np.log"),
+    numba=as_numpy,
     math=math_fn("math.log"),
     local=lambda g, x, y: g / x,
     sym=sympy.log,
@@ -101,6 +109,7 @@ unary(
 unary(
     "log1p",
     numpy=fn("np.log1p"),
+    numba=as_numpy,
     math=math_fn("math.log1p"),
     local=lambda g, x, y: g / (1 + x),
     sym=log1p,
@@ -111,6 +120,7 @@ unary(
 unary(
     "expm1",
     numpy=fn("np.expm1"),
+    numba=as_numpy,
     math=math_fn("math.expm1"),
     local=lambda g, x, y: g * x.op("exp"),
     sym=expm1,
@@ -119,6 +129,7 @@ unary(
 unary(
     "sqrt",
     numpy=fn("np.sqrt"),
+    numba=as_numpy,
     math=math_fn("math.sqrt"),
     local=lambda g, x, y: g / (2 * y),
     sym=sympy.sqrt,
@@ -128,6 +139,7 @@ unary(
 unary(
     "square",
     numpy=fn("np.square"),
+    numba=as_numpy,
     math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
     local=lambda g, x, y: g * (2 * x),
     sym=square,
@@ -137,6 +149,7 @@ unary(
 unary(
     "abs",
     numpy=fn("np.abs"),
+    numba=as_numpy,
     math=math_fn("abs"),
     local=lambda g, x, y: g * x.op("sign"),
     sym=sympy.Abs,
@@ -147,6 +160,7 @@ unary(
 unary(
     "sin",
     numpy=fn("np.sin"),
+    numba=as_numpy,
     math=math_fn("math.sin"),
     local=lambda g, x, y: g * x.op("cos"),
     sym=sympy.sin,
@@ -155,6 +169,7 @@ unary(
 unary(
     "cos",
     numpy=fn("np.cos"),
+    numba=as_numpy,
     math=math_fn("math.cos"),
     local=lambda g, x, y: -(g * x.op("sin")),
     sym=sympy.cos,
@@ -163,6 +178,7 @@ unary(
 unary(
     "tan",
     numpy=fn("np.tan"),
+    numba=as_numpy,
     math=math_fn("math.tan"),
     local=lambda g, x, y: g * (1 + y * y),
     sym=sympy.tan,
@@ -174,6 +190,7 @@ unary(
 unary(
     "tanh",
     numpy=fn("np.tanh"),
+    numba=as_numpy,
     math=math_fn("math.tanh"),
     local=lambda g, x, y: g * (1 - y**2),
     sym=sympy.tanh,
@@ -184,6 +201,7 @@ unary(
 unary(
     "sigmoid",
     numpy=helper("_sigmoid"),
+    numba=nb.sigmoid_emit,
     math=lambda n, a, c: sigmoid_scalar(a[0], c),
     local=lambda g, x, y: g * y * (1 - y),
     sym=sigmoid,
@@ -194,6 +212,7 @@ unary(
 unary(
     "softplus",
     numpy=helper("_softplus"),
+    numba=nb.softplus_emit,
     math=helper("_softplus_scalar"),
     local=lambda g, x, y: g * x.op("sigmoid"),
     sym=softplus,
@@ -204,6 +223,7 @@ unary(
 unary(
     "relu",
     numpy=with_zero("np.maximum"),
+    numba=as_numpy,
     math=lambda n, a, c: P.call("max", a[0], "0.0"),
     local=lambda g, x, y: y.op("gt", 0).where(g, 0),
     sym=lambda x: sympy.Max(x, 0),
@@ -226,6 +246,7 @@ unary(
 unary(
     "sign",
     numpy=fn("np.sign"),
+    numba=as_numpy,
     math=helper("_sign_scalar"),
     sym=sympy.sign,
     raises_on_floats=False,
@@ -248,7 +269,7 @@ def arctan2_adj(b, i, n, g):
 prim(
     "arctan2",
     elementwise_shape,
-    spellings={NUMPY: fn("np.arctan2"), MATH: math_fn("math.atan2")},
+    spellings={NUMPY: fn("np.arctan2"), MATH: math_fn("math.atan2"), NUMBA: as_numpy},
     adjoint=arctan2_adj,
     sym=sympy.atan2,
     elementwise=True,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.prim import NUMPY, prim
+from ..core.prim import NUMBA, NUMPY, as_numpy, prim
 from .common import (
     leaf_shape,
 )
@@ -24,7 +24,7 @@ def dim_emit(node, a, ctx):
 prim(
     "param",
     leaf_shape,
-    spellings=both(lambda n, a, c: P.name(n.attr("name"))),
+    spellings={**both(lambda n, a, c: P.name(n.attr("name"))), NUMBA: as_numpy},
     raises_on_floats=False,
     leaf=True,
     view=True,  # the caller's own array
@@ -32,21 +32,24 @@ prim(
 prim(
     "const",
     lambda b, args, attrs: ((), "float"),
-    spellings=both(const_emit),
+    spellings={**both(const_emit), NUMBA: as_numpy},
     raises_on_floats=False,
     leaf=True,
 )
 prim(
     "dim",
     lambda b, args, attrs: ((), "int"),
-    spellings=both(dim_emit),
+    spellings={**both(dim_emit), NUMBA: as_numpy},
     raises_on_floats=False,
     leaf=True,
 )
 prim(
     "zeros",
     leaf_shape,
-    spellings={NUMPY: lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims))},
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.zeros", P.shape(n.shape, c.dims)),
+        NUMBA: as_numpy,
+    },
 )
 # the identity matrix: f_hessian's stack of unit tangents (``passes/batching``)
 prim(
@@ -58,6 +61,9 @@ prim(
 prim(
     "arange",
     lambda b, args, attrs: ((attrs["n"],), "int"),
-    spellings={NUMPY: lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims))},
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.arange", P.dim(n.attr("n"), c.dims)),
+        NUMBA: as_numpy,
+    },
     leaf=True,
 )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.prim import NUMPY, prim
+from ..core.prim import NUMBA, NUMPY, as_numpy, prim
 from ..core.shapes import (
     broadcast,
 )
 from ..errors import ShapeError
+from . import numba_spelling as nb
 from .common import (
     OnValues,
     aligned,
@@ -185,7 +186,8 @@ def outer_batch(b, n, args, bat):
 prim(
     "matmul",
     matmul_shape,
-    spellings={NUMPY: matmul_emit},
+    spellings={NUMPY: matmul_emit, NUMBA: as_numpy},
+    numba_when=nb.matrices,
     tangent=multilinear_tangent,
     adjoint=matmul_adj,
     glyph="@",
@@ -199,7 +201,7 @@ prim(
 prim(
     "vdot",
     vdot_shape,
-    spellings={NUMPY: vdot_emit},
+    spellings={NUMPY: vdot_emit, NUMBA: nb.vdot_emit},
     tangent=multilinear_tangent,
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),
     batch=vdot_batch,
@@ -283,7 +285,10 @@ prim(
 prim(
     "outer",
     outer_shape,
-    spellings={NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a)},
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a),
+        NUMBA: nb.outer_emit,
+    },
     tangent=multilinear_tangent,
     adjoint=OnValues(lambda g, y, x, z: [g.op("matmul", z), x.op("matmul", g)]),
     names=("outer",),

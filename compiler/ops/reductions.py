@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.ir import Value
-from ..core.prim import NUMPY, prim
+from ..core.prim import NUMBA, NUMPY, prim
 from ..core.shapes import (
     canon,
     reduce_shape,
     size,
 )
+from . import numba_spelling as nb
 from .common import (
     axes_batch,
     axis_batch,
@@ -146,14 +147,14 @@ def norm_tangent(b, i, n, ts):
     return (reduced_like(x * Value(b, ts[0]), n) / safe).i
 
 
-def reduction(name: str, emit, adjoint, **kw) -> None:
+def reduction(name: str, emit, adjoint, numba=None, **kw) -> None:
     """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``;
-    ``names=()`` for one that only rules build)."""
+    ``names=()`` for one that only rules build); ``numba``: its ``NUMBA`` spelling."""
     kw.setdefault("names", (name,))
     prim(
         name,
         reduce_rule,
-        spellings={NUMPY: emit},
+        spellings={NUMPY: emit} if numba is None else {NUMPY: emit, NUMBA: numba},
         adjoint=adjoint,
         batch=axes_batch,
         form="reduction",
@@ -164,8 +165,23 @@ def reduction(name: str, emit, adjoint, **kw) -> None:
 # Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
 # its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
 # (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
-reduction("sum", reduction_method("sum"), sum_adj, tangent=linear_tangent)
-reduction("mean", mean_emit, mean_adj, needs_nonempty=True, tangent=linear_tangent)
+reduction(
+    "sum",
+    reduction_method("sum"),
+    sum_adj,
+    tangent=linear_tangent,
+    numba=nb.reduce_emit,
+    numba_when=nb.whole_or_one_axis,
+)
+reduction(
+    "mean",
+    mean_emit,
+    mean_adj,
+    needs_nonempty=True,
+    tangent=linear_tangent,
+    numba=nb.reduce_emit,
+    numba_when=nb.whole_or_one_axis,
+)
 reduction(
     "max",
     reduction_method("max"),
@@ -173,6 +189,8 @@ reduction(
     tangent=maxred_tangent,
     needs_nonempty=True,
     kinks=extreme_tie,
+    numba=nb.reduce_emit,
+    numba_when=nb.whole_or_one_axis,
 )
 reduction(
     "min",
@@ -181,6 +199,8 @@ reduction(
     tangent=maxred_tangent,
     needs_nonempty=True,
     kinks=extreme_tie,
+    numba=nb.reduce_emit,
+    numba_when=nb.whole_or_one_axis,
 )
 reduction(
     "logsumexp",
@@ -196,6 +216,8 @@ reduction(
     lambda b, i, n, g: [None],
     tangent=lambda b, i, n, ts: None,
     names=(),
+    numba=nb.rows_helper("_max_shift_rows"),
+    numba_when=nb.of_rows,
 )
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 reduction(
@@ -349,7 +371,11 @@ prim(
 prim(
     "log_softmax",
     same_shape,
-    spellings={NUMPY: axis_call("_log_softmax")},
+    spellings={
+        NUMPY: axis_call("_log_softmax"),
+        NUMBA: nb.rows_helper("_log_softmax_rows"),
+    },
+    numba_when=nb.of_rows,
     adjoint=log_softmax_adj,
     tangent=log_softmax_tangent,
     names=("log_softmax",),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sympy
 
 from ..core import printer as P
-from ..core.prim import NUMPY, prim
+from ..core.prim import NUMBA, NUMPY, as_numpy, prim
 from ..core.shapes import (
     broadcast,
     canon,
@@ -15,6 +15,7 @@ from ..core.shapes import (
     slice_requirements,
 )
 from ..errors import ShapeError
+from . import numba_spelling as nb
 from .common import (
     axis_batch,
     linear_tangent,
@@ -206,7 +207,7 @@ def expand_batch(b, n, args, bat):
 prim(
     "transpose",
     transpose_shape,
-    spellings={NUMPY: transpose_emit},
+    spellings={NUMPY: transpose_emit, NUMBA: as_numpy},
     tangent=linear_tangent,
     adjoint=transpose_adj,
     names=("transpose",),
@@ -231,7 +232,7 @@ prim(
 prim(
     "expand_dims",
     expand_shape,
-    spellings={NUMPY: expand_emit},
+    spellings={NUMPY: expand_emit, NUMBA: as_numpy},
     tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [b.emit("sum", g, axis=n.attr("axis"), keepdims=False)],
     view=True,
@@ -336,7 +337,8 @@ def index_batch(b, n, args, bat):
 prim(
     "getitem",
     index_shape,
-    spellings={NUMPY: getitem_emit},
+    spellings={NUMPY: getitem_emit, NUMBA: nb.getitem_emit},
+    numba_when=nb.basic_or_pick,
     tangent=linear_tangent,
     adjoint=getitem_adj,
     glyph="[ ]",
@@ -349,6 +351,8 @@ prim(
     scatter_shape,
     stmts=scatter_stmts,
     stmts_into=scatter_into,
+    spellings={NUMBA: as_numpy},  # statements: ``backend/numba_whole.WholeEmitter``'s
+    numba_when=nb.basic_or_pick,
     tangent=linear_tangent,
     batch=index_batch,
 )
