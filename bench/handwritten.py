@@ -23,12 +23,16 @@ from typing import Any
 
 import numpy as np
 from natural import (
+    attention_fwd,
+    attention_vg,
     batchnorm_fwd,
     batchnorm_vg,
+    gen_attention,
     gen_huber,
     gen_logreg_user,
     gen_norm,
     gen_softmax_lse,
+    gen_softmax_probs,
     huber_fwd,
     huber_vg,
     layernorm_fwd,
@@ -37,6 +41,8 @@ from natural import (
     logreg_user_vg,
     softmax_lse_fwd,
     softmax_lse_vg,
+    softmax_probs_fwd,
+    softmax_probs_vg,
 )
 
 # ---------------------------------------------------------------------------
@@ -421,6 +427,19 @@ CASES: tuple[Case, ...] = (
         {"N": 6, "D": 5, "C": 4},
     ),
     Case(
+        "softmax_probs",
+        ("scores", "y"),
+        (0,),
+        gen_softmax_probs,
+        softmax_probs_fwd,
+        softmax_probs_vg,
+        (
+            Size("16x10", {"N": 16, "C": 10}),
+            Size("2048x1000", {"N": 2048, "C": 1000}),
+        ),
+        {"N": 6, "C": 4},
+    ),
+    Case(
         "huber",
         ("r", "delta"),
         (0,),
@@ -449,6 +468,19 @@ CASES: tuple[Case, ...] = (
         layernorm_vg,
         (Size("64x100", {"N": 64, "D": 100}), Size("1024x512", {"N": 1024, "D": 512})),
         {"N": 5, "D": 3},
+    ),
+    Case(
+        "attention",
+        ("Q", "K", "V", "T"),
+        (0, 1, 2),
+        gen_attention,
+        attention_fwd,
+        attention_vg,
+        (
+            Size("16x16x8", {"N": 16, "M": 16, "d": 8, "c": 8}),
+            Size("256x256x64", {"N": 256, "M": 256, "d": 64, "c": 64}),
+        ),
+        {"N": 5, "M": 4, "d": 3, "c": 2},
     ),
 )
 

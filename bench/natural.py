@@ -148,3 +148,67 @@ def gen_norm(dims, rng):
     gamma = 1.0 + 0.1 * rng.standard_normal(D)
     beta = 0.1 * rng.standard_normal(D)
     return (x, gamma, beta, rng.standard_normal((N, D)))
+
+
+# ---------------------------------------------------------------------------
+# Softmax loss Caffe-style: probabilities, then -mean(log p[i, y_i]); the backward of the
+# Caffe layer (SoftmaxWithLoss): (p - onehot(y)) / N.
+
+
+def softmax_probs_fwd(scores, y):
+    N = scores.shape[0]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    return -np.mean(np.log(p[np.arange(N), y]))
+
+
+def softmax_probs_vg(scores, y):
+    N = scores.shape[0]
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(N), y]))
+    dscores = p  # p is not needed after this
+    dscores[np.arange(N), y] -= 1.0
+    dscores /= N
+    return loss, dscores
+
+
+def gen_softmax_probs(dims, rng):
+    N, C = dims["N"], dims["C"]
+    return (rng.standard_normal((N, C)), rng.integers(0, C, N))
+
+
+# ---------------------------------------------------------------------------
+# Scaled dot-product attention read out against T: A = softmax(Q K^T s), sum((A V) * T);
+# the softmax backward dS = A * (dA - rowsum(dA * A)).
+
+ATTENTION_SCALE = 0.125
+
+
+def attention_fwd(Q, K, V, T):
+    S = Q.dot(K.T) * ATTENTION_SCALE
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    A /= A.sum(axis=1, keepdims=True)
+    return np.sum(A.dot(V) * T)
+
+
+def attention_vg(Q, K, V, T):
+    S = Q.dot(K.T) * ATTENTION_SCALE
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    A /= A.sum(axis=1, keepdims=True)
+    loss = np.vdot(A.dot(V), T)
+    dA = T.dot(V.T)
+    dV = A.T.dot(T)
+    dS = A * (dA - (dA * A).sum(axis=1, keepdims=True))
+    dS *= ATTENTION_SCALE
+    return loss, (dS.dot(K), dS.T.dot(Q), dV)
+
+
+def gen_attention(dims, rng):
+    N, M, d, c = dims["N"], dims["M"], dims["d"], dims["c"]
+    return (
+        rng.standard_normal((N, d)),
+        rng.standard_normal((M, d)),
+        rng.standard_normal((M, c)),
+        rng.standard_normal((N, c)),
+    )

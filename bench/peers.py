@@ -125,6 +125,17 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         xhat = xc / xp.sqrt(xp.mean(xc**2, axis=1, keepdims=True) + 1e-5)
         return xp.sum((gamma * xhat + beta) * t)
 
+    def softmax(s):
+        return xp.exp(log_softmax(s))
+
+    def softmax_probs(scores, y):
+        p = softmax(scores)
+        return -xp.mean(xp.log(p[xp.arange(scores.shape[0]), y]))
+
+    def attention(Q, K, V, T):
+        A = softmax(xp.dot(Q, K.T) * 0.125)
+        return xp.sum(xp.dot(A, V) * T)
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -139,6 +150,8 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "huber": huber,
         "batchnorm": batchnorm,
         "layernorm": layernorm,
+        "softmax_probs": softmax_probs,
+        "attention": attention,
     }
 
 
@@ -200,6 +213,14 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         xhat = xc / torch.sqrt(torch.mean(xc**2, dim=1, keepdim=True) + 1e-5)
         return torch.sum((gamma * xhat + beta) * t)
 
+    def softmax_probs(scores, y):
+        p = torch.softmax(scores, dim=1)
+        return -torch.mean(torch.log(p[torch.arange(scores.shape[0]), y]))
+
+    def attention(Q, K, V, T):
+        A = torch.softmax(Q @ K.T * 0.125, dim=1)
+        return torch.sum((A @ V) * T)
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -214,6 +235,8 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "huber": huber,
         "batchnorm": batchnorm,
         "layernorm": layernorm,
+        "softmax_probs": softmax_probs,
+        "attention": attention,
     }
 
 

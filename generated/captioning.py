@@ -59,6 +59,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -79,13 +81,26 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+def _max_shift(x, axis=None, keepdims=False):
+    """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
+    shifted by 0, as in ``_logsumexp``."""
+    m = x.max(axis=axis, keepdims=keepdims)
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
+        m = np.where(np.isfinite(m), m, 0.0)[()]
+    return m
+
+
 def _log_softmax(x, axis):
     """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
     log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
     -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
     x = np.asarray(x)
     m = x.max(axis=axis, keepdims=True)
-    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
         m = np.where(np.isfinite(m), m, 0.0)
     s = x - m
     return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
@@ -131,9 +146,9 @@ def captioning_loss_forward(
         Wx: Matrix[W, H], Wh: Matrix[H, H], b: Vector[H], W_vocab: Matrix[H, V],
         b_vocab: Vector[V] -> Scalar.
     Cache: captions_in, captions_out, mask, h0, W_embed, Wx, Wh, W_vocab,
-        h_tape, logp_tape, N, T, H, V, W.
+        h_tape, scores_tape, N, T, H, V, W.
     Memory: the tapes h_tape,
-        logp_tape hold one row per iteration of the loop on line 10:
+        scores_tape hold one row per iteration of the loop on line 10:
     O(trip count x the values an iteration records).
     """
     captions_in = _index(captions_in, "captioning_loss", "captions_in", 2, "(N, T)")
@@ -173,7 +188,7 @@ def captioning_loss_forward(
     h = h0
     loss = 0.0
     h_tape = np.zeros((T, N, H))
-    logp_tape = np.zeros((T, N, V))
+    scores_tape = np.zeros((T, N, V))
     for t in range(T):
         # line 11: x = W_embed[captions_in[:, t]]
         x = W_embed[captions_in[:, t]]
@@ -182,9 +197,9 @@ def captioning_loss_forward(
         h_tape[t] = h
         # line 13: scores = h @ W_vocab + b_vocab
         scores = h.dot(W_vocab) + b_vocab
+        scores_tape[t] = scores
         # line 14: logp = log_softmax(scores, axis=1)
         logp = _log_softmax(scores, axis=1)
-        logp_tape[t] = logp
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
         loss = loss - (mask[:, t] * logp[np.arange(N), captions_out[:, t]]).sum()
     # line 16: return loss / N
@@ -199,7 +214,7 @@ def captioning_loss_forward(
         Wh,
         W_vocab,
         h_tape,
-        logp_tape,
+        scores_tape,
         N,
         T,
         H,
@@ -229,7 +244,7 @@ def captioning_loss_backward(d_out, cache):
         Wh,
         W_vocab,
         h_tape,
-        logp_tape,
+        scores_tape,
         N,
         T,
         H,
@@ -253,10 +268,14 @@ def captioning_loss_backward(d_out, cache):
         # line 11: x = W_embed[captions_in[:, t]]
         x_2 = W_embed[captions_in[:, t]]
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
+        loss_g1 = -(d_loss * mask[:, t])
         d_logp = np.zeros((N, V))
-        d_logp[np.arange(N), captions_out[:, t]] = -(d_loss * mask[:, t])
+        d_logp[np.arange(N), captions_out[:, t]] = loss_g1
         # line 14: logp = log_softmax(scores, axis=1)
-        d_scores = d_logp - np.exp(logp_tape[t]) * d_logp.sum(axis=1, keepdims=True)
+        logp_g1 = scores_tape[t] - _max_shift(scores_tape[t], axis=1, keepdims=True)
+        logp_g2 = np.exp(logp_g1)
+        logp_g3 = logp_g2 * (loss_g1[:, None] / logp_g2.sum(axis=1, keepdims=True))
+        d_scores = d_logp - logp_g3
         # line 13: scores = h @ W_vocab + b_vocab
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
@@ -324,7 +343,7 @@ def captioning_loss_value_and_grad(
     h = h0
     loss = 0.0
     h_tape = np.zeros((T, N, H))
-    logp_tape = np.zeros((T, N, V))
+    scores_tape = np.zeros((T, N, V))
     for t in range(T):
         # line 11: x = W_embed[captions_in[:, t]]
         x = W_embed[captions_in[:, t]]
@@ -333,9 +352,9 @@ def captioning_loss_value_and_grad(
         h_tape[t] = h
         # line 13: scores = h @ W_vocab + b_vocab
         scores = h.dot(W_vocab) + b_vocab
+        scores_tape[t] = scores
         # line 14: logp = log_softmax(scores, axis=1)
         logp = _log_softmax(scores, axis=1)
-        logp_tape[t] = logp
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
         loss = loss - (mask[:, t] * logp[np.arange(N), captions_out[:, t]]).sum()
     # line 16: return loss / N
@@ -354,10 +373,14 @@ def captioning_loss_value_and_grad(
         # line 11: x = W_embed[captions_in[:, t]]
         x_2 = W_embed[captions_in[:, t]]
         # line 15: loss -= sum(mask[:, t] * logp[arange(N), captions_out[:, t]])
+        loss_g1 = -(d_loss * mask[:, t])
         d_logp = np.zeros((N, V))
-        d_logp[np.arange(N), captions_out[:, t]] = -(d_loss * mask[:, t])
+        d_logp[np.arange(N), captions_out[:, t]] = loss_g1
         # line 14: logp = log_softmax(scores, axis=1)
-        d_scores = d_logp - np.exp(logp_tape[t]) * d_logp.sum(axis=1, keepdims=True)
+        logp_g1 = scores_tape[t] - _max_shift(scores_tape[t], axis=1, keepdims=True)
+        logp_g2 = np.exp(logp_g1)
+        logp_g3 = logp_g2 * (loss_g1[:, None] / logp_g2.sum(axis=1, keepdims=True))
+        d_scores = d_logp - logp_g3
         # line 13: scores = h @ W_vocab + b_vocab
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)

@@ -61,6 +61,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -86,6 +88,8 @@ def _float64(value, function, param):
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
     if type(value) is np.float64:
         return value
+    if type(value) is float:
+        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -105,16 +109,15 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
-    log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
-    -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
-    x = np.asarray(x)
-    m = x.max(axis=axis, keepdims=True)
-    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
-        m = np.where(np.isfinite(m), m, 0.0)
-    s = x - m
-    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+def _max_shift(x, axis=None, keepdims=False):
+    """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
+    shifted by 0, as in ``_logsumexp``."""
+    m = x.max(axis=axis, keepdims=keepdims)
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
+        m = np.where(np.isfinite(m), m, 0.0)[()]
+    return m
 
 
 def _vdot(x, y):
@@ -221,7 +224,7 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         b3: Vector[M], X: Tensor[N, C, H, W], y: Index[N],
         reg: Scalar -> Scalar.
     Cache: W1, W2, W3, y, reg, conv_t1, conv, pool, hidden_t1, hidden,
-        data_loss_t1, F, M, N, H, W.
+        data_loss_t2, data_loss_t3, F, M, N, H, W.
     """
     W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
     F = W1.shape[0]
@@ -284,8 +287,12 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
     # line 24: scores = hidden @ W3 + b3
     scores = hidden.dot(W3) + b3
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    data_loss_t1 = _log_softmax(scores, axis=1)
-    data_loss = -(data_loss_t1[np.arange(N), y].sum() / N)
+    data_loss_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    data_loss_t2 = np.exp(data_loss_t1)
+    data_loss_t3 = data_loss_t2.sum(axis=1, keepdims=True)
+    data_loss_t5 = data_loss_t1[np.arange(N), y] - np.log(data_loss_t3)[:, 0]
+    data_loss_t4 = data_loss_t5.sum() / N
+    data_loss = -data_loss_t4
     # line 26: return data_loss + 0.5 * reg * (sum(W1 * W1) + sum(W2 * W2) + sum(W3 * W3))
     out = data_loss + 0.5 * reg * (_vdot(W1, W1) + _vdot(W2, W2) + _vdot(W3, W3))
     cache = (
@@ -299,7 +306,8 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         pool,
         hidden_t1,
         hidden,
-        data_loss_t1,
+        data_loss_t2,
+        data_loss_t3,
         F,
         M,
         N,
@@ -330,7 +338,8 @@ def convnet_loss_backward(d_out, cache):
         pool,
         hidden_t1,
         hidden,
-        data_loss_t1,
+        data_loss_t2,
+        data_loss_t3,
         F,
         M,
         N,
@@ -345,18 +354,18 @@ def convnet_loss_backward(d_out, cache):
     d_W2 = out_g1 * W2
     d_W1 = out_g1 * W1
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    d_data_loss_t1 = np.zeros((N, M))
-    d_data_loss_t1[np.arange(N), y] = -(d_out / N)
-    data_loss_g1 = np.exp(data_loss_t1) * d_data_loss_t1.sum(axis=1, keepdims=True)
-    d_scores = d_data_loss_t1 - data_loss_g1
+    data_loss_g1 = d_out / N
+    data_loss_g2 = np.zeros((N, M))
+    data_loss_g2[np.arange(N), y] = -data_loss_g1
+    d_scores = data_loss_g2 + data_loss_t2 * (data_loss_g1 / data_loss_t3)
     # line 24: scores = hidden @ W3 + b3
     d_b3 = d_scores.sum(axis=0)
     d_hidden = d_scores.dot(W3.T)
-    d_W3 += d_scores.T.dot(hidden).T
+    d_W3 += hidden.T.dot(d_scores)
     # line 23: hidden = relu(reshape(pool, (N, F * (H // 2) * (W // 2))) @ W2 + b2)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b2 = hidden_g1.sum(axis=0)
-    d_W2 += hidden_g1.T.dot(hidden_t1).T
+    d_W2 += hidden_t1.T.dot(hidden_g1)
     d_pool = np.reshape(hidden_g1.dot(W2.T), (N, F, H // 2, W // 2))
     # line 22: pool = max_pool2d(conv, 2)
     d_conv = _max_pool2d_grad(d_pool, conv, pool, 2, 2)
@@ -437,26 +446,28 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
     # line 24: scores = hidden @ W3 + b3
     scores = hidden.dot(W3) + b3
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    data_loss_t1 = _log_softmax(scores, axis=1)
-    data_loss = -(data_loss_t1[np.arange(N), y].sum() / N)
+    data_loss_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    data_loss_t2 = np.exp(data_loss_t1)
+    data_loss_t3 = data_loss_t2.sum(axis=1, keepdims=True)
+    data_loss_t5 = data_loss_t1[np.arange(N), y] - np.log(data_loss_t3)[:, 0]
+    data_loss_t4 = data_loss_t5.sum() / N
+    data_loss = -data_loss_t4
     # line 26: return data_loss + 0.5 * reg * (sum(W1 * W1) + sum(W2 * W2) + sum(W3 * W3))
     out = data_loss + 0.5 * reg * (_vdot(W1, W1) + _vdot(W2, W2) + _vdot(W3, W3))
     d_W3 = reg * W3
     d_W2 = reg * W2
     d_W1 = reg * W1
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    d_data_loss_t1 = np.zeros((N, M))
-    d_data_loss_t1[np.arange(N), y] = -1.0 / N
-    data_loss_g1 = np.exp(data_loss_t1) * d_data_loss_t1.sum(axis=1, keepdims=True)
-    d_scores = d_data_loss_t1 - data_loss_g1
+    d_scores = data_loss_t2 * (1.0 / N / data_loss_t3)
+    d_scores[np.arange(N), y] += -1.0 / N
     # line 24: scores = hidden @ W3 + b3
     d_b3 = d_scores.sum(axis=0)
     d_hidden = d_scores.dot(W3.T)
-    d_W3 += d_scores.T.dot(hidden).T
+    d_W3 += hidden.T.dot(d_scores)
     # line 23: hidden = relu(reshape(pool, (N, F * (H // 2) * (W // 2))) @ W2 + b2)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b2 = hidden_g1.sum(axis=0)
-    d_W2 += hidden_g1.T.dot(hidden_t1).T
+    d_W2 += hidden_t1.T.dot(hidden_g1)
     d_pool = np.reshape(hidden_g1.dot(W2.T), (N, F, H // 2, W // 2))
     # line 22: pool = max_pool2d(conv, 2)
     d_conv = _max_pool2d_grad(d_pool, conv, pool, 2, 2)

@@ -58,6 +58,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):

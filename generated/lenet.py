@@ -61,6 +61,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -97,16 +99,15 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
-    log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
-    -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
-    x = np.asarray(x)
-    m = x.max(axis=axis, keepdims=True)
-    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
-        m = np.where(np.isfinite(m), m, 0.0)
-    s = x - m
-    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+def _max_shift(x, axis=None, keepdims=False):
+    """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
+    shifted by 0, as in ``_logsumexp``."""
+    m = x.max(axis=axis, keepdims=keepdims)
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
+        m = np.where(np.isfinite(m), m, 0.0)[()]
+    return m
 
 
 def _windows(x, kh, kw, stride):
@@ -224,7 +225,7 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
         W4: Matrix[D, 10], b4: Vector[10], X: Tensor[N, 1, 28, 28],
         y: Index[N] -> Scalar.
     Cache: W2, W3, W4, y, conv1_t1, conv1, pool1, conv2_t1, conv2, pool2,
-        ip1_t1, ip1, out_t1, F2, N.
+        ip1_t1, ip1, out_t2, out_t3, F2, N.
     """
     W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
     F1 = W1.shape[0]
@@ -282,8 +283,10 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     # line 27: scores = ip1 @ W4 + b4
     scores = ip1.dot(W4) + b4
     # line 28: return -mean(log_softmax(scores, axis=1)[arange(N), y])
-    out_t1 = _log_softmax(scores, axis=1)
-    out = -(out_t1[np.arange(N), y].sum() / N)
+    out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    out_t2 = np.exp(out_t1)
+    out_t3 = out_t2.sum(axis=1, keepdims=True)
+    out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)
     cache = (
         W2,
         W3,
@@ -297,7 +300,8 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
         pool2,
         ip1_t1,
         ip1,
-        out_t1,
+        out_t2,
+        out_t3,
         F2,
         N,
     )
@@ -327,24 +331,26 @@ def lenet_loss_backward(d_out, cache):
         pool2,
         ip1_t1,
         ip1,
-        out_t1,
+        out_t2,
+        out_t3,
         F2,
         N,
     ) = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "lenet_loss_backward", "d_out")
     # line 28: return -mean(log_softmax(scores, axis=1)[arange(N), y])
-    d_out_t1 = np.zeros((N, 10))
-    d_out_t1[np.arange(N), y] = -(d_out / N)
-    d_scores = d_out_t1 - np.exp(out_t1) * d_out_t1.sum(axis=1, keepdims=True)
+    out_g1 = d_out / N
+    out_g2 = np.zeros((N, 10))
+    out_g2[np.arange(N), y] = -out_g1
+    d_scores = out_g2 + out_t2 * (out_g1 / out_t3)
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = d_scores.sum(axis=0)
-    d_W4 = d_scores.T.dot(ip1).T
     d_ip1 = d_scores.dot(W4.T)
+    d_W4 = ip1.T.dot(d_scores)
     # line 26: ip1 = relu(reshape(pool2, (N, F2 * 4 * 4)) @ W3 + b3)
     ip1_g1 = np.where(ip1 > 0.0, d_ip1, 0.0)
     d_b3 = ip1_g1.sum(axis=0)
-    d_W3 = ip1_g1.T.dot(ip1_t1).T
+    d_W3 = ip1_t1.T.dot(ip1_g1)
     d_pool2 = np.reshape(ip1_g1.dot(W3.T), (N, F2, 4, 4))
     # line 25: pool2 = max_pool2d(conv2, size=2, stride=2)
     d_conv2 = _max_pool2d_grad(d_pool2, conv2, pool2, 2, 2)
@@ -425,19 +431,20 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     # line 27: scores = ip1 @ W4 + b4
     scores = ip1.dot(W4) + b4
     # line 28: return -mean(log_softmax(scores, axis=1)[arange(N), y])
-    out_t1 = _log_softmax(scores, axis=1)
-    out = -(out_t1[np.arange(N), y].sum() / N)
-    d_out_t1 = np.zeros((N, 10))
-    d_out_t1[np.arange(N), y] = -1.0 / N
-    d_scores = d_out_t1 - np.exp(out_t1) * d_out_t1.sum(axis=1, keepdims=True)
+    out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    out_t2 = np.exp(out_t1)
+    out_t3 = out_t2.sum(axis=1, keepdims=True)
+    out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)
+    d_scores = out_t2 * (1.0 / N / out_t3)
+    d_scores[np.arange(N), y] += -1.0 / N
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = d_scores.sum(axis=0)
-    d_W4 = d_scores.T.dot(ip1).T
     d_ip1 = d_scores.dot(W4.T)
+    d_W4 = ip1.T.dot(d_scores)
     # line 26: ip1 = relu(reshape(pool2, (N, F2 * 4 * 4)) @ W3 + b3)
     ip1_g1 = np.where(ip1 > 0.0, d_ip1, 0.0)
     d_b3 = ip1_g1.sum(axis=0)
-    d_W3 = ip1_g1.T.dot(ip1_t1).T
+    d_W3 = ip1_t1.T.dot(ip1_g1)
     d_pool2 = np.reshape(ip1_g1.dot(W3.T), (N, F2, 4, 4))
     # line 25: pool2 = max_pool2d(conv2, size=2, stride=2)
     d_conv2 = _max_pool2d_grad(d_pool2, conv2, pool2, 2, 2)

@@ -56,6 +56,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -146,11 +148,10 @@ def rnn_step_backward(d_out, cache):
     # fused tanh: local gradients share 1 - out**2
     out_g1 = d_out * (1.0 - out**2)
     d_b = out_g1.sum(axis=0)
-    out_g2 = out_g1.T
-    d_Wh = out_g2.dot(prev_h).T
     d_prev_h = out_g1.dot(Wh.T)
-    d_Wx = out_g2.dot(x).T
+    d_Wh = prev_h.T.dot(out_g1)
     d_x = out_g1.dot(Wx.T)
+    d_Wx = x.T.dot(out_g1)
     return d_x, d_prev_h, d_Wx, d_Wh, d_b
 
 

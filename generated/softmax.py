@@ -58,6 +58,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -83,6 +85,8 @@ def _float64(value, function, param):
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
     if type(value) is np.float64:
         return value
+    if type(value) is float:
+        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -106,7 +110,9 @@ def _max_shift(x, axis=None, keepdims=False):
     """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
     shifted by 0, as in ``_logsumexp``."""
     m = x.max(axis=axis, keepdims=keepdims)
-    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
         m = np.where(np.isfinite(m), m, 0.0)[()]
     return m
 
@@ -196,19 +202,18 @@ def softmax_loss_backward(d_out, cache):
     # line 11: return data_loss + reg * sum(W * W)
     d_W = 2.0 * (d_out * reg * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
-    d_log_probs = np.zeros((N, C))
-    d_log_probs[np.arange(N), y] = -(d_out / N)
+    data_loss_g1 = d_out / N
+    d_scores_2 = np.zeros((N, C))
+    d_scores_2[np.arange(N), y] = -data_loss_g1
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g2 = d_log_probs.sum(axis=1, keepdims=True) / log_probs_t3
-    log_probs_g1 = log_probs_t2 * log_probs_g2
-    d_scores_2 = d_log_probs - log_probs_g1
+    d_scores_2 += log_probs_t2 * (data_loss_g1 / log_probs_t3)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_g2 = d_scores_2.sum(axis=1, keepdims=True)
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += d_scores.T.dot(X).T
+    d_W += X.T.dot(d_scores)
     return d_W
 
 
@@ -249,20 +254,16 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
     d_W = 2.0 * (reg * W)
-    # line 10: data_loss = -mean(log_probs[arange(N), y])
-    d_log_probs = np.zeros((N, C))
-    d_log_probs[np.arange(N), y] = -1.0 / N
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    log_probs_g2 = d_log_probs.sum(axis=1, keepdims=True) / log_probs_t3
-    log_probs_g1 = log_probs_t2 * log_probs_g2
-    d_scores_2 = d_log_probs - log_probs_g1
+    d_scores_2 = log_probs_t2 * (1.0 / N / log_probs_t3)
+    d_scores_2[np.arange(N), y] += -1.0 / N
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
     scores_g2 = d_scores_2.sum(axis=1, keepdims=True)
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += d_scores.T.dot(X).T
+    d_W += X.T.dot(d_scores)
     return out, d_W
 
 

@@ -56,6 +56,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -81,6 +83,8 @@ def _float64(value, function, param):
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
     if type(value) is np.float64:
         return value
+    if type(value) is float:
+        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -198,7 +202,7 @@ def svm_loss_backward(d_out, cache):
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += d_scores.T.dot(X).T
+    d_W += X.T.dot(d_scores)
     return d_W
 
 
@@ -249,7 +253,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += d_scores.T.dot(X).T
+    d_W += X.T.dot(d_scores)
     return out, d_W
 
 

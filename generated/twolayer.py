@@ -58,6 +58,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -83,6 +85,8 @@ def _float64(value, function, param):
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
     if type(value) is np.float64:
         return value
+    if type(value) is float:
+        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -102,16 +106,15 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _log_softmax(x, axis):
-    """x - logsumexp(x) along ``axis``, from the shifted values s = x - max(x): s -
-    log(sum(exp(s))), exact where x - logsumexp(x) cancels (at x = 1e17 * ones(4) it is
-    -log(4), not 0); rows with +-inf or nan are shifted by 0, as in ``_logsumexp``."""
-    x = np.asarray(x)
-    m = x.max(axis=axis, keepdims=True)
-    if not math.isfinite(m.sum()):  # a row with +-inf or nan: shift those rows by 0
-        m = np.where(np.isfinite(m), m, 0.0)
-    s = x - m
-    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+def _max_shift(x, axis=None, keepdims=False):
+    """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
+    shifted by 0, as in ``_logsumexp``."""
+    m = x.max(axis=axis, keepdims=keepdims)
+    # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
+    # only takes the guarded path): shift those rows by 0
+    if not math.isfinite(np.vdot(m, m)):
+        m = np.where(np.isfinite(m), m, 0.0)[()]
+    return m
 
 
 def _vdot(x, y):
@@ -149,7 +152,7 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
 
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
-    Cache: W1, W2, X, y, reg, hidden, log_probs, C, N.
+    Cache: W1, W2, X, y, reg, hidden, log_probs_t2, log_probs_t3, C, N.
     """
     W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
@@ -180,12 +183,15 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     # line 16: scores = hidden @ W2 + b2
     scores = hidden.dot(W2) + b2
     # line 17: log_probs = log_softmax(scores, axis=1)
-    log_probs = _log_softmax(scores, axis=1)
+    log_probs_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    log_probs_t2 = np.exp(log_probs_t1)
+    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs = log_probs_t1 - np.log(log_probs_t3)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
-    cache = (W1, W2, X, y, reg, hidden, log_probs, C, N)
+    cache = (W1, W2, X, y, reg, hidden, log_probs_t2, log_probs_t3, C, N)
     return out, cache
 
 
@@ -197,7 +203,7 @@ def twolayer_loss_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``twolayer_loss_forward``.
     """
-    W1, W2, X, y, reg, hidden, log_probs, C, N = cache
+    W1, W2, X, y, reg, hidden, log_probs_t2, log_probs_t3, C, N = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "twolayer_loss_backward", "d_out")
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
@@ -205,18 +211,19 @@ def twolayer_loss_backward(d_out, cache):
     d_W2 = 2.0 * (out_g1 * W2)
     d_W1 = 2.0 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
+    data_loss_g1 = d_out / N
     d_log_probs = np.zeros((N, C))
-    d_log_probs[np.arange(N), y] = -(d_out / N)
+    d_log_probs[np.arange(N), y] = -data_loss_g1
     # line 17: log_probs = log_softmax(scores, axis=1)
-    d_scores = d_log_probs - np.exp(log_probs) * d_log_probs.sum(axis=1, keepdims=True)
+    d_scores = d_log_probs + log_probs_t2 * (data_loss_g1 / log_probs_t3)
     # line 16: scores = hidden @ W2 + b2
     d_b2 = d_scores.sum(axis=0)
     d_hidden = d_scores.dot(W2.T)
-    d_W2 += d_scores.T.dot(hidden).T
+    d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = hidden_g1.sum(axis=0)
-    d_W1 += hidden_g1.T.dot(X).T
+    d_W1 += X.T.dot(hidden_g1)
     return d_W1, d_b1, d_W2, d_b2
 
 
@@ -255,26 +262,27 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     # line 16: scores = hidden @ W2 + b2
     scores = hidden.dot(W2) + b2
     # line 17: log_probs = log_softmax(scores, axis=1)
-    log_probs = _log_softmax(scores, axis=1)
+    log_probs_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
+    log_probs_t2 = np.exp(log_probs_t1)
+    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs = log_probs_t1 - np.log(log_probs_t3)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
     d_W2 = 2.0 * (reg * W2)
     d_W1 = 2.0 * (reg * W1)
-    # line 18: data_loss = -mean(log_probs[arange(N), y])
-    d_log_probs = np.zeros((N, C))
-    d_log_probs[np.arange(N), y] = -1.0 / N
     # line 17: log_probs = log_softmax(scores, axis=1)
-    d_scores = d_log_probs - np.exp(log_probs) * d_log_probs.sum(axis=1, keepdims=True)
+    d_scores = log_probs_t2 * (1.0 / N / log_probs_t3)
+    d_scores[np.arange(N), y] += -1.0 / N
     # line 16: scores = hidden @ W2 + b2
     d_b2 = d_scores.sum(axis=0)
     d_hidden = d_scores.dot(W2.T)
-    d_W2 += d_scores.T.dot(hidden).T
+    d_W2 += hidden.T.dot(d_scores)
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = hidden_g1.sum(axis=0)
-    d_W1 += hidden_g1.T.dot(X).T
+    d_W1 += X.T.dot(hidden_g1)
     return out, (d_W1, d_b1, d_W2, d_b2)
 
 

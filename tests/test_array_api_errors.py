@@ -119,7 +119,7 @@ def test_the_emitted_lines_are_as_written():
     softmax = compile_source(SOFTMAX, target="array-api")
     for line in [
         "    data_loss = -(xp.sum(_pick(xp, log_probs, y)) / N)",
-        "    d_log_probs = _one_hot(xp, y, C, -1.0 / N, dtype, device)",
+        "    d_scores_2 += _one_hot(xp, y, C, -1.0 / N, dtype, device)",
         "    out = data_loss + reg * xp.sum(W * W)",
         "    scores_t3 = xp.sum(xp.astype(scores_t2, dtype), axis=1, keepdims=True)",
     ]:

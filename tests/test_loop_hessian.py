@@ -214,7 +214,7 @@ def test_recurrence_text():
         "    d_t_h = 2.0 * h\n",
         "    d_h = 2.0 * t_h\n",
         "    d_w = np.zeros((n, n))\n",
-        "        d_w += h_g2\n",
+        "        d_w += h_g3\n",
         "    return d_w\n",
     ]:
         assert line in hess

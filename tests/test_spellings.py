@@ -122,10 +122,12 @@ def test_negated_weight_gradient_accumulates_with_minus_equals():
     check_gradients(text, [RNG.standard_normal(3), 0.2, X, y], [0, 1])
 
 
-def test_weight_gradient_is_the_transposed_product():
+def test_weight_gradient_is_the_data_transposed_times_the_gradient():
+    # X^T g as the lecture writes it: one BLAS call that reads X transposed, C-ordered
+    # out (bench/weight_gradient.py: 0.64-1.0x the time of (g^T X)^T, one thread)
     text = "def f(W: Matrix[d, c], X: Matrix[n, d]) -> Scalar:\n    return sum(tanh(X @ W))\n"
     vg = function_text(compile_source(text), "f_value_and_grad")
-    assert re.search(r"d_W = \w+\.T\.dot\(X\)\.T", vg), vg
+    assert re.search(r"d_W = X\.T\.dot\(\w+\)\n", vg), vg
     check_gradients(
         text, [RNG.standard_normal((3, 2)), RNG.standard_normal((5, 3))], [0, 1]
     )

@@ -132,7 +132,20 @@ class Emitter:
 
     def name_of(self, i: int) -> str:
         """Node ``i``'s variable (``namer.node``): ``d_`` names for adjoint values only; a
-        forward value that is also an adjoint (hash-consed) keeps a forward name."""
+        forward value that is also an adjoint (hash-consed) keeps a forward name. The
+        first part of an in-place sum (``d_W = ...; d_W += ...``) takes the name of the
+        last sum of its chain, given when it is written (so after the values it is the
+        adjoint of: ``d_scores_2`` follows ``scores_2``)."""
+        chain = [i]
+        while chain[-1] in self.sum_of and chain[-1] not in self.namer.names:
+            chain.append(self.sum_of[chain[-1]])
+        name = self.own_name(chain[-1])
+        for k in chain:
+            self.namer.names[k] = name
+        return name
+
+    def own_name(self, i: int) -> str:
+        """Node ``i``'s variable by its own node (``name_of`` without the sums)."""
         node, adjoint = self.nodes[i], i in self.adjoints
         if not adjoint and autodiff_name(self.fn, i):
             node = dataclasses.replace(node, name=None)
@@ -245,9 +258,9 @@ class Emitter:
         firsts, self.scattered, in_place = accumulations(
             self.nodes, self.todo, self.uses, self.bound
         )
-        for i in in_place:  # the sum's name, given to its first part
-            name = self.name_of(i)
-            self.namer.names.setdefault(self.nodes[i].args[0], name)
+        self.sum_of: dict[int, int] = {}  # first part -> the sum whose name it takes
+        for i in in_place:
+            self.sum_of.setdefault(self.nodes[i].args[0], i)
         for i in self.todo:
             if i not in self.scattered:  # else written by the sum that consumes it
                 self.node(i, firsts)

@@ -142,9 +142,9 @@ def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
             calls[node.shape] = calls.get(node.shape, 0) + LIBM_CALLS[node.op]
     out = []
     for shape, k in calls.items():
-        dims = [P.dim(d, family.dims) for d in shape]
-        term = " * ".join(d if d.isidentifier() else f"({d})" for d in dims)
-        out.append((term, SIZE_BUDGET // k))
+        dims = [P.dim(d, family.dims) for d in shape if d != 1]
+        term = " * ".join(d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims)
+        out.append((term or "1", SIZE_BUDGET // k))
     return out
 
 

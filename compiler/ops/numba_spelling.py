@@ -60,9 +60,8 @@ def whole_or_one_axis(nodes, node) -> bool:
 
 
 def of_rows(nodes, node) -> bool:
-    """Over the rows of a matrix (axis 1), without ``keepdims``."""
-    rows = len(nodes[node.args[0]].shape) == 2 and one_axis(node, 2) == 1
-    return rows and not node.attr("keepdims")
+    """Over the rows of a matrix (axis 1)."""
+    return len(nodes[node.args[0]].shape) == 2 and one_axis(node, 2) == 1
 
 
 def basic_or_pick(nodes, node) -> bool:
@@ -101,11 +100,13 @@ def reduce_emit(node, a, ctx) -> P.Expr:
 
 
 def rows_helper(name: str):
-    """The jitted helper ``name`` of a 2-D array's rows (``_log_softmax_rows``)."""
+    """The jitted helper ``name`` of a 2-D array's rows (``_log_softmax_rows``); a
+    reduction's ``keepdims`` as a new axis."""
 
     def emit(node, a, ctx):
         ctx.use(name)
-        return P.call(name, a[0])
+        out = P.call(name, a[0])
+        return P.subscript(out, ":, None") if node.attr("keepdims") else out
 
     return emit
 

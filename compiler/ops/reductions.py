@@ -339,11 +339,23 @@ def softmax_adj(b, i, n, g):
     return [(s * (g - (g * s).op("sum", axis=axis, keepdims=True))).i]
 
 
+def log_softmax_parts(b, x: int, n) -> tuple[Value, Value, Value]:
+    """The shift ``m``, the terms ``e = exp(x - m)`` and their sum ``s`` along the axis of
+    log_softmax (node ``n`` of ``x``), kept as columns: log_softmax(x) = (x - m) - log(s),
+    softmax(x) = e / s. The adjoint builds them and ``passes.late`` computes the value
+    from the same nodes (``exposed``): the backward reads the forward's ``e`` and ``s``."""
+    axes = (n.attr("axis"),)
+    m = Value(b, b.emit("max_shift", x, axis=axes, keepdims=True))
+    e = (Value(b, x) - m).op("exp")
+    return m, e, e.op("sum", axis=axes, keepdims=True)
+
+
 def log_softmax_adj(b, i, n, g):
-    """g - softmax * sum(g) along the axis, softmax = exp(y) of the node's own output."""
-    g, y = Value(b, g), Value(b, i)
-    total = g.op("sum", axis=(n.attr("axis"),), keepdims=True)
-    return [(g - y.op("exp") * total).i]
+    """g - softmax * sum(g) along the axis, softmax = e / s from ``log_softmax_parts``
+    (the exp the forward computed): g - e * (sum(g) / s), one product over x."""
+    _, e, s = log_softmax_parts(b, n.args[0], n)
+    g = Value(b, g)
+    return [(g - e * (g.op("sum", axis=(n.attr("axis"),), keepdims=True) / s)).i]
 
 
 def softmax_tangent(b, i, n, ts):
@@ -353,9 +365,11 @@ def softmax_tangent(b, i, n, ts):
 
 
 def log_softmax_tangent(b, i, n, ts):
-    """t - sum(softmax * t) along the axis, softmax = exp(y)."""
-    t, y = Value(b, ts[0]), Value(b, i)
-    return (t - (y.op("exp") * t).op("sum", axis=(n.attr("axis"),), keepdims=True)).i
+    """t - sum(softmax * t) along the axis: t - sum(e * t) / s, from the parts the
+    adjoint reads too (``log_softmax_parts``)."""
+    _, e, s = log_softmax_parts(b, n.args[0], n)
+    t = Value(b, ts[0])
+    return (t - (e * t).op("sum", axis=(n.attr("axis"),), keepdims=True) / s).i
 
 
 prim(

@@ -10,8 +10,8 @@ registered in ``rewrite/contraction.py`` in the ``late`` phase.
 
 from __future__ import annotations
 
-from ..core.ir import Builder, Function, rebuild
-from ..ops.reductions import logsumexp_parts
+from ..core.ir import Builder, Function, Value, rebuild
+from ..ops.reductions import log_softmax_parts, logsumexp_parts
 from ..rewrite import RULES, make_rewriter
 
 
@@ -28,20 +28,31 @@ def late(fn: Function) -> Function:
     def expose(i, node, remap):
         if i not in parts:
             return None
-        m, _, s = logsumexp_parts(b, remap[node.args[0]], node)
+        x = remap[node.args[0]]
+        if node.op == "log_softmax":
+            m, _, s = log_softmax_parts(b, x, node)
+            return ((Value(b, x) - m) - s.op("log")).i
+        m, _, s = logsumexp_parts(b, x, node)
         return (s.op("log") + m).i
 
     return rebuild(fn, b, expose)
 
 
 # logsumexp(x) -> log(s) + m, s = sum(exp(x - m)), m = max(x)  (when the backward reads s)
+# log_softmax(x) -> (x - m) - log(s)  (likewise, s and m kept as columns)
 def exposed(fn: Function) -> set[int]:
     """The logsumexp nodes whose shift the differentiated graph holds (its adjoint built
     ``logsumexp_parts``): their value is computed from those parts, shared with the
     backward, instead of by ``_logsumexp`` (which would compute ``exp`` again)."""
     shifts = {(n.args, n.attrs) for n in fn.nodes if n.op == "max_shift"}
+    rows = {
+        (n.args, n.attr("axis"))
+        for n in fn.nodes
+        if n.op == "max_shift" and n.attr("keepdims")
+    }
     return {
         i
         for i, n in enumerate(fn.nodes)
-        if n.op == "logsumexp" and (n.args, n.attrs) in shifts
+        if (n.op == "logsumexp" and (n.args, n.attrs) in shifts)
+        or (n.op == "log_softmax" and (n.args, (n.attr("axis"),)) in rows)
     }

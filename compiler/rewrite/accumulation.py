@@ -17,11 +17,12 @@ NEW_ARRAY = ("add", "sub", "mul", "div", "exp", "where")
 # scatter(g, i) + dense -> dense + scatter(g, i)  (dense first: d_x = dense; d_x[i] += g)
 @rule("add", "late")
 def scatter_last(b, args, attrs):
-    """An adjoint sum whose first part is a scatter read only here and whose second is a
-    new array of the sum's shape read only here: the dense part first, so the sum is that
+    """A sum (an adjoint's, or a rule's such as log_softmax's ``g - e * (sum(g) / s)``)
+    whose first part is a scatter read only here and whose second is a new array of the
+    sum's shape read only here: the dense part first, so the sum is that
     array with the scatter added into it in place, not a zeros array scattered into and
     then a second array added (one pass over the array instead of three)."""
-    if not attrs.get("acc") or b.users is None:
+    if b.users is None or (not attrs.get("acc") and b[args[1]].op == "scatter"):
         return None
     scatter, dense = args
     if not (PRIMS[b[scatter].op].stmts_into and b[dense].op in NEW_ARRAY):
@@ -30,7 +31,25 @@ def scatter_last(b, args, attrs):
         return None
     if b.shape(dense) != b.shape(scatter) or b[dense].dtype != "float":
         return None
-    return b.emit("add", dense, scatter, **attrs)
+    if from_seed(b, b[scatter].args[0]):
+        return None  # a gradient part of another line: its block would split this one's
+    return b.emit("add", dense, scatter, **{**attrs, "acc": True})
+
+
+def from_seed(b, i: int) -> bool:
+    """Whether node ``i`` is computed from a backward's seed ``d_out`` (a gradient part of
+    the line it comes from, written in that line's block; with the seed folded to 1, as
+    in ``f_value_and_grad``, a scatter of labels carries a constant such as ``-1.0 / N``)."""
+    stack, seen = [i], set()
+    while stack:
+        k = stack.pop()
+        if k in seen:
+            continue
+        seen.add(k)
+        if b[k].op == "param" and b[k].attr("seed"):
+            return True
+        stack.extend(b[k].args)
+    return False
 
 
 def leading_axes(node) -> bool:

@@ -123,3 +123,17 @@ def log_softmax_rule(b, args, attrs):
     if op_of(b, s, "softmax"):
         return b.emit("log_softmax", b[s].args[0], axis=b[s].attr("axis"))
     return None
+
+
+# log(softmax(x)[i]) -> log_softmax(x)[i]  (indexing commutes with log)
+@rule("log", "fuse")
+def log_softmax_picked(b, args, attrs):
+    """The log of picked probabilities (a Caffe-style loss, ``log(p[arange(N), y])``) is
+    the picked entries of ``log_softmax``: finite where a probability underflows to 0,
+    and its adjoint is ``log_softmax``'s, with no division by the picked entries."""
+    (s,) = args
+    if not op_of(b, s, "getitem") or not op_of(b, b[s].args[0], "softmax"):
+        return None
+    soft = b[b[s].args[0]]
+    logp = b.emit("log_softmax", soft.args[0], axis=soft.attr("axis"))
+    return b.emit("getitem", logp, *b[s].args[1:], **dict(b[s].attrs))

@@ -9,6 +9,7 @@ from functools import partial
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast, reduce_shape
 from ..ops.common import count
+from ..ops.numba_spelling import pick_pattern
 from .engine import RuleSet
 from .patterns import bare, op_of
 
@@ -82,6 +83,59 @@ def reshape_scalar_broadcast(b, args, attrs):
 def broadcast_scalar_broadcast(b, args, attrs):
     c = scalar_broadcast(b, args[0])
     return None if c is None else b.emit("broadcast_to", c, **attrs)
+
+
+# sum(scatter(g, arange(N), y), axis=1) -> g  (one entry in each row, the rest zeros)
+@rule("sum")
+def sum_of_picked_rows(b, args, attrs):
+    """The row sums of ``x[arange(N), y]``'s adjoint are its entries: row i holds ``g[i]``
+    at column ``y[i]`` and zeros (one entry a row, so none added twice); the same numbers
+    (a sum of one value and zeros), without the zeros array read. log_softmax's adjoint
+    sums its upstream gradient over each row."""
+    (s,) = args
+    if b[s].op != "scatter" or not pick_pattern(b, b[s]) or b[s].dtype != "float":
+        return None
+    if attrs.get("axis") not in ((1,), (-1,)):
+        return None
+    g = b[s].args[0]
+    out = reduce_shape(b.shape(s), (1,), bool(attrs.get("keepdims")))
+    if b.shape(g) == ():
+        return b.emit("broadcast_to", g, shape=out)
+    if b.shape(g) != out[:1]:
+        return None
+    return b.emit("expand_dims", g, axis=(1,)) if len(out) == 2 else g
+
+
+# (a - c)[arange(N), y] -> a[arange(N), y] - c[:, 0]  for a column c (N, 1)
+@rule("getitem", "late")
+def pick_before_column_op(b, args, attrs):
+    """The picked entries of ``a - c`` (or ``a + c``), ``c`` a column or a number, are the
+    picked entries of ``a`` minus ``c``'s rows: N subtractions instead of N * C, the same
+    numbers (log_softmax's ``(x - m) - log(s)`` read only at the labels)."""
+    x, *index = args
+    if attrs.get("index") != (("a", 1), ("a", 2)) or b[x].op not in ("sub", "add"):
+        return None
+    if b.users is None or b.users.get(x) != 1 or b[x].name:
+        return None
+    rows, cols = index
+    shape = b.shape(x)
+    if b[rows].op != "arange" or len(shape) != 2 or b[cols].dtype != "int":
+        return None
+    if b.shape(rows) != (shape[0],) or b.shape(cols) != (shape[0],):
+        return None
+    parts = []
+    for a in b[x].args:
+        if b.shape(a) == shape:
+            parts.append(b.emit("getitem", a, rows, cols, **attrs))
+        elif b.shape(a) == (shape[0], 1):
+            parts.append(
+                b.emit("getitem", a, index=(("s", None, None, None), ("i", 0)))
+            )
+        elif b.shape(a) == ():
+            parts.append(a)
+        else:
+            return None
+    return b.emit(b[x].op, *parts)
 
 
 # broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s

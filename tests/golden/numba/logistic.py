@@ -63,6 +63,8 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
+    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+        return value
     try:
         arr = np.asarray(value)
     except (TypeError, ValueError):
@@ -88,6 +90,8 @@ def _float64(value, function, param):
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
     if type(value) is np.float64:
         return value
+    if type(value) is float:
+        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
