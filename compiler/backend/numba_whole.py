@@ -143,7 +143,9 @@ def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
     out = []
     for shape, k in calls.items():
         dims = [P.dim(d, family.dims) for d in shape if d != 1]
-        term = " * ".join(d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims)
+        term = " * ".join(
+            d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims
+        )
         out.append((term or "1", SIZE_BUDGET // k))
     return out
 
