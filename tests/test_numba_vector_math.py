@@ -9,6 +9,7 @@ the NumPy target and central differences."""
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -24,22 +25,25 @@ if HAVE_NUMBA:
     import llvmlite.binding
     import numba
 
-    def applier(**flags):
-        """A jitted loop applying a helper to an array (numba inlines the helper: the
-        loop's flags are those it runs under, as in a kernel)."""
+# a helper under the flags of a kernel calling it (products and sums fused into FMAs,
+# where the CPU has them), and without fast-math flags
+FLAGS = {"fma": {"fastmath": {"contract"}}, "plain": {}}
 
-        @numba.njit(cache=False, error_model="numpy", **flags)
-        def apply(f, x):
-            out = np.empty_like(x)
-            for i in range(x.size):
-                out[i] = f(x[i])
-            return out
 
-        return apply
+@functools.cache
+def applier(helper, flags: str):
+    """A jitted loop applying ``helper`` to an array. The helper is a global of the loop
+    (as in a kernel), so numba inlines it and the loop's ``flags`` are those it runs
+    under (passed as an argument, it would run as compiled on its own)."""
 
-    # as in a kernel (its products and sums fused into FMAs, where the CPU has them),
-    # and without fast-math flags
-    APPLY = {"fma": applier(fastmath={"contract"}), "plain": applier()}
+    @numba.njit(cache=False, error_model="numpy", **FLAGS[flags])
+    def apply(x):
+        out = np.empty_like(x)
+        for i in range(x.size):
+            out[i] = helper(x[i])
+        return out
+
+    return apply
 
 
 SOURCE = '''"""Every function that has a vectorisable helper, in one kernel."""
@@ -153,7 +157,7 @@ LONG_DOUBLE = np.finfo(np.longdouble).nmant >= 63
 @pytest.mark.parametrize("name", list(SWEEPS))
 def test_helpers_are_within_their_error_bounds(every, name, flags):
     x = SWEEPS[name]
-    got = APPLY[flags](getattr(every, HELPERS[name]), x)
+    got = applier(getattr(every, HELPERS[name]), flags)(x)
     want = np.array([libm(name, v) for v in x.tolist()])
     bound_math, bound_exact = BOUNDS[name]
     d = ulps(got, want)
@@ -188,7 +192,7 @@ EDGES += [-745.13, -745.14, -1.0, -1.0 + 2**-53, 0.625, -0.625, 22.0, -40.0, 1e-
 def test_helpers_special_values(every, name, flags):
     pairs = SPECIAL[name] + [(v, libm(name, v)) for v in EDGES]
     x = np.array([v for v, _ in pairs])
-    got = APPLY[flags](getattr(every, HELPERS[name]), x)
+    got = applier(getattr(every, HELPERS[name]), flags)(x)
     for (v, want), g in zip(pairs, got.tolist(), strict=True):
         if math.isnan(want) or math.isinf(want) or want == 0.0:
             # the same nan, infinity or signed zero
