@@ -12,6 +12,12 @@ from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS
+from .numba_vector_math import (
+    INTRINSIC_HELPERS,
+    VECTOR_DECORATOR,
+    VECTOR_HELPERS,
+    VECTOR_NEEDS,
+)
 from .numba_whole import UFUNC_HELPERS, WHOLE_HELPERS
 from .shadowing import alias_lines
 from .targets import ARRAY_API, MATH, NUMBA, NUMPY, Target
@@ -37,6 +43,7 @@ HELPER_NEEDS = {
     "_max_pool2d_grad": ("_windows",),
     "_max_pool2d_tangent": ("_windows",),
     "_avg_pool2d": ("_windows",),
+    **VECTOR_NEEDS,
 }
 
 
@@ -198,6 +205,9 @@ def generate(
         jit_helpers=JIT_HELPERS + WHOLE_HELPERS,
         ufunc_helpers=UFUNC_HELPERS,
         decorator=DECORATOR,
+        vector_helpers=VECTOR_HELPERS,
+        vector_decorator=VECTOR_DECORATOR,
+        intrinsic_helpers=INTRINSIC_HELPERS,
     )
     if xp:
         return render("module.py.j2", import_numpy=False, **data)

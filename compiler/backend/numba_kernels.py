@@ -24,6 +24,12 @@ from ..ops.spelling import integral_exponent
 from .context import Ctx
 from .emit import Emitter, accumulations, cite
 from .layout import LINE_LIMIT, call_lines
+from .numba_vector_math import (
+    FMA_DECORATOR,
+    VECTOR_SPELLINGS,
+    calls_helpers,
+    sum_line,
+)
 from .targets import MATH as MATH_TARGET
 
 #: the decorator of every kernel and of the float helpers kernels call
@@ -70,8 +76,14 @@ VECTORISED = frozenset(
 )
 SIZE_BUDGET = 1536
 
-# spellings in a kernel that differ from the ``math`` target's
-KERNEL_SPELLINGS = {"pow": kernel_pow}
+# spellings in a kernel that differ from the ``math`` target's (exp, log, tanh, ...:
+# vectorisable helpers, ``numba_vector_math``, exempt from SIZE_BUDGET)
+KERNEL_SPELLINGS = {"pow": kernel_pow, **VECTOR_SPELLINGS}
+
+
+def libm_call(op: str) -> bool:
+    """Whether a kernel computes ``op`` by a libm call (SIMD in NumPy, not in numba)."""
+    return op in VECTORISED and op not in VECTOR_SPELLINGS
 
 
 def compiles(op: str) -> bool:
@@ -241,7 +253,7 @@ class KernelEmitter(Emitter):
             self, kname, region, inputs, texts, outs
         )
         head = onames[0] if len(onames) == 1 else ", ".join(onames)
-        calls = sum(nodes[m].op in VECTORISED for m in region.members)
+        calls = sum(libm_call(nodes[m].op) for m in region.members)
         first = next(t for a, t in zip(inputs, texts) if nodes[a].shape)
         if calls:
             self.ctx.nested += 4
@@ -323,7 +335,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
             target = onames.get(m)
             if target is not None:
                 terms = " * ".join(local[a].text for a in node.args)
-                loop.append(f"{target} += {terms}")
+                loop.append(sum_line(target, terms, mctx))
             continue
         args = []
         for a in node.args:
@@ -337,7 +349,8 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         loop.append(f"{local[m].text} = {e.text}")
         if m in onames:
             loop.append(f"{onames[m]}[{index}] = {local[m].text}")
-    lines = [DECORATOR, f"def {kname}({', '.join(params)}):"]
+    fma = calls_helpers(nodes[m].op for m in region.members)
+    lines = [FMA_DECORATOR if fma else DECORATOR, f"def {kname}({', '.join(params)}):"]
     lines += ["    " + ln for ln in body]
     for k in range(rank):
         lines.append("    " * (k + 1) + f"for {idx[k]} in range({sizes[k]}):")

@@ -103,25 +103,167 @@ def _empty_error(function, param, seen, dim):
     )
 
 
-def _sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)), to full relative precision.
-
-    exp(-x) overflows to inf for x < -709, where 1 / (1 + inf) = 0 is the right
-    limit; only the overflow warning is silenced.
-    """
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-x))
-
-
-def _softplus(x):
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), without overflow."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vscale(k):
+    """2.0 ** k for a float k holding an integer in [-2044, 2046], as two normal powers of
+    two s1 * s2: p * s1 * s2 then rounds once, also where it is subnormal or overflows.
+    Branch-free: k's bits read through the shift by 1.5 * 2**52, written as exponents."""
+    bits = np.float64(k + 6755399441055744.0).view(np.int64)
+    k2 = (bits << 52) >> 52  # k: the low 12 bits of the shifted mantissa, signed
+    k1 = k2 >> 1
+    s1 = np.int64((k1 + 1023) << 52).view(np.float64)
+    s2 = np.int64((k2 - k1 + 1023) << 52).view(np.float64)
+    return s1, s2
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _softplus_scalar(x):
-    """log(1 + exp(x)) of a float, without overflow."""
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _expm1_poly(r):
+    """(exp(r) - 1 - r) / r**2 for |r| <= 0.347: its Taylor polynomial to r**11 (the
+    terms 1 / j! for j = 2..13, Horner); the first term left out is below 4e-17."""
+    p = 1.6059043836821613e-10
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.7557319223985893e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    return p * r + 0.5
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vexp_reduce(x):
+    """(k, r, t) with exp(x) = 2**k * (1 + r + t) for |x| <= 746: k = round(x / ln 2) (a
+    float, rounded by adding and subtracting 1.5 * 2**52), r = x - k * ln 2 rounded,
+    |r| <= 0.347 (ln 2 in two parts, Cody and Waite: k * ln2_hi is exact), and t the
+    small rest: r's rounding error plus r**2 * _expm1_poly(r)."""
+    k = x * 1.4426950408889634 + 6755399441055744.0 - 6755399441055744.0
+    hi = x - k * 0.6931471803691238
+    lo = k * 1.9082149292705877e-10
+    r = hi - lo
+    return k, r, (hi - r - lo) + r * r * _expm1_poly(r)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vexp_hilo(x):
+    """exp(x) as hi + lo, hi rounded and lo its rounding error, as branch-free
+    arithmetic (LLVM vectorises a kernel's loop calling it): 2**k * (1 + r + t) from
+    _vexp_reduce, 1 + r summed exactly (Fast2Sum), scaled by _vscale. Error of hi at
+    most 1 ulp (tests/test_numba_vector_math.py); inf above 709.78, subnormals below
+    -708.4, 0 below -745.14, nan for nan."""
+    x = 709.8 if x > 709.8 else x  # clamped (nan kept): k stays in _vscale's range
+    x = -745.2 if x < -745.2 else x
+    k, r, t = _vexp_reduce(x)
+    s = 1.0 + r
+    lo = (1.0 - s + r) + t
+    hi = s + lo
+    s1, s2 = _vscale(k)
+    return hi * s1 * s2, (s - hi + lo) * s1 * s2
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vexp(x):
+    """exp(x) as branch-free arithmetic: _vexp_hilo's hi (LLVM drops the lo). Error at
+    most 1 ulp."""
+    return _vexp_hilo(x)[0]
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vlog_reduce(u):
+    """(k, f) with u = 2**k * (1 + f), 1 + f in [sqrt(2) / 2, sqrt(2)), for a normal
+    u > 0: the exponent field read off u's bits minus those of sqrt(2) / 2, the
+    mantissa kept (f = m - 1 is exact), k as a float (through 1.5 * 2**52's bits)."""
+    bits = np.float64(u).view(np.int64)
+    k = (bits - 0x3FE6A09E667F3BCD) >> 52
+    m = np.int64(bits - (k << 52)).view(np.float64)
+    dk = np.int64(k + 0x4338000000000000).view(np.float64) - 6755399441055744.0
+    return dk, m - 1.0
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vlog_poly(k, f, c):
+    """k * ln 2 + log(1 + f) + c for 1 + f in [sqrt(2) / 2, sqrt(2)) and a small c, as
+    fdlibm's log: s = f / (2 + f), log(1 + f) = f - f**2 / 2 + s * (f**2 / 2 + R),
+    R = fdlibm's Remez polynomial in s**2 (error below 2**-58.45), ln 2 in two parts;
+    error below 1 ulp."""
+    s = f / (2.0 + f)
+    z = s * s
+    w = z * z
+    r1 = w * (0.3999999999940942 + w * (0.22222198432149784 + w * 0.15313837699209373))
+    r2 = 0.2857142874366239 + w * (0.1818357216161805 + w * 0.14798198605116586)
+    r2 = z * (0.6666666666666735 + w * r2)
+    hfsq = 0.5 * f * f
+    rest = s * (hfsq + r2 + r1) + (k * 1.9082149292705877e-10 + c)
+    return k * 0.6931471803691238 + (f - (hfsq - rest))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vlog(x):
+    """log(x) as branch-free arithmetic: _vlog_reduce and _vlog_poly, a subnormal x
+    scaled by 2**54 first. Error at most 1 ulp; -inf at 0 and -0.0, inf at inf, nan
+    below 0 and for nan."""
+    tiny = x < 2.2250738585072014e-308
+    k, f = _vlog_reduce(x * 18014398509481984.0 if tiny else x)
+    y = _vlog_poly(k - 54.0 if tiny else k, f, 0.0)
+    y = math.inf if x == math.inf else y
+    y = -math.inf if x == 0.0 else y
+    return y if x >= 0.0 else math.nan
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vlog1p(x):
+    """log(1 + x) as branch-free arithmetic (fdlibm's log1p): u = 1 + x rounded, its
+    rounding error c = 1 + x - u recovered exactly, log(u) + c / u by _vlog_reduce and
+    _vlog_poly. Error at most 1 ulp; x itself below 2**-54 in magnitude (-0.0,
+    subnormals), -inf at -1, inf at inf, nan below -1 and for nan."""
+    u = 1.0 + x
+    k, f = _vlog_reduce(u)
+    c = (1.0 - (u - x) if u >= 2.0 else x - (u - 1.0)) / u
+    y = _vlog_poly(k, f, c)
+    y = x if abs(x) < 5.551115123125783e-17 else y
+    y = math.inf if x == math.inf else y
+    y = -math.inf if x == -1.0 else y
+    return y if x >= -1.0 else math.nan
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vsigmoid(x):
+    """The logistic function as branch-free arithmetic: with e + e_lo = exp(-|x|)
+    (_vexp_hilo, no overflow) and d + d_lo = 1 + e + e_lo (Fast2Sum), q = 1 / d for
+    x >= 0 and e / d below, then corrected to first order for e_lo and d_lo (1 / d
+    being q or 1 - q). Error at most 1 ulp (the libm formula's, _sigmoid_scalar, 2);
+    0 at -inf, 1 at inf, subnormals below -708.4, nan for nan."""
+    e, e_lo = _vexp_hilo(-abs(x))
+    d = 1.0 + e
+    d_lo = (1.0 - d + e) + e_lo
+    neg = x < 0.0
+    q = (e if neg else 1.0) / d
+    return q + (1.0 - q if neg else q) * ((e_lo if neg else 0.0) - q * d_lo)
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _vsoftplus(x):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) as branch-free arithmetic
+    (_vexp, _vlog1p), as _softplus_scalar. Error at most 1 ulp; inf at inf, 0 at -inf,
+    nan for nan."""
+    return (x if x > 0.0 else 0.0) + _vlog1p(_vexp(-abs(x)))
+
+
+@numba.extending.intrinsic
+def _radd(typingctx, a, b):
+    """a + b as a float64 add carrying LLVM's reassoc flag (a numba intrinsic): a sum
+    accumulated with it may be reordered, so LLVM vectorises a kernel's loop (a partial
+    sum per SIMD lane, added up at the end), where a sequential sum keeps it scalar."""
+    f8 = numba.types.float64
+
+    def codegen(context, builder, signature, args):
+        x, y = (context.cast(builder, v, t, f8) for v, t in zip(args, signature.args))
+        return builder.fadd(x, y, flags=("reassoc",))
+
+    return f8(a, b), codegen
 
 
 def logistic_loss(w, b, X, y, lam):
@@ -141,7 +283,7 @@ def logistic_loss(w, b, X, y, lam):
     return logistic_loss_forward(w, b, X, y, lam)[0]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_loss_forward_k1(p_t1, b, y):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -154,19 +296,19 @@ def _logistic_loss_forward_k1(p_t1, b, y):
         y_ = y[i0]
         # line 14: p = sigmoid(X @ w + b)
         v = p_t1_ + b
-        v_2 = 1.0 / (1.0 + math.exp(-v)) if v > -700.0 else math.exp(v)
+        v_2 = _vsigmoid(v)
         out[i0] = v_2
         # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
         v_3 = v_2 + 1e-12
         out_2[i0] = v_3
-        v_4 = math.log(v_3)
+        v_4 = _vlog(v_3)
         v_5 = y_ * v_4
         v_6 = 1.0 - y_
         out_3[i0] = v_6
         v_7 = 1.0 - v_2
         out_4[i0] = v_7
         v_8 = v_7 + 1e-12
-        v_9 = math.log(v_8)
+        v_9 = _vlog(v_8)
         v_10 = v_6 * v_9
         v_11 = v_5 + v_10
         out_5[i0] = v_11
@@ -196,16 +338,7 @@ def logistic_loss_forward(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = X.dot(w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    if p_t1.size <= 512:  # numba below, NumPy's SIMD above
-        p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_forward_k1(p_t1, b, y)
-    else:
-        # line 14: p = sigmoid(X @ w + b)
-        p = _sigmoid(p_t1 + b)
-        # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-        data_t1 = p + 1e-12
-        data_t2 = 1.0 - y
-        data_t3 = 1.0 - p
-        data_t4 = y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)
+    p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_forward_k1(p_t1, b, y)
     data = -(data_t4.sum() / n)
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
@@ -234,7 +367,7 @@ def _logistic_loss_backward_k1(y, data_t1, p, data_t2, data_g1, data_t3):
         v_6 = v_5 * p_
         v_7 = v_6 * data_t3_
         out[i0] = v_7
-        total += v_7
+        total = _radd(total, v_7)
     return out, total
 
 
@@ -260,7 +393,7 @@ def logistic_loss_backward(d_out, cache):
     return d_w, d_b
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_loss_value_and_grad_k1(p_t1, b, y):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -273,19 +406,19 @@ def _logistic_loss_value_and_grad_k1(p_t1, b, y):
         y_ = y[i0]
         # line 14: p = sigmoid(X @ w + b)
         v = p_t1_ + b
-        v_2 = 1.0 / (1.0 + math.exp(-v)) if v > -700.0 else math.exp(v)
+        v_2 = _vsigmoid(v)
         out[i0] = v_2
         # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
         v_3 = v_2 + 1e-12
         out_2[i0] = v_3
-        v_4 = math.log(v_3)
+        v_4 = _vlog(v_3)
         v_5 = y_ * v_4
         v_6 = 1.0 - y_
         out_3[i0] = v_6
         v_7 = 1.0 - v_2
         out_4[i0] = v_7
         v_8 = v_7 + 1e-12
-        v_9 = math.log(v_8)
+        v_9 = _vlog(v_8)
         v_10 = v_6 * v_9
         v_11 = v_5 + v_10
         out_5[i0] = v_11
@@ -313,7 +446,7 @@ def _logistic_loss_value_and_grad_k2(y, data_t1, p, data_t2, data_t5, data_t3):
         v_6 = v_5 * p_
         v_7 = v_6 * data_t3_
         out[i0] = v_7
-        total += v_7
+        total = _radd(total, v_7)
     return out, total
 
 
@@ -363,18 +496,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = X.dot(w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    if p_t1.size <= 512:  # numba below, NumPy's SIMD above
-        p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_value_and_grad_k1(
-            p_t1, b, y
-        )
-    else:
-        # line 14: p = sigmoid(X @ w + b)
-        p = _sigmoid(p_t1 + b)
-        # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-        data_t1 = p + 1e-12
-        data_t2 = 1.0 - y
-        data_t3 = 1.0 - p
-        data_t4 = y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)
+    p, data_t1, data_t2, data_t3, data_t4 = _logistic_loss_value_and_grad_k1(p_t1, b, y)
     data = -(data_t4.sum() / n)
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
@@ -413,7 +535,7 @@ def swish_sum(x):
     return swish_sum_forward(x)[0]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _swish_sum_forward_k1(x):
     (n0,) = x.shape
     out = np.empty((n0,))
@@ -422,11 +544,11 @@ def _swish_sum_forward_k1(x):
     for i0 in range(n0):
         x_ = x[i0]
         # line 21: return sum(swish(x))
-        v = 1.0 / (1.0 + math.exp(-x_)) if x_ > -700.0 else math.exp(x_)
+        v = _vsigmoid(x_)
         out[i0] = v
         v_2 = x_ * v
         out_2[i0] = v_2
-        total += v_2
+        total = _radd(total, v_2)
     return out, out_2, total
 
 
@@ -438,13 +560,7 @@ def swish_sum_forward(x):
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
-    if x.size <= 1536:  # numba below, NumPy's SIMD above
-        out_t1, out_t2, out = _swish_sum_forward_k1(x)
-    else:
-        # line 21: return sum(swish(x))
-        out_t1 = _sigmoid(x)
-        out_t2 = x * out_t1
-        out = out_t2.sum()
+    out_t1, out_t2, out = _swish_sum_forward_k1(x)
     cache = (out_t1, out_t2)
     return out, cache
 
@@ -481,7 +597,7 @@ def swish_sum_backward(d_out, cache):
     return d_x
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _swish_sum_value_and_grad_k1(x):
     (n0,) = x.shape
     total = 0.0
@@ -489,25 +605,14 @@ def _swish_sum_value_and_grad_k1(x):
     for i0 in range(n0):
         x_ = x[i0]
         # line 21: return sum(swish(x))
-        v = 1.0 / (1.0 + math.exp(-x_)) if x_ > -700.0 else math.exp(x_)
+        v = _vsigmoid(x_)
         v_2 = x_ * v
-        total += v_2
+        total = _radd(total, v_2)
         v_3 = 1.0 - v
         v_4 = v_2 * v_3
         v_5 = v_4 + v
         out[i0] = v_5
     return total, out
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _swish_sum_value_and_grad_kernel(x):
-    # line 21: return sum(swish(x))
-    out_t1 = 1.0 / (1.0 + np.exp(-x))
-    out_t2 = x * out_t1
-    out = out_t2.sum()
-    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t2 * (1.0 - out_t1) + out_t1
-    return out, d_x
 
 
 def swish_sum_value_and_grad(x):
@@ -516,20 +621,10 @@ def swish_sum_value_and_grad(x):
     Inputs: x: Vector[n] -> Scalar.
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
-    (n,) = x.shape
-    # small inputs: the whole body as one numba function; else the code below
-    if n <= 1024:
-        return _swish_sum_value_and_grad_kernel(x)
+    # numba: no whole-function kernel: the body is one kernel already
     # line 21: return sum(swish(x))
-    if x.size <= 1536:  # numba below, NumPy's SIMD above
-        out, d_x = _swish_sum_value_and_grad_k1(x)
-    else:
-        # line 21: return sum(swish(x))
-        out_t1 = _sigmoid(x)
-        out_t2 = x * out_t1
-        out = out_t2.sum()
-        # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-        d_x = out_t2 * (1.0 - out_t1) + out_t1
+    # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
+    out, d_x = _swish_sum_value_and_grad_k1(x)
     return out, d_x
 
 
@@ -557,7 +652,7 @@ def logistic_newton(w, X, y, lam):
     return logistic_newton_forward(w, X, y, lam)[0]
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_newton_forward_k1(p_t1, y):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -566,7 +661,7 @@ def _logistic_newton_forward_k1(p_t1, y):
         y_ = y[i0]
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
         v = p_t1_ * y_
-        v_2 = _softplus_scalar(p_t1_)
+        v_2 = _vsoftplus(p_t1_)
         v_3 = v - v_2
         out[i0] = v_3
     return out
@@ -593,17 +688,13 @@ def logistic_newton_forward(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
-        out_t1 = _logistic_newton_forward_k1(p_t1, y)
-    else:
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        out_t1 = p_t1 * y - _softplus(p_t1)
+    out_t1 = _logistic_newton_forward_k1(p_t1, y)
     out = lam * w.dot(w) - out_t1.sum() / n
     cache = (w, X, y, lam, p_t1, n)
     return out, cache
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_newton_backward_k1(p_t1, y, out_g1):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -611,7 +702,7 @@ def _logistic_newton_backward_k1(p_t1, y, out_g1):
         p_t1_ = p_t1[i0]
         y_ = y[i0]
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        v = 1.0 / (1.0 + math.exp(-p_t1_)) if p_t1_ > -700.0 else math.exp(p_t1_)
+        v = _vsigmoid(p_t1_)
         v_2 = y_ - v
         v_3 = out_g1 * v_2
         out[i0] = v_3
@@ -631,17 +722,13 @@ def logistic_newton_backward(d_out, cache):
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
     d_w = d_out * lam * (2.0 * w)
     out_g1 = d_out / n
-    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
-        out_g2 = _logistic_newton_backward_k1(p_t1, y, out_g1)
-    else:
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        out_g2 = out_g1 * (y - _sigmoid(p_t1))
+    out_g2 = _logistic_newton_backward_k1(p_t1, y, out_g1)
     # line 28: p = sigmoid(X @ w)
     d_w -= out_g2.dot(X)
     return d_w
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_newton_value_and_grad_k1(p_t1, y):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -650,13 +737,13 @@ def _logistic_newton_value_and_grad_k1(p_t1, y):
         y_ = y[i0]
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
         v = p_t1_ * y_
-        v_2 = _softplus_scalar(p_t1_)
+        v_2 = _vsoftplus(p_t1_)
         v_3 = v - v_2
         out[i0] = v_3
     return out
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _logistic_newton_value_and_grad_k2(p_t1, y, out_t2):
     (n0,) = p_t1.shape
     out = np.empty((n0,))
@@ -664,7 +751,7 @@ def _logistic_newton_value_and_grad_k2(p_t1, y, out_t2):
         p_t1_ = p_t1[i0]
         y_ = y[i0]
         # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        v = 1.0 / (1.0 + math.exp(-p_t1_)) if p_t1_ > -700.0 else math.exp(p_t1_)
+        v = _vsigmoid(p_t1_)
         v_2 = y_ - v
         v_3 = out_t2 * v_2
         out[i0] = v_3
@@ -707,19 +794,11 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
-        out_t1 = _logistic_newton_value_and_grad_k1(p_t1, y)
-    else:
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        out_t1 = p_t1 * y - _softplus(p_t1)
+    out_t1 = _logistic_newton_value_and_grad_k1(p_t1, y)
     out = lam * w.dot(w) - out_t1.sum() / n
     d_w = lam * (2.0 * w)
     out_t2 = 1.0 / n
-    if p_t1.size <= 1536:  # numba below, NumPy's SIMD above
-        out_t3 = _logistic_newton_value_and_grad_k2(p_t1, y, out_t2)
-    else:
-        # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-        out_t3 = out_t2 * (y - _sigmoid(p_t1))
+    out_t3 = _logistic_newton_value_and_grad_k2(p_t1, y, out_t2)
     # line 28: p = sigmoid(X @ w)
     d_w -= out_t3.dot(X)
     return out, d_w
