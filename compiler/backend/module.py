@@ -112,6 +112,8 @@ def family(
 
 NUMPY_IMPORT = "import numpy as np\n"
 NUMPY_USE = re.compile(r"\bnp\.")
+NUMBA_IMPORT = "import numba\n"
+NUMBA_USE = re.compile(r"\bnumba\.")
 NO_CHECKS_DOC = [
     "Compiled with --no-checks: the functions validate nothing. Pass float64 arrays",
     "(and floats) of the declared shapes; anything else gives wrong results or errors",
@@ -218,4 +220,7 @@ def generate(
     if not checks and not reads_numpy and array is not NUMBA:
         # --no-checks on Python floats without NumPy fallbacks: nothing reads numpy
         text = render("module.py.j2", import_numpy=False, **data)
+    if array is NUMBA and not NUMBA_USE.search(text.partition(NUMBA_IMPORT)[2]):
+        # no kernel and no jitted helper (plain floats, or every op without a kernel)
+        text = render("module.py.j2", import_numpy=True, **{**data, "numba": False})
     return text

@@ -23,7 +23,7 @@ from ..core.prim import MATH, PRIMS, spell
 from ..ops.spelling import integral_exponent
 from .context import Ctx
 from .emit import Emitter, accumulations, cite
-from .layout import LINE_LIMIT, call_lines
+from .layout import LINE_LIMIT, call_lines, signature
 from .numba_vector_math import (
     FMA_DECORATOR,
     VECTOR_SPELLINGS,
@@ -262,9 +262,7 @@ class KernelEmitter(Emitter):
             lines = [one]
         else:
             pad = " " * self.ctx.nested
-            lines = [
-                ln[len(pad) :] for ln in call_lines(pad, f"{head} = {kname}", texts)
-            ]
+            lines = [ln[len(pad) :] for ln in assign_lines(pad, head, kname, texts)]
         if calls:
             self.ctx.nested -= 4
             limit = SIZE_BUDGET // calls
@@ -276,6 +274,19 @@ class KernelEmitter(Emitter):
             self.named.add(m)
             self.exprs[m] = P.name(name)
             self.namer.names[m] = name
+
+
+def assign_lines(pad: str, targets: str, fname: str, args: list[str]) -> list[str]:
+    """``targets = fname(args)`` as ruff formats it: the call split, or, where the
+    targets and the call's head do not fit on one line, the call in parentheses, and
+    where the targets alone do not, one target a line."""
+    if len(f"{pad}{targets} = {fname}(") + 4 <= LINE_LIMIT:
+        return call_lines(pad, f"{targets} = {fname}", args)
+    if len(f"{pad}{targets} = (") + 4 <= LINE_LIMIT:
+        inner = call_lines(pad + "    ", fname, args)
+        return [f"{pad}{targets} = ("] + inner + [f"{pad})"]
+    exploded = [f"{pad}    {t}," for t in targets.split(", ")]
+    return [f"{pad}("] + exploded + call_lines(pad, f") = {fname}", args)
 
 
 def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
@@ -350,7 +361,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         if m in onames:
             loop.append(f"{onames[m]}[{index}] = {local[m].text}")
     fma = calls_helpers(nodes[m].op for m in region.members)
-    lines = [FMA_DECORATOR if fma else DECORATOR, f"def {kname}({', '.join(params)}):"]
+    lines = [FMA_DECORATOR if fma else DECORATOR] + signature(kname, params)
     lines += ["    " + ln for ln in body]
     for k in range(rank):
         lines.append("    " * (k + 1) + f"for {idx[k]} in range({sizes[k]}):")
