@@ -213,3 +213,23 @@ def test_log_softmax_of_a_row_with_minus_inf_shifts_by_its_maximum():
     first = log_softmax(finite)[0, 0] + log_softmax(x[1:])[0, 0]
     assert value == pytest.approx(first, rel=1e-14)
     assert np.isfinite(grad).all() and grad[0, 1] == 0.0
+
+
+ATTENTION = """
+@wrt(Q, K, V)
+def f(Q: Matrix[N, d], K: Matrix[M, d], V: Matrix[M, c], T: Matrix[N, c]) -> Scalar:
+    A = softmax(Q @ K.T * 0.125, axis=1)
+    return sum((A @ V) * T)
+"""
+
+
+def test_gradient_of_a_transposed_factor_is_written_c_ordered():
+    # (Q^T g)^T -> g^T Q: d_K is a product of its own, not a transposed view
+    source = gradc.compile_source(ATTENTION)
+    vg = function_text(source, "f_value_and_grad")
+    assert "d_K = A_g1.T.dot(Q)\n" in vg, vg
+    mod = gradc.load_source(ATTENTION)
+    args = [RNG.standard_normal(s) for s in [(4, 3), (5, 3), (5, 2), (4, 2)]]
+    _, (_, d_K, _) = mod.f_value_and_grad(*args)
+    assert d_K.flags.c_contiguous
+    check_gradients(mod, "f", args, [0, 1, 2])
