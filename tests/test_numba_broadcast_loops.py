@@ -165,3 +165,20 @@ def test_nan_and_inf_behave_as_in_numpy():
         np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
         finite = np.isfinite(want)
         close(np.where(finite, got, 0.0), np.where(finite, want, 0.0))
+
+
+def test_loops_with_sums_reassociate_the_others_are_inlined():
+    """``fastmath={"reassoc"}`` (only) where a loop sums, so that LLVM vectorises the
+    sums; ``inline="always"`` where it does not (no call inside the whole kernel)."""
+    lines = compile_source(case_text("batchnorm"), target="numba").splitlines()
+
+    def decorator(name: str) -> str:
+        return lines[lines.index(next(ln for ln in lines if ln.startswith(name))) - 1]
+
+    sums = '@numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})'
+    inline = '@numba.njit(cache=True, error_model="numpy", inline="always")'
+    for k in (1, 2, 3):
+        assert decorator(f"def _batchnorm_value_and_grad_kernel_k{k}(") == sums
+    assert decorator("def _batchnorm_value_and_grad_kernel_k4(") == inline
+    whole = decorator("def _batchnorm_value_and_grad_kernel(")
+    assert whole == '@numba.njit(cache=True, error_model="numpy")'

@@ -182,6 +182,10 @@ class KernelEmitter(Emitter):
             out.append(current)
         return out
 
+    def decorator(self, region: Region) -> str:
+        """The decorator of ``region``'s kernel."""
+        return DECORATOR
+
     def worth(self, region: Region) -> bool:
         """Whether ``region`` becomes a kernel (``worth``)."""
         return worth(region, self.nodes)
@@ -368,7 +372,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         loop.append(f"{local[m].text} = {e.text}")
         if m in onames:
             loop.append(f"{onames[m]}[{index}] = {local[m].text}")
-    lines = [DECORATOR, *signature(kname, params)]
+    lines = [emitter.decorator(region), *signature(kname, params)]
     lines += ["    " + ln for ln in body]
     for k in range(rank):
         if k == rank - 1:

@@ -31,7 +31,7 @@ from .context import Ctx
 from .emit import emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
 from .numba_kernels import DECORATOR, SIZE_BUDGET, VECTORISED, KernelEmitter
-from .numba_loops import broadcasts
+from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
 from .schedule import backward_part
 
 # The sizes (sum of the elements of the inputs of the highest rank) up to which the whole
@@ -99,6 +99,9 @@ class WholeEmitter(KernelEmitter):
         out = super().regions(scattered)
         self.untyped.clear()  # every node has a numba spelling here
         return out
+
+    def decorator(self, region) -> str:
+        return SUM_DECORATOR if region.sums else INLINE_DECORATOR
 
     def worth(self, region) -> bool:
         """A loop where the run broadcasts or sums over an axis, and reads an array of
