@@ -124,7 +124,8 @@ def test_whole_kernel_equals_the_numpy_target(path, name, params, monkeypatch):
 
 def test_the_kernel_and_its_call_as_emitted():
     """two_layer: the call after the checks, below the sizes, and the kernel's body in
-    numba spellings (rows through jitted helpers, the labels' scatter as a loop)."""
+    numba spellings (rows through jitted helpers, the labels' scatter as a loop, the
+    bias additions, which broadcast a row, as loops: test_numba_broadcast_loops)."""
     out = text(ROOT / "bench" / "cases" / "two_layer.grad")
     check = """\
     if _outside(y, C):
@@ -149,9 +150,11 @@ def test_the_kernel_and_its_call_as_emitted():
 @numba.njit(cache=True, error_model="numpy")
 def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, C, N):
     # line 14: h = relu(X @ W1 + b1)
-    h = np.maximum(X.dot(W1) + b1, 0.0)
+    h_t1 = X.dot(W1)
+    h = _two_layer_value_and_grad_kernel_k1(h_t1, b1)
     # line 15: scores = h @ W2 + b2
-    scores = h.dot(W2) + b2
+    scores_t1 = h.dot(W2)
+    scores = _two_layer_value_and_grad_kernel_k2(scores_t1, b2)
     # line 16: logp = log_softmax(scores, axis=1)
     logp = _log_softmax_rows(scores)
     # line 17: loss = -mean(logp[arange(N), y])

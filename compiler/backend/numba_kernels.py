@@ -12,6 +12,8 @@ one of its values is accumulated in the same loop, and ends what later members m
 read. Everything else (matrix products: BLAS; reductions over an axis; indexing;
 scatters; helpers on arrays) keeps the NumPy target's spelling. An elementwise node
 that numba cannot compile (no float spelling) stays NumPy, and its statement says so.
+Inside the whole-function kernels (``numba_whole``), a run also reads arguments
+broadcast to its shape (a row, a column) and sums over axes (``numba_loops``).
 """
 
 from __future__ import annotations
@@ -132,7 +134,8 @@ class KernelEmitter(Emitter):
             return node.args[0] in region.members and node.args[0] not in region.sums
         if self.broadcast and axis_sum(node, len(region.shape)):
             a = nodes[node.args[0]]  # a member's, or an input's of the run's shape
-            return a.shape == region.shape and a.dtype == "float"
+            fresh = node.args[0] not in region.sums
+            return a.shape == region.shape and a.dtype == "float" and fresh
         if node.shape != region.shape or not compiles(node.op):
             return False
         if node.op == "add" and node.attr("acc"):
