@@ -293,8 +293,24 @@ WHOLE_SIZES = {
         {"N": 128, "D": 256, "C": 10},
     ],
     "logreg": [{"n": 32, "d": 8}, {"n": 128, "d": 16}, {"n": 256, "d": 32}],
-    "layernorm": [{"N": 8, "D": 16}, {"N": 16, "D": 64}, {"N": 32, "D": 100}],
-    "batchnorm": [{"N": 8, "D": 16}, {"N": 16, "D": 64}, {"N": 32, "D": 100}],
+    "layernorm": [
+        {"N": 8, "D": 16},
+        {"N": 16, "D": 64},
+        {"N": 32, "D": 100},
+        {"N": 64, "D": 100},
+        {"N": 256, "D": 256},
+        {"N": 1024, "D": 512},
+        {"N": 2048, "D": 1024},
+    ],
+    "batchnorm": [
+        {"N": 8, "D": 16},
+        {"N": 16, "D": 64},
+        {"N": 32, "D": 100},
+        {"N": 64, "D": 100},
+        {"N": 256, "D": 256},
+        {"N": 1024, "D": 512},
+        {"N": 2048, "D": 1024},
+    ],
     "rosenbrock": [{"n": 10}, {"n": 500}, {"n": 1000}, {"n": 2000}, {"n": 4000}],
     "huber": [{"n": 100}, {"n": 500}, {"n": 1000}, {"n": 2000}, {"n": 4000}],
     "norm_sq": [{"n": 16}, {"n": 32}, {"n": 64}],
@@ -303,13 +319,19 @@ WHOLE_SIZES = {
 
 def limited(case: str, limit: int, budget: int):
     """The numba target's module of ``case`` compiled with the whole kernels' limits
-    set to ``limit`` elements and ``budget`` (libm calls)."""
-    saved = numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET
-    numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET = limit, budget
+    (``WHOLE_LIMIT``, ``LOOP_LIMIT``) set to ``limit`` elements and ``budget`` (libm
+    calls)."""
+    saved = numba_whole.WHOLE_LIMIT, numba_whole.LOOP_LIMIT, numba_whole.SIZE_BUDGET
+    numba_whole.WHOLE_LIMIT = numba_whole.LOOP_LIMIT = limit
+    numba_whole.SIZE_BUDGET = budget
     try:
         return module(case, "numba")
     finally:
-        numba_whole.WHOLE_LIMIT, numba_whole.SIZE_BUDGET = saved
+        (
+            numba_whole.WHOLE_LIMIT,
+            numba_whole.LOOP_LIMIT,
+            numba_whole.SIZE_BUDGET,
+        ) = saved
 
 
 def section_whole(profile, names: list[str] | None) -> None:

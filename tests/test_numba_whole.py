@@ -125,7 +125,8 @@ def test_whole_kernel_equals_the_numpy_target(path, name, params, monkeypatch):
 
 def test_the_kernel_and_its_call_as_emitted():
     """two_layer: the call after the checks, below the sizes, and the kernel's body in
-    numba spellings (rows through jitted helpers, the labels' scatter as a loop)."""
+    numba spellings (rows through jitted helpers, the labels' scatter as a loop, the
+    bias additions, which broadcast a row, as loops: test_numba_broadcast_loops)."""
     out = text(ROOT / "bench" / "cases" / "two_layer.grad")
     check = """\
     if _outside(y, C):
@@ -151,14 +152,16 @@ def test_the_kernel_and_its_call_as_emitted():
 @numba.njit(cache=True, error_model="numpy")
 def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, N):
     # line 14: h = relu(X @ W1 + b1)
-    h = np.maximum(X.dot(W1) + b1, 0.0)
+    h_t1 = X.dot(W1)
+    h = _two_layer_value_and_grad_kernel_k1(h_t1, b1)
     # line 15: scores = h @ W2 + b2
-    scores = h.dot(W2) + b2
+    scores_t1 = h.dot(W2)
+    scores = _two_layer_value_and_grad_kernel_k2(scores_t1, b2)
     # line 16: logp = log_softmax(scores, axis=1)
-    logp_t1 = scores - _max_shift_rows(scores)[:, None]
-    logp_t2 = np.exp(logp_t1)
-    logp_t3 = _sum_rows(logp_t2)[:, None]
-    logp = logp_t1 - np.log(logp_t3)
+    logp_t1 = _max_shift_rows(scores)[:, None]
+    logp_t2, logp_t3, logp_t4 = _two_layer_value_and_grad_kernel_k3(scores, logp_t1)
+    logp_t5 = np.log(logp_t4)
+    logp = _two_layer_value_and_grad_kernel_k4(logp_t2, logp_t5)
     # line 17: loss = -mean(logp[arange(N), y])
     loss = -(_pick(logp, y).sum() / N)
     # line 18: return loss + reg * (sum(W1 * W1) + sum(W2 * W2))
@@ -166,7 +169,7 @@ def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, N):
     d_W2 = 2.0 * (reg * W2)
     d_W1 = 2.0 * (reg * W1)
     # line 16: logp = log_softmax(scores, axis=1)
-    d_scores = logp_t2 * (1.0 / N / logp_t3)
+    d_scores = logp_t3 * (1.0 / N / logp_t4)
     for k in range(N):
         d_scores[k, y[k]] += -1.0 / N
     # line 15: scores = h @ W2 + b2

@@ -12,6 +12,8 @@ one of its values is accumulated in the same loop, and ends what later members m
 read. Everything else (matrix products: BLAS; reductions over an axis; indexing;
 scatters; helpers on arrays) keeps the NumPy target's spelling. An elementwise node
 that numba cannot compile (no float spelling) stays NumPy, and its statement says so.
+Inside the whole-function kernels (``numba_whole``), a run also reads arguments
+broadcast to its shape (a row, a column) and sums over axes (``numba_loops``).
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from ..ops.spelling import integral_exponent
 from .context import Ctx
 from .emit import Emitter, accumulations, cite
 from .layout import LINE_LIMIT, call_lines, signature
+from .numba_loops import axis_sum, broadcasts, index_of, inner_sum, sum_target
 from .numba_vector_math import (
-    FMA_DECORATOR,
     VECTOR_SPELLINGS,
     calls_helpers,
     sum_line,
+    with_contract,
 )
 from .targets import MATH as MATH_TARGET
 
@@ -112,7 +115,11 @@ def worth(region: Region, nodes) -> bool:
 
 class KernelEmitter(Emitter):
     """The NumPy target's ``Emitter``, with each run (``Region``) of enough operations
-    replaced by one call of a kernel added to ``ctx.kernels``."""
+    replaced by one call of a kernel added to ``ctx.kernels``; with ``broadcast``, a run
+    also reads arguments broadcast to its shape and sums over axes (``numba_loops``)."""
+
+    broadcast = False
+    libm_branch = True  # NumPy's statements where the libm calls are many (SIZE_BUDGET)
 
     def run(self):
         self.region_of: dict[int, Region] = {}
@@ -128,6 +135,8 @@ class KernelEmitter(Emitter):
         nodes, node = self.nodes, self.nodes[i]
         if i in scattered or node.dtype == "int":
             return False
+        if any(a in scattered for a in node.args):  # the sum writes it into its array
+            return False
         if node.op == "vdot":  # sum(a * b) of two arrays of the run's shape
             return all(
                 nodes[a].shape == region.shape and a not in region.sums
@@ -135,6 +144,10 @@ class KernelEmitter(Emitter):
             )
         if full_sum(node):
             return node.args[0] in region.members and node.args[0] not in region.sums
+        if self.broadcast and axis_sum(node, len(region.shape)):
+            a = nodes[node.args[0]]  # a member's, or an input's of the run's shape
+            fresh = node.args[0] not in region.sums
+            return a.shape == region.shape and a.dtype == "float" and fresh
         if node.shape != region.shape or not compiles(node.op):
             return False
         if node.op == "add" and node.attr("acc"):
@@ -147,7 +160,8 @@ class KernelEmitter(Emitter):
             shape = nodes[a].shape
             if shape != region.shape and (shape != () or nodes[a].dtype == "int"):
                 if not (shape == () and PRIMS[nodes[a].op].leaf):
-                    return False
+                    if not (self.broadcast and broadcasts(shape, region.shape)):
+                        return False
         return True
 
     def regions(self, scattered) -> list[Region]:
@@ -160,14 +174,15 @@ class KernelEmitter(Emitter):
                 continue
             if current is not None and self.fits(i, current, scattered):
                 current.members.append(i)
-                if full_sum(node):
+                if node.op in ("sum", "mean", "vdot"):
                     current.sums.add(i)
                 continue
             candidate = node.shape and compiles(node.op) and node.dtype != "int"
-            if current is not None and not candidate:
+            other = self.broadcast and current and node.shape != current.shape
+            if current is not None and (not candidate or other):
                 if not set(node.args) & set(current.members):
                     continue  # reads nothing of the run: computed before the call
-            if current is not None and worth(current, self.nodes):
+            if current is not None and self.worth(current):
                 out.append(current)
             current = None
             if node.shape and node.dtype != "int" and node.op != "sum":
@@ -178,9 +193,17 @@ class KernelEmitter(Emitter):
                 if compiles(node.op) and self.fits(i, start, scattered):
                     current = start
                     current.members.append(i)
-        if current is not None and worth(current, self.nodes):
+        if current is not None and self.worth(current):
             out.append(current)
         return out
+
+    def decorator(self, region: Region) -> str:
+        """The decorator of ``region``'s kernel."""
+        return DECORATOR
+
+    def worth(self, region: Region) -> bool:
+        """Whether ``region`` becomes a kernel (``worth``)."""
+        return worth(region, self.nodes)
 
     def node(self, i: int, firsts: set[int]) -> None:
         region = self.region_of.get(i)
@@ -254,6 +277,7 @@ class KernelEmitter(Emitter):
         )
         head = onames[0] if len(onames) == 1 else ", ".join(onames)
         calls = sum(libm_call(nodes[m].op) for m in region.members)
+        calls *= self.libm_branch
         first = next(t for a, t in zip(inputs, texts) if nodes[a].shape)
         if calls:
             self.ctx.nested += 4
@@ -293,7 +317,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
     """The lines of the kernel ``kname``: a loop over ``region.shape`` computing every
     member from the ``inputs`` (parameters named after their ``texts`` where those are
     names), returning the ``outs`` (arrays; a full sum: a float)."""
-    nodes, rank = emitter.nodes, len(region.shape)
+    nodes, shape, rank = emitter.nodes, region.shape, len(region.shape)
     params, local = [], {}
     taken: set[str] = set()
 
@@ -311,7 +335,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
     sizes = [fresh(f"n{k}") for k in range(rank)]
     index = ", ".join(idx)
     mctx = Ctx(nodes, emitter.ctx.dims, helpers=emitter.ctx.helpers, target=MATH_TARGET)
-    first_array = next(p for a, p in zip(inputs, params) if nodes[a].shape)
+    first_array = next(p for a, p in zip(inputs, params) if nodes[a].shape == shape)
     head = sizes[0] + "," if rank == 1 else ", ".join(sizes)
     body = [
         f"({head}) = {first_array}.shape"
@@ -321,18 +345,24 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
     onames = {}
     for m in outs:
         onames[m] = fresh("total" if m in region.sums else "out")
-        if m in region.sums:
+        if m in region.sums and nodes[m].shape:  # a sum over some axes
+            zeros = sum_target(nodes[m], idx, sizes)[0]
+            body.append(f"{onames[m]} = np.zeros({zeros})")
+        elif m in region.sums:
             body.append(f"{onames[m]} = 0.0")
         else:
             kind = ", dtype=np.bool_" if nodes[m].dtype == "bool" else ""
-            shape = f"({', '.join(sizes)}{',' * (rank == 1)})"
-            body.append(f"{onames[m]} = np.empty({shape}{kind})")
+            full = f"({', '.join(sizes)}{',' * (rank == 1)})"
+            body.append(f"{onames[m]} = np.empty({full}{kind})")
     # internal sums (read by no one after) are still computed: they are members
     loop: list[str] = []
+    pre: list[str] = []  # before and after the inner loop (sums along it)
+    post: list[str] = []
     for a, p in zip(inputs, params):
         if nodes[a].shape:
             local[a] = P.name(fresh(p + "_"))
-            loop.append(f"{local[a].text} = {p}[{index}]")
+            at = index_of(nodes[a].shape, shape, idx)  # a row: [i1]; a column: [i0, 0]
+            loop.append(f"{local[a].text} = {p}[{at}]")
         else:
             local[a] = P.name(p)
     comment = None
@@ -344,7 +374,15 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
             comment = c
         if m in region.sums:
             target = onames.get(m)
-            if target is not None:
+            if target is not None and node.shape and inner_sum(node, rank):
+                row = fresh("row")  # along the inner loop: in a register, then stored
+                pre.append(f"{row} = 0.0")
+                loop.append(f"{row} += {local[node.args[0]].text}")
+                post.append(f"{target}[{sum_target(node, idx, sizes)[1]}] += {row}")
+            elif target is not None and node.shape:
+                at = sum_target(node, idx, sizes)[1]
+                loop.append(f"{target}[{at}] += {local[node.args[0]].text}")
+            elif target is not None:
                 terms = " * ".join(local[a].text for a in node.args)
                 loop.append(sum_line(target, terms, mctx))
             continue
@@ -360,12 +398,20 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         loop.append(f"{local[m].text} = {e.text}")
         if m in onames:
             loop.append(f"{onames[m]}[{index}] = {local[m].text}")
-    fma = calls_helpers(nodes[m].op for m in region.members)
-    lines = [FMA_DECORATOR if fma else DECORATOR] + signature(kname, params)
+    decorator = emitter.decorator(region)
+    if calls_helpers(nodes[m].op for m in region.members):
+        decorator = with_contract(decorator)
+    lines = [decorator, *signature(kname, params)]
     lines += ["    " + ln for ln in body]
     for k in range(rank):
+        if k == rank - 1:
+            lines += ["    " * (k + 1) + ln for ln in pre]
         lines.append("    " * (k + 1) + f"for {idx[k]} in range({sizes[k]}):")
     lines += ["    " * (rank + 1) + ln for ln in loop]
+    lines += ["    " * rank + ln for ln in post]
+    for m in outs:  # a mean over some axes: the sum, divided once by the count
+        if m in region.sums and nodes[m].op == "mean":
+            lines.append(f"    {onames[m]} /= {sum_target(nodes[m], idx, sizes)[2]}")
     rets = [onames[m] for m in outs]
     lines.append("    return " + ", ".join(rets))
     return lines

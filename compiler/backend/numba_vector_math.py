@@ -85,6 +85,14 @@ def vector_call(name: str):
 VECTOR_SPELLINGS = {op: vector_call(name) for op, name in VECTOR_FUNCTIONS.items()}
 
 
+def with_contract(decorator: str) -> str:
+    """``decorator`` with FMA contraction on (``FMA_DECORATOR`` from the plain one; a
+    summing loop's ``reassoc`` kept beside it)."""
+    if 'fastmath={"reassoc"}' in decorator:
+        return decorator.replace('{"reassoc"}', '{"contract", "reassoc"}')
+    return decorator[:-1] + ', fastmath={"contract"})'
+
+
 def calls_helpers(ops) -> bool:
     """Whether a kernel computing ``ops`` calls a vectorisable helper (its decorator is
     then ``FMA_DECORATOR``)."""

@@ -28,14 +28,21 @@ from ..core.prim import NUMBA, PRIMS
 from ..ops.numba_spelling import basic_index
 from ..ops.spelling import as_float, index_text
 from .context import Ctx
-from .emit import Emitter, emit_body
+from .emit import emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
-from .numba_kernels import DECORATOR, SIZE_BUDGET, VECTORISED
+from .numba_kernels import DECORATOR, SIZE_BUDGET, VECTORISED, KernelEmitter
+from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
 from .schedule import backward_part
 
 # The sizes (sum of the elements of the inputs of the highest rank) up to which the whole
 # body runs as one kernel (measured: bench/README.md, "Whole-function kernels").
 WHOLE_LIMIT = 4096
+
+# Bodies without matrix products whose runs over matrices broadcast or sum over an axis
+# (loop kernels, ``numba_loops``): batch and layer normalisation ran 1.8x the NumPy
+# target's speed at 1024x512 still, the largest size measured (bench/README.md,
+# "Broadcasting loops").
+LOOP_LIMIT = 1024 * 512
 
 # Vectors only: the small kernels fuse their elementwise runs into one loop each, which
 # numba's array expressions do not; the whole kernel wins below about 1,500 elements
@@ -78,10 +85,34 @@ WHOLE_HELPERS = (
 )
 
 
-class WholeEmitter(Emitter):
+class WholeEmitter(KernelEmitter):
     """The NumPy target's ``Emitter`` spelling each node as numba compiles it (the body
     of a whole-function kernel): the records' ``NUMBA`` spellings, and the scatter of
-    ``x[arange(n), y]`` as a loop."""
+    ``x[arange(n), y]`` as a loop; each run of elementwise statements that broadcasts a
+    row or a column, or sums over an axis, as a call of a loop kernel (``numba_loops``:
+    numba's array expressions broadcast slowly), the other runs as array expressions."""
+
+    broadcast = True
+    libm_branch = False  # the whole kernel's own size tests bound the libm calls
+
+    def regions(self, scattered):
+        out = super().regions(scattered)
+        self.untyped.clear()  # every node has a numba spelling here
+        return out
+
+    def decorator(self, region) -> str:
+        return SUM_DECORATOR if region.sums else INLINE_DECORATOR
+
+    def worth(self, region) -> bool:
+        """A loop where the run broadcasts or sums over an axis, and reads an array of
+        its shape (its lengths)."""
+        nodes, shape = self.nodes, region.shape
+        members = set(region.members)
+        args = {a for m in region.members for a in nodes[m].args} - members
+        if not any(nodes[a].shape == shape for a in args):
+            return False
+        sums = any(nodes[m].shape for m in region.sums)
+        return sums or any(broadcasts(nodes[a].shape, shape) for a in args)
 
     def spell(self, node, args: list) -> P.Expr:
         emit = PRIMS[node.op].spellings.get(NUMBA)
@@ -201,6 +232,7 @@ def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
     namer, _, bound = family.graph_namer(g)
     kname = f"_{family.name(kind)}_kernel"
     gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
+    gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]  # its loops: kname + "_k1"
     blocks, exprs = emit_body(
         g,
         todo,
@@ -224,6 +256,9 @@ def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
     lines += ["    " + ln for ln in returned(texts, "grads")]
     ctx.kernels[kname] = [family.rn(ln) for ln in lines]
     total, limit = size_test(family, g), WHOLE_LIMIT
+    loops = any(k.startswith(f"{kname}_k") for k in ctx.kernels)
+    if loops and all(g.nodes[i].op != "matmul" for i in todo):
+        limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
         limit = VECTOR_LIMIT
     libm = []
