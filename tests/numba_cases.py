@@ -28,6 +28,7 @@ SIZES = {
     "M": 4,
     "T": 4,
     "V": 5,
+    "c": 2,
 }
 HAVE_NUMBA = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(

@@ -72,6 +72,7 @@ def test_the_cases_with_a_whole_kernel():
     but those whose body is one kernel at every size (the elementwise chain and swish:
     their exp, tanh, log1p and sigmoid are vectorisable, backend/numba_vector_math)."""
     assert WHOLE_IDS == [
+        "attention.attention",
         "batchnorm.batchnorm",
         "layernorm.layernorm",
         "logreg.logreg",

@@ -38,6 +38,7 @@ HELPER_NEEDS = {
     "_erf": ("math",),
     "_max_shift_rows": ("math",),
     "_log_softmax_rows": ("math", "_max_shift_rows"),
+    "_softmax_rows": ("math",),
     "_im2col": ("_windows",),
     "_max_pool2d": ("_windows",),
     "_max_pool2d_grad": ("_windows",),

@@ -81,6 +81,7 @@ WHOLE_HELPERS = (
     "_sum_rows",
     "_sum_cols",
     "_log_softmax_rows",
+    "_softmax_rows",
     "_max_shift_rows",
 )
 
@@ -160,7 +161,11 @@ def size_test(family, g) -> str:
 
 # numba calls libm once per element for these (``numba_kernels.VECTORISED``): the
 # helpers' exp and log per element too
-LIBM_CALLS = {op: 1 for op in VECTORISED} | {"log_softmax": 2, "max_shift": 0}
+LIBM_CALLS = {op: 1 for op in VECTORISED} | {
+    "log_softmax": 2,
+    "softmax": 1,
+    "max_shift": 0,
+}
 
 
 def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:

@@ -46,6 +46,7 @@ HELPER_ORDER = (
     "_sum_cols",
     "_max_shift_rows",
     "_log_softmax_rows",
+    "_softmax_rows",
     "_norm",
     "_erf",
     "_windows",

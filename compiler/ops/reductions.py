@@ -375,7 +375,8 @@ def log_softmax_tangent(b, i, n, ts):
 prim(
     "softmax",
     same_shape,
-    spellings={NUMPY: axis_call("_softmax")},
+    spellings={NUMPY: axis_call("_softmax"), NUMBA: nb.rows_helper("_softmax_rows")},
+    numba_when=nb.of_rows,
     adjoint=softmax_adj,
     tangent=softmax_tangent,
     names=("softmax",),
