@@ -208,3 +208,18 @@ def lifted(b, a: int, size) -> int:
     if node.op == "zeros":
         return b.emit("zeros", **dict(node.attrs, shape=(size, *node.shape)))
     return b.emit("broadcast_to", a, shape=(size, *b.shape(a)))
+
+
+def pick_pattern(nodes, node) -> bool:
+    """Whether ``node`` (a getitem or scatter) is ``x[arange(n), y]`` on a 2-D ``x``:
+    one row each, the column an Index vector."""
+    if node.attr("index") != (("a", 1), ("a", 2)) or len(node.args) != 3:
+        return False
+    rows, cols = nodes[node.args[1]], nodes[node.args[2]]
+    matrix = node.shape if node.op == "scatter" else nodes[node.args[0]].shape
+    return (
+        rows.op == "arange"
+        and len(matrix) == 2
+        and rows.shape == cols.shape == (matrix[0],)
+        and cols.dtype == "int"
+    )

@@ -10,22 +10,8 @@ from __future__ import annotations
 from ..core import printer as P
 from ..core.prim import NUMPY, PRIMS
 from ..core.shapes import size
+from .common import pick_pattern
 from .spelling import as_float, integral_exponent
-
-
-def pick_pattern(nodes, node) -> bool:
-    """Whether ``node`` (a getitem or scatter) is ``x[arange(n), y]`` on a 2-D ``x``:
-    one row each, the column an Index vector."""
-    if node.attr("index") != (("a", 1), ("a", 2)) or len(node.args) != 3:
-        return False
-    rows, cols = nodes[node.args[1]], nodes[node.args[2]]
-    matrix = node.shape if node.op == "scatter" else nodes[node.args[0]].shape
-    return (
-        rows.op == "arange"
-        and len(matrix) == 2
-        and rows.shape == cols.shape == (matrix[0],)
-        and cols.dtype == "int"
-    )
 
 
 def basic_index(node) -> bool:

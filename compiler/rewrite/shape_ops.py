@@ -8,8 +8,7 @@ from functools import partial
 
 from ..core.prim import PRIMS
 from ..core.shapes import broadcast, reduce_shape
-from ..ops.common import count
-from ..ops.numba_spelling import pick_pattern
+from ..ops.common import count, pick_pattern
 from .engine import RuleSet
 from .patterns import bare, op_of
 
