@@ -1,6 +1,6 @@
 """The softmax losses' backward without the row sum of the picked entries' adjoint, the
 weight gradient as ``X.T.dot(g)``, and the names of adjoints written in place (issue 16;
-measured in bench/README.md, "The softmax losses and the weight gradient").
+measured in bench/README.md, "The softmax losses, attention and the weight gradient").
 
 Each test asserts the emitted spelling and checks values against NumPy written here and
 gradients against central finite differences in float64 (``tests/gradcheck.py``).
@@ -8,30 +8,13 @@ gradients against central finite differences in float64 (``tests/gradcheck.py``)
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 import gradc
-from tests.gradcheck import as_grad_list, assert_fd_close, central_diff_grad
+from tests.test_performance_rewrites import check_gradients, function_text
 
 RNG = np.random.default_rng(1616)
-
-
-def function_text(source: str, name: str) -> str:
-    """The text of the emitted function ``name`` (up to the next top-level def)."""
-    match = re.search(rf"^def {name}\(.*?(?=^def |\Z)", source, re.S | re.M)
-    assert match, name
-    return match.group(0)
-
-
-def check_gradients(mod, name: str, args: list, wrt: list[int]) -> None:
-    f = getattr(mod, name)
-    value, grads = getattr(mod, f"{name}_value_and_grad")(*args)
-    assert value == pytest.approx(f(*args), rel=1e-12)
-    numeric = central_diff_grad(f, args, wrt)
-    assert_fd_close(as_grad_list(grads, len(wrt)), numeric, scale=abs(value))
 
 
 def log_softmax(s):

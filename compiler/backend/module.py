@@ -7,17 +7,12 @@ import hashlib
 import re
 
 from ..core.ir import Function, reachable
-from ..core.names import HELPER_ORDER, VERSION, XP_HELPER_ORDER
+from ..core.names import HELPER_ORDER, VECTOR_HELPERS, VERSION, XP_HELPER_ORDER
 from ..core.prim import spellable
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS
-from .numba_vector_math import (
-    INTRINSIC_HELPERS,
-    VECTOR_DECORATOR,
-    VECTOR_HELPERS,
-    VECTOR_NEEDS,
-)
+from .numba_vector_math import INTRINSIC_HELPERS, VECTOR_DECORATOR, VECTOR_NEEDS
 from .numba_whole import UFUNC_HELPERS, WHOLE_HELPERS
 from .shadowing import alias_lines
 from .targets import ARRAY_API, MATH, NUMBA, NUMPY, Target

@@ -38,22 +38,6 @@ VECTOR_FUNCTIONS = {
     "sigmoid": "_vsigmoid",
     "softplus": "_vsoftplus",
 }
-# every vectorisable helper, in the module's order (``core.names.HELPER_ORDER``)
-VECTOR_HELPERS = (
-    "_vscale",
-    "_expm1_poly",
-    "_vexp_reduce",
-    "_vexp_hilo",
-    "_vexp",
-    "_vexpm1",
-    "_vlog_reduce",
-    "_vlog_poly",
-    "_vlog",
-    "_vlog1p",
-    "_vtanh",
-    "_vsigmoid",
-    "_vsoftplus",
-)
 # the reassociating add of a kernel's sums: a numba intrinsic
 SUM_ADD = "_radd"
 INTRINSIC_HELPERS = (SUM_ADD,)

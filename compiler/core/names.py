@@ -8,6 +8,22 @@ import unicodedata
 
 VERSION = "0.1.0"  # gradc's version, printed in every module header
 
+# the numba target's vectorisable functions (backend/numba_vector_math.py), in order
+VECTOR_HELPERS = (
+    "_vscale",
+    "_expm1_poly",
+    "_vexp_reduce",
+    "_vexp_hilo",
+    "_vexp",
+    "_vexpm1",
+    "_vlog_reduce",
+    "_vlog_poly",
+    "_vlog",
+    "_vlog1p",
+    "_vtanh",
+    "_vsigmoid",
+    "_vsoftplus",
+)
 HELPER_ORDER = (
     "_float64",
     "_index_error",
@@ -23,20 +39,7 @@ HELPER_ORDER = (
     "_sign_scalar",
     "_maximum_scalar",
     "_minimum_scalar",
-    # the numba target's vectorisable functions (backend/numba_vector_math.py)
-    "_vscale",
-    "_expm1_poly",
-    "_vexp_reduce",
-    "_vexp_hilo",
-    "_vexp",
-    "_vexpm1",
-    "_vlog_reduce",
-    "_vlog_poly",
-    "_vlog",
-    "_vlog1p",
-    "_vtanh",
-    "_vsigmoid",
-    "_vsoftplus",
+    *VECTOR_HELPERS,
     "_radd",
     "_vdot",
     "_outside",
