@@ -11,13 +11,11 @@ against NumPy written here.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
 import gradc
-from tests.gradcheck import as_grad_list, assert_fd_close, central_diff_grad
+from tests.test_performance_rewrites import check_gradients, function_text
 
 RNG = np.random.default_rng(1602)
 
@@ -33,20 +31,6 @@ def layernorm(x: Matrix[N, D], gamma: Vector[D], beta: Vector[D], t: Matrix[N, D
     xhat = xc / sqrt(v + EPS)
     return sum((gamma * xhat + beta) * t)
 """
-
-
-def function_text(source: str, name: str) -> str:
-    match = re.search(rf"^def {name}\(.*?(?=^def |\Z)", source, re.S | re.M)
-    assert match, name
-    return match.group(0)
-
-
-def check_gradients(mod, name: str, args: list, wrt: list[int]) -> None:
-    f = getattr(mod, name)
-    value, grads = getattr(mod, f"{name}_value_and_grad")(*args)
-    assert value == pytest.approx(f(*args), rel=1e-12)
-    numeric = central_diff_grad(f, args, wrt)
-    assert_fd_close(as_grad_list(grads, len(wrt)), numeric, scale=abs(value))
 
 
 def layernorm_numpy(x, gamma, beta, t):
