@@ -40,6 +40,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import flat_input as F
 import language_gen as G
 import reference as R
 import second_order as S
@@ -415,19 +416,27 @@ def loop_vector(formula: G.Formula) -> tuple[str, int] | None:
 
 
 def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
-    """A loop formula differentiated with respect to its first Vector input alone
-    (``@wrt``): ``f_hessian``, its n tangents pushed together through the loops in one
-    pass, checked as ``second_order`` checks (``check_hvp``: f_hvp against differences
-    of f_grad, symmetric, f_hessian symmetric with ``H v = f_hvp``)."""
-    found = loop_vector(formula)
-    if found is None or np.shape(value) != ():
+    """``f_hessian`` with respect to one Vector input alone (``@wrt``): a loop formula's
+    first Vector input, its n tangents pushed together through the loops in one pass;
+    a convolution or pooling formula's image, passed flat (``flat_input.py``), its
+    tangents folded into the images. Checked as ``second_order`` checks (``check_hvp``:
+    f_hvp against differences of f_grad, symmetric, f_hessian symmetric with
+    ``H v = f_hvp``)."""
+    if np.shape(value) != ():
         return None
+    name, text, args = formula.name, formula.text, fresh_args(formula)
+    found, through, unflatten = loop_vector(formula), "loop", list
+    if found is None:
+        flat = F.flatten_windowed_input(text, name, args)
+        if flat is None:
+            return None
+        found, through, unflatten = (flat.name, flat.position), "conv", flat.unflatten
+        text, args = flat.text, flat.args
     x, position = found
-    name = formula.name
     text = re.sub(
         rf"^(@wrt\([^)]*\)\n)?def {name}\(",
         f"@wrt({x})\ndef {name}(",
-        formula.text,
+        text,
         count=1,
         flags=re.M,
     )
@@ -436,11 +445,10 @@ def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
         mod = gradc.load_source(text, fuse=fuse, hvp=True)
     if not hasattr(mod, f"{name}_hessian"):
         return f"no f_hessian with @wrt({x})"
-    stats.add(formula, "hessian-through-loop")
-    args = fresh_args(formula)
+    stats.add(formula, f"hessian-through-{through}")
 
     def smooth(moved: list) -> bool:
-        return R.same_branches(ref.run(name, moved)[1], rec)
+        return R.same_branches(ref.run(name, unflatten(moved))[1], rec)
 
     return S.check_hvp(mod, name, args, [position], rng, smooth=smooth)
 
@@ -499,6 +507,7 @@ def report(stats: Stats, elapsed: float) -> str:
         "skipped-nonfinite",
         "refused-clamped-slice",
         "hessian-through-loop",
+        "hessian-through-conv",
         "failures",
     ]
     lines = [
@@ -551,3 +560,24 @@ def test_short_profile_reaches_hessians_through_loops():
         if loop_vector(f) and "-> Scalar:\n" in f.text.split(f"def {f.name}(")[1]
     ]
     assert len(found) >= 2, found
+
+
+def windowed_hessians(seeds) -> set[str]:
+    """The convolution and pooling operations whose image ``vector_hessian`` passes flat
+    and differentiates alone in the formulas of ``seeds`` (those with a scalar value)."""
+    reached = set()
+    for seed in seeds:
+        f = G.generate(seed)
+        if not f.families & set(F.WINDOWED):
+            continue
+        scalar = "-> Scalar:\n" in f.text.split(f"def {f.name}(")[1]
+        if scalar and F.flatten_windowed_input(f.text, f.name, f.args):
+            reached |= f.families & set(F.WINDOWED)
+    return reached
+
+
+def test_profiles_reach_hessians_through_convolution():
+    """``f_hessian`` of a convolution's or pooling's image (passed flat) is checked in
+    the short profile for conv2d and max_pool2d, and in the long one for all three."""
+    assert {"conv2d", "max_pool2d"} <= windowed_hessians(SHORT_SEEDS)
+    assert windowed_hessians(range(LONG_COUNT)) == set(F.WINDOWED)
