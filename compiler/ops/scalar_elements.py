@@ -1,0 +1,60 @@
+"""The operations of scalarised functions (``passes/scalarise.py``): a small array of
+literal shape read once as Python lists (``tolist``), one element of it (``element``),
+and an array made of floats again (``array_of``), for the gradients a function returns.
+The rest of a scalarised function is scalar operations, spelled with ``math``."""
+
+from __future__ import annotations
+
+from ..core import printer as P
+from ..core.prim import MATH, NUMPY, prim
+
+
+def tolist_emit(node, a, ctx):
+    return P.method(a[0], "tolist")
+
+
+def element_emit(node, a, ctx):
+    e = a[0]
+    for k in node.attr("at"):
+        e = P.subscript(e, str(k))
+    return e
+
+
+def nested(items: list[str], shape: tuple) -> str:
+    """``items`` (row-major) as nested list text of ``shape``: ``[[a, b], [c, d]]``."""
+    if len(shape) == 1:
+        return "[" + ", ".join(items) + "]"
+    step = len(items) // shape[0]
+    rows = [nested(items[k : k + step], shape[1:]) for k in range(0, len(items), step)]
+    return "[" + ", ".join(rows) + "]"
+
+
+def array_of_emit(node, a, ctx):
+    return P.call("np.array", nested([e.text for e in a], node.shape))
+
+
+def literal_shape(b, args, attrs):
+    return tuple(attrs["shape"]), "float"
+
+
+# x.tolist(): the elements of a small float64 array as Python floats (nested lists)
+prim(
+    "tolist",
+    lambda b, args, attrs: (b.shape(args[0]), "float"),
+    spellings={NUMPY: tolist_emit, MATH: tolist_emit},
+    raises_on_floats=False,
+)
+# x[i][j] of the lists ``tolist`` made: one element, a Python float
+prim(
+    "element",
+    lambda b, args, attrs: ((), "float"),
+    spellings={NUMPY: element_emit, MATH: element_emit},
+    raises_on_floats=False,
+)
+# np.array([[a, b], [c, d]]): a fresh float64 array of ``shape`` from its elements
+prim(
+    "array_of",
+    literal_shape,
+    spellings={NUMPY: array_of_emit, MATH: array_of_emit},
+    raises_on_floats=False,
+)
