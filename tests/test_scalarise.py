@@ -32,12 +32,21 @@ NEURON_VG = '''def neuron_vec_value_and_grad(w, x):
 
     Inputs: w: Vector[3], x: Vector[2] -> Scalar.
     """
-    w = _array(w, "neuron_vec", "w", 1, "(3,)")
-    if w.shape != (3,):
-        raise _shape_error("neuron_vec", "w", w.shape, "(3,)", (3,))
-    x = _array(x, "neuron_vec", "x", 1, "(2,)")
-    if x.shape != (2,):
-        raise _shape_error("neuron_vec", "x", x.shape, "(2,)", (2,))
+    # inputs not all floats and float64 arrays of their shapes: each converted
+    if (
+        w.__class__ is not np.ndarray
+        or w.dtype.char != "d"
+        or w.shape != (3,)
+        or x.__class__ is not np.ndarray
+        or x.dtype.char != "d"
+        or x.shape != (2,)
+    ):
+        w = _array(w, "neuron_vec", "w", 1, "(3,)")
+        if w.shape != (3,):
+            raise _shape_error("neuron_vec", "w", w.shape, "(3,)", (3,))
+        x = _array(x, "neuron_vec", "x", 1, "(2,)")
+        if x.shape != (2,):
+            raise _shape_error("neuron_vec", "x", x.shape, "(2,)", (2,))
     # line 2: def neuron_vec(w: Vector[3], x: Vector[2]) -> Scalar:
     w_list = w.tolist()
     w_0 = w_list[0]
@@ -217,6 +226,7 @@ def test_gradients_against_numpy_and_finite_differences(case):
         "def f(x: Vector[3]) -> Vector[3]:\n    return x * x\n",  # an array output
         "def f(x: Vector[3]) -> Scalar:\n    return max(x)\n",  # not expanded
         "def f(x: Vector[3], y: Index) -> Scalar:\n    return x[y]\n",  # an Index value
+        "def f(x: Vector[3]) -> Scalar:\n    return x[0] + sum(x[2:1])\n",  # empty
     ],
 )
 def test_left_as_numpy(text):
@@ -249,6 +259,29 @@ def test_results_are_fresh_float64_arrays():
     assert lw.dtype == np.float64
     f32 = mod.neuron_vec_grad(w.astype(np.float32), x.astype(np.float32))
     np.testing.assert_array_equal(f32[0], dw)
+    # the fast test passes any float64 array of the shape: byte-swapped, strided
+    swapped = mod.neuron_vec_grad(w.astype(">f8"), np.array([-1.0, 0.0, -2.0])[::2])
+    np.testing.assert_array_equal(swapped[0], dw)
+    np.testing.assert_array_equal(swapped[1], dx)
+    assert swapped[0].dtype == np.float64 and swapped[0].dtype.isnative
+
+
+def test_mixed_scalar_and_array_inputs():
+    text = (
+        "def f(w: Vector[2], b: Scalar) -> Scalar:\n    return tanh(w[0] * b + w[1])\n"
+    )
+    source = gradc.compile_source(text)
+    assert "    or b.__class__ is not float\n" in source
+    mod = gradc.load_source(text)
+    w = np.array([0.3, -0.2])
+    for b in (0.5, np.float64(0.5), np.float32(0.5), np.array(0.5)):
+        value, (dw, db) = mod.f_value_and_grad(w, b)
+        t = np.tanh(0.3 * 0.5 - 0.2)
+        assert value == pytest.approx(t, rel=1e-15) and type(value) is float
+        np.testing.assert_allclose(dw, (1 - t * t) * np.array([0.5, 1.0]), rtol=1e-14)
+        assert db == pytest.approx((1 - t * t) * 0.3, rel=1e-14)
+    with pytest.raises(ValueError, match="f: parameter 'b' has shape \\(2,\\)"):
+        mod.f(w, np.ones(2))
 
 
 @pytest.mark.parametrize(

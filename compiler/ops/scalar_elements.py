@@ -13,6 +13,12 @@ def tolist_emit(node, a, ctx):
     return P.method(a[0], "tolist")
 
 
+def as_array(node, a, ctx):
+    """On NumPy (a ``math`` build's fallback), the array itself: its elements are then
+    np.float64, whose arithmetic gives inf and nan where Python's raises."""
+    return a[0]
+
+
 def element_emit(node, a, ctx):
     e = a[0]
     for k in node.attr("at"):
@@ -37,11 +43,12 @@ def literal_shape(b, args, attrs):
     return tuple(attrs["shape"]), "float"
 
 
-# x.tolist(): the elements of a small float64 array as Python floats (nested lists)
+# x.tolist(): the elements of a small float64 array as Python floats (nested lists); x on
+# NumPy
 prim(
     "tolist",
     lambda b, args, attrs: (b.shape(args[0]), "float"),
-    spellings={NUMPY: tolist_emit, MATH: tolist_emit},
+    spellings={NUMPY: as_array, MATH: tolist_emit},
     raises_on_floats=False,
 )
 # x[i][j] of the lists ``tolist`` made: one element, a Python float

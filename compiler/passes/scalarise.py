@@ -24,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from ..core.ir import Function, Node, freeze_attrs, reachable
-from ..core.prim import PRIMS
+from ..core.prim import MATH, PRIMS, spellable
 
 #: the largest array (elements) a scalarised function holds; beyond it NumPy's one call
 #: per array costs less than a Python statement per element
@@ -42,8 +42,11 @@ def literal(shape: tuple) -> tuple[int, ...]:
         out = tuple(int(d) for d in shape)
     except TypeError:
         raise NotScalar("symbolic shape") from None
-    if int(np.prod(out, dtype=np.int64)) > MAX_ELEMENTS:
+    size = int(np.prod(out, dtype=np.int64))
+    if size > MAX_ELEMENTS:
         raise NotScalar("large array")
+    if size == 0:  # a sum over nothing, an empty slice: left to NumPy
+        raise NotScalar("empty array")
     return out
 
 
@@ -333,5 +336,8 @@ def scalarise(fn: Function) -> Function:
             if getattr(fn, kind) is not None
         }
     except NotScalar:
+        return fn
+    # an op without a spelling on floats would print NumPy on scalars: slower, so no
+    if not all(spellable(g.nodes, MATH) for g in [out, *extra.values()]):
         return fn
     return dataclasses.replace(out, **extra)
