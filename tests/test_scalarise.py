@@ -382,3 +382,31 @@ def test_other_targets(target):
     assert value == pytest.approx(expected[0], rel=1e-15)
     np.testing.assert_allclose(dw, expected[1][0], rtol=1e-15)
     np.testing.assert_allclose(dx, expected[1][1], rtol=1e-15)
+
+
+EDGE_CASES = [
+    # (body over x: Vector[2] and p: Scalar, x, p): where Python floats raise, NumPy gives
+    # inf or nan, and the scalarised function the same as the NumPy build (a named size)
+    ("sum(x ** p)", [0.0, 2.0], -1.0),
+    ("sum(x ** p)", [-8.0, 2.0], 1.0 / 3.0),
+    ("sum(log(x) * p)", [0.0, -1.0], 2.0),
+    ("sum(sqrt(x) + exp(x * p))", [-1.0, 800.0], 2.0),
+    ("sum(where(x > 0, 1 / x, p))", [0.0, 4.0], 3.0),
+]
+
+
+@pytest.mark.parametrize("body, x, p", EDGE_CASES)
+def test_edge_values_as_numpy(body, x, p):
+    head = "def f(x: Vector[{}], p: Scalar) -> Scalar:\n    return " + body + "\n"
+    small = gradc.load_source(head.format(2))
+    assert scalarised(gradc.compile_source(head.format(2)))
+    named = gradc.load_source(head.format("n"))
+    x = np.array(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got, want = small.f_value_and_grad(x, p), named.f_value_and_grad(x, p)
+    np.testing.assert_array_equal(got[0], want[0])
+    assert type(got[0]) is float
+    for g, w in zip(got[1], want[1]):
+        np.testing.assert_array_equal(g, w)
+        assert np.asarray(g).dtype == np.float64 and np.shape(g) == np.shape(w)
