@@ -12,6 +12,8 @@ numba target on such functions.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import warnings
 
 import numpy as np
@@ -358,6 +360,7 @@ def test_jvp_and_hvp_scalarised():
 def test_hessian_of_a_small_vector():
     text = "def f(x: Vector[3]) -> Scalar:\n    return sum(x ** 3) * x[0]\n"
     mod = gradc.load_source(text, hvp=True)
+    assert scalarised(gradc.compile_source(text, hvp=True))
     x = np.array([0.5, -1.0, 2.0])
     hess = mod.f_hessian(x)
     # f = x0 * s, s = sum(x**3): d2f/dx0^2 = 6 x0^2 + 6 x0^2 ... written out:
@@ -410,3 +413,33 @@ def test_edge_values_as_numpy(body, x, p):
     for g, w in zip(got[1], want[1]):
         np.testing.assert_array_equal(g, w)
         assert np.asarray(g).dtype == np.float64 and np.shape(g) == np.shape(w)
+
+
+RUFF_CASES = {
+    "hessian_3x3": ("def f(x: Vector[3]) -> Scalar:\n    return sum(x ** 3) * x[0]\n"),
+    "matrix_2x8": (
+        "def f(W: Matrix[2, 8], v: Vector[8]) -> Scalar:\n"
+        "    return sum(tanh(W @ v)) + sum(v * v * v)\n"
+    ),
+    "long_names": (
+        "def f(a_very_long_parameter_name: Vector[16]) -> Scalar:\n"
+        "    return sum(a_very_long_parameter_name * sin(a_very_long_parameter_name))\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RUFF_CASES))
+def test_long_arrays_are_ruff_clean(tmp_path, case):
+    """The gradients made of many elements are split as ruff formats them."""
+    source = gradc.compile_source(RUFF_CASES[case], hvp=case == "hessian_3x3")
+    assert scalarised(source)
+    assert "np.array(\n" in source
+    path = tmp_path / "m.py"
+    path.write_text(source, encoding="utf-8")
+    ruff = shutil.which("ruff")
+    assert ruff, "ruff is not installed"
+    for cmd in (["check"], ["format", "--check", "--diff"]):
+        run = subprocess.run(
+            [ruff, *cmd, "--isolated", str(path)], capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stdout + run.stderr

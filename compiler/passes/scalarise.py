@@ -7,7 +7,7 @@ code on Python floats. When every value of the differentiated graphs (``f``,
 literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and every
 operation is one this pass expands element by element (``expanders``: elementwise ops with
 broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``, indexing
-with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
+with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``, ``ones``, ``eye``,
 ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), each graph is rebuilt on
 scalars: an array parameter is read once as lists (``w_list = w.tolist()``), its elements
 picked (``w_0 = w_list[0]``), the body is scalar operations, and an array result is made
@@ -60,7 +60,7 @@ class Scalariser:
         self.memo: dict[tuple, int] = {}
         self.elems: dict[int, np.ndarray] = {}
         self.remap: dict[int, int] = {}  # old scalar node -> new node
-        self.zero = None
+        self.zero = self.one = None
 
     def add(self, node: Node) -> int:
         args = node.args
@@ -73,8 +73,11 @@ class Scalariser:
         return self.memo[key]
 
     def scalar(self, op, args, like: Node, attrs=NO_ATTRS, name=None, dtype=None):
-        """A new scalar node ``op(*args)`` at ``like``'s line; ``x + 0`` is ``x``."""
+        """A new scalar node ``op(*args)`` at ``like``'s line; ``x + 0`` and ``1 x`` are
+        ``x`` (exactly, in IEEE arithmetic; a ``0 * x`` stays: nan where ``x`` is inf)."""
         zero = self.zero
+        if op == "mul" and self.one is not None and self.one in args:  # 1 x = x exactly
+            return args[1] if args[0] == self.one else args[0]
         if op == "add" and zero is not None and zero in args:
             return args[1] if args[0] == zero else args[0]
         if op == "sub" and zero is not None and args[1] == zero:
@@ -86,9 +89,15 @@ class Scalariser:
 
     def const(self, value: float, like: Node) -> int:
         i = self.add(Node("const", (), (), "float", freeze_attrs({"value": value})))
+        self.note_const(i, value)
+        return i
+
+    def note_const(self, i: int, value: float) -> None:
+        """Remember the nodes of 0 and 1 (``x + 0`` and ``1 x`` are ``x``)."""
         if value == 0.0 and self.zero is None:
             self.zero = i
-        return i
+        if value == 1.0 and self.one is None:
+            self.one = i
 
     def run(self) -> Function:
         g = self.g
@@ -159,8 +168,7 @@ class Scalariser:
             return out
         if node.op == "const" and not shape:
             out[()] = self.add(node)
-            if node.attr("value") == 0.0 and self.zero is None:
-                self.zero = out[()]
+            self.note_const(out[()], node.attr("value"))
             return out
         expander = EXPANDERS.get(node.op)
         if expander is None and PRIMS[node.op].elementwise:
@@ -279,6 +287,18 @@ def zeros(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
         out[at] = zero
 
 
+def ones(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    one = s.const(1.0, node)
+    for at in np.ndindex(out.shape):
+        out[at] = one
+
+
+def eye(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    zeros(s, node, args, out)
+    for k in range(out.shape[0]):
+        out[k, k] = s.const(1.0, node)
+
+
 def scatter(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     if len(args) != 1 or node.attr("add"):
         raise NotScalar("array scatter")
@@ -306,6 +326,8 @@ EXPANDERS = {
     "outer": outer,
     "getitem": getitem,
     "zeros": zeros,
+    "ones": ones,
+    "eye": eye,
     "scatter": scatter,
     "broadcast_to": broadcast_to,
     "expand_dims": reshape,
