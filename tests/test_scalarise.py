@@ -102,6 +102,19 @@ def test_neuron_vec_emitted_text():
     )
 
 
+def test_neuron_dot_emits_the_same_statements():
+    text = """
+def neuron_dot(w: Vector[3], x: Vector[2]) -> Scalar:
+    z = dot(w[0:2], x) + w[2]
+    return 1 / (1 + exp(-z))
+"""
+    body = function_text(gradc.compile_source(text), "neuron_dot_value_and_grad")
+    expected = NEURON_VG.replace("neuron_vec", "neuron_dot").replace(
+        "w[0] * x[0] + w[1] * x[1] + w[2]", "dot(w[0:2], x) + w[2]"
+    )
+    assert body == expected
+
+
 def test_neuron_vec_values_are_the_lectures():
     mod = gradc.load_source(NEURON)
     w, x = np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0])

@@ -175,6 +175,10 @@ class Scalariser:
             expander = elementwise
         if expander is None:
             raise NotScalar(node.op)
+        if shape and (i in self.g.adjoint_of or i in self.g.grads.values()):
+            node = dataclasses.replace(
+                node, name=None
+            )  # d_x = np.array([d_z * w_0, ...])
         expander(self, node, [self.elems[a] for a in node.args], out)
         if not shape:
             self.remap[i] = out[()]
@@ -222,10 +226,11 @@ def reduction(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     count = flat.shape[-1]
     for at in np.ndindex(kept):
         items = [int(k) for k in flat[at]]
-        value = total(s, items, node, None if node.op == "mean" else label(node, ()))
+        name = label(node, at)
+        value = total(s, items, node, None if node.op == "mean" else name)
         if node.op == "mean":
             value = s.scalar(
-                "div", (value, s.const(float(count), node)), node, name=label(node, ())
+                "div", (value, s.const(float(count), node)), node, name=name
             )
         out.reshape(kept)[at] = value
 
