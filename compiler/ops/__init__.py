@@ -6,8 +6,8 @@ and logic (``arithmetic``), elementwise functions (``elementwise``), reductions 
 operations (``shape_ops``) and leaves (``leaves``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
 API spellings, ``numba_spelling`` the numba whole-function kernels' own spellings,
-``scalar_elements`` the
-elements of scalarised small arrays, ``points`` domains and kinks, ``sympy_functions`` the opaque SymPy functions of the
+``scalar_elements`` the elements of scalarised small arrays (``passes/scalarise``),
+``points`` domains and kinks, ``sympy_functions`` the opaque SymPy functions of the
 stable operations.
 """
 

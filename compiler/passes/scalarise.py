@@ -5,10 +5,11 @@ A neuron over ``w: Vector[3], x: Vector[2]`` spends its time in NumPy calls on 2
 code on Python floats. When every value of the differentiated graphs (``f``,
 ``f_value_and_grad`` and, when asked for, ``f_jvp``, ``f_hvp``, ``f_hessian``) has a
 literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and every
-operation is one this pass expands element by element (``expanders``: elementwise ops with
-broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``, indexing
-with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``, ``ones``, ``eye``,
-``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), each graph is rebuilt on
+operation is one this pass expands element by element (``EXPANDERS``: elementwise ops
+with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``,
+indexing with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
+``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), each
+graph is rebuilt on
 scalars: an array parameter is read once as lists (``w_list = w.tolist()``), its elements
 picked (``w_0 = w_list[0]``), the body is scalar operations, and an array result is made
 again from its elements (``np.array([d_w_0, d_w_1, d_w_2])``, fresh float64). The backend
