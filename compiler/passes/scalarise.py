@@ -8,13 +8,13 @@ literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and 
 operation is one this pass expands element by element (``EXPANDERS``: elementwise ops
 with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``,
 indexing with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
-``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), each
-graph is rebuilt on
-scalars: an array parameter is read once as lists (``w_list = w.tolist()``), its elements
-picked (``w_0 = w_list[0]``), the body is scalar operations, and an array result is made
-again from its elements (``np.array([d_w_0, d_w_1, d_w_2])``, fresh float64). The backend
-then prints the graphs with the ``math`` target (``backend/module.math_build``). Anything
-else (a symbolic dimension, a larger array, an array output, ``max``, ``softmax``, an
+``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), and
+every operation has a spelling on floats, each graph is rebuilt on scalars: an array
+parameter is read once as lists (``w_list = w.tolist()``), its elements picked (``w_0 =
+w_list[0]``), the body is scalar operations, and an array result is made again from its
+elements (``np.array([d_z * x_0, d_z * x_1, d_z])``, fresh float64). The backend then
+prints the graphs with the ``math`` target (``backend/module.math_build``). Anything else
+(a symbolic dimension, a larger or empty array, an array output, ``max``, ``softmax``, an
 ``Index`` array ...) leaves every graph of the function as it was.
 """
 
