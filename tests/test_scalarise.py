@@ -208,6 +208,15 @@ CASES = {
             u @ np.cos(u[:, None] * v) + u.sum(),
         ],
     ),
+    "concatenate_stack": (
+        "def f(x: Vector[3], y: Vector[2]) -> Scalar:\n"
+        "    return sum(concatenate([x, y]) ** 2) + sum(stack([x, x * x]) * 3)\n",
+        [RNG.standard_normal(3), RNG.standard_normal(2)],
+        lambda x, y: (
+            np.sum(np.concatenate([x, y]) ** 2) + np.sum(np.stack([x, x * x]) * 3)
+        ),
+        lambda x, y: [2 * x + 3 + 6 * x, 2 * y],
+    ),
 }
 
 
@@ -382,6 +391,25 @@ def test_hessian_of_a_small_vector():
     expected[:, 0] += 3 * x**2
     assert hess.shape == (3, 3) and hess.dtype == np.float64
     np.testing.assert_allclose(hess, expected, rtol=1e-13)
+
+
+def test_hessian_through_a_batched_matmul():
+    # f_hessian pushes 4 tangents at once: (4, 2, 2) @ (2, 2) in its graph
+    text = (
+        "def f(x: Vector[4]) -> Scalar:\n"
+        "    return sum(reshape(x, (2, 2)) @ reshape(x, (2, 2)))\n"
+    )
+    assert scalarised(gradc.compile_source(text, hvp=True))
+    mod = gradc.load_source(text, hvp=True)
+    x = RNG.standard_normal(4)
+    # f = sum_ij sum_k X_ik X_kj: d2f / dX_ab dX_cd = [b == c] + [d == a]
+    expected = np.zeros((4, 4))
+    for a in range(2):
+        for b in range(2):
+            for c in range(2):
+                for d in range(2):
+                    expected[2 * a + b, 2 * c + d] = (b == c) + (d == a)
+    np.testing.assert_array_equal(mod.f_hessian(x), expected)
 
 
 @pytest.mark.parametrize("target", ["numba", "array-api"])

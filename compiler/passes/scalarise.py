@@ -8,7 +8,8 @@ literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and 
 operation is one this pass expands element by element (``EXPANDERS``: elementwise ops
 with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``,
 indexing with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
-``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``), and
+``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``,
+``concatenate``, ``stack``), and
 every operation has a spelling on floats, each graph is rebuilt on scalars: an array
 parameter is read once as lists (``w_list = w.tolist()``), its elements picked (``w_0 =
 w_list[0]``), the body is scalar operations, and an array result is made again from its
@@ -243,15 +244,19 @@ def products(s: Scalariser, node: Node, a: np.ndarray, b: np.ndarray) -> int:
 
 
 def matmul(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    """``a @ b`` as NumPy's matmul: a vector is a row (first) or a column (second), the
+    axes before the last two broadcast."""
     a, b = args
-    if a.ndim > 2 or b.ndim > 2:
-        raise NotScalar("batched matmul")
-    a2 = a if a.ndim == 2 else a[None, :]
-    b2 = b if b.ndim == 2 else b[:, None]
-    full = np.empty((a2.shape[0], b2.shape[1]), dtype=object)
-    for r in range(a2.shape[0]):
-        for c in range(b2.shape[1]):
-            full[r, c] = products(s, node, a2[r, :], b2[:, c])
+    a2 = a if a.ndim >= 2 else a[None, :]
+    b2 = b if b.ndim >= 2 else b[:, None]
+    batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    a2 = np.broadcast_to(a2, batch + a2.shape[-2:])
+    b2 = np.broadcast_to(b2, batch + b2.shape[-2:])
+    full = np.empty(batch + (a2.shape[-2], b2.shape[-1]), dtype=object)
+    for at in np.ndindex(full.shape):
+        *lead, r, c = at
+        lead = tuple(lead)
+        full[at] = products(s, node, a2[lead + (r,)], b2[lead + (slice(None), c)])
     out[...] = full.reshape(out.shape)
 
 
@@ -324,6 +329,14 @@ def transpose(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     out[...] = np.transpose(args[0], node.attr("axes"))
 
 
+def concatenate(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    out[...] = np.concatenate(args, axis=node.attr("axis"))
+
+
+def stack(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    out[...] = np.stack(args, axis=node.attr("axis"))
+
+
 EXPANDERS = {
     "sum": reduction,
     "mean": reduction,
@@ -339,6 +352,8 @@ EXPANDERS = {
     "expand_dims": reshape,
     "reshape": reshape,
     "transpose": transpose,
+    "concatenate": concatenate,
+    "stack": stack,
 }
 
 
