@@ -30,6 +30,7 @@ from natural import (
     gen_attention,
     gen_huber,
     gen_logreg_user,
+    gen_neuron_vec,
     gen_norm,
     gen_softmax_lse,
     gen_softmax_probs,
@@ -39,6 +40,8 @@ from natural import (
     layernorm_vg,
     logreg_user_fwd,
     logreg_user_vg,
+    neuron_vec_fwd,
+    neuron_vec_vg,
     softmax_lse_fwd,
     softmax_lse_vg,
     softmax_probs_fwd,
@@ -482,6 +485,21 @@ CASES: tuple[Case, ...] = (
         ),
         {"N": 5, "M": 4, "d": 3, "c": 2},
     ),
+)
+
+# the neuron over Vector[3] and Vector[2] (issue 16, small literal dimensions), written
+# w[0] * x[0] + w[1] * x[1] + w[2] (neuron_vec) and dot(w[0:2], x) + w[2] (neuron_dot)
+CASES += tuple(
+    Case(
+        name,
+        ("w", "x"),
+        (0, 1),
+        gen_neuron_vec,
+        neuron_vec_fwd,
+        neuron_vec_vg,
+        (Size("3+2", {}),),
+    )
+    for name in ("neuron_vec", "neuron_dot")
 )
 
 CASES_BY_NAME = {c.name: c for c in CASES}

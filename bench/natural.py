@@ -212,3 +212,29 @@ def gen_attention(dims, rng):
         rng.standard_normal((M, c)),
         rng.standard_normal((N, c)),
     )
+
+
+# ---------------------------------------------------------------------------
+# The lecture's 2-d sigmoid neuron over w = [w0, w1, w2], x = [x0, x1]: its code on Python
+# lists and floats (the backprop notes), the inputs read once as lists and the gradients
+# returned as NumPy arrays, as gradc's API returns them. neuron_dot is the same neuron.
+
+
+def neuron_vec_fwd(w, x):
+    w, x = w.tolist(), x.tolist()
+    dot = w[0] * x[0] + w[1] * x[1] + w[2]
+    return 1.0 / (1 + math.exp(-dot))
+
+
+def neuron_vec_vg(w, x):
+    w, x = w.tolist(), x.tolist()
+    dot = w[0] * x[0] + w[1] * x[1] + w[2]
+    f = 1.0 / (1 + math.exp(-dot))
+    ddot = (1 - f) * f
+    dx = [w[0] * ddot, w[1] * ddot]
+    dw = [x[0] * ddot, x[1] * ddot, 1.0 * ddot]
+    return f, (np.array(dw), np.array(dx))
+
+
+def gen_neuron_vec(dims, rng):
+    return (np.array([2.0, -3.0, -3.0]), np.array([-1.0, -2.0]))  # the lecture's values

@@ -5,8 +5,10 @@ hand-written lecture code, timed side by side (``run.py``'s interleaved batches)
     python bench/no_checks.py [--repeats N]
 
 Cases: ``add_mul`` (3 inputs), ``x * y + z * w`` and the lecture's
-``2 * (x * y + max(z, w))`` circuit (4 inputs each, defined here) and the sigmoid
-``neuron`` (5 inputs). Targets (issue 16):
+``2 * (x * y + max(z, w))`` circuit (4 inputs each, defined here), the sigmoid
+``neuron`` (5 inputs) and the same neuron over ``w: Vector[3], x: Vector[2]``
+(``neuron_vec``, ``neuron_dot``: scalarised, against the lecture's code on lists that
+returns its gradients as NumPy arrays). Targets (issue 16):
 checked <= 1.35x and --no-checks <= 1.05x hand-written with four or more inputs.
 """
 
@@ -27,7 +29,9 @@ import cli  # noqa: E402
 
 cli.use_checkout()
 
+import numpy as np  # noqa: E402
 from handwritten import add_mul_vg, neuron_vg  # noqa: E402
+from natural import gen_neuron_vec, neuron_vec_vg  # noqa: E402
 from run import paired_ratio, time_interleaved  # noqa: E402
 
 import gradc  # noqa: E402
@@ -69,12 +73,16 @@ CASES = {
     "dot2": (DOT2, dot2_vg),
     "circuit": (CIRCUIT, circuit_vg),
     "neuron": ((BENCH / "cases" / "neuron.grad").read_text(), neuron_vg),
+    "neuron_vec": ((BENCH / "cases" / "neuron_vec.grad").read_text(), neuron_vec_vg),
+    "neuron_dot": ((BENCH / "cases" / "neuron_dot.grad").read_text(), neuron_vec_vg),
 }
 POINTS = {
     "add_mul": (-2.0, 5.0, -4.0),
     "dot2": (3.0, -4.0, 2.0, -1.0),
     "circuit": (3.0, -4.0, 2.0, -1.0),
     "neuron": (2.0, -1.0, -3.0, -2.0, -3.0),
+    "neuron_vec": gen_neuron_vec({}, None),
+    "neuron_dot": gen_neuron_vec({}, None),
 }
 
 
@@ -97,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         for f in (checked, unchecked):
             value, grads = f(*args_)
             assert abs(value - ref[0]) <= 1e-15 * abs(ref[0]), (name, value, ref)
-            assert all(abs(a - b) <= 1e-15 * abs(b) for a, b in zip(grads, ref[1]))
+            assert all(
+                np.all(abs(a - b) <= 1e-15 * abs(b)) for a, b in zip(grads, ref[1])
+            )
         systems = {
             "hand": partial(hand, *args_),
             "checked": partial(checked, *args_),

@@ -136,6 +136,12 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         A = softmax(xp.dot(Q, K.T) * 0.125)
         return xp.sum(xp.dot(A, V) * T)
 
+    def neuron_vec(w, x):
+        return 1 / (1 + xp.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+
+    def neuron_dot(w, x):
+        return 1 / (1 + xp.exp(-(xp.dot(w[0:2], x) + w[2])))
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -152,6 +158,8 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "layernorm": layernorm,
         "softmax_probs": softmax_probs,
         "attention": attention,
+        "neuron_vec": neuron_vec,
+        "neuron_dot": neuron_dot,
     }
 
 
@@ -221,6 +229,12 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         A = torch.softmax(Q @ K.T * 0.125, dim=1)
         return torch.sum((A @ V) * T)
 
+    def neuron_vec(w, x):
+        return 1 / (1 + torch.exp(-(w[0] * x[0] + w[1] * x[1] + w[2])))
+
+    def neuron_dot(w, x):
+        return 1 / (1 + torch.exp(-(torch.dot(w[0:2], x) + w[2])))
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -237,6 +251,8 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "layernorm": layernorm,
         "softmax_probs": softmax_probs,
         "attention": attention,
+        "neuron_vec": neuron_vec,
+        "neuron_dot": neuron_dot,
     }
 
 

@@ -2,12 +2,15 @@
 SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands):
 
     frontend -> fuse -> differentiate -> expand fused nodes -> late rewrites -> seed one
+    -> scalarise (small literal shapes)
 
 (``walk``: the prefix up to the backward walk, whose nodes ``gradc explain`` shows.)
 Asked for (``--jvp``, ``--hvp``), forward mode runs on the fused graph (``f_jvp``) and
 on the differentiated one (``f_hvp``: forward over reverse; for a function that loops,
 reverse over forward: the backward walk over ``f_jvp``'s graph), then the same expansion
 and late rewrites; ``f_hessian`` batches ``f_hvp``'s graph (through its loops too).
+Last, a function whose arrays are all small and of literal shape is rebuilt on scalars
+(``passes/scalarise.py``; ``scalar=False`` for the Array API target, which keeps dtypes).
 
 Each stage is a function from IR to IR in ``passes/``; with ``fuse=False`` the fusion
 stages are skipped (``--no-fuse``) and every node is differentiated by its own rule.
@@ -28,6 +31,7 @@ from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
 from .passes.loop_bodies import expand_graph, fuse_loops
 from .passes.loop_forward import hvp_over_jvp
+from .passes.scalarise import scalarise
 from .passes.seed import with_value_and_grad
 
 
@@ -64,10 +68,12 @@ def transform(
     adjoint: bool = True,
     jvp: bool = False,
     hvp: bool = False,
+    scalar: bool = True,
 ) -> Function:
     """One lowered function through the passes: fused (when ``fuse``), then, when
     ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph;
-    with ``jvp`` and ``hvp`` (a scalar function only) its forward-mode graphs too."""
+    with ``jvp`` and ``hvp`` (a scalar function only) its forward-mode graphs too; with
+    ``scalar``, all of them rebuilt on scalars where its arrays are small and literal."""
     fused_fn = fused(fn, fuse)
     if not adjoint:
         return fused_fn
@@ -85,7 +91,8 @@ def transform(
             extra["hvp"] = finish(forward.hvp(walked), fuse)
         if batched:
             extra["hessian"] = hessian(fn, extra["hvp"])
-    return dataclasses.replace(out, **extra)
+    out = dataclasses.replace(out, **extra)
+    return scalarise(out) if scalar else out
 
 
 def hessian(fn: Function, hvp: Function) -> Function:
@@ -122,11 +129,13 @@ def lower_source(
     adjoint: bool = True,
     jvp: bool = False,
     hvp: bool = False,
+    scalar: bool = True,
 ) -> list[Function]:
     """Formula text to IR ``Function``s, through the whole pipeline."""
     functions = text.parse(source, filename, fuse=fuse)
     return [
-        transform(f, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp) for f in functions
+        transform(f, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar)
+        for f in functions
     ]
 
 
@@ -140,8 +149,10 @@ def lower_sympy(
     adjoint: bool = True,
     jvp: bool = False,
     hvp: bool = False,
+    scalar: bool = True,
 ) -> tuple[Function, str]:
     """A SymPy expression to an IR ``Function`` through the same passes as formula text;
     returns it with the canonical text of its DAG (hashed into the module header)."""
     fn, canonical = sympy_input.lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    return transform(fn, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp), canonical
+    out = transform(fn, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar)
+    return out, canonical

@@ -312,6 +312,10 @@ UNBATCHABLE = {
     "ones": "no arguments",
     "zeros": "no arguments",
     "pack": "a temporary of fusion, read by no result",
+    # made after f_hessian's batching, by ``passes/scalarise``
+    "tolist": "made after batching",
+    "element": "made after batching",
+    "array_of": "made after batching",
 }
 
 

@@ -327,7 +327,9 @@ def test_explicit_matrix_is_named_on_one_line():
 
 def test_transposed_sum_is_the_transpose_of_the_shared_value():
     """SymPy writes ``(W*x - y).T`` as ``x.T*W.T - y.T``; it is lowered as the transpose of
-    ``W*x - y``, computed once, as the formula ``r = W @ x - y; (r.T @ r)[0, 0]`` does."""
+    ``W*x - y``, computed once, as the formula ``r = W @ x - y; (r.T @ r)[0, 0]`` does.
+    (W 5x4: more than the 16 elements a scalarised function holds, so NumPy code.)"""
+    W, x, y = (sp.MatrixSymbol(n, *s) for n, s in zip("Wxy", [(5, 4), (4, 1), (5, 1)]))
     r = W * x - y
     assert (r.T * r).args[0] == x.T * W.T - y.T
     src = gradc.compile_sympy(r.T * r, [W, x, y])

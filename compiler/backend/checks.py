@@ -37,7 +37,8 @@ def prologue(
     shapes = ShapeChecks(fn, dims, used, xp=ctx.xp)
     lines: list[str] = namespace(fn, names) if ctx.xp else []
     every_float = fn.params and all(is_float(fn, p) for p in fn.params)
-    if every_float and ctx.target.scalar_check == "_scalar" and not ctx.xp:
+    math_build = ctx.target.scalar_check == "_scalar" and not ctx.xp
+    if every_float and math_build:
         # the ``math`` build: one test of every input's class
         pairs = [(names[p.name], p.name) for p in fn.params]
         return float_inputs(pairs, fn.name) + values
@@ -49,6 +50,9 @@ def prologue(
             continue
         lines += shapes.array_input(p, v)
     lines += shapes.flush(everything=True)
+    if math_build and all(literal_float(fn, p) for p in fn.params):
+        # a scalarised function (``passes/scalarise``): one test of every input
+        lines = fast_path([fast_test(fn, p, names[p.name]) for p in fn.params], lines)
     return lines + slice_checks(fn, names, dims, needs) + values
 
 
@@ -127,6 +131,39 @@ def is_float(fn: Function, p) -> bool:
     """Whether parameter ``p`` is a ``Scalar`` (a float of shape ())."""
     node = fn.nodes[p.node]
     return not node.shape and node.dtype == "float"
+
+
+def literal_float(fn: Function, p) -> bool:
+    """Whether parameter ``p`` is a float (a ``Scalar``, or an array of literal shape)."""
+    node = fn.nodes[p.node]
+    return node.dtype == "float" and all(isinstance(d, int) for d in node.shape)
+
+
+def fast_test(fn: Function, p, v: str) -> str:
+    """The test that parameter ``p`` (variable ``v``) is not exactly what the body reads: a
+    Python float, or a float64 ndarray of its literal shape (``dtype.char`` ``d``: any byte
+    order, which ``tolist`` reads as it reads native floats)."""
+    shape = fn.nodes[p.node].shape
+    if not shape:
+        return f"{v}.__class__ is not float"
+    tests = [f"{v}.__class__ is not np.ndarray", f'{v}.dtype.char != "d"']
+    return " or ".join([*tests, f"{v}.shape != {P.shape(shape, {})}"])
+
+
+def fast_path(tests: list[str], lines: list[str]) -> list[str]:
+    """``lines`` (the conversions and checks of every input) run only if one of ``tests``
+    holds: on the inputs the body reads as they are, the checks cost one test each."""
+    if any(len(line) + 4 > LINE_LIMIT for line in lines):  # as written: not nested
+        return lines
+    tests = [t for test in tests for t in test.split(" or ")]
+    cond = [f"if {' or '.join(tests)}:"]
+    if len(cond[0]) + 4 > LINE_LIMIT:  # as ruff formats it: one operand a line
+        cond = ["if (", f"    {tests[0]}", *[f"    or {t}" for t in tests[1:]], "):"]
+    return [
+        "# inputs not all floats and float64 arrays of their shapes: each converted",
+        *cond,
+        *[f"    {line}" for line in lines],
+    ]
 
 
 def float_inputs(pairs: list[tuple[str, str]], fn_name: str) -> list[str]:

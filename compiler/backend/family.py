@@ -334,8 +334,9 @@ class Family:
         texts = owned(
             g.nodes, results, exprs, inputs, self.target.floats_out, self.target.xp
         )
-        if self.target.float_results:
-            return [f"float({t})" for t in texts]
+        if self.target.float_results:  # arrays (``array_of``) stay arrays
+            scalar = [g.nodes[i].shape == () for i in results]
+            return [f"float({t})" if s else t for t, s in zip(texts, scalar)]
         return texts
 
     def cast(self, gtexts: list[str], likes: list[str]) -> list[str]:

@@ -43,10 +43,20 @@ HELPER_NEEDS = {
 }
 
 
+# Arrays a scalar function may hold (``passes/scalarise.py``): its parameters, read once
+# as lists, and the arrays it returns, made of floats.
+SCALAR_EDGES = ("param", "tolist", "array_of")
+
+
 def all_scalar(fn: Function) -> bool:
-    """Whether every value of ``fn`` and its gradients is a scalar (Python-float code)."""
+    """Whether every value of ``fn`` and its gradients is a scalar (Python-float code),
+    but for array parameters read as lists and array results made of floats."""
     used = reachable(fn.nodes, [fn.output, *fn.grads.values()])
-    return all(fn.nodes[i].shape == () and fn.nodes[i].dtype != "int" for i in used)
+    return all(
+        (fn.nodes[i].shape == () or fn.nodes[i].op in SCALAR_EDGES)
+        and fn.nodes[i].dtype != "int"
+        for i in used
+    )
 
 
 def math_build(fn: Function) -> bool:

@@ -6,6 +6,7 @@ and logic (``arithmetic``), elementwise functions (``elementwise``), reductions 
 operations (``shape_ops``) and leaves (``leaves``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
 API spellings, ``numba_spelling`` the numba whole-function kernels' own spellings,
+``scalar_elements`` the elements of scalarised small arrays (``passes/scalarise``),
 ``points`` domains and kinks, ``sympy_functions`` the opaque SymPy functions of the
 stable operations.
 """
@@ -19,6 +20,7 @@ from . import (  # noqa: F401 - registers the operations
     linalg,
     loops,
     reductions,
+    scalar_elements,
     shape_ops,
 )
 from .array_api import install
