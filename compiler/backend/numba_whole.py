@@ -16,7 +16,7 @@ function with a node spelled neither way keeps today's code (``reason`` names th
 operation in a comment over the body): never a failure at call time.
 
 Above ``WHOLE_LIMIT`` elements of the largest inputs the function runs today's code:
-numba calls libm per element where NumPy runs SIMD loops (``numba_kernels.VECTORISED``),
+numba calls libm per element where NumPy runs SIMD loops (an op's ``libm_calls``),
 and per-call overhead no longer matters (bench/README.md, "The numba target").
 """
 
@@ -30,7 +30,7 @@ from ..ops.spelling import as_float, index_text
 from .context import Ctx
 from .emit import emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
-from .numba_kernels import DECORATOR, SIZE_BUDGET, VECTORISED, KernelEmitter
+from .numba_kernels import DECORATOR, SIZE_BUDGET, KernelEmitter
 from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
 from .schedule import backward_part
 
@@ -159,23 +159,15 @@ def size_test(family, g) -> str:
     return " + ".join(terms)
 
 
-# numba calls libm once per element for these (``numba_kernels.VECTORISED``): the
-# helpers' exp and log per element too
-LIBM_CALLS = {op: 1 for op in VECTORISED} | {
-    "log_softmax": 2,
-    "softmax": 1,
-    "max_shift": 0,
-}
-
-
 def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
     """``("N * C", 768)``: for each shape that k calls of libm functions run over, at
     most ``SIZE_BUDGET // k`` elements (the small kernels' measured limit)."""
     calls: dict[tuple, int] = {}
     for i in todo:
         node = g.nodes[i]
-        if node.shape and LIBM_CALLS.get(node.op):
-            calls[node.shape] = calls.get(node.shape, 0) + LIBM_CALLS[node.op]
+        k = PRIMS[node.op].libm_calls  # whole kernels spell exp, log, ... as NumPy
+        if node.shape and k:
+            calls[node.shape] = calls.get(node.shape, 0) + k
     out = []
     for shape, k in calls.items():
         dims = [P.dim(d, family.dims) for d in shape if d != 1]
