@@ -29,7 +29,7 @@ from .layout import (
 from .memory import owned
 from .naming import Namer
 from .numba_kernels import KernelEmitter
-from .numba_whole import whole_kernel
+from .numba_whole import WHOLE_KINDS, whole_kernel
 from .schedule import backward_part, schedule
 from .shadowing import Renamer
 from .targets import Target
@@ -396,7 +396,7 @@ class Family:
         )
         texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
         whole = []  # the numba target: the whole body as one kernel, where small
-        if self.target.kernels and kind == "value_and_grad":
+        if self.target.kernels and kind in WHOLE_KINDS:
             rets = partial(returned, kind)
             whole = whole_kernel(self, kind, g, todo, results, rets, blocks)
         used = identifiers(blocks, texts + whole)

@@ -22,6 +22,8 @@ and per-call overhead no longer matters (bench/README.md, "The numba target").
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ..core import printer as P
 from ..core.ir import reachable
 from ..core.prim import NUMBA, PRIMS
@@ -71,6 +73,10 @@ def reason(g, todo: list[int]) -> str | None:
             return g.nodes[i].op
     return None
 
+
+# the graph functions with a whole-function kernel (the hessian's batched tangents: not
+# measured)
+WHOLE_KINDS = ("value_and_grad", "jvp", "hvp")
 
 # the ``@numba.vectorize`` helpers (ufuncs) of whole-function kernels
 UFUNC_HELPERS = ("_select",)
@@ -178,13 +184,11 @@ def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
     return out
 
 
-def contiguous_tests(family, g, todo: list[int]) -> list[str]:
-    """``X.flags.c_contiguous`` of each input a matrix product reads (through a
-    transpose too): numba's ``np.dot`` warns and copies on other layouts."""
+def contiguous_tests(g, todo: list[int], params: dict[int, str]) -> list[str]:
+    """``X.flags.c_contiguous`` of each input (``params``: node -> variable) a matrix
+    product reads (through a transpose too): numba's ``np.dot`` warns and copies on
+    other layouts."""
     nodes, out = g.nodes, []
-    params = {
-        p.node: family.pnames[p.name] for p in g.params if p.name in family.pnames
-    }
     for i in todo:
         if nodes[i].op != "matmul":
             continue
@@ -214,57 +218,83 @@ def condition_lines(clauses: list[str]) -> list[str]:
     )
 
 
-def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
-    """The lines that call ``g``'s whole-function kernel (added to ``ctx.kernels``) where
-    the inputs are small, or the comment saying why there is none; ``returned(texts,
-    local)`` gives the ``return`` lines of the result texts; ``today``: the blocks of
-    the statements it would replace."""
+def skipped(g, todo: list[int], today) -> str | None:
+    """The comment saying why ``g``'s nodes ``todo`` get no whole-function kernel (an
+    operation without a numba spelling; a body that is one kernel already: ``today``,
+    the blocks of the statements it would replace), or None."""
     why = reason(g, todo)
     if why is not None:
-        return [f"# numba: no whole-function kernel: '{why}' has no numba spelling"]
+        return f"# numba: no whole-function kernel: '{why}' has no numba spelling"
     lines = [ln for b in today for ln in b.lines if not ln.lstrip().startswith("#")]
     if len(lines) <= ONE_KERNEL and any("_k" in ln for ln in lines):
-        return ["# numba: no whole-function kernel: the body is one kernel already"]
+        return "# numba: no whole-function kernel: the body is one kernel already"
+    return None
+
+
+def whole_body(family, kname: str, g, todo, bound, keep, namer, adjoints, values):
+    """The blocks and expressions of the body of the kernel ``kname`` (``emit_body``
+    with ``WholeEmitter``; its loops are added to ``ctx.kernels`` as ``kname_k1``...)."""
     ctx = family.ctx
-    namer, _, bound = family.graph_namer(g)
-    kname = f"_{family.name(kind)}_kernel"
     gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
-    gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]  # its loops: kname + "_k1"
-    blocks, exprs = emit_body(
-        g,
-        todo,
-        bound,
-        set(results),
-        namer,
-        gctx,
-        backward_part(g),
-        reachable(g.nodes, [g.output]),
-        WholeEmitter,
-    )
-    texts = [as_float(exprs[r]) for r in results]
-    texts = family.results(results, texts, set(), g)
-    used = identifiers(blocks, texts)
-    dims = [d for d in family.dims.values() if d in used]
-    params = family.params + dims
+    gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]
+    return emit_body(g, todo, bound, keep, namer, gctx, adjoints, values, WholeEmitter)
+
+
+def add_kernel(family, kname: str, params, blocks, returns: list[str]) -> None:
+    """The kernel ``kname(params)``, its body ``blocks`` then the lines ``returns``,
+    into ``ctx.kernels``."""
     lines = [DECORATOR, *signature(kname, params)]
     for item in body_lines(blocks):
         lines.append(f"    # {item['comment']}")
         lines += ["    " + ln for ln in item["lines"]]
-    lines += ["    " + ln for ln in returned(texts, "grads")]
-    ctx.kernels[kname] = [family.rn(ln) for ln in lines]
-    total, limit = size_test(family, g), WHOLE_LIMIT
-    loops = any(k.startswith(f"{kname}_k") for k in ctx.kernels)
+    lines += ["    " + ln for ln in returns]
+    family.ctx.kernels[kname] = [family.rn(ln) for ln in lines]
+
+
+def guarded_call(family, kname, g, todo, params, names, dims=None) -> list[str]:
+    """The ``if`` on the sizes (and layouts) that calls ``kname(params)``: ``g``'s inputs
+    (``names``: node -> variable) small enough for the whole kernel of its ``todo``;
+    ``dims``: the dimensions' variables (default: the family's)."""
+    sized = family if dims is None else SimpleNamespace(dims=dims)
+    total, limit = size_test(sized, g), WHOLE_LIMIT
+    loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
     if loops and all(g.nodes[i].op != "matmul" for i in todo):
         limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
         limit = VECTOR_LIMIT
     libm = []
-    for term, k in libm_tests(family, g, todo):
+    for term, k in libm_tests(sized, g, todo):
         if term == total:  # ``n <= 384``, not ``n <= 4096 and n <= 384``
             limit = min(limit, k)
         else:
             libm.append(f"{term} <= {k}")
-    tests = [f"{total} <= {limit}", *libm, *contiguous_tests(family, g, todo)]
+    tests = [f"{total} <= {limit}", *libm, *contiguous_tests(g, todo, names)]
     call = call_lines("    ", f"return {kname}", [family.rn(p) for p in params])
     note = "# small inputs: the whole body as one numba function; else the code below"
     return [note, *condition_lines(tests), *call]
+
+
+def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
+    """The lines that call ``g``'s whole-function kernel (added to ``ctx.kernels``) where
+    the inputs are small, or the comment saying why there is none; ``returned(texts,
+    local)`` gives the ``return`` lines of the result texts; ``today``: the blocks of
+    the statements it would replace."""
+    why = skipped(g, todo, today)
+    if why is not None:
+        return [why]
+    namer, _, bound = family.graph_namer(g)
+    kname = f"_{family.name(kind)}_kernel"
+    values = reachable(g.nodes, [g.output])
+    keep, adjoints = set(results), backward_part(g)
+    blocks, exprs = whole_body(
+        family, kname, g, todo, bound, keep, namer, adjoints, values
+    )
+    texts = [as_float(exprs[r]) for r in results]
+    texts = family.results(results, texts, set(), g)
+    used = identifiers(blocks, texts)
+    dims = [d for d in family.dims.values() if d in used]
+    tangents = [namer.names[p.node] for p in g.params[len(family.fn.params) :]]
+    params = family.params + tangents + dims
+    add_kernel(family, kname, params, blocks, returned(texts, "grads"))
+    names = dict(zip((p.node for p in g.params), family.params + tangents))
+    return guarded_call(family, kname, g, todo, params, names)
