@@ -132,7 +132,8 @@ XP_NO_CHECKS_DOC = [
 NUMBA_DOC = [
     "numba code (--target numba): runs of elementwise statements are @numba.njit",
     "kernels (the _k functions), compiled on first call and cached in __pycache__;",
-    "on small inputs, f_value_and_grad runs its whole body as one (the _kernel ones).",
+    "on small inputs, f_forward, f_backward, f_value_and_grad, f_jvp and f_hvp run",
+    "their whole bodies as one each (the _kernel ones).",
 ]
 
 

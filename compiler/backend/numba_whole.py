@@ -22,8 +22,6 @@ and per-call overhead no longer matters (bench/README.md, "The numba target").
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 from ..core import printer as P
 from ..core.ir import reachable
 from ..core.prim import NUMBA, PRIMS
@@ -240,36 +238,36 @@ def whole_body(family, kname: str, g, todo, bound, keep, namer, adjoints, values
     return emit_body(g, todo, bound, keep, namer, gctx, adjoints, values, WholeEmitter)
 
 
-def add_kernel(family, kname: str, params, blocks, returns: list[str]) -> None:
+def add_kernel(family, kname: str, params, blocks, returns, rn=None) -> None:
     """The kernel ``kname(params)``, its body ``blocks`` then the lines ``returns``,
-    into ``ctx.kernels``."""
+    into ``ctx.kernels`` (its names through ``rn``, default the family's renamer)."""
+    rn = family.rn if rn is None else rn
     lines = [DECORATOR, *signature(kname, params)]
     for item in body_lines(blocks):
         lines.append(f"    # {item['comment']}")
         lines += ["    " + ln for ln in item["lines"]]
     lines += ["    " + ln for ln in returns]
-    family.ctx.kernels[kname] = [family.rn(ln) for ln in lines]
+    family.ctx.kernels[kname] = [rn(ln) for ln in lines]
 
 
-def guarded_call(family, kname, g, todo, params, names, dims=None) -> list[str]:
+def guarded_call(family, kname, g, todo, params, names, rn=None) -> list[str]:
     """The ``if`` on the sizes (and layouts) that calls ``kname(params)``: ``g``'s inputs
-    (``names``: node -> variable) small enough for the whole kernel of its ``todo``;
-    ``dims``: the dimensions' variables (default: the family's)."""
-    sized = family if dims is None else SimpleNamespace(dims=dims)
-    total, limit = size_test(sized, g), WHOLE_LIMIT
+    (``names``: node -> variable) small enough for the whole kernel of its ``todo``."""
+    rn = family.rn if rn is None else rn
+    total, limit = size_test(family, g), WHOLE_LIMIT
     loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
     if loops and all(g.nodes[i].op != "matmul" for i in todo):
         limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
         limit = VECTOR_LIMIT
     libm = []
-    for term, k in libm_tests(sized, g, todo):
+    for term, k in libm_tests(family, g, todo):
         if term == total:  # ``n <= 384``, not ``n <= 4096 and n <= 384``
             limit = min(limit, k)
         else:
             libm.append(f"{term} <= {k}")
     tests = [f"{total} <= {limit}", *libm, *contiguous_tests(g, todo, names)]
-    call = call_lines("    ", f"return {kname}", [family.rn(p) for p in params])
+    call = call_lines("    ", f"return {kname}", [rn(p) for p in params])
     note = "# small inputs: the whole body as one numba function; else the code below"
     return [note, *condition_lines(tests), *call]
 
