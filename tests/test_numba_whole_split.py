@@ -12,6 +12,8 @@ from gradcheck import assert_fd_close, central_diff_grad
 from numba_cases import ROOT, as_tuple, close, needs_numba, point
 from test_numba_whole_forward import IDS, WHOLE, kernel, load, spy, text
 
+from gradc import compile_source
+
 pytestmark = [needs_numba, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
@@ -116,3 +118,17 @@ def _logistic_loss_backward_kernel(
     # line 16: return data + lam * sum(w ** 2)
 """
     assert call in out
+
+
+def test_no_whole_kernel_where_every_input_is_a_scalar():
+    """A backward of scalars alone (its forward keeps ``clip``, which has no numba
+    spelling): no size to test, no kernel (the language oracle's seed 57)."""
+    source = """\
+def f(x1: Scalar, x2: Scalar) -> Scalar:
+    t = where(x2 > 0, x1, clip(x2, -0.5, 0.75))
+    return sin(t) * t
+"""
+    out = compile_source(source, target="numba")
+    note = "    # numba: no whole-function kernel: every input is a scalar\n"
+    assert note in out.split("def f_backward(")[1]
+    assert "_kernel(" not in out

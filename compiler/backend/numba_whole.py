@@ -84,6 +84,10 @@ WHOLE_HELPERS = (
     "_pick",
     "_sum_rows",
     "_sum_cols",
+    "_max_rows",
+    "_max_cols",
+    "_min_rows",
+    "_min_cols",
     "_log_softmax_rows",
     "_softmax_rows",
     "_max_shift_rows",
@@ -226,6 +230,8 @@ def skipped(g, todo: list[int], today) -> str | None:
     lines = [ln for b in today for ln in b.lines if not ln.lstrip().startswith("#")]
     if len(lines) <= ONE_KERNEL and any("_k" in ln for ln in lines):
         return "# numba: no whole-function kernel: the body is one kernel already"
+    if all(not g.nodes[p.node].shape for p in g.params):  # NumPy on 0-d arrays
+        return "# numba: no whole-function kernel: every input is a scalar"
     return None
 
 
