@@ -6,15 +6,25 @@ gradients (1e-12) and central differences'."""
 
 from __future__ import annotations
 
+import functools
+import os
+from unittest import mock
+
 import numpy as np
 import pytest
 from gradcheck import assert_fd_close, central_diff_grad
 from numba_cases import ROOT, as_tuple, close, needs_numba, point
-from test_numba_whole_forward import IDS, WHOLE, kernel, load, spy, text
+from test_numba_whole_forward import IDS, WHOLE, cache_dir, kernel, load, spy, text
 
-from gradc import compile_source
+from gradc import compile_source, load_source
 
 pytestmark = [needs_numba, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+@functools.cache
+def load_text(source: str, target: str):
+    with mock.patch.dict(os.environ, {"GRADC_CACHE_DIR": cache_dir()}):
+        return load_source(source, target=target)
 
 
 def test_forward_and_backward_kernels_where_value_and_grad_has_one():
@@ -132,3 +142,32 @@ def f(x1: Scalar, x2: Scalar) -> Scalar:
     note = "    # numba: no whole-function kernel: every input is a scalar\n"
     assert note in out.split("def f_backward(")[1]
     assert "_kernel(" not in out
+
+
+RENAMED = """\
+def f(W: Matrix[n, m], math: Vector[m]) -> Scalar:
+    h = W @ math
+    return sum(tanh(h) * h) + sum(math * math)
+"""
+
+
+def test_a_parameter_named_like_a_module_is_passed_once_renamed():
+    """``math`` is the parameter's own name in the signature (``math_`` inside): the
+    kernels' calls pass it as ``math``, not as the module's alias ``_math`` (the
+    language oracle's seed 129), and the results are the NumPy target's."""
+    out = compile_source(RENAMED, target="numba")
+    assert "return _f_forward_kernel(W, math)\n" in out
+    assert "return _f_value_and_grad_kernel(W, math)\n" in out
+    ref = load_text(RENAMED, "numpy")
+    m = load_text(RENAMED, "numba")
+    rng = np.random.default_rng(0)
+    x = [rng.standard_normal((4, 3)), rng.standard_normal(3)]
+    want_v, want_g = ref.f_value_and_grad(*x)
+    v, g = m.f_value_and_grad(*x)
+    close(v, want_v)
+    for got, want in zip(g, want_g, strict=True):
+        close(got, want)
+    value, cache = m.f_forward(*x)
+    close(value, want_v)
+    for got, want in zip(m.f_backward(1.0, cache), want_g, strict=True):
+        close(got, want)

@@ -256,10 +256,10 @@ def add_kernel(family, kname: str, params, blocks, returns, rn=None) -> None:
     family.ctx.kernels[kname] = [rn(ln) for ln in lines]
 
 
-def guarded_call(family, kname, g, todo, params, names, rn=None) -> list[str]:
+def guarded_call(family, kname, g, todo, params, names) -> list[str]:
     """The ``if`` on the sizes (and layouts) that calls ``kname(params)``: ``g``'s inputs
-    (``names``: node -> variable) small enough for the whole kernel of its ``todo``."""
-    rn = family.rn if rn is None else rn
+    (``names``: node -> variable) small enough for the whole kernel of its ``todo``; in
+    the variables' names (the caller renames its lines: ``family.rn``, once)."""
     total, limit = size_test(family, g), WHOLE_LIMIT
     loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
     if loops and all(g.nodes[i].op != "matmul" for i in todo):
@@ -273,7 +273,7 @@ def guarded_call(family, kname, g, todo, params, names, rn=None) -> list[str]:
         else:
             libm.append(f"{term} <= {k}")
     tests = [f"{total} <= {limit}", *libm, *contiguous_tests(g, todo, names)]
-    call = call_lines("    ", f"return {kname}", [rn(p) for p in params])
+    call = call_lines("    ", f"return {kname}", params)
     note = "# small inputs: the whole body as one numba function; else the code below"
     return [note, *condition_lines(tests), *call]
 

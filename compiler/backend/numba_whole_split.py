@@ -82,7 +82,7 @@ def backward_kernel(family, sched, today, seed: str, cache_names) -> list[str]:
     dims = [d for d in family.dims.values() if d in used and d not in cache_names]
     params = [seed] + [c for c in cache_names if c in used] + dims
     names = dict(zip(sched.cache, cache_names))
-    call = guarded_call(family, kname, fn, sched.backward, params, names, str)
+    call = guarded_call(family, kname, fn, sched.backward, params, names)
     lines = []
     for d, var in family.dims.items():
         read = re.search(rf"\b{var}\b", "\n".join(call))
