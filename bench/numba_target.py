@@ -5,6 +5,7 @@
     python bench/numba_target.py --section latency
     python bench/numba_target.py --section threshold   # the chain's kernel by size
     python bench/numba_target.py --section whole [--case NAME]  # whole kernels by size
+    python bench/numba_target.py --section derived [--case NAME]  # forward, jvp, hvp
 
 1. ``runtime``: every case of bench/cases (its --quick sizes; ``--full``: all): the
    numba target's ``f_value_and_grad`` beside the NumPy target's, hand-written NumPy
@@ -55,10 +56,10 @@ from gradc.backend import numba_whole  # noqa: E402
 PEERS = ("jax", "pytensor", "torch", "autograd")
 
 
-def module(case: str, target: str):
+def module(case: str, target: str, **kw):
     path = BENCH / "cases" / f"{case}.grad"
     text, rel = path.read_text(), path.relative_to(ROOT).as_posix()
-    return gradc.load_source(text, filename=rel, target=target)
+    return gradc.load_source(text, filename=rel, target=target, **kw)
 
 
 def pytensor_build(case_name: str, inputs: tuple, wrt: tuple[int, ...]):
@@ -317,21 +318,81 @@ WHOLE_SIZES = {
 }
 
 
-def limited(case: str, limit: int, budget: int):
+LIMITS = ("WHOLE_LIMIT", "LOOP_LIMIT", "VECTOR_LIMIT")
+
+
+def limited(case: str, limit: int, budget: int, **kw):
     """The numba target's module of ``case`` compiled with the whole kernels' limits
-    (``WHOLE_LIMIT``, ``LOOP_LIMIT``) set to ``limit`` elements and ``budget`` (libm
-    calls)."""
-    saved = numba_whole.WHOLE_LIMIT, numba_whole.LOOP_LIMIT, numba_whole.SIZE_BUDGET
-    numba_whole.WHOLE_LIMIT = numba_whole.LOOP_LIMIT = limit
+    (``WHOLE_LIMIT``, ``LOOP_LIMIT``, ``VECTOR_LIMIT``) set to ``limit`` elements and
+    ``budget`` (libm calls)."""
+    saved = [getattr(numba_whole, k) for k in (*LIMITS, "SIZE_BUDGET")]
+    for k in LIMITS:
+        setattr(numba_whole, k, limit)
     numba_whole.SIZE_BUDGET = budget
     try:
-        return module(case, "numba")
+        return module(case, "numba", **kw)
     finally:
-        (
-            numba_whole.WHOLE_LIMIT,
-            numba_whole.LOOP_LIMIT,
-            numba_whole.SIZE_BUDGET,
-        ) = saved
+        for k, v in zip((*LIMITS, "SIZE_BUDGET"), saved):
+            setattr(numba_whole, k, v)
+
+
+def derived_calls(m, name: str, x: list, wrt: tuple) -> dict:
+    """``f_forward`` then ``f_backward``, ``f_jvp`` and ``f_hvp`` of module ``m`` on
+    ``x`` (tangents: the differentiated inputs themselves)."""
+    fwd, bwd = getattr(m, f"{name}_forward"), getattr(m, f"{name}_backward")
+    t = [x[k] for k in wrt]
+
+    def fwd_bwd():
+        return bwd(1.0, fwd(*x)[1])
+
+    return {
+        "fwd+bwd": fwd_bwd,
+        "jvp": functools.partial(getattr(m, f"{name}_jvp"), *x, *t),
+        "hvp": functools.partial(getattr(m, f"{name}_hvp"), *x, *t),
+    }
+
+
+def section_derived(profile, names: list[str] | None) -> None:
+    """``f_forward`` + ``f_backward``, ``f_jvp`` and ``f_hvp`` at the --quick sizes under
+    the whole kernels' limits: the numba target (whole kernels), the same module without
+    them (its statements: limit -1) and the NumPy target, interleaved."""
+    print(
+        "time of the numba target; statements / it, NumPy target / it (above 1: faster)"
+    )
+    print(
+        f"  {'case':13s} {'size':14s}"
+        + "".join(f" {k:>26s}" for k in ("fwd+bwd", "jvp", "hvp"))
+    )
+    for case in CASES:
+        if names and case.name not in names:
+            continue
+        mods = {
+            "whole": module(case.name, "numba", jvp=True, hvp=True),
+            "stmts": limited(case.name, -1, 1536, jvp=True, hvp=True),
+            "numpy": module(case.name, "numpy", jvp=True, hvp=True),
+        }
+        for size in case.sizes:
+            if not size.quick:
+                continue
+            x = list(case.inputs(size.dims))
+            row = f"  {case.name:13s} {size.label:14s}"
+            for kind in ("fwd+bwd", "jvp", "hvp"):
+                try:
+                    systems = {
+                        k: derived_calls(m, case.name, x, case.wrt)[kind]
+                        for k, m in mods.items()
+                    }
+                except AttributeError:  # no f_forward: a scalar circuit
+                    row += f" {'-':>26s}"
+                    continue
+                for f in systems.values():
+                    f()
+                samples, _ = time_interleaved(systems, profile)
+                t = statistics.median(samples["whole"])
+                a = paired_ratio(samples, "stmts", "whole")
+                b = paired_ratio(samples, "numpy", "whole")
+                row += f" {fmt(t):>12s} {a:6.2f} {b:6.2f}"
+            print(row, flush=True)
 
 
 def section_whole(profile, names: list[str] | None) -> None:
@@ -369,7 +430,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--section",
-        choices=("runtime", "latency", "threshold", "whole"),
+        choices=("runtime", "latency", "threshold", "whole", "derived"),
         action="append",
     )
     parser.add_argument("--case", action="append")
@@ -384,6 +445,8 @@ def main(argv=None) -> int:
         section_threshold(PROFILES["quick"])
     if "whole" in sections:
         section_whole(PROFILES["quick"], args.case)
+    if "derived" in sections:
+        section_derived(PROFILES["quick"], args.case)
     return 0
 
 

@@ -29,7 +29,8 @@ from .layout import (
 from .memory import owned
 from .naming import Namer
 from .numba_kernels import KernelEmitter
-from .numba_whole import whole_kernel
+from .numba_whole import WHOLE_KINDS, whole_kernel
+from .numba_whole_split import whole_split
 from .schedule import backward_part, schedule
 from .shadowing import Renamer
 from .targets import Target
@@ -236,15 +237,14 @@ class Family:
         if self.target.public:
             out.append(self.wrapper("value", "forward", 0))
         returned = self.results([fn.output], [fexprs[fn.output]], set(), fn)[0]
+        fwhole, bwhole = whole_split(self, sched, fblocks, bblocks, seed, cache_names)
+        used = identifiers(fblocks, [value_name] + cache_names + fwhole)
         forward = lay_out(
             self.name("forward"),
             params,
             docstring(fn, "forward", [self.rn(c) for c in cache_names])
             + tape_note(fn, sched.cache, fexprs),
-            self.rn.lines(
-                self.inputs(fn, identifiers(fblocks, [value_name] + cache_names))
-                + body_lines(fblocks)
-            ),
+            self.rn.lines(self.inputs(fn, used) + fwhole + body_lines(fblocks)),
             pack + [f"return {self.rn(returned)}, {local}"],
         )
         out.append(self.guard(forward, "forward", params, fn.nodes, sched.forward))
@@ -255,7 +255,7 @@ class Family:
             self.name("backward"),
             [seed, "cache"],
             docstring(fn, "backward", [], seed),
-            unpack + seed_check + body_lines(bblocks),
+            unpack + seed_check + bwhole + body_lines(bblocks),
             return_lines(gtexts),
         )
         args = [seed, "cache"]
@@ -397,7 +397,7 @@ class Family:
         )
         texts = self.results(results, [as_float(exprs[r]) for r in results], set(), g)
         whole = []  # the numba target: the whole body as one kernel, where small
-        if self.target.kernels and kind == "value_and_grad":
+        if self.target.kernels and kind in WHOLE_KINDS:
             rets = partial(returned, kind)
             whole = whole_kernel(self, kind, g, todo, results, rets, blocks)
         used = identifiers(blocks, texts + whole)

@@ -32,6 +32,10 @@ HELPER_NEEDS = {
     "_softplus_scalar": ("math",),
     "_erf": ("math",),
     "_max_shift_rows": ("math",),
+    "_max_rows": ("math",),
+    "_max_cols": ("math",),
+    "_min_rows": ("math",),
+    "_min_cols": ("math",),
     "_log_softmax_rows": ("math", "_max_shift_rows"),
     "_softmax_rows": ("math",),
     "_im2col": ("_windows",),
@@ -142,7 +146,8 @@ XP_NO_CHECKS_DOC = [
 NUMBA_DOC = [
     "numba code (--target numba): runs of elementwise statements are @numba.njit",
     "kernels (the _k functions), compiled on first call and cached in __pycache__;",
-    "on small inputs, f_value_and_grad runs its whole body as one (the _kernel ones).",
+    "on small inputs, f_forward, f_backward, f_value_and_grad, f_jvp and f_hvp run",
+    "their whole bodies as one each (the _kernel ones).",
 ]
 
 

@@ -27,12 +27,7 @@ from .context import Ctx
 from .emit import Emitter, accumulations, cite
 from .layout import LINE_LIMIT, call_lines, signature
 from .numba_loops import axis_sum, broadcasts, index_of, inner_sum, sum_target
-from .numba_vector_math import (
-    VECTOR_SPELLINGS,
-    calls_helpers,
-    sum_line,
-    with_contract,
-)
+from .numba_vector_math import calls_helpers, sum_line, vector_spelling, with_contract
 from .targets import MATH as MATH_TARGET
 
 #: the decorator of every kernel and of the float helpers kernels call
@@ -70,23 +65,23 @@ def kernel_pow(node, a, ctx) -> P.Expr:
 
 
 # Elementwise functions that NumPy runs with SIMD code (numba calls libm's per element:
-# tanh 10x, log1p 1.5x, exp 1.2x slower): a kernel calling k of them per element runs
-# only up to SIZE_BUDGET // k elements, NumPy's statements above (the benchmark's chain
-# of 4 such calls: the kernel 1.4x faster than NumPy at 250 elements, 0.8x at 500;
-# bench/README.md, "The numba target").
-VECTORISED = frozenset(
-    "exp log log1p expm1 sin cos tan tanh sigmoid softplus erf arctan2".split()
-)
+# tanh 10x, log1p 1.5x, exp 1.2x slower; an op's ``libm_calls``): a kernel calling k of
+# them per element runs only up to SIZE_BUDGET // k elements, NumPy's statements above
+# (the benchmark's chain of 4 such calls: the kernel 1.4x faster than NumPy at 250
+# elements, 0.8x at 500; bench/README.md, "The numba target").
 SIZE_BUDGET = 1536
 
-# spellings in a kernel that differ from the ``math`` target's (exp, log, tanh, ...:
-# vectorisable helpers, ``numba_vector_math``, exempt from SIZE_BUDGET)
-KERNEL_SPELLINGS = {"pow": kernel_pow, **VECTOR_SPELLINGS}
+
+def kernel_spelling(op: str):
+    """An op's spelling in a kernel where it differs from the ``math`` target's (exp,
+    log, tanh, ...: vectorisable helpers, ``numba_vector_math``, exempt from
+    SIZE_BUDGET), or None."""
+    return kernel_pow if op == "pow" else vector_spelling(op)
 
 
 def libm_call(op: str) -> bool:
     """Whether a kernel computes ``op`` by a libm call (SIMD in NumPy, not in numba)."""
-    return op in VECTORISED and op not in VECTOR_SPELLINGS
+    return PRIMS[op].libm_calls > 0 and PRIMS[op].numba_vector is None
 
 
 def compiles(op: str) -> bool:
@@ -392,7 +387,7 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
                 args.append(spell(nodes[a], [], mctx))
             else:
                 args.append(local[a])
-        emit = KERNEL_SPELLINGS.get(node.op)
+        emit = kernel_spelling(node.op)
         e = emit(node, args, mctx) if emit else spell(node, args, mctx)
         local[m] = P.name(fresh("v"))
         loop.append(f"{local[m].text} = {e.text}")

@@ -3,10 +3,11 @@
 numba compiles ``math.exp``, ``math.tanh``, ``math.log1p``, ... in a kernel's loop as one
 libm call per element (this llvmlite has no SVML), which keeps the loop scalar: NumPy's
 SIMD loops ran 2.5x faster on a million elements, so such kernels were limited to
-``numba_kernels.SIZE_BUDGET // k`` elements. The helpers named here
-(``templates/helpers.py.j2``) compute exp, expm1, log, log1p, tanh, sigmoid and softplus
-of a float64 as branch-free arithmetic (range reduction, a polynomial, selects for the
-special cases, the exponent read and written through ``np.float64(x).view(np.int64)``):
+``numba_kernels.SIZE_BUDGET // k`` elements. The helpers (``templates/helpers.py.j2``;
+each op's ``numba_vector`` names its own) compute exp, expm1, log, log1p, tanh, sigmoid
+and softplus of a float64 as branch-free arithmetic (range reduction, a polynomial,
+selects for the special cases, the exponent read and written through
+``np.float64(x).view(np.int64)``):
 numba inlines them and LLVM vectorises the kernel's loop, and a kernel calling only
 these runs at every size. Their error is at most 1 ulp against the exact value and 2
 against ``math``'s functions, measured in ``tests/test_numba_vector_math.py``.
@@ -19,6 +20,7 @@ flag, so the sum becomes one partial sum per SIMD lane.
 from __future__ import annotations
 
 from ..core import printer as P
+from ..core.prim import PRIMS
 
 # the decorator of the vectorisable helpers: numba inlines them into the kernel's IR
 # (LLVM's inliner left the larger ones, _vtanh, as calls, which keep the loop scalar)
@@ -28,16 +30,6 @@ VECTOR_DECORATOR = '@numba.njit(cache=True, error_model="numpy", inline="always"
 # bounds hold either way); no other fast-math flag, so the exact steps (Cody-Waite
 # reduction, Fast2Sum, the selects on nan and inf) stay exact.
 FMA_DECORATOR = '@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})'
-# op -> the helper a kernel calls for it, on one float
-VECTOR_FUNCTIONS = {
-    "exp": "_vexp",
-    "expm1": "_vexpm1",
-    "log": "_vlog",
-    "log1p": "_vlog1p",
-    "tanh": "_vtanh",
-    "sigmoid": "_vsigmoid",
-    "softplus": "_vsoftplus",
-}
 # the reassociating add of a kernel's sums: a numba intrinsic
 SUM_ADD = "_radd"
 INTRINSIC_HELPERS = (SUM_ADD,)
@@ -66,7 +58,11 @@ def vector_call(name: str):
     return emit
 
 
-VECTOR_SPELLINGS = {op: vector_call(name) for op, name in VECTOR_FUNCTIONS.items()}
+def vector_spelling(op: str):
+    """The kernel spelling of ``op`` as a call of its vectorisable helper (its record's
+    ``numba_vector``), or None."""
+    name = PRIMS[op].numba_vector
+    return vector_call(name) if name else None
 
 
 def with_contract(decorator: str) -> str:
@@ -80,7 +76,7 @@ def with_contract(decorator: str) -> str:
 def calls_helpers(ops) -> bool:
     """Whether a kernel computing ``ops`` calls a vectorisable helper (its decorator is
     then ``FMA_DECORATOR``)."""
-    return any(op in VECTOR_FUNCTIONS for op in ops)
+    return any(PRIMS[op].numba_vector for op in ops)
 
 
 def sum_line(target: str, term: str, ctx) -> str:

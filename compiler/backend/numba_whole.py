@@ -16,7 +16,7 @@ function with a node spelled neither way keeps today's code (``reason`` names th
 operation in a comment over the body): never a failure at call time.
 
 Above ``WHOLE_LIMIT`` elements of the largest inputs the function runs today's code:
-numba calls libm per element where NumPy runs SIMD loops (``numba_kernels.VECTORISED``),
+numba calls libm per element where NumPy runs SIMD loops (an op's ``libm_calls``),
 and per-call overhead no longer matters (bench/README.md, "The numba target").
 """
 
@@ -30,7 +30,7 @@ from ..ops.spelling import as_float, index_text
 from .context import Ctx
 from .emit import emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
-from .numba_kernels import DECORATOR, SIZE_BUDGET, VECTORISED, KernelEmitter
+from .numba_kernels import DECORATOR, SIZE_BUDGET, KernelEmitter
 from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
 from .schedule import backward_part
 
@@ -72,6 +72,10 @@ def reason(g, todo: list[int]) -> str | None:
     return None
 
 
+# the graph functions with a whole-function kernel (the hessian's batched tangents: not
+# measured)
+WHOLE_KINDS = ("value_and_grad", "jvp", "hvp")
+
 # the ``@numba.vectorize`` helpers (ufuncs) of whole-function kernels
 UFUNC_HELPERS = ("_select",)
 # the jitted helpers of whole-function kernels (``templates/helpers.py.j2``)
@@ -80,6 +84,10 @@ WHOLE_HELPERS = (
     "_pick",
     "_sum_rows",
     "_sum_cols",
+    "_max_rows",
+    "_max_cols",
+    "_min_rows",
+    "_min_cols",
     "_log_softmax_rows",
     "_softmax_rows",
     "_max_shift_rows",
@@ -159,23 +167,15 @@ def size_test(family, g) -> str:
     return " + ".join(terms)
 
 
-# numba calls libm once per element for these (``numba_kernels.VECTORISED``): the
-# helpers' exp and log per element too
-LIBM_CALLS = {op: 1 for op in VECTORISED} | {
-    "log_softmax": 2,
-    "softmax": 1,
-    "max_shift": 0,
-}
-
-
 def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
     """``("N * C", 768)``: for each shape that k calls of libm functions run over, at
     most ``SIZE_BUDGET // k`` elements (the small kernels' measured limit)."""
     calls: dict[tuple, int] = {}
     for i in todo:
         node = g.nodes[i]
-        if node.shape and LIBM_CALLS.get(node.op):
-            calls[node.shape] = calls.get(node.shape, 0) + LIBM_CALLS[node.op]
+        k = PRIMS[node.op].libm_calls  # whole kernels spell exp, log, ... as NumPy
+        if node.shape and k:
+            calls[node.shape] = calls.get(node.shape, 0) + k
     out = []
     for shape, k in calls.items():
         dims = [P.dim(d, family.dims) for d in shape if d != 1]
@@ -186,13 +186,11 @@ def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
     return out
 
 
-def contiguous_tests(family, g, todo: list[int]) -> list[str]:
-    """``X.flags.c_contiguous`` of each input a matrix product reads (through a
-    transpose too): numba's ``np.dot`` warns and copies on other layouts."""
+def contiguous_tests(g, todo: list[int], params: dict[int, str]) -> list[str]:
+    """``X.flags.c_contiguous`` of each input (``params``: node -> variable) a matrix
+    product reads (through a transpose too): numba's ``np.dot`` warns and copies on
+    other layouts."""
     nodes, out = g.nodes, []
-    params = {
-        p.node: family.pnames[p.name] for p in g.params if p.name in family.pnames
-    }
     for i in todo:
         if nodes[i].op != "matmul":
             continue
@@ -222,46 +220,48 @@ def condition_lines(clauses: list[str]) -> list[str]:
     )
 
 
-def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
-    """The lines that call ``g``'s whole-function kernel (added to ``ctx.kernels``) where
-    the inputs are small, or the comment saying why there is none; ``returned(texts,
-    local)`` gives the ``return`` lines of the result texts; ``today``: the blocks of
-    the statements it would replace."""
+def skipped(g, todo: list[int], today) -> str | None:
+    """The comment saying why ``g``'s nodes ``todo`` get no whole-function kernel (an
+    operation without a numba spelling; a body that is one kernel already: ``today``,
+    the blocks of the statements it would replace), or None."""
     why = reason(g, todo)
     if why is not None:
-        return [f"# numba: no whole-function kernel: '{why}' has no numba spelling"]
+        return f"# numba: no whole-function kernel: '{why}' has no numba spelling"
     lines = [ln for b in today for ln in b.lines if not ln.lstrip().startswith("#")]
     if len(lines) <= ONE_KERNEL and any("_k" in ln for ln in lines):
-        return ["# numba: no whole-function kernel: the body is one kernel already"]
+        return "# numba: no whole-function kernel: the body is one kernel already"
+    if all(not g.nodes[p.node].shape for p in g.params):  # NumPy on 0-d arrays
+        return "# numba: no whole-function kernel: every input is a scalar"
+    return None
+
+
+def whole_body(family, kname: str, g, todo, bound, keep, namer, adjoints, values):
+    """The blocks and expressions of the body of the kernel ``kname`` (``emit_body``
+    with ``WholeEmitter``; its loops are added to ``ctx.kernels`` as ``kname_k1``...)."""
     ctx = family.ctx
-    namer, _, bound = family.graph_namer(g)
-    kname = f"_{family.name(kind)}_kernel"
     gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
-    gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]  # its loops: kname + "_k1"
-    blocks, exprs = emit_body(
-        g,
-        todo,
-        bound,
-        set(results),
-        namer,
-        gctx,
-        backward_part(g),
-        reachable(g.nodes, [g.output]),
-        WholeEmitter,
-    )
-    texts = [as_float(exprs[r]) for r in results]
-    texts = family.results(results, texts, set(), g)
-    used = identifiers(blocks, texts)
-    dims = [d for d in family.dims.values() if d in used]
-    params = family.params + dims
+    gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]
+    return emit_body(g, todo, bound, keep, namer, gctx, adjoints, values, WholeEmitter)
+
+
+def add_kernel(family, kname: str, params, blocks, returns, rn=None) -> None:
+    """The kernel ``kname(params)``, its body ``blocks`` then the lines ``returns``,
+    into ``ctx.kernels`` (its names through ``rn``, default the family's renamer)."""
+    rn = family.rn if rn is None else rn
     lines = [DECORATOR, *signature(kname, params)]
     for item in body_lines(blocks):
         lines.append(f"    # {item['comment']}")
         lines += ["    " + ln for ln in item["lines"]]
-    lines += ["    " + ln for ln in returned(texts, "grads")]
-    ctx.kernels[kname] = [family.rn(ln) for ln in lines]
+    lines += ["    " + ln for ln in returns]
+    family.ctx.kernels[kname] = [rn(ln) for ln in lines]
+
+
+def guarded_call(family, kname, g, todo, params, names) -> list[str]:
+    """The ``if`` on the sizes (and layouts) that calls ``kname(params)``: ``g``'s inputs
+    (``names``: node -> variable) small enough for the whole kernel of its ``todo``; in
+    the variables' names (the caller renames its lines: ``family.rn``, once)."""
     total, limit = size_test(family, g), WHOLE_LIMIT
-    loops = any(k.startswith(f"{kname}_k") for k in ctx.kernels)
+    loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
     if loops and all(g.nodes[i].op != "matmul" for i in todo):
         limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
@@ -272,7 +272,33 @@ def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
             limit = min(limit, k)
         else:
             libm.append(f"{term} <= {k}")
-    tests = [f"{total} <= {limit}", *libm, *contiguous_tests(family, g, todo)]
-    call = call_lines("    ", f"return {kname}", [family.rn(p) for p in params])
+    tests = [f"{total} <= {limit}", *libm, *contiguous_tests(g, todo, names)]
+    call = call_lines("    ", f"return {kname}", params)
     note = "# small inputs: the whole body as one numba function; else the code below"
     return [note, *condition_lines(tests), *call]
+
+
+def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
+    """The lines that call ``g``'s whole-function kernel (added to ``ctx.kernels``) where
+    the inputs are small, or the comment saying why there is none; ``returned(texts,
+    local)`` gives the ``return`` lines of the result texts; ``today``: the blocks of
+    the statements it would replace."""
+    why = skipped(g, todo, today)
+    if why is not None:
+        return [why]
+    namer, _, bound = family.graph_namer(g)
+    kname = f"_{family.name(kind)}_kernel"
+    values = reachable(g.nodes, [g.output])
+    keep, adjoints = set(results), backward_part(g)
+    blocks, exprs = whole_body(
+        family, kname, g, todo, bound, keep, namer, adjoints, values
+    )
+    texts = [as_float(exprs[r]) for r in results]
+    texts = family.results(results, texts, set(), g)
+    used = identifiers(blocks, texts)
+    dims = [d for d in family.dims.values() if d in used]
+    tangents = [namer.names[p.node] for p in g.params[len(family.fn.params) :]]
+    params = family.params + tangents + dims
+    add_kernel(family, kname, params, blocks, returned(texts, "grads"))
+    names = dict(zip((p.node for p in g.params), family.params + tangents))
+    return guarded_call(family, kname, g, todo, params, names)

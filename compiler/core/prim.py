@@ -37,6 +37,11 @@ class Prim:
       where it is the NumPy one (a statement op: its statements, ``WholeEmitter``'s), or
       its own (``ops/numba_spelling.py``); ``numba_when(nodes, node) -> bool``: whether
       it covers ``node`` (its attributes, its arguments' shapes; None: every node).
+    - ``numba_vector``: the vectorisable float helper the numba target's kernels call for
+      an elementwise op (``_vexp``; ``backend/numba_vector_math.py``), None: its ``MATH``
+      spelling. ``libm_calls``: the libm calls numba makes per element computing it as
+      NumPy spells it (NumPy runs them as SIMD loops): they bound the sizes of the
+      kernels that make them (``SIZE_BUDGET``, ``backend/numba_kernels.py``).
     - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
       builder ``b``, the gradient each input receives from upstream gradient ``g`` of
       node ``i``. A contribution may keep the node's own (broadcast) shape: the driver
@@ -97,6 +102,8 @@ class Prim:
     view: bool = False
     zero_d: bool = False
     numba_when: Callable | None = None
+    numba_vector: str | None = None
+    libm_calls: int = 0
 
     @property
     def emit(self) -> Callable | None:

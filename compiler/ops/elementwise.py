@@ -95,6 +95,8 @@ unary(
     local=lambda g, x, y: g * y,
     sym=sympy.exp,
     fusible=True,
+    numba_vector="_vexp",
+    libm_calls=1,
 )
 unary(
     "log",
@@ -105,6 +107,8 @@ unary(
     sym=sympy.log,
     fusible=True,
     domain=Above(0.0),
+    numba_vector="_vlog",
+    libm_calls=1,
 )
 unary(
     "log1p",
@@ -115,6 +119,8 @@ unary(
     sym=log1p,
     fusible=True,
     domain=Above(-1.0),
+    numba_vector="_vlog1p",
+    libm_calls=1,
 )
 # expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
 unary(
@@ -125,6 +131,8 @@ unary(
     local=lambda g, x, y: g * x.op("exp"),
     sym=expm1,
     fusible=True,
+    numba_vector="_vexpm1",
+    libm_calls=1,
 )
 unary(
     "sqrt",
@@ -165,6 +173,7 @@ unary(
     local=lambda g, x, y: g * x.op("cos"),
     sym=sympy.sin,
     fusible=True,
+    libm_calls=1,
 )
 unary(
     "cos",
@@ -174,6 +183,7 @@ unary(
     local=lambda g, x, y: -(g * x.op("sin")),
     sym=sympy.cos,
     fusible=True,
+    libm_calls=1,
 )
 unary(
     "tan",
@@ -183,6 +193,7 @@ unary(
     local=lambda g, x, y: g * (1 + y * y),
     sym=sympy.tan,
     fusible=True,
+    libm_calls=1,
 )
 # tanh' = 1 - y**2 and sigmoid' = s * (1 - s), from the node's own output (as JAX and the
 # lecture write them: no second exp; where y nears +-1 the cancellation costs relative
@@ -196,6 +207,8 @@ unary(
     sym=sympy.tanh,
     fusible=True,
     raises_on_floats=False,
+    numba_vector="_vtanh",
+    libm_calls=1,
 )
 # the scalar sigmoid guards its exp: it never raises
 unary(
@@ -208,6 +221,8 @@ unary(
     fusible=True,
     raises_on_floats=False,
     glyph="σ",
+    numba_vector="_vsigmoid",
+    libm_calls=1,
 )
 unary(
     "softplus",
@@ -218,6 +233,8 @@ unary(
     sym=softplus,
     fusible=True,
     raises_on_floats=False,
+    numba_vector="_vsoftplus",
+    libm_calls=1,
 )
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary(
@@ -241,6 +258,7 @@ unary(
     sym_read=(erf, sympy.erf),
     fusible=True,
     raises_on_floats=False,
+    libm_calls=1,
 )
 # sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
 unary(
@@ -277,4 +295,5 @@ prim(
     form="binary",
     raises_on_floats=False,
     kinks=arctan2_kinks,
+    libm_calls=1,
 )

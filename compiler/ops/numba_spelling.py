@@ -38,16 +38,24 @@ def matrices(nodes, node) -> bool:
 
 
 def whole_or_one_axis(nodes, node) -> bool:
-    """A reduction of a scalar or of everything; a sum or mean also of one axis."""
+    """A reduction of a scalar or of everything; a sum or mean also of one axis, a max
+    or min of one axis of a matrix (``_max_rows``, ...)."""
     shape = nodes[node.args[0]].shape
     if not shape or (node.attr("axis") is None and not node.attr("keepdims")):
         return True
-    return node.op in ("sum", "mean") and one_axis(node, len(shape)) is not None
+    if node.op not in ("sum", "mean") and len(shape) != 2:
+        return False
+    return one_axis(node, len(shape)) is not None
 
 
 def of_rows(nodes, node) -> bool:
     """Over the rows of a matrix (axis 1)."""
     return len(nodes[node.args[0]].shape) == 2 and one_axis(node, 2) == 1
+
+
+def of_scalar(nodes, node) -> bool:
+    """Of a scalar argument (``np.full``)."""
+    return bool(node.args) and nodes[node.args[0]].shape == ()
 
 
 def basic_or_pick(nodes, node) -> bool:
@@ -60,7 +68,8 @@ def basic_or_pick(nodes, node) -> bool:
 
 def reduce_emit(node, a, ctx) -> P.Expr:
     """``x.sum(axis=k)`` (numba has no ``keepdims``: the axis put back with None), over
-    the count for a mean; on a scalar, the scalar."""
+    the count for a mean; of a matrix, ``_sum_rows(x)``, ``_max_cols(x)``, ...; on a
+    scalar, the scalar."""
     shape = ctx.shape_of(node.args[0])
     if not shape:
         return a[0]
@@ -69,7 +78,8 @@ def reduce_emit(node, a, ctx) -> P.Expr:
         total = P.method(a[0], node.op if node.op != "mean" else "sum")
         count = shape
     elif len(shape) == 2:  # numba's x.sum(axis=1) is 6x slower than a loop at 64x100
-        name = ("_sum_cols", "_sum_rows")[axis]
+        op = "sum" if node.op == "mean" else node.op  # numba's max has no axis
+        name = (f"_{op}_cols", f"_{op}_rows")[axis]
         ctx.use(name)
         total = P.call(name, a[0])
         if node.attr("keepdims"):

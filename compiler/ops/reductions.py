@@ -382,6 +382,7 @@ prim(
     names=("softmax",),
     form="softmax",
     batch=axis_batch,
+    libm_calls=1,
 )
 prim(
     "log_softmax",
@@ -396,4 +397,5 @@ prim(
     names=("log_softmax",),
     form="softmax",
     batch=axis_batch,
+    libm_calls=2,
 )

@@ -242,7 +242,8 @@ prim(
 prim(
     "broadcast_to",
     broadcast_to_shape,
-    spellings={NUMPY: broadcast_to_emit},
+    spellings={NUMPY: broadcast_to_emit, NUMBA: as_numpy},
+    numba_when=nb.of_scalar,  # np.full (numba's broadcast_to: not measured)
     tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
     view=True,

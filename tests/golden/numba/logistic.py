@@ -3,7 +3,8 @@
 
 numba code (--target numba): runs of elementwise statements are @numba.njit
 kernels (the _k functions), compiled on first call and cached in __pycache__;
-on small inputs, f_value_and_grad runs its whole body as one (the _kernel ones).
+on small inputs, f_forward, f_backward, f_value_and_grad, f_jvp and f_hvp run
+their whole bodies as one each (the _kernel ones).
 
 Logistic regression, as in the linear-classifier lecture.
 """
@@ -315,6 +316,21 @@ def _logistic_loss_forward_k1(p_t1, b, y):
     return out, out_2, out_3, out_4, out_5
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_loss_forward_kernel(w, b, X, y, lam, n):
+    # line 14: p = sigmoid(X @ w + b)
+    p = 1.0 / (1.0 + np.exp(-(X.dot(w) + b)))
+    # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
+    data_t1 = p + 1e-12
+    data_t2 = 1.0 - y
+    data_t3 = 1.0 - p
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
+    data = -data_t4
+    # line 16: return data + lam * sum(w ** 2)
+    out = data + lam * np.sum(w * w)
+    return out, (w, X, y, lam, p, data_t1, data_t2, data_t3, n)
+
+
 def logistic_loss_forward(w, b, X, y, lam):
     """Value of ``logistic_loss`` and the cache its backward pass reads.
 
@@ -335,6 +351,9 @@ def logistic_loss_forward(w, b, X, y, lam):
     lam = _float64(lam, "logistic_loss", "lam")
     if n == 0:
         raise _empty_error("logistic_loss", "X", X.shape, "n")
+    # small inputs: the whole body as one numba function; else the code below
+    if n * d <= 4096 and n <= 512 and X.flags.c_contiguous and w.flags.c_contiguous:
+        return _logistic_loss_forward_kernel(w, b, X, y, lam, n)
     # line 14: p = sigmoid(X @ w + b)
     p_t1 = X.dot(w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
@@ -371,6 +390,22 @@ def _logistic_loss_backward_k1(y, data_t1, p, data_t2, data_g1, data_t3):
     return out, total
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_loss_backward_kernel(
+    d_out, w, X, y, lam, p, data_t1, data_t2, data_t3, n
+):
+    # line 16: return data + lam * sum(w ** 2)
+    d_w = d_out * lam * (2.0 * w)
+    # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
+    data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
+    # line 14: p = sigmoid(X @ w + b)
+    # fused sigmoid: local gradients share p*(1 - p)
+    p_g1 = data_g1 * p * data_t3
+    d_b = -p_g1.sum()
+    d_w -= p_g1.dot(X)
+    return d_w, d_b
+
+
 def logistic_loss_backward(d_out, cache):
     """Gradients of ``logistic_loss`` with respect to w, b.
 
@@ -382,6 +417,12 @@ def logistic_loss_backward(d_out, cache):
     w, X, y, lam, p, data_t1, data_t2, data_t3, n = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
+    d = w.shape[0]
+    # small inputs: the whole body as one numba function; else the code below
+    if n * d <= 4096 and X.flags.c_contiguous:
+        return _logistic_loss_backward_kernel(
+            d_out, w, X, y, lam, p, data_t1, data_t2, data_t3, n
+        )
     # line 16: return data + lam * sum(w ** 2)
     d_w = d_out * lam * (2.0 * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
@@ -559,6 +600,7 @@ def swish_sum_forward(x):
     Cache: out_t1, out_t2.
     """
     x = _array(x, "swish_sum", "x", 1, "(n,)")
+    # numba: no whole-function kernel: the body is one kernel already
     # line 21: return sum(swish(x))
     out_t1, out_t2, out = _swish_sum_forward_k1(x)
     cache = (out_t1, out_t2)
@@ -591,6 +633,7 @@ def swish_sum_backward(d_out, cache):
     out_t1, out_t2 = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
+    # numba: no whole-function kernel: the body is one kernel already
     # line 21: return sum(swish(x))
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
     d_x = _swish_sum_backward_k1(out_t1, out_t2, d_out)
@@ -667,6 +710,16 @@ def _logistic_newton_forward_k1(p_t1, y):
     return out
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_newton_forward_kernel(w, X, y, lam, n):
+    # line 28: p = sigmoid(X @ w)
+    p_t1 = X.dot(w)
+    # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
+    out_t1 = p_t1 * y - (np.maximum(p_t1, 0.0) + np.log1p(np.exp(-np.abs(p_t1))))
+    out = lam * np.sum(w * w) - out_t1.sum() / n
+    return out, (w, X, y, lam, p_t1, n)
+
+
 def logistic_newton_forward(w, X, y, lam):
     """Value of ``logistic_newton`` and the cache its backward pass reads.
 
@@ -685,6 +738,9 @@ def logistic_newton_forward(w, X, y, lam):
     lam = _float64(lam, "logistic_newton", "lam")
     if n == 0:
         raise _empty_error("logistic_newton", "X", X.shape, "n")
+    # small inputs: the whole body as one numba function; else the code below
+    if n * d <= 4096 and n <= 1536 and X.flags.c_contiguous and w.flags.c_contiguous:
+        return _logistic_newton_forward_kernel(w, X, y, lam, n)
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
@@ -709,6 +765,16 @@ def _logistic_newton_backward_k1(p_t1, y, out_g1):
     return out
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_newton_backward_kernel(d_out, w, X, y, lam, p_t1, n):
+    # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
+    d_w = d_out * lam * (2.0 * w)
+    out_g1 = d_out / n * (y - 1.0 / (1.0 + np.exp(-p_t1)))
+    # line 28: p = sigmoid(X @ w)
+    d_w -= out_g1.dot(X)
+    return d_w
+
+
 def logistic_newton_backward(d_out, cache):
     """Gradients of ``logistic_newton`` with respect to w.
 
@@ -719,6 +785,10 @@ def logistic_newton_backward(d_out, cache):
     w, X, y, lam, p_t1, n = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_newton_backward", "d_out")
+    d = w.shape[0]
+    # small inputs: the whole body as one numba function; else the code below
+    if n * d <= 4096 and n <= 1536 and X.flags.c_contiguous:
+        return _logistic_newton_backward_kernel(d_out, w, X, y, lam, p_t1, n)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
     d_w = d_out * lam * (2.0 * w)
     out_g1 = d_out / n
