@@ -27,7 +27,17 @@ from gradc import compile_source, load_source, lower_source
 pytestmark = [needs_numba, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 LOOP_EXAMPLES = ["rnn", "lstm", "oscillator", "captioning"]
+# a capture read by rows, its gradient scattered into (np.add.at in the NumPy loop):
+# the kernel returns what the reverse loop's printer reads after the body
+ROWS = """
+def f(x: Tensor[T, n, m], w: Vector[m]) -> Scalar:
+    h = zeros((n,))
+    for t in range(T):
+        h = tanh(sum(x[t] * w, axis=1) + h * 0.5)
+    return sum(h * h)
+"""
 CORPUS = {
+    "rows": ROWS,
     "nested": NESTED,
     "stepped": STEPPED,
     "elementwise": ELEMENTWISE,

@@ -169,9 +169,12 @@ class LoopBodyEmitter(WholeEmitter):
 
 def body_emitter(node):
     """The emitter of the body of loop ``node``, told what its printer reads after it."""
-    late = ()
-    if node.op == "loop_grad":
-        late = [d for d in node.attr("grad").d_captures if d is not None]
+    late: set[int] = set()
+    if node.op == "loop_grad":  # summed with +=, or scattered: np.add.at(d_W, i, g)
+        grad = node.attr("grad")
+        for d in grad.d_captures:
+            if d is not None:
+                late |= {d, *grad.nodes[d].args}
     return functools.partial(LoopBodyEmitter, late=frozenset(late))
 
 
