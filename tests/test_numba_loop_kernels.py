@@ -145,11 +145,30 @@ def test_the_loops_of_jvp_and_hvp_are_kernels():
 
 def test_a_loop_numba_cannot_spell_stays_numpy_and_says_so():
     """captioning's body gathers rows by an index array (W_embed[captions[:, t]]),
-    whose gradient is np.add.at: no numba spelling."""
+    whose gradient is added at them with np.add.at: no numba spelling."""
     text = compile_source(SOURCES["captioning"], target="numba")
-    note = "# numba: this loop stays NumPy: 'getitem' has no numba spelling\n"
-    assert text.count(note) == 4
-    assert "_captioning_loss_forward_k" not in text.split(note)[1].split("\ndef ")[0]
+    note = "    # numba: this loop stays NumPy: '{}' has no numba spelling\n"
+    assert text.count(note.format("getitem")) == 2  # forward, value_and_grad
+    assert text.count(note.format("scatter")) == 2  # their reverse loops
+    assert "def _captioning_loss_forward_k" not in text
+
+
+def test_a_gradient_added_at_repeated_rows_stays_numpy_and_says_so():
+    """d_W gets rows y[t] (repeats possible: np.add.at, which numba has not): the
+    reverse loop stays NumPy and the module says why."""
+    src = (
+        "def f(W: Matrix[V, n], y: Index[T, N], h0: Vector[n]) -> Scalar:\n"
+        "    h = h0\n"
+        "    for t in range(T):\n"
+        "        h = tanh(sum(W[y[t]], axis=0) + h)\n"
+        "    return sum(h * h)\n"
+    )
+    text = compile_source(src, target="numba")
+    body = text[text.index("def f_backward(") :]
+    assert (
+        "    # numba: this loop stays NumPy: 'scatter' has no numba spelling\n"
+    ) in body
+    assert "        np.add.at(d_W, y[t], np.broadcast_to(h_g1[None], (N, n)))\n" in body
 
 
 @pytest.mark.parametrize(("key", "name"), CASES, ids=[f"{k}.{n}" for k, n in CASES])

@@ -66,6 +66,10 @@ def unspelled(node) -> str | None:
     """The first operation of the loop ``node``'s body (nested loops' too) that numba
     cannot spell in nopython mode, or None."""
     nodes, roots = loop_nodes(node)
+    if node.op == "loop_grad":  # the loop printer adds these into their sums itself
+        for d in node.attr("grad").d_captures:
+            if d is not None and nodes[d].op == "scatter" and not basic_index(nodes[d]):
+                return "scatter"  # np.add.at
     for j in sorted(reachable(list(nodes), roots)):
         inner = nodes[j]
         if inner.op in ("loop", "loop_grad"):
