@@ -100,8 +100,7 @@ def body_emitter(
     extra = em.ctx.indent - em.ctx.target.indent + 4
     ctx = BodyCtx(list(nodes), dims, em.ctx.helpers, em.ctx.target, extra=extra)
     ctx.kernels, ctx.prefix = em.ctx.kernels, em.ctx.prefix
-    # the numba target's compiled loops print their bodies their way (numba_loop_kernels)
-    emitter = getattr(em, "body_emitter", Emitter)
+    emitter = getattr(em, "body_emitter", Emitter)  # numba_loop_kernels: its own
     return emitter(fn, todo, bound, keep, names, ctx, set(adjoints))
 
 
