@@ -43,9 +43,11 @@ from .numba_kernels import DECORATOR, KernelEmitter, assign_lines
 from .numba_whole import WholeEmitter, condition_lines, spelled
 
 # The elements of an iteration's arrays (the sum of the sizes of the body's values of the
-# highest rank: an RNN step's N * H + D * H + H * H) up to which the loop runs compiled
-# (bench/README.md, "Compiled loops").
-STEP_LIMIT = 4096
+# highest rank: an RNN step's N * D + N * H + H * H + D * H) up to which the loop runs
+# compiled: the compiled RNN and LSTM ran 0.1-0.35 of the NumPy loop's time up to 3,000,
+# 0.3-0.8 at 11,000-12,000, the LSTM 1.14-1.17 from 45,000 (its gates' slices and
+# products; bench/README.md, "Compiled loops").
+STEP_LIMIT = 16384
 
 # module-level names a kernel's body may read that are not its parameters
 MODULE_NAMES = frozenset({"np", "math", "numba"})
