@@ -99,7 +99,9 @@ def body_emitter(
     dims[var] = tvar
     extra = em.ctx.indent - em.ctx.target.indent + 4
     ctx = BodyCtx(list(nodes), dims, em.ctx.helpers, em.ctx.target, extra=extra)
-    return Emitter(fn, todo, bound, keep, names, ctx, set(adjoints))
+    ctx.kernels, ctx.prefix = em.ctx.kernels, em.ctx.prefix
+    emitter = getattr(em, "body_emitter", Emitter)  # numba_loop_kernels: its own
+    return emitter(fn, todo, bound, keep, names, ctx, set(adjoints))
 
 
 def outer(em: Emitter, a: int, user: int) -> P.Expr:
