@@ -458,7 +458,7 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
     d_W2 = reg * W2
     d_W1 = reg * W1
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    d_scores = data_loss_t2 * (1.0 / N / data_loss_t3)
+    d_scores = np.multiply(data_loss_t2, 1.0 / N / data_loss_t3, out=data_loss_t2)
     d_scores[np.arange(N), y] += -1.0 / N
     # line 24: scores = hidden @ W3 + b3
     d_b3 = d_scores.sum(axis=0)

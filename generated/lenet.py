@@ -435,7 +435,7 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     out_t2 = np.exp(out_t1)
     out_t3 = out_t2.sum(axis=1, keepdims=True)
     out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)
-    d_scores = out_t2 * (1.0 / N / out_t3)
+    d_scores = np.multiply(out_t2, 1.0 / N / out_t3, out=out_t2)
     d_scores[np.arange(N), y] += -1.0 / N
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = d_scores.sum(axis=0)

@@ -99,7 +99,7 @@ def body_emitter(
     dims[var] = tvar
     extra = em.ctx.indent - em.ctx.target.indent + 4
     ctx = BodyCtx(list(nodes), dims, em.ctx.helpers, em.ctx.target, extra=extra)
-    return Emitter(fn, todo, bound, keep, names, ctx, set(adjoints))
+    return Emitter(fn, todo, bound, keep, names, ctx, set(adjoints), reuse=False)
 
 
 def outer(em: Emitter, a: int, user: int) -> P.Expr:
