@@ -101,8 +101,10 @@ def test_an_adjoint_written_in_place_is_named_after_its_value():
     text = open("examples/softmax.grad").read()
     vg = function_text(gradc.compile_source(text), "softmax_loss_value_and_grad")
     body = vg.split("# line 9")[2]
-    assert body.split("\n")[1].strip().startswith(
-        "d_scores_2 = np.multiply(log_probs_t2, "
+    assert (
+        body.split("\n")[1]
+        .strip()
+        .startswith("d_scores_2 = np.multiply(log_probs_t2, ")
     ), vg
     assert "d_scores = d_scores_2 + np.where(" in vg, vg
     assert "d_W += X.T.dot(d_scores)" in vg, vg

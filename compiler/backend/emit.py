@@ -8,8 +8,8 @@ import dataclasses
 from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
-from ..symbolic.fused import BodySpeller
 from ..ops.array_api import XP_STMTS
+from ..symbolic.fused import BodySpeller
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array, in_place_lines, in_place_path, node_body
@@ -143,7 +143,9 @@ class Emitter:
         self.reuse = reuse and not (target.floats or target.xp or target.kernels)
         self.new_arrays: set[int] = set()  # values this body wrote as new arrays
         self.speller = BodySpeller(ctx)  # a fused body's entries off the in-place path
-        self.readers: dict[int, list[int]] = {}  # value -> the nodes of ``todo`` reading it
+        self.readers: dict[
+            int, list[int]
+        ] = {}  # value -> the nodes of ``todo`` reading it
         for r in todo:
             for a in fn.nodes[r].args:
                 self.readers.setdefault(a, []).append(r)
@@ -397,9 +399,12 @@ class Emitter:
     def own_name_given(self, i: int) -> bool:
         """Whether node ``i`` is named after the formula or the value it is the adjoint
         of (else it is a temporary of its statement, ``p_t1``)."""
-        node = self.nodes[i]
-        adjoint = i in self.adjoints and self.fn.adjoint_of.get(i) is not None
-        return bool(node.name) or adjoint or i in self.sum_of
+        named = self.nodes[i].name is not None
+        adjoint = i in self.adjoints
+        if named and not adjoint and autodiff_name(self.fn, i):
+            named = False  # a forward value that hash-consing made an adjoint too
+        adjoint = adjoint and self.fn.adjoint_of.get(i) is not None
+        return named or adjoint or i in self.sum_of
 
     def accumulate_into(self, i: int, args: list) -> None:
         """The sum node ``i`` as ``d_W += c`` (``-= c``, or a scatter into ``d_W``)."""
