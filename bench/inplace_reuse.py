@@ -129,10 +129,10 @@ def main() -> None:
                     call_args = () if k == "torch" else inputs
                     times[k].append(best(systems[k], call_args, args.number))
 
-            def med(k):
+            def med(k, times=times):
                 return statistics.median(times[k]) * 1e3
 
-            def ratio(a, b):
+            def ratio(a, b, times=times):
                 return statistics.median(x / y for x, y in zip(times[a], times[b]))
 
             line = (
