@@ -37,24 +37,27 @@ def body(text: str, start: str) -> list[str]:
 # The spelling
 
 
-def test_softmax_probs_gradient_is_written_into_the_exp():
+def test_softmax_probs_exp_and_gradient_are_written_into_the_shifted_scores():
+    # the picked entries are gathered first (``Emitter.hoist``): then nothing reads the
+    # shifted scores after the exp, which writes into them; the gradient into the exp
     source = gradc.compile_source((ROOT / "bench/cases/softmax_probs.grad").read_text())
     vg = function_text(source, "softmax_probs_value_and_grad")
     assert body(vg, "# line 7: return -mean(log(p[arange(N), y]))")[:9] == [
         "# line 7: return -mean(log(p[arange(N), y]))",
         "out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)",
-        "out_t2 = np.exp(out_t1)",
-        "out_t3 = out_t2.sum(axis=1, keepdims=True)",
-        "out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)",
-        "d_scores = np.multiply(out_t2, 1.0 / N / out_t3, out=out_t2)",
+        "out_t2 = out_t1[np.arange(N), y]",
+        "np.exp(out_t1, out=out_t1)",
+        "out_t3 = out_t1.sum(axis=1, keepdims=True)",
+        "out = -((out_t2 - np.log(out_t3)[:, 0]).sum() / N)",
+        "d_scores = np.multiply(out_t1, 1.0 / N / out_t3, out=out_t1)",
         "d_scores[np.arange(N), y] += -1.0 / N",
         "return out, d_scores",
-        "",
     ]
-    # f_forward caches out_t2 for f_backward: never written there
+    # f_forward caches the exp (out_t1) for f_backward: not written after the exp
     forward = function_text(source, "softmax_probs_forward")
     backward = function_text(source, "softmax_probs_backward")
-    assert "out=" not in forward and "out=" not in backward
+    assert forward.count("out=") == 1 and "out=" not in backward
+    assert "cache = (y, out_t1, out_t3, N, C)" in forward
 
 
 def test_log_softmax_is_written_into_the_shifted_scores():

@@ -12,7 +12,7 @@ from ..ops.array_api import XP_STMTS
 from ..symbolic.fused import BodySpeller
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
-from .memory import fresh_array, in_place_lines, in_place_path, node_body
+from .memory import fresh_array, in_place_lines, in_place_path, node_body, view_of
 from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
@@ -339,7 +339,8 @@ class Emitter:
         that argument is an array this body wrote as new (an elementwise or ``matmul``
         result of its own statement: not an input, a cached value, a view or a loop's
         result), of the node's shape and dtype (a broadcast never grows it), read by
-        nothing after it (``read``), not kept (returned or cached), and a temporary: a
+        nothing after it (``read``; a gather still to come is written first: ``hoist``),
+        not kept (returned or cached), and a temporary: a
         value named after the formula (``xc``, ``d_xc``) keeps its value to the end. Only
         for a node with a statement of its own (an inlined one stays inline)."""
         nodes, node = self.nodes, self.nodes[i]
@@ -347,10 +348,11 @@ class Emitter:
             return None
         for k, a in enumerate(node.args):
             arg = nodes[a]
+            others = [r for r in self.readers[a] if r != i]
             candidate = (
                 a in self.new_arrays
                 and node.args.count(a) == 1
-                and all(self.read(r, i) for r in self.readers[a] if r != i)
+                and all(self.read(r, i) or self.hoistable(r) for r in others)
                 and a not in self.keep
                 and a not in self.bound
                 and not self.own_name_given(a)
@@ -359,8 +361,30 @@ class Emitter:
                 and (arg.shape, arg.dtype) == (node.shape, node.dtype)
             )
             if candidate and (path := in_place_path(node_body(node), k)) is not None:
+                for r in others:
+                    if not self.read(r, i):
+                        self.hoist(r)
                 return k, path
         return None
+
+    def hoistable(self, r: int) -> bool:
+        """Whether node ``r``, still to be read, is a gather (``x[np.arange(N), y]``: a new
+        array, smaller) whose arguments are all computed: its statement can come first,
+        so that a statement before it may write into ``x`` (``np.exp(x, out=x)``)."""
+        node, nodes = self.nodes[r], self.nodes
+        gather = node.op == "getitem" and view_of(nodes, r) is None
+        return (
+            gather
+            and r not in self.named
+            and all(a in self.exprs or PRIMS[nodes[a].op].leaf for a in node.args)
+        )
+
+    def hoist(self, r: int) -> None:
+        """Give the gather ``r`` (``hoistable``) its statement now."""
+        for a in self.nodes[r].args:
+            if a not in self.exprs:  # a leaf: a constant, a dimension, ``arange``
+                self.exprs[a] = self.spell(self.nodes[a], [])
+        self.materialise(r, self.render(r))
 
     def write_in_place(self, i: int, k: int, path: list[int]) -> bool:
         """Node ``i`` computed in the memory of its argument ``k`` (see ``reusable``): under
