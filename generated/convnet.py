@@ -224,7 +224,7 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         b3: Vector[M], X: Tensor[N, C, H, W], y: Index[N],
         reg: Scalar -> Scalar.
     Cache: W1, W2, W3, y, reg, conv_t1, conv, pool, hidden_t1, hidden,
-        data_loss_t2, data_loss_t3, F, M, N, H, W.
+        data_loss_t1, data_loss_t3, F, M, N, H, W.
     """
     W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
     F = W1.shape[0]
@@ -288,11 +288,10 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
     scores = hidden.dot(W3) + b3
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
     data_loss_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
-    data_loss_t2 = np.exp(data_loss_t1)
-    data_loss_t3 = data_loss_t2.sum(axis=1, keepdims=True)
-    data_loss_t5 = data_loss_t1[np.arange(N), y] - np.log(data_loss_t3)[:, 0]
-    data_loss_t4 = data_loss_t5.sum() / N
-    data_loss = -data_loss_t4
+    data_loss_t2 = data_loss_t1[np.arange(N), y]
+    np.exp(data_loss_t1, out=data_loss_t1)
+    data_loss_t3 = data_loss_t1.sum(axis=1, keepdims=True)
+    data_loss = -((data_loss_t2 - np.log(data_loss_t3)[:, 0]).sum() / N)
     # line 26: return data_loss + 0.5 * reg * (sum(W1 * W1) + sum(W2 * W2) + sum(W3 * W3))
     out = data_loss + 0.5 * reg * (_vdot(W1, W1) + _vdot(W2, W2) + _vdot(W3, W3))
     cache = (
@@ -306,7 +305,7 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         pool,
         hidden_t1,
         hidden,
-        data_loss_t2,
+        data_loss_t1,
         data_loss_t3,
         F,
         M,
@@ -338,7 +337,7 @@ def convnet_loss_backward(d_out, cache):
         pool,
         hidden_t1,
         hidden,
-        data_loss_t2,
+        data_loss_t1,
         data_loss_t3,
         F,
         M,
@@ -357,7 +356,7 @@ def convnet_loss_backward(d_out, cache):
     data_loss_g1 = d_out / N
     data_loss_g2 = np.zeros((N, M))
     data_loss_g2[np.arange(N), y] = -data_loss_g1
-    d_scores = data_loss_g2 + data_loss_t2 * (data_loss_g1 / data_loss_t3)
+    d_scores = data_loss_g2 + data_loss_t1 * (data_loss_g1 / data_loss_t3)
     # line 24: scores = hidden @ W3 + b3
     d_b3 = d_scores.sum(axis=0)
     d_hidden = d_scores.dot(W3.T)
@@ -447,18 +446,17 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
     scores = hidden.dot(W3) + b3
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
     data_loss_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
-    data_loss_t2 = np.exp(data_loss_t1)
-    data_loss_t3 = data_loss_t2.sum(axis=1, keepdims=True)
-    data_loss_t5 = data_loss_t1[np.arange(N), y] - np.log(data_loss_t3)[:, 0]
-    data_loss_t4 = data_loss_t5.sum() / N
-    data_loss = -data_loss_t4
+    data_loss_t2 = data_loss_t1[np.arange(N), y]
+    np.exp(data_loss_t1, out=data_loss_t1)
+    data_loss_t3 = data_loss_t1.sum(axis=1, keepdims=True)
+    data_loss = -((data_loss_t2 - np.log(data_loss_t3)[:, 0]).sum() / N)
     # line 26: return data_loss + 0.5 * reg * (sum(W1 * W1) + sum(W2 * W2) + sum(W3 * W3))
     out = data_loss + 0.5 * reg * (_vdot(W1, W1) + _vdot(W2, W2) + _vdot(W3, W3))
     d_W3 = reg * W3
     d_W2 = reg * W2
     d_W1 = reg * W1
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
-    d_scores = data_loss_t2 * (1.0 / N / data_loss_t3)
+    d_scores = np.multiply(data_loss_t1, 1.0 / N / data_loss_t3, out=data_loss_t1)
     d_scores[np.arange(N), y] += -1.0 / N
     # line 24: scores = hidden @ W3 + b3
     d_b3 = d_scores.sum(axis=0)

@@ -225,7 +225,7 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
         W4: Matrix[D, 10], b4: Vector[10], X: Tensor[N, 1, 28, 28],
         y: Index[N] -> Scalar.
     Cache: W2, W3, W4, y, conv1_t1, conv1, pool1, conv2_t1, conv2, pool2,
-        ip1_t1, ip1, out_t2, out_t3, F2, N.
+        ip1_t1, ip1, out_t1, out_t3, F2, N.
     """
     W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
     F1 = W1.shape[0]
@@ -284,9 +284,10 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     scores = ip1.dot(W4) + b4
     # line 28: return -mean(log_softmax(scores, axis=1)[arange(N), y])
     out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
-    out_t2 = np.exp(out_t1)
-    out_t3 = out_t2.sum(axis=1, keepdims=True)
-    out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)
+    out_t2 = out_t1[np.arange(N), y]
+    np.exp(out_t1, out=out_t1)
+    out_t3 = out_t1.sum(axis=1, keepdims=True)
+    out = -((out_t2 - np.log(out_t3)[:, 0]).sum() / N)
     cache = (
         W2,
         W3,
@@ -300,7 +301,7 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
         pool2,
         ip1_t1,
         ip1,
-        out_t2,
+        out_t1,
         out_t3,
         F2,
         N,
@@ -331,7 +332,7 @@ def lenet_loss_backward(d_out, cache):
         pool2,
         ip1_t1,
         ip1,
-        out_t2,
+        out_t1,
         out_t3,
         F2,
         N,
@@ -342,7 +343,7 @@ def lenet_loss_backward(d_out, cache):
     out_g1 = d_out / N
     out_g2 = np.zeros((N, 10))
     out_g2[np.arange(N), y] = -out_g1
-    d_scores = out_g2 + out_t2 * (out_g1 / out_t3)
+    d_scores = out_g2 + out_t1 * (out_g1 / out_t3)
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = d_scores.sum(axis=0)
     d_ip1 = d_scores.dot(W4.T)
@@ -432,10 +433,11 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     scores = ip1.dot(W4) + b4
     # line 28: return -mean(log_softmax(scores, axis=1)[arange(N), y])
     out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
-    out_t2 = np.exp(out_t1)
-    out_t3 = out_t2.sum(axis=1, keepdims=True)
-    out = -((out_t1[np.arange(N), y] - np.log(out_t3)[:, 0]).sum() / N)
-    d_scores = out_t2 * (1.0 / N / out_t3)
+    out_t2 = out_t1[np.arange(N), y]
+    np.exp(out_t1, out=out_t1)
+    out_t3 = out_t1.sum(axis=1, keepdims=True)
+    out = -((out_t2 - np.log(out_t3)[:, 0]).sum() / N)
+    d_scores = np.multiply(out_t1, 1.0 / N / out_t3, out=out_t1)
     d_scores[np.arange(N), y] += -1.0 / N
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = d_scores.sum(axis=0)

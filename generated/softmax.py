@@ -255,7 +255,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     out = data_loss + reg * _vdot(W, W)
     d_W = 2.0 * (reg * W)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
-    d_scores_2 = log_probs_t2 * (1.0 / N / log_probs_t3)
+    d_scores_2 = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores_2[np.arange(N), y] += -1.0 / N
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1

@@ -186,7 +186,7 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     log_probs_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
     log_probs_t2 = np.exp(log_probs_t1)
     log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
-    log_probs = log_probs_t1 - np.log(log_probs_t3)
+    log_probs = np.subtract(log_probs_t1, np.log(log_probs_t3), out=log_probs_t1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
@@ -265,7 +265,7 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     log_probs_t1 = scores - _max_shift(scores, axis=1, keepdims=True)
     log_probs_t2 = np.exp(log_probs_t1)
     log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
-    log_probs = log_probs_t1 - np.log(log_probs_t3)
+    log_probs = np.subtract(log_probs_t1, np.log(log_probs_t3), out=log_probs_t1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 19: return data_loss + reg * (sum(W1 * W1) + sum(W2 * W2))
@@ -273,7 +273,7 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     d_W2 = 2.0 * (reg * W2)
     d_W1 = 2.0 * (reg * W1)
     # line 17: log_probs = log_softmax(scores, axis=1)
-    d_scores = log_probs_t2 * (1.0 / N / log_probs_t3)
+    d_scores = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores[np.arange(N), y] += -1.0 / N
     # line 16: scores = hidden @ W2 + b2
     d_b2 = d_scores.sum(axis=0)

@@ -9,12 +9,17 @@ from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
 from ..ops.array_api import XP_STMTS
+from ..symbolic.fused import BodySpeller
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
-from .memory import fresh_array
+from .memory import fresh_array, in_place_lines, in_place_path, node_body, view_of
 from .naming import Namer, autodiff_name
 
 INLINE_LIMIT = 60
+
+#: the operations besides the elementwise ones whose result is always a new array that a
+#: later statement may overwrite (``Emitter.reusable``)
+NEW_ARRAY_OPS = ("matmul",)
 
 #: printers of nodes that are whole blocks of statements (loops), ``(emitter, i)``;
 #: filled by ``backend/loops.py``
@@ -103,6 +108,10 @@ class Emitter:
     inlined into its single use. With ``from_cache``, a value neither bound nor computed
     here is a forward value read from the cache: it is named on first use and recorded in
     ``cached``.
+
+    With ``reuse`` (the NumPy target; not the loop bodies), an elementwise node computed
+    from a temporary that nothing reads afterwards writes into it, as hand-written NumPy
+    does (``t *= r``, ``np.exp(t, out=t)``): see ``reusable``.
     """
 
     def __init__(
@@ -116,6 +125,7 @@ class Emitter:
         adjoints: set[int],
         from_cache: bool = False,
         value_nodes: set[int] = frozenset(),
+        reuse: bool = True,
     ):
         self.fn, self.nodes, self.todo = fn, fn.nodes, todo
         self.bound, self.namer, self.ctx, self.adjoints = bound, namer, ctx, adjoints
@@ -129,6 +139,16 @@ class Emitter:
         self.blocks: list[Block] = []
         self.noted: set[int] = set()  # nodes whose note is printed
         self.value_nodes = value_nodes  # what the value needs: notes go elsewhere
+        target = ctx.target
+        self.reuse = reuse and not (target.floats or target.xp or target.kernels)
+        self.new_arrays: set[int] = set()  # values this body wrote as new arrays
+        self.speller = BodySpeller(ctx)  # a fused body's entries off the in-place path
+        self.readers: dict[
+            int, list[int]
+        ] = {}  # value -> the nodes of ``todo`` reading it
+        for r in todo:
+            for a in fn.nodes[r].args:
+                self.readers.setdefault(a, []).append(r)
 
     def name_of(self, i: int) -> str:
         """Node ``i``'s variable (``namer.node``): ``d_`` names for adjoint values only; a
@@ -226,6 +246,8 @@ class Emitter:
             self.ctx.compact = False
         self.statement(i, [f"{name} = {e.text}"])
         named.add(i)
+        if not e.text.isidentifier():
+            self.new_arrays.add(i)
         self.exprs[i] = P.name(name)
         return self.exprs[i]
 
@@ -275,6 +297,10 @@ class Emitter:
         if i in self.named:  # a loop's result, named by the loop
             return
         acc = node.op == "add" and node.attr("acc")
+        own = node.name or self.uses.get(i, 0) > 1 or i in self.keep or i in firsts
+        if own and not acc and self.reuse and (spot := self.reusable(i)) is not None:
+            if self.write_in_place(i, *spot):
+                return
         # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
         negated = acc and negated_part(node, nodes, self.named, self.uses)
         args = [
@@ -304,8 +330,105 @@ class Emitter:
         self.exprs[i] = e
         if PRIMS[node.op].leaf:
             return
-        if node.name or self.uses.get(i, 0) > 1 or i in self.keep or i in firsts:
+        if own:
             self.materialise(i, e)
+
+    def reusable(self, i: int) -> tuple[int, list[int]] | None:
+        """``(k, path)`` when elementwise node ``i`` can be computed in the memory of its
+        argument ``k`` along the entries ``path`` of its body (``memory.in_place_path``):
+        that argument is an array this body wrote as new (an elementwise or ``matmul``
+        result of its own statement: not an input, a cached value, a view or a loop's
+        result), of the node's shape and dtype (a broadcast never grows it), read by
+        nothing after it (``read``; a gather still to come is written first: ``hoist``),
+        not kept (returned or cached), and a temporary: a
+        value named after the formula (``xc``, ``d_xc``) keeps its value to the end. Only
+        for a node with a statement of its own (an inlined one stays inline)."""
+        nodes, node = self.nodes, self.nodes[i]
+        if node.shape == () or not (PRIMS[node.op].elementwise):
+            return None
+        for k, a in enumerate(node.args):
+            arg = nodes[a]
+            others = [r for r in self.readers[a] if r != i]
+            candidate = (
+                a in self.new_arrays
+                and node.args.count(a) == 1
+                and all(self.read(r, i) or self.hoistable(r) for r in others)
+                and a not in self.keep
+                and a not in self.bound
+                and not self.own_name_given(a)
+                and (PRIMS[arg.op].elementwise or arg.op in NEW_ARRAY_OPS)
+                and fresh_array(nodes, a)
+                and (arg.shape, arg.dtype) == (node.shape, node.dtype)
+            )
+            if candidate and (path := in_place_path(node_body(node), k)) is not None:
+                for r in others:
+                    if not self.read(r, i):
+                        self.hoist(r)
+                return k, path
+        return None
+
+    def hoistable(self, r: int) -> bool:
+        """Whether node ``r``, still to be read, is a gather (``x[np.arange(N), y]``: a new
+        array, smaller) whose arguments are all computed: its statement can come first,
+        so that a statement before it may write into ``x`` (``np.exp(x, out=x)``)."""
+        node, nodes = self.nodes[r], self.nodes
+        gather = node.op == "getitem" and view_of(nodes, r) is None
+        return (
+            gather
+            and r not in self.named
+            and all(a in self.exprs or PRIMS[nodes[a].op].leaf for a in node.args)
+        )
+
+    def hoist(self, r: int) -> None:
+        """Give the gather ``r`` (``hoistable``) its statement now."""
+        for a in self.nodes[r].args:
+            if a not in self.exprs:  # a leaf: a constant, a dimension, ``arange``
+                self.exprs[a] = self.spell(self.nodes[a], [])
+        self.materialise(r, self.render(r))
+
+    def write_in_place(self, i: int, k: int, path: list[int]) -> bool:
+        """Node ``i`` computed in the memory of its argument ``k`` (see ``reusable``): under
+        that temporary's name when ``i`` is a temporary of the same formula line
+        (``p_t1 *= r``), else under its own (``d_x = np.subtract(p_t1, r, out=p_t1)``).
+        False (nothing written) where a line would be too long."""
+        nodes, node = self.nodes, self.nodes[i]
+        target = self.exprs[node.args[k]].text
+        # ``t *= r`` under the temporary's name when it comes from the same formula line
+        a, same_line = node.args[k], False
+        if node.loc is not None and nodes[a].loc is not None:
+            same_line = node.loc.stmt == nodes[a].loc.stmt
+        name = target if same_line and not self.own_name_given(i) else self.name_of(i)
+        args = [self.ref(a, i) for a in node.args]
+        lines = in_place_lines(node_body(node), path, args, target, name, self.speller)
+        if any(self.too_long("", P.name(line)) for line in lines):
+            return False  # the inline text, as without reuse
+        self.statement(i, lines)
+        self.namer.names[i] = name
+        self.named.add(i)
+        self.new_arrays.add(i)
+        self.exprs[i] = P.name(name)
+        return True
+
+    def read(self, r: int, i: int) -> bool:
+        """Whether node ``r``'s reads are over before node ``i``'s statement: ``r`` has a
+        statement already, or is inlined into nodes whose reads are over (not into ``i``:
+        its operands are read after the first in-place statements)."""
+        if r in self.named:
+            return True
+        if r >= i or self.nodes[r].op in STATEMENT_NODES:
+            return False
+        users = self.readers.get(r, [])
+        return bool(users) and all(self.read(u, i) for u in users)
+
+    def own_name_given(self, i: int) -> bool:
+        """Whether node ``i`` is named after the formula or the value it is the adjoint
+        of (else it is a temporary of its statement, ``p_t1``)."""
+        named = self.nodes[i].name is not None
+        adjoint = i in self.adjoints
+        if named and not adjoint and autodiff_name(self.fn, i):
+            named = False  # a forward value that hash-consing made an adjoint too
+        adjoint = adjoint and self.fn.adjoint_of.get(i) is not None
+        return named or adjoint or i in self.sum_of
 
     def accumulate_into(self, i: int, args: list) -> None:
         """The sum node ``i`` as ``d_W += c`` (``-= c``, or a scatter into ``d_W``)."""
@@ -323,6 +446,8 @@ class Emitter:
             self.statement(i, [f"{target} += {args[1].text}"])
         self.namer.names[i] = target
         self.named.add(i)
+        if node.args[0] in self.new_arrays:  # the same array
+            self.new_arrays.add(i)
         self.exprs[i] = P.name(target)
 
 

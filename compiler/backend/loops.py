@@ -101,7 +101,7 @@ def body_emitter(
     ctx = BodyCtx(list(nodes), dims, em.ctx.helpers, em.ctx.target, extra=extra)
     ctx.kernels, ctx.prefix = em.ctx.kernels, em.ctx.prefix
     emitter = getattr(em, "body_emitter", Emitter)  # numba_loop_kernels: its own
-    return emitter(fn, todo, bound, keep, names, ctx, set(adjoints))
+    return emitter(fn, todo, bound, keep, names, ctx, set(adjoints), reuse=False)
 
 
 def outer(em: Emitter, a: int, user: int) -> P.Expr:

@@ -94,3 +94,96 @@ def zero_d_array(nodes, i: int) -> bool:
         else:
             seen[k] = PRIMS[node.op].zero_d or any(seen[a] for a in node.args)
     return seen[i]
+
+
+# ----------------------------------------------------------------------------
+# Writing a dead temporary in place (``t *= r``, ``np.exp(t, out=t)``), as hand-written
+# NumPy does: ``Emitter.reuse`` decides when, these spell the statements.
+
+#: the elementwise operations with an in-place NumPy spelling: op -> its ufunc
+UFUNCS = {
+    "add": "np.add",
+    "sub": "np.subtract",
+    "mul": "np.multiply",
+    "div": "np.divide",
+    "pow": "np.power",
+    "maximum": "np.maximum",
+    "minimum": "np.minimum",
+    "neg": "np.negative",
+    "relu": "np.maximum",
+    **{f: "np." + f for f in ("exp", "log", "log1p", "expm1", "sqrt", "square")},
+    **{f: "np." + f for f in ("abs", "sin", "cos", "tan", "tanh", "sign")},
+}
+#: ``t op= b`` where ``t`` is the left operand (or either, for the commutative ones)
+AUGMENTED = {"add": "+=", "sub": "-=", "mul": "*=", "div": "/=", "pow": "**="}
+COMMUTATIVE = ("add", "mul", "maximum", "minimum")
+
+
+def node_body(node) -> tuple:
+    """``node`` as a fused body (entries ``(op, args, attrs)``, ``input`` entries first)."""
+    if node.op == "fused":
+        return node.attr("body")
+    inputs = tuple(("input", (), (("k", k),)) for k in range(len(node.args)))
+    return (*inputs, (node.op, tuple(range(len(node.args))), node.attrs))
+
+
+def in_place_path(body: tuple, k: int) -> list[int] | None:
+    """The entries of ``body`` from its input ``k`` to its result, when each is read once,
+    by the next, and the next has an in-place spelling: then the result can be computed
+    in the memory of input ``k``, one ufunc per entry (the other operands are computed
+    first, as the inline text would). None otherwise."""
+    reads: dict[int, list[int]] = {}
+    for j, (_, args, _) in enumerate(body):
+        for a in args:
+            reads.setdefault(a, []).append(j)
+    starts = [
+        j
+        for j, (op, _, attrs) in enumerate(body)
+        if op == "input" and dict(attrs)["k"] == k
+    ]
+    if len(starts) != 1:
+        return None
+    path = starts
+    while path[-1] != len(body) - 1:
+        users = reads.get(path[-1], [])
+        if len(users) != 1 or body[users[0]][0] not in UFUNCS:
+            return None
+        path.append(users[0])
+    return path if len(path) > 1 else None
+
+
+def in_place_step(op: str, operands: list[P.Expr], pos: int, t: str, into: str) -> str:
+    """The statement computing ``op(*operands)`` into ``t``, the operand at ``pos``, as
+    ``t op= b`` or a ufunc with ``out=t``; bound to ``into`` when that is another name
+    (``d_x = np.subtract(t, b, out=t)``)."""
+    ufunc = UFUNCS[op]
+    other = operands[1 - pos].text if len(operands) == 2 else None
+    if into == t and op in AUGMENTED and (pos == 0 or op in COMMUTATIVE):
+        return f"{t} {AUGMENTED[op]} {other}"
+    if op == "relu":
+        call = f"{ufunc}({t}, 0.0, out={t})"
+    elif other is None:
+        call = f"{ufunc}({t}, out={t})"
+    else:
+        first, second = (t, other) if pos == 0 else (other, t)
+        call = f"{ufunc}({first}, {second}, out={t})"
+    return call if into == t else f"{into} = {call}"
+
+
+def in_place_lines(body, path, inputs, t: str, name: str, speller) -> list[str]:
+    """The statements computing ``body`` on ``inputs`` into ``t`` along ``path`` (see
+    ``in_place_path``), the result named ``name`` from the first statement on;
+    ``speller(op, args, attrs)`` prints the entries off the path."""
+    before = dict(zip(path[1:], path))  # entry -> the entry of the path it reads
+    lines, vals = [], []
+    for j, (op, args, attrs) in enumerate(body):
+        if op == "input":
+            vals.append(P.name(t) if j == path[0] else inputs[dict(attrs)["k"]])
+        elif j in before:
+            operands = [vals[a] for a in args]
+            var = vals[before[j]].text
+            lines.append(in_place_step(op, operands, args.index(before[j]), var, name))
+            vals.append(P.name(name))
+        else:
+            vals.append(speller(op, [vals[a] for a in args], attrs))
+    return lines
