@@ -136,6 +136,20 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         A = softmax(xp.dot(Q, K.T) * 0.125)
         return xp.sum(xp.dot(A, V) * T)
 
+    def gmm(alphas, means, q, L, x, wishart_gamma, wishart_m):
+        # ADBench's formulation (its PyTorch port, einsum for Q x), as bench/cases/gmm.grad
+        N, D = x.shape
+        Qdiags = xp.exp(q)
+        sum_qs = xp.sum(q, axis=1)
+        xcentered = x[:, None, :] - means[None, :, :]
+        Lxcentered = Qdiags * xcentered + xp.einsum("ijk,mik->mij", L, xcentered)
+        inner_term = alphas + sum_qs - 0.5 * xp.sum(Lxcentered**2, axis=2)
+        slse = xp.sum(logsumexp(inner_term, axis=1))
+        frobenius = xp.sum(Qdiags**2, axis=1) + xp.sum(L**2, axis=(1, 2))
+        prior = xp.sum(0.5 * wishart_gamma**2 * frobenius - wishart_m * sum_qs)
+        const = -N * D * 0.5 * 1.8378770664093453
+        return const + slse - N * logsumexp(alphas) + prior
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -152,6 +166,7 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "layernorm": layernorm,
         "softmax_probs": softmax_probs,
         "attention": attention,
+        "gmm": gmm,
     }
 
 
@@ -221,6 +236,19 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         A = torch.softmax(Q @ K.T * 0.125, dim=1)
         return torch.sum((A @ V) * T)
 
+    def gmm(alphas, means, q, L, x, wishart_gamma, wishart_m):
+        N, D = x.shape
+        Qdiags = torch.exp(q)
+        sum_qs = torch.sum(q, dim=1)
+        xcentered = x[:, None, :] - means[None, :, :]
+        Lxcentered = Qdiags * xcentered + torch.einsum("ijk,mik->mij", L, xcentered)
+        inner_term = alphas + sum_qs - 0.5 * torch.sum(Lxcentered**2, dim=2)
+        slse = torch.sum(torch.logsumexp(inner_term, dim=1))
+        frobenius = torch.sum(Qdiags**2, dim=1) + torch.sum(L**2, dim=(1, 2))
+        prior = torch.sum(0.5 * wishart_gamma**2 * frobenius - wishart_m * sum_qs)
+        const = -N * D * 0.5 * 1.8378770664093453
+        return const + slse - N * torch.logsumexp(alphas, dim=0) + prior
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -237,6 +265,7 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "layernorm": layernorm,
         "softmax_probs": softmax_probs,
         "attention": attention,
+        "gmm": gmm,
     }
 
 

@@ -1,0 +1,130 @@
+"""ADBench's GMM objective (bench/cases/gmm.grad, issue 16): the batched products of its
+``einsum("ijk,mik->mij", L, x)`` and their adjoints spelled ``@`` on transposed views
+(measured in bench/README.md, "The GMM objective").
+
+Each test asserts the emitted spelling and checks values against NumPy written here and
+gradients against central finite differences in float64 (``tests/gradcheck.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gradc
+from tests.test_performance_rewrites import check_gradients, function_text
+
+RNG = np.random.default_rng(1616)
+GMM = Path(__file__).resolve().parent.parent / "bench" / "cases" / "gmm.grad"
+
+QX = """
+@wrt(L, xc)
+def f(L: Tensor[K, D, D], xc: Tensor[N, K, D], w: Tensor[N, K, D]) -> Scalar:
+    return sum(w * einsum("ijk,mik->mij", L, xc))
+"""
+
+
+def test_batched_einsum_and_its_adjoints_are_matmuls():
+    # einsum("ijk,mik->mij", L, x): for each i, x[:, i, :] @ L[i].T; the adjoints are
+    # d_L[i] = w[:, i, :].T @ x[:, i, :] and d_x[:, i, :] = w[:, i, :] @ L[i]
+    vg = function_text(gradc.compile_source(QX), "f_value_and_grad")
+    body = vg.split("# line 4: ")[1]
+    assert body.strip().splitlines()[1:] == [
+        "    out_t1 = (xc.transpose(1, 0, 2) @ L.transpose(0, 2, 1)).transpose(1, 0, 2)",
+        "    out = _vdot(w, out_t1)",
+        "    d_L = w.transpose(1, 2, 0) @ xc.transpose(1, 0, 2)",
+        "    d_xc = (w.transpose(1, 0, 2) @ L).transpose(1, 0, 2)",
+        "    return out, (d_L, d_xc)",
+    ], vg
+    mod = gradc.load_source(QX)
+    L, xc = RNG.standard_normal((3, 4, 4)), RNG.standard_normal((5, 3, 4))
+    w = RNG.standard_normal((5, 3, 4))
+    expect = np.sum(w * np.einsum("ijk,mik->mij", L, xc))
+    assert mod.f(L, xc, w) == pytest.approx(expect, rel=1e-13)
+    check_gradients(mod, "f", [L, xc, w], [0, 1])
+
+
+@pytest.mark.parametrize(
+    "spec, shapes, spelled",
+    [
+        # batch leading, already matmul's layout: no transpose
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)], "a @ b"),
+        # the output's last letter belongs to the first operand: the product swapped
+        ("bij,bjk->bki", [(2, 3, 4), (2, 4, 5)], "b.transpose(0, 2, 1) @ a.transpose(0, 2, 1)"),
+        # the batch letter last everywhere
+        ("ijb,jkb->kib", [(3, 4, 2), (4, 5, 2)], "(a.transpose(2, 0, 1) @ b.transpose(2, 0, 1)).transpose(2, 1, 0)"),
+        # two batch letters, the batch last in the output
+        ("pqij,pqjk->ikpq", [(2, 3, 4, 5), (2, 3, 5, 6)], "(a @ b).transpose(2, 3, 0, 1)"),
+    ],
+)  # fmt: skip
+def test_batched_einsum_spellings(spec, shapes, spelled):
+    a, b = (RNG.standard_normal(s) for s in shapes)
+    want = np.einsum(spec, a, b)
+    w = RNG.standard_normal(want.shape)
+    kinds = {2: "Matrix", 3: "Tensor", 4: "Tensor"}
+    dims = "ABCDEFGH"
+    letters = {}
+    for sub, s in zip(spec.split("->")[0].split(","), shapes):
+        letters.update(zip(sub, s))
+    names = {c: dims[k] for k, c in enumerate(sorted(letters))}
+
+    def annot(sub):
+        return f"{kinds[len(sub)]}[{', '.join(names[c] for c in sub)}]"
+
+    ins, out = spec.split("->")[0].split(","), spec.split("->")[1]
+    src = (
+        f"def f(a: {annot(ins[0])}, b: {annot(ins[1])}, w: {annot(out)}) -> Scalar:\n"
+        f'    return sum(w * einsum("{spec}", a, b))\n'
+    )
+    text = function_text(gradc.compile_source(src), "f_value_and_grad")
+    assert f"out_t1 = {spelled}\n" in text, text
+    mod = gradc.load_source(src)
+    assert mod.f(a, b, w) == pytest.approx(np.sum(w * want), rel=1e-12)
+    check_gradients(mod, "f", [a, b, w], [0, 1, 2])
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["ik,kj->ij", "bij,bij->bi", "bij,bjk->bk", "bi,bj->bij", "bij,bjk,bkl->bil"],
+)
+def test_other_einsums_stay_einsum(spec):
+    # no batch letter, no summed letter, a letter summed inside one operand, three operands
+    assert gradc.ops.linalg.batched_product(spec) is None
+
+
+def gmm_inputs(N, D, K):
+    return [
+        RNG.standard_normal(K),
+        RNG.standard_normal((K, D)),
+        0.1 * RNG.standard_normal((K, D)),
+        np.tril(0.3 * RNG.standard_normal((K, D, D)), k=-1),
+        RNG.standard_normal((N, D)),
+        1.0,
+        0.5,
+    ]
+
+
+def gmm_reference(alphas, means, q, L, x, gamma, m):
+    """ADBench's objective in NumPy, one component at a time (the Wishart prior without
+    its constant), independent of gradc's spelling."""
+    N, D = x.shape
+    inner = np.empty((N, len(alphas)))
+    for k in range(len(alphas)):
+        Q = np.diag(np.exp(q[k])) + L[k]
+        z = (x - means[k]) @ Q.T
+        inner[:, k] = alphas[k] + q[k].sum() - 0.5 * (z * z).sum(axis=1)
+    top = inner.max(axis=1)
+    slse = np.sum(np.log(np.exp(inner - top[:, None]).sum(axis=1)) + top)
+    lse_a = np.log(np.exp(alphas - alphas.max()).sum()) + alphas.max()
+    prior = 0.5 * gamma**2 * (np.sum(np.exp(2 * q)) + np.sum(L * L)) - m * q.sum()
+    return -0.5 * N * D * np.log(2 * np.pi) + slse - N * lse_a + prior
+
+
+@pytest.mark.parametrize("N, D, K", [(7, 3, 4), (6, 2, 5)])
+def test_gmm_bench_case(N, D, K):
+    mod = gradc.load_source(GMM.read_text())
+    args = gmm_inputs(N, D, K)
+    assert mod.gmm(*args) == pytest.approx(gmm_reference(*args), rel=1e-12)
+    check_gradients(mod, "gmm", args, [0, 1, 2, 3])
