@@ -86,7 +86,9 @@ def _compile(
     hvp: bool = False,
 ) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
-    functions = lower_source(text, filename=filename, fuse=fuse, jvp=jvp, hvp=hvp)
+    functions = lower_source(
+        text, filename=filename, fuse=fuse, jvp=jvp, hvp=hvp, numpy=target == "numpy"
+    )
     return generate(functions, filename, raw, module_docstring(text), checks, target)
 
 
@@ -176,7 +178,14 @@ def compile_sympy(
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
     check_target(target, "<sympy>")
     fn, text = _lower_sympy(
-        expr, inputs, wrt=wrt, name=name, fuse=fuse, jvp=jvp, hvp=hvp
+        expr,
+        inputs,
+        wrt=wrt,
+        name=name,
+        fuse=fuse,
+        jvp=jvp,
+        hvp=hvp,
+        numpy=target == "numpy",
     )
     return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
 

@@ -128,3 +128,52 @@ def test_gmm_bench_case(N, D, K):
     args = gmm_inputs(N, D, K)
     assert mod.gmm(*args) == pytest.approx(gmm_reference(*args), rel=1e-12)
     check_gradients(mod, "gmm", args, [0, 1, 2, 3])
+
+
+ROWS = """
+def f(X: Tensor[N, K, D], G: Tensor[N, K, D], a: Matrix[N, K]) -> Scalar:
+    s = sum(X**2, axis=2)
+    return sum(a * s) + sum(sum(G * X, axis=0) ** 2)
+"""
+
+
+def test_sums_of_products_along_an_axis_are_einsums():
+    # sum(a * b, axis=k) -> einsum("abc,abc->..", a, b), sum(a ** 2, axis=k) likewise
+    source = gradc.compile_source(ROWS)
+    fwd = function_text(source, "f")
+    assert 's = np.einsum("abc,abc->ab", X, X)' in source, source
+    assert 'np.einsum("abc,abc->bc", G, X)' in source, source
+    assert ".sum(axis" not in function_text(source, "f_forward"), source
+    mod = gradc.load_source(ROWS)
+    X, G = RNG.standard_normal((5, 3, 4)), RNG.standard_normal((5, 3, 4))
+    a = RNG.standard_normal((5, 3))
+    expect = np.sum(a * (X**2).sum(axis=2)) + np.sum((G * X).sum(axis=0) ** 2)
+    assert mod.f(X, G, a) == pytest.approx(expect, rel=1e-13), fwd
+    check_gradients(mod, "f", [X, G, a], [0, 1, 2])
+
+
+@pytest.mark.parametrize("target", ["numba", "array-api"])
+def test_sums_of_products_along_an_axis_stay_sums_on_other_targets(target):
+    # a rule of the ``numpy`` phase: the numba kernels read the sum, the Array API has
+    # no einsum of its own
+    source = gradc.compile_source(ROWS, target=target)
+    assert '"abc,abc->ab"' not in source and '"abc,abc->bc"' not in source, source
+
+
+def test_a_product_read_twice_or_kept_dims_keeps_its_sum():
+    # the backward reads X * X's factor only, but q = X * G is read by two sums; keepdims
+    # and a vector's sum (vdot already) are left alone
+    src = """
+def f(X: Matrix[N, D], G: Matrix[N, D]) -> Scalar:
+    q = X * G
+    return sum(sum(q, axis=1) ** 2) + sum(sum(X * X, axis=1, keepdims=True) * G)
+"""
+    source = gradc.compile_source(src)
+    assert "q = X * G" in source and "q.sum(axis=1)" in source, source
+    assert "(X * X).sum(axis=1, keepdims=True)" in source, source
+    check_gradients(
+        gradc.load_source(src),
+        "f",
+        [RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))],
+        [0, 1],
+    )
