@@ -177,3 +177,29 @@ def f(X: Matrix[N, D], G: Matrix[N, D]) -> Scalar:
         [RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))],
         [0, 1],
     )
+
+
+SHARED = """
+@wrt(X)
+def f(X: Matrix[N, D], a: Vector[D], W: Matrix[D, D]) -> Scalar:
+    Y = a * X + X @ W
+    return sum(Y ** 2)
+"""
+
+
+def test_a_doubled_adjoint_read_twice_is_not_doubled_again():
+    # small_factor_first leaves a * (2 Y) alone when 2 Y is read elsewhere too: one pass
+    # over it, where (a * Y) * 2.0 is two (GMM's d_xcentered = d_Lxcentered * Qdiags)
+    vg = function_text(gradc.compile_source(SHARED), "f_value_and_grad")
+    assert [line.strip() for line in vg.strip().splitlines()][-6:] == [
+        "out = _vdot(Y, Y)",
+        "d_Y = 2.0 * Y",
+        "# line 4: Y = a * X + X @ W",
+        "d_X = d_Y * a",
+        "d_X += d_Y.dot(W.T)",
+        "return out, d_X",
+    ], vg
+    mod = gradc.load_source(SHARED)
+    X, a, W = (RNG.standard_normal(s) for s in [(5, 3), (3,), (3, 3)])
+    assert mod.f(X, a, W) == pytest.approx(np.sum((a * X + X @ W) ** 2), rel=1e-13)
+    check_gradients(mod, "f", [X, a, W], [0])

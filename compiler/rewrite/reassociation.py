@@ -39,13 +39,17 @@ def smaller(b, a: int, x: int) -> bool:
 
 # a * (k * x) -> (a * x) * k  for a constant k = +-2 ** m, |k| >= 1, and an array a smaller
 # than x: the mean's adjoint times 2 xc is d_v / D * xc * 2.0, where d_v / D * (2.0 * xc)
-# keeps a second full-size temporary alive (7-15x slower at 1024x512, bench/README.md)
+# keeps a second full-size temporary alive (7-15x slower at 1024x512, bench/README.md).
+# Not when something else reads k * x: it is computed anyway, and a * (k * x) is one pass
+# over it where (a * x) * k is two (GMM's Qdiags * d_Lx, bench/README.md)
 @rule("mul", "late")
 def small_factor_first(b, args, attrs):
     if attrs:
         return None
     for a, y in (args, args[::-1]):
         if not bare(b, y, "mul") or b[y].attrs or b[a].dtype != "float":
+            continue
+        if b.users is not None and b.users.get(y, 0) > 1:
             continue
         p, q = b[y].args
         for k, x in ((p, q), (q, p)):
