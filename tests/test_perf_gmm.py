@@ -203,3 +203,27 @@ def test_a_doubled_adjoint_read_twice_is_not_doubled_again():
     X, a, W = (RNG.standard_normal(s) for s in [(5, 3), (3,), (3, 3)])
     assert mod.f(X, a, W) == pytest.approx(np.sum((a * X + X @ W) ** 2), rel=1e-13)
     check_gradients(mod, "f", [X, a, W], [0])
+
+
+SCALED = """
+@wrt(X)
+def f(X: Tensor[N, K, D], a: Matrix[N, K]) -> Scalar:
+    return sum(logsumexp(a - 0.5 * sum(X**2, axis=2), axis=1))
+"""
+
+
+def test_a_power_of_two_folds_into_the_small_factors_constant():
+    # (-0.5 * d)[:, :, None] * X * 2.0 -> (-d)[:, :, None] * X: one pass over X, not two
+    vg = function_text(gradc.compile_source(SCALED), "f_value_and_grad")
+    assert [line.strip() for line in vg.strip().splitlines()][-3:] == [
+        "out = (np.log(out_t4) + out_t2).sum()",
+        "d_X = (-(out_t3 * (1.0 / out_t4)[:, None]))[:, :, None] * X",
+        "return out, d_X",
+    ], vg
+    mod = gradc.load_source(SCALED)
+    X, a = RNG.standard_normal((6, 3, 2)), RNG.standard_normal((6, 3))
+    inner = a - 0.5 * (X**2).sum(axis=2)
+    top = inner.max(axis=1, keepdims=True)
+    expect = np.sum(np.log(np.exp(inner - top).sum(axis=1)) + top[:, 0])
+    assert mod.f(X, a) == pytest.approx(expect, rel=1e-13)
+    check_gradients(mod, "f", [X, a], [0])
