@@ -135,16 +135,20 @@ def product_factors(b, x: int) -> tuple[int, int] | None:
         return (p, p) if b.shape(p) == node.shape else None
     if node.op == "mul" and len(node.args) == 2 and not node.attrs:
         p, q = node.args
-        if b.shape(p) == b.shape(q) == node.shape and b[p].dtype == b[q].dtype:
+        if (
+            b.shape(p) == b.shape(q) == node.shape
+            and b[p].dtype == b[q].dtype == "float"
+        ):
             return p, q
     return None
 
 
 # sum(a * b, axis=k) -> einsum("ij,ij->i", a, b) ; sum(a ** 2, axis=k) -> einsum(.., a, a)
-# (one axis of an array of two or more; the NumPy target only: the numba target's kernels
-# read the sum, and the Array API has no einsum of its own): the products summed as they are made, no temporary; 1.3-4x
-# faster than (a * b).sum(axis=k) from 64x100 to 10000x25x10 (bench/README.md, "The GMM
-# objective"); the same products and additions in another order, as vdot
+# (one axis of an array of two or more): the products summed as they are made, no
+# temporary; 1.3-4x faster than (a * b).sum(axis=k) from 64x100 to 10000x25x10
+# (bench/README.md, "The GMM objective"); the same products and additions in another
+# order, as vdot. The NumPy target only: the numba target's kernels read the sum, and
+# the Array API has no einsum of its own
 @rule("sum", "numpy")
 def sum_of_products_along(b, args, attrs):
     axes, x = attrs.get("axis"), args[0]
