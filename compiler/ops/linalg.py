@@ -297,9 +297,13 @@ def batched_product(spec: str) -> tuple | None:
 
 
 def transposed(e, axes: tuple):
-    """``e.transpose(axes)``, or ``e`` itself for the identity."""
-    if axes == tuple(range(len(axes))):
+    """``e.transpose(axes)``: ``e`` itself for the identity, ``e.swapaxes(i, j)`` when
+    ``axes`` swaps two axes (shorter)."""
+    moved = [k for k, a in enumerate(axes) if a != k]
+    if not moved:
         return e
+    if len(moved) == 2:
+        return P.method(e, "swapaxes", *(str(k) for k in moved))
     return P.method(e, "transpose", *(str(k) for k in axes))
 
 
@@ -308,11 +312,15 @@ def einsum_emit(node, a, ctx):
     (``"ijk,mik->mij"``, ADBench's ``Q x`` for every point and component, and its two
     adjoints), spelled ``@`` on transposed views: NumPy's einsum runs its own
     sum-of-products loop there, ``@`` one BLAS product per batch entry (4-30x faster at
-    N x K x D = 1000 x 5 x 2 to 10000 x 25 x 10, bench/README.md "The GMM objective")."""
+    N x K x D = 1000 x 5 x 2 to 10000 x 25 x 10, bench/README.md "The GMM objective").
+    Where that overflows the line (``ctx.compact``), ``np.einsum(..., optimize=True)``,
+    which takes the same BLAS path with a little more overhead per call."""
     spec = node.attr("spec")
     plan = batched_product(spec)
     if plan is None:
         return P.call("np.einsum", f'"{spec}"', *a)
+    if ctx.compact:  # a statement too long for the line: NumPy's own BLAS path, shorter
+        return P.call("np.einsum", f'"{spec}"', *a, optimize="True")
     swap, left, right, out = plan
     x, y = (a[1], a[0]) if swap else (a[0], a[1])
     prod = P.binop("@", P.MUL, transposed(x, left), transposed(y, right))
