@@ -142,6 +142,20 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
     def neuron_dot(w, x):
         return 1 / (1 + xp.exp(-(xp.dot(w[0:2], x) + w[2])))
 
+    def gmm(alphas, means, q, L, x, wishart_gamma, wishart_m):
+        # ADBench's formulation (its PyTorch port, einsum for Q x), as bench/cases/gmm.grad
+        N, D = x.shape
+        Qdiags = xp.exp(q)
+        sum_qs = xp.sum(q, axis=1)
+        xcentered = x[:, None, :] - means[None, :, :]
+        Lxcentered = Qdiags * xcentered + xp.einsum("ijk,mik->mij", L, xcentered)
+        inner_term = alphas + sum_qs - 0.5 * xp.sum(Lxcentered**2, axis=2)
+        slse = xp.sum(logsumexp(inner_term, axis=1))
+        frobenius = xp.sum(Qdiags**2, axis=1) + xp.sum(L**2, axis=(1, 2))
+        prior = xp.sum(0.5 * wishart_gamma**2 * frobenius - wishart_m * sum_qs)
+        const = -N * D * 0.5 * 1.8378770664093453
+        return const + slse - N * logsumexp(alphas) + prior
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -160,6 +174,7 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "attention": attention,
         "neuron_vec": neuron_vec,
         "neuron_dot": neuron_dot,
+        "gmm": gmm,
     }
 
 
@@ -235,6 +250,19 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
     def neuron_dot(w, x):
         return 1 / (1 + torch.exp(-(torch.dot(w[0:2], x) + w[2])))
 
+    def gmm(alphas, means, q, L, x, wishart_gamma, wishart_m):
+        N, D = x.shape
+        Qdiags = torch.exp(q)
+        sum_qs = torch.sum(q, dim=1)
+        xcentered = x[:, None, :] - means[None, :, :]
+        Lxcentered = Qdiags * xcentered + torch.einsum("ijk,mik->mij", L, xcentered)
+        inner_term = alphas + sum_qs - 0.5 * torch.sum(Lxcentered**2, dim=2)
+        slse = torch.sum(torch.logsumexp(inner_term, dim=1))
+        frobenius = torch.sum(Qdiags**2, dim=1) + torch.sum(L**2, dim=(1, 2))
+        prior = torch.sum(0.5 * wishart_gamma**2 * frobenius - wishart_m * sum_qs)
+        const = -N * D * 0.5 * 1.8378770664093453
+        return const + slse - N * torch.logsumexp(alphas, dim=0) + prior
+
     return {
         "add_mul": add_mul,
         "neuron": neuron,
@@ -253,6 +281,7 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "attention": attention,
         "neuron_vec": neuron_vec,
         "neuron_dot": neuron_dot,
+        "gmm": gmm,
     }
 
 

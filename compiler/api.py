@@ -88,7 +88,13 @@ def _compile(
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     scalar = target != "array-api"  # keeps the inputs' dtype: never scalarised
     functions = lower_source(
-        text, filename=filename, fuse=fuse, jvp=jvp, hvp=hvp, scalar=scalar
+        text,
+        filename=filename,
+        fuse=fuse,
+        jvp=jvp,
+        hvp=hvp,
+        scalar=scalar,
+        numpy=target == "numpy",
     )
     return generate(functions, filename, raw, module_docstring(text), checks, target)
 
@@ -187,6 +193,7 @@ def compile_sympy(
         jvp=jvp,
         hvp=hvp,
         scalar=target != "array-api",
+        numpy=target == "numpy",
     )
     return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
 

@@ -46,13 +46,14 @@ def walk(fn: Function, *, fuse: bool = True) -> Function:
     return differentiate(fused(fn, fuse), fuse=fuse)
 
 
-def finish(fn: Function, fuse: bool) -> Function:
+def finish(fn: Function, fuse: bool, numpy: bool = True) -> Function:
     """A graph after its transformation: fused nodes expanded (each loop given the
-    expanded body its reverse loop was built on), late rewrites."""
+    expanded body its reverse loop was built on), late rewrites (``numpy``: those of the
+    NumPy target too)."""
     out = expand_fused(fn) if fuse else fn
     if any(node.op == "loop" for node in out.nodes):
         out = expand_graph(out)
-    return late(out)
+    return late(out, numpy)
 
 
 def hessian_eligible(fn: Function) -> bool:
@@ -69,37 +70,39 @@ def transform(
     jvp: bool = False,
     hvp: bool = False,
     scalar: bool = True,
+    numpy: bool = True,
 ) -> Function:
     """One lowered function through the passes: fused (when ``fuse``), then, when
-    ``adjoint``, differentiated, expanded, rewritten late and given its seed-one graph;
-    with ``jvp`` and ``hvp`` (a scalar function only) its forward-mode graphs too; with
-    ``scalar``, all of them rebuilt on scalars where its arrays are small and literal."""
+    ``adjoint``, differentiated, expanded, rewritten late (``numpy``: for the NumPy
+    target) and given its seed-one graph; with ``jvp`` and ``hvp`` (a scalar function
+    only) its forward-mode graphs too; with ``scalar``, all of them rebuilt on scalars
+    where its arrays are small and literal."""
     fused_fn = fused(fn, fuse)
     if not adjoint:
         return fused_fn
     walked = differentiate(fused_fn, fuse=fuse)
-    out = with_value_and_grad(finish(walked, fuse))
+    out = with_value_and_grad(finish(walked, fuse, numpy), numpy)
     extra = {}
     loops = any(node.op == "loop" for node in fn.nodes)
     if jvp:
-        extra["jvp"] = finish(forward.jvp(fused_fn), fuse)
+        extra["jvp"] = finish(forward.jvp(fused_fn), fuse, numpy)
     if hvp and fn.nodes[fn.output].shape == ():
         batched = hessian_eligible(fn) and fn.nodes[fn.wrt[0].node].shape
         if loops:  # reverse over forward (``loop_forward.hvp_over_jvp``)
-            extra["hvp"] = finish(hvp_over_jvp(fused_fn, fuse=fuse), fuse)
+            extra["hvp"] = finish(hvp_over_jvp(fused_fn, fuse=fuse), fuse, numpy)
         else:
-            extra["hvp"] = finish(forward.hvp(walked), fuse)
+            extra["hvp"] = finish(forward.hvp(walked), fuse, numpy)
         if batched:
-            extra["hessian"] = hessian(fn, extra["hvp"])
+            extra["hessian"] = hessian(fn, extra["hvp"], numpy)
     out = dataclasses.replace(out, **extra)
     return scalarise(out) if scalar else out
 
 
-def hessian(fn: Function, hvp: Function) -> Function:
+def hessian(fn: Function, hvp: Function, numpy: bool = True) -> Function:
     """``f_hessian``'s graph from ``f_hvp``'s; a located error where an operation cannot
     be batched yet (``f_hvp`` itself works there)."""
     try:
-        return late(batching.hessian(hvp))
+        return late(batching.hessian(hvp), numpy)
     except batching.BatchingError as exc:
         loc = exc.loc or fn.loc
         raise FormulaError(
@@ -130,11 +133,15 @@ def lower_source(
     jvp: bool = False,
     hvp: bool = False,
     scalar: bool = True,
+    numpy: bool = True,
 ) -> list[Function]:
-    """Formula text to IR ``Function``s, through the whole pipeline."""
+    """Formula text to IR ``Function``s, through the whole pipeline (``numpy``: for the
+    NumPy target)."""
     functions = text.parse(source, filename, fuse=fuse)
     return [
-        transform(f, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar)
+        transform(
+            f, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar, numpy=numpy
+        )
         for f in functions
     ]
 
@@ -150,9 +157,12 @@ def lower_sympy(
     jvp: bool = False,
     hvp: bool = False,
     scalar: bool = True,
+    numpy: bool = True,
 ) -> tuple[Function, str]:
     """A SymPy expression to an IR ``Function`` through the same passes as formula text;
     returns it with the canonical text of its DAG (hashed into the module header)."""
     fn, canonical = sympy_input.lower_sympy(expr, inputs, wrt=wrt, name=name, fuse=fuse)
-    out = transform(fn, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar)
+    out = transform(
+        fn, fuse=fuse, adjoint=adjoint, jvp=jvp, hvp=hvp, scalar=scalar, numpy=numpy
+    )
     return out, canonical

@@ -157,9 +157,9 @@ def test_a_product_the_backward_reads_keeps_its_sum():
     named = "def f(x: Vector[n]) -> Scalar:\n    q = x * x\n    return sum(q)\n"
     fwd = function_text(compile_source(named), "f_forward")
     assert "q = x * x" in fwd and "q.sum()" in fwd, fwd
-    # sums along an axis are left alone
+    # sums along an axis are einsums (rewrite/contraction.py sum_of_products_along)
     rows = "def f(X: Matrix[n, m]) -> Scalar:\n    return max(sum(X * X, axis=1))\n"
-    assert "(X * X).sum(axis=1)" in compile_source(rows)
+    assert 'np.einsum("ab,ab->a", X, X)' in compile_source(rows)
     check_gradients(text, [RNG.standard_normal(6)], [0])
 
 

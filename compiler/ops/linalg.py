@@ -267,10 +267,70 @@ def einsum_batch(b, n, args, bat):
     return b.emit("einsum", *args, spec=",".join(ins) + "->" + letter + out)
 
 
+def batched_product(spec: str) -> tuple | None:
+    """A two-operand ``spec`` that is a stack of matrix products, as ``(swap, left,
+    right, out)``: ``transpose(x, left) @ transpose(y, right)`` transposed by ``out`` is
+    ``einsum(spec, a, b)``, with ``(x, y) = (b, a)`` when ``swap``. That is: at least one
+    batch letter (in both operands and the output), exactly one letter summed (in both
+    operands, not the output) and one free letter of each operand (in the output). The
+    product is oriented so that the output's last letter is the product's last axis where
+    it can be. None for any other spec (NumPy's einsum then has no BLAS path either way:
+    a plain matrix product stays an einsum, as written)."""
+    ins, out = einsum_parts(spec)
+    if len(ins) != 2:
+        return None
+    a, b = ins
+    batch = [c for c in out if c in a and c in b]
+    summed = [c for c in a if c in b and c not in out]
+    free_a = [c for c in a if c not in b]
+    free_b = [c for c in b if c not in a]
+    if not batch or len(summed) != 1 or len(free_a) != 1 or len(free_b) != 1:
+        return None
+    if free_a[0] not in out or free_b[0] not in out:
+        return None
+    swap = out[-1] == free_a[0]
+    x, y, fx, fy = (b, a, free_b, free_a) if swap else (a, b, free_a, free_b)
+    left = tuple(x.index(c) for c in batch + fx + summed)
+    right = tuple(y.index(c) for c in batch + summed + fy)
+    prod = batch + fx + fy
+    return swap, left, right, tuple(prod.index(c) for c in out)
+
+
+def transposed(e, axes: tuple):
+    """``e.transpose(axes)``: ``e`` itself for the identity, ``e.swapaxes(i, j)`` when
+    ``axes`` swaps two axes (shorter)."""
+    moved = [k for k, a in enumerate(axes) if a != k]
+    if not moved:
+        return e
+    if len(moved) == 2:
+        return P.method(e, "swapaxes", *(str(k) for k in moved))
+    return P.method(e, "transpose", *(str(k) for k in axes))
+
+
+def einsum_emit(node, a, ctx):
+    """``np.einsum(spec, ...)`` as written, except a stack of matrix products
+    (``"ijk,mik->mij"``, ADBench's ``Q x`` for every point and component, and its two
+    adjoints), spelled ``@`` on transposed views: NumPy's einsum runs its own
+    sum-of-products loop there, ``@`` one BLAS product per batch entry (4-30x faster at
+    N x K x D = 1000 x 5 x 2 to 10000 x 25 x 10, bench/README.md "The GMM objective").
+    Where that overflows the line (``ctx.compact``), ``np.einsum(..., optimize=True)``,
+    which takes the same BLAS path with a little more overhead per call."""
+    spec = node.attr("spec")
+    plan = batched_product(spec)
+    if plan is None:
+        return P.call("np.einsum", f'"{spec}"', *a)
+    if ctx.compact:  # a statement too long for the line: NumPy's own BLAS path, shorter
+        return P.call("np.einsum", f'"{spec}"', *a, optimize="True")
+    swap, left, right, out = plan
+    x, y = (a[1], a[0]) if swap else (a[0], a[1])
+    prod = P.binop("@", P.MUL, transposed(x, left), transposed(y, right))
+    return transposed(prod, out)
+
+
 prim(
     "einsum",
     einsum_shape,
-    spellings={NUMPY: lambda n, a, c: P.call("np.einsum", f'"{n.attr("spec")}"', *a)},
+    spellings={NUMPY: einsum_emit},
     tangent=multilinear_tangent,
     adjoint=einsum_adj,
     names=("einsum",),

@@ -5,7 +5,8 @@ gradient is 1), over the whole graph, because they hide structure that fusion an
 adjoint rules read (a ``sum(a * b)`` that becomes ``vdot(a, b)`` has no elementwise
 product left), and because they need to know who reads a value: a product that the
 backward pass also reads is computed anyway, and stays. The rules themselves are
-registered in ``rewrite/contraction.py`` in the ``late`` phase.
+registered in ``rewrite/contraction.py`` in the ``late`` phase (and the ``numpy`` phase:
+for the NumPy target only).
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from ..ops.reductions import log_softmax_parts, logsumexp_parts
 from ..rewrite import RULES, make_rewriter
 
 
-def late(fn: Function) -> Function:
-    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules), and each
-    logsumexp whose parts the backward reads computed from them (``exposed``); ``fn``
-    itself when there is nothing to rewrite."""
-    ops = [op for op, rules in RULES.items() if any(r.phase == "late" for r in rules)]
+def late(fn: Function, numpy: bool = True) -> Function:
+    """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules; the ``numpy``
+    ones when ``numpy``: a module for the NumPy target), and each logsumexp whose parts the
+    backward reads computed from them (``exposed``); ``fn`` itself when there is nothing
+    to rewrite."""
+    phases = ("late", "numpy") if numpy else ("late",)
+    ops = [op for op, rules in RULES.items() if any(r.phase in phases for r in rules)]
     parts = exposed(fn)
     if not parts and not any(node.op in ops for node in fn.nodes):
         return fn
-    b = Builder(rewrite=make_rewriter(fuse=False, late=True))
+    b = Builder(rewrite=make_rewriter(fuse=False, late=True, numpy=numpy))
 
     def expose(i, node, remap):
         if i not in parts:

@@ -11,19 +11,20 @@ from ..rewrite import make_rewriter
 from .late import late
 
 
-def seed_one(fn: Function) -> Function:
-    """The differentiated ``fn`` with its seed ``d_<out>`` replaced by the constant 1."""
+def seed_one(fn: Function, numpy: bool = True) -> Function:
+    """The differentiated ``fn`` with its seed ``d_<out>`` replaced by the constant 1
+    (``numpy``: for the NumPy target, ``late``)."""
     b = Builder(rewrite=make_rewriter(fuse=False))  # recognition is for formulas only
 
     def one(i, node, remap):
         return b.const(1.0) if i == fn.seed else None
 
-    return late(dataclasses.replace(rebuild(fn, b, one), seed=None))
+    return late(dataclasses.replace(rebuild(fn, b, one), seed=None), numpy)
 
 
-def with_value_and_grad(fn: Function) -> Function:
+def with_value_and_grad(fn: Function, numpy: bool = True) -> Function:
     """``fn`` carrying its seed-one graph when its output is a scalar (SPEC: only scalar
     functions have ``f_grad`` and ``f_value_and_grad``)."""
     if fn.nodes[fn.output].shape != ():
         return fn
-    return dataclasses.replace(fn, value_and_grad=seed_one(fn))
+    return dataclasses.replace(fn, value_and_grad=seed_one(fn, numpy))

@@ -5,7 +5,9 @@ for one op and one phase: ``simplify`` (always on: algebra that only removes wor
 ``fuse`` (recognising what people write by hand as one stable primitive; off with
 ``--no-fuse``) or ``late`` (faster spellings that would hide from fusion and
 differentiation the structure they read; on only in the rebuild after
-differentiation, ``passes.fuse.expand_fused``). A rule takes the builder, the argument indices and the
+differentiation, ``passes.fuse.expand_fused``), and ``numpy`` (late rules for the NumPy
+target only: spellings only NumPy makes fast, which the numba target's kernels would not
+recognise). A rule takes the builder, the argument indices and the
 attributes of the node about to be made, and returns the index of an equivalent
 node or ``None``. Rules must keep the shape and the value (up to rounding). Each rule
 set is a ``RuleSet``; ``gradc.rewrite`` installs them into ``RULES`` in a fixed order.
@@ -84,10 +86,11 @@ class Rewriter:
         return None
 
 
-def make_rewriter(*, fuse: bool, late: bool = False) -> Rewriter:
-    """The rewrite hook for ``Builder``: constant folding, then the rules of the phases on."""
+def make_rewriter(*, fuse: bool, late: bool = False, numpy: bool = False) -> Rewriter:
+    """The rewrite hook for ``Builder``: constant folding, then the rules of the phases on
+    (``numpy``: the late rules of the NumPy target, with ``late``)."""
     phases = ("simplify",) + (("fuse",) if fuse else ()) + (("late",) if late else ())
-    return Rewriter(phases)
+    return Rewriter(phases + (("numpy",) if late and numpy else ()))
 
 
 def fold(b, op, args):

@@ -39,13 +39,17 @@ def smaller(b, a: int, x: int) -> bool:
 
 # a * (k * x) -> (a * x) * k  for a constant k = +-2 ** m, |k| >= 1, and an array a smaller
 # than x: the mean's adjoint times 2 xc is d_v / D * xc * 2.0, where d_v / D * (2.0 * xc)
-# keeps a second full-size temporary alive (7-15x slower at 1024x512, bench/README.md)
+# keeps a second full-size temporary alive (7-15x slower at 1024x512, bench/README.md).
+# Not when something else reads k * x: it is computed anyway, and a * (k * x) is one pass
+# over it where (a * x) * k is two (GMM's Qdiags * d_Lx, bench/README.md)
 @rule("mul", "late")
 def small_factor_first(b, args, attrs):
     if attrs:
         return None
     for a, y in (args, args[::-1]):
         if not bare(b, y, "mul") or b[y].attrs or b[a].dtype != "float":
+            continue
+        if b.users is not None and b.users.get(y, 0) > 1:
             continue
         p, q = b[y].args
         for k, x in ((p, q), (q, p)):
@@ -55,5 +59,36 @@ def small_factor_first(b, args, attrs):
                 and b[x].dtype == "float"
                 and smaller(b, a, x)
             ):
+                folded = scaled_constant(b, a, b[k].attr("value"))
+                if folded is not None:
+                    return b.mul(folded, x)
                 return b.mul(b.mul(a, x), k)
+    return None
+
+
+def power_of_two(value: float) -> bool:
+    """Whether ``value`` is +-2 ** m (multiplying by it only moves the exponent)."""
+    return math.isfinite(value) and value != 0 and abs(math.frexp(value)[0]) == 0.5
+
+
+# (c * t) * x * k -> ((c * k) * t) * x  for c, k = +-2 ** m with |c * k| <= 1 (within
+# small_factor_first, also through the small factor's new axes): GMM's
+# (-0.5 * d)[:, :, None] * Lx * 2.0 is (-d)[:, :, None] * Lx, one pass over the large
+# array where there were two. c * k is exact; (c k) t neither overflows (|c k| <= 1) nor
+# rounds; the product with x rounds once, as before
+def scaled_constant(b, a: int, k: float) -> int | None:
+    """``a`` times ``k`` made by folding ``k`` into a constant factor of ``a`` (``c * t``,
+    maybe under ``expand_dims``) when c is +-2 ** m and |c * k| <= 1; else None."""
+    if bare(b, a, "expand_dims"):
+        inner = scaled_constant(b, b[a].args[0], k)
+        if inner is None:
+            return None
+        return b.emit("expand_dims", inner, **dict(b[a].attrs))
+    if not bare(b, a, "mul") or b[a].attrs or len(b[a].args) != 2:
+        return None
+    for c, t in (b[a].args, b[a].args[::-1]):
+        if b.is_const(c) and b.shape(c) == () and b.shape(t) == b.shape(a):
+            value = b[c].attr("value") * k
+            if power_of_two(b[c].attr("value")) and abs(value) <= 1.0:
+                return b.mul(b.const(value), t)
     return None
