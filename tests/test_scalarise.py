@@ -208,6 +208,13 @@ CASES = {
             u @ np.cos(u[:, None] * v) + u.sum(),
         ],
     ),
+    "einsum": (
+        "def f(A: Matrix[2, 3], B: Matrix[3, 2]) -> Scalar:\n"
+        '    return sum(einsum("ij,jk->ik", A, B) ** 2) + einsum("ij,ji->", A, B)\n',
+        [RNG.standard_normal((2, 3)), RNG.standard_normal((3, 2))],
+        lambda A, B: np.sum((A @ B) ** 2) + np.trace(A @ B),
+        lambda A, B: [2 * (A @ B) @ B.T + B.T, 2 * A.T @ (A @ B) + A.T],
+    ),
     "concatenate_stack": (
         "def f(x: Vector[3], y: Vector[2]) -> Scalar:\n"
         "    return sum(concatenate([x, y]) ** 2) + sum(stack([x, x * x]) * 3)\n",

@@ -6,7 +6,7 @@ code on Python floats. When every value of the differentiated graphs (``f``,
 ``f_value_and_grad`` and, when asked for, ``f_jvp``, ``f_hvp``, ``f_hessian``) has a
 literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and every
 operation is one this pass expands element by element (``EXPANDERS``: elementwise ops
-with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``,
+with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``, ``einsum``,
 indexing with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
 ``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``,
 ``concatenate``, ``stack``), and
@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core.ir import Function, Node, freeze_attrs, reachable
 from ..core.prim import MATH, PRIMS, spellable
+from ..ops.linalg import einsum_parts
 
 #: the largest array (elements) a scalarised function holds; beyond it NumPy's one call
 #: per array costs less than a Python statement per element
@@ -271,6 +272,33 @@ def outer(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
             out[r, c] = s.scalar("mul", (int(a[r]), int(b[c])), node)
 
 
+def einsum(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    """``einsum(spec, ...)``: each output element the sum, over the letters not in the
+    output, of the product of the operands' elements, left to right."""
+    ins, result = einsum_parts(node.attr("spec"))
+    sizes = {c: n for letters, a in zip(ins, args) for c, n in zip(letters, a.shape)}
+    summed = [c for c in dict.fromkeys("".join(ins)) if c not in result]
+    for at in np.ndindex(out.shape):
+        terms = []
+        for inner in np.ndindex(tuple(sizes[c] for c in summed)):
+            where = dict(zip(result, at)) | dict(zip(summed, inner))
+            factors = [
+                int(a[tuple(where[c] for c in letters)])
+                for letters, a in zip(ins, args)
+            ]
+            terms.append(total_product(s, factors, node))
+        name = label(node, at)
+        out[at] = total(s, terms, node, name) if terms else s.const(0.0, node)
+
+
+def total_product(s: Scalariser, factors: list[int], node: Node) -> int:
+    """``factors[0] * factors[1] * ...``, left to right."""
+    acc = factors[0]
+    for f in factors[1:]:
+        acc = s.scalar("mul", (acc, f), node)
+    return acc
+
+
 def index_of(spec) -> tuple:
     """A getitem/scatter index spec as a Python index (ints, slices, None only)."""
     out = []
@@ -343,6 +371,7 @@ EXPANDERS = {
     "matmul": matmul,
     "vdot": vdot,
     "outer": outer,
+    "einsum": einsum,
     "getitem": getitem,
     "zeros": zeros,
     "ones": ones,
