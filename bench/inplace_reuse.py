@@ -93,40 +93,35 @@ def torch_vg(case: str, args):
     return vg
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--old", required=True, help="an older checkout (git worktree)")
-    ap.add_argument("--rounds", type=int, default=11)
-    ap.add_argument("--number", type=int, default=5)
-    ap.add_argument("--torch", action="store_true", help="PyTorch eager beside")
-    ap.add_argument("--case", action="append", help="only these cases")
-    args = ap.parse_args()
-    rows = [r for r in ROWS if not args.case or r[0] in args.case]
+def compare(rows, old: Path, rounds: int, number: int, torch: bool = False) -> None:
+    """Print the table of ``rows`` ((case, size) pairs): the older checkout ``old``'s
+    emitted value-and-gradient, this checkout's, hand-written NumPy and (``torch``)
+    PyTorch eager, each timed once a round in a rotating order, best over the rounds."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
         print(
             "| row | old ms | new ms | hand ms | old/hand | new/hand | new/old |"
-            + (" torch/new |" if args.torch else "")
+            + (" torch/new |" if torch else "")
         )
-        print("|---" * (8 if args.torch else 7) + "|")
+        print("|---" * (8 if torch else 7) + "|")
         for case, size in rows:
             c = CASES_BY_NAME[case]
             dims = next(s.dims for s in c.sizes if s.label == size)
             inputs = c.inputs(dims)
             systems = {
-                "old": compiled(Path(args.old).resolve(), case, out),
+                "old": compiled(old.resolve(), case, out),
                 "new": compiled(ROOT, case, out),
                 "hand": c.vg,
             }
-            if args.torch:
+            if torch:
                 systems["torch"] = torch_vg(case, inputs)
             times = {k: [] for k in systems}
             names = list(systems)
-            for r in range(args.rounds):
+            for r in range(rounds):
                 order = names[r % len(names) :] + names[: r % len(names)]
                 for k in order:
                     call_args = () if k == "torch" else inputs
-                    times[k].append(best(systems[k], call_args, args.number))
+                    times[k].append(best(systems[k], call_args, number))
 
             def med(k, times=times):
                 return min(times[k]) * 1e3
@@ -139,9 +134,21 @@ def main() -> None:
                 f"{med('hand'):.2f} | {ratio('old', 'hand'):.2f} | "
                 f"{ratio('new', 'hand'):.2f} | {ratio('new', 'old'):.2f} |"
             )
-            if args.torch:
+            if torch:
                 line += f" {ratio('torch', 'new'):.2f} |"
             print(line, flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--old", required=True, help="an older checkout (git worktree)")
+    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--number", type=int, default=5)
+    ap.add_argument("--torch", action="store_true", help="PyTorch eager beside")
+    ap.add_argument("--case", action="append", help="only these cases")
+    args = ap.parse_args()
+    rows = [r for r in ROWS if not args.case or r[0] in args.case]
+    compare(rows, Path(args.old), args.rounds, args.number, args.torch)
 
 
 if __name__ == "__main__":

@@ -106,10 +106,30 @@ def _empty_error(function, param, seen, dim):
     )
 
 
+def _sum_trailing(x, axis=-1, keepdims=False):
+    """x.sum(axis) over the trailing axes (-1, or (-k, ..., -1)) of a float64 array: x seen
+    as a matrix times ones, which BLAS runs faster than NumPy's reduction (the same
+    additions in another order); NumPy's own on fewer than 1,024 elements or a strided
+    array."""
+    if x.size < 1024 or not x.flags.c_contiguous:
+        return x.sum(axis, keepdims=keepdims)
+    lead = x.shape[: x.ndim - (1 if axis == -1 else len(axis))]
+    n = x.size // math.prod(lead)
+    total = x.reshape(-1, n) @ np.ones(n)
+    return total.reshape(lead + (1,) * (x.ndim - len(lead)) if keepdims else lead)
+
+
 def _max_shift(x, axis=None, keepdims=False):
     """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
     shifted by 0, as in ``_logsumexp``."""
-    m = x.max(axis=axis, keepdims=keepdims)
+    if axis == 1 and x.ndim == 2 and 1 < x.shape[1] <= 16 and x.shape[0] >= 512:
+        # many short rows, which NumPy reduces at ~30 ns a row: a maximum per column
+        m = np.maximum(x[:, 0], x[:, 1])
+        for j in range(2, x.shape[1]):
+            np.maximum(m, x[:, j], out=m)
+        m = m[:, None] if keepdims else m
+    else:
+        m = x.max(axis=axis, keepdims=keepdims)
     # m . m is finite unless a row holds +-inf or nan (or the squares overflow, which
     # only takes the guarded path): shift those rows by 0
     if not math.isfinite(np.vdot(m, m)):
@@ -178,7 +198,7 @@ def softmax_loss_forward(W, X, y, reg):
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs_t1 = _max_shift(scores_2, axis=1, keepdims=True)
     log_probs_t2 = np.exp(scores_2 - log_probs_t1)
-    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs_t3 = _sum_trailing(log_probs_t2, keepdims=True)
     log_probs = scores_2 - (np.log(log_probs_t3) + log_probs_t1)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
@@ -209,7 +229,7 @@ def softmax_loss_backward(d_out, cache):
     d_scores_2 += log_probs_t2 * (data_loss_g1 / log_probs_t3)
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    scores_g2 = d_scores_2.sum(axis=1, keepdims=True)
+    scores_g2 = _sum_trailing(d_scores_2, keepdims=True)
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W
@@ -247,7 +267,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     log_probs_t1 = _max_shift(scores_2, axis=1, keepdims=True)
     log_probs_t2 = np.exp(scores_2 - log_probs_t1)
-    log_probs_t3 = log_probs_t2.sum(axis=1, keepdims=True)
+    log_probs_t3 = _sum_trailing(log_probs_t2, keepdims=True)
     log_probs = scores_2 - (np.log(log_probs_t3) + log_probs_t1)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
@@ -259,7 +279,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     d_scores_2[np.arange(N), y] += -1.0 / N
     # line 8: scores = scores - max(scores, axis=1, keepdims=True)  # numerical stability
     scores_t2 = scores == scores_t1
-    scores_g2 = d_scores_2.sum(axis=1, keepdims=True)
+    scores_g2 = _sum_trailing(d_scores_2, keepdims=True)
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W

@@ -3,8 +3,8 @@ the spellings in backend/memory.py): an elementwise statement computed from a te
 that nothing reads afterwards writes into its array (``t *= r``, ``np.exp(t, out=t)``,
 ``d = np.multiply(t, r, out=t)``), as hand-written NumPy does (``dscores = probs;
 dscores /= N``). Never into an input, a returned or cached value, a view, a value read
-later, a value named after the formula, or a smaller array a broadcast would grow; only
-on the NumPy target. Each test asserts the emitted spelling, gradients against central
+later, a value named after the formula, or a smaller array a broadcast would grow; on
+the NumPy target and the numba target's NumPy statements (never in a numba kernel). Each test asserts the emitted spelling, gradients against central
 finite differences, or that no result shares memory with an input or another result
 and that the inputs (and the cache, through ``f_backward``) are left unchanged.
 """
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import gradc
+from tests.numba_cases import needs_numba
 from tests.test_performance_rewrites import check_gradients, function_text
 from tests.test_results_memory import assert_owned, exported, random_inputs
 
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_CASES = sorted((ROOT / "bench" / "cases").glob("*.grad"))
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
 RNG = np.random.default_rng(1616)
+SOFTMAX_PROBS = (ROOT / "bench/cases/softmax_probs.grad").read_text()
 
 
 def body(text: str, start: str) -> list[str]:
@@ -47,7 +49,7 @@ def test_softmax_probs_exp_and_gradient_are_written_into_the_shifted_scores():
         "out_t1 = scores - _max_shift(scores, axis=1, keepdims=True)",
         "out_t2 = out_t1[np.arange(N), y]",
         "np.exp(out_t1, out=out_t1)",
-        "out_t3 = out_t1.sum(axis=1, keepdims=True)",
+        "out_t3 = _sum_trailing(out_t1, keepdims=True)",
         "out = -((out_t2 - np.log(out_t3)[:, 0]).sum() / N)",
         "d_scores = np.multiply(out_t1, 1.0 / N / out_t3, out=out_t1)",
         "d_scores[np.arange(N), y] += -1.0 / N",
@@ -157,13 +159,47 @@ def test_a_returned_or_cached_value_is_not_written():
     assert_owned([out], [x, v], "returned")
 
 
-@pytest.mark.parametrize("target", ["array-api", "numba"])
-def test_other_targets_allocate(target):
+def test_the_array_api_target_allocates():
     source = gradc.compile_source(
-        (ROOT / "bench/cases/softmax_probs.grad").read_text(), target=target
+        (ROOT / "bench/cases/softmax_probs.grad").read_text(), target="array-api"
     )
     vg = function_text(source, "softmax_probs_value_and_grad")
     assert "out=" not in vg
+
+
+@needs_numba
+def test_the_numba_targets_numpy_statements_write_in_place_its_kernels_never():
+    # the statements that stay NumPy (inputs above the whole kernel's size) reuse dead
+    # temporaries as the NumPy target's do; numba's ufuncs take no out=
+    source = gradc.compile_source(
+        (ROOT / "bench/cases/softmax_probs.grad").read_text(), target="numba"
+    )
+    forward = function_text(source, "softmax_probs_forward")
+    assert "np.exp(out_t1, out=out_t1)" in forward, forward
+    kernels = [b for b in source.split("\n\n\n") if b.lstrip().startswith("@numba")]
+    assert kernels and not any("out=" in k for k in kernels)
+
+
+@needs_numba
+@pytest.mark.parametrize("source", [SOFTMAX_PROBS, LATER, BROADCAST_INTO])
+def test_the_numba_target_in_place_owns_memory_and_matches_numpy(source):
+    numba_mod = gradc.load_source(source, target="numba")
+    numpy_mod = gradc.load_source(source)
+    name = exported(numpy_mod)[0]
+    inputs = big_inputs(numpy_mod, name)
+    kept = snapshot(inputs)
+    got = getattr(numba_mod, name + "_value_and_grad")(*inputs)
+    want = getattr(numpy_mod, name + "_value_and_grad")(*inputs)
+    assert_owned([got], inputs, name)
+    assert_same(kept, inputs, name)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    for g, w in zip(got[1] if isinstance(got[1], tuple) else [got[1]],
+                    want[1] if isinstance(want[1], tuple) else [want[1]]):  # fmt: skip
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-15)
+    value, cache = getattr(numba_mod, name + "_forward")(*inputs)
+    cached = snapshot(cache)
+    getattr(numba_mod, name + "_backward")(1.5, cache)
+    assert_same(cached, cache, name + "_backward (its cache)")
 
 
 # ---------------------------------------------------------------------------
@@ -191,6 +227,23 @@ def test_softmax_example_gradients():
 
 # ---------------------------------------------------------------------------
 # Memory: no result aliases an input or another result; inputs and cache unchanged
+
+
+def big_inputs(mod, name: str) -> list:
+    """Inputs for ``name`` with every dimension 64 (above the numba target's whole
+    kernels, so its NumPy statements run); Index inputs in range."""
+    inputs = []
+    for value in random_inputs(mod, name, RNG):
+        if isinstance(value, np.ndarray):
+            shape = (64,) * value.ndim
+            kind = value.dtype.kind
+            value = (
+                RNG.integers(0, 64, shape)
+                if kind == "i"
+                else RNG.uniform(0.5, 1.5, shape)
+            )
+        inputs.append(value)
+    return inputs
 
 
 def snapshot(values) -> list:

@@ -61,7 +61,7 @@ def test_row_sum_of_picked_entries_with_a_gradient_per_row():
     # each row's one entry is its own weight: the row sums are -wts, a column
     source = gradc.compile_source(WEIGHTED)
     vg = function_text(source, "loss_value_and_grad")
-    assert vg.count(".sum(axis=1, keepdims=True)") == 1, vg  # the forward's, of exp
+    assert vg.count("_sum_trailing(") == 1, vg  # the forward's, of exp
     mod = gradc.load_source(WEIGHTED)
     W, X = RNG.standard_normal((3, 4)), RNG.standard_normal((6, 3))
     y, wts = np.array([3, 3, 0, 1, 2, 3]), RNG.uniform(0.5, 2.0, 6)
@@ -80,7 +80,7 @@ def test_rows_not_one_each_keep_the_row_sum():
     # x[r, y] with any rows: a row may hold several entries or none, so the sum stays
     source = gradc.compile_source(OTHER_ROWS)
     vg = function_text(source, "loss_value_and_grad")
-    assert vg.count(".sum(axis=1, keepdims=True)") == 2, vg
+    assert vg.count("_sum_trailing(") == 2, vg
     mod = gradc.load_source(OTHER_ROWS)
     W, X = RNG.standard_normal((3, 4)), RNG.standard_normal((5, 3))
     r, y = np.array([0, 0, 0, 2, 4]), np.array([1, 1, 3, 0, 2])

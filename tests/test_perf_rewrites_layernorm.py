@@ -100,7 +100,7 @@ def test_a_product_read_twice_costs_no_more_passes():
     src = SCALED.format(k=2).replace("@wrt(x)\n", "")
     vg = function_text(gradc.compile_source(src), "f_value_and_grad")
     assert "    out = (a * x * 2.0).sum()\n" in vg, vg
-    assert "    d_a = (2.0 * x).sum(axis=0)\n" in vg, vg
+    assert "    d_a = _sum_leading(2.0 * x)\n" in vg, vg
 
 
 def test_a_scalar_factor_keeps_its_order():

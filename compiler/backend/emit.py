@@ -109,10 +109,13 @@ class Emitter:
     here is a forward value read from the cache: it is named on first use and recorded in
     ``cached``.
 
-    With ``reuse`` (the NumPy target; not the loop bodies), an elementwise node computed
+    With ``reuse`` (the NumPy target and the numba target's NumPy statements; not the
+    loop bodies, nor the bodies numba compiles: ``in_place``), an elementwise node computed
     from a temporary that nothing reads afterwards writes into it, as hand-written NumPy
     does (``t *= r``, ``np.exp(t, out=t)``): see ``reusable``.
     """
+
+    in_place = True  # whether ``reuse`` may write into temporaries (``out=``, ``*=``)
 
     def __init__(
         self,
@@ -140,7 +143,7 @@ class Emitter:
         self.noted: set[int] = set()  # nodes whose note is printed
         self.value_nodes = value_nodes  # what the value needs: notes go elsewhere
         target = ctx.target
-        self.reuse = reuse and not (target.floats or target.xp or target.kernels)
+        self.reuse = reuse and self.in_place and not (target.floats or target.xp)
         self.new_arrays: set[int] = set()  # values this body wrote as new arrays
         self.speller = BodySpeller(ctx)  # a fused body's entries off the in-place path
         self.readers: dict[

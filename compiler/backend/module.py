@@ -24,6 +24,8 @@ HELPER_NEEDS = {
     "_log_softmax": ("math",),
     "_logsumexp": ("math",),
     "_max_shift": ("math",),
+    "_sum_leading": ("math",),
+    "_sum_trailing": ("math",),
     "_norm": ("math",),
     "_sigmoid_scalar": ("math",),
     "_sign_scalar": ("math",),

@@ -103,6 +103,7 @@ class WholeEmitter(KernelEmitter):
 
     broadcast = True
     libm_branch = False  # the whole kernel's own size tests bound the libm calls
+    in_place = False  # numba compiles the body, and its ufuncs take no ``out=``
 
     def regions(self, scattered):
         out = super().regions(scattered)

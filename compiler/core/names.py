@@ -31,6 +31,8 @@ HELPER_ORDER = (
     "_sigmoid",
     "_softplus",
     "_logsumexp",
+    "_sum_leading",
+    "_sum_trailing",
     "_max_shift",
     "_softmax",
     "_log_softmax",

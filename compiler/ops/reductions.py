@@ -24,6 +24,7 @@ from .points import at_zero_output, extreme_tie
 from .spelling import (
     axis_call,
     helper_reduction,
+    made,
     reduction_kwargs,
     reduction_method,
 )
@@ -35,14 +36,49 @@ def reduce_rule(b, args, attrs):
     return reduce_shape(x.shape, attrs["axis"], attrs["keepdims"]), dtype
 
 
+def sum_along(node, a, ctx):
+    """``x.sum(axis=...)``; a float array summed over its leading or its trailing axes
+    (not all of them) is ``_sum_leading(x)`` or ``_sum_trailing(x)``: the product of x, seen
+    as a matrix, with ones, which BLAS runs 1.2-7x faster than NumPy's reduction and 4-7x
+    on short rows (bench/README.md, "Sums along an axis as products with ones"). The same
+    additions in another order; the helpers fall back to ``x.sum`` on small or strided
+    arrays."""
+    x = ctx.nodes[node.args[0]]
+    axes, rank = node.attr("axis"), len(x.shape)
+    k = 0 if axes is None else len(axes)
+    if x.dtype != "float" or not 0 < k < rank:
+        return P.method(a[0], "sum", **reduction_kwargs(node))
+    if axes == tuple(range(k)):
+        name = "_sum_leading"
+    elif axes == tuple(range(rank - k, rank)):
+        name = "_sum_trailing"
+    else:
+        return P.method(a[0], "sum", **reduction_kwargs(node))
+    ctx.use(name)
+    lead = name == "_sum_leading"
+    args = [a[0]] + ([P.axis(axes if lead else tuple(range(-k, 0)))] if k > 1 else [])
+    return P.call(
+        name, *args, **({"keepdims": "True"} if node.attr("keepdims") else {})
+    )
+
+
+@made("reduction", "sum")
+def sum_emit(node, a, ctx):
+    """``sum``: ``np.sum(x)`` on a scalar, else ``sum_along``."""
+    if not ctx.shape_of(node.args[0]):
+        return P.call("np.sum", a[0], **reduction_kwargs(node))
+    return sum_along(node, a, ctx)
+
+
 def mean_emit(node, a, ctx):
     """``x.sum(...) / count``: what ``np.mean`` computes for float64 (add.reduce, then one
-    division by the count), bit for bit, without its dispatch overhead."""
+    division by the count) without its dispatch overhead; over leading or trailing axes
+    the sum is ``sum_along``'s."""
     shape = ctx.shape_of(node.args[0])
     if not shape:
         return P.call("np.mean", a[0], **reduction_kwargs(node))
     axes = node.attr("axis")
-    total = P.method(a[0], "sum", **reduction_kwargs(node))
+    total = sum_along(node, a, ctx)
     n = size(shape if axes is None else tuple(shape[k] for k in axes))
     return P.binop("/", P.MUL, total, P.dim_expr(n, ctx.dims))
 
@@ -167,7 +203,7 @@ def reduction(name: str, emit, adjoint, numba=None, **kw) -> None:
 # (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
 reduction(
     "sum",
-    reduction_method("sum"),
+    sum_emit,
     sum_adj,
     tangent=linear_tangent,
     numba=nb.reduce_emit,
