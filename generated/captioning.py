@@ -84,9 +84,12 @@ def _index(value, function, param, ndim, expected):
 def _sum_leading(x, axis=0, keepdims=False):
     """x.sum(axis) over the leading axes (0, or (0, ..., k - 1)) of a float64 array: ones
     times x seen as a matrix, which BLAS runs faster than NumPy's reduction (the same
-    additions in another order); NumPy's own on fewer than 1,024 elements or a strided
-    array."""
-    if x.size < 1024 or not x.flags.c_contiguous:
+    additions in another order). NumPy's own where it is about as fast: fewer than 1,024
+    elements, or rows longer than 32 in fewer than 16,384 (its cost is per row), or a
+    strided array."""
+    if x.size < 1024:
+        return x.sum(axis, keepdims=keepdims)
+    if (x.shape[-1] > 32 and x.size < 16384) or not x.flags.c_contiguous:
         return x.sum(axis, keepdims=keepdims)
     k = 1 if axis == 0 else len(axis)
     n = math.prod(x.shape[:k])
@@ -97,9 +100,12 @@ def _sum_leading(x, axis=0, keepdims=False):
 def _sum_trailing(x, axis=-1, keepdims=False):
     """x.sum(axis) over the trailing axes (-1, or (-k, ..., -1)) of a float64 array: x seen
     as a matrix times ones, which BLAS runs faster than NumPy's reduction (the same
-    additions in another order); NumPy's own on fewer than 1,024 elements or a strided
-    array."""
-    if x.size < 1024 or not x.flags.c_contiguous:
+    additions in another order). NumPy's own where it is about as fast: fewer than 1,024
+    elements, or rows longer than 32 in fewer than 16,384 (its cost is per row), or a
+    strided array."""
+    if x.size < 1024:
+        return x.sum(axis, keepdims=keepdims)
+    if (x.shape[-1] > 32 and x.size < 16384) or not x.flags.c_contiguous:
         return x.sum(axis, keepdims=keepdims)
     lead = x.shape[: x.ndim - (1 if axis == -1 else len(axis))]
     n = x.size // math.prod(lead)
@@ -110,7 +116,7 @@ def _sum_trailing(x, axis=-1, keepdims=False):
 def _max_shift(x, axis=None, keepdims=False):
     """The maximum that logsumexp subtracts before exp; rows holding +-inf or nan are
     shifted by 0, as in ``_logsumexp``."""
-    if axis == 1 and x.ndim == 2 and 1 < x.shape[1] <= 16 and x.shape[0] >= 512:
+    if axis == 1 and x.shape[0] >= 512 and x.ndim == 2 and 1 < x.shape[1] <= 16:
         # many short rows, which NumPy reduces at ~30 ns a row: a maximum per column
         m = np.maximum(x[:, 0], x[:, 1])
         for j in range(2, x.shape[1]):

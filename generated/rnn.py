@@ -83,9 +83,12 @@ def _index(value, function, param, ndim, expected):
 def _sum_leading(x, axis=0, keepdims=False):
     """x.sum(axis) over the leading axes (0, or (0, ..., k - 1)) of a float64 array: ones
     times x seen as a matrix, which BLAS runs faster than NumPy's reduction (the same
-    additions in another order); NumPy's own on fewer than 1,024 elements or a strided
-    array."""
-    if x.size < 1024 or not x.flags.c_contiguous:
+    additions in another order). NumPy's own where it is about as fast: fewer than 1,024
+    elements, or rows longer than 32 in fewer than 16,384 (its cost is per row), or a
+    strided array."""
+    if x.size < 1024:
+        return x.sum(axis, keepdims=keepdims)
+    if (x.shape[-1] > 32 and x.size < 16384) or not x.flags.c_contiguous:
         return x.sum(axis, keepdims=keepdims)
     k = 1 if axis == 0 else len(axis)
     n = math.prod(x.shape[:k])

@@ -109,9 +109,12 @@ def _empty_error(function, param, seen, dim):
 def _sum_trailing(x, axis=-1, keepdims=False):
     """x.sum(axis) over the trailing axes (-1, or (-k, ..., -1)) of a float64 array: x seen
     as a matrix times ones, which BLAS runs faster than NumPy's reduction (the same
-    additions in another order); NumPy's own on fewer than 1,024 elements or a strided
-    array."""
-    if x.size < 1024 or not x.flags.c_contiguous:
+    additions in another order). NumPy's own where it is about as fast: fewer than 1,024
+    elements, or rows longer than 32 in fewer than 16,384 (its cost is per row), or a
+    strided array."""
+    if x.size < 1024:
+        return x.sum(axis, keepdims=keepdims)
+    if (x.shape[-1] > 32 and x.size < 16384) or not x.flags.c_contiguous:
         return x.sum(axis, keepdims=keepdims)
     lead = x.shape[: x.ndim - (1 if axis == -1 else len(axis))]
     n = x.size // math.prod(lead)
