@@ -34,6 +34,7 @@ HELPER_NEEDS = {
     "_softplus_scalar": ("math",),
     "_erf": ("math",),
     "_max_shift_rows": ("math",),
+    "_max_shift_all": ("math",),
     "_max_rows": ("math",),
     "_max_cols": ("math",),
     "_min_rows": ("math",),

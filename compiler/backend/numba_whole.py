@@ -28,7 +28,6 @@ from ..core.prim import NUMBA, PRIMS
 from ..ops.numba_spelling import basic_index
 from ..ops.spelling import as_float, index_text
 from .context import Ctx
-from .emit import emit_body
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
 from .numba_kernels import DECORATOR, SIZE_BUDGET, KernelEmitter
 from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
@@ -43,6 +42,12 @@ WHOLE_LIMIT = 4096
 # target's speed at 1024x512 still, the largest size measured (bench/README.md,
 # "Broadcasting loops").
 LOOP_LIMIT = 1024 * 512
+
+# Einsums as loops (``nb.einsum_loops``): at most this many multiply-adds each. The GMM
+# value and gradient's whole kernel ran 0.85-0.97 of the statements' time up to 51,200
+# (N x K x D x D: 1000x5x2 to 200x4x8), 0.97-1.22 at 80,000 and 1.4-3.1 above, where
+# the statements' batched products run on BLAS (bench/README.md, "GMM's whole kernel").
+EINSUM_LIMIT = 65536
 
 # Vectors only: the small kernels fuse their elementwise runs into one loop each, which
 # numba's array expressions do not; the whole kernel wins below about 1,500 elements
@@ -91,6 +96,7 @@ WHOLE_HELPERS = (
     "_log_softmax_rows",
     "_softmax_rows",
     "_max_shift_rows",
+    "_max_shift_all",
 )
 
 
@@ -168,11 +174,14 @@ def size_test(family, g) -> str:
     return " + ".join(terms)
 
 
-def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
+def libm_tests(family, g, todo: list[int], looped=frozenset()) -> list[tuple[str, int]]:
     """``("N * C", 768)``: for each shape that k calls of libm functions run over, at
-    most ``SIZE_BUDGET // k`` elements (the small kernels' measured limit)."""
+    most ``SIZE_BUDGET // k`` elements (the small kernels' measured limit); not counting
+    the nodes ``looped`` (computed in loops with the vectorised helpers)."""
     calls: dict[tuple, int] = {}
     for i in todo:
+        if i in looped:
+            continue
         node = g.nodes[i]
         k = PRIMS[node.op].libm_calls  # whole kernels spell exp, log, ... as NumPy
         if node.shape and k:
@@ -184,6 +193,28 @@ def libm_tests(family, g, todo: list[int]) -> list[tuple[str, int]]:
             d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims
         )
         out.append((term or "1", SIZE_BUDGET // k))
+    return out
+
+
+def einsum_tests(family, g, todo: list[int]) -> list[str]:
+    """``N * K * D * D <= EINSUM_LIMIT`` for each einsum (its loops, ``nb.einsum_loops``:
+    one multiply-add per combination of its letters), spelled on the dimensions; one
+    test per product."""
+    out, seen = [], set()
+    for i in todo:
+        node = g.nodes[i]
+        if node.op != "einsum":
+            continue
+        sizes: dict = {}
+        for letters, a in zip(node.attr("spec").split("->")[0].split(","), node.args):
+            sizes.update(zip(letters, g.nodes[a].shape))
+        dims = [P.dim(d, family.dims) for d in sizes.values() if d != 1]
+        if tuple(sorted(dims)) not in seen:
+            seen.add(tuple(sorted(dims)))
+            term = " * ".join(
+                d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims
+            )
+            out.append(f"{term or '1'} <= {EINSUM_LIMIT}")
     return out
 
 
@@ -237,12 +268,16 @@ def skipped(g, todo: list[int], today) -> str | None:
 
 
 def whole_body(family, kname: str, g, todo, bound, keep, namer, adjoints, values):
-    """The blocks and expressions of the body of the kernel ``kname`` (``emit_body``
-    with ``WholeEmitter``; its loops are added to ``ctx.kernels`` as ``kname_k1``...)."""
+    """The blocks and expressions of the body of the kernel ``kname`` (``WholeEmitter``;
+    its loops are added to ``ctx.kernels`` as ``kname_k1``...), and the nodes its loops
+    compute with the vectorised helpers (``_vexp``: no libm call, ``libm_tests``)."""
     ctx = family.ctx
     gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
     gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]
-    return emit_body(g, todo, bound, keep, namer, gctx, adjoints, values, WholeEmitter)
+    em = WholeEmitter(g, todo, bound, keep, namer, gctx, adjoints, value_nodes=values)
+    blocks, exprs = em.run()
+    looped = {i for i in em.region_of if PRIMS[g.nodes[i].op].numba_vector}
+    return blocks, exprs, looped
 
 
 def add_kernel(family, kname: str, params, blocks, returns, rn=None) -> None:
@@ -257,23 +292,27 @@ def add_kernel(family, kname: str, params, blocks, returns, rn=None) -> None:
     family.ctx.kernels[kname] = [rn(ln) for ln in lines]
 
 
-def guarded_call(family, kname, g, todo, params, names) -> list[str]:
+def guarded_call(
+    family, kname, g, todo, params, names, looped=frozenset()
+) -> list[str]:
     """The ``if`` on the sizes (and layouts) that calls ``kname(params)``: ``g``'s inputs
-    (``names``: node -> variable) small enough for the whole kernel of its ``todo``; in
-    the variables' names (the caller renames its lines: ``family.rn``, once)."""
+    (``names``: node -> variable) small enough for the whole kernel of its ``todo``
+    (``looped``: as ``libm_tests``); in the variables' names (the caller renames its
+    lines: ``family.rn``, once)."""
     total, limit = size_test(family, g), WHOLE_LIMIT
     loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
-    if loops and all(g.nodes[i].op != "matmul" for i in todo):
+    if loops and all(g.nodes[i].op not in ("matmul", "einsum") for i in todo):
         limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
         limit = VECTOR_LIMIT
     libm = []
-    for term, k in libm_tests(family, g, todo):
+    for term, k in libm_tests(family, g, todo, looped):
         if term == total:  # ``n <= 384``, not ``n <= 4096 and n <= 384``
             limit = min(limit, k)
         else:
             libm.append(f"{term} <= {k}")
-    tests = [f"{total} <= {limit}", *libm, *contiguous_tests(g, todo, names)]
+    tests = [f"{total} <= {limit}", *libm, *einsum_tests(family, g, todo)]
+    tests += contiguous_tests(g, todo, names)
     call = call_lines("    ", f"return {kname}", params)
     note = "# small inputs: the whole body as one numba function; else the code below"
     return [note, *condition_lines(tests), *call]
@@ -291,7 +330,7 @@ def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
     kname = f"_{family.name(kind)}_kernel"
     values = reachable(g.nodes, [g.output])
     keep, adjoints = set(results), backward_part(g)
-    blocks, exprs = whole_body(
+    blocks, exprs, looped = whole_body(
         family, kname, g, todo, bound, keep, namer, adjoints, values
     )
     texts = [as_float(exprs[r]) for r in results]
@@ -302,4 +341,4 @@ def whole_kernel(family, kind, g, todo, results, returned, today) -> list[str]:
     params = family.params + tangents + dims
     add_kernel(family, kname, params, blocks, returned(texts, "grads"))
     names = dict(zip((p.node for p in g.params), family.params + tangents))
-    return guarded_call(family, kname, g, todo, params, names)
+    return guarded_call(family, kname, g, todo, params, names, looped)

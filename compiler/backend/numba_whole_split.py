@@ -32,7 +32,7 @@ def forward_kernel(family, sched, today, cache_names: list[str]) -> list[str]:
     namer, _, bound = family.graph_namer(fn)
     kname = f"_{family.name('forward')}_kernel"
     keep = {fn.output} | set(sched.cache)
-    blocks, exprs = whole_body(
+    blocks, exprs, looped = whole_body(
         family,
         kname,
         fn,
@@ -50,7 +50,7 @@ def forward_kernel(family, sched, today, cache_names: list[str]) -> list[str]:
     returns = tuple_lines(f"return {value}, (", cache, ",)" if len(cache) == 1 else ")")
     add_kernel(family, kname, params, blocks, returns)
     names = {p.node: family.pnames[p.name] for p in fn.params}
-    return guarded_call(family, kname, fn, sched.forward, params, names)
+    return guarded_call(family, kname, fn, sched.forward, params, names, looped)
 
 
 def backward_kernel(family, sched, today, seed: str, cache_names) -> list[str]:
@@ -65,7 +65,7 @@ def backward_kernel(family, sched, today, seed: str, cache_names) -> list[str]:
     namer = Namer(reserved | set(cache_names) | {seed} | set(family.dims.values()))
     bound = {fn.seed: P.name(seed)}
     bound.update((i, P.name(c)) for i, c in zip(sched.cache, cache_names))
-    blocks, exprs = whole_body(
+    blocks, exprs, looped = whole_body(
         family,
         kname,
         fn,
@@ -82,7 +82,7 @@ def backward_kernel(family, sched, today, seed: str, cache_names) -> list[str]:
     dims = [d for d in family.dims.values() if d in used and d not in cache_names]
     params = [seed] + [c for c in cache_names if c in used] + dims
     names = dict(zip(sched.cache, cache_names))
-    call = guarded_call(family, kname, fn, sched.backward, params, names)
+    call = guarded_call(family, kname, fn, sched.backward, params, names, looped)
     lines = []
     for d, var in family.dims.items():
         read = re.search(rf"\b{var}\b", "\n".join(call))

@@ -54,6 +54,7 @@ HELPER_ORDER = (
     "_min_rows",
     "_min_cols",
     "_max_shift_rows",
+    "_max_shift_all",
     "_log_softmax_rows",
     "_softmax_rows",
     "_norm",

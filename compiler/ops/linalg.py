@@ -330,7 +330,8 @@ def einsum_emit(node, a, ctx):
 prim(
     "einsum",
     einsum_shape,
-    spellings={NUMPY: einsum_emit},
+    spellings={NUMPY: einsum_emit, NUMBA: nb.einsum_loops},
+    numba_when=nb.array_einsum,
     tangent=multilinear_tangent,
     adjoint=einsum_adj,
     names=("einsum",),

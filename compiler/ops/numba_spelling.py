@@ -38,14 +38,28 @@ def matrices(nodes, node) -> bool:
 
 
 def whole_or_one_axis(nodes, node) -> bool:
-    """A reduction of a scalar or of everything; a sum or mean also of one axis, a max
-    or min of one axis of a matrix (``_max_rows``, ...)."""
+    """A reduction of a scalar or of everything; a sum or mean also of one axis, or of
+    several without ``keepdims``; a max or min of one axis of a matrix (``_max_rows``)."""
     shape = nodes[node.args[0]].shape
     if not shape or (node.attr("axis") is None and not node.attr("keepdims")):
         return True
     if node.op not in ("sum", "mean") and len(shape) != 2:
         return False
-    return one_axis(node, len(shape)) is not None
+    several = node.op in ("sum", "mean") and not node.attr("keepdims")
+    return one_axis(node, len(shape)) is not None or several
+
+
+def whole_or_rows(nodes, node) -> bool:
+    """Of a whole array (no ``keepdims``) or over the rows of a matrix (axis 1)."""
+    if node.attr("axis") is None:
+        return not node.attr("keepdims") and bool(nodes[node.args[0]].shape)
+    return of_rows(nodes, node)
+
+
+def array_einsum(nodes, node) -> bool:
+    """An einsum with an array result (``einsum_loops`` writes its loops; the language
+    has no diagonals: each letter names one axis of an operand)."""
+    return bool(node.attr("spec").split("->")[1])
 
 
 def of_rows(nodes, node) -> bool:
@@ -73,8 +87,13 @@ def reduce_emit(node, a, ctx) -> P.Expr:
     shape = ctx.shape_of(node.args[0])
     if not shape:
         return a[0]
-    axis = one_axis(node, len(shape))
-    if axis is None:
+    axis, axes = one_axis(node, len(shape)), node.attr("axis")
+    if axis is None and axes is not None and len(axes) < len(shape):
+        total = a[0]  # several axes (no keepdims: ``whole_or_one_axis``), last first
+        for k in sorted(axes, reverse=True):
+            total = P.method(total, "sum", axis=str(k))
+        count = tuple(shape[k] for k in axes)
+    elif axis is None:
         total = P.method(a[0], node.op if node.op != "mean" else "sum")
         count = shape
     elif len(shape) == 2:  # numba's x.sum(axis=1) is 6x slower than a loop at 64x100
@@ -105,6 +124,71 @@ def rows_helper(name: str):
         return P.subscript(out, ":, None") if node.attr("keepdims") else out
 
     return emit
+
+
+def max_shift_emit(node, a, ctx) -> P.Expr:
+    """The shift of ``logsumexp``: ``_max_shift_all(x)`` of a whole array,
+    ``_max_shift_rows(x)`` over a matrix's rows (``keepdims`` as a new axis)."""
+    if node.attr("axis") is None:
+        ctx.use("_max_shift_all")
+        return P.call("_max_shift_all", a[0])
+    return rows_helper("_max_shift_rows")(node, a, ctx)
+
+
+def einsum_loops(node, a, ctx) -> P.Expr:
+    """A call of a loop kernel written for the einsum's spec (added to ``ctx.kernels``
+    as ``_<prefix>_k<n>``): a loop per output letter, outermost first, and within them
+    the sum over the other letters (numba has no einsum; its ``@`` takes matrices)."""
+    spec = node.attr("spec")
+    lines = einsum_kernel(spec)
+    for name, text in ctx.kernels.items():
+        if name.startswith(f"_{ctx.prefix}_k") and text[2:] == lines:
+            return P.call(name, *a)  # the same spec in this body already
+    own = [k for k in ctx.kernels if k.startswith(f"_{ctx.prefix}_k")]
+    name = f"_{ctx.prefix}_k{len(own) + 1}"
+    decorator = '@numba.njit(cache=True, error_model="numpy")'
+    ctx.kernels[name] = [decorator, f"def {name}({', '.join(a_names(spec))}):", *lines]
+    return P.call(name, *a)
+
+
+def a_names(spec: str) -> list[str]:
+    """The parameter names of an einsum kernel: ``a0, a1, ...``."""
+    return [f"a{k}" for k in range(len(spec.split("->")[0].split(",")))]
+
+
+def einsum_kernel(spec: str) -> list[str]:
+    """The body of ``spec``'s loop kernel (``einsum_loops``), after its ``def`` line:
+    each letter's size read from the first operand that has it, the output allocated,
+    the loops (``i_<letter>``), and a float sum over the summed letters."""
+    ins, out = spec.split("->")
+    ins = ins.split(",")
+    summed = [c for c in dict.fromkeys("".join(ins)) if c not in out]
+    lines = [f'    """einsum("{spec}") as loops."""']
+    for k, letters in enumerate(ins):
+        new = [c for c in letters if c not in "".join(ins[:k])]
+        if new:
+            names = ", ".join(f"n_{c}" if c in new else "_" for c in letters)
+            lines.append(f"    {names}{',' if len(letters) == 1 else ''} = a{k}.shape")
+    shape = ", ".join(f"n_{c}" for c in out)
+    lines.append(f"    out = np.empty(({shape}{',' if len(out) == 1 else ''}))")
+    pad = "    "
+    for c in out:
+        lines.append(f"{pad}for i_{c} in range(n_{c}):")
+        pad += "    "
+    lines.append(f"{pad}total = 0.0")
+    inner = pad
+    for c in summed:
+        lines.append(f"{inner}for i_{c} in range(n_{c}):")
+        inner += "    "
+    terms = [  # a scalar operand (no letters: an adjoint's seed) read as it is
+        f"a{k}[{', '.join(f'i_{c}' for c in letters)}]" if letters else f"a{k}"
+        for k, letters in enumerate(ins)
+    ]
+    lines.append(f"{inner}total += {' * '.join(terms)}")
+    at = ", ".join(f"i_{c}" for c in out)
+    lines.append(f"{pad}out[{at}] = total")
+    lines.append("    return out")
+    return lines
 
 
 def vdot_emit(node, a, ctx) -> P.Expr:

@@ -252,8 +252,8 @@ reduction(
     lambda b, i, n, g: [None],
     tangent=lambda b, i, n, ts: None,
     names=(),
-    numba=nb.rows_helper("_max_shift_rows"),
-    numba_when=nb.of_rows,
+    numba=nb.max_shift_emit,
+    numba_when=nb.whole_or_rows,
 )
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 reduction(

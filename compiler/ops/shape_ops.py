@@ -242,8 +242,7 @@ prim(
 prim(
     "broadcast_to",
     broadcast_to_shape,
-    spellings={NUMPY: broadcast_to_emit, NUMBA: as_numpy},
-    numba_when=nb.of_scalar,  # np.full (numba's broadcast_to: not measured)
+    spellings={NUMPY: broadcast_to_emit, NUMBA: as_numpy},  # numba's np.broadcast_to
     tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
     view=True,
