@@ -153,7 +153,8 @@ def where_emit(node, a, ctx):
 
 
 def mean_emit(node, a, ctx):
-    """``xp.sum(x, ...) / count``, as the NumPy target computes it (bit for bit)."""
+    """``xp.sum(x, ...) / count``, as the NumPy target computes it (its whole-array sums
+    bit for bit; over an axis the NumPy target may sum through BLAS, ``sum_along``)."""
     shape = ctx.shape_of(node.args[0])
     if not shape:
         return a[0]
