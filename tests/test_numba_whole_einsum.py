@@ -1,9 +1,9 @@
 """--target numba's whole-function kernels through ``einsum`` (issue 21): an einsum is a
 loop kernel written for its spec (``ops/numba_spelling.einsum_loops``: numba has no
 einsum and its ``@`` takes matrices), under a size test on its multiply-adds
-(``EINSUM_LIMIT``); with the sums over several axes, ``_max_shift_all`` (logsumexp of
-a whole array) and ``np.broadcast_to`` of arrays, the GMM objective's functions are one
-kernel each on small inputs. Values and gradients equal the NumPy target's and central
+(``WORK_LIMIT``, from the record's ``numba_work``); with the sums over several axes,
+``_max_shift_all`` (logsumexp of a whole array) and ``np.broadcast_to`` of arrays, the
+GMM objective's functions are one kernel each on small inputs. Values and gradients equal the NumPy target's and central
 differences'; special values as the NumPy target's."""
 
 from __future__ import annotations

@@ -43,11 +43,12 @@ WHOLE_LIMIT = 4096
 # "Broadcasting loops").
 LOOP_LIMIT = 1024 * 512
 
-# Einsums as loops (``nb.einsum_loops``): at most this many multiply-adds each. The GMM
+# Loop nests of an op's own (``Prim.numba_work``: einsum's, ``nb.einsum_loops``): at
+# most this many iterations (multiply-adds) each. The GMM
 # value and gradient's whole kernel ran 0.85-0.97 of the statements' time up to 51,200
 # (N x K x D x D: 1000x5x2 to 200x4x8), 0.97-1.22 at 80,000 and 1.4-3.1 above, where
 # the statements' batched products run on BLAS (bench/README.md, "GMM's whole kernel").
-EINSUM_LIMIT = 65536
+WORK_LIMIT = 65536
 
 # Vectors only: the small kernels fuse their elementwise runs into one loop each, which
 # numba's array expressions do not; the whole kernel wins below about 1,500 elements
@@ -196,25 +197,23 @@ def libm_tests(family, g, todo: list[int], looped=frozenset()) -> list[tuple[str
     return out
 
 
-def einsum_tests(family, g, todo: list[int]) -> list[str]:
-    """``N * K * D * D <= EINSUM_LIMIT`` for each einsum (its loops, ``nb.einsum_loops``:
-    one multiply-add per combination of its letters), spelled on the dimensions; one
-    test per product."""
+def work_tests(family, g, todo: list[int]) -> list[str]:
+    """``N * K * D * D <= WORK_LIMIT`` for each node whose numba spelling is a loop nest
+    of its own (its record's ``numba_work``: an einsum's letters), spelled on the
+    dimensions; one test per product."""
     out, seen = [], set()
     for i in todo:
         node = g.nodes[i]
-        if node.op != "einsum":
+        work = PRIMS[node.op].numba_work
+        if work is None:
             continue
-        sizes: dict = {}
-        for letters, a in zip(node.attr("spec").split("->")[0].split(","), node.args):
-            sizes.update(zip(letters, g.nodes[a].shape))
-        dims = [P.dim(d, family.dims) for d in sizes.values() if d != 1]
+        dims = [P.dim(d, family.dims) for d in work(g.nodes, node) if d != 1]
         if tuple(sorted(dims)) not in seen:
             seen.add(tuple(sorted(dims)))
             term = " * ".join(
                 d if d.isidentifier() or d.isdigit() else f"({d})" for d in dims
             )
-            out.append(f"{term or '1'} <= {EINSUM_LIMIT}")
+            out.append(f"{term or '1'} <= {WORK_LIMIT}")
     return out
 
 
@@ -301,7 +300,10 @@ def guarded_call(
     lines: ``family.rn``, once)."""
     total, limit = size_test(family, g), WHOLE_LIMIT
     loops = any(k.startswith(f"{kname}_k") for k in family.ctx.kernels)
-    if loops and all(g.nodes[i].op not in ("matmul", "einsum") for i in todo):
+    products = [
+        i for i in todo if g.nodes[i].op == "matmul" or PRIMS[g.nodes[i].op].numba_work
+    ]
+    if loops and not products:
         limit = LOOP_LIMIT
     if all(len(g.nodes[p.node].shape) <= 1 for p in g.params):
         limit = VECTOR_LIMIT
@@ -311,7 +313,7 @@ def guarded_call(
             limit = min(limit, k)
         else:
             libm.append(f"{term} <= {k}")
-    tests = [f"{total} <= {limit}", *libm, *einsum_tests(family, g, todo)]
+    tests = [f"{total} <= {limit}", *libm, *work_tests(family, g, todo)]
     tests += contiguous_tests(g, todo, names)
     call = call_lines("    ", f"return {kname}", params)
     note = "# small inputs: the whole body as one numba function; else the code below"

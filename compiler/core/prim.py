@@ -42,6 +42,9 @@ class Prim:
       spelling. ``libm_calls``: the libm calls numba makes per element computing it as
       NumPy spells it (NumPy runs them as SIMD loops): they bound the sizes of the
       kernels that make them (``SIZE_BUDGET``, ``backend/numba_kernels.py``).
+      ``numba_work(nodes, node) -> [size, ...]``: where its ``NUMBA`` spelling is a loop
+      nest of its own (einsum's), the lengths of its loops; their product bounds the
+      whole kernels that run it (``WORK_LIMIT``, ``backend/numba_whole.py``).
     - ``adjoint(b, i, node, g) -> [contribution or None per input]``: builds, with the
       builder ``b``, the gradient each input receives from upstream gradient ``g`` of
       node ``i``. A contribution may keep the node's own (broadcast) shape: the driver
@@ -104,6 +107,7 @@ class Prim:
     numba_when: Callable | None = None
     numba_vector: str | None = None
     libm_calls: int = 0
+    numba_work: Callable | None = None
 
     @property
     def emit(self) -> Callable | None:

@@ -332,6 +332,7 @@ prim(
     einsum_shape,
     spellings={NUMPY: einsum_emit, NUMBA: nb.einsum_loops},
     numba_when=nb.array_einsum,
+    numba_work=nb.einsum_work,
     tangent=multilinear_tangent,
     adjoint=einsum_adj,
     names=("einsum",),

@@ -151,6 +151,14 @@ def einsum_loops(node, a, ctx) -> P.Expr:
     return P.call(name, *a)
 
 
+def einsum_work(nodes, node) -> list:
+    """The lengths of ``einsum_loops``'s loops: one per letter of the spec."""
+    sizes: dict = {}
+    for letters, a in zip(node.attr("spec").split("->")[0].split(","), node.args):
+        sizes.update(zip(letters, nodes[a].shape))
+    return list(sizes.values())
+
+
 def a_names(spec: str) -> list[str]:
     """The parameter names of an einsum kernel: ``a0, a1, ...``."""
     return [f"a{k}" for k in range(len(spec.split("->")[0].split(",")))]
