@@ -27,6 +27,7 @@ BENCH_CASES = sorted((ROOT / "bench" / "cases").glob("*.grad"))
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
 RNG = np.random.default_rng(1616)
 SOFTMAX_PROBS = (ROOT / "bench/cases/softmax_probs.grad").read_text()
+TWOLAYER = (ROOT / "examples/twolayer.grad").read_text()
 
 
 def body(text: str, start: str) -> list[str]:
@@ -181,11 +182,25 @@ def test_the_numba_targets_numpy_statements_write_in_place_its_kernels_never():
 
 
 @needs_numba
-@pytest.mark.parametrize("source", [SOFTMAX_PROBS, LATER, BROADCAST_INTO])
-def test_the_numba_target_in_place_owns_memory_and_matches_numpy(source):
+@pytest.mark.parametrize("source", [SOFTMAX_PROBS, TWOLAYER], ids=["probs", "twolayer"])
+def test_the_numba_target_in_place_owns_memory_and_matches_numpy(source, monkeypatch):
+    # inputs of 160 on every axis: above the whole kernels' size tests, so the NumPy
+    # statements run (the whole kernels are spied on: never called), and they do write
+    # in place (the module's text outside the kernels)
+    statements = [
+        b
+        for b in gradc.compile_source(source, target="numba").split("\n\n\n")
+        if not b.lstrip().startswith("@numba")
+    ]
+    assert any("out=" in b for b in statements)
     numba_mod = gradc.load_source(source, target="numba")
     numpy_mod = gradc.load_source(source)
     name = exported(numpy_mod)[0]
+    called = []
+    for kind in ("value_and_grad", "forward"):  # (backward: a loop, up to 1024 x 512)
+        kernel = f"_{name}_{kind}_kernel"
+        if hasattr(numba_mod, kernel):
+            monkeypatch.setattr(numba_mod, kernel, lambda *a, k=kind: called.append(k))
     inputs = big_inputs(numpy_mod, name)
     kept = snapshot(inputs)
     got = getattr(numba_mod, name + "_value_and_grad")(*inputs)
@@ -200,6 +215,7 @@ def test_the_numba_target_in_place_owns_memory_and_matches_numpy(source):
     cached = snapshot(cache)
     getattr(numba_mod, name + "_backward")(1.5, cache)
     assert_same(cached, cache, name + "_backward (its cache)")
+    assert not called, called
 
 
 # ---------------------------------------------------------------------------
@@ -230,15 +246,15 @@ def test_softmax_example_gradients():
 
 
 def big_inputs(mod, name: str) -> list:
-    """Inputs for ``name`` with every dimension 64 (above the numba target's whole
+    """Inputs for ``name`` with every dimension 160 (above the numba target's whole
     kernels, so its NumPy statements run); Index inputs in range."""
     inputs = []
     for value in random_inputs(mod, name, RNG):
         if isinstance(value, np.ndarray):
-            shape = (64,) * value.ndim
+            shape = (160,) * value.ndim
             kind = value.dtype.kind
             value = (
-                RNG.integers(0, 64, shape)
+                RNG.integers(0, 160, shape)
                 if kind == "i"
                 else RNG.uniform(0.5, 1.5, shape)
             )

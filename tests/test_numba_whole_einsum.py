@@ -90,9 +90,16 @@ def test_the_einsum_loops_as_emitted():
     ]:
         assert line in body, line
     # the size test: the einsums' multiply-adds, and the statements above it
-    guard = (
-        "if K * D * D <= 4096 and N <= 1536 and K <= 1536 and K * D * D * N <= 65536:"
-    )
+    guard = """\
+    if (
+        K * D * D <= 4096
+        and K * D <= 16384
+        and K <= 1536
+        and N * K <= 16384
+        and N <= 1536
+        and K * D * D * N <= 65536
+    ):
+"""
     assert guard in out.split("def gmm_value_and_grad(")[1]
 
 
