@@ -6,6 +6,7 @@
     python bench/numba_target.py --section threshold   # the chain's kernel by size
     python bench/numba_target.py --section whole [--case NAME]  # whole kernels by size
     python bench/numba_target.py --section derived [--case NAME]  # forward, jvp, hvp
+    python bench/numba_target.py --section stages   # kernels in stages vs one loop
 
 1. ``runtime``: every case of bench/cases (its --quick sizes; ``--full``: all): the
    numba target's ``f_value_and_grad`` beside the NumPy target's, hand-written NumPy
@@ -51,7 +52,7 @@ from handwritten import CASES  # noqa: E402
 from run import PROFILES, as_tuple, check_result, paired_ratio, time_interleaved  # noqa: E402
 
 import gradc  # noqa: E402
-from gradc.backend import numba_whole  # noqa: E402
+from gradc.backend import numba_stages, numba_whole  # noqa: E402
 
 PEERS = ("jax", "pytensor", "torch", "autograd")
 
@@ -426,11 +427,60 @@ def section_whole(profile, names: list[str] | None) -> None:
             )
 
 
+def one_loop(case: str):
+    """The numba target's module of ``case`` with its kernels in one loop each (no
+    stages: ``numba_stages.SPLIT_WEIGHT`` out of reach)."""
+    saved = numba_stages.SPLIT_WEIGHT
+    numba_stages.SPLIT_WEIGHT = 10**9
+    try:
+        return module(case, "numba")
+    finally:
+        numba_stages.SPLIT_WEIGHT = saved
+
+
+def section_stages(profile) -> None:
+    """Kernels in stages (``numba_stages``) against the same kernels as one loop, by
+    size: the chain's value and gradient (four helper calls: two stages of two) and
+    logreg's (three: two stages)."""
+    print("kernels in stages: time, and one loop / stages (above 1: stages faster)")
+    for name in ("elementwise", "logreg"):
+        case = next(c for c in CASES if c.name == name)
+        fn = f"{name}_value_and_grad"
+        staged, single = getattr(module(name, "numba"), fn), getattr(one_loop(name), fn)
+        sizes = [100, 1000, 10_000, 100_000, 1_000_000]
+        dims = (
+            [{"n": n} for n in sizes]
+            if name == "elementwise"
+            else [
+                {"n": 32, "d": 8},
+                {"n": 2000, "d": 16},
+                {"n": 20000, "d": 20},
+                {"n": 200_000, "d": 50},
+            ]
+        )
+        for d in dims:
+            x = case.inputs(d)
+            systems = {
+                "stages": functools.partial(staged, *x),
+                "one": functools.partial(single, *x),
+            }
+            for f in systems.values():
+                f()
+            samples, _ = time_interleaved(systems, profile)
+            t = statistics.median(samples["stages"])
+            size = "x".join(str(v) for v in d.values())
+            r = paired_ratio(samples, "one", "stages")
+            print(
+                f"  {name:13s} {size:12s} stages {fmt(t):>10s}  one loop/stages {r:5.2f}",
+                flush=True,
+            )
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--section",
-        choices=("runtime", "latency", "threshold", "whole", "derived"),
+        choices=("runtime", "latency", "threshold", "whole", "derived", "stages"),
         action="append",
     )
     parser.add_argument("--case", action="append")
@@ -447,6 +497,8 @@ def main(argv=None) -> int:
         section_whole(PROFILES["quick"], args.case)
     if "derived" in sections:
         section_derived(PROFILES["quick"], args.case)
+    if "stages" in sections:
+        section_stages(PROFILES["quick"])
     return 0
 
 

@@ -94,10 +94,16 @@ def test_an_elementwise_run_is_one_kernel_with_its_sum():
     assert "\nimport numba\nimport numpy as np\n" in text or (
         "\nimport numpy as np\nimport numba\n" in text
     )
+    # four helper calls: a driver and two stages of two (backend/numba_stages.py)
     assert (
-        '@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})\n'
-        "def _f_value_and_grad_k1(x):" in text
+        '@numba.njit(cache=True, error_model="numpy")\ndef _f_value_and_grad_k1(x):'
+        in text
     )
+    for stage in ("_s1", "_s2"):
+        assert (
+            '@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})\n'
+            f"def _f_value_and_grad_k1{stage}(x, " in text
+        )
     body = text.split("def f_value_and_grad(x):")[1]
     assert "out, d_x = _f_value_and_grad_k1(x)" in body
     # sigmoid, exp, tanh and log1p have vectorisable helpers (backend/numba_vector_math):

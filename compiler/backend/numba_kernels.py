@@ -18,15 +18,18 @@ broadcast to its shape (a row, a column) and sums over axes (``numba_loops``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..core import printer as P
 from ..core.prim import MATH, PRIMS, spell
 from ..ops.spelling import integral_exponent
 from .context import Ctx
-from .emit import Emitter, accumulations, cite
+from .emit import STATEMENT_NODES, Emitter, accumulations, cite
 from .layout import LINE_LIMIT, call_lines, signature
 from .numba_loops import axis_sum, broadcasts, index_of, inner_sum, sum_target
+from .numba_scatters import scatter_chains, scatter_line
+from .numba_stages import Names, staged_source, stages
 from .numba_vector_math import calls_helpers, sum_line, vector_spelling, with_contract
 from .targets import MATH as MATH_TARGET
 
@@ -45,11 +48,13 @@ JIT_HELPERS = (
 @dataclass
 class Region:
     """A run of nodes computed by one kernel: elementwise ``members`` of ``shape`` and
-    ``sums`` (full sums of members) in statement order."""
+    ``sums`` (full sums of members) in statement order; the ``deferred`` scalar nodes
+    that read its sums, computed after its call (``KernelEmitter.deferrable``)."""
 
     shape: tuple
     members: list[int] = field(default_factory=list)
     sums: set[int] = field(default_factory=set)
+    deferred: list[int] = field(default_factory=list)
 
 
 def kernel_pow(node, a, ctx) -> P.Expr:
@@ -108,6 +113,28 @@ def worth(region: Region, nodes) -> bool:
     return ops >= MIN_OPERATIONS
 
 
+def deferred_order(todo: list[int], regions: list[Region]) -> list[int]:
+    """``todo`` with each region's deferred nodes that come before its last member
+    moved to just after it (they read only earlier nodes, and nothing between reads
+    them: ``deferrable``); those after it stay."""
+    order = {j: k for k, j in enumerate(todo)}
+    after: dict[int, list[int]] = {}
+    moved: set[int] = set()
+    for region in regions:
+        last = region.members[-1]
+        early = [d for d in region.deferred if order[d] < order[last]]
+        after[last] = early
+        moved.update(early)
+    if not moved:
+        return todo
+    out = []
+    for i in todo:
+        if i not in moved:
+            out.append(i)
+            out += after.get(i, [])
+    return out
+
+
 class KernelEmitter(Emitter):
     """The NumPy target's ``Emitter``, with each run (``Region``) of enough operations
     replaced by one call of a kernel added to ``ctx.kernels``; with ``broadcast``, a run
@@ -115,19 +142,55 @@ class KernelEmitter(Emitter):
 
     broadcast = False
     libm_branch = True  # NumPy's statements where the libm calls are many (SIZE_BUDGET)
+    scatters = True  # adjoints scattered by slices written by the loop (numba_scatters)
+    staged = True  # runs calling many vectorised helpers in stages (numba_stages)
+    defer = True  # scalars read from a run's sums computed after its call (deferrable)
 
     def run(self):
         self.region_of: dict[int, Region] = {}
         self.untyped: set[int] = set()  # elementwise nodes numba cannot compile
         _, scattered, _ = accumulations(self.nodes, self.todo, self.uses, self.bound)
-        for region in self.regions(scattered):
+        self.chain = scatter_chains(self.nodes, self.todo, self.uses)
+        if not self.scatters:
+            self.chain = {}
+        regions = self.regions(scattered)
+        for region in regions:
             for m in region.members:
                 self.region_of[m] = region
+        self.todo = deferred_order(self.todo, regions)
         return super().run()
+
+    def deferrable(self, i: int, region: Region) -> bool:
+        """Whether node ``i``, which reads the run (its members, or nodes deferred after
+        it), can be computed after the kernel's call: a scalar (``100 * total``) that no
+        later member may read (``fits``), so a sum does not end the run."""
+        node = self.nodes[i]
+        run = set(region.members) | set(region.deferred)
+        reads = set(node.args) & run
+        if (
+            not self.defer
+            or node.shape
+            or node.op in STATEMENT_NODES
+            or PRIMS[node.op].stmts
+        ):
+            return False
+        return bool(reads) and reads <= region.sums | set(region.deferred)
 
     def fits(self, i: int, region: Region, scattered) -> bool:
         """Whether node ``i`` joins ``region``."""
         nodes, node = self.nodes, self.nodes[i]
+        if i in self.chain:  # a part scattered into its adjoint, or their sum
+            if node.op == "scatter":
+                value = node.args[0]
+                fresh = value not in region.sums
+                return (
+                    value in region.members
+                    and fresh
+                    and nodes[value].shape == region.shape
+                )
+            return all(a in region.members for a in node.args)
+        if any(a in self.chain or a in region.deferred for a in node.args):
+            return False
         if i in scattered or node.dtype == "int":
             return False
         if any(a in scattered for a in node.args):  # the sum writes it into its array
@@ -175,9 +238,13 @@ class KernelEmitter(Emitter):
             candidate = node.shape and compiles(node.op) and node.dtype != "int"
             other = self.broadcast and current and node.shape != current.shape
             if current is not None and (not candidate or other):
-                if not set(node.args) & set(current.members):
+                run = set(current.members) | set(current.deferred)
+                if not set(node.args) & run:
                     continue  # reads nothing of the run: computed before the call
-            if current is not None and self.worth(current):
+                if self.deferrable(i, current):
+                    current.deferred.append(i)
+                    continue
+            if current is not None and self.worth(self.close(current)):
                 out.append(current)
             current = None
             if node.shape and node.dtype != "int" and node.op != "sum":
@@ -188,9 +255,25 @@ class KernelEmitter(Emitter):
                 if compiles(node.op) and self.fits(i, start, scattered):
                     current = start
                     current.members.append(i)
-        if current is not None and self.worth(current):
+        if current is not None and self.worth(self.close(current)):
             out.append(current)
         return out
+
+    def close(self, region: Region) -> Region:
+        """``region`` as its kernel computes it: cut before the first node of a scatter
+        chain it holds only part of (or any, where NumPy's statements may run instead:
+        ``SIZE_BUDGET``)."""
+        members, nodes = region.members, self.nodes
+        calls = self.libm_branch and any(libm_call(nodes[m].op) for m in members)
+        cut = [
+            k
+            for k, m in enumerate(members)
+            if m in self.chain and (calls or self.chain[m] not in members)
+        ]
+        if cut:
+            del members[cut[0] :]
+            region.sums &= set(members)
+        return region
 
     def decorator(self, region: Region) -> str:
         """The decorator of ``region``'s kernel."""
@@ -245,6 +328,26 @@ class KernelEmitter(Emitter):
             lines += [f"    # {block.comment}"] + ["    " + ln for ln in block.lines]
         return lines
 
+    def loop_of(self, region: Region):
+        """A function of a kernel's ``Names`` giving the ``Loop`` over ``region``'s
+        one axis (``numba_stages``: each stage's)."""
+
+        def loop(names):
+            return Loop(self, region, names, [names.fresh("i0")], [names.fresh("n0")])
+
+        return loop
+
+    def member_notes(self, region: Region) -> list[str]:
+        """The notes (fused local gradients) of the backward members before the last,
+        as comments over the kernel's call (``statement`` writes the last one's)."""
+        notes = []
+        fits = LINE_LIMIT - 6 - self.ctx.indent
+        for m in region.members[:-1]:
+            if m in self.fn.notes and m not in self.noted | self.value_nodes:
+                self.noted.add(m)
+                notes += [f"# {self.fn.notes[m]}"] * (len(self.fn.notes[m]) < fits)
+        return notes
+
     def kernel(self, region: Region, firsts) -> None:
         """The kernel of ``region`` (appended to ``ctx.kernels``) and its call; where
         the region calls a function that NumPy computes faster on long arrays (SIMD;
@@ -261,35 +364,66 @@ class KernelEmitter(Emitter):
             if a not in self.named and not PRIMS[nodes[a].op].leaf:
                 e = self.materialise(a, e)
             texts.append(e.text)
-        outs = self.outputs(region)
+        outs = [m for m in self.outputs(region) if m not in self.chain]
         onames = []
         for m in outs:
             onames.append(self.name_of(m))
-        own = [k for k in self.ctx.kernels if k.startswith(f"_{self.ctx.prefix}_k")]
-        kname = f"_{self.ctx.prefix}_k{len(own) + 1}"
-        self.ctx.kernels[kname] = kernel_source(
-            self, kname, region, inputs, texts, outs
-        )
+        accs = [m for m in region.members if self.chain.get(m) == m]
+        zeros = []  # the adjoints the loop scatters into, allocated here
+        for m in accs:
+            shape = P.shape(nodes[m].shape, self.ctx.dims)
+            zeros.append(f"{self.name_of(m)} = np.zeros({shape})")
+            inputs.append(m)
+            texts.append(self.name_of(m))
+        own = re.compile(re.escape(f"_{self.ctx.prefix}_k") + r"\d+")
+        count = sum(bool(own.fullmatch(k)) for k in self.ctx.kernels)
+        kname = f"_{self.ctx.prefix}_k{count + 1}"
+        parts = self.staged and stages(region, nodes, PRIMS, self.chain)
+        if parts:
+            self.ctx.kernels.update(
+                staged_source(
+                    self.loop_of(region),
+                    self,
+                    kname,
+                    region,
+                    inputs,
+                    texts,
+                    outs,
+                    parts,
+                )
+            )
+        else:
+            self.ctx.kernels[kname] = kernel_source(
+                self, kname, region, inputs, texts, outs
+            )
         head = onames[0] if len(onames) == 1 else ", ".join(onames)
         calls = sum(libm_call(nodes[m].op) for m in region.members)
         calls *= self.libm_branch
         first = next(t for a, t in zip(inputs, texts) if nodes[a].shape)
         if calls:
             self.ctx.nested += 4
-        one = f"{head} = {kname}({', '.join(texts)})"
+        one = (
+            f"{head} = {kname}({', '.join(texts)})"
+            if head
+            else f"{kname}({', '.join(texts)})"
+        )
         if len(one) + 4 + self.ctx.indent <= LINE_LIMIT:
             lines = [one]
-        else:
+        elif head:
             pad = " " * self.ctx.nested
             lines = [ln[len(pad) :] for ln in assign_lines(pad, head, kname, texts)]
+        else:
+            pad = " " * self.ctx.nested
+            lines = [ln[len(pad) :] for ln in call_lines(pad, kname, texts)]
+        lines = zeros + lines
         if calls:
             self.ctx.nested -= 4
             limit = SIZE_BUDGET // calls
             test = f"if {first}.size <= {limit}:  # numba below, NumPy's SIMD above"
             lines = [test] + ["    " + ln for ln in lines] + ["else:"]
             lines += self.numpy_branch(region, outs, firsts)
-        self.statement(region.members[-1], lines)
-        for m, name in zip(outs, onames):
+        self.statement(region.members[-1], self.member_notes(region) + lines)
+        for m, name in [*zip(outs, onames), *zip(accs, texts[-len(accs) :])]:
             self.named.add(m)
             self.exprs[m] = P.name(name)
             self.namer.names[m] = name
@@ -308,28 +442,115 @@ def assign_lines(pad: str, targets: str, fname: str, args: list[str]) -> list[st
     return [f"{pad}("] + exploded + call_lines(pad, f") = {fname}", args)
 
 
+@dataclass
+class Loop:
+    """What a kernel's loop body is written from: the members' float values by node
+    (``local``), the arrays and sums they are stored into (``onames``), the adjoints
+    scattered into (``accs``), the loop's indices and lengths, and the lines before and
+    after the inner loop (sums along it)."""
+
+    emitter: object
+    region: Region
+    names: Names
+    idx: list[str]
+    sizes: list[str]
+    local: dict = field(default_factory=dict)
+    onames: dict = field(default_factory=dict)
+    copies: dict = field(default_factory=dict)  # a value stored in a second array too
+    accs: dict = field(default_factory=dict)
+    pre: list[str] = field(default_factory=list)
+    post: list[str] = field(default_factory=list)
+
+    def __post_init__(self):
+        e = self.emitter
+        self.mctx = Ctx(e.nodes, e.ctx.dims, helpers=e.ctx.helpers, target=MATH_TARGET)
+
+    def load(self, a: int, param: str) -> list[str]:
+        """The line reading input ``a`` (the parameter ``param``) at the loop's index
+        (a row: ``[i1]``; a column: ``[i0, 0]``); a scalar is read as it is."""
+        nodes, shape = self.emitter.nodes, self.region.shape
+        if not nodes[a].shape:
+            self.local[a] = P.name(param)
+            return []
+        self.local[a] = P.name(self.names.fresh(param + "_"))
+        return [
+            f"{self.local[a].text} = {param}[{index_of(nodes[a].shape, shape, self.idx)}]"
+        ]
+
+    def member(self, m: int) -> list[str]:
+        """The loop's lines computing member ``m`` (and storing or summing it)."""
+        nodes, node, rank = self.emitter.nodes, self.emitter.nodes[m], len(self.idx)
+        chain = getattr(self.emitter, "chain", {})
+        if m in chain:  # a part added into its adjoint at its offset; or their sum
+            if node.op != "scatter":
+                return []
+            value = self.local[node.args[0]].text
+            return [scatter_line(node, self.accs[chain[m]], value, self.idx)]
+        if m in self.region.sums:
+            target = self.onames.get(m)
+            if target is None:  # internal (read by no one after): not computed
+                return []
+            if node.shape and inner_sum(node, rank):
+                row = self.names.fresh("row")  # in a register, then stored
+                self.pre.append(f"{row} = 0.0")
+                at = sum_target(node, self.idx, self.sizes)[1]
+                self.post.append(f"{target}[{at}] += {row}")
+                return [f"{row} += {self.local[node.args[0]].text}"]
+            if node.shape:
+                at = sum_target(node, self.idx, self.sizes)[1]
+                return [f"{target}[{at}] += {self.local[node.args[0]].text}"]
+            terms = " * ".join(self.local[a].text for a in node.args)
+            return [sum_line(target, terms, self.mctx)]
+        args = []
+        for a in node.args:
+            if nodes[a].op == "const" and a not in self.local:
+                args.append(spell(nodes[a], [], self.mctx))
+            else:
+                args.append(self.local[a])
+        emit = kernel_spelling(node.op)
+        e = emit(node, args, self.mctx) if emit else spell(node, args, self.mctx)
+        self.local[m] = P.name(self.names.fresh("v"))
+        lines = [f"{self.local[m].text} = {e.text}"]
+        for target in [self.onames.get(m), *self.copies.get(m, [])]:
+            if target is not None:
+                lines.append(f"{target}[{', '.join(self.idx)}] = {self.local[m].text}")
+        return lines
+
+    def body(self, members) -> list[str]:
+        """The lines computing ``members``, each formula line cited once."""
+        lines, comment = [], None
+        for m in members:
+            c = cite(self.emitter.nodes[m])
+            if c != comment:
+                lines.append(f"# {c}")
+                comment = c
+            lines += self.member(m)
+        return lines
+
+    def nest(self, lines: list[str], loop: list[str]) -> list[str]:
+        """``lines`` (the function so far) with the loops over the region's shape
+        around ``loop``, the sums along the inner loop before and after it."""
+        rank = len(self.idx)
+        for k in range(rank):
+            if k == rank - 1:
+                lines += ["    " * (k + 1) + ln for ln in self.pre]
+            lines.append(
+                "    " * (k + 1) + f"for {self.idx[k]} in range({self.sizes[k]}):"
+            )
+        lines += ["    " * (rank + 1) + ln for ln in loop]
+        return lines + ["    " * rank + ln for ln in self.post]
+
+
 def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
     """The lines of the kernel ``kname``: a loop over ``region.shape`` computing every
     member from the ``inputs`` (parameters named after their ``texts`` where those are
     names), returning the ``outs`` (arrays; a full sum: a float)."""
     nodes, shape, rank = emitter.nodes, region.shape, len(region.shape)
-    params, local = [], {}
-    taken: set[str] = set()
-
-    def fresh(base: str) -> str:
-        name, k = base, 1
-        while name in taken:
-            k += 1
-            name = f"{base}_{k}"
-        taken.add(name)
-        return name
-
-    for text in texts:
-        params.append(fresh(text if text.isidentifier() else "a"))
-    idx = [fresh(f"i{k}") for k in range(rank)]
-    sizes = [fresh(f"n{k}") for k in range(rank)]
-    index = ", ".join(idx)
-    mctx = Ctx(nodes, emitter.ctx.dims, helpers=emitter.ctx.helpers, target=MATH_TARGET)
+    names = Names()
+    params = [names.fresh(t if t.isidentifier() else "a") for t in texts]
+    idx = [names.fresh(f"i{k}") for k in range(rank)]
+    sizes = [names.fresh(f"n{k}") for k in range(rank)]
+    w = Loop(emitter, region, names, idx, sizes)
     first_array = next(p for a, p in zip(inputs, params) if nodes[a].shape == shape)
     head = sizes[0] + "," if rank == 1 else ", ".join(sizes)
     body = [
@@ -337,76 +558,34 @@ def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
         if rank == 1
         else f"{head} = {first_array}.shape"
     ]
-    onames = {}
     for m in outs:
-        onames[m] = fresh("total" if m in region.sums else "out")
+        w.onames[m] = names.fresh("total" if m in region.sums else "out")
         if m in region.sums and nodes[m].shape:  # a sum over some axes
             zeros = sum_target(nodes[m], idx, sizes)[0]
-            body.append(f"{onames[m]} = np.zeros({zeros})")
+            body.append(f"{w.onames[m]} = np.zeros({zeros})")
         elif m in region.sums:
-            body.append(f"{onames[m]} = 0.0")
+            body.append(f"{w.onames[m]} = 0.0")
         else:
             kind = ", dtype=np.bool_" if nodes[m].dtype == "bool" else ""
             full = f"({', '.join(sizes)}{',' * (rank == 1)})"
-            body.append(f"{onames[m]} = np.empty({full}{kind})")
+            body.append(f"{w.onames[m]} = np.empty({full}{kind})")
     # internal sums (read by no one after) are still computed: they are members
     loop: list[str] = []
-    pre: list[str] = []  # before and after the inner loop (sums along it)
-    post: list[str] = []
     for a, p in zip(inputs, params):
-        if nodes[a].shape:
-            local[a] = P.name(fresh(p + "_"))
-            at = index_of(nodes[a].shape, shape, idx)  # a row: [i1]; a column: [i0, 0]
-            loop.append(f"{local[a].text} = {p}[{at}]")
+        if a in region.members:  # an adjoint the loop scatters into
+            w.accs[a] = p
         else:
-            local[a] = P.name(p)
-    comment = None
-    for m in region.members:
-        node = nodes[m]
-        c = cite(node)
-        if c != comment:
-            loop.append(f"# {c}")
-            comment = c
-        if m in region.sums:
-            target = onames.get(m)
-            if target is not None and node.shape and inner_sum(node, rank):
-                row = fresh("row")  # along the inner loop: in a register, then stored
-                pre.append(f"{row} = 0.0")
-                loop.append(f"{row} += {local[node.args[0]].text}")
-                post.append(f"{target}[{sum_target(node, idx, sizes)[1]}] += {row}")
-            elif target is not None and node.shape:
-                at = sum_target(node, idx, sizes)[1]
-                loop.append(f"{target}[{at}] += {local[node.args[0]].text}")
-            elif target is not None:
-                terms = " * ".join(local[a].text for a in node.args)
-                loop.append(sum_line(target, terms, mctx))
-            continue
-        args = []
-        for a in node.args:
-            if nodes[a].op == "const" and a not in local:
-                args.append(spell(nodes[a], [], mctx))
-            else:
-                args.append(local[a])
-        emit = kernel_spelling(node.op)
-        e = emit(node, args, mctx) if emit else spell(node, args, mctx)
-        local[m] = P.name(fresh("v"))
-        loop.append(f"{local[m].text} = {e.text}")
-        if m in onames:
-            loop.append(f"{onames[m]}[{index}] = {local[m].text}")
+            loop += w.load(a, p)
+    loop += w.body(region.members)
     decorator = emitter.decorator(region)
     if calls_helpers(nodes[m].op for m in region.members):
         decorator = with_contract(decorator)
     lines = [decorator, *signature(kname, params)]
-    lines += ["    " + ln for ln in body]
-    for k in range(rank):
-        if k == rank - 1:
-            lines += ["    " * (k + 1) + ln for ln in pre]
-        lines.append("    " * (k + 1) + f"for {idx[k]} in range({sizes[k]}):")
-    lines += ["    " * (rank + 1) + ln for ln in loop]
-    lines += ["    " * rank + ln for ln in post]
+    lines = w.nest(lines + ["    " + ln for ln in body], loop)
     for m in outs:  # a mean over some axes: the sum, divided once by the count
         if m in region.sums and nodes[m].op == "mean":
-            lines.append(f"    {onames[m]} /= {sum_target(nodes[m], idx, sizes)[2]}")
-    rets = [onames[m] for m in outs]
-    lines.append("    return " + ", ".join(rets))
+            lines.append(f"    {w.onames[m]} /= {sum_target(nodes[m], idx, sizes)[2]}")
+    rets = [w.onames[m] for m in outs]
+    if rets:
+        lines.append("    return " + ", ".join(rets))
     return lines

@@ -22,6 +22,8 @@ and per-call overhead no longer matters (bench/README.md, "The numba target").
 
 from __future__ import annotations
 
+import re
+
 from ..core import printer as P
 from ..core.ir import reachable
 from ..core.prim import NUMBA, PRIMS
@@ -61,8 +63,14 @@ LOOPED_LIMIT = 16384
 # (Rosenbrock: 1.15x today's statements at 1,000, 0.67x at 2,000).
 VECTOR_LIMIT = 1024
 # A body of at most this many statements with a small kernel among them gains nothing
-# (huber: one kernel and one product; the whole kernel ran 0.92x its time at n = 100).
+# (huber: one kernel and one product; the whole kernel ran 0.92x its time at n = 100),
+# not counting views (``x[1:]``) and the zeros a kernel scatters into (Rosenbrock: one
+# kernel, two views, zeros and a float sum, its statements 0.93x the whole kernel's
+# time at n = 10, 0.49x at 1,000).
 ONE_KERNEL = 2
+# a statement that costs next to nothing beside a kernel's call: a view by basic
+# slicing of a name, or the zeros a kernel scatters into
+CHEAP = re.compile(r"\w+ = (\w+\[[-\d:, ]*\]|np\.zeros\(\([\w ,*+-]*\)\))")
 
 
 def spelled(nodes, i: int) -> bool:
@@ -117,6 +125,7 @@ class WholeEmitter(KernelEmitter):
     broadcast = True
     libm_branch = False  # the whole kernel's own size tests bound the libm calls
     in_place = False  # numba compiles the body, and its ufuncs take no ``out=``
+    scatters = defer = staged = False  # its runs are loops only where they broadcast
 
     def regions(self, scattered):
         out = super().regions(scattered)
@@ -267,7 +276,8 @@ def skipped(g, todo: list[int], today) -> str | None:
     why = reason(g, todo)
     if why is not None:
         return f"# numba: no whole-function kernel: '{why}' has no numba spelling"
-    lines = [ln for b in today for ln in b.lines if not ln.lstrip().startswith("#")]
+    lines = [ln.strip() for b in today for ln in b.lines]
+    lines = [ln for ln in lines if not ln.startswith("#") and not CHEAP.fullmatch(ln)]
     if len(lines) <= ONE_KERNEL and any("_k" in ln for ln in lines):
         return "# numba: no whole-function kernel: the body is one kernel already"
     if all(not g.nodes[p.node].shape for p in g.params):  # NumPy on 0-d arrays

@@ -285,13 +285,8 @@ def logistic_loss(w, b, X, y, lam):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _logistic_loss_forward_k1(p_t1, b, y):
+def _logistic_loss_forward_k1_s1(p_t1, b, y, c1, c2, c3, out, out_2, out_3, out_4):
     (n0,) = p_t1.shape
-    out = np.empty((n0,))
-    out_2 = np.empty((n0,))
-    out_3 = np.empty((n0,))
-    out_4 = np.empty((n0,))
-    out_5 = np.empty((n0,))
     for i0 in range(n0):
         p_t1_ = p_t1[i0]
         y_ = y[i0]
@@ -304,15 +299,58 @@ def _logistic_loss_forward_k1(p_t1, b, y):
         out_2[i0] = v_3
         v_4 = _vlog(v_3)
         v_5 = y_ * v_4
+        c1[i0] = v_5
         v_6 = 1.0 - y_
         out_3[i0] = v_6
+        c2[i0] = v_6
         v_7 = 1.0 - v_2
         out_4[i0] = v_7
         v_8 = v_7 + 1e-12
-        v_9 = _vlog(v_8)
-        v_10 = v_6 * v_9
-        v_11 = v_5 + v_10
-        out_5[i0] = v_11
+        c3[i0] = v_8
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _logistic_loss_forward_k1_s2(c1, c2, c3, out):
+    (n0,) = c1.shape
+    for i0 in range(n0):
+        c1_ = c1[i0]
+        c2_ = c2[i0]
+        c3_ = c3[i0]
+        # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
+        v = _vlog(c3_)
+        v_2 = c2_ * v
+        v_3 = c1_ + v_2
+        out[i0] = v_3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_loss_forward_k1(p_t1, b, y):
+    (n0,) = p_t1.shape
+    out = np.empty((n0,))
+    out_2 = np.empty((n0,))
+    out_3 = np.empty((n0,))
+    out_4 = np.empty((n0,))
+    out_5 = np.empty((n0,))
+    # c1, c2, c3: from one stage to a later one, a block at a time
+    carried = np.empty((3, 1024))
+    for start in range(0, n0, 1024):
+        stop = min(start + 1024, n0)
+        c1 = carried[0, : stop - start]
+        c2 = carried[1, : stop - start]
+        c3 = carried[2, : stop - start]
+        _logistic_loss_forward_k1_s1(
+            p_t1[start:stop],
+            b,
+            y[start:stop],
+            c1,
+            c2,
+            c3,
+            out[start:stop],
+            out_2[start:stop],
+            out_3[start:stop],
+            out_4[start:stop],
+        )
+        _logistic_loss_forward_k1_s2(c1, c2, c3, out_5[start:stop])
     return out, out_2, out_3, out_4, out_5
 
 
@@ -428,6 +466,7 @@ def logistic_loss_backward(d_out, cache):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n
     # line 14: p = sigmoid(X @ w + b)
+    # fused sigmoid: local gradients share p*(1 - p)
     p_g1, p_g2 = _logistic_loss_backward_k1(y, data_t1, p, data_t2, data_g1, data_t3)
     d_b = -p_g2
     d_w -= p_g1.dot(X)
@@ -435,13 +474,10 @@ def logistic_loss_backward(d_out, cache):
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
-def _logistic_loss_value_and_grad_k1(p_t1, b, y):
+def _logistic_loss_value_and_grad_k1_s1(
+    p_t1, b, y, c1, c2, c3, out, out_2, out_3, out_4
+):
     (n0,) = p_t1.shape
-    out = np.empty((n0,))
-    out_2 = np.empty((n0,))
-    out_3 = np.empty((n0,))
-    out_4 = np.empty((n0,))
-    out_5 = np.empty((n0,))
     for i0 in range(n0):
         p_t1_ = p_t1[i0]
         y_ = y[i0]
@@ -454,15 +490,58 @@ def _logistic_loss_value_and_grad_k1(p_t1, b, y):
         out_2[i0] = v_3
         v_4 = _vlog(v_3)
         v_5 = y_ * v_4
+        c1[i0] = v_5
         v_6 = 1.0 - y_
         out_3[i0] = v_6
+        c2[i0] = v_6
         v_7 = 1.0 - v_2
         out_4[i0] = v_7
         v_8 = v_7 + 1e-12
-        v_9 = _vlog(v_8)
-        v_10 = v_6 * v_9
-        v_11 = v_5 + v_10
-        out_5[i0] = v_11
+        c3[i0] = v_8
+
+
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
+def _logistic_loss_value_and_grad_k1_s2(c1, c2, c3, out):
+    (n0,) = c1.shape
+    for i0 in range(n0):
+        c1_ = c1[i0]
+        c2_ = c2[i0]
+        c3_ = c3[i0]
+        # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
+        v = _vlog(c3_)
+        v_2 = c2_ * v
+        v_3 = c1_ + v_2
+        out[i0] = v_3
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _logistic_loss_value_and_grad_k1(p_t1, b, y):
+    (n0,) = p_t1.shape
+    out = np.empty((n0,))
+    out_2 = np.empty((n0,))
+    out_3 = np.empty((n0,))
+    out_4 = np.empty((n0,))
+    out_5 = np.empty((n0,))
+    # c1, c2, c3: from one stage to a later one, a block at a time
+    carried = np.empty((3, 1024))
+    for start in range(0, n0, 1024):
+        stop = min(start + 1024, n0)
+        c1 = carried[0, : stop - start]
+        c2 = carried[1, : stop - start]
+        c3 = carried[2, : stop - start]
+        _logistic_loss_value_and_grad_k1_s1(
+            p_t1[start:stop],
+            b,
+            y[start:stop],
+            c1,
+            c2,
+            c3,
+            out[start:stop],
+            out_2[start:stop],
+            out_3[start:stop],
+            out_4[start:stop],
+        )
+        _logistic_loss_value_and_grad_k1_s2(c1, c2, c3, out_5[start:stop])
     return out, out_2, out_3, out_4, out_5
 
 
@@ -545,6 +624,7 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t5 = 1.0 / n
     # line 14: p = sigmoid(X @ w + b)
+    # fused sigmoid: local gradients share p*(1 - p)
     p_t2, p_t3 = _logistic_loss_value_and_grad_k2(
         y, data_t1, p, data_t2, data_t5, data_t3
     )
