@@ -60,7 +60,8 @@ LOOPED_LIMIT = 16384
 
 # Vectors only: the small kernels fuse their elementwise runs into one loop each, which
 # numba's array expressions do not; the whole kernel wins below about 1,500 elements
-# (Rosenbrock: 1.15x today's statements at 1,000, 0.67x at 2,000).
+# (Rosenbrock when its statements were two kernels and slice updates: 1.15x their speed
+# at 1,000, 0.67x at 2,000; its body is one kernel now and has no whole kernel).
 VECTOR_LIMIT = 1024
 # A body of at most this many statements with a small kernel among them gains nothing
 # (huber: one kernel and one product; the whole kernel ran 0.92x its time at n = 100),
