@@ -5,7 +5,8 @@ one entry)."""
 
 from __future__ import annotations
 
-from gradc.backend.numba_kernels import kernel_spelling, libm_call
+from gradc.backend.numba_kernels import libm_call
+from gradc.backend.numba_loop_body import kernel_spelling
 from gradc.backend.numba_vector_math import VECTOR_NEEDS
 from gradc.core.prim import PRIMS
 

@@ -241,3 +241,39 @@ def test_mirrored_pair_kept_when_expanding_would_grow_the_body():
     expected = np.sum((t + 1) ** 3 * sp + t * np.logaddexp(0.0, -x))
     assert mod.f(x, t) == pytest.approx(expected, rel=1e-12)
     check_gradients(mod, "f", [x, t], [0, 1])
+
+
+# ---------------------------------------------------------------------------
+# x * x and x ** 2 are one value (rewrite/algebra.py, mul_as_square, pow_as_product)
+
+GAUSS = "def f(x: Vector[n]) -> Scalar:\n    return sum(tanh(x) * exp(-x * x) + x)\n"
+GAUSS_POW = "def f(x: Vector[n]) -> Scalar:\n    return sum(exp(-x ** 2) * (x * x))\n"
+
+
+def test_the_gradient_reads_the_forwards_exp_of_x_times_x():
+    """SymPy's local gradient reads exp(-x**2); the formula wrote exp(-x * x): one exp."""
+    vg = function_text(gradc.compile_source(GAUSS), "f_value_and_grad")
+    code = [ln for ln in vg.splitlines() if not ln.lstrip().startswith("#")]
+    assert vg.count("np.exp(") == 1 and not any("x**2" in ln for ln in code), vg
+    assert "out_t2 = np.exp(-(x * x))" in vg
+
+
+def test_x_times_x_after_x_squared_is_the_square():
+    vg = function_text(gradc.compile_source(GAUSS_POW), "f_value_and_grad")
+    code = [ln for ln in vg.splitlines() if not ln.lstrip().startswith("#")]
+    assert not any("x * x" in ln for ln in code), vg
+    assert sum(ln.count("x**2") for ln in code) == 1, vg
+
+
+@pytest.mark.parametrize("source", [GAUSS, GAUSS_POW])
+def test_shared_squares_value_and_gradients(source):
+    mod = gradc.load_source(source)
+    x = RNG.standard_normal(11)
+    x[0] = 0.0
+    expected = (
+        np.sum(np.tanh(x) * np.exp(-x * x) + x)
+        if source == GAUSS
+        else np.sum(np.exp(-(x**2)) * (x * x))
+    )
+    assert mod.f(x) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [x], [0])

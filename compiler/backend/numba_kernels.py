@@ -22,16 +22,13 @@ import re
 from dataclasses import dataclass, field
 
 from ..core import printer as P
-from ..core.prim import MATH, PRIMS, spell
-from ..ops.spelling import integral_exponent
-from .context import Ctx
-from .emit import STATEMENT_NODES, Emitter, accumulations, cite
-from .layout import LINE_LIMIT, call_lines, signature
-from .numba_loops import axis_sum, broadcasts, index_of, inner_sum, sum_target
-from .numba_scatters import scatter_chains, scatter_line
-from .numba_stages import Names, staged_source, stages
-from .numba_vector_math import calls_helpers, sum_line, vector_spelling, with_contract
-from .targets import MATH as MATH_TARGET
+from ..core.prim import MATH, PRIMS
+from .emit import STATEMENT_NODES, Emitter, accumulations
+from .layout import LINE_LIMIT, call_lines
+from .numba_loop_body import Loop, kernel_source
+from .numba_loops import axis_sum, broadcasts
+from .numba_scatters import scatter_chains
+from .numba_stages import staged_source, stages
 
 #: the decorator of every kernel and of the float helpers kernels call
 DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
@@ -57,31 +54,12 @@ class Region:
     deferred: list[int] = field(default_factory=list)
 
 
-def kernel_pow(node, a, ctx) -> P.Expr:
-    """``x ** k`` for a whole ``k >= 0``; a float exponent otherwise: numba raises
-    ZeroDivisionError on ``0.0 ** -1`` (an int power), not on ``0.0 ** -1.0`` (inf)."""
-    k = integral_exponent(a[1])
-    if k is not None and not k.text.startswith("-"):
-        return P.power(a[0], k)
-    if k is not None:
-        return P.power(a[0], a[1])
-    ctx.use("math")
-    return P.call("math.pow", *a)
-
-
 # Elementwise functions that NumPy runs with SIMD code (numba calls libm's per element:
 # tanh 10x, log1p 1.5x, exp 1.2x slower; an op's ``libm_calls``): a kernel calling k of
 # them per element runs only up to SIZE_BUDGET // k elements, NumPy's statements above
 # (the benchmark's chain of 4 such calls: the kernel 1.4x faster than NumPy at 250
 # elements, 0.8x at 500; bench/README.md, "The numba target").
 SIZE_BUDGET = 1536
-
-
-def kernel_spelling(op: str):
-    """An op's spelling in a kernel where it differs from the ``math`` target's (exp,
-    log, tanh, ...: vectorisable helpers, ``numba_vector_math``, exempt from
-    SIZE_BUDGET), or None."""
-    return kernel_pow if op == "pow" else vector_spelling(op)
 
 
 def libm_call(op: str) -> bool:
@@ -440,152 +418,3 @@ def assign_lines(pad: str, targets: str, fname: str, args: list[str]) -> list[st
         return [f"{pad}{targets} = ("] + inner + [f"{pad})"]
     exploded = [f"{pad}    {t}," for t in targets.split(", ")]
     return [f"{pad}("] + exploded + call_lines(pad, f") = {fname}", args)
-
-
-@dataclass
-class Loop:
-    """What a kernel's loop body is written from: the members' float values by node
-    (``local``), the arrays and sums they are stored into (``onames``), the adjoints
-    scattered into (``accs``), the loop's indices and lengths, and the lines before and
-    after the inner loop (sums along it)."""
-
-    emitter: object
-    region: Region
-    names: Names
-    idx: list[str]
-    sizes: list[str]
-    local: dict = field(default_factory=dict)
-    onames: dict = field(default_factory=dict)
-    copies: dict = field(default_factory=dict)  # a value stored in a second array too
-    accs: dict = field(default_factory=dict)
-    pre: list[str] = field(default_factory=list)
-    post: list[str] = field(default_factory=list)
-
-    def __post_init__(self):
-        e = self.emitter
-        self.mctx = Ctx(e.nodes, e.ctx.dims, helpers=e.ctx.helpers, target=MATH_TARGET)
-
-    def load(self, a: int, param: str) -> list[str]:
-        """The line reading input ``a`` (the parameter ``param``) at the loop's index
-        (a row: ``[i1]``; a column: ``[i0, 0]``); a scalar is read as it is."""
-        nodes, shape = self.emitter.nodes, self.region.shape
-        if not nodes[a].shape:
-            self.local[a] = P.name(param)
-            return []
-        self.local[a] = P.name(self.names.fresh(param + "_"))
-        return [
-            f"{self.local[a].text} = {param}[{index_of(nodes[a].shape, shape, self.idx)}]"
-        ]
-
-    def member(self, m: int) -> list[str]:
-        """The loop's lines computing member ``m`` (and storing or summing it)."""
-        nodes, node, rank = self.emitter.nodes, self.emitter.nodes[m], len(self.idx)
-        chain = getattr(self.emitter, "chain", {})
-        if m in chain:  # a part added into its adjoint at its offset; or their sum
-            if node.op != "scatter":
-                return []
-            value = self.local[node.args[0]].text
-            return [scatter_line(node, self.accs[chain[m]], value, self.idx)]
-        if m in self.region.sums:
-            target = self.onames.get(m)
-            if target is None:  # internal (read by no one after): not computed
-                return []
-            if node.shape and inner_sum(node, rank):
-                row = self.names.fresh("row")  # in a register, then stored
-                self.pre.append(f"{row} = 0.0")
-                at = sum_target(node, self.idx, self.sizes)[1]
-                self.post.append(f"{target}[{at}] += {row}")
-                return [f"{row} += {self.local[node.args[0]].text}"]
-            if node.shape:
-                at = sum_target(node, self.idx, self.sizes)[1]
-                return [f"{target}[{at}] += {self.local[node.args[0]].text}"]
-            terms = " * ".join(self.local[a].text for a in node.args)
-            return [sum_line(target, terms, self.mctx)]
-        args = []
-        for a in node.args:
-            if nodes[a].op == "const" and a not in self.local:
-                args.append(spell(nodes[a], [], self.mctx))
-            else:
-                args.append(self.local[a])
-        emit = kernel_spelling(node.op)
-        e = emit(node, args, self.mctx) if emit else spell(node, args, self.mctx)
-        self.local[m] = P.name(self.names.fresh("v"))
-        lines = [f"{self.local[m].text} = {e.text}"]
-        for target in [self.onames.get(m), *self.copies.get(m, [])]:
-            if target is not None:
-                lines.append(f"{target}[{', '.join(self.idx)}] = {self.local[m].text}")
-        return lines
-
-    def body(self, members) -> list[str]:
-        """The lines computing ``members``, each formula line cited once."""
-        lines, comment = [], None
-        for m in members:
-            c = cite(self.emitter.nodes[m])
-            if c != comment:
-                lines.append(f"# {c}")
-                comment = c
-            lines += self.member(m)
-        return lines
-
-    def nest(self, lines: list[str], loop: list[str]) -> list[str]:
-        """``lines`` (the function so far) with the loops over the region's shape
-        around ``loop``, the sums along the inner loop before and after it."""
-        rank = len(self.idx)
-        for k in range(rank):
-            if k == rank - 1:
-                lines += ["    " * (k + 1) + ln for ln in self.pre]
-            lines.append(
-                "    " * (k + 1) + f"for {self.idx[k]} in range({self.sizes[k]}):"
-            )
-        lines += ["    " * (rank + 1) + ln for ln in loop]
-        return lines + ["    " * rank + ln for ln in self.post]
-
-
-def kernel_source(emitter, kname, region, inputs, texts, outs) -> list[str]:
-    """The lines of the kernel ``kname``: a loop over ``region.shape`` computing every
-    member from the ``inputs`` (parameters named after their ``texts`` where those are
-    names), returning the ``outs`` (arrays; a full sum: a float)."""
-    nodes, shape, rank = emitter.nodes, region.shape, len(region.shape)
-    names = Names()
-    params = [names.fresh(t if t.isidentifier() else "a") for t in texts]
-    idx = [names.fresh(f"i{k}") for k in range(rank)]
-    sizes = [names.fresh(f"n{k}") for k in range(rank)]
-    w = Loop(emitter, region, names, idx, sizes)
-    first_array = next(p for a, p in zip(inputs, params) if nodes[a].shape == shape)
-    head = sizes[0] + "," if rank == 1 else ", ".join(sizes)
-    body = [
-        f"({head}) = {first_array}.shape"
-        if rank == 1
-        else f"{head} = {first_array}.shape"
-    ]
-    for m in outs:
-        w.onames[m] = names.fresh("total" if m in region.sums else "out")
-        if m in region.sums and nodes[m].shape:  # a sum over some axes
-            zeros = sum_target(nodes[m], idx, sizes)[0]
-            body.append(f"{w.onames[m]} = np.zeros({zeros})")
-        elif m in region.sums:
-            body.append(f"{w.onames[m]} = 0.0")
-        else:
-            kind = ", dtype=np.bool_" if nodes[m].dtype == "bool" else ""
-            full = f"({', '.join(sizes)}{',' * (rank == 1)})"
-            body.append(f"{w.onames[m]} = np.empty({full}{kind})")
-    # internal sums (read by no one after) are still computed: they are members
-    loop: list[str] = []
-    for a, p in zip(inputs, params):
-        if a in region.members:  # an adjoint the loop scatters into
-            w.accs[a] = p
-        else:
-            loop += w.load(a, p)
-    loop += w.body(region.members)
-    decorator = emitter.decorator(region)
-    if calls_helpers(nodes[m].op for m in region.members):
-        decorator = with_contract(decorator)
-    lines = [decorator, *signature(kname, params)]
-    lines = w.nest(lines + ["    " + ln for ln in body], loop)
-    for m in outs:  # a mean over some axes: the sum, divided once by the count
-        if m in region.sums and nodes[m].op == "mean":
-            lines.append(f"    {w.onames[m]} /= {sum_target(nodes[m], idx, sizes)[2]}")
-    rets = [w.onames[m] for m in outs]
-    if rets:
-        lines.append("    return " + ", ".join(rets))
-    return lines

@@ -95,6 +95,17 @@ def mul_one(b, args, attrs):
     return None
 
 
+# x * x -> x ** 2  when the graph holds x ** 2 already (and ``pow_as_product``: the other
+# way); a local gradient from SymPy reads exp(-x**2) where the formula wrote exp(-x * x):
+# one exp, not two (the same rounded product)
+@rule("mul")
+def mul_as_square(b, args, attrs):
+    x, y = args
+    if x != y or attrs or b[x].dtype != "float":
+        return None
+    return b.find("pow", x, b.const(2))
+
+
 # (-a) * (-c) -> a * c ; (-a) * c -> -(a * c) ; a * (-c) -> -(a * c)
 @rule("mul")
 def mul_neg(b, args, attrs):
@@ -253,6 +264,15 @@ def matmul_eye(b, args, attrs):
     if b[y].op == "eye":
         return x
     return None
+
+
+# x ** 2 -> x * x  when the graph holds x * x already (see ``mul_as_square``)
+@rule("pow")
+def pow_as_product(b, args, attrs):
+    x, y = args
+    if not b.is_const(y, 2.0) or attrs or b[x].dtype != "float":
+        return None
+    return b.find("mul", x, x)
 
 
 # x ** 1 -> x
