@@ -4,23 +4,26 @@ dozen constants) is compiled as one loop per stage of at most ``STAGE_WEIGHT`` h
 calls, each stage its own numba function, run block by block (``BLOCK`` elements): the
 values one stage computes and a later one reads pass through a small scratch array.
 LLVM then schedules each loop alone; one loop holding all four of the benchmark's
-chain ran 1.25-1.3x the time of its two stages, at every size from 100 to 1e6
-elements (bench/README.md, "Kernels in stages").
+chain ran 1.22-1.28x the time of its two stages from 1,000 to 1e6 elements, 1.06x at
+100 (bench/README.md, "Kernels in stages").
 
-The driver::
+The driver (the chain's value and gradient, four values carried)::
 
     @numba.njit(cache=True, error_model="numpy")
-    def _f_value_and_grad_k1(x):
+    def _elementwise_value_and_grad_k1(x):
         (n0,) = x.shape
-        out = np.empty((n0,))
         total = 0.0
-        # c1, c2: computed by stage 1, read by stage 2, a block at a time
-        carried = np.empty((2, 1024))
+        out = np.empty((n0,))
+        # c1, c2, c3, c4: from one stage to a later one, a block at a time
+        carried = np.empty((4, 1024))
         for start in range(0, n0, 1024):
             stop = min(start + 1024, n0)
-            c1, c2 = carried[0, : stop - start], carried[1, : stop - start]
-            _f_value_and_grad_k1_s1(x[start:stop], c1, c2)
-            total += _f_value_and_grad_k1_s2(x[start:stop], c1, c2, out[start:stop])
+            c1 = carried[0, : stop - start]
+            ...
+            _elementwise_value_and_grad_k1_s1(x[start:stop], c1, c2, c3, c4)
+            total += _elementwise_value_and_grad_k1_s2(
+                x[start:stop], c1, c2, c3, c4, out[start:stop]
+            )
         return total, out
 """
 
