@@ -3,7 +3,8 @@ vectorised helpers (``_vexp``, ``_vtanh``, ... : each some 40 vector operations 
 dozen constants) is compiled as one loop per stage of at most ``STAGE_WEIGHT`` helper
 calls, each stage its own numba function, run block by block (``BLOCK`` elements): the
 values one stage computes and a later one reads pass through a small scratch array.
-LLVM then schedules each loop alone; one loop holding all four of the benchmark's
+LLVM then compiles each loop alone (why that pays, beyond the measurement, is not
+established: not register spills alone); one loop holding all four of the benchmark's
 chain ran 1.22-1.28x the time of its two stages from 1,000 to 1e6 elements, 1.06x at
 100 (bench/README.md, "Kernels in stages").
 
