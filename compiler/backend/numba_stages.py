@@ -31,7 +31,7 @@ The driver (the chain's value and gradient, four values carried)::
 from __future__ import annotations
 
 from .layout import call_lines, signature
-from .numba_vector_math import calls_helpers, with_contract
+from .numba_vector_math import VECTOR_NEEDS, calls_helpers, with_contract
 
 # helper calls per stage: the chain's four in two stages of two ran 1.25-1.3x faster
 # than in one loop; a run of fewer than SPLIT_WEIGHT stays one loop
@@ -40,8 +40,6 @@ SPLIT_WEIGHT = 3
 # elements per block: the scratch rows stay in the L1/L2 cache (256 to 4096 measured
 # alike, bench/README.md)
 BLOCK = 1024
-# helpers that compute two of the others (softplus: an exp and a log1p)
-DOUBLE = {"_vsoftplus"}
 
 
 class Names:
@@ -61,9 +59,14 @@ class Names:
 
 
 def weight(node, prims) -> int:
-    """The vectorised helper calls of ``node``'s operation in a kernel's loop."""
+    """The vectorised helper calls of ``node``'s operation in a kernel's loop: its
+    helper's, counted as the operations' helpers it calls (``VECTOR_NEEDS``: softplus,
+    an exp and a log1p, two), at least one."""
     name = prims[node.op].numba_vector
-    return 0 if name is None else 1 + (name in DOUBLE)
+    if name is None:
+        return 0
+    helpers = {p.numba_vector for p in prims.values()}
+    return max(1, sum(need in helpers for need in VECTOR_NEEDS.get(name, ())))
 
 
 def stages(region, nodes, prims, chain) -> list[list[int]] | None:
