@@ -4,6 +4,7 @@ hand-written NumPy and (``--torch``) PyTorch eager, interleaved in one process.
 
     git worktree add --detach /tmp/old_inplace a5bfe97
     python bench/inplace_reuse.py --old /tmp/old_inplace [--torch] [--rounds 7]
+    python bench/inplace_reuse.py --old DIR --case gmm  # any case, its --quick sizes
 
 Each round times every system once (the best of ``--number`` calls, in a rotating
 order); the table gives each system's best time over the rounds and their ratios (the
@@ -145,9 +146,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--number", type=int, default=5)
     ap.add_argument("--torch", action="store_true", help="PyTorch eager beside")
-    ap.add_argument("--case", action="append", help="only these cases")
+    ap.add_argument(
+        "--case", action="append", help="these cases instead, at their --quick sizes"
+    )
     args = ap.parse_args()
-    rows = [r for r in ROWS if not args.case or r[0] in args.case]
+    rows = ROWS
+    if args.case:
+        rows = [
+            (c, s.label) for c in args.case for s in CASES_BY_NAME[c].sizes if s.quick
+        ]
     compare(rows, Path(args.old), args.rounds, args.number, args.torch)
 
 

@@ -25,6 +25,10 @@ NEW_ARRAY_OPS = ("matmul",)
 #: filled by ``backend/loops.py``
 STATEMENT_NODES: dict = {}
 
+#: for nodes that emit some nodes before them inside their own statement (``guarded``'s
+#: branches), ``(emitter, i) -> those nodes``; filled by ``backend/branches.py``
+BRANCH_NODES: dict = {}
+
 
 def cite(node) -> str:
     """The comment over a node's block: its formula line, cut to 100 characters."""
@@ -286,8 +290,13 @@ class Emitter:
         self.sum_of: dict[int, int] = {}  # first part -> the sum whose name it takes
         for i in in_place:
             self.sum_of.setdefault(self.nodes[i].args[0], i)
+        self.firsts, self.deferred = firsts, set()  # deferred: emitted in a branch
         for i in self.todo:
-            if i not in self.scattered:  # else written by the sum that consumes it
+            if self.nodes[i].op in BRANCH_NODES:
+                self.deferred |= BRANCH_NODES[self.nodes[i].op](self, i)
+        for i in self.todo:
+            if i not in self.scattered and i not in self.deferred:
+                # (a scattered part is written by the sum that consumes it)
                 self.node(i, firsts)
         return self.blocks, self.exprs
 
@@ -354,6 +363,7 @@ class Emitter:
             others = [r for r in self.readers[a] if r != i]
             candidate = (
                 a in self.new_arrays
+                and not any(r in self.deferred for r in others)
                 and node.args.count(a) == 1
                 and all(self.read(r, i) or self.hoistable(r) for r in others)
                 and a not in self.keep

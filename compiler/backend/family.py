@@ -11,6 +11,7 @@ from ..core.ir import Function, reachable
 from ..core.names import XP_HELPER_ORDER, reserved_names
 from ..core.prim import may_raise_on_floats
 from ..ops.spelling import as_float
+from . import branches as _branches  # noqa: F401 - registers guarded's printer
 from . import loops as _loops  # noqa: F401 - registers the loop printers
 from . import numba_loop_kernels as _loop_kernels  # noqa: F401 - numba's loops
 from .checks import check_seed, prologue, to_float64, unchecked_inputs

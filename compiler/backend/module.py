@@ -27,6 +27,7 @@ HELPER_NEEDS = {
     "_sum_leading": ("math",),
     "_sum_trailing": ("math",),
     "_norm": ("math",),
+    "_magnitude": ("math",),
     "_sigmoid_scalar": ("math",),
     "_sign_scalar": ("math",),
     "_maximum_scalar": ("math",),

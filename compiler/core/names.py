@@ -58,6 +58,7 @@ HELPER_ORDER = (
     "_log_softmax_rows",
     "_softmax_rows",
     "_norm",
+    "_magnitude",
     "_erf",
     "_windows",
     "_im2col",

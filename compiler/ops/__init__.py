@@ -3,7 +3,8 @@
 One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
 and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
 (``reductions``), products (``linalg``), convolution and pooling (``conv``), shape
-operations (``shape_ops``) and leaves (``leaves``); ``common`` holds the shape rules and
+operations (``shape_ops``), leaves (``leaves``) and two bodies for one value
+(``guarded``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
 API spellings, ``numba_spelling`` the numba whole-function kernels' own spellings,
 ``scalar_elements`` the elements of scalarised small arrays (``passes/scalarise``),
@@ -16,6 +17,7 @@ from . import (  # noqa: F401 - registers the operations
     arithmetic,
     conv,
     elementwise,
+    guarded,
     leaves,
     linalg,
     loops,

@@ -25,7 +25,7 @@ import dataclasses
 
 import numpy as np
 
-from ..core.ir import Function, Node, freeze_attrs, reachable
+from ..core.ir import Function, Node, freeze_attrs
 from ..core.prim import MATH, PRIMS, spellable
 from ..ops.linalg import einsum_parts
 
@@ -107,7 +107,7 @@ class Scalariser:
         results = [g.output, *g.grads.values()]
         if g.seed is not None:
             results.append(g.seed)
-        used = reachable(g.nodes, results)
+        used = needed(g.nodes, results)
         for i in sorted(used):
             node = g.nodes[i]
             shape = literal(node.shape)
@@ -173,6 +173,9 @@ class Scalariser:
             out[()] = self.add(node)
             self.note_const(out[()], node.attr("value"))
             return out
+        if node.op == "guarded":  # on scalars, the formula's order (``needed``)
+            out[...] = self.elems[node.args[2]]
+            return out
         expander = EXPANDERS.get(node.op)
         if expander is None and PRIMS[node.op].elementwise:
             expander = elementwise
@@ -186,6 +189,21 @@ class Scalariser:
         if not shape:
             self.remap[i] = out[()]
         return out
+
+
+def needed(nodes: list[Node], roots: list[int]) -> set[int]:
+    """The nodes ``roots`` read, a ``guarded`` node (``ops/guarded.py``) reading only its
+    ``slow`` value: scalar code keeps the formula's order (``reachable`` otherwise)."""
+    seen: set[int] = set()
+    stack = list(roots)
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = nodes[i]
+        stack.extend(node.args[2:] if node.op == "guarded" else node.args)
+    return seen
 
 
 def label(node: Node, at: tuple) -> str | None:

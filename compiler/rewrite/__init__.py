@@ -8,6 +8,7 @@ from . import (
     algebra,
     conditions,
     contraction,
+    linear_sums,
     reassociation,
     recognition,
     shape_ops,
@@ -20,6 +21,7 @@ install(
     shape_ops.RULE_SET,  # simplify: broadcasts, reshapes, transposes
     conditions.RULE_SET,  # simplify: where with a known condition
     contraction.RULE_SET,  # late: vdot contractions
+    linear_sums.RULE_SET,  # numpy: sums moved inside linear maps, guarded
     accumulation.RULE_SET,  # late: dense part of an adjoint sum first
     reassociation.RULE_SET,  # late: a small factor meets a constant first
     recognition.RULE_SET,  # fuse: stable primitives from what people write

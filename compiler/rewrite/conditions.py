@@ -1,4 +1,4 @@
-"""Simplify rules of ``where``: inside a branch its condition is known."""
+"""Simplify rules of ``where`` and ``guarded``: inside a branch its condition is known."""
 
 from __future__ import annotations
 
@@ -71,3 +71,15 @@ def add_same_condition(b, args, attrs):
     if broadcast(*shapes) != broadcast(b.shape(x), b.shape(y)):
         return None
     return b.emit("where", c, *branches)
+
+
+# guarded(c, a, guarded(c, a, e)) -> guarded(c, a, e) ; guarded(c, a, a) -> a
+@rule("guarded")
+def guarded_known_condition(b, args, attrs):
+    cond, fast, slow = args
+    if fast == slow:
+        return fast
+    inner = b[slow]
+    if inner.op == "guarded" and inner.args[:2] == (cond, fast):
+        return slow  # a rebuild made the guard again from its own ``slow`` sum
+    return None

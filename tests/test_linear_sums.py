@@ -1,0 +1,201 @@
+"""A sum moved inside the linear maps constant along its axes, guarded (issue 16):
+``rewrite/linear_sums.py`` makes ``guarded(bound < 1e300, fast, slow)`` and
+``backend/branches.py`` prints it as ``if``/``else``.
+
+GMM's ``d_means = -sum(d_Lx * Qdiags + einsum(d_Lx, L), axis=0)`` becomes
+``-(sum(d_Lx, axis=0) * Qdiags + einsum(sum(d_Lx, axis=0), L))`` where the bound shows
+neither order overflows. Checked: the emitted text; values against NumPy written here in
+the formula's order; gradients against central differences; inputs for which summing
+first overflows (or cancels an overflow the formula makes) take the formula's order,
+bit for bit as NumPy; nan; ``f_backward``, ``f_hvp`` and ``f_hessian`` (batched: the
+formula's order); the targets and scalar builds that keep the formula's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import cli
+import gradc
+from tests.gradcheck import central_diff_grad
+from tests.test_performance_rewrites import check_gradients, function_text
+
+RNG = np.random.default_rng(1601)
+
+# d_m = -sum(w * c + einsum("mij,ijk->mik", w, L), axis=0): w is the summed leaf
+LINEAR = """
+@wrt(m)
+def f(
+    m: Matrix[K, D],
+    x: Matrix[N, D],
+    L: Tensor[K, D, D],
+    c: Matrix[K, D],
+    w: Tensor[N, K, D],
+) -> Scalar:
+    xc = x[:, None, :] - m[None, :, :]
+    return sum(w * (c * xc + einsum("ijk,mik->mij", L, xc)))
+"""
+
+# the same map with a square: its Hessian in m is constant, and f_hessian batches it
+SQUARE = """
+@wrt(v)
+def f(v: Vector[D], x: Matrix[N, D], L: Matrix[D, D], c: Vector[D]) -> Scalar:
+    xc = x - v[None, :]
+    y = c * xc + einsum("jk,mk->mj", L, xc)
+    return sum(y ** 2)
+"""
+
+# one product moved past: not worth a bound (one pass saved, one added)
+ONE_PRODUCT = """
+@wrt(m)
+def f(m: Matrix[K, D], x: Matrix[N, D], c: Matrix[K, D], w: Tensor[N, K, D]) -> Scalar:
+    xc = x[:, None, :] - m[None, :, :]
+    return sum(w * (c * xc))
+"""
+
+
+def linear_inputs(n=6, k=3, d=4, scale=1.0):
+    m, x = RNG.standard_normal((k, d)), RNG.standard_normal((n, d))
+    L = np.tril(RNG.standard_normal((k, d, d)), -1)
+    c = RNG.standard_normal((k, d))
+    return [m, x, L, c, scale * RNG.standard_normal((n, k, d))]
+
+
+def as_written(m, x, L, c, w):
+    """d_m in the formula's order: the products over every point, then their sum."""
+    return -(w * c + np.einsum("mij,ijk->mik", w, L)).sum(axis=0)
+
+
+@pytest.fixture(scope="module")
+def linear():
+    return gradc.load_source(LINEAR)
+
+
+def test_the_sum_moves_inside_under_a_bound():
+    vg = function_text(gradc.compile_source(LINEAR), "f_value_and_grad")
+    head = next(ln.strip() for ln in vg.splitlines() if ln.strip().startswith("if N"))
+    branch = vg.split(head)[1]
+    # N * |w| * (|c| + D |L|): every partial result of both orders is below it
+    for part in (
+        "N * ",
+        "_magnitude(w)",
+        "_magnitude(c)",
+        "_magnitude(L)",
+        "< 1e300:",
+    ):
+        assert part in head, vg
+    assert "e+" not in vg  # 1e300 as ruff format writes it (repr gives 1e+300)
+    fast, slow = branch.split("else:")
+    assert "_sum_leading(w)" in fast and "ij,ijk->ik" in fast, vg
+    # the formula's order only in the else branch: the products over every point
+    assert "w * c" not in fast and "(w.swapaxes(0, 1) @ L)" not in fast, vg
+    assert "(w.swapaxes(0, 1) @ L).swapaxes(0, 1)" in slow, vg
+    assert "_sum_leading(d_xc)" in slow, vg
+
+
+def test_values_and_gradients(linear):
+    args = linear_inputs()
+    _, d_m = linear.f_value_and_grad(*args)
+    np.testing.assert_allclose(d_m, as_written(*args), rtol=1e-12, atol=1e-13)
+    check_gradients(linear, "f", args, [0])
+    cache = linear.f_forward(*args)[1]
+    np.testing.assert_array_equal(linear.f_backward(1.0, cache), d_m)
+
+
+def test_where_summing_first_overflows_the_formulas_order_runs(linear):
+    # each point's term is 1e307 * 1e-10: their sum is finite; sum(w) first is inf
+    args = linear_inputs(n=100, k=2, d=3)
+    args[2][:] = 0.0
+    args[3][:] = 1e-10
+    args[4][:] = 1e307
+    with np.errstate(over="ignore"):
+        assert np.isinf(args[4].sum(axis=0)).all()  # the other order would overflow
+        _, d_m = linear.f_value_and_grad(*args)
+    np.testing.assert_array_equal(d_m, as_written(*args))
+    assert np.isfinite(d_m).all() and d_m[0, 0] == pytest.approx(-1e299, rel=1e-12)
+
+
+def test_where_the_formula_overflows_summing_first_does_not_hide_it(linear):
+    # w * c overflows at every point (+-inf, a nan sum); sum(w) first cancels to 0
+    args = linear_inputs(n=4, k=1, d=2)
+    args[2][:] = 0.0
+    args[3][:] = 10.0
+    args[4][:] = 1e308
+    args[4][1::2] = -1e308
+    assert (args[4].sum(axis=0) == 0.0).all()
+    with np.errstate(over="ignore", invalid="ignore"):
+        expect = as_written(*args)
+        _, d_m = linear.f_value_and_grad(*args)
+    assert np.isnan(expect).all()
+    np.testing.assert_array_equal(d_m, expect)
+
+
+def test_nan_reaches_the_gradient(linear):
+    args = linear_inputs()
+    args[4][2, 1, 0] = np.nan
+    _, d_m = linear.f_value_and_grad(*args)
+    np.testing.assert_array_equal(np.isnan(d_m), np.isnan(as_written(*args)))
+    assert np.isnan(d_m[1, 0]) and np.isfinite(d_m[0]).all()
+
+
+def test_large_finite_entries_agree_either_way(linear):
+    # |w| ~ 1e160: the magnitude (a sum of squares) overflows, so the formula's order
+    # runs; a smaller scale takes the moved sum; both agree with NumPy to rounding
+    for scale in (1e160, 1e100):
+        args = linear_inputs(scale=scale)
+        _, d_m = linear.f_value_and_grad(*args)
+        np.testing.assert_allclose(d_m, as_written(*args), rtol=1e-12)
+
+
+def test_second_derivatives_and_the_batched_hessian():
+    source = gradc.compile_source(SQUARE, hvp=True)
+    assert "_magnitude(" in function_text(source, "f_value_and_grad")
+    mod = gradc.load_source(SQUARE, hvp=True)
+    v, x = RNG.standard_normal(4), RNG.standard_normal((7, 4))
+    L, c = RNG.standard_normal((4, 4)), RNG.standard_normal(4)
+    # y is affine in v, so the Hessian is 2 sum_n A^T A with A = -(diag(c) + L)
+    A = -(np.diag(c) + L)
+    expect = 2.0 * 7 * A.T @ A
+    np.testing.assert_allclose(mod.f_hessian(v, x, L, c), expect, rtol=1e-12)
+    t = RNG.standard_normal(4)
+    np.testing.assert_allclose(mod.f_hvp(v, x, L, c, t), expect @ t, rtol=1e-12)
+
+    def grad(v):
+        return mod.f_value_and_grad(v, x, L, c)[1]
+
+    numeric = central_diff_grad(lambda v: mod.f(v, x, L, c), [v], [0])[0]
+    np.testing.assert_allclose(grad(v), numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_one_product_is_not_worth_a_bound():
+    source = gradc.compile_source(ONE_PRODUCT)
+    assert "_magnitude" not in source and "if N" not in source
+
+
+@pytest.mark.parametrize("target", ["array-api", "numba"])
+def test_other_targets_keep_the_formulas_order(target):
+    if target == "numba":
+        pytest.importorskip("numba", reason="the numba target's library")
+    source = gradc.compile_source(LINEAR, target=target)
+    assert "_magnitude" not in source
+
+
+def test_scalar_build_keeps_the_formulas_order():
+    # literal shapes small enough for Python floats: the scalar code sums as written
+    tiny = LINEAR.replace("[K, D]", "[2, 2]").replace("[N, D]", "[3, 2]")
+    tiny = tiny.replace("[K, D, D]", "[2, 2, 2]").replace("[N, K, D]", "[3, 2, 2]")
+    source = gradc.compile_source(tiny)
+    assert "_magnitude" not in source and "import numpy" in source
+    mod = gradc.load_source(tiny)
+    args = linear_inputs(n=3, k=2, d=2)
+    np.testing.assert_allclose(
+        mod.f_value_and_grad(*args)[1], as_written(*args), rtol=1e-12, atol=1e-13
+    )
+
+
+def test_gradc_check_evaluates_the_guard(tmp_path, capsys):
+    path = tmp_path / "linear.grad"
+    path.write_text(LINEAR)
+    assert cli.main(["check", str(path)]) == 0
+    assert "match finite differences" in capsys.readouterr().out
