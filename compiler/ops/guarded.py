@@ -48,6 +48,7 @@ prim(
     lambda b, args, attrs: ((), "float"),
     spellings={NUMPY: magnitude_emit},
     batch=magnitude_batch,
+    fold=abs,  # a constant's: |c|
 )
 # guarded(cond, fast, slow) = fast if cond else slow, one of them computed
 prim(
