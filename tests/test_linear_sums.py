@@ -199,3 +199,58 @@ def test_gradc_check_evaluates_the_guard(tmp_path, capsys):
     path.write_text(LINEAR)
     assert cli.main(["check", str(path)]) == 0
     assert "match finite differences" in capsys.readouterr().out
+
+
+# the sum in the forward pass: f, f_forward, f_jvp and f_hvp hold guards too
+FORWARD = """
+@wrt(m, L, c)
+def f(m: Matrix[K, D], x: Matrix[N, D], L: Tensor[K, D, D], c: Matrix[K, D]) -> Scalar:
+    xc = x[:, None, :] - m[None, :, :]
+    s = sum(c * xc + einsum("ijk,mik->mij", L, xc), axis=0)
+    return sum(s * s)
+
+
+@wrt(v)
+def g(v: Vector[D], x: Matrix[N, D], L: Matrix[D, D], c: Vector[D]) -> Scalar:
+    xc = x - v[None, :]
+    s = sum(c * xc + einsum("jk,mk->mj", L, xc), axis=0)
+    return sum(s * s) + sum(xc**2)
+"""
+
+
+def test_guards_in_every_function_of_a_forward_sum():
+    source = gradc.compile_source(FORWARD, jvp=True, hvp=True)
+    for name in ("f_forward", "f_value_and_grad", "f_jvp", "g_hvp"):
+        assert "_magnitude(" in function_text(source, name), name
+    mod = gradc.load_source(FORWARD, jvp=True, hvp=True)
+    m, x = RNG.standard_normal((3, 4)), RNG.standard_normal((9, 4))
+    L, c = RNG.standard_normal((3, 4, 4)), RNG.standard_normal((3, 4))
+    xc = x[:, None, :] - m[None]
+    s = (c * xc + np.einsum("ijk,mik->mij", L, xc)).sum(axis=0)
+    value, grads = mod.f_value_and_grad(m, x, L, c)
+    assert value == pytest.approx(np.sum(s * s), rel=1e-13)
+    check_gradients(mod, "f", [m, x, L, c], [0, 2, 3])
+    out, cache = mod.f_forward(m, x, L, c)
+    assert out == value
+    for got, want in zip(mod.f_backward(1.0, cache), grads):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    tangents = [RNG.standard_normal(a.shape) for a in (m, L, c)]
+    _, jvp = mod.f_jvp(m, x, L, c, *tangents)
+    expect = sum(np.vdot(gr, t) for gr, t in zip(grads, tangents))
+    assert jvp == pytest.approx(expect, rel=1e-12)
+    v, L2, c2 = (
+        RNG.standard_normal(4),
+        RNG.standard_normal((4, 4)),
+        RNG.standard_normal(4),
+    )
+    H = mod.g_hessian(v, x, L2, c2)
+    eps, eye = 1e-5, np.eye(4)
+    numeric = [
+        (mod.g_grad(v + eps * e, x, L2, c2) - mod.g_grad(v - eps * e, x, L2, c2)) / 2e-5
+        for e in eye
+    ]
+    np.testing.assert_allclose(H, np.array(numeric), rtol=1e-6, atol=1e-6)
+    t = RNG.standard_normal(4)
+    np.testing.assert_allclose(
+        mod.g_hvp(v, x, L2, c2, t), H @ t, rtol=1e-12, atol=1e-12
+    )
