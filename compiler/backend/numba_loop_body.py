@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core import printer as P
-from ..core.prim import spell
-from ..ops.spelling import integral_exponent
+from ..core.prim import NUMBA, PRIMS, spell
 from .context import Ctx
 from .emit import cite
 from .layout import signature
@@ -20,23 +19,14 @@ from .numba_vector_math import calls_helpers, sum_line, vector_spelling, with_co
 from .targets import MATH as MATH_TARGET
 
 
-def kernel_pow(node, a, ctx) -> P.Expr:
-    """``x ** k`` for a whole ``k >= 0``; a float exponent otherwise: numba raises
-    ZeroDivisionError on ``0.0 ** -1`` (an int power), not on ``0.0 ** -1.0`` (inf)."""
-    k = integral_exponent(a[1])
-    if k is not None and not k.text.startswith("-"):
-        return P.power(a[0], k)
-    if k is not None:
-        return P.power(a[0], a[1])
-    ctx.use("math")
-    return P.call("math.pow", *a)
-
-
 def kernel_spelling(op: str):
     """An op's spelling in a kernel where it differs from the ``math`` target's (exp,
     log, tanh, ...: vectorisable helpers, ``numba_vector_math``, exempt from
-    SIZE_BUDGET), or None."""
-    return kernel_pow if op == "pow" else vector_spelling(op)
+    SIZE_BUDGET; ``x ** k``: the numba spelling of its record, whose float exponents
+    numba computes as ``math.pow`` does, never raising), or None."""
+    if op == "pow":
+        return PRIMS[op].spellings[NUMBA]
+    return vector_spelling(op)
 
 
 @dataclass
