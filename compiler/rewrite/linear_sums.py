@@ -18,8 +18,8 @@ from ..ops.common import count
 from ..ops.linalg import einsum_parts
 from .engine import RuleSet
 
-#: below this bound neither order can overflow: 2 ** 24 under the largest float, so the
-#: bound's own rounding (a few products and sums) cannot matter
+#: below this bound neither order can overflow: about 2 ** 27 under the largest float,
+#: so the bound's own rounding (a few products and sums) cannot matter
 LIMIT = 1e300
 
 #: how deep a plan looks into the summed value
@@ -94,11 +94,14 @@ def parts(p: tuple) -> list[tuple]:
     return [p] + [q for sub in p[2:] if isinstance(sub, tuple) for q in parts(sub)]
 
 
-def worth_it(p: tuple) -> bool:
+def worth_it(b, p: tuple) -> bool:
     """Whether plan ``p`` saves work: at least two full passes (products, sums, einsums
-    moved past) for each distinct leaf (summed, and its magnitude taken)."""
+    moved past) for each distinct leaf (summed, and its magnitude taken); its leaves are
+    float arrays (an integer one's squares could wrap)."""
     kinds = [q[0] for q in parts(p)]
     leaves = {q[1] for q in parts(p) if q[0] == "leaf"}
+    if any(b[x].dtype != "float" for x in leaves):
+        return False
     moved = sum(k in ("add", "mul", "einsum") for k in kinds)
     return moved >= 2 * len(leaves)
 
@@ -136,13 +139,24 @@ def terms(b, p: tuple) -> list[list[int]]:
         return [t + [magnitude(b, p[3])] for t in terms(b, p[2])]
     _, _, k, sub, _ = p
     node = b[x]
-    ins, out = einsum_parts(node.attr("spec"))
-    other = node.args[1 - k]
-    extra = [magnitude(b, other)]
-    contracted = tuple(j for j, c in enumerate(ins[1 - k]) if c not in out)
-    if contracted:
-        extra.append(count(b, b.shape(other), contracted))
+    extra = [magnitude(b, node.args[1 - k])]
+    lengths = contracted(b, node)
+    if lengths:
+        extra.append(count(b, lengths, None))
     return [t + extra for t in terms(b, sub)]
+
+
+def contracted(b, node) -> tuple:
+    """The lengths of the letters an einsum ``node`` sums over (those not in its output),
+    each once, from an operand that holds it: every one multiplies the bound, whichever
+    operands hold it."""
+    ins, out = einsum_parts(node.attr("spec"))
+    lengths = {}
+    for sub, a in zip(ins, node.args):
+        for c, n in zip(sub, b.shape(a)):
+            if c not in out:
+                lengths.setdefault(c, n)
+    return tuple(lengths[c] for c in sorted(lengths))
 
 
 def bound(b, p: tuple) -> int:
@@ -191,7 +205,7 @@ def sum_inside_linear(b, args, attrs):
         return None
     axes = tuple(axes)
     p = plan(b, x, axes)
-    if not worth_it(p):
+    if not worth_it(b, p):
         return None
     slow = as_written(b, x, axes)
     total = b.mul(count(b, b.shape(x), axes), bound(b, p))
