@@ -141,6 +141,8 @@ class Emitter:
         self.from_cache = from_cache
         self.cached: dict[int, P.Expr] = {}
         self.scattered: dict[int, int] = {}  # set by ``run``: see ``accumulations``
+        self.firsts: set[int] = set()  # set by ``run``: first parts of in-place sums
+        self.deferred: set[int] = set()  # set by ``run``: nodes a branch emits
         self.exprs: dict[int, P.Expr] = dict(bound)
         self.named: set[int] = set(bound)
         self.blocks: list[Block] = []
@@ -290,7 +292,7 @@ class Emitter:
         self.sum_of: dict[int, int] = {}  # first part -> the sum whose name it takes
         for i in in_place:
             self.sum_of.setdefault(self.nodes[i].args[0], i)
-        self.firsts, self.deferred = firsts, set()  # deferred: emitted in a branch
+        self.firsts = firsts
         for i in self.todo:
             if self.nodes[i].op in BRANCH_NODES:
                 self.deferred |= BRANCH_NODES[self.nodes[i].op](self, i)
