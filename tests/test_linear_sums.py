@@ -92,6 +92,8 @@ def test_the_sum_moves_inside_under_a_bound():
     assert "w * c" not in fast and "(w.swapaxes(0, 1) @ L)" not in fast, vg
     assert "(w.swapaxes(0, 1) @ L).swapaxes(0, 1)" in slow, vg
     assert "_sum_leading(d_xc)" in slow, vg
+    # the gradient's negation inside each branch (neg_into_guarded): d_m named in both
+    assert "d_m = -(" in fast and "d_m = -_sum_leading(d_xc)" in slow, vg
 
 
 def test_values_and_gradients(linear):

@@ -211,3 +211,13 @@ def sum_inside_linear(b, args, attrs):
     total = b.mul(count(b, b.shape(x), axes), bound(b, p))
     cond = b.emit("lt", total, b.const(LIMIT))
     return b.emit("guarded", cond, fast(b, p), slow)
+
+
+# -guarded(c, a, e) -> guarded(c, -a, -e): each branch names the negated value
+@rule("neg", "numpy")
+def neg_into_guarded(b, args, attrs):
+    g = b[args[0]]
+    if g.op != "guarded" or b.users is None or b.users.get(args[0]) != 1:
+        return None
+    cond, fast, slow = g.args
+    return b.emit("guarded", cond, b.neg(fast), b.neg(slow))
