@@ -155,7 +155,7 @@ def test_sums_of_products_along_an_axis_are_einsums():
     # sum(a * b, axis=k) -> einsum("abc,abc->..", a, b), sum(a ** 2, axis=k) likewise
     source = gradc.compile_source(ROWS)
     fwd = function_text(source, "f")
-    assert 's = np.einsum("abc,abc->ab", X, X)' in source, source
+    assert "s = _vdot_last(X, X)" in source, source  # along the last axis: the helper
     assert 'np.einsum("abc,abc->bc", G, X)' in source, source
     assert ".sum(axis" not in function_text(source, "f_forward"), source
     mod = gradc.load_source(ROWS)
@@ -241,3 +241,28 @@ def test_a_power_of_two_folds_into_the_small_factors_constant():
     expect = np.sum(np.log(np.exp(inner - top).sum(axis=1)) + top[:, 0])
     assert mod.f(X, a) == pytest.approx(expect, rel=1e-13)
     check_gradients(mod, "f", [X, a], [0])
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [(200, 2), (600, 2), (600, 8), (600, 9), (3, 700, 3), (0, 4), (600, 0), (1, 1)],
+)
+def test_vdot_last_on_both_sides_of_its_threshold(shape):
+    # rows of at most 8, 512 rows or more: the products, then BLAS with ones; else einsum
+    vdot_last = gradc.load_source(ROWS)._vdot_last
+    a, b = RNG.standard_normal(shape), RNG.standard_normal(shape)
+    expect = np.einsum("...i,...i->...", a, b)
+    got = vdot_last(a, b)
+    assert got.shape == expect.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, expect, rtol=1e-13, atol=1e-13)
+    # transposed and strided inputs, inf and nan where the products have them
+    if a.size >= 4 and shape[-1] > 1:
+        at = np.ascontiguousarray(np.swapaxes(a, 0, -1)).swapaxes(0, -1)
+        np.testing.assert_allclose(vdot_last(at, b), expect, rtol=1e-13, atol=1e-13)
+        a[(0,) * a.ndim] = np.inf
+        b[(1,) * (b.ndim - 1) + (0,)] = np.nan
+        with np.errstate(invalid="ignore"):
+            want = np.einsum("...i,...i->...", a, b)
+            have = vdot_last(a, b)
+        np.testing.assert_array_equal(np.isnan(have), np.isnan(want))
+        np.testing.assert_array_equal(np.isinf(have), np.isinf(want))

@@ -59,6 +59,7 @@ HELPER_ORDER = (
     "_softmax_rows",
     "_norm",
     "_magnitude",
+    "_vdot_last",
     "_erf",
     "_windows",
     "_im2col",

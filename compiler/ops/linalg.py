@@ -307,6 +307,14 @@ def transposed(e, axes: tuple):
     return P.method(e, "transpose", *(str(k) for k in axes))
 
 
+def rows_product(spec: str) -> bool:
+    """Whether ``spec`` multiplies two operands of one layout and sums along their last
+    axis, ``"abc,abc->ab"`` (``rewrite/contraction.py``'s sums of products along an
+    axis): ``_vdot_last(a, b)``, BLAS on rows of at most 8."""
+    ins, out = einsum_parts(spec)
+    return len(ins) == 2 and ins[0] == ins[1] and len(out) >= 1 and out == ins[0][:-1]
+
+
 def einsum_emit(node, a, ctx):
     """``np.einsum(spec, ...)`` as written, except a stack of matrix products
     (``"ijk,mik->mij"``, ADBench's ``Q x`` for every point and component, and its two
@@ -314,8 +322,12 @@ def einsum_emit(node, a, ctx):
     sum-of-products loop there, ``@`` one BLAS product per batch entry (4-30x faster at
     N x K x D = 1000 x 5 x 2 to 10000 x 25 x 10, bench/README.md "The GMM objective").
     Where that overflows the line (``ctx.compact``), ``np.einsum(..., optimize=True)``,
-    which takes the same BLAS path with a little more overhead per call."""
+    which takes the same BLAS path with a little more overhead per call. Products summed
+    along the last axis are ``_vdot_last(a, b)`` (``rows_product``)."""
     spec = node.attr("spec")
+    if rows_product(spec):
+        ctx.use("_vdot_last")
+        return P.call("_vdot_last", *a)
     plan = batched_product(spec)
     if plan is None:
         return P.call("np.einsum", f'"{spec}"', *a)
