@@ -417,8 +417,11 @@ def rebuild(fn: Function, b: Builder, make=None) -> Function:
     )
 
 
-def reachable(nodes: list[Node], roots: list[int]) -> set[int]:
-    """Indices of the nodes that ``roots`` depend on (iterative, no recursion)."""
+def reachable(
+    nodes: list[Node], roots: list[int], reads: Callable | None = None
+) -> set[int]:
+    """Indices of the nodes that ``roots`` depend on (iterative, no recursion); with
+    ``reads(node)``, through the arguments it names only (default: all of them)."""
     seen: set[int] = set()
     stack = [r for r in roots if r is not None]
     while stack:
@@ -426,7 +429,7 @@ def reachable(nodes: list[Node], roots: list[int]) -> set[int]:
         if i in seen:
             continue
         seen.add(i)
-        stack.extend(nodes[i].args)
+        stack.extend(nodes[i].args if reads is None else reads(nodes[i]))
     return seen
 
 

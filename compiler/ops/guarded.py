@@ -16,6 +16,12 @@ from ..core import printer as P
 from ..core.prim import NUMPY, prim
 
 
+def formula_order(node) -> tuple:
+    """The arguments a reader keeping the formula's order follows: a ``guarded`` node's
+    ``slow`` value only (the scalar build, ``passes/scalarise.py``), any other's all."""
+    return node.args[2:] if node.op == "guarded" else node.args
+
+
 def magnitude_emit(node, a, ctx):
     """``_magnitude(x)``: sqrt of the sum of squares, inf where that overflows, nan for nan."""
     ctx.use("_magnitude")

@@ -25,8 +25,9 @@ import dataclasses
 
 import numpy as np
 
-from ..core.ir import Function, Node, freeze_attrs
+from ..core.ir import Function, Node, freeze_attrs, reachable
 from ..core.prim import MATH, PRIMS, spellable
+from ..ops.guarded import formula_order
 from ..ops.linalg import einsum_parts
 
 #: the largest array (elements) a scalarised function holds; beyond it NumPy's one call
@@ -107,7 +108,7 @@ class Scalariser:
         results = [g.output, *g.grads.values()]
         if g.seed is not None:
             results.append(g.seed)
-        used = needed(g.nodes, results)
+        used = reachable(g.nodes, results, formula_order)  # ``guarded``: slow only
         for i in sorted(used):
             node = g.nodes[i]
             shape = literal(node.shape)
@@ -173,7 +174,7 @@ class Scalariser:
             out[()] = self.add(node)
             self.note_const(out[()], node.attr("value"))
             return out
-        if node.op == "guarded":  # on scalars, the formula's order (``needed``)
+        if node.op == "guarded":  # on scalars, the formula's order (``formula_order``)
             out[...] = self.elems[node.args[2]]
             return out
         expander = EXPANDERS.get(node.op)
@@ -189,21 +190,6 @@ class Scalariser:
         if not shape:
             self.remap[i] = out[()]
         return out
-
-
-def needed(nodes: list[Node], roots: list[int]) -> set[int]:
-    """The nodes ``roots`` read, a ``guarded`` node (``ops/guarded.py``) reading only its
-    ``slow`` value: scalar code keeps the formula's order (``reachable`` otherwise)."""
-    seen: set[int] = set()
-    stack = list(roots)
-    while stack:
-        i = stack.pop()
-        if i in seen:
-            continue
-        seen.add(i)
-        node = nodes[i]
-        stack.extend(node.args[2:] if node.op == "guarded" else node.args)
-    return seen
 
 
 def label(node: Node, at: tuple) -> str | None:
