@@ -256,3 +256,68 @@ def test_guards_in_every_function_of_a_forward_sum():
     np.testing.assert_allclose(
         mod.g_hvp(v, x, L2, c2, t), H @ t, rtol=1e-12, atol=1e-12
     )
+
+
+# The family: d_m = -sum_n(F^T w) for F any sum of linear maps of xc, each with the
+# NumPy of its adjoint applied to w (the formula's order: the maps at every point, then
+# the sum), written here independently of gradc.
+MAPS = {
+    "c * xc": lambda w, a: a["c"] * w,
+    "einsum('ijk,mik->mij', L, xc)": lambda w, a: np.einsum("mij,ijk->mik", w, a["L"]),
+    "-(e * xc)": lambda w, a: -(a["e"] * w),
+    "s * xc": lambda w, a: a["s"] * w,
+    "einsum('jk,mik->mij', M, xc)": lambda w, a: np.einsum("mij,jk->mik", w, a["M"]),
+}
+PAIRS = [(p, q, op) for p in MAPS for q in MAPS if p < q for op in "+-"]
+
+
+def family_source(p: str, q: str, op: str) -> str:
+    return f"""
+@wrt(m)
+def f(
+    m: Matrix[K, D], x: Matrix[N, D], w: Tensor[N, K, D], c: Matrix[K, D],
+    e: Matrix[K, D], L: Tensor[K, D, D], M: Matrix[D, D], s: Scalar,
+) -> Scalar:
+    xc = x[:, None, :] - m[None, :, :]
+    return sum(w * ({p.replace("'", '"')} {op} {q.replace("'", '"')}))
+"""
+
+
+def family_inputs(scale: float = 1.0, coef: float = 1.0, n: int = 6):
+    k, d = 3, 4
+    a = {
+        "c": coef * RNG.standard_normal((k, d)),
+        "e": coef * RNG.standard_normal((k, d)),
+        "L": coef * RNG.standard_normal((k, d, d)),
+        "M": coef * RNG.standard_normal((d, d)),
+        "s": coef * 0.7,
+    }
+    m, x = RNG.standard_normal((k, d)), RNG.standard_normal((n, d))
+    w = scale * (1.0 + RNG.random((n, k, d)))  # one sign: sum(w) first can overflow
+    return [m, x, w, a["c"], a["e"], a["L"], a["M"], a["s"]], a
+
+
+def family_reference(p, q, op, args, a):
+    w = args[2]
+    sign = 1.0 if op == "+" else -1.0
+    return -(MAPS[p](w, a) + sign * MAPS[q](w, a)).sum(axis=0)
+
+
+@pytest.mark.parametrize("p, q, op", PAIRS)
+def test_every_pair_of_maps_moves_under_the_bound(p, q, op):
+    src = family_source(p, q, op)
+    assert "_magnitude(w)" in gradc.compile_source(src), src
+    mod = gradc.load_source(src)
+    args, a = family_inputs()
+    _, d_m = mod.f_value_and_grad(*args)
+    want = family_reference(p, q, op, args, a)
+    np.testing.assert_allclose(d_m, want, rtol=1e-12, atol=1e-12)
+    # entries near the top of the range, maps that shrink them: the formula's order is
+    # finite, the sum of w over the points first is not
+    args, a = family_inputs(scale=1e307, coef=1e-12, n=50)
+    with np.errstate(over="ignore"):
+        assert np.isinf(args[2].sum(axis=0)).all()
+        _, d_m = mod.f_value_and_grad(*args)
+    want = family_reference(p, q, op, args, a)
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(d_m, want, rtol=1e-12)
