@@ -29,6 +29,7 @@ from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
+from .passes.layout import batch_major
 from .passes.loop_bodies import expand_graph, fuse_loops
 from .passes.loop_forward import hvp_over_jvp
 from .passes.scalarise import scalarise
@@ -49,11 +50,12 @@ def walk(fn: Function, *, fuse: bool = True) -> Function:
 def finish(fn: Function, fuse: bool, numpy: bool = True) -> Function:
     """A graph after its transformation: fused nodes expanded (each loop given the
     expanded body its reverse loop was built on), late rewrites (``numpy``: those of the
-    NumPy target too)."""
+    NumPy target too, and its batch-major layout: ``passes/layout.py``)."""
     out = expand_fused(fn) if fuse else fn
     if any(node.op == "loop" for node in out.nodes):
         out = expand_graph(out)
-    return late(out, numpy)
+    out = late(out, numpy)
+    return batch_major(out) if numpy else out
 
 
 def hessian_eligible(fn: Function) -> bool:

@@ -101,7 +101,11 @@ def test_helpers_sum_as_numpy_does_to_rounding(helpers, shape, keepdims):
 
 def test_strided_and_empty_arrays_fall_back_to_numpy(helpers):
     x = RNG.standard_normal((2000, 6))
-    for view in (x.T, x[::2], np.broadcast_to(x[:1], (4000, 6))):
+    # a transpose is read in memory order (_sum_strided): the same sums, BLAS's order
+    np.testing.assert_allclose(helpers._sum_leading(x.T), x.T.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(helpers._sum_trailing(x.T), x.T.sum(axis=-1), rtol=1e-12)
+    # every second row, a broadcast: no contiguous layout to read, NumPy's own sum
+    for view in (x[::2], np.broadcast_to(x[:1], (4000, 6))):
         np.testing.assert_array_equal(helpers._sum_leading(view), view.sum(axis=0))
         np.testing.assert_array_equal(helpers._sum_trailing(view), view.sum(axis=-1))
     for shape in [(0, 5), (5000, 0)]:

@@ -84,15 +84,34 @@ def test_batched_einsum_spellings(spec, shapes, spelled):
     check_gradients(mod, "f", [a, b, w], [0, 1, 2])
 
 
-def test_a_batched_einsum_too_long_for_the_line_takes_numpys_blas_path():
-    # the statement overflows 88 columns as @ on transposed views: einsum(optimize=True)
+def test_a_batched_einsum_too_long_for_the_line_is_split():
+    # (x @ y).swapaxes(0, 1) overflows 88 columns, x @ y alone does not: the product
+    # becomes a statement of its own (passes/layout.py: product_order), still BLAS's @
+    names = "matrices_of_k", "points_centred_xc"
+    src = (
+        f"def f({names[0]}: Tensor[K, D, D], {names[1]}: Tensor[N, K, D]) -> Scalar:\n"
+        f'    return sum(einsum("ijk,mik->mij", {names[0]}, {names[1]}) ** 2)\n'
+    )
+    text = function_text(gradc.compile_source(src), "f_value_and_grad")
+    product = f"out_t1 = {names[1]}.swapaxes(0, 1) @ {names[0]}.swapaxes(1, 2)\n"
+    assert product in text and "out_t2 = out_t1.swapaxes(0, 1)\n" in text, text
+    assert "optimize=True" not in text, text
+    mod = gradc.load_source(src)
+    L, xc = RNG.standard_normal((3, 2, 2)), RNG.standard_normal((4, 3, 2))
+    want = (np.einsum("ijk,mik->mij", L, xc) ** 2).sum()
+    assert mod.f(L, xc) == pytest.approx(want, rel=1e-13)
+    check_gradients(mod, "f", [L, xc], [0, 1])
+
+
+def test_a_product_too_long_even_alone_takes_numpys_blas_path():
+    # the product alone overflows the line: einsum(optimize=True), NumPy's BLAS path
     names = "stack_of_matrices_with_a_long_name", "points_with_a_rather_long_name"
     src = (
         f"def f({names[0]}: Tensor[K, D, D], {names[1]}: Tensor[N, K, D]) -> Scalar:\n"
         f'    return sum(einsum("ijk,mik->mij", {names[0]}, {names[1]}))\n'
     )
     text = function_text(gradc.compile_source(src), "f_value_and_grad")
-    assert f'np.einsum("ijk,mik->mij", {", ".join(names)}, optimize=True)' in text
+    assert f'np.einsum("ijk,mik->imj", {", ".join(names)}, optimize=True)' in text
     mod = gradc.load_source(src)
     L, xc = RNG.standard_normal((3, 2, 2)), RNG.standard_normal((4, 3, 2))
     assert mod.f(L, xc) == pytest.approx(np.einsum("ijk,mik->", L, xc), rel=1e-13)

@@ -60,7 +60,9 @@ def branch_lines(em: Emitter, g: int, root: int, name: str) -> list[str]:
                 em.node(j, em.firsts)
         value = em.exprs[root]
         if root not in em.named and em.too_long(name, value):
-            value = em.ref(root, g)  # split as any statement is
+            value = em.split_args(root, name, value)  # split as any statement is
+        if root not in em.named and em.too_long(name, value):
+            value = em.ref(root, g)
         blocks = em.blocks
     finally:
         em.blocks, em.reuse = saved

@@ -234,10 +234,11 @@ class Emitter:
         """Whether ``name = e`` overflows the line."""
         return len(name) + len(e.text) + 7 + self.ctx.indent > LINE_LIMIT
 
-    def materialise(self, i: int, e: P.Expr) -> P.Expr:
-        """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
+    def split_args(self, i: int, name: str, e: P.Expr) -> P.Expr:
+        """Node ``i``'s expression ``e`` once ``name = e`` fits the line, or no argument
+        is left inlined: the longest inlined argument given its statement first, then the
+        next."""
         nodes, named = self.nodes, self.named
-        name = self.name_of(i)
         while self.too_long(name, e):
             inlined = [
                 a
@@ -249,6 +250,13 @@ class Emitter:
             longest = max(inlined, key=lambda a: (len(self.exprs[a].text), a))
             self.materialise(longest, self.exprs[longest])
             e = self.render(i)
+        return e
+
+    def materialise(self, i: int, e: P.Expr) -> P.Expr:
+        """Give node ``i`` its own statement, splitting off inlined arguments while too long."""
+        named = self.named
+        name = self.name_of(i)
+        e = self.split_args(i, name, e)
         if self.too_long(name, e):
             self.ctx.compact = True
             e = self.render(i)

@@ -31,6 +31,8 @@ HELPER_ORDER = (
     "_sigmoid",
     "_softplus",
     "_logsumexp",
+    "_memory_order",
+    "_sum_strided",
     "_sum_leading",
     "_sum_trailing",
     "_max_shift",

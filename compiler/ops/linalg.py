@@ -16,6 +16,7 @@ from .common import (
     spread,
     unbroadcast,
 )
+from .spelling import transposed
 
 
 def matmul_shape(b, args, attrs):
@@ -294,17 +295,6 @@ def batched_product(spec: str) -> tuple | None:
     right = tuple(y.index(c) for c in batch + summed + fy)
     prod = batch + fx + fy
     return swap, left, right, tuple(prod.index(c) for c in out)
-
-
-def transposed(e, axes: tuple):
-    """``e.transpose(axes)``: ``e`` itself for the identity, ``e.swapaxes(i, j)`` when
-    ``axes`` swaps two axes (shorter)."""
-    moved = [k for k, a in enumerate(axes) if a != k]
-    if not moved:
-        return e
-    if len(moved) == 2:
-        return P.method(e, "swapaxes", *(str(k) for k in moved))
-    return P.method(e, "transpose", *(str(k) for k in axes))
 
 
 def rows_product(spec: str) -> bool:

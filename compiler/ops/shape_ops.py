@@ -27,6 +27,7 @@ from .spelling import (
     as_float,
     index_text,
     list_call,
+    transposed,
 )
 
 
@@ -164,6 +165,16 @@ def stack_shape(b, args, attrs):
 
 
 def transpose_emit(node, a, ctx):
+    """``x.T`` for a matrix, ``x.swapaxes(i, j)`` or ``x.transpose(...)`` otherwise (a
+    reader sees which axes move)."""
+    axes = node.attr("axes")
+    if axes == (1, 0):
+        return P.attr(a[0], "T")
+    return transposed(a[0], axes)
+
+
+def transpose_call(node, a, ctx):
+    """``np.transpose(x, axes)`` (the numba target's spelling: numba compiles it)."""
     axes = node.attr("axes")
     if axes == tuple(reversed(range(len(axes)))):
         return P.attr(a[0], "T")
@@ -207,7 +218,7 @@ def expand_batch(b, n, args, bat):
 prim(
     "transpose",
     transpose_shape,
-    spellings={NUMPY: transpose_emit, NUMBA: as_numpy},
+    spellings={NUMPY: transpose_emit, NUMBA: transpose_call},
     tangent=linear_tangent,
     adjoint=transpose_adj,
     names=("transpose",),
@@ -216,6 +227,17 @@ prim(
     view=True,
     zero_d=True,
     batch=transpose_batch,
+)
+# a C-ordered copy of an array: an operand the batch-major layout reads with its own axes
+# reordered (``passes/layout.py``), so that NumPy lays out what is computed from it in C
+# order; its value is its input's
+prim(
+    "contiguous",
+    lambda b, args, attrs: (b.shape(args[0]), b[args[0]].dtype),
+    spellings={NUMPY: lambda n, a, c: P.call("np.ascontiguousarray", a[0])},
+    tangent=linear_tangent,
+    adjoint=lambda b, i, n, g: [g],
+    batch=lambda b, n, args, bat: b.emit("contiguous", args[0]),
 )
 prim(
     "reshape",

@@ -23,6 +23,17 @@ def both(emit) -> dict:
     return {NUMPY: emit, MATH: emit, XP: emit}
 
 
+def transposed(e, axes: tuple):
+    """``e.transpose(axes)``: ``e`` itself for the identity, ``e.swapaxes(i, j)`` when
+    ``axes`` swaps two axes (shorter)."""
+    moved = [k for k, a in enumerate(axes) if a != k]
+    if not moved:
+        return e
+    if len(moved) == 2:
+        return P.method(e, "swapaxes", *(str(k) for k in moved))
+    return P.method(e, "transpose", *(str(k) for k in axes))
+
+
 def made(how: str, name: str = ""):
     """Record on an emitter how it was made (``emit.made``), for derived spellings."""
 

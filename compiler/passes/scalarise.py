@@ -383,6 +383,7 @@ EXPANDERS = {
     "scatter": scatter,
     "broadcast_to": broadcast_to,
     "expand_dims": reshape,
+    "contiguous": reshape,  # a C-ordered copy (passes/layout.py): the same elements
     "reshape": reshape,
     "transpose": transpose,
     "concatenate": concatenate,

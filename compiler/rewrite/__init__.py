@@ -8,6 +8,7 @@ from . import (
     algebra,
     conditions,
     contraction,
+    diagonal,
     linear_sums,
     reassociation,
     recognition,
@@ -22,6 +23,7 @@ install(
     conditions.RULE_SET,  # simplify: where with a known condition
     contraction.RULE_SET,  # late: vdot contractions
     linear_sums.RULE_SET,  # numpy: sums moved inside linear maps, guarded
+    diagonal.RULE_SET,  # numpy: a diagonal scaling folded into matrix products
     accumulation.RULE_SET,  # late: dense part of an adjoint sum first
     reassociation.RULE_SET,  # late: a small factor meets a constant first
     recognition.RULE_SET,  # fuse: stable primitives from what people write

@@ -86,6 +86,16 @@ class Rewriter:
         return None
 
 
+def as_written(b, op: str, *args: int, **attrs) -> int:
+    """The node ``op(*args)`` made by ``b`` with no rule applied: the formula's order (the
+    ``slow`` value of a guarded rewrite)."""
+    saved, b.rewrite = b.rewrite, None
+    try:
+        return b.emit(op, *args, **attrs)
+    finally:
+        b.rewrite = saved
+
+
 def make_rewriter(*, fuse: bool, late: bool = False, numpy: bool = False) -> Rewriter:
     """The rewrite hook for ``Builder``: constant folding, then the rules of the phases on
     (``numpy``: the late rules of the NumPy target, with ``late``)."""

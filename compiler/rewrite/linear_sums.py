@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..ops.common import count
 from ..ops.linalg import einsum_parts
-from .engine import RuleSet
+from .engine import RuleSet, as_written
 
 #: below this bound neither order can overflow: about 2 ** 27 under the largest float,
 #: so the bound's own rounding (a few products and sums) cannot matter
@@ -187,15 +187,6 @@ def magnitude(b, x: int) -> int:
     return b.emit("magnitude", x)
 
 
-def as_written(b, x: int, axes: tuple) -> int:
-    """sum(x, axes) made without rewriting: the formula's order."""
-    saved, b.rewrite = b.rewrite, None
-    try:
-        return b.emit("sum", x, axis=axes, keepdims=False)
-    finally:
-        b.rewrite = saved
-
-
 # sum(g * c + einsum(g, L), axis) -> sum(g, axis) * c + einsum(sum(g, axis), L), where
 # count * |g| * (|c| + n |L|) shows that neither order overflows; as written otherwise
 @rule("sum", "numpy")
@@ -207,10 +198,15 @@ def sum_inside_linear(b, args, attrs):
     p = plan(b, x, axes)
     if not worth_it(b, p):
         return None
-    slow = as_written(b, x, axes)
+    slow = as_written(b, "sum", x, axis=axes, keepdims=False)
     total = b.mul(count(b, b.shape(x), axes), bound(b, p))
-    cond = b.emit("lt", total, b.const(LIMIT))
-    return b.emit("guarded", cond, fast(b, p), slow)
+    return below_limit(b, total, fast(b, p), slow)
+
+
+def below_limit(b, total: int, fast: int, slow: int) -> int:
+    """``guarded(total < LIMIT, fast, slow)``: ``fast`` where the bound ``total`` shows
+    that neither order overflows, the formula's order ``slow`` otherwise (and for nan)."""
+    return b.emit("guarded", b.emit("lt", total, b.const(LIMIT)), fast, slow)
 
 
 # -guarded(c, a, e) -> guarded(c, -a, -e): each branch names the negated value

@@ -239,6 +239,38 @@ def transpose_twice(b, args, attrs):
     return None
 
 
+# transpose(x[:, None, :], (1, 0, 2)) -> x[None, :, :]  (only new axes move)
+@rule("transpose")
+def transpose_of_new_axes(b, args, attrs):
+    (x,) = args
+    index = new_axes_index(b[x])
+    if index is None:
+        return None
+    moved = [index[k] for k in attrs["axes"]]
+    old = [k for k in attrs["axes"] if index[k] != NEW_AXIS]
+    if old != sorted(old):
+        return None  # x's own axes would change order: a transpose of x, not an index
+    return b.emit("getitem", b[x].args[0], index=tuple(moved))
+
+
+NEW_AXIS = ("n",)
+WHOLE_AXIS = ("s", None, None, None)
+
+
+def new_axes_index(node) -> tuple | None:
+    """The index of ``node = y[...]`` when it only inserts new axes into ``y`` (each entry
+    ``:`` or ``None``, one per axis of ``node``, and one ``None`` at least; never a value
+    the user named), else None."""
+    if node.op != "getitem" or (node.name and not node.name.startswith("d_")):
+        return None
+    index = node.attr("index")
+    if len(index) != len(node.shape):
+        return None
+    if not all(e in (NEW_AXIS, WHOLE_AXIS) for e in index) or NEW_AXIS not in index:
+        return None
+    return index
+
+
 # reshape(reshape(x, s), t) -> reshape(x, t)  (C-order reshapes compose)
 @rule("reshape")
 def reshape_twice(b, args, attrs):
