@@ -11,6 +11,7 @@ numba target on such functions.
 
 from __future__ import annotations
 
+import pickle
 import re
 import shutil
 import subprocess
@@ -36,11 +37,11 @@ NEURON_VG = '''def neuron_vec_value_and_grad(w, x):
     """
     # inputs not all floats and float64 arrays of their shapes: each converted
     if (
-        w.__class__ is not np.ndarray
-        or w.dtype.char != "d"
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
         or w.shape != (3,)
-        or x.__class__ is not np.ndarray
-        or x.dtype.char != "d"
+        or x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
         or x.shape != (2,)
     ):
         w = _array(w, "neuron_vec", "w", 1, "(3,)")
@@ -290,11 +291,15 @@ def test_results_are_fresh_float64_arrays():
     assert lw.dtype == np.float64
     f32 = mod.neuron_vec_grad(w.astype(np.float32), x.astype(np.float32))
     np.testing.assert_array_equal(f32[0], dw)
-    # the fast test passes any float64 array of the shape: byte-swapped, strided
+    # the fast test passes a strided float64 array; a byte-swapped one, and one whose
+    # float64 dtype is not NumPy's own object (unpickled), take the converting path
     swapped = mod.neuron_vec_grad(w.astype(">f8"), np.array([-1.0, 0.0, -2.0])[::2])
     np.testing.assert_array_equal(swapped[0], dw)
     np.testing.assert_array_equal(swapped[1], dx)
     assert swapped[0].dtype == np.float64 and swapped[0].dtype.isnative
+    unpickled = pickle.loads(pickle.dumps(w))
+    assert unpickled.dtype is not np.dtype(np.float64)
+    np.testing.assert_array_equal(mod.neuron_vec_grad(unpickled, x)[0], dw)
 
 
 def test_mixed_scalar_and_array_inputs():

@@ -25,6 +25,8 @@ VECTOR_HELPERS = (
     "_vsoftplus",
 )
 HELPER_ORDER = (
+    "_ndarray",
+    "_float64_dtype",
     "_float64",
     "_index_error",
     "_empty_error",
