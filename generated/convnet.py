@@ -101,6 +101,16 @@ def _index_error(function, param, index, size):
     )
 
 
+def _out_of_range(index, size):
+    """Whether the Index array ``index`` holds a value outside [-size, size): by its
+    minimum and maximum, or, up to 32 values, in a Python list (1.1-1.4 us at 16 where
+    index.min() and index.max() cost 1-2 us each, however few the values)."""
+    if index.size > 32:
+        return index.min() < -size or index.max() >= size
+    values = index.tolist() if index.ndim == 1 else index.ravel().tolist()
+    return bool(values) and (min(values) < -size or max(values) >= size)
+
+
 def _empty_error(function, param, seen, dim):
     """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
     return ValueError(
@@ -348,7 +358,7 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         raise ValueError(
             f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with W >= 2 (a max_pool2d window on line 22 needs it)",
         )
-    if y.size and (y.min() < -M or y.max() >= M):
+    if _out_of_range(y, M):
         raise _index_error("convnet_loss", "y", y, M)
     if N == 0:
         raise _empty_error("convnet_loss", "X", X.shape, "N")
@@ -506,7 +516,7 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
         raise ValueError(
             f"convnet_loss: parameter 'X' has shape {X.shape}, expected (N, C, H, W) with W >= 2 (a max_pool2d window on line 22 needs it)",
         )
-    if y.size and (y.min() < -M or y.max() >= M):
+    if _out_of_range(y, M):
         raise _index_error("convnet_loss", "y", y, M)
     if N == 0:
         raise _empty_error("convnet_loss", "X", X.shape, "N")

@@ -91,6 +91,16 @@ def _index_error(function, param, index, size):
     )
 
 
+def _out_of_range(index, size):
+    """Whether the Index array ``index`` holds a value outside [-size, size): by its
+    minimum and maximum, or, up to 32 values, in a Python list (1.1-1.4 us at 16 where
+    index.min() and index.max() cost 1-2 us each, however few the values)."""
+    if index.size > 32:
+        return index.min() < -size or index.max() >= size
+    values = index.tolist() if index.ndim == 1 else index.ravel().tolist()
+    return bool(values) and (min(values) < -size or max(values) >= size)
+
+
 def _empty_error(function, param, seen, dim):
     """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
     return ValueError(
@@ -339,7 +349,7 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     y = _index(y, "lenet_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("lenet_loss", "y", y.shape, "(N,)", (N,))
-    if y.size and (y.min() < -10 or y.max() >= 10):
+    if _out_of_range(y, 10):
         raise _index_error("lenet_loss", "y", y, 10)
     if N == 0:
         raise _empty_error("lenet_loss", "X", X.shape, "N")
@@ -488,7 +498,7 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     y = _index(y, "lenet_loss", "y", 1, "(N,)")
     if y.shape != (N,):
         raise _shape_error("lenet_loss", "y", y.shape, "(N,)", (N,))
-    if y.size and (y.min() < -10 or y.max() >= 10):
+    if _out_of_range(y, 10):
         raise _index_error("lenet_loss", "y", y, 10)
     if N == 0:
         raise _empty_error("lenet_loss", "X", X.shape, "N")

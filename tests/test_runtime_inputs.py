@@ -43,6 +43,39 @@ def test_index_out_of_range_names_function_and_parameter(y):
             call()
 
 
+PICK_2D = "def pick2(x: Vector[n], y: Index[m, k]) -> Scalar:\n    return sum(x[y])\n"
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8", "uint64"])
+@pytest.mark.parametrize("count", [0, 1, 31, 32, 33, 100])
+@pytest.mark.parametrize("shape", ["1-D", "2-D"])
+def test_index_range_check_either_side_of_32_values(count, dtype, shape):
+    """Up to 32 values are checked in a Python list, more by their minimum and maximum
+    (``_out_of_range``): the same verdict either way, for every integer dtype and rank,
+    with one bad value anywhere; the rule [-5, 5) is applied here value by value."""
+    module = gradc.load_source(PICK if shape == "1-D" else PICK_2D)
+    name = "pick" if shape == "1-D" else "pick2"
+    x = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    rng = np.random.default_rng(count)
+    signed = dtype.startswith("int")
+    good = rng.integers(-5 if signed else 0, 5, count).astype(dtype)
+    bads = [5, 6, 100] + ([-6, -7, -100] if signed else [255])
+    for bad in [None, *bads] if count else [None]:
+        y = good.copy()
+        if bad is not None:
+            y[rng.integers(count)] = bad
+        y = y.reshape(-1, 1) if shape == "2-D" else y
+        outside = [int(v) for v in y.ravel() if not -5 <= int(v) < 5]
+        if not outside:
+            value, grad = getattr(module, name + "_value_and_grad")(x, y)
+            assert value == x[y].sum()
+            continue
+        with pytest.raises(ValueError) as info:
+            getattr(module, name)(x, y)
+        message = f"{name}: parameter 'y' holds index {outside[0]}, outside [-5, 5)"
+        assert str(info.value) == message
+
+
 def test_index_in_range_including_negative_counts_from_the_end():
     module = gradc.load_source(PICK)
     x, y = np.array([1.0, 2.0, 4.0]), np.array([-1, 0, -3, 2])

@@ -222,11 +222,10 @@ def value_checks(
         v = names[p.name]
         for n in sizes:
             size = P.dim_expr(n, dims)
-            low = P.neg(size).text
-            test = f"{v}.size and ({v}.min() < {low} or {v}.max() >= {size.text})"
-            if ctx.target.kernels:  # numba: one compiled pass, not two NumPy calls
-                ctx.use("_outside")
-                test = f"_outside({v}, {size.text})"
+            # numba: one compiled pass; NumPy: a Python list for a few values
+            check = "_outside" if ctx.target.kernels else "_out_of_range"
+            ctx.use(check)
+            test = f"{check}({v}, {size.text})"
             lines.append(f"if {test}:")
             ctx.use("_index_error")
             lines += call_lines(

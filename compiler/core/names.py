@@ -29,6 +29,7 @@ HELPER_ORDER = (
     "_float64_dtype",
     "_float64",
     "_index_error",
+    "_out_of_range",
     "_empty_error",
     "_sigmoid",
     "_softplus",
