@@ -527,3 +527,33 @@ def test_vjp_dot_product(case):
         np.random.default_rng(SEED + 2),
     )
     assert_dot_product(lhs, rhs, bound)
+
+
+HELPER_SHAPES = {0: (), 1: (4,), 2: (3, 4)}
+
+
+@pytest.mark.parametrize("rank", [0, 1, 2])
+@pytest.mark.parametrize("op", ["logsumexp", "softmax", "log_softmax"])
+def test_helpers_of_an_input_not_differentiated(op, rank):
+    """An input outside ``@wrt`` is not decomposed into the parts an adjoint reads: the
+    module's own helper (``_logsumexp``, ``_softmax``, ``_log_softmax``) computes it, at
+    every rank the operation takes (``logsumexp`` of a Scalar included), with +-inf in
+    the values; the reference is SciPy's."""
+    if op != "logsumexp" and rank == 0:
+        pytest.skip("softmax and log_softmax take arrays only")
+    shape = HELPER_SHAPES[rank]
+    mod = gradc.load_source(
+        f"@wrt(x)\ndef f(x: Scalar, z: {_type_of(shape)}) -> Scalar:\n"
+        f"    return x * sum({op}(z) ** 2)\n"
+    )
+    rng = np.random.default_rng(rank)
+    for z in (rng.standard_normal(shape) * 3.0, np.full(shape, 800.0)):
+        want = np.sum(REF_NS[op](z) ** 2)
+        value, grad = mod.f_value_and_grad(1.5, z)
+        np.testing.assert_allclose([value, grad], [1.5 * want, want], rtol=1e-13)
+    if rank:
+        z = np.zeros(shape)
+        z.flat[0] = np.inf
+        with np.errstate(invalid="ignore"):  # inf - inf in softmax's row: nan
+            want = np.sum(REF_NS[op](z) ** 2)
+            np.testing.assert_array_equal(mod.f(1.5, z), 1.5 * want)
