@@ -14,6 +14,7 @@ formula's order); the targets and scalar builds that keep the formula's order.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from tests.gradcheck import central_diff_grad
 from tests.test_performance_rewrites import check_gradients, function_text
 
 RNG = np.random.default_rng(1601)
+BENCH_CASES = Path(__file__).resolve().parent.parent / "bench" / "cases"
 
 # d_m = -sum(w * c + einsum("mij,ijk->mik", w, L), axis=0): w is the summed leaf
 LINEAR = """
@@ -327,3 +329,144 @@ def test_every_pair_of_maps_moves_under_the_bound(p, q, op):
     want = family_reference(p, q, op, args, a)
     assert np.isfinite(want).all()
     np.testing.assert_allclose(d_m, want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# A product of two arrays under scales constant along the summed axes: the einsum of
+# the two, scaled afterwards (batch norm's d_v = sum(-0.5 * d_xhat * xhat / t, axis=0)),
+# under count * |u| * |v| * max(1, |s|) * ...; sums that keep their axes (layer norm's)
+# too. Each form in the formula's order is written here in NumPy.
+
+PRODUCTS = {
+    "s * u * v / c": lambda u, v, s, c: s * u * v / c,
+    "u * v * c * s": lambda u, v, s, c: u * v * c * s,
+    "-(u * v) * s / c": lambda u, v, s, c: -(u * v) * s / c,
+    "u * (v * s) / c": lambda u, v, s, c: u * (v * s) / c,
+}
+# (the sum's arguments, the type of c, the axis the sum keeps or drops)
+MODES = {
+    "axis=0": ("axis=0", "Vector[D]", "Vector[D]", 0, False),
+    "axis=1, keepdims=True": (
+        "axis=1, keepdims=True",
+        "Matrix[N, 1]",
+        "Matrix[N, 1]",
+        1,
+        True,
+    ),
+}
+
+
+def product_source(form: str, mode: str) -> str:
+    call, c_type, out_type, _, _ = MODES[mode]
+    return f"""
+@wrt(u, v)
+def f(u: Matrix[N, D], v: Matrix[N, D], s: Scalar, c: {c_type}) -> {out_type}:
+    return sum({form}, {call})
+"""
+
+
+def product_inputs(mode: str, n: int = 7, d: int = 5, scale: float = 1.0):
+    c_shape = (d,) if mode == "axis=0" else (n, 1)
+    u = scale * RNG.standard_normal((n, d))
+    v = scale * RNG.standard_normal((n, d))
+    return [u, v, -0.5, 0.5 + RNG.random(c_shape)]
+
+
+def product_reference(form: str, mode: str, args) -> np.ndarray:
+    _, _, _, axis, keep = MODES[mode]
+    return PRODUCTS[form](*args).sum(axis=axis, keepdims=keep)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("form", list(PRODUCTS))
+def test_a_scaled_product_is_summed_as_an_einsum_under_the_bound(form, mode):
+    src = product_source(form, mode)
+    text = function_text(gradc.compile_source(src), "f_forward")
+    fast = text.split("< 1e300:")[1].split("else:")[0]
+    assert "_magnitude(u)" in text and "_magnitude(v)" in text, text
+    assert (
+        "np.einsum(" in fast or "_vdot_last(u, v)" in fast
+    ) and "u * " not in fast, text
+    mod = gradc.load_source(src)
+    args = product_inputs(mode)
+    np.testing.assert_allclose(
+        mod.f(*args), product_reference(form, mode, args), rtol=1e-13
+    )
+    # the backward (a broadcast of the gradient, no sum) against the reference's VJP
+    value, cache = mod.f_forward(*args)
+    g = RNG.standard_normal(value.shape)
+    grads = mod.f_backward(g, cache)
+    u, v, s, c = args
+    h = 1e-6
+    for k in (0, 1):
+        dx = RNG.standard_normal(args[k].shape)
+        plus, minus = list(args), list(args)
+        plus[k], minus[k] = args[k] + h * dx, args[k] - h * dx
+        fd = (
+            product_reference(form, mode, plus) - product_reference(form, mode, minus)
+        ) / (2 * h)
+        assert np.sum(grads[k] * dx) == pytest.approx(np.sum(g * fd), rel=1e-7)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("form", list(PRODUCTS))
+def test_a_scaled_product_past_the_bound_runs_in_the_formulas_order(form, mode):
+    mod = gradc.load_source(product_source(form, mode))
+    # |u| * |v| near 1e302 (each magnitude finite, its squares too): past the bound,
+    # so the formula's order runs, as NumPy writes it (fewer than 1,024 entries: NumPy's
+    # own sum), bit for bit
+    args = product_inputs(mode, scale=1e150)
+    want = product_reference(form, mode, args)
+    assert np.isfinite(want).all()
+    np.testing.assert_array_equal(mod.f(*args), want)
+    # scales that overflow every term in the formula's order (s and c or 1 / c large), with
+    # u * v of alternating sign, which the einsum first would cancel to 0: the
+    # formula's inf and nan stay
+    args = product_inputs(mode)
+    args[0][:] = 1.0
+    args[1][:] = 1e10
+    args[1][1::2] = -1e10
+    args[2] = 1e300
+    args[3] = np.full_like(args[3], 1e-300 if "/ c" in form else 1e300)
+    with np.errstate(over="ignore", invalid="ignore"):
+        want = product_reference(form, mode, args)
+        got = mod.f(*args)
+    assert not np.isfinite(want).any()
+    np.testing.assert_array_equal(got, want)
+    # nan reaches its own entries only
+    args = product_inputs(mode)
+    args[0][2, 3] = np.nan
+    got, want = mod.f(*args), product_reference(form, mode, args)
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    assert np.isnan(got).sum() == 1
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-13)
+
+
+@pytest.mark.parametrize("case", ["batchnorm", "layernorm"])
+def test_normalisation_backward_reads_one_einsum(case):
+    """Batch norm's and layer norm's d_v: the einsum of d_xhat and xhat under the bound;
+    value and gradients against central differences, and the formula's order past it."""
+    src = (BENCH_CASES / f"{case}.grad").read_text()
+    vg = function_text(gradc.compile_source(src), f"{case}_value_and_grad")
+    fast, slow = vg.split("< 1e300:")[1].split("else:")
+    reader = (
+        'np.einsum("ab,ab->b", d_xhat, xhat)'
+        if case == "batchnorm"
+        else "_vdot_last(d_xhat, xhat)"
+    )
+    assert reader in fast and "-0.5 * d_xhat * xhat / xhat_t1" in slow, vg
+    mod = gradc.load_source(src)
+    n, d = 6, 5
+    args = [
+        RNG.standard_normal((n, d)),
+        RNG.standard_normal(d),
+        RNG.standard_normal(d),
+        RNG.standard_normal((n, d)),
+    ]
+    check_gradients(mod, case, args, [0, 1, 2])
+    # an upstream of 1e300: past the bound; the same gradients, scaled
+    big = [*args[:3], 1e300 * args[3]]
+    _, grads = getattr(mod, f"{case}_value_and_grad")(*args)
+    _, big_grads = getattr(mod, f"{case}_value_and_grad")(*big)
+    for g, bg in zip(grads, big_grads):
+        np.testing.assert_allclose(bg, 1e300 * g, rtol=1e-12, atol=1e288)

@@ -10,6 +10,13 @@ a rewrite may change rounding, never overflow behaviour), so the result is
 M(x)``, with ``M`` multiplied through the maps from each leaf's ``magnitude`` (>= every
 |entry|), bounds every partial sum and product of both orders; past it, or for nan, the
 formula's order runs.
+
+A sum of the product of two arrays of its shape, scaled by factors constant along the
+axes, is their einsum scaled afterwards: batch norm's ``d_v = sum(-0.5 * d_xhat * xhat /
+t, axis=0)`` is ``einsum("ab,ab->b", d_xhat, xhat) * -0.5 / t`` (one read of each array
+where the formula's order writes three), under the bound ``count * |a| * |b| * max(1,
+|s|)`` for each scale ``s``, which holds every partial result of either order. Sums that
+keep their axes (``keepdims``, layer norm's) move too, past factors of length 1 there.
 """
 
 from __future__ import annotations
@@ -29,10 +36,12 @@ RULE_SET = RuleSet()
 rule = RULE_SET.rule
 
 
-def constant_along(shape: tuple, ndim: int, axes: tuple) -> bool:
+def constant_along(shape: tuple, ndim: int, axes: tuple, keep: bool = False) -> bool:
     """Whether a value of ``shape``, broadcast (aligned right) against ``ndim`` axes, holds
-    none of ``axes``: a factor the sum over them can move past."""
-    return all(k < ndim - len(shape) for k in axes)
+    none of ``axes`` (or, for a sum that keeps them, ``keep``, has length 1 along them): a
+    factor the sum over them can move past."""
+    lead = ndim - len(shape)
+    return all(k < lead or (keep and shape[k - lead] == 1) for k in axes)
 
 
 def temporary(b, x: int) -> bool:
@@ -44,32 +53,73 @@ def temporary(b, x: int) -> bool:
     return node.dtype == "float" and b.users is not None and b.users.get(x) == 1
 
 
-def plan(b, x: int, axes: tuple, depth: int = 0) -> tuple:
-    """How sum(x, axes) moves inside ``x``: ``("leaf", x, axes)`` (summed as it is),
-    ``("neg", x, p)``, ``("add", x, p, q)``, ``("mul", x, p, c)`` (``p`` the plan of the
-    factor of x's shape, ``c`` the factor constant along ``axes``) or ``("einsum", x, k,
-    p, spec)`` (operand ``k`` the only one holding the summed letters, ``p`` its plan over
-    their axes, ``spec`` the einsum without them)."""
+def plan(b, x: int, axes: tuple, depth: int = 0, keep: bool = False) -> tuple:
+    """How sum(x, axes) (``keep``: keeping them) moves inside ``x``: ``("leaf", x, axes,
+    keep)`` (summed as it is), ``("neg", x, p)``, ``("add", x, p, q)``, ``("mul", x, p,
+    c)`` or ``("div", x, p, c)`` (``p`` the plan of the operand of x's shape, ``c`` the
+    factor constant along ``axes``), ``("einsum", x, k, p, spec)`` (operand ``k`` the only
+    one holding the summed letters, ``p`` its plan over their axes, ``spec`` the einsum
+    without them) or the product of two operands of x's shape (``dot_plan``)."""
     node = b[x]
-    leaf = ("leaf", x, axes)
+    leaf = ("leaf", x, axes, keep)
     if depth > MAX_DEPTH or (depth and not temporary(b, x)):
         return leaf
     if {key for key, _ in node.attrs} - {"acc", "spec"}:
         return leaf
-    args, ndim = node.args, len(node.shape)
+    args = node.args
     if node.op == "neg":
-        return ("neg", x, plan(b, args[0], axes, depth + 1))
+        return ("neg", x, plan(b, args[0], axes, depth + 1, keep))
     if node.op == "add" and len(args) == 2:
         if all(b.shape(a) == node.shape for a in args):
-            return ("add", x, *(plan(b, a, axes, depth + 1) for a in args))
+            return ("add", x, *(plan(b, a, axes, depth + 1, keep) for a in args))
+    if (scale := scale_of(b, x, axes, keep)) is not None:
+        kind, a, c = scale
+        return (kind, x, plan(b, a, axes, depth + 1, keep), c)
     if node.op == "mul" and len(args) == 2:
-        for a, c in (args, args[::-1]):
-            along = constant_along(b.shape(c), ndim, axes)
-            if b.shape(a) == node.shape and b[c].dtype == "float" and along:
-                return ("mul", x, plan(b, a, axes, depth + 1), c)
+        if all(b.shape(a) == node.shape and b[a].dtype == "float" for a in args):
+            return dot_plan(b, x, axes, depth, keep)
     if node.op == "einsum" and len(args) == 2 and "." not in node.attr("spec"):
-        return einsum_plan(b, x, axes, depth) or leaf
+        return leaf if keep else einsum_plan(b, x, axes, depth) or leaf
     return leaf
+
+
+def scale_of(b, x: int, axes: tuple, keep: bool) -> tuple | None:
+    """``("mul", a, c)`` or ``("div", a, c)`` where node ``x`` is ``a * c`` (either order)
+    or ``a / c`` with ``a`` of x's shape and the float ``c`` constant along ``axes``."""
+    node = b[x]
+    if node.op not in ("mul", "div") or len(node.args) != 2:
+        return None
+    pairs = [node.args] if node.op == "div" else [node.args, node.args[::-1]]
+    for a, c in pairs:
+        along = constant_along(b.shape(c), len(node.shape), axes, keep)
+        if b.shape(a) == node.shape and b[c].dtype == "float" and along:
+            return node.op, a, c
+    return None
+
+
+def dot_plan(b, x: int, axes: tuple, depth: int, keep: bool) -> tuple:
+    """The plan of sum(u * v, axes) for operands of x's shape: ``("dot", x, u', v', axes,
+    keep)``, the einsum of the two cores left once each operand's scales (``scale_of``,
+    ``neg``: temporaries only) are taken off, inside those scales as ``("mul", None, p,
+    c)``, ``("div", None, p, c)`` and ``("neg", None, p)``."""
+    cores, scales = [], []
+    for a in b[x].args:
+        depth_a = depth + 1
+        while depth_a <= MAX_DEPTH and temporary(b, a):
+            if b[a].op == "neg":
+                scales.append(("neg", None))
+                a = b[a].args[0]
+            elif (scale := scale_of(b, a, axes, keep)) is not None:
+                scales.append((scale[0], scale[2]))
+                a = scale[1]
+            else:
+                break
+            depth_a += 1
+        cores.append(a)
+    p = ("dot", x, cores[0], cores[1], axes, keep)
+    for kind, c in scales:
+        p = ("neg", None, p) if kind == "neg" else (kind, None, p, c)
+    return p
 
 
 def einsum_plan(b, x: int, axes: tuple, depth: int) -> tuple | None:
@@ -100,9 +150,13 @@ def worth_it(b, p: tuple) -> bool:
     float arrays (an integer one's squares could wrap)."""
     kinds = [q[0] for q in parts(p)]
     leaves = {q[1] for q in parts(p) if q[0] == "leaf"}
+    leaves |= {c for q in parts(p) if q[0] == "dot" for c in q[2:4]}
     if any(b[x].dtype != "float" for x in leaves):
         return False
-    moved = sum(k in ("add", "mul", "einsum") for k in kinds)
+    # a dot saves the product's pass and its sum's
+    moved = sum(k in ("add", "mul", "div", "einsum") for k in kinds) + 2 * kinds.count(
+        "dot"
+    )
     return moved >= 2 * len(leaves)
 
 
@@ -110,17 +164,30 @@ def fast(b, p: tuple) -> int:
     """The sum along plan ``p``: the leaves summed first."""
     kind, x = p[0], p[1]
     if kind == "leaf":
-        return b.emit("sum", x, axis=p[2], keepdims=False)
+        return b.emit("sum", x, axis=p[2], keepdims=p[3])
     if kind == "neg":
         return b.neg(fast(b, p[2]))
     if kind == "add":
         return b.add(fast(b, p[2]), fast(b, p[3]))
     if kind == "mul":
         return b.mul(fast(b, p[2]), p[3])
+    if kind == "div":
+        return b.div(fast(b, p[2]), p[3])
+    if kind == "dot":
+        return dot_sum(b, *p[2:])
     _, _, k, sub, spec = p
     operands = list(b[x].args)
     operands[k] = fast(b, sub)
     return b.emit("einsum", *operands, spec=spec)
+
+
+def dot_sum(b, u: int, v: int, axes: tuple, keep: bool) -> int:
+    """sum(u * v, axes) of two operands of one shape as their einsum (``keep``: with the
+    summed axes back, of length 1)."""
+    letters = "abcdefgh"[: len(b.shape(u))]
+    out = "".join(c for k, c in enumerate(letters) if k not in axes)
+    total = b.emit("einsum", u, v, spec=f"{letters},{letters}->{out}")
+    return b.emit("expand_dims", total, axis=tuple(axes)) if keep else total
 
 
 def terms(b, p: tuple) -> list[list[int]]:
@@ -135,8 +202,14 @@ def terms(b, p: tuple) -> list[list[int]]:
         return terms(b, p[2])
     if kind == "add":
         return terms(b, p[2]) + terms(b, p[3])
-    if kind == "mul":
-        return [t + [magnitude(b, p[3])] for t in terms(b, p[2])]
+    if kind in ("mul", "div"):
+        c = p[3] if kind == "mul" else b.div(b.const(1.0), p[3])
+        if "dot" in [q[0] for q in parts(p[2])]:
+            # the einsum's sums come before the scale: max(1, |c|) bounds both orders
+            return [t + [at_least_one(b, magnitude(b, c))] for t in terms(b, p[2])]
+        return [t + [magnitude(b, c)] for t in terms(b, p[2])]
+    if kind == "dot":
+        return [[magnitude(b, p[2]), magnitude(b, p[3])]]
     _, _, k, sub, _ = p
     node = b[x]
     extra = [magnitude(b, node.args[1 - k])]
@@ -144,6 +217,13 @@ def terms(b, p: tuple) -> list[list[int]]:
     if lengths:
         extra.append(count(b, lengths, None))
     return [t + extra for t in terms(b, sub)]
+
+
+def at_least_one(b, m: int) -> int:
+    """max(1, m) of a magnitude ``m`` (folded for a constant)."""
+    if b.is_const(m):
+        return b.const(max(1.0, b[m].attr("value")))
+    return b.emit("maximum", b.const(1.0), m)
 
 
 def contracted(b, node) -> tuple:
@@ -191,14 +271,14 @@ def magnitude(b, x: int) -> int:
 # count * |g| * (|c| + n |L|) shows that neither order overflows; as written otherwise
 @rule("sum", "numpy")
 def sum_inside_linear(b, args, attrs):
-    axes, x = attrs.get("axis"), args[0]
-    if axes is None or attrs.get("keepdims") or not temporary(b, x):
+    axes, x, keep = attrs.get("axis"), args[0], bool(attrs.get("keepdims"))
+    if axes is None or not temporary(b, x):
         return None
     axes = tuple(axes)
-    p = plan(b, x, axes)
+    p = plan(b, x, axes, keep=keep)
     if not worth_it(b, p):
         return None
-    slow = as_written(b, "sum", x, axis=axes, keepdims=False)
+    slow = as_written(b, "sum", x, axis=axes, keepdims=keep)
     total = b.mul(count(b, b.shape(x), axes), bound(b, p))
     return below_limit(b, total, fast(b, p), slow)
 
