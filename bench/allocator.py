@@ -35,7 +35,9 @@ FORMS = {
 
 def main() -> None:
     rng = np.random.default_rng(0)
-    print(f"{'N x D':>10}  {'MB':>5}  " + "  ".join(f"{k:>18}" for k in FORMS) + "  ratio")
+    print(
+        f"{'N x D':>10}  {'MB':>5}  " + "  ".join(f"{k:>18}" for k in FORMS) + "  ratio"
+    )
     for n, d in SHAPES:
         names = {
             "x": rng.standard_normal((n, d)),
