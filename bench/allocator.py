@@ -1,19 +1,20 @@
-"""Two passes over an array, with two new temporaries alive at once or one written in
-place, at sizes either side of glibc's thresholds; one thread, interleaved repeats, the
-best of each.
+"""Two passes over an array: ``g * x + b`` (``g``, ``b`` rows broadcast over ``x``),
+``e = g * x; e += b`` (the one temporary written in place) and ``y * x + y`` (operands of
+one shape), at sizes either side of glibc's thresholds; one thread, interleaved repeats,
+the best of each.
 
     python bench/allocator.py
     MALLOC_TRIM_THRESHOLD_=1000000000 MALLOC_MMAP_THRESHOLD_=1000000000 python bench/allocator.py
 
-``g * x + b`` makes two (N, D) arrays and frees them together; glibc's malloc then
-holds a free block at the top of its heap larger than its trim threshold (twice the
-size of the largest block freed so far, once that is above 128 KiB) and gives it back
-to the kernel, so the next call's arrays are page-faulted in again. ``e = g * x; e +=
-b`` frees one block, which stays. The second command (thresholds beyond any block) shows
-the same two passes without the page faults. What a benchmark measures for a function
-of many large temporaries depends on this: on the machine of bench/README.md ("A
-scaled product summed as one einsum"), batch norm's value and gradient at 1024x512 took
-6.3 ms in one process and 14-17 ms in another, in the same code.
+NumPy writes ``t + y`` into a temporary ``t`` of 256 KiB or more that nothing else holds
+(temporary elision), but only when ``y`` has t's shape or is a scalar: ``g * x + b``
+makes two (N, D) arrays and frees them together. glibc's malloc then holds a free block
+at the top of its heap larger than its trim threshold (twice the largest block freed so
+far, once that is above 128 KiB) and gives it back to the kernel, so the next call's
+arrays are page-faulted in again. ``e = g * x; e += b`` frees one block, which stays.
+The second command (thresholds beyond any block) shows the same passes without the
+page faults. See bench/README.md, "Layer and batch normalisation at 1024x512" and "A
+scaled product summed as one einsum".
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SHAPES = [(64, 100), (256, 256), (1024, 512), (4096, 1024)]
 FORMS = {
     "g * x + b": "g * x + b",
     "e = g * x; e += b": "e = g * x; e += b",
+    "y * x + y": "y * x + y",
 }
 
 
@@ -41,6 +43,7 @@ def main() -> None:
     for n, d in SHAPES:
         names = {
             "x": rng.standard_normal((n, d)),
+            "y": rng.standard_normal((n, d)),
             "g": rng.standard_normal(d),
             "b": rng.standard_normal(d),
         }
