@@ -403,6 +403,39 @@ def fam_reduce(g: Gen) -> Expr:
     return Expr(f"{op}({x.text}{text})", reduced_shape(x.shape, axes, keep))
 
 
+def fam_scaled_product_sum(g: Gen) -> Expr:
+    """``sum`` (every axis and keepdims form) of the product of two arrays of one shape
+    under scales constant along the summed axes: a Scalar, a row or column (length 1
+    where summed), multiplied, divided or negated, on either factor or the product. The
+    NumPy target sums such a product as one einsum, scaled afterwards, under a bound
+    (``rewrite/linear_sums.py``); the formula's order past it."""
+    rank = g.r.randint(1, 3)
+    shape = g.shape(rank)
+    text, axes, keep = axis_forms(g, rank)
+    summed = range(rank) if axes is None else axes
+    scale_shape = tuple(1 if k in summed else n for k, n in enumerate(shape))
+    while scale_shape and scale_shape[0] == 1 and g.r.random() < 0.7:
+        scale_shape = scale_shape[1:]  # a leading summed axis dropped: a row
+
+    def scaled(term: str, kinds=("mul", "div", "neg", "none", "none")) -> str:
+        kind = g.r.choice(kinds)
+        if kind == "neg":
+            return f"-({term})"
+        if kind == "none":
+            return term
+        c = g.input(g.r.choice([(), scale_shape]), "pos" if kind == "div" else "free")
+        if kind == "div":
+            return f"({term}) / {c.text}"
+        return f"{c.text} * ({term})" if g.r.random() < 0.5 else f"({term}) * {c.text}"
+
+    u, v = g.input(shape), g.input(shape)
+    body = f"{scaled(u.text)} * {scaled(v.text)}"
+    for _ in range(g.r.randint(1, 2)):  # on the product: at least one scale
+        body = scaled(body, ("mul", "div", "mul", "div", "neg"))
+    g.tag("scaled-product-sum")
+    return Expr(f"sum({body}{text})", reduced_shape(shape, axes, keep))
+
+
 def fam_softmax(g: Gen) -> Expr:
     """``softmax``/``log_softmax`` with the default, a positive or a negative axis."""
     op = g.r.choice(["softmax", "log_softmax"])
@@ -952,6 +985,7 @@ FAMILIES = {
     fam_clip: 1.0,
     fam_reduce: 1.0,
     fam_softmax: 1.0,
+    fam_scaled_product_sum: 0.5,
     fam_shape: 1.0,
     fam_slice: 1.0,
     fam_gather: 1.0,

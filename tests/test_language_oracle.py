@@ -67,6 +67,7 @@ SENTINEL_FAMILIES = (
     "pow-zero",
     "pow-input",
     "reduce-norm",
+    "scaled-product-sum",
     "scalar-domain",
     "slice-dims",
     "index-broadcast",
