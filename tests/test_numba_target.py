@@ -324,3 +324,31 @@ def test_no_checks_and_strided_or_transposed_inputs():
         close(v, rv)
         close(g, rg)
     assert "_f_value_and_grad_k1(A)" in compile_source(src, target="numba")
+
+
+@pytest.mark.parametrize(
+    "src",
+    [
+        # the gradient of a Vector[1] broadcast over a tensor: a 1-D sum that keeps its
+        # axis (language oracle seed 135), in the jitted whole-function kernel
+        "def f(x1: Tensor[2, 3, 3], x2: Tensor[2, 3, 3], x3: Vector[1], x4: Scalar)"
+        " -> Scalar:\n    return sum(x4 * (x3 * (-(x1) * x2)), keepdims=False)\n",
+        "def f(x: Vector[n], w: Vector[1]) -> Scalar:\n"
+        "    return sum(w * sum(x * x, axis=0, keepdims=True)) + mean(x, axis=0, keepdims=True)[0]\n",
+    ],
+)
+def test_a_vector_sum_that_keeps_its_axis(src):
+    """numba types ``x.sum(axis=0)`` of a vector as a float, which has no ``[None]``: the
+    kept axis is ``np.full((1,), ...)``; values and gradients as the NumPy target's."""
+    m, ref = load_source(src, target="numba"), load_source(src)
+    rng = np.random.default_rng(135)
+    if "x1" in src:
+        args = [rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3, 3))]
+        args += [rng.standard_normal(1), 0.7]
+    else:
+        args = [rng.standard_normal(5), rng.standard_normal(1)]
+    value, grads = m.f_value_and_grad(*args)
+    want_value, want_grads = ref.f_value_and_grad(*args)
+    assert value == pytest.approx(want_value, rel=1e-13)
+    for g, w in zip(grads, want_grads):
+        np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-15)

@@ -106,7 +106,9 @@ def reduce_emit(node, a, ctx) -> P.Expr:
         count = (shape[axis],)
     else:
         total = P.method(a[0], "sum", axis=str(axis))
-        if node.attr("keepdims"):
+        if node.attr("keepdims") and len(shape) == 1:  # a float in numba: no [None]
+            total = P.call("np.full", P.shape((1,), ctx.dims), total)
+        elif node.attr("keepdims"):
             total = P.subscript(total, ", ".join([":"] * axis + ["None"]))
         count = (shape[axis],)
     if node.op != "mean":
