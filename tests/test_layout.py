@@ -258,6 +258,7 @@ def test_where_folding_overflows_or_cancels_an_overflow_the_formula_order_runs()
     assert mod.f(a, L, x) == want  # the formula's order, bit for bit
     # the formula overflows (inf - inf = nan) where folding first would cancel to 0
     a[0, 1], L[0, 1, 1], x = 1e308, -1e308, 1e3 * x
+    x[:, 0, 1] = 2.0  # both terms overflow at every point, whatever the draw: inf - inf
     with np.errstate(over="ignore", invalid="ignore"):
         want = (np.einsum("mik,ijk->mij", x, L) + x * a)[:, :, 1].sum()
         assert np.isnan(want)
