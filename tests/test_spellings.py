@@ -223,7 +223,7 @@ def test_mean_as_sum_over_count_is_bitwise_np_mean(shape, axis):
     assert np.array_equal(mod.f(x), np.mean(x, axis=axis))
 
 
-def test_outer_products_are_einsum_and_bitwise_np_outer():
+def test_outer_products_are_the_outer_helper_and_bitwise_np_outer():
     # the lecture's 2 q x^T, and a user's outer(v, w)
     text = (
         "def f(W: Matrix[n, m], x: Vector[m], v: Vector[n]) -> Scalar:\n"
@@ -231,9 +231,9 @@ def test_outer_products_are_einsum_and_bitwise_np_outer():
         "    return sum(tanh(outer(v, q)))\n"
     )
     src = compile_source(text)
-    assert "np.outer" not in src
-    assert 'np.einsum("i,j->ij", v, q)' in function_text(src, "f_forward")
-    assert re.search(r'd_W = np\.einsum\("i,j->ij", \w+, x\)', src), src
+    assert "np.outer(" not in src
+    assert "_outer(v, q)" in function_text(src, "f_forward")
+    assert re.search(r"d_W = _outer\(\w+, x\)", src), src
     mod = load_source(
         "def f(v: Vector[n], w: Vector[m]) -> Matrix[n, m]:\n    return outer(v, w)\n"
     )
@@ -249,6 +249,54 @@ def test_outer_products_are_einsum_and_bitwise_np_outer():
         [RNG.standard_normal((3, 2)), RNG.standard_normal(2), RNG.standard_normal(3)],
         [0, 1, 2],
     )
+
+
+# one shape per way _outer writes the products: few (x[:, None] * y), long rows
+# (unbuffered), short rows (np.einsum), and the edges of each
+OUTER_SHAPES = [
+    (5, 4),
+    (0, 3),
+    (127, 256),
+    (128, 256),
+    (300, 128),
+    (3000, 127),
+    (4096, 10),
+]
+
+
+@pytest.mark.parametrize("m, n", OUTER_SHAPES)
+def test_outer_helper_makes_np_outer_products_at_every_shape(m, n):
+    mod = load_source(
+        "def f(v: Vector[n], w: Vector[m]) -> Matrix[n, m]:\n    return outer(v, w)\n"
+    )
+    v, w = RNG.standard_normal(m) * 1e150, RNG.standard_normal(n) * 1e150
+    if m and n:
+        v[m // 2], w[n // 3], w[-1] = -0.0, np.inf, np.nan
+    size = np.getbufsize()
+    with np.errstate(invalid="ignore", over="ignore"):
+        got, want = mod.f(v, w), np.outer(v, w)
+    assert got.shape == (m, n) and got.dtype == np.float64
+    assert got.flags.c_contiguous and got.flags.owndata
+    # bitwise: the same values, nan where np.outer has nan, inf where it overflows
+    assert np.array_equal(got, want, equal_nan=True)
+    signed = m * n < 32768 or n >= 128  # the einsum rows read -0.0 as 0.0
+    if signed:
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    assert np.getbufsize() == size
+
+
+def test_outer_helper_restores_the_buffer_size_when_numpy_raises():
+    mod = load_source(
+        "def f(v: Vector[n], w: Vector[m]) -> Matrix[n, m]:\n    return outer(v, w)\n"
+    )
+    v, w = np.ones(300), np.ones(256)
+    v[7], w[3] = np.inf, 0.0  # inf * 0: invalid
+    size = np.getbufsize()
+    with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+        mod.f(v, w)
+    assert np.getbufsize() == size
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(mod.f(v, w)[7, 3])
 
 
 def test_float_literals_except_whole_exponents():

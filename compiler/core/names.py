@@ -65,6 +65,7 @@ HELPER_ORDER = (
     "_norm",
     "_magnitude",
     "_vdot_last",
+    "_outer",
     "_erf",
     "_windows",
     "_im2col",

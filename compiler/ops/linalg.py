@@ -189,9 +189,6 @@ prim(
     glyph="@",
     batch=matmul_batch,
 )
-# ``np.einsum("i,j->ij", a, b)``: the same products as ``np.outer``, bit for bit, in one
-# pass; NumPy 2's ``np.outer`` broadcasts through its buffered iterator and writes the
-# result three times (1.7x slower at 1024 x 1024)
 # sum(x * y) for x, y of one shape, made by the late rules of rewrite/contraction.py (not a
 # formula function): one BLAS pass and no temporary, 3-5x faster than ``(x * y).sum()``
 prim(
@@ -341,11 +338,21 @@ prim(
     form="einsum",
     batch=einsum_batch,
 )
+
+
+def outer_emit(node, a, ctx):
+    """``_outer(x, y)``: ``x[:, None] * y``, written unbuffered where rows are long
+    (NumPy's buffered broadcast takes 4x as long at 1024 x 1024), ``np.einsum`` where
+    rows are short and many (bench/README.md, "The outer product unbuffered")."""
+    ctx.use("_outer")
+    return P.call("_outer", *a)
+
+
 prim(
     "outer",
     outer_shape,
     spellings={
-        NUMPY: lambda n, a, c: P.call("np.einsum", '"i,j->ij"', *a),
+        NUMPY: outer_emit,
         NUMBA: nb.outer_emit,
     },
     tangent=multilinear_tangent,
