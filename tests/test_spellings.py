@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -297,6 +298,33 @@ def test_outer_helper_restores_the_buffer_size_when_numpy_raises():
     assert np.getbufsize() == size
     with np.errstate(invalid="ignore"):
         assert np.isnan(mod.f(v, w)[7, 3])
+
+
+def test_outer_helper_buffer_size_stays_in_its_thread():
+    # NumPy keeps the buffer size per thread (a contextvar in NumPy 2): another thread
+    # never sees the 16 that _outer sets while it writes unbuffered
+    mod = load_source(
+        "def f(v: Vector[n], w: Vector[m]) -> Matrix[n, m]:\n    return outer(v, w)\n"
+    )
+    v, w = RNG.standard_normal(256), RNG.standard_normal(256)
+    want, size = np.outer(v, w), np.getbufsize()
+    done, seen, equal = threading.Event(), set(), []
+
+    def products():
+        try:
+            for _ in range(300):
+                equal.append(np.array_equal(mod.f(v, w), want))
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=products)
+    worker.start()
+    seen.add(np.getbufsize())
+    while not done.is_set():
+        seen.add(np.getbufsize())
+        done.wait(0.0001)  # let the worker run
+    worker.join()
+    assert equal == [True] * 300 and seen == {size}
 
 
 def test_float_literals_except_whole_exponents():
