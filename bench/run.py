@@ -438,7 +438,75 @@ def machine_info(peer_versions: dict) -> dict:
         info["sympy"] = sympy.__version__
     except ImportError:
         pass
+    info["cpu"] = cpu_model()
+    info["numpy_float64_loops"] = numpy_loops()
     return info
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def numpy_loops() -> dict[str, str] | None:
+    """Which compiled variant of NumPy's float64 exp, log and tanh loops this CPU runs
+    (``numpy.lib.introspect.opt_func_info``, NumPy 2.1 and later): on x86, ``X86_V4`` is
+    AVX-512, where NumPy's float64 exp and log are vectorised; ``X86_V3`` is AVX2, where
+    they are not (a peer with its own vector math, PyTorch's, is then faster on large
+    transcendental-bound arrays: bench/README.md, "An AVX2 machine under load")."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+    except ImportError:
+        return None
+    info = opt_func_info(func_name="^(exp|log|tanh)$", signature="float64")
+    try:
+        return {
+            name: next(iter(sigs.values()))["current"]
+            for name, sigs in sorted(info.items())
+        }
+    except (AttributeError, KeyError, StopIteration, TypeError):
+        return None  # a layout of this report other than NumPy 2.1-2.4's
+
+
+def machine_probe() -> dict[str, float]:
+    """Two fixed workloads timed now (best of 5, milliseconds): NumPy's exp over 10 ** 6
+    float64 values and a Python loop of 10 ** 6 additions. Taken at the start and the end
+    of a run, they show whether the machine's speed moved during it (a shared host): then
+    read the ratios, measured side by side, not the times."""
+    x = np.linspace(-2.0, 2.0, 10**6)
+
+    def python_loop() -> int:
+        total = 0
+        for i in range(10**6):
+            total += i
+        return total
+
+    probe = {}
+    for name, work in (
+        ("numpy_exp_1e6_ms", lambda: np.exp(x)),
+        ("python_loop_1e6_ms", python_loop),
+    ):
+        best = math.inf
+        for _ in range(5):
+            t0 = time.perf_counter()
+            work()
+            best = min(best, time.perf_counter() - t0)
+        probe[name] = best * 1e3
+    return probe
+
+
+def probe_text(probe: dict[str, float]) -> str:
+    """A probe (``machine_probe``) as one line."""
+    return (
+        f"np.exp over 1e6 values {probe['numpy_exp_1e6_ms']:.2f} ms, "
+        f"a Python loop of 1e6 additions {probe['python_loop_1e6_ms']:.1f} ms"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -491,6 +559,13 @@ def main(argv: list[str] | None = None) -> int:
         f"numpy {np.__version__}, python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs"
     )
+    loops = numpy_loops()
+    if loops:
+        variants = ", ".join(f"{name} {v}" for name, v in loops.items())
+        print(f"cpu: {cpu_model()}; NumPy's float64 loops: {variants}")
+    probe_start = machine_probe()
+    result["probe"] = {"start": probe_start}
+    print(f"probe at the start: {probe_text(probe_start)}")
     if not args.compile:
         wanted = [p for p in args.peers.split(",") if p and p != "none"]
         if set(wanted) - set(peers.PEERS):
@@ -543,6 +618,16 @@ def main(argv: list[str] | None = None) -> int:
             print()
             result["compile"] = compile_time.run(gradc, quick=args.quick)
 
+    probe_end = machine_probe()
+    result["probe"]["end"] = probe_end
+    drift = max(probe_end[k] / probe_start[k] for k in probe_end)
+    drift = max(drift, max(probe_start[k] / probe_end[k] for k in probe_end))
+    print(f"\nprobe at the end: {probe_text(probe_end)}")
+    if drift > 1.2:
+        print(
+            f"note: the probe moved {drift:.1f}x during the run (a shared host): "
+            "read the ratios, measured side by side, rather than the times"
+        )
     result["wall_seconds"] = time.perf_counter() - t_start
     path = Path(args.json)
     path.write_text(json.dumps(_finite(result), indent=1, default=_json_default) + "\n")
