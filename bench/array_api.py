@@ -94,7 +94,7 @@ def section_numpy(profile) -> list[float]:
             if size.dims:
                 ratios.append(r)
             print(
-                f"  {case.name:14s} {size.label:22s} numpy {t * 1e6:9.1f} us  xp/numpy {r:5.2f}"
+                f"  {case.name:15s} {size.label:22s} numpy {t * 1e6:9.1f} us  xp/numpy {r:5.2f}"
             )
     print(
         f"  arrays (all but the scalar cases): median {statistics.median(ratios):.2f}, "
@@ -121,7 +121,7 @@ def section_float32(profile) -> None:
                 profile,
             )
             r = paired_ratio(samples, "f32", "f64")
-            print(f"  {case.name:14s} {size.label:22s} float32/float64 {r:5.2f}")
+            print(f"  {case.name:15s} {size.label:22s} float32/float64 {r:5.2f}")
 
 
 def section_dask(rows: int, dim: int, chunks: int, repeats: int) -> None:

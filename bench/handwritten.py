@@ -419,6 +419,20 @@ CASES: tuple[Case, ...] = (
         {"n": 7, "d": 3},
     ),
     Case(
+        "logreg_softplus",
+        ("w", "b", "X", "y"),
+        (0, 1),
+        gen_logreg_user,
+        logreg_user_fwd,
+        logreg_user_vg,
+        (
+            Size("32x8", {"n": 32, "d": 8}),
+            Size("10000x100", {"n": 10000, "d": 100}),
+            Size("200000x50", {"n": 200000, "d": 50}, quick=False),
+        ),
+        {"n": 7, "d": 3},
+    ),
+    Case(
         "softmax_lse",
         ("W", "X", "y"),
         (0,),
@@ -609,7 +623,7 @@ def selfcheck(rtol: float = 1e-6, seed: int = 0) -> bool:
             ok &= good
             label = ",".join(f"{k}={v}" for k, v in dims.items()) or "scalar"
             print(
-                f"{'ok  ' if good else 'FAIL'} {case.name:13s} {label:22s} "
+                f"{'ok  ' if good else 'FAIL'} {case.name:15s} {label:22s} "
                 f"max rel err vs FD {max(errs):.1e}"
                 + ("" if same_value else "  [forward value differs]")
                 + ("" if unchanged else "  [inputs modified]")

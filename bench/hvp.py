@@ -132,7 +132,7 @@ def main(argv=None) -> int:
     profile = PROFILES["quick" if args.quick else "full"]
     rows = []
     print(
-        f"{'case':14s} {'size':22s} {'elements':>9s} {'hvp us':>9s} "
+        f"{'case':15s} {'size':22s} {'elements':>9s} {'hvp us':>9s} "
         f"{'hvp/vg':>7s} {'hvp/jax':>8s} {'numba/jax':>9s} {'err/jax':>8s}"
     )
     for case in CASES:
@@ -145,7 +145,7 @@ def main(argv=None) -> int:
             rows.append(row)
             jx, nx = row["hvp_over_jax"], row["numba_over_jax"]
             print(
-                f"{case.name:14s} {size.label:22s} {row['elements']:9d} "
+                f"{case.name:15s} {size.label:22s} {row['elements']:9d} "
                 f"{row['hvp_us']:9.1f} {row['hvp_over_vg']:7.2f} "
                 f"{'-' if jx is None else f'{jx:.2f}':>8s} "
                 f"{'-' if nx is None else f'{nx:.2f}':>9s} "

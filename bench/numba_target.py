@@ -120,7 +120,7 @@ def section_runtime(profile, names: list[str] | None, full: bool) -> None:
         "f_value_and_grad, median time; ratios: system / numba target (above 1: numba faster)"
     )
     systems_peers = [p for p in PEERS if available(p)]
-    head = f"  {'case':13s} {'size':20s} {'numba':>10s} {'numpy':>7s} {'hand':>7s}"
+    head = f"  {'case':15s} {'size':20s} {'numba':>10s} {'numpy':>7s} {'hand':>7s}"
     head += "".join(f" {p:>9s}" for p in systems_peers)
     print(head)
     for case in CASES:
@@ -159,7 +159,7 @@ def section_runtime(profile, names: list[str] | None, full: bool) -> None:
                     notes.append(f"{peer}: {type(exc).__name__}: {str(exc)[:80]}")
             samples, _ = time_interleaved(systems, profile)
             t = statistics.median(samples["numba"])
-            row = f"  {case.name:13s} {size.label:20s} {fmt(t):>10s}"
+            row = f"  {case.name:15s} {size.label:20s} {fmt(t):>10s}"
             for other in ("numpy", "hand", *systems_peers):
                 r = paired_ratio(samples, other, "numba") if other in samples else None
                 row += f" {r:7.2f}" if r is not None else f" {'-':>7s}"

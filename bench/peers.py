@@ -107,6 +107,10 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         p = 1 / (1 + xp.exp(-(xp.dot(X, w) + b)))
         return -xp.mean(y * xp.log(p) + (1 - y) * xp.log(1 - p))
 
+    def logreg_softplus(w, b, X, y):
+        z = xp.dot(X, w) + b
+        return xp.mean(xp.logaddexp(0.0, z) - y * z)
+
     def softmax_lse(W, X, y):
         scores = xp.dot(X, W)
         return xp.mean(logsumexp(scores, axis=1) - scores[xp.arange(X.shape[0]), y])
@@ -166,6 +170,7 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "elementwise": elementwise,
         "rosenbrock": rosenbrock,
         "logreg_user": logreg_user,
+        "logreg_softplus": logreg_softplus,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,
@@ -216,6 +221,10 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
     def logreg_user(w, b, X, y):
         p = 1 / (1 + torch.exp(-(X @ w + b)))
         return -torch.mean(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+    def logreg_softplus(w, b, X, y):
+        z = X @ w + b
+        return torch.mean(torch.nn.functional.softplus(z) - y * z)
 
     def softmax_lse(W, X, y):
         scores = X @ W
@@ -273,6 +282,7 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "elementwise": elementwise,
         "rosenbrock": rosenbrock,
         "logreg_user": logreg_user,
+        "logreg_softplus": logreg_softplus,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,

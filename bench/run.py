@@ -300,7 +300,7 @@ COLUMNS = [
 
 def print_table(rows: list[dict]) -> None:
     head = (
-        f"{'case':13s} {'size':17s}"
+        f"{'case':15s} {'size':17s}"
         + "".join(f"{c:>15s}" for c, _ in COLUMNS)
         + "  grad check"
     )
@@ -330,7 +330,7 @@ def print_table(rows: list[dict]) -> None:
             else "-"
         )
         print(
-            f"{row['case']:13s} {row['size']:17s}"
+            f"{row['case']:15s} {row['size']:17s}"
             + "".join(f"{c:>15s}" for c in cells)
             + "  "
             + check
