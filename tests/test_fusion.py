@@ -369,3 +369,73 @@ def test_stable_vector_functions(formula):
         )
         assert rho(value, want_v) <= RHO_STABLE, (formula, v, value, want_v)
         assert rho(grad, want_g) <= RHO_STABLE, (formula, v, grad, want_g)
+
+
+# ------------------------------------------- SymPy's simplify on a local gradient
+
+# tests/language_gen.py, seed 10214: the local gradient of line 2 holds
+# 1 / sqrt(tanh(2 - x3 + 0.5) + 1.5), on which sympy.simplify ran for minutes (its
+# trigsimp expands tanh of a sum); gradc.symbolic.body.simplified holds the argument
+TANH_OF_A_SUM = """\
+def f(x1: Scalar, x2: Scalar, x3: Scalar) -> Scalar:
+    t4 = sqrt((1.5 + tanh(((2.0) - (x3)) + (relu(0.5)))))
+    t4 *= cos(t4)
+    t5 = t4
+    return t5 * tanh(t5) + t5
+"""
+
+
+def trig_calls_of_compound_arguments(expr) -> list:
+    """The trigonometric and hyperbolic calls in ``expr`` whose argument is no symbol."""
+    import sympy
+
+    kinds = (
+        sympy.functions.elementary.trigonometric.TrigonometricFunction,
+        sympy.functions.elementary.hyperbolic.HyperbolicFunction,
+    )
+    return [
+        e
+        for e in sympy.preorder_traversal(expr)
+        if isinstance(e, kinds) and not e.args[0].is_Symbol
+    ]
+
+
+def test_simplify_never_sees_a_trig_call_of_a_sum(monkeypatch):
+    import sympy
+
+    from gradc.symbolic import body
+
+    seen = []
+    real = sympy.simplify
+
+    def guarded(expr, *args, **kwargs):
+        bad = trig_calls_of_compound_arguments(expr)
+        assert not bad, f"sympy.simplify given {bad}: its trigsimp has no bound there"
+        seen.append(expr)
+        return real(expr, *args, **kwargs)
+
+    monkeypatch.setattr(sympy, "simplify", guarded)
+    body.local_gradient.cache_clear()
+    compile_source(TANH_OF_A_SUM)
+    held = [e for e in seen if any(s.name.startswith("_u") for s in e.free_symbols)]
+    assert held, "no local gradient of the formula held an argument"
+    # the held argument is put back: the result is the same function of a0, a1
+    a0, a1 = sympy.symbols("a0 a1", real=True)
+    d = 1 / sympy.sqrt(sympy.tanh(a1 - a0 + 2) + sympy.Float(1.5))
+    s = body.simplified(d)
+    assert not any(sym.name.startswith("_u") for sym in s.free_symbols)
+    for p, q in [(0.3, -1.2), (2.0, 0.5), (-4.0, 3.0)]:
+        point = {a0: p, a1: q}
+        assert abs(float(s.subs(point)) - float(d.subs(point))) <= 1e-14
+
+
+def test_tanh_of_a_sum_gradient_by_finite_differences():
+    for fuse in (True, False):
+        mod = load_source(TANH_OF_A_SUM, fuse=fuse)
+        for x3 in (-2.0, 0.3, 1.7, 4.0):
+            args = [0.4, -0.8, x3]
+            g = mod.f_grad(*args)
+            h = 1e-6
+            fd = (mod.f(0.4, -0.8, x3 + h) - mod.f(0.4, -0.8, x3 - h)) / (2 * h)
+            assert g[0] == 0.0 and g[1] == 0.0
+            assert abs(g[2] - fd) <= 1e-7 * max(1.0, abs(fd)), (fuse, x3, g, fd)

@@ -91,7 +91,7 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
     )
     candidates = [d, sympy.factor_terms(d), sympy.expand(flipped)]
     if sympy.count_ops(d) <= simplify_budget(d):
-        candidates.append(sympy.simplify(d))
+        candidates.append(simplified(d))
     if f.free_symbols and not f.is_Symbol:
         candidates += [c.subs(f, OUT) for c in list(candidates)]
         candidates += [sympy.factor_terms(c) for c in list(candidates)]
@@ -124,6 +124,31 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
 # in a deep SymPy chain), so the budget there is smaller.
 SIMPLIFY_OPS = 25
 SIMPLIFY_OPS_TRIG = 12
+
+
+def simplified(d: sympy.Expr) -> sympy.Expr:
+    """``sympy.simplify(d)`` with the argument of each trigonometric or hyperbolic call
+    that is not a symbol held as one (``tanh(a1 - a0 + 2)`` as ``tanh(_u0)``), then put
+    back. SymPy's ``trigsimp`` expands such functions of sums with no bound on its work:
+    ``1 / sqrt(tanh(a1 - a0 + 2) + 1.5)``, seven operations, ran for minutes (formula
+    seed 10214 of ``tests/language_gen.py``); the identities a local gradient gains from act
+    on the call, not inside its argument. The held symbols are numbered in the order of
+    ``sympy.preorder_traversal``, so the result is deterministic."""
+    held: dict[sympy.Expr, sympy.Symbol] = {}
+    for e in sympy.preorder_traversal(d):
+        if isinstance(e, TRIG_LIKE) and not e.args[0].is_Symbol:
+            held.setdefault(e.args[0], sympy.Symbol(f"_u{len(held)}", real=True))
+    if not held:
+        return sympy.simplify(d)
+    back = {u: arg for arg, u in held.items()}
+    return sympy.simplify(d.xreplace(held)).xreplace(back)
+
+
+#: the calls ``simplified`` holds the compound arguments of
+TRIG_LIKE = (
+    sympy.functions.elementary.trigonometric.TrigonometricFunction,
+    sympy.functions.elementary.hyperbolic.HyperbolicFunction,
+)
 
 
 def simplify_budget(d) -> int:
