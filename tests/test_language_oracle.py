@@ -389,7 +389,7 @@ def second_order(formula, mod, ref, rec, positions, value, rng) -> str | None:
     name, args = formula.name, fresh_args(formula)
     dirs = S.directions(rng, args, positions)
     dd = R.directional_derivative(ref, name, formula.args, dirs)
-    why = S.check_jvp(mod, name, args, positions, dirs, value, dd)
+    why = S.check_jvp(mod, name, args, positions, dirs, value, dd, value_atol(formula))
     if why or np.shape(value) != () or not hasattr(mod, f"{name}_hvp"):
         return why
 
