@@ -304,6 +304,14 @@ class Case:
         return self.gen(dims, np.random.default_rng(seed))
 
 
+#: the sizes of every logistic regression case (logreg, logreg_user, logreg_softplus)
+LOGREG_SIZES = (
+    Size("32x8", {"n": 32, "d": 8}),
+    Size("10000x100", {"n": 10000, "d": 100}),
+    Size("200000x50", {"n": 200000, "d": 50}, quick=False),
+)
+
+
 CASES: tuple[Case, ...] = (
     Case(
         "add_mul",
@@ -344,11 +352,7 @@ CASES: tuple[Case, ...] = (
         gen_logreg,
         logreg_fwd,
         logreg_vg,
-        (
-            Size("32x8", {"n": 32, "d": 8}),
-            Size("10000x100", {"n": 10000, "d": 100}),
-            Size("200000x50", {"n": 200000, "d": 50}, quick=False),
-        ),
+        LOGREG_SIZES,
         {"n": 7, "d": 3},
     ),
     Case(
@@ -411,11 +415,7 @@ CASES: tuple[Case, ...] = (
         gen_logreg_user,
         logreg_user_fwd,
         logreg_user_vg,
-        (
-            Size("32x8", {"n": 32, "d": 8}),
-            Size("10000x100", {"n": 10000, "d": 100}),
-            Size("200000x50", {"n": 200000, "d": 50}, quick=False),
-        ),
+        LOGREG_SIZES,
         {"n": 7, "d": 3},
     ),
     Case(
@@ -425,11 +425,7 @@ CASES: tuple[Case, ...] = (
         gen_logreg_user,
         logreg_user_fwd,
         logreg_user_vg,
-        (
-            Size("32x8", {"n": 32, "d": 8}),
-            Size("10000x100", {"n": 10000, "d": 100}),
-            Size("200000x50", {"n": 200000, "d": 50}, quick=False),
-        ),
+        LOGREG_SIZES,
         {"n": 7, "d": 3},
     ),
     Case(
