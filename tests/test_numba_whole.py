@@ -78,6 +78,7 @@ def test_the_cases_with_a_whole_kernel():
         "gmm.gmm",
         "layernorm.layernorm",
         "logreg.logreg",
+        "logreg_softplus.logreg_softplus",
         "logreg_user.logreg_user",
         "norm_sq.norm_sq",
         "softmax_loss.softmax_loss",

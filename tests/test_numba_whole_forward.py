@@ -70,7 +70,7 @@ def test_jvp_and_hvp_kernels_where_value_and_grad_has_one():
         out = text(path)
         assert f"def {kernel(name, 'jvp')}(" in out, name
         assert f"def {kernel(name, 'hvp')}(" in out, name
-    assert len(WHOLE) == 17
+    assert len(WHOLE) == 18
 
 
 def tangents(params, seed: int) -> list:
