@@ -14,8 +14,10 @@ from pathlib import Path
 import mpmath
 import numpy as np
 import pytest
+import sympy
 
 from gradc import compile_source, load_source
+from gradc.symbolic import body
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.grad"))
@@ -387,8 +389,6 @@ def f(x1: Scalar, x2: Scalar, x3: Scalar) -> Scalar:
 
 def trig_calls_of_compound_arguments(expr) -> list:
     """The trigonometric and hyperbolic calls in ``expr`` whose argument is no symbol."""
-    import sympy
-
     kinds = (
         sympy.functions.elementary.trigonometric.TrigonometricFunction,
         sympy.functions.elementary.hyperbolic.HyperbolicFunction,
@@ -401,10 +401,6 @@ def trig_calls_of_compound_arguments(expr) -> list:
 
 
 def test_simplify_never_sees_a_trig_call_of_a_sum(monkeypatch):
-    import sympy
-
-    from gradc.symbolic import body
-
     seen = []
     real = sympy.simplify
 
