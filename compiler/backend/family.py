@@ -141,7 +141,7 @@ XP_NAMES = {
     "_OWN",
     "_kind",
     "_cast",
-    "_taps",  # defined with _windows (templates/helpers_xp.py.j2)
+    *("_taps", "_by_batch"),  # defined with _windows, _im2col (helpers_xp.py.j2)
     *XP_HELPER_ORDER,
 }
 

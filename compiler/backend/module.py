@@ -87,6 +87,8 @@ XP_HELPER_NEEDS = {
     "_logsumexp": ("_max_shift",),
     "_log_softmax": ("_max_shift",),
     "_scatter_add": ("math",),
+    "_at_set": ("_placed",),
+    "_at_add": ("_placed",),
     "_erf": ("importlib",),
     "_im2col": ("_windows",),
     "_col2im": ("_windows", "_at_add"),

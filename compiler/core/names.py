@@ -83,6 +83,7 @@ HELPER_ORDER = (
 XP_HELPER_ORDER = (
     "_pick",
     "_one_hot",
+    "_placed",
     "_at_set",
     "_at_add",
     "_scatter_add",
