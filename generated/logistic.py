@@ -106,11 +106,6 @@ def _sigmoid(x):
         return 1.0 / (1.0 + np.exp(-x))
 
 
-def _softplus(x):
-    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), without overflow."""
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
 def logistic_loss(w, b, X, y, lam):
     """Value of ``logistic_loss`` (examples/logistic.grad:12).
 
@@ -320,7 +315,7 @@ def logistic_newton_forward(w, X, y, lam):
     """Value of ``logistic_newton`` and the cache its backward pass reads.
 
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
-    Cache: w, X, y, lam, p_t1, n.
+    Cache: w, X, y, lam, p_t1, out_t1, n.
     """
     w = _array(w, "logistic_newton", "w", 1, "(d,)")
     (d,) = w.shape
@@ -337,8 +332,10 @@ def logistic_newton_forward(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    out = lam * w.dot(w) - (p_t1 * y - _softplus(p_t1)).sum() / n
-    cache = (w, X, y, lam, p_t1, n)
+    out_t1 = np.exp(-np.abs(p_t1))
+    out_t2 = (p_t1 * y - (np.maximum(p_t1, 0.0) + np.log1p(out_t1))).sum() / n
+    out = lam * w.dot(w) - out_t2
+    cache = (w, X, y, lam, p_t1, out_t1, n)
     return out, cache
 
 
@@ -349,12 +346,12 @@ def logistic_newton_backward(d_out, cache):
     ``d_out`` is the gradient of the value (same shape); ``cache`` comes
     from ``logistic_newton_forward``.
     """
-    w, X, y, lam, p_t1, n = cache
+    w, X, y, lam, p_t1, out_t1, n = cache
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_newton_backward", "d_out")
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
     d_w = d_out * lam * (2.0 * w)
-    out_g1 = d_out / n * (y - _sigmoid(p_t1))
+    out_g1 = d_out / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (1.0 + out_t1))
     # line 28: p = sigmoid(X @ w)
     d_w -= out_g1.dot(X)
     return d_w
@@ -380,10 +377,13 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     # line 28: p = sigmoid(X @ w)
     p_t1 = X.dot(w)
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    out = lam * w.dot(w) - (p_t1 * y - _softplus(p_t1)).sum() / n
+    out_t1 = np.exp(-np.abs(p_t1))
+    out_t2 = (p_t1 * y - (np.maximum(p_t1, 0.0) + np.log1p(out_t1))).sum() / n
+    out = lam * w.dot(w) - out_t2
     d_w = lam * (2.0 * w)
+    out_t3 = 1.0 / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (1.0 + out_t1))
     # line 28: p = sigmoid(X @ w)
-    d_w -= (1.0 / n * (y - _sigmoid(p_t1))).dot(X)
+    d_w -= out_t3.dot(X)
     return out, d_w
 
 

@@ -11,9 +11,10 @@ for the NumPy target only).
 
 from __future__ import annotations
 
-from ..core.ir import Builder, Function, Value, rebuild
+from ..core.ir import Builder, Function, Node, Value, reachable, rebuild
 from ..ops.reductions import log_softmax_parts, logsumexp_parts
 from ..rewrite import RULES, make_rewriter
+from .scalarise import NotScalar, literal
 
 
 def late(fn: Function, numpy: bool = True) -> Function:
@@ -24,11 +25,14 @@ def late(fn: Function, numpy: bool = True) -> Function:
     phases = ("late", "numpy") if numpy else ("late",)
     ops = [op for op, rules in RULES.items() if any(r.phase in phases for r in rules)]
     parts = exposed(fn)
-    if not parts and not any(node.op in ops for node in fn.nodes):
+    shared = exp_shared(fn) if numpy else {}
+    if not parts and not shared and not any(node.op in ops for node in fn.nodes):
         return fn
     b = Builder(rewrite=make_rewriter(fuse=False, late=True, numpy=numpy))
 
     def expose(i, node, remap):
+        if i in shared:
+            return from_shared_exp(b, node, remap[node.args[0]], remap[shared[i]])
         if i not in parts:
             return None
         x = remap[node.args[0]]
@@ -59,3 +63,48 @@ def exposed(fn: Function) -> set[int]:
         if (n.op == "logsumexp" and (n.args, n.attrs) in shifts)
         or (n.op == "log_softmax" and (n.args, (n.attr("axis"),)) in rows)
     }
+
+
+# softplus(x) -> max(x, 0) + log1p(e) ; sigmoid(x) -> where(x >= 0, 1, e) / (1 + e)
+# with e = exp(-|x|), when the graph holds both (of x, or of x and -x): one exp, not two
+def exp_shared(fn: Function) -> dict[int, int]:
+    """The live softplus and sigmoid nodes of an argument ``x`` or ``-x`` that the other
+    function also takes, each mapped to ``x`` (the softplus of a logistic loss and the
+    sigmoid of its gradient: both from ``exp(-|x|)``, computed once). Arrays only: on
+    the floats of the scalar build (``small``) the two are helpers that never raise,
+    where ``exp`` and ``log1p`` would need the ``try`` of a NumPy fallback."""
+    live = reachable(fn.nodes, [fn.output, *fn.grads.values()])
+    found: dict[int, dict[str, list[int]]] = {}
+    for i in sorted(live):
+        node = fn.nodes[i]
+        if node.op in ("softplus", "sigmoid") and not small(node.shape):
+            x = node.args[0]
+            if fn.nodes[x].op == "neg":
+                x = fn.nodes[x].args[0]
+            found.setdefault(x, {}).setdefault(node.op, []).append(i)
+    return {
+        i: x
+        for x, by_op in found.items()
+        if len(by_op) == 2
+        for i in by_op["softplus"] + by_op["sigmoid"]
+    }
+
+
+def from_shared_exp(b: Builder, node: Node, a: int, x: int) -> int:
+    """``node``, softplus or sigmoid of ``a`` (``x`` or ``-x``, rebuilt), from
+    ``e = exp(-|x|)`` (one node for all of them: ``b`` finds it): overflow-free, and to
+    full relative precision on both sides of 0."""
+    a = Value(b, a)
+    e = Value(b, x).op("abs").op("neg").op("exp")
+    if node.op == "softplus":
+        return (a.op("maximum", 0) + e.op("log1p")).i
+    return (a.op("ge", 0).where(1, e) / (1 + e)).i
+
+
+def small(shape: tuple) -> bool:
+    """Whether a value of ``shape`` is a scalar or an array ``scalarise`` may expand."""
+    try:
+        literal(shape)
+    except NotScalar:
+        return False
+    return True
