@@ -100,6 +100,13 @@ def fd_hvp(grad, args: list, positions: list, dirs: list, h: float) -> list:
     return [(4 * f - c) / 3 for c, f in zip(coarse, fine)]
 
 
+def fd_error(coarse, fine) -> float:
+    """The rounding error of the differences at the finer of two steps (h, h / 4), from
+    their gap: 4/3 of its largest finite entry (error 4e at h / 4, e at h, gap 3e)."""
+    gap = np.abs(np.asarray(fine, dtype=float) - np.asarray(coarse, dtype=float))
+    return 4.0 / 3.0 * float(np.max(gap[np.isfinite(gap)], initial=0.0))
+
+
 def check_hvp(
     mod, name: str, args: list, positions: list, rng, h: float = 1e-5, smooth=None
 ):
@@ -127,7 +134,18 @@ def check_hvp(
     # reference's own directional derivatives): a gradient that cancels (13.4 - 13.4)
     # leaves its rounding over the step in both, differently
     agree = len(fds) < 2 or all(close(a, b, HVP_RTOL) for a, b in zip(*fds))
-    if fds and agree and not all(close(g, f, HVP_RTOL) for g, f in zip(hv, fds[-1])):
+    # and only to their own error: rounding over the step grows as 1 / h, so the step
+    # h / 4 carries about 4/3 of the gap between the two (seed 28552 of the language
+    # oracle: t * tanh(t) + t at t = -8, a gradient 1e-5 of its terms, its differences
+    # 1.8e-5 off a 50-digit Hessian, which f_hvp matches to 1e-10)
+    slack = [0.0] * len(hv) if len(fds) < 2 else [fd_error(a, b) for a, b in zip(*fds)]
+    if (
+        fds
+        and agree
+        and not all(
+            close(g, f, HVP_RTOL, atol=e) for g, f, e in zip(hv, fds[-1], slack)
+        )
+    ):
         return f"f_hvp {hv!r}\n differences of f_grad {fds[-1]!r}"
     lhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(u, hv))
     rhs = sum(float(np.sum(np.asarray(a) * b)) for a, b in zip(v, hu))
