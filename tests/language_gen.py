@@ -400,7 +400,14 @@ def fam_reduce(g: Gen) -> Expr:
         text += ", ddof=1"  # every generated size is at least 2
         g.tag("reduce-ddof")
     g.tag(f"reduce-{op}")
-    return Expr(f"{op}({x.text}{text})", reduced_shape(x.shape, axes, keep))
+    out = reduced_shape(x.shape, axes, keep)
+    if op == "norm" and g.r.random() < 0.3:
+        g.tag("reduce-norm-squared")  # ridge's norm(w) ** 2 (rewritten as sum(w * w))
+        return Expr(f"{op}({x.text}{text}) ** 2", out)
+    if op == "mean" and g.r.random() < 0.3:
+        g.tag("reduce-mean-square")  # mean(r ** 2): 2.0 / n * r in value_and_grad
+        return Expr(f"{op}({x.text} ** 2{text})", out)
+    return Expr(f"{op}({x.text}{text})", out)
 
 
 def fam_scaled_product_sum(g: Gen) -> Expr:

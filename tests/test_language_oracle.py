@@ -55,7 +55,8 @@ LONG = os.environ.get("GRADC_LONG") == "1"
 # over three axes, scalar-build exceptions, dimension expressions, broadcasting index
 # arrays, repeating scatters, an einsum that is a view, comparisons as masks;
 # convolution and pooling in every form of their attributes, max-pool windows with
-# ties; and one formula of each kind of loop.
+# ties; one formula of each kind of loop; and the two forms a rule rewrites, a norm
+# squared and a mean of squares.
 SENTINEL_FAMILIES = (
     "where-nan-broadcast",
     "where-shared",
@@ -67,6 +68,8 @@ SENTINEL_FAMILIES = (
     "pow-zero",
     "pow-input",
     "reduce-norm",
+    "reduce-norm-squared",
+    "reduce-mean-square",
     "scaled-product-sum",
     "scalar-domain",
     "slice-dims",

@@ -284,3 +284,86 @@ def test_shared_squares_value_and_gradients(source):
     )
     assert mod.f(x) == pytest.approx(expected, rel=1e-12)
     check_gradients(mod, "f", [x], [0])
+
+
+# ---------------------------------------------------------------------------
+# The mean of squares and the norm squared (rewrite/algebra.py: mul_scalars_first with
+# over_dimension, mul_over_dimension, pow_norm_squared)
+
+MSE = """
+@wrt(w, b)
+def mse(w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n]) -> Scalar:
+    r = X @ w + b - y
+    return mean(r ** 2)
+"""
+
+RIDGE = """
+@wrt(w)
+def ridge(w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar) -> Scalar:
+    return 0.5 * norm(X @ w - y) ** 2 + lam * norm(w) ** 2
+"""
+
+
+def test_mean_of_squares_scales_the_residual_once():
+    # 1.0 / n * (2.0 * r) was two passes over r; 2.0 / n * r is the same number in one
+    source = gradc.compile_source(MSE)
+    vg = function_text(source, "mse_value_and_grad")
+    assert "d_r = 2.0 / n * r\n" in vg, vg
+    # f_backward's seed is a runtime scalar: 2.0 * d_out / n may overflow where
+    # 2.0 * r does not, so the order stays the formula's
+    backward = function_text(source, "mse_backward")
+    assert "d_r = d_out / n * (2.0 * r)\n" in backward, backward
+
+
+def test_mean_of_squares_value_gradients_and_a_large_seed():
+    mod = gradc.load_source(MSE)
+    X = RNG.standard_normal((7, 3))
+    w, y = RNG.standard_normal(3), RNG.standard_normal(7)
+    assert mod.mse(w, 0.4, X, y) == pytest.approx(
+        np.mean((X @ w + 0.4 - y) ** 2), rel=1e-12
+    )
+    check_gradients(mod, "mse", [w, 0.4, X, y], [0, 1])
+    # d_out = 1e308 and a residual of 0.25 at n = 1: 1e308 * 0.5 is finite
+    one = np.ones((1, 1))
+    _, cache = mod.mse_forward(np.array([0.25]), 0.0, one, np.zeros(1))
+    d_w, d_b = mod.mse_backward(1e308, cache)
+    assert d_b == 5e307 and d_w[0] == 5e307
+
+
+def test_norm_squared_is_a_sum_of_squares():
+    source = gradc.compile_source(RIDGE)
+    assert "_norm(" not in source and "np.where" not in source, source
+    vg = function_text(source, "ridge_value_and_grad")
+    assert "+ lam * w.dot(w)\n" in vg and "d_w = 2.0 * (lam * w)\n" in vg, vg
+
+
+def test_norm_squared_values_gradients_and_extremes():
+    mod = gradc.load_source(RIDGE)
+    X = RNG.standard_normal((8, 3))
+    w, y = RNG.standard_normal(3), RNG.standard_normal(8)
+    expected = 0.5 * np.linalg.norm(X @ w - y) ** 2 + 0.7 * np.linalg.norm(w) ** 2
+    assert mod.ridge(w, X, y, 0.7) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "ridge", [w, X, y, 0.7], [0])
+    # the square overflows where the norm's square does, and is 0 at w = 0
+    big, zero = np.full(3, 1e155), np.zeros(3)
+    assert np.linalg.norm(big) ** 2 == np.inf
+    with np.errstate(over="ignore"):
+        assert mod.ridge(big, np.zeros((8, 3)), np.zeros(8), 1.0) == np.inf
+    value, grad = mod.ridge_value_and_grad(zero, X, y, 0.7)
+    assert value == pytest.approx(0.5 * y @ y, rel=1e-12)
+    np.testing.assert_allclose(grad, -(X.T @ y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_norm_squared_along_an_axis(keep):
+    source = (
+        "def f(A: Matrix[n, d], B: Matrix[n, d]) -> Scalar:\n"
+        f"    return sum(norm(A, axis=1, keepdims={keep}) ** 2 * B[:, 0]"
+        f"{'[:, None]' if keep else ''})\n"
+    )
+    mod = gradc.load_source(source)
+    assert "_norm(" not in gradc.compile_source(source)
+    A, B = RNG.standard_normal((5, 4)), RNG.standard_normal((5, 4))
+    expected = np.sum(np.linalg.norm(A, axis=1) ** 2 * B[:, 0])
+    assert mod.f(A, B) == pytest.approx(expected, rel=1e-12)
+    check_gradients(mod, "f", [A, B], [0, 1])

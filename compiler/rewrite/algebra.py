@@ -8,7 +8,7 @@ import sys
 from fractions import Fraction
 
 from .engine import RuleSet
-from .patterns import bare, keeps_shape
+from .patterns import bare, keeps_shape, power_of_two
 
 #: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
 RULE_SET = RuleSet()
@@ -137,8 +137,29 @@ def exact_product(b, s: int, t: int) -> bool:
     )
 
 
+def over_dimension(b, s: int, t: int) -> int | None:
+    """``s * t`` as one quotient ``(c * k) / n`` where one of them is a constant over a
+    dimension, ``c / n`` (a mean's share of a constant seed), and the other a constant
+    ``k = +-2 ** m`` with ``c * k`` exact and normal; else None.
+
+    k only moves the exponent, so (c k / n) * X is k * ((c / n) * X) and (c / n) * (k X)
+    to the bit wherever those are finite and normal, and |c k / n| <= |c k| (n >= 1, or
+    both are inf at n = 0): the product overflows only where theirs does. Not for a
+    runtime numerator (``d_out / n``): k * d_out / n may overflow where k * X does not.
+    """
+    for q, k in ((s, t), (t, s)):
+        if not bare(b, q, "div") or not b.is_const(k) or b.shape(k) != ():
+            continue
+        c, n = b[q].args
+        if b[n].op == "dim" and power_of_two(b[k].attr("value")):
+            if exact_product(b, c, k):
+                return b.div(b.const(b[c].attr("value") * b[k].attr("value")), n)
+    return None
+
+
 # a * (b * X) -> (a * b) * X  for constants a, b whose product is exact (``exact_product``)
-# and an array X (one pass over X, not two)
+# and an array X (one pass over X, not two); k * (c / n * X) -> (c * k) / n * X for a
+# dimension n and k = +-2 ** m (``over_dimension``: mean(r ** 2)'s 1.0 / n * (2.0 * r))
 @rule("mul")
 def mul_scalars_first(b, args, attrs):
     if attrs:
@@ -150,13 +171,23 @@ def mul_scalars_first(b, args, attrs):
             continue  # never through a named value, adjoints included (edit locality)
         p, q = b[other].args
         for s2, arr in ((p, q), (q, p)):
-            if (
-                b.shape(s2) == ()
-                and b.shape(arr) == b.shape(other)
-                and exact_product(b, s, s2)
-            ):
+            if b.shape(s2) != () or b.shape(arr) != b.shape(other):
+                continue
+            if exact_product(b, s, s2):
                 return b.mul(b.mul(s, s2), arr)
+            scalar = over_dimension(b, s, s2)
+            if scalar is not None:
+                return b.mul(scalar, arr)
     return None
+
+
+# k * (c / n) -> (c * k) / n  for a dimension n and k = +-2 ** m with c * k exact: the same
+# number (``over_dimension``), one operation (2.0 * (0.5 / N) is 1.0 / N)
+@rule("mul")
+def mul_over_dimension(b, args, attrs):
+    if attrs or any(b.shape(a) != () for a in args):
+        return None
+    return over_dimension(b, *args)
 
 
 def product_with_constant(b, y: int, depth: int = 4) -> tuple[int, ...] | None:
@@ -273,6 +304,18 @@ def pow_as_product(b, args, attrs):
     if not b.is_const(y, 2.0) or attrs or b[x].dtype != "float":
         return None
     return b.find("mul", x, x)
+
+
+# norm(x) ** 2 -> sum(x * x)  (the same axis and keepdims): no square root to square
+# again, and the gradient 2 x where the norm's is x / ||x|| * 2 ||x||, guarded at 0
+# (ridge's lam * norm(w) ** 2); it overflows where the norm's square does (sum x**2 > MAX)
+@rule("pow")
+def pow_norm_squared(b, args, attrs):
+    n, y = args
+    if attrs or not b.is_const(y, 2.0) or not bare(b, n, "norm"):
+        return None
+    (x,) = b[n].args
+    return b.emit("sum", b.mul(x, x), **dict(b[n].attrs))
 
 
 # x ** 1 -> x

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..core.shapes import broadcast
 
 
@@ -21,3 +23,8 @@ def keeps_shape(b, x: int, args) -> bool:
     return (
         b.shape(x) == broadcast(*(b.shape(a) for a in args)) and b[x].dtype == "float"
     )
+
+
+def power_of_two(value: float) -> bool:
+    """Whether ``value`` is +-2 ** m (multiplying by it only moves the exponent)."""
+    return math.isfinite(value) and value != 0 and abs(math.frexp(value)[0]) == 0.5

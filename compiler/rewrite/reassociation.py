@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from .engine import RuleSet
-from .patterns import bare
+from .patterns import bare, power_of_two
 
 #: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
 RULE_SET = RuleSet()
@@ -64,11 +64,6 @@ def small_factor_first(b, args, attrs):
                     return b.mul(folded, x)
                 return b.mul(b.mul(a, x), k)
     return None
-
-
-def power_of_two(value: float) -> bool:
-    """Whether ``value`` is +-2 ** m (multiplying by it only moves the exponent)."""
-    return math.isfinite(value) and value != 0 and abs(math.frexp(value)[0]) == 0.5
 
 
 # (c * t) * x * k -> ((c * k) * t) * x  for c, k = +-2 ** m with |c * k| <= 1 (within
