@@ -26,7 +26,6 @@ VECTOR_HELPERS = (
 )
 HELPER_ORDER = (
     "_ndarray",
-    "_float64_dtype",
     "_float64",
     "_index_error",
     "_out_of_range",
@@ -130,6 +129,7 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     }
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
+    names |= {"_float64_dtype"}
     for f in fn_names:
         names |= {f, *generated_names(f)}
     return names
