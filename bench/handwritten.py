@@ -31,8 +31,10 @@ from natural import (
     gen_gmm,
     gen_huber,
     gen_logreg_user,
+    gen_mse,
     gen_neuron_vec,
     gen_norm,
+    gen_ridge,
     gen_softmax_lse,
     gen_softmax_probs,
     gmm_fwd,
@@ -43,8 +45,12 @@ from natural import (
     layernorm_vg,
     logreg_user_fwd,
     logreg_user_vg,
+    mse_fwd,
+    mse_vg,
     neuron_vec_fwd,
     neuron_vec_vg,
+    ridge_fwd,
+    ridge_vg,
     softmax_lse_fwd,
     softmax_lse_vg,
     softmax_probs_fwd,
@@ -304,7 +310,8 @@ class Case:
         return self.gen(dims, np.random.default_rng(seed))
 
 
-#: the sizes of every logistic regression case (logreg, logreg_user, logreg_softplus)
+#: the sizes of every logistic regression case (logreg, logreg_user, logreg_softplus), and
+#: of the least-squares ones (mse, ridge)
 LOGREG_SIZES = (
     Size("32x8", {"n": 32, "d": 8}),
     Size("10000x100", {"n": 10000, "d": 100}),
@@ -424,6 +431,26 @@ CASES: tuple[Case, ...] = (
     LOGREG_USER,
     # the same loss written stably, mean(softplus(z) - y z): the same hand-written NumPy
     replace(LOGREG_USER, name="logreg_softplus"),
+    Case(
+        "mse",
+        ("w", "b", "X", "y"),
+        (0, 1),
+        gen_mse,
+        mse_fwd,
+        mse_vg,
+        LOGREG_SIZES,
+        {"n": 7, "d": 3},
+    ),
+    Case(
+        "ridge",
+        ("w", "X", "y", "lam"),
+        (0,),
+        gen_ridge,
+        ridge_fwd,
+        ridge_vg,
+        LOGREG_SIZES,
+        {"n": 7, "d": 3},
+    ),
     Case(
         "softmax_lse",
         ("W", "X", "y"),

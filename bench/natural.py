@@ -43,6 +43,45 @@ def gen_logreg_user(dims, rng):
 
 
 # ---------------------------------------------------------------------------
+# Least squares, mean(r ** 2) with r = X w + b - y: gradient 2 r / n through X; and
+# ridge, 0.5 ||X w - y||^2 + lam ||w||^2: gradient X^T r + 2 lam w.
+
+
+def mse_fwd(w, b, X, y):
+    r = X.dot(w) + b - y
+    return r.dot(r) / X.shape[0]
+
+
+def mse_vg(w, b, X, y):
+    n = X.shape[0]
+    r = X.dot(w) + b - y
+    dr = (2.0 / n) * r
+    return r.dot(r) / n, (dr.dot(X), dr.sum())
+
+
+def gen_mse(dims, rng):
+    n, d = dims["n"], dims["d"]
+    X = rng.standard_normal((n, d))
+    w = rng.standard_normal(d) / math.sqrt(d)
+    return (w, 0.1, X, X.dot(rng.standard_normal(d)) + 0.1 * rng.standard_normal(n))
+
+
+def ridge_fwd(w, X, y, lam):
+    r = X.dot(w) - y
+    return 0.5 * r.dot(r) + lam * w.dot(w)
+
+
+def ridge_vg(w, X, y, lam):
+    r = X.dot(w) - y
+    return 0.5 * r.dot(r) + lam * w.dot(w), r.dot(X) + (2.0 * lam) * w
+
+
+def gen_ridge(dims, rng):
+    w, _, X, y = gen_mse(dims, rng)
+    return (w, X, y, 1e-2)
+
+
+# ---------------------------------------------------------------------------
 # Softmax cross-entropy: mean(logsumexp(scores) - scores[i, y_i]).
 
 

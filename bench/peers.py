@@ -111,6 +111,15 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         z = xp.dot(X, w) + b
         return xp.mean(xp.logaddexp(0.0, z) - y * z)
 
+    def mse(w, b, X, y):
+        r = xp.dot(X, w) + b - y
+        return xp.mean(r**2)
+
+    def ridge(w, X, y, lam):
+        return (
+            0.5 * xp.linalg.norm(xp.dot(X, w) - y) ** 2 + lam * xp.linalg.norm(w) ** 2
+        )
+
     def softmax_lse(W, X, y):
         scores = xp.dot(X, W)
         return xp.mean(logsumexp(scores, axis=1) - scores[xp.arange(X.shape[0]), y])
@@ -171,6 +180,8 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "rosenbrock": rosenbrock,
         "logreg_user": logreg_user,
         "logreg_softplus": logreg_softplus,
+        "mse": mse,
+        "ridge": ridge,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,
@@ -225,6 +236,13 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
     def logreg_softplus(w, b, X, y):
         z = X @ w + b
         return torch.mean(torch.nn.functional.softplus(z) - y * z)
+
+    def mse(w, b, X, y):
+        r = X @ w + b - y
+        return torch.mean(r**2)
+
+    def ridge(w, X, y, lam):
+        return 0.5 * torch.linalg.norm(X @ w - y) ** 2 + lam * torch.linalg.norm(w) ** 2
 
     def softmax_lse(W, X, y):
         scores = X @ W
@@ -283,6 +301,8 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "rosenbrock": rosenbrock,
         "logreg_user": logreg_user,
         "logreg_softplus": logreg_softplus,
+        "mse": mse,
+        "ridge": ridge,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,
