@@ -143,8 +143,8 @@ def over_dimension(b, s: int, t: int) -> int | None:
     ``k = +-2 ** m`` with ``c * k`` exact and normal; else None.
 
     k only moves the exponent, so (c k / n) * X is k * ((c / n) * X) and (c / n) * (k X)
-    to the bit wherever those are finite and normal, and |c k / n| <= |c k| (n >= 1, or
-    both are inf at n = 0): the product overflows only where theirs does. Not for a
+    to the bit wherever those are finite and normal, and |c k / n| <= |c k| (n >= 1; at
+    n = 0 both divide by zero): the product overflows only where theirs does. Not for a
     runtime numerator (``d_out / n``): k * d_out / n may overflow where k * X does not.
     """
     for q, k in ((s, t), (t, s)):
