@@ -14,7 +14,6 @@ from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
 from ..errors import FormulaError
 from .annotations import FLOAT_TYPES
-from .call_names import unknown_call
 from .calls import BUILTIN_CALLS
 from .conditions import compare_expr
 from .expressions import (
@@ -31,6 +30,7 @@ from .scope import CONSTANTS, EXPRESSIONS, Signature
 from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function
 from .unsupported import unsupported
+from .value_names import unknown_names
 
 
 def parse(
@@ -46,7 +46,7 @@ def parse(
                 filename=filename,
             ) from None
     tree, src = read_python(text, filename)
-    error = unknown_call(tree, src)  # the names first: the command line's check too
+    error = unknown_names(tree, src)  # the names first: the command line's check too
     if error is not None:
         raise error
     return lower_module(tree, src, fuse)

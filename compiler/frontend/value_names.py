@@ -1,0 +1,220 @@
+"""Unknown names (``x + yy``), found on the syntax tree before anything is lowered.
+
+Like ``call_names.unknown_call``, ``unknown_name`` needs nothing but ``ast``, so the
+command line reports a misspelt variable before it imports SymPy and the compiler
+(``cli/main.py`` ``precheck``; bench/README.md, start-up) and ``text.parse`` runs the
+same check first, so the API reports the same error. ``unknown_names`` runs both: the
+unknown functions of the whole file first, then the unknown names.
+
+The check is conservative: it reports a name only where the frontend would lower it as
+a value and could not find it whatever the order of the statements. A name counts as
+known if the function binds it anywhere (a parameter, a dimension of any annotation, an
+assignment or loop variable, before or after the use), if the file assigns it at the
+top level, or if it names a constant, a function or a module (``np``); the frontend
+finds the rest (a name used before it is assigned, a name in a slice or a keyword). It
+reads only the expressions the frontend lowers as values (operands, comparisons, the
+arguments of calls, a subscript's array and indices, ``x`` of ``x.T``) and stops at the
+first statement holding anything else, where the frontend may stop first for another
+reason.
+It stops too at a function whose signature the frontend refuses (``*args``, a parameter
+without a type). An unknown name is reported before the errors that need shapes, and
+before a wrong count of dimensions in an annotation, as unknown functions are.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import FormulaError
+from .call_names import (
+    CALL_NAMES,
+    called_name,
+    is_range,
+    plain_decorators,
+    unknown_call,
+)
+from .source import Source, did_you_mean, is_docstring
+
+#: the names ``scope.CONSTANTS`` holds, and the types of ``annotations.read_type`` (data,
+#: so that reading them imports nothing)
+CONSTANT_NAMES = frozenset({"pi", "e"})
+TYPE_NAMES = frozenset({"Scalar", "Vector", "Matrix", "Tensor", "Index"})
+#: expression nodes read here; any other stops the check at its statement
+READ = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)
+#: nodes passed over (a slice, a shape, an axis list: read by the frontend's own rules)
+PASSED = (ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Slice)
+#: calls whose arguments after the first are shapes, axes or sizes, not values
+SHAPE_CALLS = frozenset({"reshape", "transpose", "zeros", "arange"})
+
+
+def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
+    """The error for the file's first unknown function, else for its first unknown
+    name (as the frontend words each), or None."""
+    return unknown_call(tree, src) or unknown_name(tree, src)
+
+
+def unknown_name(tree: ast.Module, src: Source) -> FormulaError | None:
+    """The error for the first name in the exported functions of ``tree`` that nothing
+    in the file binds, or None (also when the check stops first: see the module)."""
+    body = list(tree.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    defs = {s.name for s in body if isinstance(s, ast.FunctionDef)}
+    top = {n for s in body if isinstance(s, ast.Assign) for n in assigned(s)}
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            continue
+        if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
+            return None
+        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            continue  # @fuse: lowered where it is called
+        found = in_function(stmt, src, top, defs)
+        if found is not False:
+            return found
+    return None
+
+
+def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
+    """The unknown-name error in ``fn``'s body; None where the check stops; False when
+    it has none."""
+    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+    if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
+        return None
+    if not plain_signature(fn):
+        return None  # the frontend refuses the signature before the body
+    known = bound_names(fn) | top | defs | CONSTANT_NAMES | CALL_NAMES
+    known |= {"arange", "np", "numpy"}
+    hints = before(fn, top)
+    return in_statements(stmts, src, known, hints, defs)
+
+
+def plain_signature(fn: ast.FunctionDef) -> bool:
+    """Whether ``fn``'s parameters are distinct plain names, each annotated, and every
+    annotation (the return's too) names a type (``Scalar``, ``Vector[...]``, ...)."""
+    a = fn.args
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+        return False
+    names = [p.arg for p in a.args]
+    annotations = [p.annotation for p in a.args] + [fn.returns]
+    return len(set(names)) == len(names) and all(
+        type_name(t) in TYPE_NAMES for t in annotations
+    )
+
+
+def type_name(ann) -> str | None:
+    """``Vector`` of ``Vector[n]`` (``Scalar`` of ``Scalar``), or None."""
+    if isinstance(ann, ast.Subscript):
+        ann = ann.value
+    return ann.id if isinstance(ann, ast.Name) else None
+
+
+def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
+    """The first unknown-name error in ``stmts``; None where the check stops; False
+    when there is none. ``hints`` grows with the names each statement binds (the
+    frontend's candidates for "did you mean")."""
+    for s in stmts:
+        if isinstance(s, ast.For):
+            if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
+                return None
+            found = in_statements(s.body, src, known, hints | {s.target.id}, defs)
+        elif isinstance(s, (ast.Assign, ast.AugAssign, ast.Return)):
+            found = in_value(s.value, src, known, hints, defs)
+        else:
+            return None
+        if found is not False:
+            return found
+        hints = hints | assigned(s)
+    return False
+
+
+def in_value(node, src: Source, known: set, hints: set, defs: set):
+    """The first unknown name among the values of expression ``node``, in source order;
+    None if ``node`` holds an expression the check does not read; False if none."""
+    names = []
+    for n in ast.walk(node):
+        if not isinstance(n, READ + PASSED) and not isinstance(
+            n, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.keyword)
+        ):
+            return None
+    for n in values(node):
+        if n.id not in known:
+            names.append(n)
+    if not names:
+        return False
+    first = min(names, key=lambda n: (n.lineno, n.col_offset))
+    hint = did_you_mean(first.id, hints) or did_you_mean(
+        first.id, CALL_NAMES | {"arange"} | defs
+    )
+    return src.error(first, f"unknown name '{first.id}'{hint}")
+
+
+def values(node) -> list[ast.Name]:
+    """The names ``node`` reads as values: operands, comparisons, the arguments of a
+    call (``call_values``), ``x`` of ``x.T``, the array of a subscript and its indices;
+    not slices (their bounds are dimensions), keywords, other tuples and lists, or
+    other attributes."""
+    out, stack = [], [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, ast.Name):
+            out.append(n)
+        elif isinstance(n, ast.BinOp):
+            stack += [n.left, n.right]
+        elif isinstance(n, ast.UnaryOp):
+            stack.append(n.operand)
+        elif isinstance(n, ast.Compare):
+            stack += [n.left, *n.comparators]
+        elif isinstance(n, ast.Call):
+            stack += call_values(n)
+        elif isinstance(n, ast.Attribute) and n.attr == "T":
+            stack.append(n.value)
+        elif isinstance(n, ast.Subscript):
+            index = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+            stack += [n.value, *(i for i in index if not isinstance(i, ast.Slice))]
+    return out
+
+
+def call_values(node: ast.Call) -> list:
+    """The arguments of a call that are values: every positional one, but only the
+    first of ``SHAPE_CALLS`` (none of ``zeros`` and ``arange``), and the items of the
+    sequence ``stack`` and ``concatenate`` join."""
+    name = called_name(node)
+    if name in ("zeros", "arange"):
+        return []
+    if name in SHAPE_CALLS:
+        return node.args[:1]
+    if name in ("stack", "concatenate") and node.args:
+        first = node.args[0]
+        items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
+        return [*items, *node.args[1:]]
+    return list(node.args)
+
+
+def assigned(stmt) -> set[str]:
+    """The names ``stmt`` binds: assignment targets, loop variables and what a loop's
+    body assigns."""
+    out = set()
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            out.add(n.id)
+    return out
+
+
+def bound_names(fn: ast.FunctionDef) -> set[str]:
+    """Every name ``fn`` binds anywhere: parameters, the names in any annotation
+    (dimensions), assignment targets and loop variables."""
+    out = {a.arg for a in fn.args.args} | assigned(fn)
+    for ann in [a.annotation for a in fn.args.args] + [fn.returns]:
+        if ann is not None:
+            out |= {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
+    return out
+
+
+def before(fn: ast.FunctionDef, top: set) -> set[str]:
+    """The names the frontend knows as values at ``fn``'s first statement (its "did you
+    mean" candidates there): parameters, dimensions, constants."""
+    out = {a.arg for a in fn.args.args} | CONSTANT_NAMES | top
+    for ann in [a.annotation for a in fn.args.args]:
+        if ann is not None:
+            out |= {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
+    return out - TYPE_NAMES
