@@ -17,7 +17,7 @@ from gradc.frontend.call_names import CALL_NAMES, unknown_call
 from gradc.frontend.calls import BUILTIN_CALLS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
-from tests.test_startup import HEAVY, probe
+from tests.test_startup import assert_answered_early
 
 H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
 
@@ -113,11 +113,5 @@ def test_unknown_function_reported_before_a_shape_error():
 
 
 def test_command_line_answers_without_the_compiler(tmp_path):
-    path = tmp_path / "f.grad"
-    path.write_text(REPORTED["did-you-mean"])
-    result, stderr = probe(["compile", str(path)], tmp_path)
-    assert result == {"status": 2, "loaded": []}, (result, HEAVY)
-    want = frontend_report(REPORTED["did-you-mean"]).replace("f.grad", str(path))
-    assert stderr.strip() == want.strip(), stderr
-    result, stderr2 = probe(["check", str(path)], tmp_path)
-    assert result == {"status": 2, "loaded": []} and stderr2 == stderr
+    text = REPORTED["did-you-mean"]
+    assert_answered_early(text, frontend_report(text), tmp_path)

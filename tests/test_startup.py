@@ -53,6 +53,18 @@ def probe(argv: list[str], cwd: Path) -> tuple[dict, str]:
     return json.loads(proc.stdout.splitlines()[-1]), proc.stderr
 
 
+def assert_answered_early(text: str, report: str, tmp_path: Path) -> None:
+    """``gradc compile`` and ``gradc check`` of a file holding ``text`` exit 2 with
+    ``report`` (written for a file ``f.grad``) without loading a heavy module."""
+    path = tmp_path / "f.grad"
+    path.write_text(text)
+    result, stderr = probe(["compile", str(path)], tmp_path)
+    assert result == {"status": 2, "loaded": []}, (result, HEAVY)
+    assert stderr.strip() == report.replace("f.grad", str(path)).strip(), stderr
+    result, stderr2 = probe(["check", str(path)], tmp_path)
+    assert result == {"status": 2, "loaded": []} and stderr2 == stderr
+
+
 def test_help_imports_neither_sympy_nor_numpy_nor_the_compiler(tmp_path):
     result, _ = probe(["--help"], tmp_path)
     assert result == {"status": 0, "loaded": []}

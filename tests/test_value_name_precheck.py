@@ -24,7 +24,7 @@ from gradc.frontend.scope import CONSTANTS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
 from gradc.frontend.value_names import CONSTANT_NAMES, TYPE_NAMES, unknown_name
-from tests.test_startup import HEAVY, probe
+from tests.test_startup import assert_answered_early
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -213,11 +213,5 @@ def test_unknown_name_reported_before_a_shape_error():
 
 
 def test_command_line_answers_without_the_compiler(tmp_path):
-    path = tmp_path / "f.grad"
-    path.write_text(REPORTED["did-you-mean"])
-    result, stderr = probe(["compile", str(path)], tmp_path)
-    assert result == {"status": 2, "loaded": []}, (result, HEAVY)
-    want = frontend_report(REPORTED["did-you-mean"]).replace("f.grad", str(path))
-    assert stderr.strip() == want.strip(), stderr
-    result, stderr2 = probe(["check", str(path)], tmp_path)
-    assert result == {"status": 2, "loaded": []} and stderr2 == stderr
+    text = REPORTED["did-you-mean"]
+    assert_answered_early(text, frontend_report(text), tmp_path)
