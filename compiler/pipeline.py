@@ -30,9 +30,9 @@ from .passes.autodiff import differentiate
 from .passes.fuse import expand_fused, fuse_regions
 from .passes.late import late
 from .passes.layout import batch_major
+from .passes.literal_shapes import may_scalarise
 from .passes.loop_bodies import expand_graph, fuse_loops
 from .passes.loop_forward import hvp_over_jvp
-from .passes.scalarise import scalarise
 from .passes.seed import with_value_and_grad
 
 
@@ -97,7 +97,18 @@ def transform(
         if batched:
             extra["hessian"] = hessian(fn, extra["hvp"], numpy)
     out = dataclasses.replace(out, **extra)
-    return scalarise(out) if scalar else out
+    return scalar_build(out) if scalar else out
+
+
+def scalar_build(fn: Function) -> Function:
+    """``passes/scalarise.scalarise(fn)``: the pass, which holds elements in NumPy object
+    arrays, is imported only for a function it may expand (``may_scalarise``), so a
+    compile of any other imports no NumPy (bench/README.md, start-up)."""
+    if not may_scalarise(fn):
+        return fn
+    from .passes.scalarise import scalarise
+
+    return scalarise(fn)
 
 
 def hessian(fn: Function, hvp: Function, numpy: bool = True) -> Function:

@@ -22,7 +22,7 @@ import pytest
 from gradcheck import as_grad_list, assert_fd_close, central_diff_grad
 
 import gradc
-from gradc.passes.scalarise import MAX_ELEMENTS
+from gradc.passes.literal_shapes import MAX_ELEMENTS
 
 NEURON = """
 def neuron_vec(w: Vector[3], x: Vector[2]) -> Scalar:

@@ -126,6 +126,17 @@ def test_a_valid_file_still_compiles_and_a_later_bad_one_still_fails(tmp_path):
     ).replace(str(tmp_path / "a.grad"), "a.grad")
 
 
+def test_a_compile_imports_no_numpy(tmp_path):
+    """Compiling imports SymPy and Jinja2, not NumPy (0.1 s of a small compile): only
+    ``scalarise``, for small literal shapes, and ``gradc check`` use it."""
+    out = tmp_path / "out.py"
+    for name in ("lecture", "logistic", "convnet", "lstm"):
+        source = str(ROOT / "examples" / f"{name}.grad")
+        result, stderr = probe(["compile", source, "-o", str(out), "--force"], tmp_path)
+        assert result["status"] == 0, stderr
+        assert "sympy" in result["loaded"] and "numpy" not in result["loaded"], result
+
+
 def test_import_gradc_is_light_and_the_api_loads_on_first_use(tmp_path):
     code = (
         "import sys; sys.path.insert(0, sys.argv[1]); import cli; cli.use_checkout()\n"

@@ -17,8 +17,8 @@ from ..pipeline import lower_source
 from .errors import InputError
 from .files import read_source
 from .formatting import fmt_array, parse_dims
+from .functions import select
 from .points import Point, draw_point, rng_for
-from .selection import select
 from .tolerances import FD_ATOL, FD_RTOL, FD_STEP, VALUE_RTOL
 
 

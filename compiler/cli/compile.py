@@ -11,7 +11,7 @@ from ..api import compile_file, lower_source
 from ..core.ir import format_function
 from .errors import UsageError, compile_usage
 from .files import read_source, write_atomic
-from .selection import select
+from .functions import select
 
 
 def stale_diff(path: Path, text: str) -> str:

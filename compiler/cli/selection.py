@@ -1,34 +1,18 @@
-"""What ``explain`` and ``graph`` work on: the function chosen with ``--function`` and
-its trace at the point given with ``--at`` (the rest drawn with ``--seed``)."""
+"""What ``explain`` and ``graph`` work on: the function chosen with ``--function``
+(``functions.select``) and its trace at the point given with ``--at`` (the rest drawn
+with ``--seed``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..core.ir import Function
 from ..pipeline import walk_source
 from .errors import InputError
 from .files import read_source
 from .formatting import parse_assignments, parse_dims
+from .functions import select
 from .points import Point, draw_point, rng_for
 from .trace import Trace, trace_at
-
-
-def select(functions: list[Function], name: str | None, filename: str, *, one: bool):
-    """The functions to work on: all, the one named, or (``one``) the only one."""
-    names = ", ".join(f.name for f in functions)
-    if name is not None:
-        chosen = [f for f in functions if f.name == name]
-        if not chosen:
-            raise InputError(
-                f"{filename} has no function {name!r} (functions: {names})"
-            )
-        return chosen
-    if one and len(functions) != 1:
-        raise InputError(
-            f"{filename} has several functions ({names}): choose one with --function"
-        )
-    return functions
 
 
 def load_trace(args) -> tuple[Trace, str]:

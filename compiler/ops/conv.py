@@ -14,7 +14,6 @@ pooling").
 
 from __future__ import annotations
 
-import numpy as np
 import sympy
 
 from ..core import printer as P
@@ -270,6 +269,8 @@ def avg_pool_adj(b, i, n, g):
 
 def pool_tie(node, key, v, consts):
     """``max_pool2d``: a kink where the two largest entries of a window tie."""
+    import numpy as np  # gradc check only (ops/points.py)
+
     k, s = node.attr("size"), node.attr("stride")
     if k < 2:
         return None

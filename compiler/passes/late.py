@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..core.ir import Builder, Function, Node, Value, reachable, rebuild
 from ..ops.reductions import log_softmax_parts, logsumexp_parts
 from ..rewrite import RULES, make_rewriter
-from .scalarise import NotScalar, literal
+from .literal_shapes import NotScalar, literal
 
 
 def late(fn: Function, numpy: bool = True) -> Function:

@@ -4,13 +4,13 @@ A neuron over ``w: Vector[3], x: Vector[2]`` spends its time in NumPy calls on 2
 3-element arrays (``w[0]``, ``np.zeros((3,))``, ``d_w[2] = ...``), about 10x the lecture's
 code on Python floats. When every value of the differentiated graphs (``f``,
 ``f_value_and_grad`` and, when asked for, ``f_jvp``, ``f_hvp``, ``f_hessian``) has a
-literal shape of at most ``MAX_ELEMENTS`` elements, its output is a scalar, and every
-operation is one this pass expands element by element (``EXPANDERS``: elementwise ops
-with broadcasting, ``sum`` and ``mean`` over any axes, ``matmul``, ``vdot``, ``outer``, ``einsum``,
-indexing with literal integers, slices and ``None``, ``scatter`` into zeros, ``zeros``,
-``ones``, ``eye``, ``broadcast_to``, ``expand_dims``, ``reshape``, ``transpose``,
-``concatenate``, ``stack``), and
-every operation has a spelling on floats, each graph is rebuilt on scalars: an array
+literal shape of at most ``MAX_ELEMENTS`` elements (``literal_shapes.py``), its output
+is a scalar, and every operation is one this pass expands element by element
+(``EXPANDERS``: elementwise ops with broadcasting, ``sum`` and ``mean`` over any axes,
+``matmul``, ``vdot``, ``outer``, ``einsum``, indexing with literal integers, slices and
+``None``, ``scatter`` into zeros, ``zeros``, ``ones``, ``eye``, ``broadcast_to``,
+``expand_dims``, ``reshape``, ``transpose``, ``concatenate``, ``stack``), and every
+operation has a spelling on floats, each graph is rebuilt on scalars: an array
 parameter is read once as lists (``w_list = w.tolist()``), its elements picked (``w_0 =
 w_list[0]``), the body is scalar operations, and an array result is made again from its
 elements (``np.array([d_z * x_0, d_z * x_1, d_z])``, fresh float64). The backend then
@@ -25,33 +25,12 @@ import dataclasses
 
 import numpy as np
 
-from ..core.ir import Function, Node, freeze_attrs, reachable
+from ..core.ir import Function, Node, freeze_attrs
 from ..core.prim import MATH, PRIMS, spellable
-from ..ops.guarded import formula_order
 from ..ops.linalg import einsum_parts
+from .literal_shapes import NotScalar, literal, may_scalarise, used_nodes
 
-#: the largest array (elements) a scalarised function holds; beyond it NumPy's one call
-#: per array costs less than a Python statement per element
-MAX_ELEMENTS = 16
 NO_ATTRS = ()
-
-
-class NotScalar(Exception):
-    """A value or operation the pass does not expand (the function stays as it is)."""
-
-
-def literal(shape: tuple) -> tuple[int, ...]:
-    """``shape`` as ints, or ``NotScalar`` for a symbolic or too large one."""
-    try:
-        out = tuple(int(d) for d in shape)
-    except TypeError:
-        raise NotScalar("symbolic shape") from None
-    size = int(np.prod(out, dtype=np.int64))
-    if size > MAX_ELEMENTS:
-        raise NotScalar("large array")
-    if size == 0:  # a sum over nothing, an empty slice: left to NumPy
-        raise NotScalar("empty array")
-    return out
 
 
 class Scalariser:
@@ -105,16 +84,9 @@ class Scalariser:
 
     def run(self) -> Function:
         g = self.g
-        results = [g.output, *g.grads.values()]
-        if g.seed is not None:
-            results.append(g.seed)
-        used = reachable(g.nodes, results, formula_order)  # ``guarded``: slow only
-        for i in sorted(used):
+        for i in used_nodes(g):
             node = g.nodes[i]
-            shape = literal(node.shape)
-            if node.dtype == "int":
-                raise NotScalar("integer value")
-            self.elems[i] = self.expand(i, node, shape)
+            self.elems[i] = self.expand(i, node, literal(node.shape))
         params = []
         for p in g.params:
             if p.node in self.remap:
@@ -399,11 +371,7 @@ def scalarised(g: Function) -> Function:
 def scalarise(fn: Function) -> Function:
     """``fn`` with every one of its graphs rebuilt on scalars, or ``fn`` itself unless all
     of them can be (a function is printed by one target: all ``math`` or none)."""
-    if all(
-        n.shape == () for n in fn.nodes
-    ):  # scalar already: the ``math`` build as it is
-        return fn
-    if fn.nodes[fn.output].shape != ():  # f_backward would take an array seed
+    if not may_scalarise(fn):
         return fn
     try:
         out = scalarised(fn)
