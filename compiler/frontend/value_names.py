@@ -112,6 +112,7 @@ def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
     """The first unknown-name error in ``stmts``; None where the check stops; False
     when there is none. ``hints`` grows with the names each statement binds (the
     frontend's candidates for "did you mean")."""
+    hints = set(hints)  # this body's own: a loop's names stay in the loop
     for s in stmts:
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
@@ -123,7 +124,7 @@ def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
             return None
         if found is not False:
             return found
-        hints = hints | assigned(s)
+        hints |= assigned(s)
     return False
 
 
@@ -192,18 +193,26 @@ def call_values(node: ast.Call) -> list:
 
 def assigned(stmt) -> set[str]:
     """The names ``stmt`` binds: assignment targets, loop variables and what a loop's
-    body assigns."""
-    out = set()
-    for n in ast.walk(stmt):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            out.add(n.id)
-    return out
+    body assigns (an item assignment binds nothing new)."""
+    if isinstance(stmt, ast.Assign):
+        return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+    if isinstance(stmt, ast.AugAssign):
+        return {stmt.target.id} if isinstance(stmt.target, ast.Name) else set()
+    if isinstance(stmt, ast.Return):
+        return set()
+    return {
+        n.id
+        for n in ast.walk(stmt)
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
 
 
 def bound_names(fn: ast.FunctionDef) -> set[str]:
     """Every name ``fn`` binds anywhere: parameters, the names in any annotation
     (dimensions), assignment targets and loop variables."""
-    out = {a.arg for a in fn.args.args} | assigned(fn)
+    out = {a.arg for a in fn.args.args}
+    for stmt in fn.body:
+        out |= assigned(stmt)
     for ann in [a.annotation for a in fn.args.args] + [fn.returns]:
         if ann is not None:
             out |= {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
