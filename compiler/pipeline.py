@@ -23,6 +23,7 @@ import dataclasses
 from .core.ir import Function
 from .errors import FormulaError
 from .frontend import sympy_input, text
+from .lazy import resolve
 from .passes import batching, forward
 from .passes import loop_batching as _loop_batching  # noqa: F401 - loops' batching
 from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
@@ -106,9 +107,7 @@ def scalar_build(fn: Function) -> Function:
     compile of any other imports no NumPy (bench/README.md, start-up)."""
     if not may_scalarise(fn):
         return fn
-    from .passes.scalarise import scalarise
-
-    return scalarise(fn)
+    return resolve(".passes.scalarise:scalarise")(fn)
 
 
 def hessian(fn: Function, hvp: Function, numpy: bool = True) -> Function:

@@ -8,13 +8,15 @@
   op is not differentiable (``None``: nowhere). ``v(key)`` is the value of an argument
   (``v(key)`` of the node itself), ``consts`` the known constant arguments.
 
-The functions that read values import NumPy themselves: they run in ``gradc check``, and
-a compile imports no NumPy (bench/README.md, start-up).
+The functions that read values take NumPy from ``lazy.numpy()``: they run in ``gradc
+check``, and a compile imports no NumPy (bench/README.md, start-up).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..lazy import numpy
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,7 @@ def pow_domain(node, consts):
 
 def nearest(values) -> float:
     """The smallest magnitude in ``values`` (inf for none)."""
-    import numpy as np
-
+    np = numpy()
     return float(np.min(np.abs(values), initial=np.inf))
 
 
@@ -72,8 +73,7 @@ def at_zero_output(node, key, v, consts):
 
 def arctan2_kinks(node, key, v, consts):
     """The origin, and the jump by 2 pi across y = 0 where x < 0."""
-    import numpy as np
-
+    np = numpy()
     y, x = np.broadcast_arrays(v(node.args[0]), v(node.args[1]))
     away = np.where(x < 0, np.minimum(np.abs(y), np.hypot(x, y)), np.hypot(x, y))
     return float(np.min(away, initial=np.inf))
@@ -87,8 +87,7 @@ def clip_kinks(node, key, v, consts):
 
 def extreme_tie(node, key, v, consts):
     """``max``/``min`` reductions: a kink where the two largest (smallest) entries tie."""
-    import numpy as np
-
+    np = numpy()
     x = v(node.args[0])
     axes = node.attr("axis")
     if axes is None:
