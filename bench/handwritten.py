@@ -319,6 +319,23 @@ LOGREG_SIZES = (
 )
 
 
+#: the CS231n softmax loss (softmax_loss_vectorized); softmax_hand writes it as its notes do
+SOFTMAX_LOSS = Case(
+    "softmax_loss",
+    ("W", "X", "y", "reg"),
+    (0,),
+    gen_softmax_loss,
+    softmax_loss_fwd,
+    softmax_loss_vg,
+    (
+        Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
+        Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
+        Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
+    ),
+    {"N": 6, "D": 5, "C": 4},
+)
+
+
 #: logistic regression with a hand-rolled sigmoid and log(p), log(1 - p)
 LOGREG_USER = Case(
     "logreg_user",
@@ -375,20 +392,7 @@ CASES: tuple[Case, ...] = (
         LOGREG_SIZES,
         {"n": 7, "d": 3},
     ),
-    Case(
-        "softmax_loss",
-        ("W", "X", "y", "reg"),
-        (0,),
-        gen_softmax_loss,
-        softmax_loss_fwd,
-        softmax_loss_vg,
-        (
-            Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
-            Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
-            Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
-        ),
-        {"N": 6, "D": 5, "C": 4},
-    ),
+    SOFTMAX_LOSS,
     Case(
         "two_layer",
         ("W1", "b1", "W2", "b2", "X", "y", "reg"),
@@ -451,6 +455,8 @@ CASES: tuple[Case, ...] = (
         LOGREG_SIZES,
         {"n": 7, "d": 3},
     ),
+    # the same loss written out as CS231n's notes do (shift, exp, normalise, pick)
+    replace(SOFTMAX_LOSS, name="softmax_hand"),
     Case(
         "softmax_lse",
         ("W", "X", "y"),

@@ -120,6 +120,13 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
             0.5 * xp.linalg.norm(xp.dot(X, w) - y) ** 2 + lam * xp.linalg.norm(w) ** 2
         )
 
+    def softmax_hand(W, X, y, reg):
+        scores = xp.dot(X, W)
+        exp_scores = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))
+        probs = exp_scores / xp.sum(exp_scores, axis=1, keepdims=True)
+        loss = -xp.mean(xp.log(probs[xp.arange(X.shape[0]), y]))
+        return loss + reg * xp.sum(W * W)
+
     def softmax_lse(W, X, y):
         scores = xp.dot(X, W)
         return xp.mean(logsumexp(scores, axis=1) - scores[xp.arange(X.shape[0]), y])
@@ -182,6 +189,7 @@ def _numpy_like_formulas(xp, logsumexp, sigmoid, relu) -> dict[str, Callable[...
         "logreg_softplus": logreg_softplus,
         "mse": mse,
         "ridge": ridge,
+        "softmax_hand": softmax_hand,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,
@@ -244,6 +252,13 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
     def ridge(w, X, y, lam):
         return 0.5 * torch.linalg.norm(X @ w - y) ** 2 + lam * torch.linalg.norm(w) ** 2
 
+    def softmax_hand(W, X, y, reg):
+        scores = X @ W
+        exp_scores = torch.exp(scores - torch.max(scores, dim=1, keepdim=True).values)
+        probs = exp_scores / torch.sum(exp_scores, dim=1, keepdim=True)
+        loss = -torch.mean(torch.log(probs[torch.arange(X.shape[0]), y]))
+        return loss + reg * torch.sum(W * W)
+
     def softmax_lse(W, X, y):
         scores = X @ W
         picked = scores[torch.arange(X.shape[0]), y]
@@ -303,6 +318,7 @@ def _torch_formulas(torch) -> dict[str, Callable[..., Any]]:
         "logreg_softplus": logreg_softplus,
         "mse": mse,
         "ridge": ridge,
+        "softmax_hand": softmax_hand,
         "softmax_lse": softmax_lse,
         "huber": huber,
         "batchnorm": batchnorm,

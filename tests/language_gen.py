@@ -444,19 +444,52 @@ def fam_scaled_product_sum(g: Gen) -> Expr:
 
 
 def fam_softmax(g: Gen) -> Expr:
-    """``softmax``/``log_softmax`` with the default, a positive or a negative axis."""
+    """``softmax``/``log_softmax`` with the default, a positive or a negative axis; or
+    written out by hand (``softmax_by_hand``)."""
     op = g.r.choice(["softmax", "log_softmax"])
     rank = g.r.randint(1, 3)
     large = g.r.random() < 0.3
     x = g.input(g.shape(rank), "large" if large else "free")
     if large:
         g.tag("softmax-large")
+    if g.r.random() < 0.35:
+        return softmax_by_hand(g, op, x, rank, large)
     form = g.r.choice(["", "int", "neg"])
     g.tag(op)
     if form == "":
         return Expr(f"{op}({x.text})", x.shape)
     a = g.r.randrange(rank)
     return Expr(f"{op}({x.text}, axis={a if form == 'int' else a - rank})", x.shape)
+
+
+def softmax_by_hand(g: Gen, op: str, x: Expr, rank: int, large: bool) -> Expr:
+    """``exp(x) / sum(exp(x), axis=k, keepdims=True)`` as people write a softmax (and its
+    ``log``): the axis positive, negative, the leading one without ``keepdims`` (its sum
+    broadcasts back) or none (a sum over everything: a softmax only of a vector); half
+    of them shifted by ``max(x, axis=k, keepdims=True)`` first, as CS231n's notes do, and
+    all of them at large inputs, where no ``log`` is taken of them: there the formula as
+    written is 0 / 0 unshifted, and its ``log`` -inf where an entry is 745 below its
+    window's largest, where the recognised ``softmax`` and ``log_softmax`` are finite
+    (``rewrite/recognition.softmax_from_exp``; that case is
+    tests/test_recognition_softmax.py's, against SciPy)."""
+    g.tag("softmax-by-hand")
+    if large:
+        op = "softmax"
+    a = g.r.randrange(rank)
+    form = g.r.choice(["int", "neg", "leading", "none"])
+    shifted = large or g.r.random() < 0.5
+    if shifted and form == "none":
+        form = "leading"
+    axis = {"int": f"axis={a}", "neg": f"axis={a - rank}", "leading": "axis=0"}
+    keep = ", keepdims=True" if form in ("int", "neg") else ""
+    over = axis.get(form, "")
+    inner = x.text
+    if shifted:
+        g.tag("softmax-by-hand-shifted")
+        inner = f"({x.text} - max({x.text}, {over}, keepdims=True))"
+    e = f"exp({inner})"
+    text = f"({e} / sum({e}{', ' + over if over else ''}{keep}))"
+    return Expr(f"log{text}" if op == "log_softmax" else text, x.shape)
 
 
 def fam_shape(g: Gen) -> Expr:

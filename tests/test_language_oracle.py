@@ -69,6 +69,8 @@ SENTINEL_FAMILIES = (
     "pow-input",
     "reduce-norm",
     "reduce-norm-squared",
+    "softmax-by-hand",
+    "softmax-by-hand-shifted",
     "reduce-mean-square",
     "scaled-product-sum",
     "scalar-domain",

@@ -83,6 +83,7 @@ def test_the_cases_with_a_whole_kernel():
         "mse.mse",
         "norm_sq.norm_sq",
         "ridge.ridge",
+        "softmax_hand.softmax_hand",
         "softmax_loss.softmax_loss",
         "softmax_lse.softmax_lse",
         "softmax_probs.softmax_probs",

@@ -80,7 +80,7 @@ def test_jvp_and_hvp_kernels_where_value_and_grad_has_one():
             if not has:
                 body = out.split(f"\ndef {name}_{kind}(")[1].split("\ndef ")[0]
                 assert ONE_KERNEL_NOTE in body, body
-    assert len(WHOLE) == 20
+    assert len(WHOLE) == 21
 
 
 def tangents(params, seed: int) -> list:

@@ -1,5 +1,5 @@
 """Fuse rules: what people write by hand recognised as one stable primitive (``sigmoid``,
-``softplus``, ``expm1``, ``log1p``, ``logsumexp``, ``log_softmax``)."""
+``softplus``, ``expm1``, ``log1p``, ``logsumexp``, ``softmax``, ``log_softmax``)."""
 
 from __future__ import annotations
 
@@ -114,6 +114,46 @@ def logsumexp_rule(b, args, attrs):
             "logsumexp", x, axis=b[s].attr("axis"), keepdims=b[s].attr("keepdims")
         )
     return None
+
+
+def one_axis(b, s: int) -> int | None:
+    """The axis a division by ``sum`` node ``s`` normalises along, when it is one: a
+    single axis with ``keepdims``, or the leading one (its sum broadcasts back), or the
+    whole of a vector; else None."""
+    axis, nd = b[s].attr("axis"), len(b.shape(b[s].args[0]))
+    axis = tuple(range(nd)) if axis is None else axis
+    if len(axis) != 1 or not (b[s].attr("keepdims") or axis == (0,)):
+        return None
+    return axis[0]
+
+
+# exp(x) / sum(exp(x), axis=k, keepdims=True) -> softmax(x, axis=k)
+@rule("div", "fuse")
+def softmax_from_exp(b, args, attrs):
+    """A softmax written out (CS231n's ``exp_scores / np.sum(exp_scores, axis=1,
+    keepdims=True)``): finite where ``exp`` overflows, and its adjoint ``s * (g - sum(g
+    s))`` divides by nothing (the quotient's divides by the sum twice)."""
+    num, den = args
+    if not (op_of(b, num, "exp") and op_of(b, den, "sum") and b[den].args[0] == num):
+        return None
+    axis = one_axis(b, den)
+    return None if axis is None else b.emit("softmax", b[num].args[0], axis=axis)
+
+
+# softmax(x - max(x, axis=k, keepdims=True), axis=k) -> softmax(x, axis=k)
+@rule("softmax", "fuse")
+def softmax_of_shifted(b, args, attrs):
+    """The shift people write before a softmax: ``softmax`` shifts by the same maximum
+    (the same numbers, bit for bit), and the maximum's adjoint, zero but for rounding,
+    goes."""
+    (d,) = args
+    if not op_of(b, d, "sub") or not op_of(b, b[d].args[1], "max"):
+        return None
+    x, m = b[d].args[0], b[b[d].args[1]]
+    k = attrs.get("axis")
+    if m.args[0] != x or m.attr("axis") != (k,) or not m.attr("keepdims"):
+        return None
+    return b.emit("softmax", x, axis=k)
 
 
 # log(softmax(x)) -> log_softmax(x)
