@@ -319,6 +319,14 @@ LOGREG_SIZES = (
 )
 
 
+#: the sizes of the softmax losses (softmax_loss, softmax_hand, softmax_lse)
+SOFTMAX_SIZES = (
+    Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
+    Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
+    Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
+)
+
+
 #: the CS231n softmax loss (softmax_loss_vectorized); softmax_hand writes it as its notes do
 SOFTMAX_LOSS = Case(
     "softmax_loss",
@@ -327,11 +335,7 @@ SOFTMAX_LOSS = Case(
     gen_softmax_loss,
     softmax_loss_fwd,
     softmax_loss_vg,
-    (
-        Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
-        Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
-        Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
-    ),
+    SOFTMAX_SIZES,
     {"N": 6, "D": 5, "C": 4},
 )
 
@@ -464,11 +468,7 @@ CASES: tuple[Case, ...] = (
         gen_softmax_lse,
         softmax_lse_fwd,
         softmax_lse_vg,
-        (
-            Size("16x32x10", {"N": 16, "D": 32, "C": 10}),
-            Size("500x3073x10", {"N": 500, "D": 3073, "C": 10}),
-            Size("4096x512x100", {"N": 4096, "D": 512, "C": 100}, quick=False),
-        ),
+        SOFTMAX_SIZES,
         {"N": 6, "D": 5, "C": 4},
     ),
     Case(
