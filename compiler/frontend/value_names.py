@@ -118,7 +118,7 @@ def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
             found = in_statements(s.body, src, known, hints | {s.target.id}, defs)
-        elif isinstance(s, (ast.Assign, ast.AugAssign, ast.Return)):
+        elif isinstance(s, ast.Return) or plain_assignment(s):
             found = in_value(s.value, src, known, hints, defs)
         else:
             return None
@@ -126,6 +126,20 @@ def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
             return found
         hints |= assigned(s)
     return False
+
+
+def plain_assignment(s) -> bool:
+    """Whether ``s`` is an assignment the frontend lowers: one name or item target, or
+    ``+= -= *= /=`` (``x, y = ...``, ``a = b = ...``, ``x **= 2`` are refused)."""
+    if isinstance(s, ast.Assign):
+        return len(s.targets) == 1 and isinstance(
+            s.targets[0], (ast.Name, ast.Subscript)
+        )
+    return (
+        isinstance(s, ast.AugAssign)
+        and isinstance(s.target, (ast.Name, ast.Subscript))
+        and isinstance(s.op, (ast.Add, ast.Sub, ast.Mult, ast.Div))
+    )
 
 
 def in_value(node, src: Source, known: set, hints: set, defs: set):
@@ -192,17 +206,20 @@ def call_values(node: ast.Call) -> list:
 
 
 def assigned(stmt) -> set[str]:
-    """The names ``stmt`` binds: assignment targets, loop variables and what a loop's
-    body assigns (an item assignment binds nothing new)."""
+    """The names ``stmt`` binds: assignment targets (a tuple's names too), loop variables
+    and what a loop's body assigns (an item assignment binds nothing new)."""
     if isinstance(stmt, ast.Assign):
-        return {t.id for t in stmt.targets if isinstance(t, ast.Name)}
-    if isinstance(stmt, ast.AugAssign):
-        return {stmt.target.id} if isinstance(stmt.target, ast.Name) else set()
-    if isinstance(stmt, ast.Return):
+        targets = stmt.targets
+    elif isinstance(stmt, ast.AugAssign):
+        targets = [stmt.target]
+    elif isinstance(stmt, ast.Return):
         return set()
+    else:
+        targets = [stmt]
     return {
         n.id
-        for n in ast.walk(stmt)
+        for t in targets
+        for n in ast.walk(t)
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
 
