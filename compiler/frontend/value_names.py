@@ -43,7 +43,8 @@ TYPE_NAMES = frozenset({"Scalar", "Vector", "Matrix", "Tensor", "Index"})
 READ = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)
 #: nodes passed over (a slice, a shape, an axis list: read by the frontend's own rules)
 PASSED = (ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Slice)
-#: calls whose arguments after the first are shapes, axes or sizes, not values
+#: calls whose arguments after the first are shapes, axes or sizes, not values (tied to
+#: the frontend by tests/test_value_name_precheck.py, each call argument misspelt)
 SHAPE_CALLS = frozenset({"reshape", "transpose", "zeros", "arange"})
 
 
