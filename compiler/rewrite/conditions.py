@@ -16,7 +16,8 @@ rule = RULE_SET.rule
 def known_condition(b, x: int, facts: dict, depth: int = 0) -> int:
     """``x`` with each ``where(c, a, e)`` inside its arithmetic replaced by ``a`` or ``e`` when
     ``facts`` (condition -> value) knows ``c``: where ``x`` is read only where the facts hold,
-    the two are equal there."""
+    the two are equal there. Not in a denominator, where the other lanes could divide by
+    zero (a warning the formula never gives)."""
     node = b[x]
     if node.op == "where" and node.args[0] in facts:
         return node.args[1] if facts[node.args[0]] else node.args[2]
@@ -24,7 +25,13 @@ def known_condition(b, x: int, facts: dict, depth: int = 0) -> int:
         return x
     if node.attrs or (node.name and not node.name.startswith("d_")):
         return x  # never through an accumulation or a value the formula names
-    args = tuple(known_condition(b, a, facts, depth + 1) for a in node.args)
+    # a denominator keeps its where: the branch not taken may be 0 there (log(clip(p, eps,
+    # None))'s gradient g / where(p < eps, eps, p) would divide by 0, and warn, as g / p)
+    keep = node.args[1:] if node.op == "div" else ()
+    args = tuple(
+        a if k and a in keep else known_condition(b, a, facts, depth + 1)
+        for k, a in enumerate(node.args)
+    )
     return x if args == node.args else b.emit(node.op, *args)
 
 
