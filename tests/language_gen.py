@@ -321,7 +321,8 @@ def fam_maxmin(g: Gen) -> Expr:
 
 
 def fam_clip(g: Gen) -> Expr:
-    """``clip`` with constant or input bounds, in order or inverted (lo > hi)."""
+    """``clip`` with constant or input bounds, in order or inverted (lo > hi); one bound
+    None or left out; the bounds by position or by NumPy's keywords."""
     s = g.shape(g.r.randint(0, 2))
     x = g.input(s)
     g.tag("clip")
@@ -330,13 +331,31 @@ def fam_clip(g: Gen) -> Expr:
         if g.r.random() < 0.35:
             lo, hi = hi, lo
             g.tag("clip-inverted")
-        return Expr(f"clip({x.text}, {lo}, {hi})", s)
+        return Expr(f"clip({clip_arguments(g, x.text, str(lo), str(hi))})", s)
     lo, hi = g.input(()), g.input(())
     g.params[-1] = (hi.text, "Scalar", g.params[-2][2] + g.r.choice([1.0, -1.0]))
     if g.params[-1][2] < g.params[-2][2]:
         g.tag("clip-inverted")
     g.tag("clip-input-bounds")
-    return Expr(f"clip({x.text}, {lo.text}, {hi.text})", s)
+    return Expr(f"clip({clip_arguments(g, x.text, lo.text, hi.text)})", s)
+
+
+def clip_arguments(g: Gen, x: str, lo: str, hi: str) -> str:
+    """``clip``'s arguments: both bounds, or one (the other None or left out), each by
+    position or by one of NumPy's keywords (``a_min``/``min``, ``a_max``/``max``)."""
+    if g.r.random() < 0.3:
+        g.tag("clip-one-sided")
+        lo, hi = (lo, "None") if g.r.random() < 0.5 else ("None", hi)
+    if g.r.random() < 0.6:
+        return f"{x}, {lo}, {hi}"
+    g.tag("clip-keywords")
+    low, high = g.r.choice([("a_min", "a_max"), ("min", "max")])
+    parts = [] if lo == "None" and g.r.random() < 0.7 else [f"{low}={lo}"]
+    if hi != "None" or g.r.random() < 0.3:
+        parts.append(f"{high}={hi}")
+    if parts and parts[0].startswith(low) and g.r.random() < 0.4:
+        parts[0] = lo  # the lower bound by position, the upper by keyword
+    return ", ".join([x, *parts])
 
 
 def axis_forms(g: Gen, rank: int):
@@ -401,6 +420,8 @@ def fam_reduce(g: Gen) -> Expr:
         g.tag("reduce-ddof")
     g.tag(f"reduce-{op}")
     out = reduced_shape(x.shape, axes, keep)
+    if op == "norm" and g.r.random() < 0.4:
+        text = norm_arguments(g, rank, axes, keep)
     if op == "norm" and g.r.random() < 0.3:
         g.tag("reduce-norm-squared")  # ridge's norm(w) ** 2 (rewritten as sum(w * w))
         return Expr(f"{op}({x.text}{text}) ** 2", out)
@@ -408,6 +429,34 @@ def fam_reduce(g: Gen) -> Expr:
         g.tag("reduce-mean-square")  # mean(r ** 2): 2.0 / n * r in value_and_grad
         return Expr(f"{op}({x.text} ** 2{text})", out)
     return Expr(f"{op}({x.text}{text})", out)
+
+
+def norm_arguments(g: Gen, rank: int, axes, keep: bool) -> str:
+    """``norm``'s arguments after the array as ``np.linalg.norm`` takes them: an ``ord``
+    that is the 2-norm over the reduced axes (None; 2 over one axis; 'fro' over two), by
+    keyword or as the second positional argument, then ``axis`` and ``keepdims``
+    positional or by keyword."""
+    reduced = rank if axes is None else len(axes)
+    orders = [
+        "None",
+        *(["2", "2.0"] if reduced == 1 else []),
+        *(["'fro'"] if reduced == 2 else []),
+    ]
+    order = g.r.choice(orders)
+    if axes is None:
+        axis = "None"
+    elif len(axes) == 1 and g.r.random() < 0.5:
+        axis = str(axes[0] - rank if g.r.random() < 0.3 else axes[0])
+    else:
+        axis = "(" + ", ".join(map(str, axes)) + ("," if len(axes) == 1 else "") + ")"
+    g.tag("reduce-norm-ord" if order != "None" else "reduce-norm-ord-none")
+    if g.r.random() < 0.5:
+        g.tag("reduce-norm-positional")
+        given = [order, axis, str(keep)]
+        last = 3 if keep or g.r.random() < 0.3 else (2 if axes is not None else 1)
+        return ", " + ", ".join(given[:last])
+    out = f", ord={order}" + (f", axis={axis}" if axes is not None else "")
+    return out + (", keepdims=True" if keep else "")
 
 
 def fam_scaled_product_sum(g: Gen) -> Expr:

@@ -340,6 +340,26 @@ class FormulaReference:
         """One built-in operation of SPEC section 1, in NumPy."""
         if name in ELEMENTWISE:
             return ELEMENTWISE[name](np.asarray(args[0], dtype=float))
+        if name == "norm":  # np.linalg.norm(x, ord=None, axis=None, keepdims=False)
+            ord_, axis, keepdims = (
+                kw.get(key, args[k] if len(args) > k else default)
+                for k, key, default in (
+                    (1, "ord", None),
+                    (2, "axis", None),
+                    (3, "keepdims", False),
+                )
+            )
+            if (
+                ord_ is not None
+            ):  # NumPy's own: refuses 'fro' of a vector, 2 of three axes
+                x = np.asarray(args[0], dtype=float)
+                axis = tuple(axis) if isinstance(axis, list) else axis
+                out = np.linalg.norm(x, ord=ord_, axis=axis, keepdims=bool(keepdims))
+                rec.kinks.append(
+                    Kink("norm", np.abs(out), np.ones(np.shape(out), bool))
+                )
+                return out
+            return self._reduce(name, args[0], axis, keepdims, rec)
         if name in REDUCTIONS:
             axis = kw.get("axis", args[1] if len(args) > 1 else None)
             return self._reduce(name, args[0], axis, kw.get("keepdims", False), rec)
@@ -410,12 +430,22 @@ class FormulaReference:
         return np.minimum(a, b)
 
     def _op_clip(self, args, kw, rec):
-        """``np.clip`` written as NumPy defines it: minimum(maximum(x, lo), hi)."""
-        x, lo, hi = (np.asarray(v, dtype=float) for v in args)
-        low = np.maximum(x, lo)
-        rec.kinks.append(Kink("clip", np.abs(x - lo), x > lo))
-        rec.kinks.append(Kink("clip", np.abs(low - hi), low < hi))
-        return np.minimum(low, hi)
+        """``np.clip`` written as NumPy defines it: minimum(maximum(x, lo), hi); a bound
+        by position or keyword (``a_min``/``min``, ``a_max``/``max``), and one that is
+        None or not given is no bound."""
+        lo, hi = [*args[1:], None, None][:2]
+        for key, v in kw.items():
+            lo, hi = (v, hi) if key in ("a_min", "min") else (lo, v)
+        out = x = np.asarray(args[0], dtype=float)
+        if lo is not None:
+            lo = np.asarray(lo, dtype=float)
+            rec.kinks.append(Kink("clip", np.abs(x - lo), x > lo))
+            out = np.maximum(x, lo)
+        if hi is not None:
+            hi = np.asarray(hi, dtype=float)
+            rec.kinks.append(Kink("clip", np.abs(out - hi), out < hi))
+            out = np.minimum(out, hi)
+        return out
 
     # ---- reductions and composites
     def _reduce(self, name, x, axis, keepdims, rec: Run):

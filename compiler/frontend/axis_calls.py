@@ -1,7 +1,10 @@
 """Lowering of the built-in calls along axes: reductions (``sum``, ``mean``, ``max``, ...),
-``softmax``/``log_softmax`` and the moments ``var``/``std``."""
+``norm`` (NumPy's ``np.linalg.norm``), ``softmax``/``log_softmax`` and the moments
+``var``/``std``."""
 
 from __future__ import annotations
+
+import ast
 
 from ..core.shapes import size
 from .arguments import kwarg, read_axis, read_bool, read_ddof
@@ -23,6 +26,84 @@ def call_reduction(node, scope, name):
     if axis is not None and len(axis) == nd and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
+
+
+def call_norm(node, scope, name):
+    """``norm(x, ord=None, axis=None, keepdims=False)``, in ``np.linalg.norm``'s argument
+    order: the 2-norm of the reduced entries. ``ord`` may be None, 2 where one axis is
+    reduced, or ``'fro'`` where two are (NumPy's other orders are located errors that say
+    what to write); all axes without keepdims are written as ``axis=None``."""
+    if not 1 <= len(node.args) <= 4:
+        raise scope.src.error(
+            node, f"{name}() takes an array and optionally ord, axis and keepdims"
+        )
+    for k in node.keywords:
+        if k.arg not in ("ord", "axis", "keepdims"):
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    axis = read_axis(kwarg(node, "axis", 2, None), scope, nd)
+    keep = read_bool(kwarg(node, "keepdims", 3, None), scope)
+    ord_node = kwarg(node, "ord", 1, None)
+    if ord_node is not None:
+        check_ord(ord_node, nd if axis is None else len(axis), node, scope)
+    if axis is not None and len(axis) == nd and not keep:
+        axis = None
+    return emit(scope, node, name, x, axis=axis, keepdims=keep)
+
+
+def check_ord(ord_node, reduced: int, node, scope) -> None:
+    """Raise the located error for a ``norm`` order other than the 2-norm gradc computes
+    over ``reduced`` axes: None, ``2`` (one axis; NumPy's ``2`` of a matrix is its
+    largest singular value) or ``'fro'`` (two axes; NumPy refuses it for a vector). The
+    error says what to write for NumPy's other vector orders and a matrix's 1 and inf."""
+    text = ast.unparse(ord_node)
+    given = (
+        ord_node.value
+        if isinstance(ord_node, ast.Constant)
+        else text.replace("numpy.", "np.")
+    )
+    if given is None or (reduced == 1 and given in (2, 2.0)):
+        return
+    if reduced == 2 and given == "fro":
+        return
+    x = ast.unparse(node.args[0])
+    axis = kwarg(node, "axis", 2, None)
+    keep = kwarg(node, "keepdims", 3, None)
+    along = (f", axis={ast.unparse(axis)}" if axis is not None else "") + (
+        f", keepdims={ast.unparse(keep)}" if keep is not None else ""
+    )
+    if reduced == 1:
+        power = type(given) in (int, float) and given != 0  # NumPy's sum(|x|^p)^(1/p)
+        instead = ORD_VECTOR.get(given, ORD_POWER if power else "")
+    elif reduced == 2 and axis is None:
+        instead = ORD_MATRIX.get(given, "")
+    else:
+        instead = ""
+    hint = "; write " + instead.format(x=x, p=text, along=along) if instead else ""
+    raise scope.src.error(
+        ord_node,
+        "norm() computes the 2-norm (ord None or 2 over one axis, None or 'fro' over "
+        f"two), not ord={text} over {reduced} ax{'is' if reduced == 1 else 'es'}"
+        + hint,
+    )
+
+
+#: what to write for ``norm(x, ord)`` over one axis, by the order
+ORD_VECTOR = {
+    1: "`sum(abs({x}){along})`",
+    "np.inf": "`max(abs({x}){along})`",
+    "-np.inf": "`min(abs({x}){along})`",
+    "fro": "`norm({x}{along})`",
+}
+#: ... and for any other nonzero number ``p``
+ORD_POWER = "`sum(abs({x}) ** {p}{along}) ** (1 / {p})`"
+
+#: what to write for ``norm(x, ord)`` of a matrix over both its axes, by the order
+ORD_MATRIX = {
+    1: "`max(sum(abs({x}), axis=0))`",
+    "np.inf": "`max(sum(abs({x}), axis=1))`",
+}
 
 
 def call_softmax(node, scope, name):

@@ -8,7 +8,7 @@ import ast
 from ..errors import FormulaError
 from ..ops import surface_names
 from .arguments import arity
-from .axis_calls import call_moment, call_reduction, call_softmax
+from .axis_calls import call_moment, call_norm, call_reduction, call_softmax
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -148,9 +148,46 @@ def call_binary(node, scope, name):
 
 
 def call_clip(node, scope, name):
-    """``clip(x, lo, hi)``."""
-    arity(node, scope, name, 3)
-    return emit(scope, node, "clip", *(value(a, scope) for a in node.args))
+    """``clip(x, lo, hi)`` as NumPy takes it: the bounds also by keyword (``a_min``/
+    ``a_max``, or NumPy 2.1's ``min``/``max``), and a bound that is None or not given is
+    no bound. One bound is ``where(x < lo, lo, x)`` (``x > hi`` above): NumPy's value, NaN
+    included, and clip's gradient, which passes through at the bound."""
+    x, lo, hi = clip_arguments(node, scope, name)
+    if lo is None and hi is None:
+        raise scope.src.error(
+            node, f"{name}() without a bound is its input: write `{ast.unparse(x)}`"
+        )
+    xi = value(x, scope)
+    if lo is not None and hi is not None:
+        return emit(scope, node, "clip", xi, value(lo, scope), value(hi, scope))
+    bound, beyond = (value(lo, scope), "lt") if hi is None else (value(hi, scope), "gt")
+    return emit(scope, node, "where", emit(scope, node, beyond, xi, bound), bound, xi)
+
+
+#: the keywords of ``np.clip``'s bounds, lower then upper (NumPy 2.1 added min and max)
+CLIP_KEYWORDS = (("a_min", "min"), ("a_max", "max"))
+
+
+def clip_arguments(node, scope, name) -> tuple:
+    """``(x, lo, hi)`` of ``clip(...)`` as syntax nodes; a bound that is not given or
+    given as ``None`` is None. Each bound once, by position or by one keyword."""
+    if not 1 <= len(node.args) <= 3:
+        raise scope.src.error(
+            node,
+            f"{name}() takes an array and two bounds, got {len(node.args)} arguments",
+        )
+    given = [*node.args[1:], None, None][:2]
+    for k in node.keywords:
+        which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
+        if not which:
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+        if given[which[0]] is not None:
+            raise scope.src.error(k, f"{name}() got its bound '{k.arg}' twice")
+        given[which[0]] = k.value
+    lo, hi = (
+        None if isinstance(b, ast.Constant) and b.value is None else b for b in given
+    )
+    return node.args[0], lo, hi
 
 
 def call_where(node, scope, name):
@@ -192,6 +229,7 @@ def call_dot(node, scope, name):
 FORMS = {
     "unary": call_unary,
     "reduction": call_reduction,
+    "norm": call_norm,
     "binary": call_binary,
     "moment": call_moment,
     "einsum": call_einsum,

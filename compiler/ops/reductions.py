@@ -187,13 +187,13 @@ def reduction(name: str, emit, adjoint, numba=None, **kw) -> None:
     """Register the reduction ``name`` (a formula's ``name(x, axis=..., keepdims=...)``;
     ``names=()`` for one that only rules build); ``numba``: its ``NUMBA`` spelling."""
     kw.setdefault("names", (name,))
+    kw.setdefault("form", "reduction")
     prim(
         name,
         reduce_rule,
         spellings={NUMPY: emit} if numba is None else {NUMPY: emit, NUMBA: numba},
         adjoint=adjoint,
         batch=axes_batch,
-        form="reduction",
         **kw,
     )
 
@@ -262,6 +262,7 @@ reduction(
     norm_adj,
     tangent=norm_tangent,
     kinks=at_zero_output,
+    form="norm",  # np.linalg.norm(x, ord, axis, keepdims)
 )
 
 
