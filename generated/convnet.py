@@ -121,10 +121,10 @@ def _out_of_range(index, size):
 
 
 def _empty_error(function, param, seen, dim):
-    """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
+    """The ValueError for a dimension of size 0 under a reduction that needs an element."""
     return ValueError(
         f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
-        "(a mean, max, min, var or std reduces over it)"
+        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it)"
     )
 
 
@@ -369,6 +369,8 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
         )
     if _out_of_range(y, M):
         raise _index_error("convnet_loss", "y", y, M)
+    if M == 0:
+        raise _empty_error("convnet_loss", "W3", W3.shape, "M")
     if N == 0:
         raise _empty_error("convnet_loss", "X", X.shape, "N")
     # line 21: conv = relu(conv2d(X, W1, stride=1, pad=3) + b1[:, None, None])
@@ -527,6 +529,8 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
         )
     if _out_of_range(y, M):
         raise _index_error("convnet_loss", "y", y, M)
+    if M == 0:
+        raise _empty_error("convnet_loss", "W3", W3.shape, "M")
     if N == 0:
         raise _empty_error("convnet_loss", "X", X.shape, "N")
     # line 21: conv = relu(conv2d(X, W1, stride=1, pad=3) + b1[:, None, None])

@@ -111,10 +111,10 @@ def _out_of_range(index, size):
 
 
 def _empty_error(function, param, seen, dim):
-    """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
+    """The ValueError for a dimension of size 0 under a reduction that needs an element."""
     return ValueError(
         f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
-        "(a mean, max, min, var or std reduces over it)"
+        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it)"
     )
 
 

@@ -118,10 +118,10 @@ def _out_of_range(index, size):
 
 
 def _empty_error(function, param, seen, dim):
-    """The ValueError for a dimension of size 0 under a mean, max, min, var or std."""
+    """The ValueError for a dimension of size 0 under a reduction that needs an element."""
     return ValueError(
         f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
-        "(a mean, max, min, var or std reduces over it)"
+        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it)"
     )
 
 
@@ -271,6 +271,8 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     reg = _float64(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):
         raise _index_error("twolayer_loss", "y", y, C)
+    if C == 0:
+        raise _empty_error("twolayer_loss", "W2", W2.shape, "C")
     if N == 0:
         raise _empty_error("twolayer_loss", "X", X.shape, "N")
     # line 15: hidden = relu(X @ W1 + b1)
@@ -350,6 +352,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     reg = _float64(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):
         raise _index_error("twolayer_loss", "y", y, C)
+    if C == 0:
+        raise _empty_error("twolayer_loss", "W2", W2.shape, "C")
     if N == 0:
         raise _empty_error("twolayer_loss", "X", X.shape, "N")
     # line 15: hidden = relu(X @ W1 + b1)

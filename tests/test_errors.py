@@ -77,6 +77,13 @@ CASES = [
     case("axis-not-literal", "def f(M: Matrix[2, 3], x: Scalar) -> Scalar:\n"
          "    return sum(sum(M, axis=x))\n", 2, {16, 23, 28}, "axis"),
     case("axis-out-of-range", V3 + "    return sum(v, axis=1)\n", 2, {12, 19, 24}, "axis"),
+    case("axis-empty-tuple", V3 + "    return sum(v, axis=())\n", 2, 24, "axis=() names no axis"),
+    case("reduce-empty-slice", V3 + "    return max(v[:0])\n", 2, 12,
+         "max() over an axis of 0 elements"),
+    case("softmax-empty-slice", V3 + "    return sum(softmax(v[3:]))\n", 2, 16,
+         "softmax() over an axis of 0 elements"),
+    case("arange-out-of-bounds", "def f(M: Matrix[3, 4]) -> Scalar:\n"
+         "    return sum(M[arange(4), 0])\n", 2, 18, "arange(4) is out of bounds"),
     # --- shapes
     case("shape-add", "def f(a: Vector[3], b: Vector[4]) -> Scalar:\n    return sum(a + b)\n",
          2, {16, 18, 20}, "shape", "broadcast"),

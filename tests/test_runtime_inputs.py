@@ -117,6 +117,10 @@ def test_softmax_example_rejects_a_label_out_of_range():
         ("max(x)", "Vector[n]", "n"),
         ("min(x) + sum(x)", "Vector[n]", "n"),
         ("sum(mean(x, axis=1))", "Matrix[m, n]", "n"),
+        ("logsumexp(x)", "Vector[n]", "n"),
+        ("norm(x)", "Vector[n]", "n"),
+        ("sum(softmax(x))", "Vector[n]", "n"),
+        ("sum(log_softmax(x, axis=1))", "Matrix[m, n]", "n"),
     ],
 )
 def test_reduction_over_an_empty_axis(body, shape, dim):
@@ -125,6 +129,20 @@ def test_reduction_over_an_empty_axis(body, shape, dim):
     for call in every_entry(module, "f", x):
         with pytest.raises(
             ValueError, match=rf"f: parameter 'x' has shape .*{dim} must be"
+        ):
+            call()
+
+
+@pytest.mark.parametrize("body", ["mean(x[1:])", "max(x[1:])", "logsumexp(x[1:])"])
+@pytest.mark.parametrize("length", [0, 1])
+def test_reduction_over_a_slice_that_is_empty(body, length):
+    """``x[1:]`` of a vector of 0 or 1 elements is empty: named, never a value. At
+    length 0 the size ``n - 1`` is negative (the check was ``n - 1 == 0``, so ``mean``
+    returned -0.0 and ``max`` raised NumPy's unnamed error)."""
+    module = gradc.load_source(f"def f(x: Vector[n]) -> Scalar:\n    return {body}\n")
+    for call in every_entry(module, "f", np.ones(length)):
+        with pytest.raises(
+            ValueError, match=r"f: parameter 'x' has shape .*n - 1 must be"
         ):
             call()
 

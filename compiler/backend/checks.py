@@ -7,12 +7,12 @@ from __future__ import annotations
 import sympy
 
 from ..core import printer as P
-from ..core.ir import Function, reachable
+from ..core.ir import Function, index_root, reachable
 from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, canon, provably_nonnegative
 from ..ops.conv import WINDOWED, window_requirements
 from ..ops.shape_ops import index_requirements
-from .context import Ctx, index_root
+from .context import Ctx
 from .layout import LINE_LIMIT, call_lines, identifiers
 
 
@@ -214,7 +214,7 @@ def value_checks(
 ) -> list[str]:
     """Checks of input values that NumPy would report without naming the function and
     parameter (or not at all): an ``Index`` input out of range of the axis it indexes,
-    and a dimension of 0 under a ``mean``/``max``/``min`` (``Prim.needs_nonempty``)."""
+    and a dimension of 0 under a ``mean``/``max``/``softmax``... (``Prim.needs_nonempty``)."""
     lines: list[str] = []
     # Array API: Index values are not range-checked (reading them is a branch on values)
     for p, sizes in {} if ctx.xp else index_sizes(fn).items():
@@ -234,7 +234,9 @@ def value_checks(
             )
     for n, p in empty_dims(fn):
         v = names[p.name]
-        lines.append(f"if {P.dim_expr(n, dims).text} == 0:")
+        # a size computed from others (n - 1 of x[1:]) is negative where n is 0
+        empty = "== 0" if getattr(n, "is_Symbol", False) else "<= 0"
+        lines.append(f"if {P.dim_expr(n, dims).text} {empty}:")
         ctx.use("_empty_error")
         lines += call_lines(
             "    ",
@@ -275,6 +277,7 @@ def empty_dims(fn: Function) -> list[tuple]:
             continue
         shape = fn.nodes[node.args[0]].shape
         axes = node.attr("axis")
+        axes = (axes,) if isinstance(axes, int) else axes  # softmax's one axis
         for n in shape if axes is None else [shape[k] for k in axes]:
             owner = next(
                 (

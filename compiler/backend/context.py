@@ -91,10 +91,3 @@ def distinct_axis(nodes, i: int) -> int | None:
         out += e[0] == "s"
         k += 1
     return out + axis - k
-
-
-def index_root(nodes, i: int) -> int:
-    """The node an integer index array is cut from (``i`` of ``i[:, None]``), else ``i``."""
-    while nodes[i].op == "getitem" and nodes[i].dtype == "int":
-        i = nodes[i].args[0]
-    return i

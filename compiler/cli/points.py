@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..backend.checks import slice_needs
-from ..backend.context import index_root
 from ..core import printer as P
-from ..core.ir import Function, format_attr, reachable
+from ..core.ir import Function, format_attr, index_root, reachable
 from ..core.shapes import as_inequality, dim_symbol
 from ..ops.conv import WINDOWED
 from .errors import InputError

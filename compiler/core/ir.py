@@ -433,6 +433,13 @@ def reachable(
     return seen
 
 
+def index_root(nodes, i: int) -> int:
+    """The node an integer index array is cut from (``i`` of ``i[:, None]``), else ``i``."""
+    while nodes[i].op == "getitem" and nodes[i].dtype == "int":
+        i = nodes[i].args[0]
+    return i
+
+
 def run_body(body: tuple, inputs: list, apply: Callable):
     """The one walk over a fused node's body (entries ``(op, args, attrs)`` in order, an
     ``input`` entry standing for ``inputs[k]``): ``apply(op, values, attrs)`` gives each

@@ -43,6 +43,10 @@ def read_axis(node, scope: Scope, ndim: int, allow_none=True):
     ):
         return None
     items = node.elts if isinstance(node, ast.Tuple) else [node]
+    if not items:  # NumPy's axis=() reduces over no axis: a sum is x itself
+        raise scope.src.error(
+            node, "axis=() names no axis: give one or more axes, or leave the call out"
+        )
     vals = []
     for it in items:
         if not is_int_literal(it):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.prim import PRIMS
 from ..core.shapes import size
 from .arguments import kwarg, read_axis, read_bool, read_ddof
 from .scope import emit, value
@@ -23,9 +24,21 @@ def call_reduction(node, scope, name):
     nd = len(scope.b.shape(x))
     axis = read_axis(kwarg(node, "axis", 1, None), scope, nd)
     keep = read_bool(kwarg(node, "keepdims", 2, None), scope)
+    nonempty(node, scope, name, scope.b.shape(x), axis)
     if axis is not None and len(axis) == nd and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
+
+
+def nonempty(node, scope, name: str, shape: tuple, axis) -> None:
+    """Refuse a reduction that needs an element (``Prim.needs_nonempty``: a mean, a max,
+    a softmax's shift) over an axis of a known size 0 (``max(x[:0])``). A size that depends
+    on the inputs is checked by the emitted code (``backend/checks.py``)."""
+    sizes = shape if axis is None else [shape[k] for k in axis]
+    if PRIMS[name].needs_nonempty and 0 in [d for d in sizes if isinstance(d, int)]:
+        raise scope.src.error(
+            node, f"{name}() over an axis of 0 elements: it needs at least one"
+        )
 
 
 def call_norm(node, scope, name):
@@ -47,6 +60,7 @@ def call_norm(node, scope, name):
     ord_node = kwarg(node, "ord", 1, None)
     if ord_node is not None:
         check_ord(ord_node, nd if axis is None else len(axis), node, scope)
+    nonempty(node, scope, name, scope.b.shape(x), axis)
     if axis is not None and len(axis) == nd and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
@@ -125,6 +139,7 @@ def call_softmax(node, scope, name):
     )
     if axis is None or len(axis) != 1:
         raise scope.src.error(node, f"{name}() takes a single axis")
+    nonempty(node, scope, name, scope.b.shape(x), axis)
     return emit(scope, node, name, x, axis=axis[0])
 
 

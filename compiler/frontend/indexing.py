@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.ir import index_root
 from ..core.shapes import canon
 from .calls import call_name
 from .dimensions import dim_expression, index_int, is_int_literal
@@ -16,7 +17,26 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     ``getitem`` node whose ``index`` spec lists them (``a`` items point at the arrays)."""
     x = indexed_value(node.value, scope)
     spec, arrays = index_items(node.slice, scope, scope.b[x].dtype == "int")
+    items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+    arange_in_bounds(scope.b.shape(x), spec, arrays, items, scope)
     return emit(scope, node, "getitem", x, *arrays, index=spec)
+
+
+def arange_in_bounds(src: tuple, spec: tuple, arrays: list, items: list, scope) -> None:
+    """Refuse an ``arange(k)`` index (or one cut from it: ``arange(k)[:, None]``) longer
+    than the axis it indexes when both sizes are known (NumPy's IndexError). A size that
+    depends on the inputs is checked by the emitted code (``backend/checks.py``)."""
+    axis = 0
+    for e, it in zip(spec, items):
+        if e[0] == "a" and axis < len(src):
+            root = scope.b[index_root(scope.b, arrays[e[1] - 1])]
+            k = root.attr("n") if root.op == "arange" else None
+            if isinstance(k, int) and isinstance(src[axis], int) and k > src[axis]:
+                raise scope.src.error(
+                    it,
+                    f"arange({k}) is out of bounds for an axis of size {src[axis]}",
+                )
+        axis += e[0] != "n"
 
 
 def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[int]]:

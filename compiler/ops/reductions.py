@@ -200,7 +200,8 @@ def reduction(name: str, emit, adjoint, numba=None, **kw) -> None:
 
 # Reductions that need a non-empty reduced axis (``needs_nonempty``): ``mean`` divides by
 # its size (0 / 0, a ZeroDivisionError on floats), ``max`` and ``min`` have no identity
-# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``.
+# (NumPy raises); ``var`` and ``std`` divide by ``N - ddof``; ``logsumexp``, ``softmax``,
+# ``log_softmax`` and ``norm`` subtract or divide by a max.
 reduction(
     "sum",
     sum_emit,
@@ -243,6 +244,7 @@ reduction(
     helper_reduction("_logsumexp"),
     logsumexp_adj,
     tangent=logsumexp_tangent,
+    needs_nonempty=True,  # its shift is a max
 )
 # the shift logsumexp subtracts (``logsumexp_parts``); it cancels, so no gradient flows
 # and its tangent is zero. Internal: not a formula function (its gradient is not max's)
@@ -254,6 +256,7 @@ reduction(
     names=(),
     numba=nb.max_shift_emit,
     numba_when=nb.whole_or_rows,
+    needs_nonempty=True,
 )
 # ``_norm``: np.linalg.norm's value, scaled by max |x| where the squares over- or underflow
 reduction(
@@ -263,6 +266,7 @@ reduction(
     tangent=norm_tangent,
     kinks=at_zero_output,
     form="norm",  # np.linalg.norm(x, ord, axis, keepdims)
+    needs_nonempty=True,  # scaled by max |x|
 )
 
 
@@ -419,6 +423,7 @@ prim(
     names=("softmax",),
     form="softmax",
     batch=axis_batch,
+    needs_nonempty=True,  # shifted by the max
     libm_calls=1,
 )
 prim(
@@ -434,5 +439,6 @@ prim(
     names=("log_softmax",),
     form="softmax",
     batch=axis_batch,
+    needs_nonempty=True,  # shifted by the max
     libm_calls=2,
 )
