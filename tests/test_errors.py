@@ -82,6 +82,19 @@ CASES = [
          "max() over an axis of 0 elements"),
     case("softmax-empty-slice", V3 + "    return sum(softmax(v[3:]))\n", 2, 16,
          "softmax() over an axis of 0 elements"),
+    case("loop-index-out-of-bounds", "def f(x: Vector[4]) -> Scalar:\n    h = 0.0\n"
+         "    for t in range(5):\n        h = h + x[t]\n    return h\n", 4, 19,
+         "index t is 4 at t = 4: out of bounds for a dimension of size 4"),
+    case("loop-index-below", "def f(x: Vector[4]) -> Scalar:\n    h = 0.0\n"
+         "    for t in range(3, -1, -1):\n        h = h + x[t - 5]\n    return h\n", 4, 19,
+         "index t - 5 is -5 at t = 0"),
+    case("loop-nested-index", "def f(M: Matrix[3, 4]) -> Scalar:\n    h = 0.0\n"
+         "    for i in range(3):\n        for j in range(3):\n"
+         "            h = h + M[i, i + j]\n    return h\n", 5, 26,
+         "index i + j is 4 at i = 2, j = 2"),
+    case("loop-item-assignment", "def f(x: Vector[4]) -> Scalar:\n    a = zeros((4,))\n"
+         "    for t in range(4):\n        a[t + 1] = x[t]\n    return sum(a)\n", 4, 11,
+         "index t + 1 is 4 at t = 3"),
     case("arange-out-of-bounds", "def f(M: Matrix[3, 4]) -> Scalar:\n"
          "    return sum(M[arange(4), 0])\n", 2, 18, "arange(4) is out of bounds"),
     # --- shapes

@@ -19,7 +19,51 @@ def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
     spec, arrays = index_items(node.slice, scope, scope.b[x].dtype == "int")
     items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
     arange_in_bounds(scope.b.shape(x), spec, arrays, items, scope)
+    loop_indices_in_bounds(scope.b.shape(x), spec, items, scope)
     return emit(scope, node, "getitem", x, *arrays, index=spec)
+
+
+def loop_indices_in_bounds(src: tuple, spec: tuple, items: list, scope) -> None:
+    """Refuse an index of loop variables (``x[t + 1]``) that leaves an axis of known size
+    at some iteration of loops whose ranges are known (NumPy's IndexError, raised
+    mid-loop, which names no parameter). The index is checked where each loop variable
+    takes its first and its last value (exact for the sums and multiples of ``+ - *``)."""
+    ranges = getattr(scope, "ranges", {})
+    axis = 0
+    for e, it in zip(spec, items):
+        n = src[axis] if axis < len(src) else None
+        if e[0] == "i" and isinstance(n, int) and not isinstance(e[1], int):
+            for at, k in index_extremes(e[1], ranges):
+                if not -n <= k < n:
+                    where = ", ".join(f"{v} = {t}" for v, t in at)
+                    raise scope.src.error(
+                        it,
+                        f"index {ast.unparse(it)} is {k} at {where}: out of bounds "
+                        f"for a dimension of size {n}",
+                    )
+        axis += e[0] != "n"
+
+
+def index_extremes(index, ranges: dict) -> list[tuple]:
+    """``(assignment, value)`` of ``index`` (a SymPy expression of loop variables) at each
+    corner of the loop variables' first and last values, when every range is of known
+    ints and runs at least once; else none."""
+    corners: list[tuple] = [()]
+    for sym in sorted(index.free_symbols, key=str):
+        r = ranges.get(str(sym))
+        if r is None or not all(isinstance(v, int) for v in r):
+            return []
+        values = range(*r)
+        if not values:
+            return []
+        corners = [c + ((sym, t),) for c in corners for t in (values[0], values[-1])]
+    out = []
+    for c in corners:
+        k = index.subs(dict(c))
+        if not k.is_Integer:
+            return []
+        out.append((tuple((str(s), t) for s, t in c), int(k)))
+    return out
 
 
 def arange_in_bounds(src: tuple, spec: tuple, arrays: list, items: list, scope) -> None:

@@ -24,7 +24,7 @@ from ..rewrite import make_rewriter
 from .arguments import arity
 from .calls import BUILTIN_CALLS
 from .dimensions import is_int_literal
-from .indexing import index_items
+from .indexing import index_items, loop_indices_in_bounds
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
 from .source import Source
@@ -164,6 +164,7 @@ def lower_for(stmt: ast.For, scope: Scope) -> None:
         scope, b=bb, env={}, dims={**scope.dims, var: loop_symbol(var)}
     )
     inner.parameters = parameters  # carried names that are still parameters
+    inner.ranges = {**getattr(scope, "ranges", {}), var: (start, stop, step)}
     captures: dict[int, int] = {}  # body param -> outer node
     for name, outer in scope.env.items():
         node = scope.b[outer]
@@ -294,6 +295,10 @@ def lower_setitem(stmt, scope: Scope) -> None:
         add = True
     with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
         spec, arrays = index_items(target.slice, scope)
+        items = (
+            target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+        )
+        loop_indices_in_bounds(node.shape, spec, items, scope)
         if arrays:
             raise src.error(
                 target.slice,
