@@ -35,6 +35,9 @@ def _numeric(value, function, param):
             raise OverflowError(big + " for float64") from None
     if arr is None or arr.dtype.kind not in "biuf":
         kind = type(value).__name__
+        if arr is not None and arr.ndim:  # what an array or a list holds: complex128
+            held = {"U": "str", "S": "bytes"}.get(arr.dtype.kind, str(arr.dtype))
+            kind = f"{held} values"
         raise TypeError(f"{function}: parameter '{param}' must be numeric, not {kind}")
     return arr.astype(np.float64, copy=False)
 

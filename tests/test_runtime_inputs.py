@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -185,6 +186,26 @@ def test_non_numeric_still_a_type_error():
     module = gradc.load_source("def f(x: Scalar) -> Scalar:\n    return x * 2\n")
     with pytest.raises(TypeError, match="f: parameter 'x' must be numeric, not str"):
         module.f("1")
+
+
+@pytest.mark.parametrize(
+    "value, held",
+    [
+        (np.array([1j, 2.0]), "complex128 values"),
+        ([1j, 2.0], "complex128 values"),
+        (["a", "b"], "str values"),
+        ([None, 1.0], "object values"),
+        (np.zeros(2, dtype="datetime64[s]"), "datetime64[s] values"),
+    ],
+)
+def test_a_non_numeric_array_names_what_it_holds(value, held):
+    """An array or list of complex numbers, strings or objects: the message says what it
+    holds (it said "not ndarray" or "not list", which are accepted types)."""
+    module = gradc.load_source("def f(x: Vector[n]) -> Scalar:\n    return sum(x)\n")
+    with pytest.raises(
+        TypeError, match=rf"f: parameter 'x' must be numeric, not {re.escape(held)}$"
+    ):
+        module.f(value)
 
 
 def test_index_too_large_for_int64():
