@@ -205,3 +205,44 @@ def _same_code(a: str, b: str) -> bool:
         ]
 
     return code(a) == code(b)
+
+
+@pytest.mark.parametrize("point", POINTS, ids=[f"at{p}" for p in POINTS])
+@pytest.mark.parametrize(
+    "expr",
+    [sp.sign(x) * x**2 + y, sp.atan2(y, x) * x, sp.atan2(x**2 + 1, y) + sp.sign(y - x)],
+    ids=["sign", "atan2", "both"],
+)
+def test_sign_and_atan2_are_read(expr, point):
+    """``sympy.sign`` and ``sympy.atan2`` are the ops of those names (they were refused
+    as unsupported SymPy operations); gradients against ``sympy.diff`` (sign's is 0
+    away from 0, as SymPy's ``2 DiracDelta``)."""
+    mod = gradc.load_sympy(expr, [x, y])
+    rx, ry = sp.symbols("x y", real=True)  # SymPy differentiates sign only of reals
+    real = expr.subs({x: rx, y: ry})
+    grads = [sp.diff(real, v).replace(sp.DiracDelta, lambda *a: 0) for v in (rx, ry)]
+    assert not any(g.has(sp.Derivative) for g in grads), grads
+    ref = sp.lambdify([rx, ry], [real, *grads], modules="math")
+    value, dx, dy = ref(*point)
+    v2, g2 = mod.f_value_and_grad(*point)
+    np.testing.assert_allclose(v2, value, rtol=RTOL, atol=0)
+    np.testing.assert_allclose(g2, [dx, dy], rtol=RTOL, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "expr, at, want",
+    [
+        (sp.Gt(x, y), (0.7, 0.5), 1.0),
+        (sp.Gt(x, y), (0.5, 0.7), 0.0),
+        (sp.And(x > 0, y > 0), (0.7, -0.5), 0.0),
+        (sp.Or(x > 0, y > 0), (0.7, -0.5), 1.0),
+    ],
+)
+def test_a_comparison_is_a_number(expr, at, want):
+    """A comparison or a logical combination of comparisons as the whole expression is
+    1.0 where it holds, else 0.0, as a comparison in a formula file (it returned a
+    Python bool); its gradient is 0."""
+    mod = gradc.load_sympy(expr, [x, y])
+    value, grads = mod.f_value_and_grad(*at)
+    assert type(value) is float and value == want
+    assert grads == (0.0, 0.0)

@@ -20,6 +20,7 @@ from ..errors import FormulaError
 from ..rewrite import make_rewriter
 from ..symbolic.convert import (
     FUNCTIONS,
+    INPUT_FUNCTIONS,
     PIECEWISE_OTHERWISE,
     RELATIONS,
     build,
@@ -113,6 +114,8 @@ def node_problem(e, inputs, known=frozenset()) -> str | None:
         return None
     if any(isinstance(e, cls) and len(e.args) == 1 for cls in FUNCTIONS):
         return None
+    if type(e) in INPUT_FUNCTIONS:
+        return None
     return f"unsupported SymPy operation {e.func.__name__}"
 
 
@@ -174,6 +177,8 @@ def lower_sympy(expr, inputs, *, wrt=None, name: str = "f", fuse: bool = True):
     check_supported(expr, inputs, dims)
     lowered = share_transposes(expr, subexpressions(expr))
     out = build(b, lowered, memo, printed=True)  # as its printed text reads
+    if b[out].dtype == "bool":  # x > y: a number, 1.0 where it holds (as in a formula)
+        out = b.emit("where", out, b.const(1.0), b.const(0.0))
     if b.shape(out) == (1, 1):  # a 1x1 matrix result (x.T*A*x) is its element
         out = b.emit("getitem", out, index=ELEMENT)
     b.name(out, "out")  # as the text frontend names a returned expression

@@ -11,6 +11,7 @@ from functools import partial
 import sympy
 
 from ..core.ir import Builder
+from ..core.prim import PRIMS
 from ..errors import FormulaError
 from .body import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
 from .matrices import (
@@ -21,6 +22,16 @@ from .matrices import (
 )
 
 FUNCTIONS = OP_OF  # abs reads back from sympy.Abs (its record's sym_read)
+#: the other ops whose record names a SymPy function: read in a SymPy input (``sign``,
+#: ``atan2``), never in a derivative SymPy takes during fusion, which ``convertible``
+#: refuses (SymPy's ``sign`` there is the derivative of ``Abs``, at 0 not gradc's)
+INPUT_FUNCTIONS = {
+    p.sym: name
+    for name, p in PRIMS.items()
+    if isinstance(p.sym, type)
+    and issubclass(p.sym, sympy.Function)
+    and p.sym not in OP_OF
+}
 # Conditions of a Piecewise, as the comparison and logic ops of the graph.
 RELATIONS = {
     sympy.StrictLessThan: "lt",
@@ -99,6 +110,8 @@ def convert(b: Builder, e, memo, printed: bool = False) -> int:
     for cls, op in FUNCTIONS.items():
         if isinstance(e, cls) and len(e.args) == 1:
             return b.emit(op, memo[e.args[0]])
+    if type(e) in INPUT_FUNCTIONS:
+        return b.emit(INPUT_FUNCTIONS[type(e)], *(memo[a] for a in e.args))
     raise error(f"unsupported SymPy operation {type(e).__name__}")
 
 
