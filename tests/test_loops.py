@@ -531,3 +531,74 @@ def test_a_loop_that_runs_no_iteration():
     np.testing.assert_array_equal(grad, [0.0, 0.0, 0.0])
     x = np.linspace(0.1, 0.8, 8)
     assert_fd_close([m.f_grad(x)], central_diff_grad(m.f, [x], [0]))
+
+
+LOOP_READS = (
+    "def f(x: Vector[n], M: Matrix[m, k], y: Vector[T]) -> Scalar:\n"
+    "    h = 0.0\n"
+    "    for t in range(T - 1, -1, -1):\n"
+    "        h = h * 0.5 + x[t + 1] * y[t]\n"
+    "    for i in range(m):\n"
+    "        h = h + M[i, 0] * x[2 - i]\n"
+    "    return h\n"
+)
+
+
+def loop_reads_numpy(x, M, y):
+    """``LOOP_READS`` as a Python loop over NumPy (its own IndexError where it leaves)."""
+    h = 0.0
+    for t in range(len(y) - 1, -1, -1):
+        h = h * 0.5 + x[t + 1] * y[t]
+    for i in range(M.shape[0]):
+        h = h + M[i, 0] * x[2 - i]
+    return h
+
+
+@pytest.mark.parametrize(
+    "n, m, T, ok",
+    [
+        (5, 2, 4, True),
+        (4, 2, 4, False),  # x[t + 1] reads x[4] at t = T - 1
+        (5, 5, 4, True),  # x[2 - i] reads x[-2] at i = 4: from the end, as NumPy
+        (5, 8, 4, True),  # x[2 - i] reads x[-5] at i = 7, the first element
+        (5, 9, 4, False),  # x[2 - i] reads x[-6] at i = 8
+        (3, 1, 2, True),
+    ],
+)
+def test_an_index_in_a_loop_is_checked_against_named_sizes(n, m, T, ok):
+    """Where the axis or the range has a named size, the input checks refuse sizes at
+    which a loop would read outside an axis, with a ValueError naming a parameter (a
+    NumPy IndexError mid-loop before); elsewhere the value is the Python loop's."""
+    mod = gradc.load_source(LOOP_READS)
+    rng = np.random.default_rng(n * 100 + m * 10 + T)
+    x, M, y = (
+        rng.standard_normal(n),
+        rng.standard_normal((m, 3)),
+        rng.standard_normal(T),
+    )
+    if ok:
+        value, grads = mod.f_value_and_grad(x, M, y)
+        np.testing.assert_allclose(value, loop_reads_numpy(x, M, y), rtol=1e-14)
+        fd = central_diff_grad(mod.f, [x, M, y], [0, 1, 2])
+        assert_fd_close(list(grads), fd)
+        return
+    with pytest.raises(IndexError):
+        loop_reads_numpy(x, M, y)
+    with pytest.raises(
+        ValueError,
+        match=r"f: parameter '(x|M|y)' has shape .* \(an index in a loop on line [46] needs it\)",
+    ):
+        mod.f_value_and_grad(x, M, y)
+
+
+def test_a_loop_over_its_own_axis_needs_no_check():
+    """``x[t]`` in ``for t in range(T)`` of ``x: Vector[T]`` holds for every size: no
+    check is emitted (the examples' recurrent networks read so)."""
+    text = (
+        "def f(x: Vector[T]) -> Scalar:\n"
+        "    h = 0.0\n"
+        "    for t in range(T):\n"
+        "        h = tanh(h + x[t] * x[T - 1 - t])\n"
+        "    return h\n"
+    )
+    assert "an index in a loop" not in gradc.compile_source(text)
