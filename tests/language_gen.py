@@ -235,11 +235,32 @@ def fam_arith(g: Gen) -> Expr:
     g.tag(f"arith-rank{ra}{rb}", "arith")
     if op == "/":
         a, b = g.input(sa), g.input(sb, "pos")
-        return Expr(f"{a.text} / {b.text}", bshape(sa, sb))
+        return Expr(spell_operator(g, a.text, op, b.text), bshape(sa, sb))
     if op == "**":
         return fam_pow(g, sa, sb)
     a, b = g.input(sa), g.input(sb)
-    return Expr(f"{a.text} {op} {b.text}", bshape(sa, sb))
+    return Expr(spell_operator(g, a.text, op, b.text), bshape(sa, sb))
+
+
+#: NumPy's functions for the operators (``np.multiply(a, b)`` is ``a * b``)
+NUMPY_SPELLINGS = {
+    "+": ["np.add"],
+    "-": ["np.subtract"],
+    "*": ["np.multiply"],
+    "/": ["np.divide", "np.true_divide"],
+    "@": ["np.matmul", "numpy.matmul"],
+}
+
+
+def spell_operator(g: Gen, a: str, op: str, b: str) -> str:
+    """``a op b``, or now and then NumPy's function for ``op`` (``np.multiply(a, b)``;
+    ``np.negative`` of a negated right operand for ``-``)."""
+    if g.r.random() >= 0.15:
+        return f"{a} {op} {b}"
+    g.tag("numpy-operator")
+    if op == "-" and g.r.random() < 0.3:
+        return f"np.add({a}, np.negative({b}))"
+    return f"{g.r.choice(NUMPY_SPELLINGS[op])}({a}, {b})"
 
 
 def fam_pow(g: Gen, sa=None, sb=None) -> Expr:
@@ -291,7 +312,7 @@ def fam_matmul(g: Gen) -> Expr:
         g.tag("dot")
         if ra <= 2 and rb <= 2:
             return Expr(f"dot({a.text}, {c.text})", out)
-    return Expr(f"{a.text} @ {c.text}", out)
+    return Expr(spell_operator(g, a.text, "@", c.text), out)
 
 
 def fam_unary(g: Gen) -> Expr:

@@ -37,6 +37,16 @@ ELEMENTWISE = {
     "erf": np.vectorize(math.erf, otypes=[float]),
 }
 REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp", "norm"}
+#: NumPy's functions for the binary operators, as the operators' syntax
+OPERATOR_FUNCTIONS = {
+    "add": ast.Add,
+    "subtract": ast.Sub,
+    "multiply": ast.Mult,
+    "divide": ast.Div,
+    "true_divide": ast.Div,
+    "power": ast.Pow,
+    "matmul": ast.MatMult,
+}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 KINK_GAP = 1e-6
 
@@ -277,6 +287,9 @@ class FormulaReference:
                 out.append(v if isinstance(v, np.ndarray) else int(v))
         return tuple(out)
 
+    def _op_negative(self, args, kw, rec):
+        return np.negative(np.asarray(args[0], dtype=float))
+
     def _binop(self, op, a, b, rec: Run):
         """Arithmetic with NumPy broadcasting; ``@`` is ``np.matmul``."""
         if isinstance(op, ast.Add):
@@ -360,6 +373,8 @@ class FormulaReference:
                 )
                 return out
             return self._reduce(name, args[0], axis, keepdims, rec)
+        if name in OPERATOR_FUNCTIONS:  # np.multiply(a, b): a * b
+            return self._binop(OPERATOR_FUNCTIONS[name](), *args, rec)
         if name in REDUCTIONS:
             axis = kw.get("axis", args[1] if len(args) > 1 else None)
             return self._reduce(name, args[0], axis, kw.get("keepdims", False), rec)

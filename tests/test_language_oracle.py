@@ -64,6 +64,7 @@ SENTINEL_FAMILIES = (
     "slice-negative-step",
     "clip-inverted",
     "clip-one-sided",
+    "numpy-operator",
     "clip-keywords",
     "matmul-batched",
     "result-alias",

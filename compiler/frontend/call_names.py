@@ -38,6 +38,27 @@ CALL_NAMES = frozenset(
 )  # fmt: skip
 
 
+#: NumPy's functions for Python's operators, taken with an ``np.``/``numpy.`` prefix only
+#: (``np.multiply(a, b)`` is ``a * b``; a bare ``multiply`` stays free for a formula's own
+#: function): the operator each is (``calls.numpy_operator`` lowers them)
+NUMPY_OPERATORS = {
+    "add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/",
+    "power": "**", "matmul": "@", "negative": "-",
+}  # fmt: skip
+
+
+def unknown_text(name: str, candidates) -> str:
+    """The message for a call of the unknown function ``name`` (bare, not ``np.name``):
+    NumPy's name of an operator says how to write it, else a guess among ``candidates``."""
+    op = NUMPY_OPERATORS.get(name)
+    if op is not None:
+        return (
+            f"unknown function '{name}'; write the operator {op} or NumPy's "
+            f"`np.{name}(...)`"
+        )
+    return f"unknown function '{name}'" + did_you_mean(name, candidates)
+
+
 def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
     """The error for the first call of an unknown function in the exported functions of
     ``tree``, as the frontend words it, or None (also when the frontend would stop at
@@ -107,7 +128,8 @@ def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | boo
         if name is None:
             return None  # a method, math.exp(x), f(x)(y): another error first
         module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
-        if name not in (CALL_NAMES | {"arange"} if module else callable_names):
+        known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys()
+        if name not in (known if module else callable_names):
             return unknown_error(node, name, src, callable_names)
     return False
 
@@ -150,6 +172,4 @@ def unknown_error(
             f"unknown function '{ast.unparse(f)[:60]}'"
             + did_you_mean(name, CALL_NAMES),
         )
-    return src.error(
-        f, f"unknown function '{name}'" + did_you_mean(name, callable_names)
-    )
+    return src.error(f, unknown_text(name, callable_names))

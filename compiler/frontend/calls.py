@@ -9,6 +9,7 @@ from ..errors import FormulaError
 from ..ops import surface_names
 from .arguments import arity
 from .axis_calls import call_moment, call_norm, call_reduction, call_softmax
+from .call_names import NUMPY_OPERATORS, unknown_text
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -127,10 +128,36 @@ def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
             f"'{name}' is defined below, on line {later.lineno}: "
             "define it above its first use",
         )
-    return scope.src.error(
-        node.func,
-        f"unknown function '{name}'" + did_you_mean(name, callable_names(scope)),
-    )
+    return scope.src.error(node.func, unknown_text(name, callable_names(scope)))
+
+
+#: the syntax of the operators ``call_names.NUMPY_OPERATORS`` names (unary: ``negative``)
+OPERATOR_SYNTAX = {
+    "+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow,
+    "@": ast.MatMult,
+}  # fmt: skip
+
+
+def numpy_operator(node: ast.Call, scope: Scope):
+    """``np.multiply(a, b)`` as the syntax tree of ``a * b`` at the call's place
+    (``np.negative(a)``: ``-a``), so it is lowered as the operator is; None for a call
+    of anything else."""
+    f = node.func
+    if not (
+        isinstance(f, ast.Attribute)
+        and isinstance(f.value, ast.Name)
+        and f.value.id in ("np", "numpy")
+        and f.attr in NUMPY_OPERATORS
+    ):
+        return None
+    unary = f.attr == "negative"
+    arity(node, scope, f"{f.value.id}.{f.attr}", 1 if unary else 2)
+    if unary:
+        tree = ast.UnaryOp(ast.USub(), node.args[0])
+    else:
+        op = OPERATOR_SYNTAX[NUMPY_OPERATORS[f.attr]]()
+        tree = ast.BinOp(node.args[0], op, node.args[1])
+    return ast.copy_location(tree, node)
 
 
 def call_unary(node, scope, name):

@@ -14,8 +14,8 @@ from ..errors import ShapeError
 from ..symbolic.body import FUSIBLE, freeze_body
 from ..symbolic.convert import derivable
 from .annotations import declare_dims, read_type
-from .calls import BUILTIN_CALLS, call_name, unknown_function
-from .scope import Scope, Signature, emit, value
+from .calls import BUILTIN_CALLS, call_name, numpy_operator, unknown_function
+from .scope import Scope, Signature, emit, expr, value
 from .statements import lower_body
 
 
@@ -25,6 +25,9 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
     name = call_name(node, scope)
     if isinstance(node.func, ast.Name) and name in scope.funcs:
         return inline_call(node, scope.funcs[name], scope)
+    operator = numpy_operator(node, scope)  # np.multiply(a, b): a * b
+    if operator is not None:
+        return expr(operator, scope)
     lower = BUILTIN_CALLS.get(name)
     if lower is None:
         if name == "arange":
