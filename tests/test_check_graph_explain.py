@@ -202,6 +202,22 @@ def test_explain_tensors_index_and_ascii_terminal(mix):
     assert "∂" not in done.stdout  # an ASCII terminal gets ASCII notation
 
 
+def test_explain_names_a_mask_a_condition(tmp_path):
+    """A ``where``'s mask gets no gradient because it is a condition, not an integer
+    input (it said "integer input" for ``p < 1e-12``)."""
+    path = tmp_path / "clipped.grad"
+    path.write_text(
+        "def f(p: Vector[n], y: Vector[n]) -> Scalar:\n"
+        "    return -mean(y * log(np.clip(p, 1e-12, None)))\n"
+    )
+    done = run("explain", path, "--at", "p=[0.5,0.0],y=[1,2]")
+    assert done.returncode == 0, done.stderr
+    text = squash(done.stdout)
+    assert "%3 = p < 1e-12 = [False, True]" in text, text
+    assert "to %3: no gradient (a condition)" in text, text
+    assert "integer input" not in text
+
+
 def test_explain_without_at_draws_and_prints_the_seed():
     done = run(
         "explain", LECTURE, "--function", "sq_norm", "--seed", "7", "--dims", "n=2"

@@ -32,7 +32,9 @@ class Edge:
 
     pos: int
     arg: int
-    reason: str | None = None  # why no gradient flows ('integer input', ...)
+    reason: str | None = (
+        None  # why no gradient flows ('integer input', 'a condition', ...)
+    )
     rule: str = ""  # the downstream gradient as code, in terms of the upstream name
     local_text: str | None = None  # the local gradient as code (scalar nodes)
     local: object = None  # its value (scalar nodes, and elementwise ones: entrywise)
@@ -205,8 +207,10 @@ class TraceReader:
         arg = fn.nodes[a]
         if arg.op in ("const", "dim", "arange"):
             return Edge(pos, a, "constant")
-        if arg.dtype != "float":
-            return Edge(pos, a, "integer input")
+        if arg.dtype != "float":  # a where's mask (bool) or an index (int)
+            return Edge(
+                pos, a, "a condition" if arg.dtype == "bool" else "integer input"
+            )
         term = self.sent.get((i, pos))
         if term is None:
             return (
