@@ -30,10 +30,17 @@ UNARY_FREE = [
     "neg",
     "erf",
     "sign",
+    "arctan",
+    "sinh",
+    "cosh",
+    "arcsinh",
 ]
-UNARY_POS = ["log", "sqrt", "log1p"]
+UNARY_POS = ["log", "sqrt", "log1p", "log2", "log10"]
 UNARY_SMALL = ["tan"]
-UNARY_ALL = UNARY_FREE + UNARY_POS + UNARY_SMALL
+#: functions of -1 < x < 1, given 0.8 tanh of their argument (their slopes are infinite
+#: at +-1)
+UNARY_UNIT = ["arcsin", "arccos"]
+UNARY_ALL = UNARY_FREE + UNARY_POS + UNARY_SMALL + UNARY_UNIT
 COLLIDING_NAMES = [
     "d_x",
     "cache",
@@ -202,6 +209,8 @@ class Gen:
             arg = f"(1.5 + tanh({arg}))"
         if op in UNARY_SMALL:
             arg = f"tanh({arg})"
+        if op in UNARY_UNIT:
+            arg = f"0.8 * tanh({arg})"
         if op == "neg":
             return Expr(f"-({arg})", e.shape, dims=e.dims)
         dom = "pos" if op in ("exp", "sigmoid") else "free"
@@ -594,7 +603,9 @@ def fam_shape(g: Gen) -> Expr:
         x = g.input(g.shape(g.r.randint(0, 2)))
         pos = g.r.randint(0, len(x.shape))
         idx = [":"] * len(x.shape)
-        idx.insert(pos, "None")
+        idx.insert(pos, "None" if g.r.random() < 0.8 else "np.newaxis")
+        if "np.newaxis" in idx:
+            g.tag("np-newaxis")
         new = list(x.shape)
         new.insert(pos, 1)
         dims = list(g.dims_of(x))

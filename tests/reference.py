@@ -35,6 +35,14 @@ ELEMENTWISE = {
     "tan": np.tan,
     "tanh": np.tanh,
     "erf": np.vectorize(math.erf, otypes=[float]),
+    "arcsin": np.arcsin,
+    "arccos": np.arccos,
+    "arctan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "arcsinh": np.arcsinh,
+    "log2": np.log2,
+    "log10": np.log10,
 }
 REDUCTIONS = {"sum", "mean", "max", "min", "logsumexp", "norm"}
 #: NumPy's functions for the binary operators, as the operators' syntax
@@ -281,6 +289,8 @@ class FormulaReference:
                 ]
                 out.append(slice(*parts))
             elif isinstance(e, ast.Constant) and e.value is None:
+                out.append(None)
+            elif isinstance(e, ast.Attribute) and e.attr == "newaxis":  # np.newaxis
                 out.append(None)
             else:
                 v = self._eval(e, scope, rec)

@@ -16,7 +16,9 @@ OPS = """
 def unary(x: Vector[n]) -> Scalar:
     a = exp(x) + log(abs(x) + 1) + log1p(x * x) + expm1(x) + sqrt(x * x + 1)
     b = square(x) + sin(x) * cos(x) + tan(x / 4) + tanh(x) + sigmoid(x) + softplus(x)
-    return sum(a * b + relu(x) * sign(x) + arctan2(x, x * x + 1))
+    c = arcsin(0.5 * tanh(x)) + arccos(0.5 * tanh(x)) * arctan(x) + arcsinh(x)
+    d = sinh(x / 4) * cosh(x / 4) + log2(x * x + 1) + log10(x * x + 2)
+    return sum(a * b + relu(x) * sign(x) + arctan2(x, x * x + 1) + c * d)
 
 
 def binary(x: Vector[n], y: Vector[n], s: Scalar) -> Scalar:

@@ -145,6 +145,16 @@ MESSAGES = [
         "did you mean `sigmoid`?"),
     msg("logsumexpp", "def f(v: Vector[3]) -> Scalar:\n    return logsumexpp(v)\n", 2, 12,
         "did you mean `logsumexp`?"),
+    # NumPy 2's and math's short names: the formula's long name, not the closest spelling
+    msg("np-asin", H + "    return np.asin(x)\n", 2, 12, "unknown function 'np.asin'",
+        "did you mean `arcsin`?"),
+    msg("asin", H + "    return asin(x) + x\n", 2, 12, "unknown function 'asin'",
+        "did you mean `arcsin`?"),
+    msg("math-atan2", H + "    return math.atan2(x, y)\n", 2, 12,
+        "unknown function 'math.atan2'", "did you mean `arctan2`?"),
+    msg("np-asinh", H + "    return np.asinh(x)\n", 2, 12, "did you mean `arcsinh`?"),
+    msg("sinh-redefined", "@fuse\ndef sinh(x: Scalar) -> Scalar:\n    return x\n\n\n"
+        + H + "    return sinh(x)\n", 2, 1, "'sinh' is a built-in name"),
     # an operation only rewrites build (logsumexp's shift) is not a formula function
     msg("internal-op", "def f(v: Vector[3]) -> Scalar:\n    return sum(max_shift(v) * v)\n",
         2, 16, "unknown function 'max_shift'"),

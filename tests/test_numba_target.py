@@ -238,7 +238,7 @@ def test_numba_golden_file_is_current():
 
 UNARY = (
     "exp log log1p expm1 sqrt square abs sin cos tan tanh sigmoid softplus relu sign "
-    "erf"
+    "erf arctan sinh cosh arcsinh log2 log10"
 ).split()
 
 
@@ -253,8 +253,11 @@ def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(n):
         "    b2 = where(x > y, x / y, y ** 3) + x ** y",
         "    b3 = clip(x, y, 1.0) * x + where(x >= y, x, 0) - where(x <= y, y, 0)",
         "    b4 = where(x != y, x ** 2, 0) + where(x == 0, 1, x) ** -1",
+        "    b5 = arcsin(0.5 * tanh(x)) * y + arccos(0.5 * tanh(y)) * x",
     ]
-    total = " + ".join([f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4"])
+    total = " + ".join(
+        [f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4", "b5"]
+    )
     src = "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n" + "\n".join(lines)
     src += f"\n    return sum({total})\n"
     m, ref = load_source(src, target="numba", hvp=True), load_source(src, hvp=True)

@@ -229,6 +229,30 @@ def test_sign_and_atan2_are_read(expr, point):
     np.testing.assert_allclose(g2, [dx, dy], rtol=RTOL, atol=1e-15)
 
 
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "unfused"])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        sp.asin(x / 3) * y + sp.acos(y / 4),
+        sp.atan(x * y) + sp.asinh(x - y),
+        sp.sinh(x) * sp.cosh(y) + sp.log(x**2 + 1, 2),
+    ],
+    ids=["asin-acos", "atan-asinh", "sinh-cosh-log2"],
+)
+def test_inverse_and_hyperbolic_functions_are_read(expr, fuse):
+    """SymPy's ``asin``, ``acos``, ``atan``, ``sinh``, ``cosh`` and ``asinh`` are the ops
+    ``arcsin`` ... of a formula file (``log(u, 2)`` is SymPy's ``log(u) / log(2)``);
+    value and gradient against ``sympy.diff``, at points inside the domains."""
+    mod = gradc.load_sympy(expr, [x, y], fuse=fuse)
+    grads = [sp.diff(expr, v) for v in (x, y)]
+    ref = sp.lambdify([x, y], [expr, *grads], modules="math")
+    for point in [(0.7, 0.5), (-1.3, 0.25), (2.0, -1.5)]:
+        value, dx, dy = ref(*point)
+        v2, g2 = mod.f_value_and_grad(*point)
+        np.testing.assert_allclose(v2, value, rtol=RTOL, atol=0)
+        np.testing.assert_allclose(g2, [dx, dy], rtol=RTOL, atol=1e-15)
+
+
 @pytest.mark.parametrize(
     "expr, at, want",
     [

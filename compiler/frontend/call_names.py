@@ -28,10 +28,11 @@ from .source import Source, did_you_mean, is_docstring
 #: reading it imports nothing; tests/test_name_precheck.py compares the two)
 CALL_NAMES = frozenset(
     {
-        "abs", "arctan2", "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "dot",
-        "einsum", "erf", "exp", "expm1", "log", "log1p", "log_softmax", "logsumexp",
-        "max", "max_pool2d", "maximum", "mean", "min", "minimum", "norm", "ones_like",
-        "outer", "relu", "reshape", "sigmoid", "sign", "sin", "softmax", "softplus",
+        "abs", "arccos", "arcsin", "arcsinh", "arctan", "arctan2", "avg_pool2d", "clip",
+        "concatenate", "conv2d", "cos", "cosh", "dot", "einsum", "erf", "exp", "expm1",
+        "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "max",
+        "max_pool2d", "maximum", "mean", "min", "minimum", "norm", "ones_like", "outer",
+        "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax", "softplus",
         "sqrt", "square", "stack", "std", "sum", "tan", "tanh", "transpose", "var",
         "where", "zeros", "zeros_like",
     }
@@ -47,6 +48,25 @@ NUMPY_OPERATORS = {
 }  # fmt: skip
 
 
+#: NumPy 2's and ``math``'s short names of functions a formula writes NumPy's long way
+SHORT_NAMES = {
+    "asin": "arcsin",
+    "acos": "arccos",
+    "atan": "arctan",
+    "asinh": "arcsinh",
+    "atan2": "arctan2",
+}
+
+
+def guess(name: str, candidates) -> str:
+    """``did_you_mean``, where a short name (``asin``) is answered by the formula's own
+    (``arcsin``), not by the closest spelling (``sin``)."""
+    long = SHORT_NAMES.get(name)
+    if long is not None and long in candidates:
+        return f"; did you mean `{long}`?"
+    return did_you_mean(name, candidates)
+
+
 def unknown_text(name: str, candidates) -> str:
     """The message for a call of the unknown function ``name`` (bare, not ``np.name``):
     NumPy's name of an operator says how to write it, else a guess among ``candidates``."""
@@ -56,7 +76,7 @@ def unknown_text(name: str, candidates) -> str:
             f"unknown function '{name}'; write the operator {op} or NumPy's "
             f"`np.{name}(...)`"
         )
-    return f"unknown function '{name}'" + did_you_mean(name, candidates)
+    return f"unknown function '{name}'" + guess(name, candidates)
 
 
 def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -169,7 +189,6 @@ def unknown_error(
     if isinstance(f, ast.Attribute):  # np.foo(x): the operations only
         return src.error(
             f,
-            f"unknown function '{ast.unparse(f)[:60]}'"
-            + did_you_mean(name, CALL_NAMES),
+            f"unknown function '{ast.unparse(f)[:60]}'" + guess(name, CALL_NAMES),
         )
     return src.error(f, unknown_text(name, callable_names))

@@ -9,7 +9,7 @@ from ..errors import FormulaError
 from ..ops import surface_names
 from .arguments import arity
 from .axis_calls import call_moment, call_norm, call_reduction, call_softmax
-from .call_names import NUMPY_OPERATORS, unknown_text
+from .call_names import NUMPY_OPERATORS, guess, unknown_text
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -65,7 +65,7 @@ def module_function_error(
             "are allowed)",
         )
     return scope.src.error(
-        node.func, f"unknown function '{name}'" + did_you_mean(parts[-1], BUILTIN_CALLS)
+        node.func, f"unknown function '{name}'" + guess(parts[-1], BUILTIN_CALLS)
     )
 
 
@@ -115,7 +115,7 @@ def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
         return scope.src.error(
             node.func,
             f"unknown function '{ast.unparse(node.func)[:60]}'"
-            + did_you_mean(name, BUILTIN_CALLS),
+            + guess(name, BUILTIN_CALLS),
         )
     later = scope.src.defs.get(name)
     if later is not None and later.lineno <= node.lineno <= later.end_lineno:

@@ -83,6 +83,18 @@ def arange_in_bounds(src: tuple, spec: tuple, arrays: list, items: list, scope) 
         axis += e[0] != "n"
 
 
+def is_new_axis(node) -> bool:
+    """Whether an index item is ``None`` or NumPy's name for it, ``np.newaxis``."""
+    if isinstance(node, ast.Constant):
+        return node.value is None
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "newaxis"
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+    )
+
+
 def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[int]]:
     """The ``index`` spec of a subscript and the integer arrays its ``a`` items point at;
     an expression of loop variables and dimensions (``t - 1``) is an integer item."""
@@ -94,7 +106,7 @@ def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[
             spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
             if spec[-1][3] == 0:
                 raise scope.src.error(it, "slice step cannot be zero")
-        elif isinstance(it, ast.Constant) and it.value is None:
+        elif is_new_axis(it):
             spec.append(("n",))
         elif is_int_literal(it):
             spec.append(("i", index_int(it, scope, False)))

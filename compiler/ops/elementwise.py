@@ -17,7 +17,7 @@ from .common import (
     elementwise_shape,
     same_shape,
 )
-from .points import Above, arctan2_kinks, at_zero
+from .points import Above, arctan2_kinks, at_zero, inside_unit
 from .spelling import (
     fn,
     helper,
@@ -249,6 +249,7 @@ unary(
 )
 # erf' = 2 / sqrt(pi) * exp(-x**2); NumPy has no erf: ``_erf`` maps ``math.erf``
 ERF_SCALE = 2.0 / math.sqrt(math.pi)
+LN2, LN10 = math.log(2.0), math.log(10.0)
 unary(
     "erf",
     numpy=helper("_erf"),
@@ -258,6 +259,95 @@ unary(
     sym_read=(erf, sympy.erf),
     fusible=True,
     raises_on_floats=False,
+    libm_calls=1,
+)
+# NumPy's inverse and hyperbolic functions and logarithms in base 2 and 10. arcsin' and
+# arccos' use (1 - x) (1 + x), exact near |x| = 1 where 1 - x * x cancels
+unary(
+    "arcsin",
+    numpy=fn("np.arcsin"),
+    numba=as_numpy,
+    math=math_fn("math.asin"),
+    local=lambda g, x, y: g / ((1 - x) * (1 + x)).op("sqrt"),
+    sym=sympy.asin,
+    fusible=True,
+    kinks=inside_unit,
+    libm_calls=1,
+)
+unary(
+    "arccos",
+    numpy=fn("np.arccos"),
+    numba=as_numpy,
+    math=math_fn("math.acos"),
+    local=lambda g, x, y: -(g / ((1 - x) * (1 + x)).op("sqrt")),
+    sym=sympy.acos,
+    fusible=True,
+    kinks=inside_unit,
+    libm_calls=1,
+)
+unary(
+    "arctan",
+    numpy=fn("np.arctan"),
+    numba=as_numpy,
+    math=math_fn("math.atan"),
+    local=lambda g, x, y: g / (1 + x * x),
+    sym=sympy.atan,
+    fusible=True,
+    raises_on_floats=False,
+    libm_calls=1,
+)
+unary(
+    "sinh",
+    numpy=fn("np.sinh"),
+    numba=as_numpy,
+    math=math_fn("math.sinh"),
+    local=lambda g, x, y: g * x.op("cosh"),
+    sym=sympy.sinh,
+    fusible=True,
+    libm_calls=1,
+)
+unary(
+    "cosh",
+    numpy=fn("np.cosh"),
+    numba=as_numpy,
+    math=math_fn("math.cosh"),
+    local=lambda g, x, y: g * x.op("sinh"),
+    sym=sympy.cosh,
+    fusible=True,
+    libm_calls=1,
+)
+# arcsinh' = 1 / sqrt(x**2 + 1): 0 where x**2 overflows (|x| > 1e154, the exact value
+# is below 1e-154)
+unary(
+    "arcsinh",
+    numpy=fn("np.arcsinh"),
+    numba=as_numpy,
+    math=math_fn("math.asinh"),
+    local=lambda g, x, y: g / (x * x + 1).op("sqrt"),
+    sym=sympy.asinh,
+    fusible=True,
+    raises_on_floats=False,
+    libm_calls=1,
+)
+# log2(x) = log(x) / log(2): the SymPy form, read back as that quotient
+unary(
+    "log2",
+    numpy=fn("np.log2"),
+    numba=as_numpy,
+    math=math_fn("math.log2"),
+    local=lambda g, x, y: g / (x * LN2),
+    sym=lambda x: sympy.log(x) / sympy.log(2),
+    domain=Above(0.0),
+    libm_calls=1,
+)
+unary(
+    "log10",
+    numpy=fn("np.log10"),
+    numba=as_numpy,
+    math=math_fn("math.log10"),
+    local=lambda g, x, y: g / (x * LN10),
+    sym=lambda x: sympy.log(x) / sympy.log(10),
+    domain=Above(0.0),
     libm_calls=1,
 )
 # sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)

@@ -48,6 +48,13 @@ def at_zero(node, key, v, consts):
     return nearest(v(node.args[0]))
 
 
+def inside_unit(node, key, v, consts):
+    """The ends of the domain -1 < x < 1 (arcsin, arccos: their slopes are infinite
+    there, and they are nan beyond): the distance inside, negative outside."""
+    np = numpy()
+    return float(np.min(1.0 - np.abs(v(node.args[0])), initial=np.inf))
+
+
 def at_tie(node, key, v, consts):
     """A kink where the two arguments are equal (maximum, comparisons)."""
     return nearest(v(node.args[0]) - v(node.args[1]))
