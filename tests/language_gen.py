@@ -826,6 +826,23 @@ def fam_arctan2(g: Gen) -> Expr:
     return Expr(f"arctan2({y.text}, {x.text})", bshape(sa, sb))
 
 
+def fam_logaddexp(g: Gen) -> Expr:
+    """``logaddexp(a, b)`` broadcasting, now and then of 0 (a softplus) or of a value with
+    itself (a tie: half the gradient to each side)."""
+    sa, sb = broadcast_pair(g, g.r.randint(0, 2), g.r.randint(0, 2))
+    a, b = g.input(sa), g.input(sb)
+    g.tag("logaddexp")
+    kind = g.r.choice(["pair", "pair", "zero", "tie"])
+    if kind == "zero":
+        g.tag("logaddexp-zero")
+        return Expr(f"np.logaddexp(0, {a.text})", sa)
+    if kind == "tie":
+        return Expr(f"logaddexp({a.text}, {a.text})", sa)
+    if g.r.random() < 0.4:
+        a = g.unary(g.r.choice(UNARY_FREE), a)
+    return Expr(f"logaddexp({a.text}, {b.text})", bshape(sa, sb))
+
+
 EINSUM_FORMS = [
     "ik,kj->ij",
     "ik,kj",
@@ -1000,12 +1017,35 @@ def fam_slice_dims(g: Gen) -> Expr:
     elif kind == "tail":
         e = Expr(f"{x.text}[:-1]", (n - 1,), dims=(f"{d} - 1",) if g.symbolic else None)
     elif kind == "rev":
-        e = Expr(f"{x.text}[::-1]", (n,))
+        flip = g.r.random() < 0.4
+        if flip:
+            g.tag("np-flip")
+        e = Expr(f"np.flip({x.text})" if flip else f"{x.text}[::-1]", (n,))
     else:
         text = f"{x.text}[::2]" if kind == "step" else f"{x.text}[1::2]"
         return Expr(f"sum({text} * cos({text}))", ())
     y = g.input(e.shape, dims=e.dims)
     return Expr(f"{e.text} * {y.text} + {e.text} ** 2", e.shape, dims=e.dims)
+
+
+def fam_shape_reads(g: Gen) -> Expr:
+    """Sizes read off a parameter as NumPy code reads them: ``x.shape[k]`` (also from
+    the end), ``len(x)``, ``x.size``, ``x.ndim``, ``x.shape`` as a reshape target."""
+    g.tag("shape-reads")
+    x = g.input(g.shape(g.r.randint(1, 3)))
+    k = g.r.randrange(len(x.shape))
+    axis = g.r.choice([k, k - len(x.shape)])
+    read = g.r.choice(
+        [
+            f"{x.text}.shape[{axis}]",
+            f"len({x.text})",
+            f"{x.text}.size",
+            f"{x.text}.ndim",
+        ]
+    )
+    if g.r.random() < 0.3:
+        return Expr(f"reshape({x.text} * {read}, {x.text}.shape)", x.shape)
+    return Expr(f"sum({x.text} ** 2) / {read}", ())
 
 
 def fam_scalar_domain(g: Gen) -> Expr:
@@ -1113,6 +1153,8 @@ FAMILIES = {
     fam_where: 1.0,
     fam_mask: 0.5,
     fam_arctan2: 0.5,
+    fam_logaddexp: 0.4,
+    fam_shape_reads: 0.3,
     fam_einsum: 0.5,
     fam_alias: 0.6,
     fam_names: 0.5,

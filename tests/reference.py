@@ -260,8 +260,11 @@ class FormulaReference:
         if isinstance(node, ast.UnaryOp):
             operand = self._eval(node.operand, scope, rec)
             return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.Attribute):  # only .T
-            return np.transpose(self._eval(node.value, scope, rec))
+        if isinstance(node, ast.Attribute):  # .T, and NumPy's sizes
+            value = np.asarray(self._eval(node.value, scope, rec))
+            if node.attr in ("shape", "ndim", "size"):
+                return getattr(value, node.attr)
+            return np.transpose(value)
         if isinstance(node, ast.Subscript):
             base = np.asarray(self._eval(node.value, scope, rec))
             index = self._index(node.slice, scope, rec)
@@ -408,6 +411,15 @@ class FormulaReference:
         x = np.asarray(args[0], dtype=float)
         rec.kinks.append(Kink("sign", np.abs(x), np.sign(x)))
         return np.sign(x)
+
+    def _op_flip(self, args, kw, rec):
+        return np.flip(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
+    def _op_len(self, args, kw, rec):
+        return len(args[0])
+
+    def _op_logaddexp(self, args, kw, rec):
+        return np.logaddexp(*(np.asarray(a, dtype=float) for a in args))
 
     def _op_arctan2(self, args, kw, rec):
         """``np.arctan2(y, x)``: a kink at the origin and a jump across y = 0 where x < 0."""

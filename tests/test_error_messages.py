@@ -120,7 +120,9 @@ MESSAGES = [
         "write `(x + 1.0) @ W` (or `dot(x + 1.0, W)`)"),
     msg("math-prefix", H + "    return math.exp(x)\n", 2, 12, "unknown function 'math.exp'",
         "write `exp(...)`", "`np.` prefixes are allowed"),
-    msg("shape-attribute", V + "    return sum(x) / x.shape[0]\n", 2, 21, "'.shape'",
+    # a parameter's shape reads are its dimensions (x.shape[0] is n) until it is assigned
+    msg("shape-attribute", V + "    x = x * 2.0\n    return sum(x) / x.shape[0]\n", 3, 21,
+        "'.shape'",
         "in `x: Vector[n]`, write `n`"),
     msg("np-inf", H + "    return x * np.inf\n", 2, 16, "'np.inf' is not a formula constant",
         "`np.pi` and `np.e`"),

@@ -254,9 +254,10 @@ def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(n):
         "    b3 = clip(x, y, 1.0) * x + where(x >= y, x, 0) - where(x <= y, y, 0)",
         "    b4 = where(x != y, x ** 2, 0) + where(x == 0, 1, x) ** -1",
         "    b5 = arcsin(0.5 * tanh(x)) * y + arccos(0.5 * tanh(y)) * x",
+        "    b6 = logaddexp(x, y) * logaddexp(0, x * y)",
     ]
     total = " + ".join(
-        [f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4", "b5"]
+        [f"t{k}" for k in range(len(UNARY))] + ["b1", "b2", "b3", "b4", "b5", "b6"]
     )
     src = "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n" + "\n".join(lines)
     src += f"\n    return sum({total})\n"

@@ -30,11 +30,21 @@ COMPILED = [
     "np.sum(np.log2(np.abs(x) + 1)) + np.sum(np.log10(M * M + 0.5))",
     "np.sum(np.arctan(x) - np.arctan2(x, np.ones_like(x)))",
     "np.log10(s * s + 1) * np.arcsinh(s)",
+    # np.logaddexp: the logistic loss as NumPy code writes it, and a pair
+    "np.mean(np.logaddexp(0, -(M @ x)))",
+    "np.sum(np.logaddexp(x, x[::-1] * s) * np.logaddexp(M, 0.5))",
+    # np.flip: the slices with step -1
+    "np.sum(np.flip(x) * x) + np.sum(np.flip(M, axis=1) * M)",
+    "np.sum(np.flip(T, (0, 2)) * T) + np.flip(M, 0)[0] @ x + np.sum(np.flip(s) * s)",
     # np.newaxis for None
     "np.sum(x[np.newaxis, :] * M)",
     "np.sum(x[:, np.newaxis] * A)",
     "np.sum((M[:, np.newaxis, :] - M[np.newaxis, :, :]) ** 2)",
     "np.sum(T[:, numpy.newaxis, 0] * x)",
+    # sizes read off the parameters: X.shape[0], len(x), X.shape, X.ndim, X.size
+    "np.sum(M**2) / M.shape[0] + np.sum(x) / len(x) + M.ndim + A.size * s",
+    "np.sum(np.reshape(T, (T.shape[0], -1)) ** 2) / T.shape[-1]",
+    "np.sum((np.zeros(M.shape) + M) * x) + np.sum(x[: x.shape[0] // 2])",
     # spellings that compiled before, as a baseline
     "np.sum(M, 0) @ x",
     "np.dot(x, A) @ x",
@@ -92,9 +102,14 @@ REFUSED = [
     ("np.sum(np.atan2(x, x))", "did you mean `arctan2`?"),
     ("np.sum(x[np.newaxis, np.newaxis, :, np.newaxis])", None),
     ("np.sum(x[np.nan])", "'np.nan' is not a formula constant"),
-    ("np.sum(x) / x.shape[0]", "in `x: Vector[n]`, write `n`"),
+    ("np.sum(x) / x.shape[0]", None),
     ("np.max(x, initial=0)", "max() got an unexpected keyword 'initial'"),
     ("np.sum(x[..., 0])", "`...` is not supported"),
+    ("np.sum(np.flip(M, 2))", "axis 2 is out of range for an array of 2 dimensions"),
+    ("np.sum(np.flip(M, 0, axis=1))", "flip() takes an array and optionally an axis"),
+    ("np.sum((x * 2).shape[0] * x)", "sizes are dimension names"),
+    ("M.shape[2] * s", "'M' has 2 dimensions: M.shape[2] is out of range"),
+    ("len(s) * s", "unknown function 'len'"),
 ]
 
 
@@ -111,3 +126,47 @@ def test_refused_with_a_located_error_or_numpys_value(text, message):
     first = str(err.value).splitlines()[0]
     assert first.startswith("<string>:2:"), first
     assert message in first, first
+
+
+def test_logaddexp_of_zero_is_softplus():
+    """``np.logaddexp(0, z)`` compiles to softplus (four passes, where NumPy's logaddexp
+    is a scalar loop), with its value and a finite gradient far out (z = +-800)."""
+    src = "def f(z: Vector[n]) -> Scalar:\n    return np.sum(np.logaddexp(0, z))\n"
+    text = gradc.compile_source(src)
+    assert "logaddexp" not in text.split('"""')[-1], text  # below the docstrings
+    z = np.array([-800.0, -1.0, 0.0, 2.0, 800.0])
+    value, grad = gradc.load_source(src).f_value_and_grad(z)
+    np.testing.assert_allclose(value, np.sum(np.logaddexp(0, z)), rtol=1e-15)
+    np.testing.assert_allclose(grad, 1 / (1 + np.exp(-z)), rtol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [{}, {"fuse": False}, {"target": "numba"}],
+    ids=["numpy", "unfused", "numba"],
+)
+def test_logaddexp_of_two_masked_entries_keeps_a_finite_gradient(build):
+    """Log-space sums meet logaddexp(-inf, -inf): NumPy's value -inf, and half the
+    gradient to each side (as at any tie), where sigmoid(a - b) would be nan and poison
+    every gradient upstream; the same in the scalar build."""
+    inf = np.inf
+    src = "def f(a: Vector[n], b: Vector[n]) -> Scalar:\n    return np.sum(np.logaddexp(a, b) * 0.0 + np.logaddexp(a, 1.0))\n"
+    a, b = np.array([-inf, inf, 0.0, -inf]), np.array([-inf, inf, 0.0, 3.0])
+    value, (da, db) = gradc.load_source(src, **build).f_value_and_grad(a, b)
+    assert np.all(np.isfinite(da)) and np.all(np.isfinite(db)), (da, db)
+    np.testing.assert_allclose(db, [0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(da, 1 / (1 + np.exp(-(a - 1.0))))
+    scalar = "def f(a: Scalar, b: Scalar) -> Scalar:\n    return np.logaddexp(a, b)\n"
+    m = gradc.load_source(scalar, **build)
+    for x, y, want in [(-inf, -inf, -inf), (inf, inf, inf), (0.0, 0.0, np.log(2.0))]:
+        v, (gx, gy) = m.f_value_and_grad(x, y)
+        assert v == want and (gx, gy) == (0.5, 0.5), (x, y, v, gx, gy)
+
+
+def test_a_reassigned_parameter_keeps_the_error():
+    """``x.shape`` reads the annotation only while ``x`` is the parameter: once the
+    function assigns ``x`` (which may change its shape), it is the frontend's error."""
+    src = HEAD + "    x = x[1:]\n    return np.sum(x) / x.shape[0]\n"
+    with pytest.raises(FormulaError) as err:
+        gradc.load_source(src)
+    assert "<string>:3:" in str(err.value) and "'.shape'" in str(err.value)

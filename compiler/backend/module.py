@@ -35,6 +35,7 @@ HELPER_NEEDS = {
     "_maximum_scalar": ("math",),
     "_minimum_scalar": ("math",),
     "_softplus_scalar": ("math",),
+    "_logaddexp_scalar": ("math",),
     "_erf": ("math",),
     "_max_shift_rows": ("math",),
     "_max_shift_all": ("math",),

@@ -36,6 +36,7 @@ DECORATOR = '@numba.njit(cache=True, error_model="numpy")'
 JIT_HELPERS = (
     "_sigmoid_scalar",
     "_softplus_scalar",
+    "_logaddexp_scalar",
     "_sign_scalar",
     "_maximum_scalar",
     "_minimum_scalar",

@@ -42,6 +42,7 @@ HELPER_ORDER = (
     "_log_softmax",
     "_sigmoid_scalar",
     "_softplus_scalar",
+    "_logaddexp_scalar",
     "_sign_scalar",
     "_maximum_scalar",
     "_minimum_scalar",

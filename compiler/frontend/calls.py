@@ -13,7 +13,13 @@ from .call_names import NUMPY_OPERATORS, guess, unknown_text
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
-from .shape_calls import call_einsum, call_reshape, call_sequence, call_transpose
+from .shape_calls import (
+    call_einsum,
+    call_flip,
+    call_reshape,
+    call_sequence,
+    call_transpose,
+)
 from .source import did_you_mean
 
 
@@ -273,3 +279,4 @@ BUILTIN_CALLS = {
     name: lower for form, lower in FORMS.items() for name in surface_names(form)
 }
 BUILTIN_CALLS["dot"] = call_dot  # NumPy's dot: matmul or vdot by the shapes
+BUILTIN_CALLS["flip"] = call_flip  # NumPy's flip: a slice with step -1

@@ -78,6 +78,25 @@ def call_transpose(node, scope, name):
     return emit(scope, node, "transpose", x, axes=axes)
 
 
+def call_flip(node, scope, name):
+    """``flip(x, axis=None)`` as NumPy's: ``x`` reversed along ``axis`` (an int or a
+    tuple; every axis when None), which is the index ``x[::-1]`` (``x[:, ::-1]`` along
+    axis 1 of a matrix): the same node, view and gradient as that slice."""
+    given = len(node.args) + len(node.keywords)
+    if not 1 <= len(node.args) <= given <= 2 or any(
+        k.arg != "axis" for k in node.keywords
+    ):
+        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    axes = read_axis(kwarg(node, "axis", 1, None), scope, nd)
+    axes = range(nd) if axes is None else axes
+    if not nd:
+        return x
+    index = tuple(("s", None, None, -1 if k in axes else None) for k in range(nd))
+    return emit(scope, node, "getitem", x, index=index)
+
+
 def transpose_axis(node, scope: Scope, nd: int) -> int:
     """One axis of ``transpose(x, axes)``: an int literal in ``-nd <= a < nd``, made
     non-negative; anything else is a located error (NumPy raises AxisError)."""

@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass, field
 
 from ..errors import FormulaError
+from .shape_reads import read_shapes
 
 MAX_LITERAL_DIGITS = 60
 MAX_SOURCE_BYTES = 1_000_000
@@ -120,7 +121,8 @@ def decode(raw: bytes, filename: str) -> str:
 
 
 def read_python(text: str, filename: str) -> tuple[ast.Module, Source]:
-    """The formula text's syntax tree and its ``Source``, or a located FormulaError (too
+    """The formula text's syntax tree (its parameters' shape reads, ``X.shape[0]``, made
+    dimensions: ``shape_reads``) and its ``Source``, or a located FormulaError (too
     large, a NUL byte, not Python syntax). Needs nothing but ``ast``: the command line
     reports these before it imports the compiler (``cli/main.py``)."""
     if len(text.encode("utf-8", "replace")) > MAX_SOURCE_BYTES:
@@ -132,7 +134,7 @@ def read_python(text: str, filename: str) -> tuple[ast.Module, Source]:
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise src.error((line, 1), "file contains a NUL byte (binary file?)")
-    return parse_python(text, src), src
+    return read_shapes(parse_python(text, src), src), src
 
 
 def parse_python(text: str, src: Source) -> ast.Module:

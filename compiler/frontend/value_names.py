@@ -28,6 +28,7 @@ import ast
 from ..errors import FormulaError
 from .call_names import (
     CALL_NAMES,
+    NUMPY_OPERATORS,
     called_name,
     is_range,
     plain_decorators,
@@ -152,6 +153,8 @@ def in_value(node, src: Source, known: set, hints: set, defs: set):
             n, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.keyword)
         ):
             return None
+        if isinstance(n, ast.Call) and not known_call(n, defs):
+            return None  # the frontend reports the function (len(y) of a value)
     for n in values(node):
         if n.id not in known:
             names.append(n)
@@ -162,6 +165,15 @@ def in_value(node, src: Source, known: set, hints: set, defs: set):
         first.id, CALL_NAMES | {"arange"} | defs
     )
     return src.error(first, f"unknown name '{first.id}'{hint}")
+
+
+def known_call(node: ast.Call, defs: set) -> bool:
+    """Whether ``node`` calls an operation, ``arange``, a function of the file or, with
+    the ``np.`` prefix, NumPy's function of an operator."""
+    name = called_name(node)
+    if isinstance(node.func, ast.Name):
+        return name in CALL_NAMES or name == "arange" or name in defs
+    return name in CALL_NAMES or name == "arange" or name in NUMPY_OPERATORS
 
 
 def values(node) -> list[ast.Name]:

@@ -30,7 +30,10 @@ XP_NAMES = {
         " stack"
     ).split()
 } | {"np.arctan2": "xp.atan2", "np.concatenate": "xp.concat"}
-XP_NAMES |= {f"np.{name}": f"xp.{name}" for name in ("sinh", "cosh", "log2", "log10")}
+XP_NAMES |= {
+    f"np.{name}": f"xp.{name}"
+    for name in ("sinh", "cosh", "log2", "log10", "logaddexp")
+}
 XP_NAMES |= {f"np.arc{name}": f"xp.a{name}" for name in ("sin", "cos", "tan", "sinh")}
 
 # Module helpers with an Array API body (``templates/helpers.py.j2``: ``xp_helper_<name>``);

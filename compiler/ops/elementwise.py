@@ -24,7 +24,7 @@ from .spelling import (
     math_fn,
     with_zero,
 )
-from .sympy_functions import erf, sigmoid, softplus, square
+from .sympy_functions import erf, logaddexp, sigmoid, softplus, square
 
 # ----------------------------------------------------------------------------
 # Elementwise functions: local gradient times upstream
@@ -371,6 +371,39 @@ def arctan2_adj(b, i, n, g):
     dy = g * x / safe
     dx = -(g * y / safe)
     return [dy.i, dx.i]
+
+
+def logaddexp_adj(b, i, n, g):
+    """d logaddexp(a, b) = sigmoid(a - b) da + sigmoid(b - a) db: each argument's share of
+    exp(a) + exp(b); a half each at a tie, also of infinities (where a - b is nan: two
+    masked entries, -inf and -inf, of a sum in log space keep a finite gradient)."""
+    g, x, y = Value(b, g), Value(b, n.args[0]), Value(b, n.args[1])
+    tie = x.op("eq", y)
+    return [
+        (g * tie.where(0.5, (x - y).op("sigmoid"))).i,
+        (g * tie.where(0.5, (y - x).op("sigmoid"))).i,
+    ]
+
+
+# np.logaddexp: log(exp(a) + exp(b)) without overflow; the scalar build's helper is
+# max(a, b) + log1p(exp(-|a - b|)), with NumPy's values at ties of infinities and nan.
+# Unfused (no SymPy derivative in regions): its convention at ties of infinities
+prim(
+    "logaddexp",
+    elementwise_shape,
+    spellings={
+        NUMPY: fn("np.logaddexp"),
+        MATH: helper("_logaddexp_scalar"),
+        NUMBA: as_numpy,
+    },
+    adjoint=logaddexp_adj,
+    sym=logaddexp,
+    elementwise=True,
+    names=("logaddexp",),
+    form="binary",
+    raises_on_floats=False,
+    libm_calls=2,
+)
 
 
 # unfused (no SymPy derivative in regions): its convention at (0, 0) is not SymPy's

@@ -31,6 +31,15 @@ class softplus(sympy.Function):  # noqa: N801 - named as in formulas
         return sigmoid(self.args[0])
 
 
+class logaddexp(sympy.Function):  # noqa: N801 - named as in formulas
+    """log(exp(a) + exp(b)), opaque to simplification (its expansion overflows);
+    d/da = sigmoid(a - b), d/db = sigmoid(b - a)."""
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return sigmoid(a - b) if argindex == 1 else sigmoid(b - a)
+
+
 class erf(sympy.erf):  # noqa: N801 - named as in formulas
     """The error function; erf' = 2 / sqrt(pi) exp(-x**2) with its constant as one float
     (1.1283791670955126, as the unfused rule prints it, not 1.0 / np.sqrt(pi))."""

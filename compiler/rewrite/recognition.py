@@ -1,5 +1,6 @@
 """Fuse rules: what people write by hand recognised as one stable primitive (``sigmoid``,
-``softplus``, ``expm1``, ``log1p``, ``logsumexp``, ``softmax``, ``log_softmax``)."""
+``softplus``, ``expm1``, ``log1p``, ``logsumexp``, ``softmax``, ``log_softmax``), and
+``logaddexp`` with 0 as ``softplus``."""
 
 from __future__ import annotations
 
@@ -42,6 +43,16 @@ def one_minus_sigmoid(b, args, attrs):
     one, s = args
     if b.is_const(one, 1.0) and bare(b, s, "sigmoid"):
         return b.emit("sigmoid", b.neg(b[s].args[0]))
+    return None
+
+
+# logaddexp(0, x) -> softplus(x), and logaddexp(x, 0): the logistic loss as NumPy code
+# writes it (np.logaddexp(0, -y * z)), in softplus's four passes over the array
+@rule("logaddexp", "fuse")
+def logaddexp_of_zero(b, args, attrs):
+    for zero, x in (args, args[::-1]):
+        if b.is_const(zero, 0.0) and b.shape(zero) == ():
+            return b.emit("softplus", x)
     return None
 
 
