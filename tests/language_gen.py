@@ -1048,6 +1048,41 @@ def fam_shape_reads(g: Gen) -> Expr:
     return Expr(f"sum({x.text} ** 2) / {read}", ())
 
 
+def fam_numpy_shapes(g: Gen) -> Expr:
+    """NumPy's shape functions: ``expand_dims``, ``squeeze``, ``swapaxes``,
+    ``moveaxis`` (the language's indexing and transposes), ``diag`` and ``trace`` of a
+    square matrix (a gather of its diagonal)."""
+    kind = g.r.choice(["expand_dims", "squeeze", "swapaxes", "moveaxis", "diag"])
+    g.tag("numpy-shapes", f"numpy-{kind}")
+    if kind == "diag":
+        n = g.r.randint(2, 4)
+        a = g.input((n, n))
+        if g.r.random() < 0.5:
+            return Expr(f"np.trace({a.text})", ())
+        return Expr(f"np.diag({a.text})", (n,))
+    x = g.input(g.shape(g.r.randint(1, 3)))
+    nd, shape = len(x.shape), list(x.shape)
+    if kind == "expand_dims":
+        k = g.r.randint(-nd - 1, nd)
+        shape.insert(k % (nd + 1), 1)
+        return Expr(f"np.expand_dims({x.text}, {k})", tuple(shape))
+    if kind == "squeeze":
+        k = g.r.randint(0, nd)
+        index = [":"] * nd
+        index.insert(k, "None")
+        axis = g.r.choice([f", axis={k}", f", {k - nd - 1}", ""])
+        text = f"np.squeeze({x.text}[{', '.join(index)}]{axis})"
+        if not axis and (g.symbolic or 1 in x.shape):
+            text = f"np.squeeze({x.text}[{', '.join(index)}], {k})"
+        return Expr(text, x.shape)
+    a, b = g.r.randrange(nd), g.r.randrange(nd)
+    if kind == "swapaxes":
+        shape[a], shape[b] = shape[b], shape[a]
+        return Expr(f"np.swapaxes({x.text}, {a}, {b - nd})", tuple(shape))
+    moved = np.moveaxis(np.zeros(x.shape), a, b).shape
+    return Expr(f"np.moveaxis({x.text}, {a}, {b})", moved)
+
+
 def fam_scalar_domain(g: Gen) -> Expr:
     """Scalar formulas at points outside an operation's domain: NumPy gives inf/NaN
     (and so must the scalar build: no exception)."""
@@ -1155,6 +1190,7 @@ FAMILIES = {
     fam_arctan2: 0.5,
     fam_logaddexp: 0.4,
     fam_shape_reads: 0.3,
+    fam_numpy_shapes: 0.4,
     fam_einsum: 0.5,
     fam_alias: 0.6,
     fam_names: 0.5,

@@ -412,6 +412,24 @@ class FormulaReference:
         rec.kinks.append(Kink("sign", np.abs(x), np.sign(x)))
         return np.sign(x)
 
+    def _op_expand_dims(self, args, kw, rec):
+        return np.expand_dims(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
+    def _op_squeeze(self, args, kw, rec):
+        return np.squeeze(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
+    def _op_swapaxes(self, args, kw, rec):
+        return np.swapaxes(np.asarray(args[0], dtype=float), *args[1:])
+
+    def _op_moveaxis(self, args, kw, rec):
+        return np.moveaxis(np.asarray(args[0], dtype=float), *args[1:])
+
+    def _op_diag(self, args, kw, rec):
+        return np.diag(np.asarray(args[0], dtype=float)).copy()
+
+    def _op_trace(self, args, kw, rec):
+        return np.trace(np.asarray(args[0], dtype=float))
+
     def _op_flip(self, args, kw, rec):
         return np.flip(np.asarray(args[0], dtype=float), *args[1:], **kw)
 

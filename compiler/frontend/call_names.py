@@ -29,11 +29,12 @@ from .source import Source, did_you_mean, is_docstring
 CALL_NAMES = frozenset(
     {
         "abs", "arccos", "arcsin", "arcsinh", "arctan", "arctan2", "avg_pool2d", "clip",
-        "concatenate", "conv2d", "cos", "cosh", "dot", "einsum", "erf", "exp", "expm1", "flip",
-        "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
-        "max_pool2d", "maximum", "mean", "min", "minimum", "norm", "ones_like", "outer",
-        "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax", "softplus",
-        "sqrt", "square", "stack", "std", "sum", "tan", "tanh", "transpose", "var",
+        "concatenate", "conv2d", "cos", "cosh", "diag", "dot", "einsum", "erf", "exp",
+        "expand_dims", "expm1", "flip", "log", "log10", "log1p", "log2", "log_softmax",
+        "logaddexp", "logsumexp", "max", "max_pool2d", "maximum", "mean", "min",
+        "minimum", "moveaxis", "norm", "ones_like", "outer", "relu", "reshape", "sigmoid",
+        "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square", "squeeze",
+        "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var",
         "where", "zeros", "zeros_like",
     }
 )  # fmt: skip

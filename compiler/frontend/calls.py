@@ -14,10 +14,15 @@ from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
 from .shape_calls import (
+    call_diagonal,
     call_einsum,
+    call_expand_dims,
     call_flip,
+    call_moveaxis,
     call_reshape,
     call_sequence,
+    call_squeeze,
+    call_swapaxes,
     call_transpose,
 )
 from .source import did_you_mean
@@ -279,4 +284,11 @@ BUILTIN_CALLS = {
     name: lower for form, lower in FORMS.items() for name in surface_names(form)
 }
 BUILTIN_CALLS["dot"] = call_dot  # NumPy's dot: matmul or vdot by the shapes
-BUILTIN_CALLS["flip"] = call_flip  # NumPy's flip: a slice with step -1
+# NumPy's shape functions, as the language's indexing and transposes
+BUILTIN_CALLS["flip"] = call_flip  # a slice with step -1
+BUILTIN_CALLS["expand_dims"] = call_expand_dims  # x[None]
+BUILTIN_CALLS["squeeze"] = call_squeeze  # x[:, 0]
+BUILTIN_CALLS["swapaxes"] = call_swapaxes
+BUILTIN_CALLS["moveaxis"] = call_moveaxis
+BUILTIN_CALLS["diag"] = call_diagonal  # A[arange(n), arange(n)]
+BUILTIN_CALLS["trace"] = call_diagonal  # and its sum

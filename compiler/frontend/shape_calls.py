@@ -97,6 +97,141 @@ def call_flip(node, scope, name):
     return emit(scope, node, "getitem", x, index=index)
 
 
+def axis_arguments(node, scope, name: str, keys: tuple) -> list:
+    """The syntax nodes of the arguments ``keys`` after the array, by position or by
+    keyword; each once, all given (NumPy's names: ``axis``, ``source``, ...)."""
+    given = list(node.args[1:])
+    if len(given) > len(keys):
+        raise scope.src.error(node, f"{name}() takes an array and {', '.join(keys)}")
+    given += [None] * (len(keys) - len(given))
+    for k in node.keywords:
+        if k.arg not in keys or given[keys.index(k.arg)] is not None:
+            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+        given[keys.index(k.arg)] = k.value
+    return given
+
+
+def call_expand_dims(node, scope, name):
+    """``expand_dims(x, axis)``: new axes of length 1 at ``axis`` (an int or a tuple,
+    counted in the result, as NumPy's), the index ``x[None]`` (``x[:, None]`` at 1)."""
+    (axis_node,) = axis_arguments(node, scope, name, ("axis",))
+    if axis_node is None:
+        raise scope.src.error(node, f"{name}() needs the axis of the new dimension")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    items = axis_node.elts if isinstance(axis_node, ast.Tuple) else [axis_node]
+    axes = read_axis(axis_node, scope, nd + len(items))
+    index = []
+    for pos in range(nd + len(axes)):
+        index.append(("n",) if pos in axes else ("s", None, None, None))
+    return emit(scope, node, "getitem", x, index=tuple(index))
+
+
+def call_squeeze(node, scope, name):
+    """``squeeze(x, axis)``: ``x`` without the axes ``axis``, each of length 1 (the
+    index ``x[:, 0]`` at 1). Without ``axis``, the axes of literal length 1, and only
+    where no axis has a named length (NumPy would also drop one that is 1 at run time)."""
+    (axis_node,) = axis_arguments(node, scope, name, ("axis",))
+    x = value(node.args[0], scope)
+    shape = scope.b.shape(x)
+    axes = read_axis(axis_node, scope, len(shape))
+    if axes is None:
+        if not all(isinstance(d, int) for d in shape):
+            raise scope.src.error(
+                node,
+                f"{name}() of {format_shape(shape)}: give the axis (NumPy also drops "
+                "an axis whose length is 1 when the function is called)",
+            )
+        axes = tuple(k for k, d in enumerate(shape) if d == 1)
+    for k in axes:
+        if shape[k] != 1:
+            raise scope.src.error(
+                axis_node or node,
+                f"{name}(): axis {k} of {format_shape(shape)} has length "
+                f"{format_shape((shape[k],))[1:-2]}, not 1",
+            )
+    if not axes:
+        return x
+    index = tuple(
+        ("i", 0) if k in axes else ("s", None, None, None) for k in range(len(shape))
+    )
+    return emit(scope, node, "getitem", x, index=index)
+
+
+def call_swapaxes(node, scope, name):
+    """``swapaxes(x, a, b)``: the transpose that exchanges axes ``a`` and ``b``."""
+    a_node, b_node = axis_arguments(node, scope, name, ("axis1", "axis2"))
+    if a_node is None or b_node is None:
+        raise scope.src.error(node, f"{name}() takes an array and two axes")
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    a, b = transpose_axis(a_node, scope, nd), transpose_axis(b_node, scope, nd)
+    axes = list(range(nd))
+    axes[a], axes[b] = b, a
+    return x if a == b else emit(scope, node, "transpose", x, axes=tuple(axes))
+
+
+def call_moveaxis(node, scope, name):
+    """``moveaxis(x, source, destination)``: the transpose that puts the axes
+    ``source`` (an int or a tuple) at ``destination``, the others in order."""
+    src_node, dst_node = axis_arguments(node, scope, name, ("source", "destination"))
+    if src_node is None or dst_node is None:
+        raise scope.src.error(
+            node, f"{name}() takes an array, a source and a destination"
+        )
+    x = value(node.args[0], scope)
+    nd = len(scope.b.shape(x))
+    source, destination = (
+        [
+            transpose_axis(a, scope, nd)
+            for a in (n.elts if isinstance(n, ast.Tuple) else [n])
+        ]
+        for n in (src_node, dst_node)
+    )
+    if (
+        len(source) != len(destination)
+        or len(set(source)) != len(source)
+        or len(set(destination)) != len(destination)
+    ):
+        raise scope.src.error(
+            node, f"{name}(): source and destination are distinct axes, as many of each"
+        )
+    rest = [k for k in range(nd) if k not in source]
+    axes = [None] * nd
+    for s, d in zip(source, destination):
+        axes[d] = s
+    for k in range(nd):
+        if axes[k] is None:
+            axes[k] = rest.pop(0)
+    if axes == list(range(nd)):
+        return x
+    return emit(scope, node, "transpose", x, axes=tuple(axes))
+
+
+def call_diagonal(node, scope, name):
+    """``diag(A)`` and ``trace(A)`` of a square matrix: its diagonal
+    ``A[arange(n), arange(n)]`` (a gather, whose gradient scatters into the diagonal),
+    and that summed. A vector's ``diag`` (NumPy builds a matrix) is refused."""
+    arity(node, scope, name, 1)
+    x = value(node.args[0], scope)
+    shape = scope.b.shape(x)
+    if len(shape) != 2 or canon(sympy.Integer(0) + shape[0] - shape[1]) != 0:
+        raise scope.src.error(
+            node,
+            f"{name}() takes a square matrix, not {format_shape(shape)}"
+            + (
+                " (diag of a vector, a matrix, is not supported)"
+                if len(shape) == 1
+                else ""
+            ),
+        )
+    rows = emit(scope, node, "arange", n=shape[0])
+    diagonal = emit(scope, node, "getitem", x, rows, rows, index=(("a", 1), ("a", 2)))
+    if name == "diag":
+        return diagonal
+    return emit(scope, node, "sum", diagonal, axis=None, keepdims=False)
+
+
 def transpose_axis(node, scope: Scope, nd: int) -> int:
     """One axis of ``transpose(x, axes)``: an int literal in ``-nd <= a < nd``, made
     non-negative; anything else is a located error (NumPy raises AxisError)."""
