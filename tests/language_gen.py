@@ -1083,6 +1083,106 @@ def fam_numpy_shapes(g: Gen) -> Expr:
     return Expr(f"np.moveaxis({x.text}, {a}, {b})", moved)
 
 
+def joined(g: Gen, *parts: str) -> str | None:
+    """The annotation text of a computed dimension (``Q + 1``), or None when the
+    formula's sizes are literal (``dims_of`` then spells the size)."""
+    return " + ".join(parts) if g.symbolic else None
+
+
+def fam_numpy_spellings(g: Gen) -> Expr:
+    """NumPy's other spellings of the language's operations: ``ones``, ``full``,
+    ``full_like``, ``amax``, ``amin``, ``average``, ``fabs``, ``reciprocal``,
+    ``float_power``, ``hstack``, ``vstack``, ``column_stack``, ``ravel``, ``diff``,
+    ``inner`` and ``vdot``."""
+    kind = g.r.choice(
+        ["ones", "full", "reduce", "elementwise", "hstack", "stack2", "ravel", "diff"]
+        + ["products"]
+    )
+    g.tag("numpy-spellings", f"numpy-{kind}")
+    x = g.input(g.shape(g.r.randint(1, 2)))
+    shape, dims = x.shape, g.dims_of(x)
+    if kind == "ones":
+        return Expr(f"np.ones(({', '.join(dims)},)) * {x.text}", shape, dims=x.dims)
+    if kind == "full":
+        s = g.input(())
+        if g.r.random() < 0.5:
+            return Expr(f"np.full_like({x.text}, {s.text} * {s.text})", shape)
+        return Expr(f"np.full(({', '.join(dims)},), {s.text}) * {x.text}", shape)
+    if kind == "reduce":
+        name = g.r.choice(["amax", "amin", "average"])
+        if g.r.random() < 0.4:
+            return Expr(f"np.{name}({x.text})", ())
+        k = g.r.randrange(len(shape))
+        rest = tuple(d for j, d in enumerate(shape) if j != k)
+        return Expr(f"np.{name}({x.text}, axis={k})", rest)
+    if kind == "elementwise":
+        return Expr(
+            g.r.choice(
+                [
+                    f"np.fabs({x.text})",
+                    f"np.reciprocal(1.5 + tanh({x.text}))",
+                    f"np.float_power(np.fabs({x.text}) + 0.5, 1.5)",
+                ]
+            ),
+            shape,
+        )
+    if kind == "hstack":
+        y = g.input(shape[:-1] + (g.r.randint(2, 3),))
+        last = joined(g, dims[-1], g.dims_of(y)[-1])
+        out = shape[:-1] + (shape[-1] + y.shape[-1],)
+        if len(shape) == 1 and g.r.random() < 0.5:
+            s = g.input(())
+            last = joined(g, dims[-1], g.dims_of(y)[-1], "1")
+            return Expr(
+                f"np.hstack([{x.text}, {y.text}, {s.text}])",
+                (out[0] + 1,),
+                dims=last and (last,),
+            )
+        return Expr(
+            f"np.hstack([{x.text}, {y.text}])", out, dims=last and dims[:-1] + (last,)
+        )
+    if kind == "stack2":  # a matrix and a vector: a row (vstack) or a column
+        m = g.input(g.shape(2))
+        if g.r.random() < 0.5:
+            v = g.input(m.shape[1:], dims=g.dims_of(m)[1:])
+            rows = joined(g, g.dims_of(m)[0], "1")
+            out = (m.shape[0] + 1, m.shape[1])
+            return Expr(
+                f"np.vstack([{m.text}, {v.text}])",
+                out,
+                dims=rows and (rows, g.dims_of(m)[1]),
+            )
+        v = g.input(m.shape[:1], dims=g.dims_of(m)[:1])
+        cols = joined(g, "1", g.dims_of(m)[1])
+        out = (m.shape[0], m.shape[1] + 1)
+        return Expr(
+            f"np.column_stack([{v.text}, {m.text}])",
+            out,
+            dims=cols and (g.dims_of(m)[0], cols),
+        )
+    if kind == "ravel":
+        size = int(np.prod(shape))
+        whole = " * ".join(dims) if g.symbolic else None
+        return Expr(f"np.ravel({x.text})", (size,), dims=whole and (whole,))
+    if kind == "diff":
+        k = g.r.randrange(len(shape))
+        n = g.r.choice([1, 1, 2]) if shape[k] > 2 else 1
+        out = tuple(d - n if j == k else d for j, d in enumerate(shape))
+        cut = tuple(f"{d} - {n}" if j == k else d for j, d in enumerate(dims))
+        order = "" if n == 1 and g.r.random() < 0.5 else f", {n}"
+        axis = "" if k == len(shape) - 1 and g.r.random() < 0.5 else f", axis={k}"
+        return Expr(
+            f"np.diff({x.text}{order}{axis})", out, dims=cut if g.symbolic else None
+        )
+    y = g.input(shape, dims=x.dims)
+    if g.r.random() < 0.5:
+        return Expr(f"np.vdot({x.text}, {y.text})", ())
+    v = g.input(shape[-1:], dims=dims[-1:])
+    return Expr(
+        f"np.inner({x.text}, {v.text}) + np.inner({v.text}, {y.text})", shape[:-1]
+    )
+
+
 def fam_scalar_domain(g: Gen) -> Expr:
     """Scalar formulas at points outside an operation's domain: NumPy gives inf/NaN
     (and so must the scalar build: no exception)."""
@@ -1191,6 +1291,7 @@ FAMILIES = {
     fam_logaddexp: 0.4,
     fam_shape_reads: 0.3,
     fam_numpy_shapes: 0.4,
+    fam_numpy_spellings: 0.4,
     fam_einsum: 0.5,
     fam_alias: 0.6,
     fam_names: 0.5,

@@ -53,6 +53,7 @@ OPERATOR_FUNCTIONS = {
     "divide": ast.Div,
     "true_divide": ast.Div,
     "power": ast.Pow,
+    "float_power": ast.Pow,
     "matmul": ast.MatMult,
 }
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -592,6 +593,56 @@ class FormulaReference:
 
     def _op_ones_like(self, args, kw, rec):
         return np.ones(np.shape(args[0]))
+
+    def _op_ones(self, args, kw, rec):
+        return self._op_zeros(args, kw, rec) + 1.0
+
+    def _op_full(self, args, kw, rec):
+        return np.full(args[0], np.asarray(args[1], dtype=float))
+
+    def _op_full_like(self, args, kw, rec):
+        return np.full(np.shape(args[0]), np.asarray(args[1], dtype=float))
+
+    # ---- NumPy's other spellings, each as NumPy computes it
+    def _op_amax(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        return self._reduce("max", args[0], axis, kw.get("keepdims", False), rec)
+
+    def _op_amin(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        return self._reduce("min", args[0], axis, kw.get("keepdims", False), rec)
+
+    def _op_average(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        axis = tuple(axis) if isinstance(axis, list) else axis
+        return np.average(np.asarray(args[0], dtype=float), axis=axis)
+
+    def _op_fabs(self, args, kw, rec):
+        return self._op_abs(args, kw, rec)
+
+    def _op_reciprocal(self, args, kw, rec):
+        return self._binop(ast.Div(), 1.0, args[0], rec)
+
+    def _op_hstack(self, args, kw, rec):
+        return np.hstack([np.asarray(a, dtype=float) for a in args[0]])
+
+    def _op_vstack(self, args, kw, rec):
+        return np.vstack([np.asarray(a, dtype=float) for a in args[0]])
+
+    def _op_column_stack(self, args, kw, rec):
+        return np.column_stack([np.asarray(a, dtype=float) for a in args[0]])
+
+    def _op_ravel(self, args, kw, rec):
+        return np.ravel(np.asarray(args[0], dtype=float)).copy()
+
+    def _op_diff(self, args, kw, rec):
+        return np.diff(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
+    def _op_inner(self, args, kw, rec):
+        return np.inner(*(np.asarray(a, dtype=float) for a in args))
+
+    def _op_vdot(self, args, kw, rec):
+        return np.vdot(*(np.asarray(a, dtype=float) for a in args))
 
     # ---- convolution and pooling, written as loops over the output
     def _op_conv2d(self, args, kw, rec):

@@ -51,6 +51,24 @@ COMPILED = [
     "np.sum(M**2) / M.shape[0] + np.sum(x) / len(x) + M.ndim + A.size * s",
     "np.sum(np.reshape(T, (T.shape[0], -1)) ** 2) / T.shape[-1]",
     "np.sum((np.zeros(M.shape) + M) * x) + np.sum(x[: x.shape[0] // 2])",
+    # creation: np.ones, np.full, np.full_like (a fill that is a value has a gradient)
+    "np.sum(np.ones((3, 4)) * M) + np.ones(4) @ x + np.sum(np.full(4, 2.0) * x)",
+    "np.sum(np.full((3, 4), s) * M) + np.sum(np.full_like(x, s * s) ** 2)",
+    # NumPy's other names: amax, amin, fabs, average, reciprocal, float_power
+    "np.amax(x) + np.sum(np.amin(T, axis=(0, 2), keepdims=True)) + np.sum(np.amax(M, 1))",
+    "np.average(x) + np.sum(np.average(M, axis=0)) + np.sum(np.fabs(M) * np.reciprocal(x + 2))",
+    "np.sum(np.float_power(np.abs(x) + 0.5, 1.5)) + np.float_power(s, x[0])",
+    # joining: hstack (a bias column, a scalar among vectors), vstack, column_stack
+    "np.sum(np.hstack([M, np.ones((3, 1))]) @ np.hstack([x, s]) ** 2)",
+    "np.sum(np.hstack([M, M]) ** 2) + np.sum(np.hstack((x, x, s)) * np.hstack([x, x, 1.0]))",
+    "np.sum(np.vstack([M, x, x]) ** 2) + np.sum(np.vstack([s, x[0]]) * 3)",
+    "np.sum(np.column_stack([M[:, 0], M]) ** 3) + np.sum(np.column_stack([x, x]) @ x[:2])",
+    # ravel, diff (order n, along an axis), inner and vdot
+    "np.ravel(M) @ np.ravel(M.T) + np.sum(np.ravel(T) ** 3) + np.sum(np.ravel(s))",
+    "np.sum(np.diff(x) ** 2) + np.sum(np.diff(x, 2) ** 2) + np.sum(np.diff(M, axis=0) ** 2)",
+    "np.sum(np.diff(T, n=2, axis=1) ** 2) + np.sum(np.diff(T, 0) * T)",
+    "np.inner(x, x) + np.sum(np.inner(M, x)) + np.sum(np.inner(x, M) ** 2) + np.sum(np.inner(M, M))",
+    "np.vdot(x, x) + np.vdot(M, M) + np.vdot(A, A @ A) + np.vdot(s, s) + np.sum(np.inner(s, M))",
     # spellings that compiled before, as a baseline (a few to a formula)
     "np.sum(M, 0) @ x + np.dot(x, A) @ x + np.linalg.norm(M, 'fro') + np.linalg.norm(x, 2)",
     "np.std(x, ddof=1) + np.sum(np.var(M, axis=0, ddof=1)) + np.sum(np.mean(T, axis=(0, 1)))",
@@ -119,6 +137,16 @@ REFUSED = [
     ("np.sum((x * 2).shape[0] * x)", "sizes are dimension names"),
     ("M.shape[2] * s", "'M' has 2 dimensions: M.shape[2] is out of range"),
     ("len(s) * s", "unknown function 'len'"),
+    ("np.average(x, weights=x)", "average() with weights: write the weighted mean"),
+    ("np.sum(np.full(4, x))", "full() fills with a scalar, not an array of shape (4,)"),
+    ("np.sum(np.hstack(x))", "hstack() takes a list of arrays: hstack([a, b])"),
+    ("np.sum(np.vstack([M, T]))", "concatenate: shapes"),
+    ("np.sum(np.diff(x, -1))", "diff(): n is a non-negative integer"),
+    ("np.diff(s)", "diff() of a scalar: it needs an array"),
+    ("np.sum(np.inner(T, x))", "inner() of arrays with more than 2 dimensions"),
+    ("np.vdot(x, M)", "do not align"),
+    ("np.sum(np.ones(0) * s)", "sizes are positive"),
+    ("np.sum(np.amax(x, initial=0))", "max() got an unexpected keyword 'initial'"),
 ]
 
 

@@ -28,13 +28,15 @@ from .source import Source, did_you_mean, is_docstring
 #: reading it imports nothing; tests/test_name_precheck.py compares the two)
 CALL_NAMES = frozenset(
     {
-        "abs", "arccos", "arcsin", "arcsinh", "arctan", "arctan2", "avg_pool2d", "clip",
-        "concatenate", "conv2d", "cos", "cosh", "diag", "dot", "einsum", "erf", "exp",
-        "expand_dims", "expm1", "flip", "log", "log10", "log1p", "log2", "log_softmax",
-        "logaddexp", "logsumexp", "max", "max_pool2d", "maximum", "mean", "min",
-        "minimum", "moveaxis", "norm", "ones_like", "outer", "relu", "reshape", "sigmoid",
-        "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square", "squeeze",
-        "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var",
+        "abs", "amax", "amin", "arccos", "arcsin", "arcsinh", "arctan", "arctan2",
+        "average", "avg_pool2d", "clip", "column_stack", "concatenate", "conv2d", "cos",
+        "cosh", "diag", "diff", "dot", "einsum", "erf", "exp", "expand_dims", "expm1",
+        "fabs", "flip", "full", "full_like", "hstack", "inner", "log", "log10", "log1p",
+        "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d", "maximum",
+        "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like", "outer",
+        "ravel", "reciprocal", "relu", "reshape", "sigmoid", "sign", "sin", "sinh",
+        "softmax", "softplus", "sqrt", "square", "squeeze", "stack", "std", "sum",
+        "swapaxes", "tan", "tanh", "trace", "transpose", "var", "vdot", "vstack",
         "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
@@ -45,7 +47,7 @@ CALL_NAMES = frozenset(
 #: function): the operator each is (``calls.numpy_operator`` lowers them)
 NUMPY_OPERATORS = {
     "add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/",
-    "power": "**", "matmul": "@", "negative": "-",
+    "power": "**", "float_power": "**", "matmul": "@", "negative": "-",
 }  # fmt: skip
 
 

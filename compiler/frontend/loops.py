@@ -323,16 +323,22 @@ def is_parameter(scope: Scope, name: str) -> bool:
 
 
 def call_zeros(node, scope, name):
-    """``zeros(shape)``: ``shape`` a tuple of dimensions (or one dimension)."""
+    """``zeros(shape)`` and ``ones(shape)``: ``shape`` a tuple of dimensions (or one
+    dimension)."""
     arity(node, scope, name, 1)
-    arg = node.args[0]
-    items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
-    shape = tuple(reshape_size(d, scope) for d in items)
+    shape = creation_shape(node.args[0], scope)
     if not shape:
-        return scope.b.const(0.0)
+        return scope.b.const(0.0 if name == "zeros" else 1.0)
     # a local array, never the same node as the zeros of a gradient (which the
     # backward makes again: it would take the array's name)
-    return emit(scope, node, "zeros", shape=shape, local=True)
+    return emit(scope, node, name, shape=shape, local=True)
+
+
+def creation_shape(arg, scope) -> tuple:
+    """The shape argument of ``zeros``, ``ones`` and ``full``: a tuple of sizes (dimension
+    names, expressions of them, positive ints) or one size."""
+    items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+    return tuple(reshape_size(d, scope) for d in items)
 
 
 def call_like(node, scope, name):
@@ -347,4 +353,6 @@ def call_like(node, scope, name):
 
 STATEMENTS["for"] = lower_for
 STATEMENTS["setitem"] = lower_setitem
-BUILTIN_CALLS.update(zeros=call_zeros, zeros_like=call_like, ones_like=call_like)
+BUILTIN_CALLS.update(
+    zeros=call_zeros, ones=call_zeros, zeros_like=call_like, ones_like=call_like
+)

@@ -26,6 +26,7 @@ from .expressions import (
 from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
+from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
 from .scope import CONSTANTS, EXPRESSIONS, Signature
 from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function

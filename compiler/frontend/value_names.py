@@ -46,7 +46,9 @@ READ = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)
 PASSED = (ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Slice)
 #: calls whose arguments after the first are shapes, axes or sizes, not values (tied to
 #: the frontend by tests/test_value_name_precheck.py, each call argument misspelt)
-SHAPE_CALLS = frozenset({"reshape", "transpose", "zeros", "arange"})
+SHAPE_CALLS = frozenset({"reshape", "transpose", "zeros", "ones", "arange"})
+#: calls whose first argument is a list of the values they join
+SEQUENCE_CALLS = frozenset({"stack", "concatenate", "hstack", "vstack", "column_stack"})
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -204,14 +206,16 @@ def values(node) -> list[ast.Name]:
 
 def call_values(node: ast.Call) -> list:
     """The arguments of a call that are values: every positional one, but only the
-    first of ``SHAPE_CALLS`` (none of ``zeros`` and ``arange``), and the items of the
-    sequence ``stack`` and ``concatenate`` join."""
+    first of ``SHAPE_CALLS`` (none of ``zeros``, ``ones`` and ``arange``; ``full``'s
+    fill), and the items of the sequence ``stack``, ``concatenate`` and the like join."""
     name = called_name(node)
-    if name in ("zeros", "arange"):
+    if name in ("zeros", "ones", "arange"):
         return []
+    if name == "full":
+        return node.args[1:]
     if name in SHAPE_CALLS:
         return node.args[:1]
-    if name in ("stack", "concatenate") and node.args:
+    if name in SEQUENCE_CALLS and node.args:
         first = node.args[0]
         items = first.elts if isinstance(first, (ast.Tuple, ast.List)) else [first]
         return [*items, *node.args[1:]]
