@@ -1090,7 +1090,8 @@ def joined(g: Gen, *parts: str) -> str | None:
 
 
 def fam_numpy_spellings(g: Gen) -> Expr:
-    """NumPy's other spellings of the language's operations: ``ones``, ``full``,
+    """NumPy's other spellings of the language's operations: ``ones``, ``eye``,
+    ``identity``, ``full``,
     ``full_like``, ``amax``, ``amin``, ``average``, ``fabs``, ``reciprocal``,
     ``float_power``, ``hstack``, ``vstack``, ``column_stack``, ``ravel``, ``diff``,
     ``inner`` and ``vdot``."""
@@ -1101,6 +1102,11 @@ def fam_numpy_spellings(g: Gen) -> Expr:
     g.tag("numpy-spellings", f"numpy-{kind}")
     x = g.input(g.shape(g.r.randint(1, 2)))
     shape, dims = x.shape, g.dims_of(x)
+    if kind == "ones" and len(shape) == 2 and g.r.random() < 0.5:
+        eye = g.r.choice(["eye", "identity"])
+        side = (shape[1], shape[1])
+        text = f"{x.text}.T @ {x.text} - np.{eye}({dims[1]})"
+        return Expr(text, side, dims=(dims[1], dims[1]) if g.symbolic else None)
     if kind == "ones":
         return Expr(f"np.ones(({', '.join(dims)},)) * {x.text}", shape, dims=x.dims)
     if kind == "full":

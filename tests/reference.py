@@ -597,6 +597,12 @@ class FormulaReference:
     def _op_ones(self, args, kw, rec):
         return self._op_zeros(args, kw, rec) + 1.0
 
+    def _op_eye(self, args, kw, rec):
+        return np.eye(int(args[0]))
+
+    def _op_identity(self, args, kw, rec):
+        return np.identity(int(args[0]))
+
     def _op_full(self, args, kw, rec):
         return np.full(args[0], np.asarray(args[1], dtype=float))
 

@@ -54,6 +54,7 @@ COMPILED = [
     # creation: np.ones, np.full, np.full_like (a fill that is a value has a gradient)
     "np.sum(np.ones((3, 4)) * M) + np.ones(4) @ x + np.sum(np.full(4, 2.0) * x)",
     "np.sum(np.full((3, 4), s) * M) + np.sum(np.full_like(x, s * s) ** 2)",
+    "np.sum((M.T @ M - np.eye(4)) ** 2) + np.sum((A + s * np.identity(4)) ** 3)",
     # NumPy's other names: amax, amin, fabs, average, reciprocal, float_power
     "np.amax(x) + np.sum(np.amin(T, axis=(0, 2), keepdims=True)) + np.sum(np.amax(M, 1))",
     "np.average(x) + np.sum(np.average(M, axis=0)) + np.sum(np.fabs(M) * np.reciprocal(x + 2))",

@@ -31,13 +31,13 @@ CALL_NAMES = frozenset(
         "abs", "amax", "amin", "arccos", "arcsin", "arcsinh", "arctan", "arctan2",
         "average", "avg_pool2d", "clip", "column_stack", "concatenate", "conv2d", "cos",
         "cosh", "diag", "diff", "dot", "einsum", "erf", "exp", "expand_dims", "expm1",
-        "fabs", "flip", "full", "full_like", "hstack", "inner", "log", "log10", "log1p",
-        "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d", "maximum",
-        "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like", "outer",
-        "ravel", "reciprocal", "relu", "reshape", "sigmoid", "sign", "sin", "sinh",
-        "softmax", "softplus", "sqrt", "square", "squeeze", "stack", "std", "sum",
-        "swapaxes", "tan", "tanh", "trace", "transpose", "var", "vdot", "vstack",
-        "where", "zeros", "zeros_like",
+        "eye", "fabs", "flip", "full", "full_like", "hstack", "identity", "inner",
+        "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
+        "max_pool2d", "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones",
+        "ones_like", "outer", "ravel", "reciprocal", "relu", "reshape", "sigmoid",
+        "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square", "squeeze",
+        "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var",
+        "vdot", "vstack", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 

@@ -1,5 +1,5 @@
 """NumPy's other spellings of the language's operations, each lowered to the node it is:
-``full`` and ``full_like`` (a scalar broadcast), ``hstack``, ``vstack`` and
+``full`` and ``full_like`` (a scalar broadcast), ``eye`` and ``identity``, ``hstack``, ``vstack`` and
 ``column_stack`` (a concatenation), ``ravel`` (a reshape), ``diff`` (a difference of two
 slices), ``inner`` and ``vdot`` (products), ``reciprocal`` (a division), and the other
 names ``amax``, ``amin``, ``fabs`` and ``average`` of ``max``, ``min``, ``abs`` and
@@ -40,6 +40,14 @@ def call_full(node, scope, name):
     if not shape:
         return fill
     return emit(scope, node, "broadcast_to", fill, shape=shape)
+
+
+def call_eye(node, scope, name):
+    """``eye(n)`` and ``identity(n)``: the ``n`` x ``n`` identity matrix, ``n`` a size
+    (a dimension name, an expression of them, a positive int)."""
+    arity(node, scope, name, 1)
+    (n,) = creation_shape(node.args[0], scope)
+    return emit(scope, node, "eye", n=n)
 
 
 def sequence_items(node, scope, name: str) -> list:
@@ -170,6 +178,8 @@ def call_alias(node, scope, name):
 NUMPY_CALLS = {
     "full": call_full,
     "full_like": call_full,
+    "eye": call_eye,
+    "identity": call_eye,
     "hstack": call_stacks,
     "vstack": call_stacks,
     "column_stack": call_stacks,

@@ -46,7 +46,9 @@ READ = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Compare, ast.Call)
 PASSED = (ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Slice)
 #: calls whose arguments after the first are shapes, axes or sizes, not values (tied to
 #: the frontend by tests/test_value_name_precheck.py, each call argument misspelt)
-SHAPE_CALLS = frozenset({"reshape", "transpose", "zeros", "ones", "arange"})
+SHAPE_CALLS = frozenset(
+    {"reshape", "transpose", "zeros", "ones", "arange", "eye", "identity"}
+)
 #: calls whose first argument is a list of the values they join
 SEQUENCE_CALLS = frozenset({"stack", "concatenate", "hstack", "vstack", "column_stack"})
 
@@ -206,10 +208,10 @@ def values(node) -> list[ast.Name]:
 
 def call_values(node: ast.Call) -> list:
     """The arguments of a call that are values: every positional one, but only the
-    first of ``SHAPE_CALLS`` (none of ``zeros``, ``ones`` and ``arange``; ``full``'s
+    first of ``SHAPE_CALLS`` (none of ``zeros``, ``ones``, ``arange``, ``eye``; ``full``'s
     fill), and the items of the sequence ``stack``, ``concatenate`` and the like join."""
     name = called_name(node)
-    if name in ("zeros", "ones", "arange"):
+    if name in ("zeros", "ones", "arange", "eye", "identity"):
         return []
     if name == "full":
         return node.args[1:]

@@ -51,11 +51,15 @@ prim(
         NUMBA: as_numpy,
     },
 )
-# the identity matrix: f_hessian's stack of unit tangents (``passes/batching``)
+# the identity matrix: ``np.eye(n)`` in a formula, f_hessian's stack of unit tangents
+# (``passes/batching``)
 prim(
     "eye",
     lambda b, args, attrs: ((attrs["n"], attrs["n"]), "float"),
-    spellings={NUMPY: lambda n, a, c: P.call("np.eye", P.dim(n.attr("n"), c.dims))},
+    spellings={
+        NUMPY: lambda n, a, c: P.call("np.eye", P.dim(n.attr("n"), c.dims)),
+        NUMBA: as_numpy,
+    },
     raises_on_floats=False,
 )
 prim(
