@@ -1091,7 +1091,7 @@ def joined(g: Gen, *parts: str) -> str | None:
 
 def fam_numpy_spellings(g: Gen) -> Expr:
     """NumPy's other spellings of the language's operations: ``ones``, ``eye``,
-    ``identity``, ``full``,
+    ``identity``, ``full``, ``roll``,
     ``full_like``, ``amax``, ``amin``, ``average``, ``fabs``, ``reciprocal``,
     ``float_power``, ``hstack``, ``vstack``, ``column_stack``, ``ravel``, ``diff``,
     ``inner`` and ``vdot``."""
@@ -1170,6 +1170,10 @@ def fam_numpy_spellings(g: Gen) -> Expr:
         size = int(np.prod(shape))
         whole = " * ".join(dims) if g.symbolic else None
         return Expr(f"np.ravel({x.text})", (size,), dims=whole and (whole,))
+    if kind == "diff" and g.r.random() < 0.4:
+        k, shift = g.r.randrange(len(shape)), g.r.choice([1, -1, 2, 5])
+        axis = g.r.choice([f", axis={k}", f", {k - len(shape)}", ""])
+        return Expr(f"np.roll({x.text}, {shift}{axis}) - {x.text}", shape, dims=x.dims)
     if kind == "diff":
         k = g.r.randrange(len(shape))
         n = g.r.choice([1, 1, 2]) if shape[k] > 2 else 1

@@ -644,6 +644,9 @@ class FormulaReference:
     def _op_diff(self, args, kw, rec):
         return np.diff(np.asarray(args[0], dtype=float), *args[1:], **kw)
 
+    def _op_roll(self, args, kw, rec):
+        return np.roll(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
     def _op_inner(self, args, kw, rec):
         return np.inner(*(np.asarray(a, dtype=float) for a in args))
 

@@ -68,6 +68,7 @@ COMPILED = [
     "np.ravel(M) @ np.ravel(M.T) + np.sum(np.ravel(T) ** 3) + np.sum(np.ravel(s))",
     "np.sum(np.diff(x) ** 2) + np.sum(np.diff(x, 2) ** 2) + np.sum(np.diff(M, axis=0) ** 2)",
     "np.sum(np.diff(T, n=2, axis=1) ** 2) + np.sum(np.diff(T, 0) * T)",
+    "np.sum((x - np.roll(x, 1)) ** 2) + np.sum(np.roll(M, -2, axis=1) * M) + np.sum(np.roll(T, 7) * T)",
     "np.inner(x, x) + np.sum(np.inner(M, x)) + np.sum(np.inner(x, M) ** 2) + np.sum(np.inner(M, M))",
     "np.vdot(x, x) + np.vdot(M, M) + np.vdot(A, A @ A) + np.vdot(s, s) + np.sum(np.inner(s, M))",
     # spellings that compiled before, as a baseline (a few to a formula)
@@ -143,6 +144,7 @@ REFUSED = [
     ("np.sum(np.hstack(x))", "hstack() takes a list of arrays: hstack([a, b])"),
     ("np.sum(np.vstack([M, T]))", "concatenate: shapes"),
     ("np.sum(np.diff(x, -1))", "diff(): n is a non-negative integer"),
+    ("np.sum(np.roll(x, s))", "roll() takes an array and an integer shift"),
     ("np.diff(s)", "diff() of a scalar: it needs an array"),
     ("np.sum(np.inner(T, x))", "inner() of arrays with more than 2 dimensions"),
     ("np.vdot(x, M)", "do not align"),

@@ -34,10 +34,10 @@ CALL_NAMES = frozenset(
         "eye", "fabs", "flip", "full", "full_like", "hstack", "identity", "inner",
         "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
         "max_pool2d", "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones",
-        "ones_like", "outer", "ravel", "reciprocal", "relu", "reshape", "sigmoid",
-        "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square", "squeeze",
-        "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var",
-        "vdot", "vstack", "where", "zeros", "zeros_like",
+        "ones_like", "outer", "ravel", "reciprocal", "relu", "reshape", "roll",
+        "sigmoid", "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square",
+        "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace",
+        "transpose", "var", "vdot", "vstack", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 

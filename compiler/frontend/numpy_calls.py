@@ -1,10 +1,11 @@
 """NumPy's other spellings of the language's operations, each lowered to the node it is:
-``full`` and ``full_like`` (a scalar broadcast), ``eye`` and ``identity``, ``hstack``, ``vstack`` and
-``column_stack`` (a concatenation), ``ravel`` (a reshape), ``diff`` (a difference of two
-slices), ``inner`` and ``vdot`` (products), ``reciprocal`` (a division), and the other
-names ``amax``, ``amin``, ``fabs`` and ``average`` of ``max``, ``min``, ``abs`` and
-``mean``. So each has that node's value, gradient, code on every target and tests
-(README, "Choices"). Importing the module registers them in ``calls.BUILTIN_CALLS``."""
+``full`` and ``full_like`` (a scalar broadcast), ``eye`` and ``identity``, ``hstack``,
+``vstack`` and ``column_stack`` (a concatenation), ``ravel`` (a reshape), ``diff`` (a
+difference of two slices), ``roll`` (two slices joined), ``inner`` and ``vdot``
+(products), ``reciprocal`` (a division), and the other names ``amax``, ``amin``,
+``fabs`` and ``average`` of ``max``, ``min``, ``abs`` and ``mean``. So each has that
+node's value, gradient, code on every target and tests (README, "Choices"). Importing
+the module registers them in ``calls.BUILTIN_CALLS``."""
 
 from __future__ import annotations
 
@@ -118,6 +119,41 @@ def call_diff(node, scope, name):
     return x
 
 
+def call_roll(node, scope, name):
+    """``roll(x, shift, axis=None)``: the last ``shift`` entries along ``axis`` moved to
+    the front, ``concatenate([x[-shift:], x[:-shift]])`` (``shift`` an int literal, taken
+    modulo a literal length; a named length must be at least ``|shift|``, checked as a
+    slice's is); without ``axis``, of the flattened entries, reshaped back."""
+    shift_node, axis_node = axis_arguments(node, scope, name, ("shift", "axis"))
+    if shift_node is None or not is_int_literal(shift_node):
+        raise scope.src.error(node, f"{name}() takes an array and an integer shift")
+    x = value(node.args[0], scope)
+    shape = scope.b.shape(x)
+    if not shape:
+        return x
+    flat = axis_node is None or (
+        isinstance(axis_node, ast.Constant) and axis_node.value is None
+    )
+    if flat and len(shape) > 1:
+        x = emit(scope, node, "reshape", x, shape=(size(shape),))
+    nd = len(scope.b.shape(x))
+    (axis,) = (0,) if flat else read_axis(axis_node, scope, nd, allow_none=False)
+    k = index_int(shift_node, scope, False)
+    length = scope.b.shape(x)[axis]
+    if isinstance(length, int):
+        k = k % length if length else 0
+    if k:
+        parts = [
+            tuple(("s", lo, hi, None) if j == axis else WHOLE for j in range(nd))
+            for lo, hi in ((-k, None), (None, -k))
+        ]
+        pieces = [emit(scope, node, "getitem", x, index=p) for p in parts]
+        x = emit(scope, node, "concatenate", *pieces, axis=axis)
+    if flat and len(shape) > 1:
+        x = emit(scope, node, "reshape", x, shape=shape)
+    return x
+
+
 def call_inner(node, scope, name):
     """``inner(a, b)`` of arrays of at most 2 dimensions: the sum over both last axes,
     ``a @ b.T`` (``a @ b`` when ``b`` is a vector), a product with a scalar."""
@@ -185,6 +221,7 @@ NUMPY_CALLS = {
     "column_stack": call_stacks,
     "ravel": call_ravel,
     "diff": call_diff,
+    "roll": call_roll,
     "inner": call_inner,
     "vdot": call_vdot,
     "reciprocal": call_reciprocal,
