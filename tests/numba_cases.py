@@ -3,7 +3,10 @@ the comparison with the NumPy target (norm-wise, 1e-12)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +81,20 @@ def point(params, seed: int = 0) -> list:
         else:
             out.append(rng.standard_normal(dims))
     return out
+
+
+@functools.cache
+def cache_dir() -> str:
+    """The ``GRADC_CACHE_DIR`` of the numba tests: one directory for the whole run,
+    shared by pytest-xdist's workers (named by its run id), so a module text that several
+    tests load (``examples/lstm.grad`` with ``--jvp --hvp``) is written once, by its hash,
+    and its kernels compiled once, through numba's cache beside it."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if not run:
+        return tempfile.mkdtemp(prefix="gradc-numba-tests-")
+    path = Path(tempfile.gettempdir()) / f"gradc-numba-tests-{run}"
+    path.mkdir(exist_ok=True)
+    return str(path)
 
 
 def load(path: Path, target: str, **kw):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from unittest import mock
 
 import numpy as np
 import pytest
 from gradcheck import assert_fd_close, central_diff_grad
-from numba_cases import ROOT, as_tuple, close, needs_numba
+from numba_cases import ROOT, as_tuple, cache_dir, close, needs_numba
 
 from gradc import compile_source, load_source
 
@@ -32,11 +31,6 @@ def rowcol(x: Matrix[N, D], b: Vector[D], u: Vector[N]) -> Scalar:
 
 def case_text(name: str) -> str:
     return (ROOT / "bench" / "cases" / f"{name}.grad").read_text()
-
-
-@functools.cache
-def cache_dir() -> str:
-    return tempfile.mkdtemp(prefix="gradc-loops-")
 
 
 @functools.cache

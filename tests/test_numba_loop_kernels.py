@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from unittest import mock
 
 import numpy as np
 import pytest
 from gradcheck import assert_fd_close, central_diff_grad
-from numba_cases import ROOT, as_tuple, close, needs_numba
+from numba_cases import ROOT, as_tuple, cache_dir, close, needs_numba
 from test_array_api_loops import CUMULATIVE
 from test_loop_hessian import ACCUMULATE, CELL, CONSTANT_START, RECURRENCE
 from test_loop_second_order import HESSP, SCALAR
@@ -57,15 +56,15 @@ SIZES = {"N": 3, "T": 4, "D": 3, "H": 5, "V": 6, "W": 4, "n": 5, "m": 3}
 
 
 @functools.cache
-def cache_dir() -> str:
-    return tempfile.mkdtemp(prefix="gradc-loops-")
-
-
-@functools.cache
 def load(key: str, target: str):
     """The module of ``key`` (with f_jvp and f_hvp) on ``target``, once a session."""
     with mock.patch.dict(os.environ, {"GRADC_CACHE_DIR": cache_dir()}):
-        return load_source(SOURCES[key], target=target, jvp=True, hvp=True)
+        # an example as numba_cases.load names it: the same text, so the same module
+        # file and numba cache as test_numba_target's
+        name = f"examples/{key}.grad" if key in LOOP_EXAMPLES else "<string>"
+        return load_source(
+            SOURCES[key], filename=name, target=target, jvp=True, hvp=True
+        )
 
 
 def size(d, sizes) -> int:

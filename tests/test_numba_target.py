@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 
+import numba_cases
 import numpy as np
 import pytest
 from numba_cases import (
@@ -29,9 +30,10 @@ pytestmark = [needs_numba, pytest.mark.filterwarnings("ignore::DeprecationWarnin
 
 
 @pytest.fixture(autouse=True)
-def cache_dir(tmp_path_factory, monkeypatch):
-    """load_source writes numba modules to GRADC_CACHE_DIR (a file: numba's cache)."""
-    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nb"))
+def shared_cache_dir(monkeypatch):
+    """load_source writes numba modules to GRADC_CACHE_DIR (a file: numba's cache), the
+    run's one directory (``numba_cases.cache_dir``)."""
+    monkeypatch.setenv("GRADC_CACHE_DIR", numba_cases.cache_dir())
 
 
 def results(m, name: str, x: list, scalar: bool):

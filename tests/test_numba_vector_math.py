@@ -13,6 +13,7 @@ import functools
 import math
 import re
 
+import numba_cases
 import numpy as np
 import pytest
 from numba_cases import HAVE_NUMBA, ROOT, close, needs_numba
@@ -58,9 +59,10 @@ CHAIN = ROOT / "bench" / "cases" / "elementwise.grad"
 
 
 @pytest.fixture(autouse=True)
-def cache_dir(tmp_path_factory, monkeypatch):
-    """load_source writes numba modules to GRADC_CACHE_DIR (a file: numba's cache)."""
-    monkeypatch.setenv("GRADC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "nb"))
+def shared_cache_dir(monkeypatch):
+    """load_source writes numba modules to GRADC_CACHE_DIR (a file: numba's cache), the
+    run's one directory (``numba_cases.cache_dir``)."""
+    monkeypatch.setenv("GRADC_CACHE_DIR", numba_cases.cache_dir())
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 import warnings
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
-from numba_cases import ROOT, as_tuple, close, functions, needs_numba, point
+from numba_cases import ROOT, as_tuple, cache_dir, close, functions, needs_numba, point
 
 from gradc import compile_source, load_source
 
@@ -32,12 +31,6 @@ def text(path: Path, target: str = "numba") -> str:
     return compile_source(
         path.read_text(), filename=path.relative_to(ROOT).as_posix(), target=target
     )
-
-
-@functools.cache
-def cache_dir() -> str:
-    """Where load_source writes the numba modules (a file each: numba's cache)."""
-    return tempfile.mkdtemp(prefix="gradc-whole-")
 
 
 @functools.cache

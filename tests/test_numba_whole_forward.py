@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from pathlib import Path
 from unittest import mock
 
 import numpy as np
 import pytest
 from gradcheck import assert_fd_close, central_diff_jvp
-from numba_cases import ROOT, as_tuple, close, functions, needs_numba, point
+from numba_cases import ROOT, as_tuple, cache_dir, close, functions, needs_numba, point
 
 from gradc import compile_source, load_source
 
@@ -35,11 +34,6 @@ def text(path: Path, target: str = "numba") -> str:
         jvp=True,
         hvp=True,
     )
-
-
-@functools.cache
-def cache_dir() -> str:
-    return tempfile.mkdtemp(prefix="gradc-whole-fwd-")
 
 
 @functools.cache

@@ -145,6 +145,7 @@ REFUSED = [
     ("np.sum(np.vstack([M, T]))", "concatenate: shapes"),
     ("np.sum(np.diff(x, -1))", "diff(): n is a non-negative integer"),
     ("np.sum(np.roll(x, s))", "roll() takes an array and an integer shift"),
+    ("np.sum(np.eye((4, 4)) @ x)", "eye() takes one size: eye(n)"),
     ("np.diff(s)", "diff() of a scalar: it needs an array"),
     ("np.sum(np.inner(T, x))", "inner() of arrays with more than 2 dimensions"),
     ("np.vdot(x, M)", "do not align"),

@@ -47,6 +47,8 @@ def call_eye(node, scope, name):
     """``eye(n)`` and ``identity(n)``: the ``n`` x ``n`` identity matrix, ``n`` a size
     (a dimension name, an expression of them, a positive int)."""
     arity(node, scope, name, 1)
+    if isinstance(node.args[0], ast.Tuple):
+        raise scope.src.error(node.args[0], f"{name}() takes one size: {name}(n)")
     (n,) = creation_shape(node.args[0], scope)
     return emit(scope, node, "eye", n=n)
 
