@@ -645,7 +645,15 @@ class FormulaReference:
         return np.diff(np.asarray(args[0], dtype=float), *args[1:], **kw)
 
     def _op_roll(self, args, kw, rec):
-        return np.roll(np.asarray(args[0], dtype=float), *args[1:], **kw)
+        """``np.roll``: a shift past the axis's length wraps around in NumPy, where
+        gradc may refuse a named length shorter than the shift (README, "Choices")."""
+        x = np.asarray(args[0], dtype=float)
+        shift = kw.get("shift", args[1] if len(args) > 1 else 0)
+        axis = kw.get("axis", args[2] if len(args) > 2 else None)
+        length = x.size if axis is None else x.shape[axis]
+        if abs(shift) > length:
+            rec.clamped.append(("roll", shift))
+        return np.roll(x, shift, axis)
 
     def _op_inner(self, args, kw, rec):
         return np.inner(*(np.asarray(a, dtype=float) for a in args))
