@@ -13,8 +13,8 @@ import pytest
 
 import gradc
 from gradc.errors import FormulaError
-from gradc.frontend.call_names import CALL_NAMES, unknown_call
-from gradc.frontend.calls import BUILTIN_CALLS
+from gradc.frontend.call_names import CALL_NAMES, NUMPY_CALL_NAMES, unknown_call
+from gradc.frontend.calls import BUILTIN_CALLS, NUMPY_CALLS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
 from tests.test_startup import assert_answered_early
@@ -24,6 +24,8 @@ H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
 
 def test_call_names_are_the_frontends_table():
     assert set(CALL_NAMES) == set(BUILTIN_CALLS)
+    assert set(NUMPY_CALL_NAMES) == set(NUMPY_CALLS)
+    assert not set(NUMPY_CALL_NAMES) & set(BUILTIN_CALLS)
 
 
 def frontend_report(text: str) -> str:

@@ -239,3 +239,21 @@ def test_diag_of_a_square_matrix_with_named_sides():
     np.testing.assert_allclose(dw, np.diag(A))
     with pytest.raises(FormulaError, match="square matrix"):
         gradc.load_source("def f(A: Matrix[n, m]) -> Scalar:\n    return np.trace(A)\n")
+
+
+def test_numpys_other_spellings_leave_the_bare_names_to_the_formula():
+    """``np.average``, ``np.diff``, ``np.hstack`` and the other spellings are taken with
+    the ``np.`` prefix only, as ``np.multiply`` is: a file may define its own ``average``
+    and ``diff`` and call both; the bare name of one it does not define is an error that
+    says to write NumPy's."""
+    src = (
+        "def average(x: Vector[n]) -> Scalar:\n    return sum(x) / 2.0\n\n\n"
+        "def diff(a: Vector[n], b: Vector[n]) -> Vector[n]:\n    return a - b\n\n\n"
+        "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n"
+        "    return average(diff(x, y)) + np.average(np.diff(x)) + np.sum(np.hstack([x, y]))\n"
+    )
+    x, y = np.array([1.0, 2.0, 4.0]), np.array([0.5, 0.25, 1.0])
+    want = np.sum(x - y) / 2 + np.average(np.diff(x)) + np.sum(np.hstack([x, y]))
+    assert gradc.load_source(src).f(x, y) == pytest.approx(want, rel=1e-15)
+    with pytest.raises(FormulaError, match=r"write NumPy's `np.hstack\(...\)`"):
+        gradc.load_source(HEAD + "    return np.sum(hstack([x, x]))\n")

@@ -28,16 +28,14 @@ from .source import Source, did_you_mean, is_docstring
 #: reading it imports nothing; tests/test_name_precheck.py compares the two)
 CALL_NAMES = frozenset(
     {
-        "abs", "amax", "amin", "arccos", "arcsin", "arcsinh", "arctan", "arctan2",
-        "average", "avg_pool2d", "clip", "column_stack", "concatenate", "conv2d", "cos",
-        "cosh", "diag", "diff", "dot", "einsum", "erf", "exp", "expand_dims", "expm1",
-        "eye", "fabs", "flip", "full", "full_like", "hstack", "identity", "inner",
-        "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
-        "max_pool2d", "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones",
-        "ones_like", "outer", "ravel", "reciprocal", "relu", "reshape", "roll",
+        "abs", "arccos", "arcsin", "arcsinh", "arctan", "arctan2", "avg_pool2d", "clip",
+        "concatenate", "conv2d", "cos", "cosh", "diag", "dot", "einsum", "erf", "exp",
+        "expand_dims", "expm1", "flip", "log", "log10", "log1p", "log2", "log_softmax",
+        "logaddexp", "logsumexp", "max", "max_pool2d", "maximum", "mean", "min",
+        "minimum", "moveaxis", "norm", "ones", "ones_like", "outer", "relu", "reshape",
         "sigmoid", "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square",
         "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace",
-        "transpose", "var", "vdot", "vstack", "where", "zeros", "zeros_like",
+        "transpose", "var", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 
@@ -49,6 +47,19 @@ NUMPY_OPERATORS = {
     "add": "+", "subtract": "-", "multiply": "*", "divide": "/", "true_divide": "/",
     "power": "**", "float_power": "**", "matmul": "@", "negative": "-",
 }  # fmt: skip
+
+
+#: NumPy's other spellings of the language's operations, taken with an ``np.``/``numpy.``
+#: prefix only, as ``NUMPY_OPERATORS`` are (``np.average(x)`` is ``mean(x)``; a bare
+#: ``average`` stays free for a formula's own function): ``calls.NUMPY_CALLS`` lowers
+#: them (``numpy_calls.py``; tests/test_name_precheck.py compares the two)
+NUMPY_CALL_NAMES = frozenset(
+    {
+        "amax", "amin", "average", "column_stack", "diff", "eye", "fabs", "full",
+        "full_like", "hstack", "identity", "inner", "ravel", "reciprocal", "roll",
+        "vdot", "vstack",
+    }
+)  # fmt: skip
 
 
 #: NumPy 2's and ``math``'s short names of functions a formula writes NumPy's long way
@@ -73,6 +84,8 @@ def guess(name: str, candidates) -> str:
 def unknown_text(name: str, candidates) -> str:
     """The message for a call of the unknown function ``name`` (bare, not ``np.name``):
     NumPy's name of an operator says how to write it, else a guess among ``candidates``."""
+    if name in NUMPY_CALL_NAMES:
+        return f"unknown function '{name}'; write NumPy's `np.{name}(...)`"
     op = NUMPY_OPERATORS.get(name)
     if op is not None:
         return (
@@ -151,7 +164,7 @@ def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | boo
         if name is None:
             return None  # a method, math.exp(x), f(x)(y): another error first
         module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
-        known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys()
+        known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys() | NUMPY_CALL_NAMES
         if name not in (known if module else callable_names):
             return unknown_error(node, name, src, callable_names)
     return False
@@ -192,6 +205,7 @@ def unknown_error(
     if isinstance(f, ast.Attribute):  # np.foo(x): the operations only
         return src.error(
             f,
-            f"unknown function '{ast.unparse(f)[:60]}'" + guess(name, CALL_NAMES),
+            f"unknown function '{ast.unparse(f)[:60]}'"
+            + guess(name, CALL_NAMES | NUMPY_CALL_NAMES),
         )
     return src.error(f, unknown_text(name, callable_names))

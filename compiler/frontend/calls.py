@@ -292,3 +292,6 @@ BUILTIN_CALLS["swapaxes"] = call_swapaxes
 BUILTIN_CALLS["moveaxis"] = call_moveaxis
 BUILTIN_CALLS["diag"] = call_diagonal  # A[arange(n), arange(n)]
 BUILTIN_CALLS["trace"] = call_diagonal  # and its sum
+#: NumPy's other spellings, called with the ``np.`` prefix only (``call_names``
+#: ``NUMPY_CALL_NAMES``): name -> lowering, filled in by ``numpy_calls.py``
+NUMPY_CALLS: dict = {}

@@ -14,21 +14,28 @@ from ..errors import ShapeError
 from ..symbolic.body import FUSIBLE, freeze_body
 from ..symbolic.convert import derivable
 from .annotations import declare_dims, read_type
-from .calls import BUILTIN_CALLS, call_name, numpy_operator, unknown_function
+from .calls import (
+    BUILTIN_CALLS,
+    NUMPY_CALLS,
+    call_name,
+    numpy_operator,
+    unknown_function,
+)
 from .scope import Scope, Signature, emit, expr, value
 from .statements import lower_body
 
 
 def call_expr(node: ast.Call, scope: Scope) -> int:
     """A call: of a function the file defines above (inlined), else of a built-in
-    (through ``BUILTIN_CALLS``)."""
+    (through ``BUILTIN_CALLS``; ``np.average``: ``NUMPY_CALLS``)."""
     name = call_name(node, scope)
     if isinstance(node.func, ast.Name) and name in scope.funcs:
         return inline_call(node, scope.funcs[name], scope)
     operator = numpy_operator(node, scope)  # np.multiply(a, b): a * b
     if operator is not None:
         return expr(operator, scope)
-    lower = BUILTIN_CALLS.get(name)
+    numpy_only = isinstance(node.func, ast.Attribute) and name in NUMPY_CALLS
+    lower = NUMPY_CALLS[name] if numpy_only else BUILTIN_CALLS.get(name)
     if lower is None:
         if name == "arange":
             raise scope.src.error(

@@ -4,8 +4,9 @@
 difference of two slices), ``roll`` (two slices joined), ``inner`` and ``vdot``
 (products), ``reciprocal`` (a division), and the other names ``amax``, ``amin``,
 ``fabs`` and ``average`` of ``max``, ``min``, ``abs`` and ``mean``. So each has that
-node's value, gradient, code on every target and tests (README, "Choices"). Importing
-the module registers them in ``calls.BUILTIN_CALLS``."""
+node's value, gradient, code on every target and tests (README, "Choices"). They are
+taken with the ``np.`` prefix only, so a formula may still define its own ``diff``.
+Importing the module registers them in ``calls.NUMPY_CALLS``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import ast
 
 from ..core.shapes import format_shape, size
 from .arguments import arity, read_axis
-from .calls import BUILTIN_CALLS
+from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int, is_int_literal
 from .loops import creation_shape
 from .scope import emit, value
@@ -212,21 +213,21 @@ def call_alias(node, scope, name):
     return BUILTIN_CALLS[ALIASES[name]](node, scope, ALIASES[name])
 
 
-#: each function's lowering, registered in ``calls.BUILTIN_CALLS``
-NUMPY_CALLS = {
-    "full": call_full,
-    "full_like": call_full,
-    "eye": call_eye,
-    "identity": call_eye,
-    "hstack": call_stacks,
-    "vstack": call_stacks,
-    "column_stack": call_stacks,
-    "ravel": call_ravel,
-    "diff": call_diff,
-    "roll": call_roll,
-    "inner": call_inner,
-    "vdot": call_vdot,
-    "reciprocal": call_reciprocal,
-    **dict.fromkeys(ALIASES, call_alias),
-}
-BUILTIN_CALLS.update(NUMPY_CALLS)
+NUMPY_CALLS.update(
+    {
+        "full": call_full,
+        "full_like": call_full,
+        "eye": call_eye,
+        "identity": call_eye,
+        "hstack": call_stacks,
+        "vstack": call_stacks,
+        "column_stack": call_stacks,
+        "ravel": call_ravel,
+        "diff": call_diff,
+        "roll": call_roll,
+        "inner": call_inner,
+        "vdot": call_vdot,
+        "reciprocal": call_reciprocal,
+        **dict.fromkeys(ALIASES, call_alias),
+    }
+)

@@ -28,6 +28,7 @@ import ast
 from ..errors import FormulaError
 from .call_names import (
     CALL_NAMES,
+    NUMPY_CALL_NAMES,
     NUMPY_OPERATORS,
     called_name,
     is_range,
@@ -173,11 +174,16 @@ def in_value(node, src: Source, known: set, hints: set, defs: set):
 
 def known_call(node: ast.Call, defs: set) -> bool:
     """Whether ``node`` calls an operation, ``arange``, a function of the file or, with
-    the ``np.`` prefix, NumPy's function of an operator."""
+    the ``np.`` prefix, NumPy's function of an operator or another spelling."""
     name = called_name(node)
     if isinstance(node.func, ast.Name):
         return name in CALL_NAMES or name == "arange" or name in defs
-    return name in CALL_NAMES or name == "arange" or name in NUMPY_OPERATORS
+    return (
+        name in CALL_NAMES
+        or name == "arange"
+        or name in NUMPY_OPERATORS
+        or name in NUMPY_CALL_NAMES
+    )
 
 
 def values(node) -> list[ast.Name]:
