@@ -24,6 +24,21 @@ from .shape_calls import axis_arguments
 WHOLE = ("s", None, None, None)
 
 
+def along(axis: int, nd: int, start, stop) -> tuple:
+    """The index of the slice ``start:stop`` along ``axis`` of an ``nd``-array, every
+    other axis whole (``x[:, 1:]``)."""
+    return tuple(("s", start, stop, None) if k == axis else WHOLE for k in range(nd))
+
+
+def flattened(x: int, node, scope) -> int:
+    """``x`` as a vector of its entries in C order: ``reshape(x, (size,))`` (a vector as
+    it is)."""
+    shape = scope.b.shape(x)
+    if len(shape) == 1:
+        return x
+    return emit(scope, node, "reshape", x, shape=(size(shape),))
+
+
 def call_full(node, scope, name):
     """``full(shape, fill)`` and ``full_like(x, fill)``: the scalar ``fill`` (any scalar
     value: its gradient is the sum of the array's) at every entry, ``np.full``."""
@@ -93,8 +108,7 @@ def at_least(x: int, nd: int, row: tuple, node, scope) -> int:
 def call_ravel(node, scope, name):
     """``ravel(x)``: the entries of ``x`` in C order, ``reshape(x, (size,))``."""
     arity(node, scope, name, 1)
-    x = value(node.args[0], scope)
-    return emit(scope, node, "reshape", x, shape=(size(scope.b.shape(x)),))
+    return flattened(value(node.args[0], scope), node, scope)
 
 
 def call_diff(node, scope, name):
@@ -113,11 +127,10 @@ def call_diff(node, scope, name):
     (axis,) = read_axis(axis_node, scope, nd, allow_none=False) if axis_node else (-1,)
     axis %= nd
     for _ in range(times):
-        ends = [
-            tuple(("s", start, stop, None) if k == axis else WHOLE for k in range(nd))
-            for start, stop in ((1, None), (None, -1))
-        ]
-        later, earlier = (emit(scope, node, "getitem", x, index=i) for i in ends)
+        later, earlier = (
+            emit(scope, node, "getitem", x, index=along(axis, nd, *ends))
+            for ends in ((1, None), (None, -1))
+        )
         x = emit(scope, node, "sub", later, earlier)
     return x
 
@@ -137,8 +150,8 @@ def call_roll(node, scope, name):
     flat = axis_node is None or (
         isinstance(axis_node, ast.Constant) and axis_node.value is None
     )
-    if flat and len(shape) > 1:
-        x = emit(scope, node, "reshape", x, shape=(size(shape),))
+    if flat:
+        x = flattened(x, node, scope)
     nd = len(scope.b.shape(x))
     (axis,) = (0,) if flat else read_axis(axis_node, scope, nd, allow_none=False)
     k = index_int(shift_node, scope, False)
@@ -146,11 +159,10 @@ def call_roll(node, scope, name):
     if isinstance(length, int):
         k = k % length if length else 0
     if k:
-        parts = [
-            tuple(("s", lo, hi, None) if j == axis else WHOLE for j in range(nd))
-            for lo, hi in ((-k, None), (None, -k))
+        pieces = [
+            emit(scope, node, "getitem", x, index=along(axis, nd, *ends))
+            for ends in ((-k, None), (None, -k))
         ]
-        pieces = [emit(scope, node, "getitem", x, index=p) for p in parts]
         x = emit(scope, node, "concatenate", *pieces, axis=axis)
     if flat and len(shape) > 1:
         x = emit(scope, node, "reshape", x, shape=shape)
@@ -181,12 +193,7 @@ def call_vdot(node, scope, name):
     a, b = (value(v, scope) for v in node.args)
     if not scope.b.shape(a) and not scope.b.shape(b):
         return emit(scope, node, "mul", a, b)
-    flat = [
-        x
-        if len(scope.b.shape(x)) == 1
-        else emit(scope, node, "reshape", x, shape=(size(scope.b.shape(x)),))
-        for x in (a, b)
-    ]
+    flat = [flattened(x, node, scope) for x in (a, b)]
     return emit(scope, node, "matmul", *flat)
 
 
