@@ -112,6 +112,10 @@ def rosen_forward(x):
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
     (n,) = x.shape
+    if n < 1:
+        raise ValueError(
+            f"rosen: parameter 'x' has shape {x.shape}, expected (n,) with n >= 1 (a slice on line 6 needs it)",
+        )
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
@@ -145,6 +149,10 @@ def rosen_value_and_grad(x):
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
     (n,) = x.shape
+    if n < 1:
+        raise ValueError(
+            f"rosen: parameter 'x' has shape {x.shape}, expected (n,) with n >= 1 (a slice on line 6 needs it)",
+        )
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2

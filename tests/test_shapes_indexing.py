@@ -211,7 +211,7 @@ def test_slice_on_symbolic_dim_is_numpy_or_refused(text, ref, least):
     for size in range(least, least + 3):
         check(src, ref, rand(size))
     for mod in modules(src):
-        for size in range(1, least):
+        for size in range(least):  # also an empty x, where NumPy clamps the slice
             with pytest.raises(
                 ValueError,
                 match=rf"f: parameter 'x' has shape \({size},\).*"
@@ -232,6 +232,24 @@ def test_slice_times_fixed_vector_refuses_short_input():
             mod.f_value_and_grad(rand(2), rand(3))
         with pytest.raises(ValueError, match=r"n >= 3"):
             mod.f_forward(rand(2), rand(3))
+
+
+def test_slice_of_an_empty_input_is_refused_naming_it():
+    """A named dimension may be 0 at run time: ``x[:1]`` and ``x[1:]`` of an empty
+    ``Vector[n]`` would be clamped by NumPy (to no element, where the shapes compiled
+    after it say 1 and n - 1), so the input checks refuse it; ``x[::2]`` (length
+    ``(n + 1) // 2``, 0 at n = 0) needs no check."""
+    one = "def f(x: Vector[n], w: Vector[1]) -> Scalar:\n    return sum(x[:1] * w)\n"
+    rest = "def f(x: Vector[n]) -> Scalar:\n    return sum(x[1:] * x[:-1])\n"
+    halves = "def f(x: Vector[n]) -> Scalar:\n    return sum(x[::2] * 3.0)\n"
+    for mod in modules(one):
+        with pytest.raises(ValueError, match=r"parameter 'x' has shape \(0,\).*n >= 1"):
+            mod.f_value_and_grad(rand(0), rand(1))
+    for mod in modules(rest):
+        with pytest.raises(ValueError, match=r"parameter 'x' has shape \(0,\).*n >= 1"):
+            mod.f_value_and_grad(rand(0))
+    check(halves, lambda x: np.sum(x[::2] * 3.0), rand(0))
+    check(halves, lambda x: np.sum(x[::2] * 3.0), rand(5))
 
 
 def test_reported_example_mean_of_first_three():

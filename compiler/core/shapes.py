@@ -161,9 +161,23 @@ def slice_requirements(n, start, stop, step) -> list:
     out = []
     for e in needs:
         e = canon(sympy.Integer(0) + e)
-        if not (isinstance(e, int) and e >= 0) and not provably_nonnegative(e):
+        if not (isinstance(e, int) and e >= 0) and not provably_nonnegative(
+            maybe_empty(e)
+        ):
             out.append(e)
     return out
+
+
+def maybe_empty(e):
+    """``e`` with each dimension name free to be 0, as an input's may be at run time
+    (``dim_symbol`` takes names as positive): ``x[:1]`` of a ``Vector[n]`` needs ``n - 1
+    >= 0``, which fails at ``n = 0``, where NumPy clamps the slice to no element."""
+    return e.subs(
+        {
+            s: sympy.Symbol(s.name, integer=True, nonnegative=True)
+            for s in e.free_symbols
+        }
+    )
 
 
 def provably_nonnegative(e) -> bool:
