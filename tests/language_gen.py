@@ -39,8 +39,11 @@ UNARY_POS = ["log", "sqrt", "log1p", "log2", "log10"]
 UNARY_SMALL = ["tan"]
 #: functions of -1 < x < 1, given 0.8 tanh of their argument (their slopes are infinite
 #: at +-1)
-UNARY_UNIT = ["arcsin", "arccos"]
-UNARY_ALL = UNARY_FREE + UNARY_POS + UNARY_SMALL + UNARY_UNIT
+UNARY_UNIT = ["arcsin", "arccos", "arctanh"]
+#: functions of x > 1, given 2 + tanh of their argument (arccosh: its slope is infinite
+#: at 1)
+UNARY_ABOVE_ONE = ["arccosh"]
+UNARY_ALL = UNARY_FREE + UNARY_POS + UNARY_SMALL + UNARY_UNIT + UNARY_ABOVE_ONE
 COLLIDING_NAMES = [
     "d_x",
     "cache",
@@ -211,6 +214,8 @@ class Gen:
             arg = f"tanh({arg})"
         if op in UNARY_UNIT:
             arg = f"0.8 * tanh({arg})"
+        if op in UNARY_ABOVE_ONE:
+            arg = f"(2.0 + tanh({arg}))"
         if op == "neg":
             return Expr(f"-({arg})", e.shape, dims=e.dims)
         dom = "pos" if op in ("exp", "sigmoid") else "free"
@@ -1091,17 +1096,20 @@ def joined(g: Gen, *parts: str) -> str | None:
 
 def fam_numpy_spellings(g: Gen) -> Expr:
     """NumPy's other spellings of the language's operations: ``ones``, ``eye``,
-    ``identity``, ``full``, ``roll``,
-    ``full_like``, ``amax``, ``amin``, ``average``, ``fabs``, ``reciprocal``,
-    ``float_power``, ``hstack``, ``vstack``, ``column_stack``, ``ravel``, ``diff``,
-    ``inner`` and ``vdot``."""
+    ``identity``, ``full``, ``roll``, ``full_like``, ``amax``, ``amin``, ``average``,
+    ``fabs``, ``absolute``, ``reciprocal``, ``float_power``, ``deg2rad``, ``radians``,
+    ``rad2deg``, ``degrees``, ``exp2``, ``hstack``, ``vstack``, ``column_stack``,
+    ``ravel``, ``diff``, ``inner``, ``vdot``, ``tile``, ``repeat``, ``kron`` and
+    ``tensordot``."""
     kind = g.r.choice(
         ["ones", "full", "reduce", "elementwise", "hstack", "stack2", "ravel", "diff"]
-        + ["products"]
+        + ["products", "scaled", "tile", "repeat", "kron", "tensordot"]
     )
     g.tag("numpy-spellings", f"numpy-{kind}")
     x = g.input(g.shape(g.r.randint(1, 2)))
     shape, dims = x.shape, g.dims_of(x)
+    if kind in REPEATS:
+        return REPEATS[kind](g, x)
     if kind == "ones" and len(shape) == 2 and g.r.random() < 0.5:
         eye = g.r.choice(["eye", "identity"])
         side = (shape[1], shape[1])
@@ -1192,6 +1200,118 @@ def fam_numpy_spellings(g: Gen) -> Expr:
     return Expr(
         f"np.inner({x.text}, {v.text}) + np.inner({v.text}, {y.text})", shape[:-1]
     )
+
+
+def spelled(g: Gen, text: str, shape: tuple, dims: tuple) -> Expr:
+    """``Expr(text, shape)`` with the annotation texts ``dims`` where sizes are named."""
+    return Expr(text, shape, dims=dims if g.symbolic else None)
+
+
+def times(k, d: str) -> str:
+    """The annotation text of ``k`` times the dimension ``d`` (``d`` itself for 1)."""
+    return d if k == 1 else f"{k} * {d}"
+
+
+def numpy_scaled(g: Gen, x: Expr) -> Expr:
+    """``np.deg2rad``, ``radians``, ``rad2deg``, ``degrees``, ``exp2``, ``absolute``."""
+    name = g.r.choice(["deg2rad", "radians", "rad2deg", "degrees", "exp2", "absolute"])
+    return Expr(f"np.{name}({x.text})", x.shape, dims=x.dims)
+
+
+def numpy_tile(g: Gen, x: Expr) -> Expr:
+    """``np.tile(x, reps)``: an int, a tuple longer or shorter than ``x``'s shape, or a
+    bias row per entry of another input, ``np.tile(b, (rows, 1))``."""
+    shape, dims = x.shape, g.dims_of(x)
+    if len(shape) == 1 and g.r.random() < 0.4:
+        y = g.input(g.shape(1))
+        rows = g.dims_of(y)[0]
+        text = f"np.tile({x.text}, ({rows}, 1)) * {y.text}[:, None]"
+        return spelled(g, text, y.shape + shape, (rows,) + dims)
+    reps = tuple(g.r.randint(1, 3) for _ in range(g.r.randint(1, 3)))
+    nd = max(len(shape), len(reps))
+    full = (1,) * (nd - len(shape)) + shape
+    names = ("1",) * (nd - len(shape)) + dims
+    counts = (1,) * (nd - len(reps)) + reps
+    out = tuple(s * k for s, k in zip(full, counts))
+    text = str(reps[0]) if len(reps) == 1 else f"({', '.join(map(str, reps))})"
+    return spelled(
+        g,
+        f"np.tile({x.text}, {text})",
+        out,
+        tuple(times(k, d) for k, d in zip(counts, names)),
+    )
+
+
+def numpy_repeat(g: Gen, x: Expr) -> Expr:
+    """``np.repeat(x, k)`` of the flattened entries, or along an axis (by position, by
+    keyword, counted from the end)."""
+    shape, dims = x.shape, g.dims_of(x)
+    k = g.r.randint(2, 3)
+    if g.r.random() < 0.4:
+        size = int(np.prod(shape)) * k
+        text = f"np.repeat({x.text}, {k})"
+        return spelled(g, text, (size,), (" * ".join(dims + (str(k),)),))
+    a = g.r.randrange(len(shape))
+    out = tuple(s * k if j == a else s for j, s in enumerate(shape))
+    axis = g.r.choice([f"axis={a}", f"{a}", f"axis={a - len(shape)}"])
+    cut = tuple(times(k, d) if j == a else d for j, d in enumerate(dims))
+    return spelled(g, f"np.repeat({x.text}, {k}, {axis})", out, cut)
+
+
+def numpy_kron(g: Gen, x: Expr) -> Expr:
+    """``np.kron(x, y)`` of a vector or a matrix and another (ranks may differ)."""
+    y = g.input(g.shape(g.r.randint(1, 2)))
+    if g.r.random() < 0.5:
+        x, y = y, x
+    nd = max(len(x.shape), len(y.shape))
+    sides = []
+    for e in (x, y):
+        pad = nd - len(e.shape)
+        sides.append(((1,) * pad + e.shape, ("1",) * pad + g.dims_of(e)))
+    (sa, da), (sb, db) = sides
+    out = tuple(p * q for p, q in zip(sa, sb))
+    cut = tuple(
+        q if p == "1" else p if q == "1" else f"{p} * {q}" for p, q in zip(da, db)
+    )
+    return spelled(g, f"np.kron({x.text}, {y.text})", out, cut)
+
+
+def numpy_tensordot(g: Gen, x: Expr) -> Expr:
+    """``np.tensordot(x, y, axes)``: the last ``n`` axes of ``x`` with the first of a new
+    ``y``, as an int (``axes=2`` by default) or as two lists in some order."""
+    shape, dims = x.shape, g.dims_of(x)
+    n = g.r.randint(1, len(shape))
+    rest = g.shape(g.r.randint(0, 1))
+    rest_dims = tuple(g.dim(s) for s in rest)
+    y = g.input(shape[len(shape) - n :] + rest, dims=dims[len(shape) - n :] + rest_dims)
+    if g.r.random() < 0.5:
+        axes = (
+            ""
+            if n == 2 and g.r.random() < 0.5
+            else g.r.choice([f", {n}", f", axes={n}"])
+        )
+    else:
+        pairs = [(len(shape) - n + j, j) for j in range(n)]
+        g.r.shuffle(pairs)
+        mine, theirs = [p for p, _ in pairs], [q for _, q in pairs]
+        axes = f", axes=({mine}, {theirs})"
+    out = shape[: len(shape) - n] + rest
+    return spelled(
+        g,
+        f"np.tensordot({x.text}, {y.text}{axes})",
+        out,
+        dims[: len(shape) - n] + rest_dims,
+    )
+
+
+#: the kinds of ``fam_numpy_spellings`` that build new axes or products of sizes
+REPEATS = {
+    "scaled": numpy_scaled,
+    "tile": numpy_tile,
+    "repeat": numpy_repeat,
+    "kron": numpy_kron,
+    "tensordot": numpy_tensordot,
+}
 
 
 def fam_scalar_domain(g: Gen) -> Expr:

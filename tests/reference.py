@@ -41,6 +41,8 @@ ELEMENTWISE = {
     "sinh": np.sinh,
     "cosh": np.cosh,
     "arcsinh": np.arcsinh,
+    "arccosh": np.arccosh,
+    "arctanh": np.arctanh,
     "log2": np.log2,
     "log10": np.log10,
 }
@@ -654,6 +656,37 @@ class FormulaReference:
         if abs(shift) > length:
             rec.clamped.append(("roll", shift))
         return np.roll(x, shift, axis)
+
+    def _op_absolute(self, args, kw, rec):
+        return self._op_abs(args, kw, rec)
+
+    def _op_deg2rad(self, args, kw, rec):
+        return np.deg2rad(np.asarray(args[0], dtype=float))
+
+    def _op_radians(self, args, kw, rec):
+        return np.radians(np.asarray(args[0], dtype=float))
+
+    def _op_rad2deg(self, args, kw, rec):
+        return np.rad2deg(np.asarray(args[0], dtype=float))
+
+    def _op_degrees(self, args, kw, rec):
+        return np.degrees(np.asarray(args[0], dtype=float))
+
+    def _op_exp2(self, args, kw, rec):
+        return np.exp2(np.asarray(args[0], dtype=float))
+
+    def _op_tile(self, args, kw, rec):
+        return np.tile(np.asarray(args[0], dtype=float), args[1])
+
+    def _op_repeat(self, args, kw, rec):
+        return np.repeat(np.asarray(args[0], dtype=float), *args[1:], **kw)
+
+    def _op_kron(self, args, kw, rec):
+        return np.kron(*(np.asarray(a, dtype=float) for a in args))
+
+    def _op_tensordot(self, args, kw, rec):
+        a, b = (np.asarray(v, dtype=float) for v in args[:2])
+        return np.tensordot(a, b, *args[2:], **kw)
 
     def _op_inner(self, args, kw, rec):
         return np.inner(*(np.asarray(a, dtype=float) for a in args))

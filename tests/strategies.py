@@ -59,6 +59,8 @@ NUMPY_NAMES = frozenset(
         "cos",
         "tan",
         "tanh",
+        "arctanh",
+        "arccosh",
         "maximum",
         "minimum",
         "clip",
@@ -100,6 +102,8 @@ UNARY = (
     "log1p_sq",
     "sqrt_pos",
     "tan_tanh",
+    "arctanh_tanh",
+    "arccosh_pos",
     "pow_int",
     "pow_pos",
     "pow_base",
@@ -189,6 +193,8 @@ def render(n: Node) -> str:
         "cos",
         "tan",
         "tanh",
+        "arctanh",
+        "arccosh",
         "sigmoid",
         "softplus",
         "expm1",
@@ -328,6 +334,8 @@ SYM_UNARY = {
     "cos": sp.cos,
     "tan": sp.tan,
     "tanh": sp.tanh,
+    "arctanh": sp.atanh,
+    "arccosh": sp.acosh,
     "sigmoid": _sym_sigmoid,
     "softplus": _sym_softplus,
     "expm1": lambda a: sp.exp(a) - 1,
@@ -354,6 +362,8 @@ NUM_UNARY = {
     "cos": np.cos,
     "tan": np.tan,
     "tanh": np.tanh,
+    "arctanh": np.arctanh,
+    "arccosh": np.arccosh,
     "sigmoid": _np_sigmoid,
     "softplus": _np_softplus,
     "expm1": np.expm1,
@@ -730,6 +740,14 @@ def _unary(ctx: _Ctx, shape, depth) -> Node:
         return Node("sqrt", [_pos(ctx, a)], (pre,), shape)
     if op == "tan_tanh":
         return Node("tan", [Node("tanh", [a], shape=shape)], (pre,), shape)
+    if op == "arctanh_tanh":  # |tanh(a)| < 1 away from the poles at +-1: 0.8 tanh(a)
+        half = Node("const", params=(0.8, "0.8"))
+        inner = Node("mul", [half, Node("tanh", [a], shape=shape)], shape=shape)
+        return Node("arctanh", [inner], (pre,), shape)
+    if op == "arccosh_pos":  # 1 + a positive expression, above arccosh's end at 1
+        one = Node("const", params=(1.0, "1.0"))
+        inner = Node("add", [one, _pos(ctx, a)], shape=shape)
+        return Node("arccosh", [inner], (pre,), shape)
     if op == "pow_int":
         n = ctx.draw(st.sampled_from([2, 3, 1, 0]))
         return Node("pow", [a, Node("const", params=(n, str(n)))], shape=shape)

@@ -155,6 +155,8 @@ MESSAGES = [
     msg("math-atan2", H + "    return math.atan2(x, y)\n", 2, 12,
         "unknown function 'math.atan2'", "did you mean `arctan2`?"),
     msg("np-asinh", H + "    return np.asinh(x)\n", 2, 12, "did you mean `arcsinh`?"),
+    msg("np-atanh", H + "    return np.atanh(x)\n", 2, 12, "did you mean `arctanh`?"),
+    msg("acosh", H + "    return acosh(x)\n", 2, 12, "did you mean `arccosh`?"),
     msg("sinh-redefined", "@fuse\ndef sinh(x: Scalar) -> Scalar:\n    return x\n\n\n"
         + H + "    return sinh(x)\n", 2, 1, "'sinh' is a built-in name"),
     # an operation only rewrites build (logsumexp's shift) is not a formula function

@@ -257,6 +257,7 @@ KERNELS = {
         [
             "b1 = arcsin(0.5 * tanh(x)) * y + arccos(0.5 * tanh(y)) * x",
             "b2 = logaddexp(x, y) * logaddexp(0, x * y)",
+            "b3 = arccosh(x * x + 1.5) * arctanh(0.5 * tanh(y))",
         ],
     ),
 }

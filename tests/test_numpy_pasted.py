@@ -71,6 +71,14 @@ COMPILED = [
     "np.sum((x - np.roll(x, 1)) ** 2) + np.sum(np.roll(M, -2, axis=1) * M) + np.sum(np.roll(T, 7) * T)",
     "np.inner(x, x) + np.sum(np.inner(M, x)) + np.sum(np.inner(x, M) ** 2) + np.sum(np.inner(M, M))",
     "np.vdot(x, x) + np.vdot(M, M) + np.vdot(A, A @ A) + np.vdot(s, s) + np.sum(np.inner(s, M))",
+    # repeats, Kronecker and tensor products, angles, exp2, inverse hyperbolic functions
+    "np.sum(np.tile(x, (3, 1)) * M) + np.sum(np.tile(M, 2) ** 2) + np.sum(np.tile(x, (2, 3, 1)) * np.tile(T, 1))",
+    "np.sum(np.repeat(x, 3) ** 2) + np.sum(np.repeat(M, 2, axis=0) * np.repeat(M, 2, 0)) + np.sum(np.repeat(T, 2, axis=-1) ** 3)",
+    "np.sum(np.kron(M, A) ** 2) + np.sum(np.kron(x, M) * np.kron(M, x)) + np.sum(np.kron(x, x) ** 3) + np.sum(np.kron(s, x))",
+    "np.tensordot(M, M) + np.sum(np.tensordot(T, M, axes=([1, 2], [0, 1]))) + np.sum(np.tensordot(M, A, 1) ** 2)",
+    "np.sum(np.tensordot(x, x, 0) * A) + np.sum(np.tensordot(T, A, axes=([2], [1])) ** 2)",
+    "np.sum(np.sin(np.deg2rad(180 * x)) + np.radians(x) * np.degrees(x) + np.rad2deg(x)) + np.sum(np.exp2(M))",
+    "np.sum(np.absolute(M) * M) + np.sum(np.arctanh(x) * np.arccosh(2 + x))",
     # spellings that compiled before, as a baseline (a few to a formula)
     "np.sum(M, 0) @ x + np.dot(x, A) @ x + np.linalg.norm(M, 'fro') + np.linalg.norm(x, 2)",
     "np.std(x, ddof=1) + np.sum(np.var(M, axis=0, ddof=1)) + np.sum(np.mean(T, axis=(0, 1)))",
@@ -151,6 +159,19 @@ REFUSED = [
     ("np.vdot(x, M)", "do not align"),
     ("np.sum(np.ones(0) * s)", "sizes are positive"),
     ("np.sum(np.amax(x, initial=0))", "max() got an unexpected keyword 'initial'"),
+    ("np.sum(np.tile(x, x))", "'x' is not a dimension of the parameters"),
+    ("np.sum(np.repeat(x, (2, 1)))", "repeat() takes an array and one count"),
+    ("np.sum(np.repeat(M, 2, axis=2))", "axis 2 is out of range"),
+    ("np.sum(np.tensordot(M, x, 3))", "tensordot(): axes=3 for arrays of 2 and 1"),
+    ("np.sum(np.tensordot(M, A, axes=([1], [0, 1])))", "the lists of axes differ"),
+    ("np.sum(np.tensordot(M, A, axes=([1, 1], [0, 1])))", "axis 1 is repeated"),
+    ("np.sum(np.tensordot(M, A, axes=[1]))", "axes is an int or a pair of lists"),
+    (
+        "np.sum(np.tensordot(M, M, axes=1))",
+        "tensordot(): shapes (3, 4) and (3, 4) do not align: axis 1 of the first has "
+        "length 4, axis 0 of the second 3",
+    ),
+    ("np.sum(np.tensordot(M))", "tensordot() takes two arrays"),
 ]
 
 

@@ -236,12 +236,13 @@ def test_sign_and_atan2_are_read(expr, point):
         sp.asin(x / 3) * y + sp.acos(y / 4),
         sp.atan(x * y) + sp.asinh(x - y),
         sp.sinh(x) * sp.cosh(y) + sp.log(x**2 + 1, 2),
+        sp.acosh(x**2 + 1.5) * sp.atanh(sp.tanh(y) / 2),
     ],
-    ids=["asin-acos", "atan-asinh", "sinh-cosh-log2"],
+    ids=["asin-acos", "atan-asinh", "sinh-cosh-log2", "acosh-atanh"],
 )
 def test_inverse_and_hyperbolic_functions_are_read(expr, fuse):
-    """SymPy's ``asin``, ``acos``, ``atan``, ``sinh``, ``cosh`` and ``asinh`` are the ops
-    ``arcsin`` ... of a formula file (``log(u, 2)`` is SymPy's ``log(u) / log(2)``);
+    """SymPy's ``asin``, ``acos``, ``atan``, ``sinh``, ``cosh``, ``asinh``, ``acosh`` and
+    ``atanh`` are the ops ``arcsin`` ... of a formula file (``log(u, 2)`` is SymPy's ``log(u) / log(2)``);
     value and gradient against ``sympy.diff``, at points inside the domains."""
     mod = gradc.load_sympy(expr, [x, y], fuse=fuse)
     grads = [sp.diff(expr, v) for v in (x, y)]

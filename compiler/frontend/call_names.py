@@ -28,14 +28,14 @@ from .source import Source, did_you_mean, is_docstring
 #: reading it imports nothing; tests/test_name_precheck.py compares the two)
 CALL_NAMES = frozenset(
     {
-        "abs", "arccos", "arcsin", "arcsinh", "arctan", "arctan2", "avg_pool2d", "clip",
-        "concatenate", "conv2d", "cos", "cosh", "diag", "dot", "einsum", "erf", "exp",
-        "expand_dims", "expm1", "flip", "log", "log10", "log1p", "log2", "log_softmax",
-        "logaddexp", "logsumexp", "max", "max_pool2d", "maximum", "mean", "min",
-        "minimum", "moveaxis", "norm", "ones", "ones_like", "outer", "relu", "reshape",
-        "sigmoid", "sign", "sin", "sinh", "softmax", "softplus", "sqrt", "square",
-        "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace",
-        "transpose", "var", "where", "zeros", "zeros_like",
+        "abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "diag", "dot",
+        "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "log", "log10", "log1p",
+        "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d", "maximum",
+        "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like", "outer",
+        "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax", "softplus",
+        "sqrt", "square", "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh",
+        "trace", "transpose", "var", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 
@@ -55,9 +55,10 @@ NUMPY_OPERATORS = {
 #: them (``numpy_calls.py``; tests/test_name_precheck.py compares the two)
 NUMPY_CALL_NAMES = frozenset(
     {
-        "amax", "amin", "average", "column_stack", "diff", "eye", "fabs", "full",
-        "full_like", "hstack", "identity", "inner", "ravel", "reciprocal", "roll",
-        "vdot", "vstack",
+        "absolute", "amax", "amin", "average", "column_stack", "deg2rad", "degrees",
+        "diff", "exp2", "eye", "fabs", "full", "full_like", "hstack", "identity",
+        "inner", "kron", "rad2deg", "radians", "ravel", "reciprocal", "repeat", "roll",
+        "tensordot", "tile", "vdot", "vstack",
     }
 )  # fmt: skip
 
@@ -68,6 +69,8 @@ SHORT_NAMES = {
     "acos": "arccos",
     "atan": "arctan",
     "asinh": "arcsinh",
+    "acosh": "arccosh",
+    "atanh": "arctanh",
     "atan2": "arctan2",
 }
 

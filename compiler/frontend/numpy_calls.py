@@ -11,8 +11,9 @@ Importing the module registers them in ``calls.NUMPY_CALLS``."""
 from __future__ import annotations
 
 import ast
+import math
 
-from ..core.shapes import format_shape, size
+from ..core.shapes import canon, format_shape, size
 from .arguments import arity, read_axis
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int, is_int_literal
@@ -203,8 +204,182 @@ def call_reciprocal(node, scope, name):
     return emit(scope, node, "div", scope.b.const(1.0), value(node.args[0], scope))
 
 
+def call_scaled(node, scope, name):
+    """``deg2rad(x)``, ``radians(x)``, ``rad2deg(x)``, ``degrees(x)`` and ``exp2(x)``: ``x``
+    times NumPy's factor (``pi / 180``, ``180 / pi``), ``2.0 ** x``."""
+    arity(node, scope, name, 1)
+    x = value(node.args[0], scope)
+    if name == "exp2":
+        return emit(scope, node, "pow", scope.b.const(2.0), x)
+    factor = math.pi / 180.0 if name in ("deg2rad", "radians") else 180.0 / math.pi
+    return emit(scope, node, "mul", x, scope.b.const(factor))
+
+
+def padded(x: int, nd: int, node, scope) -> int:
+    """``x`` with leading axes of length 1 up to ``nd`` dimensions, as NumPy's ``tile``
+    and ``kron`` pad the shorter shape."""
+    shape = scope.b.shape(x)
+    if len(shape) >= nd:
+        return x
+    return emit(scope, node, "reshape", x, shape=(1,) * (nd - len(shape)) + shape)
+
+
+def spread(x: int, shape: tuple, reps: tuple, whole: bool, node, scope) -> int:
+    """``x`` (of ``shape``, or of it without leading 1s) with each axis ``k`` taken
+    ``reps[k]`` times: the whole axis again and again (``whole``, ``tile``: a new axis
+    before it) or each entry in turn (``repeat``: after it). The new axes broadcast to
+    the counts and a reshape merges them; an axis of length 1 is broadcast alone, so
+    ``np.tile(b, (n, 1))`` is ``np.broadcast_to(b, (n, k))``."""
+    index, wide, merged = [], [], []
+    for d, r in zip(shape, reps):
+        if r == 1 or d == 1:
+            pair = [(WHOLE, canon(d * r))]
+        else:
+            pair = [(("n",), r), (WHOLE, d)][:: 1 if whole else -1]
+        index += [item for item, _ in pair]
+        wide += [n for _, n in pair]
+        merged.append(canon(d * r))
+    if len(wide) == len(shape):
+        if tuple(wide) == scope.b.shape(x):
+            return x
+        return emit(scope, node, "broadcast_to", x, shape=tuple(wide))
+    x = padded(x, len(shape), node, scope)
+    x = emit(scope, node, "getitem", x, index=tuple(index))
+    x = emit(scope, node, "broadcast_to", x, shape=tuple(wide))
+    return emit(scope, node, "reshape", x, shape=tuple(merged))
+
+
+def call_tile(node, scope, name):
+    """``tile(x, reps)``: ``x`` repeated ``reps[k]`` times along each axis ``k`` (``reps``
+    a size or a tuple of sizes: positive ints, dimension names; the shorter of ``reps``
+    and ``x``'s shape padded with leading 1s, as NumPy's): ``np.tile(b, (N, 1))``."""
+    arity(node, scope, name, 2)
+    x = value(node.args[0], scope)
+    reps = creation_shape(node.args[1], scope)
+    shape = scope.b.shape(x)
+    nd = max(len(shape), len(reps))
+    shape = (1,) * (nd - len(shape)) + shape
+    return spread(x, shape, (1,) * (nd - len(reps)) + reps, True, node, scope)
+
+
+def call_repeat(node, scope, name):
+    """``repeat(x, k, axis=None)``: each entry ``k`` times in turn along ``axis`` (``k`` a
+    size: a positive int, a dimension name; not an array of counts), of the flattened
+    entries without ``axis``."""
+    reps_node, axis_node = axis_arguments(node, scope, name, ("repeats", "axis"))
+    if reps_node is None or isinstance(reps_node, (ast.Tuple, ast.List)):
+        raise scope.src.error(
+            node, f"{name}() takes an array and one count: {name}(x, 3, axis=0)"
+        )
+    (k,) = creation_shape(reps_node, scope)
+    x = value(node.args[0], scope)
+    if axis_node is None or (
+        isinstance(axis_node, ast.Constant) and axis_node.value is None
+    ):
+        x = flattened(x, node, scope) if scope.b.shape(x) else padded(x, 1, node, scope)
+        axis = 0
+    else:
+        nd = len(scope.b.shape(x))
+        (axis,) = read_axis(axis_node, scope, nd, allow_none=False)
+    shape = scope.b.shape(x)
+    reps = tuple(k if j == axis else 1 for j in range(len(shape)))
+    return spread(x, shape, reps, False, node, scope)
+
+
+def call_kron(node, scope, name):
+    """``kron(a, b)``: the blocks ``a[i, j] * b``, the product of ``a[:, None, :, None]``
+    and ``b[None, :, None, :]`` reshaped (the shorter shape padded with leading 1s, as
+    NumPy's); a product with a scalar."""
+    arity(node, scope, name, 2)
+    a, b = value(node.args[0], scope), value(node.args[1], scope)
+    if not scope.b.shape(a) or not scope.b.shape(b):
+        return emit(scope, node, "mul", a, b)
+    nd = max(len(scope.b.shape(a)), len(scope.b.shape(b)))
+    a, b = padded(a, nd, node, scope), padded(b, nd, node, scope)
+    sa, sb = scope.b.shape(a), scope.b.shape(b)
+    ia = emit(scope, node, "getitem", a, index=(WHOLE, ("n",)) * nd)
+    ib = emit(scope, node, "getitem", b, index=(("n",), WHOLE) * nd)
+    blocks = emit(scope, node, "mul", ia, ib)
+    shape = tuple(canon(p * q) for p, q in zip(sa, sb))
+    return emit(scope, node, "reshape", blocks, shape=shape)
+
+
+def call_tensordot(node, scope, name):
+    """``tensordot(a, b, axes=2)``: the sum over the last ``axes`` axes of ``a`` and the
+    first of ``b``, or over the axes of the pair ``axes=([1, 0], [0, 1])``; the free axes
+    of ``a`` then of ``b``, an ``einsum``."""
+    b_node, axes_node = axis_arguments(node, scope, name, ("b", "axes"))
+    if b_node is None:
+        raise scope.src.error(node, f"{name}() takes two arrays and optionally axes")
+    a, b = value(node.args[0], scope), value(b_node, scope)
+    na, nb = len(scope.b.shape(a)), len(scope.b.shape(b))
+    if axes_node is None or is_int_literal(axes_node):
+        n = 2 if axes_node is None else index_int(axes_node, scope, False)
+        if not 0 <= n <= min(na, nb):
+            raise scope.src.error(
+                axes_node or node,
+                f"{name}(): axes={n} for arrays of {na} and {nb} dimensions",
+            )
+        pairs = list(zip(range(na - n, na), range(n)))
+    else:
+        pairs = axis_pairs(axes_node, scope, name, (na, nb))
+    sa, sb = scope.b.shape(a), scope.b.shape(b)
+    for i, j in pairs:
+        if sa[i] != sb[j]:
+            raise scope.src.error(
+                node,
+                f"{name}(): shapes {format_shape(sa)} and {format_shape(sb)} do not "
+                f"align: axis {i} of the first has length {sa[i]}, axis {j} of the "
+                f"second {sb[j]}",
+            )
+    la = LETTERS[:na]
+    lb = [LETTERS[na + k] for k in range(nb)]
+    for i, j in pairs:
+        lb[j] = la[i]
+    out = "".join(c for k, c in enumerate(la) if k not in dict(pairs))
+    out += "".join(c for k, c in enumerate(lb) if k not in {j for _, j in pairs})
+    return emit(scope, node, "einsum", a, b, spec=f"{la},{''.join(lb)}->{out}")
+
+
+#: the subscripts ``tensordot``'s einsum gives the axes
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def axis_pairs(axes_node, scope, name: str, ndims: tuple) -> list:
+    """The contracted axes ``[(axis of a, axis of b), ...]`` of ``axes=([1, 0], [0, 1])``
+    or ``axes=(1, 0)``: int literals, each axis once, as many on each side."""
+    seqs = (ast.Tuple, ast.List)
+    if not isinstance(axes_node, seqs) or len(axes_node.elts) != 2:
+        raise scope.src.error(
+            axes_node, f"{name}(): axes is an int or a pair of lists: axes=([1], [0])"
+        )
+    sides = []
+    for side, nd in zip(axes_node.elts, ndims):
+        items = side.elts if isinstance(side, seqs) else [side]
+        axes = []
+        for item in items:
+            k = index_int(item, scope, False)
+            if not -nd <= k < nd or k % nd in axes:
+                raise scope.src.error(
+                    item, f"{name}(): axis {k} is repeated or out of range for {nd}"
+                )
+            axes.append(k % nd)
+        sides.append(axes)
+    if len(sides[0]) != len(sides[1]):
+        raise scope.src.error(
+            axes_node, f"{name}(): the lists of axes differ in length"
+        )
+    return list(zip(*sides))
+
+
 #: NumPy's other names of the language's functions (``np.amax`` is ``np.max``)
-ALIASES = {"amax": "max", "amin": "min", "fabs": "abs", "average": "mean"}
+ALIASES = {
+    "amax": "max",
+    "amin": "min",
+    "fabs": "abs",
+    "absolute": "abs",
+    "average": "mean",
+}
 
 
 def call_alias(node, scope, name):
@@ -235,6 +410,13 @@ NUMPY_CALLS.update(
         "inner": call_inner,
         "vdot": call_vdot,
         "reciprocal": call_reciprocal,
+        **dict.fromkeys(
+            ("deg2rad", "radians", "rad2deg", "degrees", "exp2"), call_scaled
+        ),
+        "tile": call_tile,
+        "repeat": call_repeat,
+        "kron": call_kron,
+        "tensordot": call_tensordot,
         **dict.fromkeys(ALIASES, call_alias),
     }
 )

@@ -49,6 +49,7 @@ PASSED = (ast.Attribute, ast.Subscript, ast.Tuple, ast.List, ast.Slice)
 #: the frontend by tests/test_value_name_precheck.py, each call argument misspelt)
 SHAPE_CALLS = frozenset(
     {"reshape", "transpose", "zeros", "ones", "arange", "eye", "identity"}
+    | {"tile", "repeat"}
 )
 #: calls whose first argument is a list of the values they join
 SEQUENCE_CALLS = frozenset({"stack", "concatenate", "hstack", "vstack", "column_stack"})

@@ -34,7 +34,10 @@ XP_NAMES |= {
     f"np.{name}": f"xp.{name}"
     for name in ("sinh", "cosh", "log2", "log10", "logaddexp")
 }
-XP_NAMES |= {f"np.arc{name}": f"xp.a{name}" for name in ("sin", "cos", "tan", "sinh")}
+XP_NAMES |= {
+    f"np.arc{name}": f"xp.a{name}"
+    for name in ("sin", "cos", "tan", "sinh", "cosh", "tanh")
+}
 
 # Module helpers with an Array API body (``templates/helpers.py.j2``: ``xp_helper_<name>``);
 # their calls take the namespace first: ``_sigmoid(xp, x)``.

@@ -329,6 +329,31 @@ unary(
     raises_on_floats=False,
     libm_calls=1,
 )
+# arccosh' = 1 / sqrt((x - 1) (x + 1)), exact near x = 1 where x * x - 1 cancels: its
+# slope is infinite at 1, and it is nan below
+unary(
+    "arccosh",
+    numpy=fn("np.arccosh"),
+    numba=as_numpy,
+    math=math_fn("math.acosh"),
+    local=lambda g, x, y: g / ((x - 1) * (x + 1)).op("sqrt"),
+    sym=sympy.acosh,
+    fusible=True,
+    domain=Above(1.0),
+    libm_calls=1,
+)
+# arctanh' = 1 / ((1 - x) (1 + x)): poles at +-1, nan beyond
+unary(
+    "arctanh",
+    numpy=fn("np.arctanh"),
+    numba=as_numpy,
+    math=math_fn("math.atanh"),
+    local=lambda g, x, y: g / ((1 - x) * (1 + x)),
+    sym=sympy.atanh,
+    fusible=True,
+    kinks=inside_unit,
+    libm_calls=1,
+)
 # log2(x) = log(x) / log(2): the SymPy form, read back as that quotient
 unary(
     "log2",
