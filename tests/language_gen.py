@@ -1099,17 +1099,17 @@ def fam_numpy_spellings(g: Gen) -> Expr:
     ``identity``, ``full``, ``roll``, ``full_like``, ``amax``, ``amin``, ``average``,
     ``fabs``, ``absolute``, ``reciprocal``, ``float_power``, ``deg2rad``, ``radians``,
     ``rad2deg``, ``degrees``, ``exp2``, ``hstack``, ``vstack``, ``column_stack``,
-    ``ravel``, ``diff``, ``inner``, ``vdot``, ``tile``, ``repeat``, ``kron`` and
-    ``tensordot``."""
+    ``ravel``, ``diff``, ``inner``, ``vdot``, ``tile``, ``repeat``, ``kron``,
+    ``tensordot`` and ``cumsum`` (a built-in, with or without ``np.``)."""
     kind = g.r.choice(
         ["ones", "full", "reduce", "elementwise", "hstack", "stack2", "ravel", "diff"]
-        + ["products", "scaled", "tile", "repeat", "kron", "tensordot"]
+        + ["products", "scaled", "tile", "repeat", "kron", "tensordot", "cumsum"]
     )
     g.tag("numpy-spellings", f"numpy-{kind}")
     x = g.input(g.shape(g.r.randint(1, 2)))
     shape, dims = x.shape, g.dims_of(x)
-    if kind in REPEATS:
-        return REPEATS[kind](g, x)
+    if kind in MORE_SPELLINGS:
+        return MORE_SPELLINGS[kind](g, x)
     if kind == "ones" and len(shape) == 2 and g.r.random() < 0.5:
         eye = g.r.choice(["eye", "identity"])
         side = (shape[1], shape[1])
@@ -1304,8 +1304,21 @@ def numpy_tensordot(g: Gen, x: Expr) -> Expr:
     )
 
 
-#: the kinds of ``fam_numpy_spellings`` that build new axes or products of sizes
-REPEATS = {
+def numpy_cumsum(g: Gen, x: Expr) -> Expr:
+    """``cumsum(x)`` (flattened), ``np.cumsum(x, axis=k)``, ``cumsum(x, k)``."""
+    shape, dims = x.shape, g.dims_of(x)
+    name = g.r.choice(["cumsum", "np.cumsum"])
+    if g.r.random() < 0.4:
+        size = int(np.prod(shape))
+        return spelled(g, f"{name}({x.text})", (size,), (" * ".join(dims),))
+    a = g.r.randrange(len(shape))
+    axis = g.r.choice([f"axis={a}", f"{a}", f"axis={a - len(shape)}"])
+    return Expr(f"{name}({x.text}, {axis})", shape, dims=x.dims)
+
+
+#: the kinds of ``fam_numpy_spellings`` written by a function of their own
+MORE_SPELLINGS = {
+    "cumsum": numpy_cumsum,
     "scaled": numpy_scaled,
     "tile": numpy_tile,
     "repeat": numpy_repeat,

@@ -31,6 +31,7 @@ NAMESPACE = {
     "clip": np.clip,
     "where": np.where,
     "sum": np.sum,
+    "cumsum": np.cumsum,
     "mean": np.mean,
     "max": np.max,
     "min": np.min,

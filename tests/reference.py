@@ -657,6 +657,10 @@ class FormulaReference:
             rec.clamped.append(("roll", shift))
         return np.roll(x, shift, axis)
 
+    def _op_cumsum(self, args, kw, rec):
+        axis = kw.get("axis", args[1] if len(args) > 1 else None)
+        return np.cumsum(np.asarray(args[0], dtype=float), axis=axis)
+
     def _op_absolute(self, args, kw, rec):
         return self._op_abs(args, kw, rec)
 

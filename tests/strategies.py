@@ -73,6 +73,7 @@ NUMPY_NAMES = frozenset(
         "outer",
         "transpose",
         "reshape",
+        "cumsum",
         "concatenate",
         "stack",
         "arange",
@@ -223,6 +224,9 @@ def render(n: Node) -> str:
         return f"{_fn(n, name)}({', '.join(args)})"
     if op in ("softmax", "log_softmax"):
         return f"{op}({r[0]})" if p[0] is None else f"{op}({r[0]}, axis={p[0]})"
+    if op == "cumsum":
+        axis = "" if p[0] is None else f", axis={p[0]}"
+        return f"{_fn(n, 'cumsum')}({r[0]}{axis})"
     if op == "T":
         return f"{r[0]}.T"
     if op == "reshape":
@@ -529,6 +533,8 @@ class Evaluator:
             if op == "softmax":
                 return ex / tot
             return a[0] - _ew(sp.log, tot)
+        if op == "cumsum":  # sums of SymPy objects on object arrays too
+            return np.cumsum(a[0], axis=p[0])
         if op in ("T", "transpose"):
             return a[0].T
         if op == "reshape":
@@ -852,7 +858,10 @@ def _structural(ctx: _Ctx, shape, depth) -> Node | None:
         op = draw(st.sampled_from(["matmul", "dot"]))
         return Node(op, [gen(ctx, V, depth - 1), gen(ctx, V, depth - 1)], (pre,), S)
     if shape == V:
-        kind = draw(st.integers(0, 9))
+        kind = draw(st.integers(0, 10))
+        if kind == 10:
+            axis = draw(st.sampled_from([None, 0, -1]))
+            return Node("cumsum", [gen(ctx, V, depth - 1)], (axis, pre), V)
         if kind == 0:
             op = draw(st.sampled_from(["matmul", "dot"]))
             return Node(op, [gen(ctx, M, depth - 1), gen(ctx, V, depth - 1)], (pre,), V)
@@ -888,7 +897,10 @@ def _structural(ctx: _Ctx, shape, depth) -> Node | None:
             )
         return Node("reshape", [gen(ctx, (1, 3), depth - 1)], ((3,), pre), V)
     if shape == M:
-        kind = draw(st.integers(0, 7))
+        kind = draw(st.integers(0, 8))
+        if kind == 8:
+            axis = draw(st.sampled_from([0, 1, -2]))
+            return Node("cumsum", [gen(ctx, M, depth - 1)], (axis, pre), M)
         if kind == 0:
             return Node(
                 "outer", [gen(ctx, V, depth - 1), gen(ctx, V, depth - 1)], (pre,), M

@@ -19,7 +19,7 @@ def unary(x: Vector[n]) -> Scalar:
     c = arcsin(0.5 * tanh(x)) + arccos(0.5 * tanh(x)) * arctan(x) + arcsinh(x)
     d = sinh(x / 4) * cosh(x / 4) + log2(x * x + 1) + log10(x * x + 2)
     d = d + logaddexp(x, 0.5 * x) * logaddexp(0, x)
-    d = d + arccosh(x * x + 1.5) * arctanh(0.5 * tanh(x))
+    d = d + arccosh(x * x + 1.5) * arctanh(0.5 * tanh(x)) + cumsum(x) * x
     return sum(a * b + relu(x) * sign(x) + arctan2(x, x * x + 1) + c * d)
 
 

@@ -258,6 +258,7 @@ KERNELS = {
             "b1 = arcsin(0.5 * tanh(x)) * y + arccos(0.5 * tanh(y)) * x",
             "b2 = logaddexp(x, y) * logaddexp(0, x * y)",
             "b3 = arccosh(x * x + 1.5) * arctanh(0.5 * tanh(y))",
+            "b4 = cumsum(x * y) * x",
         ],
     ),
 }
@@ -287,6 +288,29 @@ def test_every_operation_a_kernel_may_run_compiles_and_matches_numpy(kernel, n):
         close(a, b)
     if n < 100:
         assert "_f_value_and_grad_k1" in compile_source(src, target="numba")
+
+
+def test_a_value_the_numpy_branch_computes_in_place_keeps_the_kernels_name():
+    """Above the size limit, a kernel's NumPy branch may compute a value in place into
+    another's array (``np.subtract(1.0, t, out=t)``); a later kernel reads it by the
+    name the kernel's call gives it. The branch assigned only ``t``, and ``f_hvp`` of
+    this formula raised UnboundLocalError at n = 20,000 (found with ``cumsum``, whose
+    adjoint is such a later statement; a sum does the same)."""
+    src = (
+        "def f(x: Vector[n], y: Vector[n]) -> Scalar:\n"
+        "    t0 = arctan(x * x + 0.5) * y\n"
+        "    t1 = sinh(x * x + 0.5) * y\n"
+        "    b1 = arcsin(0.5 * tanh(x)) * y + arccos(0.5 * tanh(y)) * x\n"
+        "    b4 = x * sum(x * y)\n"
+        "    return sum(t0 + t1 + b1 + b4)\n"
+    )
+    m, ref = load_source(src, target="numba", hvp=True), load_source(src, hvp=True)
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(0.1, 1.5, 20000), rng.uniform(0.1, 1.5, 20000)
+    text = compile_source(src, target="numba", hvp=True)
+    assert "np.subtract(1.0, b1_t15, out=b1_t15)" in text  # the branch's in-place value
+    for a, b in zip(m.f_hvp(x, y, y, x), ref.f_hvp(x, y, y, x), strict=True):
+        close(a, b)
 
 
 def test_load_source_in_a_second_process_reads_the_kernels_numba_cached(tmp_path):

@@ -290,16 +290,19 @@ class KernelEmitter(Emitter):
                     read.update(a for a in self.nodes[j].args if a in members)
         return [m for m in region.members if m in read]
 
-    def numpy_branch(self, region: Region, outs: list[int], firsts) -> list[str]:
-        """The NumPy target's statements of ``region`` (its ``outs`` named as the
-        kernel's call names them), indented for the ``else`` of the size branch."""
+    def numpy_branch(self, region: Region, outs: dict, firsts) -> list[str]:
+        """The NumPy target's statements of ``region``, indented for the ``else`` of the
+        size branch; its ``outs`` (node: name) named as the kernel's call names them,
+        also one the branch computed in place into another value's array."""
         blocks, self.blocks = self.blocks, []
         self.ctx.nested += 4
         for m in region.members:
             super().node(m, firsts)
-        for m in outs:
+        for m, name in outs.items():
             if m not in self.named:
                 self.materialise(m, self.exprs[m])
+            if self.exprs[m].text != name:  # np.subtract(1.0, t, out=t): t holds m
+                self.statement(m, [f"{name} = {self.exprs[m].text}"])
         self.ctx.nested -= 4
         branch, self.blocks = self.blocks, blocks
         lines = []
@@ -400,7 +403,7 @@ class KernelEmitter(Emitter):
             limit = SIZE_BUDGET // calls
             test = f"if {first}.size <= {limit}:  # numba below, NumPy's SIMD above"
             lines = [test] + ["    " + ln for ln in lines] + ["else:"]
-            lines += self.numpy_branch(region, outs, firsts)
+            lines += self.numpy_branch(region, dict(zip(outs, onames)), firsts)
         self.statement(region.members[-1], self.member_notes(region) + lines)
         for m, name in [*zip(outs, onames), *zip(accs, texts[-len(accs) :])]:
             self.named.add(m)

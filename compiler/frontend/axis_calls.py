@@ -120,18 +120,23 @@ ORD_MATRIX = {
 }
 
 
-def call_softmax(node, scope, name):
-    """``softmax(x, axis=-1)`` and ``log_softmax``: one axis of an array."""
+def array_and_axis(node, scope, name: str) -> tuple:
+    """The lowered array of ``name(x, axis)`` and the syntax node of its ``axis`` (by
+    position or keyword; None when not given): no other argument."""
     if not 1 <= len(node.args) <= 2:
         raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
     for k in node.keywords:
         if k.arg != "axis":
             raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
-    x = value(node.args[0], scope)
+    return value(node.args[0], scope), kwarg(node, "axis", 1, None)
+
+
+def call_softmax(node, scope, name):
+    """``softmax(x, axis=-1)`` and ``log_softmax``: one axis of an array."""
+    x, ax_node = array_and_axis(node, scope, name)
     nd = len(scope.b.shape(x))
     if nd == 0:
         raise scope.src.error(node, f"{name}() needs an array, not a scalar")
-    ax_node = kwarg(node, "axis", 1, None)
     axis = (
         read_axis(ax_node, scope, nd, allow_none=False)
         if ax_node is not None
@@ -140,6 +145,21 @@ def call_softmax(node, scope, name):
     if axis is None or len(axis) != 1:
         raise scope.src.error(node, f"{name}() takes a single axis")
     nonempty(node, scope, name, scope.b.shape(x), axis)
+    return emit(scope, node, name, x, axis=axis[0])
+
+
+def call_scan(node, scope, name):
+    """``cumsum(x, axis=None)``, as NumPy's: the running sum along one ``axis``; without
+    it, of the flattened entries (a scalar's is a vector of one)."""
+    x, ax_node = array_and_axis(node, scope, name)
+    shape = scope.b.shape(x)
+    axis = read_axis(ax_node, scope, len(shape))
+    if axis is None:
+        if len(shape) != 1:
+            x = emit(scope, node, "reshape", x, shape=(size(shape),))
+        axis = (0,)
+    if len(axis) != 1:
+        raise scope.src.error(node, f"{name}() takes a single axis")
     return emit(scope, node, name, x, axis=axis[0])
 
 

@@ -29,13 +29,13 @@ from .source import Source, did_you_mean, is_docstring
 CALL_NAMES = frozenset(
     {
         "abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
-        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "diag", "dot",
-        "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "log", "log10", "log1p",
-        "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d", "maximum",
-        "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like", "outer",
-        "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax", "softplus",
-        "sqrt", "square", "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh",
-        "trace", "transpose", "var", "where", "zeros", "zeros_like",
+        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "cumsum", "diag",
+        "dot", "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "log", "log10",
+        "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d",
+        "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like",
+        "outer", "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax",
+        "softplus", "sqrt", "square", "squeeze", "stack", "std", "sum", "swapaxes", "tan",
+        "tanh", "trace", "transpose", "var", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 

@@ -8,7 +8,13 @@ import ast
 from ..errors import FormulaError
 from ..ops import surface_names
 from .arguments import arity
-from .axis_calls import call_moment, call_norm, call_reduction, call_softmax
+from .axis_calls import (
+    call_moment,
+    call_norm,
+    call_reduction,
+    call_scan,
+    call_softmax,
+)
 from .call_names import NUMPY_OPERATORS, guess, unknown_text
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
@@ -272,6 +278,7 @@ FORMS = {
     "moment": call_moment,
     "einsum": call_einsum,
     "softmax": call_softmax,
+    "scan": call_scan,
     "clip": call_clip,
     "where": call_where,
     "transpose": call_transpose,

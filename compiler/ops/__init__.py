@@ -2,7 +2,7 @@
 
 One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
 and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
-(``reductions``), products (``linalg``), convolution and pooling (``conv``), shape
+(``reductions``), scans (``scans``: cumsum), products (``linalg``), convolution and pooling (``conv``), shape
 operations (``shape_ops``), leaves (``leaves``) and two bodies for one value
 (``guarded``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
@@ -23,6 +23,7 @@ from . import (  # noqa: F401 - registers the operations
     loops,
     reductions,
     scalar_elements,
+    scans,
     shape_ops,
 )
 from .array_api import install

@@ -264,12 +264,20 @@ def picks(nodes, node, shape) -> bool:
     )
 
 
+#: the index entries ``:`` and ``::-1``
+WHOLE, REVERSED = ("s", None, None, None), ("s", None, None, -1)
+
+
 def getitem_emit(node, a, ctx):
     """``x[...]`` (standard indexing); ``xp.take`` for one integer array along one axis;
     ``_pick(xp, x, y)`` for ``x[arange(n), y]``, which Dask cannot index; a scalar given
-    axes: ``xp.full``."""
+    axes: ``xp.full``; ``xp.flip`` for whole axes reversed (``x[::-1]``: PyTorch's
+    tensors take no negative step)."""
     if not ctx.shape_of(node.args[0]) and node.dtype == "float":
         return filled(P.shape(node.shape, ctx.dims), a[0])
+    flipped = tuple(k for k, e in enumerate(node.attr("index")) if e == REVERSED)
+    if flipped and all(e in (WHOLE, REVERSED) for e in node.attr("index")):
+        return P.call("xp.flip", a[0], axis=P.axis(flipped))
     if picks(ctx.nodes, node, ctx.shape_of(node.args[0])):
         ctx.use("_pick")
         return P.call("_pick", "xp", a[0], a[node.attr("index")[1][1]])

@@ -321,6 +321,18 @@ def scatter(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     out[index_of(node.attr("index"))] = args[0]
 
 
+def cumsum(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    """Running sums along the node's axis: each entry one ``add`` of the one before."""
+    x = np.moveaxis(args[0], node.attr("axis"), -1)
+    sums = np.moveaxis(out, node.attr("axis"), -1)  # a view: writes into ``out``
+    for at in np.ndindex(x.shape[:-1]):
+        run = int(x[at][0])
+        sums[at][0] = run
+        for k in range(1, x.shape[-1]):
+            run = s.scalar("add", (run, int(x[at][k])), node)
+            sums[at][k] = run
+
+
 def broadcast_to(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     out[...] = np.broadcast_to(args[0], out.shape)
 
@@ -360,6 +372,7 @@ EXPANDERS = {
     "transpose": transpose,
     "concatenate": concatenate,
     "stack": stack,
+    "cumsum": cumsum,
 }
 
 
