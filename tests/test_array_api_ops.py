@@ -47,6 +47,7 @@ def shapes(X: Matrix[m, n], T: Tensor[a, m, n], v: Vector[n]) -> Scalar:
         sum(Y ** 2) + sum(Z * Z) + sum(W[0] * W[1]) + sum(r * r)
         + sum(X[1:, :-1] ** 2) + sum(X[0] * v) + sum(v[:, None] * v[None, :])
         + dot(v, v) + sum(outer(v, v) ** 2) + sum((X @ v) ** 2)
+        + sum(flip(X) * X) + sum(X[:, ::-1] ** 2) + sum(flip(v)[1:] * v[1:])
     )
 
 

@@ -268,6 +268,14 @@ def picks(nodes, node, shape) -> bool:
 WHOLE, REVERSED = ("s", None, None, None), ("s", None, None, -1)
 
 
+def reversal(spec) -> tuple:
+    """The axes an index of only ``:`` and ``::-1`` reverses (``x[:, ::-1]``: (1,)), else
+    (): printed ``xp.flip``, as PyTorch's tensors take no negative step."""
+    if not all(e in (WHOLE, REVERSED) for e in spec):
+        return ()
+    return tuple(k for k, e in enumerate(spec) if e == REVERSED)
+
+
 def getitem_emit(node, a, ctx):
     """``x[...]`` (standard indexing); ``xp.take`` for one integer array along one axis;
     ``_pick(xp, x, y)`` for ``x[arange(n), y]``, which Dask cannot index; a scalar given
@@ -275,8 +283,8 @@ def getitem_emit(node, a, ctx):
     tensors take no negative step)."""
     if not ctx.shape_of(node.args[0]) and node.dtype == "float":
         return filled(P.shape(node.shape, ctx.dims), a[0])
-    flipped = tuple(k for k, e in enumerate(node.attr("index")) if e == REVERSED)
-    if flipped and all(e in (WHOLE, REVERSED) for e in node.attr("index")):
+    flipped = reversal(node.attr("index"))
+    if flipped:
         return P.call("xp.flip", a[0], axis=P.axis(flipped))
     if picks(ctx.nodes, node, ctx.shape_of(node.args[0])):
         ctx.use("_pick")
@@ -340,6 +348,8 @@ def scatter_stmts(target, node, a, ctx):
     ``_scatter_add`` where indices can repeat."""
     if picks(ctx.nodes, node, node.attr("shape")):
         return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx)
+    if reversal(node.attr("index")):  # x[::-1]'s adjoint: the gradient reversed
+        return [f"{target} = {flipped(node, a)}"]
     zeros = f"{target} = {zeros_text(node, ctx)}"
     if ctx.unique_index(node):
         ctx.use("_at_set")
@@ -353,12 +363,19 @@ def scatter_into(target, node, a, ctx):
     JAX; ``_scatter_add`` where indices can repeat; ``+=`` a one-hot for ``[arange(n), y]``)."""
     if picks(ctx.nodes, node, node.attr("shape")):
         return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx, "+=")
+    if reversal(node.attr("index")):
+        return [f"{target} = {target} + {flipped(node, a)}"]
     name = "_at_add" if ctx.unique_index(node) else "_scatter_add"
     ctx.use(name)
     first = [] if name == "_at_add" else ["xp"]
     bare = name == "_at_add"
     args = [*first, target, index_tuple(node, a, ctx, bare), a[0].text]
     return assign_call(target, name, args, ctx)
+
+
+def flipped(node, a) -> str:
+    """``xp.flip(g, axis=...)``: the value a reversal scatters, reversed back."""
+    return P.call("xp.flip", a[0], axis=P.axis(reversal(node.attr("index")))).text
 
 
 def one_hot(node, a, ctx) -> list[str]:
