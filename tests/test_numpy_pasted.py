@@ -150,7 +150,12 @@ REFUSED = [
     ("np.average(x, weights=x)", "average() with weights: write the weighted mean"),
     ("np.sum(np.full(4, x))", "full() fills with a scalar, not an array of shape (4,)"),
     ("np.sum(np.hstack(x))", "hstack() takes a list of arrays: hstack([a, b])"),
-    ("np.sum(np.vstack([M, T]))", "concatenate: shapes"),
+    (
+        "np.sum(np.vstack([M, T]))",
+        "vstack(): shapes (3, 4) and (2, 3, 4) do not join along axis 0",
+    ),
+    ("np.sum(np.hstack([M, A]))", "hstack(): shapes (3, 4) and (4, 4) do not join"),
+    ("np.sum(np.column_stack([x, T]))", "column_stack(): shapes (4,) and (2, 3, 4)"),
     ("np.sum(np.diff(x, -1))", "diff(): n is a non-negative integer"),
     ("np.sum(np.roll(x, s))", "roll() takes an array and an integer shift"),
     ("np.sum(np.eye((4, 4)) @ x)", "eye() takes one size: eye(n)"),

@@ -14,6 +14,7 @@ import ast
 import math
 
 from ..core.shapes import canon, format_shape, size
+from ..errors import ShapeError
 from .arguments import arity, read_axis
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int, is_int_literal
@@ -85,6 +86,7 @@ def call_stacks(node, scope, name):
     axis 0 with each vector a row ``x[None]`` (``vstack``), or along axis 1 with each
     vector a column ``x[:, None]`` (``column_stack``; a scalar is a ``(1, 1)`` matrix)."""
     items = sequence_items(node, scope, name)
+    shown = " and ".join(format_shape(scope.b.shape(x)) for x in items)
     if name == "hstack":
         items = [at_least(x, 1, (), node, scope) for x in items]
         axis = 0 if len(scope.b.shape(items[0])) == 1 else 1
@@ -92,7 +94,14 @@ def call_stacks(node, scope, name):
         row = (("n",), WHOLE) if name == "vstack" else (WHOLE, ("n",))
         items = [at_least(x, 2, row, node, scope) for x in items]
         axis = 0 if name == "vstack" else 1
-    return emit(scope, node, "concatenate", *items, axis=axis)
+    try:
+        return scope.b.emit("concatenate", *items, axis=axis)
+    except ShapeError:
+        raise scope.src.error(
+            node,
+            f"{name}(): shapes {shown} do not join along axis {axis} (the other axes "
+            "must be equal)",
+        ) from None
 
 
 def at_least(x: int, nd: int, row: tuple, node, scope) -> int:
