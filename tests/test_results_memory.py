@@ -162,6 +162,10 @@ FORMULAS = {
     '    return einsum("ij->ji", x)\n',
     "einsum_transpose_grad": "def f(x: Matrix[n, n], y: Matrix[n, n]) -> Scalar:\n"
     '    return sum(einsum("ij->ji", x) * y)\n',
+    # a reversal and its adjoint (xp.flip on the Array API target: a view)
+    "flip": "def f(x: Vector[n]) -> Vector[n]:\n    return flip(x)\n",
+    "flip_columns": "def f(x: Matrix[m, n]) -> Matrix[m, n]:\n    return x[:, ::-1]\n",
+    "cumsum": "def f(x: Matrix[m, n]) -> Matrix[m, n]:\n    return cumsum(x, axis=1)\n",
 }
 
 
@@ -169,6 +173,14 @@ FORMULAS = {
 @pytest.mark.parametrize("key", sorted(FORMULAS))
 def test_formula_results_own_memory(key, fuse):
     module = gradc.load_source(FORMULAS[key], fuse=fuse)
+    check_module(module, ["f"], np.random.default_rng(1))
+
+
+@pytest.mark.parametrize("key", sorted(k for k in FORMULAS if k != "identity_scalar"))
+def test_array_api_results_own_memory(key):
+    """The same on the Array API target, given NumPy arrays (an all-scalar function
+    there needs an array among its inputs, README)."""
+    module = gradc.load_source(FORMULAS[key], target="array-api")
     check_module(module, ["f"], np.random.default_rng(1))
 
 

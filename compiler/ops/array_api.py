@@ -348,8 +348,9 @@ def scatter_stmts(target, node, a, ctx):
     ``_scatter_add`` where indices can repeat."""
     if picks(ctx.nodes, node, node.attr("shape")):
         return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx)
-    if reversal(node.attr("index")):  # x[::-1]'s adjoint: the gradient reversed
-        return [f"{target} = {flipped(node, a)}"]
+    if reversal(node.attr("index")):  # x[::-1]'s adjoint: the gradient reversed, a
+        # copy (xp.flip is a view of it, and the gradient may be the caller's d_out)
+        return [f"{target} = {copied(flipped(node, a))}"]
     zeros = f"{target} = {zeros_text(node, ctx)}"
     if ctx.unique_index(node):
         ctx.use("_at_set")
@@ -364,7 +365,7 @@ def scatter_into(target, node, a, ctx):
     if picks(ctx.nodes, node, node.attr("shape")):
         return assign_call(target, "_one_hot", one_hot(node, a, ctx), ctx, "+=")
     if reversal(node.attr("index")):
-        return [f"{target} = {target} + {flipped(node, a)}"]
+        return [f"{target} = {target} + {flipped(node, a).text}"]
     name = "_at_add" if ctx.unique_index(node) else "_scatter_add"
     ctx.use(name)
     first = [] if name == "_at_add" else ["xp"]
@@ -373,9 +374,9 @@ def scatter_into(target, node, a, ctx):
     return assign_call(target, name, args, ctx)
 
 
-def flipped(node, a) -> str:
+def flipped(node, a) -> P.Expr:
     """``xp.flip(g, axis=...)``: the value a reversal scatters, reversed back."""
-    return P.call("xp.flip", a[0], axis=P.axis(reversal(node.attr("index")))).text
+    return P.call("xp.flip", a[0], axis=P.axis(reversal(node.attr("index"))))
 
 
 def one_hot(node, a, ctx) -> list[str]:
