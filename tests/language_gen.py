@@ -153,6 +153,11 @@ class Gen:
         elif domain == "zeros":
             v = self.np.uniform(0.5, 2.0, n)
             v[self.np.random(n) < 0.4] = 0.0
+        elif domain == "diagonal":  # square matrices, strictly diagonally dominant at
+            # n <= 4 also after square_matrix's 0.1 * tanh; determinants below 10, so that
+            # finite differences of det through tanh or cos stay precise
+            v = self.np.uniform(-0.25, 0.25, shape) + 1.5 * np.eye(shape[-1])
+            return v
         elif domain == "large":
             spread = self.r.choice([3.0, 40.0, 800.0])
             v = self.np.uniform(-spread, spread, n)
@@ -881,6 +886,49 @@ def fam_einsum(g: Gen) -> Expr:
     return Expr(f'einsum("{spec}", {text})', tuple(size[c] for c in out))
 
 
+def square_matrix(g: Gen, stack: tuple) -> Expr:
+    """A square matrix (``stack == ()``) or a stack of them, well-conditioned: an input
+    that is strictly diagonally dominant, sometimes transposed or moved by ``0.1 *
+    tanh`` of another input (still dominant at n <= 4)."""
+    n = g.r.randint(2, 4)
+    m = g.input(stack + (n, n), "diagonal", prefix="m")
+    u = g.r.random()
+    if u < 0.2 and not stack:
+        return Expr(f"{m.text}.T", m.shape)
+    if u < 0.4:
+        d = g.input(m.shape)
+        return Expr(f"({m.text} + 0.1 * tanh({d.text}))", m.shape)
+    return m
+
+
+def fam_linalg(g: Gen) -> Expr:
+    """``inv``, ``det`` and ``solve`` (bare or as ``np.linalg.<name>``) of a matrix or a
+    stack of them; ``solve``'s right-hand side one vector, a matrix, or a stack whose
+    axes broadcast against the matrices'."""
+    op = g.r.choice(["inv", "det", "solve"])
+    name = op if g.r.random() < 0.5 else f"np.linalg.{op}"
+    stack = () if g.r.random() < 0.5 else (g.r.randint(2, 3),)
+    m = square_matrix(g, stack)
+    n = m.shape[-1]
+    g.tag("linalg", f"linalg-{op}", "linalg-stack" if stack else "linalg-matrix")
+    if op == "inv":
+        return Expr(f"{name}({m.text})", m.shape)
+    if op == "det":
+        return Expr(f"{name}({m.text})", stack)
+    form = g.r.choice(["vector", "matrix", "stack"])
+    g.tag(f"linalg-solve-{form}")
+    if form == "vector":
+        b = g.input((n,))
+        return Expr(f"{name}({m.text}, {b.text})", stack + (n,))
+    k = g.r.randint(1, 3)
+    if form == "matrix":
+        b = g.input((n, k))
+        return Expr(f"{name}({m.text}, {b.text})", stack + (n, k))
+    rows = stack or (g.r.randint(2, 3),)
+    b = g.input((rows[0] if g.r.random() < 0.7 else 1, n, k))
+    return Expr(f"{name}({m.text}, {b.text})", bshape(stack, b.shape[:1]) + (n, k))
+
+
 def where_nan_broadcast(g: Gen, s: tuple) -> Expr:
     """``where(y > 0.1, log(x), ...)`` whose untaken branch broadcasts a smaller ``x``
     (at 0 or below, so its derivative is inf or NaN) against the condition's shape;
@@ -1443,6 +1491,7 @@ FAMILIES = {
     fam_scalar_domain: 0.5,
     fam_conv: 0.3,
     fam_loop: 0.4,
+    fam_linalg: 0.4,
 }
 # Families of SPEC constructs gradc does not build yet: the reference interpreter runs
 # them; each joins FAMILIES, with its weight, in the change that builds it.

@@ -661,6 +661,17 @@ class FormulaReference:
         axis = kw.get("axis", args[1] if len(args) > 1 else None)
         return np.cumsum(np.asarray(args[0], dtype=float), axis=axis)
 
+    def _op_inv(self, args, kw, rec):
+        return np.linalg.inv(np.asarray(args[0], dtype=float))
+
+    def _op_det(self, args, kw, rec):
+        return np.linalg.det(np.asarray(args[0], dtype=float))
+
+    def _op_solve(self, args, kw, rec):
+        return np.linalg.solve(
+            np.asarray(args[0], dtype=float), np.asarray(args[1], dtype=float)
+        )
+
     def _op_absolute(self, args, kw, rec):
         return self._op_abs(args, kw, rec)
 

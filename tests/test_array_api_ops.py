@@ -53,6 +53,14 @@ def shapes(X: Matrix[m, n], T: Tensor[a, m, n], v: Vector[n]) -> Scalar:
 
 def regroup(X: Matrix[m, n]) -> Scalar:
     return sum(reshape(X, (n, m)).T * X)
+
+
+def linalg(A: Matrix[n, n], b: Vector[n], B: Matrix[n, k]) -> Scalar:
+    return sum(inv(A) * A.T) + b @ solve(A, b) + sum(solve(A.T, B) ** 2)
+
+
+def linalg_stacks(S: Tensor[a, n, n], b: Vector[n]) -> Scalar:
+    return sum(det(S) ** 2) + sum(inv(S) ** 2) + sum(solve(S, b) * b)
 """
 
 rng = np.random.default_rng(5)
@@ -68,6 +76,16 @@ INPUTS = {
     ],
     # Dask reshapes only by merging or splitting axes: (2, 3) -> (3, 2) is refused
     "regroup": [rng.standard_normal((2, 3))],
+    "linalg": [
+        rng.uniform(-0.3, 0.3, (3, 3)) + 1.5 * np.eye(3),
+        rng.standard_normal(3),
+        rng.standard_normal((3, 2)),
+    ],
+    # Dask's linalg takes one matrix, and has no det
+    "linalg_stacks": [
+        rng.uniform(-0.3, 0.3, (2, 3, 3)) + 1.5 * np.eye(3),
+        rng.standard_normal(3),
+    ],
 }
 
 
@@ -86,6 +104,10 @@ def test_every_operation_matches_the_numpy_target(modules, library, name):
     args = [to_library(library, a) for a in x]
     if library == "dask" and name == "regroup":
         with pytest.raises(NotImplementedError, match="Dask's reshape only supports"):
+            run(library, getattr(m, f"{name}_value_and_grad"), args)
+        return
+    if library == "dask" and name == "linalg_stacks":
+        with pytest.raises(AttributeError, match="has no attribute 'det'"):
             run(library, getattr(m, f"{name}_value_and_grad"), args)
         return
     v, g = run(library, getattr(m, f"{name}_value_and_grad"), args)

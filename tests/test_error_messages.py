@@ -143,8 +143,10 @@ MESSAGES = [
         "write 1.0"),
     # --- did you mean
     msg("case-only", H + "    return X + y\n", 2, 12, "unknown name 'X'; did you mean `x`?"),
-    msg("np-linalg", H + "    return np.linalg.inv(x)\n", 2, 12,
-        "unknown function 'np.linalg.inv'"),
+    msg("np-linalg", H + "    return np.linalg.pinv(x)\n", 2, 12,
+        "unknown function 'np.linalg.pinv'", "did you mean `inv`?"),
+    msg("inv-of-a-scalar", H + "    return np.linalg.inv(x)\n", 2, 12,
+        "inv: expects a square matrix or a stack of them (..., n, n), not ()"),
     msg("sigmod", H + "    return sigmod(x)\n", 2, 12, "unknown function 'sigmod'",
         "did you mean `sigmoid`?"),
     msg("logsumexpp", "def f(v: Vector[3]) -> Scalar:\n    return logsumexpp(v)\n", 2, 12,

@@ -29,13 +29,14 @@ from .source import Source, did_you_mean, is_docstring
 CALL_NAMES = frozenset(
     {
         "abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
-        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "cumsum", "diag",
-        "dot", "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "log", "log10",
-        "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max", "max_pool2d",
-        "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones", "ones_like",
-        "outer", "relu", "reshape", "sigmoid", "sign", "sin", "sinh", "softmax",
-        "softplus", "sqrt", "square", "squeeze", "stack", "std", "sum", "swapaxes", "tan",
-        "tanh", "trace", "transpose", "var", "where", "zeros", "zeros_like",
+        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "cumsum", "det",
+        "diag", "dot", "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "inv",
+        "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
+        "max_pool2d", "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones",
+        "ones_like", "outer", "relu", "reshape", "sigmoid", "sign", "sin", "sinh",
+        "softmax", "softplus", "solve", "sqrt", "square", "squeeze", "stack", "std",
+        "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var", "where", "zeros",
+        "zeros_like",
     }
 )  # fmt: skip
 
@@ -184,9 +185,19 @@ def is_range(node) -> bool:
     )
 
 
+#: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)
+LINALG_NAMES = frozenset({"det", "inv", "norm", "solve"})
+
+
+def linalg(parts: list) -> bool:
+    """Whether ``parts`` (a call's dotted name after ``np.``) is ``linalg.<name>`` of one
+    of ``LINALG_NAMES``."""
+    return len(parts) == 2 and parts[0] == "linalg" and parts[1] in LINALG_NAMES
+
+
 def called_name(node: ast.Call) -> str | None:
     """The name ``calls.call_name`` gives the function of ``node`` (``f``, ``np.f``,
-    ``np.linalg.norm``), or None where it raises (or may: an attribute of a value)."""
+    ``np.linalg.norm``, ``np.linalg.inv``), or None where it raises (or may: an attribute of a value)."""
     f = node.func
     if isinstance(f, ast.Name):
         return f.id
@@ -197,7 +208,7 @@ def called_name(node: ast.Call) -> str | None:
     if not isinstance(f, ast.Name) or f.id not in ("np", "numpy"):
         return None
     parts.reverse()
-    return parts[-1] if len(parts) == 1 or parts == ["linalg", "norm"] else None
+    return parts[-1] if len(parts) == 1 or linalg(parts) else None
 
 
 def unknown_error(

@@ -15,7 +15,7 @@ from .axis_calls import (
     call_scan,
     call_softmax,
 )
-from .call_names import NUMPY_OPERATORS, guess, unknown_text
+from .call_names import NUMPY_OPERATORS, guess, linalg, unknown_text
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -41,7 +41,7 @@ def callable_names(scope: Scope) -> set[str]:
 
 def call_name(node: ast.Call, scope: Scope) -> str:
     """The name a call refers to: ``f`` for ``f(...)``, ``np.f``, ``numpy.f`` and
-    ``np.linalg.norm``; other prefixes and methods are located errors."""
+    ``np.linalg.norm`` (``inv``, ``solve``, ``det``); other prefixes and methods are located errors."""
     f = node.func
     if isinstance(f, ast.Name):
         return f.id
@@ -54,9 +54,7 @@ def call_name(node: ast.Call, scope: Scope) -> str:
         if isinstance(v, ast.Name):
             parts.append(v.id)
             parts.reverse()
-            if parts[0] in ("np", "numpy") and (
-                len(parts) == 2 or parts[1:] == ["linalg", "norm"]
-            ):
+            if parts[0] in ("np", "numpy") and (len(parts) == 2 or linalg(parts[1:])):
                 return parts[-1]
             if parts[0] not in value_names(
                 scope
@@ -72,7 +70,7 @@ def module_function_error(
     node: ast.Call, parts: list[str], scope: Scope
 ) -> FormulaError:
     """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
-    ``np.linalg.inv(x)``): the operation's own name when there is one."""
+    ``np.linalg.pinv(x)``): the operation's own name when there is one."""
     name = ".".join(parts)[:60]
     if parts[-1] in BUILTIN_CALLS:
         return scope.src.error(

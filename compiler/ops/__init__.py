@@ -2,7 +2,8 @@
 
 One ``Prim`` record per operation holds everything about it (``core/prim.py``): arithmetic
 and logic (``arithmetic``), elementwise functions (``elementwise``), reductions and softmax
-(``reductions``), scans (``scans``: cumsum), products (``linalg``), convolution and pooling (``conv``), shape
+(``reductions``), scans (``scans``: cumsum), products (``linalg``), inverses
+(``inverse``: inv, solve, det), convolution and pooling (``conv``), shape
 operations (``shape_ops``), leaves (``leaves``) and two bodies for one value
 (``guarded``); ``common`` holds the shape rules and
 adjoint helpers they share, ``spelling`` how spellings are made, ``array_api`` the Array
@@ -18,6 +19,7 @@ from . import (  # noqa: F401 - registers the operations
     conv,
     elementwise,
     guarded,
+    inverse,
     leaves,
     linalg,
     loops,

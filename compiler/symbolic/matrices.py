@@ -2,7 +2,7 @@
 column vector ``MatrixSymbol("x", 4, 1)`` is ``(4, 1)``), ``W*x`` is ``W @ x``, ``x.T`` a
 transpose, ``HadamardProduct`` an elementwise product, ``X[i, j]`` (integer ``i``, ``j``) an
 element, ``Trace`` the sum of the diagonal (of a product ``A*B``: ``sum(A * B.T)``, without
-the product). ``applyfunc`` is lowered by ``convert`` (its body is scalar SymPy)."""
+the product), ``Inverse`` (``X.I``, ``X**-1``) ``inv`` and ``Determinant`` ``det``. ``applyfunc`` is lowered by ``convert`` (its body is scalar SymPy)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ SUPPORTED = (
     sympy.MatPow,
     MatrixElement,
     sympy.Trace,
+    sympy.Inverse,
+    sympy.Determinant,
     ElementwiseApplyFunction,
 )
 ELEMENT = (("i", 0), ("i", 0))  # the one element of a 1x1 matrix, [0, 0]
@@ -38,13 +40,13 @@ def is_matrix_node(e) -> bool:
 def matrix_problem(e) -> str | None:
     """What ``convert_matrix`` cannot lower at the matrix node ``e`` itself, or None
     (a ``MatrixSymbol`` is checked against the inputs by the caller)."""
-    if not isinstance(e, SUPPORTED) or isinstance(e, sympy.Inverse):
+    if not isinstance(e, SUPPORTED):
         return f"unsupported matrix operation {type(e).__name__}"
     if isinstance(e, sympy.MatPow):
         k = e.args[1]
-        if not (k.is_Integer and k > 0):
+        if not (k.is_Integer and k != 0):
             return (
-                f"matrix power with exponent {k}: only positive integer powers are "
+                f"matrix power with exponent {k}: only nonzero integer powers are "
                 "supported"
             )
     if isinstance(e, MatrixElement):
@@ -126,7 +128,16 @@ def matrix_operands(e) -> tuple:
     if isinstance(e, sympy.MatAdd):
         first, *rest = e.as_ordered_terms()
         return (first,) + tuple(-a if a.could_extract_minus_sign() else a for a in rest)
-    if isinstance(e, (MatrixElement, sympy.MatPow, ElementwiseApplyFunction)):
+    if isinstance(
+        e,
+        (
+            MatrixElement,
+            sympy.MatPow,
+            ElementwiseApplyFunction,
+            sympy.Inverse,
+            sympy.Determinant,
+        ),
+    ):
         return (e.args[0] if not isinstance(e, ElementwiseApplyFunction) else e.expr,)
     if isinstance(e, sympy.Trace):
         parts = trace_parts(e)
@@ -159,10 +170,15 @@ def convert_matrix(b: Builder, e, memo) -> int:
         for a in e.args[1:]:
             acc = b.mul(acc, memo[a])
         return acc
+    if isinstance(e, (sympy.Inverse, sympy.Determinant)):
+        op = "inv" if isinstance(e, sympy.Inverse) else "det"
+        return b.emit(op, memo[e.args[0]])
     if isinstance(e, sympy.MatPow):
         base = memo[e.args[0]]
+        if int(e.args[1]) < 0:  # X**-k = inv(X)**k
+            base = b.emit("inv", base)
         acc = base
-        for _ in range(int(e.args[1]) - 1):
+        for _ in range(abs(int(e.args[1])) - 1):
             acc = b.emit("matmul", acc, base)
         return acc
     if isinstance(e, MatrixElement):
