@@ -62,6 +62,21 @@ CASES = {
         [(2, 2), (2, 3), (2, 3)],
         lambda A, B, W: sum(W.multiply_elementwise(A.T.LUsolve(B))),
     ),
+    "inv_times_vector": (
+        "def f(A: Matrix[3, 3], b: Vector[3], w: Vector[3]) -> Scalar:\n"
+        "    Ainv = inv(A)\n"
+        "    return sum(w * (Ainv @ b))\n",
+        [(3, 3), (3,), (3,)],
+        lambda A, b, w: (w.T * A.inv() * b)[0, 0],
+    ),
+    "outer_products": (
+        "def f(X: Matrix[2, 3], u: Vector[3], v: Vector[2], Y: Matrix[2, 2]) -> Scalar:\n"
+        "    return sum(tanh(X.T @ outer(v, u))) + sum((outer(v, v) @ Y) ** 2)\n",
+        [(2, 3), (3,), (2,), (2, 2)],
+        lambda X, u, v, Y: (
+            sum(sp.tanh(e) for e in X.T * v * u.T) + sum(e**2 for e in v * v.T * Y)
+        ),
+    ),
     "together": (
         "def f(A: Matrix[2, 2], b: Vector[2]) -> Scalar:\n"
         "    return log(det(A)) + b @ solve(A, b) + sum(tanh(inv(A @ A)))\n",
@@ -178,6 +193,23 @@ def test_a_stack_is_each_matrix_on_its_own():
     for k in range(2):
         np.testing.assert_allclose(dA[k], parts[k][1][0], rtol=1e-12)
     np.testing.assert_allclose(db, parts[0][1][1] + parts[1][1][1], rtol=1e-12)
+
+
+def test_a_matrix_times_an_outer_product_is_an_outer_product():
+    """``X @ outer(u, v)`` is ``outer(X @ u, v)`` (a late rule): inv's adjoint
+    ``Y^T G Y^T`` of ``inv(A) @ b`` with ``G = outer(w, b)`` makes no matrix product."""
+    text = gradc.compile_source(CASES["inv_times_vector"][0])
+    vg = text[text.index("def f_value_and_grad") : text.index("def f_grad")]
+    assert "d_A = -_outer(Ainv_t1.dot(w), b.dot(Ainv_t1))" in vg
+    assert ".dot(d_" not in vg
+    named = {"[2, 3]": "[m, n]", "[3]": "[n]", "[2]": "[m]", "[2, 2]": "[m, m]"}
+    text = CASES["outer_products"][0]
+    for literal, name in named.items():
+        text = text.replace(literal, name)
+    text = gradc.compile_source(text)
+    forward = text[text.index("def f_forward") : text.index("def f_backward")]
+    assert "_outer(X.T.dot(v), u)" in forward
+    assert "_outer(v, v.dot(Y))" in forward
 
 
 def test_the_rules_solve_and_build_no_inverse():

@@ -1,5 +1,6 @@
 """Late rules: a product with a small factor made before a constant multiplies the large
-array, where that gives the same numbers and overflows only where the original does."""
+array, where that gives the same numbers and overflows only where the original does; a
+matrix times an outer product as the outer product of a matrix-vector product."""
 
 from __future__ import annotations
 
@@ -86,4 +87,19 @@ def scaled_constant(b, a: int, k: float) -> int | None:
             value = b[c].attr("value") * k
             if power_of_two(b[c].attr("value")) and abs(value) <= 1.0:
                 return b.mul(b.const(value), t)
+    return None
+
+
+# X @ outer(u, v) -> outer(X @ u, v) and outer(u, v) @ Y -> outer(u, v @ Y) for matrices X
+# and Y: m n + m k work where the product was m n k. inv's adjoint Y^T G Y^T of
+# sum(w * (inv(A) @ b)) takes G = outer(w, b): two O(n^3) products become four O(n^2)
+@rule("matmul", "late")
+def product_with_outer(b, args, attrs):
+    x, y = args
+    if len(b.shape(x)) == 2 and bare(b, y, "outer"):
+        u, v = b[y].args
+        return b.emit("outer", b.emit("matmul", x, u), v)
+    if len(b.shape(y)) == 2 and bare(b, x, "outer"):
+        u, v = b[x].args
+        return b.emit("outer", u, b.emit("matmul", v, y))
     return None
