@@ -901,17 +901,31 @@ def square_matrix(g: Gen, stack: tuple) -> Expr:
     return m
 
 
+def numpy_triangle(g: Gen, stack: tuple) -> Expr:
+    """``np.tril(x, k)`` or ``np.triu(x, k)`` of a matrix or a stack, square or not, ``k``
+    left out, by position or by keyword, from -2 to 2."""
+    name = g.r.choice(["tril", "triu"])
+    x = g.input(stack + g.shape(2))
+    k = g.r.randint(-2, 2)
+    arg = g.r.choice(["", f", {k}", f", k={k}"])
+    g.tag("linalg", f"linalg-{name}")
+    return Expr(f"np.{name}({x.text}{arg})", x.shape)
+
+
 def fam_linalg(g: Gen) -> Expr:
-    """``inv``, ``det`` and ``solve`` (bare or as ``np.linalg.<name>``) of a matrix or a
-    stack of them; ``solve``'s right-hand side one vector, a matrix, or a stack whose
+    """``inv``, ``det``, ``solve`` and ``cholesky`` (bare or as ``np.linalg.<name>``) of
+    a matrix or a stack of them (``cholesky`` reads the lower triangle: a dominant one is
+    positive definite); ``np.tril`` and ``np.triu``; ``solve``'s right-hand side one vector, a matrix, or a stack whose
     axes broadcast against the matrices'."""
-    op = g.r.choice(["inv", "det", "solve"])
+    op = g.r.choice(["inv", "det", "solve", "cholesky", "tril"])
     name = op if g.r.random() < 0.5 else f"np.linalg.{op}"
     stack = () if g.r.random() < 0.5 else (g.r.randint(2, 3),)
+    if op == "tril":
+        return numpy_triangle(g, stack)
     m = square_matrix(g, stack)
     n = m.shape[-1]
     g.tag("linalg", f"linalg-{op}", "linalg-stack" if stack else "linalg-matrix")
-    if op == "inv":
+    if op in ("inv", "cholesky"):
         return Expr(f"{name}({m.text})", m.shape)
     if op == "det":
         return Expr(f"{name}({m.text})", stack)

@@ -672,6 +672,17 @@ class FormulaReference:
             np.asarray(args[0], dtype=float), np.asarray(args[1], dtype=float)
         )
 
+    def _op_cholesky(self, args, kw, rec):
+        return np.linalg.cholesky(np.asarray(args[0], dtype=float))
+
+    def _op_tril(self, args, kw, rec):
+        k = kw.get("k", args[1] if len(args) > 1 else 0)
+        return np.tril(np.asarray(args[0], dtype=float), k)
+
+    def _op_triu(self, args, kw, rec):
+        k = kw.get("k", args[1] if len(args) > 1 else 0)
+        return np.triu(np.asarray(args[0], dtype=float), k)
+
     def _op_absolute(self, args, kw, rec):
         return self._op_abs(args, kw, rec)
 

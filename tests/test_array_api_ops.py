@@ -56,7 +56,8 @@ def regroup(X: Matrix[m, n]) -> Scalar:
 
 
 def linalg(A: Matrix[n, n], b: Vector[n], B: Matrix[n, k]) -> Scalar:
-    return sum(inv(A) * A.T) + b @ solve(A, b) + sum(solve(A.T, B) ** 2)
+    c = sum(cholesky(A) * A) + sum(np.tril(A, -1) ** 2) + sum(np.triu(B) * B)
+    return sum(inv(A) * A.T) + b @ solve(A, b) + sum(solve(A.T, B) ** 2) + c
 
 
 def linalg_stacks(S: Tensor[a, n, n], b: Vector[n]) -> Scalar:

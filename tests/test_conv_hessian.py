@@ -310,6 +310,7 @@ UNBATCHABLE = {
     "param": "a leaf",
     "input_ref": "a fused body's input: no arguments",
     "eye": "no arguments",
+    "tri": "no arguments",
     "ones": "no arguments",
     "zeros": "no arguments",
     "pack": "a temporary of fusion, read by no result",

@@ -115,6 +115,9 @@ SENTINEL_FAMILIES = (
     "linalg-solve-matrix",
     "linalg-solve-stack",
     "linalg-stack",
+    "linalg-cholesky",
+    "linalg-tril",
+    "linalg-triu",
 )
 #: how many formulas of the short profile at least have ``f_hessian`` through a loop
 LOOP_HESSIANS = 2

@@ -1,7 +1,8 @@
-"""``inv``, ``det`` and ``solve`` (NumPy's ``np.linalg``) in formula files.
+"""``inv``, ``det``, ``solve`` and ``cholesky`` (NumPy's ``np.linalg``), ``np.tril`` and
+``np.triu`` in formula files.
 
 Gradients against SymPy's ``diff`` of the formula written out entry by entry (SymPy's own
-inverse, determinant and ``LUsolve`` of matrices of symbols, no gradc code); forward and
+inverse, determinant, ``LUsolve`` and ``cholesky`` of matrices of symbols, no gradc code); forward and
 second derivatives against differences of the value and of ``f_grad``; the other targets
 against the NumPy one; the emitted text of the rules; and the errors. The language oracle
 (``tests/language_gen.fam_linalg``) reaches the stacks and right-hand sides at random.
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
+import cli
 import gradc
 from gradc import FormulaError
 from tests import second_order as SO
@@ -29,6 +31,11 @@ def compiled(text: str, **kw):
 def dominant(rng, shape) -> np.ndarray:
     """Square matrices (or a stack) strictly diagonally dominant: well-conditioned."""
     return rng.uniform(-0.3, 0.3, shape) + 1.5 * np.eye(shape[-1])
+
+
+def lower_symmetric(A: sp.Matrix) -> sp.Matrix:
+    """The symmetric matrix NumPy's cholesky factors: A's lower triangle, mirrored."""
+    return sp.Matrix(A.rows, A.cols, lambda i, j: A[max(i, j), min(i, j)])
 
 
 def symbols(name: str, rows: int, cols: int) -> sp.Matrix:
@@ -75,6 +82,35 @@ CASES = {
         [(2, 3), (3,), (2,), (2, 2)],
         lambda X, u, v, Y: (
             sum(sp.tanh(e) for e in X.T * v * u.T) + sum(e**2 for e in v * v.T * Y)
+        ),
+    ),
+    "cholesky": (
+        "def f(A: Matrix[3, 3], W: Matrix[3, 3]) -> Scalar:\n"
+        "    return sum(W * np.linalg.cholesky(A))\n",
+        [(3, 3), (3, 3)],
+        lambda A, W: sum(W.multiply_elementwise(lower_symmetric(A).cholesky(False))),
+    ),
+    "cholesky_loglik": (
+        "def f(X: Matrix[3, 3], y: Vector[3]) -> Scalar:\n"
+        "    L = cholesky(X)\n"
+        "    z = solve(L, y)\n"
+        "    return 0.5 * (z @ z) + sum(log(diag(L)))\n",
+        [(3, 3), (3,)],
+        lambda X, y: (
+            sp.Rational(1, 2)
+            * sum(v**2 for v in lower_symmetric(X).cholesky(False).LUsolve(y))
+            + sum(sp.log(lower_symmetric(X).cholesky(False)[k, k]) for k in range(3))
+        ),
+    ),
+    "triangles": (
+        "def f(A: Matrix[3, 4], W: Matrix[3, 4]) -> Scalar:\n"
+        "    return sum(W * np.tril(A, -1) ** 2) + sum(np.triu(A, k=1) * W)\n",
+        [(3, 4), (3, 4)],
+        lambda A, W: (
+            sum(
+                W[i, j] * A[i, j] ** 2 for i in range(3) for j in range(4) if j <= i - 1
+            )
+            + sum(A[i, j] * W[i, j] for i in range(3) for j in range(4) if j >= i + 1)
         ),
     ),
     "together": (
@@ -144,6 +180,10 @@ STACKS = {
     "    return sum(solve(A, b) ** 2)\n",
     "solve_broadcast": "def f(A: Tensor[2, 1, 3, 3], B: Tensor[4, 3, 2]) -> Scalar:\n"
     "    return sum(sin(solve(A, B)))\n",
+    "cholesky": "def f(A: Tensor[2, 3, 3], W: Tensor[2, 3, 3]) -> Scalar:\n"
+    "    return sum(W * cholesky(A) ** 2)\n",
+    "triangles": "def f(A: Tensor[2, 3, 4]) -> Scalar:\n"
+    "    return sum(np.triu(A, -1) ** 3) + sum(sin(np.tril(A, 1)))\n",
 }
 
 
@@ -154,6 +194,8 @@ def stack_args(case: str) -> list:
         "det": [(2, 3, 3), (2,)],
         "solve_one_vector": [(2, 3, 3), (3,)],
         "solve_broadcast": [(2, 1, 3, 3), (4, 3, 2)],
+        "cholesky": [(2, 3, 3), (2, 3, 3)],
+        "triangles": [(2, 3, 4)],
     }[case]
     return [
         dominant(rng, s) if len(s) >= 2 and s[-1] == s[-2] else rng.standard_normal(s)
@@ -288,3 +330,55 @@ def test_another_linalg_function_is_an_unknown_function():
         "def f(A: Matrix[n, n]) -> Matrix[n, n]:\n    return np.linalg.pinv(A)\n"
     )
     assert err.message.startswith("unknown function 'np.linalg.pinv'")
+
+
+def test_cholesky_reads_the_lower_triangle_as_numpy_does():
+    """The upper triangle of ``A`` is not read: its gradient there is 0, and the lower
+    one's off the diagonal counts twice (each entry stands for itself and its mirror)."""
+    mod = compiled(CASES["cholesky"][0])
+    A, W = point(CASES["cholesky"][1], 4)
+    upper = A + np.triu(np.ones((3, 3)), 1) * 7.0
+    assert mod.f(upper, W) == mod.f(A, W)
+    _, (dA, _) = mod.f_value_and_grad(A, W)
+    assert np.all(np.triu(dA, 1) == 0.0)
+
+
+def test_a_triangle_outside_is_zero_also_for_inf_and_nan():
+    """``np.tril``'s selection: inf and nan above the diagonal give 0, as in NumPy (a
+    product with a mask would give nan)."""
+    mod = compiled(
+        "def f(A: Matrix[n, n]) -> Matrix[n, n]:\n    return np.tril(A) * 2.0\n"
+    )
+    A = np.array([[1.0, np.inf], [2.0, 3.0]])
+    A2 = np.array([[1.0, np.nan], [2.0, 3.0]])
+    for a in (A, A2):
+        np.testing.assert_array_equal(mod.f(a), np.tril(a) * 2.0)
+
+
+def test_a_triangle_of_a_vector_is_refused():
+    err = error_of("def f(x: Vector[n]) -> Vector[n]:\n    return np.triu(x)\n")
+    assert err.message == (
+        "triu() of an array of 1 dimensions: it takes a matrix or a stack of them"
+    )
+
+
+def test_cholesky_of_a_matrix_that_is_not_square_is_refused():
+    err = error_of("def f(A: Matrix[n, m]) -> Matrix[n, m]:\n    return cholesky(A)\n")
+    assert err.message == (
+        "cholesky: expects a square matrix or a stack of them (..., n, n), not (n, m)"
+    )
+
+
+def test_gradc_check_draws_matrices_it_can_invert(tmp_path, capsys):
+    """``gradc check`` draws the matrix of ``inv``, ``det``, ``solve`` and ``cholesky``
+    diagonally dominant (standard normal draws are not positive definite: cholesky
+    raised)."""
+    path = tmp_path / "linalg.grad"
+    path.write_text(
+        "def f(A: Matrix[n, n], B: Tensor[k, n, n], b: Vector[n]) -> Scalar:\n"
+        "    L = cholesky(A)\n"
+        "    return sum(L * inv(A.T)) + b @ solve(A, b) + sum(det(B)) + sum(cholesky(B))\n"
+    )
+    for seed in ("0", "1", "2"):
+        assert cli.main(["check", str(path), "--seed", seed]) == 0
+        assert "ok: 6 gradients of 1 function(s) match" in capsys.readouterr().out

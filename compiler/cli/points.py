@@ -198,6 +198,27 @@ def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
     return bounds
 
 
+#: the operations whose first argument is a square matrix that must be invertible (and,
+#: for cholesky, positive definite)
+MATRIX_OPS = ("inv", "det", "solve", "cholesky")
+
+
+def dominant_inputs(fn: Function) -> set[str]:
+    """The float inputs that are the matrix argument of ``MATRIX_OPS`` (or its
+    transpose): drawn strictly diagonally dominant, 1.5 on the diagonal plus uniform
+    noise in [-0.3, 0.3] (invertible, and positive definite as cholesky reads it)."""
+    params = {p.node: p.name for p in fn.params}
+    out = set()
+    for node in fn.nodes:
+        if node.op in MATRIX_OPS:
+            a = node.args[0]
+            if fn.nodes[a].op == "transpose":
+                a = fn.nodes[a].args[0]
+            if a in params:
+                out.add(params[a])
+    return out
+
+
 def draw_point(
     fn: Function,
     rng: np.random.Generator,
@@ -208,8 +229,9 @@ def draw_point(
     """Inputs for ``fn``: the ``at`` values, the rest drawn from ``rng`` to suit the formula.
 
     A float input that feeds ``log``, ``sqrt``, ``log1p`` or a fractional power out of its
-    domain is drawn again positive (uniform in [0.5, 2]); otherwise inputs are standard
-    normal. Draws that come within ``KINK_MARGIN`` of a kink (relu, abs, maximum, clip, max,
+    domain is drawn again positive (uniform in [0.5, 2]); the matrix of ``inv``, ``det``,
+    ``solve`` and ``cholesky`` diagonally dominant (``dominant_inputs``); otherwise inputs
+    are standard normal. Draws that come within ``KINK_MARGIN`` of a kink (relu, abs, maximum, clip, max,
     comparisons, ...), a pole or a domain boundary are drawn again, up to ``MAX_DRAWS`` times.
     Index inputs are integers below the size of the axis they index.
     """
@@ -228,6 +250,7 @@ def draw_point(
                 )
     drawn = [p.name for p in fn.params if p.name not in fixed]
     positive: set[str] = set()
+    dominant = dominant_inputs(fn)
     point = Point(dict(fixed), sizes, drawn)
     for _attempt in range(MAX_DRAWS):
         point.inputs = dict(fixed)
@@ -241,7 +264,9 @@ def draw_point(
                 v = rng.integers(0, high, size=shape)
                 point.inputs[p.name] = int(v) if shape == () else v
                 continue
-            if p.name in positive:
+            if p.name in dominant and len(shape) >= 2 and shape[-1] == shape[-2]:
+                v = rng.uniform(-0.3, 0.3, size=shape) + 1.5 * np.eye(shape[-1])
+            elif p.name in positive:
                 v = rng.uniform(0.5, 2.0, size=shape)
             else:
                 v = rng.standard_normal(shape)

@@ -88,6 +88,7 @@ XP_HELPER_ORDER = (
     "_at_add",
     "_scatter_add",
     "_einsum",
+    "_cholesky",
 )
 
 # Python's builtins as a fixed list: what a process adds to ``builtins`` never changes output.

@@ -29,14 +29,14 @@ from .source import Source, did_you_mean, is_docstring
 CALL_NAMES = frozenset(
     {
         "abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
-        "avg_pool2d", "clip", "concatenate", "conv2d", "cos", "cosh", "cumsum", "det",
-        "diag", "dot", "einsum", "erf", "exp", "expand_dims", "expm1", "flip", "inv",
-        "log", "log10", "log1p", "log2", "log_softmax", "logaddexp", "logsumexp", "max",
-        "max_pool2d", "maximum", "mean", "min", "minimum", "moveaxis", "norm", "ones",
-        "ones_like", "outer", "relu", "reshape", "sigmoid", "sign", "sin", "sinh",
-        "softmax", "softplus", "solve", "sqrt", "square", "squeeze", "stack", "std",
-        "sum", "swapaxes", "tan", "tanh", "trace", "transpose", "var", "where", "zeros",
-        "zeros_like",
+        "avg_pool2d", "cholesky", "clip", "concatenate", "conv2d", "cos", "cosh",
+        "cumsum", "det", "diag", "dot", "einsum", "erf", "exp", "expand_dims", "expm1",
+        "flip", "inv", "log", "log10", "log1p", "log2", "log_softmax", "logaddexp",
+        "logsumexp", "max", "max_pool2d", "maximum", "mean", "min", "minimum",
+        "moveaxis", "norm", "ones", "ones_like", "outer", "relu", "reshape", "sigmoid",
+        "sign", "sin", "sinh", "softmax", "softplus", "solve", "sqrt", "square",
+        "squeeze", "stack", "std", "sum", "swapaxes", "tan", "tanh", "trace",
+        "transpose", "var", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
 
@@ -59,7 +59,7 @@ NUMPY_CALL_NAMES = frozenset(
         "absolute", "amax", "amin", "average", "column_stack", "deg2rad", "degrees",
         "diff", "exp2", "eye", "fabs", "full", "full_like", "hstack", "identity",
         "inner", "kron", "rad2deg", "radians", "ravel", "reciprocal", "repeat", "roll",
-        "tensordot", "tile", "vdot", "vstack",
+        "tensordot", "tile", "tril", "triu", "vdot", "vstack",
     }
 )  # fmt: skip
 
@@ -186,7 +186,7 @@ def is_range(node) -> bool:
 
 
 #: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)
-LINALG_NAMES = frozenset({"det", "inv", "norm", "solve"})
+LINALG_NAMES = frozenset({"cholesky", "det", "inv", "norm", "solve"})
 
 
 def linalg(parts: list) -> bool:

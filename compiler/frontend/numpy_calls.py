@@ -15,6 +15,7 @@ import math
 
 from ..core.shapes import canon, format_shape, size
 from ..errors import ShapeError
+from ..ops.inverse import triangle
 from .arguments import arity, read_axis
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int, is_int_literal
@@ -177,6 +178,28 @@ def call_roll(node, scope, name):
     if flat and len(shape) > 1:
         x = emit(scope, node, "reshape", x, shape=shape)
     return x
+
+
+def call_triangle(node, scope, name):
+    """``tril(x, k=0)`` and ``triu(x, k=0)`` of a matrix or a stack: the entries on and
+    below (``tril``) or on and above (``triu``) the ``k``-th diagonal, the others 0, as
+    NumPy's. A selection, ``where(tri(n, m, k) == 1.0, x, 0.0)``, so an inf or a nan
+    outside the triangle gives 0 as in NumPy, and the gradient is the upstream's on the
+    triangle and 0 off it."""
+    (k_node,) = axis_arguments(node, scope, name, ("k",))
+    if k_node is not None and not is_int_literal(k_node):
+        raise scope.src.error(k_node, f"{name}() takes an integer k (a literal)")
+    k = 0 if k_node is None else index_int(k_node, scope, False)
+    x = value(node.args[0], scope)
+    shape = scope.b.shape(x)
+    if len(shape) < 2:
+        raise scope.src.error(
+            node,
+            f"{name}() of an array of {len(shape)} dimensions: it takes a matrix or a "
+            "stack of them",
+        )
+    mask = triangle(scope.b, *shape[-2:], k, upper=name == "triu")
+    return emit(scope, node, "where", mask, x, scope.b.const(0.0))
 
 
 def call_inner(node, scope, name):
@@ -426,6 +449,8 @@ NUMPY_CALLS.update(
         "repeat": call_repeat,
         "kron": call_kron,
         "tensordot": call_tensordot,
+        "tril": call_triangle,
+        "triu": call_triangle,
         **dict.fromkeys(ALIASES, call_alias),
     }
 )

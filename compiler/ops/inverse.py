@@ -1,4 +1,5 @@
-"""Inverses: ``inv``, ``solve`` and ``det`` of square matrices (NumPy's ``np.linalg``).
+"""Inverses: ``inv``, ``solve``, ``det`` and ``cholesky`` of square matrices (NumPy's
+``np.linalg``).
 
 Each takes a matrix or a stack of them, ``(..., n, n)``, as NumPy does. ``solve(A, b)``
 takes NumPy 2's right-hand sides: ``b`` of shape ``(n,)`` is one vector (for every matrix
@@ -32,6 +33,10 @@ def inv_shape(b, args, attrs):
     return square_stack("inv", b.shape(args[0])), "float"
 
 
+def cholesky_shape(b, args, attrs):
+    return square_stack("cholesky", b.shape(args[0])), "float"
+
+
 def det_shape(b, args, attrs):
     return square_stack("det", b.shape(args[0]))[:-2], "float"
 
@@ -61,6 +66,13 @@ def xp_linalg(name: str):
         )
 
     return emit
+
+
+def xp_cholesky(node, a, ctx):
+    """``_cholesky(xp, a)`` (``templates/helpers_xp.py.j2``): NumPy's factor of the lower
+    triangle on every library, in the inputs' dtype."""
+    ctx.use("_cholesky")
+    return P.call("xp.astype", P.call("_cholesky", "xp", a[0]), "dtype", copy="False")
 
 
 def matmul(b, x: int, y: int) -> int:
@@ -151,6 +163,42 @@ def solve_tangent(b, i, n, ts):
     return uncolumns(b, n, b.emit("solve", a, rhs))
 
 
+def triangle(b, n, m, k: int = 0, upper: bool = False) -> int:
+    """The mask of ``np.tril(x, k)`` (``j <= i + k``) or of ``np.triu(x, k)`` (``j >= i +
+    k``) of ``n`` x ``m`` matrices: ``tri(n, m, k) == 1.0``, ``tri(n, m, k - 1) == 0.0``."""
+    if upper:
+        return b.emit("eq", b.emit("tri", n=n, m=m, k=k - 1), b.const(0.0))
+    return b.emit("eq", b.emit("tri", n=n, m=m, k=k), b.const(1.0))
+
+
+def phi(b, x: int) -> int:
+    """``Phi(X)``: the lower triangle of each matrix of ``x`` with its diagonal halved,
+    ``where(tril, X * (1 - I / 2), 0)``."""
+    n = b.shape(x)[-1]
+    half = b.sub(b.const(1.0), b.mul(b.const(0.5), b.emit("eye", n=n)))
+    return b.emit("where", triangle(b, n, n), b.mul(x, half), b.const(0.0))
+
+
+# NumPy's cholesky reads the lower triangle of A: it factors S = tril(A) + tril(A, -1)^T.
+# S = L L^T gives L^-1 dS L^-T = X + X^T with X = L^-1 dL lower triangular, so
+# dL = L Phi(L^-1 dS L^-T), with dS = Phi(dA) + Phi(dA)^T
+def cholesky_tangent(b, i, n, ts):
+    f = phi(b, ts[0])
+    ds = b.add(f, transpose_last(b, f))
+    y = b.emit("solve", i, ds)
+    return matmul(
+        b, i, phi(b, transpose_last(b, b.emit("solve", i, transpose_last(b, y))))
+    )
+
+
+# the adjoint of the tangent: S_bar = L^-T Phi(L^T L_bar) L^-1, A_bar = Phi(S_bar + S_bar^T)
+def cholesky_adj(b, i, n, g):
+    lt = transpose_last(b, i)
+    x = b.emit("solve", lt, phi(b, matmul(b, lt, g)))
+    s_bar = transpose_last(b, b.emit("solve", lt, transpose_last(b, x)))
+    return [phi(b, b.add(s_bar, transpose_last(b, s_bar)))]
+
+
 def inv_batch(b, n, args, bat):
     """inv of a batch of stacks is the stack with one more axis."""
     return b.emit(n.op, args[0])
@@ -180,6 +228,16 @@ prim(
     tangent=inv_tangent,
     batch=inv_batch,
     names=("inv",),
+    form="unary",
+)
+prim(
+    "cholesky",
+    cholesky_shape,
+    spellings={NUMPY: fn("np.linalg.cholesky"), XP: xp_cholesky},
+    adjoint=cholesky_adj,
+    tangent=cholesky_tangent,
+    batch=inv_batch,
+    names=("cholesky",),
     form="unary",
 )
 prim(

@@ -1,9 +1,9 @@
-"""Leaves: parameters, constants, dimension values, zeros, arange."""
+"""Leaves: parameters, constants, dimension values, zeros, arange, triangles."""
 
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.prim import NUMBA, NUMPY, as_numpy, prim
+from ..core.prim import NUMBA, NUMPY, XP, as_numpy, prim
 from .common import (
     leaf_shape,
 )
@@ -70,4 +70,33 @@ prim(
         NUMBA: as_numpy,
     },
     leaf=True,
+)
+
+
+def tri_emit(name: str):
+    """``np.tri(n, m, k)``: ones where ``j <= i + k`` (``k`` left out at 0)."""
+
+    def emit(node, a, ctx):
+        k = node.attr("k")
+        sizes = [P.dim(node.attr(d), ctx.dims) for d in ("n", "m")]
+        return P.call(name, *sizes, *([str(k)] if k else []))
+
+    return emit
+
+
+def xp_tri(node, a, ctx):
+    """``xp.tril(xp.ones((n, m), ...), k=k)``: the standard has no ``tri``."""
+    shape = P.shape((node.attr("n"), node.attr("m")), ctx.dims)
+    ones = P.call("xp.ones", shape, dtype="dtype", device="device")
+    k = node.attr("k")
+    return P.call("xp.tril", ones, **({"k": str(k)} if k else {}))
+
+
+# the lower triangle of ones, NumPy's ``np.tri(n, m, k)``: 1.0 where j <= i + k; the mask
+# of ``np.tril`` and ``np.triu`` (``frontend/numpy_calls``) and of cholesky's rules
+prim(
+    "tri",
+    lambda b, args, attrs: ((attrs["n"], attrs["m"]), "float"),
+    spellings={NUMPY: tri_emit("np.tri"), NUMBA: tri_emit("np.tri"), XP: xp_tri},
+    raises_on_floats=False,
 )

@@ -314,6 +314,13 @@ def eye(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
         out[k, k] = s.const(1.0, node)
 
 
+def tri(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
+    zeros(s, node, args, out)
+    for i, j in np.ndindex(out.shape):
+        if j <= i + node.attr("k"):
+            out[i, j] = s.const(1.0, node)
+
+
 def scatter(s: Scalariser, node: Node, args: list, out: np.ndarray) -> None:
     if len(args) != 1 or node.attr("add"):
         raise NotScalar("array scatter")
@@ -364,6 +371,7 @@ EXPANDERS = {
     "zeros": zeros,
     "ones": ones,
     "eye": eye,
+    "tri": tri,
     "scatter": scatter,
     "broadcast_to": broadcast_to,
     "expand_dims": reshape,
