@@ -12,6 +12,7 @@ import numpy as np
 from ..backend.checks import slice_needs
 from ..core import printer as P
 from ..core.ir import Function, format_attr, index_root, reachable
+from ..core.prim import PRIMS
 from ..core.shapes import as_inequality, dim_symbol
 from ..ops.conv import WINDOWED
 from .errors import InputError
@@ -198,19 +199,14 @@ def index_bounds(fn: Function, dims: dict[str, int]) -> dict[int, int]:
     return bounds
 
 
-#: the operations whose first argument is a square matrix that must be invertible (and,
-#: for cholesky, positive definite)
-MATRIX_OPS = ("inv", "det", "solve", "cholesky")
-
-
 def dominant_inputs(fn: Function) -> set[str]:
-    """The float inputs that are the matrix argument of ``MATRIX_OPS`` (or its
-    transpose): drawn strictly diagonally dominant, 1.5 on the diagonal plus uniform
+    """The float inputs that are the matrix argument of an ``invertible`` op (``inv``,
+    ``det``, ``solve``, ``cholesky``; or its transpose): drawn strictly diagonally dominant, 1.5 on the diagonal plus uniform
     noise in [-0.3, 0.3] (invertible, and positive definite as cholesky reads it)."""
     params = {p.node: p.name for p in fn.params}
     out = set()
     for node in fn.nodes:
-        if node.op in MATRIX_OPS:
+        if PRIMS[node.op].invertible:
             a = node.args[0]
             if fn.nodes[a].op == "transpose":
                 a = fn.nodes[a].args[0]

@@ -72,6 +72,9 @@ class Prim:
       ``needs_nonempty``: a reduction that needs a non-empty reduced axis.
     - ``domain(node, consts) -> (argument, lower bound) | None`` and
       ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
+      ``invertible``: its first argument is a square matrix (or a stack) that must be
+      invertible, and positive definite as cholesky reads it: ``gradc check`` draws an
+      input there diagonally dominant.
     - ``glyph``: the symbol in the op's circle in ``gradc graph`` (default: its name).
     - ``leaf``: a value with no arguments that the code names inline (a parameter, a
       constant, a dimension, ``arange``). ``view``: its NumPy spelling may return a view
@@ -100,6 +103,7 @@ class Prim:
     needs_nonempty: bool = False
     domain: Callable | None = None
     kinks: Callable | None = None
+    invertible: bool = False
     glyph: str | None = None
     leaf: bool = False
     view: bool = False

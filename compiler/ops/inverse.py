@@ -228,6 +228,7 @@ prim(
     tangent=inv_tangent,
     batch=inv_batch,
     names=("inv",),
+    invertible=True,
     form="unary",
 )
 prim(
@@ -238,6 +239,7 @@ prim(
     tangent=cholesky_tangent,
     batch=inv_batch,
     names=("cholesky",),
+    invertible=True,
     form="unary",
 )
 prim(
@@ -248,6 +250,7 @@ prim(
     tangent=det_tangent,
     batch=inv_batch,
     names=("det",),
+    invertible=True,
     form="unary",
 )
 prim(
@@ -258,5 +261,6 @@ prim(
     tangent=solve_tangent,
     batch=solve_batch,
     names=("solve",),
+    invertible=True,
     form="binary",
 )
