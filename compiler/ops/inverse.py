@@ -220,47 +220,36 @@ def solve_batch(b, n, args, bat):
     return b.emit("solve", a, aligned(b, rhs, rank))
 
 
-prim(
-    "inv",
-    inv_shape,
-    spellings={NUMPY: fn("np.linalg.inv"), XP: xp_linalg("inv")},
-    adjoint=inv_adj,
-    tangent=inv_tangent,
-    batch=inv_batch,
-    names=("inv",),
-    invertible=True,
-    form="unary",
-)
-prim(
+def matrix_op(name: str, infer, *, xp=None, binary: bool = False, **rules) -> None:
+    """Register ``np.linalg.<name>`` (a formula's ``name(A)`` or ``name(A, b)``): its
+    shape rule, spellings (``xp.linalg.<name>`` unless ``xp`` is given) and ``rules``
+    (adjoint, tangent, batch); its matrix ``invertible`` for ``gradc check``'s draws."""
+    prim(
+        name,
+        infer,
+        spellings={NUMPY: fn(f"np.linalg.{name}"), XP: xp or xp_linalg(name)},
+        names=(name,),
+        invertible=True,
+        form="binary" if binary else "unary",
+        **rules,
+    )
+
+
+matrix_op("inv", inv_shape, adjoint=inv_adj, tangent=inv_tangent, batch=inv_batch)
+matrix_op(
     "cholesky",
     cholesky_shape,
-    spellings={NUMPY: fn("np.linalg.cholesky"), XP: xp_cholesky},
+    xp=xp_cholesky,
     adjoint=cholesky_adj,
     tangent=cholesky_tangent,
     batch=inv_batch,
-    names=("cholesky",),
-    invertible=True,
-    form="unary",
 )
-prim(
-    "det",
-    det_shape,
-    spellings={NUMPY: fn("np.linalg.det"), XP: xp_linalg("det")},
-    adjoint=det_adj,
-    tangent=det_tangent,
-    batch=inv_batch,
-    names=("det",),
-    invertible=True,
-    form="unary",
-)
-prim(
+matrix_op("det", det_shape, adjoint=det_adj, tangent=det_tangent, batch=inv_batch)
+matrix_op(
     "solve",
     solve_shape,
-    spellings={NUMPY: fn("np.linalg.solve"), XP: xp_linalg("solve")},
+    binary=True,
     adjoint=solve_adj,
     tangent=solve_tangent,
     batch=solve_batch,
-    names=("solve",),
-    invertible=True,
-    form="binary",
 )
