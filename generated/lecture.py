@@ -52,15 +52,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -70,7 +68,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -319,10 +317,10 @@ def sq_norm_forward(W, x):
     """
     W = _array(W, "sq_norm", "W", 2, "(n, n)")
     n = W.shape[0]
-    if W.shape != (n, n):
+    if W.shape[1] != n:
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
     x = _array(x, "sq_norm", "x", 1, "(n,)")
-    if x.shape != (n,):
+    if len(x) != n:
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
     q = W.dot(x)
@@ -357,10 +355,10 @@ def sq_norm_value_and_grad(W, x):
     """
     W = _array(W, "sq_norm", "W", 2, "(n, n)")
     n = W.shape[0]
-    if W.shape != (n, n):
+    if W.shape[1] != n:
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
     x = _array(x, "sq_norm", "x", 1, "(n,)")
-    if x.shape != (n,):
+    if len(x) != n:
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
     q = W.dot(x)

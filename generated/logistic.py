@@ -50,15 +50,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -68,7 +66,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -93,10 +91,10 @@ def _index(value, function, param, ndim, expected):
 def _float64(value, function, param):
     """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
+    if type(value) is float:  # the common case first
+        return np.float64(value)
     if type(value) is np.float64:
         return value
-    if type(value) is float:
-        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -143,14 +141,14 @@ def logistic_loss_forward(w, b, X, y, lam):
     Cache: w, X, y, lam, p, data_t1, data_t2, data_t3, n.
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
-    (d,) = w.shape
+    d = len(w)
     b = _float64(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
-    if X.shape != (n, d):
+    if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
-    if y.shape != (n,):
+    if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_loss", "lam")
     if n == 0:
@@ -199,14 +197,14 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
         lam: Scalar -> Scalar.
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
-    (d,) = w.shape
+    d = len(w)
     b = _float64(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
-    if X.shape != (n, d):
+    if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
-    if y.shape != (n,):
+    if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_loss", "lam")
     if n == 0:
@@ -330,13 +328,13 @@ def logistic_newton_forward(w, X, y, lam):
     Cache: w, X, y, lam, p_t1, out_t1, n.
     """
     w = _array(w, "logistic_newton", "w", 1, "(d,)")
-    (d,) = w.shape
+    d = len(w)
     X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
-    if X.shape != (n, d):
+    if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
     y = _array(y, "logistic_newton", "y", 1, "(n,)")
-    if y.shape != (n,):
+    if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_newton", "lam")
     if n == 0:
@@ -375,13 +373,13 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
     """
     w = _array(w, "logistic_newton", "w", 1, "(d,)")
-    (d,) = w.shape
+    d = len(w)
     X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
-    if X.shape != (n, d):
+    if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
     y = _array(y, "logistic_newton", "y", 1, "(n,)")
-    if y.shape != (n,):
+    if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_newton", "lam")
     if n == 0:

@@ -51,15 +51,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -69,7 +67,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -94,10 +92,10 @@ def _index(value, function, param, ndim, expected):
 def _float64(value, function, param):
     """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
+    if type(value) is float:  # the common case first
+        return np.float64(value)
     if type(value) is np.float64:
         return value
-    if type(value) is float:
-        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -139,7 +137,7 @@ def oscillator_fit_forward(k, c, x0, v0, observed):
     x0 = _float64(x0, "oscillator_fit", "x0")
     v0 = _float64(v0, "oscillator_fit", "v0")
     observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
-    (T,) = observed.shape
+    T = len(observed)
     # line 12: xs = zeros((T,))
     xs = np.zeros((T,))
     # line 13: for t in range(T):
@@ -211,7 +209,7 @@ def oscillator_fit_value_and_grad(k, c, x0, v0, observed):
     x0 = _float64(x0, "oscillator_fit", "x0")
     v0 = _float64(v0, "oscillator_fit", "v0")
     observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
-    (T,) = observed.shape
+    T = len(observed)
     # line 12: xs = zeros((T,))
     xs = np.zeros((T,))
     # line 13: for t in range(T):

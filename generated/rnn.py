@@ -52,15 +52,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -70,7 +68,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -179,7 +177,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     N, D = x.shape
     prev_h = _array(prev_h, "rnn_step", "prev_h", 2, "(N, H)")
     H = prev_h.shape[1]
-    if prev_h.shape != (N, H):
+    if prev_h.shape[0] != N:
         raise _shape_error("rnn_step", "prev_h", prev_h.shape, "(N, H)", (N, H))
     Wx = _array(Wx, "rnn_step", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
@@ -188,7 +186,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
     if Wh.shape != (H, H):
         raise _shape_error("rnn_step", "Wh", Wh.shape, "(H, H)", (H, H))
     b = _array(b, "rnn_step", "b", 1, "(H,)")
-    if b.shape != (H,):
+    if len(b) != H:
         raise _shape_error("rnn_step", "b", b.shape, "(H,)", (H,))
     # line 6: return tanh(x @ Wx + prev_h @ Wh + b)
     out = np.tanh(x.dot(Wx) + prev_h.dot(Wh) + b)
@@ -252,7 +250,7 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
     N, T, D = x.shape
     h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
-    if h0.shape != (N, H):
+    if h0.shape[0] != N:
         raise _shape_error("rnn_loss", "h0", h0.shape, "(N, H)", (N, H))
     Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
@@ -261,7 +259,7 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
     if Wh.shape != (H, H):
         raise _shape_error("rnn_loss", "Wh", Wh.shape, "(H, H)", (H, H))
     b = _array(b, "rnn_loss", "b", 1, "(H,)")
-    if b.shape != (H,):
+    if len(b) != H:
         raise _shape_error("rnn_loss", "b", b.shape, "(H,)", (H,))
     dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):
@@ -326,7 +324,7 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     N, T, D = x.shape
     h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
-    if h0.shape != (N, H):
+    if h0.shape[0] != N:
         raise _shape_error("rnn_loss", "h0", h0.shape, "(N, H)", (N, H))
     Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
@@ -335,7 +333,7 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     if Wh.shape != (H, H):
         raise _shape_error("rnn_loss", "Wh", Wh.shape, "(H, H)", (H, H))
     b = _array(b, "rnn_loss", "b", 1, "(H,)")
-    if b.shape != (H,):
+    if len(b) != H:
         raise _shape_error("rnn_loss", "b", b.shape, "(H,)", (H,))
     dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):

@@ -50,15 +50,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -68,7 +66,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -111,7 +109,7 @@ def rosen_forward(x):
     Cache: out_t1, out_t2, n.
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
-    (n,) = x.shape
+    n = len(x)
     if n < 1:
         raise ValueError(
             f"rosen: parameter 'x' has shape {x.shape}, expected (n,) with n >= 1 (a slice on line 6 needs it)",
@@ -148,7 +146,7 @@ def rosen_value_and_grad(x):
     Inputs: x: Vector[n] -> Scalar.
     """
     x = _array(x, "rosen", "x", 1, "(n,)")
-    (n,) = x.shape
+    n = len(x)
     if n < 1:
         raise ValueError(
             f"rosen: parameter 'x' has shape {x.shape}, expected (n,) with n >= 1 (a slice on line 6 needs it)",

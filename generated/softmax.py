@@ -52,15 +52,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -70,7 +68,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -95,10 +93,10 @@ def _index(value, function, param, ndim, expected):
 def _float64(value, function, param):
     """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
+    if type(value) is float:  # the common case first
+        return np.float64(value)
     if type(value) is np.float64:
         return value
-    if type(value) is float:
-        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -237,10 +235,10 @@ def softmax_loss_forward(W, X, y, reg):
     D, C = W.shape
     X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
-    if X.shape != (N, D):
+    if X.shape[1] != D:
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
     y = _index(y, "softmax_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
+    if len(y) != N:
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "softmax_loss", "reg")
     if _out_of_range(y, C):
@@ -306,10 +304,10 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     D, C = W.shape
     X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
-    if X.shape != (N, D):
+    if X.shape[1] != D:
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
     y = _index(y, "softmax_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
+    if len(y) != N:
         raise _shape_error("softmax_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "softmax_loss", "reg")
     if _out_of_range(y, C):

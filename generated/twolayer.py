@@ -52,15 +52,13 @@ def _scalar(value, function, param):
 # the float64 dtype of native byte order, compared by identity in 30 ns where
 # ``== np.float64`` takes 80 (other float64 dtypes take the converting path)
 _float64_dtype = np.dtype(np.float64)
+# NumPy's array class as a module name: 30 ns an input less than ``np.ndarray``
+_ndarray = np.ndarray
 
 
 def _array(value, function, param, ndim, expected):
     """``value`` as a float64 array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if (
-        type(value) is np.ndarray
-        and value.dtype is _float64_dtype
-        and value.ndim == ndim
-    ):
+    if type(value) is _ndarray and value.dtype is _float64_dtype and value.ndim == ndim:
         return value
     arr = _numeric(value, function, param)
     if arr.ndim != ndim:
@@ -70,7 +68,7 @@ def _array(value, function, param, ndim, expected):
 
 def _index(value, function, param, ndim, expected):
     """``value`` as an integer array of ``ndim`` dimensions (``expected`` shows the shape)."""
-    if type(value) is np.ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
+    if type(value) is _ndarray and value.dtype.kind in "iu" and value.ndim == ndim:
         return value
     try:
         arr = np.asarray(value)
@@ -95,10 +93,10 @@ def _index(value, function, param, ndim, expected):
 def _float64(value, function, param):
     """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
     floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
+    if type(value) is float:  # the common case first
+        return np.float64(value)
     if type(value) is np.float64:
         return value
-    if type(value) is float:
-        return np.float64(value)
     return np.float64(_scalar(value, function, param))
 
 
@@ -255,21 +253,21 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
     b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
-    if b1.shape != (H,):
+    if len(b1) != H:
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
     W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
-    if W2.shape != (H, C):
+    if W2.shape[0] != H:
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
     b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
-    if b2.shape != (C,):
+    if len(b2) != C:
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
     X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
-    if X.shape != (N, D):
+    if X.shape[1] != D:
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
+    if len(y) != N:
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):
@@ -336,21 +334,21 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
     D, H = W1.shape
     b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
-    if b1.shape != (H,):
+    if len(b1) != H:
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
     W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
-    if W2.shape != (H, C):
+    if W2.shape[0] != H:
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
     b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
-    if b2.shape != (C,):
+    if len(b2) != C:
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
     X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
-    if X.shape != (N, D):
+    if X.shape[1] != D:
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
-    if y.shape != (N,):
+    if len(y) != N:
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
     reg = _float64(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):

@@ -403,14 +403,14 @@ def cache_unpack(stmt) -> bool:
 
 def input_check(stmt) -> bool:
     """An input conversion or shape check: ``if ...: raise/convert``, ``x = _array(...)``,
-    ``n = x.shape[0]``."""
+    ``n = x.shape[0]``, ``n = len(x)``."""
     if isinstance(stmt, ast.If):
         return True
     if not isinstance(stmt, ast.Assign):
         return False
     value = stmt.value
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
-        return value.func.id in ("_array", "_scalar", "_float64", "_index")
+        return value.func.id in ("_array", "_scalar", "_float64", "_index", "len")
     if isinstance(value, ast.Subscript):
         value = value.value
     return isinstance(value, ast.Attribute) and value.attr == "shape"

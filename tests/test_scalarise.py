@@ -45,10 +45,10 @@ NEURON_VG = '''def neuron_vec_value_and_grad(w, x):
         or x.shape != (2,)
     ):
         w = _array(w, "neuron_vec", "w", 1, "(3,)")
-        if w.shape != (3,):
+        if len(w) != 3:
             raise _shape_error("neuron_vec", "w", w.shape, "(3,)", (3,))
         x = _array(x, "neuron_vec", "x", 1, "(2,)")
-        if x.shape != (2,):
+        if len(x) != 2:
             raise _shape_error("neuron_vec", "x", x.shape, "(2,)", (2,))
     # line 2: def neuron_vec(w: Vector[3], x: Vector[2]) -> Scalar:
     w_list = w.tolist()

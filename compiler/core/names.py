@@ -25,7 +25,6 @@ VECTOR_HELPERS = (
     "_vsoftplus",
 )
 HELPER_ORDER = (
-    "_ndarray",
     "_float64",
     "_index_error",
     "_out_of_range",
