@@ -277,7 +277,7 @@ def test_a_local_gradient_note_sits_over_the_backward_statement_that_reads_it():
     src = compile_source(text)
     assert function_text(src, "f_value_and_grad") == "\n".join(
         [
-            "(n,) = x.shape",
+            "n = len(x)",
             "# line 2: z = sin(x)",
             "z = np.sin(x)",
             "# line 3: return sum(0.5 * z * z + x)",
