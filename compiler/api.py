@@ -8,6 +8,8 @@ fusion and simplification -> a standalone NumPy module (see SPEC.md and README.m
 from __future__ import annotations
 
 import ast
+import contextlib
+import gc
 import types
 from pathlib import Path
 
@@ -87,16 +89,35 @@ def _compile(
 ) -> str:
     """The module for ``text``; its header carries the sha256 of the source bytes ``raw``."""
     scalar = target != "array-api"  # keeps the inputs' dtype: never scalarised
-    functions = lower_source(
-        text,
-        filename=filename,
-        fuse=fuse,
-        jvp=jvp,
-        hvp=hvp,
-        scalar=scalar,
-        numpy=target == "numpy",
-    )
-    return generate(functions, filename, raw, module_docstring(text), checks, target)
+    with collector_paused():
+        functions = lower_source(
+            text,
+            filename=filename,
+            fuse=fuse,
+            jvp=jvp,
+            hvp=hvp,
+            scalar=scalar,
+            numpy=target == "numpy",
+        )
+        docstring = module_docstring(text)
+        return generate(functions, filename, raw, docstring, checks, target)
+
+
+@contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused while a compile runs, and resumed after
+    if it was running. A compile makes hundreds of thousands of objects that live until
+    it ends (IR nodes, SymPy expressions, lines), and each full collection walks them
+    all: a 2,000-statement chain spent 30% of its time there, which grew faster than the
+    chain (bench/README.md, "The garbage collector paused"). The garbage a compile leaves
+    is collected at the next collection after it."""
+    running = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if running:
+            gc.enable()
 
 
 def check_target(target: str, filename: str = "<string>") -> None:
@@ -184,18 +205,19 @@ def compile_sympy(
 ) -> str:
     """Compile a SymPy expression over ``inputs`` (Symbols) to a NumPy module."""
     check_target(target, "<sympy>")
-    fn, text = _lower_sympy(
-        expr,
-        inputs,
-        wrt=wrt,
-        name=name,
-        fuse=fuse,
-        jvp=jvp,
-        hvp=hvp,
-        scalar=target != "array-api",
-        numpy=target == "numpy",
-    )
-    return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
+    with collector_paused():
+        fn, text = _lower_sympy(
+            expr,
+            inputs,
+            wrt=wrt,
+            name=name,
+            fuse=fuse,
+            jvp=jvp,
+            hvp=hvp,
+            scalar=target != "array-api",
+            numpy=target == "numpy",
+        )
+        return generate([fn], "<sympy>", text.encode("utf-8"), "", checks, target)
 
 
 def load_sympy(
