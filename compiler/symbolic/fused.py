@@ -12,7 +12,14 @@ from ..core.ir import Node, run_body
 from ..core.prim import PRIMS, prim, spell
 from ..ops.common import elementwise_shape
 from ..ops.spelling import both
-from .body import OUT, UPSTREAM, arg_symbols, common_factor, local_gradient
+from .body import (
+    OUT,
+    UPSTREAM,
+    arg_symbols,
+    common_factor,
+    local_gradient,
+    without_common,
+)
 from .convert import build
 
 # ----------------------------------------------------------------------------
@@ -142,7 +149,7 @@ def fused_adjoint(b, i, n, g):
         nodes[upstream] = shared
     out = [None] * m
     for k, local in locals_.items():
-        rest = local if common.is_Number else sympy.cancel(local / common)
+        rest = local if common.is_Number else without_common(local, common)
         c = expand(b, upstream * rest, nodes)
         if not (rest.is_Symbol or rest.is_Number):
             text = sympy.sstr(rest.xreplace(names))
@@ -170,7 +177,7 @@ def fused_tangent(b, i, n, ts):
     common = (
         common_factor(list(locals_.values())) if len(locals_) > 1 else sympy.Integer(1)
     )
-    terms = sum(tsyms[k] * sympy.cancel(d / common) for k, d in locals_.items())
+    terms = sum(tsyms[k] * without_common(d, common) for k, d in locals_.items())
     return expand(b, common * terms, nodes)
 
 
