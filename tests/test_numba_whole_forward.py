@@ -163,16 +163,17 @@ def _logistic_loss_jvp_kernel(w, b, X, y, lam, t_w, t_b, n):
     p = 1.0 / (1.0 + np.exp(-(X.dot(w) + b)))
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
-    data_t2 = 1.0 - p
-    data_t3 = (y * np.log(data_t1) + (1.0 - y) * np.log(data_t2 + 1e-12)).sum() / n
-    data = -data_t3
+    data_t2 = 1.0 - y
+    data_t3 = 1.0 - p
+    data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
+    data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * np.sum(w * w)
     # line 14: p = sigmoid(X @ w + b)
-    t_p = p * data_t2 * (X.dot(t_w) + t_b)
+    t_p = p * data_t3 * (X.dot(t_w) + t_b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
-    data_t4 = t_p * (data_t1 - 1.000000000002 * y) / (p**2 - 1.000000000001e-12 - p)
-    t_data = -(data_t4.sum() / n)
+    data_t5 = np.sum(t_p * (y / data_t1 - data_t2 / (1.000000000001 - p))) / n
+    t_data = -data_t5
     # line 16: return data + lam * sum(w ** 2)
     t_out = t_data + np.sum(t_w * (2.0 * w)) * lam
     return out, t_out
