@@ -195,15 +195,21 @@ def is_printable(expr) -> bool:
     return True
 
 
-def factors(expr) -> dict:
-    """``expr`` as {base: exponent} over its multiplicative factors (numbers dropped)."""
-    out: dict = {}
+def factored(expr) -> tuple:
+    """``expr`` as ``(number, {base: exponent})`` over its multiplicative factors."""
+    number, out = sympy.Integer(1), {}
     for f in sympy.Mul.make_args(sympy.factor_terms(expr)):
         if f.is_Number:
+            number *= f
             continue
         base, exp = f.as_base_exp()
         out[base] = out.get(base, 0) + exp
-    return out
+    return number, out
+
+
+def factors(expr) -> dict:
+    """``expr`` as {base: exponent} over its multiplicative factors (numbers dropped)."""
+    return factored(expr)[1]
 
 
 def without_common(expr, common) -> sympy.Expr:
@@ -213,13 +219,7 @@ def without_common(expr, common) -> sympy.Expr:
     a tanh saturates: rounding of the terms' size (3e-14 in the local gradient)
     gave -3.5e-15 for a gradient of 1e-76 (formula seed 96780 of
     ``tests/language_gen.py``)."""
-    number, powers = sympy.Integer(1), {}
-    for f in sympy.Mul.make_args(sympy.factor_terms(expr)):
-        if f.is_Number:
-            number *= f
-            continue
-        base, exp = f.as_base_exp()
-        powers[base] = powers.get(base, 0) + exp
+    number, powers = factored(expr)
     for base, exp in factors(common).items():
         powers[base] = powers[base] - exp
     return number * sympy.Mul(*(base**exp for base, exp in powers.items()))
