@@ -403,9 +403,10 @@ def cache_unpack(stmt) -> bool:
 
 def input_check(stmt) -> bool:
     """An input conversion or shape check: ``if ...: raise/convert``, ``x = _array(...)``,
-    ``n = x.shape[0]``, ``n = len(x)``."""
+    ``n = x.shape[0]``, ``n = len(x)``. Not a guarded value's ``if``/``else`` (both
+    branches compute it)."""
     if isinstance(stmt, ast.If):
-        return True
+        return not (stmt.orelse and bound_names(stmt) & bound_names(stmt.orelse[-1]))
     if not isinstance(stmt, ast.Assign):
         return False
     value = stmt.value

@@ -74,6 +74,9 @@ def test_a_forward_value_that_is_also_an_adjoint_keeps_its_forward_name():
             "# line 2: return λ * (θ @ θ)",
             "out_t1 = θ.dot(θ)",
             "out = λ * out_t1",
+            "if abs(λ) < 5e299:",  # 2.0 * λ is exact and finite: one pass over θ
+            "d_θ = 2.0 * λ * θ",
+            "else:",
             "d_θ = 2.0 * (λ * θ)",
             "return out, (d_θ, out_t1)",
         ]

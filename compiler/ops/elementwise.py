@@ -19,6 +19,7 @@ from .common import (
 )
 from .points import Above, arctan2_kinks, at_zero, inside_unit
 from .spelling import (
+    builtin_on_scalars,
     fn,
     helper,
     math_fn,
@@ -156,7 +157,7 @@ unary(
 # abs'(0) = 0
 unary(
     "abs",
-    numpy=fn("np.abs"),
+    numpy=builtin_on_scalars("np.abs", "abs"),
     numba=as_numpy,
     math=math_fn("abs"),
     local=lambda g, x, y: g * x.op("sign"),

@@ -1,12 +1,14 @@
 """Late rules: a product with a small factor made before a constant multiplies the large
-array, where that gives the same numbers and overflows only where the original does; a
-matrix times an outer product as the outer product of a matrix-vector product."""
+array, where that gives the same numbers and overflows only where the original does (for
+a runtime scalar, under a bound tested at run time: NumPy target); a matrix times an
+outer product as the outer product of a matrix-vector product."""
 
 from __future__ import annotations
 
 import math
 
-from .engine import RuleSet
+from .engine import RuleSet, as_written
+from .linear_sums import LIMIT
 from .patterns import bare, power_of_two
 
 #: this module's rules, in order (installed by ``gradc.rewrite``); ``@rule(op)`` adds one
@@ -88,6 +90,34 @@ def scaled_constant(b, a: int, k: float) -> int | None:
             if power_of_two(b[c].attr("value")) and abs(value) <= 1.0:
                 return b.mul(b.const(value), t)
     return None
+
+
+# k * (s * x) -> (k * s) * x  for k = +-2 ** m, |k| >= 1, a runtime scalar s and an array x,
+# where |s| < LIMIT / |k|; as written otherwise (and for nan). Under the bound k * s is
+# exact and finite, so both forms round once and overflow where |k s x| > MAX: ridge's
+# 2.0 * (lam * w) is 2.0 * lam * w, one pass over w where there were two (bench/README.md)
+@rule("mul", "numpy")
+def scalar_meets_constant(b, args, attrs):
+    if attrs:
+        return None
+    for k, y in (args, args[::-1]):
+        if not widening_power_of_two(b, k) or not bare(b, y, "mul") or b[y].attrs:
+            continue
+        if b.shape(y) == () or (b.users is not None and b.users.get(y, 0) > 1):
+            continue  # a scalar, or y computed anyway for another reader
+        p, q = b[y].args
+        for s, x in ((p, q), (q, p)):
+            if runtime_float(b, s) and b.shape(x) == b.shape(y):
+                limit = b.const(LIMIT / abs(b[k].attr("value")))
+                cond = b.emit("lt", b.emit("abs", s), limit)
+                slow = as_written(b, "mul", *args)
+                return b.emit("guarded", cond, b.mul(b.mul(k, s), x), slow)
+    return None
+
+
+def runtime_float(b, s: int) -> bool:
+    """Whether ``s`` is a float scalar known only at run time (not a constant)."""
+    return b.shape(s) == () and b[s].dtype == "float" and not b.is_const(s)
 
 
 # X @ outer(u, v) -> outer(X @ u, v) and outer(u, v) @ Y -> outer(u, v @ Y) for matrices X
