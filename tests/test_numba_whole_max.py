@@ -42,7 +42,8 @@ def test_the_reductions_as_emitted():
         "    a_t2 = _min_cols(X)\n",
         "    b_t2 = _max_cols(b_t1)[None]\n",
         "    out_t1 = _min_rows(X)[:, None]\n",
-        "    out_g1 = np.full((n, m), 1.0)\n",  # the sum's adjoint: a numba spelling too
+        # the sum's adjoint times the min's column: a broadcast in numba too
+        "    out_t3 = np.broadcast_to(out_t1, (n, m))\n",
     ]:
         assert line in kernel, line
     helper = '''\

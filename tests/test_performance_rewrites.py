@@ -181,6 +181,54 @@ def test_mean_of_row_sums_adds_a_number_not_an_array():
     check_gradients(mod, "f", [m, y], [0])
 
 
+# the gradient of sum(a * W) in W is a broadcast to W's shape: np.full(S, 1.0) * a was
+# two passes over S (algebra.mul_ones); alone it is one copy, added it is one addition
+BROADCAST_FACTORS = """
+def rows(W: Matrix[n, d], v: Vector[n]) -> Scalar:
+    return sum(v[:, None] * W)
+
+def added(W: Matrix[n, d], v: Vector[n]) -> Scalar:
+    return sum(v[:, None] * W) + sum(W ** 2)
+
+def columns(W: Matrix[n, d], v: Vector[d]) -> Scalar:
+    return sum(v * W)
+
+def norms(W: Matrix[n, d]) -> Scalar:
+    return sum(norm(W, axis=1, keepdims=True) * W)
+"""
+
+
+def test_a_broadcast_factor_is_not_multiplied_by_ones():
+    source = gradc.compile_source(BROADCAST_FACTORS)
+    assert "np.full" not in source, source
+    rows = function_text(source, "rows_value_and_grad")
+    assert "d_W = np.broadcast_to(out_t1, (n, d))" in rows
+    assert "return out, (d_W.copy(), d_v)" in rows  # results own their memory
+    assert "d_W += out_t1\n" in function_text(source, "added_value_and_grad")
+    cols = function_text(source, "columns_value_and_grad")
+    assert "d_W = np.broadcast_to(v, (n, d))" in cols
+
+
+def test_a_broadcast_factor_values_and_gradients():
+    mod = gradc.load_source(BROADCAST_FACTORS)
+    W, vn, vd = (RNG.standard_normal(s) for s in ((5, 3), 5, 3))
+    grads = {
+        "rows": np.broadcast_to(vn[:, None], (5, 3)),
+        "added": vn[:, None] + 2.0 * W,
+        "columns": np.broadcast_to(vd, (5, 3)),
+    }
+    for name, args in (("rows", [W, vn]), ("added", [W, vn]), ("columns", [W, vd])):
+        d_W = getattr(mod, f"{name}_grad")(*args)[0]
+        np.testing.assert_allclose(d_W, grads[name], rtol=1e-14)
+        assert d_W.flags.owndata and d_W.flags.writeable
+        check_gradients(mod, name, args, [0, 1])
+    check_gradients(mod, "norms", [W], [0])
+    nan = W.copy()
+    nan[1, 2] = np.nan  # 1.0 * a is a: nan and -0.0 pass through unchanged
+    d_W = mod.rows_grad(nan, np.array([-0.0, 1.0, np.nan, 2.0, 3.0]))[0]
+    assert np.signbit(d_W[0]).all() and np.isnan(d_W[2]).all()
+
+
 # ---------------------------------------------------------------------------
 # d. Guards on one condition added into one where (rewrite/conditions.py)
 

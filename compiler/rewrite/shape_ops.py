@@ -168,7 +168,9 @@ def drop_broadcast(b, args, attrs, op):
     return None
 
 
-# broadcast_to(s, shape) (*) c -> broadcast_to(s (*) c, shape)  for scalars s and c
+# broadcast_to(s, shape) (*) c -> broadcast_to(s (*) c, shape)  for a scalar s and a c
+# smaller than shape: the adjoint of sum(v[:, None] * W) in W is broadcast_to(v[:, None],
+# shape), one pass, where np.full(shape, 1.0) * v[:, None] made two
 def scalar_into_broadcast(b, args, attrs, op):
     if attrs.get("acc") or len(args) != 2:
         return None
@@ -177,7 +179,8 @@ def scalar_into_broadcast(b, args, attrs, op):
         if (
             op_of(b, a, "broadcast_to")
             and b.shape(b[a].args[0]) == ()
-            and b.shape(other) == ()
+            and b.shape(other) != b.shape(a)
+            and broadcast(b.shape(a), b.shape(other)) == b.shape(a)
         ):
             inner = [b[a].args[0], other] if k == 0 else [other, b[a].args[0]]
             return b.emit("broadcast_to", b.emit(op, *inner), shape=b.shape(a))
