@@ -1,8 +1,9 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
-interpreter) of ``--help``, a syntax error, an unknown function and an unknown name
-(both found on the syntax tree before SymPy is imported), a shape mismatch (found by the
-compiler), and compiling a small formula; and the modules the first two load
-(``python -X importtime``).
+interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
+two shape mismatches (``x + y``, ``W @ y``: all found on the syntax tree before SymPy is
+imported), a shape mismatch after a sum along an axis (found by the compiler), and
+compiling a small formula; and the modules the first two load (``python -X
+importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
 
@@ -32,6 +33,9 @@ SYNTAX = "def f(x: Scalar) -> Scalar:\n    return x +* 2\n"
 UNKNOWN = "def f(x: Scalar) -> Scalar:\n    return foo(x) * 2\n"
 UNKNOWN_NAME = "def f(x: Scalar) -> Scalar:\n    y = x * 2\n    return yy + x\n"
 SHAPES = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
+MATMUL = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W @ y)\n"
+#: a shape error the syntax-tree check does not read (an axis): the compiler finds it
+AXIS = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(sum(W, axis=1) + y)\n"
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -39,6 +43,8 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "unknown.grad").write_text(UNKNOWN)
     (tmp / "name.grad").write_text(UNKNOWN_NAME)
     (tmp / "shapes.grad").write_text(SHAPES)
+    (tmp / "matmul.grad").write_text(MATMUL)
+    (tmp / "axis.grad").write_text(AXIS)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -46,6 +52,8 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "unknown function": ["compile", str(tmp / "unknown.grad")],
         "unknown name": ["compile", str(tmp / "name.grad")],
         "shape mismatch": ["compile", str(tmp / "shapes.grad")],
+        "matmul mismatch": ["compile", str(tmp / "matmul.grad")],
+        "axis sum mismatch": ["compile", str(tmp / "axis.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

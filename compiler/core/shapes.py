@@ -6,6 +6,7 @@ import sympy
 
 from ..errors import ShapeError
 from . import printer
+from .broadcasting import broadcast_with
 
 
 def dim_symbol(name: str) -> sympy.Symbol:
@@ -61,17 +62,7 @@ def floor_form(e):
 
 def broadcast(*shapes: tuple) -> tuple:
     """NumPy's broadcasting of ``shapes``; raises ShapeError naming them if they do not fit."""
-    ndim = max((len(s) for s in shapes), default=0)
-    out = []
-    for k in range(ndim):
-        dims = [s[len(s) - ndim + k] for s in shapes if len(s) - ndim + k >= 0]
-        real = [d for d in dims if d != 1]
-        first = real[0] if real else 1
-        if any(d != first for d in real):
-            shown = " and ".join(format_shape(s) for s in shapes)
-            raise ShapeError(f"shapes {shown} do not broadcast")
-        out.append(first)
-    return tuple(out)
+    return broadcast_with(shapes, format_shape)
 
 
 def norm_axis(axis, ndim: int):

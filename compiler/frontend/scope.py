@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 
 from ..core.ir import Builder, Loc
 from ..errors import ShapeError
-from .source import Source
+from .source import MAX_DEPTH, Source, depth
 from .unsupported import unsupported
 
-MAX_DEPTH = 200
 MAX_NODES = 100_000
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -50,18 +49,6 @@ EXPRESSIONS: dict[type, Callable[[ast.AST, Scope], int]] = {}
 def value_names(scope: Scope) -> set[str]:
     """The names a formula can use as values: variables, parameters, constants, dimensions."""
     return set(scope.env) | set(scope.constants) | set(CONSTANTS) | set(scope.dims)
-
-
-def depth(node) -> int:
-    """Nesting depth of an expression, measured without recursion."""
-    best, stack = 0, [(node, 1)]
-    while stack:
-        n, d = stack.pop()
-        best = max(best, d)
-        if d > MAX_DEPTH:
-            return d
-        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
-    return best
 
 
 def lower_expr(node, scope: Scope) -> int:

@@ -15,6 +15,21 @@ from .shape_reads import read_shapes
 
 MAX_LITERAL_DIGITS = 60
 MAX_SOURCE_BYTES = 1_000_000
+#: the deepest expression the frontend lowers (``scope.lower_expr``)
+MAX_DEPTH = 200
+
+
+def depth(node) -> int:
+    """Nesting depth of an expression, measured without recursion (at most one past
+    ``MAX_DEPTH``)."""
+    best, stack = 0, [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        best = max(best, d)
+        if d > MAX_DEPTH:
+            return d
+        stack.extend((c, d + 1) for c in ast.iter_child_nodes(n))
+    return best
 
 
 @dataclass

@@ -27,6 +27,7 @@ from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
 from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
+from .operand_shapes import shape_mismatch
 from .scope import CONSTANTS, EXPRESSIONS, Signature
 from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function
@@ -47,7 +48,8 @@ def parse(
                 filename=filename,
             ) from None
     tree, src = read_python(text, filename)
-    error = unknown_names(tree, src)  # the names first: the command line's check too
+    # the names, then operands that do not broadcast: the command line's checks too
+    error = unknown_names(tree, src) or shape_mismatch(tree, src)
     if error is not None:
         raise error
     return lower_module(tree, src, fuse)

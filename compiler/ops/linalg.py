@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from ..core import printer as P
+from ..core.broadcasting import matmul_with
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
-from ..core.shapes import (
-    broadcast,
-)
+from ..core.shapes import format_shape
 from ..errors import ShapeError
 from . import numba_spelling as nb
 from .common import (
@@ -20,27 +19,8 @@ from .spelling import transposed
 
 
 def matmul_shape(b, args, attrs):
-    """NumPy's ``@`` for every rank: a 1-D operand is a vector (its axis dropped from the
-    result), more dimensions are a stack of matrices whose batch axes broadcast."""
-    sa, sb = b.shape(args[0]), b.shape(args[1])
-    if not sa or not sb:
-        raise ShapeError(
-            "matmul: operands must have at least one dimension, not scalars"
-        )
-    ka = sa[-1]
-    kb = sb[0] if len(sb) == 1 else sb[-2]
-    if ka != kb:
-        raise ShapeError(
-            f"matmul: shapes {P.shape(sa, {})} and {P.shape(sb, {})} do not align ({ka} != {kb})"
-        )
-    if len(sa) == 1 and len(sb) == 1:
-        return (), "float"
-    if len(sa) == 1:
-        return sb[:-2] + sb[-1:], "float"
-    if len(sb) == 1:
-        return sa[:-1], "float"
-    batch = broadcast(sa[:-2], sb[:-2])
-    return batch + (sa[-2], sb[-1]), "float"
+    """NumPy's ``@`` for every rank (``core/broadcasting.matmul_with``)."""
+    return matmul_with(b.shape(args[0]), b.shape(args[1]), format_shape), "float"
 
 
 def outer_shape(b, args, attrs):

@@ -1,0 +1,50 @@
+"""NumPy's broadcasting and ``@`` of shapes whose dimensions are ints, names or SymPy
+expressions, without importing SymPy: the rules that the shape algebra
+(``shapes.broadcast``, ``ops/linalg.matmul_shape``) and ``frontend/operand_shapes.py``
+(operands that do not fit, found on the syntax tree before SymPy is imported) both
+apply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import ShapeError
+
+
+def broadcast_with(shapes: tuple, shown: Callable[[tuple], str]) -> tuple:
+    """The shape ``shapes`` broadcast to (a dimension of 1 stretches, equal ones stay);
+    raises ShapeError naming them, each written by ``shown``, if they do not fit."""
+    ndim = max((len(s) for s in shapes), default=0)
+    out = []
+    for k in range(ndim):
+        dims = [s[len(s) - ndim + k] for s in shapes if len(s) - ndim + k >= 0]
+        real = [d for d in dims if d != 1]
+        first = real[0] if real else 1
+        if any(d != first for d in real):
+            text = " and ".join(shown(s) for s in shapes)
+            raise ShapeError(f"shapes {text} do not broadcast")
+        out.append(first)
+    return tuple(out)
+
+
+def matmul_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
+    """The shape of ``a @ b`` for every rank: a 1-D operand is a vector (its axis dropped
+    from the result), more dimensions are a stack of matrices whose batch axes
+    broadcast; raises ShapeError, shapes written by ``shown``, where they do not fit."""
+    if not sa or not sb:
+        raise ShapeError(
+            "matmul: operands must have at least one dimension, not scalars"
+        )
+    ka = sa[-1]
+    kb = sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        raise ShapeError(
+            f"matmul: shapes {shown(sa)} and {shown(sb)} do not align ({ka} != {kb})"
+        )
+    if len(sa) == 1 and len(sb) == 1:
+        return ()
+    if len(sa) == 1:
+        return sb[:-2] + sb[-1:]
+    if len(sb) == 1:
+        return sa[:-1]
+    return broadcast_with((sa[:-2], sb[:-2]), shown) + (sa[-2], sb[-1])

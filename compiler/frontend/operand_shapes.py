@@ -1,0 +1,288 @@
+"""Operands whose shapes do not fit (``x + y`` with ``Vector[n]`` and ``Vector[m]``,
+``W @ y`` with ``Matrix[n, d]``), found on the syntax tree before anything is lowered.
+
+Like ``value_names.unknown_name``, ``shape_mismatch`` needs nothing but ``ast`` and the
+broadcasting and ``@`` rules (``core/broadcasting.py``, which imports no SymPy), so the
+command line reports the mismatch before it imports SymPy and the compiler
+(``cli/main.py`` ``precheck``; bench/README.md, start-up), and ``text.parse`` runs the
+same check first, so the API gives the same report.
+
+The check is conservative: it follows shapes only through what it reads exactly as the
+frontend does, and stops (reporting nothing) at the first statement holding anything
+else, where the frontend may stop first for another reason. It reads:
+
+- values: a float parameter whose dimensions are names or integer literals, a number, a
+  dimension or a constant used as a number, and a name assigned from such a value;
+- ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
+  ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
+- a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``),
+  ``maximum`` and ``minimum``, and ``sum`` or ``mean`` of a whole value;
+- statements assigning one name, and the final ``return``.
+
+It stops at a loop, an index, a call with axes or of the file's own function, an
+``Index`` parameter read, a dimension written as an expression, and at a function whose
+signature, annotations or decorators (other than ``@wrt``) are not plain; a ``@fuse``
+function is passed over (the frontend lowers it where it is called).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.broadcasting import broadcast_with, matmul_with
+from ..errors import FormulaError, ShapeError
+from .call_names import CALL_NAMES, called_name, plain_decorators
+from .source import MAX_DEPTH, Source, depth, is_docstring
+from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
+
+#: the one-input elementwise functions (an op record of ``form="unary"`` each; tied to
+#: the records by tests/test_shape_precheck.py)
+ELEMENTWISE = frozenset(
+    {
+        "abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cos",
+        "cosh", "erf", "exp", "expm1", "log", "log10", "log1p", "log2", "relu",
+        "sigmoid", "sign", "sin", "sinh", "softplus", "sqrt", "square", "tan", "tanh",
+    }
+)  # fmt: skip
+#: the two-input elementwise functions, reported at the call as the operators are
+BINARY = frozenset({"maximum", "minimum"})
+#: reductions of a whole value to a number
+WHOLE_REDUCTIONS = frozenset({"sum", "mean"})
+#: the operators that broadcast their operands
+BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+#: the number of dimensions each float type takes (None: one or more)
+RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
+#: names a formula cannot define (the frontend's ``check_new_name``)
+RESERVED = (
+    CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | {"np", "numpy", "fuse", "wrt", "arange"}
+)
+
+
+class Stop(Exception):
+    """Something the check does not read: the frontend decides."""
+
+
+class Mismatch(Exception):
+    """Operands that do not broadcast, at ``node``."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
+    """The error for the first operation in the exported functions of ``tree`` whose
+    operands do not broadcast, as the frontend words and places it, or None (also when
+    the check stops first: see the module)."""
+    body = list(tree.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    if not distinct_functions(body):
+        return None
+    functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
+    constants: set[str] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            name = constant_name(stmt)
+            if name is None or name in constants | functions | RESERVED:
+                return None  # the frontend's to read (or to refuse)
+            constants.add(name)
+            continue
+        if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
+            return None
+        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            continue  # @fuse: lowered where it is called
+        found = in_function(stmt, src, constants, functions)
+        if found is not False:
+            return found
+    return None
+
+
+def distinct_functions(body: list) -> bool:
+    """Whether no function of the file is named like another, or like one of the names
+    gradc generates for another (``f`` and ``f_grad``), or as a private or built-in name
+    (the frontend refuses those before it lowers the second function's body)."""
+    names = [s.name for s in body if isinstance(s, ast.FunctionDef)]
+    return not any(
+        a.startswith("_") or a in RESERVED or (a != b and a.startswith(b + "_"))
+        for a in names
+        for b in names
+    ) and len(set(names)) == len(names)
+
+
+def constant_name(stmt: ast.Assign) -> str | None:
+    """The name a top-level ``NAME = number`` (or ``-number``) defines, else None."""
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        value = value.operand
+    target = stmt.targets[0]
+    if len(stmt.targets) != 1 or not isinstance(target, ast.Name) or not number(value):
+        return None
+    return target.id
+
+
+def number(node) -> bool:
+    """Whether ``node`` is an int or float literal (not a bool)."""
+    return isinstance(node, ast.Constant) and type(node.value) in (int, float)
+
+
+def in_function(
+    fn: ast.FunctionDef, src: Source, constants: set[str], functions: set[str]
+):
+    """The mismatch error in ``fn``'s body; None where the check stops; False when it
+    reads the whole body and finds none."""
+    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+    if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
+        return None
+    if not plain_signature(fn):
+        return None
+    scope = parameter_scope(fn, constants)
+    if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
+        return None
+    fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
+    try:
+        for s in stmts:
+            if depth(s) > MAX_DEPTH:
+                return None  # the frontend refuses it as nested too deeply
+            # the return of the declared shape: the frontend checks it
+            if isinstance(s, ast.Return):
+                return False if shape_of(s.value, scope) == declared(fn) else None
+            if not isinstance(s, ast.Assign) or len(s.targets) != 1:
+                return None
+            target = s.targets[0]
+            if not isinstance(target, ast.Name) or target.id in fixed:
+                return None
+            scope[target.id] = shape_of(s.value, scope)
+    except Mismatch as m:
+        return src.error(m.node, str(m))
+    except Stop:
+        return None
+    return None
+
+
+def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
+    """The shape of each value ``fn``'s body may read by name before assigning any:
+    each parameter's (None for one the check does not follow: an ``Index``, a dimension
+    written as an expression), ``()`` for each dimension and constant; None when an
+    annotation is one the frontend may refuse or the names collide."""
+    params = {a.arg: a.annotation for a in fn.args.args}
+    scope: dict = {}
+    dims: set[str] = set()
+    for name, ann in params.items():
+        shape = annotated_shape(ann, dims)
+        if shape is False:
+            return None
+        scope[name] = shape
+    returned = declared(fn)
+    if (
+        not isinstance(returned, tuple)
+        or not {d for d in returned if type(d) is str} <= dims
+    ):
+        return None
+    taken = constants | RESERVED
+    if dims & (taken | set(params)) or set(params) & taken:
+        return None
+    scope.update({d: () for d in dims | constants | CONSTANT_NAMES})
+    return scope
+
+
+def declared(fn: ast.FunctionDef):
+    """The shape ``fn``'s return annotation declares (see ``annotated_shape``)."""
+    return annotated_shape(fn.returns, set())
+
+
+def dims_of(ann) -> list | None:
+    """The dimension nodes of an annotation (``[]`` for ``Scalar``)."""
+    if isinstance(ann, ast.Subscript):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def annotated_shape(ann, dims: set[str]):
+    """The shape annotation ``ann`` gives (names as ``str``, literals as ``int``; its
+    dimension names added to ``dims``); None for a shape the check does not follow (an
+    ``Index``, a dimension expression); False for an annotation the frontend may refuse."""
+    kind, nodes = type_name(ann), dims_of(ann)
+    if kind not in TYPE_NAMES:
+        return False
+    rank = RANKS.get(kind)
+    if (kind == "Scalar" and nodes) or (kind != "Scalar" and not nodes):
+        return False
+    if rank is not None and kind != "Scalar" and len(nodes) != rank:
+        return False
+    shape: list = []
+    for d in nodes:
+        if isinstance(d, ast.Name):
+            dims.add(d.id)
+            shape.append(d.id)
+        elif number(d) and type(d.value) is int and 0 < d.value < 2**31:
+            shape.append(d.value)
+        else:
+            return None if isinstance(d, (ast.BinOp, ast.UnaryOp)) else False
+    return None if kind == "Index" else tuple(shape)
+
+
+def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:
+    """Whether every ``@wrt(...)`` names distinct float parameters the check follows."""
+    for d in fn.decorator_list:
+        names = [a.id if isinstance(a, ast.Name) else None for a in d.args]
+        params = {a.arg for a in fn.args.args}
+        if d.keywords or len(set(names)) != len(names):
+            return False
+        if not names or any(n not in params or scope.get(n) is None for n in names):
+            return False
+    return True
+
+
+def shape_of(node, scope: dict) -> tuple:
+    """The shape of expression ``node`` (dimensions as ``str`` and ``int``); raises
+    Mismatch at the first operation, in the order Python evaluates them, whose operands
+    do not broadcast, and Stop at anything the check does not read."""
+    if number(node):
+        return ()
+    if isinstance(node, ast.Name):
+        if scope.get(node.id) is None:
+            raise Stop
+        return scope[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        return shape_of(node.operand, scope)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
+        left, right = shape_of(node.left, scope), shape_of(node.right, scope)
+        try:
+            return matmul_with(left, right, written)
+        except ShapeError as exc:
+            raise Mismatch(node, str(exc)) from None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, BROADCASTING):
+        return broadcast_at(
+            node, [shape_of(node.left, scope), shape_of(node.right, scope)]
+        )
+    if not isinstance(node, ast.Call) or node.keywords:
+        raise Stop
+    name = called_name(node)
+    if any(isinstance(a, ast.Starred) for a in node.args):
+        raise Stop
+    if name in BINARY and len(node.args) == 2:
+        return broadcast_at(node, [shape_of(a, scope) for a in node.args])
+    if len(node.args) == 1:
+        if name in ELEMENTWISE:
+            return shape_of(node.args[0], scope)
+        if name in WHOLE_REDUCTIONS:
+            shape_of(node.args[0], scope)
+            return ()
+    raise Stop
+
+
+def broadcast_at(node, shapes: list) -> tuple:
+    """``shapes`` broadcast together, or Mismatch at ``node``."""
+    try:
+        return broadcast_with(tuple(shapes), written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def written(shape: tuple) -> str:
+    """A shape of names and ints as the frontend's messages write it: ``()``, ``(n,)``,
+    ``(n, 3)``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
