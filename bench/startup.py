@@ -1,7 +1,7 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
 two shape mismatches (``x + y``, ``W @ y``: all found on the syntax tree before SymPy is
-imported), a shape mismatch after a sum along an axis (found by the compiler), and
+imported), a shape mismatch after an index (found by the compiler), and
 compiling a small formula; and the modules the first two load (``python -X
 importtime``).
 
@@ -34,8 +34,10 @@ UNKNOWN = "def f(x: Scalar) -> Scalar:\n    return foo(x) * 2\n"
 UNKNOWN_NAME = "def f(x: Scalar) -> Scalar:\n    y = x * 2\n    return yy + x\n"
 SHAPES = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
 MATMUL = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W @ y)\n"
-#: a shape error the syntax-tree check does not read (an axis): the compiler finds it
-AXIS = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(sum(W, axis=1) + y)\n"
+#: a shape error the syntax-tree check does not read (an index): the compiler finds it
+INDEXED = (
+    "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W[:, 0] + y)\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -44,7 +46,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "name.grad").write_text(UNKNOWN_NAME)
     (tmp / "shapes.grad").write_text(SHAPES)
     (tmp / "matmul.grad").write_text(MATMUL)
-    (tmp / "axis.grad").write_text(AXIS)
+    (tmp / "indexed.grad").write_text(INDEXED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -53,7 +55,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "unknown name": ["compile", str(tmp / "name.grad")],
         "shape mismatch": ["compile", str(tmp / "shapes.grad")],
         "matmul mismatch": ["compile", str(tmp / "matmul.grad")],
-        "axis sum mismatch": ["compile", str(tmp / "axis.grad")],
+        "indexed mismatch": ["compile", str(tmp / "indexed.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

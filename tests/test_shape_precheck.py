@@ -27,7 +27,7 @@ from gradc.frontend.calls import BUILTIN_CALLS
 from gradc.frontend.operand_shapes import (
     BINARY,
     ELEMENTWISE,
-    WHOLE_REDUCTIONS,
+    REDUCTIONS,
     shape_mismatch,
     written,
 )
@@ -58,7 +58,7 @@ def test_the_elementwise_names_are_the_op_records():
         if name in BUILTIN_CALLS
     }
     assert set(ELEMENTWISE) == unary
-    assert set(BINARY) | set(WHOLE_REDUCTIONS) <= set(BUILTIN_CALLS)
+    assert set(BINARY) | set(REDUCTIONS) <= set(BUILTIN_CALLS)
 
 
 @pytest.mark.parametrize("shape", [(), ("n",), ("n", 3), (1, "n", "d"), (2, 1)])
@@ -105,6 +105,13 @@ REPORTED = {
         "def f(A: Tensor[b, n, k], B: Tensor[c, k, m]) -> Scalar:\n"
         "    return sum(A @ B)\n"
     ),
+    "transposed": H + "    return sum(x.T + y)\n",
+    "matmul-of-a-transpose": H + "    return sum(W.T @ y)\n",
+    "a-sum-along-an-axis": H + "    return sum(sum(W, axis=0) + y)\n",
+    "a-mean-keeping-its-axis": H
+    + "    return sum(mean(W, axis=-1, keepdims=True) * W.T)\n",
+    "augmented": H + "    t = x * 2.0\n    t += y\n    return sum(t)\n",
+    "augmented-widening": H + "    t = x * 2.0\n    t *= W\n    return sum(t)\n",
     "index-parameter-unread": (
         "def f(x: Vector[n], i: Index[n], y: Vector[m]) -> Scalar:\n"
         "    return sum(x - y)\n"
@@ -134,8 +141,11 @@ def test_each_elementwise_function_keeps_the_shape(name):
 LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first (or no error, or one the check does not
     # read): the check reports nothing
-    "matmul-of-a-transpose": H + "    return sum(W.T @ y)\n",
-    "a-sum-along-an-axis": H + "    return sum(sum(W, axis=1) + y)\n",
+    "axis-out-of-range": H + "    return sum(sum(W, axis=2) + y)\n",
+    "repeated-axis": H + "    return sum(sum(W, axis=(1, -1)) + y)\n",
+    "axis-of-a-scalar": H + "    return sum(sum(s, axis=0) + y)\n",
+    "axis-by-position": H + "    return sum(sum(W, 0) + y)\n",
+    "axis-a-name": H + "    return sum(sum(W, axis=n) + y)\n",
     "indexed": H + "    return sum(x[0] + y)\n",
     "in-a-loop": H + "    t = s\n    for k in range(3):\n        t = t * s\n"
     "    return sum(x + y) + t\n",
@@ -167,6 +177,8 @@ LEFT_TO_THE_FRONTEND = {
     ),
     "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
     "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",
+    "augmented-changes-the-shape": H + "    t = s\n    t += x\n    return sum(t + y)\n",
+    "augmented-power": H + "    t = x\n    t **= 2\n    return sum(t + y)\n",
     "nested-too-deeply": H + "    return sum(" + " + ".join(["x"] * 300) + " + y)\n",
     "no-mismatch": H
     + "    z = x * s + exp(x) / n\n    return sum(z * x) + mean(W) + sum(y)\n",

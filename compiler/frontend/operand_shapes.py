@@ -16,10 +16,12 @@ else, where the frontend may stop first for another reason. It reads:
 - ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
 - a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``),
-  ``maximum`` and ``minimum``, and ``sum`` or ``mean`` of a whole value;
-- statements assigning one name, and the final ``return``.
+  ``maximum`` and ``minimum``, ``sum`` and ``mean`` (whole, or along an ``axis`` of int
+  literals, with ``keepdims``), and ``x.T``;
+- statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
+  final ``return``.
 
-It stops at a loop, an index, a call with axes or of the file's own function, an
+It stops at a loop, an index, any other call (the file's own functions too), an
 ``Index`` parameter read, a dimension written as an expression, and at a function whose
 signature, annotations or decorators (other than ``@wrt``) are not plain; a ``@fuse``
 function is passed over (the frontend lowers it where it is called).
@@ -46,8 +48,8 @@ ELEMENTWISE = frozenset(
 )  # fmt: skip
 #: the two-input elementwise functions, reported at the call as the operators are
 BINARY = frozenset({"maximum", "minimum"})
-#: reductions of a whole value to a number
-WHOLE_REDUCTIONS = frozenset({"sum", "mean"})
+#: reductions, of a whole value or along ``axis`` (``keepdims``)
+REDUCTIONS = frozenset({"sum", "mean"})
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 #: the number of dimensions each float type takes (None: one or more)
@@ -147,17 +149,39 @@ def in_function(
             # the return of the declared shape: the frontend checks it
             if isinstance(s, ast.Return):
                 return False if shape_of(s.value, scope) == declared(fn) else None
-            if not isinstance(s, ast.Assign) or len(s.targets) != 1:
+            if not statement(s, scope, fixed):
                 return None
-            target = s.targets[0]
-            if not isinstance(target, ast.Name) or target.id in fixed:
-                return None
-            scope[target.id] = shape_of(s.value, scope)
     except Mismatch as m:
         return src.error(m.node, str(m))
     except Stop:
         return None
     return None
+
+
+def statement(s, scope: dict, fixed: set) -> bool:
+    """Whether ``s`` is an assignment the check reads (``scope`` updated): one name
+    assigned, or ``+= -= *= /=`` keeping its shape; raises Mismatch or Stop (``shape_of``)."""
+    if isinstance(s, ast.AugAssign):
+        return augmented(s, scope, fixed)
+    if not isinstance(s, ast.Assign) or len(s.targets) != 1:
+        return False
+    target = s.targets[0]
+    if not isinstance(target, ast.Name) or target.id in fixed:
+        return False
+    scope[target.id] = shape_of(s.value, scope)
+    return True
+
+
+def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
+    """Whether ``t += v`` (``-= *= /=``) keeps ``t``'s shape, as the frontend requires;
+    raises Mismatch at ``v`` where the two do not broadcast, as the frontend reports it."""
+    t = s.target
+    ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+    if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
+        return False
+    if scope.get(t.id) is None:
+        raise Stop
+    return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]
 
 
 def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
@@ -256,20 +280,58 @@ def shape_of(node, scope: dict) -> tuple:
         return broadcast_at(
             node, [shape_of(node.left, scope), shape_of(node.right, scope)]
         )
-    if not isinstance(node, ast.Call) or node.keywords:
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        return shape_of(node.value, scope)[::-1]
+    if not isinstance(node, ast.Call):
         raise Stop
     name = called_name(node)
     if any(isinstance(a, ast.Starred) for a in node.args):
         raise Stop
+    if name in REDUCTIONS and len(node.args) == 1:
+        return reduced(shape_of(node.args[0], scope), node.keywords)
+    if node.keywords:
+        raise Stop
     if name in BINARY and len(node.args) == 2:
         return broadcast_at(node, [shape_of(a, scope) for a in node.args])
-    if len(node.args) == 1:
-        if name in ELEMENTWISE:
-            return shape_of(node.args[0], scope)
-        if name in WHOLE_REDUCTIONS:
-            shape_of(node.args[0], scope)
-            return ()
+    if name in ELEMENTWISE and len(node.args) == 1:
+        return shape_of(node.args[0], scope)
     raise Stop
+
+
+def reduced(shape: tuple, keywords: list) -> tuple:
+    """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
+    ``axis`` of int literals, ``keepdims`` a bool literal); Stop at any other keyword or
+    value, and at an axis out of range or repeated (the frontend's errors)."""
+    given = {k.arg: k.value for k in keywords}
+    if None in given or set(given) - {"axis", "keepdims"}:
+        raise Stop
+    keep = given.get("keepdims", ast.Constant(False))
+    if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
+        raise Stop
+    axis = given.get("axis", ast.Constant(None))
+    items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
+    if isinstance(axis, ast.Constant) and axis.value is None:
+        axes = set(range(len(shape)))
+    else:
+        values = [literal_int(a) for a in items]
+        if not shape or any(not -len(shape) <= v < len(shape) for v in values):
+            raise Stop
+        axes = {v % len(shape) for v in values}
+        if len(axes) != len(values):
+            raise Stop
+    if keep.value:
+        return tuple(1 if k in axes else d for k, d in enumerate(shape))
+    return tuple(d for k, d in enumerate(shape) if k not in axes)
+
+
+def literal_int(node) -> int:
+    """The value of an int literal (``2``, ``-1``); Stop at anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    if not isinstance(node, ast.Constant) or type(node.value) is not int:
+        raise Stop
+    return sign * node.value
 
 
 def broadcast_at(node, shapes: list) -> tuple:
