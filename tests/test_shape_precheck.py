@@ -144,6 +144,7 @@ LEFT_TO_THE_FRONTEND = {
     "axis-out-of-range": H + "    return sum(sum(W, axis=2) + y)\n",
     "repeated-axis": H + "    return sum(sum(W, axis=(1, -1)) + y)\n",
     "axis-of-a-scalar": H + "    return sum(sum(s, axis=0) + y)\n",
+    "axis-empty": H + "    return sum(sum(W, axis=()) + y)\n",
     "axis-by-position": H + "    return sum(sum(W, 0) + y)\n",
     "axis-a-name": H + "    return sum(sum(W, axis=n) + y)\n",
     "indexed": H + "    return sum(x[0] + y)\n",

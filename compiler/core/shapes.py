@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sympy
 
-from ..errors import ShapeError
 from . import printer
-from .broadcasting import broadcast_with
+from .shape_rules import broadcast_with
 
 
 def dim_symbol(name: str) -> sympy.Symbol:
@@ -63,31 +62,6 @@ def floor_form(e):
 def broadcast(*shapes: tuple) -> tuple:
     """NumPy's broadcasting of ``shapes``; raises ShapeError naming them if they do not fit."""
     return broadcast_with(shapes, format_shape)
-
-
-def norm_axis(axis, ndim: int):
-    """``axis`` (None, int or tuple) as None or a sorted tuple of non-negative axes."""
-    if axis is None:
-        return None
-    items = axis if isinstance(axis, tuple) else (axis,)
-    out = []
-    for a in items:
-        if not -ndim <= a < ndim or (ndim == 0):
-            raise ShapeError(
-                f"axis {a} is out of range for an array of {ndim} dimensions"
-            )
-        out.append(a % ndim)
-    if len(set(out)) != len(out):
-        raise ShapeError(f"repeated axis in {axis}")
-    return tuple(sorted(out))
-
-
-def reduce_shape(shape: tuple, axes, keepdims: bool) -> tuple:
-    """The shape after reducing ``axes`` (None: all)."""
-    axes = tuple(range(len(shape))) if axes is None else axes
-    if keepdims:
-        return tuple(1 if k in axes else d for k, d in enumerate(shape))
-    return tuple(d for k, d in enumerate(shape) if k not in axes)
 
 
 def size(shape: tuple):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shapes import norm_axis
+from ..core.shape_rules import norm_axis
 from ..errors import ShapeError
 from .dimensions import index_int, is_int_literal
 from .scope import Scope

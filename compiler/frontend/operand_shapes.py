@@ -2,7 +2,7 @@
 ``W @ y`` with ``Matrix[n, d]``), found on the syntax tree before anything is lowered.
 
 Like ``value_names.unknown_name``, ``shape_mismatch`` needs nothing but ``ast`` and the
-broadcasting and ``@`` rules (``core/broadcasting.py``, which imports no SymPy), so the
+broadcasting, ``@`` and axis rules (``core/shape_rules.py``, which imports no SymPy), so the
 command line reports the mismatch before it imports SymPy and the compiler
 (``cli/main.py`` ``precheck``; bench/README.md, start-up), and ``text.parse`` runs the
 same check first, so the API gives the same report.
@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.broadcasting import broadcast_with, matmul_with
+from ..core.shape_rules import broadcast_with, matmul_with, norm_axis, reduce_shape
 from ..errors import FormulaError, ShapeError
 from .call_names import CALL_NAMES, called_name, plain_decorators
 from .source import MAX_DEPTH, Source, depth, is_docstring
@@ -300,8 +300,9 @@ def shape_of(node, scope: dict) -> tuple:
 
 def reduced(shape: tuple, keywords: list) -> tuple:
     """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
-    ``axis`` of int literals, ``keepdims`` a bool literal); Stop at any other keyword or
-    value, and at an axis out of range or repeated (the frontend's errors)."""
+    ``axis`` of int literals, ``keepdims`` a bool literal), by the shape algebra's rules
+    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value, and at the
+    axes the frontend refuses (out of range, repeated, none)."""
     given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
@@ -309,19 +310,19 @@ def reduced(shape: tuple, keywords: list) -> tuple:
     if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
         raise Stop
     axis = given.get("axis", ast.Constant(None))
-    items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
-    if isinstance(axis, ast.Constant) and axis.value is None:
-        axes = set(range(len(shape)))
-    else:
-        values = [literal_int(a) for a in items]
-        if not shape or any(not -len(shape) <= v < len(shape) for v in values):
+    axes = None
+    if not (isinstance(axis, ast.Constant) and axis.value is None):
+        items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
+        values = tuple(literal_int(a) for a in items)
+        if not values:
             raise Stop
-        axes = {v % len(shape) for v in values}
-        if len(axes) != len(values):
-            raise Stop
-    if keep.value:
-        return tuple(1 if k in axes else d for k, d in enumerate(shape))
-    return tuple(d for k, d in enumerate(shape) if k not in axes)
+        try:
+            axes = norm_axis(
+                values if isinstance(axis, ast.Tuple) else values[0], len(shape)
+            )
+        except ShapeError:
+            raise Stop from None
+    return reduce_shape(shape, axes, keep.value)
 
 
 def literal_int(node) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.broadcasting import matmul_with
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
+from ..core.shape_rules import matmul_with
 from ..core.shapes import format_shape
 from ..errors import ShapeError
 from . import numba_spelling as nb
@@ -19,7 +19,7 @@ from .spelling import transposed
 
 
 def matmul_shape(b, args, attrs):
-    """NumPy's ``@`` for every rank (``core/broadcasting.matmul_with``)."""
+    """NumPy's ``@`` for every rank (``core/shape_rules.matmul_with``)."""
     return matmul_with(b.shape(args[0]), b.shape(args[1]), format_shape), "float"
 
 

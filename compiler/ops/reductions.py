@@ -5,9 +5,9 @@ from __future__ import annotations
 from ..core import printer as P
 from ..core.ir import Value
 from ..core.prim import NUMBA, NUMPY, prim
+from ..core.shape_rules import reduce_shape
 from ..core.shapes import (
     canon,
-    reduce_shape,
     size,
 )
 from . import numba_spelling as nb

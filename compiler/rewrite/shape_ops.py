@@ -7,7 +7,8 @@ from __future__ import annotations
 from functools import partial
 
 from ..core.prim import PRIMS
-from ..core.shapes import broadcast, reduce_shape
+from ..core.shape_rules import reduce_shape
+from ..core.shapes import broadcast
 from ..ops.common import count, pick_pattern
 from .engine import RuleSet
 from .patterns import bare, op_of

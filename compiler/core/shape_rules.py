@@ -1,8 +1,8 @@
-"""NumPy's broadcasting and ``@`` of shapes whose dimensions are ints, names or SymPy
-expressions, without importing SymPy: the rules that the shape algebra
-(``shapes.broadcast``, ``ops/linalg.matmul_shape``) and ``frontend/operand_shapes.py``
-(operands that do not fit, found on the syntax tree before SymPy is imported) both
-apply."""
+"""Shape rules over dimensions that are ints, names or SymPy expressions, without
+importing SymPy: NumPy's broadcasting, ``@``, and the axes of a reduction. The shape
+algebra (``shapes.broadcast``, the records' shape rules in ``ops/``, the frontend's
+``axis`` arguments) and ``frontend/operand_shapes.py`` (operands that do not fit, found
+on the syntax tree before SymPy is imported) both apply them."""
 
 from __future__ import annotations
 
@@ -48,3 +48,28 @@ def matmul_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
     if len(sb) == 1:
         return sa[:-1]
     return broadcast_with((sa[:-2], sb[:-2]), shown) + (sa[-2], sb[-1])
+
+
+def norm_axis(axis, ndim: int):
+    """``axis`` (None, int or tuple) as None or a sorted tuple of non-negative axes."""
+    if axis is None:
+        return None
+    items = axis if isinstance(axis, tuple) else (axis,)
+    out = []
+    for a in items:
+        if not -ndim <= a < ndim or (ndim == 0):
+            raise ShapeError(
+                f"axis {a} is out of range for an array of {ndim} dimensions"
+            )
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ShapeError(f"repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def reduce_shape(shape: tuple, axes, keepdims: bool) -> tuple:
+    """The shape after reducing ``axes`` (None: all)."""
+    axes = tuple(range(len(shape))) if axes is None else axes
+    if keepdims:
+        return tuple(1 if k in axes else d for k, d in enumerate(shape))
+    return tuple(d for k, d in enumerate(shape) if k not in axes)
