@@ -446,10 +446,22 @@ def convnet_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "convnet_loss_backward", "d_out")
     # line 26: return data_loss + 0.5 * reg * (sum(W1 * W1) + sum(W2 * W2) + sum(W3 * W3))
-    out_g1 = d_out * reg
-    d_W3 = out_g1 * W3
-    d_W2 = out_g1 * W2
-    d_W1 = out_g1 * W1
+    # fused add: d/d(sum(W1 * W1)) = 0.5*reg
+    out_g1 = 0.5 * d_out * reg
+    out_g2 = abs(out_g1) < 5e299
+    out_g3 = d_out * reg
+    if out_g2:
+        d_W3 = out_g3 * W3
+    else:
+        d_W3 = 2.0 * (out_g1 * W3)
+    if out_g2:
+        d_W2 = out_g3 * W2
+    else:
+        d_W2 = 2.0 * (out_g1 * W2)
+    if out_g2:
+        d_W1 = out_g3 * W1
+    else:
+        d_W1 = 2.0 * (out_g1 * W1)
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
     data_loss_g1 = d_out / N
     data_loss_g2 = np.zeros((N, M))

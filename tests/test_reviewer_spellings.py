@@ -250,9 +250,17 @@ def test_constants_meet_across_a_product():
     src = compile_source(text)
     assert function_text(src, "f_backward").splitlines()[1:] == [
         "# line 2: return 0.5 * reg * sum(W * W)",
+        "out_g1 = 0.5 * d_out",
         "# fused mul: d/dreg = 0.5*sum(W * W)",
-        "d_reg = 0.5 * d_out * out_t1",
+        "d_reg = out_g1 * out_t1",
+        "# fused mul: d/d(sum(W * W)) = 0.5*reg",
+        "d_out_t1 = out_g1 * reg",
+        # d_out * reg may overflow where 0.5 * d_out * reg * W * 2.0 does not (|W| < 1):
+        # the constants meet under the bound (reassociation.scalar_meets_constant)
+        "if abs(d_out_t1) < 5e299:",
         "d_W = d_out * reg * W",
+        "else:",
+        "d_W = 2.0 * (d_out_t1 * W)",
         "return d_W, d_reg",
     ]
     assert function_text(src, "f_value_and_grad").endswith(

@@ -216,8 +216,21 @@ def with_factor(b, path: tuple[int, ...], c: int) -> int:
     return b.mul(with_factor(b, rest, c), *other or [rest[0]])
 
 
-# c * (k * a * x) -> (c * k) * a * x  for scalar constants c, k whose product is exact
-# (``0.5 * d_out * reg * 2.0`` is ``d_out * reg``); through unnamed products only
+def meets_safely(b, path: tuple[int, ...], c: int) -> bool:
+    """Whether ``(c * k) * a * x ...`` (``path`` from the product down to ``k``) overflows
+    only where ``c * (k * a * x ...)`` does. Each partial product of the first is ``c``
+    times the second's: with one other factor it is the result itself; with two, the
+    partial ``(c * k) * a`` is no larger than ``a`` when ``|c k| <= 1``; with any number,
+    no partial grows when ``|c| <= 1``. Otherwise ``(4.0 * s) * x`` overflows at
+    ``s = 0.3 MAX`` where ``2.0 * ((2.0 * s) * x)`` is finite for ``|x| < 1``."""
+    u, v = b[c].attr("value"), b[path[-1]].attr("value")
+    factors = len(path) - 1
+    return factors == 1 or abs(u) <= 1.0 or (factors == 2 and abs(u * v) <= 1.0)
+
+
+# c * (k * a * x) -> (c * k) * a * x  for scalar constants c, k whose product is exact,
+# where that overflows only where the formula's order does (``meets_safely``):
+# ``0.5 * d_out * reg * 2.0`` is ``d_out * reg``; through unnamed products only
 @rule("mul")
 def mul_constants_meet(b, args, attrs):
     if attrs:
@@ -226,7 +239,9 @@ def mul_constants_meet(b, args, attrs):
         if not b.is_const(c) or b.shape(c) != () or b.is_const(y):
             continue
         path = product_with_constant(b, y)
-        if path is not None and exact_product(b, c, path[-1]):
+        if path is None or not exact_product(b, c, path[-1]):
+            continue
+        if meets_safely(b, path, c):
             return with_factor(b, path, c)
     return None
 
