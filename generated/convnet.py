@@ -450,18 +450,9 @@ def convnet_loss_backward(d_out, cache):
     out_g1 = 0.5 * d_out * reg
     out_g2 = abs(out_g1) < 5e299
     out_g3 = d_out * reg
-    if out_g2:
-        d_W3 = out_g3 * W3
-    else:
-        d_W3 = 2.0 * (out_g1 * W3)
-    if out_g2:
-        d_W2 = out_g3 * W2
-    else:
-        d_W2 = 2.0 * (out_g1 * W2)
-    if out_g2:
-        d_W1 = out_g3 * W1
-    else:
-        d_W1 = 2.0 * (out_g1 * W1)
+    d_W3 = out_g3 * W3 if out_g2 else 2.0 * (out_g1 * W3)
+    d_W2 = out_g3 * W2 if out_g2 else 2.0 * (out_g1 * W2)
+    d_W1 = out_g3 * W1 if out_g2 else 2.0 * (out_g1 * W1)
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
     data_loss_g1 = d_out / N
     data_loss_g2 = np.zeros((N, M))

@@ -278,10 +278,7 @@ def softmax_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
     out_g1 = d_out * reg
-    if abs(out_g1) < 5e299:
-        d_W = 2.0 * out_g1 * W
-    else:
-        d_W = 2.0 * (out_g1 * W)
+    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else 2.0 * (out_g1 * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss_g1 = d_out / N
     d_scores_2 = np.zeros((N, C))
@@ -334,10 +331,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    if abs(reg) < 5e299:
-        d_W = 2.0 * reg * W
-    else:
-        d_W = 2.0 * (reg * W)
+    d_W = 2.0 * reg * W if abs(reg) < 5e299 else 2.0 * (reg * W)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     d_scores_2 = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores_2[np.arange(N), y] += -1.0 / N

@@ -259,10 +259,7 @@ def svm_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 15: return data_loss + reg * sum(W * W)
     out_g1 = d_out * reg
-    if abs(out_g1) < 5e299:
-        d_W = 2.0 * out_g1 * W
-    else:
-        d_W = 2.0 * (out_g1 * W)
+    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else 2.0 * (out_g1 * W)
     # line 14: data_loss = mean(per_sample)
     data_loss_g1 = d_out / N
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -315,10 +312,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    if abs(reg) < 5e299:
-        d_W = 2.0 * reg * W
-    else:
-        d_W = 2.0 * (reg * W)
+    d_W = 2.0 * reg * W if abs(reg) < 5e299 else 2.0 * (reg * W)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -1.0 / N

@@ -308,14 +308,8 @@ def twolayer_loss_backward(d_out, cache):
     out_g1 = d_out * reg
     out_g2 = abs(out_g1) < 5e299
     out_g3 = 2.0 * out_g1
-    if out_g2:
-        d_W2 = out_g3 * W2
-    else:
-        d_W2 = 2.0 * (out_g1 * W2)
-    if out_g2:
-        d_W1 = out_g3 * W1
-    else:
-        d_W1 = 2.0 * (out_g1 * W1)
+    d_W2 = out_g3 * W2 if out_g2 else 2.0 * (out_g1 * W2)
+    d_W1 = out_g3 * W1 if out_g2 else 2.0 * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss_g1 = d_out / N
     d_log_probs = np.zeros((N, C))
@@ -380,14 +374,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
     out_t1 = abs(reg) < 5e299
     out_t2 = 2.0 * reg
-    if out_t1:
-        d_W2 = out_t2 * W2
-    else:
-        d_W2 = 2.0 * (reg * W2)
-    if out_t1:
-        d_W1 = out_t2 * W1
-    else:
-        d_W1 = 2.0 * (reg * W1)
+    d_W2 = out_t2 * W2 if out_t1 else 2.0 * (reg * W2)
+    d_W1 = out_t2 * W1 if out_t1 else 2.0 * (reg * W1)
     # line 17: log_probs = log_softmax(scores, axis=1)
     d_scores = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores[np.arange(N), y] += -1.0 / N

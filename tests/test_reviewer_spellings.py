@@ -74,10 +74,8 @@ def test_a_forward_value_that_is_also_an_adjoint_keeps_its_forward_name():
             "# line 2: return λ * (θ @ θ)",
             "out_t1 = θ.dot(θ)",
             "out = λ * out_t1",
-            "if abs(λ) < 5e299:",  # 2.0 * λ is exact and finite: one pass over θ
-            "d_θ = 2.0 * λ * θ",
-            "else:",
-            "d_θ = 2.0 * (λ * θ)",
+            # 2.0 * λ is exact and finite below the bound: one pass over θ
+            "d_θ = 2.0 * λ * θ if abs(λ) < 5e299 else 2.0 * (λ * θ)",
             "return out, (d_θ, out_t1)",
         ]
     )
@@ -257,10 +255,7 @@ def test_constants_meet_across_a_product():
         "d_out_t1 = out_g1 * reg",
         # d_out * reg may overflow where 0.5 * d_out * reg * W * 2.0 does not (|W| < 1):
         # the constants meet under the bound (reassociation.scalar_meets_constant)
-        "if abs(d_out_t1) < 5e299:",
-        "d_W = d_out * reg * W",
-        "else:",
-        "d_W = 2.0 * (d_out_t1 * W)",
+        "d_W = d_out * reg * W if abs(d_out_t1) < 5e299 else 2.0 * (d_out_t1 * W)",
         "return d_W, d_reg",
     ]
     assert function_text(src, "f_value_and_grad").endswith(

@@ -56,13 +56,8 @@ def as_written(w, X, y, lam):
 def test_the_scalar_meets_the_constant_under_a_bound():
     vg = function_text(gradc.compile_source(RIDGE), "ridge_value_and_grad")
     lines = [ln.strip() for ln in vg.splitlines()]
-    at = lines.index("if abs(lam) < 5e299:")
-    assert lines[at : at + 4] == [
-        "if abs(lam) < 5e299:",
-        "d_w = 2.0 * lam * w",
-        "else:",
-        "d_w = 2.0 * (lam * w)",
-    ], vg
+    # one line where it fits (backend/branches.conditional)
+    assert "d_w = 2.0 * lam * w if abs(lam) < 5e299 else 2.0 * (lam * w)" in lines, vg
     assert "np.abs(lam)" not in vg  # a scalar's abs is Python's: 30 ns, not 140
 
 
@@ -105,7 +100,8 @@ def test_nan_reaches_the_gradient(ridge):
 def test_the_backward_guards_the_upstream_product(ridge):
     source = gradc.compile_source(RIDGE)
     bw = function_text(source, "ridge_backward")
-    assert "if abs(out_g1) < 5e299:" in bw and "out_g1 = d_out * lam" in bw, bw
+    assert "out_g1 = d_out * lam" in bw, bw
+    assert "if abs(out_g1) < 5e299 else 2.0 * (out_g1 * w)" in bw, bw
     w, X, y, lam = inputs()
     _, cache = ridge.ridge_forward(w, X, y, lam)
     for d_out in (1.0, -2.5, 1e300, MAX):  # the last two past the bound
@@ -243,7 +239,7 @@ def test_the_family_reaches_the_rule():
     for form, (body, _, _) in FAMILY.items():
         for k in KS:
             source = gradc.compile_source(family_source(body, k))
-            bounds = re.findall(r"if abs\(\w+\) < ([0-9.e]+):", source)
+            bounds = re.findall(r"if abs\(\w+\) < ([0-9.e]+)[: ]", source)
             assert set(bounds) <= {"5e299", "2.5e299", "1e300"}, (form, k, bounds)
             reached |= {form} if bounds else set()
     assert reached == set(FAMILY) - {"mean-of-squares"}

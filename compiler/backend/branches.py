@@ -77,17 +77,36 @@ def branch_lines(em: Emitter, g: int, root: int, name: str) -> list[str]:
 
 
 def emit_guarded(em: Emitter, i: int) -> None:
-    """``if cond: <fast's statements> else: <slow's statements>``, both naming the value."""
+    """``if cond: <fast's statements> else: <slow's statements>``, both naming the value;
+    ``name = fast if cond else slow`` where each branch is one expression and the line
+    fits."""
     cond, fast, slow = em.nodes[i].args
     test = em.ref(cond, i) if cond in em.named else em.exprs[cond]
     if len(test.text) + 4 + em.ctx.indent > LINE_LIMIT:
         test = em.materialise(cond, test)
     name = em.name_of(i)
-    lines = [f"if {test.text}:"] + branch_lines(em, i, fast, name)
-    lines += ["else:"] + branch_lines(em, i, slow, name)
+    fast_lines = branch_lines(em, i, fast, name)
+    slow_lines = branch_lines(em, i, slow, name)
+    line = conditional(name, test.text, fast_lines, slow_lines)
+    if line is not None and len(line) + em.ctx.indent <= LINE_LIMIT:
+        lines = [line]
+    else:
+        lines = [f"if {test.text}:", *fast_lines, "else:", *slow_lines]
     em.statement(i, lines)
     em.named.add(i)
     em.exprs[i] = P.name(name)
+
+
+def conditional(name: str, test: str, fast: list[str], slow: list[str]) -> str | None:
+    """``name = a if test else b`` when each branch is the one line ``name = a`` (and
+    neither is itself a conditional expression); else None."""
+    head = f"    {name} = "
+    if len(fast) != 1 or len(slow) != 1 or not (fast + slow)[0].startswith(head):
+        return None
+    a, b = fast[0].removeprefix(head), slow[0].removeprefix(head)
+    if not slow[0].startswith(head) or " if " in a + b:
+        return None
+    return f"{name} = {a} if {test} else {b}"
 
 
 BRANCH_NODES["guarded"] = branch_members
