@@ -88,16 +88,6 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _float64(value, function, param):
-    """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
-    floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
-    if type(value) is float:  # the common case first
-        return np.float64(value)
-    if type(value) is np.float64:
-        return value
-    return np.float64(_scalar(value, function, param))
-
-
 def _empty_error(function, param, seen, dim):
     """The ValueError for a dimension of size 0 under a reduction that needs an element."""
     return ValueError(
@@ -142,7 +132,8 @@ def logistic_loss_forward(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     d = len(w)
-    b = _float64(b, "logistic_loss", "b")
+    if not isinstance(b, float):
+        b = _scalar(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
@@ -150,7 +141,8 @@ def logistic_loss_forward(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    lam = _float64(lam, "logistic_loss", "lam")
+    if not isinstance(lam, float):
+        lam = _scalar(lam, "logistic_loss", "lam")
     if n == 0:
         raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)
@@ -198,7 +190,8 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     """
     w = _array(w, "logistic_loss", "w", 1, "(d,)")
     d = len(w)
-    b = _float64(b, "logistic_loss", "b")
+    if not isinstance(b, float):
+        b = _scalar(b, "logistic_loss", "b")
     X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
@@ -206,7 +199,8 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
-    lam = _float64(lam, "logistic_loss", "lam")
+    if not isinstance(lam, float):
+        lam = _scalar(lam, "logistic_loss", "lam")
     if n == 0:
         raise _empty_error("logistic_loss", "X", X.shape, "n")
     # line 14: p = sigmoid(X @ w + b)
@@ -336,7 +330,8 @@ def logistic_newton_forward(w, X, y, lam):
     y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
-    lam = _float64(lam, "logistic_newton", "lam")
+    if not isinstance(lam, float):
+        lam = _scalar(lam, "logistic_newton", "lam")
     if n == 0:
         raise _empty_error("logistic_newton", "X", X.shape, "n")
     # line 28: p = sigmoid(X @ w)
@@ -381,7 +376,8 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
-    lam = _float64(lam, "logistic_newton", "lam")
+    if not isinstance(lam, float):
+        lam = _scalar(lam, "logistic_newton", "lam")
     if n == 0:
         raise _empty_error("logistic_newton", "X", X.shape, "n")
     # line 28: p = sigmoid(X @ w)

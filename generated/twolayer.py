@@ -90,16 +90,6 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
-def _float64(value, function, param):
-    """``value`` as a NumPy float64 scalar: NumPy code then gives inf or nan where Python
-    floats would raise (``1.0 / x`` at 0, ``x ** 2`` at 1e200), as it does on arrays."""
-    if type(value) is float:  # the common case first
-        return np.float64(value)
-    if type(value) is np.float64:
-        return value
-    return np.float64(_scalar(value, function, param))
-
-
 def _index_error(function, param, index, size):
     """The ValueError for an Index input outside the axis it indexes."""
     bad = index[(index < -size) | (index >= size)].flat[0]
@@ -269,7 +259,8 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if len(y) != N:
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
-    reg = _float64(reg, "twolayer_loss", "reg")
+    if not isinstance(reg, float):
+        reg = _scalar(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):
         raise _index_error("twolayer_loss", "y", y, C)
     if C == 0:
@@ -352,7 +343,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     y = _index(y, "twolayer_loss", "y", 1, "(N,)")
     if len(y) != N:
         raise _shape_error("twolayer_loss", "y", y.shape, "(N,)", (N,))
-    reg = _float64(reg, "twolayer_loss", "reg")
+    if not isinstance(reg, float):
+        reg = _scalar(reg, "twolayer_loss", "reg")
     if _out_of_range(y, C):
         raise _index_error("twolayer_loss", "y", y, C)
     if C == 0:

@@ -124,13 +124,14 @@ def float_inputs(pairs: list[tuple[str, str]], fn_name: str) -> list[str]:
 
 def scalar_input(v: str, fn_name: str, param: str, ctx: Ctx) -> list[str]:
     """The lines the float parameter ``v`` goes through (``Target.scalar_check``):
-    ``_scalar`` called only when it is not a float already (the ``math`` build), or the
+    ``_scalar`` called only when it is not a float already (the ``math`` build, and a
+    parameter the NumPy code reads as a Python float: ``ctx.python_floats``), or the
     helper ``_float64`` (NumPy's scalar arithmetic from here on)."""
     args = [v, f'"{fn_name}"', f'"{param}"']
     check = ctx.target.scalar_check
     if ctx.xp:  # an array of shape () (a Python number becomes one, in ``dtype``)
         return call_lines("", f"{v} = _scalar", ["xp", *args, "dtype", "device"])
-    if check == "_scalar":  # one of the input checks every module has
+    if check == "_scalar" or param in ctx.python_floats:  # every module has _scalar
         return [
             f"if not isinstance({v}, float):",
             *call_lines("    ", f"{v} = _scalar", args),

@@ -23,6 +23,8 @@ class Ctx:
     kernels: dict[str, list[str]] = field(default_factory=dict)
     prefix: str = ""
     nested: int = 0  # statements inside an ``if`` of the numba target: 4 more spaces
+    # the float parameters kept as Python floats (``python_floats``); the others np.float64
+    python_floats: frozenset[str] = frozenset()
 
     @property
     def math(self) -> bool:

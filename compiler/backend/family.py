@@ -33,6 +33,7 @@ from .naming import Namer
 from .numba_kernels import KernelEmitter
 from .numba_whole import WHOLE_KINDS, whole_kernel
 from .numba_whole_split import whole_split
+from .python_floats import kept_floats
 from .schedule import backward_part, schedule
 from .shadowing import Renamer
 from .targets import Target
@@ -114,13 +115,7 @@ XP_NAMES = {
     "_erf_cody",
     "_polynomial",
     "_exp_sq",
-    "_ERF_A",
-    "_ERF_B",
-    "_ERF_C",
-    "_ERF_D",
-    "_ERF_P",
-    "_ERF_Q",
-    "_ERFS",
+    *("_ERF_A", "_ERF_B", "_ERF_C", "_ERF_D", "_ERF_P", "_ERF_Q", "_ERFS"),
     "_namespace",
     "_namespace_of",
     "_device",
@@ -176,6 +171,7 @@ class Family:
             self.namer.names[p.node] = self.pnames[p.name]
         self.dims = {d: self.namer.fresh(d) for d in fn.dims}
         self.ctx = Ctx(fn.nodes, self.dims, target=target)
+        self.ctx.python_floats = kept_floats(fn, target)
         self.params = [self.pnames[p.name] for p in fn.params]
         # the user's names in the signatures of the functions taking the inputs
         names = {

@@ -46,6 +46,9 @@ class Target:
     # numba code (``--target numba``): the NumPy target's statements, with runs of
     # elementwise statements written as ``@numba.njit`` kernels (``numba_kernels``).
     kernels: bool = False
+    # A float parameter that the code only adds, multiplies, compares... stays a Python
+    # float, unconverted (``python_floats``); the others go through ``scalar_check``.
+    python_floats: bool = False
 
     @property
     def indent(self) -> int:
@@ -74,6 +77,7 @@ NUMPY = Target(
     checked=True,
     float_results=False,
     public=True,
+    python_floats=True,
 )
 # The scalar build's fallbacks: the NumPy spelling on np.float64 scalars, floats out.
 NUMPY_ON_FLOATS = Target(
@@ -104,7 +108,7 @@ ARRAY_API = Target(
     xp=True,
 )
 # --target numba: NumPy and float64 as the default, elementwise runs as numba kernels.
-NUMBA = replace(NUMPY, name="numba", kernels=True)
+NUMBA = replace(NUMPY, name="numba", kernels=True, python_floats=False)
 #: the targets the command line and the API name (``--target``)
 TARGETS = {"numpy": NUMPY, "array-api": ARRAY_API, "numba": NUMBA}
 PLANNED_TARGETS = ()
