@@ -1,7 +1,8 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
-two shape mismatches (``x + y``, ``W @ y``: all found on the syntax tree before SymPy is
-imported), a shape mismatch after an index (found by the compiler), and
+three shape mismatches (``x + y``, ``W @ y``, ``W[:, 0] + y``: all found on the syntax
+tree before SymPy is imported), a shape mismatch after a bounded slice (found by the
+compiler), and
 compiling a small formula; and the modules the first two load (``python -X
 importtime``).
 
@@ -34,10 +35,11 @@ UNKNOWN = "def f(x: Scalar) -> Scalar:\n    return foo(x) * 2\n"
 UNKNOWN_NAME = "def f(x: Scalar) -> Scalar:\n    y = x * 2\n    return yy + x\n"
 SHAPES = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
 MATMUL = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W @ y)\n"
-#: a shape error the syntax-tree check does not read (an index): the compiler finds it
 INDEXED = (
     "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W[:, 0] + y)\n"
 )
+#: a shape error the syntax-tree check does not read (a bounded slice): the compiler's
+SLICED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:] + y)\n"
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -47,6 +49,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "shapes.grad").write_text(SHAPES)
     (tmp / "matmul.grad").write_text(MATMUL)
     (tmp / "indexed.grad").write_text(INDEXED)
+    (tmp / "sliced.grad").write_text(SLICED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -56,6 +59,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "shape mismatch": ["compile", str(tmp / "shapes.grad")],
         "matmul mismatch": ["compile", str(tmp / "matmul.grad")],
         "indexed mismatch": ["compile", str(tmp / "indexed.grad")],
+        "sliced mismatch": ["compile", str(tmp / "sliced.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

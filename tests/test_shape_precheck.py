@@ -112,6 +112,22 @@ REPORTED = {
     + "    return sum(mean(W, axis=-1, keepdims=True) * W.T)\n",
     "augmented": H + "    t = x * 2.0\n    t += y\n    return sum(t)\n",
     "augmented-widening": H + "    t = x * 2.0\n    t *= W\n    return sum(t)\n",
+    "arctan2": H + "    return sum(arctan2(x, y))\n",
+    "logaddexp-inside": H + "    return sum(np.logaddexp(x, 0.0) * y)\n",
+    "where-operands": H + "    return sum(where(x > 0.0, x, y))\n",
+    "where-condition": H + "    return sum(where(x > y, x, 0.0))\n",
+    "a-max-along-an-axis": H + "    return sum(max(W, axis=1) + y)\n",
+    "a-min-keeping-its-axis": H + "    return sum(min(W, axis=0, keepdims=True) * y)\n",
+    "zeros-like": H + "    return sum(zeros_like(W) + y)\n",
+    "transpose-call": H + "    return sum(transpose(W) @ y)\n",
+    "matmul-call": H + "    return sum(np.matmul(W, y))\n",
+    "dot-call": H + "    return np.dot(x, y) * s\n",
+    "a-column": H + "    return sum(W[:, 0] + y)\n",
+    "a-row": H + "    return sum(W[-1] * x)\n",
+    "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
+    "a-new-axis": H + "    return sum(x[:, None] * y[None, :] + W)\n",
+    "a-new-axis-then-matmul": H + "    return sum(W @ y[:, None])\n",
+    "an-element-keeps-nothing": H + "    return sum(W[0, 0] * x + y)\n",
     "index-parameter-unread": (
         "def f(x: Vector[n], i: Index[n], y: Vector[m]) -> Scalar:\n"
         "    return sum(x - y)\n"
@@ -148,6 +164,24 @@ LEFT_TO_THE_FRONTEND = {
     "axis-by-position": H + "    return sum(sum(W, 0) + y)\n",
     "axis-a-name": H + "    return sum(sum(W, axis=n) + y)\n",
     "indexed": H + "    return sum(x[0] + y)\n",
+    "where-of-a-value": H + "    return sum(where(x, x, y))\n",
+    "dot-of-a-stack": (
+        "def f(A: Tensor[k, n, d], B: Tensor[k, d, m]) -> Scalar:\n"
+        "    return sum(np.dot(A, B))\n"
+    ),
+    "transpose-with-axes": H + "    return sum(np.transpose(W, (1, 0)) @ y)\n",
+    "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
+    "an-index-past-a-literal-size": (
+        "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"
+    ),
+    "too-many-indices": H + "    return sum(W[0, 0, 0] + y)\n",
+    "an-index-of-a-scalar": H + "    return sum(s[None] + y)\n",
+    "an-empty-index": H + "    return sum(W[()] + y)\n",
+    "an-index-array": (
+        "def f(x: Vector[n], y: Vector[m], i: Index[k]) -> Scalar:\n"
+        "    return sum(x[i] + y)\n"
+    ),
+    "a-newaxis-by-name": H + "    return sum(x[:, np.newaxis] + W)\n",
     "in-a-loop": H + "    t = s\n    for k in range(3):\n        t = t * s\n"
     "    return sum(x + y) + t\n",
     "return-shape-differs-first": (
@@ -251,7 +285,7 @@ def test_the_generators_formulas_and_renamed_dimensions_as_the_frontend():
             if got is not None:
                 reported += 1
                 assert got == want, (seed, k, wrong)
-    assert reported > 0.2 * mismatched, (reported, mismatched)
+    assert reported > 0.6 * mismatched, (reported, mismatched)
 
 
 def test_the_command_line_reports_it_without_the_compiler(tmp_path):

@@ -15,16 +15,20 @@ else, where the frontend may stop first for another reason. It reads:
   dimension or a constant used as a number, and a name assigned from such a value;
 - ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
-- a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``),
-  ``maximum`` and ``minimum``, ``sum`` and ``mean`` (whole, or along an ``axis`` of int
-  literals, with ``keepdims``), and ``x.T``;
+- a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``), the
+  two-input ones (``BINARY``), ``where`` of a comparison, ``zeros_like`` and
+  ``ones_like``, ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of
+  int literals, with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as
+  ``@``, ``x.T`` and ``transpose(x)``, and ``x[...]`` of whole slices, int literals and
+  ``None`` (``W[:, 0]``, ``v[:, None]``);
 - statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
   final ``return``.
 
-It stops at a loop, an index, any other call (the file's own functions too), an
-``Index`` parameter read, a dimension written as an expression, and at a function whose
-signature, annotations or decorators (other than ``@wrt``) are not plain; a ``@fuse``
-function is passed over (the frontend lowers it where it is called).
+It stops at a loop, any other index (a bounded slice, an index array, a Scalar's), any
+other call (the file's own functions too), an ``Index`` parameter read, a dimension
+written as an expression, and at a function whose signature, annotations or decorators
+(other than ``@wrt``) are not plain; a ``@fuse`` function is passed over (the frontend
+lowers it where it is called).
 """
 
 from __future__ import annotations
@@ -47,9 +51,19 @@ ELEMENTWISE = frozenset(
     }
 )  # fmt: skip
 #: the two-input elementwise functions, reported at the call as the operators are
-BINARY = frozenset({"maximum", "minimum"})
+BINARY = frozenset({"maximum", "minimum", "arctan2", "logaddexp"})
 #: reductions, of a whole value or along ``axis`` (``keepdims``)
-REDUCTIONS = frozenset({"sum", "mean"})
+REDUCTIONS = frozenset({"sum", "mean", "max", "min"})
+#: functions whose value has the shape of their one argument
+SAME_SHAPE = frozenset({"zeros_like", "ones_like"})
+#: the matrix products written as calls, read as ``@`` (``dot`` of 1-D and 2-D only)
+PRODUCTS = frozenset({"matmul", "dot"})
+#: the number of arguments of each call read besides the reductions
+ARITY = {
+    **dict.fromkeys(ELEMENTWISE | SAME_SHAPE | {"transpose"}, 1),
+    **dict.fromkeys(BINARY | PRODUCTS, 2),
+    "where": 3,
+}
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 #: the number of dimensions each float type takes (None: one or more)
@@ -271,31 +285,94 @@ def shape_of(node, scope: dict) -> tuple:
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         return shape_of(node.operand, scope)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
-        left, right = shape_of(node.left, scope), shape_of(node.right, scope)
-        try:
-            return matmul_with(left, right, written)
-        except ShapeError as exc:
-            raise Mismatch(node, str(exc)) from None
+        return product_at(node, shape_of(node.left, scope), shape_of(node.right, scope))
     if isinstance(node, ast.BinOp) and isinstance(node.op, BROADCASTING):
         return broadcast_at(
             node, [shape_of(node.left, scope), shape_of(node.right, scope)]
         )
     if isinstance(node, ast.Attribute) and node.attr == "T":
         return shape_of(node.value, scope)[::-1]
+    if isinstance(node, ast.Subscript):
+        return indexed(shape_of(node.value, scope), node.slice)
     if not isinstance(node, ast.Call):
         raise Stop
-    name = called_name(node)
-    if any(isinstance(a, ast.Starred) for a in node.args):
+    return call_shape(node, called_name(node), scope)
+
+
+def call_shape(node: ast.Call, name, scope: dict) -> tuple:
+    """The shape of the call ``node`` of ``name`` (``shape_of``'s rules for calls)."""
+    args = node.args
+    if any(isinstance(a, ast.Starred) for a in args):
         raise Stop
-    if name in REDUCTIONS and len(node.args) == 1:
-        return reduced(shape_of(node.args[0], scope), node.keywords)
+    if name in REDUCTIONS and len(args) == 1:
+        return reduced(shape_of(args[0], scope), node.keywords)
     if node.keywords:
         raise Stop
-    if name in BINARY and len(node.args) == 2:
-        return broadcast_at(node, [shape_of(a, scope) for a in node.args])
-    if name in ELEMENTWISE and len(node.args) == 1:
-        return shape_of(node.args[0], scope)
-    raise Stop
+    if ARITY.get(name) != len(args):
+        raise Stop  # read no argument of a call it does not read
+    if name == "where":
+        return broadcast_at(
+            node, [condition(args[0], scope)] + operands(args[1:], scope)
+        )
+    shapes = operands(args, scope)
+    if name in BINARY:
+        return broadcast_at(node, shapes)
+    if name == "transpose":
+        return shapes[0][::-1]
+    if name in PRODUCTS:
+        if name == "dot" and max(len(s) for s in shapes) > 2:
+            raise Stop  # np.dot of stacks is not matmul
+        return product_at(node, *shapes)
+    return shapes[0]  # ELEMENTWISE, SAME_SHAPE
+
+
+def operands(args: list, scope: dict) -> list[tuple]:
+    """The shapes of a call's arguments, left to right."""
+    return [shape_of(a, scope) for a in args]
+
+
+def condition(node, scope: dict) -> tuple:
+    """The shape of ``where``'s condition, read only when it is one comparison (``x >
+    y``), whose sides broadcast; Stop at any other condition."""
+    if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+        raise Stop
+    return broadcast_at(node, operands([node.left, node.comparators[0]], scope))
+
+
+def product_at(node, left: tuple, right: tuple) -> tuple:
+    """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
+    try:
+        return matmul_with(left, right, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def indexed(shape: tuple, index) -> tuple:
+    """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
+    each item is a whole slice ``:`` (keeps its axis), an int literal (drops it) or
+    ``None`` (a new axis of 1); Stop at any other item, at more items than axes and at a
+    literal index outside a literal size (errors of the frontend's own), and at an index
+    of a Scalar."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not items or not shape:
+        raise Stop
+    out, k = [], 0
+    for it in items:
+        if isinstance(it, ast.Constant) and it.value is None:
+            out.append(1)
+            continue
+        if k == len(shape):
+            raise Stop
+        if isinstance(it, ast.Slice):
+            if it.lower or it.upper or it.step:
+                raise Stop
+            out.append(shape[k])
+        elif isinstance(shape[k], int) and not -shape[k] <= literal_int(it) < shape[k]:
+            raise Stop
+        else:
+            literal_int(it)
+        k += 1
+    return tuple(out) + tuple(shape[k:])
 
 
 def reduced(shape: tuple, keywords: list) -> tuple:
