@@ -144,7 +144,7 @@ MESSAGES = [
     # --- did you mean
     msg("case-only", H + "    return X + y\n", 2, 12, "unknown name 'X'; did you mean `x`?"),
     msg("np-linalg", H + "    return np.linalg.pinv(x)\n", 2, 12,
-        "unknown function 'np.linalg.pinv'", "did you mean `inv`?"),
+        "unknown function 'np.linalg.pinv'", "write `inv(A)` (A invertible)"),
     msg("inv-of-a-scalar", H + "    return np.linalg.inv(x)\n", 2, 12,
         "inv: expects a square matrix or a stack of them (..., n, n), not ()"),
     msg("sigmod", H + "    return sigmod(x)\n", 2, 12, "unknown function 'sigmod'",

@@ -76,9 +76,44 @@ SHORT_NAMES = {
 }
 
 
+_ROUNDING = (
+    "rounding is piecewise constant (its gradient is 0 wherever it has one), so gradc "
+    "does not compile it: round outside the formula and pass the result in"
+)
+_ORDER = "an order statistic is not compiled (`max(x)` and `min(x)` are)"
+#: NumPy's functions the language does not have, and what to write instead (each
+#: written form is compiled and compared with NumPy's in tests/test_name_precheck.py)
+ALTERNATIVES = {
+    "prod": "a product is a loop (`p = 1.0`, then `for i in range(n): p = p * x[i]`), "
+    "or `exp(sum(log(x)))` where x > 0",
+    "cumprod": "a running product is a loop over the axis",
+    **dict.fromkeys(
+        ("floor", "ceil", "round", "around", "rint", "trunc", "fix"), _ROUNDING
+    ),
+    "fmax": "write `maximum(x, y)` (a nan propagates)",
+    "fmin": "write `minimum(x, y)` (a nan propagates)",
+    "nansum": "write `sum(where(x == x, x, 0.0))` (x == x is False at nan)",
+    "nanmean": "write `sum(where(x == x, x, 0.0)) / sum(where(x == x, 1.0, 0.0))`",
+    "nan_to_num": "write `where(x == x, x, 0.0)` (x == x is False at nan)",
+    "hypot": "write `sqrt(x ** 2 + y ** 2)`",
+    "cbrt": "write `sign(x) * abs(x) ** (1 / 3)`",
+    "heaviside": "write `where(x > 0, 1.0, 0.0)`",
+    **dict.fromkeys(
+        ("argmax", "argmin"), "an index has no gradient: `max(x)` is the value"
+    ),
+    **dict.fromkeys(("sort", "median", "percentile", "quantile"), _ORDER),
+    "slogdet": "write `log(abs(det(A)))`",
+    "lstsq": "write `solve(A.T @ A, A.T @ b)` (A of full column rank)",
+    "pinv": "write `inv(A)` (A invertible) or `solve(A.T @ A, A.T)` (full column rank)",
+}
+
+
 def guess(name: str, candidates) -> str:
     """``did_you_mean``, where a short name (``asin``) is answered by the formula's own
-    (``arcsin``), not by the closest spelling (``sin``)."""
+    (``arcsin``), not by the closest spelling (``sin``), and a NumPy function the language
+    lacks by what to write instead (``ALTERNATIVES``)."""
+    if name in ALTERNATIVES and name not in candidates:
+        return f"; {ALTERNATIVES[name]}"
     long = SHORT_NAMES.get(name)
     if long is not None and long in candidates:
         return f"; did you mean `{long}`?"
