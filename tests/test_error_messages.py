@@ -143,6 +143,13 @@ MESSAGES = [
         "write 1.0"),
     # --- did you mean
     msg("case-only", H + "    return X + y\n", 2, 12, "unknown name 'X'; did you mean `x`?"),
+    # Python's max(a, b) is NumPy's np.max(x, axis) here: say so, and what to write
+    msg("max-of-two", H + "    return max(x, 0.0)\n", 2, 19,
+        "the second argument of max() is an axis, as in NumPy's np.max(x, axis)",
+        "the larger of two values is `maximum(x, 0.0)`"),
+    msg("min-of-two", V + "    return min(sum(x), 1.0 / n)\n", 2, 24,
+        "the second argument of min() is an axis",
+        "the smaller of two values is `minimum(sum(x), 1.0 / n)`"),
     msg("np-linalg", H + "    return np.linalg.pinv(x)\n", 2, 12,
         "unknown function 'np.linalg.pinv'", "write `inv(A)` (A invertible)"),
     msg("inv-of-a-scalar", H + "    return np.linalg.inv(x)\n", 2, 12,

@@ -9,6 +9,7 @@ import ast
 from ..core.prim import PRIMS
 from ..core.shapes import size
 from .arguments import kwarg, read_axis, read_bool, read_ddof
+from .dimensions import is_int_literal
 from .scope import emit, value
 
 
@@ -20,6 +21,7 @@ def call_reduction(node, scope, name):
     for k in node.keywords:
         if k.arg not in ("axis", "keepdims"):
             raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    pairwise(node, scope, name)
     x = value(node.args[0], scope)
     nd = len(scope.b.shape(x))
     axis = read_axis(kwarg(node, "axis", 1, None), scope, nd)
@@ -28,6 +30,29 @@ def call_reduction(node, scope, name):
     if axis is not None and len(axis) == nd and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
+
+
+#: the elementwise function of two values for each reduction Python's builtin of two
+#: arguments would be (``max(a, b)``)
+PAIRWISE = {"max": "maximum", "min": "minimum"}
+
+
+def pairwise(node, scope, name: str) -> None:
+    """Refuse Python's ``max(a, b)`` (``min``) where the second argument is not an axis:
+    a formula's ``max`` is NumPy's ``np.max(x, axis)``; the larger of two values is
+    ``maximum(a, b)``."""
+    if name not in PAIRWISE or len(node.args) != 2:
+        return
+    second = node.args[1]
+    items = second.elts if isinstance(second, ast.Tuple) else [second]
+    if all(is_int_literal(it) for it in items):
+        return
+    raise scope.src.error(
+        second,
+        f"the second argument of {name}() is an axis, as in NumPy's np.{name}(x, "
+        f"axis); the {'larger' if name == 'max' else 'smaller'} of two values is "
+        f"`{PAIRWISE[name]}({ast.unparse(node.args[0])}, {ast.unparse(second)})`",
+    )
 
 
 def nonempty(node, scope, name: str, shape: tuple, axis) -> None:

@@ -102,6 +102,10 @@ ALTERNATIVES = {
         ("argmax", "argmin"), "an index has no gradient: `max(x)` is the value"
     ),
     **dict.fromkeys(("sort", "median", "percentile", "quantile"), _ORDER),
+    **dict.fromkeys(
+        ("float", "float64", "asarray", "array"),
+        "values are float64 already: write the value itself",
+    ),
     "slogdet": "write `log(abs(det(A)))`",
     "lstsq": "write `solve(A.T @ A, A.T @ b)` (A of full column rank)",
     "pinv": "write `inv(A)` (A invertible) or `solve(A.T @ A, A.T)` (full column rank)",
