@@ -122,6 +122,15 @@ REPORTED = {
     "transpose-call": H + "    return sum(transpose(W) @ y)\n",
     "matmul-call": H + "    return sum(np.matmul(W, y))\n",
     "dot-call": H + "    return np.dot(x, y) * s\n",
+    "a-fuse-helper-call": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return u * u\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
+    ),
+    "a-fuse-helper-of-two": (
+        "@fuse\ndef h(u: Scalar, v: Scalar) -> Scalar:\n    t = u * v\n"
+        "    return t + exp(-u)\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x, y))\n"
+    ),
     "a-column": H + "    return sum(W[:, 0] + y)\n",
     "a-row": H + "    return sum(W[-1] * x)\n",
     "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
@@ -207,8 +216,16 @@ LEFT_TO_THE_FRONTEND = {
         "def f_grad(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
     ),
     "call-of-a-file-function": (
-        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return u * u\n\n\n"
+        "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
+    ),
+    "a-fuse-helper-it-does-not-read": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return clip(u, 0.0, 1.0)\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
+    ),
+    "a-fuse-helper-given-too-many": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return u * u\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x, y))\n"
     ),
     "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
     "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",

@@ -20,15 +20,17 @@ else, where the frontend may stop first for another reason. It reads:
   ``ones_like``, ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of
   int literals, with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as
   ``@``, ``x.T`` and ``transpose(x)``, and ``x[...]`` of whole slices, int literals and
-  ``None`` (``W[:, 0]``, ``v[:, None]``);
+  ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a ``@fuse`` function defined
+  above whose body it reads whole (``Scalar`` in and out: elementwise over its
+  arguments, which broadcast as ``maximum``'s do);
 - statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
   final ``return``.
 
 It stops at a loop, any other index (a bounded slice, an index array, a Scalar's), any
 other call (the file's own functions too), an ``Index`` parameter read, a dimension
 written as an expression, and at a function whose signature, annotations or decorators
-(other than ``@wrt``) are not plain; a ``@fuse`` function is passed over (the frontend
-lowers it where it is called).
+(other than ``@wrt``) are not plain; a ``@fuse`` function is not checked on its own (the
+frontend lowers it where it is called).
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ ARITY = {
     **dict.fromkeys(BINARY | PRODUCTS, 2),
     "where": 3,
 }
+#: the key under which a function's scope holds the ``@fuse`` functions it may call (not
+#: an identifier, so no name of the formula's)
+FUSED = "@fuse"
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 #: the number of dimensions each float type takes (None: one or more)
@@ -97,6 +102,7 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         return None
     functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
     constants: set[str] = set()
+    fused: dict[str, int | None] = {}  # the @fuse functions above, and their arity
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name = constant_name(stmt)
@@ -107,11 +113,41 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
             return None
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
-            continue  # @fuse: lowered where it is called
-        found = in_function(stmt, src, constants, functions)
+            # @fuse: lowered where it is called, elementwise over its arguments
+            fused[stmt.name] = elementwise_arity(stmt, constants, functions)
+            continue
+        found = in_function(stmt, src, constants, functions, fused)
         if found is not False:
             return found
     return None
+
+
+def elementwise_arity(fn: ast.FunctionDef, constants: set[str], functions: set[str]):
+    """The number of parameters of the ``@fuse`` function ``fn`` when the check reads it
+    whole: ``Scalar`` parameters and return, and a body of assignments and a ``return``
+    that ``statement`` and ``shape_of`` read; else None (a call of it stops the check)."""
+    if not plain_signature(fn) or len(fn.decorator_list) != 1:
+        return None
+    params = [a.arg for a in fn.args.args]
+    annotations = [a.annotation for a in fn.args.args] + [fn.returns]
+    if not all(isinstance(t, ast.Name) and t.id == "Scalar" for t in annotations):
+        return None
+    if set(params) & (constants | functions | RESERVED):
+        return None
+    scope = {n: () for n in [*params, *constants, *CONSTANT_NAMES]}
+    fixed = RESERVED | functions | constants
+    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+    try:
+        if not stmts or not all(statement(s, scope, fixed) for s in stmts[:-1]):
+            return None
+        last = stmts[-1]
+        if not isinstance(last, ast.Return) or last.value is None:
+            return None
+        if depth(last) > MAX_DEPTH or shape_of(last.value, scope) != ():
+            return None
+    except (Stop, Mismatch):
+        return None
+    return len(params)
 
 
 def distinct_functions(body: list) -> bool:
@@ -143,10 +179,15 @@ def number(node) -> bool:
 
 
 def in_function(
-    fn: ast.FunctionDef, src: Source, constants: set[str], functions: set[str]
+    fn: ast.FunctionDef,
+    src: Source,
+    constants: set[str],
+    functions: set[str],
+    fused: dict,
 ):
     """The mismatch error in ``fn``'s body; None where the check stops; False when it
-    reads the whole body and finds none."""
+    reads the whole body and finds none. ``fused``: the ``@fuse`` functions defined above
+    ``fn`` and their arity (``elementwise_arity``)."""
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
         return None
@@ -156,6 +197,7 @@ def in_function(
     if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
         return None
     fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
+    scope[FUSED] = fused
     try:
         for s in stmts:
             if depth(s) > MAX_DEPTH:
@@ -308,6 +350,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return reduced(shape_of(args[0], scope), node.keywords)
     if node.keywords:
         raise Stop
+    fused = scope.get(FUSED, {})
+    if name in fused and fused[name] == len(args):  # elementwise, as BINARY
+        return broadcast_at(node, operands(args, scope))
     if ARITY.get(name) != len(args):
         raise Stop  # read no argument of a call it does not read
     if name == "where":
