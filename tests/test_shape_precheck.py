@@ -29,8 +29,8 @@ from gradc.frontend.operand_shapes import (
     ELEMENTWISE,
     REDUCTIONS,
     shape_mismatch,
-    written,
 )
+from gradc.frontend.shape_reading import written
 from gradc.frontend.source import read_python
 from tests.test_startup import assert_answered_early
 from tests.test_value_name_precheck import frontend_report
@@ -131,6 +131,14 @@ REPORTED = {
         "    return t + exp(-u)\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x, y))\n"
     ),
+    "transpose-with-axes": H + "    return sum(np.transpose(W, (1, 0)) @ y)\n",
+    "transpose-axes-keyword": H + "    return sum(np.transpose(W, axes=(-1, 0)) @ y)\n",
+    "swapaxes": (
+        "def f(A: Tensor[k, n, d], y: Vector[m]) -> Scalar:\n"
+        "    return sum(np.swapaxes(A, 1, -1) @ y)\n"
+    ),
+    "flip-softmax-tril": H + "    return sum(flip(softmax(np.tril(W))) @ y)\n",
+    "log-softmax": H + "    return sum(log_softmax(x) + y)\n",
     "a-column": H + "    return sum(W[:, 0] + y)\n",
     "a-row": H + "    return sum(W[-1] * x)\n",
     "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
@@ -178,7 +186,10 @@ LEFT_TO_THE_FRONTEND = {
         "def f(A: Tensor[k, n, d], B: Tensor[k, d, m]) -> Scalar:\n"
         "    return sum(np.dot(A, B))\n"
     ),
-    "transpose-with-axes": H + "    return sum(np.transpose(W, (1, 0)) @ y)\n",
+    "transpose-not-a-permutation": H + "    return sum(np.transpose(W, (0, 0)) @ y)\n",
+    "swapaxes-out-of-range": H + "    return sum(np.swapaxes(W, 0, 2) @ y)\n",
+    "tril-of-a-vector": H + "    return sum(np.tril(x) + y)\n",
+    "softmax-of-a-scalar": H + "    return sum(softmax(s) + y)\n",
     "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"
@@ -302,7 +313,7 @@ def test_the_generators_formulas_and_renamed_dimensions_as_the_frontend():
             if got is not None:
                 reported += 1
                 assert got == want, (seed, k, wrong)
-    assert reported > 0.6 * mismatched, (reported, mismatched)
+    assert reported > 0.75 * mismatched, (reported, mismatched)
 
 
 def test_the_command_line_reports_it_without_the_compiler(tmp_path):

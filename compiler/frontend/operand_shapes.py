@@ -16,13 +16,14 @@ else, where the frontend may stop first for another reason. It reads:
 - ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
 - a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``), the
-  two-input ones (``BINARY``), ``where`` of a comparison, ``zeros_like`` and
-  ``ones_like``, ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of
-  int literals, with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as
-  ``@``, ``x.T`` and ``transpose(x)``, and ``x[...]`` of whole slices, int literals and
-  ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a ``@fuse`` function defined
-  above whose body it reads whole (``Scalar`` in and out: elementwise over its
-  arguments, which broadcast as ``maximum``'s do);
+  two-input ones (``BINARY``), ``where`` of a comparison, the calls that keep their
+  argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ``softmax``, ...),
+  ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of int literals,
+  with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as ``@``, ``x.T``,
+  ``transpose`` (with literal axes or none) and ``swapaxes``, ``x[...]`` of whole
+  slices, int literals and ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a
+  ``@fuse`` function defined above whose body it reads whole (``Scalar`` in and out:
+  elementwise over its arguments, which broadcast as ``maximum``'s do);
 - statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
   final ``return``.
 
@@ -37,9 +38,18 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import broadcast_with, matmul_with, norm_axis, reduce_shape
-from ..errors import FormulaError, ShapeError
+from ..errors import FormulaError
 from .call_names import CALL_NAMES, called_name, plain_decorators
+from .shape_reading import (
+    Mismatch,
+    Stop,
+    broadcast_at,
+    indexed,
+    literal_int,
+    permutation,
+    product_at,
+    reduced,
+)
 from .source import MAX_DEPTH, Source, depth, is_docstring
 from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
 
@@ -57,7 +67,13 @@ BINARY = frozenset({"maximum", "minimum", "arctan2", "logaddexp"})
 #: reductions, of a whole value or along ``axis`` (``keepdims``)
 REDUCTIONS = frozenset({"sum", "mean", "max", "min"})
 #: functions whose value has the shape of their one argument
-SAME_SHAPE = frozenset({"zeros_like", "ones_like"})
+SAME_SHAPE = frozenset(
+    {"zeros_like", "ones_like", "flip", "softmax", "log_softmax", "tril", "triu"}
+)
+#: the fewest dimensions the frontend takes for each of them
+RANK_AT_LEAST = {"flip": 1, "softmax": 1, "log_softmax": 1, "tril": 2, "triu": 2}
+#: the calls read with their axes as int literals (``permuted``)
+AXES_GIVEN = frozenset({"transpose", "swapaxes"})
 #: the matrix products written as calls, read as ``@`` (``dot`` of 1-D and 2-D only)
 PRODUCTS = frozenset({"matmul", "dot"})
 #: the number of arguments of each call read besides the reductions
@@ -77,18 +93,6 @@ RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 RESERVED = (
     CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | {"np", "numpy", "fuse", "wrt", "arange"}
 )
-
-
-class Stop(Exception):
-    """Something the check does not read: the frontend decides."""
-
-
-class Mismatch(Exception):
-    """Operands that do not broadcast, at ``node``."""
-
-    def __init__(self, node, message: str):
-        super().__init__(message)
-        self.node = node
 
 
 def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -348,6 +352,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         raise Stop
     if name in REDUCTIONS and len(args) == 1:
         return reduced(shape_of(args[0], scope), node.keywords)
+    if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
+        return permuted(node, name, scope)
     if node.keywords:
         raise Stop
     fused = scope.get(FUSED, {})
@@ -368,7 +374,27 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         if name == "dot" and max(len(s) for s in shapes) > 2:
             raise Stop  # np.dot of stacks is not matmul
         return product_at(node, *shapes)
+    if len(shapes[0]) < RANK_AT_LEAST.get(name, 0):
+        raise Stop  # the frontend's error (tril of a vector, softmax of a Scalar)
     return shapes[0]  # ELEMENTWISE, SAME_SHAPE
+
+
+def permuted(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``transpose(x, axes)`` (or ``axes=``) and ``swapaxes(x, a, b)`` with
+    int literals; Stop where the axes are not a permutation (a swap) of ``x``'s."""
+    given = {k.arg: k.value for k in node.keywords}
+    if name == "transpose" and len(node.args) == 1 and set(given) == {"axes"}:
+        items = [given["axes"]]
+    elif not given and len(node.args) == (2 if name == "transpose" else 3):
+        items = node.args[1:]
+    else:
+        raise Stop
+    if name == "transpose":
+        if not isinstance(items[0], (ast.Tuple, ast.List)):
+            raise Stop
+        items = items[0].elts
+    shape = shape_of(node.args[0], scope)
+    return permutation(shape, [literal_int(a) for a in items], name == "swapaxes")
 
 
 def operands(args: list, scope: dict) -> list[tuple]:
@@ -382,92 +408,3 @@ def condition(node, scope: dict) -> tuple:
     if not isinstance(node, ast.Compare) or len(node.ops) != 1:
         raise Stop
     return broadcast_at(node, operands([node.left, node.comparators[0]], scope))
-
-
-def product_at(node, left: tuple, right: tuple) -> tuple:
-    """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
-    try:
-        return matmul_with(left, right, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
-
-
-def indexed(shape: tuple, index) -> tuple:
-    """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
-    each item is a whole slice ``:`` (keeps its axis), an int literal (drops it) or
-    ``None`` (a new axis of 1); Stop at any other item, at more items than axes and at a
-    literal index outside a literal size (errors of the frontend's own), and at an index
-    of a Scalar."""
-    items = index.elts if isinstance(index, ast.Tuple) else [index]
-    if not items or not shape:
-        raise Stop
-    out, k = [], 0
-    for it in items:
-        if isinstance(it, ast.Constant) and it.value is None:
-            out.append(1)
-            continue
-        if k == len(shape):
-            raise Stop
-        if isinstance(it, ast.Slice):
-            if it.lower or it.upper or it.step:
-                raise Stop
-            out.append(shape[k])
-        elif isinstance(shape[k], int) and not -shape[k] <= literal_int(it) < shape[k]:
-            raise Stop
-        else:
-            literal_int(it)
-        k += 1
-    return tuple(out) + tuple(shape[k:])
-
-
-def reduced(shape: tuple, keywords: list) -> tuple:
-    """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
-    ``axis`` of int literals, ``keepdims`` a bool literal), by the shape algebra's rules
-    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value, and at the
-    axes the frontend refuses (out of range, repeated, none)."""
-    given = {k.arg: k.value for k in keywords}
-    if None in given or set(given) - {"axis", "keepdims"}:
-        raise Stop
-    keep = given.get("keepdims", ast.Constant(False))
-    if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
-        raise Stop
-    axis = given.get("axis", ast.Constant(None))
-    axes = None
-    if not (isinstance(axis, ast.Constant) and axis.value is None):
-        items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
-        values = tuple(literal_int(a) for a in items)
-        if not values:
-            raise Stop
-        try:
-            axes = norm_axis(
-                values if isinstance(axis, ast.Tuple) else values[0], len(shape)
-            )
-        except ShapeError:
-            raise Stop from None
-    return reduce_shape(shape, axes, keep.value)
-
-
-def literal_int(node) -> int:
-    """The value of an int literal (``2``, ``-1``); Stop at anything else."""
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        node, sign = node.operand, -1
-    if not isinstance(node, ast.Constant) or type(node.value) is not int:
-        raise Stop
-    return sign * node.value
-
-
-def broadcast_at(node, shapes: list) -> tuple:
-    """``shapes`` broadcast together, or Mismatch at ``node``."""
-    try:
-        return broadcast_with(tuple(shapes), written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
-
-
-def written(shape: tuple) -> str:
-    """A shape of names and ints as the frontend's messages write it: ``()``, ``(n,)``,
-    ``(n, 3)``."""
-    if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(d) for d in shape) + ")"

@@ -1,0 +1,130 @@
+"""The shape rules ``operand_shapes`` reads a formula's syntax tree with, on shapes of
+dimension names and ints: broadcasting and ``@`` where a mismatch is reported at an
+operation (``broadcast_at``, ``product_at``, the shape algebra's own rules from
+``core/shape_rules.py``), basic indexing, reductions along literal axes and permutations
+of axes. Each raises ``Stop`` at anything it does not read exactly as the frontend does.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.shape_rules import broadcast_with, matmul_with, norm_axis, reduce_shape
+from ..errors import ShapeError
+
+
+class Stop(Exception):
+    """Something the check does not read: the frontend decides."""
+
+
+class Mismatch(Exception):
+    """Operands that do not broadcast, at ``node``."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+def permutation(shape: tuple, axes: list[int], swap: bool) -> tuple:
+    """``shape`` with its axes in the order ``axes`` (``transpose``), or with the two axes
+    ``axes`` swapped (``swapaxes``); Stop where they are out of range or, for
+    ``transpose``, not a permutation."""
+    if not all(-len(shape) <= a < len(shape) for a in axes):
+        raise Stop
+    axes = [a % len(shape) for a in axes]
+    if swap:
+        order = list(range(len(shape)))
+        order[axes[0]], order[axes[1]] = axes[1], axes[0]
+        axes = order
+    if sorted(axes) != list(range(len(shape))):
+        raise Stop
+    return tuple(shape[a] for a in axes)
+
+
+def product_at(node, left: tuple, right: tuple) -> tuple:
+    """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
+    try:
+        return matmul_with(left, right, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def indexed(shape: tuple, index) -> tuple:
+    """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
+    each item is a whole slice ``:`` (keeps its axis), an int literal (drops it) or
+    ``None`` (a new axis of 1); Stop at any other item, at more items than axes and at a
+    literal index outside a literal size (errors of the frontend's own), and at an index
+    of a Scalar."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    if not items or not shape:
+        raise Stop
+    out, k = [], 0
+    for it in items:
+        if isinstance(it, ast.Constant) and it.value is None:
+            out.append(1)
+            continue
+        if k == len(shape):
+            raise Stop
+        if isinstance(it, ast.Slice):
+            if it.lower or it.upper or it.step:
+                raise Stop
+            out.append(shape[k])
+        elif isinstance(shape[k], int) and not -shape[k] <= literal_int(it) < shape[k]:
+            raise Stop
+        else:
+            literal_int(it)
+        k += 1
+    return tuple(out) + tuple(shape[k:])
+
+
+def reduced(shape: tuple, keywords: list) -> tuple:
+    """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
+    ``axis`` of int literals, ``keepdims`` a bool literal), by the shape algebra's rules
+    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value, and at the
+    axes the frontend refuses (out of range, repeated, none)."""
+    given = {k.arg: k.value for k in keywords}
+    if None in given or set(given) - {"axis", "keepdims"}:
+        raise Stop
+    keep = given.get("keepdims", ast.Constant(False))
+    if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
+        raise Stop
+    axis = given.get("axis", ast.Constant(None))
+    axes = None
+    if not (isinstance(axis, ast.Constant) and axis.value is None):
+        items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
+        values = tuple(literal_int(a) for a in items)
+        if not values:
+            raise Stop
+        try:
+            axes = norm_axis(
+                values if isinstance(axis, ast.Tuple) else values[0], len(shape)
+            )
+        except ShapeError:
+            raise Stop from None
+    return reduce_shape(shape, axes, keep.value)
+
+
+def literal_int(node) -> int:
+    """The value of an int literal (``2``, ``-1``); Stop at anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node, sign = node.operand, -1
+    if not isinstance(node, ast.Constant) or type(node.value) is not int:
+        raise Stop
+    return sign * node.value
+
+
+def broadcast_at(node, shapes: list) -> tuple:
+    """``shapes`` broadcast together, or Mismatch at ``node``."""
+    try:
+        return broadcast_with(tuple(shapes), written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def written(shape: tuple) -> str:
+    """A shape of names and ints as the frontend's messages write it: ``()``, ``(n,)``,
+    ``(n, 3)``."""
+    if len(shape) == 1:
+        return f"({shape[0]},)"
+    return "(" + ", ".join(str(d) for d in shape) + ")"
