@@ -20,7 +20,8 @@ else, where the frontend may stop first for another reason. It reads:
   argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ``softmax``, ...),
   ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of int literals,
   with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as ``@``, ``x.T``,
-  ``transpose`` (with literal axes or none) and ``swapaxes``, ``x[...]`` of whole
+  ``transpose`` (with literal axes or none) and ``swapaxes``, ``einsum`` with a literal
+  spec (its sizes checked and worded as the record does), ``x[...]`` of whole
   slices, int literals and ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a
   ``@fuse`` function defined above whose body it reads whole (``Scalar`` in and out:
   elementwise over its arguments, which broadcast as ``maximum``'s do);
@@ -44,6 +45,8 @@ from .shape_reading import (
     Mismatch,
     Stop,
     broadcast_at,
+    einsum_at,
+    einsum_spec,
     indexed,
     literal_int,
     permutation,
@@ -354,6 +357,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return reduced(shape_of(args[0], scope), node.keywords)
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
+    if name == "einsum" and not node.keywords:
+        spec = einsum_spec(args)
+        return einsum_at(node, spec, operands(args[1:], scope))
     if node.keywords:
         raise Stop
     fused = scope.get(FUSED, {})

@@ -8,6 +8,7 @@ of axes. Each raises ``Stop`` at anything it does not read exactly as the fronte
 from __future__ import annotations
 
 import ast
+import re
 
 from ..core.shape_rules import broadcast_with, matmul_with, norm_axis, reduce_shape
 from ..errors import ShapeError
@@ -23,6 +24,50 @@ class Mismatch(Exception):
     def __init__(self, node, message: str):
         super().__init__(message)
         self.node = node
+
+
+def einsum_spec(args: list) -> tuple[list[str], str]:
+    """The operands' letters and the output's of ``einsum(spec, *operands)`` as the
+    frontend reads a literal spec (NumPy's implicit output written out); Stop at a spec
+    it refuses: not a literal, ``...``, a count unlike the operands', a repeated letter,
+    an output letter no operand has."""
+    spec = args[0] if args else None
+    if not (isinstance(spec, ast.Constant) and isinstance(spec.value, str)):
+        raise Stop
+    text = spec.value.replace(" ", "")
+    if text.count("->") > 1 or not re.fullmatch(r"[a-zA-Z,]*(->[a-zA-Z]*)?", text):
+        raise Stop
+    ins = text.split("->")[0].split(",")
+    joined = "".join(ins)
+    if "->" in text:
+        out = text.split("->")[1]
+    else:
+        out = "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    if len(ins) != len(args) - 1 or set(out) - set(joined):
+        raise Stop
+    if any(len(set(letters)) != len(letters) for letters in ins + [out]):
+        raise Stop
+    return ins, out
+
+
+def einsum_at(node, spec: tuple[list[str], str], shapes: list) -> tuple:
+    """The shape of ``einsum`` of operands of ``shapes`` (the ``einsum`` record's rule: a
+    letter has one size wherever it appears), or Mismatch at ``node`` as it words it."""
+    ins, out = spec
+    sizes: dict = {}
+    for letters, shape in zip(ins, shapes):
+        if len(letters) != len(shape):
+            raise Mismatch(
+                node,
+                f"einsum: '{letters}' names {len(letters)} axes of an array of shape "
+                f"{written(shape)}",
+            )
+        for c, d in zip(letters, shape):
+            if sizes.setdefault(c, d) != d:
+                raise Mismatch(
+                    node, f"einsum: index '{c}' has sizes {sizes[c]} and {d}"
+                )
+    return tuple(sizes[c] for c in out)
 
 
 def permutation(shape: tuple, axes: list[int], swap: bool) -> tuple:
