@@ -143,6 +143,8 @@ REPORTED = {
     "einsum-axes": H + '    return sum(np.einsum("ijk,j->i", W, x))\n',
     "einsum-then-add": H + '    return sum(np.einsum("ij,i->j", W, x) + y)\n',
     "einsum-implicit-output": H + '    return sum(einsum("ij,i", W, x) * y)\n',
+    "norm-along-an-axis": H + "    return sum(np.linalg.norm(W, axis=1) + y)\n",
+    "norm-whole": H + "    return norm(W) * x + y\n",
     "a-column": H + "    return sum(W[:, 0] + y)\n",
     "a-row": H + "    return sum(W[-1] * x)\n",
     "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
@@ -199,6 +201,11 @@ LEFT_TO_THE_FRONTEND = {
     "einsum-a-diagonal": H + '    return sum(np.einsum("ii->i", W) + y)\n',
     "einsum-an-unknown-output": H + '    return sum(np.einsum("ij,j->k", W, y))\n',
     "einsum-too-few-operands": H + '    return sum(np.einsum("ij,j->i", W) + y)\n',
+    "norm-with-an-order": H + "    return sum(norm(W, 2, axis=1) + y)\n",
+    "max-over-a-literal-zero": (
+        "def f(z: Vector[0], x: Vector[n], y: Vector[m]) -> Scalar:\n"
+        "    return sum(max(z) + x + y)\n"
+    ),
     "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"

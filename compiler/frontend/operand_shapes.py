@@ -18,8 +18,8 @@ else, where the frontend may stop first for another reason. It reads:
 - a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``), the
   two-input ones (``BINARY``), ``where`` of a comparison, the calls that keep their
   argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ``softmax``, ...),
-  ``sum``, ``mean``, ``max`` and ``min`` (whole, or along an ``axis`` of int literals,
-  with ``keepdims``), ``matmul`` and ``dot`` (of 1-D and 2-D values) as ``@``, ``x.T``,
+  ``sum``, ``mean``, ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int
+  literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of 1-D and 2-D values) as ``@``, ``x.T``,
   ``transpose`` (with literal axes or none) and ``swapaxes``, ``einsum`` with a literal
   spec (its sizes checked and worded as the record does), ``x[...]`` of whole
   slices, int literals and ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a
@@ -68,7 +68,10 @@ ELEMENTWISE = frozenset(
 #: the two-input elementwise functions, reported at the call as the operators are
 BINARY = frozenset({"maximum", "minimum", "arctan2", "logaddexp"})
 #: reductions, of a whole value or along ``axis`` (``keepdims``)
-REDUCTIONS = frozenset({"sum", "mean", "max", "min"})
+REDUCTIONS = frozenset({"sum", "mean", "max", "min", "norm"})
+#: those that need an element (``Prim.needs_nonempty``): the check stops at a literal 0
+#: size, where the frontend's own error comes first
+NONEMPTY = frozenset({"mean", "max", "min", "norm"})
 #: functions whose value has the shape of their one argument
 SAME_SHAPE = frozenset(
     {"zeros_like", "ones_like", "flip", "softmax", "log_softmax", "tril", "triu"}
@@ -354,7 +357,10 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if any(isinstance(a, ast.Starred) for a in args):
         raise Stop
     if name in REDUCTIONS and len(args) == 1:
-        return reduced(shape_of(args[0], scope), node.keywords)
+        shape = shape_of(args[0], scope)
+        if name in NONEMPTY and 0 in shape:
+            raise Stop
+        return reduced(shape, node.keywords)
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
     if name == "einsum" and not node.keywords:
