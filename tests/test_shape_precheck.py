@@ -145,6 +145,18 @@ REPORTED = {
     "einsum-implicit-output": H + '    return sum(einsum("ij,i", W, x) * y)\n',
     "norm-along-an-axis": H + "    return sum(np.linalg.norm(W, axis=1) + y)\n",
     "norm-whole": H + "    return norm(W) * x + y\n",
+    "expand-dims": H + "    return sum(np.expand_dims(x, 0) * W)\n",
+    "expand-dims-keyword": (
+        H + "    return sum(np.expand_dims(x, axis=(0, -1)) * W[:, :, None])\n"
+    ),
+    "squeeze": (
+        "def f(a: Matrix[n, 1], y: Vector[m]) -> Scalar:\n"
+        "    return sum(np.squeeze(a, axis=1) + y)\n"
+    ),
+    "squeeze-literal": (
+        "def f(a: Matrix[3, 1], y: Vector[m]) -> Scalar:\n"
+        "    return sum(squeeze(a) + y)\n"
+    ),
     "a-column": H + "    return sum(W[:, 0] + y)\n",
     "a-row": H + "    return sum(W[-1] * x)\n",
     "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
@@ -206,6 +218,9 @@ LEFT_TO_THE_FRONTEND = {
         "def f(z: Vector[0], x: Vector[n], y: Vector[m]) -> Scalar:\n"
         "    return sum(max(z) + x + y)\n"
     ),
+    "expand-dims-no-axis": H + "    return sum(np.expand_dims(x) + y)\n",
+    "squeeze-a-named-size": H + "    return sum(np.squeeze(W, axis=1) + y)\n",
+    "squeeze-of-names": H + "    return sum(np.squeeze(W) + y)\n",
     "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"

@@ -19,9 +19,10 @@ else, where the frontend may stop first for another reason. It reads:
   two-input ones (``BINARY``), ``where`` of a comparison, the calls that keep their
   argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ``softmax``, ...),
   ``sum``, ``mean``, ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int
-  literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of 1-D and 2-D values) as ``@``, ``x.T``,
-  ``transpose`` (with literal axes or none) and ``swapaxes``, ``einsum`` with a literal
-  spec (its sizes checked and worded as the record does), ``x[...]`` of whole
+  literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
+  1-D and 2-D values) as ``@``, ``x.T``, ``transpose`` (with literal axes or none),
+  ``swapaxes``, ``expand_dims`` and ``squeeze`` (literal axes), ``einsum`` with a
+  literal spec (its sizes checked and worded as the record does), ``x[...]`` of whole
   slices, int literals and ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a
   ``@fuse`` function defined above whose body it reads whole (``Scalar`` in and out:
   elementwise over its arguments, which broadcast as ``maximum``'s do);
@@ -47,11 +48,14 @@ from .shape_reading import (
     broadcast_at,
     einsum_at,
     einsum_spec,
+    expanded,
     indexed,
+    literal_axes,
     literal_int,
     permutation,
     product_at,
     reduced,
+    squeezed,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring
 from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
@@ -363,6 +367,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return reduced(shape, node.keywords)
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
+    if name in ("expand_dims", "squeeze"):
+        return new_or_dropped_axes(node, name, scope)
     if name == "einsum" and not node.keywords:
         spec = einsum_spec(args)
         return einsum_at(node, spec, operands(args[1:], scope))
@@ -407,6 +413,20 @@ def permuted(node: ast.Call, name: str, scope: dict) -> tuple:
         items = items[0].elts
     shape = shape_of(node.args[0], scope)
     return permutation(shape, [literal_int(a) for a in items], name == "swapaxes")
+
+
+def new_or_dropped_axes(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``expand_dims(x, axis)`` and ``squeeze(x[, axis])`` with an ``axis``
+    of int literals (by position or keyword); Stop at anything else."""
+    given = {k.arg: k.value for k in node.keywords}
+    if set(given) - {"axis"} or len(node.args) + len(given) > 2 or not node.args:
+        raise Stop
+    axis = given.get("axis", node.args[1] if len(node.args) == 2 else None)
+    if axis is None and name == "expand_dims":
+        raise Stop
+    axes = None if axis is None else literal_axes(axis)
+    shape = shape_of(node.args[0], scope)
+    return expanded(shape, axes) if name == "expand_dims" else squeezed(shape, axes)
 
 
 def operands(args: list, scope: dict) -> list[tuple]:

@@ -70,6 +70,42 @@ def einsum_at(node, spec: tuple[list[str], str], shapes: list) -> tuple:
     return tuple(sizes[c] for c in out)
 
 
+def literal_axes(node) -> list[int]:
+    """The int literals of an ``axis`` argument (``1``, ``(0, -1)``); Stop otherwise."""
+    items = node.elts if isinstance(node, ast.Tuple) else [node]
+    if not items:
+        raise Stop
+    return [literal_int(it) for it in items]
+
+
+def expanded(shape: tuple, axes: list[int]) -> tuple:
+    """``expand_dims``: new axes of 1 at ``axes``, counted in the result as NumPy counts
+    them; Stop where they are out of range or repeated."""
+    nd = len(shape) + len(axes)
+    if not all(-nd <= a < nd for a in axes):
+        raise Stop
+    at = {a % nd for a in axes}
+    if len(at) != len(axes):
+        raise Stop
+    rest = iter(shape)
+    return tuple(1 if k in at else next(rest) for k in range(nd))
+
+
+def squeezed(shape: tuple, axes: list[int] | None) -> tuple:
+    """``squeeze``: ``shape`` without ``axes``, each a literal 1 (without ``axes``, every
+    literal 1, where no size is a name); Stop where the frontend refuses it."""
+    if axes is None:
+        if not all(isinstance(d, int) for d in shape):
+            raise Stop
+        return tuple(d for d in shape if d != 1)
+    if not all(-len(shape) <= a < len(shape) for a in axes):
+        raise Stop
+    at = {a % len(shape) for a in axes}
+    if len(at) != len(axes) or any(shape[k] != 1 for k in at):
+        raise Stop
+    return tuple(d for k, d in enumerate(shape) if k not in at)
+
+
 def permutation(shape: tuple, axes: list[int], swap: bool) -> tuple:
     """``shape`` with its axes in the order ``axes`` (``transpose``), or with the two axes
     ``axes`` swapped (``swapaxes``); Stop where they are out of range or, for
