@@ -157,6 +157,8 @@ REPORTED = {
         "def f(a: Matrix[3, 1], y: Vector[m]) -> Scalar:\n"
         "    return sum(squeeze(a) + y)\n"
     ),
+    "a-mask": H + "    return sum((x > 0.0) * y)\n",
+    "a-mask-of-two": H + "    return sum(x * (x >= y))\n",
     "a-column": H + "    return sum(W[:, 0] + y)\n",
     "a-row": H + "    return sum(W[-1] * x)\n",
     "a-row-against-its-matrix-rows": H + "    return sum(W[0, :] * y)\n",
@@ -221,6 +223,8 @@ LEFT_TO_THE_FRONTEND = {
     "expand-dims-no-axis": H + "    return sum(np.expand_dims(x) + y)\n",
     "squeeze-a-named-size": H + "    return sum(np.squeeze(W, axis=1) + y)\n",
     "squeeze-of-names": H + "    return sum(np.squeeze(W) + y)\n",
+    "a-chained-comparison": H + "    return sum((0.0 < x < 1.0) * y)\n",
+    "where-of-is": H + "    return sum(where(x is y, x, y))\n",
     "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"

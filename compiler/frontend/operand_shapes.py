@@ -16,8 +16,8 @@ else, where the frontend may stop first for another reason. It reads:
 - ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
 - a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``), the
-  two-input ones (``BINARY``), ``where`` of a comparison, the calls that keep their
-  argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ``softmax``, ...),
+  two-input ones (``BINARY``), a comparison (in ``where`` or as a 0/1 mask), the calls
+  that keep their argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ...),
   ``sum``, ``mean``, ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int
   literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
   1-D and 2-D values) as ``@``, ``x.T``, ``transpose`` (with literal axes or none),
@@ -95,6 +95,8 @@ ARITY = {
 #: the key under which a function's scope holds the ``@fuse`` functions it may call (not
 #: an identifier, so no name of the formula's)
 FUSED = "@fuse"
+#: the comparisons the frontend reads (``conditions.COMPARES``)
+COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 #: the number of dimensions each float type takes (None: one or more)
@@ -350,6 +352,8 @@ def shape_of(node, scope: dict) -> tuple:
         return shape_of(node.value, scope)[::-1]
     if isinstance(node, ast.Subscript):
         return indexed(shape_of(node.value, scope), node.slice)
+    if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
+        return condition(node, scope)
     if not isinstance(node, ast.Call):
         raise Stop
     return call_shape(node, called_name(node), scope)
@@ -435,8 +439,11 @@ def operands(args: list, scope: dict) -> list[tuple]:
 
 
 def condition(node, scope: dict) -> tuple:
-    """The shape of ``where``'s condition, read only when it is one comparison (``x >
-    y``), whose sides broadcast; Stop at any other condition."""
+    """The shape of one comparison (``x > y``, with ``< <= > >= == !=``: ``where``'s
+    condition, or a 0/1 mask used as a number), whose sides broadcast; Stop at any other
+    condition (a chain, ``is``, ``in``: the frontend's errors)."""
     if not isinstance(node, ast.Compare) or len(node.ops) != 1:
+        raise Stop
+    if not isinstance(node.ops[0], COMPARISONS):
         raise Stop
     return broadcast_at(node, operands([node.left, node.comparators[0]], scope))
