@@ -1,6 +1,7 @@
 """Float parameters kept as Python floats on the NumPy target (issue 16):
 ``backend/python_floats`` leaves a ``Scalar`` input unconverted where the code only adds,
-multiplies, compares... it (``ON_PYTHON``), and converts it to np.float64 (``_float64``)
+multiplies, compares... it (ops whose record has ``python_scalars``), and converts it to
+np.float64 (``_float64``)
 where Python would raise (``/``, ``**``) or differ from NumPy (``~`` on a bool) on it.
 
 Checked: which forms keep the parameter and which convert it; the converted forms at the
@@ -24,8 +25,10 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.backend.python_floats import NUMPY_FUNCTIONS, reads_safely
+from gradc import ops  # noqa: F401 - registers the op records
+from gradc.backend.python_floats import reads_safely
 from gradc.core.ir import Node
+from gradc.core.prim import PRIMS
 
 sys.path.insert(0, str(Path(__file__).parent))
 import language_gen as G  # noqa: E402
@@ -114,11 +117,27 @@ def test_which_ops_read_a_python_number_as_numpy_reads_its_scalar(op, shape, saf
     assert reads_safely(Node(op, args=(0,), shape=shape)) is safe
 
 
-@pytest.mark.parametrize("op", sorted(NUMPY_FUNCTIONS))
-def test_the_numpy_functions_are_spelled_as_one_numpy_call_on_a_scalar(op):
+# the one-input functions whose records say they read a Python float as NumPy's scalar
+UNARY_ON_PYTHON = sorted(
+    op for op, p in PRIMS.items() if p.python_scalars and p.form == "unary"
+)
+
+
+def test_the_records_of_python_scalars_are_these():
+    assert len(UNARY_ON_PYTHON) == 23, UNARY_ON_PYTHON
+    for op in ("div", "pow", "not", "sum", "reshape", "erf", "sigmoid", "softplus"):
+        assert not PRIMS[op].python_scalars, (
+            op
+        )  # raises, ~ on a bool, a method, helpers
+
+
+@pytest.mark.parametrize("op", UNARY_ON_PYTHON)
+def test_each_is_spelled_as_one_numpy_call_on_a_scalar(op):
     text = source(f"{op}(lam) * sum(w)")
     lines = [ln.strip() for ln in text.splitlines()]
-    spelled = "np.maximum(lam, 0.0)" if op == "relu" else f"np.{op}(lam)"
+    spelled = {"relu": "np.maximum(lam, 0.0)", "abs": "abs(lam)"}.get(
+        op, f"np.{op}(lam)"
+    )
     assert any(spelled in ln for ln in lines if not ln.startswith("#")), text
 
 

@@ -6,7 +6,8 @@ conversion costs about 0.1 us, and each NumPy scalar operation on the parameter 
 60 ns more than Python's: a quarter of the overhead of ``ridge`` at 32x8. A Python float
 gives the same IEEE numbers through ``+ - *``, ``abs`` and comparisons, and becomes a
 NumPy value the moment it meets one. So a parameter stays a Python float when no value
-that may still be a Python number because of it reaches an op outside ``ON_PYTHON``.
+that may still be a Python number because of it reaches an op whose record does not say
+it reads one as NumPy reads its scalar (``Prim.python_scalars``).
 """
 
 from __future__ import annotations
@@ -14,27 +15,6 @@ from __future__ import annotations
 from ..core.ir import Function
 from ..core.prim import PRIMS, ops_in
 from .targets import Target
-
-# Ops whose NumPy spelling is the same on Python numbers as on NumPy scalars: operators
-# that never raise on floats (``/ // % **`` do), comparisons (Python bools, which ``&``
-# and ``|`` combine as NumPy's do; ``~`` does not: ``not`` is left out), np.where,
-# np.maximum and np.minimum, np.full (``broadcast_to`` of a scalar) and ``a if c else b``
-ON_PYTHON = frozenset(
-    {
-        *("add", "sub", "mul", "neg", "abs"),
-        *("eq", "ne", "lt", "le", "gt", "ge", "and", "or"),
-        *("where", "maximum", "minimum", "broadcast_to", "guarded"),
-    }
-)
-# and the ops spelled as one NumPy function of the scalar (``np.exp(x)``, ``relu``:
-# ``np.maximum(x, 0.0)``), which returns a NumPy scalar
-NUMPY_FUNCTIONS = frozenset(
-    {
-        *("exp", "expm1", "log", "log10", "log1p", "log2", "sqrt", "square", "sign"),
-        *("sin", "cos", "tan", "arcsin", "arccos", "arctan", "relu"),
-        *("sinh", "cosh", "tanh", "arcsinh", "arccosh", "arctanh"),
-    }
-)
 
 
 def kept_floats(fn: Function, target: Target) -> frozenset[str]:
@@ -97,8 +77,8 @@ def blocked_by(g: Function, kept: set[str]) -> set[str]:
 
 def reads_safely(node) -> bool:
     """Whether ``node`` computes the same value when an argument is a Python number: an
-    op of ``ON_PYTHON`` or ``NUMPY_FUNCTIONS`` (in a fused node, every op of its body), or
-    an elementwise op whose result is an array (NumPy then does the arithmetic)."""
+    op whose record says so (``Prim.python_scalars``; in a fused node, every op of its
+    body), or an elementwise op whose result is an array (NumPy does the arithmetic)."""
     if node.op == "fused" or node.shape == ():
-        return all(op in ON_PYTHON | NUMPY_FUNCTIONS for op in ops_in(node))
-    return node.op in ON_PYTHON or PRIMS[node.op].elementwise
+        return all(PRIMS[op].python_scalars for op in ops_in(node))
+    return PRIMS[node.op].python_scalars or PRIMS[node.op].elementwise

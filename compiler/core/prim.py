@@ -70,6 +70,11 @@ class Prim:
     - ``raises_on_floats``: whether its ``MATH`` spelling can raise (division, ``exp``
       overflow, ``log`` of 0, ...): the scalar build then keeps a NumPy fallback.
       ``needs_nonempty``: a reduction that needs a non-empty reduced axis.
+    - ``python_scalars``: whether its NumPy spelling gives the same value when a scalar
+      argument is a Python float (or bool) as when it is a NumPy scalar: operators that
+      never raise on floats (``/`` and ``**`` do), comparisons, ``&``, ``|`` (not ``~``:
+      -2 on a Python bool), ``np.where``, one NumPy function of the scalar
+      (``backend/python_floats.py`` keeps a parameter a Python float through them).
     - ``domain(node, consts) -> (argument, lower bound) | None`` and
       ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
       ``invertible``: its first argument is a square matrix (or a stack) that must be
@@ -100,6 +105,7 @@ class Prim:
     names: tuple[str, ...] = ()
     form: str | None = None
     raises_on_floats: bool = True
+    python_scalars: bool = False
     needs_nonempty: bool = False
     domain: Callable | None = None
     kinks: Callable | None = None

@@ -44,6 +44,7 @@ def add_tangent(b, i, n, ts):
 prim(
     "add",
     elementwise_shape,
+    python_scalars=True,
     spellings={**both(infix("+", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, g]),
     tangent=add_tangent,
@@ -57,6 +58,7 @@ prim(
 prim(
     "sub",
     elementwise_shape,
+    python_scalars=True,
     spellings={**both(infix("-", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, -g]),
     fold=operator.sub,
@@ -69,6 +71,7 @@ prim(
 prim(
     "mul",
     elementwise_shape,
+    python_scalars=True,
     spellings={**both(infix("*", P.MUL)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
     fold=operator.mul,
@@ -94,6 +97,7 @@ prim(
 prim(
     "neg",
     same_shape,
+    python_scalars=True,
     spellings={**both(lambda n, a, c: P.neg(a[0])), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x: [-g]),
     fold=operator.neg,
@@ -174,6 +178,7 @@ class MaxMinRule:
 prim(
     "maximum",
     elementwise_shape,
+    python_scalars=True,
     spellings={
         NUMPY: fn("np.maximum"),
         MATH: float_extremum("_maximum_scalar", ">"),
@@ -190,6 +195,7 @@ prim(
 prim(
     "minimum",
     elementwise_shape,
+    python_scalars=True,
     spellings={
         NUMPY: fn("np.minimum"),
         MATH: float_extremum("_minimum_scalar", "<"),
@@ -241,6 +247,7 @@ def where_tangent(b, i, n, ts):
 prim(
     "where",
     elementwise_shape,
+    python_scalars=True,
     spellings={
         NUMPY: lambda n, a, c: P.call("np.where", a[0], as_float(a[1]), as_float(a[2])),
         MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
@@ -269,12 +276,14 @@ for _op, _text in (
         spellings={**both(comparison(_text)), NUMBA: as_numpy},
         elementwise=True,
         raises_on_floats=False,
+        python_scalars=True,
         kinks=at_tie,
         glyph=None if _op == "ne" else _text,
     )
 prim(
     "and",
     bool_shape,
+    python_scalars=True,
     spellings={**both(infix("&", P.BITAND)), NUMBA: as_numpy},
     elementwise=True,
     raises_on_floats=False,
@@ -286,6 +295,7 @@ BITOR, OR, NOT = 15, 6, 8
 prim(
     "or",
     bool_shape,
+    python_scalars=True,
     spellings={NUMPY: infix("|", BITOR), MATH: infix("or", OR), NUMBA: as_numpy},
     elementwise=True,
     raises_on_floats=False,

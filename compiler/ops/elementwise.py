@@ -90,6 +90,7 @@ def sigmoid_scalar(x: P.Expr, ctx) -> P.Expr:
 
 unary(
     "exp",
+    python_scalars=True,
     numpy=fn("np.exp"),
     numba=as_numpy,
     math=math_fn("math.exp"),
@@ -101,6 +102,7 @@ unary(
 )
 unary(
     "log",
+    python_scalars=True,
     numpy=fn("np.log"),
     numba=as_numpy,
     math=math_fn("math.log"),
@@ -113,6 +115,7 @@ unary(
 )
 unary(
     "log1p",
+    python_scalars=True,
     numpy=fn("np.log1p"),
     numba=as_numpy,
     math=math_fn("math.log1p"),
@@ -126,6 +129,7 @@ unary(
 # expm1' = exp(x), not y + 1: that rounds to 0 at x = -40 (exp(-40) = 4.2e-18)
 unary(
     "expm1",
+    python_scalars=True,
     numpy=fn("np.expm1"),
     numba=as_numpy,
     math=math_fn("math.expm1"),
@@ -137,6 +141,7 @@ unary(
 )
 unary(
     "sqrt",
+    python_scalars=True,
     numpy=fn("np.sqrt"),
     numba=as_numpy,
     math=math_fn("math.sqrt"),
@@ -147,6 +152,7 @@ unary(
 )
 unary(
     "square",
+    python_scalars=True,
     numpy=fn("np.square"),
     numba=as_numpy,
     math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
@@ -157,6 +163,7 @@ unary(
 # abs'(0) = 0
 unary(
     "abs",
+    python_scalars=True,
     numpy=builtin_on_scalars("np.abs", "abs"),
     numba=as_numpy,
     math=math_fn("abs"),
@@ -168,6 +175,7 @@ unary(
 )
 unary(
     "sin",
+    python_scalars=True,
     numpy=fn("np.sin"),
     numba=as_numpy,
     math=math_fn("math.sin"),
@@ -178,6 +186,7 @@ unary(
 )
 unary(
     "cos",
+    python_scalars=True,
     numpy=fn("np.cos"),
     numba=as_numpy,
     math=math_fn("math.cos"),
@@ -188,6 +197,7 @@ unary(
 )
 unary(
     "tan",
+    python_scalars=True,
     numpy=fn("np.tan"),
     numba=as_numpy,
     math=math_fn("math.tan"),
@@ -201,6 +211,7 @@ unary(
 # precision of a gradient below 1e-16 in absolute terms, README "Conventions")
 unary(
     "tanh",
+    python_scalars=True,
     numpy=fn("np.tanh"),
     numba=as_numpy,
     math=math_fn("math.tanh"),
@@ -240,6 +251,7 @@ unary(
 # relu'(0) = 0: the backward is a mask, read off the output (relu(x) > 0 iff x > 0)
 unary(
     "relu",
+    python_scalars=True,
     numpy=with_zero("np.maximum"),
     numba=as_numpy,
     math=lambda n, a, c: P.call("max", a[0], "0.0"),
@@ -266,6 +278,7 @@ unary(
 # arccos' use (1 - x) (1 + x), exact near |x| = 1 where 1 - x * x cancels
 unary(
     "arcsin",
+    python_scalars=True,
     numpy=fn("np.arcsin"),
     numba=as_numpy,
     math=math_fn("math.asin"),
@@ -277,6 +290,7 @@ unary(
 )
 unary(
     "arccos",
+    python_scalars=True,
     numpy=fn("np.arccos"),
     numba=as_numpy,
     math=math_fn("math.acos"),
@@ -288,6 +302,7 @@ unary(
 )
 unary(
     "arctan",
+    python_scalars=True,
     numpy=fn("np.arctan"),
     numba=as_numpy,
     math=math_fn("math.atan"),
@@ -299,6 +314,7 @@ unary(
 )
 unary(
     "sinh",
+    python_scalars=True,
     numpy=fn("np.sinh"),
     numba=as_numpy,
     math=math_fn("math.sinh"),
@@ -309,6 +325,7 @@ unary(
 )
 unary(
     "cosh",
+    python_scalars=True,
     numpy=fn("np.cosh"),
     numba=as_numpy,
     math=math_fn("math.cosh"),
@@ -321,6 +338,7 @@ unary(
 # is below 1e-154)
 unary(
     "arcsinh",
+    python_scalars=True,
     numpy=fn("np.arcsinh"),
     numba=as_numpy,
     math=math_fn("math.asinh"),
@@ -334,6 +352,7 @@ unary(
 # slope is infinite at 1, and it is nan below
 unary(
     "arccosh",
+    python_scalars=True,
     numpy=fn("np.arccosh"),
     numba=as_numpy,
     math=math_fn("math.acosh"),
@@ -346,6 +365,7 @@ unary(
 # arctanh' = 1 / ((1 - x) (1 + x)): poles at +-1, nan beyond
 unary(
     "arctanh",
+    python_scalars=True,
     numpy=fn("np.arctanh"),
     numba=as_numpy,
     math=math_fn("math.atanh"),
@@ -358,6 +378,7 @@ unary(
 # log2(x) = log(x) / log(2): the SymPy form, read back as that quotient
 unary(
     "log2",
+    python_scalars=True,
     numpy=fn("np.log2"),
     numba=as_numpy,
     math=math_fn("math.log2"),
@@ -368,6 +389,7 @@ unary(
 )
 unary(
     "log10",
+    python_scalars=True,
     numpy=fn("np.log10"),
     numba=as_numpy,
     math=math_fn("math.log10"),
@@ -379,6 +401,7 @@ unary(
 # sign(0) = 0; sign' = 0 everywhere (no adjoint: no gradient flows through it)
 unary(
     "sign",
+    python_scalars=True,
     numpy=fn("np.sign"),
     numba=as_numpy,
     math=helper("_sign_scalar"),

@@ -60,6 +60,7 @@ prim(
 prim(
     "guarded",
     guarded_shape,
+    python_scalars=True,
     spellings={NUMPY: lambda n, a, c: P.conditional(a[1], a[0], a[2])},
     batch=guarded_batch,
 )

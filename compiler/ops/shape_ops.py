@@ -264,6 +264,7 @@ prim(
 prim(
     "broadcast_to",
     broadcast_to_shape,
+    python_scalars=True,
     spellings={NUMPY: broadcast_to_emit, NUMBA: as_numpy},  # numba's np.broadcast_to
     tangent=linear_tangent,
     adjoint=lambda b, i, n, g: [unbroadcast(b, g, b.shape(n.args[0]))],
