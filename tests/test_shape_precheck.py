@@ -23,11 +23,13 @@ from gradc.core import printer
 from gradc.core.prim import PRIMS
 from gradc.core.shapes import dim_symbol
 from gradc.errors import FormulaError
-from gradc.frontend.calls import BUILTIN_CALLS
+from gradc.frontend.calls import BUILTIN_CALLS, NUMPY_CALLS
 from gradc.frontend.operand_shapes import (
     BINARY,
     ELEMENTWISE,
+    NONEMPTY,
     REDUCTIONS,
+    SAME_SHAPE,
     shape_mismatch,
 )
 from gradc.frontend.shape_reading import written
@@ -59,6 +61,17 @@ def test_the_elementwise_names_are_the_op_records():
     }
     assert set(ELEMENTWISE) == unary
     assert set(BINARY) | set(REDUCTIONS) <= set(BUILTIN_CALLS)
+
+
+def test_the_call_tables_are_the_op_records():
+    """The check's tables are data (the command line imports no op record); each is the
+    records' own: the two-input elementwise functions, the reductions that need an
+    element (``Prim.needs_nonempty``), and reductions of the reduction or norm form."""
+    binary = {k for k, p in PRIMS.items() if p.form == "binary" and p.elementwise}
+    assert set(BINARY) == binary
+    assert all(PRIMS[k].form in ("reduction", "norm") for k in REDUCTIONS)
+    assert set(NONEMPTY) == {k for k in REDUCTIONS if PRIMS[k].needs_nonempty}
+    assert set(SAME_SHAPE) <= set(BUILTIN_CALLS) | set(NUMPY_CALLS)
 
 
 @pytest.mark.parametrize("shape", [(), ("n",), ("n", 3), (1, "n", "d"), (2, 1)])
