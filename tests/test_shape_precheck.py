@@ -178,6 +178,21 @@ REPORTED = {
     "a-new-axis": H + "    return sum(x[:, None] * y[None, :] + W)\n",
     "a-new-axis-then-matmul": H + "    return sum(W @ y[:, None])\n",
     "an-element-keeps-nothing": H + "    return sum(W[0, 0] * x + y)\n",
+    "a-newaxis-by-name": H + "    return sum(x[np.newaxis, :] * W.T + y)\n",
+    "a-reversed-vector": H + "    return sum(x[::-1] * y)\n",
+    "a-slice-of-a-literal-size": (
+        "def f(a: Vector[5], b: Vector[3]) -> Scalar:\n    return sum(a[1:-1:2] * b)\n"
+    ),
+    "a-file-functions-argument": (
+        "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n"
+    ),
+    "a-fuse-helpers-argument-it-does-not-read-whole": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return clip(u, 0.0, 1.0)\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x * y))\n"
+    ),
+    "np-fabs-and-np-amax": H + "    return sum(np.fabs(x) * np.amax(W, axis=1) + y)\n",
+    "norm-by-position": H + "    return sum(norm(W, None, 0, True) * y)\n",
     "index-parameter-unread": (
         "def f(x: Vector[n], i: Index[n], y: Vector[m]) -> Scalar:\n"
         "    return sum(x - y)\n"
@@ -239,6 +254,24 @@ LEFT_TO_THE_FRONTEND = {
     "a-chained-comparison": H + "    return sum((0.0 < x < 1.0) * y)\n",
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
     "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
+    "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
+    "a-slice-of-no-element": (
+        "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[5:] + b)\n"
+    ),
+    "a-file-function-given-keywords": (
+        "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(u=x + y))\n"
+    ),
+    "a-file-function-defined-below": (
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n\n\n"
+        "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n"
+    ),
+    "a-sum-given-an-unknown-keyword": H + "    return sum(sum(x + y, foo=1))\n",
+    "a-sum-given-an-order": H + "    return sum(sum(x + y, ord=2))\n",
+    "np-average-with-weights": H + "    return sum(np.average(x + y, weights=x))\n",
+    "a-bare-fabs": H + "    return sum(fabs(x) + y)\n",
+    "norm-of-an-order-by-position": H + "    return sum(norm(W, 2, 1) + y)\n",
+    "norm-given-an-axis-twice": H + "    return sum(norm(W + y, None, 1, axis=1))\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"
     ),
@@ -249,7 +282,6 @@ LEFT_TO_THE_FRONTEND = {
         "def f(x: Vector[n], y: Vector[m], i: Index[k]) -> Scalar:\n"
         "    return sum(x[i] + y)\n"
     ),
-    "a-newaxis-by-name": H + "    return sum(x[:, np.newaxis] + W)\n",
     "in-a-loop": H + "    t = s\n    for k in range(3):\n        t = t * s\n"
     "    return sum(x + y) + t\n",
     "return-shape-differs-first": (
@@ -361,7 +393,7 @@ def test_the_generators_formulas_and_renamed_dimensions_as_the_frontend():
             if got is not None:
                 reported += 1
                 assert got == want, (seed, k, wrong)
-    assert reported > 0.75 * mismatched, (reported, mismatched)
+    assert reported > 0.9 * mismatched, (reported, mismatched)
 
 
 def test_the_command_line_reports_it_without_the_compiler(tmp_path):

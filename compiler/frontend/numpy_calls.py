@@ -17,6 +17,7 @@ from ..core.shapes import canon, format_shape, size
 from ..errors import ShapeError
 from ..ops.inverse import triangle
 from .arguments import arity, read_axis
+from .call_names import NUMPY_ALIASES
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int, is_int_literal
 from .loops import creation_shape
@@ -404,16 +405,6 @@ def axis_pairs(axes_node, scope, name: str, ndims: tuple) -> list:
     return list(zip(*sides))
 
 
-#: NumPy's other names of the language's functions (``np.amax`` is ``np.max``)
-ALIASES = {
-    "amax": "max",
-    "amin": "min",
-    "fabs": "abs",
-    "absolute": "abs",
-    "average": "mean",
-}
-
-
 def call_alias(node, scope, name):
     """``amax(x, axis=0)`` as ``max(x, axis=0)``: the call lowered as the function of
     the other name (``average`` without ``weights``: a weighted mean is written out)."""
@@ -424,7 +415,7 @@ def call_alias(node, scope, name):
                 f"average() with {k.arg}: write the weighted mean, "
                 "`sum(w * x, axis) / sum(w, axis)`",
             )
-    return BUILTIN_CALLS[ALIASES[name]](node, scope, ALIASES[name])
+    return BUILTIN_CALLS[NUMPY_ALIASES[name]](node, scope, NUMPY_ALIASES[name])
 
 
 NUMPY_CALLS.update(
@@ -451,6 +442,6 @@ NUMPY_CALLS.update(
         "tensordot": call_tensordot,
         "tril": call_triangle,
         "triu": call_triangle,
-        **dict.fromkeys(ALIASES, call_alias),
+        **dict.fromkeys(NUMPY_ALIASES, call_alias),
     }
 )

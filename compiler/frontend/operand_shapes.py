@@ -23,17 +23,21 @@ else, where the frontend may stop first for another reason. It reads:
   1-D and 2-D values) as ``@``, ``x.T``, ``transpose`` (with literal axes or none),
   ``swapaxes``, ``expand_dims`` and ``squeeze`` (literal axes), ``einsum`` with a
   literal spec (its sizes checked and worded as the record does), ``x[...]`` of whole
-  slices, int literals and ``None`` (``W[:, 0]``, ``v[:, None]``), and a call of a
-  ``@fuse`` function defined above whose body it reads whole (``Scalar`` in and out:
-  elementwise over its arguments, which broadcast as ``maximum``'s do);
+  slices (stepped by 1 or -1), slices of int literals on a literal size, int literals,
+  ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``, ``x[::-1]``), NumPy's other
+  names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a call of a ``@fuse``
+  function defined above whose body it reads whole (``Scalar`` in and out: elementwise
+  over its arguments, which broadcast as ``maximum``'s do);
 - statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
   final ``return``.
 
-It stops at a loop, any other index (a bounded slice, an index array, a Scalar's), any
-other call (the file's own functions too), an ``Index`` parameter read, a dimension
-written as an expression, and at a function whose signature, annotations or decorators
-(other than ``@wrt``) are not plain; a ``@fuse`` function is not checked on its own (the
-frontend lowers it where it is called).
+It also reads the arguments of a call of a function the file defines above (which the
+frontend lowers first), and stops after them unless it is a ``@fuse`` function read whole.
+It stops at a loop, any other index (a bounded slice of a name, an index array, a
+Scalar's), any other call, an ``Index`` parameter read, a dimension written as an
+expression, and at a function whose signature, annotations or decorators (other than
+``@wrt``) are not plain; a ``@fuse`` function is not checked on its own (the frontend
+lowers it where it is called).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from __future__ import annotations
 import ast
 
 from ..errors import FormulaError
-from .call_names import CALL_NAMES, called_name, plain_decorators
+from .call_names import CALL_NAMES, NUMPY_ALIASES, called_name, plain_decorators
 from .shape_reading import (
     Mismatch,
     Stop,
@@ -52,6 +56,7 @@ from .shape_reading import (
     indexed,
     literal_axes,
     literal_int,
+    norm_keywords,
     permutation,
     product_at,
     reduced,
@@ -92,9 +97,9 @@ ARITY = {
     **dict.fromkeys(BINARY | PRODUCTS, 2),
     "where": 3,
 }
-#: the key under which a function's scope holds the ``@fuse`` functions it may call (not
-#: an identifier, so no name of the formula's)
-FUSED = "@fuse"
+#: the key under which a function's scope holds the functions defined above it (not an
+#: identifier, so no name of the formula's)
+ABOVE = "@above"
 #: the comparisons the frontend reads (``conditions.COMPARES``)
 COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 #: the operators that broadcast their operands
@@ -118,7 +123,7 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         return None
     functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
     constants: set[str] = set()
-    fused: dict[str, int | None] = {}  # the @fuse functions above, and their arity
+    above: dict[str, tuple[int, bool]] = {}  # the functions above (see in_function)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name = constant_name(stmt)
@@ -130,40 +135,43 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
             return None
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
             # @fuse: lowered where it is called, elementwise over its arguments
-            fused[stmt.name] = elementwise_arity(stmt, constants, functions)
+            if plain_signature(stmt):
+                whole = elementwise(stmt, constants, functions)
+                above[stmt.name] = (len(stmt.args.args), whole)
             continue
-        found = in_function(stmt, src, constants, functions, fused)
+        found = in_function(stmt, src, constants, functions, above)
         if found is not False:
             return found
+        above[stmt.name] = (len(stmt.args.args), False)
     return None
 
 
-def elementwise_arity(fn: ast.FunctionDef, constants: set[str], functions: set[str]):
-    """The number of parameters of the ``@fuse`` function ``fn`` when the check reads it
-    whole: ``Scalar`` parameters and return, and a body of assignments and a ``return``
-    that ``statement`` and ``shape_of`` read; else None (a call of it stops the check)."""
-    if not plain_signature(fn) or len(fn.decorator_list) != 1:
-        return None
+def elementwise(fn: ast.FunctionDef, constants: set[str], functions: set[str]) -> bool:
+    """Whether the check reads the ``@fuse`` function ``fn`` whole: ``Scalar`` parameters
+    and return, and a body of assignments and a ``return`` that ``statement`` and
+    ``shape_of`` read (else a call of it stops the check after its arguments)."""
+    if len(fn.decorator_list) != 1:
+        return False
     params = [a.arg for a in fn.args.args]
     annotations = [a.annotation for a in fn.args.args] + [fn.returns]
     if not all(isinstance(t, ast.Name) and t.id == "Scalar" for t in annotations):
-        return None
+        return False
     if set(params) & (constants | functions | RESERVED):
-        return None
+        return False
     scope = {n: () for n in [*params, *constants, *CONSTANT_NAMES]}
     fixed = RESERVED | functions | constants
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     try:
         if not stmts or not all(statement(s, scope, fixed) for s in stmts[:-1]):
-            return None
+            return False
         last = stmts[-1]
         if not isinstance(last, ast.Return) or last.value is None:
-            return None
+            return False
         if depth(last) > MAX_DEPTH or shape_of(last.value, scope) != ():
-            return None
+            return False
     except (Stop, Mismatch):
-        return None
-    return len(params)
+        return False
+    return True
 
 
 def distinct_functions(body: list) -> bool:
@@ -199,11 +207,12 @@ def in_function(
     src: Source,
     constants: set[str],
     functions: set[str],
-    fused: dict,
+    above: dict,
 ):
     """The mismatch error in ``fn``'s body; None where the check stops; False when it
-    reads the whole body and finds none. ``fused``: the ``@fuse`` functions defined above
-    ``fn`` and their arity (``elementwise_arity``)."""
+    reads the whole body and finds none. ``above``: each function defined above ``fn``
+    (``@fuse`` or read whole), its number of parameters and whether the check reads it
+    as elementwise (``elementwise``)."""
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
         return None
@@ -213,7 +222,7 @@ def in_function(
     if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
         return None
     fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
-    scope[FUSED] = fused
+    scope[ABOVE] = above
     try:
         for s in stmts:
             if depth(s) > MAX_DEPTH:
@@ -356,7 +365,16 @@ def shape_of(node, scope: dict) -> tuple:
         return condition(node, scope)
     if not isinstance(node, ast.Call):
         raise Stop
-    return call_shape(node, called_name(node), scope)
+    return call_shape(node, read_name(node), scope)
+
+
+def read_name(node: ast.Call) -> str | None:
+    """The function ``node`` calls as the check reads it: ``called_name``'s, with NumPy's
+    other names taken as the language's (``np.fabs`` is ``abs``)."""
+    name = called_name(node)
+    if isinstance(node.func, ast.Attribute) and name in NUMPY_ALIASES:
+        return NUMPY_ALIASES[name]
+    return name
 
 
 def call_shape(node: ast.Call, name, scope: dict) -> tuple:
@@ -364,11 +382,20 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     args = node.args
     if any(isinstance(a, ast.Starred) for a in args):
         raise Stop
-    if name in REDUCTIONS and len(args) == 1:
+    if isinstance(node.func, ast.Name) and name in scope.get(ABOVE, {}):
+        return helper_call(node, scope)
+    if name in REDUCTIONS and (len(args) == 1 or name == "norm" and args):
+        if {k.arg for k in node.keywords} - {
+            "axis",
+            "keepdims",
+            name == "norm" and "ord",
+        }:
+            raise Stop  # the frontend's error comes before it reads the arguments
+        keywords = norm_keywords(node) if name == "norm" else node.keywords
         shape = shape_of(args[0], scope)
         if name in NONEMPTY and 0 in shape:
             raise Stop
-        return reduced(shape, node.keywords)
+        return reduced(shape, keywords)
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
     if name in ("expand_dims", "squeeze"):
@@ -378,9 +405,6 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return einsum_at(node, spec, operands(args[1:], scope))
     if node.keywords:
         raise Stop
-    fused = scope.get(FUSED, {})
-    if name in fused and fused[name] == len(args):  # elementwise, as BINARY
-        return broadcast_at(node, operands(args, scope))
     if ARITY.get(name) != len(args):
         raise Stop  # read no argument of a call it does not read
     if name == "where":
@@ -399,6 +423,20 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if len(shapes[0]) < RANK_AT_LEAST.get(name, 0):
         raise Stop  # the frontend's error (tril of a vector, softmax of a Scalar)
     return shapes[0]  # ELEMENTWISE, SAME_SHAPE
+
+
+def helper_call(node: ast.Call, scope: dict) -> tuple:
+    """The shape of a call of a function defined above, whose arguments the frontend
+    lowers first: a ``@fuse`` function read whole is elementwise (its arguments broadcast
+    as ``maximum``'s do); Stop after the arguments of any other (the frontend binds its
+    dimensions) and at a call with keywords or another number of arguments."""
+    arity, whole = scope[ABOVE][node.func.id]
+    if node.keywords or arity != len(node.args):
+        raise Stop
+    shapes = operands(node.args, scope)
+    if not whole:
+        raise Stop
+    return broadcast_at(node, shapes)
 
 
 def permuted(node: ast.Call, name: str, scope: dict) -> tuple:

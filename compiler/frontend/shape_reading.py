@@ -132,30 +132,51 @@ def product_at(node, left: tuple, right: tuple) -> tuple:
 
 def indexed(shape: tuple, index) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
-    each item is a whole slice ``:`` (keeps its axis), an int literal (drops it) or
-    ``None`` (a new axis of 1); Stop at any other item, at more items than axes and at a
-    literal index outside a literal size (errors of the frontend's own), and at an index
-    of a Scalar."""
+    each item is a slice (``sliced``), an int literal (drops its axis) or ``None`` or
+    ``np.newaxis`` (a new axis of 1); Stop at any other item, at more items than axes and
+    at a literal index outside a literal size (errors of the frontend's own), and at an
+    index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     if not items or not shape:
         raise Stop
     out, k = [], 0
     for it in items:
-        if isinstance(it, ast.Constant) and it.value is None:
+        if new_axis(it):
             out.append(1)
             continue
         if k == len(shape):
             raise Stop
         if isinstance(it, ast.Slice):
-            if it.lower or it.upper or it.step:
-                raise Stop
-            out.append(shape[k])
+            out.append(sliced(shape[k], it))
         elif isinstance(shape[k], int) and not -shape[k] <= literal_int(it) < shape[k]:
             raise Stop
         else:
             literal_int(it)
         k += 1
     return tuple(out) + tuple(shape[k:])
+
+
+def new_axis(node) -> bool:
+    """Whether an index item is ``None``, ``np.newaxis`` or ``numpy.newaxis``."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return node.attr == "newaxis" and node.value.id in ("np", "numpy")
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def sliced(size, item: ast.Slice):
+    """The length of an axis of ``size`` cut by the slice ``item``: the axis itself for
+    ``:``, ``::1`` and ``::-1``, and NumPy's length for bounds and step of int literals on
+    a literal size (``slice_length``); Stop at any other slice, and at one of no element
+    or a literal past 2**31 (the frontend's errors, or a size it words)."""
+    parts = [item.lower, item.upper, item.step]
+    values = [None if v is None else literal_int(v) for v in parts]
+    if any(v is not None and abs(v) >= 2**31 for v in values) or values[2] == 0:
+        raise Stop
+    if values[:2] == [None, None] and values[2] in (None, 1, -1):
+        return size
+    if not isinstance(size, int) or not len(range(size)[slice(*values)]):
+        raise Stop
+    return len(range(size)[slice(*values)])
 
 
 def reduced(shape: tuple, keywords: list) -> tuple:
@@ -183,6 +204,26 @@ def reduced(shape: tuple, keywords: list) -> tuple:
         except ShapeError:
             raise Stop from None
     return reduce_shape(shape, axes, keep.value)
+
+
+def norm_keywords(node: ast.Call) -> list:
+    """The keywords of ``norm(x, ord, axis, keepdims)`` with those given by position
+    (``np.linalg.norm``'s order) among them, and an ``ord`` of None left out (the 2-norm,
+    as without it; ``reduced`` stops at another); Stop at one given twice or more than
+    four arguments (the frontend's error)."""
+    if len(node.args) > 4:
+        raise Stop
+    names = ("ord", "axis", "keepdims")
+    given = [ast.keyword(arg=a, value=v) for a, v in zip(names, node.args[1:])]
+    given += node.keywords
+    if len({k.arg for k in given}) != len(given):
+        raise Stop
+    return [
+        k
+        for k in given
+        if k.arg != "ord"
+        or not (isinstance(k.value, ast.Constant) and k.value.value is None)
+    ]
 
 
 def literal_int(node) -> int:
