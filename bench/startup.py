@@ -38,6 +38,11 @@ MATMUL = "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W @ y)
 INDEXED = (
     "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(W[:, 0] + y)\n"
 )
+#: a mismatch inside the argument of the file's own function (read early since 2026-12-03)
+HELPER = (
+    "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n"
+)
 #: a shape error the syntax-tree check does not read (a bounded slice): the compiler's
 SLICED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:] + y)\n"
 
@@ -49,6 +54,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "shapes.grad").write_text(SHAPES)
     (tmp / "matmul.grad").write_text(MATMUL)
     (tmp / "indexed.grad").write_text(INDEXED)
+    (tmp / "helper.grad").write_text(HELPER)
     (tmp / "sliced.grad").write_text(SLICED)
     return {
         "python -c pass": [],
@@ -59,6 +65,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "shape mismatch": ["compile", str(tmp / "shapes.grad")],
         "matmul mismatch": ["compile", str(tmp / "matmul.grad")],
         "indexed mismatch": ["compile", str(tmp / "indexed.grad")],
+        "helper mismatch": ["compile", str(tmp / "helper.grad")],
         "sliced mismatch": ["compile", str(tmp / "sliced.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
