@@ -222,6 +222,27 @@ def test_slice_on_symbolic_dim_is_numpy_or_refused(text, ref, least):
                 mod.f_grad(rand(size))
 
 
+CROSSED_SLICES = [
+    ("sum(x[3:1]) + sum(x * x)", lambda x: np.sum(x[3:1]) + np.sum(x * x)),
+    ("sum(sin(x[-1:-3])) + sum(x)", lambda x: np.sum(np.sin(x[-1:-3])) + np.sum(x)),
+    (
+        "sum(x[1:3:-1] * 2.0) + sum(cos(x))",
+        lambda x: np.sum(x[1:3:-1] * 2.0) + np.sum(np.cos(x)),
+    ),
+    ("sum(x[4:2:2]) + sum(x ** 3)", lambda x: np.sum(x[4:2:2]) + np.sum(x**3)),
+]
+
+
+@pytest.mark.parametrize("text, ref", CROSSED_SLICES)
+def test_slice_whose_bounds_cross_is_empty_for_every_size(text, ref):
+    """Int bounds whose stop is at or before the start (in the step's direction) select
+    no element whatever the size, as in NumPy (the compiler used to fail with a
+    traceback, taking the length as negative)."""
+    src = f"def f(x: Vector[n]) -> Scalar:\n    return {text}\n"
+    for size in (0, 1, 2, 5):
+        check(src, ref, rand(size))
+
+
 def test_slice_times_fixed_vector_refuses_short_input():
     src = "def f(x: Vector[n], w: Vector[3]) -> Scalar:\n    return sum(x[0:3] * w)\n"
     check(src, lambda x, w: np.sum(x[0:3] * w), rand(5), rand(3))

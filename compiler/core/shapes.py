@@ -77,12 +77,15 @@ def slice_length(n, start, stop, step):
 
     Exact (NumPy's clamping) when ``n`` and the bounds are ints. Otherwise the length NumPy
     gives whenever ``slice_requirements`` hold (the emitted input checks see to that),
-    as integer arithmetic: ``floor((n + 1) / 2)`` for ``[::2]``, printed ``(n + 1) // 2``.
+    as integer arithmetic: ``floor((n + 1) / 2)`` for ``[::2]``, printed ``(n + 1) // 2``;
+    0 where the bounds cross for every ``n`` (``x[3:1]``, ``x[-1:-3]``: ``crossed``).
     """
     if isinstance(n, int) and all(
         isinstance(v, (int, type(None))) for v in (start, stop)
     ):
         return len(range(n)[slice(start, stop, step)])
+    if crossed(n, start, stop, step):
+        return 0
     first, end, k = slice_ends(n, start, stop, step)
     span = end - first if k > 0 else first - end
     return canon(
@@ -90,6 +93,18 @@ def slice_length(n, start, stop, step):
         if abs(k) == 1
         else sympy.floor((span + abs(k) - 1) / sympy.Integer(abs(k)))
     )
+
+
+def crossed(n, start, stop, step) -> bool:
+    """Whether the slice's int bounds have its stop at or before its start (in the step's
+    direction) by a constant, so that NumPy's clamping keeps both in that order and the
+    slice is empty for every ``n`` (``x[3:1]``, ``x[-1:-3]``, ``x[1:3:-1]``; not a bound
+    computed from sizes, which NumPy would count from the end where it is negative)."""
+    if not all(isinstance(v, (int, type(None))) for v in (start, stop)):
+        return False
+    first, end, k = slice_ends(n, start, stop, step)
+    span = canon(sympy.Integer(0) + (end - first if k > 0 else first - end))
+    return isinstance(span, int) and span <= 0
 
 
 def slice_ends(n, start, stop, step) -> tuple:
@@ -116,6 +131,8 @@ def slice_requirements(n, start, stop, step) -> list:
         isinstance(v, (int, type(None))) for v in (start, stop)
     ):
         return []
+    if crossed(n, start, stop, step):
+        return []  # empty whatever NumPy clamps
     first, end, k = slice_ends(n, start, stop, step)
     if k > 0:
         needs = [first, end - first, n - end]
