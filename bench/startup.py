@@ -43,8 +43,10 @@ HELPER = (
     "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
     "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n"
 )
-#: a shape error the syntax-tree check does not read (a bounded slice): the compiler's
+#: a mismatch after a bounded slice (``n - 1`` and ``m``; read early since 2026-12-03)
 SLICED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:] + y)\n"
+#: a shape error the syntax-tree check does not read (a stepped slice): the compiler's
+STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] + y)\n"
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -56,6 +58,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "indexed.grad").write_text(INDEXED)
     (tmp / "helper.grad").write_text(HELPER)
     (tmp / "sliced.grad").write_text(SLICED)
+    (tmp / "stepped.grad").write_text(STEPPED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -67,6 +70,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "indexed mismatch": ["compile", str(tmp / "indexed.grad")],
         "helper mismatch": ["compile", str(tmp / "helper.grad")],
         "sliced mismatch": ["compile", str(tmp / "sliced.grad")],
+        "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

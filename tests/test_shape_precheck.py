@@ -192,6 +192,10 @@ REPORTED = {
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x * y))\n"
     ),
     "np-fabs-and-np-amax": H + "    return sum(np.fabs(x) * np.amax(W, axis=1) + y)\n",
+    "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
+    "slices-that-differ": H + "    return sum(x[1:] * x[:-2])\n",
+    "slices-from-the-end": H + "    return sum(x[-3:-1] + y)\n",
+    "a-slice-of-the-start": H + "    return sum(W[:3, 1:] * y)\n",
     "norm-by-position": H + "    return sum(norm(W, None, 0, True) * y)\n",
     "index-parameter-unread": (
         "def f(x: Vector[n], i: Index[n], y: Vector[m]) -> Scalar:\n"
@@ -253,7 +257,9 @@ LEFT_TO_THE_FRONTEND = {
     "squeeze-of-names": H + "    return sum(np.squeeze(W) + y)\n",
     "a-chained-comparison": H + "    return sum((0.0 < x < 1.0) * y)\n",
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
-    "a-bounded-slice": H + "    return sum(x[1:] + y)\n",
+    "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
+    "a-crossed-slice": H + "    return sum(x[3:1] + y)\n",
+    "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
     "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
     "a-slice-of-no-element": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[5:] + b)\n"

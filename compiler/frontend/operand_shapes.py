@@ -23,7 +23,7 @@ else, where the frontend may stop first for another reason. It reads:
   1-D and 2-D values) as ``@``, ``x.T``, ``transpose`` (with literal axes or none),
   ``swapaxes``, ``expand_dims`` and ``squeeze`` (literal axes), ``einsum`` with a
   literal spec (its sizes checked and worded as the record does), ``x[...]`` of whole
-  slices (stepped by 1 or -1), slices of int literals on a literal size, int literals,
+  slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``), int literals,
   ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``, ``x[::-1]``), NumPy's other
   names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a call of a ``@fuse``
   function defined above whose body it reads whole (``Scalar`` in and out: elementwise
@@ -33,8 +33,8 @@ else, where the frontend may stop first for another reason. It reads:
 
 It also reads the arguments of a call of a function the file defines above (which the
 frontend lowers first), and stops after them unless it is a ``@fuse`` function read whole.
-It stops at a loop, any other index (a bounded slice of a name, an index array, a
-Scalar's), any other call, an ``Index`` parameter read, a dimension written as an
+It stops at a loop, any other index (a stepped slice, a slice of a cut axis, an index
+array, a Scalar's), any other call, an ``Index`` parameter read, a dimension written as an
 expression, and at a function whose signature, annotations or decorators (other than
 ``@wrt``) are not plain; a ``@fuse`` function is not checked on its own (the frontend
 lowers it where it is called).

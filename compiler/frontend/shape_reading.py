@@ -165,18 +165,44 @@ def new_axis(node) -> bool:
 
 def sliced(size, item: ast.Slice):
     """The length of an axis of ``size`` cut by the slice ``item``: the axis itself for
-    ``:``, ``::1`` and ``::-1``, and NumPy's length for bounds and step of int literals on
-    a literal size (``slice_length``); Stop at any other slice, and at one of no element
-    or a literal past 2**31 (the frontend's errors, or a size it words)."""
+    ``:``, ``::1`` and ``::-1``; NumPy's length for bounds and step of int literals on a
+    literal size; ``bounded`` for int bounds on a named size. Stop at any other slice,
+    and at one of no element or a literal past 2**31 (the frontend's errors, or a size
+    it words)."""
     parts = [item.lower, item.upper, item.step]
     values = [None if v is None else literal_int(v) for v in parts]
     if any(v is not None and abs(v) >= 2**31 for v in values) or values[2] == 0:
         raise Stop
     if values[:2] == [None, None] and values[2] in (None, 1, -1):
         return size
-    if not isinstance(size, int) or not len(range(size)[slice(*values)]):
+    if not isinstance(size, int):
+        return bounded(size, values[0], values[1], values[2])
+    if not len(range(size)[slice(*values)]):
         raise Stop
     return len(range(size)[slice(*values)])
+
+
+def bounded(name, start, stop, step):
+    """The length of ``x[start:stop]`` (int bounds, step 1) along an axis named ``name``,
+    as ``slice_length`` gives and the frontend writes it: ``n - k`` where the slice
+    keeps all but k (``x[1:]``, ``x[:-1]``, ``x[1:-1]``), an int where both bounds count
+    from one end (``x[:3]``, ``x[-3:]``); Stop at a step, an axis already cut (a size that
+    is not a name) and a slice that may be empty for every size (``x[3:1]``)."""
+    if step not in (None, 1) or not name.isidentifier():
+        raise Stop
+    first = start or 0
+    if first >= 0 and (stop is None or stop < 0):  # from the start to the end, less k
+        k = first - (stop or 0)
+        return name if k == 0 else f"{name} - {k}"
+    if first < 0 and (stop is None or stop < 0):  # both from the end
+        length = (stop or 0) - first
+    elif first >= 0 and stop >= 0:  # both from the start
+        length = stop - first
+    else:
+        raise Stop
+    if length <= 0:
+        raise Stop
+    return length
 
 
 def reduced(shape: tuple, keywords: list) -> tuple:
