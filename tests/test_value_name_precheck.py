@@ -116,6 +116,7 @@ LEFT_TO_THE_FRONTEND = {
     "conditional-expression": H + "    return w if q > 0 else w\n",
     "unsupported-statement-first": H + "    if w > 0:\n        w = 1\n    return qq\n",
     "no-return": H + "    y = qq\n",
+    "a-bare-return-first": H + "    return\n    return qq\n",
     "fuse-body": "@fuse\ndef g(x):\n    return qq * x\n\n\n" + H + "    return w\n",
     "bad-loop": H + "    for t in enumerate(x):\n        w = qq\n    return w\n",
     "a-function-as-value": H + "    return sum(x) * exp\n",
@@ -142,6 +143,17 @@ LEFT_TO_THE_FRONTEND = {
 @pytest.mark.parametrize("key", sorted(LEFT_TO_THE_FRONTEND))
 def test_precheck_leaves_other_first_errors_to_the_frontend(key):
     assert precheck_report(LEFT_TO_THE_FRONTEND[key]) is None
+
+
+def test_a_bare_return_before_the_last_is_the_frontends_located_error():
+    """The parser fuzz found the check failing (AttributeError) on a ``return`` without a
+    value that is not the last statement; the compiler reports it, located."""
+    text = H + "    y = w * 2.0\n    return\n    return y + qq\n"
+    with pytest.raises(FormulaError) as info:
+        gradc.compile_source(text, filename="f.grad")
+    assert info.value.report().startswith(
+        "f.grad:3:5: error: 'return' must be the last"
+    )
 
 
 def formula_files() -> list[Path]:

@@ -126,6 +126,8 @@ def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
             found = in_statements(s.body, src, known, hints | {s.target.id}, defs)
+        elif isinstance(s, ast.Return) and s.value is None:
+            return None  # a bare return: the frontend's error
         elif isinstance(s, ast.Return) or plain_assignment(s):
             found = in_value(s.value, src, known, hints, defs)
         else:
