@@ -10,6 +10,7 @@ from ..core.shapes import canon
 from .calls import call_name
 from .dimensions import dim_expression, index_int, is_int_literal
 from .scope import Scope, emit, expr, float_value
+from .shape_reading import new_axis
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:
@@ -83,18 +84,6 @@ def arange_in_bounds(src: tuple, spec: tuple, arrays: list, items: list, scope) 
         axis += e[0] != "n"
 
 
-def is_new_axis(node) -> bool:
-    """Whether an index item is ``None`` or NumPy's name for it, ``np.newaxis``."""
-    if isinstance(node, ast.Constant):
-        return node.value is None
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "newaxis"
-        and isinstance(node.value, ast.Name)
-        and node.value.id in ("np", "numpy")
-    )
-
-
 def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[int]]:
     """The ``index`` spec of a subscript and the integer arrays its ``a`` items point at;
     an expression of loop variables and dimensions (``t - 1``) is an integer item."""
@@ -106,7 +95,7 @@ def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[
             spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
             if spec[-1][3] == 0:
                 raise scope.src.error(it, "slice step cannot be zero")
-        elif is_new_axis(it):
+        elif new_axis(it):
             spec.append(("n",))
         elif is_int_literal(it):
             spec.append(("i", index_int(it, scope, False)))

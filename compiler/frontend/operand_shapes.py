@@ -385,11 +385,10 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if isinstance(node.func, ast.Name) and name in scope.get(ABOVE, {}):
         return helper_call(node, scope)
     if name in REDUCTIONS and (len(args) == 1 or name == "norm" and args):
-        if {k.arg for k in node.keywords} - {
-            "axis",
-            "keepdims",
-            name == "norm" and "ord",
-        }:
+        allowed = (
+            {"axis", "keepdims", "ord"} if name == "norm" else {"axis", "keepdims"}
+        )
+        if {k.arg for k in node.keywords} - allowed:
             raise Stop  # the frontend's error comes before it reads the arguments
         keywords = norm_keywords(node) if name == "norm" else node.keywords
         shape = shape_of(args[0], scope)
