@@ -533,6 +533,48 @@ def test_a_loop_that_runs_no_iteration():
     assert_fd_close([m.f_grad(x)], central_diff_grad(m.f, [x], [0]))
 
 
+MASK_CARRIED = (
+    "@wrt(k, x0)\n"
+    "def f(k: Scalar, x0: Scalar, v0: Scalar, observed: Vector[T]) -> Scalar:\n"
+    "    x = x0\n"
+    "    v = v0\n"
+    "    xs = zeros((T,))\n"
+    "    for t in range(T):\n"
+    "        x = x + 0.05 * v\n"
+    "        v = v == 0.05 * k\n"
+    "        xs[t] = x\n"
+    "    return sum((xs - observed) ** 2)\n"
+)
+
+
+def mask_carried(k, x0, v0, observed):
+    """MASK_CARRIED in NumPy."""
+    x, v, xs = x0, v0, np.zeros(len(observed))
+    for t in range(len(observed)):
+        x = x + 0.05 * v
+        v = float(v == 0.05 * k)
+        xs[t] = x
+    return np.sum((xs - observed) ** 2)
+
+
+@pytest.mark.parametrize("wrt", ["k", "k, x0"])
+def test_a_carried_value_that_only_a_comparison_reaches(wrt):
+    """A differentiated input that reaches the loop only through a comparison (``v = v ==
+    0.05 * k``, a 0/1 mask) gives no carried value a gradient: the gradient with respect
+    to it is 0, and x0's flows as usual. (The parser fuzz found the loop's adjoint failing
+    with ``max() arg is an empty sequence`` when no carried value was active.)"""
+    text = MASK_CARRIED.replace("@wrt(k, x0)", f"@wrt({wrt})")
+    m = gradc.load_source(text)
+    observed = np.array([0.3, -0.2, 0.5, 0.1])
+    args = (0.7, 0.4, 1.3, observed)
+    value, grads = m.f_value_and_grad(*args)
+    assert value == pytest.approx(mask_carried(*args), rel=1e-14)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    wanted = [0, 1][: len(grads)]
+    assert_fd_close(list(grads), central_diff_grad(mask_carried, list(args), wanted))
+    assert grads[0] == 0.0
+
+
 LOOP_READS = (
     "def f(x: Vector[n], M: Matrix[m, k], y: Vector[T]) -> Scalar:\n"
     "    h = 0.0\n"
