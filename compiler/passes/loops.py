@@ -189,8 +189,8 @@ def loop_adjoint(b: Builder, i: int, node, gs: dict[int, int]) -> list:
     given = {p for p, a in zip(params, node.args) if a in outer_active}
     active = body_active(body, given)
     live = [k for k, p in enumerate(body.carried) if p in active]
-    if not live:
-        return [None] * len(node.args)  # no carried value depends on a differentiated input
+    if not live:  # no carried value depends on a differentiated input: no gradient
+        return [None] * len(node.args)
     bb = Builder(list(body.nodes), rewrite=make_rewriter(fuse=False))
     bb.active = active
     outs = [body.outs[k] for k in live]
