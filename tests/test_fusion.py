@@ -435,3 +435,31 @@ def test_tanh_of_a_sum_gradient_by_finite_differences():
             fd = (mod.f(0.4, -0.8, x3 + h) - mod.f(0.4, -0.8, x3 - h)) / (2 * h)
             assert g[0] == 0.0 and g[1] == 0.0
             assert abs(g[2] - fd) <= 1e-7 * max(1.0, abs(fd)), (fuse, x3, g, fd)
+
+
+def test_a_large_integer_power_is_neither_expanded_nor_simplified():
+    """The parser fuzz's ``(x[1:] - x[:-1] ** 2) ** 21_000`` compiled for minutes: SymPy's
+    ``expand`` multiplies a power of a sum out term by term (``body.small_powers``).
+    Above ``MAX_EXPANDED_POWER`` the local gradient is taken as differentiated (and
+    factored); value and gradient match NumPy and the derivative written by hand, at
+    points where every base is near 1 so that the 2001st power stays finite."""
+    a0, a1 = sympy.symbols("a0 a1")
+    assert body.small_powers((a0 - a1**2) ** body.MAX_EXPANDED_POWER)
+    assert not body.small_powers(2 * (a0 - a1**2) ** (body.MAX_EXPANDED_POWER + 1))
+    text = (
+        "def f(x: Vector[n]) -> Scalar:\n"
+        "    return sum((x[1:] - x[:-1] ** 2) ** 2001 + (1 - x[:-1]) ** 2)\n"
+    )
+    x = [0.3]
+    for step in (1.0001, 0.9999, 1.00005, 0.99995):
+        x.append(x[-1] ** 2 + step)
+    x = np.array(x)
+    r = x[1:] - x[:-1] ** 2
+    value = np.sum(r**2001 + (1 - x[:-1]) ** 2)
+    grad = np.zeros_like(x)
+    grad[1:] += 2001 * r**2000
+    grad[:-1] += 2001 * r**2000 * (-2 * x[:-1]) - 2 * (1 - x[:-1])
+    for fuse in (True, False):
+        got_value, got_grad = load_source(text, fuse=fuse).f_value_and_grad(x)
+        np.testing.assert_allclose(got_value, value, rtol=1e-12)
+        np.testing.assert_allclose(got_grad, grad, rtol=1e-12, atol=1e-12)

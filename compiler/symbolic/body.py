@@ -89,9 +89,11 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
         lambda e: isinstance(e, sigmoid) and e.args[0].could_extract_minus_sign(),
         lambda e: 1 - sigmoid(-e.args[0]),
     )
-    candidates = [d, sympy.factor_terms(d), sympy.expand(flipped)]
-    if sympy.count_ops(d) <= simplify_budget(d):
-        candidates.append(simplified(d))
+    candidates = [d, sympy.factor_terms(d)]
+    if small_powers(d):
+        candidates.append(sympy.expand(flipped))
+        if sympy.count_ops(d) <= simplify_budget(d):
+            candidates.append(simplified(d))
     if f.free_symbols and not f.is_Symbol:
         candidates += [c.subs(f, OUT) for c in list(candidates)]
         candidates += [sympy.factor_terms(c) for c in list(candidates)]
@@ -124,6 +126,8 @@ def local_gradient(body: tuple, nargs: int, k: int) -> tuple[sympy.Expr, bool]:
 # in a deep SymPy chain), so the budget there is smaller.
 SIMPLIFY_OPS = 25
 SIMPLIFY_OPS_TRIG = 12
+#: the largest integer exponent of a local gradient that is expanded or simplified
+MAX_EXPANDED_POWER = 8
 
 
 def simplified(d: sympy.Expr) -> sympy.Expr:
@@ -149,6 +153,17 @@ TRIG_LIKE = (
     sympy.functions.elementary.trigonometric.TrigonometricFunction,
     sympy.functions.elementary.hyperbolic.HyperbolicFunction,
 )
+
+
+def small_powers(d) -> bool:
+    """Whether every integer exponent in ``d`` is at most ``MAX_EXPANDED_POWER`` in size,
+    so that ``local_gradient`` may expand and simplify it: ``expand`` multiplies a power
+    of a sum out term by term, ``(a0 - a1**2 + a2) ** k`` in about k**2 / 50 ms, and the
+    parser fuzz's ``(x[1:] - x[:-1] ** 2) ** 21_000`` compiled for minutes."""
+    return all(
+        not (p.exp.is_Integer and abs(p.exp) > MAX_EXPANDED_POWER)
+        for p in d.atoms(sympy.Pow)
+    )
 
 
 def simplify_budget(d) -> int:
