@@ -644,3 +644,23 @@ def test_a_loop_over_its_own_axis_needs_no_check():
         "    return h\n"
     )
     assert "an index in a loop" not in gradc.compile_source(text)
+
+
+@pytest.mark.parametrize("target", ["None[t]", "x.T[t]", "None[t] +", "f(x)[t]"])
+def test_an_item_assigned_into_what_is_not_a_name_in_a_loop(target):
+    """``None[:, t, :] = h`` in a loop body (a parser-fuzz mutant of the RNN example)
+    failed with AttributeError in the check of the loop's reads; the statement's own
+    located error comes instead."""
+    op = "+=" if target.endswith("+") else "="
+    text = (
+        "def f(x: Vector[T], h0: Scalar) -> Scalar:\n"
+        "    h = h0\n"
+        "    hs = zeros((T,))\n"
+        "    for t in range(T):\n"
+        "        h = h * 0.5 + x[t]\n"
+        f"        {target.rstrip(' +')} {op} h\n"
+        "    return sum(hs)\n"
+    )
+    with pytest.raises(gradc.FormulaError) as info:
+        gradc.compile_source(text, filename="f.grad")
+    assert info.value.report().startswith("f.grad:6:9: error: ")

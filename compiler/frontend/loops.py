@@ -63,7 +63,9 @@ def check_reads(body: list, assigned: list[str], env, src: Source) -> None:
             isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
         ):
             t = stmt.target if isinstance(stmt, ast.AugAssign) else stmt.targets[0]
-            reads.append(t.value if isinstance(t, ast.Subscript) else t)
+            t = t.value if isinstance(t, ast.Subscript) else t
+            if isinstance(t, ast.Name):  # another target is the statement's error
+                reads.append(t)
         for n in reads:
             if n.id in assigned and n.id not in done and n.id not in env:
                 raise src.error(
