@@ -390,6 +390,47 @@ def test_missing_input_exits_2(project):
     assert "formulas/nope.grad" in proc.stderr
 
 
+# A compile whose compiler raises what no check of the input raised (a stand-in for a bug:
+# the loop-adjoint crash printed "gradc: error: max() arg is an empty sequence", exit 2)
+BROKEN_COMPILER = """\
+import sys
+sys.path.insert(0, {root!r})
+import cli
+cli.use_checkout()
+import gradc.cli.compile
+
+
+def broken(*args, **kwargs):
+    raise {error}
+
+
+gradc.cli.compile.compile_file = broken
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize(
+    "error", ['ValueError("max() arg is an empty sequence")', 'AttributeError("x")']
+)
+def test_an_error_inside_gradc_is_reported_as_a_bug_exit_70(project, error):
+    script = BROKEN_COMPILER.format(root=str(ROOT), error=error)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "compile", "formulas/a.grad"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 70, proc.stderr
+    name, message = error.split("(", 1)
+    last = proc.stderr.rstrip("\n").splitlines()[-2:]
+    assert last[0] == f"gradc: internal error: {name}: {message[1:-2]}", last
+    assert "a bug in gradc, not in the input; please report it" in last[1]
+    assert "Traceback" in proc.stderr  # what the report needs
+    assert "gradc: error:" not in proc.stderr  # not dressed as the user's mistake
+    assert proc.stdout == ""
+
+
 # ---------------------------------------------------------------- pre-commit
 
 

@@ -1,9 +1,14 @@
-"""The errors of a bad command line (reported as ``gradc: error:``, exit 2), and the
-checks of ``gradc compile``'s options (made before any file is read)."""
+"""The errors of a bad command line (reported as ``gradc: error:``, exit 2), the report
+of an error inside gradc (exit 70), and the checks of ``gradc compile``'s options (made
+before any file is read)."""
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
+
+#: the exit status of an error inside gradc, not in its input (sysexits.h's EX_SOFTWARE)
+INTERNAL_ERROR = 70
 
 
 class InputError(ValueError):
@@ -12,6 +17,17 @@ class InputError(ValueError):
 
 class UsageError(Exception):
     """A bad command line or file operation: reported, exit 2."""
+
+
+def internal_report(exc: BaseException) -> str:
+    """The report of an exception no check of the input raised (a bug in gradc): its
+    traceback, then a last line that says whose fault it is and what to send."""
+    trace = "".join(traceback.format_exception(exc)).rstrip("\n")
+    return (
+        f"{trace}\ngradc: internal error: {type(exc).__name__}: {exc}\n"
+        "gradc: this is a bug in gradc, not in the input; please report it with the "
+        "formula file and the command line"
+    )
 
 
 def compile_usage(args) -> None:

@@ -9,7 +9,8 @@ first formula file with ``ast`` alone. So ``gradc --help`` and a ``FILE:LINE:COL
 syntax error take a few tens of milliseconds (bench/README.md, start-up).
 
 Exit codes: 0 success; 1 a check failed or an output is stale; 2 bad input
-(``FILE:LINE:COL: error:`` with the line quoted, never a traceback).
+(``FILE:LINE:COL: error:`` with the line quoted, never a traceback); 70 an error inside
+gradc (its traceback, and a line saying it is a bug to report).
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from ..frontend.operand_shapes import shape_mismatch
 from ..frontend.source import decode, read_python
 from ..frontend.value_names import unknown_names
 from ..lazy import resolve
-from .errors import UsageError, compile_usage
+from .errors import (
+    INTERNAL_ERROR,
+    InputError,
+    UsageError,
+    compile_usage,
+    internal_report,
+)
 from .files import read_source
 from .tolerances import CHECK_EPILOG
 
@@ -117,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_tool_commands(subparsers) -> None:
     """Register ``check``, ``graph`` and ``explain`` on the ``gradc`` argument parser
-    (a bad value they find is an ``InputError``, a ValueError: exit 2)."""
+    (a bad value they find is an ``InputError``: exit 2)."""
     p = subparsers.add_parser(
         "check",
         help="compare every gradient with central finite differences",
@@ -177,7 +184,7 @@ def common_point_args(p) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line ``argv``; return the exit status (0, 1, 2 or 130)."""
+    """Run the command line ``argv``; return the exit status (0, 1, 2, 70 or 130)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     except FormulaError as exc:
         print(exc.report(), file=sys.stderr)
         return 2
-    except (UsageError, ValueError) as exc:
+    except (UsageError, InputError) as exc:
         print(f"gradc: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -194,6 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # no check of the input raised it: a bug in gradc
+        print(internal_report(exc), file=sys.stderr)
+        return INTERNAL_ERROR
 
 
 if __name__ == "__main__":
