@@ -461,3 +461,45 @@ def test_convolution_and_pooling_second_order(fuse):
     assert S.check_jvp(net, "convnet_loss", args, wrt, dirs, value, dd) is None
     why = S.check_hvp(net, "convnet_loss", args, wrt, rng)
     assert why is None, why
+
+
+# A sum of an indexed part with a constant local gradient: its adjoint adds a scalar into
+# the part (``d_x[1:] += -2.0 * g``, NumPy broadcasting it). Batched for ``f_hessian``, the
+# scalar became one value per tangent, (k,), added into (k, len): a ValueError at run
+# time (a named size) or in the scalar build's compile (a literal one), for every part but
+# the whole vector; the language oracle's empty-slice family found it (x[2:2], seed 983).
+PART_HESSIAN = """\
+def f(x: Vector[{dim}]) -> Scalar:
+    s = sum(-(x[{part}]) * 2.0) + sum(x * x)
+    return s * s
+"""
+PARTS = {
+    "1:": np.s_[1:],
+    ":-1": np.s_[:-1],
+    "3:1": np.s_[3:1],
+    "2:2": np.s_[2:2],
+    "::2": np.s_[::2],
+    "1:3": np.s_[1:3],
+    "1": 1,
+    "-1": -1,
+    ":": np.s_[:],
+}
+
+
+@pytest.mark.parametrize("fuse", [True, False], ids=["fused", "nofuse"])
+@pytest.mark.parametrize("dim", ["4", "n"])
+@pytest.mark.parametrize("part", PARTS)
+def test_hessian_of_a_sum_of_an_indexed_part(part, dim, fuse):
+    mod = gradc.load_source(
+        PART_HESSIAN.format(dim=dim, part=part), fuse=fuse, jvp=True, hvp=True
+    )
+    x = np.array([0.3, -0.7, 1.1, 0.4])
+    picked = np.zeros(4)
+    picked[PARTS[part]] = 1.0
+    # f = s ** 2 with s = -2 sum(x[part]) + x . x: H = 2 grad(s) grad(s)^T + 2 s (2 I)
+    s = -2.0 * picked @ x + x @ x
+    grad_s = -2.0 * picked + 2.0 * x
+    want = 2.0 * np.outer(grad_s, grad_s) + 4.0 * s * np.eye(4)
+    np.testing.assert_allclose(mod.f_hessian(x), want, rtol=1e-13, atol=1e-13)
+    for k, v in enumerate(np.eye(4)):
+        np.testing.assert_allclose(mod.f_hvp(x, v), want[k], rtol=1e-13, atol=1e-13)

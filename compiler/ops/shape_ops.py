@@ -17,6 +17,7 @@ from ..core.shapes import (
 from ..errors import ShapeError
 from . import numba_spelling as nb
 from .common import (
+    aligned,
     axis_batch,
     linear_tangent,
     shape_batch,
@@ -329,17 +330,29 @@ def gathered_first(spec) -> int | None:
     return positions
 
 
+def region_rank(b, spec, shape, args) -> int:
+    """The rank of ``x[spec]`` for an ``x`` of ``shape`` (``args[k]``: the Index array of
+    an entry ``("a", k)``): the region a scatter writes its values into."""
+    consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
+    arrays = [b.shape(args[e[1]]) for e in spec if e[0] == "a"]
+    kept = sum(1 for e in spec if e[0] in ("s", "n"))
+    return len(shape) - consumed + kept + (len(broadcast(*arrays)) if arrays else 0)
+
+
 def index_batch(b, n, args, bat):
     """Indexing (or its scatter) with a whole slice for the batch axis in front. Where
     NumPy puts the gathered axes first, before the batch axis, a transpose moves the batch
-    axis back to the front (a scatter's values to where NumPy wants it)."""
+    axis back to the front (a scatter's values to where NumPy wants it). A scatter's values
+    of lower rank than the region (``d_x[1:] += g`` of a scalar ``g``: NumPy broadcasts
+    them) get unit axes after the batch axis first."""
     spec = (("s", None, None, None), *n.attr("index"))
     first = gathered_first(n.attr("index"))
     if first is not None:
         adv = len(broadcast(*(b.shape(args[e[1]]) for e in spec if e[0] == "a")))
     attrs = dict(n.attrs, index=spec)
     if n.op == "scatter":
-        g = args[0]
+        rank = region_rank(b, n.attr("index"), n.attr("shape"), args)
+        g = aligned(b, args[0], rank)
         if first is not None:
             rank = len(b.shape(g))
             axes = (*range(1, adv + 1), 0, *range(adv + 1, rank))

@@ -140,8 +140,14 @@ def einsum_plan(b, x: int, axes: tuple, depth: int) -> tuple | None:
 
 
 def parts(p: tuple) -> list[tuple]:
-    """Plan ``p`` and the plans inside it, outermost first."""
-    return [p] + [q for sub in p[2:] if isinstance(sub, tuple) for q in parts(sub)]
+    """Plan ``p`` and the plans inside it, outermost first (not its tuples of axes, which
+    may be empty: a batched sum of a scalar sums over none)."""
+    return [p] + [q for sub in p[2:] if is_plan(sub) for q in parts(sub)]
+
+
+def is_plan(sub) -> bool:
+    """Whether ``sub``, an entry of a plan, is a plan (a tuple led by its kind)."""
+    return isinstance(sub, tuple) and bool(sub) and isinstance(sub[0], str)
 
 
 def worth_it(b, p: tuple) -> bool:
