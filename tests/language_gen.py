@@ -688,6 +688,44 @@ def fam_slice(g: Gen) -> Expr:
     return Expr(f"{x.text}[{', '.join(parts)}]", tuple(out), dims=tuple(dims))
 
 
+# Slices empty at every size: bounds that cross (as NumPy, ``x[3:1]`` is empty), a stop of
+# 0, equal bounds; ``fam_slice`` replaces an empty slice by ``:``, so the crossed-bound
+# crash (x[3:1] on a named size) got past every oracle run before this family
+EMPTY_SLICES = ("3:1", "-1:-3", "1:3:-1", ":0", "2:2", "-2:-2", "0:-9")
+
+
+def fam_empty_slice(g: Gen) -> Expr:
+    """An empty slice of a vector or of one axis of a matrix, read by what is defined on
+    no elements: elementwise ops, ``sum`` (whole, or over the empty axis: zeros), a matrix
+    product contracting the empty axis (zeros), beside a term of the same input."""
+    g.tag("slice", "slice-empty")
+    cut = g.r.choice(EMPTY_SLICES)
+    op = g.r.choice(["sin", "tanh", "exp", "neg"])
+    kind = g.r.choice(["vector", "axis0", "axis1", "matmul"])
+    g.tag(f"slice-empty-{kind}")
+    if kind == "vector":
+        x = g.input((g.r.randint(2, 5),))
+        empty = g.unary(op, Expr(f"{x.text}[{cut}]", (0,)))
+        return Expr(
+            f"sum({empty.text} * 2.0) + {x.text} * {x.text}", x.shape, dims=x.dims
+        )
+    n, k = g.r.randint(2, 4), g.r.randint(2, 4)
+    x = g.input((n, k))
+    if kind == "matmul":
+        w = g.input((k, n))
+        left = g.unary(op, Expr(f"{x.text}[:, {cut}]", (n, 0)))
+        prod = f"{left.text} @ {w.text}[{cut}]"  # (n, 0) @ (0, n): zeros
+        return Expr(f"{prod} + {x.text} @ {w.text}", (n, n))
+    axis = 0 if kind == "axis0" else 1
+    part = f"{x.text}[{cut}]" if axis == 0 else f"{x.text}[:, {cut}]"
+    shape = (0, k) if axis == 0 else (n, 0)
+    empty = g.unary(op, Expr(part, shape))
+    kept = (k,) if axis == 0 else (n,)
+    dims = (g.dim(k),) if axis == 0 else (g.dim(n),)
+    total = f"sum({empty.text}, axis={axis})"  # zeros of the other axis' length
+    return Expr(f"{total} + cos(sum({x.text}, axis={axis}))", kept, dims=dims)
+
+
 def fam_gather(g: Gen) -> Expr:
     """Index arrays (repeating or not), ``arange(k)`` with small ``k``, broadcasting
     index arrays: gathers whose gradient is a scatter-add."""
@@ -1430,7 +1468,9 @@ def fam_loop(g: Gen) -> Expr:
     n, k = g.r.randint(2, 4), g.r.randint(2, 4)
     x = g.input((n, k))
     dn, dk = g.dim(n), g.dim(k)
-    kind = g.r.choice(["rows", "carried", "nested", "accumulate", "reverse", "slice"])
+    kind = g.r.choice(
+        ["rows", "carried", "nested", "accumulate", "reverse", "slice", "compare"]
+    )
     g.tag(f"loop-{kind}")
     h = g.fresh("h")
     if kind == "rows":
@@ -1471,6 +1511,20 @@ def fam_loop(g: Gen) -> Expr:
         g.stmts.append(f"for t in range({dn} - 2, -1, -1):")
         g.stmts.append(f"    {h}[t] = cos({x.text}[t]) * {h}[t + 1]")
         return Expr(h, (n, k))
+    if kind == "compare":
+        # carried through a comparison only: a 0/1 mask, whose derivative is 0 away from
+        # the jump (the loop-adjoint crash of a loop with no carried value live); a
+        # second carried value reads it, live or not
+        m = g.fresh("m")
+        w = g.input((k,))
+        g.stmts.append(f"{m} = zeros_like({w.text})")
+        g.stmts.append(f"{h} = {x.text}[0] * 0.5")
+        g.stmts.append(f"for t in range({dn}):")
+        g.stmts.append(f"    {m} = ({m} * {w.text} + {x.text}[t] > 0.25) * 1.0")
+        if g.r.random() < 0.5:
+            g.tag("loop-compare-live")
+            g.stmts.append(f"    {h} = tanh({h} * {w.text}) + {m}")
+        return Expr(f"{h} + {m} * {w.text}", (k,))
     g.stmts.append(f"{h} = zeros_like({x.text})")
     g.stmts.append(f"for t in range({dn}):")
     g.stmts.append(f"    {h}[t, 1:] += {x.text}[t, :-1] * {x.text}[t, 1:]")
@@ -1490,6 +1544,7 @@ FAMILIES = {
     fam_scaled_product_sum: 0.5,
     fam_shape: 1.0,
     fam_slice: 1.0,
+    fam_empty_slice: 0.3,
     fam_gather: 1.0,
     fam_where: 1.0,
     fam_mask: 0.5,
