@@ -132,8 +132,11 @@ LOOP_HESSIANS = 2
 def loop_vector(formula: G.Formula) -> tuple[str, int] | None:
     """The first Vector input of a loop formula and its position (None if it has
     none): ``vector_hessian`` differentiates it alone."""
-    if "loop" not in formula.families:
-        return None
+    return first_vector(formula) if "loop" in formula.families else None
+
+
+def first_vector(formula: G.Formula) -> tuple[str, int] | None:
+    """The first Vector input of ``formula`` and its position (None if it has none)."""
     fn = next(
         n
         for n in ast.parse(formula.text).body
@@ -458,19 +461,23 @@ def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
     """``f_hessian`` with respect to one Vector input alone (``@wrt``): a loop formula's
     first Vector input, its n tangents pushed together through the loops in one pass;
     a convolution or pooling formula's image, passed flat (``flat_input.py``), its
-    tangents folded into the images. Checked as ``second_order`` checks (``check_hvp``:
+    tangents folded into the images; any other formula's first Vector input, its n
+    tangents batched through every op (the batching rule of a scatter missed values of
+    lower rank: ``sum(-x[1:] * 2.0)``). Checked as ``second_order`` checks (``check_hvp``:
     f_hvp against differences of f_grad, symmetric, f_hessian symmetric with
     ``H v = f_hvp``)."""
     if np.shape(value) != ():
         return None
     name, text, args = formula.name, formula.text, fresh_args(formula)
     found, through, unflatten = loop_vector(formula), "loop", list
-    if found is None:
-        flat = F.flatten_windowed_input(text, name, args)
-        if flat is None:
-            return None
+    flat = None if found else F.flatten_windowed_input(text, name, args)
+    if flat is not None:
         found, through, unflatten = (flat.name, flat.position), "conv", flat.unflatten
         text, args = flat.text, flat.args
+    if found is None:  # any other formula: its first Vector input, if it has one
+        found, through = first_vector(formula), "vector"
+        if found is None:
+            return None
     x, position = found
     text = re.sub(
         rf"^(@wrt\([^)]*\)\n)?def {name}\(",
@@ -547,6 +554,7 @@ def report(stats: Stats, elapsed: float) -> str:
         "refused-clamped-slice",
         "hessian-through-loop",
         "hessian-through-conv",
+        "hessian-through-vector",
         "failures",
     ]
     lines = [
