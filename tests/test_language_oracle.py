@@ -135,8 +135,9 @@ def loop_vector(formula: G.Formula) -> tuple[str, int] | None:
     return first_vector(formula) if "loop" in formula.families else None
 
 
-def first_vector(formula: G.Formula) -> tuple[str, int] | None:
-    """The first Vector input of ``formula`` and its position (None if it has none)."""
+def first_vector(formula: G.Formula, kind: str = "Vector") -> tuple[str, int] | None:
+    """The first input of ``formula`` annotated ``kind`` (``Vector`` or ``Scalar``) and its
+    position (None if it has none)."""
     fn = next(
         n
         for n in ast.parse(formula.text).body
@@ -144,7 +145,8 @@ def first_vector(formula: G.Formula) -> tuple[str, int] | None:
     )
     for k, a in enumerate(fn.args.args):
         ann = a.annotation
-        if isinstance(ann, ast.Subscript) and ast.unparse(ann.value) == "Vector":
+        head = ast.unparse(ann.value if isinstance(ann, ast.Subscript) else ann)
+        if head == kind:
             return a.arg, k
     return None
 
@@ -463,7 +465,7 @@ def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
     a convolution or pooling formula's image, passed flat (``flat_input.py``), its
     tangents folded into the images; any other formula's first Vector input, its n
     tangents batched through every op (the batching rule of a scatter missed values of
-    lower rank: ``sum(-x[1:] * 2.0)``). Checked as ``second_order`` checks (``check_hvp``:
+    lower rank: ``sum(-x[1:] * 2.0)``), or with none its first Scalar input. Checked as ``second_order`` checks (``check_hvp``:
     f_hvp against differences of f_grad, symmetric, f_hessian symmetric with
     ``H v = f_hvp``)."""
     if np.shape(value) != ():
@@ -474,8 +476,10 @@ def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
     if flat is not None:
         found, through, unflatten = (flat.name, flat.position), "conv", flat.unflatten
         text, args = flat.text, flat.args
-    if found is None:  # any other formula: its first Vector input, if it has one
+    if found is None:  # any other formula: its first Vector input, else its first Scalar
         found, through = first_vector(formula), "vector"
+    if found is None:
+        found, through = first_vector(formula, "Scalar"), "scalar"
         if found is None:
             return None
     x, position = found
@@ -555,6 +559,7 @@ def report(stats: Stats, elapsed: float) -> str:
         "hessian-through-loop",
         "hessian-through-conv",
         "hessian-through-vector",
+        "hessian-through-scalar",
         "failures",
     ]
     lines = [
