@@ -476,7 +476,9 @@ def vector_hessian(formula, fuse, ref, rec, value, rng, stats) -> str | None:
     if flat is not None:
         found, through, unflatten = (flat.name, flat.position), "conv", flat.unflatten
         text, args = flat.text, flat.args
-    if found is None:  # any other formula: its first Vector input, else its first Scalar
+    if (
+        found is None
+    ):  # any other formula: its first Vector input, else its first Scalar
         found, through = first_vector(formula), "vector"
     if found is None:
         found, through = first_vector(formula, "Scalar"), "scalar"
