@@ -843,7 +843,11 @@ def reference_grad(
     The step is ``step * step_scale(input)``. An entry is NaN (unchecked) when a
     stencil point takes another branch at some kink than the centre, when a stencil
     value is not finite, or when the estimates with steps h and h/2 disagree (the
-    function varies too fast there for differences to be trusted). With ``frozen``,
+    function varies too fast there for differences to be trusted); otherwise it is the
+    two extrapolated (Richardson, ``(16 fine - coarse) / 15``): at seed 154564 of the
+    language oracle, a stationary point of ``t cos t`` at t = 27 where the gradient is
+    3e-3 of its terms, the h/2 estimate alone was 1e-8 off (gradc's matched the gradient
+    written by hand to 4e-19). With ``frozen``,
     each ``where`` keeps the branches of the centre (its untaken branches removed)."""
     _, centre = ref.run(name, args)
     masks = centre.masks if frozen else None
@@ -862,7 +866,7 @@ def reference_grad(
             if coarse is None or fine is None:
                 continue
             if abs(coarse - fine) <= 1e-7 * max(1.0, abs(fine)):
-                out[i] = fine
+                out[i] = (16.0 * fine - coarse) / 15.0  # Richardson: h ** 4 cancels
         grads.append(out)
     return grads
 
