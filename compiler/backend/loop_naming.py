@@ -65,6 +65,11 @@ def name_carried(
         first = min((j for j in chain if nodes[j].op != "param"), default=o)
         readers = {r for r in todo if p in nodes[r].args and r not in chain}
         late = p in late_reads or any(r > first for r in readers)
+        # an item assignment writes into the array itself: a view of the old value
+        # (g = d_h[0:1], read after d_h[0:1] = 0.0) would see it, so the sum gets its own
+        # array (d_h_2 = d_h.copy())
+        mutated = any(nodes[j].op == "setitem" for j in chain)
+        late = late or (mutated and any(PRIMS[nodes[r].op].view for r in readers))
         leaf = PRIMS[nodes[o].op].leaf
         if not late and o in todo_set and not leaf and o not in names.names:
             names.names[o] = v
