@@ -1469,7 +1469,16 @@ def fam_loop(g: Gen) -> Expr:
     x = g.input((n, k))
     dn, dk = g.dim(n), g.dim(k)
     kind = g.r.choice(
-        ["rows", "carried", "nested", "accumulate", "reverse", "slice", "compare"]
+        [
+            "rows",
+            "carried",
+            "nested",
+            "accumulate",
+            "reverse",
+            "slice",
+            "compare",
+            "parts",
+        ]
     )
     g.tag(f"loop-{kind}")
     h = g.fresh("h")
@@ -1511,6 +1520,17 @@ def fam_loop(g: Gen) -> Expr:
         g.stmts.append(f"for t in range({dn} - 2, -1, -1):")
         g.stmts.append(f"    {h}[t] = cos({x.text}[t]) * {h}[t + 1]")
         return Expr(h, (n, k))
+    if kind == "parts":
+        # one part of a carried vector written from another part of it: the reverse
+        # loop zeroes the written part's gradient in place (d_h[0:1] = 0.0) after a view
+        # of it was taken (g = d_h[0:1]), which read zeros under @wrt without w
+        w = g.input((k,))
+        g.stmts.append(f"{h} = {x.text}[0] * 1.0")
+        g.stmts.append(f"for t in range({dn}):")
+        g.stmts.append(
+            f"    {h}[0:1] = tanh({h}[1:2] * {w.text}[0:1]) + {x.text}[t, 0:1]"
+        )
+        return Expr(f"{h} * {w.text}", (k,))
     if kind == "compare":
         # carried through a comparison only: a 0/1 mask, whose derivative is 0 away from
         # the jump (the loop-adjoint crash of a loop with no carried value live); a

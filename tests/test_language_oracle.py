@@ -111,6 +111,7 @@ SENTINEL_FAMILIES = (
     "loop-reverse",
     "loop-slice",
     "loop-compare",
+    "loop-parts",
     "slice-empty-vector",
     "slice-empty-axis0",
     "slice-empty-axis1",
