@@ -77,3 +77,44 @@ def test_the_check_holds_the_differences_to_their_own_error(monkeypatch):
     # without the differences' error, the right f_hvp failed here
     monkeypatch.setattr(S, "fd_error", lambda coarse, fine: 0.0)
     assert S.check_hvp(mod, "f", ARGS, [0, 1, 2], rng()).startswith("f_hvp")
+
+
+# Language oracle seed 192,004: t * tanh(t) + t again, at t = -10.6, where the
+# gradient's 1 + tanh(t) (1.3e-9) is quantised in steps of 1e-16 over a move of 2e-15.
+# The differences at h and h / 4 agreed with each other (gap 1.7e-10) and were both
+# 1.3e-9 off a Hessian of 2e-7 that f_hvp matches to 1e-12 (f_hessian to 4e-8 of it): the
+# gap to a third step (4 h, 4e-11 off) bounds their error.
+CANCELLING = """
+@wrt(x1)
+def f(x1: Scalar, x2: Scalar) -> Scalar:
+    t3 = maximum(maximum(x1 + x2, 2.0), where(x2 > 0, clip(x2, -0.5, 0.75), (1.5 + tanh(0.5)) ** 3))
+    t4 = t3 * x1 + clip(cos(t3), -0.5, 0.75)
+    return t4 * tanh(t4) + t4
+"""
+AT = [-1.4378060269279835, -1.5018228155908608]
+
+
+def exact_second_derivative() -> float:
+    """d2f/dx1^2 at AT by SymPy at 50 digits (t3 is the constant (1.5 + tanh(0.5))**3
+    there: x1 + x2 < 2 and x2 < 0)."""
+    x = sympy.Symbol("x")
+    c = (sympy.Rational(3, 2) + sympy.tanh(sympy.Rational(1, 2))) ** 3
+    t = c * x + sympy.cos(c)
+    f = t * sympy.tanh(t) + t
+    return float(sympy.diff(f, x, 2).subs(x, sympy.Float(AT[0], 50)).evalf(50))
+
+
+def test_three_steps_where_two_agree_by_chance(monkeypatch):
+    mod = gradc.load_source(CANCELLING, hvp=True)
+    exact = exact_second_derivative()
+    np.testing.assert_allclose(float(mod.f_hessian(*AT)), exact, rtol=1e-7)
+    rng = lambda: np.random.default_rng(6)  # noqa: E731 - the same directions each call
+    assert S.check_hvp(mod, "f", AT, [0], rng()) is None
+    # a wrong f_hvp, 5% off (1e-8 here), still fails
+    off = types.SimpleNamespace(
+        f_grad=mod.f_grad, f_hvp=lambda *a: np.asarray(mod.f_hvp(*a)) * 1.05
+    )
+    assert S.check_hvp(off, "f", AT, [0], rng()).startswith("f_hvp")
+    # with the two steps h and h / 4 alone, the right f_hvp failed here
+    monkeypatch.setattr(S, "STEP_FACTORS", (1.0, 0.25))
+    assert S.check_hvp(mod, "f", AT, [0], rng()).startswith("f_hvp")
