@@ -358,8 +358,9 @@ def test_var_gradient_code_reads_as_written():
     assert "out = x.var(ddof=1)" in text
     assert "d_x = d_out * 2.0 * (x - x.sum(keepdims=True) / n) / (n - 1)" in text
     text = gradc.compile_source("def f(x: Vector[n]) -> Scalar:\n    return std(x)\n")
-    assert "out_g2 = d_out * (x - x.sum(keepdims=True) / n)" in text
-    assert "out_g1 = out_g2 / (n * np.where(out == 0.0, 1.0, out))" in text
+    # the guard at a std of 0 a conditional on the scalar (tests/test_scalar_where.py)
+    guarded = "(n * (1.0 if out == 0.0 else out))"
+    assert f"out_g1 = d_out * (x - x.sum(keepdims=True) / n) / {guarded}" in text
     assert "np.where(x.max(keepdims=True) == x.min(keepdims=True), 0.0, out_g1)" in text
 
 

@@ -4,8 +4,8 @@ other, which scalars NumPy gives as 0-d arrays, and the return texts that copy o
 from __future__ import annotations
 
 from ..core import printer as P
-from ..core.ir import reachable
-from ..core.prim import PRIMS, ops_in
+from ..core.prim import PRIMS
+from ..ops.common import zero_d_array
 
 
 def fresh_array(nodes, a: int) -> bool:
@@ -78,22 +78,6 @@ def owned(
             claimed.add(root)
         out.append(e.text)
     return out
-
-
-def zero_d_array(nodes, i: int) -> bool:
-    """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
-    float: ``np.where`` or ``np.reshape`` of scalars (ops whose record says ``zero_d``, a fused body with a
-    ``where``), or arithmetic on such a value (``d_b += ...`` keeps the array)."""
-    seen: dict[int, bool] = {}
-    for k in sorted(reachable(nodes, [i])):
-        node = nodes[k]
-        if node.shape != ():
-            seen[k] = False  # reductions of arrays give NumPy floats
-        elif node.op == "fused" and "where" in ops_in(node):
-            seen[k] = True
-        else:
-            seen[k] = PRIMS[node.op].zero_d or any(seen[a] for a in node.args)
-    return seen[i]
 
 
 # ----------------------------------------------------------------------------

@@ -84,7 +84,8 @@ class Prim:
     - ``leaf``: a value with no arguments that the code names inline (a parameter, a
       constant, a dimension, ``arange``). ``view``: its NumPy spelling may return a view
       of its first argument (results must own their memory). ``zero_d``: its NumPy
-      spelling of scalars gives a 0-d array, not a float.
+      spelling of scalars gives a 0-d array, not a float (or a function of the graph's
+      nodes and the node that says whether it does).
 
     Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions").
     """
@@ -113,7 +114,7 @@ class Prim:
     glyph: str | None = None
     leaf: bool = False
     view: bool = False
-    zero_d: bool = False
+    zero_d: bool | Callable = False
     numba_when: Callable | None = None
     numba_vector: str | None = None
     libm_calls: int = 0

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.ir import Value
+from ..core.ir import Value, reachable
+from ..core.prim import PRIMS, ops_in
 from ..core.shapes import (
     broadcast,
     size,
@@ -223,3 +224,22 @@ def pick_pattern(nodes, node) -> bool:
         and rows.shape == cols.shape == (matrix[0],)
         and cols.dtype == "int"
     )
+
+
+def zero_d_array(nodes, i: int) -> bool:
+    """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
+    float: ``np.reshape`` of a scalar (ops whose record says ``zero_d``), a fused body with
+    a ``where`` (``np.where`` there), a ``where`` or arithmetic on such a value (``where``
+    is ``np.where`` then, and ``d_b += ...`` keeps the array)."""
+    seen: dict[int, bool] = {}
+    for k in sorted(reachable(nodes, [i])):
+        node = nodes[k]
+        if node.shape != ():
+            seen[k] = False  # reductions of arrays give NumPy floats
+        elif node.op == "fused" and "where" in ops_in(node):
+            seen[k] = True
+        else:
+            own = PRIMS[node.op].zero_d
+            own = own(nodes, node) if callable(own) else own
+            seen[k] = own or any(seen[a] for a in node.args)
+    return seen[i]

@@ -318,6 +318,12 @@ def getitem_emit(node, a, ctx):
     return P.subscript(a[0], index_text(node.attr("index"), a, ctx))
 
 
+def scalar_operand(nodes, node) -> bool:
+    """Whether ``node`` indexes a scalar (``np.full``, a 0-d array for a scalar result);
+    an array indexed down to one element gives a NumPy scalar (``x[0]``, ``X[i, y]``)."""
+    return nodes[node.args[0]].shape == ()
+
+
 def gathered_first(spec) -> int | None:
     """How many axes the Index arrays gather where NumPy puts them first (advanced indices
     that a slice or None separates), else None."""
@@ -379,7 +385,7 @@ prim(
     adjoint=getitem_adj,
     glyph="[ ]",
     view=True,
-    zero_d=True,
+    zero_d=scalar_operand,
     batch=index_batch,
 )
 prim(
