@@ -8,13 +8,14 @@ Checked: the emitted text of the guard; that a branch which may be a 0-d array k
 language generator's formulas whose module changes, every function (value, forward and
 backward, value and gradient, ``f_jvp``, ``f_hvp``, ``f_hessian``) at the formula's
 point, at zeros (ties: ``x1 == x2`` holds) and at extreme values, against the module
-built with ``np.where``, bit for bit, exceptions included."""
+built as before (``np.where``), bit for bit, exceptions included."""
 
 from __future__ import annotations
 
 import math
 import sys
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -55,11 +56,16 @@ def with_np_where(emit, a, ctx):
 
 
 def both_builds(text: str, monkeypatch) -> tuple[str, str]:
-    """The module as emitted, and the one with ``np.where`` on scalars."""
+    """The module as emitted, and as before: ``np.where`` on scalars, and a ``where`` or an
+    index of a scalar result taken for a 0-d array (a returned scalar wrapped in
+    ``float``)."""
     kw = {"jvp": True, "hvp": True}
     now = gradc.compile_source(text, **kw)
+    where, getitem = PRIMS["where"], PRIMS["getitem"]
+    spellings = {**where.spellings, NUMPY: with_np_where}
     with monkeypatch.context() as m:
-        m.setitem(PRIMS["where"].spellings, NUMPY, with_np_where)
+        m.setitem(PRIMS, "where", replace(where, spellings=spellings, zero_d=True))
+        m.setitem(PRIMS, "getitem", replace(getitem, zero_d=True))
         before = gradc.compile_source(text, **kw)
     return now, before
 
