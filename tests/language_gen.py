@@ -730,6 +730,8 @@ def fam_gather(g: Gen) -> Expr:
     """Index arrays (repeating or not), ``arange(k)`` with small ``k``, broadcasting
     index arrays: gathers whose gradient is a scatter-add."""
     kind = g.r.choice(["vec", "rows", "cols", "pair", "arange", "bcast", "idx2d"])
+    if g.r.random() < 0.15:
+        return gather_scalar(g)
     repeat = g.r.random() < 0.6
     g.tag("gather", "scatter-repeat" if repeat else "scatter-unique")
     g.tag(f"gather-{kind}")
@@ -789,6 +791,34 @@ def fam_gather(g: Gen) -> Expr:
     shape = (g.r.randint(1, 3), g.r.randint(1, 3))
     i = g.index_input(shape, x.shape[0], repeat)
     return Expr(f"{x.text}[{i.text}]", shape, dims=tuple(map(str, shape)))
+
+
+def gather_scalar(g: Gen) -> Expr:
+    """An element, row or column picked by a scalar ``Index`` parameter (``i: Index``,
+    negative or not): ``x[i]``, ``X[i]``, ``X[i, :]``, ``X[:, i]``, ``X[i, j]``."""
+    x = g.input(g.shape(g.r.randint(1, 2)))
+    picks = [g.r.random() < 0.7 for _ in x.shape]
+    if not any(picks):
+        picks[g.r.randrange(len(picks))] = True
+    g.tag(
+        "gather",
+        "gather-scalar-index",
+        f"gather-scalar-{''.join('si'[p] for p in picks)}",
+    )
+    parts = []
+    for size, pick in zip(x.shape, picks):
+        if not pick:
+            parts.append(":")
+            continue
+        name = g.fresh("i")
+        value = g.r.randint(-size, size - 1)
+        g.params.append((name, "Index", value))
+        parts.append(name)
+    if len(parts) == 2 and parts[1] == ":" and g.r.random() < 0.5:
+        parts.pop()  # X[i] for X[i, :]
+    kept = [n for n, p in zip(x.shape, picks) if not p]
+    dims = tuple(g.dim(n) for n in kept)
+    return Expr(f"{x.text}[{', '.join(parts)}]", tuple(kept), dims=dims)
 
 
 def where_cond(g: Gen, x: Expr) -> str:
@@ -1683,8 +1713,12 @@ def add_helpers(g: Gen, e: Expr) -> Expr:
         return Expr(f"hp({e.text})", e.shape, dims=e.dims)
     if u < 0.3:
         g.tag("constant")
-        g.constants.append("K1 = 0.75")
-        return Expr(f"K1 * {e.text}", e.shape, dims=e.dims)
+        const = g.r.choice(["K1", "K1", "pi", "e", "np.pi", "np.e"])
+        if const == "K1":
+            g.constants.append("K1 = 0.75")
+        else:
+            g.tag(f"constant-{const.removeprefix('np.')}")
+        return Expr(f"{const} * {e.text}", e.shape, dims=e.dims)
     return e
 
 
@@ -1717,6 +1751,11 @@ def render(g: Gen, body: Expr, name: str = "f") -> str:
     params = ", ".join(f"{n}: {a}" for n, a, _ in g.params)
     ret = g.annotation(body.shape, g.dims_of(body))
     lines += ["", f"{wrt}def {name}({params}) -> {ret}:"]
+    if g.r.random() < 0.1:
+        g.tag("docstring")
+        lines += [
+            '    """The function\'s docstring: read, never compiled (x = 1 / 0)."""'
+        ]
     lines += [f"    {s}" for s in g.stmts]
     lines += [f"    return {body.text}", ""]
     return "\n".join(lines)

@@ -263,7 +263,10 @@ class FormulaReference:
         if isinstance(node, ast.UnaryOp):
             operand = self._eval(node.operand, scope, rec)
             return -operand if isinstance(node.op, ast.USub) else operand
-        if isinstance(node, ast.Attribute):  # .T, and NumPy's sizes
+        if isinstance(node, ast.Attribute):  # .T, NumPy's sizes, np.pi and np.e
+            prefix = getattr(node.value, "id", None) in ("np", "numpy")
+            if prefix and node.attr in CONSTANTS:
+                return CONSTANTS[node.attr]
             value = np.asarray(self._eval(node.value, scope, rec))
             if node.attr in ("shape", "ndim", "size"):
                 return getattr(value, node.attr)

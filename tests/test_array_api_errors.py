@@ -72,6 +72,44 @@ def test_wrong_kinds_name_the_parameter(softmax):
         softmax.softmax_loss(W, X, y, np.array([0.1]))
 
 
+PICKED = """
+def f(X: Matrix[3, 4], i: Index, j: Index, w: Vector[4]) -> Vector[4]:
+    return X[i, :]
+
+
+def g(X: Matrix[3, 4], i: Index, j: Index, w: Vector[4]) -> Scalar:
+    return sum(X[i, :] * w) + X[j, i] * X[i, j]
+"""
+
+
+@pytest.mark.parametrize(
+    "library", ["numpy", "array_api_strict", "torch", "dask", "jax"]
+)
+def test_a_scalar_index_may_be_a_python_int(library):
+    """An ``Index`` of shape () given as a Python int, as Scalars take Python numbers (it
+    was a TypeError, found by the language oracle): kept as an int (the standard's basic
+    indexing, which every library has), so ``X[i, :]`` is a view and is copied on return
+    (it shared memory with ``X``)."""
+    require(library)
+    xp_mod = load_source(PICKED, target="array-api")
+    np_mod = load_source(PICKED)
+    rng = np.random.default_rng(1)
+    X, w = rng.standard_normal((3, 4)), rng.standard_normal(4)
+    for i, j in [(1, 2), (-1, 0)]:
+        args = [to_library(library, X), i, j, to_library(library, w)]
+        got = xp_mod.f(*args)
+        np.testing.assert_array_equal(np.asarray(got), X[i, :])
+        if library in ("numpy", "torch"):
+            assert not np.shares_memory(np.asarray(got), np.asarray(args[0]))
+        value, grads = xp_mod.g_value_and_grad(*args)
+        want_value, want_grads = np_mod.g_value_and_grad(X, i, j, w)
+        assert float(value) == want_value
+        for a, b in zip(grads, want_grads):
+            np.testing.assert_array_equal(np.asarray(a), b)
+    with pytest.raises(TypeError, match="parameter 'i' must be an array of integers"):
+        xp_mod.f(to_library(library, X), True, 0, to_library(library, w))
+
+
 def test_python_numbers_alone_are_refused_with_the_reason():
     m = load_source(
         (ROOT / "examples" / "lecture.grad").read_text(), target="array-api"

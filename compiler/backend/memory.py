@@ -25,26 +25,31 @@ def einsum_view(node) -> bool:
     return node.op == "einsum" and len(node.args) == 1
 
 
-def view_of(nodes, i: int) -> int | None:
+def view_of(nodes, i: int, xp: bool = False) -> int | None:
     """The node whose memory the value of node ``i`` may share (a view's base), or None
-    when ``i`` computes a new array or scalar (advanced indexing, ``np.full``, ...)."""
+    when ``i`` computes a new array or scalar (advanced indexing, ``np.full``, ...). With
+    ``xp`` (the Array API target) a scalar ``Index`` may be a Python int, kept as it is:
+    ``X[i, :]`` is then basic indexing, a view."""
     node = nodes[i]
     if einsum_view(node) and node.shape != ():
         return node.args[0]
     if not PRIMS[node.op].view or node.op == "param" or fresh_array(nodes, i):
         return None
-    if node.op == "getitem" and any(e[0] == "a" for e in node.attr("index")):
+    if node.op == "getitem" and any(
+        e[0] == "a" and not (xp and nodes[node.args[e[1]]].shape == ())
+        for e in node.attr("index")
+    ):
         return None  # advanced indexing copies
     if nodes[node.args[0]].shape == ():
         return None  # a float has no memory to view: reshaping it makes a new array
     return node.args[0]
 
 
-def view_root(nodes, i: int) -> tuple[int, bool]:
-    """The node whose memory node ``i``'s value is (following views), and whether the
-    value is read-only (an ``np.broadcast_to`` of an array on the way)."""
+def view_root(nodes, i: int, xp: bool = False) -> tuple[int, bool]:
+    """The node whose memory node ``i``'s value is (following views, ``view_of``), and
+    whether the value is read-only (an ``np.broadcast_to`` of an array on the way)."""
     readonly = False
-    while (base := view_of(nodes, i)) is not None:
+    while (base := view_of(nodes, i, xp)) is not None:
         readonly = readonly or nodes[i].op == "broadcast_to"
         i = base
     return i, readonly
@@ -70,7 +75,7 @@ def owned(
     for i, e in zip(results, exprs):
         if not floats and not xp and zero_d_array(nodes, i):
             e = P.call("float", e)
-        root, readonly = view_root(nodes, i)
+        root, readonly = view_root(nodes, i, xp)
         shared = nodes[root].op == "param" or root in inputs or root in claimed
         if nodes[i].shape != () and (readonly or shared):
             e = P.call("xp.asarray", e, copy="True") if xp else P.method(e, "copy")
