@@ -119,6 +119,7 @@ REPORTED = {
         "    return sum(A @ B)\n"
     ),
     "transposed": H + "    return sum(x.T + y)\n",
+    "numpy-constants": H + "    return sum(np.pi * x + numpy.e * y)\n",
     "matmul-of-a-transpose": H + "    return sum(W.T @ y)\n",
     "a-sum-along-an-axis": H + "    return sum(sum(W, axis=0) + y)\n",
     "a-mean-keeping-its-axis": H

@@ -359,6 +359,9 @@ def shape_of(node, scope: dict) -> tuple:
         )
     if isinstance(node, ast.Attribute) and node.attr == "T":
         return shape_of(node.value, scope)[::-1]
+    if isinstance(node, ast.Attribute) and node.attr in CONSTANT_NAMES:  # np.pi, np.e
+        if getattr(node.value, "id", None) in ("np", "numpy"):
+            return ()
     if isinstance(node, ast.Subscript):
         return indexed(shape_of(node.value, scope), node.slice)
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
