@@ -25,6 +25,8 @@ class Ctx:
     nested: int = 0  # statements inside an ``if`` of the numba target: 4 more spaces
     # the float parameters kept as Python floats (``python_floats``); the others np.float64
     python_floats: frozenset[str] = frozenset()
+    # ``ops.common.zero_d_array``'s answers for ``nodes`` (node -> may be a 0-d array)
+    zero_d: dict[int, bool] = field(default_factory=dict)
 
     @property
     def math(self) -> bool:

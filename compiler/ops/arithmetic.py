@@ -252,7 +252,7 @@ def where_numpy(node, a, ctx):
     = x if c else z; d_b += g`` would write into ``x``. (A fused body's entries have no
     arguments and stand for arrays too: ``np.where``.)"""
     if node.args and node.shape == ():
-        if not any(zero_d_array(ctx.nodes, k) for k in node.args[1:]):
+        if not any(zero_d_array(ctx.nodes, k, ctx.zero_d) for k in node.args[1:]):
             return P.conditional(as_float(a[1]), a[0], as_float(a[2]))
     return P.call("np.where", a[0], as_float(a[1]), as_float(a[2]))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ..core.ir import Value, reachable
+from ..core.ir import Value
 from ..core.prim import PRIMS, ops_in
 from ..core.shapes import (
     broadcast,
@@ -226,20 +226,31 @@ def pick_pattern(nodes, node) -> bool:
     )
 
 
-def zero_d_array(nodes, i: int) -> bool:
+def zero_d_array(nodes, i: int, memo: dict | None = None) -> bool:
     """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
     float: ``np.reshape`` of a scalar (ops whose record says ``zero_d``), a fused body with
     a ``where`` (``np.where`` there), a ``where`` or arithmetic on such a value (``where``
-    is ``np.where`` then, and ``d_b += ...`` keeps the array)."""
-    seen: dict[int, bool] = {}
-    for k in sorted(reachable(nodes, [i])):
+    is ``np.where`` then, and ``d_b += ...`` keeps the array). ``memo`` (node -> answer)
+    is read and filled: the printer asks of every scalar ``where`` of a graph, and a
+    fresh walk each time made a 2,000-statement chain compile in 50 s, not 5."""
+    memo = {} if memo is None else memo
+    stack = [i]
+    while stack:
+        k = stack[-1]
+        if k in memo:
+            stack.pop()
+            continue
         node = nodes[k]
+        own = PRIMS[node.op].zero_d
+        own = own(nodes, node) if callable(own) else own
         if node.shape != ():
-            seen[k] = False  # reductions of arrays give NumPy floats
-        elif node.op == "fused" and "where" in ops_in(node):
-            seen[k] = True
+            memo[k] = False  # reductions of arrays give NumPy floats
+        elif own or (node.op == "fused" and "where" in ops_in(node)):
+            memo[k] = True
+        elif missing := [a for a in node.args if a not in memo]:
+            stack.extend(missing)
+            continue
         else:
-            own = PRIMS[node.op].zero_d
-            own = own(nodes, node) if callable(own) else own
-            seen[k] = own or any(seen[a] for a in node.args)
-    return seen[i]
+            memo[k] = any(memo[a] for a in node.args)
+        stack.pop()
+    return memo[i]
