@@ -237,6 +237,41 @@ def captioning_loss_forward(
         scores_tape hold one row per iteration of the loop on line 10:
     O(trip count x the values an iteration records).
     """
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        mask.__class__ is not _ndarray
+        or mask.dtype is not _float64_dtype
+        or mask.ndim != 2
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or W_embed.__class__ is not _ndarray
+        or W_embed.dtype is not _float64_dtype
+        or W_embed.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or W_vocab.__class__ is not _ndarray
+        or W_vocab.dtype is not _float64_dtype
+        or W_vocab.ndim != 2
+        or b_vocab.__class__ is not _ndarray
+        or b_vocab.dtype is not _float64_dtype
+        or b_vocab.ndim != 1
+    ):
+        mask = _array(mask, "captioning_loss", "mask", 2, "(N, T)")
+        h0 = _array(h0, "captioning_loss", "h0", 2, "(N, H)")
+        W_embed = _array(W_embed, "captioning_loss", "W_embed", 2, "(V, W)")
+        Wx = _array(Wx, "captioning_loss", "Wx", 2, "(W, H)")
+        Wh = _array(Wh, "captioning_loss", "Wh", 2, "(H, H)")
+        b = _array(b, "captioning_loss", "b", 1, "(H,)")
+        W_vocab = _array(W_vocab, "captioning_loss", "W_vocab", 2, "(H, V)")
+        b_vocab = _array(b_vocab, "captioning_loss", "b_vocab", 1, "(V,)")
     captions_in = _index(captions_in, "captioning_loss", "captions_in", 2, "(N, T)")
     N, T = captions_in.shape
     captions_out = _index(captions_out, "captioning_loss", "captions_out", 2, "(N, T)")
@@ -244,30 +279,22 @@ def captioning_loss_forward(
         raise _shape_error(
             "captioning_loss", "captions_out", captions_out.shape, "(N, T)", (N, T)
         )
-    mask = _array(mask, "captioning_loss", "mask", 2, "(N, T)")
     if mask.shape != (N, T):
         raise _shape_error("captioning_loss", "mask", mask.shape, "(N, T)", (N, T))
-    h0 = _array(h0, "captioning_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("captioning_loss", "h0", h0.shape, "(N, H)", (N, H))
-    W_embed = _array(W_embed, "captioning_loss", "W_embed", 2, "(V, W)")
     V, W = W_embed.shape
-    Wx = _array(Wx, "captioning_loss", "Wx", 2, "(W, H)")
     if Wx.shape != (W, H):
         raise _shape_error("captioning_loss", "Wx", Wx.shape, "(W, H)", (W, H))
-    Wh = _array(Wh, "captioning_loss", "Wh", 2, "(H, H)")
     if Wh.shape != (H, H):
         raise _shape_error("captioning_loss", "Wh", Wh.shape, "(H, H)", (H, H))
-    b = _array(b, "captioning_loss", "b", 1, "(H,)")
     if len(b) != H:
         raise _shape_error("captioning_loss", "b", b.shape, "(H,)", (H,))
-    W_vocab = _array(W_vocab, "captioning_loss", "W_vocab", 2, "(H, V)")
     if W_vocab.shape != (H, V):
         raise _shape_error(
             "captioning_loss", "W_vocab", W_vocab.shape, "(H, V)", (H, V)
         )
-    b_vocab = _array(b_vocab, "captioning_loss", "b_vocab", 1, "(V,)")
     if len(b_vocab) != V:
         raise _shape_error("captioning_loss", "b_vocab", b_vocab.shape, "(V,)", (V,))
     # line 10: for t in range(T):
@@ -392,6 +419,41 @@ def captioning_loss_value_and_grad(
         Wx: Matrix[W, H], Wh: Matrix[H, H], b: Vector[H], W_vocab: Matrix[H, V],
         b_vocab: Vector[V] -> Scalar.
     """
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        mask.__class__ is not _ndarray
+        or mask.dtype is not _float64_dtype
+        or mask.ndim != 2
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or W_embed.__class__ is not _ndarray
+        or W_embed.dtype is not _float64_dtype
+        or W_embed.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or W_vocab.__class__ is not _ndarray
+        or W_vocab.dtype is not _float64_dtype
+        or W_vocab.ndim != 2
+        or b_vocab.__class__ is not _ndarray
+        or b_vocab.dtype is not _float64_dtype
+        or b_vocab.ndim != 1
+    ):
+        mask = _array(mask, "captioning_loss", "mask", 2, "(N, T)")
+        h0 = _array(h0, "captioning_loss", "h0", 2, "(N, H)")
+        W_embed = _array(W_embed, "captioning_loss", "W_embed", 2, "(V, W)")
+        Wx = _array(Wx, "captioning_loss", "Wx", 2, "(W, H)")
+        Wh = _array(Wh, "captioning_loss", "Wh", 2, "(H, H)")
+        b = _array(b, "captioning_loss", "b", 1, "(H,)")
+        W_vocab = _array(W_vocab, "captioning_loss", "W_vocab", 2, "(H, V)")
+        b_vocab = _array(b_vocab, "captioning_loss", "b_vocab", 1, "(V,)")
     captions_in = _index(captions_in, "captioning_loss", "captions_in", 2, "(N, T)")
     N, T = captions_in.shape
     captions_out = _index(captions_out, "captioning_loss", "captions_out", 2, "(N, T)")
@@ -399,30 +461,22 @@ def captioning_loss_value_and_grad(
         raise _shape_error(
             "captioning_loss", "captions_out", captions_out.shape, "(N, T)", (N, T)
         )
-    mask = _array(mask, "captioning_loss", "mask", 2, "(N, T)")
     if mask.shape != (N, T):
         raise _shape_error("captioning_loss", "mask", mask.shape, "(N, T)", (N, T))
-    h0 = _array(h0, "captioning_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("captioning_loss", "h0", h0.shape, "(N, H)", (N, H))
-    W_embed = _array(W_embed, "captioning_loss", "W_embed", 2, "(V, W)")
     V, W = W_embed.shape
-    Wx = _array(Wx, "captioning_loss", "Wx", 2, "(W, H)")
     if Wx.shape != (W, H):
         raise _shape_error("captioning_loss", "Wx", Wx.shape, "(W, H)", (W, H))
-    Wh = _array(Wh, "captioning_loss", "Wh", 2, "(H, H)")
     if Wh.shape != (H, H):
         raise _shape_error("captioning_loss", "Wh", Wh.shape, "(H, H)", (H, H))
-    b = _array(b, "captioning_loss", "b", 1, "(H,)")
     if len(b) != H:
         raise _shape_error("captioning_loss", "b", b.shape, "(H,)", (H,))
-    W_vocab = _array(W_vocab, "captioning_loss", "W_vocab", 2, "(H, V)")
     if W_vocab.shape != (H, V):
         raise _shape_error(
             "captioning_loss", "W_vocab", W_vocab.shape, "(H, V)", (H, V)
         )
-    b_vocab = _array(b_vocab, "captioning_loss", "b_vocab", 1, "(V,)")
     if len(b_vocab) != V:
         raise _shape_error("captioning_loss", "b_vocab", b_vocab.shape, "(V,)", (V,))
     # line 10: for t in range(T):

@@ -312,27 +312,51 @@ def convnet_loss_forward(W1, b1, W2, b2, W3, b3, X, y, reg):
     Cache: W1, W2, W3, y, reg, conv_t1, conv, pool, hidden_t1, hidden,
         data_loss_t1, data_loss_t3, F, M, N, H, W.
     """
-    W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 4
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 2
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or W3.__class__ is not _ndarray
+        or W3.dtype is not _float64_dtype
+        or W3.ndim != 2
+        or b3.__class__ is not _ndarray
+        or b3.dtype is not _float64_dtype
+        or b3.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 4
+    ):
+        W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
+        b1 = _array(b1, "convnet_loss", "b1", 1, "(F,)")
+        W2 = _array(W2, "convnet_loss", "W2", 2, "(F * (H // 2) * (W // 2), D)")
+        b2 = _array(b2, "convnet_loss", "b2", 1, "(D,)")
+        W3 = _array(W3, "convnet_loss", "W3", 2, "(D, M)")
+        b3 = _array(b3, "convnet_loss", "b3", 1, "(M,)")
+        X = _array(X, "convnet_loss", "X", 4, "(N, C, H, W)")
     F = W1.shape[0]
     C = W1.shape[1]
     if W1.shape != (F, C, 7, 7):
         raise _shape_error("convnet_loss", "W1", W1.shape, "(F, C, 7, 7)", (F, C, 7, 7))
-    b1 = _array(b1, "convnet_loss", "b1", 1, "(F,)")
     if len(b1) != F:
         raise _shape_error("convnet_loss", "b1", b1.shape, "(F,)", (F,))
-    W2 = _array(W2, "convnet_loss", "W2", 2, "(F * (H // 2) * (W // 2), D)")
     D = W2.shape[1]
-    b2 = _array(b2, "convnet_loss", "b2", 1, "(D,)")
     if len(b2) != D:
         raise _shape_error("convnet_loss", "b2", b2.shape, "(D,)", (D,))
-    W3 = _array(W3, "convnet_loss", "W3", 2, "(D, M)")
     M = W3.shape[1]
     if W3.shape[0] != D:
         raise _shape_error("convnet_loss", "W3", W3.shape, "(D, M)", (D, M))
-    b3 = _array(b3, "convnet_loss", "b3", 1, "(M,)")
     if len(b3) != M:
         raise _shape_error("convnet_loss", "b3", b3.shape, "(M,)", (M,))
-    X = _array(X, "convnet_loss", "X", 4, "(N, C, H, W)")
     N = X.shape[0]
     H = X.shape[2]
     W = X.shape[3]
@@ -476,27 +500,51 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
         b3: Vector[M], X: Tensor[N, C, H, W], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 4
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 2
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or W3.__class__ is not _ndarray
+        or W3.dtype is not _float64_dtype
+        or W3.ndim != 2
+        or b3.__class__ is not _ndarray
+        or b3.dtype is not _float64_dtype
+        or b3.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 4
+    ):
+        W1 = _array(W1, "convnet_loss", "W1", 4, "(F, C, 7, 7)")
+        b1 = _array(b1, "convnet_loss", "b1", 1, "(F,)")
+        W2 = _array(W2, "convnet_loss", "W2", 2, "(F * (H // 2) * (W // 2), D)")
+        b2 = _array(b2, "convnet_loss", "b2", 1, "(D,)")
+        W3 = _array(W3, "convnet_loss", "W3", 2, "(D, M)")
+        b3 = _array(b3, "convnet_loss", "b3", 1, "(M,)")
+        X = _array(X, "convnet_loss", "X", 4, "(N, C, H, W)")
     F = W1.shape[0]
     C = W1.shape[1]
     if W1.shape != (F, C, 7, 7):
         raise _shape_error("convnet_loss", "W1", W1.shape, "(F, C, 7, 7)", (F, C, 7, 7))
-    b1 = _array(b1, "convnet_loss", "b1", 1, "(F,)")
     if len(b1) != F:
         raise _shape_error("convnet_loss", "b1", b1.shape, "(F,)", (F,))
-    W2 = _array(W2, "convnet_loss", "W2", 2, "(F * (H // 2) * (W // 2), D)")
     D = W2.shape[1]
-    b2 = _array(b2, "convnet_loss", "b2", 1, "(D,)")
     if len(b2) != D:
         raise _shape_error("convnet_loss", "b2", b2.shape, "(D,)", (D,))
-    W3 = _array(W3, "convnet_loss", "W3", 2, "(D, M)")
     M = W3.shape[1]
     if W3.shape[0] != D:
         raise _shape_error("convnet_loss", "W3", W3.shape, "(D, M)", (D, M))
-    b3 = _array(b3, "convnet_loss", "b3", 1, "(M,)")
     if len(b3) != M:
         raise _shape_error("convnet_loss", "b3", b3.shape, "(M,)", (M,))
-    X = _array(X, "convnet_loss", "X", 4, "(N, C, H, W)")
     N = X.shape[0]
     H = X.shape[2]
     W = X.shape[3]

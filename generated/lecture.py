@@ -315,11 +315,20 @@ def sq_norm_forward(W, x):
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     Cache: W, x, q.
     """
-    W = _array(W, "sq_norm", "W", 2, "(n, n)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 1
+    ):
+        W = _array(W, "sq_norm", "W", 2, "(n, n)")
+        x = _array(x, "sq_norm", "x", 1, "(n,)")
     n = W.shape[0]
     if W.shape[1] != n:
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1, "(n,)")
     if len(x) != n:
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x
@@ -353,11 +362,20 @@ def sq_norm_value_and_grad(W, x):
 
     Inputs: W: Matrix[n, n], x: Vector[n] -> Scalar.
     """
-    W = _array(W, "sq_norm", "W", 2, "(n, n)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 1
+    ):
+        W = _array(W, "sq_norm", "W", 2, "(n, n)")
+        x = _array(x, "sq_norm", "x", 1, "(n,)")
     n = W.shape[0]
     if W.shape[1] != n:
         raise _shape_error("sq_norm", "W", W.shape, "(n, n)", (n, n))
-    x = _array(x, "sq_norm", "x", 1, "(n,)")
     if len(x) != n:
         raise _shape_error("sq_norm", "x", x.shape, "(n,)", (n,))
     # line 20: q = W @ x

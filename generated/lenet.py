@@ -323,36 +323,66 @@ def lenet_loss_forward(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     Cache: W2, W3, W4, y, conv1_t1, conv1, pool1, conv2_t1, conv2, pool2,
         ip1_t1, ip1, out_t1, out_t3, F2, N.
     """
-    W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 4
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 4
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or W3.__class__ is not _ndarray
+        or W3.dtype is not _float64_dtype
+        or W3.ndim != 2
+        or b3.__class__ is not _ndarray
+        or b3.dtype is not _float64_dtype
+        or b3.ndim != 1
+        or W4.__class__ is not _ndarray
+        or W4.dtype is not _float64_dtype
+        or W4.ndim != 2
+        or b4.__class__ is not _ndarray
+        or b4.dtype is not _float64_dtype
+        or b4.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 4
+    ):
+        W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
+        b1 = _array(b1, "lenet_loss", "b1", 1, "(F1,)")
+        W2 = _array(W2, "lenet_loss", "W2", 4, "(F2, F1, 5, 5)")
+        b2 = _array(b2, "lenet_loss", "b2", 1, "(F2,)")
+        W3 = _array(W3, "lenet_loss", "W3", 2, "(16 * F2, D)")
+        b3 = _array(b3, "lenet_loss", "b3", 1, "(D,)")
+        W4 = _array(W4, "lenet_loss", "W4", 2, "(D, 10)")
+        b4 = _array(b4, "lenet_loss", "b4", 1, "(10,)")
+        X = _array(X, "lenet_loss", "X", 4, "(N, 1, 28, 28)")
     F1 = W1.shape[0]
     if W1.shape != (F1, 1, 5, 5):
         raise _shape_error("lenet_loss", "W1", W1.shape, "(F1, 1, 5, 5)", (F1, 1, 5, 5))
-    b1 = _array(b1, "lenet_loss", "b1", 1, "(F1,)")
     if len(b1) != F1:
         raise _shape_error("lenet_loss", "b1", b1.shape, "(F1,)", (F1,))
-    W2 = _array(W2, "lenet_loss", "W2", 4, "(F2, F1, 5, 5)")
     F2 = W2.shape[0]
     if W2.shape != (F2, F1, 5, 5):
         raise _shape_error(
             "lenet_loss", "W2", W2.shape, "(F2, F1, 5, 5)", (F2, F1, 5, 5)
         )
-    b2 = _array(b2, "lenet_loss", "b2", 1, "(F2,)")
     if len(b2) != F2:
         raise _shape_error("lenet_loss", "b2", b2.shape, "(F2,)", (F2,))
-    W3 = _array(W3, "lenet_loss", "W3", 2, "(16 * F2, D)")
     D = W3.shape[1]
     if W3.shape[0] != 16 * F2:
         raise _shape_error("lenet_loss", "W3", W3.shape, "(16 * F2, D)", (16 * F2, D))
-    b3 = _array(b3, "lenet_loss", "b3", 1, "(D,)")
     if len(b3) != D:
         raise _shape_error("lenet_loss", "b3", b3.shape, "(D,)", (D,))
-    W4 = _array(W4, "lenet_loss", "W4", 2, "(D, 10)")
     if W4.shape != (D, 10):
         raise _shape_error("lenet_loss", "W4", W4.shape, "(D, 10)", (D, 10))
-    b4 = _array(b4, "lenet_loss", "b4", 1, "(10,)")
     if len(b4) != 10:
         raise _shape_error("lenet_loss", "b4", b4.shape, "(10,)", (10,))
-    X = _array(X, "lenet_loss", "X", 4, "(N, 1, 28, 28)")
     N = X.shape[0]
     if X.shape != (N, 1, 28, 28):
         raise _shape_error("lenet_loss", "X", X.shape, "(N, 1, 28, 28)", (N, 1, 28, 28))
@@ -472,36 +502,66 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
         W4: Matrix[D, 10], b4: Vector[10], X: Tensor[N, 1, 28, 28],
         y: Index[N] -> Scalar.
     """
-    W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 4
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 4
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or W3.__class__ is not _ndarray
+        or W3.dtype is not _float64_dtype
+        or W3.ndim != 2
+        or b3.__class__ is not _ndarray
+        or b3.dtype is not _float64_dtype
+        or b3.ndim != 1
+        or W4.__class__ is not _ndarray
+        or W4.dtype is not _float64_dtype
+        or W4.ndim != 2
+        or b4.__class__ is not _ndarray
+        or b4.dtype is not _float64_dtype
+        or b4.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 4
+    ):
+        W1 = _array(W1, "lenet_loss", "W1", 4, "(F1, 1, 5, 5)")
+        b1 = _array(b1, "lenet_loss", "b1", 1, "(F1,)")
+        W2 = _array(W2, "lenet_loss", "W2", 4, "(F2, F1, 5, 5)")
+        b2 = _array(b2, "lenet_loss", "b2", 1, "(F2,)")
+        W3 = _array(W3, "lenet_loss", "W3", 2, "(16 * F2, D)")
+        b3 = _array(b3, "lenet_loss", "b3", 1, "(D,)")
+        W4 = _array(W4, "lenet_loss", "W4", 2, "(D, 10)")
+        b4 = _array(b4, "lenet_loss", "b4", 1, "(10,)")
+        X = _array(X, "lenet_loss", "X", 4, "(N, 1, 28, 28)")
     F1 = W1.shape[0]
     if W1.shape != (F1, 1, 5, 5):
         raise _shape_error("lenet_loss", "W1", W1.shape, "(F1, 1, 5, 5)", (F1, 1, 5, 5))
-    b1 = _array(b1, "lenet_loss", "b1", 1, "(F1,)")
     if len(b1) != F1:
         raise _shape_error("lenet_loss", "b1", b1.shape, "(F1,)", (F1,))
-    W2 = _array(W2, "lenet_loss", "W2", 4, "(F2, F1, 5, 5)")
     F2 = W2.shape[0]
     if W2.shape != (F2, F1, 5, 5):
         raise _shape_error(
             "lenet_loss", "W2", W2.shape, "(F2, F1, 5, 5)", (F2, F1, 5, 5)
         )
-    b2 = _array(b2, "lenet_loss", "b2", 1, "(F2,)")
     if len(b2) != F2:
         raise _shape_error("lenet_loss", "b2", b2.shape, "(F2,)", (F2,))
-    W3 = _array(W3, "lenet_loss", "W3", 2, "(16 * F2, D)")
     D = W3.shape[1]
     if W3.shape[0] != 16 * F2:
         raise _shape_error("lenet_loss", "W3", W3.shape, "(16 * F2, D)", (16 * F2, D))
-    b3 = _array(b3, "lenet_loss", "b3", 1, "(D,)")
     if len(b3) != D:
         raise _shape_error("lenet_loss", "b3", b3.shape, "(D,)", (D,))
-    W4 = _array(W4, "lenet_loss", "W4", 2, "(D, 10)")
     if W4.shape != (D, 10):
         raise _shape_error("lenet_loss", "W4", W4.shape, "(D, 10)", (D, 10))
-    b4 = _array(b4, "lenet_loss", "b4", 1, "(10,)")
     if len(b4) != 10:
         raise _shape_error("lenet_loss", "b4", b4.shape, "(10,)", (10,))
-    X = _array(X, "lenet_loss", "X", 4, "(N, 1, 28, 28)")
     N = X.shape[0]
     if X.shape != (N, 1, 28, 28):
         raise _shape_error("lenet_loss", "X", X.shape, "(N, 1, 28, 28)", (N, 1, 28, 28))

@@ -130,15 +130,27 @@ def logistic_loss_forward(w, b, X, y, lam):
         lam: Scalar -> Scalar.
     Cache: w, X, y, lam, p, data_t1, data_t2, data_t3, n.
     """
-    w = _array(w, "logistic_loss", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_loss", "w", 1, "(d,)")
+        X = _array(X, "logistic_loss", "X", 2, "(n, d)")
+        y = _array(y, "logistic_loss", "y", 1, "(n,)")
     d = len(w)
     if not isinstance(b, float):
         b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):
@@ -188,15 +200,27 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_loss", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_loss", "w", 1, "(d,)")
+        X = _array(X, "logistic_loss", "X", 2, "(n, d)")
+        y = _array(y, "logistic_loss", "y", 1, "(n,)")
     d = len(w)
     if not isinstance(b, float):
         b = _scalar(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):
@@ -251,7 +275,9 @@ def swish_sum_forward(x):
     Inputs: x: Vector[n] -> Scalar.
     Cache: out_t1, out_t2.
     """
-    x = _array(x, "swish_sum", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
@@ -281,7 +307,9 @@ def swish_sum_value_and_grad(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "swish_sum", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "swish_sum", "x", 1, "(n,)")
     # line 21: return sum(swish(x))
     out_t1 = _sigmoid(x)
     out_t2 = x * out_t1
@@ -321,13 +349,25 @@ def logistic_newton_forward(w, X, y, lam):
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
     Cache: w, X, y, lam, p_t1, out_t1, n.
     """
-    w = _array(w, "logistic_newton", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_newton", "w", 1, "(d,)")
+        X = _array(X, "logistic_newton", "X", 2, "(n, d)")
+        y = _array(y, "logistic_newton", "y", 1, "(n,)")
     d = len(w)
-    X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):
@@ -367,13 +407,25 @@ def logistic_newton_value_and_grad(w, X, y, lam):
 
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_newton", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_newton", "w", 1, "(d,)")
+        X = _array(X, "logistic_newton", "X", 2, "(n, d)")
+        y = _array(y, "logistic_newton", "y", 1, "(n,)")
     d = len(w)
-    X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     if not isinstance(lam, float):

@@ -200,22 +200,43 @@ def lstm_loss_forward(x, h0, Wx, Wh, b, dy):
         h_tape hold one row per iteration of the loop on line 11:
     O(trip count x the values an iteration records).
     """
-    x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 3
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or dy.__class__ is not _ndarray
+        or dy.dtype is not _float64_dtype
+        or dy.ndim != 3
+    ):
+        x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
+        h0 = _array(h0, "lstm_loss", "h0", 2, "(N, H)")
+        Wx = _array(Wx, "lstm_loss", "Wx", 2, "(D, 4 * H)")
+        Wh = _array(Wh, "lstm_loss", "Wh", 2, "(H, 4 * H)")
+        b = _array(b, "lstm_loss", "b", 1, "(4 * H,)")
+        dy = _array(dy, "lstm_loss", "dy", 3, "(N, T, H)")
     N, T, D = x.shape
-    h0 = _array(h0, "lstm_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("lstm_loss", "h0", h0.shape, "(N, H)", (N, H))
-    Wx = _array(Wx, "lstm_loss", "Wx", 2, "(D, 4 * H)")
     if Wx.shape != (D, 4 * H):
         raise _shape_error("lstm_loss", "Wx", Wx.shape, "(D, 4 * H)", (D, 4 * H))
-    Wh = _array(Wh, "lstm_loss", "Wh", 2, "(H, 4 * H)")
     if Wh.shape != (H, 4 * H):
         raise _shape_error("lstm_loss", "Wh", Wh.shape, "(H, 4 * H)", (H, 4 * H))
-    b = _array(b, "lstm_loss", "b", 1, "(4 * H,)")
     if len(b) != 4 * H:
         raise _shape_error("lstm_loss", "b", b.shape, "(4 * H,)", (4 * H,))
-    dy = _array(dy, "lstm_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):
         raise _shape_error("lstm_loss", "dy", dy.shape, "(N, T, H)", (N, T, H))
     # line 9: c = zeros((N, H))
@@ -350,22 +371,43 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, 4 * H],
         Wh: Matrix[H, 4 * H], b: Vector[4 * H], dy: Tensor[N, T, H] -> Scalar.
     """
-    x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 3
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or dy.__class__ is not _ndarray
+        or dy.dtype is not _float64_dtype
+        or dy.ndim != 3
+    ):
+        x = _array(x, "lstm_loss", "x", 3, "(N, T, D)")
+        h0 = _array(h0, "lstm_loss", "h0", 2, "(N, H)")
+        Wx = _array(Wx, "lstm_loss", "Wx", 2, "(D, 4 * H)")
+        Wh = _array(Wh, "lstm_loss", "Wh", 2, "(H, 4 * H)")
+        b = _array(b, "lstm_loss", "b", 1, "(4 * H,)")
+        dy = _array(dy, "lstm_loss", "dy", 3, "(N, T, H)")
     N, T, D = x.shape
-    h0 = _array(h0, "lstm_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("lstm_loss", "h0", h0.shape, "(N, H)", (N, H))
-    Wx = _array(Wx, "lstm_loss", "Wx", 2, "(D, 4 * H)")
     if Wx.shape != (D, 4 * H):
         raise _shape_error("lstm_loss", "Wx", Wx.shape, "(D, 4 * H)", (D, 4 * H))
-    Wh = _array(Wh, "lstm_loss", "Wh", 2, "(H, 4 * H)")
     if Wh.shape != (H, 4 * H):
         raise _shape_error("lstm_loss", "Wh", Wh.shape, "(H, 4 * H)", (H, 4 * H))
-    b = _array(b, "lstm_loss", "b", 1, "(4 * H,)")
     if len(b) != 4 * H:
         raise _shape_error("lstm_loss", "b", b.shape, "(4 * H,)", (4 * H,))
-    dy = _array(dy, "lstm_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):
         raise _shape_error("lstm_loss", "dy", dy.shape, "(N, T, H)", (N, T, H))
     # line 9: c = zeros((N, H))

@@ -132,11 +132,17 @@ def oscillator_fit_forward(k, c, x0, v0, observed):
         v_prev_tape hold one row per iteration of the loop on line 13:
     O(trip count x the values an iteration records).
     """
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        observed.__class__ is not _ndarray
+        or observed.dtype is not _float64_dtype
+        or observed.ndim != 1
+    ):
+        observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
     k = _float64(k, "oscillator_fit", "k")
     c = _float64(c, "oscillator_fit", "c")
     x0 = _float64(x0, "oscillator_fit", "x0")
     v0 = _float64(v0, "oscillator_fit", "v0")
-    observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
     T = len(observed)
     # line 12: xs = zeros((T,))
     xs = np.zeros((T,))
@@ -204,11 +210,17 @@ def oscillator_fit_value_and_grad(k, c, x0, v0, observed):
     Inputs: k: Scalar, c: Scalar, x0: Scalar, v0: Scalar,
         observed: Vector[T] -> Scalar.
     """
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        observed.__class__ is not _ndarray
+        or observed.dtype is not _float64_dtype
+        or observed.ndim != 1
+    ):
+        observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
     k = _float64(k, "oscillator_fit", "k")
     c = _float64(c, "oscillator_fit", "c")
     x0 = _float64(x0, "oscillator_fit", "x0")
     v0 = _float64(v0, "oscillator_fit", "v0")
-    observed = _array(observed, "oscillator_fit", "observed", 1, "(T,)")
     T = len(observed)
     # line 12: xs = zeros((T,))
     xs = np.zeros((T,))

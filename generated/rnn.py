@@ -173,19 +173,37 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
         Wh: Matrix[H, H], b: Vector[H] -> Matrix[N, H].
     Cache: x, prev_h, Wx, Wh, out, N, H.
     """
-    x = _array(x, "rnn_step", "x", 2, "(N, D)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 2
+        or prev_h.__class__ is not _ndarray
+        or prev_h.dtype is not _float64_dtype
+        or prev_h.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+    ):
+        x = _array(x, "rnn_step", "x", 2, "(N, D)")
+        prev_h = _array(prev_h, "rnn_step", "prev_h", 2, "(N, H)")
+        Wx = _array(Wx, "rnn_step", "Wx", 2, "(D, H)")
+        Wh = _array(Wh, "rnn_step", "Wh", 2, "(H, H)")
+        b = _array(b, "rnn_step", "b", 1, "(H,)")
     N, D = x.shape
-    prev_h = _array(prev_h, "rnn_step", "prev_h", 2, "(N, H)")
     H = prev_h.shape[1]
     if prev_h.shape[0] != N:
         raise _shape_error("rnn_step", "prev_h", prev_h.shape, "(N, H)", (N, H))
-    Wx = _array(Wx, "rnn_step", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
         raise _shape_error("rnn_step", "Wx", Wx.shape, "(D, H)", (D, H))
-    Wh = _array(Wh, "rnn_step", "Wh", 2, "(H, H)")
     if Wh.shape != (H, H):
         raise _shape_error("rnn_step", "Wh", Wh.shape, "(H, H)", (H, H))
-    b = _array(b, "rnn_step", "b", 1, "(H,)")
     if len(b) != H:
         raise _shape_error("rnn_step", "b", b.shape, "(H,)", (H,))
     # line 6: return tanh(x @ Wx + prev_h @ Wh + b)
@@ -246,22 +264,43 @@ def rnn_loss_forward(x, h0, Wx, Wh, b, dy):
     Memory: the tapes h_tape hold one row per iteration of the loop on line 14:
     O(trip count x the values an iteration records).
     """
-    x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 3
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or dy.__class__ is not _ndarray
+        or dy.dtype is not _float64_dtype
+        or dy.ndim != 3
+    ):
+        x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
+        h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
+        Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
+        Wh = _array(Wh, "rnn_loss", "Wh", 2, "(H, H)")
+        b = _array(b, "rnn_loss", "b", 1, "(H,)")
+        dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     N, T, D = x.shape
-    h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("rnn_loss", "h0", h0.shape, "(N, H)", (N, H))
-    Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
         raise _shape_error("rnn_loss", "Wx", Wx.shape, "(D, H)", (D, H))
-    Wh = _array(Wh, "rnn_loss", "Wh", 2, "(H, H)")
     if Wh.shape != (H, H):
         raise _shape_error("rnn_loss", "Wh", Wh.shape, "(H, H)", (H, H))
-    b = _array(b, "rnn_loss", "b", 1, "(H,)")
     if len(b) != H:
         raise _shape_error("rnn_loss", "b", b.shape, "(H,)", (H,))
-    dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):
         raise _shape_error("rnn_loss", "dy", dy.shape, "(N, T, H)", (N, T, H))
     # line 13: hs = zeros((N, T, H))
@@ -320,22 +359,43 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
     Inputs: x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, H],
         Wh: Matrix[H, H], b: Vector[H], dy: Tensor[N, T, H] -> Scalar.
     """
-    x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        x.__class__ is not _ndarray
+        or x.dtype is not _float64_dtype
+        or x.ndim != 3
+        or h0.__class__ is not _ndarray
+        or h0.dtype is not _float64_dtype
+        or h0.ndim != 2
+        or Wx.__class__ is not _ndarray
+        or Wx.dtype is not _float64_dtype
+        or Wx.ndim != 2
+        or Wh.__class__ is not _ndarray
+        or Wh.dtype is not _float64_dtype
+        or Wh.ndim != 2
+        or b.__class__ is not _ndarray
+        or b.dtype is not _float64_dtype
+        or b.ndim != 1
+        or dy.__class__ is not _ndarray
+        or dy.dtype is not _float64_dtype
+        or dy.ndim != 3
+    ):
+        x = _array(x, "rnn_loss", "x", 3, "(N, T, D)")
+        h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
+        Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
+        Wh = _array(Wh, "rnn_loss", "Wh", 2, "(H, H)")
+        b = _array(b, "rnn_loss", "b", 1, "(H,)")
+        dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     N, T, D = x.shape
-    h0 = _array(h0, "rnn_loss", "h0", 2, "(N, H)")
     H = h0.shape[1]
     if h0.shape[0] != N:
         raise _shape_error("rnn_loss", "h0", h0.shape, "(N, H)", (N, H))
-    Wx = _array(Wx, "rnn_loss", "Wx", 2, "(D, H)")
     if Wx.shape != (D, H):
         raise _shape_error("rnn_loss", "Wx", Wx.shape, "(D, H)", (D, H))
-    Wh = _array(Wh, "rnn_loss", "Wh", 2, "(H, H)")
     if Wh.shape != (H, H):
         raise _shape_error("rnn_loss", "Wh", Wh.shape, "(H, H)", (H, H))
-    b = _array(b, "rnn_loss", "b", 1, "(H,)")
     if len(b) != H:
         raise _shape_error("rnn_loss", "b", b.shape, "(H,)", (H,))
-    dy = _array(dy, "rnn_loss", "dy", 3, "(N, T, H)")
     if dy.shape != (N, T, H):
         raise _shape_error("rnn_loss", "dy", dy.shape, "(N, T, H)", (N, T, H))
     # line 13: hs = zeros((N, T, H))

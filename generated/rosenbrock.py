@@ -108,7 +108,9 @@ def rosen_forward(x):
     Inputs: x: Vector[n] -> Scalar.
     Cache: out_t1, out_t2, n.
     """
-    x = _array(x, "rosen", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "rosen", "x", 1, "(n,)")
     n = len(x)
     if n < 1:
         raise ValueError(
@@ -145,7 +147,9 @@ def rosen_value_and_grad(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "rosen", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "rosen", "x", 1, "(n,)")
     n = len(x)
     if n < 1:
         raise ValueError(

@@ -221,9 +221,18 @@ def softmax_loss_forward(W, X, y, reg):
         reg: Scalar -> Scalar.
     Cache: W, X, y, reg, scores, scores_t1, log_probs_t2, log_probs_t3, C, N.
     """
-    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W = _array(W, "softmax_loss", "W", 2, "(D, C)")
+        X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     D, C = W.shape
-    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))
@@ -292,9 +301,18 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "softmax_loss", "W", 2, "(D, C)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W = _array(W, "softmax_loss", "W", 2, "(D, C)")
+        X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     D, C = W.shape
-    X = _array(X, "softmax_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("softmax_loss", "X", X.shape, "(N, D)", (N, D))

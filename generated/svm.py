@@ -205,9 +205,18 @@ def svm_loss_forward(W, X, y, reg):
         reg: Scalar -> Scalar.
     Cache: W, X, y, reg, margins_t1, C, N.
     """
-    W = _array(W, "svm_loss", "W", 2, "(D, C)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W = _array(W, "svm_loss", "W", 2, "(D, C)")
+        X = _array(X, "svm_loss", "X", 2, "(N, D)")
     D, C = W.shape
-    X = _array(X, "svm_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))
@@ -276,9 +285,18 @@ def svm_loss_value_and_grad(W, X, y, reg):
     Inputs: W: Matrix[D, C], X: Matrix[N, D], y: Index[N],
         reg: Scalar -> Scalar.
     """
-    W = _array(W, "svm_loss", "W", 2, "(D, C)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W.__class__ is not _ndarray
+        or W.dtype is not _float64_dtype
+        or W.ndim != 2
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W = _array(W, "svm_loss", "W", 2, "(D, C)")
+        X = _array(X, "svm_loss", "X", 2, "(N, D)")
     D, C = W.shape
-    X = _array(X, "svm_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("svm_loss", "X", X.shape, "(N, D)", (N, D))

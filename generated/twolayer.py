@@ -240,19 +240,37 @@ def twolayer_loss_forward(W1, b1, W2, b2, X, y, reg):
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     Cache: W1, W2, X, y, reg, hidden, log_probs_t2, log_probs_t3, C, N.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 2
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 2
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
+        b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
+        W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
+        b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
+        X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
     if len(b1) != H:
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
     if W2.shape[0] != H:
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
     if len(b2) != C:
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))
@@ -324,19 +342,37 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     Inputs: W1: Matrix[D, H], b1: Vector[H], W2: Matrix[H, C], b2: Vector[C],
         X: Matrix[N, D], y: Index[N], reg: Scalar -> Scalar.
     """
-    W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        W1.__class__ is not _ndarray
+        or W1.dtype is not _float64_dtype
+        or W1.ndim != 2
+        or b1.__class__ is not _ndarray
+        or b1.dtype is not _float64_dtype
+        or b1.ndim != 1
+        or W2.__class__ is not _ndarray
+        or W2.dtype is not _float64_dtype
+        or W2.ndim != 2
+        or b2.__class__ is not _ndarray
+        or b2.dtype is not _float64_dtype
+        or b2.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+    ):
+        W1 = _array(W1, "twolayer_loss", "W1", 2, "(D, H)")
+        b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
+        W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
+        b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
+        X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     D, H = W1.shape
-    b1 = _array(b1, "twolayer_loss", "b1", 1, "(H,)")
     if len(b1) != H:
         raise _shape_error("twolayer_loss", "b1", b1.shape, "(H,)", (H,))
-    W2 = _array(W2, "twolayer_loss", "W2", 2, "(H, C)")
     C = W2.shape[1]
     if W2.shape[0] != H:
         raise _shape_error("twolayer_loss", "W2", W2.shape, "(H, C)", (H, C))
-    b2 = _array(b2, "twolayer_loss", "b2", 1, "(C,)")
     if len(b2) != C:
         raise _shape_error("twolayer_loss", "b2", b2.shape, "(C,)", (C,))
-    X = _array(X, "twolayer_loss", "X", 2, "(N, D)")
     N = X.shape[0]
     if X.shape[1] != D:
         raise _shape_error("twolayer_loss", "X", X.shape, "(N, D)", (N, D))

@@ -171,6 +171,30 @@ def test_a_kept_parameter_is_still_checked_and_converted():
         mod.f(w, "3")
 
 
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("lam * sum(w * w)", "lam = float(lam)"),
+        ("sum(w) / lam", "lam = np.float64(lam)"),
+    ],
+)
+def test_unchecked_builds_keep_the_same_parameters_as_python_floats(body, line):
+    # --no-checks validates nothing but converts a Scalar as the checked build reads
+    # it: float() where it is kept (an int, np.float64 or 0-d array alike), else
+    # np.float64 (inf at 0, where Python raises)
+    text = source(body, checks=False)
+    assert [ln.strip() for ln in text.splitlines()].count(line) == 2, text  # fwd, vg
+    mod = gradc.import_module_source(text, f"pf_unchecked_{len(body)}")
+    checked = gradc.import_module_source(source(body), f"pf_checked_{len(body)}")
+    w = np.array([1.0, 2.0])
+    for lam in (3, 3.0, np.float64(3.0), np.array(3.0), 0.0):
+        with np.errstate(all="ignore"):
+            got, want = mod.f_value_and_grad(w, lam), checked.f_value_and_grad(w, lam)
+        assert type(got[0]) is type(want[0]) and got[0] == want[0]
+        for a, b in zip(got[1], want[1], strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
 # --------------------------------------------------------- the generator's formulas
 
 EXTREMES = (0.0, -0.0, 0.5, -3.0, 1e300, -1e300, math.inf, -math.inf, math.nan, 5e-324)

@@ -40,6 +40,11 @@ def function_text(source: str, name: str) -> str:
         "isinstance(",
         "__class__ is not float",  # the math build's one class test (and its comment)
         "# inputs not all Python floats",
+        # the NumPy build's one test of every array (and its comment)
+        "is not _ndarray",
+        "is not _float64_dtype",
+        ".ndim != ",
+        "# arrays not all float64 ndarrays",
     )
     lines = [ln for ln in lines if ln.strip() not in ("if (", "):")]
     return "\n".join(ln.strip() for ln in lines if not any(c in ln for c in checks))

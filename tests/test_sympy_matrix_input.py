@@ -260,7 +260,8 @@ def ridge():
 def test_symbolic_dimension_is_a_dimension_of_the_module():
     src = gradc.compile_sympy(ridge(), [X, w, t, lam])
     assert "Inputs: X: Matrix[n, 3], w: Matrix[3, 1], t: Matrix[n, 1],\n" in src
-    assert '    X = _array(X, "f", "X", 2, "(n, 3)")\n    n = X.shape[0]\n' in src
+    assert '        X = _array(X, "f", "X", 2, "(n, 3)")\n' in src
+    assert "\n    n = X.shape[0]\n    if X.shape[1] != 3:\n" in src
 
 
 @pytest.mark.parametrize("rows", [5, 8])

@@ -25,8 +25,10 @@ def body_lines(blocks: list[Block]) -> list[dict]:
 
 
 def identifiers(blocks: list[Block], extra: list[str]) -> set[str]:
-    """The identifiers some code reads (to know which dimensions it needs)."""
-    text = "\n".join(ln for b in blocks for ln in b.lines) + "\n" + "\n".join(extra)
+    """The identifiers some code reads (to know which dimensions it needs); comment
+    lines are not code (``# fused mul: d/d(X @ w)`` reads no ``d``)."""
+    code = [ln for b in blocks for ln in b.lines if not ln.lstrip().startswith("#")]
+    text = "\n".join(code) + "\n" + "\n".join(extra)
     return set(re.findall(r"[A-Za-z_]\w*", text))
 
 

@@ -20,8 +20,9 @@ from .targets import Target
 def kept_floats(fn: Function, target: Target) -> frozenset[str]:
     """The float parameters of ``fn`` that its functions (the backward reading them from
     the cache, ``f_jvp``, ...) all read as Python floats (``python_floats``), on a
-    checked target that keeps them (``Target.python_floats``: NumPy's); else none."""
-    if not (target.python_floats and target.checked):
+    target that keeps them (``Target.python_floats``: NumPy's, checked or not); else
+    none."""
+    if not target.python_floats:
         return frozenset()
     graphs = [fn, fn.value_and_grad, fn.jvp, fn.hvp, fn.hessian]
     nodes = {p.name: fn.nodes[p.node] for p in fn.params}

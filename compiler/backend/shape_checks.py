@@ -28,17 +28,24 @@ class ShapeChecks:
         # shape checks waiting for the dimensions they are written with
         self.deferred: list[tuple[set, list[str]]] = []
 
-    def array_input(self, p, v: str) -> list[str]:
-        """The conversion of the array (or ``Index``) parameter ``p``, bound to ``v``, then
-        its dimensions bound and its shape checked (deferred while an expression in it has
-        names that a later parameter has alone)."""
-        fn, dims, bound = self.fn, self.dims, self.bound
-        node = fn.nodes[p.node]
-        shape = node.shape
+    def conversion(self, p, v: str) -> list[str]:
+        """The conversion of the array (or ``Index``) parameter ``p``, bound to ``v``:
+        ``_array`` (``_index``) with its rank and its shape as the formula writes it."""
+        node = self.fn.nodes[p.node]
         check = "_index" if node.dtype == "int" else "_array"
-        text = f'"{P.shape(shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
-        args = [v, f'"{fn.name}"', f'"{p.name}"', str(len(shape)), text]
-        lines = call_lines("", f"{v} = {check}", ["xp"] * self.xp + args)
+        text = f'"{P.shape(node.shape, {})}"'  # sizes as Python writes them: (d, 4 * h)
+        args = [v, f'"{self.fn.name}"', f'"{p.name}"', str(len(node.shape)), text]
+        return call_lines("", f"{v} = {check}", ["xp"] * self.xp + args)
+
+    def array_input(self, p, v: str, convert: bool = True) -> list[str]:
+        """The conversion of the array (or ``Index``) parameter ``p``, bound to ``v`` (not
+        with ``convert`` False: the caller converts it), then its dimensions bound and
+        its shape checked (deferred while an expression in it has names that a later
+        parameter has alone)."""
+        fn, dims, bound = self.fn, self.dims, self.bound
+        shape = fn.nodes[p.node].shape
+        text = f'"{P.shape(shape, {})}"'
+        lines = self.conversion(p, v) if convert else []
         keys = [
             d.name if not isinstance(d, int) and d.is_Symbol else None for d in shape
         ]

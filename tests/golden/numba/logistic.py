@@ -386,14 +386,26 @@ def logistic_loss_forward(w, b, X, y, lam):
         lam: Scalar -> Scalar.
     Cache: w, X, y, lam, p, data_t1, data_t2, data_t3, n.
     """
-    w = _array(w, "logistic_loss", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_loss", "w", 1, "(d,)")
+        X = _array(X, "logistic_loss", "X", 2, "(n, d)")
+        y = _array(y, "logistic_loss", "y", 1, "(n,)")
     d = len(w)
     b = _float64(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_loss", "lam")
@@ -607,14 +619,26 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     Inputs: w: Vector[d], b: Scalar, X: Matrix[n, d], y: Vector[n],
         lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_loss", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_loss", "w", 1, "(d,)")
+        X = _array(X, "logistic_loss", "X", 2, "(n, d)")
+        y = _array(y, "logistic_loss", "y", 1, "(n,)")
     d = len(w)
     b = _float64(b, "logistic_loss", "b")
-    X = _array(X, "logistic_loss", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_loss", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_loss", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_loss", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_loss", "lam")
@@ -689,7 +713,9 @@ def swish_sum_forward(x):
     Inputs: x: Vector[n] -> Scalar.
     Cache: out_t1, out_t2.
     """
-    x = _array(x, "swish_sum", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "swish_sum", "x", 1, "(n,)")
     # numba: no whole-function kernel: the body is one kernel already
     # line 21: return sum(swish(x))
     out_t1, out_t2, out = _swish_sum_forward_k1(x)
@@ -753,7 +779,9 @@ def swish_sum_value_and_grad(x):
 
     Inputs: x: Vector[n] -> Scalar.
     """
-    x = _array(x, "swish_sum", "x", 1, "(n,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if x.__class__ is not _ndarray or x.dtype is not _float64_dtype or x.ndim != 1:
+        x = _array(x, "swish_sum", "x", 1, "(n,)")
     # numba: no whole-function kernel: the body is one kernel already
     # line 21: return sum(swish(x))
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
@@ -816,13 +844,25 @@ def logistic_newton_forward(w, X, y, lam):
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
     Cache: w, X, y, lam, p_t1, n.
     """
-    w = _array(w, "logistic_newton", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_newton", "w", 1, "(d,)")
+        X = _array(X, "logistic_newton", "X", 2, "(n, d)")
+        y = _array(y, "logistic_newton", "y", 1, "(n,)")
     d = len(w)
-    X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_newton", "lam")
@@ -936,13 +976,25 @@ def logistic_newton_value_and_grad(w, X, y, lam):
 
     Inputs: w: Vector[d], X: Matrix[n, d], y: Vector[n], lam: Scalar -> Scalar.
     """
-    w = _array(w, "logistic_newton", "w", 1, "(d,)")
+    # arrays not all float64 ndarrays of their ranks: each converted
+    if (
+        w.__class__ is not _ndarray
+        or w.dtype is not _float64_dtype
+        or w.ndim != 1
+        or X.__class__ is not _ndarray
+        or X.dtype is not _float64_dtype
+        or X.ndim != 2
+        or y.__class__ is not _ndarray
+        or y.dtype is not _float64_dtype
+        or y.ndim != 1
+    ):
+        w = _array(w, "logistic_newton", "w", 1, "(d,)")
+        X = _array(X, "logistic_newton", "X", 2, "(n, d)")
+        y = _array(y, "logistic_newton", "y", 1, "(n,)")
     d = len(w)
-    X = _array(X, "logistic_newton", "X", 2, "(n, d)")
     n = X.shape[0]
     if X.shape[1] != d:
         raise _shape_error("logistic_newton", "X", X.shape, "(n, d)", (n, d))
-    y = _array(y, "logistic_newton", "y", 1, "(n,)")
     if len(y) != n:
         raise _shape_error("logistic_newton", "y", y.shape, "(n,)", (n,))
     lam = _float64(lam, "logistic_newton", "lam")
