@@ -54,11 +54,11 @@ def prologue(
         if is_float(fn, p):
             lines += scalar_input(v, fn.name, p.name, ctx)
             continue
-        convert = not (grouped and fn.nodes[p.node].dtype == "float")
-        if not convert:
+        together = grouped and fn.nodes[p.node].dtype == "float"
+        if together:
             converted += shapes.conversion(p, v)
             tests.append(rank_test(fn, p, v))
-        lines += shapes.array_input(p, v, convert)
+        lines += shapes.array_input(p, v, convert=not together)
     lines += shapes.flush(everything=True)
     if converted:
         lines = fast_path(tests, converted, ARRAYS_CONVERTED) + lines
