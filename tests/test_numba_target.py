@@ -394,3 +394,28 @@ def test_a_vector_sum_that_keeps_its_axis(src):
     assert value == pytest.approx(want_value, rel=1e-13)
     for g, w in zip(grads, want_grads):
         np.testing.assert_allclose(g, w, rtol=1e-13, atol=1e-15)
+
+
+# the language generator's seed 428: a parameter named ``cache`` (the generated locals'
+# name, so the parameter's variable is ``cache_`` and the renamer swaps the two) in a
+# function whose value_and_grad is one whole kernel
+CACHE_PARAM = """\
+def f(x1: Vector[R], cache: Vector[R], x4: Vector[R]) -> Scalar:
+    d_value = np.flip(x1) * cache + np.flip(x1) ** 2
+    return mean(d_value * tanh(d_value) + d_value * x4)
+"""
+
+
+def test_a_parameter_named_cache_leaves_the_decorators_keyword_alone():
+    # the renamer took ``cache=True`` for the name: @numba.njit(cache_=True), a KeyError
+    text = compile_source(CACHE_PARAM, target="numba")
+    decorators = [ln for ln in text.splitlines() if ln.startswith("@numba.njit(")]
+    assert decorators and all("(cache=True," in ln for ln in decorators), decorators
+    rng = np.random.default_rng(428)
+    x = [rng.standard_normal(5) for _ in range(3)]
+    got = load_source(CACHE_PARAM, target="numba").f_value_and_grad(*x)
+    want = load_source(CACHE_PARAM).f_value_and_grad(*x)
+    close(got[0], want[0])
+    for a, b in zip(as_tuple(got[1]), as_tuple(want[1]), strict=True):
+        close(a, b)
+    assert "def f_value_and_grad(x1, cache, x4):" in text

@@ -22,9 +22,12 @@ from ..core.names import PYTHON_BUILTINS
 GENERATED_LOCALS = ("cache", "grads", "_result")
 
 # An f-string (its replacement fields are code), a string literal, a comment, or a name
-# that is not an attribute (``x.sum`` stays).
+# that is not an attribute (``x.sum`` stays) nor a keyword argument (``cache=True`` of a
+# numba decorator stays: the code is formatted, so ``=`` right after a name is one).
 STRING = r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'"
-TOKEN = re.compile(rf"(?<![.\w])f({STRING})|{STRING}|#.*|(?<![.\w])([^\W\d]\w*)")
+TOKEN = re.compile(
+    rf"(?<![.\w])f({STRING})|{STRING}|#.*|(?<![.\w])([^\W\d]\w*)(?!\w|=(?!=))"
+)
 FIELD = re.compile(r"\{([^{}]*)\}")
 
 
