@@ -91,17 +91,21 @@ def fast_test(fn: Function, p, v: str, ctx: Ctx) -> str:
     shape = fn.nodes[p.node].shape
     if not shape:
         return f"{v}.__class__ is not float"
-    tests = [f"{v}.__class__ is not _ndarray", f"{v}.dtype is not _float64_dtype"]
-    return " or ".join([*tests, f"{v}.shape != {P.shape(shape, {})}"])
+    return not_float64_ndarray(v, f"{v}.shape != {P.shape(shape, {})}")
 
 
 def rank_test(fn: Function, p, v: str) -> str:
     """The test that the float array parameter ``p`` (variable ``v``) is not an ndarray of
     NumPy's own float64 (compared by identity, as in ``fast_test``) and of its rank: the
     sizes are compared after, whichever way it came in."""
-    rank = len(fn.nodes[p.node].shape)
-    tests = [f"{v}.__class__ is not _ndarray", f"{v}.dtype is not _float64_dtype"]
-    return " or ".join([*tests, f"{v}.ndim != {rank}"])
+    return not_float64_ndarray(v, f"{v}.ndim != {len(fn.nodes[p.node].shape)}")
+
+
+def not_float64_ndarray(v: str, form: str) -> str:
+    """``v`` is not an ndarray, or not of NumPy's own float64, or ``form`` (its shape or
+    rank test) holds: the tests joined with ``or``, cheapest first."""
+    tests = [f"{v}.__class__ is not _ndarray", f"{v}.dtype is not _float64_dtype", form]
+    return " or ".join(tests)
 
 
 #: the comment over the conversions of a function's float arrays (``fast_path``)
