@@ -308,9 +308,12 @@ def test_a_local_gradient_note_sits_over_the_backward_statement_that_reads_it():
 
 
 def test_notes_name_things_as_the_formula_does():
+    # t is named: its sum is not taken before the scale (rewrite/scaled_sums.py), so the
+    # backward's product with x[0] keeps its note
     text = (
         "def h(x: Vector[n], w: Matrix[n, k]) -> Scalar:\n"
-        "    return sum(log(x[1:] * x[:-1] + 2) * x[0]) + sum(log(sum(w * w, axis=1)) * x)\n"
+        "    t = log(x[1:] * x[:-1] + 2) * x[0]\n"
+        "    return sum(t) + sum(log(sum(w * w, axis=1)) * x)\n"
     )
     src = compile_source(text)
     notes = sorted({ln.strip() for ln in src.splitlines() if "# fused" in ln})

@@ -35,6 +35,7 @@ def schedule(fn: Function) -> Schedule:
     fwd_set |= reachable(nodes, tapes)
     bwd_set = need_grads - fwd_set - {fn.seed}
     forward = [i for i in range(len(nodes)) if i in fwd_set and nodes[i].op != "param"]
+    tests = guard_tests(nodes, bwd_set)
     backward = [
         i
         for i in range(len(nodes))
@@ -42,11 +43,25 @@ def schedule(fn: Function) -> Schedule:
         or (
             i in fwd_set
             and i in need_grads
-            and nodes[i].op in ("const", "dim", "arange")
+            and (nodes[i].op in ("const", "dim", "arange") or i in tests)
         )
     ]
     cache = sorted(cache_reads(nodes, backward, {fn.seed}, set(grads)))
     return Schedule(forward, backward, grads, dependents(nodes, {fn.seed}), cache)
+
+
+def guard_tests(nodes, todo: set[int]) -> set[int]:
+    """The nodes of the tests of the ``guarded`` nodes in ``todo`` (``|t| < 1e300``: the
+    comparison and the ``abs`` under it), which the backward computes again from the
+    cached ``t`` where the forward has the same test (``rewrite/scaled_sums.py``)."""
+    out: set[int] = set()
+    stack = [nodes[i].args[0] for i in todo if nodes[i].op == "guarded"]
+    while stack:
+        j = stack.pop()
+        if j not in out and nodes[j].op in ("lt", "abs"):
+            out.add(j)
+            stack.extend(nodes[j].args)
+    return out
 
 
 def cache_reads(nodes, todo: list[int], bound: set[int], keep: set[int]) -> set[int]:

@@ -12,6 +12,7 @@ from . import (
     linear_sums,
     reassociation,
     recognition,
+    scaled_sums,
     shape_ops,
 )
 from .engine import RULES, install, make_rewriter
@@ -23,6 +24,7 @@ install(
     conditions.RULE_SET,  # simplify: where with a known condition
     contraction.RULE_SET,  # late: vdot contractions
     linear_sums.RULE_SET,  # numpy: sums moved inside linear maps, guarded
+    scaled_sums.RULE_SET,  # numpy: a whole sum scaled once, guarded by the sum
     diagonal.RULE_SET,  # numpy: a diagonal scaling folded into matrix products
     accumulation.RULE_SET,  # late: dense part of an adjoint sum first
     reassociation.RULE_SET,  # late: a small factor meets a constant first
