@@ -23,24 +23,10 @@ result is the finite sum, as with ``contraction.py``'s dot products (the bound o
 from __future__ import annotations
 
 from .engine import RuleSet, as_written
-from .linear_sums import below_limit, temporary
+from .linear_sums import below_limit, scale_of, temporary
 
 RULE_SET = RuleSet()
 rule = RULE_SET.rule
-
-
-def scaled(b, x: int) -> tuple[str, int, int] | None:
-    """``(op, a, c)`` where node ``x`` is ``a * c`` (either order) or ``a / c`` of a float
-    array ``a`` of x's shape and a float scalar ``c``; else None."""
-    node = b[x]
-    if node.op not in ("mul", "div") or len(node.args) != 2 or node.attrs:
-        return None
-    pairs = [node.args] if node.op == "div" else [node.args, node.args[::-1]]
-    for a, c in pairs:
-        if b.shape(a) == node.shape and b.shape(c) == () and b[c].dtype == "float":
-            if b[a].dtype == "float":
-                return node.op, a, c
-    return None
 
 
 def of_constants(b, c: int, depth: int = 0) -> bool:
@@ -65,11 +51,12 @@ def scaled_once(b, x: int, whole: str, attrs: dict) -> int | None:
         return None
     if not rank or not temporary(b, x):
         return None
-    found = scaled(b, x)
+    # a * c (either order) or a / c, c a float scalar (constant along every axis)
+    found = None if b[x].attrs else scale_of(b, x, tuple(range(rank)), False)
     if found is None:
         return None
     op, a, c = found
-    if of_constants(b, c):
+    if b[a].dtype != "float" or of_constants(b, c):
         return None
     t = b.emit(whole, a, **attrs)
     fast = b.mul(t, c) if op == "mul" else b.div(t, c)
