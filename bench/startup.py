@@ -1,10 +1,10 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
-three shape mismatches (``x + y``, ``W @ y``, ``W[:, 0] + y``: all found on the syntax
-tree before SymPy is imported), a shape mismatch after a bounded slice (found by the
-compiler), and
-compiling a small formula; and the modules the first two load (``python -X
-importtime``).
+shape mismatches found on the syntax tree before SymPy is imported (``x + y``, ``W @ y``,
+``W[:, 0] + y``, inside a helper's argument, after a bounded slice, inside a loop body),
+one the compiler finds (after a stepped slice), a method call and a ``while`` loop
+(refused by their form before SymPy is imported), and compiling a small formula; and the
+modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
 
@@ -45,6 +45,17 @@ HELPER = (
 )
 #: a mismatch after a bounded slice (``n - 1`` and ``m``; read early since 2026-12-03)
 SLICED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:] + y)\n"
+#: a mismatch inside a loop body (``W @ h``, ``d != m``; read early since 2026-12-03)
+LOOP = (
+    "def f(W: Matrix[n, d], x: Matrix[T, n], h0: Vector[m]) -> Scalar:\n"
+    "    h = h0\n    for t in range(T):\n        h = tanh(W @ h + x[t])\n"
+    "    return sum(h)\n"
+)
+#: a method call and a while loop, refused by their form (read early since 2026-12-03)
+METHOD = "def f(X: Matrix[n, d], w: Vector[d]) -> Scalar:\n    return sum(X.dot(w))\n"
+WHILE = (
+    "def f(x: Scalar) -> Scalar:\n    while x > 1.0:\n        x = x / 2\n    return x\n"
+)
 #: a shape error the syntax-tree check does not read (a stepped slice): the compiler's
 STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] + y)\n"
 
@@ -59,6 +70,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "helper.grad").write_text(HELPER)
     (tmp / "sliced.grad").write_text(SLICED)
     (tmp / "stepped.grad").write_text(STEPPED)
+    (tmp / "loop.grad").write_text(LOOP)
+    (tmp / "method.grad").write_text(METHOD)
+    (tmp / "while.grad").write_text(WHILE)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -70,6 +84,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "indexed mismatch": ["compile", str(tmp / "indexed.grad")],
         "helper mismatch": ["compile", str(tmp / "helper.grad")],
         "sliced mismatch": ["compile", str(tmp / "sliced.grad")],
+        "loop mismatch": ["compile", str(tmp / "loop.grad")],
+        "method call": ["compile", str(tmp / "method.grad")],
+        "while loop": ["compile", str(tmp / "while.grad")],
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }

@@ -1,5 +1,6 @@
 """Operands that do not broadcast, found on the syntax tree before SymPy is imported
-(issue 16: a ``FILE:LINE:COL`` error in under 0.3 s; ``frontend/operand_shapes.py``).
+(issue 16: a ``FILE:LINE:COL`` error in under 0.3 s; ``frontend/operand_shapes.py`` and
+``statement_shapes.py``; loops and item assignment also in test_shape_precheck_loops.py).
 
 Each report is the one the frontend gives when it lowers the file (``lower_module``
 called directly, without the check): message, line, column and the quoted line. The
@@ -30,10 +31,10 @@ from gradc.frontend.operand_shapes import (
     NONEMPTY,
     REDUCTIONS,
     SAME_SHAPE,
-    shape_mismatch,
 )
 from gradc.frontend.shape_reading import written
 from gradc.frontend.source import read_python
+from gradc.frontend.statement_shapes import shape_mismatch
 from tests.test_startup import assert_answered_early
 from tests.test_value_name_precheck import frontend_report
 
@@ -202,6 +203,49 @@ REPORTED = {
         "def f(x: Vector[n], i: Index[n], y: Vector[m]) -> Scalar:\n"
         "    return sum(x - y)\n"
     ),
+    "a-crossed-slice": H + "    return sum(x[3:1] + y)\n",
+    "after-a-loop": H + "    t = s\n    for k in range(3):\n        t = t * s\n"
+    "    return sum(x + y) + t\n",
+    "a-slice-of-no-element": (
+        "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[5:] + b)\n"
+    ),
+    "in-a-loop-body": H + "    h = x\n    for t in range(n):\n        h = h * y\n"
+    "    return sum(h)\n",
+    "a-body-name": H + "    h = x\n    for t in range(n):\n        g = h * 2.0\n"
+    "        h = g + y\n    return sum(h)\n",
+    "a-loop-variable-index": H + "    h = zeros((n, d))\n    for t in range(n - 1):\n"
+    "        h[t + 1] = h[t] * 2.0 + W[t] + y\n    return sum(h)\n",
+    "a-loop-running-backwards": H + "    h = ones_like(W)\n"
+    "    for t in range(n - 2, -1, -1):\n        h[t] = cos(W[t]) * h[1 + t]\n"
+    "    return sum(h * y)\n",
+    "a-loop-that-never-runs": H + "    h = zeros((n,))\n    for t in range(0):\n"
+    "        h = h + y\n    return sum(h)\n",
+    "nested-loops": H + "    h = zeros((n, d))\n    for t in range(n):\n"
+    "        for u in range(d):\n            h[t, u] = W[t, u] * 2.0\n"
+    "    return sum(h) + sum(x + y)\n",
+    "a-body-name-gone-after-the-loop": H + "    h = x\n    for t in range(2 * n):\n"
+    "        g = h\n    g = y\n    return sum(h + g)\n",
+    "an-item-assignment": H
+    + "    h = zeros((n, d))\n    h[0] = y\n    return sum(h)\n",
+    "an-item-assignment-in-a-loop": H
+    + "    h = zeros((n, d))\n    for t in range(n):\n"
+    "        h[t] = y\n    return sum(h)\n",
+    "an-item-added-in-a-loop": H + "    h = zeros_like(x)\n    for t in range(n):\n"
+    "        h[t] += W[t] @ y\n    return sum(h)\n",
+    "an-item-after-the-loop": H + "    h = zeros((n,))\n    for t in range(n):\n"
+    "        h[t] = h[t - 1] + s\n    h[0] -= y[0]\n    return sum(h + y)\n",
+    "an-item-assignment-into-an-alias": H + "    h = x\n    h[0] = s\n"
+    "    return sum(h + y)\n",
+    "an-array-made-in-the-body": H + "    h = zeros((n, d))\n    for t in range(n):\n"
+    "        g = zeros((d,))\n        g[t] = s\n        h[t] = g + y\n"
+    "    return sum(h)\n",
+    "np-inner": H + "    return np.inner(x, y) * s\n",
+    "np-inner-of-a-matrix": H + "    return sum(np.inner(W, y))\n",
+    "np-inner-of-matrices": H + "    return sum(np.inner(W, W.T))\n",
+    "np-full-like": H + "    return sum(np.full_like(W, s * s) * y)\n",
+    "np-full": H + "    return sum(np.full((n, d), 2.0) + x)\n",
+    "zeros-of-a-shape": H + "    return sum(zeros((n, 3)) + y)\n",
+    "np-ones-of-a-size": H + "    return sum(np.ones(n) + y)\n",
 }
 
 
@@ -259,12 +303,8 @@ LEFT_TO_THE_FRONTEND = {
     "a-chained-comparison": H + "    return sum((0.0 < x < 1.0) * y)\n",
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
     "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
-    "a-crossed-slice": H + "    return sum(x[3:1] + y)\n",
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
     "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
-    "a-slice-of-no-element": (
-        "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[5:] + b)\n"
-    ),
     "a-file-function-given-keywords": (
         "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(u=x + y))\n"
@@ -289,8 +329,6 @@ LEFT_TO_THE_FRONTEND = {
         "def f(x: Vector[n], y: Vector[m], i: Index[k]) -> Scalar:\n"
         "    return sum(x[i] + y)\n"
     ),
-    "in-a-loop": H + "    t = s\n    for k in range(3):\n        t = t * s\n"
-    "    return sum(x + y) + t\n",
     "return-shape-differs-first": (
         "def g(x: Vector[n]) -> Scalar:\n    return x\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
@@ -304,7 +342,6 @@ LEFT_TO_THE_FRONTEND = {
     "unknown-return-dimension": (
         "def f(x: Vector[n], y: Vector[m]) -> Vector[k]:\n    return x + y\n"
     ),
-    "wrong-rank": "def f(x: Vector[n, m], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n",
     "dimension-named-as-constant": (
         "def f(x: Vector[pi], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
     ),
@@ -328,7 +365,57 @@ LEFT_TO_THE_FRONTEND = {
     "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
     "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",
     "augmented-changes-the-shape": H + "    t = s\n    t += x\n    return sum(t + y)\n",
-    "augmented-power": H + "    t = x\n    t **= 2\n    return sum(t + y)\n",
+    "a-loop-carrying-another-shape": H + "    h = zeros((n,))\n    for t in range(n):\n"
+    "        h = sum(h)\n    return sum(x + y)\n",
+    "a-loop-reading-before-it-assigns": H
+    + "    for t in range(n):\n        g = h * 2.0\n"
+    "        h = g\n    return sum(x + y)\n",
+    "a-loop-index-past-a-literal-size": H + "    h = zeros((4, d))\n"
+    "    for t in range(5):\n        h[t] = W[0]\n    return sum(x + y)\n",
+    "a-loop-index-of-a-literal-size": H + "    h = zeros((4, d))\n"
+    "    for t in range(3):\n        h[t + 1] = W[t]\n    return sum(x + y)\n",
+    "an-item-assignment-into-a-parameter": H + "    for t in range(n):\n"
+    "        x[t] = s\n    return sum(x + y)\n",
+    "an-item-assignment-that-stretches-the-part": H + "    h = zeros((n, d))\n"
+    "    h[0] = W\n    return sum(x + y)\n",
+    "an-item-multiplied": H + "    h = zeros((n, d))\n    h[0] *= 2.0\n"
+    "    return sum(x + y)\n",
+    "a-loop-variable-as-a-number": H + "    h = x\n    for t in range(n):\n"
+    "        h = h * t\n    return sum(x + y)\n",
+    "a-loop-variable-times-two": H
+    + "    h = zeros((n,))\n    for t in range(n // 2):\n"
+    "        h[2 * t] = s\n    return sum(x + y)\n",
+    "a-loop-over-a-list": H + "    h = x\n    for t in [1, 2]:\n        h = h * s\n"
+    "    return sum(x + y)\n",
+    "a-loop-with-else": H + "    h = x\n    for t in range(n):\n        h = h * s\n"
+    "    else:\n        h = x\n    return sum(x + y)\n",
+    "a-loop-bound-of-a-constant": "C = 3\n\n\n" + H + "    h = x\n"
+    "    for t in range(C):\n        h = h * s\n    return sum(x + y)\n",
+    "a-loop-variable-already-a-name": H + "    t = s\n    for t in range(n):\n"
+    "        h = x\n    return sum(x + y)\n",
+    "a-loop-assigning-its-variable": H + "    for t in range(n):\n        t = 1\n"
+    "    return sum(x + y)\n",
+    "a-loop-of-a-zero-step": H + "    h = x\n    for t in range(0, n, 0):\n"
+    "        h = h * s\n    return sum(x + y)\n",
+    "a-loop-bound-of-a-loop-variable": H + "    h = x\n    for t in range(n):\n"
+    "        for u in range(t):\n            h = h * s\n    return sum(x + y)\n",
+    "a-nested-loop-reusing-its-variable": H + "    h = zeros((n, d))\n"
+    "    for t in range(n):\n        for t in range(d):\n            h[t] = W[0]\n"
+    "    return sum(x + y)\n",
+    "a-fuse-helper-with-a-loop": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    for t in range(3):\n        u = u * u\n"
+        "    return u\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
+    ),
+    "full-of-an-array": H + "    return sum(np.full_like(x, y) + y)\n",
+    "a-bare-inner": H + "    return sum(inner(x, y))\n",
+    "inner-of-a-tensor": (
+        "def f(a: Tensor[n, m, d], y: Vector[k]) -> Scalar:\n"
+        "    return sum(np.inner(a, y))\n"
+    ),
+    "zeros-of-an-expression": H + "    return sum(zeros((n - 1,)) + y)\n",
+    "zeros-of-nothing": H + "    return sum(zeros(()) + x + y)\n",
+    "zeros-of-a-list": H + "    return sum(zeros([n]) + y)\n",
     "nested-too-deeply": H + "    return sum(" + " + ".join(["x"] * 300) + " + y)\n",
     "no-mismatch": H
     + "    z = x * s + exp(x) / n\n    return sum(z * x) + mean(W) + sum(y)\n",
@@ -381,7 +468,8 @@ def renamed(text: str, k: int) -> str | None:
 def test_the_generators_formulas_and_renamed_dimensions_as_the_frontend():
     """2,000 formulas of every family: none reported; then in the first 400, each
     dimension of a parameter renamed in turn: where the check reports, the frontend
-    reports the same (message, line, column), and the check reports some of them."""
+    reports the same (message, line, column), and the check reports nearly all of them
+    (the four it leaves, of 383, are behind ``max_pool2d``'s sizes ``R // 2``)."""
     reported = mismatched = 0
     for seed in range(2000):
         text = G.generate(seed).text
@@ -400,7 +488,7 @@ def test_the_generators_formulas_and_renamed_dimensions_as_the_frontend():
             if got is not None:
                 reported += 1
                 assert got == want, (seed, k, wrong)
-    assert reported > 0.9 * mismatched, (reported, mismatched)
+    assert reported > 0.98 * mismatched, (reported, mismatched)
 
 
 def test_the_command_line_reports_it_without_the_compiler(tmp_path):

@@ -19,10 +19,10 @@ import pytest
 
 import gradc
 from gradc.errors import FormulaError
-from gradc.frontend.annotations import FLOAT_TYPES
 from gradc.frontend.scope import CONSTANTS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
+from gradc.frontend.type_names import FLOAT_TYPES
 from gradc.frontend.value_names import CONSTANT_NAMES, TYPE_NAMES, unknown_name
 from tests.test_startup import assert_answered_early
 

@@ -20,9 +20,8 @@ import sys
 from pathlib import Path
 
 from ..errors import FormulaError
-from ..frontend.operand_shapes import shape_mismatch
+from ..frontend.early import early_error
 from ..frontend.source import decode, read_python
-from ..frontend.value_names import unknown_names
 from ..lazy import resolve
 from .errors import (
     INTERNAL_ERROR,
@@ -49,8 +48,8 @@ def precheck(args) -> None:
     """The errors each command meets first, raised before its module (and SymPy) is
     imported: ``compile``'s options, then its first file read as ``compile_file`` reads
     it (not UTF-8, too large, a NUL byte, not Python syntax, a call of an unknown
-    function, an unknown name, operands that do not broadcast: ``frontend/call_names.py``,
-    ``value_names.py``, ``operand_shapes.py``); the
+    function, an unknown name, Python a formula does not have, operands that do not
+    broadcast: ``frontend/early.py``); the
     one file of the other commands read as they read it. The command itself meets the
     same errors the same way: this only reports them sooner."""
     if args.command == "compile":
@@ -63,7 +62,7 @@ def precheck(args) -> None:
         tree, src = read_python(decode(data, path.as_posix()), path.as_posix())
     else:
         tree, src = read_python(read_source(args.file), args.file)
-    error = unknown_names(tree, src) or shape_mismatch(tree, src)
+    error = early_error(tree, src)
     if error is not None:
         raise error
 

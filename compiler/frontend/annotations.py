@@ -8,33 +8,17 @@ import ast
 from ..core.shapes import canon, dim_symbol
 from .dimensions import dim_expression
 from .scope import CONSTANTS, Scope
-from .source import Source, did_you_mean
-
-FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
+from .source import Source
+from .type_names import type_error
 
 
 def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, str]:
     """An annotation as ``(shape, dtype, text)``; dimension names become symbols."""
-    if ann is None:
-        raise src.error(
-            what[1], f"{what[0]} needs a type annotation (Scalar, Vector[n], ...)"
-        )
-    if isinstance(ann, ast.Name):
-        kind, dims_ast = ann.id, []
-    elif isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
-        kind = ann.value.id
-        dims_ast = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    else:
-        raise src.error(ann, "unknown type" + type_hint(ann))
-    if kind not in FLOAT_TYPES and kind != "Index":
-        raise src.error(ann, f"unknown type '{kind}'" + type_hint(ann))
-    want = FLOAT_TYPES.get(kind)
-    if kind == "Scalar" and dims_ast:
-        raise src.error(ann, "Scalar takes no dimensions")
-    if want is not None and kind != "Scalar" and len(dims_ast) != want:
-        raise src.error(ann, f"{kind} takes {want} dimension{'s' * (want > 1)}")
-    if kind == "Tensor" and not dims_ast:
-        raise src.error(ann, "Tensor needs its dimensions, e.g. Tensor[b, m, n]")
+    error = type_error(ann, src, what)
+    if error is not None:
+        raise error
+    kind = ann.id if isinstance(ann, ast.Name) else ann.value.id
+    dims_ast = annotation_dims(ann)
     if (
         what[0] == "the return"
     ):  # sizes computed from the parameters' (Vector[(n + 1) // 2])
@@ -42,40 +26,6 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
     else:
         shape = tuple(read_dim(d, src, scope) for d in dims_ast)
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
-
-
-#: Python's and NumPy's names for a number and for an array, as people annotate them
-NUMBER_TYPES = {"float", "int", "np.float64", "numpy.float64", "np.float32"}
-ARRAY_TYPES = {"np.ndarray", "numpy.ndarray", "ndarray", "list", "np.array", "Array"}
-
-
-def type_hint(ann) -> str:
-    """What to write for an annotation that is no type: ``Scalar`` for ``float``, the
-    array types for ``np.ndarray``, square brackets for ``Vector(n)``, one pair of them
-    for ``Matrix[m][n]``; else the closest type name or the list of types."""
-    head = ann.value if isinstance(ann, ast.Subscript) else ann
-    if isinstance(ann, ast.Call) and isinstance(ann.func, ast.Name):
-        args = ", ".join(ast.unparse(a) for a in ann.args)
-        return f"; write `{ann.func.id}[{args}]`, with square brackets"
-    if isinstance(
-        head, ast.Subscript
-    ):  # Matrix[m][n]: the brackets from the inside out
-        parts, inner = [], ann
-        while isinstance(inner, ast.Subscript):
-            parts.insert(0, ast.unparse(inner.slice).strip("()"))
-            inner = inner.value
-        if isinstance(inner, ast.Name):
-            joined = ", ".join(parts)
-            return f"; write `{inner.id}[{joined}]`, the dimensions in one pair of brackets"
-    if ast.unparse(head) in NUMBER_TYPES:
-        return "; a number is `Scalar`"
-    if ast.unparse(head) in ARRAY_TYPES:
-        return "; an array is `Vector[n]`, `Matrix[m, n]` or `Tensor[...]`, with its dimensions"
-    if isinstance(head, ast.Name):
-        guess = did_you_mean(head.id, [*FLOAT_TYPES, "Index"])
-        if guess:
-            return guess
-    return " (use Scalar, Vector[n], Matrix[m, n], Tensor[...], Index or Index[n])"
 
 
 def annotation_dims(ann) -> list:

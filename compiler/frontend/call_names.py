@@ -21,7 +21,14 @@ from __future__ import annotations
 
 import ast
 
+from ..core.names import function_name_problem
 from ..errors import FormulaError
+from .refusals import (
+    fuse_signature_error,
+    plain_constant,
+    refused_before,
+    typed_signature,
+)
 from .source import Source, did_you_mean, is_docstring
 
 #: every name ``calls.BUILTIN_CALLS`` has once the frontend is imported (data, so that
@@ -156,15 +163,30 @@ def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
     body = list(tree.body)
     if body and is_docstring(body[0]):
         body = body[1:]
-    defs = {s.name for s in body if isinstance(s, ast.FunctionDef)}
-    callable_names = CALL_NAMES | {"arange"} | defs
+    defs: dict = {}  # each function's first definition, as ``src.defs``
+    for s in body:
+        if isinstance(s, ast.FunctionDef):
+            defs.setdefault(s.name, s)
+    callable_names = CALL_NAMES | {"arange"} | set(defs)
+    constants = {"pi", "e"}
+    above = CALL_NAMES | {"arange"}  # what a call may name: the functions above too
     for stmt in body:
         if isinstance(stmt, ast.Assign):
+            if not plain_constant(stmt, src, callable_names | {"pi", "e"}):
+                return None  # the frontend's error first
+            constants.add(stmt.targets[0].id)
             continue  # a constant
         if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
             return None  # refused at the top level, or an unknown decorator
+        if function_name_problem(stmt.name):
+            return None  # the frontend refuses the name first
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            if fuse_signature_error(stmt, src) is not None:
+                return None
+            above = above | {stmt.name}
             continue  # @fuse: its body is lowered where it is called
+        if not typed_signature(stmt, src, constants):
+            return None  # the frontend refuses the signature first
         fn_body = (
             stmt.body[1:] if stmt.body and is_docstring(stmt.body[0]) else stmt.body
         )
@@ -175,9 +197,12 @@ def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
         ):
             return None  # "must end with 'return <expression>'" comes first
         for s in fn_body:
-            found = in_statement(s, src, callable_names)
+            if isinstance(s, ast.Return) and s is not fn_body[-1]:
+                return None  # "'return' must be the last statement"
+            found = in_statement(s, src, (above, callable_names, defs))
             if found is not False:
                 return found
+        above = above | {stmt.name}
     return None
 
 
@@ -194,10 +219,11 @@ def plain_decorators(fn: ast.FunctionDef) -> bool:
     )
 
 
-def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | bool:
+def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
     """The unknown-function error in ``stmt``; None when the frontend would stop at the
     statement (or at a call in it) for another reason; False when it has no unknown
-    call."""
+    call. ``names``: what a call may name here (the operations, the functions defined
+    above), the file's callable names (hints), each function's definition."""
     if isinstance(stmt, ast.For):
         if (
             stmt.orelse
@@ -206,7 +232,9 @@ def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | boo
         ):
             return None
         for s in stmt.body:  # range(...) is read by the loop, not called
-            found = in_statement(s, src, callable_names)
+            if isinstance(s, ast.Return):
+                return None  # "'return' must be the last statement"
+            found = in_statement(s, src, names)
             if found is not False:
                 return found
         return False
@@ -219,9 +247,11 @@ def in_statement(stmt, src: Source, callable_names) -> FormulaError | None | boo
             return None  # a method, math.exp(x), f(x)(y): another error first
         module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
         known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys() | NUMPY_CALL_NAMES
-        if name not in (known if module else callable_names):
-            return unknown_error(node, name, src, callable_names)
-    return False
+        if name not in (known if module else names[0]):
+            if refused_before(stmt, node, src):
+                return None  # the frontend refuses something first (`x // 2 + f(x)`)
+            return unknown_error(node, name, src, names[1], names[2])
+    return None if refused_before(stmt, None, src) else False
 
 
 def is_range(node) -> bool:
@@ -262,9 +292,12 @@ def called_name(node: ast.Call) -> str | None:
 
 
 def unknown_error(
-    node: ast.Call, name: str, src: Source, callable_names
+    node: ast.Call, name: str, src: Source, callable_names, defs: dict
 ) -> FormulaError:
-    """The error ``calls.unknown_function`` raises for ``foo(x)`` or ``np.foo(x)``."""
+    """The error for a call of a name that is no operation and no function defined above
+    (``calls.unknown_function`` raises it): ``np.foo(x)``, the function itself
+    (recursion), one defined further down (``defs``: each function's definition), or a
+    guess at the name among ``callable_names``."""
     f = node.func
     if isinstance(f, ast.Attribute):  # np.foo(x): the operations only
         return src.error(
@@ -272,4 +305,95 @@ def unknown_error(
             f"unknown function '{ast.unparse(f)[:60]}'"
             + guess(name, CALL_NAMES | NUMPY_CALL_NAMES),
         )
+    later = defs.get(name)
+    if later is not None and later.lineno <= node.lineno <= later.end_lineno:
+        return src.error(f, f"'{name}' calls itself; recursion is not supported")
+    if later is not None:
+        return src.error(
+            f,
+            f"'{name}' is defined below, on line {later.lineno}: "
+            "define it above its first use",
+        )
     return src.error(f, unknown_text(name, callable_names))
+
+
+def call_error(node: ast.Call, values, src: Source) -> FormulaError | None:
+    """The error ``calls.call_name`` raises for the function of ``node`` before it lowers
+    any argument, given the names usable as ``values``: a prefix other than ``np.``
+    (``math.exp(x)``), a method (``x.dot(w)``), a call of anything but a name; None for
+    ``f(...)``, ``np.f(...)``, ``numpy.f(...)`` and ``np.linalg.f(...)``."""
+    f = node.func
+    if isinstance(f, ast.Name):
+        return None
+    if isinstance(f, ast.Attribute):
+        parts = [f.attr]
+        v = f.value
+        while isinstance(v, ast.Attribute):
+            parts.append(v.attr)
+            v = v.value
+        if isinstance(v, ast.Name):
+            parts.append(v.id)
+            parts.reverse()
+            if parts[0] in ("np", "numpy") and (len(parts) == 2 or linalg(parts[1:])):
+                return None
+            if parts[0] not in values:  # math.exp(x), not a method of a value
+                return module_function_error(node, parts, src)
+        return method_error(node, src)
+    return src.error(node.func, f"unknown function '{ast.unparse(node.func)[:60]}'")
+
+
+def module_function_error(
+    node: ast.Call, parts: list[str], src: Source
+) -> FormulaError:
+    """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
+    ``np.linalg.pinv(x)``): the operation's own name when there is one."""
+    name = ".".join(parts)[:60]
+    if parts[-1] in CALL_NAMES:
+        return src.error(
+            node.func,
+            f"unknown function '{name}'; write `{parts[-1]}(...)`: "
+            "formula files use the built-in operations (`np.` prefixes "
+            "are allowed)",
+        )
+    return src.error(
+        node.func, f"unknown function '{name}'" + guess(parts[-1], CALL_NAMES)
+    )
+
+
+def operand(node) -> str:
+    """``node`` as source text fit to be an operand of ``@`` (parenthesized unless atomic)."""
+    text = ast.unparse(node)
+    atomic = isinstance(
+        node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
+    )
+    return text if atomic else f"({text})"
+
+
+def method_error(node: ast.Call, src: Source) -> FormulaError:
+    """The error for a method call (``x.dot(w)``, ``X.mean(axis=0)``): the function form
+    with the same arguments when there is one (``x @ w``, ``mean(X, axis=0)``)."""
+    f = node.func
+    call = ast.unparse(node)
+    call = call if len(call) <= 60 else call[:57] + "..."
+    head = f"method `{call}` is not supported"
+    if f.attr not in CALL_NAMES:
+        return src.error(
+            f,
+            f"{head}: formulas call functions, as in `sum(x)`"
+            + did_you_mean(f.attr, CALL_NAMES),
+        )
+    obj = ast.unparse(f.value)
+    args = [ast.unparse(a) for a in node.args]
+    if (
+        f.attr == "reshape" and len(args) > 1
+    ):  # x.reshape(m, n): NumPy's sizes as arguments
+        args = [f"({', '.join(args)})"]
+    text = (
+        f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
+    )
+    if f.attr == "dot" and len(args) == 1 and not node.keywords:
+        text = f"{operand(f.value)} @ {operand(node.args[0])}` (or `{text}`)"
+        return src.error(f, f"{head}: write `{text}")
+    if f.attr == "transpose" and not args and not node.keywords:
+        text = f"{text}` or `{ast.unparse(ast.Attribute(f.value, 'T'))}"
+    return src.error(f, f"{head}: write `{text}`")

@@ -15,7 +15,7 @@ from .axis_calls import (
     call_scan,
     call_softmax,
 )
-from .call_names import NUMPY_OPERATORS, guess, linalg, unknown_text
+from .call_names import NUMPY_OPERATORS, call_error, unknown_error
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -31,7 +31,6 @@ from .shape_calls import (
     call_swapaxes,
     call_transpose,
 )
-from .source import did_you_mean
 
 
 def callable_names(scope: Scope) -> set[str]:
@@ -41,109 +40,19 @@ def callable_names(scope: Scope) -> set[str]:
 
 def call_name(node: ast.Call, scope: Scope) -> str:
     """The name a call refers to: ``f`` for ``f(...)``, ``np.f``, ``numpy.f`` and
-    ``np.linalg.norm`` (``inv``, ``solve``, ``det``); other prefixes and methods are located errors."""
+    ``np.linalg.norm`` (``inv``, ``solve``, ``det``); other prefixes and methods are
+    located errors (``call_names.call_error``)."""
+    error = call_error(node, value_names(scope), scope.src)
+    if error is not None:
+        raise error
     f = node.func
-    if isinstance(f, ast.Name):
-        return f.id
-    if isinstance(f, ast.Attribute):
-        parts = [f.attr]
-        v = f.value
-        while isinstance(v, ast.Attribute):
-            parts.append(v.attr)
-            v = v.value
-        if isinstance(v, ast.Name):
-            parts.append(v.id)
-            parts.reverse()
-            if parts[0] in ("np", "numpy") and (len(parts) == 2 or linalg(parts[1:])):
-                return parts[-1]
-            if parts[0] not in value_names(
-                scope
-            ):  # math.exp(x), not a method of a value
-                raise module_function_error(node, parts, scope)
-        raise method_error(node, scope)
-    raise scope.src.error(
-        node.func, f"unknown function '{ast.unparse(node.func)[:60]}'"
-    )
-
-
-def module_function_error(
-    node: ast.Call, parts: list[str], scope: Scope
-) -> FormulaError:
-    """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
-    ``np.linalg.pinv(x)``): the operation's own name when there is one."""
-    name = ".".join(parts)[:60]
-    if parts[-1] in BUILTIN_CALLS:
-        return scope.src.error(
-            node.func,
-            f"unknown function '{name}'; write `{parts[-1]}(...)`: "
-            "formula files use the built-in operations (`np.` prefixes "
-            "are allowed)",
-        )
-    return scope.src.error(
-        node.func, f"unknown function '{name}'" + guess(parts[-1], BUILTIN_CALLS)
-    )
-
-
-def operand(node) -> str:
-    """``node`` as source text fit to be an operand of ``@`` (parenthesized unless atomic)."""
-    text = ast.unparse(node)
-    atomic = isinstance(
-        node, (ast.Name, ast.Attribute, ast.Subscript, ast.Call, ast.Constant)
-    )
-    return text if atomic else f"({text})"
-
-
-def method_error(node: ast.Call, scope: Scope) -> FormulaError:
-    """The error for a method call (``x.dot(w)``, ``X.mean(axis=0)``): the function form
-    with the same arguments when there is one (``x @ w``, ``mean(X, axis=0)``)."""
-    f = node.func
-    call = ast.unparse(node)
-    call = call if len(call) <= 60 else call[:57] + "..."
-    head = f"method `{call}` is not supported"
-    if f.attr not in BUILTIN_CALLS:
-        return scope.src.error(
-            f,
-            f"{head}: formulas call functions, as in `sum(x)`"
-            + did_you_mean(f.attr, BUILTIN_CALLS),
-        )
-    obj = ast.unparse(f.value)
-    args = [ast.unparse(a) for a in node.args]
-    if (
-        f.attr == "reshape" and len(args) > 1
-    ):  # x.reshape(m, n): NumPy's sizes as arguments
-        args = [f"({', '.join(args)})"]
-    text = (
-        f"{f.attr}({', '.join([obj, *args, *(ast.unparse(k) for k in node.keywords)])})"
-    )
-    if f.attr == "dot" and len(args) == 1 and not node.keywords:
-        text = f"{operand(f.value)} @ {operand(node.args[0])}` (or `{text}`)"
-        return scope.src.error(f, f"{head}: write `{text}")
-    if f.attr == "transpose" and not args and not node.keywords:
-        text = f"{text}` or `{ast.unparse(ast.Attribute(f.value, 'T'))}"
-    return scope.src.error(f, f"{head}: write `{text}`")
+    return f.id if isinstance(f, ast.Name) else f.attr
 
 
 def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
-    """The error for a call of a name that is no operation and no function defined above:
-    the function itself (recursion), one defined further down, or a guess at the name."""
-    if isinstance(node.func, ast.Attribute):  # np.sigmod(x)
-        return scope.src.error(
-            node.func,
-            f"unknown function '{ast.unparse(node.func)[:60]}'"
-            + guess(name, BUILTIN_CALLS),
-        )
-    later = scope.src.defs.get(name)
-    if later is not None and later.lineno <= node.lineno <= later.end_lineno:
-        return scope.src.error(
-            node.func, f"'{name}' calls itself; recursion is not supported"
-        )
-    if later is not None:
-        return scope.src.error(
-            node.func,
-            f"'{name}' is defined below, on line {later.lineno}: "
-            "define it above its first use",
-        )
-    return scope.src.error(node.func, unknown_text(name, callable_names(scope)))
+    """The error for a call of a name that is no operation and no function defined above
+    (``call_names.unknown_error``)."""
+    return unknown_error(node, name, scope.src, callable_names(scope), scope.src.defs)
 
 
 #: the syntax of the operators ``call_names.NUMPY_OPERATORS`` names (unary: ``negative``)

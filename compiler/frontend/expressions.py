@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import ast
 
-from ..errors import FormulaError
 from .calls import BUILTIN_CALLS, callable_names
+from .refusals import MAX_EXPONENT, literal_problem
 from .scope import CONSTANTS, Scope, emit, expr, value, value_names
 from .source import did_you_mean, literal
-from .unsupported import operator_error
 
-MAX_EXPONENT = 1e6
 BINOPS = {
     ast.Add: "add",
     ast.Sub: "sub",
@@ -40,9 +38,7 @@ def name_expr(node: ast.Name, scope: Scope) -> int:
 
 
 def constant_expr(node: ast.Constant, scope: Scope) -> int:
-    """A number literal as a ``const`` node."""
-    if node.value is None:
-        raise scope.src.error(node, "None is only allowed inside an index")
+    """A number literal as a ``const`` node (``refused_at`` refused any other)."""
     return emit(
         scope,
         node,
@@ -51,35 +47,10 @@ def constant_expr(node: ast.Constant, scope: Scope) -> int:
     )
 
 
-def literal_problem(v) -> str:
-    """The error message for a literal that is not a number (``...``, ``True``, ``1j``)."""
-    if v is Ellipsis:
-        return "`...` is not supported (write the slices out: `x[:, 0]`)"
-    if isinstance(v, bool):
-        return f"`{v}` is not a number here; write {float(v)}"
-    if isinstance(v, complex):
-        return "a complex number is not supported (formulas are real-valued)"
-    if isinstance(v, bytes):
-        return "a bytes string is not supported in a formula"
-    return "this literal is not a number"
-
-
 def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     """``a <op> b`` for ``+ - * / ** @``, with huge constant exponents refused and an
     integer power of constants that does not fold (overflow) a located error."""
-    op = BINOPS.get(type(node.op))
-    if op is None:
-        raise operator_error(node, node.op, scope.src)
-    if (
-        op == "pow"
-        and isinstance(node.right, ast.Constant)
-        and isinstance(node.right.value, (int, float))
-        and not isinstance(node.right.value, bool)
-    ):
-        if abs(node.right.value) > MAX_EXPONENT:
-            raise scope.src.error(
-                node.right, f"exponent too large (limit {MAX_EXPONENT:g})"
-            )
+    op = BINOPS[type(node.op)]  # refused_at refused another operator or exponent
     left, right = value(node.left, scope), value(node.right, scope)
     if (
         op == "pow"
@@ -99,46 +70,19 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
 
 
 def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:
-    """``-x`` and ``+x``."""
+    """``-x`` and ``+x`` (``refused_at`` refused another operator)."""
     if isinstance(node.op, ast.USub):
         return emit(scope, node, "neg", value(node.operand, scope))
-    if isinstance(node.op, ast.UAdd):
-        return value(node.operand, scope)
-    raise operator_error(node, node.op, scope.src)
+    return value(node.operand, scope)
 
 
 def attribute_expr(node: ast.Attribute, scope: Scope) -> int:
-    """``np.pi``/``np.e`` and ``x.T`` (reversed axes; a scalar or vector unchanged)."""
-    if (
-        isinstance(node.value, ast.Name)
-        and node.value.id in ("np", "numpy")
-        and node.attr in CONSTANTS
-    ):
+    """``np.pi``/``np.e`` and ``x.T`` (reversed axes; a scalar or vector unchanged);
+    ``refused_at`` refused any other attribute."""
+    if node.attr != "T":
         return emit(scope, node, "const", value=CONSTANTS[node.attr])
-    if node.attr == "T":
-        x = expr(node.value, scope)
-        nd = len(scope.b.shape(x))
-        if nd < 2:
-            return x
-        return emit(scope, node, "transpose", x, axes=tuple(reversed(range(nd))))
-    raise attribute_error(node, scope)
-
-
-def attribute_error(node: ast.Attribute, scope: Scope) -> FormulaError:
-    """The error for ``x.attr`` other than ``.T`` and ``np.pi``/``np.e``, with what to
-    write instead where there is an obvious alternative."""
-    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
-        return scope.src.error(
-            node,
-            f"'{ast.unparse(node)}' is not a formula constant (the "
-            "constants are `pi` and `e`, or `np.pi` and `np.e`)",
-        )
-    if node.attr in ("shape", "size", "ndim"):
-        return scope.src.error(
-            node,
-            f"attribute access '.{node.attr}' is not supported; sizes "
-            "are dimension names: in `x: Vector[n]`, write `n`",
-        )
-    return scope.src.error(
-        node, f"attribute access '.{node.attr}' is not supported (only .T)"
-    )
+    x = expr(node.value, scope)
+    nd = len(scope.b.shape(x))
+    if nd < 2:
+        return x
+    return emit(scope, node, "transpose", x, axes=tuple(reversed(range(nd))))

@@ -25,6 +25,8 @@ from .arguments import arity
 from .calls import BUILTIN_CALLS
 from .dimensions import is_int_literal
 from .indexing import index_items, loop_indices_in_bounds
+from .loop_reads import assigned_names, early_read
+from .refusals import form_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
 from .source import Source
@@ -33,47 +35,15 @@ from .statements import STATEMENTS, check_reserved, stmt_loc
 ITEM_OPS = {ast.Add: False, ast.Sub: True}  # += and -=: negate the value?
 
 
-def assigned_names(body: list) -> list[str]:
-    """The names the statements of ``body`` assign (item assignment included), in order."""
-    out: list[str] = []
-    for stmt in body:
-        for node in ast.walk(stmt):
-            target = None
-            if isinstance(node, ast.Assign):
-                target = node.targets[0]
-            elif isinstance(node, ast.AugAssign):
-                target = node.target
-            if isinstance(target, ast.Subscript):
-                target = target.value
-            if isinstance(target, ast.Name) and target.id not in out:
-                out.append(target.id)
-    return out
-
-
 def check_reads(body: list, assigned: list[str], env, src: Source) -> None:
     """A name the body reads before assigning it must be defined before the loop."""
-    done: set[str] = set()
-    for stmt in body:
-        reads = [
-            n
-            for n in ast.walk(stmt)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)
-        ]
-        if isinstance(stmt, (ast.AugAssign)) or (
-            isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Subscript)
-        ):
-            t = stmt.target if isinstance(stmt, ast.AugAssign) else stmt.targets[0]
-            t = t.value if isinstance(t, ast.Subscript) else t
-            if isinstance(t, ast.Name):  # another target is the statement's error
-                reads.append(t)
-        for n in reads:
-            if n.id in assigned and n.id not in done and n.id not in env:
-                raise src.error(
-                    n,
-                    f"'{n.id}' is read before it is assigned in the loop, so it is "
-                    "carried from one iteration to the next: define it before the loop",
-                )
-        done.update(assigned_names([stmt]))
+    n = early_read(body, assigned, env)
+    if n is not None:
+        raise src.error(
+            n,
+            f"'{n.id}' is read before it is assigned in the loop, so it is "
+            "carried from one iteration to the next: define it before the loop",
+        )
 
 
 def bound(node, scope: Scope):
@@ -249,19 +219,11 @@ def last_assignment(body: list, name: str):
 
 
 def lower_in_body(stmt, scope: Scope) -> None:
-    """One statement of a loop body: ``while``, ``if``, ``break`` say what is supported."""
-    if isinstance(stmt, (ast.Break, ast.Continue)):
-        raise scope.src.error(
-            stmt,
-            f"`{type(stmt).__name__.lower()}` is not supported: a loop runs a fixed "
-            "number of times, for t in range(...)",
-        )
-    if isinstance(stmt, ast.If):
-        raise scope.src.error(
-            stmt,
-            "an if statement is not supported; inside loops too, use "
-            "`where(cond, a, b)`",
-        )
+    """One statement of a loop body: ``while``, ``if``, ``break`` say what is supported
+    (``refusals.form_error``)."""
+    error = form_error(stmt, scope.src, in_loop=True)
+    if error is not None:
+        raise error
     STATEMENTS["lower"](stmt, scope)
 
 

@@ -1,15 +1,17 @@
-"""Operands whose shapes do not fit (``x + y`` with ``Vector[n]`` and ``Vector[m]``,
-``W @ y`` with ``Matrix[n, d]``), found on the syntax tree before anything is lowered.
+"""The shape of an expression (``x + y`` with ``Vector[n]`` and ``Vector[m]``, ``W @ y``
+with ``Matrix[n, d]``), read on the syntax tree before anything is lowered, raising
+``Mismatch`` at the first operation whose operands do not fit, as the frontend words and
+places it. ``statement_shapes.py`` reads the statements, loops and functions around it.
 
-Like ``value_names.unknown_name``, ``shape_mismatch`` needs nothing but ``ast`` and the
-broadcasting, ``@`` and axis rules (``core/shape_rules.py``, which imports no SymPy), so the
-command line reports the mismatch before it imports SymPy and the compiler
-(``cli/main.py`` ``precheck``; bench/README.md, start-up), and ``text.parse`` runs the
-same check first, so the API gives the same report.
+Like ``value_names.unknown_name``, it needs nothing but ``ast`` and the broadcasting,
+``@`` and axis rules (``core/shape_rules.py``, which imports no SymPy), so the command
+line reports the mismatch before it imports SymPy and the compiler (``cli/main.py``
+``precheck``; bench/README.md, start-up), and ``text.parse`` runs the same check first,
+so the API gives the same report.
 
 The check is conservative: it follows shapes only through what it reads exactly as the
-frontend does, and stops (reporting nothing) at the first statement holding anything
-else, where the frontend may stop first for another reason. It reads:
+frontend does, and raises ``Stop`` (the check reports nothing) at anything else, where the
+frontend may stop first for another reason. It reads:
 
 - values: a float parameter whose dimensions are names or integer literals, a number, a
   dimension or a constant used as a number, and a name assigned from such a value;
@@ -20,34 +22,33 @@ else, where the frontend may stop first for another reason. It reads:
   that keep their argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ...),
   ``sum``, ``mean``, ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int
   literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
-  1-D and 2-D values) as ``@``, ``x.T``, ``transpose`` (with literal axes or none),
-  ``swapaxes``, ``expand_dims`` and ``squeeze`` (literal axes), ``einsum`` with a
-  literal spec (its sizes checked and worded as the record does), ``x[...]`` of whole
-  slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``), int literals,
-  ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``, ``x[::-1]``), NumPy's other
-  names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a call of a ``@fuse``
-  function defined above whose body it reads whole (``Scalar`` in and out: elementwise
-  over its arguments, which broadcast as ``maximum``'s do);
-- statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
-  final ``return``.
+  1-D and 2-D values) as ``@``, ``np.inner`` (of at most 2-D values) as ``a @ b.T``,
+  ``x.T``, ``transpose`` (with literal axes or none), ``swapaxes``, ``expand_dims`` and
+  ``squeeze`` (literal axes), ``einsum`` with a literal spec (its sizes checked and
+  worded as the record does), ``zeros``, ``ones`` and ``np.full`` of a shape of
+  dimension names and int literals, ``np.full_like`` (filled with a scalar), ``x[...]``
+  of whole slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``;
+  ``x[:0]``: 0), int literals, a loop variable plus or minus an int literal on an axis
+  of named size (``h[t - 1]``), ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``,
+  ``x[::-1]``), NumPy's other names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a
+  call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
+  and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
 
 It also reads the arguments of a call of a function the file defines above (which the
 frontend lowers first), and stops after them unless it is a ``@fuse`` function read whole.
-It stops at a loop, any other index (a stepped slice, a slice of a cut axis, an index
-array, a Scalar's), any other call, an ``Index`` parameter read, a dimension written as an
-expression, and at a function whose signature, annotations or decorators (other than
-``@wrt``) are not plain; a ``@fuse`` function is not checked on its own (the frontend
-lowers it where it is called).
+It stops at any other index (a stepped slice, a slice of a cut axis, an index array, a
+Scalar's), any other call, an ``Index`` parameter read, and a dimension written as an
+expression.
 """
 
 from __future__ import annotations
 
 import ast
 
-from ..errors import FormulaError
-from .call_names import CALL_NAMES, NUMPY_ALIASES, called_name, plain_decorators
+from .call_names import NUMPY_ALIASES, call_error, called_name
+from .refusals import MAX_EXPONENT, refused_at
 from .shape_reading import (
-    Mismatch,
+    Refused,
     Stop,
     broadcast_at,
     einsum_at,
@@ -62,8 +63,7 @@ from .shape_reading import (
     reduced,
     squeezed,
 )
-from .source import MAX_DEPTH, Source, depth, is_docstring
-from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
+from .value_names import CONSTANT_NAMES
 
 #: the one-input elementwise functions (an op record of ``form="unary"`` each; tied to
 #: the records by tests/test_shape_precheck.py)
@@ -104,97 +104,18 @@ ABOVE = "@above"
 COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-#: the number of dimensions each float type takes (None: one or more)
-RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
-#: names a formula cannot define (the frontend's ``check_new_name``)
-RESERVED = (
-    CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | {"np", "numpy", "fuse", "wrt", "arange"}
-)
-
-
-def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
-    """The error for the first operation in the exported functions of ``tree`` whose
-    operands do not broadcast, as the frontend words and places it, or None (also when
-    the check stops first: see the module)."""
-    body = list(tree.body)
-    if body and is_docstring(body[0]):
-        body = body[1:]
-    if not distinct_functions(body):
-        return None
-    functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
-    constants: set[str] = set()
-    above: dict[str, tuple[int, bool]] = {}  # the functions above (see in_function)
-    for stmt in body:
-        if isinstance(stmt, ast.Assign):
-            name = constant_name(stmt)
-            if name is None or name in constants | functions | RESERVED:
-                return None  # the frontend's to read (or to refuse)
-            constants.add(name)
-            continue
-        if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
-            return None
-        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
-            # @fuse: lowered where it is called, elementwise over its arguments
-            if plain_signature(stmt):
-                whole = elementwise(stmt, constants, functions)
-                above[stmt.name] = (len(stmt.args.args), whole)
-            continue
-        found = in_function(stmt, src, constants, functions, above)
-        if found is not False:
-            return found
-        above[stmt.name] = (len(stmt.args.args), False)
-    return None
-
-
-def elementwise(fn: ast.FunctionDef, constants: set[str], functions: set[str]) -> bool:
-    """Whether the check reads the ``@fuse`` function ``fn`` whole: ``Scalar`` parameters
-    and return, and a body of assignments and a ``return`` that ``statement`` and
-    ``shape_of`` read (else a call of it stops the check after its arguments)."""
-    if len(fn.decorator_list) != 1:
-        return False
-    params = [a.arg for a in fn.args.args]
-    annotations = [a.annotation for a in fn.args.args] + [fn.returns]
-    if not all(isinstance(t, ast.Name) and t.id == "Scalar" for t in annotations):
-        return False
-    if set(params) & (constants | functions | RESERVED):
-        return False
-    scope = {n: () for n in [*params, *constants, *CONSTANT_NAMES]}
-    fixed = RESERVED | functions | constants
-    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
-    try:
-        if not stmts or not all(statement(s, scope, fixed) for s in stmts[:-1]):
-            return False
-        last = stmts[-1]
-        if not isinstance(last, ast.Return) or last.value is None:
-            return False
-        if depth(last) > MAX_DEPTH or shape_of(last.value, scope) != ():
-            return False
-    except (Stop, Mismatch):
-        return False
-    return True
-
-
-def distinct_functions(body: list) -> bool:
-    """Whether no function of the file is named like another, or like one of the names
-    gradc generates for another (``f`` and ``f_grad``), or as a private or built-in name
-    (the frontend refuses those before it lowers the second function's body)."""
-    names = [s.name for s in body if isinstance(s, ast.FunctionDef)]
-    return not any(
-        a.startswith("_") or a in RESERVED or (a != b and a.startswith(b + "_"))
-        for a in names
-        for b in names
-    ) and len(set(names)) == len(names)
-
-
-def constant_name(stmt: ast.Assign) -> str | None:
-    """The name a top-level ``NAME = number`` (or ``-number``) defines, else None."""
-    value = stmt.value
-    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
-        value = value.operand
-    target = stmt.targets[0]
-    if len(stmt.targets) != 1 or not isinstance(target, ast.Name) or not number(value):
-        return None
-    return target.id
+#: the key of the file's text in scope (``refusals.refused_at`` words its errors)
+SRC = "@src"
+#: the key of the names the frontend folds as constants (module constants, ``pi``, ``e``)
+CONSTS = "@consts"
+#: the key of the loop variables in scope (``h[t - 1]`` indexes with them)
+LOOPS = "@loops"
+#: the key of the dimension names the parameters' annotations give (``zeros((n, d))``)
+DIMS = "@dims"
+#: the calls that make a new array of a shape written out (``zeros((n, d))``)
+CREATION = frozenset({"zeros", "ones"})
+#: NumPy's functions read with an ``np.`` prefix only (``numpy_call``)
+NUMPY_ONLY = frozenset({"inner", "full", "full_like"})
 
 
 def number(node) -> bool:
@@ -202,147 +123,14 @@ def number(node) -> bool:
     return isinstance(node, ast.Constant) and type(node.value) in (int, float)
 
 
-def in_function(
-    fn: ast.FunctionDef,
-    src: Source,
-    constants: set[str],
-    functions: set[str],
-    above: dict,
-):
-    """The mismatch error in ``fn``'s body; None where the check stops; False when it
-    reads the whole body and finds none. ``above``: each function defined above ``fn``
-    (``@fuse`` or read whole), its number of parameters and whether the check reads it
-    as elementwise (``elementwise``)."""
-    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
-    if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
-        return None
-    if not plain_signature(fn):
-        return None
-    scope = parameter_scope(fn, constants)
-    if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
-        return None
-    fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
-    scope[ABOVE] = above
-    try:
-        for s in stmts:
-            if depth(s) > MAX_DEPTH:
-                return None  # the frontend refuses it as nested too deeply
-            # the return of the declared shape: the frontend checks it
-            if isinstance(s, ast.Return):
-                return False if shape_of(s.value, scope) == declared(fn) else None
-            if not statement(s, scope, fixed):
-                return None
-    except Mismatch as m:
-        return src.error(m.node, str(m))
-    except Stop:
-        return None
-    return None
-
-
-def statement(s, scope: dict, fixed: set) -> bool:
-    """Whether ``s`` is an assignment the check reads (``scope`` updated): one name
-    assigned, or ``+= -= *= /=`` keeping its shape; raises Mismatch or Stop (``shape_of``)."""
-    if isinstance(s, ast.AugAssign):
-        return augmented(s, scope, fixed)
-    if not isinstance(s, ast.Assign) or len(s.targets) != 1:
-        return False
-    target = s.targets[0]
-    if not isinstance(target, ast.Name) or target.id in fixed:
-        return False
-    scope[target.id] = shape_of(s.value, scope)
-    return True
-
-
-def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
-    """Whether ``t += v`` (``-= *= /=``) keeps ``t``'s shape, as the frontend requires;
-    raises Mismatch at ``v`` where the two do not broadcast, as the frontend reports it."""
-    t = s.target
-    ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
-    if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
-        return False
-    if scope.get(t.id) is None:
-        raise Stop
-    return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]
-
-
-def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
-    """The shape of each value ``fn``'s body may read by name before assigning any:
-    each parameter's (None for one the check does not follow: an ``Index``, a dimension
-    written as an expression), ``()`` for each dimension and constant; None when an
-    annotation is one the frontend may refuse or the names collide."""
-    params = {a.arg: a.annotation for a in fn.args.args}
-    scope: dict = {}
-    dims: set[str] = set()
-    for name, ann in params.items():
-        shape = annotated_shape(ann, dims)
-        if shape is False:
-            return None
-        scope[name] = shape
-    returned = declared(fn)
-    if (
-        not isinstance(returned, tuple)
-        or not {d for d in returned if type(d) is str} <= dims
-    ):
-        return None
-    taken = constants | RESERVED
-    if dims & (taken | set(params)) or set(params) & taken:
-        return None
-    scope.update({d: () for d in dims | constants | CONSTANT_NAMES})
-    return scope
-
-
-def declared(fn: ast.FunctionDef):
-    """The shape ``fn``'s return annotation declares (see ``annotated_shape``)."""
-    return annotated_shape(fn.returns, set())
-
-
-def dims_of(ann) -> list | None:
-    """The dimension nodes of an annotation (``[]`` for ``Scalar``)."""
-    if isinstance(ann, ast.Subscript):
-        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    return []
-
-
-def annotated_shape(ann, dims: set[str]):
-    """The shape annotation ``ann`` gives (names as ``str``, literals as ``int``; its
-    dimension names added to ``dims``); None for a shape the check does not follow (an
-    ``Index``, a dimension expression); False for an annotation the frontend may refuse."""
-    kind, nodes = type_name(ann), dims_of(ann)
-    if kind not in TYPE_NAMES:
-        return False
-    rank = RANKS.get(kind)
-    if (kind == "Scalar" and nodes) or (kind != "Scalar" and not nodes):
-        return False
-    if rank is not None and kind != "Scalar" and len(nodes) != rank:
-        return False
-    shape: list = []
-    for d in nodes:
-        if isinstance(d, ast.Name):
-            dims.add(d.id)
-            shape.append(d.id)
-        elif number(d) and type(d.value) is int and 0 < d.value < 2**31:
-            shape.append(d.value)
-        else:
-            return None if isinstance(d, (ast.BinOp, ast.UnaryOp)) else False
-    return None if kind == "Index" else tuple(shape)
-
-
-def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:
-    """Whether every ``@wrt(...)`` names distinct float parameters the check follows."""
-    for d in fn.decorator_list:
-        names = [a.id if isinstance(a, ast.Name) else None for a in d.args]
-        params = {a.arg for a in fn.args.args}
-        if d.keywords or len(set(names)) != len(names):
-            return False
-        if not names or any(n not in params or scope.get(n) is None for n in names):
-            return False
-    return True
-
-
 def shape_of(node, scope: dict) -> tuple:
     """The shape of expression ``node`` (dimensions as ``str`` and ``int``); raises
     Mismatch at the first operation, in the order Python evaluates them, whose operands
-    do not broadcast, and Stop at anything the check does not read."""
+    do not broadcast, Refused at a node the frontend refuses by its form, and Stop at
+    anything else the check does not read."""
+    error = refused_at(node, scope[SRC])
+    if error is not None:
+        raise Refused(error)
     if number(node):
         return ()
     if isinstance(node, ast.Name):
@@ -354,21 +142,52 @@ def shape_of(node, scope: dict) -> tuple:
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.MatMult):
         return product_at(node, shape_of(node.left, scope), shape_of(node.right, scope))
     if isinstance(node, ast.BinOp) and isinstance(node.op, BROADCASTING):
-        return broadcast_at(
-            node, [shape_of(node.left, scope), shape_of(node.right, scope)]
-        )
+        shapes = [shape_of(node.left, scope), shape_of(node.right, scope)]
+        if isinstance(node.op, ast.Pow) and folded_power(node, scope):
+            raise Stop  # the frontend checks a folded exponent after its operands
+        return broadcast_at(node, shapes)
     if isinstance(node, ast.Attribute) and node.attr == "T":
         return shape_of(node.value, scope)[::-1]
     if isinstance(node, ast.Attribute) and node.attr in CONSTANT_NAMES:  # np.pi, np.e
         if getattr(node.value, "id", None) in ("np", "numpy"):
             return ()
     if isinstance(node, ast.Subscript):
-        return indexed(shape_of(node.value, scope), node.slice)
+        loops = scope.get(LOOPS, frozenset())
+        return indexed(shape_of(node.value, scope), node.slice, loops)
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):
         raise Stop
     return call_shape(node, read_name(node), scope)
+
+
+def folded_power(node: ast.BinOp, scope: dict) -> bool:
+    """Whether the frontend may refuse ``a ** b`` after lowering its operands
+    (``expressions.binop_expr``): an exponent folded to a constant past the limit (any
+    constant exponent but a signed number literal within it), or a power of constants to
+    an integral exponent, which it refuses where folding overflows."""
+    k = signed_number(node.right)
+    if k is None:
+        return constant(node.right, scope)
+    return abs(k) > MAX_EXPONENT or float(k).is_integer() and constant(node.left, scope)
+
+
+def signed_number(node) -> float | None:
+    """The value of a number literal with an optional sign (``2``, ``-0.5``), or None."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign, node = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
+    return sign * node.value if number(node) else None
+
+
+def constant(node, scope: dict) -> bool:
+    """Whether ``node`` reads no value, parameter or dimension (the frontend may fold it
+    to a constant: literals, module constants, ``pi``, ``np.e``, calls of them)."""
+    consts = scope.get(CONSTS, ())
+    return not any(
+        isinstance(n, ast.Name) and n.id in scope and n.id not in consts
+        for n in ast.walk(node)
+    )
 
 
 def read_name(node: ast.Call) -> str | None:
@@ -381,7 +200,12 @@ def read_name(node: ast.Call) -> str | None:
 
 
 def call_shape(node: ast.Call, name, scope: dict) -> tuple:
-    """The shape of the call ``node`` of ``name`` (``shape_of``'s rules for calls)."""
+    """The shape of the call ``node`` of ``name`` (``shape_of``'s rules for calls); Refused
+    at a method or another module's function (``call_names.call_error``)."""
+    values = {n for n in scope if not n.startswith("@")} | scope.get(LOOPS, set())
+    error = call_error(node, values, scope[SRC])
+    if error is not None:
+        raise Refused(error)
     args = node.args
     if any(isinstance(a, ast.Starred) for a in args):
         raise Stop
@@ -407,6 +231,10 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return einsum_at(node, spec, operands(args[1:], scope))
     if node.keywords:
         raise Stop
+    if name in CREATION and len(args) == 1:
+        return created(args[0], scope)
+    if isinstance(node.func, ast.Attribute) and name in NUMPY_ONLY and len(args) == 2:
+        return numpy_call(node, name, scope)
     if ARITY.get(name) != len(args):
         raise Stop  # read no argument of a call it does not read
     if name == "where":
@@ -425,6 +253,44 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if len(shapes[0]) < RANK_AT_LEAST.get(name, 0):
         raise Stop  # the frontend's error (tril of a vector, softmax of a Scalar)
     return shapes[0]  # ELEMENTWISE, SAME_SHAPE
+
+
+def created(arg, scope: dict) -> tuple:
+    """The shape ``zeros(shape)``, ``ones(shape)`` and ``np.full(shape, fill)`` make: a
+    tuple of the parameters' dimension names and positive int literals, or one of them;
+    Stop at anything else (an expression of dimensions, a list, no size), which the
+    frontend reads or refuses."""
+    items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+    if not items:
+        raise Stop
+    out: list = []
+    for d in items:
+        if isinstance(d, ast.Name) and d.id in scope.get(DIMS, ()):
+            out.append(d.id)
+        elif 0 < literal_int(d) < 2**31:
+            out.append(literal_int(d))
+        else:
+            raise Stop
+    return tuple(out)
+
+
+def numpy_call(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``np.inner(a, b)`` (``numpy_calls.call_inner``: ``a @ b.T`` of values
+    of at most 2 dimensions, ``a @ b`` of a vector ``b``, a product with a scalar) and of
+    ``np.full(shape, fill)`` and ``np.full_like(x, fill)`` (a scalar ``fill`` at every
+    entry); Stop where the frontend refuses them."""
+    first, fill = node.args
+    if name == "inner":
+        sa, sb = operands(node.args, scope)
+        if not sa or not sb:
+            return broadcast_at(node, [sa, sb])
+        if len(sa) > 2 or len(sb) > 2:
+            raise Stop
+        return product_at(node, sa, sb[::-1])
+    shape = created(first, scope) if name == "full" else shape_of(first, scope)
+    if shape_of(fill, scope):
+        raise Stop  # full() fills with a scalar: the frontend's error
+    return shape
 
 
 def helper_call(node: ast.Call, scope: dict) -> tuple:

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.ir import Builder, Loc
+from ..core.prim import PRIMS
 from ..errors import ShapeError
+from .refusals import refused_at
 from .source import MAX_DEPTH, Source, depth
-from .unsupported import unsupported
 
 MAX_NODES = 100_000
 CONSTANTS = {"pi": math.pi, "e": math.e}
@@ -59,24 +60,36 @@ def lower_expr(node, scope: Scope) -> int:
 
 
 def emit(scope: Scope, at, op: str, *args: int, **attrs) -> int:
-    """Make a node, turning shape errors into a FormulaError at AST node ``at``."""
+    """Make a node, turning shape errors into a FormulaError at AST node ``at``, worded
+    for the operation as written (``as_written``)."""
     try:
         i = scope.b.emit(op, *args, **attrs)
     except ShapeError as exc:
-        raise scope.src.error(at, str(exc)) from None
+        raise scope.src.error(
+            at, str(as_written(scope.b, op, args, attrs) or exc)
+        ) from None
     if len(scope.b.nodes) > MAX_NODES:
         raise scope.src.error(at, f"formula too large (more than {MAX_NODES} nodes)")
     return i
 
 
+def as_written(b: Builder, op: str, args: tuple, attrs: dict) -> ShapeError | None:
+    """The shape error of ``op(*args)`` itself, its operands in the formula's order, or
+    None: the rewriter may make another node first and fail there (``-a + b`` is made
+    as ``b - a``, and ``shapes (b) and (a)`` would name them the other way round)."""
+    try:
+        PRIMS[op].infer(b, args, attrs)
+    except ShapeError as exc:
+        return exc
+    return None
+
+
 def expr(node, scope: Scope) -> int:
     """Lower one expression node through ``EXPRESSIONS``; other syntax is a located error."""
-    handler = EXPRESSIONS.get(type(node))
-    if handler is None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            raise scope.src.error(node, "strings are not supported in formulas")
-        raise unsupported(node, scope.src, "in a formula")
-    return handler(node, scope)
+    error = refused_at(node, scope.src)
+    if error is not None:
+        raise error
+    return EXPRESSIONS[type(node)](node, scope)
 
 
 def float_value(i: int, scope: Scope, at) -> int:

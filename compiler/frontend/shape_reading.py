@@ -18,6 +18,15 @@ class Stop(Exception):
     """Something the check does not read: the frontend decides."""
 
 
+class Refused(Stop):
+    """A node the frontend refuses by its form (``refusals.py``), with its ``error``: a
+    stop wherever the check cannot vouch for what comes before it."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
 class Mismatch(Exception):
     """Operands that do not broadcast, at ``node``."""
 
@@ -130,12 +139,13 @@ def product_at(node, left: tuple, right: tuple) -> tuple:
         raise Mismatch(node, str(exc)) from None
 
 
-def indexed(shape: tuple, index) -> tuple:
+def indexed(shape: tuple, index, loops=frozenset()) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
-    each item is a slice (``sliced``), an int literal (drops its axis) or ``None`` or
-    ``np.newaxis`` (a new axis of 1); Stop at any other item, at more items than axes and
-    at a literal index outside a literal size (errors of the frontend's own), and at an
-    index of a Scalar."""
+    each item is a slice (``sliced``), an int literal or a loop variable's index
+    (``loop_index``; each drops its axis) or ``None`` or ``np.newaxis`` (a new axis of
+    1); Stop at any other item, at more items than axes, at a literal index outside a
+    literal size and a loop variable's on a literal size (errors of the frontend's own,
+    ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     if not items or not shape:
         raise Stop
@@ -148,12 +158,29 @@ def indexed(shape: tuple, index) -> tuple:
             raise Stop
         if isinstance(it, ast.Slice):
             out.append(sliced(shape[k], it))
+        elif loop_index(it, loops):
+            if isinstance(shape[k], int):
+                raise Stop
         elif isinstance(shape[k], int) and not -shape[k] <= literal_int(it) < shape[k]:
             raise Stop
         else:
             literal_int(it)
         k += 1
     return tuple(out) + tuple(shape[k:])
+
+
+def loop_index(node, loops) -> bool:
+    """Whether an index item is one of the loop variables ``loops`` plus or minus int
+    literals (``t``, ``t - 1``, ``1 + t``), an item the frontend reads as an integer
+    (``indexing.dimension_index``)."""
+    if isinstance(node, ast.Name):
+        return node.id in loops
+    if not isinstance(node, ast.BinOp) or not isinstance(node.op, (ast.Add, ast.Sub)):
+        return False
+    if isinstance(node.right, ast.Constant) and type(node.right.value) is int:
+        return loop_index(node.left, loops)
+    left = isinstance(node.left, ast.Constant) and type(node.left.value) is int
+    return isinstance(node.op, ast.Add) and left and loop_index(node.right, loops)
 
 
 def new_axis(node) -> bool:
@@ -166,9 +193,9 @@ def new_axis(node) -> bool:
 def sliced(size, item: ast.Slice):
     """The length of an axis of ``size`` cut by the slice ``item``: the axis itself for
     ``:``, ``::1`` and ``::-1``; NumPy's length for bounds and step of int literals on a
-    literal size; ``bounded`` for int bounds on a named size. Stop at any other slice,
-    and at one of no element or a literal past 2**31 (the frontend's errors, or a size
-    it words)."""
+    literal size (0 for a slice of no element: ``x[5:]`` of 4); ``bounded`` for int
+    bounds on a named size. Stop at any other slice, and at a literal past 2**31 (the
+    frontend's errors, or a size it words)."""
     parts = [item.lower, item.upper, item.step]
     values = [None if v is None else literal_int(v) for v in parts]
     if any(v is not None and abs(v) >= 2**31 for v in values) or values[2] == 0:
@@ -177,8 +204,6 @@ def sliced(size, item: ast.Slice):
         return size
     if not isinstance(size, int):
         return bounded(size, values[0], values[1], values[2])
-    if not len(range(size)[slice(*values)]):
-        raise Stop
     return len(range(size)[slice(*values)])
 
 
@@ -186,8 +211,9 @@ def bounded(name, start, stop, step):
     """The length of ``x[start:stop]`` (int bounds, step 1) along an axis named ``name``,
     as ``slice_length`` gives and the frontend writes it: ``n - k`` where the slice
     keeps all but k (``x[1:]``, ``x[:-1]``, ``x[1:-1]``), an int where both bounds count
-    from one end (``x[:3]``, ``x[-3:]``); Stop at a step, an axis already cut (a size that
-    is not a name) and a slice that may be empty for every size (``x[3:1]``)."""
+    from one end (``x[:3]``, ``x[-3:]``), 0 where they cross (``x[:0]``, ``x[3:1]``,
+    ``x[-1:-3]``: ``shapes.crossed``); Stop at a step and an axis already cut (a size
+    that is not a name)."""
     if step not in (None, 1) or not name.isidentifier():
         raise Stop
     first = start or 0
@@ -200,9 +226,7 @@ def bounded(name, start, stop, step):
         length = stop - first
     else:
         raise Stop
-    if length <= 0:
-        raise Stop
-    return length
+    return max(length, 0)
 
 
 def reduced(shape: tuple, keywords: list) -> tuple:

@@ -8,14 +8,17 @@ from collections.abc import Callable
 
 from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
-from ..errors import FormulaError
 from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
 from .calls import BUILTIN_CALLS
-from .expressions import BINOPS
-from .scope import CONSTANTS, MAX_DEPTH, Scope, depth, lower_expr
+from .refusals import (
+    ending_error,
+    form_error,
+    fuse_signature_error,
+    parameters_error,
+)
+from .scope import CONSTANTS, Scope, lower_expr
 from .source import Source, is_docstring
-from .unsupported import unsupported
 
 
 def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
@@ -40,15 +43,9 @@ def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
 
 def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
     """A ``@fuse`` function takes and returns Scalars and has no ``@wrt``."""
-    for a in fn.args.args:
-        if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
-            raise src.error(
-                a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar"
-            )
-    if not (isinstance(fn.returns, ast.Name) and fn.returns.id == "Scalar"):
-        raise src.error(fn, f"@fuse function '{fn.name}' must return Scalar")
-    if any(isinstance(d, ast.Call) for d in fn.decorator_list):
-        raise src.error(fn, f"@fuse function '{fn.name}' cannot have @wrt")
+    error = fuse_signature_error(fn, src)
+    if error is not None:
+        raise error
 
 
 def lower_function(
@@ -58,16 +55,9 @@ def lower_function(
     b = Builder(rewrite=make_rewriter(fuse=fuse))
     scope = Scope(src, b, constants, funcs, fuse=fuse)
     args = fn.args
-    if (
-        args.vararg
-        or args.kwarg
-        or args.kwonlyargs
-        or args.posonlyargs
-        or args.defaults
-    ):
-        raise src.error(
-            fn, "parameters must be plain annotated names (no defaults, *args, **kw)"
-        )
+    error = parameters_error(fn, src)
+    if error is not None:
+        raise error
     params: list[Param] = []
     wrt = read_wrt(fn, src)
     seen: set[str] = set()
@@ -166,11 +156,9 @@ def lower_body(fn: ast.FunctionDef, scope: Scope) -> tuple[str, int]:
     if body and is_docstring(body[0]):
         doc = body[0].value.value
         body = body[1:]
-    if not body or not isinstance(body[-1], ast.Return) or body[-1].value is None:
-        raise src.error(
-            body[-1] if body else fn,
-            f"function '{fn.name}' must end with 'return <expression>'",
-        )
+    error = ending_error(fn, body, src)
+    if error is not None:
+        raise error
     for stmt in body[:-1]:
         lower_statement(stmt, scope)
     ret = body[-1]
@@ -194,30 +182,19 @@ STATEMENTS: dict[str, Callable] = {}
 def lower_statement(stmt, scope: Scope) -> None:
     """Lower one assignment (``name = ...``, or ``name += ...`` and the other
     augmented forms as ``name = name + ...``) and bind the name in ``scope.env``; a
-    ``for`` loop or an item assignment through ``STATEMENTS``."""
+    ``for`` loop or an item assignment through ``STATEMENTS``; any other statement is
+    ``form_error``'s."""
     src = scope.src
+    error = form_error(stmt, src)
+    if error is not None:
+        raise error
     if isinstance(stmt, ast.For):
         return STATEMENTS["for"](stmt, scope)
-    target = getattr(stmt, "target", None) or getattr(stmt, "targets", [None])[-1]
-    if isinstance(stmt, (ast.Assign, ast.AugAssign)) and isinstance(
-        target, ast.Subscript
-    ):
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) > 1:
-            raise assignment_error(stmt, src)
+    target = stmt.target if isinstance(stmt, ast.AugAssign) else stmt.targets[0]
+    if isinstance(target, ast.Subscript):
         return STATEMENTS["setitem"](stmt, scope)
-    if isinstance(stmt, ast.Assign):
-        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
-            raise assignment_error(stmt, src)
-        target, value = stmt.targets[0], stmt.value
-    elif isinstance(stmt, ast.AugAssign):
-        if not isinstance(stmt.target, ast.Name) or type(stmt.op) not in (
-            ast.Add,
-            ast.Sub,
-            ast.Mult,
-            ast.Div,
-        ):
-            raise augassign_error(stmt, src)
-        target = stmt.target
+    value = stmt.value
+    if isinstance(stmt, ast.AugAssign):
         if target.id not in scope.env:
             raise src.error(target, f"'{target.id}' is used before it is assigned")
         value = ast.BinOp(
@@ -225,18 +202,6 @@ def lower_statement(stmt, scope: Scope) -> None:
         )
         ast.copy_location(value, stmt.value)
         ast.copy_location(value.left, target)
-    elif isinstance(stmt, ast.Return):
-        raise src.error(stmt, "'return' must be the last statement")
-    elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-        raise src.error(
-            stmt, "a string or value on its own line is not a statement here"
-        )
-    elif isinstance(stmt, ast.AnnAssign):
-        raise src.error(
-            stmt, "annotated assignments are not supported; write 'x = ...'"
-        )
-    else:
-        raise unsupported(stmt, src, "in a formula")
     name = target.id
     if (
         name in scope.constants
@@ -253,37 +218,6 @@ def lower_statement(stmt, scope: Scope) -> None:
         node = lower_expr(value, scope)
     scope.b.name(node, name)
     scope.env[name] = node
-
-
-def assignment_error(stmt: ast.Assign, src: Source) -> FormulaError:
-    """The error for an assignment to something other than one name."""
-    target = stmt.targets[-1]
-    if isinstance(target, ast.Subscript):
-        return unsupported(target, src, "(it is planned)")
-    if len(stmt.targets) > 1:
-        return src.error(
-            stmt, "assign one name at a time: `a = ...`, not `a = b = ...`"
-        )
-    return src.error(
-        stmt,
-        "assign one name at a time: `a = ...` on one line, `b = ...` on the "
-        "next (unpacking into several names is not supported)",
-    )
-
-
-def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
-    """The error for an augmented assignment other than ``name += -= *= /= value``."""
-    if not isinstance(stmt.target, ast.Name):
-        return unsupported(stmt.target, src, "(it is planned)")
-    value = (
-        stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")
-    )  # unparse recurses
-    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
-    op = spelled[len(stmt.target.id) + 1 :].split(" ", 1)[0]
-    hint = f"; write `{stmt.target.id} = {spelled}`" if type(stmt.op) in BINOPS else ""
-    return src.error(
-        stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}"
-    )
 
 
 def check_reserved(name: str, node, src: Source) -> None:

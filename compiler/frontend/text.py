@@ -13,9 +13,9 @@ import ast
 from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
 from ..errors import FormulaError
-from .annotations import FLOAT_TYPES
 from .calls import BUILTIN_CALLS
 from .conditions import compare_expr
+from .early import early_error
 from .expressions import (
     attribute_expr,
     binop_expr,
@@ -27,12 +27,11 @@ from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
 from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
-from .operand_shapes import shape_mismatch
 from .scope import CONSTANTS, EXPRESSIONS, Signature
 from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function
+from .type_names import FLOAT_TYPES
 from .unsupported import unsupported
-from .value_names import unknown_names
 
 
 def parse(
@@ -48,8 +47,8 @@ def parse(
                 filename=filename,
             ) from None
     tree, src = read_python(text, filename)
-    # the names, then operands that do not broadcast: the command line's checks too
-    error = unknown_names(tree, src) or shape_mismatch(tree, src)
+    # the errors the syntax tree shows: the command line's checks too
+    error = early_error(tree, src)
     if error is not None:
         raise error
     return lower_module(tree, src, fuse)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .call_names import (
     CALL_NAMES,
@@ -34,6 +35,12 @@ from .call_names import (
     is_range,
     plain_decorators,
     unknown_call,
+)
+from .refusals import (
+    fuse_signature_error,
+    plain_constant,
+    refused_before,
+    typed_signature,
 )
 from .source import Source, did_you_mean, is_docstring
 
@@ -56,9 +63,10 @@ SEQUENCE_CALLS = frozenset({"stack", "concatenate", "hstack", "vstack", "column_
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
-    """The error for the file's first unknown function, else for its first unknown
-    name (as the frontend words each), or None."""
-    return unknown_call(tree, src) or unknown_name(tree, src)
+    """The error for the file's first unknown function or unknown name, whichever comes
+    first (as the frontend words each), or None."""
+    found = [e for e in (unknown_call(tree, src), unknown_name(tree, src)) if e]
+    return min(found, key=lambda e: (e.line, e.col), default=None)
 
 
 def unknown_name(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -71,10 +79,16 @@ def unknown_name(tree: ast.Module, src: Source) -> FormulaError | None:
     top = {n for s in body if isinstance(s, ast.Assign) for n in assigned(s)}
     for stmt in body:
         if isinstance(stmt, ast.Assign):
+            if not plain_constant(stmt, src, CALL_NAMES | CONSTANT_NAMES | defs):
+                return None  # the frontend's error first
             continue
         if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
             return None
+        if function_name_problem(stmt.name):
+            return None  # the frontend refuses the name first
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            if fuse_signature_error(stmt, src) is not None:
+                return None
             continue  # @fuse: lowered where it is called
         found = in_function(stmt, src, top, defs)
         if found is not False:
@@ -88,7 +102,7 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
         return None
-    if not plain_signature(fn):
+    if not plain_signature(fn) or not typed_signature(fn, src, top | CONSTANT_NAMES):
         return None  # the frontend refuses the signature before the body
     known = bound_names(fn) | top | defs | CONSTANT_NAMES | CALL_NAMES
     known |= {"arange", "np", "numpy"}
@@ -116,24 +130,31 @@ def type_name(ann) -> str | None:
     return ann.id if isinstance(ann, ast.Name) else None
 
 
-def in_statements(stmts: list, src: Source, known: set, hints: set, defs: set):
-    """The first unknown-name error in ``stmts``; None where the check stops; False
-    when there is none. ``hints`` grows with the names each statement binds (the
-    frontend's candidates for "did you mean")."""
+def in_statements(
+    stmts: list, src: Source, known: set, hints: set, defs: set, in_loop: bool = False
+):
+    """The first unknown-name error in ``stmts`` (a function's body ending with its
+    return, or a loop's body, ``in_loop``); None where the check stops; False when there
+    is none. ``hints`` grows with the names each statement binds (the frontend's
+    candidates for "did you mean")."""
     hints = set(hints)  # this body's own: a loop's names stay in the loop
+    last = stmts[-1] if stmts and not in_loop else None
     for s in stmts:
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
-            found = in_statements(s.body, src, known, hints | {s.target.id}, defs)
-        elif isinstance(s, ast.Return) and s.value is None:
-            return None  # a bare return: the frontend's error
+            inner = hints | {s.target.id}
+            found = in_statements(s.body, src, known, inner, defs, in_loop=True)
+        elif isinstance(s, ast.Return) and (s.value is None or s is not last):
+            return None  # a bare return, one before the end: the frontend's errors
         elif isinstance(s, ast.Return) or plain_assignment(s):
             found = in_value(s.value, src, known, hints, defs)
         else:
             return None
         if found is not False:
             return found
+        if refused_before(s, None, src):
+            return None  # the frontend refuses it (`x // 2`)
         hints |= assigned(s)
     return False
 
@@ -169,6 +190,8 @@ def in_value(node, src: Source, known: set, hints: set, defs: set):
     if not names:
         return False
     first = min(names, key=lambda n: (n.lineno, n.col_offset))
+    if refused_before(node, first, src):
+        return None  # the frontend refuses something first (`x // 2 + yy`)
     hint = did_you_mean(first.id, hints) or did_you_mean(
         first.id, CALL_NAMES | {"arange"} | defs
     )

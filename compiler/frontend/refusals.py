@@ -1,0 +1,379 @@
+"""The errors the frontend raises at a node by its form alone, before it lowers anything
+inside it: an expression a formula does not have (``refused_at``, which ``scope.expr``
+raises), a statement it does not have (``form_error``, which ``statements.lower_statement``
+and a loop body raise), a function that does not end with ``return`` and a ``@fuse``
+function's signature.
+
+They need nothing but ``ast`` and the file's text, so the syntax-tree check that answers
+before SymPy is imported (``statement_shapes.py``) reports the same errors, by the same
+functions, where it has read everything before the node (issue 16: a ``FILE:LINE:COL``
+error in under 0.3 s).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import FormulaError
+from .source import MAX_DEPTH, Source, depth, literal
+from .type_names import type_error
+from .unsupported import operator_error, unsupported
+
+#: the expression nodes a formula has (the keys of ``scope.EXPRESSIONS``, which ``text.py``
+#: fills; tests/test_syntax_precheck.py ties the two)
+EXPRESSION_TYPES = (
+    ast.Name,
+    ast.Constant,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.Attribute,
+    ast.Subscript,
+    ast.Call,
+    ast.Compare,
+)
+#: the binary operators a formula has (the keys of ``expressions.BINOPS``)
+BINARY_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
+#: the largest exponent a formula may write
+MAX_EXPONENT = 1e6
+#: NumPy's constants a formula reads as ``np.pi`` and ``np.e`` (``scope.CONSTANTS``)
+NP_CONSTANTS = ("pi", "e")
+
+
+def refused_at(node, src: Source) -> FormulaError | None:
+    """The error the frontend raises at expression ``node`` before it lowers anything
+    inside it, or None: syntax a formula does not have (a tuple, a lambda, ``a if c else
+    b``), an operator it does not have (``//``, ``^``, ``not``), a literal that is not a
+    number or not a finite one of bounded length, ``None`` outside an index, an exponent
+    literal past ``MAX_EXPONENT``, and an attribute other than ``.T``, ``np.pi`` and
+    ``np.e``."""
+    if not isinstance(node, EXPRESSION_TYPES):
+        return unsupported(node, src, "in a formula")
+    if isinstance(node, ast.BinOp):
+        if not isinstance(node.op, BINARY_OPERATORS):
+            return operator_error(node, node.op, src)
+        if isinstance(node.op, ast.Pow) and too_large(node.right):
+            return src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+    if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
+        return operator_error(node, node.op, src)
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return src.error(node, "None is only allowed inside an index")
+        try:
+            literal(node, src, literal_problem(node.value))
+        except FormulaError as exc:
+            return exc
+    if isinstance(node, ast.Attribute) and node.attr != "T" and not np_constant(node):
+        return attribute_error(node, src)
+    return None
+
+
+def too_large(node) -> bool:
+    """Whether ``node`` is a number literal (not a bool) past ``MAX_EXPONENT``."""
+    v = getattr(node, "value", None) if isinstance(node, ast.Constant) else None
+    return type(v) in (int, float) and abs(v) > MAX_EXPONENT
+
+
+def np_constant(node: ast.Attribute) -> bool:
+    """Whether ``node`` is ``np.pi``, ``np.e`` or ``numpy.pi``, ``numpy.e``."""
+    return (
+        isinstance(node.value, ast.Name)
+        and node.value.id in ("np", "numpy")
+        and node.attr in NP_CONSTANTS
+    )
+
+
+def literal_problem(v) -> str:
+    """The error message for a literal that is not a number (``...``, ``True``, ``1j``)."""
+    if v is Ellipsis:
+        return "`...` is not supported (write the slices out: `x[:, 0]`)"
+    if isinstance(v, bool):
+        return f"`{v}` is not a number here; write {float(v)}"
+    if isinstance(v, complex):
+        return "a complex number is not supported (formulas are real-valued)"
+    if isinstance(v, bytes):
+        return "a bytes string is not supported in a formula"
+    return "this literal is not a number"
+
+
+def attribute_error(node: ast.Attribute, src: Source) -> FormulaError:
+    """The error for ``x.attr`` other than ``.T`` and ``np.pi``/``np.e``, with what to
+    write instead where there is an obvious alternative."""
+    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
+        return src.error(
+            node,
+            f"'{ast.unparse(node)}' is not a formula constant (the "
+            "constants are `pi` and `e`, or `np.pi` and `np.e`)",
+        )
+    if node.attr in ("shape", "size", "ndim"):
+        return src.error(
+            node,
+            f"attribute access '.{node.attr}' is not supported; sizes "
+            "are dimension names: in `x: Vector[n]`, write `n`",
+        )
+    return src.error(
+        node, f"attribute access '.{node.attr}' is not supported (only .T)"
+    )
+
+
+def form_error(stmt, src: Source, in_loop: bool = False) -> FormulaError | None:
+    """The error for a statement of a function body (of a loop body if ``in_loop``) that
+    the frontend refuses by its form, or None for a loop, an item assignment, an
+    assignment of one name and ``name += -= *= /= value``."""
+    if in_loop and isinstance(stmt, (ast.Break, ast.Continue)):
+        return src.error(
+            stmt,
+            f"`{type(stmt).__name__.lower()}` is not supported: a loop runs a fixed "
+            "number of times, for t in range(...)",
+        )
+    if in_loop and isinstance(stmt, ast.If):
+        return src.error(
+            stmt,
+            "an if statement is not supported; inside loops too, use "
+            "`where(cond, a, b)`",
+        )
+    if isinstance(stmt, ast.For):
+        return None
+    if isinstance(stmt, ast.Assign):
+        if isinstance(stmt.targets[-1], ast.Subscript) and len(stmt.targets) == 1:
+            return None
+        if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
+            return assignment_error(stmt, src)
+        return None
+    if isinstance(stmt, ast.AugAssign):
+        if isinstance(stmt.target, ast.Subscript):
+            return None
+        if not isinstance(stmt.target, ast.Name) or not isinstance(
+            stmt.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)
+        ):
+            return augassign_error(stmt, src)
+        return None
+    if isinstance(stmt, ast.Return):
+        return src.error(stmt, "'return' must be the last statement")
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return src.error(
+            stmt, "a string or value on its own line is not a statement here"
+        )
+    if isinstance(stmt, ast.AnnAssign):
+        return src.error(
+            stmt, "annotated assignments are not supported; write 'x = ...'"
+        )
+    return unsupported(stmt, src, "in a formula")
+
+
+def assignment_error(stmt: ast.Assign, src: Source) -> FormulaError:
+    """The error for an assignment to something other than one name."""
+    target = stmt.targets[-1]
+    if isinstance(target, ast.Subscript):
+        return unsupported(target, src, "(it is planned)")
+    if len(stmt.targets) > 1:
+        return src.error(
+            stmt, "assign one name at a time: `a = ...`, not `a = b = ...`"
+        )
+    return src.error(
+        stmt,
+        "assign one name at a time: `a = ...` on one line, `b = ...` on the "
+        "next (unpacking into several names is not supported)",
+    )
+
+
+def augassign_error(stmt: ast.AugAssign, src: Source) -> FormulaError:
+    """The error for an augmented assignment other than ``name += -= *= /= value``."""
+    if not isinstance(stmt.target, ast.Name):
+        return unsupported(stmt.target, src, "(it is planned)")
+    value = (
+        stmt.value if depth(stmt.value) <= MAX_DEPTH else ast.Name("...")
+    )  # unparse recurses
+    spelled = ast.unparse(ast.BinOp(stmt.target, stmt.op, value))
+    op = spelled[len(stmt.target.id) + 1 :].split(" ", 1)[0]
+    hint = (
+        f"; write `{stmt.target.id} = {spelled}`"
+        if isinstance(stmt.op, BINARY_OPERATORS)
+        else ""
+    )
+    return src.error(
+        stmt, f"`{op}=` is not supported (only `+=`, `-=`, `*=` and `/=`){hint}"
+    )
+
+
+def ending_error(fn: ast.FunctionDef, body: list, src: Source) -> FormulaError | None:
+    """The error for a function whose ``body`` (its docstring left out) does not end
+    with ``return <expression>``, or None."""
+    if body and isinstance(body[-1], ast.Return) and body[-1].value is not None:
+        return None
+    return src.error(
+        body[-1] if body else fn,
+        f"function '{fn.name}' must end with 'return <expression>'",
+    )
+
+
+def fuse_signature_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The error for a ``@fuse`` function that does not take and return Scalars or has
+    ``@wrt``, or None."""
+    for a in fn.args.args:
+        if not (isinstance(a.annotation, ast.Name) and a.annotation.id == "Scalar"):
+            return src.error(
+                a, f"@fuse function '{fn.name}': parameter '{a.arg}' must be Scalar"
+            )
+    if not (isinstance(fn.returns, ast.Name) and fn.returns.id == "Scalar"):
+        return src.error(fn, f"@fuse function '{fn.name}' must return Scalar")
+    if any(isinstance(d, ast.Call) for d in fn.decorator_list):
+        return src.error(fn, f"@fuse function '{fn.name}' cannot have @wrt")
+    return None
+
+
+def refused_before(tree, node, src: Source) -> bool:
+    """Whether an expression of ``tree`` that starts no later than ``node`` (its
+    ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
+    value or a called function's name, which the frontend reads by rules of their own)
+    is one ``refused_at`` refuses: the frontend may stop there before it reaches
+    ``node`` (the unknown-name and unknown-function checks report ``node`` only where
+    it may not). With ``node`` None: anywhere in ``tree``."""
+    at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
+    stack = [tree]
+    while stack:
+        n = stack.pop()
+        if n is node or isinstance(n, ast.keyword):
+            continue
+        if isinstance(n, ast.expr) and (n.lineno, n.col_offset) <= at:
+            if refused_at(n, src) is not None:
+                return True
+        if isinstance(n, ast.Subscript):
+            stack.append(n.value)
+        elif isinstance(n, ast.Call):
+            stack.extend(n.args)
+        else:
+            stack.extend(ast.iter_child_nodes(n))
+    return False
+
+
+def signature_error(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | None:
+    """The frontend's first error in the signature of the exported function ``fn`` where
+    it is one of form (``read_signature``), else None."""
+    found = read_signature(fn, src, constants)
+    return found if isinstance(found, FormulaError) else None
+
+
+def typed_signature(fn: ast.FunctionDef, src: Source, constants) -> bool:
+    """Whether the frontend reads the signature of the exported function ``fn`` without
+    an error of its own (``read_signature``): the unknown-name checks read its body only
+    then."""
+    return read_signature(fn, src, constants) is True
+
+
+def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | bool:
+    """The frontend's first error in the signature of the exported function ``fn`` where
+    it is one of form, in ``statements.lower_function``'s order: parameters that are not
+    plain names, then a parameter's annotation that is no type (``type_error``: ``x:
+    float``, ``Vectr[n]``, ``Matrix[n]``) after plain ones, then the return's; True where
+    it reads the signature without an error; False where something may fail that this
+    does not decide (a ``@wrt`` not of names or naming no parameter, a dimension named
+    as one of ``constants``, a repeated parameter, a dimension expression the frontend
+    may refuse, a return's dimension not of the parameters')."""
+    a = fn.args
+    error = parameters_error(fn, src)
+    if error is not None:
+        return error
+    wrt = [d for d in fn.decorator_list if isinstance(d, ast.Call)]
+    if any(d.keywords or not d.args for d in wrt):
+        return False
+    if not all(isinstance(n, ast.Name) for d in wrt for n in d.args):
+        return False
+    dims = {
+        d.id for p in a.args for d in dims_of(p.annotation) if isinstance(d, ast.Name)
+    }
+    if dims & set(constants):
+        return False
+    seen: set[str] = set()
+    for p in a.args:
+        error = type_error(p.annotation, src, ("parameter " + p.arg, p))
+        if p.arg in seen or error is not None:
+            return False if p.arg in seen else error
+        seen.add(p.arg)
+        if not all(plain_dimension(d, dims) for d in dims_of(p.annotation)):
+            return False
+    if not {n.id for d in wrt for n in d.args} <= seen:
+        return False
+    error = type_error(fn.returns, src, ("the return", fn))
+    if error is not None:
+        return error
+    return all(plain_dimension(d, dims) for d in dims_of(fn.returns))
+
+
+def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The error for parameters that are not plain names (a default, ``*args``,
+    ``**kw``, keyword-only or positional-only ones), or None."""
+    a = fn.args
+    if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults:
+        return src.error(
+            fn, "parameters must be plain annotated names (no defaults, *args, **kw)"
+        )
+    return None
+
+
+def plain_dimension(d, dims: set) -> bool:
+    """Whether ``d`` is a dimension the frontend reads without an error: a name, a
+    positive int literal, or a ``plain_expression`` of the names ``dims``."""
+    if isinstance(d, ast.Name):
+        return True
+    if isinstance(d, ast.Constant) and type(d.value) is int:
+        return 0 < d.value < 2**31
+    return plain_expression(d, dims)
+
+
+def plain_constant(stmt: ast.Assign, src: Source, reserved) -> bool:
+    """Whether the top-level ``stmt`` is one the frontend reads without an error
+    (``text.read_constant``): ``NAME = number`` or ``NAME = -number``, a finite literal
+    of bounded length, ``NAME`` not in ``reserved``."""
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        value = value.operand
+    target = stmt.targets[0]
+    if len(stmt.targets) != 1 or not isinstance(target, ast.Name):
+        return False
+    if target.id in reserved or not isinstance(value, ast.Constant):
+        return False
+    try:
+        literal(value, src, "")
+    except FormulaError:
+        return False
+    return True
+
+
+def dims_of(ann) -> list:
+    """The dimension nodes of an annotation (``annotations.annotation_dims``)."""
+    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def plain_expression(d, dims: set) -> bool:
+    """Whether the dimension expression ``d`` of a parameter is one the frontend reads
+    without an error (``annotations.parameter_dim``): names of ``dims`` (each once, so
+    that none cancels), int literals, ``+ - *``, unary minus, and ``//`` by a positive
+    int literal, with at least one name and no product with 0."""
+    names = [n.id for n in ast.walk(d) if isinstance(n, ast.Name)]
+    if not names or len(set(names)) != len(names) or not set(names) <= dims:
+        return False
+    for n in ast.walk(d):
+        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.FloorDiv):
+            if not (
+                isinstance(n.right, ast.Constant)
+                and type(n.right.value) is int
+                and n.right.value > 0
+            ):
+                return False
+        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
+            if any(
+                isinstance(s, ast.Constant) and s.value == 0 for s in (n.left, n.right)
+            ):
+                return False
+        elif isinstance(n, ast.BinOp) and not isinstance(n.op, (ast.Add, ast.Sub)):
+            return False
+        elif isinstance(n, ast.UnaryOp) and not isinstance(n.op, ast.USub):
+            return False
+        elif isinstance(n, ast.Constant) and type(n.value) is not int:
+            return False
+        elif not isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name)):
+            if not isinstance(n, (ast.operator, ast.unaryop, ast.expr_context)):
+                return False
+    return True

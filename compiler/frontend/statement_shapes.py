@@ -1,0 +1,422 @@
+"""The statements, loops and functions around the expressions ``operand_shapes.py``
+reads: ``shape_mismatch`` finds the first error of a file among operations whose operands
+do not fit and nodes the frontend refuses by their form, on the syntax tree, before SymPy
+and the compiler are imported (``cli/main.py`` ``precheck``, ``text.parse``).
+
+It reads, in each exported function whose name, signature, annotations and decorators
+(other than ``@wrt``) are plain and which has a float input:
+
+- statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
+  final ``return`` (of the declared shape: the frontend checks it);
+- item assignment into a value the function made, not a parameter (``h[t] = v``,
+  ``h[t - 1] += v``: the value broadcasts to the indexed part, reported at the
+  statement as the ``setitem`` record does);
+- ``for t in range(...)`` with bounds of int literals and dimension names (``+ - *``) and
+  an int literal step, whose body it reads once, as the frontend lowers it once: the
+  body's names stay in the loop, and each name carried from one iteration to the next
+  must keep its shape (``frontend/loops.py``'s rules, the names read by
+  ``loop_reads.py``, which both import);
+- the arguments of a call of a function defined above, and a ``@fuse`` function's body
+  where it is called (``elementwise``).
+
+Where it has read everything before it, it reports the first node the frontend refuses
+by its form, with the frontend's own functions (``refusals.py``): a statement a formula
+does not have (``form_error``), an expression (``refused_at``, read in
+``operand_shapes.py``), a method or another module's function (``call_names.call_error``),
+a function that does not end with ``return``, a ``@fuse`` function's signature, a
+top-level statement other than a constant or a ``def``, and a module constant that is
+not a finite number.
+
+It stops (``None``: the frontend decides) at anything else it does not read, at a name
+the loop's rules refuse, at an expression nested past the frontend's limit, and at a
+function whose name, signature, annotations or decorators are not plain; a ``@fuse``
+function's body is not checked on its own (the frontend lowers it where it is called).
+"""
+
+from __future__ import annotations
+
+import ast
+
+from ..core.names import function_name_problem
+from ..errors import FormulaError
+from .call_names import CALL_NAMES, plain_decorators
+from .loop_reads import assigned_names, early_read
+from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
+from .refusals import (
+    ending_error,
+    form_error,
+    fuse_signature_error,
+    plain_expression,
+    signature_error,
+)
+from .shape_reading import (
+    Mismatch,
+    Refused,
+    Stop,
+    broadcast_at,
+    indexed,
+    literal_int,
+)
+from .source import MAX_DEPTH, Source, depth, is_docstring, literal
+from .unsupported import unsupported
+from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
+
+#: the number of dimensions each float type takes (None: one or more)
+RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
+#: names a formula cannot define (the frontend's ``check_new_name``)
+RESERVED = (
+    CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | {"np", "numpy", "fuse", "wrt", "arange"}
+)
+#: the key of the function's parameter names in scope (an item assignment into one is
+#: the frontend's error)
+PARAMS = "@params"
+
+
+def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
+    """The error for the first operation in the exported functions of ``tree`` whose
+    operands do not broadcast, or the first node the frontend refuses by its form
+    (``refusals.py``), as the frontend words and places it; None where the check stops
+    first (see the module)."""
+    body = list(tree.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    if not distinct_functions(body):
+        return None
+    functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
+    constants: set[str] = set()
+    above: dict[str, tuple[int, bool]] = {}  # the functions above (see in_function)
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            name = constant_name(stmt)
+            if name is None or name in constants | functions | RESERVED:
+                return None  # the frontend's to read (or to refuse)
+            constants.add(name)
+            try:
+                literal(signed(stmt.value), src, "a module constant must be a number")
+            except FormulaError as exc:
+                return exc
+            continue
+        if not isinstance(stmt, ast.FunctionDef):
+            return unsupported(stmt, src, "at the top level of a formula file")
+        if not plain_decorators(stmt):
+            return None
+        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+            # @fuse: lowered where it is called, elementwise over its arguments
+            error = fuse_signature_error(stmt, src)
+            if error is not None:
+                return error
+            whole = plain_signature(stmt) and elementwise(
+                stmt, src, constants, functions
+            )
+            above[stmt.name] = (len(stmt.args.args), whole)
+            continue
+        found = in_function(stmt, src, constants, functions, above)
+        if found is not False:
+            return found
+        above[stmt.name] = (len(stmt.args.args), False)
+    return None
+
+
+def signed(node):
+    """``node`` without a leading unary minus (a module constant's number)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return node.operand
+    return node
+
+
+def elementwise(
+    fn: ast.FunctionDef, src: Source, constants: set[str], functions: set[str]
+) -> bool:
+    """Whether the check reads the ``@fuse`` function ``fn`` whole: ``Scalar`` parameters
+    and return, and a body of assignments and a ``return`` that ``statement`` and
+    ``shape_of`` read (else a call of it stops the check after its arguments)."""
+    if len(fn.decorator_list) != 1:
+        return False
+    params = [a.arg for a in fn.args.args]
+    annotations = [a.annotation for a in fn.args.args] + [fn.returns]
+    if not all(isinstance(t, ast.Name) and t.id == "Scalar" for t in annotations):
+        return False
+    if set(params) & (constants | functions | RESERVED):
+        return False
+    scope = {n: () for n in [*params, *constants, *CONSTANT_NAMES]}
+    scope.update({PARAMS: set(params), DIMS: set(), SRC: src})
+    scope[CONSTS] = constants | CONSTANT_NAMES
+    fixed = RESERVED | functions | constants
+    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+    if not all(isinstance(s, (ast.Assign, ast.AugAssign, ast.Return)) for s in stmts):
+        return False  # a loop: the frontend's to read
+    try:
+        if not stmts or not all(statement(s, scope, fixed) for s in stmts[:-1]):
+            return False
+        last = stmts[-1]
+        if not isinstance(last, ast.Return) or last.value is None:
+            return False
+        if depth(last) > MAX_DEPTH or shape_of(last.value, scope) != ():
+            return False
+    except (Stop, Mismatch):
+        return False
+    return True
+
+
+def distinct_functions(body: list) -> bool:
+    """Whether no function of the file is named like another, or like one of the names
+    gradc generates for another (``f`` and ``f_grad``), or as a private, reserved or
+    built-in name (``names.function_name_problem``: the frontend refuses those before
+    it lowers the function's body)."""
+    names = [s.name for s in body if isinstance(s, ast.FunctionDef)]
+    clash = any(
+        a in RESERVED or (a != b and a.startswith(b + "_"))
+        for a in names
+        for b in names
+    )
+    refused = any(function_name_problem(a) for a in names)
+    return not clash and not refused and len(set(names)) == len(names)
+
+
+def constant_name(stmt: ast.Assign) -> str | None:
+    """The name a top-level ``NAME = number`` (or ``-number``) defines, else None."""
+    value = stmt.value
+    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
+        value = value.operand
+    target = stmt.targets[0]
+    if len(stmt.targets) != 1 or not isinstance(target, ast.Name) or not number(value):
+        return None
+    return target.id
+
+
+def in_function(
+    fn: ast.FunctionDef,
+    src: Source,
+    constants: set[str],
+    functions: set[str],
+    above: dict,
+):
+    """The mismatch error in ``fn``'s body; None where the check stops; False when it
+    reads the whole body and finds none. ``above``: each function defined above ``fn``
+    (``@fuse`` or read whole), its number of parameters and whether the check reads it
+    as elementwise (``elementwise``)."""
+    error = signature_error(fn, src, constants | CONSTANT_NAMES)
+    if error is not None:
+        return error
+    if not plain_signature(fn):
+        return None
+    scope = parameter_scope(fn, constants)
+    if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
+        return None
+    if all(type_name(a.annotation) == "Index" for a in fn.args.args):
+        return None  # no float input: the frontend's error
+    stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
+    ending = ending_error(fn, stmts, src)
+    if ending is not None:
+        return ending
+    fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
+    scope.update({ABOVE: above, PARAMS: {a.arg for a in fn.args.args}, SRC: src})
+    scope[CONSTS] = constants | CONSTANT_NAMES
+    try:
+        for s in stmts:
+            if depth(s) > MAX_DEPTH:
+                return None  # the frontend refuses it as nested too deeply
+            if (
+                s is stmts[-1]
+            ):  # the return of the declared shape: the frontend checks it
+                return False if shape_of(s.value, scope) == declared(fn) else None
+            if not statement(s, scope, fixed):
+                return None
+    except Mismatch as m:
+        return src.error(m.node, str(m))
+    except Refused as r:
+        return r.error
+    except Stop:
+        return None
+    return None
+
+
+def statement(s, scope: dict, fixed: set) -> bool:
+    """Whether ``s`` is a statement the check reads (``scope`` updated): one name
+    assigned, ``+= -= *= /=`` keeping its shape, an item assignment
+    (``item_assignment``) or a loop (``loop``); raises Mismatch or Stop (``shape_of``),
+    and Refused at a statement the frontend refuses by its form (``form_error``)."""
+    error = form_error(s, scope[SRC], bool(scope.get(LOOPS)))
+    if error is not None:
+        raise Refused(error)
+    if isinstance(s, ast.For):
+        return loop(s, scope, fixed)
+    target = s.target if isinstance(s, ast.AugAssign) else None
+    if isinstance(s, ast.Assign) and len(s.targets) == 1:
+        target = s.targets[0]
+    if isinstance(target, ast.Subscript):
+        return item_assignment(s, target, scope, fixed)
+    if isinstance(s, ast.AugAssign):
+        return augmented(s, scope, fixed)
+    if not isinstance(target, ast.Name) or target.id in fixed:
+        return False
+    scope[target.id] = shape_of(s.value, scope)
+    return True
+
+
+def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
+    """Whether ``s`` is ``a[index] = v`` (``+=``, ``-=``) into a value the function made
+    (a parameter's is the frontend's error), read as ``loops.lower_setitem`` lowers it:
+    the index first, then ``v``, which broadcasts to the indexed part (Mismatch at the
+    statement, as the ``setitem`` record words it; Stop where ``v`` would stretch it)."""
+    if isinstance(s, ast.AugAssign) and not isinstance(s.op, (ast.Add, ast.Sub)):
+        return False
+    base = target.value
+    if not isinstance(base, ast.Name) or base.id in fixed | scope[PARAMS]:
+        return False
+    if scope.get(base.id) is None:
+        return False
+    part = indexed(scope[base.id], target.slice, scope.get(LOOPS, frozenset()))
+    if broadcast_at(s, [shape_of(s.value, scope), part]) != part:
+        raise Stop  # "cannot assign a value of shape ...": the frontend's words
+    return True
+
+
+def loop(s: ast.For, scope: dict, fixed: set) -> bool:
+    """Whether ``s`` is a loop the check reads as ``loops.lower_for`` lowers it: over
+    ``range`` (``ranged``), its variable a new name the body does not assign, no name
+    read in the body before the body assigns it that is not defined before the loop;
+    the body read once with the variable as an index; the body's own names dropped after
+    it; each carried name keeping its shape (else the frontend's error, after the body).
+    Raises Mismatch inside the body."""
+    if s.orelse or not isinstance(s.target, ast.Name) or not ranged(s.iter, scope):
+        return False
+    var, assigned = s.target.id, assigned_names(s.body)
+    defined = {n for n in scope if n not in fixed and not n.startswith("@")}
+    taken = var in scope or var in fixed or var in scope.get(LOOPS, ())
+    if taken or var in assigned or set(assigned) & fixed:
+        return False
+    if early_read(s.body, assigned, defined) is not None:
+        return False
+    inner = dict(scope)
+    inner[LOOPS] = scope.get(LOOPS, frozenset()) | {var}
+    if not all(statement(b, inner, fixed) for b in s.body):
+        return False
+    return all(inner[n] == scope[n] for n in assigned if n in defined)
+
+
+def ranged(node, scope: dict) -> bool:
+    """Whether ``node`` is ``range(stop)``, ``range(start, stop)`` or ``range(start, stop,
+    step)`` as ``loops.read_range`` reads it, each bound an int literal or a parameter's
+    dimension name, or ``+ - *`` of them, and ``step`` an int literal other than 0."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "range"
+        and "range" not in scope
+        and 1 <= len(node.args) <= 3
+        and not node.keywords
+    ):
+        return False
+    if len(node.args) == 3 and literal_int(node.args[2]) == 0:
+        return False
+    return all(bound(a, scope[DIMS]) for a in node.args)
+
+
+def bound(node, dims: set) -> bool:
+    """Whether ``node`` is a ``range`` bound the frontend reads (``loops.bound``): an int
+    literal, a name of ``dims``, or ``+ - *`` of them."""
+    if isinstance(node, ast.Name):
+        return node.id in dims
+    if isinstance(node, ast.BinOp) and isinstance(
+        node.op, (ast.Add, ast.Sub, ast.Mult)
+    ):
+        return bound(node.left, dims) and bound(node.right, dims)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return number(node) and type(node.value) is int
+
+
+def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
+    """Whether ``t += v`` (``-= *= /=``) keeps ``t``'s shape, as the frontend requires;
+    raises Mismatch at ``v`` where the two do not broadcast, as the frontend reports it."""
+    t = s.target
+    ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
+    if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
+        return False
+    if scope.get(t.id) is None:
+        raise Stop
+    return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]
+
+
+def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
+    """The shape of each value ``fn``'s body may read by name before assigning any:
+    each parameter's (None for one the check does not follow: an ``Index``, a dimension
+    written as an expression), ``()`` for each dimension and constant; None when an
+    annotation is one the frontend may refuse or the names collide."""
+    params = {a.arg: a.annotation for a in fn.args.args}
+    scope: dict = {}
+    dims: set[str] = set()
+    for name, ann in params.items():
+        shape = annotated_shape(ann, dims)
+        if shape is False:
+            return None
+        scope[name] = shape
+    returned = declared(fn)
+    if (
+        not isinstance(returned, tuple)
+        or not {d for d in returned if type(d) is str} <= dims
+    ):
+        return None
+    taken = constants | RESERVED
+    if dims & (taken | set(params)) or set(params) & taken:
+        return None
+    expressions = [
+        d
+        for ann in params.values()
+        for d in dims_of(ann)
+        if isinstance(d, (ast.BinOp, ast.UnaryOp))
+    ]
+    if not all(plain_expression(d, dims) for d in expressions):
+        return None  # annotations.parameter_dim may refuse it
+    scope.update({d: () for d in dims | constants | CONSTANT_NAMES})
+    scope[DIMS] = dims
+    return scope
+
+
+def declared(fn: ast.FunctionDef):
+    """The shape ``fn``'s return annotation declares (see ``annotated_shape``)."""
+    return annotated_shape(fn.returns, set())
+
+
+def dims_of(ann) -> list | None:
+    """The dimension nodes of an annotation (``[]`` for ``Scalar``)."""
+    if isinstance(ann, ast.Subscript):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
+def annotated_shape(ann, dims: set[str]):
+    """The shape annotation ``ann`` gives (names as ``str``, literals as ``int``; its
+    dimension names added to ``dims``); None for a shape the check does not follow (an
+    ``Index``, a dimension expression); False for an annotation the frontend may refuse."""
+    kind, nodes = type_name(ann), dims_of(ann)
+    if kind not in TYPE_NAMES:
+        return False
+    rank = RANKS.get(kind)
+    if (kind == "Scalar" and nodes) or (kind != "Scalar" and not nodes):
+        return False
+    if rank is not None and kind != "Scalar" and len(nodes) != rank:
+        return False
+    shape: list = []
+    for d in nodes:
+        if isinstance(d, ast.Name):
+            dims.add(d.id)
+            shape.append(d.id)
+        elif number(d) and type(d.value) is int and 0 < d.value < 2**31:
+            shape.append(d.value)
+        else:
+            return None if isinstance(d, (ast.BinOp, ast.UnaryOp)) else False
+    return None if kind == "Index" else tuple(shape)
+
+
+def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:
+    """Whether every ``@wrt(...)`` names distinct float parameters the check follows."""
+    for d in fn.decorator_list:
+        names = [a.id if isinstance(a, ast.Name) else None for a in d.args]
+        params = {a.arg for a in fn.args.args}
+        if d.keywords or len(set(names)) != len(names):
+            return False
+        if not names or any(n not in params or scope.get(n) is None for n in names):
+            return False
+    return True

@@ -1,0 +1,118 @@
+"""The syntax-tree shape check (``frontend/statement_shapes.py``) through loops, item
+assignment and the calls that make arrays, against the frontend on random files.
+
+Each file is a function over parameters of named and literal sizes whose body mixes
+assignments, ``+=``, ``for`` loops over ranges of every form the frontend reads (and some
+it refuses), nested loops, item assignment with loop-variable indices (``h[t - 1]``,
+``h[:, t]``) into local arrays and into parameters, ``zeros``, ``ones``, ``np.full``,
+``np.full_like`` and ``np.inner``. Most are wrong somewhere; wherever the check reports,
+the frontend (``lower_module`` without the check) reports the same message, line, column
+and quoted line; and the check reports a fair share of them (a check that stopped at
+every loop would pass the first assertion alone).
+"""
+
+from __future__ import annotations
+
+import random
+
+from tests.test_shape_precheck import precheck_report
+from tests.test_value_name_precheck import frontend_report
+
+H = (
+    "def f(x: Vector[n], y: Vector[m], W: Matrix[n, d], V: Matrix[m, d], z: Vector[3], "
+    "s: Scalar) -> Scalar:\n"
+)
+ATOMS = ["x", "y", "W", "V", "z", "s", "2.0", "h", "g", "k", "W.T", "x[1:]", "x[:0]"]
+ATOMS += ["W[0]", "V[:, 0]"]
+IN_LOOPS = ["W[t]", "V[t]", "h[t]", "h[t - 1]", "h[1 + t]", "x[t]", "z[t]", "W[:, t]"]
+IN_LOOPS += ["t", "h[u]"]
+MADE = [
+    "zeros((n, d))",
+    "zeros((n,))",
+    "zeros_like(W)",
+    "ones_like(x)",
+    "zeros((4, d))",
+]
+MADE += ["np.ones(m)", "np.full((n, d), s)", "zeros((d,))", "np.zeros(n - 1)"]
+RANGES = ["n", "n - 1", "1, n", "3", "d", "0", "m", "n - 2, -1, -1", "2 * n", "n // 2"]
+RANGES += ["0, n, 2", "C"]
+INDICES = ["t", "t - 1", "t + 1", ":, t", "t, 0", "None, t", "u", "2 * t"]
+
+
+def expression(r: random.Random, in_loop: bool, depth: int = 0) -> str:
+    """A random expression: names, loop-indexed reads, operators and calls."""
+    if depth > 2 or r.random() < 0.35:
+        return r.choice(ATOMS + (IN_LOOPS if in_loop else []))
+    a, b = expression(r, in_loop, depth + 1), expression(r, in_loop, depth + 1)
+    forms = [
+        f"({a} + {b})", f"({a} - {b})", f"({a} * {b})", f"({a} / {b})", f"({a} @ {b})",
+        f"tanh({a})", f"exp({a})", f"np.inner({a}, {b})", f"np.full_like({a}, {b})",
+        f"sum({a}, axis={r.choice([0, 1, -1])})", f"maximum({a}, {b})",
+    ]  # fmt: skip
+    return r.choice(forms)
+
+
+def statements(r: random.Random, in_loop: bool, indent: int, nest: int) -> list[str]:
+    """One random statement (a loop: its lines), indented by ``indent``."""
+    pad, name = " " * indent, r.choice(["h", "g", "k"])
+    roll = r.random()
+    if roll < 0.3:
+        return [f"{pad}{name} = {expression(r, in_loop)}"]
+    if roll < 0.45:
+        return [f"{pad}{r.choice(['h', 'g'])} = {r.choice(MADE)}"]
+    if roll < 0.6:
+        index = r.choice(INDICES if in_loop else ["0", "1:", ":, 0", "-1"])
+        op = r.choice(["=", "=", "+=", "-=", "*="])
+        target = r.choice(["h", "g", "x"])
+        return [f"{pad}{target}[{index}] {op} {expression(r, in_loop)}"]
+    if roll < 0.7 or nest >= 2:
+        return [f"{pad}{name} {r.choice(['+=', '*='])} {expression(r, in_loop)}"]
+    lines = [f"{pad}for {r.choice(['t', 't', 'u'])} in range({r.choice(RANGES)}):"]
+    for _ in range(r.randint(1, 3)):
+        lines += statements(r, True, indent + 4, nest + 1)
+    return lines
+
+
+def random_file(seed: int) -> str:
+    """A random file of one function (and an integral constant ``C``)."""
+    r = random.Random(seed)
+    lines: list[str] = []
+    for _ in range(r.randint(1, 4)):
+        lines += statements(r, False, 4, 0)
+    lines.append(f"    return sum({expression(r, False)})")
+    return "C = 3\n\n\n" + H + "\n".join(lines) + "\n"
+
+
+def test_random_files_with_loops_as_the_frontend():
+    """Where the check reports, the frontend reports the same; it reports files with
+    loops and with item assignment, and more than 70% of the loop files whose first
+    error the frontend finds is a mismatch of the kinds the check reads."""
+    reported = with_loops = items = 0
+    loop_mismatches = loop_reported = 0
+    for seed in range(1500):
+        text = random_file(seed)
+        got = precheck_report(text)
+        want = frontend_report(text)
+        if got is not None:
+            assert got == want, (seed, text)
+            reported += 1
+            with_loops += "for " in text
+            items += "] = " in text or "] += " in text
+        if "for " in text and want is not None and "do not broadcast" in want:
+            loop_mismatches += 1
+            loop_reported += got is not None
+    assert reported > 150 and with_loops > 40 and items > 20, (
+        reported,
+        with_loops,
+        items,
+    )
+    assert loop_reported > 0.7 * loop_mismatches, (loop_reported, loop_mismatches)
+
+
+def test_the_frontend_names_operands_as_written():
+    """The frontend's message names the operands in the formula's order where the
+    rewriter makes another node first (``-a + b`` is made as ``b - a``)."""
+    text = "def f(a: Matrix[r, q], b: Matrix[p, q]) -> Scalar:\n    return sum(-a + tanh(b))\n"
+    want = "shapes (r, q) and (p, q) do not broadcast"
+    assert want in frontend_report(text)
+    assert precheck_report(text) == frontend_report(text)

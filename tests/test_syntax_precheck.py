@@ -1,0 +1,350 @@
+"""Syntax a formula does not have, reported on the syntax tree before SymPy is imported
+(issue 16: a ``FILE:LINE:COL`` error in under 0.3 s; ``frontend/refusals.py``).
+
+The frontend refuses a tuple, ``//``, ``while``, ``x.shape``, a ``@fuse`` function of a
+Vector and the like by their form alone, with the functions of ``refusals.py``; the
+syntax-tree check (``statement_shapes.py``, after the unknown-name checks) calls the
+same functions wherever it has read everything before the node. Each early report is
+the one the frontend gives when it lowers the file (``lower_module`` without the checks):
+the hand-written files below, the newcomer messages of test_error_messages.py, and the
+generator's formulas with one refused line written into a function body.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from gradc.frontend.early import early_error
+from gradc.frontend.expressions import BINOPS
+from gradc.frontend.refusals import BINARY_OPERATORS, EXPRESSION_TYPES, NP_CONSTANTS
+from gradc.frontend.scope import CONSTANTS, EXPRESSIONS
+from gradc.frontend.source import read_python
+from tests.test_error_messages import MESSAGES
+from tests.test_startup import assert_answered_early
+from tests.test_value_name_precheck import frontend_report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import language_gen as G  # noqa: E402
+
+H = "def f(x: Vector[n], y: Vector[m], W: Matrix[n, d], s: Scalar) -> Scalar:\n"
+
+
+def early_report(text: str) -> str | None:
+    """What the command line reports before it imports the compiler (``precheck``)."""
+    tree, src = read_python(text, "f.grad")
+    error = early_error(tree, src)
+    return None if error is None else error.report()
+
+
+def test_the_forms_are_the_frontends():
+    """The node types, operators and constants ``refusals.py`` reads are the ones the
+    frontend lowers (``scope.EXPRESSIONS``, ``expressions.BINOPS``, ``scope.CONSTANTS``)."""
+    assert set(EXPRESSIONS) == set(EXPRESSION_TYPES)
+    assert set(BINOPS) == set(BINARY_OPERATORS)
+    assert set(NP_CONSTANTS) == set(CONSTANTS)
+
+
+REFUSED = {
+    "a-tuple": H + "    return x, y\n",
+    "a-list": H + "    return sum([x, y])\n",
+    "floor-division": H + "    k = x // 2\n    return sum(k + y)\n",
+    "remainder-after-a-statement": H + "    k = x * s\n    return sum(k % 2)\n",
+    "a-caret": H + "    return s ^ 2\n",
+    "not": H + "    return not s\n",
+    "invert": H + "    return sum(~x)\n",
+    "a-lambda": H + "    g = lambda t: t\n    return s\n",
+    "a-list-comprehension": H + "    return sum([t * t for t in x])\n",
+    "a-generator": H + "    return sum(t for t in x)\n",
+    "a-conditional-expression": H + "    return s if s > 0 else -s\n",
+    "and-or": H + "    return s and s\n",
+    "a-while-loop": H + "    while s:\n        s = s\n    return s\n",
+    "an-if-statement": H + "    if s > 0:\n        s = -s\n    return s\n",
+    "an-if-in-a-loop": H + "    h = x\n    for t in range(n):\n        if s > 0:\n"
+    "            h = h * s\n    return sum(h)\n",
+    "a-break": H
+    + "    h = x\n    for t in range(n):\n        break\n    return sum(h)\n",
+    "a-continue": H + "    h = x\n    for t in range(n):\n        continue\n"
+    "    return sum(h)\n",
+    "an-import-at-the-top": "import numpy as np\n\n\n" + H + "    return s\n",
+    "a-print-at-the-top": H + "    return s\n\n\nprint(1)\n",
+    "an-import-in-the-function": H + "    from math import exp\n    return s\n",
+    "a-nested-function": H + "    def g(u: Scalar) -> Scalar:\n        return u\n"
+    "    return s\n",
+    "tuple-unpacking": H + "    a, b = s, s\n    return a\n",
+    "chained-assignment": H + "    a = b = s\n    return a\n",
+    "power-assign": H + "    k = x\n    k **= 2\n    return sum(k + y)\n",
+    "matmul-assign": H + "    k = x\n    k @= W\n    return sum(k)\n",
+    "an-expression-on-its-own-line": H + "    exp(s)\n    return s\n",
+    "a-string-on-its-own-line": H + "    k = s\n    'a note'\n    return k\n",
+    "a-return-before-the-end": H + "    return s\n    return s\n",
+    "an-annotated-assignment": H + "    k: float = 1.0\n    return s\n",
+    "yield": H + "    yield s\n    return s\n",
+    "true": H + "    return s * True\n",
+    "none-as-a-value": H + "    return s * None\n",
+    "an-ellipsis": H + "    return s * ...\n",
+    "a-literal-that-is-not-finite": H + "    return sum(x * 1e999 + y)\n",
+    "a-literal-too-long": H + "    return s * 1" + "0" * 200 + "\n",
+    "an-exponent-too-large": H + "    return sum(x ** 1e7 + y)\n",
+    "np-inf": H + "    return s * np.inf\n",
+    "a-shape-attribute": H + "    k = x * 2.0\n    return sum(k) / k.shape[0]\n",
+    "another-attribute": H + "    return sum(x.real)\n",
+    "no-return": H + "    k = s * 2.0\n",
+    "a-bare-return": H + "    k = s * 2.0\n    return\n",
+    "a-fuse-helper-of-a-vector": (
+        "@fuse\ndef h(u: Vector[n]) -> Scalar:\n    return u\n\n\n"
+        + H
+        + "    return s\n"
+    ),
+    "a-fuse-helper-of-a-vector-value": (
+        "@fuse\ndef h(u: Scalar) -> Vector[n]:\n    return u\n\n\n"
+        + H
+        + "    return s\n"
+    ),
+    "a-fuse-helper-with-wrt": (
+        "@fuse\n@wrt(u)\ndef h(u: Scalar) -> Scalar:\n    return u\n\n\n"
+        + H
+        + "    return s\n"
+    ),
+    "a-method": H + "    return sum(x.dot(y) + (x // 2))\n",
+    "a-method-of-an-expression": H + "    k = (x * s).sum(axis=0)\n    return k\n",
+    "a-method-in-a-loop": H + "    h = s\n    for t in range(n):\n"
+    "        h = h + W[t].mean()\n    return h\n",
+    "another-module": H + "    return math.exp(s)\n",
+    "a-call-of-a-call": H + "    return exp(s)(s)\n",
+    "after-a-dimension-expression": (
+        "def f(x: Vector[2 * n - 1], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
+    ),
+    "a-float-parameter": "def f(x: float, y: Vector[m]) -> Scalar:\n    return x\n",
+    "an-ndarray-parameter": "def f(x: Vector[n], y: np.ndarray) -> Scalar:\n    return x\n",
+    "an-unannotated-parameter": "def f(x: Vector[n], y) -> Scalar:\n    return sum(x)\n",
+    "a-float-return": "def f(x: Vector[n]) -> float:\n    return sum(x)\n",
+    "a-matrix-of-one-dimension": "def f(x: Vector[n], W: Matrix[n]) -> Scalar:\n"
+    "    return sum(x)\n",
+    "a-vector-of-two-dimensions": (
+        "def f(x: Vector[n, m], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
+    ),
+    "a-vector-in-parentheses": "def f(x: Vector(n)) -> Scalar:\n    return sum(x)\n",
+    "a-default": "def f(x: Scalar = 1.0) -> Scalar:\n    return x\n",
+    "a-type-before-an-unknown-function": (
+        "def f(x: float, y: Vector[m]) -> Scalar:\n    return foo(x)\n"
+    ),
+    "a-type-before-an-unknown-name": (
+        "def f(x: float, y: Vector[m]) -> Scalar:\n    return yy\n"
+    ),
+    "an-unknown-name-before-an-unknown-function": H + "    k = yy * 2.0\n"
+    "    return foo(x)\n",
+    "a-refusal-a-statement-before-an-unknown-name": H
+    + "    k = x // 2\n    return yy\n",
+    "a-return-before-the-end-holding-an-unknown-name": H + "    return yy\n"
+    "    return s\n",
+    "a-return-in-a-loop": H + "    h = x\n    for t in range(n):\n        return yy\n"
+    "    return s\n",
+    "a-module-constant-not-finite": "C = 1e999\n\n\n" + H + "    return s * C\n",
+    "in-the-second-function": H + "    return s\n\n\n"
+    "def g(x: Vector[n]) -> Scalar:\n    return sum(x // 2)\n",
+    "refused-before-an-unknown-name": H + "    return sum((x // 2) + yy)\n",
+    "refused-before-an-unknown-function": H + "    return sum((x, 2) + foo(x))\n",
+    "an-unknown-name-before-a-refusal": H + "    return sum(yy + (x // 2))\n",
+    "a-mismatch-before-a-refusal": H + "    k = x + y\n    return k // 2\n",
+}
+
+
+@pytest.mark.parametrize("key", sorted(REFUSED))
+def test_early_reports_are_the_frontends(key):
+    text = REFUSED[key]
+    want = frontend_report(text)
+    assert want is not None
+    assert early_report(text) == want
+
+
+LEFT_TO_THE_FRONTEND = {
+    # the frontend meets another error first, or refuses after reading the operands
+    "a-folded-exponent": "C = 1e7\n\n\n" + H + "    return sum(x ** C + y)\n",
+    "a-signed-exponent": H + "    return sum(x ** -1e7 + y)\n",
+    "a-power-of-constants": H + "    return sum(x * 2.0 ** 3 + y)\n",
+    "no-float-input": "def f(i: Index[n]) -> Scalar:\n    return (1, 2)\n",
+    "a-reserved-function-name": (
+        "def print(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x // y)\n"
+    ),
+    "a-tuple-before-an-unknown-function": H
+    + "    return sum(zeros((n, d)) + foo(x))\n",
+    "a-tuple-of-a-loop-bound": H + "    for t in range((n, 2)):\n        s = s\n"
+    "    return s\n",
+    "a-dimension-only-in-an-expression": (
+        "def f(x: Vector[q + 1], y: Vector[m]) -> Scalar:\n    return sum(y // 2)\n"
+    ),
+    "a-dimension-that-cancels": (
+        "def f(x: Vector[n - n], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
+    ),
+    "a-dimension-divided-by-zero": (
+        "def f(x: Vector[n // 0], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
+    ),
+    "wrt-naming-no-parameter": "@wrt(z)\ndef f(x: Vector[n]) -> float:\n    return x\n",
+    "a-dimension-named-as-a-constant": (
+        "def f(x: Vector[pi], y: float) -> Scalar:\n    return sum(x)\n"
+    ),
+    "a-repeated-parameter": "def f(x: Scalar, x: float) -> Scalar:\n    return x\n",
+    "a-constant-of-a-name-before-an-unknown-name": "C = foo\n\n\n"
+    + H
+    + "    return yy\n",
+    "a-stepped-slice-then-a-refusal-then-an-unknown-name": H + "    k = x[::2]\n"
+    "    k2 = x // 2\n    return yy\n",
+    "an-index-by-floor-division": H
+    + "    k = x[n // 2 - 1] * 1\n    return sum(k // 2)\n",
+}
+
+
+@pytest.mark.parametrize("key", sorted(LEFT_TO_THE_FRONTEND))
+def test_the_rest_is_left_to_the_frontend(key):
+    text = LEFT_TO_THE_FRONTEND[key]
+    assert frontend_report(text) is not None
+    assert early_report(text) is None
+
+
+def test_the_newcomer_messages_as_the_frontend():
+    """Of test_error_messages.py's files, every early report is the frontend's, and
+    most are early (``max(x, 0.0)``, ``for e in v``, ``...`` in an index are still the
+    compiler's)."""
+    early = 0
+    for row in MESSAGES:
+        text = row.values[0]
+        try:
+            got = early_report(text)
+        except Exception as exc:  # a syntax error: read_python's, the same either way
+            assert "SyntaxError" not in type(exc).__name__, exc
+            continue
+        if got is not None:
+            early += 1
+            assert got == frontend_report(text), row.id
+    assert early >= 60, early
+
+
+#: lines the mutation writes into a function body (``P``: one of its float parameters)
+REFUSED_LINES = [
+    "k9 = P // 2",
+    "k9 = (P, P)",
+    "k9 = [P]",
+    "k9 = not P",
+    "k9 = P ** 1e7",
+    "k9 = P * True",
+    "k9 = P.shape",
+    "k9 = lambda u: u",
+    "k9 = P if P else P",
+    "P ** 2",
+    "import math",
+    "while P:\n    k9 = P",
+    "if P:\n    k9 = P",
+    "a9, b9 = P, P",
+    "k9 = a9 = P",
+    "k9 **= 2",
+    "k9: float = 1.0",
+    "return P",
+    "k9 = np.inf * P",
+    "k9 = P % 2",
+    "k9 = P.sum()",
+    "k9 = math.exp(P)",
+]
+
+
+def mutated(seed: int) -> str | None:
+    """The generator's formula of ``seed`` with one or two refused lines written before
+    statements of an exported function (in a loop body too); None if it has none."""
+    r = random.Random(seed)
+    text = G.generate(seed).text
+    tree = ast.parse(text)
+    fns = [
+        f
+        for f in tree.body
+        if isinstance(f, ast.FunctionDef)
+        and not any(isinstance(d, ast.Name) for d in f.decorator_list)
+    ]
+    if not fns:
+        return None
+    fn = r.choice(fns)
+    spots = [s for s in ast.walk(fn) if isinstance(s, ast.stmt) and s is not fn]
+    spots = [s for s in spots if not isinstance(s, ast.Expr)]  # not the docstring
+    floats = [a.arg for a in fn.args.args if getattr(a.annotation, "id", "") != "Index"]
+    if not spots or not floats:
+        return None
+    lines = text.splitlines(keepends=True)
+    for at in sorted(
+        r.sample(spots, min(len(spots), r.choice([1, 2]))), key=lambda s: -s.lineno
+    ):
+        pad = " " * at.col_offset
+        line = r.choice(REFUSED_LINES).replace("P", r.choice(floats))
+        lines.insert(at.lineno - 1, "".join(pad + p + "\n" for p in line.split("\n")))
+    return "".join(lines)
+
+
+def test_the_generators_formulas_with_a_refused_line():
+    """1,200 formulas with one refused line each: every early report is the frontend's,
+    and more than 80% are early (the others are behind something the check does not
+    read, or the frontend meets another error first)."""
+    early, total = early_as_the_frontend(mutated, range(1200))
+    assert total > 1000 and early > 0.8 * total, (early, total)
+
+
+def early_as_the_frontend(make, seeds) -> tuple[int, int]:
+    """How many of the files ``make(seed)`` makes are answered early, and how many it
+    makes; each early report asserted equal to the frontend's."""
+    early = total = 0
+    for seed in seeds:
+        text = make(seed)
+        if text is None:
+            continue
+        total += 1
+        got = early_report(text)
+        if got is not None:
+            early += 1
+            assert got == frontend_report(text), (seed, text)
+    return early, total
+
+
+#: annotations the mutation writes for a parameter or the return
+BAD_TYPES = [
+    "float",
+    "np.ndarray",
+    "Vectr[n]",
+    "Matrix[n]",
+    "Scalar[n]",
+    "Tensor",
+    "list",
+]
+
+
+def retyped(seed: int) -> str | None:
+    """The generator's formula of ``seed`` with the annotation of one parameter or return
+    of an exported function replaced by one that is no type (``BAD_TYPES``)."""
+    r = random.Random(seed)
+    text = G.generate(seed).text
+    tree = ast.parse(text)
+    fns = [f for f in tree.body if isinstance(f, ast.FunctionDef)]
+    fns = [f for f in fns if not any(isinstance(d, ast.Name) for d in f.decorator_list)]
+    if not fns:
+        return None
+    fn = r.choice(fns)
+    anns = [a.annotation for a in fn.args.args] + [fn.returns]
+    ann = r.choice(anns)
+    lines = text.splitlines(keepends=True)
+    line = lines[ann.lineno - 1]
+    bad = r.choice(BAD_TYPES)
+    lines[ann.lineno - 1] = line[: ann.col_offset] + bad + line[ann.end_col_offset :]
+    return "".join(lines)
+
+
+def test_the_generators_formulas_with_an_annotation_that_is_no_type():
+    """600 formulas with one annotation that is no type: every early report is the
+    frontend's, and more than 80% are early."""
+    early, total = early_as_the_frontend(retyped, range(600))
+    assert total > 500 and early > 0.8 * total, (early, total)
+
+
+def test_the_command_line_reports_it_without_the_compiler(tmp_path):
+    text = REFUSED["a-while-loop"]
+    assert_answered_early(text, frontend_report(text), tmp_path)
