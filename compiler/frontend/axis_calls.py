@@ -9,7 +9,7 @@ import ast
 from ..core.prim import PRIMS
 from ..core.shapes import size
 from .arguments import kwarg, read_axis, read_bool, read_ddof
-from .dimensions import is_int_literal
+from .refusals import pairwise_error
 from .scope import emit, value
 
 
@@ -32,27 +32,11 @@ def call_reduction(node, scope, name):
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
 
 
-#: the elementwise function of two values for each reduction Python's builtin of two
-#: arguments would be (``max(a, b)``)
-PAIRWISE = {"max": "maximum", "min": "minimum"}
-
-
 def pairwise(node, scope, name: str) -> None:
-    """Refuse Python's ``max(a, b)`` (``min``) where the second argument is not an axis:
-    a formula's ``max`` is NumPy's ``np.max(x, axis)``; the larger of two values is
-    ``maximum(a, b)``."""
-    if name not in PAIRWISE or len(node.args) != 2:
-        return
-    second = node.args[1]
-    items = second.elts if isinstance(second, ast.Tuple) else [second]
-    if all(is_int_literal(it) for it in items):
-        return
-    raise scope.src.error(
-        second,
-        f"the second argument of {name}() is an axis, as in NumPy's np.{name}(x, "
-        f"axis); the {'larger' if name == 'max' else 'smaller'} of two values is "
-        f"`{PAIRWISE[name]}({ast.unparse(node.args[0])}, {ast.unparse(second)})`",
-    )
+    """Refuse Python's ``max(a, b)`` (``min``): ``refusals.pairwise_error``."""
+    error = pairwise_error(node, name, scope.src)
+    if error is not None:
+        raise error
 
 
 def nonempty(node, scope, name: str, shape: tuple, axis) -> None:

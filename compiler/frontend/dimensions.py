@@ -9,14 +9,7 @@ import operator
 import sympy
 
 from .scope import Scope
-
-
-def is_int_literal(node) -> bool:
-    """Whether ``node`` is an int literal, optionally negated (``3``, ``-1``)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        node = node.operand
-    return isinstance(node, ast.Constant) and type(node.value) is int
-
+from .source import is_int_literal
 
 DIM_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul}
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import ast
 
 from .call_names import NUMPY_ALIASES, call_error, called_name
-from .refusals import MAX_EXPONENT, refused_at
+from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
     Refused,
     Stop,
@@ -211,6 +211,11 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         raise Stop
     if isinstance(node.func, ast.Name) and name in scope.get(ABOVE, {}):
         return helper_call(node, scope)
+    if called_name(node) in PAIRWISE and len(args) == 2:
+        if {k.arg for k in node.keywords} <= {"axis", "keepdims"}:
+            error = pairwise_error(node, called_name(node), scope[SRC])
+            if error is not None:
+                raise Refused(error)  # max(x, 0.0): maximum's
     if name in REDUCTIONS and (len(args) == 1 or name == "norm" and args):
         allowed = (
             {"axis", "keepdims", "ord"} if name == "norm" else {"axis", "keepdims"}

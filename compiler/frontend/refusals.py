@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 
 from ..errors import FormulaError
-from .source import MAX_DEPTH, Source, depth, literal
+from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import type_error
 from .unsupported import operator_error, unsupported
 
@@ -318,6 +318,29 @@ def plain_dimension(d, dims: set) -> bool:
     if isinstance(d, ast.Constant) and type(d.value) is int:
         return 0 < d.value < 2**31
     return plain_expression(d, dims)
+
+
+#: the elementwise function of two values for each reduction Python's builtin of two
+#: arguments would be (``max(a, b)``)
+PAIRWISE = {"max": "maximum", "min": "minimum"}
+
+
+def pairwise_error(node: ast.Call, name: str, src: Source) -> FormulaError | None:
+    """The error for Python's ``max(a, b)`` (``min``) where the second argument is not an
+    axis (``axis_calls.call_reduction`` raises it): a formula's ``max`` is NumPy's
+    ``np.max(x, axis)``; the larger of two values is ``maximum(a, b)``. None otherwise."""
+    if name not in PAIRWISE or len(node.args) != 2:
+        return None
+    second = node.args[1]
+    items = second.elts if isinstance(second, ast.Tuple) else [second]
+    if all(is_int_literal(it) for it in items):
+        return None
+    return src.error(
+        second,
+        f"the second argument of {name}() is an axis, as in NumPy's np.{name}(x, "
+        f"axis); the {'larger' if name == 'max' else 'smaller'} of two values is "
+        f"`{PAIRWISE[name]}({ast.unparse(node.args[0])}, {ast.unparse(second)})`",
+    )
 
 
 def plain_constant(stmt: ast.Assign, src: Source, reserved) -> bool:

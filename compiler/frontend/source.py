@@ -85,6 +85,13 @@ def did_you_mean(name: str, candidates) -> str:
     return f"; did you mean `{close[0]}`?" if close else ""
 
 
+def is_int_literal(node) -> bool:
+    """Whether ``node`` is an int literal, optionally negated (``3``, ``-1``)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
 def literal(node, src: Source, message: str) -> float:
     """A numeric literal as a float, refusing bools, huge integers and non-finite values."""
     if (
