@@ -385,8 +385,6 @@ LEFT_TO_THE_FRONTEND = {
     "a-loop-variable-times-two": H
     + "    h = zeros((n,))\n    for t in range(n // 2):\n"
     "        h[2 * t] = s\n    return sum(x + y)\n",
-    "a-loop-over-a-list": H + "    h = x\n    for t in [1, 2]:\n        h = h * s\n"
-    "    return sum(x + y)\n",
     "a-loop-with-else": H + "    h = x\n    for t in range(n):\n        h = h * s\n"
     "    else:\n        h = x\n    return sum(x + y)\n",
     "a-loop-bound-of-a-constant": "C = 3\n\n\n" + H + "    h = x\n"

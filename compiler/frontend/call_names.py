@@ -25,6 +25,7 @@ from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .refusals import (
     fuse_signature_error,
+    is_range,
     plain_constant,
     refused_before,
     typed_signature,
@@ -46,6 +47,11 @@ CALL_NAMES = frozenset(
         "transpose", "var", "where", "zeros", "zeros_like",
     }
 )  # fmt: skip
+
+
+#: the names a formula uses that are neither operations nor types: a formula cannot
+#: assign them (``statements.check_reserved``) nor define them (``text.check_new_name``)
+BUILT_IN_NAMES = frozenset({"np", "numpy", "arange", "fuse", "wrt"})
 
 
 #: NumPy's functions for Python's operators, taken with an ``np.``/``numpy.`` prefix only
@@ -252,17 +258,6 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
                 return None  # the frontend refuses something first (`x // 2 + f(x)`)
             return unknown_error(node, name, src, names[1], names[2])
     return None if refused_before(stmt, None, src) else False
-
-
-def is_range(node) -> bool:
-    """Whether ``node`` is ``range(...)`` with one to three arguments."""
-    return (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id == "range"
-        and 1 <= len(node.args) <= 3
-        and not node.keywords
-    )
 
 
 #: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)

@@ -26,7 +26,7 @@ from .calls import BUILTIN_CALLS
 from .dimensions import is_int_literal
 from .indexing import index_items, loop_indices_in_bounds
 from .loop_reads import assigned_names, early_read
-from .refusals import form_error
+from .refusals import form_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
 from .source import Source
@@ -91,18 +91,9 @@ def read_range(stmt: ast.For, scope: Scope):
     """``range(stop)``, ``range(start, stop)``, ``range(start, stop, step)``."""
     src = scope.src
     it = stmt.iter
-    if not (
-        isinstance(it, ast.Call)
-        and isinstance(it.func, ast.Name)
-        and it.func.id == "range"
-        and 1 <= len(it.args) <= 3
-        and not it.keywords
-    ):
-        raise src.error(
-            it,
-            "a for loop runs over range(stop), range(start, stop) or "
-            "range(start, stop, step)",
-        )
+    error = range_error(it, src)
+    if error is not None:
+        raise error
     args = [canon(bound(a, scope)) for a in it.args]
     start, stop, step = (0, args[0], 1) if len(args) == 1 else (args[0], args[1], 1)
     if len(args) == 3:

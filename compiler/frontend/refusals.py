@@ -320,6 +320,30 @@ def plain_dimension(d, dims: set) -> bool:
     return plain_expression(d, dims)
 
 
+def range_error(node, src: Source) -> FormulaError | None:
+    """The error for a loop over anything but ``range(stop)``, ``range(start, stop)`` or
+    ``range(start, stop, step)`` (``for e in v``; ``loops.read_range`` raises it), or
+    None."""
+    if is_range(node):
+        return None
+    return src.error(
+        node,
+        "a for loop runs over range(stop), range(start, stop) or "
+        "range(start, stop, step)",
+    )
+
+
+def is_range(node) -> bool:
+    """Whether ``node`` is ``range(...)`` with one to three arguments."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "range"
+        and 1 <= len(node.args) <= 3
+        and not node.keywords
+    )
+
+
 #: the elementwise function of two values for each reduction Python's builtin of two
 #: arguments would be (``max(a, b)``)
 PAIRWISE = {"max": "maximum", "min": "minimum"}

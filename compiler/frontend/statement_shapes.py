@@ -39,7 +39,7 @@ import ast
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
-from .call_names import CALL_NAMES, plain_decorators
+from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
 from .loop_reads import assigned_names, early_read
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
@@ -47,6 +47,7 @@ from .refusals import (
     form_error,
     fuse_signature_error,
     plain_expression,
+    range_error,
     signature_error,
 )
 from .shape_reading import (
@@ -64,9 +65,7 @@ from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
 #: the number of dimensions each float type takes (None: one or more)
 RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 #: names a formula cannot define (the frontend's ``check_new_name``)
-RESERVED = (
-    CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | {"np", "numpy", "fuse", "wrt", "arange"}
-)
+RESERVED = CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | BUILT_IN_NAMES
 #: the key of the function's parameter names in scope (an item assignment into one is
 #: the frontend's error)
 PARAMS = "@params"
@@ -279,12 +278,19 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     the body read once with the variable as an index; the body's own names dropped after
     it; each carried name keeping its shape (else the frontend's error, after the body).
     Raises Mismatch inside the body."""
-    if s.orelse or not isinstance(s.target, ast.Name) or not ranged(s.iter, scope):
+    if s.orelse or not isinstance(s.target, ast.Name):
         return False
     var, assigned = s.target.id, assigned_names(s.body)
+    values = {n for n in scope if not n.startswith("@")} - CONSTANT_NAMES
+    if var in values | CALL_NAMES | BUILT_IN_NAMES | scope.get(LOOPS, set()):
+        return False  # the frontend's error for the variable comes first
+    error = range_error(s.iter, scope[SRC])
+    if error is not None:
+        raise Refused(error)  # for e in v
+    if var in scope or var in fixed or not ranged(s.iter, scope):
+        return False
     defined = {n for n in scope if n not in fixed and not n.startswith("@")}
-    taken = var in scope or var in fixed or var in scope.get(LOOPS, ())
-    if taken or var in assigned or set(assigned) & fixed:
+    if var in assigned or set(assigned) & fixed:
         return False
     if early_read(s.body, assigned, defined) is not None:
         return False

@@ -10,6 +10,7 @@ from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
 from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
+from .call_names import BUILT_IN_NAMES
 from .calls import BUILTIN_CALLS
 from .refusals import (
     ending_error,
@@ -222,7 +223,7 @@ def lower_statement(stmt, scope: Scope) -> None:
 
 def check_reserved(name: str, node, src: Source) -> None:
     """Refuse assigning to a built-in name."""
-    if name in BUILTIN_CALLS or name in ("np", "numpy", "arange", "fuse", "wrt"):
+    if name in BUILTIN_CALLS or name in BUILT_IN_NAMES:
         raise src.error(node, f"cannot assign to '{name}': it is a built-in name")
 
 

@@ -13,6 +13,7 @@ import ast
 from ..core.ir import Function
 from ..core.names import function_name_problem, generated_names
 from ..errors import FormulaError
+from .call_names import BUILT_IN_NAMES
 from .calls import BUILTIN_CALLS
 from .conditions import compare_expr
 from .early import early_error
@@ -130,7 +131,7 @@ def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
     reserved = (
         set(BUILTIN_CALLS)
         | set(CONSTANTS)
-        | {"np", "numpy", "fuse", "wrt", "arange"}
+        | BUILT_IN_NAMES
         | set(FLOAT_TYPES)
         | {"Index"}
     )
