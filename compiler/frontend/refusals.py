@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import type_error
@@ -364,6 +365,29 @@ def pairwise_error(node: ast.Call, name: str, src: Source) -> FormulaError | Non
         f"the second argument of {name}() is an axis, as in NumPy's np.{name}(x, "
         f"axis); the {'larger' if name == 'max' else 'smaller'} of two values is "
         f"`{PAIRWISE[name]}({ast.unparse(node.args[0])}, {ast.unparse(second)})`",
+    )
+
+
+def new_name_error(
+    name: str, node, src: Source, reserved, taken
+) -> FormulaError | None:
+    """The error for a module-level name that is a built-in name (``reserved``) or one
+    already defined (``taken``), or None (``text.check_new_name`` raises it)."""
+    if name in reserved:
+        return src.error(node, f"'{name}' is a built-in name and cannot be redefined")
+    if name in taken:
+        return src.error(node, f"'{name}' is already defined")
+    return None
+
+
+def function_name_error(name: str, node, src: Source) -> FormulaError | None:
+    """The error for an exported function's name that would clash in the generated
+    module (``names.function_name_problem``), or None (``text.check_function_name``)."""
+    problem = function_name_problem(name)
+    return (
+        None
+        if problem is None
+        else src.error(node, f"function name '{name}' {problem}")
     )
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import ast
 
-from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
 from .loop_reads import assigned_names, early_read
@@ -45,7 +44,9 @@ from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
     ending_error,
     form_error,
+    function_name_error,
     fuse_signature_error,
+    new_name_error,
     plain_expression,
     range_error,
     signature_error,
@@ -79,16 +80,17 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
     body = list(tree.body)
     if body and is_docstring(body[0]):
         body = body[1:]
-    if not distinct_functions(body):
-        return None
     functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
     constants: set[str] = set()
     above: dict[str, tuple[int, bool]] = {}  # the functions above (see in_function)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name = constant_name(stmt)
-            if name is None or name in constants | functions | RESERVED:
+            if name is None:
                 return None  # the frontend's to read (or to refuse)
+            error = new_name_error(name, stmt, src, RESERVED, constants)
+            if error is not None or name in functions:
+                return error  # a constant named as a function: the frontend's
             constants.add(name)
             try:
                 literal(signed(stmt.value), src, "a module constant must be a number")
@@ -97,7 +99,12 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
             continue
         if not isinstance(stmt, ast.FunctionDef):
             return unsupported(stmt, src, "at the top level of a formula file")
-        if not plain_decorators(stmt):
+        taken = constants | set(above)
+        error = new_name_error(stmt.name, stmt, src, RESERVED, taken)
+        error = error or function_name_error(stmt.name, stmt, src)
+        if error is not None:
+            return error
+        if not plain_decorators(stmt) or generated_clash(stmt.name, above):
             return None
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
             # @fuse: lowered where it is called, elementwise over its arguments
@@ -157,19 +164,11 @@ def elementwise(
     return True
 
 
-def distinct_functions(body: list) -> bool:
-    """Whether no function of the file is named like another, or like one of the names
-    gradc generates for another (``f`` and ``f_grad``), or as a private, reserved or
-    built-in name (``names.function_name_problem``: the frontend refuses those before
-    it lowers the function's body)."""
-    names = [s.name for s in body if isinstance(s, ast.FunctionDef)]
-    clash = any(
-        a in RESERVED or (a != b and a.startswith(b + "_"))
-        for a in names
-        for b in names
-    )
-    refused = any(function_name_problem(a) for a in names)
-    return not clash and not refused and len(set(names)) == len(names)
+def generated_clash(name: str, above) -> bool:
+    """Whether ``name`` or a name gradc generates for it (``f_grad``) is, or is generated
+    for, a function defined above (``text.check_generated_names``' error, or one near
+    it: the check leaves it to the frontend)."""
+    return any(name.startswith(b + "_") or b.startswith(name + "_") for b in above)
 
 
 def constant_name(stmt: ast.Assign) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 
 from ..core.ir import Function
-from ..core.names import function_name_problem, generated_names
+from ..core.names import generated_names
 from ..errors import FormulaError
 from .call_names import BUILT_IN_NAMES
 from .calls import BUILTIN_CALLS
@@ -28,6 +28,7 @@ from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
 from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
+from .refusals import function_name_error, new_name_error
 from .scope import CONSTANTS, EXPRESSIONS, Signature
 from .source import Source, is_docstring, literal, read_python
 from .statements import check_fuse_signature, is_fuse, lower_function
@@ -93,9 +94,9 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
 
 def check_function_name(name: str, node, src: Source) -> None:
     """An exported function's name becomes a module attribute: refuse ones that would clash."""
-    problem = function_name_problem(name)
-    if problem:
-        raise src.error(node, f"function name '{name}' {problem}")
+    error = function_name_error(name, node, src)
+    if error is not None:
+        raise error
 
 
 def check_generated_names(
@@ -135,10 +136,9 @@ def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
         | set(FLOAT_TYPES)
         | {"Index"}
     )
-    if name in reserved:
-        raise src.error(node, f"'{name}' is a built-in name and cannot be redefined")
-    if name in constants or name in funcs:
-        raise src.error(node, f"'{name}' is already defined")
+    error = new_name_error(name, node, src, reserved, set(constants) | set(funcs))
+    if error is not None:
+        raise error
 
 
 def read_constant(stmt: ast.Assign, src: Source, constants) -> tuple[str, float]:
