@@ -9,7 +9,7 @@ from ..core.shapes import canon, dim_symbol
 from .dimensions import dim_expression
 from .scope import CONSTANTS, Scope
 from .source import Source
-from .type_names import type_error
+from .type_names import annotation_dims, type_error
 
 
 def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, str]:
@@ -26,13 +26,6 @@ def read_type(ann, src: Source, scope: Scope, what: str) -> tuple[tuple, str, st
     else:
         shape = tuple(read_dim(d, src, scope) for d in dims_ast)
     return shape, ("int" if kind == "Index" else "float"), ast.unparse(ann)
-
-
-def annotation_dims(ann) -> list:
-    """The dimension nodes of a type annotation (``Matrix[m, n]``: ``m`` and ``n``)."""
-    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
-        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    return []
 
 
 def declare_dims(args: list, src: Source, scope: Scope) -> None:

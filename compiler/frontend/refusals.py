@@ -1,13 +1,16 @@
 """The errors the frontend raises at a node by its form alone, before it lowers anything
 inside it: an expression a formula does not have (``refused_at``, which ``scope.expr``
-raises), a statement it does not have (``form_error``, which ``statements.lower_statement``
-and a loop body raise), a function that does not end with ``return`` and a ``@fuse``
-function's signature.
+raises), a statement it does not have (``form_error``: ``statements.lower_statement`` and
+a loop body), a function that does not end with ``return`` (``ending_error``), a
+signature (``read_signature``: ``statements.lower_function``), a ``@fuse`` function's
+signature, a loop over anything but ``range`` (``range_error``), Python's ``max(a, b)``
+(``pairwise_error``), and a module-level name that is taken (``new_name_error``,
+``function_name_error``: ``text.py``).
 
-They need nothing but ``ast`` and the file's text, so the syntax-tree check that answers
-before SymPy is imported (``statement_shapes.py``) reports the same errors, by the same
-functions, where it has read everything before the node (issue 16: a ``FILE:LINE:COL``
-error in under 0.3 s).
+They need nothing but ``ast`` and the file's text, so the syntax-tree checks that answer
+before SymPy is imported (``early.py``) report the same errors, by the same functions,
+where they have read everything before the node (issue 16: a ``FILE:LINE:COL`` error in
+under 0.3 s).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import ast
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
-from .type_names import type_error
+from .type_names import annotation_dims, type_error
 from .unsupported import operator_error, unsupported
 
 #: the expression nodes a formula has (the keys of ``scope.EXPRESSIONS``, which ``text.py``
@@ -280,7 +283,10 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     if not all(isinstance(n, ast.Name) for d in wrt for n in d.args):
         return False
     dims = {
-        d.id for p in a.args for d in dims_of(p.annotation) if isinstance(d, ast.Name)
+        d.id
+        for p in a.args
+        for d in annotation_dims(p.annotation)
+        if isinstance(d, ast.Name)
     }
     if dims & set(constants):
         return False
@@ -290,14 +296,14 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
         if p.arg in seen or error is not None:
             return False if p.arg in seen else error
         seen.add(p.arg)
-        if not all(plain_dimension(d, dims) for d in dims_of(p.annotation)):
+        if not all(plain_dimension(d, dims) for d in annotation_dims(p.annotation)):
             return False
     if not {n.id for d in wrt for n in d.args} <= seen:
         return False
     error = type_error(fn.returns, src, ("the return", fn))
     if error is not None:
         return error
-    return all(plain_dimension(d, dims) for d in dims_of(fn.returns))
+    return all(plain_dimension(d, dims) for d in annotation_dims(fn.returns))
 
 
 def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
@@ -408,13 +414,6 @@ def plain_constant(stmt: ast.Assign, src: Source, reserved) -> bool:
     except FormulaError:
         return False
     return True
-
-
-def dims_of(ann) -> list:
-    """The dimension nodes of an annotation (``annotations.annotation_dims``)."""
-    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
-        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    return []
 
 
 def plain_expression(d, dims: set) -> bool:

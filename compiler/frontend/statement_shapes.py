@@ -60,6 +60,7 @@ from .shape_reading import (
     literal_int,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
+from .type_names import annotation_dims
 from .unsupported import unsupported
 from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
 
@@ -369,7 +370,7 @@ def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
     expressions = [
         d
         for ann in params.values()
-        for d in dims_of(ann)
+        for d in annotation_dims(ann)
         if isinstance(d, (ast.BinOp, ast.UnaryOp))
     ]
     if not all(plain_expression(d, dims) for d in expressions):
@@ -384,18 +385,11 @@ def declared(fn: ast.FunctionDef):
     return annotated_shape(fn.returns, set())
 
 
-def dims_of(ann) -> list | None:
-    """The dimension nodes of an annotation (``[]`` for ``Scalar``)."""
-    if isinstance(ann, ast.Subscript):
-        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-    return []
-
-
 def annotated_shape(ann, dims: set[str]):
     """The shape annotation ``ann`` gives (names as ``str``, literals as ``int``; its
     dimension names added to ``dims``); None for a shape the check does not follow (an
     ``Index``, a dimension expression); False for an annotation the frontend may refuse."""
-    kind, nodes = type_name(ann), dims_of(ann)
+    kind, nodes = type_name(ann), annotation_dims(ann)
     if kind not in TYPE_NAMES:
         return False
     rank = RANKS.get(kind)

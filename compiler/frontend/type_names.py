@@ -14,6 +14,14 @@ from .source import Source, did_you_mean
 FLOAT_TYPES = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
 
 
+def annotation_dims(ann) -> list:
+    """The dimension nodes of a type annotation (``Matrix[m, n]``: ``m`` and ``n``; none
+    for ``Scalar`` or anything that is no subscript of a name)."""
+    if isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
+        return ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+    return []
+
+
 def type_error(ann, src: Source, what: tuple) -> FormulaError | None:
     """The error for an annotation that is no type of the language, or takes another
     number of dimensions, or None; ``what`` is ``(words, node)``: ``("parameter x",
@@ -25,8 +33,7 @@ def type_error(ann, src: Source, what: tuple) -> FormulaError | None:
     if isinstance(ann, ast.Name):
         kind, dims = ann.id, []
     elif isinstance(ann, ast.Subscript) and isinstance(ann.value, ast.Name):
-        kind = ann.value.id
-        dims = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+        kind, dims = ann.value.id, annotation_dims(ann)
     else:
         return src.error(ann, "unknown type" + type_hint(ann))
     if kind not in FLOAT_TYPES and kind != "Index":
