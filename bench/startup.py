@@ -1,9 +1,10 @@
 """Start-up of the ``gradc`` command: wall time (best of N runs, each a fresh
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
 shape mismatches found on the syntax tree before SymPy is imported (``x + y``, ``W @ y``,
-``W[:, 0] + y``, inside a helper's argument, after a bounded slice, inside a loop body),
-one the compiler finds (after a stepped slice), a method call and a ``while`` loop
-(refused by their form before SymPy is imported), and compiling a small formula; and the
+``W[:, 0] + y``, inside a helper's argument, after a bounded slice, inside a loop body,
+after a stepped slice), one the compiler finds (after ``x[1:-1:2]``), a method call, a
+``while`` loop, an item assignment into a parameter, ``...`` in an index and ``inv`` of
+a Scalar (refused before SymPy is imported), and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -56,8 +57,19 @@ METHOD = "def f(X: Matrix[n, d], w: Vector[d]) -> Scalar:\n    return sum(X.dot(
 WHILE = (
     "def f(x: Scalar) -> Scalar:\n    while x > 1.0:\n        x = x / 2\n    return x\n"
 )
-#: a shape error the syntax-tree check does not read (a stepped slice): the compiler's
+#: an item assignment into a parameter, ``...`` in an index and ``inv`` of a Scalar
+#: (read early since 2026-12-03, the session after the rows above)
+INTO_PARAMETER = "def f(v: Vector[3]) -> Scalar:\n    v[0] = 1.0\n    return sum(v)\n"
+ELLIPSIS = "def f(X: Matrix[2, 2]) -> Scalar:\n    return sum(X[..., 0])\n"
+INV_SCALAR = "def f(x: Scalar) -> Scalar:\n    return np.linalg.inv(x)\n"
+#: a mismatch after a stepped slice (``(n + 1) // 2`` and ``m``; read early since
+#: 2026-12-03, the session after the rows above)
 STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] + y)\n"
+#: a shape error the syntax-tree check does not read (a stepped slice with a stop
+#: bound): the compiler's
+STOPPED = (
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:-1:2] + y)\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -70,9 +82,13 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "helper.grad").write_text(HELPER)
     (tmp / "sliced.grad").write_text(SLICED)
     (tmp / "stepped.grad").write_text(STEPPED)
+    (tmp / "stopped.grad").write_text(STOPPED)
     (tmp / "loop.grad").write_text(LOOP)
     (tmp / "method.grad").write_text(METHOD)
     (tmp / "while.grad").write_text(WHILE)
+    (tmp / "into.grad").write_text(INTO_PARAMETER)
+    (tmp / "ellipsis.grad").write_text(ELLIPSIS)
+    (tmp / "inv.grad").write_text(INV_SCALAR)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -87,7 +103,11 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "loop mismatch": ["compile", str(tmp / "loop.grad")],
         "method call": ["compile", str(tmp / "method.grad")],
         "while loop": ["compile", str(tmp / "while.grad")],
+        "into a parameter": ["compile", str(tmp / "into.grad")],
+        "ellipsis index": ["compile", str(tmp / "ellipsis.grad")],
+        "inv of a Scalar": ["compile", str(tmp / "inv.grad")],
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
+        "stop-bound mismatch": ["compile", str(tmp / "stopped.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

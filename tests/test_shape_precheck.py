@@ -182,6 +182,13 @@ REPORTED = {
     "an-element-keeps-nothing": H + "    return sum(W[0, 0] * x + y)\n",
     "a-newaxis-by-name": H + "    return sum(x[np.newaxis, :] * W.T + y)\n",
     "a-reversed-vector": H + "    return sum(x[::-1] * y)\n",
+    # a stepped slice along a named axis: (n + c) // k as the frontend writes it
+    "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
+    "a-stepped-slice-from-one": H + "    return sum(x[1::2] + y)\n",
+    "a-stepped-slice-backwards": H + "    return sum(x[::-3] + y)\n",
+    "two-stepped-slices": H + "    return sum(x[::2] + x[1::2])\n",
+    "a-stepped-slice-then-a-product": H + "    return sum(W[:, ::2] @ x)\n",
+    "a-stepped-slice-of-rows": H + "    return sum(W[2::3] @ y)\n",
     "a-slice-of-a-literal-size": (
         "def f(a: Vector[5], b: Vector[3]) -> Scalar:\n    return sum(a[1:-1:2] * b)\n"
     ),
@@ -304,7 +311,9 @@ LEFT_TO_THE_FRONTEND = {
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
     "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
-    "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
+    "a-stepped-slice-with-a-stop": H + "    return sum(x[:-1:2] + y)\n",
+    "a-stepped-slice-from-past-the-step": H + "    return sum(x[3::2] + y)\n",
+    "a-stepped-slice-of-a-cut-axis": H + "    return sum(x[1:][::2] + y)\n",
     "a-file-function-given-keywords": (
         "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(u=x + y))\n"
@@ -374,8 +383,6 @@ LEFT_TO_THE_FRONTEND = {
     "    for t in range(5):\n        h[t] = W[0]\n    return sum(x + y)\n",
     "a-loop-index-of-a-literal-size": H + "    h = zeros((4, d))\n"
     "    for t in range(3):\n        h[t + 1] = W[t]\n    return sum(x + y)\n",
-    "an-item-assignment-into-a-parameter": H + "    for t in range(n):\n"
-    "        x[t] = s\n    return sum(x + y)\n",
     "an-item-assignment-that-stretches-the-part": H + "    h = zeros((n, d))\n"
     "    h[0] = W\n    return sum(x + y)\n",
     "an-item-multiplied": H + "    h = zeros((n, d))\n    h[0] *= 2.0\n"

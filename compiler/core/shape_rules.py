@@ -1,5 +1,6 @@
 """Shape rules over dimensions that are ints, names or SymPy expressions, without
-importing SymPy: NumPy's broadcasting, ``@``, and the axes of a reduction. The shape
+importing SymPy: NumPy's broadcasting, ``@``, the square matrices ``np.linalg`` takes,
+and the axes of a reduction. The shape
 algebra (``shapes.broadcast``, the records' shape rules in ``ops/``, the frontend's
 ``axis`` arguments) and ``frontend/operand_shapes.py`` (operands that do not fit, found
 on the syntax tree before SymPy is imported) both apply them."""
@@ -38,8 +39,9 @@ def matmul_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
     ka = sa[-1]
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
+        sizes = f"{size_written(ka, shown)} != {size_written(kb, shown)}"
         raise ShapeError(
-            f"matmul: shapes {shown(sa)} and {shown(sb)} do not align ({ka} != {kb})"
+            f"matmul: shapes {shown(sa)} and {shown(sb)} do not align ({sizes})"
         )
     if len(sa) == 1 and len(sb) == 1:
         return ()
@@ -48,6 +50,24 @@ def matmul_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
     if len(sb) == 1:
         return sa[:-1]
     return broadcast_with((sa[:-2], sb[:-2]), shown) + (sa[-2], sb[-1])
+
+
+def size_written(d, shown: Callable[[tuple], str]) -> str:
+    """The dimension ``d`` as ``shown`` writes it in a shape (``(n + 1) // 2``, not
+    SymPy's ``floor(n/2 + 1/2)``): ``shown((d,))`` is ``(d,)``."""
+    return shown((d,))[1:-2]
+
+
+def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) -> tuple:
+    """``shape`` of a square matrix or a stack of them, ``(..., n, n)`` (what ``inv``,
+    ``det``, ``cholesky`` and ``solve`` take); raises ShapeError, the shape written by
+    ``shown``, otherwise."""
+    if len(shape) < 2 or shape[-1] != shape[-2]:
+        raise ShapeError(
+            f"{name}: expects a square matrix or a stack of them (..., n, n), "
+            f"not {shown(shape)}"
+        )
+    return shape
 
 
 def norm_axis(axis, ndim: int):

@@ -24,7 +24,9 @@ import ast
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .refusals import (
+    form_error,
     fuse_signature_error,
+    into_parameter,
     is_range,
     plain_constant,
     refused_before,
@@ -131,6 +133,8 @@ ALTERNATIVES = {
         "values are float64 already: write the value itself",
     ),
     "slogdet": "write `log(abs(det(A)))`",
+    "len": "sizes are dimension names: in `x: Vector[n]`, write `n` (`len(x)` stands "
+    "for it only where `x` is a parameter the function never assigns)",
     "lstsq": "write `solve(A.T @ A, A.T @ b)` (A of full column rank)",
     "pinv": "write `inv(A)` (A invertible) or `solve(A.T @ A, A.T)` (full column rank)",
 }
@@ -205,7 +209,8 @@ def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
         for s in fn_body:
             if isinstance(s, ast.Return) and s is not fn_body[-1]:
                 return None  # "'return' must be the last statement"
-            found = in_statement(s, src, (above, callable_names, defs))
+            params = {a.arg for a in stmt.args.args}
+            found = in_statement(s, src, (above, callable_names, defs, params))
             if found is not False:
                 return found
         above = above | {stmt.name}
@@ -229,7 +234,10 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
     """The unknown-function error in ``stmt``; None when the frontend would stop at the
     statement (or at a call in it) for another reason; False when it has no unknown
     call. ``names``: what a call may name here (the operations, the functions defined
-    above), the file's callable names (hints), each function's definition."""
+    above), the file's callable names (hints), each function's definition, the
+    function's parameters (an item assignment into one stops the check)."""
+    if into_parameter(stmt, names[3]):
+        return None  # the frontend's error, if the name still holds the parameter
     if isinstance(stmt, ast.For):
         if (
             stmt.orelse
@@ -246,6 +254,8 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
         return False
     if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)):
         return None
+    if not isinstance(stmt, ast.Return) and form_error(stmt, src) is not None:
+        return None  # refused by its form (`k **= 2`, `a = b = x`) before any call
     calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
     for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
         name = called_name(node)

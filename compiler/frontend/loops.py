@@ -26,7 +26,7 @@ from .calls import BUILTIN_CALLS
 from .dimensions import is_int_literal
 from .indexing import index_items, loop_indices_in_bounds
 from .loop_reads import assigned_names, early_read
-from .refusals import form_error, range_error
+from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
 from .source import Source
@@ -236,11 +236,7 @@ def lower_setitem(stmt, scope: Scope) -> None:
     a = scope.env[name]
     node = scope.b[a]
     if is_parameter(scope, name):
-        raise src.error(
-            base,
-            f"cannot assign into parameter '{name}': assign into a local array (made "
-            f"with zeros(shape), zeros_like({name}) or computed)",
-        )
+        raise parameter_assignment_error(base, src)
     if node.dtype != "float":
         raise src.error(base, f"cannot assign into the Index value '{name}'")
     add = False

@@ -61,6 +61,7 @@ from .shape_reading import (
     permutation,
     product_at,
     reduced,
+    square_at,
     squeezed,
 )
 from .value_names import CONSTANT_NAMES
@@ -114,6 +115,9 @@ LOOPS = "@loops"
 DIMS = "@dims"
 #: the calls that make a new array of a shape written out (``zeros((n, d))``)
 CREATION = frozenset({"zeros", "ones"})
+#: the ``np.linalg`` functions of one square matrix (or a stack of them), and the number
+#: of its last axes each drops (``ops/inverse.py``'s shape rules)
+SQUARE = {"inv": 0, "cholesky": 0, "det": 2}
 #: NumPy's functions read with an ``np.`` prefix only (``numpy_call``)
 NUMPY_ONLY = frozenset({"inner", "full", "full_like"})
 
@@ -153,7 +157,7 @@ def shape_of(node, scope: dict) -> tuple:
             return ()
     if isinstance(node, ast.Subscript):
         loops = scope.get(LOOPS, frozenset())
-        return indexed(shape_of(node.value, scope), node.slice, loops)
+        return indexed(shape_of(node.value, scope), node.slice, loops, scope[SRC])
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):
@@ -240,6 +244,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return created(args[0], scope)
     if isinstance(node.func, ast.Attribute) and name in NUMPY_ONLY and len(args) == 2:
         return numpy_call(node, name, scope)
+    if name in SQUARE and len(args) == 1:
+        shape = square_at(node, name, shape_of(args[0], scope))
+        return shape[: len(shape) - SQUARE[name]]
     if ARITY.get(name) != len(args):
         raise Stop  # read no argument of a call it does not read
     if name == "where":

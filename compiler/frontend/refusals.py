@@ -4,7 +4,8 @@ raises), a statement it does not have (``form_error``: ``statements.lower_statem
 a loop body), a function that does not end with ``return`` (``ending_error``), a
 signature (``read_signature``: ``statements.lower_function``), a ``@fuse`` function's
 signature, a loop over anything but ``range`` (``range_error``), Python's ``max(a, b)``
-(``pairwise_error``), and a module-level name that is taken (``new_name_error``,
+(``pairwise_error``), an item assignment into a parameter (``parameter_assignment_error``:
+``loops.lower_setitem``), and a module-level name that is taken (``new_name_error``,
 ``function_name_error``: ``text.py``).
 
 They need nothing but ``ast`` and the file's text, so the syntax-tree checks that answer
@@ -229,9 +230,10 @@ def refused_before(tree, node, src: Source) -> bool:
     """Whether an expression of ``tree`` that starts no later than ``node`` (its
     ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
     value or a called function's name, which the frontend reads by rules of their own)
-    is one ``refused_at`` refuses: the frontend may stop there before it reaches
-    ``node`` (the unknown-name and unknown-function checks report ``node`` only where
-    it may not). With ``node`` None: anywhere in ``tree``."""
+    is one ``refused_at`` refuses, or an index literal that is no int
+    (``index_literals``): the frontend may stop there before it reaches ``node`` (the
+    unknown-name and unknown-function checks report ``node`` only where it may not).
+    With ``node`` None: anywhere in ``tree``."""
     at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
     stack = [tree]
     while stack:
@@ -242,12 +244,27 @@ def refused_before(tree, node, src: Source) -> bool:
             if refused_at(n, src) is not None:
                 return True
         if isinstance(n, ast.Subscript):
+            if any((i.lineno, i.col_offset) <= at for i in index_literals(n.slice)):
+                return True
             stack.append(n.value)
         elif isinstance(n, ast.Call):
             stack.extend(n.args)
         else:
             stack.extend(ast.iter_child_nodes(n))
     return False
+
+
+def index_literals(index) -> list:
+    """The items of a subscript's ``index`` that are literals other than an int and
+    ``None``: the frontend refuses each as it reads the items in turn
+    (``indexing.index_items``: ``refused_at`` for ``...``, ``True`` or a string, an
+    index that is no integer for a float)."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    return [
+        i
+        for i in items
+        if isinstance(i, ast.Constant) and i.value is not None and not is_int_literal(i)
+    ]
 
 
 def signature_error(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | None:
@@ -371,6 +388,32 @@ def pairwise_error(node: ast.Call, name: str, src: Source) -> FormulaError | Non
         f"the second argument of {name}() is an axis, as in NumPy's np.{name}(x, "
         f"axis); the {'larger' if name == 'max' else 'smaller'} of two values is "
         f"`{PAIRWISE[name]}({ast.unparse(node.args[0])}, {ast.unparse(second)})`",
+    )
+
+
+def into_parameter(stmt, params) -> bool:
+    """Whether ``stmt`` is an item assignment into one of the names ``params`` (the
+    function's parameters): the frontend refuses it before it reads the statement if the
+    name still holds the parameter (``parameter_assignment_error``), so the name checks
+    stop there."""
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else None
+    if isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    return (
+        isinstance(target, ast.Subscript)
+        and isinstance(target.value, ast.Name)
+        and target.value.id in params
+    )
+
+
+def parameter_assignment_error(base: ast.Name, src: Source) -> FormulaError:
+    """The error for an item assignment into the function's parameter ``base`` (raised
+    by ``loops.lower_setitem``; parameters are read-only)."""
+    name = base.id
+    return src.error(
+        base,
+        f"cannot assign into parameter '{name}': assign into a local array (made "
+        f"with zeros(shape), zeros_like({name}) or computed)",
     )
 
 

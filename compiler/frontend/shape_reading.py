@@ -10,8 +10,16 @@ from __future__ import annotations
 import ast
 import re
 
-from ..core.shape_rules import broadcast_with, matmul_with, norm_axis, reduce_shape
+from ..core.shape_rules import (
+    broadcast_with,
+    matmul_with,
+    norm_axis,
+    reduce_shape,
+    square_stack_with,
+)
 from ..errors import ShapeError
+from .refusals import refused_at
+from .source import is_int_literal
 
 
 class Stop(Exception):
@@ -139,18 +147,34 @@ def product_at(node, left: tuple, right: tuple) -> tuple:
         raise Mismatch(node, str(exc)) from None
 
 
-def indexed(shape: tuple, index, loops=frozenset()) -> tuple:
+def square_at(node, name: str, shape: tuple) -> tuple:
+    """``shape``, that of a square matrix or a stack of them, or Mismatch at ``node``
+    (the call of ``name``: ``inv``, ``det``, ``cholesky``)."""
+    try:
+        return square_stack_with(name, shape, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
     each item is a slice (``sliced``), an int literal or a loop variable's index
     (``loop_index``; each drops its axis) or ``None`` or ``np.newaxis`` (a new axis of
-    1); Stop at any other item, at more items than axes, at a literal index outside a
-    literal size and a loop variable's on a literal size (errors of the frontend's own,
+    1); Refused at a literal that is no number (``...``, ``True``), which the frontend
+    refuses as it reads the items in order (``indexing.index_items``, where it is an
+    index array: ``refused_at``; with ``src``, the file's); Stop at any other item, at
+    more items than axes, at a literal index outside a literal size and a loop
+    variable's on a literal size (errors of the frontend's own,
     ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
-    if not items or not shape:
-        raise Stop
     out, k = [], 0
     for it in items:
+        if src is not None and isinstance(it, ast.Constant) and not new_axis(it):
+            error = None if is_int_literal(it) else refused_at(it, src)
+            if error is not None:
+                raise Refused(error)
+        if not shape:
+            raise Stop  # an index of a Scalar: the frontend's error after the items
         if new_axis(it):
             out.append(1)
             continue
@@ -166,6 +190,8 @@ def indexed(shape: tuple, index, loops=frozenset()) -> tuple:
         else:
             literal_int(it)
         k += 1
+    if not items or not shape:
+        raise Stop
     return tuple(out) + tuple(shape[k:])
 
 
@@ -202,9 +228,26 @@ def sliced(size, item: ast.Slice):
         raise Stop
     if values[:2] == [None, None] and values[2] in (None, 1, -1):
         return size
+    if not isinstance(size, int) and values[2] not in (None, 1):
+        return stepped(size, values[0], values[1], values[2])
     if not isinstance(size, int):
         return bounded(size, values[0], values[1], values[2])
     return len(range(size)[slice(*values)])
+
+
+def stepped(name, start, stop, step: int):
+    """The length of ``x[start::step]`` (``0 <= start < step``) and ``x[::step]`` (``step``
+    negative) along an axis named ``name``, as ``slice_length`` gives and the frontend
+    writes it: ``(n + c) // k`` for a step of ``k`` or ``-k``, where ``c = k - 1 - start``
+    (``n // k`` where ``c`` is 0: ``x[1::2]``), a floor SymPy keeps as it is since ``0 <=
+    c < k``; Stop at a stop bound, another start and an axis already cut."""
+    k = abs(step)
+    if stop is not None or not name.isidentifier():
+        raise Stop
+    if step < 0 and start is not None or not 0 <= (start or 0) < k:
+        raise Stop
+    c = k - 1 - (start or 0)
+    return f"{name} // {k}" if c == 0 else f"({name} + {c}) // {k}"
 
 
 def bounded(name, start, stop, step):

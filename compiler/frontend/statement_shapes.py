@@ -47,6 +47,7 @@ from .refusals import (
     function_name_error,
     fuse_signature_error,
     new_name_error,
+    parameter_assignment_error,
     plain_expression,
     range_error,
     signature_error,
@@ -71,6 +72,9 @@ RESERVED = CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | BUILT_IN_NAMES
 #: the key of the function's parameter names in scope (an item assignment into one is
 #: the frontend's error)
 PARAMS = "@params"
+#: the key of the exported function's parameters no statement of it rebinds (an item
+#: assignment into one is the frontend's error, ``parameter_assignment_error``)
+UNBOUND = "@unbound"
 
 
 def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -209,7 +213,9 @@ def in_function(
     if ending is not None:
         return ending
     fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
-    scope.update({ABOVE: above, PARAMS: {a.arg for a in fn.args.args}, SRC: src})
+    params = {a.arg for a in fn.args.args}
+    scope.update({ABOVE: above, PARAMS: params, SRC: src})
+    scope[UNBOUND] = params - rebound_names(stmts)
     scope[CONSTS] = constants | CONSTANT_NAMES
     try:
         for s in stmts:
@@ -255,20 +261,37 @@ def statement(s, scope: dict, fixed: set) -> bool:
 
 def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
     """Whether ``s`` is ``a[index] = v`` (``+=``, ``-=``) into a value the function made
-    (a parameter's is the frontend's error), read as ``loops.lower_setitem`` lowers it:
+    (into a parameter no statement rebinds, the frontend's error), read as ``loops.lower_setitem`` lowers it:
     the index first, then ``v``, which broadcasts to the indexed part (Mismatch at the
     statement, as the ``setitem`` record words it; Stop where ``v`` would stretch it)."""
+    base = target.value
+    if isinstance(base, ast.Name) and base.id in scope.get(UNBOUND, ()):
+        raise Refused(parameter_assignment_error(base, scope[SRC]))
     if isinstance(s, ast.AugAssign) and not isinstance(s.op, (ast.Add, ast.Sub)):
         return False
-    base = target.value
     if not isinstance(base, ast.Name) or base.id in fixed | scope[PARAMS]:
         return False
     if scope.get(base.id) is None:
         return False
-    part = indexed(scope[base.id], target.slice, scope.get(LOOPS, frozenset()))
+    part = indexed(
+        scope[base.id], target.slice, scope.get(LOOPS, frozenset()), scope[SRC]
+    )
     if broadcast_at(s, [shape_of(s.value, scope), part]) != part:
         raise Stop  # "cannot assign a value of shape ...": the frontend's words
     return True
+
+
+def rebound_names(body: list) -> set[str]:
+    """The names the statements of ``body`` bind anywhere (``name = ...``, ``name += ...``,
+    a loop variable; not an item assignment)."""
+    out: set[str] = set()
+    for node in (n for stmt in body for n in ast.walk(stmt)):
+        if isinstance(node, ast.Assign):
+            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, (ast.AugAssign, ast.For)):
+            if isinstance(node.target, ast.Name):
+                out.add(node.target.id)
+    return out
 
 
 def loop(s: ast.For, scope: dict, fixed: set) -> bool:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.prim import NUMPY, XP, prim
-from ..core.shapes import broadcast
+from ..core.shape_rules import square_stack_with
+from ..core.shapes import broadcast, format_shape
 from ..errors import ShapeError
 from .common import aligned, unbroadcast
 from .linalg import drop_axis, transpose_last
@@ -20,13 +21,9 @@ from .spelling import fn
 
 
 def square_stack(name: str, shape: tuple) -> tuple:
-    """``shape`` of a matrix or a stack of square matrices; raises ShapeError otherwise."""
-    if len(shape) < 2 or shape[-1] != shape[-2]:
-        raise ShapeError(
-            f"{name}: expects a square matrix or a stack of them (..., n, n), "
-            f"not {P.shape(shape, {})}"
-        )
-    return shape
+    """``shape`` of a matrix or a stack of square matrices; raises ShapeError otherwise
+    (``core/shape_rules.square_stack_with``)."""
+    return square_stack_with(name, shape, format_shape)
 
 
 def inv_shape(b, args, attrs):
