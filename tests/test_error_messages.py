@@ -126,6 +126,16 @@ MESSAGES = [
     msg("shape-attribute", V + "    x = x * 2.0\n    return sum(x) / x.shape[0]\n", 3, 21,
         "'.shape'",
         "in `x: Vector[n]`, write `n`"),
+    # NumPy habits: a boolean mask, flatten, astype, random numbers
+    msg("boolean-mask", V + "    return sum(x[x > 0.0])\n", 2, 18,
+        "a boolean mask `[x > 0.0]` is not supported", "depends on the values",
+        "`where(x > 0.0, ..., 0.0)`"),
+    msg("flatten", V + "    return sum(W.flatten())\n", 2, 16,
+        "method `W.flatten()` is not supported: write `reshape(W, -1)`"),
+    msg("astype", V + "    return sum(x.astype(float))\n", 2, 16,
+        "values are float64 already: write `x` itself"),
+    msg("np-random", V + "    return sum(x * np.random.randn(n))\n", 2, 20,
+        "unknown function 'np.random.randn'", "pass random values in as a parameter"),
     # len() of a value the function computed, or of a parameter it assigns again
     msg("len-of-a-local", V + "    h = x * 2.0\n    return sum(h) / len(h)\n", 3, 21,
         "unknown function 'len'", "in `x: Vector[n]`, write `n`",

@@ -206,6 +206,15 @@ REFUSED = {
     "an-ellipsis-before-an-unknown-function": H + "    return sum(W[..., foo(x)])\n",
     "an-ellipsis-a-statement-before-an-unknown-name": H + "    k = x[...]\n"
     "    return yy\n",
+    # a comparison as an index: NumPy's boolean mask (index_refusals.mask_error)
+    "a-boolean-mask": H + "    return sum(x[x > 0.0] + y)\n",
+    "a-boolean-mask-after-an-int": H + "    return sum(W[0, W[0] > s])\n",
+    "a-boolean-mask-in-an-item-assignment": H + "    h = zeros((n,))\n"
+    "    h[x > 0.0] = 1.0\n    return sum(h)\n",
+    "a-boolean-mask-holding-an-unknown-name": H + "    return sum(x[x > yy])\n",
+    "a-boolean-mask-before-an-unknown-name": H + "    k = x[x > 0.0]\n    return yy\n",
+    "a-boolean-mask-before-an-unknown-function": H
+    + "    return sum(x[x > 0.0]) + foo(s)\n",
     # the square matrices np.linalg takes (ops/inverse.py, core/shape_rules.py)
     "inv-of-a-scalar": H + "    return np.linalg.inv(s)\n",
     "inv-of-a-vector": H + "    return sum(inv(x))\n",
@@ -331,6 +340,7 @@ REFUSED_LINES = [
     "for q9 in P:\n    k9 = P",
     "P[0] = 1.0",
     "k9 = P[..., 0]",
+    "k9 = P[P > 0.0]",
 ]
 
 

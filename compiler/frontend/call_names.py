@@ -133,8 +133,6 @@ ALTERNATIVES = {
         "values are float64 already: write the value itself",
     ),
     "slogdet": "write `log(abs(det(A)))`",
-    "len": "sizes are dimension names: in `x: Vector[n]`, write `n` (`len(x)` stands "
-    "for it only where `x` is a parameter the function never assigns)",
     "lstsq": "write `solve(A.T @ A, A.T @ b)` (A of full column rank)",
     "pinv": "write `inv(A)` (A invertible) or `solve(A.T @ A, A.T)` (full column rank)",
 }
@@ -157,6 +155,8 @@ def unknown_text(name: str, candidates) -> str:
     NumPy's name of an operator says how to write it, else a guess among ``candidates``."""
     if name in NUMPY_CALL_NAMES:
         return f"unknown function '{name}'; write NumPy's `np.{name}(...)`"
+    if name == "len":  # of a value the function computed, or of a parameter it assigns
+        return f"unknown function 'len'; {LEN_HINT}"
     op = NUMPY_OPERATORS.get(name)
     if op is not None:
         return (
@@ -270,6 +270,22 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
     return None if refused_before(stmt, None, src) else False
 
 
+#: what ``len(h)`` says where it is no size (``shape_reads.py`` reads ``len(x)`` of a
+#: parameter the function never assigns as its first dimension)
+LEN_HINT = (
+    "sizes are dimension names: in `x: Vector[n]`, write `n` (`len(x)` stands for it "
+    "only where `x` is a parameter the function never assigns)"
+)
+#: what to write for a method the formula language has no function of (``{}``: the
+#: object, as an operand)
+METHOD_ALTERNATIVES = {
+    "flatten": "write `reshape({}, -1)`",
+    "ravel": "write `reshape({}, -1)`",
+    "astype": "values are float64 already: write `{}` itself",
+    "copy": "results own their memory: write `{}` itself",
+    "item": "a Scalar is a value already: write `{}` itself",
+}
+
 #: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)
 LINALG_NAMES = frozenset({"cholesky", "det", "inv", "norm", "solve"})
 
@@ -351,8 +367,15 @@ def module_function_error(
     node: ast.Call, parts: list[str], src: Source
 ) -> FormulaError:
     """The error for a call through a prefix other than ``np.`` (``math.exp(x)``,
-    ``np.linalg.pinv(x)``): the operation's own name when there is one."""
+    ``np.linalg.pinv(x)``): the operation's own name when there is one; random numbers
+    (``np.random.randn``) are inputs."""
     name = ".".join(parts)[:60]
+    if "random" in parts[:-1]:
+        return src.error(
+            node.func,
+            f"unknown function '{name}': a formula is a function of its inputs; pass "
+            "random values in as a parameter (`noise: Vector[n]`)",
+        )
     if parts[-1] in CALL_NAMES:
         return src.error(
             node.func,
@@ -381,6 +404,9 @@ def method_error(node: ast.Call, src: Source) -> FormulaError:
     call = ast.unparse(node)
     call = call if len(call) <= 60 else call[:57] + "..."
     head = f"method `{call}` is not supported"
+    if f.attr in METHOD_ALTERNATIVES and not node.keywords:
+        alternative = METHOD_ALTERNATIVES[f.attr].format(operand(f.value))
+        return src.error(f, f"{head}: {alternative}")
     if f.attr not in CALL_NAMES:
         return src.error(
             f,

@@ -9,6 +9,7 @@ from ..core.ir import index_root
 from ..core.shapes import canon
 from .calls import call_name
 from .dimensions import dim_expression, index_int, is_int_literal
+from .index_refusals import mask_error
 from .scope import Scope, emit, expr, float_value
 from .shape_reading import new_axis
 
@@ -156,6 +157,8 @@ def index_array(node, scope: Scope) -> int:
     """An advanced index: an integer array (an ``Index`` value or ``arange(n)``)."""
     if isinstance(node, ast.Call) and call_name(node, scope) == "arange":
         return arange_expr(node, scope)
+    if isinstance(node, ast.Compare):
+        raise mask_error(node, scope.src)  # x[x > 0]: a length the values decide
     i = expr(node, scope)
     if scope.b[i].dtype != "int" or scope.b[i].op == "dim":
         raise scope.src.error(

@@ -20,6 +20,7 @@ import ast
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
+from .index_refusals import refused_items
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, type_error
 from .unsupported import operator_error, unsupported
@@ -230,8 +231,8 @@ def refused_before(tree, node, src: Source) -> bool:
     """Whether an expression of ``tree`` that starts no later than ``node`` (its
     ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
     value or a called function's name, which the frontend reads by rules of their own)
-    is one ``refused_at`` refuses, or an index literal that is no int
-    (``index_literals``): the frontend may stop there before it reaches ``node`` (the
+    is one ``refused_at`` refuses, or an index item the frontend refuses
+    (``index_refusals.refused_items``): the frontend may stop there before it reaches ``node`` (the
     unknown-name and unknown-function checks report ``node`` only where it may not).
     With ``node`` None: anywhere in ``tree``."""
     at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
@@ -244,7 +245,7 @@ def refused_before(tree, node, src: Source) -> bool:
             if refused_at(n, src) is not None:
                 return True
         if isinstance(n, ast.Subscript):
-            if any((i.lineno, i.col_offset) <= at for i in index_literals(n.slice)):
+            if any((i.lineno, i.col_offset) <= at for i in refused_items(n.slice)):
                 return True
             stack.append(n.value)
         elif isinstance(n, ast.Call):
@@ -252,19 +253,6 @@ def refused_before(tree, node, src: Source) -> bool:
         else:
             stack.extend(ast.iter_child_nodes(n))
     return False
-
-
-def index_literals(index) -> list:
-    """The items of a subscript's ``index`` that are literals other than an int and
-    ``None``: the frontend refuses each as it reads the items in turn
-    (``indexing.index_items``: ``refused_at`` for ``...``, ``True`` or a string, an
-    index that is no integer for a float)."""
-    items = index.elts if isinstance(index, ast.Tuple) else [index]
-    return [
-        i
-        for i in items
-        if isinstance(i, ast.Constant) and i.value is not None and not is_int_literal(i)
-    ]
 
 
 def signature_error(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | None:

@@ -18,6 +18,7 @@ from ..core.shape_rules import (
     square_stack_with,
 )
 from ..errors import ShapeError
+from .index_refusals import mask_error
 from .refusals import refused_at
 from .source import is_int_literal
 
@@ -160,11 +161,11 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
     each item is a slice (``sliced``), an int literal or a loop variable's index
     (``loop_index``; each drops its axis) or ``None`` or ``np.newaxis`` (a new axis of
-    1); Refused at a literal that is no number (``...``, ``True``), which the frontend
-    refuses as it reads the items in order (``indexing.index_items``, where it is an
-    index array: ``refused_at``; with ``src``, the file's); Stop at any other item, at
-    more items than axes, at a literal index outside a literal size and a loop
-    variable's on a literal size (errors of the frontend's own,
+    1); Refused at a literal that is no number (``...``, ``True``) and a comparison,
+    which the frontend refuses as it reads the items in order (``indexing.index_items``,
+    where each is an index array: ``refused_at``, ``index_refusals.mask_error``; with
+    ``src``, the file's); Stop at any other item, at more items than axes, at a literal
+    index outside a literal size and a loop variable's on a literal size (errors of the frontend's own,
     ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     out, k = [], 0
@@ -173,6 +174,8 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
             error = None if is_int_literal(it) else refused_at(it, src)
             if error is not None:
                 raise Refused(error)
+        if src is not None and isinstance(it, ast.Compare):
+            raise Refused(mask_error(it, src))
         if not shape:
             raise Stop  # an index of a Scalar: the frontend's error after the items
         if new_axis(it):

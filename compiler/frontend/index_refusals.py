@@ -1,0 +1,40 @@
+"""The index items the frontend refuses as it reads a subscript's items in turn
+(``indexing.index_items``), before it lowers anything inside them: a literal that is no
+int (``x[...]``, ``x[True]``, ``x[1.5]``) and a comparison (``x[x > 0]``, a mask whose
+length depends on the values). Light (``ast`` and the file's text), so that the
+syntax-tree checks that answer before SymPy is imported stop or report at the same items
+(``refusals.refused_before``, ``shape_reading.indexed``)."""
+
+from __future__ import annotations
+
+import ast
+
+from ..errors import FormulaError
+from .source import Source, is_int_literal
+
+
+def refused_items(index) -> list:
+    """The items of a subscript's ``index`` the frontend refuses: literals other than an
+    int and ``None`` (``refusals.refused_at``'s error for ``...``, ``True`` or a string;
+    an index that is no integer for a float) and comparisons (``mask_error``)."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    return [
+        i
+        for i in items
+        if isinstance(i, ast.Compare)
+        or isinstance(i, ast.Constant)
+        and i.value is not None
+        and not is_int_literal(i)
+    ]
+
+
+def mask_error(item: ast.Compare, src: Source) -> FormulaError:
+    """The error for a comparison used as an index (``x[x > 0]``, NumPy's boolean mask):
+    its length depends on the values, so no shape is known; ``where`` keeps the shape."""
+    cond = ast.unparse(item)
+    cond = cond if len(cond) <= 40 else cond[:37] + "..."
+    return src.error(
+        item,
+        f"a boolean mask `[{cond}]` is not supported: the length it keeps depends on "
+        f"the values; keep the shape and zero the rest: `where({cond}, ..., 0.0)`",
+    )
