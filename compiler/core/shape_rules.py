@@ -1,9 +1,9 @@
 """Shape rules over dimensions that are ints, names or SymPy expressions, without
 importing SymPy: NumPy's broadcasting, ``@``, the square matrices ``np.linalg`` takes,
-and the axes of a reduction. The shape
-algebra (``shapes.broadcast``, the records' shape rules in ``ops/``, the frontend's
-``axis`` arguments) and ``frontend/operand_shapes.py`` (operands that do not fit, found
-on the syntax tree before SymPy is imported) both apply them."""
+and the axes of a reduction. The shape algebra (``shapes.broadcast``, the records' shape
+rules in ``ops/``, the frontend's ``axis`` arguments) and ``frontend/operand_shapes.py``
+(operands that do not fit, found on the syntax tree before SymPy is imported) both apply
+them."""
 
 from __future__ import annotations
 

@@ -6,8 +6,9 @@ import ast
 
 from ..core.shape_rules import norm_axis
 from ..errors import ShapeError
-from .dimensions import index_int, is_int_literal
+from .dimensions import index_int
 from .scope import Scope
+from .source import is_int_literal
 
 
 def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:

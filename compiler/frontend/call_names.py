@@ -99,6 +99,7 @@ SHORT_NAMES = {
     "acosh": "arccosh",
     "atanh": "arctanh",
     "atan2": "arctan2",
+    "expit": "sigmoid",
 }
 
 
@@ -133,6 +134,12 @@ ALTERNATIVES = {
         "values are float64 already: write the value itself",
     ),
     "slogdet": "write `log(abs(det(A)))`",
+    **dict.fromkeys(
+        ("shape", "size", "ndim"),
+        "sizes are dimension names: in `x: Vector[n]`, write `n`",
+    ),
+    "linspace": "a grid of values is an input: pass it in as a parameter "
+    "(`grid: Vector[n]`)",
     "lstsq": "write `solve(A.T @ A, A.T @ b)` (A of full column rank)",
     "pinv": "write `inv(A)` (A invertible) or `solve(A.T @ A, A.T)` (full column rank)",
 }
@@ -206,10 +213,10 @@ def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
             or fn_body[-1].value is None
         ):
             return None  # "must end with 'return <expression>'" comes first
+        params = {a.arg for a in stmt.args.args}
         for s in fn_body:
             if isinstance(s, ast.Return) and s is not fn_body[-1]:
                 return None  # "'return' must be the last statement"
-            params = {a.arg for a in stmt.args.args}
             found = in_statement(s, src, (above, callable_names, defs, params))
             if found is not False:
                 return found

@@ -6,8 +6,9 @@ from __future__ import annotations
 import ast
 
 from .arguments import kwarg
-from .dimensions import index_int, is_int_literal
+from .dimensions import index_int
 from .scope import emit, value
+from .source import is_int_literal
 
 
 def literal(node, scope, name: str, what: str, low: int) -> int:

@@ -22,9 +22,11 @@ def refused_items(index) -> list:
         i
         for i in items
         if isinstance(i, ast.Compare)
-        or isinstance(i, ast.Constant)
-        and i.value is not None
-        and not is_int_literal(i)
+        or (
+            isinstance(i, ast.Constant)
+            and i.value is not None
+            and not is_int_literal(i)
+        )
     ]
 
 

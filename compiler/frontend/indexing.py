@@ -8,10 +8,11 @@ import ast
 from ..core.ir import index_root
 from ..core.shapes import canon
 from .calls import call_name
-from .dimensions import dim_expression, index_int, is_int_literal
+from .dimensions import dim_expression, index_int
 from .index_refusals import mask_error
 from .scope import Scope, emit, expr, float_value
 from .shape_reading import new_axis
+from .source import is_int_literal
 
 
 def subscript_expr(node: ast.Subscript, scope: Scope) -> int:

@@ -23,13 +23,12 @@ from ..core.shapes import canon, format_shape
 from ..rewrite import make_rewriter
 from .arguments import arity
 from .calls import BUILTIN_CALLS
-from .dimensions import is_int_literal
 from .indexing import index_items, loop_indices_in_bounds
 from .loop_reads import assigned_names, early_read
 from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
-from .source import Source
+from .source import Source, is_int_literal
 from .statements import STATEMENTS, check_reserved, stmt_loc
 
 ITEM_OPS = {ast.Add: False, ast.Sub: True}  # += and -=: negate the value?

@@ -19,10 +19,11 @@ from ..ops.inverse import triangle
 from .arguments import arity, read_axis
 from .call_names import NUMPY_ALIASES
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
-from .dimensions import index_int, is_int_literal
+from .dimensions import index_int
 from .loops import creation_shape
 from .scope import emit, value
 from .shape_calls import axis_arguments
+from .source import is_int_literal
 
 #: the index that keeps one axis whole (``:``)
 WHOLE = ("s", None, None, None)

@@ -104,7 +104,7 @@ def literal_problem(v) -> str:
 def attribute_error(node: ast.Attribute, src: Source) -> FormulaError:
     """The error for ``x.attr`` other than ``.T`` and ``np.pi``/``np.e``, with what to
     write instead where there is an obvious alternative."""
-    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy"):
+    if isinstance(node.value, ast.Name) and node.value.id in ("np", "numpy", "math"):
         return src.error(
             node,
             f"'{ast.unparse(node)}' is not a formula constant (the "
@@ -232,9 +232,9 @@ def refused_before(tree, node, src: Source) -> bool:
     ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
     value or a called function's name, which the frontend reads by rules of their own)
     is one ``refused_at`` refuses, or an index item the frontend refuses
-    (``index_refusals.refused_items``): the frontend may stop there before it reaches ``node`` (the
-    unknown-name and unknown-function checks report ``node`` only where it may not).
-    With ``node`` None: anywhere in ``tree``."""
+    (``index_refusals.refused_items``): the frontend may stop there before it reaches
+    ``node`` (the unknown-name and unknown-function checks report ``node`` only where
+    it may not). With ``node`` None: anywhere in ``tree``."""
     at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
     stack = [tree]
     while stack:

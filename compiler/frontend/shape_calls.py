@@ -10,8 +10,9 @@ import sympy
 
 from ..core.shapes import canon, format_shape, size
 from .arguments import arity, kwarg, read_axis
-from .dimensions import dim_expression, index_int, is_int_literal
+from .dimensions import dim_expression, index_int
 from .scope import Scope, emit, value
+from .source import is_int_literal
 
 
 def call_einsum(node, scope, name):

@@ -165,8 +165,8 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
     which the frontend refuses as it reads the items in order (``indexing.index_items``,
     where each is an index array: ``refused_at``, ``index_refusals.mask_error``; with
     ``src``, the file's); Stop at any other item, at more items than axes, at a literal
-    index outside a literal size and a loop variable's on a literal size (errors of the frontend's own,
-    ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
+    index outside a literal size and a loop variable's on a literal size (errors of the
+    frontend's own, ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     out, k = [], 0
     for it in items:
@@ -247,7 +247,7 @@ def stepped(name, start, stop, step: int):
     k = abs(step)
     if stop is not None or not name.isidentifier():
         raise Stop
-    if step < 0 and start is not None or not 0 <= (start or 0) < k:
+    if (step < 0 and start is not None) or not 0 <= (start or 0) < k:
         raise Stop
     c = k - 1 - (start or 0)
     return f"{name} // {k}" if c == 0 else f"({name} + {c}) // {k}"

@@ -260,10 +260,11 @@ def statement(s, scope: dict, fixed: set) -> bool:
 
 
 def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
-    """Whether ``s`` is ``a[index] = v`` (``+=``, ``-=``) into a value the function made
-    (into a parameter no statement rebinds, the frontend's error), read as ``loops.lower_setitem`` lowers it:
-    the index first, then ``v``, which broadcasts to the indexed part (Mismatch at the
-    statement, as the ``setitem`` record words it; Stop where ``v`` would stretch it)."""
+    """Whether ``s`` is ``a[index] = v`` (``+=``, ``-=``) into a value the function made,
+    read as ``loops.lower_setitem`` lowers it: the index first, then ``v``, which
+    broadcasts to the indexed part (Mismatch at the statement, as the ``setitem`` record
+    words it; Stop where ``v`` would stretch it). Refused into a parameter no statement
+    rebinds (``UNBOUND``), the frontend's error before it reads the index."""
     base = target.value
     if isinstance(base, ast.Name) and base.id in scope.get(UNBOUND, ()):
         raise Refused(parameter_assignment_error(base, scope[SRC]))

@@ -106,10 +106,27 @@ def unsupported(node, src: Source, where: str) -> FormulaError:
     to write instead where there is an obvious alternative."""
     if isinstance(node, ast.Expr) and type(node.value) in UNSUPPORTED:
         node = node.value  # `yield x` on its own line is about the yield
+    if is_print(node):
+        return src.error(
+            node,
+            f"print() is not supported {where}: a formula computes values; see them "
+            "with `gradc explain FILE.grad`, or print what the compiled function "
+            "returns",
+        )
     what, hint = UNSUPPORTED.get(type(node), ("this Python syntax", None))
     verb = "are" if what == "imports" else "is"
     return src.error(
         node, f"{what} {verb} not supported {where}" + (f"; {hint}" if hint else "")
+    )
+
+
+def is_print(node) -> bool:
+    """Whether ``node`` is a statement ``print(...)``."""
+    call = node.value if isinstance(node, ast.Expr) else None
+    return (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id == "print"
     )
 
 

@@ -108,8 +108,8 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
     known = bound_names(fn) | top | defs | CONSTANT_NAMES | CALL_NAMES
     known |= {"arange", "np", "numpy"}
     hints = before(fn, top)
-    params = {a.arg for a in fn.args.args}
-    return in_statements(stmts, src, known, hints, (defs, params))
+    params = frozenset(a.arg for a in fn.args.args)
+    return in_statements(stmts, src, known, hints, defs, params)
 
 
 def plain_signature(fn: ast.FunctionDef) -> bool:
@@ -133,27 +133,33 @@ def type_name(ann) -> str | None:
 
 
 def in_statements(
-    stmts: list, src: Source, known: set, hints: set, defs: tuple, in_loop: bool = False
+    stmts: list,
+    src: Source,
+    known: set,
+    hints: set,
+    defs: set,
+    params: frozenset = frozenset(),
+    in_loop: bool = False,
 ):
     """The first unknown-name error in ``stmts`` (a function's body ending with its
     return, or a loop's body, ``in_loop``); None where the check stops; False when there
     is none. ``hints`` grows with the names each statement binds (the frontend's
-    candidates for "did you mean"); ``defs``: the file's functions and the function's
-    parameters (an item assignment into one stops the check, ``into_parameter``)."""
+    candidates for "did you mean"); an item assignment into one of the function's
+    ``params`` stops the check (``into_parameter``)."""
     hints = set(hints)  # this body's own: a loop's names stay in the loop
     last = stmts[-1] if stmts and not in_loop else None
     for s in stmts:
-        if into_parameter(s, defs[1]):
+        if into_parameter(s, params):
             return None  # the frontend's error, if the name still holds the parameter
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
             inner = hints | {s.target.id}
-            found = in_statements(s.body, src, known, inner, defs, in_loop=True)
+            found = in_statements(s.body, src, known, inner, defs, params, in_loop=True)
         elif isinstance(s, ast.Return) and (s.value is None or s is not last):
             return None  # a bare return, one before the end: the frontend's errors
         elif isinstance(s, ast.Return) or plain_assignment(s):
-            found = in_value(s.value, src, known, hints, defs[0])
+            found = in_value(s.value, src, known, hints, defs)
         else:
             return None
         if found is not False:
