@@ -2,9 +2,10 @@
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
 shape mismatches found on the syntax tree before SymPy is imported (``x + y``, ``W @ y``,
 ``W[:, 0] + y``, inside a helper's argument, after a bounded slice, inside a loop body,
-after a stepped slice), one the compiler finds (after ``x[1:-1:2]``), a method call, a
+after a stepped slice), one the compiler finds (after ``x[:-3:2]``), a method call, a
 ``while`` loop, an item assignment into a parameter, ``...`` in an index and ``inv`` of
-a Scalar (refused before SymPy is imported), and compiling a small formula; and the
+a Scalar (refused before SymPy is imported), a value a loop carries that changes shape
+and an axis out of range, and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -62,14 +63,19 @@ WHILE = (
 INTO_PARAMETER = "def f(v: Vector[3]) -> Scalar:\n    v[0] = 1.0\n    return sum(v)\n"
 ELLIPSIS = "def f(X: Matrix[2, 2]) -> Scalar:\n    return sum(X[..., 0])\n"
 INV_SCALAR = "def f(x: Scalar) -> Scalar:\n    return np.linalg.inv(x)\n"
+#: errors the frontend finds while lowering: a carried value that changes shape, an axis
+#: out of range (read early since 2026-12-03, the session after the rows above)
+CARRIED = (
+    "def f(W: Matrix[n, d], h0: Vector[n]) -> Scalar:\n"
+    "    h = h0\n    for t in range(3):\n        h = W.T @ h\n    return sum(h)\n"
+)
+AXIS = "def f(W: Matrix[n, d]) -> Scalar:\n    return sum(sum(W, axis=2))\n"
 #: a mismatch after a stepped slice (``(n + 1) // 2`` and ``m``; read early since
 #: 2026-12-03, the session after the rows above)
 STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] + y)\n"
-#: a shape error the syntax-tree check does not read (a stepped slice with a stop
-#: bound): the compiler's
-STOPPED = (
-    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:-1:2] + y)\n"
-)
+#: a shape error the syntax-tree check does not read (a stepped slice that stops 3 from
+#: the end, whose length SymPy writes as ``n // 2 - 1``): the compiler's
+STOPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[:-3:2] + y)\n"
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -89,6 +95,8 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "into.grad").write_text(INTO_PARAMETER)
     (tmp / "ellipsis.grad").write_text(ELLIPSIS)
     (tmp / "inv.grad").write_text(INV_SCALAR)
+    (tmp / "carried.grad").write_text(CARRIED)
+    (tmp / "axis.grad").write_text(AXIS)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -106,6 +114,8 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "into a parameter": ["compile", str(tmp / "into.grad")],
         "ellipsis index": ["compile", str(tmp / "ellipsis.grad")],
         "inv of a Scalar": ["compile", str(tmp / "inv.grad")],
+        "carried shape": ["compile", str(tmp / "carried.grad")],
+        "axis out of range": ["compile", str(tmp / "axis.grad")],
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "stop-bound mismatch": ["compile", str(tmp / "stopped.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],

@@ -186,6 +186,9 @@ REPORTED = {
     "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
     "a-stepped-slice-from-one": H + "    return sum(x[1::2] + y)\n",
     "a-stepped-slice-backwards": H + "    return sum(x[::-3] + y)\n",
+    "a-stepped-slice-with-a-stop": H + "    return sum(x[:-1:2] + y)\n",
+    "a-stepped-slice-inside": H + "    return sum(x[1:-1:2] + y)\n",
+    "a-stepped-slice-from-the-start-to-a-stop": H + "    return sum(x[1:6:2] + y)\n",
     "two-stepped-slices": H + "    return sum(x[::2] + x[1::2])\n",
     "a-stepped-slice-then-a-product": H + "    return sum(W[:, ::2] @ x)\n",
     "a-stepped-slice-of-rows": H + "    return sum(W[2::3] @ y)\n",
@@ -279,10 +282,6 @@ def test_each_elementwise_function_keeps_the_shape(name):
 LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first (or no error, or one the check does not
     # read): the check reports nothing
-    "axis-out-of-range": H + "    return sum(sum(W, axis=2) + y)\n",
-    "repeated-axis": H + "    return sum(sum(W, axis=(1, -1)) + y)\n",
-    "axis-of-a-scalar": H + "    return sum(sum(s, axis=0) + y)\n",
-    "axis-empty": H + "    return sum(sum(W, axis=()) + y)\n",
     "axis-by-position": H + "    return sum(sum(W, 0) + y)\n",
     "axis-a-name": H + "    return sum(sum(W, axis=n) + y)\n",
     "indexed": H + "    return sum(x[0] + y)\n",
@@ -311,7 +310,9 @@ LEFT_TO_THE_FRONTEND = {
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
     "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
-    "a-stepped-slice-with-a-stop": H + "    return sum(x[:-1:2] + y)\n",
+    "a-stepped-slice-with-a-stop-far-from-the-end": H
+    + "    return sum(x[:-3:2] + y)\n",
+    "a-stepped-slice-from-the-end": H + "    return sum(x[-3::2] + y)\n",
     "a-stepped-slice-from-past-the-step": H + "    return sum(x[3::2] + y)\n",
     "a-stepped-slice-of-a-cut-axis": H + "    return sum(x[1:][::2] + y)\n",
     "a-file-function-given-keywords": (
@@ -374,8 +375,6 @@ LEFT_TO_THE_FRONTEND = {
     "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
     "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",
     "augmented-changes-the-shape": H + "    t = s\n    t += x\n    return sum(t + y)\n",
-    "a-loop-carrying-another-shape": H + "    h = zeros((n,))\n    for t in range(n):\n"
-    "        h = sum(h)\n    return sum(x + y)\n",
     "a-loop-reading-before-it-assigns": H
     + "    for t in range(n):\n        g = h * 2.0\n"
     "        h = g\n    return sum(x + y)\n",

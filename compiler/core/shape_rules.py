@@ -70,6 +70,10 @@ def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) ->
     return shape
 
 
+#: the error for ``axis=()`` (NumPy reduces over no axis: a sum would be the value itself)
+NO_AXIS = "axis=() names no axis: give one or more axes, or leave the call out"
+
+
 def norm_axis(axis, ndim: int):
     """``axis`` (None, int or tuple) as None or a sorted tuple of non-negative axes."""
     if axis is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import norm_axis
+from ..core.shape_rules import NO_AXIS, norm_axis
 from ..errors import ShapeError
 from .dimensions import index_int
 from .scope import Scope
@@ -45,9 +45,7 @@ def read_axis(node, scope: Scope, ndim: int, allow_none=True):
         return None
     items = node.elts if isinstance(node, ast.Tuple) else [node]
     if not items:  # NumPy's axis=() reduces over no axis: a sum is x itself
-        raise scope.src.error(
-            node, "axis=() names no axis: give one or more axes, or leave the call out"
-        )
+        raise scope.src.error(node, NO_AXIS)
     vals = []
     for it in items:
         if not is_int_literal(it):

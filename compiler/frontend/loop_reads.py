@@ -1,10 +1,15 @@
 """What a loop body assigns and reads, on the syntax tree alone: the frontend's loop
 lowering (``loops.py``) and the shape check before it (``statement_shapes.py``, which
-imports no SymPy) read a body by these two rules, so they cannot disagree."""
+imports no SymPy) read a body by these rules, and word a carried value that changes
+shape with one function, so they cannot disagree."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
+
+from ..errors import FormulaError
+from .source import Source
 
 
 def assigned_names(body: list) -> list[str]:
@@ -47,3 +52,26 @@ def early_read(body: list, assigned: list[str], defined) -> ast.Name | None:
                 return n
         done.update(assigned_names([stmt]))
     return None
+
+
+def last_assignment(body: list, name: str):
+    """The last statement of ``body`` that assigns ``name`` (for error locations)."""
+    found = body[0]
+    for stmt in body:
+        if name in assigned_names([stmt]):
+            found = stmt
+    return found
+
+
+def carried_shape_error(
+    body: list, name: str, shapes: tuple, src: Source, shown: Callable[[tuple], str]
+) -> FormulaError:
+    """The error for ``name``, carried from one iteration of the loop of ``body`` to the
+    next, whose shape changes: ``shapes`` before the loop and after an iteration, each
+    written by ``shown``; placed at the body's last assignment of it."""
+    before, after = shapes
+    return src.error(
+        last_assignment(body, name),
+        f"'{name}' is carried from one iteration to the next and must keep its "
+        f"shape: {shown(before)} before the loop, {shown(after)} after an iteration",
+    )

@@ -24,7 +24,7 @@ from ..rewrite import make_rewriter
 from .arguments import arity
 from .calls import BUILTIN_CALLS
 from .indexing import index_items, loop_indices_in_bounds
-from .loop_reads import assigned_names, early_read
+from .loop_reads import assigned_names, carried_shape_error, early_read
 from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
@@ -141,12 +141,8 @@ def lower_for(stmt: ast.For, scope: Scope) -> None:
     for name in carried:
         before, after = scope.b[scope.env[name]], bb[inner.env[name]]
         if before.shape != after.shape or before.dtype != after.dtype:
-            raise src.error(
-                last_assignment(stmt.body, name),
-                f"'{name}' is carried from one iteration to the next and must keep its "
-                f"shape: {format_shape(before.shape)} before the loop, "
-                f"{format_shape(after.shape)} after an iteration",
-            )
+            shapes = (before.shape, after.shape)
+            raise carried_shape_error(stmt.body, name, shapes, src, format_shape)
         outs.append(inner.env[name])
     live = reachable_params(bb, outs)
     cap = tuple(p for p in captures if p in live)
@@ -197,15 +193,6 @@ def reachable_params(bb: Builder, outs: list[int]) -> set[int]:
             seen.add(i)
             stack.extend(bb[i].args)
     return seen
-
-
-def last_assignment(body: list, name: str):
-    """The last statement of ``body`` that assigns ``name`` (for error locations)."""
-    found = body[0]
-    for stmt in body:
-        if name in assigned_names([stmt]):
-            found = stmt
-    return found
 
 
 def lower_in_body(stmt, scope: Scope) -> None:

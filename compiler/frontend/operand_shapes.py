@@ -230,7 +230,7 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         shape = shape_of(args[0], scope)
         if name in NONEMPTY and 0 in shape:
             raise Stop
-        return reduced(shape, keywords)
+        return reduced(shape, keywords, report=name != "norm")
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
     if name in ("expand_dims", "squeeze"):

@@ -11,6 +11,7 @@ import ast
 import re
 
 from ..core.shape_rules import (
+    NO_AXIS,
     broadcast_with,
     matmul_with,
     norm_axis,
@@ -239,18 +240,28 @@ def sliced(size, item: ast.Slice):
 
 
 def stepped(name, start, stop, step: int):
-    """The length of ``x[start::step]`` (``0 <= start < step``) and ``x[::step]`` (``step``
-    negative) along an axis named ``name``, as ``slice_length`` gives and the frontend
-    writes it: ``(n + c) // k`` for a step of ``k`` or ``-k``, where ``c = k - 1 - start``
-    (``n // k`` where ``c`` is 0: ``x[1::2]``), a floor SymPy keeps as it is since ``0 <=
-    c < k``; Stop at a stop bound, another start and an axis already cut."""
-    k = abs(step)
-    if stop is not None or not name.isidentifier():
+    """The length of ``x[start:stop:step]`` along an axis named ``name``, as
+    ``slice_length`` gives and the frontend writes it, for a start of none or an int
+    from the start: with no stop or one counted from the end (``-e``) and a step ``k``,
+    ``(n + c) // k`` where ``c = k - 1 - start - e`` (``n // k`` where ``c`` is 0,
+    ``(n - 1) // 2`` for ``x[1:-1:2]``), a floor SymPy keeps as it is since ``-k < c <
+    k``; with a stop from the start, an int; ``x[::-k]`` as ``x[::k]``. Stop at any other
+    slice and at an axis already cut."""
+    k, first = abs(step), start or 0
+    if (
+        not name.isidentifier()
+        or first < 0
+        or (step < 0 and (start, stop) != (None,) * 2)
+    ):
         raise Stop
-    if (step < 0 and start is not None) or not 0 <= (start or 0) < k:
+    if stop is not None and stop >= 0:
+        return len(range(first, stop, k))  # both from the start
+    c = k - 1 - first + (stop or 0)
+    if not -k < c < k:
         raise Stop
-    c = k - 1 - (start or 0)
-    return f"{name} // {k}" if c == 0 else f"({name} + {c}) // {k}"
+    if c == 0:
+        return f"{name} // {k}"
+    return f"({name} {'+' if c > 0 else '-'} {abs(c)}) // {k}"
 
 
 def bounded(name, start, stop, step):
@@ -275,11 +286,12 @@ def bounded(name, start, stop, step):
     return max(length, 0)
 
 
-def reduced(shape: tuple, keywords: list) -> tuple:
+def reduced(shape: tuple, keywords: list, report: bool = False) -> tuple:
     """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
     ``axis`` of int literals, ``keepdims`` a bool literal), by the shape algebra's rules
-    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value, and at the
-    axes the frontend refuses (out of range, repeated, none)."""
+    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value; at the axes
+    the frontend refuses (out of range, repeated, none) Mismatch at the ``axis`` value,
+    worded as ``arguments.read_axis`` words it, with ``report`` (else Stop)."""
     given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
@@ -292,13 +304,13 @@ def reduced(shape: tuple, keywords: list) -> tuple:
         items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
         values = tuple(literal_int(a) for a in items)
         if not values:
-            raise Stop
+            raise Mismatch(axis, NO_AXIS) if report else Stop
         try:
             axes = norm_axis(
                 values if isinstance(axis, ast.Tuple) else values[0], len(shape)
             )
-        except ShapeError:
-            raise Stop from None
+        except ShapeError as exc:
+            raise Mismatch(axis, str(exc)) if report else Stop from None
     return reduce_shape(shape, axes, keep.value)
 
 

@@ -39,7 +39,7 @@ import ast
 
 from ..errors import FormulaError
 from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
-from .loop_reads import assigned_names, early_read
+from .loop_reads import assigned_names, carried_shape_error, early_read
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
     ending_error,
@@ -59,6 +59,7 @@ from .shape_reading import (
     broadcast_at,
     indexed,
     literal_int,
+    written,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
 from .type_names import annotation_dims
@@ -300,8 +301,8 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     ``range`` (``ranged``), its variable a new name the body does not assign, no name
     read in the body before the body assigns it that is not defined before the loop;
     the body read once with the variable as an index; the body's own names dropped after
-    it; each carried name keeping its shape (else the frontend's error, after the body).
-    Raises Mismatch inside the body."""
+    it; each carried name keeping its shape (else the frontend's error, after the body:
+    Refused, ``loop_reads.carried_shape_error``). Raises Mismatch inside the body."""
     if s.orelse or not isinstance(s.target, ast.Name):
         return False
     var, assigned = s.target.id, assigned_names(s.body)
@@ -322,7 +323,13 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     inner[LOOPS] = scope.get(LOOPS, frozenset()) | {var}
     if not all(statement(b, inner, fixed) for b in s.body):
         return False
-    return all(inner[n] == scope[n] for n in assigned if n in defined)
+    for n in (n for n in assigned if n in defined):
+        if scope[n] is None or inner[n] is None:
+            return False  # a shape the check does not follow
+        if inner[n] != scope[n]:
+            shapes = (scope[n], inner[n])
+            raise Refused(carried_shape_error(s.body, n, shapes, scope[SRC], written))
+    return True
 
 
 def ranged(node, scope: dict) -> bool:
