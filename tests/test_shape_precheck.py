@@ -182,6 +182,24 @@ REPORTED = {
     "an-element-keeps-nothing": H + "    return sum(W[0, 0] * x + y)\n",
     "a-newaxis-by-name": H + "    return sum(x[np.newaxis, :] * W.T + y)\n",
     "a-reversed-vector": H + "    return sum(x[::-1] * y)\n",
+    # clip: its bounds broadcast with its input, read in the order x, lo, hi
+    "clip-of-two-sizes": H + "    return sum(clip(x, y, 1.0))\n",
+    "clip-upper-bound": H + "    return sum(clip(x, -1.0, y))\n",
+    "clip-then-a-mismatch": H + "    return sum(clip(x, 0.0, 1.0) + y)\n",
+    "clip-by-keywords": H + "    return sum(clip(x, a_min=0.0, a_max=1.0) + y)\n",
+    "clip-by-numpy-2-keywords": H
+    + "    return sum(np.clip(x, min=0.0, max=1.0) + y)\n",
+    "clip-one-bound": H + "    return sum(clip(x, None, 1.0) + y)\n",
+    "clip-keywords-lowered-lower-first": H
+    + "    return sum(clip(x, a_max=x + y, a_min=W + y))\n",
+    # softmax and log_softmax along an axis keep the shape
+    "softmax-along-an-axis": H + "    return sum(softmax(W, axis=1) + y)\n",
+    "log-softmax-along-the-last-axis": H
+    + "    return sum(log_softmax(W, axis=-1) + y)\n",
+    "a-fuse-helper-of-clip": (
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return clip(u, 0.0, 1.0)\n\n\n"
+        "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
+    ),
     # a stepped slice along a named axis: (n + c) // k as the frontend writes it
     "a-stepped-slice": H + "    return sum(x[::2] + y)\n",
     "a-stepped-slice-from-one": H + "    return sum(x[1::2] + y)\n",
@@ -312,6 +330,14 @@ LEFT_TO_THE_FRONTEND = {
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
     "a-stepped-slice-with-a-stop-far-from-the-end": H
     + "    return sum(x[:-3:2] + y)\n",
+    "clip-a-bound-twice": H + "    return sum(clip(x, 0.0, a_min=1.0) + y)\n",
+    "clip-an-unknown-keyword": H + "    return sum(clip(x, 1.0, foo=2.0) + y)\n",
+    "clip-no-bound": H + "    return sum(clip(x, None, None) + y)\n",
+    "softmax-of-a-scalar-along-an-axis": H + "    return sum(softmax(s, axis=0) + y)\n",
+    "softmax-along-a-tuple": H + "    return sum(softmax(W, axis=(0,)) + y)\n",
+    "softmax-with-keepdims": H
+    + "    return sum(softmax(W, axis=1, keepdims=True) + y)\n",
+    "softmax-over-no-element": H + "    return sum(softmax(W[:, :0], axis=1) + y)\n",
     "a-stepped-slice-from-the-end": H + "    return sum(x[-3::2] + y)\n",
     "a-stepped-slice-from-past-the-step": H + "    return sum(x[3::2] + y)\n",
     "a-stepped-slice-of-a-cut-axis": H + "    return sum(x[1:][::2] + y)\n",
@@ -365,7 +391,7 @@ LEFT_TO_THE_FRONTEND = {
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
     ),
     "a-fuse-helper-it-does-not-read": (
-        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return clip(u, 0.0, 1.0)\n\n\n"
+        "@fuse\ndef h(u: Scalar) -> Scalar:\n    return np.reciprocal(u)\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
     ),
     "a-fuse-helper-given-too-many": (

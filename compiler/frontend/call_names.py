@@ -293,6 +293,9 @@ METHOD_ALTERNATIVES = {
     "item": "a Scalar is a value already: write `{}` itself",
 }
 
+#: the keywords of ``np.clip``'s bounds, lower then upper (NumPy 2.1 added min and max)
+CLIP_KEYWORDS = (("a_min", "min"), ("a_max", "max"))
+
 #: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)
 LINALG_NAMES = frozenset({"cholesky", "det", "inv", "norm", "solve"})
 

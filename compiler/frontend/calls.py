@@ -15,7 +15,7 @@ from .axis_calls import (
     call_scan,
     call_softmax,
 )
-from .call_names import NUMPY_OPERATORS, call_error, unknown_error
+from .call_names import CLIP_KEYWORDS, NUMPY_OPERATORS, call_error, unknown_error
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -113,10 +113,6 @@ def call_clip(node, scope, name):
         return emit(scope, node, "clip", xi, value(lo, scope), value(hi, scope))
     bound, beyond = (value(lo, scope), "lt") if hi is None else (value(hi, scope), "gt")
     return emit(scope, node, "where", emit(scope, node, beyond, xi, bound), bound, xi)
-
-
-#: the keywords of ``np.clip``'s bounds, lower then upper (NumPy 2.1 added min and max)
-CLIP_KEYWORDS = (("a_min", "min"), ("a_max", "max"))
 
 
 def clip_arguments(node, scope, name) -> tuple:

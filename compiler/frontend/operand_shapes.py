@@ -19,16 +19,18 @@ frontend may stop first for another reason. It reads:
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
 - a one-input elementwise function (``ELEMENTWISE``, with or without ``np.``), the
   two-input ones (``BINARY``), a comparison (in ``where`` or as a 0/1 mask), the calls
-  that keep their argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ...),
-  ``sum``, ``mean``, ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int
-  literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
+  that keep their argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ...;
+  ``softmax`` and ``log_softmax`` with an ``axis`` too), ``clip`` (its bounds broadcast
+  with its input), ``inv``, ``det`` and ``cholesky`` (``SQUARE``), ``sum``, ``mean``,
+  ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int literals, with
+  ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
   1-D and 2-D values) as ``@``, ``np.inner`` (of at most 2-D values) as ``a @ b.T``,
   ``x.T``, ``transpose`` (with literal axes or none), ``swapaxes``, ``expand_dims`` and
   ``squeeze`` (literal axes), ``einsum`` with a literal spec (its sizes checked and
   worded as the record does), ``zeros``, ``ones`` and ``np.full`` of a shape of
   dimension names and int literals, ``np.full_like`` (filled with a scalar), ``x[...]``
   of whole slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``;
-  ``x[:0]``: 0), int literals, a loop variable plus or minus an int literal on an axis
+  ``x[:0]``: 0; ``x[::2]``: ``(n + 1) // 2``, ``shape_reading.stepped``), int literals, a loop variable plus or minus an int literal on an axis
   of named size (``h[t - 1]``), ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``,
   ``x[::-1]``), NumPy's other names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a
   call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
@@ -36,8 +38,8 @@ frontend may stop first for another reason. It reads:
 
 It also reads the arguments of a call of a function the file defines above (which the
 frontend lowers first), and stops after them unless it is a ``@fuse`` function read whole.
-It stops at any other index (a stepped slice, a slice of a cut axis, an index array, a
-Scalar's), any other call, an ``Index`` parameter read, and a dimension written as an
+It stops at any other index (a stepped slice SymPy writes otherwise, a slice of a cut
+axis, an index array, a Scalar's), any other call, an ``Index`` parameter read, and a dimension written as an
 expression.
 """
 
@@ -45,9 +47,12 @@ from __future__ import annotations
 
 import ast
 
-from .call_names import NUMPY_ALIASES, call_error, called_name
+from ..core.shape_rules import norm_axis
+from ..errors import ShapeError
+from .call_names import CLIP_KEYWORDS, NUMPY_ALIASES, call_error, called_name
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
+    Mismatch,
     Refused,
     Stop,
     broadcast_at,
@@ -238,6 +243,10 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if name == "einsum" and not node.keywords:
         spec = einsum_spec(args)
         return einsum_at(node, spec, operands(args[1:], scope))
+    if name == "clip":
+        return clip_shape(node, scope)
+    if name in ("softmax", "log_softmax") and node.keywords:
+        return softmax_shape(node, name, scope)
     if node.keywords:
         raise Stop
     if name in CREATION and len(args) == 1:
@@ -265,6 +274,51 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if len(shapes[0]) < RANK_AT_LEAST.get(name, 0):
         raise Stop  # the frontend's error (tril of a vector, softmax of a Scalar)
     return shapes[0]  # ELEMENTWISE, SAME_SHAPE
+
+
+def clip_shape(node: ast.Call, scope: dict) -> tuple:
+    """The shape of ``clip(x, lo, hi)`` as ``calls.clip_arguments`` reads it (bounds by
+    position or by ``CLIP_KEYWORDS``, ``None`` no bound): ``x`` and each bound broadcast,
+    reported at the call in the order the frontend lowers them (``x``, ``lo``, ``hi``);
+    Stop where the frontend refuses the arguments."""
+    args = node.args
+    if not 1 <= len(args) <= 3:
+        raise Stop
+    given = [*args[1:], None, None][:2]
+    for k in node.keywords:
+        which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
+        if not which or given[which[0]] is not None:
+            raise Stop
+        given[which[0]] = k.value
+    bounds = [
+        b
+        for b in given
+        if b is not None and not (isinstance(b, ast.Constant) and b.value is None)
+    ]
+    if not bounds:
+        raise Stop  # "clip() without a bound": the frontend's
+    return broadcast_at(node, operands([args[0], *bounds], scope))
+
+
+def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``softmax(x, axis=k)`` (``log_softmax``), ``x``'s, as
+    ``axis_calls.call_softmax`` reads it: an int literal ``axis`` in range (else
+    Mismatch at it, ``norm_axis``'s words), an axis of no literal size 0; Stop at any
+    other keyword or axis and at a Scalar."""
+    given = {k.arg: k.value for k in node.keywords}
+    if len(node.args) != 1 or set(given) != {"axis"}:
+        raise Stop
+    shape = shape_of(node.args[0], scope)
+    axis = given["axis"]
+    if not shape:
+        raise Stop  # "softmax() needs an array": the frontend's
+    try:
+        (k,) = norm_axis(literal_int(axis), len(shape))
+    except ShapeError as exc:
+        raise Mismatch(axis, str(exc)) from None
+    if shape[k] == 0:
+        raise Stop  # the frontend's error: softmax over no element
+    return shape
 
 
 def created(arg, scope: dict) -> tuple:
