@@ -192,6 +192,9 @@ REPORTED = {
     "clip-one-bound": H + "    return sum(clip(x, None, 1.0) + y)\n",
     "clip-keywords-lowered-lower-first": H
     + "    return sum(clip(x, a_max=x + y, a_min=W + y))\n",
+    # logsumexp: a reduction, as sum (axis, keepdims)
+    "logsumexp-along-an-axis": H + "    return sum(logsumexp(W, axis=1) + y)\n",
+    "logsumexp-of-a-mismatch": H + "    return logsumexp(x + y)\n",
     # softmax and log_softmax along an axis keep the shape
     "softmax-along-an-axis": H + "    return sum(softmax(W, axis=1) + y)\n",
     "log-softmax-along-the-last-axis": H
@@ -330,6 +333,7 @@ LEFT_TO_THE_FRONTEND = {
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
     "a-stepped-slice-with-a-stop-far-from-the-end": H
     + "    return sum(x[:-3:2] + y)\n",
+    "logsumexp-over-no-element": H + "    return sum(logsumexp(W[:0], axis=0) + y)\n",
     "clip-a-bound-twice": H + "    return sum(clip(x, 0.0, a_min=1.0) + y)\n",
     "clip-an-unknown-keyword": H + "    return sum(clip(x, 1.0, foo=2.0) + y)\n",
     "clip-no-bound": H + "    return sum(clip(x, None, None) + y)\n",

@@ -224,6 +224,9 @@ REFUSED = {
     "axis-out-of-range-of-a-mean": H + "    return sum(mean(W, axis=-3))\n",
     "axis-out-of-range-with-keepdims": H
     + "    return sum(max(W, axis=2, keepdims=True))\n",
+    "softmax-axis-out-of-range": H + "    return sum(softmax(W, axis=2))\n",
+    "log-softmax-axis-out-of-range": H + "    return sum(log_softmax(W, axis=-3))\n",
+    "logsumexp-axis-out-of-range": H + "    return sum(logsumexp(W, axis=3))\n",
     "axis-out-of-range-in-a-loop": H + "    for t in range(n):\n"
     "        s = s + sum(x, axis=1)\n    return s\n",
     # a value carried through a loop that changes shape (loop_reads.carried_shape_error)

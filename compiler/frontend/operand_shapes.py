@@ -22,8 +22,8 @@ frontend may stop first for another reason. It reads:
   that keep their argument's shape (``SAME_SHAPE``: ``zeros_like``, ``flip``, ...;
   ``softmax`` and ``log_softmax`` with an ``axis`` too), ``clip`` (its bounds broadcast
   with its input), ``inv``, ``det`` and ``cholesky`` (``SQUARE``), ``sum``, ``mean``,
-  ``max``, ``min`` and ``norm`` (whole, or along an ``axis`` of int literals, with
-  ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
+  ``max``, ``min``, ``logsumexp`` and ``norm`` (whole, or along an ``axis`` of int
+  literals, with ``keepdims``; not over a literal size 0), ``matmul`` and ``dot`` (of
   1-D and 2-D values) as ``@``, ``np.inner`` (of at most 2-D values) as ``a @ b.T``,
   ``x.T``, ``transpose`` (with literal axes or none), ``swapaxes``, ``expand_dims`` and
   ``squeeze`` (literal axes), ``einsum`` with a literal spec (its sizes checked and
@@ -83,10 +83,10 @@ ELEMENTWISE = frozenset(
 #: the two-input elementwise functions, reported at the call as the operators are
 BINARY = frozenset({"maximum", "minimum", "arctan2", "logaddexp"})
 #: reductions, of a whole value or along ``axis`` (``keepdims``)
-REDUCTIONS = frozenset({"sum", "mean", "max", "min", "norm"})
+REDUCTIONS = frozenset({"sum", "mean", "max", "min", "logsumexp", "norm"})
 #: those that need an element (``Prim.needs_nonempty``): the check stops at a literal 0
 #: size, where the frontend's own error comes first
-NONEMPTY = frozenset({"mean", "max", "min", "norm"})
+NONEMPTY = frozenset({"mean", "max", "min", "logsumexp", "norm"})
 #: functions whose value has the shape of their one argument
 SAME_SHAPE = frozenset(
     {"zeros_like", "ones_like", "flip", "softmax", "log_softmax", "tril", "triu"}
