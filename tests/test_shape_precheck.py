@@ -23,7 +23,7 @@ import gradc
 from gradc.core import printer
 from gradc.core.prim import PRIMS
 from gradc.core.shapes import dim_symbol
-from gradc.errors import FormulaError
+from gradc.errors import FormulaError, ShapeError
 from gradc.frontend.calls import BUILTIN_CALLS, NUMPY_CALLS
 from gradc.frontend.operand_shapes import (
     BINARY,
@@ -31,8 +31,9 @@ from gradc.frontend.operand_shapes import (
     NONEMPTY,
     REDUCTIONS,
     SAME_SHAPE,
+    SQUARE,
 )
-from gradc.frontend.shape_reading import written
+from gradc.frontend.shape_reading import Mismatch, square_at, written
 from gradc.frontend.source import read_python
 from gradc.frontend.statement_shapes import shape_mismatch
 from tests.test_startup import assert_answered_early
@@ -73,6 +74,35 @@ def test_the_call_tables_are_the_op_records():
     assert all(PRIMS[k].form in ("reduction", "norm") for k in REDUCTIONS)
     assert set(NONEMPTY) == {k for k in REDUCTIONS if PRIMS[k].needs_nonempty}
     assert set(SAME_SHAPE) <= set(BUILTIN_CALLS) | set(NUMPY_CALLS)
+
+
+class Shapes:
+    """What an op record's shape rule reads of a builder: the shape of each argument."""
+
+    def __init__(self, shapes: list):
+        self.shapes = shapes
+
+    def shape(self, a: int) -> tuple:
+        return self.shapes[a]
+
+
+@pytest.mark.parametrize("name", sorted(SQUARE))
+@pytest.mark.parametrize("shape", [(), ("n",), ("n", "n"), ("n", "m"), ("k", "n", "n")])
+def test_the_square_matrix_calls_are_the_op_records(name, shape):
+    """``SQUARE`` (``inv``, ``det``, ``cholesky`` and the axes each drops) gives the shape
+    or the error of the record's own shape rule."""
+    symbolic = tuple(dim_symbol(d) for d in shape)
+    try:
+        out, _ = PRIMS[name].infer(Shapes([symbolic]), [0], {})
+        want = printer.shape(out, {})
+    except ShapeError as exc:
+        want = str(exc)
+    try:
+        got = square_at(None, name, shape)
+        got = written(got[: len(got) - SQUARE[name]])
+    except Mismatch as m:
+        got = str(m)
+    assert got == want
 
 
 @pytest.mark.parametrize("shape", [(), ("n",), ("n", 3), (1, "n", "d"), (2, 1)])
@@ -334,9 +364,6 @@ LEFT_TO_THE_FRONTEND = {
     "a-stepped-slice-with-a-stop-far-from-the-end": H
     + "    return sum(x[:-3:2] + y)\n",
     "logsumexp-over-no-element": H + "    return sum(logsumexp(W[:0], axis=0) + y)\n",
-    "clip-a-bound-twice": H + "    return sum(clip(x, 0.0, a_min=1.0) + y)\n",
-    "clip-an-unknown-keyword": H + "    return sum(clip(x, 1.0, foo=2.0) + y)\n",
-    "clip-no-bound": H + "    return sum(clip(x, None, None) + y)\n",
     "softmax-of-a-scalar-along-an-axis": H + "    return sum(softmax(s, axis=0) + y)\n",
     "softmax-along-a-tuple": H + "    return sum(softmax(W, axis=(0,)) + y)\n",
     "softmax-with-keepdims": H

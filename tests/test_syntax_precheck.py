@@ -224,6 +224,11 @@ REFUSED = {
     "axis-out-of-range-of-a-mean": H + "    return sum(mean(W, axis=-3))\n",
     "axis-out-of-range-with-keepdims": H
     + "    return sum(max(W, axis=2, keepdims=True))\n",
+    # clip's arguments, read by the frontend's own call_names.clip_arguments
+    "clip-a-bound-twice": H + "    return sum(clip(x, 0.0, a_min=1.0) + y)\n",
+    "clip-an-unknown-keyword": H + "    return sum(clip(x, 1.0, foo=2.0) + y)\n",
+    "clip-no-bound": H + "    return sum(clip(x, None, None) + y)\n",
+    "clip-four-arguments": H + "    return sum(clip(x, 0.0, 1.0, 2.0) + y)\n",
     "softmax-axis-out-of-range": H + "    return sum(softmax(W, axis=2))\n",
     "log-softmax-axis-out-of-range": H + "    return sum(log_softmax(W, axis=-3))\n",
     "logsumexp-axis-out-of-range": H + "    return sum(logsumexp(W, axis=3))\n",

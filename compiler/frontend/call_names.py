@@ -296,6 +296,36 @@ METHOD_ALTERNATIVES = {
 #: the keywords of ``np.clip``'s bounds, lower then upper (NumPy 2.1 added min and max)
 CLIP_KEYWORDS = (("a_min", "min"), ("a_max", "max"))
 
+
+def clip_arguments(node: ast.Call, src: Source, name: str) -> tuple:
+    """``(x, lo, hi)`` of ``clip(...)`` as syntax nodes (``calls.call_clip`` lowers them in
+    that order, and the syntax-tree check reads them so); a bound that is not given or
+    given as ``None`` is None. Each bound once, by position or by one keyword
+    (``CLIP_KEYWORDS``), and at least one: else the error, before any is lowered."""
+    if not 1 <= len(node.args) <= 3:
+        raise src.error(
+            node,
+            f"{name}() takes an array and two bounds, got {len(node.args)} arguments",
+        )
+    given = [*node.args[1:], None, None][:2]
+    for k in node.keywords:
+        which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
+        if not which:
+            raise src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+        if given[which[0]] is not None:
+            raise src.error(k, f"{name}() got its bound '{k.arg}' twice")
+        given[which[0]] = k.value
+    lo, hi = (
+        None if isinstance(b, ast.Constant) and b.value is None else b for b in given
+    )
+    x = node.args[0]
+    if lo is None and hi is None:
+        raise src.error(
+            node, f"{name}() without a bound is its input: write `{ast.unparse(x)}`"
+        )
+    return x, lo, hi
+
+
 #: the ``np.linalg`` functions a formula calls as ``np.linalg.<name>`` (or ``<name>``)
 LINALG_NAMES = frozenset({"cholesky", "det", "inv", "norm", "solve"})
 

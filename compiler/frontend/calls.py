@@ -15,7 +15,7 @@ from .axis_calls import (
     call_scan,
     call_softmax,
 )
-from .call_names import CLIP_KEYWORDS, NUMPY_OPERATORS, call_error, unknown_error
+from .call_names import NUMPY_OPERATORS, call_error, clip_arguments, unknown_error
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
 from .scope import Scope, emit, value, value_names
@@ -103,38 +103,12 @@ def call_clip(node, scope, name):
     ``a_max``, or NumPy 2.1's ``min``/``max``), and a bound that is None or not given is
     no bound. One bound is ``where(x < lo, lo, x)`` (``x > hi`` above): NumPy's value, NaN
     included, and clip's gradient, which passes through at the bound."""
-    x, lo, hi = clip_arguments(node, scope, name)
-    if lo is None and hi is None:
-        raise scope.src.error(
-            node, f"{name}() without a bound is its input: write `{ast.unparse(x)}`"
-        )
+    x, lo, hi = clip_arguments(node, scope.src, name)
     xi = value(x, scope)
     if lo is not None and hi is not None:
         return emit(scope, node, "clip", xi, value(lo, scope), value(hi, scope))
     bound, beyond = (value(lo, scope), "lt") if hi is None else (value(hi, scope), "gt")
     return emit(scope, node, "where", emit(scope, node, beyond, xi, bound), bound, xi)
-
-
-def clip_arguments(node, scope, name) -> tuple:
-    """``(x, lo, hi)`` of ``clip(...)`` as syntax nodes; a bound that is not given or
-    given as ``None`` is None. Each bound once, by position or by one keyword."""
-    if not 1 <= len(node.args) <= 3:
-        raise scope.src.error(
-            node,
-            f"{name}() takes an array and two bounds, got {len(node.args)} arguments",
-        )
-    given = [*node.args[1:], None, None][:2]
-    for k in node.keywords:
-        which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
-        if not which:
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
-        if given[which[0]] is not None:
-            raise scope.src.error(k, f"{name}() got its bound '{k.arg}' twice")
-        given[which[0]] = k.value
-    lo, hi = (
-        None if isinstance(b, ast.Constant) and b.value is None else b for b in given
-    )
-    return node.args[0], lo, hi
 
 
 def call_where(node, scope, name):

@@ -48,8 +48,8 @@ from __future__ import annotations
 import ast
 
 from ..core.shape_rules import norm_axis
-from ..errors import ShapeError
-from .call_names import CLIP_KEYWORDS, NUMPY_ALIASES, call_error, called_name
+from ..errors import FormulaError, ShapeError
+from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
     Mismatch,
@@ -244,7 +244,7 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         spec = einsum_spec(args)
         return einsum_at(node, spec, operands(args[1:], scope))
     if name == "clip":
-        return clip_shape(node, scope)
+        return clip_shape(node, name, scope)
     if name in ("softmax", "log_softmax") and node.keywords:
         return softmax_shape(node, name, scope)
     if node.keywords:
@@ -276,28 +276,16 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     return shapes[0]  # ELEMENTWISE, SAME_SHAPE
 
 
-def clip_shape(node: ast.Call, scope: dict) -> tuple:
-    """The shape of ``clip(x, lo, hi)`` as ``calls.clip_arguments`` reads it (bounds by
-    position or by ``CLIP_KEYWORDS``, ``None`` no bound): ``x`` and each bound broadcast,
-    reported at the call in the order the frontend lowers them (``x``, ``lo``, ``hi``);
-    Stop where the frontend refuses the arguments."""
-    args = node.args
-    if not 1 <= len(args) <= 3:
-        raise Stop
-    given = [*args[1:], None, None][:2]
-    for k in node.keywords:
-        which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
-        if not which or given[which[0]] is not None:
-            raise Stop
-        given[which[0]] = k.value
-    bounds = [
-        b
-        for b in given
-        if b is not None and not (isinstance(b, ast.Constant) and b.value is None)
-    ]
-    if not bounds:
-        raise Stop  # "clip() without a bound": the frontend's
-    return broadcast_at(node, operands([args[0], *bounds], scope))
+def clip_shape(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``clip(x, lo, hi)``: ``x`` and each bound broadcast, reported at the
+    call, read in the order the frontend lowers them (``call_names.clip_arguments``, whose
+    errors about the arguments are the frontend's: Refused)."""
+    try:
+        x, lo, hi = clip_arguments(node, scope[SRC], name)
+    except FormulaError as exc:
+        raise Refused(exc) from None
+    bounds = [b for b in (lo, hi) if b is not None]
+    return broadcast_at(node, operands([x, *bounds], scope))
 
 
 def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:

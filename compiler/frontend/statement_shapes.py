@@ -64,7 +64,13 @@ from .shape_reading import (
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
 from .type_names import annotation_dims
 from .unsupported import unsupported
-from .value_names import CONSTANT_NAMES, TYPE_NAMES, plain_signature, type_name
+from .value_names import (
+    CONSTANT_NAMES,
+    TYPE_NAMES,
+    assigned,
+    plain_signature,
+    type_name,
+)
 
 #: the number of dimensions each float type takes (None: one or more)
 RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
@@ -216,7 +222,7 @@ def in_function(
     fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
     params = {a.arg for a in fn.args.args}
     scope.update({ABOVE: above, PARAMS: params, SRC: src})
-    scope[UNBOUND] = params - rebound_names(stmts)
+    scope[UNBOUND] = params - set().union(*(assigned(s) for s in stmts))
     scope[CONSTS] = constants | CONSTANT_NAMES
     try:
         for s in stmts:
@@ -283,19 +289,6 @@ def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
     return True
 
 
-def rebound_names(body: list) -> set[str]:
-    """The names the statements of ``body`` bind anywhere (``name = ...``, ``name += ...``,
-    a loop variable; not an item assignment)."""
-    out: set[str] = set()
-    for node in (n for stmt in body for n in ast.walk(stmt)):
-        if isinstance(node, ast.Assign):
-            out.update(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, (ast.AugAssign, ast.For)):
-            if isinstance(node.target, ast.Name):
-                out.add(node.target.id)
-    return out
-
-
 def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     """Whether ``s`` is a loop the check reads as ``loops.lower_for`` lowers it: over
     ``range`` (``ranged``), its variable a new name the body does not assign, no name
@@ -305,7 +298,7 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     Refused, ``loop_reads.carried_shape_error``). Raises Mismatch inside the body."""
     if s.orelse or not isinstance(s.target, ast.Name):
         return False
-    var, assigned = s.target.id, assigned_names(s.body)
+    var, body_names = s.target.id, assigned_names(s.body)
     values = {n for n in scope if not n.startswith("@")} - CONSTANT_NAMES
     if var in values | CALL_NAMES | BUILT_IN_NAMES | scope.get(LOOPS, set()):
         return False  # the frontend's error for the variable comes first
@@ -315,15 +308,15 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     if var in scope or var in fixed or not ranged(s.iter, scope):
         return False
     defined = {n for n in scope if n not in fixed and not n.startswith("@")}
-    if var in assigned or set(assigned) & fixed:
+    if var in body_names or set(body_names) & fixed:
         return False
-    if early_read(s.body, assigned, defined) is not None:
+    if early_read(s.body, body_names, defined) is not None:
         return False
     inner = dict(scope)
     inner[LOOPS] = scope.get(LOOPS, frozenset()) | {var}
     if not all(statement(b, inner, fixed) for b in s.body):
         return False
-    for n in (n for n in assigned if n in defined):
+    for n in (n for n in body_names if n in defined):
         if scope[n] is None or inner[n] is None:
             return False  # a shape the check does not follow
         if inner[n] != scope[n]:
