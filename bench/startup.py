@@ -5,7 +5,9 @@ shape mismatches found on the syntax tree before SymPy is imported (``x + y``, `
 after a stepped slice), one the compiler finds (after ``x[:-3:2]``), a method call, a
 ``while`` loop, an item assignment into a parameter, ``...`` in an index and ``inv`` of
 a Scalar (refused before SymPy is imported), a value a loop carries that changes shape
-and an axis out of range, and compiling a small formula; and the
+and an axis out of range, a mismatch with the value of the file's own function, an
+argument or a return of another shape than annotated and ``stack`` of two sizes, and
+compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -76,6 +78,22 @@ STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] +
 #: a shape error the syntax-tree check does not read (a stepped slice that stops 3 from
 #: the end, whose length SymPy writes as ``n // 2 - 1``): the compiler's
 STOPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[:-3:2] + y)\n"
+#: what the annotations declare: a mismatch with the value of the file's own function
+#: (``(n,)`` from its return annotation), an argument of another shape than its
+#: parameter's, a return of another shape, and ``stack`` of two sizes (read early since
+#: 2026-12-03, the session after the rows above)
+HELPER_VALUE = (
+    "def h(u: Vector[k]) -> Vector[k]:\n    return u * u\n\n\n"
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) * y)\n"
+)
+ARGUMENT = (
+    "def h(u: Vector[k]) -> Vector[k]:\n    return u * u\n\n\n"
+    "def f(W: Matrix[n, d]) -> Scalar:\n    return sum(h(W))\n"
+)
+RETURNED = "def f(x: Vector[n]) -> Scalar:\n    return x * 2.0\n"
+STACKED = (
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(stack([x, y]))\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -97,6 +115,10 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "inv.grad").write_text(INV_SCALAR)
     (tmp / "carried.grad").write_text(CARRIED)
     (tmp / "axis.grad").write_text(AXIS)
+    (tmp / "value.grad").write_text(HELPER_VALUE)
+    (tmp / "argument.grad").write_text(ARGUMENT)
+    (tmp / "returned.grad").write_text(RETURNED)
+    (tmp / "stacked.grad").write_text(STACKED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -118,6 +140,10 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "axis out of range": ["compile", str(tmp / "axis.grad")],
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "stop-bound mismatch": ["compile", str(tmp / "stopped.grad")],
+        "helper's value": ["compile", str(tmp / "value.grad")],
+        "helper argument": ["compile", str(tmp / "argument.grad")],
+        "return shape": ["compile", str(tmp / "returned.grad")],
+        "stack mismatch": ["compile", str(tmp / "stacked.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

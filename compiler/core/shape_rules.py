@@ -1,6 +1,6 @@
 """Shape rules over dimensions that are ints, names or SymPy expressions, without
 importing SymPy: NumPy's broadcasting, ``@``, the square matrices ``np.linalg`` takes,
-and the axes of a reduction. The shape algebra (``shapes.broadcast``, the records' shape
+the arrays ``stack`` and ``concatenate`` join, and the axes of a reduction. The shape algebra (``shapes.broadcast``, the records' shape
 rules in ``ops/``, the frontend's ``axis`` arguments) and ``frontend/operand_shapes.py``
 (operands that do not fit, found on the syntax tree before SymPy is imported) both apply
 them."""
@@ -72,6 +72,29 @@ def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) ->
 
 #: the error for ``axis=()`` (NumPy reduces over no axis: a sum would be the value itself)
 NO_AXIS = "axis=() names no axis: give one or more axes, or leave the call out"
+
+
+def stacked_with(shapes: list, axis: int, shown: Callable[[tuple], str]) -> tuple:
+    """The shape ``stack`` makes of arrays of ``shapes`` along a new ``axis`` (in range):
+    their one shape with their number inserted; raises ShapeError, the shapes written by
+    ``shown``, where they differ."""
+    if any(s != shapes[0] for s in shapes):
+        text = " and ".join(shown(s) for s in shapes)
+        raise ShapeError(f"stack: shapes {text} differ")
+    return shapes[0][:axis] + (len(shapes),) + shapes[0][axis:]
+
+
+def joined_with(shapes: list, axis: int, shown: Callable[[tuple], str]) -> list:
+    """The sizes along ``axis`` (in range) that ``concatenate`` of arrays of ``shapes``
+    adds up (the caller sums them); raises ShapeError, the shapes written by ``shown``,
+    where their numbers of dimensions or their other sizes differ."""
+    first = shapes[0]
+    for s in shapes[1:]:
+        other = [(x, y) for k, (x, y) in enumerate(zip(s, first)) if k != axis]
+        if len(s) != len(first) or any(x != y for x, y in other):
+            text = " and ".join(shown(s) for s in shapes)
+            raise ShapeError(f"concatenate: shapes {text} differ")
+    return [s[axis] for s in shapes]
 
 
 def norm_axis(axis, ndim: int):

@@ -21,6 +21,7 @@ from .calls import (
     numpy_operator,
     unknown_function,
 )
+from .function_shapes import argument_text, arity_error
 from .scope import Scope, Signature, emit, expr, value
 from .statements import lower_body
 
@@ -59,11 +60,7 @@ def inline_call(node: ast.Call, sig: Signature, scope: Scope) -> int:
     fn = sig.node
     src = scope.src
     if node.keywords or len(node.args) != len(fn.args.args):
-        raise src.error(
-            node,
-            f"{fn.name}() takes {len(fn.args.args)} positional arguments, "
-            f"got {len(node.args)}{' and keywords' if node.keywords else ''}",
-        )
+        raise arity_error(node, fn.name, len(fn.args.args), src)
     if fn.name in scope.inlining:
         raise src.error(node, f"recursive call of '{fn.name}'")
     args = [value(a, scope) for a in node.args]
@@ -190,11 +187,7 @@ def bind_dims(
         else:
             exprs = True
     if not ok:
-        raise src.error(
-            at,
-            f"{fname}(): argument '{a.arg}' has shape "
-            f"{format_shape(actual)}, expected {text}",
-        )
+        raise src.error(at, argument_text(fname, a.arg, format_shape(actual), text))
     return [(a, shape, actual, at, text)] if exprs else []
 
 
@@ -209,8 +202,5 @@ def check_dim_expressions(
         bound = {s: sympy.Integer(0) + inner.dims[s.name] for s in want.free_symbols}
         size = canon(want.xreplace(bound))
         if canon(sympy.Integer(0) + size - got) != 0:
-            raise inner.src.error(
-                at,
-                f"{fname}(): argument '{a.arg}' has shape "
-                f"{format_shape(actual)}, expected {text}",
-            )
+            message = argument_text(fname, a.arg, format_shape(actual), text)
+            raise inner.src.error(at, message)

@@ -36,9 +36,13 @@ frontend may stop first for another reason. It reads:
   call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
   and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
 
-It also reads the arguments of a call of a function the file defines above (which the
-frontend lowers first), and stops after them unless it is a ``@fuse`` function read whole.
-It stops at any other index (a stepped slice SymPy writes otherwise, a slice of a cut
+It also reads ``stack`` and ``concatenate`` of a list of arrays (along an int literal
+``axis``; a concatenation only where its length is a sum of ints), and a call of a
+function the file defines above whose body it read whole: a ``@fuse`` one as above, any
+other by its annotations (``function_shapes.bound_return``: each argument against its
+parameter, the declared return with the dimension names bound; its number of arguments
+as the frontend words it); after the arguments of any other such call it stops. It
+stops at any other index (a stepped slice SymPy writes otherwise, a slice of a cut
 axis, an index array, a Scalar's), any other call, an ``Index`` parameter read, and a dimension written as an
 expression.
 """
@@ -47,9 +51,10 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import norm_axis
+from ..core.shape_rules import joined_with, norm_axis, stacked_with
 from ..errors import FormulaError, ShapeError
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
+from .function_shapes import arity_error, bound_return
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
     Mismatch,
@@ -68,6 +73,7 @@ from .shape_reading import (
     reduced,
     square_at,
     squeezed,
+    written,
 )
 from .value_names import CONSTANT_NAMES
 
@@ -123,6 +129,8 @@ CREATION = frozenset({"zeros", "ones"})
 #: the ``np.linalg`` functions of one square matrix (or a stack of them), and the number
 #: of its last axes each drops (``ops/inverse.py``'s shape rules)
 SQUARE = {"inv": 0, "cholesky": 0, "det": 2}
+#: the calls that join a list of arrays (``sequence_shape``)
+SEQUENCES = frozenset({"stack", "concatenate"})
 #: NumPy's functions read with an ``np.`` prefix only (``numpy_call``)
 NUMPY_ONLY = frozenset({"inner", "full", "full_like"})
 
@@ -245,6 +253,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return einsum_at(node, spec, operands(args[1:], scope))
     if name == "clip":
         return clip_shape(node, name, scope)
+    if name in SEQUENCES:
+        return sequence_shape(node, name, scope)
     if name in ("softmax", "log_softmax") and node.keywords:
         return softmax_shape(node, name, scope)
     if node.keywords:
@@ -286,6 +296,40 @@ def clip_shape(node: ast.Call, name: str, scope: dict) -> tuple:
         raise Refused(exc) from None
     bounds = [b for b in (lo, hi) if b is not None]
     return broadcast_at(node, operands([x, *bounds], scope))
+
+
+def sequence_shape(node: ast.Call, name: str, scope: dict) -> tuple:
+    """The shape of ``stack([a, b], axis=k)`` and ``concatenate([a, b], axis=k)`` (the
+    axis by keyword or second, 0 if not given), read as ``shape_calls.call_sequence``
+    reads them: the arrays left to right, then the axis (an int literal in range, else
+    Mismatch at it), then the shapes (``stacked_with``, ``joined_with``: Mismatch at the
+    call). Stop at any other form, and after a concatenation whose length is not a sum
+    of ints (SymPy writes it)."""
+    given = {k.arg: k.value for k in node.keywords}
+    args = node.args
+    if set(given) - {"axis"} or not 1 <= len(args) <= 2:
+        raise Stop  # the frontend's errors
+    if not isinstance(args[0], (ast.List, ast.Tuple)) or not args[0].elts:
+        raise Stop
+    shapes = operands(args[0].elts, scope)
+    nd = len(shapes[0]) + (name == "stack")
+    axis = given.get("axis", args[1] if len(args) == 2 else None)
+    k = 0 if axis is None else literal_int(axis)
+    if abs(k) >= 2**31 or (name == "concatenate" and nd == 0):
+        raise Stop
+    try:
+        (k,) = norm_axis(k, nd)
+    except ShapeError as exc:
+        raise Mismatch(axis, str(exc)) from None
+    try:
+        if name == "stack":
+            return stacked_with(shapes, k, written)
+        sizes = joined_with(shapes, k, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+    if not all(isinstance(d, int) for d in sizes):
+        raise Stop
+    return shapes[0][:k] + (sum(sizes),) + shapes[0][k + 1 :]
 
 
 def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
@@ -350,15 +394,19 @@ def numpy_call(node: ast.Call, name: str, scope: dict) -> tuple:
 def helper_call(node: ast.Call, scope: dict) -> tuple:
     """The shape of a call of a function defined above, whose arguments the frontend
     lowers first: a ``@fuse`` function read whole is elementwise (its arguments broadcast
-    as ``maximum``'s do); Stop after the arguments of any other (the frontend binds its
-    dimensions) and at a call with keywords or another number of arguments."""
-    arity, whole = scope[ABOVE][node.func.id]
+    as ``maximum``'s do); a function read whole gives its declared return with its
+    dimension names bound to its arguments' sizes (``function_shapes.bound_return``); Stop
+    after the arguments of any other. Refused at a call with keywords or another number
+    of arguments (``function_shapes.arity_error``)."""
+    arity, whole, sig = scope[ABOVE][node.func.id]
     if node.keywords or arity != len(node.args):
-        raise Stop
+        raise Refused(arity_error(node, node.func.id, arity, scope[SRC]))
     shapes = operands(node.args, scope)
-    if not whole:
+    if whole:
+        return broadcast_at(node, shapes)
+    if sig is None:
         raise Stop
-    return broadcast_at(node, shapes)
+    return bound_return(node, sig, shapes)
 
 
 def permuted(node: ast.Call, name: str, scope: dict) -> tuple:

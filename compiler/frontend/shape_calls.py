@@ -311,6 +311,8 @@ def call_sequence(node, scope, name):
         raise scope.src.error(node, f"{name}() needs at least one array")
     nd = len(scope.b.shape(parts[0])) + (name == "stack")
     ax_node = kwarg(node, "axis", 1, None)
+    if isinstance(ax_node, ast.Tuple):
+        raise scope.src.error(ax_node, f"{name}() joins along one axis, an integer")
     axis = (
         read_axis(ax_node, scope, nd, allow_none=False) if ax_node is not None else (0,)
     )

@@ -7,7 +7,9 @@ It reads, in each exported function whose name, signature, annotations and decor
 (other than ``@wrt``) are plain and which has a float input:
 
 - statements assigning one name, ``+= -= *= /=`` that keep the name's shape, and the
-  final ``return`` (of the declared shape: the frontend checks it);
+  final ``return``, whose value must have the shape the annotation declares (else the
+  frontend's error at it, ``function_shapes.return_text``; a name only the return
+  annotation has is a size of its own, which no value has);
 - item assignment into a value the function made, not a parameter (``h[t] = v``,
   ``h[t - 1] += v``: the value broadcasts to the indexed part, reported at the
   statement as the ``setitem`` record does);
@@ -16,8 +18,9 @@ It reads, in each exported function whose name, signature, annotations and decor
   body's names stay in the loop, and each name carried from one iteration to the next
   must keep its shape (``frontend/loops.py``'s rules, the names read by
   ``loop_reads.py``, which both import);
-- the arguments of a call of a function defined above, and a ``@fuse`` function's body
-  where it is called (``elementwise``).
+- a call of a function defined above that it read whole: a ``@fuse`` function's body
+  where it is called (``elementwise``), any other by its annotations (its
+  ``function_shapes.signature``, kept in ``above``).
 
 Where it has read everything before it, it reports the first node the frontend refuses
 by its form, with the frontend's own functions (``refusals.py``): a statement a formula
@@ -39,6 +42,7 @@ import ast
 
 from ..errors import FormulaError
 from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
+from .function_shapes import return_text, signature
 from .loop_reads import assigned_names, carried_shape_error, early_read
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
@@ -94,7 +98,7 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         body = body[1:]
     functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
     constants: set[str] = set()
-    above: dict[str, tuple[int, bool]] = {}  # the functions above (see in_function)
+    above: dict[str, tuple] = {}  # the functions above (see in_function)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             name = constant_name(stmt)
@@ -126,12 +130,13 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
             whole = plain_signature(stmt) and elementwise(
                 stmt, src, constants, functions
             )
-            above[stmt.name] = (len(stmt.args.args), whole)
+            above[stmt.name] = (len(stmt.args.args), whole, None)
             continue
         found = in_function(stmt, src, constants, functions, above)
         if found is not False:
             return found
-        above[stmt.name] = (len(stmt.args.args), False)
+        sig = signature(stmt, annotation_shape)
+        above[stmt.name] = (len(stmt.args.args), False, sig)
     return None
 
 
@@ -203,8 +208,9 @@ def in_function(
 ):
     """The mismatch error in ``fn``'s body; None where the check stops; False when it
     reads the whole body and finds none. ``above``: each function defined above ``fn``
-    (``@fuse`` or read whole), its number of parameters and whether the check reads it
-    as elementwise (``elementwise``)."""
+    (``@fuse`` or read whole), its number of parameters, whether the check reads it as
+    elementwise (``elementwise``) and, for one read whole that is not ``@fuse``, its
+    ``function_shapes.signature`` (None where the check does not follow it)."""
     error = signature_error(fn, src, constants | CONSTANT_NAMES)
     if error is not None:
         return error
@@ -228,10 +234,8 @@ def in_function(
         for s in stmts:
             if depth(s) > MAX_DEPTH:
                 return None  # the frontend refuses it as nested too deeply
-            if (
-                s is stmts[-1]
-            ):  # the return of the declared shape: the frontend checks it
-                return False if shape_of(s.value, scope) == declared(fn) else None
+            if s is stmts[-1]:  # the return, of the declared shape
+                return returned_error(fn, s, shape_of(s.value, scope), src) or False
             if not statement(s, scope, fixed):
                 return None
     except Mismatch as m:
@@ -241,6 +245,17 @@ def in_function(
     except Stop:
         return None
     return None
+
+
+def returned_error(fn: ast.FunctionDef, s: ast.Return, shape: tuple, src: Source):
+    """The frontend's error at ``fn``'s final ``return`` ``s`` of a value of ``shape``
+    other than the one its annotation declares (``statements.lower_function``), else
+    None."""
+    want = declared(fn)
+    if shape == want:
+        return None
+    text = return_text(fn.name, written(shape), ast.unparse(fn.returns), written(want))
+    return src.error(s, text)
 
 
 def statement(s, scope: dict, fixed: set) -> bool:
@@ -383,14 +398,14 @@ def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
             return None
         scope[name] = shape
     returned = declared(fn)
-    if (
-        not isinstance(returned, tuple)
-        or not {d for d in returned if type(d) is str} <= dims
-    ):
+    if not isinstance(returned, tuple):
         return None
     taken = constants | RESERVED
     if dims & (taken | set(params)) or set(params) & taken:
         return None
+    if {d for d in returned if type(d) is str} & (taken | set(params)):
+        return None  # the frontend's errors about the name (a name only the return
+        # has is a dimension of its own: no value of the body has it)
     expressions = [
         d
         for ann in params.values()
@@ -406,7 +421,12 @@ def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
 
 def declared(fn: ast.FunctionDef):
     """The shape ``fn``'s return annotation declares (see ``annotated_shape``)."""
-    return annotated_shape(fn.returns, set())
+    return annotation_shape(fn.returns)
+
+
+def annotation_shape(ann):
+    """The shape the annotation ``ann`` gives (``annotated_shape``), read on its own."""
+    return annotated_shape(ann, set())
 
 
 def annotated_shape(ann, dims: set[str]):

@@ -12,6 +12,7 @@ from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
 from .call_names import BUILT_IN_NAMES
 from .calls import BUILTIN_CALLS
+from .function_shapes import return_text
 from .refusals import (
     ending_error,
     form_error,
@@ -101,10 +102,9 @@ def lower_function(
         raise src.error(fn, f"function '{fn.name}' has no float input to differentiate")
     doc, out = lower_body(fn, scope)
     if b.shape(out) != out_shape:
+        shapes = format_shape(b.shape(out)), format_shape(out_shape)
         raise src.error(
-            fn.body[-1],
-            f"'{fn.name}' returns shape {format_shape(b.shape(out))} "
-            f"but is annotated {out_text} {format_shape(out_shape)}",
+            fn.body[-1], return_text(fn.name, shapes[0], out_text, shapes[1])
         )
     loc = Loc(fn.lineno, fn.col_offset + 1, src.line(fn.lineno).strip(), fn.name)
     dims = {name: name for name in scope.dims}

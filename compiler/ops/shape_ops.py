@@ -7,9 +7,11 @@ import sympy
 
 from ..core import printer as P
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
+from ..core.shape_rules import joined_with, stacked_with
 from ..core.shapes import (
     broadcast,
     canon,
+    format_shape,
     size,
     slice_length,
     slice_requirements,
@@ -135,30 +137,17 @@ def scatter_shape(b, args, attrs):
 
 
 def concat_shape(b, args, attrs):
+    """The arrays joined along ``axis`` (``core/shape_rules.joined_with``)."""
     shapes = [b.shape(a) for a in args]
     ax = attrs["axis"]
-    first = shapes[0]
-    for s in shapes[1:]:
-        if len(s) != len(first) or any(
-            x != y for k, (x, y) in enumerate(zip(s, first)) if k != ax
-        ):
-            raise ShapeError(
-                "concatenate: shapes "
-                + " and ".join(P.shape(s, {}) for s in shapes)
-                + " differ"
-            )
-    total = canon(sum((s[ax] for s in shapes), 0))
-    return first[:ax] + (total,) + first[ax + 1 :], "float"
+    total = canon(sum(joined_with(shapes, ax, format_shape), 0))
+    return shapes[0][:ax] + (total,) + shapes[0][ax + 1 :], "float"
 
 
 def stack_shape(b, args, attrs):
+    """The arrays stacked along a new ``axis`` (``core/shape_rules.stacked_with``)."""
     shapes = [b.shape(a) for a in args]
-    if any(s != shapes[0] for s in shapes):
-        raise ShapeError(
-            "stack: shapes " + " and ".join(P.shape(s, {}) for s in shapes) + " differ"
-        )
-    ax = attrs["axis"]
-    return shapes[0][:ax] + (len(args),) + shapes[0][ax:], "float"
+    return stacked_with(shapes, attrs["axis"], format_shape), "float"
 
 
 # ----------------------------------------------------------------------------
