@@ -6,9 +6,9 @@ after a stepped slice), one the compiler finds (after ``x[:-3:2]``), a method ca
 ``while`` loop, an item assignment into a parameter, ``...`` in an index and ``inv`` of
 a Scalar (refused before SymPy is imported), a value a loop carries that changes shape
 and an axis out of range, a mismatch with the value of the file's own function, an
-argument or a return of another shape than annotated and ``stack`` of two sizes, and
-compiling a small formula; and the
-modules the first two load (``python -X importtime``).
+argument or a return of another shape than annotated, ``stack`` of two sizes and a
+mismatch after ``max_pool2d``, and compiling a small formula; and the modules the
+first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
 
@@ -94,6 +94,11 @@ RETURNED = "def f(x: Vector[n]) -> Scalar:\n    return x * 2.0\n"
 STACKED = (
     "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(stack([x, y]))\n"
 )
+#: a mismatch after ``max_pool2d`` (``H // 2``; read early since 2026-12-03, as above)
+POOLED = (
+    "def f(x: Tensor[N, C, H, W], y: Vector[m]) -> Scalar:\n"
+    "    return sum(max_pool2d(x, 2) + y)\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -119,6 +124,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "argument.grad").write_text(ARGUMENT)
     (tmp / "returned.grad").write_text(RETURNED)
     (tmp / "stacked.grad").write_text(STACKED)
+    (tmp / "pooled.grad").write_text(POOLED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -144,6 +150,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "helper argument": ["compile", str(tmp / "argument.grad")],
         "return shape": ["compile", str(tmp / "returned.grad")],
         "stack mismatch": ["compile", str(tmp / "stacked.grad")],
+        "pooled mismatch": ["compile", str(tmp / "pooled.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

@@ -224,6 +224,10 @@ REFUSED = {
     "axis-out-of-range-of-a-mean": H + "    return sum(mean(W, axis=-3))\n",
     "axis-out-of-range-with-keepdims": H
     + "    return sum(max(W, axis=2, keepdims=True))\n",
+    # keepdims read after the axis (arguments.read_bool's words)
+    "axis-out-of-range-keepdims-no-bool": H
+    + "    return sum(sum(W, axis=5, keepdims=1))\n",
+    "keepdims-no-bool": H + "    return sum(mean(W, axis=1, keepdims=1) + y)\n",
     # clip's arguments, read by the frontend's own call_names.clip_arguments
     "clip-a-bound-twice": H + "    return sum(clip(x, 0.0, a_min=1.0) + y)\n",
     "clip-an-unknown-keyword": H + "    return sum(clip(x, 1.0, foo=2.0) + y)\n",
@@ -315,8 +319,6 @@ LEFT_TO_THE_FRONTEND = {
     "inv-with-two-arguments": H + "    return sum(inv(W, W))\n",
     "axis-by-position-out-of-range": H + "    return sum(np.max(W, 2))\n",
     "axis-of-a-norm-out-of-range": H + "    return sum(norm(W, axis=5))\n",
-    "axis-out-of-range-keepdims-no-bool": H
-    + "    return sum(sum(W, axis=5, keepdims=1))\n",
     "axis-out-of-range-of-an-empty-max": H + "    return sum(max(W[:0], axis=3))\n",
     # the index's error, not the later name (refusals.index_literals stops the check)
     "a-float-index-a-statement-before-an-unknown-name": H + "    k = x[1.5]\n"

@@ -1,6 +1,7 @@
 """Shape rules over dimensions that are ints, names or SymPy expressions, without
 importing SymPy: NumPy's broadcasting, ``@``, the square matrices ``np.linalg`` takes,
-the arrays ``stack`` and ``concatenate`` join, and the axes of a reduction. The shape algebra (``shapes.broadcast``, the records' shape
+the arrays ``stack`` and ``concatenate`` join, ``outer``'s vectors, and the axes of a
+reduction. The shape algebra (``shapes.broadcast``, the records' shape
 rules in ``ops/``, the frontend's ``axis`` arguments) and ``frontend/operand_shapes.py``
 (operands that do not fit, found on the syntax tree before SymPy is imported) both apply
 them."""
@@ -74,6 +75,14 @@ def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) ->
 NO_AXIS = "axis=() names no axis: give one or more axes, or leave the call out"
 
 
+def outer_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
+    """The shape of ``outer(a, b)`` of two vectors, ``(len(a), len(b))``; raises
+    ShapeError, the shapes written by ``shown``, for any other operands."""
+    if len(sa) != 1 or len(sb) != 1:
+        raise ShapeError(f"outer: expects two vectors, not {shown(sa)} and {shown(sb)}")
+    return (sa[0], sb[0])
+
+
 def stacked_with(shapes: list, axis: int, shown: Callable[[tuple], str]) -> tuple:
     """The shape ``stack`` makes of arrays of ``shapes`` along a new ``axis`` (in range):
     their one shape with their number inserted; raises ShapeError, the shapes written by
@@ -95,6 +104,22 @@ def joined_with(shapes: list, axis: int, shown: Callable[[tuple], str]) -> list:
             text = " and ".join(shown(s) for s in shapes)
             raise ShapeError(f"concatenate: shapes {text} differ")
     return [s[axis] for s in shapes]
+
+
+#: the error for a ``keepdims`` that is no bool literal
+KEEPDIMS = "keepdims must be True or False"
+#: the error for a ``ddof`` of ``var`` or ``std`` that is no int literal ``>= 0``
+DDOF = "ddof must be a non-negative integer"
+
+
+def moment_count(name: str, n: int, ddof: int) -> None:
+    """Raise ShapeError where ``var`` or ``std`` (``name``) of ``n`` elements (an int)
+    with ``ddof`` would divide by ``n - ddof``, which is not positive."""
+    if ddof >= n:
+        raise ShapeError(
+            f"{name}() with ddof={ddof} of {n} element{'s' * (n != 1)} "
+            f"divides by {n - ddof}"
+        )
 
 
 def norm_axis(axis, ndim: int):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import NO_AXIS, norm_axis
+from ..core.shape_rules import DDOF, KEEPDIMS, NO_AXIS, norm_axis
 from ..errors import ShapeError
 from .dimensions import index_int
 from .scope import Scope
@@ -63,7 +63,7 @@ def read_bool(node, scope: Scope) -> bool:
         return False
     if isinstance(node, ast.Constant) and isinstance(node.value, bool):
         return node.value
-    raise scope.src.error(node, "keepdims must be True or False")
+    raise scope.src.error(node, KEEPDIMS)
 
 
 def read_ddof(node, scope: Scope) -> int:
@@ -71,5 +71,5 @@ def read_ddof(node, scope: Scope) -> int:
     if node is None:
         return 0
     if not is_int_literal(node) or index_int(node, scope, False) < 0:
-        raise scope.src.error(node, "ddof must be a non-negative integer")
+        raise scope.src.error(node, DDOF)
     return index_int(node, scope, False)

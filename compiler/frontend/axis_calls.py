@@ -7,7 +7,9 @@ from __future__ import annotations
 import ast
 
 from ..core.prim import PRIMS
+from ..core.shape_rules import moment_count
 from ..core.shapes import size
+from ..errors import ShapeError
 from .arguments import kwarg, read_axis, read_bool, read_ddof
 from .refusals import pairwise_error
 from .scope import emit, value
@@ -186,12 +188,11 @@ def call_moment(node, scope, name):
     keep = read_bool(kwarg(node, "keepdims", len(node.args), None), scope)
     ddof = read_ddof(kwarg(node, "ddof", len(node.args), None), scope)
     n = size(shape if axis is None else tuple(shape[k] for k in axis))
-    if isinstance(n, int) and ddof >= n:
-        raise scope.src.error(
-            node,
-            f"{name}() with ddof={ddof} of {n} element{'s' * (n != 1)} "
-            f"divides by {n - ddof}",
-        )
+    try:
+        if isinstance(n, int):
+            moment_count(name, n, ddof)
+    except ShapeError as exc:
+        raise scope.src.error(node, str(exc)) from None
     if axis is not None and len(axis) == len(shape) and not keep:
         axis = None
     return emit(scope, node, name, x, axis=axis, keepdims=keep, ddof=ddof)

@@ -36,25 +36,29 @@ frontend may stop first for another reason. It reads:
   call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
   and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
 
-It also reads ``stack`` and ``concatenate`` of a list of arrays (along an int literal
-``axis``; a concatenation only where its length is a sum of ints), and a call of a
+It also reads ``max_pool2d`` and ``avg_pool2d`` (``pool_shapes.py``), ``var`` and
+``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors, ``stack`` and
+``concatenate`` of a list of arrays along an int literal ``axis`` (a concatenation only
+where its length is a sum of ints; ``moment_shapes.py``), and a call of a
 function the file defines above whose body it read whole: a ``@fuse`` one as above, any
 other by its annotations (``function_shapes.bound_return``: each argument against its
 parameter, the declared return with the dimension names bound; its number of arguments
 as the frontend words it); after the arguments of any other such call it stops. It
 stops at any other index (a stepped slice SymPy writes otherwise, a slice of a cut
-axis, an index array, a Scalar's), any other call, an ``Index`` parameter read, and a dimension written as an
-expression.
+axis, an index array, a Scalar's), any other call, an ``Index`` parameter read, and a
+dimension written as an expression.
 """
 
 from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import joined_with, norm_axis, stacked_with
+from ..core.shape_rules import norm_axis
 from ..errors import FormulaError, ShapeError
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .function_shapes import arity_error, bound_return
+from .moment_shapes import moment_at, moment_input, sequence_at, sequence_items
+from .pool_shapes import pool_arguments, pooled
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
     Mismatch,
@@ -68,12 +72,12 @@ from .shape_reading import (
     literal_axes,
     literal_int,
     norm_keywords,
+    outer_at,
     permutation,
     product_at,
     reduced,
     square_at,
     squeezed,
-    written,
 )
 from .value_names import CONSTANT_NAMES
 
@@ -106,7 +110,7 @@ PRODUCTS = frozenset({"matmul", "dot"})
 #: the number of arguments of each call read besides the reductions
 ARITY = {
     **dict.fromkeys(ELEMENTWISE | SAME_SHAPE | {"transpose"}, 1),
-    **dict.fromkeys(BINARY | PRODUCTS, 2),
+    **dict.fromkeys(BINARY | PRODUCTS | {"outer"}, 2),
     "where": 3,
 }
 #: the key under which a function's scope holds the functions defined above it (not an
@@ -254,7 +258,13 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if name == "clip":
         return clip_shape(node, name, scope)
     if name in SEQUENCES:
-        return sequence_shape(node, name, scope)
+        items = sequence_items(node)
+        return sequence_at(node, name, operands(items, scope))
+    if name in ("var", "std") and len(args) == 1:
+        return moment_at(node, name, shape_of(moment_input(node), scope))
+    if name in ("max_pool2d", "avg_pool2d"):
+        x, size, stride = pool_arguments(node)
+        return pooled(node, shape_of(x, scope), size, stride)
     if name in ("softmax", "log_softmax") and node.keywords:
         return softmax_shape(node, name, scope)
     if node.keywords:
@@ -277,6 +287,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return broadcast_at(node, shapes)
     if name == "transpose":
         return shapes[0][::-1]
+    if name == "outer":
+        return outer_at(node, *shapes)
     if name in PRODUCTS:
         if name == "dot" and max(len(s) for s in shapes) > 2:
             raise Stop  # np.dot of stacks is not matmul
@@ -296,40 +308,6 @@ def clip_shape(node: ast.Call, name: str, scope: dict) -> tuple:
         raise Refused(exc) from None
     bounds = [b for b in (lo, hi) if b is not None]
     return broadcast_at(node, operands([x, *bounds], scope))
-
-
-def sequence_shape(node: ast.Call, name: str, scope: dict) -> tuple:
-    """The shape of ``stack([a, b], axis=k)`` and ``concatenate([a, b], axis=k)`` (the
-    axis by keyword or second, 0 if not given), read as ``shape_calls.call_sequence``
-    reads them: the arrays left to right, then the axis (an int literal in range, else
-    Mismatch at it), then the shapes (``stacked_with``, ``joined_with``: Mismatch at the
-    call). Stop at any other form, and after a concatenation whose length is not a sum
-    of ints (SymPy writes it)."""
-    given = {k.arg: k.value for k in node.keywords}
-    args = node.args
-    if set(given) - {"axis"} or not 1 <= len(args) <= 2:
-        raise Stop  # the frontend's errors
-    if not isinstance(args[0], (ast.List, ast.Tuple)) or not args[0].elts:
-        raise Stop
-    shapes = operands(args[0].elts, scope)
-    nd = len(shapes[0]) + (name == "stack")
-    axis = given.get("axis", args[1] if len(args) == 2 else None)
-    k = 0 if axis is None else literal_int(axis)
-    if abs(k) >= 2**31 or (name == "concatenate" and nd == 0):
-        raise Stop
-    try:
-        (k,) = norm_axis(k, nd)
-    except ShapeError as exc:
-        raise Mismatch(axis, str(exc)) from None
-    try:
-        if name == "stack":
-            return stacked_with(shapes, k, written)
-        sizes = joined_with(shapes, k, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
-    if not all(isinstance(d, int) for d in sizes):
-        raise Stop
-    return shapes[0][:k] + (sum(sizes),) + shapes[0][k + 1 :]
 
 
 def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:

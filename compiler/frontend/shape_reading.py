@@ -11,10 +11,12 @@ import ast
 import re
 
 from ..core.shape_rules import (
+    KEEPDIMS,
     NO_AXIS,
     broadcast_with,
     matmul_with,
     norm_axis,
+    outer_with,
     reduce_shape,
     square_stack_with,
 )
@@ -145,6 +147,14 @@ def product_at(node, left: tuple, right: tuple) -> tuple:
     """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
     try:
         return matmul_with(left, right, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
+def outer_at(node, left: tuple, right: tuple) -> tuple:
+    """The shape of ``outer`` of two vectors, or Mismatch at ``node``."""
+    try:
+        return outer_with(left, right, written)
     except ShapeError as exc:
         raise Mismatch(node, str(exc)) from None
 
@@ -292,11 +302,16 @@ def reduced(shape: tuple, keywords: list, report: bool = False) -> tuple:
     (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value; at the axes
     the frontend refuses (out of range, repeated, none) Mismatch at the ``axis`` value,
     worded as ``arguments.read_axis`` words it, with ``report`` (else Stop)."""
+    return reduce_shape(shape, *reduced_axes(shape, keywords, report))
+
+
+def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
+    """``(axes, keepdims)`` of a reduction of a value of ``shape`` with ``keywords``
+    (``axes`` None for all), read as ``reduced`` reads them: the axes first, then
+    ``keepdims`` (with ``report``, Mismatch at one that is no bool literal, as
+    ``arguments.read_bool`` words it)."""
     given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
-        raise Stop
-    keep = given.get("keepdims", ast.Constant(False))
-    if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
         raise Stop
     axis = given.get("axis", ast.Constant(None))
     axes = None
@@ -311,7 +326,10 @@ def reduced(shape: tuple, keywords: list, report: bool = False) -> tuple:
             )
         except ShapeError as exc:
             raise Mismatch(axis, str(exc)) if report else Stop from None
-    return reduce_shape(shape, axes, keep.value)
+    keep = given.get("keepdims", ast.Constant(False))
+    if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
+        raise Mismatch(keep, KEEPDIMS) if report else Stop
+    return axes, keep.value
 
 
 def norm_keywords(node: ast.Call) -> list:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
-from ..core.shape_rules import matmul_with
+from ..core.shape_rules import matmul_with, outer_with
 from ..core.shapes import format_shape
 from ..errors import ShapeError
 from . import numba_spelling as nb
@@ -24,12 +24,8 @@ def matmul_shape(b, args, attrs):
 
 
 def outer_shape(b, args, attrs):
-    sa, sb = b.shape(args[0]), b.shape(args[1])
-    if len(sa) != 1 or len(sb) != 1:
-        raise ShapeError(
-            f"outer: expects two vectors, not {P.shape(sa, {})} and {P.shape(sb, {})}"
-        )
-    return (sa[0], sb[0]), "float"
+    """Two vectors' outer product (``core/shape_rules.outer_with``)."""
+    return outer_with(b.shape(args[0]), b.shape(args[1]), format_shape), "float"
 
 
 def vdot_shape(b, args, attrs):

@@ -1,0 +1,96 @@
+"""``var``/``std`` and ``stack``/``concatenate`` read on the syntax tree
+(``operand_shapes.call_shape``): their arguments' forms as ``axis_calls.call_moment``
+and ``shape_calls.call_sequence`` take them (``moment_input``, ``sequence_items``: Stop
+at any other form, the frontend's errors), and the shape of their value from their
+inputs' shapes by the records' rules (``core/shape_rules.py``), each error worded and
+placed as the frontend does.
+
+Like the rest of the check it needs nothing but ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+from ..core.shape_rules import (
+    DDOF,
+    joined_with,
+    moment_count,
+    norm_axis,
+    reduce_shape,
+    stacked_with,
+)
+from ..errors import ShapeError
+from .shape_reading import Mismatch, Stop, literal_int, reduced_axes, written
+from .source import is_int_literal
+
+
+def moment_input(node: ast.Call):
+    """The input of ``var(x, axis=k, keepdims=b, ddof=d)`` (``std``) with those keywords
+    only; Stop at any other."""
+    if {k.arg for k in node.keywords} - {"axis", "keepdims", "ddof"}:
+        raise Stop
+    return node.args[0]
+
+
+def moment_at(node: ast.Call, name: str, shape: tuple) -> tuple:
+    """The shape of the ``var`` or ``std`` call ``node`` of an input of ``shape``, a
+    reduction's (``reduced_axes``: the axes, then ``keepdims``), then ``ddof`` (an int
+    literal ``>= 0``, else Mismatch at it), which must be below a number of elements
+    reduced that is an int (else Mismatch at the call, ``moment_count``'s words)."""
+    given = {k.arg: k.value for k in node.keywords}
+    keywords = [k for k in node.keywords if k.arg != "ddof"]
+    axes, keep = reduced_axes(shape, keywords, report=True)
+    ddof = 0
+    if "ddof" in given:
+        ddof = literal_int(given["ddof"]) if is_int_literal(given["ddof"]) else -1
+        if abs(ddof) >= 2**31:
+            raise Stop  # "index too large": the frontend's
+        if ddof < 0:
+            raise Mismatch(given["ddof"], DDOF)
+    counted = shape if axes is None else [shape[k] for k in axes]
+    if all(isinstance(d, int) for d in counted):
+        try:
+            moment_count(name, math.prod(counted), ddof)
+        except ShapeError as exc:
+            raise Mismatch(node, str(exc)) from None
+    return reduce_shape(shape, axes, keep)
+
+
+def sequence_items(node: ast.Call) -> list:
+    """The arrays of ``stack([a, b], axis=k)`` (``concatenate``): a list or tuple of one
+    or more, the axis by keyword or second; Stop at any other form."""
+    args = node.args
+    if {k.arg for k in node.keywords} - {"axis"} or not 1 <= len(args) <= 2:
+        raise Stop  # the frontend's errors
+    if not isinstance(args[0], (ast.List, ast.Tuple)) or not args[0].elts:
+        raise Stop
+    return args[0].elts
+
+
+def sequence_at(node: ast.Call, name: str, shapes: list) -> tuple:
+    """The shape of the ``stack`` or ``concatenate`` call ``node`` of arrays of
+    ``shapes``: the axis (an int literal in range, 0 if not given; else Mismatch at it),
+    then the shapes (``stacked_with``, ``joined_with``: Mismatch at the call); Stop at
+    a concatenation of scalars and after one whose length is not a sum of ints (SymPy
+    writes it)."""
+    given = {k.arg: k.value for k in node.keywords}
+    nd = len(shapes[0]) + (name == "stack")
+    axis = given.get("axis", node.args[1] if len(node.args) == 2 else None)
+    k = 0 if axis is None else literal_int(axis)
+    if abs(k) >= 2**31 or (name == "concatenate" and nd == 0):
+        raise Stop
+    try:
+        (k,) = norm_axis(k, nd)
+    except ShapeError as exc:
+        raise Mismatch(axis, str(exc)) from None
+    try:
+        if name == "stack":
+            return stacked_with(shapes, k, written)
+        sizes = joined_with(shapes, k, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+    if not all(isinstance(d, int) for d in sizes):
+        raise Stop
+    return shapes[0][:k] + (sum(sizes),) + shapes[0][k + 1 :]

@@ -1,0 +1,114 @@
+"""Calls read on the syntax tree before SymPy is imported by their records' shape rules:
+``max_pool2d`` and ``avg_pool2d`` (``frontend/pool_shapes.py``: the number of windows
+along an axis written as the record's rule gives it and the frontend's messages write
+it), ``var`` and ``std`` (a reduction's axes, then ``ddof``) and ``outer``
+(``frontend/operand_shapes.py``). Every file of a grid of inputs and argument forms is
+reported exactly as the frontend reports it (message, line, column), and none the
+frontend compiles.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from gradc.core.shapes import dim_symbol, format_shape
+from gradc.frontend.pool_shapes import windows
+from gradc.frontend.shape_reading import Mismatch
+from gradc.ops.conv import out_size
+from tests.test_shape_precheck import H, precheck_report
+from tests.test_startup import assert_answered_early
+from tests.test_value_name_precheck import frontend_report
+
+
+@pytest.mark.parametrize("size", range(1, 9))
+@pytest.mark.parametrize("stride", range(1, 9))
+def test_windows_are_written_as_the_record_gives_them(size, stride):
+    want = format_shape((out_size(dim_symbol("H"), size, stride, 0),))
+    assert f"({windows('H', size, stride, None)},)" == want
+    for h in range(size, size + 10):
+        assert windows(h, size, stride, None) == out_size(h, size, stride, 0)
+    with pytest.raises(Mismatch, match=f"window of size {size} is larger"):
+        windows(size - 1, size, stride, None)
+
+
+#: inputs: named, some literal sizes, too small for the larger windows, of rank 2
+INPUTS = (
+    "Tensor[N, C, H, W]",
+    "Tensor[N, C, 7, W]",
+    "Tensor[N, C, 3, 2]",
+    "Matrix[H, W]",
+    "Tensor[1, C, H, 5]",
+)
+
+
+def calls(op: str, size: int, stride: int):
+    """The ways to write a pooling call: stride left out, by keyword, by position, and
+    the size by keyword."""
+    yield f"{op}(x, {size})"
+    yield f"{op}(x, {size}, stride={stride})"
+    yield f"{op}(x, {size}, {stride})"
+    yield f"{op}(x, size={size}, stride={stride})"
+
+
+def grid():
+    for shape, op, size, stride in itertools.product(
+        INPUTS, ("max_pool2d", "avg_pool2d"), range(1, 7), range(1, 5)
+    ):
+        for call in calls(op, size, stride):
+            yield f"def f(x: {shape}, y: Vector[m]) -> Scalar:\n    return sum({call} + y)\n"
+
+
+def refused_as_the_frontend(files) -> int:
+    """The number of ``files`` the frontend refuses, each of which the check reports as
+    the frontend does; the check reports none of the others."""
+    refused = 0
+    for text in files:
+        want = frontend_report(text)
+        assert precheck_report(text) == want, text
+        refused += want is not None
+    return refused
+
+
+def test_a_grid_of_pooling_calls_as_the_frontend():
+    """Every file of the grid that the frontend refuses, the check reports the same; it
+    reports none that the frontend compiles (where the last size comes out as 1, which
+    broadcasts with y's ``m``)."""
+    assert refused_as_the_frontend(grid()) > 800  # of 960
+
+
+def test_the_command_line_reports_it_without_the_compiler(tmp_path):
+    text = "def f(x: Tensor[N, C, H, W], y: Vector[m]) -> Scalar:\n"
+    text += "    return sum(max_pool2d(x, 2) + y)\n"
+    want = frontend_report(text)
+    assert "(N, C, H // 2, W // 2) and (m,) do not broadcast" in want
+    assert_answered_early(text, want, tmp_path)
+
+
+#: values of ``H``'s parameters: whole, a vector, a Scalar, literal sizes 1 and 0
+MOMENT_INPUTS = ("W", "x", "s", "W[:, :1]", "W[:1, :1]", "W[:2]", "x[:1]", "x[:0]")
+#: the keywords: axes in and out of range, keepdims, ddof of every kind
+MOMENT_KEYWORDS = (
+    "", ", axis=0", ", axis=1", ", axis=-1", ", axis=(0, 1)", ", axis=2", ", axis=()",
+    ", keepdims=True", ", axis=0, keepdims=True", ", keepdims=1", ", ddof=1",
+    ", axis=1, ddof=1", ", ddof=2", ", ddof=-1", ", ddof=1.0", ", ddof=True",
+    ", axis=0, ddof=1, keepdims=True", ", axis=5, ddof=-1",
+)  # fmt: skip
+
+
+def moment_and_outer_files():
+    for name, x, keywords in itertools.product(
+        ("var", "std", "np.var", "np.std"), MOMENT_INPUTS, MOMENT_KEYWORDS
+    ):
+        yield H + f"    return sum({name}({x}{keywords}) + y)\n"
+    for a, b in itertools.product(("x", "y", "W", "s", "x[:3]"), repeat=2):
+        yield H + f"    return sum(np.outer({a}, {b}) + y)\n"
+        yield H + f"    return sum(outer({a}, {b}) @ y)\n"
+
+
+def test_var_std_and_outer_as_the_frontend():
+    """Every file the frontend refuses (an axis out of range, ``ddof`` below 0 or not
+    below the number of elements, operands that do not fit, ``outer`` of a matrix), the
+    check reports the same; none that the frontend compiles."""
+    assert refused_as_the_frontend(moment_and_outer_files()) > 400  # of 626
