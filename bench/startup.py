@@ -2,13 +2,14 @@
 interpreter) of ``--help``, a syntax error, an unknown function, an unknown name and
 shape mismatches found on the syntax tree before SymPy is imported (``x + y``, ``W @ y``,
 ``W[:, 0] + y``, inside a helper's argument, after a bounded slice, inside a loop body,
-after a stepped slice), one the compiler finds (after ``x[:-3:2]``), a method call, a
-``while`` loop, an item assignment into a parameter, ``...`` in an index and ``inv`` of
-a Scalar (refused before SymPy is imported), a value a loop carries that changes shape
-and an axis out of range, a mismatch with the value of the file's own function, an
-argument or a return of another shape than annotated, ``stack`` of two sizes and a
-mismatch after ``max_pool2d``, and compiling a small formula; and the modules the
-first two load (``python -X importtime``).
+after a stepped slice, after ``x[:-3:2]``), one the compiler finds (after
+``x[1:][::2]``), a method call, a ``while`` loop, an item assignment into a parameter,
+``...`` in an index and ``inv`` of a Scalar (refused before SymPy is imported), a value
+a loop carries that changes shape and an axis out of range, a mismatch with the value of
+the file's own function, an argument or a return of another shape than annotated,
+``stack`` of two sizes, a mismatch after ``max_pool2d`` and one with a size written as
+an expression in an annotation (``4 * H``), and compiling a small formula; and the
+modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
 
@@ -75,9 +76,14 @@ AXIS = "def f(W: Matrix[n, d]) -> Scalar:\n    return sum(sum(W, axis=2))\n"
 #: a mismatch after a stepped slice (``(n + 1) // 2`` and ``m``; read early since
 #: 2026-12-03, the session after the rows above)
 STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] + y)\n"
-#: a shape error the syntax-tree check does not read (a stepped slice that stops 3 from
-#: the end, whose length SymPy writes as ``n // 2 - 1``): the compiler's
+#: a mismatch after a stepped slice that stops 3 from the end, whose length SymPy writes
+#: as ``n // 2 - 1`` (the compiler's before 2026-12-03's third session, early since)
 STOPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[:-3:2] + y)\n"
+#: a shape error the syntax-tree check does not read (a stepped slice of an axis already
+#: cut): the compiler's
+CUT_STEPPED = (
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:][::2] + y)\n"
+)
 #: what the annotations declare: a mismatch with the value of the file's own function
 #: (``(n,)`` from its return annotation), an argument of another shape than its
 #: parameter's, a return of another shape, and ``stack`` of two sizes (read early since
@@ -93,6 +99,12 @@ ARGUMENT = (
 RETURNED = "def f(x: Vector[n]) -> Scalar:\n    return x * 2.0\n"
 STACKED = (
     "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(stack([x, y]))\n"
+)
+#: a size written as an expression in an annotation (``Matrix[D, 4 * H]``, an LSTM's
+#: gates; read early since 2026-12-03, as above)
+EXPRESSION = (
+    "def f(X: Matrix[N, D], W: Matrix[D, 4 * H], h: Vector[H]) -> Scalar:\n"
+    "    return sum(X @ W + h)\n"
 )
 #: a mismatch after ``max_pool2d`` (``H // 2``; read early since 2026-12-03, as above)
 POOLED = (
@@ -112,6 +124,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "sliced.grad").write_text(SLICED)
     (tmp / "stepped.grad").write_text(STEPPED)
     (tmp / "stopped.grad").write_text(STOPPED)
+    (tmp / "cut.grad").write_text(CUT_STEPPED)
     (tmp / "loop.grad").write_text(LOOP)
     (tmp / "method.grad").write_text(METHOD)
     (tmp / "while.grad").write_text(WHILE)
@@ -125,6 +138,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "returned.grad").write_text(RETURNED)
     (tmp / "stacked.grad").write_text(STACKED)
     (tmp / "pooled.grad").write_text(POOLED)
+    (tmp / "expression.grad").write_text(EXPRESSION)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -146,11 +160,13 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "axis out of range": ["compile", str(tmp / "axis.grad")],
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "stop-bound mismatch": ["compile", str(tmp / "stopped.grad")],
+        "cut-then-stepped": ["compile", str(tmp / "cut.grad")],
         "helper's value": ["compile", str(tmp / "value.grad")],
         "helper argument": ["compile", str(tmp / "argument.grad")],
         "return shape": ["compile", str(tmp / "returned.grad")],
         "stack mismatch": ["compile", str(tmp / "stacked.grad")],
         "pooled mismatch": ["compile", str(tmp / "pooled.grad")],
+        "4 * H mismatch": ["compile", str(tmp / "expression.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

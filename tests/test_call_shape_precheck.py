@@ -112,3 +112,50 @@ def test_var_std_and_outer_as_the_frontend():
     below the number of elements, operands that do not fit, ``outer`` of a matrix), the
     check reports the same; none that the frontend compiles."""
     assert refused_as_the_frontend(moment_and_outer_files()) > 400  # of 626
+
+
+#: ``solve``'s operands: square matrices and a stack of them, right-hand sides of every
+#: rank, and values that are neither
+SOLVE_HEADER = (
+    "def f(A: Matrix[n, n], B: Matrix[n, k], T: Tensor[s, n, n], v: Vector[n],"
+    " u: Vector[m], R: Matrix[m, n], S: Tensor[s, n, k], q: Scalar) -> Scalar:\n"
+)
+SOLVE_OPERANDS = ("A", "B", "T", "v", "u", "R", "S", "q", "R.T", "A[0]")
+
+
+def solve_files():
+    for a, b, call, tail in itertools.product(
+        SOLVE_OPERANDS, SOLVE_OPERANDS, ("solve", "np.linalg.solve"), ("", " + u")
+    ):
+        yield SOLVE_HEADER + f"    return sum({call}({a}, {b}){tail})\n"
+
+
+def test_solve_as_the_frontend():
+    """``solve(a, b)`` by the record's rule (``core/shape_rules.solved_with``): a
+    matrix that is not square, a right-hand side that does not fit, and what follows."""
+    assert refused_as_the_frontend(solve_files()) > 300  # of 400
+
+
+#: NumPy's operator functions and their arguments (``operator_calls.py``)
+OPERATORS = (
+    "add", "subtract", "multiply", "divide", "true_divide", "power", "float_power",
+    "matmul", "negative",
+)  # fmt: skip
+OPERANDS = ("x", "y", "W", "s", "x, y", "W, y", "x, W", "W, x", "y, s", "x, x", "W, W")
+
+
+def operator_files():
+    for op, args, prefix in itertools.product(OPERATORS, OPERANDS, ("np", "numpy")):
+        yield H + f"    return sum({prefix}.{op}({args}) + y)\n"
+
+
+def test_numpy_operator_functions_as_the_operators():
+    """``np.multiply(a, b)`` read as ``a * b``, as the frontend lowers it; a call with
+    another number of arguments is the frontend's error (the check reads none)."""
+    reported = 0
+    for text in operator_files():
+        got = precheck_report(text)
+        if got is not None:
+            assert got == frontend_report(text), text
+            reported += 1
+    assert reported > 80, reported  # of 198

@@ -13,7 +13,7 @@ from gradcheck import assert_fd_close, central_diff_grad
 
 import gradc
 from gradc.frontend.call_names import NUMPY_OPERATORS
-from gradc.frontend.calls import OPERATOR_SYNTAX
+from gradc.frontend.operator_calls import OPERATOR_SYNTAX
 from tests.test_name_precheck import frontend_report, precheck_report
 
 HEAD = "def f(x: Vector[n], y: Vector[n], M: Matrix[m, n]) -> Scalar:\n"

@@ -75,6 +75,30 @@ def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) ->
 NO_AXIS = "axis=() names no axis: give one or more axes, or leave the call out"
 
 
+def solved_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
+    """NumPy 2's ``solve(a, b)``: ``a`` a square matrix or a stack of them ``(..., n,
+    n)`` (``square_stack_with``); ``b`` of ``(n,)`` gives ``(..., n)``, ``b`` of ``(...,
+    n, k)`` gives ``(..., n, k)``, the stacks broadcast; raises ShapeError, the shapes
+    written by ``shown``, for any other."""
+    square_stack_with("solve", sa, shown)
+    if len(sb) == 1 and sb[0] == sa[-1]:
+        return sa[:-1]
+    if len(sb) >= 2 and sb[-2] == sa[-1]:
+        return broadcast_with((sa[:-2], sb[:-2]), shown) + sb[-2:]
+    raise ShapeError(
+        f"solve: the right-hand side {shown(sb)} does not fit the matrices "
+        f"{shown(sa)}: it is (n,) or (..., n, k) with n = {size_written(sa[-1], shown)}"
+    )
+
+
+def too_many_indices(consumed: int, shape: tuple, shown: Callable[[tuple], str]):
+    """The error for an index of ``consumed`` items (ints, slices, arrays) of an array of
+    ``shape`` (written by ``shown``) that has fewer axes."""
+    return ShapeError(
+        f"too many indices ({consumed}) for an array of shape {shown(shape)}"
+    )
+
+
 def outer_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
     """The shape of ``outer(a, b)`` of two vectors, ``(len(a), len(b))``; raises
     ShapeError, the shapes written by ``shown``, for any other operands."""

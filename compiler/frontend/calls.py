@@ -15,9 +15,10 @@ from .axis_calls import (
     call_scan,
     call_softmax,
 )
-from .call_names import NUMPY_OPERATORS, call_error, clip_arguments, unknown_error
+from .call_names import call_error, clip_arguments, unknown_error
 from .conditions import condition
 from .conv_calls import call_conv, call_pool
+from .operator_calls import operator_arity, operator_name, operator_tree
 from .scope import Scope, emit, value, value_names
 from .shape_calls import (
     call_diagonal,
@@ -55,33 +56,15 @@ def unknown_function(node: ast.Call, name: str, scope: Scope) -> FormulaError:
     return unknown_error(node, name, scope.src, callable_names(scope), scope.src.defs)
 
 
-#: the syntax of the operators ``call_names.NUMPY_OPERATORS`` names (unary: ``negative``)
-OPERATOR_SYNTAX = {
-    "+": ast.Add, "-": ast.Sub, "*": ast.Mult, "/": ast.Div, "**": ast.Pow,
-    "@": ast.MatMult,
-}  # fmt: skip
-
-
 def numpy_operator(node: ast.Call, scope: Scope):
     """``np.multiply(a, b)`` as the syntax tree of ``a * b`` at the call's place
-    (``np.negative(a)``: ``-a``), so it is lowered as the operator is; None for a call
-    of anything else."""
-    f = node.func
-    if not (
-        isinstance(f, ast.Attribute)
-        and isinstance(f.value, ast.Name)
-        and f.value.id in ("np", "numpy")
-        and f.attr in NUMPY_OPERATORS
-    ):
+    (``np.negative(a)``: ``-a``; ``operator_calls.py``), so it is lowered as the
+    operator is; None for a call of anything else."""
+    name = operator_name(node)
+    if name is None:
         return None
-    unary = f.attr == "negative"
-    arity(node, scope, f"{f.value.id}.{f.attr}", 1 if unary else 2)
-    if unary:
-        tree = ast.UnaryOp(ast.USub(), node.args[0])
-    else:
-        op = OPERATOR_SYNTAX[NUMPY_OPERATORS[f.attr]]()
-        tree = ast.BinOp(node.args[0], op, node.args[1])
-    return ast.copy_location(tree, node)
+    arity(node, scope, name, operator_arity(name))
+    return operator_tree(node)
 
 
 def call_unary(node, scope, name):

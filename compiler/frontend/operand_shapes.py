@@ -13,7 +13,8 @@ The check is conservative: it follows shapes only through what it reads exactly 
 frontend does, and raises ``Stop`` (the check reports nothing) at anything else, where the
 frontend may stop first for another reason. It reads:
 
-- values: a float parameter whose dimensions are names or integer literals, a number, a
+- values: a float parameter whose dimensions are names, integer literals or expressions
+  of one name (``n - 1``, ``4 * H``: ``size_forms.annotated_size``), a number, a
   dimension or a constant used as a number, and a name assigned from such a value;
 - ``+ - * / **`` between them and unary ``-`` and ``+`` (NumPy's broadcasting), and
   ``@`` (NumPy's matmul), each reported at the operation, as the frontend reports it;
@@ -30,8 +31,9 @@ frontend may stop first for another reason. It reads:
   worded as the record does), ``zeros``, ``ones`` and ``np.full`` of a shape of
   dimension names and int literals, ``np.full_like`` (filled with a scalar), ``x[...]``
   of whole slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``;
-  ``x[:0]``: 0; ``x[::2]``: ``(n + 1) // 2``, ``shape_reading.stepped``), int literals, a loop variable plus or minus an int literal on an axis
-  of named size (``h[t - 1]``), ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``,
+  ``x[:0]``: 0; ``x[::2]``: ``(n + 1) // 2``, ``shape_reading.stepped``), int
+  literals, a loop variable plus or minus an int literal on an axis of named size
+  (``h[t - 1]``), ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``,
   ``x[::-1]``), NumPy's other names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a
   call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
   and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
@@ -44,9 +46,8 @@ function the file defines above whose body it read whole: a ``@fuse`` one as abo
 other by its annotations (``function_shapes.bound_return``: each argument against its
 parameter, the declared return with the dimension names bound; its number of arguments
 as the frontend words it); after the arguments of any other such call it stops. It
-stops at any other index (a stepped slice SymPy writes otherwise, a slice of a cut
-axis, an index array, a Scalar's), any other call, an ``Index`` parameter read, and a
-dimension written as an expression.
+stops at any other index (a slice of a cut axis, an index array, a Scalar's), any other
+call, an ``Index`` parameter read, and any other dimension expression.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ from ..core.shape_rules import norm_axis
 from ..errors import FormulaError, ShapeError
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .function_shapes import arity_error, bound_return
+from .gather_shapes import array_items, gathered_at
 from .moment_shapes import moment_at, moment_input, sequence_at, sequence_items
+from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import pool_arguments, pooled
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .shape_reading import (
@@ -76,6 +79,7 @@ from .shape_reading import (
     permutation,
     product_at,
     reduced,
+    solve_at,
     square_at,
     squeezed,
 )
@@ -110,7 +114,7 @@ PRODUCTS = frozenset({"matmul", "dot"})
 #: the number of arguments of each call read besides the reductions
 ARITY = {
     **dict.fromkeys(ELEMENTWISE | SAME_SHAPE | {"transpose"}, 1),
-    **dict.fromkeys(BINARY | PRODUCTS | {"outer"}, 2),
+    **dict.fromkeys(BINARY | PRODUCTS | {"outer", "solve"}, 2),
     "where": 3,
 }
 #: the key under which a function's scope holds the functions defined above it (not an
@@ -174,7 +178,11 @@ def shape_of(node, scope: dict) -> tuple:
             return ()
     if isinstance(node, ast.Subscript):
         loops = scope.get(LOOPS, frozenset())
-        return indexed(shape_of(node.value, scope), node.slice, loops, scope[SRC])
+        shape = shape_of(node.value, scope)
+        arrays = array_items(node.slice, scope, scope.get(DIMS, ()))
+        if arrays is not None and shape:
+            return gathered_at(node, shape, arrays)
+        return indexed(shape, node.slice, loops, scope[SRC])
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):
@@ -232,6 +240,11 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         raise Stop
     if isinstance(node.func, ast.Name) and name in scope.get(ABOVE, {}):
         return helper_call(node, scope)
+    operator = operator_name(node)  # np.multiply(a, b): a * b
+    if operator is not None:
+        if node.keywords or len(args) != operator_arity(operator):
+            raise Stop  # the frontend's error
+        return shape_of(operator_tree(node), scope)
     if called_name(node) in PAIRWISE and len(args) == 2:
         if {k.arg for k in node.keywords} <= {"axis", "keepdims"}:
             error = pairwise_error(node, called_name(node), scope[SRC])
@@ -289,6 +302,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return shapes[0][::-1]
     if name == "outer":
         return outer_at(node, *shapes)
+    if name == "solve":
+        return solve_at(node, *shapes)
     if name in PRODUCTS:
         if name == "dot" and max(len(s) for s in shapes) > 2:
             raise Stop  # np.dot of stacks is not matmul

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 
 from .shape_reading import Mismatch, Stop, literal_int, written
+from .size_forms import floor_written, plus
 
 #: the arguments of a pooling call, in order (``conv_calls.call_pool``)
 POOL_ARGUMENTS = ("x", "size", "stride")
@@ -55,9 +56,9 @@ def pooled(node: ast.Call, shape: tuple, size: int, stride: int) -> tuple:
 def windows(h, size: int, stride: int, node):
     """The number of windows of ``size`` every ``stride`` along an axis of ``h``, as SymPy
     writes ``(h - size) // stride + 1``: an int for an int ``h`` (Mismatch where the
-    window is larger); for a name, ``h - (size - 1)`` for a stride of 1, ``h // stride
-    + c`` where the stride divides the size (the integer taken out of the floor), else
-    ``(h - size) // stride + 1``; Stop for an expression."""
+    window is larger); for a name, ``h - (size - 1)`` for a stride of 1, else as
+    ``size_forms.floor_written`` writes it (``h // 2`` for a size and stride of 2); Stop
+    for an expression."""
     if isinstance(h, int):
         if h < size:
             message = f"pooling: a window of size {size} is larger than the input's {h}"
@@ -66,8 +67,5 @@ def windows(h, size: int, stride: int, node):
     if not h.isidentifier():
         raise Stop
     if stride == 1:
-        return h if size == 1 else f"{h} - {size - 1}"
-    if size % stride:
-        return f"({h} - {size}) // {stride} + 1"
-    c = 1 - size // stride
-    return f"{h} // {stride}" + (f" - {-c}" if c else "")
+        return plus(h, 1 - size)
+    return floor_written(h, -size, stride, 1)

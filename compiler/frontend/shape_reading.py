@@ -18,11 +18,13 @@ from ..core.shape_rules import (
     norm_axis,
     outer_with,
     reduce_shape,
+    solved_with,
     square_stack_with,
 )
 from ..errors import ShapeError
 from .index_refusals import mask_error
 from .refusals import refused_at
+from .size_forms import floor_written
 from .source import is_int_literal
 
 
@@ -159,6 +161,14 @@ def outer_at(node, left: tuple, right: tuple) -> tuple:
         raise Mismatch(node, str(exc)) from None
 
 
+def solve_at(node, a: tuple, b: tuple) -> tuple:
+    """The shape of ``solve(a, b)``, or Mismatch at ``node``."""
+    try:
+        return solved_with(a, b, written)
+    except ShapeError as exc:
+        raise Mismatch(node, str(exc)) from None
+
+
 def square_at(node, name: str, shape: tuple) -> tuple:
     """``shape``, that of a square matrix or a stack of them, or Mismatch at ``node``
     (the call of ``name``: ``inv``, ``det``, ``cholesky``)."""
@@ -253,10 +263,10 @@ def stepped(name, start, stop, step: int):
     """The length of ``x[start:stop:step]`` along an axis named ``name``, as
     ``slice_length`` gives and the frontend writes it, for a start of none or an int
     from the start: with no stop or one counted from the end (``-e``) and a step ``k``,
-    ``(n + c) // k`` where ``c = k - 1 - start - e`` (``n // k`` where ``c`` is 0,
-    ``(n - 1) // 2`` for ``x[1:-1:2]``), a floor SymPy keeps as it is since ``-k < c <
-    k``; with a stop from the start, an int; ``x[::-k]`` as ``x[::k]``. Stop at any other
-    slice and at an axis already cut."""
+    ``(n + c) // k`` where ``c = k - 1 - start - e`` as SymPy keeps it
+    (``size_forms.floor_written``: ``n // 2`` for ``x[1::2]``, ``(n - 1) // 2`` for
+    ``x[1:-1:2]``, ``n // 2 - 1`` for ``x[:-3:2]``); with a stop from the start, an int;
+    ``x[::-k]`` as ``x[::k]``. Stop at any other slice and at an axis already cut."""
     k, first = abs(step), start or 0
     if (
         not name.isidentifier()
@@ -266,12 +276,7 @@ def stepped(name, start, stop, step: int):
         raise Stop
     if stop is not None and stop >= 0:
         return len(range(first, stop, k))  # both from the start
-    c = k - 1 - first + (stop or 0)
-    if not -k < c < k:
-        raise Stop
-    if c == 0:
-        return f"{name} // {k}"
-    return f"({name} {'+' if c > 0 else '-'} {abs(c)}) // {k}"
+    return floor_written(name, k - 1 - first + (stop or 0), k, 0)
 
 
 def bounded(name, start, stop, step):

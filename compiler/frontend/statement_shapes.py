@@ -41,6 +41,12 @@ from __future__ import annotations
 import ast
 
 from ..errors import FormulaError
+from .annotated_shapes import (
+    RESERVED,
+    annotation_shape,
+    declared,
+    parameter_scope,
+)
 from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
 from .function_shapes import return_text, signature
 from .loop_reads import assigned_names, carried_shape_error, early_read
@@ -52,7 +58,6 @@ from .refusals import (
     fuse_signature_error,
     new_name_error,
     parameter_assignment_error,
-    plain_expression,
     range_error,
     signature_error,
 )
@@ -66,20 +71,14 @@ from .shape_reading import (
     written,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
-from .type_names import annotation_dims
 from .unsupported import unsupported
 from .value_names import (
     CONSTANT_NAMES,
-    TYPE_NAMES,
     assigned,
     plain_signature,
     type_name,
 )
 
-#: the number of dimensions each float type takes (None: one or more)
-RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}
-#: names a formula cannot define (the frontend's ``check_new_name``)
-RESERVED = CALL_NAMES | TYPE_NAMES | CONSTANT_NAMES | BUILT_IN_NAMES
 #: the key of the function's parameter names in scope (an item assignment into one is
 #: the frontend's error)
 PARAMS = "@params"
@@ -235,7 +234,8 @@ def in_function(
             if depth(s) > MAX_DEPTH:
                 return None  # the frontend refuses it as nested too deeply
             if s is stmts[-1]:  # the return, of the declared shape
-                return returned_error(fn, s, shape_of(s.value, scope), src) or False
+                shape = shape_of(s.value, scope)
+                return returned_error(fn, s, shape, scope[DIMS], src) or False
             if not statement(s, scope, fixed):
                 return None
     except Mismatch as m:
@@ -247,11 +247,11 @@ def in_function(
     return None
 
 
-def returned_error(fn: ast.FunctionDef, s: ast.Return, shape: tuple, src: Source):
+def returned_error(fn: ast.FunctionDef, s: ast.Return, shape: tuple, dims: set, src):
     """The frontend's error at ``fn``'s final ``return`` ``s`` of a value of ``shape``
     other than the one its annotation declares (``statements.lower_function``), else
     None."""
-    want = declared(fn)
+    want = declared(fn, dims)
     if shape == want:
         return None
     text = return_text(fn.name, written(shape), ast.unparse(fn.returns), written(want))
@@ -382,75 +382,6 @@ def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
     if scope.get(t.id) is None:
         raise Stop
     return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]
-
-
-def parameter_scope(fn: ast.FunctionDef, constants: set[str]) -> dict | None:
-    """The shape of each value ``fn``'s body may read by name before assigning any:
-    each parameter's (None for one the check does not follow: an ``Index``, a dimension
-    written as an expression), ``()`` for each dimension and constant; None when an
-    annotation is one the frontend may refuse or the names collide."""
-    params = {a.arg: a.annotation for a in fn.args.args}
-    scope: dict = {}
-    dims: set[str] = set()
-    for name, ann in params.items():
-        shape = annotated_shape(ann, dims)
-        if shape is False:
-            return None
-        scope[name] = shape
-    returned = declared(fn)
-    if not isinstance(returned, tuple):
-        return None
-    taken = constants | RESERVED
-    if dims & (taken | set(params)) or set(params) & taken:
-        return None
-    if {d for d in returned if type(d) is str} & (taken | set(params)):
-        return None  # the frontend's errors about the name (a name only the return
-        # has is a dimension of its own: no value of the body has it)
-    expressions = [
-        d
-        for ann in params.values()
-        for d in annotation_dims(ann)
-        if isinstance(d, (ast.BinOp, ast.UnaryOp))
-    ]
-    if not all(plain_expression(d, dims) for d in expressions):
-        return None  # annotations.parameter_dim may refuse it
-    scope.update({d: () for d in dims | constants | CONSTANT_NAMES})
-    scope[DIMS] = dims
-    return scope
-
-
-def declared(fn: ast.FunctionDef):
-    """The shape ``fn``'s return annotation declares (see ``annotated_shape``)."""
-    return annotation_shape(fn.returns)
-
-
-def annotation_shape(ann):
-    """The shape the annotation ``ann`` gives (``annotated_shape``), read on its own."""
-    return annotated_shape(ann, set())
-
-
-def annotated_shape(ann, dims: set[str]):
-    """The shape annotation ``ann`` gives (names as ``str``, literals as ``int``; its
-    dimension names added to ``dims``); None for a shape the check does not follow (an
-    ``Index``, a dimension expression); False for an annotation the frontend may refuse."""
-    kind, nodes = type_name(ann), annotation_dims(ann)
-    if kind not in TYPE_NAMES:
-        return False
-    rank = RANKS.get(kind)
-    if (kind == "Scalar" and nodes) or (kind != "Scalar" and not nodes):
-        return False
-    if rank is not None and kind != "Scalar" and len(nodes) != rank:
-        return False
-    shape: list = []
-    for d in nodes:
-        if isinstance(d, ast.Name):
-            dims.add(d.id)
-            shape.append(d.id)
-        elif number(d) and type(d.value) is int and 0 < d.value < 2**31:
-            shape.append(d.value)
-        else:
-            return None if isinstance(d, (ast.BinOp, ast.UnaryOp)) else False
-    return None if kind == "Index" else tuple(shape)
 
 
 def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:

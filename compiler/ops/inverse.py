@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from ..core import printer as P
 from ..core.prim import NUMPY, XP, prim
-from ..core.shape_rules import square_stack_with
-from ..core.shapes import broadcast, format_shape
-from ..errors import ShapeError
+from ..core.shape_rules import solved_with, square_stack_with
+from ..core.shapes import format_shape
 from .common import aligned, unbroadcast
 from .linalg import drop_axis, transpose_last
 from .spelling import fn
@@ -39,18 +38,8 @@ def det_shape(b, args, attrs):
 
 
 def solve_shape(b, args, attrs):
-    """NumPy 2's ``solve``: ``(..., n, n)`` with ``(n,)`` gives ``(..., n)``; with
-    ``(..., n, k)`` the stacks broadcast, giving ``(..., n, k)``."""
-    sa = square_stack("solve", b.shape(args[0]))
-    sb = b.shape(args[1])
-    if len(sb) == 1 and sb[0] == sa[-1]:
-        return sa[:-1], "float"
-    if len(sb) >= 2 and sb[-2] == sa[-1]:
-        return broadcast(sa[:-2], sb[:-2]) + sb[-2:], "float"
-    raise ShapeError(
-        f"solve: the right-hand side {P.shape(sb, {})} does not fit the matrices "
-        f"{P.shape(sa, {})}: it is (n,) or (..., n, k) with n = {P.dim(sa[-1], {})}"
-    )
+    """NumPy 2's ``solve`` (``core/shape_rules.solved_with``)."""
+    return solved_with(b.shape(args[0]), b.shape(args[1]), format_shape), "float"
 
 
 def xp_linalg(name: str):

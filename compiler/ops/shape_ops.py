@@ -7,7 +7,7 @@ import sympy
 
 from ..core import printer as P
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
-from ..core.shape_rules import joined_with, stacked_with
+from ..core.shape_rules import joined_with, stacked_with, too_many_indices
 from ..core.shapes import (
     broadcast,
     canon,
@@ -80,9 +80,7 @@ def index_shape(b, args, attrs):
     spec = attrs["index"]
     consumed = sum(1 for e in spec if e[0] in ("i", "s", "a"))
     if consumed > len(src):
-        raise ShapeError(
-            f"too many indices ({consumed}) for an array of shape {P.shape(src, {})}"
-        )
+        raise too_many_indices(consumed, src, format_shape)
     arrays = [b.shape(args[e[1]]) for e in spec if e[0] == "a"]
     adv = broadcast(*arrays) if arrays else ()
     out, k, adv_at, positions = [], 0, None, []

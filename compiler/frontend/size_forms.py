@@ -1,0 +1,93 @@
+"""Sizes computed from one dimension name, written as the frontend's messages write
+them (SymPy's canonical form, printed by ``core/printer.py``): ``n - 1``, ``2 * n``,
+``n // 2``, ``(n + 1) // 2 + 3``. The syntax-tree check (``statement_shapes.py``,
+``shape_reading.py``, ``pool_shapes.py``) compares sizes as these strings, so each size
+has one spelling: ``1 + n`` and ``n + 1`` are both ``n + 1``, ``(n - 4) // 2`` is
+``n // 2 - 2`` (SymPy takes an integer out of a floor, and keeps a fraction in it).
+
+It needs nothing but ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def plus(head: str, c: int) -> str:
+    """``head + c`` as a sum is written: ``n``, ``n + 2``, ``n - 1``."""
+    if c == 0:
+        return head
+    return f"{head} {'+' if c > 0 else '-'} {abs(c)}"
+
+
+def linear_written(name: str, a: int, b: int) -> str:
+    """``a * name + b`` (``a >= 1``): ``n - 1``, ``2 * n``, ``3 * n - 1``."""
+    return plus(name if a == 1 else f"{a} * {name}", b)
+
+
+def floor_written(name: str, offset: int, k: int, add: int) -> str:
+    """``(name + offset) // k + add`` (``k >= 2``) as SymPy keeps it: the integer
+    ``offset / k`` taken out of the floor where ``k`` divides ``offset`` (``(n - 4) //
+    2`` is ``n // 2 - 2``), else the floor as it is (``(n - 5) // 2 + 1``)."""
+    if offset % k == 0:
+        return plus(f"{name} // {k}", add + offset // k)
+    return plus(f"({plus(name, offset)}) // {k}", add)
+
+
+def annotated_size(node, dims: set[str]) -> str | None:
+    """The size a parameter's dimension expression ``node`` gives, written as the
+    frontend writes it, for the forms of one name of ``dims`` that SymPy writes as
+    ``linear_written`` and ``floor_written`` do: ``n`` plus or minus ints, times a
+    positive int, floor-divided by a positive int, plus or minus ints after;
+    None for any other (the check does not follow it)."""
+    form = size_form(node, dims)
+    if form is None or isinstance(form, int):
+        return None
+    name, a, b, k = form
+    if k == 1:
+        return linear_written(name, a, b) if a >= 1 else None
+    return floor_written(name, b, k, a)
+
+
+def size_form(node, dims: set[str]):
+    """``node`` read as an int, or as ``(name, a, b, 1)`` for ``a * name + b``, or as
+    ``(name, add, offset, k)`` for ``(name + offset) // k + add``; None for anything
+    else. A product or a floor applies to a sum of one name times 1 only."""
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = size_form(node.operand, dims)
+        return -inner if isinstance(inner, int) else None
+    if isinstance(node, ast.Name):
+        return (node.id, 1, 0, 1) if node.id in dims else None
+    if not isinstance(node, ast.BinOp):
+        return None
+    left, right = size_form(node.left, dims), size_form(node.right, dims)
+    if left is None or right is None:
+        return None
+    if isinstance(node.op, (ast.Add, ast.Sub)):
+        sign = 1 if isinstance(node.op, ast.Add) else -1
+        if isinstance(right, int) and not isinstance(left, int):
+            return shifted(left, sign * right)
+        if isinstance(left, int) and not isinstance(right, int) and sign == 1:
+            return shifted(right, left)
+        return None
+    if isinstance(node.op, ast.Mult):
+        form, c = (left, right) if isinstance(right, int) else (right, left)
+        if isinstance(form, int) or not isinstance(c, int) or c < 1:
+            return None
+        name, a, b, k = form
+        return (name, a * c, b * c, 1) if k == 1 else None
+    if isinstance(node.op, ast.FloorDiv) and right == 1:
+        return left  # an integer divided by 1
+    if isinstance(node.op, ast.FloorDiv) and isinstance(right, int) and right >= 2:
+        if isinstance(left, int) or left[1] != 1 or left[3] != 1:
+            return None
+        return (left[0], 0, left[2], right)
+    return None
+
+
+def shifted(form: tuple, c: int) -> tuple:
+    """``form`` plus the int ``c`` (after the floor, for a floor)."""
+    name, a, b, k = form
+    return (name, a, b + c, 1) if k == 1 else (name, a + c, b, k)
