@@ -71,6 +71,19 @@ def refused_as_the_frontend(files) -> int:
     return refused
 
 
+def counted_as_the_frontend(files, report=precheck_report) -> tuple[int, int]:
+    """``(refused, reported)``: how many of ``files`` the frontend refuses and how many
+    ``report`` (the shape check, or the whole early check) reports, each report the
+    frontend's."""
+    refused = reported = 0
+    for text in files:
+        want, got = frontend_report(text), report(text)
+        assert got is None or got == want, text
+        refused += want is not None
+        reported += got is not None
+    return refused, reported
+
+
 def test_a_grid_of_pooling_calls_as_the_frontend():
     """Every file of the grid that the frontend refuses, the check reports the same; it
     reports none that the frontend compiles (where the last size comes out as 1, which

@@ -17,7 +17,9 @@ import itertools
 import pytest
 
 from gradc.frontend.size_forms import annotated_size
+from tests.test_call_shape_precheck import counted_as_the_frontend
 from tests.test_shape_precheck import precheck_report
+from tests.test_syntax_precheck import early_report
 from tests.test_value_name_precheck import frontend_report
 
 
@@ -85,3 +87,37 @@ def test_slices_beside_annotated_sizes_as_the_frontend():
         assert precheck_report(text) == want, text
         refused += want is not None
     assert refused > 80, refused  # of 108
+
+
+#: a parameter's dimension expressions: plain, a name standing alone nowhere, a
+#: constant, a floor division by no positive int, a float, a power, a literal too large
+PARAMETER_FORMS = (
+    "n - 1", "q - 1", "n + q", "pi * n", "K * n", "n // 0", "n // k", "n // -2",
+    "n - 1.5", "n ** 2", "n - 10000000000", "n // 10000000000", "-q", "(q + 1) // 2",
+)  # fmt: skip
+#: return annotations: plain, of a name that is no dimension (alone: a new one), of a
+#: constant, and the refused forms above
+RETURN_FORMS = (
+    "Scalar", "Vector[n]", "Vector[q - 1]", "Vector[n - q]", "Matrix[k, k - 1]",
+    "Vector[pi - n]", "Vector[n // 0]", "Vector[n - 1.5]", "Vector[10000000000 - n]",
+)  # fmt: skip
+
+
+def signature_files():
+    for form, returned, wrt, constant in itertools.product(
+        PARAMETER_FORMS, RETURN_FORMS, ("", "@wrt(x)\n"), ("", "K = 2\n\n\n")
+    ):
+        yield (
+            f"{constant}{wrt}def f(x: Vector[n], y: Vector[{form}], z: Vector[m])"
+            f" -> {returned}:\n    return sum(x) + sum(z)\n"
+        )
+
+
+def test_dimension_expressions_the_frontend_refuses_early():
+    """A name inside a parameter's expression that stands alone in no annotation, a
+    constant inside one, a floor division by no positive int, a node of no dimension
+    expression, a literal too large, and a return's name that is no dimension: each
+    reported before SymPy is imported (``dimension_refusals.py``), as the frontend
+    reports it (the full early check, names and shapes: ``early_report``)."""
+    refused, reported = counted_as_the_frontend(signature_files(), early_report)
+    assert refused > 450 and reported > refused - 10, (reported, refused)  # 500, 496

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ast
 
 from .call_names import BUILT_IN_NAMES, CALL_NAMES
+from .dimension_refusals import plain_expression
 from .gather_shapes import INDEXES
 from .operand_shapes import DIMS, number
-from .refusals import plain_expression
 from .size_forms import annotated_size
 from .type_names import annotation_dims
 from .value_names import CONSTANT_NAMES, TYPE_NAMES, type_name

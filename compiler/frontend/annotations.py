@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 from ..core.shapes import canon, dim_symbol
+from .dimension_refusals import parameter_names_error
 from .dimensions import dim_expression
 from .scope import CONSTANTS, Scope
 from .source import Source
@@ -66,20 +67,10 @@ def parameter_dim(d, src: Source, scope: Scope):
     """A dimension expression of a parameter (``4 * H``, ``H - 2``): each name in it must
     stand alone as a dimension of some parameter, where its size is read; a constant
     expression must be positive."""
-    for n in ast.walk(d):
-        if isinstance(n, ast.Name) and (n.id in CONSTANTS or n.id in scope.constants):
-            raise src.error(
-                n,
-                f"'{n.id}' is a constant; a dimension expression is made of "
-                "dimension names and integer literals",
-            )
-        if isinstance(n, ast.Name) and n.id not in scope.dims:
-            raise src.error(
-                n,
-                f"dimension '{n.id}' appears only inside an expression; it must "
-                f"also stand alone as a dimension of some parameter (as in "
-                f"Vector[{n.id}]) so that its size is read from a shape",
-            )
+    constants = set(CONSTANTS) | set(scope.constants)
+    error = parameter_names_error(d, scope.dims, constants, src)
+    if error is not None:
+        raise error
     value = canon(dim_expression(d, scope))
     if isinstance(value, int) and value <= 0:
         raise src.error(

@@ -8,6 +8,12 @@ import operator
 
 import sympy
 
+from .dimension_refusals import (
+    FLOOR_DIVISOR,
+    NOT_AN_EXPRESSION,
+    TOO_LARGE,
+    not_a_dimension,
+)
 from .scope import Scope
 from .source import is_int_literal
 
@@ -30,17 +36,11 @@ def dim_expression(node, scope: Scope):
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.FloorDiv):
         k = index_int(node.right, scope, False) if is_int_literal(node.right) else 0
         if k <= 0:
-            raise scope.src.error(
-                node.right, "a dimension is floor-divided by a positive integer"
-            )
+            raise scope.src.error(node.right, FLOOR_DIVISOR)
         return sympy.floor(dim_expression(node.left, scope) / k)
     if isinstance(node, ast.Name):
-        raise scope.src.error(node, f"'{node.id}' is not a dimension of the parameters")
-    raise scope.src.error(
-        node,
-        "expected an integer literal or an expression of dimension "
-        "names with + - * // (n - 1, n // 2)",
-    )
+        raise not_a_dimension(node, scope.src)
+    raise scope.src.error(node, NOT_AN_EXPRESSION)
 
 
 def index_int(node, scope: Scope, optional: bool):
@@ -53,5 +53,5 @@ def index_int(node, scope: Scope, optional: bool):
     sign = -1 if isinstance(node, ast.UnaryOp) else 1
     v = node.operand.value if sign < 0 else node.value
     if abs(v) >= 2**31:
-        raise scope.src.error(node, "index too large")
+        raise scope.src.error(node, TOO_LARGE)
     return sign * v

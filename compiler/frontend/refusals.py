@@ -20,6 +20,7 @@ import ast
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
+from .dimension_refusals import parameter_dims_read, return_dims_read
 from .index_refusals import refused_items
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, type_error
@@ -273,11 +274,13 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     """The frontend's first error in the signature of the exported function ``fn`` where
     it is one of form, in ``statements.lower_function``'s order: parameters that are not
     plain names, then a parameter's annotation that is no type (``type_error``: ``x:
-    float``, ``Vectr[n]``, ``Matrix[n]``) after plain ones, then the return's; True where
-    it reads the signature without an error; False where something may fail that this
-    does not decide (a ``@wrt`` not of names or naming no parameter, a dimension named
-    as one of ``constants``, a repeated parameter, a dimension expression the frontend
-    may refuse, a return's dimension not of the parameters')."""
+    float``, ``Vectr[n]``, ``Matrix[n]``) or a dimension expression in it the frontend
+    refuses (``dimension_refusals.py``: a name that stands alone in no parameter's
+    annotation, a constant), after plain ones, then the return's (a name in an
+    expression that is no dimension); True where it reads the signature without an
+    error; False where something may fail that this does not decide (a ``@wrt`` not of
+    names or naming no parameter, a dimension named as one of ``constants``, a repeated
+    parameter, a dimension expression the frontend may refuse otherwise)."""
     a = fn.args
     error = parameters_error(fn, src)
     if error is not None:
@@ -301,14 +304,15 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
         if p.arg in seen or error is not None:
             return False if p.arg in seen else error
         seen.add(p.arg)
-        if not all(plain_dimension(d, dims) for d in annotation_dims(p.annotation)):
-            return False
+        read = parameter_dims_read(p.annotation, dims, constants, src)
+        if read is not True:
+            return read
     if not {n.id for d in wrt for n in d.args} <= seen:
         return False
     error = type_error(fn.returns, src, ("the return", fn))
     if error is not None:
         return error
-    return all(plain_dimension(d, dims) for d in annotation_dims(fn.returns))
+    return return_dims_read(fn.returns, dims, constants, src)
 
 
 def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
@@ -320,16 +324,6 @@ def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
             fn, "parameters must be plain annotated names (no defaults, *args, **kw)"
         )
     return None
-
-
-def plain_dimension(d, dims: set) -> bool:
-    """Whether ``d`` is a dimension the frontend reads without an error: a name, a
-    positive int literal, or a ``plain_expression`` of the names ``dims``."""
-    if isinstance(d, ast.Name):
-        return True
-    if isinstance(d, ast.Constant) and type(d.value) is int:
-        return 0 < d.value < 2**31
-    return plain_expression(d, dims)
 
 
 def range_error(node, src: Source) -> FormulaError | None:
@@ -444,37 +438,4 @@ def plain_constant(stmt: ast.Assign, src: Source, reserved) -> bool:
         literal(value, src, "")
     except FormulaError:
         return False
-    return True
-
-
-def plain_expression(d, dims: set) -> bool:
-    """Whether the dimension expression ``d`` of a parameter is one the frontend reads
-    without an error (``annotations.parameter_dim``): names of ``dims`` (each once, so
-    that none cancels), int literals, ``+ - *``, unary minus, and ``//`` by a positive
-    int literal, with at least one name and no product with 0."""
-    names = [n.id for n in ast.walk(d) if isinstance(n, ast.Name)]
-    if not names or len(set(names)) != len(names) or not set(names) <= dims:
-        return False
-    for n in ast.walk(d):
-        if isinstance(n, ast.BinOp) and isinstance(n.op, ast.FloorDiv):
-            if not (
-                isinstance(n.right, ast.Constant)
-                and type(n.right.value) is int
-                and n.right.value > 0
-            ):
-                return False
-        elif isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult):
-            if any(
-                isinstance(s, ast.Constant) and s.value == 0 for s in (n.left, n.right)
-            ):
-                return False
-        elif isinstance(n, ast.BinOp) and not isinstance(n.op, (ast.Add, ast.Sub)):
-            return False
-        elif isinstance(n, ast.UnaryOp) and not isinstance(n.op, ast.USub):
-            return False
-        elif isinstance(n, ast.Constant) and type(n.value) is not int:
-            return False
-        elif not isinstance(n, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Name)):
-            if not isinstance(n, (ast.operator, ast.unaryop, ast.expr_context)):
-                return False
     return True
