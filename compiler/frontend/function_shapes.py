@@ -86,6 +86,8 @@ def bound_return(node: ast.Call, sig: tuple, shapes: list[tuple]) -> tuple:
             raise Mismatch(at, message)
     if any(isinstance(size, int) for size in bound.values()):
         raise Stop
+    if any(isinstance(d, str) and d not in bound for d in returned):
+        raise Stop  # a size of the return's own, which no argument binds
     return tuple(d if isinstance(d, int) else bound[d] for d in returned)
 
 

@@ -39,15 +39,19 @@ frontend may stop first for another reason. It reads:
   and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
 
 It also reads ``max_pool2d`` and ``avg_pool2d`` (``pool_shapes.py``), ``var`` and
-``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors, ``stack`` and
-``concatenate`` of a list of arrays along an int literal ``axis`` (a concatenation only
-where its length is a sum of ints; ``moment_shapes.py``), and a call of a
-function the file defines above whose body it read whole: a ``@fuse`` one as above, any
-other by its annotations (``function_shapes.bound_return``: each argument against its
-parameter, the declared return with the dimension names bound; its number of arguments
-as the frontend words it); after the arguments of any other such call it stops. It
-stops at any other index (a slice of a cut axis, an index array, a Scalar's), any other
-call, an ``Index`` parameter read, and any other dimension expression.
+``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors, ``solve``,
+``stack`` and ``concatenate`` of a list of arrays along an int literal ``axis`` (a
+concatenation only where its length is a sum of ints; ``axis_call_shapes.py``), NumPy's
+operator functions as the operators (``np.multiply(a, b)``: ``operator_calls.py``),
+indices of integer arrays beside whole slices (``scores[arange(n), y]``, ``W[:, i]``:
+``gather_shapes.py``), and a call of a function the file defines above whose body it
+read whole: a ``@fuse`` one as above, any other by its annotations
+(``function_shapes.bound_return``: each argument against its parameter, the declared
+return with the dimension names bound; its number of arguments as the frontend words
+it); after the arguments of any other such call it stops. It stops at any other index
+(a slice of a cut axis, an index array beside an int or a bounded slice, a Scalar's),
+any other call, an ``Index`` parameter read otherwise, and any other dimension
+expression.
 """
 
 from __future__ import annotations
@@ -56,10 +60,10 @@ import ast
 
 from ..core.shape_rules import norm_axis
 from ..errors import FormulaError, ShapeError
+from .axis_call_shapes import moment_at, moment_input, sequence_at, sequence_items
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
-from .moment_shapes import moment_at, moment_input, sequence_at, sequence_items
 from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import pool_arguments, pooled
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
@@ -137,7 +141,7 @@ CREATION = frozenset({"zeros", "ones"})
 #: the ``np.linalg`` functions of one square matrix (or a stack of them), and the number
 #: of its last axes each drops (``ops/inverse.py``'s shape rules)
 SQUARE = {"inv": 0, "cholesky": 0, "det": 2}
-#: the calls that join a list of arrays (``sequence_shape``)
+#: the calls that join a list of arrays (``axis_call_shapes.sequence_at``)
 SEQUENCES = frozenset({"stack", "concatenate"})
 #: NumPy's functions read with an ``np.`` prefix only (``numpy_call``)
 NUMPY_ONLY = frozenset({"inner", "full", "full_like"})
