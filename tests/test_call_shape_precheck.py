@@ -172,3 +172,59 @@ def test_numpy_operator_functions_as_the_operators():
             assert got == frontend_report(text), text
             reported += 1
     assert reported > 80, reported  # of 198
+
+
+def diagonal_files():
+    values = (
+        "W",
+        "x",
+        "s",
+        "W.T @ W",
+        "W[:2, :2]",
+        "W[:2, :3]",
+        "W @ W.T",
+        "W[1:, 1:]",
+    )
+    for name, value, tail in itertools.product(
+        ("diag", "trace", "np.diag", "np.trace"), values, ("", " + y")
+    ):
+        yield H + f"    return sum({name}({value}){tail})\n"
+
+
+def test_diag_and_trace_as_the_frontend():
+    """``diag`` and ``trace`` of a square matrix (``core/shape_rules.not_square``'s
+    words for anything else, a vector's ``diag`` with its own note)."""
+    assert refused_as_the_frontend(diagonal_files()) > 30  # of 64
+
+
+#: ``reshape``'s inputs and sizes: products of names (``C * H * W``), one ``-1`` solved
+#: or not, sizes of another product, and the forms the check leaves (two ``-1``, a size
+#: below 1, a sum, a name twice)
+RESHAPE_HEADER = (
+    "def f(X: Matrix[n, d], T: Tensor[N, C, H, W], x: Vector[n], y: Vector[m],"
+    " Z: Matrix[3, n], a: Matrix[N, a2], s: Scalar) -> Scalar:\n"
+)
+RESHAPE_VALUES = ("X", "T", "x", "Z", "a", "s", "X.T", "X[1:]", "Z[:2]")
+RESHAPE_SIZES = (
+    "(N, C * H * W)", "(N, -1)", "(-1, N)", "(W * H * C, N)", "(-1,)", "-1", "(2, -1)",
+    "(3, -1)", "(d, n)", "(n, n)", "(m, -1)", "(2 * n, -1)", "(C, N * H, W)",
+    "(n * d,)", "(1, -1)", "(-1, -1)", "(0, -1)", "(n, 3)", "(a2, N)", "(N * a2,)",
+    "(1,)", "(3 * n,)", "(n * 3,)", "(n - 1, -1)",
+)  # fmt: skip
+
+
+def reshape_files():
+    for value, sizes, tail in itertools.product(
+        RESHAPE_VALUES, RESHAPE_SIZES, ("", " + y", " @ x")
+    ):
+        yield RESHAPE_HEADER + f"    return sum(reshape({value}, {sizes}){tail})\n"
+
+
+def test_reshape_as_the_frontend():
+    """``reshape`` by its sizes' products (``reshape_shapes.py``): a ``-1`` the other
+    sizes do not divide, sizes of another product, the reshaped value's sizes written
+    as SymPy prints them (``C * H * W``, ``H * N``, ``3 * n``) in what follows. The
+    files it leaves are the frontend's own errors about the sizes' forms (two ``-1``,
+    a size below 1) and sizes of a name twice or of an expression (``n - 1``)."""
+    refused, reported = counted_as_the_frontend(reshape_files())
+    assert refused > 550 and reported > 400, (reported, refused)  # 589, 424

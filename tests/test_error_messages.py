@@ -149,7 +149,7 @@ MESSAGES = [
     # len() of a value the function computed, or of a parameter it assigns again
     msg("len-of-a-local", V + "    h = x * 2.0\n    return sum(h) / len(h)\n", 3, 21,
         "unknown function 'len'", "in `x: Vector[n]`, write `n`",
-        "a parameter the function never assigns"),
+        "a parameter the function never rebinds"),
     msg("np-inf", H + "    return x * np.inf\n", 2, 16, "'np.inf' is not a formula constant",
         "`np.pi` and `np.e`"),
     msg("item-assignment", "def f(v: Vector[3]) -> Scalar:\n    v[0] = 1.0\n    return sum(v)\n",

@@ -15,6 +15,7 @@ from gradcheck import central_diff_grad
 
 import gradc
 from gradc.errors import FormulaError
+from tests.test_startup import assert_answered_early
 
 HEAD = (
     "def f(x: Vector[4], M: Matrix[3, 4], A: Matrix[4, 4], T: Tensor[2, 3, 4], "
@@ -238,6 +239,20 @@ def test_a_reassigned_parameter_keeps_the_error():
     with pytest.raises(FormulaError) as err:
         gradc.load_source(src)
     assert "<string>:3:" in str(err.value) and "'.shape'" in str(err.value)
+
+
+def test_len_of_a_parameter_assigned_into_reports_the_assignment(tmp_path):
+    """An item assignment rebinds no name: ``len(x)`` of such a parameter is still its
+    first dimension, so the error is the assignment into the parameter, where it stands
+    (it said "unknown function 'len'" before), early as the compiler words it."""
+    src = HEAD + "    k = len(x)\n    x[0] = 1.0\n    return np.sum(x) * k\n"
+    with pytest.raises(FormulaError) as err:
+        gradc.load_source(src)
+    assert "<string>:3:5:" in str(err.value), err.value
+    assert "cannot assign into parameter 'x'" in str(err.value)
+    assert_answered_early(
+        src, err.value.report().replace("<string>", "f.grad"), tmp_path
+    )
 
 
 def test_squeeze_of_named_lengths_needs_the_axis():

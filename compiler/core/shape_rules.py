@@ -91,6 +91,21 @@ def solved_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:
     )
 
 
+def not_square(name: str, shape: tuple, shown: Callable[[tuple], str]) -> ShapeError:
+    """The error for ``diag`` or ``trace`` (``name``) of a value of ``shape`` (written by
+    ``shown``) that is no square matrix (a vector's ``diag``, a matrix, is refused)."""
+    vector = (
+        " (diag of a vector, a matrix, is not supported)" if len(shape) == 1 else ""
+    )
+    return ShapeError(f"{name}() takes a square matrix, not {shown(shape)}{vector}")
+
+
+def not_reshaped(shape: str, into: str) -> str:
+    """The words for a value of ``shape`` that ``reshape`` cannot make ``into`` (both
+    written as a user writes them)."""
+    return f"cannot reshape {shape} into {into}"
+
+
 def too_many_indices(consumed: int, shape: tuple, shown: Callable[[tuple], str]):
     """The error for an index of ``consumed`` items (ints, slices, arrays) of an array of
     ``shape`` (written by ``shown``) that has fewer axes."""

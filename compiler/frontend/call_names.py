@@ -278,10 +278,10 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
 
 
 #: what ``len(h)`` says where it is no size (``shape_reads.py`` reads ``len(x)`` of a
-#: parameter the function never assigns as its first dimension)
+#: parameter the function never rebinds as its first dimension)
 LEN_HINT = (
     "sizes are dimension names: in `x: Vector[n]`, write `n` (`len(x)` stands for it "
-    "only where `x` is a parameter the function never assigns)"
+    "only where `x` is a parameter the function never rebinds)"
 )
 #: what to write for a method the formula language has no function of (``{}``: the
 #: object, as an operand)

@@ -67,11 +67,13 @@ from .gather_shapes import array_items, gathered_at
 from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import pool_arguments, pooled
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
+from .reshape_shapes import reshape_items, reshaped_at
 from .shape_reading import (
     Mismatch,
     Refused,
     Stop,
     broadcast_at,
+    diagonal_at,
     einsum_at,
     einsum_spec,
     expanded,
@@ -117,7 +119,7 @@ AXES_GIVEN = frozenset({"transpose", "swapaxes"})
 PRODUCTS = frozenset({"matmul", "dot"})
 #: the number of arguments of each call read besides the reductions
 ARITY = {
-    **dict.fromkeys(ELEMENTWISE | SAME_SHAPE | {"transpose"}, 1),
+    **dict.fromkeys(ELEMENTWISE | SAME_SHAPE | {"transpose", "diag", "trace"}, 1),
     **dict.fromkeys(BINARY | PRODUCTS | {"outer", "solve"}, 2),
     "where": 3,
 }
@@ -279,6 +281,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return sequence_at(node, name, operands(items, scope))
     if name in ("var", "std") and len(args) == 1:
         return moment_at(node, name, shape_of(moment_input(node), scope))
+    if name == "reshape":
+        x, sizes, free = reshape_items(node, scope.get(DIMS, ()))
+        return reshaped_at(node, shape_of(x, scope), sizes, free)
     if name in ("max_pool2d", "avg_pool2d"):
         x, size, stride = pool_arguments(node)
         return pooled(node, shape_of(x, scope), size, stride)
@@ -306,6 +311,8 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return shapes[0][::-1]
     if name == "outer":
         return outer_at(node, *shapes)
+    if name in ("diag", "trace"):
+        return diagonal_at(node, name, shapes[0])
     if name == "solve":
         return solve_at(node, *shapes)
     if name in PRODUCTS:

@@ -8,6 +8,7 @@ import re
 
 import sympy
 
+from ..core.shape_rules import not_reshaped, not_square
 from ..core.shapes import canon, format_shape, size
 from .arguments import arity, kwarg, read_axis
 from .dimensions import dim_expression, index_int
@@ -217,15 +218,7 @@ def call_diagonal(node, scope, name):
     x = value(node.args[0], scope)
     shape = scope.b.shape(x)
     if len(shape) != 2 or canon(sympy.Integer(0) + shape[0] - shape[1]) != 0:
-        raise scope.src.error(
-            node,
-            f"{name}() takes a square matrix, not {format_shape(shape)}"
-            + (
-                " (diag of a vector, a matrix, is not supported)"
-                if len(shape) == 1
-                else ""
-            ),
-        )
+        raise scope.src.error(node, str(not_square(name, shape, format_shape)))
     rows = emit(scope, node, "arange", n=shape[0])
     diagonal = emit(scope, node, "getitem", x, rows, rows, index=(("a", 1), ("a", 2)))
     if name == "diag":
@@ -274,11 +267,8 @@ def call_reshape(node, scope, name):
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)
         if not (isinstance(dims[free], int) or dims[free].is_integer):
-            raise scope.src.error(
-                s,
-                f"cannot reshape {format_shape(scope.b.shape(x))} "
-                f"into {ast.unparse(s)}",
-            )
+            shown = format_shape(scope.b.shape(x))
+            raise scope.src.error(s, not_reshaped(shown, ast.unparse(s)))
     return emit(scope, node, "reshape", x, shape=tuple(dims))
 
 

@@ -16,6 +16,7 @@ from ..core.shape_rules import (
     broadcast_with,
     matmul_with,
     norm_axis,
+    not_square,
     outer_with,
     reduce_shape,
     solved_with,
@@ -151,6 +152,14 @@ def product_at(node, left: tuple, right: tuple) -> tuple:
         return matmul_with(left, right, written)
     except ShapeError as exc:
         raise Mismatch(node, str(exc)) from None
+
+
+def diagonal_at(node, name: str, shape: tuple) -> tuple:
+    """The shape of ``diag`` (the diagonal, ``(n,)``) or ``trace`` (``()``) of a square
+    matrix of ``shape``, or Mismatch at ``node`` (``not_square``'s words)."""
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise Mismatch(node, str(not_square(name, shape, written)))
+    return shape[:1] if name == "diag" else ()
 
 
 def outer_at(node, left: tuple, right: tuple) -> tuple:

@@ -5,8 +5,8 @@ d)``, ``2`` and ``n * d``, so NumPy code that reads sizes off its arrays
 
 A rewrite of the syntax tree before anything else reads it (the command line's checks
 and the frontend alike), on the dimension nodes of the annotation itself, each placed
-where the read was (errors point there). Only a parameter never assigned in its function
-is read so; any other value keeps the frontend's error ("sizes are dimension names").
+where the read was (errors point there). Only a parameter its function never rebinds is
+read so; any other value keeps the frontend's error ("sizes are dimension names").
 Needs nothing but ``ast``.
 """
 
@@ -53,21 +53,34 @@ def replace_reads(fn: ast.FunctionDef, reads: ShapeReads) -> None:
 
 
 def parameter_shapes(fn: ast.FunctionDef) -> dict[str, list]:
-    """The dimension nodes of each parameter of ``fn`` that its body never assigns (a
-    ``Scalar`` or ``Index`` has none)."""
+    """The dimension nodes of each parameter of ``fn`` that its body never rebinds (a
+    ``Scalar`` or ``Index`` has none). An item assignment (``x[0] = 1.0``) rebinds no
+    name: ``len(x)`` of such a parameter is its first dimension, and the assignment
+    into it the frontend's error where it stands."""
     assigned = {
-        t.id
+        name
         for node in ast.walk(fn)
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For))
         for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        for t in ast.walk(target)
-        if isinstance(t, ast.Name)
+        for name in rebound(target)
     }
     shapes = {}
     for a in fn.args.args:
         if a.arg not in assigned and a.annotation is not None:
             shapes[a.arg] = annotation_shape(a.annotation)
     return shapes
+
+
+def rebound(target) -> set[str]:
+    """The names an assignment to ``target`` binds: a name, or those of a tuple or list
+    of targets; none for an item or an attribute (``x[0]``, ``x.y``)."""
+    if isinstance(target, ast.Name):
+        return {target.id}
+    if isinstance(target, ast.Starred):
+        return rebound(target.value)
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return set().union(*(rebound(t) for t in target.elts))
+    return set()
 
 
 def annotation_shape(ann) -> list:

@@ -7,7 +7,12 @@ import sympy
 
 from ..core import printer as P
 from ..core.prim import NUMBA, NUMPY, as_numpy, prim
-from ..core.shape_rules import joined_with, stacked_with, too_many_indices
+from ..core.shape_rules import (
+    joined_with,
+    not_reshaped,
+    stacked_with,
+    too_many_indices,
+)
 from ..core.shapes import (
     broadcast,
     canon,
@@ -48,9 +53,7 @@ def reshape_shape(b, args, attrs):
     s = b.shape(args[0])
     new = attrs["shape"]
     if sympy.expand(size(s) - size(new)) != 0:
-        raise ShapeError(
-            f"reshape: cannot reshape {P.shape(s, {})} into {P.shape(new, {})}"
-        )
+        raise ShapeError("reshape: " + not_reshaped(format_shape(s), format_shape(new)))
     return tuple(new), b[args[0]].dtype
 
 
