@@ -228,3 +228,33 @@ def test_reshape_as_the_frontend():
     a size below 1) and sizes of a name twice or of an expression (``n - 1``)."""
     refused, reported = counted_as_the_frontend(reshape_files())
     assert refused > 550 and reported > 400, (reported, refused)  # 589, 424
+
+
+#: the arrays ``np.hstack``, ``np.vstack`` and ``np.column_stack`` join: matrices,
+#: vectors and scalars of named and literal sizes (the bias column of the README's
+#: ``np.hstack([X, np.ones((n, 1))])`` among them)
+STACKS_HEADER = (
+    "def f(X: Matrix[n, d], Y: Matrix[m, d], x: Vector[n], y: Vector[m], s: Scalar,"
+    " A: Matrix[2, 3], B: Matrix[2, 4], u: Vector[3], T: Tensor[2, 3, 4]) -> Scalar:\n"
+)
+STACKED = (
+    "[X, X]", "[X, Y]", "[x, x]", "[x, y]", "[X, x]", "[x, X]", "[s, s]", "[s, x]",
+    "[A, B]", "[A, A]", "[u, u]", "[A, u]", "[u, s]", "[T, T]", "(A, B)",
+    "[A, np.ones((2, 1))]", "[X, np.ones((n, 1))]", "[X, np.ones((m, 1))]",
+)  # fmt: skip
+
+
+def stacks_files():
+    for name, arrays, tail in itertools.product(
+        ("np.hstack", "np.vstack", "np.column_stack"), STACKED, ("", " + y", " + u")
+    ):
+        yield STACKS_HEADER + f"    return sum({name}({arrays}){tail})\n"
+
+
+def test_hstack_vstack_and_column_stack_as_the_frontend():
+    """The arrays joined as ``numpy_calls.call_stacks`` joins them (a vector a row or a
+    column, a scalar a vector of one), ``not_joined``'s words where they do not fit,
+    and the joined length written as the frontend writes it (``d + 1``, ``2 * n``); the
+    files it leaves join two names (``m + n``)."""
+    refused, reported = counted_as_the_frontend(stacks_files())
+    assert refused > 120 and reported > refused - 10, (reported, refused)

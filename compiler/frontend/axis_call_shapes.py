@@ -23,6 +23,7 @@ from ..core.shape_rules import (
 )
 from ..errors import ShapeError
 from .shape_reading import Mismatch, Stop, literal_int, reduced_axes, written
+from .size_forms import sum_written
 from .source import is_int_literal
 
 
@@ -73,8 +74,8 @@ def sequence_at(node: ast.Call, name: str, shapes: list) -> tuple:
     """The shape of the ``stack`` or ``concatenate`` call ``node`` of arrays of
     ``shapes``: the axis (an int literal in range, 0 if not given; else Mismatch at it),
     then the shapes (``stacked_with``, ``joined_with``: Mismatch at the call); Stop at
-    a concatenation of scalars and after one whose length is not a sum of ints (SymPy
-    writes it)."""
+    a concatenation of scalars and after one whose length the check does not write
+    (``joined``)."""
     given = {k.arg: k.value for k in node.keywords}
     nd = len(shapes[0]) + (name == "stack")
     axis = given.get("axis", node.args[1] if len(node.args) == 2 else None)
@@ -91,6 +92,69 @@ def sequence_at(node: ast.Call, name: str, shapes: list) -> tuple:
         sizes = joined_with(shapes, k, written)
     except ShapeError as exc:
         raise Mismatch(node, str(exc)) from None
-    if not all(isinstance(d, int) for d in sizes):
+    return joined(shapes[0], k, sizes)
+
+
+#: NumPy's functions that join arrays along a fixed axis, taken with an ``np.`` prefix
+#: only (``numpy_calls.call_stacks``)
+STACKS = frozenset({"hstack", "vstack", "column_stack"})
+
+
+def not_joined(name: str, shown: str, axis: int) -> str:
+    """The words for ``hstack`` (``vstack``, ``column_stack``: ``name``) of arrays whose
+    shapes, ``shown`` as the user wrote them, do not join along ``axis``."""
+    return (
+        f"{name}(): shapes {shown} do not join along axis {axis} (the other axes must "
+        "be equal)"
+    )
+
+
+def stacks_items(node: ast.Call) -> list:
+    """The arrays of ``np.hstack([a, b])`` (``vstack``, ``column_stack``): one list or
+    tuple of one or more, no keyword; Stop at any other form (the frontend's error)."""
+    if len(node.args) != 1 or node.keywords:
         raise Stop
-    return shapes[0][:k] + (sum(sizes),) + shapes[0][k + 1 :]
+    seq = node.args[0]
+    if not isinstance(seq, (ast.List, ast.Tuple)) or not seq.elts:
+        raise Stop
+    return seq.elts
+
+
+def stacks_at(node: ast.Call, name: str, shapes: list) -> tuple:
+    """The shape of ``np.hstack``, ``np.vstack`` or ``np.column_stack`` of arrays of
+    ``shapes``, as ``numpy_calls.call_stacks`` makes it: ``hstack`` joins along axis 1
+    (vectors and scalars, as vectors of one, along axis 0), ``vstack`` along axis 0 with
+    each vector a row, ``column_stack`` along axis 1 with each vector a column (a scalar
+    a ``(1, 1)`` matrix); Mismatch at the call where they do not join (``not_joined``);
+    Stop after a join whose length the check does not write (``joined``)."""
+    shown = " and ".join(written(s) for s in shapes)
+    if name == "hstack":
+        shapes = [s or (1,) for s in shapes]
+        axis = 0 if len(shapes[0]) == 1 else 1
+    else:
+        shapes = [at_least_two(s, name) for s in shapes]
+        axis = 0 if name == "vstack" else 1
+    try:
+        sizes = joined_with(shapes, axis, written)
+    except ShapeError:
+        raise Mismatch(node, not_joined(name, shown, axis)) from None
+    return joined(shapes[0], axis, sizes)
+
+
+def joined(shape: tuple, axis: int, sizes: list) -> tuple:
+    """``shape`` with its ``axis`` the sum of ``sizes`` (``size_forms.sum_written``);
+    Stop where the check does not write the sum."""
+    total = sum_written(sizes)
+    if total is None:
+        raise Stop
+    return shape[:axis] + (total,) + shape[axis + 1 :]
+
+
+def at_least_two(shape: tuple, name: str) -> tuple:
+    """``shape`` with at least two dimensions, as ``vstack`` (a vector a row) or
+    ``column_stack`` (a vector a column) takes it; a scalar is ``(1, 1)``."""
+    if not shape:
+        return (1, 1)
+    if len(shape) == 1:
+        return (1,) + shape if name == "vstack" else shape + (1,)
+    return shape

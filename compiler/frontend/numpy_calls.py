@@ -17,6 +17,7 @@ from ..core.shapes import canon, format_shape, size
 from ..errors import ShapeError
 from ..ops.inverse import triangle
 from .arguments import arity, read_axis
+from .axis_call_shapes import not_joined
 from .call_names import NUMPY_ALIASES
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int
@@ -100,11 +101,7 @@ def call_stacks(node, scope, name):
     try:
         return scope.b.emit("concatenate", *items, axis=axis)
     except ShapeError:
-        raise scope.src.error(
-            node,
-            f"{name}(): shapes {shown} do not join along axis {axis} (the other axes "
-            "must be equal)",
-        ) from None
+        raise scope.src.error(node, not_joined(name, shown, axis)) from None
 
 
 def at_least(x: int, nd: int, row: tuple, node, scope) -> int:

@@ -41,7 +41,7 @@ frontend may stop first for another reason. It reads:
 It also reads ``max_pool2d`` and ``avg_pool2d`` (``pool_shapes.py``), ``var`` and
 ``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors, ``solve``,
 ``stack`` and ``concatenate`` of a list of arrays along an int literal ``axis`` (a
-concatenation only where its length is a sum of ints; ``axis_call_shapes.py``), NumPy's
+concatenation only where its length is an int or of one name; ``axis_call_shapes.py``), NumPy's
 operator functions as the operators (``np.multiply(a, b)``: ``operator_calls.py``),
 indices of integer arrays beside whole slices (``scores[arange(n), y]``, ``W[:, i]``:
 ``gather_shapes.py``), and a call of a function the file defines above whose body it
@@ -60,7 +60,15 @@ import ast
 
 from ..core.shape_rules import norm_axis
 from ..errors import FormulaError, ShapeError
-from .axis_call_shapes import moment_at, moment_input, sequence_at, sequence_items
+from .axis_call_shapes import (
+    STACKS,
+    moment_at,
+    moment_input,
+    sequence_at,
+    sequence_items,
+    stacks_at,
+    stacks_items,
+)
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
@@ -279,6 +287,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if name in SEQUENCES:
         items = sequence_items(node)
         return sequence_at(node, name, operands(items, scope))
+    if name in STACKS and isinstance(node.func, ast.Attribute):  # np.hstack
+        items = stacks_items(node)
+        return stacks_at(node, name, operands(items, scope))
     if name in ("var", "std") and len(args) == 1:
         return moment_at(node, name, shape_of(moment_input(node), scope))
     if name == "reshape":

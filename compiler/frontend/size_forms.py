@@ -91,3 +91,16 @@ def shifted(form: tuple, c: int) -> tuple:
     """``form`` plus the int ``c`` (after the floor, for a floor)."""
     name, a, b, k = form
     return (name, a, b + c, 1) if k == 1 else (name, a + c, b, k)
+
+
+def sum_written(sizes: list):
+    """The sum of ``sizes`` (ints and dimension names) as the frontend writes it: an int,
+    or ``a * n + b`` of one name (``d + 1``, ``2 * n``); None for a sum of two names or
+    of an expression (``m + n``, ``n - 1``), which the check does not write."""
+    names = [d for d in sizes if not isinstance(d, int)]
+    total = sum(d for d in sizes if isinstance(d, int))
+    if not names:
+        return total
+    if len(set(names)) != 1 or not names[0].isidentifier():
+        return None
+    return linear_written(names[0], len(names), total)
