@@ -1,9 +1,10 @@
-"""``var``/``std`` and ``stack``/``concatenate`` read on the syntax tree
-(``operand_shapes.call_shape``): their arguments' forms as ``axis_calls.call_moment``
-and ``shape_calls.call_sequence`` take them (``moment_input``, ``sequence_items``: Stop
-at any other form, the frontend's errors), and the shape of their value from their
-inputs' shapes by the records' rules (``core/shape_rules.py``), each error worded and
-placed as the frontend does.
+"""``var``/``std``, ``stack``/``concatenate`` and ``np.hstack``/``np.vstack``/
+``np.column_stack`` read on the syntax tree (``operand_shapes.call_shape``): their
+arguments' forms as ``axis_calls.call_moment``, ``shape_calls.call_sequence`` and
+``numpy_calls.call_stacks`` take them (``moment_input``, ``sequence_items``,
+``stacks_items``: Stop at any other form, the frontend's errors), and the shape of their
+value from their inputs' shapes by the records' rules (``core/shape_rules.py``), each
+error worded and placed as the frontend does.
 
 Like the rest of the check it needs nothing but ``ast``.
 """

@@ -1,10 +1,12 @@
-"""An index of integer arrays only, read on the syntax tree (``operand_shapes.shape_of``):
-``scores[arange(n), y]``, the picked entries of a softmax loss, and ``x[i]`` with an
-``Index`` parameter ``i``. The shape is the ``getitem`` record's (``ops/shape_ops.py``
-``index_shape``): the arrays' shapes broadcast together, then the axes not indexed.
+"""An index of integer arrays and whole slices, read on the syntax tree
+(``operand_shapes.shape_of``): ``scores[arange(n), y]``, the picked entries of a softmax
+loss, ``x[i]`` with an ``Index`` parameter ``i``, and ``W[:, i]``. The shape is the
+``getitem`` record's (``ops/shape_ops.py`` ``index_shape``): the arrays' shapes
+broadcast together where the first array is (first, where the arrays are not side by
+side), the sliced axes and those not indexed in their places.
 
 Like the rest of the check it needs nothing but ``ast``; it reads no other index (ints,
-slices or ``None`` beside the arrays are ``shape_reading.indexed``'s or the frontend's).
+bounded slices or ``None`` beside the arrays are the frontend's).
 """
 
 from __future__ import annotations
