@@ -23,7 +23,14 @@ from ..core.shape_rules import (
     stacked_with,
 )
 from ..errors import ShapeError
-from .shape_reading import Mismatch, Stop, literal_int, reduced_axes, written
+from .shape_reading import (
+    Mismatch,
+    Stop,
+    literal_int,
+    reduced_axes,
+    ruled_at,
+    written,
+)
 from .size_forms import sum_written
 from .source import is_int_literal
 
@@ -87,13 +94,9 @@ def sequence_at(node: ast.Call, name: str, shapes: list) -> tuple:
         (k,) = norm_axis(k, nd)
     except ShapeError as exc:
         raise Mismatch(axis, str(exc)) from None
-    try:
-        if name == "stack":
-            return stacked_with(shapes, k, written)
-        sizes = joined_with(shapes, k, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
-    return joined(shapes[0], k, sizes)
+    if name == "stack":
+        return ruled_at(node, stacked_with, shapes, k)
+    return joined(shapes[0], k, ruled_at(node, joined_with, shapes, k))
 
 
 #: NumPy's functions that join arrays along a fixed axis, taken with an ``np.`` prefix

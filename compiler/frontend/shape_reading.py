@@ -146,12 +146,19 @@ def permutation(shape: tuple, axes: list[int], swap: bool) -> tuple:
     return tuple(shape[a] for a in axes)
 
 
-def product_at(node, left: tuple, right: tuple) -> tuple:
-    """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
+def ruled_at(node, rule, *args):
+    """``rule(*args, written)``, a shape rule of ``core/shape_rules.py`` given the way
+    the frontend writes shapes; Mismatch at ``node`` in the rule's words where it raises
+    ShapeError."""
     try:
-        return matmul_with(left, right, written)
+        return rule(*args, written)
     except ShapeError as exc:
         raise Mismatch(node, str(exc)) from None
+
+
+def product_at(node, left: tuple, right: tuple) -> tuple:
+    """The shape of the matrix product of ``left`` and ``right``, or Mismatch at ``node``."""
+    return ruled_at(node, matmul_with, left, right)
 
 
 def diagonal_at(node, name: str, shape: tuple) -> tuple:
@@ -164,27 +171,18 @@ def diagonal_at(node, name: str, shape: tuple) -> tuple:
 
 def outer_at(node, left: tuple, right: tuple) -> tuple:
     """The shape of ``outer`` of two vectors, or Mismatch at ``node``."""
-    try:
-        return outer_with(left, right, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
+    return ruled_at(node, outer_with, left, right)
 
 
 def solve_at(node, a: tuple, b: tuple) -> tuple:
     """The shape of ``solve(a, b)``, or Mismatch at ``node``."""
-    try:
-        return solved_with(a, b, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
+    return ruled_at(node, solved_with, a, b)
 
 
 def square_at(node, name: str, shape: tuple) -> tuple:
     """``shape``, that of a square matrix or a stack of them, or Mismatch at ``node``
     (the call of ``name``: ``inv``, ``det``, ``cholesky``)."""
-    try:
-        return square_stack_with(name, shape, written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
+    return ruled_at(node, square_stack_with, name, shape)
 
 
 def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
@@ -378,10 +376,7 @@ def literal_int(node) -> int:
 
 def broadcast_at(node, shapes: list) -> tuple:
     """``shapes`` broadcast together, or Mismatch at ``node``."""
-    try:
-        return broadcast_with(tuple(shapes), written)
-    except ShapeError as exc:
-        raise Mismatch(node, str(exc)) from None
+    return ruled_at(node, broadcast_with, tuple(shapes))
 
 
 def written(shape: tuple) -> str:
