@@ -1,13 +1,13 @@
 """The orientation of a weight gradient ``X^T g`` (``X``: N x D data, ``g``: N x C): as
-the lecture writes it, ``X.T.dot(g)`` (what gradc emits), against ``g.T.dot(X).T`` (what
-it emitted before), alone and added into an accumulated gradient ``d_W += ...``, at the
-shapes of the benchmark's cases and a few more; one BLAS thread, interleaved repeats,
-the best of each.
+the lecture writes it, ``X.T.dot(g)`` (what the hand-written code writes), against
+``g.T.dot(X).T`` (what gradc emits, as HIPS autograd computes it), alone and added into
+an accumulated gradient ``d_W += ...``, at the shapes of the benchmark's cases and a few
+more; one BLAS thread, interleaved repeats, the best of each.
 
     python bench/weight_gradient.py [--repeats N]
 
-Prints each time and the ratio X.T.dot(g) / g.T.dot(X).T (below 1: the emitted form
-is faster).
+Prints the BLAS library and its kernels (with threadpoolctl installed), each time and
+the ratio X.T.dot(g) / g.T.dot(X).T (above 1: the emitted form is faster).
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import numpy as np  # noqa: E402
+
+try:
+    from threadpoolctl import threadpool_info
+except ImportError:  # optional: the kernels are then not printed
+    threadpool_info = None
 
 SHAPES = [
     (8, 16, 16),  # two_layer 8x16x16x4, W1
@@ -50,6 +55,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
+    for lib in threadpool_info() if threadpool_info else []:
+        if lib.get("user_api") == "blas":
+            print(
+                f"{lib['internal_api']} {lib['version']}: {lib.get('architecture')} kernels"
+            )
     print(
         f"{'N x D x C':>18}  {'form':>9}  {'X.T.dot(g)':>11}  {'g.T.dot(X).T':>12}  ratio"
     )

@@ -476,11 +476,11 @@ def convnet_loss_backward(d_out, cache):
     # line 24: scores = hidden @ W3 + b3
     d_b3 = _sum_leading(d_scores)
     d_hidden = d_scores.dot(W3.T)
-    d_W3 += hidden.T.dot(d_scores)
+    d_W3 += d_scores.T.dot(hidden).T
     # line 23: hidden = relu(reshape(pool, (N, F * (H // 2) * (W // 2))) @ W2 + b2)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b2 = _sum_leading(hidden_g1)
-    d_W2 += hidden_t1.T.dot(hidden_g1)
+    d_W2 += hidden_g1.T.dot(hidden_t1).T
     d_pool = np.reshape(hidden_g1.dot(W2.T), (N, F, H // 2, W // 2))
     # line 22: pool = max_pool2d(conv, 2)
     d_conv = _max_pool2d_grad(d_pool, conv, pool, 2, 2)
@@ -604,11 +604,11 @@ def convnet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, X, y, reg):
     # line 24: scores = hidden @ W3 + b3
     d_b3 = _sum_leading(d_scores)
     d_hidden = d_scores.dot(W3.T)
-    d_W3 += hidden.T.dot(d_scores)
+    d_W3 += d_scores.T.dot(hidden).T
     # line 23: hidden = relu(reshape(pool, (N, F * (H // 2) * (W // 2))) @ W2 + b2)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b2 = _sum_leading(hidden_g1)
-    d_W2 += hidden_t1.T.dot(hidden_g1)
+    d_W2 += hidden_g1.T.dot(hidden_t1).T
     d_pool = np.reshape(hidden_g1.dot(W2.T), (N, F, H // 2, W // 2))
     # line 22: pool = max_pool2d(conv, 2)
     d_conv = _max_pool2d_grad(d_pool, conv, pool, 2, 2)

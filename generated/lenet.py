@@ -472,12 +472,12 @@ def lenet_loss_backward(d_out, cache):
     d_scores = out_g2 + out_t1 * (out_g1 / out_t3)
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = _sum_leading(d_scores)
+    d_W4 = d_scores.T.dot(ip1).T
     d_ip1 = d_scores.dot(W4.T)
-    d_W4 = ip1.T.dot(d_scores)
     # line 26: ip1 = relu(reshape(pool2, (N, F2 * 4 * 4)) @ W3 + b3)
     ip1_g1 = np.where(ip1 > 0.0, d_ip1, 0.0)
     d_b3 = _sum_leading(ip1_g1)
-    d_W3 = ip1_t1.T.dot(ip1_g1)
+    d_W3 = ip1_g1.T.dot(ip1_t1).T
     d_pool2 = np.reshape(ip1_g1.dot(W3.T), (N, F2, 4, 4))
     # line 25: pool2 = max_pool2d(conv2, size=2, stride=2)
     d_conv2 = _max_pool2d_grad(d_pool2, conv2, pool2, 2, 2)
@@ -597,12 +597,12 @@ def lenet_loss_value_and_grad(W1, b1, W2, b2, W3, b3, W4, b4, X, y):
     d_scores[np.arange(N), y] += -1.0 / N
     # line 27: scores = ip1 @ W4 + b4
     d_b4 = _sum_leading(d_scores)
+    d_W4 = d_scores.T.dot(ip1).T
     d_ip1 = d_scores.dot(W4.T)
-    d_W4 = ip1.T.dot(d_scores)
     # line 26: ip1 = relu(reshape(pool2, (N, F2 * 4 * 4)) @ W3 + b3)
     ip1_g1 = np.where(ip1 > 0.0, d_ip1, 0.0)
     d_b3 = _sum_leading(ip1_g1)
-    d_W3 = ip1_t1.T.dot(ip1_g1)
+    d_W3 = ip1_g1.T.dot(ip1_t1).T
     d_pool2 = np.reshape(ip1_g1.dot(W3.T), (N, F2, 4, 4))
     # line 25: pool2 = max_pool2d(conv2, size=2, stride=2)
     d_conv2 = _max_pool2d_grad(d_pool2, conv2, pool2, 2, 2)

@@ -228,10 +228,10 @@ def rnn_step_backward(d_out, cache):
     # fused tanh: local gradients share 1 - out**2
     out_g1 = d_out * (1.0 - out**2)
     d_b = _sum_leading(out_g1)
+    d_Wh = out_g1.T.dot(prev_h).T
     d_prev_h = out_g1.dot(Wh.T)
-    d_Wh = prev_h.T.dot(out_g1)
+    d_Wx = out_g1.T.dot(x).T
     d_x = out_g1.dot(Wx.T)
-    d_Wx = x.T.dot(out_g1)
     return d_x, d_prev_h, d_Wx, d_Wh, d_b
 
 

@@ -291,7 +291,7 @@ def softmax_loss_backward(d_out, cache):
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return d_W
 
 
@@ -351,7 +351,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     scores_g1 = scores_g2 / scores_t2.sum(axis=1, keepdims=True)
     d_scores = d_scores_2 + np.where(scores_t2, -scores_g1, 0.0)
     # line 7: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return out, d_W
 
 

@@ -275,7 +275,7 @@ def svm_loss_backward(d_out, cache):
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return d_W
 
 
@@ -336,7 +336,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     correct_g1[np.arange(N), y] = d_correct
     d_scores = d_margins_t1 + correct_g1
     # line 9: scores = X @ W
-    d_W += X.T.dot(d_scores)
+    d_W += d_scores.T.dot(X).T
     return out, d_W
 
 

@@ -328,11 +328,11 @@ def twolayer_loss_backward(d_out, cache):
     # line 16: scores = hidden @ W2 + b2
     d_b2 = _sum_leading(d_scores)
     d_hidden = d_scores.dot(W2.T)
-    d_W2 += hidden.T.dot(d_scores)
+    d_W2 += d_scores.T.dot(hidden).T
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = _sum_leading(hidden_g1)
-    d_W1 += X.T.dot(hidden_g1)
+    d_W1 += hidden_g1.T.dot(X).T
     return d_W1, d_b1, d_W2, d_b2
 
 
@@ -410,11 +410,11 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     # line 16: scores = hidden @ W2 + b2
     d_b2 = _sum_leading(d_scores)
     d_hidden = d_scores.dot(W2.T)
-    d_W2 += hidden.T.dot(d_scores)
+    d_W2 += d_scores.T.dot(hidden).T
     # line 15: hidden = relu(X @ W1 + b1)
     hidden_g1 = np.where(hidden > 0.0, d_hidden, 0.0)
     d_b1 = _sum_leading(hidden_g1)
-    d_W1 += X.T.dot(hidden_g1)
+    d_W1 += hidden_g1.T.dot(X).T
     return out, (d_W1, d_b1, d_W2, d_b2)
 
 

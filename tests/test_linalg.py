@@ -242,7 +242,7 @@ def test_a_matrix_times_an_outer_product_is_an_outer_product():
     ``Y^T G Y^T`` of ``inv(A) @ b`` with ``G = outer(w, b)`` makes no matrix product."""
     text = gradc.compile_source(CASES["inv_times_vector"][0])
     vg = text[text.index("def f_value_and_grad") : text.index("def f_grad")]
-    assert "d_A = -_outer(Ainv_t1.dot(w), b.dot(Ainv_t1))" in vg
+    assert "d_A = -_outer(Ainv.T.dot(w), b.dot(Ainv.T))" in vg
     assert ".dot(d_" not in vg
     named = {"[2, 3]": "[m, n]", "[3]": "[n]", "[2]": "[m]", "[2, 2]": "[m, m]"}
     text = CASES["outer_products"][0]

@@ -174,11 +174,11 @@ def _two_layer_value_and_grad_kernel(W1, b1, W2, b2, X, y, reg, N):
     # line 15: scores = h @ W2 + b2
     d_b2 = _sum_cols(d_scores)
     d_h = d_scores.dot(W2.T)
-    d_W2 += h.T.dot(d_scores)
+    d_W2 += d_scores.T.dot(h).T
     # line 14: h = relu(X @ W1 + b1)
     h_g1 = _select(h > 0.0, d_h, 0.0)
     d_b1 = _sum_cols(h_g1)
-    d_W1 += X.T.dot(h_g1)
+    d_W1 += h_g1.T.dot(X).T
     return out, (d_W1, d_b1, d_W2, d_b2)
 """
     assert body in out

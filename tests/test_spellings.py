@@ -124,12 +124,20 @@ def test_negated_weight_gradient_accumulates_with_minus_equals():
     check_gradients(text, [RNG.standard_normal(3), 0.2, X, y], [0, 1])
 
 
-def test_weight_gradient_is_the_data_transposed_times_the_gradient():
-    # X^T g as the lecture writes it: one BLAS call that reads X transposed, C-ordered
-    # out (bench/weight_gradient.py: 0.64-1.0x the time of (g^T X)^T, one thread)
+def test_weight_gradient_is_the_gradient_transposed_times_the_data_transposed():
+    # X^T g as (g^T X)^T, HIPS autograd's orientation: one BLAS call either way; which
+    # is faster depends on the machine's BLAS kernels (bench/README, "The weight
+    # gradient's orientation, by the worst case of two kinds of machine"). The gradient
+    # of a transposed factor, X.T @ W, is X g, no transpose
     text = "def f(W: Matrix[d, c], X: Matrix[n, d]) -> Scalar:\n    return sum(tanh(X @ W))\n"
     vg = function_text(compile_source(text), "f_value_and_grad")
-    assert re.search(r"d_W = X\.T\.dot\(\w+\)\n", vg), vg
+    assert re.search(r"d_W = \w+\.T\.dot\(X\)\.T\n", vg), vg
+    flipped = text.replace("Matrix[n, d]", "Matrix[d, n]").replace("X @", "X.T @")
+    vg = function_text(compile_source(flipped), "f_value_and_grad")
+    assert re.search(r"d_W = X\.dot\(\w+\)\n", vg), vg
+    check_gradients(
+        flipped, [RNG.standard_normal((3, 2)), RNG.standard_normal((3, 5))], [0, 1]
+    )
     check_gradients(
         text, [RNG.standard_normal((3, 2)), RNG.standard_normal((5, 3))], [0, 1]
     )

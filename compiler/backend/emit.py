@@ -13,7 +13,7 @@ from ..symbolic.fused import BodySpeller
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array, in_place_lines, in_place_path, node_body, view_of
-from .naming import Namer, autodiff_name
+from .naming import Namer, attribute_view, autodiff_name
 
 INLINE_LIMIT = 60
 
@@ -319,7 +319,8 @@ class Emitter:
         if i in self.named:  # a loop's result, named by the loop
             return
         acc = node.op == "add" and node.attr("acc")
-        own = node.name or self.uses.get(i, 0) > 1 or i in self.keep or i in firsts
+        shared = self.uses.get(i, 0) > 1 and not attribute_view(node, self.exprs)
+        own = node.name or shared or i in self.keep or i in firsts
         if own and not acc and self.reuse and (spot := self.reusable(i)) is not None:
             if self.write_in_place(i, *spot):
                 return

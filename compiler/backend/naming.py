@@ -73,3 +73,15 @@ class Namer:
                 self.counters[prefix] = k
                 self.names[i] = self.fresh(f"{prefix}{k}")
         return self.names[i]
+
+
+def attribute_view(node, exprs: dict) -> bool:
+    """Whether ``node`` is a matrix's transpose of a name (``x.T``, its argument's text in
+    ``exprs`` an identifier): written at each use, as a person writes it, not named as a
+    value read twice."""
+    return (
+        node.op == "transpose"
+        and len(node.shape) == 2
+        and node.args[0] in exprs
+        and exprs[node.args[0]].text.isidentifier()
+    )

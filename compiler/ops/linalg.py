@@ -53,6 +53,11 @@ def matmul_adj(b, i, n, g):
     if len(sy) == 1:
         return stack_vector_adj(b, g, x, y)
     yt = transpose_last(b, y)
+    if len(sx) == 2 and len(sy) == 2 and b[x].op != "transpose":
+        # x^T g as (g^T x)^T, autograd's orientation (bench/README "The weight gradient's
+        # orientation, by the worst case of two kinds of machine"); X^T's is X g
+        wgrad = transpose_last(b, b.emit("matmul", transpose_last(b, g), x))
+        return [b.emit("matmul", g, yt), wgrad]
     xt = transpose_last(b, x)
     return [
         unbroadcast(b, b.emit("matmul", g, yt), sx),

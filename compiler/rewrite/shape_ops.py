@@ -138,23 +138,6 @@ def pick_before_column_op(b, args, attrs):
     return b.emit(b[x].op, *parts)
 
 
-# (x^T @ y)^T -> y^T @ x  for matrices
-@rule("transpose", "late")
-def transpose_of_product(b, args, attrs):
-    """The transpose of ``x.T.dot(y)`` is ``y.T.dot(x)``: the same products, written
-    C-ordered rather than returned as a transposed view (the gradient of ``K`` in
-    ``Q @ K.T``), when nothing else reads the product."""
-    (p,) = args
-    if b[p].op != "matmul" or attrs.get("axes") != (1, 0) or b[p].name:
-        return None
-    if b.users is None or b.users.get(p) != 1:
-        return None
-    x, y = b[p].args
-    if len(b.shape(x)) != 2 or len(b.shape(y)) != 2 or b[x].op != "transpose":
-        return None
-    return b.emit("matmul", b.emit("transpose", y, axes=(1, 0)), b[x].args[0])
-
-
 # broadcast_to(g, s) (*) y -> g (*) y   when broadcasting g against y already gives s
 def drop_broadcast(b, args, attrs, op):
     if attrs.get("acc"):
