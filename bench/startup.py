@@ -8,7 +8,8 @@ after a stepped slice, after ``x[:-3:2]``), one the compiler finds (after
 a loop carries that changes shape and an axis out of range, a mismatch with the value of
 the file's own function, an argument or a return of another shape than annotated,
 ``stack`` of two sizes, a mismatch after ``max_pool2d`` and one with a size written as
-an expression in an annotation (``4 * H``), and compiling a small formula; and the
+an expression in an annotation (``4 * H``), one after a ``concatenate`` of two sizes
+(``m + n``), and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -112,6 +113,12 @@ POOLED = (
     "    return sum(max_pool2d(x, 2) + y)\n"
 )
 
+#: a mismatch after joining two sizes (``m + n``; read early since 2026-12-04)
+JOINED = (
+    "def f(a: Vector[m], b: Vector[n], y: Vector[p]) -> Scalar:\n"
+    "    return sum(concatenate([a, b]) * y)\n"
+)
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -139,6 +146,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "stacked.grad").write_text(STACKED)
     (tmp / "pooled.grad").write_text(POOLED)
     (tmp / "expression.grad").write_text(EXPRESSION)
+    (tmp / "joined.grad").write_text(JOINED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -167,6 +175,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "stack mismatch": ["compile", str(tmp / "stacked.grad")],
         "pooled mismatch": ["compile", str(tmp / "pooled.grad")],
         "4 * H mismatch": ["compile", str(tmp / "expression.grad")],
+        "m + n mismatch": ["compile", str(tmp / "joined.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

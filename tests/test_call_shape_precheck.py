@@ -254,7 +254,55 @@ def stacks_files():
 def test_hstack_vstack_and_column_stack_as_the_frontend():
     """The arrays joined as ``numpy_calls.call_stacks`` joins them (a vector a row or a
     column, a scalar a vector of one), ``not_joined``'s words where they do not fit,
-    and the joined length written as the frontend writes it (``d + 1``, ``2 * n``); the
-    files it leaves join two names (``m + n``)."""
+    and the joined length written as the frontend writes it (``d + 1``, ``2 * n``, ``m
+    + n``)."""
     refused, reported = counted_as_the_frontend(stacks_files())
     assert refused > 120 and reported > refused - 10, (reported, refused)
+
+
+JOINED_HEADER = (
+    "def f(a: Vector[m], b: Vector[n], c: Vector[k], v: Vector[M], y: Vector[p], "
+    "X: Matrix[r, m], Y: Matrix[r, n], Z: Matrix[n, m]) -> Scalar:\n"
+)
+JOINED = [
+    "[a, b]",
+    "[b, a]",
+    "[a, b, a]",
+    "[v, a]",
+    "[a, c, v]",
+    "[a, b, c, b]",
+    "[a, a]",
+]
+JOINED_TAILS = [
+    "",
+    " + y",
+    " + a",
+    " + concatenate([b, a])",
+    " + concatenate([a, b, a])",
+    " + concatenate([a, b])[1:]",
+]
+
+
+def joined_files():
+    for call, joined, tail in itertools.product(
+        ("concatenate", "np.hstack", "np.concatenate"), JOINED, JOINED_TAILS
+    ):
+        yield JOINED_HEADER + f"    return sum({call}({joined}){tail})\n"
+    tails = [" + a", " + b", " + concatenate([a, b])", " + concatenate([a, a, b])"]
+    for joined, tail in itertools.product(["[X, Y]", "[Y, X]", "[X, Y, X]"], tails):
+        yield JOINED_HEADER + f"    return sum(concatenate({joined}, axis=1){tail})\n"
+        yield JOINED_HEADER + f"    return sum(np.hstack({joined}){tail})\n"
+    for joined in ["[X, Z]", "[Z, X]", "[X, Z, X]"]:
+        yield JOINED_HEADER + f"    return sum(np.vstack({joined}) + a)\n"
+    returns = JOINED_HEADER.replace("-> Scalar", "-> Vector[m]")
+    for joined in JOINED:
+        yield returns + f"    return concatenate({joined})\n"
+
+
+def test_joined_lengths_of_several_names_as_the_frontend():
+    """A length joined from several names is written as SymPy prints the sum (names by
+    their text, each with its count, the int last: ``m + n``, ``M + a + k``, ``2 * m +
+    n``), so a mismatch after it, or a return of it, is reported as the frontend
+    reports it; the files it leaves slice the joined axis."""
+    refused, reported = counted_as_the_frontend(joined_files())
+    assert refused > 115 and reported >= refused - 21, (reported, refused)  # 121, 100

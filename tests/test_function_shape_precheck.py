@@ -109,6 +109,7 @@ REPORTED = {
     "a-return-of-a-dimension-expression": (
         "def f(x: Vector[n]) -> Vector[n - 1]:\n    return x[2:]\n"
     ),
+    "a-concatenation-of-names": F + "    return sum(concatenate([x, y]) + y)\n",
 }
 
 
@@ -148,7 +149,6 @@ LEFT_TO_THE_FRONTEND = {
     "stack-of-no-array": F + "    return sum(stack([]) + y)\n",
     "stack-of-no-list": F + "    return sum(stack(x) + y)\n",
     "stack-given-another-keyword": F + "    return sum(stack([x, x], out=x) + y)\n",
-    "a-concatenation-of-names": F + "    return sum(concatenate([x, y]) + y)\n",
     "a-concatenation-of-scalars": F
     + "    return sum(concatenate([sum(x), 1.0]) + y)\n",
     "a-return-annotation-naming-a-parameter": (

@@ -6,7 +6,8 @@ writes them, SymPy's canonical form: ``1 + n`` and ``n + 1`` are one size, an in
 is taken out of a floor where the divisor divides it, a fraction stays in it.
 
 Over a grid of such annotations and slices, every report is the frontend's (message,
-line, column), and every mismatch the frontend reports is reported.
+line, column), and every mismatch the frontend reports is reported. A length joined from
+several names (``m + n``) is written as the compiler prints the sum.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ from __future__ import annotations
 import ast
 import itertools
 
+import numpy as np
 import pytest
+import sympy
 
-from gradc.frontend.size_forms import annotated_size
+from gradc.core.shapes import format_shape
+from gradc.frontend.size_forms import annotated_size, sum_written
 from tests.test_call_shape_precheck import counted_as_the_frontend
 from tests.test_shape_precheck import precheck_report
 from tests.test_syntax_precheck import early_report
@@ -121,3 +125,20 @@ def test_dimension_expressions_the_frontend_refuses_early():
     reports it (the full early check, names and shapes: ``early_report``)."""
     refused, reported = counted_as_the_frontend(signature_files(), early_report)
     assert refused > 450 and reported > refused - 10, (reported, refused)  # 500, 496
+
+
+NAMES = ["n", "m", "N", "M", "n_1", "n1", "nA", "a", "B", "d_k", "x2", "x10", "λ", "Ab"]
+
+
+def test_a_sum_of_names_is_written_as_the_compiler_prints_it():
+    """``sum_written`` of names and ints against SymPy's sum of the same symbols as
+    ``core/shapes.format_shape`` prints it (the compiler's messages): names ordered by
+    their text (capitals first, ``x10`` before ``x2``), each with its count, the int
+    last, over 2,000 random sums."""
+    rng = np.random.default_rng(1204)
+    for _ in range(2000):
+        names = [str(s) for s in rng.choice(NAMES, size=rng.integers(1, 6))]
+        c = int(rng.integers(-3, 4))
+        symbols = {s: sympy.Symbol(s, integer=True, positive=True) for s in names}
+        total = sum((symbols[s] for s in names), sympy.Integer(c))
+        assert f"({sum_written([*names, c])},)" == format_shape((total,)), (names, c)

@@ -11,6 +11,7 @@ It needs nothing but ``ast``.
 from __future__ import annotations
 
 import ast
+from collections import Counter
 
 
 def plus(head: str, c: int) -> str:
@@ -95,12 +96,16 @@ def shifted(form: tuple, c: int) -> tuple:
 
 def sum_written(sizes: list):
     """The sum of ``sizes`` (ints and dimension names) as the frontend writes it: an int,
-    or ``a * n + b`` of one name (``d + 1``, ``2 * n``); None for a sum of two names or
-    of an expression (``m + n``, ``n - 1``), which the check does not write."""
+    ``a * n + b`` of one name (``d + 1``, ``2 * n``), or of several names each with its
+    count, in the order SymPy prints a sum (names by their text, the int last: ``m +
+    n``, ``2 * B + a + 1``); None where a size is an expression (``n - 1``), which the
+    check does not add."""
     names = [d for d in sizes if not isinstance(d, int)]
     total = sum(d for d in sizes if isinstance(d, int))
     if not names:
         return total
-    if len(set(names)) != 1 or not names[0].isidentifier():
+    if not all(d.isidentifier() for d in names):
         return None
-    return linear_written(names[0], len(names), total)
+    counts = Counter(names)
+    terms = [d if k == 1 else f"{k} * {d}" for d, k in sorted(counts.items())]
+    return plus(" + ".join(terms), total)
