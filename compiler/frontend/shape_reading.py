@@ -25,7 +25,7 @@ from ..core.shape_rules import (
 from ..errors import ShapeError
 from .index_refusals import mask_error
 from .refusals import refused_at
-from .size_forms import floor_written
+from .size_forms import floor_written, joined_names
 from .source import is_int_literal
 
 
@@ -291,9 +291,9 @@ def bounded(name, start, stop, step):
     as ``slice_length`` gives and the frontend writes it: ``n - k`` where the slice
     keeps all but k (``x[1:]``, ``x[:-1]``, ``x[1:-1]``), an int where both bounds count
     from one end (``x[:3]``, ``x[-3:]``), 0 where they cross (``x[:0]``, ``x[3:1]``,
-    ``x[-1:-3]``: ``shapes.crossed``); Stop at a step and an axis already cut (a size
-    that is not a name)."""
-    if step not in (None, 1) or not name.isidentifier():
+    ``x[-1:-3]``: ``shapes.crossed``); a length joined from names (``m + n``) like a
+    name (``m + n - 1``); Stop at a step and an axis already cut (any other size)."""
+    if step not in (None, 1) or not (name.isidentifier() or joined_names(name)):
         raise Stop
     first = start or 0
     if first >= 0 and (stop is None or stop < 0):  # from the start to the end, less k

@@ -109,3 +109,12 @@ def sum_written(sizes: list):
     counts = Counter(names)
     terms = [d if k == 1 else f"{k} * {d}" for d, k in sorted(counts.items())]
     return plus(" + ".join(terms), total)
+
+
+def joined_names(size) -> bool:
+    """Whether ``size`` is a sum of names as ``sum_written`` writes it, with no int
+    (``m + n``, ``2 * m + n``): sliced like a name (``m + n - 1``)."""
+    if isinstance(size, int) or " + " not in size:
+        return False
+    terms = [t.split(" * ")[-1] if t[0].isdigit() else t for t in size.split(" + ")]
+    return all(t.isidentifier() for t in terms)
