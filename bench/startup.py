@@ -9,7 +9,7 @@ a loop carries that changes shape and an axis out of range, a mismatch with the 
 the file's own function, an argument or a return of another shape than annotated,
 ``stack`` of two sizes, a mismatch after ``max_pool2d`` and one with a size written as
 an expression in an annotation (``4 * H``), one after a ``concatenate`` of two sizes
-(``m + n``), and compiling a small formula; and the
+(``m + n``), a ``conv2d`` kernel of other channels, and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -119,6 +119,12 @@ JOINED = (
     "    return sum(concatenate([a, b]) * y)\n"
 )
 
+#: a kernel of other channels than the input's (read early since 2026-12-04)
+CONVOLVED = (
+    "def f(x: Tensor[N, C, H, W], w: Tensor[F, D, 3, 3]) -> Scalar:\n"
+    "    return sum(conv2d(x, w, pad=1))\n"
+)
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -147,6 +153,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "pooled.grad").write_text(POOLED)
     (tmp / "expression.grad").write_text(EXPRESSION)
     (tmp / "joined.grad").write_text(JOINED)
+    (tmp / "convolved.grad").write_text(CONVOLVED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -176,6 +183,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "pooled mismatch": ["compile", str(tmp / "pooled.grad")],
         "4 * H mismatch": ["compile", str(tmp / "expression.grad")],
         "m + n mismatch": ["compile", str(tmp / "joined.grad")],
+        "conv2d channels": ["compile", str(tmp / "convolved.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

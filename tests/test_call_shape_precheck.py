@@ -1,7 +1,7 @@
 """Calls read on the syntax tree before SymPy is imported by their records' shape rules:
-``max_pool2d`` and ``avg_pool2d`` (``frontend/pool_shapes.py``: the number of windows
-along an axis written as the record's rule gives it and the frontend's messages write
-it), ``var`` and ``std`` (a reduction's axes, then ``ddof``) and ``outer``
+``max_pool2d``, ``avg_pool2d`` and ``conv2d`` (``frontend/pool_shapes.py``: the number
+of windows along an axis written as the record's rule gives it and the frontend's
+messages write it), ``var`` and ``std`` (a reduction's axes, then ``ddof``) and ``outer``
 (``frontend/operand_shapes.py``). Every file of a grid of inputs and argument forms is
 reported exactly as the frontend reports it (message, line, column), and none the
 frontend compiles.
@@ -14,7 +14,7 @@ import itertools
 import pytest
 
 from gradc.core.shapes import dim_symbol, format_shape
-from gradc.frontend.pool_shapes import windows
+from gradc.frontend.pool_shapes import kernel_windows, windows
 from gradc.frontend.shape_reading import Mismatch
 from gradc.ops.conv import out_size
 from tests.test_shape_precheck import H, precheck_report
@@ -31,6 +31,21 @@ def test_windows_are_written_as_the_record_gives_them(size, stride):
         assert windows(h, size, stride, None) == out_size(h, size, stride, 0)
     with pytest.raises(Mismatch, match=f"window of size {size} is larger"):
         windows(size - 1, size, stride, None)
+
+
+@pytest.mark.parametrize("stride", range(1, 5))
+@pytest.mark.parametrize("pad", range(0, 4))
+def test_kernel_positions_are_written_as_the_record_gives_them(stride, pad):
+    for k in range(1, 8):
+        want = format_shape((out_size(dim_symbol("H"), k, stride, pad),))
+        assert f"({kernel_windows('H', k, stride, pad, None)},)" == want
+        for h in range(max(k - 2 * pad, 0), k + 10):
+            assert kernel_windows(h, k, stride, pad, None) == out_size(
+                h, k, stride, pad
+            )
+        if k - 2 * pad > 1:
+            with pytest.raises(Mismatch, match=f"kernel of size {k} is larger"):
+                kernel_windows(k - 2 * pad - 1, k, stride, pad, None)
 
 
 #: inputs: named, some literal sizes, too small for the larger windows, of rank 2
@@ -310,3 +325,53 @@ def test_joined_lengths_of_several_names_as_the_frontend():
     the files it leaves slice an axis already cut (``[1:][1:]``)."""
     refused, reported = counted_as_the_frontend(joined_files())
     assert refused > 175 and reported >= refused - 21, (reported, refused)  # 184, 163
+
+
+#: conv2d's inputs and kernels: named and literal sizes, other channels, a cut axis, a
+#: kernel larger than a literal input, a named kernel, other ranks
+CONV_INPUTS = (
+    "Tensor[N, C, H, W]",
+    "Tensor[N, D, n - 1, W]",
+    "Tensor[N, C, 8, 8]",
+    "Tensor[N, 3, 5, 7]",
+    "Matrix[N, C]",
+    "Tensor[N, D, H, W]",
+    "Tensor[N, 3, 2, 2]",
+)
+CONV_KERNELS = (
+    "Tensor[F, C, 3, 3]",
+    "Tensor[F, C, 5, 5]",
+    "Tensor[F, 3, 2, 4]",
+    "Tensor[F, D, 3, 3]",
+    "Tensor[F, C, K, K]",
+    "Matrix[F, C]",
+    "Tensor[F, C, 1, 1]",
+)
+CONV_CALLS = (
+    "conv2d(x, w)",
+    "conv2d(x, w, stride=2)",
+    "conv2d(x, w, pad=1)",
+    "conv2d(x, w, 2, 1)",
+    "conv2d(x, w, stride=3, pad=2)",
+    "conv2d(x=x, w=w, pad=2)",
+    "conv2d(x, w, stride=s)",
+)
+
+
+def conv_files():
+    for x, w, call, tail in itertools.product(
+        CONV_INPUTS, CONV_KERNELS, CONV_CALLS, ("", " + b")
+    ):
+        yield (
+            f"def f(x: {x}, w: {w}, b: Tensor[N, F, H, W], s: Scalar) -> Scalar:\n"
+            f"    return sum({call}{tail})\n"
+        )
+
+
+def test_conv2d_as_the_frontend():
+    """The kernel's rank, the input's, each axis's positions (an int, Mismatch where the
+    kernel is larger than a literal input, a name's in SymPy's form), then the channels,
+    in the frontend's order and words; the files it leaves: a stride that is no
+    literal, a named kernel's sizes (two names) after its channels."""
+    refused, reported = counted_as_the_frontend(conv_files())
+    assert refused > 600 and reported >= refused - 96, (reported, refused)  # 618, 522

@@ -38,20 +38,20 @@ frontend may stop first for another reason. It reads:
   call of a ``@fuse`` function defined above whose body it reads whole (``Scalar`` in
   and out: elementwise over its arguments, which broadcast as ``maximum``'s do).
 
-It also reads ``max_pool2d`` and ``avg_pool2d`` (``pool_shapes.py``), ``var`` and
-``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors, ``solve``,
-``stack`` and ``concatenate`` of a list of arrays along an int literal ``axis`` (a
-concatenation only where its length is an int or of one name; ``axis_call_shapes.py``), NumPy's
-operator functions as the operators (``np.multiply(a, b)``: ``operator_calls.py``),
-indices of integer arrays beside whole slices (``scores[arange(n), y]``, ``W[:, i]``:
-``gather_shapes.py``), and a call of a function the file defines above whose body it
-read whole: a ``@fuse`` one as above, any other by its annotations
-(``function_shapes.bound_return``: each argument against its parameter, the declared
-return with the dimension names bound; its number of arguments as the frontend words
-it); after the arguments of any other such call it stops. It stops at any other index
-(a slice of a cut axis, an index array beside an int or a bounded slice, a Scalar's),
-any other call, an ``Index`` parameter read otherwise, and any other dimension
-expression.
+It also reads ``max_pool2d``, ``avg_pool2d`` and ``conv2d`` (``pool_shapes.py``),
+``var`` and ``std`` (a reduction's axes, then ``ddof``), ``outer`` of two vectors,
+``solve``, ``stack`` and ``concatenate`` of a list of arrays along an int literal
+``axis`` (a concatenation where its length is an int or a sum of names;
+``axis_call_shapes.py``), NumPy's operator functions as the operators (``np.multiply(a,
+b)``: ``operator_calls.py``), indices of integer arrays beside whole slices
+(``scores[arange(n), y]``, ``W[:, i]``: ``gather_shapes.py``), and a call of a function
+the file defines above whose body it read whole: a ``@fuse`` one as above, any other by
+its annotations (``function_shapes.bound_return``: each argument against its parameter,
+the declared return with the dimension names bound; its number of arguments as the
+frontend words it); after the arguments of any other such call it stops. It stops at any
+other index (a slice of a cut axis, an index array beside an int or a bounded slice, a
+Scalar's), any other call, an ``Index`` parameter read otherwise, and any other
+dimension expression.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
 from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
 from .operator_calls import operator_arity, operator_name, operator_tree
-from .pool_shapes import pool_arguments, pooled
+from .pool_shapes import conv_arguments, convolved, pool_arguments, pooled
 from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
 from .reshape_shapes import reshape_items, reshaped_at
 from .shape_reading import (
@@ -298,6 +298,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if name in ("max_pool2d", "avg_pool2d"):
         x, size, stride = pool_arguments(node)
         return pooled(node, shape_of(x, scope), size, stride)
+    if name == "conv2d":
+        x, w, stride, pad = conv_arguments(node)
+        return convolved(node, shape_of(x, scope), shape_of(w, scope), stride, pad)
     if name in ("softmax", "log_softmax") and node.keywords:
         return softmax_shape(node, name, scope)
     if node.keywords:
