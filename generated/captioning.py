@@ -91,6 +91,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _memory_order(x):
     """The axes of ``x`` from its largest stride to its smallest: 0, 1, ... for a C-order
     array, the batch axis first for a batch-major view (``passes/layout.py``)."""
@@ -392,7 +399,7 @@ def captioning_loss_backward(d_out, cache):
         # line 13: scores = h @ W_vocab + b_vocab
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
-        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
+        h_g1 = d_h_2 * (_one - h_tape[t] ** 2)
         h_g2 = h_g1.dot(Wh.T)
         d_x = h_g1.dot(Wx.T)
         # line 11: x = W_embed[captions_in[:, t]]
@@ -524,7 +531,7 @@ def captioning_loss_value_and_grad(
         # line 13: scores = h @ W_vocab + b_vocab
         d_h_2 = d_h + d_scores.dot(W_vocab.T)
         # line 12: h = tanh(x @ Wx + h @ Wh + b)
-        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
+        h_g1 = d_h_2 * (_one - h_tape[t] ** 2)
         h_g2 = h_g1.dot(Wh.T)
         d_x = h_g1.dot(Wx.T)
         # line 11: x = W_embed[captions_in[:, t]]

@@ -93,6 +93,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _index_error(function, param, index, size):
     """The ValueError for an Index input outside the axis it indexes."""
     bad = index[(index < -size) | (index >= size)].flat[0]
@@ -465,9 +472,9 @@ def convnet_loss_backward(d_out, cache):
     out_g1 = 0.5 * d_out * reg
     out_g2 = abs(out_g1) < 5e299
     out_g3 = d_out * reg
-    d_W3 = out_g3 * W3 if out_g2 else 2.0 * (out_g1 * W3)
-    d_W2 = out_g3 * W2 if out_g2 else 2.0 * (out_g1 * W2)
-    d_W1 = out_g3 * W1 if out_g2 else 2.0 * (out_g1 * W1)
+    d_W3 = out_g3 * W3 if out_g2 else _two * (out_g1 * W3)
+    d_W2 = out_g3 * W2 if out_g2 else _two * (out_g1 * W2)
+    d_W1 = out_g3 * W1 if out_g2 else _two * (out_g1 * W1)
     # line 25: data_loss = -mean(log_softmax(scores, axis=1)[arange(N), y])
     data_loss_g1 = d_out / N
     data_loss_g2 = np.zeros((N, M))

@@ -90,6 +90,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _outer(x, y):
     """x[:, None] * y, the products of np.outer. NumPy copies an operand broadcast over
     rows into its ufunc buffer for every chunk (numpy/numpy#13307), so from 32768
@@ -350,7 +357,7 @@ def sq_norm_backward(d_f, cache):
     if not isinstance(d_f, float):
         d_f = _scalar(d_f, "sq_norm_backward", "d_f")
     # line 21: f = sum(q ** 2)
-    d_q = d_f * (2.0 * q)
+    d_q = d_f * (_two * q)
     # line 20: q = W @ x
     d_W = _outer(d_q, x)
     d_x = d_q.dot(W)
@@ -382,7 +389,7 @@ def sq_norm_value_and_grad(W, x):
     q = W.dot(x)
     # line 21: f = sum(q ** 2)
     f = q.dot(q)
-    d_q = 2.0 * q
+    d_q = _two * q
     # line 20: q = W @ x
     d_W = _outer(d_q, x)
     d_x = d_q.dot(W)

@@ -88,6 +88,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _empty_error(function, param, seen, dim):
     """The ValueError for a dimension of size 0 under a reduction that needs an element."""
     return ValueError(
@@ -161,8 +168,8 @@ def logistic_loss_forward(w, b, X, y, lam):
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
-    data_t2 = 1.0 - y
-    data_t3 = 1.0 - p
+    data_t2 = _one - y
+    data_t3 = _one - p
     data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
@@ -183,7 +190,7 @@ def logistic_loss_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_loss_backward", "d_out")
     # line 16: return data + lam * sum(w ** 2)
-    d_w = d_out * lam * (2.0 * w)
+    d_w = d_out * lam * (_two * w)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
@@ -231,13 +238,13 @@ def logistic_loss_value_and_grad(w, b, X, y, lam):
     p = _sigmoid(X.dot(w) + b)
     # line 15: data = -mean(y * log(p + EPS) + (1 - y) * log(1 - p + EPS))
     data_t1 = p + 1e-12
-    data_t2 = 1.0 - y
-    data_t3 = 1.0 - p
+    data_t2 = _one - y
+    data_t3 = _one - p
     data_t4 = (y * np.log(data_t1) + data_t2 * np.log(data_t3 + 1e-12)).sum() / n
     data = -data_t4
     # line 16: return data + lam * sum(w ** 2)
     out = data + lam * w.dot(w)
-    d_w = lam * (2.0 * w)
+    d_w = lam * (_two * w)
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
     p_t1 = 1.0 / n * (y / data_t1 - data_t2 / (1.000000000001 - p)) * p * data_t3
@@ -298,7 +305,7 @@ def swish_sum_backward(d_out, cache):
         d_out = _scalar(d_out, "swish_sum_backward", "d_out")
     # line 21: return sum(swish(x))
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = d_out * (out_t2 * (1.0 - out_t1) + out_t1)
+    d_x = d_out * (out_t2 * (_one - out_t1) + out_t1)
     return d_x
 
 
@@ -315,7 +322,7 @@ def swish_sum_value_and_grad(x):
     out_t2 = x * out_t1
     out = out_t2.sum()
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t2 * (1.0 - out_t1) + out_t1
+    d_x = out_t2 * (_one - out_t1) + out_t1
     return out, d_x
 
 
@@ -395,8 +402,8 @@ def logistic_newton_backward(d_out, cache):
     if not isinstance(d_out, float):
         d_out = _scalar(d_out, "logistic_newton_backward", "d_out")
     # line 29: return -mean(y * log(p) + (1 - y) * log(1 - p)) + lam * sum(w ** 2)
-    d_w = d_out * lam * (2.0 * w)
-    out_g1 = d_out / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (1.0 + out_t1))
+    d_w = d_out * lam * (_two * w)
+    out_g1 = d_out / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (_one + out_t1))
     # line 28: p = sigmoid(X @ w)
     d_w -= out_g1.dot(X)
     return d_w
@@ -438,8 +445,8 @@ def logistic_newton_value_and_grad(w, X, y, lam):
     out_t1 = np.exp(-np.abs(p_t1))
     out_t2 = (p_t1 * y - (np.maximum(p_t1, 0.0) + np.log1p(out_t1))).sum() / n
     out = lam * w.dot(w) - out_t2
-    d_w = lam * (2.0 * w)
-    out_t3 = 1.0 / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (1.0 + out_t1))
+    d_w = lam * (_two * w)
+    out_t3 = 1.0 / n * (y - np.where(p_t1 >= 0.0, 1.0, out_t1) / (_one + out_t1))
     # line 28: p = sigmoid(X @ w)
     d_w -= out_t3.dot(X)
     return out, d_w

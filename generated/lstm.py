@@ -91,6 +91,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _sigmoid(x):
     """The logistic function 1 / (1 + exp(-x)), to full relative precision.
 
@@ -348,13 +355,13 @@ def lstm_loss_backward(d_out, cache):
         d_g = d_c_2 * i_tape[t]
         # line 16: g = tanh(a[:, 3 * H :])
         d_a = np.zeros((N, 4 * H))
-        d_a[:, 3 * H :] = d_g * (1.0 - g_tape[t] ** 2)
+        d_a[:, 3 * H :] = d_g * (_one - g_tape[t] ** 2)
         # line 15: o = sigmoid(a[:, 2 * H : 3 * H])
-        d_a[:, 2 * H : 3 * H] += d_o * o_tape[t] * (1.0 - o_tape[t])
+        d_a[:, 2 * H : 3 * H] += d_o * o_tape[t] * (_one - o_tape[t])
         # line 14: f = sigmoid(a[:, H : 2 * H])
-        d_a[:, H : 2 * H] += d_f * f_tape[t] * (1.0 - f_tape[t])
+        d_a[:, H : 2 * H] += d_f * f_tape[t] * (_one - f_tape[t])
         # line 13: i = sigmoid(a[:, :H])
-        d_a[:, :H] += d_i * i_tape[t] * (1.0 - i_tape[t])
+        d_a[:, :H] += d_i * i_tape[t] * (_one - i_tape[t])
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
         a_g1 = d_a.dot(Wh.T)
         d_Wx += x[:, t, :].T.dot(d_a)
@@ -471,13 +478,13 @@ def lstm_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         d_g = d_c_2 * i_tape[t]
         # line 16: g = tanh(a[:, 3 * H :])
         d_a = np.zeros((N, 4 * H))
-        d_a[:, 3 * H :] = d_g * (1.0 - g_tape[t] ** 2)
+        d_a[:, 3 * H :] = d_g * (_one - g_tape[t] ** 2)
         # line 15: o = sigmoid(a[:, 2 * H : 3 * H])
-        d_a[:, 2 * H : 3 * H] += d_o * o_tape[t] * (1.0 - o_tape[t])
+        d_a[:, 2 * H : 3 * H] += d_o * o_tape[t] * (_one - o_tape[t])
         # line 14: f = sigmoid(a[:, H : 2 * H])
-        d_a[:, H : 2 * H] += d_f * f_tape[t] * (1.0 - f_tape[t])
+        d_a[:, H : 2 * H] += d_f * f_tape[t] * (_one - f_tape[t])
         # line 13: i = sigmoid(a[:, :H])
-        d_a[:, :H] += d_i * i_tape[t] * (1.0 - i_tape[t])
+        d_a[:, :H] += d_i * i_tape[t] * (_one - i_tape[t])
         # line 12: a = x[:, t, :] @ Wx + h @ Wh + b
         a_g1 = d_a.dot(Wh.T)
         d_Wx += x[:, t, :].T.dot(d_a)

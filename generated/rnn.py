@@ -90,6 +90,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _memory_order(x):
     """The axes of ``x`` from its largest stride to its smallest: 0, 1, ... for a C-order
     array, the batch axis first for a batch-major view (``passes/layout.py``)."""
@@ -226,7 +233,7 @@ def rnn_step_backward(d_out, cache):
         raise _shape_error("rnn_step_backward", "d_out", d_out.shape, "(N, H)", (N, H))
     # line 6: return tanh(x @ Wx + prev_h @ Wh + b)
     # fused tanh: local gradients share 1 - out**2
-    out_g1 = d_out * (1.0 - out**2)
+    out_g1 = d_out * (_one - out**2)
     d_b = _sum_leading(out_g1)
     d_Wh = out_g1.T.dot(prev_h).T
     d_prev_h = out_g1.dot(Wh.T)
@@ -343,7 +350,7 @@ def rnn_loss_backward(d_out, cache):
         # line 16: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
-        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
+        h_g1 = d_h_2 * (_one - h_tape[t] ** 2)
         h_g2 = h_g1.dot(Wh.T)
         d_Wx += x[:, t, :].T.dot(h_g1)
         d_Wh += h_prev.T.dot(h_g1)
@@ -422,7 +429,7 @@ def rnn_loss_value_and_grad(x, h0, Wx, Wh, b, dy):
         # line 16: hs[:, t, :] = h
         d_h_2 = d_h + d_hs[:, t, :]
         # line 15: h = rnn_step(x[:, t, :], h, Wx, Wh, b)
-        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)
+        h_g1 = d_h_2 * (_one - h_tape[t] ** 2)
         h_g2 = h_g1.dot(Wh.T)
         d_Wx += x[:, t, :].T.dot(h_g1)
         d_Wh += h_prev.T.dot(h_g1)

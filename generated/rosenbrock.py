@@ -88,6 +88,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def rosen(x):
     """Value of ``rosen`` (examples/rosenbrock.grad:4).
 
@@ -119,7 +126,7 @@ def rosen_forward(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out_t3 = 1.0 - out_t1
+    out_t3 = _one - out_t1
     out = 100.0 * out_t2.dot(out_t2) + out_t3.dot(out_t3)
     cache = (out_t1, out_t2, n)
     return out, cache
@@ -137,7 +144,7 @@ def rosen_backward(d_out, cache):
         d_out = _scalar(d_out, "rosen_backward", "d_out")
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     d_x = np.zeros((n,))
-    d_x[:-1] = d_out * (2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0)
+    d_x[:-1] = d_out * (_two * out_t1 - 400.0 * out_t1 * out_t2 - _two)
     d_x[1:] += 200.0 * d_out * out_t2
     return d_x
 
@@ -158,10 +165,10 @@ def rosen_value_and_grad(x):
     # line 6: return sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
     out_t1 = x[:-1]
     out_t2 = x[1:] - out_t1**2
-    out_t3 = 1.0 - out_t1
+    out_t3 = _one - out_t1
     out = 100.0 * out_t2.dot(out_t2) + out_t3.dot(out_t3)
     d_x = np.zeros((n,))
-    d_x[:-1] = 2.0 * out_t1 - 400.0 * out_t1 * out_t2 - 2.0
+    d_x[:-1] = _two * out_t1 - 400.0 * out_t1 * out_t2 - _two
     d_x[1:] += 200.0 * out_t2
     return out, d_x
 

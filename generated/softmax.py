@@ -90,6 +90,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _index_error(function, param, index, size):
     """The ValueError for an Index input outside the axis it indexes."""
     bad = index[(index < -size) | (index >= size)].flat[0]
@@ -278,7 +285,7 @@ def softmax_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "softmax_loss_backward", "d_out")
     # line 11: return data_loss + reg * sum(W * W)
     out_g1 = d_out * reg
-    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else 2.0 * (out_g1 * W)
+    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else _two * (out_g1 * W)
     # line 10: data_loss = -mean(log_probs[arange(N), y])
     data_loss_g1 = d_out / N
     d_scores_2 = np.zeros((N, C))
@@ -341,7 +348,7 @@ def softmax_loss_value_and_grad(W, X, y, reg):
     data_loss = -(log_probs[np.arange(N), y].sum() / N)
     # line 11: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    d_W = 2.0 * reg * W if abs(reg) < 5e299 else 2.0 * (reg * W)
+    d_W = 2.0 * reg * W if abs(reg) < 5e299 else _two * (reg * W)
     # line 9: log_probs = scores - log(sum(exp(scores), axis=1, keepdims=True))
     d_scores_2 = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores_2[np.arange(N), y] += -1.0 / N

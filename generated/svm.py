@@ -90,6 +90,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _index_error(function, param, index, size):
     """The ValueError for an Index input outside the axis it indexes."""
     bad = index[(index < -size) | (index >= size)].flat[0]
@@ -234,7 +241,7 @@ def svm_loss_forward(W, X, y, reg):
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_t1 = scores - correct[:, None] + 1.0
+    margins_t1 = scores - correct[:, None] + _one
     margins = np.maximum(0.0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     per_sample = _sum_trailing(margins) - margins[np.arange(N), y]
@@ -259,7 +266,7 @@ def svm_loss_backward(d_out, cache):
         d_out = _scalar(d_out, "svm_loss_backward", "d_out")
     # line 15: return data_loss + reg * sum(W * W)
     out_g1 = d_out * reg
-    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else 2.0 * (out_g1 * W)
+    d_W = 2.0 * out_g1 * W if abs(out_g1) < 5e299 else _two * (out_g1 * W)
     # line 14: data_loss = mean(per_sample)
     data_loss_g1 = d_out / N
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
@@ -267,7 +274,7 @@ def svm_loss_backward(d_out, cache):
     d_margins[np.arange(N), y] = -data_loss_g1
     d_margins += data_loss_g1
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
+    margins_g1 = np.where(0.0 == margins_t1, _half * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
     d_correct = -_sum_trailing(d_margins_t1)
     # line 10: correct = scores[arange(N), y]
@@ -314,7 +321,7 @@ def svm_loss_value_and_grad(W, X, y, reg):
     # line 10: correct = scores[arange(N), y]
     correct = scores[np.arange(N), y]
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_t1 = scores - correct[:, None] + 1.0
+    margins_t1 = scores - correct[:, None] + _one
     margins = np.maximum(0.0, margins_t1)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     per_sample = _sum_trailing(margins) - margins[np.arange(N), y]
@@ -322,13 +329,13 @@ def svm_loss_value_and_grad(W, X, y, reg):
     data_loss = per_sample.sum() / N
     # line 15: return data_loss + reg * sum(W * W)
     out = data_loss + reg * _vdot(W, W)
-    d_W = 2.0 * reg * W if abs(reg) < 5e299 else 2.0 * (reg * W)
+    d_W = 2.0 * reg * W if abs(reg) < 5e299 else _two * (reg * W)
     # line 13: per_sample = sum(margins, axis=1) - margins[arange(N), y]
     d_margins = np.zeros((N, C))
     d_margins[np.arange(N), y] = -1.0 / N
     d_margins += 1.0 / N
     # line 11: margins = maximum(0, scores - correct[:, None] + DELTA)
-    margins_g1 = np.where(0.0 == margins_t1, 0.5 * d_margins, 0.0)
+    margins_g1 = np.where(0.0 == margins_t1, _half * d_margins, 0.0)
     d_margins_t1 = np.where(margins_t1 > 0.0, d_margins, margins_g1)
     d_correct = -_sum_trailing(d_margins_t1)
     # line 10: correct = scores[arange(N), y]

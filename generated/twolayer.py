@@ -90,6 +90,13 @@ def _index(value, function, param, ndim, expected):
     return arr
 
 
+# 0.5, 1.0 and 2.0 as 0-d arrays, for arithmetic with arrays: NumPy converts a
+# Python float operand on every call (about 0.2 us, a third of an add on 100 values)
+_half = np.array(0.5)
+_one = np.array(1.0)
+_two = np.array(2.0)
+
+
 def _index_error(function, param, index, size):
     """The ValueError for an Index input outside the axis it indexes."""
     bad = index[(index < -size) | (index >= size)].flat[0]
@@ -317,8 +324,8 @@ def twolayer_loss_backward(d_out, cache):
     out_g1 = d_out * reg
     out_g2 = abs(out_g1) < 5e299
     out_g3 = 2.0 * out_g1
-    d_W2 = out_g3 * W2 if out_g2 else 2.0 * (out_g1 * W2)
-    d_W1 = out_g3 * W1 if out_g2 else 2.0 * (out_g1 * W1)
+    d_W2 = out_g3 * W2 if out_g2 else _two * (out_g1 * W2)
+    d_W1 = out_g3 * W1 if out_g2 else _two * (out_g1 * W1)
     # line 18: data_loss = -mean(log_probs[arange(N), y])
     data_loss_g1 = d_out / N
     d_log_probs = np.zeros((N, C))
@@ -402,8 +409,8 @@ def twolayer_loss_value_and_grad(W1, b1, W2, b2, X, y, reg):
     out = data_loss + reg * (_vdot(W1, W1) + _vdot(W2, W2))
     out_t1 = abs(reg) < 5e299
     out_t2 = 2.0 * reg
-    d_W2 = out_t2 * W2 if out_t1 else 2.0 * (reg * W2)
-    d_W1 = out_t2 * W1 if out_t1 else 2.0 * (reg * W1)
+    d_W2 = out_t2 * W2 if out_t1 else _two * (reg * W2)
+    d_W1 = out_t2 * W1 if out_t1 else _two * (reg * W1)
     # line 17: log_probs = log_softmax(scores, axis=1)
     d_scores = np.multiply(log_probs_t2, 1.0 / N / log_probs_t3, out=log_probs_t2)
     d_scores[np.arange(N), y] += -1.0 / N

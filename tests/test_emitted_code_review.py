@@ -833,6 +833,17 @@ def module_imports(source: str) -> set[str]:
     return out
 
 
+def module_assignments(source: str) -> set[str]:
+    """The names a module binds by assignment at its top level (``_one = np.array(1.0)``)."""
+    return {
+        t.id
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+
+
 def adjoint_names(fdef: ast.FunctionDef) -> set[str]:
     """Names of a backward function computed (transitively) from its upstream gradient."""
     out = {fdef.args.args[0].arg}
@@ -884,6 +895,7 @@ def test_a_statement_reads_only_values_of_the_line_it_cites(name, fuse):
     fns, source = formula_and_source(name, fuse)
     defs = module_functions(source)
     module_level = set(defs) | module_imports(source) | set(dir(builtins))
+    module_level |= module_assignments(source)  # _one = np.array(1.0), ...
     problems = []
     for fn in fns:
         for fname in (fn.name + "_backward",):

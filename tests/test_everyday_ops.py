@@ -438,7 +438,7 @@ def test_erf_fused_code():
     """SymPy derives the fused gradient through erf, its constant 2 / sqrt(pi) folded into
     one float (never ``1.0 / np.sqrt(3.141592653589793)``)."""
     text = gradc.compile_source(GELU)
-    assert "out = out_t1.dot(1.0 + _erf(x / out_t2))" in text
+    assert "out = out_t1.dot(_one + _erf(x / out_t2))" in text
     assert "out_t4 = 0.28209479177387814 * x * out_t2 * np.exp(-0.5 * x**2)" in text
     assert "np.sqrt(3.14" not in text
 

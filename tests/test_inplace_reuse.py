@@ -86,13 +86,13 @@ def test_a_temporary_read_later_is_not_written():
     vg = function_text(gradc.compile_source(LATER), "later_value_and_grad")
     assert body(vg, "a_t1 = np.exp(x)")[:8] == [
         "a_t1 = np.exp(x)",
-        "a = a_t1 * 2.0",
+        "a = a_t1 * _two",
         "# line 4: b = exp(x) * a",
         "b = a_t1 * a",
         "# line 5: return sum(b)",
         "out = b.sum()",
         "# line 3: a = exp(x) * 2.0",
-        "d_x = np.multiply(2.0 * a, a_t1, out=a_t1)",
+        "d_x = np.multiply(_two * a, a_t1, out=a_t1)",
     ]
     mod = gradc.load_source(LATER)
     x = RNG.uniform(-1.0, 1.0, (3, 4))

@@ -289,7 +289,7 @@ def test_a_transpose_moving_only_new_axes_is_an_index():
     # the first transpose is x[None, :, :] (one node with the second's operand); the
     # second reorders x's own axes and stays a transpose
     assert "out_t1 = x[None, :, :]\n" in fwd, fwd
-    assert "out = out_t1 * 2.0 + out_t1.swapaxes(0, 2)\n" in fwd, fwd
+    assert "out = out_t1 * _two + out_t1.swapaxes(0, 2)\n" in fwd, fwd
     mod = gradc.load_source(MOVED)
     x = RNG.standard_normal((3, 2))
     want = np.transpose(x[:, None, :], (1, 0, 2)) * 2.0 + np.transpose(

@@ -192,7 +192,7 @@ def test_rnn_backward_reads_like_cs231n():
     assert backward.count("for t in reversed(range(T)):") == 1
     for line in [
         "        h_prev = h_tape[t - 1] if t > 0 else h0",
-        "        h_g1 = d_h_2 * (1.0 - h_tape[t] ** 2)",
+        "        h_g1 = d_h_2 * (_one - h_tape[t] ** 2)",
         "        h_g2 = h_g1.dot(Wh.T)",
         "        d_Wx += x[:, t, :].T.dot(h_g1)",
         "        d_Wh += h_prev.T.dot(h_g1)",

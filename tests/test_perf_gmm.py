@@ -226,7 +226,7 @@ def test_a_doubled_adjoint_read_twice_is_not_doubled_again():
     vg = function_text(gradc.compile_source(SHARED), "f_value_and_grad")
     assert [line.strip() for line in vg.strip().splitlines()][-6:] == [
         "out = _vdot(Y, Y)",
-        "d_Y = 2.0 * Y",
+        "d_Y = _two * Y",
         "# line 4: Y = a * X + X @ W",
         "d_X = d_Y * a",
         "d_X += d_Y.dot(W.T)",
@@ -250,7 +250,7 @@ def test_a_power_of_two_folds_into_the_small_factors_constant():
     vg = function_text(gradc.compile_source(SCALED), "f_value_and_grad")
     assert [line.strip() for line in vg.strip().splitlines()][-3:] == [
         "out = (np.log(out_t4) + out_t2).sum()",
-        "d_X = (-(out_t3 * (1.0 / out_t4)[:, None]))[:, :, None] * X",
+        "d_X = (-(out_t3 * (_one / out_t4)[:, None]))[:, :, None] * X",
         "return out, d_X",
     ], vg
     mod = gradc.load_source(SCALED)

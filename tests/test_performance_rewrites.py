@@ -52,7 +52,7 @@ def test_logistic_regression_has_one_softplus_and_one_sigmoid_from_one_exp():
     assert vg.count("np.exp(") == 1 and "_softplus(" not in vg and "_sigmoid(" not in vg
     assert "out_t1 = np.exp(-np.abs(z))" in vg
     assert "out = -((z * y - (np.maximum(z, 0.0) + np.log1p(out_t1))).sum() / n)" in vg
-    assert "(y - np.where(z >= 0.0, 1.0, out_t1) / (1.0 + out_t1))" in vg
+    assert "(y - np.where(z >= 0.0, 1.0, out_t1) / (_one + out_t1))" in vg
     # f_forward caches the exp for f_backward, which computes none
     backward = function_text(source, "logreg_backward")
     assert "np.exp(" not in backward and "_sigmoid(" not in backward, backward
@@ -360,7 +360,7 @@ def test_mean_of_squares_scales_the_residual_once():
     # f_backward's seed is a runtime scalar: 2.0 * d_out / n may overflow where
     # 2.0 * r does not, so the order stays the formula's
     backward = function_text(source, "mse_backward")
-    assert "d_r = d_out / n * (2.0 * r)\n" in backward, backward
+    assert "d_r = d_out / n * (_two * r)\n" in backward, backward
 
 
 def test_mean_of_squares_value_gradients_and_a_large_seed():
@@ -384,7 +384,7 @@ def test_norm_squared_is_a_sum_of_squares():
     vg = function_text(source, "ridge_value_and_grad")
     assert "+ lam * w.dot(w)\n" in vg, vg
     # 2 lam w, one pass over w below the bound (tests/test_scalar_meets_constant.py)
-    assert "d_w = 2.0 * lam * w if abs(lam) < 5e299 else 2.0 * (lam * w)\n" in vg, vg
+    assert "d_w = 2.0 * lam * w if abs(lam) < 5e299 else _two * (lam * w)\n" in vg, vg
 
 
 def test_norm_squared_values_gradients_and_extremes():

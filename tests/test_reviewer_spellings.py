@@ -80,7 +80,7 @@ def test_a_forward_value_that_is_also_an_adjoint_keeps_its_forward_name():
             "out_t1 = θ.dot(θ)",
             "out = λ * out_t1",
             # 2.0 * λ is exact and finite below the bound: one pass over θ
-            "d_θ = 2.0 * λ * θ if abs(λ) < 5e299 else 2.0 * (λ * θ)",
+            "d_θ = 2.0 * λ * θ if abs(λ) < 5e299 else _two * (λ * θ)",
             "return out, (d_θ, out_t1)",
         ]
     )
@@ -217,7 +217,7 @@ def test_adding_a_negative_constant_is_a_subtraction():
     text = "def f(x: Vector[n], c: Scalar) -> Scalar:\n    return sum(x + -2.0) + c + -1.0\n"
     src = compile_source(text)
     lines = function_text(src, "f_forward").splitlines()
-    assert "out = (x - 2.0).sum() + c - 1.0" in lines
+    assert "out = (x - _two).sum() + c - 1.0" in lines
     code = [ln for ln in src.splitlines() if "return sum(x + -2.0)" not in ln]
     assert not [ln for ln in code if "+ -" in ln]
     mod = load_source(text)
@@ -260,7 +260,7 @@ def test_constants_meet_across_a_product():
         "d_out_t1 = out_g1 * reg",
         # d_out * reg may overflow where 0.5 * d_out * reg * W * 2.0 does not (|W| < 1):
         # the constants meet under the bound (reassociation.scalar_meets_constant)
-        "d_W = d_out * reg * W if abs(d_out_t1) < 5e299 else 2.0 * (d_out_t1 * W)",
+        "d_W = d_out * reg * W if abs(d_out_t1) < 5e299 else _two * (d_out_t1 * W)",
         "return d_W, d_reg",
     ]
     assert function_text(src, "f_value_and_grad").endswith(
@@ -292,7 +292,7 @@ def test_a_local_gradient_note_sits_over_the_backward_statement_that_reads_it():
             "# line 2: z = sin(x)",
             "z = np.sin(x)",
             "# line 3: return sum(0.5 * z * z + x)",
-            "out = (0.5 * z * z + x).sum()",
+            "out = (_half * z * z + x).sum()",
             "d_x = np.full((n,), 1.0)",
             "# line 2: z = sin(x)",
             "# fused add: d/dz = 1.0*z",

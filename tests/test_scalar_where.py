@@ -136,20 +136,22 @@ def points(formula: G.Formula) -> list[list]:
     return out
 
 
-@pytest.mark.parametrize("chunk", CHUNKS, ids=lambda c: f"seeds{c[0]}-{c[1]}")
-def test_the_conditional_gives_the_numbers_of_np_where(chunk, monkeypatch):
+def builds_agree(chunk, builds, tag: str) -> int:
+    """How many of the generator's formulas of seeds ``chunk`` have two different modules
+    ``builds(text) -> (now, before)``; asserts that every function of each gives the same
+    numbers in both (``same``) at ``points``, exceptions included."""
     found = 0
     for seed in range(*chunk):
         formula = G.generate(seed)
         try:
-            now, before = both_builds(formula.text, monkeypatch)
+            now, before = builds(formula.text)
         except Exception:  # noqa: BLE001 - refusals are test_language_oracle's concern
             continue
         if now == before:
             continue
         found += 1
         mods = [
-            gradc.import_module_source(t, f"sw{seed}_{i}")
+            gradc.import_module_source(t, f"{tag}{seed}_{i}")
             for i, t in enumerate([now, before])
         ]
         for args in points(formula):
@@ -163,6 +165,12 @@ def test_the_conditional_gives_the_numbers_of_np_where(chunk, monkeypatch):
                     if not isinstance(want[kind], str)
                     else got[kind] == want[kind]
                 ), f"seed {seed}, {kind} at {args!r}: {got[kind]!r} != {want[kind]!r}"
+    return found
+
+
+@pytest.mark.parametrize("chunk", CHUNKS, ids=lambda c: f"seeds{c[0]}-{c[1]}")
+def test_the_conditional_gives_the_numbers_of_np_where(chunk, monkeypatch):
+    found = builds_agree(chunk, lambda text: both_builds(text, monkeypatch), "sw")
     # about one formula in six has a where of scalars
     assert found >= 4, f"only {found} formulas of seeds {chunk} change"
 

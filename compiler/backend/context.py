@@ -39,6 +39,12 @@ class Ctx:
         return self.target.xp
 
     @property
+    def array_constants(self) -> bool:
+        """Whether ``ops.spelling.array_constants`` writes float constants meeting arrays
+        as module-level 0-d arrays (``Target.array_constants``: the NumPy target's)."""
+        return self.target.array_constants
+
+    @property
     def indent(self) -> int:
         """Extra indentation of the statements (4 inside a ``try`` or an ``if``)."""
         return self.target.indent + self.nested

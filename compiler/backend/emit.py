@@ -9,7 +9,8 @@ from ..core import printer as P
 from ..core.ir import Function
 from ..core.prim import PRIMS, spell
 from ..ops.array_api import XP_STMTS
-from ..symbolic.fused import BodySpeller
+from ..ops.spelling import array_constants
+from ..symbolic.fused import BodySpeller, marked
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array, in_place_lines, in_place_path, node_body, view_of
@@ -223,7 +224,9 @@ class Emitter:
 
     def spell(self, node, args: list) -> P.Expr:
         """``node`` spelled on ``args`` for the context's target (a subclass may spell
-        some operations its own way: the numba target's whole-function kernels)."""
+        some operations its own way: the numba target's whole-function kernels), its
+        constants meeting an array as 0-d arrays where the target says (``_one - p``)."""
+        args = array_constants(node.op, args, node.shape != (), self.ctx)
         return spell(node, args, self.ctx)
 
     def statements(self, op: str):
@@ -422,7 +425,7 @@ class Emitter:
         if node.loc is not None and nodes[a].loc is not None:
             same_line = node.loc.stmt == nodes[a].loc.stmt
         name = target if same_line and not self.own_name_given(i) else self.name_of(i)
-        args = [self.ref(a, i) for a in node.args]
+        args = marked([self.ref(a, i) for a in node.args], node.args, self.ctx)
         lines = in_place_lines(node_body(node), path, args, target, name, self.speller)
         if any(self.too_long("", P.name(line)) for line in lines):
             return False  # the inline text, as without reuse

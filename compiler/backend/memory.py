@@ -167,7 +167,8 @@ def in_place_lines(body, path, inputs, t: str, name: str, speller) -> list[str]:
     lines, vals = [], []
     for j, (op, args, attrs) in enumerate(body):
         if op == "input":
-            vals.append(P.name(t) if j == path[0] else inputs[dict(attrs)["k"]])
+            own = P.Expr(t, simple=True, array=True)  # the array written into
+            vals.append(own if j == path[0] else inputs[dict(attrs)["k"]])
         elif j in before:
             operands = [vals[a] for a in args]
             var = vals[before[j]].text

@@ -9,6 +9,7 @@ import re
 from ..core.ir import Function, reachable
 from ..core.names import HELPER_ORDER, VECTOR_HELPERS, VERSION, XP_HELPER_ORDER
 from ..core.prim import spellable
+from ..ops.spelling import ARRAY_CONSTANTS
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS
@@ -121,6 +122,8 @@ def family(
     they use; without input checks unless ``checks``."""
     target: Target = ARRAY_API if xp else MATH if math_build(fn) else array
     fam, used = function_family(fn, names, target if checks else target.unchecked())
+    if target.array_constants:  # all of them, whether read or not: an edit of a
+        used |= set(ARRAY_CONSTANTS.values())  # constant changes only its own lines
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
         extra, needs = function_family(fn, names, MATH.fallback)
@@ -217,6 +220,10 @@ def generate(
         digest=digest,
         doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp, array)],
         helpers=[h for h in HELPER_ORDER + XP_HELPER_ORDER if h in helpers],
+        constants=sorted(
+            ((n, v) for v, n in ARRAY_CONSTANTS.items() if n in helpers),
+            key=lambda c: float(c[1]),
+        ),
         import_math="math" in helpers,
         import_importlib="importlib" in helpers,
         checks=checks,

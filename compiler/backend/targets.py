@@ -49,6 +49,10 @@ class Target:
     # A float parameter that the code only adds, multiplies, compares... stays a Python
     # float, unconverted (``python_floats``); the others go through ``scalar_check``.
     python_floats: bool = False
+    # The float constants of ``ops.spelling.ARRAY_CONSTANTS`` meeting an array in + - * /
+    # are module-level 0-d arrays (``_one - p``): NumPy converts a Python float operand
+    # on every call.
+    array_constants: bool = False
 
     @property
     def indent(self) -> int:
@@ -78,6 +82,7 @@ NUMPY = Target(
     float_results=False,
     public=True,
     python_floats=True,
+    array_constants=True,
 )
 # The scalar build's fallbacks: the NumPy spelling on np.float64 scalars, floats out.
 NUMPY_ON_FLOATS = Target(
@@ -108,7 +113,9 @@ ARRAY_API = Target(
     xp=True,
 )
 # --target numba: NumPy and float64 as the default, elementwise runs as numba kernels.
-NUMBA = replace(NUMPY, name="numba", kernels=True, python_floats=False)
+NUMBA = replace(
+    NUMPY, name="numba", kernels=True, python_floats=False, array_constants=False
+)
 #: the targets the command line and the API name (``--target``)
 TARGETS = {"numpy": NUMPY, "array-api": ARRAY_API, "numba": NUMBA}
 PLANNED_TARGETS = ()

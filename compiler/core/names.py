@@ -130,7 +130,7 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     }
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
-    names |= {"_float64_dtype"}
+    names |= {"_float64_dtype", "_half", "_one", "_two"}  # ops.spelling.ARRAY_CONSTANTS
     for f in fn_names:
         names |= {f, *generated_names(f)}
     return names

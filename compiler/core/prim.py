@@ -75,6 +75,9 @@ class Prim:
       never raise on floats (``/`` and ``**`` do), comparisons, ``&``, ``|`` (not ``~``:
       -2 on a Python bool), ``np.where``, one NumPy function of the scalar
       (``backend/python_floats.py`` keeps a parameter a Python float through them).
+    - ``constant_operands``: where its result is an array, a float constant among its
+      printed arguments may be a module-level 0-d array (``_one - p``; NumPy target,
+      ``ops.spelling.array_constants``): ``+ - * /`` give the same array either way.
     - ``domain(node, consts) -> (argument, lower bound) | None`` and
       ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
       ``invertible``: its first argument is a square matrix (or a stack) that must be
@@ -107,6 +110,7 @@ class Prim:
     form: str | None = None
     raises_on_floats: bool = True
     python_scalars: bool = False
+    constant_operands: bool = False
     needs_nonempty: bool = False
     domain: Callable | None = None
     kinks: Callable | None = None

@@ -22,11 +22,14 @@ COND, CMP, BITAND, ADD, MUL, UNARY, POW, ATOM = 5, 10, 20, 30, 40, 50, 60, 70
 
 @dataclass(frozen=True)
 class Expr:
-    """Printed expression text, its precedence, and whether ruff calls it simple (for ``**``)."""
+    """Printed expression text, its precedence, whether ruff calls it simple (for ``**``),
+    and whether its value is known to be an array of rank 1 or more (a fused body's
+    entries, ``symbolic.fused.BodySpeller``: its constants may then be 0-d arrays)."""
 
     text: str
     prec: int = ATOM
     simple: bool = False
+    array: bool = False
 
 
 def name(text: str) -> Expr:

@@ -46,6 +46,7 @@ prim(
     "add",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={**both(infix("+", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, g]),
     tangent=add_tangent,
@@ -60,6 +61,7 @@ prim(
     "sub",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={**both(infix("-", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, -g]),
     fold=operator.sub,
@@ -73,6 +75,7 @@ prim(
     "mul",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={**both(infix("*", P.MUL)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
     fold=operator.mul,
@@ -85,6 +88,7 @@ prim(
 prim(
     "div",
     elementwise_shape,
+    constant_operands=True,
     spellings={**both(infix("/", P.MUL)), NUMBA: as_numpy},
     # d(x/z) = dx / z - y * dz / z
     adjoint=OnValues(lambda g, y, x, z: [g / z, -(g * y / z)]),

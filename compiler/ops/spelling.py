@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 
 from ..core import printer as P
-from ..core.prim import MATH, NUMPY, XP
+from ..core.prim import MATH, NUMPY, PRIMS, XP
+
+#: the float constants (as printed) written as module-level 0-d float64 arrays where
+#: they meet an array in ``+ - * /`` on the NumPy target: NumPy converts a Python float
+#: operand into an array on every call, ~0.2 us, which is a third of an add on 100
+#: elements (bench/README.md, "Constants as 0-d arrays"); a 0-d float64 array gives
+#: the same float64 result
+ARRAY_CONSTANTS = {"0.5": "_half", "1.0": "_one", "2.0": "_two"}
 
 # ----------------------------------------------------------------------------
 # Printing helpers
@@ -21,6 +28,22 @@ def both(emit) -> dict:
     """The spellings of an op written the same on NumPy arrays, on Python floats and on
     Array API arrays."""
     return {NUMPY: emit, MATH: emit, XP: emit}
+
+
+def array_constants(op: str, a: list, array: bool, ctx) -> list:
+    """The printed arguments ``a`` of ``op``, each constant of ``ARRAY_CONSTANTS`` given as
+    its module-level name (``_one``, asked for with ``ctx.use``) where the result is an
+    array (``array``), the op's record allows it (``Prim.constant_operands``) and the
+    target asks for it (``ctx.array_constants``); else ``a`` itself."""
+    if not (array and PRIMS[op].constant_operands and ctx.array_constants):
+        return a
+    out = []
+    for e in a:
+        if e.text in ARRAY_CONSTANTS:
+            e = P.name(ARRAY_CONSTANTS[e.text])
+            ctx.use(e.text)
+        out.append(e)
+    return out
 
 
 def transposed(e, axes: tuple):

@@ -3,7 +3,7 @@ inline, whose local gradients SymPy derives (``symbolic/body.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sympy
 
@@ -11,7 +11,7 @@ from ..core import printer as P
 from ..core.ir import Node, run_body
 from ..core.prim import PRIMS, prim, spell
 from ..ops.common import elementwise_shape
-from ..ops.spelling import both
+from ..ops.spelling import array_constants, both
 from .body import (
     OUT,
     UPSTREAM,
@@ -28,17 +28,28 @@ from .convert import build
 
 def body_emit(node, a, ctx):
     """Print a fused node's body inline, with the same spellings as unfused nodes."""
-    return run_body(node.attr("body"), a, BodySpeller(ctx))
+    return run_body(node.attr("body"), marked(a, node.args, ctx), BodySpeller(ctx))
+
+
+def marked(a: list, args, ctx) -> list:
+    """The printed arguments ``a`` of the graph's nodes ``args``, each marked as an array
+    (``Expr.array``) where that node's value is one of rank 1 or more."""
+    return [replace(e, array=bool(ctx.shape_of(k))) for e, k in zip(a, args)]
 
 
 @dataclass(frozen=True)
 class BodySpeller:
-    """``apply`` for ``run_body``: an entry printed as the unfused node would be."""
+    """``apply`` for ``run_body``: an entry printed as the unfused node would be, marked
+    as an array where an argument is one (the body is elementwise), its constants then
+    as the target writes those meeting arrays (``array_constants``)."""
 
     ctx: object
 
     def __call__(self, op: str, args: list, attrs: tuple):
-        return spell(Node(op, (), (), "float", attrs), args, self.ctx)
+        array = any(e.array for e in args)
+        args = array_constants(op, args, array, self.ctx)
+        e = spell(Node(op, (), (), "float", attrs), args, self.ctx)
+        return replace(e, array=True) if array else e
 
 
 def expand(b, expr, nodes: dict) -> int:
