@@ -6,7 +6,7 @@ results compared first.
     python bench/array_constants.py [--repeats N] [--case NAME ...]
 
 The cases of ``bench/cases`` whose emitted code holds a constant of
-``ops.spelling.ARRAY_CONSTANTS`` meeting an array, at the quick profile's sizes. NumPy
+``core.names.ARRAY_CONSTANTS`` meeting an array, at the quick profile's sizes. NumPy
 converts a Python float operand of ``x + 1.0`` into an array on every call, which costs
 about 0.2 us; a module-level 0-d array (``x + _one``) is not converted. The first table
 times that alone.
@@ -35,7 +35,7 @@ from handwritten import CASES  # noqa: E402
 from run import paired_ratio, time_interleaved  # noqa: E402
 
 import gradc  # noqa: E402
-from gradc.ops.spelling import ARRAY_CONSTANTS  # noqa: E402
+from gradc.core.names import ARRAY_CONSTANTS  # noqa: E402
 
 
 def build(text: str, filename: str, constants: bool) -> str:

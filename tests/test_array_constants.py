@@ -1,7 +1,8 @@
 """Float constants meeting arrays as module-level 0-d arrays on the NumPy target (issue
 16): NumPy converts a Python float operand of ``x + 1.0`` into an array on every call
 (about 0.2 us), and ``x + _one``, with ``_one = np.array(1.0)``, gives the same float64
-array without it (``ops.spelling.ARRAY_CONSTANTS``, ``Prim.constant_operands``).
+array without it (``core.names.ARRAY_CONSTANTS``, ``ops.spelling.array_constants``,
+``Prim.constant_operands``).
 
 Checked: the emitted text (a fused body's entries on arrays take the names, those on
 scalars keep the literals; the numba and Array API targets keep them all); the names
@@ -19,7 +20,7 @@ import numpy as np
 import pytest
 
 import gradc
-from gradc.ops.spelling import ARRAY_CONSTANTS
+from gradc.core.names import ARRAY_CONSTANTS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_scalar_where import builds_agree, same  # noqa: E402

@@ -7,9 +7,14 @@ import hashlib
 import re
 
 from ..core.ir import Function, reachable
-from ..core.names import HELPER_ORDER, VECTOR_HELPERS, VERSION, XP_HELPER_ORDER
+from ..core.names import (
+    ARRAY_CONSTANTS,
+    HELPER_ORDER,
+    VECTOR_HELPERS,
+    VERSION,
+    XP_HELPER_ORDER,
+)
 from ..core.prim import spellable
-from ..ops.spelling import ARRAY_CONSTANTS
 from .family import function_family
 from .layout import escape_doc, module_doc_lines
 from .numba_kernels import DECORATOR, JIT_HELPERS

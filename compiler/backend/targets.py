@@ -49,7 +49,7 @@ class Target:
     # A float parameter that the code only adds, multiplies, compares... stays a Python
     # float, unconverted (``python_floats``); the others go through ``scalar_check``.
     python_floats: bool = False
-    # The float constants of ``ops.spelling.ARRAY_CONSTANTS`` meeting an array in + - * /
+    # The float constants of ``core.names.ARRAY_CONSTANTS`` meeting an array in + - * /
     # are module-level 0-d arrays (``_one - p``): NumPy converts a Python float operand
     # on every call.
     array_constants: bool = False

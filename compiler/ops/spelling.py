@@ -11,14 +11,8 @@ from __future__ import annotations
 import re
 
 from ..core import printer as P
+from ..core.names import ARRAY_CONSTANTS
 from ..core.prim import MATH, NUMPY, PRIMS, XP
-
-#: the float constants (as printed) written as module-level 0-d float64 arrays where
-#: they meet an array in ``+ - * /`` on the NumPy target: NumPy converts a Python float
-#: operand into an array on every call, ~0.2 us, which is a third of an add on 100
-#: elements (bench/README.md, "Constants as 0-d arrays"); a 0-d float64 array gives
-#: the same float64 result
-ARRAY_CONSTANTS = {"0.5": "_half", "1.0": "_one", "2.0": "_two"}
 
 # ----------------------------------------------------------------------------
 # Printing helpers
