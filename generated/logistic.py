@@ -195,7 +195,8 @@ def logistic_loss_backward(d_out, cache):
     data_g1 = d_out / n * (y / data_t1 - data_t2 / (1.000000000001 - p))
     # line 14: p = sigmoid(X @ w + b)
     # fused sigmoid: local gradients share p*(1 - p)
-    p_g1 = data_g1 * p * data_t3
+    p_g1 = np.multiply(data_g1, p, out=data_g1)
+    p_g1 *= data_t3
     d_b = -p_g1.sum()
     d_w -= p_g1.dot(X)
     return d_w, d_b
@@ -322,7 +323,8 @@ def swish_sum_value_and_grad(x):
     out_t2 = x * out_t1
     out = out_t2.sum()
     # fused swish: d/dx = out*(1 - sigmoid(x)) + sigmoid(x)
-    d_x = out_t2 * (_one - out_t1) + out_t1
+    out_t2 *= _one - out_t1
+    d_x = np.add(out_t2, out_t1, out=out_t2)
     return out, d_x
 
 

@@ -251,7 +251,7 @@ def oscillator_fit_value_and_grad(k, c, x0, v0, observed):
     out_t1 = xs - observed
     out = out_t1.dot(out_t1)
     # fused pow: d/dxs = -2*observed + 2*xs
-    d_xs = np.multiply(2.0, out_t1, out=out_t1)
+    d_xs = np.multiply(_two, out_t1, out=out_t1)
     # line 13: for t in range(T):
     d_x = 0.0
     d_v = 0.0

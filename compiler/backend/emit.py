@@ -11,6 +11,7 @@ from ..core.prim import PRIMS, spell
 from ..ops.array_api import XP_STMTS
 from ..ops.spelling import array_constants
 from ..symbolic.fused import BodySpeller, marked
+from .accumulation import accumulate, accumulations, negated_part, use_counts
 from .context import Ctx
 from .layout import LINE_LIMIT, Block
 from .memory import fresh_array, in_place_lines, in_place_path, node_body, view_of
@@ -49,61 +50,6 @@ def statements(op: str, ctx: Ctx):
     return PRIMS[op].stmts, PRIMS[op].stmts_into
 
 
-def use_counts(nodes, todo: list[int], keep: set[int]) -> dict[int, int]:
-    """How often each value is read by the nodes ``todo``, ``keep`` counting as one read."""
-    uses: dict[int, int] = {}
-    for i in todo:
-        for a in nodes[i].args:
-            uses[a] = uses.get(a, 0) + 1
-    for i in keep:
-        uses[i] = uses.get(i, 0) + 1
-    return uses
-
-
-def accumulate(node, uses, named, bound, nodes) -> bool:
-    """Whether ``a + c`` may be written ``a += c``: ``a`` is a fresh local used only here."""
-    a = node.args[0]
-    return (
-        a in named
-        and a not in bound
-        and uses.get(a, 0) == 1
-        and nodes[a].shape == node.shape
-        and fresh_array(nodes, a)
-    )
-
-
-def negated_part(node, nodes, named, uses) -> bool:
-    """Whether the second part of the accumulation ``node`` is ``-c`` used nowhere else."""
-    second = node.args[1]
-    return (
-        nodes[second].op == "neg" and second not in named and uses.get(second, 0) == 1
-    )
-
-
-def accumulations(nodes, todo: list[int], uses, bound) -> tuple[set, dict, list]:
-    """The adjoint sums of ``todo``, looked at from the last: the first parts of sums (each
-    gets a statement of its own: ``d_W = ...; d_W += ...``), the scattered parts a sum
-    writes into its array (``d_x[1:] += g`` rather than a zeros array and a sum: part ->
-    sum), and the sums written in place (``+=``), in that order."""
-    firsts: set[int] = set()
-    scattered: dict[int, int] = {}
-    in_place: list[int] = []
-    for i in reversed(todo):
-        node = nodes[i]
-        first = node.args[0] if node.args else None
-        if node.op != "add" or not node.attr("acc") or PRIMS[nodes[first].op].leaf:
-            continue
-        firsts.add(first)
-        if accumulate(node, uses, {first}, bound, nodes):
-            in_place.append(i)
-            second = node.args[1]
-            # (into the sum's own array: not a part broadcast along f_hessian's batch)
-            into = PRIMS[nodes[second].op].stmts_into and uses.get(second, 0) == 1
-            if into and nodes[second].shape == node.shape:
-                scattered[second] = i
-    return firsts, scattered, in_place
-
-
 class Emitter:
     """Emits the statements computing the nodes ``todo`` (in index order) of ``fn`` given
     the ``bound`` values, naming with ``namer`` and spelling through ``ctx``.
@@ -136,6 +82,8 @@ class Emitter:
         reuse: bool = True,
     ):
         self.fn, self.nodes, self.todo = fn, fn.nodes, todo
+        self.computes = set(todo)
+        self.serves: dict[int, int] = {}  # an argument written in place -> its reader
         self.bound, self.namer, self.ctx, self.adjoints = bound, namer, ctx, adjoints
         self.uses = use_counts(fn.nodes, todo, keep)
         self.keep = keep
@@ -207,9 +155,11 @@ class Emitter:
         notes = []
         if i not in self.value_nodes:
             notes = self.forward_notes(i)
-            if i in self.fn.notes and i not in self.noted:
-                self.noted.add(i)
-                notes.append(self.fn.notes[i])
+            # a note goes over the first statement of its node
+            k = self.serves.get(i, i)
+            if k in self.fn.notes and k not in self.noted:
+                self.noted.add(k)
+                notes.append(self.fn.notes[k])
         fits = LINE_LIMIT - 6 - self.ctx.indent
         lines = [f"# {note}" for note in notes if len(note) < fits] + lines
         if self.blocks and self.blocks[-1].comment == comment:
@@ -324,8 +274,9 @@ class Emitter:
         acc = node.op == "add" and node.attr("acc")
         shared = self.uses.get(i, 0) > 1 and not attribute_view(node, self.exprs)
         own = node.name or shared or i in self.keep or i in firsts
-        if own and not acc and self.reuse and (spot := self.reusable(i)) is not None:
-            if self.write_in_place(i, *spot):
+        if own and not acc and self.reuse:
+            self.reuse_inlined(i)
+            if (spot := self.reusable(i)) is not None and self.write_in_place(i, *spot):
                 return
         # a gradient part -c joins its sum as ``a - c`` or ``a -= c`` (never ``a + -c``)
         negated = acc and negated_part(node, nodes, self.named, self.uses)
@@ -377,7 +328,7 @@ class Emitter:
             others = [r for r in self.readers[a] if r != i]
             candidate = (
                 a in self.new_arrays
-                and not any(r in self.deferred for r in others)
+                and not any(r in self.deferred and not self.read(r, i) for r in others)
                 and node.args.count(a) == 1
                 and all(self.read(r, i) or self.hoistable(r) for r in others)
                 and a not in self.keep
@@ -393,6 +344,21 @@ class Emitter:
                         self.hoist(r)
                 return k, path
         return None
+
+    def reuse_inlined(self, i: int) -> None:
+        """Write in place the elementwise arguments of node ``i`` that would be inlined into
+        it alone (its own statement comes next: ``reusable``) and can be computed in the
+        memory of a dead temporary: ``(t / sigma) ** 2`` as ``t /= sigma; t **= 2``."""
+        nodes, node = self.nodes, self.nodes[i]
+        for a in node.args:
+            arg = nodes[a]
+            inlined = a not in self.named and a not in self.bound and not arg.name
+            inlined = inlined and self.uses.get(a, 0) == 1 and a in self.computes
+            same = (arg.shape, arg.dtype) == (node.shape, node.dtype)
+            if inlined and same and PRIMS[arg.op].elementwise and a not in self.keep:
+                if (spot := self.reusable(a)) is not None:
+                    self.serves[a] = i
+                    self.write_in_place(a, *spot)
 
     def hoistable(self, r: int) -> bool:
         """Whether node ``r``, still to be read, is a gather (``x[np.arange(N), y]``: a new

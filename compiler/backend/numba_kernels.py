@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 from ..core import printer as P
 from ..core.prim import MATH, PRIMS
-from .emit import STATEMENT_NODES, Emitter, accumulations
+from .accumulation import accumulations
+from .emit import STATEMENT_NODES, Emitter
 from .layout import LINE_LIMIT, call_lines
 from .numba_loop_body import Loop, kernel_source
 from .numba_loops import axis_sum, broadcasts

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ..core.ir import Function, reachable
 from ..core.prim import PRIMS
-from .emit import accumulations, use_counts
+from .accumulation import accumulations, use_counts
 
 
 @dataclass(frozen=True)

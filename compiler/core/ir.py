@@ -370,27 +370,34 @@ def format_node(i: int, node: Node, indent: str) -> list[str]:
     return out
 
 
-def rebuild(fn: Function, b: Builder, make=None) -> Function:
+def rebuild(
+    fn: Function, b: Builder, make=None, rare: set[int] = frozenset()
+) -> Function:
     """``fn`` with every node made again, in order, by ``b`` (so its rewrites apply).
 
     ``make(i, node, remap)`` may return the new index for old node ``i`` itself (a fused
     node's body, a seed replaced by a constant), or ``None`` to re-emit the node as it
     is. Names, params, gradients, notes and ``adjoint_of`` follow the nodes. While it
-    runs, ``b.users`` counts the readers each value has in ``fn`` (live nodes only).
+    runs, ``b.users`` counts the readers each value has in ``fn`` (live nodes only), but
+    for the nodes ``rare`` (the rarely taken branch of a guard), which are made again
+    as they are, no rewrite applied.
     """
     roots = [fn.output, *fn.grads.values()]
     live = reachable(fn.nodes, roots)
     old_users: dict[int, int] = {}
-    for i in sorted(live):
+    for i in sorted(live - rare):
         for a in fn.nodes[i].args:
             old_users[a] = old_users.get(a, 0) + 1
     b.users = {}
     remap: dict[int, int] = {}
+    rewrite = b.rewrite
     for i, node in enumerate(fn.nodes):
         b.loc = node.loc
         new = make(i, node, remap) if make is not None else None
         if new is None:
+            b.rewrite = None if i in rare else rewrite
             new = b.emit(node.op, *(remap[a] for a in node.args), **dict(node.attrs))
+            b.rewrite = rewrite
         if node.name:
             b.name(new, node.name)
         remap[i] = new

@@ -22,6 +22,12 @@ def formula_order(node) -> tuple:
     return node.args[2:] if node.op == "guarded" else node.args
 
 
+def common_path(node) -> tuple:
+    """The arguments every evaluation reads: a ``guarded`` node's condition and ``fast``
+    value (``slow`` is taken only past the bound, or for nan), any other's all."""
+    return node.args[:2] if node.op == "guarded" else node.args
+
+
 def magnitude_emit(node, a, ctx):
     """``_magnitude(x)``: sqrt of the sum of squares, inf where that overflows, nan for nan."""
     ctx.use("_magnitude")

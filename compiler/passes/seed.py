@@ -8,7 +8,8 @@ import dataclasses
 
 from ..core.ir import Builder, Function, rebuild
 from ..rewrite import make_rewriter
-from .late import late
+from .early_reads import early_reads
+from .late import late, late_again
 
 
 def seed_one(fn: Function, numpy: bool = True) -> Function:
@@ -19,7 +20,8 @@ def seed_one(fn: Function, numpy: bool = True) -> Function:
     def one(i, node, remap):
         return b.const(1.0) if i == fn.seed else None
 
-    return late(dataclasses.replace(rebuild(fn, b, one), seed=None), numpy)
+    out = late(dataclasses.replace(rebuild(fn, b, one), seed=None), numpy)
+    return late_again(out) if numpy else out
 
 
 def with_value_and_grad(fn: Function, numpy: bool = True) -> Function:
@@ -27,4 +29,5 @@ def with_value_and_grad(fn: Function, numpy: bool = True) -> Function:
     functions have ``f_grad`` and ``f_value_and_grad``)."""
     if fn.nodes[fn.output].shape != ():
         return fn
-    return dataclasses.replace(fn, value_and_grad=seed_one(fn, numpy))
+    vg = seed_one(fn, numpy)
+    return dataclasses.replace(fn, value_and_grad=early_reads(vg) if numpy else vg)
