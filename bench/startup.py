@@ -125,6 +125,9 @@ CONVOLVED = (
     "    return sum(conv2d(x, w, pad=1))\n"
 )
 
+#: an assignment to a built-in name (read early since 2026-12-04)
+ASSIGNED = "def f(x: Vector[n]) -> Scalar:\n    exp = x + 1.0\n    return sum(exp)\n"
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -154,6 +157,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "expression.grad").write_text(EXPRESSION)
     (tmp / "joined.grad").write_text(JOINED)
     (tmp / "convolved.grad").write_text(CONVOLVED)
+    (tmp / "assigned.grad").write_text(ASSIGNED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -184,6 +188,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "4 * H mismatch": ["compile", str(tmp / "expression.grad")],
         "m + n mismatch": ["compile", str(tmp / "joined.grad")],
         "conv2d channels": ["compile", str(tmp / "convolved.grad")],
+        "exp = x + 1.0": ["compile", str(tmp / "assigned.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

@@ -408,7 +408,6 @@ LEFT_TO_THE_FRONTEND = {
     "dimension-named-as-constant": (
         "def f(x: Vector[pi], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
     ),
-    "assigning-a-dimension": H + "    n = s * 2.0\n    return sum(x + y)\n",
     "generated-name-clash": (
         "def f(x: Scalar) -> Scalar:\n    return x\n\n\n"
         "def f_grad(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"

@@ -56,6 +56,22 @@ CALL_NAMES = frozenset(
 BUILT_IN_NAMES = frozenset({"np", "numpy", "arange", "fuse", "wrt"})
 
 
+def fixed_error(name: str, node, src: Source) -> FormulaError:
+    """The error for assigning ``name`` (at ``node``) where it names a constant (the
+    file's or a built-in one), a function or a dimension."""
+    return src.error(
+        node, f"cannot assign to '{name}': it names a constant, function or dimension"
+    )
+
+
+def reserved_error(name: str, node, src: Source) -> FormulaError | None:
+    """The error for assigning ``name`` (at ``node``) where it is a built-in name: an
+    operation or one of ``BUILT_IN_NAMES``; None for any other name."""
+    if name in CALL_NAMES or name in BUILT_IN_NAMES:
+        return src.error(node, f"cannot assign to '{name}': it is a built-in name")
+    return None
+
+
 #: NumPy's functions for Python's operators, taken with an ``np.``/``numpy.`` prefix only
 #: (``np.multiply(a, b)`` is ``a * b``; a bare ``multiply`` stays free for a formula's own
 #: function): the operator each is (``calls.numpy_operator`` lowers them)

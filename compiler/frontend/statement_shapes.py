@@ -47,7 +47,13 @@ from .annotated_shapes import (
     declared,
     parameter_scope,
 )
-from .call_names import BUILT_IN_NAMES, CALL_NAMES, plain_decorators
+from .call_names import (
+    BUILT_IN_NAMES,
+    CALL_NAMES,
+    fixed_error,
+    plain_decorators,
+    reserved_error,
+)
 from .function_shapes import return_text, signature
 from .loop_reads import assigned_names, carried_shape_error, early_read
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
@@ -275,10 +281,25 @@ def statement(s, scope: dict, fixed: set) -> bool:
         return item_assignment(s, target, scope, fixed)
     if isinstance(s, ast.AugAssign):
         return augmented(s, scope, fixed)
-    if not isinstance(target, ast.Name) or target.id in fixed:
+    if not isinstance(target, ast.Name):
         return False
+    if target.id in fixed:
+        raise Refused(fixed_name_error(target, scope, fixed))
     scope[target.id] = shape_of(s.value, scope)
     return True
+
+
+def fixed_name_error(target: ast.Name, scope: dict, fixed: set) -> FormulaError:
+    """The frontend's error for assigning the name ``target`` of ``fixed``, before it
+    reads the value: a constant, function or dimension first, then a built-in name; a
+    Stop for a type name (``Vector = x``), which the frontend lowers."""
+    name, src = target.id, scope[SRC]
+    if name in (fixed - RESERVED) | scope.get(DIMS, set()) | scope.get(CONSTS, set()):
+        return fixed_error(name, target, src)
+    error = reserved_error(name, target, src)
+    if error is None:
+        raise Stop
+    return error
 
 
 def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:

@@ -10,8 +10,7 @@ from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
 from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
-from .call_names import BUILT_IN_NAMES
-from .calls import BUILTIN_CALLS
+from .call_names import fixed_error, reserved_error
 from .function_shapes import return_text
 from .refusals import (
     ending_error,
@@ -210,10 +209,7 @@ def lower_statement(stmt, scope: Scope) -> None:
         or name in CONSTANTS
         or name in scope.dims
     ):
-        raise src.error(
-            target,
-            f"cannot assign to '{name}': it names a constant, function or dimension",
-        )
+        raise fixed_error(name, target, src)
     check_reserved(name, target, src)
     with scope.b.at(scope.call_loc or stmt_loc(stmt, name, src)):
         node = lower_expr(value, scope)
@@ -222,9 +218,10 @@ def lower_statement(stmt, scope: Scope) -> None:
 
 
 def check_reserved(name: str, node, src: Source) -> None:
-    """Refuse assigning to a built-in name."""
-    if name in BUILTIN_CALLS or name in BUILT_IN_NAMES:
-        raise src.error(node, f"cannot assign to '{name}': it is a built-in name")
+    """Refuse assigning to a built-in name (``call_names.reserved_error``)."""
+    error = reserved_error(name, node, src)
+    if error is not None:
+        raise error
 
 
 STATEMENTS["lower"] = lower_statement

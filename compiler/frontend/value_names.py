@@ -28,6 +28,7 @@ import ast
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .call_names import (
+    BUILT_IN_NAMES,
     CALL_NAMES,
     NUMPY_CALL_NAMES,
     NUMPY_OPERATORS,
@@ -109,7 +110,9 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
     known |= {"arange", "np", "numpy"}
     hints = before(fn, top)
     params = frozenset(a.arg for a in fn.args.args)
-    return in_statements(stmts, src, known, hints, defs, params)
+    # names an assignment may not bind: the frontend refuses it before its value
+    fixed = (hints - params) | CALL_NAMES | BUILT_IN_NAMES | defs
+    return in_statements(stmts, src, known, hints, defs, params, fixed=fixed)
 
 
 def plain_signature(fn: ast.FunctionDef) -> bool:
@@ -140,22 +143,28 @@ def in_statements(
     defs: set,
     params: frozenset = frozenset(),
     in_loop: bool = False,
+    fixed: frozenset = frozenset(),
 ):
     """The first unknown-name error in ``stmts`` (a function's body ending with its
     return, or a loop's body, ``in_loop``); None where the check stops; False when there
     is none. ``hints`` grows with the names each statement binds (the frontend's
     candidates for "did you mean"); an item assignment into one of the function's
-    ``params`` stops the check (``into_parameter``)."""
+    ``params`` stops the check (``into_parameter``), and so does an assignment to one
+    of the names ``fixed`` (a constant, function, dimension or built-in name)."""
     hints = set(hints)  # this body's own: a loop's names stay in the loop
     last = stmts[-1] if stmts and not in_loop else None
     for s in stmts:
         if into_parameter(s, params):
             return None  # the frontend's error, if the name still holds the parameter
+        if isinstance(s, ast.Assign) and assigned(s) & fixed:
+            return None  # "cannot assign to ...", before the value is read
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
             inner = hints | {s.target.id}
-            found = in_statements(s.body, src, known, inner, defs, params, in_loop=True)
+            found = in_statements(
+                s.body, src, known, inner, defs, params, in_loop=True, fixed=fixed
+            )
         elif isinstance(s, ast.Return) and (s.value is None or s is not last):
             return None  # a bare return, one before the end: the frontend's errors
         elif isinstance(s, ast.Return) or plain_assignment(s):
