@@ -16,6 +16,7 @@ oracle checks every module against finite differences and SymPy)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import tracemalloc
 from pathlib import Path
@@ -31,7 +32,7 @@ from gradc.passes import seed as S
 from gradc.pipeline import lower_source
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_scalar_where import builds_agree  # noqa: E402
+from test_scalar_where import CountingNodes, builds_agree  # noqa: E402
 
 GAUSS = """
 @wrt(mu, log_sigma)
@@ -209,3 +210,37 @@ def test_every_function_gives_the_numbers_of_the_build_without(chunk, monkeypatc
     found = builds_agree(chunk, lambda text: both_builds(text, monkeypatch), "er")
     # about one formula in five changes (seeds 0-119: 27)
     assert found >= 6, f"only {found} formulas of seeds {chunk} change"
+
+
+def reductions_chain(n: int) -> str:
+    """``n`` statements, each reading the previous array whole and as a sum."""
+    lines = ["def chain(x: Vector[n], s: Scalar) -> Scalar:"]
+    prev = "x"
+    for k in range(1, n + 1):
+        lines.append(f"    t{k} = tanh({prev}) * (sum({prev}) * s)")
+        prev = f"t{k}"
+    return "\n".join([*lines, f"    return sum({prev})"]) + "\n"
+
+
+def test_the_pass_reads_each_node_a_bounded_number_of_times(monkeypatch):
+    # a scalar per statement, each reading an array: the pass's work grows with the
+    # graph, not with its square (a first version took 228 s on bench/compile_time.py's
+    # chain of 2,000 scalars, every ancestor of every scalar walked)
+    reads = []
+    for n in (50, 200):
+        vg = vg_graph(reductions_chain(n), monkeypatch)
+        counted = CountingNodes(vg.nodes)
+        ER.early_reads(dataclasses.replace(vg, nodes=counted))
+        reads.append((len(vg.nodes), counted.reads))
+    (small, r_small), (large, r_large) = reads
+    assert r_large / r_small < 1.5 * large / small, reads
+    # and a chain of scalars alone is left at once
+    chain = (
+        "def f(x: Scalar) -> Scalar:\n"
+        + "".join(f"    x = sin(x) * x + {k}.0\n" for k in range(300))
+        + "    return x\n"
+    )
+    vg = vg_graph(chain, monkeypatch)
+    counted = CountingNodes(vg.nodes)
+    assert ER.early_reads(dataclasses.replace(vg, nodes=counted)).nodes is counted
+    assert counted.reads <= len(vg.nodes) + 1, counted.reads

@@ -21,9 +21,13 @@ only where that ends an array's life earlier; a graph with loops keeps its order
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 from ..core.ir import Function, reachable
 from ..core.prim import PRIMS
+
+#: the most nodes a scalar moves with (``gauss_nll``'s ``d_mu`` and its branch: 10)
+MAX_GROUP = 64
 
 
 def early_reads(fn: Function) -> Function:
@@ -32,6 +36,8 @@ def early_reads(fn: Function) -> Function:
     nodes = fn.nodes
     if any(node.op == "loop" for node in nodes):
         return fn
+    if all(node.shape == () for node in nodes):
+        return fn  # no array to end
     roots = {fn.output, *fn.grads.values()}
     live = reachable(nodes, list(roots))
     readers: dict[int, list[int]] = {}
@@ -39,67 +45,87 @@ def early_reads(fn: Function) -> Function:
         for a in set(nodes[i].args):
             readers.setdefault(a, []).append(i)
     order = list(range(len(nodes)))
+    pos = {i: i for i in order}  # each node's place in ``order``
     moved = False
     for h in sorted(live, reverse=True):  # the latest first: a scalar with its branches
         node = nodes[h]
         if node.shape != () or PRIMS[node.op].leaf or node.op == "param":
             continue
         group = exclusive(nodes, h, readers, roots)
-        spot = moves(nodes, order, group, readers, roots)
+        spot = None if group is None else moves(nodes, pos, group, readers, roots)
         if spot is not None:
-            order = moved_after(nodes, order, group, spot)
+            order = moved_after(nodes, order, pos, group, spot)
+            pos = {i: k for k, i in enumerate(order)}
             moved = True
     return permuted(fn, order) if moved else fn
 
 
-def exclusive(nodes, h: int, readers: dict, roots: set[int]) -> set[int]:
+def exclusive(nodes, h: int, readers: dict, roots: set[int]) -> set[int] | None:
     """Node ``h`` and the nodes only it needs: read by nothing but each other (and by
     ``h``), neither a result nor a parameter, a constant or a dimension (which a
-    statement reads where it is)."""
-    stack, reach = [h], set()
-    while stack:
-        j = stack.pop()
-        if j in reach or PRIMS[nodes[j].op].leaf or nodes[j].op == "param":
+    statement reads where it is). Grown from ``h`` down, the latest node first (its
+    readers come after it, so they are decided before it): the work is the group's and
+    its border's, not every ancestor's; None past ``MAX_GROUP`` nodes (a long chain that
+    only ``h`` reads stays where it is: a chain of 2,000 scalars is one of those)."""
+    group, seen = {h}, {h}
+    heap = [-a for a in set(nodes[h].args)]
+    heapq.heapify(heap)
+    while heap:
+        j = -heapq.heappop(heap)
+        if j in seen:
             continue
-        reach.add(j)
-        stack.extend(nodes[j].args)
-    group = {h}
-    for j in sorted(reach - {h}, reverse=True):
-        if j not in roots and all(r in group for r in readers.get(j, [])):
+        seen.add(j)
+        node = nodes[j]
+        if PRIMS[node.op].leaf or node.op == "param" or j in roots:
+            continue
+        if all(r in group for r in readers.get(j, [])):
             group.add(j)
+            if len(group) > MAX_GROUP:
+                return None
+            for a in set(node.args):
+                if a not in seen:
+                    heapq.heappush(heap, -a)
     return group
 
 
-def moves(nodes, order: list[int], group: set[int], readers, roots) -> int | None:
+def moves(nodes, pos: dict, group: set[int], readers, roots) -> int | None:
     """Where ``group`` (a scalar and the nodes only it reads) moves: after the last node
-    of ``order`` it reads, when that ends the life of an array it reads earlier (its
-    other readers then all come before, the last an elementwise operation of its shape,
-    which may be computed in its memory); None where it stays."""
-    pos = {i: k for k, i in enumerate(order)}
+    it reads (``pos``: each node's place in the order so far), when that ends the life
+    of an array it reads earlier (its other readers then all come before, the last an
+    elementwise operation of its shape, which may be computed in its memory); None
+    where it stays."""
     outside = {a for j in group for a in nodes[j].args if a not in group}
+    arrays = [
+        a
+        for a in sorted(outside)
+        if nodes[a].shape != ()
+        and nodes[a].dtype == "float"
+        and temporary(nodes[a], a, roots)
+    ]
+    if not arrays:
+        return None
     computed = [a for a in outside if not PRIMS[nodes[a].op].leaf]
     ready = max((pos[a] for a in computed), default=-1)
     first = min(pos[j] for j in group)
-    for a in sorted(outside):
+    for a in arrays:
         arr = nodes[a]
-        if arr.shape == () or arr.dtype != "float" or not temporary(arr, a, roots):
+        others = [r for r in readers.get(a, []) if r not in group]
+        end = max((pos[r] for r in others), default=-1)
+        if not others or end > first or end <= ready:
             continue
-        others = [pos[r] for r in readers.get(a, []) if r not in group]
-        if not others or max(others) > first or max(others) <= ready:
-            continue
-        last = nodes[order[max(others)]]
+        last = nodes[max(others, key=pos.get)]
         if PRIMS[last.op].elementwise and (last.shape, last.dtype) == (
             arr.shape,
             arr.dtype,
         ):
-            return order[ready] if ready >= 0 else None
+            return max(computed, key=pos.get) if computed else None
     return None
 
 
-def moved_after(nodes, order: list[int], group: set[int], spot: int) -> list[int]:
+def moved_after(nodes, order: list[int], pos: dict, group: set[int], spot: int) -> list:
     """``order`` with ``group`` (in index order) right after node ``spot``, the constants
-    and dimensions it reads that came later moved with it."""
-    pos = {i: k for k, i in enumerate(order)}
+    and dimensions it reads that came later moved with it (``pos``: places in
+    ``order``)."""
     leaves = {
         a
         for j in group
