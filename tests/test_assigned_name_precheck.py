@@ -25,9 +25,8 @@ import gradc
 from gradc.errors import FormulaError
 from gradc.frontend.annotated_shapes import CONSTANT_NAMES
 from gradc.frontend.call_names import BUILT_IN_NAMES, CALL_NAMES
-from gradc.frontend.early import early_error
-from gradc.frontend.source import read_python
 from tests.test_startup import assert_answered_early
+from tests.test_syntax_precheck import early_report
 from tests.test_value_name_precheck import frontend_report
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -35,12 +34,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import language_gen as G  # noqa: E402
 
 H = "def f(x: Vector[n], W: Matrix[n, m], w: Scalar) -> Scalar:\n"
-
-
-def early_report(text: str) -> str | None:
-    tree, src = read_python(text, "f.grad")
-    error = early_error(tree, src)
-    return None if error is None else error.report()
 
 
 REPORTED = {
