@@ -48,8 +48,6 @@ from .annotated_shapes import (
     parameter_scope,
 )
 from .call_names import (
-    BUILT_IN_NAMES,
-    CALL_NAMES,
     fixed_error,
     plain_decorators,
     reserved_error,
@@ -335,8 +333,11 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     if s.orelse or not isinstance(s.target, ast.Name):
         return False
     var, body_names = s.target.id, assigned_names(s.body)
+    error = reserved_error(var, s.target, scope[SRC])
+    if error is not None:
+        raise Refused(error)  # for exp in range(n): the frontend's first error
     values = {n for n in scope if not n.startswith("@")} - CONSTANT_NAMES
-    if var in values | CALL_NAMES | BUILT_IN_NAMES | scope.get(LOOPS, set()):
+    if var in values | scope.get(LOOPS, set()):
         return False  # the frontend's error for the variable comes first
     error = range_error(s.iter, scope[SRC])
     if error is not None:

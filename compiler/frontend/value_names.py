@@ -161,6 +161,8 @@ def in_statements(
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
+            if s.target.id in CALL_NAMES | BUILT_IN_NAMES:
+                return None  # "cannot assign to ...", before the body is read
             inner = hints | {s.target.id}
             found = in_statements(
                 s.body, src, known, inner, defs, params, in_loop=True, fixed=fixed
