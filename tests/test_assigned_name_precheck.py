@@ -92,7 +92,6 @@ LEFT_TO_THE_FRONTEND = {
     "a-dimension-named-as-an-operation": (
         "def f(x: Vector[exp]) -> Scalar:\n    exp = x\n    return sum(x)\n"
     ),
-    "augmented": H + "    exp += x\n    return sum(x)\n",
 }
 
 
@@ -210,3 +209,39 @@ def test_the_generators_loops_with_a_built_in_loop_variable():
             assert got == want, (seed, got, want)
     # (seeds 0-1999: 40 loops renamed, 40 reported early)
     assert refused >= 30 and early >= 0.9 * refused, (refused, early)
+
+
+@pytest.mark.parametrize("target", ["exp", "np", "y", "yy"])
+@pytest.mark.parametrize("value", ["x", "foo", "x + W"])
+def test_an_augmented_assignment_to_a_name_without_a_value(target, value):
+    # the frontend's first error at the statement, before the value is read
+    text = H + f"    {target} += {value}\n    return sum(x)\n"
+    want = frontend_report(text)
+    assert want == (
+        f"f.grad:2:5: error: '{target}' is used before it is assigned\n"
+        f"        {target} += {value}\n        ^"
+    ), want
+    assert early_report(text) == want
+
+
+def test_the_generators_formulas_with_an_augmented_assignment_written_in():
+    rng = random.Random(41220262)
+    names = ["exp", "max", "np", "fresh", "acc"]
+    refused = early = 0
+    for seed in range(300):
+        text = G.generate(seed).text
+        name = rng.choice(names)
+        text = with_assignment(text, name, rng)
+        if text is None:
+            continue
+        text = text.replace(f"    {name} = ", f"    {name} += ", 1)
+        want = frontend_report(text)
+        if want is None:
+            continue
+        refused += 1
+        got = early_report(text)
+        if got is not None:
+            early += 1
+            assert got == want, (seed, got, want)
+    # (seeds 0-299: 300 refused, 291 reported early)
+    assert refused >= 250 and early >= 0.9 * refused, (refused, early)

@@ -56,6 +56,11 @@ CALL_NAMES = frozenset(
 BUILT_IN_NAMES = frozenset({"np", "numpy", "arange", "fuse", "wrt"})
 
 
+def unassigned_error(node: ast.Name, src: Source) -> FormulaError:
+    """The error for ``t += v`` (``-= *= /=``) where ``t`` holds no value yet."""
+    return src.error(node, f"'{node.id}' is used before it is assigned")
+
+
 def fixed_error(name: str, node, src: Source) -> FormulaError:
     """The error for assigning ``name`` (at ``node``) where it names a constant (the
     file's or a built-in one), a function or a dimension."""

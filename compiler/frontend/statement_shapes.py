@@ -48,9 +48,12 @@ from .annotated_shapes import (
     parameter_scope,
 )
 from .call_names import (
+    BUILT_IN_NAMES,
+    CALL_NAMES,
     fixed_error,
     plain_decorators,
     reserved_error,
+    unassigned_error,
 )
 from .function_shapes import return_text, signature
 from .loop_reads import assigned_names, carried_shape_error, early_read
@@ -400,7 +403,11 @@ def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
     t = s.target
     ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
     if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
+        if isinstance(t, ast.Name) and t.id in CALL_NAMES | BUILT_IN_NAMES:
+            raise Refused(unassigned_error(t, scope[SRC]))  # exp += x
         return False
+    if t.id not in scope:
+        raise Refused(unassigned_error(t, scope[SRC]))  # y += x, y never assigned
     if scope.get(t.id) is None:
         raise Stop
     return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]

@@ -10,7 +10,7 @@ from ..core.ir import Builder, Function, Loc, Param
 from ..core.shapes import format_shape
 from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
-from .call_names import fixed_error, reserved_error
+from .call_names import fixed_error, reserved_error, unassigned_error
 from .function_shapes import return_text
 from .refusals import (
     ending_error,
@@ -196,7 +196,7 @@ def lower_statement(stmt, scope: Scope) -> None:
     value = stmt.value
     if isinstance(stmt, ast.AugAssign):
         if target.id not in scope.env:
-            raise src.error(target, f"'{target.id}' is used before it is assigned")
+            raise unassigned_error(target, src)
         value = ast.BinOp(
             left=ast.Name(target.id, ast.Load()), op=stmt.op, right=stmt.value
         )

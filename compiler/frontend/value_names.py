@@ -158,6 +158,9 @@ def in_statements(
             return None  # the frontend's error, if the name still holds the parameter
         if isinstance(s, ast.Assign) and assigned(s) & fixed:
             return None  # "cannot assign to ...", before the value is read
+        if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            if s.target.id in fixed or s.target.id not in hints:
+                return None  # "... is used before it is assigned", before the value
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
