@@ -2,7 +2,8 @@
 SymPy expressions, and the ``check``, ``explain``, ``graph`` and ``ir`` commands):
 
     frontend -> fuse -> differentiate -> expand fused nodes -> late rewrites -> seed one
-    -> scalarise (small literal shapes)
+    -> (NumPy: late rewrites past guards' rare branches, scalars read early) -> scalarise
+    (small literal shapes)
 
 (``walk``: the prefix up to the backward walk, whose nodes ``gradc explain`` shows.)
 Asked for (``--jvp``, ``--hvp``), forward mode runs on the fused graph (``f_jvp``) and
@@ -28,8 +29,9 @@ from .passes import batching, forward
 from .passes import loop_batching as _loop_batching  # noqa: F401 - loops' batching
 from .passes import loops as _loops  # noqa: F401 - registers the loop's adjoint
 from .passes.autodiff import differentiate
+from .passes.early_reads import early_reads
 from .passes.fuse import expand_fused, fuse_regions
-from .passes.late import late
+from .passes.late import late, late_again
 from .passes.layout import batch_major
 from .passes.literal_shapes import may_scalarise
 from .passes.loop_bodies import expand_graph, fuse_loops
@@ -59,6 +61,14 @@ def finish(fn: Function, fuse: bool, numpy: bool = True) -> Function:
     return batch_major(out) if numpy else out
 
 
+def in_memory(vg: Function) -> Function:
+    """``f_value_and_grad``'s graph (NumPy target) holding the arrays hand-written NumPy
+    holds: a value only a guard's rare branch reads besides is left to it
+    (``late.late_again``), and a scalar that ends an array's life comes as early as it
+    can (``early_reads``)."""
+    return early_reads(late_again(vg))
+
+
 def hessian_eligible(fn: Function) -> bool:
     """``f_hessian`` is emitted when exactly one input, of shape () or (n,), is
     differentiated (SPEC §2.1)."""
@@ -85,6 +95,8 @@ def transform(
         return fused_fn
     walked = differentiate(fused_fn, fuse=fuse)
     out = with_value_and_grad(finish(walked, fuse, numpy), numpy)
+    if numpy and out.value_and_grad is not None:
+        out = dataclasses.replace(out, value_and_grad=in_memory(out.value_and_grad))
     extra = {}
     loops = any(node.op == "loop" for node in fn.nodes)
     if jvp:

@@ -126,9 +126,28 @@ def test_the_command_line_answers_before_sympy(tmp_path):
     assert_answered_early(text, frontend_report(text), tmp_path)
 
 
-def with_assignment(text: str, name: str, rng: random.Random) -> str | None:
-    """``text`` with ``name = <its first parameter>`` written before one statement of its
-    last function (one drawn by ``rng``); None where it has no such function."""
+def agreement(texts) -> tuple[int, int]:
+    """Over ``(seed, text)`` pairs (``text`` None: skipped), how many the frontend refuses
+    and how many of those the check reports, asserting each report is the frontend's."""
+    refused = early = 0
+    for seed, text in texts:
+        want = None if text is None else frontend_report(text)
+        if want is None:
+            continue
+        refused += 1
+        got = early_report(text)
+        if got is not None:
+            early += 1
+            assert got == want, (seed, got, want)
+    return refused, early
+
+
+def with_assignment(
+    text: str, name: str, rng: random.Random, op: str = "="
+) -> str | None:
+    """``text`` with ``name = <its first parameter>`` (``op`` for ``=``) written before
+    one statement of its last function (one drawn by ``rng``); None where it has no such
+    function."""
     tree = ast.parse(text)
     fns = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
     if not fns or not fns[-1].args.args:
@@ -137,26 +156,18 @@ def with_assignment(text: str, name: str, rng: random.Random) -> str | None:
     at = rng.choice(fn.body).lineno - 1
     lines = text.splitlines(keepends=True)
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines.insert(at, f"{indent}{name} = {fn.args.args[0].arg}\n")
+    lines.insert(at, f"{indent}{name} {op} {fn.args.args[0].arg}\n")
     return "".join(lines)
 
 
 def test_the_generators_formulas_with_a_refused_assignment_written_in():
     rng = random.Random(20261204)
     names = sorted(CALL_NAMES | BUILT_IN_NAMES | CONSTANT_NAMES)
-    refused = early = 0
-    for seed in range(300):
-        text = with_assignment(G.generate(seed).text, rng.choice(names), rng)
-        if text is None:
-            continue
-        want = frontend_report(text)
-        got = early_report(text)
-        if want is None:
-            continue
-        refused += 1
-        if got is not None:
-            early += 1
-            assert got == want, (seed, got, want)
+    texts = (
+        (seed, with_assignment(G.generate(seed).text, rng.choice(names), rng))
+        for seed in range(300)
+    )
+    refused, early = agreement(texts)
     # (seeds 0-299: 300 refused, 289 reported early)
     assert refused >= 250 and early >= 0.9 * refused, (refused, early)
 
@@ -194,19 +205,11 @@ def renamed_loop_variable(text: str, name: str) -> str | None:
 def test_the_generators_loops_with_a_built_in_loop_variable():
     rng = random.Random(4122026)
     names = sorted(CALL_NAMES | BUILT_IN_NAMES)
-    refused = early = 0
-    for seed in range(2000):
-        text = renamed_loop_variable(G.generate(seed).text, rng.choice(names))
-        if text is None:
-            continue
-        want = frontend_report(text)
-        if want is None:
-            continue
-        refused += 1
-        got = early_report(text)
-        if got is not None:
-            early += 1
-            assert got == want, (seed, got, want)
+    texts = (
+        (seed, renamed_loop_variable(G.generate(seed).text, rng.choice(names)))
+        for seed in range(2000)
+    )
+    refused, early = agreement(texts)
     # (seeds 0-1999: 40 loops renamed, 40 reported early)
     assert refused >= 30 and early >= 0.9 * refused, (refused, early)
 
@@ -227,21 +230,10 @@ def test_an_augmented_assignment_to_a_name_without_a_value(target, value):
 def test_the_generators_formulas_with_an_augmented_assignment_written_in():
     rng = random.Random(41220262)
     names = ["exp", "max", "np", "fresh", "acc"]
-    refused = early = 0
-    for seed in range(300):
-        text = G.generate(seed).text
-        name = rng.choice(names)
-        text = with_assignment(text, name, rng)
-        if text is None:
-            continue
-        text = text.replace(f"    {name} = ", f"    {name} += ", 1)
-        want = frontend_report(text)
-        if want is None:
-            continue
-        refused += 1
-        got = early_report(text)
-        if got is not None:
-            early += 1
-            assert got == want, (seed, got, want)
+    texts = (
+        (seed, with_assignment(G.generate(seed).text, rng.choice(names), rng, "+="))
+        for seed in range(300)
+    )
+    refused, early = agreement(texts)
     # (seeds 0-299: 300 refused, 291 reported early)
     assert refused >= 250 and early >= 0.9 * refused, (refused, early)

@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 import gradc
+from gradc import pipeline
 from gradc.backend import emit
 from gradc.core.ir import reachable
 from gradc.passes import early_reads as ER
-from gradc.passes import seed as S
 from gradc.pipeline import lower_source
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,11 +49,11 @@ def identity(fn):
 def without(monkeypatch, *, pass_=True, in_place=True, again=True) -> dict:
     """Patches that turn the three off (as the module was emitted before them)."""
     if pass_:
-        monkeypatch.setattr(S, "early_reads", identity)
+        monkeypatch.setattr(pipeline, "early_reads", identity)
     if in_place:
         monkeypatch.setattr(emit.Emitter, "reuse_inlined", lambda self, i: None)
     if again:
-        monkeypatch.setattr(S, "late_again", identity)
+        monkeypatch.setattr(pipeline, "late_again", identity)
 
 
 def function_text(src: str, name: str) -> str:
@@ -154,7 +154,7 @@ def test_extreme_inputs_give_the_formulas_order(x):
 def vg_graph(text: str, monkeypatch):
     """The seed-one graph of the first function of ``text``, before ``early_reads``."""
     with monkeypatch.context() as m:
-        m.setattr(S, "early_reads", identity)
+        m.setattr(pipeline, "early_reads", identity)
         return lower_source(text, scalar=False)[0].value_and_grad
 
 

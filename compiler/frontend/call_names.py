@@ -55,6 +55,9 @@ CALL_NAMES = frozenset(
 #: assign them (``statements.check_reserved``) nor define them (``text.check_new_name``)
 BUILT_IN_NAMES = frozenset({"np", "numpy", "arange", "fuse", "wrt"})
 
+#: every name a formula can neither assign nor define: the operations and the names above
+BUILT_IN = CALL_NAMES | BUILT_IN_NAMES
+
 
 def unassigned_error(node: ast.Name, src: Source) -> FormulaError:
     """The error for ``t += v`` (``-= *= /=``) where ``t`` holds no value yet."""
@@ -72,7 +75,7 @@ def fixed_error(name: str, node, src: Source) -> FormulaError:
 def reserved_error(name: str, node, src: Source) -> FormulaError | None:
     """The error for assigning ``name`` (at ``node``) where it is a built-in name: an
     operation or one of ``BUILT_IN_NAMES``; None for any other name."""
-    if name in CALL_NAMES or name in BUILT_IN_NAMES:
+    if name in BUILT_IN:
         return src.error(node, f"cannot assign to '{name}': it is a built-in name")
     return None
 

@@ -48,8 +48,7 @@ from .annotated_shapes import (
     parameter_scope,
 )
 from .call_names import (
-    BUILT_IN_NAMES,
-    CALL_NAMES,
+    BUILT_IN,
     fixed_error,
     plain_decorators,
     reserved_error,
@@ -403,7 +402,7 @@ def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
     t = s.target
     ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
     if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
-        if isinstance(t, ast.Name) and t.id in CALL_NAMES | BUILT_IN_NAMES:
+        if isinstance(t, ast.Name) and t.id in BUILT_IN:
             raise Refused(unassigned_error(t, scope[SRC]))  # exp += x
         return False
     if t.id not in scope:

@@ -28,7 +28,7 @@ import ast
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .call_names import (
-    BUILT_IN_NAMES,
+    BUILT_IN,
     CALL_NAMES,
     NUMPY_CALL_NAMES,
     NUMPY_OPERATORS,
@@ -111,7 +111,7 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
     hints = before(fn, top)
     params = frozenset(a.arg for a in fn.args.args)
     # names an assignment may not bind: the frontend refuses it before its value
-    fixed = (hints - params) | CALL_NAMES | BUILT_IN_NAMES | defs
+    fixed = (hints - params) | BUILT_IN | defs
     return in_statements(stmts, src, known, hints, defs, params, fixed=fixed)
 
 
@@ -164,7 +164,7 @@ def in_statements(
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
-            if s.target.id in CALL_NAMES | BUILT_IN_NAMES:
+            if s.target.id in BUILT_IN:
                 return None  # "cannot assign to ...", before the body is read
             inner = hints | {s.target.id}
             found = in_statements(

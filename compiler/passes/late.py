@@ -18,40 +18,12 @@ from ..rewrite import RULES, make_rewriter
 from .literal_shapes import NotScalar, literal
 
 
-def late(fn: Function, numpy: bool = True) -> Function:
+def late(fn: Function, numpy: bool = True, rare: set[int] = frozenset()) -> Function:
     """``fn`` rebuilt with the ``late`` rules on (and the ``simplify`` rules; the ``numpy``
     ones when ``numpy``: a module for the NumPy target), and each logsumexp whose parts the
     backward reads computed from them (``exposed``); ``fn`` itself when there is nothing
-    to rewrite."""
-    return late_once(fn, numpy)
-
-
-def late_again(fn: Function) -> Function:
-    """``fn`` (rewritten ``late`` for the NumPy target) once more where a guard's rare
-    branch shares a value with the rest, the reads of that branch not counted
-    (``rare_reads``); ``fn`` itself otherwise. For ``f_value_and_grad``'s graph: the
-    backward pass's reads the cache holds anyway."""
-    rare = rare_reads(fn)
-    return late_once(fn, True, rare) if rare else fn
-
-
-# sum(a ** 2) -> vdot(a, a) where a guard's rare branch alone reads a ** 2 besides
-def rare_reads(fn: Function) -> set[int]:
-    """The nodes only the rare branches of guards read (``slow``: past a bound, or for
-    nan), where one of them reads a value something else reads too: a rule that keeps
-    a value because another node reads it (``b.users``) need not keep it for them, as
-    the branch computes it where it is taken (``backend/branches.py``). Empty otherwise."""
-    roots = [fn.output, *fn.grads.values()]
-    common = reachable(fn.nodes, roots, common_path)
-    rare = reachable(fn.nodes, roots) - common
-    if any(a in common for i in rare for a in fn.nodes[i].args):
-        return rare
-    return set()
-
-
-def late_once(fn: Function, numpy: bool, rare: set[int] = frozenset()) -> Function:
-    """One rebuild of ``late`` (the nodes ``rare`` made again as they are, their reads
-    not counted)."""
+    to rewrite. The nodes ``rare`` are made again as they are, their reads not counted
+    (``late_again``)."""
     phases = ("late", "numpy") if numpy else ("late",)
     ops = [op for op, rules in RULES.items() if any(r.phase in phases for r in rules)]
     parts = exposed(fn)
@@ -73,6 +45,29 @@ def late_once(fn: Function, numpy: bool, rare: set[int] = frozenset()) -> Functi
         return (s.op("log") + m).i
 
     return rebuild(fn, b, expose, rare)
+
+
+def late_again(fn: Function) -> Function:
+    """``fn`` (rewritten ``late`` for the NumPy target) once more where a guard's rare
+    branch shares a value with the rest, the reads of that branch not counted
+    (``rare_reads``); ``fn`` itself otherwise. For ``f_value_and_grad``'s graph: the
+    backward pass's reads the cache holds anyway."""
+    rare = rare_reads(fn)
+    return late(fn, True, rare) if rare else fn
+
+
+# sum(a ** 2) -> vdot(a, a) where a guard's rare branch alone reads a ** 2 besides
+def rare_reads(fn: Function) -> set[int]:
+    """The nodes only the rare branches of guards read (``slow``: past a bound, or for
+    nan), where one of them reads a value something else reads too: a rule that keeps
+    a value because another node reads it (``b.users``) need not keep it for them, as
+    the branch computes it where it is taken (``backend/branches.py``). Empty otherwise."""
+    roots = [fn.output, *fn.grads.values()]
+    common = reachable(fn.nodes, roots, common_path)
+    rare = reachable(fn.nodes, roots) - common
+    if any(a in common for i in rare for a in fn.nodes[i].args):
+        return rare
+    return set()
 
 
 # logsumexp(x) -> log(s) + m, s = sum(exp(x - m)), m = max(x)  (when the backward reads s)

@@ -8,8 +8,7 @@ import dataclasses
 
 from ..core.ir import Builder, Function, rebuild
 from ..rewrite import make_rewriter
-from .early_reads import early_reads
-from .late import late, late_again
+from .late import late
 
 
 def seed_one(fn: Function, numpy: bool = True) -> Function:
@@ -20,8 +19,7 @@ def seed_one(fn: Function, numpy: bool = True) -> Function:
     def one(i, node, remap):
         return b.const(1.0) if i == fn.seed else None
 
-    out = late(dataclasses.replace(rebuild(fn, b, one), seed=None), numpy)
-    return late_again(out) if numpy else out
+    return late(dataclasses.replace(rebuild(fn, b, one), seed=None), numpy)
 
 
 def with_value_and_grad(fn: Function, numpy: bool = True) -> Function:
@@ -29,5 +27,4 @@ def with_value_and_grad(fn: Function, numpy: bool = True) -> Function:
     functions have ``f_grad`` and ``f_value_and_grad``)."""
     if fn.nodes[fn.output].shape != ():
         return fn
-    vg = seed_one(fn, numpy)
-    return dataclasses.replace(fn, value_and_grad=early_reads(vg) if numpy else vg)
+    return dataclasses.replace(fn, value_and_grad=seed_one(fn, numpy))
