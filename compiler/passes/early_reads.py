@@ -8,10 +8,11 @@ branch reads ``x - mu`` too). In the graph's order every gradient comes after th
 so ``x - mu`` lives to the end beside ``((x - mu) / sigma) ** 2``: two arrays of the
 data's size, where hand-written NumPy holds one (``r = (x - mu) / s``). Computing
 ``d_mu`` first makes the value's ``(r / sigma) ** 2`` the last reader of ``r``, and the
-emitter then writes it in ``r``'s memory (``backend/emit.py``, ``reusable``). Beyond the
-pass it saves, the memory matters more: glibc returns the top of its heap to the system
-once two such arrays are freed there, and every call then faults the pages in again
-(4-9x the hand-written time at 1e5-1e6 values; bench/README.md, "A scalar read early").
+emitter then writes it in ``r``'s memory (``backend/emit.py``, ``reusable`` and
+``reuse_inlined``). Beyond the pass it saves, the memory matters more: glibc returns the
+top of its heap to the system once two such arrays are freed there, and every call then
+faults the pages in again (4-9x the hand-written time at 1e5-1e6 values; bench/README.md,
+"One array, as the hand-written code holds"). Composed in ``pipeline.in_memory``.
 
 Only the order of the nodes changes: every node, value and name is the graph's. A scalar
 moves together with the nodes only it reads (the branch a guard keeps for overflow), and
