@@ -80,10 +80,15 @@ STEPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2] +
 #: a mismatch after a stepped slice that stops 3 from the end, whose length SymPy writes
 #: as ``n // 2 - 1`` (the compiler's before 2026-12-03's third session, early since)
 STOPPED = "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[:-3:2] + y)\n"
-#: a shape error the syntax-tree check does not read (a stepped slice of an axis already
-#: cut): the compiler's
+#: a stepped slice of an axis already cut (the compiler's before 2026-12-04's second
+#: session, early since)
 CUT_STEPPED = (
     "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[1:][::2] + y)\n"
+)
+#: a step of an axis already stepped, whose length SymPy writes as a floor in a floor
+#: (the compiler's before 2026-12-04's second session, early since)
+STEPPED_TWICE = (
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x[::2][1::2] + y)\n"
 )
 #: what the annotations declare: a mismatch with the value of the file's own function
 #: (``(n,)`` from its return annotation), an argument of another shape than its
@@ -141,6 +146,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "stepped.grad").write_text(STEPPED)
     (tmp / "stopped.grad").write_text(STOPPED)
     (tmp / "cut.grad").write_text(CUT_STEPPED)
+    (tmp / "twice.grad").write_text(STEPPED_TWICE)
     (tmp / "loop.grad").write_text(LOOP)
     (tmp / "method.grad").write_text(METHOD)
     (tmp / "while.grad").write_text(WHILE)
@@ -180,6 +186,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "stepped mismatch": ["compile", str(tmp / "stepped.grad")],
         "stop-bound mismatch": ["compile", str(tmp / "stopped.grad")],
         "cut-then-stepped": ["compile", str(tmp / "cut.grad")],
+        "stepped twice": ["compile", str(tmp / "twice.grad")],
         "helper's value": ["compile", str(tmp / "value.grad")],
         "helper argument": ["compile", str(tmp / "argument.grad")],
         "return shape": ["compile", str(tmp / "returned.grad")],

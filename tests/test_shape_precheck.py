@@ -320,6 +320,14 @@ REPORTED = {
     "dimension-expression": (
         "def f(x: Vector[n], y: Vector[n - 1]) -> Scalar:\n    return sum(x * y)\n"
     ),
+    "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
+    "a-stepped-slice-from-the-end": H + "    return sum(x[-3::2] + y)\n",
+    "a-stepped-slice-of-a-cut-axis": H + "    return sum(x[1:][::2] + y)\n",
+    "a-stepped-slice-of-joined-names": (
+        "def f(x: Vector[n], z: Vector[m], y: Vector[k]) -> Scalar:\n"
+        "    return sum(np.concatenate([x, z])[::2] + y)\n"
+    ),
+    "a-step-of-a-stepped-axis": H + "    return sum(x[::2][1::2] + y)\n",
     "an-index-array": (
         "def f(x: Vector[n], y: Vector[m], i: Index[k]) -> Scalar:\n"
         "    return sum(x[i] + y)\n"
@@ -376,16 +384,17 @@ LEFT_TO_THE_FRONTEND = {
     "squeeze-of-names": H + "    return sum(np.squeeze(W) + y)\n",
     "a-chained-comparison": H + "    return sum((0.0 < x < 1.0) * y)\n",
     "where-of-is": H + "    return sum(where(x is y, x, y))\n",
-    "a-slice-of-a-cut-axis": H + "    return sum(x[1:][1:] + y)\n",
     "a-slice-from-each-end": H + "    return sum(x[-1:1] + y)\n",
+    "a-stepped-slice-of-a-name-counted-twice": (
+        "def f(x: Vector[n], z: Vector[m], y: Vector[k]) -> Scalar:\n"
+        "    return sum(np.concatenate([x, x, z])[::2] + y)\n"
+    ),
     "logsumexp-over-no-element": H + "    return sum(logsumexp(W[:0], axis=0) + y)\n",
     "softmax-of-a-scalar-along-an-axis": H + "    return sum(softmax(s, axis=0) + y)\n",
     "softmax-along-a-tuple": H + "    return sum(softmax(W, axis=(0,)) + y)\n",
     "softmax-with-keepdims": H
     + "    return sum(softmax(W, axis=1, keepdims=True) + y)\n",
     "softmax-over-no-element": H + "    return sum(softmax(W[:, :0], axis=1) + y)\n",
-    "a-stepped-slice-from-the-end": H + "    return sum(x[-3::2] + y)\n",
-    "a-stepped-slice-of-a-cut-axis": H + "    return sum(x[1:][::2] + y)\n",
     "a-file-function-defined-below": (
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n\n\n"
         "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n"

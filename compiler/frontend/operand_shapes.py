@@ -31,7 +31,8 @@ frontend may stop first for another reason. It reads:
   worded as the record does), ``zeros``, ``ones`` and ``np.full`` of a shape of
   dimension names and int literals, ``np.full_like`` (filled with a scalar), ``x[...]``
   of whole slices (stepped by 1 or -1), slices of int literals (``x[1:]``: ``n - 1``;
-  ``x[:0]``: 0; ``x[::2]``: ``(n + 1) // 2``, ``shape_reading.stepped``), int
+  ``x[:0]``: 0; ``x[::2]``: ``(n + 1) // 2``, ``shape_reading.stepped``; of an axis
+  already cut: ``x[1:][::2]``: ``n // 2``, ``size_forms.cut_size``), int
   literals, a loop variable plus or minus an int literal on an axis of named size
   (``h[t - 1]``), ``None`` and ``np.newaxis`` (``W[:, 0]``, ``v[:, None]``,
   ``x[::-1]``), NumPy's other names (``np.fabs``, ``np.amax``: ``NUMPY_ALIASES``), and a
@@ -49,9 +50,9 @@ the file defines above whose body it read whole: a ``@fuse`` one as above, any o
 its annotations (``function_shapes.bound_return``: each argument against its parameter,
 the declared return with the dimension names bound; its number of arguments as the
 frontend words it); after the arguments of any other such call it stops. It stops at any
-other index (a slice of a cut axis, an index array beside an int or a bounded slice, a
-Scalar's), any other call, an ``Index`` parameter read otherwise, and any other
-dimension expression.
+other index (an index array beside an int or a bounded slice, a Scalar's, a stepped
+slice of a length in which a name is counted twice), any other call, an ``Index`` parameter read otherwise, and
+any other dimension expression.
 """
 
 from __future__ import annotations

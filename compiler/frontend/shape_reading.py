@@ -25,7 +25,7 @@ from ..core.shape_rules import (
 from ..errors import ShapeError
 from .index_refusals import mask_error
 from .refusals import refused_at
-from .size_forms import floor_written, joined_names
+from .size_forms import cut_size, floor_written, plus
 from .source import is_int_literal
 
 
@@ -266,46 +266,55 @@ def sliced(size, item: ast.Slice):
     return len(range(size)[slice(*values)])
 
 
-def stepped(name, start, stop, step: int):
-    """The length of ``x[start:stop:step]`` along an axis named ``name``, as
-    ``slice_length`` gives and the frontend writes it, for a start of none or an int
-    from the start: with no stop or one counted from the end (``-e``) and a step ``k``,
-    ``(n + c) // k`` where ``c = k - 1 - start - e`` as SymPy keeps it
+def stepped(size, start, stop, step: int):
+    """The length of ``x[start:stop:step]`` along an axis of the named ``size``, as
+    ``slice_length`` gives and the frontend writes it: where both bounds count from one
+    end (``x[-3::2]``, ``x[1:7:2]``), an int, whatever the size; with a start of none or
+    an int from the start and no stop or one counted from the end (``-e``), a step ``k``
+    and a size ``s + c`` (``size_forms.cut_size``: a name, a sum of names, a floor, each
+    cut by a slice or not), ``(s + c + k - 1 - start - e) // k`` as SymPy keeps it
     (``size_forms.floor_written``: ``n // 2`` for ``x[1::2]``, ``(n - 1) // 2`` for
-    ``x[1:-1:2]``, ``n // 2 - 1`` for ``x[:-3:2]``); with a stop from the start, an int;
-    ``x[::-k]`` as ``x[::k]``. Stop at any other slice and at an axis already cut."""
-    k, first = abs(step), start or 0
-    if (
-        not name.isidentifier()
-        or first < 0
-        or (step < 0 and (start, stop) != (None,) * 2)
-    ):
+    ``x[1:-1:2]`` and for ``x[:-1][1::2]``, ``n // 2 - 1`` for ``x[:-3:2]``, ``(k + n +
+    1) // 2`` for a sum, ``((n + 1) // 2) // 2`` for ``x[::2][1::2]``); ``x[::-k]`` as
+    ``x[::k]``. Stop at any other slice, and at a sum that counts a name twice (``2 * m
+    + n``)."""
+    k, first, cut = abs(step), start or 0, cut_size(size)
+    if step < 0 and (start, stop) != (None,) * 2:
         raise Stop
-    if stop is not None and stop >= 0:
-        return len(range(first, stop, k))  # both from the start
-    return floor_written(name, k - 1 - first + (stop or 0), k, 0)
+    if from_one_end(first, stop):
+        return len(range(first, stop or 0, k))
+    if cut is None or " * " in cut[0] or first < 0:
+        raise Stop  # a name counted twice (``2 * m + n``): SymPy's own forms
+    return floor_written(cut[0], k - 1 - first + (stop or 0) + cut[1], k, 0)
 
 
-def bounded(name, start, stop, step):
-    """The length of ``x[start:stop]`` (int bounds, step 1) along an axis named ``name``,
-    as ``slice_length`` gives and the frontend writes it: ``n - k`` where the slice
-    keeps all but k (``x[1:]``, ``x[:-1]``, ``x[1:-1]``), an int where both bounds count
-    from one end (``x[:3]``, ``x[-3:]``), 0 where they cross (``x[:0]``, ``x[3:1]``,
-    ``x[-1:-3]``: ``shapes.crossed``); a length joined from names (``m + n``) like a
-    name (``m + n - 1``); Stop at a step and an axis already cut (any other size)."""
-    if step not in (None, 1) or not (name.isidentifier() or joined_names(name)):
-        raise Stop
+def from_one_end(first: int, stop) -> bool:
+    """Whether a slice's bounds both count from the start (``2:5``) or both from the end
+    (``-3:``, ``-3:-1``): its length is that of ``range(first, stop or 0)``, at any size
+    that holds them (the frontend's reading of a named size)."""
+    if stop is None:
+        return first < 0
+    return (first < 0) == (stop < 0)
+
+
+def bounded(size, start, stop, step):
+    """The length of ``x[start:stop]`` (int bounds, step 1) along an axis of the named
+    ``size``, as ``slice_length`` gives and the frontend writes it: an int where both
+    bounds count from one end (``x[:3]``, ``x[-3:]``), 0 where they cross (``x[:0]``,
+    ``x[3:1]``, ``x[-1:-3]``: ``shapes.crossed``), whatever the size; ``s + c - k`` for
+    a size ``s + c`` (``size_forms.cut_size``: a name, a sum of names, a floor) where the
+    slice keeps all but k (``x[1:]``: ``n - 1``; ``x[1:][1:]``: ``n - 2``; ``x[::2][1:]``:
+    ``(n + 1) // 2 - 1``). Stop at a step, at bounds from both ends and at any other
+    size (``2 * n``)."""
     first = start or 0
-    if first >= 0 and (stop is None or stop < 0):  # from the start to the end, less k
-        k = first - (stop or 0)
-        return name if k == 0 else f"{name} - {k}"
-    if first < 0 and (stop is None or stop < 0):  # both from the end
-        length = (stop or 0) - first
-    elif first >= 0 and stop >= 0:  # both from the start
-        length = stop - first
-    else:
+    if step not in (None, 1) or (first < 0 and stop is not None and stop >= 0):
         raise Stop
-    return max(length, 0)
+    if from_one_end(first, stop):
+        return len(range(first, stop or 0))
+    cut = cut_size(size)
+    if cut is None:
+        raise Stop
+    return plus(cut[0], cut[1] - first + (stop or 0))
 
 
 def reduced(shape: tuple, keywords: list, report: bool = False) -> tuple:

@@ -29,9 +29,11 @@ def linear_written(name: str, a: int, b: int) -> str:
 def floor_written(name: str, offset: int, k: int, add: int) -> str:
     """``(name + offset) // k + add`` (``k >= 2``) as SymPy keeps it: the integer
     ``offset / k`` taken out of the floor where ``k`` divides ``offset`` (``(n - 4) //
-    2`` is ``n // 2 - 2``), else the floor as it is (``(n - 5) // 2 + 1``)."""
+    2`` is ``n // 2 - 2``), else the floor as it is (``(n - 5) // 2 + 1``); a sum of
+    names in parentheses (``(k + n) // 2``, ``(k + n + 1) // 2``)."""
     if offset % k == 0:
-        return plus(f"{name} // {k}", add + offset // k)
+        head = name if name.isidentifier() else f"({name})"
+        return plus(f"{head} // {k}", add + offset // k)
     return plus(f"({plus(name, offset)}) // {k}", add)
 
 
@@ -109,6 +111,43 @@ def sum_written(sizes: list):
     counts = Counter(names)
     terms = [d if k == 1 else f"{k} * {d}" for d, k in sorted(counts.items())]
     return plus(" + ".join(terms), total)
+
+
+def cut_size(size) -> tuple[str, int] | None:
+    """A named size as ``(head, c)`` for ``head + c``: a name, a sum of names as
+    ``sum_written`` writes it or a floor as ``floor_written`` does, less or plus an int
+    (``n`` is ``("n", 0)``, ``n - 1`` ``("n", -1)``, ``m + n - 2`` ``("m + n", -2)``, ``n
+    // 2 - 1`` ``("n // 2", -1)``: an axis already cut by a slice, or annotated so); None
+    for any other size (``2 * n``, an int)."""
+    if isinstance(size, int):
+        return None
+    head, c = size, 0
+    parts = size.rsplit(" ", 2)
+    if len(parts) == 3 and parts[1] in ("+", "-") and parts[2].isdigit():
+        head, c = parts[0], int(parts[2]) * (1 if parts[1] == "+" else -1)
+    if head.isidentifier() or joined_names(head) or floor_head(head):
+        return head, c
+    return None
+
+
+def floor_head(size: str) -> bool:
+    """Whether ``size`` is a floor as ``floor_written`` writes it, of a name or of a
+    parenthesised size: ``n // 2``, ``(n - 1) // 3``, ``(k + n) // 2``, ``((n + 1) // 2)
+    // 2``."""
+    inner, _, k = size.rpartition(" // ")
+    if not k.isdigit() or not inner:
+        return False
+    return inner.isidentifier() or wrapped(inner)
+
+
+def wrapped(text: str) -> bool:
+    """Whether ``text`` is one parenthesised group: ``(n - 1)``, not ``(n) + (m)``."""
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and i < len(text) - 1:
+            return False
+    return text.startswith("(") and depth == 0
 
 
 def joined_names(size) -> bool:
