@@ -3,7 +3,11 @@
 and the hand-written NumPy, timed side by side (``run.py``'s interleaved batches),
 results compared first.
 
-    python bench/array_constants.py [--repeats N] [--case NAME ...]
+    python bench/array_constants.py [--repeats N] [--case NAME ...] [--before-dir DIR]
+
+``--before-dir DIR`` takes the "before" modules from ``DIR/<case>.py`` (compiled by
+another checkout: ``gradc compile -d DIR bench/cases/*.grad``) instead of this build
+with the literals, so that a change of the helpers is timed too.
 
 The cases of ``bench/cases`` whose emitted code holds a constant of
 ``core.names.ARRAY_CONSTANTS`` meeting an array, at the quick profile's sizes. NumPy
@@ -74,12 +78,40 @@ def operand_table(repeats: int) -> None:
             f"{n:>8} {times['float']:>7.2f} us {times['array']:>7.2f} us "
             f"{times['array'] / times['float']:>7.2f}"
         )
+    x = np.random.default_rng(0).standard_normal(100)
+    c, zero = x > 0.0, np.array(0.0)
+    print(f"\n{'n = 100':>26} {'0.0':>10} {'_zero':>10} {'ratio':>7}")
+    for label, float_form, array_form in (
+        (
+            "np.maximum(x, 0.0)",
+            partial(np.maximum, x, 0.0),
+            partial(np.maximum, x, zero),
+        ),
+        ("x > 0.0", partial(np.greater, x, 0.0), partial(np.greater, x, zero)),
+        (
+            "np.where(c, x, 0.0)",
+            partial(np.where, c, x, 0.0),
+            partial(np.where, c, x, zero),
+        ),
+    ):
+        times = [best_of(stmt, repeats) for stmt in (float_form, array_form)]
+        print(
+            f"{label:>26} {times[0]:>7.2f} us {times[1]:>7.2f} us "
+            f"{times[1] / times[0]:>7.2f}"
+        )
+
+
+def best_of(stmt, repeats: int) -> float:
+    """The best time of one call of ``stmt`` in microseconds (``repeats`` of 0.1 s)."""
+    number = max(1, int(0.1 / max(timeit.timeit(stmt, number=10) / 10, 1e-9)))
+    return min(timeit.repeat(stmt, number=number, repeat=repeats)) / number * 1e6
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--case", action="append", choices=sorted(c.name for c in CASES))
+    ap.add_argument("--before-dir", type=Path, help="modules another checkout compiled")
     args = ap.parse_args(argv)
     operand_table(args.repeats)
     profile = {"batch": 0.020, "budget": 1e9, "repeats": (args.repeats, args.repeats)}
@@ -95,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         text, filename = path.read_text(), path.relative_to(ROOT).as_posix()
         now_source = build(text, filename, True)
         before_source = build(text, filename, False)
+        if args.before_dir is not None:
+            before_source = (args.before_dir / f"{case.name}.py").read_text()
         if now_source == before_source:
             continue
         now = gradc.import_module_source(now_source, f"ac_now_{case.name}")

@@ -165,10 +165,10 @@ def f(x: Scalar, t: Scalar) -> Scalar:
 
 
 def test_mask_code_reads_as_the_formula():
-    """The mask prints as ``np.where(x >= 0.0, 1.0, 0.0)`` and stays out of SymPy's
+    """The mask prints as ``np.where(x >= _zero, _one, _zero)`` and stays out of SymPy's
     derivative (unfused: it is a constant there), named as written in the note."""
     text = gradc.compile_source(CAFFE)
-    assert "np.where(x >= 0.0, 1.0, 0.0)" in text
+    assert "np.where(x >= _zero, _one, _zero)" in text
     assert "# fused mul: d/dx = -(x >= 0.0) + t" in text
 
 
@@ -361,7 +361,9 @@ def test_var_gradient_code_reads_as_written():
     # the guard at a std of 0 a conditional on the scalar (tests/test_scalar_where.py)
     guarded = "(n * (1.0 if out == 0.0 else out))"
     assert f"out_g1 = d_out * (x - x.sum(keepdims=True) / n) / {guarded}" in text
-    assert "np.where(x.max(keepdims=True) == x.min(keepdims=True), 0.0, out_g1)" in text
+    assert (
+        "np.where(x.max(keepdims=True) == x.min(keepdims=True), _zero, out_g1)" in text
+    )
 
 
 @pytest.mark.parametrize(

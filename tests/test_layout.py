@@ -62,7 +62,7 @@ def test_the_outer_broadcast_is_made_batch_major_and_the_diagonal_folded():
     # each component's product is Q_k @ (x - mu_k)^T, its result (K, D, N) too
     assert "Lx_t3 = Lx_t4 @ xcentered.transpose(1, 2, 0)\n" in vg, vg
     assert "Lx = Lx_t3.transpose(2, 0, 1)\n" in vg, vg
-    assert "L + np.where(np.eye(D) == 1.0, Qdiags[:, :, None], 0.0)" in vg, vg
+    assert "L + np.where(np.eye(D) == _one, Qdiags[:, :, None], _zero)" in vg, vg
     # one BLAS product per component computes Lx; no second pass adds Qdiags * xcentered
     assert "Qdiags * xcentered" not in vg.split("d_")[0], vg
     assert "optimize=True" not in vg, vg
@@ -222,7 +222,7 @@ def test_the_fold_needs_the_scaling_read_only_there_and_varying_along_the_matric
 
 def test_the_fold_with_operands_in_either_order():
     source = gradc.compile_source(OPERANDS_SWAPPED)
-    assert "L + np.where(np.eye(D) == 1.0, a[:, :, None], 0.0)" in source, source
+    assert "L + np.where(np.eye(D) == _one, a[:, :, None], _zero)" in source, source
     mod = gradc.load_source(OPERANDS_SWAPPED)
     a, L, x = fold_inputs()
     want = float(((np.einsum("mik,ijk->mij", x, L) + x * a) ** 2).sum())
@@ -433,7 +433,7 @@ def fold_cases():
 @pytest.mark.parametrize("y,spec", list(fold_cases()))
 def test_the_fold_family_against_numpy_and_differences(y, spec):
     source = FOLD_FAMILY.format(y=y)
-    assert "np.where(np.eye(D) == 1.0" in gradc.compile_source(source), source
+    assert "np.where(np.eye(D) == _one" in gradc.compile_source(source), source
     mod = gradc.load_source(source)
     a, L, x = fold_inputs()
     ops = (L, x) if spec.startswith("i") else (x, L)

@@ -117,7 +117,7 @@ def test_negated_weight_gradient_accumulates_with_minus_equals():
     vg = function_text(compile_source(text), "f_value_and_grad")
     code = vg.split("# line 3")[1]
     # -(-mean(...)) cancels; softplus(-z) from the exp(-|z|) the gradient's sigmoid reads
-    assert "out = y.dot(np.maximum(-out_t1, 0.0) + np.log1p(out_t2)) / n" in code, vg
+    assert "out = y.dot(np.maximum(-out_t1, _zero) + np.log1p(out_t2)) / n" in code, vg
     assert "d_w = out_g1.dot(X)" in code and "+ -" not in code, vg
     X = RNG.standard_normal((6, 3))
     y = RNG.uniform(0, 1, 6)

@@ -8,7 +8,7 @@ import re
 
 from ..core.ir import Function, reachable
 from ..core.names import (
-    ARRAY_CONSTANTS,
+    ARRAY_CONSTANT_VALUES,
     HELPER_ORDER,
     VECTOR_HELPERS,
     VERSION,
@@ -27,6 +27,8 @@ from .unspelled import check_spellable
 
 # What each helper needs besides itself (another helper, or ``import math``).
 HELPER_NEEDS = {
+    "_sigmoid": ("_one",),  # _one / (_one + np.exp(-x))
+    "_softplus": ("_zero",),
     "_log_softmax": ("math",),
     "_logsumexp": ("math",),
     "_max_shift": ("math",),
@@ -128,7 +130,7 @@ def family(
     target: Target = ARRAY_API if xp else MATH if math_build(fn) else array
     fam, used = function_family(fn, names, target if checks else target.unchecked())
     if target.array_constants:  # all of them, whether read or not: an edit of a
-        used |= set(ARRAY_CONSTANTS.values())  # constant changes only its own lines
+        used |= set(ARRAY_CONSTANT_VALUES)  # constant changes only its own lines
     called = {f["guard"]["fallback"] for f in fam if f["guard"]}
     if called:  # the NumPy fallbacks that a ``try`` calls (scalar build only)
         extra, needs = function_family(fn, names, MATH.fallback)
@@ -225,10 +227,7 @@ def generate(
         digest=digest,
         doc=[escape_doc(ln) for ln in doc_lines(module_doc, source, checks, xp, array)],
         helpers=[h for h in HELPER_ORDER + XP_HELPER_ORDER if h in helpers],
-        constants=sorted(
-            ((n, v) for v, n in ARRAY_CONSTANTS.items() if n in helpers),
-            key=lambda c: float(c[1]),
-        ),
+        constants=[(n, v) for n, v in ARRAY_CONSTANT_VALUES.items() if n in helpers],
         import_math="math" in helpers,
         import_importlib="importlib" in helpers,
         checks=checks,

@@ -22,19 +22,21 @@ from ..backend.loader import import_source
 from ..backend.templating import environment
 from ..core import printer as P
 from ..core.ir import Node, reachable
-from ..core.names import HELPER_ORDER
+from ..core.names import ARRAY_CONSTANT_VALUES, HELPER_ORDER
 from ..core.prim import PRIMS
 
 
 @functools.lru_cache(maxsize=1)
 def helper_namespace() -> dict:
-    """``np`` and the module helpers of the emitted code, from gradc's own template."""
+    """``np``, the module's 0-d constants (``_one``, which the helpers read) and the
+    module helpers of the emitted code, from gradc's own template."""
     calls = "".join("{{ h.helper" + name + "() }}\n" for name in HELPER_ORDER)
     text = (
         environment().from_string('{% import "helpers.py.j2" as h %}' + calls).render()
     )
-    module = import_source(text, "gradc_helpers", {"np": np, "math": math})
-    return {"np": np, **{name: getattr(module, name) for name in HELPER_ORDER}}
+    constants = {n: np.array(float(v)) for n, v in ARRAY_CONSTANT_VALUES.items()}
+    module = import_source(text, "gradc_helpers", {"np": np, "math": math, **constants})
+    return {"np": np, **constants, **{n: getattr(module, n) for n in HELPER_ORDER}}
 
 
 @functools.lru_cache(maxsize=4096)

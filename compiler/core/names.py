@@ -24,12 +24,16 @@ VECTOR_HELPERS = (
     "_vsigmoid",
     "_vsoftplus",
 )
-#: the float constants (as printed) written as module-level 0-d float64 arrays where
-#: they meet an array in ``+ - * /`` on the NumPy target: NumPy converts a Python float
-#: operand into an array on every call, ~0.2 us, which is a third of an add on 100
-#: elements (bench/README.md, "Constants as 0-d arrays"); a 0-d float64 array gives
-#: the same float64 result
-ARRAY_CONSTANTS = {"0.5": "_half", "1.0": "_one", "2.0": "_two"}
+#: the module-level 0-d float64 arrays of the NumPy target, by name: NumPy converts a
+#: Python float operand into an array on every call, ~0.15 us, which is a third of an
+#: add on 100 elements (bench/README.md, "Constants as 0-d arrays"); a 0-d float64
+#: array gives the same float64 result. Every NumPy module defines them, and the
+#: helpers read them (``_sigmoid``: ``_one / (_one + np.exp(-x))``).
+ARRAY_CONSTANT_VALUES = {"_zero": "0.0", "_half": "0.5", "_one": "1.0", "_two": "2.0"}
+#: the float constants (as printed) written as those names where they meet an array
+#: in an op whose record allows it (``Prim.constant_operands``: ``+ - * /``,
+#: ``maximum``, ``minimum``, ``where``, comparisons)
+ARRAY_CONSTANTS = {v: n for n, v in ARRAY_CONSTANT_VALUES.items()}
 HELPER_ORDER = (
     "_float64",
     "_index_error",
@@ -136,7 +140,7 @@ def reserved_names(fn_names: list[str]) -> set[str]:
     }
     names |= {"np", "numpy", "math", "cache", "grads", "self"} | set(HELPER_ORDER)
     names |= {"_scalar", "_array", "_index", "_shape_error", "_numeric", "_result"}
-    names |= {"_float64_dtype", *ARRAY_CONSTANTS.values()}
+    names |= {"_float64_dtype", *ARRAY_CONSTANT_VALUES}
     for f in fn_names:
         names |= {f, *generated_names(f)}
     return names

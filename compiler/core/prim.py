@@ -76,8 +76,9 @@ class Prim:
       -2 on a Python bool), ``np.where``, one NumPy function of the scalar
       (``backend/python_floats.py`` keeps a parameter a Python float through them).
     - ``constant_operands``: where its result is an array, a float constant among its
-      printed arguments may be a module-level 0-d array (``_one - p``; NumPy target,
-      ``ops.spelling.array_constants``): ``+ - * /`` give the same array either way.
+      printed arguments may be a module-level 0-d array (``_one - p``, ``x > _zero``;
+      NumPy target, ``ops.spelling.array_constants``): ``+ - * /``, ``maximum``,
+      ``minimum``, ``where`` and comparisons give the same array either way.
     - ``domain(node, consts) -> (argument, lower bound) | None`` and
       ``kinks(node, key, v, consts) -> distance | None``: where test points may not go.
       ``invertible``: its first argument is a square matrix (or a stack) that must be

@@ -184,6 +184,7 @@ prim(
     "maximum",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={
         NUMPY: fn("np.maximum"),
         MATH: float_extremum("_maximum_scalar", ">"),
@@ -201,6 +202,7 @@ prim(
     "minimum",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={
         NUMPY: fn("np.minimum"),
         MATH: float_extremum("_minimum_scalar", "<"),
@@ -265,6 +267,7 @@ prim(
     "where",
     elementwise_shape,
     python_scalars=True,
+    constant_operands=True,
     spellings={
         NUMPY: where_numpy,
         MATH: lambda n, a, c: P.conditional(as_float(a[1]), a[0], as_float(a[2])),
@@ -293,6 +296,7 @@ for _op, _text in (
         elementwise=True,
         raises_on_floats=False,
         python_scalars=True,
+        constant_operands=True,
         kinks=at_tie,
         glyph=None if _op == "ne" else _text,
     )

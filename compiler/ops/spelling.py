@@ -85,8 +85,19 @@ def builtin_on_scalars(name: str, builtin: str):
 
 
 def with_zero(name: str):
-    """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``)."""
-    return made("with_zero", name)(lambda node, a, ctx: P.call(name, a[0], "0.0"))
+    """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``), the zero the module's 0-d
+    ``_zero`` where the result is an array and the target asks for it
+    (``ctx.array_constants``, as ``array_constants``)."""
+
+    @made("with_zero", name)
+    def emit(node, a, ctx):
+        zero = "0.0"
+        if node.shape != () and ctx.array_constants and zero in ARRAY_CONSTANTS:
+            zero = ARRAY_CONSTANTS[zero]
+            ctx.use(zero)
+        return P.call(name, a[0], zero)
+
+    return emit
 
 
 def helper(name: str):
