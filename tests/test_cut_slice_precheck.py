@@ -2,7 +2,9 @@
 ``FILE:LINE:COL`` error in under 0.3 s; ``frontend/shape_reading.py`` ``bounded`` and
 ``stepped``, ``size_forms.cut_size``): ``x[1:][1:]`` is ``(n - 2,)``, ``x[1:][::2]`` is
 ``(n // 2,)``, ``x[::2][1:]`` is ``((n + 1) // 2 - 1,)``, ``x[::2][1::2]`` is ``(((n +
-1) // 2) // 2,)``, ``x[-3::2]`` is ``(2,)``, written as the frontend writes them.
+1) // 2) // 2,)``, ``x[-3::2]`` is ``(2,)``, and with a negative step and a bound
+(``shape_reading.backward``) ``x[:0:-1]`` is ``(n - 1,)``, ``x[5:1:-2]`` ``(2,)``,
+written as the frontend writes them.
 
 The oracle is the frontend itself (``lower_module``, without the check): over chains of
 one to three slices drawn from every form of bound and step, on vectors of a name, of a
@@ -22,7 +24,8 @@ from tests.test_value_name_precheck import frontend_report
 SLICES = (
     ":", "1:", ":-1", "1:-1", "2:", ":-2", "-2:", ":3", "-3:", "2:5", "3:1", "-1:-3",
     ":0", "::2", "1::2", ":-1:2", "1:-1:3", "::-1", "::-2", "::3", "2::2", "1:-2:2",
-    ":-3:2", "-3::2", "-4:-1:2", "1:7:2",
+    ":-3:2", "-3::2", "-4:-1:2", "1:7:2", ":0:-1", "-2::-1", "3:0:-1", ":1:-1", "-2::-2",
+    ":0:-2", "5:1:-2", "-1:-4:-1", "1::-1", ":-3:-1", "-1:0:-3",
 )  # fmt: skip
 #: (parameters, the sliced value, the index of one slice at axis 0 or 1)
 HOLDERS = (
@@ -80,6 +83,9 @@ def test_each_form_once(tmp_path):
         "x[-3::2]": "(2,)",
         "x[1::2][3:1]": "(0,)",
         "x[1:][-3:]": "(3,)",
+        "x[:0:-1]": "(n - 1,)",
+        "x[1:][-2::-2]": "((n - 1) // 2,)",
+        "x[5:1:-2]": "(2,)",
     }
     for part, shape in cases.items():
         text = f"def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum({part} + y)\n"

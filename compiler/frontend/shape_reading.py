@@ -280,12 +280,32 @@ def stepped(size, start, stop, step: int):
     + n``)."""
     k, first, cut = abs(step), start or 0, cut_size(size)
     if step < 0 and (start, stop) != (None,) * 2:
-        raise Stop
+        return backward(cut, start, stop, k)
     if from_one_end(first, stop):
         return len(range(first, stop or 0, k))
     if cut is None or " * " in cut[0] or first < 0:
         raise Stop  # a name counted twice (``2 * m + n``): SymPy's own forms
     return floor_written(cut[0], k - 1 - first + (stop or 0) + cut[1], k, 0)
+
+
+def backward(cut, start, stop, k: int):
+    """The length of ``x[start:stop:-k]`` (a bound given) along an axis of size ``s + c``
+    (``cut``, from ``size_forms.cut_size``; None for another size), as Python counts it
+    and the frontend writes it: each bound a position from the start (an int from 0, or
+    a stop of none: before the first) or from the end (a negative int, or a start of
+    none: the last); from one end both, an int whatever the size (``x[5:1:-2]``: 2,
+    ``x[:-3:-1]``: 2); from the end down to the start, ``s + c + start - stop`` taken
+    ``k`` at a time (``x[:0:-1]``: ``n - 1``; ``x[-2::-2]``: ``n // 2``). Stop from the
+    start up to the end (empty on a long axis) and at another size."""
+    first = (start is None or start < 0, -1 if start is None else start)
+    last = (stop is not None and stop < 0, -1 if stop is None else stop)
+    if first[0] == last[0]:
+        return len(range(first[1], last[1], -k))
+    if not first[0] or cut is None or (k > 1 and " * " in cut[0]):
+        raise Stop
+    if k == 1:
+        return plus(cut[0], cut[1] + first[1] - last[1])
+    return floor_written(cut[0], cut[1] + first[1] - last[1] + k - 1, k, 0)
 
 
 def from_one_end(first: int, stop) -> bool:
