@@ -402,8 +402,8 @@ def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
     t = s.target
     ops = (ast.Add, ast.Sub, ast.Mult, ast.Div)
     if not isinstance(t, ast.Name) or t.id in fixed or not isinstance(s.op, ops):
-        if isinstance(t, ast.Name) and t.id in BUILT_IN:
-            raise Refused(unassigned_error(t, scope[SRC]))  # exp += x
+        if isinstance(t, ast.Name) and (t.id in BUILT_IN or t.id in fixed):
+            raise Refused(unassigned_error(t, scope[SRC]))  # exp += x, n += x
         return False
     if t.id not in scope:
         raise Refused(unassigned_error(t, scope[SRC]))  # y += x, y never assigned
