@@ -132,6 +132,11 @@ CONVOLVED = (
 
 #: an assignment to a built-in name (read early since 2026-12-04)
 ASSIGNED = "def f(x: Vector[n]) -> Scalar:\n    exp = x + 1.0\n    return sum(exp)\n"
+#: the same in a loop's body (the compiler's before 2026-12-04's second session)
+IN_A_LOOP = (
+    "def f(x: Vector[n]) -> Scalar:\n    h = x\n    for t in range(3):\n"
+    "        h = h * x\n        exp = h + 1.0\n    return sum(h)\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -164,6 +169,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "joined.grad").write_text(JOINED)
     (tmp / "convolved.grad").write_text(CONVOLVED)
     (tmp / "assigned.grad").write_text(ASSIGNED)
+    (tmp / "in_loop.grad").write_text(IN_A_LOOP)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -196,6 +202,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "m + n mismatch": ["compile", str(tmp / "joined.grad")],
         "conv2d channels": ["compile", str(tmp / "convolved.grad")],
         "exp = x + 1.0": ["compile", str(tmp / "assigned.grad")],
+        "exp = ... in a loop": ["compile", str(tmp / "in_loop.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 
 from tests.test_shape_precheck import precheck_report
+from tests.test_syntax_precheck import early_report
 from tests.test_value_name_precheck import frontend_report
 
 H = (
@@ -116,3 +117,25 @@ def test_the_frontend_names_operands_as_written():
     want = "shapes (r, q) and (p, q) do not broadcast"
     assert want in frontend_report(text)
     assert precheck_report(text) == frontend_report(text)
+
+
+READ_BEFORE_ASSIGNED = {
+    # the loop's own error, before its body is read; the second and third read an
+    # unknown name in the body too, which the frontend meets after
+    "an-update": "    s = w\n    for t in range(3):\n        g += s\n    return s\n",
+    "an-unknown-name-after": "    s = w\n    for t in range(3):\n"
+    "        y = g * qq\n        g = s\n    return s\n",
+    "a-constant": "    s = w\n    for t in range(3):\n        y = C * qq\n        C = s\n"
+    "    return s\n",
+    "a-built-in-name": "    s = w\n    for t in range(3):\n        exp = g * w\n"
+    "        g = s\n    return s\n",
+}
+
+
+def test_a_name_read_before_the_loop_assigns_it_as_the_frontend():
+    head = "C = 2.0\n\n\ndef f(x: Vector[n], w: Scalar) -> Scalar:\n"
+    for key, body in READ_BEFORE_ASSIGNED.items():
+        text = head + body
+        want = frontend_report(text)
+        assert "is read before it is assigned in the loop" in want, (key, want)
+        assert early_report(text) == want, key

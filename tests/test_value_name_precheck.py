@@ -110,6 +110,9 @@ LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first, or no error at all
     "used-before-assigned": H + "    y = z * w\n    z = x\n    return sum(y)\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
+    # the loop's own error, before its body is read: 'g' is read before it is assigned
+    "read-before-assigned-in-a-loop": H
+    + "    s = w\n    for t in range(3):\n        y = g * qq\n        g = s\n    return s\n",
     "in-a-keyword": H + "    return sum(x, axis=k) * w\n",
     "an-attribute": H + "    return sum(x) * math.pi * w\n",
     "in-a-shape": H + "    return sum(reshape(x, (m, 2))) * w\n",

@@ -54,6 +54,16 @@ def early_read(body: list, assigned: list[str], defined) -> ast.Name | None:
     return None
 
 
+def early_read_error(n: ast.Name, src: Source) -> FormulaError:
+    """The error at ``n``, a name a loop's body reads before assigning it with no value
+    before the loop (``early_read``)."""
+    return src.error(
+        n,
+        f"'{n.id}' is read before it is assigned in the loop, so it is "
+        "carried from one iteration to the next: define it before the loop",
+    )
+
+
 def last_assignment(body: list, name: str):
     """The last statement of ``body`` that assigns ``name`` (for error locations)."""
     found = body[0]

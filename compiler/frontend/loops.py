@@ -24,7 +24,12 @@ from ..rewrite import make_rewriter
 from .arguments import arity
 from .calls import BUILTIN_CALLS
 from .indexing import index_items, loop_indices_in_bounds
-from .loop_reads import assigned_names, carried_shape_error, early_read
+from .loop_reads import (
+    assigned_names,
+    carried_shape_error,
+    early_read,
+    early_read_error,
+)
 from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
@@ -38,11 +43,7 @@ def check_reads(body: list, assigned: list[str], env, src: Source) -> None:
     """A name the body reads before assigning it must be defined before the loop."""
     n = early_read(body, assigned, env)
     if n is not None:
-        raise src.error(
-            n,
-            f"'{n.id}' is read before it is assigned in the loop, so it is "
-            "carried from one iteration to the next: define it before the loop",
-        )
+        raise early_read_error(n, src)
 
 
 def bound(node, scope: Scope):

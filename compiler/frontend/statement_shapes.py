@@ -55,7 +55,12 @@ from .call_names import (
     unassigned_error,
 )
 from .function_shapes import return_text, signature
-from .loop_reads import assigned_names, carried_shape_error, early_read
+from .loop_reads import (
+    assigned_names,
+    carried_shape_error,
+    early_read,
+    early_read_error,
+)
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
     ending_error,
@@ -347,10 +352,13 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     if var in scope or var in fixed or not ranged(s.iter, scope):
         return False
     defined = {n for n in scope if n not in fixed and not n.startswith("@")}
-    if var in body_names or set(body_names) & fixed:
+    if var in body_names:
         return False
-    if early_read(s.body, body_names, defined) is not None:
-        return False
+    read = early_read(s.body, body_names, defined)
+    if read is not None:
+        raise Refused(
+            early_read_error(read, scope[SRC])
+        )  # the frontend's, before the body
     inner = dict(scope)
     inner[LOOPS] = scope.get(LOOPS, frozenset()) | {var}
     if not all(statement(b, inner, fixed) for b in s.body):

@@ -37,6 +37,7 @@ from .call_names import (
     plain_decorators,
     unknown_call,
 )
+from .loop_reads import assigned_names, early_read
 from .refusals import (
     fuse_signature_error,
     into_parameter,
@@ -166,6 +167,8 @@ def in_statements(
                 return None
             if s.target.id in BUILT_IN:
                 return None  # "cannot assign to ...", before the body is read
+            if early_read(s.body, assigned_names(s.body), hints - fixed) is not None:
+                return None  # "... is read before it is assigned in the loop"
             inner = hints | {s.target.id}
             found = in_statements(
                 s.body, src, known, inner, defs, params, in_loop=True, fixed=fixed
