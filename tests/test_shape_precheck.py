@@ -428,9 +428,6 @@ LEFT_TO_THE_FRONTEND = {
     "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
     "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",
     "augmented-changes-the-shape": H + "    t = s\n    t += x\n    return sum(t + y)\n",
-    "a-loop-reading-before-it-assigns": H
-    + "    for t in range(n):\n        g = h * 2.0\n"
-    "        h = g\n    return sum(x + y)\n",
     "a-loop-index-past-a-literal-size": H + "    h = zeros((4, d))\n"
     "    for t in range(5):\n        h[t] = W[0]\n    return sum(x + y)\n",
     "a-loop-index-of-a-literal-size": H + "    h = zeros((4, d))\n"

@@ -110,6 +110,26 @@ LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first, or no error at all
     "used-before-assigned": H + "    y = z * w\n    z = x\n    return sum(y)\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
+    # the loop's own errors, before its body is read: its variable already a value, a
+    # dimension or a constant, or assigned in the body; a range the frontend refuses
+    "a-loop-variable-already-a-value": H
+    + "    t = w\n    for t in range(3):\n        y = qq\n    return w\n",
+    "a-loop-variable-named-as-a-dimension": H
+    + "    for n in range(3):\n        y = qq\n    return w\n",
+    "a-loop-variable-named-as-a-parameter": H
+    + "    for x in range(3):\n        y = qq\n    return w\n",
+    "a-nested-loop-reusing-its-variable": H
+    + "    for t in range(3):\n        for t in range(2):\n            y = qq\n"
+    "    return w\n",
+    "a-loop-assigning-its-variable": H
+    + "    for t in range(3):\n        t = qq\n    return w\n",
+    "a-loop-of-a-zero-step": H
+    + "    for t in range(0, 3, 0):\n        y = qq\n    return w\n",
+    "a-loop-bound-of-a-value": H
+    + "    for t in range(w):\n        y = qq\n    return w\n",
+    "a-loop-bound-of-a-loop-variable": H
+    + "    for t in range(n):\n        for u in range(t):\n            y = qq\n"
+    "    return w\n",
     # the loop's own error, before its body is read: 'g' is read before it is assigned
     "read-before-assigned-in-a-loop": H
     + "    s = w\n    for t in range(3):\n        y = g * qq\n        g = s\n    return s\n",

@@ -64,6 +64,33 @@ def early_read_error(n: ast.Name, src: Source) -> FormulaError:
     )
 
 
+def bound(node, dims: set) -> bool:
+    """Whether ``node`` is a ``range`` bound the frontend reads (``loops.bound``): an int
+    literal, a name of ``dims``, or ``+ - *`` of them."""
+    if isinstance(node, ast.Name):
+        return node.id in dims
+    if isinstance(node, ast.BinOp) and isinstance(
+        node.op, (ast.Add, ast.Sub, ast.Mult)
+    ):
+        return bound(node.left, dims) and bound(node.right, dims)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        node = node.operand
+    return isinstance(node, ast.Constant) and type(node.value) is int
+
+
+def plain_loop(s: ast.For, known: set, dims: set) -> bool:
+    """Whether the frontend reads the body of the loop ``s`` (``loops.lower_for``): its
+    variable a name not ``known`` as a value, dimension or constant, nor assigned in the
+    body, over ``range`` of bounds it reads (``bound``) and a step other than 0. (The
+    frontend's errors at the variable and the range come before the body's.)"""
+    var, args = s.target.id, s.iter.args
+    if var in known or var in assigned_names(s.body):
+        return False
+    if len(args) == 3 and isinstance(args[2], ast.Constant) and args[2].value == 0:
+        return False
+    return all(bound(a, dims) for a in args)
+
+
 def last_assignment(body: list, name: str):
     """The last statement of ``body`` that assigns ``name`` (for error locations)."""
     found = body[0]

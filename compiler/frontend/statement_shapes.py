@@ -57,6 +57,7 @@ from .call_names import (
 from .function_shapes import return_text, signature
 from .loop_reads import (
     assigned_names,
+    bound,
     carried_shape_error,
     early_read,
     early_read_error,
@@ -388,20 +389,6 @@ def ranged(node, scope: dict) -> bool:
     if len(node.args) == 3 and literal_int(node.args[2]) == 0:
         return False
     return all(bound(a, scope[DIMS]) for a in node.args)
-
-
-def bound(node, dims: set) -> bool:
-    """Whether ``node`` is a ``range`` bound the frontend reads (``loops.bound``): an int
-    literal, a name of ``dims``, or ``+ - *`` of them."""
-    if isinstance(node, ast.Name):
-        return node.id in dims
-    if isinstance(node, ast.BinOp) and isinstance(
-        node.op, (ast.Add, ast.Sub, ast.Mult)
-    ):
-        return bound(node.left, dims) and bound(node.right, dims)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        node = node.operand
-    return number(node) and type(node.value) is int
 
 
 def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:

@@ -37,7 +37,7 @@ from .call_names import (
     plain_decorators,
     unknown_call,
 )
-from .loop_reads import assigned_names, early_read
+from .loop_reads import assigned_names, early_read, plain_loop
 from .refusals import (
     fuse_signature_error,
     into_parameter,
@@ -46,6 +46,7 @@ from .refusals import (
     typed_signature,
 )
 from .source import Source, did_you_mean, is_docstring
+from .type_names import annotation_dims
 
 #: the names ``scope.CONSTANTS`` holds, and the types of ``annotations.read_type`` (data,
 #: so that reading them imports nothing)
@@ -113,7 +114,14 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
     params = frozenset(a.arg for a in fn.args.args)
     # names an assignment may not bind: the frontend refuses it before its value
     fixed = (hints - params) | BUILT_IN | defs
-    return in_statements(stmts, src, known, hints, defs, params, fixed=fixed)
+    dims = frozenset(
+        n.id
+        for a in fn.args.args
+        for d in annotation_dims(a.annotation)
+        for n in ast.walk(d)
+        if isinstance(n, ast.Name)
+    )
+    return in_statements(stmts, src, known, hints, defs, params, fixed=fixed, dims=dims)
 
 
 def plain_signature(fn: ast.FunctionDef) -> bool:
@@ -145,13 +153,15 @@ def in_statements(
     params: frozenset = frozenset(),
     in_loop: bool = False,
     fixed: frozenset = frozenset(),
+    dims: frozenset = frozenset(),
 ):
     """The first unknown-name error in ``stmts`` (a function's body ending with its
     return, or a loop's body, ``in_loop``); None where the check stops; False when there
     is none. ``hints`` grows with the names each statement binds (the frontend's
     candidates for "did you mean"); an item assignment into one of the function's
     ``params`` stops the check (``into_parameter``), and so does an assignment to one
-    of the names ``fixed`` (a constant, function, dimension or built-in name)."""
+    of the names ``fixed`` (a constant, function, dimension or built-in name); a loop
+    over a range of other bounds than int literals and the names ``dims`` stops it."""
     hints = set(hints)  # this body's own: a loop's names stay in the loop
     last = stmts[-1] if stmts and not in_loop else None
     for s in stmts:
@@ -167,11 +177,13 @@ def in_statements(
                 return None
             if s.target.id in BUILT_IN:
                 return None  # "cannot assign to ...", before the body is read
+            if not plain_loop(s, hints, dims):
+                return None  # the variable's or the range's error, before the body
             if early_read(s.body, assigned_names(s.body), hints - fixed) is not None:
                 return None  # "... is read before it is assigned in the loop"
             inner = hints | {s.target.id}
             found = in_statements(
-                s.body, src, known, inner, defs, params, in_loop=True, fixed=fixed
+                s.body, src, known, inner, defs, params, True, fixed, dims
             )
         elif isinstance(s, ast.Return) and (s.value is None or s is not last):
             return None  # a bare return, one before the end: the frontend's errors
