@@ -139,3 +139,29 @@ def test_a_name_read_before_the_loop_assigns_it_as_the_frontend():
         want = frontend_report(text)
         assert "is read before it is assigned in the loop" in want, (key, want)
         assert early_report(text) == want, key
+
+
+def test_a_loop_variable_the_frontend_refuses_as_it_reports_it():
+    """A variable that already names a value, a dimension or the file's constant (``pi``
+    may be one), nested loops of one variable, and a body that assigns its variable:
+    each reported as the frontend reports it, before the range and the body."""
+    head = (
+        "C = 2.0\nK = 3\n\n\ndef g(u: Scalar) -> Scalar:\n    return u\n\n\n"
+        "def f(x: Vector[n], W: Matrix[n, m], w: Scalar) -> Scalar:\n"
+    )
+    reported = 0
+    for v in ["t", "x", "w", "n", "m", "C", "K", "pi", "e", "g", "y", "W"]:
+        for body in (
+            f"    y = w\n    for {v} in range(3):\n        w = w * 2.0\n    return w\n",
+            f"    y = w\n    for t in range(3):\n        for {v} in range(2):\n"
+            "            w = w * 2.0\n    return w\n",
+            f"    y = w\n    for {v} in range(n):\n        {v} = w\n    return w\n",
+            f"    y = w\n    for {v} in range(x):\n        z = qq\n    return w\n",
+        ):
+            text = head + body
+            got, want = early_report(text), frontend_report(text)
+            assert got is None or got == want, (v, body, got, want)
+            reported += got is not None
+    # 48 files: all reported but the loops of no error (t, pi, e, g over a range of 3
+    # or 2), a body assigning pi, e or g, and a range of the value x after a free name
+    assert reported == 34, reported

@@ -303,8 +303,6 @@ LEFT_TO_THE_FRONTEND = {
     "a-constant-of-a-name-before-an-unknown-name": "C = foo\n\n\n"
     + H
     + "    return yy\n",
-    "a-loop-variable-naming-a-dimension": H + "    k = s\n    for n in x:\n"
-    "        k = k + s\n    return k\n",
     "a-generated-name": H + "    return s\n\n\ndef f_grad(x: Vector[n]) -> Scalar:\n"
     "    return sum(x // 2)\n",
     "an-index-by-floor-division": H

@@ -64,6 +64,17 @@ def early_read_error(n: ast.Name, src: Source) -> FormulaError:
     )
 
 
+def variable_error(target: ast.Name, src: Source) -> FormulaError:
+    """The error at a loop's variable ``target`` that already names a value, dimension
+    or constant (``for n in range(3)``)."""
+    return src.error(target, f"loop variable '{target.id}' already names a value")
+
+
+def assigns_variable_error(stmt: ast.For, src: Source) -> FormulaError:
+    """The error at the loop ``stmt`` whose body assigns its variable."""
+    return src.error(stmt, f"the loop body assigns to its variable '{stmt.target.id}'")
+
+
 def bound(node, dims: set) -> bool:
     """Whether ``node`` is a ``range`` bound the frontend reads (``loops.bound``): an int
     literal, a name of ``dims``, or ``+ - *`` of them."""

@@ -26,9 +26,11 @@ from .calls import BUILTIN_CALLS
 from .indexing import index_items, loop_indices_in_bounds
 from .loop_reads import (
     assigned_names,
+    assigns_variable_error,
     carried_shape_error,
     early_read,
     early_read_error,
+    variable_error,
 )
 from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
@@ -113,11 +115,11 @@ def lower_for(stmt: ast.For, scope: Scope) -> None:
     var = stmt.target.id
     check_reserved(var, stmt.target, src)
     if var in scope.env or var in scope.dims or var in scope.constants:
-        raise src.error(stmt.target, f"loop variable '{var}' already names a value")
+        raise variable_error(stmt.target, src)
     start, stop, step = read_range(stmt, scope)
     assigned = assigned_names(stmt.body)
     if var in assigned:
-        raise src.error(stmt, f"the loop body assigns to its variable '{var}'")
+        raise assigns_variable_error(stmt, src)
     check_reads(stmt.body, assigned, scope.env, src)
     carried = [n for n in assigned if n in scope.env]
     outer_params = getattr(scope, "parameters", set())

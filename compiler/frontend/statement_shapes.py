@@ -57,10 +57,12 @@ from .call_names import (
 from .function_shapes import return_text, signature
 from .loop_reads import (
     assigned_names,
+    assigns_variable_error,
     bound,
     carried_shape_error,
     early_read,
     early_read_error,
+    variable_error,
 )
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
 from .refusals import (
@@ -344,9 +346,9 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     error = reserved_error(var, s.target, scope[SRC])
     if error is not None:
         raise Refused(error)  # for exp in range(n): the frontend's first error
-    values = {n for n in scope if not n.startswith("@")} - CONSTANT_NAMES
-    if var in values | scope.get(LOOPS, set()):
-        return False  # the frontend's error for the variable comes first
+    named = {n for n in scope if not n.startswith("@")} | scope[DIMS] | scope[CONSTS]
+    if var in named - CONSTANT_NAMES | scope.get(LOOPS, set()):  # pi may be one
+        raise Refused(variable_error(s.target, scope[SRC]))  # for n in range(3)
     error = range_error(s.iter, scope[SRC])
     if error is not None:
         raise Refused(error)  # for e in v
@@ -354,12 +356,10 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
         return False
     defined = {n for n in scope if n not in fixed and not n.startswith("@")}
     if var in body_names:
-        return False
+        raise Refused(assigns_variable_error(s, scope[SRC]))
     read = early_read(s.body, body_names, defined)
-    if read is not None:
-        raise Refused(
-            early_read_error(read, scope[SRC])
-        )  # the frontend's, before the body
+    if read is not None:  # the frontend's error before the body
+        raise Refused(early_read_error(read, scope[SRC]))
     inner = dict(scope)
     inner[LOOPS] = scope.get(LOOPS, frozenset()) | {var}
     if not all(statement(b, inner, fixed) for b in s.body):
