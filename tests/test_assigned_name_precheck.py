@@ -224,11 +224,17 @@ def test_the_generators_loops_with_a_built_in_loop_variable():
 @pytest.mark.parametrize("value", ["x", "foo", "x + W"])
 def test_an_augmented_assignment_to_a_name_without_a_value(target, value):
     # the frontend's first error at the statement, before the value is read
-    text = H + f"    {target} += {value}\n    return sum(x)\n"
+    statement = f"{target} += {value}"
+    assert_unassigned(H + f"    {statement}\n    return sum(x)\n", 2, target, statement)
+
+
+def assert_unassigned(text: str, line: int, target: str, statement: str) -> None:
+    """The frontend reports ``'target' is used before it is assigned`` at ``statement``
+    (the first of line ``line``), and the check reports the same."""
     want = frontend_report(text)
     assert want == (
-        f"f.grad:2:5: error: '{target}' is used before it is assigned\n"
-        f"        {target} += {value}\n        ^"
+        f"f.grad:{line}:5: error: '{target}' is used before it is assigned\n"
+        f"        {statement}\n        ^"
     ), want
     assert early_report(text) == want
 
@@ -243,13 +249,9 @@ FIXED = (
 @pytest.mark.parametrize("op", ["+=", "-=", "*=", "/="])
 def test_an_augmented_assignment_to_a_dimension_constant_or_function(target, op):
     # none holds a value the statement could update: the frontend's error as for y += x
-    text = FIXED + f"    {target} {op} x\n    return sum(x)\n"
-    want = frontend_report(text)
-    assert want == (
-        f"f.grad:14:5: error: '{target}' is used before it is assigned\n"
-        f"        {target} {op} x\n        ^"
-    ), want
-    assert early_report(text) == want
+    statement = f"{target} {op} x"
+    text = FIXED + f"    {statement}\n    return sum(x)\n"
+    assert_unassigned(text, 14, target, statement)
 
 
 def test_the_generators_formulas_with_an_augmented_assignment_written_in():

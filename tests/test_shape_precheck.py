@@ -425,8 +425,6 @@ LEFT_TO_THE_FRONTEND = {
         "@fuse\ndef h(u: Scalar) -> Scalar:\n    return np.reciprocal(u)\n\n\n"
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x) + y)\n"
     ),
-    "wrt-unknown": "@wrt(z)\n" + H + "    return sum(x + y)\n",
-    "constant-expression": "C = 1.0 / 3\n\n\n" + H + "    return sum(x + y)\n",
     "augmented-changes-the-shape": H + "    t = s\n    t += x\n    return sum(t + y)\n",
     "a-loop-index-past-a-literal-size": H + "    h = zeros((4, d))\n"
     "    for t in range(5):\n        h[t] = W[0]\n    return sum(x + y)\n",

@@ -300,9 +300,6 @@ LEFT_TO_THE_FRONTEND = {
         "def f(x: Vector[pi], y: float) -> Scalar:\n    return sum(x)\n"
     ),
     "a-repeated-parameter": "def f(x: Scalar, x: float) -> Scalar:\n    return x\n",
-    "a-constant-of-a-name-before-an-unknown-name": "C = foo\n\n\n"
-    + H
-    + "    return yy\n",
     "a-generated-name": H + "    return s\n\n\ndef f_grad(x: Vector[n]) -> Scalar:\n"
     "    return sum(x // 2)\n",
     "an-index-by-floor-division": H

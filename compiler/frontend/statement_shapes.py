@@ -50,7 +50,6 @@ from .annotated_shapes import (
 from .call_names import (
     BUILT_IN,
     fixed_error,
-    plain_decorators,
     reserved_error,
     unassigned_error,
 )
@@ -64,7 +63,13 @@ from .loop_reads import (
     early_read_error,
     variable_error,
 )
-from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, number, shape_of
+from .module_refusals import (
+    no_function_error,
+    plain_wrt_names,
+    unknown_decorator_error,
+    wrt_name_error,
+)
+from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, shape_of
 from .refusals import (
     ending_error,
     form_error,
@@ -114,13 +119,15 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
     above: dict[str, tuple] = {}  # the functions above (see in_function)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
-            name = constant_name(stmt)
-            if name is None:
-                return None  # the frontend's to read (or to refuse)
-            error = new_name_error(name, stmt, src, RESERVED, constants)
-            if error is not None or name in functions:
+            target = stmt.targets[0]
+            if len(stmt.targets) != 1 or not isinstance(target, ast.Name):
+                return src.error(
+                    stmt, "a module-level assignment must be 'NAME = <number>'"
+                )
+            error = new_name_error(target.id, stmt, src, RESERVED, constants)
+            if error is not None or target.id in functions:
                 return error  # a constant named as a function: the frontend's
-            constants.add(name)
+            constants.add(target.id)
             try:
                 literal(signed(stmt.value), src, "a module constant must be a number")
             except FormulaError as exc:
@@ -133,7 +140,10 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         error = error or function_name_error(stmt.name, stmt, src)
         if error is not None:
             return error
-        if not plain_decorators(stmt) or generated_clash(stmt.name, above):
+        error = unknown_decorator_error(stmt, src)
+        if error is not None:
+            return error
+        if generated_clash(stmt.name, above):
             return None
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
             # @fuse: lowered where it is called, elementwise over its arguments
@@ -150,12 +160,18 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
             return found
         sig = signature(stmt, annotation_shape)
         above[stmt.name] = (len(stmt.args.args), False, sig)
+    exported = [s for s in body if isinstance(s, ast.FunctionDef) and s.name in above]
+    if all(
+        s.decorator_list and isinstance(s.decorator_list[0], ast.Name) for s in exported
+    ):
+        return no_function_error(src)  # only @fuse functions (each read above), or none
     return None
 
 
 def signed(node):
-    """``node`` without a leading unary minus (a module constant's number)."""
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    """``node`` without one leading unary minus or plus (a module constant's number, as
+    ``text.read_constant`` reads it)."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         return node.operand
     return node
 
@@ -201,17 +217,6 @@ def generated_clash(name: str, above) -> bool:
     return any(name.startswith(b + "_") or b.startswith(name + "_") for b in above)
 
 
-def constant_name(stmt: ast.Assign) -> str | None:
-    """The name a top-level ``NAME = number`` (or ``-number``) defines, else None."""
-    value = stmt.value
-    if isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub):
-        value = value.operand
-    target = stmt.targets[0]
-    if len(stmt.targets) != 1 or not isinstance(target, ast.Name) or not number(value):
-        return None
-    return target.id
-
-
 def in_function(
     fn: ast.FunctionDef,
     src: Source,
@@ -230,8 +235,10 @@ def in_function(
     if not plain_signature(fn):
         return None
     scope = parameter_scope(fn, constants)
-    if scope is None or set(scope) & functions or not plain_wrt(fn, scope):
+    if scope is None or set(scope) & functions:
         return None
+    if not plain_wrt(fn, scope):
+        return wrt_error(fn, src)
     if all(type_name(a.annotation) == "Index" for a in fn.args.args):
         return None  # no float input: the frontend's error
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
@@ -405,6 +412,20 @@ def augmented(s: ast.AugAssign, scope: dict, fixed: set) -> bool:
     if scope.get(t.id) is None:
         raise Stop
     return broadcast_at(s.value, [scope[t.id], shape_of(s.value, scope)]) == scope[t.id]
+
+
+def wrt_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The frontend's error where ``fn``'s ``@wrt`` names no parameter, after it read
+    the parameters (each once: a second is its error first); else None (an error of the
+    ``@wrt``'s form, or one the check does not follow)."""
+    params = [a.arg for a in fn.args.args]
+    names = plain_wrt_names(fn)
+    if names is None or len(set(params)) != len(params):
+        return None
+    for name, node in names.items():
+        if name not in params:
+            return wrt_name_error(name, node, src)
+    return None
 
 
 def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:

@@ -12,6 +12,11 @@ from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
 from .call_names import fixed_error, reserved_error, unassigned_error
 from .function_shapes import return_text
+from .module_refusals import (
+    known_decorator,
+    unknown_decorator_error,
+    wrt_name_error,
+)
 from .refusals import (
     ending_error,
     form_error,
@@ -25,21 +30,10 @@ from .source import Source, is_docstring
 def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
     """Whether ``fn`` is decorated ``@fuse``; a decorator other than ``@fuse`` and
     ``@wrt(...)`` is a located error."""
-    fuse = False
-    for d in fn.decorator_list:
-        if isinstance(d, ast.Name) and d.id == "fuse":
-            fuse = True
-        elif (
-            isinstance(d, ast.Call)
-            and isinstance(d.func, ast.Name)
-            and d.func.id == "wrt"
-        ):
-            continue
-        else:
-            raise src.error(
-                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
-            )
-    return fuse
+    error = unknown_decorator_error(fn, src)
+    if error is not None:
+        raise error
+    return any(isinstance(d, ast.Name) for d in fn.decorator_list)  # @fuse
 
 
 def check_fuse_signature(fn: ast.FunctionDef, src: Source) -> None:
@@ -75,7 +69,7 @@ def lower_function(
         params.append((a, dtype, text, node))
     for name, node in wrt.items():
         if name not in seen:
-            raise src.error(node, f"@wrt names '{name}', which is not a parameter")
+            raise wrt_name_error(name, node, src)
     out_shape, out_dtype, out_text = read_type(
         fn.returns, src, scope, ("the return", fn)
     )
@@ -141,10 +135,8 @@ def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
                 if not isinstance(a, ast.Name):
                     raise src.error(a, "@wrt takes parameter names")
                 wrt[a.id] = a
-        elif not (isinstance(d, ast.Name) and d.id == "fuse"):
-            raise src.error(
-                d, "unknown decorator (only @fuse and @wrt(...) are supported)"
-            )
+        elif not known_decorator(d):
+            raise unknown_decorator_error(fn, src)
     return wrt
 
 

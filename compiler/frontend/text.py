@@ -27,6 +27,7 @@ from .expressions import (
 from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
+from .module_refusals import no_function_error
 from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
 from .refusals import function_name_error, new_name_error
 from .scope import CONSTANTS, EXPRESSIONS, Signature
@@ -88,7 +89,7 @@ def lower_module(tree: ast.Module, src: Source, fuse: bool) -> list[Function]:
         else:
             raise unsupported(stmt, src, "at the top level of a formula file")
     if not out:
-        raise src.error((1, 1), "no function to compile (define one with 'def')")
+        raise no_function_error(src)
     return out
 
 
