@@ -443,10 +443,6 @@ LEFT_TO_THE_FRONTEND = {
     "    else:\n        h = x\n    return sum(x + y)\n",
     "a-loop-bound-of-a-constant": "C = 3\n\n\n" + H + "    h = x\n"
     "    for t in range(C):\n        h = h * s\n    return sum(x + y)\n",
-    "a-loop-of-a-zero-step": H + "    h = x\n    for t in range(0, n, 0):\n"
-    "        h = h * s\n    return sum(x + y)\n",
-    "a-loop-bound-of-a-loop-variable": H + "    h = x\n    for t in range(n):\n"
-    "        for u in range(t):\n            h = h * s\n    return sum(x + y)\n",
     "a-fuse-helper-with-a-loop": (
         "@fuse\ndef h(u: Scalar) -> Scalar:\n    for t in range(3):\n        u = u * u\n"
         "    return u\n\n\n"

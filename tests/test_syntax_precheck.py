@@ -290,8 +290,6 @@ LEFT_TO_THE_FRONTEND = {
     "no-float-input": "def f(i: Index[n]) -> Scalar:\n    return (1, 2)\n",
     "a-tuple-before-an-unknown-function": H
     + "    return sum(zeros((n, d)) + foo(x))\n",
-    "a-tuple-of-a-loop-bound": H + "    for t in range((n, 2)):\n        s = s\n"
-    "    return s\n",
     "a-dimension-that-cancels": (
         "def f(x: Vector[n - n], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
     ),

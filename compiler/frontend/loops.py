@@ -32,6 +32,7 @@ from .loop_reads import (
     early_read_error,
     variable_error,
 )
+from .range_bounds import LOOP_BOUND, RANGE_BOUND, RANGE_STEP
 from .refusals import form_error, parameter_assignment_error, range_error
 from .scope import Scope, emit, value
 from .shape_calls import reshape_size
@@ -59,11 +60,7 @@ def bound(node, scope: Scope):
         if node.id in scope.dims:
             sym = scope.dims[node.id]
             if sym.is_positive is None:
-                raise src.error(
-                    node,
-                    "a loop's bounds cannot depend on an enclosing loop's variable "
-                    "(the trip count is fixed when the function is called)",
-                )
+                raise src.error(node, LOOP_BOUND)
             return sym
         c = scope.constants.get(node.id)
         if c is not None and float(c).is_integer():
@@ -82,11 +79,7 @@ def bound(node, scope: Scope):
                 return a * b
             if b.is_Integer and b > 0:
                 return sympy.floor(a / b)
-    raise src.error(
-        node,
-        "a range bound is an integer literal, a dimension, an integral module constant "
-        "or + - * // of them (T - 1)",
-    )
+    raise src.error(node, RANGE_BOUND)
 
 
 def read_range(stmt: ast.For, scope: Scope):
@@ -101,7 +94,7 @@ def read_range(stmt: ast.For, scope: Scope):
     if len(args) == 3:
         start, stop, step = args
         if not isinstance(step, int) or step == 0:
-            raise src.error(it.args[2], "a range step is a nonzero integer")
+            raise src.error(it.args[2], RANGE_STEP)
     return start, stop, step
 
 

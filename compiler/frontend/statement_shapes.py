@@ -70,6 +70,7 @@ from .module_refusals import (
     wrt_name_error,
 )
 from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, shape_of
+from .range_bounds import range_bounds_error
 from .refusals import (
     ending_error,
     form_error,
@@ -357,8 +358,12 @@ def loop(s: ast.For, scope: dict, fixed: set) -> bool:
     if var in named - CONSTANT_NAMES | scope.get(LOOPS, set()):  # pi may be one
         raise Refused(variable_error(s.target, scope[SRC]))  # for n in range(3)
     error = range_error(s.iter, scope[SRC])
+    if error is None:
+        dims, loops = scope[DIMS], scope.get(LOOPS, set())
+        constants = scope[CONSTS] - CONSTANT_NAMES
+        error = range_bounds_error(s.iter, dims, loops, constants, scope[SRC])
     if error is not None:
-        raise Refused(error)  # for e in v
+        raise Refused(error)  # for e in v, range(w)
     if var in scope or var in fixed or not ranged(s.iter, scope):
         return False
     defined = {n for n in scope if n not in fixed and not n.startswith("@")}
