@@ -26,18 +26,21 @@ def both(emit) -> dict:
 
 def array_constants(op: str, a: list, array: bool, ctx) -> list:
     """The printed arguments ``a`` of ``op``, each constant of ``ARRAY_CONSTANTS`` given as
-    its module-level name (``_one``, asked for with ``ctx.use``) where the result is an
-    array (``array``), the op's record allows it (``Prim.constant_operands``) and the
-    target asks for it (``ctx.array_constants``); else ``a`` itself."""
-    if not (array and PRIMS[op].constant_operands and ctx.array_constants):
+    its module-level name (``array_constant``) where the result is an array (``array``)
+    and the op's record allows it (``Prim.constant_operands``); else ``a`` itself."""
+    if not (array and PRIMS[op].constant_operands):
         return a
-    out = []
-    for e in a:
-        if e.text in ARRAY_CONSTANTS:
-            e = P.name(ARRAY_CONSTANTS[e.text])
-            ctx.use(e.text)
-        out.append(e)
-    return out
+    return [array_constant(e, ctx) for e in a]
+
+
+def array_constant(e, ctx):
+    """The printed constant ``e`` as its module-level 0-d array (``_one``, asked for with
+    ``ctx.use``) where it is one of ``ARRAY_CONSTANTS`` and the target writes them so
+    (``ctx.array_constants``); else ``e`` itself."""
+    if not ctx.array_constants or e.text not in ARRAY_CONSTANTS:
+        return e
+    ctx.use(ARRAY_CONSTANTS[e.text])
+    return P.name(ARRAY_CONSTANTS[e.text])
 
 
 def transposed(e, axes: tuple):
@@ -86,16 +89,12 @@ def builtin_on_scalars(name: str, builtin: str):
 
 def with_zero(name: str):
     """Emit ``name(x, 0.0)`` (relu as ``np.maximum(x, 0.0)``), the zero the module's 0-d
-    ``_zero`` where the result is an array and the target asks for it
-    (``ctx.array_constants``, as ``array_constants``)."""
+    ``_zero`` where the result is an array (``array_constant``)."""
 
     @made("with_zero", name)
     def emit(node, a, ctx):
-        zero = "0.0"
-        if node.shape != () and ctx.array_constants and zero in ARRAY_CONSTANTS:
-            zero = ARRAY_CONSTANTS[zero]
-            ctx.use(zero)
-        return P.call(name, a[0], zero)
+        zero = P.name("0.0")
+        return P.call(name, a[0], array_constant(zero, ctx) if node.shape else zero)
 
     return emit
 
