@@ -149,20 +149,24 @@ def agreement(texts) -> tuple[int, int]:
 
 
 def with_assignment(
-    text: str, name: str, rng: random.Random, op: str = "="
+    text: str, name: str, rng: random.Random, op: str = "=", in_loop: bool = False
 ) -> str | None:
     """``text`` with ``name = <its first parameter>`` (``op`` for ``=``) written before
-    one statement of its last function (one drawn by ``rng``); None where it has no such
-    function."""
-    tree = ast.parse(text)
-    fns = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    one statement of its last function, or with ``in_loop`` of the body of one of its
+    loops (each drawn by ``rng``); None where it has no such function or loop."""
+    fns = [s for s in ast.parse(text).body if isinstance(s, ast.FunctionDef)]
     if not fns or not fns[-1].args.args:
         return None
-    fn = fns[-1]
-    at = rng.choice(fn.body).lineno - 1
+    body = fns[-1].body
+    if in_loop:
+        loops = [s for s in ast.walk(fns[-1]) if isinstance(s, ast.For)]
+        if not loops:
+            return None
+        body = rng.choice(loops).body
+    at = rng.choice(body).lineno - 1
     lines = text.splitlines(keepends=True)
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines.insert(at, f"{indent}{name} {op} {fn.args.args[0].arg}\n")
+    lines.insert(at, f"{indent}{name} {op} {fns[-1].args.args[0].arg}\n")
     return "".join(lines)
 
 
@@ -284,25 +288,11 @@ def test_the_generators_formulas_with_an_augmented_assignment_to_a_dimension():
     assert refused >= 90 and early >= 0.9 * refused, (refused, early)
 
 
-def in_a_loop_body(text: str, name: str, rng: random.Random, op: str) -> str | None:
-    """``text`` with ``name <op> <its first parameter>`` written before one statement of
-    the body of one loop of its last function (both drawn by ``rng``); None without."""
-    fns = [s for s in ast.parse(text).body if isinstance(s, ast.FunctionDef)]
-    loops = [s for s in ast.walk(fns[-1]) if isinstance(s, ast.For)] if fns else []
-    if not loops or not fns[-1].args.args:
-        return None
-    at = rng.choice(rng.choice(loops).body).lineno - 1
-    lines = text.splitlines(keepends=True)
-    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines.insert(at, f"{indent}{name} {op} {fns[-1].args.args[0].arg}\n")
-    return "".join(lines)
-
-
 def test_the_generators_loops_with_an_assignment_to_a_built_in_name_in_the_body():
     rng = random.Random(1204)
     names = sorted(CALL_NAMES | BUILT_IN_NAMES | CONSTANT_NAMES)
     texts = [
-        (seed, in_a_loop_body(G.generate(seed).text, rng.choice(names), rng, op))
+        (seed, with_assignment(G.generate(seed).text, rng.choice(names), rng, op, True))
         for seed in range(2000)
         for op in ("=", "+=")
     ]

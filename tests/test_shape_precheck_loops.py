@@ -162,6 +162,8 @@ def test_a_loop_variable_the_frontend_refuses_as_it_reports_it():
             got, want = early_report(text), frontend_report(text)
             assert got is None or got == want, (v, body, got, want)
             reported += got is not None
+            words = (f"loop variable '{v}' already names a value\n", "assigns to its")
+            assert got is None or any(w in got for w in words + RANGE_MESSAGES), got
     # 48 files: all reported but the loops of no error (t, pi, e, g over a range of 3
     # or 2) and a body assigning pi, e or g
     assert reported == 38, reported
@@ -173,6 +175,15 @@ RANGES = [
     "0, n, -1", "0, n, 1 - 1", "n, w", "w, n", "1.5", "True", "n + w", "(n + n) // n",
     "n ** 2", "f", "1, 2, n - n + 1",
 ]  # fmt: skip
+
+
+RANGE_MESSAGES = (
+    "error: a range bound is an integer literal, a dimension, an integral module "
+    "constant or + - * // of them (T - 1)\n",
+    "error: a loop's bounds cannot depend on an enclosing loop's variable (the trip "
+    "count is fixed when the function is called)\n",
+    "error: a range step is a nonzero integer\n",
+)
 
 
 def test_a_range_the_frontend_refuses_as_it_reports_it():
@@ -199,5 +210,7 @@ def test_a_range_the_frontend_refuses_as_it_reports_it():
         assert got is None or got == want, (text, got, want)
         reported += got is not None
         refused += want is not None
+        # the messages written here (the frontend and the check share them)
+        assert want is None or any(m in want for m in RANGE_MESSAGES), want
     # all but R (2.5), n // m, (n + n) // n and a step of n reported
     assert (refused, reported) == (22, 18), (refused, reported)
