@@ -69,6 +69,16 @@ REPORTED = {
     "before-an-unknown-name": (
         "@wrt(z)\ndef f(x: Vector[n], w: Scalar) -> Scalar:\n    return qq\n"
     ),
+    # an exported function whose names clash with one's above (f_grad after f)
+    "a-generated-name": H + "\n\ndef f_grad(x: Vector[n]) -> Scalar:\n"
+    "    return sum(x // 2)\n",
+    "a-name-that-generates-one-above": "def f_grad(x: Scalar) -> Scalar:\n"
+    "    return x\n\n\n" + H,
+    "one-it-generates": "def f_forward(x: Scalar) -> Scalar:\n    return x\n\n\n" + H,
+    "both-generate-one": "def f_value_and(x: Scalar) -> Scalar:\n    return x\n\n\n"
+    + H,
+    "a-clash-then-a-mismatch": H + "\n\ndef f_backward(x: Vector[n], y: Vector[m])"
+    " -> Scalar:\n    return sum(x + y)\n",
 }
 
 
@@ -80,6 +90,16 @@ MESSAGES = (
     "error: a module constant must be a number\n",
     "error: a module-level assignment must be 'NAME = <number>'\n",
     "error: number literal is not finite\n",
+    "error: function name 'f_grad' collides with 'f_grad', which gradc generates for 'f'"
+    " (line 1); rename one of them\n",
+    "error: function 'f' would generate 'f_grad', the name of the function on line 1;"
+    " rename one of them\n",
+    "error: function 'f' would generate 'f_forward', the name of the function on line 1;"
+    " rename one of them\n",
+    "error: function 'f' would generate 'f_value_and_grad', which gradc also generates"
+    " for 'f_value_and' (line 1); rename one of them\n",
+    "error: function name 'f_backward' collides with 'f_backward', which gradc generates"
+    " for 'f' (line 1); rename one of them\n",
 )
 
 
@@ -125,6 +145,23 @@ def test_a_file_with_a_function_and_fuse_functions_is_no_error():
         constants + H,
     ):
         assert frontend_report(text) is None and early_report(text) is None, text
+
+
+def test_a_name_gradc_does_not_generate_is_no_clash():
+    """``swish_sum`` beside the ``@fuse`` function ``swish`` (``examples/logistic.grad``),
+    ``f_sum`` beside ``f``, and ``g_grad`` beside a ``@fuse`` ``g`` (which defines no
+    name) are read on: the mismatch after them is reported early (the check stopped at
+    any name that began with another's and ``_`` before)."""
+    mismatch = "def h(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
+    for first, second in (
+        (FUSE, "def g_sum(x: Vector[n]) -> Scalar:\n    return sum(g(x))\n"),
+        (H, "def f_sum(x: Vector[n]) -> Scalar:\n    return sum(x)\n"),
+        (FUSE, "def g_grad(x: Vector[n]) -> Scalar:\n    return sum(g(x))\n"),
+    ):
+        text = "\n\n".join([first, second, mismatch])
+        want = frontend_report(text)
+        assert "error: shapes (n,) and (m,) do not broadcast\n" in want, want
+        assert early_report(text) == want
 
 
 def test_the_command_line_answers_before_sympy(tmp_path):

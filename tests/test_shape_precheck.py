@@ -359,7 +359,6 @@ LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first (or no error, or one the check does not
     # read): the check reports nothing
     "axis-by-position": H + "    return sum(sum(W, 0) + y)\n",
-    "axis-a-name": H + "    return sum(sum(W, axis=n) + y)\n",
     "indexed": H + "    return sum(x[0] + y)\n",
     "where-of-a-value": H + "    return sum(where(x, x, y))\n",
     "dot-of-a-stack": (
@@ -416,10 +415,6 @@ LEFT_TO_THE_FRONTEND = {
     ),
     "dimension-named-as-constant": (
         "def f(x: Vector[pi], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
-    ),
-    "generated-name-clash": (
-        "def f(x: Scalar) -> Scalar:\n    return x\n\n\n"
-        "def f_grad(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
     ),
     "a-fuse-helper-it-does-not-read": (
         "@fuse\ndef h(u: Scalar) -> Scalar:\n    return np.reciprocal(u)\n\n\n"

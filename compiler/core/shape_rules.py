@@ -73,6 +73,8 @@ def square_stack_with(name: str, shape: tuple, shown: Callable[[tuple], str]) ->
 
 #: the error for ``axis=()`` (NumPy reduces over no axis: a sum would be the value itself)
 NO_AXIS = "axis=() names no axis: give one or more axes, or leave the call out"
+#: the error for an ``axis`` that is no int literal or tuple of them
+AXIS_NOT_INT = "axis must be an integer or a tuple of integers"
 
 
 def solved_with(sa: tuple, sb: tuple, shown: Callable[[tuple], str]) -> tuple:

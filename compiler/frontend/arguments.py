@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import DDOF, KEEPDIMS, NO_AXIS, norm_axis
+from ..core.shape_rules import AXIS_NOT_INT, DDOF, KEEPDIMS, NO_AXIS, norm_axis
 from ..errors import ShapeError
 from .dimensions import index_int
 from .scope import Scope
@@ -49,7 +49,7 @@ def read_axis(node, scope: Scope, ndim: int, allow_none=True):
     vals = []
     for it in items:
         if not is_int_literal(it):
-            raise scope.src.error(it, "axis must be an integer or a tuple of integers")
+            raise scope.src.error(it, AXIS_NOT_INT)
         vals.append(index_int(it, scope, False))
     try:
         return norm_axis(tuple(vals) if isinstance(node, ast.Tuple) else vals[0], ndim)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 
 from .calls import BUILTIN_CALLS, callable_names
-from .refusals import MAX_EXPONENT, literal_problem
+from .refusals import EXPONENT_TOO_LARGE, MAX_EXPONENT, literal_problem
 from .scope import CONSTANTS, Scope, emit, expr, value, value_names
 from .source import did_you_mean, literal
 
@@ -57,9 +57,7 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
         and scope.b.is_const(right)
         and abs(scope.b[right].attr("value")) > MAX_EXPONENT
     ):
-        raise scope.src.error(
-            node.right, f"exponent too large (limit {MAX_EXPONENT:g})"
-        )
+        raise scope.src.error(node.right, EXPONENT_TOO_LARGE)
     out = emit(scope, node, op, left, right)
     b = scope.b
     if op == "pow" and b.is_const(left) and b.is_const(right) and not b.is_const(out):

@@ -2,7 +2,8 @@
 for the frontend (``text.lower_module``, ``statements.is_fuse``, ``lower_function``)
 and for the syntax-tree check that reports them before SymPy is imported
 (``statement_shapes.shape_mismatch``): a file with no function to compile, a decorator
-other than ``@fuse`` and ``@wrt(...)``, and ``@wrt`` naming no parameter.
+other than ``@fuse`` and ``@wrt(...)``, ``@wrt`` naming no parameter, and an exported
+function whose names clash with another's (``f_grad`` after ``f``).
 
 It needs nothing but ``ast``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.names import generated_names
 from ..errors import FormulaError
 from .source import Source
 
@@ -59,3 +61,34 @@ def plain_wrt_names(fn: ast.FunctionDef) -> dict | None:
 def wrt_name_error(name: str, node, src: Source) -> FormulaError:
     """The error at ``node``, where ``@wrt`` names ``name``, which is no parameter."""
     return src.error(node, f"@wrt names '{name}', which is not a parameter")
+
+
+def generated_name_error(
+    node: ast.FunctionDef, src: Source, defined: dict[str, tuple[str, int]]
+) -> FormulaError | None:
+    """The error for an exported function ``node`` whose name, or one gradc generates
+    for it (``f_forward`` ...: ``names.generated_names``), is one that ``defined`` holds
+    for an exported function above (name -> the owner's name and line); else None, and
+    ``node``'s names are recorded there. ``@fuse`` functions are not exported: they
+    define no name."""
+    names = [node.name, *generated_names(node.name)]
+    for name in names:
+        if name not in defined:
+            continue
+        owner, line = defined[name]
+        if name == node.name:
+            message = f"collides with '{name}', which gradc generates for '{owner}' (line {line})"
+            return src.error(
+                node, f"function name '{name}' {message}; rename one of them"
+            )
+        if name == owner:
+            message = f"'{name}', the name of the function on line {line}"
+        else:
+            message = (
+                f"'{name}', which gradc also generates for '{owner}' (line {line})"
+            )
+        return src.error(
+            node, f"function '{node.name}' would generate {message}; rename one of them"
+        )
+    defined.update((name, (node.name, node.lineno)) for name in names)
+    return None

@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import norm_axis
+from ..core.shape_rules import norm_axis, reduce_shape
 from ..errors import FormulaError, ShapeError
 from .axis_call_shapes import (
     STACKS,
@@ -75,12 +75,19 @@ from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
 from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import conv_arguments, convolved, pool_arguments, pooled
-from .refusals import MAX_EXPONENT, PAIRWISE, pairwise_error, refused_at
+from .refusals import (
+    EXPONENT_TOO_LARGE,
+    MAX_EXPONENT,
+    PAIRWISE,
+    pairwise_error,
+    refused_at,
+)
 from .reshape_shapes import reshape_items, reshaped_at
 from .shape_reading import (
     Mismatch,
     Refused,
     Stop,
+    axis_int,
     broadcast_at,
     diagonal_at,
     einsum_at,
@@ -93,7 +100,7 @@ from .shape_reading import (
     outer_at,
     permutation,
     product_at,
-    reduced,
+    reduced_axes,
     solve_at,
     square_at,
     squeezed,
@@ -183,6 +190,8 @@ def shape_of(node, scope: dict) -> tuple:
         return product_at(node, shape_of(node.left, scope), shape_of(node.right, scope))
     if isinstance(node, ast.BinOp) and isinstance(node.op, BROADCASTING):
         shapes = [shape_of(node.left, scope), shape_of(node.right, scope)]
+        if isinstance(node.op, ast.Pow) and signed_past_limit(node.right):
+            raise Mismatch(node.right, EXPONENT_TOO_LARGE)  # x ** -1e7, after x
         if isinstance(node.op, ast.Pow) and folded_power(node, scope):
             raise Stop  # the frontend checks a folded exponent after its operands
         return broadcast_at(node, shapes)
@@ -214,6 +223,14 @@ def folded_power(node: ast.BinOp, scope: dict) -> bool:
     if k is None:
         return constant(node.right, scope)
     return abs(k) > MAX_EXPONENT or float(k).is_integer() and constant(node.left, scope)
+
+
+def signed_past_limit(node) -> bool:
+    """Whether ``node`` is a signed number literal past ``MAX_EXPONENT`` (``-1e7``,
+    ``+1e7``), which the frontend folds to a constant and refuses as an exponent after
+    lowering the power's operands (an unsigned one ``refused_at`` refuses first)."""
+    k = signed_number(node)
+    return isinstance(node, ast.UnaryOp) and k is not None and abs(k) > MAX_EXPONENT
 
 
 def signed_number(node) -> float | None:
@@ -273,9 +290,12 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
             raise Stop  # the frontend's error comes before it reads the arguments
         keywords = norm_keywords(node) if name == "norm" else node.keywords
         shape = shape_of(args[0], scope)
-        if name in NONEMPTY and 0 in shape:
-            raise Stop
-        return reduced(shape, keywords, report=name != "norm")
+        axes, keep = reduced_axes(shape, keywords, report=True)
+        if name in NONEMPTY and 0 in (
+            shape if axes is None else [shape[k] for k in axes]
+        ):
+            raise Stop  # the frontend's error after the axes: a max of no element
+        return reduce_shape(shape, axes, keep)
     if name in AXES_GIVEN and len(args) + len(node.keywords) > 1:
         return permuted(node, name, scope)
     if name in ("expand_dims", "squeeze"):
@@ -354,17 +374,17 @@ def clip_shape(node: ast.Call, name: str, scope: dict) -> tuple:
 def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
     """The shape of ``softmax(x, axis=k)`` (``log_softmax``), ``x``'s, as
     ``axis_calls.call_softmax`` reads it: an int literal ``axis`` in range (else
-    Mismatch at it, ``norm_axis``'s words), an axis of no literal size 0; Stop at any
-    other keyword or axis and at a Scalar."""
+    Mismatch at it in ``axis_int``'s or ``norm_axis``'s words), an axis of no literal
+    size 0; Stop at any other keyword, at a tuple of axes and at a Scalar."""
     given = {k.arg: k.value for k in node.keywords}
     if len(node.args) != 1 or set(given) != {"axis"}:
         raise Stop
     shape = shape_of(node.args[0], scope)
     axis = given["axis"]
-    if not shape:
-        raise Stop  # "softmax() needs an array": the frontend's
+    if not shape or isinstance(axis, ast.Tuple):
+        raise Stop  # "softmax() needs an array": the frontend's; a tuple of one axis
     try:
-        (k,) = norm_axis(literal_int(axis), len(shape))
+        (k,) = norm_axis(axis_int(axis, True), len(shape))
     except ShapeError as exc:
         raise Mismatch(axis, str(exc)) from None
     if shape[k] == 0:

@@ -42,6 +42,8 @@ EXPRESSION_TYPES = (
 BINARY_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 #: the largest exponent a formula may write
 MAX_EXPONENT = 1e6
+#: the error at an exponent past it, literal or folded
+EXPONENT_TOO_LARGE = f"exponent too large (limit {MAX_EXPONENT:g})"
 #: NumPy's constants a formula reads as ``np.pi`` and ``np.e`` (``scope.CONSTANTS``)
 NP_CONSTANTS = ("pi", "e")
 
@@ -59,7 +61,7 @@ def refused_at(node, src: Source) -> FormulaError | None:
         if not isinstance(node.op, BINARY_OPERATORS):
             return operator_error(node, node.op, src)
         if isinstance(node.op, ast.Pow) and too_large(node.right):
-            return src.error(node.right, f"exponent too large (limit {MAX_EXPONENT:g})")
+            return src.error(node.right, EXPONENT_TOO_LARGE)
     if isinstance(node, ast.UnaryOp) and not isinstance(node.op, (ast.USub, ast.UAdd)):
         return operator_error(node, node.op, src)
     if isinstance(node, ast.Constant):

@@ -11,6 +11,7 @@ import ast
 import re
 
 from ..core.shape_rules import (
+    AXIS_NOT_INT,
     KEEPDIMS,
     NO_AXIS,
     broadcast_with,
@@ -18,11 +19,11 @@ from ..core.shape_rules import (
     norm_axis,
     not_square,
     outer_with,
-    reduce_shape,
     solved_with,
     square_stack_with,
 )
 from ..errors import ShapeError
+from .dimension_refusals import TOO_LARGE
 from .index_refusals import mask_error
 from .refusals import refused_at
 from .size_forms import cut_size, floor_written, plus
@@ -337,20 +338,12 @@ def bounded(size, start, stop, step):
     return plus(cut[0], cut[1] - first + (stop or 0))
 
 
-def reduced(shape: tuple, keywords: list, report: bool = False) -> tuple:
-    """The shape ``sum`` or ``mean`` of a value of ``shape`` gives with ``keywords`` (an
-    ``axis`` of int literals, ``keepdims`` a bool literal), by the shape algebra's rules
-    (``norm_axis``, ``reduce_shape``); Stop at any other keyword or value; at the axes
-    the frontend refuses (out of range, repeated, none) Mismatch at the ``axis`` value,
-    worded as ``arguments.read_axis`` words it, with ``report`` (else Stop)."""
-    return reduce_shape(shape, *reduced_axes(shape, keywords, report))
-
-
 def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
-    """``(axes, keepdims)`` of a reduction of a value of ``shape`` with ``keywords``
-    (``axes`` None for all), read as ``reduced`` reads them: the axes first, then
-    ``keepdims`` (with ``report``, Mismatch at one that is no bool literal, as
-    ``arguments.read_bool`` words it)."""
+    """``(axes, keepdims)`` of a reduction (``sum``, ``mean``, ...) of a value of
+    ``shape`` with ``keywords`` (``axes`` None for all), read as ``arguments.read_axis``
+    and ``read_bool`` read them, the axes first (``axis_int``; then ``norm_axis``: out
+    of range, repeated, none), then ``keepdims``: with ``report``, Mismatch at a value
+    they refuse, in their words; else Stop there. Stop at any other keyword."""
     given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
@@ -358,7 +351,7 @@ def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
     axes = None
     if not (isinstance(axis, ast.Constant) and axis.value is None):
         items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
-        values = tuple(literal_int(a) for a in items)
+        values = tuple(axis_int(a, report) for a in items)
         if not values:
             raise Mismatch(axis, NO_AXIS) if report else Stop
         try:
@@ -371,6 +364,17 @@ def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
     if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
         raise Mismatch(keep, KEEPDIMS) if report else Stop
     return axes, keep.value
+
+
+def axis_int(node, report: bool) -> int:
+    """An item of an ``axis`` argument, an int literal below 2**31 in magnitude, as
+    ``arguments.read_axis`` reads it; at any other Mismatch at it in its words with
+    ``report`` (``AXIS_NOT_INT``, ``TOO_LARGE``), else Stop."""
+    if not is_int_literal(node):
+        raise Mismatch(node, AXIS_NOT_INT) if report else Stop
+    if abs(literal_int(node)) >= 2**31:
+        raise Mismatch(node, TOO_LARGE) if report else Stop
+    return literal_int(node)
 
 
 def norm_keywords(node: ast.Call) -> list:

@@ -64,6 +64,7 @@ from .loop_reads import (
     variable_error,
 )
 from .module_refusals import (
+    generated_name_error,
     no_function_error,
     plain_wrt_names,
     unknown_decorator_error,
@@ -118,6 +119,7 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
     functions = {s.name for s in body if isinstance(s, ast.FunctionDef)}
     constants: set[str] = set()
     above: dict[str, tuple] = {}  # the functions above (see in_function)
+    exported: dict[str, tuple] = {}  # their names and gradc's (generated_name_error)
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0]
@@ -144,9 +146,11 @@ def shape_mismatch(tree: ast.Module, src: Source) -> FormulaError | None:
         error = unknown_decorator_error(stmt, src)
         if error is not None:
             return error
-        if generated_clash(stmt.name, above):
-            return None
-        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
+        fuse = any(isinstance(d, ast.Name) for d in stmt.decorator_list)
+        error = None if fuse else generated_name_error(stmt, src, exported)
+        if error is not None:
+            return error
+        if fuse:
             # @fuse: lowered where it is called, elementwise over its arguments
             error = fuse_signature_error(stmt, src)
             if error is not None:
@@ -209,13 +213,6 @@ def elementwise(
     except (Stop, Mismatch):
         return False
     return True
-
-
-def generated_clash(name: str, above) -> bool:
-    """Whether ``name`` or a name gradc generates for it (``f_grad``) is, or is generated
-    for, a function defined above (``text.check_generated_names``' error, or one near
-    it: the check leaves it to the frontend)."""
-    return any(name.startswith(b + "_") or b.startswith(name + "_") for b in above)
 
 
 def in_function(

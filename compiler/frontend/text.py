@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 
 from ..core.ir import Function
-from ..core.names import generated_names
 from ..errors import FormulaError
 from .call_names import BUILT_IN_NAMES
 from .calls import BUILTIN_CALLS
@@ -27,7 +26,7 @@ from .expressions import (
 from .indexing import subscript_expr
 from .inlining import call_expr
 from .loops import lower_for  # noqa: F401 - registers loops and item assignment
-from .module_refusals import no_function_error
+from .module_refusals import generated_name_error, no_function_error
 from .numpy_calls import NUMPY_CALLS  # noqa: F401 - registers NumPy's other spellings
 from .refusals import function_name_error, new_name_error
 from .scope import CONSTANTS, EXPRESSIONS, Signature
@@ -103,29 +102,11 @@ def check_function_name(name: str, node, src: Source) -> None:
 def check_generated_names(
     node, src: Source, defined: dict[str, tuple[str, int]]
 ) -> None:
-    """The names the module defines for the exported function ``node`` (its own and
-    ``<name>_forward`` ...) must not be ones it defines for an earlier function; records them.
-    """
-    names = [node.name, *generated_names(node.name)]
-    for name in names:
-        if name not in defined:
-            continue
-        owner, line = defined[name]
-        if name == node.name:
-            message = f"collides with '{name}', which gradc generates for '{owner}' (line {line})"
-            raise src.error(
-                node, f"function name '{name}' {message}; rename one of them"
-            )
-        if name == owner:
-            message = f"'{name}', the name of the function on line {line}"
-        else:
-            message = (
-                f"'{name}', which gradc also generates for '{owner}' (line {line})"
-            )
-        raise src.error(
-            node, f"function '{node.name}' would generate {message}; rename one of them"
-        )
-    defined.update((name, (node.name, node.lineno)) for name in names)
+    """Refuse the exported function ``node`` whose names clash with those of one above
+    (``module_refusals.generated_name_error``, which records them)."""
+    error = generated_name_error(node, src, defined)
+    if error is not None:
+        raise error
 
 
 def check_new_name(name: str, node, src: Source, constants, funcs) -> None:
