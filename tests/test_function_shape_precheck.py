@@ -151,9 +151,6 @@ LEFT_TO_THE_FRONTEND = {
     "stack-given-another-keyword": F + "    return sum(stack([x, x], out=x) + y)\n",
     "a-concatenation-of-scalars": F
     + "    return sum(concatenate([sum(x), 1.0]) + y)\n",
-    "a-return-annotation-naming-a-parameter": (
-        "def f(x: Vector[n], y: Vector[m]) -> Vector[y]:\n    return x\n"
-    ),
 }
 
 

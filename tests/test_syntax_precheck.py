@@ -317,11 +317,83 @@ REFUSED_ITEMS = [
 def test_an_axis_or_exponent_the_frontend_refuses_early(line, item, words):
     """Reported before the compiler, as the frontend reports it (a huge axis was
     reported as out of range before, at the axis keyword)."""
-    text = H + line + "\n"
+    assert_reported(H + line + "\n", 2, item, words)
+
+
+def assert_reported(text: str, number: int, item: str, words: str) -> None:
+    """The frontend and the check both report ``words`` at the last ``item`` of line
+    ``number`` of ``text``, that line quoted."""
+    line = text.splitlines()[number - 1]
     column = line.rindex(item) + 1
-    want = f"f.grad:2:{column}: error: {words}\n    {line}\n    {' ' * (column - 1)}^"
+    want = f"f.grad:{number}:{column}: error: {words}\n    {line}\n    {' ' * (column - 1)}^"
     assert frontend_report(text) == want
     assert early_report(text) == want
+
+
+#: a signature whose dimensions the frontend refuses: the signature, the refused
+#: item (its last occurrence) and the words (shared by the frontend and the check)
+FORM = (
+    "a dimension is a positive integer, a name or an expression of them with + - * //"
+)
+NAMED = "has the name of a dimension; rename one"
+POSITIVE = "; a dimension is positive"
+REFUSED_SIGNATURES = [
+    ("def f(x: Matrix[n,:h], y: Vector[m]) -> Scalar:", ":h", FORM),
+    ("def f(x: Matrix[n, 0], y: Vector[m]) -> Scalar:", "0", FORM),
+    ("def f(x: Vector[1.5], y: Vector[m]) -> Scalar:", "1.5", FORM),
+    ("def f(x: Vector[True], y: Vector[m]) -> Scalar:", "True", FORM),
+    ("def f(x: Vector[2147483648], y: Vector[m]) -> Scalar:", "2147483648", FORM),
+    ("def f(x: Vector[n.T], y: Vector[m]) -> Scalar:", "n.T", FORM),
+    ("def f(x: Vector[n], y: Matrix[m, None]) -> Scalar:", "None", FORM),
+    ("def f(x: Vector[n], y: Vector[m]) -> Vector[1.5]:", "1.5", FORM),
+    ("def f(x: Vector[n], y: Vector[m]) -> Vector[0]:", "0", FORM),
+    (
+        "def f(x: Vector[n], y: Vector[m]) -> Vector[:n]:",
+        ":n",
+        "expected an integer literal or an expression of dimension names with + - * //"
+        " (n - 1, n // 2)",
+    ),
+    (
+        "def f(x: Vector[n], y: Vector[m]) -> Vector[+n]:",
+        "+n",
+        "expected an integer literal or an expression of dimension names with + - * //"
+        " (n - 1, n // 2)",
+    ),
+    (
+        "def f(x: Vector[-3], y: Vector[m]) -> Scalar:",
+        "-3",
+        "dimension -3 is -3" + POSITIVE,
+    ),
+    (
+        "def f(x: Vector[2 - 5], y: Vector[m]) -> Scalar:",
+        "2 - 5",
+        "dimension 2 - 5 is -3" + POSITIVE,
+    ),
+    (
+        "def f(x: Vector[4 // 2 - 2], y: Vector[m]) -> Scalar:",
+        "4 // 2 - 2",
+        "dimension 4 // 2 - 2 is 0" + POSITIVE,
+    ),
+    (
+        "def f(x: Vector[n], y: Vector[m]) -> Vector[y]:",
+        "y: ",
+        "parameter 'y' " + NAMED,
+    ),
+    ("def f(x: Vector[n], n: Scalar) -> Scalar:", "n: ", "parameter 'n' " + NAMED),
+    (
+        "def f(x: Matrix[m, x], y: Vector[m]) -> Scalar:",
+        "x: ",
+        "parameter 'x' " + NAMED,
+    ),
+]
+
+
+@pytest.mark.parametrize("signature, item, words", REFUSED_SIGNATURES)
+def test_a_signature_the_frontend_refuses_early(signature, item, words):
+    """Reported before the compiler, as the frontend reports it (the check stopped at
+    a dimension that was no name or expression, at one of no name and at a parameter
+    named as a dimension)."""
+    assert_reported(signature + "\n    return sum(x)\n", 1, item, words)
 
 
 @pytest.mark.parametrize("key", sorted(REFUSED))

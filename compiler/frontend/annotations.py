@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 
 from ..core.shapes import canon, dim_symbol
-from .dimension_refusals import parameter_names_error
+from .dimension_refusals import (
+    DIMENSION_FORM,
+    not_positive,
+    parameter_names_error,
+    positive_int,
+)
 from .dimensions import dim_expression
 from .scope import CONSTANTS, Scope
 from .source import Source
@@ -52,14 +57,10 @@ def read_dim(d, src: Source, scope: Scope):
         if d.id not in scope.dims:
             scope.dims[d.id] = dim_symbol(d.id)
         return scope.dims[d.id]
-    if isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31:
+    if positive_int(d):
         return d.value
     if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
-        raise src.error(
-            d,
-            "a dimension is a positive integer, a name or an expression of "
-            "them with + - * //",
-        )
+        raise src.error(d, DIMENSION_FORM)
     return parameter_dim(d, src, scope)
 
 
@@ -72,10 +73,9 @@ def parameter_dim(d, src: Source, scope: Scope):
     if error is not None:
         raise error
     value = canon(dim_expression(d, scope))
-    if isinstance(value, int) and value <= 0:
-        raise src.error(
-            d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive"
-        )
+    error = not_positive(d, value, src)
+    if error is not None:
+        raise error
     return value
 
 

@@ -22,6 +22,11 @@ NOT_AN_EXPRESSION = (
     "expected an integer literal or an expression of dimension names with + - * // "
     "(n - 1, n // 2)"
 )
+#: the error for a parameter's dimension that is no name, positive int literal or
+#: expression (``Matrix[n, 0]``, ``Vector[1.5]``, ``Matrix[n, :h]``), or a return's literal
+DIMENSION_FORM = (
+    "a dimension is a positive integer, a name or an expression of them with + - * //"
+)
 #: the error for a floor division by anything but a positive int literal
 FLOOR_DIVISOR = "a dimension is floor-divided by a positive integer"
 #: the error for an int literal past 2**31 in magnitude
@@ -100,51 +105,95 @@ def int_value(node) -> int:
 def parameter_dims_read(ann, dims, constants, src: Source) -> FormulaError | bool:
     """How the frontend reads the dimensions of a parameter's annotation ``ann`` (whose
     type is one it takes), in order (``annotations.read_dim``): True without an error;
-    the error of the first dimension expression whose names it refuses or that is no
-    expression of its forms (``parameter_names_error``, ``expression_error``); False
-    where it may fail otherwise (a literal that is no positive int, an expression
-    ``plain_expression`` does not vouch for)."""
+    the error of the first dimension that is no name, positive int literal or
+    expression (``DIMENSION_FORM``), or whose expression's names it refuses or that is
+    no expression of its forms (``parameter_names_error``, ``expression_error``); False
+    where it may fail otherwise (an expression ``plain_expression`` does not vouch
+    for)."""
     for d in annotation_dims(ann):
-        if isinstance(d, ast.Name):
+        if isinstance(d, ast.Name) or positive_int(d):
             continue
-        if isinstance(d, ast.Constant) and type(d.value) is int:
-            if 0 < d.value < 2**31:
-                continue
-            return False
-        if not isinstance(d, (ast.BinOp, ast.UnaryOp)):
-            return False
+        if isinstance(d, ast.Constant) or not isinstance(d, (ast.BinOp, ast.UnaryOp)):
+            return src.error(d, DIMENSION_FORM)
         error = parameter_names_error(d, dims, constants, src)
         error = error or expression_error(d, dims, src)
         if error is not None:
             return error
-        if not plain_expression(d, dims):
+        if not any(isinstance(n, ast.Name) for n in ast.walk(d)):
+            error = not_positive(d, int_expression(d), src)
+            if error is not None:
+                return error
+        elif not plain_expression(d, dims):
             return False
     return True
+
+
+def not_positive(d, value, src: Source) -> FormulaError | None:
+    """The error for a parameter's dimension expression ``d`` whose value is not
+    positive (``Vector[-3]``, ``Vector[2 - 5]``), else None."""
+    if isinstance(value, int) and value <= 0:
+        return src.error(
+            d, f"dimension {ast.unparse(d)} is {value}; a dimension is positive"
+        )
+    return None
+
+
+def int_expression(d) -> int:
+    """The value of a dimension expression of int literals that ``expression_error``
+    reads (``+ - *``, unary minus, ``//`` by a positive literal), as SymPy's integers
+    give it (``floor`` of the quotient: Python's ``//``)."""
+    if isinstance(d, ast.Constant):
+        return d.value
+    if isinstance(d, ast.UnaryOp):
+        return -int_expression(d.operand)
+    left, right = int_expression(d.left), int_expression(d.right)
+    if isinstance(d.op, ast.FloorDiv):
+        return left // right
+    return {ast.Add: left + right, ast.Sub: left - right}.get(type(d.op), left * right)
 
 
 def return_dims_read(ann, dims, constants, src: Source) -> FormulaError | bool:
     """How the frontend reads the dimensions of the return annotation ``ann`` (whose
     type is one it takes), in order (``annotations.return_dim``): a name is a new
-    dimension from there on, an expression is read by ``dim_expression``
-    (``expression_error``); True without an error, the error, or False where a name
-    or a literal may be refused (a constant's name, a literal that is no positive
-    int)."""
+    dimension from there on, a literal must be a positive int (``DIMENSION_FORM``),
+    anything else is read by ``dim_expression`` (``expression_error``); True without an
+    error, the error, or False where a name may be refused (a constant's)."""
     known = set(dims)
     for d in annotation_dims(ann):
         if isinstance(d, ast.Name):
             if d.id in constants:
                 return False
             known.add(d.id)
-        elif isinstance(d, ast.Constant):
-            if type(d.value) is not int or not 0 < d.value < 2**31:
-                return False
-        elif isinstance(d, (ast.BinOp, ast.UnaryOp)):
-            error = expression_error(d, known, src)
+        elif isinstance(d, ast.Constant) and not positive_int(d):
+            return src.error(d, DIMENSION_FORM)
+        elif not isinstance(d, ast.Constant):
+            error = expression_error(d, known, src)  # NOT_AN_EXPRESSION at a slice
             if error is not None:
                 return error
-        else:
-            return False
     return True
+
+
+def dimension_named_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The error for the first parameter of ``fn`` named as one of its dimensions (a
+    name standing alone in a parameter's or the return's annotation), else None: in the
+    body the name would mean one of the two."""
+    dims = {
+        d.id
+        for ann in [*(a.annotation for a in fn.args.args), fn.returns]
+        for d in annotation_dims(ann)
+        if isinstance(d, ast.Name)
+    }
+    for a in fn.args.args:
+        if a.arg in dims:
+            return src.error(
+                a, f"parameter '{a.arg}' has the name of a dimension; rename one"
+            )
+    return None
+
+
+def positive_int(d) -> bool:
+    """Whether ``d`` is an int literal from 1 to 2**31 - 1, a dimension's size."""
+    return isinstance(d, ast.Constant) and type(d.value) is int and 0 < d.value < 2**31
 
 
 def plain_expression(d, dims: set) -> bool:

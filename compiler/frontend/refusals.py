@@ -20,7 +20,11 @@ import ast
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
-from .dimension_refusals import parameter_dims_read, return_dims_read
+from .dimension_refusals import (
+    dimension_named_error,
+    parameter_dims_read,
+    return_dims_read,
+)
 from .index_refusals import refused_items
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, type_error
@@ -278,8 +282,10 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     plain names, then a parameter's annotation that is no type (``type_error``: ``x:
     float``, ``Vectr[n]``, ``Matrix[n]``) or a dimension expression in it the frontend
     refuses (``dimension_refusals.py``: a name that stands alone in no parameter's
-    annotation, a constant), after plain ones, then the return's (a name in an
-    expression that is no dimension); True where it reads the signature without an
+    annotation, a constant, a literal or other node that is no dimension, a value
+    below 1), after plain ones, then the return's (a name in an expression that is no
+    dimension), then a parameter named as a dimension (``dimension_named_error``);
+    True where it reads the signature without an
     error; False where something may fail that this does not decide (a ``@wrt`` not of
     names or naming no parameter, a dimension named as one of ``constants``, a repeated
     parameter, a dimension expression the frontend may refuse otherwise)."""
@@ -314,7 +320,10 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     error = type_error(fn.returns, src, ("the return", fn))
     if error is not None:
         return error
-    return return_dims_read(fn.returns, dims, constants, src)
+    read = return_dims_read(fn.returns, dims, constants, src)
+    if read is not True:
+        return read
+    return dimension_named_error(fn, src) or True
 
 
 def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:

@@ -11,6 +11,7 @@ from ..core.shapes import format_shape
 from ..rewrite import make_rewriter
 from .annotations import declare_dims, read_type
 from .call_names import fixed_error, reserved_error, unassigned_error
+from .dimension_refusals import dimension_named_error
 from .function_shapes import return_text
 from .module_refusals import (
     known_decorator,
@@ -73,13 +74,9 @@ def lower_function(
     out_shape, out_dtype, out_text = read_type(
         fn.returns, src, scope, ("the return", fn)
     )
-    for a in args.args:
-        if (
-            a.arg in scope.dims
-        ):  # in the body the name would mean one of the two silently
-            raise src.error(
-                a, f"parameter '{a.arg}' has the name of a dimension; rename one"
-            )
+    error = dimension_named_error(fn, src)
+    if error is not None:
+        raise error
     if out_dtype != "float":
         raise src.error(fn.returns, "the return type must be a float type")
     plist = []
