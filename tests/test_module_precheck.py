@@ -69,6 +69,16 @@ REPORTED = {
     "before-an-unknown-name": (
         "@wrt(z)\ndef f(x: Vector[n], w: Scalar) -> Scalar:\n    return qq\n"
     ),
+    # @wrt of another form (statements.read_wrt, before the parameters' types)
+    "wrt-with-a-keyword": "@wrt(x=1)\n" + H,
+    "wrt-of-nothing": "@wrt()\n" + H,
+    "wrt-of-a-number": "@wrt(x, 0)\n" + H,
+    "wrt-of-an-expression": "@wrt(x, w * x)\n" + H,
+    "a-second-wrt-of-none": "@wrt(x)\n@wrt(None)\n" + H,
+    "wrt-of-a-number-before-an-unknown-type": "@wrt(1)\n"
+    + H.replace("Vector[n]", "Vectr[n]"),
+    "wrt-of-a-number-before-an-unknown-name": "@wrt(1)\n"
+    + H.replace("sum(x) * w", "qq"),
     # an exported function whose names clash with one's above (f_grad after f)
     "a-generated-name": H + "\n\ndef f_grad(x: Vector[n]) -> Scalar:\n"
     "    return sum(x // 2)\n",
@@ -87,6 +97,8 @@ MESSAGES = (
     "error: no function to compile (define one with 'def')\n",
     "error: unknown decorator (only @fuse and @wrt(...) are supported)\n",
     "', which is not a parameter\n",
+    "error: @wrt takes parameter names: @wrt(w, b)\n",
+    "error: @wrt takes parameter names\n",
     "error: a module constant must be a number\n",
     "error: a module-level assignment must be 'NAME = <number>'\n",
     "error: number literal is not finite\n",
@@ -113,8 +125,6 @@ def test_the_check_reports_what_the_frontend_reports(key):
 
 LEFT_TO_THE_FRONTEND = {
     # the frontend's error comes first and is not the check's
-    "wrt-with-a-keyword": "@wrt(x=1)\n" + H,
-    "wrt-of-nothing": "@wrt()\n" + H,
     "a-duplicate-parameter-first": (
         "@wrt(z)\ndef f(x: Vector[n], x: Scalar) -> Scalar:\n    return w\n"
     ),

@@ -282,6 +282,15 @@ REFUSED = {
 #: here)
 NOT_INT = "axis must be an integer or a tuple of integers"
 EXPONENT = "exponent too large (limit 1e+06)"
+UNPACKING = "'*' and '**' arguments are not supported"
+NOT_EXPRESSION = (
+    "expected an integer literal or an expression of dimension names with + - * //"
+    " (n - 1, n // 2)"
+)
+MASK = (
+    "a boolean mask `[x > 0]` is not supported: the length it keeps depends on the"
+    " values; keep the shape and zero the rest: `where(x > 0, ..., 0.0)`"
+)
 REFUSED_ITEMS = [
     ("    return sum(sum(W, axis=n) + y)", "n", NOT_INT),
     ("    return sum(mean(W, axis=1e-400))", "1e-400", NOT_INT),
@@ -310,6 +319,32 @@ REFUSED_ITEMS = [
     ("    return sum(x ** +1e7 + y)", "+1e7", EXPONENT),
     ("    return sum(s ** -1e308 * x)", "-1e308", EXPONENT),
     ("    return sum(2.0 ** -(1e7) + y)", "-(1e7)", EXPONENT),
+    # a `*` or `**` argument of a built-in function, refused once the function is known
+    ("    return mean( * log(x) + y)", "mean(", UNPACKING),
+    ("    return sum(tan(**.1 * sum(x)) + y)", "tan(", UNPACKING),
+    ("    return sum(maximum(0, * - x) + y)", "maximum(", UNPACKING),
+    ("    return sum(np.amax(*x) + y)", "np.amax(", UNPACKING),
+    ("    return sum(np.average(*x) + y)", "np.average(", UNPACKING),
+    ("    return sum(x * y, **k)", "sum(", UNPACKING),
+    # a slice's bounds (an int literal or an expression of the dimensions and loop
+    # variables), then its step (an int literal, not 0)
+    ("    return sum(W[:, -1e308 * d :])", "1e308", NOT_EXPRESSION),
+    ("    return sum(x[:9**9**9])", "9**9**9", NOT_EXPRESSION),
+    ("    return sum(W[:, 2 * d : 0.0 * d])", "0.0", NOT_EXPRESSION),
+    ("    return sum(x[None:3])", "None", NOT_EXPRESSION),
+    ("    return sum(x[:+n])", "+n", NOT_EXPRESSION),
+    ("    return sum(x[1.5:n // 0])", "1.5", NOT_EXPRESSION),
+    (
+        "    return sum(x[:n // 0])",
+        "0",
+        "a dimension is floor-divided by a positive integer",
+    ),
+    ("    return sum(x[:-100000000000000000000])", "-1000", "index too large"),
+    ("    return sum(x[::1.5])", "1.5", "slice bounds must be integer literals"),
+    ("    return sum(x[::n])", "n", "slice bounds must be integer literals"),
+    ("    return sum(x[:2:99999999999])", "99999999999", "index too large"),
+    ("    return sum(x[::0])", "::0", "slice step cannot be zero"),
+    ("    return sum(x[x > 0, :1.5])", "x > 0", MASK),
 ]
 
 

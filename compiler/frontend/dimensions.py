@@ -14,6 +14,7 @@ from .dimension_refusals import (
     TOO_LARGE,
     not_a_dimension,
 )
+from .index_refusals import STEP_NOT_INT
 from .scope import Scope
 from .source import is_int_literal
 
@@ -49,7 +50,7 @@ def index_int(node, scope: Scope, optional: bool):
     if node is None and optional:
         return None
     if not is_int_literal(node):
-        raise scope.src.error(node, "slice bounds must be integer literals")
+        raise scope.src.error(node, STEP_NOT_INT)
     sign = -1 if isinstance(node, ast.UnaryOp) else 1
     v = node.operand.value if sign < 0 else node.value
     if abs(v) >= 2**31:

@@ -10,7 +10,13 @@ from __future__ import annotations
 import ast
 
 from ..errors import FormulaError
+from .dimension_refusals import TOO_LARGE, expression_error, int_value
 from .source import Source, is_int_literal
+
+#: the error at a slice's step that is no int literal (``dimensions.index_int``'s)
+STEP_NOT_INT = "slice bounds must be integer literals"
+#: the error at a slice of step 0
+ZERO_STEP = "slice step cannot be zero"
 
 
 def refused_items(index) -> list:
@@ -40,3 +46,28 @@ def mask_error(item: ast.Compare, src: Source) -> FormulaError:
         f"a boolean mask `[{cond}]` is not supported: the length it keeps depends on "
         f"the values; keep the shape and zero the rest: `where({cond}, ..., 0.0)`",
     )
+
+
+def slice_error(item: ast.Slice, dims, src: Source) -> FormulaError | None | bool:
+    """The error ``indexing.index_items`` raises reading the slice ``item``, in its
+    order: each bound an int literal or a dimension expression of ``dims`` (the
+    dimensions and the loop variables: ``dimension_refusals.expression_error``), then the
+    step an int literal (``STEP_NOT_INT``, ``TOO_LARGE``) other than 0 (``ZERO_STEP``);
+    None where it reads them; False at a bound holding another name (a value's, or a
+    dimension only the return declares), which the check does not decide."""
+    for bound in (item.lower, item.upper):
+        if bound is None:
+            continue
+        if any(isinstance(n, ast.Name) and n.id not in dims for n in ast.walk(bound)):
+            return False
+        error = expression_error(bound, dims, src)
+        if error is not None:
+            return error
+    step = item.step
+    if step is None:
+        return None
+    if not is_int_literal(step):
+        return src.error(step, STEP_NOT_INT)
+    if abs(int_value(step)) >= 2**31:
+        return src.error(step, TOO_LARGE)
+    return src.error(item, ZERO_STEP) if int_value(step) == 0 else None

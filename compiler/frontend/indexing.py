@@ -9,7 +9,7 @@ from ..core.ir import index_root
 from ..core.shapes import canon
 from .calls import call_name
 from .dimensions import dim_expression, index_int
-from .index_refusals import mask_error
+from .index_refusals import ZERO_STEP, mask_error
 from .scope import Scope, emit, expr, float_value
 from .shape_reading import new_axis
 from .source import is_int_literal
@@ -96,7 +96,7 @@ def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[
             bounds = (slice_bound(it.lower, scope), slice_bound(it.upper, scope))
             spec.append(("s",) + bounds + (index_int(it.step, scope, True),))
             if spec[-1][3] == 0:
-                raise scope.src.error(it, "slice step cannot be zero")
+                raise scope.src.error(it, ZERO_STEP)
         elif new_axis(it):
             spec.append(("n",))
         elif is_int_literal(it):

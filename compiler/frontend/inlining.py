@@ -24,6 +24,7 @@ from .calls import (
 from .function_shapes import argument_text, arity_error
 from .scope import Scope, Signature, emit, expr, value
 from .statements import lower_body
+from .unpacking import UNPACKING, unpacks
 
 
 def call_expr(node: ast.Call, scope: Scope) -> int:
@@ -45,10 +46,8 @@ def call_expr(node: ast.Call, scope: Scope) -> int:
                 "(arange(n)[:, None])",
             )
         raise unknown_function(node, name, scope)
-    if any(k.arg is None for k in node.keywords) or any(
-        isinstance(a, ast.Starred) for a in node.args
-    ):
-        raise scope.src.error(node, "'*' and '**' arguments are not supported")
+    if unpacks(node):
+        raise scope.src.error(node, UNPACKING)
     return lower(node, scope, name)
 
 

@@ -2,7 +2,8 @@
 for the frontend (``text.lower_module``, ``statements.is_fuse``, ``lower_function``)
 and for the syntax-tree check that reports them before SymPy is imported
 (``statement_shapes.shape_mismatch``): a file with no function to compile, a decorator
-other than ``@fuse`` and ``@wrt(...)``, ``@wrt`` naming no parameter, and an exported
+other than ``@fuse`` and ``@wrt(...)``, a ``@wrt`` of another form or naming no
+parameter, and an exported
 function whose names clash with another's (``f_grad`` after ``f``).
 
 It needs nothing but ``ast``.
@@ -40,6 +41,21 @@ def unknown_decorator_error(fn: ast.FunctionDef, src: Source) -> FormulaError | 
             return src.error(
                 d, "unknown decorator (only @fuse and @wrt(...) are supported)"
             )
+    return None
+
+
+def wrt_form_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The error of the first ``@wrt(...)`` of ``fn`` with keywords or no argument (at
+    it), or with an argument that is no name (at that), as ``statements.read_wrt``
+    reads them; else None."""
+    for d in fn.decorator_list:
+        if not isinstance(d, ast.Call):
+            continue
+        if d.keywords or not d.args:
+            return src.error(d, "@wrt takes parameter names: @wrt(w, b)")
+        for a in d.args:
+            if not isinstance(a, ast.Name):
+                return src.error(a, "@wrt takes parameter names")
     return None
 
 

@@ -105,6 +105,7 @@ from .shape_reading import (
     square_at,
     squeezed,
 )
+from .unpacking import unpacking_error, unpacks
 from .value_names import CONSTANT_NAMES
 
 #: the one-input elementwise functions (an op record of ``form="unary"`` each; tied to
@@ -206,7 +207,7 @@ def shape_of(node, scope: dict) -> tuple:
         arrays = array_items(node.slice, scope, scope.get(DIMS, ()))
         if arrays is not None and shape:
             return gathered_at(node, shape, arrays)
-        return indexed(shape, node.slice, loops, scope[SRC])
+        return indexed(shape, node.slice, loops, scope[SRC], scope.get(DIMS, ()))
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):
@@ -268,8 +269,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     if error is not None:
         raise Refused(error)
     args = node.args
-    if any(isinstance(a, ast.Starred) for a in args):
-        raise Stop
+    if unpacks(node):
+        error = unpacking_error(node, scope.get(ABOVE, {}), scope[SRC])
+        raise Stop if error is None else Refused(error)
     if isinstance(node.func, ast.Name) and name in scope.get(ABOVE, {}):
         return helper_call(node, scope)
     operator = operator_name(node)  # np.multiply(a, b): a * b

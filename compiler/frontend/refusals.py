@@ -26,6 +26,7 @@ from .dimension_refusals import (
     return_dims_read,
 )
 from .index_refusals import refused_items
+from .module_refusals import wrt_form_error
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, type_error
 from .unsupported import operator_error, unsupported
@@ -293,11 +294,10 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     error = parameters_error(fn, src)
     if error is not None:
         return error
+    error = wrt_form_error(fn, src)
+    if error is not None:
+        return error
     wrt = [d for d in fn.decorator_list if isinstance(d, ast.Call)]
-    if any(d.keywords or not d.args for d in wrt):
-        return False
-    if not all(isinstance(n, ast.Name) for d in wrt for n in d.args):
-        return False
     dims = {
         d.id
         for p in a.args

@@ -24,7 +24,7 @@ from ..core.shape_rules import (
 )
 from ..errors import ShapeError
 from .dimension_refusals import TOO_LARGE
-from .index_refusals import mask_error
+from .index_refusals import mask_error, slice_error
 from .refusals import refused_at
 from .size_forms import cut_size, floor_written, plus
 from .source import is_int_literal
@@ -186,14 +186,16 @@ def square_at(node, name: str, shape: tuple) -> tuple:
     return ruled_at(node, square_stack_with, name, shape)
 
 
-def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
+def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
     each item is a slice (``sliced``), an int literal or a loop variable's index
     (``loop_index``; each drops its axis) or ``None`` or ``np.newaxis`` (a new axis of
     1); Refused at a literal that is no number (``...``, ``True``) and a comparison,
     which the frontend refuses as it reads the items in order (``indexing.index_items``,
     where each is an index array: ``refused_at``, ``index_refusals.mask_error``; with
-    ``src``, the file's); Stop at any other item, at more items than axes, at a literal
+    ``src``, the file's) and a slice whose bounds or step it refuses
+    (``index_refusals.slice_error``, bounds of the dimensions ``dims`` and the loop
+    variables); Stop at any other item, at more items than axes, at a literal
     index outside a literal size and a loop variable's on a literal size (errors of the
     frontend's own, ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -213,6 +215,11 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None) -> tuple:
         if k == len(shape):
             raise Stop
         if isinstance(it, ast.Slice):
+            error = None if src is None else slice_error(it, {*dims, *loops}, src)
+            if error is False:
+                raise Stop
+            if error is not None:
+                raise Refused(error)
             out.append(sliced(shape[k], it))
         elif loop_index(it, loops):
             if isinstance(shape[k], int):

@@ -330,9 +330,8 @@ def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
         return False
     if scope.get(base.id) is None:
         return False
-    part = indexed(
-        scope[base.id], target.slice, scope.get(LOOPS, frozenset()), scope[SRC]
-    )
+    loops = scope.get(LOOPS, frozenset())
+    part = indexed(scope[base.id], target.slice, loops, scope[SRC], scope[DIMS])
     if broadcast_at(s, [shape_of(s.value, scope), part]) != part:
         raise Stop  # "cannot assign a value of shape ...": the frontend's words
     return True

@@ -14,8 +14,8 @@ from .call_names import fixed_error, reserved_error, unassigned_error
 from .dimension_refusals import dimension_named_error
 from .function_shapes import return_text
 from .module_refusals import (
-    known_decorator,
     unknown_decorator_error,
+    wrt_form_error,
     wrt_name_error,
 )
 from .refusals import (
@@ -119,21 +119,13 @@ def lower_function(
 
 def read_wrt(fn: ast.FunctionDef, src: Source) -> dict:
     """The parameters named by ``@wrt(...)`` decorators: name -> its AST node."""
+    error = wrt_form_error(fn, src)  # is_fuse refused any other decorator
+    if error is not None:
+        raise error
     wrt: dict = {}
     for d in fn.decorator_list:
-        if (
-            isinstance(d, ast.Call)
-            and isinstance(d.func, ast.Name)
-            and d.func.id == "wrt"
-        ):
-            if d.keywords or not d.args:
-                raise src.error(d, "@wrt takes parameter names: @wrt(w, b)")
-            for a in d.args:
-                if not isinstance(a, ast.Name):
-                    raise src.error(a, "@wrt takes parameter names")
-                wrt[a.id] = a
-        elif not known_decorator(d):
-            raise unknown_decorator_error(fn, src)
+        if isinstance(d, ast.Call):  # @wrt(...), of names
+            wrt.update((a.id, a) for a in d.args)
     return wrt
 
 
