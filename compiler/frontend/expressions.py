@@ -5,7 +5,12 @@ from __future__ import annotations
 import ast
 
 from .calls import BUILTIN_CALLS, callable_names
-from .refusals import EXPONENT_TOO_LARGE, MAX_EXPONENT, literal_problem
+from .refusals import (
+    CONSTANT_UNDEFINED,
+    EXPONENT_TOO_LARGE,
+    MAX_EXPONENT,
+    literal_problem,
+)
 from .scope import CONSTANTS, Scope, emit, expr, value, value_names
 from .source import did_you_mean, literal
 
@@ -62,8 +67,10 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
     b = scope.b
     if op == "pow" and b.is_const(left) and b.is_const(right) and not b.is_const(out):
         k = b[right].attr("value")
-        if k == int(k):  # integer powers of constants are folded unless they overflow
-            raise scope.src.error(node, "constant expression overflows or is undefined")
+        if float(
+            k
+        ).is_integer():  # integer powers of constants fold unless they overflow
+            raise scope.src.error(node, CONSTANT_UNDEFINED)
     return out
 
 

@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import ast
 
+from ..core.folding import fold_pow
 from ..core.shape_rules import norm_axis, reduce_shape
 from ..errors import FormulaError, ShapeError
 from .axis_call_shapes import (
@@ -71,11 +72,13 @@ from .axis_call_shapes import (
     stacks_items,
 )
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
+from .folded_literals import folded
 from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
 from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import conv_arguments, convolved, pool_arguments, pooled
 from .refusals import (
+    CONSTANT_UNDEFINED,
     EXPONENT_TOO_LARGE,
     MAX_EXPONENT,
     PAIRWISE,
@@ -191,10 +194,8 @@ def shape_of(node, scope: dict) -> tuple:
         return product_at(node, shape_of(node.left, scope), shape_of(node.right, scope))
     if isinstance(node, ast.BinOp) and isinstance(node.op, BROADCASTING):
         shapes = [shape_of(node.left, scope), shape_of(node.right, scope)]
-        if isinstance(node.op, ast.Pow) and signed_past_limit(node.right):
-            raise Mismatch(node.right, EXPONENT_TOO_LARGE)  # x ** -1e7, after x
-        if isinstance(node.op, ast.Pow) and folded_power(node, scope):
-            raise Stop  # the frontend checks a folded exponent after its operands
+        if isinstance(node.op, ast.Pow):
+            power_checked(node, scope)  # after both operands, as the frontend
         return broadcast_at(node, shapes)
     if isinstance(node, ast.Attribute) and node.attr == "T":
         return shape_of(node.value, scope)[::-1]
@@ -215,31 +216,26 @@ def shape_of(node, scope: dict) -> tuple:
     return call_shape(node, read_name(node), scope)
 
 
-def folded_power(node: ast.BinOp, scope: dict) -> bool:
-    """Whether the frontend may refuse ``a ** b`` after lowering its operands
-    (``expressions.binop_expr``): an exponent folded to a constant past the limit (any
-    constant exponent but a signed number literal within it), or a power of constants to
-    an integral exponent, which it refuses where folding overflows."""
-    k = signed_number(node.right)
+def power_checked(node: ast.BinOp, scope: dict) -> None:
+    """What the frontend raises at ``a ** b`` after lowering its operands
+    (``expressions.binop_expr``), its constants folded as it folds them (``folded``):
+    Mismatch at an exponent past the limit, and at a power of constants to an integral
+    exponent that does not fold (a NaN base); Stop at a constant operand the check does
+    not fold (a module constant, ``pi``)."""
+    k = folded(node.right)
     if k is None:
-        return constant(node.right, scope)
-    return abs(k) > MAX_EXPONENT or float(k).is_integer() and constant(node.left, scope)
-
-
-def signed_past_limit(node) -> bool:
-    """Whether ``node`` is a signed number literal past ``MAX_EXPONENT`` (``-1e7``,
-    ``+1e7``), which the frontend folds to a constant and refuses as an exponent after
-    lowering the power's operands (an unsigned one ``refused_at`` refuses first)."""
-    k = signed_number(node)
-    return isinstance(node, ast.UnaryOp) and k is not None and abs(k) > MAX_EXPONENT
-
-
-def signed_number(node) -> float | None:
-    """The value of a number literal with an optional sign (``2``, ``-0.5``), or None."""
-    sign = 1
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        sign, node = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
-    return sign * node.value if number(node) else None
+        if constant(node.right, scope):
+            raise Stop
+        return
+    if abs(k) > MAX_EXPONENT:
+        raise Mismatch(node.right, EXPONENT_TOO_LARGE)  # x ** -1e7, 0.9 ** 9 ** 9
+    if not k.is_integer() or not constant(node.left, scope):
+        return
+    base = folded(node.left)
+    if base is None:
+        raise Stop
+    if fold_pow(base, k) is None:
+        raise Mismatch(node, CONSTANT_UNDEFINED)
 
 
 def constant(node, scope: dict) -> bool:

@@ -16,11 +16,11 @@ Constant folding (``fold``) comes before any rule.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from ..core.folding import divide_by_zero, fold_pow
 from ..core.prim import PRIMS
 
 
@@ -121,26 +121,3 @@ def fold(b, op, args):
     else:
         value = f(*vals)
     return None if value is None else b.const(value)
-
-
-def divide_by_zero(x: float, zero: float) -> float:
-    """``x / 0.0`` (or ``-0.0``) in IEEE arithmetic: a signed inf, or nan for 0 / 0 and nan."""
-    if x == 0.0 or math.isnan(x):
-        return math.nan
-    return math.copysign(math.inf, x) * math.copysign(1.0, zero)
-
-
-def fold_pow(x: float, y: float) -> float | None:
-    """``x ** y`` as NumPy's float64 power when it is exact: a whole ``y`` (repeated
-    multiplication), or a negative base to a fractional power (nan); else None."""
-    if math.isnan(x) or math.isnan(y) or math.isinf(y):
-        return None
-    if y != int(y):
-        return math.nan if x < 0 else None
-    if abs(y) > 1e6:
-        return None
-    odd = int(y) % 2 == 1
-    try:
-        return x ** int(y)
-    except (ZeroDivisionError, OverflowError):  # 0 to a negative power; an overflow
-        return math.copysign(math.inf, x) if odd else math.inf
