@@ -9,7 +9,9 @@ a loop carries that changes shape and an axis out of range, a mismatch with the 
 the file's own function, an argument or a return of another shape than annotated,
 ``stack`` of two sizes, a mismatch after ``max_pool2d`` and one with a size written as
 an expression in an annotation (``4 * H``), one after a ``concatenate`` of two sizes
-(``m + n``), a ``conv2d`` kernel of other channels, and compiling a small formula; and the
+(``m + n``), a ``conv2d`` kernel of other channels, an axis that is no int, an exponent
+folded past the limit, a slice in an annotation, a mismatch after ``swish_sum``, and
+compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -138,6 +140,19 @@ IN_A_LOOP = (
     "        h = h * x\n        exp = h + 1.0\n    return sum(h)\n"
 )
 
+#: the compiler's before 2026-12-04's third session: an axis that is no int, an exponent
+#: folded past the limit, a slice in an annotation, and a mismatch after a function
+#: whose name begins with a ``@fuse`` helper's (``examples/logistic.grad``'s
+#: ``swish_sum``), where the check stopped
+AXIS_FLOAT = "def f(W: Matrix[n, d]) -> Scalar:\n    return sum(sum(W, axis=1.5))\n"
+FOLDED = "def f(x: Vector[n]) -> Scalar:\n    return sum(x) * 0.9**9**9\n"
+ANNOTATED = "def f(W: Matrix[n, :d]) -> Scalar:\n    return sum(W)\n"
+AFTER_SWISH = (
+    "@fuse\ndef swish(x: Scalar) -> Scalar:\n    return x * sigmoid(x)\n\n\n"
+    "def swish_sum(x: Vector[n]) -> Scalar:\n    return sum(swish(x))\n\n\n"
+    "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
+)
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -170,6 +185,10 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "convolved.grad").write_text(CONVOLVED)
     (tmp / "assigned.grad").write_text(ASSIGNED)
     (tmp / "in_loop.grad").write_text(IN_A_LOOP)
+    (tmp / "axis_float.grad").write_text(AXIS_FLOAT)
+    (tmp / "folded.grad").write_text(FOLDED)
+    (tmp / "annotated.grad").write_text(ANNOTATED)
+    (tmp / "after_swish.grad").write_text(AFTER_SWISH)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -203,6 +222,10 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "conv2d channels": ["compile", str(tmp / "convolved.grad")],
         "exp = x + 1.0": ["compile", str(tmp / "assigned.grad")],
         "exp = ... in a loop": ["compile", str(tmp / "in_loop.grad")],
+        "axis=1.5": ["compile", str(tmp / "axis_float.grad")],
+        "0.9**9**9": ["compile", str(tmp / "folded.grad")],
+        "Matrix[n, :d]": ["compile", str(tmp / "annotated.grad")],
+        "after swish_sum": ["compile", str(tmp / "after_swish.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

@@ -373,6 +373,20 @@ CONSTANTS = [
     ("2.0 ** (0.0 / 0.0)", lambda: F(2.0) ** (F(0.0) / F(0.0))),
     ("1.0 ** (0 / 0)", lambda: F(1.0) ** (F(0.0) / F(0.0))),
     ("(-3.0) ** (0 / 0)", lambda: F(-3.0) ** (F(0.0) / F(0.0))),
+    ("(0.0 / 0.0) ** 2", lambda: (F(0.0) / F(0.0)) ** F(2.0)),  # refused before
+    ("(0 / 0) ** 0", lambda: (F(0.0) / F(0.0)) ** F(0.0)),
+    # a negative zero keeps its sign (it was the constant 0.0 made before it)
+    ("1 / -0.0", lambda: F(1.0) / F(-0.0)),
+    ("1 / (0.0 * -1.0)", lambda: F(1.0) / (F(0.0) * F(-1.0))),
+    ("(-0.0) ** -1", lambda: F(-0.0) ** F(-1.0)),
+    # -inf to a fractional power: np.power's value, as for an array (np.float64's **
+    # and C's pow differ: inf, 0)
+    ("(-1e308 * 10) ** 0.5", lambda: np.power(F(-1e308) * F(10.0), F(0.5))),
+    ("(-1e308 * 10) ** -2.5", lambda: np.power(F(-1e308) * F(10.0), F(-2.5))),
+    # a power of constants left to NumPy is NumPy's float64 (Python's raised after it)
+    ("-2.0 / 0 ** 0.5", lambda: F(-2.0) / F(0.0) ** F(0.5)),
+    ("1e300 ** 1.5", lambda: F(1e300) ** F(1.5)),
+    ("1 / (1e-300 ** 1.5)", lambda: F(1.0) / F(1e-300) ** F(1.5)),
 ]
 
 

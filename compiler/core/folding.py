@@ -19,10 +19,20 @@ def divide_by_zero(x: float, zero: float) -> float:
 
 
 def fold_pow(x: float, y: float) -> float | None:
-    """``x ** y`` as NumPy's float64 power when it is exact: a whole ``y`` (repeated
-    multiplication), or a negative base to a fractional power (nan); else None."""
-    if math.isnan(x) or math.isnan(y) or math.isinf(y):
+    """``x ** y`` as NumPy's ``np.power`` gives it, where that needs no libm beyond a
+    whole ``y``: 1 for ``y == 0`` or ``x == 1`` (a NaN too), NaN for another NaN
+    operand and for a finite negative base to a fractional power, ``-inf`` to one as
+    ``np.power`` gives it (0 below 0, NaN at 0.5, inf above; ``np.float64``'s ``**`` and
+    C's ``pow`` give inf at 0.5), ``x ** int(y)`` for a whole ``y`` up to 1e6; else None
+    (left to NumPy at run time)."""
+    if y == 0 or x == 1:
+        return 1.0
+    if math.isnan(x) or math.isnan(y):
+        return math.nan
+    if math.isinf(y):
         return None
+    if y != int(y) and x == -math.inf:  # np.power's (its 0.5 is sqrt's: NaN)
+        return 0.0 if y < 0 else math.nan if y == 0.5 else math.inf
     if y != int(y):
         return math.nan if x < 0 else None
     if abs(y) > 1e6:

@@ -145,11 +145,16 @@ class Builder:
 
         ``a + b`` and ``b + a`` (likewise ``*``) are one value: IEEE addition and
         multiplication commute exactly, so the arguments are compared as a sorted pair.
+        A float attribute is compared by its bits (``float.hex``): ``-0.0`` is not
+        ``0.0`` (``1 / -0.0`` is ``-inf``), and NaNs are one value.
         """
         args = node.args
         if node.op in ("add", "mul") and not node.attrs:
             args = tuple(sorted(args))
-        return (node.op, args, node.attrs, node.dtype)
+        attrs = tuple(
+            (k, v.hex()) if type(v) is float else (k, v) for k, v in node.attrs
+        )
+        return (node.op, args, attrs, node.dtype)
 
     def _append(self, node: Node) -> int:
         k = self.key(node)

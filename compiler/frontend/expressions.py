@@ -6,7 +6,6 @@ import ast
 
 from .calls import BUILTIN_CALLS, callable_names
 from .refusals import (
-    CONSTANT_UNDEFINED,
     EXPONENT_TOO_LARGE,
     MAX_EXPONENT,
     literal_problem,
@@ -53,8 +52,9 @@ def constant_expr(node: ast.Constant, scope: Scope) -> int:
 
 
 def binop_expr(node: ast.BinOp, scope: Scope) -> int:
-    """``a <op> b`` for ``+ - * / ** @``, with huge constant exponents refused and an
-    integer power of constants that does not fold (overflow) a located error."""
+    """``a <op> b`` for ``+ - * / ** @``, with huge constant exponents refused (a power
+    of constants folds where ``core/folding.fold_pow`` folds it, else NumPy computes it
+    at run time)."""
     op = BINOPS[type(node.op)]  # refused_at refused another operator or exponent
     left, right = value(node.left, scope), value(node.right, scope)
     if (
@@ -63,15 +63,7 @@ def binop_expr(node: ast.BinOp, scope: Scope) -> int:
         and abs(scope.b[right].attr("value")) > MAX_EXPONENT
     ):
         raise scope.src.error(node.right, EXPONENT_TOO_LARGE)
-    out = emit(scope, node, op, left, right)
-    b = scope.b
-    if op == "pow" and b.is_const(left) and b.is_const(right) and not b.is_const(out):
-        k = b[right].attr("value")
-        if float(
-            k
-        ).is_integer():  # integer powers of constants fold unless they overflow
-            raise scope.src.error(node, CONSTANT_UNDEFINED)
-    return out
+    return emit(scope, node, op, left, right)
 
 
 def unary_expr(node: ast.UnaryOp, scope: Scope) -> int:

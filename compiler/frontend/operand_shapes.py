@@ -59,7 +59,6 @@ from __future__ import annotations
 
 import ast
 
-from ..core.folding import fold_pow
 from ..core.shape_rules import norm_axis, reduce_shape
 from ..errors import FormulaError, ShapeError
 from .axis_call_shapes import (
@@ -78,7 +77,6 @@ from .gather_shapes import array_items, gathered_at
 from .operator_calls import operator_arity, operator_name, operator_tree
 from .pool_shapes import conv_arguments, convolved, pool_arguments, pooled
 from .refusals import (
-    CONSTANT_UNDEFINED,
     EXPONENT_TOO_LARGE,
     MAX_EXPONENT,
     PAIRWISE,
@@ -219,23 +217,13 @@ def shape_of(node, scope: dict) -> tuple:
 def power_checked(node: ast.BinOp, scope: dict) -> None:
     """What the frontend raises at ``a ** b`` after lowering its operands
     (``expressions.binop_expr``), its constants folded as it folds them (``folded``):
-    Mismatch at an exponent past the limit, and at a power of constants to an integral
-    exponent that does not fold (a NaN base); Stop at a constant operand the check does
+    Mismatch at an exponent past the limit; Stop at a constant exponent the check does
     not fold (a module constant, ``pi``)."""
     k = folded(node.right)
-    if k is None:
-        if constant(node.right, scope):
-            raise Stop
-        return
-    if abs(k) > MAX_EXPONENT:
-        raise Mismatch(node.right, EXPONENT_TOO_LARGE)  # x ** -1e7, 0.9 ** 9 ** 9
-    if not k.is_integer() or not constant(node.left, scope):
-        return
-    base = folded(node.left)
-    if base is None:
+    if k is None and constant(node.right, scope):
         raise Stop
-    if fold_pow(base, k) is None:
-        raise Mismatch(node, CONSTANT_UNDEFINED)
+    if k is not None and abs(k) > MAX_EXPONENT:
+        raise Mismatch(node.right, EXPONENT_TOO_LARGE)  # x ** -1e7, 0.9 ** 9 ** 9
 
 
 def constant(node, scope: dict) -> bool:

@@ -49,8 +49,6 @@ BINARY_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 MAX_EXPONENT = 1e6
 #: the error at an exponent past it, literal or folded
 EXPONENT_TOO_LARGE = f"exponent too large (limit {MAX_EXPONENT:g})"
-#: the error at a power of constants to an integral exponent that does not fold
-CONSTANT_UNDEFINED = "constant expression overflows or is undefined"
 #: NumPy's constants a formula reads as ``np.pi`` and ``np.e`` (``scope.CONSTANTS``)
 NP_CONSTANTS = ("pi", "e")
 

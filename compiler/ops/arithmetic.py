@@ -135,7 +135,12 @@ def pow_adj(b, i, n, g):
 
 
 def pow_emit(node, a, ctx):
-    """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares)."""
+    """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares);
+    ``np.power`` of two constants, a power the compiler leaves to NumPy (``0.0 ** 0.5``):
+    NumPy's float64, which a division by it or an overflow keeps (Python's float would
+    raise there)."""
+    if all(ctx.nodes[i].op == "const" for i in node.args):
+        return P.call("np.power", *a)
     return P.power(a[0], integral_exponent(a[1]) or a[1])
 
 

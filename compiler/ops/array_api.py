@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from ..core import printer as P
-from ..core.prim import MATH, NUMPY, PRIMS, XP
+from ..core.prim import NUMPY, PRIMS, XP
 from .spelling import as_float, index_text, reduction_kwargs
 
 # NumPy functions and their Array API twins (the standard's names where they differ).
@@ -41,19 +41,10 @@ XP_NAMES |= {
 
 # Module helpers with an Array API body (``templates/helpers.py.j2``: ``xp_helper_<name>``);
 # their calls take the namespace first: ``_sigmoid(xp, x)``.
-XP_HELPERS = {
-    "_sigmoid",
-    "_softplus",
-    "_logsumexp",
-    "_max_shift",
-    "_softmax",
-    "_log_softmax",
-    "_norm",
-    "_erf",
-    "_conv2d",
-    "_conv2d_dcols",
-    "_conv2d_dw",
-}
+XP_HELPERS = set(
+    "_sigmoid _softplus _logsumexp _max_shift _softmax _log_softmax _norm _erf _conv2d"
+    " _conv2d_dcols _conv2d_dw".split()
+)
 
 # The reductions with a standard function of the same name (``xp.sum(x, axis=1)``).
 XP_REDUCTIONS = {"sum", "max", "min", "any"}
@@ -109,18 +100,16 @@ def derive(emit):
 
 def on_numbers(emit):
     """``emit``, except where every argument is a number (a constant or a dimension:
-    ``sqrt(2)``, ``log(n)``), which no namespace function takes: there the op's ``math``
-    spelling (a Python float, weak: it never changes the dtype), else the number as a
-    0-d array of the inputs' dtype."""
+    ``sqrt(2)``, ``log(n)``), which no namespace function takes: there the first as a
+    0-d array of the inputs' dtype, so that the value never changes the dtype and
+    follows the standard where Python's ``math`` would raise (``log(0.0)``,
+    ``exp(1000.0)``)."""
 
     def spelled(node, a, ctx):
         if not node.args or any(
             ctx.nodes[k].op not in ("const", "dim") for k in node.args
         ):
             return emit(node, a, ctx)
-        scalar = PRIMS[node.op].spellings.get(MATH)
-        if getattr(scalar, "made", ("",))[0] == "math":
-            return scalar(node, a, ctx)
         first = P.call("xp.asarray", a[0], **CREATE)
         return emit(node, [first, *a[1:]], ctx)
 
@@ -154,6 +143,15 @@ def const_emit(node, a, ctx):
         ctx.use("math")
         return P.Expr(e.text.replace("np.", "math."), e.prec, e.simple)
     return e
+
+
+def pow_emit(node, a, ctx):
+    """``x**2``, ``x ** y`` as on NumPy; a power of two constants, which the compiler
+    leaves to run time (``0.0 ** 0.5``), of the base as a 0-d array of the inputs'
+    dtype (a Python float's would raise after it: ``-2.0 / 0.0**0.5``)."""
+    if all(ctx.nodes[k].op == "const" for k in node.args):
+        return P.power(P.call("xp.asarray", a[0], **CREATE), a[1])
+    return PRIMS["pow"].spellings[NUMPY](node, a, ctx)
 
 
 def where_emit(node, a, ctx):
@@ -405,7 +403,7 @@ WRITTEN = {
     "const": const_emit,
     "where": where_emit,
     "not": None,  # ``~x`` as on NumPy (the record's own spelling)
-    "pow": None,  # ``x**2``, ``x ** y`` as on NumPy
+    "pow": pow_emit,
     "expand_dims": lambda node, a, ctx: P.subscript(
         a[0],
         ", ".join(

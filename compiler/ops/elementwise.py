@@ -172,6 +172,7 @@ unary(
     sym_read=(sympy.Abs,),
     raises_on_floats=False,
     kinks=at_zero,
+    fold=abs,  # exact: a constant's |c| (else Python's abs, a float, met later)
 )
 unary(
     "sin",

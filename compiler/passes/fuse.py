@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..core.ir import Builder, Function, reachable, rebuild, run_body
 from ..rewrite import make_rewriter
-from ..symbolic.body import FUSIBLE
+from ..symbolic.body import FUSIBLE, float64_number, normal
 from ..symbolic.collect import collected_body
 from ..symbolic.convert import derivable
 from .autodiff import active_nodes
@@ -33,10 +33,26 @@ def consumers(nodes) -> dict[int, list[int]]:
 
 def fusible(node, nodes) -> bool:
     """Whether ``node`` may join a region: ``pow`` only with a constant exponent, as its
-    gradient at ``x = 0`` follows a convention (``ops/arithmetic.py`` ``pow_adj``) SymPy's does not."""
+    gradient at ``x = 0`` follows a convention (``ops/arithmetic.py`` ``pow_adj``) SymPy's
+    does not; no op of an infinite, NaN or subnormal constant (``body.normal``), nor a
+    product or quotient with a constant 0, as SymPy takes its symbols finite (``0 * s``
+    and ``s / oo`` are 0, ``s + oo`` is ``oo``) where NumPy's ``0 * nan`` and ``inf /
+    inf`` are NaN, and reads a subnormal as its decimal; an op of
+    constants alone (the folding left it to run time) only where SymPy's value of it is
+    NumPy's (``float64_number``: ``sqrt(2.0)``, not ``log(-1.0)``, which a region reads
+    as an input, NumPy's value, as the forward does)."""
+    if node.op not in FUSIBLE or node.dtype != "float":
+        return False
     if node.op == "pow" and nodes[node.args[1]].op != "const":
         return False
-    return node.op in FUSIBLE and node.dtype == "float"
+    consts = [nodes[a].attr("value") for a in node.args if nodes[a].op == "const"]
+    if not all(normal(c) for c in consts):
+        return False
+    if node.op in ("mul", "div") and 0.0 in consts:
+        return False
+    if node.args and len(consts) == len(node.args):
+        return float64_number(node.op, consts)
+    return True
 
 
 def regions(fn: Function) -> dict[int, int]:

@@ -58,6 +58,29 @@ def sympy_entry(op: str, args: list, attrs: tuple) -> sympy.Expr:
     return sympy.Float(repr(v), 17)
 
 
+def float64_number(op: str, values: list[float]) -> bool:
+    """Whether SymPy's value of ``op`` of the constants ``values`` (each ``normal``) is
+    the number NumPy computes at run time, to more digits (``sqrt(2.0)``): a real
+    number that is ``normal`` and not 0; not where NumPy's is NaN, an infinity or a
+    subnormal (``log(-1.0)``, SymPy's ``I*pi``; ``exp(1000.0)``; ``exp(-740.0)``), nor
+    0, which SymPy would multiply away (``tanh(-0.0) * s`` is 0, NumPy's ``-0.0 * inf``
+    NaN); nor where SymPy holds a number exactly that float64 would round before a
+    function reads it (``log1p(5.7e-5)`` is ``log(18890545.../2**74)``, written back as
+    ``np.log(1.0000571428571428)``: 1e-12 off)."""
+    args = [sympy_entry("const", [], (("value", v),)) for v in values]
+    exact = SYMPY_OF[op](*args)
+    if any(q != sympy.Rational(float(q)) for q in exact.atoms(sympy.Rational)):
+        return False  # a number float64 rounds: log1p(x) is log((1 + x) exactly)
+    value = sympy.N(exact)
+    return value.is_real is True and value != 0 and normal(float(value))
+
+
+def normal(v: float) -> bool:
+    """Whether ``v`` is 0 or a float64 of the normal range: no infinity, no NaN, no
+    subnormal (which SymPy reads as its decimal: 1e-320 is 9.99989e-321 in float64)."""
+    return v == 0.0 or 2.2250738585072014e-308 <= abs(v) <= 1.7976931348623157e308
+
+
 def freeze_body(nodes, root: int, compact: bool = False):
     """Nodes of a builder (inputs as ``input_ref``) as a hashable body ending in ``root``.
 

@@ -143,11 +143,17 @@ def derivable(body: tuple, nargs: int, wanted) -> bool:
     ``wanted`` is ``convertible`` (``sqrt(x * x)`` is ``Abs(x)``, whose derivative SymPy
     writes ``sign(x)``; ``x / (x - x)`` gives ``zoo``). A region that is not stays unfused
     and is differentiated node by node, as with ``--no-fuse``. The body itself must be
-    convertible too: SymPy's derivative of ``zoo * exp(x)`` is 0."""
+    convertible too: SymPy's derivative of ``zoo * exp(x)`` is 0. Nor is a region whose
+    gradient SymPy writes with an integer longer than Python prints (``ValueError`` past
+    ``sys.get_int_max_str_digits()``: ``log1p(1e308)``'s simplified forms)."""
     symbols = {*arg_symbols(nargs), OUT}
     if not convertible(body_to_sympy(body, arg_symbols(nargs)), symbols):
         return False
-    return all(convertible(local_gradient(body, nargs, k)[0], symbols) for k in wanted)
+    try:
+        gradients = [local_gradient(body, nargs, k)[0] for k in wanted]
+    except ValueError:
+        return False
+    return all(convertible(g, symbols) for g in gradients)
 
 
 def operands(e, printed: bool = False) -> tuple:
