@@ -3,8 +3,8 @@ for the frontend (``text.lower_module``, ``statements.is_fuse``, ``lower_functio
 and for the syntax-tree check that reports them before SymPy is imported
 (``statement_shapes.shape_mismatch``): a file with no function to compile, a decorator
 other than ``@fuse`` and ``@wrt(...)``, a ``@wrt`` of another form or naming no
-parameter, and an exported
-function whose names clash with another's (``f_grad`` after ``f``).
+parameter, and an exported function whose names clash with another's (``f_grad``
+after ``f``).
 
 It needs nothing but ``ast``.
 """

@@ -280,16 +280,16 @@ def typed_signature(fn: ast.FunctionDef, src: Source, constants) -> bool:
 def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | bool:
     """The frontend's first error in the signature of the exported function ``fn`` where
     it is one of form, in ``statements.lower_function``'s order: parameters that are not
-    plain names, then a parameter's annotation that is no type (``type_error``: ``x:
-    float``, ``Vectr[n]``, ``Matrix[n]``) or a dimension expression in it the frontend
-    refuses (``dimension_refusals.py``: a name that stands alone in no parameter's
-    annotation, a constant, a literal or other node that is no dimension, a value
-    below 1), after plain ones, then the return's (a name in an expression that is no
-    dimension), then a parameter named as a dimension (``dimension_named_error``);
-    True where it reads the signature without an
-    error; False where something may fail that this does not decide (a ``@wrt`` not of
-    names or naming no parameter, a dimension named as one of ``constants``, a repeated
-    parameter, a dimension expression the frontend may refuse otherwise)."""
+    plain names, a ``@wrt`` of another form (``wrt_form_error``), then a parameter's
+    annotation that is no type (``type_error``: ``x: float``, ``Vectr[n]``,
+    ``Matrix[n]``) or a dimension in it the frontend refuses (``dimension_refusals.py``:
+    a name that stands alone in no parameter's annotation, a constant, a literal or
+    other node that is no dimension, a value below 1), after plain ones, then the
+    return's (a name in an expression that is no dimension), then a parameter named as a
+    dimension (``dimension_named_error``); True where it reads the signature without an
+    error; False where something may fail that this does not decide (a ``@wrt`` naming
+    no parameter, a dimension named as one of ``constants``, a repeated parameter, a
+    dimension expression the frontend may refuse otherwise)."""
     a = fn.args
     error = parameters_error(fn, src)
     if error is not None:
