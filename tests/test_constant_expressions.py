@@ -10,8 +10,9 @@ or giving a complex number in the emitted code (a power of constants left to run
 Array API target ``math.log(0.0)`` and ``math.exp(1000.0)`` raising; fused gradients
 that SymPy evaluated where NumPy gives NaN (``log(-1)`` as ``I*pi``, ``0 * log(-1)``,
 ``tanh(-0.0) * s`` and ``s / oo`` as 0) or another number (a subnormal constant read as
-its decimal: ``log(1e-320)``); and a fused gradient SymPy wrote with an integer too long
-for Python to print, an internal error.
+its decimal: ``log(1e-320)``; ``log1p`` of a constant written ``log(1.000125)``, 5e-13
+off in the scalar build); and a fused gradient SymPy wrote with an integer too long for
+Python to print, an internal error.
 
 The oracle is NumPy's float64 ufuncs applied to the same tree here (``np.power`` for
 ``**``, whose value for ``-inf`` to a fractional power the compiler follows; ``np.float64``'s
@@ -69,27 +70,35 @@ def same(got, want, rtol: float) -> bool:
     return bool(np.allclose(got, want, rtol=rtol, atol=0.0, equal_nan=True))
 
 
-CASES = [(seed, fuse, target) for seed in range(4) for fuse in (True, False) for target in ("numpy", "array-api")]  # fmt: skip
+#: NumPy's arrays and the Array API target on them, ``sum(x * C)``; and the scalar
+#: build, ``x * C`` on Python floats (``math``, NumPy's value where it raises)
+CASES = [(seed, fuse, target) for seed in range(4) for fuse in (True, False) for target in ("numpy", "array-api", "scalar")]  # fmt: skip
 
 
 @pytest.mark.parametrize(("seed", "fuse", "target"), CASES)
 def test_constant_expressions_as_numpy_gives_them(seed, fuse, target):
     r = random.Random(7919 * seed + 1)
-    x = np.array([1.0, -2.0, 0.25])
+    x = -2.0 if target == "scalar" else np.array([1.0, -2.0, 0.25])
     checked = 0
     for _ in range(60):
         text, c = expression(r, 3)
         src = f"def f(x: Vector[n]) -> Scalar:\n    return sum(x * {text})\n"
+        if target == "scalar":
+            src = f"def f(x: Scalar) -> Scalar:\n    return x * {text}\n"
         try:
-            module = gradc.load_source(src, fuse=fuse, target=target)
+            module = gradc.load_source(
+                src, fuse=fuse, target="numpy" if target == "scalar" else target
+            )
         except FormulaError:
             continue  # an exponent past the limit: a located error, not a value
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             value, grad = module.f_value_and_grad(x)
             want = np.sum(x * c)
-        assert same(value, want, 1e-15), (text, value, want)
-        assert same(grad, np.full(3, c), 1e-15), (text, grad, c)
+        # the scalar build calls Python's math (C's libm), NumPy its own: ulps apart
+        rtol = 1e-14 if target == "scalar" else 1e-15
+        assert same(value, want, rtol), (text, value, want)
+        assert same(grad, np.full(np.shape(x), c), rtol), (text, grad, c)
         checked += 1
     assert checked >= 40  # of 60: an exponent past the limit is a located error
 

@@ -50,7 +50,7 @@ def moment_at(node: ast.Call, name: str, shape: tuple) -> tuple:
     reduced that is an int (else Mismatch at the call, ``moment_count``'s words)."""
     given = {k.arg: k.value for k in node.keywords}
     keywords = [k for k in node.keywords if k.arg != "ddof"]
-    axes, keep = reduced_axes(shape, keywords, report=True)
+    axes, keep = reduced_axes(shape, keywords)
     ddof = 0
     if "ddof" in given:
         ddof = literal_int(given["ddof"]) if is_int_literal(given["ddof"]) else -1

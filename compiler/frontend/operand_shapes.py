@@ -276,7 +276,7 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
             raise Stop  # the frontend's error comes before it reads the arguments
         keywords = norm_keywords(node) if name == "norm" else node.keywords
         shape = shape_of(args[0], scope)
-        axes, keep = reduced_axes(shape, keywords, report=True)
+        axes, keep = reduced_axes(shape, keywords)
         if name in NONEMPTY and 0 in (
             shape if axes is None else [shape[k] for k in axes]
         ):
@@ -370,7 +370,7 @@ def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
     if not shape or isinstance(axis, ast.Tuple):
         raise Stop  # "softmax() needs an array": the frontend's; a tuple of one axis
     try:
-        (k,) = norm_axis(axis_int(axis, True), len(shape))
+        (k,) = norm_axis(axis_int(axis), len(shape))
     except ShapeError as exc:
         raise Mismatch(axis, str(exc)) from None
     if shape[k] == 0:

@@ -345,12 +345,12 @@ def bounded(size, start, stop, step):
     return plus(cut[0], cut[1] - first + (stop or 0))
 
 
-def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
+def reduced_axes(shape: tuple, keywords: list) -> tuple:
     """``(axes, keepdims)`` of a reduction (``sum``, ``mean``, ...) of a value of
     ``shape`` with ``keywords`` (``axes`` None for all), read as ``arguments.read_axis``
     and ``read_bool`` read them, the axes first (``axis_int``; then ``norm_axis``: out
-    of range, repeated, none), then ``keepdims``: with ``report``, Mismatch at a value
-    they refuse, in their words; else Stop there. Stop at any other keyword."""
+    of range, repeated, none), then ``keepdims``: Mismatch at a value they refuse, in
+    their words. Stop at any other keyword."""
     given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
@@ -358,29 +358,29 @@ def reduced_axes(shape: tuple, keywords: list, report: bool = False) -> tuple:
     axes = None
     if not (isinstance(axis, ast.Constant) and axis.value is None):
         items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
-        values = tuple(axis_int(a, report) for a in items)
+        values = tuple(axis_int(a) for a in items)
         if not values:
-            raise Mismatch(axis, NO_AXIS) if report else Stop
+            raise Mismatch(axis, NO_AXIS)
         try:
             axes = norm_axis(
                 values if isinstance(axis, ast.Tuple) else values[0], len(shape)
             )
         except ShapeError as exc:
-            raise Mismatch(axis, str(exc)) if report else Stop from None
+            raise Mismatch(axis, str(exc)) from None
     keep = given.get("keepdims", ast.Constant(False))
     if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
-        raise Mismatch(keep, KEEPDIMS) if report else Stop
+        raise Mismatch(keep, KEEPDIMS)
     return axes, keep.value
 
 
-def axis_int(node, report: bool) -> int:
+def axis_int(node) -> int:
     """An item of an ``axis`` argument, an int literal below 2**31 in magnitude, as
-    ``arguments.read_axis`` reads it; at any other Mismatch at it in its words with
-    ``report`` (``AXIS_NOT_INT``, ``TOO_LARGE``), else Stop."""
+    ``arguments.read_axis`` reads it; Mismatch at any other, in its words
+    (``AXIS_NOT_INT``, ``TOO_LARGE``)."""
     if not is_int_literal(node):
-        raise Mismatch(node, AXIS_NOT_INT) if report else Stop
+        raise Mismatch(node, AXIS_NOT_INT)
     if abs(literal_int(node)) >= 2**31:
-        raise Mismatch(node, TOO_LARGE) if report else Stop
+        raise Mismatch(node, TOO_LARGE)
     return literal_int(node)
 
 

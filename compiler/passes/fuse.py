@@ -31,16 +31,17 @@ def consumers(nodes) -> dict[int, list[int]]:
     return users
 
 
-def fusible(node, nodes) -> bool:
+def fusible(node, nodes, constant: set[int]) -> bool:
     """Whether ``node`` may join a region: ``pow`` only with a constant exponent, as its
     gradient at ``x = 0`` follows a convention (``ops/arithmetic.py`` ``pow_adj``) SymPy's
     does not; no op of an infinite, NaN or subnormal constant (``body.normal``), nor a
     product or quotient with a constant 0, as SymPy takes its symbols finite (``0 * s``
     and ``s / oo`` are 0, ``s + oo`` is ``oo``) where NumPy's ``0 * nan`` and ``inf /
-    inf`` are NaN, and reads a subnormal as its decimal; an op of
-    constants alone (the folding left it to run time) only where SymPy's value of it is
-    NumPy's (``float64_number``: ``sqrt(2.0)``, not ``log(-1.0)``, which a region reads
-    as an input, NumPy's value, as the forward does)."""
+    inf`` are NaN, and reads a subnormal as its decimal. An op whose operands are all
+    ``constant`` (the folding left it to run time) only where they are constants and
+    SymPy's value of it is NumPy's (``float64_number``: ``sqrt(2.0)``; not
+    ``log(-1.0)``, nor ``log1p(400 ** -1.5)``, which SymPy writes ``log(1.000125)``):
+    else a region reads it as an input, NumPy's value, as the forward does."""
     if node.op not in FUSIBLE or node.dtype != "float":
         return False
     if node.op == "pow" and nodes[node.args[1]].op != "const":
@@ -50,9 +51,21 @@ def fusible(node, nodes) -> bool:
         return False
     if node.op in ("mul", "div") and 0.0 in consts:
         return False
-    if node.args and len(consts) == len(node.args):
-        return float64_number(node.op, consts)
+    if node.args and all(a in constant for a in node.args):
+        return len(consts) == len(node.args) and float64_number(node.op, consts)
     return True
+
+
+def constants_of(nodes) -> set[int]:
+    """The nodes whose values read no input: constants, and ops of them alone (the
+    nodes are in order, each after its operands)."""
+    constant: set[int] = set()
+    for i, node in enumerate(nodes):
+        if node.op == "const" or (
+            node.args and node.op != "dim" and all(a in constant for a in node.args)
+        ):
+            constant.add(i)
+    return constant
 
 
 def regions(fn: Function) -> dict[int, int]:
@@ -60,11 +73,12 @@ def regions(fn: Function) -> dict[int, int]:
     nodes = fn.nodes
     users = consumers(nodes)
     live = reachable(nodes, [fn.output])
+    constant = constants_of(nodes)
     root_of: dict[int, int] = {}
     size: dict[int, int] = {}
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
-        if i not in live or not fusible(node, nodes):
+        if i not in live or not fusible(node, nodes, constant):
             continue
         us = [u for u in users.get(i, []) if u in live]
         roots = sorted({root_of.get(u, -1) for u in us})
