@@ -24,6 +24,7 @@ where SymPy's algebra itself over- or underflows (``(0.5 / s) ** 1e6`` written `
 from __future__ import annotations
 
 import random
+import re
 import warnings
 
 import numpy as np
@@ -44,7 +45,13 @@ BINARY = {
     "/": np.divide,
     "**": np.power,
 }
-UNARY = ["sqrt", "log", "exp", "tanh", "log1p", "abs"]
+#: every one-input function with a NumPy twin of the same name (``erf``, ``sigmoid``,
+#: ``softplus`` and ``relu`` have none: their helpers' values are checked elsewhere)
+UNARY = [
+    "sqrt", "log", "exp", "tanh", "log1p", "abs", "expm1", "sin", "cos", "tan",
+    "arcsinh", "arctan", "sinh", "cosh", "square", "sign", "log2", "log10", "arcsin",
+    "arccos", "arccosh", "arctanh",
+]  # fmt: skip
 F = np.float64
 
 
@@ -144,3 +151,17 @@ def test_a_gradient_sympy_writes_with_too_long_an_integer_is_left_unfused():
     c = np.log1p(F(1e308)) * F(20.0)
     value, grad = gradc.load_source(src).f_value_and_grad(np.ones(2))
     assert same(value, 2 * c, 1e-15) and same(grad, np.full(2, c), 1e-15)
+
+
+def test_the_seeds_reach_every_function_and_operator():
+    """The trees of ``test_constant_expressions_as_numpy_gives_them`` call each of
+    ``UNARY`` and ``BINARY`` at least once (a family the generator cannot build is one
+    the test cannot check)."""
+    texts = []
+    for seed in range(4):
+        r = random.Random(7919 * seed + 1)
+        texts += [expression(r, 3)[0] for _ in range(60)]
+    for fn in UNARY:  # sin( is not arcsin(
+        assert any(re.search(rf"\b{fn}\(", t) for t in texts), fn
+    for op in BINARY:
+        assert any(f" {op} " in t for t in texts), op
