@@ -99,6 +99,16 @@ _one = np.array(1.0)
 _two = np.array(2.0)
 
 
+def _empty_error(function, param, seen, dim):
+    """The ValueError for a dimension of size 0 under a reduction that needs an element,
+    or that the formula divides by."""
+    return ValueError(
+        f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
+        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it, or "
+        "the formula divides by it)"
+    )
+
+
 def _memory_order(x):
     """The axes of ``x`` from its largest stride to its smallest: 0, 1, ... for a C-order
     array, the batch axis first for a batch-major view (``passes/layout.py``)."""
@@ -305,6 +315,8 @@ def captioning_loss_forward(
         )
     if len(b_vocab) != V:
         raise _shape_error("captioning_loss", "b_vocab", b_vocab.shape, "(V,)", (V,))
+    if N == 0:
+        raise _empty_error("captioning_loss", "captions_in", captions_in.shape, "N")
     # line 10: for t in range(T):
     h = h0
     loss = 0.0
@@ -487,6 +499,8 @@ def captioning_loss_value_and_grad(
         )
     if len(b_vocab) != V:
         raise _shape_error("captioning_loss", "b_vocab", b_vocab.shape, "(V,)", (V,))
+    if N == 0:
+        raise _empty_error("captioning_loss", "captions_in", captions_in.shape, "N")
     # line 10: for t in range(T):
     h = h0
     loss = 0.0

@@ -120,10 +120,12 @@ def _out_of_range(index, size):
 
 
 def _empty_error(function, param, seen, dim):
-    """The ValueError for a dimension of size 0 under a reduction that needs an element."""
+    """The ValueError for a dimension of size 0 under a reduction that needs an element,
+    or that the formula divides by."""
     return ValueError(
         f"{function}: parameter '{param}' has shape {seen}, but {dim} must be positive "
-        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it)"
+        "(a mean, max, min, var, std, logsumexp, softmax or norm reduces over it, or "
+        "the formula divides by it)"
     )
 
 

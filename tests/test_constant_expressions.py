@@ -55,20 +55,41 @@ UNARY = [
 F = np.float64
 
 
+def tree(r: random.Random, depth: int, atoms: list[str]) -> tuple:
+    """A random tree of ``atoms``, ``BINARY`` and ``UNARY``: ``(atom,)``, ``(fn, arg)`` or
+    ``(op, left, right)``."""
+    if depth == 0 or r.random() < 0.3:
+        return (r.choice(atoms),)
+    if r.random() < 0.2:
+        return r.choice(UNARY), tree(r, depth - 1, atoms)
+    op = r.choice(sorted(BINARY))
+    return op, tree(r, depth - 1, atoms), tree(r, depth - 1, atoms)
+
+
+def text(t: tuple) -> str:
+    """The formula text of the tree ``t``."""
+    if len(t) == 1:
+        return f"({t[0]})" if t[0].startswith("-") else t[0]
+    if len(t) == 2:
+        return f"{t[0]}({text(t[1])})"
+    return f"({text(t[1])} {t[0]} {text(t[2])})"
+
+
+def value(t: tuple, env: dict[str, float]) -> np.float64:
+    """NumPy's float64 value of the tree ``t``, its names read from ``env``."""
+    with np.errstate(all="ignore"):
+        if len(t) == 1:
+            return F(env[t[0]] if t[0] in env else float(t[0]))
+        if len(t) == 2:
+            return F(getattr(np, t[0])(value(t[1], env)))
+        return F(BINARY[t[0]](value(t[1], env), value(t[2], env)))
+
+
 def expression(r: random.Random, depth: int) -> tuple[str, np.float64]:
     """A random tree of ``ATOMS``, ``BINARY`` and ``UNARY``: its text and NumPy's float64
     value of it."""
-    if depth == 0 or r.random() < 0.3:
-        a = r.choice(ATOMS)
-        return (f"({a})" if a.startswith("-") else a), F(float(a))
-    with np.errstate(all="ignore"):
-        if r.random() < 0.2:
-            fn = r.choice(UNARY)
-            text, v = expression(r, depth - 1)
-            return f"{fn}({text})", F(getattr(np, fn)(v))
-        op = r.choice(sorted(BINARY))
-        (ta, va), (tb, vb) = expression(r, depth - 1), expression(r, depth - 1)
-        return f"({ta} {op} {tb})", F(BINARY[op](va, vb))
+    t = tree(r, depth, ATOMS)
+    return text(t), value(t, {})
 
 
 def same(got, want, rtol: float) -> bool:
@@ -165,3 +186,114 @@ def test_the_seeds_reach_every_function_and_operator():
         assert any(re.search(rf"\b{fn}\(", t) for t in texts), fn
     for op in BINARY:
         assert any(f" {op} " in t for t in texts), op
+
+
+# ----------------------------------------------------------------------------
+# Expressions of dimensions and constants: Python numbers where the code runs
+
+#: the literals and two dimensions
+DIM_ATOMS = ATOMS + ["n"] * 6 + ["m"] * 3
+
+DIM_CASES = [(seed, fuse, target) for seed in range(4) for fuse in (True, False) for target in ("numpy", "array-api")]  # fmt: skip
+
+
+def divides_by(t: tuple, name: str) -> bool:
+    """Whether the tree ``t`` divides by a subtree that reads the dimension ``name``."""
+    if len(t) == 1:
+        return False
+    if t[0] == "/" and re.search(rf"\b{name}\b", text(t[2])):
+        return True
+    return any(divides_by(u, name) for u in t[1:])
+
+
+def dimension_expressions_hold(seed: int, fuse: bool, target: str, count: int) -> int:
+    """Build ``count`` formulas ``sum(x * C) + sum(y)``, ``C`` a tree of ``DIM_ATOMS``
+    reading ``n`` and ``m`` (``x: Vector[n]``, ``y: Vector[m]``), and check each at ``n``
+    0-3 and ``m`` 0 or 2 against NumPy's value of the tree with ``n`` and ``m`` as
+    float64: no exception but a mean's ``ValueError`` where it divides by an empty
+    dimension, never a complex number, the gradient NumPy's ``C`` to 1e-15 and the value
+    its ``sum(x * C)`` to 1e-13 (the compiler computes it ``C * sum(x)``, ulps apart;
+    where ``C`` is not finite, ``inf * sum(x)`` is not NumPy's ``sum(x * inf)``, and
+    where it is subnormal it keeps fewer digits: the value is not compared there). The
+    number checked."""
+    r = random.Random(104729 * seed + 3)
+    checked = 0
+    for _ in range(count):
+        t = tree(r, 3, DIM_ATOMS)
+        src = (
+            "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n"
+            f"    return sum(x * {text(t)}) + sum(y)\n"
+        )
+        try:
+            module = gradc.load_source(src, fuse=fuse, target=target)
+        except FormulaError:
+            continue  # an exponent past the limit: a located error, not a value
+        for n, m in [(n, m) for n in range(4) for m in (0, 2)]:
+            c = value(t, {"n": float(n), "m": float(m)})
+            x, y = np.linspace(-1.0, 1.0, n) + 0.25, np.ones(m)
+            where = (text(t), n, m)
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    v, (gx, gy) = module.f_value_and_grad(x, y)
+                except ValueError as e:  # a division by an empty dimension, as a mean's
+                    empty = [d for d, size in (("n", n), ("m", m)) if size == 0]
+                    assert "must be positive" in str(e), where
+                    assert any(divides_by(t, d) for d in empty), (where, e)
+                    continue
+                want = np.sum(x * c) + np.sum(y)
+            assert np.isrealobj(v) and np.isrealobj(gx), (where, v, gx)
+            assert same(gx, np.full(n, c), 1e-15) and same(gy, np.ones(m), 0.0), where
+            if np.isfinite(c) and (c == 0 or abs(c) >= np.finfo(F).tiny):
+                assert same(v, want, 1e-13), (where, v, want)
+            checked += 1
+    return checked
+
+
+@pytest.mark.parametrize(("seed", "fuse", "target"), DIM_CASES)
+def test_dimension_expressions_as_numpy_gives_them(seed, fuse, target):
+    """A dimension in a float expression is a Python int where the code runs: ``(n - 2)
+    ** 0.5`` was a complex number at ``n = 1``, ``1.0 / n``, ``d_out / (n - 1)`` and
+    ``(9 * n) ** -0.5`` raised ``ZeroDivisionError``, ``m ** 400`` became an int NumPy's
+    ``arcsin`` refused. Now NumPy's numbers (``div_emit``, ``pow_emit``), or, where it
+    divides by an empty dimension, a mean's ``ValueError``."""
+    assert dimension_expressions_hold(seed, fuse, target, 40) >= 8 * 28
+
+
+@pytest.mark.parametrize("fuse", [True, False])
+def test_dimension_expressions_on_the_numba_target(fuse):
+    pytest.importorskip("numba", reason="the numba target needs numba (extra 'numba')")
+    assert dimension_expressions_hold(7, fuse, "numba", 40) >= 8 * 28
+
+
+def test_a_division_by_a_dimension_is_a_mean_s():
+    """``sum(x) / n`` is ``mean(x)``: the input checks refuse ``n = 0`` with the same
+    ``ValueError`` (also where a rewrite made a mean a division: ``mean(r ** 2)`` as
+    ``r.dot(r) / n``, which raised ``ZeroDivisionError``), and the gradient divides by
+    ``n`` as an int. A divisor computed from a dimension (``n - 1``) may be 0 and is
+    NumPy's float: a sample variance of one element is NaN, as NumPy's ``ddof=1``."""
+    for body in ("sum(x) / n", "mean(x ** 2)", "sum(x * x) / n * 0.5"):
+        src = f"def f(x: Vector[n]) -> Scalar:\n    return {body}\n"
+        code = gradc.compile_source(src)
+        assert "/ n\n" in code and "np.float64(n)" not in code, body
+        with pytest.raises(ValueError, match="n must be positive"):
+            gradc.load_source(src).f_value_and_grad(np.zeros(0))
+    src = (
+        "def f(x: Vector[n]) -> Scalar:\n    return sum((x - mean(x)) ** 2) / (n - 1)\n"
+    )
+    with np.errstate(all="ignore"):
+        v, grad = gradc.load_source(src).f_value_and_grad(np.array([3.0]))
+    assert np.isnan(v) and np.isnan(grad).all()
+
+
+def test_the_dimension_seeds_reach_every_function_and_operator():
+    """The trees of ``test_dimension_expressions_as_numpy_gives_them`` read ``n`` and
+    ``m``, divide by a dimension and raise one to a power."""
+    texts = []
+    for seed in sorted({seed for seed, _, _ in DIM_CASES}):
+        r = random.Random(104729 * seed + 3)
+        texts += [text(tree(r, 3, DIM_ATOMS)) for _ in range(40)]
+    for fn in UNARY:
+        assert any(re.search(rf"\b{fn}\(", t) for t in texts), fn
+    assert any(re.search(r"/ \(?[nm]\b", t) for t in texts)
+    assert any(re.search(r"\b[nm]\)* \*\* ", t) for t in texts)

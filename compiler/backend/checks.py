@@ -227,17 +227,26 @@ def index_sizes(fn: Function) -> dict:
     return out
 
 
+def nonempty_sizes(nodes, node) -> list:
+    """The sizes ``node`` needs at least 1: those a reduction that ``needs_nonempty``
+    reduces over; the dimension a division divides by (``sum(x) / n`` is ``mean(x)``,
+    and a rewritten mean, ``mean(r ** 2)`` as ``r.dot(r) / n``, is one)."""
+    if node.op == "div" and nodes[node.args[1]].op == "dim":
+        return [nodes[node.args[1]].attr("expr")]
+    if not PRIMS[node.op].needs_nonempty:
+        return []
+    shape = nodes[node.args[0]].shape
+    axes = node.attr("axis")
+    axes = (axes,) if isinstance(axes, int) else axes  # softmax's one axis
+    return list(shape) if axes is None else [shape[k] for k in axes]
+
+
 def empty_dims(fn: Function) -> list[tuple]:
-    """(dimension, a parameter with it in its shape) for each symbolic dimension that a
-    reduction that ``needs_nonempty`` reduces over."""
+    """(dimension, a parameter with it in its shape) for each symbolic dimension of the
+    ``nonempty_sizes`` of ``fn``'s nodes."""
     out: list[tuple] = []
     for node in fn.nodes:
-        if not PRIMS[node.op].needs_nonempty:
-            continue
-        shape = fn.nodes[node.args[0]].shape
-        axes = node.attr("axis")
-        axes = (axes,) if isinstance(axes, int) else axes  # softmax's one axis
-        for n in shape if axes is None else [shape[k] for k in axes]:
+        for n in nonempty_sizes(fn.nodes, node):
             owner = next(
                 (
                     p

@@ -27,6 +27,22 @@ class Ctx:
     python_floats: frozenset[str] = frozenset()
     # ``ops.common.zero_d_array``'s answers for ``nodes`` (node -> may be a 0-d array)
     zero_d: dict[int, bool] = field(default_factory=dict)
+    # ``ops.common.python_number``'s answers (node -> may be a Python int or float)
+    python: dict[int, bool] = field(default_factory=dict)
+    # the dimension expressions the input checks hold at least 1 (``checks.empty_dims``)
+    nonzero_dims: frozenset = frozenset()
+
+    def for_graph(self, nodes: list) -> Ctx:
+        """A context for printing another graph of the same function (``nodes``): its
+        dimensions, helpers, target and facts about the inputs, none of its memos."""
+        return Ctx(
+            nodes,
+            self.dims,
+            helpers=self.helpers,
+            target=self.target,
+            python_floats=self.python_floats,
+            nonzero_dims=self.nonzero_dims,
+        )
 
     @property
     def math(self) -> bool:

@@ -14,7 +14,7 @@ from ..ops.spelling import as_float
 from . import branches as _branches  # noqa: F401 - registers guarded's printer
 from . import loops as _loops  # noqa: F401 - registers the loop printers
 from . import numba_loop_kernels as _loop_kernels  # noqa: F401 - numba's loops
-from .checks import check_seed, prologue, to_float64, unchecked_inputs
+from .checks import check_seed, empty_dims, prologue, to_float64, unchecked_inputs
 from .context import Ctx
 from .emit import Emitter, emit_body
 from .layout import (
@@ -172,6 +172,8 @@ class Family:
         self.dims = {d: self.namer.fresh(d) for d in fn.dims}
         self.ctx = Ctx(fn.nodes, self.dims, target=target)
         self.ctx.python_floats = kept_floats(fn, target)
+        if target.checked:  # a division by such a dimension is Python's (``div_emit``)
+            self.ctx.nonzero_dims = frozenset(n for n, _ in empty_dims(fn))
         self.params = [self.pnames[p.name] for p in fn.params]
         # the user's names in the signatures of the functions taking the inputs
         names = {
@@ -380,7 +382,7 @@ class Family:
         ]
         # the printers read shapes and index kinds off the graph being printed: g's
         ctx = self.ctx
-        gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
+        gctx = ctx.for_graph(g.nodes)
         gctx.kernels, gctx.prefix = ctx.kernels, self.name(kind)
         blocks, exprs = emit_body(
             g,

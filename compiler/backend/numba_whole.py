@@ -29,7 +29,6 @@ from ..core.ir import reachable
 from ..core.prim import NUMBA, PRIMS
 from ..ops.numba_spelling import basic_index
 from ..ops.spelling import as_float, index_text
-from .context import Ctx
 from .layout import LINE_LIMIT, body_lines, call_lines, identifiers, signature
 from .numba_kernels import DECORATOR, SIZE_BUDGET, KernelEmitter
 from .numba_loops import INLINE_DECORATOR, SUM_DECORATOR, broadcasts
@@ -291,7 +290,7 @@ def whole_body(family, kname: str, g, todo, bound, keep, namer, adjoints, values
     its loops are added to ``ctx.kernels`` as ``kname_k1``...), and the nodes its loops
     compute with the vectorised helpers (``_vexp``: no libm call, ``libm_tests``)."""
     ctx = family.ctx
-    gctx = Ctx(g.nodes, ctx.dims, helpers=ctx.helpers, target=ctx.target)
+    gctx = ctx.for_graph(g.nodes)
     gctx.kernels, gctx.prefix = ctx.kernels, kname[1:]
     em = WholeEmitter(g, todo, bound, keep, namer, gctx, adjoints, value_nodes=values)
     blocks, exprs = em.run()

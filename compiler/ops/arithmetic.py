@@ -16,7 +16,11 @@ from .common import (
     OnValues,
     bool_shape,
     elementwise_shape,
+    int_valued,
+    nonzero,
+    python_number,
     same_shape,
+    target_float,
     zero_d_array,
 )
 from .points import at_tie, clip_kinks, pole, pow_domain, pow_kinks
@@ -85,11 +89,29 @@ prim(
     raises_on_floats=False,
     glyph="*",
 )
+
+
+def div_emit(node, a, ctx):
+    """``x / z``; where both are numbers (``python_number``) and ``z`` may be 0 (not
+    ``nonzero``: ``d_out / (n - 1)``), ``z`` as the target's float (``target_float``):
+    inf or NaN at 0, as on arrays, where Python's division raises."""
+    if not node.args:  # a fused body's entry: fusion keeps a division by numbers out
+        return P.binop("/", P.MUL, *a)
+    x, z = node.args
+    if python_number(ctx, x) and python_number(ctx, z) and not nonzero(ctx, z):
+        return P.binop("/", P.MUL, a[0], target_float(ctx, a[1]))
+    return P.binop("/", P.MUL, *a)
+
+
 prim(
     "div",
     elementwise_shape,
     constant_operands=True,
-    spellings={**both(infix("/", P.MUL)), NUMBA: as_numpy},
+    spellings={
+        **both(div_emit),
+        MATH: infix("/", P.MUL),  # the scalar build: NumPy's value where it raises
+        NUMBA: as_numpy,
+    },
     # d(x/z) = dx / z - y * dz / z
     adjoint=OnValues(lambda g, y, x, z: [g / z, -(g * y / z)]),
     fold=operator.truediv,
@@ -136,10 +158,14 @@ def pow_adj(b, i, n, g):
 
 def pow_emit(node, a, ctx):
     """``x**k`` with an int literal ``k`` where the exponent is whole (NumPy squares);
-    ``np.power`` of two constants, a power the compiler leaves to NumPy (``0.0 ** 0.5``):
-    NumPy's float64, which a division by it or an overflow keeps (Python's float would
-    raise there)."""
-    if all(ctx.nodes[i].op == "const" for i in node.args):
+    ``np.power`` of numbers (``python_number``: ``0.0 ** 0.5``, ``(n - 2) ** 0.5``), or
+    of an int base (``int_valued``: ``square(n) ** -1``): NumPy's float64, which a
+    division by it or an overflow keeps (Python's float would raise there, or be
+    complex; an int's power is an int's, which a negative exponent makes an error)."""
+    # a fused body's entry has no operands in the graph: fusion keeps numbers out
+    if node.args and int_valued(ctx.nodes, node.args[0]):
+        return P.call("np.power", P.call("float", a[0]), a[1])
+    if node.args and all(python_number(ctx, i) for i in node.args):
         return P.call("np.power", *a)
     return P.power(a[0], integral_exponent(a[1]) or a[1])
 

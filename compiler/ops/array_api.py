@@ -20,6 +20,7 @@ import re
 
 from ..core import printer as P
 from ..core.prim import NUMPY, PRIMS, XP
+from .common import CREATE, int_valued, python_number, target_float
 from .spelling import as_float, index_text, reduction_kwargs
 
 # NumPy functions and their Array API twins (the standard's names where they differ).
@@ -48,11 +49,6 @@ XP_HELPERS = set(
 
 # The reductions with a standard function of the same name (``xp.sum(x, axis=1)``).
 XP_REDUCTIONS = {"sum", "max", "min", "any"}
-
-CREATE = {
-    "dtype": "dtype",
-    "device": "device",
-}  # how arrays are created: the inputs' kind
 
 
 def xp_helper(name: str, **fixed):
@@ -146,11 +142,13 @@ def const_emit(node, a, ctx):
 
 
 def pow_emit(node, a, ctx):
-    """``x**2``, ``x ** y`` as on NumPy; a power of two constants, which the compiler
-    leaves to run time (``0.0 ** 0.5``), of the base as a 0-d array of the inputs'
-    dtype (a Python float's would raise after it: ``-2.0 / 0.0**0.5``)."""
-    if all(ctx.nodes[k].op == "const" for k in node.args):
-        return P.power(P.call("xp.asarray", a[0], **CREATE), a[1])
+    """``x**2``, ``x ** y`` as on NumPy; a power of numbers (``python_number``: ``0.0 **
+    0.5``, ``(n - 2) ** 0.5``) or of an int (``int_valued``) of the base as a 0-d array
+    of the inputs' dtype (Python's would raise or be complex: ``-2.0 / 0.0**0.5``,
+    ``(-1.0) ** 0.5``)."""
+    numbers = node.args and all(python_number(ctx, k) for k in node.args)
+    if numbers or (node.args and int_valued(ctx.nodes, node.args[0])):
+        return P.power(target_float(ctx, a[0]), a[1])
     return PRIMS["pow"].spellings[NUMPY](node, a, ctx)
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from ..core import printer as P
 from ..core.ir import Value
-from ..core.prim import PRIMS, ops_in
+from ..core.prim import NUMPY, PRIMS, ops_in
 from ..core.shapes import (
     broadcast,
     size,
 )
+
+#: how the Array API target creates an array: of the inputs' dtype, on their device
+CREATE = {"dtype": "dtype", "device": "device"}
 
 # ----------------------------------------------------------------------------
 # Shape rules
@@ -226,6 +231,29 @@ def pick_pattern(nodes, node) -> bool:
     )
 
 
+def bottom_up(nodes, i: int, memo: dict, own: Callable, joined: Callable) -> bool:
+    """The answer for node ``i`` of a question asked of a graph's nodes: ``own(node)``
+    where that decides it (True or False), else ``joined(node, answers)`` of its
+    operands' answers; ``memo`` (node -> answer) is read and filled, walked without
+    recursion (a 2,000-statement chain)."""
+    stack = [i]
+    while stack:
+        k = stack[-1]
+        if k in memo:
+            stack.pop()
+            continue
+        node = nodes[k]
+        answer = own(node)
+        if answer is None:
+            if missing := [a for a in node.args if a not in memo]:
+                stack.extend(missing)
+                continue
+            answer = joined(node, [memo[a] for a in node.args])
+        memo[k] = answer
+        stack.pop()
+    return memo[i]
+
+
 def zero_d_array(nodes, i: int, memo: dict | None = None) -> bool:
     """Whether the NumPy spelling of scalar node ``i`` may give a 0-d array rather than a
     float: ``np.reshape`` of a scalar (ops whose record says ``zero_d``), a fused body with
@@ -234,23 +262,102 @@ def zero_d_array(nodes, i: int, memo: dict | None = None) -> bool:
     is read and filled: the printer asks of every scalar ``where`` of a graph, and a
     fresh walk each time made a 2,000-statement chain compile in 50 s, not 5."""
     memo = {} if memo is None else memo
-    stack = [i]
-    while stack:
-        k = stack[-1]
-        if k in memo:
-            stack.pop()
+    return bottom_up(nodes, i, memo, partial(zero_d_own, nodes), lambda n, a: any(a))
+
+
+def zero_d_own(nodes, node) -> bool | None:
+    """``zero_d_array``'s answer for ``node`` alone: not for an array (reductions of
+    arrays give NumPy floats), yes for ``np.reshape`` of a scalar or a fused ``where``,
+    else its operands'."""
+    own = PRIMS[node.op].zero_d
+    own = own(nodes, node) if callable(own) else own
+    if node.shape != ():
+        return False
+    if own or (node.op == "fused" and "where" in ops_in(node)):
+        return True
+    return None
+
+
+def python_number(ctx, i: int) -> bool:
+    """Whether node ``i`` may be a Python int or float where the NumPy or Array API target
+    computes it: a scalar constant or dimension, the seed, a float parameter kept as a
+    Python float (``ctx.python_floats``), or a scalar op of such values alone (``n - 1``,
+    ``d_out / n``). Python's arithmetic raises on ``/ 0`` and ``0.0 ** -1``, raises where
+    ``**`` overflows and makes ``(-1.0) ** 0.5`` a complex number, where NumPy's gives
+    inf or NaN. ``ctx.python`` (node -> answer) is read and filled."""
+    return bottom_up(
+        ctx.nodes,
+        i,
+        ctx.python,
+        partial(python_number_own, ctx),
+        partial(python_number_joined, ctx),
+    )
+
+
+def python_number_own(ctx, node) -> bool | None:
+    """``python_number``'s answer for a leaf or an array; None for a scalar op."""
+    if node.shape != ():
+        return False
+    if node.op in ("const", "dim"):
+        return True
+    if node.op == "param":  # in a loop's body: a carried, captured or seed value
+        python = node.attr("seed") or node.attr("role")
+        return bool(python) or node.attr("name") in ctx.python_floats
+    return False if PRIMS[node.op].leaf else None
+
+
+def python_number_joined(ctx, node, answers: list) -> bool:
+    """A scalar op is a Python number where its operands all are, unless its spelling
+    makes a NumPy value of them (``numpy_valued``)."""
+    return all(answers) and not numpy_valued(ctx, node)
+
+
+def numpy_valued(ctx, node) -> bool:
+    """Whether the spelling of ``node`` makes a NumPy value of numbers: a power
+    (``np.power``, ``pow_emit``), a division by what may be 0 (``div_emit``), a call of
+    a NumPy function (``np.exp(n)``)."""
+    if node.op == "pow":
+        return True
+    if node.op == "div":
+        return not nonzero(ctx, node.args[1])
+    how, name = getattr(PRIMS[node.op].spellings.get(NUMPY), "made", ("", ""))
+    return how == "call" and name.startswith("np.")
+
+
+#: the ops that keep ints ints (``n * m``, ``n - m``; NumPy's ``square`` of an int is
+#: an ``int64``)
+INT_OPS = ("add", "sub", "mul", "neg", "abs", "square", "sign", "maximum", "minimum")
+
+
+def int_valued(nodes, i: int) -> bool:
+    """Whether node ``i`` is an int where the code runs: a dimension (or a loop's
+    variable), or ``INT_OPS`` of those alone (constants are printed as floats)."""
+    todo = [i]
+    while todo:
+        node = nodes[todo.pop()]
+        if node.op == "dim":
             continue
-        node = nodes[k]
-        own = PRIMS[node.op].zero_d
-        own = own(nodes, node) if callable(own) else own
-        if node.shape != ():
-            memo[k] = False  # reductions of arrays give NumPy floats
-        elif own or (node.op == "fused" and "where" in ops_in(node)):
-            memo[k] = True
-        elif missing := [a for a in node.args if a not in memo]:
-            stack.extend(missing)
-            continue
-        else:
-            memo[k] = any(memo[a] for a in node.args)
-        stack.pop()
-    return memo[i]
+        if node.op not in INT_OPS:
+            return False
+        todo.extend(node.args)
+    return True
+
+
+def nonzero(ctx, i: int) -> bool:
+    """Whether node ``i`` is a constant other than 0, or a dimension the input checks hold
+    at least 1 (``ctx.nonzero_dims``; a product of such, times a positive int)."""
+    node = ctx.nodes[i]
+    if node.op == "const":
+        return node.attr("value") != 0
+    if node.op != "dim":
+        return False
+    factors = node.attr("expr").as_ordered_factors()
+    return all(f in ctx.nonzero_dims or (f.is_Integer and f > 0) for f in factors)
+
+
+def target_float(ctx, text):
+    """The printed number ``text`` as the target's float: ``np.float64(text)``, or on the
+    Array API target a 0-d array of the inputs' dtype (``CREATE``)."""
+    if ctx.xp:
+        return P.call("xp.asarray", text, **CREATE)
+    return P.call("np.float64", text)

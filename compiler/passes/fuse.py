@@ -53,16 +53,20 @@ def fusible(node, nodes, constant: set[int]) -> bool:
         return False
     if node.args and all(a in constant for a in node.args):
         return len(consts) == len(node.args) and float64_number(node.op, consts)
+    divisor = nodes[node.args[1]] if node.op == "div" else None
+    if divisor is not None and node.args[1] in constant and not node.shape:
+        return divisor.op == "const"  # a scalar divided by a dimension: ``div_emit``
     return True
 
 
 def constants_of(nodes) -> set[int]:
-    """The nodes whose values read no input: constants, and ops of them alone (the
-    nodes are in order, each after its operands)."""
+    """The nodes whose values are numbers the code computes (Python's, where the NumPy
+    target runs): constants, dimensions, and ops of them alone (``n - 1``; the nodes are
+    in order, each after its operands)."""
     constant: set[int] = set()
     for i, node in enumerate(nodes):
-        if node.op == "const" or (
-            node.args and node.op != "dim" and all(a in constant for a in node.args)
+        if node.op in ("const", "dim") or (
+            node.args and all(a in constant for a in node.args)
         ):
             constant.add(i)
     return constant

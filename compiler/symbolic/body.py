@@ -46,6 +46,44 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
     return run_body(body, inputs, sympy_entry)
 
 
+def cancels(body: tuple, nargs: int) -> bool:
+    """Whether SymPy, building ``body``, cancels a factor or a term of one operand of a
+    ``mul``, ``div``, ``add`` or ``sub`` against the other's (``x / x`` is 1, ``x * y /
+    x`` is ``y``, ``x - x`` is 0, ``m / m`` of a dimension 1): NumPy's NaN where the
+    cancelled value is 0 or inf (0 / 0, inf - inf) would not reach the fused gradient."""
+    found: list = []
+    run_body(body, arg_symbols(nargs), functools.partial(noting_cancels, found))
+    return bool(found)
+
+
+def noting_cancels(found: list, op: str, args: list, attrs: tuple) -> sympy.Expr:
+    """``sympy_entry``, appending ``op`` to ``found`` where its operands cancel
+    (``opposed``)."""
+    if op in ("mul", "div", "add", "sub") and opposed(op, *args):
+        found.append(op)
+    return sympy_entry(op, args, attrs)
+
+
+def opposed(op: str, a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Whether a factor (``mul``, ``div``) or a term (``add``, ``sub``) of ``a`` meets
+    the same one in ``b`` with the exponent or coefficient that takes from it (``x`` and
+    ``x`` in ``x / x`` or ``x - x``; ``x`` and ``1/x`` in ``x * (1/x)``), or a factor
+    with a fractional exponent (``sqrt(x) * sqrt(x)`` is ``x``, NaN below 0 in NumPy);
+    ``x * x`` and ``x + x`` add up and stay."""
+    sign = -1 if op in ("div", "sub") else 1
+    if op in ("mul", "div"):
+        pa, pb = a.as_powers_dict(), b.as_powers_dict()
+    else:
+        pa, pb = a.as_coefficients_dict(), b.as_coefficients_dict()
+    shared = [(v, pb[k]) for k, v in pa.items() if k in pb and not k.is_Number]
+    whole = op in ("add", "sub") or all(
+        v.is_integer and w.is_integer for v, w in shared
+    )
+    return not whole or any(
+        (sign * v * w).is_nonnegative is not True for v, w in shared
+    )
+
+
 def sympy_entry(op: str, args: list, attrs: tuple) -> sympy.Expr:
     """One body entry as SymPy: its function of its arguments, or the exact constant."""
     if op != "const":

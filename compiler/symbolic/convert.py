@@ -13,7 +13,14 @@ import sympy
 from ..core.ir import Builder
 from ..core.prim import PRIMS
 from ..errors import FormulaError
-from .body import OP_OF, OUT, arg_symbols, body_to_sympy, local_gradient
+from .body import (
+    OP_OF,
+    OUT,
+    arg_symbols,
+    body_to_sympy,
+    cancels,
+    local_gradient,
+)
 from .matrices import (
     ElementwiseApplyFunction,
     convert_matrix,
@@ -145,8 +152,11 @@ def derivable(body: tuple, nargs: int, wanted) -> bool:
     and is differentiated node by node, as with ``--no-fuse``. The body itself must be
     convertible too: SymPy's derivative of ``zoo * exp(x)`` is 0. Nor is a region whose
     gradient SymPy writes with an integer longer than Python prints (``ValueError`` past
-    ``sys.get_int_max_str_digits()``: ``log1p(1e308)``'s simplified forms)."""
+    ``sys.get_int_max_str_digits()``: ``log1p(1e308)``'s simplified forms). Nor is one
+    where SymPy cancels operands (``cancels``: ``x / x``, ``x * y / x``, ``x - x``)."""
     symbols = {*arg_symbols(nargs), OUT}
+    if cancels(body, nargs):  # x / x: SymPy's 1, NumPy's NaN at 0
+        return False
     if not convertible(body_to_sympy(body, arg_symbols(nargs)), symbols):
         return False
     try:
