@@ -125,9 +125,10 @@ def test_remaining_errors_point_at_the_formula():
         assert str(err.value).startswith("bad.grad:3:"), str(err.value)
 
 
-# A quotient or difference SymPy cancels (x / x is 1, x - x is 0): (formula, point,
-# the gradient NumPy's chain rule gives node by node: NaN where the cancelled value is
-# 0 / 0 or inf - inf, the smooth value elsewhere)
+# A quotient or difference SymPy cancels (x / x is 1, x - x is 0), a function it
+# evaluates away: (formula, point, the gradient NumPy's chain rule gives node by node:
+# NaN where the cancelled value is 0 / 0 or inf - inf or outside a domain, the smooth
+# value elsewhere)
 CANCELLED = [
     ("sum(tanh(x / x) * x)", [0.0, 2.0, -3.0], [np.nan, np.tanh(1.0), np.tanh(1.0)]),
     ("sum(exp(x - x) * x)", [np.inf, 2.0, -3.0], [np.nan, 1.0, 1.0]),
@@ -135,14 +136,19 @@ CANCELLED = [
     ("sum(x * (1.0 / x) + x)", [0.0, 2.0, -3.0], [np.nan, 1.0, 1.0]),
     ("sum(exp((x + 1.0) - x) * x)", [np.inf, 2.0, -3.0], [np.nan, np.e, np.e]),
     ("sum(sqrt(x) * sqrt(x))", [-1.0, 4.0, 0.25], [np.nan, 1.0, 1.0]),
+    # a function SymPy evaluates away: exp(log(x)), tanh(arctanh(x)), sqrt(x) ** 2 are x
+    ("sum(exp(log(x)) * x)", [-1.0, 1.0, 1.0], [np.nan, 2.0, 2.0]),
+    ("sum(tanh(arctanh(x)) * x)", [2.0, 0.0, 0.0], [np.nan, 0.0, 0.0]),
+    ("sum(sqrt(x) ** 2)", [-1.0, 4.0, 0.25], [np.nan, 1.0, 1.0]),
 ]
 
 
 @pytest.mark.parametrize(("body", "point", "grad"), CANCELLED)
 @FUSE
 def test_a_region_sympy_cancels_in_stays_unfused(body, point, grad, fuse):
-    """SymPy's ``x / x`` is 1, so a fused gradient was finite (``tanh(1)``) where NumPy's,
-    node by node, is NaN, as JAX's is (``symbolic/body.cancels``)."""
+    """SymPy's ``x / x`` is 1 and its ``exp(log(x))`` is ``x``, so a fused gradient was
+    finite (``tanh(1)``, 2) where NumPy's, node by node, is NaN, as JAX's is
+    (``symbolic/body.cancels``)."""
     with np.errstate(all="ignore"):
         value, got = load(body, fuse).f_value_and_grad(np.array(point))
     assert np.isnan(value)

@@ -38,10 +38,12 @@ def fusible(node, nodes, constant: set[int]) -> bool:
     product or quotient with a constant 0, as SymPy takes its symbols finite (``0 * s``
     and ``s / oo`` are 0, ``s + oo`` is ``oo``) where NumPy's ``0 * nan`` and ``inf /
     inf`` are NaN, and reads a subnormal as its decimal. An op whose operands are all
-    ``constant`` (the folding left it to run time) only where they are constants and
-    SymPy's value of it is NumPy's (``float64_number``: ``sqrt(2.0)``; not
-    ``log(-1.0)``, nor ``log1p(400 ** -1.5)``, which SymPy writes ``log(1.000125)``):
-    else a region reads it as an input, NumPy's value, as the forward does."""
+    ``constant`` (numbers: the folding left it to run time, or it reads a dimension)
+    only where they are constants and SymPy's value of it is NumPy's
+    (``float64_number``: ``sqrt(2.0)``; not ``log(-1.0)``, nor ``log1p(400 ** -1.5)``,
+    which SymPy writes ``log(1.000125)``, nor ``m / m``, which it makes 1): else a region
+    reads it as an input, NumPy's value, as the forward does. Nor a scalar divided by a
+    number that reads a dimension, which the printer divides as NumPy would."""
     if node.op not in FUSIBLE or node.dtype != "float":
         return False
     if node.op == "pow" and nodes[node.args[1]].op != "const":
@@ -53,10 +55,22 @@ def fusible(node, nodes, constant: set[int]) -> bool:
         return False
     if node.args and all(a in constant for a in node.args):
         return len(consts) == len(node.args) and float64_number(node.op, consts)
-    divisor = nodes[node.args[1]] if node.op == "div" else None
-    if divisor is not None and node.args[1] in constant and not node.shape:
-        return divisor.op == "const"  # a scalar divided by a dimension: ``div_emit``
+    divisor = node.args[1] if node.op == "div" else None
+    if divisor in constant and not node.shape and reads_dimension(nodes, divisor):
+        return False  # a number divided by a dimension's: ``div_emit``, or a check
     return True
+
+
+def reads_dimension(nodes, i: int) -> bool:
+    """Whether node ``i``, one of ``constants_of``, is a dimension or an op reading one
+    (``n - 1``)."""
+    todo = [i]
+    while todo:
+        node = nodes[todo.pop()]
+        if node.op == "dim":
+            return True
+        todo.extend(node.args)
+    return False
 
 
 def constants_of(nodes) -> set[int]:

@@ -49,8 +49,11 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
 def cancels(body: tuple, nargs: int) -> bool:
     """Whether SymPy, building ``body``, cancels a factor or a term of one operand of a
     ``mul``, ``div``, ``add`` or ``sub`` against the other's (``x / x`` is 1, ``x * y /
-    x`` is ``y``, ``x - x`` is 0, ``m / m`` of a dimension 1): NumPy's NaN where the
-    cancelled value is 0 or inf (0 / 0, inf - inf) would not reach the fused gradient."""
+    x`` is ``y``, ``x - x`` is 0), or evaluates a function of an operand to something
+    that no longer holds it (``exp(log(x))`` and ``sqrt(x) ** 2`` are ``x``; a power of a
+    product, ``(x * y) ** 2``, is the product of the powers, which may overflow where it
+    does not, as SymPy's other reassociations): NumPy's NaN where the value is 0 / 0,
+    inf - inf or outside a domain (``log(-1)``) would not reach the fused gradient."""
     found: list = []
     run_body(body, arg_symbols(nargs), functools.partial(noting_cancels, found))
     return bool(found)
@@ -58,10 +61,24 @@ def cancels(body: tuple, nargs: int) -> bool:
 
 def noting_cancels(found: list, op: str, args: list, attrs: tuple) -> sympy.Expr:
     """``sympy_entry``, appending ``op`` to ``found`` where its operands cancel
-    (``opposed``)."""
+    (``opposed``) or its value no longer holds an operand."""
     if op in ("mul", "div", "add", "sub") and opposed(op, *args):
         found.append(op)
-    return sympy_entry(op, args, attrs)
+    value = sympy_entry(op, args, attrs)
+    if op not in ("mul", "div", "add", "sub", "neg") and not all(
+        kept(value, a) or (op == "pow" and a.is_Mul) for a in args
+    ):  # exp(log(x)) is x, tanh(arctanh(x)) is x, sqrt(x) ** 2 is x
+        found.append(op)
+    return value
+
+
+def kept(value: sympy.Expr, a: sympy.Expr) -> bool:
+    """Whether SymPy's ``value`` of a function of ``a`` still holds ``a`` (or ``-a``:
+    ``cos(-x)`` is ``cos(x)``, ``abs(-x)`` is ``Abs(x)``), or ``a`` is a number or a
+    ``where`` (SymPy applies the function to each branch)."""
+    if a.is_Number or isinstance(a, sympy.Piecewise):
+        return True
+    return value.has(a) or value.has(-a)
 
 
 def opposed(op: str, a: sympy.Expr, b: sympy.Expr) -> bool:
