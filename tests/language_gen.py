@@ -566,6 +566,38 @@ def fam_scaled_whole_sum(g: Gen) -> Expr:
     return Expr(f"{g.r.choice(['sum', 'mean'])}({term}{axes})", ())
 
 
+#: numbers made of a dimension ``d`` and an int ``k`` (a negative base, a zero divisor
+#: where ``d`` is ``k``): in the emitted code ``d`` is an int, whose Python ``**`` is
+#: complex below 0 and whose ``/`` raises at 0, where NumPy gives NaN or inf
+DIMENSION_NUMBERS = [
+    "({d} - {k}) ** 0.5",
+    "1.0 / ({d} - {k})",
+    "{d} ** -1.5",
+    "({k}.0 / {d}) ** 2",
+    "sqrt({d} * 1.0 - {k})",
+    "{d} ** 3",
+    "square({d} - {k}) ** -1",
+    "log({d} - {k} + 0.5)",
+]
+
+
+def fam_dimension_numbers(g: Gen) -> Expr:
+    """A dimension as a number (``DIMENSION_NUMBERS``) scaling an input, its sum, or
+    dividing it (``x / (Q - 3)``); literal sizes fold at compile time."""
+    x = g.input(g.shape(g.r.randint(1, 2)))
+    d = g.r.choice(g.dims_of(x))
+    k = g.r.randint(1, 4)
+    form = g.r.randrange(len(DIMENSION_NUMBERS))
+    number = DIMENSION_NUMBERS[form].format(d=d, k=k)
+    g.tag("dimension-numbers", f"dimension-numbers-{form}")
+    use = g.r.choice(["scale", "sum", "divide"])
+    if use == "divide":
+        return Expr(f"{x.text} / ({d} - {k})", x.shape, dims=g.dims_of(x))
+    if use == "sum":
+        return Expr(f"sum({x.text}) * {number}", ())
+    return Expr(f"{x.text} * {number}", x.shape, dims=g.dims_of(x))
+
+
 def fam_softmax(g: Gen) -> Expr:
     """``softmax``/``log_softmax`` with the default, a positive or a negative axis; or
     written out by hand (``softmax_by_hand``)."""
@@ -1651,6 +1683,7 @@ FAMILIES = {
 # swept ranges and the seeds tests name stay what they were.
 LATER_FAMILIES = {
     fam_scaled_whole_sum: 0.04,
+    fam_dimension_numbers: 0.03,
 }
 # Families of SPEC constructs gradc does not build yet: the reference interpreter runs
 # them; each joins FAMILIES, with its weight, in the change that builds it.
