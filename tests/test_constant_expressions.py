@@ -278,6 +278,10 @@ def test_a_division_by_a_dimension_is_a_mean_s():
         assert "/ n\n" in code and "np.float64(n)" not in code, body
         with pytest.raises(ValueError, match="n must be positive"):
             gradc.load_source(src).f_value_and_grad(np.zeros(0))
+    # a mean over every axis divides by the product of the dimensions, checked whole
+    src = "def f(X: Matrix[n, d]) -> Scalar:\n    return mean(X ** 2)\n"
+    code = gradc.compile_source(src)
+    assert "d_out / (d * n)" in code and "float64(d" not in code
     src = (
         "def f(x: Vector[n]) -> Scalar:\n    return sum((x - mean(x)) ** 2) / (n - 1)\n"
     )

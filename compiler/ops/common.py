@@ -337,7 +337,7 @@ def int_valued(nodes, i: int) -> bool:
         node = nodes[todo.pop()]
         if node.op == "dim":
             continue
-        if node.op not in INT_OPS:
+        if node.op not in INT_OPS or node.shape:
             return False
         todo.extend(node.args)
     return True
@@ -351,7 +351,10 @@ def nonzero(ctx, i: int) -> bool:
         return node.attr("value") != 0
     if node.op != "dim":
         return False
-    factors = node.attr("expr").as_ordered_factors()
+    expr = node.attr("expr")
+    if expr in ctx.nonzero_dims:
+        return True
+    factors = expr.as_ordered_factors()
     return all(f in ctx.nonzero_dims or (f.is_Integer and f > 0) for f in factors)
 
 
