@@ -274,8 +274,9 @@ def test_a_division_by_a_dimension_is_a_mean_s():
     NumPy's float: a sample variance of one element is NaN, as NumPy's ``ddof=1``."""
     for body in ("sum(x) / n", "mean(x ** 2)", "sum(x * x) / n * 0.5"):
         src = f"def f(x: Vector[n]) -> Scalar:\n    return {body}\n"
-        code = gradc.compile_source(src)
-        assert "/ n\n" in code and "np.float64(n)" not in code, body
+        for checks in (True, False):  # --no-checks: the caller guarantees n >= 1
+            code = gradc.compile_source(src, checks=checks)
+            assert "/ n\n" in code and "np.float64(n)" not in code, (body, checks)
         with pytest.raises(ValueError, match="n must be positive"):
             gradc.load_source(src).f_value_and_grad(np.zeros(0))
     # a mean over every axis divides by the product of the dimensions, checked whole

@@ -29,7 +29,8 @@ class Ctx:
     zero_d: dict[int, bool] = field(default_factory=dict)
     # ``ops.common.python_number``'s answers (node -> may be a Python int or float)
     python: dict[int, bool] = field(default_factory=dict)
-    # the dimension expressions the input checks hold at least 1 (``checks.empty_dims``)
+    # the dimension expressions the input checks hold at least 1 (``checks.empty_dims``;
+    # with ``--no-checks``, the caller)
     nonzero_dims: frozenset = frozenset()
 
     def for_graph(self, nodes: list) -> Ctx:

@@ -172,8 +172,9 @@ class Family:
         self.dims = {d: self.namer.fresh(d) for d in fn.dims}
         self.ctx = Ctx(fn.nodes, self.dims, target=target)
         self.ctx.python_floats = kept_floats(fn, target)
-        if target.checked:  # a division by such a dimension is Python's (``div_emit``)
-            self.ctx.nonzero_dims = frozenset(n for n, _ in empty_dims(fn))
+        # a division by such a dimension is Python's (``div_emit``); with ``--no-checks``
+        # too: the caller guarantees the sizes a checked build would refuse
+        self.ctx.nonzero_dims = frozenset(n for n, _ in empty_dims(fn))
         self.params = [self.pnames[p.name] for p in fn.params]
         # the user's names in the signatures of the functions taking the inputs
         names = {
