@@ -148,7 +148,7 @@ CANCELLED = [
 def test_a_region_sympy_cancels_in_stays_unfused(body, point, grad, fuse):
     """SymPy's ``x / x`` is 1 and its ``exp(log(x))`` is ``x``, so a fused gradient was
     finite (``tanh(1)``, 2) where NumPy's, node by node, is NaN, as JAX's is
-    (``symbolic/body.cancels``)."""
+    (``symbolic/body.uncancelled``)."""
     with np.errstate(all="ignore"):
         value, got = load(body, fuse).f_value_and_grad(np.array(point))
     assert np.isnan(value)

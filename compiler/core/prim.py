@@ -89,7 +89,12 @@ class Prim:
       constant, a dimension, ``arange``). ``view``: its NumPy spelling may return a view
       of its first argument (results must own their memory). ``zero_d``: its NumPy
       spelling of scalars gives a 0-d array, not a float (or a function of the graph's
-      nodes and the node that says whether it does).
+      nodes and the node that says whether it does). ``keeps_ints``: its NumPy spelling
+      of ints (dimensions) is an int (``n * m``; ``np.square(n)`` an int64), whose power
+      is taken of a float (``ops.common.int_valued``). ``numpy_of_numbers``: its NumPy
+      spelling of Python numbers is a NumPy value (``np.power``; a division by what may
+      be 0), or a function of the printing context and the node that says whether it is
+      (``ops.common.python_number``; a call of an ``np.`` function is one too).
 
     Conventions at kinks are the minimum-norm subgradient (README.md, "Conventions").
     """
@@ -120,6 +125,8 @@ class Prim:
     leaf: bool = False
     view: bool = False
     zero_d: bool | Callable = False
+    keeps_ints: bool = False
+    numpy_of_numbers: bool | Callable = False
     numba_when: Callable | None = None
     numba_vector: str | None = None
     libm_calls: int = 0

@@ -18,6 +18,7 @@ from .common import (
     elementwise_shape,
     int_valued,
     nonzero,
+    power_of_numbers,
     python_number,
     same_shape,
     target_float,
@@ -50,6 +51,7 @@ prim(
     "add",
     elementwise_shape,
     python_scalars=True,
+    keeps_ints=True,
     constant_operands=True,
     spellings={**both(infix("+", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, g]),
@@ -65,6 +67,7 @@ prim(
     "sub",
     elementwise_shape,
     python_scalars=True,
+    keeps_ints=True,
     constant_operands=True,
     spellings={**both(infix("-", P.ADD)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g, -g]),
@@ -79,6 +82,7 @@ prim(
     "mul",
     elementwise_shape,
     python_scalars=True,
+    keeps_ints=True,
     constant_operands=True,
     spellings={**both(infix("*", P.MUL)), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x, z: [g * z, g * x]),  # swaps in the other input
@@ -98,15 +102,21 @@ def div_emit(node, a, ctx):
     if not node.args:  # a fused body's entry: fusion keeps a division by numbers out
         return P.binop("/", P.MUL, *a)
     x, z = node.args
-    if python_number(ctx, x) and python_number(ctx, z) and not nonzero(ctx, z):
+    if python_number(ctx, x) and python_number(ctx, z) and divides_as_numpy(ctx, node):
         return P.binop("/", P.MUL, a[0], target_float(ctx, a[1]))
     return P.binop("/", P.MUL, *a)
+
+
+def divides_as_numpy(ctx, node) -> bool:
+    """Whether ``div_emit`` divides numbers by a NumPy float: the divisor may be 0."""
+    return not nonzero(ctx, node.args[1])
 
 
 prim(
     "div",
     elementwise_shape,
     constant_operands=True,
+    numpy_of_numbers=divides_as_numpy,
     spellings={
         **both(div_emit),
         MATH: infix("/", P.MUL),  # the scalar build: NumPy's value where it raises
@@ -125,6 +135,7 @@ prim(
     "neg",
     same_shape,
     python_scalars=True,
+    keeps_ints=True,
     spellings={**both(lambda n, a, c: P.neg(a[0])), NUMBA: as_numpy},
     adjoint=OnValues(lambda g, y, x: [-g]),
     fold=operator.neg,
@@ -162,11 +173,9 @@ def pow_emit(node, a, ctx):
     of an int base (``int_valued``: ``square(n) ** -1``): NumPy's float64, which a
     division by it or an overflow keeps (Python's float would raise there, or be
     complex; an int's power is an int's, which a negative exponent makes an error)."""
-    # a fused body's entry has no operands in the graph: fusion keeps numbers out
-    if node.args and int_valued(ctx.nodes, node.args[0]):
-        return P.call("np.power", P.call("float", a[0]), a[1])
-    if node.args and all(python_number(ctx, i) for i in node.args):
-        return P.call("np.power", *a)
+    if power_of_numbers(ctx, node):
+        int_base = int_valued(ctx.nodes, node.args[0])
+        return P.call("np.power", P.call("float", a[0]) if int_base else a[0], a[1])
     return P.power(a[0], integral_exponent(a[1]) or a[1])
 
 
@@ -183,6 +192,7 @@ def scalar_pow(node, a, ctx):
 prim(
     "pow",
     elementwise_shape,
+    numpy_of_numbers=True,
     spellings={NUMPY: pow_emit, MATH: scalar_pow, NUMBA: nb.pow_emit},
     adjoint=pow_adj,
     sym=operator.pow,
@@ -215,6 +225,7 @@ prim(
     "maximum",
     elementwise_shape,
     python_scalars=True,
+    keeps_ints=True,
     constant_operands=True,
     spellings={
         NUMPY: fn("np.maximum"),
@@ -233,6 +244,7 @@ prim(
     "minimum",
     elementwise_shape,
     python_scalars=True,
+    keeps_ints=True,
     constant_operands=True,
     spellings={
         NUMPY: fn("np.minimum"),

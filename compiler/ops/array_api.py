@@ -20,7 +20,7 @@ import re
 
 from ..core import printer as P
 from ..core.prim import NUMPY, PRIMS, XP
-from .common import CREATE, int_valued, python_number, target_float
+from .common import CREATE, power_of_numbers, target_float
 from .spelling import as_float, index_text, reduction_kwargs
 
 # NumPy functions and their Array API twins (the standard's names where they differ).
@@ -146,8 +146,7 @@ def pow_emit(node, a, ctx):
     0.5``, ``(n - 2) ** 0.5``) or of an int (``int_valued``) of the base as a 0-d array
     of the inputs' dtype (Python's would raise or be complex: ``-2.0 / 0.0**0.5``,
     ``(-1.0) ** 0.5``)."""
-    numbers = node.args and all(python_number(ctx, k) for k in node.args)
-    if numbers or (node.args and int_valued(ctx.nodes, node.args[0])):
+    if power_of_numbers(ctx, node):
         return P.power(target_float(ctx, a[0]), a[1])
     return PRIMS["pow"].spellings[NUMPY](node, a, ctx)
 

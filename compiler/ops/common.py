@@ -313,34 +313,42 @@ def python_number_joined(ctx, node, answers: list) -> bool:
 
 
 def numpy_valued(ctx, node) -> bool:
-    """Whether the spelling of ``node`` makes a NumPy value of numbers: a power
-    (``np.power``, ``pow_emit``), a division by what may be 0 (``div_emit``), a call of
-    a NumPy function (``np.exp(n)``)."""
-    if node.op == "pow":
-        return True
-    if node.op == "div":
-        return not nonzero(ctx, node.args[1])
-    how, name = getattr(PRIMS[node.op].spellings.get(NUMPY), "made", ("", ""))
+    """Whether the spelling of ``node`` makes a NumPy value of numbers: its record says
+    so (``Prim.numpy_of_numbers``: ``np.power``, a division by what may be 0), or it is
+    a call of a NumPy function (``np.exp(n)``)."""
+    prim = PRIMS[node.op]
+    own = prim.numpy_of_numbers
+    if own:
+        return own(ctx, node) if callable(own) else True
+    how, name = getattr(prim.spellings.get(NUMPY), "made", ("", ""))
     return how == "call" and name.startswith("np.")
-
-
-#: the ops that keep ints ints (``n * m``, ``n - m``; NumPy's ``square`` of an int is
-#: an ``int64``)
-INT_OPS = ("add", "sub", "mul", "neg", "abs", "square", "sign", "maximum", "minimum")
 
 
 def int_valued(nodes, i: int) -> bool:
     """Whether node ``i`` is an int where the code runs: a dimension (or a loop's
-    variable), or ``INT_OPS`` of those alone (constants are printed as floats)."""
+    variable), or ops that keep ints ints (``Prim.keeps_ints``) of those alone
+    (constants are printed as floats)."""
     todo = [i]
     while todo:
         node = nodes[todo.pop()]
         if node.op == "dim":
             continue
-        if node.op not in INT_OPS or node.shape:
+        if not PRIMS[node.op].keeps_ints or node.shape:
             return False
         todo.extend(node.args)
     return True
+
+
+def power_of_numbers(ctx, node) -> bool:
+    """Whether the ``pow`` node's base and exponent are numbers (``python_number``) or
+    its base an int (``int_valued``): a power the printers write as NumPy's of a float
+    (Python's would raise, be complex, or an int's). Not for a fused body's entry, which
+    has no operands in the graph (fusion keeps such numbers out of its regions)."""
+    if not node.args:
+        return False
+    if int_valued(ctx.nodes, node.args[0]):
+        return True
+    return all(python_number(ctx, i) for i in node.args)
 
 
 def nonzero(ctx, i: int) -> bool:

@@ -153,6 +153,7 @@ unary(
 unary(
     "square",
     python_scalars=True,
+    keeps_ints=True,
     numpy=fn("np.square"),
     numba=as_numpy,
     math=lambda n, a, c: P.power(a[0], P.number(2, integral=True)),
@@ -164,6 +165,7 @@ unary(
 unary(
     "abs",
     python_scalars=True,
+    keeps_ints=True,
     numpy=builtin_on_scalars("np.abs", "abs"),
     numba=as_numpy,
     math=math_fn("abs"),
@@ -403,6 +405,7 @@ unary(
 unary(
     "sign",
     python_scalars=True,
+    keeps_ints=True,
     numpy=fn("np.sign"),
     numba=as_numpy,
     math=helper("_sign_scalar"),

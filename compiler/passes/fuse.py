@@ -31,7 +31,7 @@ def consumers(nodes) -> dict[int, list[int]]:
     return users
 
 
-def fusible(node, nodes, constant: set[int]) -> bool:
+def fusible(node, nodes, constant: dict[int, bool]) -> bool:
     """Whether ``node`` may join a region: ``pow`` only with a constant exponent, as its
     gradient at ``x = 0`` follows a convention (``ops/arithmetic.py`` ``pow_adj``) SymPy's
     does not; no op of an infinite, NaN or subnormal constant (``body.normal``), nor a
@@ -56,33 +56,21 @@ def fusible(node, nodes, constant: set[int]) -> bool:
     if node.args and all(a in constant for a in node.args):
         return len(consts) == len(node.args) and float64_number(node.op, consts)
     divisor = node.args[1] if node.op == "div" else None
-    if divisor in constant and not node.shape and reads_dimension(nodes, divisor):
+    if constant.get(divisor) and not node.shape:
         return False  # a number divided by a dimension's: ``div_emit``, or a check
     return True
 
 
-def reads_dimension(nodes, i: int) -> bool:
-    """Whether node ``i``, one of ``constants_of``, is a dimension or an op reading one
-    (``n - 1``)."""
-    todo = [i]
-    while todo:
-        node = nodes[todo.pop()]
-        if node.op == "dim":
-            return True
-        todo.extend(node.args)
-    return False
-
-
-def constants_of(nodes) -> set[int]:
+def constants_of(nodes) -> dict[int, bool]:
     """The nodes whose values are numbers the code computes (Python's, where the NumPy
     target runs): constants, dimensions, and ops of them alone (``n - 1``; the nodes are
-    in order, each after its operands)."""
-    constant: set[int] = set()
+    in order, each after its operands), each mapped to whether it reads a dimension."""
+    constant: dict[int, bool] = {}
     for i, node in enumerate(nodes):
-        if node.op in ("const", "dim") or (
-            node.args and all(a in constant for a in node.args)
-        ):
-            constant.add(i)
+        if node.op in ("const", "dim"):
+            constant[i] = node.op == "dim"
+        elif node.args and all(a in constant for a in node.args):
+            constant[i] = any(constant[a] for a in node.args)
     return constant
 
 

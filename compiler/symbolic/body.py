@@ -46,17 +46,19 @@ def body_to_sympy(body: tuple, inputs: list) -> sympy.Expr:
     return run_body(body, inputs, sympy_entry)
 
 
-def cancels(body: tuple, nargs: int) -> bool:
-    """Whether SymPy, building ``body``, cancels a factor or a term of one operand of a
-    ``mul``, ``div``, ``add`` or ``sub`` against the other's (``x / x`` is 1, ``x * y /
-    x`` is ``y``, ``x - x`` is 0), or evaluates a function of an operand to something
-    that no longer holds it (``exp(log(x))`` and ``sqrt(x) ** 2`` are ``x``; a power of a
-    product, ``(x * y) ** 2``, is the product of the powers, which may overflow where it
-    does not, as SymPy's other reassociations): NumPy's NaN where the value is 0 / 0,
-    inf - inf or outside a domain (``log(-1)``) would not reach the fused gradient."""
+def uncancelled(body: tuple, nargs: int) -> sympy.Expr | None:
+    """``body_to_sympy`` over ``arg_symbols(nargs)``, or None where SymPy, building
+    ``body``, cancels a factor or a term of one operand of a ``mul``, ``div``, ``add`` or
+    ``sub`` against the other's (``x / x`` is 1, ``x * y / x`` is ``y``, ``x - x`` is 0),
+    or evaluates a function of an operand to something that no longer holds it
+    (``exp(log(x))`` and ``sqrt(x) ** 2`` are ``x``; a power of a product, ``(x * y) **
+    2``, is the product of the powers, which may overflow where it does not, as SymPy's
+    other reassociations): NumPy's NaN where the value is 0 / 0, inf - inf or outside a
+    domain (``log(-1)``) would not reach the fused gradient. One walk of the body: the
+    value is the one ``derivable`` reads."""
     found: list = []
-    run_body(body, arg_symbols(nargs), functools.partial(noting_cancels, found))
-    return bool(found)
+    value = run_body(body, arg_symbols(nargs), functools.partial(noting_cancels, found))
+    return None if found else value
 
 
 def noting_cancels(found: list, op: str, args: list, attrs: tuple) -> sympy.Expr:

@@ -13,14 +13,7 @@ import sympy
 from ..core.ir import Builder
 from ..core.prim import PRIMS
 from ..errors import FormulaError
-from .body import (
-    OP_OF,
-    OUT,
-    arg_symbols,
-    body_to_sympy,
-    cancels,
-    local_gradient,
-)
+from .body import OP_OF, OUT, arg_symbols, local_gradient, uncancelled
 from .matrices import (
     ElementwiseApplyFunction,
     convert_matrix,
@@ -153,11 +146,11 @@ def derivable(body: tuple, nargs: int, wanted) -> bool:
     convertible too: SymPy's derivative of ``zoo * exp(x)`` is 0. Nor is a region whose
     gradient SymPy writes with an integer longer than Python prints (``ValueError`` past
     ``sys.get_int_max_str_digits()``: ``log1p(1e308)``'s simplified forms). Nor is one
-    where SymPy cancels operands (``cancels``: ``x / x``, ``x * y / x``, ``x - x``)."""
+    where SymPy cancels operands (``uncancelled``: ``x / x``, ``x * y / x``, ``x - x``,
+    ``exp(log(x))``)."""
     symbols = {*arg_symbols(nargs), OUT}
-    if cancels(body, nargs):  # x / x: SymPy's 1, NumPy's NaN at 0
-        return False
-    if not convertible(body_to_sympy(body, arg_symbols(nargs)), symbols):
+    value = uncancelled(body, nargs)  # None for x / x: SymPy's 1, NumPy's NaN at 0
+    if value is None or not convertible(value, symbols):
         return False
     try:
         gradients = [local_gradient(body, nargs, k)[0] for k in wanted]
