@@ -153,6 +153,19 @@ AFTER_SWISH = (
     "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(x + y)\n"
 )
 
+#: the compiler's before 2026-12-04's fifth session: a misspelt name after the array a
+#: loop fills (the name checks stopped at `zeros((N, T, H))`'s tuple), an operation's
+#: name as a value, a repeated parameter
+RECURRENT = (
+    "def f(x: Tensor[N, T, D], h0: Matrix[N, H], Wx: Matrix[D, H], Wh: Matrix[H, H],\n"
+    "      dy: Tensor[N, T, H]) -> Scalar:\n"
+    "    h = h0\n    hs = zeros((N, T, H))\n    for t in range(T):\n"
+    "        h = tanh(x[:, t, :] @ Wx + h @ Wh)\n        hs[:, t, :] = h\n"
+    "    return sum(hs * dyy)\n"
+)
+FUNCTION_VALUE = "def f(x: Vector[n]) -> Scalar:\n    return sum(x) * softmax\n"
+DUPLICATE = "def f(x: Vector[n], x: Scalar) -> Scalar:\n    return sum(x)\n"
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -189,6 +202,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "folded.grad").write_text(FOLDED)
     (tmp / "annotated.grad").write_text(ANNOTATED)
     (tmp / "after_swish.grad").write_text(AFTER_SWISH)
+    (tmp / "recurrent.grad").write_text(RECURRENT)
+    (tmp / "function_value.grad").write_text(FUNCTION_VALUE)
+    (tmp / "duplicate.grad").write_text(DUPLICATE)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -226,6 +242,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "0.9**9**9": ["compile", str(tmp / "folded.grad")],
         "Matrix[n, :d]": ["compile", str(tmp / "annotated.grad")],
         "after swish_sum": ["compile", str(tmp / "after_swish.grad")],
+        "name after zeros((N, T, H))": ["compile", str(tmp / "recurrent.grad")],
+        "softmax as a value": ["compile", str(tmp / "function_value.grad")],
+        "duplicate parameter": ["compile", str(tmp / "duplicate.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

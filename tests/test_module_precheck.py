@@ -7,7 +7,8 @@ assignment of anything but a number to one name.
 Each report is the one the frontend gives when it lowers the file (``lower_module``
 called directly, without the check): message, line, column and the quoted line; where
 the frontend meets another error first (a ``@wrt`` of another form, a duplicate
-parameter, a return type it refuses), the check reports nothing or that error.
+parameter, a return type it refuses, a ``@wrt`` of an ``Index``), the check reports
+nothing or that error.
 """
 
 from __future__ import annotations
@@ -22,6 +23,11 @@ H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n    return sum(x) * w\n"
 FUSE = "@fuse\ndef g(a: Scalar) -> Scalar:\n    return a * 2.0\n"
 
 REPORTED = {
+    "wrt-of-an-index": "@wrt(x)\ndef f(x: Index[n], w: Scalar) -> Scalar:\n    return w\n",
+    # before the @wrt that names no parameter (the frontend reads the parameters first)
+    "a-duplicate-parameter-first": (
+        "@wrt(z)\ndef f(x: Vector[n], x: Scalar) -> Scalar:\n    return w\n"
+    ),
     # no function to compile
     "a-docstring-alone": '"""A file of nothing yet."""\n',
     "a-constant-alone": "C = 2.0\n",
@@ -94,6 +100,8 @@ REPORTED = {
 
 #: the messages, written here (the frontend and the check share their functions)
 MESSAGES = (
+    "error: cannot differentiate with respect to Index 'x'\n",
+    "error: duplicate parameter 'x'\n",
     "error: no function to compile (define one with 'def')\n",
     "error: unknown decorator (only @fuse and @wrt(...) are supported)\n",
     "', which is not a parameter\n",
@@ -125,16 +133,12 @@ def test_the_check_reports_what_the_frontend_reports(key):
 
 LEFT_TO_THE_FRONTEND = {
     # the frontend's error comes first and is not the check's
-    "a-duplicate-parameter-first": (
-        "@wrt(z)\ndef f(x: Vector[n], x: Scalar) -> Scalar:\n    return w\n"
-    ),
     "an-unknown-return-type-first": (
         "@wrt(z)\ndef f(x: Vector[n], w: Scalar) -> Vectr[n]:\n    return w\n"
     ),
     "a-parameter-named-as-a-dimension-first": (
         "@wrt(z)\ndef f(x: Vector[n], n: Scalar) -> Scalar:\n    return n\n"
     ),
-    "wrt-of-an-index": "@wrt(x)\ndef f(x: Index[n], w: Scalar) -> Scalar:\n    return w\n",
 }
 
 

@@ -13,10 +13,11 @@ import pytest
 
 import gradc
 from gradc.errors import FormulaError
-from gradc.frontend.call_names import CALL_NAMES, NUMPY_CALL_NAMES, unknown_call
+from gradc.frontend.call_names import CALL_NAMES, NUMPY_CALL_NAMES
 from gradc.frontend.calls import BUILTIN_CALLS, NUMPY_CALLS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
+from gradc.frontend.value_names import unknown_names
 from tests.test_startup import assert_answered_early
 
 H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
@@ -38,7 +39,7 @@ def frontend_report(text: str) -> str:
 
 def precheck_report(text: str) -> str | None:
     tree, src = read_python(text, "f.grad")
-    error = unknown_call(tree, src)
+    error = unknown_names(tree, src)
     return None if error is None else error.report()
 
 
@@ -71,6 +72,13 @@ REPORTED = {
     "recursion": H + "    return f(x, w)\n",
     "a-fuse-helper-defined-below": H + "    return sum(h(x))\n\n\n"
     "@fuse\ndef h(u: Scalar) -> Scalar:\n    return u\n",
+    # past a shape the frontend reads as sizes (``call_arguments.py``)
+    "after-a-created-array": H
+    + "    s = zeros((n, 3))\n    return sum(sigmod(s)) * w\n",
+    "after-a-reshape": H + "    r = reshape(x, (n, 1))\n    return sum(foo(r)) * w\n",
+    "a-created-array-in-the-same-expression": H
+    + "    return sum(zeros((n, 2)) + foo(x)) * w\n",
+    "in-a-stack": H + "    return sum(stack([x, foo(x)])) * w\n",
 }
 
 
@@ -97,6 +105,13 @@ LEFT_TO_THE_FRONTEND = {
     "bad-loop": H + "    for t in enumerate(x):\n        w = foo(w)\n    return w\n",
     "fuse-body": "@fuse\ndef g(x):\n    return foo(x)\n\n\n" + H + "    return w\n",
     "known": H + "    return sum(np.exp(x)) + norm(x) + np.linalg.norm(x) + w\n",
+    "a-created-shape-of-a-value": H + "    s = zeros((n, w))\n    return foo(w)\n",
+    # the statements the frontend refuses before their values, as the name check
+    # walks them (the two checks walk the statements once, value_names.in_statements)
+    "an-assignment-to-an-operation": H + "    abs = x\n    return sum(foo(x))\n",
+    "an-update-before-an-assignment": H + "    u += x\n    return sum(foo(x))\n",
+    "a-method-first-in-the-statement": H
+    + "    y = x.sum() + sum(foo(x))\n    return y\n",
 }
 
 

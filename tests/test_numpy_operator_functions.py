@@ -91,7 +91,7 @@ def test_refusals(call, message):
     "call", ["multiply(x, y)", "power(x, 2)", "np.multiplyy(x, y)"]
 )
 def test_the_name_check_says_what_the_frontend_says(call):
-    """``unknown_call`` (the check on the syntax tree, before SymPy) reports what the
+    """``unknown_names`` (the check on the syntax tree, before SymPy) reports what the
     compiler reports; ``np.multiply`` is known to it."""
     text = HEAD + f"    return sum({call})\n"
     assert precheck_report(text) == frontend_report(text)

@@ -1,19 +1,21 @@
 """Calls of unknown functions, found on the syntax tree before anything is lowered.
 
-``unknown_call`` needs nothing but ``ast`` and ``CALL_NAMES`` (the names a formula can
-call, stored here as data), so the command line reports ``foo(x)`` before it imports
-SymPy and the compiler (``cli/main.py`` ``precheck``; bench/README.md, start-up), and
-``text.parse`` runs the same check first, so the API reports the same error.
+``statement_call_error`` needs nothing but ``ast`` and ``CALL_NAMES`` (the names a
+formula can call, stored here as data), so the command line reports ``foo(x)`` before
+it imports SymPy and the compiler (``cli/main.py`` ``precheck``; bench/README.md,
+start-up), and ``text.parse`` runs the same check first, so the API reports the same
+error.
 
 ``CALL_NAMES`` is a copy: the names come from the op records (``surface_names``) and the
 frontend's call table, ``calls.BUILTIN_CALLS``; tests/test_name_precheck.py checks that
 the two are equal.
 
-The check follows the order in which the frontend meets a file's errors as far as it
-can without shapes: top-level statements, then each exported function's statements in
-order, stopping at the first statement, decorator or function the frontend refuses
-before it lowers what follows (an unsupported statement, an unknown decorator, a body
-that does not end with ``return``). An unknown function is reported before the errors
+The statements are walked by ``value_names.in_statements``, the one walk of the
+unknown-name and unknown-function checks: it follows the order in which the frontend
+meets a file's errors as far as it can without shapes, stopping at the first statement,
+decorator or function the frontend refuses before it lowers what follows (an
+unsupported statement, an unknown decorator, a body that does not end with ``return``,
+an assignment to a built-in name). An unknown function is reported before the errors
 that need shapes (a shape mismatch, a wrong argument), wherever they are in the file.
 """
 
@@ -21,18 +23,9 @@ from __future__ import annotations
 
 import ast
 
-from ..core.names import function_name_problem
 from ..errors import FormulaError
-from .refusals import (
-    form_error,
-    fuse_signature_error,
-    into_parameter,
-    is_range,
-    plain_constant,
-    refused_before,
-    typed_signature,
-)
-from .source import Source, did_you_mean, is_docstring
+from .call_forms import stops_before
+from .source import Source, did_you_mean
 
 #: every name ``calls.BUILTIN_CALLS`` has once the frontend is imported (data, so that
 #: reading it imports nothing; tests/test_name_precheck.py compares the two)
@@ -197,57 +190,6 @@ def unknown_text(name: str, candidates) -> str:
     return f"unknown function '{name}'" + guess(name, candidates)
 
 
-def unknown_call(tree: ast.Module, src: Source) -> FormulaError | None:
-    """The error for the first call of an unknown function in the exported functions of
-    ``tree``, as the frontend words it, or None (also when the frontend would stop at
-    something else first)."""
-    body = list(tree.body)
-    if body and is_docstring(body[0]):
-        body = body[1:]
-    defs: dict = {}  # each function's first definition, as ``src.defs``
-    for s in body:
-        if isinstance(s, ast.FunctionDef):
-            defs.setdefault(s.name, s)
-    callable_names = CALL_NAMES | {"arange"} | set(defs)
-    constants = {"pi", "e"}
-    above = CALL_NAMES | {"arange"}  # what a call may name: the functions above too
-    for stmt in body:
-        if isinstance(stmt, ast.Assign):
-            if not plain_constant(stmt, src, callable_names | {"pi", "e"}):
-                return None  # the frontend's error first
-            constants.add(stmt.targets[0].id)
-            continue  # a constant
-        if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
-            return None  # refused at the top level, or an unknown decorator
-        if function_name_problem(stmt.name):
-            return None  # the frontend refuses the name first
-        if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
-            if fuse_signature_error(stmt, src) is not None:
-                return None
-            above = above | {stmt.name}
-            continue  # @fuse: its body is lowered where it is called
-        if not typed_signature(stmt, src, constants):
-            return None  # the frontend refuses the signature first
-        fn_body = (
-            stmt.body[1:] if stmt.body and is_docstring(stmt.body[0]) else stmt.body
-        )
-        if (
-            not fn_body
-            or not isinstance(fn_body[-1], ast.Return)
-            or fn_body[-1].value is None
-        ):
-            return None  # "must end with 'return <expression>'" comes first
-        params = {a.arg for a in stmt.args.args}
-        for s in fn_body:
-            if isinstance(s, ast.Return) and s is not fn_body[-1]:
-                return None  # "'return' must be the last statement"
-            found = in_statement(s, src, (above, callable_names, defs, params))
-            if found is not False:
-                return found
-        above = above | {stmt.name}
-    return None
-
-
 def plain_decorators(fn: ast.FunctionDef) -> bool:
     """Whether every decorator is ``@fuse`` or ``@wrt(...)`` (else the frontend stops)."""
     return all(
@@ -261,32 +203,13 @@ def plain_decorators(fn: ast.FunctionDef) -> bool:
     )
 
 
-def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
-    """The unknown-function error in ``stmt``; None when the frontend would stop at the
-    statement (or at a call in it) for another reason; False when it has no unknown
-    call. ``names``: what a call may name here (the operations, the functions defined
-    above), the file's callable names (hints), each function's definition, the
-    function's parameters (an item assignment into one stops the check)."""
-    if into_parameter(stmt, names[3]):
-        return None  # the frontend's error, if the name still holds the parameter
-    if isinstance(stmt, ast.For):
-        if (
-            stmt.orelse
-            or not is_range(stmt.iter)
-            or not isinstance(stmt.target, ast.Name)
-        ):
-            return None
-        for s in stmt.body:  # range(...) is read by the loop, not called
-            if isinstance(s, ast.Return):
-                return None  # "'return' must be the last statement"
-            found = in_statement(s, src, names)
-            if found is not False:
-                return found
-        return False
-    if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.Return)):
-        return None
-    if not isinstance(stmt, ast.Return) and form_error(stmt, src) is not None:
-        return None  # refused by its form (`k **= 2`, `a = b = x`) before any call
+def statement_call_error(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
+    """The unknown-function error in ``stmt``, an assignment or return the frontend
+    lowers (``value_names.in_statements`` walks the statements); None when the frontend
+    would stop at a call in it or at something before the unknown call; False when it
+    has no unknown call. ``names``: what a call may name here (the operations, the
+    functions defined above), the file's callable names (hints), each function's
+    definition, the function's dimension names (``call_forms.stops_before``)."""
     calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
     for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
         name = called_name(node)
@@ -295,10 +218,10 @@ def in_statement(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
         module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
         known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys() | NUMPY_CALL_NAMES
         if name not in (known if module else names[0]):
-            if refused_before(stmt, node, src):
+            if stops_before(stmt, node, src, names[3]):
                 return None  # the frontend refuses something first (`x // 2 + f(x)`)
             return unknown_error(node, name, src, names[1], names[2])
-    return None if refused_before(stmt, None, src) else False
+    return None if stops_before(stmt, None, src, names[3]) else False
 
 
 #: what ``len(h)`` says where it is no size (``shape_reads.py`` reads ``len(x)`` of a

@@ -12,6 +12,7 @@ from .refusals import (
 )
 from .scope import CONSTANTS, Scope, emit, expr, value, value_names
 from .source import did_you_mean, literal
+from .value_names import function_value_error
 
 BINOPS = {
     ast.Add: "add",
@@ -36,7 +37,7 @@ def name_expr(node: ast.Name, scope: Scope) -> int:
     if n in scope.dims:
         return emit(scope, node, "dim", expr=scope.dims[n])
     if n in scope.funcs or n in BUILTIN_CALLS:
-        raise scope.src.error(node, f"'{n}' is a function; call it")
+        raise function_value_error(node, scope.src)
     hint = did_you_mean(n, value_names(scope)) or did_you_mean(n, callable_names(scope))
     raise scope.src.error(node, f"unknown name '{n}'{hint}")
 

@@ -20,15 +20,16 @@ import ast
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
+from .call_arguments import operands, plain_sizes, size_argument
 from .dimension_refusals import (
     dimension_named_error,
     parameter_dims_read,
     return_dims_read,
 )
-from .index_refusals import refused_items
+from .index_refusals import refused_items, slice_error
 from .module_refusals import wrt_form_error
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
-from .type_names import annotation_dims, type_error
+from .type_names import annotation_dims, differentiation_error, type_error
 from .unsupported import operator_error, unsupported
 
 #: the expression nodes a formula has (the keys of ``scope.EXPRESSIONS``, which ``text.py``
@@ -235,14 +236,17 @@ def fuse_signature_error(fn: ast.FunctionDef, src: Source) -> FormulaError | Non
     return None
 
 
-def refused_before(tree, node, src: Source) -> bool:
+def refused_before(tree, node, src: Source, dims=frozenset()) -> bool:
     """Whether an expression of ``tree`` that starts no later than ``node`` (its
     ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
     value or a called function's name, which the frontend reads by rules of their own)
-    is one ``refused_at`` refuses, or an index item the frontend refuses
-    (``index_refusals.refused_items``): the frontend may stop there before it reaches
-    ``node`` (the unknown-name and unknown-function checks report ``node`` only where
-    it may not). With ``node`` None: anywhere in ``tree``."""
+    is one ``refused_at`` refuses, an index item the frontend refuses
+    (``index_refusals.refused_items``), a slice whose bounds hold anything but an
+    expression of ``dims`` or whose step the frontend refuses (``cut_items``) or the sizes of ``zeros``, ``ones``, ``full`` or
+    ``reshape`` other than ``plain_sizes`` of ``dims`` (the function's dimension names):
+    the frontend may stop there before it reaches ``node`` (the unknown-name and
+    unknown-function checks report ``node`` only where it may not). With ``node`` None:
+    anywhere in ``tree``."""
     at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
     stack = [tree]
     while stack:
@@ -255,12 +259,31 @@ def refused_before(tree, node, src: Source) -> bool:
         if isinstance(n, ast.Subscript):
             if any((i.lineno, i.col_offset) <= at for i in refused_items(n.slice)):
                 return True
+            if any(
+                (i.lineno, i.col_offset) <= at for i in cut_items(n.slice, dims, src)
+            ):
+                return True
             stack.append(n.value)
         elif isinstance(n, ast.Call):
-            stack.extend(n.args)
+            sizes = size_argument(n)
+            if sizes is not None and (sizes.lineno, sizes.col_offset) <= at:
+                if not plain_sizes(n, sizes, dims):
+                    return True
+            stack.extend(operands(n, sizes))
         else:
             stack.extend(ast.iter_child_nodes(n))
     return False
+
+
+def cut_items(index, dims, src: Source) -> list:
+    """The slices of a subscript's ``index`` whose bounds or step the frontend refuses,
+    or holding a name other than ``dims`` (``index_refusals.slice_error``)."""
+    items = index.elts if isinstance(index, ast.Tuple) else [index]
+    return [
+        i
+        for i in items
+        if isinstance(i, ast.Slice) and slice_error(i, dims, src) is not None
+    ]
 
 
 def signature_error(fn: ast.FunctionDef, src: Source, constants) -> FormulaError | None:
@@ -288,8 +311,8 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     return's (a name in an expression that is no dimension), then a parameter named as a
     dimension (``dimension_named_error``); True where it reads the signature without an
     error; False where something may fail that this does not decide (a ``@wrt`` naming
-    no parameter, a dimension named as one of ``constants``, a repeated parameter, a
-    dimension expression the frontend may refuse otherwise)."""
+    no parameter, a dimension named as one of ``constants``, a dimension expression the
+    frontend may refuse otherwise)."""
     a = fn.args
     error = parameters_error(fn, src)
     if error is not None:
@@ -308,9 +331,11 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
         return False
     seen: set[str] = set()
     for p in a.args:
+        if p.arg in seen:
+            return duplicate_error(p, src)
         error = type_error(p.annotation, src, ("parameter " + p.arg, p))
-        if p.arg in seen or error is not None:
-            return False if p.arg in seen else error
+        if error is not None:
+            return error
         seen.add(p.arg)
         read = parameter_dims_read(p.annotation, dims, constants, src)
         if read is not True:
@@ -323,7 +348,12 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     read = return_dims_read(fn.returns, dims, constants, src)
     if read is not True:
         return read
-    return dimension_named_error(fn, src) or True
+    return dimension_named_error(fn, src) or differentiation_error(fn, src) or True
+
+
+def duplicate_error(p: ast.arg, src: Source) -> FormulaError:
+    """The error at the parameter ``p`` whose name an earlier parameter has."""
+    return src.error(p, f"duplicate parameter '{p.arg}'")
 
 
 def parameters_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:

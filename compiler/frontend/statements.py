@@ -19,6 +19,7 @@ from .module_refusals import (
     wrt_name_error,
 )
 from .refusals import (
+    duplicate_error,
     ending_error,
     form_error,
     fuse_signature_error,
@@ -26,6 +27,7 @@ from .refusals import (
 )
 from .scope import CONSTANTS, Scope, lower_expr
 from .source import Source, is_docstring
+from .type_names import differentiation_error
 
 
 def is_fuse(fn: ast.FunctionDef, src: Source) -> bool:
@@ -60,7 +62,7 @@ def lower_function(
     declare_dims(args.args, src, scope)
     for a in args.args:
         if a.arg in seen:
-            raise src.error(a, f"duplicate parameter '{a.arg}'")
+            raise duplicate_error(a, src)
         seen.add(a.arg)
         shape, dtype, text = read_type(
             a.annotation, src, scope, ("parameter " + a.arg, a)
@@ -71,25 +73,14 @@ def lower_function(
     for name, node in wrt.items():
         if name not in seen:
             raise wrt_name_error(name, node, src)
-    out_shape, out_dtype, out_text = read_type(
-        fn.returns, src, scope, ("the return", fn)
-    )
-    error = dimension_named_error(fn, src)
+    out_shape, _, out_text = read_type(fn.returns, src, scope, ("the return", fn))
+    error = dimension_named_error(fn, src) or differentiation_error(fn, src)
     if error is not None:
         raise error
-    if out_dtype != "float":
-        raise src.error(fn.returns, "the return type must be a float type")
-    plist = []
-    for a, dtype, text, node in params:
-        if a.arg in wrt and dtype != "float":
-            raise src.error(
-                wrt[a.arg], f"cannot differentiate with respect to Index '{a.arg}'"
-            )
-        plist.append(
-            Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt))
-        )
-    if not any(p.wrt for p in plist):
-        raise src.error(fn, f"function '{fn.name}' has no float input to differentiate")
+    plist = [
+        Param(a.arg, node, text, dtype == "float" and (not wrt or a.arg in wrt))
+        for a, dtype, text, node in params
+    ]
     doc, out = lower_body(fn, scope)
     if b.shape(out) != out_shape:
         shapes = format_shape(b.shape(out)), format_shape(out_shape)

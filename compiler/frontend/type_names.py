@@ -22,6 +22,13 @@ def annotation_dims(ann) -> list:
     return []
 
 
+def type_name(ann) -> str | None:
+    """``Vector`` of ``Vector[n]`` (``Scalar`` of ``Scalar``), or None."""
+    if isinstance(ann, ast.Subscript):
+        ann = ann.value
+    return ann.id if isinstance(ann, ast.Name) else None
+
+
 def type_error(ann, src: Source, what: tuple) -> FormulaError | None:
     """The error for an annotation that is no type of the language, or takes another
     number of dimensions, or None; ``what`` is ``(words, node)``: ``("parameter x",
@@ -80,3 +87,28 @@ def type_hint(ann) -> str:
         if guess:
             return guess
     return " (use Scalar, Vector[n], Matrix[m, n], Tensor[...], Index or Index[n])"
+
+
+def differentiation_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
+    """The frontend's error, once it has read the signature of the exported function
+    ``fn``, for what it cannot differentiate, or None: an ``Index`` return, a ``@wrt``
+    naming an ``Index`` parameter (at its last name there), no float parameter to
+    differentiate with respect to."""
+    if type_name(fn.returns) == "Index":
+        return src.error(fn.returns, "the return type must be a float type")
+    wrt = {
+        a.id: a for d in fn.decorator_list if isinstance(d, ast.Call) for a in d.args
+    }
+    for p in fn.args.args:
+        if p.arg in wrt and type_name(p.annotation) == "Index":
+            return src.error(
+                wrt[p.arg], f"cannot differentiate with respect to Index '{p.arg}'"
+            )
+    if not any(
+        type_name(p.annotation) != "Index" and (not wrt or p.arg in wrt)
+        for p in fn.args.args
+    ):
+        return src.error(
+            fn, f"function '{fn.name}' has no float input to differentiate"
+        )
+    return None

@@ -1,52 +1,58 @@
-"""Unknown names (``x + yy``), found on the syntax tree before anything is lowered.
+"""Unknown names (``x + yy``) and unknown functions, found on the syntax tree before
+anything is lowered.
 
-Like ``call_names.unknown_call``, ``unknown_name`` needs nothing but ``ast``, so the
-command line reports a misspelt variable before it imports SymPy and the compiler
-(``cli/main.py`` ``precheck``; bench/README.md, start-up) and ``text.parse`` runs the
-same check first, so the API reports the same error. ``unknown_names`` runs both: the
-unknown functions of the whole file first, then the unknown names.
+``unknown_names`` needs nothing but ``ast``, so the command line reports a misspelt
+variable or function before it imports SymPy and the compiler (``cli/main.py``
+``precheck``; bench/README.md, start-up) and ``text.parse`` runs the same check first,
+so the API reports the same error. One walk of each exported function's statements
+(``in_statements``) reads, in each assignment and return, the first unknown name
+(``in_value``) and the first unknown function (``call_names.statement_call_error``),
+and reports the one the frontend meets first.
 
 The check is conservative: it reports a name only where the frontend would lower it as
 a value and could not find it whatever the order of the statements. A name counts as
 known if the function binds it anywhere (a parameter, a dimension of any annotation, an
 assignment or loop variable, before or after the use), if the file assigns it at the
-top level, or if it names a constant, a function or a module (``np``); the frontend
-finds the rest (a name used before it is assigned, a name in a slice or a keyword). It
-reads only the expressions the frontend lowers as values (operands, comparisons, the
-arguments of calls, a subscript's array and indices, ``x`` of ``x.T``) and stops at the
-first statement holding anything else, where the frontend may stop first for another
-reason.
-It stops too at a function whose signature the frontend refuses (``*args``, a parameter
-without a type). An unknown name is reported before the errors that need shapes, and
-before a wrong count of dimensions in an annotation, as unknown functions are.
+top level, or if it names a constant; an operation's name (``return softmax``) is the
+frontend's other error, "is a function; call it", and a function of the file stops the
+check (the frontend words it by where the function is defined); ``np``, ``arange`` and
+``Vector`` are unknown names. The frontend finds the rest (a name used before it is
+assigned, a name in a slice or a keyword). It reads only the expressions the frontend
+lowers as values (operands, comparisons, the arguments of calls, a subscript's array
+and indices, ``x`` of ``x.T``; the shapes ``zeros`` and ``reshape`` read, in
+``call_forms.stops_before``) and stops at the first statement holding anything else,
+where the frontend may stop first for another reason. It stops too at a function whose
+signature the frontend refuses (``*args``, a parameter without a type). An unknown name
+is reported before the errors that need shapes, and before a wrong count of dimensions
+in an annotation, as unknown functions are.
 """
 
 from __future__ import annotations
 
 import ast
+from typing import NamedTuple
 
 from ..core.names import function_name_problem
 from ..errors import FormulaError
+from .call_arguments import SEQUENCE_CALLS, dimension_names
+from .call_forms import form_of, stops_before
 from .call_names import (
     BUILT_IN,
     CALL_NAMES,
-    NUMPY_CALL_NAMES,
-    NUMPY_OPERATORS,
     called_name,
-    is_range,
     plain_decorators,
-    unknown_call,
+    statement_call_error,
 )
 from .loop_reads import assigned_names, early_read, plain_loop
 from .refusals import (
     fuse_signature_error,
     into_parameter,
+    is_range,
     plain_constant,
-    refused_before,
     typed_signature,
 )
 from .source import Source, did_you_mean, is_docstring
-from .type_names import annotation_dims
+from .type_names import annotation_dims, type_name
 
 #: the names ``scope.CONSTANTS`` holds, and the types of ``annotations.read_type`` (data,
 #: so that reading them imports nothing)
@@ -62,66 +68,96 @@ SHAPE_CALLS = frozenset(
     {"reshape", "transpose", "zeros", "ones", "arange", "eye", "identity"}
     | {"tile", "repeat"}
 )
-#: calls whose first argument is a list of the values they join
-SEQUENCE_CALLS = frozenset({"stack", "concatenate", "hstack", "vstack", "column_stack"})
+
+
+class Names(NamedTuple):
+    """What the checks read in one function's body: the names it may use as values
+    (``known``), the file's functions (``defs``), its parameters (an item assignment
+    into one stops the checks), the names an assignment may not bind (``fixed``: a
+    constant, function, dimension or built-in name), its dimension names, what
+    ``call_names.statement_call_error`` reads (``calls``), and the ``@fuse`` functions
+    whose bodies the check does not clear (``unread``: a call of one stops it)."""
+
+    known: frozenset
+    defs: frozenset
+    params: frozenset
+    fixed: frozenset
+    dims: frozenset
+    calls: tuple
+    unread: frozenset
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
-    """The error for the file's first unknown function or unknown name, whichever comes
-    first (as the frontend words each), or None."""
-    found = [e for e in (unknown_call(tree, src), unknown_name(tree, src)) if e]
-    return min(found, key=lambda e: (e.line, e.col), default=None)
-
-
-def unknown_name(tree: ast.Module, src: Source) -> FormulaError | None:
-    """The error for the first name in the exported functions of ``tree`` that nothing
-    in the file binds, or None (also when the check stops first: see the module)."""
+    """The error for the first unknown function or name in the exported functions of
+    ``tree``, whichever the frontend meets first (as it words each), or None (also when
+    the check stops first: see the module)."""
     body = list(tree.body)
     if body and is_docstring(body[0]):
         body = body[1:]
-    defs = {s.name for s in body if isinstance(s, ast.FunctionDef)}
+    first: dict = {}  # each function's first definition, as ``src.defs``
+    for s in body:
+        if isinstance(s, ast.FunctionDef):
+            first.setdefault(s.name, s)
+    defs = frozenset(first)
     top = {n for s in body if isinstance(s, ast.Assign) for n in assigned(s)}
+    above = CALL_NAMES | {"arange"}  # what a call may name: the functions above too
+    taken: set = set()  # the constants and functions defined so far
+    unread: frozenset = frozenset()  # @fuse functions whose bodies the check stops in
     for stmt in body:
         if isinstance(stmt, ast.Assign):
-            if not plain_constant(stmt, src, CALL_NAMES | CONSTANT_NAMES | defs):
+            if not plain_constant(stmt, src, above | CONSTANT_NAMES | defs):
                 return None  # the frontend's error first
+            if assigned(stmt) & taken:
+                return None  # "... is already defined"
+            taken |= assigned(stmt)
             continue
         if not isinstance(stmt, ast.FunctionDef) or not plain_decorators(stmt):
             return None
+        if stmt.name in taken | BUILT_IN:
+            return None  # "... is already defined", "... is a built-in name"
+        taken.add(stmt.name)
         if function_name_problem(stmt.name):
             return None  # the frontend refuses the name first
+        calls = (above, above | defs, first)
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
             if fuse_signature_error(stmt, src) is not None:
                 return None
+            if in_function(stmt, src, top, calls, unread) is not False:
+                unread = unread | {stmt.name}  # its error, or one the check may miss
+            above = above | {stmt.name}
             continue  # @fuse: lowered where it is called
-        found = in_function(stmt, src, top, defs)
+        found = in_function(stmt, src, top, calls, unread)
         if found is not False:
             return found
+        above = above | {stmt.name}
     return None
 
 
-def in_function(fn: ast.FunctionDef, src: Source, top: set, defs: set):
-    """The unknown-name error in ``fn``'s body; None where the check stops; False when
-    it has none."""
+def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, unread):
+    """The first unknown-function or unknown-name error in ``fn``'s body; None where the
+    check stops; False when it has none. ``calls``: what a call may name here, the
+    file's callable names and each function's first definition; ``unread``: the
+    ``@fuse`` functions a call of which stops the check (the frontend lowers their
+    bodies there)."""
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
         return None
     if not plain_signature(fn) or not typed_signature(fn, src, top | CONSTANT_NAMES):
         return None  # the frontend refuses the signature before the body
-    known = bound_names(fn) | top | defs | CONSTANT_NAMES | CALL_NAMES
-    known |= {"arange", "np", "numpy"}
+    defs = frozenset(calls[2])
     hints = before(fn, top)
     params = frozenset(a.arg for a in fn.args.args)
-    # names an assignment may not bind: the frontend refuses it before its value
-    fixed = (hints - params) | BUILT_IN | defs
-    dims = frozenset(
-        n.id
-        for a in fn.args.args
-        for d in annotation_dims(a.annotation)
-        for n in ast.walk(d)
-        if isinstance(n, ast.Name)
+    dims = dimension_names(fn)
+    names = Names(
+        known=frozenset(bound_names(fn) | top | CONSTANT_NAMES),
+        defs=defs,
+        params=params,
+        fixed=frozenset((hints - params) | BUILT_IN | defs),
+        dims=dims,
+        calls=(*calls, dims),
+        unread=unread,
     )
-    return in_statements(stmts, src, known, hints, defs, params, fixed=fixed, dims=dims)
+    return in_statements(stmts, src, names, hints)
 
 
 def plain_signature(fn: ast.FunctionDef) -> bool:
@@ -137,66 +173,72 @@ def plain_signature(fn: ast.FunctionDef) -> bool:
     )
 
 
-def type_name(ann) -> str | None:
-    """``Vector`` of ``Vector[n]`` (``Scalar`` of ``Scalar``), or None."""
-    if isinstance(ann, ast.Subscript):
-        ann = ann.value
-    return ann.id if isinstance(ann, ast.Name) else None
-
-
-def in_statements(
-    stmts: list,
-    src: Source,
-    known: set,
-    hints: set,
-    defs: set,
-    params: frozenset = frozenset(),
-    in_loop: bool = False,
-    fixed: frozenset = frozenset(),
-    dims: frozenset = frozenset(),
-):
-    """The first unknown-name error in ``stmts`` (a function's body ending with its
-    return, or a loop's body, ``in_loop``); None where the check stops; False when there
-    is none. ``hints`` grows with the names each statement binds (the frontend's
-    candidates for "did you mean"); an item assignment into one of the function's
-    ``params`` stops the check (``into_parameter``), and so does an assignment to one
-    of the names ``fixed`` (a constant, function, dimension or built-in name); a loop
-    over a range of other bounds than int literals and the names ``dims`` stops it."""
+def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=False):
+    """The first unknown-function or unknown-name error in ``stmts`` (a function's body
+    ending with its return, or a loop's body, ``in_loop``); None where the check stops;
+    False when there is none. ``hints`` grows with the names each statement binds (the
+    frontend's candidates for "did you mean"); an item assignment into one of the
+    function's parameters stops the check (``into_parameter``), and so does an
+    assignment to one of the names ``names.fixed``; a loop over a range of other bounds
+    than int literals and the function's dimensions stops it."""
     hints = set(hints)  # this body's own: a loop's names stay in the loop
     last = stmts[-1] if stmts and not in_loop else None
     for s in stmts:
-        if into_parameter(s, params):
+        if into_parameter(s, names.params):
             return None  # the frontend's error, if the name still holds the parameter
-        if isinstance(s, ast.Assign) and assigned(s) & fixed:
+        if isinstance(s, ast.Assign) and assigned(s) & names.fixed:
             return None  # "cannot assign to ...", before the value is read
         if isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
-            if s.target.id in fixed or s.target.id not in hints:
+            if s.target.id in names.fixed or s.target.id not in hints:
                 return None  # "... is used before it is assigned", before the value
         if isinstance(s, ast.For):
             if s.orelse or not is_range(s.iter) or not isinstance(s.target, ast.Name):
                 return None
             if s.target.id in BUILT_IN:
                 return None  # "cannot assign to ...", before the body is read
-            if not plain_loop(s, hints, dims):
+            if not plain_loop(s, hints, names.dims):
                 return None  # the variable's or the range's error, before the body
-            if early_read(s.body, assigned_names(s.body), hints - fixed) is not None:
+            outside = hints - names.fixed
+            if early_read(s.body, assigned_names(s.body), outside) is not None:
                 return None  # "... is read before it is assigned in the loop"
-            inner = hints | {s.target.id}
-            found = in_statements(
-                s.body, src, known, inner, defs, params, True, fixed, dims
-            )
+            found = in_statements(s.body, src, names, hints | {s.target.id}, True)
         elif isinstance(s, ast.Return) and (s.value is None or s is not last):
             return None  # a bare return, one before the end: the frontend's errors
+        elif calls_unread(s, names.unread):
+            return None  # the frontend lowers a @fuse body the check stopped in
         elif isinstance(s, ast.Return) or plain_assignment(s):
-            found = in_value(s.value, src, known, hints, defs)
+            found = first_found(
+                in_value(s.value, src, names, hints),
+                statement_call_error(s, src, names.calls),
+            )
         else:
             return None
         if found is not False:
             return found
-        if refused_before(s, None, src):
+        if stops_before(s, None, src, names.dims):
             return None  # the frontend refuses it (`x // 2`)
         hints |= assigned(s)
     return False
+
+
+def calls_unread(stmt, unread: frozenset) -> bool:
+    """Whether ``stmt`` calls one of the functions ``unread`` (by name)."""
+    return any(
+        isinstance(n, ast.Call) and called_name(n) in unread for n in ast.walk(stmt)
+    )
+
+
+def first_found(value, call):
+    """Of a statement's first unknown name (``value``) and first unknown function
+    (``call``), each an error, None where its check stops or False, the one the
+    frontend meets first: the earlier of the errors, where the name check read the
+    statement."""
+    if value is None:
+        return None  # an expression it does not read (a method, `math.exp`)
+    errors = [e for e in (value, call) if e is not None and e is not False]
+    if errors:
+        return min(errors, key=lambda e: (e.line, e.col))
+    return None if call is None else False
 
 
 def plain_assignment(s) -> bool:
@@ -213,43 +255,39 @@ def plain_assignment(s) -> bool:
     )
 
 
-def in_value(node, src: Source, known: set, hints: set, defs: set):
+def in_value(node, src: Source, names: Names, hints: set):
     """The first unknown name among the values of expression ``node``, in source order;
-    None if ``node`` holds an expression the check does not read; False if none."""
-    names = []
+    None if ``node`` holds an expression the check does not read (a method, a call
+    through another module: the frontend's error); False if none. A call of an unknown
+    function is read through (``call_names.statement_call_error`` reports it)."""
+    unknown = []
     for n in ast.walk(node):
         if not isinstance(n, READ + PASSED) and not isinstance(
             n, (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.keyword)
         ):
             return None
-        if isinstance(n, ast.Call) and not known_call(n, defs):
-            return None  # the frontend reports the function (len(y) of a value)
+        if isinstance(n, ast.Call) and called_name(n) is None:
+            return None  # the frontend reports the call (`x.sum()`, `math.exp(x)`)
     for n in values(node):
-        if n.id not in known:
-            names.append(n)
-    if not names:
+        if n.id not in names.known:
+            unknown.append(n)
+    if not unknown:
         return False
-    first = min(names, key=lambda n: (n.lineno, n.col_offset))
-    if refused_before(node, first, src):
-        return None  # the frontend refuses something first (`x // 2 + yy`)
+    first = min(unknown, key=lambda n: (n.lineno, n.col_offset))
+    if stops_before(node, first, src, names.dims) or first.id in names.defs:
+        return None  # the frontend refuses something first (`x // 2 + yy`), or
+        # reports a function of the file by where it is defined
+    if first.id in CALL_NAMES:
+        return function_value_error(first, src)
     hint = did_you_mean(first.id, hints) or did_you_mean(
-        first.id, CALL_NAMES | {"arange"} | defs
+        first.id, CALL_NAMES | {"arange"} | names.defs
     )
     return src.error(first, f"unknown name '{first.id}'{hint}")
 
 
-def known_call(node: ast.Call, defs: set) -> bool:
-    """Whether ``node`` calls an operation, ``arange``, a function of the file or, with
-    the ``np.`` prefix, NumPy's function of an operator or another spelling."""
-    name = called_name(node)
-    if isinstance(node.func, ast.Name):
-        return name in CALL_NAMES or name == "arange" or name in defs
-    return (
-        name in CALL_NAMES
-        or name == "arange"
-        or name in NUMPY_OPERATORS
-        or name in NUMPY_CALL_NAMES
-    )
+def function_value_error(node: ast.Name, src: Source) -> FormulaError:
+    """The error at ``node``, a function's name used as a value (``return softmax``)."""
+    return src.error(node, f"'{node.id}' is a function; call it")
 
 
 def values(node) -> list[ast.Name]:
@@ -281,8 +319,12 @@ def values(node) -> list[ast.Name]:
 def call_values(node: ast.Call) -> list:
     """The arguments of a call that are values: every positional one, but only the
     first of ``SHAPE_CALLS`` (none of ``zeros``, ``ones``, ``arange``, ``eye``; ``full``'s
-    fill), and the items of the sequence ``stack``, ``concatenate`` and the like join."""
+    fill), the array (and kernel) of a call whose other arguments are literals
+    (``call_forms.FORM_NAMES``: an axis, a window's size), and the items of the
+    sequence ``stack``, ``concatenate`` and the like join."""
     name = called_name(node)
+    if form_of(node) is not None:  # the array (a kernel too), then literals
+        return node.args[: 2 if form_of(node) == "conv" else 1]
     if name in ("zeros", "ones", "arange", "eye", "identity"):
         return []
     if name == "full":
@@ -316,14 +358,15 @@ def assigned(stmt) -> set[str]:
 
 
 def bound_names(fn: ast.FunctionDef) -> set[str]:
-    """Every name ``fn`` binds anywhere: parameters, the names in any annotation
-    (dimensions), assignment targets and loop variables."""
+    """Every name ``fn`` binds anywhere: parameters, the names in the dimensions of any
+    annotation (not ``Vector`` of ``Vector[n]``), assignment targets and loop
+    variables."""
     out = {a.arg for a in fn.args.args}
     for stmt in fn.body:
         out |= assigned(stmt)
     for ann in [a.annotation for a in fn.args.args] + [fn.returns]:
-        if ann is not None:
-            out |= {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
+        for d in annotation_dims(ann):
+            out |= {n.id for n in ast.walk(d) if isinstance(n, ast.Name)}
     return out
 
 
