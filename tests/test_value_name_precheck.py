@@ -135,6 +135,13 @@ REPORTED = {
     "after-a-call-of-a-fuse-function": "@fuse\ndef g(u: Scalar) -> Scalar:\n    return u * sigmoid(u)\n\n\n"
     + H
     + "    y = sum(g(x))\n    return y * ww\n",
+    # a name the statements before it do not assign (the check had counted any name
+    # the function assigns anywhere), a loop's own names after it
+    "used-before-assigned": H + "    y = z * w\n    z = x\n    return sum(y)\n",
+    "a-loop-variable-after-the-loop": H
+    + "    s = w\n    for t in range(3):\n        s = s * w\n    return s * t\n",
+    "a-loop-name-after-the-loop": H
+    + "    s = w\n    for t in range(3):\n        u = s * w\n    return s * u\n",
     "after-a-slice-of-dimensions": H
     + "    y = x[1 : n - 1 : 2]\n    return sum(y) * ww\n",
     "in-a-loop-filling-an-array": (
@@ -162,7 +169,6 @@ def test_precheck_reports_what_the_frontend_reports(key):
 
 LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first, or no error at all
-    "used-before-assigned": H + "    y = z * w\n    z = x\n    return sum(y)\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
     # the loop's own errors, before its body is read: its variable already a value, a
     # dimension or a constant, or assigned in the body; a range the frontend refuses
@@ -247,6 +253,15 @@ LEFT_TO_THE_FRONTEND = {
     "    return u\n\n\n" + H + "    return w * qq\n",
     # a @fuse body the check does not clear, lowered where the function is called
     "a-fuse-body-with-an-unknown-function": "@fuse\ndef g(u: Scalar) -> Scalar:\n    return u * sigmod(u)\n\n\n"
+    + H
+    + "    y = sum(g(x))\n    return y * qq\n",
+    "where-of-two-arguments": H + "    y = where(x > 0, x)\n    return sum(y) * qq\n",
+    "where-of-a-value": H + "    y = where(x, x, 0.0)\n    return sum(y) * qq\n",
+    "a-function-of-no-argument": H + "    y = sigmoid()\n    return y * qq\n",
+    "two-arguments-of-one": H + "    y = exp(x, x)\n    return sum(y) * qq\n",
+    "a-keyword-of-maximum": H
+    + "    y = maximum(x, w, out=x)\n    return sum(y) * qq\n",
+    "a-fuse-body-with-a-call-of-no-argument": "@fuse\ndef g(u: Scalar) -> Scalar:\n    return u * sigmoid()\n\n\n"
     + H
     + "    y = sum(g(x))\n    return y * qq\n",
     "an-empty-stack": H + "    s = stack([])\n    return sum(s) * qq\n",

@@ -17,8 +17,8 @@ from .dimension_refusals import plain_expression
 from .gather_shapes import INDEXES
 from .operand_shapes import DIMS, number
 from .size_forms import annotated_size
-from .type_names import annotation_dims
-from .value_names import CONSTANT_NAMES, TYPE_NAMES, type_name
+from .type_names import annotation_dims, type_name
+from .value_names import CONSTANT_NAMES, TYPE_NAMES
 
 #: the number of dimensions each float type takes (None: one or more)
 RANKS = {"Scalar": 0, "Vector": 1, "Matrix": 2, "Tensor": None}

@@ -2,7 +2,8 @@
 their own (an axis, ``keepdims``, ``ddof``, a window's size and stride, a padding), and
 the forms it refuses before or after lowering the array: another number of arguments, an
 unknown keyword, Python's ``max(a, b)``, an axis that is no int literal, a size below 1;
-with them ``arange`` outside an index and a power whose exponent folds past the limit.
+with them the elementwise functions of another number of arguments than they take,
+``arange`` outside an index and a power whose exponent folds past the limit.
 
 ``stops_before`` is what the unknown-name and unknown-function checks ask of a
 statement (``value_names.in_statements``, ``call_names.statement_call_error``): whether
@@ -33,7 +34,20 @@ FORM_NAMES = {
     "norm": frozenset({"norm"}),
     "conv": frozenset({"conv2d"}),
     "pool": frozenset({"avg_pool2d", "max_pool2d"}),
+    # and the elementwise functions of a fixed number of values (``calls.call_unary``)
+    "unary": frozenset(
+        {"abs", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh"}
+        | {"cholesky", "cos", "cosh", "det", "erf", "exp", "expm1", "inv", "log"}
+        | {"log10", "log1p", "log2", "relu", "sigmoid", "sign", "sin", "sinh"}
+        | {"softplus", "sqrt", "square", "tan", "tanh"}
+    ),
+    "binary": frozenset(
+        {"arctan2", "logaddexp", "maximum", "minimum", "outer", "solve"}
+    ),
+    "where": frozenset({"where"}),
 }
+#: how many values a call of each form takes first (by position), the rest literals
+VALUES = {"conv": 2, "unary": 1, "binary": 2, "where": 3}
 #: the keywords of each form of one array and an axis (``axis_calls.py``; a norm's
 #: ``ord`` left to the frontend), and how many positional arguments it reads here: the
 #: array, then the axis
@@ -44,6 +58,14 @@ ARGUMENTS = {
     "moment": (("axis", "ddof", "keepdims"), 2),
     "norm": (("axis", "keepdims"), 1),
 }
+
+
+def values_of(node: ast.Call) -> list | None:
+    """The arguments of ``node`` that are values where it calls an operation of
+    ``FORM_NAMES`` (the array, a kernel, the operands; not an axis or a window's size),
+    else None."""
+    form = form_of(node)
+    return None if form is None else node.args[: VALUES.get(form, 1)]
 
 
 def form_of(node: ast.Call) -> str | None:
@@ -112,6 +134,9 @@ def accepted(node: ast.Call, form: str, src) -> bool:
     """Whether the frontend reads the arguments of ``node``, a call of ``form``, without
     an error of their own (an axis out of range aside; an input given by keyword is
     left to it)."""
+    if form in ("unary", "binary", "where"):  # arguments.arity; one comparison
+        plain = len(node.args) == VALUES[form] and not node.keywords
+        return plain and (form != "where" or isinstance(node.args[0], ast.Compare))
     try:
         if form == "pool":
             pool_arguments(node)

@@ -92,12 +92,12 @@ from .shape_reading import (
     written,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
+from .type_names import type_name
 from .unsupported import unsupported
 from .value_names import (
     CONSTANT_NAMES,
     assigned,
     plain_signature,
-    type_name,
 )
 
 #: the key of the function's parameter names in scope (an item assignment into one is

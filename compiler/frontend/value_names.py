@@ -9,15 +9,15 @@ so the API reports the same error. One walk of each exported function's statemen
 (``in_value``) and the first unknown function (``call_names.statement_call_error``),
 and reports the one the frontend meets first.
 
-The check is conservative: it reports a name only where the frontend would lower it as
-a value and could not find it whatever the order of the statements. A name counts as
-known if the function binds it anywhere (a parameter, a dimension of any annotation, an
-assignment or loop variable, before or after the use), if the file assigns it at the
-top level, or if it names a constant; an operation's name (``return softmax``) is the
-frontend's other error, "is a function; call it", and a function of the file stops the
-check (the frontend words it by where the function is defined); ``np``, ``arange`` and
-``Vector`` are unknown names. The frontend finds the rest (a name used before it is
-assigned, a name in a slice or a keyword). It reads only the expressions the frontend
+The check reports a name where the frontend lowers it as a value and does not know
+it there: a name counts as known if it is a parameter, a dimension of an annotation (the
+return's too), a module constant or ``pi``/``e``, or a name the statements before it
+assign (a loop's own names stay in the loop; a name a loop reads before it assigns it
+stops the check); an operation's name (``return softmax``) is the frontend's other
+error, "is a function; call it", and a function of the file stops the check (the
+frontend words it by where the function is defined); ``np``, ``arange`` and ``Vector``
+are unknown names. The frontend finds the rest (a name in a slice or a keyword). It
+reads only the expressions the frontend
 lowers as values (operands, comparisons, the arguments of calls, a subscript's array
 and indices, ``x`` of ``x.T``; the shapes ``zeros`` and ``reshape`` read, in
 ``call_forms.stops_before``) and stops at the first statement holding anything else,
@@ -35,7 +35,7 @@ from typing import NamedTuple
 from ..core.names import function_name_problem
 from ..errors import FormulaError
 from .call_arguments import SEQUENCE_CALLS, dimension_names
-from .call_forms import form_of, stops_before
+from .call_forms import stops_before, values_of
 from .call_names import (
     BUILT_IN,
     CALL_NAMES,
@@ -71,14 +71,13 @@ SHAPE_CALLS = frozenset(
 
 
 class Names(NamedTuple):
-    """What the checks read in one function's body: the names it may use as values
-    (``known``), the file's functions (``defs``), its parameters (an item assignment
+    """What the checks read in one function's body: the file's functions (``defs``),
+    its parameters (an item assignment
     into one stops the checks), the names an assignment may not bind (``fixed``: a
     constant, function, dimension or built-in name), its dimension names, what
     ``call_names.statement_call_error`` reads (``calls``), and the ``@fuse`` functions
     whose bodies the check does not clear (``unread``: a call of one stops it)."""
 
-    known: frozenset
     defs: frozenset
     params: frozenset
     fixed: frozenset
@@ -149,7 +148,6 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, unread
     params = frozenset(a.arg for a in fn.args.args)
     dims = dimension_names(fn)
     names = Names(
-        known=frozenset(bound_names(fn) | top | CONSTANT_NAMES),
         defs=defs,
         params=params,
         fixed=frozenset((hints - params) | BUILT_IN | defs),
@@ -217,7 +215,8 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
             return found
         if stops_before(s, None, src, names.dims):
             return None  # the frontend refuses it (`x // 2`)
-        hints |= assigned(s)
+        if not isinstance(s, ast.For):  # a loop's own names stay in the loop
+            hints |= assigned(s)
     return False
 
 
@@ -269,7 +268,7 @@ def in_value(node, src: Source, names: Names, hints: set):
         if isinstance(n, ast.Call) and called_name(n) is None:
             return None  # the frontend reports the call (`x.sum()`, `math.exp(x)`)
     for n in values(node):
-        if n.id not in names.known:
+        if n.id not in hints:
             unknown.append(n)
     if not unknown:
         return False
@@ -323,8 +322,8 @@ def call_values(node: ast.Call) -> list:
     (``call_forms.FORM_NAMES``: an axis, a window's size), and the items of the
     sequence ``stack``, ``concatenate`` and the like join."""
     name = called_name(node)
-    if form_of(node) is not None:  # the array (a kernel too), then literals
-        return node.args[: 2 if form_of(node) == "conv" else 1]
+    if values_of(node) is not None:  # an axis or a window's size after them
+        return values_of(node)
     if name in ("zeros", "ones", "arange", "eye", "identity"):
         return []
     if name == "full":
@@ -357,24 +356,11 @@ def assigned(stmt) -> set[str]:
     }
 
 
-def bound_names(fn: ast.FunctionDef) -> set[str]:
-    """Every name ``fn`` binds anywhere: parameters, the names in the dimensions of any
-    annotation (not ``Vector`` of ``Vector[n]``), assignment targets and loop
-    variables."""
-    out = {a.arg for a in fn.args.args}
-    for stmt in fn.body:
-        out |= assigned(stmt)
+def before(fn: ast.FunctionDef, top: set) -> set[str]:
+    """The names the frontend knows as values at ``fn``'s first statement (its "did you
+    mean" candidates there): parameters, dimensions (the return's too), constants."""
+    out = {a.arg for a in fn.args.args} | CONSTANT_NAMES | top
     for ann in [a.annotation for a in fn.args.args] + [fn.returns]:
         for d in annotation_dims(ann):
             out |= {n.id for n in ast.walk(d) if isinstance(n, ast.Name)}
     return out
-
-
-def before(fn: ast.FunctionDef, top: set) -> set[str]:
-    """The names the frontend knows as values at ``fn``'s first statement (its "did you
-    mean" candidates there): parameters, dimensions, constants."""
-    out = {a.arg for a in fn.args.args} | CONSTANT_NAMES | top
-    for ann in [a.annotation for a in fn.args.args]:
-        if ann is not None:
-            out |= {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
-    return out - TYPE_NAMES
