@@ -34,6 +34,7 @@ import language_gen as G  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
+H2 = "def f(x: Vector[n], w: Scalar, i: Index[k]) -> Scalar:\n"
 M = "def f(x: Vector[n], w: Scalar, X: Tensor[b, c, h, v], K: Tensor[d, c, 3, 3]) -> Scalar:\n"
 
 
@@ -257,6 +258,7 @@ LEFT_TO_THE_FRONTEND = {
     + "    y = sum(g(x))\n    return y * qq\n",
     "where-of-two-arguments": H + "    y = where(x > 0, x)\n    return sum(y) * qq\n",
     "where-of-a-value": H + "    y = where(x, x, 0.0)\n    return sum(y) * qq\n",
+    "a-floor-division-in-an-index": H2 + "    y = x[i // 2]\n    return sum(y) * qq\n",
     "a-function-of-no-argument": H + "    y = sigmoid()\n    return y * qq\n",
     "two-arguments-of-one": H + "    y = exp(x, x)\n    return sum(y) * qq\n",
     "a-keyword-of-maximum": H

@@ -238,8 +238,9 @@ def fuse_signature_error(fn: ast.FunctionDef, src: Source) -> FormulaError | Non
 
 def refused_before(tree, node, src: Source, dims=frozenset()) -> bool:
     """Whether an expression of ``tree`` that starts no later than ``node`` (its
-    ancestors among them; not ``node``, nor what it holds, nor an index, a keyword's
-    value or a called function's name, which the frontend reads by rules of their own)
+    ancestors among them, an index's expressions; not ``node``, nor what it holds, nor
+    an index's literals, slices, a keyword's value or a called function's name, which
+    the frontend reads by rules of their own)
     is one ``refused_at`` refuses, an index item the frontend refuses
     (``index_refusals.refused_items``), a slice whose bounds hold anything but an
     expression of ``dims`` or whose step the frontend refuses (``cut_items``) or the sizes of ``zeros``, ``ones``, ``full`` or
@@ -263,7 +264,11 @@ def refused_before(tree, node, src: Source, dims=frozenset()) -> bool:
                 (i.lineno, i.col_offset) <= at for i in cut_items(n.slice, dims, src)
             ):
                 return True
-            stack.append(n.value)
+            items = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+            stack.append(n.value)  # and the index's expressions (`x[i // 2]`)
+            stack.extend(
+                i for i in items if not isinstance(i, (ast.Constant, ast.Slice))
+            )
         elif isinstance(n, ast.Call):
             sizes = size_argument(n)
             if sizes is not None and (sizes.lineno, sizes.col_offset) <= at:
