@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 
+from .dimension_refusals import int_value
 from .source import is_int_literal
 from .type_names import annotation_dims
 
@@ -53,7 +54,7 @@ def plain_sizes(call: ast.Call, arg, dims) -> bool:
     items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
     free = 1 if call_name(call) == "reshape" else 0  # how many -1 may stand
     for i in items:
-        if is_int_literal(i) and literal_value(i) == -1:
+        if is_int_literal(i) and int_value(i) == -1:
             free -= 1
         elif not positive_size(i, dims):
             return False
@@ -67,7 +68,7 @@ def positive_size(node, dims) -> bool:
     if isinstance(node, ast.Name):
         return node.id in dims
     if is_int_literal(node):
-        return 0 < literal_value(node) < 2**31
+        return 0 < int_value(node) < 2**31
     if not isinstance(node, ast.BinOp):
         return False
     if isinstance(node.op, ast.FloorDiv):
@@ -79,13 +80,6 @@ def positive_size(node, dims) -> bool:
     return isinstance(node.op, (ast.Add, ast.Mult)) and (
         positive_size(node.left, dims) and positive_size(node.right, dims)
     )
-
-
-def literal_value(node) -> int:
-    """The value of an int literal, optionally negated (``source.is_int_literal``)."""
-    if isinstance(node, ast.UnaryOp):
-        return -node.operand.value
-    return node.value
 
 
 def call_name(node: ast.Call) -> str | None:
