@@ -239,13 +239,13 @@ def fuse_signature_error(fn: ast.FunctionDef, src: Source) -> FormulaError | Non
 def refused_before(tree, node, src: Source, dims=frozenset()) -> bool:
     """Whether an expression of ``tree`` that starts no later than ``node`` (its
     ancestors among them, an index's expressions; not ``node``, nor what it holds, nor
-    an index's literals, slices, a keyword's value or a called function's name, which
-    the frontend reads by rules of their own)
-    is one ``refused_at`` refuses, an index item the frontend refuses
-    (``index_refusals.refused_items``), a slice whose bounds hold anything but an
-    expression of ``dims`` or whose step the frontend refuses (``cut_items``) or the sizes of ``zeros``, ``ones``, ``full`` or
-    ``reshape`` other than ``plain_sizes`` of ``dims`` (the function's dimension names):
-    the frontend may stop there before it reaches ``node`` (the unknown-name and
+    an index's literals and slices, a keyword's value or a called function's name,
+    which the frontend reads by rules of their own) is one ``refused_at`` refuses, an
+    index item the frontend refuses (``index_refusals.refused_items``), a slice whose
+    bounds hold anything but an expression of ``dims`` (the function's dimension names)
+    or whose step the frontend refuses (``cut_items``), or the sizes of ``zeros``,
+    ``ones``, ``full`` or ``reshape`` other than ``call_arguments.plain_sizes``: the
+    frontend may stop there before it reaches ``node`` (the unknown-name and
     unknown-function checks report ``node`` only where it may not). With ``node`` None:
     anywhere in ``tree``."""
     at = (float("inf"), 0) if node is None else (node.lineno, node.col_offset)
