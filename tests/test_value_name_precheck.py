@@ -20,7 +20,7 @@ import pytest
 import gradc
 from gradc.core.prim import surface_names
 from gradc.errors import FormulaError
-from gradc.frontend.call_forms import FORM_NAMES
+from gradc.frontend.call_forms import FORM_NAMES, VALUES
 from gradc.frontend.scope import CONSTANTS
 from gradc.frontend.source import read_python
 from gradc.frontend.text import lower_module
@@ -44,6 +44,22 @@ def test_the_copies_are_the_frontends_tables():
     assert {f: set(n) for f, n in FORM_NAMES.items()} == {
         f: set(surface_names(f)) for f in FORM_NAMES
     }
+
+
+@pytest.mark.parametrize("form", ["unary", "binary", "where"])
+def test_the_argument_counts_are_the_frontends(form):
+    """``call_forms.VALUES`` copies how many arguments each elementwise function takes:
+    tied here to the frontend, which refuses one fewer and one more (its arity error,
+    before the misspelt name after it), where the check stops."""
+    k = VALUES[form]
+    for name in sorted(FORM_NAMES[form]):
+        for count in (k - 1, k + 1):
+            first = "x > 0" if form == "where" else "x"
+            args = ", ".join([first, "x", "x", "x"][:count])
+            text = H + f"    y = {name}({args})\n    return sum(y) * qq\n"
+            want = frontend_report(text)
+            assert want is not None and "positional argument" in want, (name, want)
+            assert precheck_report(text) is None, (name, count)
 
 
 def frontend_report(text: str) -> str | None:
