@@ -10,8 +10,11 @@ the file's own function, an argument or a return of another shape than annotated
 ``stack`` of two sizes, a mismatch after ``max_pool2d`` and one with a size written as
 an expression in an annotation (``4 * H``), one after a ``concatenate`` of two sizes
 (``m + n``), a ``conv2d`` kernel of other channels, an axis that is no int, an exponent
-folded past the limit, a slice in an annotation, a mismatch after ``swish_sum``, and
-compiling a small formula; and the
+folded past the limit, a slice in an annotation, a mismatch after ``swish_sum``, a name
+after the array a loop fills, ``softmax`` as a value, a repeated parameter, a keyword a
+reduction does not know, a misspelt function in a ``@fuse`` helper's body, a slice to a
+value's name, a pooling window of 0, ``@wrt`` naming no parameter, and compiling a small
+formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -166,6 +169,28 @@ RECURRENT = (
 FUNCTION_VALUE = "def f(x: Vector[n]) -> Scalar:\n    return sum(x) * softmax\n"
 DUPLICATE = "def f(x: Vector[n], x: Scalar) -> Scalar:\n    return sum(x)\n"
 
+#: the compiler's before 2026-12-05's session: a keyword a reduction does not know
+#: (PyTorch's ``keepdim``), a misspelt function in a ``@fuse`` helper's body, a slice to
+#: a value's name, a pooling window of size 0, ``@wrt`` naming no parameter of a
+#: convnet's signature (a floored size the shape check does not follow)
+KEEPDIM = (
+    "def f(s: Matrix[n, c]) -> Scalar:\n"
+    "    return sum(s - max(s, axis=1, keepdim=True))\n"
+)
+FUSE_BODY = (
+    "@fuse\ndef swish(x: Scalar) -> Scalar:\n    return x * sigmoi(x)\n\n\n"
+    "def f(x: Vector[n]) -> Scalar:\n    return sum(swish(x))\n"
+)
+SLICE_NAME = "def f(x: Vector[n], k: Scalar) -> Scalar:\n    return sum(x[:k])\n"
+POOL_SIZE = (
+    "def f(x: Tensor[N, C, H, W]) -> Scalar:\n    return sum(max_pool2d(x, 0))\n"
+)
+WRT = (
+    "@wrt(W1, W3)\n"
+    "def f(W1: Matrix[F * (H // 2), D], W2: Matrix[D, M], X: Matrix[F, H]) -> Scalar:\n"
+    "    return sum(W1) + sum(W2)\n"
+)
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -205,6 +230,11 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "recurrent.grad").write_text(RECURRENT)
     (tmp / "function_value.grad").write_text(FUNCTION_VALUE)
     (tmp / "duplicate.grad").write_text(DUPLICATE)
+    (tmp / "keepdim.grad").write_text(KEEPDIM)
+    (tmp / "fuse_body.grad").write_text(FUSE_BODY)
+    (tmp / "slice_name.grad").write_text(SLICE_NAME)
+    (tmp / "pool_size.grad").write_text(POOL_SIZE)
+    (tmp / "wrt.grad").write_text(WRT)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -245,6 +275,11 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "name after zeros((N, T, H))": ["compile", str(tmp / "recurrent.grad")],
         "softmax as a value": ["compile", str(tmp / "function_value.grad")],
         "duplicate parameter": ["compile", str(tmp / "duplicate.grad")],
+        "max(keepdim=True)": ["compile", str(tmp / "keepdim.grad")],
+        "@fuse body typo": ["compile", str(tmp / "fuse_body.grad")],
+        "x[:k] of a value": ["compile", str(tmp / "slice_name.grad")],
+        "max_pool2d(x, 0)": ["compile", str(tmp / "pool_size.grad")],
+        "@wrt of no param": ["compile", str(tmp / "wrt.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 

@@ -28,6 +28,19 @@ REPORTED = {
     "a-duplicate-parameter-first": (
         "@wrt(z)\ndef f(x: Vector[n], x: Scalar) -> Scalar:\n    return w\n"
     ),
+    # before the return's type and a parameter named as a dimension (the frontend reads
+    # the names @wrt gives after the parameters, before the return)
+    "wrt-naming-no-parameter-before-an-unknown-return-type": (
+        "@wrt(z)\ndef f(x: Vector[n], w: Scalar) -> Vectr[n]:\n    return w\n"
+    ),
+    "wrt-naming-no-parameter-before-a-parameter-named-as-a-dimension": (
+        "@wrt(z)\ndef f(x: Vector[n], n: Scalar) -> Scalar:\n    return n\n"
+    ),
+    # where the check does not follow a parameter's shape (CS231n's convnet)
+    "wrt-naming-no-parameter-of-a-floored-shape": (
+        "@wrt(W, z)\ndef f(W: Matrix[F * (H // 2), D], X: Matrix[F, H]) -> Scalar:\n"
+        "    return sum(W)\n"
+    ),
     # no function to compile
     "a-docstring-alone": '"""A file of nothing yet."""\n',
     "a-constant-alone": "C = 2.0\n",
@@ -133,11 +146,9 @@ def test_the_check_reports_what_the_frontend_reports(key):
 
 LEFT_TO_THE_FRONTEND = {
     # the frontend's error comes first and is not the check's
-    "an-unknown-return-type-first": (
-        "@wrt(z)\ndef f(x: Vector[n], w: Scalar) -> Vectr[n]:\n    return w\n"
-    ),
-    "a-parameter-named-as-a-dimension-first": (
-        "@wrt(z)\ndef f(x: Vector[n], n: Scalar) -> Scalar:\n    return n\n"
+    "a-dimension-named-as-a-constant-first": (
+        "N = 2.0\n\n\n@wrt(z)\ndef f(x: Vector[N], w: Scalar) -> Scalar:\n"
+        "    return w\n"
     ),
 }
 

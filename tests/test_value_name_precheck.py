@@ -269,9 +269,6 @@ LEFT_TO_THE_FRONTEND = {
     "a-function-named-as-an-operation": "def softplus(u: Scalar) -> Scalar:\n"
     "    return u\n\n\n" + H + "    return w * qq\n",
     # a @fuse body the check does not clear, lowered where the function is called
-    "a-fuse-body-with-an-unknown-function": "@fuse\ndef g(u: Scalar) -> Scalar:\n    return u * sigmod(u)\n\n\n"
-    + H
-    + "    y = sum(g(x))\n    return y * qq\n",
     "where-of-two-arguments": H + "    y = where(x > 0, x)\n    return sum(y) * qq\n",
     "where-of-a-value": H + "    y = where(x, x, 0.0)\n    return sum(y) * qq\n",
     "a-floor-division-in-an-index": H2 + "    y = x[i // 2]\n    return sum(y) * qq\n",

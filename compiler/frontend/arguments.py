@@ -6,6 +6,7 @@ import ast
 
 from ..core.shape_rules import AXIS_NOT_INT, DDOF, KEEPDIMS, NO_AXIS, norm_axis
 from ..errors import ShapeError
+from .call_signatures import arity_error
 from .dimensions import index_int
 from .scope import Scope
 from .source import is_int_literal
@@ -13,16 +14,10 @@ from .source import is_int_literal
 
 def arity(node: ast.Call, scope: Scope, name: str, n: int, keywords=()) -> None:
     """Refuse a call of ``name`` without exactly ``n`` positional arguments, or with a
-    keyword other than ``keywords``."""
-    if len(node.args) != n:
-        raise scope.src.error(
-            node,
-            f"{name}() takes {n} positional argument{'s' * (n != 1)}, "
-            f"got {len(node.args)}",
-        )
-    for k in node.keywords:
-        if k.arg not in keywords:
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    keyword other than ``keywords`` (``call_signatures.arity_error``)."""
+    error = arity_error(node, name, n, keywords, scope.src)
+    if error is not None:
+        raise error
 
 
 def kwarg(node: ast.Call, key: str, pos: int, default):

@@ -11,19 +11,14 @@ from ..core.shape_rules import moment_count
 from ..core.shapes import size
 from ..errors import ShapeError
 from .arguments import kwarg, read_axis, read_bool, read_ddof
-from .refusals import pairwise_error
+from .call_signatures import signature_error
 from .scope import emit, value
 
 
 def call_reduction(node, scope, name):
     """``sum(x, axis=None, keepdims=False)`` and the other reductions; all axes
     without keepdims are written as ``axis=None``."""
-    if not 1 <= len(node.args) <= 2:
-        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
-    for k in node.keywords:
-        if k.arg not in ("axis", "keepdims"):
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
-    pairwise(node, scope, name)
+    signature(node, scope, name, "reduction")
     x = value(node.args[0], scope)
     nd = len(scope.b.shape(x))
     axis = read_axis(kwarg(node, "axis", 1, None), scope, nd)
@@ -34,9 +29,11 @@ def call_reduction(node, scope, name):
     return emit(scope, node, name, x, axis=axis, keepdims=keep)
 
 
-def pairwise(node, scope, name: str) -> None:
-    """Refuse Python's ``max(a, b)`` (``min``): ``refusals.pairwise_error``."""
-    error = pairwise_error(node, name, scope.src)
+def signature(node, scope, name: str, form: str) -> None:
+    """Refuse a call of ``name`` of ``form`` with arguments it does not take, before any
+    is lowered (``call_signatures.signature_error``: another number of them, a keyword
+    it does not know, Python's ``max(a, b)``)."""
+    error = signature_error(node, name, form, scope.src)
     if error is not None:
         raise error
 
@@ -57,13 +54,7 @@ def call_norm(node, scope, name):
     order: the 2-norm of the reduced entries. ``ord`` may be None, 2 where one axis is
     reduced, or ``'fro'`` where two are (NumPy's other orders are located errors that say
     what to write); all axes without keepdims are written as ``axis=None``."""
-    if not 1 <= len(node.args) <= 4:
-        raise scope.src.error(
-            node, f"{name}() takes an array and optionally ord, axis and keepdims"
-        )
-    for k in node.keywords:
-        if k.arg not in ("ord", "axis", "keepdims"):
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    signature(node, scope, name, "norm")
     x = value(node.args[0], scope)
     nd = len(scope.b.shape(x))
     axis = read_axis(kwarg(node, "axis", 2, None), scope, nd)
@@ -131,20 +122,16 @@ ORD_MATRIX = {
 }
 
 
-def array_and_axis(node, scope, name: str) -> tuple:
-    """The lowered array of ``name(x, axis)`` and the syntax node of its ``axis`` (by
-    position or keyword; None when not given): no other argument."""
-    if not 1 <= len(node.args) <= 2:
-        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
-    for k in node.keywords:
-        if k.arg != "axis":
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+def array_and_axis(node, scope, name: str, form: str) -> tuple:
+    """The lowered array of ``name(x, axis)``, a call of ``form``, and the syntax node
+    of its ``axis`` (by position or keyword; None when not given): no other argument."""
+    signature(node, scope, name, form)
     return value(node.args[0], scope), kwarg(node, "axis", 1, None)
 
 
 def call_softmax(node, scope, name):
     """``softmax(x, axis=-1)`` and ``log_softmax``: one axis of an array."""
-    x, ax_node = array_and_axis(node, scope, name)
+    x, ax_node = array_and_axis(node, scope, name, "softmax")
     nd = len(scope.b.shape(x))
     if nd == 0:
         raise scope.src.error(node, f"{name}() needs an array, not a scalar")
@@ -162,7 +149,7 @@ def call_softmax(node, scope, name):
 def call_scan(node, scope, name):
     """``cumsum(x, axis=None)``, as NumPy's: the running sum along one ``axis``; without
     it, of the flattened entries (a scalar's is a vector of one)."""
-    x, ax_node = array_and_axis(node, scope, name)
+    x, ax_node = array_and_axis(node, scope, name, "scan")
     shape = scope.b.shape(x)
     axis = read_axis(ax_node, scope, len(shape))
     if axis is None:
@@ -177,11 +164,7 @@ def call_scan(node, scope, name):
 def call_moment(node, scope, name):
     """``var(x, axis=None, ddof=0, keepdims=False)`` and ``std``, as NumPy's: ``ddof`` an
     int literal below the number of elements reduced (when that is known)."""
-    if not 1 <= len(node.args) <= 2:
-        raise scope.src.error(node, f"{name}() takes an array and optionally an axis")
-    for k in node.keywords:
-        if k.arg not in ("axis", "ddof", "keepdims"):
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+    signature(node, scope, name, "moment")
     x = value(node.args[0], scope)
     shape = scope.b.shape(x)
     axis = read_axis(kwarg(node, "axis", 1, None), scope, len(shape))

@@ -203,15 +203,23 @@ def plain_decorators(fn: ast.FunctionDef) -> bool:
     )
 
 
-def statement_call_error(stmt, src: Source, names: tuple) -> FormulaError | None | bool:
-    """The unknown-function error in ``stmt``, an assignment or return the frontend
-    lowers (``value_names.in_statements`` walks the statements); None when the frontend
-    would stop at a call in it or at something before the unknown call; False when it
-    has no unknown call. ``names``: what a call may name here (the operations, the
-    functions defined above), the file's callable names (hints), each function's
-    definition, the function's dimension names (``call_forms.stops_before``)."""
+def statement_call_error(stmt, src: Source, names: tuple, fused: dict):
+    """The first error at a call in ``stmt``, an assignment or return the frontend
+    lowers (``value_names.in_statements`` walks the statements), with the place where
+    the frontend meets it, as ``((line, column), error)``: a call of an unknown
+    function (met at the call, before its arguments), or of a ``@fuse`` function whose
+    body holds an error (``fused``: name -> its number of parameters and that error,
+    met once the call's arguments are lowered). None when the frontend would stop at a
+    call in it or at something before that call; False when it has neither.
+    ``names``: what a call may name here (the operations, the functions defined above),
+    the file's callable names (hints), each function's definition, the function's
+    dimension names (``call_forms.stops_before``)."""
     calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call)]
+    pending = None  # a @fuse body's error, met after the arguments of its call
     for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):
+        at = src.place(node.lineno, node.col_offset)
+        if pending is not None and pending[0] <= at:
+            break
         name = called_name(node)
         if name is None:
             return None  # a method, math.exp(x), f(x)(y): another error first
@@ -220,8 +228,28 @@ def statement_call_error(stmt, src: Source, names: tuple) -> FormulaError | None
         if name not in (known if module else names[0]):
             if stops_before(stmt, node, src, names[3]):
                 return None  # the frontend refuses something first (`x // 2 + f(x)`)
-            return unknown_error(node, name, src, names[1], names[2])
+            return at, unknown_error(node, name, src, names[1], names[2])
+        if not module and name in fused:
+            count, error = fused[name]
+            if len(node.args) != count or not plain_call(node, stmt, src, names[3]):
+                return None  # its arity's error, or the frontend stops in an argument
+            end = src.place(node.end_lineno, node.end_col_offset)
+            pending = (end, error) if pending is None else min(pending, (end, error))
+    if pending is not None:
+        return pending
     return None if stops_before(stmt, None, src, names[3]) else False
+
+
+def plain_call(node: ast.Call, stmt, src: Source, dims) -> bool:
+    """Whether the frontend lowers every argument of ``node``, a call of a ``@fuse``
+    function in ``stmt``, with no error other than an unknown name or function (which
+    ``statement_call_error`` and the name check find): none by keyword or unpacked,
+    nothing refused in them or before the call (``call_forms.stops_before``)."""
+    if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        return False
+    if stops_before(stmt, node, src, dims):
+        return False
+    return not any(stops_before(a, None, src, dims) for a in node.args)
 
 
 #: what ``len(h)`` says where it is no size (``shape_reads.py`` reads ``len(x)`` of a

@@ -8,7 +8,8 @@ is reported before an operation whose operands do not fit, even one further up, 
 place where the order differs from the frontend's (a misspelt name is the likelier
 cause). Each check stops where the frontend refuses something by its form first
 (``refusals.py``), and the shapes and forms (``statement_shapes.py``: operands that do
-not fit, Python a formula does not have) are read in the frontend's order.
+not fit, Python a formula does not have, a call given arguments it does not take,
+``call_signatures.py``; a size that is no dimension) are read in the frontend's order.
 """
 
 from __future__ import annotations

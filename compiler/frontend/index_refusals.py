@@ -53,13 +53,11 @@ def slice_error(item: ast.Slice, dims, src: Source) -> FormulaError | None | boo
     order: each bound an int literal or a dimension expression of ``dims`` (the
     dimensions and the loop variables: ``dimension_refusals.expression_error``), then the
     step an int literal (``STEP_NOT_INT``, ``TOO_LARGE``) other than 0 (``ZERO_STEP``);
-    None where it reads them; False at a bound holding another name (a value's, or a
-    dimension only the return declares), which the check does not decide."""
+    None where it reads them. ``dims`` are all the names the frontend reads as
+    dimensions there (the return's too): any other name is "not a dimension"."""
     for bound in (item.lower, item.upper):
         if bound is None:
             continue
-        if any(isinstance(n, ast.Name) and n.id not in dims for n in ast.walk(bound)):
-            return False
         error = expression_error(bound, dims, src)
         if error is not None:
             return error

@@ -70,7 +70,13 @@ from .axis_call_shapes import (
     stacks_at,
     stacks_items,
 )
+from .call_forms import form_of
 from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
+from .call_signatures import (
+    signature_error,
+    window_arrays,
+    window_literals_error,
+)
 from .folded_literals import folded
 from .function_shapes import arity_error, bound_return
 from .gather_shapes import array_items, gathered_at
@@ -79,11 +85,9 @@ from .pool_shapes import conv_arguments, convolved, pool_arguments, pooled
 from .refusals import (
     EXPONENT_TOO_LARGE,
     MAX_EXPONENT,
-    PAIRWISE,
-    pairwise_error,
     refused_at,
 )
-from .reshape_shapes import reshape_items, reshaped_at
+from .reshape_shapes import created_shape, reshape_items, reshaped_at, sizes_error
 from .shape_reading import (
     Mismatch,
     Refused,
@@ -156,6 +160,9 @@ CONSTS = "@consts"
 LOOPS = "@loops"
 #: the key of the dimension names the parameters' annotations give (``zeros((n, d))``)
 DIMS = "@dims"
+#: the key of every name the frontend reads as a dimension in a function's body: the
+#: parameters' and the return's (``x[:m]`` of ``-> Vector[m]``), where it is set
+SIZES = "@sizes"
 #: the calls that make a new array of a shape written out (``zeros((n, d))``)
 CREATION = frozenset({"zeros", "ones"})
 #: the ``np.linalg`` functions of one square matrix (or a stack of them), and the number
@@ -206,7 +213,8 @@ def shape_of(node, scope: dict) -> tuple:
         arrays = array_items(node.slice, scope, scope.get(DIMS, ()))
         if arrays is not None and shape:
             return gathered_at(node, shape, arrays)
-        return indexed(shape, node.slice, loops, scope[SRC], scope.get(DIMS, ()))
+        sizes = scope.get(SIZES, scope.get(DIMS, ()))
+        return indexed(shape, node.slice, loops, scope[SRC], sizes)
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):
@@ -263,11 +271,10 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         if node.keywords or len(args) != operator_arity(operator):
             raise Stop  # the frontend's error
         return shape_of(operator_tree(node), scope)
-    if called_name(node) in PAIRWISE and len(args) == 2:
-        if {k.arg for k in node.keywords} <= {"axis", "keepdims"}:
-            error = pairwise_error(node, called_name(node), scope[SRC])
-            if error is not None:
-                raise Refused(error)  # max(x, 0.0): maximum's
+    form = form_of(node)  # arity, keywords, max(x, 0.0): before any argument
+    error = None if form is None else signature_error(node, name, form, scope[SRC])
+    if error is not None:
+        raise Refused(error)
     if name in REDUCTIONS and (len(args) == 1 or name == "norm" and args):
         allowed = (
             {"axis", "keepdims", "ord"} if name == "norm" else {"axis", "keepdims"}
@@ -299,15 +306,23 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         return stacks_at(node, name, operands(items, scope))
     if name in ("var", "std") and len(args) == 1:
         return moment_at(node, name, shape_of(moment_input(node), scope))
-    if name == "reshape":
-        x, sizes, free = reshape_items(node, scope.get(DIMS, ()))
-        return reshaped_at(node, shape_of(x, scope), sizes, free)
-    if name in ("max_pool2d", "avg_pool2d"):
-        x, size, stride = pool_arguments(node)
-        return pooled(node, shape_of(x, scope), size, stride)
-    if name == "conv2d":
-        x, w, stride, pad = conv_arguments(node)
-        return convolved(node, shape_of(x, scope), shape_of(w, scope), stride, pad)
+    if name == "reshape" and len(args) == 2 and not node.keywords:
+        shape = shape_of(args[0], scope)  # then the sizes, in order
+        error = sizes_error(node, named_sizes(scope), scope[SRC])
+        if error is not None:
+            raise Refused(error)
+        _, sizes, free = reshape_items(node, scope.get(DIMS, ()))
+        return reshaped_at(node, shape, sizes, free)
+    if form in ("pool", "conv"):  # the arrays, then the literals, then the shapes
+        shapes = operands(window_arrays(node, form), scope)
+        error = window_literals_error(node, name, form, scope[SRC])
+        if error is not None:
+            raise Refused(error)
+        if form == "pool":
+            _, size, stride = pool_arguments(node)
+            return pooled(node, shapes[0], size, stride)
+        _, _, stride, pad = conv_arguments(node)
+        return convolved(node, *shapes, stride, pad)
     if name in ("softmax", "log_softmax") and node.keywords:
         return softmax_shape(node, name, scope)
     if node.keywords:
@@ -379,22 +394,15 @@ def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
 
 
 def created(arg, scope: dict) -> tuple:
-    """The shape ``zeros(shape)``, ``ones(shape)`` and ``np.full(shape, fill)`` make: a
-    tuple of the parameters' dimension names and positive int literals, or one of them;
-    Stop at anything else (an expression of dimensions, a list, no size), which the
-    frontend reads or refuses."""
-    items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
-    if not items:
-        raise Stop
-    out: list = []
-    for d in items:
-        if isinstance(d, ast.Name) and d.id in scope.get(DIMS, ()):
-            out.append(d.id)
-        elif 0 < literal_int(d) < 2**31:
-            out.append(literal_int(d))
-        else:
-            raise Stop
-    return tuple(out)
+    """The shape ``zeros(shape)``, ``ones(shape)`` and ``np.full(shape, fill)`` make
+    (``reshape_shapes.created_shape``)."""
+    return created_shape(arg, scope.get(DIMS, ()), named_sizes(scope), scope[SRC])
+
+
+def named_sizes(scope: dict) -> set:
+    """Every name the frontend reads as a dimension where ``scope`` is: the parameters'
+    and the return's dimensions, the loop variables."""
+    return {*scope.get(SIZES, scope.get(DIMS, ())), *scope.get(LOOPS, ())}
 
 
 def numpy_call(node: ast.Call, name: str, scope: dict) -> tuple:

@@ -27,7 +27,7 @@ from .dimension_refusals import (
     return_dims_read,
 )
 from .index_refusals import refused_items, slice_error
-from .module_refusals import wrt_form_error
+from .module_refusals import plain_wrt_names, wrt_form_error, wrt_name_error
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, differentiation_error, type_error
 from .unsupported import operator_error, unsupported
@@ -325,7 +325,6 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
     error = wrt_form_error(fn, src)
     if error is not None:
         return error
-    wrt = [d for d in fn.decorator_list if isinstance(d, ast.Call)]
     dims = {
         d.id
         for p in a.args
@@ -345,8 +344,9 @@ def read_signature(fn: ast.FunctionDef, src: Source, constants) -> FormulaError 
         read = parameter_dims_read(p.annotation, dims, constants, src)
         if read is not True:
             return read
-    if not {n.id for d in wrt for n in d.args} <= seen:
-        return False
+    for name, node in plain_wrt_names(fn).items():  # of names: wrt_form_error's
+        if name not in seen:
+            return wrt_name_error(name, node, src)
     error = type_error(fn.returns, src, ("the return", fn))
     if error is not None:
         return error

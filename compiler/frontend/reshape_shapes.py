@@ -5,6 +5,10 @@ from ``x``'s size. Sizes are products of distinct names and an int here (monomia
 whose equality and division are exact; each is written as SymPy prints it, the int
 first and the names in order (``3 * n``, ``C * H * W``, ``H * N``).
 
+The sizes the frontend refuses by their form (``sizes_error``: a value's name, a float,
+a second ``-1``) are reported as it words them, with the messages it raises; so are
+those of ``zeros``, ``ones`` and ``np.full`` (``created_shape``).
+
 Like the rest of the check it needs nothing but ``ast``; it raises ``Stop`` at any other
 size (a sum, a floor, a name twice), where the frontend decides.
 """
@@ -15,7 +19,71 @@ import ast
 from collections import Counter
 
 from ..core.shape_rules import not_reshaped
-from .shape_reading import Mismatch, Stop, literal_int, written
+from ..errors import FormulaError
+from .dimension_refusals import TOO_LARGE, expression_error, int_value
+from .shape_reading import Mismatch, Refused, Stop, literal_int, written
+from .source import Source, is_int_literal
+
+#: the frontend's error at a size of ``reshape`` of no form it reads
+RESHAPE_FORM = (
+    "reshape sizes are positive integers, dimension names, expressions of them with "
+    "+ - * // (C * H * W) or -1"
+)
+#: ... and at a second ``-1``
+ONE_FREE = "only one dimension can be -1"
+
+
+def sizes_error(node: ast.Call, dims, src: Source) -> FormulaError | None:
+    """The error ``shape_calls.call_reshape`` raises, once it has lowered ``x``, at the
+    first size of ``reshape(x, sizes)`` (``node``, of two arguments) it refuses by its
+    form: a literal past 2**31, a second ``-1``, a size that is no positive int literal,
+    name of ``dims`` (every name it reads as a dimension there) or expression
+    (``RESHAPE_FORM``), an expression of other nodes or names
+    (``dimension_refusals.expression_error``); None where it reads each so (a constant
+    expression below 1 is its error too)."""
+    s = node.args[1]
+    free = False
+    for it in s.elts if isinstance(s, ast.Tuple) else [s]:
+        if is_int_literal(it) and abs(int_value(it)) >= 2**31:
+            return src.error(it, TOO_LARGE)
+        if is_int_literal(it) and int_value(it) == -1:
+            if free:
+                return src.error(it, ONE_FREE)
+            free = True
+        elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
+            error = expression_error(it, dims, src)
+            if error is not None:
+                return error
+        elif not (isinstance(it, ast.Name) and it.id in dims) and not (
+            isinstance(it, ast.Constant) and type(it.value) is int and it.value > 0
+        ):
+            return src.error(it, RESHAPE_FORM)
+    return None
+
+
+def created_shape(arg, dims, sizes, src: Source) -> tuple:
+    """The shape ``zeros(shape)``, ``ones(shape)`` and ``np.full(shape, fill)`` make from
+    ``arg``: a tuple of names of ``dims`` (the parameters' dimensions) and positive int
+    literals, or one of them. Refused at the first size that is no dimension expression
+    of ``sizes`` (every name the frontend reads as a dimension there), as it reads them
+    in order (``shape_calls.reshape_size``: ``dimension_refusals.expression_error``);
+    Stop at any other size (an expression of dimensions, one below 1, a loop variable)
+    and at no size, which the frontend reads or refuses."""
+    items = arg.elts if isinstance(arg, ast.Tuple) else [arg]
+    if not items:
+        raise Stop
+    out: list = []
+    for d in items:
+        error = expression_error(d, sizes, src)
+        if error is not None:
+            raise Refused(error)
+        if isinstance(d, ast.Name) and d.id in dims:
+            out.append(d.id)
+        elif 0 < literal_int(d) < 2**31:
+            out.append(literal_int(d))
+        else:
+            raise Stop
+    return tuple(out)
 
 
 def reshape_items(node: ast.Call, dims) -> tuple:

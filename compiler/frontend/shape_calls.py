@@ -12,6 +12,7 @@ from ..core.shape_rules import not_reshaped, not_square
 from ..core.shapes import canon, format_shape, size
 from .arguments import arity, kwarg, read_axis
 from .dimensions import dim_expression, index_int
+from .reshape_shapes import ONE_FREE, RESHAPE_FORM
 from .scope import Scope, emit, value
 from .source import is_int_literal
 
@@ -248,7 +249,7 @@ def call_reshape(node, scope, name):
     for k, it in enumerate(items):
         if is_int_literal(it) and index_int(it, scope, False) == -1:
             if free is not None:
-                raise scope.src.error(it, "only one dimension can be -1")
+                raise scope.src.error(it, ONE_FREE)
             free = k
             dims.append(None)
         elif isinstance(it, ast.Name) and it.id in scope.dims:
@@ -258,11 +259,7 @@ def call_reshape(node, scope, name):
         elif isinstance(it, (ast.BinOp, ast.UnaryOp)):
             dims.append(reshape_size(it, scope))
         else:
-            raise scope.src.error(
-                it,
-                "reshape sizes are positive integers, dimension names, "
-                "expressions of them with + - * // (C * H * W) or -1",
-            )
+            raise scope.src.error(it, RESHAPE_FORM)
     if free is not None:
         known = size(tuple(d for d in dims if d is not None))
         dims[free] = canon(sympy.Integer(1) * size(scope.b.shape(x)) / known)

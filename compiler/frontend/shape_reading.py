@@ -194,8 +194,8 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
     which the frontend refuses as it reads the items in order (``indexing.index_items``,
     where each is an index array: ``refused_at``, ``index_refusals.mask_error``; with
     ``src``, the file's) and a slice whose bounds or step it refuses
-    (``index_refusals.slice_error``, bounds of the dimensions ``dims`` and the loop
-    variables); Stop at any other item, at more items than axes, at a literal
+    (``index_refusals.slice_error``, bounds of the dimensions ``dims``, the return's
+    among them, and the loop variables); Stop at any other item, at more items than axes, at a literal
     index outside a literal size and a loop variable's on a literal size (errors of the
     frontend's own, ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
@@ -216,8 +216,6 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
             raise Stop
         if isinstance(it, ast.Slice):
             error = None if src is None else slice_error(it, {*dims, *loops}, src)
-            if error is False:
-                raise Stop
             if error is not None:
                 raise Refused(error)
             out.append(sliced(shape[k], it))

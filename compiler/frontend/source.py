@@ -46,17 +46,19 @@ class Source:
         """Line ``n`` (1-based) of the text, or ``""`` outside it."""
         return self.lines[n - 1] if 0 < n <= len(self.lines) else ""
 
+    def place(self, line: int, offset: int) -> tuple[int, int]:
+        """The 1-based ``(line, column)`` of the character at byte ``offset`` of
+        ``line`` (the syntax tree's ``col_offset``), as errors are placed."""
+        text = self.line(line).encode("utf-8")
+        return line, len(text[:offset].decode("utf-8", "replace")) + 1
+
     def error(self, node, message: str) -> FormulaError:
         """A FormulaError at an AST node (or a ``(line, col)`` pair, 1-based)."""
         if isinstance(node, tuple):
             line, col = node
         else:
             line = getattr(node, "lineno", 1) or 1
-            text = self.line(line).encode("utf-8")
-            col = (
-                len(text[: getattr(node, "col_offset", 0)].decode("utf-8", "replace"))
-                + 1
-            )
+            line, col = self.place(line, getattr(node, "col_offset", 0))
         return FormulaError(
             message,
             filename=self.filename,

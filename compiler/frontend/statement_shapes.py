@@ -70,7 +70,7 @@ from .module_refusals import (
     unknown_decorator_error,
     wrt_name_error,
 )
-from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SRC, shape_of
+from .operand_shapes import ABOVE, CONSTS, DIMS, LOOPS, SIZES, SRC, shape_of
 from .range_bounds import range_bounds_error
 from .refusals import (
     ending_error,
@@ -92,7 +92,7 @@ from .shape_reading import (
     written,
 )
 from .source import MAX_DEPTH, Source, depth, is_docstring, literal
-from .type_names import type_name
+from .type_names import annotation_dims, type_name
 from .unsupported import unsupported
 from .value_names import (
     CONSTANT_NAMES,
@@ -235,7 +235,7 @@ def in_function(
     scope = parameter_scope(fn, constants)
     if scope is None or set(scope) & functions:
         return None
-    if not plain_wrt(fn, scope):
+    if not plain_wrt(fn):
         return wrt_error(fn, src)
     if all(type_name(a.annotation) == "Index" for a in fn.args.args):
         return None  # no float input: the frontend's error
@@ -246,6 +246,8 @@ def in_function(
     fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
     params = {a.arg for a in fn.args.args}
     scope.update({ABOVE: above, PARAMS: params, SRC: src})
+    returned = {d.id for d in annotation_dims(fn.returns) if isinstance(d, ast.Name)}
+    scope[SIZES] = scope[DIMS] | returned
     scope[UNBOUND] = params - set().union(*(assigned(s) for s in stmts))
     scope[CONSTS] = constants | CONSTANT_NAMES
     try:
@@ -331,7 +333,8 @@ def item_assignment(s, target: ast.Subscript, scope: dict, fixed: set) -> bool:
     if scope.get(base.id) is None:
         return False
     loops = scope.get(LOOPS, frozenset())
-    part = indexed(scope[base.id], target.slice, loops, scope[SRC], scope[DIMS])
+    sizes = scope.get(SIZES, scope[DIMS])
+    part = indexed(scope[base.id], target.slice, loops, scope[SRC], sizes)
     if broadcast_at(s, [shape_of(s.value, scope), part]) != part:
         raise Stop  # "cannot assign a value of shape ...": the frontend's words
     return True
@@ -429,13 +432,13 @@ def wrt_error(fn: ast.FunctionDef, src: Source) -> FormulaError | None:
     return None
 
 
-def plain_wrt(fn: ast.FunctionDef, scope: dict) -> bool:
-    """Whether every ``@wrt(...)`` names distinct float parameters the check follows."""
+def plain_wrt(fn: ast.FunctionDef) -> bool:
+    """Whether every ``@wrt(...)`` names distinct float parameters."""
+    floats = {a.arg for a in fn.args.args if type_name(a.annotation) != "Index"}
     for d in fn.decorator_list:
         names = [a.id if isinstance(a, ast.Name) else None for a in d.args]
-        params = {a.arg for a in fn.args.args}
         if d.keywords or len(set(names)) != len(names):
             return False
-        if not names or any(n not in params or scope.get(n) is None for n in names):
+        if not names or not set(names) <= floats:
             return False
     return True

@@ -16,8 +16,11 @@ assign (a loop's own names stay in the loop; a name a loop reads before it assig
 stops the check); an operation's name (``return softmax``) is the frontend's other
 error, "is a function; call it", and a function of the file stops the check (the
 frontend words it by where the function is defined); ``np``, ``arange`` and ``Vector``
-are unknown names. The frontend finds the rest (a name in a slice or a keyword). It
-reads only the expressions the frontend
+are unknown names. The body of a ``@fuse`` function is read as the frontend lowers it,
+where the function is called: its error is reported at the first call, once the call's
+arguments are read (``call_names.statement_call_error``). A name in a slice or a shape
+is the shape check's (``statement_shapes.py``: "not a dimension"). It reads only the
+expressions the frontend
 lowers as values (operands, comparisons, the arguments of calls, a subscript's array
 and indices, ``x`` of ``x.T``; the shapes ``zeros`` and ``reshape`` read, in
 ``call_forms.stops_before``) and stops at the first statement holding anything else,
@@ -75,8 +78,11 @@ class Names(NamedTuple):
     its parameters (an item assignment
     into one stops the checks), the names an assignment may not bind (``fixed``: a
     constant, function, dimension or built-in name), its dimension names, what
-    ``call_names.statement_call_error`` reads (``calls``), and the ``@fuse`` functions
-    whose bodies the check does not clear (``unread``: a call of one stops it)."""
+    ``call_names.statement_call_error`` reads (``calls``), the ``@fuse`` functions
+    whose bodies the check does not clear (``unread``: a call of one stops it) and those
+    whose bodies hold an unknown name or function (``fused``: each one's number of
+    parameters and error, which the frontend raises where a call of it has lowered its
+    arguments)."""
 
     defs: frozenset
     params: frozenset
@@ -84,6 +90,7 @@ class Names(NamedTuple):
     dims: frozenset
     calls: tuple
     unread: frozenset
+    fused: dict
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -102,6 +109,7 @@ def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
     above = CALL_NAMES | {"arange"}  # what a call may name: the functions above too
     taken: set = set()  # the constants and functions defined so far
     unread: frozenset = frozenset()  # @fuse functions whose bodies the check stops in
+    fused: dict = {}  # @fuse functions whose bodies hold an error: arity, the error
     for stmt in body:
         if isinstance(stmt, ast.Assign):
             if not plain_constant(stmt, src, above | CONSTANT_NAMES | defs):
@@ -121,23 +129,26 @@ def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
         if any(isinstance(d, ast.Name) for d in stmt.decorator_list):
             if fuse_signature_error(stmt, src) is not None:
                 return None
-            if in_function(stmt, src, top, calls, unread) is not False:
-                unread = unread | {stmt.name}  # its error, or one the check may miss
+            body = in_function(stmt, src, top, calls, (unread, fused))
+            if isinstance(body, FormulaError):
+                fused = {**fused, stmt.name: (len(stmt.args.args), body)}  # at a call
+            elif body is not False:
+                unread = unread | {stmt.name}  # an error the check may miss
             above = above | {stmt.name}
             continue  # @fuse: lowered where it is called
-        found = in_function(stmt, src, top, calls, unread)
+        found = in_function(stmt, src, top, calls, (unread, fused))
         if found is not False:
             return found
         above = above | {stmt.name}
     return None
 
 
-def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, unread):
+def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, fuse):
     """The first unknown-function or unknown-name error in ``fn``'s body; None where the
     check stops; False when it has none. ``calls``: what a call may name here, the
-    file's callable names and each function's first definition; ``unread``: the
+    file's callable names and each function's first definition; ``fuse``: the
     ``@fuse`` functions a call of which stops the check (the frontend lowers their
-    bodies there)."""
+    bodies there), and those whose bodies hold an error (``Names.fused``)."""
     stmts = fn.body[1:] if fn.body and is_docstring(fn.body[0]) else fn.body
     if not stmts or not isinstance(stmts[-1], ast.Return) or stmts[-1].value is None:
         return None
@@ -153,7 +164,8 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, unread
         fixed=frozenset((hints - params) | BUILT_IN | defs),
         dims=dims,
         calls=(*calls, dims),
-        unread=unread,
+        unread=fuse[0],
+        fused=fuse[1],
     )
     return in_statements(stmts, src, names, hints)
 
@@ -207,7 +219,7 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
         elif isinstance(s, ast.Return) or plain_assignment(s):
             found = first_found(
                 in_value(s.value, src, names, hints),
-                statement_call_error(s, src, names.calls),
+                statement_call_error(s, src, names.calls, names.fused),
             )
         else:
             return None
@@ -228,15 +240,17 @@ def calls_unread(stmt, unread: frozenset) -> bool:
 
 
 def first_found(value, call):
-    """Of a statement's first unknown name (``value``) and first unknown function
-    (``call``), each an error, None where its check stops or False, the one the
-    frontend meets first: the earlier of the errors, where the name check read the
-    statement."""
+    """Of a statement's first unknown name (``value``: an error, None where its check
+    stops, or False) and the first error at a call (``call``: the place where the
+    frontend meets it and the error, None where its check stops, or False), the one
+    the frontend meets first, where the name check read the statement."""
     if value is None:
         return None  # an expression it does not read (a method, `math.exp`)
-    errors = [e for e in (value, call) if e is not None and e is not False]
-    if errors:
-        return min(errors, key=lambda e: (e.line, e.col))
+    found = [] if call is None or call is False else [call]
+    if value is not False:
+        found.append(((value.line, value.col), value))
+    if found:
+        return min(found, key=lambda f: f[0])[1]
     return None if call is None else False
 
 
