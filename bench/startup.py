@@ -171,8 +171,8 @@ DUPLICATE = "def f(x: Vector[n], x: Scalar) -> Scalar:\n    return sum(x)\n"
 
 #: the compiler's before 2026-12-05's session: a keyword a reduction does not know
 #: (PyTorch's ``keepdim``), a misspelt function in a ``@fuse`` helper's body, a slice to
-#: a value's name, a pooling window of size 0, ``@wrt`` naming no parameter of a
-#: convnet's signature (a floored size the shape check does not follow)
+#: a value's name, a pooling window of size 0, ``@wrt`` naming no parameter where a
+#: parameter is named as a dimension (the checks stopped at that signature)
 KEEPDIM = (
     "def f(s: Matrix[n, c]) -> Scalar:\n"
     "    return sum(s - max(s, axis=1, keepdim=True))\n"
@@ -186,9 +186,8 @@ POOL_SIZE = (
     "def f(x: Tensor[N, C, H, W]) -> Scalar:\n    return sum(max_pool2d(x, 0))\n"
 )
 WRT = (
-    "@wrt(W1, W3)\n"
-    "def f(W1: Matrix[F * (H // 2), D], W2: Matrix[D, M], X: Matrix[F, H]) -> Scalar:\n"
-    "    return sum(W1) + sum(W2)\n"
+    "@wrt(x, W2)\ndef f(x: Matrix[N, W], W: Vector[N]) -> Scalar:\n"
+    "    return sum(x) + sum(W)\n"
 )
 
 
