@@ -7,8 +7,9 @@ imports SymPy) is checked against the frontend's own first error (``lower_module
 called directly, without the check): equal, or the frontend's is an error of shapes
 that an unknown name or function further on is reported before (the one order the
 early checks change, ``frontend/early.py``). The early checks must also answer most of
-the files the frontend refuses (``bench/early_errors.py`` measures the share on 6,000
-inputs of each of four seeds: 98.9-99.1%).
+the files the frontend refuses: 99% here (2,624 of 2,649 on 2026-12-05;
+``bench/early_errors.py`` measures the share on 6,000 inputs of each of four seeds:
+99.4-99.6%).
 """
 
 from __future__ import annotations
@@ -80,4 +81,4 @@ def test_early_reports_are_the_frontends_on_mutants():
             differing.append((want, got))
     assert not differing, differing[:3]
     assert refused > 2000
-    assert answered >= 0.98 * refused, (answered, refused)
+    assert answered >= 0.99 * refused, (answered, refused)
