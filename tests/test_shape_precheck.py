@@ -347,6 +347,32 @@ def test_precheck_reports_what_the_frontend_reports(key):
     assert info.value.report() == want
 
 
+#: slices of an axis of ``k * H`` whose bounds are multiples of ``H`` (an LSTM's gates),
+#: each with the length the frontend gives it, in its words
+GATES = {
+    ("4 * H", "H : 2 * H"): "H",
+    ("4 * H", ":H"): "H",
+    ("4 * H", "3 * H :"): "H",
+    ("4 * H", "2 * H:"): "2 * H",
+    ("4 * H", "0 : 3 * H"): "3 * H",
+    ("4 * H", "H * 2 : 4 * H"): "2 * H",
+    ("4 * H", "H:H"): "0",
+    ("3 * H", ":"): "3 * H",
+    ("H", "0:H"): "H",
+}
+
+
+@pytest.mark.parametrize("annotation, cut", sorted(GATES))
+def test_a_gate_slice_is_read_as_the_frontend_reads_it(annotation, cut):
+    text = (
+        f"def f(a: Matrix[N, {annotation}], h: Vector[H], y: Vector[M]) -> Scalar:\n"
+        f"    i = a[:, {cut}]\n    return sum(i + y) + sum(h)\n"
+    )
+    want = frontend_report(text)
+    assert f"shapes (N, {GATES[annotation, cut]}) and (M,)" in want, want
+    assert precheck_report(text) == want
+
+
 @pytest.mark.parametrize("name", sorted(ELEMENTWISE))
 def test_each_elementwise_function_keeps_the_shape(name):
     ok = f"def f(x: Vector[n], s: Scalar) -> Scalar:\n    return sum({name}(x) * s)\n"

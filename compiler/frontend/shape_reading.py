@@ -26,7 +26,7 @@ from ..errors import ShapeError
 from .dimension_refusals import TOO_LARGE
 from .index_refusals import mask_error, slice_error
 from .refusals import refused_at
-from .size_forms import cut_size, floor_written, plus
+from .size_forms import cut_size, floor_written, multiple_cut, plus
 from .source import is_int_literal
 
 
@@ -257,9 +257,14 @@ def sliced(size, item: ast.Slice):
     """The length of an axis of ``size`` cut by the slice ``item``: the axis itself for
     ``:``, ``::1`` and ``::-1``; NumPy's length for bounds and step of int literals on a
     literal size (0 for a slice of no element: ``x[5:]`` of 4); ``bounded`` for int
-    bounds on a named size. Stop at any other slice, and at a literal past 2**31 (the
+    bounds on a named size; ``size_forms.multiple_cut`` for bounds that are multiples of
+    the name of a size ``k * n`` (``a[:, H : 2 * H]``). Stop at any other slice, and at a literal past 2**31 (the
     frontend's errors, or a size it words)."""
     parts = [item.lower, item.upper, item.step]
+    if item.step is None and not isinstance(size, int):
+        length = multiple_cut(size, item.lower, item.upper)  # a[:, H : 2 * H]
+        if length is not None:
+            return length
     values = [None if v is None else literal_int(v) for v in parts]
     if any(v is not None and abs(v) >= 2**31 for v in values) or values[2] == 0:
         raise Stop

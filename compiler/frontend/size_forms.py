@@ -157,3 +157,43 @@ def joined_names(size) -> bool:
         return False
     terms = [t.split(" * ")[-1] if t[0].isdigit() else t for t in size.split(" + ")]
     return all(t.isidentifier() for t in terms)
+
+
+def multiple_cut(size: str, lower, upper):
+    """The length of ``x[lower:upper]`` along an axis of ``size`` ``k * n`` (or ``n``),
+    each bound None or a multiple of the same name (``H``, ``2 * H``; a gate of an
+    LSTM's ``a[:, H : 2 * H]`` of ``Matrix[N, 4 * H]``), from 0 to ``k`` of it in order:
+    ``(c2 - c1) * n`` as the frontend writes it, 0 where the bounds meet; None for any
+    other size or bounds."""
+    a, name = multiple(size)
+    if name is None:
+        return None
+    low = 0 if lower is None else bound_multiple(lower, name)
+    high = a if upper is None else bound_multiple(upper, name)
+    if low is None or high is None or not 0 <= low <= high <= a:
+        return None
+    return 0 if high == low else linear_written(name, high - low, 0)
+
+
+def multiple(size) -> tuple:
+    """``(k, n)`` of a size written ``k * n`` or ``n``; ``(None, None)`` else."""
+    head, _, name = size.rpartition(" * ") if isinstance(size, str) else ("", "", "")
+    if name.isidentifier() and (not head or head.isdigit()):
+        return (int(head) if head else 1), name
+    return None, None
+
+
+def bound_multiple(node, name: str):
+    """``c`` of a slice bound ``c * name``, ``name * c``, ``name`` or the literal 0; None
+    for any other bound."""
+    if isinstance(node, ast.Name):
+        return 1 if node.id == name else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return 0 if node.value == 0 else None
+    if not isinstance(node, ast.BinOp) or not isinstance(node.op, ast.Mult):
+        return None
+    for c, n in ((node.left, node.right), (node.right, node.left)):
+        literal = isinstance(c, ast.Constant) and type(c.value) is int
+        if literal and isinstance(n, ast.Name) and n.id == name and c.value >= 0:
+            return c.value
+    return None
