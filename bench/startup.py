@@ -13,8 +13,8 @@ an expression in an annotation (``4 * H``), one after a ``concatenate`` of two s
 folded past the limit, a slice in an annotation, a mismatch after ``swish_sum``, a name
 after the array a loop fills, ``softmax`` as a value, a repeated parameter, a keyword a
 reduction does not know, a misspelt function in a ``@fuse`` helper's body, a slice to a
-value's name, a pooling window of 0, ``@wrt`` naming no parameter, and compiling a small
-formula; and the
+value's name, a pooling window of 0, ``@wrt`` naming no parameter, a mismatch after an
+LSTM's gate, and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -172,7 +172,8 @@ DUPLICATE = "def f(x: Vector[n], x: Scalar) -> Scalar:\n    return sum(x)\n"
 #: the compiler's before 2026-12-05's session: a keyword a reduction does not know
 #: (PyTorch's ``keepdim``), a misspelt function in a ``@fuse`` helper's body, a slice to
 #: a value's name, a pooling window of size 0, ``@wrt`` naming no parameter where a
-#: parameter is named as a dimension (the checks stopped at that signature)
+#: parameter is named as a dimension (the checks stopped at that signature), a mismatch
+#: after an LSTM's gate ``a[:, H : 2 * H]``
 KEEPDIM = (
     "def f(s: Matrix[n, c]) -> Scalar:\n"
     "    return sum(s - max(s, axis=1, keepdim=True))\n"
@@ -184,6 +185,10 @@ FUSE_BODY = (
 SLICE_NAME = "def f(x: Vector[n], k: Scalar) -> Scalar:\n    return sum(x[:k])\n"
 POOL_SIZE = (
     "def f(x: Tensor[N, C, H, W]) -> Scalar:\n    return sum(max_pool2d(x, 0))\n"
+)
+GATE = (
+    "def f(a: Matrix[N, 4 * H], h: Vector[H], y: Vector[M]) -> Scalar:\n"
+    "    i = sigmoid(a[:, H : 2 * H])\n    return sum(i * h + y)\n"
 )
 WRT = (
     "@wrt(x, W2)\ndef f(x: Matrix[N, W], W: Vector[N]) -> Scalar:\n"
@@ -234,6 +239,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "slice_name.grad").write_text(SLICE_NAME)
     (tmp / "pool_size.grad").write_text(POOL_SIZE)
     (tmp / "wrt.grad").write_text(WRT)
+    (tmp / "gate.grad").write_text(GATE)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -279,6 +285,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "x[:k] of a value": ["compile", str(tmp / "slice_name.grad")],
         "max_pool2d(x, 0)": ["compile", str(tmp / "pool_size.grad")],
         "@wrt of no param": ["compile", str(tmp / "wrt.grad")],
+        "after an LSTM gate": ["compile", str(tmp / "gate.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 
