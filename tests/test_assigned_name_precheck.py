@@ -108,6 +108,39 @@ def test_the_check_leaves_these_to_the_frontend(key):
     assert early_report(text) is None
 
 
+#: the file's own functions a body may name: only those above are taken (the frontend's
+#: ``scope.funcs``); the function itself and those below are free names there. A
+#: dimension only the return declares is taken (the frontend reads it as one)
+GATE = "    i = sigmoid(x[:n])\n"
+FUNCTION_NAMES = {
+    "the-function-itself": (H + GATE + "    f = i * w\n    return sum(f)\n", None),
+    "a-function-below": (
+        H + GATE + "    g = i * w\n    return sum(g)\n\n\n"
+        "def g(u: Vector[k]) -> Scalar:\n    return sum(u)\n",
+        None,
+    ),
+    "a-dimension-only-the-return-declares": (
+        "def f(x: Vector[n], y: Vector[k]) -> Vector[m]:\n    m = x\n    return x + y\n",
+        "cannot assign to 'm'",
+    ),
+    "a-function-above": (
+        "def g(u: Vector[k]) -> Scalar:\n    return sum(u)\n\n\n"
+        + H
+        + GATE
+        + "    g = i * w\n    return sum(g)\n",
+        "cannot assign to 'g'",
+    ),
+}
+
+
+@pytest.mark.parametrize("key", sorted(FUNCTION_NAMES))
+def test_a_function_name_is_taken_only_above(key):
+    text, words = FUNCTION_NAMES[key]
+    want = frontend_report(text)
+    assert (want is None) if words is None else (words in want), want
+    assert early_report(text) == want
+
+
 @pytest.mark.parametrize("name", ["Vector", "Matrix", "Scalar"])
 def test_a_type_name_is_the_frontends_to_lower(name):
     text = H + f"    {name} = x\n    return sum({name})\n"

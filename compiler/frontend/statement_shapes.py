@@ -243,11 +243,13 @@ def in_function(
     ending = ending_error(fn, stmts, src)
     if ending is not None:
         return ending
-    fixed = (set(scope) - {a.arg for a in fn.args.args}) | RESERVED | functions
     params = {a.arg for a in fn.args.args}
     scope.update({ABOVE: above, PARAMS: params, SRC: src})
     returned = {d.id for d in annotation_dims(fn.returns) if isinstance(d, ast.Name)}
     scope[SIZES] = scope[DIMS] | returned
+    # the names an assignment may not bind: the frontend's constants, the functions
+    # above (``scope.funcs``: not this one, nor those below) and every dimension
+    fixed = (set(scope) - params) | RESERVED | set(above) | returned
     scope[UNBOUND] = params - set().union(*(assigned(s) for s in stmts))
     scope[CONSTS] = constants | CONSTANT_NAMES
     try:
