@@ -186,6 +186,10 @@ def test_precheck_reports_what_the_frontend_reports(key):
 
 LEFT_TO_THE_FRONTEND = {
     # each is an error the frontend meets first, or no error at all
+    # an item of an integer array's index that is no integer expression: the frontend
+    # refuses the item before it reads the name in it
+    "in-an-index-arrays-index": H2 + "    return sum(x[i[qq]]) * w\n",
+    "in-arange-s-index": H + "    return sum(x[arange(n)[qq]]) * w\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
     # the loop's own errors, before its body is read: its variable already a value, a
     # dimension or a constant, or assigned in the body; a range the frontend refuses

@@ -82,7 +82,7 @@ class Names(NamedTuple):
     whose bodies the check does not clear (``unread``: a call of one stops it) and those
     whose bodies hold an unknown name or function (``fused``: each one's number of
     parameters and error, which the frontend raises where a call of it has lowered its
-    arguments)."""
+    arguments), and its ``Index`` parameters (``indexes``)."""
 
     defs: frozenset
     params: frozenset
@@ -91,6 +91,7 @@ class Names(NamedTuple):
     calls: tuple
     unread: frozenset
     fused: dict
+    indexes: frozenset = frozenset()
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -166,6 +167,9 @@ def in_function(fn: ast.FunctionDef, src: Source, top: set, calls: tuple, fuse):
         calls=(*calls, dims),
         unread=fuse[0],
         fused=fuse[1],
+        indexes=frozenset(
+            a.arg for a in fn.args.args if type_name(a.annotation) == "Index"
+        ),
     )
     return in_statements(stmts, src, names, hints)
 
@@ -290,12 +294,36 @@ def in_value(node, src: Source, names: Names, hints: set):
     if stops_before(node, first, src, names.dims) or first.id in names.defs:
         return None  # the frontend refuses something first (`x // 2 + yy`), or
         # reports a function of the file by where it is defined
+    if in_an_integer_index(node, first, names.indexes):
+        return None  # "an Index value ... is indexed only with integers", at its item
     if first.id in CALL_NAMES:
         return function_value_error(first, src)
     hint = did_you_mean(first.id, hints) or did_you_mean(
         first.id, CALL_NAMES | {"arange"} | names.defs
     )
     return src.error(first, f"unknown name '{first.id}'{hint}")
+
+
+def in_an_integer_index(node, name: ast.Name, indexes) -> bool:
+    """Whether ``name`` is inside an index item, other than a slice, of a subscript in
+    ``node`` of an integer array: an ``Index`` parameter (``indexes``) or ``arange(n)``.
+    The frontend refuses such an item that is no integer expression of dimensions
+    (``indexing.index_items``) before it reads a name in it."""
+    for n in ast.walk(node):
+        if not isinstance(n, ast.Subscript):
+            continue
+        base = n.value
+        named = isinstance(base, ast.Name) and base.id in indexes
+        if not named and not (
+            isinstance(base, ast.Call) and called_name(base) == "arange"
+        ):
+            continue
+        items = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
+        if any(
+            name in ast.walk(item) for item in items if not isinstance(item, ast.Slice)
+        ):
+            return True
+    return False
 
 
 def function_value_error(node: ast.Name, src: Source) -> FormulaError:
