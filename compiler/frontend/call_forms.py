@@ -18,9 +18,10 @@ from __future__ import annotations
 import ast
 
 from .call_arguments import call_name
+from .call_signatures import VALUE_FORMS, signature_error
 from .folded_literals import folded
 from .pool_shapes import conv_arguments, pool_arguments
-from .refusals import MAX_EXPONENT, pairwise_error, refused_before
+from .refusals import MAX_EXPONENT, refused_before
 from .shape_reading import Mismatch, Stop, axis_int, literal_int
 
 #: the operations of each form whose arguments after the array are literals (data, so
@@ -46,18 +47,10 @@ FORM_NAMES = {
     ),
     "where": frozenset({"where"}),
 }
-#: how many values a call of each form takes first (by position), the rest literals
-VALUES = {"conv": 2, "unary": 1, "binary": 2, "where": 3}
-#: the keywords of each form of one array and an axis (``axis_calls.py``; a norm's
-#: ``ord`` left to the frontend), and how many positional arguments it reads here: the
-#: array, then the axis
-ARGUMENTS = {
-    "reduction": (("axis", "keepdims"), 2),
-    "softmax": (("axis",), 2),
-    "scan": (("axis",), 2),
-    "moment": (("axis", "ddof", "keepdims"), 2),
-    "norm": (("axis", "keepdims"), 1),
-}
+#: how many values a call of each form takes first (by position), the rest literals: the
+#: elementwise functions' counts (``call_signatures.VALUE_FORMS``), a convolution's input
+#: and kernel
+VALUES = {**VALUE_FORMS, "conv": 2}
 
 
 def values_of(node: ast.Call) -> list | None:
@@ -134,9 +127,10 @@ def accepted(node: ast.Call, form: str, src) -> bool:
     """Whether the frontend reads the arguments of ``node``, a call of ``form``, without
     an error of their own (an axis out of range aside; an input given by keyword is
     left to it)."""
-    if form in ("unary", "binary", "where"):  # arguments.arity; one comparison
-        plain = len(node.args) == VALUES[form] and not node.keywords
-        return plain and (form != "where" or isinstance(node.args[0], ast.Compare))
+    if signature_error(node, call_name(node), form, src) is not None:
+        return False  # its count, a keyword, max(a, b): call_signatures.py
+    if form in VALUE_FORMS:  # and where's condition: one comparison
+        return form != "where" or isinstance(node.args[0], ast.Compare)
     try:
         if form == "pool":
             pool_arguments(node)
@@ -146,30 +140,33 @@ def accepted(node: ast.Call, form: str, src) -> bool:
             return literals_accepted(node, form, src)
     except (Stop, Mismatch):
         return False
-    return not {"x", "w"} & {k.arg for k in node.keywords}
+    return not {"x", "w"} & keyword_names(node)
 
 
 def literals_accepted(node: ast.Call, form: str, src) -> bool:
-    """``accepted`` for the forms of one array and an axis (``ARGUMENTS``): the array and
-    at most the axis by position, known keywords each given once, not ``max(a, b)``, an
-    axis of int literals (``axis_accepted``), ``keepdims`` a bool, ``ddof`` an int >= 0;
-    Stop or Mismatch at an int literal the check refuses."""
-    names, most = ARGUMENTS[form]
-    if not 1 <= len(node.args) <= most:
+    """``accepted`` for the forms of one array and an axis whose arguments
+    ``call_signatures.signature_error`` took: the axis given once, no norm order (the
+    frontend's to read: ``axis_calls.check_ord``), an axis of int literals
+    (``axis_accepted``), ``keepdims`` a bool, ``ddof`` an int >= 0; Stop or Mismatch at
+    an int literal the check refuses."""
+    if form == "norm" and (len(node.args) > 1 or "ord" in keyword_names(node)):
         return False
     given = dict(zip(("axis",), node.args[1:]))
     for k in node.keywords:
-        if k.arg not in names or k.arg in given:
+        if k.arg in given:
             return False
         given[k.arg] = k.value
-    if pairwise_error(node, call_name(node), src) is not None:
-        return False
     keep = given.get("keepdims", ast.Constant(False))
     if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
         return False
     if "ddof" in given and not 0 <= literal_int(given["ddof"]) < 2**31:
         return False
     return axis_accepted(given.get("axis"), form)
+
+
+def keyword_names(node: ast.Call) -> set:
+    """The names of the keywords of ``node``."""
+    return {k.arg for k in node.keywords}
 
 
 def axis_accepted(axis, form: str) -> bool:

@@ -25,6 +25,7 @@ import ast
 
 from ..errors import FormulaError
 from .call_forms import stops_before
+from .call_signatures import unexpected
 from .source import Source, did_you_mean
 
 #: every name ``calls.BUILTIN_CALLS`` has once the frontend is imported (data, so that
@@ -286,7 +287,7 @@ def clip_arguments(node: ast.Call, src: Source, name: str) -> tuple:
     for k in node.keywords:
         which = [i for i, keys in enumerate(CLIP_KEYWORDS) if k.arg in keys]
         if not which:
-            raise src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+            raise unexpected(k, name, src)
         if given[which[0]] is not None:
             raise src.error(k, f"{name}() got its bound '{k.arg}' twice")
         given[which[0]] = k.value

@@ -87,19 +87,32 @@ def axis_call_error(node: ast.Call, name: str, keywords, most: int, takes, src):
 
 def window_call_error(node: ast.Call, name: str, names: tuple, required: int, src):
     """The error for a call of the arguments ``names`` (by position or keyword, each
-    once, the first ``required`` of them always) with a keyword that is not one of them
-    or names one given by position, with more arguments than ``names``, or without a
-    required one; None for a call with them."""
-    for k in node.keywords:
-        if k.arg not in names or names.index(k.arg) < len(node.args):
-            return unexpected(k, name, src)
-    given = set(names[: len(node.args)]) | {k.arg for k in node.keywords}
-    if len(node.args) > len(names) or not set(names[:required]) <= given:
+    once, the first ``required`` of them always) at the place ``window_misfit`` finds;
+    None for a call with them."""
+    misfit = window_misfit(node, names, required)
+    if isinstance(misfit, ast.keyword):
+        return unexpected(misfit, name, src)
+    if misfit is not None:
         return src.error(
             node,
             f"{name}() takes {', '.join(names[:required])} and optionally "
             f"{' and '.join(names[required:])}",
         )
+    return None
+
+
+def window_misfit(node: ast.Call, names: tuple, required: int):
+    """Where a call of the arguments ``names`` (by position or keyword, each once, the
+    first ``required`` of them always) has arguments it does not take: its first
+    keyword that is not one of them or names one given by position, else the call
+    itself where it has more arguments than ``names`` or lacks a required one; None
+    where it has none."""
+    for k in node.keywords:
+        if k.arg not in names or names.index(k.arg) < len(node.args):
+            return k
+    given = set(names[: len(node.args)]) | {k.arg for k in node.keywords}
+    if len(node.args) > len(names) or not set(names[:required]) <= given:
+        return node
     return None
 
 

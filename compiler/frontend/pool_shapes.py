@@ -15,29 +15,19 @@ from __future__ import annotations
 
 import ast
 
+from .call_signatures import WINDOW_FORMS, window_arguments, window_misfit
 from .shape_reading import Mismatch, Stop, literal_int, written
 from .size_forms import floor_written, plus
 
-#: the arguments of a pooling call, in order (``conv_calls.call_pool``)
-POOL_ARGUMENTS = ("x", "size", "stride")
-#: the arguments of a convolution, in order (``conv_calls.call_conv``)
-CONV_ARGUMENTS = ("x", "w", "stride", "pad")
 
-
-def given_arguments(node: ast.Call, names: tuple, required: int) -> dict:
-    """The arguments of the call ``node`` by name, given by position or keyword, as
-    ``conv_calls.check_args`` takes them; Stop where it refuses the form (an unknown or
-    repeated argument, too many, one of the first ``required`` missing)."""
-    if len(node.args) > len(names):
+def given_arguments(node: ast.Call, form: str) -> dict:
+    """The arguments of the call ``node`` of a window ``form`` (``pool``, ``conv``) by
+    name, given by position or keyword, as ``conv_calls.check_args`` takes them
+    (``call_signatures.WINDOW_FORMS``); Stop where it refuses the form (an unknown or
+    repeated argument, too many, a required one missing: ``window_misfit``)."""
+    if window_misfit(node, *WINDOW_FORMS[form]) is not None:
         raise Stop
-    given = dict(zip(names, node.args))
-    for k in node.keywords:
-        if k.arg not in names or k.arg in given:
-            raise Stop
-        given[k.arg] = k.value
-    if not set(names[:required]) <= set(given):
-        raise Stop
-    return given
+    return window_arguments(node, form)
 
 
 def at_least(node, low: int) -> int:
@@ -52,7 +42,7 @@ def pool_arguments(node: ast.Call) -> tuple:
     """``(x, size, stride)`` of a pooling call: ``x`` the node of the input, ``size`` and
     ``stride`` ints (``stride`` the size where not given); Stop where the frontend refuses
     the call's form or a size or stride that is not a positive int literal."""
-    given = given_arguments(node, POOL_ARGUMENTS, 2)
+    given = given_arguments(node, "pool")
     size = at_least(given["size"], 1)
     stride = at_least(given["stride"], 1) if "stride" in given else size
     return given["x"], size, stride
@@ -62,7 +52,7 @@ def conv_arguments(node: ast.Call) -> tuple:
     """``(x, w, stride, pad)`` of a ``conv2d`` call: the nodes of the input and the
     kernel, a stride of at least 1 (1 where not given) and a padding of at least 0 (0);
     Stop where the frontend refuses the call's form or a literal."""
-    given = given_arguments(node, CONV_ARGUMENTS, 2)
+    given = given_arguments(node, "conv")
     stride = at_least(given["stride"], 1) if "stride" in given else 1
     pad = at_least(given["pad"], 0) if "pad" in given else 0
     return given["x"], given["w"], stride, pad

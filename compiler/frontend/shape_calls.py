@@ -11,6 +11,7 @@ import sympy
 from ..core.shape_rules import not_reshaped, not_square
 from ..core.shapes import canon, format_shape, size
 from .arguments import arity, kwarg, read_axis
+from .call_signatures import unexpected
 from .dimensions import dim_expression, index_int
 from .reshape_shapes import ONE_FREE, RESHAPE_FORM
 from .scope import Scope, emit, value
@@ -109,7 +110,7 @@ def axis_arguments(node, scope, name: str, keys: tuple) -> list:
     given += [None] * (len(keys) - len(given))
     for k in node.keywords:
         if k.arg not in keys or given[keys.index(k.arg)] is not None:
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+            raise unexpected(k, name, scope.src)
         given[keys.index(k.arg)] = k.value
     return given
 
@@ -292,7 +293,7 @@ def call_sequence(node, scope, name):
         )
     for k in node.keywords:
         if k.arg != "axis":
-            raise scope.src.error(k, f"{name}() got an unexpected keyword '{k.arg}'")
+            raise unexpected(k, name, scope.src)
     parts = [value(a, scope) for a in node.args[0].elts]
     if not parts:
         raise scope.src.error(node, f"{name}() needs at least one array")
