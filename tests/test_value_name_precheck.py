@@ -80,6 +80,9 @@ def precheck_report(text: str) -> str | None:
 
 
 REPORTED = {
+    # an Index array's item of a loop variable is no error: the name after it is
+    "after-an-index-arrays-item-of-a-loop-variable": H2 + "    s = 0.0\n"
+    "    for t in range(k):\n        s = s + sum(x[i[t - 1]]) * qq\n    return s\n",
     "name": H + "    return sum(xx * x) * w\n",
     "did-you-mean": H + "    y = x * w\n    return sum(yy)\n",
     "case": H + "    return sum(X) * w\n",
@@ -190,6 +193,13 @@ LEFT_TO_THE_FRONTEND = {
     # refuses the item before it reads the name in it
     "in-an-index-arrays-index": H2 + "    return sum(x[i[qq]]) * w\n",
     "in-arange-s-index": H + "    return sum(x[arange(n)[qq]]) * w\n",
+    # or refuses such an item before the unknown name or function after it: a dimension
+    # that names no loop variable, a float
+    "after-an-index-arrays-item-of-a-dimension": H2 + "    return sum(x[i[n]]) * qq\n",
+    "a-function-after-an-index-arrays-float-item": H2
+    + "    return sum(x[i[-1.5]]) + foo(x)\n",
+    "a-function-after-arange-s-item-of-a-dimension": H
+    + "    return sum(x[arange(n)[n - 1]]) + foo(x)\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
     # the loop's own errors, before its body is read: its variable already a value, a
     # dimension or a constant, or assigned in the body; a range the frontend refuses

@@ -54,7 +54,8 @@ from .refusals import (
     plain_constant,
     typed_signature,
 )
-from .source import Source, did_you_mean, is_docstring
+from .shape_reading import loop_index, new_axis
+from .source import Source, did_you_mean, is_docstring, is_int_literal
 from .type_names import annotation_dims, type_name
 
 #: the names ``scope.CONSTANTS`` holds, and the types of ``annotations.read_type`` (data,
@@ -82,7 +83,8 @@ class Names(NamedTuple):
     whose bodies the check does not clear (``unread``: a call of one stops it) and those
     whose bodies hold an unknown name or function (``fused``: each one's number of
     parameters and error, which the frontend raises where a call of it has lowered its
-    arguments), and its ``Index`` parameters (``indexes``)."""
+    arguments), its ``Index`` parameters (``indexes``) and the variables of the loops
+    around the statement read (``loops``)."""
 
     defs: frozenset
     params: frozenset
@@ -92,6 +94,7 @@ class Names(NamedTuple):
     unread: frozenset
     fused: dict
     indexes: frozenset = frozenset()
+    loops: frozenset = frozenset()
 
 
 def unknown_names(tree: ast.Module, src: Source) -> FormulaError | None:
@@ -215,7 +218,8 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
             outside = hints - names.fixed
             if early_read(s.body, assigned_names(s.body), outside) is not None:
                 return None  # "... is read before it is assigned in the loop"
-            found = in_statements(s.body, src, names, hints | {s.target.id}, True)
+            inner = names._replace(loops=names.loops | {s.target.id})
+            found = in_statements(s.body, src, inner, hints | {s.target.id}, True)
         elif isinstance(s, ast.Return) and (s.value is None or s is not last):
             return None  # a bare return, one before the end: the frontend's errors
         elif calls_unread(s, names.unread):
@@ -227,6 +231,9 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
             )
         else:
             return None
+        if isinstance(found, FormulaError) and not isinstance(s, ast.For):
+            if index_item_first(s, found, names, src):
+                return None  # "an Index value ... is indexed only with integers" first
         if found is not False:
             return found
         if stops_before(s, None, src, names.dims):
@@ -294,8 +301,6 @@ def in_value(node, src: Source, names: Names, hints: set):
     if stops_before(node, first, src, names.dims) or first.id in names.defs:
         return None  # the frontend refuses something first (`x // 2 + yy`), or
         # reports a function of the file by where it is defined
-    if in_an_integer_index(node, first, names.indexes):
-        return None  # "an Index value ... is indexed only with integers", at its item
     if first.id in CALL_NAMES:
         return function_value_error(first, src)
     hint = did_you_mean(first.id, hints) or did_you_mean(
@@ -304,25 +309,29 @@ def in_value(node, src: Source, names: Names, hints: set):
     return src.error(first, f"unknown name '{first.id}'{hint}")
 
 
-def in_an_integer_index(node, name: ast.Name, indexes) -> bool:
-    """Whether ``name`` is inside an index item, other than a slice, of a subscript in
-    ``node`` of an integer array: an ``Index`` parameter (``indexes``) or ``arange(n)``.
-    The frontend refuses such an item that is no integer expression of dimensions
-    (``indexing.index_items``) before it reads a name in it."""
-    for n in ast.walk(node):
+def index_item_first(stmt, error: FormulaError, names: Names, src: Source) -> bool:
+    """Whether ``stmt`` holds a subscript of an integer array (an ``Index`` parameter,
+    ``names.indexes``, or ``arange(n)``) with an index item, placed no later than
+    ``error``, that the frontend may refuse: one not a slice, ``None``, an int literal
+    or a loop variable plus or minus int literals (``shape_reading.loop_index``). The
+    frontend refuses an item that is no integer expression of dimensions naming a loop
+    variable (``indexing.index_items``) where it meets it, and reads no name in it."""
+    for n in ast.walk(stmt):
         if not isinstance(n, ast.Subscript):
             continue
         base = n.value
-        named = isinstance(base, ast.Name) and base.id in indexes
+        named = isinstance(base, ast.Name) and base.id in names.indexes
         if not named and not (
             isinstance(base, ast.Call) and called_name(base) == "arange"
         ):
             continue
         items = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
-        if any(
-            name in ast.walk(item) for item in items if not isinstance(item, ast.Slice)
-        ):
-            return True
+        for item in items:
+            if isinstance(item, ast.Slice) or new_axis(item) or is_int_literal(item):
+                continue
+            place = src.place(item.lineno, item.col_offset)
+            if not loop_index(item, names.loops) and place <= (error.line, error.col):
+                return True
     return False
 
 
