@@ -289,6 +289,14 @@ REFUSED = {
     "a-dimension-divided-by-zero": (
         "def f(x: Vector[n // 0], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
     ),
+    # an Index value's index: a literal other than an int or None, as the frontend
+    # words it for an integer array (index_refusals.OF_INDEX)
+    "an-ellipsis-in-an-index-of-an-index": (
+        "def f(x: Vector[n], i: Index[k]) -> Scalar:\n    return sum(x[i[...]])\n"
+    ),
+    "a-float-in-an-index-of-an-index": (
+        "def f(x: Vector[n], i: Index[k, 2]) -> Scalar:\n    return sum(x[i[:, 0.5]])\n"
+    ),
 }
 
 
@@ -496,9 +504,6 @@ LEFT_TO_THE_FRONTEND = {
     "into-a-parameter-rebound-after": H + "    x[0] = s\n    x = x * 2.0\n"
     "    return sum(x // 2)\n",
     "an-ellipsis-after-more-indices-than-axes": H + "    return sum(x[0, 1, ...])\n",
-    "an-ellipsis-in-an-index-of-an-index": (
-        "def f(x: Vector[n], i: Index[k]) -> Scalar:\n    return sum(x[i[...]])\n"
-    ),
     "axis-by-position-out-of-range": H + "    return sum(np.max(W, 2))\n",
     # the index's error, not the later name (refusals.index_literals stops the check)
     "a-float-index-a-statement-before-an-unknown-name": H + "    k = x[1.5]\n"

@@ -1,12 +1,14 @@
 """An index of integer arrays and whole slices, read on the syntax tree
 (``operand_shapes.shape_of``): ``scores[arange(n), y]``, the picked entries of a softmax
-loss, ``x[i]`` with an ``Index`` parameter ``i``, and ``W[:, i]``. The shape is the
-``getitem`` record's (``ops/shape_ops.py`` ``index_shape``): the arrays' shapes
+loss, ``x[i]`` with an ``Index`` parameter ``i``, ``W[:, i]``, and a word embedding
+``W_embed[captions[:, t]]``, an ``Index`` parameter indexed inside the index. The shape
+is the ``getitem`` record's (``ops/shape_ops.py`` ``index_shape``): the arrays' shapes
 broadcast together where the first array is (first, where the arrays are not side by
 side), the sliced axes and those not indexed in their places.
 
 Like the rest of the check it needs nothing but ``ast``; it reads no other index (ints,
-bounded slices or ``None`` beside the arrays are the frontend's).
+bounded slices or ``None`` beside the arrays are the frontend's). An ``arange`` the
+frontend refuses by its form is its error (``arange_size``).
 """
 
 from __future__ import annotations
@@ -15,45 +17,77 @@ import ast
 
 from ..core.shape_rules import too_many_indices
 from .call_names import called_name
-from .shape_reading import Mismatch, Stop, broadcast_at, literal_int, written
+from .shape_reading import (
+    DIMS,
+    LOOPS,
+    SIZES,
+    SRC,
+    Mismatch,
+    Refused,
+    Stop,
+    broadcast_at,
+    scoped_index,
+    written,
+)
 
 #: the key of the ``Index`` parameters' shapes in a function's scope
 INDEXES = "@indexes"
 
 
-def array_items(index, scope: dict, dims) -> list | None:
+def array_items(index, scope: dict) -> list | None:
     """The items of ``index`` where one or more is an integer array and the others are
     whole slices (``:``): None for a whole slice, the shape of an array, which is
-    ``arange(d)`` (``d`` a name of ``dims`` or a positive int literal; ``(d,)``) or an
-    ``Index`` parameter the function has not rebound (its annotation's shape); None for
-    any other index. Stop at an ``arange`` the frontend refuses."""
+    ``arange(d)`` (``d`` a dimension of the parameters or a positive int literal;
+    ``(d,)``), an ``Index`` parameter the function has not rebound (its annotation's
+    shape) or such a parameter indexed with integers, slices and ``None``
+    (``captions[:, t]``: the shape ``shape_reading.indexed`` gives, whose errors it
+    raises); None for any other index. Refused at an ``arange`` the frontend refuses by
+    its form; Stop at an indexed parameter of no axis left."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     out: list = []
     for it in items:
         if isinstance(it, ast.Slice) and (it.lower, it.upper, it.step) == (None,) * 3:
             out.append(None)
         elif isinstance(it, ast.Call) and called_name(it) == "arange":
-            out.append((arange_size(it, dims),))
-        elif isinstance(it, ast.Name) and scope.get(it.id) is None:
-            if it.id not in scope.get(INDEXES, {}):
-                return None
+            out.append((arange_size(it, scope),))
+        elif index_name(it, scope) is not None:
             out.append(scope[INDEXES][it.id])
+        elif isinstance(it, ast.Subscript) and index_name(it.value, scope) is not None:
+            out.append(scoped_index(scope[INDEXES][it.value.id], it.slice, scope, True))
+            if not out[-1]:
+                raise Stop  # a 0-d index: not followed
         else:
             return None
     return out if any(e is not None for e in out) else None
 
 
-def arange_size(node: ast.Call, dims) -> str | int:
-    """The length of ``arange(d)`` as ``indexing.arange_expr`` reads it: a dimension name
-    or a positive int literal; Stop at anything else (the frontend's error)."""
+def index_name(node, scope: dict) -> str | None:
+    """``node``'s name if it is an ``Index`` parameter the function has not rebound."""
+    if isinstance(node, ast.Name) and scope.get(node.id) is None:
+        return node.id if node.id in scope.get(INDEXES, {}) else None
+    return None
+
+
+def arange_size(node: ast.Call, scope: dict) -> str | int:
+    """The length of ``arange(d)`` as ``indexing.arange_expr`` reads it: a dimension of
+    the parameters or a positive int literal. Refused where the frontend refuses it by
+    its form, with its error: another number of arguments, a keyword, an argument that
+    is no name nor int literal, or a name that is no size; Stop at another size (a loop
+    variable, a dimension the return alone declares)."""
+    src = scope[SRC]
     if len(node.args) != 1 or node.keywords:
-        raise Stop
+        raise Refused(src.error(node, "arange takes one dimension: arange(n)"))
     a = node.args[0]
-    if isinstance(a, ast.Name) and a.id in dims:
+    if isinstance(a, ast.Name) and a.id in scope.get(DIMS, ()):
         return a.id
-    if isinstance(a, ast.Constant) and 0 < literal_int(a) < 2**31:
+    if isinstance(a, ast.Constant) and type(a.value) is int and 0 < a.value < 2**31:
         return a.value
-    raise Stop
+    if isinstance(a, ast.Name) and a.id in {
+        *scope.get(SIZES, ()),
+        *scope.get(LOOPS, ()),
+    }:
+        raise Stop
+    raise Refused(src.error(a, "arange takes a dimension name or a positive integer"))
 
 
 def gathered_at(node: ast.Subscript, shape: tuple, items: list) -> tuple:

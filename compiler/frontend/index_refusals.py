@@ -17,6 +17,11 @@ from .source import Source, is_int_literal
 STEP_NOT_INT = "slice bounds must be integer literals"
 #: the error at a slice of step 0
 ZERO_STEP = "slice step cannot be zero"
+#: any item of an integer array's own index but an integer, a slice and None
+OF_INDEX = (
+    "an Index value or arange(n) is indexed only with integers, slices and None "
+    "(i[:, None], i[1:])"
+)
 
 
 def refused_items(index) -> list:

@@ -9,7 +9,7 @@ from ..core.ir import index_root
 from ..core.shapes import canon
 from .calls import call_name
 from .dimensions import dim_expression, index_int
-from .index_refusals import ZERO_STEP, mask_error
+from .index_refusals import OF_INDEX, ZERO_STEP, mask_error
 from .scope import Scope, emit, expr, float_value
 from .shape_reading import new_axis
 from .source import is_int_literal
@@ -105,11 +105,7 @@ def index_items(index, scope: Scope, of_int: bool = False) -> tuple[tuple, list[
             spec.append(("i", canon(dim_expression(it, scope))))
         else:
             if of_int:
-                raise scope.src.error(
-                    it,
-                    "an Index value or arange(n) is indexed only with "
-                    "integers, slices and None (i[:, None], i[1:])",
-                )
+                raise scope.src.error(it, OF_INDEX)
             arr = index_array(it, scope)
             arrays.append(arr)
             spec.append(("a", len(arrays)))

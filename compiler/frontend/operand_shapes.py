@@ -89,6 +89,10 @@ from .refusals import (
 )
 from .reshape_shapes import created_shape, reshape_items, reshaped_at, sizes_error
 from .shape_reading import (
+    DIMS,
+    LOOPS,
+    SIZES,
+    SRC,
     Mismatch,
     Refused,
     Stop,
@@ -98,7 +102,6 @@ from .shape_reading import (
     einsum_at,
     einsum_spec,
     expanded,
-    indexed,
     literal_axes,
     literal_int,
     norm_keywords,
@@ -106,6 +109,7 @@ from .shape_reading import (
     permutation,
     product_at,
     reduced_axes,
+    scoped_index,
     solve_at,
     square_at,
     squeezed,
@@ -152,17 +156,8 @@ ABOVE = "@above"
 COMPARISONS = (ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Eq, ast.NotEq)
 #: the operators that broadcast their operands
 BROADCASTING = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-#: the key of the file's text in scope (``refusals.refused_at`` words its errors)
-SRC = "@src"
 #: the key of the names the frontend folds as constants (module constants, ``pi``, ``e``)
 CONSTS = "@consts"
-#: the key of the loop variables in scope (``h[t - 1]`` indexes with them)
-LOOPS = "@loops"
-#: the key of the dimension names the parameters' annotations give (``zeros((n, d))``)
-DIMS = "@dims"
-#: the key of every name the frontend reads as a dimension in a function's body: the
-#: parameters' and the return's (``x[:m]`` of ``-> Vector[m]``), where it is set
-SIZES = "@sizes"
 #: the calls that make a new array of a shape written out (``zeros((n, d))``)
 CREATION = frozenset({"zeros", "ones"})
 #: the ``np.linalg`` functions of one square matrix (or a stack of them), and the number
@@ -208,13 +203,11 @@ def shape_of(node, scope: dict) -> tuple:
         if getattr(node.value, "id", None) in ("np", "numpy"):
             return ()
     if isinstance(node, ast.Subscript):
-        loops = scope.get(LOOPS, frozenset())
         shape = shape_of(node.value, scope)
-        arrays = array_items(node.slice, scope, scope.get(DIMS, ()))
+        arrays = array_items(node.slice, scope)
         if arrays is not None and shape:
             return gathered_at(node, shape, arrays)
-        sizes = scope.get(SIZES, scope.get(DIMS, ()))
-        return indexed(shape, node.slice, loops, scope[SRC], sizes)
+        return scoped_index(shape, node.slice, scope)
     if isinstance(node, ast.Compare):  # a 0/1 mask of the broadcast shape
         return condition(node, scope)
     if not isinstance(node, ast.Call):

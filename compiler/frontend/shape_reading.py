@@ -24,7 +24,7 @@ from ..core.shape_rules import (
 )
 from ..errors import ShapeError
 from .dimension_refusals import TOO_LARGE
-from .index_refusals import mask_error, slice_error
+from .index_refusals import OF_INDEX, mask_error, slice_error
 from .refusals import refused_at
 from .size_forms import cut_size, floor_written, multiple_cut, plus
 from .source import is_int_literal
@@ -32,6 +32,18 @@ from .source import is_int_literal
 
 class Stop(Exception):
     """Something the check does not read: the frontend decides."""
+
+
+#: the key of the file's text in a function's scope (``refusals.refused_at`` words its
+#: errors)
+SRC = "@src"
+#: the key of the loop variables in scope (``h[t - 1]`` indexes with them)
+LOOPS = "@loops"
+#: the key of the dimension names the parameters' annotations give (``zeros((n, d))``)
+DIMS = "@dims"
+#: the key of every name the frontend reads as a dimension in a function's body: the
+#: parameters' and the return's (``x[:m]`` of ``-> Vector[m]``), where it is set
+SIZES = "@sizes"
 
 
 class Refused(Stop):
@@ -186,7 +198,9 @@ def square_at(node, name: str, shape: tuple) -> tuple:
     return ruled_at(node, square_stack_with, name, shape)
 
 
-def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
+def indexed(
+    shape: tuple, index, loops=frozenset(), src=None, dims=(), of_index=False
+) -> tuple:
     """The shape of ``x[index]`` for ``x`` of ``shape`` (``index_shape``'s rules), where
     each item is a slice (``sliced``), an int literal or a loop variable's index
     (``loop_index``; each drops its axis) or ``None`` or ``np.newaxis`` (a new axis of
@@ -197,10 +211,16 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
     (``index_refusals.slice_error``, bounds of the dimensions ``dims``, the return's
     among them, and the loop variables); Stop at any other item, at more items than axes, at a literal
     index outside a literal size and a loop variable's on a literal size (errors of the
-    frontend's own, ``indexing.loop_indices_in_bounds``), and at an index of a Scalar."""
+    frontend's own, ``indexing.loop_indices_in_bounds``), and at an index of a Scalar.
+    With ``of_index``, ``x`` is an integer array inside an index (``W[y[:, t]]``), whose
+    literal other than an int or None and comparison the frontend refuses alike
+    (``index_refusals.OF_INDEX``)."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     out, k = [], 0
     for it in items:
+        if src is not None and of_index and not new_axis(it) and not is_int_literal(it):
+            if isinstance(it, (ast.Constant, ast.Compare)):
+                raise Refused(src.error(it, OF_INDEX))
         if src is not None and isinstance(it, ast.Constant) and not new_axis(it):
             error = None if is_int_literal(it) else refused_at(it, src)
             if error is not None:
@@ -230,6 +250,14 @@ def indexed(shape: tuple, index, loops=frozenset(), src=None, dims=()) -> tuple:
     if not items or not shape:
         raise Stop
     return tuple(out) + tuple(shape[k:])
+
+
+def scoped_index(shape: tuple, index, scope: dict, of_index=False) -> tuple:
+    """``indexed`` for ``x[index]``, ``x`` of ``shape``, in a function's ``scope``: with
+    its loop variables, its file and the names it reads as sizes."""
+    sizes = scope.get(SIZES, scope.get(DIMS, ()))
+    loops = scope.get(LOOPS, frozenset())
+    return indexed(shape, index, loops, scope[SRC], sizes, of_index)
 
 
 def loop_index(node, loops) -> bool:
