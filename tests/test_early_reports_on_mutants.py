@@ -39,6 +39,7 @@ SHAPE_WORDS = (
     "cannot reshape",
     "must keep its shape",
     "has shape",
+    "needs an array, not a scalar",
 )
 
 

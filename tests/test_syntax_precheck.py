@@ -286,6 +286,14 @@ REFUSED = {
     "a-dimension-only-in-an-expression": (
         "def f(x: Vector[q + 1], y: Vector[m]) -> Scalar:\n    return sum(y // 2)\n"
     ),
+    "a-positional-axis-then-a-mismatch": H + "    return sum(sum(W, 1) + y)\n",
+    "axis-by-position-out-of-range": H + "    return sum(np.max(W, 2))\n",
+    "a-positional-axis-and-keepdims-then-a-mismatch": H
+    + "    return sum(mean(W, 0, keepdims=True) + y)\n",
+    "a-positional-softmax-axis-then-a-mismatch": H
+    + "    return sum(log_softmax(W, 0) + y)\n",
+    "a-keyword-axis-before-a-positional-one": H
+    + "    return sum(sum(W, 1, axis=0) + y)\n",
     "a-dimension-divided-by-zero": (
         "def f(x: Vector[n // 0], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
     ),
@@ -326,6 +334,35 @@ REFUSED_ITEMS = [
     ("    return sum(min(W, axis=(0, -2**40)))", "-2**40", NOT_INT),
     ("    return sum(norm(W[:0], axis=1.5))", "1.5", NOT_INT),
     ("    return sum(sum(W, axis=99999999999))", "99999999999", "index too large"),
+    # by position (the fuzz's `log_softmax(scores, axisа1)`), and a keyword given twice,
+    # read where it is first given
+    ("    return sum(sum(W, n) + y)", "n", NOT_INT),
+    ("    return sum(log_softmax(W, axs1))", "axs1", NOT_INT),
+    (
+        "    return sum(mean(W, 1, keepdims=Tru) + yy)",
+        "Tru",
+        "keepdims must be True or False",
+    ),
+    (
+        "    return sum(max(W, axis=1, keepdims=yes, keepdims=True))",
+        "yes",
+        "keepdims must be True or False",
+    ),
+    (
+        "    return sum(softmax(W, (0, 1)) + yy)",
+        "softmax",
+        "softmax() takes a single axis",
+    ),
+    (
+        "    return sum(softmax(s) + y)",
+        "softmax",
+        "softmax() needs an array, not a scalar",
+    ),
+    (
+        "    return sum(log_softmax(s, axis=0) + y)",
+        "log_softmax",
+        "log_softmax() needs an array, not a scalar",
+    ),
     (
         "    return sum(mean(W, axis=(0, -99999999999)))",
         "-99999999999",
@@ -504,7 +541,6 @@ LEFT_TO_THE_FRONTEND = {
     "into-a-parameter-rebound-after": H + "    x[0] = s\n    x = x * 2.0\n"
     "    return sum(x // 2)\n",
     "an-ellipsis-after-more-indices-than-axes": H + "    return sum(x[0, 1, ...])\n",
-    "axis-by-position-out-of-range": H + "    return sum(np.max(W, 2))\n",
     # the index's error, not the later name (refusals.index_literals stops the check)
     "a-float-index-a-statement-before-an-unknown-name": H + "    k = x[1.5]\n"
     "    return yy\n",

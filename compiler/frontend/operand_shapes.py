@@ -59,8 +59,8 @@ from __future__ import annotations
 
 import ast
 
-from ..core.shape_rules import norm_axis, reduce_shape
-from ..errors import FormulaError, ShapeError
+from ..core.shape_rules import reduce_shape
+from ..errors import FormulaError
 from .axis_call_shapes import (
     STACKS,
     moment_at,
@@ -96,18 +96,20 @@ from .shape_reading import (
     Mismatch,
     Refused,
     Stop,
-    axis_int,
     broadcast_at,
     diagonal_at,
     einsum_at,
     einsum_spec,
     expanded,
+    first_given,
     literal_axes,
     literal_int,
     norm_keywords,
     outer_at,
     permutation,
+    positional_keywords,
     product_at,
+    read_axes,
     reduced_axes,
     scoped_index,
     solve_at,
@@ -268,13 +270,16 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
     error = None if form is None else signature_error(node, name, form, scope[SRC])
     if error is not None:
         raise Refused(error)
-    if name in REDUCTIONS and (len(args) == 1 or name == "norm" and args):
+    if name in REDUCTIONS and args:
         allowed = (
             {"axis", "keepdims", "ord"} if name == "norm" else {"axis", "keepdims"}
         )
-        if {k.arg for k in node.keywords} - allowed:
+        if {k.arg for k in node.keywords} - allowed or len(args) > 3 + (name == "norm"):
             raise Stop  # the frontend's error comes before it reads the arguments
-        keywords = norm_keywords(node) if name == "norm" else node.keywords
+        if name == "norm":
+            keywords = norm_keywords(node)
+        else:  # sum(x, 1, True): the axis and keepdims by position
+            keywords = positional_keywords(node, ("axis", "keepdims"))
         shape = shape_of(args[0], scope)
         axes, keep = reduced_axes(shape, keywords)
         if name in NONEMPTY and 0 in (
@@ -316,7 +321,7 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
             return pooled(node, shapes[0], size, stride)
         _, _, stride, pad = conv_arguments(node)
         return convolved(node, *shapes, stride, pad)
-    if name in ("softmax", "log_softmax") and node.keywords:
+    if name in ("softmax", "log_softmax"):
         return softmax_shape(node, name, scope)
     if node.keywords:
         raise Stop
@@ -366,22 +371,24 @@ def clip_shape(node: ast.Call, name: str, scope: dict) -> tuple:
 
 
 def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
-    """The shape of ``softmax(x, axis=k)`` (``log_softmax``), ``x``'s, as
-    ``axis_calls.call_softmax`` reads it: an int literal ``axis`` in range (else
-    Mismatch at it in ``axis_int``'s or ``norm_axis``'s words), an axis of no literal
-    size 0; Stop at any other keyword, at a tuple of axes and at a Scalar."""
-    given = {k.arg: k.value for k in node.keywords}
-    if len(node.args) != 1 or set(given) != {"axis"}:
+    """The shape of ``softmax(x, axis=-1)`` (``log_softmax``; the axis by keyword or
+    position), ``x``'s, as ``axis_calls.call_softmax`` reads it: an array (else
+    Mismatch at the call, in its words), ``axis`` an int literal in range or a tuple of
+    one (else Mismatch at it in ``axis_int``'s or ``norm_axis``'s words; Refused at a
+    tuple of several, the frontend's error), an axis of no literal size 0; Stop at any
+    other argument."""
+    given = first_given(positional_keywords(node, ("axis",)))
+    if len(node.args) not in (1, 2) or set(given) - {"axis"}:
         raise Stop
     shape = shape_of(node.args[0], scope)
-    axis = given["axis"]
-    if not shape or isinstance(axis, ast.Tuple):
-        raise Stop  # "softmax() needs an array": the frontend's; a tuple of one axis
-    try:
-        (k,) = norm_axis(axis_int(axis), len(shape))
-    except ShapeError as exc:
-        raise Mismatch(axis, str(exc)) from None
-    if shape[k] == 0:
+    if not shape:
+        raise Mismatch(node, f"{name}() needs an array, not a scalar")
+    axes = (len(shape) - 1,)
+    if "axis" in given:
+        axes = read_axes(given["axis"], len(shape))
+    if len(axes) != 1:
+        raise Refused(scope[SRC].error(node, f"{name}() takes a single axis"))
+    if shape[axes[0]] == 0:
         raise Stop  # the frontend's error: softmax over no element
     return shape
 

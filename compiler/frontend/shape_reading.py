@@ -381,27 +381,50 @@ def reduced_axes(shape: tuple, keywords: list) -> tuple:
     ``shape`` with ``keywords`` (``axes`` None for all), read as ``arguments.read_axis``
     and ``read_bool`` read them, the axes first (``axis_int``; then ``norm_axis``: out
     of range, repeated, none), then ``keepdims``: Mismatch at a value they refuse, in
-    their words. Stop at any other keyword."""
-    given = {k.arg: k.value for k in keywords}
+    their words. Stop at any other keyword. A keyword given twice is read where it is
+    first given, as ``arguments.kwarg`` reads it."""
+    given = first_given(keywords)
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
     axis = given.get("axis", ast.Constant(None))
     axes = None
     if not (isinstance(axis, ast.Constant) and axis.value is None):
-        items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
-        values = tuple(axis_int(a) for a in items)
-        if not values:
-            raise Mismatch(axis, NO_AXIS)
-        try:
-            axes = norm_axis(
-                values if isinstance(axis, ast.Tuple) else values[0], len(shape)
-            )
-        except ShapeError as exc:
-            raise Mismatch(axis, str(exc)) from None
+        axes = read_axes(axis, len(shape))
     keep = given.get("keepdims", ast.Constant(False))
     if not isinstance(keep, ast.Constant) or type(keep.value) is not bool:
         raise Mismatch(keep, KEEPDIMS)
     return axes, keep.value
+
+
+def read_axes(axis, ndim: int) -> tuple:
+    """An ``axis`` argument, an int literal or a tuple of them, as the normalised axes of
+    an ``ndim``-array (``arguments.read_axis``): Mismatch at an item that is no int
+    literal (``axis_int``), at an empty tuple and where ``norm_axis`` refuses them (out
+    of range, repeated), in their words."""
+    items = axis.elts if isinstance(axis, ast.Tuple) else [axis]
+    values = tuple(axis_int(a) for a in items)
+    if not values:
+        raise Mismatch(axis, NO_AXIS)
+    try:
+        return norm_axis(values if isinstance(axis, ast.Tuple) else values[0], ndim)
+    except ShapeError as exc:
+        raise Mismatch(axis, str(exc)) from None
+
+
+def first_given(keywords: list) -> dict:
+    """Each keyword's value where it is first given (``arguments.kwarg``)."""
+    given: dict = {}
+    for k in keywords:
+        given.setdefault(k.arg, k.value)
+    return given
+
+
+def positional_keywords(node: ast.Call, names: tuple) -> list:
+    """The keywords of ``node``, then its arguments after the first as keywords of
+    ``names`` in their order (``sum(x, 1, True)``: ``axis``, ``keepdims``): with
+    ``first_given``, a keyword before an argument by position (``arguments.kwarg``)."""
+    given = [ast.keyword(arg=a, value=v) for a, v in zip(names, node.args[1:])]
+    return list(node.keywords) + given
 
 
 def axis_int(node) -> int:
