@@ -14,7 +14,8 @@ folded past the limit, a slice in an annotation, a mismatch after ``swish_sum``,
 after the array a loop fills, ``softmax`` as a value, a repeated parameter, a keyword a
 reduction does not know, a misspelt function in a ``@fuse`` helper's body, a slice to a
 value's name, a pooling window of 0, ``@wrt`` naming no parameter, a mismatch after an
-LSTM's gate, and compiling a small formula; and the
+LSTM's gate, a mismatch after an embedding ``W_embed[captions[:, t]]``, ``arange`` of no
+dimension, a mismatch after ``sum(W, 1)``, and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -195,6 +196,22 @@ WRT = (
     "    return sum(x) + sum(W)\n"
 )
 
+#: the compiler's before 2026-12-05's second session: a mismatch after a word embedding
+#: ``W_embed[captions[:, t]]`` (an ``Index`` parameter indexed inside an index), ``arange``
+#: of a name that is no dimension, a mismatch after an axis given by position
+EMBEDDING = (
+    "def f(captions: Index[N, T], W_embed: Matrix[V, D], y: Vector[M]) -> Scalar:\n"
+    "    s = 0.0\n    for t in range(T):\n"
+    "        s = s + sum(W_embed[captions[:, t]] + y)\n    return s\n"
+)
+ARANGE = (
+    "def f(s: Matrix[N, C], y: Index[N]) -> Scalar:\n    return sum(s[arange(n), y])\n"
+)
+
+POSITIONAL = (
+    "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(sum(W, 1) + y)\n"
+)
+
 
 def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "syntax.grad").write_text(SYNTAX)
@@ -240,6 +257,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "pool_size.grad").write_text(POOL_SIZE)
     (tmp / "wrt.grad").write_text(WRT)
     (tmp / "gate.grad").write_text(GATE)
+    (tmp / "embedding.grad").write_text(EMBEDDING)
+    (tmp / "arange.grad").write_text(ARANGE)
+    (tmp / "positional.grad").write_text(POSITIONAL)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -286,6 +306,9 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "max_pool2d(x, 0)": ["compile", str(tmp / "pool_size.grad")],
         "@wrt of no param": ["compile", str(tmp / "wrt.grad")],
         "after an LSTM gate": ["compile", str(tmp / "gate.grad")],
+        "after an embedding": ["compile", str(tmp / "embedding.grad")],
+        "arange(n) of no dim": ["compile", str(tmp / "arange.grad")],
+        "after sum(W, 1)": ["compile", str(tmp / "positional.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 
