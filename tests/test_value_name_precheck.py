@@ -35,6 +35,7 @@ import language_gen as G  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
 H2 = "def f(x: Vector[n], w: Scalar, i: Index[k]) -> Scalar:\n"
+FUSED = "@fuse\ndef swish(x: Scalar) -> Scalar:\n    return x * sigmoid(xx)\n\n\n"
 M = "def f(x: Vector[n], w: Scalar, X: Tensor[b, c, h, v], K: Tensor[d, c, 3, 3]) -> Scalar:\n"
 
 
@@ -80,6 +81,11 @@ def precheck_report(text: str) -> str | None:
 
 
 REPORTED = {
+    # a @fuse helper's misspelt body, met at its call, after an Index array's item that
+    # is no error
+    "a-fuse-body-after-an-index-arrays-int-item": FUSED
+    + H2
+    + "    return sum(x[i[0]]) + sum(swish(x)) * w\n",
     # an Index array's item of a loop variable is no error: the name after it is
     "after-an-index-arrays-item-of-a-loop-variable": H2 + "    s = 0.0\n"
     "    for t in range(k):\n        s = s + sum(x[i[t - 1]]) * qq\n    return s\n",
@@ -200,6 +206,10 @@ LEFT_TO_THE_FRONTEND = {
     + "    return sum(x[i[-1.5]]) + foo(x)\n",
     "a-function-after-arange-s-item-of-a-dimension": H
     + "    return sum(x[arange(n)[n - 1]]) + foo(x)\n",
+    # a @fuse helper's misspelt body, met at its call, after such an item
+    "a-fuse-body-after-an-index-arrays-item-of-a-dimension": FUSED
+    + H2
+    + "    return sum(x[i[n]]) + sum(swish(x))\n",
     "in-a-slice": H + "    return sum(x[:m]) * w\n",
     # the loop's own errors, before its body is read: its variable already a value, a
     # dimension or a constant, or assigned in the body; a range the frontend refuses

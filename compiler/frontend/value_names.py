@@ -312,10 +312,15 @@ def in_value(node, src: Source, names: Names, hints: set):
 def index_item_first(stmt, error: FormulaError, names: Names, src: Source) -> bool:
     """Whether ``stmt`` holds a subscript of an integer array (an ``Index`` parameter,
     ``names.indexes``, or ``arange(n)``) with an index item, placed no later than
-    ``error``, that the frontend may refuse: one not a slice, ``None``, an int literal
-    or a loop variable plus or minus int literals (``shape_reading.loop_index``). The
-    frontend refuses an item that is no integer expression of dimensions naming a loop
-    variable (``indexing.index_items``) where it meets it, and reads no name in it."""
+    ``error`` (anywhere in ``stmt`` for an error outside it: a ``@fuse`` helper's body,
+    met at the call), that the frontend may refuse: one not a slice, ``None``, an int
+    literal or a loop variable plus or minus int literals (``shape_reading.loop_index``).
+    The frontend refuses an item that is no integer expression of dimensions naming a
+    loop variable (``indexing.index_items``) where it meets it, and reads no name in
+    it."""
+    at = (error.line, error.col)
+    if not stmt.lineno <= error.line <= stmt.end_lineno:
+        at = (float("inf"), 0)
     for n in ast.walk(stmt):
         if not isinstance(n, ast.Subscript):
             continue
@@ -330,7 +335,7 @@ def index_item_first(stmt, error: FormulaError, names: Names, src: Source) -> bo
             if isinstance(item, ast.Slice) or new_axis(item) or is_int_literal(item):
                 continue
             place = src.place(item.lineno, item.col_offset)
-            if not loop_index(item, names.loops) and place <= (error.line, error.col):
+            if not loop_index(item, names.loops) and place <= at:
                 return True
     return False
 
