@@ -420,7 +420,6 @@ LEFT_TO_THE_FRONTEND = {
     "np-average-with-weights": H + "    return sum(np.average(x + y, weights=x))\n",
     "a-bare-fabs": H + "    return sum(fabs(x) + y)\n",
     "norm-of-an-order-by-position": H + "    return sum(norm(W, 2, 1) + y)\n",
-    "norm-given-an-axis-twice": H + "    return sum(norm(W + y, None, 1, axis=1))\n",
     "an-index-past-a-literal-size": (
         "def f(a: Vector[3], b: Vector[2]) -> Scalar:\n    return sum(a[3] + b)\n"
     ),

@@ -292,8 +292,7 @@ REFUSED = {
     + "    return sum(mean(W, 0, keepdims=True) + y)\n",
     "a-positional-softmax-axis-then-a-mismatch": H
     + "    return sum(log_softmax(W, 0) + y)\n",
-    "a-keyword-axis-before-a-positional-one": H
-    + "    return sum(sum(W, 1, axis=0) + y)\n",
+    "an-axis-by-position-and-by-keyword": H + "    return sum(sum(W, 1, axis=0) + y)\n",
     "a-dimension-divided-by-zero": (
         "def f(x: Vector[n // 0], y: Vector[n]) -> Scalar:\n    return sum(y // 2)\n"
     ),
@@ -334,8 +333,8 @@ REFUSED_ITEMS = [
     ("    return sum(min(W, axis=(0, -2**40)))", "-2**40", NOT_INT),
     ("    return sum(norm(W[:0], axis=1.5))", "1.5", NOT_INT),
     ("    return sum(sum(W, axis=99999999999))", "99999999999", "index too large"),
-    # by position (the fuzz's `log_softmax(scores, axisа1)`), and a keyword given twice,
-    # read where it is first given
+    # by position (the fuzz's `log_softmax(scores, axisа1)`); a keyword given twice, or
+    # by position and by keyword
     ("    return sum(sum(W, n) + y)", "n", NOT_INT),
     ("    return sum(log_softmax(W, axs1))", "axs1", NOT_INT),
     (
@@ -345,8 +344,19 @@ REFUSED_ITEMS = [
     ),
     (
         "    return sum(max(W, axis=1, keepdims=yes, keepdims=True))",
-        "yes",
-        "keepdims must be True or False",
+        "keepdims",
+        "keyword argument repeated: 'keepdims'",
+    ),
+    ("    return sum(foo(W, a=1, a=2) + yy)", "a", "keyword argument repeated: 'a'"),
+    (
+        "    return sum(sum(W, 1, axis=0) + yy)",
+        "axis",
+        "sum() got multiple values for argument 'axis'",
+    ),
+    (
+        "    return sum(norm(W, None, 1, axis=0))",
+        "axis",
+        "norm() got multiple values for argument 'axis'",
     ),
     (
         "    return sum(softmax(W, (0, 1)) + yy)",

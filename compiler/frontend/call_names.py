@@ -26,6 +26,7 @@ import ast
 from ..errors import FormulaError
 from .call_forms import stops_before
 from .call_signatures import unexpected
+from .refusals import refused_at
 from .source import Source, did_you_mean
 
 #: every name ``calls.BUILTIN_CALLS`` has once the frontend is imported (data, so that
@@ -227,8 +228,9 @@ def statement_call_error(stmt, src: Source, names: tuple, fused: dict):
         module = isinstance(node.func, ast.Attribute)  # np.f: the operations only
         known = CALL_NAMES | {"arange"} | NUMPY_OPERATORS.keys() | NUMPY_CALL_NAMES
         if name not in (known if module else names[0]):
-            if stops_before(stmt, node, src, names[3]):
-                return None  # the frontend refuses something first (`x // 2 + f(x)`)
+            if stops_before(stmt, node, src, names[3]) or refused_at(node, src):
+                return None  # the frontend refuses something first (`x // 2 + f(x)`,
+                # `f(x, a=1, a=2)`)
             return at, unknown_error(node, name, src, names[1], names[2])
         if not module and name in fused:
             count, error = fused[name]

@@ -78,11 +78,17 @@ def arity_error(node: ast.Call, name: str, n: int, keywords, src: Source):
 
 def axis_call_error(node: ast.Call, name: str, keywords, most: int, takes, src):
     """The error for a call of one array and an axis with no argument or more than
-    ``most`` by position (its message: it ``takes`` ...), or with a keyword other than
-    ``keywords``; None for a call with them."""
+    ``most`` by position (its message: it ``takes`` ...), or at its first keyword other
+    than ``keywords`` or naming one of them given by position (``sum(x, 1, axis=0)``:
+    ``keywords`` follow the array in order); None for a call with them."""
     if not 1 <= len(node.args) <= most:
         return src.error(node, f"{name}() takes {takes}")
-    return keyword_error(node, name, keywords, src)
+    for k in node.keywords:
+        if k.arg not in keywords:
+            return unexpected(k, name, src)
+        if keywords.index(k.arg) + 1 < len(node.args):
+            return src.error(k, f"{name}() got multiple values for argument '{k.arg}'")
+    return None
 
 
 def window_call_error(node: ast.Call, name: str, names: tuple, required: int, src):

@@ -101,7 +101,6 @@ from .shape_reading import (
     einsum_at,
     einsum_spec,
     expanded,
-    first_given,
     literal_axes,
     literal_int,
     norm_keywords,
@@ -278,7 +277,7 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
             raise Stop  # the frontend's error comes before it reads the arguments
         if name == "norm":
             keywords = norm_keywords(node)
-        else:  # sum(x, 1, True): the axis and keepdims by position
+        else:  # sum(x, 1): the axis by position
             keywords = positional_keywords(node, ("axis", "keepdims"))
         shape = shape_of(args[0], scope)
         axes, keep = reduced_axes(shape, keywords)
@@ -377,7 +376,7 @@ def softmax_shape(node: ast.Call, name: str, scope: dict) -> tuple:
     one (else Mismatch at it in ``axis_int``'s or ``norm_axis``'s words; Refused at a
     tuple of several, the frontend's error), an axis of no literal size 0; Stop at any
     other argument."""
-    given = first_given(positional_keywords(node, ("axis",)))
+    given = {k.arg: k.value for k in positional_keywords(node, ("axis",))}
     if len(node.args) not in (1, 2) or set(given) - {"axis"}:
         raise Stop
     shape = shape_of(node.args[0], scope)

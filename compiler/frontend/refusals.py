@@ -30,7 +30,7 @@ from .index_refusals import refused_items, slice_error
 from .module_refusals import plain_wrt_names, wrt_form_error, wrt_name_error
 from .source import MAX_DEPTH, Source, depth, is_int_literal, literal
 from .type_names import annotation_dims, differentiation_error, type_error
-from .unsupported import operator_error, unsupported
+from .unsupported import operator_error, repeated_keyword, unsupported
 
 #: the expression nodes a formula has (the keys of ``scope.EXPRESSIONS``, which ``text.py``
 #: fills; tests/test_syntax_precheck.py ties the two)
@@ -59,10 +59,12 @@ def refused_at(node, src: Source) -> FormulaError | None:
     inside it, or None: syntax a formula does not have (a tuple, a lambda, ``a if c else
     b``), an operator it does not have (``//``, ``^``, ``not``), a literal that is not a
     number or not a finite one of bounded length, ``None`` outside an index, an exponent
-    literal past ``MAX_EXPONENT``, and an attribute other than ``.T``, ``np.pi`` and
-    ``np.e``."""
+    literal past ``MAX_EXPONENT``, an attribute other than ``.T``, ``np.pi`` and
+    ``np.e``, and a call given a keyword twice (Python's own syntax error)."""
     if not isinstance(node, EXPRESSION_TYPES):
         return unsupported(node, src, "in a formula")
+    if isinstance(node, ast.Call):
+        return repeated_keyword(node, src)
     if isinstance(node, ast.BinOp):
         if not isinstance(node.op, BINARY_OPERATORS):
             return operator_error(node, node.op, src)

@@ -381,9 +381,8 @@ def reduced_axes(shape: tuple, keywords: list) -> tuple:
     ``shape`` with ``keywords`` (``axes`` None for all), read as ``arguments.read_axis``
     and ``read_bool`` read them, the axes first (``axis_int``; then ``norm_axis``: out
     of range, repeated, none), then ``keepdims``: Mismatch at a value they refuse, in
-    their words. Stop at any other keyword. A keyword given twice is read where it is
-    first given, as ``arguments.kwarg`` reads it."""
-    given = first_given(keywords)
+    their words. Stop at any other keyword."""
+    given = {k.arg: k.value for k in keywords}
     if None in given or set(given) - {"axis", "keepdims"}:
         raise Stop
     axis = given.get("axis", ast.Constant(None))
@@ -411,20 +410,13 @@ def read_axes(axis, ndim: int) -> tuple:
         raise Mismatch(axis, str(exc)) from None
 
 
-def first_given(keywords: list) -> dict:
-    """Each keyword's value where it is first given (``arguments.kwarg``)."""
-    given: dict = {}
-    for k in keywords:
-        given.setdefault(k.arg, k.value)
-    return given
-
-
 def positional_keywords(node: ast.Call, names: tuple) -> list:
-    """The keywords of ``node``, then its arguments after the first as keywords of
-    ``names`` in their order (``sum(x, 1, True)``: ``axis``, ``keepdims``): with
-    ``first_given``, a keyword before an argument by position (``arguments.kwarg``)."""
+    """The arguments of ``node`` after the first as keywords of ``names`` in their
+    order (``sum(x, 1)``: ``axis``), then its keywords. (The frontend refuses a keyword
+    given twice, ``refusals.repeated_keyword``, or naming one given by position,
+    ``call_signatures.axis_call_error``, before it reads any.)"""
     given = [ast.keyword(arg=a, value=v) for a, v in zip(names, node.args[1:])]
-    return list(node.keywords) + given
+    return given + list(node.keywords)
 
 
 def axis_int(node) -> int:

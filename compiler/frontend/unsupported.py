@@ -138,3 +138,15 @@ def operator_error(node, op, src: Source) -> FormulaError:
             f"for a power write `{ast.unparse(node.left)} ** {ast.unparse(node.right)}`"
         )
     return src.error(node, f"{what} is not supported" + (f"; {hint}" if hint else ""))
+
+
+def repeated_keyword(node: ast.Call, src: Source) -> FormulaError | None:
+    """The error at the first keyword of ``node`` given a second time
+    (``max(s, axis=1, keepdims=T, keepdims=True)``), which Python's compiler refuses and
+    ``ast.parse`` lets through; None where each is given once."""
+    seen: set = set()
+    for k in node.keywords:
+        if k.arg is not None and k.arg in seen:
+            return src.error(k, f"keyword argument repeated: '{k.arg}'")
+        seen.add(k.arg)
+    return None
