@@ -35,6 +35,11 @@ import language_gen as G  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 H = "def f(x: Vector[n], w: Scalar) -> Scalar:\n"
 H2 = "def f(x: Vector[n], w: Scalar, i: Index[k]) -> Scalar:\n"
+#: a loop filling an array by item assignment (an RNN's hidden states)
+FILLED = (
+    "def f(x: Tensor[N, T, D], W: Matrix[D, H], i: Index[N]) -> Scalar:\n"
+    "    hs = zeros((N, T, H))\n    for t in range(T):\n"
+)
 FUSED = "@fuse\ndef swish(x: Scalar) -> Scalar:\n    return x * sigmoid(xx)\n\n\n"
 M = "def f(x: Vector[n], w: Scalar, X: Tensor[b, c, h, v], K: Tensor[d, c, 3, 3]) -> Scalar:\n"
 
@@ -81,6 +86,13 @@ def precheck_report(text: str) -> str | None:
 
 
 REPORTED = {
+    # an item assignment's index is read before its value
+    "in-an-item-assignments-index": FILLED
+    + "        hs[:, tt, :] = x[:, t, :] @ W\n    return sum(hs)\n",
+    "in-an-item-assignments-index-before-the-value": FILLED
+    + "        hs[:, t + qq, :] = x[:, tt, :] @ W\n    return sum(hs)\n",
+    "a-dimensions-case-in-an-item-assignments-index": FILLED
+    + "        hs[:, n, :] = x[:, t, :] @ W\n    return sum(hs)\n",
     # a @fuse helper's misspelt body, met at its call, after an Index array's item that
     # is no error
     "a-fuse-body-after-an-index-arrays-int-item": FUSED
@@ -206,6 +218,18 @@ LEFT_TO_THE_FRONTEND = {
     + "    return sum(x[i[-1.5]]) + foo(x)\n",
     "a-function-after-arange-s-item-of-a-dimension": H
     + "    return sum(x[arange(n)[n - 1]]) + foo(x)\n",
+    # an item assignment's index the frontend refuses before it reads the value (each
+    # was reported as the value's misspelt name)
+    "in-the-value-after-a-float-item": FILLED
+    + "        hs[1.5, t, :] = x[:, t, :] @ W + yy\n    return sum(hs)\n",
+    "in-the-value-after-a-dimension-item": FILLED
+    + "        hs[:, N, :] = yy\n    return sum(hs)\n",
+    "in-the-value-after-an-index-array-item": FILLED
+    + "        hs[i, t, :] = yy\n    return sum(hs)\n",
+    "in-the-value-of-a-product-into-an-item": FILLED
+    + "        hs[:, t, :] *= yy\n    return sum(hs)\n",
+    "in-the-value-after-a-slice-of-no-dimension": FILLED
+    + "        hs[:, t, :qq] = yy\n    return sum(hs)\n",
     # a @fuse helper's misspelt body, met at its call, after such an item
     "a-fuse-body-after-an-index-arrays-item-of-a-dimension": FUSED
     + H2

@@ -52,6 +52,7 @@ from .refusals import (
     into_parameter,
     is_range,
     plain_constant,
+    refused_before,
     typed_signature,
 )
 from .shape_reading import loop_index, new_axis
@@ -225,10 +226,12 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
         elif calls_unread(s, names.unread):
             return None  # the frontend lowers a @fuse body the check stopped in
         elif isinstance(s, ast.Return) or plain_assignment(s):
-            found = first_found(
-                in_value(s.value, src, names, hints),
-                statement_call_error(s, src, names.calls, names.fused),
-            )
+            found = target_error(s, src, names, hints)  # a[i] = v: i before v
+            if found is False:
+                found = first_found(
+                    in_value(s.value, src, names, hints),
+                    statement_call_error(s, src, names.calls, names.fused),
+                )
         else:
             return None
         if isinstance(found, FormulaError) and not isinstance(s, ast.For):
@@ -240,6 +243,41 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
             return None  # the frontend refuses it (`x // 2`)
         if not isinstance(s, ast.For):  # a loop's own names stay in the loop
             hints |= assigned(s)
+    return False
+
+
+def target_error(stmt, src: Source, names: Names, hints: set):
+    """For an item assignment ``a[index] = v`` (``+=``, ``-=``), whose index the
+    frontend reads before ``v`` (``loops.lower_setitem``): the first unknown name in an
+    item of the index, None where the frontend may refuse the statement before the
+    value otherwise (``a`` not yet defined, another operator, anything refused in the
+    target, an item other than ``None``, an int literal, a loop variable's index or an
+    expression of names and ints with an unknown name), False where it reads the value
+    next. False for any other statement."""
+    target = stmt.targets[0] if isinstance(stmt, ast.Assign) else None
+    if isinstance(stmt, ast.AugAssign):
+        target = stmt.target
+    if not isinstance(target, ast.Subscript):
+        return False
+    if isinstance(stmt, ast.AugAssign) and not isinstance(stmt.op, (ast.Add, ast.Sub)):
+        return None  # "item assignment is `a[i] = v`, `a[i] += v` or -="
+    if not isinstance(target.value, ast.Name) or target.value.id not in hints:
+        return None  # "assign into a named local array", "... before it is defined"
+    if refused_before(target, None, src, names.dims):
+        return None  # a slice or an item the frontend refuses
+    items = target.slice.elts if isinstance(target.slice, ast.Tuple) else [target.slice]
+    for item in items:
+        if isinstance(item, ast.Slice) or new_axis(item) or is_int_literal(item):
+            continue
+        if loop_index(item, names.loops):
+            continue
+        plain = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load)
+        if not all(
+            isinstance(n, plain + (ast.operator, ast.unaryop)) for n in ast.walk(item)
+        ):
+            return None  # an Index array, a call: the frontend's other errors
+        found = in_value(item, src, names, hints)
+        return None if found is False else found  # no unknown name: another error
     return False
 
 
