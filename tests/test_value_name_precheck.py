@@ -230,6 +230,17 @@ LEFT_TO_THE_FRONTEND = {
     + "        hs[:, t, :] *= yy\n    return sum(hs)\n",
     "in-the-value-after-a-slice-of-no-dimension": FILLED
     + "        hs[:, t, :qq] = yy\n    return sum(hs)\n",
+    # refused in a statement before the one of the misspelt name (each was reported as
+    # the misspelling): an Index array's item, an index past 2**31, a built-in called
+    # with nothing, the file's function called with another number of arguments
+    "a-statement-after-an-index-arrays-item-of-a-dimension": H2
+    + "    y = x[i[n]]\n    return sum(y) * qq\n",
+    "a-statement-after-an-index-too-large": H + "    y = x[10000000000]\n"
+    "    return sum(y) * qq\n",
+    "a-statement-after-a-built-in-called-with-nothing": H + "    y = transpose()\n"
+    "    return sum(x) * qq\n",
+    "a-statement-after-a-call-of-another-arity": "def g(a: Vector[n]) -> Vector[n]:\n"
+    "    return a * 2.0\n\n\n" + H + "    y = g(x, x)\n    return sum(y) * qq\n",
     # a @fuse helper's misspelt body, met at its call, after such an item
     "a-fuse-body-after-an-index-arrays-item-of-a-dimension": FUSED
     + H2

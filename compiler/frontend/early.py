@@ -4,12 +4,13 @@ any of them (``cli/main.py`` ``precheck``), and ``text.parse`` runs the same che
 first, so the API gives the same report.
 
 Names come first: an unknown function or name (``call_names.py``, ``value_names.py``)
-is reported before an operation whose operands do not fit, even one further up, the one
-place where the order differs from the frontend's (a misspelt name is the likelier
-cause). Each check stops where the frontend refuses something by its form first
-(``refusals.py``), and the shapes and forms (``statement_shapes.py``: operands that do
-not fit, Python a formula does not have, a call given arguments it does not take,
-``call_signatures.py``; a size that is no dimension) are read in the frontend's order.
+is reported before an operation whose operands do not fit (their shapes, or an ``Index``
+value used as a number), even one further up, the one place where the order differs
+from the frontend's (a misspelt name is the likelier cause). Each check stops where the
+frontend refuses something by its form first (``refusals.py``, ``first_refusals.py``),
+and the shapes and forms (``statement_shapes.py``: operands that do not fit, Python a
+formula does not have, a call given arguments it does not take, ``call_signatures.py``;
+a size that is no dimension) are read in the frontend's order.
 """
 
 from __future__ import annotations

@@ -27,12 +27,15 @@ OF_INDEX = (
 def refused_items(index) -> list:
     """The items of a subscript's ``index`` the frontend refuses: literals other than an
     int and ``None`` (``refusals.refused_at``'s error for ``...``, ``True`` or a string;
-    an index that is no integer for a float) and comparisons (``mask_error``)."""
+    an index that is no integer for a float), an int literal of 2**31 or more in
+    magnitude (``dimensions.index_int``: "index too large") and comparisons
+    (``mask_error``)."""
     items = index.elts if isinstance(index, ast.Tuple) else [index]
     return [
         i
         for i in items
         if isinstance(i, ast.Compare)
+        or (is_int_literal(i) and abs(int_value(i)) >= 2**31)
         or (
             isinstance(i, ast.Constant)
             and i.value is not None

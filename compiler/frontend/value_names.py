@@ -46,6 +46,7 @@ from .call_names import (
     plain_decorators,
     statement_call_error,
 )
+from .first_refusals import END, refused_first
 from .loop_reads import assigned_names, early_read, plain_loop
 from .refusals import (
     fuse_signature_error,
@@ -234,9 +235,9 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
                 )
         else:
             return None
-        if isinstance(found, FormulaError) and not isinstance(s, ast.For):
-            if index_item_first(s, found, names, src):
-                return None  # "an Index value ... is indexed only with integers" first
+        if found is not None and not isinstance(s, ast.For):
+            if refused_first(s, place_of(found, s), known(names), src):
+                return None  # an Index array's item, a call's arity: refused first
         if found is not False:
             return found
         if stops_before(s, None, src, names.dims):
@@ -279,6 +280,20 @@ def target_error(stmt, src: Source, names: Names, hints: set):
         found = in_value(item, src, names, hints)
         return None if found is False else found  # no unknown name: another error
     return False
+
+
+def place_of(found, stmt) -> tuple:
+    """Where the frontend meets ``found`` (an error, or False: none) in ``stmt``: the
+    error's place, or the statement's end for none or an error placed outside it (a
+    ``@fuse`` helper's body, met at the call)."""
+    if found is False or not stmt.lineno <= found.line <= stmt.end_lineno:
+        return END
+    return (found.line, found.col)
+
+
+def known(names: Names) -> tuple:
+    """What ``first_refusals.refused_first`` reads of ``names``."""
+    return names.indexes, names.loops, names.calls[2]
 
 
 def calls_unread(stmt, unread: frozenset) -> bool:
@@ -345,37 +360,6 @@ def in_value(node, src: Source, names: Names, hints: set):
         first.id, CALL_NAMES | {"arange"} | names.defs
     )
     return src.error(first, f"unknown name '{first.id}'{hint}")
-
-
-def index_item_first(stmt, error: FormulaError, names: Names, src: Source) -> bool:
-    """Whether ``stmt`` holds a subscript of an integer array (an ``Index`` parameter,
-    ``names.indexes``, or ``arange(n)``) with an index item, placed no later than
-    ``error`` (anywhere in ``stmt`` for an error outside it: a ``@fuse`` helper's body,
-    met at the call), that the frontend may refuse: one not a slice, ``None``, an int
-    literal or a loop variable plus or minus int literals (``shape_reading.loop_index``).
-    The frontend refuses an item that is no integer expression of dimensions naming a
-    loop variable (``indexing.index_items``) where it meets it, and reads no name in
-    it."""
-    at = (error.line, error.col)
-    if not stmt.lineno <= error.line <= stmt.end_lineno:
-        at = (float("inf"), 0)
-    for n in ast.walk(stmt):
-        if not isinstance(n, ast.Subscript):
-            continue
-        base = n.value
-        named = isinstance(base, ast.Name) and base.id in names.indexes
-        if not named and not (
-            isinstance(base, ast.Call) and called_name(base) == "arange"
-        ):
-            continue
-        items = n.slice.elts if isinstance(n.slice, ast.Tuple) else [n.slice]
-        for item in items:
-            if isinstance(item, ast.Slice) or new_axis(item) or is_int_literal(item):
-                continue
-            place = src.place(item.lineno, item.col_offset)
-            if not loop_index(item, names.loops) and place <= at:
-                return True
-    return False
 
 
 def function_value_error(node: ast.Name, src: Source) -> FormulaError:
