@@ -247,6 +247,11 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
     return False
 
 
+#: the nodes of an expression of names and literals with operators (``t + 1``, ``2 * tt``)
+ARITHMETIC = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.operator)
+ARITHMETIC += (ast.unaryop,)
+
+
 def target_error(stmt, src: Source, names: Names, hints: set):
     """For an item assignment ``a[index] = v`` (``+=``, ``-=``), whose index the
     frontend reads before ``v`` (``loops.lower_setitem``): the first unknown name in an
@@ -272,10 +277,7 @@ def target_error(stmt, src: Source, names: Names, hints: set):
             continue
         if loop_index(item, names.loops):
             continue
-        plain = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load)
-        if not all(
-            isinstance(n, plain + (ast.operator, ast.unaryop)) for n in ast.walk(item)
-        ):
+        if not all(isinstance(n, ARITHMETIC) for n in ast.walk(item)):
             return None  # an Index array, a call: the frontend's other errors
         found = in_value(item, src, names, hints)
         return None if found is False else found  # no unknown name: another error
