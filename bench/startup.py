@@ -15,7 +15,8 @@ after the array a loop fills, ``softmax`` as a value, a repeated parameter, a ke
 reduction does not know, a misspelt function in a ``@fuse`` helper's body, a slice to a
 value's name, a pooling window of 0, ``@wrt`` naming no parameter, a mismatch after an
 LSTM's gate, a mismatch after an embedding ``W_embed[captions[:, t]]``, ``arange`` of no
-dimension, a mismatch after ``sum(W, 1)``, and compiling a small formula; and the
+dimension, a mismatch after ``sum(W, 1)``, a misspelt name in an item assignment's
+index, and compiling a small formula; and the
 modules the first two load (``python -X importtime``).
 
     python bench/startup.py [--runs 5] [--root DIR ...]
@@ -211,6 +212,11 @@ ARANGE = (
 POSITIONAL = (
     "def f(W: Matrix[n, d], y: Vector[m]) -> Scalar:\n    return sum(sum(W, 1) + y)\n"
 )
+#: a misspelt loop variable in an item assignment's index (read before its value)
+FILLED = (
+    "def f(x: Tensor[N, T, D]) -> Scalar:\n    hs = zeros((N, T, D))\n"
+    "    for t in range(T):\n        hs[:, tt, :] = x[:, t, :]\n    return sum(hs)\n"
+)
 
 
 def commands(tmp: Path) -> dict[str, list[str]]:
@@ -260,6 +266,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
     (tmp / "embedding.grad").write_text(EMBEDDING)
     (tmp / "arange.grad").write_text(ARANGE)
     (tmp / "positional.grad").write_text(POSITIONAL)
+    (tmp / "filled.grad").write_text(FILLED)
     return {
         "python -c pass": [],
         "gradc --help": ["--help"],
@@ -309,6 +316,7 @@ def commands(tmp: Path) -> dict[str, list[str]]:
         "after an embedding": ["compile", str(tmp / "embedding.grad")],
         "arange(n) of no dim": ["compile", str(tmp / "arange.grad")],
         "after sum(W, 1)": ["compile", str(tmp / "positional.grad")],
+        "hs[:, tt, :] = ...": ["compile", str(tmp / "filled.grad")],
         "compile neuron": ["compile", str(ROOT / "bench" / "cases" / "neuron.grad")],
     }
 
