@@ -348,6 +348,17 @@ REFUSED_ITEMS = [
         "keyword argument repeated: 'keepdims'",
     ),
     ("    return sum(foo(W, a=1, a=2) + yy)", "a", "keyword argument repeated: 'a'"),
+    # NumPy's other names read as the language's (np.amax is max)
+    (
+        "    return sum(np.amax(W, axs=1)) + yy",
+        "axs",
+        "max() got an unexpected keyword 'axs'",
+    ),
+    (
+        "    return sum(np.amax(W, 1, 2) + yy)",
+        "np.amax",
+        "max() takes an array and optionally an axis",
+    ),
     (
         "    return sum(sum(W, 1, axis=0) + yy)",
         "axis",

@@ -47,6 +47,15 @@ FORM_NAMES = {
     ),
     "where": frozenset({"where"}),
 }
+#: NumPy's other names of the language's functions (``np.amax`` is ``np.max``), taken with
+#: the prefix only (``numpy_calls.call_alias`` lowers them; the checks read them)
+NUMPY_ALIASES = {
+    "amax": "max",
+    "amin": "min",
+    "fabs": "abs",
+    "absolute": "abs",
+    "average": "mean",
+}
 #: how many values a call of each form takes first (by position), the rest literals: the
 #: elementwise functions' counts (``call_signatures.VALUE_FORMS``), a convolution's input
 #: and kernel
@@ -62,8 +71,11 @@ def values_of(node: ast.Call) -> list | None:
 
 
 def form_of(node: ast.Call) -> str | None:
-    """The form of the operation ``node`` calls (``FORM_NAMES``), or None."""
+    """The form of the operation ``node`` calls (``FORM_NAMES``; ``np.amax`` is
+    ``max``'s: ``NUMPY_ALIASES``), or None."""
     name = call_name(node)
+    if isinstance(node.func, ast.Attribute):
+        name = NUMPY_ALIASES.get(name, name)
     return next((f for f, names in FORM_NAMES.items() if name in names), None)
 
 

@@ -98,17 +98,6 @@ NUMPY_CALL_NAMES = frozenset(
 )  # fmt: skip
 
 
-#: NumPy's other names of the language's functions (``np.amax`` is ``np.max``), taken with
-#: the prefix only (``numpy_calls.call_alias`` lowers them; the shape check reads them)
-NUMPY_ALIASES = {
-    "amax": "max",
-    "amin": "min",
-    "fabs": "abs",
-    "absolute": "abs",
-    "average": "mean",
-}
-
-
 #: NumPy 2's and ``math``'s short names of functions a formula writes NumPy's long way
 SHORT_NAMES = {
     "asin": "arcsin",

@@ -18,7 +18,7 @@ from ..errors import ShapeError
 from ..ops.inverse import triangle
 from .arguments import arity, read_axis
 from .axis_call_shapes import not_joined
-from .call_names import NUMPY_ALIASES
+from .call_forms import NUMPY_ALIASES
 from .calls import BUILTIN_CALLS, NUMPY_CALLS
 from .dimensions import index_int
 from .loops import creation_shape

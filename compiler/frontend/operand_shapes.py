@@ -70,8 +70,8 @@ from .axis_call_shapes import (
     stacks_at,
     stacks_items,
 )
-from .call_forms import form_of
-from .call_names import NUMPY_ALIASES, call_error, called_name, clip_arguments
+from .call_forms import NUMPY_ALIASES, form_of
+from .call_names import call_error, called_name, clip_arguments
 from .call_signatures import (
     signature_error,
     window_arrays,
@@ -273,7 +273,9 @@ def call_shape(node: ast.Call, name, scope: dict) -> tuple:
         allowed = (
             {"axis", "keepdims", "ord"} if name == "norm" else {"axis", "keepdims"}
         )
-        if {k.arg for k in node.keywords} - allowed or len(args) > 3 + (name == "norm"):
+        if {k.arg for k in node.keywords} - allowed or len(args) > 2 + 2 * (
+            name == "norm"
+        ):
             raise Stop  # the frontend's error comes before it reads the arguments
         if name == "norm":
             keywords = norm_keywords(node)
