@@ -417,7 +417,6 @@ LEFT_TO_THE_FRONTEND = {
         "def f(x: Vector[n], y: Vector[m]) -> Scalar:\n    return sum(h(x + y))\n\n\n"
         "def h(u: Vector[n]) -> Vector[n]:\n    return u * u\n"
     ),
-    "np-average-with-weights": H + "    return sum(np.average(x + y, weights=x))\n",
     "a-bare-fabs": H + "    return sum(fabs(x) + y)\n",
     "norm-of-an-order-by-position": H + "    return sum(norm(W, 2, 1) + y)\n",
     "an-index-past-a-literal-size": (

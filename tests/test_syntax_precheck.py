@@ -348,7 +348,13 @@ REFUSED_ITEMS = [
         "keyword argument repeated: 'keepdims'",
     ),
     ("    return sum(foo(W, a=1, a=2) + yy)", "a", "keyword argument repeated: 'a'"),
-    # NumPy's other names read as the language's (np.amax is max)
+    # NumPy's other names read as the language's (np.amax is max; np.average is mean
+    # without its weights)
+    (
+        "    return sum(np.average(W, weights=W) + yy)",
+        "weights",
+        "average() with weights: write the weighted mean, `sum(w * x, axis) / sum(w, axis)`",
+    ),
     (
         "    return sum(np.amax(W, axs=1)) + yy",
         "axs",

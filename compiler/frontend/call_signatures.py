@@ -49,7 +49,11 @@ VALUE_FORMS = {"unary": 1, "binary": 2, "where": 3}
 def signature_error(node: ast.Call, name: str, form: str, src: Source):
     """The error the frontend raises on reaching ``node``, a call of ``name`` of
     ``form`` (``call_forms.FORM_NAMES``), before it reads any argument; None for
-    another form or where it has none."""
+    another form or where it has none. ``np.average`` is ``mean`` without its weights
+    (``weighted_error``)."""
+    error = weighted_error(node, src)
+    if error is not None:
+        return error
     if form in AXIS_FORMS:
         keywords, most, takes = AXIS_FORMS[form]
         error = axis_call_error(node, name, keywords, most, takes, src)
@@ -60,6 +64,21 @@ def signature_error(node: ast.Call, name: str, form: str, src: Source):
         return window_call_error(node, name, *WINDOW_FORMS[form], src)
     if form in VALUE_FORMS:
         return arity_error(node, name, VALUE_FORMS[form], (), src)
+    return None
+
+
+def weighted_error(node: ast.Call, src: Source):
+    """The error at the ``weights`` or ``returned`` keyword of ``np.average`` (a weighted
+    mean is written out); None for any other call."""
+    if not isinstance(node.func, ast.Attribute) or node.func.attr != "average":
+        return None
+    for k in node.keywords:
+        if k.arg in ("weights", "returned"):
+            return src.error(
+                k,
+                f"average() with {k.arg}: write the weighted mean, "
+                "`sum(w * x, axis) / sum(w, axis)`",
+            )
     return None
 
 

@@ -405,14 +405,8 @@ def axis_pairs(axes_node, scope, name: str, ndims: tuple) -> list:
 
 def call_alias(node, scope, name):
     """``amax(x, axis=0)`` as ``max(x, axis=0)``: the call lowered as the function of
-    the other name (``average`` without ``weights``: a weighted mean is written out)."""
-    for k in node.keywords:
-        if name == "average" and k.arg in ("weights", "returned"):
-            raise scope.src.error(
-                k,
-                f"average() with {k.arg}: write the weighted mean, "
-                "`sum(w * x, axis) / sum(w, axis)`",
-            )
+    the other name (``average`` without ``weights``: a weighted mean is written out,
+    ``call_signatures.weighted_error``, which the call's signature check raises)."""
     return BUILTIN_CALLS[NUMPY_ALIASES[name]](node, scope, NUMPY_ALIASES[name])
 
 

@@ -46,7 +46,7 @@ from .call_names import (
     plain_decorators,
     statement_call_error,
 )
-from .first_refusals import END, refused_first
+from .first_refusals import ARITHMETIC, END, refused_first
 from .loop_reads import assigned_names, early_read, plain_loop
 from .refusals import (
     fuse_signature_error,
@@ -236,7 +236,7 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
         else:
             return None
         if found is not None and not isinstance(s, ast.For):
-            if refused_first(s, place_of(found, s), known(names), src):
+            if refused_first(s, place_of(found, s), known(names, hints), src):
                 return None  # an Index array's item, a call's arity: refused first
         if found is not False:
             return found
@@ -245,11 +245,6 @@ def in_statements(stmts: list, src: Source, names: Names, hints: set, in_loop=Fa
         if not isinstance(s, ast.For):  # a loop's own names stay in the loop
             hints |= assigned(s)
     return False
-
-
-#: the nodes of an expression of names and literals with operators (``t + 1``, ``2 * tt``)
-ARITHMETIC = (ast.Name, ast.Constant, ast.BinOp, ast.UnaryOp, ast.Load, ast.operator)
-ARITHMETIC += (ast.unaryop,)
 
 
 def target_error(stmt, src: Source, names: Names, hints: set):
@@ -293,9 +288,10 @@ def place_of(found, stmt) -> tuple:
     return (found.line, found.col)
 
 
-def known(names: Names) -> tuple:
-    """What ``first_refusals.refused_first`` reads of ``names``."""
-    return names.indexes, names.loops, names.calls[2]
+def known(names: Names, hints: set) -> tuple:
+    """What ``first_refusals.refused_first`` reads of ``names`` and the names bound
+    where a statement is (``hints``)."""
+    return names.indexes, names.loops, names.calls[2], names.dims, hints
 
 
 def calls_unread(stmt, unread: frozenset) -> bool:
