@@ -86,6 +86,11 @@ def precheck_report(text: str) -> str | None:
 
 
 REPORTED = {
+    # an index item whose first name is misspelt is that name's error
+    "a-misspelt-array-as-an-index-item": H + "    y = x[captions[:, 0]]\n"
+    "    return sum(y) * w\n",
+    "a-misspelt-name-in-an-index-expression": FILLED
+    + "        hs[:, t, :] = x[:, T - 1 - tt, :] @ W\n    return sum(hs)\n",
     # an item assignment's index is read before its value
     "in-an-item-assignments-index": FILLED
     + "        hs[:, tt, :] = x[:, t, :] @ W\n    return sum(hs)\n",
@@ -241,6 +246,14 @@ LEFT_TO_THE_FRONTEND = {
     "    return sum(x) * qq\n",
     "a-statement-after-a-call-of-another-arity": "def g(a: Vector[n]) -> Vector[n]:\n"
     "    return a * 2.0\n\n\n" + H + "    y = g(x, x)\n    return sum(y) * qq\n",
+    # an index of a float array that is no integer (a value, a dimension naming no loop
+    # variable) and a built-in given no argument by position, a statement before
+    "a-statement-after-a-float-arrays-item-of-a-value": H + "    y = x[w]\n"
+    "    return sum(y) * qq\n",
+    "a-statement-after-a-float-arrays-item-of-a-dimension": H + "    y = x[n - 1]\n"
+    "    return sum(y) * qq\n",
+    "a-statement-after-a-built-in-given-keywords-only": H + "    y = dot(x=x)\n"
+    "    return sum(x) * qq\n",
     # a @fuse helper's misspelt body, met at its call, after such an item
     "a-fuse-body-after-an-index-arrays-item-of-a-dimension": FUSED
     + H2
