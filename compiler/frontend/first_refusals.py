@@ -60,20 +60,20 @@ def array_item(item, known: tuple) -> bool:
     """Whether the frontend reads ``item`` of an index of a float array without an error
     of its own: a slice, ``None``, an int literal, an ``Index`` parameter, ``arange``
     or one of them indexed, an integer expression of dimensions naming a loop variable,
-    or an expression of names and literals holding a name not ``bound``, or any item whose
-    first name is not (the error there is that name's)."""
+    an expression of names and literals holding a name not ``bound``, or any item whose
+    first name is not bound (the error there is that name's)."""
     indexes, loops, _, dims, bound = known
     if not refused_item(item, loops) or integer_array(item, indexes):
         return True
     if isinstance(item, ast.Subscript) and integer_array(item.value, indexes):
         return True
-    names = [n for n in ast.walk(item) if isinstance(n, ast.Name)]
-    first = min(names, key=lambda n: (n.lineno, n.col_offset), default=None)
+    read = [n for n in ast.walk(item) if isinstance(n, ast.Name)]
+    first = min(read, key=lambda n: (n.lineno, n.col_offset), default=None)
     if first is not None and first.id not in bound:
         return True  # a misspelt name read first (`captions[:, t]`): its error
     if not all(isinstance(n, ARITHMETIC) for n in ast.walk(item)):
         return False
-    names = {n.id for n in ast.walk(item) if isinstance(n, ast.Name)}
+    names = {n.id for n in read}
     if names - set(bound):
         return True  # a misspelt name: its error, at it
     constants = [n for n in ast.walk(item) if isinstance(n, ast.Constant)]
