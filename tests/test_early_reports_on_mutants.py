@@ -96,6 +96,54 @@ def test_early_reports_are_the_frontends_on_mutants():
     assert answered >= 0.99 * refused, (answered, refused)
 
 
+def compared(texts) -> tuple[int, int, list]:
+    """``(refused, answered, differing)`` over ``texts``: how many the frontend refuses
+    (those the parser refuses left out: the early checks are not reached), how many of
+    those the early checks answer, and the early reports that are neither the frontend's
+    first error nor an error of shapes reported after a misspelling."""
+    refused = answered = 0
+    differing = []
+    for text in texts:
+        if any("\ud800" <= c <= "\udfff" for c in text):
+            continue
+        try:
+            read_python(text, "f.grad")
+        except FormulaError:  # the parser's: the checks are not reached
+            continue
+        want = frontend_report(text)
+        if want is None:
+            continue
+        refused += 1
+        got = early_report(text)
+        answered += got is not None
+        if got is not None and got != want and not any(w in want for w in SHAPE_WORDS):
+            differing.append((want, got))
+    return refused, answered, differing
+
+
+def misspelt_after(seed: int, count: int):
+    """The fuzzer's mutants of ``seed`` with a misspelt name written at the end of their
+    last ``return``."""
+    for kind, text in inputs("long", seed, count):
+        if kind != "mutant":
+            continue
+        lines = text.rstrip("\n").split("\n")
+        returns = [
+            k for k, line in enumerate(lines) if line.strip().startswith("return ")
+        ]
+        if returns:
+            lines[returns[-1]] += " + qq_zz"
+            yield "\n".join(lines) + "\n"
+
+
+def mutated_twice(seed: int, count: int):
+    """``count`` example formulas, each mutated twice over (``test_fuzz_parser.mutate``)."""
+    rng = random.Random(seed)
+    texts = seed_texts()
+    for _ in range(count):
+        yield mutate(rng, mutate(rng, rng.choice(texts)))
+
+
 def test_a_misspelling_after_the_mutation_is_not_reported_in_its_place():
     """Each mutant with a misspelt name written at the end of its last ``return``: the
     frontend meets the mutant's error first (where it has one), so an early report of the
@@ -105,30 +153,7 @@ def test_a_misspelling_after_the_mutation_is_not_reported_in_its_place():
     statement before the misspelling: ``first_refusals.py``); seeds 57-60 held 6 in
     2,990 such files, and 2 errors of operands (an ``Index`` value used as a number, a
     kernel that is no Tensor) now counted with those of shapes."""
-    refused = answered = 0
-    differing = []
-    for kind, text in inputs("long", 58, 6000):
-        if kind != "mutant" or any("\ud800" <= c <= "\udfff" for c in text):
-            continue
-        lines = text.rstrip("\n").split("\n")
-        returns = [
-            k for k, line in enumerate(lines) if line.strip().startswith("return ")
-        ]
-        if not returns:
-            continue
-        lines[returns[-1]] += " + qq_zz"
-        text = "\n".join(lines) + "\n"
-        try:
-            want = frontend_report(text)
-        except FormulaError:  # the parser's: the early checks are not reached
-            continue
-        if want is None:
-            continue
-        refused += 1
-        got = early_report(text)
-        answered += got is not None
-        if got is not None and got != want and not any(w in want for w in SHAPE_WORDS):
-            differing.append((want, got))
+    refused, answered, differing = compared(misspelt_after(58, 6000))
     assert not differing, differing[:3]
     assert refused > 700 and answered >= 0.95 * refused, (answered, refused)  # 823
 
@@ -138,24 +163,6 @@ def test_two_mutations_per_file_as_the_frontend():
     report is the frontend's first error, or an error of shapes reported after a
     misspelling. Seed 4 held two that were wrong at 83cd295 (an index of a float array
     that is no integer, `b[:, W3]`, `x[(N)]`, before a misspelling further on)."""
-    rng = random.Random(4)
-    texts = seed_texts()
-    refused = answered = 0
-    differing = []
-    for _ in range(COUNT_TWICE):
-        text = mutate(rng, mutate(rng, rng.choice(texts)))
-        if any("\ud800" <= c <= "\udfff" for c in text):
-            continue
-        try:
-            want = frontend_report(text)
-        except FormulaError:  # the parser's: the early checks are not reached
-            continue
-        if want is None:
-            continue
-        refused += 1
-        got = early_report(text)
-        answered += got is not None
-        if got is not None and got != want and not any(w in want for w in SHAPE_WORDS):
-            differing.append((want, got))
+    refused, answered, differing = compared(mutated_twice(4, COUNT_TWICE))
     assert not differing, differing[:3]
     assert refused > 1000 and answered >= 0.95 * refused, (answered, refused)
